@@ -1,0 +1,492 @@
+"""Use cases of the shared case lifecycle: submit, every lifecycle command, and the queries.
+
+Each command loads the case, checks the caller's expected version, calls one domain command
+and saves every changed aggregate in one atomic save. Queries return plain data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any, Final
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import CanMutateAggregate
+from eventsourcing.persistence import IntegrityError, Recording
+
+from application.clock import Clock
+from application.errors import (
+    CaseNotFound,
+    ConcurrentUpdate,
+    IdempotencyConflict,
+    UnknownService,
+    VersionMismatch,
+)
+from application.identities import CaseIdentities
+from application.store import VorgangStore
+from application.views import CaseState, CommandResult, HistoryEntry, SubmissionResult, plain
+from domain.actor import Actor
+from domain.case import Case, check_acts_for
+from domain.decision import DecisionOutcome, RulesApplied
+from domain.errors import WrongTenant
+from domain.personal_data import PersonalData, PersonalValue, Subjects
+from domain.reference import ReferenceCounter
+from domain.tenants import tenant as tenant_by_id
+from domain.working_days import BERLIN
+
+SUBMIT_ATTEMPTS: Final = 5
+_HISTORY_FIELDS_HIDDEN: Final = frozenset(
+    {"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "at"}
+)
+
+GENERAL_SERVICE: Final = "general"
+
+
+class CaseService:
+    """The lifecycle use cases over one injected store, clock and identity scheme."""
+
+    def __init__(
+        self,
+        store: VorgangStore,
+        clock: Clock,
+        identities: CaseIdentities,
+        case_types: Mapping[str, type[Case]] | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.identities = identities
+        self.case_types: Mapping[str, type[Case]] = dict(
+            case_types if case_types is not None else {GENERAL_SERVICE: Case}
+        )
+
+    # ------------------------------------------------------------------ submit
+
+    def submit(
+        self,
+        *,
+        actor: Actor,
+        tenant: str,
+        service: str,
+        applicant: Mapping[str, str],
+        data: Mapping[str, Any],
+        idempotency_key: str | None = None,
+        channel: str = "online",
+    ) -> SubmissionResult:
+        """Submit a new application; a retry with the same key returns the same case."""
+        tenant_by_id(tenant)
+        case_class = self._case_class(service)
+        check_acts_for(actor, tenant)
+        case_id = self.identities.case_id(
+            aggregate_type=case_class.__name__,
+            tenant=tenant,
+            subject=actor.id,
+            idempotency_key=idempotency_key,
+        )
+        fingerprint = self.identities.fingerprint(
+            {"tenant": tenant, "service": service, "applicant": dict(applicant), "data": data}
+        )
+        personal: dict[str, PersonalValue] = {
+            name: PersonalData(case_id=case_id, subject=Subjects.APPLICANT, value=value)
+            for name, value in applicant.items()
+        }
+        for _attempt in range(SUBMIT_ATTEMPTS):
+            existing = self._find(case_id)
+            if existing is not None:
+                if existing.request_fingerprint != fingerprint:
+                    raise IdempotencyConflict(case_id)
+                return SubmissionResult(
+                    case_id, existing.reference, existing.version, created=False, position=None
+                )
+            at = self.clock.now()
+            counter = self._reference_counter(tenant, at.astimezone(BERLIN).year)
+            reference = counter.issue(case_id)
+            case = case_class.submit(
+                case_id=case_id,
+                actor=actor,
+                at=at,
+                tenant=tenant,
+                service=service,
+                reference=reference,
+                applicant=personal,
+                data=data,
+                request_fingerprint=fingerprint,
+                channel=channel,
+            )
+            try:
+                recordings = self.store.save(counter, case)
+            except IntegrityError:
+                continue  # the counter or the case was saved concurrently: look again
+            return SubmissionResult(
+                case_id, reference, case.version, created=True, position=_position(recordings)
+            )
+        raise ConcurrentUpdate(case_id)
+
+    def _case_class(self, service: str) -> type[Case]:
+        try:
+            return self.case_types[service]
+        except KeyError:
+            raise UnknownService(service, list(self.case_types)) from None
+
+    def _reference_counter(self, tenant: str, year: int) -> ReferenceCounter:
+        try:
+            counter: ReferenceCounter = self.store.repository.get(
+                ReferenceCounter.id_for(tenant, year)
+            )
+        except AggregateNotFoundError:
+            counter = ReferenceCounter.start(tenant, year)
+        return counter
+
+    def _find(self, case_id: UUID) -> Case | None:
+        try:
+            case: Case = self.store.repository.get(case_id)
+        except AggregateNotFoundError:
+            return None
+        return case
+
+    # ------------------------------------------------------------------ queries
+
+    def get(self, case_id: UUID, *, actor: Actor, version: int | None = None) -> CaseState:
+        """The case as of now, or as of a version (past the head: ``CaseNotFound``)."""
+        return CaseState.of(self._load(case_id, actor, version))
+
+    def history(self, case_id: UUID, *, actor: Actor) -> list[HistoryEntry]:
+        """Every stored event of the case, in order, with who, when and why."""
+        self._load(case_id, actor)
+        return [history_entry(e) for e in self.store.events.get(case_id)]
+
+    def _load(self, case_id: UUID, actor: Actor, version: int | None = None) -> Case:
+        try:
+            case: Case = self.store.repository.get(case_id, version=version)
+        except AggregateNotFoundError:
+            raise CaseNotFound(case_id, version) from None
+        if not isinstance(case, Case):
+            raise CaseNotFound(case_id, version)
+        if version is not None and case.version != version:
+            raise CaseNotFound(case_id, version)
+        try:
+            check_acts_for(actor, case.tenant)
+        except WrongTenant:
+            raise CaseNotFound(case_id) from None
+        return case
+
+    # ----------------------------------------------------------------- commands
+
+    def _execute(
+        self,
+        case_id: UUID,
+        actor: Actor,
+        expected_version: int | None,
+        command: Callable[[Case], None],
+    ) -> CommandResult:
+        case = self._load(case_id, actor)
+        if expected_version is not None and expected_version != case.version:
+            raise VersionMismatch(case_id, expected_version, case.version)
+        command(case)
+        try:
+            recordings = self.store.save(case)
+        except IntegrityError:
+            raise ConcurrentUpdate(case_id) from None
+        return CommandResult(case_id, case.version, _position(recordings))
+
+    def confirm_complete(
+        self, case_id: UUID, *, actor: Actor, expected_version: int | None = None
+    ) -> CommandResult:
+        """Confirm the application is complete: the processing period starts."""
+        at = self.clock.now()
+        return self._execute(
+            case_id, actor, expected_version, lambda c: c.confirm_complete(actor=actor, at=at)
+        )
+
+    def claim(
+        self, case_id: UUID, *, actor: Actor, expected_version: int | None = None
+    ) -> CommandResult:
+        """Take the case into one's own work."""
+        at = self.clock.now()
+        return self._execute(
+            case_id, actor, expected_version, lambda c: c.claim(actor=actor, at=at)
+        )
+
+    def release(
+        self,
+        case_id: UUID,
+        *,
+        actor: Actor,
+        reason: str | None = None,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Give the case back to the queue."""
+        at = self.clock.now()
+        return self._execute(
+            case_id,
+            actor,
+            expected_version,
+            lambda c: c.release(actor=actor, at=at, reason=reason),
+        )
+
+    def request_information(
+        self,
+        case_id: UUID,
+        *,
+        actor: Actor,
+        questions: list[str],
+        reply_by: date,
+        missing_documents: bool,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Ask the applicant for information or missing documents."""
+        at = self.clock.now()
+        return self._execute(
+            case_id,
+            actor,
+            expected_version,
+            lambda c: c.request_information(
+                actor=actor,
+                at=at,
+                questions=questions,
+                reply_by=reply_by,
+                missing_documents=missing_documents,
+            ),
+        )
+
+    def provide_information(
+        self, case_id: UUID, *, actor: Actor, answer: str, expected_version: int | None = None
+    ) -> CommandResult:
+        """The applicant answers an information request."""
+        at = self.clock.now()
+        return self._execute(
+            case_id,
+            actor,
+            expected_version,
+            lambda c: c.provide_information(actor=actor, at=at, answer=answer),
+        )
+
+    def add_note(
+        self, case_id: UUID, *, actor: Actor, text: str, expected_version: int | None = None
+    ) -> CommandResult:
+        """Add an internal note to the file."""
+        at = self.clock.now()
+        return self._execute(
+            case_id, actor, expected_version, lambda c: c.add_note(actor=actor, at=at, text=text)
+        )
+
+    def extend_period(
+        self,
+        case_id: UUID,
+        *,
+        actor: Actor,
+        working_days: int,
+        reason: str,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Extend the processing period once, with reasons."""
+        at = self.clock.now()
+        return self._execute(
+            case_id,
+            actor,
+            expected_version,
+            lambda c: c.extend_period(actor=actor, at=at, working_days=working_days, reason=reason),
+        )
+
+    def decide(
+        self,
+        case_id: UUID,
+        *,
+        actor: Actor,
+        outcome: DecisionOutcome,
+        justification: str,
+        legal_basis: str,
+        legal_remedy_notice: str,
+        conditions: list[str] | None = None,
+        effective_from: date | None = None,
+        expires_on: date | None = None,
+        fee: Decimal | None = None,
+        rules: RulesApplied | None = None,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Decide the case."""
+        at = self.clock.now()
+        return self._execute(
+            case_id,
+            actor,
+            expected_version,
+            lambda c: c.decide(
+                actor=actor,
+                at=at,
+                outcome=outcome,
+                justification=justification,
+                legal_basis=legal_basis,
+                legal_remedy_notice=legal_remedy_notice,
+                conditions=conditions,
+                effective_from=effective_from,
+                expires_on=expires_on,
+                fee=fee,
+                rules=rules,
+            ),
+        )
+
+    def countersign(
+        self, case_id: UUID, *, actor: Actor, expected_version: int | None = None
+    ) -> CommandResult:
+        """Countersign a pending decision (four eyes)."""
+        at = self.clock.now()
+        return self._execute(
+            case_id, actor, expected_version, lambda c: c.countersign(actor=actor, at=at)
+        )
+
+    def refuse_countersign(
+        self, case_id: UUID, *, actor: Actor, reason: str, expected_version: int | None = None
+    ) -> CommandResult:
+        """Send a pending decision back to review."""
+        at = self.clock.now()
+        return self._execute(
+            case_id,
+            actor,
+            expected_version,
+            lambda c: c.refuse_countersign(actor=actor, at=at, reason=reason),
+        )
+
+    def record_payment(
+        self,
+        case_id: UUID,
+        *,
+        actor: Actor,
+        amount: Decimal,
+        payment_reference: str,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Record that the fee was paid."""
+        at = self.clock.now()
+        return self._execute(
+            case_id,
+            actor,
+            expected_version,
+            lambda c: c.record_payment(
+                actor=actor, at=at, amount=amount, payment_reference=payment_reference
+            ),
+        )
+
+    def notify(
+        self,
+        case_id: UUID,
+        *,
+        actor: Actor,
+        notified_on: date | None = None,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Record the notification (Bekanntgabe) of the decision."""
+        at = self.clock.now()
+        return self._execute(
+            case_id,
+            actor,
+            expected_version,
+            lambda c: c.notify(actor=actor, at=at, notified_on=notified_on),
+        )
+
+    def lodge_objection(
+        self,
+        case_id: UUID,
+        *,
+        actor: Actor,
+        grounds: str,
+        received_on: date | None = None,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Record an objection (Widerspruch)."""
+        at = self.clock.now()
+        return self._execute(
+            case_id,
+            actor,
+            expected_version,
+            lambda c: c.lodge_objection(
+                actor=actor, at=at, grounds=grounds, received_on=received_on
+            ),
+        )
+
+    def remedy_objection(
+        self, case_id: UUID, *, actor: Actor, reason: str, expected_version: int | None = None
+    ) -> CommandResult:
+        """Remedy an objection: the case returns to review."""
+        at = self.clock.now()
+        return self._execute(
+            case_id,
+            actor,
+            expected_version,
+            lambda c: c.remedy_objection(actor=actor, at=at, reason=reason),
+        )
+
+    def forward_objection(
+        self,
+        case_id: UUID,
+        *,
+        actor: Actor,
+        authority: str,
+        reason: str,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Forward an objection to the objection authority."""
+        at = self.clock.now()
+        return self._execute(
+            case_id,
+            actor,
+            expected_version,
+            lambda c: c.forward_objection(actor=actor, at=at, authority=authority, reason=reason),
+        )
+
+    def mark_final(
+        self, case_id: UUID, *, actor: Actor, expected_version: int | None = None
+    ) -> CommandResult:
+        """Mark the decision final once the objection period is over."""
+        at = self.clock.now()
+        return self._execute(
+            case_id, actor, expected_version, lambda c: c.mark_final(actor=actor, at=at)
+        )
+
+    def withdraw(
+        self, case_id: UUID, *, actor: Actor, reason: str, expected_version: int | None = None
+    ) -> CommandResult:
+        """The applicant withdraws the application."""
+        at = self.clock.now()
+        return self._execute(
+            case_id, actor, expected_version, lambda c: c.withdraw(actor=actor, at=at, reason=reason)
+        )
+
+    def close(
+        self,
+        case_id: UUID,
+        *,
+        actor: Actor,
+        reason: str | None = None,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Close the file."""
+        at = self.clock.now()
+        return self._execute(
+            case_id, actor, expected_version, lambda c: c.close(actor=actor, at=at, reason=reason)
+        )
+
+
+def history_entry(stored: Any) -> HistoryEntry:
+    """A domain event of a case as a history line: type, version, who, when, why, data."""
+    event: CanMutateAggregate[UUID] = stored
+    attributes = vars(event)
+    actor = attributes.get("actor")
+    reason = attributes.get("reason")
+    return HistoryEntry(
+        version=event.originator_version,
+        type=type(event).__name__,
+        at=attributes.get("at"),
+        recorded_at=event.timestamp,
+        actor=plain(actor) if actor is not None else None,
+        reason=plain(reason) if reason is not None else None,
+        data={
+            k: plain(v)
+            for k, v in attributes.items()
+            if k not in _HISTORY_FIELDS_HIDDEN and k != "reason"
+        },
+    )
+
+
+def _position(recordings: list[Recording[UUID]]) -> int | None:
+    return max((r.notification.id for r in recordings), default=None)

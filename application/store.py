@@ -1,0 +1,38 @@
+"""The one event store of a deployment: every aggregate type is saved through it.
+
+DESIGN.md decision 2: one ``Application`` subclass, so there is one totally ordered
+notification log that projections and the feed follow. It is built once at start-up and
+injected into the use-case classes; nothing imports a module-level instance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import JSONTranscoder, Transcoding
+
+from application.transcodings import register_value_transcodings
+
+
+class VorgangStore(Application):
+    """The event store, notification log and repository of one deployment."""
+
+    name = "vorgang"  # PostgreSQL table names derive from it: keep it pinned
+    is_snapshotting_enabled = True
+
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        personal_data: Transcoding,
+    ) -> None:
+        # Set before the base class builds its transcoder, which calls register_transcodings.
+        self._personal_data_transcoding = personal_data
+        super().__init__(env=dict(env) if env is not None else None)
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        """The library's own, our value types, and the personal-data transcoding."""
+        super().register_transcodings(transcoder)
+        register_value_transcodings(transcoder)
+        transcoder.register(self._personal_data_transcoding)

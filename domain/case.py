@@ -1,0 +1,626 @@
+"""The case: the lifecycle every service shares, as an event-sourced aggregate.
+
+Public methods are commands: they check (``check_*`` and the lifecycle table), decide, and
+call one private ``@event`` method that records the outcome and only assigns state
+(DESIGN.md decision 15). Every event names who (``actor``), when (``at``, business time
+from the application's clock) and, where the law expects one, why (``reason``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.actor import Actor, ActorRecord, Role
+from domain.decision import Decision, DecisionOutcome, RulesApplied
+from domain.errors import (
+    CaseHeldByAnotherClerk,
+    InvalidCommand,
+    InvalidTransition,
+    NotTheHolder,
+    WrongTenant,
+)
+from domain.lifecycle import LIFECYCLE, CaseStatus
+from domain.personal_data import PersonalData, PersonalValue, Subjects
+from domain.processing_clock import ClockError, ProcessingClock
+from domain.working_days import berlin_date, period_end
+
+OBJECTION_PERIOD_MONTHS = 1  # § 70 (1) VwGO
+OBJECTION_PERIOD_MONTHS_WITHOUT_REMEDY_NOTICE = 12  # § 58 (2) VwGO
+
+
+@dataclass(frozen=True, slots=True)
+class InformationRequest:
+    """Questions to the applicant with a reply deadline; missing documents stop the clock."""
+
+    questions: tuple[PersonalValue, ...]
+    reply_by: date
+    missing_documents: bool
+    requested_by: ActorRecord
+    requested_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Objection:
+    """A Widerspruch against the decision, as received."""
+
+    received_on: date
+    grounds: PersonalValue
+    lodged_by: ActorRecord
+
+
+class Case(Aggregate):
+    """An application (Antrag) and everything that happens to it until the file is closed."""
+
+    LIFECYCLE: ClassVar[Mapping[str, frozenset[str]]] = LIFECYCLE
+    PROCESSING_PERIOD_WORKING_DAYS: ClassVar[int] = 20
+    COUNTERSIGN_REQUIRED: ClassVar[bool] = False
+    PAYMENT_BEFORE_ISSUE: ClassVar[bool] = False
+
+    class Submitted(Aggregate.Created):
+        """A new case. Version 2 added ``channel``; version 1 events were all online."""
+
+        class_version = 2
+        actor: ActorRecord
+        at: datetime
+        tenant: str
+        service: str
+        reference: str
+        applicant: dict[str, PersonalValue]
+        data: dict[str, Any]
+        request_fingerprint: str
+        channel: str
+        clock: ProcessingClock
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["channel"] = "online"
+
+    @event(Submitted)
+    def __init__(
+        self,
+        *,
+        id: UUID,  # noqa: A002 - the library's name for the aggregate id
+        actor: ActorRecord,
+        at: datetime,
+        tenant: str,
+        service: str,
+        reference: str,
+        applicant: dict[str, PersonalValue],
+        data: dict[str, Any],
+        request_fingerprint: str,
+        channel: str,
+        clock: ProcessingClock,
+    ) -> None:
+        self.tenant = tenant
+        self.service = service
+        self.reference = reference
+        self.applicant = applicant
+        self.data = data
+        self.request_fingerprint = request_fingerprint
+        self.channel = channel
+        self.clock = clock
+        self.status: str = CaseStatus.SUBMITTED
+        self.submitted_at = at
+        self.last_activity_at = at
+        self.holder: ActorRecord | None = None
+        self.open_request: InformationRequest | None = None
+        self.decision: Decision | None = None
+        self.pending_decision: Decision | None = None
+        self.decisions: list[Decision] = []
+        self.notified_on: date | None = None
+        self.objection_deadline: date | None = None
+        self.objection: Objection | None = None
+        self.notes: list[PersonalValue] = []
+        self.fee_paid: Decimal | None = None
+        self.withdrawal_reason: PersonalValue | None = None
+
+    # ----------------------------------------------------------------- creation
+
+    @classmethod
+    def submit(
+        cls,
+        *,
+        case_id: UUID,
+        actor: Actor,
+        at: datetime,
+        tenant: str,
+        service: str,
+        reference: str,
+        applicant: Mapping[str, PersonalValue],
+        data: Mapping[str, Any],
+        request_fingerprint: str,
+        channel: str = "online",
+    ) -> Case:
+        """Submit an application: the case starts, its processing clock not yet."""
+        check_aware(at)
+        check_acts_for(actor, tenant)
+        for field_name, value in applicant.items():
+            check_personal(f"applicant.{field_name}", value, case_id)
+        return cls(
+            id=case_id,
+            actor=actor.recorded_in(case_id),
+            at=at,
+            tenant=tenant,
+            service=service,
+            reference=reference,
+            applicant=dict(applicant),
+            data=dict(data),
+            request_fingerprint=request_fingerprint,
+            channel=channel,
+            clock=ProcessingClock(period_working_days=cls.PROCESSING_PERIOD_WORKING_DAYS),
+        )
+
+    # ------------------------------------------------------------ queries/guards
+
+    def allowed_commands(self) -> frozenset[str]:
+        """The commands the current status allows."""
+        return self.LIFECYCLE.get(self.status, frozenset())
+
+    def check_allowed(self, command: str) -> None:
+        """Raise ``InvalidTransition`` naming the status and the allowed commands."""
+        if command not in self.allowed_commands():
+            raise InvalidTransition(command, self.status, self.allowed_commands())
+
+    def check_actor(self, actor: Actor, at: datetime) -> None:
+        """The actor acts for this case's tenant, at a valid business time."""
+        check_aware(at)
+        if at < self.submitted_at:
+            raise InvalidCommand("at", "business time before the case was submitted")
+        check_acts_for(actor, self.tenant)
+
+    def _begin(self, command: str, actor: Actor, at: datetime) -> ActorRecord:
+        self.check_allowed(command)
+        self.check_actor(actor, at)
+        return actor.recorded_in(self.id)
+
+    def _personal(self, subject: str, text: str, field_name: str) -> PersonalData:
+        if not text or not text.strip():
+            raise InvalidCommand(field_name, "must not be empty")
+        return PersonalData(case_id=self.id, subject=subject, value=text.strip())
+
+    def _case_text(self, text: str, field_name: str) -> PersonalData:
+        return self._personal(Subjects.CASE_TEXT, text, field_name)
+
+    # ------------------------------------------------------------------ commands
+
+    def confirm_complete(self, *, actor: Actor, at: datetime) -> None:
+        """Confirm the documents are complete: the processing period (re)starts today."""
+        record = self._begin("confirm_complete", actor, at)
+        try:
+            clock = self.clock.start(berlin_date(at))
+        except ClockError as error:
+            raise InvalidCommand("clock", str(error)) from None
+        self._completeness_confirmed(actor=record, at=at, clock=clock)
+
+    @event("CompletenessConfirmed")
+    def _completeness_confirmed(
+        self, *, actor: ActorRecord, at: datetime, clock: ProcessingClock
+    ) -> None:
+        self.clock = clock
+        self.status = CaseStatus.IN_REVIEW
+        self.last_activity_at = at
+
+    def claim(self, *, actor: Actor, at: datetime) -> None:
+        """Take the case into one's own work; fails while someone else holds it."""
+        record = self._begin("claim", actor, at)
+        if self.holder is not None:
+            if self.holder.id == actor.id:
+                raise InvalidCommand("holder", "you already hold this case")
+            raise CaseHeldByAnotherClerk(self.holder.id)
+        self._claimed(actor=record, at=at)
+
+    @event("Claimed")
+    def _claimed(self, *, actor: ActorRecord, at: datetime) -> None:
+        self.holder = actor
+        self.last_activity_at = at
+
+    def release(self, *, actor: Actor, at: datetime, reason: str | None = None) -> None:
+        """Give the case back to the team queue (the holder, or a supervisor reassigning)."""
+        record = self._begin("release", actor, at)
+        if self.holder is None:
+            raise InvalidCommand("holder", "the case is not claimed")
+        if self.holder.id != actor.id and actor.role != Role.SUPERVISOR:
+            raise NotTheHolder("release", self.holder.id)
+        text = self._case_text(reason, "reason") if reason else None
+        self._released(actor=record, at=at, reason=text)
+
+    @event("Released")
+    def _released(self, *, actor: ActorRecord, at: datetime, reason: PersonalValue | None) -> None:
+        self.holder = None
+        self.last_activity_at = at
+
+    def request_information(
+        self,
+        *,
+        actor: Actor,
+        at: datetime,
+        questions: list[str],
+        reply_by: date,
+        missing_documents: bool,
+    ) -> None:
+        """Ask the applicant (Nachforderung); missing documents stop the processing period."""
+        record = self._begin("request_information", actor, at)
+        if not questions:
+            raise InvalidCommand("questions", "at least one question is required")
+        asked = tuple(
+            self._case_text(q, f"questions[{i}]") for i, q in enumerate(questions)
+        )
+        today = berlin_date(at)
+        if reply_by <= today:
+            raise InvalidCommand("reply_by", "the reply deadline must lie in the future")
+        clock = self.clock
+        if clock.started_on is not None or missing_documents:
+            try:
+                clock = clock.stop(today, missing_documents=missing_documents)
+            except ClockError as error:
+                raise InvalidCommand("clock", str(error)) from None
+        request = InformationRequest(
+            questions=asked,
+            reply_by=reply_by,
+            missing_documents=missing_documents,
+            requested_by=record,
+            requested_at=at,
+        )
+        self._information_requested(actor=record, at=at, request=request, clock=clock)
+
+    @event("InformationRequested")
+    def _information_requested(
+        self,
+        *,
+        actor: ActorRecord,
+        at: datetime,
+        request: InformationRequest,
+        clock: ProcessingClock,
+    ) -> None:
+        self.open_request = request
+        self.clock = clock
+        self.status = CaseStatus.INFORMATION_REQUESTED
+        self.last_activity_at = at
+
+    def provide_information(self, *, actor: Actor, at: datetime, answer: str) -> None:
+        """The applicant answers; a paused period goes on, shifted by the days waited."""
+        record = self._begin("provide_information", actor, at)
+        text = self._personal(Subjects.APPLICANT, answer, "answer")
+        clock = self.clock
+        if clock.stopped_since is not None:
+            clock = clock.resume(max(berlin_date(at), clock.stopped_since))
+        status = CaseStatus.IN_REVIEW if self.clock.started_on else CaseStatus.SUBMITTED
+        self._information_provided(actor=record, at=at, answer=text, clock=clock, status=status)
+
+    @event("InformationProvided")
+    def _information_provided(
+        self,
+        *,
+        actor: ActorRecord,
+        at: datetime,
+        answer: PersonalValue,
+        clock: ProcessingClock,
+        status: str,
+    ) -> None:
+        self.open_request = None
+        self.clock = clock
+        self.status = status
+        self.last_activity_at = at
+
+    def add_note(self, *, actor: Actor, at: datetime, text: str) -> None:
+        """An internal note for the file (not shown to the applicant)."""
+        record = self._begin("add_note", actor, at)
+        if actor.role == Role.APPLICANT:
+            raise InvalidCommand("actor", "applicants cannot add internal notes")
+        self._note_added(actor=record, at=at, text=self._case_text(text, "text"))
+
+    @event("NoteAdded")
+    def _note_added(self, *, actor: ActorRecord, at: datetime, text: PersonalValue) -> None:
+        self.notes.append(text)
+        self.last_activity_at = at
+
+    def extend_period(self, *, actor: Actor, at: datetime, working_days: int, reason: str) -> None:
+        """Extend the processing period once, with reasons (§ 42a (2) sentence 3 VwVfG)."""
+        record = self._begin("extend_period", actor, at)
+        text = self._case_text(reason, "reason")
+        try:
+            clock = self.clock.extend(working_days)
+        except ClockError as error:
+            raise InvalidCommand("working_days", str(error)) from None
+        self._period_extended(actor=record, at=at, reason=text, clock=clock)
+
+    @event("PeriodExtended")
+    def _period_extended(
+        self, *, actor: ActorRecord, at: datetime, reason: PersonalValue, clock: ProcessingClock
+    ) -> None:
+        self.clock = clock
+        self.last_activity_at = at
+
+    def decide(
+        self,
+        *,
+        actor: Actor,
+        at: datetime,
+        outcome: DecisionOutcome,
+        justification: str,
+        legal_basis: str,
+        legal_remedy_notice: str,
+        conditions: list[str] | None = None,
+        effective_from: date | None = None,
+        expires_on: date | None = None,
+        fee: Decimal | None = None,
+        rules: RulesApplied | None = None,
+    ) -> None:
+        """Decide: approve, approve with conditions, or reject, with reasons and remedy notice."""
+        record = self._begin("decide", actor, at)
+        self.check_holder("decide", actor)
+        conditions = [c.strip() for c in conditions or [] if c.strip()]
+        if outcome is DecisionOutcome.APPROVED_WITH_CONDITIONS and not conditions:
+            raise InvalidCommand("conditions", "an approval with conditions needs conditions")
+        if outcome is not DecisionOutcome.APPROVED_WITH_CONDITIONS and conditions:
+            raise InvalidCommand("conditions", f"a decision {outcome.value} takes no conditions")
+        if not legal_basis.strip():
+            raise InvalidCommand("legal_basis", "must not be empty")
+        if not legal_remedy_notice.strip():
+            raise InvalidCommand("legal_remedy_notice", "must not be empty")
+        effective = effective_from or berlin_date(at)
+        if expires_on is not None and expires_on < effective:
+            raise InvalidCommand("expires_on", "must not lie before effective_from")
+        if fee is not None and fee < 0:
+            raise InvalidCommand("fee", "must not be negative")
+        decision = Decision(
+            outcome=outcome,
+            justification=self._case_text(justification, "justification"),
+            legal_basis=legal_basis.strip(),
+            legal_remedy_notice=legal_remedy_notice.strip(),
+            decided_by=record,
+            decided_at=at,
+            effective_from=effective,
+            conditions=tuple(conditions),
+            expires_on=expires_on,
+            fee=fee,
+            rules=rules,
+        )
+        if self.COUNTERSIGN_REQUIRED:
+            status = CaseStatus.PENDING_COUNTERSIGN
+        else:
+            status = self._status_after_decision(decision)
+        self._decided(actor=record, at=at, decision=decision, status=status)
+
+    def _status_after_decision(self, decision: Decision) -> str:
+        payment_due = decision.outcome.is_approval and bool(decision.fee)
+        if self.PAYMENT_BEFORE_ISSUE and payment_due:
+            return CaseStatus.AWAITING_PAYMENT
+        return CaseStatus.DECIDED
+
+    @event("Decided")
+    def _decided(self, *, actor: ActorRecord, at: datetime, decision: Decision, status: str) -> None:
+        if status == CaseStatus.PENDING_COUNTERSIGN:
+            self.pending_decision = decision
+        else:
+            self.decision = decision
+            self.decisions.append(decision)
+        self.status = status
+        self.last_activity_at = at
+
+    def countersign(self, *, actor: Actor, at: datetime) -> None:
+        """Second signature (Vier-Augen-Prinzip) by a supervisor other than the decider."""
+        record = self._begin("countersign", actor, at)
+        pending = self.pending_decision
+        assert pending is not None  # the lifecycle allows this only with a pending decision
+        if actor.role != Role.SUPERVISOR:
+            raise InvalidCommand("actor", "only a supervisor may countersign")
+        if actor.id == pending.decided_by.id:
+            raise InvalidCommand("actor", "the decider cannot countersign their own decision")
+        decision = pending.countersigned(record, at)
+        status = self._status_after_decision(decision)
+        self._countersigned(actor=record, at=at, decision=decision, status=status)
+
+    @event("Countersigned")
+    def _countersigned(
+        self, *, actor: ActorRecord, at: datetime, decision: Decision, status: str
+    ) -> None:
+        self.pending_decision = None
+        self.decision = decision
+        self.decisions.append(decision)
+        self.status = status
+        self.last_activity_at = at
+
+    def refuse_countersign(self, *, actor: Actor, at: datetime, reason: str) -> None:
+        """The supervisor sends the draft decision back to review, with reasons."""
+        record = self._begin("refuse_countersign", actor, at)
+        if actor.role != Role.SUPERVISOR:
+            raise InvalidCommand("actor", "only a supervisor may refuse to countersign")
+        self._countersign_refused(actor=record, at=at, reason=self._case_text(reason, "reason"))
+
+    @event("CountersignRefused")
+    def _countersign_refused(self, *, actor: ActorRecord, at: datetime, reason: PersonalValue) -> None:
+        self.pending_decision = None
+        self.status = CaseStatus.IN_REVIEW
+        self.last_activity_at = at
+
+    def record_payment(
+        self, *, actor: Actor, at: datetime, amount: Decimal, payment_reference: str
+    ) -> None:
+        """The fee was paid: the decision may now be issued."""
+        record = self._begin("record_payment", actor, at)
+        assert self.decision is not None and self.decision.fee is not None
+        if amount != self.decision.fee:
+            raise InvalidCommand("amount", f"the fee due is {self.decision.fee}, not {amount}")
+        if not payment_reference.strip():
+            raise InvalidCommand("payment_reference", "must not be empty")
+        self._payment_recorded(
+            actor=record, at=at, amount=amount, payment_reference=payment_reference.strip()
+        )
+
+    @event("PaymentRecorded")
+    def _payment_recorded(
+        self, *, actor: ActorRecord, at: datetime, amount: Decimal, payment_reference: str
+    ) -> None:
+        self.fee_paid = amount
+        self.status = CaseStatus.DECIDED
+        self.last_activity_at = at
+
+    def notify(self, *, actor: Actor, at: datetime, notified_on: date | None = None) -> None:
+        """Record the Bekanntgabe of the decision; the objection period runs from that day."""
+        record = self._begin("notify", actor, at)
+        assert self.decision is not None
+        day = notified_on or berlin_date(at)
+        if day < berlin_date(self.decision.decided_at):
+            raise InvalidCommand("notified_on", "notification cannot precede the decision")
+        months = (
+            OBJECTION_PERIOD_MONTHS
+            if self.decision.legal_remedy_notice
+            else OBJECTION_PERIOD_MONTHS_WITHOUT_REMEDY_NOTICE
+        )
+        self._notified(
+            actor=record, at=at, notified_on=day, objection_deadline=period_end(day, months)
+        )
+
+    @event("Notified")
+    def _notified(
+        self, *, actor: ActorRecord, at: datetime, notified_on: date, objection_deadline: date
+    ) -> None:
+        self.notified_on = notified_on
+        self.objection_deadline = objection_deadline
+        self.status = CaseStatus.NOTIFIED
+        self.last_activity_at = at
+
+    def lodge_objection(
+        self, *, actor: Actor, at: datetime, grounds: str, received_on: date | None = None
+    ) -> None:
+        """Record a Widerspruch received within the objection period."""
+        record = self._begin("lodge_objection", actor, at)
+        assert self.objection_deadline is not None
+        day = received_on or berlin_date(at)
+        if day > self.objection_deadline:
+            raise InvalidCommand(
+                "received_on", f"the objection period ended on {self.objection_deadline}"
+            )
+        if self.notified_on is not None and day < self.notified_on:
+            raise InvalidCommand("received_on", "an objection cannot precede the notification")
+        objection = Objection(
+            received_on=day,
+            grounds=self._personal(Subjects.APPLICANT, grounds, "grounds"),
+            lodged_by=record,
+        )
+        self._objection_lodged(actor=record, at=at, objection=objection)
+
+    @event("ObjectionLodged")
+    def _objection_lodged(self, *, actor: ActorRecord, at: datetime, objection: Objection) -> None:
+        self.objection = objection
+        self.status = CaseStatus.OBJECTION_LODGED
+        self.last_activity_at = at
+
+    def remedy_objection(self, *, actor: Actor, at: datetime, reason: str) -> None:
+        """Abhilfe (§ 72 VwGO): the objection is well-founded; the case returns to review."""
+        record = self._begin("remedy_objection", actor, at)
+        self._objection_remedied(actor=record, at=at, reason=self._case_text(reason, "reason"))
+
+    @event("ObjectionRemedied")
+    def _objection_remedied(self, *, actor: ActorRecord, at: datetime, reason: PersonalValue) -> None:
+        self.decision = None
+        self.notified_on = None
+        self.objection_deadline = None
+        self.status = CaseStatus.IN_REVIEW
+        self.last_activity_at = at
+
+    def forward_objection(self, *, actor: Actor, at: datetime, authority: str, reason: str) -> None:
+        """No remedy: forward the objection to the objection authority (§ 73 VwGO)."""
+        record = self._begin("forward_objection", actor, at)
+        if not authority.strip():
+            raise InvalidCommand("authority", "must not be empty")
+        self._objection_forwarded(
+            actor=record, at=at, authority=authority.strip(), reason=self._case_text(reason, "reason")
+        )
+
+    @event("ObjectionForwarded")
+    def _objection_forwarded(
+        self, *, actor: ActorRecord, at: datetime, authority: str, reason: PersonalValue
+    ) -> None:
+        self.status = CaseStatus.OBJECTION_FORWARDED
+        self.last_activity_at = at
+
+    def mark_final(self, *, actor: Actor, at: datetime) -> None:
+        """The objection period is over without objection: the decision is final."""
+        record = self._begin("mark_final", actor, at)
+        assert self.objection_deadline is not None
+        if berlin_date(at) <= self.objection_deadline:
+            raise InvalidCommand(
+                "at", f"the objection period runs until {self.objection_deadline}"
+            )
+        self._became_final(actor=record, at=at)
+
+    @event("BecameFinal")
+    def _became_final(self, *, actor: ActorRecord, at: datetime) -> None:
+        self.status = CaseStatus.FINAL
+        self.last_activity_at = at
+
+    def withdraw(self, *, actor: Actor, at: datetime, reason: str) -> None:
+        """The applicant withdraws the application before a decision."""
+        record = self._begin("withdraw", actor, at)
+        text = self._personal(Subjects.APPLICANT, reason, "reason")
+        self._withdrawn(actor=record, at=at, reason=text)
+
+    @event("Withdrawn")
+    def _withdrawn(self, *, actor: ActorRecord, at: datetime, reason: PersonalValue) -> None:
+        self.withdrawal_reason = reason
+        self.pending_decision = None
+        self.open_request = None
+        self.holder = None
+        self.status = CaseStatus.WITHDRAWN
+        self.last_activity_at = at
+
+    def close(self, *, actor: Actor, at: datetime, reason: str | None = None) -> None:
+        """Close the file; services may require their own steps first (``check_closable``)."""
+        record = self._begin("close", actor, at)
+        self.check_closable()
+        text = self._case_text(reason, "reason") if reason else None
+        self._closed(actor=record, at=at, reason=text)
+
+    def check_closable(self) -> None:
+        """Extension point: services refuse ``close`` while their own steps are open."""
+
+    @event("Closed")
+    def _closed(self, *, actor: ActorRecord, at: datetime, reason: PersonalValue | None) -> None:
+        self.holder = None
+        self.status = CaseStatus.CLOSED
+        self.last_activity_at = at
+
+    def check_holder(self, command: str, actor: Actor) -> None:
+        """Only the clerk holding the case may give this command."""
+        if self.holder is None or self.holder.id != actor.id:
+            raise NotTheHolder(command, self.holder.id if self.holder else None)
+
+    @property
+    def due_on(self) -> date | None:
+        """The last day of the processing period, or None while it is not running."""
+        return self.clock.due_on
+
+
+def check_aware(at: datetime) -> None:
+    """Business time must be timezone-aware."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise InvalidCommand("at", "business time must be timezone-aware")
+
+
+def check_acts_for(actor: Actor, tenant: str) -> None:
+    """Staff act only for their own tenant or one that delegated the service to them.
+
+    Applicants and the system are not members of a tenant's staff; what they may touch is
+    decided by the access-control layer (their own cases only).
+    """
+    if actor.role in (Role.SYSTEM, Role.APPLICANT):
+        return
+    if tenant not in (actor.tenant, actor.on_behalf_of):
+        raise WrongTenant(actor.tenant, tenant)
+
+
+def check_personal(field_name: str, value: PersonalValue, case_id: UUID) -> None:
+    """A personal field belongs to this case."""
+    if not isinstance(value, PersonalData):
+        raise InvalidCommand(field_name, "must be a PersonalData value")
+    if value.case_id != case_id:
+        raise InvalidCommand(field_name, "belongs to another case")

@@ -1,0 +1,57 @@
+"""The decision record (Bescheid): what was decided, by whom, on what basis, under which rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from domain.actor import ActorRecord
+from domain.personal_data import PersonalValue
+
+
+class DecisionOutcome(Enum):
+    """Approved, approved with conditions (Nebenbestimmungen), or rejected."""
+
+    APPROVED = "approved"
+    APPROVED_WITH_CONDITIONS = "approved_with_conditions"
+    REJECTED = "rejected"
+
+    @property
+    def is_approval(self) -> bool:
+        """Approved, with or without conditions."""
+        return self is not DecisionOutcome.REJECTED
+
+
+@dataclass(frozen=True, slots=True)
+class RulesApplied:
+    """Which versioned rules a decision applied and the inputs they read, for replay."""
+
+    rules_id: str
+    version: str
+    inputs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A decision as recorded inside its case; later gates add the countersignature."""
+
+    outcome: DecisionOutcome
+    justification: PersonalValue
+    legal_basis: str
+    legal_remedy_notice: str
+    decided_by: ActorRecord
+    decided_at: datetime
+    effective_from: date
+    conditions: tuple[str, ...] = ()
+    expires_on: date | None = None
+    fee: Decimal | None = None
+    rules: RulesApplied | None = None
+    countersigned_by: ActorRecord | None = None
+    countersigned_at: datetime | None = None
+
+    def countersigned(self, by: ActorRecord, at: datetime) -> Decision:
+        """The same decision with the second signature of the four-eyes principle."""
+        return replace(self, countersigned_by=by, countersigned_at=at)

@@ -1,0 +1,78 @@
+"""Case statuses and which commands each allows: the table services extend.
+
+A service adds steps by extending the table in its subclass (``LIFECYCLE = Case.LIFECYCLE |
+{...}``) rather than copying the lifecycle; the command guards read it, and an invalid
+transition names the current status and the commands it allows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Final
+
+
+class CaseStatus:
+    """Statuses of the shared lifecycle (plain strings, so services can add their own)."""
+
+    SUBMITTED: Final = "submitted"
+    IN_REVIEW: Final = "in_review"
+    INFORMATION_REQUESTED: Final = "information_requested"
+    PENDING_COUNTERSIGN: Final = "pending_countersign"
+    AWAITING_PAYMENT: Final = "awaiting_payment"
+    DECIDED: Final = "decided"
+    NOTIFIED: Final = "notified"
+    OBJECTION_LODGED: Final = "objection_lodged"
+    OBJECTION_FORWARDED: Final = "objection_forwarded"
+    FINAL: Final = "final"
+    CLOSED: Final = "closed"
+    WITHDRAWN: Final = "withdrawn"
+
+
+S = CaseStatus
+_BEFORE_DECISION = (S.SUBMITTED, S.IN_REVIEW, S.INFORMATION_REQUESTED, S.PENDING_COUNTERSIGN)
+_WORKED_ON = (S.SUBMITTED, S.IN_REVIEW, S.INFORMATION_REQUESTED, S.OBJECTION_LODGED)
+
+
+def _table(rows: dict[str, set[str]]) -> Mapping[str, frozenset[str]]:
+    return MappingProxyType({status: frozenset(commands) for status, commands in rows.items()})
+
+
+def commands_by_status() -> dict[str, set[str]]:
+    """The shared lifecycle as status → commands allowed in it."""
+    rows: dict[str, set[str]] = {
+        S.SUBMITTED: {"confirm_complete", "request_information"},
+        S.IN_REVIEW: {"confirm_complete", "request_information", "decide", "extend_period"},
+        S.INFORMATION_REQUESTED: {"provide_information", "extend_period"},
+        S.PENDING_COUNTERSIGN: {"countersign", "refuse_countersign"},
+        S.AWAITING_PAYMENT: {"record_payment"},
+        S.DECIDED: {"notify"},
+        S.NOTIFIED: {"lodge_objection", "mark_final"},
+        S.OBJECTION_LODGED: {"remedy_objection", "forward_objection"},
+        S.OBJECTION_FORWARDED: {"close"},
+        S.FINAL: {"close"},
+        S.WITHDRAWN: {"close"},
+        S.CLOSED: set(),
+    }
+    for status in _BEFORE_DECISION:
+        rows[status].add("withdraw")
+    for status in _WORKED_ON:
+        rows[status] |= {"claim", "release"}
+    for status, commands in rows.items():
+        if status != S.CLOSED:
+            commands.add("add_note")
+    return rows
+
+
+LIFECYCLE: Final = _table(commands_by_status())
+"""The shared lifecycle. Services build theirs with ``extend_lifecycle``."""
+
+
+def extend_lifecycle(
+    base: Mapping[str, frozenset[str]], additions: Mapping[str, set[str]]
+) -> Mapping[str, frozenset[str]]:
+    """A lifecycle with more statuses or more commands per status; nothing is removed."""
+    rows = {status: set(commands) for status, commands in base.items()}
+    for status, commands in additions.items():
+        rows.setdefault(status, {"add_note"}).update(commands)
+    return _table(rows)

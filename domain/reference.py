@@ -1,0 +1,52 @@
+"""Human-readable case references per tenant and year, e.g. ``USI-2026-000042``.
+
+A counter aggregate per tenant and year issues the numbers. It is saved in the same atomic
+save as the new case, so two concurrent submissions cannot both take a number: one save
+fails on the counter's version and is retried. Gaps are acceptable, duplicates are not.
+"""
+
+from __future__ import annotations
+
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.tenants import tenant as tenant_by_id
+
+_NAMESPACE = uuid5(NAMESPACE_URL, "https://vorgang.example/reference-counter")
+
+
+class ReferenceCounter(Aggregate):
+    """Issues consecutive reference numbers for one tenant and year."""
+
+    @staticmethod
+    def id_for(tenant: str, year: int) -> UUID:
+        """The counter's id: one counter per tenant and year."""
+        return uuid5(_NAMESPACE, f"{tenant}/{year}")
+
+    @event("Started")
+    def __init__(self, *, id: UUID, tenant: str, year: int) -> None:  # noqa: A002
+        self.tenant = tenant
+        self.year = year
+        self.last_number = 0
+
+    @classmethod
+    def start(cls, tenant: str, year: int) -> ReferenceCounter:
+        """A counter for a tenant's year, before its first number."""
+        tenant_by_id(tenant)
+        return cls(id=cls.id_for(tenant, year), tenant=tenant, year=year)
+
+    def issue(self, case_id: UUID) -> str:
+        """Take the next number for this case and return the formatted reference."""
+        number = self.last_number + 1
+        self._issued(number=number, case_id=case_id)
+        return format_reference(self.tenant, self.year, number)
+
+    @event("Issued")
+    def _issued(self, *, number: int, case_id: UUID) -> None:
+        self.last_number = number
+
+
+def format_reference(tenant: str, year: int, number: int) -> str:
+    """``USI-2026-000042``: tenant prefix, year, six-digit number."""
+    return f"{tenant_by_id(tenant).reference_prefix}-{year}-{number:06d}"

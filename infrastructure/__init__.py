@@ -1,0 +1,1 @@
+"""Wiring: settings, persistence, logging, the command line."""
