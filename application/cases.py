@@ -449,7 +449,10 @@ class CaseService:
         """The applicant withdraws the application."""
         at = self.clock.now()
         return self._execute(
-            case_id, actor, expected_version, lambda c: c.withdraw(actor=actor, at=at, reason=reason)
+            case_id,
+            actor,
+            expected_version,
+            lambda c: c.withdraw(actor=actor, at=at, reason=reason),
         )
 
     def close(

@@ -8,6 +8,7 @@ injected into the use-case classes; nothing imports a module-level instance.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, Transcoding
@@ -15,7 +16,7 @@ from eventsourcing.persistence import JSONTranscoder, Transcoding
 from application.transcodings import register_value_transcodings
 
 
-class VorgangStore(Application):
+class VorgangStore(Application[UUID]):
     """The event store, notification log and repository of one deployment."""
 
     name = "vorgang"  # PostgreSQL table names derive from it: keep it pinned

@@ -253,4 +253,3 @@ def register_value_transcodings(transcoder: JSONTranscoder) -> None:
         transcoder.register(transcoding)
     for enum_class in STORED_ENUMS:
         transcoder.register(EnumByValue(enum_class))
-

@@ -86,7 +86,7 @@ class Case(Aggregate):
     def __init__(
         self,
         *,
-        id: UUID,  # noqa: A002 - the library's name for the aggregate id
+        id: UUID,
         actor: ActorRecord,
         at: datetime,
         tenant: str,
@@ -249,9 +249,7 @@ class Case(Aggregate):
         record = self._begin("request_information", actor, at)
         if not questions:
             raise InvalidCommand("questions", "at least one question is required")
-        asked = tuple(
-            self._case_text(q, f"questions[{i}]") for i, q in enumerate(questions)
-        )
+        asked = tuple(self._case_text(q, f"questions[{i}]") for i, q in enumerate(questions))
         today = berlin_date(at)
         if reply_by <= today:
             raise InvalidCommand("reply_by", "the reply deadline must lie in the future")
@@ -396,7 +394,9 @@ class Case(Aggregate):
         return CaseStatus.DECIDED
 
     @event("Decided")
-    def _decided(self, *, actor: ActorRecord, at: datetime, decision: Decision, status: str) -> None:
+    def _decided(
+        self, *, actor: ActorRecord, at: datetime, decision: Decision, status: str
+    ) -> None:
         if status == CaseStatus.PENDING_COUNTERSIGN:
             self.pending_decision = decision
         else:
@@ -409,7 +409,8 @@ class Case(Aggregate):
         """Second signature (Vier-Augen-Prinzip) by a supervisor other than the decider."""
         record = self._begin("countersign", actor, at)
         pending = self.pending_decision
-        assert pending is not None  # the lifecycle allows this only with a pending decision
+        if pending is None:
+            raise InvalidCommand("decision", "there is no decision awaiting a countersignature")
         if actor.role != Role.SUPERVISOR:
             raise InvalidCommand("actor", "only a supervisor may countersign")
         if actor.id == pending.decided_by.id:
@@ -436,7 +437,9 @@ class Case(Aggregate):
         self._countersign_refused(actor=record, at=at, reason=self._case_text(reason, "reason"))
 
     @event("CountersignRefused")
-    def _countersign_refused(self, *, actor: ActorRecord, at: datetime, reason: PersonalValue) -> None:
+    def _countersign_refused(
+        self, *, actor: ActorRecord, at: datetime, reason: PersonalValue
+    ) -> None:
         self.pending_decision = None
         self.status = CaseStatus.IN_REVIEW
         self.last_activity_at = at
@@ -446,9 +449,9 @@ class Case(Aggregate):
     ) -> None:
         """The fee was paid: the decision may now be issued."""
         record = self._begin("record_payment", actor, at)
-        assert self.decision is not None and self.decision.fee is not None
-        if amount != self.decision.fee:
-            raise InvalidCommand("amount", f"the fee due is {self.decision.fee}, not {amount}")
+        fee = self.current_decision().fee
+        if amount != fee:
+            raise InvalidCommand("amount", f"the fee due is {fee}, not {amount}")
         if not payment_reference.strip():
             raise InvalidCommand("payment_reference", "must not be empty")
         self._payment_recorded(
@@ -466,13 +469,13 @@ class Case(Aggregate):
     def notify(self, *, actor: Actor, at: datetime, notified_on: date | None = None) -> None:
         """Record the Bekanntgabe of the decision; the objection period runs from that day."""
         record = self._begin("notify", actor, at)
-        assert self.decision is not None
+        decision = self.current_decision()
         day = notified_on or berlin_date(at)
-        if day < berlin_date(self.decision.decided_at):
+        if day < berlin_date(decision.decided_at):
             raise InvalidCommand("notified_on", "notification cannot precede the decision")
         months = (
             OBJECTION_PERIOD_MONTHS
-            if self.decision.legal_remedy_notice
+            if decision.legal_remedy_notice
             else OBJECTION_PERIOD_MONTHS_WITHOUT_REMEDY_NOTICE
         )
         self._notified(
@@ -493,12 +496,10 @@ class Case(Aggregate):
     ) -> None:
         """Record a Widerspruch received within the objection period."""
         record = self._begin("lodge_objection", actor, at)
-        assert self.objection_deadline is not None
+        deadline = self.current_objection_deadline()
         day = received_on or berlin_date(at)
-        if day > self.objection_deadline:
-            raise InvalidCommand(
-                "received_on", f"the objection period ended on {self.objection_deadline}"
-            )
+        if day > deadline:
+            raise InvalidCommand("received_on", f"the objection period ended on {deadline}")
         if self.notified_on is not None and day < self.notified_on:
             raise InvalidCommand("received_on", "an objection cannot precede the notification")
         objection = Objection(
@@ -520,7 +521,9 @@ class Case(Aggregate):
         self._objection_remedied(actor=record, at=at, reason=self._case_text(reason, "reason"))
 
     @event("ObjectionRemedied")
-    def _objection_remedied(self, *, actor: ActorRecord, at: datetime, reason: PersonalValue) -> None:
+    def _objection_remedied(
+        self, *, actor: ActorRecord, at: datetime, reason: PersonalValue
+    ) -> None:
         self.decision = None
         self.notified_on = None
         self.objection_deadline = None
@@ -533,7 +536,10 @@ class Case(Aggregate):
         if not authority.strip():
             raise InvalidCommand("authority", "must not be empty")
         self._objection_forwarded(
-            actor=record, at=at, authority=authority.strip(), reason=self._case_text(reason, "reason")
+            actor=record,
+            at=at,
+            authority=authority.strip(),
+            reason=self._case_text(reason, "reason"),
         )
 
     @event("ObjectionForwarded")
@@ -546,11 +552,9 @@ class Case(Aggregate):
     def mark_final(self, *, actor: Actor, at: datetime) -> None:
         """The objection period is over without objection: the decision is final."""
         record = self._begin("mark_final", actor, at)
-        assert self.objection_deadline is not None
-        if berlin_date(at) <= self.objection_deadline:
-            raise InvalidCommand(
-                "at", f"the objection period runs until {self.objection_deadline}"
-            )
+        deadline = self.current_objection_deadline()
+        if berlin_date(at) <= deadline:
+            raise InvalidCommand("at", f"the objection period runs until {deadline}")
         self._became_final(actor=record, at=at)
 
     @event("BecameFinal")
@@ -588,6 +592,18 @@ class Case(Aggregate):
         self.holder = None
         self.status = CaseStatus.CLOSED
         self.last_activity_at = at
+
+    def current_decision(self) -> Decision:
+        """The decision in force; the lifecycle table allows decision commands only then."""
+        if self.decision is None:
+            raise InvalidCommand("decision", "the case has no decision")
+        return self.decision
+
+    def current_objection_deadline(self) -> date:
+        """The last day for an objection; set when the decision was notified."""
+        if self.objection_deadline is None:
+            raise InvalidCommand("objection_deadline", "the decision has not been notified")
+        return self.objection_deadline
 
     def check_holder(self, command: str, actor: Actor) -> None:
         """Only the clerk holding the case may give this command."""

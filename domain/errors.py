@@ -17,9 +17,7 @@ class InvalidTransition(DomainError):
         self.status = status
         self.allowed = tuple(sorted(allowed))
         allowed_text = ", ".join(self.allowed) or "none"
-        super().__init__(
-            f"cannot {command} a case that is {status}; allowed now: {allowed_text}"
-        )
+        super().__init__(f"cannot {command} a case that is {status}; allowed now: {allowed_text}")
 
 
 class CaseHeldByAnotherClerk(DomainError):

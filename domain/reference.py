@@ -25,7 +25,7 @@ class ReferenceCounter(Aggregate):
         return uuid5(_NAMESPACE, f"{tenant}/{year}")
 
     @event("Started")
-    def __init__(self, *, id: UUID, tenant: str, year: int) -> None:  # noqa: A002
+    def __init__(self, *, id: UUID, tenant: str, year: int) -> None:
         self.tenant = tenant
         self.year = year
         self.last_number = 0

@@ -61,10 +61,9 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def refuse_development_secrets_in_production(self) -> Self:
         """Outside development every secret must be set explicitly."""
-        if self.environment is Environment.PRODUCTION:
-            if self.id_secret.get_secret_value() == DEVELOPMENT_ID_SECRET:
-                raise UnsafeSettings(
-                    "VORGANG_ID_SECRET must be set in production (the development default "
-                    "is public)"
-                )
+        production = self.environment is Environment.PRODUCTION
+        if production and self.id_secret.get_secret_value() == DEVELOPMENT_ID_SECRET:
+            raise UnsafeSettings(
+                "VORGANG_ID_SECRET must be set in production (the development default is public)"
+            )
         return self

@@ -1,0 +1,132 @@
+"""Shared fixtures: a store on SQLite and, where reachable, on PostgreSQL.
+
+PostgreSQL tests run against a fresh schema per test session. On a laptop without
+PostgreSQL they skip with a visible reason; under ``CI=true`` they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from application.cases import CaseService
+from application.clock import FixedClock
+from application.identities import CaseIdentities
+from application.store import VorgangStore
+from application.transcodings import PersonalDataInClear
+from domain.actor import Actor, Role
+from infrastructure.database import DatabaseTarget, parse_database_url
+
+POSTGRES_URL = os.environ.get(
+    "VORGANG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def postgres_reachable() -> str | None:
+    """None if PostgreSQL answers, else the reason it does not."""
+    target = parse_database_url(POSTGRES_URL)
+    try:
+        with psycopg.connect(
+            host=target.env["POSTGRES_HOST"],
+            port=int(target.env["POSTGRES_PORT"]),
+            user=target.env["POSTGRES_USER"],
+            password=target.env["POSTGRES_PASSWORD"] or None,
+            dbname=target.env["POSTGRES_DBNAME"],
+            connect_timeout=3,
+        ):
+            return None
+    except psycopg.Error as error:
+        return f"PostgreSQL at {target.display} is not reachable: {str(error).strip()[:200]}"
+
+
+def require_postgres() -> None:
+    """Skip (laptop) or fail (CI) when PostgreSQL is not reachable."""
+    reason = postgres_reachable()
+    if reason is None:
+        return
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: PostgreSQL tests must run)")
+    pytest.skip(reason)
+
+
+def fresh_postgres_target() -> DatabaseTarget:
+    """A PostgreSQL target in a schema of its own, created now."""
+    require_postgres()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    target = parse_database_url(f"{POSTGRES_URL}?schema={schema}")
+    with psycopg.connect(
+        host=target.env["POSTGRES_HOST"],
+        port=int(target.env["POSTGRES_PORT"]),
+        user=target.env["POSTGRES_USER"],
+        dbname=target.env["POSTGRES_DBNAME"],
+        autocommit=True,
+    ) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    return target
+
+
+def drop_postgres_schema(target: DatabaseTarget) -> None:
+    """Remove a test schema and everything in it."""
+    with psycopg.connect(
+        host=target.env["POSTGRES_HOST"],
+        port=int(target.env["POSTGRES_PORT"]),
+        user=target.env["POSTGRES_USER"],
+        dbname=target.env["POSTGRES_DBNAME"],
+        autocommit=True,
+    ) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{target.env["POSTGRES_SCHEMA"]}" CASCADE')
+
+
+def sqlite_target(tmp_path: Path) -> DatabaseTarget:
+    """A SQLite file of its own."""
+    return parse_database_url(f"sqlite:///{tmp_path / 'vorgang.db'}")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DatabaseTarget]:
+    """Each application test runs once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        yield sqlite_target(tmp_path)
+        return
+    pg = fresh_postgres_target()
+    try:
+        yield pg
+    finally:
+        drop_postgres_schema(pg)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """Monday 2 March 2026, 09:00 in Germany."""
+    return FixedClock(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def store(target: DatabaseTarget) -> Iterator[VorgangStore]:
+    """The event store on the parametrised database."""
+    app = VorgangStore(env=target.env, personal_data=PersonalDataInClear())
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+@pytest.fixture
+def cases(store: VorgangStore, clock: FixedClock) -> CaseService:
+    """The lifecycle use cases over the store."""
+    return CaseService(store, clock, CaseIdentities(b"test-secret-0123456789"))
+
+
+CLERK = Actor("anna.schmidt", "Anna Schmidt", Role.CLERK, "usingen")
+OTHER_CLERK = Actor("ben.weber", "Ben Weber", Role.CLERK, "usingen")
+SUPERVISOR = Actor("carla.koch", "Carla Koch", Role.SUPERVISOR, "usingen")
+APPLICANT = Actor("portal:4711", "Max Mustermann", Role.APPLICANT, "usingen")
+FOREIGN_CLERK = Actor("dora.fischer", "Dora Fischer", Role.CLERK, "schmitten")
+DELEGATED_CLERK = Actor("emil.wolf", "Emil Wolf", Role.CLERK, "neu-anspach", on_behalf_of="usingen")
