@@ -82,33 +82,24 @@ class Case(Aggregate):
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["channel"] = "online"
 
-    @event(Submitted)
-    def __init__(
-        self,
-        *,
-        id: UUID,
-        actor: ActorRecord,
-        at: datetime,
-        tenant: str,
-        service: str,
-        reference: str,
-        applicant: dict[str, PersonalValue],
-        data: dict[str, Any],
-        request_fingerprint: str,
-        channel: str,
-        clock: ProcessingClock,
-    ) -> None:
-        self.tenant = tenant
-        self.service = service
-        self.reference = reference
-        self.applicant = applicant
-        self.data = data
-        self.request_fingerprint = request_fingerprint
-        self.channel = channel
-        self.clock = clock
+        def apply(self, aggregate: Aggregate) -> None:
+            """Initial state; runs for every service subclass too (it has no ``__init__``)."""
+            if not isinstance(aggregate, Case):
+                raise TypeError(f"{type(aggregate).__name__} is not a Case")
+            aggregate._submitted(self)
+
+    def _submitted(self, submitted: Submitted) -> None:
+        self.tenant = submitted.tenant
+        self.service = submitted.service
+        self.reference = submitted.reference
+        self.applicant = submitted.applicant
+        self.data = submitted.data
+        self.request_fingerprint = submitted.request_fingerprint
+        self.channel = submitted.channel
+        self.clock = submitted.clock
         self.status: str = CaseStatus.SUBMITTED
-        self.submitted_at = at
-        self.last_activity_at = at
+        self.submitted_at = submitted.at
+        self.last_activity_at = submitted.at
         self.holder: ActorRecord | None = None
         self.open_request: InformationRequest | None = None
         self.decision: Decision | None = None
@@ -143,7 +134,8 @@ class Case(Aggregate):
         check_acts_for(actor, tenant)
         for field_name, value in applicant.items():
             check_personal(f"applicant.{field_name}", value, case_id)
-        return cls(
+        return cls._create(
+            cls.Submitted,
             id=case_id,
             actor=actor.recorded_in(case_id),
             at=at,

@@ -1,0 +1,276 @@
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import ClassVar
+
+import pytest
+
+from domain.case import Case
+from domain.decision import DecisionOutcome
+from domain.errors import (
+    CaseHeldByAnotherClerk,
+    InvalidCommand,
+    InvalidTransition,
+    NotTheHolder,
+    WrongTenant,
+)
+from domain.lifecycle import CaseStatus, extend_lifecycle
+from domain.personal_data import PersonalData
+from tests.domain.case_fixtures import (
+    APPLICANT,
+    CLERK,
+    DELEGATED_CLERK,
+    FOREIGN_CLERK,
+    OTHER_CLERK,
+    START,
+    SUPERVISOR,
+    decided,
+    in_review,
+    notified,
+    submitted,
+)
+
+LATER = START + timedelta(days=2)
+
+
+def test_a_submitted_case_waits_for_completeness_before_its_clock_runs() -> None:
+    case = submitted()
+    assert case.status == CaseStatus.SUBMITTED
+    assert case.due_on is None
+    assert case.version == 1
+
+
+def test_every_event_names_who_and_when() -> None:
+    case = notified()
+    for stored in case.collect_events():
+        assert stored.actor.id  # type: ignore[attr-defined]
+        assert stored.at.tzinfo is not None  # type: ignore[attr-defined]
+        assert isinstance(stored.actor.display_name, PersonalData)  # type: ignore[attr-defined]
+
+
+def test_an_invalid_transition_names_the_status_and_the_allowed_commands() -> None:
+    case = submitted()
+    with pytest.raises(InvalidTransition) as raised:
+        case.notify(actor=CLERK, at=LATER)
+    assert raised.value.status == "submitted"
+    assert "confirm_complete" in raised.value.allowed
+    assert "cannot notify a case that is submitted" in str(raised.value)
+
+
+def test_a_case_held_by_someone_else_cannot_be_claimed() -> None:
+    case = in_review()
+    with pytest.raises(CaseHeldByAnotherClerk):
+        case.claim(actor=OTHER_CLERK, at=LATER)
+
+
+def test_only_the_holder_may_decide() -> None:
+    case = in_review()
+    with pytest.raises(NotTheHolder):
+        case.decide(
+            actor=OTHER_CLERK,
+            at=LATER,
+            outcome=DecisionOutcome.REJECTED,
+            justification="x",
+            legal_basis="y",
+            legal_remedy_notice="z",
+        )
+
+
+def test_a_supervisor_may_release_a_case_someone_else_holds() -> None:
+    case = in_review()
+    case.release(actor=SUPERVISOR, at=LATER, reason="Urlaubsvertretung")
+    assert case.holder is None
+    with pytest.raises(InvalidCommand, match="not claimed"):
+        case.release(actor=CLERK, at=LATER)
+
+
+def test_an_approval_with_conditions_needs_conditions() -> None:
+    case = in_review()
+    with pytest.raises(InvalidCommand, match="conditions"):
+        case.decide(
+            actor=CLERK,
+            at=LATER,
+            outcome=DecisionOutcome.APPROVED_WITH_CONDITIONS,
+            justification="x",
+            legal_basis="y",
+            legal_remedy_notice="z",
+        )
+    assert case.status == CaseStatus.IN_REVIEW
+
+
+def test_an_information_request_pauses_the_processing_clock() -> None:
+    case = in_review()
+    due_before = case.due_on
+    assert due_before is not None
+    case.request_information(
+        actor=CLERK,
+        at=LATER,
+        questions=["Bitte Lageplan nachreichen"],
+        reply_by=date(2026, 3, 20),
+        missing_documents=False,
+    )
+    assert case.status == CaseStatus.INFORMATION_REQUESTED
+    assert not case.clock.is_running
+    case.provide_information(actor=APPLICANT, at=LATER + timedelta(days=7), answer="Lageplan anbei")
+    assert case.status == CaseStatus.IN_REVIEW
+    assert case.due_on is not None
+    assert case.due_on > due_before
+
+
+def test_missing_documents_stop_the_clock_until_completeness_is_confirmed_again() -> None:
+    case = in_review()
+    case.request_information(
+        actor=CLERK,
+        at=LATER,
+        questions=["Unterschrift fehlt"],
+        reply_by=date(2026, 3, 20),
+        missing_documents=True,
+    )
+    case.provide_information(actor=APPLICANT, at=LATER + timedelta(days=3), answer="anbei")
+    assert case.due_on is None
+    case.confirm_complete(actor=CLERK, at=LATER + timedelta(days=4))
+    assert case.clock.started_on == date(2026, 3, 8)
+    assert case.due_on is not None
+
+
+def test_the_reply_deadline_must_lie_in_the_future() -> None:
+    case = in_review()
+    with pytest.raises(InvalidCommand, match="reply_by"):
+        case.request_information(
+            actor=CLERK,
+            at=LATER,
+            questions=["?"],
+            reply_by=date(2026, 3, 1),
+            missing_documents=False,
+        )
+
+
+def test_an_objection_within_a_month_returns_the_case_to_review_when_remedied() -> None:
+    case = notified()
+    assert case.objection_deadline == date(2026, 4, 7)  # 3 April Good Friday, 6 April Easter Monday
+    case.lodge_objection(actor=CLERK, at=LATER, grounds="Die Auflage ist unverhältnismäßig")
+    case.remedy_objection(actor=CLERK, at=LATER, reason="Widerspruch begründet")
+    assert case.status == CaseStatus.IN_REVIEW
+    assert case.decision is None
+    assert len(case.decisions) == 1  # the first decision stays in the record
+
+
+def test_a_late_objection_is_refused() -> None:
+    case = notified()
+    with pytest.raises(InvalidCommand, match="objection period ended on 2026-04-07"):
+        case.lodge_objection(actor=CLERK, at=LATER, grounds="zu spät", received_on=date(2026, 4, 8))
+
+
+def test_an_objection_may_be_forwarded_to_the_objection_authority() -> None:
+    case = notified()
+    case.lodge_objection(actor=CLERK, at=LATER, grounds="nein")
+    case.forward_objection(
+        actor=CLERK, at=LATER, authority="Kreisausschuss Hochtaunuskreis", reason="keine Abhilfe"
+    )
+    assert case.status == CaseStatus.OBJECTION_FORWARDED
+    case.close(actor=CLERK, at=LATER)
+    assert case.status == CaseStatus.CLOSED
+
+
+def test_a_decision_becomes_final_only_after_the_objection_period() -> None:
+    case = notified()
+    with pytest.raises(InvalidCommand, match="runs until"):
+        case.mark_final(actor=CLERK, at=START + timedelta(days=30))
+    case.mark_final(actor=CLERK, at=START + timedelta(days=40))
+    case.close(actor=CLERK, at=START + timedelta(days=41))
+    assert case.status == CaseStatus.CLOSED
+    assert case.allowed_commands() == frozenset()
+
+
+def test_an_application_can_be_withdrawn_before_but_not_after_a_decision() -> None:
+    case = in_review()
+    case.withdraw(actor=APPLICANT, at=LATER, reason="Vorhaben aufgegeben")
+    assert case.status == CaseStatus.WITHDRAWN
+    assert case.holder is None
+    with pytest.raises(InvalidTransition):
+        decided().withdraw(actor=APPLICANT, at=LATER, reason="zu spät")
+
+
+def test_a_clerk_of_another_town_cannot_act_but_a_delegated_one_can() -> None:
+    case = submitted()
+    with pytest.raises(WrongTenant):
+        case.claim(actor=FOREIGN_CLERK, at=LATER)
+    case.claim(actor=DELEGATED_CLERK, at=LATER)
+    assert case.holder is not None
+    assert case.holder.on_behalf_of == "usingen"
+
+
+def test_business_time_must_be_aware_and_not_before_submission() -> None:
+    case = submitted()
+    with pytest.raises(InvalidCommand, match="timezone-aware"):
+        case.claim(actor=CLERK, at=START.replace(tzinfo=None))
+    with pytest.raises(InvalidCommand, match="before the case was submitted"):
+        case.claim(actor=CLERK, at=START - timedelta(days=1))
+
+
+class FourEyesCase(Case):
+    COUNTERSIGN_REQUIRED = True
+    PAYMENT_BEFORE_ISSUE = True
+
+
+def test_four_eyes_a_decision_takes_effect_only_when_another_supervisor_countersigns() -> None:
+    case = decided(FourEyesCase, fee="120.00")
+    assert case.status == CaseStatus.PENDING_COUNTERSIGN
+    assert case.decision is None
+    with pytest.raises(InvalidCommand, match="only a supervisor"):
+        case.countersign(actor=OTHER_CLERK, at=LATER)
+    case.countersign(actor=SUPERVISOR, at=LATER)
+    assert case.decision is not None
+    assert case.decision.countersigned_by is not None
+    assert case.status == CaseStatus.AWAITING_PAYMENT
+
+
+def test_a_refused_countersignature_returns_the_case_to_review() -> None:
+    case = decided(FourEyesCase)
+    case.refuse_countersign(actor=SUPERVISOR, at=LATER, reason="Begründung unvollständig")
+    assert case.status == CaseStatus.IN_REVIEW
+    assert case.pending_decision is None
+
+
+def test_the_payment_gate_holds_the_decision_until_the_fee_is_paid() -> None:
+    case = decided(FourEyesCase, fee="120.00")
+    case.countersign(actor=SUPERVISOR, at=LATER)
+    with pytest.raises(InvalidTransition):
+        case.notify(actor=CLERK, at=LATER)
+    with pytest.raises(InvalidCommand, match=r"fee due is 120\.00"):
+        case.record_payment(actor=CLERK, at=LATER, amount=Decimal("100"), payment_reference="P1")
+    case.record_payment(actor=CLERK, at=LATER, amount=Decimal("120.00"), payment_reference="P1")
+    case.notify(actor=CLERK, at=LATER)
+    assert case.status == CaseStatus.NOTIFIED
+
+
+class InspectedCase(Case):
+    """A service with a step after approval: the site is inspected before the file closes."""
+
+    INSPECTED: ClassVar[str] = "inspected"
+    LIFECYCLE = extend_lifecycle(
+        Case.LIFECYCLE, {CaseStatus.FINAL: {"inspect"}, "inspected": {"close"}}
+    )
+
+    def inspect(self, *, actor, at) -> None:  # type: ignore[no-untyped-def]
+        record = self._begin("inspect", actor, at)
+        self._inspected(actor=record, at=at)
+
+    from eventsourcing.domain import event
+
+    @event("Inspected")
+    def _inspected(self, *, actor, at) -> None:  # type: ignore[no-untyped-def]
+        self.status = "inspected"
+
+    def check_closable(self) -> None:
+        if self.status != "inspected":
+            raise InvalidCommand("status", "the site must be inspected before closing")
+
+
+def test_a_service_adds_steps_through_the_extension_points_without_copying_the_lifecycle() -> None:
+    case = notified(InspectedCase)
+    case.mark_final(actor=CLERK, at=START + timedelta(days=40))
+    with pytest.raises(InvalidCommand, match="inspected before closing"):
+        case.close(actor=CLERK, at=START + timedelta(days=41))
+    case.inspect(actor=CLERK, at=START + timedelta(days=41))
+    case.close(actor=CLERK, at=START + timedelta(days=42))
+    assert case.status == CaseStatus.CLOSED
