@@ -6,6 +6,8 @@ and saves every changed aggregate in one atomic save. Queries return plain data.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
@@ -36,7 +38,8 @@ from domain.reference import ReferenceCounter
 from domain.tenants import tenant as tenant_by_id
 from domain.working_days import BERLIN
 
-SUBMIT_ATTEMPTS: Final = 5
+SUBMIT_ATTEMPTS: Final = 30
+RETRY_PAUSE_SECONDS: Final = 0.002
 _HISTORY_FIELDS_HIDDEN: Final = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "at"}
 )
@@ -91,7 +94,11 @@ class CaseService:
             name: PersonalData(case_id=case_id, subject=Subjects.APPLICANT, value=value)
             for name, value in applicant.items()
         }
-        for _attempt in range(SUBMIT_ATTEMPTS):
+        for attempt in range(SUBMIT_ATTEMPTS):
+            if attempt:
+                # Another submission took the counter's next number first: back off with
+                # jitter so concurrent submitters do not collide again in lockstep.
+                time.sleep(random.uniform(0, RETRY_PAUSE_SECONDS * 2 ** min(attempt, 6)))  # noqa: S311
             existing = self._find(case_id)
             if existing is not None:
                 if existing.request_fingerprint != fingerprint:

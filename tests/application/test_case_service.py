@@ -1,0 +1,254 @@
+"""The lifecycle through the application layer, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from uuid import uuid4
+
+import pytest
+
+from application.cases import CaseService
+from application.clock import FixedClock
+from application.errors import (
+    CaseNotFound,
+    IdempotencyConflict,
+    UnknownService,
+    VersionMismatch,
+)
+from application.store import VorgangStore
+from application.transcodings import PersonalDataInClear
+from application.views import CaseState
+from domain.decision import DecisionOutcome
+from domain.errors import InvalidTransition
+from infrastructure.database import DatabaseTarget
+from tests.conftest import (
+    APPLICANT,
+    CLERK,
+    DELEGATED_CLERK,
+    FOREIGN_CLERK,
+    SUPERVISOR,
+)
+
+REMEDY = "Gegen diesen Bescheid kann innerhalb eines Monats Widerspruch erhoben werden."
+
+
+def submit(cases: CaseService, key: str | None = None, tenant: str = "usingen") -> CaseState:
+    result = cases.submit(
+        actor=APPLICANT,
+        tenant=tenant,
+        service="general",
+        applicant={"name": "Max Mustermann", "email": "max@example.org"},
+        data={"purpose": "Umzug"},
+        idempotency_key=key,
+    )
+    return cases.get(result.case_id, actor=CLERK if tenant == "usingen" else FOREIGN_CLERK)
+
+
+def approve(cases: CaseService, case_id, outcome=DecisionOutcome.APPROVED) -> None:  # type: ignore[no-untyped-def]
+    cases.claim(case_id, actor=CLERK)
+    cases.confirm_complete(case_id, actor=CLERK)
+    cases.decide(
+        case_id,
+        actor=CLERK,
+        outcome=outcome,
+        justification="Die Voraussetzungen liegen vor.",
+        legal_basis="§ 16 HStrG",
+        legal_remedy_notice=REMEDY,
+        conditions=["Baustelle absichern"]
+        if outcome is DecisionOutcome.APPROVED_WITH_CONDITIONS
+        else None,
+    )
+
+
+def test_approval_path_from_submission_to_closed_file(
+    cases: CaseService, clock: FixedClock
+) -> None:
+    case = submit(cases)
+    assert case.reference == "USI-2026-000001"
+    approve(cases, case.id, DecisionOutcome.APPROVED_WITH_CONDITIONS)
+    cases.notify(case.id, actor=CLERK)
+    clock.advance(timedelta(days=40))
+    cases.mark_final(case.id, actor=CLERK)
+    result = cases.close(case.id, actor=CLERK)
+    state = cases.get(case.id, actor=CLERK)
+    assert state.status == "closed"
+    assert state.version == result.version == 7
+    assert result.position is not None
+    assert state.decision is not None
+    assert state.decision["conditions"] == ["Baustelle absichern"]
+    history = cases.history(case.id, actor=CLERK)
+    assert [h.type for h in history] == [
+        "Submitted",
+        "Claimed",
+        "CompletenessConfirmed",
+        "Decided",
+        "Notified",
+        "BecameFinal",
+        "Closed",
+    ]
+    for entry in history:
+        assert entry.actor is not None
+        assert entry.actor["name"]
+        assert entry.at is not None
+        assert entry.recorded_at is not None
+
+
+def test_rejection_path(cases: CaseService) -> None:
+    case = submit(cases)
+    approve(cases, case.id, DecisionOutcome.REJECTED)
+    assert cases.get(case.id, actor=CLERK).decision["outcome"] == "rejected"  # type: ignore[index]
+
+
+def test_withdrawal_path(cases: CaseService) -> None:
+    case = submit(cases)
+    cases.withdraw(case.id, actor=APPLICANT, reason="Vorhaben aufgegeben")
+    cases.close(case.id, actor=CLERK)
+    history = cases.history(case.id, actor=CLERK)
+    assert history[1].type == "Withdrawn"
+    assert history[1].reason == "Vorhaben aufgegeben"
+
+
+def test_information_request_path(cases: CaseService, clock: FixedClock) -> None:
+    case = submit(cases)
+    cases.confirm_complete(case.id, actor=CLERK)
+    due = cases.get(case.id, actor=CLERK).due_on
+    cases.request_information(
+        case.id,
+        actor=CLERK,
+        questions=["Bitte Lageplan"],
+        reply_by=date(2026, 3, 20),
+        missing_documents=False,
+    )
+    clock.advance(timedelta(days=7))
+    cases.provide_information(case.id, actor=APPLICANT, answer="Lageplan anbei")
+    state = cases.get(case.id, actor=CLERK)
+    assert state.status == "in_review"
+    assert state.due_on is not None
+    assert due is not None
+    assert state.due_on > due
+    cases.extend_period(case.id, actor=CLERK, working_days=10, reason="Stellungnahme Polizei")
+    assert cases.get(case.id, actor=CLERK).period_extended
+
+
+def test_objection_remedied_and_forwarded_paths(cases: CaseService) -> None:
+    remedied, forwarded = submit(cases, "a"), submit(cases, "b")
+    for case in (remedied, forwarded):
+        approve(cases, case.id)
+        cases.notify(case.id, actor=CLERK)
+        cases.lodge_objection(case.id, actor=CLERK, grounds="Auflage unverhältnismäßig")
+    cases.remedy_objection(remedied.id, actor=CLERK, reason="begründet")
+    cases.forward_objection(
+        forwarded.id, actor=CLERK, authority="Kreisausschuss", reason="keine Abhilfe"
+    )
+    assert cases.get(remedied.id, actor=CLERK).status == "in_review"
+    assert cases.get(forwarded.id, actor=CLERK).status == "objection_forwarded"
+
+
+def test_notes_and_release(cases: CaseService) -> None:
+    case = submit(cases)
+    cases.claim(case.id, actor=CLERK)
+    cases.add_note(case.id, actor=CLERK, text="Rückruf vereinbart")
+    cases.release(case.id, actor=CLERK, reason="Zuständigkeit geklärt")
+    assert cases.get(case.id, actor=CLERK).holder_id is None
+
+
+def test_a_retry_with_the_same_key_and_request_returns_the_same_case(cases: CaseService) -> None:
+    first = cases.submit(
+        actor=APPLICANT,
+        tenant="usingen",
+        service="general",
+        applicant={"name": "A"},
+        data={"x": 1},
+        idempotency_key="key-1",
+    )
+    again = cases.submit(
+        actor=APPLICANT,
+        tenant="usingen",
+        service="general",
+        applicant={"name": "A"},
+        data={"x": 1},
+        idempotency_key="key-1",
+    )
+    assert first.created
+    assert not again.created
+    assert again.case_id == first.case_id
+    assert again.reference == first.reference
+    with pytest.raises(IdempotencyConflict):
+        cases.submit(
+            actor=APPLICANT,
+            tenant="usingen",
+            service="general",
+            applicant={"name": "A"},
+            data={"x": 2},
+            idempotency_key="key-1",
+        )
+
+
+def test_without_a_key_every_submission_is_a_new_case(cases: CaseService) -> None:
+    assert submit(cases).id != submit(cases).id
+
+
+def test_references_count_per_tenant_and_year(cases: CaseService) -> None:
+    refs = [submit(cases).reference for _ in range(3)]
+    assert refs == ["USI-2026-000001", "USI-2026-000002", "USI-2026-000003"]
+    assert submit(cases, tenant="schmitten").reference == "SMI-2026-000001"
+
+
+def test_a_stale_expected_version_is_refused_and_changes_nothing(cases: CaseService) -> None:
+    case = submit(cases)
+    cases.claim(case.id, actor=CLERK, expected_version=1)
+    with pytest.raises(VersionMismatch) as raised:
+        cases.add_note(case.id, actor=CLERK, text="x", expected_version=1)
+    assert raised.value.actual == 2
+    assert cases.get(case.id, actor=CLERK).version == 2
+
+
+def test_state_as_of_a_version_and_past_the_head(cases: CaseService) -> None:
+    case = submit(cases)
+    cases.claim(case.id, actor=CLERK)
+    assert cases.get(case.id, actor=CLERK, version=1).holder_id is None
+    assert cases.get(case.id, actor=CLERK, version=2).holder_id == CLERK.id
+    with pytest.raises(CaseNotFound):
+        cases.get(case.id, actor=CLERK, version=3)
+
+
+def test_an_invalid_transition_is_refused_and_stores_nothing(cases: CaseService) -> None:
+    case = submit(cases)
+    with pytest.raises(InvalidTransition):
+        cases.notify(case.id, actor=CLERK)
+    assert len(cases.history(case.id, actor=CLERK)) == 1
+
+
+def test_a_clerk_of_another_town_cannot_see_or_touch_the_case(cases: CaseService) -> None:
+    case = submit(cases)
+    with pytest.raises(CaseNotFound):
+        cases.get(case.id, actor=FOREIGN_CLERK)
+    with pytest.raises(CaseNotFound):
+        cases.claim(case.id, actor=FOREIGN_CLERK)
+    with pytest.raises(CaseNotFound):
+        cases.history(case.id, actor=FOREIGN_CLERK)
+    cases.claim(case.id, actor=DELEGATED_CLERK)  # Neu-Anspach processes it for Usingen
+
+
+def test_unknown_cases_and_services_are_named(cases: CaseService) -> None:
+    with pytest.raises(CaseNotFound):
+        cases.get(uuid4(), actor=CLERK)
+    with pytest.raises(UnknownService, match="offered: general"):
+        cases.submit(
+            actor=APPLICANT, tenant="usingen", service="moon-landing", applicant={}, data={}
+        )
+
+
+def test_a_fresh_store_instance_replays_the_same_state(
+    cases: CaseService, target: DatabaseTarget, clock: FixedClock
+) -> None:
+    case = submit(cases)
+    approve(cases, case.id)
+    cases.notify(case.id, actor=CLERK)
+    before = cases.get(case.id, actor=SUPERVISOR)
+    fresh = VorgangStore(env=target.env, personal_data=PersonalDataInClear())
+    try:
+        again = CaseService(fresh, clock, cases.identities).get(case.id, actor=SUPERVISOR)
+    finally:
+        fresh.close()
+    assert again == before
