@@ -37,12 +37,15 @@ class Actor:
             raise ValueError("an actor needs a tenant")
 
     def recorded_in(self, case_id: UUID) -> ActorRecord:
-        """The actor as an event stores it: the display name is personal data."""
+        """The actor as an event stores it: the display name is personal data.
+
+        An applicant's name belongs to the applicant subject, so erasing the applicant erases
+        it everywhere in the case; staff names have a subject each.
+        """
+        subject = Subjects.APPLICANT if self.role is Role.APPLICANT else Subjects.actor(self.id)
         return ActorRecord(
             id=self.id,
-            display_name=PersonalData(
-                case_id=case_id, subject=Subjects.actor(self.id), value=self.display_name
-            ),
+            display_name=PersonalData(case_id=case_id, subject=subject, value=self.display_name),
             role=self.role,
             tenant=self.tenant,
             on_behalf_of=self.on_behalf_of,

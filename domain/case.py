@@ -111,6 +111,7 @@ class Case(Aggregate):
         self.notes: list[PersonalValue] = []
         self.fee_paid: Decimal | None = None
         self.withdrawal_reason: PersonalValue | None = None
+        self.erased_subjects: list[str] = []
 
     # ----------------------------------------------------------------- creation
 
@@ -368,7 +369,9 @@ class Case(Aggregate):
             decided_by=record,
             decided_at=at,
             effective_from=effective,
-            conditions=tuple(conditions),
+            conditions=tuple(
+                self._case_text(c, f"conditions[{i}]") for i, c in enumerate(conditions)
+            ),
             expires_on=expires_on,
             fee=fee,
             rules=rules,
@@ -583,6 +586,52 @@ class Case(Aggregate):
     def _closed(self, *, actor: ActorRecord, at: datetime, reason: PersonalValue | None) -> None:
         self.holder = None
         self.status = CaseStatus.CLOSED
+        self.last_activity_at = at
+
+    def check_erasure(
+        self, *, actor: Actor, at: datetime, subjects: list[str], reason: str, legal_basis: str
+    ) -> None:
+        """An erasure needs an administrator of the tenant, subjects, a reason and a basis."""
+        self.check_actor(actor, at)
+        if actor.role not in (Role.ADMIN, Role.SYSTEM):
+            raise InvalidCommand("actor", "only an administrator may erase personal data")
+        if not subjects:
+            raise InvalidCommand("subjects", "name at least one data subject")
+        if not reason.strip():
+            raise InvalidCommand("reason", "must not be empty")
+        if not legal_basis.strip():
+            raise InvalidCommand("legal_basis", "must not be empty")
+
+    def record_erasure(
+        self, *, actor: Actor, at: datetime, subjects: list[str], reason: str, legal_basis: str
+    ) -> None:
+        """Record that the keys of these data subjects were destroyed (crypto-shredding).
+
+        Allowed in every status, closed included: erasure is not a step of the lifecycle.
+        The event says what was erased, by whom and why, and holds none of the data.
+        """
+        self.check_erasure(
+            actor=actor, at=at, subjects=subjects, reason=reason, legal_basis=legal_basis
+        )
+        self._personal_data_erased(
+            actor=actor.recorded_in(self.id),
+            at=at,
+            subjects=sorted(set(subjects)),
+            reason=reason.strip(),
+            legal_basis=legal_basis.strip(),
+        )
+
+    @event("PersonalDataErased")
+    def _personal_data_erased(
+        self,
+        *,
+        actor: ActorRecord,
+        at: datetime,
+        subjects: list[str],
+        reason: str,
+        legal_basis: str,
+    ) -> None:
+        self.erased_subjects = sorted({*self.erased_subjects, *subjects})
         self.last_activity_at = at
 
     def current_decision(self) -> Decision:

@@ -45,7 +45,7 @@ class Decision:
     decided_by: ActorRecord
     decided_at: datetime
     effective_from: date
-    conditions: tuple[str, ...] = ()
+    conditions: tuple[PersonalValue, ...] = ()  # may name places and people
     expires_on: date | None = None
     fee: Decimal | None = None
     rules: RulesApplied | None = None

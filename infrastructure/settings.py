@@ -9,6 +9,8 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_ID_SECRET = "development-only-id-secret-do-not-use"  # noqa: S105
+# Public on purpose: personal data written in development is readable by anyone with the repo.
+DEVELOPMENT_KEY_ENCRYPTION_KEY = "ZGV2ZWxvcG1lbnQtb25seS1rZWstZG8tbm90LXVzZSE="
 
 
 class Environment(StrEnum):
@@ -51,6 +53,30 @@ class Settings(BaseSettings):
             "request fingerprints. Changing it changes which retries are recognised."
         ),
     )
+    key_encryption_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Base64 of 32 random bytes (`vorgang privacy new-kek`): wraps the per-case keys "
+            "that encrypt personal data. Required outside development; keep it out of the "
+            "database backups' reach."
+        ),
+    )
+    previous_key_encryption_keys: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Comma-separated older KEKs, still able to unwrap keys until "
+            "`vorgang privacy rotate-kek` has rewrapped them under the current one."
+        ),
+    )
+    key_cache_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        le=3600,
+        description=(
+            "How long a process caches unwrapped data keys. An erasure in another process "
+            "takes effect here within this time; 0 disables the cache."
+        ),
+    )
     log_format: str = Field(
         default="auto",
         pattern="^(auto|json|console)$",
@@ -61,9 +87,29 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def refuse_development_secrets_in_production(self) -> Self:
         """Outside development every secret must be set explicitly."""
-        production = self.environment is Environment.PRODUCTION
-        if production and self.id_secret.get_secret_value() == DEVELOPMENT_ID_SECRET:
+        if self.environment is not Environment.PRODUCTION:
+            return self
+        if self.id_secret.get_secret_value() == DEVELOPMENT_ID_SECRET:
             raise UnsafeSettings(
                 "VORGANG_ID_SECRET must be set in production (the development default is public)"
             )
+        kek = self.key_encryption_key
+        if kek is None or kek.get_secret_value() == DEVELOPMENT_KEY_ENCRYPTION_KEY:
+            raise UnsafeSettings(
+                "VORGANG_KEY_ENCRYPTION_KEY must be set in production: without it personal "
+                "data cannot be encrypted (create one with `vorgang privacy new-kek`)"
+            )
         return self
+
+    def key_encryption_key_text(self) -> str:
+        """The current KEK (the public development one when unset in development)."""
+        if self.key_encryption_key is None:
+            return DEVELOPMENT_KEY_ENCRYPTION_KEY
+        return self.key_encryption_key.get_secret_value()
+
+    def previous_key_encryption_key_texts(self) -> list[str]:
+        """Older KEKs that may still unwrap keys."""
+        if self.previous_key_encryption_keys is None:
+            return []
+        raw = self.previous_key_encryption_keys.get_secret_value()
+        return [part.strip() for part in raw.split(",") if part.strip()]

@@ -12,12 +12,17 @@ from psycopg_pool import PoolTimeout
 from application.cases import CaseService
 from application.clock import Clock, SystemClock
 from application.identities import CaseIdentities
+from application.privacy import PrivacyService
 from application.store import VorgangStore
-from application.transcodings import PersonalDataInClear
 from infrastructure.database import DatabaseTarget, parse_database_url
+from infrastructure.privacy.key_encryption import KeyEncryptionError, KeyRing, parse_kek
+from infrastructure.privacy.key_store import PersonalDataKeys, open_keys
+from infrastructure.privacy.transcoding import EncryptedPersonalData
 from infrastructure.settings import Settings
 
 log = structlog.get_logger(__name__)
+
+DATABASE_ERRORS = (PersistenceError, PsycopgError, PoolTimeout, OSError)
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -26,34 +31,67 @@ class DatabaseUnavailable(RuntimeError):
 
 @dataclass
 class Vorgang:
-    """Everything a process needs, built once: the store and the use cases over it."""
+    """Everything a process needs, built once: the store, the keys and the use cases."""
 
     settings: Settings
     target: DatabaseTarget
+    keys: PersonalDataKeys
     store: VorgangStore
     cases: CaseService
+    privacy: PrivacyService
 
     def close(self) -> None:
         """Release database connections."""
         self.store.close()
+        self.keys.close()
+
+
+def _one_line(target: DatabaseTarget, error: BaseException) -> DatabaseUnavailable:
+    first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return DatabaseUnavailable(f"cannot open {target.display}: {first_line}")
 
 
 def open_store(target: DatabaseTarget, personal_data: Transcoding) -> VorgangStore:
     """Open the event store, creating its tables; an unreachable database is one clear line."""
     try:
         return VorgangStore(env=target.env, personal_data=personal_data)
-    except (PersistenceError, PsycopgError, PoolTimeout, OSError) as error:
-        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise DatabaseUnavailable(f"cannot open {target.display}: {first_line}") from None
+    except DATABASE_ERRORS as error:
+        raise _one_line(target, error) from None
+
+
+def key_ring(settings: Settings) -> KeyRing:
+    """The KEK ring from the settings; a malformed KEK is one clear line."""
+    try:
+        return KeyRing(
+            parse_kek(settings.key_encryption_key_text()),
+            [parse_kek(text) for text in settings.previous_key_encryption_key_texts()],
+        )
+    except KeyEncryptionError as error:
+        raise DatabaseUnavailable(f"VORGANG_KEY_ENCRYPTION_KEY: {error}") from None
+
+
+def open_personal_data_keys(settings: Settings, target: DatabaseTarget) -> PersonalDataKeys:
+    """The key store beside the events."""
+    try:
+        return open_keys(target, key_ring(settings), cache_seconds=settings.key_cache_seconds)
+    except DATABASE_ERRORS as error:
+        raise _one_line(target, error) from None
 
 
 def build(settings: Settings, *, clock: Clock | None = None) -> Vorgang:
-    """Wire a Vorgang from settings (the personal-data transcoding is pass-through here)."""
+    """Wire a Vorgang from settings: keys, encrypted store, use cases."""
     target = parse_database_url(
         settings.database_url, connect_timeout=settings.connect_timeout_seconds
     )
-    store = open_store(target, PersonalDataInClear())
+    keys = open_personal_data_keys(settings, target)
+    try:
+        store = open_store(target, EncryptedPersonalData(keys))
+    except DatabaseUnavailable:
+        keys.close()
+        raise
+    clock = clock or SystemClock()
     identities = CaseIdentities(settings.id_secret.get_secret_value().encode())
-    cases = CaseService(store, clock or SystemClock(), identities)
+    cases = CaseService(store, clock, identities)
+    privacy = PrivacyService(store, keys, clock)
     log.info("store opened", database=target.display, dialect=target.dialect)
-    return Vorgang(settings=settings, target=target, store=store, cases=cases)
+    return Vorgang(settings, target, keys, store, cases, privacy)

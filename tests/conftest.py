@@ -22,6 +22,8 @@ from application.store import VorgangStore
 from application.transcodings import PersonalDataInClear
 from domain.actor import Actor, Role
 from infrastructure.database import DatabaseTarget, parse_database_url
+from infrastructure.settings import Settings
+from infrastructure.wiring import Vorgang, build
 
 POSTGRES_URL = os.environ.get(
     "VORGANG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -130,3 +132,13 @@ SUPERVISOR = Actor("carla.koch", "Carla Koch", Role.SUPERVISOR, "usingen")
 APPLICANT = Actor("portal:4711", "Max Mustermann", Role.APPLICANT, "usingen")
 FOREIGN_CLERK = Actor("dora.fischer", "Dora Fischer", Role.CLERK, "schmitten")
 DELEGATED_CLERK = Actor("emil.wolf", "Emil Wolf", Role.CLERK, "neu-anspach", on_behalf_of="usingen")
+
+
+@pytest.fixture
+def vorgang(target: DatabaseTarget, clock: FixedClock) -> Iterator[Vorgang]:
+    """The fully wired application (encrypting personal data) on the parametrised database."""
+    built = build(Settings(database_url=target.display, key_cache_seconds=30), clock=clock)
+    try:
+        yield built
+    finally:
+        built.close()

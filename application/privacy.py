@@ -1,0 +1,106 @@
+"""Erasure of personal data by destroying keys (crypto-shredding, DESIGN.md decision 14)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Protocol
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from application.clock import Clock
+from application.errors import CaseNotFound, ConcurrentUpdate
+from application.store import VorgangStore
+from domain.actor import Actor
+from domain.case import Case, check_acts_for
+from domain.errors import InvalidCommand, WrongTenant
+
+SAVE_ATTEMPTS = 5
+
+
+class KeyDestroyer(Protocol):
+    """What erasure needs of the key store."""
+
+    def subjects_of(self, case_id: UUID) -> list[str]:
+        """The data subjects that have keys in this case."""
+        ...
+
+    def destroy(self, case_id: UUID, subjects: Collection[str] | None = None) -> list[str]:
+        """Destroy the keys of these subjects; return the destroyed key ids."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureResult:
+    """What an erasure did: which subjects, how many keys, the case's new version."""
+
+    case_id: UUID
+    subjects: tuple[str, ...]
+    destroyed_keys: int
+    version: int
+
+
+class PrivacyService:
+    """Erases data subjects of a case and records that it did."""
+
+    def __init__(self, store: VorgangStore, keys: KeyDestroyer, clock: Clock) -> None:
+        self.store = store
+        self.keys = keys
+        self.clock = clock
+
+    def erase(
+        self,
+        case_id: UUID,
+        *,
+        actor: Actor,
+        reason: str,
+        legal_basis: str,
+        subjects: Collection[str] | None = None,
+    ) -> ErasureResult:
+        """Destroy the keys (all subjects of the case if none are named), then record it.
+
+        Keys go first: if recording fails, the data is gone all the same and a repeated
+        call records the erasure (destroying keys again is harmless).
+        """
+        case = self._load(case_id, actor)
+        known = self.keys.subjects_of(case_id)
+        chosen = sorted(set(subjects)) if subjects else known
+        unknown = sorted(set(chosen) - set(known))
+        if unknown:
+            raise InvalidCommand("subjects", f"no personal data of {', '.join(unknown)} here")
+        case.check_erasure(
+            actor=actor,
+            at=self.clock.now(),
+            subjects=chosen,
+            reason=reason,
+            legal_basis=legal_basis,
+        )
+        destroyed = self.keys.destroy(case_id, chosen)
+        for _attempt in range(SAVE_ATTEMPTS):
+            case.record_erasure(
+                actor=actor,
+                at=self.clock.now(),
+                subjects=chosen,
+                reason=reason,
+                legal_basis=legal_basis,
+            )
+            try:
+                self.store.save(case)
+            except IntegrityError:
+                case = self._load(case_id, actor)
+                continue
+            return ErasureResult(case_id, tuple(chosen), len(destroyed), case.version)
+        raise ConcurrentUpdate(case_id)
+
+    def _load(self, case_id: UUID, actor: Actor) -> Case:
+        try:
+            case: Case = self.store.repository.get(case_id)
+        except AggregateNotFoundError:
+            raise CaseNotFound(case_id) from None
+        try:
+            check_acts_for(actor, case.tenant)
+        except WrongTenant:
+            raise CaseNotFound(case_id) from None
+        return case

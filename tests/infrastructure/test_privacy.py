@@ -1,0 +1,324 @@
+"""Personal data is encrypted per case and subject, and erased by destroying keys."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+from pydantic import ValidationError
+
+from application.errors import CaseNotFound
+from application.store import VorgangStore
+from domain.actor import Actor, Role
+from domain.decision import DecisionOutcome
+from domain.errors import InvalidCommand
+from domain.personal_data import ERASED_TEXT, Erased, PersonalData, Subjects
+from infrastructure.database import DatabaseTarget
+from infrastructure.privacy.key_encryption import KeyEncryptionError, new_kek_text
+from infrastructure.privacy.transcoding import EncryptedPersonalData
+from infrastructure.settings import Environment, Settings
+from infrastructure.wiring import Vorgang, build
+from tests.conftest import FOREIGN_CLERK
+
+MARK = "ZEUGE"  # every personal value in these tests contains it
+CLERK = Actor("anna.schmidt", f"{MARK} Anna Schmidt", Role.CLERK, "usingen")
+APPLICANT = Actor("portal:4711", f"{MARK} Max Mustermann", Role.APPLICANT, "usingen")
+ADMIN = Actor("dsb.usingen", f"{MARK} Datenschutz", Role.ADMIN, "usingen")
+REMEDY = "Widerspruch binnen eines Monats beim Magistrat der Stadt Usingen."
+
+
+def text(label: str) -> str:
+    return f"{MARK}-{label}-Müller"
+
+
+def case_through_every_event(v: Vorgang, clock, remedy: bool) -> uuid.UUID:  # type: ignore[no-untyped-def]
+    """A case that records every event type with a marked value in each personal field."""
+    c = v.cases
+    case_id = c.submit(
+        actor=APPLICANT,
+        tenant="usingen",
+        service="general",
+        applicant={"name": text("name"), "email": "zeuge@example.org", "street": text("street")},
+        data={"purpose": "Umzug"},
+    ).case_id
+    c.claim(case_id, actor=CLERK)
+    c.release(case_id, actor=CLERK, reason=text("release"))
+    c.claim(case_id, actor=CLERK)
+    c.request_information(
+        case_id,
+        actor=CLERK,
+        questions=[text("question")],
+        reply_by=date(2026, 3, 30),
+        missing_documents=True,
+    )
+    c.provide_information(case_id, actor=APPLICANT, answer=text("answer"))
+    c.confirm_complete(case_id, actor=CLERK)
+    c.add_note(case_id, actor=CLERK, text=text("note"))
+    c.extend_period(case_id, actor=CLERK, working_days=5, reason=text("extension"))
+    c.decide(
+        case_id,
+        actor=CLERK,
+        outcome=DecisionOutcome.APPROVED_WITH_CONDITIONS,
+        justification=text("justification"),
+        legal_basis="§ 16 HStrG",
+        legal_remedy_notice=REMEDY,
+        conditions=[text("condition")],
+    )
+    c.notify(case_id, actor=CLERK)
+    c.lodge_objection(case_id, actor=CLERK, grounds=text("grounds"))
+    if remedy:
+        c.remedy_objection(case_id, actor=CLERK, reason=text("remedy"))
+        c.withdraw(case_id, actor=APPLICANT, reason=text("withdrawal"))
+    else:
+        c.forward_objection(
+            case_id, actor=CLERK, authority="Kreisausschuss", reason=text("forward")
+        )
+    c.close(case_id, actor=CLERK, reason=text("closing"))
+    return case_id
+
+
+def raw_bytes(target: DatabaseTarget) -> bytes:
+    """Everything the database holds on disk for our tables (files and WAL), as raw bytes."""
+    if not target.is_postgres:
+        base = Path(target.env["SQLITE_DBNAME"])
+        return b"".join(p.read_bytes() for p in base.parent.glob(base.name + "*"))
+    with pg_admin(target) as conn:
+        conn.execute("CHECKPOINT")  # flush shared buffers into the relation files
+        data_dir = conn.execute("SHOW data_directory").fetchone()[0]  # type: ignore[index]
+        files = conn.execute(
+            "SELECT pg_relation_filepath(c.oid) FROM pg_class c JOIN pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind IN ('r', 't', 'i')",
+            (target.env["POSTGRES_SCHEMA"],),
+        ).fetchall()
+    chunks = []
+    for (relative,) in files:
+        base = Path(data_dir) / relative
+        chunks.extend(path.read_bytes() for path in base.parent.glob(base.name + "*"))
+    return b"".join(chunks)
+
+
+def pg_admin(target: DatabaseTarget) -> psycopg.Connection:  # type: ignore[type-arg]
+    env = target.env
+    return psycopg.connect(
+        host=env["POSTGRES_HOST"],
+        port=int(env["POSTGRES_PORT"]),
+        user=env["POSTGRES_USER"],
+        dbname=env["POSTGRES_DBNAME"],
+        autocommit=True,
+    )
+
+
+def readable_on_disk(target: DatabaseTarget) -> bool:
+    if not target.is_postgres:
+        return True
+    with pg_admin(target) as conn:
+        data_dir = conn.execute("SHOW data_directory").fetchone()[0]  # type: ignore[index]
+    return os.access(data_dir, os.R_OK)
+
+
+def live_wrapped_keys(v: Vorgang) -> set[bytes]:
+    """Every wrapped data key still in the key table (no key is wrapped by a KEK named '-')."""
+    return {blob for _key_id, _kek, blob in v.keys._select_wrapped_by_other("-")}
+
+
+def test_no_personal_value_is_ever_stored_in_clear(
+    vorgang: Vorgang, target: DatabaseTarget, clock
+) -> None:  # type: ignore[no-untyped-def]
+    if not readable_on_disk(target):
+        pytest.skip("the PostgreSQL data directory is not readable by this user")
+    remedied = case_through_every_event(vorgang, clock, remedy=True)
+    forwarded = case_through_every_event(vorgang, clock, remedy=False)
+    history = vorgang.cases.history(remedied, actor=CLERK)
+    assert any(MARK in str(entry.data) for entry in history)  # readable through the app
+    assert MARK.encode() not in raw_bytes(target)
+    assert "Müller".encode() not in raw_bytes(target)
+
+    before = live_wrapped_keys(vorgang)
+    assert before
+    assert all(blob in raw_bytes(target) for blob in before)  # the scan does see the key table
+    vorgang.privacy.erase(
+        forwarded,
+        actor=ADMIN,
+        reason="Aufbewahrungsfrist abgelaufen",
+        legal_basis="§ 4 HArchivG, Art. 17 Abs. 3 lit. b DSGVO",
+    )
+    destroyed = before - live_wrapped_keys(vorgang)
+    assert destroyed
+    after = raw_bytes(target)
+    assert MARK.encode() not in after
+    for blob in destroyed:
+        assert blob not in after, "a destroyed key's bytes remain in the database files"
+
+
+def submitted_case(v: Vorgang) -> uuid.UUID:
+    return v.cases.submit(
+        actor=APPLICANT,
+        tenant="usingen",
+        service="general",
+        applicant={"name": text("name"), "birth_date": "1980-02-29"},
+        data={},
+    ).case_id
+
+
+def erase(v: Vorgang, case_id: uuid.UUID, subjects: list[str] | None = None):  # type: ignore[no-untyped-def]
+    return v.privacy.erase(
+        case_id,
+        actor=ADMIN,
+        subjects=subjects,
+        reason="Löschersuchen der betroffenen Person",
+        legal_basis="Art. 17 Abs. 1 DSGVO",
+    )
+
+
+def test_an_erased_subject_reads_as_geloescht_while_the_others_stay_readable(
+    vorgang: Vorgang,
+) -> None:
+    case_id = submitted_case(vorgang)
+    vorgang.cases.claim(case_id, actor=CLERK)
+    vorgang.cases.add_note(case_id, actor=CLERK, text=text("note"))
+    result = erase(vorgang, case_id, [Subjects.APPLICANT])
+    assert result.subjects == (Subjects.APPLICANT,)
+    assert result.destroyed_keys == 1
+    state = vorgang.cases.get(case_id, actor=CLERK)
+    assert state.applicant == {"name": ERASED_TEXT, "birth_date": ERASED_TEXT}
+    history = vorgang.cases.history(case_id, actor=CLERK)
+    assert history[0].actor is not None
+    assert history[0].actor["name"] == ERASED_TEXT  # the applicant submitted it themself
+    assert history[1].actor["name"] == CLERK.display_name  # type: ignore[index]
+    assert history[2].data["text"] == text("note")  # case text is a subject of its own
+    erasure = history[-1]
+    assert erasure.type == "PersonalDataErased"
+    assert erasure.data["subjects"] == [Subjects.APPLICANT]
+    assert erasure.data["legal_basis"] == "Art. 17 Abs. 1 DSGVO"
+    assert erasure.actor["id"] == ADMIN.id  # type: ignore[index]
+    assert MARK not in str(erasure.data)
+
+
+def test_an_erased_case_still_loads_from_a_fresh_instance_with_and_without_snapshots(
+    vorgang: Vorgang, target: DatabaseTarget
+) -> None:
+    case_id = submitted_case(vorgang)
+    vorgang.cases.claim(case_id, actor=CLERK)
+    vorgang.store.take_snapshot(case_id)  # a snapshot taken before erasure holds ciphertext
+    erase(vorgang, case_id)
+    fresh = VorgangStore(env=target.env, personal_data=EncryptedPersonalData(vorgang.keys))
+    try:
+        from_snapshot = fresh.repository.get(case_id)
+        assert isinstance(from_snapshot.applicant["name"], Erased)
+        replayed = fresh.repository.get(case_id, version=from_snapshot.version)
+        assert isinstance(replayed.applicant["name"], Erased)
+        events = list(fresh.events.get(case_id))
+        assert isinstance(events[0].applicant["name"], Erased)  # type: ignore[attr-defined]
+    finally:
+        fresh.close()
+
+
+def test_commands_that_do_not_need_the_erased_values_still_work(vorgang: Vorgang, clock) -> None:  # type: ignore[no-untyped-def]
+    case_id = submitted_case(vorgang)
+    c = vorgang.cases
+    c.claim(case_id, actor=CLERK)
+    c.confirm_complete(case_id, actor=CLERK)
+    erase(vorgang, case_id)
+    c.add_note(case_id, actor=CLERK, text="Nach Löschung weiter bearbeitet")
+    c.decide(
+        case_id,
+        actor=CLERK,
+        outcome=DecisionOutcome.REJECTED,
+        justification="verspätet",
+        legal_basis="§ 16 HStrG",
+        legal_remedy_notice=REMEDY,
+    )
+    c.notify(case_id, actor=CLERK)
+    clock.advance(timedelta(days=45))
+    c.mark_final(case_id, actor=CLERK)
+    c.close(case_id, actor=CLERK)
+    vorgang.store.take_snapshot(case_id)  # a snapshot of erased state keeps the markers
+    state = c.get(case_id, actor=CLERK)
+    assert state.status == "closed"
+    assert state.applicant["name"] == ERASED_TEXT
+    assert state.decision is not None
+    assert state.decision["justification"] == "verspätet"  # written after erasure, new key
+
+
+def test_only_an_administrator_of_the_case_tenant_may_erase(vorgang: Vorgang) -> None:
+    case_id = submitted_case(vorgang)
+    with pytest.raises(InvalidCommand, match="only an administrator"):
+        vorgang.privacy.erase(case_id, actor=CLERK, reason="x", legal_basis="y")
+    foreign_admin = Actor("dsb.schmitten", "DSB", Role.ADMIN, "schmitten")
+    with pytest.raises(CaseNotFound):
+        vorgang.privacy.erase(case_id, actor=foreign_admin, reason="x", legal_basis="y")
+    with pytest.raises(CaseNotFound):
+        vorgang.privacy.erase(case_id, actor=FOREIGN_CLERK, reason="x", legal_basis="y")
+    with pytest.raises(InvalidCommand, match="no personal data of nobody"):
+        erase(vorgang, case_id, ["nobody"])
+    assert vorgang.cases.get(case_id, actor=CLERK).applicant["name"] == text("name")
+
+
+def test_erasing_twice_destroys_nothing_more_and_records_again(vorgang: Vorgang) -> None:
+    case_id = submitted_case(vorgang)
+    assert erase(vorgang, case_id, [Subjects.APPLICANT]).destroyed_keys == 1
+    assert erase(vorgang, case_id, [Subjects.APPLICANT]).destroyed_keys == 0
+    types = [h.type for h in vorgang.cases.history(case_id, actor=CLERK)]
+    assert types == ["Submitted", "PersonalDataErased", "PersonalDataErased"]
+
+
+def test_a_ciphertext_moved_to_another_case_does_not_decrypt(vorgang: Vorgang) -> None:
+    transcoding = EncryptedPersonalData(vorgang.keys)
+    stored = transcoding.encode(PersonalData(uuid.uuid4(), "applicant", "Erika Musterfrau"))
+    assert transcoding.decode(dict(stored)).value == "Erika Musterfrau"  # type: ignore[union-attr]
+    from cryptography.exceptions import InvalidTag
+
+    with pytest.raises(InvalidTag):
+        transcoding.decode({**stored, "subject": "someone-else"})
+
+
+def test_rotating_the_key_encryption_key_rewraps_keys_without_touching_events(
+    target: DatabaseTarget,
+    clock,  # type: ignore[no-untyped-def]
+) -> None:
+    old, new = new_kek_text(), new_kek_text()
+    first = build(Settings(database_url=target.display, key_encryption_key=old), clock=clock)
+    try:
+        case_id = submitted_case(first)
+        events_before = first.store.recorder.select_events(case_id)
+    finally:
+        first.close()
+    rotating = build(
+        Settings(
+            database_url=target.display, key_encryption_key=new, previous_key_encryption_keys=old
+        ),
+        clock=clock,
+    )
+    try:
+        assert rotating.keys.rewrap_all() == 1  # the applicant's key
+        assert rotating.keys.rewrap_all() == 0
+        assert rotating.store.recorder.select_events(case_id) == events_before
+    finally:
+        rotating.close()
+    only_new = build(Settings(database_url=target.display, key_encryption_key=new), clock=clock)
+    try:
+        assert only_new.cases.get(case_id, actor=CLERK).applicant["name"] == text("name")
+    finally:
+        only_new.close()
+    only_old = build(
+        Settings(database_url=target.display, key_encryption_key=old, key_cache_seconds=0),
+        clock=clock,
+    )
+    try:
+        with pytest.raises(KeyEncryptionError, match="not configured"):
+            only_old.cases.get(case_id, actor=CLERK)
+    finally:
+        only_old.close()
+
+
+def test_without_a_key_encryption_key_the_server_refuses_to_start_outside_development() -> None:
+    with pytest.raises(ValidationError, match="VORGANG_KEY_ENCRYPTION_KEY must be set"):
+        Settings(environment=Environment.PRODUCTION, id_secret="x" * 32)
+    Settings(
+        environment=Environment.PRODUCTION, id_secret="x" * 32, key_encryption_key=new_kek_text()
+    )
+    Settings(environment=Environment.DEVELOPMENT)  # development uses the public development KEK
