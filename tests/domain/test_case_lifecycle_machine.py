@@ -74,6 +74,14 @@ DECIDED_STATUSES = frozenset(
         CaseStatus.FINAL,
     }
 )
+UNDECIDED_STATUSES = frozenset(
+    {
+        CaseStatus.SUBMITTED,
+        CaseStatus.IN_REVIEW,
+        CaseStatus.INFORMATION_REQUESTED,
+        CaseStatus.PENDING_COUNTERSIGN,
+    }
+)
 NOTIFIED_STATUSES = frozenset(
     {
         CaseStatus.NOTIFIED,
@@ -679,6 +687,7 @@ class CaseLifecycleMachine(RuleBasedStateMachine):
         self.the_clock_waits_only_for_the_applicant()
         self.an_open_request_means_waiting_for_information()
         self.a_decided_case_has_a_decision()
+        self.an_undecided_case_has_no_decision_in_force()
         self.nobody_holds_a_withdrawn_or_closed_case()
         self.a_fresh_store_replays_the_same_case()
 
@@ -737,6 +746,13 @@ class CaseLifecycleMachine(RuleBasedStateMachine):
         waiting_for_countersign = case.status == CaseStatus.PENDING_COUNTERSIGN
         assert (case.pending_decision is not None) is waiting_for_countersign
         assert case.decision is None or case.decision is case.decisions[-1]
+
+    @invariant()
+    def an_undecided_case_has_no_decision_in_force(self) -> None:
+        if self.case.status in UNDECIDED_STATUSES:
+            assert self.case.decision is None
+            assert self.case.notified_on is None
+            assert self.case.objection_deadline is None
 
     @invariant()
     def nobody_holds_a_withdrawn_or_closed_case(self) -> None:

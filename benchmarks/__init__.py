@@ -1,0 +1,1 @@
+"""Reproducible performance measurements, printed as ratios against a same-run baseline."""
