@@ -22,10 +22,13 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy domain application projections infrastructure
+	$(BIN)/mypy domain application projections infrastructure api
 
 pytest: install
 	$(BIN)/pytest
+
+run: install
+	$(BIN)/vorgang serve --demo
 
 bench: install
 	$(BIN)/python -m benchmarks

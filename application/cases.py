@@ -29,7 +29,7 @@ from application.errors import (
 from application.identities import CaseIdentities
 from application.store import VorgangStore
 from application.views import CaseState, CommandResult, HistoryEntry, SubmissionResult, plain
-from domain.actor import Actor
+from domain.actor import Actor, Role
 from domain.case import Case, check_acts_for
 from domain.decision import DecisionOutcome, RulesApplied
 from domain.errors import WrongTenant
@@ -172,10 +172,8 @@ class CaseService:
             raise CaseNotFound(case_id, version)
         if version is not None and case.version != version:
             raise CaseNotFound(case_id, version)
-        try:
-            check_acts_for(actor, case.tenant)
-        except WrongTenant:
-            raise CaseNotFound(case_id) from None
+        if not may_see(actor, case):
+            raise CaseNotFound(case_id, version)
         return case
 
     # ----------------------------------------------------------------- commands
@@ -475,6 +473,17 @@ class CaseService:
         return self._execute(
             case_id, actor, expected_version, lambda c: c.close(actor=actor, at=at, reason=reason)
         )
+
+
+def may_see(actor: Actor, case: Case) -> bool:
+    """Staff see their tenant's cases (and delegated ones); applicants only their own."""
+    if actor.role is Role.APPLICANT:
+        return case.submitted_by == actor.id and actor.tenant == case.tenant
+    try:
+        check_acts_for(actor, case.tenant)
+    except WrongTenant:
+        return False
+    return True
 
 
 def history_entry(stored: Any) -> HistoryEntry:

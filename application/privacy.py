@@ -10,12 +10,13 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
+from application.cases import may_see
 from application.clock import Clock
 from application.errors import CaseNotFound, ConcurrentUpdate
 from application.store import VorgangStore
 from domain.actor import Actor
-from domain.case import Case, check_acts_for
-from domain.errors import InvalidCommand, WrongTenant
+from domain.case import Case
+from domain.errors import InvalidCommand
 
 SAVE_ATTEMPTS = 5
 
@@ -99,8 +100,6 @@ class PrivacyService:
             case: Case = self.store.repository.get(case_id)
         except AggregateNotFoundError:
             raise CaseNotFound(case_id) from None
-        try:
-            check_acts_for(actor, case.tenant)
-        except WrongTenant:
-            raise CaseNotFound(case_id) from None
+        if not may_see(actor, case):
+            raise CaseNotFound(case_id)
         return case

@@ -46,6 +46,7 @@ class CaseState:
     status: str
     version: int
     submitted_at: datetime
+    submitted_by: str
     last_activity_at: datetime
     channel: str
     applicant: dict[str, str]
@@ -73,6 +74,7 @@ class CaseState:
             status=case.status,
             version=case.version,
             submitted_at=case.submitted_at,
+            submitted_by=case.submitted_by,
             last_activity_at=case.last_activity_at,
             channel=case.channel,
             applicant={k: v.reveal() for k, v in case.applicant.items()},

@@ -99,6 +99,7 @@ class Case(Aggregate):
         self.clock = submitted.clock
         self.status: str = CaseStatus.SUBMITTED
         self.submitted_at = submitted.at
+        self.submitted_by = submitted.actor.id
         self.last_activity_at = submitted.at
         self.holder: ActorRecord | None = None
         self.open_request: InformationRequest | None = None
@@ -153,8 +154,13 @@ class Case(Aggregate):
     # ------------------------------------------------------------ queries/guards
 
     def allowed_commands(self) -> frozenset[str]:
-        """The commands the current status allows."""
-        return self.LIFECYCLE.get(self.status, frozenset())
+        """The commands the current status (and the processing clock) allow."""
+        commands = self.LIFECYCLE.get(self.status, frozenset())
+        if not self.clock.awaits_completeness:
+            commands -= {"confirm_complete"}
+        if self.clock.is_extended or self.clock.started_on is None:
+            commands -= {"extend_period"}
+        return commands
 
     def check_allowed(self, command: str) -> None:
         """Raise ``InvalidTransition`` naming the status and the allowed commands."""

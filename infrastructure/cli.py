@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 from uuid import UUID
 
 import typer
+import uvicorn
 from pydantic import ValidationError
 
+from api.app import create_app
+from api.auth import DevelopmentTokens
 from application.errors import ApplicationError
 from domain.actor import Actor, Role
 from domain.errors import DomainError
 from domain.tenants import TENANTS
 from infrastructure.database import DatabaseUrlError
+from infrastructure.demo import demo_case_for, seed_demo
 from infrastructure.logging import configure_logging
 from infrastructure.privacy.key_encryption import KeyEncryptionError, new_kek_text
-from infrastructure.settings import Settings
+from infrastructure.settings import Environment, Settings
 from infrastructure.wiring import DatabaseUnavailable, Vorgang, build
 
 app = typer.Typer(help="Vorgang: event-sourced case management for municipalities.")
@@ -71,6 +76,100 @@ def tenants() -> None:
     """List the municipalities served, with their reference prefixes."""
     for tenant in TENANTS.values():
         typer.echo(f"{tenant.id:<12} {tenant.reference_prefix}  {tenant.display_name}")
+
+
+@app.command()
+def token(
+    sub: Annotated[str, typer.Option(help="Account id, e.g. anna.schmidt.")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    role: Annotated[Role, typer.Option(help="applicant, clerk, supervisor, auditor, admin.")],
+    tenant: Annotated[str, typer.Option(help="usingen, neu-anspach, schmitten, glashuetten.")],
+    on_behalf_of: Annotated[str | None, typer.Option(help="Tenant served by delegation.")] = None,
+    hours: Annotated[int, typer.Option(min=1, max=24 * 30, help="Validity in hours.")] = 8,
+) -> None:
+    """Print a development token the server accepts (refused in production)."""
+    settings = load_settings()
+    if settings.environment is Environment.PRODUCTION:
+        raise fail("the development token issuer is off in production")
+    if tenant not in TENANTS or (on_behalf_of is not None and on_behalf_of not in TENANTS):
+        raise fail(f"--tenant/--on-behalf-of must be one of {', '.join(TENANTS)}")
+    typer.echo(
+        development_tokens(settings).issue(
+            subject=sub,
+            name=name,
+            role=role,
+            tenant=tenant,
+            on_behalf_of=on_behalf_of,
+            lifetime=timedelta(hours=hours),
+        )
+    )
+
+
+@app.command()
+def demo() -> None:
+    """Create the demo cases in all four towns (again: nothing new is created)."""
+    settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    vorgang = open_vorgang(settings)
+    try:
+        ids = seed_demo(vorgang)
+    finally:
+        vorgang.close()
+    typer.echo(f"{len(ids)} demo cases in {len(TENANTS)} towns")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    with_demo: Annotated[bool, typer.Option("--demo", help="Create demo data first.")] = False,
+) -> None:
+    """Serve the HTTP API (starts even while the database is down: 503 until it is up)."""
+    settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    if with_demo:
+        try:
+            vorgang = build(settings)
+        except (DatabaseUrlError, DatabaseUnavailable) as error:
+            typer.echo(f"vorgang: demo data skipped: {error}", err=True)
+        else:
+            try:
+                seed_demo(vorgang)
+                print_quickstart(settings, host, port, demo_case_for(vorgang, "usingen"))
+            finally:
+                vorgang.close()
+    try:
+        api = create_app(settings)
+    except DatabaseUrlError as error:
+        raise fail(str(error)) from None
+    uvicorn.run(api, host=host, port=port, log_config=None, access_log=False)
+
+
+def development_tokens(settings: Settings) -> DevelopmentTokens:
+    """The development issuer configured like the server."""
+    return DevelopmentTokens(
+        settings.token_secret.get_secret_value(),
+        issuer=settings.token_issuer,
+        audience=settings.token_audience,
+    )
+
+
+def print_quickstart(settings: Settings, host: str, port: int, case_id: UUID) -> None:
+    """A clerk token and a curl command that works against the demo data."""
+    clerk = development_tokens(settings).issue(
+        subject="anna.schmidt", name="Anna Schmidt", role=Role.CLERK, tenant="usingen"
+    )
+    base = f"http://{host}:{port}"
+    typer.echo(
+        "\nVorgang is starting with demo data.\n"
+        f"\n  Clerk token (Anna Schmidt, Usingen, 8 h):\n  TOKEN={clerk}\n"
+        f"\n  Read a demo case:\n"
+        f'  curl -s -H "Authorization: Bearer $TOKEN" {base}/api/v1/cases/{case_id}\n'
+        f"\n  Its history:\n"
+        f'  curl -s -H "Authorization: Bearer $TOKEN" {base}/api/v1/cases/{case_id}/history\n'
+        f"\n  API documentation: {base}/docs\n",
+        err=True,
+    )
 
 
 privacy = typer.Typer(help="Personal data: erasure by destroying keys, KEK rotation.")

@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_ID_SECRET = "development-only-id-secret-do-not-use"  # noqa: S105
+DEVELOPMENT_TOKEN_SECRET = "development-only-token-secret-0123456789abcdef"  # noqa: S105
 # Public on purpose: personal data written in development is readable by anyone with the repo.
 DEVELOPMENT_KEY_ENCRYPTION_KEY = "ZGV2ZWxvcG1lbnQtb25seS1rZWstZG8tbm90LXVzZSE="
 
@@ -77,6 +78,18 @@ class Settings(BaseSettings):
             "takes effect here within this time; 0 disables the cache."
         ),
     )
+    token_secret: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_TOKEN_SECRET),
+        description=(
+            "HS256 secret of the development token issuer (`vorgang token`). Refused in "
+            "production, where tokens come from the municipal identity provider."
+        ),
+    )
+    token_issuer: str = Field(default="vorgang-dev", description="Expected `iss` of tokens.")
+    token_audience: str = Field(default="vorgang", description="Expected `aud` of tokens.")
+    retry_after_seconds: int = Field(
+        default=5, ge=1, le=300, description="Retry-After sent with 503 while the database is down."
+    )
     log_format: str = Field(
         default="auto",
         pattern="^(auto|json|console)$",
@@ -92,6 +105,11 @@ class Settings(BaseSettings):
         if self.id_secret.get_secret_value() == DEVELOPMENT_ID_SECRET:
             raise UnsafeSettings(
                 "VORGANG_ID_SECRET must be set in production (the development default is public)"
+            )
+        if self.token_secret.get_secret_value() == DEVELOPMENT_TOKEN_SECRET:
+            raise UnsafeSettings(
+                "VORGANG_TOKEN_SECRET must be set in production (the development token issuer's "
+                "secret is public)"
             )
         kek = self.key_encryption_key
         if kek is None or kek.get_secret_value() == DEVELOPMENT_KEY_ENCRYPTION_KEY:

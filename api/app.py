@@ -1,0 +1,71 @@
+"""The FastAPI application: built from settings, starting even while the database is down."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import anyio
+from fastapi import FastAPI
+
+from api.auth import DevelopmentTokens, TokenVerifier
+from api.context import RequestContext
+from api.problems import ServiceUnavailable, install_problem_handlers
+from api.provider import VorgangProvider
+from api.routes import cases, health, privacy
+from application.clock import Clock
+from infrastructure.database import parse_database_url
+from infrastructure.settings import Settings
+from infrastructure.wiring import Vorgang, build
+
+DESCRIPTION = """
+Event-sourced case management for Usingen, Neu-Anspach, Schmitten and Glashütten.
+
+Every change to a case is an event naming who, when and why. Errors are RFC 9457
+`application/problem+json`. Responses carry `ETag: "<version>"`; commands accept
+`If-Match`. Submissions accept `Idempotency-Key`.
+"""
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    verifier: TokenVerifier | None = None,
+    builder: Callable[[], Vorgang] | None = None,
+) -> FastAPI:
+    """The API for these settings; the database is opened on first need, not at start."""
+    parse_database_url(settings.database_url)  # a malformed URL fails at start, in one line
+    provider = VorgangProvider(
+        builder or (lambda: build(settings, clock=clock)),
+        retry_after=settings.retry_after_seconds,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:  # open the database now if it answers; otherwise the first request retries
+            await anyio.to_thread.run_sync(provider.get)
+        except ServiceUnavailable:
+            pass
+        yield
+        provider.close()
+
+    app = FastAPI(
+        title="Vorgang",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.provider = provider
+    app.state.settings = settings
+    app.state.verifier = verifier or DevelopmentTokens(
+        settings.token_secret.get_secret_value(),
+        issuer=settings.token_issuer,
+        audience=settings.token_audience,
+    )
+    install_problem_handlers(app, settings.retry_after_seconds)
+    app.add_middleware(RequestContext)
+    app.include_router(health.router)
+    app.include_router(cases.router)
+    app.include_router(privacy.router)
+    return app

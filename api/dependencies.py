@@ -1,0 +1,110 @@
+"""FastAPI dependencies as ``Annotated`` aliases, built from what the lifespan set up."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+import structlog
+from fastapi import Depends, Header, Request
+
+from api.auth import TokenVerifier, Unauthenticated
+from api.problems import BadHeader, Forbidden
+from api.provider import VorgangProvider
+from application.cases import CaseService
+from application.privacy import PrivacyService
+from domain.actor import Actor, Role
+from infrastructure.wiring import Vorgang
+
+_IF_MATCH = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+def provider(request: Request) -> VorgangProvider:
+    """The process's application provider."""
+    found: VorgangProvider = request.app.state.provider
+    return found
+
+
+def vorgang(p: Annotated[VorgangProvider, Depends(provider)]) -> Vorgang:
+    """The application, or 503 while the database is down."""
+    return p.get()
+
+
+def actor(
+    request: Request,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Actor:
+    """The person behind the bearer token, or 401."""
+    if not authorization:
+        raise Unauthenticated("a bearer token is required (Authorization: Bearer <token>)")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
+    verifier: TokenVerifier = request.app.state.verifier
+    person = verifier.verify(token.strip())
+    structlog.contextvars.bind_contextvars(actor_id=person.id, tenant=person.tenant)
+    return person
+
+
+def cases(v: Annotated[Vorgang, Depends(vorgang)]) -> CaseService:
+    """The lifecycle use cases."""
+    return v.cases
+
+
+def privacy(v: Annotated[Vorgang, Depends(vorgang)]) -> PrivacyService:
+    """The erasure use case."""
+    return v.privacy
+
+
+def expected_version(
+    if_match: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            description='The version you expect the case to be at, as its ETag: "3".',
+        ),
+    ] = None,
+) -> int | None:
+    """The expected version from If-Match (``*`` or absent: any version)."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    match = _IF_MATCH.match(if_match.strip())
+    if not match:
+        raise BadHeader("If-Match", 'If-Match must be an ETag of this API, like "3"')
+    return int(match.group(1))
+
+
+def idempotency_key(
+    key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="Makes a retried submission return the case created the first time.",
+        ),
+    ] = None,
+) -> str | None:
+    """The caller's idempotency key, checked for form."""
+    if key is None:
+        return None
+    if not _IDEMPOTENCY_KEY.match(key):
+        raise BadHeader("Idempotency-Key", "1 to 255 visible ASCII characters")
+    return key
+
+
+ActorDep = Annotated[Actor, Depends(actor)]
+CaseServiceDep = Annotated[CaseService, Depends(cases)]
+PrivacyServiceDep = Annotated[PrivacyService, Depends(privacy)]
+ProviderDep = Annotated[VorgangProvider, Depends(provider)]
+ExpectedVersionDep = Annotated[int | None, Depends(expected_version)]
+IdempotencyKeyDep = Annotated[str | None, Depends(idempotency_key)]
+
+STAFF = (Role.CLERK, Role.SUPERVISOR)
+READERS = (Role.CLERK, Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN)
+
+
+def require(person: Actor, *roles: Role) -> None:
+    """403 unless the person has one of these roles."""
+    if person.role not in roles:
+        allowed = ", ".join(r.value for r in roles)
+        raise Forbidden(f"role {person.role.value} may not do this (allowed: {allowed})")

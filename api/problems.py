@@ -1,0 +1,271 @@
+"""RFC 9457 problem details: every error of the API as ``application/problem+json``."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from psycopg import OperationalError as PsycopgOperationalError
+from psycopg_pool import PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.auth import Unauthenticated
+from application.errors import (
+    CaseNotFound,
+    ConcurrentUpdate,
+    IdempotencyConflict,
+    UnknownService,
+    VersionMismatch,
+)
+from domain.errors import (
+    CaseHeldByAnotherClerk,
+    DomainError,
+    InvalidCommand,
+    InvalidTransition,
+    NotTheHolder,
+    WrongTenant,
+)
+from domain.tenants import UnknownTenant
+from infrastructure.wiring import DatabaseUnavailable
+
+log = structlog.get_logger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://vorgang.example/problems/"
+
+
+class Forbidden(Exception):
+    """Authenticated, but this role may not do this: 403."""
+
+
+class ServiceUnavailable(Exception):
+    """The database cannot be reached right now: 503 with Retry-After."""
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class BadHeader(Exception):
+    """A malformed request header (If-Match, Idempotency-Key): 422 naming the header."""
+
+    def __init__(self, header: str, message: str) -> None:
+        super().__init__(message)
+        self.header = header
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    slug: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    **extensions: Any,
+) -> JSONResponse:
+    """A problem+json response."""
+    body = {
+        "type": PROBLEM_BASE + slug if slug else "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        **extensions,
+    }
+    return JSONResponse(
+        jsonable_encoder(body),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=dict(headers) if headers else None,
+    )
+
+
+def field_errors(error: RequestValidationError) -> list[dict[str, str]]:
+    """Each validation error with where it is (body, query, header, path) and its field path."""
+    found = []
+    for item in error.errors():
+        location = [str(part) for part in item["loc"]]
+        where = location[0] if location else "body"
+        found.append(
+            {"in": where, "field": ".".join(location[1:]) or where, "message": item["msg"]}
+        )
+    return found
+
+
+DATABASE_DOWN = (
+    DatabaseUnavailable,
+    OperationalError,
+    InterfaceError,
+    PsycopgOperationalError,
+    PoolTimeout,
+    sqlite3.OperationalError,
+)
+
+
+def install_problem_handlers(app: FastAPI, retry_after: int) -> None:
+    """Map every error the API can meet to its problem response."""
+
+    @app.exception_handler(RequestValidationError)
+    def invalid_request(_r: Request, error: RequestValidationError) -> JSONResponse:
+        return problem(
+            422,
+            "Invalid request",
+            "Some fields are invalid; see errors.",
+            slug="validation",
+            errors=field_errors(error),
+        )
+
+    @app.exception_handler(BadHeader)
+    def bad_header(_r: Request, error: BadHeader) -> JSONResponse:
+        return problem(
+            422,
+            "Invalid header",
+            str(error),
+            slug="validation",
+            errors=[{"in": "header", "field": error.header, "message": str(error)}],
+        )
+
+    @app.exception_handler(InvalidCommand)
+    def invalid_command(_r: Request, error: InvalidCommand) -> JSONResponse:
+        return problem(
+            422,
+            "Invalid command",
+            str(error),
+            slug="validation",
+            errors=[{"in": "body", "field": error.field, "message": str(error)}],
+        )
+
+    @app.exception_handler(UnknownTenant)
+    def unknown_tenant(_r: Request, error: UnknownTenant) -> JSONResponse:
+        return problem(
+            422,
+            "Unknown tenant",
+            str(error),
+            slug="validation",
+            errors=[{"in": "body", "field": "tenant", "message": str(error)}],
+        )
+
+    @app.exception_handler(UnknownService)
+    def unknown_service(_r: Request, error: UnknownService) -> JSONResponse:
+        return problem(
+            422,
+            "Unknown service",
+            str(error),
+            slug="validation",
+            errors=[{"in": "body", "field": "service", "message": str(error)}],
+        )
+
+    @app.exception_handler(IdempotencyConflict)
+    def idempotency_conflict(_r: Request, error: IdempotencyConflict) -> JSONResponse:
+        return problem(
+            422,
+            "Idempotency-Key reused",
+            str(error),
+            slug="idempotency-key-reused",
+            errors=[{"in": "header", "field": "Idempotency-Key", "message": str(error)}],
+        )
+
+    @app.exception_handler(InvalidTransition)
+    def invalid_transition(_r: Request, error: InvalidTransition) -> JSONResponse:
+        return problem(
+            409,
+            "Not allowed in the current state",
+            str(error),
+            slug="invalid-transition",
+            current_status=error.status,
+            allowed_commands=list(error.allowed),
+        )
+
+    @app.exception_handler(CaseHeldByAnotherClerk)
+    def held(_r: Request, error: CaseHeldByAnotherClerk) -> JSONResponse:
+        return problem(
+            409, "Case held by someone else", str(error), slug="case-held", holder=error.holder_id
+        )
+
+    @app.exception_handler(NotTheHolder)
+    def not_holder(_r: Request, error: NotTheHolder) -> JSONResponse:
+        return problem(
+            409, "Claim the case first", str(error), slug="not-the-holder", holder=error.holder_id
+        )
+
+    @app.exception_handler(ConcurrentUpdate)
+    def lost_race(_r: Request, error: ConcurrentUpdate) -> JSONResponse:
+        return problem(409, "Changed concurrently", str(error), slug="concurrent-update")
+
+    @app.exception_handler(VersionMismatch)
+    def stale(_r: Request, error: VersionMismatch) -> JSONResponse:
+        return problem(
+            412,
+            "Precondition failed",
+            str(error),
+            slug="stale-version",
+            headers={"ETag": f'"{error.actual}"'},
+            current_version=error.actual,
+        )
+
+    @app.exception_handler(CaseNotFound)
+    def not_found(_r: Request, error: CaseNotFound) -> JSONResponse:
+        return problem(404, "Not found", str(error), slug="not-found")
+
+    @app.exception_handler(WrongTenant)
+    def wrong_tenant(_r: Request, error: WrongTenant) -> JSONResponse:
+        return problem(403, "Forbidden", str(error), slug="forbidden")
+
+    @app.exception_handler(Forbidden)
+    def forbidden(_r: Request, error: Forbidden) -> JSONResponse:
+        return problem(403, "Forbidden", str(error), slug="forbidden")
+
+    @app.exception_handler(DomainError)
+    def refused(_r: Request, error: DomainError) -> JSONResponse:
+        return problem(422, "Refused", str(error), slug="refused")
+
+    @app.exception_handler(Unauthenticated)
+    def unauthenticated(_r: Request, error: Unauthenticated) -> JSONResponse:
+        return problem(
+            401,
+            "Unauthorized",
+            str(error),
+            slug="unauthorized",
+            headers={"WWW-Authenticate": 'Bearer realm="vorgang"'},
+        )
+
+    def unavailable(detail: str, seconds: int) -> JSONResponse:
+        return problem(
+            503,
+            "Service unavailable",
+            detail,
+            slug="database-unavailable",
+            headers={"Retry-After": str(seconds)},
+        )
+
+    @app.exception_handler(ServiceUnavailable)
+    def service_unavailable(_r: Request, error: ServiceUnavailable) -> JSONResponse:
+        return unavailable(str(error), error.retry_after)
+
+    @app.exception_handler(IntegrityError)
+    def integrity(_r: Request, error: IntegrityError) -> JSONResponse:
+        return problem(409, "Changed concurrently", "Reload and retry.", slug="concurrent-update")
+
+    for database_error in DATABASE_DOWN:
+
+        @app.exception_handler(database_error)
+        def database_down(_r: Request, error: Exception) -> JSONResponse:
+            log.warning("database unavailable", error=type(error).__name__)
+            return unavailable("The database is not reachable; try again shortly.", retry_after)
+
+    @app.exception_handler(StarletteHTTPException)
+    def http_error(_r: Request, error: StarletteHTTPException) -> JSONResponse:
+        return problem(
+            error.status_code, str(error.detail), str(error.detail), headers=error.headers
+        )
+
+    @app.exception_handler(Exception)
+    def unexpected(_r: Request, error: Exception) -> JSONResponse:
+        log.exception("unexpected error", error=type(error).__name__)
+        return problem(500, "Internal error", "Something went wrong; it has been logged.")

@@ -1,0 +1,67 @@
+"""Builds the application on first need, so the API starts while the database is down.
+
+Until the database answers, requests that need it get 503 with Retry-After; the provider
+tries again at most once per ``retry_after`` seconds, and serves as soon as it succeeds.
+Once built, a database that goes away mid-flight also gives 503 per request, and the
+connection pool reconnects by itself.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import structlog
+
+from api.problems import ServiceUnavailable
+from infrastructure.wiring import DatabaseUnavailable, Vorgang
+
+log = structlog.get_logger(__name__)
+
+
+class VorgangProvider:
+    """Holds the one ``Vorgang`` of this process, built lazily and retried."""
+
+    def __init__(self, build: Callable[[], Vorgang], *, retry_after: int) -> None:
+        self._build = build
+        self._retry_after = retry_after
+        self._vorgang: Vorgang | None = None
+        self._lock = threading.Lock()
+        self._last_attempt = float("-inf")
+        self._last_error = "the database has not been reached yet"
+
+    @property
+    def ready(self) -> bool:
+        """True once the application was built."""
+        return self._vorgang is not None
+
+    def get(self) -> Vorgang:
+        """The application, or ``ServiceUnavailable`` while the database cannot be reached."""
+        if self._vorgang is not None:
+            return self._vorgang
+        if not self._lock.acquire(blocking=False):
+            raise ServiceUnavailable(self._last_error, self._retry_after)
+        try:
+            if self._vorgang is not None:
+                return self._vorgang
+            if time.monotonic() - self._last_attempt < min(self._retry_after, 1):
+                raise ServiceUnavailable(self._last_error, self._retry_after)
+            self._last_attempt = time.monotonic()
+            try:
+                self._vorgang = self._build()
+            except DatabaseUnavailable as error:
+                self._last_error = str(error)
+                log.warning("database unavailable", detail=self._last_error)
+                raise ServiceUnavailable(self._last_error, self._retry_after) from None
+            log.info("database reachable")
+            return self._vorgang
+        finally:
+            self._lock.release()
+
+    def close(self) -> None:
+        """Release the application's connections."""
+        with self._lock:
+            if self._vorgang is not None:
+                self._vorgang.close()
+                self._vorgang = None

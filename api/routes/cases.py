@@ -1,0 +1,433 @@
+"""Cases: submit, read, history, and one POST per lifecycle command."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+import structlog
+from fastapi import APIRouter, Query, Response, status
+
+from api.dependencies import (
+    READERS,
+    STAFF,
+    ActorDep,
+    CaseServiceDep,
+    ExpectedVersionDep,
+    IdempotencyKeyDep,
+    require,
+)
+from api.problems import PROBLEM_JSON
+from api.schemas import (
+    CaseOut,
+    Decide,
+    ExtendPeriod,
+    ForwardObjection,
+    HistoryEntryOut,
+    LodgeObjection,
+    Note,
+    Notify,
+    OptionalReason,
+    ProvideInformation,
+    Reason,
+    RecordPayment,
+    RequestInformation,
+    SubmitCase,
+)
+from application.cases import CaseService
+from application.views import CommandResult
+from domain.actor import Actor, Role
+from domain.decision import DecisionOutcome
+
+log = structlog.get_logger(__name__)
+
+PROBLEMS = {
+    code: {"content": {PROBLEM_JSON: {}}, "description": text}
+    for code, text in {
+        401: "No valid bearer token.",
+        403: "The role may not do this.",
+        404: "No such case, or not one you may see.",
+        409: "Not allowed in the current state, held by someone else, or a lost race.",
+        412: "If-Match names another version than the current one.",
+        422: "Invalid body or header; `errors` names each field.",
+        503: "The database is not reachable; see Retry-After.",
+    }.items()
+}
+
+router = APIRouter(prefix="/api/v1/cases", tags=["cases"], responses=PROBLEMS)  # type: ignore[arg-type]
+CaseId = Annotated[UUID, "the case id"]
+
+
+def answer(cases: CaseService, result: CommandResult, actor: Actor, response: Response) -> CaseOut:
+    """The case after a command, with its new ETag."""
+    state = cases.get(result.case_id, actor=actor)
+    response.headers["ETag"] = f'"{state.version}"'
+    log.info("command done", case_id=str(result.case_id), version=state.version)
+    return CaseOut.of(state, result.position)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="Submit an application")
+def submit(
+    body: SubmitCase,
+    actor: ActorDep,
+    cases: CaseServiceDep,
+    key: IdempotencyKeyDep,
+    response: Response,
+) -> CaseOut:
+    """Submit a new application; with an Idempotency-Key a retry returns the same case (200)."""
+    require(actor, Role.APPLICANT, *STAFF)
+    result = cases.submit(
+        actor=actor,
+        tenant=body.tenant,
+        service=body.service,
+        applicant=body.applicant.as_fields(),
+        data=body.data,
+        idempotency_key=key,
+        channel=body.channel,
+    )
+    if not result.created:
+        response.status_code = status.HTTP_200_OK
+    state = cases.get(result.case_id, actor=actor)
+    response.headers["Location"] = f"/api/v1/cases/{result.case_id}"
+    response.headers["ETag"] = f'"{state.version}"'
+    log.info("case submitted", case_id=str(result.case_id), created=result.created)
+    return CaseOut.of(state, result.position)
+
+
+@router.get("/{case_id}", summary="Read a case, now or as of a version")
+def get_case(
+    case_id: CaseId,
+    actor: ActorDep,
+    cases: CaseServiceDep,
+    response: Response,
+    version: Annotated[int | None, Query(ge=1, description="State as of this version.")] = None,
+) -> CaseOut:
+    """The case with its ETag; `?version=N` gives its state as of version N."""
+    state = cases.get(case_id, actor=actor, version=version)
+    response.headers["ETag"] = f'"{state.version}"'
+    return CaseOut.of(state)
+
+
+@router.get("/{case_id}/history", summary="Every event of a case")
+def history(case_id: CaseId, actor: ActorDep, cases: CaseServiceDep) -> list[HistoryEntryOut]:
+    """Every stored event: type, version, business and recording time, actor, reason, data."""
+    require(actor, *READERS)
+    return [HistoryEntryOut.of(e) for e in cases.history(case_id, actor=actor)]
+
+
+@router.post("/{case_id}/confirm-complete", summary="Confirm the application is complete")
+def confirm_complete(
+    case_id: CaseId,
+    actor: ActorDep,
+    cases: CaseServiceDep,
+    expected: ExpectedVersionDep,
+    response: Response,
+) -> CaseOut:
+    """The processing period starts (or restarts after missing documents)."""
+    require(actor, *STAFF)
+    result = cases.confirm_complete(case_id, actor=actor, expected_version=expected)
+    return answer(cases, result, actor, response)
+
+
+@router.post("/{case_id}/claim", summary="Take the case into one's own work")
+def claim(
+    case_id: CaseId,
+    actor: ActorDep,
+    cases: CaseServiceDep,
+    expected: ExpectedVersionDep,
+    response: Response,
+) -> CaseOut:
+    """Fails with 409 while someone else holds the case."""
+    require(actor, *STAFF)
+    return answer(
+        cases, cases.claim(case_id, actor=actor, expected_version=expected), actor, response
+    )
+
+
+@router.post("/{case_id}/release", summary="Give the case back to the queue")
+def release(
+    case_id: CaseId,
+    body: OptionalReason,
+    actor: ActorDep,
+    cases: CaseServiceDep,
+    expected: ExpectedVersionDep,
+    response: Response,
+) -> CaseOut:
+    """The holder, or a supervisor reassigning work."""
+    require(actor, *STAFF)
+    result = cases.release(case_id, actor=actor, reason=body.reason, expected_version=expected)
+    return answer(cases, result, actor, response)
+
+
+@router.post("/{case_id}/request-information", summary="Ask the applicant (Nachforderung)")
+def request_information(
+    case_id: CaseId,
+    body: RequestInformation,
+    actor: ActorDep,
+    cases: CaseServiceDep,
+    expected: ExpectedVersionDep,
+    response: Response,
+) -> CaseOut:
+    """Questions with a reply deadline; missing documents stop the processing period."""
+    require(actor, *STAFF)
+    result = cases.request_information(
+        case_id,
+        actor=actor,
+        questions=body.questions,
+        reply_by=body.reply_by,
+        missing_documents=body.missing_documents,
+        expected_version=expected,
+    )
+    return answer(cases, result, actor, response)
+
+
+@router.post("/{case_id}/provide-information", summary="Answer an information request")
+def provide_information(
+    case_id: CaseId,
+    body: ProvideInformation,
+    actor: ActorDep,
+    cases: CaseServiceDep,
+    expected: ExpectedVersionDep,
+    response: Response,
+) -> CaseOut:
+    """The applicant answers; the processing period goes on."""
+    require(actor, Role.APPLICANT, *STAFF)
+    result = cases.provide_information(
+        case_id, actor=actor, answer=body.answer, expected_version=expected
+    )
+    return answer(cases, result, actor, response)
+
+
+@router.post("/{case_id}/notes", summary="Add an internal note")
+def add_note(
+    case_id: CaseId,
+    body: Note,
+    actor: ActorDep,
+    cases: CaseServiceDep,
+    expected: ExpectedVersionDep,
+    response: Response,
+) -> CaseOut:
+    """Internal to the administration; never shown to the applicant."""
+    require(actor, *STAFF)
+    result = cases.add_note(case_id, actor=actor, text=body.text, expected_version=expected)
+    return answer(cases, result, actor, response)
+
+
+@router.post("/{case_id}/extend-period", summary="Extend the processing period once")
+def extend_period(
+    case_id: CaseId,
+    body: ExtendPeriod,
+    actor: ActorDep,
+    cases: CaseServiceDep,
+    expected: ExpectedVersionDep,
+    response: Response,
+) -> CaseOut:
+    """§ 42a (2) sentence 3 VwVfG: once, with reasons."""
+    require(actor, *STAFF)
+    result = cases.extend_period(
+        case_id,
+        actor=actor,
+        working_days=body.working_days,
+        reason=body.reason,
+        expected_version=expected,
+    )
+    return answer(cases, result, actor, response)
+
+
+@router.post("/{case_id}/decide", summary="Decide: approve, approve with conditions, reject")
+def decide(
+    case_id: CaseId,
+    body: Decide,
+    actor: ActorDep,
+    cases: CaseServiceDep,
+    expected: ExpectedVersionDep,
+    response: Response,
+) -> CaseOut:
+    """Only the clerk holding the case decides; justification and remedy notice are required."""
+    require(actor, *STAFF)
+    result = cases.decide(
+        case_id,
+        actor=actor,
+        outcome=DecisionOutcome(body.outcome),
+        justification=body.justification,
+        legal_basis=body.legal_basis,
+        legal_remedy_notice=body.legal_remedy_notice,
+        conditions=body.conditions,
+        effective_from=body.effective_from,
+        expires_on=body.expires_on,
+        fee=body.fee,
+        expected_version=expected,
+    )
+    return answer(cases, result, actor, response)
+
+
+@router.post("/{case_id}/countersign", summary="Countersign a decision (four eyes)")
+def countersign(
+    case_id: CaseId,
+    actor: ActorDep,
+    cases: CaseServiceDep,
+    expected: ExpectedVersionDep,
+    response: Response,
+) -> CaseOut:
+    """A supervisor other than the decider."""
+    require(actor, Role.SUPERVISOR)
+    result = cases.countersign(case_id, actor=actor, expected_version=expected)
+    return answer(cases, result, actor, response)
+
+
+@router.post("/{case_id}/refuse-countersign", summary="Send a draft decision back to review")
+def refuse_countersign(
+    case_id: CaseId,
+    body: Reason,
+    actor: ActorDep,
+    cases: CaseServiceDep,
+    expected: ExpectedVersionDep,
+    response: Response,
+) -> CaseOut:
+    """With reasons."""
+    require(actor, Role.SUPERVISOR)
+    result = cases.refuse_countersign(
+        case_id, actor=actor, reason=body.reason, expected_version=expected
+    )
+    return answer(cases, result, actor, response)
+
+
+@router.post("/{case_id}/payments", summary="Record that the fee was paid")
+def record_payment(
+    case_id: CaseId,
+    body: RecordPayment,
+    actor: ActorDep,
+    cases: CaseServiceDep,
+    expected: ExpectedVersionDep,
+    response: Response,
+) -> CaseOut:
+    """The amount must equal the fee of the decision."""
+    require(actor, *STAFF)
+    result = cases.record_payment(
+        case_id,
+        actor=actor,
+        amount=body.amount,
+        payment_reference=body.payment_reference,
+        expected_version=expected,
+    )
+    return answer(cases, result, actor, response)
+
+
+@router.post("/{case_id}/notify", summary="Record the notification (Bekanntgabe)")
+def notify(
+    case_id: CaseId,
+    body: Notify,
+    actor: ActorDep,
+    cases: CaseServiceDep,
+    expected: ExpectedVersionDep,
+    response: Response,
+) -> CaseOut:
+    """The objection period runs from the day of notification."""
+    require(actor, *STAFF)
+    result = cases.notify(
+        case_id, actor=actor, notified_on=body.notified_on, expected_version=expected
+    )
+    return answer(cases, result, actor, response)
+
+
+@router.post("/{case_id}/objections", summary="Record an objection (Widerspruch)")
+def lodge_objection(
+    case_id: CaseId,
+    body: LodgeObjection,
+    actor: ActorDep,
+    cases: CaseServiceDep,
+    expected: ExpectedVersionDep,
+    response: Response,
+) -> CaseOut:
+    """Refused after the objection period."""
+    require(actor, *STAFF)
+    result = cases.lodge_objection(
+        case_id,
+        actor=actor,
+        grounds=body.grounds,
+        received_on=body.received_on,
+        expected_version=expected,
+    )
+    return answer(cases, result, actor, response)
+
+
+@router.post("/{case_id}/objections/remedy", summary="Remedy the objection (Abhilfe)")
+def remedy_objection(
+    case_id: CaseId,
+    body: Reason,
+    actor: ActorDep,
+    cases: CaseServiceDep,
+    expected: ExpectedVersionDep,
+    response: Response,
+) -> CaseOut:
+    """§ 72 VwGO: the case returns to review for a new decision."""
+    require(actor, *STAFF)
+    result = cases.remedy_objection(
+        case_id, actor=actor, reason=body.reason, expected_version=expected
+    )
+    return answer(cases, result, actor, response)
+
+
+@router.post("/{case_id}/objections/forward", summary="Forward the objection")
+def forward_objection(
+    case_id: CaseId,
+    body: ForwardObjection,
+    actor: ActorDep,
+    cases: CaseServiceDep,
+    expected: ExpectedVersionDep,
+    response: Response,
+) -> CaseOut:
+    """§ 73 VwGO: to the objection authority."""
+    require(actor, *STAFF)
+    result = cases.forward_objection(
+        case_id,
+        actor=actor,
+        authority=body.authority,
+        reason=body.reason,
+        expected_version=expected,
+    )
+    return answer(cases, result, actor, response)
+
+
+@router.post("/{case_id}/mark-final", summary="Mark the decision final")
+def mark_final(
+    case_id: CaseId,
+    actor: ActorDep,
+    cases: CaseServiceDep,
+    expected: ExpectedVersionDep,
+    response: Response,
+) -> CaseOut:
+    """After the objection period, without objection."""
+    require(actor, *STAFF)
+    result = cases.mark_final(case_id, actor=actor, expected_version=expected)
+    return answer(cases, result, actor, response)
+
+
+@router.post("/{case_id}/withdraw", summary="Withdraw the application")
+def withdraw(
+    case_id: CaseId,
+    body: Reason,
+    actor: ActorDep,
+    cases: CaseServiceDep,
+    expected: ExpectedVersionDep,
+    response: Response,
+) -> CaseOut:
+    """By the applicant (or recorded by staff), before a decision."""
+    require(actor, Role.APPLICANT, *STAFF)
+    result = cases.withdraw(case_id, actor=actor, reason=body.reason, expected_version=expected)
+    return answer(cases, result, actor, response)
+
+
+@router.post("/{case_id}/close", summary="Close the file")
+def close(
+    case_id: CaseId,
+    body: OptionalReason,
+    actor: ActorDep,
+    cases: CaseServiceDep,
+    expected: ExpectedVersionDep,
+    response: Response,
+) -> CaseOut:
+    """After the decision is final, the objection forwarded, or the application withdrawn."""
+    require(actor, *STAFF)
+    result = cases.close(case_id, actor=actor, reason=body.reason, expected_version=expected)
+    return answer(cases, result, actor, response)

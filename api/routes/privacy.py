@@ -1,0 +1,36 @@
+"""Administration of personal data: erasure by destroying keys."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import structlog
+from fastapi import APIRouter
+
+from api.dependencies import ActorDep, PrivacyServiceDep, require
+from api.routes.cases import PROBLEMS
+from api.schemas import Erase, ErasureOut
+from domain.actor import Role
+
+log = structlog.get_logger(__name__)
+router = APIRouter(prefix="/api/v1/admin", tags=["privacy"], responses=PROBLEMS)  # type: ignore[arg-type]
+
+
+@router.post("/cases/{case_id}/erasure", summary="Erase personal data of a case")
+def erase(case_id: UUID, body: Erase, actor: ActorDep, privacy: PrivacyServiceDep) -> ErasureOut:
+    """Destroy the keys of the named data subjects (all if none), then record the erasure."""
+    require(actor, Role.ADMIN)
+    result = privacy.erase(
+        case_id,
+        actor=actor,
+        reason=body.reason,
+        legal_basis=body.legal_basis,
+        subjects=body.subjects,
+    )
+    log.info("personal data erased", case_id=str(case_id), keys=result.destroyed_keys)
+    return ErasureOut(
+        case_id=result.case_id,
+        subjects=list(result.subjects),
+        destroyed_keys=result.destroyed_keys,
+        version=result.version,
+    )

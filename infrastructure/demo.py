@@ -1,0 +1,207 @@
+"""Realistic demo cases in all four towns, in every state of the lifecycle; idempotent.
+
+Each demo case has a fixed Idempotency-Key, so running the demo again finds the cases it
+made instead of making more. Business time is a demo clock that starts 70 days ago, so
+objection periods have run out for the cases that are meant to be final.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from application.cases import CaseService
+from application.clock import FixedClock
+from domain.actor import Actor, Role
+from domain.case import Case
+from domain.decision import DecisionOutcome
+from infrastructure.wiring import Vorgang
+
+REMEDY = (
+    "Gegen diesen Bescheid kann innerhalb eines Monats nach Bekanntgabe Widerspruch "
+    "erhoben werden. Der Widerspruch ist schriftlich oder zur Niederschrift beim "
+    "Gemeindevorstand einzulegen."
+)
+
+
+@dataclass(frozen=True)
+class Town:
+    """Demo staff and addresses of one municipality."""
+
+    tenant: str
+    clerk: Actor
+    supervisor: Actor
+    postal_code: str
+    city: str
+    streets: tuple[str, ...]
+
+
+TOWNS = (
+    Town(
+        "usingen",
+        Actor("anna.schmidt", "Anna Schmidt", Role.CLERK, "usingen"),
+        Actor("carla.koch", "Carla Koch", Role.SUPERVISOR, "usingen"),
+        "61250",
+        "Usingen",
+        ("Obergasse", "Weilburger Straße", "Kreuzgasse", "Neuer Weg"),
+    ),
+    Town(
+        "neu-anspach",
+        Actor("jonas.becker", "Jonas Becker", Role.CLERK, "neu-anspach"),
+        Actor("petra.lang", "Petra Lang", Role.SUPERVISOR, "neu-anspach"),
+        "61267",
+        "Neu-Anspach",
+        ("Bahnhofstraße", "Schulstraße", "Feldbergstraße", "Am Brunnen"),
+    ),
+    Town(
+        "schmitten",
+        Actor("leonie.hoffmann", "Leonie Hoffmann", Role.CLERK, "schmitten"),
+        Actor("uwe.richter", "Uwe Richter", Role.SUPERVISOR, "schmitten"),
+        "61389",
+        "Schmitten",
+        ("Parkstraße", "Dorfweilerstraße", "Arnoldshainer Weg", "Lindenweg"),
+    ),
+    Town(
+        "glashuetten",
+        Actor("tobias.wagner", "Tobias Wagner", Role.CLERK, "glashuetten"),
+        Actor("sabine.meyer", "Sabine Meyer", Role.SUPERVISOR, "glashuetten"),
+        "61479",
+        "Glashütten",
+        ("Schloßborner Weg", "Limesstraße", "Am Hang", "Talstraße"),
+    ),
+)
+
+APPLICANTS = (
+    ("Max Mustermann", "max.mustermann@example.org"),
+    ("Erika Weber", "erika.weber@example.org"),
+    ("Hans Albrecht", "h.albrecht@example.net"),
+    ("Fatma Yılmaz", "fatma.yilmaz@example.org"),  # noqa: RUF001 - a Turkish name
+    ("Lukas Schäfer", "lukas.schaefer@example.com"),
+    ("Marie Krüger", "marie.krueger@example.org"),
+    ("Dimitri Petrov", "d.petrov@example.net"),
+)
+
+Step = Callable[[CaseService, UUID, Town, FixedClock], None]
+
+
+def _review(c: CaseService, case_id: UUID, town: Town, clock: FixedClock) -> None:
+    clock.advance(timedelta(days=1))
+    c.claim(case_id, actor=town.clerk)
+    c.confirm_complete(case_id, actor=town.clerk)
+
+
+def _ask(c: CaseService, case_id: UUID, town: Town, clock: FixedClock) -> None:
+    _review(c, case_id, town, clock)
+    c.request_information(
+        case_id,
+        actor=town.clerk,
+        questions=["Bitte reichen Sie einen Lageplan (1:500) nach."],
+        reply_by=clock.now().date() + timedelta(days=14),
+        missing_documents=True,
+    )
+
+
+def _decide(outcome: DecisionOutcome) -> Step:
+    def step(c: CaseService, case_id: UUID, town: Town, clock: FixedClock) -> None:
+        _review(c, case_id, town, clock)
+        clock.advance(timedelta(days=3))
+        c.add_note(case_id, actor=town.clerk, text="Ortsbesichtigung durchgeführt, keine Bedenken.")
+        c.decide(
+            case_id,
+            actor=town.clerk,
+            outcome=outcome,
+            justification=(
+                "Die Voraussetzungen sind erfüllt."
+                if outcome.is_approval
+                else "Die beantragte Nutzung ist an diesem Ort nicht zulässig."
+            ),
+            legal_basis="§ 16 Hessisches Straßengesetz",
+            legal_remedy_notice=REMEDY,
+            conditions=(
+                ["Die Arbeiten sind werktags zwischen 7 und 18 Uhr auszuführen."]
+                if outcome is DecisionOutcome.APPROVED_WITH_CONDITIONS
+                else None
+            ),
+        )
+        clock.advance(timedelta(days=1))
+        c.notify(case_id, actor=town.clerk)
+
+    return step
+
+
+def _objection(c: CaseService, case_id: UUID, town: Town, clock: FixedClock) -> None:
+    _decide(DecisionOutcome.REJECTED)(c, case_id, town, clock)
+    clock.advance(timedelta(days=10))
+    c.lodge_objection(case_id, actor=town.clerk, grounds="Die Ablehnung ist nicht nachvollziehbar.")
+
+
+def _closed(c: CaseService, case_id: UUID, town: Town, clock: FixedClock) -> None:
+    _decide(DecisionOutcome.APPROVED)(c, case_id, town, clock)
+    clock.advance(timedelta(days=40))
+    c.mark_final(case_id, actor=town.clerk)
+    c.close(case_id, actor=town.clerk)
+
+
+def _withdrawn(c: CaseService, case_id: UUID, town: Town, clock: FixedClock) -> None:
+    clock.advance(timedelta(days=2))
+    c.withdraw(case_id, actor=town.clerk, reason="Schriftliche Rücknahme: Vorhaben erledigt.")
+
+
+def _nothing(c: CaseService, case_id: UUID, town: Town, clock: FixedClock) -> None:
+    """Submitted and waiting in the queue."""
+
+
+SCENARIOS: tuple[tuple[str, Step], ...] = (
+    ("Anfrage zur Sondernutzung", _nothing),
+    ("Sondernutzung Gehweg", _review),
+    ("Container auf öffentlicher Fläche", _ask),
+    ("Gerüst vor Hausnummer", _decide(DecisionOutcome.APPROVED_WITH_CONDITIONS)),
+    ("Werbeanlage", _objection),
+    ("Umzugshalteverbot", _closed),
+    ("Verkaufsstand", _withdrawn),
+)
+
+
+def seed_demo(vorgang: Vorgang, *, now: datetime | None = None) -> list[UUID]:
+    """Create the demo cases that do not exist yet; return every demo case id."""
+    start = (now or datetime.now(UTC)) - timedelta(days=70)
+    ids = []
+    for t_index, town in enumerate(TOWNS):
+        for s_index, (subject, step) in enumerate(SCENARIOS):
+            clock = FixedClock(start + timedelta(days=t_index, hours=s_index))
+            cases = CaseService(vorgang.store, clock, vorgang.cases.identities)
+            name, email = APPLICANTS[(s_index + t_index) % len(APPLICANTS)]
+            applicant = Actor(
+                f"portal:demo-{town.tenant}-{s_index}", name, Role.APPLICANT, town.tenant
+            )
+            result = cases.submit(
+                actor=applicant,
+                tenant=town.tenant,
+                service="general",
+                applicant={
+                    "name": name,
+                    "email": email,
+                    "street": town.streets[s_index % len(town.streets)],
+                    "house_number": str(3 + 4 * s_index),
+                    "postal_code": town.postal_code,
+                    "city": town.city,
+                },
+                data={"subject": subject},
+                idempotency_key=f"demo-{town.tenant}-{s_index}",
+            )
+            if result.created:
+                step(cases, result.case_id, town, clock)
+            ids.append(result.case_id)
+    return ids
+
+
+def demo_case_for(vorgang: Vorgang, tenant: str, index: int = 1) -> UUID:
+    """The id of one demo case (for the curl example), computed like the demo computes it."""
+    return vorgang.cases.identities.case_id(
+        aggregate_type=Case.__name__,
+        tenant=tenant,
+        subject=f"portal:demo-{tenant}-{index}",
+        idempotency_key=f"demo-{tenant}-{index}",
+    )
