@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -43,10 +44,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        try:  # open the database now if it answers; otherwise the first request retries
+        # Open the database now if it answers; otherwise the first request tries again.
+        with contextlib.suppress(ServiceUnavailable):
             await anyio.to_thread.run_sync(provider.get)
-        except ServiceUnavailable:
-            pass
         yield
         provider.close()
 

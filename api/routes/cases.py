@@ -6,7 +6,7 @@ from typing import Annotated
 from uuid import UUID
 
 import structlog
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Body, Query, Response, status
 
 from api.dependencies import (
     READERS,
@@ -147,15 +147,16 @@ def claim(
 @router.post("/{case_id}/release", summary="Give the case back to the queue")
 def release(
     case_id: CaseId,
-    body: OptionalReason,
     actor: ActorDep,
     cases: CaseServiceDep,
     expected: ExpectedVersionDep,
     response: Response,
+    body: Annotated[OptionalReason | None, Body()] = None,
 ) -> CaseOut:
     """The holder, or a supervisor reassigning work."""
     require(actor, *STAFF)
-    result = cases.release(case_id, actor=actor, reason=body.reason, expected_version=expected)
+    reason = body.reason if body else None
+    result = cases.release(case_id, actor=actor, reason=reason, expected_version=expected)
     return answer(cases, result, actor, response)
 
 
@@ -316,16 +317,19 @@ def record_payment(
 @router.post("/{case_id}/notify", summary="Record the notification (Bekanntgabe)")
 def notify(
     case_id: CaseId,
-    body: Notify,
     actor: ActorDep,
     cases: CaseServiceDep,
     expected: ExpectedVersionDep,
     response: Response,
+    body: Annotated[Notify | None, Body()] = None,
 ) -> CaseOut:
     """The objection period runs from the day of notification."""
     require(actor, *STAFF)
     result = cases.notify(
-        case_id, actor=actor, notified_on=body.notified_on, expected_version=expected
+        case_id,
+        actor=actor,
+        notified_on=body.notified_on if body else None,
+        expected_version=expected,
     )
     return answer(cases, result, actor, response)
 
@@ -421,13 +425,14 @@ def withdraw(
 @router.post("/{case_id}/close", summary="Close the file")
 def close(
     case_id: CaseId,
-    body: OptionalReason,
     actor: ActorDep,
     cases: CaseServiceDep,
     expected: ExpectedVersionDep,
     response: Response,
+    body: Annotated[OptionalReason | None, Body()] = None,
 ) -> CaseOut:
     """After the decision is final, the objection forwarded, or the application withdrawn."""
     require(actor, *STAFF)
-    result = cases.close(case_id, actor=actor, reason=body.reason, expected_version=expected)
+    reason = body.reason if body else None
+    result = cases.close(case_id, actor=actor, reason=reason, expected_version=expected)
     return answer(cases, result, actor, response)

@@ -1,0 +1,68 @@
+"""An API client over a real store (SQLite and PostgreSQL), and tokens for every role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.auth import DevelopmentTokens
+from application.clock import FixedClock
+from domain.actor import Role
+from infrastructure.database import DatabaseTarget
+from infrastructure.settings import Settings
+
+SECRET = "api-test-secret-0123456789abcdef-xyz"
+
+
+@pytest.fixture
+def settings(target: DatabaseTarget) -> Settings:
+    return Settings(database_url=target.display, token_secret=SECRET, retry_after_seconds=2)
+
+
+@pytest.fixture
+def client(settings: Settings, clock: FixedClock) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, clock=clock)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def tokens() -> DevelopmentTokens:
+    return DevelopmentTokens(SECRET, issuer="vorgang-dev", audience="vorgang")
+
+
+Auth = Callable[..., dict[str, str]]
+
+
+@pytest.fixture
+def auth(tokens: DevelopmentTokens) -> Auth:
+    """Headers for a person: auth("clerk"), auth("applicant", sub="portal:1"), ..."""
+
+    def headers(
+        role: str = "clerk",
+        *,
+        sub: str | None = None,
+        tenant: str = "usingen",
+        on_behalf_of: str | None = None,
+        **extra: str,
+    ) -> dict[str, str]:
+        token = tokens.issue(
+            subject=sub or f"{role}.{tenant}",
+            name=f"{role.title()} Person",
+            role=Role(role),
+            tenant=tenant,
+            on_behalf_of=on_behalf_of,
+        )
+        return {"Authorization": f"Bearer {token}", **extra}
+
+    return headers
+
+
+NEW_CASE = {
+    "tenant": "usingen",
+    "service": "general",
+    "applicant": {"name": "Max Mustermann", "email": "max@example.org", "postal_code": "61250"},
+    "data": {"subject": "Sondernutzung"},
+}
