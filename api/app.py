@@ -16,6 +16,7 @@ from api.provider import VorgangProvider
 from api.routes import cases, health, privacy
 from application.clock import Clock
 from infrastructure.database import parse_database_url
+from infrastructure.database_watch import DatabaseWatch
 from infrastructure.settings import Settings
 from infrastructure.wiring import Vorgang, build
 
@@ -36,10 +37,12 @@ def create_app(
     builder: Callable[[], Vorgang] | None = None,
 ) -> FastAPI:
     """The API for these settings; the database is opened on first need, not at start."""
-    parse_database_url(settings.database_url)  # a malformed URL fails at start, in one line
+    # A malformed URL fails at start, in one line; an unreachable database does not.
+    target = parse_database_url(settings.database_url)
     provider = VorgangProvider(
         builder or (lambda: build(settings, clock=clock)),
         retry_after=settings.retry_after_seconds,
+        watch=DatabaseWatch(target),
     )
 
     @asynccontextmanager
@@ -63,7 +66,7 @@ def create_app(
         issuer=settings.token_issuer,
         audience=settings.token_audience,
     )
-    install_problem_handlers(app, settings.retry_after_seconds)
+    install_problem_handlers(app, settings.retry_after_seconds, provider.watch)
     app.add_middleware(RequestContext)
     app.include_router(health.router)
     app.include_router(cases.router)

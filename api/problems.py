@@ -33,6 +33,7 @@ from domain.errors import (
     WrongTenant,
 )
 from domain.tenants import UnknownTenant
+from infrastructure.database_watch import DatabaseWatch
 from infrastructure.wiring import DatabaseUnavailable
 
 log = structlog.get_logger(__name__)
@@ -108,7 +109,7 @@ DATABASE_DOWN = (
 )
 
 
-def install_problem_handlers(app: FastAPI, retry_after: int) -> None:
+def install_problem_handlers(app: FastAPI, retry_after: int, watch: DatabaseWatch) -> None:
     """Map every error the API can meet to its problem response."""
 
     @app.exception_handler(RequestValidationError)
@@ -257,6 +258,7 @@ def install_problem_handlers(app: FastAPI, retry_after: int) -> None:
         @app.exception_handler(database_error)
         def database_down(_r: Request, error: Exception) -> JSONResponse:
             log.warning("database unavailable", error=type(error).__name__)
+            watch.report_failure()
             return unavailable("The database is not reachable; try again shortly.", retry_after)
 
     @app.exception_handler(StarletteHTTPException)

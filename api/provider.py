@@ -15,6 +15,7 @@ from collections.abc import Callable
 import structlog
 
 from api.problems import ServiceUnavailable
+from infrastructure.database_watch import DatabaseWatch
 from infrastructure.wiring import DatabaseUnavailable, Vorgang
 
 log = structlog.get_logger(__name__)
@@ -23,9 +24,12 @@ log = structlog.get_logger(__name__)
 class VorgangProvider:
     """Holds the one ``Vorgang`` of this process, built lazily and retried."""
 
-    def __init__(self, build: Callable[[], Vorgang], *, retry_after: int) -> None:
+    def __init__(
+        self, build: Callable[[], Vorgang], *, retry_after: int, watch: DatabaseWatch
+    ) -> None:
         self._build = build
         self._retry_after = retry_after
+        self.watch = watch
         self._vorgang: Vorgang | None = None
         self._lock = threading.Lock()
         self._last_attempt = float("-inf")
@@ -39,6 +43,8 @@ class VorgangProvider:
     def get(self) -> Vorgang:
         """The application, or ``ServiceUnavailable`` while the database cannot be reached."""
         if self._vorgang is not None:
+            if not self.watch.healthy:
+                raise ServiceUnavailable("the database is not reachable", self._retry_after)
             return self._vorgang
         if not self._lock.acquire(blocking=False):
             raise ServiceUnavailable(self._last_error, self._retry_after)
@@ -55,12 +61,14 @@ class VorgangProvider:
                 log.warning("database unavailable", detail=self._last_error)
                 raise ServiceUnavailable(self._last_error, self._retry_after) from None
             log.info("database reachable")
+            self.watch.start()
             return self._vorgang
         finally:
             self._lock.release()
 
     def close(self) -> None:
         """Release the application's connections."""
+        self.watch.stop()
         with self._lock:
             if self._vorgang is not None:
                 self._vorgang.close()

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.dependencies import ProviderDep
-from api.problems import DATABASE_DOWN, ServiceUnavailable, problem
+from api.problems import ServiceUnavailable, problem
 
 router = APIRouter(tags=["operations"])
 
@@ -18,25 +18,23 @@ def health() -> dict[str, str]:
 
 
 @router.get("/ready", summary="Readiness: the database answers", response_model=None)
-def ready(provider: ProviderDep) -> dict[str, str | int] | JSONResponse:
-    """200 with the log position when the database answers, else 503 with Retry-After."""
+def ready(provider: ProviderDep) -> dict[str, str] | JSONResponse:
+    """200 when the database answers a probe now, else 503 with Retry-After."""
     try:
         vorgang = provider.get()
-        position = vorgang.store.recorder.max_notification_id() or 0
     except ServiceUnavailable as error:
-        return problem(
-            503,
-            "Service unavailable",
-            str(error),
-            slug="database-unavailable",
-            headers={"Retry-After": str(error.retry_after)},
-        )
-    except DATABASE_DOWN as error:
-        return problem(
-            503,
-            "Service unavailable",
-            f"database: {type(error).__name__}",
-            slug="database-unavailable",
-            headers={"Retry-After": str(vorgang.settings.retry_after_seconds)},
-        )
-    return {"status": "ready", "database": vorgang.target.dialect, "position": position}
+        return unavailable(str(error), error.retry_after)
+    if not provider.watch.check_now():
+        return unavailable("the database is not reachable", vorgang.settings.retry_after_seconds)
+    return {"status": "ready", "database": vorgang.target.dialect}
+
+
+def unavailable(detail: str, retry_after: int) -> JSONResponse:
+    """503 with Retry-After."""
+    return problem(
+        503,
+        "Service unavailable",
+        detail,
+        slug="database-unavailable",
+        headers={"Retry-After": str(retry_after)},
+    )

@@ -333,6 +333,7 @@ class PostgresKeys(PersonalDataKeys):
             max_size=4,
             timeout=float(env.get("POSTGRES_CONNECT_TIMEOUT", "5")),
             open=False,
+            check=ConnectionPool.check_connection,  # a connection broken while idle is replaced
         )
         self._pool.open(wait=True, timeout=float(env.get("POSTGRES_CONNECT_TIMEOUT", "5")))
         self._run(
