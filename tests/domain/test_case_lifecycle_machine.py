@@ -648,6 +648,8 @@ class CaseLifecycleMachine(RuleBasedStateMachine):
             self.claim(DELEGATED_CLERK if choice == 0 else CLERK, NOW)
         elif status == CaseStatus.IN_REVIEW and choice <= 1:
             self.request_information(CLERK, NOW, ["Lageplan fehlt"], 14, choice == 1)
+        elif status == CaseStatus.IN_REVIEW and choice == 2 and not case.clock.is_extended:
+            self.extend_period(SUPERVISOR, NOW, 10, "Gutachten des Bauamts steht aus")
         elif status == CaseStatus.IN_REVIEW:
             conditions = ["Baustelle sichern"] if outcome.name.endswith("CONDITIONS") else None
             fee = Decimal("120.00") if choice % 2 else None
