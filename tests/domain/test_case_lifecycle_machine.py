@@ -98,7 +98,7 @@ actors_or_holder = st.sampled_from((*ACTORS, HOLDER, HOLDER, HOLDER))
 texts = st.one_of(
     st.sampled_from(["Lageplan fehlt", "Die Voraussetzungen liegen vor.", "  Urlaub  "]),
     st.sampled_from(["", "   "]),
-    st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=12),
+    st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=12),
 )
 optional_texts = st.one_of(st.none(), texts)
 days_from_today = st.one_of(st.none(), st.integers(min_value=-40, max_value=40))
@@ -229,7 +229,7 @@ class CaseLifecycleMachine(RuleBasedStateMachine):
     def _check_replay_in_fresh_store(self) -> None:
         fresh = VorgangStore(env=self.env, personal_data=PersonalDataInClear())
         try:
-            replayed = fresh.repository.get(self.case.id)
+            replayed: Case = fresh.repository.get(self.case.id)
             stored_events = list(fresh.events.get(self.case.id))
         finally:
             fresh.close()
