@@ -32,6 +32,7 @@ from domain.processing_clock import ClockError, ProcessingClock
 from domain.working_days import berlin_date, period_end
 
 OBJECTION_PERIOD_MONTHS = 1  # § 70 (1) VwGO
+APPLICANT_COMMANDS = frozenset({"provide_information", "withdraw"})
 OBJECTION_PERIOD_MONTHS_WITHOUT_REMEDY_NOTICE = 12  # § 58 (2) VwGO
 
 
@@ -177,12 +178,12 @@ class Case(Aggregate):
     def _begin(self, command: str, actor: Actor, at: datetime) -> ActorRecord:
         self.check_allowed(command)
         self.check_actor(actor, at)
+        if actor.role is Role.APPLICANT and command not in APPLICANT_COMMANDS:
+            raise InvalidCommand("actor", f"an applicant cannot {command}; staff must")
         return actor.recorded_in(self.id)
 
     def _personal(self, subject: str, text: str, field_name: str) -> PersonalData:
-        if not text or not text.strip():
-            raise InvalidCommand(field_name, "must not be empty")
-        return PersonalData(case_id=self.id, subject=subject, value=text.strip())
+        return PersonalData(case_id=self.id, subject=subject, value=clean_text(text, field_name))
 
     def _case_text(self, text: str, field_name: str) -> PersonalData:
         return self._personal(Subjects.CASE_TEXT, text, field_name)
@@ -309,8 +310,6 @@ class Case(Aggregate):
     def add_note(self, *, actor: Actor, at: datetime, text: str) -> None:
         """An internal note for the file (not shown to the applicant)."""
         record = self._begin("add_note", actor, at)
-        if actor.role == Role.APPLICANT:
-            raise InvalidCommand("actor", "applicants cannot add internal notes")
         self._note_added(actor=record, at=at, text=self._case_text(text, "text"))
 
     @event("NoteAdded")
@@ -528,6 +527,7 @@ class Case(Aggregate):
         self.decision = None
         self.notified_on = None
         self.objection_deadline = None
+        self.fee_paid = None
         self.status = CaseStatus.IN_REVIEW
         self.last_activity_at = at
 
@@ -663,6 +663,17 @@ class Case(Aggregate):
         return self.clock.due_on
 
 
+def clean_text(text: str, field_name: str) -> str:
+    """Text without surrounding blanks; empty or not storable as UTF-8 is refused."""
+    if not text or not text.strip():
+        raise InvalidCommand(field_name, "must not be empty")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidCommand(field_name, "contains characters that are not valid text") from None
+    return text.strip()
+
+
 def check_aware(at: datetime) -> None:
     """Business time must be timezone-aware."""
     if at.tzinfo is None or at.utcoffset() is None:
@@ -687,3 +698,4 @@ def check_personal(field_name: str, value: PersonalValue, case_id: UUID) -> None
         raise InvalidCommand(field_name, "must be a PersonalData value")
     if value.case_id != case_id:
         raise InvalidCommand(field_name, "belongs to another case")
+    clean_text(value.value, field_name)
