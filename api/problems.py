@@ -21,6 +21,7 @@ from application.errors import (
     CaseNotFound,
     ConcurrentUpdate,
     IdempotencyConflict,
+    InvalidApplicationData,
     UnknownService,
     VersionMismatch,
 )
@@ -140,6 +141,16 @@ def install_problem_handlers(app: FastAPI, retry_after: int, watch: DatabaseWatc
             str(error),
             slug="validation",
             errors=[{"in": "body", "field": error.field, "message": str(error)}],
+        )
+
+    @app.exception_handler(InvalidApplicationData)
+    def invalid_data(_r: Request, error: InvalidApplicationData) -> JSONResponse:
+        return problem(
+            422,
+            "Invalid application data",
+            "The application data does not fit the service; see errors.",
+            slug="validation",
+            errors=[{"in": "body", "field": f, "message": m} for f, m in error.errors],
         )
 
     @app.exception_handler(UnknownTenant)

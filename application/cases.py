@@ -17,12 +17,14 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import CanMutateAggregate
 from eventsourcing.persistence import IntegrityError, Recording
+from pydantic import ValidationError
 
 from application.clock import Clock
 from application.errors import (
     CaseNotFound,
     ConcurrentUpdate,
     IdempotencyConflict,
+    InvalidApplicationData,
     UnknownService,
     VersionMismatch,
 )
@@ -34,17 +36,17 @@ from domain.case import Case, check_acts_for
 from domain.decision import DecisionOutcome, RulesApplied
 from domain.errors import WrongTenant
 from domain.personal_data import PersonalData, PersonalValue, Subjects
+from domain.personal_fields import personal_data_of
 from domain.reference import ReferenceCounter
+from domain.services.catalogue import SERVICES, ServiceDefinition
 from domain.tenants import tenant as tenant_by_id
-from domain.working_days import BERLIN
+from domain.working_days import BERLIN, berlin_date
 
 SUBMIT_ATTEMPTS: Final = 30
 RETRY_PAUSE_SECONDS: Final = 0.002
 _HISTORY_FIELDS_HIDDEN: Final = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "at"}
 )
-
-GENERAL_SERVICE: Final = "general"
 
 
 class CaseService:
@@ -55,14 +57,12 @@ class CaseService:
         store: VorgangStore,
         clock: Clock,
         identities: CaseIdentities,
-        case_types: Mapping[str, type[Case]] | None = None,
+        services: Mapping[str, ServiceDefinition] = SERVICES,
     ) -> None:
         self.store = store
         self.clock = clock
         self.identities = identities
-        self.case_types: Mapping[str, type[Case]] = dict(
-            case_types if case_types is not None else {GENERAL_SERVICE: Case}
-        )
+        self.services = services
 
     # ------------------------------------------------------------------ submit
 
@@ -79,10 +79,10 @@ class CaseService:
     ) -> SubmissionResult:
         """Submit a new application; a retry with the same key returns the same case."""
         tenant_by_id(tenant)
-        case_class = self._case_class(service)
+        definition = self._service(service)
         check_acts_for(actor, tenant)
         case_id = self.identities.case_id(
-            aggregate_type=case_class.__name__,
+            aggregate_type=definition.case_class.__name__,
             tenant=tenant,
             subject=actor.id,
             idempotency_key=idempotency_key,
@@ -90,10 +90,6 @@ class CaseService:
         fingerprint = self.identities.fingerprint(
             {"tenant": tenant, "service": service, "applicant": dict(applicant), "data": data}
         )
-        personal: dict[str, PersonalValue] = {
-            name: PersonalData(case_id=case_id, subject=Subjects.APPLICANT, value=value)
-            for name, value in applicant.items()
-        }
         for attempt in range(SUBMIT_ATTEMPTS):
             if attempt:
                 # Another submission took the counter's next number first: back off with
@@ -107,9 +103,14 @@ class CaseService:
                     case_id, existing.reference, existing.version, created=False, position=None
                 )
             at = self.clock.now()
+            event_data = self._application_data(definition, data, case_id, berlin_date(at))
+            personal: dict[str, PersonalValue] = {
+                name: PersonalData(case_id=case_id, subject=Subjects.APPLICANT, value=value)
+                for name, value in applicant.items()
+            }
             counter = self._reference_counter(tenant, at.astimezone(BERLIN).year)
             reference = counter.issue(case_id)
-            case = case_class.submit(
+            case = definition.case_class.submit(
                 case_id=case_id,
                 actor=actor,
                 at=at,
@@ -117,7 +118,7 @@ class CaseService:
                 service=service,
                 reference=reference,
                 applicant=personal,
-                data=data,
+                data=event_data,
                 request_fingerprint=fingerprint,
                 channel=channel,
             )
@@ -130,11 +131,22 @@ class CaseService:
             )
         raise ConcurrentUpdate(case_id)
 
-    def _case_class(self, service: str) -> type[Case]:
+    def _service(self, service: str) -> ServiceDefinition:
         try:
-            return self.case_types[service]
+            return self.services[service]
         except KeyError:
-            raise UnknownService(service, list(self.case_types)) from None
+            raise UnknownService(service, list(self.services)) from None
+
+    @staticmethod
+    def _application_data(
+        definition: ServiceDefinition, data: Mapping[str, Any], case_id: UUID, on: date
+    ) -> dict[str, Any]:
+        """Validated by the service's model; personal fields become PersonalData at once."""
+        try:
+            model = definition.validate(data, on)
+        except ValidationError as error:
+            raise InvalidApplicationData.of(error, prefix="data") from None
+        return personal_data_of(model, case_id=case_id, subject=Subjects.APPLICANT)
 
     def _reference_counter(self, tenant: str, year: int) -> ReferenceCounter:
         try:
@@ -177,6 +189,17 @@ class CaseService:
         return case
 
     # ----------------------------------------------------------------- commands
+
+    def handle(
+        self,
+        case_id: UUID,
+        *,
+        actor: Actor,
+        expected_version: int | None,
+        command: Callable[[Case], None],
+    ) -> CommandResult:
+        """Load, check the expected version, run one command, save once (for service steps)."""
+        return self._execute(case_id, actor, expected_version, command)
 
     def _execute(
         self,
@@ -307,7 +330,7 @@ class CaseService:
         effective_from: date | None = None,
         expires_on: date | None = None,
         fee: Decimal | None = None,
-        rules: RulesApplied | None = None,
+        rules: tuple[RulesApplied, ...] = (),
         expected_version: int | None = None,
     ) -> CommandResult:
         """Decide the case."""

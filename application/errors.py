@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from pydantic import ValidationError
+
 
 class ApplicationError(Exception):
     """A use case refused or failed; the message says why."""
@@ -54,3 +56,21 @@ class UnknownService(ApplicationError):
     def __init__(self, service: str, known: list[str]) -> None:
         self.service = service
         super().__init__(f"unknown service {service!r}; offered: {', '.join(sorted(known))}")
+
+
+class InvalidApplicationData(ApplicationError):
+    """Application data that the service's model refuses; each error names its field."""
+
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{field}: {message}" for field, message in errors))
+
+    @classmethod
+    def of(cls, error: ValidationError, *, prefix: str) -> InvalidApplicationData:
+        """From pydantic's errors, with field paths under ``prefix``."""
+        return cls(
+            [
+                (".".join([prefix, *(str(part) for part in e["loc"])]), str(e["msg"]))
+                for e in error.errors()
+            ]
+        )

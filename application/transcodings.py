@@ -173,7 +173,7 @@ class DecisionAsDict(Transcoding):
             "conditions": list(obj.conditions),
             "expires_on": obj.expires_on,
             "fee": obj.fee,
-            "rules": obj.rules,
+            "rules": list(obj.rules),
             "countersigned_by": obj.countersigned_by,
             "countersigned_at": obj.countersigned_at,
         }
@@ -191,7 +191,7 @@ class DecisionAsDict(Transcoding):
             conditions=tuple(data.get("conditions", ())),
             expires_on=data.get("expires_on"),
             fee=Decimal(fee) if isinstance(fee, str) else fee,
-            rules=data.get("rules"),
+            rules=tuple(data.get("rules") or ()),
             countersigned_by=data.get("countersigned_by"),
             countersigned_at=data.get("countersigned_at"),
         )

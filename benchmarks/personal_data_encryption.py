@@ -55,7 +55,7 @@ def workload(cases: CaseService, n_cases: int) -> Timing:
                 "email": f"p{i}@example.org",
                 "phone": "06081 1234",
             },
-            data={"n": i},
+            data={"subject": f"Anfrage {i}"},
         ).case_id
         for j in range(3):
             cases.add_note(case_id, actor=CLERK, text=f"Vermerk {j}")

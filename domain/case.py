@@ -56,6 +56,15 @@ class Objection:
     lodged_by: ActorRecord
 
 
+@dataclass(frozen=True, slots=True)
+class DecisionTerms:
+    """Validity, fee and the rules applied: given by the clerk or assessed by the service."""
+
+    expires_on: date | None = None
+    fee: Decimal | None = None
+    rules: tuple[RulesApplied, ...] = ()
+
+
 class Case(Aggregate):
     """An application (Antrag) and everything that happens to it until the file is closed."""
 
@@ -347,7 +356,7 @@ class Case(Aggregate):
         effective_from: date | None = None,
         expires_on: date | None = None,
         fee: Decimal | None = None,
-        rules: RulesApplied | None = None,
+        rules: tuple[RulesApplied, ...] = (),
     ) -> None:
         """Decide: approve, approve with conditions, or reject, with reasons and remedy notice."""
         record = self._begin("decide", actor, at)
@@ -366,6 +375,13 @@ class Case(Aggregate):
             raise InvalidCommand("expires_on", "must not lie before effective_from")
         if fee is not None and fee < 0:
             raise InvalidCommand("fee", "must not be negative")
+        terms = self.decision_terms(
+            DecisionTerms(expires_on=expires_on, fee=fee, rules=rules),
+            outcome=outcome,
+            decided_on=berlin_date(at),
+        )
+        if terms.expires_on is not None and terms.expires_on < effective:
+            raise InvalidCommand("expires_on", "must not lie before effective_from")
         decision = Decision(
             outcome=outcome,
             justification=self._case_text(justification, "justification"),
@@ -377,15 +393,24 @@ class Case(Aggregate):
             conditions=tuple(
                 self._case_text(c, f"conditions[{i}]") for i, c in enumerate(conditions)
             ),
-            expires_on=expires_on,
-            fee=fee,
-            rules=rules,
+            expires_on=terms.expires_on,
+            fee=terms.fee,
+            rules=terms.rules,
         )
         if self.COUNTERSIGN_REQUIRED:
             status = CaseStatus.PENDING_COUNTERSIGN
         else:
             status = self._status_after_decision(decision)
         self._decided(actor=record, at=at, decision=decision, status=status)
+
+    def decision_terms(
+        self, given: DecisionTerms, *, outcome: DecisionOutcome, decided_on: date
+    ) -> DecisionTerms:
+        """Extension point: a service assesses its fee and validity by its versioned rules.
+
+        Returns the terms the decision records; the base case takes the clerk's as given.
+        """
+        return given
 
     def _status_after_decision(self, decision: Decision) -> str:
         payment_due = decision.outcome.is_approval and bool(decision.fee)
@@ -581,11 +606,11 @@ class Case(Aggregate):
     def close(self, *, actor: Actor, at: datetime, reason: str | None = None) -> None:
         """Close the file; services may require their own steps first (``check_closable``)."""
         record = self._begin("close", actor, at)
-        self.check_closable()
+        self.check_closable(at)
         text = self._case_text(reason, "reason") if reason else None
         self._closed(actor=record, at=at, reason=text)
 
-    def check_closable(self) -> None:
+    def check_closable(self, at: datetime) -> None:
         """Extension point: services refuse ``close`` while their own steps are open."""
 
     @event("Closed")

@@ -48,7 +48,7 @@ class Decision:
     conditions: tuple[PersonalValue, ...] = ()  # may name places and people
     expires_on: date | None = None
     fee: Decimal | None = None
-    rules: RulesApplied | None = None
+    rules: tuple[RulesApplied, ...] = ()  # every versioned rule the decision applied
     countersigned_by: ActorRecord | None = None
     countersigned_at: datetime | None = None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, get_args, get_origin
 from uuid import UUID
 
 from pydantic import BaseModel
@@ -23,16 +23,24 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class PersonalMarker:
-    """Metadata on a model field: its value is personal data (Art. 9 if special)."""
+    """Metadata on a model field: its value is personal data (Art. 9 if special).
+
+    ``subject`` names another data subject than the model's (a contractor's contact person
+    in an applicant's form), so each can be erased on their own.
+    """
 
     special_category: bool = False
+    subject: str | None = None
 
 
 PERSONAL = PersonalMarker()
 SPECIAL_CATEGORY = PersonalMarker(special_category=True)
 
 Personal = Annotated[T, PERSONAL]
-"""A field whose value is personal data: ``contact_person: Personal[str]``."""
+"""A field whose value is personal data: ``house_number: Personal[str]``."""
+
+ContractorPersonal = Annotated[T, PersonalMarker(subject="contractor")]
+"""Personal data of the contractor's staff, a data subject of its own."""
 
 
 def personal_data_of(model: BaseModel, *, case_id: UUID, subject: str) -> dict[str, Any]:
@@ -40,13 +48,27 @@ def personal_data_of(model: BaseModel, *, case_id: UUID, subject: str) -> dict[s
     result: dict[str, Any] = {}
     for name, field in type(model).model_fields.items():
         value = getattr(model, name)
-        marker = next((m for m in field.metadata if isinstance(m, PersonalMarker)), None)
+        marker = _marker(field.metadata, field.annotation)
         if value is not None and marker is not None:
             text = value.isoformat() if isinstance(value, date) else str(value)
-            result[name] = PersonalData(case_id, subject, text, marker.special_category)
+            owner = marker.subject or subject
+            result[name] = PersonalData(case_id, owner, text, marker.special_category)
         else:
             result[name] = _event_value(value, case_id, subject)
     return result
+
+
+def _marker(metadata: list[Any], annotation: Any) -> PersonalMarker | None:
+    """The field's personal marker, also inside ``Personal[X] | None``."""
+    found = next((m for m in metadata if isinstance(m, PersonalMarker)), None)
+    if found is not None:
+        return found
+    for arg in get_args(annotation):
+        if get_origin(arg) is Annotated:
+            found = next((m for m in arg.__metadata__ if isinstance(m, PersonalMarker)), None)
+            if found is not None:
+                return found
+    return None
 
 
 def _event_value(value: Any, case_id: UUID, subject: str) -> Any:

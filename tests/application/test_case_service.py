@@ -38,7 +38,7 @@ def submit(cases: CaseService, key: str | None = None, tenant: str = "usingen") 
         tenant=tenant,
         service="general",
         applicant={"name": "Max Mustermann", "email": "max@example.org"},
-        data={"purpose": "Umzug"},
+        data={"subject": "Umzug"},
         idempotency_key=key,
     )
     return cases.get(result.case_id, actor=CLERK if tenant == "usingen" else FOREIGN_CLERK)
@@ -158,7 +158,7 @@ def test_a_retry_with_the_same_key_and_request_returns_the_same_case(cases: Case
         tenant="usingen",
         service="general",
         applicant={"name": "A"},
-        data={"x": 1},
+        data={"subject": "eins"},
         idempotency_key="key-1",
     )
     again = cases.submit(
@@ -166,7 +166,7 @@ def test_a_retry_with_the_same_key_and_request_returns_the_same_case(cases: Case
         tenant="usingen",
         service="general",
         applicant={"name": "A"},
-        data={"x": 1},
+        data={"subject": "eins"},
         idempotency_key="key-1",
     )
     assert first.created
@@ -179,7 +179,7 @@ def test_a_retry_with_the_same_key_and_request_returns_the_same_case(cases: Case
             tenant="usingen",
             service="general",
             applicant={"name": "A"},
-            data={"x": 2},
+            data={"subject": "zwei"},
             idempotency_key="key-1",
         )
 

@@ -17,7 +17,7 @@ def test_two_writers_that_loaded_the_same_version_cannot_both_save(
     cases: CaseService, store: VorgangStore
 ) -> None:
     case_id = cases.submit(
-        actor=APPLICANT, tenant="usingen", service="general", applicant={"name": "A"}, data={}
+        actor=APPLICANT, tenant="usingen", service="general", applicant={"name": "A"}, data={"subject": "Anliegen"}
     ).case_id
     loaded = threading.Barrier(2)
     outcomes: list[str] = []
@@ -50,7 +50,7 @@ def test_concurrent_submissions_never_share_a_reference(cases: CaseService) -> N
             tenant="usingen",
             service="general",
             applicant={"name": f"Person {i}"},
-            data={"i": i},
+            data={"subject": f"Anliegen {i}"},
         ).reference
 
     with ThreadPoolExecutor(max_workers=4) as pool:

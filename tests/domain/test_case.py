@@ -261,7 +261,7 @@ class InspectedCase(Case):
     def _inspected(self, *, actor, at) -> None:  # type: ignore[no-untyped-def]
         self.status = "inspected"
 
-    def check_closable(self) -> None:
+    def check_closable(self, at) -> None:  # type: ignore[no-untyped-def]
         if self.status != "inspected":
             raise InvalidCommand("status", "the site must be inspected before closing")
 

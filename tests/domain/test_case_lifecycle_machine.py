@@ -397,7 +397,7 @@ class CaseLifecycleMachine(RuleBasedStateMachine):
         effective_in_days=days_from_today,
         expires_in_days=st.one_of(st.none(), st.integers(min_value=-10, max_value=400)),
         fee=st.sampled_from([None, Decimal("0"), Decimal("120.00"), Decimal("-5")]),
-        rules=st.sampled_from([None, RulesApplied("tariff", "2026-1", {"zone": "A", "m": 12})]),
+        rules=st.sampled_from([(), (RulesApplied("tariff", "2026-1", {"zone": "A", "m": 12}),)]),
     )
     def decide(
         self,
@@ -411,7 +411,7 @@ class CaseLifecycleMachine(RuleBasedStateMachine):
         effective_in_days: int | None,
         expires_in_days: int | None,
         fee: Decimal | None,
-        rules: RulesApplied | None,
+        rules: tuple[RulesApplied, ...],
     ) -> None:
         who = self._actor(actor)
         holder = self.case.holder
@@ -664,7 +664,7 @@ class CaseLifecycleMachine(RuleBasedStateMachine):
                 None,
                 None,
                 fee,
-                None,
+                (),
             )
         elif status == CaseStatus.INFORMATION_REQUESTED:
             self.provide_information(APPLICANT, NOW, "anbei")

@@ -44,7 +44,7 @@ def case_through_every_event(v: Vorgang, clock, remedy: bool) -> uuid.UUID:  # t
         tenant="usingen",
         service="general",
         applicant={"name": text("name"), "email": "zeuge@example.org", "street": text("street")},
-        data={"purpose": "Umzug"},
+        data={"subject": "Umzug"},
     ).case_id
     c.claim(case_id, actor=CLERK)
     c.release(case_id, actor=CLERK, reason=text("release"))
@@ -161,7 +161,7 @@ def submitted_case(v: Vorgang) -> uuid.UUID:
         tenant="usingen",
         service="general",
         applicant={"name": text("name"), "birth_date": "1980-02-29"},
-        data={},
+        data={"subject": "Anliegen"},
     ).case_id
 
 

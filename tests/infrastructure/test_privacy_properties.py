@@ -47,7 +47,7 @@ def test_history_loads_and_commands_work_whatever_was_erased(steps) -> None:  # 
                 tenant="usingen",
                 service="general",
                 applicant={"name": f"Person {i}"},
-                data={},
+                data={"subject": "Anliegen"},
             ).case_id
             for i in range(3)
         ]

@@ -1,0 +1,308 @@
+"""Commands per second through the application layer, against two baselines in the same run.
+
+Each command is ``CaseService.add_note`` on a case submitted beforehand: load the case,
+check, encrypt the note, save one event in one transaction. It is compared on the same
+database, with the same number of threads, with
+
+- the physical floor: a single-row ``INSERT`` + ``COMMIT`` loop into a scratch table
+  (plain ``sqlite3`` / ``psycopg``), and
+- the stock library: ``Application.save`` of a minimal ``Counter`` aggregate, one trivial
+  event per save (held in memory; and, for the same shape as a command, read back with
+  ``repository.get`` first).
+
+The service is built by the real wiring (``infrastructure.wiring.build``): personal data
+encrypted with AES-GCM, 30 s key cache. Every measurement gets a fresh SQLite file or
+PostgreSQL schema and stops after a bounded count or time, whichever comes first.
+Printed as ratios (command/s ÷ baseline op/s), so the figures mean the same on any machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import statistics
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, event
+
+from benchmarks.support import (
+    Measurement,
+    SqliteFiles,
+    drive,
+    fresh_database,
+    postgres_connection,
+    postgres_unreachable,
+    quiet_logging,
+    table,
+)
+from domain.actor import Actor, Role
+from infrastructure.database import DatabaseTarget
+from infrastructure.settings import Settings
+from infrastructure.wiring import build
+
+CLERK = Actor("anna.schmidt", "Anna Schmidt", Role.CLERK, "usingen")
+APPLICANT = Actor("portal:1", "Max Mustermann", Role.APPLICANT, "usingen")
+PAYLOAD_BYTES = 256
+THREADS = (1, 4)
+DIALECTS = {"sqlite": "SQLite (file, WAL)", "postgresql": "PostgreSQL"}
+
+
+class Counter(Aggregate):
+    """The smallest useful aggregate: one trivial event per increment."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    @event("Incremented")
+    def increment(self) -> None:
+        self.count += 1
+
+
+class CounterApp(Application[UUID]):
+    """The stock library application, nothing of Vorgang's."""
+
+    name = "bench"
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Bounds of one measurement."""
+
+    max_ops: int
+    max_seconds: float
+    per_thread: int  # cases (or counters) each thread cycles through
+    events_each: int  # measured events per case (or counter) at most, so replays stay short
+
+    def ops_for(self, threads: int) -> int:
+        """The count bound for variants that cycle through aggregates."""
+        return min(self.max_ops, threads * self.per_thread * self.events_each)
+
+
+Op = Callable[[], object]
+
+
+# ------------------------------------------------------------------ variants
+
+
+def physical(target: DatabaseTarget, threads: int, budget: Budget) -> Measurement:
+    """INSERT one 256-byte row and COMMIT, in a loop (per thread its own connection)."""
+    closers: list[Callable[[], None]] = []
+    payload = os.urandom(PAYLOAD_BYTES)
+    if target.is_postgres:
+        with postgres_connection(target) as conn:
+            conn.execute("CREATE TABLE scratch (id BIGSERIAL PRIMARY KEY, payload BYTEA)")
+            conn.commit()
+
+        def worker(_index: int) -> Op:
+            conn = postgres_connection(target)
+            closers.append(conn.close)
+
+            def op() -> None:
+                conn.execute("INSERT INTO scratch (payload) VALUES (%s)", (payload,))
+                conn.commit()
+
+            return op
+
+    else:
+        dbname = target.env["SQLITE_DBNAME"]
+        with sqlite3.connect(dbname, isolation_level=None) as setup:
+            setup.execute("PRAGMA journal_mode=WAL")  # as the event store uses
+            setup.execute("CREATE TABLE scratch (id INTEGER PRIMARY KEY, payload BLOB)")
+        setup.close()
+
+        def worker(_index: int) -> Op:
+            conn = sqlite3.connect(
+                dbname, isolation_level=None, timeout=10, check_same_thread=False
+            )
+            closers.append(conn.close)
+
+            def op() -> None:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("INSERT INTO scratch (payload) VALUES (?)", (payload,))
+                conn.execute("COMMIT")
+
+            return op
+
+    try:
+        return drive(threads, worker, max_ops=budget.max_ops, max_seconds=budget.max_seconds)
+    finally:
+        for close in closers:
+            close()
+
+
+def library(target: DatabaseTarget, threads: int, budget: Budget, *, reload: bool) -> Measurement:
+    """``Application.save`` of a Counter per op (``reload``: ``repository.get`` first)."""
+    app = CounterApp(env=target.env)
+
+    def worker(_index: int) -> Op:
+        counters = [Counter() for _ in range(budget.per_thread)]
+        app.save(*counters)
+        ids = [c.id for c in counters]
+        turn = iter(range(1 << 62))
+
+        def save_held() -> None:
+            counter = counters[next(turn) % len(counters)]
+            counter.increment()
+            app.save(counter)
+
+        def get_and_save() -> None:
+            counter: Counter = app.repository.get(ids[next(turn) % len(ids)])
+            counter.increment()
+            app.save(counter)
+
+        return get_and_save if reload else save_held
+
+    try:
+        return drive(
+            threads, worker, max_ops=budget.ops_for(threads), max_seconds=budget.max_seconds
+        )
+    finally:
+        app.close()
+
+
+def commands(target: DatabaseTarget, threads: int, budget: Budget) -> Measurement:
+    """``CaseService.add_note`` on the real wiring, round-robin over each thread's cases."""
+    vorgang = build(Settings(database_url=target.display, key_cache_seconds=30))
+    cases = vorgang.cases
+
+    def worker(index: int) -> Op:
+        ids = []
+        for i in range(budget.per_thread):
+            case_id = cases.submit(
+                actor=APPLICANT,
+                tenant="usingen",
+                service="general",
+                applicant={"name": f"Person {index}-{i}", "email": f"p{index}-{i}@example.org"},
+                data={"subject": f"Anfrage {i}"},
+            ).case_id
+            # The first note creates the case-text and clerk keys (commits of their own);
+            # after it, every measured command is exactly one transaction.
+            cases.add_note(case_id, actor=CLERK, text="Eingang geprüft")
+            ids.append(case_id)
+        turn = iter(range(1 << 62))
+
+        def op() -> None:
+            cases.add_note(ids[next(turn) % len(ids)], actor=CLERK, text="Vermerk zum Vorgang")
+
+        return op
+
+    try:
+        return drive(
+            threads, worker, max_ops=budget.ops_for(threads), max_seconds=budget.max_seconds
+        )
+    finally:
+        vorgang.close()
+
+
+VARIANTS: dict[str, Callable[[DatabaseTarget, int, Budget], Measurement]] = {
+    "INSERT+COMMIT (driver)": physical,
+    "library save (Counter)": lambda t, n, b: library(t, n, b, reload=False),
+    "library get+save (Counter)": lambda t, n, b: library(t, n, b, reload=True),
+    "CaseService.add_note": commands,
+}
+PHYSICAL, LIB_SAVE, _, APP = VARIANTS
+
+
+# ------------------------------------------------------------------ report
+
+
+def report(dialect: str, results: dict[tuple[str, int], list[Measurement]]) -> None:
+    """One table per database: ops/s, and ratios against both baselines and 1 thread."""
+
+    def rate(variant: str, threads: int) -> float:
+        return statistics.median(m.rate for m in results[variant, threads])
+
+    rows: list[list[str]] = []
+    for threads in THREADS:
+        for variant in VARIANTS:
+            runs = results[variant, threads]
+            ops = statistics.median(m.ops for m in runs)
+            seconds = statistics.median(m.seconds for m in runs)
+            p50 = statistics.median(m.percentile(50) for m in runs)
+            r = rate(variant, threads)
+            rows.append(
+                [
+                    variant,
+                    str(threads),
+                    f"{ops:.0f}",
+                    f"{seconds:.2f}",
+                    f"{r:,.0f}",
+                    f"{p50 * 1e3:.2f}",
+                    f"{r / rate(PHYSICAL, threads):.3f}",
+                    f"{r / rate(LIB_SAVE, threads):.2f}",
+                    f"{r / rate(variant, THREADS[0]):.2f}",
+                ]
+            )
+    print(f"  {DIALECTS[dialect]}")
+    print(
+        table(
+            [
+                "variant",
+                "threads",
+                "ops",
+                "s",
+                "ops/s",
+                "p50 ms",
+                "÷ INSERT",
+                "÷ lib save",
+                "÷ 1 thread",
+            ],
+            rows,
+            indent="    ",
+        )
+    )
+
+
+def main(argv: list[str]) -> None:
+    """Measure every variant on SQLite and (if reachable) PostgreSQL; print the ratios."""
+    parser = argparse.ArgumentParser(prog="bench commands")
+    parser.add_argument("--quick", action="store_true", help="fewer, shorter measurements")
+    parser.add_argument("--rounds", type=int, default=None)
+    args = parser.parse_args(argv)
+    quick = args.quick
+    budget = (
+        Budget(max_ops=1_000, max_seconds=0.5, per_thread=10, events_each=6)
+        if quick
+        else Budget(max_ops=5_000, max_seconds=1.5, per_thread=40, events_each=8)
+    )
+    rounds = args.rounds or (1 if quick else 2)
+    quiet_logging()
+    folder = Path(tempfile.mkdtemp(prefix="vorgang-bench-"))
+    sqlite_files = SqliteFiles(folder)
+
+    print(
+        "command throughput: CaseService.add_note via infrastructure.wiring.build "
+        "(real wiring: AES-GCM personal data, 30 s key cache)"
+    )
+    print(
+        f"  each measurement: fresh database; stops at {budget.max_ops} ops or "
+        f"{budget.max_seconds:g} s; median of {rounds} round{'s' if rounds > 1 else ''}"
+    )
+    print(
+        f"  aggregates: {budget.per_thread} cases (counters) per thread, round-robin, "
+        f"at most {budget.events_each} measured events each (cases: submitted + 1 note before)"
+    )
+    print(
+        f"  ratios: ops/s ÷ INSERT+COMMIT ({PAYLOAD_BYTES}-byte row, same database and threads),"
+        " ÷ library save, ÷ the same variant on 1 thread"
+    )
+    skipped = postgres_unreachable()
+    dialects = [d for d in DIALECTS if d == "sqlite" or skipped is None]
+    for dialect in dialects:
+        results: dict[tuple[str, int], list[Measurement]] = {}
+        for _ in range(rounds):  # interleaved, so drift hits every variant alike
+            for threads in THREADS:
+                for name, measure in VARIANTS.items():
+                    with fresh_database(dialect, sqlite_files) as target:
+                        results.setdefault((name, threads), []).append(
+                            measure(target, threads, budget)
+                        )
+        report(dialect, results)
+    if skipped is not None:
+        print(f"  PostgreSQL rows skipped: {skipped}")

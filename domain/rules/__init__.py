@@ -1,0 +1,1 @@
+"""Versioned rules: pure functions and data; every version stays available for replay."""

@@ -1,0 +1,94 @@
+"""The service catalogue: what each service is, its data, periods, fees and retention."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from types import MappingProxyType
+from typing import Any, Final
+
+from pydantic import BaseModel
+
+from domain.case import Case
+from domain.errors import InvalidCommand
+from domain.rules.road_opening import FEE_TARIFFS, LEAD_TIMES, in_force
+from domain.services import general, road_opening
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    """One service: its case type, application data model and the facts a citizen needs."""
+
+    id: str
+    label_de: str
+    label_en: str
+    case_class: type[Case]
+    application_model: type[BaseModel]
+    legal_basis: str
+    retention_years: int
+    example: Callable[[date], dict[str, Any]]  # an application the API accepts on that day
+    deemed_approval: bool = False  # § 42a VwVfG applies only where a legal rule orders it
+    lead_time: Callable[[date], int] | None = None  # working days, by the rules in force
+    tariff: Callable[[date], dict[str, Any]] | None = None
+    check_application: Callable[[BaseModel, date], None] | None = None
+
+    @property
+    def processing_period_working_days(self) -> int:
+        """The target processing period, from the case type."""
+        return self.case_class.PROCESSING_PERIOD_WORKING_DAYS
+
+    def validate(self, data: Mapping[str, Any], submitted_on: date) -> BaseModel:
+        """The application data as the service's model; rule violations name their field."""
+        model = self.application_model.model_validate(dict(data))
+        if self.check_application is not None:
+            self.check_application(model, submitted_on)
+        return model
+
+
+def _road_opening_check(model: BaseModel, submitted_on: date) -> None:
+    if not isinstance(model, road_opening.RoadOpeningApplication):
+        raise InvalidCommand("data", "not a road opening application")
+    model.check_lead_time(submitted_on)
+
+
+def _road_opening_tariff(on: date) -> dict[str, Any]:
+    tariff = in_force(FEE_TARIFFS, on)
+    return {
+        "version": tariff.version,
+        "valid_from": tariff.valid_from.isoformat(),
+        "base_fee": str(tariff.base_fee),
+        "per_square_metre": str(tariff.per_square_metre),
+        "minimum": str(tariff.minimum),
+        "maximum": str(tariff.maximum),
+        "currency": "EUR",
+    }
+
+
+SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
+    {
+        general.SERVICE_ID: ServiceDefinition(
+            id=general.SERVICE_ID,
+            label_de="Allgemeines Anliegen",
+            label_en="General request",
+            case_class=Case,
+            application_model=general.GeneralRequest,
+            legal_basis="§ 22 HVwVfG (Beginn des Verfahrens)",
+            retention_years=6,
+            example=lambda _on: dict(general.EXAMPLE),
+        ),
+        road_opening.SERVICE_ID: ServiceDefinition(
+            id=road_opening.SERVICE_ID,
+            label_de="Aufgrabungsgenehmigung (Aufbruch einer Straße)",
+            label_en="Road opening permit",
+            case_class=road_opening.RoadOpeningPermit,
+            application_model=road_opening.RoadOpeningApplication,
+            legal_basis="§§ 16, 18 Hessisches Straßengesetz (Sondernutzung)",
+            retention_years=10,
+            example=road_opening.example,
+            lead_time=lambda on: in_force(LEAD_TIMES, on).working_days,
+            tariff=_road_opening_tariff,
+            check_application=_road_opening_check,
+        ),
+    }
+)

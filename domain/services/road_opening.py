@@ -1,0 +1,325 @@
+"""The road opening permit (Aufgrabungsgenehmigung / Aufbruch einer Straße).
+
+A utility or its contractor asks to open a public road for works on gas, water, sewer,
+power, telecom or district-heating lines. After approval the works start and finish, the
+restoration of the road surface is inspected (accepted, or defects with a deadline and a
+re-inspection), and a warranty period runs before the file is closed.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Self
+
+from eventsourcing.domain import event
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from domain.actor import Actor, ActorRecord
+from domain.case import Case, DecisionTerms, clean_text
+from domain.decision import DecisionOutcome
+from domain.errors import InvalidCommand
+from domain.lifecycle import CaseStatus, extend_lifecycle
+from domain.personal_data import PersonalValue, Subjects
+from domain.personal_fields import ContractorPersonal, Personal
+from domain.rules.road_opening import FEE_TARIFFS, LEAD_TIMES, in_force
+from domain.working_days import add_months, berlin_date
+
+SERVICE_ID = "road-opening"
+WARRANTY_YEARS = 5  # Gewährleistung for the restored surface, as the municipalities agree it
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class Purpose(StrEnum):
+    """What the road is opened for."""
+
+    GAS = "gas"
+    WATER = "water"
+    SEWER = "sewer"
+    POWER = "power"
+    TELECOM = "telecom"
+    DISTRICT_HEATING = "district_heating"
+    OTHER = "other"
+
+
+class Form(BaseModel):
+    """Application data refuse unknown fields: a typo is an error, not lost data."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Coordinates(Form):
+    """A point in WGS84."""
+
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+
+
+class Site(Form):
+    """Where the road is opened."""
+
+    street: Name
+    house_number: Personal[Annotated[str, StringConstraints(max_length=20)]] | None = None
+    location_description: Personal[Name] | None = Field(
+        default=None, description="e.g. 'Gehweg vor dem Grundstück, Nordseite'"
+    )
+    coordinates: Coordinates | None = None
+
+
+class Dimensions(Form):
+    """The size of the opening in metres."""
+
+    length_m: Decimal = Field(gt=0, le=5000, decimal_places=2)
+    width_m: Decimal = Field(gt=0, le=50, decimal_places=2)
+    depth_m: Decimal = Field(gt=0, le=20, decimal_places=2)
+
+
+class PlannedPeriod(Form):
+    """When the works are planned."""
+
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def start_not_after_end(self) -> Self:
+        """The period must not end before it starts."""
+        if self.start > self.end:
+            raise ValueError("start must not lie after end")
+        return self
+
+
+class Contractor(Form):
+    """The company doing the works, and whom to call on site."""
+
+    company: Name
+    contact_person: ContractorPersonal[Name]
+    phone: ContractorPersonal[Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ()/-]{5,30}$")]]
+    email: ContractorPersonal[
+        Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
+    ]
+
+
+class RoadOpeningApplication(Form):
+    """What the form portal sends for a road opening permit."""
+
+    site: Site
+    dimensions: Dimensions
+    planned_period: PlannedPeriod
+    purpose: Purpose
+    purpose_details: Personal[Name] | None = None
+    contractor: Contractor
+    traffic_management_needed: bool
+
+    def check_lead_time(self, submitted_on: date) -> None:
+        """The planned start lies at least the lead time after submission."""
+        rule = in_force(LEAD_TIMES, submitted_on)
+        earliest = rule.earliest_start(submitted_on)
+        if self.planned_period.start < earliest:
+            raise InvalidCommand(
+                "data.planned_period.start",
+                f"works may start on {earliest} at the earliest "
+                f"({rule.working_days} working days after submission)",
+            )
+
+
+def example(on: date) -> dict[str, Any]:
+    """An application that is valid when submitted on this day (it respects the lead time)."""
+    start = in_force(LEAD_TIMES, on).earliest_start(on) + timedelta(days=7)
+    return {
+        "site": {
+            "street": "Weilburger Straße",
+            "house_number": "14",
+            "location_description": "Gehweg vor dem Grundstück, Nordseite",
+            "coordinates": {"latitude": 50.3369, "longitude": 8.5361},
+        },
+        "dimensions": {"length_m": "6.50", "width_m": "0.80", "depth_m": "1.20"},
+        "planned_period": {
+            "start": start.isoformat(),
+            "end": (start + timedelta(days=11)).isoformat(),
+        },
+        "purpose": "water",
+        "contractor": {
+            "company": "Tiefbau Hochtaunus GmbH",
+            "contact_person": "Jörg Brenner",
+            "phone": "06081 98765",
+            "email": "bauleitung@tiefbau-hochtaunus.example",
+        },
+        "traffic_management_needed": True,
+    }
+
+
+class RoadOpeningStatus:
+    """Statuses after approval."""
+
+    WORKS_STARTED = "works_started"
+    WORKS_COMPLETED = "works_completed"
+    RESTORATION_DEFECTIVE = "restoration_defective"
+    WARRANTY_RUNNING = "warranty_running"
+
+
+R = RoadOpeningStatus
+
+
+class RoadOpeningPermit(Case):
+    """A road opening permit: the shared lifecycle plus works, inspection and warranty."""
+
+    PROCESSING_PERIOD_WORKING_DAYS: ClassVar[int] = 10
+    LIFECYCLE = extend_lifecycle(
+        Case.LIFECYCLE,
+        {
+            CaseStatus.FINAL: {"start_works"},
+            R.WORKS_STARTED: {"complete_works"},
+            R.WORKS_COMPLETED: {"inspect_restoration"},
+            R.RESTORATION_DEFECTIVE: {"inspect_restoration"},
+            R.WARRANTY_RUNNING: {"close"},
+        },
+    )
+
+    def _submitted(self, submitted: Case.Submitted) -> None:
+        super()._submitted(submitted)
+        self.works_started_on: date = date.min
+        self.works_completed_on: date = date.min
+        self.inspections: list[date] = []
+        self.open_defects: list[PersonalValue] = []
+        self.remedy_by: date | None = None
+        self.warranty_until: date | None = None
+
+    # --------------------------------------------------------------- decision
+
+    def decision_terms(
+        self, given: DecisionTerms, *, outcome: DecisionOutcome, decided_on: date
+    ) -> DecisionTerms:
+        """The fee comes from the tariff in force; the permit runs until the planned end."""
+        if given.fee is not None:
+            raise InvalidCommand("fee", "the fee of a road opening permit is set by its tariff")
+        submitted_on = berlin_date(self.submitted_at)
+        lead_time = in_force(LEAD_TIMES, submitted_on).record(
+            submitted_on, self.planned_period_start
+        )
+        if not outcome.is_approval:
+            return DecisionTerms(expires_on=None, fee=None, rules=(lead_time,))
+        fee, tariff = in_force(FEE_TARIFFS, decided_on).assess(
+            Decimal(self.data["dimensions"]["length_m"]),
+            Decimal(self.data["dimensions"]["width_m"]),
+        )
+        expires_on = given.expires_on or self.planned_period_end
+        return DecisionTerms(expires_on=expires_on, fee=fee, rules=(tariff, lead_time))
+
+    @property
+    def planned_period_start(self) -> date:
+        """The planned first day of works."""
+        return date.fromisoformat(self.data["planned_period"]["start"])
+
+    @property
+    def planned_period_end(self) -> date:
+        """The planned last day of works."""
+        return date.fromisoformat(self.data["planned_period"]["end"])
+
+    # ------------------------------------------------------------------ works
+
+    def start_works(self, *, actor: Actor, at: datetime, started_on: date) -> None:
+        """The contractor reported the start of works (only under an approval in force)."""
+        record = self._begin("start_works", actor, at)
+        decision = self.current_decision()
+        if not decision.outcome.is_approval:
+            raise InvalidCommand("decision", "the application was rejected; no works may start")
+        if started_on < decision.effective_from:
+            raise InvalidCommand("started_on", "works cannot start before the permit is effective")
+        if decision.expires_on is not None and started_on > decision.expires_on:
+            raise InvalidCommand("started_on", f"the permit expired on {decision.expires_on}")
+        if started_on > berlin_date(at):
+            raise InvalidCommand("started_on", "must not lie in the future")
+        self._works_started(actor=record, at=at, started_on=started_on)
+
+    @event("WorksStarted")
+    def _works_started(self, *, actor: ActorRecord, at: datetime, started_on: date) -> None:
+        self.works_started_on = started_on
+        self.status = R.WORKS_STARTED
+        self.last_activity_at = at
+
+    def complete_works(self, *, actor: Actor, at: datetime, completed_on: date) -> None:
+        """The contractor reported the works and the restoration complete."""
+        record = self._begin("complete_works", actor, at)
+        if completed_on < self.works_started_on:
+            raise InvalidCommand("completed_on", "works cannot end before they started")
+        if completed_on > berlin_date(at):
+            raise InvalidCommand("completed_on", "must not lie in the future")
+        self._works_completed(actor=record, at=at, completed_on=completed_on)
+
+    @event("WorksCompleted")
+    def _works_completed(self, *, actor: ActorRecord, at: datetime, completed_on: date) -> None:
+        self.works_completed_on = completed_on
+        self.status = R.WORKS_COMPLETED
+        self.last_activity_at = at
+
+    def inspect_restoration(
+        self,
+        *,
+        actor: Actor,
+        at: datetime,
+        inspected_on: date,
+        defects: list[str],
+        remedy_by: date | None = None,
+    ) -> None:
+        """Inspect the restored surface: accepted (warranty starts) or defects with a deadline."""
+        record = self._begin("inspect_restoration", actor, at)
+        if inspected_on < self.works_completed_on or inspected_on > berlin_date(at):
+            raise InvalidCommand("inspected_on", "must lie between completion and today")
+        listed = tuple(
+            self._personal(Subjects.CASE_TEXT, clean_text(d, f"defects[{i}]"), f"defects[{i}]")
+            for i, d in enumerate(defects)
+        )
+        if listed and (remedy_by is None or remedy_by <= inspected_on):
+            raise InvalidCommand("remedy_by", "defects need a deadline after the inspection")
+        if not listed and remedy_by is not None:
+            raise InvalidCommand("remedy_by", "an accepted restoration takes no deadline")
+        warranty_until = (
+            None if listed else add_months(inspected_on, 12 * WARRANTY_YEARS) - timedelta(days=1)
+        )
+        self._restoration_inspected(
+            actor=record,
+            at=at,
+            inspected_on=inspected_on,
+            defects=list(listed),
+            remedy_by=remedy_by,
+            warranty_until=warranty_until,
+        )
+
+    @event("RestorationInspected")
+    def _restoration_inspected(
+        self,
+        *,
+        actor: ActorRecord,
+        at: datetime,
+        inspected_on: date,
+        defects: list[PersonalValue],
+        remedy_by: date | None,
+        warranty_until: date | None,
+    ) -> None:
+        self.inspections.append(inspected_on)
+        self.open_defects = defects
+        self.remedy_by = remedy_by
+        self.warranty_until = warranty_until
+        self.status = R.RESTORATION_DEFECTIVE if defects else R.WARRANTY_RUNNING
+        self.last_activity_at = at
+
+    def check_closable(self, at: datetime) -> None:
+        """Close after the warranty, after a rejection, or when an unused permit expired."""
+        today = berlin_date(at)
+        if self.status == R.WARRANTY_RUNNING:
+            if self.warranty_until is not None and today <= self.warranty_until:
+                raise InvalidCommand(
+                    "warranty_until", f"the warranty runs until {self.warranty_until}"
+                )
+            return
+        decision = self.decision
+        if (
+            self.status == CaseStatus.FINAL
+            and decision is not None
+            and decision.outcome.is_approval
+        ) and (decision.expires_on is None or today <= decision.expires_on):
+            raise InvalidCommand(
+                "status", "the permit is in force: report the works, or close after it expired"
+            )
