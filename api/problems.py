@@ -47,6 +47,10 @@ class Forbidden(Exception):
     """Authenticated, but this role may not do this: 403."""
 
 
+class NotFound(Exception):
+    """A resource of the API that does not exist: 404."""
+
+
 class ServiceUnavailable(Exception):
     """The database cannot be reached right now: 503 with Retry-After."""
 
@@ -223,6 +227,10 @@ def install_problem_handlers(app: FastAPI, retry_after: int, watch: DatabaseWatc
 
     @app.exception_handler(CaseNotFound)
     def not_found(_r: Request, error: CaseNotFound) -> JSONResponse:
+        return problem(404, "Not found", str(error), slug="not-found")
+
+    @app.exception_handler(NotFound)
+    def api_not_found(_r: Request, error: NotFound) -> JSONResponse:
         return problem(404, "Not found", str(error), slug="not-found")
 
     @app.exception_handler(WrongTenant)

@@ -176,6 +176,42 @@ class RecordPayment(Body):
     payment_reference: ShortText
 
 
+class WorksStarted(Body):
+    """The contractor reported the start of works."""
+
+    started_on: date
+
+
+class WorksCompleted(Body):
+    """The contractor reported the works and restoration complete."""
+
+    completed_on: date
+
+
+class RestorationInspection(Body):
+    """An inspection of the restored surface: no defects = accepted."""
+
+    inspected_on: date
+    defects: list[Text] = Field(default_factory=list, max_length=50)
+    remedy_by: date | None = Field(default=None, description="Deadline to remedy the defects.")
+
+
+class ServiceOut(BaseModel):
+    """A service of the catalogue."""
+
+    id: str
+    label_de: str
+    label_en: str
+    legal_basis: str
+    processing_period_working_days: int
+    lead_time_working_days: int | None
+    fee_tariff: dict[str, Any] | None
+    deemed_approval: bool
+    retention_years: int
+    application_schema: dict[str, Any]
+    example: dict[str, Any]
+
+
 class Erase(Body):
     """Erase personal data of a case (crypto-shredding)."""
 
@@ -217,6 +253,9 @@ class CaseOut(BaseModel):
     notified_on: date | None
     objection_deadline: date | None
     allowed_commands: list[str]
+    service_state: dict[str, Any] = Field(
+        default_factory=dict, description="What the service adds: works, inspections, ..."
+    )
     position: int | None = Field(
         default=None, description="Log position of the case's last event, when known."
     )
@@ -249,6 +288,7 @@ class CaseOut(BaseModel):
             notified_on=state.notified_on,
             objection_deadline=state.objection_deadline,
             allowed_commands=list(state.allowed_commands),
+            service_state=state.service_state,
             position=position,
         )
 

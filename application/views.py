@@ -61,6 +61,7 @@ class CaseState:
     notified_on: date | None
     objection_deadline: date | None
     allowed_commands: tuple[str, ...]
+    service_state: dict[str, Any]
 
     @classmethod
     def of(cls, case: Case) -> CaseState:
@@ -89,6 +90,7 @@ class CaseState:
             notified_on=case.notified_on,
             objection_deadline=case.objection_deadline,
             allowed_commands=tuple(sorted(case.allowed_commands())),
+            service_state=plain(case.service_state()),
         )
 
 

@@ -677,6 +677,10 @@ class Case(Aggregate):
             raise InvalidCommand("objection_deadline", "the decision has not been notified")
         return self.objection_deadline
 
+    def service_state(self) -> dict[str, Any]:
+        """Extension point: what a service adds to the case's state (steps, dates)."""
+        return {}
+
     def check_holder(self, command: str, actor: Actor) -> None:
         """Only the clerk holding the case may give this command."""
         if self.holder is None or self.holder.id != actor.id:

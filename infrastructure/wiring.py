@@ -13,6 +13,7 @@ from application.cases import CaseService
 from application.clock import Clock, SystemClock
 from application.identities import CaseIdentities
 from application.privacy import PrivacyService
+from application.road_opening import RoadOpeningCommands
 from application.store import VorgangStore
 from infrastructure.database import DatabaseTarget, parse_database_url
 from infrastructure.privacy.key_encryption import KeyEncryptionError, KeyRing, parse_kek
@@ -39,6 +40,7 @@ class Vorgang:
     store: VorgangStore
     cases: CaseService
     privacy: PrivacyService
+    road_opening: RoadOpeningCommands
 
     def close(self) -> None:
         """Release database connections."""
@@ -94,4 +96,4 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Vorgang:
     cases = CaseService(store, clock, identities)
     privacy = PrivacyService(store, keys, clock)
     log.info("store opened", database=target.display, dialect=target.dialect)
-    return Vorgang(settings, target, keys, store, cases, privacy)
+    return Vorgang(settings, target, keys, store, cases, privacy, RoadOpeningCommands(cases))

@@ -305,6 +305,21 @@ class RoadOpeningPermit(Case):
         self.status = R.RESTORATION_DEFECTIVE if defects else R.WARRANTY_RUNNING
         self.last_activity_at = at
 
+    def service_state(self) -> dict[str, Any]:
+        """Works, inspections and warranty."""
+        return {
+            "works_started_on": self.works_started_on
+            if self.works_started_on != date.min
+            else None,
+            "works_completed_on": (
+                self.works_completed_on if self.works_completed_on != date.min else None
+            ),
+            "inspections": list(self.inspections),
+            "open_defects": list(self.open_defects),
+            "remedy_by": self.remedy_by,
+            "warranty_until": self.warranty_until,
+        }
+
     def check_closable(self, at: datetime) -> None:
         """Close after the warranty, after a rejection, or when an unused permit expired."""
         today = berlin_date(at)

@@ -17,7 +17,11 @@ def test_two_writers_that_loaded_the_same_version_cannot_both_save(
     cases: CaseService, store: VorgangStore
 ) -> None:
     case_id = cases.submit(
-        actor=APPLICANT, tenant="usingen", service="general", applicant={"name": "A"}, data={"subject": "Anliegen"}
+        actor=APPLICANT,
+        tenant="usingen",
+        service="general",
+        applicant={"name": "A"},
+        data={"subject": "Anliegen"},
     ).case_id
     loaded = threading.Barrier(2)
     outcomes: list[str] = []

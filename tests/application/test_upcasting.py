@@ -16,7 +16,11 @@ def test_a_version_1_submission_without_a_channel_reads_as_online(
     cases: CaseService, store: VorgangStore
 ) -> None:
     original = cases.submit(
-        actor=APPLICANT, tenant="usingen", service="general", applicant={"name": "A"}, data={"subject": "Anliegen"}
+        actor=APPLICANT,
+        tenant="usingen",
+        service="general",
+        applicant={"name": "A"},
+        data={"subject": "Anliegen"},
     )
     stored = store.recorder.select_events(original.case_id)[0]
     state = json.loads(stored.state)

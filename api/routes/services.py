@@ -1,0 +1,121 @@
+"""The service catalogue: what can be applied for, with schemas, periods, fees and examples."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Path, Response
+
+from api.dependencies import STAFF, ActorDep, ExpectedVersionDep, require
+from api.dependencies import vorgang as vorgang_dependency
+from api.problems import PROBLEM_JSON, NotFound
+from api.routes.cases import PROBLEMS, answer
+from api.schemas import CaseOut, RestorationInspection, ServiceOut, WorksCompleted, WorksStarted
+from domain.services.catalogue import SERVICES, ServiceDefinition
+from domain.working_days import BERLIN
+from infrastructure.wiring import Vorgang
+
+catalogue = APIRouter(prefix="/api/v1/services", tags=["catalogue"])
+road_opening = APIRouter(prefix="/api/v1/cases", tags=["road opening"], responses=PROBLEMS)  # type: ignore[arg-type]
+VorgangDep = Annotated[Vorgang, Depends(vorgang_dependency)]
+
+
+def service_out(definition: ServiceDefinition, today: date) -> ServiceOut:
+    """A catalogue entry as of today (tariff in force, an example valid today)."""
+    return ServiceOut(
+        id=definition.id,
+        label_de=definition.label_de,
+        label_en=definition.label_en,
+        legal_basis=definition.legal_basis,
+        processing_period_working_days=definition.processing_period_working_days,
+        lead_time_working_days=definition.lead_time(today) if definition.lead_time else None,
+        fee_tariff=definition.tariff(today) if definition.tariff else None,
+        deemed_approval=definition.deemed_approval,
+        retention_years=definition.retention_years,
+        application_schema=definition.application_model.model_json_schema(),
+        example=definition.example(today),
+    )
+
+
+def today() -> date:
+    """Today in Germany."""
+    return datetime.now(BERLIN).date()
+
+
+@catalogue.get("", summary="The services on offer")
+def list_services() -> list[ServiceOut]:
+    """Every service with the JSON Schema of its application data and an example."""
+    return [service_out(d, today()) for d in SERVICES.values()]
+
+
+@catalogue.get(
+    "/{service}",
+    summary="One service",
+    responses={404: {"content": {PROBLEM_JSON: {}}, "description": "No such service."}},
+)
+def get_service(service: Annotated[str, Path(description="e.g. road-opening")]) -> ServiceOut:
+    """A service with its schema, periods, tariff in force, retention and an example."""
+    definition = SERVICES.get(service)
+    if definition is None:
+        raise NotFound(f"unknown service {service!r}; offered: {', '.join(SERVICES)}")
+    return service_out(definition, today())
+
+
+@road_opening.post("/{case_id}/works-started", summary="Road opening: works started")
+def works_started(
+    case_id: UUID,
+    body: WorksStarted,
+    actor: ActorDep,
+    vorgang: VorgangDep,
+    expected: ExpectedVersionDep,
+    response: Response,
+) -> CaseOut:
+    """Only under an approval in force, not before it is effective or after it expired."""
+    require(actor, *STAFF)
+    result = vorgang.road_opening.start_works(
+        case_id, actor=actor, started_on=body.started_on, expected_version=expected
+    )
+    return answer(vorgang.cases, result, actor, response)
+
+
+@road_opening.post("/{case_id}/works-completed", summary="Road opening: works completed")
+def works_completed(
+    case_id: UUID,
+    body: WorksCompleted,
+    actor: ActorDep,
+    vorgang: VorgangDep,
+    expected: ExpectedVersionDep,
+    response: Response,
+) -> CaseOut:
+    """The works and the restoration of the surface are reported complete."""
+    require(actor, *STAFF)
+    result = vorgang.road_opening.complete_works(
+        case_id, actor=actor, completed_on=body.completed_on, expected_version=expected
+    )
+    return answer(vorgang.cases, result, actor, response)
+
+
+@road_opening.post(
+    "/{case_id}/restoration-inspections", summary="Road opening: inspect the restoration"
+)
+def inspect_restoration(
+    case_id: UUID,
+    body: RestorationInspection,
+    actor: ActorDep,
+    vorgang: VorgangDep,
+    expected: ExpectedVersionDep,
+    response: Response,
+) -> CaseOut:
+    """Accepted (no defects: the warranty runs) or defects with a deadline and re-inspection."""
+    require(actor, *STAFF)
+    result = vorgang.road_opening.inspect_restoration(
+        case_id,
+        actor=actor,
+        inspected_on=body.inspected_on,
+        defects=body.defects,
+        remedy_by=body.remedy_by,
+        expected_version=expected,
+    )
+    return answer(vorgang.cases, result, actor, response)
