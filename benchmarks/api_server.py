@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import uvicorn
 from fastapi import FastAPI, Header, HTTPException
+from pydantic import SecretStr
 
 from api.app import create_app
 from api.schemas import SubmitCase
@@ -54,7 +55,7 @@ def bare_app() -> FastAPI:
 def vorgang_app(database_url: str, token_secret: str) -> FastAPI:
     """The real application, logging as ``vorgang serve`` does when not on a terminal."""
     configure_logging("json", "INFO")
-    return create_app(Settings(database_url=database_url, token_secret=token_secret))
+    return create_app(Settings(database_url=database_url, token_secret=SecretStr(token_secret)))
 
 
 def main(argv: list[str]) -> None:

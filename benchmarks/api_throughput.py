@@ -5,8 +5,12 @@ port), driven from this process by ``httpx`` clients with keep-alive, one per th
 real one is ``api.app.create_app`` on a fresh SQLite file with the real wiring (encrypted
 personal data); every request creates a case (no Idempotency-Key). The bare one reads the
 bearer header and validates ``SubmitCase``, storing nothing. Printed as ratios
-(Vorgang ÷ bare) beside p50/p99 latency, and the CPU each side used, so the figures mean
-the same on any machine.
+(Vorgang ÷ bare) beside p50/p99 latency and the CPU each side used, so the figures mean the
+same on any machine.
+
+One more row starts Vorgang with the tenant's reference counter for this year already at
+1,000 issued numbers (as after 1,000 submissions): the counter is an event-sourced
+aggregate that every submission loads, so its length shows in every submission.
 """
 
 from __future__ import annotations
@@ -19,17 +23,23 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from api.auth import DevelopmentTokens
-from benchmarks.support import Measurement, drive, table
+from benchmarks.support import Measurement, drive, quiet_logging, table
 from domain.actor import Role
+from domain.reference import ReferenceCounter
+from domain.working_days import BERLIN
+from infrastructure.settings import Settings
+from infrastructure.wiring import build
 
 NEW_CASE: dict[str, Any] = {
     "tenant": "usingen",
@@ -37,8 +47,28 @@ NEW_CASE: dict[str, Any] = {
     "applicant": {"name": "Max Mustermann", "email": "max@example.org", "postal_code": "61250"},
     "data": {"subject": "Sondernutzung"},
 }
-CLIENTS = (1, 4)
 STARTUP_SECONDS = 30.0
+WARMUP_PER_CLIENT = 10
+PREFILLED = 1_000
+
+
+@dataclass(frozen=True)
+class Run:
+    """One row: which server, how many clients, how many numbers the counter had issued."""
+
+    label: str
+    kind: str  # "bare" or "vorgang"
+    clients: int
+    prefilled: int = 0
+
+
+RUNS = (
+    Run("bare FastAPI", "bare", 1),
+    Run("Vorgang submit", "vorgang", 1),
+    Run(f"Vorgang submit, counter at {PREFILLED:,}", "vorgang", 1, PREFILLED),
+    Run("bare FastAPI", "bare", 4),
+    Run("Vorgang submit", "vorgang", 4),
+)
 
 
 @dataclass
@@ -53,20 +83,19 @@ class Server:
     def cpu_seconds(self) -> float | None:
         """User + system CPU time of the server process so far (Linux), else None."""
         try:
-            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            ticks = int(fields[11]) + int(fields[12])  # utime, stime
-            return ticks / os.sysconf("SC_CLK_TCK")
+            stat = Path(f"/proc/{self.process.pid}/stat").read_text()
+            fields = stat.rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         except (OSError, ValueError, IndexError):
             return None
 
 
 @contextmanager
-def serve(kind: str, folder: Path, secret: str) -> Iterator[Server]:
+def serve(kind: str, database: Path, secret: str) -> Iterator[Server]:
     """Start ``benchmarks.api_server`` and wait until it answers; stop it afterwards."""
-    database = folder / f"{kind}-{time.monotonic_ns()}.db"
-    log = folder / f"{kind}-{time.monotonic_ns()}.log"
+    log = database.with_suffix(".log")
     with log.open("w") as stderr:
-        process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+        process = subprocess.Popen(  # noqa: S603 (this interpreter, our own module)
             [sys.executable, "-m", "benchmarks.api_server", kind, f"sqlite:///{database}", secret],
             stdout=subprocess.PIPE,
             stderr=stderr,
@@ -86,6 +115,8 @@ def serve(kind: str, folder: Path, secret: str) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if process.stdout:
+            process.stdout.close()
 
 
 def _wait_until_up(server: Server) -> None:
@@ -108,13 +139,26 @@ def _tail(log: Path) -> str:
     return " | ".join(lines[-3:]) or "no output"
 
 
+def prefill_counter(database: Path, numbers: int) -> None:
+    """Issue ``numbers`` references of this year's usingen counter, as submissions would."""
+    vorgang = build(Settings(database_url=f"sqlite:///{database}"))
+    try:
+        counter = ReferenceCounter.start("usingen", datetime.now(BERLIN).year)
+        for _ in range(numbers):
+            counter.issue(uuid.uuid4())
+        vorgang.store.save(counter)
+    finally:
+        vorgang.close()
+
+
 @dataclass
 class Result:
-    """One measurement and the CPU both sides spent on it."""
+    """One measurement, the CPU both sides spent on it, and what the server stored."""
 
     measurement: Measurement
-    server_cpu: float | None  # share of one core, over the measurement
+    server_cpu: float | None  # share of one core over the measured time
     client_cpu: float
+    stored: str = ""
 
 
 def measure(
@@ -124,7 +168,7 @@ def measure(
     opened: list[httpx.Client] = []
 
     def worker(_index: int) -> Callable[[], object]:
-        client = httpx.Client(base_url=server.base_url, headers=headers, timeout=30)
+        client = httpx.Client(base_url=server.base_url, headers=headers, timeout=60)
         opened.append(client)
 
         def post() -> None:
@@ -134,29 +178,45 @@ def measure(
 
         return post
 
-    cpu_server = server.cpu_seconds()
-    cpu_client = time.process_time()
+    cpu: dict[str, tuple[float | None, float]] = {}
+
+    def mark(at: str) -> Callable[[], None]:
+        return lambda: cpu.__setitem__(at, (server.cpu_seconds(), time.process_time()))
+
     try:
-        m = drive(clients, worker, max_ops=max_requests, max_seconds=seconds, warmup_ops=10)
+        m = drive(
+            clients,
+            worker,
+            max_ops=max_requests,
+            max_seconds=seconds,
+            warmup_ops=WARMUP_PER_CLIENT,
+            on_start=mark("start"),
+            on_stop=mark("stop"),
+        )
     finally:
         for client in opened:
             client.close()
-    cpu_client = time.process_time() - cpu_client
-    after = server.cpu_seconds()
-    server_cpu = (
-        (after - cpu_server) / m.seconds if after is not None and cpu_server is not None else None
-    )
-    # Both CPU figures include the untimed warm-up and connection set-up: an upper bound.
+    (server_start, client_start), (server_stop, client_stop) = cpu["start"], cpu["stop"]
+    server_cpu = None
+    if server_start is not None and server_stop is not None:
+        server_cpu = (server_stop - server_start) / m.seconds
+    cpu_client = client_stop - client_start
     return Result(m, server_cpu, cpu_client / m.seconds)
 
 
-def storage_per_case(server: Server) -> str:
-    """Rows written per created case in the Vorgang server's SQLite file (after a run)."""
-    with sqlite3.connect(server.database) as conn:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        counts = {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+def stored(database: Path) -> str:
+    """What a Vorgang run left in its SQLite file, per created case."""
+    with sqlite3.connect(database) as conn:
+        topics = dict(conn.execute("SELECT topic, count(*) FROM stored_events GROUP BY topic"))
+        keys = conn.execute("SELECT count(*) FROM vorgang_personal_data_keys").fetchone()[0]
     conn.close()
-    return ", ".join(f"{t} {n}" for t, n in sorted(counts.items()))
+    cases = sum(n for topic, n in topics.items() if topic.endswith(".Submitted"))
+    counter = sum(n for topic, n in topics.items() if ":ReferenceCounter." in topic)
+    per_case = (sum(topics.values()) - counter) / max(cases, 1)
+    return (
+        f"{cases} cases; per case {per_case:.1f} case event(s), 1 counter event, "
+        f"{keys / max(cases, 1):.1f} key rows; the counter ends at {counter} events"
+    )
 
 
 def main(argv: list[str]) -> None:
@@ -165,58 +225,59 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--quick", action="store_true", help="fewer, shorter measurements")
     args = parser.parse_args(argv)
     max_requests, seconds = (300, 0.8) if args.quick else (3_000, 3.0)
-    folder = Path(tempfile.mkdtemp(prefix="vorgang-bench-api-"))
+    quiet_logging()
     secret = secrets.token_urlsafe(32)
     token = DevelopmentTokens(secret, issuer="vorgang-dev", audience="vorgang").issue(
         subject="clerk.usingen", name="Clerk Person", role=Role.CLERK, tenant="usingen"
     )
     headers = {"Authorization": f"Bearer {token}"}
 
-    results: dict[tuple[str, int], Result] = {}
-    footnotes: list[str] = []
-    for clients in CLIENTS:
-        for kind in ("bare", "vorgang"):
-            with serve(kind, folder, secret) as server:  # a fresh server and database each
-                results[kind, clients] = measure(
-                    server, clients, headers, max_requests=max_requests, seconds=seconds
+    results: dict[Run, Result] = {}
+    with tempfile.TemporaryDirectory(prefix="vorgang-bench-api-") as folder:
+        for number, run in enumerate(RUNS):
+            database = Path(folder) / f"{run.kind}-{number}.db"  # a fresh file per server
+            if run.prefilled:
+                prefill_counter(database, run.prefilled)
+            with serve(run.kind, database, secret) as server:
+                result = measure(
+                    server, run.clients, headers, max_requests=max_requests, seconds=seconds
                 )
-            if kind == "vorgang":
-                footnotes.append(f"{clients} client(s): {storage_per_case(server)}")
+            if run.kind == "vorgang":
+                result.stored = stored(database)
+            results[run] = result
 
     print(
-        "API throughput: POST /api/v1/cases over HTTP/1.1 keep-alive to uvicorn "
-        "(1 process, 127.0.0.1), httpx sync clients, one thread each"
+        "API throughput: POST /api/v1/cases, HTTP/1.1 keep-alive to uvicorn (1 process, "
+        "h11, 127.0.0.1); httpx sync clients, one thread each"
     )
     print(
-        "  Vorgang: api.app.create_app on a fresh SQLite file, real wiring (AES-GCM personal "
-        "data), JSON logs at INFO; bare: same header and SubmitCase body, nothing stored"
+        "  Vorgang: api.app.create_app, fresh SQLite file, real wiring (AES-GCM personal "
+        "data), JSON logs at INFO; bare: same header + SubmitCase body, stores nothing"
     )
     print(
-        f"  each: {max_requests} requests or {seconds:g} s after 10 untimed per client; "
-        "ratio = Vorgang ÷ bare; CPU = share of one core (incl. warm-up)"
+        f"  each: {max_requests} requests or {seconds:g} s, after {WARMUP_PER_CLIENT} untimed per "
+        "client; ratio = Vorgang ÷ bare at the same clients; CPU = share of one core"
     )
     rows = []
-    for clients in CLIENTS:
-        bare = results["bare", clients]
-        for kind, label in (("bare", "bare FastAPI"), ("vorgang", "Vorgang submit")):
-            r = results[kind, clients]
-            m = r.measurement
-            rows.append(
-                [
-                    label,
-                    str(clients),
-                    str(m.ops),
-                    f"{m.seconds:.2f}",
-                    f"{m.rate:,.0f}",
-                    f"{m.rate / bare.measurement.rate:.3f}",
-                    f"{m.percentile(50) * 1e3:.2f}",
-                    f"{m.percentile(50) / bare.measurement.percentile(50):.1f}",
-                    f"{m.percentile(99) * 1e3:.2f}",
-                    f"{m.percentile(99) / bare.measurement.percentile(99):.1f}",
-                    f"{r.server_cpu:.0%}" if r.server_cpu is not None else "n/a",
-                    f"{r.client_cpu:.0%}",
-                ]
-            )
+    for run, r in results.items():
+        bare = next(results[b] for b in RUNS if b.kind == "bare" and b.clients == run.clients)
+        m, base = r.measurement, bare.measurement
+        rows.append(
+            [
+                run.label,
+                str(run.clients),
+                str(m.ops),
+                f"{m.seconds:.2f}",
+                f"{m.rate:,.0f}",
+                f"{m.rate / base.rate:.3f}",
+                f"{m.percentile(50) * 1e3:.2f}",
+                f"{m.percentile(50) / base.percentile(50):.1f}",
+                f"{m.percentile(99) * 1e3:.2f}",
+                f"{m.percentile(99) / base.percentile(99):.1f}",
+                f"{r.server_cpu:.0%}" if r.server_cpu is not None else "n/a",
+                f"{r.client_cpu:.0%}",
+            ]
+        )
     print(
         table(
             [
@@ -236,6 +297,7 @@ def main(argv: list[str]) -> None:
             rows,
         )
     )
-    print("  rows stored by Vorgang per run (tables: rows):")
-    for note in footnotes:
-        print(f"    {note}")
+    print("  stored by Vorgang (incl. warm-up requests):")
+    for run, r in results.items():
+        if r.stored:
+            print(f"    {run.label}, {run.clients} client(s): {r.stored}")

@@ -212,8 +212,8 @@ PHYSICAL, LIB_SAVE, _, APP = VARIANTS
 # ------------------------------------------------------------------ report
 
 
-def report(dialect: str, results: dict[tuple[str, int], list[Measurement]]) -> None:
-    """One table per database: ops/s, and ratios against both baselines and 1 thread."""
+def rows_for(dialect: str, results: dict[tuple[str, int], list[Measurement]]) -> list[list[str]]:
+    """Table rows of one database: ops/s, and ratios against both baselines and 1 thread."""
 
     def rate(variant: str, threads: int) -> float:
         return statistics.median(m.rate for m in results[variant, threads])
@@ -222,41 +222,36 @@ def report(dialect: str, results: dict[tuple[str, int], list[Measurement]]) -> N
     for threads in THREADS:
         for variant in VARIANTS:
             runs = results[variant, threads]
-            ops = statistics.median(m.ops for m in runs)
-            seconds = statistics.median(m.seconds for m in runs)
-            p50 = statistics.median(m.percentile(50) for m in runs)
             r = rate(variant, threads)
             rows.append(
                 [
+                    DIALECTS[dialect],
                     variant,
                     str(threads),
-                    f"{ops:.0f}",
-                    f"{seconds:.2f}",
+                    f"{statistics.median(m.ops for m in runs):.0f}",
+                    f"{statistics.median(m.seconds for m in runs):.2f}",
                     f"{r:,.0f}",
-                    f"{p50 * 1e3:.2f}",
+                    f"{statistics.median(m.percentile(50) for m in runs) * 1e3:.2f}",
                     f"{r / rate(PHYSICAL, threads):.3f}",
                     f"{r / rate(LIB_SAVE, threads):.2f}",
                     f"{r / rate(variant, THREADS[0]):.2f}",
                 ]
             )
-    print(f"  {DIALECTS[dialect]}")
-    print(
-        table(
-            [
-                "variant",
-                "threads",
-                "ops",
-                "s",
-                "ops/s",
-                "p50 ms",
-                "÷ INSERT",
-                "÷ lib save",
-                "÷ 1 thread",
-            ],
-            rows,
-            indent="    ",
-        )
-    )
+    return rows
+
+
+HEADER = [
+    "database",
+    "variant",
+    "threads",
+    "ops",
+    "s",
+    "ops/s",
+    "p50 ms",
+    "÷ INSERT",
+    "÷ lib save",
+    "÷ 1 thread",
+]
 
 
 def main(argv: list[str]) -> None:
@@ -267,14 +262,12 @@ def main(argv: list[str]) -> None:
     args = parser.parse_args(argv)
     quick = args.quick
     budget = (
-        Budget(max_ops=1_000, max_seconds=0.5, per_thread=10, events_each=6)
+        Budget(max_ops=1_000, max_seconds=0.5, per_thread=20, events_each=8)
         if quick
-        else Budget(max_ops=5_000, max_seconds=1.5, per_thread=40, events_each=8)
+        else Budget(max_ops=5_000, max_seconds=1.5, per_thread=50, events_each=12)
     )
     rounds = args.rounds or (1 if quick else 2)
     quiet_logging()
-    folder = Path(tempfile.mkdtemp(prefix="vorgang-bench-"))
-    sqlite_files = SqliteFiles(folder)
 
     print(
         "command throughput: CaseService.add_note via infrastructure.wiring.build "
@@ -294,15 +287,19 @@ def main(argv: list[str]) -> None:
     )
     skipped = postgres_unreachable()
     dialects = [d for d in DIALECTS if d == "sqlite" or skipped is None]
-    for dialect in dialects:
-        results: dict[tuple[str, int], list[Measurement]] = {}
-        for _ in range(rounds):  # interleaved, so drift hits every variant alike
-            for threads in THREADS:
-                for name, measure in VARIANTS.items():
-                    with fresh_database(dialect, sqlite_files) as target:
-                        results.setdefault((name, threads), []).append(
-                            measure(target, threads, budget)
-                        )
-        report(dialect, results)
+    rows: list[list[str]] = []
+    with tempfile.TemporaryDirectory(prefix="vorgang-bench-") as folder:
+        sqlite_files = SqliteFiles(Path(folder))
+        for dialect in dialects:
+            results: dict[tuple[str, int], list[Measurement]] = {}
+            for _ in range(rounds):  # interleaved, so drift hits every variant alike
+                for threads in THREADS:
+                    for name, measure in VARIANTS.items():
+                        with fresh_database(dialect, sqlite_files) as target:
+                            results.setdefault((name, threads), []).append(
+                                measure(target, threads, budget)
+                            )
+            rows.extend(rows_for(dialect, results))
+    print(table(HEADER, rows, left=2))
     if skipped is not None:
         print(f"  PostgreSQL rows skipped: {skipped}")

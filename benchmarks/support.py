@@ -151,11 +151,14 @@ def drive(
     max_ops: int,
     max_seconds: float,
     warmup_ops: int = 0,
+    on_start: Callable[[], object] | None = None,
+    on_stop: Callable[[], object] | None = None,
 ) -> Measurement:
     """Run operations on ``threads`` threads until ``max_ops`` in total or ``max_seconds``.
 
     ``worker(i)`` is called in thread ``i`` (untimed) and returns the operation it repeats.
     Each thread first runs ``warmup_ops`` operations, untimed; then all start together.
+    ``on_start`` and ``on_stop`` are called just before the start and just after the end.
     """
     tickets = itertools.count()  # next() on a count is atomic under the GIL
     ready = threading.Barrier(threads + 1)
@@ -199,12 +202,16 @@ def drive(
         for thread in pool:
             thread.join()
         raise errors[0] from None
+    if on_start is not None:
+        on_start()
     started = time.perf_counter()
     deadline[0] = started + max_seconds
     go.set()
     for thread in pool:
         thread.join()
     elapsed = time.perf_counter() - started
+    if on_stop is not None:
+        on_stop()
     if errors:
         raise errors[0]
     merged = [x for per_thread in latencies for x in per_thread]
@@ -219,13 +226,19 @@ def median_rate(runs: Sequence[Measurement]) -> float:
 # ------------------------------------------------------------------ printing
 
 
-def table(header: Sequence[str], rows: Sequence[Sequence[str]], *, indent: str = "  ") -> str:
-    """Left-aligned first column, right-aligned others, two spaces between columns."""
+def table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    left: int = 1,
+    indent: str = "  ",
+) -> str:
+    """The first ``left`` columns left-aligned, the others right-aligned, two spaces apart."""
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     lines = []
     for row in [header, *rows]:
         cells = [
-            str(cell).ljust(widths[i]) if i == 0 else str(cell).rjust(widths[i])
+            str(cell).ljust(widths[i]) if i < left else str(cell).rjust(widths[i])
             for i, cell in enumerate(row)
         ]
         lines.append(indent + "  ".join(cells).rstrip())

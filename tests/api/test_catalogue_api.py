@@ -1,0 +1,44 @@
+"""The service catalogue: every example validates against its schema and the API accepts it."""
+
+from __future__ import annotations
+
+import jsonschema
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import NEW_CASE, Auth
+
+
+def test_the_catalogue_lists_every_service_with_schema_periods_fees_and_retention(
+    client: TestClient,
+) -> None:
+    services = {s["id"]: s for s in client.get("/api/v1/services").json()}
+    assert set(services) == {"general", "road-opening"}
+    road = services["road-opening"]
+    assert road["label_de"].startswith("Aufgrabungsgenehmigung")
+    assert road["label_en"] == "Road opening permit"
+    assert road["processing_period_working_days"] == 10
+    assert road["lead_time_working_days"] == 10
+    assert road["fee_tariff"]["version"] == "2025-01"
+    assert road["deemed_approval"] is False
+    assert road["retention_years"] == 10
+    assert "dimensions" in road["application_schema"]["properties"]
+
+
+def test_every_example_validates_against_its_schema_and_is_accepted(
+    client: TestClient, auth: Auth
+) -> None:
+    for service in client.get("/api/v1/services").json():
+        jsonschema.validate(service["example"], service["application_schema"])
+        response = client.post(
+            "/api/v1/cases",
+            json={**NEW_CASE, "service": service["id"], "data": service["example"]},
+            headers=auth("applicant", sub="portal:1"),
+        )
+        assert response.status_code == 201, response.json()
+
+
+def test_one_service_and_an_unknown_one(client: TestClient) -> None:
+    assert client.get("/api/v1/services/road-opening").json()["id"] == "road-opening"
+    missing = client.get("/api/v1/services/moon-landing")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
