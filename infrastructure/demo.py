@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from application.cases import CaseService
@@ -17,6 +18,8 @@ from application.clock import FixedClock
 from domain.actor import Actor, Role
 from domain.case import Case
 from domain.decision import DecisionOutcome
+from domain.working_days import berlin_date
+from infrastructure.demo_road_opening import PERMIT_SCENARIOS, permit_data
 from infrastructure.wiring import Vorgang
 
 REMEDY = (
@@ -171,30 +174,48 @@ def seed_demo(vorgang: Vorgang, *, now: datetime | None = None) -> list[UUID]:
     for t_index, town in enumerate(TOWNS):
         for s_index, (subject, step) in enumerate(SCENARIOS):
             clock = FixedClock(start + timedelta(days=t_index, hours=s_index))
-            cases = CaseService(vorgang.store, clock, vorgang.cases.identities)
-            name, email = APPLICANTS[(s_index + t_index) % len(APPLICANTS)]
-            applicant = Actor(
-                f"portal:demo-{town.tenant}-{s_index}", name, Role.APPLICANT, town.tenant
+            ids.append(_seed(vorgang, clock, town, s_index, "general", {"subject": subject}, step))
+        for p_index, permit_step in enumerate(PERMIT_SCENARIOS):
+            clock = FixedClock(start + timedelta(days=t_index, hours=8 + p_index))
+            street = town.streets[p_index % len(town.streets)]
+            data = permit_data(p_index, street, berlin_date(clock.now()))
+            ids.append(
+                _seed(vorgang, clock, town, 100 + p_index, "road-opening", data, permit_step)
             )
-            result = cases.submit(
-                actor=applicant,
-                tenant=town.tenant,
-                service="general",
-                applicant={
-                    "name": name,
-                    "email": email,
-                    "street": town.streets[s_index % len(town.streets)],
-                    "house_number": str(3 + 4 * s_index),
-                    "postal_code": town.postal_code,
-                    "city": town.city,
-                },
-                data={"subject": subject},
-                idempotency_key=f"demo-{town.tenant}-{s_index}",
-            )
-            if result.created:
-                step(cases, result.case_id, town, clock)
-            ids.append(result.case_id)
     return ids
+
+
+def _seed(
+    vorgang: Vorgang,
+    clock: FixedClock,
+    town: Town,
+    index: int,
+    service: str,
+    data: dict[str, Any],
+    step: Callable[[CaseService, UUID, Town, FixedClock], None],
+) -> UUID:
+    """One demo case: submitted by its applicant, then carried to its state (once)."""
+    cases = CaseService(vorgang.store, clock, vorgang.cases.identities)
+    name, email = APPLICANTS[(index + TOWNS.index(town)) % len(APPLICANTS)]
+    applicant = Actor(f"portal:demo-{town.tenant}-{index}", name, Role.APPLICANT, town.tenant)
+    result = cases.submit(
+        actor=applicant,
+        tenant=town.tenant,
+        service=service,
+        applicant={
+            "name": name,
+            "email": email,
+            "street": town.streets[index % len(town.streets)],
+            "house_number": str(3 + 4 * (index % 10)),
+            "postal_code": town.postal_code,
+            "city": town.city,
+        },
+        data=data,
+        idempotency_key=f"demo-{town.tenant}-{index}",
+    )
+    if result.created:
+        step(cases, result.case_id, town, clock)
+    return result.case_id
 
 
 def demo_case_for(vorgang: Vorgang, tenant: str, index: int = 1) -> UUID:

@@ -169,6 +169,10 @@ class RoadOpeningPermit(Case):
     LIFECYCLE = extend_lifecycle(
         Case.LIFECYCLE,
         {
+            # The permit favours its holder and takes effect on notification: works may start
+            # while the objection period still runs (an objection by a third party would
+            # have to be handled outside this lifecycle).
+            CaseStatus.NOTIFIED: {"start_works"},
             CaseStatus.FINAL: {"start_works"},
             R.WORKS_STARTED: {"complete_works"},
             R.WORKS_COMPLETED: {"inspect_restoration"},

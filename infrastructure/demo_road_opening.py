@@ -1,0 +1,172 @@
+"""Demo road opening permits: one in every state of the permit's life, in each town."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID
+
+from application.cases import CaseService
+from application.clock import FixedClock
+from application.road_opening import RoadOpeningCommands
+from domain.decision import DecisionOutcome
+from domain.rules.road_opening import LEAD_TIMES, in_force
+from domain.working_days import berlin_date
+
+REMEDY = (
+    "Gegen diese Erlaubnis kann innerhalb eines Monats nach Bekanntgabe Widerspruch erhoben "
+    "werden. Der Widerspruch ist schriftlich oder zur Niederschrift beim Magistrat bzw. "
+    "Gemeindevorstand einzulegen."
+)
+
+CONTRACTORS = (
+    ("Taunus Tiefbau GmbH", "Jörg Brenner", "06081 98765", "bauleitung@taunus-tiefbau.example"),
+    ("Netzbau Usinger Land GmbH", "Sandra Vogt", "06081 44120", "s.vogt@netzbau-ul.example"),
+    ("Glasfaser Hochtaunus GmbH & Co. KG", "Mehmet Kaya", "06084 7731", "trasse@gf-htk.example"),
+    ("Rohrleitungsbau Weiltal GmbH", "Klaus Engel", "06083 2290", "engel@rlb-weiltal.example"),
+)
+PURPOSES = ("water", "telecom", "gas", "power", "sewer", "district_heating")
+
+Step = Callable[[CaseService, UUID, Any, FixedClock], None]
+
+
+def permit_data(index: int, street: str, submitted_on: date) -> dict[str, Any]:
+    """A believable application, planned to start just after the lead time."""
+    company, person, phone, email = CONTRACTORS[index % len(CONTRACTORS)]
+    start = in_force(LEAD_TIMES, submitted_on).earliest_start(submitted_on) + timedelta(days=2)
+    return {
+        "site": {
+            "street": street,
+            "house_number": str(2 + 3 * index),
+            "location_description": "Gehweg und halbe Fahrbahn vor dem Grundstück",
+        },
+        "dimensions": {
+            "length_m": f"{4 + index * 1.5:.2f}",
+            "width_m": "0.60" if index % 2 else "1.20",
+            "depth_m": "1.00",
+        },
+        "planned_period": {
+            "start": start.isoformat(),
+            "end": (start + timedelta(days=12)).isoformat(),
+        },
+        "purpose": PURPOSES[index % len(PURPOSES)],
+        "contractor": {
+            "company": company,
+            "contact_person": person,
+            "phone": phone,
+            "email": email,
+        },
+        "traffic_management_needed": index % 3 != 0,
+    }
+
+
+def _review(c: CaseService, case_id: UUID, town: Any, clock: FixedClock) -> None:
+    clock.advance(timedelta(days=1))
+    c.claim(case_id, actor=town.clerk)
+    c.confirm_complete(case_id, actor=town.clerk)
+
+
+def _ask(c: CaseService, case_id: UUID, town: Any, clock: FixedClock) -> None:
+    _review(c, case_id, town, clock)
+    c.request_information(
+        case_id,
+        actor=town.clerk,
+        questions=["Bitte reichen Sie den Verkehrszeichenplan nach RSA 21 nach."],
+        reply_by=berlin_date(clock.now()) + timedelta(days=10),
+        missing_documents=True,
+    )
+
+
+def _notified(c: CaseService, case_id: UUID, town: Any, clock: FixedClock) -> None:
+    _review(c, case_id, town, clock)
+    clock.advance(timedelta(days=1))
+    c.decide(
+        case_id,
+        actor=town.clerk,
+        outcome=DecisionOutcome.APPROVED_WITH_CONDITIONS,
+        justification="Die Leitungsarbeiten sind zur Versorgung der Anlieger erforderlich.",
+        legal_basis="§§ 16, 18 Hessisches Straßengesetz",
+        legal_remedy_notice=REMEDY,
+        conditions=[
+            "Die Verkehrssicherung erfolgt nach dem genehmigten Verkehrszeichenplan.",
+            "Die Oberfläche ist nach ZTV A-StB wiederherzustellen.",
+        ],
+    )
+    clock.advance(timedelta(days=1))
+    c.notify(case_id, actor=town.clerk)
+
+
+def _works_started(c: CaseService, case_id: UUID, town: Any, clock: FixedClock) -> None:
+    _notified(c, case_id, town, clock)
+    start = date.fromisoformat(c.get(case_id, actor=town.clerk).data["planned_period"]["start"])
+    clock.advance(timedelta(days=(start - berlin_date(clock.now())).days + 1))
+    RoadOpeningCommands(c).start_works(case_id, actor=town.clerk, started_on=start)
+
+
+def _works_completed(c: CaseService, case_id: UUID, town: Any, clock: FixedClock) -> None:
+    _works_started(c, case_id, town, clock)
+    clock.advance(timedelta(days=6))
+    RoadOpeningCommands(c).complete_works(
+        case_id, actor=town.clerk, completed_on=berlin_date(clock.now())
+    )
+
+
+def _defective(c: CaseService, case_id: UUID, town: Any, clock: FixedClock) -> None:
+    _works_completed(c, case_id, town, clock)
+    clock.advance(timedelta(days=2))
+    today = berlin_date(clock.now())
+    RoadOpeningCommands(c).inspect_restoration(
+        case_id,
+        actor=town.clerk,
+        inspected_on=today,
+        defects=["Asphaltnaht nicht vergossen", "Bordstein abgesackt"],
+        remedy_by=today + timedelta(days=14),
+    )
+
+
+def _warranty(c: CaseService, case_id: UUID, town: Any, clock: FixedClock) -> None:
+    _defective(c, case_id, town, clock)
+    clock.advance(timedelta(days=15))
+    RoadOpeningCommands(c).inspect_restoration(
+        case_id, actor=town.clerk, inspected_on=berlin_date(clock.now()), defects=[]
+    )
+
+
+def _rejected_closed(c: CaseService, case_id: UUID, town: Any, clock: FixedClock) -> None:
+    _review(c, case_id, town, clock)
+    c.decide(
+        case_id,
+        actor=town.clerk,
+        outcome=DecisionOutcome.REJECTED,
+        justification="Die Fahrbahn wurde im Vorjahr grundhaft erneuert (Aufbruchsperre).",
+        legal_basis="§ 16 Hessisches Straßengesetz",
+        legal_remedy_notice=REMEDY,
+    )
+    c.notify(case_id, actor=town.clerk)
+    clock.advance(timedelta(days=40))
+    c.mark_final(case_id, actor=town.clerk)
+    c.close(case_id, actor=town.clerk)
+
+
+def _withdrawn(c: CaseService, case_id: UUID, town: Any, clock: FixedClock) -> None:
+    clock.advance(timedelta(days=1))
+    c.withdraw(case_id, actor=town.clerk, reason="Maßnahme vom Versorger zurückgestellt.")
+
+
+def _waiting(c: CaseService, case_id: UUID, town: Any, clock: FixedClock) -> None:
+    """Submitted and waiting in the queue."""
+
+
+PERMIT_SCENARIOS: tuple[Step, ...] = (
+    _waiting,
+    _review,
+    _ask,
+    _notified,
+    _works_started,
+    _works_completed,
+    _defective,
+    _warranty,
+    _rejected_closed,
+    _withdrawn,
+)

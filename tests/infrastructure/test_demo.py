@@ -1,0 +1,34 @@
+"""The demo data: every state in every town, and running it again creates nothing."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from domain.tenants import TENANTS
+from infrastructure.demo import seed_demo
+from infrastructure.wiring import Vorgang
+
+
+def test_demo_covers_every_state_in_all_four_towns_and_is_idempotent(vorgang: Vorgang) -> None:
+    first = seed_demo(vorgang)
+    position = vorgang.store.recorder.max_notification_id()
+    again = seed_demo(vorgang)
+    assert again == first
+    assert vorgang.store.recorder.max_notification_id() == position  # nothing new stored
+    cases = [vorgang.store.repository.get(case_id) for case_id in first]
+    assert {c.tenant for c in cases} == set(TENANTS)
+    permit_states = Counter(c.status for c in cases if c.service == "road-opening")
+    assert set(permit_states) == {
+        "submitted",
+        "in_review",
+        "information_requested",
+        "notified",
+        "works_started",
+        "works_completed",
+        "restoration_defective",
+        "warranty_running",
+        "closed",
+        "withdrawn",
+    }
+    general_states = {c.status for c in cases if c.service == "general"}
+    assert {"submitted", "notified", "objection_lodged", "closed", "withdrawn"} <= general_states
