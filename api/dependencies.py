@@ -92,6 +92,7 @@ def idempotency_key(
     return key
 
 
+VorgangDep = Annotated[Vorgang, Depends(vorgang)]
 ActorDep = Annotated[Actor, Depends(actor)]
 CaseServiceDep = Annotated[CaseService, Depends(cases)]
 PrivacyServiceDep = Annotated[PrivacyService, Depends(privacy)]

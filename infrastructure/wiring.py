@@ -16,6 +16,7 @@ from application.privacy import PrivacyService
 from application.road_opening import RoadOpeningCommands
 from application.store import VorgangStore
 from infrastructure.database import DatabaseTarget, parse_database_url
+from infrastructure.log_position import LogPositions
 from infrastructure.privacy.key_encryption import KeyEncryptionError, KeyRing, parse_kek
 from infrastructure.privacy.key_store import PersonalDataKeys, open_keys
 from infrastructure.privacy.transcoding import EncryptedPersonalData
@@ -41,6 +42,7 @@ class Vorgang:
     cases: CaseService
     privacy: PrivacyService
     road_opening: RoadOpeningCommands
+    positions: LogPositions
 
     def close(self) -> None:
         """Release database connections."""
@@ -96,4 +98,13 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Vorgang:
     cases = CaseService(store, clock, identities)
     privacy = PrivacyService(store, keys, clock)
     log.info("store opened", database=target.display, dialect=target.dialect)
-    return Vorgang(settings, target, keys, store, cases, privacy, RoadOpeningCommands(cases))
+    return Vorgang(
+        settings,
+        target,
+        keys,
+        store,
+        cases,
+        privacy,
+        RoadOpeningCommands(cases),
+        LogPositions(store),
+    )

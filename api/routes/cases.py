@@ -15,6 +15,7 @@ from api.dependencies import (
     CaseServiceDep,
     ExpectedVersionDep,
     IdempotencyKeyDep,
+    VorgangDep,
     require,
 )
 from api.problems import PROBLEM_JSON
@@ -70,12 +71,13 @@ def answer(cases: CaseService, result: CommandResult, actor: Actor, response: Re
 def submit(
     body: SubmitCase,
     actor: ActorDep,
-    cases: CaseServiceDep,
+    vorgang: VorgangDep,
     key: IdempotencyKeyDep,
     response: Response,
 ) -> CaseOut:
     """Submit a new application; with an Idempotency-Key a retry returns the same case (200)."""
     require(actor, Role.APPLICANT, *STAFF)
+    cases = vorgang.cases
     result = cases.submit(
         actor=actor,
         tenant=body.tenant,
@@ -91,21 +93,22 @@ def submit(
     response.headers["Location"] = f"/api/v1/cases/{result.case_id}"
     response.headers["ETag"] = f'"{state.version}"'
     log.info("case submitted", case_id=str(result.case_id), created=result.created)
-    return CaseOut.of(state, result.position)
+    position = result.position or vorgang.positions.of(result.case_id, state.version)
+    return CaseOut.of(state, position)
 
 
 @router.get("/{case_id}", summary="Read a case, now or as of a version")
 def get_case(
     case_id: CaseId,
     actor: ActorDep,
-    cases: CaseServiceDep,
+    vorgang: VorgangDep,
     response: Response,
     version: Annotated[int | None, Query(ge=1, description="State as of this version.")] = None,
 ) -> CaseOut:
     """The case with its ETag; `?version=N` gives its state as of version N."""
-    state = cases.get(case_id, actor=actor, version=version)
+    state = vorgang.cases.get(case_id, actor=actor, version=version)
     response.headers["ETag"] = f'"{state.version}"'
-    return CaseOut.of(state)
+    return CaseOut.of(state, vorgang.positions.of(case_id, state.version))
 
 
 @router.get("/{case_id}/history", summary="Every event of a case")

@@ -6,20 +6,17 @@ from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Path, Response
 
-from api.dependencies import STAFF, ActorDep, ExpectedVersionDep, require
-from api.dependencies import vorgang as vorgang_dependency
+from api.dependencies import STAFF, ActorDep, ExpectedVersionDep, VorgangDep, require
 from api.problems import PROBLEM_JSON, NotFound
 from api.routes.cases import PROBLEMS, answer
 from api.schemas import CaseOut, RestorationInspection, ServiceOut, WorksCompleted, WorksStarted
 from domain.services.catalogue import SERVICES, ServiceDefinition
 from domain.working_days import BERLIN
-from infrastructure.wiring import Vorgang
 
 catalogue = APIRouter(prefix="/api/v1/services", tags=["catalogue"])
 road_opening = APIRouter(prefix="/api/v1/cases", tags=["road opening"], responses=PROBLEMS)  # type: ignore[arg-type]
-VorgangDep = Annotated[Vorgang, Depends(vorgang_dependency)]
 
 
 def service_out(definition: ServiceDefinition, today: date) -> ServiceOut:

@@ -289,3 +289,17 @@ def test_the_openapi_document_describes_every_route(client: TestClient) -> None:
         for method, operation in operations.items():
             assert operation.get("summary"), f"{method} {path} has no summary"
     assert "/api/v1/cases/{case_id}/decide" in spec["paths"]
+
+
+def test_reads_carry_the_log_position_of_the_last_event(client: TestClient, auth: Auth) -> None:
+    created = submit(client, auth, key="pos-1").json()
+    url = f"/api/v1/cases/{created['id']}"
+    assert client.get(url, headers=auth("clerk")).json()["position"] == created["position"]
+    claimed = client.post(url + "/claim", headers=auth("clerk")).json()
+    assert claimed["position"] > created["position"]
+    assert client.get(url, headers=auth("clerk")).json()["position"] == claimed["position"]
+    assert (
+        client.get(url + "?version=1", headers=auth("clerk")).json()["position"]
+        == created["position"]
+    )
+    assert submit(client, auth, key="pos-1").json()["position"] == claimed["position"]
