@@ -116,6 +116,19 @@ class RequestInformation(Body):
         default=False, description="Missing documents stop the processing period."
     )
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "questions": ["Bitte reichen Sie einen Lageplan (1:500) nach."],
+                    "reply_by": "2026-12-15",
+                    "missing_documents": True,
+                }
+            ]
+        },
+    )
+
 
 class ProvideInformation(Body):
     """The applicant's answer."""
@@ -135,6 +148,18 @@ class ExtendPeriod(Body):
     working_days: int = Field(ge=1, le=250)
     reason: Text
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "working_days": 10,
+                    "reason": "Stellungnahme der Straßenverkehrsbehörde steht aus.",
+                }
+            ]
+        },
+    )
+
 
 class Decide(Body):
     """The decision (Bescheid)."""
@@ -148,6 +173,21 @@ class Decide(Body):
     expires_on: date | None = None
     fee: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "outcome": "approved_with_conditions",
+                    "justification": "Die Voraussetzungen des § 16 HStrG liegen vor.",
+                    "legal_basis": "§§ 16, 18 HStrG",
+                    "legal_remedy_notice": "Widerspruch binnen eines Monats nach Bekanntgabe.",
+                    "conditions": ["Verkehrssicherung nach RSA 21"],
+                }
+            ]
+        },
+    )
+
 
 class Notify(Body):
     """The notification (Bekanntgabe)."""
@@ -160,6 +200,18 @@ class LodgeObjection(Body):
 
     grounds: Text
     received_on: date | None = None
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "grounds": "Die Auflage zur Arbeitszeit ist unverhältnismäßig.",
+                    "received_on": "2026-12-01",
+                }
+            ]
+        },
+    )
 
 
 class ForwardObjection(Body):
@@ -195,6 +247,19 @@ class RestorationInspection(Body):
     defects: list[Text] = Field(default_factory=list, max_length=50)
     remedy_by: date | None = Field(default=None, description="Deadline to remedy the defects.")
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "inspected_on": "2026-12-01",
+                    "defects": ["Asphaltnaht nicht vergossen"],
+                    "remedy_by": "2026-12-15",
+                }
+            ]
+        },
+    )
+
 
 class ServiceOut(BaseModel):
     """A service of the catalogue."""
@@ -219,6 +284,19 @@ class Erase(Body):
     legal_basis: ShortText
     subjects: list[ShortText] | None = Field(
         default=None, description="Data subjects to erase; all of the case's if omitted."
+    )
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "reason": "Aufbewahrungsfrist abgelaufen",
+                    "legal_basis": "Art. 17 Abs. 1 lit. a DSGVO",
+                    "subjects": ["applicant"],
+                }
+            ]
+        },
     )
 
 
