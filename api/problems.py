@@ -92,6 +92,17 @@ def problem(
     )
 
 
+def unavailable(detail: str, retry_after: int) -> JSONResponse:
+    """503 with Retry-After: the database is not reachable right now."""
+    return problem(
+        503,
+        "Service unavailable",
+        detail,
+        slug="database-unavailable",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
 def field_errors(error: RequestValidationError) -> list[dict[str, str]]:
     """Each validation error with where it is (body, query, header, path) and its field path."""
     found = []
@@ -253,15 +264,6 @@ def install_problem_handlers(app: FastAPI, retry_after: int, watch: DatabaseWatc
             str(error),
             slug="unauthorized",
             headers={"WWW-Authenticate": 'Bearer realm="vorgang"'},
-        )
-
-    def unavailable(detail: str, seconds: int) -> JSONResponse:
-        return problem(
-            503,
-            "Service unavailable",
-            detail,
-            slug="database-unavailable",
-            headers={"Retry-After": str(seconds)},
         )
 
     @app.exception_handler(ServiceUnavailable)

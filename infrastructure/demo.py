@@ -7,7 +7,6 @@ objection periods have run out for the cases that are meant to be final.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +19,7 @@ from domain.case import Case
 from domain.decision import DecisionOutcome
 from domain.working_days import berlin_date
 from infrastructure.demo_road_opening import PERMIT_SCENARIOS, permit_data
+from infrastructure.demo_steps import Office, Step, ask, review, waiting, withdrawn
 from infrastructure.wiring import Vorgang
 
 REMEDY = (
@@ -86,29 +86,10 @@ APPLICANTS = (
     ("Dimitri Petrov", "d.petrov@example.net"),
 )
 
-Step = Callable[[CaseService, UUID, Town, FixedClock], None]
-
-
-def _review(c: CaseService, case_id: UUID, town: Town, clock: FixedClock) -> None:
-    clock.advance(timedelta(days=1))
-    c.claim(case_id, actor=town.clerk)
-    c.confirm_complete(case_id, actor=town.clerk)
-
-
-def _ask(c: CaseService, case_id: UUID, town: Town, clock: FixedClock) -> None:
-    _review(c, case_id, town, clock)
-    c.request_information(
-        case_id,
-        actor=town.clerk,
-        questions=["Bitte reichen Sie einen Lageplan (1:500) nach."],
-        reply_by=clock.now().date() + timedelta(days=14),
-        missing_documents=True,
-    )
-
 
 def _decide(outcome: DecisionOutcome) -> Step:
-    def step(c: CaseService, case_id: UUID, town: Town, clock: FixedClock) -> None:
-        _review(c, case_id, town, clock)
+    def step(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
+        review(c, case_id, town, clock)
         clock.advance(timedelta(days=3))
         c.add_note(case_id, actor=town.clerk, text="Ortsbesichtigung durchgeführt, keine Bedenken.")
         c.decide(
@@ -134,36 +115,27 @@ def _decide(outcome: DecisionOutcome) -> Step:
     return step
 
 
-def _objection(c: CaseService, case_id: UUID, town: Town, clock: FixedClock) -> None:
+def _objection(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
     _decide(DecisionOutcome.REJECTED)(c, case_id, town, clock)
     clock.advance(timedelta(days=10))
     c.lodge_objection(case_id, actor=town.clerk, grounds="Die Ablehnung ist nicht nachvollziehbar.")
 
 
-def _closed(c: CaseService, case_id: UUID, town: Town, clock: FixedClock) -> None:
+def _closed(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
     _decide(DecisionOutcome.APPROVED)(c, case_id, town, clock)
     clock.advance(timedelta(days=40))
     c.mark_final(case_id, actor=town.clerk)
     c.close(case_id, actor=town.clerk)
 
 
-def _withdrawn(c: CaseService, case_id: UUID, town: Town, clock: FixedClock) -> None:
-    clock.advance(timedelta(days=2))
-    c.withdraw(case_id, actor=town.clerk, reason="Schriftliche Rücknahme: Vorhaben erledigt.")
-
-
-def _nothing(c: CaseService, case_id: UUID, town: Town, clock: FixedClock) -> None:
-    """Submitted and waiting in the queue."""
-
-
 SCENARIOS: tuple[tuple[str, Step], ...] = (
-    ("Anfrage zur Sondernutzung", _nothing),
-    ("Sondernutzung Gehweg", _review),
-    ("Container auf öffentlicher Fläche", _ask),
+    ("Anfrage zur Sondernutzung", waiting),
+    ("Sondernutzung Gehweg", review),
+    ("Container auf öffentlicher Fläche", ask("Bitte reichen Sie einen Lageplan (1:500) nach.")),
     ("Gerüst vor Hausnummer", _decide(DecisionOutcome.APPROVED_WITH_CONDITIONS)),
     ("Werbeanlage", _objection),
     ("Umzugshalteverbot", _closed),
-    ("Verkaufsstand", _withdrawn),
+    ("Verkaufsstand", withdrawn("Schriftliche Rücknahme: Vorhaben erledigt.")),
 )
 
 
@@ -192,7 +164,7 @@ def _seed(
     index: int,
     service: str,
     data: dict[str, Any],
-    step: Callable[[CaseService, UUID, Town, FixedClock], None],
+    step: Step,
 ) -> UUID:
     """One demo case: submitted by its applicant, then carried to its state (once)."""
     cases = CaseService(vorgang.store, clock, vorgang.cases.identities)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
@@ -13,6 +12,7 @@ from application.road_opening import RoadOpeningCommands
 from domain.decision import DecisionOutcome
 from domain.rules.road_opening import LEAD_TIMES, in_force
 from domain.working_days import berlin_date
+from infrastructure.demo_steps import Office, Step, ask, review, waiting, withdrawn
 
 REMEDY = (
     "Gegen diese Erlaubnis kann innerhalb eines Monats nach Bekanntgabe Widerspruch erhoben "
@@ -27,8 +27,6 @@ CONTRACTORS = (
     ("Rohrleitungsbau Weiltal GmbH", "Klaus Engel", "06083 2290", "engel@rlb-weiltal.example"),
 )
 PURPOSES = ("water", "telecom", "gas", "power", "sewer", "district_heating")
-
-Step = Callable[[CaseService, UUID, Any, FixedClock], None]
 
 
 def permit_data(index: int, street: str, submitted_on: date) -> dict[str, Any]:
@@ -61,25 +59,8 @@ def permit_data(index: int, street: str, submitted_on: date) -> dict[str, Any]:
     }
 
 
-def _review(c: CaseService, case_id: UUID, town: Any, clock: FixedClock) -> None:
-    clock.advance(timedelta(days=1))
-    c.claim(case_id, actor=town.clerk)
-    c.confirm_complete(case_id, actor=town.clerk)
-
-
-def _ask(c: CaseService, case_id: UUID, town: Any, clock: FixedClock) -> None:
-    _review(c, case_id, town, clock)
-    c.request_information(
-        case_id,
-        actor=town.clerk,
-        questions=["Bitte reichen Sie den Verkehrszeichenplan nach RSA 21 nach."],
-        reply_by=berlin_date(clock.now()) + timedelta(days=10),
-        missing_documents=True,
-    )
-
-
-def _notified(c: CaseService, case_id: UUID, town: Any, clock: FixedClock) -> None:
-    _review(c, case_id, town, clock)
+def _notified(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    review(c, case_id, town, clock)
     clock.advance(timedelta(days=1))
     c.decide(
         case_id,
@@ -97,14 +78,14 @@ def _notified(c: CaseService, case_id: UUID, town: Any, clock: FixedClock) -> No
     c.notify(case_id, actor=town.clerk)
 
 
-def _works_started(c: CaseService, case_id: UUID, town: Any, clock: FixedClock) -> None:
+def _works_started(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
     _notified(c, case_id, town, clock)
     start = date.fromisoformat(c.get(case_id, actor=town.clerk).data["planned_period"]["start"])
     clock.advance(timedelta(days=(start - berlin_date(clock.now())).days + 1))
     RoadOpeningCommands(c).start_works(case_id, actor=town.clerk, started_on=start)
 
 
-def _works_completed(c: CaseService, case_id: UUID, town: Any, clock: FixedClock) -> None:
+def _works_completed(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
     _works_started(c, case_id, town, clock)
     clock.advance(timedelta(days=6))
     RoadOpeningCommands(c).complete_works(
@@ -112,7 +93,7 @@ def _works_completed(c: CaseService, case_id: UUID, town: Any, clock: FixedClock
     )
 
 
-def _defective(c: CaseService, case_id: UUID, town: Any, clock: FixedClock) -> None:
+def _defective(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
     _works_completed(c, case_id, town, clock)
     clock.advance(timedelta(days=2))
     today = berlin_date(clock.now())
@@ -125,7 +106,7 @@ def _defective(c: CaseService, case_id: UUID, town: Any, clock: FixedClock) -> N
     )
 
 
-def _warranty(c: CaseService, case_id: UUID, town: Any, clock: FixedClock) -> None:
+def _warranty(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
     _defective(c, case_id, town, clock)
     clock.advance(timedelta(days=15))
     RoadOpeningCommands(c).inspect_restoration(
@@ -133,8 +114,8 @@ def _warranty(c: CaseService, case_id: UUID, town: Any, clock: FixedClock) -> No
     )
 
 
-def _rejected_closed(c: CaseService, case_id: UUID, town: Any, clock: FixedClock) -> None:
-    _review(c, case_id, town, clock)
+def _rejected_closed(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    review(c, case_id, town, clock)
     c.decide(
         case_id,
         actor=town.clerk,
@@ -149,24 +130,15 @@ def _rejected_closed(c: CaseService, case_id: UUID, town: Any, clock: FixedClock
     c.close(case_id, actor=town.clerk)
 
 
-def _withdrawn(c: CaseService, case_id: UUID, town: Any, clock: FixedClock) -> None:
-    clock.advance(timedelta(days=1))
-    c.withdraw(case_id, actor=town.clerk, reason="Maßnahme vom Versorger zurückgestellt.")
-
-
-def _waiting(c: CaseService, case_id: UUID, town: Any, clock: FixedClock) -> None:
-    """Submitted and waiting in the queue."""
-
-
 PERMIT_SCENARIOS: tuple[Step, ...] = (
-    _waiting,
-    _review,
-    _ask,
+    waiting,
+    review,
+    ask("Bitte reichen Sie den Verkehrszeichenplan nach RSA 21 nach."),
     _notified,
     _works_started,
     _works_completed,
     _defective,
     _warranty,
     _rejected_closed,
-    _withdrawn,
+    withdrawn("Maßnahme vom Versorger zurückgestellt."),
 )

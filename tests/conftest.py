@@ -31,18 +31,24 @@ POSTGRES_URL = os.environ.get(
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+def admin_connection(target: DatabaseTarget) -> psycopg.Connection[tuple[object, ...]]:
+    """An autocommit connection to the target's database (for schemas, checkpoints)."""
+    return psycopg.connect(
+        host=target.env["POSTGRES_HOST"],
+        port=int(target.env["POSTGRES_PORT"]),
+        user=target.env["POSTGRES_USER"],
+        password=target.env["POSTGRES_PASSWORD"] or None,
+        dbname=target.env["POSTGRES_DBNAME"],
+        connect_timeout=3,
+        autocommit=True,
+    )
+
+
 def postgres_reachable() -> str | None:
     """None if PostgreSQL answers, else the reason it does not."""
     target = parse_database_url(POSTGRES_URL)
     try:
-        with psycopg.connect(
-            host=target.env["POSTGRES_HOST"],
-            port=int(target.env["POSTGRES_PORT"]),
-            user=target.env["POSTGRES_USER"],
-            password=target.env["POSTGRES_PASSWORD"] or None,
-            dbname=target.env["POSTGRES_DBNAME"],
-            connect_timeout=3,
-        ):
+        with admin_connection(target):
             return None
     except psycopg.Error as error:
         return f"PostgreSQL at {target.display} is not reachable: {str(error).strip()[:200]}"
@@ -63,26 +69,14 @@ def fresh_postgres_target() -> DatabaseTarget:
     require_postgres()
     schema = f"t_{uuid.uuid4().hex[:12]}"
     target = parse_database_url(f"{POSTGRES_URL}?schema={schema}")
-    with psycopg.connect(
-        host=target.env["POSTGRES_HOST"],
-        port=int(target.env["POSTGRES_PORT"]),
-        user=target.env["POSTGRES_USER"],
-        dbname=target.env["POSTGRES_DBNAME"],
-        autocommit=True,
-    ) as conn:
+    with admin_connection(target) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     return target
 
 
 def drop_postgres_schema(target: DatabaseTarget) -> None:
     """Remove a test schema and everything in it."""
-    with psycopg.connect(
-        host=target.env["POSTGRES_HOST"],
-        port=int(target.env["POSTGRES_PORT"]),
-        user=target.env["POSTGRES_USER"],
-        dbname=target.env["POSTGRES_DBNAME"],
-        autocommit=True,
-    ) as conn:
+    with admin_connection(target) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{target.env["POSTGRES_SCHEMA"]}" CASCADE')
 
 

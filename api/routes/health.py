@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.dependencies import ProviderDep
-from api.problems import ServiceUnavailable, problem
+from api.problems import ServiceUnavailable, unavailable
 
 router = APIRouter(tags=["operations"])
 
@@ -27,14 +27,3 @@ def ready(provider: ProviderDep) -> dict[str, str] | JSONResponse:
     if not provider.watch.check_now():
         return unavailable("the database is not reachable", vorgang.settings.retry_after_seconds)
     return {"status": "ready", "database": vorgang.target.dialect}
-
-
-def unavailable(detail: str, retry_after: int) -> JSONResponse:
-    """503 with Retry-After."""
-    return problem(
-        503,
-        "Service unavailable",
-        detail,
-        slug="database-unavailable",
-        headers={"Retry-After": str(retry_after)},
-    )

@@ -9,7 +9,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-import psycopg
 import pytest
 from eventsourcing.persistence import MapperDeserialisationError
 from pydantic import ValidationError
@@ -30,7 +29,7 @@ from infrastructure.privacy.key_encryption import new_kek_text
 from infrastructure.privacy.transcoding import EncryptedPersonalData
 from infrastructure.settings import Environment, Settings
 from infrastructure.wiring import Vorgang, build
-from tests.conftest import FOREIGN_CLERK, IN_CI, SUPERVISOR
+from tests.conftest import FOREIGN_CLERK, IN_CI, SUPERVISOR, admin_connection
 
 MARK = "ZEUGE"  # every personal value in these tests contains it
 CLERK = Actor("anna.schmidt", f"{MARK} Anna Schmidt", Role.CLERK, "usingen")
@@ -170,7 +169,7 @@ def raw_bytes(target: DatabaseTarget) -> bytes:
     if not target.is_postgres:
         base = Path(target.env["SQLITE_DBNAME"])
         return b"".join(p.read_bytes() for p in base.parent.glob(base.name + "*"))
-    with pg_admin(target) as conn:
+    with admin_connection(target) as conn:
         conn.execute("CHECKPOINT")  # flush shared buffers into the relation files
         data_dir = conn.execute("SHOW data_directory").fetchone()[0]  # type: ignore[index]
         files = conn.execute(
@@ -185,21 +184,10 @@ def raw_bytes(target: DatabaseTarget) -> bytes:
     return b"".join(chunks)
 
 
-def pg_admin(target: DatabaseTarget) -> psycopg.Connection:  # type: ignore[type-arg]
-    env = target.env
-    return psycopg.connect(
-        host=env["POSTGRES_HOST"],
-        port=int(env["POSTGRES_PORT"]),
-        user=env["POSTGRES_USER"],
-        dbname=env["POSTGRES_DBNAME"],
-        autocommit=True,
-    )
-
-
 def readable_on_disk(target: DatabaseTarget) -> bool:
     if not target.is_postgres:
         return True
-    with pg_admin(target) as conn:
+    with admin_connection(target) as conn:
         data_dir = conn.execute("SHOW data_directory").fetchone()[0]  # type: ignore[index]
     return os.access(data_dir, os.R_OK)
 
