@@ -7,11 +7,11 @@ injected into the use-case classes; nothing imports a module-level instance.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.persistence import JSONTranscoder, Recording, Transcoding
 
 from application.transcodings import register_value_transcodings
 
@@ -30,7 +30,16 @@ class VorgangStore(Application[UUID]):
     ) -> None:
         # Set before the base class builds its transcoder, which calls register_transcodings.
         self._personal_data_transcoding = personal_data
+        self._after_save: list[Callable[[], None]] = []
         super().__init__(env=dict(env) if env is not None else None)
+
+    def after_save(self, listener: Callable[[], None]) -> None:
+        """Call this after every save in this process (projection runners wake on it)."""
+        self._after_save.append(listener)
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        for listener in self._after_save:
+            listener()
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         """The library's own, our value types, and the personal-data transcoding."""

@@ -1,0 +1,350 @@
+"""Our projection runner over the library's notification log (DESIGN.md decision 5).
+
+Each cycle reads the head of the log, then notifications after the view's position up to
+that head (``stop``, so a topic filter can still advance over events it skips), decodes
+them with personal data left sealed, and applies them with the new tracking position in
+one transaction; the tracking write only succeeds from the position it read, so a batch
+can never be applied twice. PostgreSQL wakes the runner by LISTEN/NOTIFY, SQLite by a
+nudge after each save in this process; both also poll. An advisory lock per projection
+lets any number of workers run while exactly one applies it; a standby takes over when
+the holder's session ends. Errors are logged, recorded, and retried with backoff.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+import structlog
+from eventsourcing.persistence import Mapper, Notification
+
+from application.store import VorgangStore
+from infrastructure.view_database import PostgresViews, ProjectionLock, ViewDatabase
+from projections.projection import Applied, Projection
+from projections.sealed import SealingTranscoder
+
+log = structlog.get_logger(__name__)
+
+TRACKING = "vorgang_projections"
+HEARTBEAT_SECONDS = 2.0
+MAX_BACKOFF_SECONDS = 30.0
+
+
+class TrackingConflict(RuntimeError):
+    """The view's position moved under us: someone else applied this batch. Rolled back."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectionStatus:
+    """Where a projection stands, for operators and the status API."""
+
+    name: str
+    position: int
+    head: int
+    lag_events: int
+    lag_seconds: float
+    applied_at: str | None
+    heartbeat_at: str | None
+    last_error: str | None
+    state: str  # idle, catching_up, stalled, failing, not_running
+
+
+def create_tracking(views: ViewDatabase) -> None:
+    """The table of projection positions, shared by every projection."""
+    with views.transaction() as tx:
+        tx.execute(
+            f"CREATE TABLE IF NOT EXISTS {TRACKING} ("
+            "name TEXT PRIMARY KEY, position BIGINT NOT NULL, applied_at TEXT, "
+            "heartbeat_at TEXT, last_error TEXT, error_at TEXT)"
+        )
+
+
+def now_text() -> str:
+    """The current time as ISO text in UTC."""
+    return datetime.now(UTC).isoformat()
+
+
+class ProjectionRunner:
+    """Keeps one projection caught up with the log."""
+
+    def __init__(
+        self,
+        store: VorgangStore,
+        views: ViewDatabase,
+        projection: Projection,
+        *,
+        batch_size: int = 500,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self.store = store
+        self.views = views
+        self.projection = projection
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self.mapper: Mapper[Any] = Mapper(transcoder=SealingTranscoder())
+        self._topics = projection.topics()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._listener: threading.Thread | None = None
+        self._caught_up = threading.Condition()
+        self._last_heartbeat = 0.0
+        self.setup()
+
+    @property
+    def name(self) -> str:
+        """The projection's name and version."""
+        return self.projection.key
+
+    # ------------------------------------------------------------------ setup
+
+    def setup(self) -> None:
+        """Create the tracking table, the view's tables and its tracking row."""
+        create_tracking(self.views)
+        with self.views.transaction() as tx:
+            self.projection.create_tables(tx)
+            tx.execute(
+                f"INSERT INTO {TRACKING} (name, position) VALUES (?, 0) "
+                "ON CONFLICT (name) DO NOTHING",
+                (self.name,),
+            )
+
+    def position(self) -> int:
+        """The last log position applied to the view."""
+        rows = self.views.query(f"SELECT position FROM {TRACKING} WHERE name = ?", (self.name,))
+        return int(rows[0][0]) if rows else 0
+
+    # ------------------------------------------------------------------ apply
+
+    def catch_up(self) -> int:
+        """Apply everything up to the head of the log as it is now; return events applied."""
+        head = self.store.recorder.max_notification_id() or 0
+        position = self.position()
+        applied = 0
+        while position < head:
+            notifications = list(
+                self.store.recorder.select_notifications(
+                    start=position + 1, limit=self.batch_size, stop=head, topics=self._topics
+                )
+            )
+            full = len(notifications) == self.batch_size
+            new_position = notifications[-1].id if full else head
+            self._apply(position, new_position, notifications)
+            applied += len(notifications)
+            position = new_position
+        with self._caught_up:
+            self._caught_up.notify_all()
+        return applied
+
+    def _apply(self, old: int, new: int, notifications: list[Notification]) -> None:
+        batch = [Applied(n.id, self.mapper.to_domain_event(n)) for n in notifications]
+        with self.views.transaction() as tx:
+            if batch:
+                self.projection.apply(tx, batch)
+            moved = tx.execute(
+                f"UPDATE {TRACKING} SET position = ?, applied_at = ?, heartbeat_at = ? "
+                "WHERE name = ? AND position = ?",
+                (new, now_text(), now_text(), self.name, old),
+            )
+            if moved != 1:
+                raise TrackingConflict(f"{self.name} is no longer at position {old}")
+
+    def wait_for(self, position: int, timeout: float) -> bool:
+        """Wait until the view has reached a position (read-your-writes); False on timeout."""
+        deadline = time.monotonic() + timeout
+        while self.position() < position:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            self.wake()
+            with self._caught_up:
+                self._caught_up.wait(timeout=min(remaining, 0.05))
+        return True
+
+    # -------------------------------------------------------------- background
+
+    def start(self) -> None:
+        """Run in a daemon thread until ``stop``."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self.run, name=f"projection-{self.name}", daemon=True
+        )
+        self._thread.start()
+        if isinstance(self.views, PostgresViews):
+            self._listener = threading.Thread(
+                target=self._listen, name=f"listen-{self.name}", daemon=True
+            )
+            self._listener.start()
+
+    def stop(self) -> None:
+        """Stop the thread (and the listener) and wait for them."""
+        self._stop.set()
+        self._wake.set()
+        for thread in (self._thread, self._listener):
+            if thread is not None:
+                thread.join(timeout=10)
+        self._thread = self._listener = None
+
+    def wake(self) -> None:
+        """Something was saved: look at the log now rather than at the next poll."""
+        self._wake.set()
+
+    def run(self) -> None:
+        """Hold the projection's lock (or stand by), apply, wait, repeat; never give up."""
+        backoff = 0.5
+        lock: ProjectionLock | None = None
+        while not self._stop.is_set():
+            try:
+                if lock is None or not lock.alive():
+                    lock = self._acquire(lock)
+                    if lock is None:
+                        self._stop.wait(self.poll_seconds)  # standby: another worker holds it
+                        continue
+                self.catch_up()
+                self._heartbeat()
+                backoff = 0.5
+                self._wake.wait(self.poll_seconds)
+                self._wake.clear()
+            except Exception as error:  # the runner must survive anything and retry
+                log.warning(
+                    "projection failed; retrying",
+                    projection=self.name,
+                    error=type(error).__name__,
+                    detail=str(error).splitlines()[0][:200] if str(error) else "",
+                    retry_in=backoff,
+                )
+                self._record_error(error)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+        if lock is not None:
+            lock.release()
+
+    def _acquire(self, previous: ProjectionLock | None) -> ProjectionLock | None:
+        if previous is not None:
+            previous.release()
+            log.warning("projection lock lost", projection=self.name)
+        lock = self.views.try_lock(self.name)
+        if lock is not None:
+            log.info("projection lock held", projection=self.name)
+        return lock
+
+    def _heartbeat(self) -> None:
+        if time.monotonic() - self._last_heartbeat < HEARTBEAT_SECONDS:
+            return
+        with self.views.transaction() as tx:
+            tx.execute(
+                f"UPDATE {TRACKING} SET heartbeat_at = ? WHERE name = ?", (now_text(), self.name)
+            )
+        self._last_heartbeat = time.monotonic()
+
+    def _record_error(self, error: Exception) -> None:
+        text = f"{type(error).__name__}: {str(error).splitlines()[0][:300] if str(error) else ''}"
+        with contextlib.suppress(Exception), self.views.transaction() as tx:
+            tx.execute(
+                f"UPDATE {TRACKING} SET last_error = ?, error_at = ? WHERE name = ?",
+                (text, now_text(), self.name),
+            )
+
+    def _listen(self) -> None:
+        """LISTEN for the recorder's NOTIFY; any notification wakes the runner."""
+        views = self.views
+        assert isinstance(views, PostgresViews)
+        channel = getattr(self.store.recorder, "channel_name", "vorgang_events")
+        while not self._stop.is_set():
+            try:
+                with views.connect(autocommit=True) as conn:
+                    conn.execute(f'LISTEN "{channel}"')
+                    while not self._stop.is_set():
+                        for _ in conn.notifies(timeout=self.poll_seconds, stop_after=1):
+                            self._wake.set()
+            except psycopg.Error:
+                self._stop.wait(1.0)  # the poll keeps the runner going meanwhile
+
+    # ----------------------------------------------------------------- status
+
+    def status(self) -> ProjectionStatus:
+        """Position, head, lag in events and seconds, last error, heartbeat, state."""
+        rows = self.views.query(
+            f"SELECT position, applied_at, heartbeat_at, last_error, error_at FROM {TRACKING} "
+            "WHERE name = ?",
+            (self.name,),
+        )
+        position, applied_at, heartbeat_at, last_error, error_at = (
+            rows[0] if rows else (0, None, None, None, None)
+        )
+        return describe(
+            name=self.name,
+            position=int(position),
+            head=self.store.recorder.max_notification_id() or 0,
+            oldest_waiting=self._oldest_waiting(int(position)),
+            applied_at=applied_at,
+            heartbeat_at=heartbeat_at,
+            last_error=last_error,
+            error_at=error_at,
+            running=self._thread is not None,
+        )
+
+    def _oldest_waiting(self, position: int) -> datetime | None:
+        head = self.store.recorder.max_notification_id() or 0
+        if position >= head:
+            return None
+        first = self.store.recorder.select_notifications(
+            start=position + 1, limit=1, stop=head, topics=self._topics
+        )
+        if not first:
+            return None
+        recorded: datetime = getattr(self.mapper.to_domain_event(first[0]), "timestamp")  # noqa: B009
+        return recorded
+
+
+def describe(
+    *,
+    name: str,
+    position: int,
+    head: int,
+    oldest_waiting: datetime | None,
+    applied_at: str | None,
+    heartbeat_at: str | None,
+    last_error: str | None,
+    error_at: str | None,
+    running: bool | None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> ProjectionStatus:
+    """Status from the tracking row: a stalled runner looks different from an idle one."""
+    moment = now()
+    lag_seconds = (moment - oldest_waiting).total_seconds() if oldest_waiting else 0.0
+    beat_age = (
+        (moment - datetime.fromisoformat(heartbeat_at)).total_seconds() if heartbeat_at else None
+    )
+    recent_error = error_at is not None and (
+        applied_at is None or datetime.fromisoformat(error_at) > datetime.fromisoformat(applied_at)
+    )
+    if recent_error:
+        state = "failing"
+    elif running is False:
+        state = "not_running"
+    elif beat_age is None or beat_age > 5 * HEARTBEAT_SECONDS:
+        state = "stalled"  # a live runner beats every few seconds, idle or busy
+    elif oldest_waiting:
+        state = "catching_up"
+    else:
+        state = "idle"
+    return ProjectionStatus(
+        name=name,
+        position=position,
+        head=head,
+        lag_events=max(head - position, 0),
+        lag_seconds=round(lag_seconds, 3),
+        applied_at=applied_at,
+        heartbeat_at=heartbeat_at,
+        last_error=last_error,
+        state=state,
+    )

@@ -1,0 +1,258 @@
+"""The connection a projection writes its views with: SQLite or PostgreSQL, one small API.
+
+Views live in the same database as the events (DESIGN.md decision 3), so a view update and
+its tracking position commit in one transaction. SQL is written once with ``?``
+placeholders; PostgreSQL gets ``%s``. SQLite write transactions begin IMMEDIATE, since a
+deferred read-then-write fails at once with "database is locked".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from infrastructure.database import DatabaseTarget
+
+
+class ViewTransaction(ABC):
+    """Statements inside one transaction."""
+
+    @abstractmethod
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a statement; return the number of rows it changed."""
+
+    @abstractmethod
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a query; return its rows."""
+
+
+class ViewDatabase(ABC):
+    """Transactions and queries against the views' database."""
+
+    dialect: str
+
+    @abstractmethod
+    @contextmanager
+    def transaction(self) -> Iterator[ViewTransaction]:
+        """A write transaction: committed on success, rolled back on any error."""
+
+    @abstractmethod
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """A read outside any write transaction."""
+
+    @abstractmethod
+    def try_lock(self, name: str) -> ProjectionLock | None:
+        """An exclusive lock on a projection name across processes, or None if held."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections."""
+
+
+class ProjectionLock(ABC):
+    """Held while a process applies a projection."""
+
+    @abstractmethod
+    def alive(self) -> bool:
+        """True while the lock is still held (its session still open)."""
+
+    @abstractmethod
+    def release(self) -> None:
+        """Give the lock up."""
+
+
+def lock_key(name: str) -> int:
+    """A stable signed 64-bit key for an advisory lock."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+class _SQLiteTransaction(ViewTransaction):
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        self._cursor.execute(sql, tuple(params))
+        return self._cursor.rowcount
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._cursor.execute(sql, tuple(params)).fetchall()
+
+
+class _ThreadLock(ProjectionLock):
+    """SQLite has one process per file here; a process-wide lock per name suffices."""
+
+    def __init__(self, lock: threading.Lock) -> None:
+        self._lock = lock
+        self._held = True
+
+    def alive(self) -> bool:
+        return self._held
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            self._lock.release()
+
+
+_SQLITE_LOCKS: dict[str, threading.Lock] = {}
+_SQLITE_LOCKS_GUARD = threading.Lock()
+
+
+class SQLiteViews(ViewDatabase):
+    """Views in the SQLite file of the events."""
+
+    dialect = "sqlite"
+
+    def __init__(self, dbname: str) -> None:
+        self._dbname = dbname
+        self._local = threading.local()
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self._dbname,
+                uri=self._dbname.startswith("file:"),
+                isolation_level=None,
+                timeout=30,
+                check_same_thread=False,
+            )
+            if not self._dbname.startswith("file:"):
+                conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA secure_delete=ON")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[ViewTransaction]:
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield _SQLiteTransaction(conn.cursor())
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._connection().execute(sql, tuple(params)).fetchall()
+
+    def try_lock(self, name: str) -> ProjectionLock | None:
+        key = f"{self._dbname}:{name}"
+        with _SQLITE_LOCKS_GUARD:
+            lock = _SQLITE_LOCKS.setdefault(key, threading.Lock())
+        return _ThreadLock(lock) if lock.acquire(blocking=False) else None
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
+def _pg(sql: str) -> str:
+    return sql.replace("?", "%s")
+
+
+class _PostgresTransaction(ViewTransaction):
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self._conn.execute(_pg(sql), tuple(params)).rowcount
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._conn.execute(_pg(sql), tuple(params)).fetchall()
+
+
+class _AdvisoryLock(ProjectionLock):
+    """A session-level advisory lock on a connection of its own."""
+
+    def __init__(self, conn: psycopg.Connection[Any], key: int) -> None:
+        self._conn = conn
+        self._key = key
+
+    def alive(self) -> bool:
+        try:
+            self._conn.execute("SELECT 1")
+        except psycopg.Error:
+            return False
+        return not self._conn.closed
+
+    def release(self) -> None:
+        try:
+            self._conn.execute("SELECT pg_advisory_unlock(%s)", (self._key,))
+        except psycopg.Error:
+            pass
+        finally:
+            self._conn.close()
+
+
+class PostgresViews(ViewDatabase):
+    """Views in the PostgreSQL database (and schema) of the events."""
+
+    dialect = "postgresql"
+
+    def __init__(self, target: DatabaseTarget) -> None:
+        env = target.env
+        schema = env.get("POSTGRES_SCHEMA") or "public"
+        self._kwargs: dict[str, Any] = {
+            "host": env["POSTGRES_HOST"],
+            "port": int(env["POSTGRES_PORT"]),
+            "user": env["POSTGRES_USER"],
+            "password": env.get("POSTGRES_PASSWORD") or None,
+            "dbname": env["POSTGRES_DBNAME"],
+            "connect_timeout": int(env.get("POSTGRES_CONNECT_TIMEOUT", "5")),
+            "options": f"-c search_path={schema}",
+        }
+        timeout = float(env.get("POSTGRES_CONNECT_TIMEOUT", "5"))
+        self._pool: ConnectionPool[Any] = ConnectionPool(
+            kwargs=self._kwargs,
+            min_size=1,
+            max_size=6,
+            timeout=timeout,
+            open=False,
+            check=ConnectionPool.check_connection,
+        )
+        self._pool.open(wait=False)
+
+    def connect(self, *, autocommit: bool) -> psycopg.Connection[Any]:
+        """A connection of its own (for LISTEN or an advisory lock)."""
+        return psycopg.connect(**self._kwargs, autocommit=autocommit)
+
+    @contextmanager
+    def transaction(self) -> Iterator[ViewTransaction]:
+        with self._pool.connection() as conn, conn.transaction():
+            yield _PostgresTransaction(conn)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._pool.connection() as conn:
+            rows: list[tuple[Any, ...]] = conn.execute(_pg(sql), tuple(params)).fetchall()
+            return rows
+
+    def try_lock(self, name: str) -> ProjectionLock | None:
+        key = lock_key(name)
+        conn = self.connect(autocommit=True)
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+        if row and row[0]:
+            return _AdvisoryLock(conn, key)
+        conn.close()
+        return None
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def open_views(target: DatabaseTarget) -> ViewDatabase:
+    """The view database beside the events of this target."""
+    if target.is_postgres:
+        return PostgresViews(target)
+    return SQLiteViews(target.env["SQLITE_DBNAME"])

@@ -1,0 +1,195 @@
+"""The audit trail: one row per case event, with who, when, why and what changed.
+
+Changed fields are shown old → new: the case's tracked values (status, assignee, due date)
+and every field the event carries, compared with the value the case had before. Personal
+values stay sealed in the rows and open (or show "[gelöscht]") only when read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, ClassVar
+
+from domain.processing_clock import ProcessingClock
+from infrastructure.view_database import ViewTransaction
+from projections.case_events import HOLDER_CLEARED, case_event_topics, status_after
+from projections.inbox import CHUNK, utc_text
+from projections.projection import Applied, Projection
+from projections.sealed import SealingTranscoder, sealed_json
+
+ROW_COLUMNS = (
+    "position",
+    "case_id",
+    "reference",
+    "tenant",
+    "service",
+    "event_type",
+    "version",
+    "actor_id",
+    "actor_name",
+    "actor_role",
+    "on_behalf_of",
+    "at",
+    "recorded_at",
+    "reason",
+    "changes",
+)
+HIDDEN = {"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "at"}
+
+
+class AuditTrail(Projection):
+    """Every case event as an auditor reads it."""
+
+    name: ClassVar[str] = "audit_trail"
+    version: ClassVar[int] = 1
+
+    def __init__(self) -> None:
+        self._json = SealingTranscoder()
+
+    @property
+    def table(self) -> str:
+        """The rows of this version."""
+        return self.key
+
+    @property
+    def cases_table(self) -> str:
+        """Per case: reference, tenant and the last value of every tracked field."""
+        return f"{self.key}_cases"
+
+    def create_tables(self, tx: ViewTransaction) -> None:
+        """Rows keyed by log position, indexed for each filter; and the per-case state."""
+        tx.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.table} (position BIGINT PRIMARY KEY, "
+            "case_id TEXT NOT NULL, reference TEXT NOT NULL, tenant TEXT NOT NULL, "
+            "service TEXT NOT NULL, event_type TEXT NOT NULL, version INTEGER NOT NULL, "
+            "actor_id TEXT, actor_name TEXT, actor_role TEXT, on_behalf_of TEXT, at TEXT, "
+            "recorded_at TEXT NOT NULL, reason TEXT, changes TEXT NOT NULL)"
+        )
+        for name, columns in (
+            ("tenant", "tenant, position"),
+            ("case", "case_id, position"),
+            ("actor", "actor_id, position"),
+            ("type", "event_type, position"),
+            ("recorded", "tenant, recorded_at, position"),
+        ):
+            tx.execute(
+                f"CREATE INDEX IF NOT EXISTS {self.table}_{name} ON {self.table} ({columns})"
+            )
+        tx.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.cases_table} (case_id TEXT PRIMARY KEY, "
+            "reference TEXT NOT NULL, tenant TEXT NOT NULL, service TEXT NOT NULL, "
+            "state TEXT NOT NULL)"
+        )
+
+    def topics(self) -> list[str]:
+        """Every case event."""
+        return case_event_topics()
+
+    def apply(self, tx: ViewTransaction, batch: Sequence[Applied]) -> None:
+        """Append one row per event; update the tracked state of the touched cases."""
+        cases = self._load(tx, sorted({str(a.event.originator_id) for a in batch}))
+        rows = [row for applied in batch if (row := self._row(cases, applied)) is not None]
+        for start in range(0, len(rows), CHUNK):
+            chunk = rows[start : start + CHUNK]
+            values = ", ".join("(" + ", ".join("?" for _ in ROW_COLUMNS) + ")" for _ in chunk)
+            tx.execute(
+                f"INSERT INTO {self.table} ({', '.join(ROW_COLUMNS)}) VALUES {values}",
+                [value for row in chunk for value in row],
+            )
+        states = list(cases.items())
+        for start in range(0, len(states), CHUNK):
+            chunk = states[start : start + CHUNK]
+            values = ", ".join("(?, ?, ?, ?, ?)" for _ in chunk)
+            params: list[Any] = []
+            for case_id, case in chunk:
+                params += [
+                    case_id,
+                    case["reference"],
+                    case["tenant"],
+                    case["service"],
+                    json.dumps(case["state"], ensure_ascii=False),
+                ]
+            tx.execute(
+                f"INSERT INTO {self.cases_table} (case_id, reference, tenant, service, state) "
+                f"VALUES {values} ON CONFLICT (case_id) DO UPDATE SET state = excluded.state",
+                params,
+            )
+
+    def _load(self, tx: ViewTransaction, ids: list[str]) -> dict[str, dict[str, Any]]:
+        cases: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            for case_id, reference, tenant, service, state in tx.query(
+                f"SELECT case_id, reference, tenant, service, state FROM {self.cases_table} "
+                f"WHERE case_id IN ({marks})",
+                chunk,
+            ):
+                cases[case_id] = {
+                    "reference": reference,
+                    "tenant": tenant,
+                    "service": service,
+                    "state": json.loads(state),
+                }
+        return cases
+
+    def _value(self, value: Any) -> Any:
+        """A value as JSON, personal data still sealed."""
+        return json.loads(self._json.to_text(value))
+
+    def _row(self, cases: dict[str, dict[str, Any]], applied: Applied) -> tuple[Any, ...] | None:
+        event: Any = applied.event
+        case_id = str(event.originator_id)
+        name = type(event).__name__
+        if name == "Submitted":
+            cases[case_id] = {
+                "reference": event.reference,
+                "tenant": event.tenant,
+                "service": event.service,
+                "state": {},
+            }
+        case = cases.get(case_id)
+        if case is None:
+            return None  # events of a case submitted before the log this view was built from
+        old: dict[str, Any] = case["state"]
+        new = dict(old)
+        new["status"] = status_after(event, old.get("status"))
+        if name == "Claimed":
+            new["assignee"] = event.actor.id
+        elif name in HOLDER_CLEARED:
+            new["assignee"] = None
+        for field, value in vars(event).items():
+            if field in HIDDEN or field == "reason":
+                continue
+            if isinstance(value, ProcessingClock):
+                due = value.due_on
+                new["due_on"] = due.isoformat() if due else None
+            new[field] = self._value(value)
+        changes = {
+            field: {"old": old.get(field), "new": value}
+            for field, value in new.items()
+            if old.get(field) != value
+        }
+        case["state"] = new
+        actor = getattr(event, "actor", None)
+        reason = getattr(event, "reason", None)
+        at = getattr(event, "at", None)
+        return (
+            applied.position,
+            case_id,
+            case["reference"],
+            case["tenant"],
+            case["service"],
+            name,
+            event.originator_version,
+            actor.id if actor is not None else None,
+            sealed_json(actor.display_name) if actor is not None else None,
+            actor.role.value if actor is not None else None,
+            actor.on_behalf_of if actor is not None else None,
+            utc_text(at) if isinstance(at, datetime) else None,
+            utc_text(event.timestamp),
+            self._json.to_text(reason) if reason is not None else None,
+            json.dumps(changes, ensure_ascii=False),
+        )

@@ -1,0 +1,158 @@
+"""The clerk inbox: open cases of a tenant with status, assignee and due date.
+
+One row per open case; closed and withdrawn cases leave the inbox. The applicant's name is
+kept sealed (see ``projections.sealed``), so an erasure shows as "[gelöscht]" at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from domain.processing_clock import ProcessingClock
+from infrastructure.view_database import ViewTransaction
+from projections.case_events import (
+    HOLDER_CLEARED,
+    OPEN_STATUSES_EXCLUDED,
+    case_event_topics,
+    status_after,
+)
+from projections.projection import Applied, Projection
+from projections.sealed import sealed_json
+
+COLUMNS = (
+    "case_id",
+    "tenant",
+    "reference",
+    "service",
+    "applicant_name",
+    "status",
+    "assignee",
+    "submitted_at",
+    "due_on",
+    "due_key",
+    "waiting_for_applicant",
+    "last_activity_at",
+    "position",
+)
+NO_DUE_DATE = "9999-12-31"  # sorts cases without a running period last
+CHUNK = 400  # rows per multi-row statement (well below SQLite's variable limit)
+
+
+def utc_text(moment: datetime) -> str:
+    """A timestamp as sortable ISO text in UTC."""
+    return moment.astimezone(UTC).isoformat()
+
+
+class Inbox(Projection):
+    """Open cases per tenant, for the clerks' work queue."""
+
+    name: ClassVar[str] = "inbox"
+    version: ClassVar[int] = 1
+
+    @property
+    def table(self) -> str:
+        """The view table of this version."""
+        return self.key
+
+    def create_tables(self, tx: ViewTransaction) -> None:
+        """One row per open case, indexed for the tenant's queue in due-date order."""
+        tx.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.table} ("
+            "case_id TEXT PRIMARY KEY, tenant TEXT NOT NULL, reference TEXT NOT NULL, "
+            "service TEXT NOT NULL, applicant_name TEXT, status TEXT NOT NULL, assignee TEXT, "
+            "submitted_at TEXT NOT NULL, due_on TEXT, due_key TEXT NOT NULL, "
+            "waiting_for_applicant INTEGER NOT NULL, "
+            "last_activity_at TEXT NOT NULL, position BIGINT NOT NULL)"
+        )
+        for name, columns in (
+            ("due", "tenant, due_key, case_id"),
+            ("assignee", "tenant, assignee, due_key, case_id"),
+            ("status", "tenant, status, due_key, case_id"),
+        ):
+            tx.execute(
+                f"CREATE INDEX IF NOT EXISTS {self.table}_{name} ON {self.table} ({columns})"
+            )
+
+    def topics(self) -> list[str]:
+        """Every case event."""
+        return case_event_topics()
+
+    def apply(self, tx: ViewTransaction, batch: Sequence[Applied]) -> None:
+        """Fold the batch into the touched rows, then upsert and delete in bulk."""
+        ids = sorted({str(a.event.originator_id) for a in batch})
+        rows = self._load(tx, ids)
+        for applied in batch:
+            self._fold(rows, applied)
+        still_open = [r for r in rows.values() if r["status"] not in OPEN_STATUSES_EXCLUDED]
+        gone = [r["case_id"] for r in rows.values() if r["status"] in OPEN_STATUSES_EXCLUDED]
+        self._upsert(tx, still_open)
+        for start in range(0, len(gone), CHUNK):
+            chunk = gone[start : start + CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            tx.execute(f"DELETE FROM {self.table} WHERE case_id IN ({marks})", chunk)
+
+    def _load(self, tx: ViewTransaction, ids: list[str]) -> dict[str, dict[str, Any]]:
+        rows: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            found = tx.query(
+                f"SELECT {', '.join(COLUMNS)} FROM {self.table} WHERE case_id IN ({marks})", chunk
+            )
+            rows.update({row[0]: dict(zip(COLUMNS, row, strict=True)) for row in found})
+        return rows
+
+    def _fold(self, rows: dict[str, dict[str, Any]], applied: Applied) -> None:
+        event: Any = applied.event
+        case_id = str(event.originator_id)
+        name = type(event).__name__
+        if name == "Submitted":
+            applicant_name = event.applicant.get("name")
+            rows[case_id] = {
+                "case_id": case_id,
+                "tenant": event.tenant,
+                "reference": event.reference,
+                "service": event.service,
+                "applicant_name": sealed_json(applicant_name),
+                "status": "submitted",
+                "assignee": None,
+                "submitted_at": utc_text(event.at),
+                "due_on": None,
+                "due_key": NO_DUE_DATE,
+                "waiting_for_applicant": 0,
+                "last_activity_at": utc_text(event.at),
+                "position": applied.position,
+            }
+            return
+        row = rows.get(case_id)
+        if row is None:
+            return  # the case left the inbox before (closed): later events do not bring it back
+        row["status"] = status_after(event, row["status"])
+        if name == "Claimed":
+            row["assignee"] = event.actor.id
+        elif name in HOLDER_CLEARED:
+            row["assignee"] = None
+        clock = getattr(event, "clock", None)
+        if isinstance(clock, ProcessingClock):
+            due = clock.due_on
+            row["due_on"] = due.isoformat() if due else None
+            row["due_key"] = row["due_on"] or NO_DUE_DATE
+            row["waiting_for_applicant"] = int(clock.stopped_since is not None)
+        at = getattr(event, "at", None)
+        if isinstance(at, datetime):
+            row["last_activity_at"] = utc_text(at)
+        row["position"] = applied.position
+
+    def _upsert(self, tx: ViewTransaction, rows: list[dict[str, Any]]) -> None:
+        updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:])
+        for start in range(0, len(rows), CHUNK):
+            chunk = rows[start : start + CHUNK]
+            values = ", ".join("(" + ", ".join("?" for _ in COLUMNS) + ")" for _ in chunk)
+            params = [row[c] for row in chunk for c in COLUMNS]
+            tx.execute(
+                f"INSERT INTO {self.table} ({', '.join(COLUMNS)}) VALUES {values} "
+                f"ON CONFLICT (case_id) DO UPDATE SET {updates}",
+                params,
+            )

@@ -1,0 +1,44 @@
+"""What a projection is: a named, versioned view with its tables, topics and batch apply."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from eventsourcing.domain import DomainEventProtocol
+
+from infrastructure.view_database import ViewTransaction
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """An event with its log position, as a projection receives it."""
+
+    position: int
+    event: DomainEventProtocol[Any]
+
+
+class Projection(ABC):
+    """A read model: tables of its own, fed in batches of events in log order."""
+
+    name: ClassVar[str]
+    version: ClassVar[int]
+
+    @property
+    def key(self) -> str:
+        """Name and version: a new version is a new view, rebuilt from the log."""
+        return f"{self.name}_v{self.version}"
+
+    @abstractmethod
+    def create_tables(self, tx: ViewTransaction) -> None:
+        """Create the view's tables and indexes if they do not exist."""
+
+    @abstractmethod
+    def topics(self) -> list[str]:
+        """The event topics it reads, derived from the event classes."""
+
+    @abstractmethod
+    def apply(self, tx: ViewTransaction, batch: Sequence[Applied]) -> None:
+        """Apply a batch of events with set-based writes, inside the caller's transaction."""
