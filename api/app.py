@@ -13,7 +13,7 @@ from api.auth import DevelopmentTokens, TokenVerifier
 from api.context import RequestContext
 from api.problems import ServiceUnavailable, install_problem_handlers
 from api.provider import VorgangProvider
-from api.routes import cases, health, privacy, services
+from api.routes import cases, health, privacy, read_models, services
 from application.clock import Clock
 from infrastructure.database import parse_database_url
 from infrastructure.database_watch import DatabaseWatch
@@ -35,6 +35,7 @@ def create_app(
     clock: Clock | None = None,
     verifier: TokenVerifier | None = None,
     builder: Callable[[], Vorgang] | None = None,
+    run_projections: bool = True,
 ) -> FastAPI:
     """The API for these settings; the database is opened on first need, not at start."""
     # A malformed URL fails at start, in one line; an unreachable database does not.
@@ -43,6 +44,7 @@ def create_app(
         builder or (lambda: build(settings, clock=clock)),
         retry_after=settings.retry_after_seconds,
         watch=DatabaseWatch(target),
+        run_projections=run_projections,
     )
 
     @asynccontextmanager
@@ -72,5 +74,7 @@ def create_app(
     app.include_router(cases.router)
     app.include_router(services.road_opening)
     app.include_router(services.catalogue)
+    app.include_router(read_models.router)
     app.include_router(privacy.router)
+    app.include_router(read_models.operations)
     return app

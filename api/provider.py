@@ -25,9 +25,15 @@ class VorgangProvider:
     """Holds the one ``Vorgang`` of this process, built lazily and retried."""
 
     def __init__(
-        self, build: Callable[[], Vorgang], *, retry_after: int, watch: DatabaseWatch
+        self,
+        build: Callable[[], Vorgang],
+        *,
+        retry_after: int,
+        watch: DatabaseWatch,
+        run_projections: bool = True,
     ) -> None:
         self._build = build
+        self._run_projections = run_projections
         self._retry_after = retry_after
         self.watch = watch
         self._vorgang: Vorgang | None = None
@@ -62,6 +68,8 @@ class VorgangProvider:
                 raise ServiceUnavailable(self._last_error, self._retry_after) from None
             log.info("database reachable")
             self.watch.start()
+            if self._run_projections:
+                self._vorgang.projections.start()
             return self._vorgang
         finally:
             self._lock.release()

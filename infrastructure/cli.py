@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 from datetime import timedelta
 from typing import Annotated
 from uuid import UUID
@@ -123,6 +125,13 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
     with_demo: Annotated[bool, typer.Option("--demo", help="Create demo data first.")] = False,
+    projections: Annotated[
+        bool,
+        typer.Option(
+            "--projections/--no-projections",
+            help="Keep the read models up to date in this process (off when workers run).",
+        ),
+    ] = True,
 ) -> None:
     """Serve the HTTP API (starts even while the database is down: 503 until it is up)."""
     settings = load_settings()
@@ -139,7 +148,7 @@ def serve(
             finally:
                 vorgang.close()
     try:
-        api = create_app(settings)
+        api = create_app(settings, run_projections=projections)
     except DatabaseUrlError as error:
         raise fail(str(error)) from None
     uvicorn.run(api, host=host, port=port, log_config=None, access_log=False)
@@ -170,6 +179,45 @@ def print_quickstart(settings: Settings, host: str, port: int, case_id: UUID) ->
         f"\n  API documentation: {base}/docs\n",
         err=True,
     )
+
+
+@app.command()
+def worker() -> None:
+    """Keep the read models up to date (run any number; each projection has one holder)."""
+    settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    vorgang = open_vorgang(settings)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    vorgang.projections.start()
+    typer.echo(f"worker running projections: {', '.join(vorgang.projections.runners)}", err=True)
+    try:
+        stop.wait()
+    finally:
+        vorgang.close()
+
+
+projections_app = typer.Typer(help="Read models: status.")
+app.add_typer(projections_app, name="projections")
+
+
+@projections_app.command("status")
+def projections_status() -> None:
+    """Position, head, lag and state of every read model."""
+    settings = load_settings()
+    configure_logging(settings.log_format, "WARNING")
+    vorgang = open_vorgang(settings)
+    try:
+        statuses = vorgang.projections.statuses()
+    finally:
+        vorgang.close()
+    typer.echo(f"{'projection':<16}{'position':>10}{'head':>10}{'lag':>8}{'lag s':>9}  state")
+    for s in statuses:
+        typer.echo(
+            f"{s.name:<16}{s.position:>10}{s.head:>10}{s.lag_events:>8}{s.lag_seconds:>9.1f}  "
+            f"{s.state}" + (f"  last error: {s.last_error}" if s.last_error else "")
+        )
 
 
 privacy = typer.Typer(help="Personal data: erasure by destroying keys, KEK rotation.")

@@ -52,7 +52,7 @@ class ProjectionStatus:
     applied_at: str | None
     heartbeat_at: str | None
     last_error: str | None
-    state: str  # idle, catching_up, stalled, failing, not_running
+    state: str  # idle, catching_up, failing, stalled (events waiting, no heartbeat), stopped
 
 
 def create_tracking(views: ViewDatabase) -> None:
@@ -289,7 +289,6 @@ class ProjectionRunner:
             heartbeat_at=heartbeat_at,
             last_error=last_error,
             error_at=error_at,
-            running=self._thread is not None,
         )
 
     def _oldest_waiting(self, position: int) -> datetime | None:
@@ -315,7 +314,6 @@ def describe(
     heartbeat_at: str | None,
     last_error: str | None,
     error_at: str | None,
-    running: bool | None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> ProjectionStatus:
     """Status from the tracking row: a stalled runner looks different from an idle one."""
@@ -327,16 +325,14 @@ def describe(
     recent_error = error_at is not None and (
         applied_at is None or datetime.fromisoformat(error_at) > datetime.fromisoformat(applied_at)
     )
+    fresh = beat_age is not None and beat_age <= 5 * HEARTBEAT_SECONDS
     if recent_error:
         state = "failing"
-    elif running is False:
-        state = "not_running"
-    elif beat_age is None or beat_age > 5 * HEARTBEAT_SECONDS:
-        state = "stalled"  # a live runner beats every few seconds, idle or busy
-    elif oldest_waiting:
-        state = "catching_up"
+    elif fresh:
+        state = "catching_up" if oldest_waiting else "idle"
     else:
-        state = "idle"
+        # No runner beats any more: with events waiting that is a stall, else just stopped.
+        state = "stalled" if oldest_waiting else "stopped"
     return ProjectionStatus(
         name=name,
         position=position,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 
 import structlog
@@ -20,11 +21,13 @@ from infrastructure.log_position import LogPositions
 from infrastructure.privacy.key_encryption import KeyEncryptionError, KeyRing, parse_kek
 from infrastructure.privacy.key_store import PersonalDataKeys, open_keys
 from infrastructure.privacy.transcoding import EncryptedPersonalData
+from infrastructure.projection_host import ProjectionHost
 from infrastructure.settings import Settings
+from infrastructure.view_database import ViewDatabase, open_views
 
 log = structlog.get_logger(__name__)
 
-DATABASE_ERRORS = (PersistenceError, PsycopgError, PoolTimeout, OSError)
+DATABASE_ERRORS = (PersistenceError, PsycopgError, PoolTimeout, OSError, sqlite3.Error)
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -43,9 +46,13 @@ class Vorgang:
     privacy: PrivacyService
     road_opening: RoadOpeningCommands
     positions: LogPositions
+    views: ViewDatabase
+    projections: ProjectionHost
 
     def close(self) -> None:
-        """Release database connections."""
+        """Stop projections and release database connections."""
+        self.projections.stop()
+        self.views.close()
         self.store.close()
         self.keys.close()
 
@@ -98,6 +105,13 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Vorgang:
     cases = CaseService(store, clock, identities)
     privacy = PrivacyService(store, keys, clock)
     log.info("store opened", database=target.display, dialect=target.dialect)
+    try:
+        views = open_views(target)
+        projections = ProjectionHost(store, views)
+    except DATABASE_ERRORS as error:
+        store.close()
+        keys.close()
+        raise _one_line(target, error) from None
     return Vorgang(
         settings,
         target,
@@ -107,4 +121,6 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Vorgang:
         privacy,
         RoadOpeningCommands(cases),
         LogPositions(store),
+        views,
+        projections,
     )

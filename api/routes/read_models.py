@@ -1,0 +1,248 @@
+"""Lists that read projections (never aggregates): the inbox, the audit trail, their status."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import PlainTextResponse, StreamingResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
+from pydantic import BaseModel
+
+from api.dependencies import ActorDep, VorgangDep, require
+from api.problems import BadHeader, Forbidden, ServiceUnavailable
+from api.routes.cases import PROBLEMS
+from application.views import plain
+from domain.actor import Actor, Role
+from domain.working_days import BERLIN
+from infrastructure.wiring import Vorgang
+from projections.audit_query import AuditFilter, AuditQuery
+from projections.cursors import InvalidCursor
+from projections.inbox_query import InboxFilter, InboxQuery
+
+router = APIRouter(prefix="/api/v1", tags=["read models"], responses=PROBLEMS)  # type: ignore[arg-type]
+operations = APIRouter(tags=["operations"])
+READ_YOUR_WRITES_SECONDS = 5.0
+
+Limit = Annotated[int, Query(ge=1, le=500, description="Rows per page.")]
+Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page.")]
+MinPosition = Annotated[
+    int | None,
+    Query(ge=0, description="Wait (bounded) until the view includes this log position."),
+]
+
+
+class InboxItem(BaseModel):
+    """An open case in the work queue."""
+
+    case_id: str
+    reference: str
+    service: str
+    applicant_name: str | None
+    status: str
+    assignee: str | None
+    submitted_at: datetime
+    due_on: date | None
+    working_days_left: int | None
+    overdue: bool
+    waiting_for_applicant: bool
+    last_activity_at: datetime
+
+
+class InboxPage(BaseModel):
+    """A page of the inbox."""
+
+    items: list[InboxItem]
+    next_cursor: str | None
+    position: int
+
+
+class AuditRow(BaseModel):
+    """One event in the audit trail."""
+
+    position: int
+    case_id: str
+    reference: str
+    tenant: str
+    service: str
+    event_type: str
+    version: int
+    actor_id: str | None
+    actor_name: str | None
+    actor_role: str | None
+    on_behalf_of: str | None
+    at: datetime | None
+    recorded_at: datetime
+    reason: str | None
+    changes: dict[str, Any]
+
+
+class AuditPage(BaseModel):
+    """A page of the audit trail."""
+
+    items: list[AuditRow]
+    next_cursor: str | None
+    position: int
+
+
+class ProjectionStatusOut(BaseModel):
+    """Where a projection stands."""
+
+    name: str
+    position: int
+    head: int
+    lag_events: int
+    lag_seconds: float
+    applied_at: datetime | None
+    heartbeat_at: datetime | None
+    last_error: str | None
+    state: str
+
+
+def opener(vorgang: Vorgang) -> Callable[[str | None], Any]:
+    """Opens sealed view JSON with the application's transcoding ("[gelöscht]" once erased)."""
+    transcoder = vorgang.store.mapper.transcoder
+
+    def open_sealed(text: str | None) -> Any:
+        return None if text is None else plain(transcoder.decode(text.encode()))
+
+    return open_sealed
+
+
+def caught_up(vorgang: Vorgang, name: str, min_position: int | None) -> int:
+    """Wait for read-your-writes; return the view's position."""
+    runner = vorgang.projections.runners[name]
+    if min_position is not None and not vorgang.projections.wait_for(
+        name, min_position, READ_YOUR_WRITES_SECONDS
+    ):
+        raise ServiceUnavailable(
+            f"the {name} view has not reached position {min_position} yet", retry_after=1
+        )
+    return runner.position()
+
+
+def tenant_for(actor: Actor, tenant: str | None) -> str:
+    """The tenant whose cases the actor asks for: their own or one they act for."""
+    chosen = tenant or actor.on_behalf_of or actor.tenant
+    if chosen not in (actor.tenant, actor.on_behalf_of):
+        raise Forbidden(f"you do not act for {chosen}")
+    return chosen
+
+
+@router.get("/inbox", summary="The work queue: open cases of a tenant by due date")
+def inbox(
+    actor: ActorDep,
+    vorgang: VorgangDep,
+    assignee: Annotated[
+        Literal["me", "unassigned", "anyone"], Query(description="Whose cases.")
+    ] = "anyone",
+    service: str | None = None,
+    status: str | None = None,
+    overdue: bool = False,
+    due_before: date | None = None,
+    tenant: Annotated[str | None, Query(description="A tenant you act for.")] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    min_position: MinPosition = None,
+) -> InboxPage:
+    """Open cases with status, assignee, due date and working days left; cursor pages."""
+    require(actor, Role.CLERK, Role.SUPERVISOR, Role.AUDITOR)
+    position = caught_up(vorgang, "inbox", min_position)
+    query = InboxFilter(
+        tenant=tenant_for(actor, tenant),
+        assignee=actor.id if assignee == "me" else None,
+        unassigned=assignee == "unassigned",
+        service=service,
+        status=status,
+        overdue=overdue,
+        due_before=due_before,
+    )
+    try:
+        items, next_cursor = InboxQuery(vorgang.views, opener(vorgang)).page(
+            query, today=datetime.now(BERLIN).date(), limit=limit, cursor=cursor
+        )
+    except InvalidCursor as error:
+        raise BadHeader("cursor", str(error)) from None
+    return InboxPage(
+        items=[InboxItem(**item) for item in items], next_cursor=next_cursor, position=position
+    )
+
+
+@router.get(
+    "/audit",
+    summary="The audit trail: every case event with who, when, why and what changed",
+    response_model=None,
+)
+def audit(
+    actor: ActorDep,
+    vorgang: VorgangDep,
+    case_id: str | None = None,
+    actor_id: str | None = None,
+    tenant: str | None = None,
+    event_type: str | None = None,
+    recorded_from: datetime | None = None,
+    recorded_to: datetime | None = None,
+    format: Annotated[Literal["json", "csv"], Query(description="csv streams all rows.")] = "json",
+    limit: Limit = 100,
+    cursor: Cursor = None,
+    min_position: MinPosition = None,
+) -> AuditPage | StreamingResponse:
+    """Auditors read their tenants' trail; supervisors their own tenant's."""
+    require(actor, Role.AUDITOR, Role.SUPERVISOR)
+    position = caught_up(vorgang, "audit_trail", min_position)
+    query = AuditFilter(
+        tenants=(tenant_for(actor, tenant),),
+        case_id=case_id,
+        actor_id=actor_id,
+        event_type=event_type,
+        recorded_from=recorded_from,
+        recorded_to=recorded_to,
+    )
+    reader = AuditQuery(vorgang.views, opener(vorgang))
+    if format == "csv":
+        return StreamingResponse(
+            reader.csv(query),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="audit-trail.csv"'},
+        )
+    try:
+        items, next_cursor = reader.page(query, limit=limit, cursor=cursor)
+    except InvalidCursor as error:
+        raise BadHeader("cursor", str(error)) from None
+    return AuditPage(
+        items=[AuditRow(**item) for item in items], next_cursor=next_cursor, position=position
+    )
+
+
+@router.get("/projections", summary="Where each read model stands")
+def projections(actor: ActorDep, vorgang: VorgangDep) -> list[ProjectionStatusOut]:
+    """Position, head of the log, lag in events and seconds, last error, heartbeat, state."""
+    require(actor, Role.ADMIN, Role.SUPERVISOR, Role.AUDITOR)
+    return [ProjectionStatusOut(**vars_of(s)) for s in vorgang.projections.statuses()]
+
+
+def vars_of(status: Any) -> dict[str, Any]:
+    """A status dataclass as a dict."""
+    return {name: getattr(status, name) for name in status.__dataclass_fields__}
+
+
+@operations.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
+def metrics(vorgang: VorgangDep) -> PlainTextResponse:
+    """Projection positions, head, lag and heartbeat age, in the Prometheus text format."""
+    registry = CollectorRegistry()
+    described = {
+        "position": ("vorgang_projection_position", "Last log position applied"),
+        "head": ("vorgang_log_head", "Head of the notification log"),
+        "lag_events": ("vorgang_projection_lag_events", "Log positions behind"),
+        "lag_seconds": ("vorgang_projection_lag_seconds", "Age of the oldest unapplied event"),
+    }
+    gauges = {
+        field: Gauge(metric, text, ["projection"], registry=registry)
+        for field, (metric, text) in described.items()
+    }
+    for status in vorgang.projections.statuses():
+        for field, gauge in gauges.items():
+            gauge.labels(status.name).set(getattr(status, field))
+    return PlainTextResponse(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

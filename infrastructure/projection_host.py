@@ -1,0 +1,71 @@
+"""The projections of a process: built once, started under `serve` or `worker`, woken on save."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from application.store import VorgangStore
+from infrastructure.projection_runner import ProjectionRunner, ProjectionStatus
+from infrastructure.view_database import ViewDatabase
+from projections.audit_trail import AuditTrail
+from projections.inbox import Inbox
+from projections.projection import Projection
+
+
+def default_projections() -> list[Projection]:
+    """The read models every deployment keeps."""
+    return [Inbox(), AuditTrail()]
+
+
+class ProjectionHost:
+    """Runners for every projection over one store and one view database."""
+
+    def __init__(
+        self,
+        store: VorgangStore,
+        views: ViewDatabase,
+        projections: Sequence[Projection] | None = None,
+        *,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self.runners = {
+            p.name: ProjectionRunner(store, views, p, poll_seconds=poll_seconds)
+            for p in (projections if projections is not None else default_projections())
+        }
+        store.after_save(self.wake)
+        self.running = False
+
+    def start(self) -> None:
+        """Keep every projection caught up in background threads."""
+        for runner in self.runners.values():
+            runner.start()
+        self.running = True
+
+    def stop(self) -> None:
+        """Stop the background threads."""
+        for runner in self.runners.values():
+            runner.stop()
+        self.running = False
+
+    def wake(self) -> None:
+        """A save happened in this process: look at the log now."""
+        for runner in self.runners.values():
+            runner.wake()
+
+    def catch_up(self) -> int:
+        """Apply everything up to the head now, in this thread (CLI, tests)."""
+        return sum(runner.catch_up() for runner in self.runners.values())
+
+    def wait_for(self, name: str, position: int, timeout: float) -> bool:
+        """Read-your-writes: wait until the named view has reached a log position."""
+        runner = self.runners[name]
+        if not self.running:
+            deadline = time.monotonic() + timeout
+            while runner.position() < position and time.monotonic() < deadline:
+                runner.catch_up()
+        return runner.wait_for(position, timeout)
+
+    def statuses(self) -> list[ProjectionStatus]:
+        """Every projection's status."""
+        return [runner.status() for runner in self.runners.values()]

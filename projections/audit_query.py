@@ -1,0 +1,119 @@
+"""Reading the audit trail: filters, position order, cursor pagination, CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from infrastructure.view_database import ViewDatabase
+from projections.audit_trail import AuditTrail
+from projections.cursors import decode_cursor, encode_cursor
+
+Reveal = Callable[[str | None], Any]  # opens sealed JSON (a value or a structure) for display
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What an auditor asks the trail for; tenants limits it to those they may read."""
+
+    tenants: tuple[str, ...]
+    case_id: str | None = None
+    actor_id: str | None = None
+    event_type: str | None = None
+    recorded_from: datetime | None = None
+    recorded_to: datetime | None = None
+
+
+CSV_COLUMNS = (
+    "position",
+    "case_id",
+    "reference",
+    "tenant",
+    "service",
+    "event_type",
+    "version",
+    "actor_id",
+    "actor_name",
+    "actor_role",
+    "on_behalf_of",
+    "at",
+    "recorded_at",
+    "reason",
+    "changes",
+)
+
+
+class AuditQuery:
+    """Pages of the trail in log order."""
+
+    def __init__(self, views: ViewDatabase, reveal: Reveal) -> None:
+        self.views = views
+        self.reveal = reveal
+        self.table = AuditTrail().table
+
+    def page(
+        self, query: AuditFilter, *, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page and the cursor of the next (None on the last page)."""
+        where = [f"tenant IN ({', '.join('?' for _ in query.tenants)})"]
+        params: list[Any] = list(query.tenants)
+        for column, value in (
+            ("case_id", query.case_id),
+            ("actor_id", query.actor_id),
+            ("event_type", query.event_type),
+        ):
+            if value:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if query.recorded_from:
+            where.append("recorded_at >= ?")
+            params.append(query.recorded_from.isoformat())
+        if query.recorded_to:
+            where.append("recorded_at < ?")
+            params.append(query.recorded_to.isoformat())
+        if cursor:
+            (after,) = decode_cursor(cursor, 1)
+            where.append("position > ?")
+            params.append(int(after))
+        rows = self.views.query(
+            f"SELECT {', '.join(CSV_COLUMNS)} FROM {self.table} WHERE {' AND '.join(where)} "
+            "ORDER BY position LIMIT ?",
+            [*params, limit + 1],
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        items = [self._item(row) for row in rows]
+        return items, (encode_cursor([rows[-1][0]]) if more and rows else None)
+
+    def _item(self, row: tuple[Any, ...]) -> dict[str, Any]:
+        item = dict(zip(CSV_COLUMNS, row, strict=True))
+        item["actor_name"] = self.reveal(item["actor_name"])
+        item["reason"] = self.reveal(item["reason"])
+        item["changes"] = self.reveal(item["changes"])
+        return item
+
+    def csv(self, query: AuditFilter, *, batch: int = 1000) -> Iterator[str]:
+        """The whole filtered trail as CSV, streamed page by page."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(CSV_COLUMNS)
+        cursor: str | None = None
+        while True:
+            items, cursor = self.page(query, limit=batch, cursor=cursor)
+            for item in items:
+                writer.writerow(
+                    [
+                        json.dumps(item[c], ensure_ascii=False) if c == "changes" else item[c]
+                        for c in CSV_COLUMNS
+                    ]
+                )
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+            if cursor is None:
+                return

@@ -1,0 +1,113 @@
+"""Reading the inbox: filters, due-date order and keyset pagination stable under writes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from domain.working_days import working_days_between
+from infrastructure.view_database import ViewDatabase
+from projections.cursors import decode_cursor, encode_cursor
+from projections.inbox import Inbox
+
+Open = Callable[[str | None], str | None]  # opens a sealed personal value for display
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    """What a clerk asks the inbox for."""
+
+    tenant: str
+    assignee: str | None = None  # an actor id
+    unassigned: bool = False
+    service: str | None = None
+    status: str | None = None
+    overdue: bool = False
+    due_before: date | None = None
+
+
+def working_days_left(due: date, today: date) -> int:
+    """Working days until the due date; negative once overdue."""
+    if due >= today:
+        return working_days_between(today, due)
+    return -working_days_between(due, today)
+
+
+class InboxQuery:
+    """Pages of the inbox, sorted by due date (cases without one last)."""
+
+    def __init__(self, views: ViewDatabase, open_sealed: Open) -> None:
+        self.views = views
+        self.open_sealed = open_sealed
+        self.table = Inbox().table
+
+    def page(
+        self, query: InboxFilter, *, today: date, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page and the cursor of the next (None on the last page)."""
+        where = ["tenant = ?"]
+        params: list[Any] = [query.tenant]
+        if query.unassigned:
+            where.append("assignee IS NULL")
+        elif query.assignee:
+            where.append("assignee = ?")
+            params.append(query.assignee)
+        if query.service:
+            where.append("service = ?")
+            params.append(query.service)
+        if query.status:
+            where.append("status = ?")
+            params.append(query.status)
+        if query.overdue:
+            where.append("due_key < ?")
+            params.append(today.isoformat())
+        if query.due_before:
+            where.append("due_key < ?")
+            params.append(query.due_before.isoformat())
+        if cursor:
+            due_key, case_id = decode_cursor(cursor, 2)
+            where.append("(due_key > ? OR (due_key = ? AND case_id > ?))")
+            params += [due_key, due_key, case_id]
+        rows = self.views.query(
+            "SELECT case_id, reference, service, applicant_name, status, assignee, submitted_at, "
+            f"due_on, due_key, waiting_for_applicant, last_activity_at FROM {self.table} "
+            f"WHERE {' AND '.join(where)} ORDER BY due_key, case_id LIMIT ?",
+            [*params, limit + 1],
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        items = [self._item(row, today) for row in rows]
+        next_cursor = encode_cursor([rows[-1][8], rows[-1][0]]) if more and rows else None
+        return items, next_cursor
+
+    def _item(self, row: tuple[Any, ...], today: date) -> dict[str, Any]:
+        (
+            case_id,
+            reference,
+            service,
+            name,
+            status,
+            assignee,
+            submitted_at,
+            due_on,
+            _due_key,
+            waiting,
+            last_activity_at,
+        ) = row
+        due = date.fromisoformat(due_on) if due_on else None
+        return {
+            "case_id": case_id,
+            "reference": reference,
+            "service": service,
+            "applicant_name": self.open_sealed(name) if name else None,
+            "status": status,
+            "assignee": assignee,
+            "submitted_at": submitted_at,
+            "due_on": due_on,
+            "working_days_left": working_days_left(due, today) if due else None,
+            "overdue": bool(due and due < today),
+            "waiting_for_applicant": bool(waiting),
+            "last_activity_at": last_activity_at,
+        }
