@@ -8,12 +8,14 @@ injected into the use-case classes; nothing imports a module-level instance.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, Recording, Transcoding
 
 from application.transcodings import register_value_transcodings
+from domain.reference import ReferenceCounter
 
 
 class VorgangStore(Application[UUID]):
@@ -21,6 +23,9 @@ class VorgangStore(Application[UUID]):
 
     name = "vorgang"  # PostgreSQL table names derive from it: keep it pinned
     is_snapshotting_enabled = True
+    # A reference counter gains one event per case and is loaded by every submission:
+    # a snapshot every 50 events keeps that load short however many cases a year brings.
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {ReferenceCounter: 50}
 
     def __init__(
         self,

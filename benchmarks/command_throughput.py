@@ -23,6 +23,7 @@ import os
 import sqlite3
 import statistics
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -170,20 +171,22 @@ def commands(target: DatabaseTarget, threads: int, budget: Budget) -> Measuremen
     """``CaseService.add_note`` on the real wiring, round-robin over each thread's cases."""
     vorgang = build(Settings(database_url=target.display, key_cache_seconds=30))
     cases = vorgang.cases
+    one_at_a_time = threading.Lock()  # set-up only: concurrent submits retry on the counter
 
     def worker(index: int) -> Op:
         ids = []
         for i in range(budget.per_thread):
-            case_id = cases.submit(
-                actor=APPLICANT,
-                tenant="usingen",
-                service="general",
-                applicant={"name": f"Person {index}-{i}", "email": f"p{index}-{i}@example.org"},
-                data={"subject": f"Anfrage {i}"},
-            ).case_id
-            # The first note creates the case-text and clerk keys (commits of their own);
-            # after it, every measured command is exactly one transaction.
-            cases.add_note(case_id, actor=CLERK, text="Eingang geprüft")
+            with one_at_a_time:
+                case_id = cases.submit(
+                    actor=APPLICANT,
+                    tenant="usingen",
+                    service="general",
+                    applicant={"name": f"Person {index}-{i}", "email": f"p{index}@example.org"},
+                    data={"subject": f"Anfrage {i}"},
+                ).case_id
+                # The first note creates the case-text and clerk keys (commits of their
+                # own); after it, every measured command is exactly one transaction.
+                cases.add_note(case_id, actor=CLERK, text="Eingang geprüft")
             ids.append(case_id)
         turn = iter(range(1 << 62))
 
