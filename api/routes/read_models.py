@@ -16,7 +16,7 @@ from api.problems import BadHeader, Forbidden, ServiceUnavailable
 from api.routes.cases import PROBLEMS
 from application.views import plain
 from domain.actor import Actor, Role
-from domain.working_days import BERLIN
+from domain.working_days import berlin_date
 from infrastructure.wiring import Vorgang
 from projections.audit_query import AuditFilter, AuditQuery
 from projections.cursors import InvalidCursor
@@ -161,7 +161,7 @@ def inbox(
     )
     try:
         items, next_cursor = InboxQuery(vorgang.views, opener(vorgang)).page(
-            query, today=datetime.now(BERLIN).date(), limit=limit, cursor=cursor
+            query, today=berlin_date(vorgang.cases.clock.now()), limit=limit, cursor=cursor
         )
     except InvalidCursor as error:
         raise BadHeader("cursor", str(error)) from None
