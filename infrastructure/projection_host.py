@@ -43,7 +43,9 @@ class ProjectionHost:
         self.running = True
 
     def stop(self) -> None:
-        """Stop the background threads."""
+        """Stop the background threads (all asked at once, then awaited)."""
+        for runner in self.runners.values():
+            runner.request_stop()
         for runner in self.runners.values():
             runner.stop()
         self.running = False

@@ -34,6 +34,7 @@ log = structlog.get_logger(__name__)
 TRACKING = "vorgang_projections"
 HEARTBEAT_SECONDS = 2.0
 MAX_BACKOFF_SECONDS = 30.0
+LISTEN_SLICE_SECONDS = 0.25  # how often the listener looks up to see whether to stop
 
 
 class TrackingConflict(RuntimeError):
@@ -184,10 +185,14 @@ class ProjectionRunner:
             )
             self._listener.start()
 
-    def stop(self) -> None:
-        """Stop the thread (and the listener) and wait for them."""
+    def request_stop(self) -> None:
+        """Ask the thread (and the listener) to stop, without waiting."""
         self._stop.set()
         self._wake.set()
+
+    def stop(self) -> None:
+        """Stop the thread (and the listener) and wait for them."""
+        self.request_stop()
         for thread in (self._thread, self._listener):
             if thread is not None:
                 thread.join(timeout=10)
@@ -263,7 +268,7 @@ class ProjectionRunner:
                 with views.connect(autocommit=True) as conn:
                     conn.execute(f'LISTEN "{channel}"')
                     while not self._stop.is_set():
-                        for _ in conn.notifies(timeout=self.poll_seconds, stop_after=1):
+                        for _ in conn.notifies(timeout=LISTEN_SLICE_SECONDS, stop_after=1):
                             self._wake.set()
             except psycopg.Error:
                 self._stop.wait(1.0)  # the poll keeps the runner going meanwhile
