@@ -13,7 +13,7 @@ from api.auth import DevelopmentTokens, TokenVerifier
 from api.context import RequestContext
 from api.problems import ServiceUnavailable, install_problem_handlers
 from api.provider import VorgangProvider
-from api.routes import cases, health, privacy, read_models, services
+from api.routes import cases, decisions, health, privacy, read_models, services
 from application.clock import Clock
 from infrastructure.database import parse_database_url
 from infrastructure.database_watch import DatabaseWatch
@@ -72,6 +72,7 @@ def create_app(
     app.add_middleware(RequestContext)
     app.include_router(health.router)
     app.include_router(cases.router)
+    app.include_router(decisions.router)
     app.include_router(services.road_opening)
     app.include_router(services.catalogue)
     app.include_router(read_models.router)

@@ -60,11 +60,12 @@ class ServiceUnavailable(Exception):
 
 
 class BadHeader(Exception):
-    """A malformed request header (If-Match, Idempotency-Key): 422 naming the header."""
+    """A malformed header or query parameter (If-Match, cursor): 422 naming it."""
 
-    def __init__(self, header: str, message: str) -> None:
+    def __init__(self, header: str, message: str, where: str = "header") -> None:
         super().__init__(message)
         self.header = header
+        self.where = where
 
 
 def problem(
@@ -145,7 +146,7 @@ def install_problem_handlers(app: FastAPI, retry_after: int, watch: DatabaseWatc
             "Invalid header",
             str(error),
             slug="validation",
-            errors=[{"in": "header", "field": error.header, "message": str(error)}],
+            errors=[{"in": error.where, "field": error.header, "message": str(error)}],
         )
 
     @app.exception_handler(InvalidCommand)

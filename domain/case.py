@@ -412,6 +412,18 @@ class Case(Aggregate):
         """
         return given
 
+    def replay_terms(self, decision: Decision) -> DecisionTerms:
+        """Extension point: the terms the decision's recorded rule versions give (replay).
+
+        The case must stand as it did just before the decision. Without versioned rules
+        there is nothing to recompute: the clerk's terms are the terms.
+        """
+        return DecisionTerms(expires_on=decision.expires_on, fee=decision.fee, rules=decision.rules)
+
+    def terms_today(self, decision: Decision, today: date) -> DecisionTerms:
+        """Extension point: the terms today's rules would give the same decision."""
+        return self.replay_terms(decision)
+
     def _status_after_decision(self, decision: Decision) -> str:
         payment_due = decision.outcome.is_approval and bool(decision.fee)
         if self.PAYMENT_BEFORE_ISSUE and payment_due:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import signal
 import threading
-from datetime import timedelta
-from typing import Annotated
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 from uuid import UUID
 
 import typer
@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from api.app import create_app
 from api.auth import DevelopmentTokens
+from application.decision_audit import DecisionAudit
 from application.errors import ApplicationError
 from domain.actor import Actor, Role
 from domain.errors import DomainError
@@ -24,6 +25,7 @@ from infrastructure.logging import configure_logging
 from infrastructure.privacy.key_encryption import KeyEncryptionError, new_kek_text
 from infrastructure.settings import Environment, Settings
 from infrastructure.wiring import DatabaseUnavailable, Vorgang, build
+from projections.audit_query import AuditQuery
 
 app = typer.Typer(help="Vorgang: event-sourced case management for municipalities.")
 
@@ -218,6 +220,70 @@ def projections_status() -> None:
             f"{s.name:<16}{s.position:>10}{s.head:>10}{s.lag_events:>8}{s.lag_seconds:>9.1f}  "
             f"{s.state}" + (f"  last error: {s.last_error}" if s.last_error else "")
         )
+
+
+audit_app = typer.Typer(help="For auditors: replay decisions against their rules.")
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("replay")
+def audit_replay(
+    tenant: Annotated[str, typer.Option(help="usingen, neu-anspach, schmitten, glashuetten.")],
+    from_: Annotated[datetime, typer.Option("--from", help="Decisions recorded from (UTC).")],
+    to: Annotated[datetime | None, typer.Option(help="... up to (exclusive).")] = None,
+    service: Annotated[str | None, typer.Option(help="Only this service.")] = None,
+) -> None:
+    """Replay every decision in the range; exit 1 if any is inconsistent."""
+    if tenant not in TENANTS:
+        raise fail(f"--tenant must be one of {', '.join(TENANTS)}")
+    settings = load_settings()
+    configure_logging(settings.log_format, "WARNING")
+    vorgang = open_vorgang(settings)
+    try:
+        summary = replay_period(vorgang, tenant, from_, to, service)
+    finally:
+        vorgang.close()
+    typer.echo(f"{'decisions':>10}{'consistent':>12}{'inconsistent':>14}{'not replayable':>16}")
+    typer.echo(
+        f"{summary['decisions']:>10}{summary['consistent']:>12}{summary['inconsistent']:>14}"
+        f"{summary['not_replayable']:>16}"
+    )
+    for line in summary["findings"]:
+        typer.echo(line)
+    if summary["inconsistent"]:
+        raise typer.Exit(code=1)
+
+
+def replay_period(
+    vorgang: Vorgang, tenant: str, start: datetime, end: datetime | None, service: str | None
+) -> dict[str, Any]:
+    """Replay every decision of a tenant recorded in a period (found via the audit trail)."""
+    vorgang.projections.catch_up()
+    audit = DecisionAudit(vorgang.store, vorgang.cases.clock)
+    auditor = Actor("cli:audit", "Prüfung (Kommandozeile)", Role.AUDITOR, tenant)
+    rows = AuditQuery(vorgang.views, lambda text: text).decisions_recorded(
+        tenant, aware(start), aware(end) if end else None, service
+    )
+    counts = {"decisions": 0, "consistent": 0, "inconsistent": 0, "not_replayable": 0}
+    findings: list[str] = []
+    for case_id, version, reference in rows:
+        records = audit.records(UUID(case_id), actor=auditor)
+        number = next(r.number for r in records if r.version == version)
+        report = audit.replay(UUID(case_id), number, actor=auditor)
+        counts["decisions"] += 1
+        counts[report.verdict] += 1
+        if report.verdict != "consistent":
+            detail = report.reason or "; ".join(
+                f"{d['field']}: recorded {d['recorded']}, replayed {d['replayed']}"
+                for d in report.differences
+            )
+            findings.append(f"{reference} decision {number}: {report.verdict}: {detail}")
+    return {**counts, "findings": findings}
+
+
+def aware(moment: datetime) -> datetime:
+    """A naive moment from the command line is read as UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 privacy = typer.Typer(help="Personal data: erasure by destroying keys, KEK rotation.")

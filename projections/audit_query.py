@@ -90,6 +90,25 @@ class AuditQuery:
         items = [self._item(row) for row in rows]
         return items, (encode_cursor([rows[-1][0]]) if more and rows else None)
 
+    def decisions_recorded(
+        self, tenant: str, start: datetime, end: datetime | None, service: str | None
+    ) -> list[tuple[str, int, str]]:
+        """Case id, case version and reference of every decision recorded in a period."""
+        where = ["tenant = ?", "event_type = 'Decided'", "recorded_at >= ?"]
+        params: list[Any] = [tenant, start.isoformat()]
+        if end is not None:
+            where.append("recorded_at < ?")
+            params.append(end.isoformat())
+        if service:
+            where.append("service = ?")
+            params.append(service)
+        rows = self.views.query(
+            f"SELECT case_id, version, reference FROM {self.table} "
+            f"WHERE {' AND '.join(where)} ORDER BY position",
+            params,
+        )
+        return [(str(r[0]), int(r[1]), str(r[2])) for r in rows]
+
     def _item(self, row: tuple[Any, ...]) -> dict[str, Any]:
         item = dict(zip(CSV_COLUMNS, row, strict=True))
         item["actor_name"] = self.reveal(item["actor_name"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -18,7 +19,7 @@ from api.dependencies import (
     VorgangDep,
     require,
 )
-from api.problems import PROBLEM_JSON
+from api.problems import PROBLEM_JSON, BadHeader
 from api.schemas import (
     CaseOut,
     Decide,
@@ -36,6 +37,7 @@ from api.schemas import (
     SubmitCase,
 )
 from application.cases import CaseService
+from application.decision_audit import DecisionAudit
 from application.views import CommandResult
 from domain.actor import Actor, Role
 from domain.decision import DecisionOutcome
@@ -104,9 +106,21 @@ def get_case(
     vorgang: VorgangDep,
     response: Response,
     version: Annotated[int | None, Query(ge=1, description="State as of this version.")] = None,
+    as_of: Annotated[
+        datetime | None,
+        Query(description="State as recorded at this moment (auditors and supervisors)."),
+    ] = None,
 ) -> CaseOut:
-    """The case with its ETag; `?version=N` gives its state as of version N."""
-    state = vorgang.cases.get(case_id, actor=actor, version=version)
+    """The case with its ETag; `?version=N` or `?as_of=<timestamp>` give earlier states."""
+    if as_of is not None:
+        require(actor, Role.AUDITOR, Role.SUPERVISOR)
+        if as_of.tzinfo is None:
+            raise BadHeader(
+                "as_of", "needs a time zone, e.g. 2026-03-02T09:00:00+01:00", where="query"
+            )
+        state = DecisionAudit(vorgang.store, vorgang.cases.clock).as_of(case_id, as_of, actor=actor)
+    else:
+        state = vorgang.cases.get(case_id, actor=actor, version=version)
     response.headers["ETag"] = f'"{state.version}"'
     return CaseOut.of(state, vorgang.positions.of(case_id, state.version))
 

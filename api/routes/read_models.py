@@ -164,7 +164,7 @@ def inbox(
             query, today=berlin_date(vorgang.cases.clock.now()), limit=limit, cursor=cursor
         )
     except InvalidCursor as error:
-        raise BadHeader("cursor", str(error)) from None
+        raise BadHeader("cursor", str(error), where="query") from None
     return InboxPage(
         items=[InboxItem(**item) for item in items], next_cursor=next_cursor, position=position
     )
@@ -210,7 +210,7 @@ def audit(
     try:
         items, next_cursor = reader.page(query, limit=limit, cursor=cursor)
     except InvalidCursor as error:
-        raise BadHeader("cursor", str(error)) from None
+        raise BadHeader("cursor", str(error), where="query") from None
     return AuditPage(
         items=[AuditRow(**item) for item in items], next_cursor=next_cursor, position=position
     )

@@ -18,12 +18,21 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from domain.actor import Actor, ActorRecord
 from domain.case import Case, DecisionTerms, clean_text
-from domain.decision import DecisionOutcome
+from domain.decision import Decision, DecisionOutcome
 from domain.errors import InvalidCommand
 from domain.lifecycle import CaseStatus, extend_lifecycle
 from domain.personal_data import PersonalValue, Subjects
 from domain.personal_fields import ContractorPersonal, Personal
-from domain.rules.road_opening import FEE_TARIFFS, LEAD_TIMES, in_force
+from domain.rules.road_opening import (
+    FEE_RULES_ID,
+    FEE_TARIFFS,
+    LEAD_TIME_RULES_ID,
+    LEAD_TIMES,
+    FeeTariff,
+    LeadTime,
+    by_version,
+    in_force,
+)
 from domain.working_days import add_months, berlin_date
 
 SERVICE_ID = "road-opening"
@@ -199,17 +208,54 @@ class RoadOpeningPermit(Case):
         if given.fee is not None:
             raise InvalidCommand("fee", "the fee of a road opening permit is set by its tariff")
         submitted_on = berlin_date(self.submitted_at)
-        lead_time = in_force(LEAD_TIMES, submitted_on).record(
-            submitted_on, self.planned_period_start
+        return self._terms(
+            outcome,
+            given.expires_on,
+            tariff=in_force(FEE_TARIFFS, decided_on),
+            lead_time=in_force(LEAD_TIMES, submitted_on),
         )
-        if not outcome.is_approval:
-            return DecisionTerms(expires_on=None, fee=None, rules=(lead_time,))
-        fee, tariff = in_force(FEE_TARIFFS, decided_on).assess(
+
+    def replay_terms(self, decision: Decision) -> DecisionTerms:
+        """The terms the rule versions the decision recorded give for this case."""
+        versions = {rules.rules_id: rules.version for rules in decision.rules}
+        tariff_version = versions.get(FEE_RULES_ID)
+        return self._terms(
+            decision.outcome,
+            decision.expires_on,
+            tariff=by_version(FEE_TARIFFS, tariff_version) if tariff_version else None,
+            lead_time=by_version(LEAD_TIMES, versions[LEAD_TIME_RULES_ID]),
+        )
+
+    def terms_today(self, decision: Decision, today: date) -> DecisionTerms:
+        """What the tariff in force today would charge for the same permit."""
+        return self._terms(
+            decision.outcome,
+            decision.expires_on,
+            tariff=in_force(FEE_TARIFFS, today),
+            lead_time=in_force(LEAD_TIMES, berlin_date(self.submitted_at)),
+        )
+
+    def _terms(
+        self,
+        outcome: DecisionOutcome,
+        expires_on: date | None,
+        *,
+        tariff: FeeTariff | None,
+        lead_time: LeadTime,
+    ) -> DecisionTerms:
+        submitted_on = berlin_date(self.submitted_at)
+        lead_time_check = lead_time.record(submitted_on, self.planned_period_start)
+        if not outcome.is_approval or tariff is None:
+            return DecisionTerms(expires_on=None, fee=None, rules=(lead_time_check,))
+        fee, assessed = tariff.assess(
             Decimal(self.data["dimensions"]["length_m"]),
             Decimal(self.data["dimensions"]["width_m"]),
         )
-        expires_on = given.expires_on or self.planned_period_end
-        return DecisionTerms(expires_on=expires_on, fee=fee, rules=(tariff, lead_time))
+        return DecisionTerms(
+            expires_on=expires_on or self.planned_period_end,
+            fee=fee,
+            rules=(assessed, lead_time_check),
+        )
 
     @property
     def planned_period_start(self) -> date:
@@ -269,8 +315,11 @@ class RoadOpeningPermit(Case):
     ) -> None:
         """Inspect the restored surface: accepted (warranty starts) or defects with a deadline."""
         record = self._begin("inspect_restoration", actor, at)
-        if inspected_on < self.works_completed_on or inspected_on > berlin_date(at):
-            raise InvalidCommand("inspected_on", "must lie between completion and today")
+        earliest = max([self.works_completed_on, *self.inspections])  # a re-inspection follows
+        if inspected_on < earliest or inspected_on > berlin_date(at):
+            raise InvalidCommand(
+                "inspected_on", "must lie between completion (or the last inspection) and today"
+            )
         listed = tuple(
             self._personal(Subjects.CASE_TEXT, clean_text(d, f"defects[{i}]"), f"defects[{i}]")
             for i, d in enumerate(defects)

@@ -1,0 +1,57 @@
+"""For auditors: a case's decision records, their replay, and the case as of a moment."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel
+
+from api.dependencies import ActorDep, VorgangDep, require
+from api.routes.cases import PROBLEMS
+from application.decision_audit import DecisionAudit
+from domain.actor import Actor, Role
+
+router = APIRouter(prefix="/api/v1/cases", tags=["audit"], responses=PROBLEMS)  # type: ignore[arg-type]
+
+
+class ReplayOut(BaseModel):
+    """Whether a decision follows from the rules it recorded (and what today's would say)."""
+
+    number: int
+    version: int
+    verdict: str
+    reason: str | None
+    differences: list[dict[str, Any]]
+    today: list[dict[str, Any]]
+
+
+def auditor(actor: Actor) -> None:
+    """Auditors, and supervisors of their own tenant (the case check does the tenant)."""
+    require(actor, Role.AUDITOR, Role.SUPERVISOR)
+
+
+@router.get("/{case_id}/decisions", summary="The decision records of a case")
+def decisions(case_id: UUID, actor: ActorDep, vorgang: VorgangDep) -> list[dict[str, Any]]:
+    """Outcome, conditions, justification, legal basis, remedy notice, who, rules and inputs."""
+    auditor(actor)
+    return DecisionAudit(vorgang.store, vorgang.cases.clock).decisions(case_id, actor=actor)
+
+
+@router.get("/{case_id}/decisions/{number}/replay", summary="Replay a decision against its rules")
+def replay(
+    case_id: UUID,
+    number: Annotated[int, Path(ge=1, description="1 for the first decision of the case.")],
+    actor: ActorDep,
+    vorgang: VorgangDep,
+) -> ReplayOut:
+    """Rebuild the case before the decision, run the recorded rule versions, compare."""
+    auditor(actor)
+    report = DecisionAudit(vorgang.store, vorgang.cases.clock).replay(case_id, number, actor=actor)
+    return ReplayOut(**vars_of(report))
+
+
+def vars_of(report: Any) -> dict[str, Any]:
+    """A report dataclass as a dict."""
+    return {name: getattr(report, name) for name in report.__dataclass_fields__}
