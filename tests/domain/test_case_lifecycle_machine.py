@@ -20,10 +20,12 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from application.clock import FixedClock
+from application.decision_audit import DecisionAudit
 from application.store import VorgangStore
 from application.transcodings import PersonalDataInClear
 from application.views import CaseState
-from domain.actor import Actor
+from domain.actor import Actor, Role
 from domain.case import Case
 from domain.decision import DecisionOutcome, RulesApplied
 from domain.errors import (
@@ -141,9 +143,19 @@ class CaseLifecycleMachine(RuleBasedStateMachine):
         try:
             if hasattr(self, "case") and self.successes_since_replay:
                 self._check_replay_in_fresh_store()
+            if hasattr(self, "case"):
+                self._check_every_decision_replays()
         finally:
             self.store.close()
             shutil.rmtree(self.directory, ignore_errors=True)
+
+    def _check_every_decision_replays(self) -> None:
+        """Every decision the machine produced follows from the rules it recorded."""
+        auditor = Actor("rpa", "Rechnungsprüfung", Role.AUDITOR, "usingen")
+        audit = DecisionAudit(self.store, FixedClock(self.now))
+        for record in audit.records(self.case.id, actor=auditor):
+            report = audit.replay(self.case.id, record.number, actor=auditor)
+            assert report.verdict == "consistent", report
 
     # ----------------------------------------------------------------- helpers
 
