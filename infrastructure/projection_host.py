@@ -9,13 +9,14 @@ from application.store import VorgangStore
 from infrastructure.projection_runner import ProjectionRunner, ProjectionStatus
 from infrastructure.view_database import ViewDatabase
 from projections.audit_trail import AuditTrail
+from projections.case_stats import CaseStats
 from projections.inbox import Inbox
 from projections.projection import Projection
 
 
 def default_projections() -> list[Projection]:
     """The read models every deployment keeps."""
-    return [Inbox(), AuditTrail()]
+    return [Inbox(), AuditTrail(), CaseStats()]
 
 
 class ProjectionHost:

@@ -14,8 +14,9 @@ from typing import Any, ClassVar
 
 from domain.processing_clock import ProcessingClock
 from infrastructure.view_database import ViewTransaction
+from projections.bulk import insert_rows, load_rows, upsert_rows
 from projections.case_events import HOLDER_CLEARED, case_event_topics, status_after
-from projections.inbox import CHUNK, utc_text
+from projections.inbox import utc_text
 from projections.projection import Applied, Projection
 from projections.sealed import SealingTranscoder, sealed_json
 
@@ -36,6 +37,7 @@ ROW_COLUMNS = (
     "reason",
     "changes",
 )
+CASE_COLUMNS = ("case_id", "reference", "tenant", "service", "state")
 HIDDEN = {"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "at"}
 
 
@@ -89,51 +91,22 @@ class AuditTrail(Projection):
 
     def apply(self, tx: ViewTransaction, batch: Sequence[Applied]) -> None:
         """Append one row per event; update the tracked state of the touched cases."""
-        cases = self._load(tx, sorted({str(a.event.originator_id) for a in batch}))
+        ids = sorted({str(a.event.originator_id) for a in batch})
+        cases = {
+            case_id: {**row, "state": json.loads(row["state"])}
+            for case_id, row in load_rows(tx, self.cases_table, CASE_COLUMNS, ids).items()
+        }
         rows = [row for applied in batch if (row := self._row(cases, applied)) is not None]
-        for start in range(0, len(rows), CHUNK):
-            chunk = rows[start : start + CHUNK]
-            values = ", ".join("(" + ", ".join("?" for _ in ROW_COLUMNS) + ")" for _ in chunk)
-            tx.execute(
-                f"INSERT INTO {self.table} ({', '.join(ROW_COLUMNS)}) VALUES {values}",
-                [value for row in chunk for value in row],
-            )
-        states = list(cases.items())
-        for start in range(0, len(states), CHUNK):
-            chunk = states[start : start + CHUNK]
-            values = ", ".join("(?, ?, ?, ?, ?)" for _ in chunk)
-            params: list[Any] = []
-            for case_id, case in chunk:
-                params += [
-                    case_id,
-                    case["reference"],
-                    case["tenant"],
-                    case["service"],
-                    json.dumps(case["state"], ensure_ascii=False),
-                ]
-            tx.execute(
-                f"INSERT INTO {self.cases_table} (case_id, reference, tenant, service, state) "
-                f"VALUES {values} ON CONFLICT (case_id) DO UPDATE SET state = excluded.state",
-                params,
-            )
-
-    def _load(self, tx: ViewTransaction, ids: list[str]) -> dict[str, dict[str, Any]]:
-        cases: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(ids), CHUNK):
-            chunk = ids[start : start + CHUNK]
-            marks = ", ".join("?" for _ in chunk)
-            for case_id, reference, tenant, service, state in tx.query(
-                f"SELECT case_id, reference, tenant, service, state FROM {self.cases_table} "
-                f"WHERE case_id IN ({marks})",
-                chunk,
-            ):
-                cases[case_id] = {
-                    "reference": reference,
-                    "tenant": tenant,
-                    "service": service,
-                    "state": json.loads(state),
-                }
-        return cases
+        insert_rows(tx, self.table, ROW_COLUMNS, rows)
+        upsert_rows(
+            tx,
+            self.cases_table,
+            CASE_COLUMNS,
+            [
+                {**case, "case_id": case_id, "state": json.dumps(case["state"], ensure_ascii=False)}
+                for case_id, case in cases.items()
+            ],
+        )
 
     def _value(self, value: Any) -> Any:
         """A value as JSON, personal data still sealed."""

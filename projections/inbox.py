@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from domain.processing_clock import ProcessingClock
 from infrastructure.view_database import ViewTransaction
+from projections.bulk import delete_rows, load_rows, upsert_rows
 from projections.case_events import (
     HOLDER_CLEARED,
     OPEN_STATUSES_EXCLUDED,
@@ -37,7 +38,6 @@ COLUMNS = (
     "position",
 )
 NO_DUE_DATE = "9999-12-31"  # sorts cases without a running period last
-CHUNK = 400  # rows per multi-row statement (well below SQLite's variable limit)
 
 
 def utc_text(moment: datetime) -> str:
@@ -82,27 +82,13 @@ class Inbox(Projection):
     def apply(self, tx: ViewTransaction, batch: Sequence[Applied]) -> None:
         """Fold the batch into the touched rows, then upsert and delete in bulk."""
         ids = sorted({str(a.event.originator_id) for a in batch})
-        rows = self._load(tx, ids)
+        rows = load_rows(tx, self.table, COLUMNS, ids)
         for applied in batch:
             self._fold(rows, applied)
         still_open = [r for r in rows.values() if r["status"] not in OPEN_STATUSES_EXCLUDED]
         gone = [r["case_id"] for r in rows.values() if r["status"] in OPEN_STATUSES_EXCLUDED]
-        self._upsert(tx, still_open)
-        for start in range(0, len(gone), CHUNK):
-            chunk = gone[start : start + CHUNK]
-            marks = ", ".join("?" for _ in chunk)
-            tx.execute(f"DELETE FROM {self.table} WHERE case_id IN ({marks})", chunk)
-
-    def _load(self, tx: ViewTransaction, ids: list[str]) -> dict[str, dict[str, Any]]:
-        rows: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(ids), CHUNK):
-            chunk = ids[start : start + CHUNK]
-            marks = ", ".join("?" for _ in chunk)
-            found = tx.query(
-                f"SELECT {', '.join(COLUMNS)} FROM {self.table} WHERE case_id IN ({marks})", chunk
-            )
-            rows.update({row[0]: dict(zip(COLUMNS, row, strict=True)) for row in found})
-        return rows
+        upsert_rows(tx, self.table, COLUMNS, still_open)
+        delete_rows(tx, self.table, "case_id", gone)
 
     def _fold(self, rows: dict[str, dict[str, Any]], applied: Applied) -> None:
         event: Any = applied.event
@@ -144,15 +130,3 @@ class Inbox(Projection):
         if isinstance(at, datetime):
             row["last_activity_at"] = utc_text(at)
         row["position"] = applied.position
-
-    def _upsert(self, tx: ViewTransaction, rows: list[dict[str, Any]]) -> None:
-        updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:])
-        for start in range(0, len(rows), CHUNK):
-            chunk = rows[start : start + CHUNK]
-            values = ", ".join("(" + ", ".join("?" for _ in COLUMNS) + ")" for _ in chunk)
-            params = [row[c] for row in chunk for c in COLUMNS]
-            tx.execute(
-                f"INSERT INTO {self.table} ({', '.join(COLUMNS)}) VALUES {values} "
-                f"ON CONFLICT (case_id) DO UPDATE SET {updates}",
-                params,
-            )

@@ -21,6 +21,7 @@ from infrastructure.wiring import Vorgang
 from projections.audit_query import AuditFilter, AuditQuery
 from projections.cursors import InvalidCursor
 from projections.inbox_query import InboxFilter, InboxQuery
+from projections.stats_query import StatsQuery
 
 router = APIRouter(prefix="/api/v1", tags=["read models"], responses=PROBLEMS)  # type: ignore[arg-type]
 operations = APIRouter(tags=["operations"])
@@ -213,6 +214,23 @@ def audit(
         raise BadHeader("cursor", str(error), where="query") from None
     return AuditPage(
         items=[AuditRow(**item) for item in items], next_cursor=next_cursor, position=position
+    )
+
+
+@router.get("/stats", summary="Statistics per service of a tenant")
+def stats(
+    actor: ActorDep,
+    vorgang: VorgangDep,
+    tenant: Annotated[str | None, Query(description="A tenant you act for.")] = None,
+    service: str | None = None,
+    min_position: MinPosition = None,
+) -> list[dict[str, Any]]:
+    """Counts by status, received and decided per week, median and 90th-percentile processing
+    time in working days, overdue cases, share decided within the period."""
+    require(actor, Role.CLERK, Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN)
+    caught_up(vorgang, "case_stats", min_position)
+    return StatsQuery(vorgang.views).for_tenant(
+        tenant_for(actor, tenant), today=berlin_date(vorgang.cases.clock.now()), service=service
     )
 
 

@@ -192,10 +192,46 @@ def test_projection_status_and_metrics(client: TestClient, auth: Auth) -> None:
     inbox(client, auth("clerk"), min_position=case["position"])
     statuses = client.get("/api/v1/projections", headers=auth("admin")).json()
     names = {s["name"]: s for s in statuses}
-    assert set(names) == {"inbox_v1", "audit_trail_v1"}
+    assert set(names) == {"inbox_v1", "audit_trail_v1", "case_stats_v1"}
     assert names["inbox_v1"]["position"] >= case["position"]
     assert names["inbox_v1"]["state"] in {"idle", "catching_up"}
     assert client.get("/api/v1/projections", headers=auth("clerk")).status_code == 403
     metrics = client.get("/metrics")
     assert metrics.status_code == 200
     assert 'vorgang_projection_position{projection="inbox_v1"}' in metrics.text
+
+
+def test_statistics_per_service_of_the_own_tenant(
+    client: TestClient, auth: Auth, clock: FixedClock
+) -> None:
+    clerk = auth("clerk")
+    decided = submit(client, auth)
+    submit(client, auth)
+    submit(client, auth, tenant="schmitten")
+    url = f"/api/v1/cases/{decided['id']}"
+    client.post(url + "/claim", headers=clerk)
+    client.post(url + "/confirm-complete", headers=clerk)
+    clock.advance(timedelta(days=7))  # a week later: five working days
+    last = client.post(
+        url + "/decide",
+        json={
+            "outcome": "rejected",
+            "justification": "nein",
+            "legal_basis": "§ 1",
+            "legal_remedy_notice": "Widerspruch",
+        },
+        headers=clerk,
+    ).json()
+    response = client.get(
+        "/api/v1/stats", params={"min_position": last["position"]}, headers=auth("supervisor")
+    )
+    assert response.status_code == 200
+    (general,) = response.json()
+    assert general["service"] == "general"
+    assert general["cases"] == 2
+    assert general["by_status"] == {"decided": 1, "submitted": 1}
+    assert general["processing_working_days_median"] == 5
+    assert general["decided_within_period_share"] == 1.0
+    assert sum(general["received_per_week"].values()) == 2
+    assert sum(general["decided_per_week"].values()) == 1
+    assert client.get("/api/v1/stats", headers=auth("applicant")).status_code == 403

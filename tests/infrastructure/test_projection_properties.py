@@ -21,6 +21,7 @@ from infrastructure.projection_runner import ProjectionRunner
 from infrastructure.settings import Settings
 from infrastructure.wiring import Vorgang, build
 from projections.audit_trail import AuditTrail
+from projections.case_stats import CaseStats
 from projections.inbox import Inbox
 from tests.conftest import drop_postgres_schema, fresh_postgres_target
 
@@ -34,6 +35,10 @@ class FreshInbox(Inbox):
 
 
 class FreshAuditTrail(AuditTrail):
+    version = 99
+
+
+class FreshCaseStats(CaseStats):
     version = 99
 
 
@@ -152,7 +157,7 @@ def test_incremental_views_equal_a_fresh_rebuild(backend: str, steps, batch: int
     with fresh_vorgang(backend) as v:
         incremental = [
             ProjectionRunner(v.store, v.views, projection, batch_size=batch)
-            for projection in (Inbox(), AuditTrail())
+            for projection in (Inbox(), AuditTrail(), CaseStats())
         ]
         ids: list[Any] = []
         for index, action, who, catch_up in steps:
@@ -162,7 +167,7 @@ def test_incremental_views_equal_a_fresh_rebuild(backend: str, steps, batch: int
                     runner.catch_up()
         for runner in incremental:
             runner.catch_up()
-        for projection in (FreshInbox(), FreshAuditTrail()):
+        for projection in (FreshInbox(), FreshAuditTrail(), FreshCaseStats()):
             ProjectionRunner(v.store, v.views, projection, batch_size=1000).catch_up()
 
         assert table(v, "inbox_v1", "case_id") == table(v, "inbox_v99", "case_id")
@@ -170,6 +175,7 @@ def test_incremental_views_equal_a_fresh_rebuild(backend: str, steps, batch: int
         assert table(v, "audit_trail_v1_cases", "case_id") == table(
             v, "audit_trail_v99_cases", "case_id"
         )
+        assert table(v, "case_stats_v1", "case_id") == table(v, "case_stats_v99", "case_id")
         # the views' copy of the lifecycle agrees with the aggregates themselves
         for case_id, status in v.views.query("SELECT case_id, status FROM inbox_v1"):
             assert v.store.repository.get(UUID(case_id)).status == status

@@ -1,0 +1,104 @@
+"""Statistics: one row per case (open or not) with the dates that performance is measured by."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from domain.lifecycle import CaseStatus
+from domain.processing_clock import ProcessingClock
+from domain.working_days import berlin_date, working_days_between
+from infrastructure.view_database import ViewTransaction
+from projections.bulk import load_rows, upsert_rows
+from projections.case_events import case_event_topics, status_after
+from projections.projection import Applied, Projection
+
+COLUMNS = (
+    "case_id",
+    "tenant",
+    "service",
+    "status",
+    "submitted_on",
+    "started_on",
+    "waited_days",
+    "due_on",
+    "decided_on",
+    "processing_days",
+    "within_period",
+)
+
+
+class CaseStats(Projection):
+    """Per case: received, complete, decided, due, processing time in working days."""
+
+    name: ClassVar[str] = "case_stats"
+    version: ClassVar[int] = 1
+
+    @property
+    def table(self) -> str:
+        """The rows of this version."""
+        return self.key
+
+    def create_tables(self, tx: ViewTransaction) -> None:
+        """One row per case, indexed by tenant and service."""
+        tx.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.table} (case_id TEXT PRIMARY KEY, "
+            "tenant TEXT NOT NULL, service TEXT NOT NULL, status TEXT NOT NULL, "
+            "submitted_on TEXT NOT NULL, started_on TEXT, waited_days INTEGER NOT NULL, "
+            "due_on TEXT, decided_on TEXT, processing_days INTEGER, within_period INTEGER)"
+        )
+        tx.execute(
+            f"CREATE INDEX IF NOT EXISTS {self.table}_tenant ON {self.table} "
+            "(tenant, service, status)"
+        )
+
+    def topics(self) -> list[str]:
+        """Every case event."""
+        return case_event_topics()
+
+    def apply(self, tx: ViewTransaction, batch: Sequence[Applied]) -> None:
+        """Fold the batch into the touched rows, then upsert them in bulk."""
+        rows = load_rows(
+            tx, self.table, COLUMNS, sorted({str(a.event.originator_id) for a in batch})
+        )
+        for applied in batch:
+            self._fold(rows, applied.event)
+        upsert_rows(tx, self.table, COLUMNS, list(rows.values()))
+
+    def _fold(self, rows: dict[str, dict[str, Any]], event: Any) -> None:
+        case_id = str(event.originator_id)
+        name = type(event).__name__
+        if name == "Submitted":
+            rows[case_id] = dict.fromkeys(COLUMNS) | {
+                "case_id": case_id,
+                "tenant": event.tenant,
+                "service": event.service,
+                "status": CaseStatus.SUBMITTED,
+                "submitted_on": berlin_date(event.at).isoformat(),
+                "waited_days": 0,
+            }
+            return
+        row = rows.get(case_id)
+        if row is None:
+            return
+        row["status"] = status_after(event, row["status"])
+        clock = getattr(event, "clock", None)
+        if isinstance(clock, ProcessingClock):
+            row["started_on"] = clock.started_on.isoformat() if clock.started_on else None
+            row["waited_days"] = clock.waited_working_days
+            due = clock.due_on
+            row["due_on"] = due.isoformat() if due else None
+        takes_effect = name == "Countersigned" or (
+            name == "Decided" and event.status != CaseStatus.PENDING_COUNTERSIGN
+        )
+        if takes_effect and row["decided_on"] is None and isinstance(event.at, datetime):
+            decided = berlin_date(event.at)
+            row["decided_on"] = decided.isoformat()
+            if row["started_on"]:
+                started = date.fromisoformat(row["started_on"])
+                row["processing_days"] = max(
+                    working_days_between(started, decided) - int(row["waited_days"] or 0), 0
+                )
+            if row["due_on"]:
+                row["within_period"] = int(decided <= date.fromisoformat(row["due_on"]))

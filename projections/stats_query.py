@@ -1,0 +1,75 @@
+"""Statistics per tenant and service, read from the case_stats view."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import date
+from statistics import median, quantiles
+from typing import Any
+
+from domain.lifecycle import CaseStatus
+from infrastructure.view_database import ViewDatabase
+from projections.case_stats import CaseStats
+
+CLOSED = {CaseStatus.CLOSED, CaseStatus.WITHDRAWN}
+
+
+def iso_week(day: str) -> str:
+    """``2026-W10`` for a date."""
+    year, week, _ = date.fromisoformat(day).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def p90(values: list[int]) -> float | None:
+    """The 90th percentile (None without data)."""
+    if not values:
+        return None
+    if len(values) == 1:
+        return float(values[0])
+    return quantiles(values, n=10, method="inclusive")[-1]
+
+
+class StatsQuery:
+    """Counts, weekly throughput, processing times and timeliness per service."""
+
+    def __init__(self, views: ViewDatabase) -> None:
+        self.views = views
+        self.table = CaseStats().table
+
+    def for_tenant(
+        self, tenant: str, *, today: date, service: str | None = None
+    ) -> list[dict[str, Any]]:
+        """One entry per service of the tenant."""
+        where, params = "tenant = ?", [tenant]
+        if service:
+            where += " AND service = ?"
+            params.append(service)
+        rows = self.views.query(
+            f"SELECT service, status, submitted_on, decided_on, processing_days, within_period, "
+            f"due_on FROM {self.table} WHERE {where}",
+            params,
+        )
+        by_service: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+        for row in rows:
+            by_service[row[0]].append(row)
+        return [self._summary(name, cases, today) for name, cases in sorted(by_service.items())]
+
+    def _summary(self, service: str, rows: list[tuple[Any, ...]], today: date) -> dict[str, Any]:
+        times = [int(r[4]) for r in rows if r[4] is not None]
+        judged = [int(r[5]) for r in rows if r[5] is not None]
+        overdue = sum(
+            1
+            for r in rows
+            if r[3] is None and r[1] not in CLOSED and r[6] and date.fromisoformat(r[6]) < today
+        )
+        return {
+            "service": service,
+            "cases": len(rows),
+            "by_status": dict(sorted(Counter(r[1] for r in rows).items())),
+            "received_per_week": dict(sorted(Counter(iso_week(r[2]) for r in rows).items())),
+            "decided_per_week": dict(sorted(Counter(iso_week(r[3]) for r in rows if r[3]).items())),
+            "processing_working_days_median": median(times) if times else None,
+            "processing_working_days_p90": p90(times),
+            "overdue": overdue,
+            "decided_within_period_share": round(sum(judged) / len(judged), 4) if judged else None,
+        }
