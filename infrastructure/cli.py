@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import signal
+import sys
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
@@ -11,6 +13,14 @@ from uuid import UUID
 import typer
 import uvicorn
 from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from api.app import create_app
 from api.auth import DevelopmentTokens
@@ -23,6 +33,7 @@ from infrastructure.database import DatabaseUrlError
 from infrastructure.demo import demo_case_for, seed_demo
 from infrastructure.logging import configure_logging
 from infrastructure.privacy.key_encryption import KeyEncryptionError, new_kek_text
+from infrastructure.projection_rebuild import rebuild
 from infrastructure.settings import Environment, Settings
 from infrastructure.wiring import DatabaseUnavailable, Vorgang, build
 from projections.audit_query import AuditQuery
@@ -284,6 +295,45 @@ def replay_period(
 def aware(moment: datetime) -> datetime:
     """A naive moment from the command line is read as UTC."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+@projections_app.command("rebuild")
+def projections_rebuild(
+    name: Annotated[str, typer.Argument(help="inbox, audit_trail or case_stats.")],
+) -> None:
+    """Rebuild a read model side by side from the log and switch to it without downtime."""
+    settings = load_settings()
+    configure_logging(settings.log_format, "WARNING")
+    vorgang = open_vorgang(settings)
+    try:
+        runner = vorgang.projections.runners.get(name)
+        if runner is None:
+            raise fail(
+                f"unknown projection {name!r}; known: {', '.join(vorgang.projections.runners)}"
+            )
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]} events/s"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            disable=not sys.stderr.isatty(),
+        ) as bar:
+            task = bar.add_task(f"rebuilding {name}", total=None, rate="-")
+            started = time.monotonic()
+
+            def advance(position: int, head: int) -> None:
+                elapsed = max(time.monotonic() - started, 1e-6)
+                bar.update(task, completed=position, total=head, rate=f"{position / elapsed:,.0f}")
+
+            done = rebuild(vorgang.store, vorgang.views, runner.projection, progress=advance)
+    finally:
+        vorgang.close()
+    typer.echo(
+        f"rebuilt {done.name} up to position {done.position}: {done.events} events "
+        f"in {done.seconds:.1f} s ({done.events / max(done.seconds, 1e-6):,.0f} events/s)"
+    )
 
 
 privacy = typer.Typer(help="Personal data: erasure by destroying keys, KEK rotation.")

@@ -25,7 +25,12 @@ import structlog
 from eventsourcing.persistence import Mapper, Notification
 
 from application.store import VorgangStore
-from infrastructure.view_database import PostgresViews, ProjectionLock, ViewDatabase
+from infrastructure.view_database import (
+    PostgresViews,
+    ProjectionLock,
+    ViewDatabase,
+    ViewTransaction,
+)
 from projections.projection import Applied, Projection
 from projections.sealed import SealingTranscoder
 
@@ -125,36 +130,57 @@ class ProjectionRunner:
 
     def catch_up(self) -> int:
         """Apply everything up to the head of the log as it is now; return events applied."""
-        head = self.store.recorder.max_notification_id() or 0
+        return self.catch_up_to(self.store.recorder.max_notification_id() or 0)
+
+    def catch_up_to(self, head: int, *, progress: Callable[[int, int], None] | None = None) -> int:
+        """Apply batch by batch (a transaction each) up to ``head``; return events applied."""
         position = self.position()
         applied = 0
         while position < head:
-            notifications = list(
-                self.store.recorder.select_notifications(
-                    start=position + 1, limit=self.batch_size, stop=head, topics=self._topics
-                )
-            )
-            full = len(notifications) == self.batch_size
-            new_position = notifications[-1].id if full else head
-            self._apply(position, new_position, notifications)
+            notifications, new_position = self._next(position, head)
+            with self.views.transaction() as tx:
+                self._apply(tx, position, new_position, notifications)
             applied += len(notifications)
             position = new_position
+            if progress is not None:
+                progress(position, head)
         with self._caught_up:
             self._caught_up.notify_all()
         return applied
 
-    def _apply(self, old: int, new: int, notifications: list[Notification]) -> None:
-        batch = [Applied(n.id, self.mapper.to_domain_event(n)) for n in notifications]
-        with self.views.transaction() as tx:
-            if batch:
-                self.projection.apply(tx, batch)
-            moved = tx.execute(
-                f"UPDATE {TRACKING} SET position = ?, applied_at = ?, heartbeat_at = ? "
-                "WHERE name = ? AND position = ?",
-                (new, now_text(), now_text(), self.name, old),
+    def apply_pending(self, tx: ViewTransaction) -> int:
+        """Inside the caller's transaction, apply up to the head; return the new position."""
+        head = self.store.recorder.max_notification_id() or 0
+        rows = tx.query(f"SELECT position FROM {TRACKING} WHERE name = ?", (self.name,))
+        position = int(rows[0][0]) if rows else 0
+        while position < head:
+            notifications, new_position = self._next(position, head)
+            self._apply(tx, position, new_position, notifications)
+            position = new_position
+        return position
+
+    def _next(self, position: int, head: int) -> tuple[list[Notification], int]:
+        notifications = list(
+            self.store.recorder.select_notifications(
+                start=position + 1, limit=self.batch_size, stop=head, topics=self._topics
             )
-            if moved != 1:
-                raise TrackingConflict(f"{self.name} is no longer at position {old}")
+        )
+        full = len(notifications) == self.batch_size
+        return notifications, (notifications[-1].id if full else head)
+
+    def _apply(
+        self, tx: ViewTransaction, old: int, new: int, notifications: list[Notification]
+    ) -> None:
+        batch = [Applied(n.id, self.mapper.to_domain_event(n)) for n in notifications]
+        if batch:
+            self.projection.apply(tx, batch)
+        moved = tx.execute(
+            f"UPDATE {TRACKING} SET position = ?, applied_at = ?, heartbeat_at = ? "
+            "WHERE name = ? AND position = ?",
+            (new, now_text(), now_text(), self.name, old),
+        )
+        if moved != 1:
+            raise TrackingConflict(f"{self.name} is no longer at position {old}")
 
     def wait_for(self, position: int, timeout: float) -> bool:
         """Wait until the view has reached a position (read-your-writes); False on timeout."""

@@ -60,6 +60,10 @@ class AuditTrail(Projection):
         """Per case: reference, tenant and the last value of every tracked field."""
         return f"{self.key}_cases"
 
+    def tables(self) -> list[str]:
+        """The view's tables."""
+        return [self.table, self.cases_table]
+
     def create_tables(self, tx: ViewTransaction) -> None:
         """Rows keyed by log position, indexed for each filter; and the per-case state."""
         tx.execute(

@@ -40,6 +40,10 @@ class CaseStats(Projection):
         """The rows of this version."""
         return self.key
 
+    def tables(self) -> list[str]:
+        """The view's tables."""
+        return [self.table]
+
     def create_tables(self, tx: ViewTransaction) -> None:
         """One row per case, indexed by tenant and service."""
         tx.execute(

@@ -25,11 +25,16 @@ class Projection(ABC):
 
     name: ClassVar[str]
     version: ClassVar[int]
+    shadow: str = ""  # set on a copy being rebuilt side by side: its tables get this suffix
 
     @property
     def key(self) -> str:
         """Name and version: a new version is a new view, rebuilt from the log."""
-        return f"{self.name}_v{self.version}"
+        return f"{self.name}_v{self.version}{self.shadow}"
+
+    @abstractmethod
+    def tables(self) -> list[str]:
+        """The view's tables (a rebuild swaps them all at once)."""
 
     @abstractmethod
     def create_tables(self, tx: ViewTransaction) -> None:
