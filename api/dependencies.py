@@ -9,11 +9,11 @@ import structlog
 from fastapi import Depends, Header, Request
 
 from api.auth import TokenVerifier, Unauthenticated
-from api.problems import BadHeader, Forbidden
+from api.problems import BadHeader
 from api.provider import VorgangProvider
 from application.cases import CaseService
 from application.privacy import PrivacyService
-from domain.actor import Actor, Role
+from domain.actor import Actor
 from infrastructure.wiring import Vorgang
 
 _IF_MATCH = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
@@ -99,13 +99,3 @@ PrivacyServiceDep = Annotated[PrivacyService, Depends(privacy)]
 ProviderDep = Annotated[VorgangProvider, Depends(provider)]
 ExpectedVersionDep = Annotated[int | None, Depends(expected_version)]
 IdempotencyKeyDep = Annotated[str | None, Depends(idempotency_key)]
-
-STAFF = (Role.CLERK, Role.SUPERVISOR)
-READERS = (Role.CLERK, Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN)
-
-
-def require(person: Actor, *roles: Role) -> None:
-    """403 unless the person has one of these roles."""
-    if person.role not in roles:
-        allowed = ", ".join(r.value for r in roles)
-        raise Forbidden(f"role {person.role.value} may not do this (allowed: {allowed})")

@@ -724,10 +724,14 @@ def check_aware(at: datetime) -> None:
 def check_acts_for(actor: Actor, tenant: str) -> None:
     """Staff act only for their own tenant or one that delegated the service to them.
 
-    Applicants and the system are not members of a tenant's staff; what they may touch is
-    decided by the access-control layer (their own cases only).
+    Applicants act in the town whose portal they came through; which cases they may touch
+    (their own only) is decided by the use cases. The system acts everywhere.
     """
-    if actor.role in (Role.SYSTEM, Role.APPLICANT):
+    if actor.role is Role.SYSTEM:
+        return
+    if actor.role is Role.APPLICANT:
+        if actor.tenant != tenant:  # the portal a citizen came through names the town
+            raise WrongTenant(actor.tenant, tenant)
         return
     if tenant not in (actor.tenant, actor.on_behalf_of):
         raise WrongTenant(actor.tenant, tenant)

@@ -9,17 +9,15 @@ from uuid import UUID
 import structlog
 from fastapi import APIRouter, Body, Query, Response, status
 
+from api.access import EVERYONE, STAFF, allow
 from api.dependencies import (
-    READERS,
-    STAFF,
     ActorDep,
     CaseServiceDep,
     ExpectedVersionDep,
     IdempotencyKeyDep,
     VorgangDep,
-    require,
 )
-from api.problems import PROBLEM_JSON, BadHeader
+from api.problems import PROBLEM_JSON, BadHeader, Forbidden
 from api.schemas import (
     CaseOut,
     Decide,
@@ -69,7 +67,12 @@ def answer(cases: CaseService, result: CommandResult, actor: Actor, response: Re
     return CaseOut.of(state, result.position)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Submit an application")
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Submit an application",
+    **allow(Role.APPLICANT, *STAFF),
+)
 def submit(
     body: SubmitCase,
     actor: ActorDep,
@@ -78,7 +81,6 @@ def submit(
     response: Response,
 ) -> CaseOut:
     """Submit a new application; with an Idempotency-Key a retry returns the same case (200)."""
-    require(actor, Role.APPLICANT, *STAFF)
     cases = vorgang.cases
     result = cases.submit(
         actor=actor,
@@ -99,7 +101,7 @@ def submit(
     return CaseOut.of(state, position)
 
 
-@router.get("/{case_id}", summary="Read a case, now or as of a version")
+@router.get("/{case_id}", summary="Read a case, now or as of a version", **allow(*EVERYONE))
 def get_case(
     case_id: CaseId,
     actor: ActorDep,
@@ -113,7 +115,8 @@ def get_case(
 ) -> CaseOut:
     """The case with its ETag; `?version=N` or `?as_of=<timestamp>` give earlier states."""
     if as_of is not None:
-        require(actor, Role.AUDITOR, Role.SUPERVISOR)
+        if actor.role not in (Role.AUDITOR, Role.SUPERVISOR):  # the history as of a moment
+            raise Forbidden("only auditors and supervisors read a case as of a moment")
         if as_of.tzinfo is None:
             raise BadHeader(
                 "as_of", "needs a time zone, e.g. 2026-03-02T09:00:00+01:00", where="query"
@@ -125,14 +128,19 @@ def get_case(
     return CaseOut.of(state, vorgang.positions.of(case_id, state.version))
 
 
-@router.get("/{case_id}/history", summary="Every event of a case")
+@router.get(
+    "/{case_id}/history",
+    summary="Every event of a case",
+    **allow(Role.CLERK, Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN),
+)
 def history(case_id: CaseId, actor: ActorDep, cases: CaseServiceDep) -> list[HistoryEntryOut]:
     """Every stored event: type, version, business and recording time, actor, reason, data."""
-    require(actor, *READERS)
     return [HistoryEntryOut.of(e) for e in cases.history(case_id, actor=actor)]
 
 
-@router.post("/{case_id}/confirm-complete", summary="Confirm the application is complete")
+@router.post(
+    "/{case_id}/confirm-complete", summary="Confirm the application is complete", **allow(*STAFF)
+)
 def confirm_complete(
     case_id: CaseId,
     actor: ActorDep,
@@ -141,12 +149,11 @@ def confirm_complete(
     response: Response,
 ) -> CaseOut:
     """The processing period starts (or restarts after missing documents)."""
-    require(actor, *STAFF)
     result = cases.confirm_complete(case_id, actor=actor, expected_version=expected)
     return answer(cases, result, actor, response)
 
 
-@router.post("/{case_id}/claim", summary="Take the case into one's own work")
+@router.post("/{case_id}/claim", summary="Take the case into one's own work", **allow(*STAFF))
 def claim(
     case_id: CaseId,
     actor: ActorDep,
@@ -155,13 +162,12 @@ def claim(
     response: Response,
 ) -> CaseOut:
     """Fails with 409 while someone else holds the case."""
-    require(actor, *STAFF)
     return answer(
         cases, cases.claim(case_id, actor=actor, expected_version=expected), actor, response
     )
 
 
-@router.post("/{case_id}/release", summary="Give the case back to the queue")
+@router.post("/{case_id}/release", summary="Give the case back to the queue", **allow(*STAFF))
 def release(
     case_id: CaseId,
     actor: ActorDep,
@@ -171,13 +177,14 @@ def release(
     body: Annotated[OptionalReason | None, Body()] = None,
 ) -> CaseOut:
     """The holder, or a supervisor reassigning work."""
-    require(actor, *STAFF)
     reason = body.reason if body else None
     result = cases.release(case_id, actor=actor, reason=reason, expected_version=expected)
     return answer(cases, result, actor, response)
 
 
-@router.post("/{case_id}/request-information", summary="Ask the applicant (Nachforderung)")
+@router.post(
+    "/{case_id}/request-information", summary="Ask the applicant (Nachforderung)", **allow(*STAFF)
+)
 def request_information(
     case_id: CaseId,
     body: RequestInformation,
@@ -187,7 +194,6 @@ def request_information(
     response: Response,
 ) -> CaseOut:
     """Questions with a reply deadline; missing documents stop the processing period."""
-    require(actor, *STAFF)
     result = cases.request_information(
         case_id,
         actor=actor,
@@ -199,7 +205,11 @@ def request_information(
     return answer(cases, result, actor, response)
 
 
-@router.post("/{case_id}/provide-information", summary="Answer an information request")
+@router.post(
+    "/{case_id}/provide-information",
+    summary="Answer an information request",
+    **allow(Role.APPLICANT, *STAFF),
+)
 def provide_information(
     case_id: CaseId,
     body: ProvideInformation,
@@ -209,14 +219,13 @@ def provide_information(
     response: Response,
 ) -> CaseOut:
     """The applicant answers; the processing period goes on."""
-    require(actor, Role.APPLICANT, *STAFF)
     result = cases.provide_information(
         case_id, actor=actor, answer=body.answer, expected_version=expected
     )
     return answer(cases, result, actor, response)
 
 
-@router.post("/{case_id}/notes", summary="Add an internal note")
+@router.post("/{case_id}/notes", summary="Add an internal note", **allow(*STAFF))
 def add_note(
     case_id: CaseId,
     body: Note,
@@ -226,12 +235,13 @@ def add_note(
     response: Response,
 ) -> CaseOut:
     """Internal to the administration; never shown to the applicant."""
-    require(actor, *STAFF)
     result = cases.add_note(case_id, actor=actor, text=body.text, expected_version=expected)
     return answer(cases, result, actor, response)
 
 
-@router.post("/{case_id}/extend-period", summary="Extend the processing period once")
+@router.post(
+    "/{case_id}/extend-period", summary="Extend the processing period once", **allow(*STAFF)
+)
 def extend_period(
     case_id: CaseId,
     body: ExtendPeriod,
@@ -241,7 +251,6 @@ def extend_period(
     response: Response,
 ) -> CaseOut:
     """§ 42a (2) sentence 3 VwVfG: once, with reasons."""
-    require(actor, *STAFF)
     result = cases.extend_period(
         case_id,
         actor=actor,
@@ -252,7 +261,9 @@ def extend_period(
     return answer(cases, result, actor, response)
 
 
-@router.post("/{case_id}/decide", summary="Decide: approve, approve with conditions, reject")
+@router.post(
+    "/{case_id}/decide", summary="Decide: approve, approve with conditions, reject", **allow(*STAFF)
+)
 def decide(
     case_id: CaseId,
     body: Decide,
@@ -262,7 +273,6 @@ def decide(
     response: Response,
 ) -> CaseOut:
     """Only the clerk holding the case decides; justification and remedy notice are required."""
-    require(actor, *STAFF)
     result = cases.decide(
         case_id,
         actor=actor,
@@ -279,7 +289,9 @@ def decide(
     return answer(cases, result, actor, response)
 
 
-@router.post("/{case_id}/countersign", summary="Countersign a decision (four eyes)")
+@router.post(
+    "/{case_id}/countersign", summary="Countersign a decision (four eyes)", **allow(Role.SUPERVISOR)
+)
 def countersign(
     case_id: CaseId,
     actor: ActorDep,
@@ -288,12 +300,15 @@ def countersign(
     response: Response,
 ) -> CaseOut:
     """A supervisor other than the decider."""
-    require(actor, Role.SUPERVISOR)
     result = cases.countersign(case_id, actor=actor, expected_version=expected)
     return answer(cases, result, actor, response)
 
 
-@router.post("/{case_id}/refuse-countersign", summary="Send a draft decision back to review")
+@router.post(
+    "/{case_id}/refuse-countersign",
+    summary="Send a draft decision back to review",
+    **allow(Role.SUPERVISOR),
+)
 def refuse_countersign(
     case_id: CaseId,
     body: Reason,
@@ -303,14 +318,13 @@ def refuse_countersign(
     response: Response,
 ) -> CaseOut:
     """With reasons."""
-    require(actor, Role.SUPERVISOR)
     result = cases.refuse_countersign(
         case_id, actor=actor, reason=body.reason, expected_version=expected
     )
     return answer(cases, result, actor, response)
 
 
-@router.post("/{case_id}/payments", summary="Record that the fee was paid")
+@router.post("/{case_id}/payments", summary="Record that the fee was paid", **allow(*STAFF))
 def record_payment(
     case_id: CaseId,
     body: RecordPayment,
@@ -320,7 +334,6 @@ def record_payment(
     response: Response,
 ) -> CaseOut:
     """The amount must equal the fee of the decision."""
-    require(actor, *STAFF)
     result = cases.record_payment(
         case_id,
         actor=actor,
@@ -331,7 +344,7 @@ def record_payment(
     return answer(cases, result, actor, response)
 
 
-@router.post("/{case_id}/notify", summary="Record the notification (Bekanntgabe)")
+@router.post("/{case_id}/notify", summary="Record the notification (Bekanntgabe)", **allow(*STAFF))
 def notify(
     case_id: CaseId,
     actor: ActorDep,
@@ -341,7 +354,6 @@ def notify(
     body: Annotated[Notify | None, Body()] = None,
 ) -> CaseOut:
     """The objection period runs from the day of notification."""
-    require(actor, *STAFF)
     result = cases.notify(
         case_id,
         actor=actor,
@@ -351,7 +363,7 @@ def notify(
     return answer(cases, result, actor, response)
 
 
-@router.post("/{case_id}/objections", summary="Record an objection (Widerspruch)")
+@router.post("/{case_id}/objections", summary="Record an objection (Widerspruch)", **allow(*STAFF))
 def lodge_objection(
     case_id: CaseId,
     body: LodgeObjection,
@@ -361,7 +373,6 @@ def lodge_objection(
     response: Response,
 ) -> CaseOut:
     """Refused after the objection period."""
-    require(actor, *STAFF)
     result = cases.lodge_objection(
         case_id,
         actor=actor,
@@ -372,7 +383,9 @@ def lodge_objection(
     return answer(cases, result, actor, response)
 
 
-@router.post("/{case_id}/objections/remedy", summary="Remedy the objection (Abhilfe)")
+@router.post(
+    "/{case_id}/objections/remedy", summary="Remedy the objection (Abhilfe)", **allow(*STAFF)
+)
 def remedy_objection(
     case_id: CaseId,
     body: Reason,
@@ -382,14 +395,13 @@ def remedy_objection(
     response: Response,
 ) -> CaseOut:
     """§ 72 VwGO: the case returns to review for a new decision."""
-    require(actor, *STAFF)
     result = cases.remedy_objection(
         case_id, actor=actor, reason=body.reason, expected_version=expected
     )
     return answer(cases, result, actor, response)
 
 
-@router.post("/{case_id}/objections/forward", summary="Forward the objection")
+@router.post("/{case_id}/objections/forward", summary="Forward the objection", **allow(*STAFF))
 def forward_objection(
     case_id: CaseId,
     body: ForwardObjection,
@@ -399,7 +411,6 @@ def forward_objection(
     response: Response,
 ) -> CaseOut:
     """§ 73 VwGO: to the objection authority."""
-    require(actor, *STAFF)
     result = cases.forward_objection(
         case_id,
         actor=actor,
@@ -410,7 +421,7 @@ def forward_objection(
     return answer(cases, result, actor, response)
 
 
-@router.post("/{case_id}/mark-final", summary="Mark the decision final")
+@router.post("/{case_id}/mark-final", summary="Mark the decision final", **allow(*STAFF))
 def mark_final(
     case_id: CaseId,
     actor: ActorDep,
@@ -419,12 +430,13 @@ def mark_final(
     response: Response,
 ) -> CaseOut:
     """After the objection period, without objection."""
-    require(actor, *STAFF)
     result = cases.mark_final(case_id, actor=actor, expected_version=expected)
     return answer(cases, result, actor, response)
 
 
-@router.post("/{case_id}/withdraw", summary="Withdraw the application")
+@router.post(
+    "/{case_id}/withdraw", summary="Withdraw the application", **allow(Role.APPLICANT, *STAFF)
+)
 def withdraw(
     case_id: CaseId,
     body: Reason,
@@ -434,12 +446,11 @@ def withdraw(
     response: Response,
 ) -> CaseOut:
     """By the applicant (or recorded by staff), before a decision."""
-    require(actor, Role.APPLICANT, *STAFF)
     result = cases.withdraw(case_id, actor=actor, reason=body.reason, expected_version=expected)
     return answer(cases, result, actor, response)
 
 
-@router.post("/{case_id}/close", summary="Close the file")
+@router.post("/{case_id}/close", summary="Close the file", **allow(*STAFF))
 def close(
     case_id: CaseId,
     actor: ActorDep,
@@ -449,7 +460,6 @@ def close(
     body: Annotated[OptionalReason | None, Body()] = None,
 ) -> CaseOut:
     """After the decision is final, the objection forwarded, or the application withdrawn."""
-    require(actor, *STAFF)
     reason = body.reason if body else None
     result = cases.close(case_id, actor=actor, reason=reason, expected_version=expected)
     return answer(cases, result, actor, response)

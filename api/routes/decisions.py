@@ -8,10 +8,11 @@ from uuid import UUID
 from fastapi import APIRouter, Path
 from pydantic import BaseModel
 
-from api.dependencies import ActorDep, VorgangDep, require
+from api.access import allow
+from api.dependencies import ActorDep, VorgangDep
 from api.routes.cases import PROBLEMS
 from application.decision_audit import DecisionAudit
-from domain.actor import Actor, Role
+from domain.actor import Role
 
 router = APIRouter(prefix="/api/v1/cases", tags=["audit"], responses=PROBLEMS)  # type: ignore[arg-type]
 
@@ -27,19 +28,20 @@ class ReplayOut(BaseModel):
     today: list[dict[str, Any]]
 
 
-def auditor(actor: Actor) -> None:
-    """Auditors, and supervisors of their own tenant (the case check does the tenant)."""
-    require(actor, Role.AUDITOR, Role.SUPERVISOR)
+AUDITORS = allow(Role.AUDITOR, Role.SUPERVISOR)  # supervisors: their tenant's cases only
 
 
-@router.get("/{case_id}/decisions", summary="The decision records of a case")
+@router.get("/{case_id}/decisions", summary="The decision records of a case", **AUDITORS)
 def decisions(case_id: UUID, actor: ActorDep, vorgang: VorgangDep) -> list[dict[str, Any]]:
     """Outcome, conditions, justification, legal basis, remedy notice, who, rules and inputs."""
-    auditor(actor)
     return DecisionAudit(vorgang.store, vorgang.cases.clock).decisions(case_id, actor=actor)
 
 
-@router.get("/{case_id}/decisions/{number}/replay", summary="Replay a decision against its rules")
+@router.get(
+    "/{case_id}/decisions/{number}/replay",
+    summary="Replay a decision against its rules",
+    **AUDITORS,
+)
 def replay(
     case_id: UUID,
     number: Annotated[int, Path(ge=1, description="1 for the first decision of the case.")],
@@ -47,7 +49,6 @@ def replay(
     vorgang: VorgangDep,
 ) -> ReplayOut:
     """Rebuild the case before the decision, run the recorded rule versions, compare."""
-    auditor(actor)
     report = DecisionAudit(vorgang.store, vorgang.cases.clock).replay(case_id, number, actor=actor)
     return ReplayOut(**vars_of(report))
 

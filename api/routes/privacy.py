@@ -7,7 +7,8 @@ from uuid import UUID
 import structlog
 from fastapi import APIRouter
 
-from api.dependencies import ActorDep, PrivacyServiceDep, require
+from api.access import allow
+from api.dependencies import ActorDep, PrivacyServiceDep
 from api.routes.cases import PROBLEMS
 from api.schemas import Erase, ErasureOut
 from domain.actor import Role
@@ -16,10 +17,11 @@ log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/api/v1/admin", tags=["privacy"], responses=PROBLEMS)  # type: ignore[arg-type]
 
 
-@router.post("/cases/{case_id}/erasure", summary="Erase personal data of a case")
+@router.post(
+    "/cases/{case_id}/erasure", summary="Erase personal data of a case", **allow(Role.ADMIN)
+)
 def erase(case_id: UUID, body: Erase, actor: ActorDep, privacy: PrivacyServiceDep) -> ErasureOut:
     """Destroy the keys of the named data subjects (all if none), then record the erasure."""
-    require(actor, Role.ADMIN)
     result = privacy.erase(
         case_id,
         actor=actor,

@@ -11,7 +11,8 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 from pydantic import BaseModel
 
-from api.dependencies import ActorDep, VorgangDep, require
+from api.access import allow, public
+from api.dependencies import ActorDep, VorgangDep
 from api.problems import BadHeader, Forbidden, ServiceUnavailable
 from api.routes.cases import PROBLEMS
 from application.views import plain
@@ -132,7 +133,11 @@ def tenant_for(actor: Actor, tenant: str | None) -> str:
     return chosen
 
 
-@router.get("/inbox", summary="The work queue: open cases of a tenant by due date")
+@router.get(
+    "/inbox",
+    summary="The work queue: open cases of a tenant by due date",
+    **allow(Role.CLERK, Role.SUPERVISOR, Role.AUDITOR),
+)
 def inbox(
     actor: ActorDep,
     vorgang: VorgangDep,
@@ -149,7 +154,6 @@ def inbox(
     min_position: MinPosition = None,
 ) -> InboxPage:
     """Open cases with status, assignee, due date and working days left; cursor pages."""
-    require(actor, Role.CLERK, Role.SUPERVISOR, Role.AUDITOR)
     position = caught_up(vorgang, "inbox", min_position)
     query = InboxFilter(
         tenant=tenant_for(actor, tenant),
@@ -175,6 +179,7 @@ def inbox(
     "/audit",
     summary="The audit trail: every case event with who, when, why and what changed",
     response_model=None,
+    **allow(Role.AUDITOR, Role.SUPERVISOR),
 )
 def audit(
     actor: ActorDep,
@@ -191,7 +196,6 @@ def audit(
     min_position: MinPosition = None,
 ) -> AuditPage | StreamingResponse:
     """Auditors read their tenants' trail; supervisors their own tenant's."""
-    require(actor, Role.AUDITOR, Role.SUPERVISOR)
     position = caught_up(vorgang, "audit_trail", min_position)
     query = AuditFilter(
         tenants=(tenant_for(actor, tenant),),
@@ -217,7 +221,11 @@ def audit(
     )
 
 
-@router.get("/stats", summary="Statistics per service of a tenant")
+@router.get(
+    "/stats",
+    summary="Statistics per service of a tenant",
+    **allow(Role.CLERK, Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN),
+)
 def stats(
     actor: ActorDep,
     vorgang: VorgangDep,
@@ -227,17 +235,19 @@ def stats(
 ) -> list[dict[str, Any]]:
     """Counts by status, received and decided per week, median and 90th-percentile processing
     time in working days, overdue cases, share decided within the period."""
-    require(actor, Role.CLERK, Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN)
     caught_up(vorgang, "case_stats", min_position)
     return StatsQuery(vorgang.views).for_tenant(
         tenant_for(actor, tenant), today=berlin_date(vorgang.cases.clock.now()), service=service
     )
 
 
-@router.get("/projections", summary="Where each read model stands")
+@router.get(
+    "/projections",
+    summary="Where each read model stands",
+    **allow(Role.ADMIN, Role.SUPERVISOR, Role.AUDITOR),
+)
 def projections(actor: ActorDep, vorgang: VorgangDep) -> list[ProjectionStatusOut]:
     """Position, head of the log, lag in events and seconds, last error, heartbeat, state."""
-    require(actor, Role.ADMIN, Role.SUPERVISOR, Role.AUDITOR)
     return [ProjectionStatusOut(**vars_of(s)) for s in vorgang.projections.statuses()]
 
 
@@ -246,7 +256,9 @@ def vars_of(status: Any) -> dict[str, Any]:
     return {name: getattr(status, name) for name in status.__dataclass_fields__}
 
 
-@operations.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
+@operations.get(
+    "/metrics", summary="Prometheus metrics", response_class=PlainTextResponse, **public()
+)
 def metrics(vorgang: VorgangDep) -> PlainTextResponse:
     """Projection positions, head, lag and heartbeat age, in the Prometheus text format."""
     registry = CollectorRegistry()

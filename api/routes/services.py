@@ -8,7 +8,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Path, Response
 
-from api.dependencies import STAFF, ActorDep, ExpectedVersionDep, VorgangDep, require
+from api.access import STAFF, allow, public
+from api.dependencies import ActorDep, ExpectedVersionDep, VorgangDep
 from api.problems import PROBLEM_JSON, NotFound
 from api.routes.cases import PROBLEMS, answer
 from api.schemas import CaseOut, RestorationInspection, ServiceOut, WorksCompleted, WorksStarted
@@ -41,7 +42,7 @@ def today() -> date:
     return datetime.now(BERLIN).date()
 
 
-@catalogue.get("", summary="The services on offer")
+@catalogue.get("", summary="The services on offer", **public())
 def list_services() -> list[ServiceOut]:
     """Every service with the JSON Schema of its application data and an example."""
     return [service_out(d, today()) for d in SERVICES.values()]
@@ -50,6 +51,7 @@ def list_services() -> list[ServiceOut]:
 @catalogue.get(
     "/{service}",
     summary="One service",
+    **public(),
     responses={404: {"content": {PROBLEM_JSON: {}}, "description": "No such service."}},
 )
 def get_service(service: Annotated[str, Path(description="e.g. road-opening")]) -> ServiceOut:
@@ -60,7 +62,9 @@ def get_service(service: Annotated[str, Path(description="e.g. road-opening")]) 
     return service_out(definition, today())
 
 
-@road_opening.post("/{case_id}/works-started", summary="Road opening: works started")
+@road_opening.post(
+    "/{case_id}/works-started", summary="Road opening: works started", **allow(*STAFF)
+)
 def works_started(
     case_id: UUID,
     body: WorksStarted,
@@ -70,14 +74,15 @@ def works_started(
     response: Response,
 ) -> CaseOut:
     """Only under an approval in force, not before it is effective or after it expired."""
-    require(actor, *STAFF)
     result = vorgang.road_opening.start_works(
         case_id, actor=actor, started_on=body.started_on, expected_version=expected
     )
     return answer(vorgang.cases, result, actor, response)
 
 
-@road_opening.post("/{case_id}/works-completed", summary="Road opening: works completed")
+@road_opening.post(
+    "/{case_id}/works-completed", summary="Road opening: works completed", **allow(*STAFF)
+)
 def works_completed(
     case_id: UUID,
     body: WorksCompleted,
@@ -87,7 +92,6 @@ def works_completed(
     response: Response,
 ) -> CaseOut:
     """The works and the restoration of the surface are reported complete."""
-    require(actor, *STAFF)
     result = vorgang.road_opening.complete_works(
         case_id, actor=actor, completed_on=body.completed_on, expected_version=expected
     )
@@ -95,7 +99,9 @@ def works_completed(
 
 
 @road_opening.post(
-    "/{case_id}/restoration-inspections", summary="Road opening: inspect the restoration"
+    "/{case_id}/restoration-inspections",
+    summary="Road opening: inspect the restoration",
+    **allow(*STAFF),
 )
 def inspect_restoration(
     case_id: UUID,
@@ -106,7 +112,6 @@ def inspect_restoration(
     response: Response,
 ) -> CaseOut:
     """Accepted (no defects: the warranty runs) or defects with a deadline and re-inspection."""
-    require(actor, *STAFF)
     result = vorgang.road_opening.inspect_restoration(
         case_id,
         actor=actor,

@@ -1,0 +1,170 @@
+"""Every route x role x tenant: who gets through, who gets 403, who cannot see (404).
+
+Generated from the app's own routes: a route without a declared access rule fails here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.access import ACCESS_KEY, PUBLIC
+from tests.api.conftest import NEW_CASE, Auth
+
+ROLES = ["applicant", "clerk", "supervisor", "auditor", "admin"]
+DOCUMENTATION = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+
+STAFF = {"clerk", "supervisor"}
+PUBLIC_ROUTE = {"public"}
+# The access policy, reviewed here: changing who may call a route changes this table.
+POLICY: dict[tuple[str, str], set[str]] = {
+    ("GET", "/health"): PUBLIC_ROUTE,
+    ("GET", "/ready"): PUBLIC_ROUTE,
+    ("GET", "/metrics"): PUBLIC_ROUTE,
+    ("GET", "/api/v1/services"): PUBLIC_ROUTE,
+    ("GET", "/api/v1/services/{service}"): PUBLIC_ROUTE,
+    ("POST", "/api/v1/cases"): {"applicant", *STAFF},
+    ("GET", "/api/v1/cases/{case_id}"): {"applicant", "auditor", "admin", *STAFF},
+    ("GET", "/api/v1/cases/{case_id}/history"): {"auditor", "admin", *STAFF},
+    ("POST", "/api/v1/cases/{case_id}/provide-information"): {"applicant", *STAFF},
+    ("POST", "/api/v1/cases/{case_id}/withdraw"): {"applicant", *STAFF},
+    ("POST", "/api/v1/cases/{case_id}/countersign"): {"supervisor"},
+    ("POST", "/api/v1/cases/{case_id}/refuse-countersign"): {"supervisor"},
+    ("GET", "/api/v1/cases/{case_id}/decisions"): {"auditor", "supervisor"},
+    ("GET", "/api/v1/cases/{case_id}/decisions/{number}/replay"): {"auditor", "supervisor"},
+    ("GET", "/api/v1/inbox"): {"auditor", *STAFF},
+    ("GET", "/api/v1/audit"): {"auditor", "supervisor"},
+    ("GET", "/api/v1/stats"): {"auditor", "admin", *STAFF},
+    ("GET", "/api/v1/projections"): {"auditor", "admin", "supervisor"},
+    ("POST", "/api/v1/admin/cases/{case_id}/erasure"): {"admin"},
+}
+STAFF_COMMANDS = [
+    "confirm-complete",
+    "claim",
+    "release",
+    "request-information",
+    "notes",
+    "extend-period",
+    "decide",
+    "payments",
+    "notify",
+    "objections",
+    "objections/remedy",
+    "objections/forward",
+    "mark-final",
+    "close",
+    "works-started",
+    "works-completed",
+    "restoration-inspections",
+]
+POLICY |= {("POST", f"/api/v1/cases/{{case_id}}/{c}"): STAFF for c in STAFF_COMMANDS}
+
+
+BODIES: dict[str, dict[str, Any]] = {
+    "/api/v1/cases": NEW_CASE,
+    "release": {"reason": "Übergabe"},
+    "request-information": {"questions": ["?"], "reply_by": "2026-12-31"},
+    "provide-information": {"answer": "anbei"},
+    "notes": {"text": "Vermerk"},
+    "extend-period": {"working_days": 5, "reason": "Gutachten"},
+    "decide": {
+        "outcome": "rejected",
+        "justification": "j",
+        "legal_basis": "l",
+        "legal_remedy_notice": "r",
+    },
+    "refuse-countersign": {"reason": "r"},
+    "payments": {"amount": "1.00", "payment_reference": "P-1"},
+    "notify": {},
+    "objections": {"grounds": "g"},
+    "remedy": {"reason": "r"},
+    "forward": {"authority": "Kreisausschuss", "reason": "r"},
+    "withdraw": {"reason": "r"},
+    "close": {},
+    "works-started": {"started_on": "2026-03-02"},
+    "works-completed": {"completed_on": "2026-03-02"},
+    "restoration-inspections": {"inspected_on": "2026-03-02"},
+    "erasure": {"reason": "r", "legal_basis": "Art. 17 DSGVO", "subjects": ["nobody"]},
+}
+
+
+def api_routes(client: TestClient) -> list[tuple[str, str, list[str]]]:
+    """Every operation of the OpenAPI document (every route is in it) with its rule."""
+    found = []
+    for path, operations in client.get("/openapi.json").json()["paths"].items():
+        for method, operation in operations.items():
+            rule = operation.get(ACCESS_KEY)
+            assert rule, f"{method.upper()} {path} declares no access rule"
+            found.append((method.upper(), path, rule))
+    return found
+
+
+def test_every_route_declares_who_may_call_it_as_the_policy_says(client: TestClient) -> None:
+    routes = api_routes(client)
+    assert {(m, p): set(rule) for m, p, rule in routes} == POLICY
+    assert len(routes) >= 30
+    in_schema = {(m, r.path) for r in client.app.router.routes for m in getattr(r, "methods", ())}  # type: ignore[attr-defined]
+    documented = {(m, p) for m, p, _ in routes}
+    assert {(m, p) for m, p in in_schema if p not in DOCUMENTATION and m != "HEAD"} <= documented
+
+
+def test_route_role_tenant_matrix(client: TestClient, auth: Auth) -> None:
+    owner = auth("applicant", sub="portal:owner")
+    case = client.post("/api/v1/cases", json=NEW_CASE, headers=owner).json()
+    clerk = auth("clerk", sub="clerk.usingen")
+    for command, body in (
+        ("claim", None),
+        ("confirm-complete", None),
+        ("decide", BODIES["decide"]),
+    ):
+        done = client.post(f"/api/v1/cases/{case['id']}/{command}", json=body, headers=clerk)
+        assert done.status_code == 200, done.json()
+    failures = []
+    for method, path, rule in api_routes(client):
+        url = (
+            path.replace("{case_id}", case["id"])
+            .replace("{number}", "1")
+            .replace("{service}", "road-opening")
+        )
+        body = BODIES.get(path) or BODIES.get(path.rsplit("/", 1)[-1])
+        for role in ROLES:
+            for tenant in ("usingen", "schmitten"):
+                sub = "portal:owner" if role == "applicant" else f"{role}.{tenant}"
+                headers = auth(role, sub=sub, tenant=tenant)
+                response = client.request(method, url, json=body, headers=headers)
+                status = response.status_code
+                if PUBLIC in rule:
+                    expected_ok = status not in (401, 403)
+                elif role not in rule:
+                    expected_ok = status == 403
+                elif "{case_id}" in path and tenant == "schmitten":
+                    expected_ok = status == 404  # another town's case does not exist for you
+                elif path == "/api/v1/cases" and tenant == "schmitten":
+                    expected_ok = status == 403  # submitting to another town
+                else:
+                    expected_ok = status not in (401, 403, 404)
+                if not expected_ok:
+                    failures.append(f"{method} {path} as {role}@{tenant}: {status}")
+                if status >= 400:
+                    assert response.headers["content-type"].startswith("application/problem+json")
+        if PUBLIC not in rule:
+            anonymous = client.request(method, url, json=body)
+            if anonymous.status_code != 401:
+                failures.append(f"{method} {path} without a token: {anonymous.status_code}")
+    assert failures == [], "\n".join(failures)
+
+
+@pytest.mark.parametrize("role", ["clerk", "supervisor", "auditor", "admin"])
+def test_an_applicant_case_is_invisible_to_other_applicants(
+    client: TestClient, auth: Auth, role: str
+) -> None:
+    case = client.post(
+        "/api/v1/cases", json=NEW_CASE, headers=auth("applicant", sub="portal:a")
+    ).json()
+    other = client.get(f"/api/v1/cases/{case['id']}", headers=auth("applicant", sub="portal:b"))
+    assert other.status_code == 404
+    assert case["id"] in other.json()["detail"]  # names only what the caller sent
+    staff = client.get(f"/api/v1/cases/{case['id']}", headers=auth(role))
+    assert staff.status_code == 200
