@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from uuid import uuid4
 
@@ -34,7 +35,7 @@ REMEDY = "Gegen diesen Bescheid kann innerhalb eines Monats Widerspruch erhoben 
 
 def submit(cases: CaseService, key: str | None = None, tenant: str = "usingen") -> CaseState:
     result = cases.submit(
-        actor=APPLICANT,
+        actor=replace(APPLICANT, tenant=tenant),  # the portal of the applicant's town
         tenant=tenant,
         service="general",
         applicant={"name": "Max Mustermann", "email": "max@example.org"},
@@ -252,3 +253,16 @@ def test_a_fresh_store_instance_replays_the_same_state(
     finally:
         fresh.close()
     assert again == before
+
+
+def test_an_applicant_submits_only_in_the_town_of_their_portal(cases: CaseService) -> None:
+    from domain.errors import WrongTenant
+
+    with pytest.raises(WrongTenant):
+        cases.submit(
+            actor=APPLICANT,
+            tenant="schmitten",
+            service="general",
+            applicant={"name": "A"},
+            data={"subject": "s"},
+        )
