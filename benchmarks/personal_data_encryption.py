@@ -8,6 +8,7 @@ differs (pass-through vs AES-GCM with per-case keys from the key table). Printed
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import tempfile
 import time
@@ -113,9 +114,12 @@ def main(argv: list[str]) -> None:
         "encrypted, 30 s key cache": (True, 30.0),
     }
     timings: dict[str, list[Timing]] = {name: [] for name in variants}
-    for _ in range(args.rounds):  # interleaved, so drift hits every variant alike
-        for name, (encrypted, cache) in variants.items():
-            timings[name].append(run(sqlite, encrypted, args.cases, cache))
+    try:
+        for _ in range(args.rounds):  # interleaved, so drift hits every variant alike
+            for name, (encrypted, cache) in variants.items():
+                timings[name].append(run(sqlite, encrypted, args.cases, cache))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     base_w = statistics.median(t.write for t in timings["in clear"])
     base_r = statistics.median(t.read for t in timings["in clear"])
     print(
