@@ -31,6 +31,22 @@ def redact_personal_data(
     return event_dict
 
 
+class CurrentStderr:
+    """Whatever ``sys.stderr`` is at the moment of writing (not when logging was set up).
+
+    A CLI run under a test runner swaps stderr for a buffer and closes it afterwards; log
+    lines from threads that outlive the run must not write into the closed buffer.
+    """
+
+    def write(self, text: str) -> int:
+        """Write to the current stderr."""
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        """Flush the current stderr."""
+        sys.stderr.flush()
+
+
 def configure_logging(log_format: str = "auto", level: str = "INFO") -> None:
     """Set up structlog and the standard library's logging to write to stderr."""
     as_json = log_format == "json" or (log_format == "auto" and not sys.stderr.isatty())
@@ -48,6 +64,6 @@ def configure_logging(log_format: str = "auto", level: str = "INFO") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -43,8 +44,9 @@ def index_names(tx: ViewTransaction, dialect: str, table: str) -> list[str]:
         )
     else:
         rows = tx.query(
-            "SELECT indexname FROM pg_indexes WHERE tablename = ? "
-            "AND schemaname = current_schema() AND indexname NOT LIKE '%%_pkey'",
+            "SELECT i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+            "JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
+            "WHERE t.relname = ? AND n.nspname = current_schema() AND NOT x.indisprimary",
             (table,),
         )
     return [str(r[0]) for r in rows]
@@ -61,7 +63,7 @@ def rebuild(
     """Build a fresh copy of the view from the log and switch to it atomically."""
     started = time.monotonic()
     shadow = copy.copy(projection)
-    shadow.shadow = f"_rb{int(time.time())}"
+    shadow.shadow = f"_rb{uuid.uuid4().hex[:10]}"  # unique: its index names must be too
     runner = ProjectionRunner(store, views, shadow, batch_size=batch_size)
     events = 0
     while True:
@@ -72,6 +74,11 @@ def rebuild(
     live_tables = projection.tables()
     shadow_tables = shadow.tables()
     with views.transaction() as tx:
+        if views.dialect == "postgresql":
+            # Take every lock the switch needs up front, in the order a runner takes them
+            # (view tables, then tracking), so a live runner waits instead of deadlocking.
+            tables = ", ".join([*live_tables, *shadow_tables, TRACKING])
+            tx.execute(f"LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE")
         position = runner.apply_pending(tx)
         for table in live_tables:
             tx.execute(f"DROP TABLE IF EXISTS {table}")

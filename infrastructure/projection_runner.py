@@ -42,6 +42,12 @@ MAX_BACKOFF_SECONDS = 30.0
 LISTEN_SLICE_SECONDS = 0.25  # how often the listener looks up to see whether to stop
 
 
+def _log(level: str, event: str, **fields: Any) -> None:
+    """Log from the runner's thread; a failing sink (closed stderr, broken pipe) must not end it."""
+    with contextlib.suppress(Exception):
+        getattr(log, level)(event, **fields)
+
+
 class TrackingConflict(RuntimeError):
     """The view's position moved under us: someone else applied this batch. Rolled back."""
 
@@ -245,7 +251,8 @@ class ProjectionRunner:
                 self._wake.wait(self.poll_seconds)
                 self._wake.clear()
             except Exception as error:  # the runner must survive anything and retry
-                log.warning(
+                _log(
+                    "warning",
                     "projection failed; retrying",
                     projection=self.name,
                     error=type(error).__name__,
@@ -261,10 +268,10 @@ class ProjectionRunner:
     def _acquire(self, previous: ProjectionLock | None) -> ProjectionLock | None:
         if previous is not None:
             previous.release()
-            log.warning("projection lock lost", projection=self.name)
+            _log("warning", "projection lock lost", projection=self.name)
         lock = self.views.try_lock(self.name)
         if lock is not None:
-            log.info("projection lock held", projection=self.name)
+            _log("info", "projection lock held", projection=self.name)
         return lock
 
     def _heartbeat(self) -> None:

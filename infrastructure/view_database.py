@@ -204,6 +204,7 @@ class PostgresViews(ViewDatabase):
     def __init__(self, target: DatabaseTarget) -> None:
         env = target.env
         schema = env.get("POSTGRES_SCHEMA") or "public"
+        self._schema = schema
         self._kwargs: dict[str, Any] = {
             "host": env["POSTGRES_HOST"],
             "port": int(env["POSTGRES_PORT"]),
@@ -239,7 +240,9 @@ class PostgresViews(ViewDatabase):
             return rows
 
     def try_lock(self, name: str) -> ProjectionLock | None:
-        key = lock_key(name)
+        # Advisory locks are per database: name the schema too, or a deployment in another
+        # schema of the same database would hold this one's projections on standby.
+        key = lock_key(f"{self._schema}.{name}")
         conn = self.connect(autocommit=True)
         row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
         if row and row[0]:

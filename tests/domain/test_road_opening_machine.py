@@ -3,12 +3,12 @@
 A hypothesis state machine drives one permit, created from application data produced the
 way the application produces it, through random commands by random actors (a clerk of
 another tenant among them) at a business time that moves forward by minutes, days or years:
-the shared lifecycle up to a decision, notification, finality, then works, the inspection
-of the restored surface (defects, re-inspection), the warranty and the close. The commands
-of the permit, ``decide`` and ``close`` are checked against a model of what they must
-accept or refuse. After every step the invariants hold; a refused command changes nothing;
-and the events saved so far, replayed by a fresh store on the same SQLite file, give the
-same permit.
+the shared lifecycle up to a decision, notification, finality, the works (which may start
+once the permit is notified), the inspection of the restored surface (defects,
+re-inspection), the warranty and the close. The commands of the permit, ``decide`` and
+``close`` are checked against a model of what they must accept or refuse. After every step
+the invariants hold; a refused command changes nothing; and the events saved so far,
+replayed by a fresh store on the same SQLite file, give the same permit.
 """
 
 from __future__ import annotations
@@ -24,7 +24,13 @@ from uuid import uuid4
 
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
 
 from application.store import VorgangStore
 from application.transcodings import PersonalDataInClear
@@ -82,6 +88,8 @@ DECIDED_STATUSES = frozenset(
 )
 UNDECIDED_STATUSES = frozenset({S.SUBMITTED, S.IN_REVIEW, S.INFORMATION_REQUESTED})
 INSPECTED_STATUSES = frozenset({R.RESTORATION_DEFECTIVE, R.WARRANTY_RUNNING})
+PROGRESS: tuple[str, ...] = (S.SUBMITTED, S.IN_REVIEW, S.DECIDED, S.NOTIFIED, S.FINAL)
+PROGRESS += (R.WORKS_STARTED, R.WORKS_COMPLETED, R.RESTORATION_DEFECTIVE, R.WARRANTY_RUNNING)
 
 # Business time: usually now; sometimes naive, or before the case was submitted (both refused).
 NOW = "now"
@@ -98,7 +106,7 @@ days_from_today = st.one_of(st.none(), st.integers(min_value=-40, max_value=40))
 # A day relative to a date of the permit: (anchor, offset in days); anchors are resolved when
 # the rule runs, so a rule can aim at the edges of the valid range and just past them.
 relative_days = st.tuples(
-    st.sampled_from(["today", "effective_from", "expires_on", "started", "completed"]),
+    st.sampled_from(["today", "effective_from", "expires_on", "started", "completed", "inspected"]),
     st.sampled_from([-400, -1, -1, 0, 0, 0, 1, 1, 3, 400]),
 )
 lengths = st.one_of(
@@ -109,8 +117,11 @@ widths = st.one_of(
     st.sampled_from([Decimal("0.30"), Decimal("0.80"), Decimal("50")]),
     st.decimals(min_value=Decimal("0.01"), max_value=Decimal("50"), places=2),
 )
+usual_step = st.tuples(st.integers(min_value=0, max_value=7), st.sampled_from(DecisionOutcome))
+usual_steps = st.lists(usual_step, min_size=1, max_size=10)
+hours_between_steps = st.sampled_from([0, 1, 30, 24 * 5])
 SETTINGS = settings(
-    max_examples=70,
+    max_examples=100,
     stateful_step_count=50,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
@@ -152,6 +163,7 @@ class RoadOpeningMachine(RuleBasedStateMachine):
         self.length = Decimal(0)
         self.width = Decimal(0)
         self.planned_end = date.min
+        self.withdrawals = False
 
     # ------------------------------------------------------------------ set-up
 
@@ -159,8 +171,12 @@ class RoadOpeningMachine(RuleBasedStateMachine):
         submitted_hours_later=st.integers(min_value=0, max_value=7 * 24),
         length=lengths,
         width=widths,
-        start_later_by_days=st.integers(min_value=0, max_value=30),
-        duration_days=st.integers(min_value=0, max_value=60),
+        start_later_by_days=st.one_of(st.just(0), st.integers(min_value=0, max_value=30)),
+        duration_days=st.one_of(  # short works: the permit often expires before it is final
+            st.integers(min_value=0, max_value=5), st.integers(min_value=0, max_value=60)
+        ),
+        withdrawals=st.sampled_from([True, False, False, False]),
+        head_start=st.lists(usual_step, max_size=16),
     )
     def submit(
         self,
@@ -169,6 +185,8 @@ class RoadOpeningMachine(RuleBasedStateMachine):
         width: Decimal,
         start_later_by_days: int,
         duration_days: int,
+        withdrawals: bool,
+        head_start: list[tuple[int, DecisionOutcome]],
     ) -> None:
         """Submit as the application does: validate the form, then mark its personal data."""
         self.now = START + timedelta(hours=submitted_hours_later)
@@ -183,7 +201,7 @@ class RoadOpeningMachine(RuleBasedStateMachine):
         model = RoadOpeningApplication.model_validate(form)
         model.check_lead_time(submitted_on)  # what the catalogue checks on submission
         case_id = uuid4()
-        self.case = RoadOpeningPermit.submit(
+        permit = RoadOpeningPermit.submit(
             case_id=case_id,
             actor=APPLICANT,
             at=self.now,
@@ -197,7 +215,10 @@ class RoadOpeningMachine(RuleBasedStateMachine):
             data=personal_data_of(model, case_id=case_id, subject="applicant"),
             request_fingerprint="f" * 64,
         )
+        assert isinstance(permit, RoadOpeningPermit)
+        self.case = permit
         self.length, self.width, self.planned_end = length, width, end
+        self.withdrawals = withdrawals  # else most runs end early, withdrawn by the applicant
         self._save()
         assert self.case.status == S.SUBMITTED
         assert self.case.PROCESSING_PERIOD_WORKING_DAYS == 10
@@ -208,12 +229,15 @@ class RoadOpeningMachine(RuleBasedStateMachine):
         assert self.case.data["contractor"]["phone"].subject == "contractor"
         assert self.case.works_started_on == self.case.works_completed_on == date.min
         assert self.case.service_state()["works_started_on"] is None
+        # Hypothesis switches rules off at random in each run (swarm testing), the usual steps
+        # too: a head start, which always runs, takes most runs some way into the lifecycle.
+        self.take_the_usual_steps(head_start, 24)
 
     def teardown(self) -> None:
         try:
             if hasattr(self, "case"):
                 event(f"furthest status: {self.furthest}")
-                event(f"final status: {self.case.status}")
+                event(f"final status: {self.case.status} (from {self.closed_from})")
                 if self.successes_since_replay:
                     self._check_replay_in_fresh_store()
         finally:
@@ -228,12 +252,9 @@ class RoadOpeningMachine(RuleBasedStateMachine):
             self.events_saved += 1
             assert recording.domain_event.originator_version == self.events_saved
         self.successes_since_replay += 1
-        order = [S.SUBMITTED, S.IN_REVIEW, S.DECIDED, S.NOTIFIED, S.FINAL, R.WORKS_STARTED]
-        order += [R.WORKS_COMPLETED, R.RESTORATION_DEFECTIVE, R.WARRANTY_RUNNING, S.CLOSED]
         status = self.case.status
-        if status in order and order.index(status) > order.index(self.furthest):
-            if status != S.CLOSED or self.case.warranty_until is not None:
-                self.furthest = status
+        if status in PROGRESS and PROGRESS.index(status) > PROGRESS.index(self.furthest):
+            self.furthest = status
 
     def _at(self, kind: str) -> datetime:
         if kind == "naive":
@@ -267,6 +288,7 @@ class RoadOpeningMachine(RuleBasedStateMachine):
             "completed": (
                 case.works_completed_on if case.works_completed_on != date.min else self.today
             ),
+            "inspected": case.inspections[-1] if case.inspections else self.today,
         }[anchor]
         return base + timedelta(days=offset)
 
@@ -591,7 +613,7 @@ class RoadOpeningMachine(RuleBasedStateMachine):
             assert decision.expires_on == (day(expires_in_days) or self.planned_end)
         else:
             assert decision.expires_on is None
-        assert not set(rules) & set(decision.rules), "the clerk's rules replace the service's"
+        assert all(r not in decision.rules for r in rules), "the service sets the rules applied"
 
     @rule(actor=actors, at_kind=at_kinds, notified_in_days=days_from_today)
     def notify(self, actor: Actor, at_kind: str, notified_in_days: int | None) -> None:
@@ -671,6 +693,7 @@ class RoadOpeningMachine(RuleBasedStateMachine):
         if error is None:
             assert self.case.status == S.FINAL
 
+    @precondition(lambda self: self.withdrawals)
     @rule(actor=actors, at_kind=at_kinds, reason=texts)
     def withdraw(self, actor: Actor, at_kind: str, reason: str) -> None:
         error = self._run(
@@ -790,11 +813,11 @@ class RoadOpeningMachine(RuleBasedStateMachine):
         """Defects need a deadline after the inspection; an acceptance starts the warranty."""
         inspected_on = self._day(*inspected)
         remedy_by = None if remedy_in_days is None else inspected_on + timedelta(remedy_in_days)
-        completed_on = self.case.works_completed_on
+        earliest = max([self.case.works_completed_on, *self.case.inspections])
         inspections = len(self.case.inspections)
 
         def expect(today: date) -> str | None:
-            if not completed_on <= inspected_on <= today:
+            if not earliest <= inspected_on <= today:  # a re-inspection follows the last one
                 return "inspected_on"
             for i, defect in enumerate(defects):
                 if not clean(defect):
@@ -836,14 +859,7 @@ class RoadOpeningMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------ guided step
 
-    @rule(
-        steps=st.lists(
-            st.tuples(st.integers(min_value=0, max_value=7), st.sampled_from(DecisionOutcome)),
-            min_size=1,
-            max_size=8,
-        ),
-        hours_between=st.sampled_from([0, 1, 30, 24 * 5]),
-    )
+    @rule(steps=usual_steps, hours_between=hours_between_steps)
     def take_the_usual_steps(
         self, steps: list[tuple[int, DecisionOutcome]], hours_between: int
     ) -> None:
@@ -852,6 +868,14 @@ class RoadOpeningMachine(RuleBasedStateMachine):
             self.now += timedelta(hours=hours_between)
             self._take_the_next_usual_step(choice, outcome)
             self._check_invariants()
+
+    @rule(steps=usual_steps, hours_between=hours_between_steps)
+    def keep_taking_the_usual_steps(
+        self, steps: list[tuple[int, DecisionOutcome]], hours_between: int
+    ) -> None:
+        """The same rule again: hypothesis switches rules off at random in each run (swarm
+        testing), and a run without any usual steps rarely gets past the decision."""
+        self.take_the_usual_steps(steps, hours_between)
 
     def _take_the_next_usual_step(self, choice: int, outcome: DecisionOutcome) -> None:
         case = self.case
@@ -864,8 +888,10 @@ class RoadOpeningMachine(RuleBasedStateMachine):
         elif status == S.IN_REVIEW and choice == 0:
             self.request_information(CLERK, NOW, ["Lageplan fehlt"], 14, outcome.is_approval)
         elif status == S.IN_REVIEW:
+            if outcome is DecisionOutcome.REJECTED and choice < 6:
+                outcome = DecisionOutcome.APPROVED  # reject less often: approvals go further
             conditions = ["Baustelle sichern"] if outcome.name.endswith("CONDITIONS") else None
-            fee = Decimal("120.00") if choice == 1 else None  # refused: the tariff sets it
+            fee = Decimal("120.00") if choice in (1, 5) else None  # refused: the tariff sets it
             expires = None if choice % 2 else 90
             self.decide(
                 HOLDER,
@@ -884,57 +910,93 @@ class RoadOpeningMachine(RuleBasedStateMachine):
             self.provide_information(APPLICANT, NOW, "Lageplan anbei")
         elif status == S.DECIDED:
             self.notify(CLERK, NOW, None)
-        elif status == S.NOTIFIED and choice == 0:
-            self.lodge_objection(APPLICANT, NOW, "Die Auflage ist unverhältnismäßig", None)
+        elif status == S.NOTIFIED and choice <= 1:
+            self.lodge_objection(CLERK, NOW, "Die Auflage ist unverhältnismäßig", None)
+        elif status == S.NOTIFIED and choice == 3:  # works may start once notified
+            self.start_works(DELEGATED_CLERK, NOW, ("effective_from", 0))
         elif status == S.NOTIFIED:
             assert case.objection_deadline is not None
-            if choice > 1:  # on the last day of the period, marking it final is refused
-                self._move_to(case.objection_deadline + timedelta(days=choice > 2))
-            self.mark_final(CLERK, NOW)
+            self._on_the_last_day_and_after(
+                case.objection_deadline, choice > 2, lambda: self.mark_final(CLERK, NOW)
+            )
         elif status == S.OBJECTION_LODGED and choice <= 3:
             self.remedy_objection(SUPERVISOR, NOW, "Widerspruch begründet")
         elif status == S.OBJECTION_LODGED:
             self.forward_objection(CLERK, NOW, "Kreisausschuss Hochtaunuskreis", "keine Abhilfe")
         elif status == S.FINAL and decision is not None and decision.outcome.is_approval:
             self._use_the_permit(choice, decision)
-        elif status == R.WORKS_STARTED:
-            anchor = ("started", -1) if choice == 0 else ("today", choice == 1)
-            self.complete_works(CLERK, NOW, (anchor[0], int(anchor[1])))
-        elif status in (R.WORKS_COMPLETED, R.RESTORATION_DEFECTIVE):
-            if choice <= 2 and status == R.WORKS_COMPLETED or choice == 0:
-                self.inspect_restoration(SUPERVISOR, NOW, ("today", 0), ["Setzung"], 14)
-            elif choice == 3:  # defects without a deadline: refused
+        elif status == S.FINAL and choice == 0:  # rejected: no works may start
+            self.start_works(CLERK, NOW, ("today", 0))
+        elif status in WORKS_STATUSES:
+            self._after_the_works_started(status, choice)
+        elif status != S.CLOSED:  # rejected and final, withdrawn, objection forwarded
+            self.close(CLERK, NOW, None)
+
+    def _on_the_last_day_and_after(
+        self, last_day: date, and_after: bool, command: Callable[[], None]
+    ) -> None:
+        """The command on the last day of a period (refused), and on the day after (allowed)."""
+        self._move_to(last_day)
+        command()
+        if and_after:
+            self._move_to(last_day + timedelta(days=1))
+            command()
+
+    def _use_the_permit(self, choice: int, decision: Decision) -> None:
+        """Start the works just outside the permit (refused), then within it; or first try to
+        close the file on the permit's last day (refused while in force) and after it."""
+        assert decision.expires_on is not None
+        self.start_works(CLERK, NOW, ("expires_on", 1))
+        self.start_works(CLERK, NOW, ("effective_from", -1) if choice % 2 else ("today", 1))
+        if choice >= 4:
+            self._move_to(decision.expires_on)
+            self.close(SUPERVISOR, NOW, "Genehmigung ungenutzt abgelaufen")
+        if choice == 7:  # the day after the permit expired: no more works, the file closes
+            self._move_to(decision.expires_on + timedelta(days=1))
+            self.start_works(CLERK, NOW, ("expires_on", 1))
+            self.close(SUPERVISOR, NOW, "Genehmigung ungenutzt abgelaufen")
+        if self.case.status == S.FINAL:
+            last_possible = min(decision.expires_on, self.today)
+            day = last_possible if choice >= 3 else decision.effective_from
+            self.start_works(DELEGATED_CLERK, NOW, ("today", (day - self.today).days))
+
+    def _after_the_works_started(self, status: str, choice: int) -> None:
+        """Each step first tries a command just outside what is allowed, then the usual one."""
+        case = self.case
+        if status == R.WORKS_STARTED:
+            self.complete_works(CLERK, NOW, ("started", -1) if choice % 2 else ("today", 1))
+            self.complete_works(CLERK, NOW, ("started", 0) if choice < 5 else ("today", 0))
+        elif status == R.WORKS_COMPLETED:
+            if choice % 3 == 0:  # before the works were completed
+                self.inspect_restoration(CLERK, NOW, ("completed", -1), [], None)
+            elif choice % 3 == 1:  # tomorrow
+                self.inspect_restoration(CLERK, NOW, ("today", 1), [], None)
+            else:  # defects without a deadline
                 self.inspect_restoration(CLERK, NOW, ("today", 0), ["Setzung"], None)
+            if choice <= 3:
+                self.inspect_restoration(SUPERVISOR, NOW, ("today", 0), ["Setzung"], 14)
+            else:
+                self.inspect_restoration(CLERK, NOW, ("today", 0), [], None)
+        elif status == R.RESTORATION_DEFECTIVE:
+            # A deadline on the day of the re-inspection; the day before the last inspection.
+            self.inspect_restoration(CLERK, NOW, ("today", 0), ["Fugen offen"], 0)
+            self.inspect_restoration(CLERK, NOW, ("inspected", -1), [], None)
+            if choice == 0:
+                self.inspect_restoration(SUPERVISOR, NOW, ("today", 0), ["Fugen offen"], 30)
+            elif choice == 1:
+                self.inspect_restoration(CLERK, NOW, ("inspected", 0), [], None)
             else:
                 self.inspect_restoration(CLERK, NOW, ("today", 0), [], None)
         elif status == R.WARRANTY_RUNNING:
             assert case.warranty_until is not None
-            if choice >= 2:  # on its last day the warranty still runs
-                self._move_to(case.warranty_until + timedelta(days=choice > 2))
-            self.close(CLERK, NOW, "Gewährleistung abgelaufen")
-        elif status != S.CLOSED:  # rejected and final, withdrawn, objection forwarded
-            self.close(CLERK, NOW, None)
-
-    def _use_the_permit(self, choice: int, decision: Decision) -> None:
-        """Start the works within the permit (or just outside it), or let it expire unused."""
-        assert decision.expires_on is not None
-        last_possible = min(decision.expires_on, self.today)
-        if choice == 0:
-            self.start_works(CLERK, NOW, ("effective_from", -1))
-        elif choice == 1:
-            self.start_works(CLERK, NOW, ("expires_on", 1))
-        elif choice == 2:
-            self.start_works(CLERK, NOW, ("today", 1))
-        elif choice == 7 or last_possible < decision.effective_from:
-            if choice == 7:
-                self._move_to(decision.expires_on + timedelta(days=1))
-            self.close(SUPERVISOR, NOW, "Genehmigung ungenutzt abgelaufen")
-        elif choice == 6:
-            self.close(CLERK, NOW, None)  # refused while the permit is in force
-        else:
-            offset = (last_possible - self.today).days if choice == 3 else 0
-            anchor = "today" if choice == 3 else "effective_from"
-            self.start_works(DELEGATED_CLERK, NOW, (anchor, offset))
+            if choice <= 1:
+                self.close(CLERK, NOW, "Gewährleistung abgelaufen")
+            else:
+                self._on_the_last_day_and_after(
+                    case.warranty_until,
+                    choice > 3,
+                    lambda: self.close(CLERK, NOW, "Gewährleistung abgelaufen"),
+                )
 
     # -------------------------------------------------------------- invariants
 
