@@ -11,13 +11,14 @@ from fastapi import FastAPI
 
 from api.auth import DevelopmentTokens, TokenVerifier
 from api.context import RequestContext
+from api.oidc import OidcTokens
 from api.problems import ServiceUnavailable, install_problem_handlers
 from api.provider import VorgangProvider
 from api.routes import cases, decisions, health, privacy, read_models, services
 from application.clock import Clock
 from infrastructure.database import parse_database_url
 from infrastructure.database_watch import DatabaseWatch
-from infrastructure.settings import Settings
+from infrastructure.settings import Environment, Settings, UnsafeSettings
 from infrastructure.wiring import Vorgang, build
 
 DESCRIPTION = """
@@ -27,6 +28,26 @@ Every change to a case is an event naming who, when and why. Errors are RFC 9457
 `application/problem+json`. Responses carry `ETag: "<version>"`; commands accept
 `If-Match`. Submissions accept `Idempotency-Key`.
 """
+
+
+def verifier_for(settings: Settings) -> TokenVerifier:
+    """OIDC against the issuer's JWKS when configured; else the development issuer."""
+    if settings.oidc_issuer and settings.oidc_jwks_url:
+        return OidcTokens(
+            issuer=settings.oidc_issuer,
+            audience=settings.oidc_audience,
+            jwks_url=settings.oidc_jwks_url,
+            roles_claim=settings.oidc_roles_claim,
+            tenant_claim=settings.oidc_tenant_claim,
+            leeway_seconds=settings.oidc_leeway_seconds,
+        )
+    if settings.environment is not Environment.DEVELOPMENT:
+        raise UnsafeSettings("the development token issuer is off outside development")
+    return DevelopmentTokens(
+        settings.token_secret.get_secret_value(),
+        issuer=settings.token_issuer,
+        audience=settings.token_audience,
+    )
 
 
 def create_app(
@@ -63,11 +84,7 @@ def create_app(
     )
     app.state.provider = provider
     app.state.settings = settings
-    app.state.verifier = verifier or DevelopmentTokens(
-        settings.token_secret.get_secret_value(),
-        issuer=settings.token_issuer,
-        audience=settings.token_audience,
-    )
+    app.state.verifier = verifier or verifier_for(settings)
     install_problem_handlers(app, settings.retry_after_seconds, provider.watch)
     app.add_middleware(RequestContext)
     app.include_router(health.router)

@@ -87,6 +87,24 @@ class Settings(BaseSettings):
     )
     token_issuer: str = Field(default="vorgang-dev", description="Expected `iss` of tokens.")
     token_audience: str = Field(default="vorgang", description="Expected `aud` of tokens.")
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="Production identity: the OIDC issuer (`iss`), e.g. a Keycloak realm URL.",
+    )
+    oidc_jwks_url: str | None = Field(
+        default=None, description="Where the issuer publishes its signing keys (JWKS)."
+    )
+    oidc_audience: str = Field(
+        default="vorgang",
+        description="Expected `aud` (Keycloak access tokens default to `account`: configure it).",
+    )
+    oidc_roles_claim: str = Field(
+        default="realm_access.roles", description="Dotted path of the roles claim."
+    )
+    oidc_tenant_claim: str = Field(default="tenant", description="Dotted path of the tenant.")
+    oidc_leeway_seconds: int = Field(
+        default=30, ge=0, le=300, description="Clock skew allowed on exp/nbf/iat."
+    )
     retry_after_seconds: int = Field(
         default=5, ge=1, le=300, description="Retry-After sent with 503 while the database is down."
     )
@@ -106,10 +124,10 @@ class Settings(BaseSettings):
             raise UnsafeSettings(
                 "VORGANG_ID_SECRET must be set in production (the development default is public)"
             )
-        if self.token_secret.get_secret_value() == DEVELOPMENT_TOKEN_SECRET:
+        if not (self.oidc_issuer and self.oidc_jwks_url):
             raise UnsafeSettings(
-                "VORGANG_TOKEN_SECRET must be set in production (the development token issuer's "
-                "secret is public)"
+                "VORGANG_OIDC_ISSUER and VORGANG_OIDC_JWKS_URL must be set in production "
+                "(the development token issuer is off there)"
             )
         kek = self.key_encryption_key
         if kek is None or kek.get_secret_value() == DEVELOPMENT_KEY_ENCRYPTION_KEY:

@@ -394,13 +394,19 @@ def test_rotating_the_key_encryption_key_rewraps_keys_without_touching_events(
         only_old.close()
 
 
+OIDC = {
+    "oidc_issuer": "https://id.example/realms/vorgang",
+    "oidc_jwks_url": "https://id.example/certs",
+}
+
+
 def test_without_a_key_encryption_key_the_server_refuses_to_start_outside_development() -> None:
     with pytest.raises(ValidationError, match="VORGANG_KEY_ENCRYPTION_KEY must be set"):
-        Settings(environment=Environment.PRODUCTION, id_secret="x" * 32, token_secret="y" * 32)
+        Settings(environment=Environment.PRODUCTION, id_secret="x" * 32, **OIDC)
     Settings(
         environment=Environment.PRODUCTION,
         id_secret="x" * 32,
-        token_secret="y" * 32,
         key_encryption_key=new_kek_text(),
+        **OIDC,
     )
     Settings(environment=Environment.DEVELOPMENT)  # development uses the public development KEK
