@@ -176,17 +176,7 @@ class CaseService:
         return [history_entry(e) for e in self.store.events.get(case_id)]
 
     def _load(self, case_id: UUID, actor: Actor, version: int | None = None) -> Case:
-        try:
-            case: Case = self.store.repository.get(case_id, version=version)
-        except AggregateNotFoundError:
-            raise CaseNotFound(case_id, version) from None
-        if not isinstance(case, Case):
-            raise CaseNotFound(case_id, version)
-        if version is not None and case.version != version:
-            raise CaseNotFound(case_id, version)
-        if not may_see(actor, case):
-            raise CaseNotFound(case_id, version)
-        return case
+        return load_visible(self.store, case_id, actor, version)
 
     # ----------------------------------------------------------------- commands
 
@@ -496,6 +486,23 @@ class CaseService:
         return self._execute(
             case_id, actor, expected_version, lambda c: c.close(actor=actor, at=at, reason=reason)
         )
+
+
+def load_visible(
+    store: VorgangStore, case_id: UUID, actor: Actor, version: int | None = None
+) -> Case:
+    """The case (at a version) if the actor may see it; otherwise, as if absent, CaseNotFound."""
+    try:
+        case: Case = store.repository.get(case_id, version=version)
+    except AggregateNotFoundError:
+        raise CaseNotFound(case_id, version) from None
+    if not isinstance(case, Case):
+        raise CaseNotFound(case_id, version)
+    if version is not None and case.version != version:
+        raise CaseNotFound(case_id, version)
+    if not may_see(actor, case):
+        raise CaseNotFound(case_id, version)
+    return case
 
 
 def may_see(actor: Actor, case: Case) -> bool:

@@ -7,9 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
-
-from application.cases import may_see
+from application.cases import load_visible
 from application.clock import Clock
 from application.errors import CaseNotFound
 from application.store import VorgangStore
@@ -107,10 +105,4 @@ class DecisionAudit:
         return CaseState.of(case)
 
     def _visible(self, case_id: UUID, actor: Actor) -> Case:
-        try:
-            case: Case = self.store.repository.get(case_id)
-        except AggregateNotFoundError:
-            raise CaseNotFound(case_id) from None
-        if not may_see(actor, case):
-            raise CaseNotFound(case_id)
-        return case
+        return load_visible(self.store, case_id, actor)

@@ -7,12 +7,11 @@ from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from application.cases import may_see
+from application.cases import load_visible
 from application.clock import Clock
-from application.errors import CaseNotFound, ConcurrentUpdate
+from application.errors import ConcurrentUpdate
 from application.store import VorgangStore
 from domain.actor import Actor
 from domain.case import Case
@@ -96,10 +95,4 @@ class PrivacyService:
         raise ConcurrentUpdate(case_id)
 
     def _load(self, case_id: UUID, actor: Actor) -> Case:
-        try:
-            case: Case = self.store.repository.get(case_id)
-        except AggregateNotFoundError:
-            raise CaseNotFound(case_id) from None
-        if not may_see(actor, case):
-            raise CaseNotFound(case_id)
-        return case
+        return load_visible(self.store, case_id, actor)

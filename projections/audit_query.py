@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from infrastructure.view_database import ViewDatabase
-from projections.audit_trail import AuditTrail
+from projections.audit_trail import ROW_COLUMNS, AuditTrail
 from projections.cursors import decode_cursor, encode_cursor
 
 Reveal = Callable[[str | None], Any]  # opens sealed JSON (a value or a structure) for display
@@ -29,23 +29,7 @@ class AuditFilter:
     recorded_to: datetime | None = None
 
 
-CSV_COLUMNS = (
-    "position",
-    "case_id",
-    "reference",
-    "tenant",
-    "service",
-    "event_type",
-    "version",
-    "actor_id",
-    "actor_name",
-    "actor_role",
-    "on_behalf_of",
-    "at",
-    "recorded_at",
-    "reason",
-    "changes",
-)
+CSV_COLUMNS = ROW_COLUMNS
 
 
 class AuditQuery:
