@@ -34,6 +34,7 @@ from api.schemas import (
     RequestInformation,
     SubmitCase,
 )
+from application.applicant_view import case_for_applicant, history_for_applicant
 from application.cases import CaseService
 from application.decision_audit import DecisionAudit
 from application.views import CommandResult
@@ -60,8 +61,10 @@ CaseId = Annotated[UUID, "the case id"]
 
 
 def answer(cases: CaseService, result: CommandResult, actor: Actor, response: Response) -> CaseOut:
-    """The case after a command, with its new ETag."""
+    """The case after a command, with its new ETag (shaped for an applicant)."""
     state = cases.get(result.case_id, actor=actor)
+    if actor.role is Role.APPLICANT:
+        state = case_for_applicant(state)
     response.headers["ETag"] = f'"{state.version}"'
     log.info("command done", case_id=str(result.case_id), version=state.version)
     return CaseOut.of(state, result.position)
@@ -94,6 +97,8 @@ def submit(
     if not result.created:
         response.status_code = status.HTTP_200_OK
     state = cases.get(result.case_id, actor=actor)
+    if actor.role is Role.APPLICANT:
+        state = case_for_applicant(state)
     response.headers["Location"] = f"/api/v1/cases/{result.case_id}"
     response.headers["ETag"] = f'"{state.version}"'
     log.info("case submitted", case_id=str(result.case_id), created=result.created)
@@ -124,6 +129,8 @@ def get_case(
         state = DecisionAudit(vorgang.store, vorgang.cases.clock).as_of(case_id, as_of, actor=actor)
     else:
         state = vorgang.cases.get(case_id, actor=actor, version=version)
+    if actor.role is Role.APPLICANT:
+        state = case_for_applicant(state)
     response.headers["ETag"] = f'"{state.version}"'
     return CaseOut.of(state, vorgang.positions.of(case_id, state.version))
 
@@ -131,11 +138,14 @@ def get_case(
 @router.get(
     "/{case_id}/history",
     summary="Every event of a case",
-    **allow(Role.CLERK, Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN),
+    **allow(*EVERYONE),
 )
 def history(case_id: CaseId, actor: ActorDep, cases: CaseServiceDep) -> list[HistoryEntryOut]:
-    """Every stored event: type, version, business and recording time, actor, reason, data."""
-    return [HistoryEntryOut.of(e) for e in cases.history(case_id, actor=actor)]
+    """Every stored event with who, when, why; an applicant sees only what is meant for them."""
+    entries = cases.history(case_id, actor=actor)
+    if actor.role is Role.APPLICANT:
+        entries = history_for_applicant(entries)
+    return [HistoryEntryOut.of(e) for e in entries]
 
 
 @router.post(

@@ -27,7 +27,7 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/services/{service}"): PUBLIC_ROUTE,
     ("POST", "/api/v1/cases"): {"applicant", *STAFF},
     ("GET", "/api/v1/cases/{case_id}"): {"applicant", "auditor", "admin", *STAFF},
-    ("GET", "/api/v1/cases/{case_id}/history"): {"auditor", "admin", *STAFF},
+    ("GET", "/api/v1/cases/{case_id}/history"): {"applicant", "auditor", "admin", *STAFF},
     ("POST", "/api/v1/cases/{case_id}/provide-information"): {"applicant", *STAFF},
     ("POST", "/api/v1/cases/{case_id}/withdraw"): {"applicant", *STAFF},
     ("POST", "/api/v1/cases/{case_id}/countersign"): {"supervisor"},

@@ -1,0 +1,62 @@
+"""An applicant sees their own case and only what is meant for them."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import NEW_CASE, Auth
+
+
+def test_no_internal_notes_drafts_or_staff_names_reach_the_applicant(
+    client: TestClient, auth: Auth
+) -> None:
+    applicant = auth("applicant", sub="portal:7")
+    clerk = auth("clerk", sub="anna.schmidt")
+    case = client.post("/api/v1/cases", json=NEW_CASE, headers=applicant).json()
+    url = f"/api/v1/cases/{case['id']}"
+    client.post(url + "/claim", headers=clerk)
+    client.post(url + "/confirm-complete", headers=clerk)
+    client.post(url + "/notes", json={"text": "Antragsteller wirkt unzuverlässig"}, headers=clerk)
+    client.post(
+        url + "/request-information",
+        json={"questions": ["Lageplan?"], "reply_by": "2026-03-20"},
+        headers=clerk,
+    )
+    client.post(url + "/provide-information", json={"answer": "anbei"}, headers=applicant)
+    decided = client.post(
+        url + "/decide",
+        json={
+            "outcome": "rejected",
+            "justification": "Lage ungeeignet",
+            "legal_basis": "§ 16 HStrG",
+            "legal_remedy_notice": "Widerspruch binnen eines Monats",
+        },
+        headers=clerk,
+    )
+    assert decided.status_code == 200
+
+    seen = client.get(url, headers=applicant).json()
+    assert seen["holder"] is None
+    assert seen["decision"]["decided_by"] == {"role": "clerk"}
+    assert seen["decision"]["justification"] == "Lage ungeeignet"
+    assert seen["allowed_commands"] == []
+    history = client.get(url + "/history", headers=applicant).json()
+    types = [h["type"] for h in history]
+    assert "NoteAdded" not in types
+    assert "Claimed" not in types
+    assert types == [
+        "Submitted",
+        "CompletenessConfirmed",
+        "InformationRequested",
+        "InformationProvided",
+        "Decided",
+    ]
+    text = str(history)
+    assert "anna.schmidt" not in text
+    assert "unzuverlässig" not in text
+    assert "Clerk Person" not in text
+    full = client.get(url + "/history", headers=clerk).json()
+    assert "NoteAdded" in [h["type"] for h in full]
+    assert (
+        client.get(url + "/history", headers=auth("applicant", sub="portal:8")).status_code == 404
+    )
