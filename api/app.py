@@ -14,7 +14,7 @@ from api.context import RequestContext
 from api.oidc import OidcTokens
 from api.problems import ServiceUnavailable, install_problem_handlers
 from api.provider import VorgangProvider
-from api.routes import cases, decisions, health, privacy, read_models, services
+from api.routes import cases, decisions, feed, health, privacy, read_models, services
 from application.clock import Clock
 from infrastructure.database import parse_database_url
 from infrastructure.database_watch import DatabaseWatch
@@ -93,6 +93,7 @@ def create_app(
     app.include_router(services.road_opening)
     app.include_router(services.catalogue)
     app.include_router(read_models.router)
+    app.include_router(feed.router)
     app.include_router(privacy.router)
     app.include_router(read_models.operations)
     return app

@@ -17,6 +17,7 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     AUDITOR = "auditor"
     ADMIN = "admin"
+    INTEGRATOR = "integrator"  # a system that reads the feed (a service account)
     SYSTEM = "system"
 
 

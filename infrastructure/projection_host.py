@@ -10,13 +10,14 @@ from infrastructure.projection_runner import ProjectionRunner, ProjectionStatus
 from infrastructure.view_database import ViewDatabase
 from projections.audit_trail import AuditTrail
 from projections.case_stats import CaseStats
+from projections.feed import Feed
 from projections.inbox import Inbox
 from projections.projection import Projection
 
 
 def default_projections() -> list[Projection]:
     """The read models every deployment keeps."""
-    return [Inbox(), AuditTrail(), CaseStats()]
+    return [Inbox(), AuditTrail(), CaseStats(), Feed()]
 
 
 class ProjectionHost:

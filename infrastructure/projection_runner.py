@@ -107,6 +107,7 @@ class ProjectionRunner:
         self._listener: threading.Thread | None = None
         self._caught_up = threading.Condition()
         self._last_heartbeat = 0.0
+        self.known_position = 0  # last position this process saw committed (no query needed)
         self.setup()
 
     @property
@@ -130,7 +131,8 @@ class ProjectionRunner:
     def position(self) -> int:
         """The last log position applied to the view."""
         rows = self.views.query(f"SELECT position FROM {TRACKING} WHERE name = ?", (self.name,))
-        return int(rows[0][0]) if rows else 0
+        self.known_position = int(rows[0][0]) if rows else 0
+        return self.known_position
 
     # ------------------------------------------------------------------ apply
 
@@ -147,7 +149,7 @@ class ProjectionRunner:
             with self.views.transaction() as tx:
                 self._apply(tx, position, new_position, notifications)
             applied += len(notifications)
-            position = new_position
+            position = self.known_position = new_position
             if progress is not None:
                 progress(position, head)
         with self._caught_up:

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from api.access import ACCESS_KEY, PUBLIC
 from tests.api.conftest import NEW_CASE, Auth
 
-ROLES = ["applicant", "clerk", "supervisor", "auditor", "admin"]
+ROLES = ["applicant", "clerk", "supervisor", "auditor", "admin", "integrator"]
 DOCUMENTATION = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 
 STAFF = {"clerk", "supervisor"}
@@ -39,6 +39,7 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/stats"): {"auditor", "admin", *STAFF},
     ("GET", "/api/v1/projections"): {"auditor", "admin", "supervisor"},
     ("POST", "/api/v1/admin/cases/{case_id}/erasure"): {"admin"},
+    ("GET", "/api/v1/feed"): {"integrator", "auditor", "admin", "supervisor"},
 }
 STAFF_COMMANDS = [
     "confirm-complete",

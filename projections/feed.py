@@ -1,0 +1,142 @@
+"""The integration feed: public events as CloudEvents, a contract rather than a dump.
+
+Domain events map to versioned public types (``de.vorgang.case.decided.v1``); internal ones
+(claims, notes, drafts, erasures) are not published. A row keeps the event's public data
+without personal data; nothing personal is ever written here.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from typing import Any, ClassVar, Final
+
+from domain.lifecycle import CaseStatus
+from infrastructure.view_database import ViewTransaction
+from projections.bulk import insert_rows, load_rows, upsert_rows
+from projections.case_events import case_event_topics, status_after
+from projections.inbox import utc_text
+from projections.projection import Applied, Projection
+
+PUBLIC_TYPES: Final = {
+    "Submitted": "submitted",
+    "CompletenessConfirmed": "completeness_confirmed",
+    "InformationRequested": "information_requested",
+    "InformationProvided": "information_provided",
+    "Decided": "decided",
+    "Countersigned": "decided",
+    "PaymentRecorded": "fee_paid",
+    "Notified": "notified",
+    "ObjectionLodged": "objection_lodged",
+    "ObjectionRemedied": "objection_remedied",
+    "ObjectionForwarded": "objection_forwarded",
+    "BecameFinal": "final",
+    "Withdrawn": "withdrawn",
+    "Closed": "closed",
+    "WorksStarted": "works_started",
+    "WorksCompleted": "works_completed",
+    "RestorationInspected": "restoration_inspected",
+}
+TYPE_PREFIX: Final = "de.vorgang.case."
+TYPE_VERSION: Final = "v1"
+ID_NAMESPACE: Final = uuid.uuid5(uuid.NAMESPACE_URL, "https://vorgang.example/feed")
+ROW_COLUMNS = ("sequence", "id", "type", "tenant", "service", "case_id", "time", "data")
+CASE_COLUMNS = ("case_id", "reference", "tenant", "service", "status")
+
+
+def public_type(name: str) -> str:
+    """``de.vorgang.case.<what>.v1`` for a published domain event."""
+    return f"{TYPE_PREFIX}{PUBLIC_TYPES[name]}.{TYPE_VERSION}"
+
+
+class Feed(Projection):
+    """Published case events in log order."""
+
+    name: ClassVar[str] = "feed"
+    version: ClassVar[int] = 1
+
+    @property
+    def table(self) -> str:
+        """The published events of this version."""
+        return self.key
+
+    @property
+    def cases_table(self) -> str:
+        """Per case: what every event of the case carries (reference, status)."""
+        return f"{self.key}_cases"
+
+    def tables(self) -> list[str]:
+        """The view's tables."""
+        return [self.table, self.cases_table]
+
+    def create_tables(self, tx: ViewTransaction) -> None:
+        """Events by sequence, indexed for the filters; the per-case state."""
+        tx.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.table} (sequence BIGINT PRIMARY KEY, "
+            "id TEXT NOT NULL, type TEXT NOT NULL, tenant TEXT NOT NULL, service TEXT NOT NULL, "
+            "case_id TEXT NOT NULL, time TEXT NOT NULL, data TEXT NOT NULL)"
+        )
+        tx.execute(
+            f"CREATE INDEX IF NOT EXISTS {self.table}_tenant ON {self.table} (tenant, sequence)"
+        )
+        tx.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.cases_table} (case_id TEXT PRIMARY KEY, "
+            "reference TEXT NOT NULL, tenant TEXT NOT NULL, service TEXT NOT NULL, "
+            "status TEXT NOT NULL)"
+        )
+
+    def topics(self) -> list[str]:
+        """Every case event (internal ones are read to keep the status, not published)."""
+        return case_event_topics()
+
+    def apply(self, tx: ViewTransaction, batch: Sequence[Applied]) -> None:
+        """Append the published events; keep the per-case state."""
+        ids = sorted({str(a.event.originator_id) for a in batch})
+        cases = load_rows(tx, self.cases_table, CASE_COLUMNS, ids)
+        rows = [row for applied in batch if (row := self._row(cases, applied)) is not None]
+        insert_rows(tx, self.table, ROW_COLUMNS, rows)
+        upsert_rows(tx, self.cases_table, CASE_COLUMNS, list(cases.values()))
+
+    def _row(self, cases: dict[str, dict[str, Any]], applied: Applied) -> tuple[Any, ...] | None:
+        event: Any = applied.event
+        case_id = str(event.originator_id)
+        name = type(event).__name__
+        if name == "Submitted":
+            cases[case_id] = {
+                "case_id": case_id,
+                "reference": event.reference,
+                "tenant": event.tenant,
+                "service": event.service,
+                "status": CaseStatus.SUBMITTED,
+            }
+        case = cases.get(case_id)
+        if case is None:
+            return None
+        case["status"] = status_after(event, case["status"])
+        if name not in PUBLIC_TYPES:
+            return None
+        if name == "Decided" and event.status == CaseStatus.PENDING_COUNTERSIGN:
+            return None  # a draft is not public; its countersignature is
+        data: dict[str, Any] = {
+            "case_id": case_id,
+            "reference": case["reference"],
+            "service": case["service"],
+            "status": case["status"],
+            "version": event.originator_version,
+            "links": {"case": f"/api/v1/cases/{case_id}"},
+        }
+        decision = getattr(event, "decision", None)
+        if decision is not None:
+            data["outcome"] = decision.outcome.value
+            data["fee"] = str(decision.fee) if decision.fee is not None else None
+        return (
+            applied.position,
+            str(uuid.uuid5(ID_NAMESPACE, f"{case_id}/{event.originator_version}")),
+            public_type(name),
+            case["tenant"],
+            case["service"],
+            case_id,
+            utc_text(event.timestamp),
+            json.dumps(data, ensure_ascii=False),
+        )

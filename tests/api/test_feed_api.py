@@ -1,0 +1,158 @@
+"""The pull feed: every published event exactly once and in order, CloudEvents, no personal data."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from cloudevents.v1.http import from_dict, to_structured
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import NEW_CASE, Auth
+
+NAME = "Zelda Quandt-Feedtest"
+
+
+def submit(client: TestClient, auth: Auth, tenant: str = "usingen") -> dict[str, Any]:
+    body = {**NEW_CASE, "tenant": tenant, "applicant": {"name": NAME}}
+    response = client.post("/api/v1/cases", json=body, headers=auth("clerk", tenant=tenant))
+    assert response.status_code == 201
+    return response.json()
+
+
+def read_all(
+    client: TestClient, headers: dict[str, str], after: str = "0", **params: Any
+) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    while True:
+        response = client.get(
+            "/api/v1/feed",
+            params={"after": after, "limit": 4, "wait": 1, **params},
+            headers=headers,
+        )
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "application/cloudevents-batch+json"
+        page = response.json()
+        if not page:
+            return events
+        events += page
+        after = response.headers["Vorgang-Next-After"]
+
+
+def test_every_published_event_once_in_order_while_writers_run(
+    client: TestClient, auth: Auth
+) -> None:
+    integrator = auth("integrator", sub="svc-portal")
+    clerk = auth("clerk")
+    stop = threading.Event()
+    written: list[str] = []
+
+    def write() -> None:
+        while not stop.is_set():
+            case = submit(client, auth)
+            client.post(
+                f"/api/v1/cases/{case['id']}/claim", headers=clerk
+            )  # internal: not published
+            client.post(f"/api/v1/cases/{case['id']}/confirm-complete", headers=clerk)
+            written.append(case["id"])
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    seen: list[dict[str, Any]] = []
+    after = "0"
+    try:
+        while len(written) < 8:  # page while the writer keeps adding events
+            response = client.get(
+                "/api/v1/feed", params={"after": after, "limit": 3, "wait": 0.2}, headers=integrator
+            )
+            seen += response.json()
+            after = response.headers["Vorgang-Next-After"]
+    finally:
+        stop.set()
+        writer.join(timeout=30)
+    time.sleep(0.5)
+    seen += read_all(client, integrator, after=after)
+    sequences = [e["sequence"] for e in seen]
+    assert sequences == sorted(sequences)
+    assert len({e["id"] for e in seen}) == len(seen)
+    kinds: dict[str, list[str]] = {}
+    for event in seen:
+        kinds.setdefault(event["subject"], []).append(event["type"])
+    for case_id in written:
+        assert kinds[case_id] == [
+            "de.vorgang.case.submitted.v1",
+            "de.vorgang.case.completeness_confirmed.v1",
+        ]
+
+
+def test_events_are_valid_cloudevents_without_personal_data(client: TestClient, auth: Auth) -> None:
+    submit(client, auth)
+    events = read_all(client, auth("integrator"))
+    assert events
+    for event in events:
+        parsed = from_dict(event)
+        _headers, body = to_structured(parsed)
+        assert body
+        assert parsed["specversion"] == "1.0"
+        assert parsed["source"] == "/tenants/usingen"
+        assert len(event["sequence"]) == 20
+        assert event["data"]["links"]["case"] == f"/api/v1/cases/{event['subject']}"
+        assert NAME not in str(event)
+
+
+def test_tenants_types_and_bad_cursors(client: TestClient, auth: Auth) -> None:
+    usingen = submit(client, auth)
+    submit(client, auth, tenant="schmitten")
+    schmitten_events = read_all(client, auth("integrator", tenant="schmitten"))
+    assert {e["source"] for e in schmitten_events} == {"/tenants/schmitten"}
+    assert usingen["id"] not in {e["subject"] for e in schmitten_events}
+    typed = read_all(client, auth("integrator"), type="de.vorgang.case.submitted.v1")
+    assert {e["type"] for e in typed} == {"de.vorgang.case.submitted.v1"}
+    bad = client.get("/api/v1/feed", params={"after": "x1"}, headers=auth("integrator"))
+    assert bad.status_code == 422
+    assert (
+        client.get("/api/v1/feed", params={"type": "nope"}, headers=auth("integrator")).status_code
+        == 422
+    )
+    assert client.get("/api/v1/feed", headers=auth("clerk")).status_code == 403
+    forbidden = client.get(
+        "/api/v1/feed", params={"tenant": "usingen"}, headers=auth("integrator", tenant="schmitten")
+    )
+    assert forbidden.status_code == 403
+
+
+def test_a_full_page_is_immutable_and_cacheable(client: TestClient, auth: Auth) -> None:
+    for _ in range(3):
+        submit(client, auth)
+    integrator = auth("integrator")
+    read_all(client, integrator)  # wait until the feed caught up
+    first = client.get("/api/v1/feed", params={"limit": 2}, headers=integrator)
+    assert first.headers["Cache-Control"].endswith("immutable")
+    again = client.get("/api/v1/feed", params={"limit": 2}, headers=integrator)
+    assert again.headers["ETag"] == first.headers["ETag"]
+    assert again.json() == first.json()
+    assert 'rel="next"' in first.headers["Link"]
+
+
+def test_long_poll_returns_as_soon_as_something_new_arrives(client: TestClient, auth: Auth) -> None:
+    integrator = auth("integrator")
+    submit(client, auth)
+    head = read_all(client, integrator)[-1]["sequence"]
+    result: dict[str, Any] = {}
+
+    def poll() -> None:
+        started = time.monotonic()
+        response = client.get(
+            "/api/v1/feed", params={"after": head, "wait": 10}, headers=integrator
+        )
+        result["seconds"] = time.monotonic() - started
+        result["events"] = response.json()
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    time.sleep(0.5)
+    case = submit(client, auth)
+    poller.join(timeout=20)
+    assert [e["subject"] for e in result["events"]] == [case["id"]]
+    assert result["seconds"] < 8
