@@ -6,7 +6,8 @@ import threading
 import time
 from typing import Any
 
-from cloudevents.v1.http import from_dict, to_structured
+from cloudevents.v1.conversion import to_structured
+from cloudevents.v1.http import from_dict
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import NEW_CASE, Auth
