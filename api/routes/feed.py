@@ -5,14 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.access import allow
+from api.access import allow, public
 from api.dependencies import ActorDep, VorgangDep
 from api.problems import BadHeader
 from api.routes.cases import PROBLEMS
@@ -25,6 +26,69 @@ router = APIRouter(prefix="/api/v1", tags=["feed"], responses=PROBLEMS)  # type:
 BATCH = "application/cloudevents-batch+json"
 POLL_SECONDS = 0.1  # in-process position check: no database query while nothing is new
 DATABASE_POLL_SECONDS = 1.0  # when a separate worker applies the feed
+
+
+class CaseLinks(BaseModel):
+    """Where to read more."""
+
+    case: str = Field(description="The case resource (needs a token that may read it).")
+
+
+class CaseEventData(BaseModel):
+    """The `data` of every public case event (no personal data)."""
+
+    case_id: str
+    reference: str = Field(description="e.g. USI-2026-000042")
+    service: str = Field(description="A service id of the catalogue, e.g. road-opening")
+    status: str = Field(description="The case status after the event")
+    version: int = Field(description="The case version the event recorded")
+    links: CaseLinks
+    outcome: str | None = Field(
+        default=None, description="On decided events: approved, approved_with_conditions, rejected"
+    )
+    fee: str | None = Field(default=None, description="On decided events: the fee in EUR")
+
+
+class FeedType(BaseModel):
+    """One public event type and the schema of its data."""
+
+    type: str
+    description: str
+    dataschema: dict[str, Any]
+
+
+DESCRIPTIONS = {
+    "submitted": "An application arrived.",
+    "completeness_confirmed": "The application is complete; the processing period runs.",
+    "information_requested": "The applicant was asked for information or documents.",
+    "information_provided": "The applicant answered.",
+    "decided": "A decision took effect (after a countersignature where one is required).",
+    "fee_paid": "The fee was paid.",
+    "notified": "The decision was notified (Bekanntgabe); the objection period runs.",
+    "objection_lodged": "An objection (Widerspruch) was received.",
+    "objection_remedied": "The objection was remedied; the case is reviewed again.",
+    "objection_forwarded": "The objection went to the objection authority.",
+    "final": "The objection period ended; the decision is final.",
+    "withdrawn": "The applicant withdrew the application.",
+    "closed": "The file was closed.",
+    "works_started": "Road opening: the works started.",
+    "works_completed": "Road opening: the works were completed.",
+    "restoration_inspected": "Road opening: the restored surface was inspected.",
+}
+
+
+@router.get("/feed/types", summary="The public event types and their data schemas", **public())
+def feed_types() -> list[FeedType]:
+    """Every type the feed publishes, with the JSON Schema of its `data`."""
+    schema = CaseEventData.model_json_schema()
+    return [
+        FeedType(
+            type=f"{TYPE_PREFIX}{name}.{TYPE_VERSION}",
+            description=DESCRIPTIONS[name],
+            dataschema=schema,
+        )
+        for name in sorted(set(PUBLIC_TYPES.values()))
+    ]
 
 
 @router.get(

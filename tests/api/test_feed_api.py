@@ -157,3 +157,32 @@ def test_long_poll_returns_as_soon_as_something_new_arrives(client: TestClient, 
     poller.join(timeout=20)
     assert [e["subject"] for e in result["events"]] == [case["id"]]
     assert result["seconds"] < 8
+
+
+def test_every_published_event_validates_against_its_documented_schema(
+    client: TestClient, auth: Auth
+) -> None:
+    import jsonschema
+
+    types = {t["type"]: t for t in client.get("/api/v1/feed/types").json()}
+    assert "de.vorgang.case.decided.v1" in types
+    case = submit(client, auth)
+    clerk = auth("clerk")
+    url = f"/api/v1/cases/{case['id']}"
+    client.post(url + "/claim", headers=clerk)
+    client.post(url + "/confirm-complete", headers=clerk)
+    decided = client.post(
+        url + "/decide",
+        json={
+            "outcome": "rejected",
+            "justification": "j",
+            "legal_basis": "l",
+            "legal_remedy_notice": "r",
+        },
+        headers=clerk,
+    )
+    assert decided.status_code == 200
+    events = read_all(client, auth("integrator"))
+    assert "de.vorgang.case.decided.v1" in {e["type"] for e in events}
+    for event in events:
+        jsonschema.validate(event["data"], types[event["type"]]["dataschema"])
