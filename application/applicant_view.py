@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import Any, Final
 
 from application.views import CaseState, HistoryEntry
+from domain.actor import Actor, Role
 from domain.case import APPLICANT_COMMANDS
 from domain.lifecycle import CaseStatus
 
@@ -79,3 +80,13 @@ def history_for_applicant(entries: list[HistoryEntry]) -> list[HistoryEntry]:
             )
         )
     return shown
+
+
+def case_as_seen_by(actor: Actor, state: CaseState) -> CaseState:
+    """The case as this actor may see it: filtered for an applicant, whole for staff."""
+    return case_for_applicant(state) if actor.role is Role.APPLICANT else state
+
+
+def history_as_seen_by(actor: Actor, entries: list[HistoryEntry]) -> list[HistoryEntry]:
+    """The history as this actor may see it: filtered for an applicant, whole for staff."""
+    return history_for_applicant(entries) if actor.role is Role.APPLICANT else entries

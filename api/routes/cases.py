@@ -34,7 +34,7 @@ from api.schemas import (
     RequestInformation,
     SubmitCase,
 )
-from application.applicant_view import case_for_applicant, history_for_applicant
+from application.applicant_view import case_as_seen_by, history_as_seen_by
 from application.cases import CaseService
 from application.decision_audit import DecisionAudit
 from application.views import CommandResult
@@ -63,8 +63,7 @@ CaseId = Annotated[UUID, "the case id"]
 def answer(cases: CaseService, result: CommandResult, actor: Actor, response: Response) -> CaseOut:
     """The case after a command, with its new ETag (shaped for an applicant)."""
     state = cases.get(result.case_id, actor=actor)
-    if actor.role is Role.APPLICANT:
-        state = case_for_applicant(state)
+    state = case_as_seen_by(actor, state)
     response.headers["ETag"] = f'"{state.version}"'
     log.info("command done", case_id=str(result.case_id), version=state.version)
     return CaseOut.of(state, result.position)
@@ -97,8 +96,7 @@ def submit(
     if not result.created:
         response.status_code = status.HTTP_200_OK
     state = cases.get(result.case_id, actor=actor)
-    if actor.role is Role.APPLICANT:
-        state = case_for_applicant(state)
+    state = case_as_seen_by(actor, state)
     response.headers["Location"] = f"/api/v1/cases/{result.case_id}"
     response.headers["ETag"] = f'"{state.version}"'
     log.info("case submitted", case_id=str(result.case_id), created=result.created)
@@ -129,8 +127,7 @@ def get_case(
         state = DecisionAudit(vorgang.store, vorgang.cases.clock).as_of(case_id, as_of, actor=actor)
     else:
         state = vorgang.cases.get(case_id, actor=actor, version=version)
-    if actor.role is Role.APPLICANT:
-        state = case_for_applicant(state)
+    state = case_as_seen_by(actor, state)
     response.headers["ETag"] = f'"{state.version}"'
     return CaseOut.of(state, vorgang.positions.of(case_id, state.version))
 
@@ -142,9 +139,7 @@ def get_case(
 )
 def history(case_id: CaseId, actor: ActorDep, cases: CaseServiceDep) -> list[HistoryEntryOut]:
     """Every stored event with who, when, why; an applicant sees only what is meant for them."""
-    entries = cases.history(case_id, actor=actor)
-    if actor.role is Role.APPLICANT:
-        entries = history_for_applicant(entries)
+    entries = history_as_seen_by(actor, cases.history(case_id, actor=actor))
     return [HistoryEntryOut.of(e) for e in entries]
 
 
