@@ -15,26 +15,35 @@ from fastapi import Depends
 
 from api.dependencies import ActorDep
 from api.problems import Forbidden
-from domain.actor import Actor, Role
+from domain.actor import Actor, Role, Scope
 
 ACCESS_KEY = "x-vorgang-access"
+SCOPE_KEY = "x-vorgang-integrator-scope"
 PUBLIC = "public"
 
 
-def allow(*roles: Role) -> dict[str, Any]:
-    """Route decorator arguments: only these roles may call the route."""
+def allow(*roles: Role, integrator_scope: Scope | None = None) -> dict[str, Any]:
+    """Route decorator arguments: only these roles may call the route.
+
+    An integrator (a service account) needs ``integrator_scope`` besides its role: a client
+    is granted what it needs, the archive not what the form portal reads.
+    """
     allowed = frozenset(roles)
+    if (Role.INTEGRATOR in allowed) != (integrator_scope is not None):
+        raise ValueError("a route open to integrators names the scope they need, and only then")
 
     def check(actor: ActorDep) -> Actor:
         if actor.role not in allowed:
             names = ", ".join(sorted(r.value for r in allowed))
             raise Forbidden(f"role {actor.role.value} may not do this (allowed: {names})")
+        if actor.role is Role.INTEGRATOR and integrator_scope and not actor.holds(integrator_scope):
+            raise Forbidden(f"this service account lacks the scope {integrator_scope.value}")
         return actor
 
-    return {
-        "dependencies": [Depends(check)],
-        "openapi_extra": {ACCESS_KEY: sorted(r.value for r in allowed)},
-    }
+    extra: dict[str, Any] = {ACCESS_KEY: sorted(r.value for r in allowed)}
+    if integrator_scope is not None:
+        extra[SCOPE_KEY] = integrator_scope.value
+    return {"dependencies": [Depends(check)], "openapi_extra": extra}
 
 
 def public() -> dict[str, Any]:

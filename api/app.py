@@ -39,6 +39,7 @@ def verifier_for(settings: Settings) -> TokenVerifier:
             jwks_url=settings.oidc_jwks_url,
             roles_claim=settings.oidc_roles_claim,
             tenant_claim=settings.oidc_tenant_claim,
+            scope_claim=settings.oidc_scope_claim,
             leeway_seconds=settings.oidc_leeway_seconds,
         )
     if settings.environment is not Environment.DEVELOPMENT:

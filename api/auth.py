@@ -7,12 +7,13 @@ in as another ``TokenVerifier``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import jwt
 
-from domain.actor import Actor, Role
+from domain.actor import Actor, Role, Scope
 from domain.tenants import TENANTS
 
 
@@ -46,6 +47,7 @@ class DevelopmentTokens:
         role: Role,
         tenant: str,
         on_behalf_of: str | None = None,
+        scopes: Iterable[Scope] = (),
         lifetime: timedelta = timedelta(hours=8),
         now: datetime | None = None,
     ) -> str:
@@ -63,6 +65,8 @@ class DevelopmentTokens:
         }
         if on_behalf_of:
             claims["on_behalf_of"] = on_behalf_of
+        if scopes:
+            claims["scope"] = " ".join(sorted(s.value for s in scopes))
         return jwt.encode(claims, self._secret, algorithm=self.algorithm)
 
     def verify(self, token: str) -> Actor:
@@ -103,4 +107,16 @@ def actor_from_claims(claims: dict[str, Any]) -> Actor:
         role=role,
         tenant=tenant,
         on_behalf_of=on_behalf_of,
+        scopes=granted_scopes(claims.get("scope")) if role is Role.INTEGRATOR else frozenset(),
     )
+
+
+def granted_scopes(claim: Any) -> frozenset[Scope]:
+    """Vorgang's scopes in an OAuth ``scope`` claim (space-separated or a list).
+
+    Scopes an issuer adds for its own purposes (``openid``, ``profile``) are ignored; only a
+    service account (the integrator role) acts by scopes, people act by their role.
+    """
+    names = claim.split() if isinstance(claim, str) else claim if isinstance(claim, list) else []
+    known = {s.value: s for s in Scope}
+    return frozenset(known[n] for n in names if n in known)

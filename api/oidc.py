@@ -19,7 +19,14 @@ from api.auth import Unauthenticated, actor_from_claims
 from domain.actor import Actor, Role
 
 ASYMMETRIC = ("RS256", "ES256")
-ROLE_PRECEDENCE = (Role.SUPERVISOR, Role.CLERK, Role.AUDITOR, Role.ADMIN, Role.APPLICANT)
+ROLE_PRECEDENCE = (
+    Role.SUPERVISOR,
+    Role.CLERK,
+    Role.AUDITOR,
+    Role.ADMIN,
+    Role.APPLICANT,
+    Role.INTEGRATOR,  # a service account (client credentials): acts by its scopes
+)
 
 
 def claim(claims: dict[str, Any], path: str) -> Any:
@@ -44,6 +51,7 @@ class OidcTokens:
         roles_claim: str = "realm_access.roles",
         tenant_claim: str = "tenant",
         on_behalf_of_claim: str = "on_behalf_of",
+        scope_claim: str = "scope",
         leeway_seconds: int = 30,
         algorithms: Sequence[str] = ASYMMETRIC,
         key_refresh_cooldown: float = 30.0,
@@ -56,6 +64,7 @@ class OidcTokens:
         self.roles_claim = roles_claim
         self.tenant_claim = tenant_claim
         self.on_behalf_of_claim = on_behalf_of_claim
+        self.scope_claim = scope_claim
         self.leeway = leeway_seconds
         self.algorithms = list(algorithms)
         self._keys = PyJWKClient(
@@ -105,8 +114,14 @@ class OidcTokens:
         role = next((r.value for r in ROLE_PRECEDENCE if r.value in roles), "")
         return {
             "sub": claims["sub"],
-            "name": claims.get("name") or claims.get("preferred_username") or claims["sub"],
+            # a client-credentials token names its client in azp (Keycloak) or client_id
+            "name": claims.get("name")
+            or claims.get("client_id")
+            or claims.get("azp")
+            or claims.get("preferred_username")
+            or claims["sub"],
             "role": role,
             "tenant": claim(claims, self.tenant_claim),
             "on_behalf_of": claim(claims, self.on_behalf_of_claim),
+            "scope": claim(claims, self.scope_claim),
         }

@@ -21,6 +21,13 @@ class Role(StrEnum):
     SYSTEM = "system"
 
 
+class Scope(StrEnum):
+    """What a service account (an integrator) was granted; people act by their role alone."""
+
+    FEED_READ = "feed:read"  # the public event feed, pull and stream
+    PERSONAL_DATA = "personal-data:read"  # personal fields in what it reads (the archive)
+
+
 @dataclass(frozen=True, slots=True)
 class Actor:
     """The acting person as the application knows it (from a token or the CLI)."""
@@ -30,12 +37,17 @@ class Actor:
     role: Role
     tenant: str
     on_behalf_of: str | None = None  # the tenant this person acts for under a delegation
+    scopes: frozenset[Scope] = frozenset()  # grants of a service account
 
     def __post_init__(self) -> None:
         if not self.id:
             raise ValueError("an actor needs an id")
         if not self.tenant:
             raise ValueError("an actor needs a tenant")
+
+    def holds(self, scope: Scope) -> bool:
+        """Whether this service account was granted ``scope``."""
+        return scope in self.scopes
 
     def recorded_in(self, case_id: UUID) -> ActorRecord:
         """The actor as an event stores it: the display name is personal data.

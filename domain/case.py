@@ -9,7 +9,7 @@ from the application's clock) and, where the law expects one, why (``reason``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -18,6 +18,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.actor import Actor, ActorRecord, Role
+from domain.conditions import StandardConditions, check_conditions
 from domain.decision import Decision, DecisionOutcome, RulesApplied
 from domain.errors import (
     CaseHeldByAnotherClerk,
@@ -63,6 +64,7 @@ class DecisionTerms:
     expires_on: date | None = None
     fee: Decimal | None = None
     rules: tuple[RulesApplied, ...] = ()
+    particulars: Mapping[str, Any] = field(default_factory=dict)  # e.g. the connection point
 
 
 class Case(Aggregate):
@@ -72,6 +74,10 @@ class Case(Aggregate):
     PROCESSING_PERIOD_WORKING_DAYS: ClassVar[int] = 20
     COUNTERSIGN_REQUIRED: ClassVar[bool] = False
     PAYMENT_BEFORE_ISSUE: ClassVar[bool] = False
+    APPLICANT_COMMANDS: ClassVar[frozenset[str]] = APPLICANT_COMMANDS  # services may add steps
+    # A service's own events published to integrators: event class → (public name, meaning).
+    # The shared lifecycle's public events are the feed's own; anything not named is internal.
+    PUBLIC_EVENTS: ClassVar[Mapping[str, tuple[str, str]]] = {}
 
     class Submitted(Aggregate.Created):
         """A new case. Version 2 added ``channel``; version 1 events were all online."""
@@ -187,7 +193,7 @@ class Case(Aggregate):
     def _begin(self, command: str, actor: Actor, at: datetime) -> ActorRecord:
         self.check_allowed(command)
         self.check_actor(actor, at)
-        if actor.role is Role.APPLICANT and command not in APPLICANT_COMMANDS:
+        if actor.role is Role.APPLICANT and command not in self.APPLICANT_COMMANDS:
             raise InvalidCommand("actor", f"an applicant cannot {command}; staff must")
         return actor.recorded_in(self.id)
 
@@ -361,11 +367,11 @@ class Case(Aggregate):
         """Decide: approve, approve with conditions, or reject, with reasons and remedy notice."""
         record = self._begin("decide", actor, at)
         self.check_holder("decide", actor)
-        conditions = [c.strip() for c in conditions or [] if c.strip()]
-        if outcome is DecisionOutcome.APPROVED_WITH_CONDITIONS and not conditions:
-            raise InvalidCommand("conditions", "an approval with conditions needs conditions")
-        if outcome is not DecisionOutcome.APPROVED_WITH_CONDITIONS and conditions:
-            raise InvalidCommand("conditions", f"a decision {outcome.value} takes no conditions")
+        standard = self.standard_conditions(berlin_date(at))
+        standard_texts = standard.texts if standard is not None else ()
+        conditions = check_conditions(outcome, conditions or [], standard_texts)
+        if outcome.is_approval:
+            conditions = [*standard_texts, *conditions]
         if not legal_basis.strip():
             raise InvalidCommand("legal_basis", "must not be empty")
         if not legal_remedy_notice.strip():
@@ -396,6 +402,7 @@ class Case(Aggregate):
             expires_on=terms.expires_on,
             fee=terms.fee,
             rules=terms.rules,
+            particulars=dict(terms.particulars),
         )
         if self.COUNTERSIGN_REQUIRED:
             status = CaseStatus.PENDING_COUNTERSIGN
@@ -412,13 +419,25 @@ class Case(Aggregate):
         """
         return given
 
+    def standard_conditions(self, decided_on: date) -> StandardConditions | None:
+        """Extension point: the conditions every approval of the service carries, if any.
+
+        A service that has them records their version in its decision terms too.
+        """
+        return None
+
     def replay_terms(self, decision: Decision) -> DecisionTerms:
         """Extension point: the terms the decision's recorded rule versions give (replay).
 
         The case must stand as it did just before the decision. Without versioned rules
         there is nothing to recompute: the clerk's terms are the terms.
         """
-        return DecisionTerms(expires_on=decision.expires_on, fee=decision.fee, rules=decision.rules)
+        return DecisionTerms(
+            expires_on=decision.expires_on,
+            fee=decision.fee,
+            rules=decision.rules,
+            particulars=decision.particulars,
+        )
 
     def terms_today(self, decision: Decision, today: date) -> DecisionTerms:
         """Extension point: the terms today's rules would give the same decision."""

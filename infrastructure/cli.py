@@ -26,7 +26,7 @@ from api.app import create_app
 from api.auth import DevelopmentTokens
 from application.decision_audit import DecisionAudit
 from application.errors import ApplicationError
-from domain.actor import Actor, Role
+from domain.actor import Actor, Role, Scope
 from domain.errors import DomainError
 from domain.tenants import TENANTS
 from infrastructure.database import DatabaseUrlError
@@ -97,9 +97,15 @@ def tenants() -> None:
 def token(
     sub: Annotated[str, typer.Option(help="Account id, e.g. anna.schmidt.")],
     name: Annotated[str, typer.Option(help="Display name.")],
-    role: Annotated[Role, typer.Option(help="applicant, clerk, supervisor, auditor, admin.")],
+    role: Annotated[
+        Role, typer.Option(help="applicant, clerk, supervisor, auditor, admin, integrator.")
+    ],
     tenant: Annotated[str, typer.Option(help="usingen, neu-anspach, schmitten, glashuetten.")],
     on_behalf_of: Annotated[str | None, typer.Option(help="Tenant served by delegation.")] = None,
+    scope: Annotated[
+        list[Scope] | None,
+        typer.Option(help="A service account's grant (integrator), repeatable: feed:read, ..."),
+    ] = None,
     hours: Annotated[int, typer.Option(min=1, max=24 * 30, help="Validity in hours.")] = 8,
 ) -> None:
     """Print a development token the server accepts (refused in production)."""
@@ -115,6 +121,7 @@ def token(
             role=role,
             tenant=tenant,
             on_behalf_of=on_behalf_of,
+            scopes=scope or (),
             lifetime=timedelta(hours=hours),
         )
     )

@@ -102,11 +102,29 @@ class Settings(BaseSettings):
         default="realm_access.roles", description="Dotted path of the roles claim."
     )
     oidc_tenant_claim: str = Field(default="tenant", description="Dotted path of the tenant.")
+    oidc_scope_claim: str = Field(
+        default="scope",
+        description="Dotted path of a service account's scopes (space-separated or a list).",
+    )
     oidc_leeway_seconds: int = Field(
         default=30, ge=0, le=300, description="Clock skew allowed on exp/nbf/iat."
     )
     retry_after_seconds: int = Field(
         default=5, ge=1, le=300, description="Retry-After sent with 503 while the database is down."
+    )
+    feed_heartbeat_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        le=300,
+        description="Heartbeat comment on idle event streams, below proxies' idle timeouts.",
+    )
+    feed_stream_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description=(
+            "An event stream ends after this long, so load spreads over processes again; "
+            "the client reconnects with Last-Event-ID and misses nothing."
+        ),
     )
     log_format: str = Field(
         default="auto",

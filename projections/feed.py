@@ -2,7 +2,8 @@
 
 Domain events map to versioned public types (``de.vorgang.case.decided.v1``); internal ones
 (claims, notes, drafts, erasures) are not published. A row keeps the event's public data
-without personal data; nothing personal is ever written here.
+without personal data; the applicant's fields are kept once per case, sealed, and opened
+only for a caller granted personal data (an erasure destroys the key, so they are gone).
 """
 
 from __future__ import annotations
@@ -13,36 +14,58 @@ from collections.abc import Sequence
 from typing import Any, ClassVar, Final
 
 from domain.lifecycle import CaseStatus
+from domain.services.catalogue import SERVICES
 from infrastructure.view_database import ViewTransaction
 from projections.bulk import insert_rows, load_rows, upsert_rows
 from projections.case_events import case_event_topics, status_after
 from projections.inbox import utc_text
 from projections.projection import Applied, Projection
+from projections.sealed import SealingTranscoder
 
-PUBLIC_TYPES: Final = {
-    "Submitted": "submitted",
-    "CompletenessConfirmed": "completeness_confirmed",
-    "InformationRequested": "information_requested",
-    "InformationProvided": "information_provided",
-    "Decided": "decided",
-    "Countersigned": "decided",
-    "PaymentRecorded": "fee_paid",
-    "Notified": "notified",
-    "ObjectionLodged": "objection_lodged",
-    "ObjectionRemedied": "objection_remedied",
-    "ObjectionForwarded": "objection_forwarded",
-    "BecameFinal": "final",
-    "Withdrawn": "withdrawn",
-    "Closed": "closed",
-    "WorksStarted": "works_started",
-    "WorksCompleted": "works_completed",
-    "RestorationInspected": "restoration_inspected",
+SHARED_TYPES: Final = {
+    "Submitted": ("submitted", "An application arrived."),
+    "CompletenessConfirmed": (
+        "completeness_confirmed",
+        "The application is complete; the processing period runs.",
+    ),
+    "InformationRequested": (
+        "information_requested",
+        "The applicant was asked for information or documents.",
+    ),
+    "InformationProvided": ("information_provided", "The applicant answered."),
+    "Decided": (
+        "decided",
+        "A decision took effect (after a countersignature where one is required).",
+    ),
+    "Countersigned": ("decided", ""),  # the countersignature is when a draft takes effect
+    "PaymentRecorded": ("fee_paid", "The fee was paid."),
+    "Notified": ("notified", "The decision was notified (Bekanntgabe); the objection period runs."),
+    "ObjectionLodged": ("objection_lodged", "An objection (Widerspruch) was received."),
+    "ObjectionRemedied": (
+        "objection_remedied",
+        "The objection was remedied; the case is reviewed again.",
+    ),
+    "ObjectionForwarded": ("objection_forwarded", "The objection went to the objection authority."),
+    "BecameFinal": ("final", "The objection period ended; the decision is final."),
+    "Withdrawn": ("withdrawn", "The applicant withdrew the application."),
+    "Closed": ("closed", "The file was closed."),
 }
+
+
+def _published() -> dict[str, tuple[str, str]]:
+    found = dict(SHARED_TYPES)
+    for definition in SERVICES.values():
+        found |= definition.case_class.PUBLIC_EVENTS
+    return found
+
+
+PUBLIC_TYPES: Final = {event: public for event, (public, _) in _published().items()}
+DESCRIPTIONS: Final = {public: meaning for public, meaning in _published().values() if meaning}
 TYPE_PREFIX: Final = "de.vorgang.case."
 TYPE_VERSION: Final = "v1"
 ID_NAMESPACE: Final = uuid.uuid5(uuid.NAMESPACE_URL, "https://vorgang.example/feed")
 ROW_COLUMNS = ("sequence", "id", "type", "tenant", "service", "case_id", "time", "data")
-CASE_COLUMNS = ("case_id", "reference", "tenant", "service", "status")
+CASE_COLUMNS = ("case_id", "reference", "tenant", "service", "status", "applicant")
 
 
 def public_type(name: str) -> str:
@@ -54,7 +77,10 @@ class Feed(Projection):
     """Published case events in log order."""
 
     name: ClassVar[str] = "feed"
-    version: ClassVar[int] = 1
+    version: ClassVar[int] = 2  # 2: the applicant's sealed fields per case
+
+    def __init__(self) -> None:
+        self._json = SealingTranscoder()
 
     @property
     def table(self) -> str:
@@ -83,7 +109,7 @@ class Feed(Projection):
         tx.execute(
             f"CREATE TABLE IF NOT EXISTS {self.cases_table} (case_id TEXT PRIMARY KEY, "
             "reference TEXT NOT NULL, tenant TEXT NOT NULL, service TEXT NOT NULL, "
-            "status TEXT NOT NULL)"
+            "status TEXT NOT NULL, applicant TEXT)"
         )
 
     def topics(self) -> list[str]:
@@ -109,6 +135,7 @@ class Feed(Projection):
                 "tenant": event.tenant,
                 "service": event.service,
                 "status": CaseStatus.SUBMITTED,
+                "applicant": self._json.to_text(event.applicant),
             }
         case = cases.get(case_id)
         if case is None:

@@ -1,31 +1,49 @@
-"""The integration feed: CloudEvents pages after a cursor, with long-poll (DESIGN.md 11, 12)."""
+"""The integration feed: CloudEvents pages after a cursor with long-poll, and a live stream.
+
+DESIGN.md 11 and 12. Both ways of reading are ``async`` and wait on the process's one
+``FeedBroadcaster``: a waiting long-poll or an open stream holds no thread and no database
+connection. Personal data (the applicant) appears only for a caller granted it — an
+auditor, or a service account with the ``personal-data:read`` scope — and never once erased.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import time
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-import anyio
-from fastapi import APIRouter, Query
-from fastapi.responses import Response
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.access import allow, public
 from api.dependencies import ActorDep, VorgangDep
+from api.feed_broadcaster import FeedBroadcaster, FeedSource
 from api.problems import BadHeader
+from api.provider import VorgangProvider
 from api.routes.cases import PROBLEMS
-from api.routes.read_models import tenant_for
-from domain.actor import Role
-from projections.feed import PUBLIC_TYPES, TYPE_PREFIX, TYPE_VERSION
-from projections.feed_query import FeedFilter, FeedQuery, sequence_text
+from api.routes.read_models import opener, tenant_for
+from domain.actor import Actor, Role, Scope
+from infrastructure.wiring import Vorgang
+from projections.feed import DESCRIPTIONS, PUBLIC_TYPES, TYPE_PREFIX, TYPE_VERSION
+from projections.feed_query import (
+    FeedFilter,
+    FeedQuery,
+    FeedRow,
+    OpenSealed,
+    cloud_event,
+    sequence_text,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["feed"], responses=PROBLEMS)  # type: ignore[arg-type]
 BATCH = "application/cloudevents-batch+json"
-POLL_SECONDS = 0.1  # in-process position check: no database query while nothing is new
-DATABASE_POLL_SECONDS = 1.0  # when a separate worker applies the feed
+STREAM_PAGE = 500  # rows per read while a stream catches up from its Last-Event-ID
+RECONNECT_MILLISECONDS = 3000
+READERS = (Role.INTEGRATOR, Role.AUDITOR, Role.ADMIN, Role.SUPERVISOR)
 
 
 class CaseLinks(BaseModel):
@@ -34,8 +52,21 @@ class CaseLinks(BaseModel):
     case: str = Field(description="The case resource (needs a token that may read it).")
 
 
+class ApplicantData(BaseModel):
+    """The applicant as the application named them; fields erased since are left out."""
+
+    model_config = {"extra": "allow"}
+    name: str | None = None
+
+
+class PersonalPart(BaseModel):
+    """Only for a caller granted personal data, and only while it is not erased."""
+
+    applicant: ApplicantData
+
+
 class CaseEventData(BaseModel):
-    """The `data` of every public case event (no personal data)."""
+    """The `data` of every public case event; personal data only with a grant."""
 
     case_id: str
     reference: str = Field(description="e.g. USI-2026-000042")
@@ -47,6 +78,13 @@ class CaseEventData(BaseModel):
         default=None, description="On decided events: approved, approved_with_conditions, rejected"
     )
     fee: str | None = Field(default=None, description="On decided events: the fee in EUR")
+    personal: PersonalPart | None = Field(
+        default=None,
+        description=(
+            "Present only with the personal-data grant (auditors; service accounts with the "
+            "scope personal-data:read); absent once the data was erased."
+        ),
+    )
 
 
 class FeedType(BaseModel):
@@ -55,26 +93,6 @@ class FeedType(BaseModel):
     type: str
     description: str
     dataschema: dict[str, Any]
-
-
-DESCRIPTIONS = {
-    "submitted": "An application arrived.",
-    "completeness_confirmed": "The application is complete; the processing period runs.",
-    "information_requested": "The applicant was asked for information or documents.",
-    "information_provided": "The applicant answered.",
-    "decided": "A decision took effect (after a countersignature where one is required).",
-    "fee_paid": "The fee was paid.",
-    "notified": "The decision was notified (Bekanntgabe); the objection period runs.",
-    "objection_lodged": "An objection (Widerspruch) was received.",
-    "objection_remedied": "The objection was remedied; the case is reviewed again.",
-    "objection_forwarded": "The objection went to the objection authority.",
-    "final": "The objection period ended; the decision is final.",
-    "withdrawn": "The applicant withdrew the application.",
-    "closed": "The file was closed.",
-    "works_started": "Road opening: the works started.",
-    "works_completed": "Road opening: the works were completed.",
-    "restoration_inspected": "Road opening: the restored surface was inspected.",
-}
 
 
 @router.get("/feed/types", summary="The public event types and their data schemas", **public())
@@ -91,47 +109,100 @@ def feed_types() -> list[FeedType]:
     ]
 
 
+def broadcaster_for(request: Request) -> FeedBroadcaster:
+    """The process's one broadcaster, made on first use in the server's event loop."""
+    state = request.app.state
+    if getattr(state, "feed_broadcaster", None) is None:
+        provider: VorgangProvider = state.provider
+        state.feed_broadcaster = FeedBroadcaster(lambda: feed_source(provider.get()))
+    broadcaster: FeedBroadcaster = state.feed_broadcaster
+    return broadcaster
+
+
+def feed_source(vorgang: Vorgang) -> FeedSource:
+    """What the broadcaster reads in this process: the view, and the runner's position."""
+    reader = FeedQuery(vorgang.views)
+    runner = vorgang.projections.runners["feed"]
+
+    def moved() -> int | None:
+        return runner.known_position if vorgang.projections.running else None
+
+    return FeedSource(
+        rows_after=lambda after, limit: reader.rows(None, after=after, limit=limit),
+        head=reader.head,
+        moved=moved,
+    )
+
+
+def personal_data_granted(actor: Actor) -> bool:
+    """Auditors read everything of their tenants; a service account needs the grant."""
+    return actor.role is Role.AUDITOR or actor.holds(Scope.PERSONAL_DATA)
+
+
+def feed_filter(
+    actor: Actor, tenant: str | None, type: str | None, service: str | None
+) -> FeedFilter:
+    """The caller's filter; an unknown type is a problem naming the parameter."""
+    known_types = {f"{TYPE_PREFIX}{t}.{TYPE_VERSION}" for t in PUBLIC_TYPES.values()}
+    if type is not None and type not in known_types:
+        raise BadHeader("type", f"unknown type; known: {', '.join(sorted(known_types))}", "query")
+    return FeedFilter(tenants=(tenant_for(actor, tenant),), type=type, service=service)
+
+
+def sequence_parameter(name: str, value: str, where: str) -> int:
+    """A cursor: digits only (the zero-padded ``sequence`` of an event)."""
+    if not value.isdigit():
+        raise BadHeader(name, f"{name} is a sequence: digits only", where=where)
+    return int(value)
+
+
+TypeParameter = Annotated[str | None, Query(description="e.g. de.vorgang.case.decided.v1")]
+TenantParameter = Annotated[str | None, Query(description="A tenant you read for.")]
+
+
 @router.get(
     "/feed",
     summary="Public case events as CloudEvents, after a cursor",
     response_class=Response,
     responses={200: {"content": {BATCH: {}}, "description": "A batch of CloudEvents 1.0."}},
-    **allow(Role.INTEGRATOR, Role.AUDITOR, Role.ADMIN, Role.SUPERVISOR),
+    **allow(*READERS, integrator_scope=Scope.FEED_READ),
 )
 async def feed(
+    request: Request,
     actor: ActorDep,
     vorgang: VorgangDep,
     after: Annotated[str, Query(description="The `sequence` of the last event you have.")] = "0",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    type: Annotated[str | None, Query(description="e.g. de.vorgang.case.decided.v1")] = None,
-    tenant: Annotated[str | None, Query(description="A tenant you read for.")] = None,
+    type: TypeParameter = None,
+    tenant: TenantParameter = None,
     service: str | None = None,
     wait: Annotated[float, Query(ge=0, le=30, description="Long-poll up to this long.")] = 0,
 ) -> Response:
     """Events after `after` in log order; an empty page waits up to `wait` seconds."""
-    if not after.isdigit():
-        raise BadHeader("after", "after is a sequence: digits only", where="query")
-    known_types = {f"{TYPE_PREFIX}{t}.{TYPE_VERSION}" for t in PUBLIC_TYPES.values()}
-    if type is not None and type not in known_types:
-        raise BadHeader("type", f"unknown type; known: {', '.join(sorted(known_types))}", "query")
-    query = FeedFilter(tenants=(tenant_for(actor, tenant),), type=type, service=service)
+    start = sequence_parameter("after", after, "query")
+    query = feed_filter(actor, tenant, type, service)
     reader = FeedQuery(vorgang.views)
-    runner = vorgang.projections.runners["feed"]
-    start = int(after)
+    open_sealed = opener(vorgang) if personal_data_granted(actor) else None
+    broadcaster = broadcaster_for(request)
     deadline = time.monotonic() + wait
-    events = await run_in_threadpool(reader.page, query, after=start, limit=limit)
-    last_checked = runner.known_position
-    while not events and time.monotonic() < deadline:
-        in_process = vorgang.projections.running
-        await anyio.sleep(POLL_SECONDS if in_process else DATABASE_POLL_SECONDS)
-        if in_process and runner.known_position == last_checked:
-            continue
-        last_checked = runner.known_position
-        events = await run_in_threadpool(reader.page, query, after=start, limit=limit)
+    mark = broadcaster.last  # taken before reading, so nothing published meanwhile is missed
+    events = await run_in_threadpool(
+        reader.page, query, after=start, limit=limit, open_sealed=open_sealed
+    )
+    while not events and (remaining := deadline - time.monotonic()) > 0:
+        if not await broadcaster.wait_beyond(max(start, mark), remaining):
+            break
+        mark = broadcaster.last
+        events = await run_in_threadpool(
+            reader.page, query, after=start, limit=limit, open_sealed=open_sealed
+        )
     next_after = events[-1]["sequence"] if events else sequence_text(start)
     link = f'</api/v1/feed?after={next_after}&limit={limit}>; rel="next"'
     headers = {"Link": link, "Vorgang-Next-After": next_after}
-    if len(events) == limit:  # a full page never changes again
+    body = json.dumps(events, ensure_ascii=False)
+    if open_sealed is not None:
+        headers["Cache-Control"] = "private, no-store"  # personal data: never kept in caches
+    elif len(events) == limit:  # a full page never changes again
         digest = hashlib.sha256(json.dumps([e["id"] for e in events]).encode()).hexdigest()
         headers |= {
             "ETag": f'"{digest[:32]}"',
@@ -139,4 +210,119 @@ async def feed(
         }
     else:
         headers["Cache-Control"] = "no-store"
-    return Response(json.dumps(events, ensure_ascii=False), media_type=BATCH, headers=headers)
+    return Response(body, media_type=BATCH, headers=headers)
+
+
+@router.get(
+    "/feed/stream",
+    summary="Public case events as a Server-Sent Events stream",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"text/event-stream": {}},
+            "description": "One CloudEvent per SSE event, `id` = sequence.",
+        }
+    },
+    **allow(*READERS, integrator_scope=Scope.FEED_READ),
+)
+async def stream(
+    request: Request,
+    actor: ActorDep,
+    vorgang: VorgangDep,
+    last_event_id: Annotated[
+        str | None,
+        Header(alias="Last-Event-ID", description="Resume after this sequence (reconnects)."),
+    ] = None,
+    after: Annotated[
+        str | None,
+        Query(description="Start after this sequence (0: from the beginning); default: now."),
+    ] = None,
+    type: TypeParameter = None,
+    tenant: TenantParameter = None,
+    service: str | None = None,
+) -> StreamingResponse:
+    """Every published event after the cursor, then live; heartbeats keep proxies open."""
+    query = feed_filter(actor, tenant, type, service)
+    broadcaster = broadcaster_for(request)
+    reader = FeedQuery(vorgang.views)
+    open_sealed = opener(vorgang) if personal_data_granted(actor) else None
+    if last_event_id is not None:
+        start = sequence_parameter("Last-Event-ID", last_event_id.strip(), "header")
+    elif after is not None:
+        start = sequence_parameter("after", after, "query")
+    else:
+        start = await run_in_threadpool(reader.head)
+    settings = request.app.state.settings
+    frames = sse_frames(
+        broadcaster,
+        reader,
+        query,
+        start,
+        open_sealed,
+        heartbeat=settings.feed_heartbeat_seconds,
+        lasting=settings.feed_stream_seconds,
+    )
+    return StreamingResponse(
+        frames,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def sse_frames(
+    broadcaster: FeedBroadcaster,
+    reader: FeedQuery,
+    query: FeedFilter,
+    start: int,
+    open_sealed: OpenSealed | None,
+    *,
+    heartbeat: float,
+    lasting: float,
+) -> AsyncIterator[str]:
+    """Catch up from the view, then follow the broadcaster; each event once, in order.
+
+    The stream ends after ``lasting`` seconds, or early when it fell too far behind; either
+    way the client reconnects with ``Last-Event-ID`` and resumes exactly after it.
+    """
+    deadline = time.monotonic() + lasting
+    subscription = await broadcaster.subscribe()  # before catching up: nothing falls between
+    try:
+        yield f"retry: {RECONNECT_MILLISECONDS}\n\n"
+        sent = start
+        while True:
+            rows = await run_in_threadpool(reader.rows, query, after=sent, limit=STREAM_PAGE)
+            if rows:
+                yield await frames_of(rows, open_sealed)
+                sent = rows[-1].sequence
+            if len(rows) < STREAM_PAGE:
+                break
+        while not subscription.cut_off or not subscription.queue.empty():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                batch = await asyncio.wait_for(subscription.queue.get(), min(heartbeat, remaining))
+            except TimeoutError:
+                if time.monotonic() < deadline:
+                    yield ": heartbeat\n\n"
+                continue
+            rows = [r for r in batch if r.sequence > sent and query.matches(r)]
+            if rows:
+                yield await frames_of(rows, open_sealed)
+                sent = rows[-1].sequence
+    finally:
+        broadcaster.unsubscribe(subscription)
+
+
+async def frames_of(rows: list[FeedRow], open_sealed: OpenSealed | None) -> str:
+    """SSE events for rows: ``id`` is the sequence, ``data`` the CloudEvent on one line."""
+
+    def render() -> str:
+        return "".join(
+            f"id: {sequence_text(row.sequence)}\n"
+            f"data: {json.dumps(cloud_event(row, open_sealed), ensure_ascii=False)}\n\n"
+            for row in rows
+        )
+
+    # opening personal data may read keys from the database: not on the event loop
+    return await run_in_threadpool(render) if open_sealed is not None else render()

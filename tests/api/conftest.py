@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.auth import DevelopmentTokens
 from application.clock import FixedClock
-from domain.actor import Role
+from domain.actor import Role, Scope
 from infrastructure.database import DatabaseTarget
 from infrastructure.settings import Settings
 
@@ -19,7 +19,12 @@ SECRET = "api-test-secret-0123456789abcdef-xyz"
 
 @pytest.fixture
 def settings(target: DatabaseTarget) -> Settings:
-    return Settings(database_url=target.display, token_secret=SECRET, retry_after_seconds=2)
+    return Settings(
+        database_url=target.display,
+        token_secret=SECRET,
+        retry_after_seconds=2,
+        feed_stream_seconds=0.3,  # the test client reads a response only once it ended
+    )
 
 
 @pytest.fixture
@@ -46,14 +51,18 @@ def auth(tokens: DevelopmentTokens) -> Auth:
         sub: str | None = None,
         tenant: str = "usingen",
         on_behalf_of: str | None = None,
+        scopes: Iterable[Scope] | None = None,
         **extra: str,
     ) -> dict[str, str]:
+        if scopes is None:  # a service account reading the feed, unless a test says otherwise
+            scopes = (Scope.FEED_READ,) if role == "integrator" else ()
         token = tokens.issue(
             subject=sub or f"{role}.{tenant}",
             name=f"{role.title()} Person",
             role=Role(role),
             tenant=tenant,
             on_behalf_of=on_behalf_of,
+            scopes=scopes,
         )
         return {"Authorization": f"Bearer {token}", **extra}
 

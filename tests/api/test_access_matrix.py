@@ -40,6 +40,7 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/projections"): {"auditor", "admin", "supervisor"},
     ("POST", "/api/v1/admin/cases/{case_id}/erasure"): {"admin"},
     ("GET", "/api/v1/feed"): {"integrator", "auditor", "admin", "supervisor"},
+    ("GET", "/api/v1/feed/stream"): {"integrator", "auditor", "admin", "supervisor"},
     ("GET", "/api/v1/feed/types"): PUBLIC_ROUTE,
 }
 STAFF_COMMANDS = [
