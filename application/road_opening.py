@@ -2,40 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
+from typing import ClassVar
 from uuid import UUID
 
-from application.cases import CaseService
+from application.service_commands import ServiceCommands
 from application.views import CommandResult
 from domain.actor import Actor
 from domain.case import Case
-from domain.errors import InvalidTransition
 from domain.services.road_opening import RoadOpeningPermit
 
 
-class RoadOpeningCommands:
+class RoadOpeningCommands(ServiceCommands[RoadOpeningPermit]):
     """The permit's own steps, over the shared case use cases."""
 
-    def __init__(self, cases: CaseService) -> None:
-        self.cases = cases
-
-    def _run(
-        self,
-        case_id: UUID,
-        actor: Actor,
-        expected_version: int | None,
-        name: str,
-        step: Callable[[RoadOpeningPermit], None],
-    ) -> CommandResult:
-        def command(case: Case) -> None:
-            if not isinstance(case, RoadOpeningPermit):
-                raise InvalidTransition(name, case.status, case.allowed_commands())
-            step(case)
-
-        return self.cases.handle(
-            case_id, actor=actor, expected_version=expected_version, command=command
-        )
+    case_type: ClassVar[type[Case]] = RoadOpeningPermit
 
     def start_works(
         self,
@@ -46,13 +27,12 @@ class RoadOpeningCommands:
         expected_version: int | None = None,
     ) -> CommandResult:
         """Record the start of works."""
-        at = self.cases.clock.now()
-        return self._run(
+        return self.run(
             case_id,
-            actor,
-            expected_version,
-            "start_works",
-            lambda c: c.start_works(actor=actor, at=at, started_on=started_on),
+            actor=actor,
+            expected_version=expected_version,
+            name="start_works",
+            step=lambda c, at: c.start_works(actor=actor, at=at, started_on=started_on),
         )
 
     def complete_works(
@@ -64,13 +44,12 @@ class RoadOpeningCommands:
         expected_version: int | None = None,
     ) -> CommandResult:
         """Record the completion of works and restoration."""
-        at = self.cases.clock.now()
-        return self._run(
+        return self.run(
             case_id,
-            actor,
-            expected_version,
-            "complete_works",
-            lambda c: c.complete_works(actor=actor, at=at, completed_on=completed_on),
+            actor=actor,
+            expected_version=expected_version,
+            name="complete_works",
+            step=lambda c, at: c.complete_works(actor=actor, at=at, completed_on=completed_on),
         )
 
     def inspect_restoration(
@@ -84,13 +63,12 @@ class RoadOpeningCommands:
         expected_version: int | None = None,
     ) -> CommandResult:
         """Record an inspection of the restored surface."""
-        at = self.cases.clock.now()
-        return self._run(
+        return self.run(
             case_id,
-            actor,
-            expected_version,
-            "inspect_restoration",
-            lambda c: c.inspect_restoration(
+            actor=actor,
+            expected_version=expected_version,
+            name="inspect_restoration",
+            step=lambda c, at: c.inspect_restoration(
                 actor=actor, at=at, inspected_on=inspected_on, defects=defects, remedy_by=remedy_by
             ),
         )

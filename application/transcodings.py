@@ -174,6 +174,7 @@ class DecisionAsDict(Transcoding):
             "expires_on": obj.expires_on,
             "fee": obj.fee,
             "rules": list(obj.rules),
+            "particulars": obj.particulars,
             "countersigned_by": obj.countersigned_by,
             "countersigned_at": obj.countersigned_at,
         }
@@ -192,6 +193,7 @@ class DecisionAsDict(Transcoding):
             expires_on=data.get("expires_on"),
             fee=Decimal(fee) if isinstance(fee, str) else fee,
             rules=tuple(data.get("rules") or ()),
+            particulars=dict(data.get("particulars") or {}),
             countersigned_by=data.get("countersigned_by"),
             countersigned_at=data.get("countersigned_at"),
         )

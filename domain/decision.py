@@ -49,6 +49,7 @@ class Decision:
     expires_on: date | None = None
     fee: Decimal | None = None
     rules: tuple[RulesApplied, ...] = ()  # every versioned rule the decision applied
+    particulars: dict[str, Any] = field(default_factory=dict)  # a service's own terms
     countersigned_by: ActorRecord | None = None
     countersigned_at: datetime | None = None
 

@@ -40,6 +40,8 @@ def _flatten(terms: DecisionTerms | Decision) -> dict[str, Any]:
         "fee": str(terms.fee) if terms.fee is not None else None,
         "expires_on": terms.expires_on.isoformat() if terms.expires_on else None,
     }
+    for name, value in terms.particulars.items():
+        flat[f"particulars.{name}"] = value
     rules: tuple[RulesApplied, ...] = terms.rules
     for applied in rules:
         prefix = f"rules[{applied.rules_id}]"

@@ -11,17 +11,18 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar
 
 from eventsourcing.domain import event
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints
 
 from domain.actor import Actor, ActorRecord
-from domain.case import Case, DecisionTerms, clean_text
+from domain.case import Case, DecisionTerms
 from domain.decision import Decision, DecisionOutcome
 from domain.errors import InvalidCommand
+from domain.inspections import Inspection, Inspections
 from domain.lifecycle import CaseStatus, extend_lifecycle
-from domain.personal_data import PersonalValue, Subjects
+from domain.personal_data import PersonalValue
 from domain.personal_fields import ContractorPersonal, Personal
 from domain.rules.road_opening import (
     FEE_RULES_ID,
@@ -30,15 +31,13 @@ from domain.rules.road_opening import (
     LEAD_TIMES,
     FeeTariff,
     LeadTime,
-    by_version,
-    in_force,
 )
+from domain.rules.versions import by_version, in_force
+from domain.services.forms import Email, Form, Name, Period, Phone
 from domain.working_days import add_months, berlin_date
 
 SERVICE_ID = "road-opening"
 WARRANTY_YEARS = 5  # Gewährleistung for the restored surface, as the municipalities agree it
-
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
 class Purpose(StrEnum):
@@ -51,12 +50,6 @@ class Purpose(StrEnum):
     TELECOM = "telecom"
     DISTRICT_HEATING = "district_heating"
     OTHER = "other"
-
-
-class Form(BaseModel):
-    """Application data refuse unknown fields: a typo is an error, not lost data."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 class Coordinates(Form):
@@ -85,18 +78,8 @@ class Dimensions(Form):
     depth_m: Decimal = Field(gt=0, le=20, decimal_places=2)
 
 
-class PlannedPeriod(Form):
+class PlannedPeriod(Period):
     """When the works are planned."""
-
-    start: date
-    end: date
-
-    @model_validator(mode="after")
-    def start_not_after_end(self) -> Self:
-        """The period must not end before it starts."""
-        if self.start > self.end:
-            raise ValueError("start must not lie after end")
-        return self
 
 
 class Contractor(Form):
@@ -104,10 +87,8 @@ class Contractor(Form):
 
     company: Name
     contact_person: ContractorPersonal[Name]
-    phone: ContractorPersonal[Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ()/-]{5,30}$")]]
-    email: ContractorPersonal[
-        Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
-    ]
+    phone: ContractorPersonal[Phone]
+    email: ContractorPersonal[Email]
 
 
 class RoadOpeningApplication(Form):
@@ -124,13 +105,7 @@ class RoadOpeningApplication(Form):
     def check_lead_time(self, submitted_on: date) -> None:
         """The planned start lies at least the lead time after submission."""
         rule = in_force(LEAD_TIMES, submitted_on)
-        earliest = rule.earliest_start(submitted_on)
-        if self.planned_period.start < earliest:
-            raise InvalidCommand(
-                "data.planned_period.start",
-                f"works may start on {earliest} at the earliest "
-                f"({rule.working_days} working days after submission)",
-            )
+        rule.check(submitted_on, self.planned_period.start, "data.planned_period.start")
 
 
 def example(on: date) -> dict[str, Any]:
@@ -194,9 +169,7 @@ class RoadOpeningPermit(Case):
         super()._submitted(submitted)
         self.works_started_on: date = date.min
         self.works_completed_on: date = date.min
-        self.inspections: list[date] = []
-        self.open_defects: list[PersonalValue] = []
-        self.remedy_by: date | None = None
+        self.restoration = Inspections()
         self.warranty_until: date | None = None
 
     # --------------------------------------------------------------- decision
@@ -315,19 +288,11 @@ class RoadOpeningPermit(Case):
     ) -> None:
         """Inspect the restored surface: accepted (warranty starts) or defects with a deadline."""
         record = self._begin("inspect_restoration", actor, at)
-        earliest = max([self.works_completed_on, *self.inspections])  # a re-inspection follows
-        if inspected_on < earliest or inspected_on > berlin_date(at):
-            raise InvalidCommand(
-                "inspected_on", "must lie between completion (or the last inspection) and today"
-            )
-        listed = tuple(
-            self._personal(Subjects.CASE_TEXT, clean_text(d, f"defects[{i}]"), f"defects[{i}]")
-            for i, d in enumerate(defects)
+        self.restoration.check_day(
+            inspected_on, ready_on=self.works_completed_on, today=berlin_date(at)
         )
-        if listed and (remedy_by is None or remedy_by <= inspected_on):
-            raise InvalidCommand("remedy_by", "defects need a deadline after the inspection")
-        if not listed and remedy_by is not None:
-            raise InvalidCommand("remedy_by", "an accepted restoration takes no deadline")
+        listed = tuple(self._case_text(d, f"defects[{i}]") for i, d in enumerate(defects))
+        Inspection(inspected_on, listed, remedy_by).check_deadline()
         warranty_until = (
             None if listed else add_months(inspected_on, 12 * WARRANTY_YEARS) - timedelta(days=1)
         )
@@ -351,12 +316,25 @@ class RoadOpeningPermit(Case):
         remedy_by: date | None,
         warranty_until: date | None,
     ) -> None:
-        self.inspections.append(inspected_on)
-        self.open_defects = defects
-        self.remedy_by = remedy_by
+        self.restoration = self.restoration.recorded(inspected_on, defects, remedy_by)
         self.warranty_until = warranty_until
         self.status = R.RESTORATION_DEFECTIVE if defects else R.WARRANTY_RUNNING
         self.last_activity_at = at
+
+    @property
+    def inspections(self) -> list[date]:
+        """The days the restoration was inspected, oldest first."""
+        return self.restoration.dates
+
+    @property
+    def open_defects(self) -> tuple[PersonalValue, ...]:
+        """What the latest inspection found wrong."""
+        return self.restoration.open_defects
+
+    @property
+    def remedy_by(self) -> date | None:
+        """The deadline for the open defects."""
+        return self.restoration.remedy_by
 
     def service_state(self) -> dict[str, Any]:
         """Works, inspections and warranty."""

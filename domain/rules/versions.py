@@ -1,0 +1,49 @@
+"""Versioned rules: each version takes effect on a day, and no version is ever removed.
+
+A tariff, a lead time or a set of standard conditions is data with a version id and the day
+it takes effect. A decision records the version it applied; ``in_force`` picks the version
+for a day, ``by_version`` finds a recorded one again however old, so an auditor can replay
+the decision against exactly what it applied.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Protocol, TypeVar
+
+
+class UnknownRulesVersion(LookupError):
+    """A rules version that was never defined."""
+
+
+class Versioned(Protocol):
+    """One version of a rule: its id and the day it takes effect."""
+
+    @property
+    def version(self) -> str:
+        """The version id a decision records, e.g. ``2025-01``."""
+        ...
+
+    @property
+    def valid_from(self) -> date:
+        """The first day this version is in force."""
+        ...
+
+
+V = TypeVar("V", bound=Versioned)
+
+
+def in_force(versions: tuple[V, ...], on: date) -> V:
+    """The version in force on a day: the latest that took effect on or before it."""
+    candidates = [v for v in versions if v.valid_from <= on]
+    if not candidates:
+        raise UnknownRulesVersion(f"no version in force on {on}")
+    return max(candidates, key=lambda v: v.valid_from)
+
+
+def by_version(versions: tuple[V, ...], version: str) -> V:
+    """A version by its id, however old."""
+    for candidate in versions:
+        if candidate.version == version:
+            return candidate
+    raise UnknownRulesVersion(f"unknown rules version {version!r}")
