@@ -16,18 +16,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
+import anyio
 import structlog
-from starlette.concurrency import run_in_threadpool
 
 from projections.feed_query import FeedRow
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 READ_LIMIT = 500
 QUEUE_BATCHES = 256
+CONCURRENT_READS = 4  # feed reads in worker threads at once, however many streams catch up
 
 
 @dataclass(frozen=True)
@@ -74,9 +78,22 @@ class FeedBroadcaster:
         self._waiters = 0
         self._changed: asyncio.Condition | None = None
         self._starting: asyncio.Lock | None = None
+        self._readers: anyio.CapacityLimiter | None = None
         self._task: asyncio.Task[None] | None = None
         self.last = -1  # the highest sequence read so far (-1: not started)
         self.reads = 0  # database reads made, for tests and metrics
+
+    async def read(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a blocking feed read in a worker thread, a few at a time.
+
+        A hundred streams catching up at once queue here instead of taking a hundred
+        threads (and, on SQLite, a connection per thread).
+        """
+        if self._readers is None:
+            self._readers = anyio.CapacityLimiter(CONCURRENT_READS)
+        return await anyio.to_thread.run_sync(
+            functools.partial(call, *args, **kwargs), limiter=self._readers
+        )
 
     @property
     def listening(self) -> int:
@@ -123,7 +140,7 @@ class FeedBroadcaster:
             self._starting = asyncio.Lock()
         async with self._starting:
             if self._task is None or self._task.done():
-                self.last = await run_in_threadpool(self._source().head)
+                self.last = await self.read(self._source().head)
                 self._task = asyncio.create_task(self._run(), name="feed-broadcaster")
 
     async def _run(self) -> None:
@@ -151,7 +168,7 @@ class FeedBroadcaster:
 
     async def _read(self, source: FeedSource) -> None:
         while True:
-            rows = await run_in_threadpool(source.rows_after, self.last, READ_LIMIT)
+            rows = await self.read(source.rows_after, self.last, READ_LIMIT)
             self.reads += 1
             if not rows:
                 return

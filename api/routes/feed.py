@@ -18,7 +18,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
 from api.access import allow, public
 from api.dependencies import ActorDep, VorgangDep
@@ -26,7 +25,7 @@ from api.feed_broadcaster import FeedBroadcaster, FeedSource
 from api.problems import BadHeader
 from api.provider import VorgangProvider
 from api.routes.cases import PROBLEMS
-from api.routes.read_models import opener, tenant_for
+from api.routes.read_models import tenant_for
 from domain.actor import Actor, Role, Scope
 from infrastructure.wiring import Vorgang
 from projections.feed import DESCRIPTIONS, PUBLIC_TYPES, TYPE_PREFIX, TYPE_VERSION
@@ -134,9 +133,19 @@ def feed_source(vorgang: Vorgang) -> FeedSource:
     )
 
 
-def personal_data_granted(actor: Actor) -> bool:
-    """Auditors read everything of their tenants; a service account needs the grant."""
-    return actor.role is Role.AUDITOR or actor.holds(Scope.PERSONAL_DATA)
+def personal_opener(vorgang: Vorgang, actor: Actor) -> OpenSealed | None:
+    """Opens the view's sealed personal data for a caller granted it (else None).
+
+    Auditors read everything of their tenants; a service account needs the grant.
+    """
+    if not (actor.role is Role.AUDITOR or actor.holds(Scope.PERSONAL_DATA)):
+        return None
+    transcoder = vorgang.store.mapper.transcoder
+
+    def open_sealed(text: str) -> Any:
+        return transcoder.decode(text.encode())
+
+    return open_sealed
 
 
 def feed_filter(
@@ -182,18 +191,18 @@ async def feed(
     start = sequence_parameter("after", after, "query")
     query = feed_filter(actor, tenant, type, service)
     reader = FeedQuery(vorgang.views)
-    open_sealed = opener(vorgang) if personal_data_granted(actor) else None
+    open_sealed = personal_opener(vorgang, actor)
     broadcaster = broadcaster_for(request)
     deadline = time.monotonic() + wait
     mark = broadcaster.last  # taken before reading, so nothing published meanwhile is missed
-    events = await run_in_threadpool(
+    events = await broadcaster.read(
         reader.page, query, after=start, limit=limit, open_sealed=open_sealed
     )
     while not events and (remaining := deadline - time.monotonic()) > 0:
         if not await broadcaster.wait_beyond(max(start, mark), remaining):
             break
         mark = broadcaster.last
-        events = await run_in_threadpool(
+        events = await broadcaster.read(
             reader.page, query, after=start, limit=limit, open_sealed=open_sealed
         )
     next_after = events[-1]["sequence"] if events else sequence_text(start)
@@ -245,13 +254,13 @@ async def stream(
     query = feed_filter(actor, tenant, type, service)
     broadcaster = broadcaster_for(request)
     reader = FeedQuery(vorgang.views)
-    open_sealed = opener(vorgang) if personal_data_granted(actor) else None
+    open_sealed = personal_opener(vorgang, actor)
     if last_event_id is not None:
         start = sequence_parameter("Last-Event-ID", last_event_id.strip(), "header")
     elif after is not None:
         start = sequence_parameter("after", after, "query")
     else:
-        start = await run_in_threadpool(reader.head)
+        start = await broadcaster.read(reader.head)
     settings = request.app.state.settings
     frames = sse_frames(
         broadcaster,
@@ -290,9 +299,9 @@ async def sse_frames(
         yield f"retry: {RECONNECT_MILLISECONDS}\n\n"
         sent = start
         while True:
-            rows = await run_in_threadpool(reader.rows, query, after=sent, limit=STREAM_PAGE)
+            rows = await broadcaster.read(reader.rows, query, after=sent, limit=STREAM_PAGE)
             if rows:
-                yield await frames_of(rows, open_sealed)
+                yield await frames_of(broadcaster, rows, open_sealed)
                 sent = rows[-1].sequence
             if len(rows) < STREAM_PAGE:
                 break
@@ -308,13 +317,15 @@ async def sse_frames(
                 continue
             rows = [r for r in batch if r.sequence > sent and query.matches(r)]
             if rows:
-                yield await frames_of(rows, open_sealed)
+                yield await frames_of(broadcaster, rows, open_sealed)
                 sent = rows[-1].sequence
     finally:
         broadcaster.unsubscribe(subscription)
 
 
-async def frames_of(rows: list[FeedRow], open_sealed: OpenSealed | None) -> str:
+async def frames_of(
+    broadcaster: FeedBroadcaster, rows: list[FeedRow], open_sealed: OpenSealed | None
+) -> str:
     """SSE events for rows: ``id`` is the sequence, ``data`` the CloudEvent on one line."""
 
     def render() -> str:
@@ -325,4 +336,4 @@ async def frames_of(rows: list[FeedRow], open_sealed: OpenSealed | None) -> str:
         )
 
     # opening personal data may read keys from the database: not on the event loop
-    return await run_in_threadpool(render) if open_sealed is not None else render()
+    return await broadcaster.read(render) if open_sealed is not None else render()
