@@ -20,7 +20,7 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from api.auth import Unauthenticated
 from api.oidc import OidcTokens
-from domain.actor import Role
+from domain.actor import Role, Scope
 
 ISSUER = "https://id.example/realms/vorgang"
 
@@ -101,6 +101,33 @@ def test_a_valid_rs256_or_es256_token_names_the_actor(jwks: Jwks) -> None:
         "Anna Schmidt",
     )
     assert verifier(jwks).verify(token(EC_KEY, kid="e1", alg="ES256")).role is Role.CLERK
+
+
+def test_a_client_credentials_token_is_a_service_account_with_its_scopes(jwks: Jwks) -> None:
+    jwks.publish("k1", RSA_KEY.public_key())
+    keycloak_service_account = token(
+        sub="9c7e-service-account",
+        preferred_username="service-account-archiv",
+        name=None,
+        azp="archiv",
+        scope="profile email feed:read personal-data:read",
+        realm_access={"roles": ["default-roles-hessen", "integrator"]},
+    )
+    actor = verifier(jwks).verify(keycloak_service_account)
+    assert (actor.id, actor.role, actor.display_name) == (
+        "9c7e-service-account",
+        Role.INTEGRATOR,
+        "archiv",
+    )
+    assert actor.scopes == {Scope.FEED_READ, Scope.PERSONAL_DATA}  # issuer scopes ignored
+    portal = verifier(jwks).verify(
+        token(azp="portal", scope="feed:read", realm_access={"roles": ["integrator"]})
+    )
+    assert portal.holds(Scope.FEED_READ)
+    assert not portal.holds(Scope.PERSONAL_DATA)
+    # people act by their role: a clerk's token gains nothing from a scope claim
+    clerk = verifier(jwks).verify(token(scope="feed:read personal-data:read"))
+    assert clerk.scopes == frozenset()
 
 
 def test_a_rotated_key_is_fetched_when_a_token_names_it(jwks: Jwks) -> None:
