@@ -15,6 +15,7 @@ from api.oidc import OidcTokens
 from api.problems import ServiceUnavailable, install_problem_handlers
 from api.provider import VorgangProvider
 from api.routes import cases, decisions, feed, health, privacy, read_models, services
+from api.routes import resident_parking as resident_parking_routes
 from application.clock import Clock
 from infrastructure.database import parse_database_url
 from infrastructure.database_watch import DatabaseWatch
@@ -92,6 +93,7 @@ def create_app(
     app.include_router(cases.router)
     app.include_router(decisions.router)
     app.include_router(services.road_opening)
+    app.include_router(resident_parking_routes.router)
     app.include_router(services.catalogue)
     app.include_router(read_models.router)
     app.include_router(feed.router)

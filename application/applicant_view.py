@@ -34,6 +34,10 @@ SHOWN_EVENTS: Final = frozenset(
         "WorksStarted",
         "WorksCompleted",
         "RestorationInspected",
+        "PermitRenewed",
+        "NumberPlateChanged",
+        "PermitReturned",
+        "PermitRevoked",
     }
 )
 STAFF_FIELDS: Final = ("decided_by", "countersigned_by", "requested_by", "lodged_by")

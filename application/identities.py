@@ -34,6 +34,18 @@ class CaseIdentities:
         digest = hmac.new(self._secret, message, hashlib.sha256).digest()
         return uuid.UUID(bytes=digest[:16], version=5)
 
+    def keyed_id(self, *, aggregate_type: str, tenant: str, key: str) -> UUID:
+        """The id of an aggregate keyed by a personal identifier (a number plate, a resident).
+
+        HMAC-SHA256 under a key of the tenant's own (derived from the server secret): the
+        identifier is never stored, the id cannot be computed without the secret, and the
+        same plate gives unrelated ids in two towns.
+        """
+        tenant_key = hmac.new(self._secret, b"tenant\x1f" + tenant.encode(), hashlib.sha256)
+        message = "\x1f".join((aggregate_type, key)).encode()
+        digest = hmac.new(tenant_key.digest(), message, hashlib.sha256).digest()
+        return uuid.UUID(bytes=digest[:16], version=5)
+
     def fingerprint(self, request: Any) -> str:
         """HMAC-SHA256 of the request in canonical JSON (sorted keys, no spaces)."""
         canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), default=str)

@@ -16,7 +16,9 @@ from eventsourcing.utils import get_topic
 from domain.case import Case
 from domain.lifecycle import CaseStatus as S
 from domain.services.catalogue import SERVICES
+from domain.services.resident_parking import ResidentParkingStatus as P
 from domain.services.road_opening import RoadOpeningStatus as R
+from domain.services.sewer_connection import SewerConnectionStatus as W
 
 
 def case_event_classes() -> list[type[Any]]:
@@ -54,9 +56,17 @@ _FIXED: dict[str, str] = {
     "Closed": S.CLOSED,
     "WorksStarted": R.WORKS_STARTED,
     "WorksCompleted": R.WORKS_COMPLETED,
+    "ConstructionReported": W.CONSTRUCTION_REPORTED,
+    "ConnectionDefectsFound": W.CONNECTION_DEFECTIVE,
+    "ConnectionAccepted": W.CONNECTION_ACCEPTED,
+    "ConnectionChargeAssessed": W.CHARGE_ASSESSED,
+    "PermitReturned": P.RETURNED,
+    "PermitRevoked": P.REVOKED,
 }
 _RECORDED = {"InformationProvided", "Decided", "Countersigned"}  # the event names the status
 _UNCHANGED = {"Claimed", "Released", "NoteAdded", "PeriodExtended", "PersonalDataErased"}
+_UNCHANGED |= {"PermitRenewed", "NumberPlateChanged"}  # a resident parking permit stays in force
+_UNCHANGED |= {"ConnectionPointDetermined"}  # sewer connection: part of the review
 _NEVER_RECORDED = {"Created", "Event"}  # base classes the library defines; never triggered
 
 

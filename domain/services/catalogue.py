@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
 from typing import Any, Final
@@ -12,8 +12,10 @@ from pydantic import BaseModel
 
 from domain.case import Case
 from domain.errors import InvalidCommand
+from domain.rules import resident_parking as parking_rules
+from domain.rules import sewer_connection as sewer_rules
 from domain.rules.road_opening import FEE_TARIFFS, LEAD_TIMES, in_force
-from domain.services import general, road_opening
+from domain.services import general, resident_parking, road_opening, sewer_connection
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,8 @@ class ServiceDefinition:
     lead_time: Callable[[date], int] | None = None  # working days, by the rules in force
     tariff: Callable[[date], dict[str, Any]] | None = None
     check_application: Callable[[BaseModel, date], None] | None = None
+    # The service's own events, labelled for people: event name → (German, English).
+    event_labels: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def processing_period_working_days(self) -> int:
@@ -65,6 +69,48 @@ def _road_opening_tariff(on: date) -> dict[str, Any]:
     }
 
 
+def _resident_parking_check(model: BaseModel, submitted_on: date) -> None:
+    if not isinstance(model, resident_parking.ResidentParkingApplication):
+        raise InvalidCommand("data", "not a resident parking application")
+    model.check(submitted_on)
+
+
+def _resident_parking_tariff(on: date) -> dict[str, Any]:
+    """Per town: the tariff and the zone plan in force (zones are per-town configuration)."""
+    towns: dict[str, Any] = {}
+    for tenant in parking_rules.TARIFFS:
+        fees = parking_rules.tariff(tenant, on)
+        plan = parking_rules.zone_plan(tenant, on)
+        towns[tenant] = {
+            "version": fees.version,
+            "valid_from": fees.valid_from.isoformat(),
+            "annual_fee": str(fees.annual_fee),
+            "plate_change_fee": str(fees.plate_change_fee),
+            "zone_plan_version": plan.version,
+            "max_validity_months": plan.max_validity_months,
+            "secondary_residence_allowed": plan.secondary_residence_allowed,
+            "zones": [{"id": z.id, "name": z.name, "streets": list(z.streets)} for z in plan.zones],
+        }
+    return {"currency": "EUR", "charged": "per started month of validity", "towns": towns}
+
+
+def _sewer_connection_tariff(on: date) -> dict[str, Any]:
+    tariff = in_force(sewer_rules.TARIFFS, on)
+    return {
+        "version": tariff.version,
+        "valid_from": tariff.valid_from.isoformat(),
+        "permit_fee": str(tariff.permit_fee),
+        "connection_charge": {
+            "foul_water": str(tariff.foul_water),
+            "rainwater": str(tariff.rainwater),
+            "combined": str(tariff.combined),
+            "included_length_m": str(tariff.included_length_m),
+            "per_metre_beyond": str(tariff.per_metre_beyond),
+        },
+        "currency": "EUR",
+    }
+
+
 SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
     {
         general.SERVICE_ID: ServiceDefinition(
@@ -89,6 +135,30 @@ SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
             lead_time=lambda on: in_force(LEAD_TIMES, on).working_days,
             tariff=_road_opening_tariff,
             check_application=_road_opening_check,
+        ),
+        resident_parking.SERVICE_ID: ServiceDefinition(
+            id=resident_parking.SERVICE_ID,
+            label_de="Bewohnerparkausweis",
+            label_en="Resident parking permit",
+            case_class=resident_parking.ResidentParkingPermit,
+            application_model=resident_parking.ResidentParkingApplication,
+            legal_basis=resident_parking.LEGAL_BASIS,
+            retention_years=3,
+            example=resident_parking.example,
+            tariff=_resident_parking_tariff,
+            check_application=_resident_parking_check,
+        ),
+        sewer_connection.SERVICE_ID: ServiceDefinition(
+            id=sewer_connection.SERVICE_ID,
+            label_de="Hausanschluss an die Kanalisation (Entwässerungsantrag)",
+            label_en="Sewer house connection",
+            case_class=sewer_connection.SewerConnection,
+            application_model=sewer_connection.SewerConnectionApplication,
+            legal_basis=sewer_connection.LEGAL_BASIS,
+            retention_years=30,  # the connection stays in the sewer register for its life
+            example=sewer_connection.example,
+            tariff=_sewer_connection_tariff,
+            event_labels=sewer_connection.EVENT_LABELS,
         ),
     }
 )

@@ -62,7 +62,16 @@ STAFF_COMMANDS = [
     "works-completed",
     "restoration-inspections",
 ]
+STAFF_COMMANDS += [
+    "parking-decision",
+    "parking-renewals",
+    "number-plate-changes",
+    "parking-revocation",
+]
+STAFF_COMMANDS += ["connection-point", "connection-inspections", "connection-charge"]
 POLICY |= {("POST", f"/api/v1/cases/{{case_id}}/{c}"): STAFF for c in STAFF_COMMANDS}
+POLICY[("POST", "/api/v1/cases/{case_id}/parking-return")] = {"applicant", *STAFF}
+POLICY[("POST", "/api/v1/cases/{case_id}/construction-reported")] = {"applicant", *STAFF}
 
 
 BODIES: dict[str, dict[str, Any]] = {
@@ -89,6 +98,14 @@ BODIES: dict[str, dict[str, Any]] = {
     "works-started": {"started_on": "2026-03-02"},
     "works-completed": {"completed_on": "2026-03-02"},
     "restoration-inspections": {"inspected_on": "2026-03-02"},
+    "parking-decision": {"legal_remedy_notice": "r"},
+    "parking-renewals": {},
+    "number-plate-changes": {"vehicle": {"number_plate": "HG-AB 1"}},
+    "parking-return": {},
+    "parking-revocation": {"reason": "r", "legal_basis": "§ 49 HVwVfG"},
+    "connection-point": {"manhole": "S 1", "invert_depth_m": "2.00", "description": "d"},
+    "construction-reported": {"completed_on": "2026-03-02", "pipe_length_m": "5.00"},
+    "connection-inspections": {"inspected_on": "2026-03-02"},
     "erasure": {"reason": "r", "legal_basis": "Art. 17 DSGVO", "subjects": ["nobody"]},
 }
 

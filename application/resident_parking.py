@@ -1,0 +1,231 @@
+"""Use cases of the resident parking permit: decide by the rules, renew, change plate, end.
+
+Every command that can take or free a permit holding loads the case and the holdings of its
+resident and number plate, runs one domain command, and saves the case and every changed
+holding in one atomic save. A save that loses a race (another permit took the same holding,
+or the case moved on) is retried from a fresh load, so the loser sees the winner's permit
+and is refused by the rules; a caller's stale If-Match stays a 412.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from typing import Any, Final
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+from pydantic import ValidationError
+
+from application.cases import CaseService, load_visible
+from application.errors import ConcurrentUpdate, InvalidApplicationData, VersionMismatch
+from application.views import CommandResult
+from domain.actor import Actor
+from domain.errors import InvalidCommand, InvalidTransition
+from domain.personal_data import PersonalData, PersonalValue, Subjects
+from domain.personal_fields import personal_data_of
+from domain.rules.resident_parking import street_key
+from domain.services.parking_holding import HoldingKind, PermitHolding
+from domain.services.resident_parking import ResidentParkingPermit, Vehicle
+from domain.working_days import berlin_date
+
+ATTEMPTS: Final = 30
+RETRY_PAUSE_SECONDS: Final = 0.002
+
+Step = Callable[[ResidentParkingPermit, datetime], list[PermitHolding]]
+
+
+def resident_key(name: str, street: str, house_number: str) -> str:
+    """Who a resident is, for the one-permit rule: name and address, case and blanks aside."""
+    return "|".join(
+        (
+            " ".join(name.casefold().split()),
+            street_key(street),
+            "".join(house_number.casefold().split()),
+        )
+    )
+
+
+def _revealed(value: PersonalValue | None, field: str) -> str:
+    if not isinstance(value, PersonalData):
+        raise InvalidCommand(field, "is needed to apply the one-permit rule but was erased")
+    return value.value
+
+
+class ResidentParkingCommands:
+    """The permit's own steps, saved together with the holdings they take or free."""
+
+    def __init__(self, cases: CaseService) -> None:
+        self.cases = cases
+
+    # ---------------------------------------------------------------- holdings
+
+    def holding(self, tenant: str, kind: HoldingKind, key: str) -> PermitHolding:
+        """The holding of a plate or resident in a town (a fresh one if nobody held it)."""
+        holding_id = self.cases.identities.keyed_id(
+            aggregate_type=PermitHolding.__name__, tenant=tenant, key=f"{kind.value}:{key}"
+        )
+        try:
+            found: PermitHolding = self.cases.store.repository.get(holding_id)
+        except AggregateNotFoundError:
+            return PermitHolding.start(id=holding_id, tenant=tenant, kind=kind)
+        return found
+
+    def resident_holding(self, case: ResidentParkingPermit) -> PermitHolding:
+        """The holding of the case's applicant at the case's residence."""
+        key = resident_key(
+            _revealed(case.applicant.get("name"), "applicant.name"),
+            case.residence_street,
+            _revealed(case.data["residence"]["house_number"], "data.residence.house_number"),
+        )
+        return self.holding(case.tenant, HoldingKind.RESIDENT, key)
+
+    def plate_holding(self, case: ResidentParkingPermit, plate: str | None = None) -> PermitHolding:
+        """The holding of a number plate (by default the one the permit is for now)."""
+        key = plate or _revealed(case.number_plate, "data.vehicle.number_plate")
+        return self.holding(case.tenant, HoldingKind.NUMBER_PLATE, key)
+
+    # ---------------------------------------------------------------- commands
+
+    def decide_by_rules(
+        self,
+        case_id: UUID,
+        *,
+        actor: Actor,
+        legal_remedy_notice: str,
+        valid_from: date | None = None,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Issue the permit for the zone, or refuse it with the reasons the rules give."""
+
+        def step(case: ResidentParkingPermit, at: datetime) -> list[PermitHolding]:
+            resident, vehicle = self.resident_holding(case), self.plate_holding(case)
+            case.decide_by_rules(
+                actor=actor,
+                at=at,
+                resident=resident,
+                vehicle=vehicle,
+                legal_remedy_notice=legal_remedy_notice,
+                valid_from=valid_from,
+            )
+            return [resident, vehicle]
+
+        return self._run(case_id, actor, expected_version, "decide", step)
+
+    def renew(
+        self,
+        case_id: UUID,
+        *,
+        actor: Actor,
+        months: int | None = None,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Extend the permit's validity, for the fee of the new period."""
+
+        def step(case: ResidentParkingPermit, at: datetime) -> list[PermitHolding]:
+            resident, vehicle = self.resident_holding(case), self.plate_holding(case)
+            case.renew_permit(actor=actor, at=at, resident=resident, vehicle=vehicle, months=months)
+            return [resident, vehicle]
+
+        return self._run(case_id, actor, expected_version, "renew_permit", step)
+
+    def change_number_plate(
+        self,
+        case_id: UUID,
+        *,
+        actor: Actor,
+        vehicle: Mapping[str, Any],
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Enter another vehicle on the permit; its plate takes the old plate's holding over."""
+        try:
+            model = Vehicle.model_validate(dict(vehicle))
+        except ValidationError as error:
+            raise InvalidApplicationData.of(error, prefix="vehicle") from None
+
+        def step(case: ResidentParkingPermit, at: datetime) -> list[PermitHolding]:
+            model.check_consent_date(berlin_date(at), "vehicle")
+            old, new = self.plate_holding(case), self.plate_holding(case, model.number_plate)
+            data = personal_data_of(model, case_id=case.id, subject=Subjects.APPLICANT)
+            case.change_number_plate(actor=actor, at=at, vehicle=data, old=old, new=new)
+            return [old, new]
+
+        return self._run(case_id, actor, expected_version, "change_number_plate", step)
+
+    def return_permit(
+        self,
+        case_id: UUID,
+        *,
+        actor: Actor,
+        reason: str | None = None,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """The holder returns the permit; the resident and the plate are free again."""
+
+        def step(case: ResidentParkingPermit, at: datetime) -> list[PermitHolding]:
+            resident, vehicle = self.resident_holding(case), self.plate_holding(case)
+            case.return_permit(
+                actor=actor, at=at, resident=resident, vehicle=vehicle, reason=reason
+            )
+            return [resident, vehicle]
+
+        return self._run(case_id, actor, expected_version, "return_permit", step)
+
+    def revoke(
+        self,
+        case_id: UUID,
+        *,
+        actor: Actor,
+        reason: str,
+        legal_basis: str,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Revoke the permit (Widerruf); the resident and the plate are free again."""
+
+        def step(case: ResidentParkingPermit, at: datetime) -> list[PermitHolding]:
+            resident, vehicle = self.resident_holding(case), self.plate_holding(case)
+            case.revoke_permit(
+                actor=actor,
+                at=at,
+                resident=resident,
+                vehicle=vehicle,
+                reason=reason,
+                legal_basis=legal_basis,
+            )
+            return [resident, vehicle]
+
+        return self._run(case_id, actor, expected_version, "revoke_permit", step)
+
+    # ------------------------------------------------------------------ saving
+
+    def _run(
+        self,
+        case_id: UUID,
+        actor: Actor,
+        expected_version: int | None,
+        name: str,
+        step: Step,
+    ) -> CommandResult:
+        """Load, check, run, save the case with its changed holdings at once; retry a lost race."""
+        store = self.cases.store
+        for attempt in range(ATTEMPTS):
+            if attempt:
+                # Another permit (or command) saved first: back off with jitter, then reload.
+                time.sleep(random.uniform(0, RETRY_PAUSE_SECONDS * 2 ** min(attempt, 6)))  # noqa: S311
+            case = load_visible(store, case_id, actor)
+            if not isinstance(case, ResidentParkingPermit):
+                raise InvalidTransition(name, case.status, case.allowed_commands())
+            if expected_version is not None and expected_version != case.version:
+                raise VersionMismatch(case_id, expected_version, case.version)
+            holdings = step(case, self.cases.clock.now())
+            changed = [h for h in holdings if h.pending_events and h.version > 1]
+            try:
+                recordings = store.save(case, *changed)
+            except IntegrityError:
+                continue
+            position = max((r.notification.id for r in recordings), default=None)
+            return CommandResult(case_id, case.version, position)
+        raise ConcurrentUpdate(case_id)

@@ -1,0 +1,725 @@
+"""The resident parking permit (Bewohnerparkausweis, § 45 (1b) StVO with the VwV-StVO).
+
+A resident of a parking zone applies for a permit for one vehicle. The decision follows the
+rules: the residence must lie in one of the town's zones (a secondary residence only where
+the town allows it), and neither the resident nor the vehicle may already hold a valid
+permit (one per resident and one per number plate per town at a time, held by
+``PermitHolding`` aggregates saved together with the case). The permit is issued for the
+zone for at most the town's maximum validity, or refused with the reasons. After issue the
+permit is renewed, its number plate changed, returned or revoked; each releases or moves
+the holdings in the same save.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Final, Self, TypeVar
+
+from eventsourcing.domain import event
+from pydantic import AfterValidator, StringConstraints, model_validator
+
+from domain.actor import Actor, ActorRecord, Role
+from domain.case import APPLICANT_COMMANDS, Case, DecisionTerms
+from domain.decision import Decision, DecisionOutcome, RulesApplied
+from domain.errors import InvalidCommand
+from domain.lifecycle import CaseStatus, extend_lifecycle
+from domain.personal_data import PersonalData, PersonalValue, Subjects
+from domain.personal_fields import Personal, PersonalMarker
+from domain.rules.resident_parking import (
+    FEE_RULES_ID,
+    ZONE_RULES_ID,
+    ParkingTariff,
+    Refusal,
+    ZonePlan,
+    tariff,
+    tariff_version,
+    zone_plan,
+    zone_plan_version,
+)
+from domain.services.forms import Form, HouseNumber, Name, labelled
+from domain.services.parking_holding import HoldingKind, PermitHolding
+from domain.working_days import add_months, berlin_date
+
+SERVICE_ID: Final = "resident-parking"
+LEGAL_BASIS: Final = "§ 45 Abs. 1b Satz 1 Nr. 2a StVO i. V. m. VwV-StVO zu § 45 Rn. 29 ff."
+ONE_PERMIT_RULES_ID: Final = "resident-parking-one-permit"
+ONE_PERMIT_RULES_VERSION: Final = "2025-01"
+RENEWAL_WINDOW_DAYS: Final = 42  # a permit may be renewed from six weeks before it ends
+LATEST_START_DAYS: Final = 90  # a permit may be issued to start at most this far ahead
+
+T = TypeVar("T")
+VehicleHolderPersonal = Annotated[T, PersonalMarker(subject="vehicle-holder")]
+"""Personal data of the vehicle's holder (a person lending the car), a data subject of its own."""
+
+HouseNumberText = Annotated[HouseNumber, StringConstraints(pattern=r"^[1-9][0-9]{0,3} ?[A-Za-z]?$")]
+
+_PLATE = re.compile(r"([A-ZÄÖÜ]{1,3}) *[- ] *([A-Z]{1,2}) *-? *([1-9][0-9]{0,3}) *([EH]?)")
+
+
+def canonical_plate(text: str) -> str:
+    """A German number plate as ``HG-AB 123``: upper case, one hyphen, one blank.
+
+    ``hg ab123`` and ``HG-AB 123`` are the same plate. The district must be separated from
+    the letters (``HG-A 12`` and ``H-GA 12`` are different plates), the rest need not be.
+    """
+    match = _PLATE.fullmatch(text.strip().upper())
+    if match is None:
+        raise ValueError("not a German number plate, e.g. 'HG-AB 123'")
+    district, letters, digits, suffix = match.groups()
+    if len(district + letters + digits) > 8:
+        raise ValueError("a number plate has at most eight letters and digits")
+    return f"{district}-{letters} {digits}{suffix}"
+
+
+NumberPlate = Annotated[
+    str,
+    StringConstraints(max_length=20, pattern=r"^[A-Za-zÄÖÜäöü]{1,3} *[- ] *[A-Za-z]{1,2}"),
+    AfterValidator(canonical_plate),
+]
+
+
+class Residence(Form):
+    """Where the applicant lives; it must lie in one of the town's parking zones."""
+
+    street: Name = labelled("Straße", "Street")
+    house_number: Personal[HouseNumberText] = labelled("Hausnummer", "House number")
+    main_residence: bool = labelled(
+        "Hauptwohnung",
+        "Main residence",
+        description="Hauptwohnung under the registration law; a secondary residence "
+        "(Nebenwohnung) qualifies only where the town's rules allow it.",
+    )
+
+
+class VehicleHolder(StrEnum):
+    """Who holds the vehicle (Fahrzeughalter)."""
+
+    APPLICANT = "applicant"
+    COMPANY_CAR = "company_car"  # a company car the employer lets the applicant use privately
+    LEASING = "leasing"  # leased or rented long-term by someone else
+    OTHER_PERSON = "other_person"  # a relative's car in the applicant's permanent use
+
+
+class HolderConsent(Form):
+    """The holder's consent to the applicant's permanent use of the vehicle, as recorded."""
+
+    holder_name: VehicleHolderPersonal[Name] = labelled(
+        "Halter(in)",
+        "Holder",
+        description="The company, leasing firm or person holding the vehicle.",
+    )
+    given_on: date = labelled("Einverständnis vom", "Consent given on")
+    document: Name = labelled(
+        "Nachweis",
+        "Evidence",
+        description="e.g. 'Überlassungserklärung des Arbeitgebers'",
+    )
+
+
+class Vehicle(Form):
+    """The vehicle the permit is for."""
+
+    number_plate: Personal[NumberPlate] = labelled(
+        "Amtliches Kennzeichen", "Number plate", description="e.g. 'HG-AB 123'"
+    )
+    holder: VehicleHolder = labelled(
+        "Fahrzeughalter", "Vehicle holder", default=VehicleHolder.APPLICANT
+    )
+    holder_consent: HolderConsent | None = labelled(
+        "Einverständnis des Halters",
+        "Holder's consent",
+        default=None,
+        description="Required unless the applicant holds the vehicle.",
+    )
+
+    @model_validator(mode="after")
+    def consent_when_someone_else_holds_it(self) -> Self:
+        """Someone else's vehicle needs their recorded consent; one's own takes none."""
+        if self.holder is not VehicleHolder.APPLICANT and self.holder_consent is None:
+            raise ValueError("holder_consent is required when the applicant is not the holder")
+        if self.holder is VehicleHolder.APPLICANT and self.holder_consent is not None:
+            raise ValueError("holder_consent is only for a vehicle someone else holds")
+        return self
+
+    def check_consent_date(self, on: date, field: str) -> None:
+        """A consent cannot be dated after the day it is presented."""
+        if self.holder_consent is not None and self.holder_consent.given_on > on:
+            raise InvalidCommand(f"{field}.holder_consent.given_on", "must not lie in the future")
+
+
+class ResidentParkingApplication(Form):
+    """What the form portal sends for a resident parking permit."""
+
+    residence: Residence = labelled("Wohnung", "Residence")
+    vehicle: Vehicle = labelled("Fahrzeug", "Vehicle")
+    months: int = labelled(
+        "Geltungsdauer in Monaten",
+        "Validity in months",
+        default=12,
+        ge=1,
+        le=24,
+        description="Requested validity; the town's maximum (one year unless its rules say "
+        "otherwise) caps it.",
+    )
+
+    def check(self, submitted_on: date) -> None:
+        """Rules that need the day of submission."""
+        self.vehicle.check_consent_date(submitted_on, "data.vehicle")
+
+
+def example(_on: date) -> dict[str, Any]:
+    """An application for Usingen's old town that the API accepts."""
+    return {
+        "residence": {"street": "Obergasse", "house_number": "12", "main_residence": True},
+        "vehicle": {"number_plate": "HG-AB 123", "holder": "applicant"},
+        "months": 12,
+    }
+
+
+class ResidentParkingStatus:
+    """Statuses after the permit ended early."""
+
+    RETURNED: Final = "permit_returned"
+    REVOKED: Final = "permit_revoked"
+
+
+P = ResidentParkingStatus
+S = CaseStatus
+PERMIT_COMMANDS: Final = frozenset(
+    {"renew_permit", "change_number_plate", "return_permit", "revoke_permit"}
+)
+_ENDING: Final = {"return_permit", "revoke_permit"}
+
+
+def last_day(start: date, months: int) -> date:
+    """The last day of a period of whole months from ``start``."""
+    return add_months(start, months) - timedelta(days=1)
+
+
+class ResidentParkingPermit(Case):
+    """A resident parking permit: decided by the rules, then renewed, changed or ended."""
+
+    PROCESSING_PERIOD_WORKING_DAYS: ClassVar[int] = 10
+    APPLICANT_COMMANDS: ClassVar[frozenset[str]] = APPLICANT_COMMANDS | {"return_permit"}
+    LIFECYCLE = extend_lifecycle(
+        Case.LIFECYCLE,
+        {
+            # The permit takes effect on notification; an objection does not stop it.
+            S.NOTIFIED: set(PERMIT_COMMANDS),
+            S.FINAL: set(PERMIT_COMMANDS),
+            S.OBJECTION_LODGED: set(_ENDING),
+            S.OBJECTION_FORWARDED: set(_ENDING),
+            P.RETURNED: {"close"},
+            P.REVOKED: {"close"},
+        },
+    )
+
+    def _submitted(self, submitted: Case.Submitted) -> None:
+        super()._submitted(submitted)
+        self.vehicle: dict[str, Any] = dict(self.data["vehicle"])
+        self.renewed: tuple[date, date] | None = None  # the period after the last renewal
+        self.later_fees: list[dict[str, Any]] = []
+        self.ended_on: date | None = None
+
+    # ---------------------------------------------------------------- queries
+
+    @property
+    def issued(self) -> Decision | None:
+        """The decision that issued the permit, while one is in force."""
+        decision = self.decision
+        if decision is None or not decision.outcome.is_approval:
+            return None
+        return decision
+
+    @property
+    def period(self) -> tuple[date, date] | None:
+        """First and last day of the permit's validity (after renewals), if one was issued."""
+        decision = self.issued
+        if decision is None or decision.expires_on is None:
+            return None
+        return self.renewed or (decision.effective_from, decision.expires_on)
+
+    def allowed_commands(self) -> frozenset[str]:
+        """Permit steps only while a permit was issued and has not ended."""
+        commands = super().allowed_commands()
+        if self.period is None or self.ended_on is not None:
+            commands -= PERMIT_COMMANDS
+        return commands
+
+    @property
+    def residence_street(self) -> str:
+        """The street of the residence (not personal on its own)."""
+        return str(self.data["residence"]["street"])
+
+    @property
+    def requested_months(self) -> int:
+        """The validity the applicant asked for."""
+        return int(self.data.get("months", 12))
+
+    @property
+    def number_plate(self) -> PersonalValue:
+        """The plate the permit is for now (after changes)."""
+        plate: PersonalValue = self.vehicle["number_plate"]
+        return plate
+
+    def check_holding(self, holding: PermitHolding, kind: HoldingKind) -> None:
+        """The application passed a holding of this tenant and kind (a wiring error if not)."""
+        if holding.tenant != self.tenant or holding.kind is not kind:
+            raise ValueError(f"not a {kind.value} holding of {self.tenant}")
+
+    # --------------------------------------------------------------- decision
+
+    def decide(
+        self,
+        *,
+        actor: Actor,
+        at: datetime,
+        outcome: DecisionOutcome,
+        justification: str,
+        legal_basis: str,
+        legal_remedy_notice: str,
+        conditions: list[str] | None = None,
+        effective_from: date | None = None,
+        expires_on: date | None = None,
+        fee: Decimal | None = None,
+        rules: tuple[RulesApplied, ...] = (),
+    ) -> None:
+        """A clerk may refuse for reasons of their own; issuing goes by the rules."""
+        if outcome.is_approval:
+            raise InvalidCommand(
+                "outcome",
+                "a resident parking permit is issued by deciding by the rules "
+                "(POST /api/v1/cases/{id}/parking-decision), which checks the zone and the "
+                "permits the resident and the vehicle hold",
+            )
+        super().decide(
+            actor=actor,
+            at=at,
+            outcome=outcome,
+            justification=justification,
+            legal_basis=legal_basis,
+            legal_remedy_notice=legal_remedy_notice,
+            conditions=conditions,
+            effective_from=effective_from,
+            expires_on=expires_on,
+            fee=fee,
+            rules=(),  # a clerk's refusal records the zone check it was made under
+        )
+
+    def decide_by_rules(
+        self,
+        *,
+        actor: Actor,
+        at: datetime,
+        resident: PermitHolding,
+        vehicle: PermitHolding,
+        legal_remedy_notice: str,
+        valid_from: date | None = None,
+    ) -> None:
+        """Issue the permit for the zone, or refuse it with every reason that applies."""
+        self.check_allowed("decide")
+        self.check_actor(actor, at)
+        self.check_holding(resident, HoldingKind.RESIDENT)
+        self.check_holding(vehicle, HoldingKind.NUMBER_PLATE)
+        today = berlin_date(at)
+        start = valid_from or today
+        if not today <= start <= today + timedelta(days=LATEST_START_DAYS):
+            raise InvalidCommand(
+                "valid_from", f"must lie between today and {LATEST_START_DAYS} days ahead"
+            )
+        plan = zone_plan(self.tenant, today)
+        until = last_day(start, min(self.requested_months, plan.max_validity_months))
+        held = self.one_permit_record(
+            resident=resident.blocking(self.id, start, until) is not None,
+            vehicle=vehicle.blocking(self.id, start, until) is not None,
+        )
+        approve = not self.refusals(plan.check(self.residence_street, self.main_residence)[1])
+        approve = approve and not self.refusals(held)
+        outcome = DecisionOutcome.APPROVED if approve else DecisionOutcome.REJECTED
+        terms = self._terms(outcome, start, plan, tariff(self.tenant, today), held)
+        super().decide(
+            actor=actor,
+            at=at,
+            outcome=outcome,
+            justification=self._justification(terms),
+            legal_basis=LEGAL_BASIS,
+            legal_remedy_notice=legal_remedy_notice,
+            effective_from=start,
+            expires_on=terms.expires_on,
+            fee=terms.fee,
+            rules=terms.rules,
+        )
+        if approve:
+            for holding, field in (
+                (resident, "applicant"),
+                (vehicle, "data.vehicle.number_plate"),
+            ):
+                holding.take(
+                    case_id=self.id,
+                    valid_from=start,
+                    valid_until=until,
+                    actor=actor,
+                    at=at,
+                    why="issued",
+                    field=field,
+                )
+
+    @property
+    def main_residence(self) -> bool:
+        """True if the residence is the applicant's main residence."""
+        return bool(self.data["residence"]["main_residence"])
+
+    @staticmethod
+    def one_permit_record(*, resident: bool, vehicle: bool) -> RulesApplied:
+        """The check of the one-permit rule, with what the holdings said."""
+        refusals = [Refusal.RESIDENT_HOLDS_PERMIT] if resident else []
+        refusals += [Refusal.VEHICLE_HOLDS_PERMIT] if vehicle else []
+        return RulesApplied(
+            rules_id=ONE_PERMIT_RULES_ID,
+            version=ONE_PERMIT_RULES_VERSION,
+            inputs={
+                "resident_holds_permit": resident,
+                "vehicle_holds_permit": vehicle,
+                "refusals": refusals,
+            },
+        )
+
+    @staticmethod
+    def refusals(record: RulesApplied) -> list[str]:
+        """The reasons to refuse that a check recorded."""
+        return [str(r) for r in record.inputs.get("refusals", [])]
+
+    def _justification(self, terms: DecisionTerms) -> str:
+        reasons = [r for record in terms.rules for r in self.refusals(record)]
+        if reasons:
+            return " ".join(Refusal.TEXT[r] for r in reasons)
+        zone = terms.particulars.get("zone_name", "")
+        return (
+            f"Die Wohnung liegt im Bewohnerparkbereich {terms.particulars.get('zone')} "
+            f"„{zone}“. Für die antragstellende Person und das Fahrzeug besteht kein anderer "
+            "gültiger Bewohnerparkausweis."
+        )
+
+    def _terms(
+        self,
+        outcome: DecisionOutcome,
+        start: date,
+        plan: ZonePlan,
+        fees: ParkingTariff | None,
+        held: RulesApplied,
+    ) -> DecisionTerms:
+        zone, checked = plan.check(self.residence_street, self.main_residence)
+        if not outcome.is_approval or zone is None or fees is None:
+            return DecisionTerms(rules=(checked, held))
+        months = min(self.requested_months, plan.max_validity_months)
+        fee, assessed = fees.assess(months)
+        return DecisionTerms(
+            expires_on=last_day(start, months),
+            fee=fee,
+            rules=(checked, held, assessed),
+            particulars=self._particulars(plan),
+        )
+
+    def _particulars(self, plan: ZonePlan) -> dict[str, Any]:
+        """What the permit is for: the zone and the months granted."""
+        zone = plan.zone_for(self.residence_street)
+        months = min(self.requested_months, plan.max_validity_months)
+        return {
+            "zone": zone.id if zone else None,
+            "zone_name": zone.name if zone else None,
+            "months": months,
+        }
+
+    def decision_terms(
+        self, given: DecisionTerms, *, outcome: DecisionOutcome, decided_on: date
+    ) -> DecisionTerms:
+        """The rules assessed the terms (``decide_by_rules``); a clerk's refusal has none."""
+        if given.rules:
+            if not outcome.is_approval:
+                return given
+            recorded = {r.rules_id: r for r in given.rules}
+            plan = zone_plan_version(self.tenant, recorded[ZONE_RULES_ID].version)
+            return replace(given, particulars=self._particulars(plan))
+        if given.fee is not None:
+            raise InvalidCommand("fee", "a refusal of a resident parking permit carries no fee")
+        if given.expires_on is not None:
+            raise InvalidCommand("expires_on", "a refusal has no validity")
+        _, checked = zone_plan(self.tenant, decided_on).check(
+            self.residence_street, self.main_residence
+        )
+        return DecisionTerms(rules=(checked,))
+
+    def replay_terms(self, decision: Decision) -> DecisionTerms:
+        """The terms the recorded zone plan and tariff give; what the holdings said is a fact."""
+        recorded = {r.rules_id: r for r in decision.rules}
+        plan = zone_plan_version(self.tenant, recorded[ZONE_RULES_ID].version)
+        fee_rules = recorded.get(FEE_RULES_ID)
+        fees = tariff_version(self.tenant, fee_rules.version) if fee_rules else None
+        return self._replayed(decision, plan, fees)
+
+    def terms_today(self, decision: Decision, today: date) -> DecisionTerms:
+        """What today's zone plan and tariff would give the same decision."""
+        return self._replayed(decision, zone_plan(self.tenant, today), tariff(self.tenant, today))
+
+    def _replayed(
+        self, decision: Decision, plan: ZonePlan, fees: ParkingTariff | None
+    ) -> DecisionTerms:
+        held = next((r for r in decision.rules if r.rules_id == ONE_PERMIT_RULES_ID), None)
+        if held is None:  # a clerk's refusal: only the zone check was recorded
+            return DecisionTerms(rules=(plan.check(self.residence_street, self.main_residence)[1],))
+        return self._terms(decision.outcome, decision.effective_from, plan, fees, held)
+
+    def remedy_objection(self, *, actor: Actor, at: datetime, reason: str) -> None:
+        """Only a refusal is reopened; an issued permit is renewed, changed, returned or revoked."""
+        if self.issued is not None:
+            raise InvalidCommand(
+                "decision",
+                "an issued permit is not reopened: change, renew, return or revoke it instead",
+            )
+        super().remedy_objection(actor=actor, at=at, reason=reason)
+
+    # ---------------------------------------------------------- after issue
+
+    def _current_period(self) -> tuple[date, date]:
+        period = self.period
+        if period is None:
+            raise InvalidCommand("decision", "no permit was issued")
+        return period
+
+    def renew_permit(
+        self,
+        *,
+        actor: Actor,
+        at: datetime,
+        resident: PermitHolding,
+        vehicle: PermitHolding,
+        months: int | None = None,
+    ) -> None:
+        """Extend the validity from the day after it ends (or from today once it has ended)."""
+        record = self._begin("renew_permit", actor, at)
+        self.check_holding(resident, HoldingKind.RESIDENT)
+        self.check_holding(vehicle, HoldingKind.NUMBER_PLATE)
+        today = berlin_date(at)
+        valid_from, valid_until = self._current_period()
+        opens = valid_until - timedelta(days=RENEWAL_WINDOW_DAYS)
+        if today < opens:
+            raise InvalidCommand("at", f"the permit can be renewed from {opens}")
+        plan = zone_plan(self.tenant, today)
+        zone, checked = plan.check(self.residence_street, self.main_residence)
+        if zone is None or self.refusals(checked):
+            raise InvalidCommand(
+                "data.residence",
+                " ".join(Refusal.TEXT[r] for r in self.refusals(checked)),
+            )
+        wanted = months if months is not None else self.requested_months
+        if not 1 <= wanted <= 24:
+            raise InvalidCommand("months", "must lie between 1 and 24")
+        granted = min(wanted, plan.max_validity_months)
+        if today > valid_until:  # it had ended: a new period from today
+            valid_from, start = today, today
+        else:
+            start = valid_until + timedelta(days=1)
+        until = last_day(start, granted)
+        for holding, field in ((resident, "applicant"), (vehicle, "data.vehicle.number_plate")):
+            holding.take(
+                case_id=self.id,
+                valid_from=valid_from,
+                valid_until=until,
+                actor=actor,
+                at=at,
+                why="renewed",
+                field=field,
+            )
+        fee, assessed = tariff(self.tenant, today).assess(granted)
+        self._renewed(
+            actor=record,
+            at=at,
+            valid_from=valid_from,
+            valid_until=until,
+            zone=zone.id,
+            months=granted,
+            fee=fee,
+            rules=[checked, assessed],
+        )
+
+    @event("PermitRenewed")
+    def _renewed(
+        self,
+        *,
+        actor: ActorRecord,
+        at: datetime,
+        valid_from: date,
+        valid_until: date,
+        zone: str,
+        months: int,
+        fee: Decimal,
+        rules: list[RulesApplied],
+    ) -> None:
+        self.renewed = (valid_from, valid_until)
+        self.later_fees.append({"charge": "renewal", "fee": fee, "on": at, "rules": rules})
+        self.last_activity_at = at
+
+    def change_number_plate(
+        self,
+        *,
+        actor: Actor,
+        at: datetime,
+        vehicle: Mapping[str, Any],
+        old: PermitHolding,
+        new: PermitHolding,
+    ) -> None:
+        """Enter another vehicle: its plate takes the holding over, for a smaller fee.
+
+        ``vehicle`` is a validated ``Vehicle`` as event data (its plate ``PersonalData``).
+        """
+        record = self._begin("change_number_plate", actor, at)
+        self.check_holding(old, HoldingKind.NUMBER_PLATE)
+        self.check_holding(new, HoldingKind.NUMBER_PLATE)
+        plate = vehicle.get("number_plate")
+        if not isinstance(plate, PersonalData) or plate.case_id != self.id:
+            raise InvalidCommand("vehicle.number_plate", "must be a PersonalData of this case")
+        current = self.number_plate
+        if isinstance(current, PersonalData) and current.value == plate.value:
+            raise InvalidCommand("vehicle.number_plate", "the permit is already for this plate")
+        if old.id == new.id:
+            raise InvalidCommand("vehicle.number_plate", "the permit is already for this plate")
+        today = berlin_date(at)
+        valid_from, valid_until = self._current_period()
+        if today > valid_until:
+            raise InvalidCommand("at", f"the permit ended on {valid_until}; renew it first")
+        new.take(
+            case_id=self.id,
+            valid_from=max(today, valid_from),
+            valid_until=valid_until,
+            actor=actor,
+            at=at,
+            why="plate_changed",
+            field="vehicle.number_plate",
+        )
+        old.release(case_id=self.id, actor=actor, at=at, why="plate_changed")
+        fee, assessed = tariff(self.tenant, today).assess_plate_change()
+        self._number_plate_changed(
+            actor=record, at=at, vehicle=dict(vehicle), fee=fee, rules=[assessed]
+        )
+
+    @event("NumberPlateChanged")
+    def _number_plate_changed(
+        self,
+        *,
+        actor: ActorRecord,
+        at: datetime,
+        vehicle: dict[str, Any],
+        fee: Decimal,
+        rules: list[RulesApplied],
+    ) -> None:
+        self.vehicle = vehicle
+        self.later_fees.append({"charge": "plate_change", "fee": fee, "on": at, "rules": rules})
+        self.last_activity_at = at
+
+    def return_permit(
+        self,
+        *,
+        actor: Actor,
+        at: datetime,
+        resident: PermitHolding,
+        vehicle: PermitHolding,
+        reason: str | None = None,
+    ) -> None:
+        """The holder gives the permit back (moved away, no car): the holdings are free."""
+        record = self._begin("return_permit", actor, at)
+        if actor.role is Role.APPLICANT and actor.id != self.submitted_by:
+            raise InvalidCommand("actor", "only the permit's holder may return it")
+        self._release_holdings(resident, vehicle, actor, at, "returned")
+        text = self._personal(Subjects.APPLICANT, reason, "reason") if reason else None
+        self._permit_returned(actor=record, at=at, returned_on=berlin_date(at), reason=text)
+
+    @event("PermitReturned")
+    def _permit_returned(
+        self, *, actor: ActorRecord, at: datetime, returned_on: date, reason: PersonalValue | None
+    ) -> None:
+        self.ended_on = returned_on
+        self.status = P.RETURNED
+        self.last_activity_at = at
+
+    def revoke_permit(
+        self,
+        *,
+        actor: Actor,
+        at: datetime,
+        resident: PermitHolding,
+        vehicle: PermitHolding,
+        reason: str,
+        legal_basis: str,
+    ) -> None:
+        """Widerruf: the conditions no longer hold (moved out of the zone, car sold)."""
+        record = self._begin("revoke_permit", actor, at)
+        if not legal_basis.strip():
+            raise InvalidCommand("legal_basis", "must not be empty")
+        text = self._case_text(reason, "reason")
+        self._release_holdings(resident, vehicle, actor, at, "revoked")
+        self._permit_revoked(
+            actor=record,
+            at=at,
+            revoked_on=berlin_date(at),
+            reason=text,
+            legal_basis=legal_basis.strip(),
+        )
+
+    @event("PermitRevoked")
+    def _permit_revoked(
+        self,
+        *,
+        actor: ActorRecord,
+        at: datetime,
+        revoked_on: date,
+        reason: PersonalValue,
+        legal_basis: str,
+    ) -> None:
+        self.ended_on = revoked_on
+        self.status = P.REVOKED
+        self.last_activity_at = at
+
+    def _release_holdings(
+        self, resident: PermitHolding, vehicle: PermitHolding, actor: Actor, at: datetime, why: str
+    ) -> None:
+        self.check_holding(resident, HoldingKind.RESIDENT)
+        self.check_holding(vehicle, HoldingKind.NUMBER_PLATE)
+        for holding in (resident, vehicle):
+            holding.release(case_id=self.id, actor=actor, at=at, why=why)
+
+    # ------------------------------------------------------------------ close
+
+    def check_closable(self, at: datetime) -> None:
+        """A permit still valid is returned or revoked first (or closed once it ended)."""
+        period = self.period
+        if period is None or self.ended_on is not None:
+            return
+        if berlin_date(at) <= period[1]:
+            raise InvalidCommand(
+                "valid_until",
+                f"the permit is valid until {period[1]}: return or revoke it, "
+                "or close the file after it ended",
+            )
+
+    def service_state(self) -> dict[str, Any]:
+        """The permit: zone, validity, vehicle, how it ended, and every fee assessed."""
+        decision = self.issued
+        fees = []
+        if decision is not None and decision.fee is not None:
+            fees.append({"charge": "permit", "fee": decision.fee, "on": decision.decided_at})
+        fees += [{k: v for k, v in f.items() if k != "rules"} for f in self.later_fees]
+        period = self.period
+        return {
+            "zone": decision.particulars.get("zone") if decision else None,
+            "zone_name": decision.particulars.get("zone_name") if decision else None,
+            "valid_from": period[0] if period else None,
+            "valid_until": period[1] if period else None,
+            "ended_on": self.ended_on,
+            "vehicle": self.vehicle,
+            "fees": fees,
+        }
