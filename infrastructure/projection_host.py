@@ -6,6 +6,7 @@ import time
 from collections.abc import Sequence
 
 from application.store import VorgangStore
+from domain.personal_data import Erased, PersonalData, PersonalValue
 from infrastructure.projection_runner import ProjectionRunner, ProjectionStatus
 from infrastructure.view_database import ViewDatabase
 from projections.audit_trail import AuditTrail
@@ -13,11 +14,35 @@ from projections.case_stats import CaseStats
 from projections.feed import Feed
 from projections.inbox import Inbox
 from projections.projection import Projection
+from projections.sealed import Sealed
+from projections.search import CaseSearch
+from projections.search_terms import SearchTerms
 
 
-def default_projections() -> list[Projection]:
+def case_search(store: VorgangStore, dialect: str, search_key: bytes) -> CaseSearch:
+    """The case search, opening sealed personal values with the store's own keys."""
+    transcoder = store.mapper.transcoder
+
+    def open_personal(sealed: Sealed) -> PersonalValue:
+        opened = transcoder.decode(sealed.as_json().encode())
+        if not isinstance(opened, PersonalData | Erased):
+            raise TypeError(f"a sealed value opened as {type(opened).__name__}")
+        return opened
+
+    return CaseSearch(dialect, SearchTerms(search_key), open_personal)
+
+
+def default_projections(
+    store: VorgangStore, views: ViewDatabase, search_key: bytes
+) -> list[Projection]:
     """The read models every deployment keeps."""
-    return [Inbox(), AuditTrail(), CaseStats(), Feed()]
+    return [
+        Inbox(),
+        AuditTrail(),
+        CaseStats(),
+        Feed(),
+        case_search(store, views.dialect, search_key),
+    ]
 
 
 class ProjectionHost:
@@ -29,11 +54,14 @@ class ProjectionHost:
         views: ViewDatabase,
         projections: Sequence[Projection] | None = None,
         *,
+        search_key: bytes,
         poll_seconds: float = 1.0,
     ) -> None:
+        if projections is None:
+            projections = default_projections(store, views, search_key)
         self.runners = {
             p.name: ProjectionRunner(store, views, p, poll_seconds=poll_seconds)
-            for p in (projections if projections is not None else default_projections())
+            for p in projections
         }
         store.after_save(self.wake)
         self.running = False

@@ -24,6 +24,7 @@ from infrastructure.privacy.transcoding import EncryptedPersonalData
 from infrastructure.projection_host import ProjectionHost
 from infrastructure.settings import Settings
 from infrastructure.view_database import ViewDatabase, open_views
+from projections.search_terms import derive_search_key
 
 log = structlog.get_logger(__name__)
 
@@ -107,7 +108,8 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Vorgang:
     log.info("store opened", database=target.display, dialect=target.dialect)
     try:
         views = open_views(target)
-        projections = ProjectionHost(store, views)
+        search_key = derive_search_key(settings.id_secret.get_secret_value().encode())
+        projections = ProjectionHost(store, views, search_key=search_key)
     except DATABASE_ERRORS as error:
         store.close()
         keys.close()

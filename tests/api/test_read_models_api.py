@@ -192,7 +192,13 @@ def test_projection_status_and_metrics(client: TestClient, auth: Auth) -> None:
     inbox(client, auth("clerk"), min_position=case["position"])
     statuses = client.get("/api/v1/projections", headers=auth("admin")).json()
     names = {s["name"]: s for s in statuses}
-    assert set(names) == {"inbox_v1", "audit_trail_v1", "case_stats_v1", "feed_v1"}
+    assert set(names) == {
+        "inbox_v1",
+        "audit_trail_v1",
+        "case_stats_v1",
+        "feed_v1",
+        "case_search_v1",
+    }
     assert names["inbox_v1"]["position"] >= case["position"]
     assert names["inbox_v1"]["state"] in {"idle", "catching_up"}
     assert client.get("/api/v1/projections", headers=auth("clerk")).status_code == 403
