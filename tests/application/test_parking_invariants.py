@@ -1,0 +1,227 @@
+"""One valid resident parking permit per number plate and per resident, under concurrency.
+
+Each test runs on SQLite and on PostgreSQL. Concurrent decisions are forced to collide: a
+barrier holds every writer until all of them have loaded the case and the holdings and
+decided, so all see the plate free; the saves then race and the rules must still leave
+exactly one valid permit.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from application.cases import CaseService
+from application.clock import FixedClock
+from application.resident_parking import ResidentParkingCommands, resident_key
+from application.store import VorgangStore
+from domain.actor import Actor, Role
+from domain.services.parking_holding import HoldingKind, PermitHolding
+from domain.services.resident_parking import example
+from domain.working_days import berlin_date
+from tests.conftest import CLERK
+
+REMEDY = "Widerspruch binnen eines Monats nach Bekanntgabe."
+STREETS = ("Obergasse", "Untergasse", "Kreuzgasse", "Marktplatz", "Pfarrgasse", "Schlossplatz")
+
+
+@pytest.fixture
+def parking(cases: CaseService) -> ResidentParkingCommands:
+    return ResidentParkingCommands(cases)
+
+
+def apply(
+    cases: CaseService, number: int, *, plate: str, name: str | None = None, street: str = ""
+) -> UUID:
+    """Submit an application of resident ``number`` and take it into review."""
+    data = example(berlin_date(cases.clock.now()))
+    data["residence"]["street"] = street or STREETS[number % len(STREETS)]
+    data["vehicle"]["number_plate"] = plate
+    applicant = Actor(f"portal:{number}", name or f"Person {number}", Role.APPLICANT, "usingen")
+    case_id = cases.submit(
+        actor=applicant,
+        tenant="usingen",
+        service="resident-parking",
+        applicant={"name": name or f"Person {number}"},
+        data=data,
+    ).case_id
+    cases.claim(case_id, actor=CLERK)
+    cases.confirm_complete(case_id, actor=CLERK)
+    return case_id
+
+
+@pytest.fixture
+def collide(store: VorgangStore, monkeypatch: pytest.MonkeyPatch) -> Callable[[int], Any]:
+    """Make the first save of each of ``n`` threads wait until all of them got there."""
+    original = store.save
+    state: dict[str, Any] = {"barrier": None, "saves": 0}
+    local = threading.local()
+    lock = threading.Lock()
+
+    def save(*aggregates: Any, **kwargs: Any) -> Any:
+        with lock:
+            state["saves"] += 1
+        barrier: threading.Barrier | None = state["barrier"]
+        if barrier is not None and not getattr(local, "waited", False):
+            local.waited = True
+            barrier.wait(timeout=20)  # everyone loaded and decided before anyone saves
+        return original(*aggregates, **kwargs)
+
+    monkeypatch.setattr(store, "save", save)
+
+    def arm(parties: int) -> dict[str, Any]:
+        state["barrier"] = threading.Barrier(parties)
+        state["saves"] = 0
+        return state
+
+    return arm
+
+
+def in_threads(*calls: Callable[[], Any]) -> list[Any]:
+    """Run each call in a thread of its own; their results (or exceptions) in order."""
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        futures = [pool.submit(call) for call in calls]
+        return [f.exception() or f.result() for f in futures]
+
+
+def outcome(cases: CaseService, case_id: UUID) -> str:
+    decision = cases.get(case_id, actor=CLERK).decision
+    assert decision is not None
+    return str(decision["outcome"])
+
+
+def refusals(cases: CaseService, case_id: UUID) -> list[str]:
+    decision = cases.get(case_id, actor=CLERK).decision
+    assert decision is not None
+    return [r for rules in decision["rules"] for r in rules["inputs"].get("refusals", [])]
+
+
+def test_two_applications_for_one_plate_under_a_barrier_give_exactly_one_permit(
+    cases: CaseService, parking: ResidentParkingCommands, collide: Callable[[int], Any]
+) -> None:
+    first = apply(cases, 1, plate="HG-AB 123")
+    second = apply(cases, 2, plate="hg ab123")  # the same plate, written differently
+    state = collide(2)
+    results = in_threads(
+        lambda: parking.decide_by_rules(first, actor=CLERK, legal_remedy_notice=REMEDY),
+        lambda: parking.decide_by_rules(second, actor=CLERK, legal_remedy_notice=REMEDY),
+    )
+    assert not any(isinstance(r, Exception) for r in results), results
+    assert state["saves"] == 3  # both saved once; the loser lost the race and saved again
+    outcomes = sorted(outcome(cases, c) for c in (first, second))
+    assert outcomes == ["approved", "rejected"]
+    loser = first if outcome(cases, first) == "rejected" else second
+    assert refusals(cases, loser) == ["vehicle_holds_permit"]
+    holding = parking.holding("usingen", HoldingKind.NUMBER_PLATE, "HG-AB 123")
+    assert list(holding.periods) == [second if loser == first else first]
+
+
+def test_two_applications_of_one_resident_under_a_barrier_give_exactly_one_permit(
+    cases: CaseService, parking: ResidentParkingCommands, collide: Callable[[int], Any]
+) -> None:
+    first = apply(cases, 1, plate="HG-AB 1", name="Erika Weber", street="Obergasse")
+    second = apply(cases, 2, plate="HG-AB 2", name="erika  weber", street="Obergasse")
+    collide(2)
+    results = in_threads(
+        lambda: parking.decide_by_rules(first, actor=CLERK, legal_remedy_notice=REMEDY),
+        lambda: parking.decide_by_rules(second, actor=CLERK, legal_remedy_notice=REMEDY),
+    )
+    assert not any(isinstance(r, Exception) for r in results), results
+    assert sorted(outcome(cases, c) for c in (first, second)) == ["approved", "rejected"]
+    loser = first if outcome(cases, first) == "rejected" else second
+    assert refusals(cases, loser) == ["resident_holds_permit"]
+
+
+def test_many_concurrent_applications_for_one_plate_leave_one_valid_permit(
+    cases: CaseService, parking: ResidentParkingCommands, collide: Callable[[int], Any]
+) -> None:
+    applications = [apply(cases, n, plate="HG-ZZ 9") for n in range(5)]
+    collide(5)
+    results = in_threads(
+        *(
+            (lambda c=c: parking.decide_by_rules(c, actor=CLERK, legal_remedy_notice=REMEDY))
+            for c in applications
+        )
+    )
+    assert not any(isinstance(r, Exception) for r in results), results
+    outcomes = [outcome(cases, c) for c in applications]
+    assert outcomes.count("approved") == 1
+    assert outcomes.count("rejected") == 4
+
+
+def test_a_plate_change_racing_a_new_application_leaves_the_plate_with_one_permit(
+    cases: CaseService, parking: ResidentParkingCommands, collide: Callable[[int], Any]
+) -> None:
+    holder = apply(cases, 1, plate="HG-AB 1")
+    parking.decide_by_rules(holder, actor=CLERK, legal_remedy_notice=REMEDY)
+    cases.notify(holder, actor=CLERK)
+    newcomer = apply(cases, 2, plate="HG-NW 5")
+    collide(2)
+    results = in_threads(
+        lambda: parking.change_number_plate(
+            holder, actor=CLERK, vehicle={"number_plate": "HG-NW 5"}
+        ),
+        lambda: parking.decide_by_rules(newcomer, actor=CLERK, legal_remedy_notice=REMEDY),
+    )
+    plate = parking.holding("usingen", HoldingKind.NUMBER_PLATE, "HG-NW 5")
+    assert len(plate.periods) == 1
+    if plate.held_by(holder) is not None:  # the change won: the newcomer was refused
+        assert results[0].version > 0
+        assert refusals(cases, newcomer) == ["vehicle_holds_permit"]
+    else:  # the application won: the change was refused, the old plate still held
+        assert isinstance(results[0], Exception)
+        assert outcome(cases, newcomer) == "approved"
+        old = parking.holding("usingen", HoldingKind.NUMBER_PLATE, "HG-AB 1")
+        assert old.held_by(holder) is not None
+
+
+def test_an_expired_permit_no_longer_blocks_and_a_returned_one_frees_its_plate(
+    cases: CaseService, parking: ResidentParkingCommands, clock: FixedClock
+) -> None:
+    first = apply(cases, 1, plate="HG-AB 1")
+    parking.decide_by_rules(first, actor=CLERK, legal_remedy_notice=REMEDY)
+    cases.notify(first, actor=CLERK)
+    clock.advance(timedelta(days=30))
+    blocked = apply(cases, 2, plate="HG-AB 1")
+    parking.decide_by_rules(blocked, actor=CLERK, legal_remedy_notice=REMEDY)
+    assert refusals(cases, blocked) == ["vehicle_holds_permit"]
+
+    until = cases.get(first, actor=CLERK).service_state["valid_until"]
+    clock.set(clock.now() + (until - berlin_date(clock.now())) + timedelta(days=1))
+    later = apply(cases, 3, plate="HG-AB 1")
+    parking.decide_by_rules(later, actor=CLERK, legal_remedy_notice=REMEDY)
+    assert outcome(cases, later) == "approved"  # business time: the first permit has ended
+
+    cases.notify(later, actor=CLERK)
+    parking.return_permit(later, actor=CLERK, reason="Fahrzeug verkauft")
+    again = apply(cases, 4, plate="HG-AB 1")
+    parking.decide_by_rules(again, actor=CLERK, legal_remedy_notice=REMEDY)
+    assert outcome(cases, again) == "approved"
+
+
+def test_holdings_are_keyed_by_hmac_per_town_and_never_store_the_plate(
+    cases: CaseService, parking: ResidentParkingCommands, store: VorgangStore
+) -> None:
+    case_id = apply(cases, 1, plate="HG-AB 123", name="Erika Weber")
+    parking.decide_by_rules(case_id, actor=CLERK, legal_remedy_notice=REMEDY)
+    plate = parking.holding("usingen", HoldingKind.NUMBER_PLATE, "HG-AB 123")
+    assert plate.version == 2
+    same_plate_elsewhere = parking.holding("schmitten", HoldingKind.NUMBER_PLATE, "HG-AB 123")
+    assert same_plate_elsewhere.id != plate.id
+    assert same_plate_elsewhere.version == 1  # not stored: nobody holds it in Schmitten
+    resident = parking.holding(
+        "usingen", HoldingKind.RESIDENT, resident_key("Erika Weber", STREETS[1], "12")
+    )
+    assert isinstance(resident, PermitHolding)
+    assert resident.held_by(case_id) is not None
+    for holding_id in (plate.id, resident.id):
+        for stored in store.recorder.select_events(holding_id):
+            raw = stored.state.decode("utf-8", errors="replace").casefold()
+            for clear in ("hg-ab 123", "hgab123", "erika", "weber", "untergasse"):
+                assert clear not in raw
