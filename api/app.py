@@ -14,7 +14,7 @@ from api.context import RequestContext
 from api.oidc import OidcTokens
 from api.problems import ServiceUnavailable, install_problem_handlers
 from api.provider import VorgangProvider
-from api.routes import cases, decisions, feed, health, privacy, read_models, services
+from api.routes import cases, decisions, feed, health, privacy, read_models, search, services
 from api.routes import resident_parking as resident_parking_routes
 from application.clock import Clock
 from infrastructure.database import parse_database_url
@@ -91,6 +91,7 @@ def create_app(
     app.add_middleware(RequestContext)
     app.include_router(health.router)
     app.include_router(cases.router)
+    app.include_router(search.router)  # GET /api/v1/cases: no clash with /{case_id}
     app.include_router(decisions.router)
     app.include_router(services.road_opening)
     app.include_router(resident_parking_routes.router)

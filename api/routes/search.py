@@ -1,0 +1,143 @@
+"""Case search: `GET /api/v1/cases?q=...` over the case_search projection, never aggregates."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from api.access import allow
+from api.dependencies import ActorDep, VorgangDep
+from api.problems import BadHeader, Forbidden
+from api.routes.cases import PROBLEMS
+from api.routes.read_models import MinPosition, caught_up, opener, tenant_for
+from domain.actor import Actor, Role
+from domain.services.catalogue import SERVICES
+from infrastructure.wiring import Vorgang
+from projections.cursors import InvalidCursor
+from projections.search import CaseSearch
+from projections.search_query import SearchFilter, SearchQuery
+from projections.search_terms import normalised_words
+
+router = APIRouter(prefix="/api/v1/cases", tags=["cases"], responses=PROBLEMS)  # type: ignore[arg-type]
+MAX_QUERY_WORDS = 12
+
+
+class SearchItem(BaseModel):
+    """A case found: what a result list shows."""
+
+    case_id: str
+    reference: str
+    service: str
+    status: str
+    submitted_at: datetime
+    applicant_name: str | None = Field(description='"[gelöscht]" once erased.')
+    relevance: int = Field(description="Query words the case matches as a whole word.")
+
+
+class SearchPage(BaseModel):
+    """A page of search results."""
+
+    items: list[SearchItem]
+    next_cursor: str | None
+    position: int
+
+
+def known_statuses() -> frozenset[str]:
+    """Every status a case of the catalogue's services can be in."""
+    return frozenset(s for d in SERVICES.values() for s in d.case_class.LIFECYCLE)
+
+
+def scope_for(actor: Actor, tenant: str | None) -> tuple[str, str | None]:
+    """Whose cases the caller searches: an applicant their own, staff their tenant's."""
+    if actor.role is Role.APPLICANT:
+        if tenant not in (None, actor.tenant):
+            raise Forbidden(f"you do not act for {tenant}")
+        return actor.tenant, actor.id
+    return tenant_for(actor, tenant), None
+
+
+def checked(
+    q: str | None, status: str | None, service: str | None, start: date | None, end: date | None
+) -> None:
+    """Parameters the query types cannot judge alone: 422 naming the field."""
+    if q is not None and len(normalised_words(q)) > MAX_QUERY_WORDS:
+        raise BadHeader("q", f"at most {MAX_QUERY_WORDS} words", where="query")
+    if status is not None and status not in known_statuses():
+        statuses = ", ".join(sorted(known_statuses()))
+        raise BadHeader("status", f"unknown status {status!r} (known: {statuses})", where="query")
+    if service is not None and service not in SERVICES:
+        services = ", ".join(sorted(SERVICES))
+        raise BadHeader(
+            "service", f"unknown service {service!r} (known: {services})", where="query"
+        )
+    if start is not None and end is not None and start > end:
+        raise BadHeader("from", f"from ({start}) lies after to ({end})", where="query")
+
+
+def case_search(vorgang: Vorgang) -> CaseSearch:
+    """The running case search projection (its terms hold the search key)."""
+    projection = vorgang.projections.runners[CaseSearch.name].projection
+    if not isinstance(projection, CaseSearch):
+        raise TypeError("the case_search runner does not run the case search")
+    return projection
+
+
+@router.get(
+    "",
+    summary="Search cases by reference, applicant, address, text, status, service and date",
+    **allow(Role.APPLICANT, Role.CLERK, Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN),
+)
+def search_cases(
+    actor: ActorDep,
+    vorgang: VorgangDep,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="Words that must all match: reference, applicant's name or address, "
+            "or the application's text; inflections and 'ss'/'ß' alike, word beginnings too.",
+        ),
+    ] = None,
+    reference: Annotated[
+        str | None,
+        Query(pattern=r"^[A-Za-z0-9-]{1,40}$", description="A reference or its beginning."),
+    ] = None,
+    status: Annotated[str | None, Query(description="Only cases in this status.")] = None,
+    service: Annotated[str | None, Query(description="Only cases of this service.")] = None,
+    submitted_from: Annotated[
+        date | None, Query(alias="from", description="Submitted on or after this day (Berlin).")
+    ] = None,
+    submitted_to: Annotated[
+        date | None, Query(alias="to", description="Submitted on or before this day (Berlin).")
+    ] = None,
+    tenant: Annotated[str | None, Query(description="A tenant you act for.")] = None,
+    limit: Annotated[int, Query(ge=1, le=100, description="Results per page.")] = 20,
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
+    min_position: MinPosition = None,
+) -> SearchPage:
+    """Most relevant first, then newest; applicants find only their own cases, staff their
+    tenant's. Personal data is searched through a blind index, never stored in clear."""
+    checked(q, status, service, submitted_from, submitted_to)
+    position = caught_up(vorgang, CaseSearch.name, min_position)
+    searched_tenant, submitted_by = scope_for(actor, tenant)
+    query = SearchFilter(
+        tenant=searched_tenant,
+        text=q or "",
+        submitted_by=submitted_by,
+        status=status,
+        service=service,
+        reference=reference,
+        submitted_from=submitted_from,
+        submitted_to=submitted_to,
+    )
+    reader = SearchQuery(vorgang.views, case_search(vorgang).terms, opener(vorgang))
+    try:
+        items, next_cursor = reader.page(query, limit=limit, cursor=cursor)
+    except InvalidCursor as error:
+        raise BadHeader("cursor", str(error), where="query") from None
+    return SearchPage(
+        items=[SearchItem(**item) for item in items], next_cursor=next_cursor, position=position
+    )
