@@ -1,24 +1,37 @@
-"""``make bench``: run every benchmark and print its ratios (``--quick``: fewer iterations)."""
+"""``make bench``: run the benchmarks and print their ratios (``--quick``: fewer iterations).
+
+``python -m benchmarks feed`` runs only the named ones.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
-from benchmarks import api_throughput, command_throughput, personal_data_encryption
+from benchmarks import api_throughput, command_throughput, feed, personal_data_encryption
+
+BENCHMARKS: dict[str, Callable[[bool], object]] = {
+    "personal_data": lambda quick: personal_data_encryption.main(
+        ["--cases", "40", "--rounds", "1"] if quick else []
+    ),
+    "commands": lambda quick: command_throughput.main(["--quick"] if quick else []),
+    "api": lambda quick: api_throughput.main(["--quick"] if quick else []),
+    "feed": lambda quick: feed.main(["--quick"] if quick else []),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmarks in turn; each prints its own table."""
+    """Run the chosen benchmarks (all by default) in turn; each prints its own table."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--quick", action="store_true", help="fewer, shorter measurements")
+    parser.add_argument("only", nargs="*", choices=[[], *BENCHMARKS], help="run only these")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    quick = ["--quick"] if args.quick else []
-    personal_data_encryption.main(["--cases", "40", "--rounds", "1"] if args.quick else [])
-    print()
-    command_throughput.main(quick)
-    print()
-    api_throughput.main(quick)
+    chosen = args.only or list(BENCHMARKS)
+    for index, name in enumerate(chosen):
+        if index:
+            print()
+        BENCHMARKS[name](args.quick)
     return 0
 
 
