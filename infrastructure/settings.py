@@ -51,7 +51,9 @@ class Settings(BaseSettings):
         default=SecretStr(DEVELOPMENT_ID_SECRET),
         description=(
             "HMAC secret (16+ bytes) for case ids derived from Idempotency-Keys and for "
-            "request fingerprints. Changing it changes which retries are recognised."
+            "request fingerprints. Changing it changes which retries are recognised. The "
+            "case search's blind-index key is derived from it (HKDF): after a change, run "
+            "`vorgang projections rebuild case_search`."
         ),
     )
     key_encryption_key: SecretStr | None = Field(
