@@ -33,7 +33,7 @@ from infrastructure.database import DatabaseUrlError
 from infrastructure.demo import demo_case_for, seed_demo
 from infrastructure.logging import configure_logging
 from infrastructure.privacy.key_encryption import KeyEncryptionError, new_kek_text
-from infrastructure.projection_rebuild import rebuild
+from infrastructure.projection_rebuild import prune, rebuild, superseded_views
 from infrastructure.settings import Environment, Settings
 from infrastructure.wiring import DatabaseUnavailable, Vorgang, build
 from projections.audit_query import AuditQuery
@@ -218,7 +218,7 @@ def worker() -> None:
         vorgang.close()
 
 
-projections_app = typer.Typer(help="Read models: status.")
+projections_app = typer.Typer(help="Read models: status, rebuild, prune.")
 app.add_typer(projections_app, name="projections")
 
 
@@ -341,6 +341,29 @@ def projections_rebuild(
         f"rebuilt {done.name} up to position {done.position}: {done.events} events "
         f"in {done.seconds:.1f} s ({done.events / max(done.seconds, 1e-6):,.0f} events/s)"
     )
+
+
+@projections_app.command("prune")
+def projections_prune(
+    yes: Annotated[bool, typer.Option("--yes", help="Drop them (else only list them).")] = False,
+) -> None:
+    """Drop read models of versions this release superseded (after a rolling deployment)."""
+    settings = load_settings()
+    configure_logging(settings.log_format, "WARNING")
+    vorgang = open_vorgang(settings)
+    try:
+        current = [runner.projection for runner in vorgang.projections.runners.values()]
+        superseded = superseded_views(vorgang.views, current)
+        if not superseded:
+            typer.echo("no superseded read models")
+            return
+        if not yes:
+            typer.echo(f"superseded (drop with --yes): {', '.join(superseded)}")
+            return
+        for key, tables in prune(vorgang.views, superseded).items():
+            typer.echo(f"dropped {key}: {', '.join(tables) or 'no tables'}")
+    finally:
+        vorgang.close()
 
 
 privacy = typer.Typer(help="Personal data: erasure by destroying keys, KEK rotation.")

@@ -11,9 +11,10 @@ behind goes on from there. Readers see the old view or the new one, never a half
 from __future__ import annotations
 
 import copy
+import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from application.store import VorgangStore
@@ -95,3 +96,46 @@ def rebuild(
         )
         tx.execute(f"DELETE FROM {TRACKING} WHERE name = ?", (shadow.key,))
     return Rebuilt(projection.key, position, events, round(time.monotonic() - started, 3))
+
+
+VERSIONED = re.compile(r"^(?P<name>[a-z][a-z0-9_]*?)_v(?P<version>[0-9]+)$")
+
+
+def superseded_views(views: ViewDatabase, current: Sequence[Projection]) -> list[str]:
+    """Tracked views older than the version this code keeps (``inbox_v1`` beside ``_v2``).
+
+    They stay after an upgrade so that processes still running the previous release keep
+    serving them during a rolling deployment; prune them once the rollout is complete.
+    """
+    versions = {p.name: p.version for p in current}
+    superseded = []
+    for (key,) in views.query(f"SELECT name FROM {TRACKING} ORDER BY name"):
+        match = VERSIONED.match(str(key))
+        if match is None or match["name"] not in versions:
+            continue
+        if int(match["version"]) < versions[match["name"]]:
+            superseded.append(str(key))
+    return superseded
+
+
+def view_tables(tx: ViewTransaction, dialect: str, key: str) -> list[str]:
+    """The tables of a view: named by its key, or its key and a suffix (``feed_v1_cases``)."""
+    if dialect == "sqlite":
+        rows = tx.query("SELECT name FROM sqlite_master WHERE type = 'table'")
+    else:
+        rows = tx.query("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+    names = [str(r[0]) for r in rows]
+    return sorted(n for n in names if n == key or n.startswith(f"{key}_"))
+
+
+def prune(views: ViewDatabase, keys: Sequence[str]) -> dict[str, list[str]]:
+    """Drop these views' tables and tracking rows; return what was dropped per view."""
+    dropped: dict[str, list[str]] = {}
+    with views.transaction() as tx:
+        for key in keys:
+            tables = view_tables(tx, views.dialect, key)
+            for table in tables:
+                tx.execute(f"DROP TABLE IF EXISTS {table}")
+            tx.execute(f"DELETE FROM {TRACKING} WHERE name = ?", (key,))
+            dropped[key] = tables
+    return dropped

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -68,13 +68,33 @@ class ProjectionStatus:
 
 
 def create_tracking(views: ViewDatabase) -> None:
-    """The table of projection positions, shared by every projection."""
+    """The table of projection positions, shared by every projection.
+
+    ``built_at`` is set when a view first reached the head of the log: until then a new
+    view version is still being built, and a process serving it is not ready.
+    """
     with views.transaction() as tx:
         tx.execute(
             f"CREATE TABLE IF NOT EXISTS {TRACKING} ("
             "name TEXT PRIMARY KEY, position BIGINT NOT NULL, applied_at TEXT, "
-            "heartbeat_at TEXT, last_error TEXT, error_at TEXT)"
+            "heartbeat_at TEXT, last_error TEXT, error_at TEXT, built_at TEXT)"
         )
+        if views.dialect == "postgresql":
+            tx.execute(f"ALTER TABLE {TRACKING} ADD COLUMN IF NOT EXISTS built_at TEXT")
+        elif "built_at" not in {str(r[1]) for r in tx.query(f"PRAGMA table_info({TRACKING})")}:
+            tx.execute(f"ALTER TABLE {TRACKING} ADD COLUMN built_at TEXT")
+
+
+def views_being_built(views: ViewDatabase, names: Sequence[str]) -> dict[str, int]:
+    """Of these views, the ones not yet built once: name → position reached so far."""
+    if not names:
+        return {}
+    marks = ", ".join("?" for _ in names)
+    rows = views.query(
+        f"SELECT name, position FROM {TRACKING} WHERE name IN ({marks}) AND built_at IS NULL",
+        list(names),
+    )
+    return {str(name): int(position) for name, position in rows}
 
 
 def now_text() -> str:
@@ -108,6 +128,7 @@ class ProjectionRunner:
         self._caught_up = threading.Condition()
         self._last_heartbeat = 0.0
         self.known_position = 0  # last position this process saw committed (no query needed)
+        self._built = False  # known to have reached the head once (tracking's built_at)
         self.setup()
 
     @property
@@ -152,9 +173,19 @@ class ProjectionRunner:
             position = self.known_position = new_position
             if progress is not None:
                 progress(position, head)
+        if position >= head and not self._built:
+            self._mark_built()
         with self._caught_up:
             self._caught_up.notify_all()
         return applied
+
+    def _mark_built(self) -> None:
+        with self.views.transaction() as tx:
+            tx.execute(
+                f"UPDATE {TRACKING} SET built_at = ? WHERE name = ? AND built_at IS NULL",
+                (now_text(), self.name),
+            )
+        self._built = True
 
     def apply_pending(self, tx: ViewTransaction) -> int:
         """Inside the caller's transaction, apply up to the head; return the new position."""

@@ -18,13 +18,32 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready", summary="Readiness: the database answers", response_model=None, **public())
+@router.get(
+    "/ready",
+    summary="Readiness: the database answers and every read model is built",
+    response_model=None,
+    **public(),
+)
 def ready(provider: ProviderDep) -> dict[str, str] | JSONResponse:
-    """200 when the database answers a probe now, else 503 with Retry-After."""
+    """200 when the database answers and no view is still being built; else 503.
+
+    A new view version (a schema change) rebuilds itself from the log when a process
+    starts; until it has caught up, this process is not ready and the previous version,
+    served by the processes still running, takes the traffic.
+    """
     try:
         vorgang = provider.get()
     except ServiceUnavailable as error:
         return unavailable(str(error), error.retry_after)
     if not provider.watch.check_now():
         return unavailable("the database is not reachable", vorgang.settings.retry_after_seconds)
+    building = vorgang.projections.being_built()
+    if building:
+        progress = ", ".join(
+            f"{name} ({position:,} of {head:,} events)"
+            for name, (position, head) in sorted(building.items())
+        )
+        return unavailable(
+            f"read models are being built: {progress}", vorgang.settings.retry_after_seconds
+        )
     return {"status": "ready", "database": vorgang.target.dialect}
