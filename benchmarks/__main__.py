@@ -9,7 +9,13 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from benchmarks import api_throughput, command_throughput, feed, personal_data_encryption
+from benchmarks import (
+    api_throughput,
+    case_search,
+    command_throughput,
+    feed,
+    personal_data_encryption,
+)
 
 BENCHMARKS: dict[str, Callable[[bool], object]] = {
     "personal_data": lambda quick: personal_data_encryption.main(
@@ -18,6 +24,7 @@ BENCHMARKS: dict[str, Callable[[bool], object]] = {
     "commands": lambda quick: command_throughput.main(["--quick"] if quick else []),
     "api": lambda quick: api_throughput.main(["--quick"] if quick else []),
     "feed": lambda quick: feed.main(["--quick"] if quick else []),
+    "case_search": lambda quick: case_search.main(["--quick"] if quick else []),
 }
 
 

@@ -186,7 +186,8 @@ class CaseSearch(Projection):
         by_subject: dict[str, set[str]] = {}
         for value in personal:
             opened = self.open_personal(value) if isinstance(value, Sealed) else value
-            if isinstance(opened, PersonalData):
+            # Special categories (Art. 9 DSGVO, e.g. health) are not made searchable at all.
+            if isinstance(opened, PersonalData) and not opened.special_category:
                 tokens = self.terms.personal_tokens(tenant, opened.reveal())
                 by_subject.setdefault(opened.subject, set()).update(tokens)
         row = {

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import re
+import uuid
+from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 
+from domain.personal_data import PersonalData
+from projections.search import CaseSearch
 from projections.search_terms import (
     MIN_PREFIX,
     TOKEN_HEX,
@@ -89,3 +94,43 @@ def test_the_search_key_is_derived_under_its_own_label_and_never_shown() -> None
     assert KEY.hex() not in repr(SearchTerms(KEY))
     with pytest.raises(ValueError, match="16 bytes"):
         SearchTerms(b"short")
+
+
+class Submitted(SimpleNamespace):
+    """Stands in for a case's Submitted event (the views dispatch on the class name)."""
+
+
+def test_special_category_data_and_contact_details_are_not_made_searchable() -> None:
+    case_id = uuid.uuid4()
+    terms = SearchTerms(KEY)
+    search = CaseSearch("sqlite", terms, open_personal=lambda sealed: pytest.fail("not sealed"))
+    submitted = Submitted(
+        originator_id=case_id,
+        tenant="usingen",
+        reference="USI-2026-000001",
+        service="holiday-programme",
+        at=datetime(2026, 3, 2, 8, tzinfo=UTC),
+        actor=SimpleNamespace(id="portal:1"),
+        applicant={"name": PersonalData(case_id, "applicant", "Erika Mustermann")},
+        data={
+            "allergies": PersonalData(case_id, "child", "Erdnussallergie", special_category=True),
+            "child_name": PersonalData(case_id, "child", "Lina Mustermann"),
+            "email": PersonalData(case_id, "applicant", "erika@example.org"),
+            "start": "2026-07-06",
+            "week": "Zirkuswoche",
+        },
+    )
+    row = search._submitted(submitted, position=1)
+    tokens = set(row["hashed_terms"].split())
+    assert terms.token("usingen", "s", stem("lina")) in tokens
+    assert terms.token("usingen", "s", stem("erdnussallergie")) not in tokens
+    assert terms.token("usingen", "s", stem("erika")) in tokens
+    assert terms.token("usingen", "s", "example") not in tokens  # contact details are skipped
+    assert row["clear_terms"].split() == [
+        "usi",
+        "2026",
+        "000001",
+        "holiday",
+        "programm",
+        "zirkuswoch",
+    ]
