@@ -101,6 +101,20 @@ class Reason(Body):
     reason: Text
 
 
+class StaffMember(Body):
+    """A member of staff as the identity provider names them."""
+
+    id: ShortText = Field(description="The account id (the token's `sub`), e.g. anna.schmidt")
+    name: ShortText = Field(description="The display name, as staff see it")
+
+
+class Assignment(Body):
+    """Who takes the case over, and why."""
+
+    assignee: StaffMember
+    reason: Text
+
+
 class OptionalReason(Body):
     """A command that may give a reason."""
 
@@ -240,8 +254,8 @@ class WorksCompleted(Body):
     completed_on: date
 
 
-class RestorationInspection(Body):
-    """An inspection of the restored surface: no defects = accepted."""
+class InspectionReport(Body):
+    """An inspection on site: no defects = accepted; defects need a deadline to remedy them."""
 
     inspected_on: date
     defects: list[Text] = Field(default_factory=list, max_length=50)
@@ -261,6 +275,10 @@ class RestorationInspection(Body):
     )
 
 
+class RestorationInspection(InspectionReport):
+    """An inspection of the restored surface: no defects = accepted."""
+
+
 class ServiceOut(BaseModel):
     """A service of the catalogue."""
 
@@ -275,6 +293,10 @@ class ServiceOut(BaseModel):
     retention_years: int
     application_schema: dict[str, Any]
     example: dict[str, Any]
+    event_labels: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="The service's own events, labelled: event type → {de, en}.",
+    )
 
 
 class Erase(Body):

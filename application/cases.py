@@ -226,6 +226,24 @@ class CaseService:
             case_id, actor, expected_version, lambda c: c.claim(actor=actor, at=at)
         )
 
+    def assign(
+        self,
+        case_id: UUID,
+        *,
+        actor: Actor,
+        assignee: Actor,
+        reason: str,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """A supervisor assigns the case to a member of staff (or reassigns it)."""
+        at = self.clock.now()
+        return self._execute(
+            case_id,
+            actor,
+            expected_version,
+            lambda c: c.assign(actor=actor, at=at, assignee=assignee, reason=reason),
+        )
+
     def release(
         self,
         case_id: UUID,

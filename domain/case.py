@@ -251,6 +251,42 @@ class Case(Aggregate):
         self.holder = None
         self.last_activity_at = at
 
+    def assign(self, *, actor: Actor, at: datetime, assignee: Actor, reason: str) -> None:
+        """A supervisor gives the case to a member of staff, from the queue or from another.
+
+        The assignee serves the case's town (its own staff, or staff acting for it under a
+        delegation); the reason is recorded, and the previous holder is named in the event.
+        """
+        record = self._begin("assign", actor, at)
+        if actor.role is not Role.SUPERVISOR:
+            raise InvalidCommand("actor", "only a supervisor assigns cases")
+        if assignee.role not in (Role.CLERK, Role.SUPERVISOR):
+            raise InvalidCommand("assignee", "cases are assigned to clerks or supervisors")
+        if self.tenant not in (assignee.tenant, assignee.on_behalf_of):
+            raise InvalidCommand("assignee", f"{assignee.id} does not serve {self.tenant}")
+        if self.holder is not None and self.holder.id == assignee.id:
+            raise InvalidCommand("assignee", f"{assignee.id} already holds this case")
+        self._assigned(
+            actor=record,
+            at=at,
+            assigned_to=assignee.recorded_in(self.id),
+            previous_holder=self.holder.id if self.holder else None,
+            reason=self._case_text(reason, "reason"),
+        )
+
+    @event("Assigned")
+    def _assigned(
+        self,
+        *,
+        actor: ActorRecord,
+        at: datetime,
+        assigned_to: ActorRecord,
+        previous_holder: str | None,
+        reason: PersonalValue,
+    ) -> None:
+        self.holder = assigned_to
+        self.last_activity_at = at
+
     def request_information(
         self,
         *,

@@ -57,7 +57,7 @@ def commands_by_status() -> dict[str, set[str]]:
     for status in _BEFORE_DECISION:
         rows[status].add("withdraw")
     for status in _WORKED_ON:
-        rows[status] |= {"claim", "release"}
+        rows[status] |= {"claim", "release", "assign"}
     for status, commands in rows.items():
         if status != S.CLOSED:
             commands.add("add_note")

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from domain.processing_clock import ProcessingClock
 from infrastructure.view_database import ViewTransaction
 from projections.bulk import insert_rows, load_rows, upsert_rows
-from projections.case_events import HOLDER_CLEARED, case_event_topics, status_after
+from projections.case_events import case_event_topics, holder_after, status_after
 from projections.inbox import utc_text
 from projections.projection import Applied, Projection
 from projections.sealed import SealingTranscoder, sealed_json
@@ -133,10 +133,7 @@ class AuditTrail(Projection):
         old: dict[str, Any] = case["state"]
         new = dict(old)
         new["status"] = status_after(event, old.get("status"))
-        if name == "Claimed":
-            new["assignee"] = event.actor.id
-        elif name in HOLDER_CLEARED:
-            new["assignee"] = None
+        new["assignee"] = holder_after(event, new.get("assignee"))
         for field, value in vars(event).items():
             if field in HIDDEN or field == "reason":
                 continue

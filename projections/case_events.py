@@ -64,7 +64,14 @@ _FIXED: dict[str, str] = {
     "PermitRevoked": P.REVOKED,
 }
 _RECORDED = {"InformationProvided", "Decided", "Countersigned"}  # the event names the status
-_UNCHANGED = {"Claimed", "Released", "NoteAdded", "PeriodExtended", "PersonalDataErased"}
+_UNCHANGED = {
+    "Claimed",
+    "Released",
+    "Assigned",
+    "NoteAdded",
+    "PeriodExtended",
+    "PersonalDataErased",
+}
 _UNCHANGED |= {"PermitRenewed", "NumberPlateChanged"}  # a resident parking permit stays in force
 _UNCHANGED |= {"ConnectionPointDetermined"}  # sewer connection: part of the review
 _NEVER_RECORDED = {"Created", "Event"}  # base classes the library defines; never triggered
@@ -97,4 +104,18 @@ def has_status_rule(event_class: type[Any]) -> bool:
 
 
 HOLDER_CLEARED = {"Released", "Withdrawn", "Closed"}
+
+
+def holder_after(event: Any, holder: str | None) -> str | None:
+    """Who holds the case after this event: claimed, assigned, given back, or ended."""
+    name = type(event).__name__
+    if name == "Claimed":
+        return str(event.actor.id)
+    if name == "Assigned":
+        return str(event.assigned_to.id)
+    if name in HOLDER_CLEARED:
+        return None
+    return holder
+
+
 OPEN_STATUSES_EXCLUDED = {S.CLOSED, S.WITHDRAWN}

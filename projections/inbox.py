@@ -14,7 +14,7 @@ from domain.processing_clock import ProcessingClock
 from infrastructure.view_database import ViewTransaction
 from projections.bulk import delete_rows, load_rows, upsert_rows
 from projections.case_events import (
-    HOLDER_CLEARED,
+    holder_after,
     OPEN_STATUSES_EXCLUDED,
     case_event_topics,
     status_after,
@@ -120,10 +120,7 @@ class Inbox(Projection):
         if row is None:
             return  # the case left the inbox before (closed): later events do not bring it back
         row["status"] = status_after(event, row["status"])
-        if name == "Claimed":
-            row["assignee"] = event.actor.id
-        elif name in HOLDER_CLEARED:
-            row["assignee"] = None
+        row["assignee"] = holder_after(event, row.get("assignee"))
         clock = getattr(event, "clock", None)
         if isinstance(clock, ProcessingClock):
             due = clock.due_on

@@ -19,6 +19,7 @@ from api.dependencies import (
 )
 from api.problems import PROBLEM_JSON, BadHeader, Forbidden
 from api.schemas import (
+    Assignment,
     CaseOut,
     Decide,
     ExtendPeriod,
@@ -184,6 +185,33 @@ def release(
     """The holder, or a supervisor reassigning work."""
     reason = body.reason if body else None
     result = cases.release(case_id, actor=actor, reason=reason, expected_version=expected)
+    return answer(cases, result, actor, response)
+
+
+@router.post(
+    "/{case_id}/assign",
+    summary="Assign the case to a member of staff (supervisors)",
+    **allow(Role.SUPERVISOR),
+)
+def assign(
+    case_id: CaseId,
+    body: Assignment,
+    actor: ActorDep,
+    cases: CaseServiceDep,
+    expected: ExpectedVersionDep,
+    response: Response,
+) -> CaseOut:
+    """From the queue or from another holder, to staff of the supervisor's own office."""
+    assignee = Actor(
+        id=body.assignee.id,
+        display_name=body.assignee.name,
+        role=Role.CLERK,
+        tenant=actor.tenant,
+        on_behalf_of=actor.on_behalf_of,
+    )
+    result = cases.assign(
+        case_id, actor=actor, assignee=assignee, reason=body.reason, expected_version=expected
+    )
     return answer(cases, result, actor, response)
 
 

@@ -32,6 +32,7 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/cases/{case_id}/provide-information"): {"applicant", *STAFF},
     ("POST", "/api/v1/cases/{case_id}/withdraw"): {"applicant", *STAFF},
     ("POST", "/api/v1/cases/{case_id}/countersign"): {"supervisor"},
+    ("POST", "/api/v1/cases/{case_id}/assign"): {"supervisor"},
     ("POST", "/api/v1/cases/{case_id}/refuse-countersign"): {"supervisor"},
     ("GET", "/api/v1/cases/{case_id}/decisions"): {"auditor", "supervisor"},
     ("GET", "/api/v1/cases/{case_id}/decisions/{number}/replay"): {"auditor", "supervisor"},
@@ -78,6 +79,10 @@ POLICY[("POST", "/api/v1/cases/{case_id}/construction-reported")] = {"applicant"
 BODIES: dict[str, dict[str, Any]] = {
     "/api/v1/cases": NEW_CASE,
     "release": {"reason": "Übergabe"},
+    "assign": {
+        "assignee": {"id": "clerk.two", "name": "Zweite Sachbearbeiterin"},
+        "reason": "Urlaub",
+    },
     "request-information": {"questions": ["?"], "reply_by": "2026-12-31"},
     "provide-information": {"answer": "anbei"},
     "notes": {"text": "Vermerk"},

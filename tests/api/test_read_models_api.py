@@ -196,7 +196,7 @@ def test_projection_status_and_metrics(client: TestClient, auth: Auth) -> None:
         "inbox_v1",
         "audit_trail_v1",
         "case_stats_v1",
-        "feed_v1",
+        "feed_v2",
         "case_search_v1",
     }
     assert names["inbox_v1"]["position"] >= case["position"]

@@ -4,6 +4,7 @@ from typing import ClassVar
 
 import pytest
 
+from domain.actor import Actor
 from domain.case import Case
 from domain.decision import DecisionOutcome
 from domain.errors import (
@@ -81,6 +82,46 @@ def test_a_supervisor_may_release_a_case_someone_else_holds() -> None:
     assert case.holder is None
     with pytest.raises(InvalidCommand, match="not claimed"):
         case.release(actor=CLERK, at=LATER)
+
+
+def test_a_supervisor_assigns_from_the_queue_and_reassigns_from_a_holder() -> None:
+    case = submitted()
+    case.assign(actor=SUPERVISOR, at=LATER, assignee=CLERK, reason="Zuständig für Sondernutzungen")
+    assert case.holder is not None
+    assert case.holder.id == CLERK.id
+    case.assign(actor=SUPERVISOR, at=LATER, assignee=OTHER_CLERK, reason="Urlaubsvertretung")
+    assert case.holder.id == OTHER_CLERK.id
+    [first, second] = [e for e in case.pending_events if type(e).__name__ == "Assigned"]
+    assert first.previous_holder is None  # type: ignore[attr-defined]
+    assert second.previous_holder == CLERK.id  # type: ignore[attr-defined]
+    assert second.reason.value == "Urlaubsvertretung"  # type: ignore[attr-defined]
+    assert second.actor.id == SUPERVISOR.id  # type: ignore[attr-defined]
+    case.release(actor=OTHER_CLERK, at=LATER)  # the assignee holds it like a claim
+    assert case.holder is None
+
+
+@pytest.mark.parametrize(
+    ("actor", "assignee", "message"),
+    [
+        (CLERK, OTHER_CLERK, "only a supervisor"),
+        (SUPERVISOR, APPLICANT, "clerks or supervisors"),
+        (SUPERVISOR, FOREIGN_CLERK, "does not serve usingen"),
+        (SUPERVISOR, CLERK, "already holds"),
+    ],
+)
+def test_an_assignment_is_refused_naming_why(actor: Actor, assignee: Actor, message: str) -> None:
+    case = in_review()  # held by CLERK
+    with pytest.raises(InvalidCommand, match=message):
+        case.assign(actor=actor, at=LATER, assignee=assignee, reason="r")
+    assert case.holder is not None
+    assert case.holder.id == CLERK.id
+
+
+def test_a_delegated_clerk_may_be_assigned_a_case_of_the_delegating_town() -> None:
+    case = submitted()
+    case.assign(actor=SUPERVISOR, at=LATER, assignee=DELEGATED_CLERK, reason="Amtshilfe")
+    assert case.holder is not None
+    assert case.holder.on_behalf_of == "usingen"
 
 
 def test_an_approval_with_conditions_needs_conditions() -> None:

@@ -296,6 +296,27 @@ class CaseLifecycleMachine(RuleBasedStateMachine):
             assert holder is not None
             assert holder.id != actor.id
 
+    @rule(actor=actors, at_kind=at_kinds, assignee=actors, reason=texts)
+    def assign(self, actor: Actor, at_kind: str, assignee: Actor, reason: str) -> None:
+        holder = self.case.holder
+        error = self._run(
+            "assign",
+            actor,
+            at_kind,
+            lambda at: self.case.assign(actor=actor, at=at, assignee=assignee, reason=reason),
+        )
+        if error is None:
+            assert actor is SUPERVISOR
+            assert assignee.role in (Role.CLERK, Role.SUPERVISOR)
+            assert "usingen" in (assignee.tenant, assignee.on_behalf_of)
+            assert holder is None or holder.id != assignee.id
+            assert self.case.holder is not None
+            assert self.case.holder.id == assignee.id
+            [event] = self.store.events.get(self.case.id, gt=self.case.version - 1)
+            assert event.previous_holder == (holder.id if holder else None)  # type: ignore[attr-defined]
+        elif actor is not SUPERVISOR and "assign" in self.case.allowed_commands():
+            assert isinstance(error, InvalidCommand | WrongTenant)
+
     @rule(actor=actors_or_holder, at_kind=at_kinds, reason=optional_texts)
     def release(self, actor: Actor | str, at_kind: str, reason: str | None) -> None:
         who = self._actor(actor)
