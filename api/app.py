@@ -16,6 +16,7 @@ from api.problems import ServiceUnavailable, install_problem_handlers
 from api.provider import VorgangProvider
 from api.routes import cases, decisions, feed, health, privacy, read_models, search, services
 from api.routes import resident_parking as resident_parking_routes
+from api.routes import sewer_connection as sewer_connection_routes
 from application.clock import Clock
 from infrastructure.database import parse_database_url
 from infrastructure.database_watch import DatabaseWatch
@@ -41,6 +42,7 @@ def verifier_for(settings: Settings) -> TokenVerifier:
             roles_claim=settings.oidc_roles_claim,
             tenant_claim=settings.oidc_tenant_claim,
             scope_claim=settings.oidc_scope_claim,
+            teams_claim=settings.oidc_teams_claim,
             leeway_seconds=settings.oidc_leeway_seconds,
         )
     if settings.environment is not Environment.DEVELOPMENT:
@@ -95,6 +97,7 @@ def create_app(
     app.include_router(decisions.router)
     app.include_router(services.road_opening)
     app.include_router(resident_parking_routes.router)
+    app.include_router(sewer_connection_routes.router)
     app.include_router(services.catalogue)
     app.include_router(read_models.router)
     app.include_router(feed.router)

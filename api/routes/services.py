@@ -34,6 +34,9 @@ def service_out(definition: ServiceDefinition, today: date) -> ServiceOut:
         retention_years=definition.retention_years,
         application_schema=definition.application_model.model_json_schema(),
         example=definition.example(today),
+        event_labels={
+            name: {"de": de, "en": en} for name, (de, en) in definition.event_labels.items()
+        },
     )
 
 

@@ -1,0 +1,112 @@
+"""Rules of the sewer house connection: the tariff and the standard conditions, versioned.
+
+The permit fee (Verwaltungsgebühr) is charged with the decision; the connection charge
+(Kostenersatz für den Hausanschluss) once the connection passed its acceptance inspection:
+a flat amount for the kind of drainage plus every metre of connection pipe in public ground
+beyond the length the flat amount includes. Both come from the same tariff version, which
+the decision and the assessment each record with the inputs they read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Final
+
+from domain.conditions import StandardConditions
+from domain.decision import RulesApplied
+from domain.rules.tariffs import cents
+
+PERMIT_FEE_RULES_ID: Final = "sewer-connection-permit-fee"
+CHARGE_RULES_ID: Final = "sewer-connection-charge"
+CONDITIONS_RULES_ID: Final = "sewer-connection-conditions"
+
+
+class Drainage(StrEnum):
+    """What the connection drains (Schmutzwasser, Niederschlagswasser, Mischwasser)."""
+
+    FOUL_WATER = "foul_water"
+    RAINWATER = "rainwater"
+    COMBINED = "combined"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionTariff:
+    """The permit fee, and the connection charge: flat per drainage plus metres beyond."""
+
+    version: str
+    valid_from: date
+    permit_fee: Decimal
+    foul_water: Decimal
+    rainwater: Decimal
+    combined: Decimal
+    included_length_m: Decimal
+    per_metre_beyond: Decimal
+
+    def permit(self) -> tuple[Decimal, RulesApplied]:
+        """The fee for the permit, and how it was reached."""
+        fee = cents(self.permit_fee)
+        return fee, RulesApplied(
+            PERMIT_FEE_RULES_ID, self.version, {"permit_fee": str(self.permit_fee), "fee": str(fee)}
+        )
+
+    def flat_charge(self, drainage: Drainage) -> Decimal:
+        """The flat amount for one connection of this kind."""
+        return {
+            Drainage.FOUL_WATER: self.foul_water,
+            Drainage.RAINWATER: self.rainwater,
+            Drainage.COMBINED: self.combined,
+        }[drainage]
+
+    def connection_charge(
+        self, drainage: Drainage, pipe_length_m: Decimal
+    ) -> tuple[Decimal, RulesApplied]:
+        """The charge for a connection of this kind and length, and how it was reached."""
+        flat = self.flat_charge(drainage)
+        beyond = max(Decimal(0), pipe_length_m - self.included_length_m)
+        charge = cents(flat + beyond * self.per_metre_beyond)
+        return charge, RulesApplied(
+            CHARGE_RULES_ID,
+            self.version,
+            {
+                "drainage": drainage.value,
+                "pipe_length_m": str(pipe_length_m),
+                "included_length_m": str(self.included_length_m),
+                "length_beyond_m": str(beyond),
+                "flat_charge": str(flat),
+                "per_metre_beyond": str(self.per_metre_beyond),
+                "charge": str(charge),
+            },
+        )
+
+
+TARIFFS: Final = (
+    ConnectionTariff(
+        version="2025-01",
+        valid_from=date(2025, 1, 1),
+        permit_fee=Decimal("95.00"),
+        foul_water=Decimal("1450.00"),
+        rainwater=Decimal("1150.00"),
+        combined=Decimal("1850.00"),
+        included_length_m=Decimal("10.00"),
+        per_metre_beyond=Decimal("165.00"),
+    ),
+)
+
+STANDARD_CONDITIONS: Final = (
+    StandardConditions(
+        rules_id=CONDITIONS_RULES_ID,
+        version="2025-01",
+        valid_from=date(2025, 1, 1),
+        texts=(
+            "Die Anschlussleitung ist von einem Fachbetrieb nach DIN 1986-100 und DIN EN 1610 "
+            "herzustellen.",
+            "Die Entwässerungsanlage ist gegen Rückstau aus dem öffentlichen Kanal zu sichern "
+            "(DIN EN 13564); Rückstauebene ist die Straßenoberkante an der Anschlussstelle.",
+            "Die Leitung ist vor dem Verfüllen der Baugrube zur Abnahme anzumelden und bis zur "
+            "Abnahme offen zu halten.",
+        ),
+    ),
+)

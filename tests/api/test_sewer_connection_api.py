@@ -1,0 +1,205 @@
+"""A sewer house connection carried through every step by HTTP alone, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import jsonschema
+from fastapi.testclient import TestClient
+
+from application.clock import FixedClock
+from domain.rules.sewer_connection import STANDARD_CONDITIONS
+from domain.services.sewer_connection import example
+from domain.working_days import berlin_date
+from tests.api.conftest import NEW_CASE, Auth
+
+PERMIT = {
+    "outcome": "approved_with_conditions",
+    "justification": "Das Grundstück unterliegt dem Anschluss- und Benutzungszwang.",
+    "legal_basis": "§ 5 Entwässerungssatzung",
+    "legal_remedy_notice": "Widerspruch binnen eines Monats beim Magistrat.",
+}
+POINT = {
+    "manhole": "S 12-034",
+    "invert_depth_m": "2.40",
+    "description": "Abzweig DN 150 in Fahrbahnmitte vor dem Grundstück",
+}
+
+
+def connection_request(**data_changes: Any) -> dict[str, Any]:
+    data = example(date(2026, 3, 2))
+    data.update(data_changes)
+    return {**NEW_CASE, "service": "sewer-connection", "data": data}
+
+
+def test_a_sewer_connection_through_every_step(
+    client: TestClient, auth: Auth, clock: FixedClock
+) -> None:
+    clerk = auth("clerk")
+    owner = auth("applicant", sub="portal:roth")
+    created = client.post("/api/v1/cases", json=connection_request(), headers=owner)
+    assert created.status_code == 201, created.json()
+    url = created.headers["Location"]
+    assert created.json()["data"]["owner"]["name"] == "Sabine Roth"
+
+    def post(path: str, payload: dict[str, Any] | None = None, as_: Any = clerk) -> Any:
+        response = client.post(url + path, json=payload, headers=as_)
+        assert response.status_code == 200, (path, response.json())
+        return response.json()
+
+    def refused(path: str, payload: dict[str, Any] | None, field: str) -> None:
+        response = client.post(url + path, json=payload, headers=clerk)
+        assert response.status_code == 422, (path, response.json())
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["errors"][0]["field"] == field
+
+    post("/claim")
+    post("/confirm-complete")
+    refused("/decide", PERMIT, "connection_point")  # a permit names the connection point
+    point = post("/connection-point", POINT)["service_state"]["connection_point"]
+    assert point == {**POINT, "invert_depth_m": "2.40"}
+    refused("/decide", {**PERMIT, "outcome": "approved"}, "outcome")  # standard conditions
+    refused("/decide", {**PERMIT, "fee": "10.00"}, "fee")  # the tariff sets it
+    decision = post("/decide", {**PERMIT, "conditions": ["Baumschutz nach DIN 18920"]})["decision"]
+    assert Decimal(decision["fee"]) == Decimal("95.00")
+    assert decision["conditions"] == [*STANDARD_CONDITIONS[0].texts, "Baumschutz nach DIN 18920"]
+    assert decision["particulars"]["connection_point"]["manhole"] == "S 12-034"
+    rules = {r["rules_id"]: r for r in decision["rules"]}
+    assert rules["sewer-connection-permit-fee"]["version"] == "2025-01"
+    assert rules["sewer-connection-conditions"]["version"] == "2025-01"
+    assert decision["expires_on"] == "2028-03-01"  # 24 months from the decision
+    post("/notify")
+
+    clock.advance(timedelta(days=20))
+    today = berlin_date(clock.now())
+    too_early = {"completed_on": "2026-03-01", "pipe_length_m": "14.50"}
+    response = client.post(url + "/construction-reported", json=too_early, headers=owner)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "completed_on"
+    reported = post(
+        "/construction-reported",
+        {"completed_on": today.isoformat(), "pipe_length_m": "14.50"},
+        as_=owner,  # the owner's side reports it through the portal
+    )
+    assert reported["status"] == "construction_reported"
+    clock.advance(timedelta(days=1))
+    today = berlin_date(clock.now())
+    defective = post(
+        "/connection-inspections",
+        {
+            "inspected_on": today.isoformat(),
+            "defects": ["Rückstauverschluss fehlt"],
+            "remedy_by": (today + timedelta(days=10)).isoformat(),
+        },
+    )
+    assert defective["status"] == "connection_defective"
+    assert defective["service_state"]["open_defects"] == ["Rückstauverschluss fehlt"]
+    refused(
+        "/connection-inspections",
+        {"inspected_on": (today - timedelta(1)).isoformat()},
+        "inspected_on",
+    )
+    clock.advance(timedelta(days=8))
+    accepted = post(
+        "/connection-inspections", {"inspected_on": berlin_date(clock.now()).isoformat()}
+    )
+    assert accepted["status"] == "connection_accepted"
+    assert accepted["service_state"]["open_defects"] == []
+    charged = post("/connection-charge")
+    # combined drainage 1850.00 + (14.50 m - 10.00 m included) x 165.00 = 2592.50 EUR
+    assert charged["service_state"]["connection_charge"] == "2592.50"
+    assert charged["service_state"]["charge_rules"]["version"] == "2025-01"
+    assert post("/close", {"reason": "Anschluss hergestellt und abgerechnet"})["status"] == "closed"
+
+    history = client.get(url + "/history", headers=clerk).json()
+    assert [h["type"] for h in history] == [
+        "Submitted",
+        "Claimed",
+        "CompletenessConfirmed",
+        "ConnectionPointDetermined",
+        "Decided",
+        "Notified",
+        "ConstructionReported",
+        "ConnectionDefectsFound",
+        "ConnectionAccepted",
+        "ConnectionChargeAssessed",
+        "Closed",
+    ]
+    assert all(entry["actor"]["id"] and entry["at"] for entry in history)
+    auditor = auth("auditor")
+    [record] = client.get(url + "/decisions", headers=auditor).json()
+    assert record["fee"] == "95.00"
+    replay = client.get(url + "/decisions/1/replay", headers=auditor).json()
+    assert replay["verdict"] == "consistent", replay
+
+
+def test_a_refusal_needs_no_connection_point_and_closes_when_final(
+    client: TestClient, auth: Auth, clock: FixedClock
+) -> None:
+    clerk = auth("clerk")
+    url = client.post("/api/v1/cases", json=connection_request(), headers=clerk).headers["Location"]
+    for path, body in (
+        ("/claim", None),
+        ("/confirm-complete", None),
+        ("/decide", {**PERMIT, "outcome": "rejected"}),
+        ("/notify", None),
+    ):
+        assert client.post(url + path, json=body, headers=clerk).status_code == 200, path
+    refused = client.post(
+        url + "/construction-reported",
+        json={"completed_on": "2026-03-02", "pipe_length_m": "5.00"},
+        headers=clerk,
+    )
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "decision"
+    clock.advance(timedelta(days=40))
+    assert client.post(url + "/mark-final", headers=clerk).status_code == 200
+    assert client.post(url + "/close", headers=clerk).json()["status"] == "closed"
+
+
+def test_invalid_connection_data_names_the_field(client: TestClient, auth: Auth) -> None:
+    body = connection_request(drainage="acid")
+    body["data"]["plot"]["flurstueck"] = "12a"
+    body["data"]["contractor"]["email"] = "no-address"
+    del body["data"]["owner"]
+    response = client.post("/api/v1/cases", json=body, headers=auth("applicant", sub="portal:9"))
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+    fields = {e["field"] for e in response.json()["errors"]}
+    assert {
+        "data.drainage",
+        "data.plot.flurstueck",
+        "data.contractor.email",
+        "data.owner",
+    } <= fields
+
+
+def test_connection_steps_on_another_service_are_409(client: TestClient, auth: Auth) -> None:
+    clerk = auth("clerk")
+    url = client.post("/api/v1/cases", json=NEW_CASE, headers=clerk).headers["Location"]
+    response = client.post(url + "/connection-point", json=POINT, headers=clerk)
+    assert response.status_code == 409
+    assert "determine_connection_point" not in response.json()["allowed_commands"]
+
+
+def test_the_catalogue_lists_the_connection_with_labels_schema_and_an_accepted_example(
+    client: TestClient, auth: Auth
+) -> None:
+    entry = client.get("/api/v1/services/sewer-connection").json()
+    assert entry["label_de"].startswith("Hausanschluss")
+    assert entry["fee_tariff"]["connection_charge"]["combined"] == "1850.00"
+    assert entry["event_labels"]["ConnectionAccepted"] == {
+        "de": "Anschluss abgenommen",
+        "en": "Connection accepted",
+    }
+    schema = entry["application_schema"]
+    assert schema["$defs"]["Plot"]["properties"]["flurstueck"]["x-label-de"] == "Flurstück"
+    jsonschema.validate(entry["example"], schema)
+    response = client.post(
+        "/api/v1/cases",
+        json={**NEW_CASE, "service": "sewer-connection", "data": entry["example"]},
+        headers=auth("applicant", sub="portal:1"),
+    )
+    assert response.status_code == 201, response.json()

@@ -1,0 +1,412 @@
+"""Any sequence of commands keeps a sewer house connection's invariants, over its whole life.
+
+The shared lifecycle comes from ``ServiceMachine``; here are the connection's own steps
+(connection point, construction, acceptance inspection with defects and re-inspection,
+the connection charge, the close) with what each must accept or refuse, and the invariants
+that tie the case to its tariff, its standard conditions and its permit.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import strategies as st
+from hypothesis.stateful import initialize, invariant, rule
+
+from domain.actor import Actor
+from domain.decision import Decision, DecisionOutcome
+from domain.lifecycle import CaseStatus
+from domain.rules.sewer_connection import (
+    CONDITIONS_RULES_ID,
+    PERMIT_FEE_RULES_ID,
+    STANDARD_CONDITIONS,
+    TARIFFS,
+    Drainage,
+)
+from domain.services.sewer_connection import (
+    SERVICE_ID,
+    SewerConnection,
+    SewerConnectionApplication,
+    SewerConnectionStatus,
+    example,
+    lapses_on,
+)
+from domain.working_days import berlin_date
+from tests.domain.case_fixtures import APPLICANT, CLERK, DELEGATED_CLERK, START, SUPERVISOR
+from tests.domain.service_machine import (
+    NOW,
+    SETTINGS,
+    ServiceMachine,
+    actors,
+    at_kinds,
+    clean,
+    hours_between_steps,
+    texts,
+    usual_step,
+    usual_steps,
+)
+
+S = CaseStatus
+W = SewerConnectionStatus
+BUILT = frozenset(
+    {W.CONSTRUCTION_REPORTED, W.CONNECTION_DEFECTIVE, W.CONNECTION_ACCEPTED, W.CHARGE_ASSESSED}
+)
+INSPECTED = frozenset({W.CONNECTION_DEFECTIVE, W.CONNECTION_ACCEPTED, W.CHARGE_ASSESSED})
+relative_days = st.tuples(
+    st.sampled_from(["today", "effective_from", "expires_on", "completed", "inspected"]),
+    st.sampled_from([-800, -1, -1, 0, 0, 0, 1, 1, 3]),
+)
+pipe_lengths = st.one_of(
+    st.sampled_from(
+        [Decimal("0"), Decimal("0.01"), Decimal("10.00"), Decimal("200"), Decimal("200.01")]
+    ),
+    st.decimals(min_value=Decimal("0.01"), max_value=Decimal("200"), places=2),
+    st.just(Decimal("3.125")),  # millimetres: refused
+)
+
+
+class SewerConnectionMachine(ServiceMachine):
+    """One sewer house connection, any commands."""
+
+    PROGRESS = (S.SUBMITTED, S.IN_REVIEW, S.DECIDED, S.NOTIFIED, S.FINAL)
+    PROGRESS += (W.CONSTRUCTION_REPORTED, W.CONNECTION_DEFECTIVE, W.CONNECTION_ACCEPTED)
+    PROGRESS += (W.CHARGE_ASSESSED,)
+    STANDARD_CONDITIONS = True
+
+    @property
+    def connection(self) -> SewerConnection:
+        assert isinstance(self.case, SewerConnection)
+        return self.case
+
+    @initialize(
+        drainage=st.sampled_from(Drainage),
+        backflow=st.booleans(),
+        withdrawals=st.sampled_from([True, False, False, False]),
+        head_start=st.lists(usual_step, max_size=16),
+    )
+    def submit(
+        self,
+        drainage: Drainage,
+        backflow: bool,
+        withdrawals: bool,
+        head_start: list[tuple[int, DecisionOutcome]],
+    ) -> None:
+        form = example(START.date())
+        form["drainage"] = drainage.value
+        form["backflow_protection_planned"] = backflow
+        self.start(SewerConnection, SERVICE_ID, SewerConnectionApplication.model_validate(form))
+        self.withdrawals = withdrawals
+        case = self.connection
+        assert case.drainage is drainage
+        assert case.data["owner"]["name"].subject == "owner"
+        assert case.data["contractor"]["contact_person"].subject == "contractor"
+        assert case.data["plot"]["flurstueck"].subject == "applicant"
+        self.take_the_usual_steps(head_start, 24)
+
+    # ------------------------------------------------------------- day helper
+
+    def _day(self, anchor: str, offset: int) -> date:
+        case = self.connection
+        decision = case.decision
+        base = {
+            "today": self.today,
+            "effective_from": decision.effective_from if decision else self.today,
+            "expires_on": (decision.expires_on if decision else None) or self.today,
+            "completed": case.construction_completed_on or self.today,
+            "inspected": case.acceptance.dates[-1] if case.acceptance.dates else self.today,
+        }[anchor]
+        return base + timedelta(days=offset)
+
+    # ------------------------------------------------- the shared rules' hooks
+
+    def decision_refusal(self, outcome: DecisionOutcome, today: date) -> str | None:
+        if outcome.is_approval and self.connection.connection_point is None:
+            return "connection_point"
+        return None
+
+    def after_decision(self, decision: Any) -> None:
+        assert isinstance(decision, Decision)
+        if decision.outcome.is_approval:
+            texts_in_force = STANDARD_CONDITIONS[0].texts
+            shown = [c.reveal() for c in decision.conditions]
+            assert shown[: len(texts_in_force)] == list(texts_in_force)
+
+    def close_refusal(self, status: str, today: date) -> str | None:
+        decision = self.connection.decision
+        if status == S.FINAL and decision is not None and decision.outcome.is_approval:
+            assert decision.expires_on is not None
+            return "status" if today <= decision.expires_on else None
+        return None
+
+    def prepare_decision(self, choice: int) -> None:
+        if choice != 7:  # now and then the clerk forgets: an approval is refused
+            self.determine_connection_point(
+                CLERK, NOW, "S 12-034", Decimal("2.40"), "Fahrbahnmitte"
+            )
+
+    # --------------------------------------------------- the connection's own
+
+    @rule(
+        actor=actors,
+        at_kind=at_kinds,
+        manhole=st.sampled_from(["S 12-034", "S 12-034", " ", "X" * 41]),
+        depth=st.sampled_from(
+            [Decimal("0.4"), Decimal("0.5"), Decimal("2.40"), Decimal("12"), Decimal("12.5")]
+        ),
+        description=texts,
+    )
+    def determine_connection_point(
+        self, actor: Actor, at_kind: str, manhole: str, depth: Decimal, description: str
+    ) -> None:
+        def expect(_today: date) -> str | None:
+            if not clean(manhole) or len(manhole.strip()) > 40:
+                return "manhole"
+            if not Decimal("0.5") <= depth <= 12:
+                return "invert_depth_m"
+            return None if clean(description) else "description"
+
+        error = self._run(
+            "determine_connection_point",
+            actor,
+            at_kind,
+            lambda at: self.connection.determine_connection_point(
+                actor=actor, at=at, manhole=manhole, invert_depth_m=depth, description=description
+            ),
+            expect,
+        )
+        if error is None:
+            point = self.connection.connection_point
+            assert point is not None
+            assert (point.manhole, point.invert_depth_m) == (manhole.strip(), depth)
+            assert point.description.reveal() == description.strip()
+
+    @rule(actor=actors, at_kind=at_kinds, completed=relative_days, length=pipe_lengths)
+    def report_construction(
+        self, actor: Actor, at_kind: str, completed: tuple[str, int], length: Decimal
+    ) -> None:
+        """Only under a permit in force: from its first day, until it lapses, not in future."""
+        completed_on = self._day(*completed)
+        decision = self.connection.decision
+
+        def expect(today: date) -> str | None:
+            assert decision is not None
+            if not decision.outcome.is_approval:
+                return "decision"
+            assert decision.expires_on is not None
+            if not decision.effective_from <= completed_on <= min(decision.expires_on, today):
+                return "completed_on"
+            valid = 0 < length <= 200 and length == length.quantize(Decimal("0.01"))
+            return None if valid else "pipe_length_m"
+
+        error = self._run(
+            "report_construction",
+            actor,
+            at_kind,
+            lambda at: self.connection.report_construction(
+                actor=actor, at=at, completed_on=completed_on, pipe_length_m=length
+            ),
+            expect,
+        )
+        if error is None:
+            assert self.connection.status == W.CONSTRUCTION_REPORTED
+            assert self.connection.construction_completed_on == completed_on
+            assert self.connection.pipe_length_m == length
+
+    @rule(
+        actor=actors,
+        at_kind=at_kinds,
+        inspected=relative_days,
+        defects=st.one_of(
+            st.just([]),
+            st.lists(
+                st.sampled_from(["Rückstauverschluss fehlt", "Gefälle zu gering", " "]),
+                min_size=1,
+                max_size=2,
+            ),
+        ),
+        remedy_in_days=st.sampled_from([None, -1, 0, 1, 14]),
+    )
+    def inspect_connection(
+        self,
+        actor: Actor,
+        at_kind: str,
+        inspected: tuple[str, int],
+        defects: list[str],
+        remedy_in_days: int | None,
+    ) -> None:
+        """Defects need a deadline after the inspection; a re-inspection follows the last."""
+        case = self.connection
+        inspected_on = self._day(*inspected)
+        remedy_by = None if remedy_in_days is None else inspected_on + timedelta(remedy_in_days)
+        earliest = max([case.construction_completed_on or date.min, *case.acceptance.dates])
+        done = len(case.acceptance.dates)
+
+        def expect(today: date) -> str | None:
+            if not earliest <= inspected_on <= today:
+                return "inspected_on"
+            for i, defect in enumerate(defects):
+                if not clean(defect):
+                    return f"defects[{i}]"
+            if defects and (remedy_by is None or remedy_by <= inspected_on):
+                return "remedy_by"
+            if not defects and remedy_by is not None:
+                return "remedy_by"
+            return None
+
+        error = self._run(
+            "inspect_connection",
+            actor,
+            at_kind,
+            lambda at: case.inspect_connection(
+                actor=actor, at=at, inspected_on=inspected_on, defects=defects, remedy_by=remedy_by
+            ),
+            expect,
+        )
+        if error is None:
+            assert len(case.acceptance.dates) == done + 1
+            assert [d.reveal() for d in case.acceptance.open_defects] == [
+                d.strip() for d in defects
+            ]
+            assert case.status == (W.CONNECTION_DEFECTIVE if defects else W.CONNECTION_ACCEPTED)
+
+    @rule(actor=actors, at_kind=at_kinds)
+    def assess_connection_charge(self, actor: Actor, at_kind: str) -> None:
+        error = self._run(
+            "assess_connection_charge",
+            actor,
+            at_kind,
+            lambda at: self.connection.assess_connection_charge(actor=actor, at=at),
+            expect=lambda _today: None,
+        )
+        if error is None:
+            assert self.connection.status == W.CHARGE_ASSESSED
+
+    # ------------------------------------------------------------ usual steps
+
+    @rule(steps=usual_steps, hours_between=hours_between_steps)
+    def take_the_usual_steps(
+        self, steps: list[tuple[int, DecisionOutcome]], hours_between: int
+    ) -> None:
+        """Mostly well-formed commands the status allows, so random runs get to the close."""
+        for choice, outcome in steps:
+            self.now += timedelta(hours=hours_between)
+            if not self._take_the_shared_step(choice, outcome):
+                self._take_the_connection_step(choice)
+
+    def _take_the_connection_step(self, choice: int) -> None:
+        case = self.connection
+        status = case.status
+        decision = case.decision
+        if status in (S.NOTIFIED, S.FINAL) and decision is not None:
+            if not decision.outcome.is_approval:
+                self.report_construction(CLERK, NOW, ("today", 0), Decimal("5"))  # refused
+                if status == S.NOTIFIED:
+                    self._move_to(self._day("today", 40))
+                    self.mark_final(CLERK, NOW)
+                self.close(CLERK, NOW, None)
+            elif choice >= 6 and status == S.FINAL:  # never built: the permit lapses
+                assert decision.expires_on is not None
+                self._move_to(decision.expires_on)
+                self.close(SUPERVISOR, NOW, "Genehmigung erloschen")  # refused on the last day
+                self._move_to(decision.expires_on + timedelta(days=1))
+                self.report_construction(APPLICANT, NOW, ("today", 0), Decimal("5"))  # lapsed
+                self.close(SUPERVISOR, NOW, "Genehmigung erloschen")
+            else:
+                too_early_or_late = ("effective_from", -1) if choice % 2 else ("today", 1)
+                self.report_construction(APPLICANT, NOW, too_early_or_late, Decimal("8.50"))
+                length = Decimal("8.50") if choice % 2 else Decimal("14.25")
+                self.report_construction(APPLICANT, NOW, ("today", 0), length)
+        elif status == W.CONSTRUCTION_REPORTED:
+            self.inspect_connection(CLERK, NOW, ("completed", -1), [], None)  # refused
+            if choice <= 3:
+                self.inspect_connection(
+                    DELEGATED_CLERK, NOW, ("today", 0), ["Gefälle zu gering"], 10
+                )
+            else:
+                self.inspect_connection(CLERK, NOW, ("today", 0), [], None)
+        elif status == W.CONNECTION_DEFECTIVE:
+            self.inspect_connection(CLERK, NOW, ("inspected", -1), [], None)  # refused
+            self.inspect_connection(
+                SUPERVISOR,
+                NOW,
+                ("today", 0),
+                [] if choice else ["Fugen"],
+                7 if not choice else None,
+            )
+        elif status == W.CONNECTION_ACCEPTED:
+            self.assess_connection_charge(APPLICANT, NOW)  # refused: staff assess
+            self.assess_connection_charge(CLERK, NOW)
+        elif status == W.CHARGE_ASSESSED:
+            self.close(CLERK, NOW, "Anschluss hergestellt und abgerechnet")
+
+    # -------------------------------------------------------------- invariants
+
+    @invariant()
+    def decisions_follow_the_tariff_and_carry_the_standard_conditions(self) -> None:
+        case = self.connection
+        for decision in case.decisions:
+            by_id = {r.rules_id: r for r in decision.rules}
+            if decision.outcome.is_approval:
+                decided_on = berlin_date(decision.decided_at)
+                assert decision.fee == TARIFFS[0].permit_fee == Decimal("95.00")
+                assert by_id[PERMIT_FEE_RULES_ID] == TARIFFS[0].permit()[1]
+                assert by_id[CONDITIONS_RULES_ID] == STANDARD_CONDITIONS[0].record()
+                assert decision.expires_on == lapses_on(decided_on)
+                assert decision.particulars["connection_point"] is not None
+                assert decision.outcome is DecisionOutcome.APPROVED_WITH_CONDITIONS
+            else:
+                assert decision.fee is None
+                assert decision.rules == ()
+                assert decision.particulars == {}
+
+    @invariant()
+    def construction_lies_within_the_permit(self) -> None:
+        case = self.connection
+        built = case.status in BUILT or self.closed_from in BUILT
+        assert (case.construction_completed_on is not None) is built
+        assert (case.pipe_length_m is not None) is built
+        if built:
+            decision = case.decision
+            assert decision is not None
+            assert decision.outcome.is_approval
+            assert decision.expires_on is not None
+            completed_on = case.construction_completed_on
+            assert completed_on is not None
+            assert decision.effective_from <= completed_on <= decision.expires_on
+
+    @invariant()
+    def inspections_follow_the_construction_and_defects_have_deadlines(self) -> None:
+        case = self.connection
+        dates = case.acceptance.dates
+        inspected = case.status in INSPECTED or self.closed_from in INSPECTED
+        assert bool(dates) is inspected
+        assert dates == sorted(dates)
+        if dates:
+            assert case.construction_completed_on is not None
+            assert dates[0] >= case.construction_completed_on
+        defective = case.status == W.CONNECTION_DEFECTIVE
+        assert bool(case.acceptance.open_defects) is defective
+        assert (case.acceptance.remedy_by is not None) is defective
+        if defective:
+            assert case.acceptance.remedy_by is not None
+            assert case.acceptance.remedy_by > dates[-1]
+        if case.status in (W.CONNECTION_ACCEPTED, W.CHARGE_ASSESSED):
+            assert case.acceptance.passed
+
+    @invariant()
+    def the_charge_follows_the_tariff_for_the_pipe_laid(self) -> None:
+        case = self.connection
+        assessed = case.status == W.CHARGE_ASSESSED or self.closed_from == W.CHARGE_ASSESSED
+        assert (case.connection_charge is not None) is assessed
+        if assessed:
+            assert case.pipe_length_m is not None
+            amount, applied = TARIFFS[0].connection_charge(case.drainage, case.pipe_length_m)
+            assert case.connection_charge == amount
+            assert case.charge_rules == applied
+            assert case.service_state()["connection_charge"] == amount
+
+
+SewerConnectionMachine.TestCase.settings = SETTINGS
+TestSewerConnectionLifecycle = SewerConnectionMachine.TestCase
