@@ -101,6 +101,20 @@ class Reason(Body):
     reason: Text
 
 
+class StaffMember(Body):
+    """A member of staff as the identity provider names them."""
+
+    id: ShortText = Field(description="The account id (the token's `sub`), e.g. anna.schmidt")
+    name: ShortText = Field(description="The display name, as staff see it")
+
+
+class Assignment(Body):
+    """Who takes the case over, and why."""
+
+    assignee: StaffMember
+    reason: Text
+
+
 class OptionalReason(Body):
     """A command that may give a reason."""
 
