@@ -48,6 +48,7 @@ class DevelopmentTokens:
         tenant: str,
         on_behalf_of: str | None = None,
         scopes: Iterable[Scope] = (),
+        teams: Iterable[str] = (),
         lifetime: timedelta = timedelta(hours=8),
         now: datetime | None = None,
     ) -> str:
@@ -67,6 +68,8 @@ class DevelopmentTokens:
             claims["on_behalf_of"] = on_behalf_of
         if scopes:
             claims["scope"] = " ".join(sorted(s.value for s in scopes))
+        if teams:
+            claims["teams"] = sorted(teams)
         return jwt.encode(claims, self._secret, algorithm=self.algorithm)
 
     def verify(self, token: str) -> Actor:
@@ -108,7 +111,25 @@ def actor_from_claims(claims: dict[str, Any]) -> Actor:
         tenant=tenant,
         on_behalf_of=on_behalf_of,
         scopes=granted_scopes(claims.get("scope")) if role is Role.INTEGRATOR else frozenset(),
+        teams=team_names(claims.get("teams"), tenant, on_behalf_of),
     )
+
+
+def team_names(claim: Any, *tenants: str | None) -> frozenset[str]:
+    """The teams in a ``teams`` claim: names, or group paths like ``/usingen/ordnungsamt``.
+
+    A group path names its town; a team of a town the person does not act for is ignored.
+    """
+    values = [claim] if isinstance(claim, str) else claim if isinstance(claim, list) else []
+    names = set()
+    for value in values:
+        parts = [p for p in str(value).split("/") if p]
+        if not parts:
+            continue
+        if len(parts) > 1 and parts[-2] not in tenants:
+            continue
+        names.add(parts[-1])
+    return frozenset(names)
 
 
 def granted_scopes(claim: Any) -> frozenset[Scope]:

@@ -52,6 +52,7 @@ class OidcTokens:
         tenant_claim: str = "tenant",
         on_behalf_of_claim: str = "on_behalf_of",
         scope_claim: str = "scope",
+        teams_claim: str = "teams",
         leeway_seconds: int = 30,
         algorithms: Sequence[str] = ASYMMETRIC,
         key_refresh_cooldown: float = 30.0,
@@ -65,6 +66,7 @@ class OidcTokens:
         self.tenant_claim = tenant_claim
         self.on_behalf_of_claim = on_behalf_of_claim
         self.scope_claim = scope_claim
+        self.teams_claim = teams_claim
         self.leeway = leeway_seconds
         self.algorithms = list(algorithms)
         self._keys = PyJWKClient(
@@ -124,4 +126,5 @@ class OidcTokens:
             "tenant": claim(claims, self.tenant_claim),
             "on_behalf_of": claim(claims, self.on_behalf_of_claim),
             "scope": claim(claims, self.scope_claim),
+            "teams": claim(claims, self.teams_claim),
         }

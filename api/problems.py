@@ -33,6 +33,7 @@ from domain.errors import (
     NotTheHolder,
     WrongTenant,
 )
+from domain.teams import NotYourTeam
 from domain.tenants import UnknownTenant
 from infrastructure.database_watch import DatabaseWatch
 from infrastructure.wiring import DatabaseUnavailable
@@ -247,6 +248,10 @@ def install_problem_handlers(app: FastAPI, retry_after: int, watch: DatabaseWatc
 
     @app.exception_handler(WrongTenant)
     def wrong_tenant(_r: Request, error: WrongTenant) -> JSONResponse:
+        return problem(403, "Forbidden", str(error), slug="forbidden")
+
+    @app.exception_handler(NotYourTeam)
+    def not_your_team(_r: Request, error: NotYourTeam) -> JSONResponse:
         return problem(403, "Forbidden", str(error), slug="forbidden")
 
     @app.exception_handler(Forbidden)

@@ -39,6 +39,7 @@ from domain.personal_data import PersonalData, PersonalValue, Subjects
 from domain.personal_fields import personal_data_of
 from domain.reference import ReferenceCounter
 from domain.services.catalogue import SERVICES, ServiceDefinition
+from domain.teams import check_serves
 from domain.tenants import tenant as tenant_by_id
 from domain.working_days import BERLIN, berlin_date
 
@@ -81,6 +82,7 @@ class CaseService:
         tenant_by_id(tenant)
         definition = self._service(service)
         check_acts_for(actor, tenant)
+        check_serves(actor, tenant, service)  # staff enter paper applications for their team
         case_id = self.identities.case_id(
             aggregate_type=definition.case_class.__name__,
             tenant=tenant,

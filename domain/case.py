@@ -30,6 +30,7 @@ from domain.errors import (
 from domain.lifecycle import LIFECYCLE, CaseStatus
 from domain.personal_data import PersonalData, PersonalValue, Subjects
 from domain.processing_clock import ClockError, ProcessingClock
+from domain.teams import check_serves
 from domain.working_days import berlin_date, period_end
 
 OBJECTION_PERIOD_MONTHS = 1  # § 70 (1) VwGO
@@ -189,6 +190,7 @@ class Case(Aggregate):
         if at < self.submitted_at:
             raise InvalidCommand("at", "business time before the case was submitted")
         check_acts_for(actor, self.tenant)
+        check_serves(actor, self.tenant, self.service)
 
     def _begin(self, command: str, actor: Actor, at: datetime) -> ActorRecord:
         self.check_allowed(command)

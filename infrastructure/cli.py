@@ -106,6 +106,10 @@ def token(
         list[Scope] | None,
         typer.Option(help="A service account's grant (integrator), repeatable: feed:read, ..."),
     ] = None,
+    team: Annotated[
+        list[str] | None,
+        typer.Option(help="Staff's team, repeatable (none: the whole town), e.g. bauamt."),
+    ] = None,
     hours: Annotated[int, typer.Option(min=1, max=24 * 30, help="Validity in hours.")] = 8,
 ) -> None:
     """Print a development token the server accepts (refused in production)."""
@@ -122,6 +126,7 @@ def token(
             tenant=tenant,
             on_behalf_of=on_behalf_of,
             scopes=scope or (),
+            teams=team or (),
             lifetime=timedelta(hours=hours),
         )
     )

@@ -104,6 +104,10 @@ class Settings(BaseSettings):
         default="realm_access.roles", description="Dotted path of the roles claim."
     )
     oidc_tenant_claim: str = Field(default="tenant", description="Dotted path of the tenant.")
+    oidc_teams_claim: str = Field(
+        default="teams",
+        description="Dotted path of staff's teams: names or group paths like /usingen/bauamt.",
+    )
     oidc_scope_claim: str = Field(
         default="scope",
         description="Dotted path of a service account's scopes (space-separated or a list).",

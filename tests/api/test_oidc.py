@@ -130,6 +130,21 @@ def test_a_client_credentials_token_is_a_service_account_with_its_scopes(jwks: J
     assert clerk.scopes == frozenset()
 
 
+def test_teams_come_from_a_configurable_claim_of_group_paths(jwks: Jwks) -> None:
+    jwks.publish("k1", RSA_KEY.public_key())
+    keycloak_groups = OidcTokens(
+        issuer=ISSUER,
+        audience="vorgang",
+        jwks_url=jwks.url,
+        teams_claim="groups",
+        key_refresh_cooldown=0,
+    )
+    actor = keycloak_groups.verify(
+        token(groups=["/usingen/bauamt", "/schmitten/verwaltung", "/usingen/ordnungsamt"])
+    )
+    assert actor.teams == {"bauamt", "ordnungsamt"}  # not a team of a town she does not serve
+
+
 def test_a_rotated_key_is_fetched_when_a_token_names_it(jwks: Jwks) -> None:
     check = verifier(jwks)
     jwks.publish("k1", RSA_KEY.public_key())
