@@ -19,6 +19,7 @@ from domain.case import Case
 from domain.decision import DecisionOutcome
 from domain.working_days import berlin_date
 from infrastructure.demo_road_opening import PERMIT_SCENARIOS, permit_data
+from infrastructure.demo_sewer_connection import CONNECTION_SCENARIOS, connection_data
 from infrastructure.demo_steps import Office, Step, ask, review, waiting, withdrawn
 from infrastructure.wiring import Vorgang
 
@@ -153,6 +154,15 @@ def seed_demo(vorgang: Vorgang, *, now: datetime | None = None) -> list[UUID]:
             data = permit_data(p_index, street, berlin_date(clock.now()))
             ids.append(
                 _seed(vorgang, clock, town, 100 + p_index, "road-opening", data, permit_step)
+            )
+        for c_index, connection_step in enumerate(CONNECTION_SCENARIOS):
+            clock = FixedClock(start + timedelta(days=t_index, hours=20 + c_index))
+            street = town.streets[c_index % len(town.streets)]
+            data = connection_data(c_index, town.tenant, street, town.postal_code, town.city)
+            ids.append(
+                _seed(
+                    vorgang, clock, town, 200 + c_index, "sewer-connection", data, connection_step
+                )
             )
     return ids
 

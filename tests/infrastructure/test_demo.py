@@ -30,5 +30,18 @@ def test_demo_covers_every_state_in_all_four_towns_and_is_idempotent(vorgang: Vo
         "closed",
         "withdrawn",
     }
+    connection_states = Counter(c.status for c in cases if c.service == "sewer-connection")
+    assert set(connection_states) == {
+        "submitted",
+        "in_review",
+        "information_requested",
+        "notified",
+        "construction_reported",
+        "connection_defective",
+        "connection_accepted",
+        "charge_assessed",
+        "closed",
+        "withdrawn",
+    }
     general_states = {c.status for c in cases if c.service == "general"}
     assert {"submitted", "notified", "objection_lodged", "closed", "withdrawn"} <= general_states

@@ -1,0 +1,170 @@
+"""Demo sewer house connections: one in every state of the connection's life, in each town."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from application.cases import CaseService
+from application.clock import FixedClock
+from application.sewer_connection import SewerConnectionCommands
+from domain.decision import DecisionOutcome
+from domain.working_days import berlin_date
+from infrastructure.demo_steps import Office, Step, ask, review, waiting, withdrawn
+
+REMEDY = (
+    "Gegen diesen Bescheid kann innerhalb eines Monats nach Bekanntgabe Widerspruch erhoben "
+    "werden. Der Widerspruch ist schriftlich oder zur Niederschrift beim Magistrat bzw. "
+    "Gemeindevorstand einzulegen."
+)
+LEGAL_BASIS = "§§ 3, 5 Entwässerungssatzung (Anschluss- und Benutzungszwang)"
+
+CONTRACTORS = (
+    (
+        "Kanaltechnik Weiltal GmbH",
+        "Uwe Hartmann",
+        "06083 91220",
+        "hausanschluss@kt-weiltal.example",
+    ),
+    ("Tiefbau Usinger Land GmbH", "Nadine Berg", "06081 55310", "n.berg@tb-ul.example"),
+    ("Rohrbau Feldberg GmbH", "Stefan Kühn", "06084 4410", "kuehn@rohrbau-feldberg.example"),
+)
+OWNERS = ("Sabine Roth", "Wolfgang Seidel", "Aylin Demir", "Jens Hoffmann", "Ursula Brandt")
+DRAINAGE = ("combined", "foul_water", "rainwater")
+GEMARKUNG = {
+    "usingen": "Usingen",
+    "neu-anspach": "Anspach",
+    "schmitten": "Schmitten",
+    "glashuetten": "Glashütten",
+}
+
+
+def connection_data(
+    index: int, tenant: str, street: str, postal_code: str, city: str
+) -> dict[str, Any]:
+    """A believable Entwässerungsantrag for a plot in the town."""
+    company, person, phone, email = CONTRACTORS[index % len(CONTRACTORS)]
+    return {
+        "plot": {
+            "gemarkung": GEMARKUNG[tenant],
+            "flur": str(3 + index),
+            "flurstueck": f"{120 + 7 * index}/{1 + index % 4}",
+        },
+        "property_address": {
+            "street": street,
+            "house_number": str(5 + 2 * index),
+            "postal_code": postal_code,
+            "city": city,
+        },
+        "owner": {"name": OWNERS[index % len(OWNERS)]},
+        "drainage": DRAINAGE[index % len(DRAINAGE)],
+        "backflow_protection_planned": index % 4 != 1,
+        "contractor": {
+            "company": company,
+            "contact_person": person,
+            "phone": phone,
+            "email": email,
+        },
+    }
+
+
+def _permitted(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    review(c, case_id, town, clock)
+    clock.advance(timedelta(days=2))
+    SewerConnectionCommands(c).determine_connection_point(
+        case_id,
+        actor=town.clerk,
+        manhole="S 12-034",
+        invert_depth_m=Decimal("2.40"),
+        description="Abzweig DN 150 am Hauptkanal in Fahrbahnmitte vor dem Grundstück.",
+    )
+    clock.advance(timedelta(days=1))
+    c.decide(
+        case_id,
+        actor=town.clerk,
+        outcome=DecisionOutcome.APPROVED_WITH_CONDITIONS,
+        justification="Das Grundstück unterliegt dem Anschluss- und Benutzungszwang.",
+        legal_basis=LEGAL_BASIS,
+        legal_remedy_notice=REMEDY,
+        conditions=["Der Baumbestand im Straßenraum ist nach DIN 18920 zu schützen."],
+    )
+    clock.advance(timedelta(days=1))
+    c.notify(case_id, actor=town.clerk)
+
+
+def _construction_reported(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    _permitted(c, case_id, town, clock)
+    clock.advance(timedelta(days=12))
+    SewerConnectionCommands(c).report_construction(
+        case_id,
+        actor=town.clerk,
+        completed_on=berlin_date(clock.now()),
+        pipe_length_m=Decimal("12.80"),
+    )
+
+
+def _defective(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    _construction_reported(c, case_id, town, clock)
+    clock.advance(timedelta(days=1))
+    today = berlin_date(clock.now())
+    SewerConnectionCommands(c).inspect_connection(
+        case_id,
+        actor=town.clerk,
+        inspected_on=today,
+        defects=["Rückstauverschluss nicht eingebaut", "Gefälle der Leitung unter 1 %"],
+        remedy_by=today + timedelta(days=10),
+    )
+
+
+def _accepted(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    _defective(c, case_id, town, clock)
+    clock.advance(timedelta(days=9))
+    SewerConnectionCommands(c).inspect_connection(
+        case_id, actor=town.clerk, inspected_on=berlin_date(clock.now()), defects=[]
+    )
+
+
+def _charged(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    _accepted(c, case_id, town, clock)
+    clock.advance(timedelta(days=3))
+    SewerConnectionCommands(c).assess_connection_charge(case_id, actor=town.clerk)
+
+
+def _closed(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    _charged(c, case_id, town, clock)
+    clock.advance(timedelta(days=1))
+    c.close(case_id, actor=town.clerk, reason="Anschluss hergestellt, abgenommen und abgerechnet.")
+
+
+def _refused_closed(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    review(c, case_id, town, clock)
+    c.decide(
+        case_id,
+        actor=town.clerk,
+        outcome=DecisionOutcome.REJECTED,
+        justification="Das Niederschlagswasser ist auf dem Grundstück zu versickern "
+        "(Trennsystem; kein Regenwasserkanal in der Straße).",
+        legal_basis=LEGAL_BASIS,
+        legal_remedy_notice=REMEDY,
+    )
+    c.notify(case_id, actor=town.clerk)
+    clock.advance(timedelta(days=40))
+    c.mark_final(case_id, actor=town.clerk)
+    c.close(case_id, actor=town.clerk)
+
+
+CONNECTION_SCENARIOS: tuple[Step, ...] = (
+    waiting,
+    review,
+    ask("Bitte reichen Sie den Entwässerungsplan (Lageplan 1:500 mit Leitungsführung) nach."),
+    _permitted,
+    _construction_reported,
+    _defective,
+    _accepted,
+    _charged,
+    _closed,
+    _refused_closed,
+    withdrawn("Bauvorhaben zurückgestellt."),
+)
