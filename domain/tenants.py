@@ -15,6 +15,8 @@ class Tenant:
     display_name: str
     reference_prefix: str
     official_key: str  # Amtlicher Gemeindeschlüssel (AGS)
+    # Whether applicants see the names of the staff handling their case (else only the role).
+    applicants_see_staff_names: bool = False
 
 
 TENANTS: Final = MappingProxyType(
@@ -24,7 +26,8 @@ TENANTS: Final = MappingProxyType(
             Tenant("usingen", "Stadt Usingen", "USI", "06434011"),
             Tenant("neu-anspach", "Stadt Neu-Anspach", "NAN", "06434007"),
             Tenant("schmitten", "Gemeinde Schmitten im Taunus", "SMI", "06434009"),
-            Tenant("glashuetten", "Gemeinde Glashütten", "GLA", "06434003"),
+            # example configuration: the small municipality names its clerks to citizens
+            Tenant("glashuetten", "Gemeinde Glashütten", "GLA", "06434003", True),
         )
     }
 )

@@ -60,3 +60,22 @@ def test_no_internal_notes_drafts_or_staff_names_reach_the_applicant(
     assert (
         client.get(url + "/history", headers=auth("applicant", sub="portal:8")).status_code == 404
     )
+
+
+def test_a_town_that_shows_staff_names_shows_the_name_but_never_the_account(
+    client: TestClient, auth: Auth
+) -> None:
+    for tenant, shown in (("glashuetten", True), ("usingen", False)):
+        applicant = auth("applicant", sub=f"portal:{tenant}", tenant=tenant)
+        clerk = auth("clerk", sub=f"clerk.{tenant}", tenant=tenant)
+        body = {**NEW_CASE, "tenant": tenant}
+        case = client.post("/api/v1/cases", json=body, headers=applicant).json()
+        url = f"/api/v1/cases/{case['id']}"
+        client.post(url + "/claim", headers=clerk)
+        client.post(url + "/confirm-complete", headers=clerk)
+        history = client.get(url + "/history", headers=applicant).json()
+        confirmed = next(h for h in history if h["type"] == "CompletenessConfirmed")
+        expected = {"role": "clerk", "name": "Clerk Person"} if shown else {"role": "clerk"}
+        assert confirmed["actor"] == expected
+        assert f"clerk.{tenant}" not in str(history)  # the account id never
+        assert "Claimed" not in [h["type"] for h in history]
