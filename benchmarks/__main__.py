@@ -15,6 +15,7 @@ from benchmarks import (
     command_throughput,
     feed,
     personal_data_encryption,
+    read_models,
 )
 
 BENCHMARKS: dict[str, Callable[[bool], object]] = {
@@ -25,6 +26,7 @@ BENCHMARKS: dict[str, Callable[[bool], object]] = {
     "api": lambda quick: api_throughput.main(["--quick"] if quick else []),
     "feed": lambda quick: feed.main(["--quick"] if quick else []),
     "case_search": lambda quick: case_search.main(["--quick"] if quick else []),
+    "read_models": lambda quick: read_models.main(["--quick"] if quick else []),
 }
 
 

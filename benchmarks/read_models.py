@@ -1,0 +1,187 @@
+"""Read models at scale (issue #7): rebuild rate and memory, query latency, projection lag.
+
+``python -m benchmarks read_models [--quick]`` runs the three parts; ``python -m
+benchmarks.read_models rebuild|latency|lag [sizes]`` runs one, at any size.
+
+- rebuild: the inbox and the audit trail rebuilt from a PostgreSQL log of 200,000 case
+  events, as events/s and as a ratio to merely reading and decoding the same notifications
+  (the ceiling); peak memory of each pass at two log sizes, so "flat" can be seen.
+- latency: p50/p99 of the inbox queries clerks run, with 1,000,000 open cases in the view
+  on PostgreSQL and 100,000 on SQLite, as ratios to a primary-key read of the same view;
+  with the index each query used (from EXPLAIN).
+- lag: commands written at 300/s while every projection runs in the same process; lag
+  p50/p99 from a command's commit to each view including it; and the writer alone.
+
+PostgreSQL data sets are kept in schemas of their own (``bench_readmodels_*``) and reused
+by later runs while complete; drop them with ``--drop``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks import read_models_lag as lag
+from benchmarks import read_models_latency as latency
+from benchmarks import read_models_rebuild as rebuilding
+from benchmarks.read_models_log import SCHEMA_PREFIX as LOG_SCHEMAS
+from benchmarks.read_models_log import prepared_log
+from benchmarks.read_models_views import SCHEMA_PREFIX as VIEW_SCHEMAS
+from benchmarks.read_models_views import InboxViews, postgres_inbox, sqlite_inbox
+from benchmarks.support import (
+    POSTGRES_URL,
+    postgres_connection,
+    postgres_unreachable,
+    quiet_logging,
+)
+from infrastructure.database import parse_database_url
+from infrastructure.settings import Settings
+from infrastructure.wiring import build
+
+PARTS = ("rebuild", "latency", "lag")
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How big each part runs."""
+
+    log_events: tuple[int, int]  # the smaller log shows whether memory stays flat
+    template_rounds: int
+    postgres_cases: int
+    sqlite_cases: int
+    query_runs: int
+    lag_rate: float
+    lag_seconds: float
+    writer_seconds: float
+
+
+FULL = Sizes((25_000, 200_000), 3, 1_000_000, 100_000, 300, 300.0, 20.0, 8.0)
+QUICK = Sizes((2_000, 8_000), 1, 20_000, 10_000, 40, 60.0, 3.0, 2.0)
+
+
+def rebuild_part(sizes: Sizes) -> None:
+    """Rebuild rates and memory at two log sizes."""
+    print("read models: rebuild from the log (PostgreSQL), each pass in a fresh process")
+    passes = []
+    for events in sizes.log_events:
+        target, info = prepared_log(events, rounds=sizes.template_rounds)
+        print(f"  log {info.describe()}")
+        passes += [rebuilding.measure(target, what, info.events) for what in rebuilding.MEASURED]
+    print(rebuilding.report(passes))
+    print(
+        "  ceiling: select notifications in batches of "
+        f"{rebuilding.BATCH:,} (topic filter) and decode them, personal data sealed; "
+        "÷ ceiling = rebuild events/s ÷ ceiling events/s on the same log; "
+        "peak MiB: peak RSS of the pass's process; +MiB: of which above the process before the pass"
+    )
+
+
+def _latency_on(filled: InboxViews, database: str, runs: int) -> None:
+    print(f"  {filled.describe()}")
+    vorgang = build(Settings(database_url=filled.target.display))
+    try:
+        views = latency.RecordingViews(vorgang.views)
+        cases = [latency.baseline_case(views), *latency.inbox_cases(views, vorgang)]
+        searched = latency.search_cases(views, vorgang)
+        if isinstance(searched, str):
+            print(f"  {searched}")
+        else:
+            cases += searched
+        print(latency.report(database, latency.measure(views, cases, runs)))
+    finally:
+        vorgang.close()
+
+
+def latency_part(sizes: Sizes, postgres: bool) -> None:
+    """Inbox query latency with many cases in the view, on both databases."""
+    print(
+        f"read models: inbox query latency, one page of {latency.PAGE} "
+        "(InboxQuery.page with the API's opener: names decrypted)"
+    )
+    if postgres:
+        _latency_on(postgres_inbox(sizes.postgres_cases), "PostgreSQL", sizes.query_runs)
+    with tempfile.TemporaryDirectory(prefix="vorgang-bench-") as folder:
+        filled = sqlite_inbox(sizes.sqlite_cases, str(Path(folder) / "inbox.db"))
+        _latency_on(filled, "SQLite", sizes.query_runs)
+    print(
+        "  p50 ÷ base: p50 ÷ the p50 of the baseline row; index: from EXPLAIN of the "
+        "statement sent (+ sort: the rows are sorted after reading)"
+    )
+
+
+def lag_part(sizes: Sizes) -> None:
+    """Projection lag under a steady command rate, and the writer alone."""
+    print(
+        f"read models: projection lag (PostgreSQL), {lag.WRITERS} writer threads through "
+        "CaseService (submit, claim, confirm complete, note), projections in-process"
+    )
+    runs = [
+        lag.writer_alone(sizes.writer_seconds),
+        lag.with_projections(sizes.lag_rate, sizes.lag_seconds),
+    ]
+    print(lag.report(runs))
+    print(
+        "  behind p99: how late the writers started commands against the schedule; "
+        "lag: commit → the view's tracked position includes it"
+    )
+
+
+def drop_schemas() -> None:
+    """Remove every data set this benchmark keeps."""
+    with postgres_connection(parse_database_url(POSTGRES_URL)) as conn:
+        conn.autocommit = True
+        rows = conn.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s OR nspname LIKE %s",
+            (LOG_SCHEMAS + "%", VIEW_SCHEMAS + "%"),
+        ).fetchall()
+        for (schema,) in rows:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+            print(f"dropped {schema}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the chosen parts (all by default)."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.read_models")
+    parser.add_argument("parts", nargs="*", choices=[[], *PARTS], help="run only these")
+    parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
+    parser.add_argument("--log-events", type=int, nargs=2, metavar=("SMALL", "LARGE"))
+    parser.add_argument("--postgres-cases", type=int)
+    parser.add_argument("--sqlite-cases", type=int)
+    parser.add_argument("--lag-rate", type=float)
+    parser.add_argument("--lag-seconds", type=float)
+    parser.add_argument("--drop", action="store_true", help="drop the kept data sets and stop")
+    args = parser.parse_args(argv)
+    quiet_logging()
+    if args.drop:
+        drop_schemas()
+        return
+    base = QUICK if args.quick else FULL
+    sizes = Sizes(
+        tuple(args.log_events) if args.log_events else base.log_events,
+        base.template_rounds,
+        args.postgres_cases or base.postgres_cases,
+        args.sqlite_cases or base.sqlite_cases,
+        base.query_runs,
+        args.lag_rate or base.lag_rate,
+        args.lag_seconds or base.lag_seconds,
+        base.writer_seconds,
+    )
+    unreachable = postgres_unreachable()
+    chosen = args.parts or list(PARTS)
+    for index, part in enumerate(chosen):
+        if index:
+            print()
+        if part == "latency":
+            latency_part(sizes, postgres=unreachable is None)
+        elif unreachable is None:
+            rebuild_part(sizes) if part == "rebuild" else lag_part(sizes)
+        else:
+            print(f"read models: {part} skipped: {unreachable}")
+    if unreachable is not None and "latency" in chosen:
+        print(f"  PostgreSQL latency rows skipped: {unreachable}")
+
+
+if __name__ == "__main__":
+    main()

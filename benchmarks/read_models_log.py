@@ -1,0 +1,253 @@
+"""A large, realistic event log on PostgreSQL, made in seconds and kept between runs.
+
+Real case histories first: template cases of every demo scenario (both services, every
+town, every state from "waiting" to "closed") go through ``CaseService`` on the real wiring,
+so their events carry AES-GCM-encrypted personal data under keys in the key table, exactly
+as in production. Their stored events are then copied with new case ids, many cases
+interleaved in log order (as cases overlap in time), and inserted in large batches through
+the application recorder (``insert_events``: the same table lock and notification ids as a
+save). The log lives in a schema of its own per size and is reused while it is complete.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+
+from application.cases import CaseService
+from application.clock import FixedClock
+from benchmarks.support import POSTGRES_URL, postgres_connection
+from domain.actor import Actor, Role
+from domain.working_days import berlin_date
+from infrastructure.database import DatabaseTarget, parse_database_url
+from infrastructure.demo import APPLICANTS, SCENARIOS, TOWNS, Town
+from infrastructure.demo_road_opening import PERMIT_SCENARIOS, permit_data
+from infrastructure.demo_steps import Step
+from infrastructure.settings import Settings
+from infrastructure.wiring import Vorgang, build
+from projections.case_events import case_event_topics
+
+SCHEMA_PREFIX = "bench_readmodels_log_"
+INFO_TABLE = "bench_log_info"
+INTERLEAVED_CASES = 1_000  # cases whose events alternate in the log, as overlapping cases do
+INSERT_BATCH = 5_000  # stored events per insert_events call
+
+
+@dataclass(frozen=True)
+class LogInfo:
+    """What a benchmark log holds and how it was made."""
+
+    schema: str
+    events: int  # case events (the projections' topics)
+    cases: int
+    templates: int
+    template_events: int
+    seconds: float
+    reused: bool
+
+    def describe(self) -> str:
+        """One line for the report."""
+        how = "reused from an earlier run" if self.reused else f"generated in {self.seconds:.0f} s"
+        return (
+            f"schema {self.schema}: {self.events:,} case events of {self.cases:,} cases "
+            f"({self.templates} template cases through CaseService with encrypted personal "
+            f"data, {self.template_events:,} events, copied with new case ids, "
+            f"{INTERLEAVED_CASES:,} cases interleaved; {how})"
+        )
+
+
+def log_target(events: int) -> DatabaseTarget:
+    """The PostgreSQL schema that holds the log of this size."""
+    return parse_database_url(f"{POSTGRES_URL}?schema={SCHEMA_PREFIX}{events}")
+
+
+def prepared_log(events: int, *, rounds: int) -> tuple[DatabaseTarget, LogInfo]:
+    """The log of at least ``events`` case events: reused if complete, else made now."""
+    target = log_target(events)
+    found = recorded_info(target)
+    if found is not None and found.events >= events:
+        return target, found
+    schema = target.env["POSTGRES_SCHEMA"]
+    with postgres_connection(parse_database_url(POSTGRES_URL)) as conn:
+        conn.autocommit = True
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    started = time.perf_counter()
+    vorgang = build(Settings(database_url=target.display, key_cache_seconds=30))
+    try:
+        templates = template_histories(vorgang, rounds=rounds)
+        copied = replicate(vorgang, templates, events - sum(len(h) for h in templates))
+    finally:
+        vorgang.close()
+    info = LogInfo(
+        schema=schema,
+        events=sum(len(h) for h in templates) + copied.events,
+        cases=len(templates) + copied.cases,
+        templates=len(templates),
+        template_events=sum(len(h) for h in templates),
+        seconds=time.perf_counter() - started,
+        reused=False,
+    )
+    record_info(target, info)
+    return target, info
+
+
+# ------------------------------------------------------------------ templates
+
+
+def template_histories(vorgang: Vorgang, *, rounds: int) -> list[list[StoredEvent]]:
+    """Run every demo scenario in every town ``rounds`` times; return each case's events."""
+    start = datetime.now(UTC) - timedelta(days=70)
+    scenarios: list[tuple[str, dict[str, Any] | None, Step]] = [
+        ("general", {"subject": subject}, step) for subject, step in SCENARIOS
+    ]
+    scenarios += [("road-opening", None, step) for step in PERMIT_SCENARIOS]
+    for round_, (t_index, town), (s_index, (service, data, step)) in itertools.product(
+        range(rounds), enumerate(TOWNS), enumerate(scenarios)
+    ):
+        clock = FixedClock(start + timedelta(days=t_index + 5 * round_, hours=s_index))
+        index = (round_ * len(scenarios) + s_index) * len(TOWNS) + t_index
+        if data is None:
+            street = town.streets[s_index % len(town.streets)]
+            data = permit_data(s_index, street, berlin_date(clock.now()))
+        _submit_and_carry(vorgang, clock, town, index, service, data, step)
+    recorder = vorgang.store.recorder
+    head = recorder.max_notification_id() or 0
+    histories: dict[UUID | str, list[StoredEvent]] = defaultdict(list)
+    for notification in recorder.select_notifications(
+        start=1, limit=head + 1, stop=head, topics=case_event_topics()
+    ):
+        histories[notification.originator_id].append(notification)
+    return list(histories.values())
+
+
+def _submit_and_carry(
+    vorgang: Vorgang,
+    clock: FixedClock,
+    town: Town,
+    index: int,
+    service: str,
+    data: dict[str, Any],
+    step: Step,
+) -> None:
+    cases = CaseService(vorgang.store, clock, vorgang.cases.identities)
+    name, email = APPLICANTS[index % len(APPLICANTS)]
+    applicant = Actor(f"portal:bench-{index}", name, Role.APPLICANT, town.tenant)
+    submitted = cases.submit(
+        actor=applicant,
+        tenant=town.tenant,
+        service=service,
+        applicant={
+            "name": name,
+            "email": email,
+            "street": town.streets[index % len(town.streets)],
+            "house_number": str(3 + index % 40),
+            "postal_code": town.postal_code,
+            "city": town.city,
+        },
+        data=data,
+    )
+    step(cases, submitted.case_id, town, clock)
+
+
+# ---------------------------------------------------------------- replication
+
+
+@dataclass(frozen=True)
+class Copied:
+    """How much replication added."""
+
+    events: int
+    cases: int
+
+
+def replicate(vorgang: Vorgang, templates: Sequence[Sequence[StoredEvent]], events: int) -> Copied:
+    """Insert copies of the template histories with new case ids until ``events`` more."""
+    recorder = vorgang.store.recorder
+    cycle = itertools.cycle(templates)
+    inserted = cases = 0
+    while inserted < events:
+        window: list[Sequence[StoredEvent]] = []
+        size = 0
+        while len(window) < INTERLEAVED_CASES and inserted + size < events:
+            history = next(cycle)
+            window.append(history)
+            size += len(history)
+        batch: list[StoredEvent] = []
+        for stored in _interleaved(window):
+            batch.append(stored)
+            if len(batch) == INSERT_BATCH:
+                recorder.insert_events(batch)
+                batch = []
+        if batch:
+            recorder.insert_events(batch)
+        inserted += size
+        cases += len(window)
+    return Copied(inserted, cases)
+
+
+def _interleaved(histories: Sequence[Sequence[StoredEvent]]) -> Iterator[StoredEvent]:
+    """Each history under a new case id; one event of each open history in turn."""
+    renamed = [(uuid.uuid4(), iter(history)) for history in histories]
+    while renamed:
+        still = []
+        for case_id, events in renamed:
+            stored = next(events, None)
+            if stored is None:
+                continue
+            yield StoredEvent(
+                originator_id=case_id,
+                originator_version=stored.originator_version,
+                topic=stored.topic,
+                state=stored.state,
+            )
+            still.append((case_id, events))
+        renamed = still
+
+
+# ----------------------------------------------------------------- bookkeeping
+
+
+def recorded_info(target: DatabaseTarget) -> LogInfo | None:
+    """The info row of a complete log in this schema, or None."""
+    with postgres_connection(target) as conn:
+        exists = conn.execute("SELECT to_regclass(%s)", (INFO_TABLE,)).fetchone()
+        if not exists or exists[0] is None:
+            return None
+        row = conn.execute(
+            f"SELECT events, cases, templates, template_events, seconds FROM {INFO_TABLE}"
+        ).fetchone()
+    if row is None:
+        return None
+    return LogInfo(
+        schema=target.env["POSTGRES_SCHEMA"],
+        events=int(row[0]),
+        cases=int(row[1]),
+        templates=int(row[2]),
+        template_events=int(row[3]),
+        seconds=float(row[4]),
+        reused=True,
+    )
+
+
+def record_info(target: DatabaseTarget, info: LogInfo) -> None:
+    """Written last: a log whose generation broke off is never reused."""
+    with postgres_connection(target) as conn:
+        conn.execute(
+            f"CREATE TABLE {INFO_TABLE} (events BIGINT, cases BIGINT, templates INT, "
+            "template_events INT, seconds DOUBLE PRECISION, generated_at TIMESTAMPTZ)"
+        )
+        conn.execute(
+            f"INSERT INTO {INFO_TABLE} VALUES (%s, %s, %s, %s, %s, now())",
+            (info.events, info.cases, info.templates, info.template_events, info.seconds),
+        )
+        conn.commit()

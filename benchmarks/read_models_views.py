@@ -1,0 +1,216 @@
+"""Inbox views with a million open cases, written straight into the view table.
+
+Rows follow the inbox's own columns and DDL (``Inbox.create_tables``: the indexes are
+dropped for the load and created again by that same method). Distributions are meant to
+look like four towns' work queues: tenants weighted by population, ten services with a
+long tail, statuses as a queue holds them, 25 clerks per town, due dates around today (none
+while the period has not started). Applicant names are real AES-GCM ciphertexts under keys
+in the key table, so opening them costs what it costs in production. PostgreSQL rows go in
+by ``COPY`` into a schema that is reused while complete; SQLite by ``executemany`` in large
+transactions into a fresh file.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from benchmarks.support import POSTGRES_URL, postgres_connection
+from domain.personal_data import PersonalData, Subjects
+from infrastructure.database import DatabaseTarget, parse_database_url
+from infrastructure.demo import APPLICANTS
+from infrastructure.settings import Settings
+from infrastructure.wiring import Vorgang, build
+from projections.inbox import COLUMNS, NO_DUE_DATE, Inbox
+
+SCHEMA_PREFIX = "bench_readmodels_views_"
+INFO_TABLE = "bench_views_info"
+TENANTS = {"usingen": 0.33, "neu-anspach": 0.33, "schmitten": 0.21, "glashuetten": 0.13}
+PREFIXES = {"usingen": "USI", "neu-anspach": "NAN", "schmitten": "SMI", "glashuetten": "GLA"}
+# The catalogue's services and those DESIGN.md plans, with a long tail (shares of cases).
+SERVICES = {
+    "general": 0.30,
+    "resident-parking": 0.18,
+    "road-opening": 0.12,
+    "dog-registration": 0.10,
+    "water-meter-reading": 0.09,
+    "burial": 0.06,
+    "holiday-programme": 0.05,
+    "market-stall": 0.04,
+    "sewer-connection": 0.03,
+    "traffic-sign-order": 0.02,
+    "headstone-permit": 0.01,
+}
+STATUSES = {
+    "submitted": 0.22,
+    "in_review": 0.38,
+    "information_requested": 0.14,
+    "pending_countersign": 0.03,
+    "decided": 0.05,
+    "notified": 0.10,
+    "objection_lodged": 0.02,
+    "final": 0.03,
+    "works_started": 0.02,
+    "warranty_running": 0.01,
+}
+RARE_SERVICE = "headstone-permit"
+CLERKS_PER_TENANT = 25
+SEALED_NAMES = 500  # distinct encrypted applicant names, shared out over the rows
+TODAY = date(2026, 3, 2)  # the business day the queries ask about
+
+
+def clerk_id(tenant: str, number: int) -> str:
+    """The actor id of one of a town's clerks."""
+    return f"clerk-{tenant}-{number:02d}"
+
+
+@dataclass(frozen=True)
+class InboxViews:
+    """A filled inbox: where, how many rows, how it was made."""
+
+    target: DatabaseTarget
+    cases: int
+    seconds: float
+    reused: bool
+
+    def describe(self) -> str:
+        """One line for the report."""
+        how = "reused from an earlier run" if self.reused else f"written in {self.seconds:.0f} s"
+        where = self.target.env.get("POSTGRES_SCHEMA") or "a fresh SQLite file"
+        return (
+            f"{where}: {self.cases:,} open cases in the inbox view, {len(TENANTS)} tenants, "
+            f"{len(SERVICES)} services, {len(STATUSES)} statuses, {CLERKS_PER_TENANT} clerks "
+            f"per town, {SEALED_NAMES} encrypted names ({how})"
+        )
+
+
+def sealed_names(vorgang: Vorgang) -> list[str]:
+    """Applicant names encrypted as events store them (keys created in the key table)."""
+    transcoder = vorgang.store.mapper.transcoder
+    names = []
+    for i in range(SEALED_NAMES):
+        name, _email = APPLICANTS[i % len(APPLICANTS)]
+        value = PersonalData(uuid.uuid4(), Subjects.APPLICANT, f"{name} {i}")
+        names.append(transcoder.encode(value).decode("utf-8"))
+    return names
+
+
+def _pick(rng: random.Random, weights: dict[str, float], n: int) -> list[str]:
+    return rng.choices(list(weights), weights=list(weights.values()), k=n)
+
+
+def inbox_rows(n: int, names: list[str], *, seed: int = 7) -> Iterator[tuple[Any, ...]]:
+    """``n`` inbox rows in column order, deterministic for a seed."""
+    rng = random.Random(seed)
+    tenants = _pick(rng, TENANTS, n)
+    services = _pick(rng, SERVICES, n)
+    statuses = _pick(rng, STATUSES, n)
+    numbers = dict.fromkeys(TENANTS, 0)
+    start = datetime(2025, 11, 3, 8, tzinfo=UTC)
+    for i in range(n):
+        tenant, status = tenants[i], statuses[i]
+        numbers[tenant] += 1
+        submitted = start + timedelta(minutes=rng.randrange(120 * 24 * 60))
+        started = status != "submitted"
+        assigned = started and rng.random() < 0.9
+        due = (TODAY + timedelta(days=rng.randrange(-40, 60))).isoformat() if started else None
+        active = submitted + timedelta(minutes=rng.randrange(20 * 24 * 60))
+        yield (
+            str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            tenant,
+            f"{PREFIXES[tenant]}-2026-{numbers[tenant]:07d}",
+            services[i],
+            names[i % len(names)],
+            status,
+            clerk_id(tenant, rng.randrange(CLERKS_PER_TENANT)) if assigned else None,
+            submitted.isoformat(),
+            due,
+            due or NO_DUE_DATE,
+            int(status == "information_requested"),
+            active.isoformat(),
+            i + 1,
+        )
+
+
+def _create_table_without_indexes(vorgang: Vorgang) -> None:
+    inbox = Inbox()
+    with vorgang.views.transaction() as tx:
+        tx.execute(f"DROP TABLE IF EXISTS {inbox.table}")
+        inbox.create_tables(tx)
+        for name in ("due", "assignee", "status"):
+            tx.execute(f"DROP INDEX IF EXISTS {inbox.table}_{name}")
+
+
+def _create_indexes(vorgang: Vorgang) -> None:
+    with vorgang.views.transaction() as tx:
+        Inbox().create_tables(tx)  # the live index names, as the projection makes them
+
+
+def postgres_inbox(cases: int) -> InboxViews:
+    """The inbox with ``cases`` open cases in a PostgreSQL schema of its own (reused)."""
+    schema = f"{SCHEMA_PREFIX}{cases}"
+    target = parse_database_url(f"{POSTGRES_URL}?schema={schema}")
+    with postgres_connection(target) as conn:
+        exists = conn.execute("SELECT to_regclass(%s)", (INFO_TABLE,)).fetchone()
+        if exists and exists[0] is not None:
+            row = conn.execute(f"SELECT cases, seconds FROM {INFO_TABLE}").fetchone()
+            if row is not None and int(row[0]) == cases:
+                return InboxViews(target, cases, float(row[1]), reused=True)
+    with postgres_connection(parse_database_url(POSTGRES_URL)) as conn:
+        conn.autocommit = True
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    started = time.perf_counter()
+    vorgang = build(Settings(database_url=target.display, key_cache_seconds=300))
+    try:
+        names = sealed_names(vorgang)
+        _create_table_without_indexes(vorgang)
+        with postgres_connection(target) as conn:
+            with conn.cursor().copy(
+                f"COPY {Inbox().table} ({', '.join(COLUMNS)}) FROM STDIN"
+            ) as copy:
+                for row in inbox_rows(cases, names):
+                    copy.write_row(row)
+            conn.commit()
+        _create_indexes(vorgang)
+        with postgres_connection(target) as conn:
+            conn.execute(f"ANALYZE {Inbox().table}")
+            seconds = time.perf_counter() - started
+            conn.execute(f"CREATE TABLE {INFO_TABLE} (cases BIGINT, seconds DOUBLE PRECISION)")
+            conn.execute(f"INSERT INTO {INFO_TABLE} VALUES (%s, %s)", (cases, seconds))
+            conn.commit()
+    finally:
+        vorgang.close()
+    return InboxViews(target, cases, seconds, reused=False)
+
+
+def sqlite_inbox(cases: int, file: str) -> InboxViews:
+    """The inbox with ``cases`` open cases in a fresh SQLite file."""
+    target = parse_database_url(f"sqlite:///{file}")
+    started = time.perf_counter()
+    vorgang = build(Settings(database_url=target.display, key_cache_seconds=300))
+    try:
+        names = sealed_names(vorgang)
+        _create_table_without_indexes(vorgang)
+        conn = sqlite3.connect(target.env["SQLITE_DBNAME"], isolation_level=None)
+        try:
+            marks = ", ".join("?" for _ in COLUMNS)
+            statement = f"INSERT INTO {Inbox().table} ({', '.join(COLUMNS)}) VALUES ({marks})"
+            rows = list(inbox_rows(cases, names))
+            for first in range(0, len(rows), 50_000):
+                conn.execute("BEGIN IMMEDIATE")
+                conn.executemany(statement, rows[first : first + 50_000])
+                conn.execute("COMMIT")
+        finally:
+            conn.close()
+        _create_indexes(vorgang)
+        vorgang.views.query(f"ANALYZE {Inbox().table}")
+    finally:
+        vorgang.close()
+    return InboxViews(target, cases, time.perf_counter() - started, reused=False)
