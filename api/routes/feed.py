@@ -86,6 +86,28 @@ class CaseEventData(BaseModel):
     )
 
 
+class CloudEventsBatch(Response):
+    """A response in the CloudEvents JSON batch format."""
+
+    media_type = BATCH
+
+
+class CaseCloudEvent(BaseModel):
+    """One published event: CloudEvents 1.0, structured JSON."""
+
+    specversion: str = Field(description="Always 1.0")
+    id: str = Field(description="Stable per event: a redelivery has the same id")
+    source: str = Field(description="The tenant, e.g. /tenants/usingen")
+    type: str = Field(description="e.g. de.vorgang.case.decided.v1 (see /api/v1/feed/types)")
+    subject: str = Field(description="The case id")
+    time: str = Field(description="When the event was recorded (RFC 3339)")
+    datacontenttype: str = Field(description="application/json")
+    sequence: str = Field(
+        description="Extension: the log position, zero-padded to 20 digits; gaps are normal"
+    )
+    data: CaseEventData
+
+
 class FeedType(BaseModel):
     """One public event type and the schema of its data."""
 
@@ -172,8 +194,8 @@ TenantParameter = Annotated[str | None, Query(description="A tenant you read for
 @router.get(
     "/feed",
     summary="Public case events as CloudEvents, after a cursor",
-    response_class=Response,
-    responses={200: {"content": {BATCH: {}}, "description": "A batch of CloudEvents 1.0."}},
+    response_class=CloudEventsBatch,
+    responses={200: {"model": list[CaseCloudEvent], "description": "A batch of CloudEvents 1.0."}},
     **allow(*READERS, integrator_scope=Scope.FEED_READ),
 )
 async def feed(

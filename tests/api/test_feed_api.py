@@ -186,3 +186,16 @@ def test_every_published_event_validates_against_its_documented_schema(
     assert "de.vorgang.case.decided.v1" in {e["type"] for e in events}
     for event in events:
         jsonschema.validate(event["data"], types[event["type"]]["dataschema"])
+
+
+def test_the_openapi_document_describes_the_batch_and_its_events(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    batch = spec["paths"]["/api/v1/feed"]["get"]["responses"]["200"]["content"]
+    items = batch["application/cloudevents-batch+json"]["schema"]["items"]
+    assert items["$ref"] == "#/components/schemas/CaseCloudEvent"
+    event = spec["components"]["schemas"]["CaseCloudEvent"]
+    assert {"id", "source", "type", "subject", "sequence", "data"} <= set(event["required"])
+    assert (
+        "text/event-stream"
+        in spec["paths"]["/api/v1/feed/stream"]["get"]["responses"]["200"]["content"]
+    )
