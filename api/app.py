@@ -17,6 +17,7 @@ from api.provider import VorgangProvider
 from api.routes import cases, decisions, feed, health, privacy, read_models, search, services
 from api.routes import resident_parking as resident_parking_routes
 from api.routes import sewer_connection as sewer_connection_routes
+from api.routes import teams as teams_routes
 from application.clock import Clock
 from infrastructure.database import parse_database_url
 from infrastructure.database_watch import DatabaseWatch
@@ -102,5 +103,6 @@ def create_app(
     app.include_router(read_models.router)
     app.include_router(feed.router)
     app.include_router(privacy.router)
+    app.include_router(teams_routes.router)
     app.include_router(read_models.operations)
     return app

@@ -35,7 +35,7 @@ def actor(
     request: Request,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Actor:
-    """The person behind the bearer token, or 401."""
+    """The person behind the bearer token (401 without one), with their teams' services."""
     if not authorization:
         raise Unauthenticated("a bearer token is required (Authorization: Bearer <token>)")
     scheme, _, token = authorization.partition(" ")
@@ -44,6 +44,9 @@ def actor(
     verifier: TokenVerifier = request.app.state.verifier
     person = verifier.verify(token.strip())
     structlog.contextvars.bind_contextvars(actor_id=person.id, tenant=person.tenant)
+    if person.teams:  # staff in teams: what those teams handle, from the town's roster
+        provider: VorgangProvider = request.app.state.provider
+        person = provider.get().teams.resolve(person)
     return person
 
 

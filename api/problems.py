@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Mapping
 from typing import Any
@@ -251,8 +252,16 @@ def install_problem_handlers(app: FastAPI, retry_after: int, watch: DatabaseWatc
         return problem(403, "Forbidden", str(error), slug="forbidden")
 
     @app.exception_handler(NotYourTeam)
-    def not_your_team(_r: Request, error: NotYourTeam) -> JSONResponse:
-        return problem(403, "Forbidden", str(error), slug="forbidden")
+    def not_your_team(request: Request, error: NotYourTeam) -> JSONResponse:
+        detail = str(error)
+        with contextlib.suppress(Exception):  # naming the right team is a courtesy
+            roster = request.app.state.provider.get().teams.teams_of(error.tenant)
+            handling = sorted(t.id for t in roster if t.handles(error.service))
+            detail = (
+                f"{error.service} cases are handled by {', '.join(handling) or 'no team'}; "
+                f"your teams: {', '.join(error.teams)}"
+            )
+        return problem(403, "Forbidden", detail, slug="forbidden")
 
     @app.exception_handler(Forbidden)
     def forbidden(_r: Request, error: Forbidden) -> JSONResponse:

@@ -39,6 +39,7 @@ class Actor:
     on_behalf_of: str | None = None  # the tenant this person acts for under a delegation
     scopes: frozenset[Scope] = frozenset()  # grants of a service account
     teams: frozenset[str] = frozenset()  # staff: the offices they work in (domain.teams)
+    serves: frozenset[str] | None = None  # the services those teams handle; None: all
 
     def __post_init__(self) -> None:
         if not self.id:

@@ -1,12 +1,14 @@
 """Teams: which services a town's offices handle, and who may act on which cases.
 
 A clerk or supervisor belongs to teams by the identity provider (a ``teams`` claim, kept
-there with the rest of the staff directory). Each town's teams and the services they handle
-are configuration, below; the four towns' split is example configuration, as the
-administrations agreed it for the pilot. Staff act only on cases of a service one of their
-teams handles; staff whose token names no team serve the whole town (the small offices,
-where one clerk does everything). Reading a case of the town stays open to all its staff
-(a clerk answering the phone looks it up); acting is for the team.
+there with the rest of the staff directory). Which services each team of a town handles is
+the town's roster (``domain.team_roster``), kept by its administrators; until they change
+it, the defaults below apply (example configuration, as the administrations agreed it for
+the pilot). The application resolves a person's teams to the services they serve
+(``Actor.serves``) and the case refuses any other: staff act only on cases of a service one
+of their teams handles. Staff whose token names no team serve the whole town (the small
+offices, where one clerk does everything). Reading a case of the town stays open to all its
+staff (a clerk answering the phone looks it up); acting is for the team.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ _TOWN_HALL_SPLIT = (
         "general",
     ),
 )
-TEAMS: Final = MappingProxyType(
+DEFAULT_TEAMS: Final = MappingProxyType(
     {
         "usingen": _TOWN_HALL_SPLIT,
         "neu-anspach": _TOWN_HALL_SPLIT,
@@ -77,26 +79,26 @@ TEAMS: Final = MappingProxyType(
 class NotYourTeam(DomainError):
     """Staff acting on a case of a service none of their teams handles."""
 
-    def __init__(self, service: str, teams: Iterable[str], handled_by: Iterable[str]) -> None:
+    def __init__(self, tenant: str, service: str, teams: Iterable[str]) -> None:
+        self.tenant = tenant
         self.service = service
         self.teams = tuple(sorted(teams))
-        self.handled_by = tuple(sorted(handled_by))
         super().__init__(
-            f"{service} cases are handled by {', '.join(self.handled_by) or 'no team'}; "
-            f"your teams: {', '.join(self.teams)}"
+            f"{service} cases are not handled by your teams ({', '.join(self.teams)}); "
+            "the town's roster names the team that handles them"
         )
 
 
-def teams_of(tenant: str) -> tuple[Team, ...]:
-    """A town's teams (none for an unknown tenant)."""
-    return TEAMS.get(tenant, ())
+def services_served(teams: Iterable[Team], names: Iterable[str]) -> frozenset[str]:
+    """What the named teams handle, from a town's roster (``*``: every service)."""
+    wanted = set(names)
+    return frozenset(s for team in teams if team.id in wanted for s in team.services)
 
 
 def check_serves(actor: Actor, tenant: str, service: str) -> None:
-    """Staff with teams act only on cases of a service one of their teams handles."""
-    if actor.role not in (Role.CLERK, Role.SUPERVISOR) or not actor.teams:
+    """Staff whose teams were resolved act only on cases of a service those teams handle."""
+    if actor.role not in (Role.CLERK, Role.SUPERVISOR) or actor.serves is None:
         return
-    teams = teams_of(tenant)
-    if any(team.id in actor.teams and team.handles(service) for team in teams):
+    if EVERY_SERVICE in actor.serves or service in actor.serves:
         return
-    raise NotYourTeam(service, actor.teams, (t.id for t in teams if t.handles(service)))
+    raise NotYourTeam(tenant, service, actor.teams)

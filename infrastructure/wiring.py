@@ -16,6 +16,7 @@ from application.identities import CaseIdentities
 from application.privacy import PrivacyService
 from application.road_opening import RoadOpeningCommands
 from application.store import VorgangStore
+from application.teams import TeamDirectory
 from infrastructure.database import DatabaseTarget, parse_database_url
 from infrastructure.log_position import LogPositions
 from infrastructure.privacy.key_encryption import KeyEncryptionError, KeyRing, parse_kek
@@ -49,6 +50,7 @@ class Vorgang:
     positions: LogPositions
     views: ViewDatabase
     projections: ProjectionHost
+    teams: TeamDirectory
 
     def close(self) -> None:
         """Stop projections and release database connections."""
@@ -125,4 +127,5 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Vorgang:
         LogPositions(store),
         views,
         projections,
+        TeamDirectory(store, clock),
     )

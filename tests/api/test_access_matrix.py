@@ -33,6 +33,10 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/cases/{case_id}/withdraw"): {"applicant", *STAFF},
     ("POST", "/api/v1/cases/{case_id}/countersign"): {"supervisor"},
     ("POST", "/api/v1/cases/{case_id}/assign"): {"supervisor"},
+    ("GET", "/api/v1/teams"): {"auditor", "admin", *STAFF},
+    ("PUT", "/api/v1/admin/teams/{team_id}"): {"admin"},
+    ("POST", "/api/v1/admin/teams/{team_id}/dissolve"): {"admin"},
+    ("GET", "/api/v1/admin/teams/history"): {"admin", "auditor"},
     ("POST", "/api/v1/cases/{case_id}/refuse-countersign"): {"supervisor"},
     ("GET", "/api/v1/cases/{case_id}/decisions"): {"auditor", "supervisor"},
     ("GET", "/api/v1/cases/{case_id}/decisions/{number}/replay"): {"auditor", "supervisor"},
@@ -74,11 +78,20 @@ STAFF_COMMANDS += ["connection-point", "connection-inspections", "connection-cha
 POLICY |= {("POST", f"/api/v1/cases/{{case_id}}/{c}"): STAFF for c in STAFF_COMMANDS}
 POLICY[("POST", "/api/v1/cases/{case_id}/parking-return")] = {"applicant", *STAFF}
 POLICY[("POST", "/api/v1/cases/{case_id}/construction-reported")] = {"applicant", *STAFF}
+POLICY[("POST", "/api/v1/cases/{case_id}/signs-up")] = {"applicant", *STAFF}
+POLICY[("POST", "/api/v1/cases/{case_id}/signs-removed")] = {"applicant", *STAFF}
 
 
 BODIES: dict[str, dict[str, Any]] = {
     "/api/v1/cases": NEW_CASE,
     "release": {"reason": "Übergabe"},
+    "/api/v1/admin/teams/{team_id}": {
+        "label_de": "Standesamt",
+        "label_en": "Registry office",
+        "services": ["general"],
+        "reason": "Neuorganisation",
+    },
+    "dissolve": {"reason": "Neuorganisation"},
     "assign": {
         "assignee": {"id": "clerk.two", "name": "Zweite Sachbearbeiterin"},
         "reason": "Urlaub",
@@ -112,6 +125,8 @@ BODIES: dict[str, dict[str, Any]] = {
     "connection-point": {"manhole": "S 1", "invert_depth_m": "2.00", "description": "d"},
     "construction-reported": {"completed_on": "2026-03-02", "pipe_length_m": "5.00"},
     "connection-inspections": {"inspected_on": "2026-03-02"},
+    "signs-up": {"signs_up_on": "2026-03-02"},
+    "signs-removed": {"removed_on": "2026-03-02"},
     "erasure": {"reason": "r", "legal_basis": "Art. 17 DSGVO", "subjects": ["nobody"]},
 }
 
@@ -153,6 +168,7 @@ def test_route_role_tenant_matrix(client: TestClient, auth: Auth) -> None:
             path.replace("{case_id}", case["id"])
             .replace("{number}", "1")
             .replace("{service}", "road-opening")
+            .replace("{team_id}", "standesamt")
         )
         body = BODIES.get(path) or BODIES.get(path.rsplit("/", 1)[-1])
         for role in ROLES:
