@@ -121,9 +121,9 @@ class CaseSearch(Projection):
             reference = "tenant, reference text_pattern_ops"
         for name, indexed in (
             ("submitted", "tenant, submitted_at, case_id"),
-            ("status", "tenant, status, submitted_at"),
-            ("service", "tenant, service, submitted_at"),
-            ("applicant", "tenant, submitted_by, submitted_at"),
+            ("status", "tenant, status, submitted_at, case_id"),
+            ("service", "tenant, service, submitted_at, case_id"),
+            ("applicant", "tenant, submitted_by, submitted_at, case_id"),
             ("reference", reference),
         ):
             tx.execute(

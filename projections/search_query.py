@@ -21,6 +21,7 @@ from projections.search import LIVE_TABLE, LIVE_TEXT_TABLE
 from projections.search_terms import QueryWord, SearchTerms
 
 Open = Callable[[str | None], str | None]  # opens a sealed personal value for display
+SHOWN = "case_id, reference, service, status, submitted_at, applicant_name"
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,47 @@ class SearchQuery:
         self, query: SearchFilter, *, limit: int, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
         """One page and the cursor of the next (None on the last page)."""
+        where, params = self._filters(query)
+        words = self.terms.query_words(query.tenant, query.text) if query.text else []
+        after = self._after(cursor)
+        if not words:
+            # Newest first straight from the (tenant, submitted_at, case_id) index.
+            if after is not None:
+                where.append("(submitted_at < ? OR (submitted_at = ? AND case_id < ?))")
+                params += [after[1], after[1], after[2]]
+            rows = self.views.query(
+                f"SELECT {SHOWN}, 0 FROM {self.table} WHERE {' AND '.join(where)} "
+                "ORDER BY submitted_at DESC, case_id DESC LIMIT ?",
+                [*params, limit + 1],
+            )
+        else:
+            match_sql, match_params = self._matches([self._any_form(w) for w in words])
+            where.append(match_sql)
+            params += match_params
+            score_sql, score_params = self._score([self._whole_word(w) for w in words])
+            outer, outer_params = "", list[Any]()
+            if after is not None:
+                outer = (
+                    "WHERE score < ? OR (score = ? AND (submitted_at < ? "
+                    "OR (submitted_at = ? AND case_id < ?)))"
+                )
+                outer_params = [after[0], after[0], after[1], after[1], after[2]]
+            rows = self.views.query(
+                f"SELECT {SHOWN}, score FROM (SELECT {SHOWN}, {score_sql} AS score "
+                f"FROM {self.table} WHERE {' AND '.join(where)}) AS found {outer} "
+                "ORDER BY score DESC, submitted_at DESC, case_id DESC LIMIT ?",
+                [*score_params, *params, *outer_params, limit + 1],
+            )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        items = [self._item(row) for row in rows]
+        last = rows[-1] if rows else None
+        next_cursor = encode_cursor([int(last[6]), last[4], last[0]]) if more and last else None
+        return items, next_cursor
+
+    @staticmethod
+    def _filters(query: SearchFilter) -> tuple[list[str], list[Any]]:
+        """Conditions and parameters of the structured filters."""
         where = ["tenant = ?"]
         params: list[Any] = [query.tenant]
         if query.submitted_by is not None:
@@ -83,42 +125,21 @@ class SearchQuery:
         if query.submitted_to:
             where.append("submitted_at < ?")
             params.append(day_start(query.submitted_to + timedelta(days=1)))
-        words = self.terms.query_words(query.tenant, query.text) if query.text else []
-        score_sql, score_params = "0", list[Any]()
-        if words:
-            match_sql, match_params = self._matches([self._any_form(w) for w in words])
-            where.append(match_sql)
-            params += match_params
-            score_sql, score_params = self._score([self._whole_word(w) for w in words])
-        outer: list[str] = []
-        outer_params: list[Any] = []
-        if cursor:
-            score, submitted_at, case_id = decode_cursor(cursor, 3)
-            if not (isinstance(score, int) and isinstance(submitted_at, str)):
-                raise InvalidCursor("the cursor is not one this API handed out")
-            if not isinstance(case_id, str):
-                raise InvalidCursor("the cursor is not one this API handed out")
-            outer.append(
-                "(score < ? OR (score = ? AND (submitted_at < ? "
-                "OR (submitted_at = ? AND case_id < ?))))"
-            )
-            outer_params += [score, score, submitted_at, submitted_at, case_id]
-        rows = self.views.query(
-            "SELECT case_id, reference, service, status, submitted_at, applicant_name, score "
-            f"FROM (SELECT case_id, reference, service, status, submitted_at, applicant_name, "
-            f"{score_sql} AS score FROM {self.table} WHERE {' AND '.join(where)}) AS found "
-            f"{'WHERE ' + ' AND '.join(outer) if outer else ''} "
-            "ORDER BY score DESC, submitted_at DESC, case_id DESC LIMIT ?",
-            [*score_params, *params, *outer_params, limit + 1],
-        )
-        more = len(rows) > limit
-        rows = rows[:limit]
-        items = [self._item(row) for row in rows]
-        last = rows[-1] if rows else None
-        next_cursor = encode_cursor([int(last[6]), last[4], last[0]]) if more and last else None
-        return items, next_cursor
+        return where, params
 
-    # A word's forms, as (clear stems, clear prefixes, tokens, hashed prefix tokens).
+    @staticmethod
+    def _after(cursor: str | None) -> tuple[int, str, str] | None:
+        """The last row's key of the previous page: relevance, submitted_at, case id."""
+        if not cursor:
+            return None
+        score, submitted_at, case_id = decode_cursor(cursor, 3)
+        if not (
+            isinstance(score, int) and isinstance(submitted_at, str) and isinstance(case_id, str)
+        ):
+            raise InvalidCursor("the cursor is not one this API handed out")
+        return score, submitted_at, case_id
+
+    # A word's forms, as (clear stems, clear prefixes, tokens): any of them, or whole words.
 
     @staticmethod
     def _any_form(word: QueryWord) -> tuple[list[str], list[str], list[str]]:
