@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from benchmarks import read_models_lag as lag
@@ -48,17 +48,18 @@ class Sizes:
     """How big each part runs."""
 
     log_events: tuple[int, int]  # the smaller log shows whether memory stays flat
-    template_rounds: int
+    templates: int  # cases through CaseService, copied to fill the log
     postgres_cases: int
     sqlite_cases: int
     query_runs: int
     lag_rate: float
     lag_seconds: float
     writer_seconds: float
+    fresh_process: bool = True  # each rebuild pass in a process of its own (memory figures)
 
 
-FULL = Sizes((25_000, 200_000), 3, 1_000_000, 100_000, 300, 300.0, 20.0, 8.0)
-QUICK = Sizes((2_000, 8_000), 1, 20_000, 10_000, 40, 60.0, 3.0, 2.0)
+FULL = Sizes((25_000, 200_000), 204, 1_000_000, 100_000, 300, 300.0, 20.0, 8.0)
+QUICK = Sizes((2_000, 8_000), 68, 20_000, 10_000, 40, 60.0, 3.0, 2.0)
 
 
 def rebuild_part(sizes: Sizes) -> None:
@@ -66,9 +67,12 @@ def rebuild_part(sizes: Sizes) -> None:
     print("read models: rebuild from the log (PostgreSQL), each pass in a fresh process")
     passes = []
     for events in sizes.log_events:
-        target, info = prepared_log(events, rounds=sizes.template_rounds)
+        target, info = prepared_log(events, templates=sizes.templates)
         print(f"  log {info.describe()}")
-        passes += [rebuilding.measure(target, what, info.events) for what in rebuilding.MEASURED]
+        passes += [
+            rebuilding.measure(target, what, info.events, fresh_process=sizes.fresh_process)
+            for what in rebuilding.MEASURED
+        ]
     print(rebuilding.report(passes))
     print(
         "  ceiling: select notifications in batches of "
@@ -83,12 +87,11 @@ def _latency_on(filled: InboxViews, database: str, runs: int) -> None:
     vorgang = build(Settings(database_url=filled.target.display))
     try:
         views = latency.RecordingViews(vorgang.views)
-        cases = [latency.baseline_case(views), *latency.inbox_cases(views, vorgang)]
-        searched = latency.search_cases(views, vorgang)
-        if isinstance(searched, str):
-            print(f"  {searched}")
-        else:
-            cases += searched
+        cases = [
+            latency.baseline_case(views),
+            *latency.inbox_cases(views, vorgang),
+            *latency.search_cases(views, vorgang),
+        ]
         print(latency.report(database, latency.measure(views, cases, runs)))
     finally:
         vorgang.close()
@@ -147,9 +150,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("parts", nargs="*", choices=[[], *PARTS], help="run only these")
     parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
     parser.add_argument("--log-events", type=int, nargs=2, metavar=("SMALL", "LARGE"))
+    parser.add_argument("--templates", type=int, help="cases through CaseService in a new log")
     parser.add_argument("--postgres-cases", type=int)
     parser.add_argument("--sqlite-cases", type=int)
-    parser.add_argument("--lag-rate", type=float)
+    parser.add_argument("--runs", type=int, help="timed runs of each query")
+    parser.add_argument("--lag-rate", type=float, help="commands per second")
     parser.add_argument("--lag-seconds", type=float)
     parser.add_argument("--drop", action="store_true", help="drop the kept data sets and stop")
     args = parser.parse_args(argv)
@@ -158,16 +163,16 @@ def main(argv: list[str] | None = None) -> None:
         drop_schemas()
         return
     base = QUICK if args.quick else FULL
-    sizes = Sizes(
-        tuple(args.log_events) if args.log_events else base.log_events,
-        base.template_rounds,
-        args.postgres_cases or base.postgres_cases,
-        args.sqlite_cases or base.sqlite_cases,
-        base.query_runs,
-        args.lag_rate or base.lag_rate,
-        args.lag_seconds or base.lag_seconds,
-        base.writer_seconds,
-    )
+    chosen_sizes = {
+        "log_events": tuple(args.log_events) if args.log_events else None,
+        "templates": args.templates,
+        "postgres_cases": args.postgres_cases,
+        "sqlite_cases": args.sqlite_cases,
+        "query_runs": args.runs,
+        "lag_rate": args.lag_rate,
+        "lag_seconds": args.lag_seconds,
+    }
+    sizes = replace(base, **{k: v for k, v in chosen_sizes.items() if v is not None})
     unreachable = postgres_unreachable()
     chosen = args.parts or list(PARTS)
     for index, part in enumerate(chosen):

@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.routes.read_models import opener
+from benchmarks.read_models_search import case_search
 from benchmarks.read_models_views import (
     CLERKS_PER_TENANT,
+    PREFIXES,
     RARE_SERVICE,
     TENANTS,
     TODAY,
@@ -32,8 +34,10 @@ from infrastructure.view_database import ProjectionLock, ViewDatabase, ViewTrans
 from infrastructure.wiring import Vorgang
 from projections.inbox import Inbox
 from projections.inbox_query import InboxFilter, InboxQuery
+from projections.search_query import SearchFilter, SearchQuery
 
-PAGE = 50  # the API's default page size
+PAGE = 50  # the inbox route's default page size
+SEARCH_PAGE = 20  # the search route's default page size
 SLOW_MS = 25.0  # a p99 above this prints the whole plan
 
 
@@ -133,17 +137,27 @@ def inbox_cases(views: RecordingViews, vorgang: Vorgang) -> list[QueryCase]:
     ]
 
 
-def search_cases(views: RecordingViews, vorgang: Vorgang) -> list[QueryCase] | str:
-    """Case search queries, once ``projections/search_query.py`` exists; else why not.
+def search_cases(views: RecordingViews, vorgang: Vorgang) -> list[QueryCase]:
+    """Typical searches of ``GET /api/v1/search`` (``SearchQuery.page``), over the tenants."""
+    reader = SearchQuery(views, case_search(vorgang).terms, opener(vorgang))
+    tenants = list(TENANTS)
 
-    Hook: when case search lands, fill its view the fast way (see ``read_models_views``)
-    and return its typical queries here as ``QueryCase``s (a reference, a name, a street).
-    """
-    try:
-        import projections.search_query  # noqa: F401
-    except ImportError:
-        return "case search not measured: projections/search_query.py does not exist yet"
-    return "case search not measured: its query cases are not written yet (search_cases)"
+    def find(i: int, **wanted: Any) -> object:
+        tenant = tenants[i % len(tenants)]
+        return reader.page(SearchFilter(tenant=tenant, **wanted), limit=SEARCH_PAGE, cursor=None)
+
+    def reference(i: int) -> str:
+        return f"{PREFIXES[tenants[i % len(tenants)]]}-2026-{1 + i * 37 % 1000:07d}"
+
+    return [
+        QueryCase("search: whole name", lambda i: find(i, text="Jürgen Müller")),
+        QueryCase("search: word beginning", lambda i: find(i, text="Müll")),
+        QueryCase("search: street, other spelling", lambda i: find(i, text="Hauptstrasse")),
+        QueryCase("search: name and subject", lambda i: find(i, text="Weber Container")),
+        QueryCase("search: reference", lambda i: find(i, reference=reference(i))),
+        QueryCase("search: status, no words", lambda i: find(i, status="in_review")),
+        QueryCase("search: newest first", lambda i: find(i)),
+    ]
 
 
 def baseline_case(views: RecordingViews) -> QueryCase:
@@ -169,22 +183,31 @@ def plan_of(views: RecordingViews) -> list[str]:
     return [str(r[-1]) for r in rows]
 
 
+INDEX_PATTERNS = (  # how a plan line names what it reads by: an index name, or a label
+    (r"Scan(?: Backward)? using (\S+)", None),  # PostgreSQL
+    (r"Bitmap Index Scan on (\S+)", None),
+    (r"USING (?:COVERING )?INDEX sqlite_autoindex", "pkey"),  # SQLite
+    (r"USING (?:COVERING )?INDEX (\S+)", None),
+    (r"VIRTUAL TABLE INDEX \d+:M", "fts5"),
+    (r"USING INTEGER PRIMARY KEY", "rowid"),
+)
+
+
 def indexes_in(plan: list[str]) -> str:
     """The indexes a plan uses (or "table scan"), and "+ sort" if it sorts."""
     found: list[str] = []
     for line in plan:
-        for pattern in (
-            r"Scan(?: Backward)? using (\S+)",
-            r"Bitmap Index Scan on (\S+)",
-            r"USING (?:COVERING )?INDEX (\S+)",
-        ):
+        for pattern, label in INDEX_PATTERNS:
             match = re.search(pattern, line)
-            if match and match.group(1) not in found:
-                found.append(match.group(1))
-    how = ", ".join(name.removeprefix(Inbox().table + "_") for name in found)
+            if match:
+                name = label or re.sub(r"^\w+?_v\d+_", "", match.group(1))
+                if name not in found:
+                    found.append(name)
+                break
+    how = ", ".join(found)
     if not how:
         how = "table scan" if any("Seq Scan" in x or x.startswith("SCAN") for x in plan) else "-"
-    sorts = any(x.lstrip(" ->").startswith("Sort") or "TEMP B-TREE" in x for x in plan)
+    sorts = any(re.search(r"(?:^|->)\s*(?:Incremental )?Sort\s+\(|TEMP B-TREE", x) for x in plan)
     return how + (" + sort" if sorts else "")
 
 

@@ -70,7 +70,7 @@ def log_target(events: int) -> DatabaseTarget:
     return parse_database_url(f"{POSTGRES_URL}?schema={SCHEMA_PREFIX}{events}")
 
 
-def prepared_log(events: int, *, rounds: int) -> tuple[DatabaseTarget, LogInfo]:
+def prepared_log(events: int, *, templates: int) -> tuple[DatabaseTarget, LogInfo]:
     """The log of at least ``events`` case events: reused if complete, else made now."""
     target = log_target(events)
     found = recorded_info(target)
@@ -84,16 +84,16 @@ def prepared_log(events: int, *, rounds: int) -> tuple[DatabaseTarget, LogInfo]:
     started = time.perf_counter()
     vorgang = build(Settings(database_url=target.display, key_cache_seconds=30))
     try:
-        templates = template_histories(vorgang, rounds=rounds)
-        copied = replicate(vorgang, templates, events - sum(len(h) for h in templates))
+        histories = template_histories(vorgang, templates)
+        copied = replicate(vorgang, histories, events - sum(len(h) for h in histories))
     finally:
         vorgang.close()
     info = LogInfo(
         schema=schema,
-        events=sum(len(h) for h in templates) + copied.events,
-        cases=len(templates) + copied.cases,
-        templates=len(templates),
-        template_events=sum(len(h) for h in templates),
+        events=sum(len(h) for h in histories) + copied.events,
+        cases=len(histories) + copied.cases,
+        templates=len(histories),
+        template_events=sum(len(h) for h in histories),
         seconds=time.perf_counter() - started,
         reused=False,
     )
@@ -104,16 +104,24 @@ def prepared_log(events: int, *, rounds: int) -> tuple[DatabaseTarget, LogInfo]:
 # ------------------------------------------------------------------ templates
 
 
-def template_histories(vorgang: Vorgang, *, rounds: int) -> list[list[StoredEvent]]:
-    """Run every demo scenario in every town ``rounds`` times; return each case's events."""
+def template_histories(vorgang: Vorgang, count: int) -> list[list[StoredEvent]]:
+    """Run ``count`` cases through the demo scenarios, town by town; return their events.
+
+    Scenarios repeat in further rounds (later dates, other applicants) past the first
+    ``len(TOWNS) * (general + permit scenarios)`` cases.
+    """
     start = datetime.now(UTC) - timedelta(days=70)
     scenarios: list[tuple[str, dict[str, Any] | None, Step]] = [
         ("general", {"subject": subject}, step) for subject, step in SCENARIOS
     ]
     scenarios += [("road-opening", None, step) for step in PERMIT_SCENARIOS]
-    for round_, (t_index, town), (s_index, (service, data, step)) in itertools.product(
-        range(rounds), enumerate(TOWNS), enumerate(scenarios)
-    ):
+    plan = (
+        (round_, town, scenario)
+        for round_ in itertools.count()
+        for town in enumerate(TOWNS)
+        for scenario in enumerate(scenarios)
+    )
+    for round_, (t_index, town), (s_index, (service, data, step)) in itertools.islice(plan, count):
         clock = FixedClock(start + timedelta(days=t_index + 5 * round_, hours=s_index))
         index = (round_ * len(scenarios) + s_index) * len(TOWNS) + t_index
         if data is None:

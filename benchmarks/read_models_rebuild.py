@@ -75,8 +75,8 @@ def rebuild_view(vorgang: Vorgang, name: str) -> int:
     return rebuild(vorgang.store, vorgang.views, projection, batch_size=BATCH).events
 
 
-def _measure_here(url: str, what: str) -> tuple[int, float, float, float]:
-    """In the child: events, seconds, peak RSS and its growth in MiB (wiring untimed)."""
+def measure_here(url: str, what: str) -> tuple[int, float, float, float]:
+    """In this process: events, seconds, peak RSS and its growth in MiB (wiring untimed)."""
     quiet_logging()
     vorgang = build(Settings(database_url=url))
     try:
@@ -93,10 +93,12 @@ def _measure_here(url: str, what: str) -> tuple[int, float, float, float]:
     return events, seconds, after / 1024, (after - before) / 1024  # ru_maxrss: KiB on Linux
 
 
-def measure(target: DatabaseTarget, what: str, log_events: int) -> Pass:
-    """One pass in a fresh process, so its memory peak is its own."""
+def measure(target: DatabaseTarget, what: str, log_events: int, *, fresh_process: bool) -> Pass:
+    """One pass, in a fresh process so that its memory peak is its own (or in this one)."""
+    if not fresh_process:
+        return Pass(what, log_events, *measure_here(target.display, what))
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
-        events, seconds, peak, growth = pool.submit(_measure_here, target.display, what).result()
+        events, seconds, peak, growth = pool.submit(measure_here, target.display, what).result()
     return Pass(what, log_events, events, seconds, peak, growth)
 
 

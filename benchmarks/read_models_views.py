@@ -21,16 +21,17 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from benchmarks import read_models_search
 from benchmarks.support import POSTGRES_URL, postgres_connection
 from domain.personal_data import PersonalData, Subjects
 from infrastructure.database import DatabaseTarget, parse_database_url
-from infrastructure.demo import APPLICANTS
+from infrastructure.demo import TOWNS
 from infrastructure.settings import Settings
 from infrastructure.wiring import Vorgang, build
 from projections.inbox import COLUMNS, NO_DUE_DATE, Inbox
 
 SCHEMA_PREFIX = "bench_readmodels_views_"
-INFO_TABLE = "bench_views_info"
+INFO_TABLE = "bench_views_filled"  # written last: both views are complete
 TENANTS = {"usingen": 0.33, "neu-anspach": 0.33, "schmitten": 0.21, "glashuetten": 0.13}
 PREFIXES = {"usingen": "USI", "neu-anspach": "NAN", "schmitten": "SMI", "glashuetten": "GLA"}
 # The catalogue's services and those DESIGN.md plans, with a long tail (shares of cases).
@@ -61,7 +62,59 @@ STATUSES = {
 }
 RARE_SERVICE = "headstone-permit"
 CLERKS_PER_TENANT = 25
-SEALED_NAMES = 500  # distinct encrypted applicant names, shared out over the rows
+FIRST = [
+    "Jürgen",
+    "Erika",
+    "Hans",
+    "Fatma",
+    "Sven",
+    "Anna",
+    "Paul",
+    "Jörg",
+    "Marie",
+    "Ali",
+    "Lukas",
+    "Sabine",
+    "Dimitri",
+    "Leonie",
+    "Mehmet",
+    "Ursula",
+    "Tobias",
+    "Petra",
+    "Klaus",
+    "Aylin",
+]
+LAST = [
+    "Müller",
+    "Schmidt",
+    "Schneider",
+    "Fischer",
+    "Weber",
+    "Meyer",
+    "Wagner",
+    "Becker",
+    "Schulz",
+    "Hoffmann",
+    "Yilmaz",
+    "Kowalski",
+    "Großmann",
+    "Bäcker",
+    "Öztürk",
+    "Krüger",
+    "Petrov",
+    "Schäfer",
+    "Koch",
+    "Richter",
+    "Wolf",
+    "Neumann",
+    "Braun",
+    "Zimmermann",
+    "Hartmann",
+]
+NAMES = tuple(f"{first} {last}" for last in LAST for first in FIRST)  # 500 distinct names
+# Keys the names are encrypted under. Queries run with these keys cached (as a busy server's
+# 50,000-entry key cache holds them); a page of cold cases would look up a key per row.
+NAME_KEYS = 20
 TODAY = date(2026, 3, 2)  # the business day the queries ask about
 
 
@@ -78,6 +131,12 @@ class InboxViews:
     cases: int
     seconds: float
     reused: bool
+    with_search: bool
+
+    @property
+    def search(self) -> str:
+        """How the case search view is filled, for the description."""
+        return "; the same cases in the case search view" if self.with_search else ""
 
     def describe(self) -> str:
         """One line for the report."""
@@ -86,19 +145,33 @@ class InboxViews:
         return (
             f"{where}: {self.cases:,} open cases in the inbox view, {len(TENANTS)} tenants, "
             f"{len(SERVICES)} services, {len(STATUSES)} statuses, {CLERKS_PER_TENANT} clerks "
-            f"per town, {SEALED_NAMES} encrypted names ({how})"
+            f"per town, {len(NAMES)} names encrypted under {NAME_KEYS} keys{self.search} ({how})"
         )
 
 
+def applicant_of(tenant: str, position: int) -> dict[str, str]:
+    """The applicant's name and address of the generated case at a position."""
+    town = next(t for t in TOWNS if t.tenant == tenant)
+    streets = (*town.streets, "Hauptstraße")
+    return {
+        "name": NAMES[(position - 1) % len(NAMES)],
+        "street": streets[position % len(streets)],
+        "house_number": str(1 + position % 97),
+        "postal_code": town.postal_code,
+        "city": town.city,
+    }
+
+
 def sealed_names(vorgang: Vorgang) -> list[str]:
-    """Applicant names encrypted as events store them (keys created in the key table)."""
+    """``NAMES`` encrypted as events store them, under ``NAME_KEYS`` keys in the key table."""
     transcoder = vorgang.store.mapper.transcoder
-    names = []
-    for i in range(SEALED_NAMES):
-        name, _email = APPLICANTS[i % len(APPLICANTS)]
-        value = PersonalData(uuid.uuid4(), Subjects.APPLICANT, f"{name} {i}")
-        names.append(transcoder.encode(value).decode("utf-8"))
-    return names
+    cases = [uuid.uuid4() for _ in range(NAME_KEYS)]
+    return [
+        transcoder.encode(PersonalData(cases[i % NAME_KEYS], Subjects.APPLICANT, name)).decode(
+            "utf-8"
+        )
+        for i, name in enumerate(NAMES)
+    ]
 
 
 def _pick(rng: random.Random, weights: dict[str, float], n: int) -> list[str]:
@@ -153,15 +226,15 @@ def _create_indexes(vorgang: Vorgang) -> None:
 
 
 def postgres_inbox(cases: int) -> InboxViews:
-    """The inbox with ``cases`` open cases in a PostgreSQL schema of its own (reused)."""
+    """``cases`` open cases in the inbox and case search views of a PostgreSQL schema."""
     schema = f"{SCHEMA_PREFIX}{cases}"
     target = parse_database_url(f"{POSTGRES_URL}?schema={schema}")
     with postgres_connection(target) as conn:
-        exists = conn.execute("SELECT to_regclass(%s)", (INFO_TABLE,)).fetchone()
-        if exists and exists[0] is not None:
+        found = conn.execute("SELECT to_regclass(%s)", (INFO_TABLE,)).fetchone()
+        if found and found[0] is not None:
             row = conn.execute(f"SELECT cases, seconds FROM {INFO_TABLE}").fetchone()
             if row is not None and int(row[0]) == cases:
-                return InboxViews(target, cases, float(row[1]), reused=True)
+                return InboxViews(target, cases, float(row[1]), reused=True, with_search=True)
     with postgres_connection(parse_database_url(POSTGRES_URL)) as conn:
         conn.autocommit = True
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
@@ -178,39 +251,41 @@ def postgres_inbox(cases: int) -> InboxViews:
                 for row in inbox_rows(cases, names):
                     copy.write_row(row)
             conn.commit()
-        _create_indexes(vorgang)
-        with postgres_connection(target) as conn:
+            _create_indexes(vorgang)
             conn.execute(f"ANALYZE {Inbox().table}")
+            conn.commit()
+            read_models_search.copy_postgres(vorgang, conn, inbox_rows(cases, names), applicant_of)
             seconds = time.perf_counter() - started
             conn.execute(f"CREATE TABLE {INFO_TABLE} (cases BIGINT, seconds DOUBLE PRECISION)")
             conn.execute(f"INSERT INTO {INFO_TABLE} VALUES (%s, %s)", (cases, seconds))
             conn.commit()
     finally:
         vorgang.close()
-    return InboxViews(target, cases, seconds, reused=False)
+    return InboxViews(target, cases, seconds, reused=False, with_search=True)
 
 
 def sqlite_inbox(cases: int, file: str) -> InboxViews:
-    """The inbox with ``cases`` open cases in a fresh SQLite file."""
+    """``cases`` open cases in the inbox and case search views of a fresh SQLite file."""
     target = parse_database_url(f"sqlite:///{file}")
     started = time.perf_counter()
     vorgang = build(Settings(database_url=target.display, key_cache_seconds=300))
     try:
         names = sealed_names(vorgang)
         _create_table_without_indexes(vorgang)
+        rows = list(inbox_rows(cases, names))
         conn = sqlite3.connect(target.env["SQLITE_DBNAME"], isolation_level=None)
         try:
             marks = ", ".join("?" for _ in COLUMNS)
             statement = f"INSERT INTO {Inbox().table} ({', '.join(COLUMNS)}) VALUES ({marks})"
-            rows = list(inbox_rows(cases, names))
             for first in range(0, len(rows), 50_000):
                 conn.execute("BEGIN IMMEDIATE")
                 conn.executemany(statement, rows[first : first + 50_000])
                 conn.execute("COMMIT")
+            _create_indexes(vorgang)
+            read_models_search.insert_sqlite(vorgang, conn, rows, applicant_of)
+            conn.execute("ANALYZE")
         finally:
             conn.close()
-        _create_indexes(vorgang)
-        vorgang.views.query(f"ANALYZE {Inbox().table}")
     finally:
         vorgang.close()
-    return InboxViews(target, cases, time.perf_counter() - started, reused=False)
+    return InboxViews(target, cases, time.perf_counter() - started, reused=False, with_search=True)
