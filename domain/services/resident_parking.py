@@ -528,7 +528,7 @@ class ResidentParkingPermit(Case):
         for holding, field in ((resident, "applicant"), (vehicle, "data.vehicle.number_plate")):
             holding.take(
                 case_id=self.id,
-                valid_from=valid_from,
+                valid_from=max(today, valid_from),  # the days gone by need no holding
                 valid_until=until,
                 actor=actor,
                 at=at,
