@@ -18,6 +18,8 @@ from domain.actor import Actor, Role
 from domain.case import Case
 from domain.decision import DecisionOutcome
 from domain.working_days import berlin_date
+from infrastructure.demo_resident_parking import PARKING_SCENARIOS
+from infrastructure.demo_resident_parking import permit_data as parking_data
 from infrastructure.demo_road_opening import PERMIT_SCENARIOS, permit_data
 from infrastructure.demo_sewer_connection import CONNECTION_SCENARIOS, connection_data
 from infrastructure.demo_steps import Office, Step, ask, review, waiting, withdrawn
@@ -163,6 +165,12 @@ def seed_demo(vorgang: Vorgang, *, now: datetime | None = None) -> list[UUID]:
                 _seed(
                     vorgang, clock, town, 200 + c_index, "sewer-connection", data, connection_step
                 )
+            )
+        for r_index, parking_step in enumerate(PARKING_SCENARIOS):
+            clock = FixedClock(start + timedelta(days=t_index, hours=32 + r_index))
+            data = parking_data(r_index, town.tenant, berlin_date(clock.now()))
+            ids.append(
+                _seed(vorgang, clock, town, 300 + r_index, "resident-parking", data, parking_step)
             )
     return ids
 

@@ -43,5 +43,26 @@ def test_demo_covers_every_state_in_all_four_towns_and_is_idempotent(vorgang: Vo
         "closed",
         "withdrawn",
     }
+    parking = [c for c in cases if c.service == "resident-parking"]
+    assert {c.status for c in parking} == {
+        "submitted",
+        "in_review",
+        "information_requested",
+        "notified",
+        "final",
+        "permit_returned",
+        "permit_revoked",
+        "closed",
+        "withdrawn",
+    }
+    refusals = Counter(
+        r
+        for c in parking
+        if c.decision is not None
+        for rules in c.decision.rules
+        for r in rules.inputs.get("refusals", [])
+    )
+    assert refusals == {"outside_zones": 4, "vehicle_holds_permit": 4}
+    assert sum(1 for c in parking if c.renewed is not None) == 4
     general_states = {c.status for c in cases if c.service == "general"}
     assert {"submitted", "notified", "objection_lodged", "closed", "withdrawn"} <= general_states
