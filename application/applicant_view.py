@@ -14,6 +14,7 @@ from application.views import CaseState, HistoryEntry
 from domain.actor import Actor, Role
 from domain.case import APPLICANT_COMMANDS
 from domain.lifecycle import CaseStatus
+from domain.services.catalogue import SERVICES
 from domain.tenants import TENANTS
 
 SHOWN_EVENTS: Final = frozenset(
@@ -64,6 +65,12 @@ def shows_staff_names(tenant_id: str) -> bool:
     return town is not None and town.applicants_see_staff_names
 
 
+def applicant_commands(service: str) -> frozenset[str]:
+    """The commands an applicant may give in a case of this service (its own steps too)."""
+    definition = SERVICES.get(service)
+    return definition.case_class.APPLICANT_COMMANDS if definition else APPLICANT_COMMANDS
+
+
 def case_for_applicant(state: CaseState, *, names: bool = False) -> CaseState:
     """The case as its applicant sees it."""
     return replace(
@@ -71,7 +78,9 @@ def case_for_applicant(state: CaseState, *, names: bool = False) -> CaseState:
         holder_id=None,
         decision=without_staff(state.decision, names=names),
         pending_decision=None,
-        allowed_commands=tuple(c for c in state.allowed_commands if c in APPLICANT_COMMANDS),
+        allowed_commands=tuple(
+            c for c in state.allowed_commands if c in applicant_commands(state.service)
+        ),
         service_state=without_staff(state.service_state, names=names),
     )
 

@@ -206,6 +206,15 @@ class ResidentParkingPermit(Case):
 
     PROCESSING_PERIOD_WORKING_DAYS: ClassVar[int] = 10
     APPLICANT_COMMANDS: ClassVar[frozenset[str]] = APPLICANT_COMMANDS | {"return_permit"}
+    PUBLIC_EVENTS: ClassVar[Mapping[str, tuple[str, str]]] = {
+        "PermitRenewed": ("parking_permit_renewed", "Resident parking: the permit was renewed."),
+        "NumberPlateChanged": (
+            "parking_permit_plate_changed",
+            "Resident parking: another number plate was entered on the permit.",
+        ),
+        "PermitReturned": ("parking_permit_returned", "Resident parking: the permit was returned."),
+        "PermitRevoked": ("parking_permit_revoked", "Resident parking: the permit was revoked."),
+    }
     LIFECYCLE = extend_lifecycle(
         Case.LIFECYCLE,
         {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -97,6 +99,8 @@ def test_a_resident_parking_permit_through_every_step(
     refused_close = client.post(url + "/close", headers=clerk)
     assert refused_close.status_code == 422
     assert refused_close.json()["errors"][0]["field"] == "valid_until"
+    as_applicant = client.get(url, headers=auth("applicant", sub="portal:p1")).json()
+    assert as_applicant["allowed_commands"] == ["return_permit"]
     returned = client.post(
         url + "/parking-return",
         json={"reason": "Umzug nach Frankfurt"},
@@ -124,6 +128,33 @@ def test_a_resident_parking_permit_through_every_step(
     assert records[0]["outcome"] == "approved"
     replay = client.get(url + "/decisions/1/replay", headers=auth("auditor")).json()
     assert replay["verdict"] == "consistent", replay
+
+    published = feed_of(client, auth, url.rsplit("/", 1)[-1])
+    assert [e["type"].split(".")[-2] for e in published][-4:] == [
+        "parking_permit_plate_changed",
+        "parking_permit_renewed",
+        "parking_permit_returned",
+        "closed",
+    ]
+    assert "HG-" not in json.dumps(published)  # the feed carries no number plates
+
+
+def feed_of(client: TestClient, auth: Auth, case_id: str) -> list[dict[str, Any]]:
+    """The case's published events, once the feed shows it closed (waits for the projection)."""
+    integrator = auth("integrator", sub="svc-portal")
+    found: list[dict[str, Any]] = []
+    after = "0"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        response = client.get(
+            "/api/v1/feed", params={"after": after, "wait": 1}, headers=integrator
+        )
+        assert response.status_code == 200, response.text
+        found += [e for e in response.json() if e["subject"] == case_id]
+        after = response.headers["Vorgang-Next-After"]
+        if found and found[-1]["type"].endswith(".closed.v1"):
+            return found
+    raise AssertionError(f"the feed did not show the case closed: {found}")
 
 
 def test_refused_with_every_reason_that_applies(client: TestClient, auth: Auth) -> None:
