@@ -2,38 +2,33 @@
 
 Every command that can take or free a permit holding loads the case and the holdings of its
 resident and number plate, runs one domain command, and saves the case and every changed
-holding in one atomic save. A save that loses a race (another permit took the same holding,
-or the case moved on) is retried from a fresh load, so the loser sees the winner's permit
-and is refused by the rules; a caller's stale If-Match stays a 412.
+holding in one atomic save (``run_jointly``). A save that loses a race (another permit took
+the same holding, or the case moved on) is retried from a fresh load, so the loser sees the
+winner's permit and is refused by the rules; a caller's stale If-Match stays a 412.
 """
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from typing import Any, Final
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
 from pydantic import ValidationError
 
-from application.cases import CaseService, load_visible
-from application.errors import ConcurrentUpdate, InvalidApplicationData, VersionMismatch
+from application.cases import CaseService
+from application.errors import InvalidApplicationData
+from application.joint_commands import run_jointly
 from application.views import CommandResult
 from domain.actor import Actor
-from domain.errors import InvalidCommand, InvalidTransition
+from domain.errors import InvalidCommand
 from domain.personal_data import PersonalData, PersonalValue, Subjects
 from domain.personal_fields import personal_data_of
 from domain.rules.resident_parking import street_key
 from domain.services.parking_holding import HoldingKind, PermitHolding
 from domain.services.resident_parking import ResidentParkingPermit, Vehicle
 from domain.working_days import berlin_date
-
-ATTEMPTS: Final = 30
-RETRY_PAUSE_SECONDS: Final = 0.002
 
 Step = Callable[[ResidentParkingPermit, datetime], list[PermitHolding]]
 
@@ -199,8 +194,6 @@ class ResidentParkingCommands:
 
         return self._run(case_id, actor, expected_version, "revoke_permit", step)
 
-    # ------------------------------------------------------------------ saving
-
     def _run(
         self,
         case_id: UUID,
@@ -209,23 +202,13 @@ class ResidentParkingCommands:
         name: str,
         step: Step,
     ) -> CommandResult:
-        """Load, check, run, save the case with its changed holdings at once; retry a lost race."""
-        store = self.cases.store
-        for attempt in range(ATTEMPTS):
-            if attempt:
-                # Another permit (or command) saved first: back off with jitter, then reload.
-                time.sleep(random.uniform(0, RETRY_PAUSE_SECONDS * 2 ** min(attempt, 6)))  # noqa: S311
-            case = load_visible(store, case_id, actor)
-            if not isinstance(case, ResidentParkingPermit):
-                raise InvalidTransition(name, case.status, case.allowed_commands())
-            if expected_version is not None and expected_version != case.version:
-                raise VersionMismatch(case_id, expected_version, case.version)
-            holdings = step(case, self.cases.clock.now())
-            changed = [h for h in holdings if h.pending_events and h.version > 1]
-            try:
-                recordings = store.save(case, *changed)
-            except IntegrityError:
-                continue
-            position = max((r.notification.id for r in recordings), default=None)
-            return CommandResult(case_id, case.version, position)
-        raise ConcurrentUpdate(case_id)
+        """The step and the holdings it changed, saved at once; a lost race is retried."""
+        return run_jointly(
+            self.cases,
+            case_id,
+            actor=actor,
+            expected_version=expected_version,
+            case_type=ResidentParkingPermit,
+            name=name,
+            step=step,
+        )

@@ -174,6 +174,8 @@ def test_refused_with_every_reason_that_applies(client: TestClient, auth: Auth) 
         "vehicle_holds_permit",
     ]
     assert "bereits ein gültiger Bewohnerparkausweis" in decision["justification"]
+    replay = client.get(second + "/decisions/1/replay", headers=auth("auditor")).json()
+    assert replay["verdict"] == "consistent", replay
 
     outside = permit_request(
         "Erika Weber",
@@ -202,6 +204,8 @@ def test_a_permit_is_not_issued_by_the_generic_decision(client: TestClient, auth
     refused = client.post(url + "/decide", json=refusal, headers=clerk)
     assert refused.status_code == 200
     assert refused.json()["decision"]["rules"][0]["rules_id"] == "resident-parking-zones"
+    replay = client.get(url + "/decisions/1/replay", headers=auth("auditor")).json()
+    assert replay["verdict"] == "consistent", replay
 
 
 def test_invalid_permit_data_names_the_field(client: TestClient, auth: Auth) -> None:
