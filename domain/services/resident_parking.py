@@ -197,8 +197,15 @@ _ENDING: Final = {"return_permit", "revoke_permit"}
 
 
 def last_day(start: date, months: int) -> date:
-    """The last day of a period of whole months from ``start``."""
-    return add_months(start, months) - timedelta(days=1)
+    """The last day of a validity of whole months that begins on ``start`` (both included).
+
+    §§ 187 (2), 188 (2) BGB: the day before the day with the same number; where that month
+    has no such day, its last day (§ 188 (3) BGB): from 31 January, one month ends on 28 February.
+    """
+    same_number = add_months(start, months)
+    if same_number.day != start.day:
+        return same_number  # the month is too short: it ends on its last day
+    return same_number - timedelta(days=1)
 
 
 class ResidentParkingPermit(Case):

@@ -1,0 +1,97 @@
+"""New versions of a town's zone plan and tariff: new decisions follow them, old ones replay."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from types import MappingProxyType
+from uuid import UUID
+
+import pytest
+
+from application.cases import CaseService
+from application.decision_audit import DecisionAudit
+from application.resident_parking import ResidentParkingCommands
+from domain.actor import Actor, Role
+from domain.errors import InvalidCommand
+from domain.rules import resident_parking as rules
+from domain.rules.resident_parking import ParkingTariff, ParkingZone, ZonePlan
+from domain.services.resident_parking import example
+from domain.working_days import berlin_date
+from tests.conftest import CLERK
+
+AUDITOR = Actor("ida.roth", "Ida Roth", Role.AUDITOR, "usingen")
+REMEDY = "Widerspruch binnen eines Monats nach Bekanntgabe."
+FROM_2027 = date(2027, 1, 1)
+
+
+@pytest.fixture
+def new_versions_from_2027(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From 2027 Usingen's old town loses the Obergasse and the annual fee doubles."""
+    plan = rules.ZONE_PLANS["usingen"][0]
+    old_town = tuple(s for s in plan.zones[0].streets if s != "Obergasse")
+    smaller = ZonePlan(
+        version="usingen-2027-01",
+        valid_from=FROM_2027,
+        zones=(
+            ParkingZone("U1", "Altstadt", old_town),
+            *plan.zones[1:],
+        ),
+    )
+    fees = ParkingTariff("usingen-2027-01", FROM_2027, Decimal("120.00"), Decimal("20.00"))
+    monkeypatch.setattr(
+        rules,
+        "ZONE_PLANS",
+        MappingProxyType({**rules.ZONE_PLANS, "usingen": (plan, smaller)}),
+    )
+    monkeypatch.setattr(
+        rules,
+        "TARIFFS",
+        MappingProxyType({**rules.TARIFFS, "usingen": (*rules.TARIFFS["usingen"], fees)}),
+    )
+
+
+def issued(cases: CaseService, parking: ResidentParkingCommands, street: str, plate: str) -> UUID:
+    data = example(berlin_date(cases.clock.now()))
+    data["residence"]["street"] = street
+    data["vehicle"]["number_plate"] = plate
+    applicant = Actor(f"portal:{plate}", "Max Mustermann", Role.APPLICANT, "usingen")
+    case_id = cases.submit(
+        actor=applicant,
+        tenant="usingen",
+        service="resident-parking",
+        applicant={"name": "Max Mustermann"},
+        data=data,
+    ).case_id
+    cases.claim(case_id, actor=CLERK)
+    cases.confirm_complete(case_id, actor=CLERK)
+    parking.decide_by_rules(case_id, actor=CLERK, legal_remedy_notice=REMEDY)
+    cases.notify(case_id, actor=CLERK)
+    return case_id
+
+
+@pytest.mark.usefixtures("new_versions_from_2027")
+def test_renewals_follow_the_versions_in_force_and_old_decisions_replay(
+    cases: CaseService,
+) -> None:
+    parking = ResidentParkingCommands(cases)
+    clock = cases.clock
+    in_old_town = issued(cases, parking, "Obergasse", "HG-AB 1")
+    at_the_station = issued(cases, parking, "Bahnhofstraße", "HG-AB 2")
+    assert cases.get(at_the_station, actor=CLERK).decision["fee"] == "60.00"  # type: ignore[index]
+
+    clock.advance(timedelta(days=340))  # February 2027: both may be renewed
+    assert berlin_date(clock.now()) >= FROM_2027
+    with pytest.raises(InvalidCommand) as refused:
+        parking.renew(in_old_town, actor=CLERK)
+    assert refused.value.field == "data.residence"
+    parking.renew(at_the_station, actor=CLERK)
+    fees = cases.get(at_the_station, actor=CLERK).service_state["fees"]
+    assert [f["fee"] for f in fees] == ["60.00", "120.00"]  # the 2027 tariff
+
+    audit = DecisionAudit(cases.store, clock)
+    replay = audit.replay(in_old_town, 1, actor=AUDITOR)
+    assert replay.verdict == "consistent"
+    today = {d["field"]: (d["recorded"], d["replayed"]) for d in replay.today}
+    assert today["fee"] == ("60.00", None)  # today's plan puts the Obergasse in no zone
+    assert today["rules[resident-parking-zones].version"] == ("usingen-2025-01", "usingen-2027-01")

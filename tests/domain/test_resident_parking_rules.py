@@ -1,0 +1,140 @@
+"""The rules of the resident parking permit: plates, streets, zones, tariffs and their versions."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from types import MappingProxyType
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from domain.rules import resident_parking as rules
+from domain.rules.resident_parking import (
+    ParkingTariff,
+    ParkingZone,
+    Refusal,
+    ZonePlan,
+    street_key,
+    tariff,
+    zone_plan,
+)
+from domain.rules.versions import UnknownRulesVersion
+from domain.services.resident_parking import canonical_plate, last_day
+from domain.tenants import TENANTS
+
+districts = st.text(alphabet="ABCDEFGHKLMNOPRSTUVWZÄÖÜ", min_size=1, max_size=3)
+letters = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=1, max_size=2)
+numbers = st.integers(min_value=1, max_value=9999)
+
+
+@pytest.mark.parametrize(
+    ("written", "canonical"),
+    [
+        ("HG-AB 123", "HG-AB 123"),
+        ("HG AB123", "HG-AB 123"),
+        ("hg-ab123", "HG-AB 123"),
+        (" HG - AB - 123 ", "HG-AB 123"),
+        ("F-X 1E", "F-X 1E"),
+        ("MÜ-AB 12H", "MÜ-AB 12H"),
+    ],
+)
+def test_a_plate_is_the_same_however_it_is_written(written: str, canonical: str) -> None:
+    assert canonical_plate(written) == canonical
+
+
+@pytest.mark.parametrize("written", ["HGAB123", "HG-AB 0", "HG-ABC 1", "HG-AB 12345", "?"])
+def test_a_plate_without_district_separator_or_in_the_wrong_shape_is_refused(
+    written: str,
+) -> None:
+    with pytest.raises(ValueError, match="number plate"):
+        canonical_plate(written)
+
+
+def test_district_and_letters_are_told_apart() -> None:
+    assert canonical_plate("H-GA 12") != canonical_plate("HG-A 12")
+
+
+@given(district=districts, letters=letters, number=numbers, hyphen=st.booleans())
+def test_every_spelling_of_a_valid_plate_gives_one_canonical_form(
+    district: str, letters: str, number: int, hyphen: bool
+) -> None:
+    if len(district + letters + str(number)) > 8:
+        return
+    canonical = f"{district}-{letters} {number}"
+    spelled = f"{district.lower()}{'-' if hyphen else ' '}{letters}{number}"
+    assert canonical_plate(spelled) == canonical_plate(canonical) == canonical
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["Wilhelmjstraße", "Wilhelmj-Straße", "wilhelmjstrasse", "Wilhelmjstr.", "WILHELMJ STR"],
+)
+def test_a_street_is_found_however_it_is_written(written: str) -> None:
+    assert street_key(written) == street_key("Wilhelmjstraße")
+    zone = zone_plan("usingen", date(2026, 3, 2)).zone_for(written)
+    assert zone is not None
+    assert zone.id == "U1"
+
+
+def test_every_town_has_zones_and_a_tariff_and_no_street_lies_in_two_zones() -> None:
+    for tenant in TENANTS:
+        plan = zone_plan(tenant, date(2026, 3, 2))
+        assert plan.zones
+        keys = [street_key(s) for zone in plan.zones for s in zone.streets]
+        assert len(keys) == len(set(keys)), tenant
+        assert tariff(tenant, date(2026, 3, 2)).annual_fee > 0
+
+
+def test_the_check_names_every_reason_to_refuse() -> None:
+    plan = zone_plan("usingen", date(2026, 3, 2))
+    zone, checked = plan.check("Am Feldrain", main_residence=False)
+    assert zone is None
+    assert checked.inputs["refusals"] == [Refusal.OUTSIDE_ZONES, Refusal.SECONDARY_RESIDENCE]
+    lenient = zone_plan("neu-anspach", date(2026, 3, 2))
+    zone, checked = lenient.check("Schulstraße", main_residence=False)
+    assert zone is not None
+    assert checked.inputs["refusals"] == []
+
+
+@pytest.mark.parametrize(
+    ("months", "fee"), [(12, "60.00"), (6, "30.00"), (1, "5.00"), (7, "35.00"), (24, "120.00")]
+)
+def test_the_fee_is_the_annual_amount_per_started_month(months: int, fee: str) -> None:
+    amount, record = tariff("usingen", date(2026, 3, 2)).assess(months)
+    assert amount == Decimal(fee)
+    assert record.inputs["fee"] == fee
+    assert record.inputs["months"] == months
+
+
+def test_a_validity_of_whole_months_ends_the_day_before() -> None:
+    assert last_day(date(2026, 3, 2), 12) == date(2027, 3, 1)
+    assert last_day(date(2026, 1, 31), 1) == date(2026, 2, 28)  # § 188 (3) BGB
+    assert last_day(date(2026, 1, 28), 1) == date(2026, 2, 27)
+    assert last_day(date(2028, 2, 29), 12) == date(2029, 2, 28)
+
+
+def test_a_new_version_takes_effect_on_its_day_and_old_ones_stay_findable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    old = rules.TARIFFS["usingen"][0]
+    new = ParkingTariff("usingen-2027-01", date(2027, 1, 1), Decimal("120.00"), Decimal("20.00"))
+    monkeypatch.setattr(
+        rules, "TARIFFS", MappingProxyType({**rules.TARIFFS, "usingen": (old, new)})
+    )
+    assert tariff("usingen", date(2026, 12, 31)) == old
+    assert tariff("usingen", date(2027, 1, 1)) == new
+    assert rules.tariff_version("usingen", old.version) == old
+    with pytest.raises(UnknownRulesVersion):
+        rules.tariff_version("usingen", "1999-01")
+    with pytest.raises(UnknownRulesVersion):
+        tariff("usingen", date(2024, 12, 31))
+    with pytest.raises(UnknownRulesVersion):
+        zone_plan("atlantis", date(2026, 3, 2))
+
+
+def test_a_plan_caps_the_validity() -> None:
+    plan = ZonePlan("x", date(2025, 1, 1), (ParkingZone("Z", "Z", ("A-Weg",)),))
+    assert plan.max_validity_months == 12
+    assert zone_plan("schmitten", date(2026, 3, 2)).max_validity_months == 24
