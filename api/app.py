@@ -18,6 +18,7 @@ from api.routes import cases, decisions, feed, health, privacy, read_models, sea
 from api.routes import resident_parking as resident_parking_routes
 from api.routes import sewer_connection as sewer_connection_routes
 from api.routes import teams as teams_routes
+from api.routes import traffic_sign_order as traffic_sign_order_routes
 from application.clock import Clock
 from infrastructure.database import parse_database_url
 from infrastructure.database_watch import DatabaseWatch
@@ -99,6 +100,7 @@ def create_app(
     app.include_router(services.road_opening)
     app.include_router(resident_parking_routes.router)
     app.include_router(sewer_connection_routes.router)
+    app.include_router(traffic_sign_order_routes.router)
     app.include_router(services.catalogue)
     app.include_router(read_models.router)
     app.include_router(feed.router)

@@ -23,6 +23,7 @@ from infrastructure.demo_resident_parking import permit_data as parking_data
 from infrastructure.demo_road_opening import PERMIT_SCENARIOS, permit_data
 from infrastructure.demo_sewer_connection import CONNECTION_SCENARIOS, connection_data
 from infrastructure.demo_steps import Office, Step, ask, review, waiting, withdrawn
+from infrastructure.demo_traffic_sign_order import ORDER_SCENARIOS, order_data
 from infrastructure.wiring import Vorgang
 
 REMEDY = (
@@ -171,6 +172,13 @@ def seed_demo(vorgang: Vorgang, *, now: datetime | None = None) -> list[UUID]:
             data = parking_data(r_index, town.tenant, berlin_date(clock.now()))
             ids.append(
                 _seed(vorgang, clock, town, 300 + r_index, "resident-parking", data, parking_step)
+            )
+        for o_index, order_step in enumerate(ORDER_SCENARIOS):
+            clock = FixedClock(start + timedelta(days=t_index, hours=44 + o_index))
+            street = town.streets[o_index % len(town.streets)]
+            data = order_data(o_index, street, berlin_date(clock.now()))
+            ids.append(
+                _seed(vorgang, clock, town, 400 + o_index, "traffic-sign-order", data, order_step)
             )
     return ids
 

@@ -19,6 +19,7 @@ from domain.services.catalogue import SERVICES
 from domain.services.resident_parking import ResidentParkingStatus as P
 from domain.services.road_opening import RoadOpeningStatus as R
 from domain.services.sewer_connection import SewerConnectionStatus as W
+from domain.services.traffic_sign_order import TrafficSignOrderStatus as V
 
 
 def case_event_classes() -> list[type[Any]]:
@@ -60,6 +61,8 @@ _FIXED: dict[str, str] = {
     "ConnectionDefectsFound": W.CONNECTION_DEFECTIVE,
     "ConnectionAccepted": W.CONNECTION_ACCEPTED,
     "ConnectionChargeAssessed": W.CHARGE_ASSESSED,
+    "SignsPutUp": V.SIGNS_UP,
+    "SignsRemoved": V.COMPLETED,
     "PermitReturned": P.RETURNED,
     "PermitRevoked": P.REVOKED,
 }

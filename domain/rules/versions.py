@@ -8,8 +8,11 @@ the decision against exactly what it applied.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Protocol, TypeVar
+
+from domain.decision import RulesApplied
 
 
 class UnknownRulesVersion(LookupError):
@@ -47,3 +50,13 @@ def by_version(versions: tuple[V, ...], version: str) -> V:
         if candidate.version == version:
             return candidate
     raise UnknownRulesVersion(f"unknown rules version {version!r}")
+
+
+def as_recorded(
+    versions: tuple[V, ...], applied: Iterable[RulesApplied], rules_id: str
+) -> V | None:
+    """The version of a rule that a decision recorded, or None if it applied none."""
+    for rules in applied:
+        if rules.rules_id == rules_id:
+            return by_version(versions, rules.version)
+    return None

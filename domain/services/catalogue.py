@@ -14,8 +14,15 @@ from domain.case import Case
 from domain.errors import InvalidCommand
 from domain.rules import resident_parking as parking_rules
 from domain.rules import sewer_connection as sewer_rules
+from domain.rules import traffic_sign_order as sign_rules
 from domain.rules.road_opening import FEE_TARIFFS, LEAD_TIMES, in_force
-from domain.services import general, resident_parking, road_opening, sewer_connection
+from domain.services import (
+    general,
+    resident_parking,
+    road_opening,
+    sewer_connection,
+    traffic_sign_order,
+)
 
 
 @dataclass(frozen=True)
@@ -111,6 +118,29 @@ def _sewer_connection_tariff(on: date) -> dict[str, Any]:
     }
 
 
+def _traffic_sign_order_check(model: BaseModel, submitted_on: date) -> None:
+    if not isinstance(model, traffic_sign_order.TrafficSignOrderApplication):
+        raise InvalidCommand("data", "not a traffic sign order application")
+    model.check_lead_time(submitted_on)
+
+
+def _traffic_sign_order_tariff(on: date) -> dict[str, Any]:
+    tariff = in_force(sign_rules.TARIFFS, on)
+    return {
+        "version": tariff.version,
+        "valid_from": tariff.valid_from.isoformat(),
+        "base_fee": str(tariff.base_fee),
+        "daily_rate_by_zone_length_m": [
+            {"up_to": None if b.up_to is None else str(b.up_to), "rate": str(b.rate)}
+            for b in tariff.daily_rates
+        ],
+        "minimum": str(tariff.minimum),
+        "maximum": str(tariff.maximum),
+        "signs_up_days_ahead": in_force(sign_rules.SIGN_SETUPS, on).days_ahead,
+        "currency": "EUR",
+    }
+
+
 SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
     {
         general.SERVICE_ID: ServiceDefinition(
@@ -159,6 +189,20 @@ SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
             example=sewer_connection.example,
             tariff=_sewer_connection_tariff,
             event_labels=sewer_connection.EVENT_LABELS,
+        ),
+        traffic_sign_order.SERVICE_ID: ServiceDefinition(
+            id=traffic_sign_order.SERVICE_ID,
+            label_de="Verkehrsrechtliche Anordnung (z. B. Halteverbot für Umzug oder Baustelle)",
+            label_en="Traffic sign order",
+            case_class=traffic_sign_order.TrafficSignOrder,
+            application_model=traffic_sign_order.TrafficSignOrderApplication,
+            legal_basis=traffic_sign_order.LEGAL_BASIS,
+            retention_years=3,
+            example=traffic_sign_order.example,
+            lead_time=lambda on: in_force(sign_rules.LEAD_TIMES, on).working_days,
+            tariff=_traffic_sign_order_tariff,
+            check_application=_traffic_sign_order_check,
+            event_labels=traffic_sign_order.EVENT_LABELS,
         ),
     }
 )

@@ -522,7 +522,7 @@ class ServiceMachine(RuleBasedStateMachine):
             refusal = self.close_refusal(status, today)
             if refusal is not None:
                 return refusal
-            return "reason" if reason is not None and not reason.strip() else None
+            return "reason" if reason and not reason.strip() else None  # "" gives no reason
 
         error = self._run(
             "close",

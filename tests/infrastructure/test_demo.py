@@ -64,5 +64,16 @@ def test_demo_covers_every_state_in_all_four_towns_and_is_idempotent(vorgang: Vo
     )
     assert refusals == {"outside_zones": 4, "vehicle_holds_permit": 4}
     assert sum(1 for c in parking if c.renewed is not None) == 4
+    order_states = Counter(c.status for c in cases if c.service == "traffic-sign-order")
+    assert set(order_states) == {
+        "submitted",
+        "in_review",
+        "information_requested",
+        "notified",
+        "signs_up",
+        "completed",
+        "closed",
+        "withdrawn",
+    }
     general_states = {c.status for c in cases if c.service == "general"}
     assert {"submitted", "notified", "objection_lodged", "closed", "withdrawn"} <= general_states

@@ -1,0 +1,380 @@
+"""The traffic sign order (verkehrsrechtliche Anordnung, § 45 StVO).
+
+A person or a company asks the road traffic authority to order signs, most often a
+temporary no-parking zone for a move or for building works. The application must arrive
+the lead time before the start. The order always carries the standard conditions and names
+the day by which the signs must stand (days before the start, so parked cars may be towed);
+the applicant reports when the signs are up, and when the measure is over and the signs are
+removed; then the file is closed. The fee comes from a tariff by duration and zone length.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Final, TypeVar
+
+from eventsourcing.domain import event
+from pydantic import StringConstraints, ValidationInfo, field_validator
+
+from domain.actor import Actor, ActorRecord
+from domain.case import Case, DecisionTerms
+from domain.conditions import StandardConditions
+from domain.decision import Decision, DecisionOutcome
+from domain.errors import InvalidCommand
+from domain.lifecycle import CaseStatus, extend_lifecycle
+from domain.personal_fields import Personal, PersonalMarker
+from domain.rules.lead_times import LeadTime
+from domain.rules.traffic_sign_order import (
+    CONDITIONS_RULES_ID,
+    FEE_RULES_ID,
+    LEAD_TIME_RULES_ID,
+    LEAD_TIMES,
+    SIGN_SETUP_RULES_ID,
+    SIGN_SETUPS,
+    STANDARD_CONDITIONS,
+    TARIFFS,
+    OrderTariff,
+    SignSetup,
+)
+from domain.rules.versions import UnknownRulesVersion, as_recorded, in_force
+from domain.services.forms import Email, Form, HouseNumber, Name, Period, Phone, labelled
+from domain.working_days import berlin_date
+
+SERVICE_ID: Final = "traffic-sign-order"
+LEGAL_BASIS: Final = "§ 45 Abs. 1, 6 StVO; § 44 Abs. 1 StVO"
+MAX_DAYS: Final = 92  # a longer measure needs a different procedure (Sondernutzung)
+
+EVENT_LABELS: Final = {
+    "SignsPutUp": ("Verkehrszeichen aufgestellt", "Signs put up"),
+    "SignsRemoved": ("Maßnahme beendet, Verkehrszeichen entfernt", "Completed, signs removed"),
+}
+
+T = TypeVar("T")
+ContactPersonal = Annotated[T, PersonalMarker(subject="contact")]
+"""Personal data of the contact person on site, a data subject of their own."""
+
+
+class Reason(StrEnum):
+    """Why the signs are needed."""
+
+    MOVE = "move"
+    BUILDING_WORKS = "building_works"
+    DELIVERY = "delivery"
+    EVENT = "event"
+    OTHER = "other"
+
+
+class ApplicantKind(StrEnum):
+    """Who applies: a company or a private person."""
+
+    COMPANY = "company"
+    PERSON = "person"
+
+
+class Location(Form):
+    """Where the signs go, and how long the zone is (the size the fee is charged by)."""
+
+    street: Name = labelled("Straße", "Street")
+    house_number: Personal[HouseNumber] | None = labelled(
+        "Hausnummer", "House number", default=None
+    )
+    location_description: Personal[Name] | None = labelled(
+        "Lagebeschreibung",
+        "Description of the location",
+        default=None,
+        description="e.g. 'vor Haus Nr. 12, Parkstreifen auf der Ostseite'",
+    )
+    zone_length_m: Decimal = labelled(
+        "Länge der Zone (m)", "Zone length (m)", gt=0, le=500, decimal_places=1
+    )
+
+
+class SignRequest(Form):
+    """One kind of sign, how many, and its supplementary sign (Zusatzzeichen)."""
+
+    sign: Annotated[str, StringConstraints(pattern=r"^[0-9]{3}(-[0-9]{1,2})?$")] = labelled(
+        "Verkehrszeichen (Nr. nach StVO)", "Sign (StVO number)", description="e.g. 283, 286"
+    )
+    count: int = labelled("Anzahl", "Count", ge=1, le=50)
+    supplement: Name | None = labelled(
+        "Zusatzzeichen", "Supplementary sign", default=None, description="e.g. '7-18 h'"
+    )
+
+
+class ContactPerson(Form):
+    """Whom the authority calls about the signs."""
+
+    name: ContactPersonal[Name] = labelled("Name", "Name")
+    phone: ContactPersonal[Phone] = labelled("Telefon", "Phone")
+    email: ContactPersonal[Email] | None = labelled("E-Mail", "E-mail", default=None)
+
+
+class OrderPeriod(Period):
+    """The days the signs apply, both included."""
+
+
+class TrafficSignOrderApplication(Form):
+    """What the form portal sends for a traffic sign order."""
+
+    location: Location = labelled("Ort", "Location")
+    period: OrderPeriod = labelled("Zeitraum", "Period")
+    reason: Reason = labelled("Anlass", "Reason")
+    reason_details: Personal[Name] | None = labelled(
+        "Anlass (Einzelheiten)", "Reason (details)", default=None
+    )
+    signs: list[SignRequest] = labelled(
+        "Beantragte Verkehrszeichen", "Signs requested", min_length=1, max_length=20
+    )
+    sign_plan: Annotated[
+        str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{2,199}$")
+    ] = labelled(
+        "Verkehrszeichenplan (Anlage)",
+        "Sign plan (attachment reference)",
+        description="The reference of the uploaded sign plan, e.g. 'att:2026/4711/vzp.pdf'",
+    )
+    contact_person: ContactPerson = labelled("Ansprechperson", "Contact person")
+    applicant_kind: ApplicantKind = labelled("Antragsteller(in) ist", "Applicant is a")
+    company: Name | None = labelled("Firma", "Company", default=None, validate_default=True)
+
+    @field_validator("period")
+    @classmethod
+    def not_longer_than_allowed(cls, period: OrderPeriod) -> OrderPeriod:
+        """An order covers at most ``MAX_DAYS`` days."""
+        if period.days > MAX_DAYS:
+            raise ValueError(f"an order covers at most {MAX_DAYS} days")
+        return period
+
+    @field_validator("company")
+    @classmethod
+    def company_named_for_a_company(cls, company: str | None, info: ValidationInfo) -> str | None:
+        """A company applicant is named; a private person names none."""
+        kind = info.data.get("applicant_kind")
+        if kind is ApplicantKind.COMPANY and company is None:
+            raise ValueError("required when the applicant is a company")
+        if kind is ApplicantKind.PERSON and company is not None:
+            raise ValueError("only for a company applicant")
+        return company
+
+    def check_lead_time(self, submitted_on: date) -> None:
+        """The start lies at least the lead time after submission."""
+        rule = in_force(LEAD_TIMES, submitted_on)
+        rule.check(submitted_on, self.period.start, "data.period.start")
+
+
+def example(on: date) -> dict[str, Any]:
+    """An application that is valid when submitted on this day (it respects the lead time)."""
+    start = in_force(LEAD_TIMES, on).earliest_start(on) + timedelta(days=5)
+    return {
+        "location": {
+            "street": "Obergasse",
+            "house_number": "12",
+            "location_description": "Parkstreifen vor dem Haus, Ostseite",
+            "zone_length_m": "18",
+        },
+        "period": {"start": start.isoformat(), "end": (start + timedelta(days=1)).isoformat()},
+        "reason": "move",
+        "signs": [{"sign": "283", "count": 2, "supplement": "7-18 h, Umzug"}],
+        "sign_plan": "att:2026/vzp-obergasse-12.pdf",
+        "contact_person": {"name": "Lena Vogel", "phone": "0170 1234567"},
+        "applicant_kind": "person",
+    }
+
+
+class TrafficSignOrderStatus:
+    """Statuses after the order."""
+
+    SIGNS_UP: Final = "signs_up"
+    COMPLETED: Final = "completed"
+
+
+V = TrafficSignOrderStatus
+
+
+class TrafficSignOrder(Case):
+    """A traffic sign order: the shared lifecycle plus signs up, completion, signs removed."""
+
+    PROCESSING_PERIOD_WORKING_DAYS: ClassVar[int] = 5  # well inside the 10-day lead time
+    # The applicant puts the signs up and takes them down, and reports both.
+    APPLICANT_COMMANDS: ClassVar[frozenset[str]] = Case.APPLICANT_COMMANDS | {
+        "report_signs_up",
+        "report_signs_removed",
+    }
+    PUBLIC_EVENTS: ClassVar[dict[str, tuple[str, str]]] = {
+        "SignsPutUp": ("signs_up", "Traffic sign order: the signs were reported up."),
+        "SignsRemoved": (
+            "signs_removed",
+            "Traffic sign order: the measure is over and the signs were removed.",
+        ),
+    }
+    LIFECYCLE = extend_lifecycle(
+        Case.LIFECYCLE,
+        {
+            # The order takes effect on notification; a move does not wait a month.
+            CaseStatus.NOTIFIED: {"report_signs_up"},
+            CaseStatus.FINAL: {"report_signs_up"},
+            V.SIGNS_UP: {"report_signs_removed"},
+            V.COMPLETED: {"close"},
+        },
+    )
+
+    def _submitted(self, submitted: Case.Submitted) -> None:
+        super()._submitted(submitted)
+        self.signs_up_on: date | None = None
+        self.signs_up_in_time: bool | None = None
+        self.signs_removed_on: date | None = None
+
+    @property
+    def period_start(self) -> date:
+        """The first day of the measure."""
+        return date.fromisoformat(self.data["period"]["start"])
+
+    @property
+    def period_end(self) -> date:
+        """The last day of the measure."""
+        return date.fromisoformat(self.data["period"]["end"])
+
+    @property
+    def period_days(self) -> int:
+        """Days of the measure, both ends included."""
+        return (self.period_end - self.period_start).days + 1
+
+    # --------------------------------------------------------------- decision
+
+    def standard_conditions(self, decided_on: date) -> StandardConditions:
+        """Every order carries the standard conditions in force."""
+        return in_force(STANDARD_CONDITIONS, decided_on)
+
+    def decision_terms(
+        self, given: DecisionTerms, *, outcome: DecisionOutcome, decided_on: date
+    ) -> DecisionTerms:
+        """Fee by the tariff; valid until the end of the period; the set-up day named."""
+        if given.fee is not None:
+            raise InvalidCommand("fee", "the fee of a traffic sign order is set by its tariff")
+        return self._terms(
+            outcome,
+            given.expires_on,
+            tariff=in_force(TARIFFS, decided_on),
+            setup=in_force(SIGN_SETUPS, decided_on),
+            conditions=in_force(STANDARD_CONDITIONS, decided_on),
+            lead_time=in_force(LEAD_TIMES, berlin_date(self.submitted_at)),
+        )
+
+    def replay_terms(self, decision: Decision) -> DecisionTerms:
+        """The terms the rule versions the decision recorded give for this case."""
+        return self._terms(
+            decision.outcome,
+            decision.expires_on,
+            tariff=as_recorded(TARIFFS, decision.rules, FEE_RULES_ID),
+            setup=as_recorded(SIGN_SETUPS, decision.rules, SIGN_SETUP_RULES_ID),
+            conditions=as_recorded(STANDARD_CONDITIONS, decision.rules, CONDITIONS_RULES_ID),
+            lead_time=as_recorded(LEAD_TIMES, decision.rules, LEAD_TIME_RULES_ID),
+        )
+
+    def terms_today(self, decision: Decision, today: date) -> DecisionTerms:
+        """What the rules in force today would give the same order."""
+        return self._terms(
+            decision.outcome,
+            decision.expires_on,
+            tariff=in_force(TARIFFS, today),
+            setup=in_force(SIGN_SETUPS, today),
+            conditions=in_force(STANDARD_CONDITIONS, today),
+            lead_time=in_force(LEAD_TIMES, berlin_date(self.submitted_at)),
+        )
+
+    def _terms(
+        self,
+        outcome: DecisionOutcome,
+        expires_on: date | None,
+        *,
+        tariff: OrderTariff | None,
+        setup: SignSetup | None,
+        conditions: StandardConditions | None,
+        lead_time: LeadTime | None,
+    ) -> DecisionTerms:
+        if lead_time is None:
+            raise UnknownRulesVersion("the decision recorded no lead time")
+        submitted_on = berlin_date(self.submitted_at)
+        lead_time_check = lead_time.record(submitted_on, self.period_start)
+        if not outcome.is_approval or tariff is None or setup is None or conditions is None:
+            return DecisionTerms(rules=(lead_time_check,))
+        zone_length = Decimal(self.data["location"]["zone_length_m"])
+        fee, assessed = tariff.assess(self.period_days, zone_length)
+        return DecisionTerms(
+            expires_on=expires_on or self.period_end,
+            fee=fee,
+            rules=(assessed, setup.record(self.period_start), conditions.record(), lead_time_check),
+            particulars={"signs_up_by": setup.signs_up_by(self.period_start)},
+        )
+
+    # ------------------------------------------------------------------ signs
+
+    def report_signs_up(self, *, actor: Actor, at: datetime, signs_up_on: date) -> None:
+        """The signs stand: in time if by the day the order names, else recorded as late."""
+        record = self._begin("report_signs_up", actor, at)
+        decision = self.current_decision()
+        if not decision.outcome.is_approval:
+            raise InvalidCommand("decision", "the order was refused; no signs may be put up")
+        if signs_up_on < decision.effective_from:
+            raise InvalidCommand("signs_up_on", "cannot precede the order taking effect")
+        if decision.expires_on is not None and signs_up_on > decision.expires_on:
+            raise InvalidCommand("signs_up_on", f"the order ended on {decision.expires_on}")
+        if signs_up_on > berlin_date(at):
+            raise InvalidCommand("signs_up_on", "must not lie in the future")
+        in_time = signs_up_on <= signs_up_by(decision)
+        self._signs_put_up(actor=record, at=at, signs_up_on=signs_up_on, in_time=in_time)
+
+    @event("SignsPutUp")
+    def _signs_put_up(
+        self, *, actor: ActorRecord, at: datetime, signs_up_on: date, in_time: bool
+    ) -> None:
+        self.signs_up_on = signs_up_on
+        self.signs_up_in_time = in_time
+        self.status = V.SIGNS_UP
+        self.last_activity_at = at
+
+    def report_signs_removed(self, *, actor: Actor, at: datetime, removed_on: date) -> None:
+        """The measure is over and the signs are gone."""
+        record = self._begin("report_signs_removed", actor, at)
+        if self.signs_up_on is None:
+            raise InvalidCommand("signs_up_on", "the signs were never reported up")
+        if not self.signs_up_on <= removed_on <= berlin_date(at):
+            raise InvalidCommand("removed_on", "must lie between putting the signs up and today")
+        self._signs_removed(actor=record, at=at, removed_on=removed_on)
+
+    @event("SignsRemoved")
+    def _signs_removed(self, *, actor: ActorRecord, at: datetime, removed_on: date) -> None:
+        self.signs_removed_on = removed_on
+        self.status = V.COMPLETED
+        self.last_activity_at = at
+
+    # -------------------------------------------------------------------- state
+
+    def service_state(self) -> dict[str, Any]:
+        """The set-up day the order names, and what was reported."""
+        decision = self.decision
+        return {
+            "signs_up_by": signs_up_by(decision) if decision and decision.particulars else None,
+            "signs_up_on": self.signs_up_on,
+            "signs_up_in_time": self.signs_up_in_time,
+            "signs_removed_on": self.signs_removed_on,
+        }
+
+    def check_closable(self, at: datetime) -> None:
+        """Close once completed, after a refusal, or when an unused order ended."""
+        decision = self.decision
+        if (
+            self.status == CaseStatus.FINAL
+            and decision is not None
+            and decision.outcome.is_approval
+        ) and (decision.expires_on is None or berlin_date(at) <= decision.expires_on):
+            raise InvalidCommand(
+                "status", "the order is in force: report the signs, or close after it ended"
+            )
+
+
+def signs_up_by(decision: Decision) -> date:
+    """The set-up day an order names (stored as a date; read back as one)."""
+    value = decision.particulars["signs_up_by"]
+    return value if isinstance(value, date) else date.fromisoformat(str(value))

@@ -1,0 +1,131 @@
+"""Demo traffic sign orders: one in every state of the order's life, in each town."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from uuid import UUID
+
+from application.cases import CaseService
+from application.clock import FixedClock
+from application.traffic_sign_order import TrafficSignOrderCommands
+from domain.decision import DecisionOutcome
+from domain.rules.traffic_sign_order import LEAD_TIMES
+from domain.rules.versions import in_force
+from domain.working_days import BERLIN, berlin_date
+from infrastructure.demo_steps import Office, Step, ask, review, waiting, withdrawn
+
+REMEDY = (
+    "Gegen diese Anordnung kann innerhalb eines Monats nach Bekanntgabe Widerspruch erhoben "
+    "werden. Der Widerspruch ist schriftlich oder zur Niederschrift bei der "
+    "Straßenverkehrsbehörde einzulegen."
+)
+LEGAL_BASIS = "§ 45 Abs. 1, 6 StVO"
+REASONS = ("move", "building_works", "delivery", "event")
+CONTACTS = (
+    ("Lena Vogel", "0170 1234567"),
+    ("Murat Aksoy", "0151 2233445"),
+    ("Heike Sommer", "06081 77812"),
+)
+
+
+def order_data(index: int, street: str, submitted_on: date) -> dict[str, Any]:
+    """A believable no-parking zone for a move or works, starting just after the lead time."""
+    start = in_force(LEAD_TIMES, submitted_on).earliest_start(submitted_on) + timedelta(days=2)
+    name, phone = CONTACTS[index % len(CONTACTS)]
+    company = index % 2 == 1
+    data: dict[str, Any] = {
+        "location": {
+            "street": street,
+            "house_number": str(4 + 3 * index),
+            "location_description": "Parkstreifen vor dem Haus",
+            "zone_length_m": str(12 + 6 * (index % 4)),
+        },
+        "period": {
+            "start": start.isoformat(),
+            "end": (start + timedelta(days=index % 3)).isoformat(),
+        },
+        "reason": REASONS[index % len(REASONS)],
+        "signs": [{"sign": "283", "count": 2, "supplement": "7-18 h"}],
+        "sign_plan": f"att:demo/vzp-{index}.pdf",
+        "contact_person": {"name": name, "phone": phone},
+        "applicant_kind": "company" if company else "person",
+    }
+    if company:
+        data["company"] = "Umzüge Hochtaunus GmbH"
+    return data
+
+
+def _period(c: CaseService, case_id: UUID, town: Office) -> tuple[date, date]:
+    period = c.get(case_id, actor=town.clerk).data["period"]
+    return date.fromisoformat(period["start"]), date.fromisoformat(period["end"])
+
+
+def _on(clock: FixedClock, day: date) -> None:
+    clock.set(max(clock.now(), datetime.combine(day, time(8), tzinfo=BERLIN)))
+
+
+def _issued(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    review(c, case_id, town, clock)
+    clock.advance(timedelta(days=1))
+    c.decide(
+        case_id,
+        actor=town.clerk,
+        outcome=DecisionOutcome.APPROVED_WITH_CONDITIONS,
+        justification="Für die Maßnahme ist ein vorübergehendes Haltverbot erforderlich.",
+        legal_basis=LEGAL_BASIS,
+        legal_remedy_notice=REMEDY,
+    )
+    c.notify(case_id, actor=town.clerk)
+
+
+def _signs_up(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    _issued(c, case_id, town, clock)
+    start, _end = _period(c, case_id, town)
+    _on(clock, start - timedelta(days=3))
+    TrafficSignOrderCommands(c).report_signs_up(
+        case_id, actor=town.clerk, signs_up_on=berlin_date(clock.now())
+    )
+
+
+def _completed(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    _signs_up(c, case_id, town, clock)
+    _start, end = _period(c, case_id, town)
+    _on(clock, end + timedelta(days=1))
+    TrafficSignOrderCommands(c).report_signs_removed(
+        case_id, actor=town.clerk, removed_on=berlin_date(clock.now())
+    )
+
+
+def _closed(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    _completed(c, case_id, town, clock)
+    c.close(case_id, actor=town.clerk, reason="Maßnahme beendet, Beschilderung entfernt.")
+
+
+def _refused_closed(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    review(c, case_id, town, clock)
+    c.decide(
+        case_id,
+        actor=town.clerk,
+        outcome=DecisionOutcome.REJECTED,
+        justification="In der Straße gilt bereits ein Haltverbot; eine Anordnung ist entbehrlich.",
+        legal_basis=LEGAL_BASIS,
+        legal_remedy_notice=REMEDY,
+    )
+    c.notify(case_id, actor=town.clerk)
+    clock.advance(timedelta(days=40))
+    c.mark_final(case_id, actor=town.clerk)
+    c.close(case_id, actor=town.clerk)
+
+
+ORDER_SCENARIOS: tuple[Step, ...] = (
+    waiting,
+    review,
+    ask("Bitte reichen Sie einen Verkehrszeichenplan mit Maßangaben nach."),
+    _issued,
+    _signs_up,
+    _completed,
+    _closed,
+    _refused_closed,
+    withdrawn("Umzugstermin verschoben."),
+)

@@ -1,0 +1,296 @@
+"""Any sequence of commands keeps a traffic sign order's invariants, over its whole life.
+
+The shared lifecycle comes from ``ServiceMachine``; here are the order's own steps (signs
+reported up, in time or late; the measure over and the signs removed; the close) with what
+each must accept or refuse, and the invariants that tie the order to its tariff, its set-up
+day, its standard conditions and its period.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import strategies as st
+from hypothesis.stateful import initialize, invariant, rule
+
+from domain.actor import Actor
+from domain.decision import Decision, DecisionOutcome
+from domain.lifecycle import CaseStatus
+from domain.rules.traffic_sign_order import (
+    CONDITIONS_RULES_ID,
+    FEE_RULES_ID,
+    LEAD_TIME_RULES_ID,
+    LEAD_TIMES,
+    SIGN_SETUP_RULES_ID,
+    SIGN_SETUPS,
+    STANDARD_CONDITIONS,
+    TARIFFS,
+)
+from domain.services.traffic_sign_order import (
+    SERVICE_ID,
+    TrafficSignOrder,
+    TrafficSignOrderApplication,
+    TrafficSignOrderStatus,
+    example,
+    signs_up_by,
+)
+from domain.working_days import berlin_date
+from tests.domain.case_fixtures import APPLICANT, CLERK, START, SUPERVISOR
+from tests.domain.service_machine import (
+    NOW,
+    SETTINGS,
+    ServiceMachine,
+    actors,
+    at_kinds,
+    hours_between_steps,
+    usual_step,
+    usual_steps,
+)
+
+S = CaseStatus
+V = TrafficSignOrderStatus
+REPORTED = frozenset({V.SIGNS_UP, V.COMPLETED})
+relative_days = st.tuples(
+    st.sampled_from(["today", "effective_from", "expires_on", "signs_up_by", "signs_up"]),
+    st.sampled_from([-400, -1, -1, 0, 0, 0, 1, 1, 3]),
+)
+zone_lengths = st.one_of(
+    st.sampled_from([Decimal("5"), Decimal("15"), Decimal("15.1"), Decimal("30"), Decimal("500")]),
+    st.decimals(min_value=Decimal("0.1"), max_value=Decimal("500"), places=1),
+)
+
+
+class TrafficSignOrderMachine(ServiceMachine):
+    """One traffic sign order, any commands."""
+
+    PROGRESS = (S.SUBMITTED, S.IN_REVIEW, S.DECIDED, S.NOTIFIED, S.FINAL, V.SIGNS_UP, V.COMPLETED)
+    STANDARD_CONDITIONS = True
+
+    @property
+    def order(self) -> TrafficSignOrder:
+        assert isinstance(self.case, TrafficSignOrder)
+        return self.case
+
+    @initialize(
+        start_later_by_days=st.integers(min_value=0, max_value=40),
+        duration_days=st.sampled_from([1, 1, 2, 3, 14, 92]),
+        zone_length=zone_lengths,
+        withdrawals=st.sampled_from([True, False, False, False]),
+        head_start=st.lists(usual_step, max_size=16),
+    )
+    def submit(
+        self,
+        start_later_by_days: int,
+        duration_days: int,
+        zone_length: Decimal,
+        withdrawals: bool,
+        head_start: list[tuple[int, DecisionOutcome]],
+    ) -> None:
+        submitted_on = berlin_date(START)
+        form = example(submitted_on)
+        start = in_force_lead_time(submitted_on) + timedelta(days=start_later_by_days)
+        end = start + timedelta(days=duration_days - 1)
+        form["period"] = {"start": start.isoformat(), "end": end.isoformat()}
+        form["location"]["zone_length_m"] = str(zone_length)
+        model = TrafficSignOrderApplication.model_validate(form)
+        model.check_lead_time(submitted_on)  # what the catalogue checks on submission
+        self.start(TrafficSignOrder, SERVICE_ID, model)
+        self.withdrawals = withdrawals
+        order = self.order
+        assert (order.period_start, order.period_end, order.period_days) == (
+            start,
+            end,
+            duration_days,
+        )
+        assert order.data["contact_person"]["name"].subject == "contact"
+        self.take_the_usual_steps(head_start, 24)
+
+    # ------------------------------------------------------------- day helper
+
+    def _day(self, anchor: str, offset: int) -> date:
+        order = self.order
+        decision = order.decision
+        approved = decision is not None and decision.outcome.is_approval
+        base = {
+            "today": self.today,
+            "effective_from": decision.effective_from if decision else self.today,
+            "expires_on": (decision.expires_on if decision else None) or order.period_end,
+            "signs_up_by": signs_up_by(decision) if approved and decision else order.period_start,
+            "signs_up": order.signs_up_on or self.today,
+        }[anchor]
+        return base + timedelta(days=offset)
+
+    # ------------------------------------------------- the shared rules' hooks
+
+    def decision_refusal(self, outcome: DecisionOutcome, today: date) -> str | None:
+        if outcome.is_approval and self.order.period_end < today:
+            return "expires_on"  # the order would end before it takes effect
+        return None
+
+    def after_decision(self, decision: Any) -> None:
+        assert isinstance(decision, Decision)
+        if decision.outcome.is_approval:
+            assert [c.reveal() for c in decision.conditions][:3] == list(
+                STANDARD_CONDITIONS[0].texts
+            )
+
+    def close_refusal(self, status: str, today: date) -> str | None:
+        decision = self.order.decision
+        if status == S.FINAL and decision is not None and decision.outcome.is_approval:
+            assert decision.expires_on is not None
+            return "status" if today <= decision.expires_on else None
+        return None
+
+    # -------------------------------------------------------- the order's own
+
+    @rule(actor=actors, at_kind=at_kinds, up=relative_days)
+    def report_signs_up(self, actor: Actor, at_kind: str, up: tuple[str, int]) -> None:
+        """Under an order in force, from its first day to its last, not in the future."""
+        signs_up_on = self._day(*up)
+        decision = self.order.decision
+
+        def expect(today: date) -> str | None:
+            assert decision is not None
+            if not decision.outcome.is_approval:
+                return "decision"
+            assert decision.expires_on is not None
+            if not decision.effective_from <= signs_up_on <= min(decision.expires_on, today):
+                return "signs_up_on"
+            return None
+
+        error = self._run(
+            "report_signs_up",
+            actor,
+            at_kind,
+            lambda at: self.order.report_signs_up(actor=actor, at=at, signs_up_on=signs_up_on),
+            expect,
+        )
+        if error is None:
+            assert decision is not None
+            assert self.order.status == V.SIGNS_UP
+            assert self.order.signs_up_on == signs_up_on
+            assert self.order.signs_up_in_time is (signs_up_on <= signs_up_by(decision))
+
+    @rule(actor=actors, at_kind=at_kinds, removed=relative_days)
+    def report_signs_removed(self, actor: Actor, at_kind: str, removed: tuple[str, int]) -> None:
+        removed_on = self._day(*removed)
+        up = self.order.signs_up_on
+
+        def expect(today: date) -> str | None:
+            assert up is not None
+            return None if up <= removed_on <= today else "removed_on"
+
+        error = self._run(
+            "report_signs_removed",
+            actor,
+            at_kind,
+            lambda at: self.order.report_signs_removed(actor=actor, at=at, removed_on=removed_on),
+            expect,
+        )
+        if error is None:
+            assert self.order.status == V.COMPLETED
+            assert self.order.signs_removed_on == removed_on
+
+    # ------------------------------------------------------------ usual steps
+
+    @rule(steps=usual_steps, hours_between=hours_between_steps)
+    def take_the_usual_steps(
+        self, steps: list[tuple[int, DecisionOutcome]], hours_between: int
+    ) -> None:
+        """Mostly well-formed commands the status allows, so random runs get to the close."""
+        for choice, outcome in steps:
+            self.now += timedelta(hours=hours_between)
+            if not self._take_the_shared_step(choice, outcome):
+                self._take_the_order_step(choice)
+
+    def _take_the_order_step(self, choice: int) -> None:
+        order = self.order
+        status = order.status
+        decision = order.decision
+        if status in (S.NOTIFIED, S.FINAL) and decision is not None:
+            if not decision.outcome.is_approval:
+                self.report_signs_up(APPLICANT, NOW, ("today", 0))  # refused
+                if status == S.NOTIFIED:
+                    self._move_to(self._day("today", 40))
+                    self.mark_final(CLERK, NOW)
+                self.close(CLERK, NOW, None)
+            elif choice >= 6:  # never used: the order ends
+                assert decision.expires_on is not None
+                self._move_to(decision.expires_on)
+                if status == S.FINAL:
+                    self.close(SUPERVISOR, NOW, "Anordnung nicht genutzt")  # refused: in force
+                self._move_to(decision.expires_on + timedelta(days=1))
+                self.report_signs_up(APPLICANT, NOW, ("today", 0))  # refused: ended
+                if self.order.status == S.NOTIFIED:
+                    assert order.objection_deadline is not None
+                    self._move_to(order.objection_deadline + timedelta(days=1))
+                    self.mark_final(CLERK, NOW)
+                self.close(SUPERVISOR, NOW, "Anordnung nicht genutzt")
+            else:
+                self.report_signs_up(APPLICANT, NOW, ("today", 1))  # refused: the future
+                # by the day the order names, the first day late, or on the first day of the measure
+                offset = (-1, 0, 1, 3)[choice % 4]
+                day = signs_up_by(decision) + timedelta(days=offset)
+                self._move_to(max(day, decision.effective_from))
+                self.report_signs_up(APPLICANT, NOW, ("today", 0))
+        elif status == V.SIGNS_UP:
+            self.report_signs_removed(APPLICANT, NOW, ("signs_up", -1))  # refused
+            self._move_to(order.period_end + timedelta(days=choice % 3))
+            self.report_signs_removed(APPLICANT if choice % 2 else CLERK, NOW, ("today", 0))
+        elif status == V.COMPLETED:
+            self.close(CLERK, NOW, "Maßnahme abgeschlossen")
+
+    # -------------------------------------------------------------- invariants
+
+    @invariant()
+    def orders_follow_the_tariff_the_set_up_rule_and_the_period(self) -> None:
+        order = self.order
+        for decision in order.decisions:
+            by_id = {r.rules_id: r for r in decision.rules}
+            submitted_on = berlin_date(order.submitted_at)
+            lead_time = LEAD_TIMES[0].record(submitted_on, order.period_start)
+            assert by_id[LEAD_TIME_RULES_ID] == lead_time
+            if decision.outcome.is_approval:
+                zone = Decimal(order.data["location"]["zone_length_m"])
+                fee, assessed = TARIFFS[0].assess(order.period_days, zone)
+                assert decision.fee == fee
+                assert by_id[FEE_RULES_ID] == assessed
+                assert TARIFFS[0].minimum <= fee <= TARIFFS[0].maximum
+                assert by_id[SIGN_SETUP_RULES_ID] == SIGN_SETUPS[0].record(order.period_start)
+                assert by_id[CONDITIONS_RULES_ID] == STANDARD_CONDITIONS[0].record()
+                assert signs_up_by(decision) == order.period_start - timedelta(days=3)
+                assert decision.expires_on == order.period_end
+                assert decision.effective_from <= decision.expires_on
+            else:
+                assert decision.fee is None
+                assert list(by_id) == [LEAD_TIME_RULES_ID]
+                assert decision.particulars == {}
+
+    @invariant()
+    def signs_stand_within_the_order(self) -> None:
+        order = self.order
+        reported = order.status in REPORTED or self.closed_from in REPORTED
+        assert (order.signs_up_on is not None) is reported
+        if order.signs_up_on is not None:
+            decision = order.decision
+            assert decision is not None
+            assert decision.outcome.is_approval
+            assert decision.expires_on is not None
+            assert decision.effective_from <= order.signs_up_on <= decision.expires_on
+            assert order.signs_up_in_time is (order.signs_up_on <= signs_up_by(decision))
+        completed = order.status == V.COMPLETED or self.closed_from == V.COMPLETED
+        assert (order.signs_removed_on is not None) is completed
+        if order.signs_removed_on is not None:
+            assert order.signs_up_on is not None
+            assert order.signs_removed_on >= order.signs_up_on
+
+
+def in_force_lead_time(submitted_on: date) -> date:
+    """The earliest start for an application submitted on that day."""
+    return LEAD_TIMES[0].earliest_start(submitted_on)
+
+
+TrafficSignOrderMachine.TestCase.settings = SETTINGS
+TestTrafficSignOrderLifecycle = TrafficSignOrderMachine.TestCase
