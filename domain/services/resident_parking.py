@@ -708,6 +708,22 @@ class ResidentParkingPermit(Case):
         for holding in (resident, vehicle):
             holding.release(case_id=self.id, actor=actor, at=at, why=why)
 
+    def check_erasure(
+        self, *, actor: Actor, at: datetime, subjects: list[str], reason: str, legal_basis: str
+    ) -> None:
+        """A permit in force keeps its applicant's data: its holdings are found by it."""
+        super().check_erasure(
+            actor=actor, at=at, subjects=subjects, reason=reason, legal_basis=legal_basis
+        )
+        period = self.period
+        in_force = period is not None and self.ended_on is None and berlin_date(at) <= period[1]
+        if in_force and Subjects.APPLICANT in subjects:
+            raise InvalidCommand(
+                "subjects",
+                "the permit is in force: return or revoke it first (freeing its plate and "
+                "resident needs them), or erase after it ended",
+            )
+
     # ------------------------------------------------------------------ close
 
     def check_closable(self, at: datetime) -> None:

@@ -99,6 +99,12 @@ def test_a_resident_parking_permit_through_every_step(
     refused_close = client.post(url + "/close", headers=clerk)
     assert refused_close.status_code == 422
     assert refused_close.json()["errors"][0]["field"] == "valid_until"
+    erasure = {"reason": "Antrag", "legal_basis": "Art. 17 DSGVO", "subjects": ["applicant"]}
+    kept = client.post(
+        url.replace("/cases/", "/admin/cases/") + "/erasure", json=erasure, headers=auth("admin")
+    )
+    assert kept.status_code == 422
+    assert kept.json()["errors"][0]["field"] == "subjects"
     as_applicant = client.get(url, headers=auth("applicant", sub="portal:p1")).json()
     assert as_applicant["allowed_commands"] == ["return_permit"]
     returned = client.post(
@@ -137,6 +143,13 @@ def test_a_resident_parking_permit_through_every_step(
         "closed",
     ]
     assert "HG-" not in json.dumps(published)  # the feed carries no number plates
+
+    erased = client.post(
+        url.replace("/cases/", "/admin/cases/") + "/erasure", json=erasure, headers=auth("admin")
+    )
+    assert erased.status_code == 200, erased.json()
+    after = client.get(url, headers=clerk).json()
+    assert after["service_state"]["vehicle"]["number_plate"] == "[gelöscht]"
 
 
 def feed_of(client: TestClient, auth: Auth, case_id: str) -> list[dict[str, Any]]:
