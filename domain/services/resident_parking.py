@@ -193,7 +193,7 @@ S = CaseStatus
 PERMIT_COMMANDS: Final = frozenset(
     {"renew_permit", "change_number_plate", "return_permit", "revoke_permit"}
 )
-_ENDING: Final = {"return_permit", "revoke_permit"}
+_ENDING: Final = frozenset({"return_permit", "revoke_permit"})
 
 
 def last_day(start: date, months: int) -> date:
@@ -309,9 +309,9 @@ class ResidentParkingPermit(Case):
         if outcome.is_approval:
             raise InvalidCommand(
                 "outcome",
-                "a resident parking permit is issued by deciding by the rules "
-                "(POST /api/v1/cases/{id}/parking-decision), which checks the zone and the "
-                "permits the resident and the vehicle hold",
+                "a resident parking permit is issued only by the decision by the rules "
+                "(parking decision), which checks the zone and the permits the resident and "
+                "the vehicle hold",
             )
         super().decide(
             actor=actor,
