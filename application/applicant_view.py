@@ -42,7 +42,9 @@ SHOWN_EVENTS: Final = frozenset(
         "PermitReturned",
         "PermitRevoked",
     }
-)
+) | {  # and every service's steps it publishes to integrators
+    name for definition in SERVICES.values() for name in definition.case_class.PUBLIC_EVENTS
+}
 STAFF_FIELDS: Final = ("decided_by", "countersigned_by", "requested_by", "lodged_by")
 
 

@@ -35,7 +35,7 @@ from domain.rules.sewer_connection import (
     ConnectionTariff,
     Drainage,
 )
-from domain.rules.versions import by_version, in_force
+from domain.rules.versions import as_recorded, in_force
 from domain.services.forms import Email, Form, HouseNumber, Name, Phone, labelled
 from domain.working_days import add_months, berlin_date
 
@@ -281,17 +281,12 @@ class SewerConnection(Case):
 
     def replay_terms(self, decision: Decision) -> DecisionTerms:
         """The terms the rule versions the decision recorded give for this case."""
-        versions = {rules.rules_id: rules.version for rules in decision.rules}
-        fee_version = versions.get(PERMIT_FEE_RULES_ID)
-        conditions_version = versions.get(CONDITIONS_RULES_ID)
         return self._terms(
             decision.outcome,
             decision.expires_on,
             berlin_date(decision.decided_at),
-            tariff=by_version(TARIFFS, fee_version) if fee_version else None,
-            conditions=(
-                by_version(STANDARD_CONDITIONS, conditions_version) if conditions_version else None
-            ),
+            tariff=as_recorded(TARIFFS, decision.rules, PERMIT_FEE_RULES_ID),
+            conditions=as_recorded(STANDARD_CONDITIONS, decision.rules, CONDITIONS_RULES_ID),
         )
 
     def terms_today(self, decision: Decision, today: date) -> DecisionTerms:

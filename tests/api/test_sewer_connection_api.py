@@ -128,6 +128,11 @@ def test_a_sewer_connection_through_every_step(
         "Closed",
     ]
     assert all(entry["actor"]["id"] and entry["at"] for entry in history)
+    seen_by_the_owner = [h["type"] for h in client.get(url + "/history", headers=owner).json()]
+    assert "ConnectionPointDetermined" not in seen_by_the_owner  # part of the internal review
+    assert {"ConstructionReported", "ConnectionAccepted", "ConnectionChargeAssessed"} <= set(
+        seen_by_the_owner
+    )
     auditor = auth("auditor")
     [record] = client.get(url + "/decisions", headers=auditor).json()
     assert record["fee"] == "95.00"

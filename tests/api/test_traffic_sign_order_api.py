@@ -109,6 +109,8 @@ def test_a_traffic_sign_order_through_every_step(
     assert [h["actor"]["id"] for h in history if h["type"].startswith("Signs")] == [
         "portal:vogel"
     ] * 2
+    seen_by_the_mover = [h["type"] for h in client.get(url + "/history", headers=mover).json()]
+    assert {"SignsPutUp", "SignsRemoved"} <= set(seen_by_the_mover)
     auditor = auth("auditor")
     replay = client.get(url + "/decisions/1/replay", headers=auditor).json()
     assert replay["verdict"] == "consistent", replay

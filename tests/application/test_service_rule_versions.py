@@ -1,0 +1,121 @@
+"""The sewer connection and the traffic sign order keep the rule versions they applied."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from uuid import UUID
+
+import pytest
+
+from application.cases import CaseService
+from application.clock import FixedClock
+from application.decision_audit import DecisionAudit
+from application.sewer_connection import SewerConnectionCommands
+from application.store import VorgangStore
+from domain.actor import Actor, Role
+from domain.decision import DecisionOutcome
+from domain.rules import sewer_connection as sewer_rules
+from domain.rules import traffic_sign_order as sign_rules
+from domain.rules.tariffs import Band
+from domain.services import sewer_connection, traffic_sign_order
+from domain.working_days import berlin_date
+from tests.conftest import APPLICANT, CLERK
+
+AUDITOR = Actor("rpa.usingen", "Rechnungsprüfung", Role.AUDITOR, "usingen")
+CONNECTION_2027 = sewer_rules.ConnectionTariff(
+    version="2027-01",
+    valid_from=date(2027, 1, 1),
+    permit_fee=Decimal("110.00"),
+    foul_water=Decimal("1600.00"),
+    rainwater=Decimal("1250.00"),
+    combined=Decimal("2000.00"),
+    included_length_m=Decimal("8.00"),
+    per_metre_beyond=Decimal("180.00"),
+)
+ORDER_2027 = sign_rules.OrderTariff(
+    version="2027-01",
+    valid_from=date(2027, 1, 1),
+    base_fee=Decimal("40.00"),
+    daily_rates=(Band(Decimal(30), Decimal("12.00")), Band(None, Decimal("30.00"))),
+    minimum=Decimal("40.00"),
+    maximum=Decimal("767.00"),
+)
+DECISION = {
+    "outcome": DecisionOutcome.APPROVED_WITH_CONDITIONS,
+    "justification": "Voraussetzungen liegen vor",
+    "legal_basis": "§ 5",
+    "legal_remedy_notice": "Widerspruch binnen eines Monats",
+}
+
+
+def in_review(cases: CaseService, service: str, data: dict[str, object]) -> UUID:
+    case_id = cases.submit(
+        actor=APPLICANT, tenant="usingen", service=service, applicant={"name": "E"}, data=data
+    ).case_id
+    cases.claim(case_id, actor=CLERK)
+    cases.confirm_complete(case_id, actor=CLERK)
+    return case_id
+
+
+def test_a_connection_keeps_its_permit_fee_and_the_charge_takes_the_tariff_of_its_day(
+    cases: CaseService, store: VorgangStore, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commands = SewerConnectionCommands(cases)
+    case_id = in_review(cases, "sewer-connection", sewer_connection.example(date(2026, 3, 2)))
+    commands.determine_connection_point(
+        case_id, actor=CLERK, manhole="S 1", invert_depth_m=Decimal("2.00"), description="Mitte"
+    )
+    cases.decide(case_id, actor=CLERK, **DECISION)  # type: ignore[arg-type]
+    cases.notify(case_id, actor=CLERK)
+
+    monkeypatch.setattr(sewer_connection, "TARIFFS", (*sewer_rules.TARIFFS, CONNECTION_2027))
+    clock.set(datetime(2027, 2, 1, 8, 0, tzinfo=UTC))
+    built_on = berlin_date(clock.now()) - timedelta(days=3)
+    commands.report_construction(
+        case_id, actor=CLERK, completed_on=built_on, pipe_length_m=Decimal("10.00")
+    )
+    commands.inspect_connection(case_id, actor=CLERK, inspected_on=built_on, defects=[])
+    commands.assess_connection_charge(case_id, actor=CLERK)
+
+    state = cases.get(case_id, actor=CLERK)
+    assert state.decision is not None
+    assert state.decision["fee"] == "95.00"  # the permit fee of 2025-01, as decided
+    # 2027-01: combined 2000.00 + (10.00 m - 8.00 m included) x 180.00 = 2360.00
+    assert state.service_state["connection_charge"] == "2360.00"
+    assert state.service_state["charge_rules"]["version"] == "2027-01"
+    report = DecisionAudit(store, clock).replay(case_id, 1, actor=AUDITOR)
+    assert report.verdict == "consistent"
+    assert {d["field"]: d["replayed"] for d in report.today}["fee"] == "110.00"
+
+
+def test_an_order_replays_under_its_own_tariff_and_today_shows_the_new_one(
+    cases: CaseService, store: VorgangStore, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = traffic_sign_order.example(berlin_date(clock.now()))
+    case_id = in_review(cases, "traffic-sign-order", data)
+    cases.decide(case_id, actor=CLERK, **DECISION)  # type: ignore[arg-type]
+    monkeypatch.setattr(traffic_sign_order, "TARIFFS", (*sign_rules.TARIFFS, ORDER_2027))
+    clock.set(datetime(2027, 2, 1, 8, 0, tzinfo=UTC))
+    report = DecisionAudit(store, clock).replay(case_id, 1, actor=AUDITOR)
+    assert report.verdict == "consistent", report
+    today = {d["field"]: d for d in report.today}
+    assert today["fee"] == {"field": "fee", "recorded": "50.00", "replayed": "64.00"}
+    assert today["rules[traffic-sign-order-fee].version"]["replayed"] == "2027-01"
+
+
+def test_a_tampered_set_up_day_is_reported_by_the_replay(
+    cases: CaseService, store: VorgangStore, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case_id = in_review(
+        cases, "traffic-sign-order", traffic_sign_order.example(berlin_date(clock.now()))
+    )
+    cases.decide(case_id, actor=CLERK, **DECISION)  # type: ignore[arg-type]
+    monkeypatch.setattr(sign_rules.SignSetup, "signs_up_by", lambda self, start: start)
+    report = DecisionAudit(store, clock).replay(case_id, 1, actor=AUDITOR)
+    assert report.verdict == "inconsistent"
+    fields = {d["field"] for d in report.differences}
+    assert {
+        "particulars.signs_up_by",
+        "rules[traffic-sign-order-sign-setup].inputs.signs_up_by",
+    } == fields
