@@ -7,7 +7,11 @@ from collections.abc import Sequence
 
 from application.store import VorgangStore
 from domain.personal_data import Erased, PersonalData, PersonalValue
-from infrastructure.projection_runner import ProjectionRunner, ProjectionStatus
+from infrastructure.projection_runner import (
+    ProjectionRunner,
+    ProjectionStatus,
+    views_being_built,
+)
 from infrastructure.view_database import ViewDatabase
 from projections.audit_trail import AuditTrail
 from projections.case_stats import CaseStats
@@ -57,6 +61,8 @@ class ProjectionHost:
         search_key: bytes,
         poll_seconds: float = 1.0,
     ) -> None:
+        self.store = store
+        self.views = views
         if projections is None:
             projections = default_projections(store, views, search_key)
         self.runners = {
@@ -97,6 +103,19 @@ class ProjectionHost:
             while runner.position() < position and time.monotonic() < deadline:
                 runner.catch_up()
         return runner.wait_for(position, timeout)
+
+    def being_built(self) -> dict[str, tuple[int, int]]:
+        """Views of this version not built yet: name → (position, head).
+
+        A new view version is filled from the start of the log; until it first reaches the
+        head, the process is not ready, so a rolling deployment keeps the previous version
+        (other processes, other tables) serving meanwhile.
+        """
+        building = views_being_built(self.views, [r.name for r in self.runners.values()])
+        if not building:
+            return {}
+        head = self.store.recorder.max_notification_id() or 0
+        return {name: (position, head) for name, position in building.items()}
 
     def statuses(self) -> list[ProjectionStatus]:
         """Every projection's status."""
