@@ -8,6 +8,7 @@ re-inspection), and a warranty period runs before the file is closed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -150,6 +151,14 @@ class RoadOpeningPermit(Case):
     """A road opening permit: the shared lifecycle plus works, inspection and warranty."""
 
     PROCESSING_PERIOD_WORKING_DAYS: ClassVar[int] = 10
+    PUBLIC_EVENTS: ClassVar[Mapping[str, tuple[str, str]]] = {
+        "WorksStarted": ("works_started", "Road opening: the works started."),
+        "WorksCompleted": ("works_completed", "Road opening: the works were completed."),
+        "RestorationInspected": (
+            "restoration_inspected",
+            "Road opening: the restored surface was inspected.",
+        ),
+    }
     LIFECYCLE = extend_lifecycle(
         Case.LIFECYCLE,
         {
