@@ -14,9 +14,9 @@ from domain.processing_clock import ProcessingClock
 from infrastructure.view_database import ViewTransaction
 from projections.bulk import delete_rows, load_rows, upsert_rows
 from projections.case_events import (
-    holder_after,
     OPEN_STATUSES_EXCLUDED,
     case_event_topics,
+    holder_after,
     status_after,
 )
 from projections.projection import Applied, Projection
