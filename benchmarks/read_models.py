@@ -41,6 +41,7 @@ from infrastructure.settings import Settings
 from infrastructure.wiring import build
 
 PARTS = ("rebuild", "latency", "lag")
+QUERY_BUDGET_SECONDS = 10.0  # per query case; a slow one gets fewer runs (30 at least)
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,8 @@ def _latency_on(filled: InboxViews, database: str, runs: int) -> None:
             *latency.inbox_cases(views, vorgang),
             *latency.search_cases(views, vorgang),
         ]
-        print(latency.report(database, latency.measure(views, cases, runs)))
+        timed = latency.measure(views, cases, runs, budget_seconds=QUERY_BUDGET_SECONDS)
+        print(latency.report(database, timed))
     finally:
         vorgang.close()
 
@@ -120,14 +122,16 @@ def lag_part(sizes: Sizes) -> None:
         f"read models: projection lag (PostgreSQL), {lag.WRITERS} writer threads through "
         "CaseService (submit, claim, confirm complete, note), projections in-process"
     )
-    runs = [
-        lag.writer_alone(sizes.writer_seconds),
-        lag.with_projections(sizes.lag_rate, sizes.lag_seconds),
-    ]
+    alone = lag.writer_alone(sizes.writer_seconds)
+    runs = [alone, lag.with_projections(sizes.lag_rate, sizes.lag_seconds)]
+    if alone.achieved < sizes.lag_rate:
+        # The asked rate overloads the writers: lag at a rate they sustain shows the views.
+        runs.append(lag.with_projections(round(alone.achieved / 2), sizes.lag_seconds))
     print(lag.report(runs))
     print(
         "  behind p99: how late the writers started commands against the schedule; "
-        "lag: commit → the view's tracked position includes it"
+        "lag: commit → the view's tracked position includes it; a last run at half the "
+        "rate the writers reach alone when the asked rate is more than they reach"
     )
 
 

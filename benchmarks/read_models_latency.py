@@ -39,6 +39,8 @@ from projections.search_query import SearchFilter, SearchQuery
 PAGE = 50  # the inbox route's default page size
 SEARCH_PAGE = 20  # the search route's default page size
 SLOW_MS = 25.0  # a p99 above this prints the whole plan
+WARMUP_RUNS = 5
+MIN_RUNS = 30
 
 
 class RecordingViews(ViewDatabase):
@@ -211,16 +213,25 @@ def indexes_in(plan: list[str]) -> str:
     return how + (" + sort" if sorts else "")
 
 
-def measure(views: RecordingViews, cases: list[QueryCase], runs: int) -> list[Timed]:
-    """Warm each case up, then time ``runs`` variations of each; capture each plan."""
+def measure(
+    views: RecordingViews, cases: list[QueryCase], runs: int, *, budget_seconds: float
+) -> list[Timed]:
+    """Warm each case up, then time ``runs`` variations of each; capture each plan.
+
+    A slow case stops after ``budget_seconds`` (with at least ``MIN_RUNS`` runs), so one
+    slow query cannot stretch the whole benchmark; the table prints how many runs it had.
+    """
     timed = []
     for case in cases:
-        for i in range(min(10, runs)):
+        for i in range(min(WARMUP_RUNS, runs)):
             case.run(i)
         plan = plan_of(views)
-        seconds = []
+        seconds: list[float] = []
+        deadline = time.perf_counter() + budget_seconds
         for i in range(runs):
             started = time.perf_counter()
+            if started > deadline and len(seconds) >= MIN_RUNS:
+                break
             case.run(i)
             seconds.append(time.perf_counter() - started)
         timed.append(Timed(case.name, seconds, plan))
