@@ -164,6 +164,6 @@ class Feed(Projection):
             case["tenant"],
             case["service"],
             case_id,
-            utc_text(event.timestamp),
+            utc_text(getattr(event, "at", None) or event.timestamp),  # when it happened
             json.dumps(data, ensure_ascii=False),
         )

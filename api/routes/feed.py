@@ -100,7 +100,7 @@ class CaseCloudEvent(BaseModel):
     source: str = Field(description="The tenant, e.g. /tenants/usingen")
     type: str = Field(description="e.g. de.vorgang.case.decided.v1 (see /api/v1/feed/types)")
     subject: str = Field(description="The case id")
-    time: str = Field(description="When the event was recorded (RFC 3339)")
+    time: str = Field(description="When it happened: the business time of the step (RFC 3339)")
     datacontenttype: str = Field(description="application/json")
     sequence: str = Field(
         description="Extension: the log position, zero-padded to 20 digits; gaps are normal"

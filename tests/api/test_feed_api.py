@@ -98,6 +98,7 @@ def test_events_are_valid_cloudevents_without_personal_data(client: TestClient, 
         assert parsed["specversion"] == "1.0"
         assert parsed["source"] == "/tenants/usingen"
         assert len(event["sequence"]) == 20
+        assert event["time"] == "2026-03-02T08:00:00+00:00"  # business time, from the clock
         assert event["data"]["links"]["case"] == f"/api/v1/cases/{event['subject']}"
         assert NAME not in str(event)
 
