@@ -51,6 +51,7 @@ class LagRun:
     rate_asked: float | None
     seconds: float
     commands: list[Written]
+    cpu_seconds: float = 0.0  # this process's CPU time while the writers ran
     lags: dict[str, list[float]] = field(default_factory=dict)
     drained: bool = True
 
@@ -58,6 +59,11 @@ class LagRun:
     def achieved(self) -> float:
         """Commands per second actually committed."""
         return len(self.commands) / self.seconds if self.seconds else 0.0
+
+    @property
+    def cores(self) -> float:
+        """CPU cores this process kept busy (1.0 with one GIL is the ceiling of Python)."""
+        return self.cpu_seconds / self.seconds if self.seconds else 0.0
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -116,10 +122,11 @@ def write(
     rate: float | None,
     seconds: float,
     on_written: Callable[[Written], None] = lambda _w: None,
-) -> tuple[list[Written], float]:
+) -> tuple[list[Written], float, float]:
     """Run the writers for ``seconds`` at ``rate`` commands/s (None: as fast as they can)."""
     tickets = itertools.count()
     written: list[Written] = []
+    cpu = time.process_time()
     errors: list[BaseException] = []
     lock = threading.Lock()
     start = time.perf_counter() + 0.2
@@ -154,7 +161,8 @@ def write(
         thread.join()
     if errors:
         raise errors[0]
-    return written, max(end, max((w.finished for w in written), default=end)) - start
+    elapsed = max(end, max((w.finished for w in written), default=end)) - start
+    return written, elapsed, time.process_time() - cpu
 
 
 def writer_alone(seconds: float) -> LagRun:
@@ -162,11 +170,11 @@ def writer_alone(seconds: float) -> LagRun:
     target = fresh_postgres_target()
     vorgang = build(Settings(database_url=target.display, key_cache_seconds=30))
     try:
-        written, elapsed = write(vorgang, rate=None, seconds=seconds)
+        written, elapsed, cpu = write(vorgang, rate=None, seconds=seconds)
     finally:
         vorgang.close()
         drop_postgres_schema(target)
-    return LagRun("writer alone, unpaced", None, elapsed, written)
+    return LagRun("writer alone, unpaced", None, elapsed, written, cpu)
 
 
 def with_projections(rate: float, seconds: float) -> LagRun:
@@ -208,13 +216,14 @@ def with_projections(rate: float, seconds: float) -> LagRun:
     try:
         vorgang.projections.start()
         watcher.start()
-        written, elapsed = write(vorgang, rate=rate, seconds=seconds, on_written=on_written)
+        written, elapsed, cpu = write(vorgang, rate=rate, seconds=seconds, on_written=on_written)
         writing.clear()
         watcher.join()
     finally:
         vorgang.close()
         drop_postgres_schema(target)
-    run = LagRun(f"paced, {len(runners)} projections running", rate, elapsed, written, lags)
+    label = f"paced, {len(runners)} projections running"
+    run = LagRun(label, rate, elapsed, written, cpu, lags)
     run.drained = all(not heap for heap in waiting.values())
     return run
 
@@ -229,6 +238,7 @@ def report(runs: list[LagRun]) -> str:
             run.label,
             f"{run.rate_asked:.0f}" if run.rate_asked else "max",
             f"{run.achieved:.0f}",
+            f"{run.cores:.2f}",
             f"{percentile(latency, 50) * 1e3:.1f}",
             f"{percentile(latency, 99) * 1e3:.1f}",
             f"{percentile(late, 99) * 1e3:.0f}" if late else "-",
@@ -244,11 +254,12 @@ def report(runs: list[LagRun]) -> str:
                     f"{percentile(lags, 99) * 1e3:.0f}",
                 ]
             )
-            first = ["", "", "", "", "", ""]
+            first = ["", "", "", "", "", "", ""]
     header = [
         "run",
         "asked/s",
         "achieved/s",
+        "cpu cores",
         "cmd p50 ms",
         "cmd p99 ms",
         "behind p99 ms",

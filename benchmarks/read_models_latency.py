@@ -39,7 +39,7 @@ from projections.search_query import SearchFilter, SearchQuery
 PAGE = 50  # the inbox route's default page size
 SEARCH_PAGE = 20  # the search route's default page size
 SLOW_MS = 25.0  # a p99 above this prints the whole plan
-WARMUP_RUNS = 5
+WARMUP_RUNS = 2
 MIN_RUNS = 30
 
 
