@@ -74,6 +74,7 @@ class Inbox(Projection):
             ("due", "tenant, due_key, case_id"),
             ("assignee", "tenant, assignee, due_key, case_id"),
             ("status", "tenant, status, due_key, case_id"),
+            ("service", "tenant, service, due_key, case_id"),  # a rare service's queue
         ):
             tx.execute(
                 f"CREATE INDEX IF NOT EXISTS {self.table}_{name} ON {self.table} ({columns})"

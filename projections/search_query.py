@@ -102,8 +102,7 @@ class SearchQuery:
         next_cursor = encode_cursor([int(last[6]), last[4], last[0]]) if more and last else None
         return items, next_cursor
 
-    @staticmethod
-    def _filters(query: SearchFilter) -> tuple[list[str], list[Any]]:
+    def _filters(self, query: SearchFilter) -> tuple[list[str], list[Any]]:
         """Conditions and parameters of the structured filters."""
         where = ["tenant = ?"]
         params: list[Any] = [query.tenant]
@@ -117,8 +116,13 @@ class SearchQuery:
             where.append("service = ?")
             params.append(query.service)
         if query.reference:
-            where.append("reference LIKE ? ESCAPE '\\'")
-            params.append(like_prefix(query.reference.upper()))
+            prefix = query.reference.upper()
+            if self.dialect == "sqlite":  # LIKE ... ESCAPE cannot use SQLite's index; a range can
+                where.append("reference >= ? AND reference < ?")
+                params += [prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)]
+            else:
+                where.append("reference LIKE ? ESCAPE '\\'")
+                params.append(like_prefix(prefix))
         if query.submitted_from:
             where.append("submitted_at >= ?")
             params.append(day_start(query.submitted_from))
