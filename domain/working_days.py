@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+from bisect import bisect_right
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -49,15 +50,28 @@ def add_working_days(start: date, days: int) -> date:
     return current
 
 
+@lru_cache(maxsize=64)
+def _weekday_holidays(year: int) -> tuple[date, ...]:
+    """The year's Hessian holidays that fall on Monday to Friday, in order."""
+    return tuple(sorted(d for d in _hessian_holidays(year) if d.weekday() < 5))
+
+
 def working_days_between(start: date, end: date) -> int:
-    """Working days after ``start`` up to and including ``end`` (0 if end <= start)."""
-    count = 0
-    current = start
-    while current < end:
-        current += timedelta(days=1)
-        if is_working_day(current):
-            count += 1
-    return count
+    """Working days after ``start`` up to and including ``end`` (0 if end <= start).
+
+    Counted by whole weeks and a sorted holiday list rather than day by day: the inbox
+    computes it for every row it shows.
+    """
+    if end <= start:
+        return 0
+    weeks, rest = divmod((end - start).days, 7)
+    weekday = start.weekday()
+    weekdays = weeks * 5 + sum(1 for i in range(1, rest + 1) if (weekday + i) % 7 < 5)
+    holidays_in_range = 0
+    for year in range(start.year, end.year + 1):
+        days = _weekday_holidays(year)
+        holidays_in_range += bisect_right(days, end) - bisect_right(days, start)
+    return weekdays - holidays_in_range
 
 
 def add_months(day: date, months: int) -> date:

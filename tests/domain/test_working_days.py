@@ -1,6 +1,8 @@
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from domain.working_days import (
     add_months,
@@ -43,3 +45,15 @@ def test_business_dates_are_german_dates() -> None:
     assert berlin_date(datetime(2026, 3, 1, 23, 30, tzinfo=UTC)) == date(2026, 3, 2)
     with pytest.raises(ValueError, match="timezone-aware"):
         berlin_date(datetime(2026, 3, 1, 23, 30))
+
+
+@given(
+    st.dates(min_value=date(2020, 1, 1), max_value=date(2032, 12, 31)),
+    st.integers(min_value=-20, max_value=900),
+)
+def test_working_days_between_equals_counting_day_by_day(start: date, span: int) -> None:
+    end = start + timedelta(days=span)
+    counted = sum(1 for i in range(1, span + 1) if is_working_day(start + timedelta(days=i)))
+    assert working_days_between(start, end) == counted
+    if span > 0:
+        assert add_working_days(start, counted) <= end
