@@ -72,7 +72,13 @@ _stemmers = threading.local()  # a Snowball stemmer keeps state while it stems: 
 
 
 def stem(word: str) -> str:
-    """The German Snowball stem of a normalised word ("strasse" → "strass")."""
+    """The German Snowball stem of a normalised word ("strasse" → "strass").
+
+    Numbers (references, house numbers) have no stem: skipping them saves most of the time
+    a reference's words would cost.
+    """
+    if not word.isalpha():
+        return word
     stemmer = getattr(_stemmers, "german", None)
     if stemmer is None:
         stemmer = _stemmers.german = snowballstemmer.stemmer("german")
