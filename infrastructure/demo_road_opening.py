@@ -12,7 +12,15 @@ from application.road_opening import RoadOpeningCommands
 from domain.decision import DecisionOutcome
 from domain.rules.road_opening import LEAD_TIMES, in_force
 from domain.working_days import berlin_date
-from infrastructure.demo_steps import Office, Step, ask, review, waiting, withdrawn
+from infrastructure.demo_steps import (
+    Office,
+    Step,
+    ask,
+    refused_and_closed,
+    review,
+    waiting,
+    withdrawn,
+)
 
 REMEDY = (
     "Gegen diese Erlaubnis kann innerhalb eines Monats nach Bekanntgabe Widerspruch erhoben "
@@ -114,22 +122,6 @@ def _warranty(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) ->
     )
 
 
-def _rejected_closed(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    review(c, case_id, town, clock)
-    c.decide(
-        case_id,
-        actor=town.clerk,
-        outcome=DecisionOutcome.REJECTED,
-        justification="Die Fahrbahn wurde im Vorjahr grundhaft erneuert (Aufbruchsperre).",
-        legal_basis="§ 16 Hessisches Straßengesetz",
-        legal_remedy_notice=REMEDY,
-    )
-    c.notify(case_id, actor=town.clerk)
-    clock.advance(timedelta(days=40))
-    c.mark_final(case_id, actor=town.clerk)
-    c.close(case_id, actor=town.clerk)
-
-
 PERMIT_SCENARIOS: tuple[Step, ...] = (
     waiting,
     review,
@@ -139,6 +131,10 @@ PERMIT_SCENARIOS: tuple[Step, ...] = (
     _works_completed,
     _defective,
     _warranty,
-    _rejected_closed,
+    refused_and_closed(
+        "Die Fahrbahn wurde im Vorjahr grundhaft erneuert (Aufbruchsperre).",
+        legal_basis="§ 16 Hessisches Straßengesetz",
+        remedy=REMEDY,
+    ),
     withdrawn("Maßnahme vom Versorger zurückgestellt."),
 )

@@ -12,7 +12,15 @@ from application.clock import FixedClock
 from application.sewer_connection import SewerConnectionCommands
 from domain.decision import DecisionOutcome
 from domain.working_days import berlin_date
-from infrastructure.demo_steps import Office, Step, ask, review, waiting, withdrawn
+from infrastructure.demo_steps import (
+    Office,
+    Step,
+    ask,
+    refused_and_closed,
+    review,
+    waiting,
+    withdrawn,
+)
 
 REMEDY = (
     "Gegen diesen Bescheid kann innerhalb eines Monats nach Bekanntgabe Widerspruch erhoben "
@@ -138,23 +146,6 @@ def _closed(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> N
     c.close(case_id, actor=town.clerk, reason="Anschluss hergestellt, abgenommen und abgerechnet.")
 
 
-def _refused_closed(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    review(c, case_id, town, clock)
-    c.decide(
-        case_id,
-        actor=town.clerk,
-        outcome=DecisionOutcome.REJECTED,
-        justification="Das Niederschlagswasser ist auf dem Grundstück zu versickern "
-        "(Trennsystem; kein Regenwasserkanal in der Straße).",
-        legal_basis=LEGAL_BASIS,
-        legal_remedy_notice=REMEDY,
-    )
-    c.notify(case_id, actor=town.clerk)
-    clock.advance(timedelta(days=40))
-    c.mark_final(case_id, actor=town.clerk)
-    c.close(case_id, actor=town.clerk)
-
-
 CONNECTION_SCENARIOS: tuple[Step, ...] = (
     waiting,
     review,
@@ -165,6 +156,11 @@ CONNECTION_SCENARIOS: tuple[Step, ...] = (
     _accepted,
     _charged,
     _closed,
-    _refused_closed,
+    refused_and_closed(
+        "Das Niederschlagswasser ist auf dem Grundstück zu versickern "
+        "(Trennsystem; kein Regenwasserkanal in der Straße).",
+        legal_basis=LEGAL_BASIS,
+        remedy=REMEDY,
+    ),
     withdrawn("Bauvorhaben zurückgestellt."),
 )

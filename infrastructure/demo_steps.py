@@ -1,4 +1,4 @@
-"""Steps that demo cases of every service share: review, ask, withdraw, wait."""
+"""Steps that demo cases of every service share: review, ask, refuse and close, withdraw, wait."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from uuid import UUID
 from application.cases import CaseService
 from application.clock import FixedClock
 from domain.actor import Actor
+from domain.decision import DecisionOutcome
 from domain.working_days import berlin_date
 
 
@@ -44,6 +45,27 @@ def ask(question: str) -> Step:
             reply_by=berlin_date(clock.now()) + timedelta(days=14),
             missing_documents=True,
         )
+
+    return step
+
+
+def refused_and_closed(justification: str, *, legal_basis: str, remedy: str) -> Step:
+    """Review, refuse, notify; the refusal becomes final unopposed and the file is closed."""
+
+    def step(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
+        review(c, case_id, town, clock)
+        c.decide(
+            case_id,
+            actor=town.clerk,
+            outcome=DecisionOutcome.REJECTED,
+            justification=justification,
+            legal_basis=legal_basis,
+            legal_remedy_notice=remedy,
+        )
+        c.notify(case_id, actor=town.clerk)
+        clock.advance(timedelta(days=40))
+        c.mark_final(case_id, actor=town.clerk)
+        c.close(case_id, actor=town.clerk)
 
     return step
 

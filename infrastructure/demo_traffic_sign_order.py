@@ -13,7 +13,15 @@ from domain.decision import DecisionOutcome
 from domain.rules.traffic_sign_order import LEAD_TIMES
 from domain.rules.versions import in_force
 from domain.working_days import BERLIN, berlin_date
-from infrastructure.demo_steps import Office, Step, ask, review, waiting, withdrawn
+from infrastructure.demo_steps import (
+    Office,
+    Step,
+    ask,
+    refused_and_closed,
+    review,
+    waiting,
+    withdrawn,
+)
 
 REMEDY = (
     "Gegen diese Anordnung kann innerhalb eines Monats nach Bekanntgabe Widerspruch erhoben "
@@ -102,22 +110,6 @@ def _closed(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> N
     c.close(case_id, actor=town.clerk, reason="Maßnahme beendet, Beschilderung entfernt.")
 
 
-def _refused_closed(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    review(c, case_id, town, clock)
-    c.decide(
-        case_id,
-        actor=town.clerk,
-        outcome=DecisionOutcome.REJECTED,
-        justification="In der Straße gilt bereits ein Haltverbot; eine Anordnung ist entbehrlich.",
-        legal_basis=LEGAL_BASIS,
-        legal_remedy_notice=REMEDY,
-    )
-    c.notify(case_id, actor=town.clerk)
-    clock.advance(timedelta(days=40))
-    c.mark_final(case_id, actor=town.clerk)
-    c.close(case_id, actor=town.clerk)
-
-
 ORDER_SCENARIOS: tuple[Step, ...] = (
     waiting,
     review,
@@ -126,6 +118,10 @@ ORDER_SCENARIOS: tuple[Step, ...] = (
     _signs_up,
     _completed,
     _closed,
-    _refused_closed,
+    refused_and_closed(
+        "In der Straße gilt bereits ein Haltverbot; eine Anordnung ist entbehrlich.",
+        legal_basis=LEGAL_BASIS,
+        remedy=REMEDY,
+    ),
     withdrawn("Umzugstermin verschoben."),
 )
