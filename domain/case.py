@@ -27,6 +27,7 @@ from domain.errors import (
     NotTheHolder,
     WrongTenant,
 )
+from domain.inspections import Inspection, Inspections
 from domain.lifecycle import LIFECYCLE, CaseStatus
 from domain.personal_data import PersonalData, PersonalValue, Subjects
 from domain.processing_clock import ClockError, ProcessingClock
@@ -681,6 +682,36 @@ class Case(Aggregate):
 
     def check_closable(self, at: datetime) -> None:
         """Extension point: services refuse ``close`` while their own steps are open."""
+
+    def check_no_approval_in_force(self, at: datetime, refusal: str) -> None:
+        """Refuse ``close`` while a final approval is in force and its steps are unreported.
+
+        After a refusal, or once an unused approval expired, the file may be closed.
+        """
+        decision = self.decision
+        if (
+            self.status == CaseStatus.FINAL
+            and decision is not None
+            and decision.in_force_on(berlin_date(at))
+        ):
+            raise InvalidCommand("status", refusal)
+
+    def _inspection(
+        self,
+        done: Inspections,
+        *,
+        at: datetime,
+        inspected_on: date,
+        ready_on: date,
+        defects: list[str],
+        remedy_by: date | None,
+    ) -> Inspection:
+        """The next inspection of a service's works, as the rules of every inspection allow."""
+        done.check_day(inspected_on, ready_on=ready_on, today=berlin_date(at))
+        listed = tuple(self._case_text(d, f"defects[{i}]") for i, d in enumerate(defects))
+        inspection = Inspection(inspected_on, listed, remedy_by)
+        inspection.check_deadline()
+        return inspection
 
     @event("Closed")
     def _closed(self, *, actor: ActorRecord, at: datetime, reason: PersonalValue | None) -> None:

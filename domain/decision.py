@@ -9,6 +9,7 @@ from enum import Enum
 from typing import Any
 
 from domain.actor import ActorRecord
+from domain.errors import InvalidCommand
 from domain.personal_data import PersonalValue
 
 
@@ -56,3 +57,24 @@ class Decision:
     def countersigned(self, by: ActorRecord, at: datetime) -> Decision:
         """The same decision with the second signature of the four-eyes principle."""
         return replace(self, countersigned_by=by, countersigned_at=at)
+
+    def in_force_on(self, day: date) -> bool:
+        """An approval that has not expired by this day."""
+        return self.outcome.is_approval and (self.expires_on is None or day <= self.expires_on)
+
+    def check_step_under(
+        self, day: date, *, today: date, field: str, refused: str, too_early: str, ended: str
+    ) -> None:
+        """A step taken under this decision: an approval, in force that day, not in the future.
+
+        ``refused``, ``too_early`` and ``ended`` word the refusals in the service's terms;
+        ``ended`` is followed by the last day of validity.
+        """
+        if not self.outcome.is_approval:
+            raise InvalidCommand("decision", refused)
+        if day < self.effective_from:
+            raise InvalidCommand(field, too_early)
+        if self.expires_on is not None and day > self.expires_on:
+            raise InvalidCommand(field, f"{ended} {self.expires_on}")
+        if day > today:
+            raise InvalidCommand(field, "must not lie in the future")

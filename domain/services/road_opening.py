@@ -21,7 +21,7 @@ from domain.actor import Actor, ActorRecord
 from domain.case import Case, DecisionTerms
 from domain.decision import Decision, DecisionOutcome
 from domain.errors import InvalidCommand
-from domain.inspections import Inspection, Inspections
+from domain.inspections import Inspections
 from domain.lifecycle import CaseStatus, extend_lifecycle
 from domain.personal_data import PersonalValue
 from domain.personal_fields import ContractorPersonal, Personal
@@ -254,15 +254,14 @@ class RoadOpeningPermit(Case):
     def start_works(self, *, actor: Actor, at: datetime, started_on: date) -> None:
         """The contractor reported the start of works (only under an approval in force)."""
         record = self._begin("start_works", actor, at)
-        decision = self.current_decision()
-        if not decision.outcome.is_approval:
-            raise InvalidCommand("decision", "the application was rejected; no works may start")
-        if started_on < decision.effective_from:
-            raise InvalidCommand("started_on", "works cannot start before the permit is effective")
-        if decision.expires_on is not None and started_on > decision.expires_on:
-            raise InvalidCommand("started_on", f"the permit expired on {decision.expires_on}")
-        if started_on > berlin_date(at):
-            raise InvalidCommand("started_on", "must not lie in the future")
+        self.current_decision().check_step_under(
+            started_on,
+            today=berlin_date(at),
+            field="started_on",
+            refused="the application was rejected; no works may start",
+            too_early="works cannot start before the permit is effective",
+            ended="the permit expired on",
+        )
         self._works_started(actor=record, at=at, started_on=started_on)
 
     @event("WorksStarted")
@@ -297,19 +296,24 @@ class RoadOpeningPermit(Case):
     ) -> None:
         """Inspect the restored surface: accepted (warranty starts) or defects with a deadline."""
         record = self._begin("inspect_restoration", actor, at)
-        self.restoration.check_day(
-            inspected_on, ready_on=self.works_completed_on, today=berlin_date(at)
+        inspection = self._inspection(
+            self.restoration,
+            at=at,
+            inspected_on=inspected_on,
+            ready_on=self.works_completed_on,
+            defects=defects,
+            remedy_by=remedy_by,
         )
-        listed = tuple(self._case_text(d, f"defects[{i}]") for i, d in enumerate(defects))
-        Inspection(inspected_on, listed, remedy_by).check_deadline()
         warranty_until = (
-            None if listed else add_months(inspected_on, 12 * WARRANTY_YEARS) - timedelta(days=1)
+            None
+            if inspection.defects
+            else add_months(inspected_on, 12 * WARRANTY_YEARS) - timedelta(days=1)
         )
         self._restoration_inspected(
             actor=record,
             at=at,
             inspected_on=inspected_on,
-            defects=list(listed),
+            defects=list(inspection.defects),
             remedy_by=remedy_by,
             warranty_until=warranty_until,
         )
@@ -362,19 +366,12 @@ class RoadOpeningPermit(Case):
 
     def check_closable(self, at: datetime) -> None:
         """Close after the warranty, after a rejection, or when an unused permit expired."""
-        today = berlin_date(at)
         if self.status == R.WARRANTY_RUNNING:
-            if self.warranty_until is not None and today <= self.warranty_until:
+            if self.warranty_until is not None and berlin_date(at) <= self.warranty_until:
                 raise InvalidCommand(
                     "warranty_until", f"the warranty runs until {self.warranty_until}"
                 )
             return
-        decision = self.decision
-        if (
-            self.status == CaseStatus.FINAL
-            and decision is not None
-            and decision.outcome.is_approval
-        ) and (decision.expires_on is None or today <= decision.expires_on):
-            raise InvalidCommand(
-                "status", "the permit is in force: report the works, or close after it expired"
-            )
+        self.check_no_approval_in_force(
+            at, "the permit is in force: report the works, or close after it expired"
+        )

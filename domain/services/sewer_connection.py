@@ -23,7 +23,7 @@ from domain.case import Case, DecisionTerms, clean_text
 from domain.conditions import StandardConditions
 from domain.decision import Decision, DecisionOutcome, RulesApplied
 from domain.errors import InvalidCommand
-from domain.inspections import Inspection, Inspections
+from domain.inspections import Inspections
 from domain.lifecycle import CaseStatus, extend_lifecycle
 from domain.personal_data import PersonalValue
 from domain.personal_fields import ContractorPersonal, Personal, PersonalMarker
@@ -326,15 +326,14 @@ class SewerConnection(Case):
     ) -> None:
         """The connection was built (reported by the owner's side or recorded by staff)."""
         record = self._begin("report_construction", actor, at)
-        decision = self.current_decision()
-        if not decision.outcome.is_approval:
-            raise InvalidCommand("decision", "the permit was refused; nothing may be connected")
-        if completed_on < decision.effective_from:
-            raise InvalidCommand("completed_on", "cannot precede the permit taking effect")
-        if decision.expires_on is not None and completed_on > decision.expires_on:
-            raise InvalidCommand("completed_on", f"the permit lapsed on {decision.expires_on}")
-        if completed_on > berlin_date(at):
-            raise InvalidCommand("completed_on", "must not lie in the future")
+        self.current_decision().check_step_under(
+            completed_on,
+            today=berlin_date(at),
+            field="completed_on",
+            refused="the permit was refused; nothing may be connected",
+            too_early="cannot precede the permit taking effect",
+            ended="the permit lapsed on",
+        )
         check_pipe_length(pipe_length_m)
         self._construction_reported(
             actor=record, at=at, completed_on=completed_on, pipe_length_m=pipe_length_m
@@ -362,17 +361,20 @@ class SewerConnection(Case):
         record = self._begin("inspect_connection", actor, at)
         if self.construction_completed_on is None:
             raise InvalidCommand("construction", "the construction has not been reported")
-        self.acceptance.check_day(
-            inspected_on, ready_on=self.construction_completed_on, today=berlin_date(at)
+        inspection = self._inspection(
+            self.acceptance,
+            at=at,
+            inspected_on=inspected_on,
+            ready_on=self.construction_completed_on,
+            defects=defects,
+            remedy_by=remedy_by,
         )
-        listed = tuple(self._case_text(d, f"defects[{i}]") for i, d in enumerate(defects))
-        Inspection(inspected_on, listed, remedy_by).check_deadline()
-        if listed:
+        if inspection.defects:
             self._connection_defects_found(
                 actor=record,
                 at=at,
                 inspected_on=inspected_on,
-                defects=list(listed),
+                defects=list(inspection.defects),
                 remedy_by=remedy_by,
             )
         else:
@@ -434,16 +436,9 @@ class SewerConnection(Case):
 
     def check_closable(self, at: datetime) -> None:
         """Close once the charge is assessed, after a refusal, or when a permit lapsed unbuilt."""
-        decision = self.decision
-        if (
-            self.status == CaseStatus.FINAL
-            and decision is not None
-            and decision.outcome.is_approval
-        ) and (decision.expires_on is None or berlin_date(at) <= decision.expires_on):
-            raise InvalidCommand(
-                "status",
-                "the permit is in force: report the construction, or close after it lapsed",
-            )
+        self.check_no_approval_in_force(
+            at, "the permit is in force: report the construction, or close after it lapsed"
+        )
 
 
 def lapses_on(decided_on: date) -> date:

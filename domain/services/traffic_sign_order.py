@@ -314,14 +314,14 @@ class TrafficSignOrder(Case):
         """The signs stand: in time if by the day the order names, else recorded as late."""
         record = self._begin("report_signs_up", actor, at)
         decision = self.current_decision()
-        if not decision.outcome.is_approval:
-            raise InvalidCommand("decision", "the order was refused; no signs may be put up")
-        if signs_up_on < decision.effective_from:
-            raise InvalidCommand("signs_up_on", "cannot precede the order taking effect")
-        if decision.expires_on is not None and signs_up_on > decision.expires_on:
-            raise InvalidCommand("signs_up_on", f"the order ended on {decision.expires_on}")
-        if signs_up_on > berlin_date(at):
-            raise InvalidCommand("signs_up_on", "must not lie in the future")
+        decision.check_step_under(
+            signs_up_on,
+            today=berlin_date(at),
+            field="signs_up_on",
+            refused="the order was refused; no signs may be put up",
+            too_early="cannot precede the order taking effect",
+            ended="the order ended on",
+        )
         in_time = signs_up_on <= signs_up_by(decision)
         self._signs_put_up(actor=record, at=at, signs_up_on=signs_up_on, in_time=in_time)
 
@@ -363,15 +363,9 @@ class TrafficSignOrder(Case):
 
     def check_closable(self, at: datetime) -> None:
         """Close once completed, after a refusal, or when an unused order ended."""
-        decision = self.decision
-        if (
-            self.status == CaseStatus.FINAL
-            and decision is not None
-            and decision.outcome.is_approval
-        ) and (decision.expires_on is None or berlin_date(at) <= decision.expires_on):
-            raise InvalidCommand(
-                "status", "the order is in force: report the signs, or close after it ended"
-            )
+        self.check_no_approval_in_force(
+            at, "the order is in force: report the signs, or close after it ended"
+        )
 
 
 def signs_up_by(decision: Decision) -> date:
