@@ -75,11 +75,14 @@ def create_app(
     )
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(application: FastAPI) -> AsyncIterator[None]:
         # Open the database now if it answers; otherwise the first request tries again.
         with contextlib.suppress(ServiceUnavailable):
             await anyio.to_thread.run_sync(provider.get)
         yield
+        broadcaster = getattr(application.state, "feed_broadcaster", None)
+        if broadcaster is not None:
+            await broadcaster.stop()
         provider.close()
 
     app = FastAPI(

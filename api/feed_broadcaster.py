@@ -18,10 +18,10 @@ import asyncio
 import contextlib
 import functools
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import anyio
 import structlog
 
 from projections.feed_query import FeedRow
@@ -31,7 +31,7 @@ T = TypeVar("T")
 
 READ_LIMIT = 500
 QUEUE_BATCHES = 256
-CONCURRENT_READS = 4  # feed reads in worker threads at once, however many streams catch up
+READER_THREADS = 4  # feed reads run on these threads only, however many streams catch up
 
 
 @dataclass(frozen=True)
@@ -78,22 +78,22 @@ class FeedBroadcaster:
         self._waiters = 0
         self._changed: asyncio.Condition | None = None
         self._starting: asyncio.Lock | None = None
-        self._readers: anyio.CapacityLimiter | None = None
+        self._readers: ThreadPoolExecutor | None = None
         self._task: asyncio.Task[None] | None = None
         self.last = -1  # the highest sequence read so far (-1: not started)
         self.reads = 0  # database reads made, for tests and metrics
 
     async def read(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a blocking feed read in a worker thread, a few at a time.
+        """Run a blocking feed read on one of the broadcaster's few reader threads.
 
         A hundred streams catching up at once queue here instead of taking a hundred
-        threads (and, on SQLite, a connection per thread).
+        threads; and as only these threads read, SQLite opens a connection for each of
+        them, not for every worker thread of the server.
         """
         if self._readers is None:
-            self._readers = anyio.CapacityLimiter(CONCURRENT_READS)
-        return await anyio.to_thread.run_sync(
-            functools.partial(call, *args, **kwargs), limiter=self._readers
-        )
+            self._readers = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="feed-read")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, functools.partial(call, *args, **kwargs))
 
     @property
     def listening(self) -> int:
@@ -127,12 +127,15 @@ class FeedBroadcaster:
             self._waiters -= 1
 
     async def stop(self) -> None:
-        """Cancel the reader (at shutdown)."""
+        """Cancel the reader and end its threads (at shutdown)."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._readers is not None:
+            self._readers.shutdown(wait=False, cancel_futures=True)
+            self._readers = None
 
     async def _ensure_running(self) -> None:
         if self._changed is None or self._starting is None:
