@@ -157,9 +157,11 @@ class ServiceMachine(RuleBasedStateMachine):
         fresh = VorgangStore(env=self.env, personal_data=PersonalDataInClear())
         try:
             replayed: Case = fresh.repository.get(self.case.id)
+            stored_events = list(fresh.events.get(self.case.id))
         finally:
             fresh.close()
         assert type(replayed) is type(self.case)
+        assert len(stored_events) == self.events_saved == self.case.version
         expected = {k: v for k, v in vars(self.case).items() if k != "_pending_events"}
         actual = {k: v for k, v in vars(replayed).items() if k != "_pending_events"}
         assert actual == expected
@@ -237,6 +239,7 @@ class ServiceMachine(RuleBasedStateMachine):
         allowed_before = case.allowed_commands()
         gate = self._passes_the_gate(command, actor, at_kind)
         expected = expect(self.today) if expect is not None and gate else NOT_PREDICTED
+        assert not case.pending_events
         refused: DomainError | None = None
         try:
             act(at)
@@ -267,6 +270,7 @@ class ServiceMachine(RuleBasedStateMachine):
         assert gate, f"{command} by {actor.id} at {at_kind} succeeded in {status_before}"
         [new_event] = case.pending_events
         assert new_event.actor.id == actor.id  # type: ignore[attr-defined]
+        assert new_event.actor.on_behalf_of == actor.on_behalf_of  # type: ignore[attr-defined]
         assert new_event.at == at  # type: ignore[attr-defined]
         assert case.last_activity_at == at
         self._save()
@@ -288,6 +292,7 @@ class ServiceMachine(RuleBasedStateMachine):
 
     @rule(actor=actors, at_kind=at_kinds)
     def confirm_complete(self, actor: Actor, at_kind: str) -> None:
+        awaited = self.case.clock.awaits_completeness
         error = self._run(
             "confirm_complete",
             actor,
@@ -295,23 +300,35 @@ class ServiceMachine(RuleBasedStateMachine):
             lambda at: self.case.confirm_complete(actor=actor, at=at),
         )
         if error is None:
+            assert awaited
             assert self.case.status == S.IN_REVIEW
+            assert self.case.clock.started_on == self.today
+            assert self.case.due_on is not None
 
     @rule(actor=actors, at_kind=at_kinds)
     def claim(self, actor: Actor, at_kind: str) -> None:
         holder = self.case.holder
+        status = self.case.status
         error = self._run("claim", actor, at_kind, lambda at: self.case.claim(actor=actor, at=at))
-        if isinstance(error, CaseHeldByAnotherClerk):
+        if error is None:
+            assert holder is None
+            assert self.case.holder is not None
+            assert self.case.holder.id == actor.id
+            assert self.case.status == status
+        elif isinstance(error, CaseHeldByAnotherClerk):
             assert holder is not None
             assert holder.id != actor.id
 
     @rule(actor=actors_or_holder, at_kind=at_kinds, reason=optional_texts)
     def release(self, actor: Actor | str, at_kind: str, reason: str | None) -> None:
         who = self._actor(actor)
+        holder = self.case.holder
         error = self._run(
             "release", who, at_kind, lambda at: self.case.release(actor=who, at=at, reason=reason)
         )
         if error is None:
+            assert holder is not None
+            assert holder.id == who.id or who is SUPERVISOR
             assert self.case.holder is None
 
     @rule(
@@ -343,6 +360,11 @@ class ServiceMachine(RuleBasedStateMachine):
         )
         if error is None:
             assert self.case.status == S.INFORMATION_REQUESTED
+            assert self.case.open_request is not None
+            assert self.case.open_request.missing_documents is missing_documents
+            assert reply_in_days > 0
+            if missing_documents:
+                assert self.case.due_on is None
 
     @rule(actor=actors, at_kind=at_kinds, answer=texts)
     def provide_information(self, actor: Actor, at_kind: str, answer: str) -> None:
@@ -354,9 +376,12 @@ class ServiceMachine(RuleBasedStateMachine):
         )
         if error is None:
             assert self.case.status in (S.IN_REVIEW, S.SUBMITTED)
+            assert self.case.open_request is None
+            assert self.case.clock.stopped_since is None
 
     @rule(actor=actors, at_kind=at_kinds, text=texts)
     def add_note(self, actor: Actor, at_kind: str, text: str) -> None:
+        notes = len(self.case.notes)
         status = self.case.status
         error = self._run(
             "add_note",
@@ -366,7 +391,28 @@ class ServiceMachine(RuleBasedStateMachine):
             expect=lambda _today: None if clean(text) else "text",
         )
         if error is None:
+            assert len(self.case.notes) == notes + 1
             assert self.case.status == status
+
+    @rule(
+        actor=actors,
+        at_kind=at_kinds,
+        working_days=st.integers(min_value=-1, max_value=15),
+        reason=texts,
+    )
+    def extend_period(self, actor: Actor, at_kind: str, working_days: int, reason: str) -> None:
+        clock = self.case.clock
+        error = self._run(
+            "extend_period",
+            actor,
+            at_kind,
+            lambda at: self.case.extend_period(
+                actor=actor, at=at, working_days=working_days, reason=reason
+            ),
+        )
+        if error is None:
+            assert not clock.is_extended
+            assert self.case.clock.extension_working_days == working_days > 0
 
     @rule(
         actor=actors_or_holder,
@@ -452,17 +498,26 @@ class ServiceMachine(RuleBasedStateMachine):
         )
         if error is None:
             assert self.case.status == S.NOTIFIED
+            assert self.case.notified_on == (day or self.today)
 
-    @rule(actor=actors, at_kind=at_kinds, grounds=texts)
-    def lodge_objection(self, actor: Actor, at_kind: str, grounds: str) -> None:
+    @rule(actor=actors, at_kind=at_kinds, grounds=texts, received_in_days=days_from_today)
+    def lodge_objection(
+        self, actor: Actor, at_kind: str, grounds: str, received_in_days: int | None
+    ) -> None:
+        received_on = (
+            None if received_in_days is None else self.today + timedelta(days=received_in_days)
+        )
         error = self._run(
             "lodge_objection",
             actor,
             at_kind,
-            lambda at: self.case.lodge_objection(actor=actor, at=at, grounds=grounds),
+            lambda at: self.case.lodge_objection(
+                actor=actor, at=at, grounds=grounds, received_on=received_on
+            ),
         )
         if error is None:
             assert self.case.status == S.OBJECTION_LODGED
+            assert self.case.objection is not None
 
     @rule(actor=actors, at_kind=at_kinds, reason=texts)
     def remedy_objection(self, actor: Actor, at_kind: str, reason: str) -> None:
@@ -475,15 +530,21 @@ class ServiceMachine(RuleBasedStateMachine):
         if error is None:
             assert self.case.status == S.IN_REVIEW
             assert self.case.decision is None
+            assert self.case.decisions
 
-    @rule(actor=actors, at_kind=at_kinds, reason=texts)
-    def forward_objection(self, actor: Actor, at_kind: str, reason: str) -> None:
+    @rule(
+        actor=actors,
+        at_kind=at_kinds,
+        authority=st.sampled_from(["Kreisausschuss Hochtaunuskreis", " "]),
+        reason=texts,
+    )
+    def forward_objection(self, actor: Actor, at_kind: str, authority: str, reason: str) -> None:
         error = self._run(
             "forward_objection",
             actor,
             at_kind,
             lambda at: self.case.forward_objection(
-                actor=actor, at=at, authority="Kreisausschuss Hochtaunuskreis", reason=reason
+                actor=actor, at=at, authority=authority, reason=reason
             ),
         )
         if error is None:
@@ -535,6 +596,7 @@ class ServiceMachine(RuleBasedStateMachine):
             self.closed_from = status
             assert self.case.status == S.CLOSED
             assert self.case.allowed_commands() == frozenset()
+            assert self.case.holder is None
 
     def close_refusal(self, status: str, today: date) -> str | None:
         """The field a service's own close rule refuses in this status, if any."""
@@ -565,7 +627,7 @@ class ServiceMachine(RuleBasedStateMachine):
         elif status == S.DECIDED:
             self.notify(CLERK, NOW, None)
         elif status == S.NOTIFIED and choice <= 1:
-            self.lodge_objection(CLERK, NOW, "Die Auflage ist unverhältnismäßig")
+            self.lodge_objection(CLERK, NOW, "Die Auflage ist unverhältnismäßig", None)
         elif status == S.NOTIFIED and choice == 2:
             assert case.objection_deadline is not None
             self._move_to(case.objection_deadline)
@@ -575,7 +637,7 @@ class ServiceMachine(RuleBasedStateMachine):
         elif status == S.OBJECTION_LODGED and choice <= 3:
             self.remedy_objection(SUPERVISOR, NOW, "Widerspruch begründet")
         elif status == S.OBJECTION_LODGED:
-            self.forward_objection(CLERK, NOW, "keine Abhilfe")
+            self.forward_objection(CLERK, NOW, "Kreisausschuss Hochtaunuskreis", "keine Abhilfe")
         elif status in (S.WITHDRAWN, S.OBJECTION_FORWARDED):
             self.close(CLERK, NOW, None)
         else:

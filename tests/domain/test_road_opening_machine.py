@@ -1,54 +1,28 @@
 """Any sequence of commands keeps a road opening permit's invariants, over its whole life.
 
-A hypothesis state machine drives one permit, created from application data produced the
-way the application produces it, through random commands by random actors (a clerk of
-another tenant among them) at a business time that moves forward by minutes, days or years:
-the shared lifecycle up to a decision, notification, finality, the works (which may start
-once the permit is notified), the inspection of the restored surface (defects,
-re-inspection), the warranty and the close. The commands of the permit, ``decide`` and
-``close`` are checked against a model of what they must accept or refuse. After every step
-the invariants hold; a refused command changes nothing; and the events saved so far,
-replayed by a fresh store on the same SQLite file, give the same permit.
+The shared lifecycle, the checks every command must pass and the replay in a fresh store
+come from ``ServiceMachine``. Here are the permit's own: the decision (its fee from the
+tariff, its validity until the planned end unless the clerk sets one), the works (which may
+start once the permit is notified), the inspection of the restored surface (defects,
+re-inspection), the warranty and the close, each checked against a model of what it must
+accept or refuse, and the invariants that tie the permit to its tariff and its dates.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
-from uuid import uuid4
 
-from hypothesis import HealthCheck, event, settings
+from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import (
-    RuleBasedStateMachine,
-    initialize,
-    invariant,
-    precondition,
-    rule,
-)
+from hypothesis.stateful import initialize, invariant, rule
 
-from application.store import VorgangStore
-from application.transcodings import PersonalDataInClear
-from application.views import CaseState
-from domain.actor import Actor, Role
-from domain.case import APPLICANT_COMMANDS
+from domain.actor import Actor
 from domain.decision import Decision, DecisionOutcome, RulesApplied
-from domain.errors import (
-    CaseHeldByAnotherClerk,
-    DomainError,
-    InvalidCommand,
-    InvalidTransition,
-    NotTheHolder,
-    WrongTenant,
-)
+from domain.errors import DomainError, NotTheHolder
 from domain.lifecycle import CaseStatus
 from domain.personal_data import PersonalData, Subjects
-from domain.personal_fields import personal_data_of
 from domain.rules.road_opening import (
     FEE_RULES_ID,
     FEE_TARIFFS,
@@ -63,46 +37,35 @@ from domain.services.road_opening import (
     RoadOpeningStatus,
     example,
 )
-from domain.working_days import BERLIN, berlin_date
-from tests.domain.case_fixtures import (
-    APPLICANT,
-    CLERK,
-    DELEGATED_CLERK,
-    FOREIGN_CLERK,
-    OTHER_CLERK,
-    START,
-    SUPERVISOR,
+from domain.working_days import berlin_date
+from tests.domain.case_fixtures import APPLICANT, CLERK, DELEGATED_CLERK, START, SUPERVISOR
+from tests.domain.service_machine import (
+    HOLDER,
+    NOW,
+    SETTINGS,
+    UNDECIDED,
+    ServiceMachine,
+    actors,
+    actors_or_holder,
+    at_kinds,
+    clean,
+    days_from_today,
+    hours_between_steps,
+    texts,
+    usual_step,
+    usual_steps,
 )
 
 S = CaseStatus
 R = RoadOpeningStatus
-ACTORS = (CLERK, OTHER_CLERK, SUPERVISOR, APPLICANT, FOREIGN_CLERK, DELEGATED_CLERK)
-HOLDER = "holder"  # the clerk holding the case (CLERK when nobody does)
-NOT_PREDICTED = "not predicted"  # a rule that does not model the outcome of its command
-
 WORKS_STATUSES = frozenset(
     {R.WORKS_STARTED, R.WORKS_COMPLETED, R.RESTORATION_DEFECTIVE, R.WARRANTY_RUNNING}
 )
 DECIDED_STATUSES = frozenset(
     {S.DECIDED, S.NOTIFIED, S.OBJECTION_LODGED, S.OBJECTION_FORWARDED, S.FINAL} | WORKS_STATUSES
 )
-UNDECIDED_STATUSES = frozenset({S.SUBMITTED, S.IN_REVIEW, S.INFORMATION_REQUESTED})
 INSPECTED_STATUSES = frozenset({R.RESTORATION_DEFECTIVE, R.WARRANTY_RUNNING})
-PROGRESS: tuple[str, ...] = (S.SUBMITTED, S.IN_REVIEW, S.DECIDED, S.NOTIFIED, S.FINAL)
-PROGRESS += (R.WORKS_STARTED, R.WORKS_COMPLETED, R.RESTORATION_DEFECTIVE, R.WARRANTY_RUNNING)
 
-# Business time: usually now; sometimes naive, or before the case was submitted (both refused).
-NOW = "now"
-at_kinds = st.sampled_from([NOW, NOW, NOW, NOW, NOW, NOW, "naive", "before_submission"])
-actors = st.sampled_from(ACTORS)
-actors_or_holder = st.sampled_from((*ACTORS, HOLDER, HOLDER, HOLDER))
-texts = st.one_of(
-    st.sampled_from(["Lageplan fehlt", "Die Voraussetzungen liegen vor.", "  Urlaub  "]),
-    st.sampled_from(["", "   "]),
-    st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=12),
-)
-optional_texts = st.one_of(st.none(), texts)
-days_from_today = st.one_of(st.none(), st.integers(min_value=-40, max_value=40))
 # A day relative to a date of the permit: (anchor, offset in days); anchors are resolved when
 # the rule runs, so a rule can aim at the edges of the valid range and just past them.
 relative_days = st.tuples(
@@ -117,20 +80,7 @@ widths = st.one_of(
     st.sampled_from([Decimal("0.30"), Decimal("0.80"), Decimal("50")]),
     st.decimals(min_value=Decimal("0.01"), max_value=Decimal("50"), places=2),
 )
-usual_step = st.tuples(st.integers(min_value=0, max_value=7), st.sampled_from(DecisionOutcome))
-usual_steps = st.lists(usual_step, min_size=1, max_size=10)
-hours_between_steps = st.sampled_from([0, 1, 30, 24 * 5])
-SETTINGS = settings(
-    max_examples=100,
-    stateful_step_count=50,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-
-
-def clean(text: str) -> bool:
-    """What ``clean_text`` accepts (the strategies never produce unencodable text)."""
-    return bool(text and text.strip())
+PERMIT_SETTINGS = settings(SETTINGS, max_examples=100, stateful_step_count=50)
 
 
 def years_later_minus_a_day(day: date, years: int) -> date:
@@ -142,28 +92,20 @@ def years_later_minus_a_day(day: date, years: int) -> date:
     return same_day - timedelta(days=1)
 
 
-class RoadOpeningMachine(RuleBasedStateMachine):
-    """One road opening permit, any commands; the store on a SQLite file of its own."""
+class RoadOpeningMachine(ServiceMachine):
+    """One road opening permit, any commands."""
+
+    PROGRESS = (
+        *(S.SUBMITTED, S.IN_REVIEW, S.DECIDED, S.NOTIFIED, S.FINAL),
+        *(R.WORKS_STARTED, R.WORKS_COMPLETED, R.RESTORATION_DEFECTIVE, R.WARRANTY_RUNNING),
+    )
+    case: RoadOpeningPermit
 
     def __init__(self) -> None:
         super().__init__()
-        self.directory = Path(tempfile.mkdtemp(prefix="vorgang-road-opening-"))
-        self.env = {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": str(self.directory / "vorgang.db"),
-            "SQLITE_LOCK_TIMEOUT": "10",
-        }
-        self.store = VorgangStore(env=self.env, personal_data=PersonalDataInClear())
-        self.now = START
-        self.events_saved = 0
-        self.successes_since_replay = 0
-        self.closed_from: str | None = None
-        self.furthest = S.SUBMITTED
-        self.case: RoadOpeningPermit
         self.length = Decimal(0)
         self.width = Decimal(0)
         self.planned_end = date.min
-        self.withdrawals = False
 
     # ------------------------------------------------------------------ set-up
 
@@ -200,27 +142,9 @@ class RoadOpeningMachine(RuleBasedStateMachine):
         form["planned_period"] = {"start": start.isoformat(), "end": end.isoformat()}
         model = RoadOpeningApplication.model_validate(form)
         model.check_lead_time(submitted_on)  # what the catalogue checks on submission
-        case_id = uuid4()
-        permit = RoadOpeningPermit.submit(
-            case_id=case_id,
-            actor=APPLICANT,
-            at=self.now,
-            tenant="usingen",
-            service=SERVICE_ID,
-            reference="USI-2026-000042",
-            applicant={
-                "name": PersonalData(case_id, Subjects.APPLICANT, "Netzdienste Taunus GmbH"),
-                "email": PersonalData(case_id, Subjects.APPLICANT, "netz@taunus.example"),
-            },
-            data=personal_data_of(model, case_id=case_id, subject="applicant"),
-            request_fingerprint="f" * 64,
-        )
-        assert isinstance(permit, RoadOpeningPermit)
-        self.case = permit
+        self.start(RoadOpeningPermit, SERVICE_ID, model)
         self.length, self.width, self.planned_end = length, width, end
         self.withdrawals = withdrawals  # else most runs end early, withdrawn by the applicant
-        self._save()
-        assert self.case.status == S.SUBMITTED
         assert self.case.PROCESSING_PERIOD_WORKING_DAYS == 10
         assert self.case.planned_period_start == start
         assert self.case.planned_period_end == end
@@ -233,49 +157,7 @@ class RoadOpeningMachine(RuleBasedStateMachine):
         # too: a head start, which always runs, takes most runs some way into the lifecycle.
         self.take_the_usual_steps(head_start, 24)
 
-    def teardown(self) -> None:
-        try:
-            if hasattr(self, "case"):
-                event(f"furthest status: {self.furthest}")
-                event(f"final status: {self.case.status} (from {self.closed_from})")
-                if self.successes_since_replay:
-                    self._check_replay_in_fresh_store()
-        finally:
-            self.store.close()
-            shutil.rmtree(self.directory, ignore_errors=True)
-
     # ----------------------------------------------------------------- helpers
-
-    def _save(self) -> None:
-        recordings = self.store.save(self.case)
-        for recording in recordings:
-            self.events_saved += 1
-            assert recording.domain_event.originator_version == self.events_saved
-        self.successes_since_replay += 1
-        status = self.case.status
-        if status in PROGRESS and PROGRESS.index(status) > PROGRESS.index(self.furthest):
-            self.furthest = status
-
-    def _at(self, kind: str) -> datetime:
-        if kind == "naive":
-            return self.now.replace(tzinfo=None)
-        if kind == "before_submission":
-            return self.case.submitted_at - timedelta(minutes=1)
-        return self.now
-
-    def _actor(self, choice: Actor | str) -> Actor:
-        if isinstance(choice, Actor):
-            return choice
-        holder = self.case.holder
-        return next((a for a in ACTORS if holder and a.id == holder.id), CLERK)
-
-    @property
-    def today(self) -> date:
-        return berlin_date(self.now)
-
-    def _move_to(self, day: date) -> None:
-        """Business time jumps forward to 10:00 in Germany on that day (never backwards)."""
-        self.now = max(self.now, datetime.combine(day, time(10), tzinfo=BERLIN))
 
     def _day(self, anchor: str, offset: int) -> date:
         case = self.case
@@ -292,100 +174,9 @@ class RoadOpeningMachine(RuleBasedStateMachine):
         }[anchor]
         return base + timedelta(days=offset)
 
-    def _state(self) -> dict[str, Any]:
-        # Values are immutable except the lists and dicts, which a refused command could append
-        # to: copying those is enough (and much faster than a deep copy on every step).
-        return {
-            k: list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v
-            for k, v in vars(self.case).items()
-            if k != "_pending_events"
-        }
-
-    def _passes_the_gate(self, command: str, actor: Actor, at_kind: str) -> bool:
-        """The lifecycle, the business time, the tenant and the role allow the command."""
-        return (
-            command in self.case.allowed_commands()
-            and at_kind == NOW
-            and actor is not FOREIGN_CLERK
-            and (actor.role is not Role.APPLICANT or command in APPLICANT_COMMANDS)
-        )
-
-    def _run(
-        self,
-        command: str,
-        actor: Actor,
-        at_kind: str,
-        act: Callable[[datetime], None],
-        expect: Callable[[date], str | type[DomainError] | None] | None = None,
-    ) -> DomainError | None:
-        """Give the command; check what any command must do when refused or accepted.
-
-        ``expect`` (given today's date, once the command passed the gate) names what the
-        command must do: ``None`` succeed, a string fail with ``InvalidCommand`` on that
-        field, an error class fail with that error.
-        """
-        case = self.case
-        self.now += timedelta(minutes=1)  # so a refused command that records its time shows
-        at = self._at(at_kind)
-        before = self._state()
-        status_before = case.status
-        allowed_before = case.allowed_commands()
-        gate = self._passes_the_gate(command, actor, at_kind)
-        expected = expect(self.today) if expect is not None and gate else NOT_PREDICTED
-        assert not case.pending_events
-        refused: DomainError | None = None
-        try:
-            act(at)
-        except DomainError as error:
-            refused = error
-        if expected is None:
-            assert refused is None, f"{command} in {status_before} refused: {refused}"
-        elif isinstance(expected, str) and expected != NOT_PREDICTED:
-            assert isinstance(refused, InvalidCommand), f"{command} should fail on {expected}"
-            assert refused.field == expected, f"{command}: {refused} (expected {expected})"
-        elif isinstance(expected, type):
-            assert isinstance(refused, expected), f"{command}: {refused!r}, expected {expected}"
-        if refused is not None:
-            assert self._state() == before, f"refused {command} ({refused}) changed the case"
-            assert not case.pending_events, f"refused {command} ({refused}) left an event"
-            if command not in allowed_before:
-                assert isinstance(refused, InvalidTransition), refused
-                assert refused.status == status_before
-                assert refused.allowed == tuple(sorted(allowed_before))
-            elif at_kind != NOW:
-                assert isinstance(refused, InvalidCommand), refused
-                assert refused.field == "at"
-            elif actor is FOREIGN_CLERK:
-                assert isinstance(refused, WrongTenant), refused
-            else:
-                assert not isinstance(refused, InvalidTransition | WrongTenant), refused
-            return refused
-        assert gate, f"{command} by {actor.id} at {at_kind} succeeded in {status_before}"
-        [new_event] = case.pending_events
-        assert new_event.actor.id == actor.id  # type: ignore[attr-defined]
-        assert new_event.actor.on_behalf_of == actor.on_behalf_of  # type: ignore[attr-defined]
-        assert new_event.at == at  # type: ignore[attr-defined]
-        assert case.last_activity_at == at
-        self._save()
-        return None
-
-    def _check_replay_in_fresh_store(self) -> None:
-        fresh = VorgangStore(env=self.env, personal_data=PersonalDataInClear())
-        try:
-            replayed: RoadOpeningPermit = fresh.repository.get(self.case.id)
-            stored_events = list(fresh.events.get(self.case.id))
-        finally:
-            fresh.close()
-        assert type(replayed) is RoadOpeningPermit
-        assert len(stored_events) == self.events_saved == self.case.version
-        expected = {k: v for k, v in vars(self.case).items() if k != "_pending_events"}
-        actual = {k: v for k, v in vars(replayed).items() if k != "_pending_events"}
-        assert actual == expected
-        assert CaseState.of(replayed) == CaseState.of(self.case)
-        self.successes_since_replay = 0
-
     # ------------------------------------------------------------------- time
 
+    # The warranty runs five years: time also jumps past it.
     @rule(
         delta=st.one_of(
             st.integers(min_value=0, max_value=600).map(lambda m: timedelta(minutes=m)),
@@ -396,134 +187,7 @@ class RoadOpeningMachine(RuleBasedStateMachine):
     def advance_time(self, delta: timedelta) -> None:
         self.now += delta
 
-    # ------------------------------------------------ shared lifecycle commands
-
-    @rule(actor=actors, at_kind=at_kinds)
-    def confirm_complete(self, actor: Actor, at_kind: str) -> None:
-        awaited = self.case.clock.awaits_completeness
-        error = self._run(
-            "confirm_complete",
-            actor,
-            at_kind,
-            lambda at: self.case.confirm_complete(actor=actor, at=at),
-        )
-        if error is None:
-            assert awaited
-            assert self.case.status == S.IN_REVIEW
-            assert self.case.clock.started_on == self.today
-            assert self.case.due_on is not None
-
-    @rule(actor=actors, at_kind=at_kinds)
-    def claim(self, actor: Actor, at_kind: str) -> None:
-        holder = self.case.holder
-        status = self.case.status
-        error = self._run("claim", actor, at_kind, lambda at: self.case.claim(actor=actor, at=at))
-        if error is None:
-            assert holder is None
-            assert self.case.holder is not None
-            assert self.case.holder.id == actor.id
-            assert self.case.status == status
-        elif isinstance(error, CaseHeldByAnotherClerk):
-            assert holder is not None
-            assert holder.id != actor.id
-
-    @rule(actor=actors_or_holder, at_kind=at_kinds, reason=optional_texts)
-    def release(self, actor: Actor | str, at_kind: str, reason: str | None) -> None:
-        who = self._actor(actor)
-        holder = self.case.holder
-        error = self._run(
-            "release",
-            who,
-            at_kind,
-            lambda at: self.case.release(actor=who, at=at, reason=reason),
-        )
-        if error is None:
-            assert holder is not None
-            assert holder.id == who.id or who is SUPERVISOR
-            assert self.case.holder is None
-
-    @rule(
-        actor=actors,
-        at_kind=at_kinds,
-        questions=st.lists(texts, max_size=2),
-        reply_in_days=st.integers(min_value=-2, max_value=30),
-        missing_documents=st.booleans(),
-    )
-    def request_information(
-        self,
-        actor: Actor,
-        at_kind: str,
-        questions: list[str],
-        reply_in_days: int,
-        missing_documents: bool,
-    ) -> None:
-        error = self._run(
-            "request_information",
-            actor,
-            at_kind,
-            lambda at: self.case.request_information(
-                actor=actor,
-                at=at,
-                questions=questions,
-                reply_by=self.today + timedelta(days=reply_in_days),
-                missing_documents=missing_documents,
-            ),
-        )
-        if error is None:
-            assert self.case.status == S.INFORMATION_REQUESTED
-            assert self.case.open_request is not None
-            assert self.case.open_request.missing_documents is missing_documents
-            assert reply_in_days > 0
-            if missing_documents:
-                assert self.case.due_on is None
-
-    @rule(actor=actors, at_kind=at_kinds, answer=texts)
-    def provide_information(self, actor: Actor, at_kind: str, answer: str) -> None:
-        error = self._run(
-            "provide_information",
-            actor,
-            at_kind,
-            lambda at: self.case.provide_information(actor=actor, at=at, answer=answer),
-        )
-        if error is None:
-            assert self.case.status in (S.IN_REVIEW, S.SUBMITTED)
-            assert self.case.open_request is None
-            assert self.case.clock.stopped_since is None
-
-    @rule(actor=actors, at_kind=at_kinds, text=texts)
-    def add_note(self, actor: Actor, at_kind: str, text: str) -> None:
-        notes = len(self.case.notes)
-        status = self.case.status
-        error = self._run(
-            "add_note",
-            actor,
-            at_kind,
-            lambda at: self.case.add_note(actor=actor, at=at, text=text),
-            expect=lambda _today: None if clean(text) else "text",
-        )
-        if error is None:
-            assert len(self.case.notes) == notes + 1
-            assert self.case.status == status
-
-    @rule(
-        actor=actors,
-        at_kind=at_kinds,
-        working_days=st.integers(min_value=-1, max_value=15),
-        reason=texts,
-    )
-    def extend_period(self, actor: Actor, at_kind: str, working_days: int, reason: str) -> None:
-        clock = self.case.clock
-        error = self._run(
-            "extend_period",
-            actor,
-            at_kind,
-            lambda at: self.case.extend_period(
-                actor=actor, at=at, working_days=working_days, reason=reason
-            ),
-        )
-        if error is None:
-            assert not clock.is_extended
-            assert self.case.clock.extension_working_days == working_days > 0
+    # ------------------------------------------------- the shared rules' hooks
 
     @rule(
         actor=actors_or_holder,
@@ -615,129 +279,20 @@ class RoadOpeningMachine(RuleBasedStateMachine):
             assert decision.expires_on is None
         assert all(r not in decision.rules for r in rules), "the service sets the rules applied"
 
-    @rule(actor=actors, at_kind=at_kinds, notified_in_days=days_from_today)
-    def notify(self, actor: Actor, at_kind: str, notified_in_days: int | None) -> None:
-        notified_on = (
-            None if notified_in_days is None else self.today + timedelta(days=notified_in_days)
-        )
-        error = self._run(
-            "notify",
-            actor,
-            at_kind,
-            lambda at: self.case.notify(actor=actor, at=at, notified_on=notified_on),
-        )
-        if error is None:
-            assert self.case.status == S.NOTIFIED
-            assert self.case.notified_on == (notified_on or self.today)
-
-    @rule(actor=actors, at_kind=at_kinds, grounds=texts, received_in_days=days_from_today)
-    def lodge_objection(
-        self, actor: Actor, at_kind: str, grounds: str, received_in_days: int | None
-    ) -> None:
-        received_on = (
-            None if received_in_days is None else self.today + timedelta(days=received_in_days)
-        )
-        error = self._run(
-            "lodge_objection",
-            actor,
-            at_kind,
-            lambda at: self.case.lodge_objection(
-                actor=actor, at=at, grounds=grounds, received_on=received_on
-            ),
-        )
-        if error is None:
-            assert self.case.status == S.OBJECTION_LODGED
-            assert self.case.objection is not None
-
-    @rule(actor=actors, at_kind=at_kinds, reason=texts)
-    def remedy_objection(self, actor: Actor, at_kind: str, reason: str) -> None:
-        error = self._run(
-            "remedy_objection",
-            actor,
-            at_kind,
-            lambda at: self.case.remedy_objection(actor=actor, at=at, reason=reason),
-        )
-        if error is None:
-            assert self.case.status == S.IN_REVIEW
-            assert self.case.decision is None
-            assert self.case.decisions
-
-    @rule(
-        actor=actors,
-        at_kind=at_kinds,
-        authority=st.sampled_from(["Kreisausschuss Hochtaunuskreis", " "]),
-        reason=texts,
-    )
-    def forward_objection(self, actor: Actor, at_kind: str, authority: str, reason: str) -> None:
-        error = self._run(
-            "forward_objection",
-            actor,
-            at_kind,
-            lambda at: self.case.forward_objection(
-                actor=actor, at=at, authority=authority, reason=reason
-            ),
-        )
-        if error is None:
-            assert self.case.status == S.OBJECTION_FORWARDED
-
-    @rule(actor=actors, at_kind=at_kinds)
-    def mark_final(self, actor: Actor, at_kind: str) -> None:
-        deadline = self.case.objection_deadline
-        error = self._run(
-            "mark_final",
-            actor,
-            at_kind,
-            lambda at: self.case.mark_final(actor=actor, at=at),
-            expect=lambda today: None if deadline and today > deadline else "at",
-        )
-        if error is None:
-            assert self.case.status == S.FINAL
-
-    @precondition(lambda self: self.withdrawals)
-    @rule(actor=actors, at_kind=at_kinds, reason=texts)
-    def withdraw(self, actor: Actor, at_kind: str, reason: str) -> None:
-        error = self._run(
-            "withdraw",
-            actor,
-            at_kind,
-            lambda at: self.case.withdraw(actor=actor, at=at, reason=reason),
-        )
-        if error is None:
-            assert self.case.status == S.WITHDRAWN
-
-    @rule(actor=actors, at_kind=at_kinds, reason=optional_texts)
-    def close(self, actor: Actor, at_kind: str, reason: str | None) -> None:
-        """After the warranty, after a rejection or withdrawal, or once an unused permit expired."""
+    def close_refusal(self, status: str, today: date) -> str | None:
+        """After the warranty, after a rejection or withdrawal, or once an unused permit
+        expired."""
         case = self.case
-        status = case.status
         decision = case.decision
-        warranty_until = case.warranty_until
-
-        def expect(today: date) -> str | None:
-            if status == R.WARRANTY_RUNNING:
-                assert warranty_until is not None
-                if today <= warranty_until:
-                    return "warranty_until"
-            elif status == S.FINAL:
-                assert decision is not None
-                if decision.outcome.is_approval:
-                    assert decision.expires_on is not None
-                    if today <= decision.expires_on:
-                        return "status"
-            return "reason" if reason and not reason.strip() else None
-
-        error = self._run(
-            "close",
-            actor,
-            at_kind,
-            lambda at: self.case.close(actor=actor, at=at, reason=reason),
-            expect,
-        )
-        if error is None:
-            self.closed_from = status
-            assert case.status == S.CLOSED
-            assert case.allowed_commands() == frozenset()
-            assert case.holder is None
+        if status == R.WARRANTY_RUNNING:
+            assert case.warranty_until is not None
+            return "warranty_until" if today <= case.warranty_until else None
+        if status == S.FINAL:
+            assert decision is not None
+            if decision.outcome.is_approval:
+                assert decision.expires_on is not None
+                return "status" if today <= decision.expires_on else None
+        return None
 
     # -------------------------------------------------------- the permit's own
 
@@ -1008,19 +563,7 @@ class RoadOpeningMachine(RuleBasedStateMachine):
         self.works_dates_lie_within_the_permit()
         self.inspections_and_defects_match_the_status()
         self.the_warranty_runs_exactly_after_an_accepted_restoration()
-        self.a_fresh_store_replays_the_same_permit()
-
-    @invariant()
-    def version_counts_the_events_saved(self) -> None:
-        assert self.case.version == self.events_saved
-        assert not self.case.pending_events
-
-    @invariant()
-    def status_is_one_of_the_lifecycle(self) -> None:
-        assert self.case.status in RoadOpeningPermit.LIFECYCLE
-        assert (self.case.open_request is not None) is (self.case.status == S.INFORMATION_REQUESTED)
-        if self.case.status in (S.WITHDRAWN, S.CLOSED):
-            assert self.case.holder is None
+        self.a_fresh_store_replays_the_same_case()
 
     @invariant()
     def decisions_follow_the_tariff_and_record_their_rules(self) -> None:
@@ -1053,7 +596,7 @@ class RoadOpeningMachine(RuleBasedStateMachine):
         case = self.case
         if case.status in DECIDED_STATUSES:
             assert case.decision is not None
-        if case.status in UNDECIDED_STATUSES:
+        if case.status in UNDECIDED:
             assert case.decision is None
             assert case.notified_on is None
         if case.status in WORKS_STATUSES:
@@ -1102,11 +645,6 @@ class RoadOpeningMachine(RuleBasedStateMachine):
             assert case.warranty_until is not None
             assert berlin_date(case.last_activity_at) > case.warranty_until
 
-    @invariant()
-    def a_fresh_store_replays_the_same_permit(self) -> None:
-        if self.successes_since_replay >= 5:
-            self._check_replay_in_fresh_store()
 
-
-RoadOpeningMachine.TestCase.settings = SETTINGS
+RoadOpeningMachine.TestCase.settings = PERMIT_SETTINGS
 TestRoadOpeningLifecycle = RoadOpeningMachine.TestCase
