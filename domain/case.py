@@ -31,6 +31,7 @@ from domain.inspections import Inspection, Inspections
 from domain.lifecycle import LIFECYCLE, CaseStatus
 from domain.personal_data import PersonalData, PersonalValue, Subjects
 from domain.processing_clock import ClockError, ProcessingClock
+from domain.rules.versions import AsRecorded, InForce, RulesChoice
 from domain.teams import check_serves
 from domain.working_days import berlin_date, period_end
 
@@ -454,9 +455,12 @@ class Case(Aggregate):
     ) -> DecisionTerms:
         """Extension point: a service assesses its fee and validity by its versioned rules.
 
-        Returns the terms the decision records; the base case takes the clerk's as given.
+        Returns the terms the decision records: those ``terms_by_rules`` gives with the rules
+        in force, or, for a service without versioned rules, the clerk's as given.
         """
-        return given
+        rules = InForce(decided_on, berlin_date(self.submitted_at))
+        terms = self.terms_by_rules(outcome, given.expires_on, decided_on, rules)
+        return given if terms is None else terms
 
     def standard_conditions(self, decided_on: date) -> StandardConditions | None:
         """Extension point: the conditions every approval of the service carries, if any.
@@ -471,6 +475,11 @@ class Case(Aggregate):
         The case must stand as it did just before the decision. Without versioned rules
         there is nothing to recompute: the clerk's terms are the terms.
         """
+        decided_on = berlin_date(decision.decided_at)
+        rules = AsRecorded(decision.rules)
+        terms = self.terms_by_rules(decision.outcome, decision.expires_on, decided_on, rules)
+        if terms is not None:
+            return terms
         return DecisionTerms(
             expires_on=decision.expires_on,
             fee=decision.fee,
@@ -480,7 +489,25 @@ class Case(Aggregate):
 
     def terms_today(self, decision: Decision, today: date) -> DecisionTerms:
         """Extension point: the terms today's rules would give the same decision."""
-        return self.replay_terms(decision)
+        decided_on = berlin_date(decision.decided_at)
+        rules = InForce(today, berlin_date(self.submitted_at))
+        terms = self.terms_by_rules(decision.outcome, decision.expires_on, decided_on, rules)
+        return self.replay_terms(decision) if terms is None else terms
+
+    def terms_by_rules(
+        self,
+        outcome: DecisionOutcome,
+        expires_on: date | None,
+        decided_on: date,
+        rules: RulesChoice,
+    ) -> DecisionTerms | None:
+        """Extension point: the terms a service's versioned rules give, with ``rules`` choosing
+        the versions (in force when deciding or today, or as the decision recorded them).
+
+        ``expires_on`` is the clerk's, None if they set none. None: the service has no such
+        rules, and the clerk's terms are the terms.
+        """
+        return None
 
     def _status_after_decision(self, decision: Decision) -> str:
         payment_due = decision.outcome.is_approval and bool(decision.fee)

@@ -9,6 +9,7 @@ the decision against exactly what it applied.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from typing import Protocol, TypeVar
 
@@ -60,3 +61,51 @@ def as_recorded(
         if rules.rules_id == rules_id:
             return by_version(versions, rules.version)
     return None
+
+
+class RulesChoice(Protocol):
+    """Which version of each rule a service's decision terms are computed with.
+
+    The terms are computed when the clerk decides (``InForce`` on the day of the decision),
+    on replay (``AsRecorded``) and to compare with today's rules (``InForce`` today). A rule
+    that goes by the day of submission (a lead time) stays as of that day, except on replay.
+    """
+
+    def by_decision_day(self, versions: tuple[V, ...], rules_id: str) -> V | None:
+        """A rule that goes by the day of the decision (a tariff, standard conditions)."""
+        ...
+
+    def by_submission_day(self, versions: tuple[V, ...], rules_id: str) -> V | None:
+        """A rule that goes by the day the application was submitted (a lead time)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class InForce:
+    """The versions in force on a day (the decision's, or today), and on the submission day."""
+
+    on: date
+    submitted_on: date
+
+    def by_decision_day(self, versions: tuple[V, ...], rules_id: str) -> V | None:
+        """The version in force on ``on``."""
+        return in_force(versions, self.on)
+
+    def by_submission_day(self, versions: tuple[V, ...], rules_id: str) -> V | None:
+        """The version in force on the day of submission."""
+        return in_force(versions, self.submitted_on)
+
+
+@dataclass(frozen=True, slots=True)
+class AsRecorded:
+    """The versions a decision recorded; None for a rule it applied none of."""
+
+    rules: tuple[RulesApplied, ...]
+
+    def by_decision_day(self, versions: tuple[V, ...], rules_id: str) -> V | None:
+        """The version the decision recorded."""
+        return as_recorded(versions, self.rules, rules_id)
+
+    def by_submission_day(self, versions: tuple[V, ...], rules_id: str) -> V | None:
+        """The version the decision recorded."""
+        return as_recorded(versions, self.rules, rules_id)

@@ -19,7 +19,7 @@ from pydantic import Field, StringConstraints
 
 from domain.actor import Actor, ActorRecord
 from domain.case import Case, DecisionTerms
-from domain.decision import Decision, DecisionOutcome
+from domain.decision import DecisionOutcome
 from domain.errors import InvalidCommand
 from domain.inspections import Inspections
 from domain.lifecycle import CaseStatus, extend_lifecycle
@@ -30,10 +30,8 @@ from domain.rules.road_opening import (
     FEE_TARIFFS,
     LEAD_TIME_RULES_ID,
     LEAD_TIMES,
-    FeeTariff,
-    LeadTime,
 )
-from domain.rules.versions import by_version, in_force
+from domain.rules.versions import RulesChoice, UnknownRulesVersion, in_force
 from domain.services.forms import Email, Form, Name, Period, Phone
 from domain.working_days import add_months, berlin_date
 
@@ -189,42 +187,20 @@ class RoadOpeningPermit(Case):
         """The fee comes from the tariff in force; the permit runs until the planned end."""
         if given.fee is not None:
             raise InvalidCommand("fee", "the fee of a road opening permit is set by its tariff")
-        submitted_on = berlin_date(self.submitted_at)
-        return self._terms(
-            outcome,
-            given.expires_on,
-            tariff=in_force(FEE_TARIFFS, decided_on),
-            lead_time=in_force(LEAD_TIMES, submitted_on),
-        )
+        return super().decision_terms(given, outcome=outcome, decided_on=decided_on)
 
-    def replay_terms(self, decision: Decision) -> DecisionTerms:
-        """The terms the rule versions the decision recorded give for this case."""
-        versions = {rules.rules_id: rules.version for rules in decision.rules}
-        tariff_version = versions.get(FEE_RULES_ID)
-        return self._terms(
-            decision.outcome,
-            decision.expires_on,
-            tariff=by_version(FEE_TARIFFS, tariff_version) if tariff_version else None,
-            lead_time=by_version(LEAD_TIMES, versions[LEAD_TIME_RULES_ID]),
-        )
-
-    def terms_today(self, decision: Decision, today: date) -> DecisionTerms:
-        """What the tariff in force today would charge for the same permit."""
-        return self._terms(
-            decision.outcome,
-            decision.expires_on,
-            tariff=in_force(FEE_TARIFFS, today),
-            lead_time=in_force(LEAD_TIMES, berlin_date(self.submitted_at)),
-        )
-
-    def _terms(
+    def terms_by_rules(
         self,
         outcome: DecisionOutcome,
         expires_on: date | None,
-        *,
-        tariff: FeeTariff | None,
-        lead_time: LeadTime,
+        decided_on: date,
+        rules: RulesChoice,
     ) -> DecisionTerms:
+        """The lead time checked; an approval's fee by the tariff, valid until the planned end."""
+        tariff = rules.by_decision_day(FEE_TARIFFS, FEE_RULES_ID)
+        lead_time = rules.by_submission_day(LEAD_TIMES, LEAD_TIME_RULES_ID)
+        if lead_time is None:
+            raise UnknownRulesVersion("the decision recorded no lead time")
         submitted_on = berlin_date(self.submitted_at)
         lead_time_check = lead_time.record(submitted_on, self.planned_period_start)
         if not outcome.is_approval or tariff is None:

@@ -21,7 +21,7 @@ from pydantic import StringConstraints
 from domain.actor import Actor, ActorRecord
 from domain.case import Case, DecisionTerms, clean_text
 from domain.conditions import StandardConditions
-from domain.decision import Decision, DecisionOutcome, RulesApplied
+from domain.decision import DecisionOutcome, RulesApplied
 from domain.errors import InvalidCommand
 from domain.inspections import Inspections
 from domain.lifecycle import CaseStatus, extend_lifecycle
@@ -32,10 +32,9 @@ from domain.rules.sewer_connection import (
     PERMIT_FEE_RULES_ID,
     STANDARD_CONDITIONS,
     TARIFFS,
-    ConnectionTariff,
     Drainage,
 )
-from domain.rules.versions import as_recorded, in_force
+from domain.rules.versions import RulesChoice, in_force
 from domain.services.forms import Email, Form, HouseNumber, Name, Phone, labelled
 from domain.working_days import add_months, berlin_date
 
@@ -271,43 +270,18 @@ class SewerConnection(Case):
             raise InvalidCommand(
                 "connection_point", "determine the connection point before granting the permit"
             )
-        return self._terms(
-            outcome,
-            given.expires_on,
-            decided_on,
-            tariff=in_force(TARIFFS, decided_on),
-            conditions=in_force(STANDARD_CONDITIONS, decided_on),
-        )
+        return super().decision_terms(given, outcome=outcome, decided_on=decided_on)
 
-    def replay_terms(self, decision: Decision) -> DecisionTerms:
-        """The terms the rule versions the decision recorded give for this case."""
-        return self._terms(
-            decision.outcome,
-            decision.expires_on,
-            berlin_date(decision.decided_at),
-            tariff=as_recorded(TARIFFS, decision.rules, PERMIT_FEE_RULES_ID),
-            conditions=as_recorded(STANDARD_CONDITIONS, decision.rules, CONDITIONS_RULES_ID),
-        )
-
-    def terms_today(self, decision: Decision, today: date) -> DecisionTerms:
-        """What the rules in force today would give the same decision."""
-        return self._terms(
-            decision.outcome,
-            decision.expires_on,
-            berlin_date(decision.decided_at),
-            tariff=in_force(TARIFFS, today),
-            conditions=in_force(STANDARD_CONDITIONS, today),
-        )
-
-    def _terms(
+    def terms_by_rules(
         self,
         outcome: DecisionOutcome,
         expires_on: date | None,
         decided_on: date,
-        *,
-        tariff: ConnectionTariff | None,
-        conditions: StandardConditions | None,
+        rules: RulesChoice,
     ) -> DecisionTerms:
+        """A permit: the fee by the tariff, the standard conditions, the connection point."""
+        tariff = rules.by_decision_day(TARIFFS, PERMIT_FEE_RULES_ID)
+        conditions = rules.by_decision_day(STANDARD_CONDITIONS, CONDITIONS_RULES_ID)
         if not outcome.is_approval or tariff is None or conditions is None:
             return DecisionTerms()
         fee, applied = tariff.permit()

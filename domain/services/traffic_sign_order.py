@@ -25,7 +25,6 @@ from domain.decision import Decision, DecisionOutcome
 from domain.errors import InvalidCommand
 from domain.lifecycle import CaseStatus, extend_lifecycle
 from domain.personal_fields import Personal, PersonalMarker
-from domain.rules.lead_times import LeadTime
 from domain.rules.traffic_sign_order import (
     CONDITIONS_RULES_ID,
     FEE_RULES_ID,
@@ -35,10 +34,8 @@ from domain.rules.traffic_sign_order import (
     SIGN_SETUPS,
     STANDARD_CONDITIONS,
     TARIFFS,
-    OrderTariff,
-    SignSetup,
 )
-from domain.rules.versions import UnknownRulesVersion, as_recorded, in_force
+from domain.rules.versions import RulesChoice, UnknownRulesVersion, in_force
 from domain.services.forms import Email, Form, HouseNumber, Name, Period, Phone, labelled
 from domain.working_days import berlin_date
 
@@ -252,47 +249,20 @@ class TrafficSignOrder(Case):
         """Fee by the tariff; valid until the end of the period; the set-up day named."""
         if given.fee is not None:
             raise InvalidCommand("fee", "the fee of a traffic sign order is set by its tariff")
-        return self._terms(
-            outcome,
-            given.expires_on,
-            tariff=in_force(TARIFFS, decided_on),
-            setup=in_force(SIGN_SETUPS, decided_on),
-            conditions=in_force(STANDARD_CONDITIONS, decided_on),
-            lead_time=in_force(LEAD_TIMES, berlin_date(self.submitted_at)),
-        )
+        return super().decision_terms(given, outcome=outcome, decided_on=decided_on)
 
-    def replay_terms(self, decision: Decision) -> DecisionTerms:
-        """The terms the rule versions the decision recorded give for this case."""
-        return self._terms(
-            decision.outcome,
-            decision.expires_on,
-            tariff=as_recorded(TARIFFS, decision.rules, FEE_RULES_ID),
-            setup=as_recorded(SIGN_SETUPS, decision.rules, SIGN_SETUP_RULES_ID),
-            conditions=as_recorded(STANDARD_CONDITIONS, decision.rules, CONDITIONS_RULES_ID),
-            lead_time=as_recorded(LEAD_TIMES, decision.rules, LEAD_TIME_RULES_ID),
-        )
-
-    def terms_today(self, decision: Decision, today: date) -> DecisionTerms:
-        """What the rules in force today would give the same order."""
-        return self._terms(
-            decision.outcome,
-            decision.expires_on,
-            tariff=in_force(TARIFFS, today),
-            setup=in_force(SIGN_SETUPS, today),
-            conditions=in_force(STANDARD_CONDITIONS, today),
-            lead_time=in_force(LEAD_TIMES, berlin_date(self.submitted_at)),
-        )
-
-    def _terms(
+    def terms_by_rules(
         self,
         outcome: DecisionOutcome,
         expires_on: date | None,
-        *,
-        tariff: OrderTariff | None,
-        setup: SignSetup | None,
-        conditions: StandardConditions | None,
-        lead_time: LeadTime | None,
+        decided_on: date,
+        rules: RulesChoice,
     ) -> DecisionTerms:
+        """The lead time checked; an order's fee by the tariff, its set-up day and conditions."""
+        tariff = rules.by_decision_day(TARIFFS, FEE_RULES_ID)
+        setup = rules.by_decision_day(SIGN_SETUPS, SIGN_SETUP_RULES_ID)
+        conditions = rules.by_decision_day(STANDARD_CONDITIONS, CONDITIONS_RULES_ID)
+        lead_time = rules.by_submission_day(LEAD_TIMES, LEAD_TIME_RULES_ID)
         if lead_time is None:
             raise UnknownRulesVersion("the decision recorded no lead time")
         submitted_on = berlin_date(self.submitted_at)
