@@ -6,12 +6,12 @@ from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path
 
 from api.access import STAFF, allow, public
-from api.dependencies import ActorDep, ExpectedVersionDep, VorgangDep
 from api.problems import PROBLEM_JSON, NotFound
-from api.routes.cases import PROBLEMS, answer
+from api.routes.cases import PROBLEMS
+from api.routes.service_steps import StepDep
 from api.schemas import CaseOut, RestorationInspection, ServiceOut, WorksCompleted, WorksStarted
 from domain.services.catalogue import SERVICES, ServiceDefinition
 from domain.working_days import BERLIN
@@ -68,37 +68,31 @@ def get_service(service: Annotated[str, Path(description="e.g. road-opening")]) 
 @road_opening.post(
     "/{case_id}/works-started", summary="Road opening: works started", **allow(*STAFF)
 )
-def works_started(
-    case_id: UUID,
-    body: WorksStarted,
-    actor: ActorDep,
-    vorgang: VorgangDep,
-    expected: ExpectedVersionDep,
-    response: Response,
-) -> CaseOut:
+def works_started(case_id: UUID, body: WorksStarted, step: StepDep) -> CaseOut:
     """Only under an approval in force, not before it is effective or after it expired."""
-    result = vorgang.road_opening.start_works(
-        case_id, actor=actor, started_on=body.started_on, expected_version=expected
+    return step.answer(
+        step.vorgang.road_opening.start_works(
+            case_id,
+            actor=step.actor,
+            started_on=body.started_on,
+            expected_version=step.expected_version,
+        )
     )
-    return answer(vorgang.cases, result, actor, response)
 
 
 @road_opening.post(
     "/{case_id}/works-completed", summary="Road opening: works completed", **allow(*STAFF)
 )
-def works_completed(
-    case_id: UUID,
-    body: WorksCompleted,
-    actor: ActorDep,
-    vorgang: VorgangDep,
-    expected: ExpectedVersionDep,
-    response: Response,
-) -> CaseOut:
+def works_completed(case_id: UUID, body: WorksCompleted, step: StepDep) -> CaseOut:
     """The works and the restoration of the surface are reported complete."""
-    result = vorgang.road_opening.complete_works(
-        case_id, actor=actor, completed_on=body.completed_on, expected_version=expected
+    return step.answer(
+        step.vorgang.road_opening.complete_works(
+            case_id,
+            actor=step.actor,
+            completed_on=body.completed_on,
+            expected_version=step.expected_version,
+        )
     )
-    return answer(vorgang.cases, result, actor, response)
 
 
 @road_opening.post(
@@ -106,21 +100,15 @@ def works_completed(
     summary="Road opening: inspect the restoration",
     **allow(*STAFF),
 )
-def inspect_restoration(
-    case_id: UUID,
-    body: RestorationInspection,
-    actor: ActorDep,
-    vorgang: VorgangDep,
-    expected: ExpectedVersionDep,
-    response: Response,
-) -> CaseOut:
+def inspect_restoration(case_id: UUID, body: RestorationInspection, step: StepDep) -> CaseOut:
     """Accepted (no defects: the warranty runs) or defects with a deadline and re-inspection."""
-    result = vorgang.road_opening.inspect_restoration(
-        case_id,
-        actor=actor,
-        inspected_on=body.inspected_on,
-        defects=body.defects,
-        remedy_by=body.remedy_by,
-        expected_version=expected,
+    return step.answer(
+        step.vorgang.road_opening.inspect_restoration(
+            case_id,
+            actor=step.actor,
+            inspected_on=body.inspected_on,
+            defects=body.defects,
+            remedy_by=body.remedy_by,
+            expected_version=step.expected_version,
+        )
     )
-    return answer(vorgang.cases, result, actor, response)

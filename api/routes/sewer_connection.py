@@ -7,12 +7,13 @@ from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends
 from pydantic import ConfigDict, Field
 
 from api.access import STAFF, allow
-from api.dependencies import ActorDep, ExpectedVersionDep, VorgangDep
-from api.routes.cases import PROBLEMS, answer
+from api.dependencies import VorgangDep
+from api.routes.cases import PROBLEMS
+from api.routes.service_steps import StepDep
 from api.schemas import Body, CaseOut, InspectionReport, Text
 from application.sewer_connection import SewerConnectionCommands
 from domain.actor import Role
@@ -76,22 +77,20 @@ class ConstructionReport(Body):
 def determine_connection_point(
     case_id: UUID,
     body: ConnectionPoint,
-    actor: ActorDep,
-    vorgang: VorgangDep,
+    step: StepDep,
     commands: SewerConnectionDep,
-    expected: ExpectedVersionDep,
-    response: Response,
 ) -> CaseOut:
     """During review; a permit names it, so it must be determined before an approval."""
-    result = commands.determine_connection_point(
-        case_id,
-        actor=actor,
-        manhole=body.manhole,
-        invert_depth_m=body.invert_depth_m,
-        description=body.description,
-        expected_version=expected,
+    return step.answer(
+        commands.determine_connection_point(
+            case_id,
+            actor=step.actor,
+            manhole=body.manhole,
+            invert_depth_m=body.invert_depth_m,
+            description=body.description,
+            expected_version=step.expected_version,
+        )
     )
-    return answer(vorgang.cases, result, actor, response)
 
 
 @router.post(
@@ -102,21 +101,19 @@ def determine_connection_point(
 def report_construction(
     case_id: UUID,
     body: ConstructionReport,
-    actor: ActorDep,
-    vorgang: VorgangDep,
+    step: StepDep,
     commands: SewerConnectionDep,
-    expected: ExpectedVersionDep,
-    response: Response,
 ) -> CaseOut:
     """Under a permit in force, not before it took effect nor after it lapsed."""
-    result = commands.report_construction(
-        case_id,
-        actor=actor,
-        completed_on=body.completed_on,
-        pipe_length_m=body.pipe_length_m,
-        expected_version=expected,
+    return step.answer(
+        commands.report_construction(
+            case_id,
+            actor=step.actor,
+            completed_on=body.completed_on,
+            pipe_length_m=body.pipe_length_m,
+            expected_version=step.expected_version,
+        )
     )
-    return answer(vorgang.cases, result, actor, response)
 
 
 @router.post(
@@ -127,22 +124,20 @@ def report_construction(
 def inspect_connection(
     case_id: UUID,
     body: InspectionReport,
-    actor: ActorDep,
-    vorgang: VorgangDep,
+    step: StepDep,
     commands: SewerConnectionDep,
-    expected: ExpectedVersionDep,
-    response: Response,
 ) -> CaseOut:
     """Accepted (no defects), or defects with a deadline and a re-inspection later."""
-    result = commands.inspect_connection(
-        case_id,
-        actor=actor,
-        inspected_on=body.inspected_on,
-        defects=body.defects,
-        remedy_by=body.remedy_by,
-        expected_version=expected,
+    return step.answer(
+        commands.inspect_connection(
+            case_id,
+            actor=step.actor,
+            inspected_on=body.inspected_on,
+            defects=body.defects,
+            remedy_by=body.remedy_by,
+            expected_version=step.expected_version,
+        )
     )
-    return answer(vorgang.cases, result, actor, response)
 
 
 @router.post(
@@ -150,14 +145,10 @@ def inspect_connection(
     summary="Sewer connection: assess the connection charge",
     **allow(*STAFF),
 )
-def assess_connection_charge(
-    case_id: UUID,
-    actor: ActorDep,
-    vorgang: VorgangDep,
-    commands: SewerConnectionDep,
-    expected: ExpectedVersionDep,
-    response: Response,
-) -> CaseOut:
+def assess_connection_charge(case_id: UUID, step: StepDep, commands: SewerConnectionDep) -> CaseOut:
     """By the tariff in force: flat for the kind of drainage plus metres beyond those included."""
-    result = commands.assess_connection_charge(case_id, actor=actor, expected_version=expected)
-    return answer(vorgang.cases, result, actor, response)
+    return step.answer(
+        commands.assess_connection_charge(
+            case_id, actor=step.actor, expected_version=step.expected_version
+        )
+    )

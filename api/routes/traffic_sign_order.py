@@ -6,12 +6,13 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends
 from pydantic import ConfigDict
 
 from api.access import STAFF, allow
-from api.dependencies import ActorDep, ExpectedVersionDep, VorgangDep
-from api.routes.cases import PROBLEMS, answer
+from api.dependencies import VorgangDep
+from api.routes.cases import PROBLEMS
+from api.routes.service_steps import StepDep
 from api.schemas import Body, CaseOut
 from application.traffic_sign_order import TrafficSignOrderCommands
 from domain.actor import Role
@@ -53,19 +54,17 @@ class SignsRemoved(Body):
     **allow(Role.APPLICANT, *STAFF),
 )
 def report_signs_up(
-    case_id: UUID,
-    body: SignsUp,
-    actor: ActorDep,
-    vorgang: VorgangDep,
-    commands: TrafficSignOrderDep,
-    expected: ExpectedVersionDep,
-    response: Response,
+    case_id: UUID, body: SignsUp, step: StepDep, commands: TrafficSignOrderDep
 ) -> CaseOut:
     """Under an order in force; recorded as in time when by the day the order names."""
-    result = commands.report_signs_up(
-        case_id, actor=actor, signs_up_on=body.signs_up_on, expected_version=expected
+    return step.answer(
+        commands.report_signs_up(
+            case_id,
+            actor=step.actor,
+            signs_up_on=body.signs_up_on,
+            expected_version=step.expected_version,
+        )
     )
-    return answer(vorgang.cases, result, actor, response)
 
 
 @router.post(
@@ -74,16 +73,14 @@ def report_signs_up(
     **allow(Role.APPLICANT, *STAFF),
 )
 def report_signs_removed(
-    case_id: UUID,
-    body: SignsRemoved,
-    actor: ActorDep,
-    vorgang: VorgangDep,
-    commands: TrafficSignOrderDep,
-    expected: ExpectedVersionDep,
-    response: Response,
+    case_id: UUID, body: SignsRemoved, step: StepDep, commands: TrafficSignOrderDep
 ) -> CaseOut:
     """Not before the signs went up, not in the future; the file can then be closed."""
-    result = commands.report_signs_removed(
-        case_id, actor=actor, removed_on=body.removed_on, expected_version=expected
+    return step.answer(
+        commands.report_signs_removed(
+            case_id,
+            actor=step.actor,
+            removed_on=body.removed_on,
+            expected_version=step.expected_version,
+        )
     )
-    return answer(vorgang.cases, result, actor, response)

@@ -41,6 +41,7 @@ def test_a_road_opening_permit_through_every_step(
     def post(path: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
         response = client.post(url + path, json=payload, headers=clerk)
         assert response.status_code == 200, (path, response.json())
+        assert response.headers["ETag"] == f'"{response.json()["version"]}"', path
         return response.json()
 
     post("/claim")
@@ -157,3 +158,14 @@ def test_works_steps_on_a_general_case_are_409(client: TestClient, auth: Auth) -
     response = client.post(url + "/works-started", json={"started_on": "2026-03-02"}, headers=clerk)
     assert response.status_code == 409
     assert "start_works" not in response.json()["allowed_commands"]
+
+
+def test_a_works_step_with_a_stale_if_match_is_412(client: TestClient, auth: Auth) -> None:
+    url = client.post("/api/v1/cases", json=NEW_CASE, headers=auth("clerk")).headers["Location"]
+    stale = client.post(
+        url + "/works-started",
+        json={"started_on": "2026-03-02"},
+        headers=auth("clerk", **{"If-Match": '"7"'}),
+    )
+    assert stale.status_code == 412
+    assert stale.json()["current_version"] == 1

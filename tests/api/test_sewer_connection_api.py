@@ -47,6 +47,7 @@ def test_a_sewer_connection_through_every_step(
     def post(path: str, payload: dict[str, Any] | None = None, as_: Any = clerk) -> Any:
         response = client.post(url + path, json=payload, headers=as_)
         assert response.status_code == 200, (path, response.json())
+        assert response.headers["ETag"] == f'"{response.json()["version"]}"', path
         return response.json()
 
     def refused(path: str, payload: dict[str, Any] | None, field: str) -> None:

@@ -49,6 +49,7 @@ def test_a_traffic_sign_order_through_every_step(
     def post(path: str, payload: dict[str, Any] | None = None, as_: Any = clerk) -> Any:
         response = client.post(url + path, json=payload, headers=as_)
         assert response.status_code == 200, (path, response.json())
+        assert response.headers["ETag"] == f'"{response.json()["version"]}"', path
         return response.json()
 
     def refused(path: str, payload: dict[str, Any] | None, field: str, as_: Any = clerk) -> None:
