@@ -303,6 +303,7 @@ class ServiceMachine(RuleBasedStateMachine):
             assert awaited
             assert self.case.status == S.IN_REVIEW
             assert self.case.clock.started_on == self.today
+            assert self.case.clock.is_running
             assert self.case.due_on is not None
 
     @rule(actor=actors, at_kind=at_kinds)
@@ -365,6 +366,7 @@ class ServiceMachine(RuleBasedStateMachine):
             assert reply_in_days > 0
             if missing_documents:
                 assert self.case.due_on is None
+                assert self.case.clock.awaits_completeness
 
     @rule(actor=actors, at_kind=at_kinds, answer=texts)
     def provide_information(self, actor: Actor, at_kind: str, answer: str) -> None:
@@ -391,6 +393,7 @@ class ServiceMachine(RuleBasedStateMachine):
             expect=lambda _today: None if clean(text) else "text",
         )
         if error is None:
+            assert actor is not APPLICANT
             assert len(self.case.notes) == notes + 1
             assert self.case.status == status
 
@@ -413,6 +416,9 @@ class ServiceMachine(RuleBasedStateMachine):
         if error is None:
             assert not clock.is_extended
             assert self.case.clock.extension_working_days == working_days > 0
+            if clock.due_on is not None:
+                assert self.case.due_on is not None
+                assert self.case.due_on > clock.due_on
 
     @rule(
         actor=actors_or_holder,
@@ -516,8 +522,12 @@ class ServiceMachine(RuleBasedStateMachine):
             ),
         )
         if error is None:
+            objection = self.case.objection
+            assert objection is not None
             assert self.case.status == S.OBJECTION_LODGED
-            assert self.case.objection is not None
+            assert self.case.objection_deadline is not None
+            assert self.case.notified_on is not None
+            assert self.case.notified_on <= objection.received_on <= self.case.objection_deadline
 
     @rule(actor=actors, at_kind=at_kinds, reason=texts)
     def remedy_objection(self, actor: Actor, at_kind: str, reason: str) -> None:
@@ -574,6 +584,7 @@ class ServiceMachine(RuleBasedStateMachine):
         )
         if error is None:
             assert self.case.status == S.WITHDRAWN
+            assert self.case.withdrawal_reason is not None
 
     @rule(actor=actors, at_kind=at_kinds, reason=optional_texts)
     def close(self, actor: Actor, at_kind: str, reason: str | None) -> None:
