@@ -35,7 +35,7 @@ from application.transcodings import PersonalDataInClear
 from application.views import CaseState
 from domain.actor import Actor, Role
 from domain.case import Case
-from domain.decision import DecisionOutcome
+from domain.decision import Decision, DecisionOutcome
 from domain.errors import (
     CaseHeldByAnotherClerk,
     DomainError,
@@ -657,6 +657,54 @@ class ServiceMachine(RuleBasedStateMachine):
 
     def prepare_decision(self, choice: int) -> None:
         """What a service's clerk does before deciding (e.g. determine a connection point)."""
+
+    @rule(steps=usual_steps, hours_between=hours_between_steps)
+    def take_the_usual_steps(
+        self, steps: list[tuple[int, DecisionOutcome]], hours_between: int
+    ) -> None:
+        """Mostly well-formed commands the status allows, so random runs get to the close."""
+        for choice, outcome in steps:
+            self.now += timedelta(hours=hours_between)
+            if not self._take_the_shared_step(choice, outcome):
+                self.take_the_service_step(choice)
+
+    def take_the_service_step(self, choice: int) -> None:
+        """One well-formed step in a status of the service's own (or the decision's, after)."""
+
+    # ------------------------------------------------ models of shared domain rules
+
+    @staticmethod
+    def step_under_refusal(
+        decision: Decision | None, day: date, today: date, field: str
+    ) -> str | None:
+        """What a step under an approval refuses: a refusal, or a day outside its validity
+        (or in the future)."""
+        assert decision is not None
+        if not decision.outcome.is_approval:
+            return "decision"
+        assert decision.expires_on is not None
+        return None if decision.effective_from <= day <= min(decision.expires_on, today) else field
+
+    @staticmethod
+    def inspection_refusal(
+        earliest: date,
+        inspected_on: date,
+        today: date,
+        defects: list[str],
+        remedy_by: date | None,
+    ) -> str | None:
+        """What an inspection of works refuses: a day before the works were ready (or the last
+        inspection) or in the future, a blank defect, a deadline missing or where none goes."""
+        if not earliest <= inspected_on <= today:
+            return "inspected_on"
+        for i, defect in enumerate(defects):
+            if not clean(defect):
+                return f"defects[{i}]"
+        if defects and (remedy_by is None or remedy_by <= inspected_on):
+            return "remedy_by"
+        if not defects and remedy_by is not None:
+            return "remedy_by"
+        return None
 
     # -------------------------------------------------------------- invariants
 

@@ -304,13 +304,7 @@ class RoadOpeningMachine(ServiceMachine):
         decision = self.case.decision
 
         def expect(today: date) -> str | None:
-            assert decision is not None
-            if not decision.outcome.is_approval:
-                return "decision"
-            assert decision.expires_on is not None
-            if not decision.effective_from <= started_on <= decision.expires_on:
-                return "started_on"
-            return "started_on" if started_on > today else None
+            return self.step_under_refusal(decision, started_on, today, "started_on")
 
         error = self._run(
             "start_works",
@@ -371,17 +365,8 @@ class RoadOpeningMachine(ServiceMachine):
         earliest = max([self.case.works_completed_on, *self.case.inspections])
         inspections = len(self.case.inspections)
 
-        def expect(today: date) -> str | None:
-            if not earliest <= inspected_on <= today:  # a re-inspection follows the last one
-                return "inspected_on"
-            for i, defect in enumerate(defects):
-                if not clean(defect):
-                    return f"defects[{i}]"
-            if defects and (remedy_by is None or remedy_by <= inspected_on):
-                return "remedy_by"
-            if not defects and remedy_by is not None:
-                return "remedy_by"
-            return None
+        def expect(today: date) -> str | None:  # a re-inspection follows the last one
+            return self.inspection_refusal(earliest, inspected_on, today, defects, remedy_by)
 
         error = self._run(
             "inspect_restoration",

@@ -42,10 +42,8 @@ from tests.domain.service_machine import (
     actors,
     at_kinds,
     clean,
-    hours_between_steps,
     texts,
     usual_step,
-    usual_steps,
 )
 
 S = CaseStatus
@@ -191,12 +189,9 @@ class SewerConnectionMachine(ServiceMachine):
         decision = self.connection.decision
 
         def expect(today: date) -> str | None:
-            assert decision is not None
-            if not decision.outcome.is_approval:
-                return "decision"
-            assert decision.expires_on is not None
-            if not decision.effective_from <= completed_on <= min(decision.expires_on, today):
-                return "completed_on"
+            refusal = self.step_under_refusal(decision, completed_on, today, "completed_on")
+            if refusal is not None:
+                return refusal
             valid = 0 < length <= 200 and length == length.quantize(Decimal("0.01"))
             return None if valid else "pipe_length_m"
 
@@ -244,16 +239,7 @@ class SewerConnectionMachine(ServiceMachine):
         done = len(case.acceptance.dates)
 
         def expect(today: date) -> str | None:
-            if not earliest <= inspected_on <= today:
-                return "inspected_on"
-            for i, defect in enumerate(defects):
-                if not clean(defect):
-                    return f"defects[{i}]"
-            if defects and (remedy_by is None or remedy_by <= inspected_on):
-                return "remedy_by"
-            if not defects and remedy_by is not None:
-                return "remedy_by"
-            return None
+            return self.inspection_refusal(earliest, inspected_on, today, defects, remedy_by)
 
         error = self._run(
             "inspect_connection",
@@ -285,17 +271,7 @@ class SewerConnectionMachine(ServiceMachine):
 
     # ------------------------------------------------------------ usual steps
 
-    @rule(steps=usual_steps, hours_between=hours_between_steps)
-    def take_the_usual_steps(
-        self, steps: list[tuple[int, DecisionOutcome]], hours_between: int
-    ) -> None:
-        """Mostly well-formed commands the status allows, so random runs get to the close."""
-        for choice, outcome in steps:
-            self.now += timedelta(hours=hours_between)
-            if not self._take_the_shared_step(choice, outcome):
-                self._take_the_connection_step(choice)
-
-    def _take_the_connection_step(self, choice: int) -> None:
+    def take_the_service_step(self, choice: int) -> None:
         case = self.connection
         status = case.status
         decision = case.decision

@@ -44,9 +44,7 @@ from tests.domain.service_machine import (
     ServiceMachine,
     actors,
     at_kinds,
-    hours_between_steps,
     usual_step,
-    usual_steps,
 )
 
 S = CaseStatus
@@ -152,13 +150,7 @@ class TrafficSignOrderMachine(ServiceMachine):
         decision = self.order.decision
 
         def expect(today: date) -> str | None:
-            assert decision is not None
-            if not decision.outcome.is_approval:
-                return "decision"
-            assert decision.expires_on is not None
-            if not decision.effective_from <= signs_up_on <= min(decision.expires_on, today):
-                return "signs_up_on"
-            return None
+            return self.step_under_refusal(decision, signs_up_on, today, "signs_up_on")
 
         error = self._run(
             "report_signs_up",
@@ -195,17 +187,7 @@ class TrafficSignOrderMachine(ServiceMachine):
 
     # ------------------------------------------------------------ usual steps
 
-    @rule(steps=usual_steps, hours_between=hours_between_steps)
-    def take_the_usual_steps(
-        self, steps: list[tuple[int, DecisionOutcome]], hours_between: int
-    ) -> None:
-        """Mostly well-formed commands the status allows, so random runs get to the close."""
-        for choice, outcome in steps:
-            self.now += timedelta(hours=hours_between)
-            if not self._take_the_shared_step(choice, outcome):
-                self._take_the_order_step(choice)
-
-    def _take_the_order_step(self, choice: int) -> None:
+    def take_the_service_step(self, choice: int) -> None:
         order = self.order
         status = order.status
         decision = order.decision
