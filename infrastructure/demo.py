@@ -7,6 +7,7 @@ objection periods have run out for the cases that are meant to be final.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -143,11 +144,15 @@ SCENARIOS: tuple[tuple[str, Step], ...] = (
 )
 
 
-def seed_demo(vorgang: Vorgang, *, now: datetime | None = None) -> list[UUID]:
-    """Create the demo cases that do not exist yet; return every demo case id."""
+def seed_demo(
+    vorgang: Vorgang, *, now: datetime | None = None, towns: Collection[str] | None = None
+) -> list[UUID]:
+    """Create the demo cases that do not exist yet (of these towns: all by default)."""
     start = (now or datetime.now(UTC)) - timedelta(days=70)
     ids = []
     for t_index, town in enumerate(TOWNS):
+        if towns is not None and town.tenant not in towns:
+            continue
         for s_index, (subject, step) in enumerate(SCENARIOS):
             clock = FixedClock(start + timedelta(days=t_index, hours=s_index))
             ids.append(_seed(vorgang, clock, town, s_index, "general", {"subject": subject}, step))

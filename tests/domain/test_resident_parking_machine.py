@@ -468,7 +468,7 @@ class ResidentParkingMachine(RuleBasedStateMachine):
 
 
 ResidentParkingMachine.TestCase.settings = settings(
-    max_examples=35,  # several permits per example: each runs long; the suite stays fast
+    max_examples=20,  # several permits per example: each runs long; the suite stays fast
     stateful_step_count=40,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],

@@ -80,7 +80,7 @@ widths = st.one_of(
     st.sampled_from([Decimal("0.30"), Decimal("0.80"), Decimal("50")]),
     st.decimals(min_value=Decimal("0.01"), max_value=Decimal("50"), places=2),
 )
-PERMIT_SETTINGS = settings(SETTINGS, max_examples=100, stateful_step_count=50)
+PERMIT_SETTINGS = settings(SETTINGS, max_examples=60, stateful_step_count=50)
 
 
 def years_later_minus_a_day(day: date, years: int) -> date:

@@ -16,7 +16,7 @@ from infrastructure.wiring import Vorgang
 def test_audit_replay_summarises_and_fails_on_a_tampered_rule(
     vorgang: Vorgang, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    seed_demo(vorgang)
+    seed_demo(vorgang, towns=["usingen"])  # the replay reads one town
     monkeypatch.setenv("VORGANG_DATABASE_URL", vorgang.settings.database_url)
     runner = CliRunner()
     result = runner.invoke(app, ["audit", "replay", "--tenant", "usingen", "--from", "2020-01-01"])
