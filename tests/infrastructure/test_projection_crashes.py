@@ -229,7 +229,9 @@ def test_sqlite_views_survive_fifty_kills_at_random_moments(tmp_path: Path) -> N
             views,
             (vorgang, clock),
             kills=SQLITE_KILLS,
-            max_delay=0.06,
+            # long enough for most workers to commit a batch first (a kill should land
+            # mid-catch-up, not only at start-up), short enough never to let one finish
+            max_delay=0.12,
             rng=rng,
             log=tmp_path / "worker.log",
         )
