@@ -6,12 +6,13 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends
 from pydantic import ConfigDict, Field
 
 from api.access import STAFF, allow
-from api.dependencies import ActorDep, ExpectedVersionDep, VorgangDep
-from api.routes.cases import PROBLEMS, answer
+from api.dependencies import VorgangDep
+from api.routes.cases import PROBLEMS
+from api.routes.service_steps import StepDep
 from api.schemas import Body, CaseOut, ShortText, Text
 from application.resident_parking import ResidentParkingCommands
 from domain.actor import Role
@@ -103,11 +104,8 @@ class Revocation(Body):
 def decide_by_rules(
     case_id: UUID,
     body: ParkingDecision,
-    actor: ActorDep,
-    vorgang: VorgangDep,
+    step: StepDep,
     commands: ParkingDep,
-    expected: ExpectedVersionDep,
-    response: Response,
 ) -> CaseOut:
     """Issued for the residence's zone with validity and fee, or refused with the reasons.
 
@@ -116,27 +114,26 @@ def decide_by_rules(
     """
     result = commands.decide_by_rules(
         case_id,
-        actor=actor,
+        actor=step.actor,
         legal_remedy_notice=body.legal_remedy_notice,
         valid_from=body.valid_from,
-        expected_version=expected,
+        expected_version=step.expected_version,
     )
-    return answer(vorgang.cases, result, actor, response)
+    return step.answer(result)
 
 
 @router.post("/{case_id}/parking-renewals", summary="Resident parking: renew", **allow(*STAFF))
 def renew(
     case_id: UUID,
     body: Renewal,
-    actor: ActorDep,
-    vorgang: VorgangDep,
+    step: StepDep,
     commands: ParkingDep,
-    expected: ExpectedVersionDep,
-    response: Response,
 ) -> CaseOut:
     """Extend the validity for the fee of the new period under the tariff in force."""
-    result = commands.renew(case_id, actor=actor, months=body.months, expected_version=expected)
-    return answer(vorgang.cases, result, actor, response)
+    result = commands.renew(
+        case_id, actor=step.actor, months=body.months, expected_version=step.expected_version
+    )
+    return step.answer(result)
 
 
 @router.post(
@@ -147,20 +144,17 @@ def renew(
 def change_number_plate(
     case_id: UUID,
     body: NumberPlateChange,
-    actor: ActorDep,
-    vorgang: VorgangDep,
+    step: StepDep,
     commands: ParkingDep,
-    expected: ExpectedVersionDep,
-    response: Response,
 ) -> CaseOut:
     """Another vehicle on a valid permit, for the plate change fee; refused if it holds one."""
     result = commands.change_number_plate(
         case_id,
-        actor=actor,
+        actor=step.actor,
         vehicle=body.vehicle.model_dump(mode="json"),
-        expected_version=expected,
+        expected_version=step.expected_version,
     )
-    return answer(vorgang.cases, result, actor, response)
+    return step.answer(result)
 
 
 @router.post(
@@ -171,17 +165,14 @@ def change_number_plate(
 def return_permit(
     case_id: UUID,
     body: PermitReturn,
-    actor: ActorDep,
-    vorgang: VorgangDep,
+    step: StepDep,
     commands: ParkingDep,
-    expected: ExpectedVersionDep,
-    response: Response,
 ) -> CaseOut:
     """The holder (or staff for them) returns the permit; resident and plate are free again."""
     result = commands.return_permit(
-        case_id, actor=actor, reason=body.reason, expected_version=expected
+        case_id, actor=step.actor, reason=body.reason, expected_version=step.expected_version
     )
-    return answer(vorgang.cases, result, actor, response)
+    return step.answer(result)
 
 
 @router.post(
@@ -192,18 +183,15 @@ def return_permit(
 def revoke(
     case_id: UUID,
     body: Revocation,
-    actor: ActorDep,
-    vorgang: VorgangDep,
+    step: StepDep,
     commands: ParkingDep,
-    expected: ExpectedVersionDep,
-    response: Response,
 ) -> CaseOut:
     """Widerruf, with reasons and legal basis; resident and plate are free again."""
     result = commands.revoke(
         case_id,
-        actor=actor,
+        actor=step.actor,
         reason=body.reason,
         legal_basis=body.legal_basis,
-        expected_version=expected,
+        expected_version=step.expected_version,
     )
-    return answer(vorgang.cases, result, actor, response)
+    return step.answer(result)
