@@ -81,6 +81,9 @@ class Case(Aggregate):
     # A service's own events published to integrators: event class → (public name, meaning).
     # The shared lifecycle's public events are the feed's own; anything not named is internal.
     PUBLIC_EVENTS: ClassVar[Mapping[str, tuple[str, str]]] = {}
+    # A service whose fee comes from its tariff names itself here ("a road opening permit"):
+    # a fee given by the clerk is then refused rather than silently replaced.
+    FEE_BY_TARIFF_OF: ClassVar[str | None] = None
 
     class Submitted(Aggregate.Created):
         """A new case. Version 2 added ``channel``; version 1 events were all online."""
@@ -458,6 +461,8 @@ class Case(Aggregate):
         Returns the terms the decision records: those ``terms_by_rules`` gives with the rules
         in force, or, for a service without versioned rules, the clerk's as given.
         """
+        if self.FEE_BY_TARIFF_OF is not None and given.fee is not None:
+            raise InvalidCommand("fee", f"the fee of {self.FEE_BY_TARIFF_OF} is set by its tariff")
         rules = InForce(decided_on, berlin_date(self.submitted_at))
         terms = self.terms_by_rules(outcome, given.expires_on, decided_on, rules)
         return given if terms is None else terms

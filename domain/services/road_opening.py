@@ -149,6 +149,7 @@ class RoadOpeningPermit(Case):
     """A road opening permit: the shared lifecycle plus works, inspection and warranty."""
 
     PROCESSING_PERIOD_WORKING_DAYS: ClassVar[int] = 10
+    FEE_BY_TARIFF_OF: ClassVar[str | None] = "a road opening permit"
     PUBLIC_EVENTS: ClassVar[Mapping[str, tuple[str, str]]] = {
         "WorksStarted": ("works_started", "Road opening: the works started."),
         "WorksCompleted": ("works_completed", "Road opening: the works were completed."),
@@ -180,14 +181,6 @@ class RoadOpeningPermit(Case):
         self.warranty_until: date | None = None
 
     # --------------------------------------------------------------- decision
-
-    def decision_terms(
-        self, given: DecisionTerms, *, outcome: DecisionOutcome, decided_on: date
-    ) -> DecisionTerms:
-        """The fee comes from the tariff in force; the permit runs until the planned end."""
-        if given.fee is not None:
-            raise InvalidCommand("fee", "the fee of a road opening permit is set by its tariff")
-        return super().decision_terms(given, outcome=outcome, decided_on=decided_on)
 
     def terms_by_rules(
         self,

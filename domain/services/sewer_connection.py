@@ -167,6 +167,7 @@ class SewerConnection(Case):
     """A sewer house connection: the shared lifecycle plus construction, acceptance, charge."""
 
     PROCESSING_PERIOD_WORKING_DAYS: ClassVar[int] = 20
+    FEE_BY_TARIFF_OF: ClassVar[str | None] = "a sewer connection"
     # The owner (or their contractor through the portal) reports the construction finished.
     APPLICANT_COMMANDS: ClassVar[frozenset[str]] = Case.APPLICANT_COMMANDS | {"report_construction"}
     PUBLIC_EVENTS: ClassVar[dict[str, tuple[str, str]]] = {
@@ -264,8 +265,6 @@ class SewerConnection(Case):
         self, given: DecisionTerms, *, outcome: DecisionOutcome, decided_on: date
     ) -> DecisionTerms:
         """The fee from the tariff; a permit names the connection point and lapses unbuilt."""
-        if given.fee is not None:
-            raise InvalidCommand("fee", "the fee of a sewer connection is set by its tariff")
         if outcome.is_approval and self.connection_point is None:
             raise InvalidCommand(
                 "connection_point", "determine the connection point before granting the permit"

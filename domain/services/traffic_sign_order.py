@@ -193,6 +193,7 @@ class TrafficSignOrder(Case):
     """A traffic sign order: the shared lifecycle plus signs up, completion, signs removed."""
 
     PROCESSING_PERIOD_WORKING_DAYS: ClassVar[int] = 5  # well inside the 10-day lead time
+    FEE_BY_TARIFF_OF: ClassVar[str | None] = "a traffic sign order"
     # The applicant puts the signs up and takes them down, and reports both.
     APPLICANT_COMMANDS: ClassVar[frozenset[str]] = Case.APPLICANT_COMMANDS | {
         "report_signs_up",
@@ -242,14 +243,6 @@ class TrafficSignOrder(Case):
     def standard_conditions(self, decided_on: date) -> StandardConditions:
         """Every order carries the standard conditions in force."""
         return in_force(STANDARD_CONDITIONS, decided_on)
-
-    def decision_terms(
-        self, given: DecisionTerms, *, outcome: DecisionOutcome, decided_on: date
-    ) -> DecisionTerms:
-        """Fee by the tariff; valid until the end of the period; the set-up day named."""
-        if given.fee is not None:
-            raise InvalidCommand("fee", "the fee of a traffic sign order is set by its tariff")
-        return super().decision_terms(given, outcome=outcome, decided_on=decided_on)
 
     def terms_by_rules(
         self,
