@@ -104,6 +104,7 @@ class CaseService:
                 return SubmissionResult(
                     case_id, existing.reference, existing.version, created=False, position=None
                 )
+            self._check_key_unused_by_other_services(definition, tenant, actor, idempotency_key)
             at = self.clock.now()
             event_data = self._application_data(definition, data, case_id, berlin_date(at))
             personal: dict[str, PersonalValue] = {
@@ -132,6 +133,25 @@ class CaseService:
                 case_id, reference, case.version, created=True, position=_position(recordings)
             )
         raise ConcurrentUpdate(case_id)
+
+    def _check_key_unused_by_other_services(
+        self, definition: ServiceDefinition, tenant: str, actor: Actor, key: str | None
+    ) -> None:
+        """The same key for another service is a reused key, not a new application.
+
+        A case's id is derived with its case type, and stored ids must stay as they are, so
+        the ids the key gives for the other case types are looked up instead.
+        """
+        if not key:
+            return
+        others = {d.case_class.__name__ for d in self.services.values()}
+        others.discard(definition.case_class.__name__)
+        for aggregate_type in sorted(others):
+            other_id = self.identities.case_id(
+                aggregate_type=aggregate_type, tenant=tenant, subject=actor.id, idempotency_key=key
+            )
+            if self._find(other_id) is not None:
+                raise IdempotencyConflict(other_id)
 
     def _service(self, service: str) -> ServiceDefinition:
         try:

@@ -1,9 +1,12 @@
-"""Ids of new cases and fingerprints of requests (DESIGN.md decision 8).
+"""Ids of new cases and fingerprints of requests.
 
-A new case's id is derived before the aggregate exists, from the tenant, the caller's
-subject and the caller's Idempotency-Key, under an HMAC with a server secret: a retry finds
-the same case, and ids cannot be guessed from what a caller knows. The ``Submitted`` event
-keeps an HMAC fingerprint of the request, so a retry with a different body is recognised.
+A new case's id is derived before the aggregate exists, from the case type, the tenant, the
+caller's subject and the caller's Idempotency-Key, under an HMAC with a server secret: a
+retry finds the same case, and ids cannot be guessed from what a caller knows. The
+``Submitted`` event keeps an HMAC fingerprint of the request, so a retry with a different
+body is recognised. Because the case type is part of the id (and stored ids never change),
+a key reused for another service is found by deriving the ids of the other case types
+(``CaseService.submit`` does), not by a different id.
 """
 
 from __future__ import annotations
