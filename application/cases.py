@@ -39,6 +39,7 @@ from domain.personal_data import PersonalData, PersonalValue, Subjects
 from domain.personal_fields import personal_data_of
 from domain.reference import ReferenceCounter
 from domain.services.catalogue import SERVICES, ServiceDefinition
+from domain.services.forms import birth_date_problem
 from domain.teams import check_serves
 from domain.tenants import tenant as tenant_by_id
 from domain.working_days import BERLIN, berlin_date
@@ -106,6 +107,7 @@ class CaseService:
                 )
             self._check_key_unused_by_other_services(definition, tenant, actor, idempotency_key)
             at = self.clock.now()
+            check_applicant(applicant, berlin_date(at))
             event_data = self._application_data(definition, data, case_id, berlin_date(at))
             personal: dict[str, PersonalValue] = {
                 name: PersonalData(case_id=case_id, subject=Subjects.APPLICANT, value=value)
@@ -526,6 +528,19 @@ class CaseService:
         return self._execute(
             case_id, actor, expected_version, lambda c: c.close(actor=actor, at=at, reason=reason)
         )
+
+
+def check_applicant(applicant: Mapping[str, str], today: date) -> None:
+    """The applicant's birth date is a day that has been, not before 1900."""
+    born = applicant.get("birth_date")
+    if born is None:
+        return
+    try:
+        problem = birth_date_problem(date.fromisoformat(born), today)
+    except ValueError:
+        problem = "must be a date like 1980-04-21"
+    if problem:
+        raise InvalidApplicationData([("applicant.birth_date", problem)])
 
 
 def load_visible(

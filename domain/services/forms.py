@@ -2,20 +2,51 @@
 
 Every service's form refuses unknown fields, labels its fields in German and English (the
 JSON Schema ``title`` is the English label, ``x-label-de`` the German one), and uses the
-same constrained types for names, phone numbers, e-mail addresses and periods.
+same constrained types for names, phone numbers, e-mail addresses, dates and periods.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Final, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ()/-]{5,30}$")]
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
 HouseNumber = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+
+# No date an application names lies outside these: 9999-12-31 is a typo or a probe (and
+# date arithmetic on it overflows), 0001-01-01 an unset field.
+EARLIEST_DATE: Final = date(1900, 1, 1)
+LATEST_DATE: Final = date(2199, 12, 31)
+
+
+def plausible_date(value: date) -> date:
+    """A date between ``EARLIEST_DATE`` and ``LATEST_DATE``, or a ValueError saying so."""
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise ValueError(f"must lie between {EARLIEST_DATE} and {LATEST_DATE}")
+    return value
+
+
+PlausibleDate = Annotated[date, AfterValidator(plausible_date)]
+
+
+def birth_date_problem(born: date, today: date) -> str | None:
+    """Why a birth date is impossible on ``today`` (in the future, before 1900), or None."""
+    if born > today:
+        return "must not lie in the future"
+    if born < EARLIEST_DATE:
+        return f"must not lie before {EARLIEST_DATE}"
+    return None
 
 
 class Form(BaseModel):
@@ -32,8 +63,8 @@ def labelled(de: str, en: str, **field: Any) -> Any:
 class Period(Form):
     """From the first to the last day (both included)."""
 
-    start: date = labelled("Beginn", "Start")
-    end: date = labelled("Ende", "End")
+    start: PlausibleDate = labelled("Beginn", "Start")
+    end: PlausibleDate = labelled("Ende", "End")
 
     @model_validator(mode="after")
     def start_not_after_end(self) -> Self:

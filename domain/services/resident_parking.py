@@ -41,7 +41,7 @@ from domain.rules.resident_parking import (
     zone_plan,
     zone_plan_version,
 )
-from domain.services.forms import Form, HouseNumber, Name, labelled
+from domain.services.forms import Form, HouseNumber, Name, PlausibleDate, labelled
 from domain.services.parking_holding import HoldingKind, PermitHolding
 from domain.working_days import add_months, berlin_date
 
@@ -113,7 +113,7 @@ class HolderConsent(Form):
         "Holder",
         description="The company, leasing firm or person holding the vehicle.",
     )
-    given_on: date = labelled("Einverständnis vom", "Consent given on")
+    given_on: PlausibleDate = labelled("Einverständnis vom", "Consent given on")
     document: Name = labelled(
         "Nachweis",
         "Evidence",
