@@ -1,4 +1,4 @@
-"""Ids of new cases and fingerprints of requests.
+"""Ids of new cases and fingerprints of requests (docs/architecture.md, decision 8).
 
 A new case's id is derived before the aggregate exists, from the case type, the tenant, the
 caller's subject and the caller's Idempotency-Key, under an HMAC with a server secret: a

@@ -1,6 +1,6 @@
 """The one event store of a deployment: every aggregate type is saved through it.
 
-DESIGN.md decision 2: one ``Application`` subclass, so there is one totally ordered
+docs/architecture.md, decision 2: one ``Application`` subclass, so there is one totally ordered
 notification log that projections and the feed follow. It is built once at start-up and
 injected into the use-case classes; nothing imports a module-level instance.
 """

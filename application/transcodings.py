@@ -1,7 +1,7 @@
 """How our value types are stored in events: every custom type's transcoding, in one place.
 
 Stored shapes are our own dicts, never a library object, so the stored format does not
-depend on a library version (DESIGN.md decision 6). ``PersonalData`` is transcoded by a
+depend on a library version (docs/architecture.md, decision 6). ``PersonalData`` goes through a
 ``PersonalDataTranscoding`` that the application is given: pass-through for tests and tools
 that need no key store, encrypting in production (infrastructure/privacy).
 """

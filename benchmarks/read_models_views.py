@@ -34,7 +34,7 @@ SCHEMA_PREFIX = "bench_readmodels_views_"
 INFO_TABLE = "bench_views_filled"  # written last: both views are complete
 TENANTS = {"usingen": 0.33, "neu-anspach": 0.33, "schmitten": 0.21, "glashuetten": 0.13}
 PREFIXES = {"usingen": "USI", "neu-anspach": "NAN", "schmitten": "SMI", "glashuetten": "GLA"}
-# The catalogue's services and those DESIGN.md plans, with a long tail (shares of cases).
+# Shares of cases: the catalogue's services and the planned ones (docs/architecture.md).
 SERVICES = {
     "general": 0.30,
     "resident-parking": 0.18,

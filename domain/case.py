@@ -2,8 +2,8 @@
 
 Public methods are commands: they check (``check_*`` and the lifecycle table), decide, and
 call one private ``@event`` method that records the outcome and only assigns state
-(DESIGN.md decision 15). Every event names who (``actor``), when (``at``, business time
-from the application's clock) and, where the law expects one, why (``reason``).
+(docs/architecture.md, decision 15). Every event names who (``actor``), when (``at``, business
+time from the application's clock) and, where the law expects one, why (``reason``).
 """
 
 from __future__ import annotations

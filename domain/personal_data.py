@@ -1,8 +1,8 @@
 """Personal data as a value of its own, so it can be encrypted per case and data subject.
 
-DESIGN.md decision 14: every personal field of every event is a ``PersonalData`` value from
-the first line that touches it. A registered transcoding encrypts it; destroying the key of
-(case, subject) erases it everywhere, and decoding then yields ``Erased``.
+docs/architecture.md, decision 14: every personal field of every event is a ``PersonalData``
+value from the first line that touches it. A registered transcoding encrypts it; destroying
+the key of (case, subject) erases it everywhere, and decoding then yields ``Erased``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Storage by one URL (DESIGN.md decision 3): translate it into the library's environment."""
+"""Storage by one URL into the library's environment (docs/architecture.md, decision 3)."""
 
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ def _postgres(url: str, connect_timeout: int) -> DatabaseTarget:
         "POSTGRES_MAX_OVERFLOW": "10",
         "POSTGRES_PRE_PING": "y",
         "POSTGRES_LOCK_TIMEOUT": "5",
-        # DESIGN.md decision 4: the stock insert path keeps commit order = log order.
+        # docs/architecture.md, decision 4: the stock insert path keeps commit order = log order.
         "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
         "CREATE_TABLE": "y",
     }

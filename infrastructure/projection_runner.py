@@ -1,4 +1,4 @@
-"""Our projection runner over the library's notification log (DESIGN.md decision 5).
+"""Our projection runner over the library's notification log (docs/architecture.md, decision 5).
 
 Each cycle reads the head of the log, then notifications after the view's position up to
 that head (``stop``, so a topic filter can still advance over events it skips), decodes

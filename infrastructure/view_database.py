@@ -1,6 +1,6 @@
 """The connection a projection writes its views with: SQLite or PostgreSQL, one small API.
 
-Views live in the same database as the events (DESIGN.md decision 3), so a view update and
+Views live in the events' database (docs/architecture.md, decision 3), so a view update and
 its tracking position commit in one transaction. SQL is written once with ``?``
 placeholders; PostgreSQL gets ``%s``. SQLite write transactions begin IMMEDIATE, since a
 deferred read-then-write fails at once with "database is locked".

@@ -7,7 +7,7 @@ takes or releases it, so of two concurrent decisions for the same plate one save
 the holding's version; the retry then sees the other permit and refuses.
 
 The holding never stores the plate or the name: its id is an HMAC of the normalised plate
-(or resident) under a per-tenant secret (DESIGN.md decision 8), computed by the
+(or resident) under a per-tenant secret (docs/architecture.md, decision 8), computed by the
 application. It records only case ids, periods, and who changed it, when and why.
 """
 

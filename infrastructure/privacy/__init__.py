@@ -1,1 +1,1 @@
-"""Crypto-shredding of personal data (DESIGN.md decision 14): keys, encryption, erasure."""
+"""Crypto-shredding (docs/architecture.md, decision 14): keys, encryption, erasure."""

@@ -340,7 +340,7 @@ def test_when_the_holders_session_ends_exactly_one_worker_applies_again(
 def test_views_in_two_schemas_of_one_database_do_not_share_a_lock(
     pg: DatabaseTarget, writer: tuple[Vorgang, FixedClock], prefix: str
 ) -> None:
-    """A deployment per schema (DESIGN.md decision 2): each runs its own projections."""
+    """A deployment per schema (docs/architecture.md, decision 2) runs its own projections."""
     other = fresh_postgres_target()
     made: list[Worker] = []
     try:
