@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, Protocol
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -34,7 +34,7 @@ from application.views import CaseState, CommandResult, HistoryEntry, Submission
 from domain.actor import Actor, Role
 from domain.case import Case, check_acts_for
 from domain.decision import DecisionOutcome, RulesApplied
-from domain.errors import WrongTenant
+from domain.errors import InvalidCommand, WrongTenant
 from domain.personal_data import PersonalData, PersonalValue, Subjects
 from domain.personal_fields import personal_data_of
 from domain.reference import ReferenceCounter
@@ -49,6 +49,41 @@ RETRY_PAUSE_SECONDS: Final = 0.002
 _HISTORY_FIELDS_HIDDEN: Final = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "at"}
 )
+
+
+class StaffDirectory(Protocol):
+    """The staff a town knows: who has acted for it, and in which role."""
+
+    def role_of(self, tenant: str, staff_id: str) -> Role | None:
+        """The role in which ``staff_id`` last acted on a case of ``tenant`` as staff."""
+
+
+def known_assignee(
+    case: Case, supervisor: Actor, assignee_id: str, name: str, staff: StaffDirectory
+) -> Actor:
+    """The assignee as an actor: the supervisor themself, or staff the town knows.
+
+    Staff are people of the identity provider, which the system does not copy; the town
+    knows a member of staff once they have acted on one of its cases as clerk or
+    supervisor. An id it does not know is a typo far more often than a new colleague, who
+    is known after their first claim.
+    """
+    if assignee_id == supervisor.id:
+        return supervisor
+    role = staff.role_of(case.tenant, assignee_id)
+    if role not in (Role.CLERK, Role.SUPERVISOR):
+        raise InvalidCommand(
+            "assignee.id",
+            f"{assignee_id!r} has not acted on a case of {case.tenant} as clerk or supervisor; "
+            "check the id (new staff are known after their first claim)",
+        )
+    return Actor(
+        id=assignee_id,
+        display_name=name,
+        role=role,
+        tenant=supervisor.tenant,
+        on_behalf_of=supervisor.on_behalf_of,
+    )
 
 
 class CaseService:
@@ -255,18 +290,20 @@ class CaseService:
         case_id: UUID,
         *,
         actor: Actor,
-        assignee: Actor,
+        assignee_id: str,
+        assignee_name: str,
         reason: str,
+        staff: StaffDirectory,
         expected_version: int | None = None,
     ) -> CommandResult:
-        """A supervisor assigns the case to a member of staff (or reassigns it)."""
+        """A supervisor assigns the case to known staff of its town, or to themself."""
         at = self.clock.now()
-        return self._execute(
-            case_id,
-            actor,
-            expected_version,
-            lambda c: c.assign(actor=actor, at=at, assignee=assignee, reason=reason),
-        )
+
+        def command(case: Case) -> None:
+            assignee = known_assignee(case, actor, assignee_id, assignee_name, staff)
+            case.assign(actor=actor, at=at, assignee=assignee, reason=reason)
+
+        return self._execute(case_id, actor, expected_version, command)
 
     def release(
         self,

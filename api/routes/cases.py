@@ -17,7 +17,7 @@ from api.dependencies import (
     IdempotencyKeyDep,
     VorgangDep,
 )
-from api.problems import PROBLEM_JSON, BadHeader, Forbidden
+from api.problems import PROBLEM_JSON, BadHeader, Forbidden, ServiceUnavailable
 from api.schemas import (
     Assignment,
     CaseOut,
@@ -41,6 +41,8 @@ from application.decision_audit import DecisionAudit
 from application.views import CommandResult
 from domain.actor import Actor, Role
 from domain.decision import DecisionOutcome
+from infrastructure.wiring import Vorgang
+from projections.known_staff import KnownStaff
 
 log = structlog.get_logger(__name__)
 
@@ -59,6 +61,7 @@ PROBLEMS = {
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"], responses=PROBLEMS)  # type: ignore[arg-type]
 CaseId = Annotated[UUID, "the case id"]
+ASSIGNEE_LOOKUP_SECONDS = 5.0  # only when the audit trail lags the log and knows no such staff
 
 
 def answer(cases: CaseService, result: CommandResult, actor: Actor, response: Response) -> CaseOut:
@@ -197,22 +200,42 @@ def assign(
     case_id: CaseId,
     body: Assignment,
     actor: ActorDep,
-    cases: CaseServiceDep,
+    vorgang: VorgangDep,
     expected: ExpectedVersionDep,
     response: Response,
 ) -> CaseOut:
-    """From the queue or from another holder, to staff of the supervisor's own office."""
-    assignee = Actor(
-        id=body.assignee.id,
-        display_name=body.assignee.name,
-        role=Role.CLERK,
-        tenant=actor.tenant,
-        on_behalf_of=actor.on_behalf_of,
-    )
+    """To the supervisor themself, or to staff who have acted for the town (else 422)."""
+    cases = vorgang.cases
     result = cases.assign(
-        case_id, actor=actor, assignee=assignee, reason=body.reason, expected_version=expected
+        case_id,
+        actor=actor,
+        assignee_id=body.assignee.id,
+        assignee_name=body.assignee.name,
+        reason=body.reason,
+        staff=StaffSeenInTheAuditTrail(vorgang),
+        expected_version=expected,
     )
     return answer(cases, result, actor, response)
+
+
+class StaffSeenInTheAuditTrail:
+    """Staff known to a town by the audit trail, waiting for it only when it lags the log."""
+
+    def __init__(self, vorgang: Vorgang) -> None:
+        self.vorgang = vorgang
+        self.known = KnownStaff(vorgang.views)
+
+    def role_of(self, tenant: str, staff_id: str) -> Role | None:
+        """The role staff last acted in for the town; an unknown id once the trail is current."""
+        found = self.known.role_of(tenant, staff_id)
+        if found is not None:
+            return found
+        head = self.vorgang.store.recorder.max_notification_id() or 0
+        if self.vorgang.projections.wait_for(self.known.name, head, ASSIGNEE_LOOKUP_SECONDS):
+            return self.known.role_of(tenant, staff_id)
+        raise ServiceUnavailable(
+            "the audit trail, which knows the town's staff, is catching up", retry_after=1
+        )
 
 
 @router.post(

@@ -16,11 +16,23 @@ def assign(client: TestClient, auth: Auth, case_id: str, who: str, **headers: An
     )
 
 
+def known_to_the_town(client: TestClient, auth: Auth, case_id: str, *clerks: str) -> None:
+    """Cases are assigned to staff who have acted for the town: these clerks note something."""
+    for clerk in clerks:
+        noted = client.post(
+            f"/api/v1/cases/{case_id}/notes",
+            json={"text": "Vermerk"},
+            headers=auth("clerk", sub=clerk),
+        )
+        assert noted.status_code == 200
+
+
 def test_a_supervisor_assigns_and_reassigns_and_the_inbox_follows(
     client: TestClient, auth: Auth
 ) -> None:
     applicant = auth("applicant", sub="portal:1")
     case = client.post("/api/v1/cases", json=NEW_CASE, headers=applicant).json()
+    known_to_the_town(client, auth, case["id"], "clerk.one", "clerk.two")
     first = assign(client, auth, case["id"], "clerk.one")
     assert first.status_code == 200, first.json()
     assert first.json()["holder"] == "clerk.one"
@@ -54,6 +66,7 @@ def test_assignment_is_for_supervisors_and_names_what_is_wrong(
     client: TestClient, auth: Auth
 ) -> None:
     case = client.post("/api/v1/cases", json=NEW_CASE, headers=auth("clerk")).json()
+    known_to_the_town(client, auth, case["id"], "clerk.one")
     url = f"/api/v1/cases/{case['id']}/assign"
     body = {"assignee": {"id": "clerk.one", "name": "Eins"}, "reason": "r"}
     assert client.post(url, json=body, headers=auth("clerk")).status_code == 403
