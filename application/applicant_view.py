@@ -3,10 +3,17 @@
 No internal notes, no drafts awaiting a countersignature, no claims and releases, and no
 names or ids of staff — only their role, and their name where the town chose to show it
 (``Tenant.applicants_see_staff_names``); the commands offered are the applicant's own.
+
+The applicant's view has a version of its own: the number of events shown to them. Their
+ETag, ``version``, history numbers and ``last_activity_at`` move only with what they see,
+so an internal note or an assignment neither tells them something happened nor makes their
+If-Match stale; an applicant's If-Match is checked against this view version, while the
+save still uses the case's own version.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any, Final
 
@@ -73,10 +80,41 @@ def applicant_commands(service: str) -> frozenset[str]:
     return definition.case_class.APPLICANT_COMMANDS if definition else APPLICANT_COMMANDS
 
 
-def case_for_applicant(state: CaseState, *, names: bool = False) -> CaseState:
-    """The case as its applicant sees it."""
+def sees_applicant_view(actor: Actor) -> bool:
+    """Whether the actor sees the applicant's view of a case (and its version)."""
+    return actor.role is Role.APPLICANT
+
+
+def shown_to_applicant(entry: HistoryEntry) -> bool:
+    """Whether this event is meant for the applicant (a draft decision is not)."""
+    if entry.type not in SHOWN_EVENTS:
+        return False
+    return not (
+        entry.type == "Decided" and entry.data.get("status") == CaseStatus.PENDING_COUNTERSIGN
+    )
+
+
+def applicant_version(entries: Iterable[HistoryEntry]) -> int:
+    """The version of the applicant's view: how many of these events they are shown."""
+    return sum(1 for entry in entries if shown_to_applicant(entry))
+
+
+def case_version_of(entries: Iterable[HistoryEntry], view_version: int) -> int | None:
+    """The case's own version at the applicant's view version (None past the view's head)."""
+    shown = [entry.version for entry in entries if shown_to_applicant(entry)]
+    return shown[view_version - 1] if 1 <= view_version <= len(shown) else None
+
+
+def case_for_applicant(
+    state: CaseState, *, names: bool = False, entries: Iterable[HistoryEntry] = ()
+) -> CaseState:
+    """The case as its applicant sees it, versioned by the events up to it they are shown."""
+    shown = [e for e in entries if e.version <= state.version and shown_to_applicant(e)]
+    last_seen = max((e.at for e in shown if e.at is not None), default=state.submitted_at)
     return replace(
         state,
+        version=len(shown),
+        last_activity_at=last_seen,
         holder_id=None,
         decision=without_staff(state.decision, names=names),
         pending_decision=None,
@@ -91,16 +129,15 @@ def history_for_applicant(
     entries: list[HistoryEntry], *, names: bool = False
 ) -> list[HistoryEntry]:
     """The events meant for the applicant, staff shown by role (and name, if the town shows it)."""
-    shown = []
+    shown: list[HistoryEntry] = []
     for entry in entries:
-        if entry.type not in SHOWN_EVENTS:
-            continue
-        if entry.type == "Decided" and entry.data.get("status") == CaseStatus.PENDING_COUNTERSIGN:
-            continue  # a draft is not a decision yet
+        if not shown_to_applicant(entry):
+            continue  # internal, or a draft that is not a decision yet
         reason = entry.reason if entry.type in ("Withdrawn", "Closed") else None
         shown.append(
             replace(
                 entry,
+                version=len(shown) + 1,  # numbered as the applicant's view counts
                 actor=without_staff(entry.actor, names=names),
                 reason=reason,
                 data=without_staff(entry.data, names=names),
@@ -109,15 +146,20 @@ def history_for_applicant(
     return shown
 
 
-def case_as_seen_by(actor: Actor, state: CaseState) -> CaseState:
-    """The case as this actor may see it: filtered for an applicant, whole for staff."""
-    if actor.role is not Role.APPLICANT:
+def case_as_seen_by(
+    actor: Actor, state: CaseState, entries: Iterable[HistoryEntry] = ()
+) -> CaseState:
+    """The case as this actor may see it: filtered for an applicant, whole for staff.
+
+    For an applicant, ``entries`` are the case's events (for the view's version).
+    """
+    if not sees_applicant_view(actor):
         return state
-    return case_for_applicant(state, names=shows_staff_names(actor.tenant))
+    return case_for_applicant(state, names=shows_staff_names(actor.tenant), entries=entries)
 
 
 def history_as_seen_by(actor: Actor, entries: list[HistoryEntry]) -> list[HistoryEntry]:
     """The history as this actor may see it: filtered for an applicant, whole for staff."""
-    if actor.role is not Role.APPLICANT:
+    if not sees_applicant_view(actor):
         return entries
     return history_for_applicant(entries, names=shows_staff_names(actor.tenant))

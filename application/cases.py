@@ -19,6 +19,12 @@ from eventsourcing.domain import CanMutateAggregate
 from eventsourcing.persistence import IntegrityError, Recording
 from pydantic import ValidationError
 
+from application.applicant_view import (
+    applicant_version,
+    case_as_seen_by,
+    case_version_of,
+    sees_applicant_view,
+)
 from application.clock import Clock
 from application.errors import (
     CaseNotFound,
@@ -229,6 +235,36 @@ class CaseService:
         """The case as of now, or as of a version (past the head: ``CaseNotFound``)."""
         return CaseState.of(self._load(case_id, actor, version))
 
+    def view(self, case_id: UUID, *, actor: Actor, version: int | None = None) -> CaseState:
+        """The case as the actor may see it; an applicant's ``version`` is their view's."""
+        if not sees_applicant_view(actor):
+            return case_as_seen_by(actor, self.get(case_id, actor=actor, version=version))
+        case = self._load(case_id, actor)
+        entries = self._entries(case)
+        if version is not None:
+            at = case_version_of(entries, version)
+            if at is None:
+                raise CaseNotFound(case_id, version)
+            case = self._load(case_id, actor, at)
+        return case_as_seen_by(actor, CaseState.of(case), entries)
+
+    def version_seen_by(self, actor: Actor, case: Case) -> int:
+        """The version the actor's ETag names: the case's, or the applicant view's."""
+        if not sees_applicant_view(actor):
+            return case.version
+        return applicant_version(self._entries(case))
+
+    def check_expected_version(self, case: Case, actor: Actor, expected: int | None) -> None:
+        """A stale If-Match is refused, compared with the version the actor's view has."""
+        if expected is None:
+            return
+        current = self.version_seen_by(actor, case)
+        if expected != current:
+            raise VersionMismatch(case.id, expected, current)
+
+    def _entries(self, case: Case) -> list[HistoryEntry]:
+        return [history_entry(e) for e in self.store.events.get(case.id, lte=case.version)]
+
     def history(self, case_id: UUID, *, actor: Actor) -> list[HistoryEntry]:
         """Every stored event of the case, in order, with who, when and why."""
         self._load(case_id, actor)
@@ -258,8 +294,7 @@ class CaseService:
         command: Callable[[Case], None],
     ) -> CommandResult:
         case = self._load(case_id, actor)
-        if expected_version is not None and expected_version != case.version:
-            raise VersionMismatch(case_id, expected_version, case.version)
+        self.check_expected_version(case, actor, expected_version)
         command(case)
         try:
             recordings = self.store.save(case)

@@ -23,7 +23,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from application.cases import CaseService, load_visible
-from application.errors import ConcurrentUpdate, VersionMismatch
+from application.errors import ConcurrentUpdate
 from application.views import CommandResult
 from domain.actor import Actor
 from domain.case import Case
@@ -63,8 +63,7 @@ def run_jointly(
         case = load_visible(store, case_id, actor)
         if not isinstance(case, case_type):
             raise InvalidTransition(name, case.status, case.allowed_commands())
-        if expected_version is not None and expected_version != case.version:
-            raise VersionMismatch(case_id, expected_version, case.version)
+        cases.check_expected_version(case, actor, expected_version)  # an applicant's: their view's
         shared = step(case, cases.clock.now())
         changed = [a for a in shared if a.pending_events and not only_created(a)]
         try:

@@ -35,7 +35,7 @@ from api.schemas import (
     RequestInformation,
     SubmitCase,
 )
-from application.applicant_view import case_as_seen_by, history_as_seen_by
+from application.applicant_view import history_as_seen_by, sees_applicant_view
 from application.cases import CaseService
 from application.decision_audit import DecisionAudit
 from application.views import CommandResult
@@ -66,11 +66,15 @@ ASSIGNEE_LOOKUP_SECONDS = 5.0  # only when the audit trail lags the log and know
 
 def answer(cases: CaseService, result: CommandResult, actor: Actor, response: Response) -> CaseOut:
     """The case after a command, with its new ETag (shaped for an applicant)."""
-    state = cases.get(result.case_id, actor=actor)
-    state = case_as_seen_by(actor, state)
+    state = cases.view(result.case_id, actor=actor)
     response.headers["ETag"] = f'"{state.version}"'
     log.info("command done", case_id=str(result.case_id), version=state.version)
-    return CaseOut.of(state, result.position)
+    return CaseOut.of(state, log_position(actor, result.position))
+
+
+def log_position(actor: Actor, position: int | None) -> int | None:
+    """The log position for staff; an applicant's view is not numbered by the log."""
+    return None if sees_applicant_view(actor) else position
 
 
 @router.post(
@@ -99,11 +103,12 @@ def submit(
     )
     if not result.created:
         response.status_code = status.HTTP_200_OK
-    state = cases.get(result.case_id, actor=actor)
-    state = case_as_seen_by(actor, state)
+    state = cases.view(result.case_id, actor=actor)
     response.headers["Location"] = f"/api/v1/cases/{result.case_id}"
     response.headers["ETag"] = f'"{state.version}"'
     log.info("case submitted", case_id=str(result.case_id), created=result.created)
+    if sees_applicant_view(actor):
+        return CaseOut.of(state)
     position = result.position or vorgang.positions.of(result.case_id, state.version)
     return CaseOut.of(state, position)
 
@@ -130,9 +135,10 @@ def get_case(
             )
         state = DecisionAudit(vorgang.store, vorgang.cases.clock).as_of(case_id, as_of, actor=actor)
     else:
-        state = vorgang.cases.get(case_id, actor=actor, version=version)
-    state = case_as_seen_by(actor, state)
+        state = vorgang.cases.view(case_id, actor=actor, version=version)
     response.headers["ETag"] = f'"{state.version}"'
+    if sees_applicant_view(actor):
+        return CaseOut.of(state)
     return CaseOut.of(state, vorgang.positions.of(case_id, state.version))
 
 
