@@ -10,6 +10,7 @@ import anyio
 from fastapi import FastAPI
 
 from api.auth import DevelopmentTokens, TokenVerifier
+from api.body_limit import BodyLimit
 from api.context import RequestContext
 from api.oidc import OidcTokens
 from api.problems import ServiceUnavailable, install_problem_handlers
@@ -95,6 +96,8 @@ def create_app(
     app.state.settings = settings
     app.state.verifier = verifier or verifier_for(settings)
     install_problem_handlers(app, settings.retry_after_seconds, provider.watch)
+    # Added first, so it runs inside RequestContext: a 413 carries X-Request-ID too.
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestContext)
     app.include_router(health.router)
     app.include_router(cases.router)

@@ -16,7 +16,9 @@ from application.privacy import PrivacyService
 from domain.actor import Actor
 from infrastructure.wiring import Vorgang
 
-_IF_MATCH = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
+# Only a strong ETag of ours: If-Match compares strongly (RFC 9110 13.1.1), so a weak or
+# unquoted tag, or one with leading zeros, could never match and is a client's mistake.
+_IF_MATCH = re.compile(r'^"(0|[1-9][0-9]{0,8})"$')
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
@@ -65,7 +67,10 @@ def expected_version(
         str | None,
         Header(
             alias="If-Match",
-            description='The version you expect the case to be at, as its ETag: "3".',
+            description=(
+                "The version you expect the case to be at, as its strong ETag with the quotes: "
+                '"3" (or * for any). Weak (W/"3"), unquoted or listed tags are refused (422).'
+            ),
         ),
     ] = None,
 ) -> int | None:
@@ -74,7 +79,9 @@ def expected_version(
         return None
     match = _IF_MATCH.match(if_match.strip())
     if not match:
-        raise BadHeader("If-Match", 'If-Match must be an ETag of this API, like "3"')
+        raise BadHeader(
+            "If-Match", 'If-Match must be one strong ETag of this API with its quotes, like "3"'
+        )
     return int(match.group(1))
 
 

@@ -106,16 +106,58 @@ def unavailable(detail: str, retry_after: int) -> JSONResponse:
     )
 
 
-def field_errors(error: RequestValidationError) -> list[dict[str, str]]:
+def field_errors(error: RequestValidationError) -> list[dict[str, Any]]:
     """Each validation error with where it is (body, query, header, path) and its field path."""
-    found = []
+    found: list[dict[str, Any]] = []
     for item in error.errors():
+        if item.get("type") == "json_invalid":
+            found.append(json_syntax_error(item, error.body))
+            continue
         location = [str(part) for part in item["loc"]]
         where = location[0] if location else "body"
         found.append(
             {"in": where, "field": ".".join(location[1:]) or where, "message": item["msg"]}
         )
     return found
+
+
+def json_syntax_error(item: Mapping[str, Any], document: object) -> dict[str, Any]:
+    """A JSON syntax error as the body's error, placed by line and column (not byte offset)."""
+    offset = item["loc"][-1] if item.get("loc") else 0
+    reason = str((item.get("ctx") or {}).get("error", "invalid JSON"))
+    if not isinstance(offset, int) or not isinstance(document, str):
+        return {"in": "body", "field": "body", "message": f"the body is not valid JSON: {reason}"}
+    line = document.count("\n", 0, offset) + 1
+    column = offset - (document.rfind("\n", 0, offset) + 1) + 1
+    return {
+        "in": "body",
+        "field": "body",
+        "message": f"the body is not valid JSON: {reason} at line {line}, column {column}",
+        "line": line,
+        "column": column,
+    }
+
+
+def unreadable_body(cause: BaseException | None) -> str:
+    """Why a body could not be parsed at all, in words a client can act on."""
+    if isinstance(cause, UnicodeDecodeError):
+        return "the body is not valid UTF-8"
+    if isinstance(cause, RecursionError):
+        return "the body nests arrays or objects too deeply"
+    if isinstance(cause, ValueError) and "digits" in str(cause):
+        return "a number in the body has too many digits"
+    return "the body could not be read as JSON"
+
+
+def internal_error(request_id: str) -> JSONResponse:
+    """500 for an error nobody expected: no detail of it, the request id to quote."""
+    return problem(
+        500,
+        "Internal error",
+        "Something went wrong; it has been logged under this request id.",
+        slug="internal",
+        request_id=request_id,
+    )
 
 
 DATABASE_DOWN = (
@@ -299,11 +341,16 @@ def install_problem_handlers(app: FastAPI, retry_after: int, watch: DatabaseWatc
 
     @app.exception_handler(StarletteHTTPException)
     def http_error(_r: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 400 and error.__cause__ is not None:
+            # FastAPI's "error parsing the body": invalid UTF-8, too deep, too many digits.
+            message = unreadable_body(error.__cause__)
+            return problem(
+                400,
+                "Unreadable body",
+                message,
+                slug="validation",
+                errors=[{"in": "body", "field": "body", "message": message}],
+            )
         return problem(
             error.status_code, str(error.detail), str(error.detail), headers=error.headers
         )
-
-    @app.exception_handler(Exception)
-    def unexpected(_r: Request, error: Exception) -> JSONResponse:
-        log.exception("unexpected error", error=type(error).__name__)
-        return problem(500, "Internal error", "Something went wrong; it has been logged.")

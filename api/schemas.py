@@ -7,7 +7,14 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from application.views import CaseState, HistoryEntry
 
@@ -299,14 +306,31 @@ class ServiceOut(BaseModel):
     )
 
 
+ALL_SUBJECTS = "all"
+
+
 class Erase(Body):
     """Erase personal data of a case (crypto-shredding)."""
 
     reason: ShortText
     legal_basis: ShortText
-    subjects: list[ShortText] | None = Field(
-        default=None, description="Data subjects to erase; all of the case's if omitted."
+    subjects: Annotated[list[ShortText], Field(min_length=1)] | Literal["all"] = Field(
+        description=(
+            'Required: the data subjects to erase (e.g. ["applicant"]), or "all" for every '
+            "data subject of the case. Erasure cannot be undone, so an empty list is refused "
+            "rather than read as everyone."
+        )
     )
+
+    @field_validator("subjects", mode="before")
+    @classmethod
+    def named_or_all(cls, value: object) -> object:
+        """A non-empty list or the word "all"; anything else is one clear error."""
+        if value == ALL_SUBJECTS or (isinstance(value, list) and value):
+            return value
+        raise ValueError(
+            'name the data subjects to erase, or "all" for every data subject of the case'
+        )
 
     model_config = ConfigDict(
         extra="forbid",

@@ -1,4 +1,4 @@
-"""Erasure of personal data by destroying keys (crypto-shredding, DESIGN.md decision 14)."""
+"""Erasure of personal data by destroying keys (crypto-shredding)."""
 
 from __future__ import annotations
 
@@ -59,14 +59,17 @@ class PrivacyService:
         legal_basis: str,
         subjects: Collection[str] | None = None,
     ) -> ErasureResult:
-        """Destroy the keys (all subjects of the case if none are named), then record it.
+        """Destroy the keys (every subject of the case if ``subjects`` is None), then record it.
 
-        Keys go first: if recording fails, the data is gone all the same and a repeated
-        call records the erasure (destroying keys again is harmless).
+        An empty collection is refused: erasure cannot be undone, so "nobody named" must
+        never mean everyone. Keys go first: if recording fails, the data is gone all the
+        same and a repeated call records the erasure (destroying keys again is harmless).
         """
+        if subjects is not None and not subjects:
+            raise InvalidCommand("subjects", "name at least one data subject, or erase them all")
         case = self._load(case_id, actor)
         known = self.keys.subjects_of(case_id)
-        chosen = sorted(set(subjects)) if subjects else known
+        chosen = sorted(set(subjects)) if subjects is not None else known
         unknown = sorted(set(chosen) - set(known))
         if unknown:
             raise InvalidCommand("subjects", f"no personal data of {', '.join(unknown)} here")

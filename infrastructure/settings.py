@@ -118,6 +118,14 @@ class Settings(BaseSettings):
     retry_after_seconds: int = Field(
         default=5, ge=1, le=300, description="Retry-After sent with 503 while the database is down."
     )
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description=(
+            "Largest request body accepted; a larger one is refused with 413 before the "
+            "token is checked or the body is parsed."
+        ),
+    )
     feed_heartbeat_seconds: float = Field(
         default=15.0,
         gt=0,

@@ -12,6 +12,7 @@ from typing import Any
 
 from infrastructure.view_database import ViewDatabase
 from projections.audit_trail import ROW_COLUMNS, AuditTrail
+from projections.csv_cells import safe_cell
 from projections.cursors import decode_cursor, encode_cursor
 
 Reveal = Callable[[str | None], Any]  # opens sealed JSON (a value or a structure) for display
@@ -111,7 +112,9 @@ class AuditQuery:
             for item in items:
                 writer.writerow(
                     [
-                        json.dumps(item[c], ensure_ascii=False) if c == "changes" else item[c]
+                        safe_cell(
+                            json.dumps(item[c], ensure_ascii=False) if c == "changes" else item[c]
+                        )
                         for c in CSV_COLUMNS
                     ]
                 )

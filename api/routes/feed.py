@@ -296,7 +296,7 @@ async def stream(
     return StreamingResponse(
         frames,
         media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},  # may be personal
     )
 
 
