@@ -13,9 +13,11 @@ from urllib.parse import urlsplit
 import pytest
 import structlog
 from fastapi import APIRouter, FastAPI
+from fastapi.responses import StreamingResponse
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.context import ResponseAborted
 from application.clock import FixedClock
 from domain.actor import Scope
 from infrastructure.settings import Settings
@@ -32,6 +34,17 @@ failing = APIRouter()
 def fails() -> None:
     """A route that meets an error nobody expected, quoting its input."""
     raise ValueError(f"invalid literal for int() with base 10: {SECRET_INPUT!r}")
+
+
+@failing.get("/test/fails-midway")
+def fails_midway() -> StreamingResponse:
+    """A stream that breaks after its first bytes went out."""
+
+    def rows() -> Iterator[str]:
+        yield "first row\n"
+        raise ValueError(f"bad row {SECRET_INPUT!r}")
+
+    return StreamingResponse(rows(), media_type="text/csv")
 
 
 @pytest.fixture
@@ -78,6 +91,21 @@ def test_an_unexpected_error_logs_where_it_failed_but_no_input_it_quoted(
     ) as logs:
         failing_client.get("/test/fails", params={"cursor": SECRET_INPUT})
     assert any(line["event"] == "unexpected error" for line in logs)
+    assert SECRET_INPUT not in repr(logs)
+
+
+def test_an_error_after_the_response_started_cuts_it_and_is_logged_with_the_request_id(
+    failing_client: TestClient,
+) -> None:
+    with (
+        structlog.testing.capture_logs(
+            processors=[structlog.contextvars.merge_contextvars]
+        ) as logs,
+        pytest.raises(ResponseAborted),  # the server cuts the connection: the body is incomplete
+    ):
+        failing_client.get("/test/fails-midway", headers={"X-Request-ID": "req-cut"})
+    error = next(line for line in logs if line["event"] == "unexpected error")
+    assert (error["request_id"], error["response_started"]) == ("req-cut", True)
     assert SECRET_INPUT not in repr(logs)
 
 
