@@ -71,9 +71,14 @@ class ResidentParkingCommands:
 
     def resident_holding(self, case: ResidentParkingPermit) -> PermitHolding:
         """The holding of the case's applicant at the case's residence."""
+        street = case.residence_street  # sealed, or in clear in events stored before
+        if street is None:
+            raise InvalidCommand(
+                "data.residence.street", "is needed to apply the one-permit rule but was erased"
+            )
         key = resident_key(
             _revealed(case.applicant.get("name"), "applicant.name"),
-            case.residence_street,
+            street,
             _revealed(case.data["residence"]["house_number"], "data.residence.house_number"),
         )
         return self.holding(case.tenant, HoldingKind.RESIDENT, key)

@@ -492,6 +492,14 @@ class Case(Aggregate):
             particulars=decision.particulars,
         )
 
+    def data_read_by_rules(self) -> Any:
+        """Extension point: the application data a replay of a decision reads (all of it).
+
+        A replay is impossible once any of it was erased; a service whose decisions record
+        what they found (a zone rather than a street) names less.
+        """
+        return self.data
+
     def terms_today(self, decision: Decision, today: date) -> DecisionTerms:
         """Extension point: the terms today's rules would give the same decision."""
         decided_on = berlin_date(decision.decided_at)

@@ -73,7 +73,7 @@ def uses_erased_data(case: Case) -> bool:
             return any(walk(v) for v in value)
         return False
 
-    return walk(case.data)
+    return walk(case.data_read_by_rules())
 
 
 def replay(before: Case, decision: Decision, *, today: date) -> Replay:

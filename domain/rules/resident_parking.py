@@ -90,8 +90,36 @@ class ZonePlan:
         return next((z for z in self.zones if z.covers(street)), None)
 
     def check(self, street: str, main_residence: bool) -> tuple[ParkingZone | None, RulesApplied]:
-        """The zone of a residence and the record of the check (reasons to refuse, if any)."""
-        zone = self.zone_for(street)
+        """The zone of a residence and the record of the check (reasons to refuse, if any).
+
+        The record names the zone found, never the street: the street is personal data,
+        sealed in the application and erased with it, so a replay reads the zone instead.
+        """
+        return self._checked(self.zone_for(street), main_residence)
+
+    def check_as_recorded(
+        self, recorded: RulesApplied, main_residence: bool
+    ) -> tuple[ParkingZone | None, RulesApplied]:
+        """The check again from a decision's record of it, without the street (a replay).
+
+        The zone the decision found is looked up in this plan. A record stored before the
+        street was sealed carries the street's key in clear: the zone is found from that key
+        again, and the record keeps it as it was stored.
+        """
+        street = recorded.inputs.get("street")
+        if isinstance(street, str):
+            zone, record = self._checked(self.zone_for(street), main_residence)
+            return zone, RulesApplied(
+                rules_id=record.rules_id,
+                version=record.version,
+                inputs={"street": street, **record.inputs},
+            )
+        found = recorded.inputs.get("zone")
+        return self._checked(next((z for z in self.zones if z.id == found), None), main_residence)
+
+    def _checked(
+        self, zone: ParkingZone | None, main_residence: bool
+    ) -> tuple[ParkingZone | None, RulesApplied]:
         reasons = []
         if zone is None:
             reasons.append(Refusal.OUTSIDE_ZONES)
@@ -101,7 +129,6 @@ class ZonePlan:
             rules_id=ZONE_RULES_ID,
             version=self.version,
             inputs={
-                "street": street_key(street),
                 "main_residence": main_residence,
                 "secondary_residence_allowed": self.secondary_residence_allowed,
                 "zone": zone.id if zone else None,

@@ -34,6 +34,7 @@ from domain.rules.resident_parking import (
     FEE_RULES_ID,
     ZONE_RULES_ID,
     ParkingTariff,
+    ParkingZone,
     Refusal,
     ZonePlan,
     tariff,
@@ -86,7 +87,7 @@ NumberPlate = Annotated[
 class Residence(Form):
     """Where the applicant lives; it must lie in one of the town's parking zones."""
 
-    street: Name = labelled("Straße", "Street")
+    street: Personal[Name] = labelled("Straße", "Street")
     house_number: Personal[HouseNumberText] = labelled("Hausnummer", "House number")
     main_residence: bool = labelled(
         "Hauptwohnung",
@@ -268,9 +269,33 @@ class ResidentParkingPermit(Case):
         return commands
 
     @property
-    def residence_street(self) -> str:
-        """The street of the residence (not personal on its own)."""
-        return str(self.data["residence"]["street"])
+    def residence_street(self) -> str | None:
+        """The street of the residence; None once erased.
+
+        Personal data (with the house number it says where the applicant lives); events
+        stored before it was sealed hold it in clear, as a plain string.
+        """
+        street = self.data["residence"]["street"]
+        if isinstance(street, PersonalData):
+            return street.value
+        return street if isinstance(street, str) else None
+
+    def zone_check(
+        self, plan: ZonePlan, recorded: RulesApplied | None = None
+    ) -> tuple[ParkingZone | None, RulesApplied]:
+        """The residence checked against a zone plan: by its street while the street is known.
+
+        ``recorded`` is a decision's record of the check (a replay): once the street is
+        erased, and for records that kept the street's key, the check is made from it.
+        """
+        street = self.residence_street
+        if recorded is not None and (street is None or "street" in recorded.inputs):
+            return plan.check_as_recorded(recorded, self.main_residence)
+        if street is None:
+            raise InvalidCommand(
+                "data.residence.street", "was erased: the residence's zone cannot be checked"
+            )
+        return plan.check(street, self.main_residence)
 
     @property
     def requested_months(self) -> int:
@@ -354,7 +379,7 @@ class ResidentParkingPermit(Case):
             resident=resident.blocking(self.id, start, until) is not None,
             vehicle=vehicle.blocking(self.id, start, until) is not None,
         )
-        approve = not self.refusals(plan.check(self.residence_street, self.main_residence)[1])
+        approve = not self.refusals(self.zone_check(plan)[1])
         approve = approve and not self.refusals(held)
         outcome = DecisionOutcome.APPROVED if approve else DecisionOutcome.REJECTED
         terms = self._terms(outcome, start, plan, tariff(self.tenant, today), held)
@@ -384,6 +409,10 @@ class ResidentParkingPermit(Case):
                     why="issued",
                     field=field,
                 )
+
+    def data_read_by_rules(self) -> dict[str, Any]:
+        """What a replay reads: residence kind and months (zone and holdings were recorded)."""
+        return {"main_residence": self.main_residence, "months": self.requested_months}
 
     @property
     def main_residence(self) -> bool:
@@ -428,8 +457,9 @@ class ResidentParkingPermit(Case):
         plan: ZonePlan,
         fees: ParkingTariff | None,
         held: RulesApplied,
+        recorded: RulesApplied | None = None,
     ) -> DecisionTerms:
-        zone, checked = plan.check(self.residence_street, self.main_residence)
+        zone, checked = self.zone_check(plan, recorded)
         if not outcome.is_approval or zone is None or fees is None:
             return DecisionTerms(rules=(checked, held))
         months = min(self.requested_months, plan.max_validity_months)
@@ -438,12 +468,11 @@ class ResidentParkingPermit(Case):
             expires_on=last_day(start, months),
             fee=fee,
             rules=(checked, held, assessed),
-            particulars=self._particulars(plan),
+            particulars=self._particulars(plan, zone),
         )
 
-    def _particulars(self, plan: ZonePlan) -> dict[str, Any]:
+    def _particulars(self, plan: ZonePlan, zone: ParkingZone | None) -> dict[str, Any]:
         """What the permit is for: the zone and the months granted."""
-        zone = plan.zone_for(self.residence_street)
         months = min(self.requested_months, plan.max_validity_months)
         return {
             "zone": zone.id if zone else None,
@@ -460,14 +489,13 @@ class ResidentParkingPermit(Case):
                 return given
             recorded = {r.rules_id: r for r in given.rules}
             plan = zone_plan_version(self.tenant, recorded[ZONE_RULES_ID].version)
-            return replace(given, particulars=self._particulars(plan))
+            zone, _ = plan.check_as_recorded(recorded[ZONE_RULES_ID], self.main_residence)
+            return replace(given, particulars=self._particulars(plan, zone))
         if given.fee is not None:
             raise InvalidCommand("fee", "a refusal of a resident parking permit carries no fee")
         if given.expires_on is not None:
             raise InvalidCommand("expires_on", "a refusal has no validity")
-        _, checked = zone_plan(self.tenant, decided_on).check(
-            self.residence_street, self.main_residence
-        )
+        _, checked = self.zone_check(zone_plan(self.tenant, decided_on))
         return DecisionTerms(rules=(checked,))
 
     def replay_terms(self, decision: Decision) -> DecisionTerms:
@@ -486,9 +514,10 @@ class ResidentParkingPermit(Case):
         self, decision: Decision, plan: ZonePlan, fees: ParkingTariff | None
     ) -> DecisionTerms:
         held = next((r for r in decision.rules if r.rules_id == ONE_PERMIT_RULES_ID), None)
+        recorded = next((r for r in decision.rules if r.rules_id == ZONE_RULES_ID), None)
         if held is None:  # a clerk's refusal: only the zone check was recorded
-            return DecisionTerms(rules=(plan.check(self.residence_street, self.main_residence)[1],))
-        return self._terms(decision.outcome, decision.effective_from, plan, fees, held)
+            return DecisionTerms(rules=(self.zone_check(plan, recorded)[1],))
+        return self._terms(decision.outcome, decision.effective_from, plan, fees, held, recorded)
 
     def remedy_objection(self, *, actor: Actor, at: datetime, reason: str) -> None:
         """Only a refusal is reopened; an issued permit is renewed, changed, returned or revoked."""
@@ -526,7 +555,7 @@ class ResidentParkingPermit(Case):
         if today < opens:
             raise InvalidCommand("at", f"the permit can be renewed from {opens}")
         plan = zone_plan(self.tenant, today)
-        zone, checked = plan.check(self.residence_street, self.main_residence)
+        zone, checked = self.zone_check(plan)
         if zone is None or self.refusals(checked):
             raise InvalidCommand(
                 "data.residence",
