@@ -28,7 +28,7 @@ pytest: install
 	$(BIN)/pytest
 
 run: install
-	$(BIN)/vorgang serve --demo
+	$(BIN)/vorgang serve --demo --dev
 
 bench: install
 	$(BIN)/python -m benchmarks

@@ -9,10 +9,12 @@ isolation is the next check, inside the use cases: a case of another tenant is 4
 
 from __future__ import annotations
 
-from typing import Any
+import hmac
+from typing import Annotated, Any
 
-from fastapi import Depends
+from fastapi import Depends, Header, Request
 
+from api.auth import Unauthenticated
 from api.dependencies import ActorDep
 from api.problems import Forbidden
 from domain.actor import Actor, Role, Scope
@@ -20,6 +22,7 @@ from domain.actor import Actor, Role, Scope
 ACCESS_KEY = "x-vorgang-access"
 SCOPE_KEY = "x-vorgang-integrator-scope"
 PUBLIC = "public"
+METRICS_ACCESS_KEY = "x-vorgang-metrics-access"
 
 
 def allow(*roles: Role, integrator_scope: Scope | None = None) -> dict[str, Any]:
@@ -33,10 +36,12 @@ def allow(*roles: Role, integrator_scope: Scope | None = None) -> dict[str, Any]
         raise ValueError("a route open to integrators names the scope they need, and only then")
 
     def check(actor: ActorDep) -> Actor:
-        if actor.role not in allowed:
+        held = actor.roles & allowed  # several roles: permissions are their union
+        if not held:
             names = ", ".join(sorted(r.value for r in allowed))
-            raise Forbidden(f"role {actor.role.value} may not do this (allowed: {names})")
-        if actor.role is Role.INTEGRATOR and integrator_scope and not actor.holds(integrator_scope):
+            mine = ", ".join(sorted(r.value for r in actor.roles))
+            raise Forbidden(f"role {mine} may not do this (allowed: {names})")
+        if held == {Role.INTEGRATOR} and integrator_scope and not actor.holds(integrator_scope):
             raise Forbidden(f"this service account lacks the scope {integrator_scope.value}")
         return actor
 
@@ -49,6 +54,31 @@ def allow(*roles: Role, integrator_scope: Scope | None = None) -> dict[str, Any]
 def public() -> dict[str, Any]:
     """Route decorator arguments: no token needed (health, catalogue, metrics)."""
     return {"openapi_extra": {ACCESS_KEY: [PUBLIC]}}
+
+
+def metrics_access() -> dict[str, Any]:
+    """Route decorator arguments for ``/metrics``: open unless a metrics token is set.
+
+    With ``VORGANG_METRICS_TOKEN`` the scraper sends ``Authorization: Bearer <token>``;
+    anything else is 401. People's tokens do not open it: metrics are for operations.
+    """
+
+    def check(
+        request: Request,
+        authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+    ) -> None:
+        expected = request.app.state.settings.metrics_token
+        if expected is None:
+            return
+        if not authorization:
+            raise Unauthenticated("the metrics need the metrics token as a bearer", error=None)
+        scheme, _, token = authorization.partition(" ")
+        wanted = expected.get_secret_value().encode()
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), wanted):
+            raise Unauthenticated("this is not the metrics token")
+
+    extra = {ACCESS_KEY: [PUBLIC], METRICS_ACCESS_KEY: "bearer VORGANG_METRICS_TOKEN when set"}
+    return {"dependencies": [Depends(check)], "openapi_extra": extra}
 
 
 STAFF = (Role.CLERK, Role.SUPERVISOR)

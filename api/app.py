@@ -36,8 +36,12 @@ Every change to a case is an event naming who, when and why. Errors are RFC 9457
 
 
 def verifier_for(settings: Settings) -> TokenVerifier:
-    """OIDC against the issuer's JWKS when configured; else the development issuer."""
-    if settings.oidc_issuer and settings.oidc_jwks_url:
+    """OIDC against the issuer's JWKS when configured; else the development issuer.
+
+    Without a JWKS URL the issuer's discovery document names it, fetched on first need:
+    the API starts while the issuer is down.
+    """
+    if settings.oidc_issuer:
         return OidcTokens(
             issuer=settings.oidc_issuer,
             audience=settings.oidc_audience,
@@ -47,6 +51,9 @@ def verifier_for(settings: Settings) -> TokenVerifier:
             scope_claim=settings.oidc_scope_claim,
             teams_claim=settings.oidc_teams_claim,
             leeway_seconds=settings.oidc_leeway_seconds,
+            refresh_seconds=settings.oidc_jwks_refresh_seconds,
+            unknown_kid_cooldown=settings.oidc_unknown_kid_cooldown_seconds,
+            fetch_timeout=settings.oidc_fetch_timeout_seconds,
         )
     if settings.environment is not Environment.DEVELOPMENT:
         raise UnsafeSettings("the development token issuer is off outside development")

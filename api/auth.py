@@ -1,8 +1,10 @@
 """Bearer tokens: a verifier interface, and the development issuer behind `vorgang token`.
 
-The development issuer signs HS256 tokens with a secret from the settings; production
-refuses its public default. OIDC with JWKS comes with the access-control issue and plugs
-in as another ``TokenVerifier``.
+The development issuer signs HS256 tokens with a secret from the settings; outside
+development it is off, and ``vorgang serve`` uses it only with ``--dev``. Production tokens
+come from the OIDC issuer (``api.oidc``), another ``TokenVerifier``; both turn claims into
+an ``Actor`` here, and both refuse with ``Unauthenticated`` (401 with an RFC 6750
+challenge) or, while the issuer's keys cannot be fetched, ``IssuerUnavailable`` (503).
 """
 
 from __future__ import annotations
@@ -13,12 +15,52 @@ from typing import Any, Protocol
 
 import jwt
 
-from domain.actor import Actor, Role, Scope
+from domain.actor import Actor, Role, Scope, primary_role
 from domain.tenants import TENANTS
 
 
 class Unauthenticated(Exception):
-    """No token, or one that does not verify: 401."""
+    """No token, or one that does not verify: 401 with a ``WWW-Authenticate`` challenge.
+
+    ``error`` is the RFC 6750 error code: ``invalid_token`` for a token that was presented
+    and refused, ``invalid_request`` for a malformed header, None when no token came at all
+    (the challenge then names only the realm).
+    """
+
+    def __init__(self, detail: str, *, error: str | None = "invalid_token") -> None:
+        super().__init__(detail)
+        self.error = error
+
+    def www_authenticate(self) -> str:
+        """The ``WWW-Authenticate`` header value of the 401 (RFC 6750, section 3)."""
+        if self.error is None:
+            return f'Bearer realm="{REALM}"'
+        return (
+            f'Bearer realm="{REALM}", error="{self.error}", '
+            f'error_description="{_quotable(str(self))}"'
+        )
+
+
+class IssuerUnavailable(Exception):
+    """The issuer's keys cannot be fetched and the token's key is not cached: 503.
+
+    Not the client's fault, so never a 401: the client retries after ``retry_after``
+    seconds with the same token.
+    """
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, retry_after)
+
+
+REALM = "vorgang"
+
+
+def _quotable(text: str) -> str:
+    # error_description allows printable ASCII without '"' and '\' (RFC 6750, 3): header
+    # values must stay latin-1 and unambiguous whatever a claim contained.
+    cleaned = text.replace('"', "'").replace("\\", "/")
+    return "".join(c if " " <= c <= "~" else "?" for c in cleaned)[:300]
 
 
 class TokenVerifier(Protocol):
@@ -85,34 +127,94 @@ class DevelopmentTokens:
             )
         except jwt.ExpiredSignatureError:
             raise Unauthenticated("the token has expired") from None
+        except jwt.InvalidIssuerError:
+            raise Unauthenticated(
+                f"the token is not valid: expected the issuer {self.issuer!r}"
+            ) from None
         except jwt.InvalidTokenError as error:
             raise Unauthenticated(f"the token is not valid: {error}") from None
         return actor_from_claims(claims)
 
 
-def actor_from_claims(claims: dict[str, Any]) -> Actor:
-    """The acting person from verified claims; malformed claims are ``Unauthenticated``."""
-    try:
-        role = Role(claims.get("role", ""))
-    except ValueError:
-        raise Unauthenticated(f"the token names no known role: {claims.get('role')!r}") from None
-    tenant = str(claims.get("tenant"))
-    if tenant not in TENANTS:
-        raise Unauthenticated(f"the token names no known tenant: {tenant!r}")
-    on_behalf_of = claims.get("on_behalf_of")
-    if on_behalf_of is not None and on_behalf_of not in TENANTS:
-        raise Unauthenticated(f"the token's on_behalf_of is no known tenant: {on_behalf_of!r}")
-    if role is Role.SYSTEM:
+# The claim each field was read from, named in errors; OIDC passes its configured paths.
+DEVELOPMENT_CLAIMS = {
+    "roles": "role",
+    "tenant": "tenant",
+    "on_behalf_of": "on_behalf_of",
+    "teams": "teams",
+    "scope": "scope",
+}
+
+
+def actor_from_claims(claims: dict[str, Any], paths: dict[str, str] | None = None) -> Actor:
+    """The acting person from verified claims; malformed claims are ``Unauthenticated``.
+
+    ``roles`` (a list) or ``role`` (one) name the roles: every known one is kept, the
+    primary one (``ROLE_PRECEDENCE``) is recorded in events. Errors name the claim path.
+    """
+    where = {**DEVELOPMENT_CLAIMS, **(paths or {})}
+    found = claims["roles"] if "roles" in claims else claims.get("role")
+    values = [found] if isinstance(found, str) else found if isinstance(found, list) else []
+    known = {r.value: r for r in Role}
+    roles = frozenset(known[str(v)] for v in values if str(v) in known)
+    if Role.SYSTEM in roles:
         raise Unauthenticated("system tokens are not accepted over HTTP")
+    role = primary_role(roles)
+    if role is None:
+        raise Unauthenticated(
+            f"the token names no known role at claim {where['roles']!r}: {_shown(found)}"
+        )
+    tenant = single_value(claims.get("tenant"), where["tenant"])
+    if tenant not in TENANTS:
+        raise Unauthenticated(
+            f"the token names no known tenant at claim {where['tenant']!r}: {_shown(tenant)}"
+        )
+    on_behalf_of = single_value(claims.get("on_behalf_of"), where["on_behalf_of"])
+    if on_behalf_of is not None and on_behalf_of not in TENANTS:
+        raise Unauthenticated(
+            f"the token's {where['on_behalf_of']!r} is no known tenant: {_shown(on_behalf_of)}"
+        )
+    teams_claim = claims.get("teams")
+    raw_teams = [teams_claim] if isinstance(teams_claim, str) else teams_claim
     return Actor(
         id=str(claims["sub"]),
-        display_name=str(claims.get("name") or claims["sub"]),
+        display_name=display_name(claims, service_account=role is Role.INTEGRATOR),
         role=role,
+        roles=roles,
         tenant=tenant,
         on_behalf_of=on_behalf_of,
-        scopes=granted_scopes(claims.get("scope")) if role is Role.INTEGRATOR else frozenset(),
-        teams=team_names(claims.get("teams"), tenant, on_behalf_of),
+        scopes=granted_scopes(claims.get("scope")) if Role.INTEGRATOR in roles else frozenset(),
+        teams=team_names(teams_claim, tenant, on_behalf_of),
+        team_claim=frozenset(
+            str(v) for v in (raw_teams if isinstance(raw_teams, list) else []) if str(v).strip()
+        ),
     )
+
+
+def single_value(value: Any, path: str) -> Any:
+    """A claim that may come as a one-element list (Keycloak's multivalued attributes)."""
+    if isinstance(value, list):
+        if len(value) > 1:
+            raise Unauthenticated(f"the claim {path!r} names several values: {_shown(value)}")
+        return str(value[0]) if value else None
+    return None if value is None else str(value)
+
+
+def display_name(claims: dict[str, Any], *, service_account: bool) -> str:
+    """A person's name (``name``, ``preferred_username``); a service account's client id.
+
+    A person's token names the client they signed in through in ``azp`` too: that is not
+    who acted. A client-credentials token names its client in ``client_id`` or ``azp``.
+    """
+    people = ("name", "preferred_username")
+    clients = ("client_id", "azp")
+    order = (*clients, *people) if service_account else people
+    return str(next((claims[k] for k in order if claims.get(k)), claims["sub"]))
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def team_names(claim: Any, *tenants: str | None) -> frozenset[str]:

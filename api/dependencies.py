@@ -13,7 +13,7 @@ from api.problems import BadHeader
 from api.provider import VorgangProvider
 from application.cases import CaseService
 from application.privacy import PrivacyService
-from domain.actor import Actor
+from domain.actor import Actor, Role
 from infrastructure.wiring import Vorgang
 
 # Only a strong ETag of ours: If-Match compares strongly (RFC 9110 13.1.1), so a weak or
@@ -37,19 +37,36 @@ def actor(
     request: Request,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Actor:
-    """The person behind the bearer token (401 without one), with their teams' services."""
+    """The person behind the bearer token (401 without one), with their teams' services.
+
+    A person with several roles acts in the primary one the route allows (recorded in its
+    events); permissions stay the union of all of them (``Actor.acts_as``).
+    """
     if not authorization:
-        raise Unauthenticated("a bearer token is required (Authorization: Bearer <token>)")
+        raise Unauthenticated(
+            "a bearer token is required (Authorization: Bearer <token>)", error=None
+        )
     scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
+    if scheme.lower() != "bearer":
+        raise Unauthenticated("the Authorization header must be 'Bearer <token>'", error=None)
+    if not token.strip():
+        raise Unauthenticated("the bearer token is empty", error="invalid_request")
     verifier: TokenVerifier = request.app.state.verifier
     person = verifier.verify(token.strip())
     structlog.contextvars.bind_contextvars(actor_id=person.id, tenant=person.tenant)
-    if person.teams:  # staff in teams: what those teams handle, from the town's roster
+    person = person.acting_in(_roles_allowed(request))
+    if person.team_claim or person.teams:  # staff in teams: what they handle, by the roster
         provider: VorgangProvider = request.app.state.provider
         person = provider.get().teams.resolve(person)
     return person
+
+
+def _roles_allowed(request: Request) -> frozenset[Role]:
+    from api.access import ACCESS_KEY  # api.access depends on this module
+
+    extra = getattr(request.scope.get("route"), "openapi_extra", None) or {}
+    names = set(extra.get(ACCESS_KEY, ()))
+    return frozenset(role for role in Role if role.value in names)
 
 
 def cases(v: Annotated[Vorgang, Depends(vorgang)]) -> CaseService:

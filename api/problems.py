@@ -17,7 +17,7 @@ from psycopg import OperationalError as PsycopgOperationalError
 from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.auth import Unauthenticated
+from api.auth import IssuerUnavailable, Unauthenticated
 from application.errors import (
     CaseNotFound,
     ConcurrentUpdate,
@@ -320,7 +320,17 @@ def install_problem_handlers(app: FastAPI, retry_after: int, watch: DatabaseWatc
             "Unauthorized",
             str(error),
             slug="unauthorized",
-            headers={"WWW-Authenticate": 'Bearer realm="vorgang"'},
+            headers={"WWW-Authenticate": error.www_authenticate()},
+        )
+
+    @app.exception_handler(IssuerUnavailable)
+    def issuer_unavailable(_r: Request, error: IssuerUnavailable) -> JSONResponse:
+        return problem(
+            503,
+            "Identity provider unavailable",
+            str(error),
+            slug="issuer-unavailable",
+            headers={"Retry-After": str(error.retry_after)},
         )
 
     @app.exception_handler(ServiceUnavailable)

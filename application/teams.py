@@ -22,7 +22,7 @@ from application.store import VorgangStore
 from domain.actor import Actor, Role
 from domain.services.catalogue import SERVICES
 from domain.team_roster import TeamRoster
-from domain.teams import DEFAULT_TEAMS, Team, services_served
+from domain.teams import DEFAULT_TEAMS, Team, services_served, teams_claimed
 from domain.tenants import tenant as tenant_by_id
 
 CACHE_SECONDS = 5.0
@@ -61,12 +61,21 @@ class TeamDirectory:
         return teams
 
     def resolve(self, actor: Actor) -> Actor:
-        """The actor with the services their teams handle (unchanged without teams)."""
-        if actor.role not in (Role.CLERK, Role.SUPERVISOR) or not actor.teams:
+        """The actor with their teams and the services those handle (unchanged without).
+
+        A claim naming teams none of which is a team of a town the person acts for
+        resolves to no team and no service: they act on no case (fail closed).
+        """
+        claim = actor.team_claim or actor.teams
+        if not actor.acts_as(Role.CLERK, Role.SUPERVISOR) or not claim:
             return actor
-        towns = [t for t in (actor.tenant, actor.on_behalf_of) if t]
-        serves = frozenset().union(*(services_served(self.teams_of(t), actor.teams) for t in towns))
-        return replace(actor, serves=serves)
+        rosters = {t: self.teams_of(t) for t in (actor.tenant, actor.on_behalf_of) if t}
+        named = teams_claimed(claim, rosters)
+        serves = frozenset().union(
+            *(services_served(rosters[town], ids) for town, ids in named.items())
+        )
+        teams = frozenset().union(*named.values())
+        return replace(actor, teams=teams, serves=serves, team_claim=frozenset(claim))
 
     def configure(self, team: Team, *, actor: Actor, reason: str) -> tuple[Team, ...]:
         """Form a team or change what it handles; return the town's teams after."""

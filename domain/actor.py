@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from uuid import UUID
 
@@ -19,6 +20,25 @@ class Role(StrEnum):
     ADMIN = "admin"
     INTEGRATOR = "integrator"  # a system that reads the feed (a service account)
     SYSTEM = "system"
+
+
+# The primary role of a person with several: the one recorded in events unless a route
+# names the role acted in. Staff roles first, since their checks are the narrowest.
+ROLE_PRECEDENCE: tuple[Role, ...] = (
+    Role.SUPERVISOR,
+    Role.CLERK,
+    Role.AUDITOR,
+    Role.ADMIN,
+    Role.APPLICANT,
+    Role.INTEGRATOR,  # a service account (client credentials): acts by its scopes
+    Role.SYSTEM,
+)
+
+
+def primary_role(roles: Iterable[Role]) -> Role | None:
+    """The first of ``roles`` by ``ROLE_PRECEDENCE`` (None for none)."""
+    held = set(roles)
+    return next((r for r in ROLE_PRECEDENCE if r in held), None)
 
 
 class Scope(StrEnum):
@@ -40,12 +60,33 @@ class Actor:
     scopes: frozenset[Scope] = frozenset()  # grants of a service account
     teams: frozenset[str] = frozenset()  # staff: the offices they work in (domain.teams)
     serves: frozenset[str] | None = None  # the services those teams handle; None: all
+    roles: frozenset[Role] = frozenset()  # every role held (permissions are their union)
+    # the teams claim as the token gave it (names or group paths), resolved by the roster;
+    # empty: the token names no team
+    team_claim: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if not self.id:
             raise ValueError("an actor needs an id")
         if not self.tenant:
             raise ValueError("an actor needs a tenant")
+        if not self.roles:
+            object.__setattr__(self, "roles", frozenset({self.role}))
+        elif self.role not in self.roles:
+            raise ValueError(f"the role {self.role} is not one of the actor's roles")
+
+    def acts_as(self, *roles: Role) -> bool:
+        """Whether this person holds any of ``roles`` (a permission check)."""
+        return not self.roles.isdisjoint(roles)
+
+    def acting_in(self, allowed: Iterable[Role]) -> Actor:
+        """This person with the role they act in where only ``allowed`` roles may act.
+
+        The primary role among those allowed is the one recorded in events; without any
+        of them, the person is unchanged.
+        """
+        role = primary_role(self.roles & set(allowed))
+        return self if role is None or role is self.role else replace(self, role=role)
 
     def holds(self, scope: Scope) -> bool:
         """Whether this service account was granted ``scope``."""

@@ -248,7 +248,7 @@ class Case(Aggregate):
         record = self._begin("release", actor, at)
         if self.holder is None:
             raise InvalidCommand("holder", "the case is not claimed")
-        if self.holder.id != actor.id and actor.role != Role.SUPERVISOR:
+        if self.holder.id != actor.id and not actor.acts_as(Role.SUPERVISOR):
             raise NotTheHolder("release", self.holder.id)
         text = self._case_text(reason, "reason") if reason else None
         self._released(actor=record, at=at, reason=text)
@@ -265,9 +265,9 @@ class Case(Aggregate):
         delegation); the reason is recorded, and the previous holder is named in the event.
         """
         record = self._begin("assign", actor, at)
-        if actor.role is not Role.SUPERVISOR:
+        if not actor.acts_as(Role.SUPERVISOR):
             raise InvalidCommand("actor", "only a supervisor assigns cases")
-        if assignee.role not in (Role.CLERK, Role.SUPERVISOR):
+        if not assignee.acts_as(Role.CLERK, Role.SUPERVISOR):
             raise InvalidCommand("assignee", "cases are assigned to clerks or supervisors")
         if self.tenant not in (assignee.tenant, assignee.on_behalf_of):
             raise InvalidCommand("assignee", f"{assignee.id} does not serve {self.tenant}")
@@ -546,7 +546,7 @@ class Case(Aggregate):
         pending = self.pending_decision
         if pending is None:
             raise InvalidCommand("decision", "there is no decision awaiting a countersignature")
-        if actor.role != Role.SUPERVISOR:
+        if not actor.acts_as(Role.SUPERVISOR):
             raise InvalidCommand("actor", "only a supervisor may countersign")
         if actor.id == pending.decided_by.id:
             raise InvalidCommand("actor", "the decider cannot countersign their own decision")
@@ -567,7 +567,7 @@ class Case(Aggregate):
     def refuse_countersign(self, *, actor: Actor, at: datetime, reason: str) -> None:
         """The supervisor sends the draft decision back to review, with reasons."""
         record = self._begin("refuse_countersign", actor, at)
-        if actor.role != Role.SUPERVISOR:
+        if not actor.acts_as(Role.SUPERVISOR):
             raise InvalidCommand("actor", "only a supervisor may refuse to countersign")
         self._countersign_refused(actor=record, at=at, reason=self._case_text(reason, "reason"))
 
@@ -764,7 +764,7 @@ class Case(Aggregate):
     ) -> None:
         """An erasure needs an administrator of the tenant, subjects, a reason and a basis."""
         self.check_actor(actor, at)
-        if actor.role not in (Role.ADMIN, Role.SYSTEM):
+        if not actor.acts_as(Role.ADMIN, Role.SYSTEM):
             raise InvalidCommand("actor", "only an administrator may erase personal data")
         if not subjects:
             raise InvalidCommand("subjects", "name at least one data subject")

@@ -92,7 +92,7 @@ class TeamRoster(Aggregate):
         after = {**self.teams, team.id: team}
         self._check_coverage(after.values(), required_services, "services")
         self._team_configured(
-            actor=actor.recorded_in(self.id),
+            actor=actor.acting_in((Role.ADMIN,)).recorded_in(self.id),
             at=at,
             team=team_as_dict(team),
             reason=self._reason(reason),
@@ -120,7 +120,10 @@ class TeamRoster(Aggregate):
         after = {k: v for k, v in self.teams.items() if k != team_id}
         self._check_coverage(after.values(), required_services, "team_id")
         self._team_dissolved(
-            actor=actor.recorded_in(self.id), at=at, team_id=team_id, reason=self._reason(reason)
+            actor=actor.acting_in((Role.ADMIN,)).recorded_in(self.id),
+            at=at,
+            team_id=team_id,
+            reason=self._reason(reason),
         )
 
     @event("TeamDissolved")
@@ -132,7 +135,7 @@ class TeamRoster(Aggregate):
     # ----------------------------------------------------------------- guards
 
     def _check_admin(self, actor: Actor) -> None:
-        if actor.role is not Role.ADMIN:
+        if not actor.acts_as(Role.ADMIN):
             raise InvalidCommand("actor", "only an administrator of the town changes its teams")
         if actor.tenant != self.tenant:
             raise WrongTenant(actor.tenant, self.tenant)

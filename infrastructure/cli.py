@@ -24,6 +24,7 @@ from rich.progress import (
 
 from api.app import create_app
 from api.auth import DevelopmentTokens
+from api.oidc import ClaimPathError
 from application.decision_audit import DecisionAudit
 from application.errors import ApplicationError
 from domain.actor import Actor, Role, Scope
@@ -34,7 +35,7 @@ from infrastructure.demo import demo_case_for, seed_demo
 from infrastructure.logging import configure_logging
 from infrastructure.privacy.key_encryption import KeyEncryptionError, new_kek_text
 from infrastructure.projection_rebuild import prune, rebuild, superseded_views
-from infrastructure.settings import Environment, Settings
+from infrastructure.settings import Environment, Settings, UnsafeSettings
 from infrastructure.wiring import DatabaseUnavailable, Vorgang, build
 from projections.audit_query import AuditQuery
 
@@ -157,9 +158,22 @@ def serve(
             help="Keep the read models up to date in this process (off when workers run).",
         ),
     ] = True,
+    dev: Annotated[
+        bool,
+        typer.Option(
+            "--dev",
+            help="Accept development tokens (`vorgang token`; their secret is public). "
+            "Needed unless VORGANG_OIDC_ISSUER is set; `make run` passes it.",
+        ),
+    ] = False,
 ) -> None:
     """Serve the HTTP API (starts even while the database is down: 503 until it is up)."""
     settings = load_settings()
+    if not settings.oidc_issuer and not dev:
+        raise fail(
+            "not serving with the development token issuer, whose public secret mints admin "
+            "tokens for every town: set VORGANG_OIDC_ISSUER, or pass --dev on your own machine"
+        )
     configure_logging(settings.log_format, settings.log_level)
     if with_demo:
         try:
@@ -174,7 +188,7 @@ def serve(
                 vorgang.close()
     try:
         api = create_app(settings, run_projections=projections)
-    except DatabaseUrlError as error:
+    except (DatabaseUrlError, ClaimPathError, UnsafeSettings) as error:
         raise fail(str(error)) from None
     uvicorn.run(api, host=host, port=port, log_config=None, access_log=False)
 

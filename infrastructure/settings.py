@@ -94,23 +94,57 @@ class Settings(BaseSettings):
         description="Production identity: the OIDC issuer (`iss`), e.g. a Keycloak realm URL.",
     )
     oidc_jwks_url: str | None = Field(
-        default=None, description="Where the issuer publishes its signing keys (JWKS)."
+        default=None,
+        description=(
+            "Where the issuer publishes its signing keys (JWKS). Unset: found through the "
+            "issuer's discovery document ({issuer}/.well-known/openid-configuration)."
+        ),
+    )
+    oidc_jwks_refresh_seconds: float = Field(
+        default=300.0,
+        ge=1,
+        le=86400,
+        description=(
+            "How often the issuer's keys are fetched again: a key removed from its JWKS "
+            "(revoked) is refused at the latest this long after."
+        ),
+    )
+    oidc_unknown_kid_cooldown_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        le=3600,
+        description=(
+            "A token naming an unknown key id fetches the keys at once; the same unknown "
+            "id fetches again only after this long."
+        ),
+    )
+    oidc_fetch_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description="How long one fetch of the issuer's keys or discovery document may take.",
     )
     oidc_audience: str = Field(
         default="vorgang",
         description="Expected `aud` (Keycloak access tokens default to `account`: configure it).",
     )
     oidc_roles_claim: str = Field(
-        default="realm_access.roles", description="Dotted path of the roles claim."
+        default="realm_access.roles",
+        description=(
+            "Path of the roles claim: dotted (realm_access.roles), a JSON pointer "
+            '(/https:~1~1vorgang.example~1roles) or bracketed (["https://vorgang.example/roles"]).'
+        ),
     )
-    oidc_tenant_claim: str = Field(default="tenant", description="Dotted path of the tenant.")
+    oidc_tenant_claim: str = Field(
+        default="tenant", description="Path of the tenant (a string or a one-element list)."
+    )
     oidc_teams_claim: str = Field(
         default="teams",
-        description="Dotted path of staff's teams: names or group paths like /usingen/bauamt.",
+        description="Path of staff's teams: names or group paths like /usingen/bauamt.",
     )
     oidc_scope_claim: str = Field(
         default="scope",
-        description="Dotted path of a service account's scopes (space-separated or a list).",
+        description="Path of a service account's scopes (space-separated or a list).",
     )
     oidc_leeway_seconds: int = Field(
         default=30, ge=0, le=300, description="Clock skew allowed on exp/nbf/iat."
@@ -140,6 +174,13 @@ class Settings(BaseSettings):
             "the client reconnects with Last-Event-ID and misses nothing."
         ),
     )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description=(
+            "When set, GET /metrics needs `Authorization: Bearer <this token>` (401 "
+            "without); unset, /metrics is open to whoever reaches the port."
+        ),
+    )
     log_format: str = Field(
         default="auto",
         pattern="^(auto|json|console)$",
@@ -156,10 +197,10 @@ class Settings(BaseSettings):
             raise UnsafeSettings(
                 "VORGANG_ID_SECRET must be set in production (the development default is public)"
             )
-        if not (self.oidc_issuer and self.oidc_jwks_url):
+        if not self.oidc_issuer:
             raise UnsafeSettings(
-                "VORGANG_OIDC_ISSUER and VORGANG_OIDC_JWKS_URL must be set in production "
-                "(the development token issuer is off there)"
+                "VORGANG_OIDC_ISSUER must be set in production (the development token "
+                "issuer is off there); its keys are found by discovery or VORGANG_OIDC_JWKS_URL"
             )
         kek = self.key_encryption_key
         if kek is None or kek.get_secret_value() == DEVELOPMENT_KEY_ENCRYPTION_KEY:

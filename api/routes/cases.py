@@ -127,7 +127,7 @@ def get_case(
 ) -> CaseOut:
     """The case with its ETag; `?version=N` or `?as_of=<timestamp>` give earlier states."""
     if as_of is not None:
-        if actor.role not in (Role.AUDITOR, Role.SUPERVISOR):  # the history as of a moment
+        if not actor.acts_as(Role.AUDITOR, Role.SUPERVISOR):  # the history as of a moment
             raise Forbidden("only auditors and supervisors read a case as of a moment")
         if as_of.tzinfo is None:
             raise BadHeader(

@@ -160,7 +160,7 @@ def personal_opener(vorgang: Vorgang, actor: Actor) -> OpenSealed | None:
 
     Auditors read everything of their tenants; a service account needs the grant.
     """
-    if not (actor.role is Role.AUDITOR or actor.holds(Scope.PERSONAL_DATA)):
+    if not (actor.acts_as(Role.AUDITOR) or actor.holds(Scope.PERSONAL_DATA)):
         return None
     transcoder = vorgang.store.mapper.transcoder
 

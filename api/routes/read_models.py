@@ -11,7 +11,7 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 from pydantic import BaseModel
 
-from api.access import allow, public
+from api.access import allow, metrics_access
 from api.dependencies import ActorDep, VorgangDep
 from api.problems import BadHeader, Forbidden, ServiceUnavailable
 from api.routes.cases import PROBLEMS
@@ -257,7 +257,7 @@ def vars_of(status: Any) -> dict[str, Any]:
 
 
 @operations.get(
-    "/metrics", summary="Prometheus metrics", response_class=PlainTextResponse, **public()
+    "/metrics", summary="Prometheus metrics", response_class=PlainTextResponse, **metrics_access()
 )
 def metrics(vorgang: VorgangDep) -> PlainTextResponse:
     """Projection positions, head, lag and heartbeat age, in the Prometheus text format."""

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -18,9 +19,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from api.auth import Unauthenticated
-from api.oidc import OidcTokens
+from api.auth import IssuerUnavailable, Unauthenticated
+from api.oidc import ClaimPathError, OidcTokens, claim, claim_path
 from domain.actor import Role, Scope
+from tests.api.fake_issuer import FakeIssuer, fake_issuer
 
 ISSUER = "https://id.example/realms/vorgang"
 
@@ -46,7 +48,9 @@ class Jwks:
 
         self.server = HTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/certs"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
 
     def publish(self, kid: str, public_key: Any) -> None:
         algorithm = RSAAlgorithm if isinstance(public_key, rsa.RSAPublicKey) else ECAlgorithm
@@ -87,7 +91,7 @@ def token(key: Any = RSA_KEY, kid: str = "k1", alg: str = "RS256", **changes: An
 
 
 def verifier(jwks: Jwks) -> OidcTokens:
-    return OidcTokens(issuer=ISSUER, audience="vorgang", jwks_url=jwks.url, key_refresh_cooldown=0)
+    return OidcTokens(issuer=ISSUER, audience="vorgang", jwks_url=jwks.url)
 
 
 def test_a_valid_rs256_or_es256_token_names_the_actor(jwks: Jwks) -> None:
@@ -137,7 +141,6 @@ def test_teams_come_from_a_configurable_claim_of_group_paths(jwks: Jwks) -> None
         audience="vorgang",
         jwks_url=jwks.url,
         teams_claim="groups",
-        key_refresh_cooldown=0,
     )
     actor = keycloak_groups.verify(
         token(groups=["/usingen/bauamt", "/schmitten/verwaltung", "/usingen/ordnungsamt"])
@@ -234,3 +237,246 @@ def test_over_http_a_refused_token_is_401_problem_json_and_never_logged(
     logged = capsys.readouterr()
     assert expired not in logged.out + logged.err
     assert good not in logged.out + logged.err
+
+
+# --------------------------------------------------------------- keys: refresh, rotation, outage
+
+
+class FakeClock:
+    """Monotonic seconds a test moves on by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def issuer() -> Iterator[FakeIssuer]:
+    with fake_issuer() as running:
+        yield running
+
+
+def oidc(issuer: FakeIssuer, clock: FakeClock | None = None, **options: Any) -> OidcTokens:
+    return OidcTokens(
+        issuer=issuer.url,
+        audience="vorgang",
+        jwks_url=options.pop("jwks_url", issuer.jwks_url),
+        clock=clock or FakeClock(),
+        **options,
+    )
+
+
+def issued(issuer: FakeIssuer, key: Any = RSA_KEY, kid: str = "k1", **changes: Any) -> str:
+    return token(key, kid=kid, **{"iss": issuer.url, **changes})
+
+
+def test_a_key_removed_from_the_jwks_is_refused_after_the_next_refresh(
+    issuer: FakeIssuer,
+) -> None:
+    clock = FakeClock()
+    check = oidc(issuer, clock, refresh_seconds=300)
+    issuer.publish("k1", RSA_KEY.public_key())
+    issuer.publish("k2", OTHER_KEY.public_key())
+    assert check.verify(issued(issuer)).id == "f3a1-anna"
+    issuer.withdraw("k1")
+    clock.now += 299  # until the refresh the keys are those fetched
+    assert check.verify(issued(issuer)).id == "f3a1-anna"
+    clock.now += 1
+    with pytest.raises(Unauthenticated, match="'k1' is not one of the issuer's keys"):
+        check.verify(issued(issuer))
+    assert check.verify(issued(issuer, OTHER_KEY, kid="k2")).id == "f3a1-anna"
+    assert issuer.fetches() == 2
+
+
+def test_a_rotated_key_is_accepted_at_once_under_the_default_cooldown(
+    issuer: FakeIssuer,
+) -> None:
+    check = oidc(issuer)
+    issuer.publish("k1", RSA_KEY.public_key())
+    check.verify(issued(issuer))
+    issuer.publish("k2", OTHER_KEY.public_key())
+    assert check.verify(issued(issuer, OTHER_KEY, kid="k2")).id == "f3a1-anna"
+
+
+def test_an_unknown_kid_fetches_again_only_after_its_own_cooldown(issuer: FakeIssuer) -> None:
+    clock = FakeClock()
+    check = oidc(issuer, clock, unknown_kid_cooldown=10)
+    issuer.publish("k1", RSA_KEY.public_key())
+    for _ in range(3):
+        with pytest.raises(Unauthenticated, match="not one of the issuer's keys"):
+            check.verify(issued(issuer, kid="x"))
+    assert issuer.fetches() == 1  # the same unknown kid: once per cooldown
+    with pytest.raises(Unauthenticated):
+        check.verify(issued(issuer, kid="y"))
+    assert issuer.fetches() == 2  # another kid is not held back by x's cooldown
+    clock.now += 10
+    issuer.publish("x", OTHER_KEY.public_key())
+    assert check.verify(issued(issuer, OTHER_KEY, kid="x")).id == "f3a1-anna"
+    assert issuer.fetches() == 3
+
+
+def test_while_the_issuer_is_down_a_cached_key_works_and_an_uncached_one_is_unavailable(
+    issuer: FakeIssuer,
+) -> None:
+    clock = FakeClock()
+    check = oidc(issuer, clock, refresh_seconds=60)
+    issuer.publish("k1", RSA_KEY.public_key())
+    check.verify(issued(issuer))
+    issuer.mode = "down"
+    clock.now += 61  # a refresh is due, and fails
+    assert check.verify(issued(issuer)).id == "f3a1-anna"
+    with pytest.raises(IssuerUnavailable) as down:
+        check.verify(issued(issuer, OTHER_KEY, kid="k2"))
+    assert down.value.retry_after >= 1
+    assert issuer.url in str(down.value)
+    failed = issuer.fetches()
+    with pytest.raises(IssuerUnavailable):  # backing off: no new fetch
+        check.verify(issued(issuer, OTHER_KEY, kid="k3"))
+    assert issuer.fetches() == failed
+    issuer.mode = "up"
+    issuer.publish("k2", OTHER_KEY.public_key())
+    clock.now += 60  # the back-off is over
+    assert check.verify(issued(issuer, OTHER_KEY, kid="k2")).id == "f3a1-anna"
+
+
+def test_an_issuer_that_was_never_reached_is_unavailable_not_a_bad_token() -> None:
+    with fake_issuer() as gone:
+        url = gone.url
+    check = OidcTokens(issuer=url, audience="vorgang", fetch_timeout=5)
+    with pytest.raises(IssuerUnavailable):
+        check.verify(token(kid="k1", iss=url))
+
+
+def test_the_keys_are_found_by_discovery_checked_against_the_issuer(issuer: FakeIssuer) -> None:
+    issuer.publish("k1", RSA_KEY.public_key())
+    check = oidc(issuer, jwks_url=None)
+    assert issuer.fetches("/openid-configuration") == 0  # lazily: the issuer may be down
+    assert check.verify(issued(issuer)).role is Role.CLERK
+    assert (issuer.fetches("/openid-configuration"), issuer.fetches()) == (1, 1)
+
+    impostor = oidc(issuer, jwks_url=None)
+    issuer.discovered_issuer = "https://evil.example/realms/vorgang"
+    with pytest.raises(IssuerUnavailable, match=re.escape(f"expected '{issuer.url}'")):
+        impostor.verify(issued(issuer))
+
+
+def test_one_fetch_at_most_is_in_flight_and_others_do_not_wait_for_a_hung_issuer(
+    issuer: FakeIssuer,
+) -> None:
+    check = oidc(issuer, fetch_timeout=120)
+    issuer.mode = "hang"
+    outcomes: list[BaseException] = []
+
+    def attempt(kid: str) -> None:
+        try:
+            check.verify(issued(issuer, kid=kid))
+        except (Unauthenticated, IssuerUnavailable) as error:
+            outcomes.append(error)
+
+    first = threading.Thread(target=attempt, args=("kid-0",))
+    first.start()
+    issuer.wait_until(lambda i: i.hanging == 1)
+    others = [threading.Thread(target=attempt, args=(f"kid-{n}",)) for n in range(1, 20)]
+    for thread in others:
+        thread.start()
+    for thread in others:
+        thread.join()
+    assert len(outcomes) == 19
+    assert all(isinstance(o, IssuerUnavailable) for o in outcomes)
+    assert issuer.fetches() == 1
+    assert issuer.hanging == 1
+    assert check.keys.fetching
+    issuer.released.set()
+    first.join()
+    assert isinstance(outcomes[-1], Unauthenticated)  # the issuer answered: no such key
+
+
+# ------------------------------------------------------------------------------------ claims
+
+
+def test_namespaced_claims_are_read_by_json_pointer_or_bracketed_path(jwks: Jwks) -> None:
+    jwks.publish("k1", RSA_KEY.public_key())
+    namespaced = {
+        "https://vorgang.example/roles": ["supervisor"],
+        "https://vorgang.example/tenant": "schmitten",
+    }
+    for roles_claim, tenant_claim in (
+        ("/https:~1~1vorgang.example~1roles", "/https:~1~1vorgang.example~1tenant"),
+        ('["https://vorgang.example/roles"]', '["https://vorgang.example/tenant"]'),
+    ):
+        check = OidcTokens(
+            issuer=ISSUER,
+            audience="vorgang",
+            jwks_url=jwks.url,
+            roles_claim=roles_claim,
+            tenant_claim=tenant_claim,
+        )
+        actor = check.verify(token(**namespaced))
+        assert (actor.role, actor.tenant) == (Role.SUPERVISOR, "schmitten")
+    assert claim(
+        {"resource_access": {"vorgang-api": {"roles": ["x"]}}},
+        'resource_access["vorgang-api"].roles',
+    ) == ["x"]
+    assert verifier(jwks).verify(token()).role is Role.CLERK  # dotted paths as before
+    with pytest.raises(ClaimPathError):
+        claim_path('["unterminated]')
+
+
+def test_a_tenant_claim_of_one_element_works_and_of_several_is_refused(jwks: Jwks) -> None:
+    jwks.publish("k1", RSA_KEY.public_key())
+    assert verifier(jwks).verify(token(tenant=["neu-anspach"])).tenant == "neu-anspach"
+    with pytest.raises(Unauthenticated, match="'tenant' names several values"):
+        verifier(jwks).verify(token(tenant=["usingen", "schmitten"]))
+
+
+def test_a_person_with_several_roles_keeps_all_of_them(jwks: Jwks) -> None:
+    jwks.publish("k1", RSA_KEY.public_key())
+    actor = verifier(jwks).verify(
+        token(realm_access={"roles": ["admin", "offline_access", "clerk"]})
+    )
+    assert actor.roles == {Role.CLERK, Role.ADMIN}
+    assert actor.role is Role.CLERK  # the primary one, recorded unless a route narrows it
+    assert actor.acts_as(Role.ADMIN)
+
+
+def test_a_person_is_named_by_name_and_a_service_account_by_its_client(jwks: Jwks) -> None:
+    jwks.publish("k1", RSA_KEY.public_key())
+    person = verifier(jwks).verify(token(azp="vorgang-ui", client_id="vorgang-ui"))
+    assert person.display_name == "Anna Schmidt"
+    unnamed = verifier(jwks).verify(token(azp="vorgang-ui", name=None))
+    assert unnamed.display_name == "anna.schmidt"  # preferred_username, not the client
+
+
+def test_an_id_token_is_refused_and_access_tokens_of_keycloak_and_rfc_9068_are_accepted(
+    jwks: Jwks,
+) -> None:
+    jwks.publish("k1", RSA_KEY.public_key())
+    check = verifier(jwks)
+    keycloak_access = token(typ="Bearer")
+    assert check.verify(keycloak_access).role is Role.CLERK
+    rfc9068 = jwt.encode(
+        claims(), RSA_KEY, algorithm="RS256", headers={"kid": "k1", "typ": "at+jwt"}
+    )
+    assert check.verify(rfc9068).role is Role.CLERK
+    with pytest.raises(Unauthenticated, match=r"'ID'.*not an access token"):
+        check.verify(token(typ="ID"))
+    logout = jwt.encode(
+        claims(), RSA_KEY, algorithm="RS256", headers={"kid": "k1", "typ": "logout+jwt"}
+    )
+    with pytest.raises(Unauthenticated, match="'logout\\+jwt' is not an access token"):
+        check.verify(logout)
+
+
+def test_errors_name_the_claim_path_and_the_expected_issuer(jwks: Jwks) -> None:
+    jwks.publish("k1", RSA_KEY.public_key())
+    check = verifier(jwks)
+    with pytest.raises(Unauthenticated, match=re.escape(f"expected '{ISSUER}'")):
+        check.verify(token(iss="https://evil.example"))
+    with pytest.raises(Unauthenticated, match=r"claim 'realm_access\.roles'"):
+        check.verify(token(realm_access={"roles": ["offline_access"]}))
+    with pytest.raises(Unauthenticated, match="claim 'tenant'"):
+        check.verify(token(tenant="mars"))
+    with pytest.raises(Unauthenticated, match="expected 'vorgang'"):
+        check.verify(token(aud="account"))
