@@ -24,6 +24,7 @@ from api.jwks import SigningKeys
 from domain.actor import Actor
 
 ASYMMETRIC = ("RS256", "ES256")
+MAX_KID_LENGTH = 256
 ACCESS_TOKEN_TYPES = ("jwt", "at+jwt", "application/at+jwt")  # header typ (RFC 9068)
 _BRACKETED = re.compile(r'\[\s*("(?:[^"\\]|\\.)*")\s*\]|(?:^|\.)([^.\[\]"]+)')
 
@@ -134,6 +135,8 @@ class OidcTokens:
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise Unauthenticated("the token names no key id (kid)")
+        if len(kid) > MAX_KID_LENGTH:  # each unknown kid is remembered for its cooldown
+            raise Unauthenticated(f"the token's key id is longer than {MAX_KID_LENGTH} characters")
         key = self.keys.key(kid)
         try:
             claims = jwt.decode(

@@ -170,6 +170,8 @@ PUBLIC_PEM = RSA_KEY.public_key().public_bytes(
         (lambda: token(aud="account"), "not valid"),
         (lambda: token(OTHER_KEY), "not valid"),  # signed by another key under kid k1
         (lambda: token(kid="unknown"), "not one of the issuer's"),
+        (lambda: token(kid="k" * 300), "key id is longer than 256"),
+        (lambda: jwt.encode(claims(), RSA_KEY, algorithm="RS256"), "names no key id"),
         (lambda: jwt.encode(claims(), None, algorithm="none"), "'none' are not accepted"),
         (
             lambda: jwt.encode(
