@@ -13,12 +13,14 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from api.app import create_app
 from domain.actor import Role
 from infrastructure import cli
-from infrastructure.settings import Settings
+from infrastructure.privacy.key_encryption import new_kek_text
+from infrastructure.settings import Environment, Settings
 from tests.api.conftest import NEW_CASE, Auth
 from tests.api.fake_issuer import FakeIssuer, fake_issuer
 from tests.api.live_server import serving
@@ -210,7 +212,7 @@ def test_a_hung_issuer_holds_one_fetch_and_health_keeps_answering(
 # ---------------------------------------------------------------------------- metrics
 
 
-def test_metrics_need_the_metrics_token_when_one_is_set(tmp_path: Path, auth: Auth) -> None:
+def test_metrics_need_the_metrics_token_when_one_is_set(tmp_path: Path) -> None:
     settings = Settings(
         database_url=f"sqlite:///{tmp_path}/v.db", metrics_token="scrape-0123456789"
     )
@@ -244,3 +246,15 @@ def test_serve_refuses_the_development_issuer_unless_asked(monkeypatch: pytest.M
     assert served == []
     assert runner.invoke(cli.app, ["serve", "--dev", "--no-projections"]).exit_code == 0
     assert len(served) == 1
+
+
+def test_production_needs_the_issuer_alone_since_its_keys_are_discovered() -> None:
+    settings = Settings(
+        environment=Environment.PRODUCTION,
+        id_secret="x" * 32,
+        key_encryption_key=new_kek_text(),
+        oidc_issuer="https://id.example.de/realms/hessen",
+    )
+    assert settings.oidc_jwks_url is None
+    with pytest.raises(ValidationError, match="VORGANG_OIDC_ISSUER must be set"):
+        Settings(environment=Environment.PRODUCTION, id_secret="x" * 32)
