@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import anyio
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from api.auth import DevelopmentTokens, TokenVerifier
 from api.body_limit import BodyLimit
@@ -20,6 +20,7 @@ from api.routes import resident_parking as resident_parking_routes
 from api.routes import sewer_connection as sewer_connection_routes
 from api.routes import teams as teams_routes
 from api.routes import traffic_sign_order as traffic_sign_order_routes
+from api.text_input import no_nul_in_parameters
 from application.clock import Clock
 from infrastructure.database import parse_database_url
 from infrastructure.database_watch import DatabaseWatch
@@ -98,6 +99,7 @@ def create_app(
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(no_nul_in_parameters)],  # before any parameter meets a database
     )
     app.state.provider = provider
     app.state.settings = settings

@@ -1,6 +1,6 @@
 """One reader of new feed events per process, shared by every open stream and long-poll.
 
-DESIGN.md decision 11: streams and long-polls are ``async`` and hold neither a thread nor a
+Streams and long-polls are ``async`` and hold neither a thread nor a
 database connection while they wait. A single task reads what the feed projection
 published since it last looked, at most once per tick, and only when something may be new:
 in a process that runs the projections that is when the runner's position moved (no query

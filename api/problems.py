@@ -61,6 +61,17 @@ class ServiceUnavailable(Exception):
         self.retry_after = retry_after
 
 
+class ViewCatchingUp(Exception):
+    """A read model still behind the position asked for: 503 with Retry-After and its position."""
+
+    def __init__(self, view: str, position: int, wanted: int, retry_after: int) -> None:
+        super().__init__(f"the {view} view is at position {position}, not yet at {wanted}")
+        self.view = view
+        self.position = position
+        self.wanted = wanted
+        self.retry_after = retry_after
+
+
 class BadHeader(Exception):
     """A malformed header or query parameter (If-Match, cursor): 422 naming it."""
 
@@ -336,6 +347,19 @@ def install_problem_handlers(app: FastAPI, retry_after: int, watch: DatabaseWatc
     @app.exception_handler(ServiceUnavailable)
     def service_unavailable(_r: Request, error: ServiceUnavailable) -> JSONResponse:
         return unavailable(str(error), error.retry_after)
+
+    @app.exception_handler(ViewCatchingUp)
+    def view_catching_up(_r: Request, error: ViewCatchingUp) -> JSONResponse:
+        return problem(
+            503,
+            "Read model catching up",
+            str(error),
+            slug="view-catching-up",
+            headers={"Retry-After": str(error.retry_after)},
+            view=error.view,
+            position=error.position,
+            min_position=error.wanted,
+        )
 
     @app.exception_handler(IntegrityError)
     def integrity(_r: Request, error: IntegrityError) -> JSONResponse:

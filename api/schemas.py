@@ -16,6 +16,7 @@ from pydantic import (
     field_validator,
 )
 
+from api.text_input import without_nul
 from application.views import CaseState, HistoryEntry
 
 
@@ -44,6 +45,12 @@ class Body(BaseModel):
     """Request bodies refuse unknown fields, so a typo is an error, not silently dropped."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        """No string anywhere in a body holds NUL (PostgreSQL cannot store it): 422."""
+        return without_nul(value)
 
 
 class Applicant(Body):

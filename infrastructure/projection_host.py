@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+import anyio
+
 from application.store import VorgangStore
 from domain.personal_data import Erased, PersonalData, PersonalValue
 from infrastructure.projection_runner import (
@@ -21,6 +23,31 @@ from projections.projection import Projection
 from projections.sealed import Sealed
 from projections.search import CaseSearch
 from projections.search_terms import SearchTerms
+
+# While a request waits for a view, it looks at the in-process runner's position (memory)
+# at every tick and reads the tracking row (a short query in a worker thread) now and then,
+# for a view applied by another process.
+WAIT_TICK_SECONDS = (0.005, 0.1)  # first and longest pause between looks
+READ_EVERY_SECONDS = 0.25
+
+
+class BeyondTheHead(ValueError):
+    """A position the log has not reached: no command returned it, so no wait can help."""
+
+    def __init__(self, position: int, head: int) -> None:
+        super().__init__(f"position {position} lies beyond the head of the log ({head})")
+        self.position = position
+        self.head = head
+
+
+class StillCatchingUp(TimeoutError):
+    """A view that had not reached a position when the bounded wait ended."""
+
+    def __init__(self, name: str, position: int, wanted: int) -> None:
+        super().__init__(f"the {name} view is at position {position}, not yet at {wanted}")
+        self.name = name
+        self.position = position
+        self.wanted = wanted
 
 
 def case_search(store: VorgangStore, dialect: str, search_key: bytes) -> CaseSearch:
@@ -71,6 +98,7 @@ class ProjectionHost:
         }
         store.after_save(self.wake)
         self.running = False
+        self.waiting = 0  # requests waiting in ``reach`` right now
 
     def start(self) -> None:
         """Keep every projection caught up in background threads."""
@@ -95,6 +123,55 @@ class ProjectionHost:
         """Apply everything up to the head now, in this thread (CLI, tests)."""
         return sum(runner.catch_up() for runner in self.runners.values())
 
+    async def reach(self, name: str, position: int, timeout: float) -> int:
+        """Read-your-writes without holding a thread: the view's position once it includes
+        ``position``; ``BeyondTheHead`` at once for a position the log has not reached,
+        ``StillCatchingUp`` if the view is still behind after ``timeout`` seconds.
+
+        The wait itself is on the event loop; only the short reads of the tracking row
+        and the head run in a worker thread, so any number of waiting requests leave the
+        thread pool to everyone else (``/health`` among them).
+        """
+        runner = self.runners[name]
+        self.waiting += 1
+        try:
+            current = await anyio.to_thread.run_sync(self._look, name)
+            if current >= position:
+                return current
+            head = await anyio.to_thread.run_sync(self.head)
+            if position > head:
+                raise BeyondTheHead(position, head)
+            deadline = time.monotonic() + timeout
+            pause, longest = WAIT_TICK_SECONDS
+            next_read = time.monotonic() + READ_EVERY_SECONDS
+            while True:
+                if runner.known_position >= position:
+                    return runner.known_position
+                now = time.monotonic()
+                if now >= next_read:
+                    current = await anyio.to_thread.run_sync(self._look, name)
+                    if current >= position:
+                        return current
+                    next_read = time.monotonic() + READ_EVERY_SECONDS
+                if now >= deadline:
+                    raise StillCatchingUp(name, max(current, runner.known_position), position)
+                runner.wake()
+                await anyio.sleep(min(pause, max(deadline - now, 0)))
+                pause = min(pause * 2, longest)
+        finally:
+            self.waiting -= 1
+
+    def _look(self, name: str) -> int:
+        """The view's position from its tracking row (caught up first without runners)."""
+        runner = self.runners[name]
+        if not self.running:
+            runner.catch_up()  # CLI and tests without background threads
+        return runner.position()
+
+    def head(self) -> int:
+        """The head of the notification log."""
+        return self.store.recorder.max_notification_id() or 0
+
     def wait_for(self, name: str, position: int, timeout: float) -> bool:
         """Read-your-writes: wait until the named view has reached a log position."""
         runner = self.runners[name]
@@ -114,7 +191,7 @@ class ProjectionHost:
         building = views_being_built(self.views, [r.name for r in self.runners.values()])
         if not building:
             return {}
-        head = self.store.recorder.max_notification_id() or 0
+        head = self.head()
         return {name: (position, head) for name, position in building.items()}
 
     def statuses(self) -> list[ProjectionStatus]:

@@ -15,6 +15,7 @@ from projections.audit_trail import ROW_COLUMNS, AuditTrail
 from projections.csv_cells import safe_cell
 from projections.cursors import decode_cursor, encode_cursor
 
+CURSOR = (int,)  # position of the last row: what a cursor must decode to
 Reveal = Callable[[str | None], Any]  # opens sealed JSON (a value or a structure) for display
 
 
@@ -62,9 +63,9 @@ class AuditQuery:
             where.append("recorded_at < ?")
             params.append(query.recorded_to.isoformat())
         if cursor:
-            (after,) = decode_cursor(cursor, 1)
+            (after,) = decode_cursor(cursor, *CURSOR)
             where.append("position > ?")
-            params.append(int(after))
+            params.append(after)
         rows = self.views.query(
             f"SELECT {', '.join(CSV_COLUMNS)} FROM {self.table} WHERE {' AND '.join(where)} "
             "ORDER BY position LIMIT ?",

@@ -12,6 +12,7 @@ from infrastructure.view_database import ViewDatabase
 from projections.cursors import decode_cursor, encode_cursor
 from projections.inbox import Inbox
 
+CURSOR = (str, str)  # due_key, case_id of the last row: what a cursor must decode to
 Open = Callable[[str | None], str | None]  # opens a sealed personal value for display
 
 
@@ -67,7 +68,7 @@ class InboxQuery:
             where.append("due_key < ?")
             params.append(query.due_before.isoformat())
         if cursor:
-            due_key, case_id = decode_cursor(cursor, 2)
+            due_key, case_id = decode_cursor(cursor, *CURSOR)
             where.append("(due_key > ? OR (due_key = ? AND case_id > ?))")
             params += [due_key, due_key, case_id]
         rows = self.views.query(

@@ -16,11 +16,12 @@ from typing import Any
 
 from domain.working_days import BERLIN
 from infrastructure.view_database import ViewDatabase
-from projections.cursors import InvalidCursor, decode_cursor, encode_cursor
+from projections.cursors import decode_cursor, encode_cursor
 from projections.search import LIVE_TABLE, LIVE_TEXT_TABLE
 from projections.search_terms import QueryWord, SearchTerms
 
 Open = Callable[[str | None], str | None]  # opens a sealed personal value for display
+CURSOR = (int, str, str)  # relevance, submitted_at, case_id of the last row
 SHOWN = "case_id, reference, service, status, submitted_at, applicant_name"
 
 
@@ -123,10 +124,12 @@ class SearchQuery:
             else:
                 where.append("reference LIKE ? ESCAPE '\\'")
                 params.append(like_prefix(prefix))
-        if query.submitted_from:
+        # The calendar's first and last day mean "no bound" (a clerk's "to 9999-12-31"):
+        # their Berlin midnight, or the midnight after, lies outside what a datetime holds.
+        if query.submitted_from and query.submitted_from > date.min:
             where.append("submitted_at >= ?")
             params.append(day_start(query.submitted_from))
-        if query.submitted_to:
+        if query.submitted_to and query.submitted_to < date.max:
             where.append("submitted_at < ?")
             params.append(day_start(query.submitted_to + timedelta(days=1)))
         return where, params
@@ -136,11 +139,7 @@ class SearchQuery:
         """The last row's key of the previous page: relevance, submitted_at, case id."""
         if not cursor:
             return None
-        score, submitted_at, case_id = decode_cursor(cursor, 3)
-        if not (
-            isinstance(score, int) and isinstance(submitted_at, str) and isinstance(case_id, str)
-        ):
-            raise InvalidCursor("the cursor is not one this API handed out")
+        score, submitted_at, case_id = decode_cursor(cursor, *CURSOR)
         return score, submitted_at, case_id
 
     # A word's forms, as (clear stems, clear prefixes, tokens): any of them, or whole words.

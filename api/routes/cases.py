@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 import structlog
@@ -77,10 +77,46 @@ def log_position(actor: Actor, position: int | None) -> int | None:
     return None if sees_applicant_view(actor) else position
 
 
+def case_link(method: str, suffix: str = "", *, with_version: bool = False) -> dict[str, Any]:
+    """An OpenAPI link from a submitted case to one of its routes (its id, and its ETag)."""
+    path = "/api/v1/cases/{case_id}" + suffix
+    parameters = {"path.case_id": "$response.body#/id"}
+    if with_version:  # a command expects the version the submission answered with
+        parameters["header.If-Match"] = "$response.header.ETag"
+    pointer = path.replace("~", "~0").replace("/", "~1")
+    return {"operationRef": f"#/paths/{pointer}/{method}", "parameters": parameters}
+
+
+# Links tell clients, and schemathesis's stateful tests, where a new case's id leads.
+SUBMITTED_CASE_LINKS = {
+    "GetCase": case_link("get"),
+    "GetHistory": case_link("get", "/history"),
+    "GetDecisions": case_link("get", "/decisions"),
+    **{
+        "".join(word.title() for word in command.split("-")): case_link(
+            "post", f"/{command}", with_version=True
+        )
+        for command in (
+            "claim",
+            "release",
+            "assign",
+            "confirm-complete",
+            "request-information",
+            "provide-information",
+            "notes",
+            "extend-period",
+            "decide",
+            "withdraw",
+        )
+    },
+}
+
+
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Submit an application",
+    responses={201: {"description": "The new case.", "links": SUBMITTED_CASE_LINKS}},
     **allow(Role.APPLICANT, *STAFF),
 )
 def submit(
@@ -119,7 +155,10 @@ def get_case(
     actor: ActorDep,
     vorgang: VorgangDep,
     response: Response,
-    version: Annotated[int | None, Query(ge=1, description="State as of this version.")] = None,
+    version: Annotated[
+        int | None,  # bounded: beyond a BIGINT no database compares, and no case gets there
+        Query(ge=1, le=2**31 - 1, description="State as of this version."),
+    ] = None,
     as_of: Annotated[
         datetime | None,
         Query(description="State as recorded at this moment (auditors and supervisors)."),

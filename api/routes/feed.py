@@ -1,6 +1,6 @@
 """The integration feed: CloudEvents pages after a cursor with long-poll, and a live stream.
 
-DESIGN.md 11 and 12. Both ways of reading are ``async`` and wait on the process's one
+Both ways of reading are ``async`` and wait on the process's one
 ``FeedBroadcaster``: a waiting long-poll or an open stream holds no thread and no database
 connection. Personal data (the applicant) appears only for a caller granted it — an
 auditor, or a service account with the ``personal-data:read`` scope — and never once erased.
@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -42,6 +43,8 @@ router = APIRouter(prefix="/api/v1", tags=["feed"], responses=PROBLEMS)  # type:
 BATCH = "application/cloudevents-batch+json"
 STREAM_PAGE = 500  # rows per read while a stream catches up from its Last-Event-ID
 RECONNECT_MILLISECONDS = 3000
+SEQUENCE = re.compile(r"[0-9]{1,20}")
+MAX_SEQUENCE = 2**63 - 1  # the log position is a BIGINT
 READERS = (Role.INTEGRATOR, Role.AUDITOR, Role.ADMIN, Role.SUPERVISOR)
 
 
@@ -181,10 +184,36 @@ def feed_filter(
 
 
 def sequence_parameter(name: str, value: str, where: str) -> int:
-    """A cursor: digits only (the zero-padded ``sequence`` of an event)."""
-    if not value.isdigit():
-        raise BadHeader(name, f"{name} is a sequence: digits only", where=where)
-    return int(value)
+    """A cursor: the zero-padded ``sequence`` of an event, ASCII digits within BIGINT.
+
+    ``str.isdigit`` would accept "²" and other digits ``int`` refuses; a number beyond
+    BIGINT cannot be a log position and no database could compare with it.
+    """
+    if not SEQUENCE.fullmatch(value):
+        raise BadHeader(name, f"{name} is a sequence: 1 to 20 ASCII digits", where=where)
+    number = int(value)
+    if number > MAX_SEQUENCE:
+        raise BadHeader(name, f"{name} lies beyond every possible sequence", where=where)
+    return number
+
+
+async def published(
+    broadcaster: FeedBroadcaster, reader: FeedQuery, name: str, start: int, where: str
+) -> None:
+    """A cursor beyond the last published sequence was never handed out: 422, before any byte.
+
+    A stream that answered 200 and then failed would make the client reconnect with the
+    same id for ever; a restored database or a mistyped id needs a person, not retries.
+    """
+    if start <= broadcaster.last:  # the common case: no read at all
+        return
+    head = await broadcaster.read(reader.head)
+    if start > head:
+        raise BadHeader(
+            name,
+            f"{name} {start} lies beyond the head of the feed (last sequence: {head})",
+            where=where,
+        )
 
 
 TypeParameter = Annotated[str | None, Query(description="e.g. de.vorgang.case.decided.v1")]
@@ -215,6 +244,7 @@ async def feed(
     reader = FeedQuery(vorgang.views)
     open_sealed = personal_opener(vorgang, actor)
     broadcaster = broadcaster_for(request)
+    await published(broadcaster, reader, "after", start, "query")
     deadline = time.monotonic() + wait
     mark = broadcaster.last  # taken before reading, so nothing published meanwhile is missed
     events = await broadcaster.read(
@@ -277,10 +307,14 @@ async def stream(
     broadcaster = broadcaster_for(request)
     reader = FeedQuery(vorgang.views)
     open_sealed = personal_opener(vorgang, actor)
+    # Every parameter is judged here, before the response starts: once the stream has
+    # answered 200 a failure can only cut it, and the client would reconnect for ever.
     if last_event_id is not None:
         start = sequence_parameter("Last-Event-ID", last_event_id.strip(), "header")
+        await published(broadcaster, reader, "Last-Event-ID", start, "header")
     elif after is not None:
         start = sequence_parameter("after", after, "query")
+        await published(broadcaster, reader, "after", start, "query")
     else:
         start = await broadcaster.read(reader.head)
     settings = request.app.state.settings

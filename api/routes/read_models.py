@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
+import anyio
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
@@ -13,26 +15,36 @@ from pydantic import BaseModel
 
 from api.access import allow, metrics_access
 from api.dependencies import ActorDep, VorgangDep
-from api.problems import BadHeader, Forbidden, ServiceUnavailable
+from api.problems import BadHeader, Forbidden, ViewCatchingUp
 from api.routes.cases import PROBLEMS
 from application.views import plain
 from domain.actor import Actor, Role
 from domain.working_days import berlin_date
+from infrastructure.projection_host import BeyondTheHead, StillCatchingUp
 from infrastructure.wiring import Vorgang
+from projections.audit_query import CURSOR as AUDIT_CURSOR
 from projections.audit_query import AuditFilter, AuditQuery
-from projections.cursors import InvalidCursor
+from projections.cursors import BIGINT_MAX, InvalidCursor, decode_cursor
+from projections.inbox_query import CURSOR as INBOX_CURSOR
 from projections.inbox_query import InboxFilter, InboxQuery
 from projections.stats_query import StatsQuery
 
 router = APIRouter(prefix="/api/v1", tags=["read models"], responses=PROBLEMS)  # type: ignore[arg-type]
 operations = APIRouter(tags=["operations"])
-READ_YOUR_WRITES_SECONDS = 5.0
+READ_YOUR_WRITES_SECONDS = 5.0  # a lagging view's wait; it holds no thread meanwhile
+CATCHING_UP_RETRY_SECONDS = 1
 
 Limit = Annotated[int, Query(ge=1, le=500, description="Rows per page.")]
 Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page.")]
 MinPosition = Annotated[
     int | None,
-    Query(ge=0, description="Wait (bounded) until the view includes this log position."),
+    Query(
+        ge=0,
+        le=BIGINT_MAX,
+        description="Wait (bounded) until the view includes this log position (the `position` "
+        "a command returned); beyond the log's head: 422; still behind after the wait: 503 "
+        "`view-catching-up` with Retry-After and the view's position.",
+    ),
 ]
 
 
@@ -113,16 +125,33 @@ def opener(vorgang: Vorgang) -> Callable[[str | None], Any]:
     return open_sealed
 
 
-def caught_up(vorgang: Vorgang, name: str, min_position: int | None) -> int:
-    """Wait for read-your-writes; return the view's position."""
-    runner = vorgang.projections.runners[name]
-    if min_position is not None and not vorgang.projections.wait_for(
-        name, min_position, READ_YOUR_WRITES_SECONDS
-    ):
-        raise ServiceUnavailable(
-            f"the {name} view has not reached position {min_position} yet", retry_after=1
-        )
-    return runner.position()
+async def caught_up(vorgang: Vorgang, name: str, min_position: int | None) -> int:
+    """Wait for read-your-writes without holding a thread; return the view's position.
+
+    A position beyond the log's head was never returned by a command: 422 at once. A view
+    still behind after the bounded wait: 503 ``view-catching-up`` with where it stands.
+    """
+    host = vorgang.projections
+    if min_position is None:
+        return await anyio.to_thread.run_sync(host.runners[name].position)
+    try:
+        return await host.reach(name, min_position, READ_YOUR_WRITES_SECONDS)
+    except BeyondTheHead as error:
+        raise BadHeader("min_position", str(error), where="query") from None
+    except StillCatchingUp as error:
+        raise ViewCatchingUp(
+            name, error.position, error.wanted, CATCHING_UP_RETRY_SECONDS
+        ) from None
+
+
+def checked_cursor(cursor: str | None, *shape: type[int] | type[str]) -> None:
+    """A tampered cursor is a 422 naming it, before any wait or query."""
+    if not cursor:  # an empty cursor is the first page, as it always was
+        return
+    try:
+        decode_cursor(cursor, *shape)
+    except InvalidCursor as error:
+        raise BadHeader("cursor", str(error), where="query") from None
 
 
 def tenant_for(actor: Actor, tenant: str | None) -> str:
@@ -138,7 +167,7 @@ def tenant_for(actor: Actor, tenant: str | None) -> str:
     summary="The work queue: open cases of a tenant by due date",
     **allow(Role.CLERK, Role.SUPERVISOR, Role.AUDITOR),
 )
-def inbox(
+async def inbox(
     actor: ActorDep,
     vorgang: VorgangDep,
     assignee: Annotated[
@@ -154,7 +183,7 @@ def inbox(
     min_position: MinPosition = None,
 ) -> InboxPage:
     """Open cases with status, assignee, due date and working days left; cursor pages."""
-    position = caught_up(vorgang, "inbox", min_position)
+    checked_cursor(cursor, *INBOX_CURSOR)
     query = InboxFilter(
         tenant=tenant_for(actor, tenant),
         assignee=actor.id if assignee == "me" else None,
@@ -164,12 +193,14 @@ def inbox(
         overdue=overdue,
         due_before=due_before,
     )
-    try:
-        items, next_cursor = InboxQuery(vorgang.views, opener(vorgang)).page(
+    position = await caught_up(vorgang, "inbox", min_position)
+
+    def read() -> tuple[list[dict[str, Any]], str | None]:
+        return InboxQuery(vorgang.views, opener(vorgang)).page(
             query, today=berlin_date(vorgang.cases.clock.now()), limit=limit, cursor=cursor
         )
-    except InvalidCursor as error:
-        raise BadHeader("cursor", str(error), where="query") from None
+
+    items, next_cursor = await anyio.to_thread.run_sync(read)
     return InboxPage(
         items=[InboxItem(**item) for item in items], next_cursor=next_cursor, position=position
     )
@@ -181,7 +212,7 @@ def inbox(
     response_model=None,
     **allow(Role.AUDITOR, Role.SUPERVISOR),
 )
-def audit(
+async def audit(
     actor: ActorDep,
     vorgang: VorgangDep,
     case_id: str | None = None,
@@ -196,7 +227,7 @@ def audit(
     min_position: MinPosition = None,
 ) -> AuditPage | StreamingResponse:
     """Auditors read their tenants' trail; supervisors their own tenant's."""
-    position = caught_up(vorgang, "audit_trail", min_position)
+    checked_cursor(cursor, *AUDIT_CURSOR)
     query = AuditFilter(
         tenants=(tenant_for(actor, tenant),),
         case_id=case_id,
@@ -205,17 +236,21 @@ def audit(
         recorded_from=recorded_from,
         recorded_to=recorded_to,
     )
+    position = await caught_up(vorgang, "audit_trail", min_position)
     reader = AuditQuery(vorgang.views, opener(vorgang))
     if format == "csv":
+        # The first batch is read before the response starts: whatever a parameter does to
+        # the query shows as a problem, not as a 200 whose CSV breaks off.
+        chunks = reader.csv(query)
+        first = await anyio.to_thread.run_sync(next, chunks)
         return StreamingResponse(
-            reader.csv(query),
+            itertools.chain([first], chunks),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="audit-trail.csv"'},
         )
-    try:
-        items, next_cursor = reader.page(query, limit=limit, cursor=cursor)
-    except InvalidCursor as error:
-        raise BadHeader("cursor", str(error), where="query") from None
+    items, next_cursor = await anyio.to_thread.run_sync(
+        lambda: reader.page(query, limit=limit, cursor=cursor)
+    )
     return AuditPage(
         items=[AuditRow(**item) for item in items], next_cursor=next_cursor, position=position
     )
@@ -226,7 +261,7 @@ def audit(
     summary="Statistics per service of a tenant",
     **allow(Role.CLERK, Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN),
 )
-def stats(
+async def stats(
     actor: ActorDep,
     vorgang: VorgangDep,
     tenant: Annotated[str | None, Query(description="A tenant you act for.")] = None,
@@ -235,9 +270,12 @@ def stats(
 ) -> list[dict[str, Any]]:
     """Counts by status, received and decided per week, median and 90th-percentile processing
     time in working days, overdue cases, share decided within the period."""
-    caught_up(vorgang, "case_stats", min_position)
-    return StatsQuery(vorgang.views).for_tenant(
-        tenant_for(actor, tenant), today=berlin_date(vorgang.cases.clock.now()), service=service
+    chosen = tenant_for(actor, tenant)
+    await caught_up(vorgang, "case_stats", min_position)
+    return await anyio.to_thread.run_sync(
+        lambda: StatsQuery(vorgang.views).for_tenant(
+            chosen, today=berlin_date(vorgang.cases.clock.now()), service=service
+        )
     )
 
 

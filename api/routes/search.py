@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
@@ -12,13 +13,12 @@ from api.access import EVERYONE, allow
 from api.dependencies import ActorDep, VorgangDep
 from api.problems import BadHeader, Forbidden
 from api.routes.cases import PROBLEMS
-from api.routes.read_models import MinPosition, caught_up, opener, tenant_for
+from api.routes.read_models import MinPosition, caught_up, checked_cursor, opener, tenant_for
 from domain.actor import Actor, Role
 from domain.services.catalogue import SERVICES
 from infrastructure.wiring import Vorgang
-from projections.cursors import InvalidCursor
 from projections.search import CaseSearch
-from projections.search_query import SearchFilter, SearchQuery
+from projections.search_query import CURSOR, SearchFilter, SearchQuery
 from projections.search_terms import normalised_words
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"], responses=PROBLEMS)  # type: ignore[arg-type]
@@ -90,7 +90,7 @@ def case_search(vorgang: Vorgang) -> CaseSearch:
     summary="Search cases by reference, applicant, address, text, status, service and date",
     **allow(*EVERYONE),  # whoever may read a case may look for it; scope_for narrows
 )
-def search_cases(
+async def search_cases(
     actor: ActorDep,
     vorgang: VorgangDep,
     q: Annotated[
@@ -121,8 +121,9 @@ def search_cases(
     """Most relevant first, then newest; applicants find only their own cases, staff their
     tenant's. Personal data is searched through a blind index, never stored in clear."""
     checked(q, status, service, submitted_from, submitted_to)
-    position = caught_up(vorgang, CaseSearch.name, min_position)
+    checked_cursor(cursor, *CURSOR)
     searched_tenant, submitted_by = scope_for(actor, tenant)
+    position = await caught_up(vorgang, CaseSearch.name, min_position)
     query = SearchFilter(
         tenant=searched_tenant,
         text=q or "",
@@ -134,10 +135,11 @@ def search_cases(
         submitted_to=submitted_to,
     )
     reader = SearchQuery(vorgang.views, case_search(vorgang).terms, opener(vorgang))
-    try:
-        items, next_cursor = reader.page(query, limit=limit, cursor=cursor)
-    except InvalidCursor as error:
-        raise BadHeader("cursor", str(error), where="query") from None
+
+    def read() -> tuple[list[dict[str, Any]], str | None]:
+        return reader.page(query, limit=limit, cursor=cursor)
+
+    items, next_cursor = await anyio.to_thread.run_sync(read)
     return SearchPage(
         items=[SearchItem(**item) for item in items], next_cursor=next_cursor, position=position
     )
