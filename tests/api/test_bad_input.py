@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import sqlite3
 import time
 from typing import Any
 
@@ -22,6 +23,7 @@ from api.app import create_app
 from application.clock import FixedClock
 from infrastructure.settings import Settings
 from infrastructure.wiring import Vorgang
+from projections.audit_query import AuditQuery
 from tests.api.conftest import NEW_CASE, Auth
 from tests.api.live_server import serving
 
@@ -296,6 +298,18 @@ def test_the_audit_csv_export_refuses_a_bad_parameter_before_the_first_byte(
     assert whole.status_code == 200
     assert whole.text.startswith("position,case_id")
     assert case["id"] in whole.text
+
+
+def test_the_audit_csv_export_reads_its_first_batch_before_the_response_starts(
+    client: TestClient, auth: Auth, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unreadable(*_args: Any, **_kwargs: Any) -> Any:
+        raise sqlite3.OperationalError("the view cannot be read")
+
+    monkeypatch.setattr(AuditQuery, "page", unreadable)
+    response = client.get("/api/v1/audit", params={"format": "csv"}, headers=auth("auditor"))
+    assert names(response, 503) == []  # a problem, not a 200 whose CSV breaks off
+    assert "Retry-After" in response.headers
 
 
 # ------------------------------------------------------------------- read your writes
