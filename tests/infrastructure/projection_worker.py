@@ -8,10 +8,12 @@ Run as ``python -m tests.infrastructure.projection_worker <database_url> [option
   the head of the log as it was at start, then it prints ``done`` and exits 0.
 * ``--mode follow``: the same, but keeps following the log until killed.
 * ``--mode serve``: a fork server for the crash test. It imports everything once, then
-  on each ``run <batch_size> <fork|started> <delay>`` line of stdin forks a child that
-  works like ``once``, SIGKILLs it ``delay`` seconds after the fork or after the child
-  has started, and prints ``exit <pid> <code>``. A killed child is a process dying at a
-  random moment, without paying for Python start-up on each of dozens of kills. No
+  on each ``run <worker> <batch_size> <trigger> <n> <then> <fraction>`` line forks a
+  child that works like ``once``, SIGKILLs it at a point the child reports (a stage of
+  its start-up, or a moment of its ``n``-th audit trail batch; see ``serve``) and prints
+  ``exit <pid> <code> ...``. A killed child is a process dying mid-catch-up, without
+  paying for Python start-up on each of dozens of kills, and without a clock deciding
+  what a kill interrupts: a slower machine makes a run longer, never different. No
   database is opened before the fork.
 
 A worker prints ``started <pid>`` once its runners are running. The projections are
@@ -24,7 +26,6 @@ itself would hide it (the inbox folds idempotently).
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import select
 import signal
@@ -34,6 +35,7 @@ import time
 import traceback
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -76,6 +78,7 @@ class Ledgered(Projection):
 
     worker = "?"
     gate: threading.Event | None = None  # when set by a test, apply waits for it
+    written: Callable[[str], None] | None = None  # told once a batch's rows are in, uncommitted
     calls = 0
 
     def create_tables(self, tx: ViewTransaction) -> None:
@@ -98,6 +101,8 @@ class Ledgered(Projection):
             tx.execute(
                 f"INSERT INTO {LEDGER} (projection, position, worker) VALUES {values}", params
             )
+        if self.written is not None:
+            self.written(self.key)
 
 
 def inbox(version: int = 1, worker: str = "?", *, ledger: bool = True) -> Inbox:
@@ -192,12 +197,18 @@ def head(store: VorgangStore) -> int:
     return store.recorder.max_notification_id() or 0
 
 
-def case_event_positions(store: VorgangStore) -> list[int]:
-    """The positions of every case event in the log (what each view must apply once)."""
+def case_event_positions(store: VorgangStore, after: int = 0, stop: int | None = None) -> list[int]:
+    """The positions of the case events in the log (what each view must apply once).
+
+    Only those after ``after`` and up to ``stop`` (the head) if given.
+    """
     return [
         n.id
         for n in store.recorder.select_notifications(
-            start=1, limit=10**9, stop=head(store), topics=case_event_topics()
+            start=after + 1,
+            limit=10**9,
+            stop=head(store) if stop is None else stop,
+            topics=case_event_topics(),
         )
     ]
 
@@ -297,6 +308,56 @@ def say(line: str) -> None:
     sys.stdout.flush()
 
 
+GATED = "audit_trail"  # the projection whose runner a forked worker holds after each batch
+
+
+class Reports:
+    """A forked worker's line to the fork server: stages reached, batches written, committed.
+
+    Once a batch of the gated projection is written (its transaction still open) and
+    again once it is committed, that runner's thread waits for the server's go (one byte
+    on ``gate``), so the server knows where that runner is, or can be at most: one step
+    past the last go it gave.
+    """
+
+    def __init__(self, reports: int, gate: int) -> None:
+        self._reports = reports
+        self._gate = gate
+
+    def tell(self, *words: object) -> None:
+        """One line; a single write of less than PIPE_BUF bytes, so threads never interleave."""
+        os.write(self._reports, (" ".join(str(w) for w in words) + "\n").encode())
+
+    def written(self, name: str) -> None:
+        """A batch's rows are written, not yet committed: say so; if gated, wait for the go."""
+        self.tell("written", name)
+        self._wait(name)
+
+    def committed(self, name: str, position: int) -> None:
+        """A batch is committed: say so; if gated, wait for the go."""
+        self.tell("commit", name, position)
+        self._wait(name)
+
+    def _wait(self, name: str) -> None:
+        if name.startswith(GATED):
+            os.read(self._gate, 1)  # b"" once the server is gone: go on
+
+
+class ReportingRunner(ProjectionRunner):
+    """The production runner and loop, telling ``committed`` after each committed batch."""
+
+    def __init__(self, *args: Any, committed: Callable[[str, int], None], **kwargs: Any) -> None:
+        self._committed = committed
+        super().__init__(*args, **kwargs)
+
+    def catch_up(self) -> int:
+        head = self.store.recorder.max_notification_id() or 0
+        return self.catch_up_to(head, progress=self._report)
+
+    def _report(self, position: int, head: int) -> None:
+        self._committed(self.name, position)
+
+
 def work(
     url: str,
     *,
@@ -304,23 +365,41 @@ def work(
     version: int,
     follow: bool,
     timeout: float,
-    started: Callable[[], object] | None = None,
+    worker: str | None = None,
+    reports: Reports | None = None,
 ) -> int:
     """Run both projections in runner threads until the head at start (or forever)."""
     target = parse_database_url(url)
     store = open_store(target)
     views = open_views(target)
-    worker = f"pid{os.getpid()}"
+    worker = worker or f"pid{os.getpid()}"
+    if reports is not None:
+        reports.tell("opened")
     runners = [
-        ProjectionRunner(store, views, p, batch_size=batch_size, poll_seconds=0.2)
+        ReportingRunner(
+            store,
+            views,
+            p,
+            batch_size=batch_size,
+            poll_seconds=0.2,
+            committed=reports.committed,
+        )
+        if reports is not None
+        else ProjectionRunner(store, views, p, batch_size=batch_size, poll_seconds=0.2)
         for p in (inbox(version, worker), audit_trail(version, worker))
     ]
+    if reports is not None:
+        for runner in runners:
+            assert isinstance(runner.projection, Ledgered)
+            runner.projection.written = reports.written
     goal = head(store)
+    if reports is not None:
+        reports.tell("setup")  # tables and tracking rows created
     for runner in runners:
         runner.start()
     say(f"started {os.getpid()}")
-    if started is not None:
-        started()
+    if reports is not None:
+        reports.tell("started")
     if follow:
         while True:
             time.sleep(3600)
@@ -335,14 +414,113 @@ def work(
     return 0
 
 
-def serve(url: str, *, version: int, timeout: float) -> int:
-    """Per ``run <batch_size> <fork|started> <delay>`` line: fork a worker, SIGKILL it.
+STAGES = ("fork", "opened", "setup", "started")  # kill triggers before the first batch
 
-    The kill comes ``delay`` seconds after the fork (while the worker still opens the
-    database and sets up) or after the worker says it has started applying. The server
-    kills its own child before reaping it, so the pid cannot belong to anyone else yet.
-    It answers ``exit <pid> <code>``: -9 when the kill landed, 0 when the worker had
-    finished first.
+
+class Lines:
+    """Lines from a pipe, each with a timeout (``select`` sees the pipe, not a buffer)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self._buffer = b""
+
+    def next(self, deadline: float) -> str | None:
+        """The next line; None once the writer is gone; TimeoutError past the deadline."""
+        while b"\n" not in self._buffer:
+            if not select.select([self.fd], [], [], max(deadline - time.monotonic(), 0))[0]:
+                raise TimeoutError
+            chunk = os.read(self.fd, 4096)
+            if not chunk:
+                return None
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line.decode()
+
+
+@dataclass
+class Watched:
+    """What the fork server saw of one worker before and after killing it."""
+
+    how: str = "hit"  # hit (the trigger came), eof (the worker ended first), timeout
+    let_go: int = 0  # gated batches the server let the worker commit and go on from
+    commits: int = 0  # gated batches the worker reported committed, up to its death
+    position: int = 0  # the gated projection's last reported position
+
+    def count(self, words: list[str]) -> bool:
+        """Count a report; True if it was a committed batch of the gated projection."""
+        if words[:1] != ["commit"] or not words[1].startswith(GATED):
+            return False
+        self.commits += 1
+        self.position = int(words[2])
+        return True
+
+
+def watch(
+    lines: Lines, gate: int, trigger: str, n: int, then: str, fraction: float, timeout: float
+) -> Watched:
+    """Read a worker's reports until its kill trigger; let the gated runner go as planned.
+
+    ``go`` waits ``fraction`` of the last batch's duration (as this server saw it) after
+    letting the worker on, so that the kill lands at a random point of the next batch
+    however fast the machine is; the gate still keeps that batch from committing.
+    """
+    seen = Watched()
+    if trigger == "fork":
+        return seen
+    deadline = time.monotonic() + timeout
+    began = time.monotonic()  # when the gated runner's batch now under way began
+    committing = time.monotonic()  # when it was last let go to commit a written batch
+    commit_took = 0.0  # how long its last commit took, from the go to the report
+    while True:
+        try:
+            line = lines.next(deadline)
+        except TimeoutError:
+            seen.how = "timeout"
+            return seen
+        if line is None:
+            seen.how = "eof"
+            return seen
+        words = line.split()
+        if trigger in STAGES and words[0] == trigger:
+            return seen  # the gated runner is held in its first batch at most
+        if words[0] == "started":
+            began = time.monotonic()
+        if trigger != "commit" or len(words) < 2 or not words[1].startswith(GATED):
+            continue
+        if words[0] == "written":
+            if then == "open" and seen.commits + 1 == n:
+                return seen  # batch n is written, its transaction open
+            os.write(gate, b".")
+            committing = time.monotonic()
+            if then == "commit" and seen.commits + 1 == n:
+                time.sleep(fraction * commit_took)  # before, in or after the commit
+                return seen
+            continue
+        commit_took = time.monotonic() - committing
+        seen.count(words)
+        if seen.commits == n and then == "hold":
+            return seen  # it waits right after its n-th commit
+        took, began = time.monotonic() - began, time.monotonic()
+        os.write(gate, b".")
+        seen.let_go += 1
+        if seen.commits == n:
+            time.sleep(fraction * took)  # where in batch n + 1, not whether: the gate holds
+            return seen
+
+
+def serve(url: str, *, version: int, timeout: float) -> int:
+    """Per ``run <worker> <batch_size> <trigger> <n> <then> <fraction>`` line: fork, kill.
+
+    The kill is decided by what the worker reports, not by a clock: right after the
+    fork; once it says it has ``opened`` the database, ``setup`` its tables or ``started``
+    its runners (the gated runner is held in its first batch); or at its ``n``-th audit
+    trail batch: with the batch written and its transaction open (``open``), at
+    ``fraction`` of a commit's duration after letting it commit (``commit``: before, in
+    or after the commit), while it waits right after committing it (``hold``), or at
+    ``fraction`` of a batch's duration after letting it go on (``go``: the kill lands
+    somewhere in batch n + 1, which the gate keeps from committing). The server kills
+    its own child before reaping it, so the pid cannot belong to anyone else yet. It
+    answers ``exit <pid> <code> <how> <let_go> <commits> <position>`` (see ``Watched``).
     """
     assert threading.active_count() == 1, "fork only from a single-threaded server"
     is_working_day(date.today())  # imports the holiday calendars once, not in every child
@@ -353,33 +531,40 @@ def serve(url: str, *, version: int, timeout: float) -> int:
             continue
         if command[0] != "run":
             break
-        batch_size, phase, delay = int(command[1]), command[2], float(command[3])
-        ready, ready_write = os.pipe()
+        worker, batch_size, trigger, n, then, fraction = command[1:7]
+        report_read, report_write = os.pipe()
+        gate_read, gate_write = os.pipe()
         pid = os.fork()
         if pid == 0:  # the child: a worker process of its own
-            os.close(ready)
+            os.close(report_read)
+            os.close(gate_write)
             code = 1
             try:
                 code = work(
                     url,
-                    batch_size=batch_size,
+                    batch_size=int(batch_size),
                     version=version,
                     follow=False,
                     timeout=timeout,
-                    started=functools.partial(os.write, ready_write, b"."),
+                    worker=worker,
+                    reports=Reports(report_write, gate_read),
                 )
             except BaseException:
                 traceback.print_exc()
             finally:
                 os._exit(code)
-        os.close(ready_write)
-        if phase == "started":
-            select.select([ready], [], [], timeout)
-        time.sleep(delay)
+        os.close(report_write)
+        os.close(gate_read)
+        lines = Lines(report_read)
+        seen = watch(lines, gate_write, trigger, int(n), then, float(fraction), timeout)
         os.kill(pid, signal.SIGKILL)
-        os.close(ready)
         _, status = os.waitpid(pid, 0)
-        say(f"exit {pid} {os.waitstatus_to_exitcode(status)}")
+        while (rest := lines.next(time.monotonic() + timeout)) is not None:
+            seen.count(rest.split())  # what it reported before it died (the pipe ends with it)
+        os.close(report_read)
+        os.close(gate_write)
+        code = os.waitstatus_to_exitcode(status)
+        say(f"exit {pid} {code} {seen.how} {seen.let_go} {seen.commits} {seen.position}")
     return 0
 
 
