@@ -166,9 +166,10 @@ class SharedApp:
 
     def close(self) -> None:
         """The app's shutdown (stores, projections, feed), on the transport's event loop."""
+        asgi.shutdown_lifespans()  # forgets the lifespans declined so far
         self.closing = True
-        with asgi.get_client(self):  # starts the lifespan, so that ending it shuts down
-            pass
+        with asgi.get_client(self):  # starts the app's own lifespan, so that ending it
+            pass  # closes the store, stops the projection threads and the feed broadcaster
         asgi.shutdown_lifespans()
 
 
