@@ -185,7 +185,10 @@ def test_a_hundred_streams_share_one_reader_without_a_thread_or_connection_each(
                     await asyncio.sleep(0.05)
                 assert broadcaster is not None
                 assert broadcaster.listening == streams
-                await asyncio.sleep(0.5)  # all idle now
+                deadline = time.monotonic() + 30  # a hang guard only
+                while threads_reading_the_feed():  # the streams' first reads, then all idle
+                    assert time.monotonic() < deadline, "idle streams keep reading the feed"
+                    await asyncio.sleep(0.05)
                 figures = {
                     "threads": threading.active_count() - threads_before,
                     "reading": threads_reading_the_feed(),
@@ -220,7 +223,7 @@ def test_heartbeats_keep_an_idle_stream_open_and_it_ends_to_rebalance(
     assert response.status_code == 200
     assert response.text.startswith("retry: 3000")
     assert response.text.count(": heartbeat") >= 2
-    assert 1.0 < took < 10
+    assert took > 1.0  # it ended by itself (a return at all), not before its period
 
 
 def granted(auth: Auth, role: str = "integrator", *scopes: Scope) -> dict[str, str]:

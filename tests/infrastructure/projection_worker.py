@@ -217,11 +217,12 @@ def case_event_positions(store: VorgangStore, after: int = 0, stop: int | None =
 
 
 class CountingRunner(ProjectionRunner):
-    """Remembers every failure the runner survived and every lock it lost."""
+    """Remembers every failure the runner survived, every lock it lost or tried to take."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.failures: list[str] = []
         self.locks_lost = 0
+        self.lock_attempts = 0  # how often it tried to take the lock (a standby keeps trying)
         super().__init__(*args, **kwargs)
 
     def _record_error(self, error: Exception) -> None:
@@ -230,6 +231,7 @@ class CountingRunner(ProjectionRunner):
 
     def _acquire(self, previous: ProjectionLock | None) -> ProjectionLock | None:
         self.locks_lost += previous is not None
+        self.lock_attempts += 1
         return super()._acquire(previous)
 
 
