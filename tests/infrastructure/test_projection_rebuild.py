@@ -80,8 +80,8 @@ def test_a_rebuild_switches_without_downtime_while_writes_and_reads_continue(
     assert failures == []
     assert empty_reads == 0
     head = vorgang.store.recorder.max_notification_id()
-    assert vorgang.projections.wait_for("inbox", head, 10)
-    assert vorgang.projections.wait_for("audit_trail", head, 10)
+    assert vorgang.projections.wait_for("inbox", head, 60)  # a hang guard only
+    assert vorgang.projections.wait_for("audit_trail", head, 60)
     vorgang.projections.stop()
     for projection in (FreshInbox(), FreshAuditTrail()):
         ProjectionRunner(vorgang.store, vorgang.views, projection).catch_up()
