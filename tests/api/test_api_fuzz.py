@@ -196,18 +196,26 @@ def api(demo_database: str) -> Iterator[SharedApp]:
 
 
 @pytest.fixture
-def fresh_api(demo_database: str, tmp_path: Path) -> Callable[[], SharedApp]:
-    """A new app over a copy of the demo database, so each scenario starts alike."""
+def fresh_api(demo_database: str, tmp_path: Path) -> Iterator[Callable[[], SharedApp]]:
+    """A new app for each scenario, so that a replayed scenario meets the same data.
+
+    On SQLite a copy of the demo database; on PostgreSQL an empty schema of its own (the
+    scenarios start from a submission and need no demo cases).
+    """
     copies = count()
+    schemas: list[DatabaseTarget] = []
 
     def fresh() -> SharedApp:
-        if not demo_database.startswith("sqlite:///"):  # a long run on PostgreSQL shares it
-            return SharedApp(create_app(app_settings(demo_database), clock=CLOCK))
+        if not demo_database.startswith("sqlite:///"):
+            schemas.append(fresh_postgres_target())
+            return SharedApp(create_app(app_settings(schemas[-1].display), clock=CLOCK))
         copy = tmp_path / f"scenario-{next(copies)}.db"
         shutil.copyfile(demo_database.removeprefix("sqlite:///"), copy)
         return SharedApp(create_app(app_settings(f"sqlite:///{copy}"), clock=CLOCK))
 
-    return fresh
+    yield fresh
+    for schema_target in schemas:
+        drop_postgres_schema(schema_target)
 
 
 @pytest.fixture(params=ROLES)
@@ -264,7 +272,7 @@ def test_sequences_from_a_submitted_case_get_no_server_error_or_error_without_pr
 
     class Machine(schema.as_state_machine()):  # type: ignore[misc]
         def setup(self) -> None:
-            self.app = fresh_api()  # a replayed scenario meets the same data
+            self.app = fresh_api()
 
         def teardown(self) -> None:
             self.app.close()
