@@ -7,7 +7,7 @@ import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from infrastructure.view_database import ViewDatabase
@@ -113,9 +113,7 @@ class AuditQuery:
             for item in items:
                 writer.writerow(
                     [
-                        safe_cell(
-                            json.dumps(item[c], ensure_ascii=False) if c == "changes" else item[c]
-                        )
+                        safe_cell(changes_text(item[c]) if c == "changes" else item[c])
                         for c in CSV_COLUMNS
                     ]
                 )
@@ -124,3 +122,13 @@ class AuditQuery:
             buffer.truncate()
             if cursor is None:
                 return
+
+
+def changes_text(changes: Any) -> str:
+    """A row's changes as JSON text for a CSV cell, dates and amounts as the API writes them."""
+    return json.dumps(changes, ensure_ascii=False, default=_plain)
+
+
+def _plain(value: Any) -> str:
+    # Decimals and UUIDs as their text; dates in ISO 8601, as in the JSON answer.
+    return value.isoformat() if isinstance(value, date | datetime) else str(value)

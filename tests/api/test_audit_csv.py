@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+from datetime import date
 
 from fastapi.testclient import TestClient
 
@@ -72,3 +74,28 @@ def test_a_cell_is_neutralised_only_when_it_would_start_a_formula() -> None:
     assert safe_cell("") == ""
     assert safe_cell(-5) == -5  # a number is a number
     assert safe_cell(None) is None
+
+
+def test_changes_holding_dates_reach_the_csv_as_iso_text(client: TestClient, auth: Auth) -> None:
+    # Confirming completeness starts the processing clock: its change holds dates.
+    clerk = auth("clerk")
+    case = client.post("/api/v1/cases", json=NEW_CASE, headers=clerk).json()
+    url = f"/api/v1/cases/{case['id']}"
+    assert client.post(url + "/claim", headers=clerk).status_code == 200
+    confirmed = client.post(url + "/confirm-complete", headers=clerk)
+    assert confirmed.status_code == 200, confirmed.text
+
+    exported = client.get(
+        "/api/v1/audit",
+        params={
+            "format": "csv",
+            "case_id": case["id"],
+            "min_position": confirmed.json()["position"],
+        },
+        headers=auth("auditor"),
+    )
+    assert exported.status_code == 200, exported.text
+    rows = list(csv.DictReader(io.StringIO(exported.text, newline="")))
+    changes = next(row["changes"] for row in rows if row["event_type"] == "CompletenessConfirmed")
+    started = json.loads(changes)["clock"]["new"]["started_on"]
+    assert date.fromisoformat(started).year == 2026
