@@ -152,6 +152,15 @@ class Settings(BaseSettings):
     retry_after_seconds: int = Field(
         default=5, ge=1, le=300, description="Retry-After sent with 503 while the database is down."
     )
+    read_your_writes_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description=(
+            "How long a read with ?min_position=N waits (on the event loop, holding no thread) "
+            "for its view to include position N before answering 503 view-catching-up."
+        ),
+    )
     max_body_bytes: int = Field(
         default=1024 * 1024,
         ge=1024,

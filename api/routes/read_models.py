@@ -31,7 +31,6 @@ from projections.stats_query import StatsQuery
 
 router = APIRouter(prefix="/api/v1", tags=["read models"], responses=PROBLEMS)  # type: ignore[arg-type]
 operations = APIRouter(tags=["operations"])
-READ_YOUR_WRITES_SECONDS = 5.0  # a lagging view's wait; it holds no thread meanwhile
 CATCHING_UP_RETRY_SECONDS = 1
 
 Limit = Annotated[int, Query(ge=1, le=500, description="Rows per page.")]
@@ -135,7 +134,7 @@ async def caught_up(vorgang: Vorgang, name: str, min_position: int | None) -> in
     if min_position is None:
         return await anyio.to_thread.run_sync(host.runners[name].position)
     try:
-        return await host.reach(name, min_position, READ_YOUR_WRITES_SECONDS)
+        return await host.reach(name, min_position, vorgang.settings.read_your_writes_seconds)
     except BeyondTheHead as error:
         raise BadHeader("min_position", str(error), where="query") from None
     except StillCatchingUp as error:

@@ -24,6 +24,9 @@ def settings(target: DatabaseTarget) -> Settings:
         token_secret=SECRET,
         retry_after_seconds=2,
         feed_stream_seconds=0.3,  # the test client reads a response only once it ended
+        # Read-your-writes waits this long at most: a busy machine lengthens the wait, it
+        # never turns a correct read into a 503 (tests of the 503 set their own).
+        read_your_writes_seconds=120,
     )
 
 

@@ -18,7 +18,6 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-import api.routes.read_models as read_models
 from api.app import create_app
 from application.clock import FixedClock
 from infrastructure.settings import Settings
@@ -336,7 +335,7 @@ def test_a_min_position_beyond_the_logs_head_is_422_at_once(
 def test_a_lagging_view_answers_503_view_catching_up_with_retry_after_and_its_position(
     client: TestClient, auth: Auth, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(read_models, "READ_YOUR_WRITES_SECONDS", 0.2)
+    monkeypatch.setattr(vorgang_of(client).settings, "read_your_writes_seconds", 0.2)
     first = submit(client, auth)
     clerk = auth("clerk")
     assert (
@@ -369,9 +368,9 @@ def test_a_lagging_view_answers_503_view_catching_up_with_retry_after_and_its_po
 
 
 def test_sixty_requests_waiting_for_a_lagging_view_leave_health_answering(
-    settings: Settings, clock: FixedClock, auth: Auth, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, clock: FixedClock, auth: Auth
 ) -> None:
-    monkeypatch.setattr(read_models, "READ_YOUR_WRITES_SECONDS", 120)
+    assert settings.read_your_writes_seconds >= 120  # every waiter outlasts the scenario
     app = create_app(settings, clock=clock)
     clerk = auth("clerk")
     waiters = 60

@@ -71,10 +71,11 @@ def test_unreachable_database_gives_503_then_the_api_recovers(
 
             proxy.down()  # the database goes away while the API runs
             eventually(lambda: client.get("/ready").status_code == 503)
-            started = time.monotonic()
             during = client.get(case_url, headers=clerk)
-            assert time.monotonic() - started < 1.0  # fails fast, not after the library's retries
             assert during.status_code == 503
+            # Answered by the watch's gate, before any statement could meet the library's
+            # retries (a database error after them says "…; try again shortly.").
+            assert during.json()["detail"] == "the database is not reachable"
             assert during.headers["Retry-After"] == "3"
 
             proxy.up()
