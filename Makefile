@@ -22,7 +22,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy domain application projections infrastructure api
+	$(BIN)/mypy domain persistence application projections infrastructure api
 
 pytest: install
 	$(BIN)/pytest

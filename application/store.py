@@ -14,8 +14,8 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, Recording, Transcoding
 
-from application.transcodings import register_value_transcodings
 from domain.reference import ReferenceCounter
+from persistence.transcodings import register_value_transcodings
 
 
 class VorgangStore(Application[UUID]):

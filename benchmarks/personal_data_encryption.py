@@ -21,13 +21,13 @@ from application.cases import CaseService
 from application.clock import FixedClock
 from application.identities import CaseIdentities
 from application.store import VorgangStore
-from application.transcodings import PersonalDataInClear
 from domain.actor import Actor, Role
 from infrastructure.database import DatabaseTarget, parse_database_url
 from infrastructure.privacy.key_encryption import KeyRing, parse_kek
 from infrastructure.privacy.key_store import open_keys
 from infrastructure.privacy.transcoding import EncryptedPersonalData
 from infrastructure.settings import DEVELOPMENT_KEY_ENCRYPTION_KEY
+from persistence.transcodings import PersonalDataInClear
 
 CLERK = Actor("anna.schmidt", "Anna Schmidt", Role.CLERK, "usingen")
 APPLICANT = Actor("portal:1", "Max Mustermann", Role.APPLICANT, "usingen")

@@ -25,7 +25,6 @@ from rich.progress import (
 from api.app import create_app
 from api.auth import DevelopmentTokens
 from api.oidc import ClaimPathError
-from application.decision_audit import DecisionAudit
 from application.errors import ApplicationError
 from domain.actor import Actor, Role, Scope
 from domain.errors import DomainError
@@ -296,7 +295,7 @@ def replay_period(
 ) -> dict[str, Any]:
     """Replay every decision of a tenant recorded in a period (found via the audit trail)."""
     vorgang.projections.catch_up()
-    audit = DecisionAudit(vorgang.store, vorgang.cases.clock)
+    audit = vorgang.decision_audit
     auditor = Actor("cli:audit", "Prüfung (Kommandozeile)", Role.AUDITOR, tenant)
     rows = AuditQuery(vorgang.views, lambda text: text).decisions_recorded(
         tenant, aware(start), aware(end) if end else None, service

@@ -1,5 +1,8 @@
 """The connection a projection writes its views with: SQLite or PostgreSQL, one small API.
 
+It implements the port projections own (``projections/view_store.py``), and adds what only
+the runner needs: a lock per projection across processes, and closing the connections.
+
 Views live in the events' database (docs/architecture.md, decision 3), so a view update and
 its tracking position commit in one transaction. SQL is written once with ``?``
 placeholders; PostgreSQL gets ``%s``. SQLite write transactions begin IMMEDIATE, since a
@@ -20,22 +23,14 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from infrastructure.database import DatabaseTarget
+from projections import view_store
+from projections.view_store import ViewTransaction
+
+__all__ = ["ProjectionLock", "ViewDatabase", "ViewTransaction", "open_views"]
 
 
-class ViewTransaction(ABC):
-    """Statements inside one transaction."""
-
-    @abstractmethod
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """Run a statement; return the number of rows it changed."""
-
-    @abstractmethod
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Run a query; return its rows."""
-
-
-class ViewDatabase(ABC):
-    """Transactions and queries against the views' database."""
+class ViewDatabase(view_store.ViewDatabase, ABC):
+    """The projections' view database, plus the runner's locks and closing."""
 
     dialect: str
 

@@ -12,11 +12,15 @@ from psycopg_pool import PoolTimeout
 
 from application.cases import CaseService
 from application.clock import Clock, SystemClock
+from application.decision_audit import DecisionAudit
 from application.identities import CaseIdentities
 from application.privacy import PrivacyService
+from application.resident_parking import ResidentParkingCommands
 from application.road_opening import RoadOpeningCommands
+from application.sewer_connection import SewerConnectionCommands
 from application.store import VorgangStore
 from application.teams import TeamDirectory
+from application.traffic_sign_order import TrafficSignOrderCommands
 from infrastructure.database import DatabaseTarget, parse_database_url
 from infrastructure.log_position import LogPositions
 from infrastructure.privacy.key_encryption import KeyEncryptionError, KeyRing, parse_kek
@@ -46,7 +50,13 @@ class Vorgang:
     store: VorgangStore
     cases: CaseService
     privacy: PrivacyService
+    decision_audit: DecisionAudit
+    # Each service's own steps, built here once like every other use case (routes and
+    # tools read them from here instead of wrapping ``cases`` themselves).
     road_opening: RoadOpeningCommands
+    resident_parking: ResidentParkingCommands
+    sewer_connection: SewerConnectionCommands
+    traffic_sign_order: TrafficSignOrderCommands
     positions: LogPositions
     views: ViewDatabase
     projections: ProjectionHost
@@ -117,15 +127,19 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Vorgang:
         keys.close()
         raise _one_line(target, error) from None
     return Vorgang(
-        settings,
-        target,
-        keys,
-        store,
-        cases,
-        privacy,
-        RoadOpeningCommands(cases),
-        LogPositions(store),
-        views,
-        projections,
-        TeamDirectory(store, clock),
+        settings=settings,
+        target=target,
+        keys=keys,
+        store=store,
+        cases=cases,
+        privacy=privacy,
+        decision_audit=DecisionAudit(store, clock),
+        road_opening=RoadOpeningCommands(cases),
+        resident_parking=ResidentParkingCommands(cases),
+        sewer_connection=SewerConnectionCommands(cases),
+        traffic_sign_order=TrafficSignOrderCommands(cases),
+        positions=LogPositions(store),
+        views=views,
+        projections=projections,
+        teams=TeamDirectory(store, clock),
     )

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from infrastructure.view_database import ViewDatabase
 from projections.audit_trail import ROW_COLUMNS, AuditTrail
 from projections.csv_cells import safe_cell
 from projections.cursors import decode_cursor, encode_cursor
+from projections.view_store import ViewDatabase
 
 CURSOR = (int,)  # position of the last row: what a cursor must decode to
 Reveal = Callable[[str | None], Any]  # opens sealed JSON (a value or a structure) for display

@@ -13,12 +13,12 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from domain.processing_clock import ProcessingClock
-from infrastructure.view_database import ViewTransaction
 from projections.bulk import insert_rows, load_rows, upsert_rows
 from projections.case_events import case_event_topics, holder_after, status_after
 from projections.inbox import utc_text
 from projections.projection import Applied, Projection
 from projections.sealed import SealingTranscoder, sealed_json
+from projections.view_store import ViewTransaction
 
 ROW_COLUMNS = (
     "position",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from infrastructure.view_database import ViewTransaction
+from projections.view_store import ViewTransaction
 
 CHUNK = 400  # rows per statement, well below SQLite's limit of bound variables
 

@@ -9,10 +9,10 @@ from typing import Any, ClassVar
 from domain.lifecycle import CaseStatus
 from domain.processing_clock import ProcessingClock
 from domain.working_days import berlin_date, working_days_between
-from infrastructure.view_database import ViewTransaction
 from projections.bulk import load_rows, upsert_rows
 from projections.case_events import case_event_topics, status_after
 from projections.projection import Applied, Projection
+from projections.view_store import ViewTransaction
 
 COLUMNS = (
     "case_id",

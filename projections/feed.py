@@ -15,12 +15,12 @@ from typing import Any, ClassVar, Final
 
 from domain.lifecycle import CaseStatus
 from domain.services.catalogue import SERVICES
-from infrastructure.view_database import ViewTransaction
 from projections.bulk import insert_rows, load_rows, upsert_rows
 from projections.case_events import case_event_topics, status_after
 from projections.inbox import utc_text
 from projections.projection import Applied, Projection
 from projections.sealed import SealingTranscoder
+from projections.view_store import ViewTransaction
 
 SHARED_TYPES: Final = {
     "Submitted": ("submitted", "An application arrived."),

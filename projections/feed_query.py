@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.personal_data import Erased, PersonalData
-from infrastructure.view_database import ViewDatabase
 from projections.feed import Feed
+from projections.view_store import ViewDatabase
 
 SEQUENCE_DIGITS = 20
 

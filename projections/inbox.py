@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from domain.processing_clock import ProcessingClock
-from infrastructure.view_database import ViewTransaction
 from projections.bulk import delete_rows, load_rows, upsert_rows
 from projections.case_events import (
     OPEN_STATUSES_EXCLUDED,
@@ -21,6 +20,7 @@ from projections.case_events import (
 )
 from projections.projection import Applied, Projection
 from projections.sealed import sealed_json
+from projections.view_store import ViewTransaction
 
 COLUMNS = (
     "case_id",

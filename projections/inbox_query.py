@@ -8,9 +8,9 @@ from datetime import date
 from typing import Any
 
 from domain.working_days import working_days_between
-from infrastructure.view_database import ViewDatabase
 from projections.cursors import decode_cursor, encode_cursor
 from projections.inbox import Inbox
+from projections.view_store import ViewDatabase
 
 CURSOR = (str, str)  # due_key, case_id of the last row: what a cursor must decode to
 Open = Callable[[str | None], str | None]  # opens a sealed personal value for display

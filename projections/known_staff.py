@@ -8,8 +8,8 @@ checked against it, so a mistyped id is refused instead of becoming a holder nob
 from __future__ import annotations
 
 from domain.actor import Role
-from infrastructure.view_database import ViewDatabase
 from projections.audit_trail import AuditTrail
+from projections.view_store import ViewDatabase
 
 STAFF_ROLES = (Role.CLERK.value, Role.SUPERVISOR.value)
 

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from eventsourcing.domain import DomainEventProtocol
 
-from infrastructure.view_database import ViewTransaction
+from projections.view_store import ViewTransaction
 
 
 @dataclass(frozen=True, slots=True)

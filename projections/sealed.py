@@ -20,7 +20,7 @@ from eventsourcing.persistence import (
     UUIDAsHex,
 )
 
-from application.transcodings import register_value_transcodings
+from persistence.transcodings import register_value_transcodings
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,13 +27,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 from domain.personal_data import Erased, PersonalData
-from infrastructure.view_database import ViewTransaction
 from projections.bulk import CHUNK, load_rows, upsert_rows
 from projections.case_events import case_event_topics, status_after
 from projections.inbox import utc_text
 from projections.projection import Applied, Projection
 from projections.sealed import Sealed, sealed_json
 from projections.search_terms import SearchTerms
+from projections.view_store import ViewTransaction
 
 OpenPersonal = Callable[[Sealed], PersonalData | Erased]
 """Opens a sealed personal value with the application's keys (``Erased`` once shredded)."""

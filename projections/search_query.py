@@ -15,10 +15,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from domain.working_days import BERLIN
-from infrastructure.view_database import ViewDatabase
 from projections.cursors import decode_cursor, encode_cursor
 from projections.search import LIVE_TABLE, LIVE_TEXT_TABLE
 from projections.search_terms import QueryWord, SearchTerms
+from projections.view_store import ViewDatabase
 
 Open = Callable[[str | None], str | None]  # opens a sealed personal value for display
 CURSOR = (int, str, str)  # relevance, submitted_at, case_id of the last row

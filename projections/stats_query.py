@@ -8,8 +8,8 @@ from statistics import median, quantiles
 from typing import Any
 
 from domain.lifecycle import CaseStatus
-from infrastructure.view_database import ViewDatabase
 from projections.case_stats import CaseStats
+from projections.view_store import ViewDatabase
 
 CLOSED = {CaseStatus.CLOSED, CaseStatus.WITHDRAWN}
 

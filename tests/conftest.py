@@ -19,11 +19,11 @@ from application.cases import CaseService
 from application.clock import FixedClock
 from application.identities import CaseIdentities
 from application.store import VorgangStore
-from application.transcodings import PersonalDataInClear
 from domain.actor import Actor, Role
 from infrastructure.database import DatabaseTarget, parse_database_url
 from infrastructure.settings import Settings
 from infrastructure.wiring import Vorgang, build
+from persistence.transcodings import PersonalDataInClear
 
 POSTGRES_URL = os.environ.get(
     "VORGANG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"

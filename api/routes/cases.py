@@ -37,7 +37,6 @@ from api.schemas import (
 )
 from application.applicant_view import history_as_seen_by, sees_applicant_view
 from application.cases import CaseService
-from application.decision_audit import DecisionAudit
 from application.views import CommandResult
 from domain.actor import Actor, Role
 from domain.decision import DecisionOutcome
@@ -172,7 +171,7 @@ def get_case(
             raise BadHeader(
                 "as_of", "needs a time zone, e.g. 2026-03-02T09:00:00+01:00", where="query"
             )
-        state = DecisionAudit(vorgang.store, vorgang.cases.clock).as_of(case_id, as_of, actor=actor)
+        state = vorgang.decision_audit.as_of(case_id, as_of, actor=actor)
     else:
         state = vorgang.cases.view(case_id, actor=actor, version=version)
     response.headers["ETag"] = f'"{state.version}"'

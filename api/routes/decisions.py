@@ -11,7 +11,6 @@ from pydantic import BaseModel
 from api.access import allow
 from api.dependencies import ActorDep, VorgangDep
 from api.routes.cases import PROBLEMS
-from application.decision_audit import DecisionAudit
 from domain.actor import Role
 
 router = APIRouter(prefix="/api/v1/cases", tags=["audit"], responses=PROBLEMS)  # type: ignore[arg-type]
@@ -34,7 +33,7 @@ AUDITORS = allow(Role.AUDITOR, Role.SUPERVISOR)  # supervisors: their tenant's c
 @router.get("/{case_id}/decisions", summary="The decision records of a case", **AUDITORS)
 def decisions(case_id: UUID, actor: ActorDep, vorgang: VorgangDep) -> list[dict[str, Any]]:
     """Outcome, conditions, justification, legal basis, remedy notice, who, rules and inputs."""
-    return DecisionAudit(vorgang.store, vorgang.cases.clock).decisions(case_id, actor=actor)
+    return vorgang.decision_audit.decisions(case_id, actor=actor)
 
 
 @router.get(
@@ -49,7 +48,7 @@ def replay(
     vorgang: VorgangDep,
 ) -> ReplayOut:
     """Rebuild the case before the decision, run the recorded rule versions, compare."""
-    report = DecisionAudit(vorgang.store, vorgang.cases.clock).replay(case_id, number, actor=actor)
+    report = vorgang.decision_audit.replay(case_id, number, actor=actor)
     return ReplayOut(**vars_of(report))
 
 

@@ -22,8 +22,8 @@ router = APIRouter(prefix="/api/v1/cases", tags=["resident parking"], responses=
 
 
 def parking(v: VorgangDep) -> ResidentParkingCommands:
-    """The permit's use cases over the process's case use cases (a stateless wrapper)."""
-    return ResidentParkingCommands(v.cases)
+    """The permit's use cases, built once in wiring."""
+    return v.resident_parking
 
 
 ParkingDep = Annotated[ResidentParkingCommands, Depends(parking)]

@@ -22,8 +22,8 @@ router = APIRouter(prefix="/api/v1/cases", tags=["sewer connection"], responses=
 
 
 def sewer_connection(v: VorgangDep) -> SewerConnectionCommands:
-    """The connection's use cases over the process's case use cases (a stateless wrapper)."""
-    return SewerConnectionCommands(v.cases)
+    """The connection's use cases, built once in wiring."""
+    return v.sewer_connection
 
 
 SewerConnectionDep = Annotated[SewerConnectionCommands, Depends(sewer_connection)]

@@ -21,8 +21,8 @@ router = APIRouter(prefix="/api/v1/cases", tags=["traffic sign order"], response
 
 
 def traffic_sign_order(v: VorgangDep) -> TrafficSignOrderCommands:
-    """The order's use cases over the process's case use cases (a stateless wrapper)."""
-    return TrafficSignOrderCommands(v.cases)
+    """The order's use cases, built once in wiring."""
+    return v.traffic_sign_order
 
 
 TrafficSignOrderDep = Annotated[TrafficSignOrderCommands, Depends(traffic_sign_order)]

@@ -17,11 +17,11 @@ from application.errors import (
     VersionMismatch,
 )
 from application.store import VorgangStore
-from application.transcodings import PersonalDataInClear
 from application.views import CaseState
 from domain.decision import DecisionOutcome
 from domain.errors import InvalidTransition
 from infrastructure.database import DatabaseTarget
+from persistence.transcodings import PersonalDataInClear
 from tests.conftest import (
     APPLICANT,
     CLERK,

@@ -10,13 +10,13 @@ import pytest
 from application.cases import CaseService
 from application.clock import FixedClock
 from application.store import VorgangStore
-from application.transcodings import PersonalDataInClear
 from domain.decision import DecisionOutcome
 from domain.rules import road_opening as rules
 from domain.rules.road_opening import FeeTariff, UnknownRulesVersion, by_version, in_force
 from domain.services import road_opening
 from domain.working_days import berlin_date
 from infrastructure.database import DatabaseTarget
+from persistence.transcodings import PersonalDataInClear
 from tests.conftest import APPLICANT, CLERK
 
 TARIFF_2027 = FeeTariff(

@@ -31,7 +31,6 @@ from pydantic import BaseModel
 from application.clock import FixedClock
 from application.decision_audit import DecisionAudit
 from application.store import VorgangStore
-from application.transcodings import PersonalDataInClear
 from application.views import CaseState
 from domain.actor import Actor, Role
 from domain.case import Case
@@ -48,6 +47,7 @@ from domain.lifecycle import CaseStatus
 from domain.personal_data import PersonalData, Subjects
 from domain.personal_fields import personal_data_of
 from domain.working_days import BERLIN, berlin_date
+from persistence.transcodings import PersonalDataInClear
 from tests.domain.case_fixtures import (
     APPLICANT,
     CLERK,

@@ -31,7 +31,6 @@ from application.clock import FixedClock
 from application.identities import CaseIdentities
 from application.resident_parking import ResidentParkingCommands, resident_key
 from application.store import VorgangStore
-from application.transcodings import PersonalDataInClear
 from application.views import CaseState
 from domain.actor import Actor, Role
 from domain.errors import DomainError
@@ -47,6 +46,7 @@ from domain.services.resident_parking import (
     last_day,
 )
 from domain.working_days import berlin_date
+from persistence.transcodings import PersonalDataInClear
 from tests.domain.case_fixtures import START
 
 S = CaseStatus

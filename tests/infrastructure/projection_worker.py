@@ -44,7 +44,6 @@ from uuid import UUID
 from application.cases import CaseService
 from application.clock import FixedClock
 from application.store import VorgangStore
-from application.transcodings import PersonalDataInClear
 from domain.actor import Actor, Role
 from domain.case import Case
 from domain.working_days import is_working_day
@@ -60,6 +59,7 @@ from infrastructure.view_database import (
     open_views,
 )
 from infrastructure.wiring import Vorgang, build
+from persistence.transcodings import PersonalDataInClear
 from projections.audit_trail import AuditTrail
 from projections.case_events import case_event_topics
 from projections.inbox import Inbox

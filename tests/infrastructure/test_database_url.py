@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from application.transcodings import PersonalDataInClear
 from infrastructure.database import DatabaseUrlError, parse_database_url
 from infrastructure.wiring import DatabaseUnavailable, open_store
+from persistence.transcodings import PersonalDataInClear
 
 
 def test_a_sqlite_url_selects_the_embedded_store_and_creates_its_folder(tmp_path: Path) -> None:
