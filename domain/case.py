@@ -70,6 +70,25 @@ class DecisionTerms:
     particulars: Mapping[str, Any] = field(default_factory=dict)  # e.g. the connection point
 
 
+class ChangesStatus(Aggregate.Event):
+    """An event that leads a case into a status; it records which, so views need no rules.
+
+    Events that carried no status before (``class_version`` 1) are upcast with the status
+    they always led to; where the status depends on the case, the event always recorded it.
+    """
+
+    status: str
+
+
+def leads_to(status: str) -> Any:
+    """The ``upcast_v1_v2`` of an event that always led to ``status``."""
+
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["status"] = status
+
+    return staticmethod(upcast_v1_v2)
+
+
 class Case(Aggregate):
     """An application (Antrag) and everything that happens to it until the file is closed."""
 
@@ -219,14 +238,23 @@ class Case(Aggregate):
             clock = self.clock.start(berlin_date(at))
         except ClockError as error:
             raise InvalidCommand("clock", str(error)) from None
-        self._completeness_confirmed(actor=record, at=at, clock=clock)
+        self._completeness_confirmed(status=CaseStatus.IN_REVIEW, actor=record, at=at, clock=clock)
 
-    @event("CompletenessConfirmed")
+    class CompletenessConfirmed(ChangesStatus):
+        """The documents are complete: the processing period (re)starts; in review."""
+
+        class_version = 2
+        upcast_v1_v2 = leads_to(CaseStatus.IN_REVIEW)
+        actor: ActorRecord
+        at: datetime
+        clock: ProcessingClock
+
+    @event(CompletenessConfirmed)
     def _completeness_confirmed(
-        self, *, actor: ActorRecord, at: datetime, clock: ProcessingClock
+        self, *, actor: ActorRecord, at: datetime, clock: ProcessingClock, status: str
     ) -> None:
         self.clock = clock
-        self.status = CaseStatus.IN_REVIEW
+        self.status = status
         self.last_activity_at = at
 
     def claim(self, *, actor: Actor, at: datetime) -> None:
@@ -238,7 +266,13 @@ class Case(Aggregate):
             raise CaseHeldByAnotherClerk(self.holder.id)
         self._claimed(actor=record, at=at)
 
-    @event("Claimed")
+    class Claimed(Aggregate.Event):
+        """A member of staff took the case into their own work."""
+
+        actor: ActorRecord
+        at: datetime
+
+    @event(Claimed)
     def _claimed(self, *, actor: ActorRecord, at: datetime) -> None:
         self.holder = actor
         self.last_activity_at = at
@@ -253,7 +287,14 @@ class Case(Aggregate):
         text = self._case_text(reason, "reason") if reason else None
         self._released(actor=record, at=at, reason=text)
 
-    @event("Released")
+    class Released(Aggregate.Event):
+        """The case went back to the team queue."""
+
+        actor: ActorRecord
+        at: datetime
+        reason: PersonalValue | None
+
+    @event(Released)
     def _released(self, *, actor: ActorRecord, at: datetime, reason: PersonalValue | None) -> None:
         self.holder = None
         self.last_activity_at = at
@@ -281,7 +322,16 @@ class Case(Aggregate):
             reason=self._case_text(reason, "reason"),
         )
 
-    @event("Assigned")
+    class Assigned(Aggregate.Event):
+        """A supervisor gave the case to a member of staff, naming the previous holder."""
+
+        actor: ActorRecord
+        at: datetime
+        assigned_to: ActorRecord
+        previous_holder: str | None
+        reason: PersonalValue
+
+    @event(Assigned)
     def _assigned(
         self,
         *,
@@ -324,9 +374,25 @@ class Case(Aggregate):
             requested_by=record,
             requested_at=at,
         )
-        self._information_requested(actor=record, at=at, request=request, clock=clock)
+        self._information_requested(
+            status=CaseStatus.INFORMATION_REQUESTED,
+            actor=record,
+            at=at,
+            request=request,
+            clock=clock,
+        )
 
-    @event("InformationRequested")
+    class InformationRequested(ChangesStatus):
+        """The applicant was asked (Nachforderung); missing documents stop the clock."""
+
+        class_version = 2
+        upcast_v1_v2 = leads_to(CaseStatus.INFORMATION_REQUESTED)
+        actor: ActorRecord
+        at: datetime
+        request: InformationRequest
+        clock: ProcessingClock
+
+    @event(InformationRequested)
     def _information_requested(
         self,
         *,
@@ -334,10 +400,11 @@ class Case(Aggregate):
         at: datetime,
         request: InformationRequest,
         clock: ProcessingClock,
+        status: str,
     ) -> None:
         self.open_request = request
         self.clock = clock
-        self.status = CaseStatus.INFORMATION_REQUESTED
+        self.status = status
         self.last_activity_at = at
 
     def provide_information(self, *, actor: Actor, at: datetime, answer: str) -> None:
@@ -350,7 +417,15 @@ class Case(Aggregate):
         status = CaseStatus.IN_REVIEW if self.clock.started_on else CaseStatus.SUBMITTED
         self._information_provided(actor=record, at=at, answer=text, clock=clock, status=status)
 
-    @event("InformationProvided")
+    class InformationProvided(ChangesStatus):
+        """The applicant answered; back in review, or submitted if the period never ran."""
+
+        actor: ActorRecord
+        at: datetime
+        answer: PersonalValue
+        clock: ProcessingClock
+
+    @event(InformationProvided)
     def _information_provided(
         self,
         *,
@@ -370,7 +445,14 @@ class Case(Aggregate):
         record = self._begin("add_note", actor, at)
         self._note_added(actor=record, at=at, text=self._case_text(text, "text"))
 
-    @event("NoteAdded")
+    class NoteAdded(Aggregate.Event):
+        """An internal note for the file."""
+
+        actor: ActorRecord
+        at: datetime
+        text: PersonalValue
+
+    @event(NoteAdded)
     def _note_added(self, *, actor: ActorRecord, at: datetime, text: PersonalValue) -> None:
         self.notes.append(text)
         self.last_activity_at = at
@@ -385,7 +467,15 @@ class Case(Aggregate):
             raise InvalidCommand("working_days", str(error)) from None
         self._period_extended(actor=record, at=at, reason=text, clock=clock)
 
-    @event("PeriodExtended")
+    class PeriodExtended(Aggregate.Event):
+        """The processing period was extended once, with reasons."""
+
+        actor: ActorRecord
+        at: datetime
+        reason: PersonalValue
+        clock: ProcessingClock
+
+    @event(PeriodExtended)
     def _period_extended(
         self, *, actor: ActorRecord, at: datetime, reason: PersonalValue, clock: ProcessingClock
     ) -> None:
@@ -528,7 +618,14 @@ class Case(Aggregate):
             return CaseStatus.AWAITING_PAYMENT
         return CaseStatus.DECIDED
 
-    @event("Decided")
+    class Decided(ChangesStatus):
+        """A decision: in force, awaiting payment, or a draft awaiting a countersignature."""
+
+        actor: ActorRecord
+        at: datetime
+        decision: Decision
+
+    @event(Decided)
     def _decided(
         self, *, actor: ActorRecord, at: datetime, decision: Decision, status: str
     ) -> None:
@@ -554,7 +651,14 @@ class Case(Aggregate):
         status = self._status_after_decision(decision)
         self._countersigned(actor=record, at=at, decision=decision, status=status)
 
-    @event("Countersigned")
+    class Countersigned(ChangesStatus):
+        """A supervisor countersigned the draft: it takes effect (or awaits payment)."""
+
+        actor: ActorRecord
+        at: datetime
+        decision: Decision
+
+    @event(Countersigned)
     def _countersigned(
         self, *, actor: ActorRecord, at: datetime, decision: Decision, status: str
     ) -> None:
@@ -569,14 +673,28 @@ class Case(Aggregate):
         record = self._begin("refuse_countersign", actor, at)
         if not actor.acts_as(Role.SUPERVISOR):
             raise InvalidCommand("actor", "only a supervisor may refuse to countersign")
-        self._countersign_refused(actor=record, at=at, reason=self._case_text(reason, "reason"))
+        self._countersign_refused(
+            status=CaseStatus.IN_REVIEW,
+            actor=record,
+            at=at,
+            reason=self._case_text(reason, "reason"),
+        )
 
-    @event("CountersignRefused")
+    class CountersignRefused(ChangesStatus):
+        """The supervisor sent the draft back to review, with reasons."""
+
+        class_version = 2
+        upcast_v1_v2 = leads_to(CaseStatus.IN_REVIEW)
+        actor: ActorRecord
+        at: datetime
+        reason: PersonalValue
+
+    @event(CountersignRefused)
     def _countersign_refused(
-        self, *, actor: ActorRecord, at: datetime, reason: PersonalValue
+        self, *, actor: ActorRecord, at: datetime, reason: PersonalValue, status: str
     ) -> None:
         self.pending_decision = None
-        self.status = CaseStatus.IN_REVIEW
+        self.status = status
         self.last_activity_at = at
 
     def record_payment(
@@ -590,15 +708,35 @@ class Case(Aggregate):
         if not payment_reference.strip():
             raise InvalidCommand("payment_reference", "must not be empty")
         self._payment_recorded(
-            actor=record, at=at, amount=amount, payment_reference=payment_reference.strip()
+            status=CaseStatus.DECIDED,
+            actor=record,
+            at=at,
+            amount=amount,
+            payment_reference=payment_reference.strip(),
         )
 
-    @event("PaymentRecorded")
+    class PaymentRecorded(ChangesStatus):
+        """The fee was paid: the decision may be issued."""
+
+        class_version = 2
+        upcast_v1_v2 = leads_to(CaseStatus.DECIDED)
+        actor: ActorRecord
+        at: datetime
+        amount: Decimal
+        payment_reference: str
+
+    @event(PaymentRecorded)
     def _payment_recorded(
-        self, *, actor: ActorRecord, at: datetime, amount: Decimal, payment_reference: str
+        self,
+        *,
+        actor: ActorRecord,
+        at: datetime,
+        amount: Decimal,
+        payment_reference: str,
+        status: str,
     ) -> None:
         self.fee_paid = amount
-        self.status = CaseStatus.DECIDED
+        self.status = status
         self.last_activity_at = at
 
     def notify(self, *, actor: Actor, at: datetime, notified_on: date | None = None) -> None:
@@ -614,16 +752,36 @@ class Case(Aggregate):
             else OBJECTION_PERIOD_MONTHS_WITHOUT_REMEDY_NOTICE
         )
         self._notified(
-            actor=record, at=at, notified_on=day, objection_deadline=period_end(day, months)
+            status=CaseStatus.NOTIFIED,
+            actor=record,
+            at=at,
+            notified_on=day,
+            objection_deadline=period_end(day, months),
         )
 
-    @event("Notified")
+    class Notified(ChangesStatus):
+        """The decision was notified (Bekanntgabe); the objection period runs."""
+
+        class_version = 2
+        upcast_v1_v2 = leads_to(CaseStatus.NOTIFIED)
+        actor: ActorRecord
+        at: datetime
+        notified_on: date
+        objection_deadline: date
+
+    @event(Notified)
     def _notified(
-        self, *, actor: ActorRecord, at: datetime, notified_on: date, objection_deadline: date
+        self,
+        *,
+        actor: ActorRecord,
+        at: datetime,
+        notified_on: date,
+        objection_deadline: date,
+        status: str,
     ) -> None:
         self.notified_on = notified_on
         self.objection_deadline = objection_deadline
-        self.status = CaseStatus.NOTIFIED
+        self.status = status
         self.last_activity_at = at
 
     def lodge_objection(
@@ -642,28 +800,55 @@ class Case(Aggregate):
             grounds=self._personal(Subjects.APPLICANT, grounds, "grounds"),
             lodged_by=record,
         )
-        self._objection_lodged(actor=record, at=at, objection=objection)
+        self._objection_lodged(
+            status=CaseStatus.OBJECTION_LODGED, actor=record, at=at, objection=objection
+        )
 
-    @event("ObjectionLodged")
-    def _objection_lodged(self, *, actor: ActorRecord, at: datetime, objection: Objection) -> None:
+    class ObjectionLodged(ChangesStatus):
+        """A Widerspruch was received within the objection period."""
+
+        class_version = 2
+        upcast_v1_v2 = leads_to(CaseStatus.OBJECTION_LODGED)
+        actor: ActorRecord
+        at: datetime
+        objection: Objection
+
+    @event(ObjectionLodged)
+    def _objection_lodged(
+        self, *, actor: ActorRecord, at: datetime, objection: Objection, status: str
+    ) -> None:
         self.objection = objection
-        self.status = CaseStatus.OBJECTION_LODGED
+        self.status = status
         self.last_activity_at = at
 
     def remedy_objection(self, *, actor: Actor, at: datetime, reason: str) -> None:
         """Abhilfe (§ 72 VwGO): the objection is well-founded; the case returns to review."""
         record = self._begin("remedy_objection", actor, at)
-        self._objection_remedied(actor=record, at=at, reason=self._case_text(reason, "reason"))
+        self._objection_remedied(
+            status=CaseStatus.IN_REVIEW,
+            actor=record,
+            at=at,
+            reason=self._case_text(reason, "reason"),
+        )
 
-    @event("ObjectionRemedied")
+    class ObjectionRemedied(ChangesStatus):
+        """Abhilfe: the objection is well-founded; the case is reviewed again."""
+
+        class_version = 2
+        upcast_v1_v2 = leads_to(CaseStatus.IN_REVIEW)
+        actor: ActorRecord
+        at: datetime
+        reason: PersonalValue
+
+    @event(ObjectionRemedied)
     def _objection_remedied(
-        self, *, actor: ActorRecord, at: datetime, reason: PersonalValue
+        self, *, actor: ActorRecord, at: datetime, reason: PersonalValue, status: str
     ) -> None:
         self.decision = None
         self.notified_on = None
         self.objection_deadline = None
         self.fee_paid = None
-        self.status = CaseStatus.IN_REVIEW
+        self.status = status
         self.last_activity_at = at
 
     def forward_objection(self, *, actor: Actor, at: datetime, authority: str, reason: str) -> None:
@@ -672,17 +857,34 @@ class Case(Aggregate):
         if not authority.strip():
             raise InvalidCommand("authority", "must not be empty")
         self._objection_forwarded(
+            status=CaseStatus.OBJECTION_FORWARDED,
             actor=record,
             at=at,
             authority=authority.strip(),
             reason=self._case_text(reason, "reason"),
         )
 
-    @event("ObjectionForwarded")
+    class ObjectionForwarded(ChangesStatus):
+        """No remedy: the objection went to the objection authority."""
+
+        class_version = 2
+        upcast_v1_v2 = leads_to(CaseStatus.OBJECTION_FORWARDED)
+        actor: ActorRecord
+        at: datetime
+        authority: str
+        reason: PersonalValue
+
+    @event(ObjectionForwarded)
     def _objection_forwarded(
-        self, *, actor: ActorRecord, at: datetime, authority: str, reason: PersonalValue
+        self,
+        *,
+        actor: ActorRecord,
+        at: datetime,
+        authority: str,
+        reason: PersonalValue,
+        status: str,
     ) -> None:
-        self.status = CaseStatus.OBJECTION_FORWARDED
+        self.status = status
         self.last_activity_at = at
 
     def mark_final(self, *, actor: Actor, at: datetime) -> None:
@@ -691,26 +893,45 @@ class Case(Aggregate):
         deadline = self.current_objection_deadline()
         if berlin_date(at) <= deadline:
             raise InvalidCommand("at", f"the objection period runs until {deadline}")
-        self._became_final(actor=record, at=at)
+        self._became_final(status=CaseStatus.FINAL, actor=record, at=at)
 
-    @event("BecameFinal")
-    def _became_final(self, *, actor: ActorRecord, at: datetime) -> None:
-        self.status = CaseStatus.FINAL
+    class BecameFinal(ChangesStatus):
+        """The objection period ended without objection."""
+
+        class_version = 2
+        upcast_v1_v2 = leads_to(CaseStatus.FINAL)
+        actor: ActorRecord
+        at: datetime
+
+    @event(BecameFinal)
+    def _became_final(self, *, actor: ActorRecord, at: datetime, status: str) -> None:
+        self.status = status
         self.last_activity_at = at
 
     def withdraw(self, *, actor: Actor, at: datetime, reason: str) -> None:
         """The applicant withdraws the application before a decision."""
         record = self._begin("withdraw", actor, at)
         text = self._personal(Subjects.APPLICANT, reason, "reason")
-        self._withdrawn(actor=record, at=at, reason=text)
+        self._withdrawn(status=CaseStatus.WITHDRAWN, actor=record, at=at, reason=text)
 
-    @event("Withdrawn")
-    def _withdrawn(self, *, actor: ActorRecord, at: datetime, reason: PersonalValue) -> None:
+    class Withdrawn(ChangesStatus):
+        """The applicant withdrew the application before a decision."""
+
+        class_version = 2
+        upcast_v1_v2 = leads_to(CaseStatus.WITHDRAWN)
+        actor: ActorRecord
+        at: datetime
+        reason: PersonalValue
+
+    @event(Withdrawn)
+    def _withdrawn(
+        self, *, actor: ActorRecord, at: datetime, reason: PersonalValue, status: str
+    ) -> None:
         self.withdrawal_reason = reason
         self.pending_decision = None
         self.open_request = None
         self.holder = None
-        self.status = CaseStatus.WITHDRAWN
+        self.status = status
         self.last_activity_at = at
 
     def close(self, *, actor: Actor, at: datetime, reason: str | None = None) -> None:
@@ -718,7 +939,7 @@ class Case(Aggregate):
         record = self._begin("close", actor, at)
         self.check_closable(at)
         text = self._case_text(reason, "reason") if reason else None
-        self._closed(actor=record, at=at, reason=text)
+        self._closed(status=CaseStatus.CLOSED, actor=record, at=at, reason=text)
 
     def check_closable(self, at: datetime) -> None:
         """Extension point: services refuse ``close`` while their own steps are open."""
@@ -753,10 +974,21 @@ class Case(Aggregate):
         inspection.check_deadline()
         return inspection
 
-    @event("Closed")
-    def _closed(self, *, actor: ActorRecord, at: datetime, reason: PersonalValue | None) -> None:
+    class Closed(ChangesStatus):
+        """The file was closed."""
+
+        class_version = 2
+        upcast_v1_v2 = leads_to(CaseStatus.CLOSED)
+        actor: ActorRecord
+        at: datetime
+        reason: PersonalValue | None
+
+    @event(Closed)
+    def _closed(
+        self, *, actor: ActorRecord, at: datetime, reason: PersonalValue | None, status: str
+    ) -> None:
         self.holder = None
-        self.status = CaseStatus.CLOSED
+        self.status = status
         self.last_activity_at = at
 
     def check_erasure(
@@ -792,7 +1024,16 @@ class Case(Aggregate):
             legal_basis=legal_basis.strip(),
         )
 
-    @event("PersonalDataErased")
+    class PersonalDataErased(Aggregate.Event):
+        """The keys of these data subjects were destroyed; the event holds none of the data."""
+
+        actor: ActorRecord
+        at: datetime
+        subjects: list[str]
+        reason: str
+        legal_basis: str
+
+    @event(PersonalDataErased)
     def _personal_data_erased(
         self,
         *,

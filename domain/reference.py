@@ -24,7 +24,13 @@ class ReferenceCounter(Aggregate):
         """The counter's id: one counter per tenant and year."""
         return uuid5(_NAMESPACE, f"{tenant}/{year}")
 
-    @event("Started")
+    class Started(Aggregate.Created):
+        """A counter for a tenant's year, before its first number."""
+
+        tenant: str
+        year: int
+
+    @event(Started)
     def __init__(self, *, id: UUID, tenant: str, year: int) -> None:
         self.tenant = tenant
         self.year = year
@@ -42,7 +48,13 @@ class ReferenceCounter(Aggregate):
         self._issued(number=number, case_id=case_id)
         return format_reference(self.tenant, self.year, number)
 
-    @event("Issued")
+    class Issued(Aggregate.Event):
+        """The next number went to this case."""
+
+        number: int
+        case_id: UUID
+
+    @event(Issued)
     def _issued(self, *, number: int, case_id: UUID) -> None:
         self.last_number = number
 

@@ -55,7 +55,13 @@ class TeamRoster(Aggregate):
         """The roster's id: one per town."""
         return uuid5(_NAMESPACE, tenant)
 
-    @event("Started")
+    class Started(Aggregate.Created):
+        """The town's roster, started from the default configuration."""
+
+        tenant: str
+        teams: list[dict[str, Any]]
+
+    @event(Started)
     def __init__(self, *, id: UUID, tenant: str, teams: list[dict[str, Any]]) -> None:
         self.tenant = tenant
         self.teams = {t["id"]: team_from(t) for t in teams}
@@ -98,7 +104,15 @@ class TeamRoster(Aggregate):
             reason=self._reason(reason),
         )
 
-    @event("TeamConfigured")
+    class TeamConfigured(Aggregate.Event):
+        """A team was formed or now handles other services."""
+
+        actor: ActorRecord
+        at: datetime
+        team: dict[str, Any]
+        reason: PersonalValue
+
+    @event(TeamConfigured)
     def _team_configured(
         self, *, actor: ActorRecord, at: datetime, team: dict[str, Any], reason: PersonalValue
     ) -> None:
@@ -126,7 +140,15 @@ class TeamRoster(Aggregate):
             reason=self._reason(reason),
         )
 
-    @event("TeamDissolved")
+    class TeamDissolved(Aggregate.Event):
+        """A team was dissolved; every service stays handled."""
+
+        actor: ActorRecord
+        at: datetime
+        team_id: str
+        reason: PersonalValue
+
+    @event(TeamDissolved)
     def _team_dissolved(
         self, *, actor: ActorRecord, at: datetime, team_id: str, reason: PersonalValue
     ) -> None:

@@ -62,7 +62,13 @@ class PermitHolding(Aggregate):
         """A holding nobody claimed yet (the application derives its id)."""
         return cls(id=id, tenant=tenant, kind=kind.value)
 
-    @event("Started")
+    class Started(Aggregate.Created):
+        """A holding nobody claimed yet."""
+
+        tenant: str
+        kind: str
+
+    @event(Started)
     def __init__(self, *, id: UUID, tenant: str, kind: str) -> None:
         self.tenant = tenant
         self.kind = HoldingKind(kind)  # stored as plain text: no enum transcoding needed
@@ -107,7 +113,17 @@ class PermitHolding(Aggregate):
             why=why,
         )
 
-    @event("Taken")
+    class Taken(Aggregate.Event):
+        """A permit claimed its validity period (or moved its own claim)."""
+
+        case_id: UUID
+        valid_from: date
+        valid_until: date
+        actor_id: str
+        at: datetime
+        why: str
+
+    @event(Taken)
     def _taken(
         self,
         *,
@@ -131,6 +147,14 @@ class PermitHolding(Aggregate):
         self._released(case_id=case_id, actor_id=actor.id, at=at, why=why)
         return True
 
-    @event("Released")
+    class Released(Aggregate.Event):
+        """A permit gave up its claim."""
+
+        case_id: UUID
+        actor_id: str
+        at: datetime
+        why: str
+
+    @event(Released)
     def _released(self, *, case_id: UUID, actor_id: str, at: datetime, why: str) -> None:
         self.periods.pop(case_id, None)

@@ -24,7 +24,7 @@ from eventsourcing.domain import event
 from pydantic import AfterValidator, StringConstraints, model_validator
 
 from domain.actor import Actor, ActorRecord, Role
-from domain.case import APPLICANT_COMMANDS, Case, DecisionTerms
+from domain.case import APPLICANT_COMMANDS, Case, ChangesStatus, DecisionTerms, leads_to
 from domain.decision import Decision, DecisionOutcome, RulesApplied
 from domain.errors import InvalidCommand
 from domain.lifecycle import CaseStatus, extend_lifecycle
@@ -592,7 +592,19 @@ class ResidentParkingPermit(Case):
             rules=[checked, assessed],
         )
 
-    @event("PermitRenewed")
+    class PermitRenewed(Case.Event):
+        """The permit was renewed for another period, at the renewal fee."""
+
+        actor: ActorRecord
+        at: datetime
+        valid_from: date
+        valid_until: date
+        zone: str
+        months: int
+        fee: Decimal
+        rules: list[RulesApplied]
+
+    @event(PermitRenewed)
     def _renewed(
         self,
         *,
@@ -652,7 +664,16 @@ class ResidentParkingPermit(Case):
             actor=record, at=at, vehicle=dict(vehicle), fee=fee, rules=[assessed]
         )
 
-    @event("NumberPlateChanged")
+    class NumberPlateChanged(Case.Event):
+        """The permit moved to another vehicle, at the change fee."""
+
+        actor: ActorRecord
+        at: datetime
+        vehicle: dict[str, Any]
+        fee: Decimal
+        rules: list[RulesApplied]
+
+    @event(NumberPlateChanged)
     def _number_plate_changed(
         self,
         *,
@@ -681,14 +702,32 @@ class ResidentParkingPermit(Case):
             raise InvalidCommand("actor", "only the permit's holder may return it")
         self._release_holdings(resident, vehicle, actor, at, "returned")
         text = self._personal(Subjects.APPLICANT, reason, "reason") if reason else None
-        self._permit_returned(actor=record, at=at, returned_on=berlin_date(at), reason=text)
+        self._permit_returned(
+            status=P.RETURNED, actor=record, at=at, returned_on=berlin_date(at), reason=text
+        )
 
-    @event("PermitReturned")
+    class PermitReturned(ChangesStatus):
+        """The holder gave the permit back; it ends today."""
+
+        class_version = 2
+        upcast_v1_v2 = leads_to(P.RETURNED)
+        actor: ActorRecord
+        at: datetime
+        returned_on: date
+        reason: PersonalValue | None
+
+    @event(PermitReturned)
     def _permit_returned(
-        self, *, actor: ActorRecord, at: datetime, returned_on: date, reason: PersonalValue | None
+        self,
+        *,
+        actor: ActorRecord,
+        at: datetime,
+        returned_on: date,
+        reason: PersonalValue | None,
+        status: str,
     ) -> None:
         self.ended_on = returned_on
-        self.status = P.RETURNED
+        self.status = status
         self.last_activity_at = at
 
     def revoke_permit(
@@ -708,6 +747,7 @@ class ResidentParkingPermit(Case):
         text = self._case_text(reason, "reason")
         self._release_holdings(resident, vehicle, actor, at, "revoked")
         self._permit_revoked(
+            status=P.REVOKED,
             actor=record,
             at=at,
             revoked_on=berlin_date(at),
@@ -715,7 +755,18 @@ class ResidentParkingPermit(Case):
             legal_basis=legal_basis.strip(),
         )
 
-    @event("PermitRevoked")
+    class PermitRevoked(ChangesStatus):
+        """The town revoked the permit, with reasons and legal basis."""
+
+        class_version = 2
+        upcast_v1_v2 = leads_to(P.REVOKED)
+        actor: ActorRecord
+        at: datetime
+        revoked_on: date
+        reason: PersonalValue
+        legal_basis: str
+
+    @event(PermitRevoked)
     def _permit_revoked(
         self,
         *,
@@ -724,9 +775,10 @@ class ResidentParkingPermit(Case):
         revoked_on: date,
         reason: PersonalValue,
         legal_basis: str,
+        status: str,
     ) -> None:
         self.ended_on = revoked_on
-        self.status = P.REVOKED
+        self.status = status
         self.last_activity_at = at
 
     def _release_holdings(

@@ -18,7 +18,7 @@ from eventsourcing.domain import event
 from pydantic import Field, StringConstraints
 
 from domain.actor import Actor, ActorRecord
-from domain.case import Case, DecisionTerms
+from domain.case import Case, ChangesStatus, DecisionTerms, leads_to
 from domain.decision import DecisionOutcome
 from domain.errors import InvalidCommand
 from domain.inspections import Inspections
@@ -231,12 +231,23 @@ class RoadOpeningPermit(Case):
             too_early="works cannot start before the permit is effective",
             ended="the permit expired on",
         )
-        self._works_started(actor=record, at=at, started_on=started_on)
+        self._works_started(status=R.WORKS_STARTED, actor=record, at=at, started_on=started_on)
 
-    @event("WorksStarted")
-    def _works_started(self, *, actor: ActorRecord, at: datetime, started_on: date) -> None:
+    class WorksStarted(ChangesStatus):
+        """The contractor reported the start of works."""
+
+        class_version = 2
+        upcast_v1_v2 = leads_to(R.WORKS_STARTED)
+        actor: ActorRecord
+        at: datetime
+        started_on: date
+
+    @event(WorksStarted)
+    def _works_started(
+        self, *, actor: ActorRecord, at: datetime, started_on: date, status: str
+    ) -> None:
         self.works_started_on = started_on
-        self.status = R.WORKS_STARTED
+        self.status = status
         self.last_activity_at = at
 
     def complete_works(self, *, actor: Actor, at: datetime, completed_on: date) -> None:
@@ -246,12 +257,25 @@ class RoadOpeningPermit(Case):
             raise InvalidCommand("completed_on", "works cannot end before they started")
         if completed_on > berlin_date(at):
             raise InvalidCommand("completed_on", "must not lie in the future")
-        self._works_completed(actor=record, at=at, completed_on=completed_on)
+        self._works_completed(
+            status=R.WORKS_COMPLETED, actor=record, at=at, completed_on=completed_on
+        )
 
-    @event("WorksCompleted")
-    def _works_completed(self, *, actor: ActorRecord, at: datetime, completed_on: date) -> None:
+    class WorksCompleted(ChangesStatus):
+        """The contractor reported the works and the restoration complete."""
+
+        class_version = 2
+        upcast_v1_v2 = leads_to(R.WORKS_COMPLETED)
+        actor: ActorRecord
+        at: datetime
+        completed_on: date
+
+    @event(WorksCompleted)
+    def _works_completed(
+        self, *, actor: ActorRecord, at: datetime, completed_on: date, status: str
+    ) -> None:
         self.works_completed_on = completed_on
-        self.status = R.WORKS_COMPLETED
+        self.status = status
         self.last_activity_at = at
 
     def inspect_restoration(
@@ -285,9 +309,27 @@ class RoadOpeningPermit(Case):
             defects=list(inspection.defects),
             remedy_by=remedy_by,
             warranty_until=warranty_until,
+            status=R.RESTORATION_DEFECTIVE if inspection.defects else R.WARRANTY_RUNNING,
         )
 
-    @event("RestorationInspected")
+    class RestorationInspected(ChangesStatus):
+        """The restored surface was inspected: accepted (warranty runs) or defective."""
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            defective = bool(state["defects"])
+            state["status"] = R.RESTORATION_DEFECTIVE if defective else R.WARRANTY_RUNNING
+
+        actor: ActorRecord
+        at: datetime
+        inspected_on: date
+        defects: list[PersonalValue]
+        remedy_by: date | None
+        warranty_until: date | None
+
+    @event(RestorationInspected)
     def _restoration_inspected(
         self,
         *,
@@ -297,10 +339,11 @@ class RoadOpeningPermit(Case):
         defects: list[PersonalValue],
         remedy_by: date | None,
         warranty_until: date | None,
+        status: str,
     ) -> None:
         self.restoration = self.restoration.recorded(inspected_on, defects, remedy_by)
         self.warranty_until = warranty_until
-        self.status = R.RESTORATION_DEFECTIVE if defects else R.WARRANTY_RUNNING
+        self.status = status
         self.last_activity_at = at
 
     @property

@@ -19,7 +19,7 @@ from eventsourcing.domain import event
 from pydantic import StringConstraints
 
 from domain.actor import Actor, ActorRecord
-from domain.case import Case, DecisionTerms, clean_text
+from domain.case import Case, ChangesStatus, DecisionTerms, clean_text, leads_to
 from domain.conditions import StandardConditions
 from domain.decision import DecisionOutcome, RulesApplied
 from domain.errors import InvalidCommand
@@ -242,7 +242,16 @@ class SewerConnection(Case):
             description=self._case_text(description, "description"),
         )
 
-    @event("ConnectionPointDetermined")
+    class ConnectionPointDetermined(Case.Event):
+        """The operator determined where the house connection meets the sewer."""
+
+        actor: ActorRecord
+        at: datetime
+        manhole: str
+        invert_depth_m: Decimal
+        description: PersonalValue
+
+    @event(ConnectionPointDetermined)
     def _connection_point_determined(
         self,
         *,
@@ -309,16 +318,36 @@ class SewerConnection(Case):
         )
         check_pipe_length(pipe_length_m)
         self._construction_reported(
-            actor=record, at=at, completed_on=completed_on, pipe_length_m=pipe_length_m
+            status=W.CONSTRUCTION_REPORTED,
+            actor=record,
+            at=at,
+            completed_on=completed_on,
+            pipe_length_m=pipe_length_m,
         )
 
-    @event("ConstructionReported")
+    class ConstructionReported(ChangesStatus):
+        """The connection was built; the pipe laid is reported."""
+
+        class_version = 2
+        upcast_v1_v2 = leads_to(W.CONSTRUCTION_REPORTED)
+        actor: ActorRecord
+        at: datetime
+        completed_on: date
+        pipe_length_m: Decimal
+
+    @event(ConstructionReported)
     def _construction_reported(
-        self, *, actor: ActorRecord, at: datetime, completed_on: date, pipe_length_m: Decimal
+        self,
+        *,
+        actor: ActorRecord,
+        at: datetime,
+        completed_on: date,
+        pipe_length_m: Decimal,
+        status: str,
     ) -> None:
         self.construction_completed_on = completed_on
         self.pipe_length_m = Decimal(pipe_length_m)
-        self.status = W.CONSTRUCTION_REPORTED
+        self.status = status
         self.last_activity_at = at
 
     def inspect_connection(
@@ -344,6 +373,7 @@ class SewerConnection(Case):
         )
         if inspection.defects:
             self._connection_defects_found(
+                status=W.CONNECTION_DEFECTIVE,
                 actor=record,
                 at=at,
                 inspected_on=inspected_on,
@@ -351,9 +381,22 @@ class SewerConnection(Case):
                 remedy_by=remedy_by,
             )
         else:
-            self._connection_accepted(actor=record, at=at, inspected_on=inspected_on)
+            self._connection_accepted(
+                status=W.CONNECTION_ACCEPTED, actor=record, at=at, inspected_on=inspected_on
+            )
 
-    @event("ConnectionDefectsFound")
+    class ConnectionDefectsFound(ChangesStatus):
+        """The acceptance inspection found defects, to be remedied by a deadline."""
+
+        class_version = 2
+        upcast_v1_v2 = leads_to(W.CONNECTION_DEFECTIVE)
+        actor: ActorRecord
+        at: datetime
+        inspected_on: date
+        defects: list[PersonalValue]
+        remedy_by: date | None
+
+    @event(ConnectionDefectsFound)
     def _connection_defects_found(
         self,
         *,
@@ -362,15 +405,27 @@ class SewerConnection(Case):
         inspected_on: date,
         defects: list[PersonalValue],
         remedy_by: date | None,
+        status: str,
     ) -> None:
         self.acceptance = self.acceptance.recorded(inspected_on, defects, remedy_by)
-        self.status = W.CONNECTION_DEFECTIVE
+        self.status = status
         self.last_activity_at = at
 
-    @event("ConnectionAccepted")
-    def _connection_accepted(self, *, actor: ActorRecord, at: datetime, inspected_on: date) -> None:
+    class ConnectionAccepted(ChangesStatus):
+        """The acceptance inspection accepted the connection."""
+
+        class_version = 2
+        upcast_v1_v2 = leads_to(W.CONNECTION_ACCEPTED)
+        actor: ActorRecord
+        at: datetime
+        inspected_on: date
+
+    @event(ConnectionAccepted)
+    def _connection_accepted(
+        self, *, actor: ActorRecord, at: datetime, inspected_on: date, status: str
+    ) -> None:
         self.acceptance = self.acceptance.recorded(inspected_on, (), None)
-        self.status = W.CONNECTION_ACCEPTED
+        self.status = status
         self.last_activity_at = at
 
     def assess_connection_charge(self, *, actor: Actor, at: datetime) -> None:
@@ -380,15 +435,27 @@ class SewerConnection(Case):
             raise InvalidCommand("construction", "the construction has not been reported")
         tariff = in_force(TARIFFS, berlin_date(at))
         amount, applied = tariff.connection_charge(self.drainage, self.pipe_length_m)
-        self._connection_charge_assessed(actor=record, at=at, amount=amount, rules=applied)
+        self._connection_charge_assessed(
+            status=W.CHARGE_ASSESSED, actor=record, at=at, amount=amount, rules=applied
+        )
 
-    @event("ConnectionChargeAssessed")
+    class ConnectionChargeAssessed(ChangesStatus):
+        """The connection charge was assessed by the tariff in force."""
+
+        class_version = 2
+        upcast_v1_v2 = leads_to(W.CHARGE_ASSESSED)
+        actor: ActorRecord
+        at: datetime
+        amount: Decimal
+        rules: RulesApplied
+
+    @event(ConnectionChargeAssessed)
     def _connection_charge_assessed(
-        self, *, actor: ActorRecord, at: datetime, amount: Decimal, rules: RulesApplied
+        self, *, actor: ActorRecord, at: datetime, amount: Decimal, rules: RulesApplied, status: str
     ) -> None:
         self.connection_charge = Decimal(amount)
         self.charge_rules = rules
-        self.status = W.CHARGE_ASSESSED
+        self.status = status
         self.last_activity_at = at
 
     # -------------------------------------------------------------------- state

@@ -19,7 +19,7 @@ from eventsourcing.domain import event
 from pydantic import StringConstraints, ValidationInfo, field_validator
 
 from domain.actor import Actor, ActorRecord
-from domain.case import Case, DecisionTerms
+from domain.case import Case, ChangesStatus, DecisionTerms, leads_to
 from domain.conditions import StandardConditions
 from domain.decision import Decision, DecisionOutcome
 from domain.errors import InvalidCommand
@@ -286,15 +286,27 @@ class TrafficSignOrder(Case):
             ended="the order ended on",
         )
         in_time = signs_up_on <= signs_up_by(decision)
-        self._signs_put_up(actor=record, at=at, signs_up_on=signs_up_on, in_time=in_time)
+        self._signs_put_up(
+            status=V.SIGNS_UP, actor=record, at=at, signs_up_on=signs_up_on, in_time=in_time
+        )
 
-    @event("SignsPutUp")
+    class SignsPutUp(ChangesStatus):
+        """The signs were reported up, in time or late."""
+
+        class_version = 2
+        upcast_v1_v2 = leads_to(V.SIGNS_UP)
+        actor: ActorRecord
+        at: datetime
+        signs_up_on: date
+        in_time: bool
+
+    @event(SignsPutUp)
     def _signs_put_up(
-        self, *, actor: ActorRecord, at: datetime, signs_up_on: date, in_time: bool
+        self, *, actor: ActorRecord, at: datetime, signs_up_on: date, in_time: bool, status: str
     ) -> None:
         self.signs_up_on = signs_up_on
         self.signs_up_in_time = in_time
-        self.status = V.SIGNS_UP
+        self.status = status
         self.last_activity_at = at
 
     def report_signs_removed(self, *, actor: Actor, at: datetime, removed_on: date) -> None:
@@ -304,12 +316,23 @@ class TrafficSignOrder(Case):
             raise InvalidCommand("signs_up_on", "the signs were never reported up")
         if not self.signs_up_on <= removed_on <= berlin_date(at):
             raise InvalidCommand("removed_on", "must lie between putting the signs up and today")
-        self._signs_removed(actor=record, at=at, removed_on=removed_on)
+        self._signs_removed(status=V.COMPLETED, actor=record, at=at, removed_on=removed_on)
 
-    @event("SignsRemoved")
-    def _signs_removed(self, *, actor: ActorRecord, at: datetime, removed_on: date) -> None:
+    class SignsRemoved(ChangesStatus):
+        """The measure is over and the signs are gone."""
+
+        class_version = 2
+        upcast_v1_v2 = leads_to(V.COMPLETED)
+        actor: ActorRecord
+        at: datetime
+        removed_on: date
+
+    @event(SignsRemoved)
+    def _signs_removed(
+        self, *, actor: ActorRecord, at: datetime, removed_on: date, status: str
+    ) -> None:
         self.signs_removed_on = removed_on
-        self.status = V.COMPLETED
+        self.status = status
         self.last_activity_at = at
 
     # -------------------------------------------------------------------- state
