@@ -211,7 +211,13 @@ def test_the_standby_takes_over_when_the_holding_process_is_killed(
         )
     standby: list[Worker] = []
     try:
-        wait_until(lambda: len(holders(pg, f"{prefix}-holder")) == 2, 30, "the holder's locks")
+
+        def holding() -> bool:
+            # A holder that died (say, on an import error) fails now, with what it said.
+            assert holder.poll() is None, f"the holder exited: {log.read_text()[-2000:]}"
+            return len(holders(pg, f"{prefix}-holder")) == 2
+
+        wait_until(holding, 120, "the holder's locks")  # a hang guard: the verdict is the state
         store, views = pw.open_store(pg), NamedViews(pg, f"{prefix}-standby")
         for projection in (pw.inbox(1, "standby"), pw.audit_trail(1, "standby")):
             runner = pw.CountingRunner(store, views, projection, batch_size=20, poll_seconds=0.2)
