@@ -4,14 +4,22 @@ A tariff, a lead time or a set of standard conditions is data with a version id 
 it takes effect. A decision records the version it applied; ``in_force`` picks the version
 for a day, ``by_version`` finds a recorded one again however old, so an auditor can replay
 the decision against exactly what it applied.
+
+The tables of the statutes are the modules' constants. A ``RuleBook`` amends some of them
+(a tariff the council has not adopted yet, a table under audit); whoever holds one applies
+it to the calls it makes (``with book.applied(): ...``), and every lookup here reads the
+amended table within that block, in that thread or task only. Tests pass their own tables
+this way instead of patching module globals.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from domain.decision import RulesApplied
 
@@ -37,8 +45,41 @@ class Versioned(Protocol):
 V = TypeVar("V", bound=Versioned)
 
 
+@dataclass(frozen=True, slots=True)
+class RuleBook:
+    """Rule tables in force: the statutes' own, except where an amendment replaces one."""
+
+    amendments: tuple[tuple[tuple[Any, ...], tuple[Any, ...]], ...] = ()
+
+    def amended(self, statute: tuple[V, ...], table: tuple[V, ...]) -> RuleBook:
+        """This book with ``statute`` (a module's table) replaced by ``table``."""
+        kept = tuple((old, new) for old, new in self.amendments if old != statute)
+        return RuleBook((*kept, (statute, table)))
+
+    def table(self, statute: tuple[V, ...]) -> tuple[V, ...]:
+        """The versions this book holds for a statute's table."""
+        for old, new in self.amendments:
+            if old == statute:
+                return cast(tuple[V, ...], new)
+        return statute
+
+    @contextmanager
+    def applied(self) -> Iterator[RuleBook]:
+        """Every rule lookup in this block (this thread or task) reads this book."""
+        token = _BOOK_IN_FORCE.set(self)
+        try:
+            yield self
+        finally:
+            _BOOK_IN_FORCE.reset(token)
+
+
+STATUTES = RuleBook()  # the tables as the modules define them
+_BOOK_IN_FORCE: ContextVar[RuleBook] = ContextVar("rule_book", default=STATUTES)
+
+
 def in_force(versions: tuple[V, ...], on: date) -> V:
     """The version in force on a day: the latest that took effect on or before it."""
+    versions = _BOOK_IN_FORCE.get().table(versions)
     candidates = [v for v in versions if v.valid_from <= on]
     if not candidates:
         raise UnknownRulesVersion(f"no version in force on {on}")
@@ -47,7 +88,7 @@ def in_force(versions: tuple[V, ...], on: date) -> V:
 
 def by_version(versions: tuple[V, ...], version: str) -> V:
     """A version by its id, however old."""
-    for candidate in versions:
+    for candidate in _BOOK_IN_FORCE.get().table(versions):
         if candidate.version == version:
             return candidate
     raise UnknownRulesVersion(f"unknown rules version {version!r}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID, uuid4
@@ -19,6 +20,7 @@ from domain.decision_replay import replay
 from domain.personal_data import Erased
 from domain.rules import road_opening as rules
 from domain.rules.road_opening import FeeTariff
+from domain.rules.versions import STATUTES
 from domain.services import road_opening
 from domain.working_days import berlin_date
 from tests.conftest import APPLICANT, CLERK, FOREIGN_CLERK, SUPERVISOR
@@ -94,35 +96,36 @@ def test_a_rejection_and_a_general_decision_replay_as_consistent(
     assert audit.replay(general, 1, actor=AUDITOR).verdict == "consistent"
 
 
-def test_a_tampered_rule_implementation_is_reported_with_the_field_that_differs(
-    cases: CaseService, store: VorgangStore, monkeypatch: pytest.MonkeyPatch
+def test_a_tampered_rule_table_is_reported_with_the_field_that_differs(
+    cases: CaseService, store: VorgangStore
 ) -> None:
     case_id = permit(cases)
-    original = FeeTariff.assess
-
-    def overcharging(self, length_m, width_m):  # type: ignore[no-untyped-def]
-        fee, applied = original(self, length_m, width_m)
-        return fee + Decimal("10.00"), applied
-
-    monkeypatch.setattr(FeeTariff, "assess", overcharging)
-    report = DecisionAudit(store, cases.clock).replay(case_id, 1, actor=AUDITOR)
+    overcharging = tuple(
+        replace(tariff, base_fee=tariff.base_fee + Decimal("10.00")) for tariff in rules.FEE_TARIFFS
+    )
+    with STATUTES.amended(rules.FEE_TARIFFS, overcharging).applied():
+        report = DecisionAudit(store, cases.clock).replay(case_id, 1, actor=AUDITOR)
     assert report.verdict == "inconsistent"
-    assert report.differences == [{"field": "fee", "recorded": "73.40", "replayed": "83.40"}]
+    differences = {d["field"]: (d["recorded"], d["replayed"]) for d in report.differences}
+    assert differences == {
+        "fee": ("73.40", "83.40"),
+        "rules[road-opening-fee].inputs.base_fee": ("50.00", "60.00"),
+        "rules[road-opening-fee].inputs.fee": ("73.40", "83.40"),
+    }
 
 
 def test_each_decision_replays_under_its_own_tariff_and_today_shows_the_change(
-    cases: CaseService, store: VorgangStore, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+    cases: CaseService, store: VorgangStore, clock: FixedClock
 ) -> None:
     old = permit(cases)
-    monkeypatch.setattr(road_opening, "FEE_TARIFFS", (*rules.FEE_TARIFFS, TARIFF_2027))
-    monkeypatch.setattr(rules, "FEE_TARIFFS", (*rules.FEE_TARIFFS, TARIFF_2027))
-    clock.set(datetime(2027, 2, 1, 8, 0, tzinfo=UTC))
-    new = permit(cases)
-    audit = DecisionAudit(store, clock)
-    old_report, new_report = (
-        audit.replay(old, 1, actor=AUDITOR),
-        audit.replay(new, 1, actor=AUDITOR),
-    )
+    with STATUTES.amended(rules.FEE_TARIFFS, (*rules.FEE_TARIFFS, TARIFF_2027)).applied():
+        clock.set(datetime(2027, 2, 1, 8, 0, tzinfo=UTC))
+        new = permit(cases)
+        audit = DecisionAudit(store, clock)
+        old_report, new_report = (
+            audit.replay(old, 1, actor=AUDITOR),
+            audit.replay(new, 1, actor=AUDITOR),
+        )
     assert old_report.verdict == new_report.verdict == "consistent"
     assert new_report.today == []
     today = {d["field"]: d for d in old_report.today}

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
-from types import MappingProxyType
 from uuid import UUID
 
 import pytest
@@ -16,6 +16,7 @@ from domain.actor import Actor, Role
 from domain.errors import InvalidCommand
 from domain.rules import resident_parking as rules
 from domain.rules.resident_parking import ParkingTariff, ParkingZone, ZonePlan
+from domain.rules.versions import STATUTES, RuleBook
 from domain.services.resident_parking import example
 from domain.working_days import berlin_date
 from tests.conftest import CLERK
@@ -26,7 +27,7 @@ FROM_2027 = date(2027, 1, 1)
 
 
 @pytest.fixture
-def new_versions_from_2027(monkeypatch: pytest.MonkeyPatch) -> None:
+def new_versions_from_2027() -> Iterator[RuleBook]:
     """From 2027 Usingen's old town loses the Obergasse and the annual fee doubles."""
     plan = rules.ZONE_PLANS["usingen"][0]
     old_town = tuple(s for s in plan.zones[0].streets if s != "Obergasse")
@@ -39,16 +40,12 @@ def new_versions_from_2027(monkeypatch: pytest.MonkeyPatch) -> None:
         ),
     )
     fees = ParkingTariff("usingen-2027-01", FROM_2027, Decimal("120.00"), Decimal("20.00"))
-    monkeypatch.setattr(
-        rules,
-        "ZONE_PLANS",
-        MappingProxyType({**rules.ZONE_PLANS, "usingen": (plan, smaller)}),
+    usingen_tariffs = rules.TARIFFS["usingen"]
+    book = STATUTES.amended(rules.ZONE_PLANS["usingen"], (plan, smaller)).amended(
+        usingen_tariffs, (*usingen_tariffs, fees)
     )
-    monkeypatch.setattr(
-        rules,
-        "TARIFFS",
-        MappingProxyType({**rules.TARIFFS, "usingen": (*rules.TARIFFS["usingen"], fees)}),
-    )
+    with book.applied():
+        yield book
 
 
 def issued(cases: CaseService, parking: ResidentParkingCommands, street: str, plate: str) -> UUID:

@@ -13,6 +13,7 @@ from application.store import VorgangStore
 from domain.decision import DecisionOutcome
 from domain.rules import road_opening as rules
 from domain.rules.road_opening import FeeTariff, UnknownRulesVersion, by_version, in_force
+from domain.rules.versions import STATUTES
 from domain.services import road_opening
 from domain.working_days import berlin_date
 from infrastructure.database import DatabaseTarget
@@ -61,22 +62,22 @@ def fee_of(cases: CaseService, case_id: str) -> tuple[str, str]:
 
 
 def test_a_decision_keeps_its_tariff_after_a_new_version_takes_effect(
-    cases: CaseService, clock: FixedClock, target: DatabaseTarget, monkeypatch: pytest.MonkeyPatch
+    cases: CaseService, clock: FixedClock, target: DatabaseTarget
 ) -> None:
     old = decided_permit(cases, clock)
     assert fee_of(cases, old) == ("73.40", "2025-01")
 
-    monkeypatch.setattr(road_opening, "FEE_TARIFFS", (*rules.FEE_TARIFFS, TARIFF_2027))
-    clock.set(datetime(2027, 2, 1, 8, 0, tzinfo=UTC))
-    new = decided_permit(cases, clock)
-    assert fee_of(cases, new) == ("111.20", "2027-01")  # 80.00 + 5.20 m² x 6.00
+    with STATUTES.amended(rules.FEE_TARIFFS, (*rules.FEE_TARIFFS, TARIFF_2027)).applied():
+        clock.set(datetime(2027, 2, 1, 8, 0, tzinfo=UTC))
+        new = decided_permit(cases, clock)
+        assert fee_of(cases, new) == ("111.20", "2027-01")  # 80.00 + 5.20 m² x 6.00
 
-    fresh = VorgangStore(env=target.env, personal_data=PersonalDataInClear())
-    try:
-        replayed = CaseService(fresh, clock, cases.identities)
-        assert fee_of(replayed, old) == ("73.40", "2025-01")  # replay reads, never recomputes
-    finally:
-        fresh.close()
+        fresh = VorgangStore(env=target.env, personal_data=PersonalDataInClear())
+        try:
+            replayed = CaseService(fresh, clock, cases.identities)
+            assert fee_of(replayed, old) == ("73.40", "2025-01")  # replay reads, never recomputes
+        finally:
+            fresh.close()
 
 
 def test_every_version_stays_loadable_and_the_one_in_force_is_chosen_by_date() -> None:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
-
-import pytest
 
 from application.cases import CaseService
 from application.clock import FixedClock
@@ -18,6 +17,7 @@ from domain.decision import DecisionOutcome
 from domain.rules import sewer_connection as sewer_rules
 from domain.rules import traffic_sign_order as sign_rules
 from domain.rules.tariffs import Band
+from domain.rules.versions import STATUTES
 from domain.services import sewer_connection, traffic_sign_order
 from domain.working_days import berlin_date
 from tests.conftest import APPLICANT, CLERK
@@ -59,7 +59,7 @@ def in_review(cases: CaseService, service: str, data: dict[str, object]) -> UUID
 
 
 def test_a_connection_keeps_its_permit_fee_and_the_charge_takes_the_tariff_of_its_day(
-    cases: CaseService, store: VorgangStore, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+    cases: CaseService, store: VorgangStore, clock: FixedClock
 ) -> None:
     commands = SewerConnectionCommands(cases)
     case_id = in_review(cases, "sewer-connection", sewer_connection.example(date(2026, 3, 2)))
@@ -69,14 +69,15 @@ def test_a_connection_keeps_its_permit_fee_and_the_charge_takes_the_tariff_of_it
     cases.decide(case_id, actor=CLERK, **DECISION)  # type: ignore[arg-type]
     cases.notify(case_id, actor=CLERK)
 
-    monkeypatch.setattr(sewer_connection, "TARIFFS", (*sewer_rules.TARIFFS, CONNECTION_2027))
-    clock.set(datetime(2027, 2, 1, 8, 0, tzinfo=UTC))
-    built_on = berlin_date(clock.now()) - timedelta(days=3)
-    commands.report_construction(
-        case_id, actor=CLERK, completed_on=built_on, pipe_length_m=Decimal("10.00")
-    )
-    commands.inspect_connection(case_id, actor=CLERK, inspected_on=built_on, defects=[])
-    commands.assess_connection_charge(case_id, actor=CLERK)
+    with STATUTES.amended(sewer_rules.TARIFFS, (*sewer_rules.TARIFFS, CONNECTION_2027)).applied():
+        clock.set(datetime(2027, 2, 1, 8, 0, tzinfo=UTC))
+        built_on = berlin_date(clock.now()) - timedelta(days=3)
+        commands.report_construction(
+            case_id, actor=CLERK, completed_on=built_on, pipe_length_m=Decimal("10.00")
+        )
+        commands.inspect_connection(case_id, actor=CLERK, inspected_on=built_on, defects=[])
+        commands.assess_connection_charge(case_id, actor=CLERK)
+        report = DecisionAudit(store, clock).replay(case_id, 1, actor=AUDITOR)
 
     state = cases.get(case_id, actor=CLERK)
     assert state.decision is not None
@@ -84,20 +85,19 @@ def test_a_connection_keeps_its_permit_fee_and_the_charge_takes_the_tariff_of_it
     # 2027-01: combined 2000.00 + (10.00 m - 8.00 m included) x 180.00 = 2360.00
     assert state.service_state["connection_charge"] == "2360.00"
     assert state.service_state["charge_rules"]["version"] == "2027-01"
-    report = DecisionAudit(store, clock).replay(case_id, 1, actor=AUDITOR)
     assert report.verdict == "consistent"
     assert {d["field"]: d["replayed"] for d in report.today}["fee"] == "110.00"
 
 
 def test_an_order_replays_under_its_own_tariff_and_today_shows_the_new_one(
-    cases: CaseService, store: VorgangStore, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+    cases: CaseService, store: VorgangStore, clock: FixedClock
 ) -> None:
     data = traffic_sign_order.example(berlin_date(clock.now()))
     case_id = in_review(cases, "traffic-sign-order", data)
     cases.decide(case_id, actor=CLERK, **DECISION)  # type: ignore[arg-type]
-    monkeypatch.setattr(traffic_sign_order, "TARIFFS", (*sign_rules.TARIFFS, ORDER_2027))
     clock.set(datetime(2027, 2, 1, 8, 0, tzinfo=UTC))
-    report = DecisionAudit(store, clock).replay(case_id, 1, actor=AUDITOR)
+    with STATUTES.amended(sign_rules.TARIFFS, (*sign_rules.TARIFFS, ORDER_2027)).applied():
+        report = DecisionAudit(store, clock).replay(case_id, 1, actor=AUDITOR)
     assert report.verdict == "consistent", report
     today = {d["field"]: d for d in report.today}
     assert today["fee"] == {"field": "fee", "recorded": "50.00", "replayed": "64.00"}
@@ -105,17 +105,19 @@ def test_an_order_replays_under_its_own_tariff_and_today_shows_the_new_one(
 
 
 def test_a_tampered_set_up_day_is_reported_by_the_replay(
-    cases: CaseService, store: VorgangStore, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+    cases: CaseService, store: VorgangStore, clock: FixedClock
 ) -> None:
     case_id = in_review(
         cases, "traffic-sign-order", traffic_sign_order.example(berlin_date(clock.now()))
     )
     cases.decide(case_id, actor=CLERK, **DECISION)  # type: ignore[arg-type]
-    monkeypatch.setattr(sign_rules.SignSetup, "signs_up_by", lambda self, start: start)
-    report = DecisionAudit(store, clock).replay(case_id, 1, actor=AUDITOR)
+    same_day = tuple(replace(setup, days_ahead=0) for setup in sign_rules.SIGN_SETUPS)
+    with STATUTES.amended(sign_rules.SIGN_SETUPS, same_day).applied():
+        report = DecisionAudit(store, clock).replay(case_id, 1, actor=AUDITOR)
     assert report.verdict == "inconsistent"
     fields = {d["field"] for d in report.differences}
     assert {
         "particulars.signs_up_by",
+        "rules[traffic-sign-order-sign-setup].inputs.days_ahead",
         "rules[traffic-sign-order-sign-setup].inputs.signs_up_by",
     } == fields

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 from decimal import Decimal
-from types import MappingProxyType
 
 import pytest
 from hypothesis import given
@@ -20,7 +20,7 @@ from domain.rules.resident_parking import (
     tariff,
     zone_plan,
 )
-from domain.rules.versions import UnknownRulesVersion
+from domain.rules.versions import STATUTES, UnknownRulesVersion
 from domain.services.resident_parking import canonical_plate, last_day
 from domain.tenants import TENANTS
 
@@ -115,23 +115,35 @@ def test_a_validity_of_whole_months_ends_the_day_before() -> None:
     assert last_day(date(2028, 2, 29), 12) == date(2029, 2, 28)
 
 
-def test_a_new_version_takes_effect_on_its_day_and_old_ones_stay_findable(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_new_version_takes_effect_on_its_day_and_old_ones_stay_findable() -> None:
     old = rules.TARIFFS["usingen"][0]
     new = ParkingTariff("usingen-2027-01", date(2027, 1, 1), Decimal("120.00"), Decimal("20.00"))
-    monkeypatch.setattr(
-        rules, "TARIFFS", MappingProxyType({**rules.TARIFFS, "usingen": (old, new)})
-    )
-    assert tariff("usingen", date(2026, 12, 31)) == old
-    assert tariff("usingen", date(2027, 1, 1)) == new
-    assert rules.tariff_version("usingen", old.version) == old
-    with pytest.raises(UnknownRulesVersion):
-        rules.tariff_version("usingen", "1999-01")
-    with pytest.raises(UnknownRulesVersion):
-        tariff("usingen", date(2024, 12, 31))
-    with pytest.raises(UnknownRulesVersion):
-        zone_plan("atlantis", date(2026, 3, 2))
+    with STATUTES.amended(rules.TARIFFS["usingen"], (old, new)).applied():
+        assert tariff("usingen", date(2026, 12, 31)) == old
+        assert tariff("usingen", date(2027, 1, 1)) == new
+        assert rules.tariff_version("usingen", old.version) == old
+        assert rules.tariff_version("usingen", new.version) == new
+        with pytest.raises(UnknownRulesVersion):
+            rules.tariff_version("usingen", "1999-01")
+        with pytest.raises(UnknownRulesVersion):
+            tariff("usingen", date(2024, 12, 31))
+        with pytest.raises(UnknownRulesVersion):
+            zone_plan("atlantis", date(2026, 3, 2))
+    assert tariff("usingen", date(2027, 1, 1)) == old  # outside the block: the statutes
+
+
+def test_an_amended_table_applies_only_in_the_thread_that_applied_it() -> None:
+    old = rules.TARIFFS["usingen"][0]
+    new = ParkingTariff("usingen-2027-01", date(2027, 1, 1), Decimal("120.00"), Decimal("20.00"))
+    elsewhere: list[ParkingTariff] = []
+    with STATUTES.amended(rules.TARIFFS["usingen"], (old, new)).applied():
+        other = threading.Thread(
+            target=lambda: elsewhere.append(tariff("usingen", date(2027, 1, 1)))
+        )
+        other.start()
+        other.join()
+        assert tariff("usingen", date(2027, 1, 1)) == new
+    assert elsewhere == [old]
 
 
 def test_a_plan_caps_the_validity() -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 from typer.testing import CliRunner
 
-from domain.rules.road_opening import FeeTariff
+from domain.rules.road_opening import FEE_TARIFFS
+from domain.rules.versions import STATUTES
 from infrastructure.cli import app
 from infrastructure.demo import seed_demo
 from infrastructure.wiring import Vorgang
@@ -25,25 +27,22 @@ def test_audit_replay_summarises_and_fails_on_a_tampered_rule(
     assert counts[0] == counts[1]  # every decision consistent
     assert int(counts[0]) >= 5
 
-    original = FeeTariff.assess
-
-    def undercharging(self, length_m, width_m):  # type: ignore[no-untyped-def]
-        fee, applied = original(self, length_m, width_m)
-        return fee - Decimal("1.00"), applied
-
-    monkeypatch.setattr(FeeTariff, "assess", undercharging)
-    tampered = runner.invoke(
-        app,
-        [
-            "audit",
-            "replay",
-            "--tenant",
-            "usingen",
-            "--from",
-            "2020-01-01",
-            "--service",
-            "road-opening",
-        ],
+    undercharging = tuple(
+        replace(tariff, base_fee=tariff.base_fee - Decimal("1.00")) for tariff in FEE_TARIFFS
     )
+    with STATUTES.amended(FEE_TARIFFS, undercharging).applied():
+        tampered = runner.invoke(
+            app,
+            [
+                "audit",
+                "replay",
+                "--tenant",
+                "usingen",
+                "--from",
+                "2020-01-01",
+                "--service",
+                "road-opening",
+            ],
+        )
     assert tampered.exit_code == 1
     assert "inconsistent: fee: recorded" in tampered.output
