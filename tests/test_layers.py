@@ -1,4 +1,4 @@
-"""The layers import only what docs/architecture.md allows them (its table "What may import what")."""
+"""The layers import only what the table "What may import what" in docs/architecture.md allows."""
 
 from __future__ import annotations
 
