@@ -13,6 +13,7 @@ from api.auth import DevelopmentTokens, TokenVerifier
 from api.body_limit import BodyLimit
 from api.context import RequestContext
 from api.oidc import OidcTokens
+from api.openapi import install_openapi, operation_id
 from api.problems import ServiceUnavailable, install_problem_handlers
 from api.provider import VorgangProvider
 from api.routes import cases, decisions, feed, health, privacy, read_models, search, services
@@ -100,7 +101,9 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         dependencies=[Depends(no_nul_in_parameters)],  # before any parameter meets a database
+        generate_unique_id_function=operation_id,
     )
+    install_openapi(app)
     app.state.provider = provider
     app.state.settings = settings
     app.state.verifier = verifier or verifier_for(settings)

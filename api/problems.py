@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -15,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg import OperationalError as PsycopgOperationalError
 from psycopg_pool import PoolTimeout
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth import IssuerUnavailable, Unauthenticated
@@ -43,6 +46,45 @@ log = structlog.get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://vorgang.example/problems/"
+
+
+class FieldProblem(BaseModel):
+    """One thing wrong with the request: where (body, query, header, path), which field, why."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    in_: str = Field(alias="in", description="body, query, header or path", examples=["body"])
+    field: str = Field(description="The field's dotted path", examples=["applicant.name"])
+    message: str = Field(examples=["Field required"])
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem: every error of the API; extensions such as ``holder`` may follow."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": PROBLEM_BASE + "validation",
+                    "title": "Invalid request",
+                    "status": 422,
+                    "detail": "Some fields are invalid; see errors.",
+                    "errors": [{"in": "body", "field": "reason", "message": "Field required"}],
+                }
+            ]
+        },
+    )
+
+    type: str = Field(
+        default="about:blank", description="A URI naming the kind of problem, stable to match on"
+    )
+    title: str = Field(description="The kind of problem in words")
+    status: int = Field(description="The HTTP status code")
+    detail: str = Field(description="This occurrence in words")
+    errors: list[FieldProblem] = Field(
+        default_factory=list, description="For a 422 or 400: each field that is wrong"
+    )
 
 
 class Forbidden(Exception):
@@ -181,210 +223,224 @@ DATABASE_DOWN = (
 )
 
 
-def install_problem_handlers(app: FastAPI, retry_after: int, watch: DatabaseWatch) -> None:
-    """Map every error the API can meet to its problem response."""
+@dataclass(frozen=True)
+class ProblemKind:
+    """How errors of one class become a problem: status, title, type, and what else it names.
 
-    @app.exception_handler(RequestValidationError)
-    def invalid_request(_r: Request, error: RequestValidationError) -> JSONResponse:
+    Each callable gets the error and the request; ``notice`` runs first, for what the API
+    must learn from the error (a database that stopped answering).
+    """
+
+    status: int
+    title: str
+    slug: str | None
+    detail: Callable[[Any, Request], str] = lambda error, _request: str(error)
+    errors: Callable[[Any, Request], list[dict[str, Any]]] | None = None
+    extensions: Callable[[Any, Request], dict[str, Any]] | None = None
+    headers: Callable[[Any, Request], dict[str, str]] | None = None
+    notice: Callable[[Any], None] | None = None
+
+    def respond(self, error: Exception, request: Request) -> JSONResponse:
+        """The problem response for this error."""
+        if self.notice is not None:
+            self.notice(error)
+        extensions = dict(self.extensions(error, request)) if self.extensions else {}
+        if self.errors is not None:
+            extensions["errors"] = self.errors(error, request)
         return problem(
+            self.status,
+            self.title,
+            self.detail(error, request),
+            slug=self.slug,
+            headers=self.headers(error, request) if self.headers else None,
+            **extensions,
+        )
+
+
+def body_error(field: str) -> Callable[[Any, Request], list[dict[str, Any]]]:
+    """The error names one field of the body, with the error's own words."""
+    return lambda error, _request: [{"in": "body", "field": field, "message": str(error)}]
+
+
+def retry_after_of(error: Any, _request: Request) -> dict[str, str]:
+    """Retry-After as the error says (the database, the issuer, a view catching up)."""
+    return {"Retry-After": str(error.retry_after)}
+
+
+def team_detail(error: NotYourTeam, request: Request) -> str:
+    """Which teams handle the service, and which are the caller's: a courtesy, if known."""
+    detail = str(error)
+    with contextlib.suppress(Exception):  # naming the right team is a courtesy
+        roster = request.app.state.provider.get().teams.teams_of(error.tenant)
+        handling = sorted(t.id for t in roster if t.handles(error.service))
+        detail = (
+            f"{error.service} cases are handled by {', '.join(handling) or 'no team'}; "
+            f"your teams: {', '.join(error.teams)}"
+        )
+    return detail
+
+
+def problem_kinds(retry_after: int, watch: DatabaseWatch) -> dict[type[Exception], ProblemKind]:
+    """Every error the API can meet, by class; a subclass not listed takes its base's kind."""
+
+    def database_down(error: Exception) -> None:
+        log.warning("database unavailable", error=type(error).__name__)
+        watch.report_failure()
+
+    forbidden = ProblemKind(403, "Forbidden", "forbidden")
+    not_found = ProblemKind(404, "Not found", "not-found")
+    concurrent = ProblemKind(409, "Changed concurrently", "concurrent-update")
+    kinds: dict[type[Exception], ProblemKind] = {
+        RequestValidationError: ProblemKind(
             422,
             "Invalid request",
-            "Some fields are invalid; see errors.",
-            slug="validation",
-            errors=field_errors(error),
-        )
-
-    @app.exception_handler(BadHeader)
-    def bad_header(_r: Request, error: BadHeader) -> JSONResponse:
-        return problem(
+            "validation",
+            detail=lambda _error, _request: "Some fields are invalid; see errors.",
+            errors=lambda error, _request: field_errors(error),
+        ),
+        BadHeader: ProblemKind(
             422,
             "Invalid header",
-            str(error),
-            slug="validation",
-            errors=[{"in": error.where, "field": error.header, "message": str(error)}],
-        )
-
-    @app.exception_handler(InvalidCommand)
-    def invalid_command(_r: Request, error: InvalidCommand) -> JSONResponse:
-        return problem(
+            "validation",
+            errors=lambda error, _request: [
+                {"in": error.where, "field": error.header, "message": str(error)}
+            ],
+        ),
+        InvalidCommand: ProblemKind(
             422,
             "Invalid command",
-            str(error),
-            slug="validation",
-            errors=[{"in": "body", "field": error.field, "message": str(error)}],
-        )
-
-    @app.exception_handler(InvalidApplicationData)
-    def invalid_data(_r: Request, error: InvalidApplicationData) -> JSONResponse:
-        return problem(
+            "validation",
+            errors=lambda error, _request: [
+                {"in": "body", "field": error.field, "message": str(error)}
+            ],
+        ),
+        InvalidApplicationData: ProblemKind(
             422,
             "Invalid application data",
-            "The application data does not fit the service; see errors.",
-            slug="validation",
-            errors=[{"in": "body", "field": f, "message": m} for f, m in error.errors],
-        )
-
-    @app.exception_handler(UnknownTenant)
-    def unknown_tenant(_r: Request, error: UnknownTenant) -> JSONResponse:
-        return problem(
-            422,
-            "Unknown tenant",
-            str(error),
-            slug="validation",
-            errors=[{"in": "body", "field": "tenant", "message": str(error)}],
-        )
-
-    @app.exception_handler(UnknownService)
-    def unknown_service(_r: Request, error: UnknownService) -> JSONResponse:
-        return problem(
-            422,
-            "Unknown service",
-            str(error),
-            slug="validation",
-            errors=[{"in": "body", "field": "service", "message": str(error)}],
-        )
-
-    @app.exception_handler(IdempotencyConflict)
-    def idempotency_conflict(_r: Request, error: IdempotencyConflict) -> JSONResponse:
-        return problem(
+            "validation",
+            detail=lambda _error, _request: (
+                "The application data does not fit the service; see errors."
+            ),
+            errors=lambda error, _request: [
+                {"in": "body", "field": f, "message": m} for f, m in error.errors
+            ],
+        ),
+        UnknownTenant: ProblemKind(
+            422, "Unknown tenant", "validation", errors=body_error("tenant")
+        ),
+        UnknownService: ProblemKind(
+            422, "Unknown service", "validation", errors=body_error("service")
+        ),
+        IdempotencyConflict: ProblemKind(
             422,
             "Idempotency-Key reused",
-            str(error),
-            slug="idempotency-key-reused",
-            errors=[{"in": "header", "field": "Idempotency-Key", "message": str(error)}],
-        )
-
-    @app.exception_handler(InvalidTransition)
-    def invalid_transition(_r: Request, error: InvalidTransition) -> JSONResponse:
-        return problem(
+            "idempotency-key-reused",
+            errors=lambda error, _request: [
+                {"in": "header", "field": "Idempotency-Key", "message": str(error)}
+            ],
+        ),
+        InvalidTransition: ProblemKind(
             409,
             "Not allowed in the current state",
-            str(error),
-            slug="invalid-transition",
-            current_status=error.status,
-            allowed_commands=list(error.allowed),
-        )
-
-    @app.exception_handler(CaseHeldByAnotherClerk)
-    def held(_r: Request, error: CaseHeldByAnotherClerk) -> JSONResponse:
-        return problem(
-            409, "Case held by someone else", str(error), slug="case-held", holder=error.holder_id
-        )
-
-    @app.exception_handler(NotTheHolder)
-    def not_holder(_r: Request, error: NotTheHolder) -> JSONResponse:
-        return problem(
-            409, "Claim the case first", str(error), slug="not-the-holder", holder=error.holder_id
-        )
-
-    @app.exception_handler(ConcurrentUpdate)
-    def lost_race(_r: Request, error: ConcurrentUpdate) -> JSONResponse:
-        return problem(409, "Changed concurrently", str(error), slug="concurrent-update")
-
-    @app.exception_handler(VersionMismatch)
-    def stale(_r: Request, error: VersionMismatch) -> JSONResponse:
-        return problem(
+            "invalid-transition",
+            extensions=lambda error, _request: {
+                "current_status": error.status,
+                "allowed_commands": list(error.allowed),
+            },
+        ),
+        CaseHeldByAnotherClerk: ProblemKind(
+            409,
+            "Case held by someone else",
+            "case-held",
+            extensions=lambda error, _request: {"holder": error.holder_id},
+        ),
+        NotTheHolder: ProblemKind(
+            409,
+            "Claim the case first",
+            "not-the-holder",
+            extensions=lambda error, _request: {"holder": error.holder_id},
+        ),
+        ConcurrentUpdate: concurrent,
+        VersionMismatch: ProblemKind(
             412,
             "Precondition failed",
-            str(error),
-            slug="stale-version",
-            headers={"ETag": f'"{error.actual}"'},
-            current_version=error.actual,
-        )
-
-    @app.exception_handler(CaseNotFound)
-    def not_found(_r: Request, error: CaseNotFound) -> JSONResponse:
-        return problem(404, "Not found", str(error), slug="not-found")
-
-    @app.exception_handler(NotFound)
-    def api_not_found(_r: Request, error: NotFound) -> JSONResponse:
-        return problem(404, "Not found", str(error), slug="not-found")
-
-    @app.exception_handler(WrongTenant)
-    def wrong_tenant(_r: Request, error: WrongTenant) -> JSONResponse:
-        return problem(403, "Forbidden", str(error), slug="forbidden")
-
-    @app.exception_handler(NotYourTeam)
-    def not_your_team(request: Request, error: NotYourTeam) -> JSONResponse:
-        detail = str(error)
-        with contextlib.suppress(Exception):  # naming the right team is a courtesy
-            roster = request.app.state.provider.get().teams.teams_of(error.tenant)
-            handling = sorted(t.id for t in roster if t.handles(error.service))
-            detail = (
-                f"{error.service} cases are handled by {', '.join(handling) or 'no team'}; "
-                f"your teams: {', '.join(error.teams)}"
-            )
-        return problem(403, "Forbidden", detail, slug="forbidden")
-
-    @app.exception_handler(Forbidden)
-    def forbidden(_r: Request, error: Forbidden) -> JSONResponse:
-        return problem(403, "Forbidden", str(error), slug="forbidden")
-
-    @app.exception_handler(DomainError)
-    def refused(_r: Request, error: DomainError) -> JSONResponse:
-        return problem(422, "Refused", str(error), slug="refused")
-
-    @app.exception_handler(Unauthenticated)
-    def unauthenticated(_r: Request, error: Unauthenticated) -> JSONResponse:
-        return problem(
+            "stale-version",
+            headers=lambda error, _request: {"ETag": f'"{error.actual}"'},
+            extensions=lambda error, _request: {"current_version": error.actual},
+        ),
+        CaseNotFound: not_found,
+        NotFound: not_found,
+        WrongTenant: forbidden,
+        NotYourTeam: ProblemKind(403, "Forbidden", "forbidden", detail=team_detail),
+        Forbidden: forbidden,
+        DomainError: ProblemKind(422, "Refused", "refused"),
+        Unauthenticated: ProblemKind(
             401,
             "Unauthorized",
-            str(error),
-            slug="unauthorized",
-            headers={"WWW-Authenticate": error.www_authenticate()},
-        )
-
-    @app.exception_handler(IssuerUnavailable)
-    def issuer_unavailable(_r: Request, error: IssuerUnavailable) -> JSONResponse:
-        return problem(
-            503,
-            "Identity provider unavailable",
-            str(error),
-            slug="issuer-unavailable",
-            headers={"Retry-After": str(error.retry_after)},
-        )
-
-    @app.exception_handler(ServiceUnavailable)
-    def service_unavailable(_r: Request, error: ServiceUnavailable) -> JSONResponse:
-        return unavailable(str(error), error.retry_after)
-
-    @app.exception_handler(ViewCatchingUp)
-    def view_catching_up(_r: Request, error: ViewCatchingUp) -> JSONResponse:
-        return problem(
+            "unauthorized",
+            headers=lambda error, _request: {"WWW-Authenticate": error.www_authenticate()},
+        ),
+        IssuerUnavailable: ProblemKind(
+            503, "Identity provider unavailable", "issuer-unavailable", headers=retry_after_of
+        ),
+        ServiceUnavailable: ProblemKind(
+            503, "Service unavailable", "database-unavailable", headers=retry_after_of
+        ),
+        ViewCatchingUp: ProblemKind(
             503,
             "Read model catching up",
-            str(error),
-            slug="view-catching-up",
-            headers={"Retry-After": str(error.retry_after)},
-            view=error.view,
-            position=error.position,
-            min_position=error.wanted,
-        )
-
-    @app.exception_handler(IntegrityError)
-    def integrity(_r: Request, error: IntegrityError) -> JSONResponse:
-        return problem(409, "Changed concurrently", "Reload and retry.", slug="concurrent-update")
-
+            "view-catching-up",
+            headers=retry_after_of,
+            extensions=lambda error, _request: {
+                "view": error.view,
+                "position": error.position,
+                "min_position": error.wanted,
+            },
+        ),
+        IntegrityError: dataclasses.replace(
+            concurrent, detail=lambda _error, _request: "Reload and retry."
+        ),
+    }
     for database_error in DATABASE_DOWN:
-
-        @app.exception_handler(database_error)
-        def database_down(_r: Request, error: Exception) -> JSONResponse:
-            log.warning("database unavailable", error=type(error).__name__)
-            watch.report_failure()
-            return unavailable("The database is not reachable; try again shortly.", retry_after)
-
-    @app.exception_handler(StarletteHTTPException)
-    def http_error(_r: Request, error: StarletteHTTPException) -> JSONResponse:
-        if error.status_code == 400 and error.__cause__ is not None:
-            # FastAPI's "error parsing the body": invalid UTF-8, too deep, too many digits.
-            message = unreadable_body(error.__cause__)
-            return problem(
-                400,
-                "Unreadable body",
-                message,
-                slug="validation",
-                errors=[{"in": "body", "field": "body", "message": message}],
-            )
-        return problem(
-            error.status_code, str(error.detail), str(error.detail), headers=error.headers
+        kinds[database_error] = ProblemKind(
+            503,
+            "Service unavailable",
+            "database-unavailable",
+            detail=lambda _error, _request: "The database is not reachable; try again shortly.",
+            headers=lambda _error, _request: {"Retry-After": str(retry_after)},
+            notice=database_down,
         )
+    return kinds
+
+
+def kind_of(error: Exception, kinds: Mapping[type[Exception], ProblemKind]) -> ProblemKind:
+    """The kind of the error's nearest listed class, as Starlette chose the handler."""
+    return next(kinds[cls] for cls in type(error).__mro__ if cls in kinds)
+
+
+def http_error(_request: Request, error: Exception) -> JSONResponse:
+    """The framework's own HTTP errors (404 route, 405, unreadable body) as problems."""
+    assert isinstance(error, StarletteHTTPException)
+    if error.status_code == 400 and error.__cause__ is not None:
+        # FastAPI's "error parsing the body": invalid UTF-8, too deep, too many digits.
+        message = unreadable_body(error.__cause__)
+        return problem(
+            400,
+            "Unreadable body",
+            message,
+            slug="validation",
+            errors=[{"in": "body", "field": "body", "message": message}],
+        )
+    return problem(error.status_code, str(error.detail), str(error.detail), headers=error.headers)
+
+
+def install_problem_handlers(app: FastAPI, retry_after: int, watch: DatabaseWatch) -> None:
+    """Map every error the API can meet to its problem response: one handler, one table."""
+    kinds = problem_kinds(retry_after, watch)
+
+    def respond(request: Request, error: Exception) -> JSONResponse:
+        return kind_of(error, kinds).respond(error, request)
+
+    for error_class in kinds:
+        app.add_exception_handler(error_class, respond)
+    app.add_exception_handler(StarletteHTTPException, http_error)

@@ -1,0 +1,140 @@
+"""A client generated from the OpenAPI document by openapi-python-client works against the
+live API: it submits, reads and claims a case, and parses a 422 problem naming the field.
+
+The client is generated once per session into a temporary directory and imported from there.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from openapi_python_client import generate
+from openapi_python_client.config import Config, ConfigFile, MetaType
+
+from api.app import create_app
+from api.auth import DevelopmentTokens
+from domain.actor import Role
+from infrastructure.settings import Settings
+from tests.api.conftest import SECRET
+from tests.api.live_server import serving
+
+PACKAGE = "vorgang_generated_client"
+TOKENS = DevelopmentTokens(SECRET, issuer="vorgang-dev", audience="vorgang")
+
+
+def settings_in(directory: Path) -> Settings:
+    return Settings(database_url=f"sqlite:///{directory / 'vorgang.db'}", token_secret=SECRET)
+
+
+@pytest.fixture(scope="session")
+def openapi_document(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    app = create_app(settings_in(tmp_path_factory.mktemp("document")), run_projections=False)
+    return app.openapi()
+
+
+@pytest.fixture(scope="session")
+def client_package(
+    tmp_path_factory: pytest.TempPathFactory, openapi_document: dict[str, Any]
+) -> Iterator[ModuleType]:
+    """The package generated from the document, importable for the session."""
+    root = tmp_path_factory.mktemp("generated-client")
+    document = root / "openapi.json"
+    document.write_text(json.dumps(openapi_document), encoding="utf-8")
+    config = Config.from_sources(
+        ConfigFile(post_hooks=[], package_name_override=PACKAGE),  # no formatter needed
+        MetaType.NONE,
+        document,
+        "utf-8",
+        overwrite=True,
+        output_path=root / PACKAGE,
+    )
+    problems = generate(config=config)
+    assert [f"{p.header}: {p.detail}" for p in problems] == []
+    sys.path.insert(0, str(root))
+    try:
+        yield importlib.import_module(PACKAGE)
+    finally:
+        sys.path.remove(str(root))
+        for name in [n for n in sys.modules if n == PACKAGE or n.startswith(PACKAGE + ".")]:
+            del sys.modules[name]
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with serving(create_app(settings_in(tmp_path_factory.mktemp("live")))) as url:
+        yield url
+
+
+def generated(module: str) -> Any:
+    """A module of the generated package (imported after generation)."""
+    return importlib.import_module(f"{PACKAGE}.{module}")
+
+
+def as_person(package: ModuleType, base_url: str, role: Role, subject: str) -> Any:
+    """The generated client, authenticated as a person of Usingen."""
+    token = TOKENS.issue(
+        subject=subject, name="Test Person", role=role, tenant="usingen", on_behalf_of=None
+    )
+    return package.AuthenticatedClient(base_url=base_url, token=token)
+
+
+def test_a_generated_client_submits_reads_and_claims_a_case(
+    client_package: ModuleType, base_url: str, openapi_document: dict[str, Any]
+) -> None:
+    submit_case = generated("api.cases.submit_case")
+    get_case = generated("api.cases.get_case")
+    claim_case = generated("api.cases.claim_case")
+    models = generated("models")
+    example = submission_example(openapi_document)
+    applicant = as_person(client_package, base_url, Role.APPLICANT, "portal:4711")
+    clerk = as_person(client_package, base_url, Role.CLERK, "clerk.usingen")
+
+    submitted = submit_case.sync_detailed(
+        client=applicant, body=models.SubmitCase.from_dict(example)
+    )
+    assert submitted.status_code == 201, submitted.content
+    case = submitted.parsed
+    assert isinstance(case, models.CaseOut)
+    assert (case.status, case.service) == ("submitted", example["service"])
+
+    read = get_case.sync(case.id, client=clerk)
+    assert isinstance(read, models.CaseOut)
+    assert (read.id, read.reference) == (case.id, case.reference)
+
+    claimed = claim_case.sync_detailed(case.id, client=clerk, if_match=submitted.headers["ETag"])
+    assert claimed.status_code == 200, claimed.content
+    assert claimed.parsed.holder == "clerk.usingen"
+    assert claimed.headers["ETag"] == f'"{claimed.parsed.version}"'
+
+
+def test_a_generated_client_parses_a_422_problem_naming_the_field(
+    client_package: ModuleType, base_url: str, openapi_document: dict[str, Any]
+) -> None:
+    submit_case = generated("api.cases.submit_case")
+    models = generated("models")
+    example = submission_example(openapi_document)
+    example["applicant"] = {**example["applicant"], "postal_code": "6125"}
+    applicant = as_person(client_package, base_url, Role.APPLICANT, "portal:4712")
+
+    answer = submit_case.sync_detailed(client=applicant, body=models.SubmitCase.from_dict(example))
+
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == "application/problem+json"
+    problem = answer.parsed
+    assert isinstance(problem, models.Problem)
+    assert (problem.status, problem.title) == (422, "Invalid request")
+    assert [(e.in_, e.field) for e in problem.errors] == [("body", "applicant.postal_code")]
+
+
+def submission_example(document: dict[str, Any]) -> dict[str, Any]:
+    """The submission example the document gives integrators, as a copy to change."""
+    example = document["components"]["schemas"]["SubmitCase"]["examples"][0]
+    copy: dict[str, Any] = json.loads(json.dumps(example))
+    return copy
