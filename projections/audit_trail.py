@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
+from domain.case import Case
 from domain.processing_clock import ProcessingClock
 from projections.bulk import insert_rows, load_rows, upsert_rows
 from projections.case_events import case_event_topics, holder_after, status_after
@@ -119,8 +120,8 @@ class AuditTrail(Projection):
     def _row(self, cases: dict[str, dict[str, Any]], applied: Applied) -> tuple[Any, ...] | None:
         event: Any = applied.event
         case_id = str(event.originator_id)
-        name = type(event).__name__
-        if name == "Submitted":
+        name = type(event).__name__  # the event's name as auditors read it, not dispatched on
+        if isinstance(event, Case.Submitted):
             cases[case_id] = {
                 "reference": event.reference,
                 "tenant": event.tenant,

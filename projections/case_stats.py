@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, ClassVar
 
+from domain.case import Case
 from domain.lifecycle import CaseStatus
 from domain.processing_clock import ProcessingClock
 from domain.working_days import berlin_date, working_days_between
@@ -72,8 +73,7 @@ class CaseStats(Projection):
 
     def _fold(self, rows: dict[str, dict[str, Any]], event: Any) -> None:
         case_id = str(event.originator_id)
-        name = type(event).__name__
-        if name == "Submitted":
+        if isinstance(event, Case.Submitted):
             rows[case_id] = dict.fromkeys(COLUMNS) | {
                 "case_id": case_id,
                 "tenant": event.tenant,
@@ -93,8 +93,8 @@ class CaseStats(Projection):
             row["waited_days"] = clock.waited_working_days
             due = clock.due_on
             row["due_on"] = due.isoformat() if due else None
-        takes_effect = name == "Countersigned" or (
-            name == "Decided" and event.status != CaseStatus.PENDING_COUNTERSIGN
+        takes_effect = isinstance(event, Case.Countersigned) or (
+            isinstance(event, Case.Decided) and event.status != CaseStatus.PENDING_COUNTERSIGN
         )
         if takes_effect and row["decided_on"] is None and isinstance(event.at, datetime):
             decided = berlin_date(event.at)

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, ClassVar, Final
 
+from domain.case import Case
 from domain.lifecycle import CaseStatus
 from domain.services.catalogue import SERVICES
 from projections.bulk import insert_rows, load_rows, upsert_rows
@@ -68,9 +69,26 @@ ROW_COLUMNS = ("sequence", "id", "type", "tenant", "service", "case_id", "time",
 CASE_COLUMNS = ("case_id", "reference", "tenant", "service", "status", "applicant")
 
 
-def public_type(name: str) -> str:
-    """``de.vorgang.case.<what>.v1`` for a published domain event."""
-    return f"{TYPE_PREFIX}{PUBLIC_TYPES[name]}.{TYPE_VERSION}"
+def _published_classes() -> dict[type[Any], str]:
+    """The published event classes (the shared lifecycle's and each service's) → public name."""
+    found: dict[type[Any], str] = {
+        getattr(Case, name): public for name, (public, _) in SHARED_TYPES.items()
+    }
+    for definition in SERVICES.values():
+        for name, (public, _) in definition.case_class.PUBLIC_EVENTS.items():
+            found[getattr(definition.case_class, name)] = public
+    return found
+
+
+PUBLISHED_CLASSES: Final = _published_classes()
+
+
+def published_as(event: object) -> str | None:
+    """The public name of the event's class (or of a class it derives from), if published."""
+    for klass in type(event).__mro__:
+        if klass in PUBLISHED_CLASSES:
+            return PUBLISHED_CLASSES[klass]
+    return None
 
 
 class Feed(Projection):
@@ -127,8 +145,7 @@ class Feed(Projection):
     def _row(self, cases: dict[str, dict[str, Any]], applied: Applied) -> tuple[Any, ...] | None:
         event: Any = applied.event
         case_id = str(event.originator_id)
-        name = type(event).__name__
-        if name == "Submitted":
+        if isinstance(event, Case.Submitted):
             cases[case_id] = {
                 "case_id": case_id,
                 "reference": event.reference,
@@ -141,9 +158,10 @@ class Feed(Projection):
         if case is None:
             return None
         case["status"] = status_after(event, case["status"])
-        if name not in PUBLIC_TYPES:
+        public = published_as(event)
+        if public is None:
             return None
-        if name == "Decided" and event.status == CaseStatus.PENDING_COUNTERSIGN:
+        if isinstance(event, Case.Decided) and event.status == CaseStatus.PENDING_COUNTERSIGN:
             return None  # a draft is not public; its countersignature is
         data: dict[str, Any] = {
             "case_id": case_id,
@@ -160,7 +178,7 @@ class Feed(Projection):
         return (
             applied.position,
             str(uuid.uuid5(ID_NAMESPACE, f"{case_id}/{event.originator_version}")),
-            public_type(name),
+            f"{TYPE_PREFIX}{public}.{TYPE_VERSION}",
             case["tenant"],
             case["service"],
             case_id,

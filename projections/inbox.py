@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+from domain.case import Case
 from domain.processing_clock import ProcessingClock
 from projections.bulk import delete_rows, load_rows, upsert_rows
 from projections.case_events import (
@@ -98,8 +99,7 @@ class Inbox(Projection):
     def _fold(self, rows: dict[str, dict[str, Any]], applied: Applied) -> None:
         event: Any = applied.event
         case_id = str(event.originator_id)
-        name = type(event).__name__
-        if name == "Submitted":
+        if isinstance(event, Case.Submitted):
             applicant_name = event.applicant.get("name")
             rows[case_id] = {
                 "case_id": case_id,

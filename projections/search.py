@@ -26,6 +26,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
+from domain.case import Case
 from domain.personal_data import Erased, PersonalData
 from projections.bulk import CHUNK, load_rows, upsert_rows
 from projections.case_events import case_event_topics, status_after
@@ -144,7 +145,7 @@ class CaseSearch(Projection):
             changed = self._fold(rows, applied)
             if changed:
                 rewritten.add(str(applied.event.originator_id))
-                erased = erased or type(applied.event).__name__ == "PersonalDataErased"
+                erased = erased or isinstance(applied.event, Case.PersonalDataErased)
         upsert_rows(tx, self.table, COLUMNS, list(rows.values()))
         if self.dialect == "sqlite" and rewritten:
             self._rewrite_documents(tx, sorted(rewritten), rows)
@@ -155,8 +156,7 @@ class CaseSearch(Projection):
         """Apply one event to its row; True if the row's document changed."""
         event: Any = applied.event
         case_id = str(event.originator_id)
-        name = type(event).__name__
-        if name == "Submitted":
+        if isinstance(event, Case.Submitted):
             rows[case_id] = self._submitted(event, applied.position)
             return True
         row = rows.get(case_id)
@@ -164,7 +164,7 @@ class CaseSearch(Projection):
             return False
         row["status"] = status_after(event, row["status"])
         row["position"] = applied.position
-        if name != "PersonalDataErased":
+        if not isinstance(event, Case.PersonalDataErased):
             return False
         by_subject: dict[str, list[str]] = json.loads(row["subject_terms"])
         for subject in event.subjects:
