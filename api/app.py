@@ -20,9 +20,10 @@ from api.routes import cases, decisions, feed, health, privacy, read_models, sea
 from api.routes import resident_parking as resident_parking_routes
 from api.routes import sewer_connection as sewer_connection_routes
 from api.routes import teams as teams_routes
-from api.routes import traffic_sign_order as traffic_sign_order_routes
+from api.routes.service_steps import step_routes
 from api.text_input import no_nul_in_parameters
 from application.clock import Clock
+from domain.services.catalogue import SERVICES
 from infrastructure.database import parse_database_url
 from infrastructure.database_watch import DatabaseWatch
 from infrastructure.settings import Environment, Settings, UnsafeSettings
@@ -113,12 +114,15 @@ def create_app(
     app.add_middleware(RequestContext)
     app.include_router(health.router)
     app.include_router(cases.router)
+    app.include_router(cases.steps)
     app.include_router(search.router)  # GET /api/v1/cases: no clash with /{case_id}
     app.include_router(decisions.router)
     app.include_router(services.road_opening)
     app.include_router(resident_parking_routes.router)
     app.include_router(sewer_connection_routes.router)
-    app.include_router(traffic_sign_order_routes.router)
+    for definition in SERVICES.values():  # each service's own steps, from its declaration
+        if definition.steps is not None:
+            app.include_router(step_routes(definition.steps))
     app.include_router(services.catalogue)
     app.include_router(read_models.router)
     app.include_router(feed.router)

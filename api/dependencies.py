@@ -12,6 +12,7 @@ from api.auth import TokenVerifier, Unauthenticated
 from api.problems import BadHeader
 from api.provider import VorgangProvider
 from application.cases import CaseService
+from application.facade import Facade
 from application.privacy import PrivacyService
 from domain.actor import Actor, Role
 from infrastructure.wiring import Vorgang
@@ -69,6 +70,11 @@ def _roles_allowed(request: Request) -> frozenset[Role]:
     return frozenset(role for role in Role if role.value in names)
 
 
+def facade(v: Annotated[Vorgang, Depends(vorgang)]) -> Facade:
+    """The application as routes use it (the case use cases and the command pipeline)."""
+    return v
+
+
 def cases(v: Annotated[Vorgang, Depends(vorgang)]) -> CaseService:
     """The lifecycle use cases."""
     return v.cases
@@ -120,6 +126,7 @@ def idempotency_key(
 
 
 VorgangDep = Annotated[Vorgang, Depends(vorgang)]
+FacadeDep = Annotated[Facade, Depends(facade)]
 ActorDep = Annotated[Actor, Depends(actor)]
 CaseServiceDep = Annotated[CaseService, Depends(cases)]
 PrivacyServiceDep = Annotated[PrivacyService, Depends(privacy)]

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -16,44 +14,46 @@ from pydantic import (
     field_validator,
 )
 
-from api.text_input import without_nul
 from application.views import CaseState, HistoryEntry
+from domain.case_steps import (
+    Assignment,
+    Decide,
+    ExtendPeriod,
+    ForwardObjection,
+    LodgeObjection,
+    Note,
+    Notify,
+    OptionalReason,
+    ProvideInformation,
+    Reason,
+    RecordPayment,
+    RequestInformation,
+    StaffMember,
+)
+from domain.commands import CommandBody, ShortText, Text, storable
 
-
-def storable(text: str) -> str:
-    """Refuse text that cannot be stored as UTF-8 (lone surrogates from JSON escapes)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("contains characters that are not valid text") from None
-    return text
-
-
-Text = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=5000),
-    AfterValidator(storable),
+__all__ = [  # the case steps' bodies are declared with their steps; clients find them here
+    "Assignment",
+    "CommandBody",
+    "Decide",
+    "ExtendPeriod",
+    "ForwardObjection",
+    "LodgeObjection",
+    "Note",
+    "Notify",
+    "OptionalReason",
+    "ProvideInformation",
+    "Reason",
+    "RecordPayment",
+    "RequestInformation",
+    "ShortText",
+    "StaffMember",
+    "Text",
+    "storable",
 ]
-ShortText = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=300),
-    AfterValidator(storable),
-]
 
 
-class Body(BaseModel):
-    """Request bodies refuse unknown fields, so a typo is an error, not silently dropped."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        """No string anywhere in a body holds NUL (PostgreSQL cannot store it): 422."""
-        return without_nul(value)
-
-
-class Applicant(Body):
+class Applicant(CommandBody):
     """The applicant as the form portal sends them; every field is personal data."""
 
     name: ShortText
@@ -76,7 +76,7 @@ class Applicant(Body):
         }
 
 
-class SubmitCase(Body):
+class SubmitCase(CommandBody):
     """A new application."""
 
     tenant: Literal["usingen", "neu-anspach", "schmitten", "glashuetten"]
@@ -109,166 +109,19 @@ class SubmitCase(Body):
     )
 
 
-class Reason(Body):
-    """A command that needs a reason."""
-
-    reason: Text
-
-
-class StaffMember(Body):
-    """A member of staff as the identity provider names them."""
-
-    id: ShortText = Field(description="The account id (the token's `sub`), e.g. anna.schmidt")
-    name: ShortText = Field(description="The display name, as staff see it")
-
-
-class Assignment(Body):
-    """Who takes the case over, and why."""
-
-    assignee: StaffMember
-    reason: Text
-
-
-class OptionalReason(Body):
-    """A command that may give a reason."""
-
-    reason: Text | None = None
-
-
-class RequestInformation(Body):
-    """Questions to the applicant (Nachforderung)."""
-
-    questions: list[Text] = Field(min_length=1, max_length=50)
-    reply_by: date
-    missing_documents: bool = Field(
-        default=False, description="Missing documents stop the processing period."
-    )
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "questions": ["Bitte reichen Sie einen Lageplan (1:500) nach."],
-                    "reply_by": "2026-12-15",
-                    "missing_documents": True,
-                }
-            ]
-        },
-    )
-
-
-class ProvideInformation(Body):
-    """The applicant's answer."""
-
-    answer: Text
-
-
-class Note(Body):
-    """An internal note."""
-
-    text: Text
-
-
-class ExtendPeriod(Body):
-    """Extend the processing period once."""
-
-    working_days: int = Field(ge=1, le=250)
-    reason: Text
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "working_days": 10,
-                    "reason": "Stellungnahme der Straßenverkehrsbehörde steht aus.",
-                }
-            ]
-        },
-    )
-
-
-class Decide(Body):
-    """The decision (Bescheid)."""
-
-    outcome: Literal["approved", "approved_with_conditions", "rejected"]
-    justification: Text
-    legal_basis: ShortText
-    legal_remedy_notice: Text
-    conditions: list[Text] = Field(default_factory=list, max_length=100)
-    effective_from: date | None = None
-    expires_on: date | None = None
-    fee: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "outcome": "approved_with_conditions",
-                    "justification": "Die Voraussetzungen des § 16 HStrG liegen vor.",
-                    "legal_basis": "§§ 16, 18 HStrG",
-                    "legal_remedy_notice": "Widerspruch binnen eines Monats nach Bekanntgabe.",
-                    "conditions": ["Verkehrssicherung nach RSA 21"],
-                }
-            ]
-        },
-    )
-
-
-class Notify(Body):
-    """The notification (Bekanntgabe)."""
-
-    notified_on: date | None = None
-
-
-class LodgeObjection(Body):
-    """A Widerspruch as received."""
-
-    grounds: Text
-    received_on: date | None = None
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "grounds": "Die Auflage zur Arbeitszeit ist unverhältnismäßig.",
-                    "received_on": "2026-12-01",
-                }
-            ]
-        },
-    )
-
-
-class ForwardObjection(Body):
-    """Forward an objection to the objection authority."""
-
-    authority: ShortText
-    reason: Text
-
-
-class RecordPayment(Body):
-    """The fee was paid."""
-
-    amount: Decimal = Field(ge=0, max_digits=12, decimal_places=2)
-    payment_reference: ShortText
-
-
-class WorksStarted(Body):
+class WorksStarted(CommandBody):
     """The contractor reported the start of works."""
 
     started_on: date
 
 
-class WorksCompleted(Body):
+class WorksCompleted(CommandBody):
     """The contractor reported the works and restoration complete."""
 
     completed_on: date
 
 
-class InspectionReport(Body):
+class InspectionReport(CommandBody):
     """An inspection on site: no defects = accepted; defects need a deadline to remedy them."""
 
     inspected_on: date
@@ -316,7 +169,7 @@ class ServiceOut(BaseModel):
 ALL_SUBJECTS = "all"
 
 
-class Erase(Body):
+class Erase(CommandBody):
     """Erase personal data of a case (crypto-shredding)."""
 
     reason: ShortText

@@ -9,14 +9,13 @@ both before anything reaches a database, as a 422 naming the field.
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import Request
 
 from api.problems import BadHeader
+from domain.commands import NUL, without_nul
+from domain.commands import NUL_MESSAGE as MESSAGE
 
-NUL = "\x00"
-MESSAGE = "contains a NUL character (U+0000), which is not text"
+__all__ = ["MESSAGE", "NUL", "no_nul_in_parameters", "without_nul"]
 
 
 def no_nul_in_parameters(request: Request) -> None:
@@ -27,20 +26,3 @@ def no_nul_in_parameters(request: Request) -> None:
     for name, value in request.path_params.items():
         if isinstance(value, str) and NUL in value:
             raise BadHeader(name, MESSAGE, where="path")
-
-
-def without_nul(value: Any, path: str = "") -> Any:
-    """``value`` unchanged, or ``ValueError`` naming where inside it a NUL character is."""
-    if isinstance(value, str):
-        if NUL in value:
-            raise ValueError(f"{path} {MESSAGE}" if path else MESSAGE)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            inner = f"{path}.{key}" if path else str(key)
-            if isinstance(key, str) and NUL in key:
-                raise ValueError(f"a key {MESSAGE}")
-            without_nul(item, inner)
-    elif isinstance(value, list | tuple | set | frozenset):
-        for index, item in enumerate(value):
-            without_nul(item, f"{path}[{index}]" if path else f"[{index}]")
-    return value

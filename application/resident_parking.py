@@ -18,10 +18,12 @@ from eventsourcing.application import AggregateNotFoundError
 from pydantic import ValidationError
 
 from application.cases import CaseService
+from application.commands import StepContext
 from application.errors import InvalidApplicationData
 from application.joint_commands import run_jointly
 from application.views import CommandResult
 from domain.actor import Actor
+from domain.commands import Acting
 from domain.errors import InvalidCommand
 from domain.personal_data import PersonalData, PersonalValue, Subjects
 from domain.personal_fields import personal_data_of
@@ -217,3 +219,76 @@ class ResidentParkingCommands:
             name=name,
             step=step,
         )
+
+
+# The permit's steps as the command pipeline runs them (``domain.commands.Step.run``): each
+# loads the holdings it needs through the pipeline's context and returns them to be saved
+# with the case; the steps are declared with ``retry_lost_race`` so a lost race decides again.
+
+
+def _commands(acting: Acting) -> ResidentParkingCommands:
+    context: StepContext = acting.context
+    return ResidentParkingCommands(context.cases)
+
+
+def decide_by_rules(case: ResidentParkingPermit, body: Any, acting: Acting) -> list[PermitHolding]:
+    """Issue the permit for the zone, or refuse it with the reasons the rules give."""
+    commands = _commands(acting)
+    resident, vehicle = commands.resident_holding(case), commands.plate_holding(case)
+    case.decide_by_rules(
+        actor=acting.actor,
+        at=acting.at,
+        resident=resident,
+        vehicle=vehicle,
+        legal_remedy_notice=body.legal_remedy_notice,
+        valid_from=body.valid_from,
+    )
+    return [resident, vehicle]
+
+
+def renew(case: ResidentParkingPermit, body: Any, acting: Acting) -> list[PermitHolding]:
+    """Extend the permit's validity, for the fee of the new period."""
+    commands = _commands(acting)
+    resident, vehicle = commands.resident_holding(case), commands.plate_holding(case)
+    case.renew_permit(
+        actor=acting.actor, at=acting.at, resident=resident, vehicle=vehicle, months=body.months
+    )
+    return [resident, vehicle]
+
+
+def change_number_plate(
+    case: ResidentParkingPermit, body: Any, acting: Acting
+) -> list[PermitHolding]:
+    """Enter another vehicle on the permit; its plate takes the old plate's holding over."""
+    commands = _commands(acting)
+    model: Vehicle = body.vehicle
+    model.check_consent_date(berlin_date(acting.at), "vehicle")
+    old, new = commands.plate_holding(case), commands.plate_holding(case, model.number_plate)
+    data = personal_data_of(model, case_id=case.id, subject=Subjects.APPLICANT)
+    case.change_number_plate(actor=acting.actor, at=acting.at, vehicle=data, old=old, new=new)
+    return [old, new]
+
+
+def return_permit(case: ResidentParkingPermit, body: Any, acting: Acting) -> list[PermitHolding]:
+    """The holder returns the permit; the resident and the plate are free again."""
+    commands = _commands(acting)
+    resident, vehicle = commands.resident_holding(case), commands.plate_holding(case)
+    case.return_permit(
+        actor=acting.actor, at=acting.at, resident=resident, vehicle=vehicle, reason=body.reason
+    )
+    return [resident, vehicle]
+
+
+def revoke(case: ResidentParkingPermit, body: Any, acting: Acting) -> list[PermitHolding]:
+    """Revoke the permit (Widerruf); the resident and the plate are free again."""
+    commands = _commands(acting)
+    resident, vehicle = commands.resident_holding(case), commands.plate_holding(case)
+    case.revoke_permit(
+        actor=acting.actor,
+        at=acting.at,
+        resident=resident,
+        vehicle=vehicle,
+        reason=body.reason,
+        legal_basis=body.legal_basis,
+    )
+    return [resident, vehicle]

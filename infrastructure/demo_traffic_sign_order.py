@@ -8,10 +8,11 @@ from uuid import UUID
 
 from application.cases import CaseService
 from application.clock import FixedClock
-from application.traffic_sign_order import TrafficSignOrderCommands
+from application.commands import CommandHandler
 from domain.decision import DecisionOutcome
 from domain.rules.traffic_sign_order import LEAD_TIMES
 from domain.rules.versions import in_force
+from domain.services.traffic_sign_order import STEPS, SignsRemoved, SignsUp
 from domain.working_days import BERLIN, berlin_date
 from infrastructure.demo_steps import (
     Office,
@@ -91,18 +92,16 @@ def _signs_up(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) ->
     _issued(c, case_id, town, clock)
     start, _end = _period(c, case_id, town)
     _on(clock, start - timedelta(days=3))
-    TrafficSignOrderCommands(c).report_signs_up(
-        case_id, actor=town.clerk, signs_up_on=berlin_date(clock.now())
-    )
+    signs_up = STEPS.named("report_signs_up")(SignsUp(signs_up_on=berlin_date(clock.now())))
+    CommandHandler(c).handle(case_id, signs_up, town.clerk, None)
 
 
 def _completed(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
     _signs_up(c, case_id, town, clock)
     _start, end = _period(c, case_id, town)
     _on(clock, end + timedelta(days=1))
-    TrafficSignOrderCommands(c).report_signs_removed(
-        case_id, actor=town.clerk, removed_on=berlin_date(clock.now())
-    )
+    removed = STEPS.named("report_signs_removed")(SignsRemoved(removed_on=berlin_date(clock.now())))
+    CommandHandler(c).handle(case_id, removed, town.clerk, None)
 
 
 def _closed(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:

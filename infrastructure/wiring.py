@@ -12,6 +12,7 @@ from psycopg_pool import PoolTimeout
 
 from application.cases import CaseService
 from application.clock import Clock, SystemClock
+from application.commands import CommandHandler
 from application.decision_audit import DecisionAudit
 from application.identities import CaseIdentities
 from application.privacy import PrivacyService
@@ -20,7 +21,6 @@ from application.road_opening import RoadOpeningCommands
 from application.sewer_connection import SewerConnectionCommands
 from application.store import VorgangStore
 from application.teams import TeamDirectory
-from application.traffic_sign_order import TrafficSignOrderCommands
 from infrastructure.database import DatabaseTarget, parse_database_url
 from infrastructure.log_position import LogPositions
 from infrastructure.privacy.key_encryption import KeyEncryptionError, KeyRing, parse_kek
@@ -28,6 +28,7 @@ from infrastructure.privacy.key_store import PersonalDataKeys, open_keys
 from infrastructure.privacy.transcoding import EncryptedPersonalData
 from infrastructure.projection_host import ProjectionHost
 from infrastructure.settings import Settings
+from infrastructure.staff_directory import StaffSeenInTheAuditTrail
 from infrastructure.view_database import ViewDatabase, open_views
 from projections.search_terms import derive_search_key
 
@@ -56,7 +57,7 @@ class Vorgang:
     road_opening: RoadOpeningCommands
     resident_parking: ResidentParkingCommands
     sewer_connection: SewerConnectionCommands
-    traffic_sign_order: TrafficSignOrderCommands
+    commands: CommandHandler  # every step of every aggregate type (the one pipeline)
     positions: LogPositions
     views: ViewDatabase
     projections: ProjectionHost
@@ -137,7 +138,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Vorgang:
         road_opening=RoadOpeningCommands(cases),
         resident_parking=ResidentParkingCommands(cases),
         sewer_connection=SewerConnectionCommands(cases),
-        traffic_sign_order=TrafficSignOrderCommands(cases),
+        commands=CommandHandler(cases, staff=StaffSeenInTheAuditTrail(store, views, projections)),
         positions=LogPositions(store),
         views=views,
         projections=projections,

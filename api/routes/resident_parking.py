@@ -3,33 +3,20 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
-from uuid import UUID
+from typing import Any
 
-from fastapi import APIRouter, Depends
 from pydantic import ConfigDict, Field
 
-from api.access import STAFF, allow
-from api.dependencies import VorgangDep
-from api.routes.cases import PROBLEMS
-from api.routes.service_steps import StepDep
-from api.schemas import Body, CaseOut, ShortText, Text
-from application.resident_parking import ResidentParkingCommands
+from api.access import STAFF
+from api.routes.service_steps import step_routes
+from api.schemas import CommandBody, ShortText, Text
+from application import resident_parking as parking
 from domain.actor import Role
-from domain.services.resident_parking import Vehicle
-
-router = APIRouter(prefix="/api/v1/cases", tags=["resident parking"], responses=PROBLEMS)  # type: ignore[arg-type]
-
-
-def parking(v: VorgangDep) -> ResidentParkingCommands:
-    """The permit's use cases, built once in wiring."""
-    return v.resident_parking
+from domain.commands import Step, Steps
+from domain.services.resident_parking import ResidentParkingPermit, Vehicle
 
 
-ParkingDep = Annotated[ResidentParkingCommands, Depends(parking)]
-
-
-class ParkingDecision(Body):
+class ParkingDecision(CommandBody):
     """Decide by the rules: issued for the zone, or refused with the reasons that apply."""
 
     legal_remedy_notice: Text
@@ -50,7 +37,7 @@ class ParkingDecision(Body):
     )
 
 
-class Renewal(Body):
+class Renewal(CommandBody):
     """Renew the permit (from six weeks before it ends)."""
 
     months: int | None = Field(
@@ -58,7 +45,7 @@ class Renewal(Body):
     )
 
 
-class NumberPlateChange(Body):
+class NumberPlateChange(CommandBody):
     """Another vehicle for the permit: its plate, holder and the holder's consent."""
 
     vehicle: Vehicle
@@ -83,115 +70,88 @@ class NumberPlateChange(Body):
     )
 
 
-class PermitReturn(Body):
+class PermitReturn(CommandBody):
     """The holder gives the permit back."""
 
     reason: Text | None = None
 
 
-class Revocation(Body):
+class Revocation(CommandBody):
     """Widerruf of the permit, with reasons and legal basis."""
 
     reason: Text
     legal_basis: ShortText = Field(description="e.g. '§ 49 Abs. 2 Nr. 3 HVwVfG'")
 
 
-@router.post(
-    "/{case_id}/parking-decision",
-    summary="Resident parking: decide by the rules",
-    **allow(*STAFF),
+def _parking_step(name: str, method: str, path: str, summary: str, **more: Any) -> Step:
+    """A permit step: saved with the holdings it takes or frees, decided again on a lost race."""
+    return Step(
+        name=name,
+        method=method,
+        path="/{case_id}/" + path,
+        summary=summary,
+        aggregate=ResidentParkingPermit,
+        retry_lost_race=True,
+        **{"roles": STAFF, **more},
+    )
+
+
+STEPS = Steps(
+    "resident parking",
+    (
+        _parking_step(
+            "decide_by_rules",
+            "decide",
+            "parking-decision",
+            "Resident parking: decide by the rules",
+            description="Issued for the residence's zone with validity and fee, or refused with "
+            "the reasons.\n\nRefused when the residence lies in no zone (or is a secondary "
+            "residence where the town does not allow it), or when the resident or the vehicle "
+            "already holds a valid permit.",
+            body=ParkingDecision,
+            run=parking.decide_by_rules,
+        ),
+        _parking_step(
+            "renew",
+            "renew_permit",
+            "parking-renewals",
+            "Resident parking: renew",
+            description="Extend the validity for the fee of the new period under the tariff in "
+            "force.",
+            body=Renewal,
+            run=parking.renew,
+        ),
+        _parking_step(
+            "change_number_plate",
+            "change_number_plate",
+            "number-plate-changes",
+            "Resident parking: change the number plate",
+            description="Another vehicle on a valid permit, for the plate change fee; refused if "
+            "it holds one.",
+            body=NumberPlateChange,
+            run=parking.change_number_plate,
+        ),
+        _parking_step(
+            "return_permit",
+            "return_permit",
+            "parking-return",
+            "Resident parking: return the permit",
+            description="The holder (or staff for them) returns the permit; resident and plate "
+            "are free again.",
+            roles=(Role.APPLICANT, *STAFF),
+            body=PermitReturn,
+            run=parking.return_permit,
+        ),
+        _parking_step(
+            "revoke",
+            "revoke_permit",
+            "parking-revocation",
+            "Resident parking: revoke the permit",
+            description="Widerruf, with reasons and legal basis; resident and plate are free "
+            "again.",
+            body=Revocation,
+            run=parking.revoke,
+        ),
+    ),
 )
-def decide_by_rules(
-    case_id: UUID,
-    body: ParkingDecision,
-    step: StepDep,
-    commands: ParkingDep,
-) -> CaseOut:
-    """Issued for the residence's zone with validity and fee, or refused with the reasons.
-
-    Refused when the residence lies in no zone (or is a secondary residence where the town
-    does not allow it), or when the resident or the vehicle already holds a valid permit.
-    """
-    result = commands.decide_by_rules(
-        case_id,
-        actor=step.actor,
-        legal_remedy_notice=body.legal_remedy_notice,
-        valid_from=body.valid_from,
-        expected_version=step.expected_version,
-    )
-    return step.answer(result)
-
-
-@router.post("/{case_id}/parking-renewals", summary="Resident parking: renew", **allow(*STAFF))
-def renew(
-    case_id: UUID,
-    body: Renewal,
-    step: StepDep,
-    commands: ParkingDep,
-) -> CaseOut:
-    """Extend the validity for the fee of the new period under the tariff in force."""
-    result = commands.renew(
-        case_id, actor=step.actor, months=body.months, expected_version=step.expected_version
-    )
-    return step.answer(result)
-
-
-@router.post(
-    "/{case_id}/number-plate-changes",
-    summary="Resident parking: change the number plate",
-    **allow(*STAFF),
-)
-def change_number_plate(
-    case_id: UUID,
-    body: NumberPlateChange,
-    step: StepDep,
-    commands: ParkingDep,
-) -> CaseOut:
-    """Another vehicle on a valid permit, for the plate change fee; refused if it holds one."""
-    result = commands.change_number_plate(
-        case_id,
-        actor=step.actor,
-        vehicle=body.vehicle.model_dump(mode="json"),
-        expected_version=step.expected_version,
-    )
-    return step.answer(result)
-
-
-@router.post(
-    "/{case_id}/parking-return",
-    summary="Resident parking: return the permit",
-    **allow(Role.APPLICANT, *STAFF),
-)
-def return_permit(
-    case_id: UUID,
-    body: PermitReturn,
-    step: StepDep,
-    commands: ParkingDep,
-) -> CaseOut:
-    """The holder (or staff for them) returns the permit; resident and plate are free again."""
-    result = commands.return_permit(
-        case_id, actor=step.actor, reason=body.reason, expected_version=step.expected_version
-    )
-    return step.answer(result)
-
-
-@router.post(
-    "/{case_id}/parking-revocation",
-    summary="Resident parking: revoke the permit",
-    **allow(*STAFF),
-)
-def revoke(
-    case_id: UUID,
-    body: Revocation,
-    step: StepDep,
-    commands: ParkingDep,
-) -> CaseOut:
-    """Widerruf, with reasons and legal basis; resident and plate are free again."""
-    result = commands.revoke(
-        case_id,
-        actor=step.actor,
-        reason=body.reason,
-        legal_basis=body.legal_basis,
-        expected_version=step.expected_version,
-    )
-    return step.answer(result)
+router = step_routes(STEPS)

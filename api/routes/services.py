@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated
-from uuid import UUID
 
 from fastapi import APIRouter, Path
 
-from api.access import STAFF, allow, public
+from api.access import STAFF, public
 from api.problems import PROBLEM_JSON, NotFound
-from api.routes.cases import PROBLEMS
-from api.routes.service_steps import StepDep
-from api.schemas import CaseOut, RestorationInspection, ServiceOut, WorksCompleted, WorksStarted
+from api.routes.service_steps import step_routes
+from api.schemas import RestorationInspection, ServiceOut, WorksCompleted, WorksStarted
+from domain.commands import Step, Steps
 from domain.services.catalogue import SERVICES, ServiceDefinition
+from domain.services.road_opening import RoadOpeningPermit
 from domain.working_days import BERLIN
 
 catalogue = APIRouter(prefix="/api/v1/services", tags=["catalogue"])
-road_opening = APIRouter(prefix="/api/v1/cases", tags=["road opening"], responses=PROBLEMS)  # type: ignore[arg-type]
 
 
 def service_out(definition: ServiceDefinition, today: date) -> ServiceOut:
@@ -65,50 +64,40 @@ def get_service(service: Annotated[str, Path(description="e.g. road-opening")]) 
     return service_out(definition, today())
 
 
-@road_opening.post(
-    "/{case_id}/works-started", summary="Road opening: works started", **allow(*STAFF)
+ROAD_OPENING_STEPS = Steps(
+    "road opening",
+    (
+        Step(
+            name="works_started",
+            method="start_works",
+            path="/{case_id}/works-started",
+            summary="Road opening: works started",
+            description="Only under an approval in force, not before it is effective or after "
+            "it expired.",
+            roles=STAFF,
+            body=WorksStarted,
+            aggregate=RoadOpeningPermit,
+        ),
+        Step(
+            name="works_completed",
+            method="complete_works",
+            path="/{case_id}/works-completed",
+            summary="Road opening: works completed",
+            description="The works and the restoration of the surface are reported complete.",
+            roles=STAFF,
+            body=WorksCompleted,
+            aggregate=RoadOpeningPermit,
+        ),
+        Step(
+            name="inspect_restoration",
+            path="/{case_id}/restoration-inspections",
+            summary="Road opening: inspect the restoration",
+            description="Accepted (no defects: the warranty runs) or defects with a deadline and "
+            "re-inspection.",
+            roles=STAFF,
+            body=RestorationInspection,
+            aggregate=RoadOpeningPermit,
+        ),
+    ),
 )
-def works_started(case_id: UUID, body: WorksStarted, step: StepDep) -> CaseOut:
-    """Only under an approval in force, not before it is effective or after it expired."""
-    return step.answer(
-        step.vorgang.road_opening.start_works(
-            case_id,
-            actor=step.actor,
-            started_on=body.started_on,
-            expected_version=step.expected_version,
-        )
-    )
-
-
-@road_opening.post(
-    "/{case_id}/works-completed", summary="Road opening: works completed", **allow(*STAFF)
-)
-def works_completed(case_id: UUID, body: WorksCompleted, step: StepDep) -> CaseOut:
-    """The works and the restoration of the surface are reported complete."""
-    return step.answer(
-        step.vorgang.road_opening.complete_works(
-            case_id,
-            actor=step.actor,
-            completed_on=body.completed_on,
-            expected_version=step.expected_version,
-        )
-    )
-
-
-@road_opening.post(
-    "/{case_id}/restoration-inspections",
-    summary="Road opening: inspect the restoration",
-    **allow(*STAFF),
-)
-def inspect_restoration(case_id: UUID, body: RestorationInspection, step: StepDep) -> CaseOut:
-    """Accepted (no defects: the warranty runs) or defects with a deadline and re-inspection."""
-    return step.answer(
-        step.vorgang.road_opening.inspect_restoration(
-            case_id,
-            actor=step.actor,
-            inspected_on=body.inspected_on,
-            defects=body.defects,
-            remedy_by=body.remedy_by,
-            expected_version=step.expected_version,
-        )
-    )
+road_opening = step_routes(ROAD_OPENING_STEPS)

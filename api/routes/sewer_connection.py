@@ -4,32 +4,19 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
-from uuid import UUID
+from typing import Any
 
-from fastapi import APIRouter, Depends
 from pydantic import ConfigDict, Field
 
-from api.access import STAFF, allow
-from api.dependencies import VorgangDep
-from api.routes.cases import PROBLEMS
-from api.routes.service_steps import StepDep
-from api.schemas import Body, CaseOut, InspectionReport, Text
-from application.sewer_connection import SewerConnectionCommands
+from api.access import STAFF
+from api.routes.service_steps import step_routes
+from api.schemas import CommandBody, InspectionReport, Text
 from domain.actor import Role
-
-router = APIRouter(prefix="/api/v1/cases", tags=["sewer connection"], responses=PROBLEMS)  # type: ignore[arg-type]
-
-
-def sewer_connection(v: VorgangDep) -> SewerConnectionCommands:
-    """The connection's use cases, built once in wiring."""
-    return v.sewer_connection
+from domain.commands import Step, Steps
+from domain.services.sewer_connection import SewerConnection
 
 
-SewerConnectionDep = Annotated[SewerConnectionCommands, Depends(sewer_connection)]
-
-
-class ConnectionPoint(Body):
+class ConnectionPoint(CommandBody):
     """Where the house connection joins the public sewer (Anschlusspunkt)."""
 
     manhole: str = Field(
@@ -55,7 +42,7 @@ class ConnectionPoint(Body):
     )
 
 
-class ConstructionReport(Body):
+class ConstructionReport(CommandBody):
     """The connection was built."""
 
     completed_on: date
@@ -69,86 +56,49 @@ class ConstructionReport(Body):
     )
 
 
-@router.post(
-    "/{case_id}/connection-point",
-    summary="Sewer connection: determine the connection point",
-    **allow(*STAFF),
-)
-def determine_connection_point(
-    case_id: UUID,
-    body: ConnectionPoint,
-    step: StepDep,
-    commands: SewerConnectionDep,
-) -> CaseOut:
-    """During review; a permit names it, so it must be determined before an approval."""
-    return step.answer(
-        commands.determine_connection_point(
-            case_id,
-            actor=step.actor,
-            manhole=body.manhole,
-            invert_depth_m=body.invert_depth_m,
-            description=body.description,
-            expected_version=step.expected_version,
-        )
+def _sewer_step(name: str, path: str, summary: str, description: str, **more: Any) -> Step:
+    return Step(
+        name=name,
+        path="/{case_id}/" + path,
+        summary=summary,
+        description=description,
+        aggregate=SewerConnection,
+        **{"roles": STAFF, **more},
     )
 
 
-@router.post(
-    "/{case_id}/construction-reported",
-    summary="Sewer connection: the construction is finished",
-    **allow(Role.APPLICANT, *STAFF),
+STEPS = Steps(
+    "sewer connection",
+    (
+        _sewer_step(
+            "determine_connection_point",
+            "connection-point",
+            "Sewer connection: determine the connection point",
+            "During review; a permit names it, so it must be determined before an approval.",
+            body=ConnectionPoint,
+        ),
+        _sewer_step(
+            "report_construction",
+            "construction-reported",
+            "Sewer connection: the construction is finished",
+            "Under a permit in force, not before it took effect nor after it lapsed.",
+            roles=(Role.APPLICANT, *STAFF),
+            body=ConstructionReport,
+        ),
+        _sewer_step(
+            "inspect_connection",
+            "connection-inspections",
+            "Sewer connection: acceptance inspection",
+            "Accepted (no defects), or defects with a deadline and a re-inspection later.",
+            body=InspectionReport,
+        ),
+        _sewer_step(
+            "assess_connection_charge",
+            "connection-charge",
+            "Sewer connection: assess the connection charge",
+            "By the tariff in force: flat for the kind of drainage plus metres beyond those "
+            "included.",
+        ),
+    ),
 )
-def report_construction(
-    case_id: UUID,
-    body: ConstructionReport,
-    step: StepDep,
-    commands: SewerConnectionDep,
-) -> CaseOut:
-    """Under a permit in force, not before it took effect nor after it lapsed."""
-    return step.answer(
-        commands.report_construction(
-            case_id,
-            actor=step.actor,
-            completed_on=body.completed_on,
-            pipe_length_m=body.pipe_length_m,
-            expected_version=step.expected_version,
-        )
-    )
-
-
-@router.post(
-    "/{case_id}/connection-inspections",
-    summary="Sewer connection: acceptance inspection",
-    **allow(*STAFF),
-)
-def inspect_connection(
-    case_id: UUID,
-    body: InspectionReport,
-    step: StepDep,
-    commands: SewerConnectionDep,
-) -> CaseOut:
-    """Accepted (no defects), or defects with a deadline and a re-inspection later."""
-    return step.answer(
-        commands.inspect_connection(
-            case_id,
-            actor=step.actor,
-            inspected_on=body.inspected_on,
-            defects=body.defects,
-            remedy_by=body.remedy_by,
-            expected_version=step.expected_version,
-        )
-    )
-
-
-@router.post(
-    "/{case_id}/connection-charge",
-    summary="Sewer connection: assess the connection charge",
-    **allow(*STAFF),
-)
-def assess_connection_charge(case_id: UUID, step: StepDep, commands: SewerConnectionDep) -> CaseOut:
-    """By the tariff in force: flat for the kind of drainage plus metres beyond those included."""
-    return step.answer(
-        commands.assess_connection_charge(
-            case_id, actor=step.actor, expected_version=step.expected_version
-        )
-    )
+router = step_routes(STEPS)

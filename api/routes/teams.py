@@ -12,7 +12,7 @@ from api.access import allow
 from api.dependencies import ActorDep, VorgangDep
 from api.routes.cases import PROBLEMS
 from api.routes.read_models import tenant_for
-from api.schemas import Body, ShortText, Text
+from api.schemas import CommandBody, ShortText, Text
 from application.views import plain
 from domain.actor import Role
 from domain.teams import Team
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/api/v1", tags=["teams"], responses=PROBLEMS)  # type
 TeamId = Annotated[str, Path(pattern=r"^[a-z][a-z0-9-]{1,39}$", description="e.g. bauamt")]
 
 
-class TeamOut(Body):
+class TeamOut(CommandBody):
     """A team of a town and the services it handles (``*``: all)."""
 
     id: str
@@ -39,7 +39,7 @@ class TeamOut(Body):
         )
 
 
-class ConfigureTeam(Body):
+class ConfigureTeam(CommandBody):
     """What the team is called and handles, and why the roster changes."""
 
     label_de: ShortText
@@ -48,13 +48,13 @@ class ConfigureTeam(Body):
     reason: Text
 
 
-class DissolveTeam(Body):
+class DissolveTeam(CommandBody):
     """Why the team is dissolved."""
 
     reason: Text
 
 
-class RosterChangeOut(Body):
+class RosterChangeOut(CommandBody):
     """One change of the roster."""
 
     version: int

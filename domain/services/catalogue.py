@@ -11,6 +11,7 @@ from typing import Any, Final
 from pydantic import BaseModel
 
 from domain.case import Case
+from domain.commands import Steps
 from domain.errors import InvalidCommand
 from domain.rules import resident_parking as parking_rules
 from domain.rules import sewer_connection as sewer_rules
@@ -43,6 +44,8 @@ class ServiceDefinition:
     check_application: Callable[[BaseModel, date], None] | None = None
     # The service's own events, labelled for people: event name → (German, English).
     event_labels: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    # The service's own steps, each declared once: the pipeline runs them, the API posts them.
+    steps: Steps | None = None
 
     @property
     def processing_period_working_days(self) -> int:
@@ -203,6 +206,7 @@ SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
             tariff=_traffic_sign_order_tariff,
             check_application=_traffic_sign_order_check,
             event_labels=traffic_sign_order.EVENT_LABELS,
+            steps=traffic_sign_order.STEPS,
         ),
     }
 )

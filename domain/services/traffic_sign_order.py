@@ -16,10 +16,11 @@ from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Final, TypeVar
 
 from eventsourcing.domain import event
-from pydantic import StringConstraints, ValidationInfo, field_validator
+from pydantic import ConfigDict, StringConstraints, ValidationInfo, field_validator
 
-from domain.actor import Actor, ActorRecord
+from domain.actor import Actor, ActorRecord, Role
 from domain.case import Case, ChangesStatus, DecisionTerms, leads_to
+from domain.commands import CommandBody, Step, Steps
 from domain.conditions import StandardConditions
 from domain.decision import Decision, DecisionOutcome
 from domain.errors import InvalidCommand
@@ -358,3 +359,50 @@ def signs_up_by(decision: Decision) -> date:
     """The set-up day an order names (stored as a date; read back as one)."""
     value = decision.particulars["signs_up_by"]
     return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+class SignsUp(CommandBody):
+    """The signs stand since this day."""
+
+    signs_up_on: date
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"signs_up_on": "2026-03-20"}]}
+    )
+
+
+class SignsRemoved(CommandBody):
+    """The measure is over; the signs were taken down on this day."""
+
+    removed_on: date
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"removed_on": "2026-03-25"}]}
+    )
+
+
+STEPS: Final = Steps(
+    "traffic sign order",
+    (
+        Step(
+            name="report_signs_up",
+            path="/{case_id}/signs-up",
+            summary="Traffic sign order: the signs are up",
+            description="Under an order in force; recorded as in time when by the day the "
+            "order names.",
+            roles=(Role.APPLICANT, Role.CLERK, Role.SUPERVISOR),
+            body=SignsUp,
+            aggregate=TrafficSignOrder,
+        ),
+        Step(
+            name="report_signs_removed",
+            path="/{case_id}/signs-removed",
+            summary="Traffic sign order: completed, signs removed",
+            description="Not before the signs went up, not in the future; the file can then "
+            "be closed.",
+            roles=(Role.APPLICANT, Role.CLERK, Role.SUPERVISOR),
+            body=SignsRemoved,
+            aggregate=TrafficSignOrder,
+        ),
+    ),
+)

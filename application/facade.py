@@ -1,0 +1,41 @@
+"""What the API needs of the application, as a port the composition root fills.
+
+Routes depend on this, not on how the process is wired: the case use cases, the one command
+pipeline, the decision audit and the log positions of case versions.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+from uuid import UUID
+
+from application.cases import CaseService
+from application.commands import CommandHandler
+from application.decision_audit import DecisionAudit
+
+
+class LogPositionsOf(Protocol):
+    """The log position of a case's version, for read-your-writes."""
+
+    def of(self, aggregate_id: UUID, version: int) -> int | None:
+        """The notification id of that version's event, when known."""
+
+
+class Facade(Protocol):
+    """The application as the routes use it."""
+
+    @property
+    def cases(self) -> CaseService:
+        """Submit, read, history."""
+
+    @property
+    def commands(self) -> CommandHandler:
+        """Every step of every aggregate type."""
+
+    @property
+    def decision_audit(self) -> DecisionAudit:
+        """Decision records, their replay, a case as of a moment."""
+
+    @property
+    def positions(self) -> LogPositionsOf:
+        """Log positions of case versions."""
