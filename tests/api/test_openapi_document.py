@@ -14,7 +14,7 @@ from jsonschema import Draft202012Validator
 
 from api.access import PUBLIC, allow
 from api.app import create_app
-from api.openapi import operation_id
+from api.openapi import BODY_EXAMPLES, operation_id
 from domain.actor import Role
 from infrastructure.settings import Settings
 from tests.api.conftest import SECRET, Auth
@@ -132,6 +132,20 @@ def test_every_request_body_has_an_example(document: dict[str, Any]) -> None:
     bodies = {k: op for k, op in operations(document).items() if "requestBody" in op}
     assert len(bodies) >= 32
     assert [key for key, op in bodies.items() if not examples_of(op, document)] == []
+
+
+def test_every_example_of_the_table_belongs_to_a_body_of_the_document(
+    document: dict[str, Any],
+) -> None:
+    # A body model renamed by a refactoring would otherwise lose its example silently.
+    bodies = {
+        id(schema)
+        for op in operations(document).values()
+        if "requestBody" in op
+        for schema in named_schemas(body_schema(op), document)
+    }
+    schemas = document["components"]["schemas"]
+    assert [n for n in BODY_EXAMPLES if id(schemas.get(n)) not in bodies] == []
 
 
 def test_every_body_example_fits_its_schema(document: dict[str, Any]) -> None:
