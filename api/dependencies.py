@@ -9,13 +9,13 @@ import structlog
 from fastapi import Depends, Header, Request
 
 from api.auth import TokenVerifier, Unauthenticated
+from api.ports import ApiSettings, Process, ReadSide
 from api.problems import BadHeader
 from api.provider import VorgangProvider
 from application.cases import CaseService
 from application.facade import Facade
 from application.privacy import PrivacyService
 from domain.actor import Actor, Role
-from infrastructure.wiring import Vorgang
 
 # Only a strong ETag of ours: If-Match compares strongly (RFC 9110 13.1.1), so a weak or
 # unquoted tag, or one with leading zeros, could never match and is a client's mistake.
@@ -29,9 +29,15 @@ def provider(request: Request) -> VorgangProvider:
     return found
 
 
-def vorgang(p: Annotated[VorgangProvider, Depends(provider)]) -> Vorgang:
+def process(p: Annotated[VorgangProvider, Depends(provider)]) -> Process:
     """The application, or 503 while the database is down."""
     return p.get()
+
+
+def settings(request: Request) -> ApiSettings:
+    """The settings the routes read."""
+    found: ApiSettings = request.app.state.settings
+    return found
 
 
 def actor(
@@ -70,19 +76,24 @@ def _roles_allowed(request: Request) -> frozenset[Role]:
     return frozenset(role for role in Role if role.value in names)
 
 
-def facade(v: Annotated[Vorgang, Depends(vorgang)]) -> Facade:
-    """The application as routes use it (the case use cases and the command pipeline)."""
-    return v
+def facade(p: Annotated[Process, Depends(process)]) -> Facade:
+    """The application as routes use it: use cases, the command pipeline, audits, teams."""
+    return p
 
 
-def cases(v: Annotated[Vorgang, Depends(vorgang)]) -> CaseService:
+def read_side(p: Annotated[Process, Depends(process)]) -> ReadSide:
+    """The views and the projections that keep them."""
+    return p.projections
+
+
+def cases(f: Annotated[Facade, Depends(facade)]) -> CaseService:
     """The lifecycle use cases."""
-    return v.cases
+    return f.cases
 
 
-def privacy(v: Annotated[Vorgang, Depends(vorgang)]) -> PrivacyService:
+def privacy(f: Annotated[Facade, Depends(facade)]) -> PrivacyService:
     """The erasure use case."""
-    return v.privacy
+    return f.privacy
 
 
 def expected_version(
@@ -125,8 +136,9 @@ def idempotency_key(
     return key
 
 
-VorgangDep = Annotated[Vorgang, Depends(vorgang)]
 FacadeDep = Annotated[Facade, Depends(facade)]
+ReadSideDep = Annotated[ReadSide, Depends(read_side)]
+SettingsDep = Annotated[ApiSettings, Depends(settings)]
 ActorDep = Annotated[Actor, Depends(actor)]
 CaseServiceDep = Annotated[CaseService, Depends(cases)]
 PrivacyServiceDep = Annotated[PrivacyService, Depends(privacy)]

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth import IssuerUnavailable, Unauthenticated
+from api.ports import DatabaseWatch
 from application.errors import (
     CaseNotFound,
     ConcurrentUpdate,
@@ -29,6 +30,7 @@ from application.errors import (
     UnknownService,
     VersionMismatch,
 )
+from application.facade import DatabaseUnavailable
 from domain.errors import (
     CaseHeldByAnotherClerk,
     DomainError,
@@ -39,8 +41,6 @@ from domain.errors import (
 )
 from domain.teams import NotYourTeam
 from domain.tenants import UnknownTenant
-from infrastructure.database_watch import DatabaseWatch
-from infrastructure.wiring import DatabaseUnavailable
 
 log = structlog.get_logger(__name__)
 

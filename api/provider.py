@@ -14,19 +14,19 @@ from collections.abc import Callable
 
 import structlog
 
+from api.ports import DatabaseWatch, Process
 from api.problems import ServiceUnavailable
-from infrastructure.database_watch import DatabaseWatch
-from infrastructure.wiring import DatabaseUnavailable, Vorgang
+from application.facade import DatabaseUnavailable
 
 log = structlog.get_logger(__name__)
 
 
 class VorgangProvider:
-    """Holds the one ``Vorgang`` of this process, built lazily and retried."""
+    """Holds the one application of this process, built lazily and retried."""
 
     def __init__(
         self,
-        build: Callable[[], Vorgang],
+        build: Callable[[], Process],
         *,
         retry_after: int,
         watch: DatabaseWatch,
@@ -36,7 +36,7 @@ class VorgangProvider:
         self._run_projections = run_projections
         self._retry_after = retry_after
         self.watch = watch
-        self._vorgang: Vorgang | None = None
+        self._vorgang: Process | None = None
         self._lock = threading.Lock()
         self._last_attempt = float("-inf")
         self._last_error = "the database has not been reached yet"
@@ -46,7 +46,7 @@ class VorgangProvider:
         """True once the application was built."""
         return self._vorgang is not None
 
-    def get(self) -> Vorgang:
+    def get(self) -> Process:
         """The application, or ``ServiceUnavailable`` while the database cannot be reached."""
         if self._vorgang is not None:
             if not self.watch.healthy:

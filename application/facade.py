@@ -1,7 +1,7 @@
 """What the API needs of the application, as a port the composition root fills.
 
 Routes depend on this, not on how the process is wired: the case use cases, the one command
-pipeline, the decision audit and the log positions of case versions.
+pipeline, the decision audit, erasure, the teams and the log positions of case versions.
 """
 
 from __future__ import annotations
@@ -12,6 +12,15 @@ from uuid import UUID
 from application.cases import CaseService
 from application.commands import CommandHandler
 from application.decision_audit import DecisionAudit
+from application.privacy import PrivacyService
+from application.teams import TeamDirectory
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The application cannot be built: its database cannot be reached or used.
+
+    The message is one line for an operator; the API answers 503 until a retry succeeds.
+    """
 
 
 class LogPositionsOf(Protocol):
@@ -39,3 +48,11 @@ class Facade(Protocol):
     @property
     def positions(self) -> LogPositionsOf:
         """Log positions of case versions."""
+
+    @property
+    def privacy(self) -> PrivacyService:
+        """Erasure of personal data."""
+
+    @property
+    def teams(self) -> TeamDirectory:
+        """The towns' rosters: who handles which service."""

@@ -117,8 +117,8 @@ def measure(dialect: str, files: SqliteFiles, cases: int, rounds: int) -> list[l
             )
             search = vorgang.projections.runners["case_search"].projection
             assert isinstance(search, CaseSearch)
-            reader = SearchQuery(vorgang.views, search.terms, opener(vorgang))
-            inbox = InboxQuery(vorgang.views, opener(vorgang))
+            reader = SearchQuery(vorgang.views, search.terms, opener(vorgang.projections))
+            inbox = InboxQuery(vorgang.views, opener(vorgang.projections))
             today = berlin_date(clock.now())
             base, base95 = timed(
                 lambda: inbox.page(

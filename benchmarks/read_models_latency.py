@@ -91,7 +91,7 @@ class Timed:
 
 def inbox_cases(views: RecordingViews, vorgang: Vorgang) -> list[QueryCase]:
     """Typical clerk queries of the work queue, as ``GET /api/v1/inbox`` runs them."""
-    query = InboxQuery(views, opener(vorgang))
+    query = InboxQuery(views, opener(vorgang.projections))
     tenants = list(TENANTS)
 
     def tenant(i: int) -> str:
@@ -141,7 +141,7 @@ def inbox_cases(views: RecordingViews, vorgang: Vorgang) -> list[QueryCase]:
 
 def search_cases(views: RecordingViews, vorgang: Vorgang) -> list[QueryCase]:
     """Typical searches of ``GET /api/v1/search`` (``SearchQuery.page``), over the tenants."""
-    reader = SearchQuery(views, case_search(vorgang).terms, opener(vorgang))
+    reader = SearchQuery(views, case_search(vorgang).terms, opener(vorgang.projections))
     tenants = list(TENANTS)
 
     def find(i: int, **wanted: Any) -> object:

@@ -26,6 +26,7 @@ from api.app import create_app
 from api.auth import DevelopmentTokens
 from api.oidc import ClaimPathError
 from application.errors import ApplicationError
+from application.facade import DatabaseUnavailable
 from domain.actor import Actor, Role, Scope
 from domain.errors import DomainError
 from domain.tenants import TENANTS
@@ -35,7 +36,7 @@ from infrastructure.logging import configure_logging
 from infrastructure.privacy.key_encryption import KeyEncryptionError, new_kek_text
 from infrastructure.projection_rebuild import prune, rebuild, superseded_views
 from infrastructure.settings import Environment, Settings, UnsafeSettings
-from infrastructure.wiring import DatabaseUnavailable, Vorgang, build
+from infrastructure.wiring import Vorgang, build
 from projections.audit_query import AuditQuery
 
 app = typer.Typer(help="Vorgang: event-sourced case management for municipalities.")

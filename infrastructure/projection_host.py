@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import anyio
 
+from api.ports import BeyondTheHead, StillCatchingUp
 from application.store import VorgangStore
 from domain.personal_data import Erased, PersonalData, PersonalValue
 from infrastructure.projection_runner import (
@@ -29,25 +31,6 @@ from projections.search_terms import SearchTerms
 # for a view applied by another process.
 WAIT_TICK_SECONDS = (0.005, 0.1)  # first and longest pause between looks
 READ_EVERY_SECONDS = 0.25
-
-
-class BeyondTheHead(ValueError):
-    """A position the log has not reached: no command returned it, so no wait can help."""
-
-    def __init__(self, position: int, head: int) -> None:
-        super().__init__(f"position {position} lies beyond the head of the log ({head})")
-        self.position = position
-        self.head = head
-
-
-class StillCatchingUp(TimeoutError):
-    """A view that had not reached a position when the bounded wait ended."""
-
-    def __init__(self, name: str, position: int, wanted: int) -> None:
-        super().__init__(f"the {name} view is at position {position}, not yet at {wanted}")
-        self.name = name
-        self.position = position
-        self.wanted = wanted
 
 
 def case_search(store: VorgangStore, dialect: str, search_key: bytes) -> CaseSearch:
@@ -193,6 +176,10 @@ class ProjectionHost:
             return {}
         head = self.head()
         return {name: (position, head) for name, position in building.items()}
+
+    def open_sealed(self, text: str) -> Any:
+        """A sealed value of a view, opened with the store's keys (``Erased`` once erased)."""
+        return self.store.mapper.transcoder.decode(text.encode())
 
     def statuses(self) -> list[ProjectionStatus]:
         """Every projection's status."""

@@ -14,6 +14,7 @@ from application.cases import CaseService
 from application.clock import Clock, SystemClock
 from application.commands import CommandHandler
 from application.decision_audit import DecisionAudit
+from application.facade import DatabaseUnavailable
 from application.identities import CaseIdentities
 from application.privacy import PrivacyService
 from application.resident_parking import ResidentParkingCommands
@@ -35,10 +36,6 @@ from projections.search_terms import derive_search_key
 log = structlog.get_logger(__name__)
 
 DATABASE_ERRORS = (PersistenceError, PsycopgError, PoolTimeout, OSError, sqlite3.Error)
-
-
-class DatabaseUnavailable(RuntimeError):
-    """The database cannot be reached or used; the message is one line for an operator."""
 
 
 @dataclass

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel
 
 from api.access import allow
-from api.dependencies import ActorDep, VorgangDep
+from api.dependencies import ActorDep, FacadeDep
 from api.routes.cases import PROBLEMS
 from domain.actor import Role
 
@@ -31,7 +31,7 @@ AUDITORS = allow(Role.AUDITOR, Role.SUPERVISOR)  # supervisors: their tenant's c
 
 
 @router.get("/{case_id}/decisions", summary="The decision records of a case", **AUDITORS)
-def decisions(case_id: UUID, actor: ActorDep, vorgang: VorgangDep) -> list[dict[str, Any]]:
+def decisions(case_id: UUID, actor: ActorDep, vorgang: FacadeDep) -> list[dict[str, Any]]:
     """Outcome, conditions, justification, legal basis, remedy notice, who, rules and inputs."""
     return vorgang.decision_audit.decisions(case_id, actor=actor)
 
@@ -45,7 +45,7 @@ def replay(
     case_id: UUID,
     number: Annotated[int, Path(ge=1, description="1 for the first decision of the case.")],
     actor: ActorDep,
-    vorgang: VorgangDep,
+    vorgang: FacadeDep,
 ) -> ReplayOut:
     """Rebuild the case before the decision, run the recorded rule versions, compare."""
     report = vorgang.decision_audit.replay(case_id, number, actor=actor)

@@ -21,14 +21,14 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from api.access import allow, public
-from api.dependencies import ActorDep, VorgangDep
+from api.dependencies import ActorDep, ReadSideDep, SettingsDep
 from api.feed_broadcaster import FeedBroadcaster, FeedSource
+from api.ports import ReadSide
 from api.problems import BadHeader
 from api.provider import VorgangProvider
 from api.routes.cases import PROBLEMS
 from api.routes.read_models import tenant_for
 from domain.actor import Actor, Role, Scope
-from infrastructure.wiring import Vorgang
 from projections.feed import DESCRIPTIONS, PUBLIC_TYPES, TYPE_PREFIX, TYPE_VERSION
 from projections.feed_query import (
     FeedFilter,
@@ -138,18 +138,18 @@ def broadcaster_for(request: Request) -> FeedBroadcaster:
     state = request.app.state
     if getattr(state, "feed_broadcaster", None) is None:
         provider: VorgangProvider = state.provider
-        state.feed_broadcaster = FeedBroadcaster(lambda: feed_source(provider.get()))
+        state.feed_broadcaster = FeedBroadcaster(lambda: feed_source(provider.get().projections))
     broadcaster: FeedBroadcaster = state.feed_broadcaster
     return broadcaster
 
 
-def feed_source(vorgang: Vorgang) -> FeedSource:
+def feed_source(read_side: ReadSide) -> FeedSource:
     """What the broadcaster reads in this process: the view, and the runner's position."""
-    reader = FeedQuery(vorgang.views)
-    runner = vorgang.projections.runners["feed"]
+    reader = FeedQuery(read_side.views)
+    runner = read_side.runners["feed"]
 
     def moved() -> int | None:
-        return runner.known_position if vorgang.projections.running else None
+        return runner.known_position if read_side.running else None
 
     return FeedSource(
         rows_after=lambda after, limit: reader.rows(None, after=after, limit=limit),
@@ -158,19 +158,14 @@ def feed_source(vorgang: Vorgang) -> FeedSource:
     )
 
 
-def personal_opener(vorgang: Vorgang, actor: Actor) -> OpenSealed | None:
+def personal_opener(read_side: ReadSide, actor: Actor) -> OpenSealed | None:
     """Opens the view's sealed personal data for a caller granted it (else None).
 
     Auditors read everything of their tenants; a service account needs the grant.
     """
     if not (actor.acts_as(Role.AUDITOR) or actor.holds(Scope.PERSONAL_DATA)):
         return None
-    transcoder = vorgang.store.mapper.transcoder
-
-    def open_sealed(text: str) -> Any:
-        return transcoder.decode(text.encode())
-
-    return open_sealed
+    return read_side.open_sealed
 
 
 def feed_filter(
@@ -230,7 +225,7 @@ TenantParameter = Annotated[str | None, Query(description="A tenant you read for
 async def feed(
     request: Request,
     actor: ActorDep,
-    vorgang: VorgangDep,
+    read_side: ReadSideDep,
     after: Annotated[str, Query(description="The `sequence` of the last event you have.")] = "0",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     type: TypeParameter = None,
@@ -241,8 +236,8 @@ async def feed(
     """Events after `after` in log order; an empty page waits up to `wait` seconds."""
     start = sequence_parameter("after", after, "query")
     query = feed_filter(actor, tenant, type, service)
-    reader = FeedQuery(vorgang.views)
-    open_sealed = personal_opener(vorgang, actor)
+    reader = FeedQuery(read_side.views)
+    open_sealed = personal_opener(read_side, actor)
     broadcaster = broadcaster_for(request)
     await published(broadcaster, reader, "after", start, "query")
     deadline = time.monotonic() + wait
@@ -289,7 +284,8 @@ async def feed(
 async def stream(
     request: Request,
     actor: ActorDep,
-    vorgang: VorgangDep,
+    read_side: ReadSideDep,
+    settings: SettingsDep,
     last_event_id: Annotated[
         str | None,
         Header(alias="Last-Event-ID", description="Resume after this sequence (reconnects)."),
@@ -305,8 +301,8 @@ async def stream(
     """Every published event after the cursor, then live; heartbeats keep proxies open."""
     query = feed_filter(actor, tenant, type, service)
     broadcaster = broadcaster_for(request)
-    reader = FeedQuery(vorgang.views)
-    open_sealed = personal_opener(vorgang, actor)
+    reader = FeedQuery(read_side.views)
+    open_sealed = personal_opener(read_side, actor)
     # Every parameter is judged here, before the response starts: once the stream has
     # answered 200 a failure can only cut it, and the client would reconnect for ever.
     if last_event_id is not None:
@@ -317,7 +313,6 @@ async def stream(
         await published(broadcaster, reader, "after", start, "query")
     else:
         start = await broadcaster.read(reader.head)
-    settings = request.app.state.settings
     frames = sse_frames(
         broadcaster,
         reader,

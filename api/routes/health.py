@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.access import public
-from api.dependencies import ProviderDep
+from api.dependencies import ProviderDep, SettingsDep
 from api.problems import ServiceUnavailable, unavailable
 
 router = APIRouter(tags=["operations"])
@@ -24,7 +24,7 @@ def health() -> dict[str, str]:
     response_model=None,
     **public(),
 )
-def ready(provider: ProviderDep) -> dict[str, str] | JSONResponse:
+def ready(provider: ProviderDep, settings: SettingsDep) -> dict[str, str] | JSONResponse:
     """200 when the database answers and no view is still being built; else 503.
 
     A new view version (a schema change) rebuilds itself from the log when a process
@@ -32,18 +32,16 @@ def ready(provider: ProviderDep) -> dict[str, str] | JSONResponse:
     served by the processes still running, takes the traffic.
     """
     try:
-        vorgang = provider.get()
+        read_side = provider.get().projections
     except ServiceUnavailable as error:
         return unavailable(str(error), error.retry_after)
     if not provider.watch.check_now():
-        return unavailable("the database is not reachable", vorgang.settings.retry_after_seconds)
-    building = vorgang.projections.being_built()
+        return unavailable("the database is not reachable", settings.retry_after_seconds)
+    building = read_side.being_built()
     if building:
         progress = ", ".join(
             f"{name} ({position:,} of {head:,} events)"
             for name, (position, head) in sorted(building.items())
         )
-        return unavailable(
-            f"read models are being built: {progress}", vorgang.settings.retry_after_seconds
-        )
-    return {"status": "ready", "database": vorgang.target.dialect}
+        return unavailable(f"read models are being built: {progress}", settings.retry_after_seconds)
+    return {"status": "ready", "database": read_side.views.dialect}

@@ -14,14 +14,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, gen
 from pydantic import BaseModel
 
 from api.access import allow, metrics_access
-from api.dependencies import ActorDep, VorgangDep
+from api.dependencies import ActorDep, FacadeDep, ReadSideDep, SettingsDep
+from api.ports import ApiSettings, BeyondTheHead, ReadSide, StillCatchingUp
 from api.problems import BadHeader, Forbidden, ViewCatchingUp
 from api.routes.cases import PROBLEMS
 from application.views import plain
 from domain.actor import Actor, Role
 from domain.working_days import berlin_date
-from infrastructure.projection_host import BeyondTheHead, StillCatchingUp
-from infrastructure.wiring import Vorgang
 from projections.audit_query import CURSOR as AUDIT_CURSOR
 from projections.audit_query import AuditFilter, AuditQuery
 from projections.cursors import BIGINT_MAX, InvalidCursor, decode_cursor
@@ -114,27 +113,27 @@ class ProjectionStatusOut(BaseModel):
     state: str
 
 
-def opener(vorgang: Vorgang) -> Callable[[str | None], Any]:
+def opener(read_side: ReadSide) -> Callable[[str | None], Any]:
     """Opens sealed view JSON with the application's transcoding ("[gelöscht]" once erased)."""
-    transcoder = vorgang.store.mapper.transcoder
 
     def open_sealed(text: str | None) -> Any:
-        return None if text is None else plain(transcoder.decode(text.encode()))
+        return None if text is None else plain(read_side.open_sealed(text))
 
     return open_sealed
 
 
-async def caught_up(vorgang: Vorgang, name: str, min_position: int | None) -> int:
+async def caught_up(
+    read_side: ReadSide, settings: ApiSettings, name: str, min_position: int | None
+) -> int:
     """Wait for read-your-writes without holding a thread; return the view's position.
 
     A position beyond the log's head was never returned by a command: 422 at once. A view
     still behind after the bounded wait: 503 ``view-catching-up`` with where it stands.
     """
-    host = vorgang.projections
     if min_position is None:
-        return await anyio.to_thread.run_sync(host.runners[name].position)
+        return await anyio.to_thread.run_sync(read_side.runners[name].position)
     try:
-        return await host.reach(name, min_position, vorgang.settings.read_your_writes_seconds)
+        return await read_side.reach(name, min_position, settings.read_your_writes_seconds)
     except BeyondTheHead as error:
         raise BadHeader("min_position", str(error), where="query") from None
     except StillCatchingUp as error:
@@ -168,7 +167,9 @@ def tenant_for(actor: Actor, tenant: str | None) -> str:
 )
 async def inbox(
     actor: ActorDep,
-    vorgang: VorgangDep,
+    vorgang: FacadeDep,
+    read_side: ReadSideDep,
+    settings: SettingsDep,
     assignee: Annotated[
         Literal["me", "unassigned", "anyone"], Query(description="Whose cases.")
     ] = "anyone",
@@ -192,10 +193,10 @@ async def inbox(
         overdue=overdue,
         due_before=due_before,
     )
-    position = await caught_up(vorgang, "inbox", min_position)
+    position = await caught_up(read_side, settings, "inbox", min_position)
 
     def read() -> tuple[list[dict[str, Any]], str | None]:
-        return InboxQuery(vorgang.views, opener(vorgang)).page(
+        return InboxQuery(read_side.views, opener(read_side)).page(
             query, today=berlin_date(vorgang.cases.clock.now()), limit=limit, cursor=cursor
         )
 
@@ -213,7 +214,8 @@ async def inbox(
 )
 async def audit(
     actor: ActorDep,
-    vorgang: VorgangDep,
+    read_side: ReadSideDep,
+    settings: SettingsDep,
     case_id: str | None = None,
     actor_id: str | None = None,
     tenant: str | None = None,
@@ -235,8 +237,8 @@ async def audit(
         recorded_from=recorded_from,
         recorded_to=recorded_to,
     )
-    position = await caught_up(vorgang, "audit_trail", min_position)
-    reader = AuditQuery(vorgang.views, opener(vorgang))
+    position = await caught_up(read_side, settings, "audit_trail", min_position)
+    reader = AuditQuery(read_side.views, opener(read_side))
     if format == "csv":
         # The first batch is read before the response starts: whatever a parameter does to
         # the query shows as a problem, not as a 200 whose CSV breaks off.
@@ -262,7 +264,9 @@ async def audit(
 )
 async def stats(
     actor: ActorDep,
-    vorgang: VorgangDep,
+    vorgang: FacadeDep,
+    read_side: ReadSideDep,
+    settings: SettingsDep,
     tenant: Annotated[str | None, Query(description="A tenant you act for.")] = None,
     service: str | None = None,
     min_position: MinPosition = None,
@@ -270,9 +274,9 @@ async def stats(
     """Counts by status, received and decided per week, median and 90th-percentile processing
     time in working days, overdue cases, share decided within the period."""
     chosen = tenant_for(actor, tenant)
-    await caught_up(vorgang, "case_stats", min_position)
+    await caught_up(read_side, settings, "case_stats", min_position)
     return await anyio.to_thread.run_sync(
-        lambda: StatsQuery(vorgang.views).for_tenant(
+        lambda: StatsQuery(read_side.views).for_tenant(
             chosen, today=berlin_date(vorgang.cases.clock.now()), service=service
         )
     )
@@ -283,20 +287,18 @@ async def stats(
     summary="Where each read model stands",
     **allow(Role.ADMIN, Role.SUPERVISOR, Role.AUDITOR),
 )
-def projections(actor: ActorDep, vorgang: VorgangDep) -> list[ProjectionStatusOut]:
+def projections(actor: ActorDep, read_side: ReadSideDep) -> list[ProjectionStatusOut]:
     """Position, head of the log, lag in events and seconds, last error, heartbeat, state."""
-    return [ProjectionStatusOut(**vars_of(s)) for s in vorgang.projections.statuses()]
-
-
-def vars_of(status: Any) -> dict[str, Any]:
-    """A status dataclass as a dict."""
-    return {name: getattr(status, name) for name in status.__dataclass_fields__}
+    return [
+        ProjectionStatusOut.model_validate(status, from_attributes=True)
+        for status in read_side.statuses()
+    ]
 
 
 @operations.get(
     "/metrics", summary="Prometheus metrics", response_class=PlainTextResponse, **metrics_access()
 )
-def metrics(vorgang: VorgangDep) -> PlainTextResponse:
+def metrics(read_side: ReadSideDep) -> PlainTextResponse:
     """Projection positions, head, lag and heartbeat age, in the Prometheus text format."""
     registry = CollectorRegistry()
     described = {
@@ -309,7 +311,7 @@ def metrics(vorgang: VorgangDep) -> PlainTextResponse:
         field: Gauge(metric, text, ["projection"], registry=registry)
         for field, (metric, text) in described.items()
     }
-    for status in vorgang.projections.statuses():
+    for status in read_side.statuses():
         for field, gauge in gauges.items():
             gauge.labels(status.name).set(getattr(status, field))
     return PlainTextResponse(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -10,13 +10,13 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from api.access import EVERYONE, allow
-from api.dependencies import ActorDep, VorgangDep
+from api.dependencies import ActorDep, ReadSideDep, SettingsDep
+from api.ports import ReadSide
 from api.problems import BadHeader, Forbidden
 from api.routes.cases import PROBLEMS
 from api.routes.read_models import MinPosition, caught_up, checked_cursor, opener, tenant_for
 from domain.actor import Actor, Role
 from domain.services.catalogue import SERVICES
-from infrastructure.wiring import Vorgang
 from projections.search import CaseSearch
 from projections.search_query import CURSOR, SearchFilter, SearchQuery
 from projections.search_terms import normalised_words
@@ -77,9 +77,9 @@ def checked(
         raise BadHeader("from", f"from ({start}) lies after to ({end})", where="query")
 
 
-def case_search(vorgang: Vorgang) -> CaseSearch:
+def case_search(read_side: ReadSide) -> CaseSearch:
     """The running case search projection (its terms hold the search key)."""
-    projection = vorgang.projections.runners[CaseSearch.name].projection
+    projection = read_side.runners[CaseSearch.name].projection
     if not isinstance(projection, CaseSearch):
         raise TypeError("the case_search runner does not run the case search")
     return projection
@@ -92,7 +92,8 @@ def case_search(vorgang: Vorgang) -> CaseSearch:
 )
 async def search_cases(
     actor: ActorDep,
-    vorgang: VorgangDep,
+    read_side: ReadSideDep,
+    settings: SettingsDep,
     q: Annotated[
         str | None,
         Query(
@@ -123,7 +124,7 @@ async def search_cases(
     checked(q, status, service, submitted_from, submitted_to)
     checked_cursor(cursor, *CURSOR)
     searched_tenant, submitted_by = scope_for(actor, tenant)
-    position = await caught_up(vorgang, CaseSearch.name, min_position)
+    position = await caught_up(read_side, settings, CaseSearch.name, min_position)
     query = SearchFilter(
         tenant=searched_tenant,
         text=q or "",
@@ -134,7 +135,7 @@ async def search_cases(
         submitted_from=submitted_from,
         submitted_to=submitted_to,
     )
-    reader = SearchQuery(vorgang.views, case_search(vorgang).terms, opener(vorgang))
+    reader = SearchQuery(read_side.views, case_search(read_side).terms, opener(read_side))
 
     def read() -> tuple[list[dict[str, Any]], str | None]:
         return reader.page(query, limit=limit, cursor=cursor)

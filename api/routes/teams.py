@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import Field
 
 from api.access import allow
-from api.dependencies import ActorDep, VorgangDep
+from api.dependencies import ActorDep, FacadeDep
 from api.routes.cases import PROBLEMS
 from api.routes.read_models import tenant_for
 from api.schemas import CommandBody, ShortText, Text
@@ -75,7 +75,7 @@ def teams_out(teams: tuple[Team, ...]) -> list[TeamOut]:
 )
 def teams(
     actor: ActorDep,
-    vorgang: VorgangDep,
+    vorgang: FacadeDep,
     tenant: Annotated[str | None, Query(description="A town you act for.")] = None,
 ) -> list[TeamOut]:
     """The town's roster as it is now (the default configuration until it was changed)."""
@@ -88,7 +88,7 @@ def teams(
     **allow(Role.ADMIN),
 )
 def configure_team(
-    team_id: TeamId, body: ConfigureTeam, actor: ActorDep, vorgang: VorgangDep
+    team_id: TeamId, body: ConfigureTeam, actor: ActorDep, vorgang: FacadeDep
 ) -> list[TeamOut]:
     """Every service of the catalogue must stay handled by some team (else 422)."""
     team = Team(team_id, body.label_de, body.label_en, frozenset(body.services))
@@ -101,7 +101,7 @@ def configure_team(
     **allow(Role.ADMIN),
 )
 def dissolve_team(
-    team_id: TeamId, body: DissolveTeam, actor: ActorDep, vorgang: VorgangDep
+    team_id: TeamId, body: DissolveTeam, actor: ActorDep, vorgang: FacadeDep
 ) -> list[TeamOut]:
     """Refused (422) while a service would be left without a team."""
     return teams_out(vorgang.teams.dissolve(team_id, actor=actor, reason=body.reason))
@@ -112,7 +112,7 @@ def dissolve_team(
     summary="Every change of the town's roster: who, when, why",
     **allow(Role.ADMIN, Role.AUDITOR),
 )
-def roster_history(actor: ActorDep, vorgang: VorgangDep) -> list[RosterChangeOut]:
+def roster_history(actor: ActorDep, vorgang: FacadeDep) -> list[RosterChangeOut]:
     """Oldest first; reasons and names revealed to the town's administrators and auditors."""
     return [
         RosterChangeOut(

@@ -2,8 +2,9 @@ from pathlib import Path
 
 import pytest
 
+from application.facade import DatabaseUnavailable
 from infrastructure.database import DatabaseUrlError, parse_database_url
-from infrastructure.wiring import DatabaseUnavailable, open_store
+from infrastructure.wiring import open_store
 from persistence.transcodings import PersonalDataInClear
 
 

@@ -50,7 +50,7 @@ def caught_up(v: Vorgang) -> SearchQuery:
     runner.catch_up()
     projection = runner.projection
     assert isinstance(projection, CaseSearch)
-    return SearchQuery(v.views, projection.terms, opener(v))
+    return SearchQuery(v.views, projection.terms, opener(v.projections))
 
 
 def found(v: Vorgang, text: str = "", **filters: Any) -> list[str]:
