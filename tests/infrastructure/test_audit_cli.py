@@ -23,7 +23,7 @@ def test_audit_replay_summarises_and_fails_on_a_tampered_rule(
     runner = CliRunner()
     result = runner.invoke(app, ["audit", "replay", "--tenant", "usingen", "--from", "2020-01-01"])
     assert result.exit_code == 0, result.output
-    counts = result.output.splitlines()[1].split()
+    counts = result.stdout.splitlines()[1].split()  # the table on stdout; logs go to stderr
     assert counts[0] == counts[1]  # every decision consistent
     assert int(counts[0]) >= 5
 
