@@ -48,8 +48,12 @@ class RecordingViews(ViewDatabase):
 
     def __init__(self, views: ViewDatabase) -> None:
         self.inner = views
-        self.dialect = views.dialect
         self.last: tuple[str, list[Any]] = ("", [])
+
+    @property
+    def dialect(self) -> str:
+        """The wrapped database's SQL dialect."""
+        return self.inner.dialect
 
     @contextmanager
     def transaction(self) -> Iterator[ViewTransaction]:
