@@ -29,9 +29,18 @@ class CaseStatus:
     WITHDRAWN: Final = "withdrawn"
 
 
-S = CaseStatus
-_BEFORE_DECISION = (S.SUBMITTED, S.IN_REVIEW, S.INFORMATION_REQUESTED, S.PENDING_COUNTERSIGN)
-_WORKED_ON = (S.SUBMITTED, S.IN_REVIEW, S.INFORMATION_REQUESTED, S.OBJECTION_LODGED)
+_BEFORE_DECISION = (
+    CaseStatus.SUBMITTED,
+    CaseStatus.IN_REVIEW,
+    CaseStatus.INFORMATION_REQUESTED,
+    CaseStatus.PENDING_COUNTERSIGN,
+)
+_WORKED_ON = (
+    CaseStatus.SUBMITTED,
+    CaseStatus.IN_REVIEW,
+    CaseStatus.INFORMATION_REQUESTED,
+    CaseStatus.OBJECTION_LODGED,
+)
 
 
 def _table(rows: dict[str, set[str]]) -> Mapping[str, frozenset[str]]:
@@ -41,25 +50,30 @@ def _table(rows: dict[str, set[str]]) -> Mapping[str, frozenset[str]]:
 def commands_by_status() -> dict[str, set[str]]:
     """The shared lifecycle as status → commands allowed in it."""
     rows: dict[str, set[str]] = {
-        S.SUBMITTED: {"confirm_complete", "request_information"},
-        S.IN_REVIEW: {"confirm_complete", "request_information", "decide", "extend_period"},
-        S.INFORMATION_REQUESTED: {"provide_information", "extend_period"},
-        S.PENDING_COUNTERSIGN: {"countersign", "refuse_countersign"},
-        S.AWAITING_PAYMENT: {"record_payment"},
-        S.DECIDED: {"notify"},
-        S.NOTIFIED: {"lodge_objection", "mark_final"},
-        S.OBJECTION_LODGED: {"remedy_objection", "forward_objection"},
-        S.OBJECTION_FORWARDED: {"close"},
-        S.FINAL: {"close"},
-        S.WITHDRAWN: {"close"},
-        S.CLOSED: set(),
+        CaseStatus.SUBMITTED: {"confirm_complete", "request_information"},
+        CaseStatus.IN_REVIEW: {
+            "confirm_complete",
+            "request_information",
+            "decide",
+            "extend_period",
+        },
+        CaseStatus.INFORMATION_REQUESTED: {"provide_information", "extend_period"},
+        CaseStatus.PENDING_COUNTERSIGN: {"countersign", "refuse_countersign"},
+        CaseStatus.AWAITING_PAYMENT: {"record_payment"},
+        CaseStatus.DECIDED: {"notify"},
+        CaseStatus.NOTIFIED: {"lodge_objection", "mark_final"},
+        CaseStatus.OBJECTION_LODGED: {"remedy_objection", "forward_objection"},
+        CaseStatus.OBJECTION_FORWARDED: {"close"},
+        CaseStatus.FINAL: {"close"},
+        CaseStatus.WITHDRAWN: {"close"},
+        CaseStatus.CLOSED: set(),
     }
     for status in _BEFORE_DECISION:
         rows[status].add("withdraw")
     for status in _WORKED_ON:
         rows[status] |= {"claim", "release", "assign"}
     for status, commands in rows.items():
-        if status != S.CLOSED:
+        if status != CaseStatus.CLOSED:
             commands.add("add_note")
     return rows
 

@@ -7,8 +7,13 @@ same constrained types for names, phone numbers, e-mail addresses, dates and per
 
 from __future__ import annotations
 
+import contextlib
+import types
+from collections.abc import Mapping
 from datetime import date
-from typing import Annotated, Any, Final, Self
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+from typing import Annotated, Any, Final, Self, Union, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -53,6 +58,57 @@ class Form(BaseModel):
     """Application data refuse unknown fields: a typo is an error, not lost data."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @classmethod
+    def stored(cls, data: Mapping[str, Any]) -> Self:
+        """The form as a case's events hold it, built without validating it again.
+
+        Submission validated it under the rules of its day; a replay must read it as it was
+        stored, whatever the form says today. Nested forms are built the same way; dates,
+        decimals and choices stored as text are read back as such; whatever the form cannot
+        hold is kept as stored: personal data (``PersonalData``, ``Erased``, or plain text
+        in events sealed before), and values of an older shape. A field the stored data
+        lacks takes the form's default (``model_construct``).
+        """
+        return cls.model_construct(
+            **{
+                name: _stored_value(field.annotation, data[name])
+                for name, field in cls.model_fields.items()
+                if name in data
+            }
+        )
+
+
+def _types_in(annotation: Any) -> list[Any]:
+    """The plain types an annotation allows (``Annotated`` and unions taken apart)."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _types_in(get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        return [t for arg in get_args(annotation) for t in _types_in(arg)]
+    return [annotation]
+
+
+def _stored_value(annotation: Any, value: Any) -> Any:
+    """A stored value read back as the annotation's type where it fits, else as stored."""
+    allowed = _types_in(annotation)
+    for kind in allowed:
+        if isinstance(kind, type) and issubclass(kind, Form) and isinstance(value, Mapping):
+            return kind.stored(value)
+        if get_origin(kind) is list and isinstance(value, list):
+            (item,) = get_args(kind) or (Any,)
+            return [_stored_value(item, element) for element in value]
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        return value
+    for kind in allowed:
+        with contextlib.suppress(ValueError, TypeError, InvalidOperation):
+            if kind is date and isinstance(value, str):
+                return date.fromisoformat(value)
+            if kind is Decimal:
+                return Decimal(str(value))
+            if isinstance(kind, type) and issubclass(kind, Enum):
+                return kind(value)
+    return value
 
 
 def labelled(de: str, en: str, **field: Any) -> Any:

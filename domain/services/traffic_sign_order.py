@@ -187,9 +187,6 @@ class TrafficSignOrderStatus:
     COMPLETED: Final = "completed"
 
 
-V = TrafficSignOrderStatus
-
-
 class TrafficSignOrder(Case):
     """A traffic sign order: the shared lifecycle plus signs up, completion, signs removed."""
 
@@ -213,8 +210,8 @@ class TrafficSignOrder(Case):
             # The order takes effect on notification; a move does not wait a month.
             CaseStatus.NOTIFIED: {"report_signs_up"},
             CaseStatus.FINAL: {"report_signs_up"},
-            V.SIGNS_UP: {"report_signs_removed"},
-            V.COMPLETED: {"close"},
+            TrafficSignOrderStatus.SIGNS_UP: {"report_signs_removed"},
+            TrafficSignOrderStatus.COMPLETED: {"close"},
         },
     )
 
@@ -225,14 +222,19 @@ class TrafficSignOrder(Case):
         self.signs_removed_on: date | None = None
 
     @property
+    def application(self) -> TrafficSignOrderApplication:
+        """The application data as submitted, typed, read as stored (never validated again)."""
+        return TrafficSignOrderApplication.stored(self.data)
+
+    @property
     def period_start(self) -> date:
         """The first day of the measure."""
-        return date.fromisoformat(self.data["period"]["start"])
+        return self.application.period.start
 
     @property
     def period_end(self) -> date:
         """The last day of the measure."""
-        return date.fromisoformat(self.data["period"]["end"])
+        return self.application.period.end
 
     @property
     def period_days(self) -> int:
@@ -263,8 +265,7 @@ class TrafficSignOrder(Case):
         lead_time_check = lead_time.record(submitted_on, self.period_start)
         if not outcome.is_approval or tariff is None or setup is None or conditions is None:
             return DecisionTerms(rules=(lead_time_check,))
-        zone_length = Decimal(self.data["location"]["zone_length_m"])
-        fee, assessed = tariff.assess(self.period_days, zone_length)
+        fee, assessed = tariff.assess(self.period_days, self.application.location.zone_length_m)
         return DecisionTerms(
             expires_on=expires_on or self.period_end,
             fee=fee,
@@ -288,14 +289,18 @@ class TrafficSignOrder(Case):
         )
         in_time = signs_up_on <= signs_up_by(decision)
         self._signs_put_up(
-            status=V.SIGNS_UP, actor=record, at=at, signs_up_on=signs_up_on, in_time=in_time
+            status=TrafficSignOrderStatus.SIGNS_UP,
+            actor=record,
+            at=at,
+            signs_up_on=signs_up_on,
+            in_time=in_time,
         )
 
     class SignsPutUp(ChangesStatus):
         """The signs were reported up, in time or late."""
 
         class_version = 2
-        upcast_v1_v2 = leads_to(V.SIGNS_UP)
+        upcast_v1_v2 = leads_to(TrafficSignOrderStatus.SIGNS_UP)
         actor: ActorRecord
         at: datetime
         signs_up_on: date
@@ -317,13 +322,15 @@ class TrafficSignOrder(Case):
             raise InvalidCommand("signs_up_on", "the signs were never reported up")
         if not self.signs_up_on <= removed_on <= berlin_date(at):
             raise InvalidCommand("removed_on", "must lie between putting the signs up and today")
-        self._signs_removed(status=V.COMPLETED, actor=record, at=at, removed_on=removed_on)
+        self._signs_removed(
+            status=TrafficSignOrderStatus.COMPLETED, actor=record, at=at, removed_on=removed_on
+        )
 
     class SignsRemoved(ChangesStatus):
         """The measure is over and the signs are gone."""
 
         class_version = 2
-        upcast_v1_v2 = leads_to(V.COMPLETED)
+        upcast_v1_v2 = leads_to(TrafficSignOrderStatus.COMPLETED)
         actor: ActorRecord
         at: datetime
         removed_on: date

@@ -58,13 +58,14 @@ from tests.domain.case_fixtures import (
     SUPERVISOR,
 )
 
-S = CaseStatus
 ACTORS = (CLERK, OTHER_CLERK, SUPERVISOR, APPLICANT, FOREIGN_CLERK, DELEGATED_CLERK)
 AUDITOR = Actor("rpa", "Rechnungsprüfung", Role.AUDITOR, "usingen")
 HOLDER = "holder"  # the clerk holding the case (CLERK when nobody does)
 NOT_PREDICTED = "not predicted"
 NOW = "now"
-UNDECIDED = frozenset({S.SUBMITTED, S.IN_REVIEW, S.INFORMATION_REQUESTED})
+UNDECIDED = frozenset(
+    {CaseStatus.SUBMITTED, CaseStatus.IN_REVIEW, CaseStatus.INFORMATION_REQUESTED}
+)
 
 at_kinds = st.sampled_from([NOW, NOW, NOW, NOW, NOW, NOW, "naive", "before_submission"])
 actors = st.sampled_from(ACTORS)
@@ -96,7 +97,12 @@ def clean(text: str) -> bool:
 class ServiceMachine(RuleBasedStateMachine):
     """One case of a service, any commands; the store on a SQLite file of its own."""
 
-    PROGRESS: ClassVar[tuple[str, ...]] = (S.SUBMITTED, S.IN_REVIEW, S.DECIDED, S.NOTIFIED)
+    PROGRESS: ClassVar[tuple[str, ...]] = (
+        CaseStatus.SUBMITTED,
+        CaseStatus.IN_REVIEW,
+        CaseStatus.DECIDED,
+        CaseStatus.NOTIFIED,
+    )
     STANDARD_CONDITIONS: ClassVar[bool] = False  # every approval carries the service's own
 
     def __init__(self) -> None:
@@ -112,7 +118,7 @@ class ServiceMachine(RuleBasedStateMachine):
         self.events_saved = 0
         self.successes_since_replay = 0
         self.closed_from: str | None = None
-        self.furthest = S.SUBMITTED
+        self.furthest = CaseStatus.SUBMITTED
         self.withdrawals = False
         self.case: Case
 
@@ -133,7 +139,7 @@ class ServiceMachine(RuleBasedStateMachine):
             request_fingerprint="f" * 64,
         )
         self._save()
-        assert self.case.status == S.SUBMITTED
+        assert self.case.status == CaseStatus.SUBMITTED
 
     def teardown(self) -> None:
         try:
@@ -301,7 +307,7 @@ class ServiceMachine(RuleBasedStateMachine):
         )
         if error is None:
             assert awaited
-            assert self.case.status == S.IN_REVIEW
+            assert self.case.status == CaseStatus.IN_REVIEW
             assert self.case.clock.started_on == self.today
             assert self.case.clock.is_running
             assert self.case.due_on is not None
@@ -360,7 +366,7 @@ class ServiceMachine(RuleBasedStateMachine):
             ),
         )
         if error is None:
-            assert self.case.status == S.INFORMATION_REQUESTED
+            assert self.case.status == CaseStatus.INFORMATION_REQUESTED
             assert self.case.open_request is not None
             assert self.case.open_request.missing_documents is missing_documents
             assert reply_in_days > 0
@@ -377,7 +383,7 @@ class ServiceMachine(RuleBasedStateMachine):
             lambda at: self.case.provide_information(actor=actor, at=at, answer=answer),
         )
         if error is None:
-            assert self.case.status in (S.IN_REVIEW, S.SUBMITTED)
+            assert self.case.status in (CaseStatus.IN_REVIEW, CaseStatus.SUBMITTED)
             assert self.case.open_request is None
             assert self.case.clock.stopped_since is None
 
@@ -482,7 +488,7 @@ class ServiceMachine(RuleBasedStateMachine):
         if error is None:
             decision = self.case.decision
             assert decision is not None
-            assert self.case.status == S.DECIDED
+            assert self.case.status == CaseStatus.DECIDED
             assert decision.outcome is outcome
             self.after_decision(decision)
 
@@ -503,7 +509,7 @@ class ServiceMachine(RuleBasedStateMachine):
             lambda at: self.case.notify(actor=actor, at=at, notified_on=day),
         )
         if error is None:
-            assert self.case.status == S.NOTIFIED
+            assert self.case.status == CaseStatus.NOTIFIED
             assert self.case.notified_on == (day or self.today)
 
     @rule(actor=actors, at_kind=at_kinds, grounds=texts, received_in_days=days_from_today)
@@ -524,7 +530,7 @@ class ServiceMachine(RuleBasedStateMachine):
         if error is None:
             objection = self.case.objection
             assert objection is not None
-            assert self.case.status == S.OBJECTION_LODGED
+            assert self.case.status == CaseStatus.OBJECTION_LODGED
             assert self.case.objection_deadline is not None
             assert self.case.notified_on is not None
             assert self.case.notified_on <= objection.received_on <= self.case.objection_deadline
@@ -538,7 +544,7 @@ class ServiceMachine(RuleBasedStateMachine):
             lambda at: self.case.remedy_objection(actor=actor, at=at, reason=reason),
         )
         if error is None:
-            assert self.case.status == S.IN_REVIEW
+            assert self.case.status == CaseStatus.IN_REVIEW
             assert self.case.decision is None
             assert self.case.decisions
 
@@ -558,7 +564,7 @@ class ServiceMachine(RuleBasedStateMachine):
             ),
         )
         if error is None:
-            assert self.case.status == S.OBJECTION_FORWARDED
+            assert self.case.status == CaseStatus.OBJECTION_FORWARDED
 
     @rule(actor=actors, at_kind=at_kinds)
     def mark_final(self, actor: Actor, at_kind: str) -> None:
@@ -571,7 +577,7 @@ class ServiceMachine(RuleBasedStateMachine):
             expect=lambda today: None if deadline and today > deadline else "at",
         )
         if error is None:
-            assert self.case.status == S.FINAL
+            assert self.case.status == CaseStatus.FINAL
 
     @precondition(lambda self: self.withdrawals)
     @rule(actor=actors, at_kind=at_kinds, reason=texts)
@@ -583,7 +589,7 @@ class ServiceMachine(RuleBasedStateMachine):
             lambda at: self.case.withdraw(actor=actor, at=at, reason=reason),
         )
         if error is None:
-            assert self.case.status == S.WITHDRAWN
+            assert self.case.status == CaseStatus.WITHDRAWN
             assert self.case.withdrawal_reason is not None
 
     @rule(actor=actors, at_kind=at_kinds, reason=optional_texts)
@@ -605,7 +611,7 @@ class ServiceMachine(RuleBasedStateMachine):
         )
         if error is None:
             self.closed_from = status
-            assert self.case.status == S.CLOSED
+            assert self.case.status == CaseStatus.CLOSED
             assert self.case.allowed_commands() == frozenset()
             assert self.case.holder is None
 
@@ -619,13 +625,13 @@ class ServiceMachine(RuleBasedStateMachine):
         """One well-formed step of the shared lifecycle; False if the status is the service's."""
         case = self.case
         status = case.status
-        if status == S.SUBMITTED:
+        if status == CaseStatus.SUBMITTED:
             self.confirm_complete(CLERK, NOW)
-        elif status == S.IN_REVIEW and case.holder is None:
+        elif status == CaseStatus.IN_REVIEW and case.holder is None:
             self.claim(DELEGATED_CLERK if choice == 0 else CLERK, NOW)
-        elif status == S.IN_REVIEW and choice == 0:
+        elif status == CaseStatus.IN_REVIEW and choice == 0:
             self.request_information(CLERK, NOW, ["Lageplan fehlt"], 14, outcome.is_approval)
-        elif status == S.IN_REVIEW:
+        elif status == CaseStatus.IN_REVIEW:
             if outcome is DecisionOutcome.REJECTED and choice < 6:
                 outcome = DecisionOutcome.APPROVED_WITH_CONDITIONS  # approvals go further
             if outcome is DecisionOutcome.APPROVED and self.STANDARD_CONDITIONS:
@@ -633,23 +639,23 @@ class ServiceMachine(RuleBasedStateMachine):
             given = ["Baustelle sichern"] if outcome.name.endswith("CONDITIONS") else None
             self.prepare_decision(choice)
             self.decide(HOLDER, NOW, outcome, "Die Voraussetzungen liegen vor.", "§ 5", given, None)
-        elif status == S.INFORMATION_REQUESTED:
+        elif status == CaseStatus.INFORMATION_REQUESTED:
             self.provide_information(APPLICANT, NOW, "Lageplan anbei")
-        elif status == S.DECIDED:
+        elif status == CaseStatus.DECIDED:
             self.notify(CLERK, NOW, None)
-        elif status == S.NOTIFIED and choice <= 1:
+        elif status == CaseStatus.NOTIFIED and choice <= 1:
             self.lodge_objection(CLERK, NOW, "Die Auflage ist unverhältnismäßig", None)
-        elif status == S.NOTIFIED and choice == 2:
+        elif status == CaseStatus.NOTIFIED and choice == 2:
             assert case.objection_deadline is not None
             self._move_to(case.objection_deadline)
             self.mark_final(CLERK, NOW)  # on the last day: refused
             self._move_to(case.objection_deadline + timedelta(days=1))
             self.mark_final(CLERK, NOW)
-        elif status == S.OBJECTION_LODGED and choice <= 3:
+        elif status == CaseStatus.OBJECTION_LODGED and choice <= 3:
             self.remedy_objection(SUPERVISOR, NOW, "Widerspruch begründet")
-        elif status == S.OBJECTION_LODGED:
+        elif status == CaseStatus.OBJECTION_LODGED:
             self.forward_objection(CLERK, NOW, "Kreisausschuss Hochtaunuskreis", "keine Abhilfe")
-        elif status in (S.WITHDRAWN, S.OBJECTION_FORWARDED):
+        elif status in (CaseStatus.WITHDRAWN, CaseStatus.OBJECTION_FORWARDED):
             self.close(CLERK, NOW, None)
         else:
             return False
@@ -717,8 +723,8 @@ class ServiceMachine(RuleBasedStateMachine):
     def status_is_one_of_the_lifecycle(self) -> None:
         case = self.case
         assert case.status in type(case).LIFECYCLE
-        assert (case.open_request is not None) is (case.status == S.INFORMATION_REQUESTED)
-        if case.status in (S.WITHDRAWN, S.CLOSED):
+        assert (case.open_request is not None) is (case.status == CaseStatus.INFORMATION_REQUESTED)
+        if case.status in (CaseStatus.WITHDRAWN, CaseStatus.CLOSED):
             assert case.holder is None
         if case.status in UNDECIDED:
             assert case.decision is None

@@ -56,15 +56,27 @@ from tests.domain.service_machine import (
     usual_steps,
 )
 
-S = CaseStatus
-R = RoadOpeningStatus
 WORKS_STATUSES = frozenset(
-    {R.WORKS_STARTED, R.WORKS_COMPLETED, R.RESTORATION_DEFECTIVE, R.WARRANTY_RUNNING}
+    {
+        RoadOpeningStatus.WORKS_STARTED,
+        RoadOpeningStatus.WORKS_COMPLETED,
+        RoadOpeningStatus.RESTORATION_DEFECTIVE,
+        RoadOpeningStatus.WARRANTY_RUNNING,
+    }
 )
 DECIDED_STATUSES = frozenset(
-    {S.DECIDED, S.NOTIFIED, S.OBJECTION_LODGED, S.OBJECTION_FORWARDED, S.FINAL} | WORKS_STATUSES
+    {
+        CaseStatus.DECIDED,
+        CaseStatus.NOTIFIED,
+        CaseStatus.OBJECTION_LODGED,
+        CaseStatus.OBJECTION_FORWARDED,
+        CaseStatus.FINAL,
+    }
+    | WORKS_STATUSES
 )
-INSPECTED_STATUSES = frozenset({R.RESTORATION_DEFECTIVE, R.WARRANTY_RUNNING})
+INSPECTED_STATUSES = frozenset(
+    {RoadOpeningStatus.RESTORATION_DEFECTIVE, RoadOpeningStatus.WARRANTY_RUNNING}
+)
 
 # A day relative to a date of the permit: (anchor, offset in days); anchors are resolved when
 # the rule runs, so a rule can aim at the edges of the valid range and just past them.
@@ -96,8 +108,19 @@ class RoadOpeningMachine(ServiceMachine):
     """One road opening permit, any commands."""
 
     PROGRESS = (
-        *(S.SUBMITTED, S.IN_REVIEW, S.DECIDED, S.NOTIFIED, S.FINAL),
-        *(R.WORKS_STARTED, R.WORKS_COMPLETED, R.RESTORATION_DEFECTIVE, R.WARRANTY_RUNNING),
+        *(
+            CaseStatus.SUBMITTED,
+            CaseStatus.IN_REVIEW,
+            CaseStatus.DECIDED,
+            CaseStatus.NOTIFIED,
+            CaseStatus.FINAL,
+        ),
+        *(
+            RoadOpeningStatus.WORKS_STARTED,
+            RoadOpeningStatus.WORKS_COMPLETED,
+            RoadOpeningStatus.RESTORATION_DEFECTIVE,
+            RoadOpeningStatus.WARRANTY_RUNNING,
+        ),
     )
     case: RoadOpeningPermit
 
@@ -269,7 +292,7 @@ class RoadOpeningMachine(ServiceMachine):
         case = self.case
         decision = case.decision
         assert decision is not None
-        assert case.status == S.DECIDED
+        assert case.status == CaseStatus.DECIDED
         assert decision.outcome is outcome
         assert decision.decided_by.id == who.id
         assert decision.effective_from == (day(effective_in_days) or self.today)
@@ -284,10 +307,10 @@ class RoadOpeningMachine(ServiceMachine):
         expired."""
         case = self.case
         decision = case.decision
-        if status == R.WARRANTY_RUNNING:
+        if status == RoadOpeningStatus.WARRANTY_RUNNING:
             assert case.warranty_until is not None
             return "warranty_until" if today <= case.warranty_until else None
-        if status == S.FINAL:
+        if status == CaseStatus.FINAL:
             assert decision is not None
             if decision.outcome.is_approval:
                 assert decision.expires_on is not None
@@ -314,7 +337,7 @@ class RoadOpeningMachine(ServiceMachine):
             expect,
         )
         if error is None:
-            assert self.case.status == R.WORKS_STARTED
+            assert self.case.status == RoadOpeningStatus.WORKS_STARTED
             assert self.case.works_started_on == started_on
             assert self.case.service_state()["works_started_on"] == started_on
 
@@ -334,7 +357,7 @@ class RoadOpeningMachine(ServiceMachine):
             expect,
         )
         if error is None:
-            assert self.case.status == R.WORKS_COMPLETED
+            assert self.case.status == RoadOpeningStatus.WORKS_COMPLETED
             assert self.case.works_completed_on == completed_on
 
     @rule(
@@ -389,11 +412,11 @@ class RoadOpeningMachine(ServiceMachine):
         assert [d.reveal() for d in case.open_defects] == [d.strip() for d in defects]
         assert all(d.subject == Subjects.CASE_TEXT for d in case.open_defects)
         if defects:
-            assert case.status == R.RESTORATION_DEFECTIVE
+            assert case.status == RoadOpeningStatus.RESTORATION_DEFECTIVE
             assert case.remedy_by == remedy_by
             assert case.warranty_until is None
         else:
-            assert case.status == R.WARRANTY_RUNNING
+            assert case.status == RoadOpeningStatus.WARRANTY_RUNNING
             assert case.remedy_by is None
             assert case.warranty_until == years_later_minus_a_day(inspected_on, 5)
 
@@ -421,13 +444,13 @@ class RoadOpeningMachine(ServiceMachine):
         case = self.case
         status = case.status
         decision = case.decision
-        if status == S.SUBMITTED:
+        if status == CaseStatus.SUBMITTED:
             self.confirm_complete(CLERK, NOW)
-        elif status == S.IN_REVIEW and case.holder is None:
+        elif status == CaseStatus.IN_REVIEW and case.holder is None:
             self.claim(DELEGATED_CLERK if choice == 0 else CLERK, NOW)
-        elif status == S.IN_REVIEW and choice == 0:
+        elif status == CaseStatus.IN_REVIEW and choice == 0:
             self.request_information(CLERK, NOW, ["Lageplan fehlt"], 14, outcome.is_approval)
-        elif status == S.IN_REVIEW:
+        elif status == CaseStatus.IN_REVIEW:
             if outcome is DecisionOutcome.REJECTED and choice < 6:
                 outcome = DecisionOutcome.APPROVED  # reject less often: approvals go further
             conditions = ["Baustelle sichern"] if outcome.name.endswith("CONDITIONS") else None
@@ -446,30 +469,30 @@ class RoadOpeningMachine(ServiceMachine):
                 fee,
                 (),
             )
-        elif status == S.INFORMATION_REQUESTED:
+        elif status == CaseStatus.INFORMATION_REQUESTED:
             self.provide_information(APPLICANT, NOW, "Lageplan anbei")
-        elif status == S.DECIDED:
+        elif status == CaseStatus.DECIDED:
             self.notify(CLERK, NOW, None)
-        elif status == S.NOTIFIED and choice <= 1:
+        elif status == CaseStatus.NOTIFIED and choice <= 1:
             self.lodge_objection(CLERK, NOW, "Die Auflage ist unverhältnismäßig", None)
-        elif status == S.NOTIFIED and choice == 3:  # works may start once notified
+        elif status == CaseStatus.NOTIFIED and choice == 3:  # works may start once notified
             self.start_works(DELEGATED_CLERK, NOW, ("effective_from", 0))
-        elif status == S.NOTIFIED:
+        elif status == CaseStatus.NOTIFIED:
             assert case.objection_deadline is not None
             self._on_the_last_day_and_after(
                 case.objection_deadline, choice > 2, lambda: self.mark_final(CLERK, NOW)
             )
-        elif status == S.OBJECTION_LODGED and choice <= 3:
+        elif status == CaseStatus.OBJECTION_LODGED and choice <= 3:
             self.remedy_objection(SUPERVISOR, NOW, "Widerspruch begründet")
-        elif status == S.OBJECTION_LODGED:
+        elif status == CaseStatus.OBJECTION_LODGED:
             self.forward_objection(CLERK, NOW, "Kreisausschuss Hochtaunuskreis", "keine Abhilfe")
-        elif status == S.FINAL and decision is not None and decision.outcome.is_approval:
+        elif status == CaseStatus.FINAL and decision is not None and decision.outcome.is_approval:
             self._use_the_permit(choice, decision)
-        elif status == S.FINAL and choice == 0:  # rejected: no works may start
+        elif status == CaseStatus.FINAL and choice == 0:  # rejected: no works may start
             self.start_works(CLERK, NOW, ("today", 0))
         elif status in WORKS_STATUSES:
             self._after_the_works_started(status, choice)
-        elif status != S.CLOSED:  # rejected and final, withdrawn, objection forwarded
+        elif status != CaseStatus.CLOSED:  # rejected and final, withdrawn, objection forwarded
             self.close(CLERK, NOW, None)
 
     def _on_the_last_day_and_after(
@@ -495,7 +518,7 @@ class RoadOpeningMachine(ServiceMachine):
             self._move_to(decision.expires_on + timedelta(days=1))
             self.start_works(CLERK, NOW, ("expires_on", 1))
             self.close(SUPERVISOR, NOW, "Genehmigung ungenutzt abgelaufen")
-        if self.case.status == S.FINAL:
+        if self.case.status == CaseStatus.FINAL:
             last_possible = min(decision.expires_on, self.today)
             day = last_possible if choice >= 3 else decision.effective_from
             self.start_works(DELEGATED_CLERK, NOW, ("today", (day - self.today).days))
@@ -503,10 +526,10 @@ class RoadOpeningMachine(ServiceMachine):
     def _after_the_works_started(self, status: str, choice: int) -> None:
         """Each step first tries a command just outside what is allowed, then the usual one."""
         case = self.case
-        if status == R.WORKS_STARTED:
+        if status == RoadOpeningStatus.WORKS_STARTED:
             self.complete_works(CLERK, NOW, ("started", -1) if choice % 2 else ("today", 1))
             self.complete_works(CLERK, NOW, ("started", 0) if choice < 5 else ("today", 0))
-        elif status == R.WORKS_COMPLETED:
+        elif status == RoadOpeningStatus.WORKS_COMPLETED:
             if choice % 3 == 0:  # before the works were completed
                 self.inspect_restoration(CLERK, NOW, ("completed", -1), [], None)
             elif choice % 3 == 1:  # tomorrow
@@ -517,7 +540,7 @@ class RoadOpeningMachine(ServiceMachine):
                 self.inspect_restoration(SUPERVISOR, NOW, ("today", 0), ["Setzung"], 14)
             else:
                 self.inspect_restoration(CLERK, NOW, ("today", 0), [], None)
-        elif status == R.RESTORATION_DEFECTIVE:
+        elif status == RoadOpeningStatus.RESTORATION_DEFECTIVE:
             # A deadline on the day of the re-inspection; the day before the last inspection.
             self.inspect_restoration(CLERK, NOW, ("today", 0), ["Fugen offen"], 0)
             self.inspect_restoration(CLERK, NOW, ("inspected", -1), [], None)
@@ -527,7 +550,7 @@ class RoadOpeningMachine(ServiceMachine):
                 self.inspect_restoration(CLERK, NOW, ("inspected", 0), [], None)
             else:
                 self.inspect_restoration(CLERK, NOW, ("today", 0), [], None)
-        elif status == R.WARRANTY_RUNNING:
+        elif status == RoadOpeningStatus.WARRANTY_RUNNING:
             assert case.warranty_until is not None
             if choice <= 1:
                 self.close(CLERK, NOW, "Gewährleistung abgelaufen")
@@ -599,7 +622,9 @@ class RoadOpeningMachine(ServiceMachine):
             assert decision is not None
             assert decision.expires_on is not None
             assert decision.effective_from <= started <= decision.expires_on
-        assert (completed != date.min) is (works_reported and case.status != R.WORKS_STARTED)
+        assert (completed != date.min) is (
+            works_reported and case.status != RoadOpeningStatus.WORKS_STARTED
+        )
         if completed != date.min:
             assert completed >= started
 
@@ -610,7 +635,7 @@ class RoadOpeningMachine(ServiceMachine):
         assert bool(case.inspections) is inspected
         assert case.inspections == sorted(case.inspections)
         assert all(day >= case.works_completed_on for day in case.inspections)
-        defective = case.status == R.RESTORATION_DEFECTIVE
+        defective = case.status == RoadOpeningStatus.RESTORATION_DEFECTIVE
         assert bool(case.open_defects) is defective
         assert (case.remedy_by is not None) is defective
         if defective:
@@ -620,8 +645,11 @@ class RoadOpeningMachine(ServiceMachine):
     @invariant()
     def the_warranty_runs_exactly_after_an_accepted_restoration(self) -> None:
         case = self.case
-        after_the_warranty = case.status == S.CLOSED and self.closed_from == R.WARRANTY_RUNNING
-        running = case.status == R.WARRANTY_RUNNING
+        after_the_warranty = (
+            case.status == CaseStatus.CLOSED
+            and self.closed_from == RoadOpeningStatus.WARRANTY_RUNNING
+        )
+        running = case.status == RoadOpeningStatus.WARRANTY_RUNNING
         assert (case.warranty_until is not None) is (running or after_the_warranty)
         if case.warranty_until is not None:
             assert case.warranty_until == years_later_minus_a_day(case.inspections[-1], 5)

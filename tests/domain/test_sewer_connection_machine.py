@@ -46,12 +46,21 @@ from tests.domain.service_machine import (
     usual_step,
 )
 
-S = CaseStatus
-W = SewerConnectionStatus
 BUILT = frozenset(
-    {W.CONSTRUCTION_REPORTED, W.CONNECTION_DEFECTIVE, W.CONNECTION_ACCEPTED, W.CHARGE_ASSESSED}
+    {
+        SewerConnectionStatus.CONSTRUCTION_REPORTED,
+        SewerConnectionStatus.CONNECTION_DEFECTIVE,
+        SewerConnectionStatus.CONNECTION_ACCEPTED,
+        SewerConnectionStatus.CHARGE_ASSESSED,
+    }
 )
-INSPECTED = frozenset({W.CONNECTION_DEFECTIVE, W.CONNECTION_ACCEPTED, W.CHARGE_ASSESSED})
+INSPECTED = frozenset(
+    {
+        SewerConnectionStatus.CONNECTION_DEFECTIVE,
+        SewerConnectionStatus.CONNECTION_ACCEPTED,
+        SewerConnectionStatus.CHARGE_ASSESSED,
+    }
+)
 relative_days = st.tuples(
     st.sampled_from(["today", "effective_from", "expires_on", "completed", "inspected"]),
     st.sampled_from([-800, -1, -1, 0, 0, 0, 1, 1, 3]),
@@ -68,9 +77,19 @@ pipe_lengths = st.one_of(
 class SewerConnectionMachine(ServiceMachine):
     """One sewer house connection, any commands."""
 
-    PROGRESS = (S.SUBMITTED, S.IN_REVIEW, S.DECIDED, S.NOTIFIED, S.FINAL)
-    PROGRESS += (W.CONSTRUCTION_REPORTED, W.CONNECTION_DEFECTIVE, W.CONNECTION_ACCEPTED)
-    PROGRESS += (W.CHARGE_ASSESSED,)
+    PROGRESS = (
+        CaseStatus.SUBMITTED,
+        CaseStatus.IN_REVIEW,
+        CaseStatus.DECIDED,
+        CaseStatus.NOTIFIED,
+        CaseStatus.FINAL,
+    )
+    PROGRESS += (
+        SewerConnectionStatus.CONSTRUCTION_REPORTED,
+        SewerConnectionStatus.CONNECTION_DEFECTIVE,
+        SewerConnectionStatus.CONNECTION_ACCEPTED,
+    )
+    PROGRESS += (SewerConnectionStatus.CHARGE_ASSESSED,)
     STANDARD_CONDITIONS = True
 
     @property
@@ -133,7 +152,7 @@ class SewerConnectionMachine(ServiceMachine):
 
     def close_refusal(self, status: str, today: date) -> str | None:
         decision = self.connection.decision
-        if status == S.FINAL and decision is not None and decision.outcome.is_approval:
+        if status == CaseStatus.FINAL and decision is not None and decision.outcome.is_approval:
             assert decision.expires_on is not None
             return "status" if today <= decision.expires_on else None
         return None
@@ -205,7 +224,7 @@ class SewerConnectionMachine(ServiceMachine):
             expect,
         )
         if error is None:
-            assert self.connection.status == W.CONSTRUCTION_REPORTED
+            assert self.connection.status == SewerConnectionStatus.CONSTRUCTION_REPORTED
             assert self.connection.construction_completed_on == completed_on
             assert self.connection.pipe_length_m == length
 
@@ -255,7 +274,11 @@ class SewerConnectionMachine(ServiceMachine):
             assert [d.reveal() for d in case.acceptance.open_defects] == [
                 d.strip() for d in defects
             ]
-            assert case.status == (W.CONNECTION_DEFECTIVE if defects else W.CONNECTION_ACCEPTED)
+            assert case.status == (
+                SewerConnectionStatus.CONNECTION_DEFECTIVE
+                if defects
+                else SewerConnectionStatus.CONNECTION_ACCEPTED
+            )
 
     @rule(actor=actors, at_kind=at_kinds)
     def assess_connection_charge(self, actor: Actor, at_kind: str) -> None:
@@ -267,7 +290,7 @@ class SewerConnectionMachine(ServiceMachine):
             expect=lambda _today: None,
         )
         if error is None:
-            assert self.connection.status == W.CHARGE_ASSESSED
+            assert self.connection.status == SewerConnectionStatus.CHARGE_ASSESSED
 
     # ------------------------------------------------------------ usual steps
 
@@ -275,14 +298,14 @@ class SewerConnectionMachine(ServiceMachine):
         case = self.connection
         status = case.status
         decision = case.decision
-        if status in (S.NOTIFIED, S.FINAL) and decision is not None:
+        if status in (CaseStatus.NOTIFIED, CaseStatus.FINAL) and decision is not None:
             if not decision.outcome.is_approval:
                 self.report_construction(CLERK, NOW, ("today", 0), Decimal("5"))  # refused
-                if status == S.NOTIFIED:
+                if status == CaseStatus.NOTIFIED:
                     self._move_to(self._day("today", 40))
                     self.mark_final(CLERK, NOW)
                 self.close(CLERK, NOW, None)
-            elif choice >= 6 and status == S.FINAL:  # never built: the permit lapses
+            elif choice >= 6 and status == CaseStatus.FINAL:  # never built: the permit lapses
                 assert decision.expires_on is not None
                 self._move_to(decision.expires_on)
                 self.close(SUPERVISOR, NOW, "Genehmigung erloschen")  # refused on the last day
@@ -294,7 +317,7 @@ class SewerConnectionMachine(ServiceMachine):
                 self.report_construction(APPLICANT, NOW, too_early_or_late, Decimal("8.50"))
                 length = Decimal("8.50") if choice % 2 else Decimal("14.25")
                 self.report_construction(APPLICANT, NOW, ("today", 0), length)
-        elif status == W.CONSTRUCTION_REPORTED:
+        elif status == SewerConnectionStatus.CONSTRUCTION_REPORTED:
             self.inspect_connection(CLERK, NOW, ("completed", -1), [], None)  # refused
             if choice <= 3:
                 self.inspect_connection(
@@ -302,7 +325,7 @@ class SewerConnectionMachine(ServiceMachine):
                 )
             else:
                 self.inspect_connection(CLERK, NOW, ("today", 0), [], None)
-        elif status == W.CONNECTION_DEFECTIVE:
+        elif status == SewerConnectionStatus.CONNECTION_DEFECTIVE:
             self.inspect_connection(CLERK, NOW, ("inspected", -1), [], None)  # refused
             self.inspect_connection(
                 SUPERVISOR,
@@ -311,10 +334,10 @@ class SewerConnectionMachine(ServiceMachine):
                 [] if choice else ["Fugen"],
                 7 if not choice else None,
             )
-        elif status == W.CONNECTION_ACCEPTED:
+        elif status == SewerConnectionStatus.CONNECTION_ACCEPTED:
             self.assess_connection_charge(APPLICANT, NOW)  # refused: staff assess
             self.assess_connection_charge(CLERK, NOW)
-        elif status == W.CHARGE_ASSESSED:
+        elif status == SewerConnectionStatus.CHARGE_ASSESSED:
             self.close(CLERK, NOW, "Anschluss hergestellt und abgerechnet")
 
     # -------------------------------------------------------------- invariants
@@ -362,19 +385,25 @@ class SewerConnectionMachine(ServiceMachine):
         if dates:
             assert case.construction_completed_on is not None
             assert dates[0] >= case.construction_completed_on
-        defective = case.status == W.CONNECTION_DEFECTIVE
+        defective = case.status == SewerConnectionStatus.CONNECTION_DEFECTIVE
         assert bool(case.acceptance.open_defects) is defective
         assert (case.acceptance.remedy_by is not None) is defective
         if defective:
             assert case.acceptance.remedy_by is not None
             assert case.acceptance.remedy_by > dates[-1]
-        if case.status in (W.CONNECTION_ACCEPTED, W.CHARGE_ASSESSED):
+        if case.status in (
+            SewerConnectionStatus.CONNECTION_ACCEPTED,
+            SewerConnectionStatus.CHARGE_ASSESSED,
+        ):
             assert case.acceptance.passed
 
     @invariant()
     def the_charge_follows_the_tariff_for_the_pipe_laid(self) -> None:
         case = self.connection
-        assessed = case.status == W.CHARGE_ASSESSED or self.closed_from == W.CHARGE_ASSESSED
+        assessed = (
+            case.status == SewerConnectionStatus.CHARGE_ASSESSED
+            or self.closed_from == SewerConnectionStatus.CHARGE_ASSESSED
+        )
         assert (case.connection_charge is not None) is assessed
         if assessed:
             assert case.pipe_length_m is not None

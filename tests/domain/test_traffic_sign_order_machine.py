@@ -47,9 +47,7 @@ from tests.domain.service_machine import (
     usual_step,
 )
 
-S = CaseStatus
-V = TrafficSignOrderStatus
-REPORTED = frozenset({V.SIGNS_UP, V.COMPLETED})
+REPORTED = frozenset({TrafficSignOrderStatus.SIGNS_UP, TrafficSignOrderStatus.COMPLETED})
 relative_days = st.tuples(
     st.sampled_from(["today", "effective_from", "expires_on", "signs_up_by", "signs_up"]),
     st.sampled_from([-400, -1, -1, 0, 0, 0, 1, 1, 3]),
@@ -63,7 +61,15 @@ zone_lengths = st.one_of(
 class TrafficSignOrderMachine(ServiceMachine):
     """One traffic sign order, any commands."""
 
-    PROGRESS = (S.SUBMITTED, S.IN_REVIEW, S.DECIDED, S.NOTIFIED, S.FINAL, V.SIGNS_UP, V.COMPLETED)
+    PROGRESS = (
+        CaseStatus.SUBMITTED,
+        CaseStatus.IN_REVIEW,
+        CaseStatus.DECIDED,
+        CaseStatus.NOTIFIED,
+        CaseStatus.FINAL,
+        TrafficSignOrderStatus.SIGNS_UP,
+        TrafficSignOrderStatus.COMPLETED,
+    )
     STANDARD_CONDITIONS = True
 
     @property
@@ -136,7 +142,7 @@ class TrafficSignOrderMachine(ServiceMachine):
 
     def close_refusal(self, status: str, today: date) -> str | None:
         decision = self.order.decision
-        if status == S.FINAL and decision is not None and decision.outcome.is_approval:
+        if status == CaseStatus.FINAL and decision is not None and decision.outcome.is_approval:
             assert decision.expires_on is not None
             return "status" if today <= decision.expires_on else None
         return None
@@ -161,7 +167,7 @@ class TrafficSignOrderMachine(ServiceMachine):
         )
         if error is None:
             assert decision is not None
-            assert self.order.status == V.SIGNS_UP
+            assert self.order.status == TrafficSignOrderStatus.SIGNS_UP
             assert self.order.signs_up_on == signs_up_on
             assert self.order.signs_up_in_time is (signs_up_on <= signs_up_by(decision))
 
@@ -182,7 +188,7 @@ class TrafficSignOrderMachine(ServiceMachine):
             expect,
         )
         if error is None:
-            assert self.order.status == V.COMPLETED
+            assert self.order.status == TrafficSignOrderStatus.COMPLETED
             assert self.order.signs_removed_on == removed_on
 
     # ------------------------------------------------------------ usual steps
@@ -191,21 +197,21 @@ class TrafficSignOrderMachine(ServiceMachine):
         order = self.order
         status = order.status
         decision = order.decision
-        if status in (S.NOTIFIED, S.FINAL) and decision is not None:
+        if status in (CaseStatus.NOTIFIED, CaseStatus.FINAL) and decision is not None:
             if not decision.outcome.is_approval:
                 self.report_signs_up(APPLICANT, NOW, ("today", 0))  # refused
-                if status == S.NOTIFIED:
+                if status == CaseStatus.NOTIFIED:
                     self._move_to(self._day("today", 40))
                     self.mark_final(CLERK, NOW)
                 self.close(CLERK, NOW, None)
             elif choice >= 6:  # never used: the order ends
                 assert decision.expires_on is not None
                 self._move_to(decision.expires_on)
-                if status == S.FINAL:
+                if status == CaseStatus.FINAL:
                     self.close(SUPERVISOR, NOW, "Anordnung nicht genutzt")  # refused: in force
                 self._move_to(decision.expires_on + timedelta(days=1))
                 self.report_signs_up(APPLICANT, NOW, ("today", 0))  # refused: ended
-                if self.order.status == S.NOTIFIED:
+                if self.order.status == CaseStatus.NOTIFIED:
                     assert order.objection_deadline is not None
                     self._move_to(order.objection_deadline + timedelta(days=1))
                     self.mark_final(CLERK, NOW)
@@ -217,11 +223,11 @@ class TrafficSignOrderMachine(ServiceMachine):
                 day = signs_up_by(decision) + timedelta(days=offset)
                 self._move_to(max(day, decision.effective_from))
                 self.report_signs_up(APPLICANT, NOW, ("today", 0))
-        elif status == V.SIGNS_UP:
+        elif status == TrafficSignOrderStatus.SIGNS_UP:
             self.report_signs_removed(APPLICANT, NOW, ("signs_up", -1))  # refused
             self._move_to(order.period_end + timedelta(days=choice % 3))
             self.report_signs_removed(APPLICANT if choice % 2 else CLERK, NOW, ("today", 0))
-        elif status == V.COMPLETED:
+        elif status == TrafficSignOrderStatus.COMPLETED:
             self.close(CLERK, NOW, "Maßnahme abgeschlossen")
 
     # -------------------------------------------------------------- invariants
@@ -262,7 +268,10 @@ class TrafficSignOrderMachine(ServiceMachine):
             assert decision.expires_on is not None
             assert decision.effective_from <= order.signs_up_on <= decision.expires_on
             assert order.signs_up_in_time is (order.signs_up_on <= signs_up_by(decision))
-        completed = order.status == V.COMPLETED or self.closed_from == V.COMPLETED
+        completed = (
+            order.status == TrafficSignOrderStatus.COMPLETED
+            or self.closed_from == TrafficSignOrderStatus.COMPLETED
+        )
         assert (order.signs_removed_on is not None) is completed
         if order.signs_removed_on is not None:
             assert order.signs_up_on is not None
