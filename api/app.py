@@ -17,8 +17,6 @@ from api.openapi import install_openapi, operation_id
 from api.problems import ServiceUnavailable, install_problem_handlers
 from api.provider import VorgangProvider
 from api.routes import cases, decisions, feed, health, privacy, read_models, search, services
-from api.routes import resident_parking as resident_parking_routes
-from api.routes import sewer_connection as sewer_connection_routes
 from api.routes import teams as teams_routes
 from api.routes.service_steps import step_routes
 from api.text_input import no_nul_in_parameters
@@ -117,9 +115,6 @@ def create_app(
     app.include_router(cases.steps)
     app.include_router(search.router)  # GET /api/v1/cases: no clash with /{case_id}
     app.include_router(decisions.router)
-    app.include_router(services.road_opening)
-    app.include_router(resident_parking_routes.router)
-    app.include_router(sewer_connection_routes.router)
     for definition in SERVICES.values():  # each service's own steps, from its declaration
         if definition.steps is not None:
             app.include_router(step_routes(definition.steps))

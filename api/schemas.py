@@ -109,43 +109,6 @@ class SubmitCase(CommandBody):
     )
 
 
-class WorksStarted(CommandBody):
-    """The contractor reported the start of works."""
-
-    started_on: date
-
-
-class WorksCompleted(CommandBody):
-    """The contractor reported the works and restoration complete."""
-
-    completed_on: date
-
-
-class InspectionReport(CommandBody):
-    """An inspection on site: no defects = accepted; defects need a deadline to remedy them."""
-
-    inspected_on: date
-    defects: list[Text] = Field(default_factory=list, max_length=50)
-    remedy_by: date | None = Field(default=None, description="Deadline to remedy the defects.")
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "inspected_on": "2026-12-01",
-                    "defects": ["Asphaltnaht nicht vergossen"],
-                    "remedy_by": "2026-12-15",
-                }
-            ]
-        },
-    )
-
-
-class RestorationInspection(InspectionReport):
-    """An inspection of the restored surface: no defects = accepted."""
-
-
 class ServiceOut(BaseModel):
     """A service of the catalogue."""
 

@@ -1,17 +1,16 @@
-"""Use cases of the shared case lifecycle: submit, every lifecycle command, and the queries.
+"""Use cases of the shared case lifecycle: submit, and the queries.
 
-Each command loads the case, checks the caller's expected version, calls one domain command
-and saves every changed aggregate in one atomic save. Queries return plain data.
+Every other command of a case runs through the one command pipeline
+(``application/commands.py``). Queries return plain data.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import date
-from decimal import Decimal
-from typing import Any, Final, Protocol
+from typing import Any, Final
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -32,15 +31,13 @@ from application.errors import (
     IdempotencyConflict,
     InvalidApplicationData,
     UnknownService,
-    VersionMismatch,
 )
 from application.identities import CaseIdentities
 from application.store import VorgangStore
-from application.views import CaseState, CommandResult, HistoryEntry, SubmissionResult, plain
+from application.views import CaseState, HistoryEntry, SubmissionResult, plain
 from domain.actor import Actor, Role
 from domain.case import Case, check_acts_for
-from domain.decision import DecisionOutcome, RulesApplied
-from domain.errors import InvalidCommand, WrongTenant
+from domain.errors import WrongTenant
 from domain.personal_data import PersonalData, PersonalValue, Subjects
 from domain.personal_fields import personal_data_of
 from domain.reference import ReferenceCounter
@@ -55,41 +52,6 @@ RETRY_PAUSE_SECONDS: Final = 0.002
 _HISTORY_FIELDS_HIDDEN: Final = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "at"}
 )
-
-
-class StaffDirectory(Protocol):
-    """The staff a town knows: who has acted for it, and in which role."""
-
-    def role_of(self, tenant: str, staff_id: str) -> Role | None:
-        """The role in which ``staff_id`` last acted on a case of ``tenant`` as staff."""
-
-
-def known_assignee(
-    case: Case, supervisor: Actor, assignee_id: str, name: str, staff: StaffDirectory
-) -> Actor:
-    """The assignee as an actor: the supervisor themself, or staff the town knows.
-
-    Staff are people of the identity provider, which the system does not copy; the town
-    knows a member of staff once they have acted on one of its cases as clerk or
-    supervisor. An id it does not know is a typo far more often than a new colleague, who
-    is known after their first claim.
-    """
-    if assignee_id == supervisor.id:
-        return supervisor
-    role = staff.role_of(case.tenant, assignee_id)
-    if role not in (Role.CLERK, Role.SUPERVISOR):
-        raise InvalidCommand(
-            "assignee.id",
-            f"{assignee_id!r} has not acted on a case of {case.tenant} as clerk or supervisor; "
-            "check the id (new staff are known after their first claim)",
-        )
-    return Actor(
-        id=assignee_id,
-        display_name=name,
-        role=role,
-        tenant=supervisor.tenant,
-        on_behalf_of=supervisor.on_behalf_of,
-    )
 
 
 class CaseService:
@@ -254,14 +216,6 @@ class CaseService:
             return case.version
         return applicant_version(self._entries(case))
 
-    def check_expected_version(self, case: Case, actor: Actor, expected: int | None) -> None:
-        """A stale If-Match is refused, compared with the version the actor's view has."""
-        if expected is None:
-            return
-        current = self.version_seen_by(actor, case)
-        if expected != current:
-            raise VersionMismatch(case.id, expected, current)
-
     def _entries(self, case: Case) -> list[HistoryEntry]:
         return [history_entry(e) for e in self.store.events.get(case.id, lte=case.version)]
 
@@ -272,334 +226,6 @@ class CaseService:
 
     def _load(self, case_id: UUID, actor: Actor, version: int | None = None) -> Case:
         return load_visible(self.store, case_id, actor, version)
-
-    # ----------------------------------------------------------------- commands
-
-    def handle(
-        self,
-        case_id: UUID,
-        *,
-        actor: Actor,
-        expected_version: int | None,
-        command: Callable[[Case], None],
-    ) -> CommandResult:
-        """Load, check the expected version, run one command, save once (for service steps)."""
-        return self._execute(case_id, actor, expected_version, command)
-
-    def _execute(
-        self,
-        case_id: UUID,
-        actor: Actor,
-        expected_version: int | None,
-        command: Callable[[Case], None],
-    ) -> CommandResult:
-        case = self._load(case_id, actor)
-        self.check_expected_version(case, actor, expected_version)
-        command(case)
-        try:
-            recordings = self.store.save(case)
-        except IntegrityError:
-            raise ConcurrentUpdate(case_id) from None
-        return CommandResult(case_id, case.version, _position(recordings))
-
-    def confirm_complete(
-        self, case_id: UUID, *, actor: Actor, expected_version: int | None = None
-    ) -> CommandResult:
-        """Confirm the application is complete: the processing period starts."""
-        at = self.clock.now()
-        return self._execute(
-            case_id, actor, expected_version, lambda c: c.confirm_complete(actor=actor, at=at)
-        )
-
-    def claim(
-        self, case_id: UUID, *, actor: Actor, expected_version: int | None = None
-    ) -> CommandResult:
-        """Take the case into one's own work."""
-        at = self.clock.now()
-        return self._execute(
-            case_id, actor, expected_version, lambda c: c.claim(actor=actor, at=at)
-        )
-
-    def assign(
-        self,
-        case_id: UUID,
-        *,
-        actor: Actor,
-        assignee_id: str,
-        assignee_name: str,
-        reason: str,
-        staff: StaffDirectory,
-        expected_version: int | None = None,
-    ) -> CommandResult:
-        """A supervisor assigns the case to known staff of its town, or to themself."""
-        at = self.clock.now()
-
-        def command(case: Case) -> None:
-            assignee = known_assignee(case, actor, assignee_id, assignee_name, staff)
-            case.assign(actor=actor, at=at, assignee=assignee, reason=reason)
-
-        return self._execute(case_id, actor, expected_version, command)
-
-    def release(
-        self,
-        case_id: UUID,
-        *,
-        actor: Actor,
-        reason: str | None = None,
-        expected_version: int | None = None,
-    ) -> CommandResult:
-        """Give the case back to the queue."""
-        at = self.clock.now()
-        return self._execute(
-            case_id,
-            actor,
-            expected_version,
-            lambda c: c.release(actor=actor, at=at, reason=reason),
-        )
-
-    def request_information(
-        self,
-        case_id: UUID,
-        *,
-        actor: Actor,
-        questions: list[str],
-        reply_by: date,
-        missing_documents: bool,
-        expected_version: int | None = None,
-    ) -> CommandResult:
-        """Ask the applicant for information or missing documents."""
-        at = self.clock.now()
-        return self._execute(
-            case_id,
-            actor,
-            expected_version,
-            lambda c: c.request_information(
-                actor=actor,
-                at=at,
-                questions=questions,
-                reply_by=reply_by,
-                missing_documents=missing_documents,
-            ),
-        )
-
-    def provide_information(
-        self, case_id: UUID, *, actor: Actor, answer: str, expected_version: int | None = None
-    ) -> CommandResult:
-        """The applicant answers an information request."""
-        at = self.clock.now()
-        return self._execute(
-            case_id,
-            actor,
-            expected_version,
-            lambda c: c.provide_information(actor=actor, at=at, answer=answer),
-        )
-
-    def add_note(
-        self, case_id: UUID, *, actor: Actor, text: str, expected_version: int | None = None
-    ) -> CommandResult:
-        """Add an internal note to the file."""
-        at = self.clock.now()
-        return self._execute(
-            case_id, actor, expected_version, lambda c: c.add_note(actor=actor, at=at, text=text)
-        )
-
-    def extend_period(
-        self,
-        case_id: UUID,
-        *,
-        actor: Actor,
-        working_days: int,
-        reason: str,
-        expected_version: int | None = None,
-    ) -> CommandResult:
-        """Extend the processing period once, with reasons."""
-        at = self.clock.now()
-        return self._execute(
-            case_id,
-            actor,
-            expected_version,
-            lambda c: c.extend_period(actor=actor, at=at, working_days=working_days, reason=reason),
-        )
-
-    def decide(
-        self,
-        case_id: UUID,
-        *,
-        actor: Actor,
-        outcome: DecisionOutcome,
-        justification: str,
-        legal_basis: str,
-        legal_remedy_notice: str,
-        conditions: list[str] | None = None,
-        effective_from: date | None = None,
-        expires_on: date | None = None,
-        fee: Decimal | None = None,
-        rules: tuple[RulesApplied, ...] = (),
-        expected_version: int | None = None,
-    ) -> CommandResult:
-        """Decide the case."""
-        at = self.clock.now()
-        return self._execute(
-            case_id,
-            actor,
-            expected_version,
-            lambda c: c.decide(
-                actor=actor,
-                at=at,
-                outcome=outcome,
-                justification=justification,
-                legal_basis=legal_basis,
-                legal_remedy_notice=legal_remedy_notice,
-                conditions=conditions,
-                effective_from=effective_from,
-                expires_on=expires_on,
-                fee=fee,
-                rules=rules,
-            ),
-        )
-
-    def countersign(
-        self, case_id: UUID, *, actor: Actor, expected_version: int | None = None
-    ) -> CommandResult:
-        """Countersign a pending decision (four eyes)."""
-        at = self.clock.now()
-        return self._execute(
-            case_id, actor, expected_version, lambda c: c.countersign(actor=actor, at=at)
-        )
-
-    def refuse_countersign(
-        self, case_id: UUID, *, actor: Actor, reason: str, expected_version: int | None = None
-    ) -> CommandResult:
-        """Send a pending decision back to review."""
-        at = self.clock.now()
-        return self._execute(
-            case_id,
-            actor,
-            expected_version,
-            lambda c: c.refuse_countersign(actor=actor, at=at, reason=reason),
-        )
-
-    def record_payment(
-        self,
-        case_id: UUID,
-        *,
-        actor: Actor,
-        amount: Decimal,
-        payment_reference: str,
-        expected_version: int | None = None,
-    ) -> CommandResult:
-        """Record that the fee was paid."""
-        at = self.clock.now()
-        return self._execute(
-            case_id,
-            actor,
-            expected_version,
-            lambda c: c.record_payment(
-                actor=actor, at=at, amount=amount, payment_reference=payment_reference
-            ),
-        )
-
-    def notify(
-        self,
-        case_id: UUID,
-        *,
-        actor: Actor,
-        notified_on: date | None = None,
-        expected_version: int | None = None,
-    ) -> CommandResult:
-        """Record the notification (Bekanntgabe) of the decision."""
-        at = self.clock.now()
-        return self._execute(
-            case_id,
-            actor,
-            expected_version,
-            lambda c: c.notify(actor=actor, at=at, notified_on=notified_on),
-        )
-
-    def lodge_objection(
-        self,
-        case_id: UUID,
-        *,
-        actor: Actor,
-        grounds: str,
-        received_on: date | None = None,
-        expected_version: int | None = None,
-    ) -> CommandResult:
-        """Record an objection (Widerspruch)."""
-        at = self.clock.now()
-        return self._execute(
-            case_id,
-            actor,
-            expected_version,
-            lambda c: c.lodge_objection(
-                actor=actor, at=at, grounds=grounds, received_on=received_on
-            ),
-        )
-
-    def remedy_objection(
-        self, case_id: UUID, *, actor: Actor, reason: str, expected_version: int | None = None
-    ) -> CommandResult:
-        """Remedy an objection: the case returns to review."""
-        at = self.clock.now()
-        return self._execute(
-            case_id,
-            actor,
-            expected_version,
-            lambda c: c.remedy_objection(actor=actor, at=at, reason=reason),
-        )
-
-    def forward_objection(
-        self,
-        case_id: UUID,
-        *,
-        actor: Actor,
-        authority: str,
-        reason: str,
-        expected_version: int | None = None,
-    ) -> CommandResult:
-        """Forward an objection to the objection authority."""
-        at = self.clock.now()
-        return self._execute(
-            case_id,
-            actor,
-            expected_version,
-            lambda c: c.forward_objection(actor=actor, at=at, authority=authority, reason=reason),
-        )
-
-    def mark_final(
-        self, case_id: UUID, *, actor: Actor, expected_version: int | None = None
-    ) -> CommandResult:
-        """Mark the decision final once the objection period is over."""
-        at = self.clock.now()
-        return self._execute(
-            case_id, actor, expected_version, lambda c: c.mark_final(actor=actor, at=at)
-        )
-
-    def withdraw(
-        self, case_id: UUID, *, actor: Actor, reason: str, expected_version: int | None = None
-    ) -> CommandResult:
-        """The applicant withdraws the application."""
-        at = self.clock.now()
-        return self._execute(
-            case_id,
-            actor,
-            expected_version,
-            lambda c: c.withdraw(actor=actor, at=at, reason=reason),
-        )
-
-    def close(
-        self,
-        case_id: UUID,
-        *,
-        actor: Actor,
-        reason: str | None = None,
-        expected_version: int | None = None,
-    ) -> CommandResult:
-        """Close the file."""
-        at = self.clock.now()
-        return self._execute(
-            case_id, actor, expected_version, lambda c: c.close(actor=actor, at=at, reason=reason)
-        )
 
 
 def check_applicant(applicant: Mapping[str, str], today: date) -> None:

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Final, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -37,6 +37,7 @@ from domain.commands import Acting, Command, Step
 from domain.errors import InvalidTransition
 
 ATTEMPTS: Final = 30
+A = TypeVar("A", bound=Aggregate)
 RETRY_PAUSE_SECONDS: Final = 0.002
 
 
@@ -46,10 +47,25 @@ class StaffNotKnownYet(ApplicationError):
 
 @dataclass(frozen=True, slots=True)
 class StepContext:
-    """What a custom step may use besides its aggregate: the use cases and the town's staff."""
+    """What a custom step may use besides its aggregate: shared aggregates, the town's staff."""
 
     cases: CaseService
     staff: StaffDirectory | None = None
+
+    def keyed(
+        self, aggregate_type: type[A], tenant: str, key: str, start: Callable[[UUID], A]
+    ) -> A:
+        """The town's aggregate of this type and key (ids keyed so the key is never stored)."""
+        aggregate_id = self.cases.identities.keyed_id(
+            aggregate_type=aggregate_type.__name__, tenant=tenant, key=key
+        )
+        try:
+            found: Aggregate = self.cases.store.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return start(aggregate_id)
+        if not isinstance(found, aggregate_type):
+            raise CaseNotFound(aggregate_id)
+        return found
 
 
 class AggregateKind(Protocol):

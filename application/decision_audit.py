@@ -54,17 +54,16 @@ class DecisionAudit:
         self._visible(case_id, actor)
         found: list[DecisionRecord] = []
         for event in self.store.events.get(case_id):
-            name = type(event).__name__
-            if name == "Decided":
-                decision: Decision = event.decision  # type: ignore[attr-defined]
-                pending = event.status == CaseStatus.PENDING_COUNTERSIGN  # type: ignore[attr-defined]
+            if isinstance(event, Case.Decided):
+                pending = event.status == CaseStatus.PENDING_COUNTERSIGN
                 found.append(
-                    DecisionRecord(len(found) + 1, event.originator_version, not pending, decision)
+                    DecisionRecord(
+                        len(found) + 1, event.originator_version, not pending, event.decision
+                    )
                 )
-            elif name == "Countersigned" and found:
+            elif isinstance(event, Case.Countersigned) and found:
                 last = found[-1]
-                signed: Decision = event.decision  # type: ignore[attr-defined]
-                found[-1] = DecisionRecord(last.number, last.version, True, signed)
+                found[-1] = DecisionRecord(last.number, last.version, True, event.decision)
         return found
 
     def decisions(self, case_id: UUID, *, actor: Actor) -> list[dict[str, Any]]:

@@ -32,6 +32,7 @@ from benchmarks.support import (
     table,
 )
 from domain.actor import Actor, Role
+from domain.case_steps import CONFIRM_COMPLETE
 from domain.tenants import TENANTS
 from domain.working_days import berlin_date
 from infrastructure.projection_rebuild import rebuild
@@ -76,7 +77,7 @@ def seed(vorgang: Vorgang, clock: FixedClock, cases: int, rng: random.Random) ->
             data={"subject": rng.choice(SUBJECTS)},
         )
         if index % 3 == 0:
-            vorgang.cases.confirm_complete(case.case_id, actor=actor)
+            vorgang.commands.handle(case.case_id, CONFIRM_COMPLETE(), actor, None)
         clock.advance(timedelta(minutes=7))
 
 

@@ -43,6 +43,7 @@ from benchmarks.support import (
     table,
 )
 from domain.actor import Actor, Role
+from domain.case_steps import ADD_NOTE, Note
 from infrastructure.database import DatabaseTarget
 from infrastructure.settings import Settings
 from infrastructure.wiring import build
@@ -171,6 +172,8 @@ def commands(target: DatabaseTarget, threads: int, budget: Budget) -> Measuremen
     """``CaseService.add_note`` on the real wiring, round-robin over each thread's cases."""
     vorgang = build(Settings(database_url=target.display, key_cache_seconds=30))
     cases = vorgang.cases
+    commands = vorgang.commands
+    note = ADD_NOTE(Note(text="Vermerk zum Vorgang"))
     one_at_a_time = threading.Lock()  # set-up only: concurrent submits retry on the counter
 
     def worker(index: int) -> Op:
@@ -186,12 +189,12 @@ def commands(target: DatabaseTarget, threads: int, budget: Budget) -> Measuremen
                 ).case_id
                 # The first note creates the case-text and clerk keys (commits of their
                 # own); after it, every measured command is exactly one transaction.
-                cases.add_note(case_id, actor=CLERK, text="Eingang geprüft")
+                commands.handle(case_id, ADD_NOTE(Note(text="Eingang geprüft")), CLERK, None)
             ids.append(case_id)
         turn = iter(range(1 << 62))
 
         def op() -> None:
-            cases.add_note(ids[next(turn) % len(ids)], actor=CLERK, text="Vermerk zum Vorgang")
+            commands.handle(ids[next(turn) % len(ids)], note, CLERK, None)
 
         return op
 

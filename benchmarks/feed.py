@@ -41,6 +41,7 @@ from benchmarks.support import (
     table,
 )
 from domain.actor import Actor, Role, Scope
+from domain.case_steps import CLAIM, CONFIRM_COMPLETE
 from domain.tenants import TENANTS
 from infrastructure.settings import Settings
 from infrastructure.wiring import Vorgang, build
@@ -63,8 +64,8 @@ def seed(vorgang: Vorgang, cases: int) -> None:
             applicant={"name": f"Person {index}", "email": f"p{index}@example.org"},
             data={"subject": "Sondernutzung"},
         )
-        service.claim(created.case_id, actor=CLERK)
-        service.confirm_complete(created.case_id, actor=CLERK)
+        vorgang.commands.handle(created.case_id, CLAIM(), CLERK, None)
+        vorgang.commands.handle(created.case_id, CONFIRM_COMPLETE(), CLERK, None)
     vorgang.projections.catch_up()
 
 

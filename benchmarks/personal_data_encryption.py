@@ -19,9 +19,11 @@ from pathlib import Path
 
 from application.cases import CaseService
 from application.clock import FixedClock
+from application.commands import CommandHandler
 from application.identities import CaseIdentities
 from application.store import VorgangStore
 from domain.actor import Actor, Role
+from domain.case_steps import ADD_NOTE, Note
 from infrastructure.database import DatabaseTarget, parse_database_url
 from infrastructure.privacy.key_encryption import KeyRing, parse_kek
 from infrastructure.privacy.key_store import open_keys
@@ -43,6 +45,7 @@ class Timing:
 
 def workload(cases: CaseService, n_cases: int) -> Timing:
     """Submit cases with 4 personal fields, add 3 notes each; then read every history."""
+    handler = CommandHandler(cases)
     started = time.perf_counter()
     ids = []
     for i in range(n_cases):
@@ -59,7 +62,7 @@ def workload(cases: CaseService, n_cases: int) -> Timing:
             data={"subject": f"Anfrage {i}"},
         ).case_id
         for j in range(3):
-            cases.add_note(case_id, actor=CLERK, text=f"Vermerk {j}")
+            handler.handle(case_id, ADD_NOTE(Note(text=f"Vermerk {j}")), CLERK, None)
         ids.append(case_id)
     written = time.perf_counter()
     for case_id in ids:

@@ -24,6 +24,7 @@ from uuid import UUID
 
 from benchmarks.support import drop_postgres_schema, fresh_postgres_target, table
 from domain.actor import Actor, Role
+from domain.case_steps import ADD_NOTE, CLAIM, CONFIRM_COMPLETE, Note
 from infrastructure.demo import TOWNS
 from infrastructure.settings import Settings
 from infrastructure.wiring import Vorgang, build
@@ -81,6 +82,7 @@ class CaseWork:
 
     def __init__(self, vorgang: Vorgang, writer: int) -> None:
         self.cases = vorgang.cases
+        self.commands = vorgang.commands
         self.writer = writer
         self.turn = 0
         self.case_id: UUID | None = None
@@ -108,12 +110,11 @@ class CaseWork:
             raise RuntimeError("a case step before its submission")
         clerk = self.town.clerk
         if step == 1:
-            return self.cases.claim(self.case_id, actor=clerk).position
+            return self.commands.handle(self.case_id, CLAIM(), clerk, None).position
         if step == 2:
-            return self.cases.confirm_complete(self.case_id, actor=clerk).position
-        return self.cases.add_note(
-            self.case_id, actor=clerk, text="Unterlagen vollständig, Prüfung läuft."
-        ).position
+            return self.commands.handle(self.case_id, CONFIRM_COMPLETE(), clerk, None).position
+        note = Note(text="Unterlagen vollständig, Prüfung läuft.")
+        return self.commands.handle(self.case_id, ADD_NOTE(note), clerk, None).position
 
 
 def write(

@@ -1,8 +1,8 @@
 """A large, realistic event log on PostgreSQL, made in seconds and kept between runs.
 
 Real case histories first: template cases of every demo scenario (both services, every
-town, every state from "waiting" to "closed") go through ``CaseService`` on the real wiring,
-so their events carry AES-GCM-encrypted personal data under keys in the key table, exactly
+town, every state from "waiting" to "closed") go through the command pipeline on the real
+wiring, so their events carry AES-GCM-encrypted personal data under keys in the key table, exactly
 as in production. Their stored events are then copied with new case ids, many cases
 interleaved in log order (as cases overlap in time), and appended to the recorder's events
 table by ``COPY`` (notification ids from its own sequence). The log lives in a schema of its
@@ -25,6 +25,7 @@ from eventsourcing.persistence import StoredEvent
 
 from application.cases import CaseService
 from application.clock import FixedClock
+from application.commands import CommandHandler
 from application.store import VorgangStore
 from benchmarks.support import POSTGRES_URL, postgres_connection
 from domain.actor import Actor, Role
@@ -60,7 +61,7 @@ class LogInfo:
         how = "reused from an earlier run" if self.reused else f"generated in {self.seconds:.0f} s"
         return (
             f"schema {self.schema}: {self.events:,} case events of {self.cases:,} cases "
-            f"({self.templates} template cases through CaseService with encrypted personal "
+            f"({self.templates} template cases through the command pipeline, encrypted personal "
             f"data, {self.template_events:,} events, copied with new case ids by COPY, "
             f"{INTERLEAVED_CASES:,} cases interleaved; {how})"
         )
@@ -165,7 +166,7 @@ def _submit_and_carry(
         },
         data=data,
     )
-    step(cases, submitted.case_id, town, clock)
+    step(CommandHandler(cases), submitted.case_id, town, clock)
 
 
 # ---------------------------------------------------------------- replication

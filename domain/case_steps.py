@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any, Literal, Protocol
+from typing import Any, Final, Literal, Protocol
 
 from pydantic import ConfigDict, Field
 
@@ -240,148 +240,186 @@ def case_step(name: str, path: str, summary: str, description: str, **more: Any)
     )
 
 
-CASE_STEPS = Steps(
+CONFIRM_COMPLETE: Final = case_step(
+    "confirm_complete",
+    "confirm-complete",
+    "Confirm the application is complete",
+    "The processing period starts (or restarts after missing documents).",
+)
+
+CLAIM: Final = case_step(
+    "claim",
+    "claim",
+    "Take the case into one's own work",
+    "Fails with 409 while someone else holds the case.",
+)
+
+RELEASE: Final = case_step(
+    "release",
+    "release",
+    "Give the case back to the queue",
+    "The holder, or a supervisor reassigning work.",
+    body=OptionalReason,
+    body_optional=True,
+)
+
+ASSIGN: Final = case_step(
+    "assign",
+    "assign",
+    "Assign the case to a member of staff (supervisors)",
+    "To the supervisor themself, or to staff who have acted for the town (else 422).",
+    roles=(Role.SUPERVISOR,),
+    body=Assignment,
+    run=assign,
+)
+
+REQUEST_INFORMATION: Final = case_step(
+    "request_information",
+    "request-information",
+    "Ask the applicant (Nachforderung)",
+    "Questions with a reply deadline; missing documents stop the processing period.",
+    body=RequestInformation,
+)
+
+PROVIDE_INFORMATION: Final = case_step(
+    "provide_information",
+    "provide-information",
+    "Answer an information request",
+    "The applicant answers; the processing period goes on.",
+    roles=APPLICANT_AND_STAFF,
+    body=ProvideInformation,
+)
+
+ADD_NOTE: Final = case_step(
+    "add_note",
+    "notes",
+    "Add an internal note",
+    "Internal to the administration; never shown to the applicant.",
+    body=Note,
+)
+
+EXTEND_PERIOD: Final = case_step(
+    "extend_period",
+    "extend-period",
+    "Extend the processing period once",
+    "§ 42a (2) sentence 3 VwVfG: once, with reasons.",
+    body=ExtendPeriod,
+)
+
+DECIDE: Final = case_step(
+    "decide",
+    "decide",
+    "Decide: approve, approve with conditions, reject",
+    "Only the clerk holding the case decides; justification and remedy notice are required.",
+    body=Decide,
+    arguments=decision_arguments,
+)
+
+COUNTERSIGN: Final = case_step(
+    "countersign",
+    "countersign",
+    "Countersign a decision (four eyes)",
+    "A supervisor other than the decider.",
+    roles=(Role.SUPERVISOR,),
+)
+
+REFUSE_COUNTERSIGN: Final = case_step(
+    "refuse_countersign",
+    "refuse-countersign",
+    "Send a draft decision back to review",
+    "With reasons.",
+    roles=(Role.SUPERVISOR,),
+    body=Reason,
+)
+
+RECORD_PAYMENT: Final = case_step(
+    "record_payment",
+    "payments",
+    "Record that the fee was paid",
+    "The amount must equal the fee of the decision.",
+    body=RecordPayment,
+)
+
+NOTIFY: Final = case_step(
+    "notify",
+    "notify",
+    "Record the notification (Bekanntgabe)",
+    "The objection period runs from the day of notification.",
+    body=Notify,
+    body_optional=True,
+)
+
+LODGE_OBJECTION: Final = case_step(
+    "lodge_objection",
+    "objections",
+    "Record an objection (Widerspruch)",
+    "Refused after the objection period.",
+    body=LodgeObjection,
+)
+
+REMEDY_OBJECTION: Final = case_step(
+    "remedy_objection",
+    "objections/remedy",
+    "Remedy the objection (Abhilfe)",
+    "§ 72 VwGO: the case returns to review for a new decision.",
+    body=Reason,
+)
+
+FORWARD_OBJECTION: Final = case_step(
+    "forward_objection",
+    "objections/forward",
+    "Forward the objection",
+    "§ 73 VwGO: to the objection authority.",
+    body=ForwardObjection,
+)
+
+MARK_FINAL: Final = case_step(
+    "mark_final",
+    "mark-final",
+    "Mark the decision final",
+    "After the objection period, without objection.",
+)
+
+WITHDRAW: Final = case_step(
+    "withdraw",
+    "withdraw",
+    "Withdraw the application",
+    "By the applicant (or recorded by staff), before a decision.",
+    roles=APPLICANT_AND_STAFF,
+    body=Reason,
+)
+
+CLOSE: Final = case_step(
+    "close",
+    "close",
+    "Close the file",
+    "After the decision is final, the objection forwarded, or the application withdrawn.",
+    body=OptionalReason,
+    body_optional=True,
+)
+
+
+CASE_STEPS: Final = Steps(
     "cases",
     (
-        case_step(
-            "confirm_complete",
-            "confirm-complete",
-            "Confirm the application is complete",
-            "The processing period starts (or restarts after missing documents).",
-        ),
-        case_step(
-            "claim",
-            "claim",
-            "Take the case into one's own work",
-            "Fails with 409 while someone else holds the case.",
-        ),
-        case_step(
-            "release",
-            "release",
-            "Give the case back to the queue",
-            "The holder, or a supervisor reassigning work.",
-            body=OptionalReason,
-            body_optional=True,
-        ),
-        case_step(
-            "assign",
-            "assign",
-            "Assign the case to a member of staff (supervisors)",
-            "To the supervisor themself, or to staff who have acted for the town (else 422).",
-            roles=(Role.SUPERVISOR,),
-            body=Assignment,
-            run=assign,
-        ),
-        case_step(
-            "request_information",
-            "request-information",
-            "Ask the applicant (Nachforderung)",
-            "Questions with a reply deadline; missing documents stop the processing period.",
-            body=RequestInformation,
-        ),
-        case_step(
-            "provide_information",
-            "provide-information",
-            "Answer an information request",
-            "The applicant answers; the processing period goes on.",
-            roles=APPLICANT_AND_STAFF,
-            body=ProvideInformation,
-        ),
-        case_step(
-            "add_note",
-            "notes",
-            "Add an internal note",
-            "Internal to the administration; never shown to the applicant.",
-            body=Note,
-        ),
-        case_step(
-            "extend_period",
-            "extend-period",
-            "Extend the processing period once",
-            "§ 42a (2) sentence 3 VwVfG: once, with reasons.",
-            body=ExtendPeriod,
-        ),
-        case_step(
-            "decide",
-            "decide",
-            "Decide: approve, approve with conditions, reject",
-            "Only the clerk holding the case decides; justification and remedy notice are "
-            "required.",
-            body=Decide,
-            arguments=decision_arguments,
-        ),
-        case_step(
-            "countersign",
-            "countersign",
-            "Countersign a decision (four eyes)",
-            "A supervisor other than the decider.",
-            roles=(Role.SUPERVISOR,),
-        ),
-        case_step(
-            "refuse_countersign",
-            "refuse-countersign",
-            "Send a draft decision back to review",
-            "With reasons.",
-            roles=(Role.SUPERVISOR,),
-            body=Reason,
-        ),
-        case_step(
-            "record_payment",
-            "payments",
-            "Record that the fee was paid",
-            "The amount must equal the fee of the decision.",
-            body=RecordPayment,
-        ),
-        case_step(
-            "notify",
-            "notify",
-            "Record the notification (Bekanntgabe)",
-            "The objection period runs from the day of notification.",
-            body=Notify,
-            body_optional=True,
-        ),
-        case_step(
-            "lodge_objection",
-            "objections",
-            "Record an objection (Widerspruch)",
-            "Refused after the objection period.",
-            body=LodgeObjection,
-        ),
-        case_step(
-            "remedy_objection",
-            "objections/remedy",
-            "Remedy the objection (Abhilfe)",
-            "§ 72 VwGO: the case returns to review for a new decision.",
-            body=Reason,
-        ),
-        case_step(
-            "forward_objection",
-            "objections/forward",
-            "Forward the objection",
-            "§ 73 VwGO: to the objection authority.",
-            body=ForwardObjection,
-        ),
-        case_step(
-            "mark_final",
-            "mark-final",
-            "Mark the decision final",
-            "After the objection period, without objection.",
-        ),
-        case_step(
-            "withdraw",
-            "withdraw",
-            "Withdraw the application",
-            "By the applicant (or recorded by staff), before a decision.",
-            roles=APPLICANT_AND_STAFF,
-            body=Reason,
-        ),
-        case_step(
-            "close",
-            "close",
-            "Close the file",
-            "After the decision is final, the objection forwarded, or the application withdrawn.",
-            body=OptionalReason,
-            body_optional=True,
-        ),
+        CONFIRM_COMPLETE,
+        CLAIM,
+        RELEASE,
+        ASSIGN,
+        REQUEST_INFORMATION,
+        PROVIDE_INFORMATION,
+        ADD_NOTE,
+        EXTEND_PERIOD,
+        DECIDE,
+        COUNTERSIGN,
+        REFUSE_COUNTERSIGN,
+        RECORD_PAYMENT,
+        NOTIFY,
+        LODGE_OBJECTION,
+        REMEDY_OBJECTION,
+        FORWARD_OBJECTION,
+        MARK_FINAL,
+        WITHDRAW,
+        CLOSE,
     ),
 )

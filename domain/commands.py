@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Protocol, TypeVar
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, field_validator
@@ -85,6 +86,22 @@ class Acting:
     actor: Actor
     at: datetime
     context: Any = None  # the application's services a custom step may use (holdings, staff)
+
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class SharedAggregates(Protocol):
+    """What a custom step may load besides its own aggregate: aggregates cases share.
+
+    The holdings of resident parking (one permit per plate and per resident), and in time
+    graves, offerings with limited places, meters: each is found by its town and a key.
+    """
+
+    def keyed(
+        self, aggregate_type: type[A], tenant: str, key: str, start: Callable[[UUID], A]
+    ) -> A:
+        """The town's aggregate of this type and key; ``start(its id)`` when there is none yet."""
 
 
 # A custom step: runs the domain command and returns the other aggregates it changed.

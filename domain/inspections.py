@@ -14,6 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from pydantic import ConfigDict, Field
+
+from domain.commands import CommandBody, Text
 from domain.errors import InvalidCommand
 from domain.personal_data import PersonalValue
 
@@ -84,3 +87,24 @@ class Inspections:
     ) -> Inspections:
         """The record with one more inspection (as an event method folds it)."""
         return Inspections((*self.done, Inspection(inspected_on, tuple(defects), remedy_by)))
+
+
+class InspectionReport(CommandBody):
+    """An inspection on site: no defects = accepted; defects need a deadline to remedy them."""
+
+    inspected_on: date
+    defects: list[Text] = Field(default_factory=list, max_length=50)
+    remedy_by: date | None = Field(default=None, description="Deadline to remedy the defects.")
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "inspected_on": "2026-12-01",
+                    "defects": ["Asphaltnaht nicht vergossen"],
+                    "remedy_by": "2026-12-15",
+                }
+            ]
+        },
+    )

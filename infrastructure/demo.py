@@ -15,8 +15,20 @@ from uuid import UUID
 
 from application.cases import CaseService
 from application.clock import FixedClock
+from application.commands import CommandHandler
 from domain.actor import Actor, Role
 from domain.case import Case
+from domain.case_steps import (
+    ADD_NOTE,
+    CLOSE,
+    DECIDE,
+    LODGE_OBJECTION,
+    MARK_FINAL,
+    NOTIFY,
+    Decide,
+    LodgeObjection,
+    Note,
+)
 from domain.decision import DecisionOutcome
 from domain.working_days import berlin_date
 from infrastructure.demo_resident_parking import PARKING_SCENARIOS
@@ -93,14 +105,13 @@ APPLICANTS = (
 
 
 def _decide(outcome: DecisionOutcome) -> Step:
-    def step(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
-        review(c, case_id, town, clock)
+    def step(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+        review(h, case_id, town, clock)
         clock.advance(timedelta(days=3))
-        c.add_note(case_id, actor=town.clerk, text="Ortsbesichtigung durchgeführt, keine Bedenken.")
-        c.decide(
-            case_id,
-            actor=town.clerk,
-            outcome=outcome,
+        note = Note(text="Ortsbesichtigung durchgeführt, keine Bedenken.")
+        h.handle(case_id, ADD_NOTE(note), town.clerk, None)
+        decision = Decide(
+            outcome=outcome.value,
             justification=(
                 "Die Voraussetzungen sind erfüllt."
                 if outcome.is_approval
@@ -111,26 +122,28 @@ def _decide(outcome: DecisionOutcome) -> Step:
             conditions=(
                 ["Die Arbeiten sind werktags zwischen 7 und 18 Uhr auszuführen."]
                 if outcome is DecisionOutcome.APPROVED_WITH_CONDITIONS
-                else None
+                else []
             ),
         )
+        h.handle(case_id, DECIDE(decision), town.clerk, None)
         clock.advance(timedelta(days=1))
-        c.notify(case_id, actor=town.clerk)
+        h.handle(case_id, NOTIFY(), town.clerk, None)
 
     return step
 
 
-def _objection(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    _decide(DecisionOutcome.REJECTED)(c, case_id, town, clock)
+def _objection(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    _decide(DecisionOutcome.REJECTED)(h, case_id, town, clock)
     clock.advance(timedelta(days=10))
-    c.lodge_objection(case_id, actor=town.clerk, grounds="Die Ablehnung ist nicht nachvollziehbar.")
+    objection = LodgeObjection(grounds="Die Ablehnung ist nicht nachvollziehbar.")
+    h.handle(case_id, LODGE_OBJECTION(objection), town.clerk, None)
 
 
-def _closed(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    _decide(DecisionOutcome.APPROVED)(c, case_id, town, clock)
+def _closed(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    _decide(DecisionOutcome.APPROVED)(h, case_id, town, clock)
     clock.advance(timedelta(days=40))
-    c.mark_final(case_id, actor=town.clerk)
-    c.close(case_id, actor=town.clerk)
+    h.handle(case_id, MARK_FINAL(), town.clerk, None)
+    h.handle(case_id, CLOSE(), town.clerk, None)
 
 
 SCENARIOS: tuple[tuple[str, Step], ...] = (
@@ -217,7 +230,7 @@ def _seed(
         idempotency_key=f"demo-{town.tenant}-{index}",
     )
     if result.created:
-        step(cases, result.case_id, town, clock)
+        step(CommandHandler(cases), result.case_id, town, clock)
     return result.case_id
 
 

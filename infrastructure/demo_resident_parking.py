@@ -11,10 +11,19 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
-from application.cases import CaseService
 from application.clock import FixedClock
-from application.resident_parking import ResidentParkingCommands
+from application.commands import CommandHandler
+from domain.case_steps import CLOSE, MARK_FINAL, NOTIFY, OptionalReason
 from domain.rules.resident_parking import zone_plan
+from domain.services.resident_parking import (
+    STEPS,
+    NumberPlateChange,
+    ParkingDecision,
+    PermitReturn,
+    Renewal,
+    Revocation,
+    Vehicle,
+)
 from infrastructure.demo_steps import Office, Step, ask, review, waiting, withdrawn
 
 REMEDY = (
@@ -57,56 +66,55 @@ def permit_data(index: int, tenant: str, on: date) -> dict[str, Any]:
     }
 
 
-def _decided(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    review(c, case_id, town, clock)
+def _decided(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    review(h, case_id, town, clock)
     clock.advance(timedelta(hours=2))
-    ResidentParkingCommands(c).decide_by_rules(
-        case_id, actor=town.clerk, legal_remedy_notice=REMEDY
-    )
+    decision = ParkingDecision(legal_remedy_notice=REMEDY)
+    h.handle(case_id, STEPS.named("decide_by_rules")(decision), town.clerk, None)
     clock.advance(timedelta(hours=1))
-    c.notify(case_id, actor=town.clerk)
+    h.handle(case_id, NOTIFY(), town.clerk, None)
 
 
-def _final_with_new_plate(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    _decided(c, case_id, town, clock)
+def _final_with_new_plate(
+    h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock
+) -> None:
+    _decided(h, case_id, town, clock)
     clock.advance(timedelta(days=40))
-    c.mark_final(case_id, actor=town.clerk)
-    tenant = c.get(case_id, actor=town.clerk).tenant
-    ResidentParkingCommands(c).change_number_plate(
-        case_id, actor=town.clerk, vehicle={"number_plate": plate(tenant, 40)}
-    )
+    h.handle(case_id, MARK_FINAL(), town.clerk, None)
+    tenant = h.cases.get(case_id, actor=town.clerk).tenant
+    change = NumberPlateChange(vehicle=Vehicle(number_plate=plate(tenant, 40)))
+    h.handle(case_id, STEPS.named("change_number_plate")(change), town.clerk, None)
 
 
-def _renewed(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    _decided(c, case_id, town, clock)
+def _renewed(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    _decided(h, case_id, town, clock)
     clock.advance(timedelta(days=20))
-    ResidentParkingCommands(c).renew(case_id, actor=town.clerk, months=12)
+    h.handle(case_id, STEPS.named("renew")(Renewal(months=12)), town.clerk, None)
 
 
-def _returned(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    _decided(c, case_id, town, clock)
+def _returned(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    _decided(h, case_id, town, clock)
     clock.advance(timedelta(days=12))
-    ResidentParkingCommands(c).return_permit(
-        case_id, actor=town.clerk, reason="Umzug in eine andere Gemeinde"
-    )
+    returned = PermitReturn(reason="Umzug in eine andere Gemeinde")
+    h.handle(case_id, STEPS.named("return_permit")(returned), town.clerk, None)
 
 
-def _revoked(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    _decided(c, case_id, town, clock)
+def _revoked(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    _decided(h, case_id, town, clock)
     clock.advance(timedelta(days=15))
-    ResidentParkingCommands(c).revoke(
-        case_id,
-        actor=town.clerk,
+    revocation = Revocation(
         reason="Die Hauptwohnung liegt nach Ummeldung nicht mehr im Bewohnerparkbereich.",
         legal_basis="§ 49 Abs. 2 Satz 1 Nr. 3 HVwVfG",
     )
+    h.handle(case_id, STEPS.named("revoke")(revocation), town.clerk, None)
 
 
-def _expired_and_closed(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    _decided(c, case_id, town, clock)
+def _expired_and_closed(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    _decided(h, case_id, town, clock)
     clock.advance(timedelta(days=40))
-    c.mark_final(case_id, actor=town.clerk)
-    c.close(case_id, actor=town.clerk, reason="Bewohnerparkausweis abgelaufen")
+    h.handle(case_id, MARK_FINAL(), town.clerk, None)
+    expired = OptionalReason(reason="Bewohnerparkausweis abgelaufen")
+    h.handle(case_id, CLOSE(expired), town.clerk, None)
 
 
 PARKING_SCENARIOS: tuple[Step, ...] = (

@@ -6,11 +6,16 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
-from application.cases import CaseService
 from application.clock import FixedClock
-from application.road_opening import RoadOpeningCommands
-from domain.decision import DecisionOutcome
+from application.commands import CommandHandler
+from domain.case_steps import DECIDE, NOTIFY, Decide
 from domain.rules.road_opening import LEAD_TIMES, in_force
+from domain.services.road_opening import (
+    STEPS,
+    RestorationInspection,
+    WorksCompleted,
+    WorksStarted,
+)
 from domain.working_days import berlin_date
 from infrastructure.demo_steps import (
     Office,
@@ -22,6 +27,9 @@ from infrastructure.demo_steps import (
     withdrawn,
 )
 
+STARTED = STEPS.named("works_started")
+COMPLETED = STEPS.named("works_completed")
+INSPECT = STEPS.named("inspect_restoration")
 REMEDY = (
     "Gegen diese Erlaubnis kann innerhalb eines Monats nach Bekanntgabe Widerspruch erhoben "
     "werden. Der Widerspruch ist schriftlich oder zur Niederschrift beim Magistrat bzw. "
@@ -67,13 +75,11 @@ def permit_data(index: int, street: str, submitted_on: date) -> dict[str, Any]:
     }
 
 
-def _notified(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    review(c, case_id, town, clock)
+def _notified(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    review(h, case_id, town, clock)
     clock.advance(timedelta(days=1))
-    c.decide(
-        case_id,
-        actor=town.clerk,
-        outcome=DecisionOutcome.APPROVED_WITH_CONDITIONS,
+    decision = Decide(
+        outcome="approved_with_conditions",
         justification="Die Leitungsarbeiten sind zur Versorgung der Anlieger erforderlich.",
         legal_basis="§§ 16, 18 Hessisches Straßengesetz",
         legal_remedy_notice=REMEDY,
@@ -82,44 +88,44 @@ def _notified(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) ->
             "Die Oberfläche ist nach ZTV A-StB wiederherzustellen.",
         ],
     )
+    h.handle(case_id, DECIDE(decision), town.clerk, None)
     clock.advance(timedelta(days=1))
-    c.notify(case_id, actor=town.clerk)
+    h.handle(case_id, NOTIFY(), town.clerk, None)
 
 
-def _works_started(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    _notified(c, case_id, town, clock)
-    start = date.fromisoformat(c.get(case_id, actor=town.clerk).data["planned_period"]["start"])
-    clock.advance(timedelta(days=(start - berlin_date(clock.now())).days + 1))
-    RoadOpeningCommands(c).start_works(case_id, actor=town.clerk, started_on=start)
-
-
-def _works_completed(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    _works_started(c, case_id, town, clock)
-    clock.advance(timedelta(days=6))
-    RoadOpeningCommands(c).complete_works(
-        case_id, actor=town.clerk, completed_on=berlin_date(clock.now())
+def _works_started(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    _notified(h, case_id, town, clock)
+    start = date.fromisoformat(
+        h.cases.get(case_id, actor=town.clerk).data["planned_period"]["start"]
     )
+    clock.advance(timedelta(days=(start - berlin_date(clock.now())).days + 1))
+    h.handle(case_id, STARTED(WorksStarted(started_on=start)), town.clerk, None)
 
 
-def _defective(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    _works_completed(c, case_id, town, clock)
+def _works_completed(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    _works_started(h, case_id, town, clock)
+    clock.advance(timedelta(days=6))
+    completed = WorksCompleted(completed_on=berlin_date(clock.now()))
+    h.handle(case_id, COMPLETED(completed), town.clerk, None)
+
+
+def _defective(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    _works_completed(h, case_id, town, clock)
     clock.advance(timedelta(days=2))
     today = berlin_date(clock.now())
-    RoadOpeningCommands(c).inspect_restoration(
-        case_id,
-        actor=town.clerk,
+    inspection = RestorationInspection(
         inspected_on=today,
         defects=["Asphaltnaht nicht vergossen", "Bordstein abgesackt"],
         remedy_by=today + timedelta(days=14),
     )
+    h.handle(case_id, INSPECT(inspection), town.clerk, None)
 
 
-def _warranty(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    _defective(c, case_id, town, clock)
+def _warranty(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    _defective(h, case_id, town, clock)
     clock.advance(timedelta(days=15))
-    RoadOpeningCommands(c).inspect_restoration(
-        case_id, actor=town.clerk, inspected_on=berlin_date(clock.now()), defects=[]
-    )
+    accepted = RestorationInspection(inspected_on=berlin_date(clock.now()), defects=[])
+    h.handle(case_id, INSPECT(accepted), town.clerk, None)
 
 
 PERMIT_SCENARIOS: tuple[Step, ...] = (

@@ -7,10 +7,11 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from application.cases import CaseService
 from application.clock import FixedClock
-from application.sewer_connection import SewerConnectionCommands
-from domain.decision import DecisionOutcome
+from application.commands import CommandHandler
+from domain.case_steps import CLOSE, DECIDE, NOTIFY, Decide, OptionalReason
+from domain.inspections import InspectionReport
+from domain.services.sewer_connection import STEPS, ConstructionReport, DetermineConnectionPoint
 from domain.working_days import berlin_date
 from infrastructure.demo_steps import (
     Office,
@@ -22,6 +23,10 @@ from infrastructure.demo_steps import (
     withdrawn,
 )
 
+CONNECTION_POINT = STEPS.named("determine_connection_point")
+CONSTRUCTION = STEPS.named("report_construction")
+INSPECT = STEPS.named("inspect_connection")
+CHARGE = STEPS.named("assess_connection_charge")
 REMEDY = (
     "Gegen diesen Bescheid kann innerhalb eines Monats nach Bekanntgabe Widerspruch erhoben "
     "werden. Der Widerspruch ist schriftlich oder zur Niederschrift beim Magistrat bzw. "
@@ -78,72 +83,69 @@ def connection_data(
     }
 
 
-def _permitted(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    review(c, case_id, town, clock)
+def _permitted(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    review(h, case_id, town, clock)
     clock.advance(timedelta(days=2))
-    SewerConnectionCommands(c).determine_connection_point(
-        case_id,
-        actor=town.clerk,
+    point = DetermineConnectionPoint(
         manhole="S 12-034",
         invert_depth_m=Decimal("2.40"),
         description="Abzweig DN 150 am Hauptkanal in Fahrbahnmitte vor dem Grundstück.",
     )
+    h.handle(case_id, CONNECTION_POINT(point), town.clerk, None)
     clock.advance(timedelta(days=1))
-    c.decide(
-        case_id,
-        actor=town.clerk,
-        outcome=DecisionOutcome.APPROVED_WITH_CONDITIONS,
+    decision = Decide(
+        outcome="approved_with_conditions",
         justification="Das Grundstück unterliegt dem Anschluss- und Benutzungszwang.",
         legal_basis=LEGAL_BASIS,
         legal_remedy_notice=REMEDY,
         conditions=["Der Baumbestand im Straßenraum ist nach DIN 18920 zu schützen."],
     )
+    h.handle(case_id, DECIDE(decision), town.clerk, None)
     clock.advance(timedelta(days=1))
-    c.notify(case_id, actor=town.clerk)
+    h.handle(case_id, NOTIFY(), town.clerk, None)
 
 
-def _construction_reported(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    _permitted(c, case_id, town, clock)
+def _construction_reported(
+    h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock
+) -> None:
+    _permitted(h, case_id, town, clock)
     clock.advance(timedelta(days=12))
-    SewerConnectionCommands(c).report_construction(
-        case_id,
-        actor=town.clerk,
-        completed_on=berlin_date(clock.now()),
-        pipe_length_m=Decimal("12.80"),
+    built = ConstructionReport(
+        completed_on=berlin_date(clock.now()), pipe_length_m=Decimal("12.80")
     )
+    h.handle(case_id, CONSTRUCTION(built), town.clerk, None)
 
 
-def _defective(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    _construction_reported(c, case_id, town, clock)
+def _defective(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    _construction_reported(h, case_id, town, clock)
     clock.advance(timedelta(days=1))
     today = berlin_date(clock.now())
-    SewerConnectionCommands(c).inspect_connection(
-        case_id,
-        actor=town.clerk,
+    inspection = InspectionReport(
         inspected_on=today,
         defects=["Rückstauverschluss nicht eingebaut", "Gefälle der Leitung unter 1 %"],
         remedy_by=today + timedelta(days=10),
     )
+    h.handle(case_id, INSPECT(inspection), town.clerk, None)
 
 
-def _accepted(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    _defective(c, case_id, town, clock)
+def _accepted(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    _defective(h, case_id, town, clock)
     clock.advance(timedelta(days=9))
-    SewerConnectionCommands(c).inspect_connection(
-        case_id, actor=town.clerk, inspected_on=berlin_date(clock.now()), defects=[]
-    )
+    accepted = InspectionReport(inspected_on=berlin_date(clock.now()), defects=[])
+    h.handle(case_id, INSPECT(accepted), town.clerk, None)
 
 
-def _charged(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    _accepted(c, case_id, town, clock)
+def _charged(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    _accepted(h, case_id, town, clock)
     clock.advance(timedelta(days=3))
-    SewerConnectionCommands(c).assess_connection_charge(case_id, actor=town.clerk)
+    h.handle(case_id, CHARGE(), town.clerk, None)
 
 
-def _closed(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    _charged(c, case_id, town, clock)
+def _closed(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    _charged(h, case_id, town, clock)
     clock.advance(timedelta(days=1))
-    c.close(case_id, actor=town.clerk, reason="Anschluss hergestellt, abgenommen und abgerechnet.")
+    done = OptionalReason(reason="Anschluss hergestellt, abgenommen und abgerechnet.")
+    h.handle(case_id, CLOSE(done), town.clerk, None)
 
 
 CONNECTION_SCENARIOS: tuple[Step, ...] = (

@@ -7,10 +7,22 @@ from datetime import timedelta
 from typing import Protocol
 from uuid import UUID
 
-from application.cases import CaseService
 from application.clock import FixedClock
+from application.commands import CommandHandler
 from domain.actor import Actor
-from domain.decision import DecisionOutcome
+from domain.case_steps import (
+    CLAIM,
+    CLOSE,
+    CONFIRM_COMPLETE,
+    DECIDE,
+    MARK_FINAL,
+    NOTIFY,
+    REQUEST_INFORMATION,
+    WITHDRAW,
+    Decide,
+    Reason,
+    RequestInformation,
+)
 from domain.working_days import berlin_date
 
 
@@ -23,28 +35,28 @@ class Office(Protocol):
         ...
 
 
-Step = Callable[[CaseService, UUID, Office, FixedClock], None]
+# A demo scenario: carries a submitted case to its state, each step through the pipeline.
+Step = Callable[[CommandHandler, UUID, Office, FixedClock], None]
 
 
-def review(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
+def review(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
     """The next day a clerk claims the case and confirms it complete."""
     clock.advance(timedelta(days=1))
-    c.claim(case_id, actor=town.clerk)
-    c.confirm_complete(case_id, actor=town.clerk)
+    h.handle(case_id, CLAIM(), town.clerk, None)
+    h.handle(case_id, CONFIRM_COMPLETE(), town.clerk, None)
 
 
 def ask(question: str) -> Step:
     """Review, then ask the applicant for missing documents."""
 
-    def step(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
-        review(c, case_id, town, clock)
-        c.request_information(
-            case_id,
-            actor=town.clerk,
+    def step(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+        review(h, case_id, town, clock)
+        questions = RequestInformation(
             questions=[question],
             reply_by=berlin_date(clock.now()) + timedelta(days=14),
             missing_documents=True,
         )
+        h.handle(case_id, REQUEST_INFORMATION(questions), town.clerk, None)
 
     return step
 
@@ -52,20 +64,19 @@ def ask(question: str) -> Step:
 def refused_and_closed(justification: str, *, legal_basis: str, remedy: str) -> Step:
     """Review, refuse, notify; the refusal becomes final unopposed and the file is closed."""
 
-    def step(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
-        review(c, case_id, town, clock)
-        c.decide(
-            case_id,
-            actor=town.clerk,
-            outcome=DecisionOutcome.REJECTED,
+    def step(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+        review(h, case_id, town, clock)
+        refusal = Decide(
+            outcome="rejected",
             justification=justification,
             legal_basis=legal_basis,
             legal_remedy_notice=remedy,
         )
-        c.notify(case_id, actor=town.clerk)
+        h.handle(case_id, DECIDE(refusal), town.clerk, None)
+        h.handle(case_id, NOTIFY(), town.clerk, None)
         clock.advance(timedelta(days=40))
-        c.mark_final(case_id, actor=town.clerk)
-        c.close(case_id, actor=town.clerk)
+        h.handle(case_id, MARK_FINAL(), town.clerk, None)
+        h.handle(case_id, CLOSE(), town.clerk, None)
 
     return step
 
@@ -73,12 +84,12 @@ def refused_and_closed(justification: str, *, legal_basis: str, remedy: str) -> 
 def withdrawn(reason: str) -> Step:
     """A written withdrawal, recorded by the clerk."""
 
-    def step(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    def step(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
         clock.advance(timedelta(days=1))
-        c.withdraw(case_id, actor=town.clerk, reason=reason)
+        h.handle(case_id, WITHDRAW(Reason(reason=reason)), town.clerk, None)
 
     return step
 
 
-def waiting(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
+def waiting(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
     """Submitted and waiting in the queue."""

@@ -6,10 +6,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
-from application.cases import CaseService
 from application.clock import FixedClock
 from application.commands import CommandHandler
-from domain.decision import DecisionOutcome
+from domain.case_steps import CLOSE, DECIDE, NOTIFY, Decide, OptionalReason
 from domain.rules.traffic_sign_order import LEAD_TIMES
 from domain.rules.versions import in_force
 from domain.services.traffic_sign_order import STEPS, SignsRemoved, SignsUp
@@ -65,8 +64,8 @@ def order_data(index: int, street: str, submitted_on: date) -> dict[str, Any]:
     return data
 
 
-def _period(c: CaseService, case_id: UUID, town: Office) -> tuple[date, date]:
-    period = c.get(case_id, actor=town.clerk).data["period"]
+def _period(h: CommandHandler, case_id: UUID, town: Office) -> tuple[date, date]:
+    period = h.cases.get(case_id, actor=town.clerk).data["period"]
     return date.fromisoformat(period["start"]), date.fromisoformat(period["end"])
 
 
@@ -74,39 +73,39 @@ def _on(clock: FixedClock, day: date) -> None:
     clock.set(max(clock.now(), datetime.combine(day, time(8), tzinfo=BERLIN)))
 
 
-def _issued(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    review(c, case_id, town, clock)
+def _issued(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    review(h, case_id, town, clock)
     clock.advance(timedelta(days=1))
-    c.decide(
-        case_id,
-        actor=town.clerk,
-        outcome=DecisionOutcome.APPROVED_WITH_CONDITIONS,
+    decision = Decide(
+        outcome="approved_with_conditions",
         justification="Für die Maßnahme ist ein vorübergehendes Haltverbot erforderlich.",
         legal_basis=LEGAL_BASIS,
         legal_remedy_notice=REMEDY,
     )
-    c.notify(case_id, actor=town.clerk)
+    h.handle(case_id, DECIDE(decision), town.clerk, None)
+    h.handle(case_id, NOTIFY(), town.clerk, None)
 
 
-def _signs_up(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    _issued(c, case_id, town, clock)
-    start, _end = _period(c, case_id, town)
+def _signs_up(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    _issued(h, case_id, town, clock)
+    start, _end = _period(h, case_id, town)
     _on(clock, start - timedelta(days=3))
     signs_up = STEPS.named("report_signs_up")(SignsUp(signs_up_on=berlin_date(clock.now())))
-    CommandHandler(c).handle(case_id, signs_up, town.clerk, None)
+    h.handle(case_id, signs_up, town.clerk, None)
 
 
-def _completed(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    _signs_up(c, case_id, town, clock)
-    _start, end = _period(c, case_id, town)
+def _completed(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    _signs_up(h, case_id, town, clock)
+    _start, end = _period(h, case_id, town)
     _on(clock, end + timedelta(days=1))
     removed = STEPS.named("report_signs_removed")(SignsRemoved(removed_on=berlin_date(clock.now())))
-    CommandHandler(c).handle(case_id, removed, town.clerk, None)
+    h.handle(case_id, removed, town.clerk, None)
 
 
-def _closed(c: CaseService, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    _completed(c, case_id, town, clock)
-    c.close(case_id, actor=town.clerk, reason="Maßnahme beendet, Beschilderung entfernt.")
+def _closed(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    _completed(h, case_id, town, clock)
+    done = OptionalReason(reason="Maßnahme beendet, Beschilderung entfernt.")
+    h.handle(case_id, CLOSE(done), town.clerk, None)
 
 
 ORDER_SCENARIOS: tuple[Step, ...] = (

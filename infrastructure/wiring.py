@@ -17,9 +17,6 @@ from application.decision_audit import DecisionAudit
 from application.facade import DatabaseUnavailable
 from application.identities import CaseIdentities
 from application.privacy import PrivacyService
-from application.resident_parking import ResidentParkingCommands
-from application.road_opening import RoadOpeningCommands
-from application.sewer_connection import SewerConnectionCommands
 from application.store import VorgangStore
 from application.teams import TeamDirectory
 from infrastructure.database import DatabaseTarget, parse_database_url
@@ -49,11 +46,6 @@ class Vorgang:
     cases: CaseService
     privacy: PrivacyService
     decision_audit: DecisionAudit
-    # Each service's own steps, built here once like every other use case (routes and
-    # tools read them from here instead of wrapping ``cases`` themselves).
-    road_opening: RoadOpeningCommands
-    resident_parking: ResidentParkingCommands
-    sewer_connection: SewerConnectionCommands
     commands: CommandHandler  # every step of every aggregate type (the one pipeline)
     positions: LogPositions
     views: ViewDatabase
@@ -132,9 +124,6 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Vorgang:
         cases=cases,
         privacy=privacy,
         decision_audit=DecisionAudit(store, clock),
-        road_opening=RoadOpeningCommands(cases),
-        resident_parking=ResidentParkingCommands(cases),
-        sewer_connection=SewerConnectionCommands(cases),
         commands=CommandHandler(cases, staff=StaffSeenInTheAuditTrail(store, views, projections)),
         positions=LogPositions(store),
         views=views,

@@ -7,13 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from api.access import STAFF, public
+from api.access import public
 from api.problems import PROBLEM_JSON, NotFound
-from api.routes.service_steps import step_routes
-from api.schemas import RestorationInspection, ServiceOut, WorksCompleted, WorksStarted
-from domain.commands import Step, Steps
+from api.schemas import ServiceOut
 from domain.services.catalogue import SERVICES, ServiceDefinition
-from domain.services.road_opening import RoadOpeningPermit
 from domain.working_days import BERLIN
 
 catalogue = APIRouter(prefix="/api/v1/services", tags=["catalogue"])
@@ -62,42 +59,3 @@ def get_service(service: Annotated[str, Path(description="e.g. road-opening")]) 
     if definition is None:
         raise NotFound(f"unknown service {service!r}; offered: {', '.join(SERVICES)}")
     return service_out(definition, today())
-
-
-ROAD_OPENING_STEPS = Steps(
-    "road opening",
-    (
-        Step(
-            name="works_started",
-            method="start_works",
-            path="/{case_id}/works-started",
-            summary="Road opening: works started",
-            description="Only under an approval in force, not before it is effective or after "
-            "it expired.",
-            roles=STAFF,
-            body=WorksStarted,
-            aggregate=RoadOpeningPermit,
-        ),
-        Step(
-            name="works_completed",
-            method="complete_works",
-            path="/{case_id}/works-completed",
-            summary="Road opening: works completed",
-            description="The works and the restoration of the surface are reported complete.",
-            roles=STAFF,
-            body=WorksCompleted,
-            aggregate=RoadOpeningPermit,
-        ),
-        Step(
-            name="inspect_restoration",
-            path="/{case_id}/restoration-inspections",
-            summary="Road opening: inspect the restoration",
-            description="Accepted (no defects: the warranty runs) or defects with a deadline and "
-            "re-inspection.",
-            roles=STAFF,
-            body=RestorationInspection,
-            aggregate=RoadOpeningPermit,
-        ),
-    ),
-)
-road_opening = step_routes(ROAD_OPENING_STEPS)

@@ -168,6 +168,7 @@ SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
             lead_time=lambda on: in_force(LEAD_TIMES, on).working_days,
             tariff=_road_opening_tariff,
             check_application=_road_opening_check,
+            steps=road_opening.STEPS,
         ),
         resident_parking.SERVICE_ID: ServiceDefinition(
             id=resident_parking.SERVICE_ID,
@@ -180,6 +181,7 @@ SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
             example=resident_parking.example,
             tariff=_resident_parking_tariff,
             check_application=_resident_parking_check,
+            steps=resident_parking.STEPS,
         ),
         sewer_connection.SERVICE_ID: ServiceDefinition(
             id=sewer_connection.SERVICE_ID,
@@ -192,6 +194,7 @@ SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
             example=sewer_connection.example,
             tariff=_sewer_connection_tariff,
             event_labels=sewer_connection.EVENT_LABELS,
+            steps=sewer_connection.STEPS,
         ),
         traffic_sign_order.SERVICE_ID: ServiceDefinition(
             id=traffic_sign_order.SERVICE_ID,

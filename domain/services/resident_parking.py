@@ -21,15 +21,17 @@ from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Final, Self, TypeVar
 
 from eventsourcing.domain import event
-from pydantic import AfterValidator, StringConstraints, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from domain.actor import Actor, ActorRecord, Role
 from domain.case import APPLICANT_COMMANDS, Case, ChangesStatus, DecisionTerms, leads_to
+from domain.case_steps import APPLICANT_AND_STAFF, STAFF
+from domain.commands import Acting, CommandBody, SharedAggregates, ShortText, Step, Steps, Text
 from domain.decision import Decision, DecisionOutcome, RulesApplied
 from domain.errors import InvalidCommand
 from domain.lifecycle import CaseStatus, extend_lifecycle
 from domain.personal_data import PersonalData, PersonalValue, Subjects
-from domain.personal_fields import Personal, PersonalMarker
+from domain.personal_fields import Personal, PersonalMarker, personal_data_of
 from domain.rules.resident_parking import (
     FEE_RULES_ID,
     ZONE_RULES_ID,
@@ -37,6 +39,7 @@ from domain.rules.resident_parking import (
     ParkingZone,
     Refusal,
     ZonePlan,
+    street_key,
     tariff,
     tariff_version,
     zone_plan,
@@ -189,8 +192,6 @@ class ResidentParkingStatus:
     REVOKED: Final = "permit_revoked"
 
 
-P = ResidentParkingStatus
-S = CaseStatus
 PERMIT_COMMANDS: Final = frozenset(
     {"renew_permit", "change_number_plate", "return_permit", "revoke_permit"}
 )
@@ -227,12 +228,12 @@ class ResidentParkingPermit(Case):
         Case.LIFECYCLE,
         {
             # The permit takes effect on notification; an objection does not stop it.
-            S.NOTIFIED: set(PERMIT_COMMANDS),
-            S.FINAL: set(PERMIT_COMMANDS),
-            S.OBJECTION_LODGED: set(_ENDING),
-            S.OBJECTION_FORWARDED: set(_ENDING),
-            P.RETURNED: {"close"},
-            P.REVOKED: {"close"},
+            CaseStatus.NOTIFIED: set(PERMIT_COMMANDS),
+            CaseStatus.FINAL: set(PERMIT_COMMANDS),
+            CaseStatus.OBJECTION_LODGED: set(_ENDING),
+            CaseStatus.OBJECTION_FORWARDED: set(_ENDING),
+            ResidentParkingStatus.RETURNED: {"close"},
+            ResidentParkingStatus.REVOKED: {"close"},
         },
     )
 
@@ -269,13 +270,18 @@ class ResidentParkingPermit(Case):
         return commands
 
     @property
+    def application(self) -> ResidentParkingApplication:
+        """The application data as submitted, typed, read as stored (never validated again)."""
+        return ResidentParkingApplication.stored(self.data)
+
+    @property
     def residence_street(self) -> str | None:
         """The street of the residence; None once erased.
 
         Personal data (with the house number it says where the applicant lives); events
         stored before it was sealed hold it in clear, as a plain string.
         """
-        street = self.data["residence"]["street"]
+        street: object = self.application.residence.street
         if isinstance(street, PersonalData):
             return street.value
         return street if isinstance(street, str) else None
@@ -300,7 +306,7 @@ class ResidentParkingPermit(Case):
     @property
     def requested_months(self) -> int:
         """The validity the applicant asked for."""
-        return int(self.data.get("months", 12))
+        return int(self.application.months)
 
     @property
     def number_plate(self) -> PersonalValue:
@@ -417,7 +423,7 @@ class ResidentParkingPermit(Case):
     @property
     def main_residence(self) -> bool:
         """True if the residence is the applicant's main residence."""
-        return bool(self.data["residence"]["main_residence"])
+        return bool(self.application.residence.main_residence)
 
     @staticmethod
     def one_permit_record(*, resident: bool, vehicle: bool) -> RulesApplied:
@@ -703,14 +709,18 @@ class ResidentParkingPermit(Case):
         self._release_holdings(resident, vehicle, actor, at, "returned")
         text = self._personal(Subjects.APPLICANT, reason, "reason") if reason else None
         self._permit_returned(
-            status=P.RETURNED, actor=record, at=at, returned_on=berlin_date(at), reason=text
+            status=ResidentParkingStatus.RETURNED,
+            actor=record,
+            at=at,
+            returned_on=berlin_date(at),
+            reason=text,
         )
 
     class PermitReturned(ChangesStatus):
         """The holder gave the permit back; it ends today."""
 
         class_version = 2
-        upcast_v1_v2 = leads_to(P.RETURNED)
+        upcast_v1_v2 = leads_to(ResidentParkingStatus.RETURNED)
         actor: ActorRecord
         at: datetime
         returned_on: date
@@ -747,7 +757,7 @@ class ResidentParkingPermit(Case):
         text = self._case_text(reason, "reason")
         self._release_holdings(resident, vehicle, actor, at, "revoked")
         self._permit_revoked(
-            status=P.REVOKED,
+            status=ResidentParkingStatus.REVOKED,
             actor=record,
             at=at,
             revoked_on=berlin_date(at),
@@ -759,7 +769,7 @@ class ResidentParkingPermit(Case):
         """The town revoked the permit, with reasons and legal basis."""
 
         class_version = 2
-        upcast_v1_v2 = leads_to(P.REVOKED)
+        upcast_v1_v2 = leads_to(ResidentParkingStatus.REVOKED)
         actor: ActorRecord
         at: datetime
         revoked_on: date
@@ -836,3 +846,271 @@ class ResidentParkingPermit(Case):
             "vehicle": self.vehicle,
             "fees": fees,
         }
+
+
+# ---------------------------------------------------------------- holdings
+# One permit per resident and per number plate in a town: the holdings are aggregates of
+# their own, found by a key the step derives and saved with the case in one atomic save.
+
+
+def resident_key(name: str, street: str, house_number: str) -> str:
+    """Who a resident is, for the one-permit rule: name and address, case and blanks aside."""
+    return "|".join(
+        (
+            " ".join(name.casefold().split()),
+            street_key(street),
+            "".join(house_number.casefold().split()),
+        )
+    )
+
+
+def revealed(value: object, field: str) -> str:
+    """The value the one-permit rule needs; erased, the step is refused naming the field."""
+    if not isinstance(value, PersonalData):
+        raise InvalidCommand(field, "is needed to apply the one-permit rule but was erased")
+    return value.value
+
+
+def holding(shared: SharedAggregates, tenant: str, kind: HoldingKind, key: str) -> PermitHolding:
+    """The holding of a plate or resident in a town (a fresh one if nobody held it)."""
+    return shared.keyed(
+        PermitHolding,
+        tenant,
+        f"{kind.value}:{key}",
+        lambda holding_id: PermitHolding.start(id=holding_id, tenant=tenant, kind=kind),
+    )
+
+
+def resident_holding(shared: SharedAggregates, case: ResidentParkingPermit) -> PermitHolding:
+    """The holding of the case's applicant at the case's residence."""
+    street = case.residence_street  # sealed, or in clear in events stored before
+    if street is None:
+        raise InvalidCommand(
+            "data.residence.street", "is needed to apply the one-permit rule but was erased"
+        )
+    key = resident_key(
+        revealed(case.applicant.get("name"), "applicant.name"),
+        street,
+        revealed(case.application.residence.house_number, "data.residence.house_number"),
+    )
+    return holding(shared, case.tenant, HoldingKind.RESIDENT, key)
+
+
+def plate_holding(
+    shared: SharedAggregates, case: ResidentParkingPermit, plate: str | None = None
+) -> PermitHolding:
+    """The holding of a number plate (by default the one the permit is for now)."""
+    key = plate or revealed(case.number_plate, "data.vehicle.number_plate")
+    return holding(shared, case.tenant, HoldingKind.NUMBER_PLATE, key)
+
+
+# ------------------------------------------------------------------- steps
+# Each step loads the holdings it needs through the pipeline's context and returns them to
+# be saved with the case; the steps are declared with ``retry_lost_race``, so a step whose
+# save loses a race is decided again from a fresh load and the loser sees the winner's permit.
+
+
+class ParkingDecision(CommandBody):
+    """Decide by the rules: issued for the zone, or refused with the reasons that apply."""
+
+    legal_remedy_notice: Text
+    valid_from: date | None = Field(
+        default=None, description="First day of validity; today if omitted (at most 90 days on)."
+    )
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "legal_remedy_notice": "Widerspruch binnen eines Monats nach Bekanntgabe "
+                    "beim Magistrat der Stadt Usingen.",
+                }
+            ]
+        },
+    )
+
+
+class Renewal(CommandBody):
+    """Renew the permit (from six weeks before it ends)."""
+
+    months: int | None = Field(
+        default=None, ge=1, le=24, description="Validity; the application's if omitted."
+    )
+
+
+class NumberPlateChange(CommandBody):
+    """Another vehicle for the permit: its plate, holder and the holder's consent."""
+
+    vehicle: Vehicle
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "vehicle": {
+                        "number_plate": "HG-XY 42",
+                        "holder": "company_car",
+                        "holder_consent": {
+                            "holder_name": "Taunus Logistik GmbH",
+                            "given_on": "2026-03-01",
+                            "document": "Überlassungserklärung des Arbeitgebers",
+                        },
+                    }
+                }
+            ]
+        },
+    )
+
+
+class PermitReturn(CommandBody):
+    """The holder gives the permit back."""
+
+    reason: Text | None = None
+
+
+class Revocation(CommandBody):
+    """Widerruf of the permit, with reasons and legal basis."""
+
+    reason: Text
+    legal_basis: ShortText = Field(description="e.g. '§ 49 Abs. 2 Nr. 3 HVwVfG'")
+
+
+def decide_by_rules(
+    case: ResidentParkingPermit, body: ParkingDecision, acting: Acting
+) -> list[PermitHolding]:
+    """Issue the permit for the zone, or refuse it with the reasons the rules give."""
+    resident, vehicle = resident_holding(acting.context, case), plate_holding(acting.context, case)
+    case.decide_by_rules(
+        actor=acting.actor,
+        at=acting.at,
+        resident=resident,
+        vehicle=vehicle,
+        legal_remedy_notice=body.legal_remedy_notice,
+        valid_from=body.valid_from,
+    )
+    return [resident, vehicle]
+
+
+def renew(case: ResidentParkingPermit, body: Renewal, acting: Acting) -> list[PermitHolding]:
+    """Extend the permit's validity, for the fee of the new period."""
+    resident, vehicle = resident_holding(acting.context, case), plate_holding(acting.context, case)
+    case.renew_permit(
+        actor=acting.actor, at=acting.at, resident=resident, vehicle=vehicle, months=body.months
+    )
+    return [resident, vehicle]
+
+
+def change_number_plate(
+    case: ResidentParkingPermit, body: NumberPlateChange, acting: Acting
+) -> list[PermitHolding]:
+    """Enter another vehicle on the permit; its plate takes the old plate's holding over."""
+    body.vehicle.check_consent_date(berlin_date(acting.at), "vehicle")
+    old = plate_holding(acting.context, case)
+    new = plate_holding(acting.context, case, body.vehicle.number_plate)
+    data = personal_data_of(body.vehicle, case_id=case.id, subject=Subjects.APPLICANT)
+    case.change_number_plate(actor=acting.actor, at=acting.at, vehicle=data, old=old, new=new)
+    return [old, new]
+
+
+def return_permit(
+    case: ResidentParkingPermit, body: PermitReturn | None, acting: Acting
+) -> list[PermitHolding]:
+    """The holder returns the permit; the resident and the plate are free again."""
+    resident, vehicle = resident_holding(acting.context, case), plate_holding(acting.context, case)
+    case.return_permit(
+        actor=acting.actor,
+        at=acting.at,
+        resident=resident,
+        vehicle=vehicle,
+        reason=body.reason if body else None,
+    )
+    return [resident, vehicle]
+
+
+def revoke(case: ResidentParkingPermit, body: Revocation, acting: Acting) -> list[PermitHolding]:
+    """Revoke the permit (Widerruf); the resident and the plate are free again."""
+    resident, vehicle = resident_holding(acting.context, case), plate_holding(acting.context, case)
+    case.revoke_permit(
+        actor=acting.actor,
+        at=acting.at,
+        resident=resident,
+        vehicle=vehicle,
+        reason=body.reason,
+        legal_basis=body.legal_basis,
+    )
+    return [resident, vehicle]
+
+
+def parking_step(name: str, method: str, path: str, summary: str, **more: Any) -> Step:
+    """A permit step: saved with the holdings it takes or frees, decided again on a lost race."""
+    return Step(
+        name=name,
+        method=method,
+        path="/{case_id}/" + path,
+        summary=summary,
+        aggregate=ResidentParkingPermit,
+        retry_lost_race=True,
+        **{"roles": STAFF, **more},
+    )
+
+
+STEPS: Final = Steps(
+    "resident parking",
+    (
+        parking_step(
+            "decide_by_rules",
+            "decide",
+            "parking-decision",
+            "Resident parking: decide by the rules",
+            description="Issued for the residence's zone with validity and fee, or refused with "
+            "the reasons.\n\nRefused when the residence lies in no zone (or is a secondary "
+            "residence where the town does not allow it), or when the resident or the vehicle "
+            "already holds a valid permit.",
+            body=ParkingDecision,
+            run=decide_by_rules,
+        ),
+        parking_step(
+            "renew",
+            "renew_permit",
+            "parking-renewals",
+            "Resident parking: renew",
+            description="Extend the validity for the fee of the new period under the tariff in "
+            "force.",
+            body=Renewal,
+            run=renew,
+        ),
+        parking_step(
+            "change_number_plate",
+            "change_number_plate",
+            "number-plate-changes",
+            "Resident parking: change the number plate",
+            description="Another vehicle on a valid permit, for the plate change fee; refused if "
+            "it holds one.",
+            body=NumberPlateChange,
+            run=change_number_plate,
+        ),
+        parking_step(
+            "return_permit",
+            "return_permit",
+            "parking-return",
+            "Resident parking: return the permit",
+            description="The holder (or staff for them) returns the permit; resident and plate "
+            "are free again.",
+            roles=APPLICANT_AND_STAFF,
+            body=PermitReturn,
+            run=return_permit,
+        ),
+        parking_step(
+            "revoke",
+            "revoke_permit",
+            "parking-revocation",
+            "Resident parking: revoke the permit",
+            description="Widerruf, with reasons and legal basis; resident and plate are free "
+            "again.",
+            body=Revocation,
+            run=revoke,
+        ),
+    ),
+)

@@ -12,16 +12,18 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Final
 
 from eventsourcing.domain import event
 from pydantic import Field, StringConstraints
 
 from domain.actor import Actor, ActorRecord
 from domain.case import Case, ChangesStatus, DecisionTerms, leads_to
+from domain.case_steps import STAFF
+from domain.commands import CommandBody, Step, Steps
 from domain.decision import DecisionOutcome
 from domain.errors import InvalidCommand
-from domain.inspections import Inspections
+from domain.inspections import InspectionReport, Inspections
 from domain.lifecycle import CaseStatus, extend_lifecycle
 from domain.personal_data import PersonalValue
 from domain.personal_fields import ContractorPersonal, Personal
@@ -142,9 +144,6 @@ class RoadOpeningStatus:
     WARRANTY_RUNNING = "warranty_running"
 
 
-R = RoadOpeningStatus
-
-
 class RoadOpeningPermit(Case):
     """A road opening permit: the shared lifecycle plus works, inspection and warranty."""
 
@@ -166,10 +165,10 @@ class RoadOpeningPermit(Case):
             # have to be handled outside this lifecycle).
             CaseStatus.NOTIFIED: {"start_works"},
             CaseStatus.FINAL: {"start_works"},
-            R.WORKS_STARTED: {"complete_works"},
-            R.WORKS_COMPLETED: {"inspect_restoration"},
-            R.RESTORATION_DEFECTIVE: {"inspect_restoration"},
-            R.WARRANTY_RUNNING: {"close"},
+            RoadOpeningStatus.WORKS_STARTED: {"complete_works"},
+            RoadOpeningStatus.WORKS_COMPLETED: {"inspect_restoration"},
+            RoadOpeningStatus.RESTORATION_DEFECTIVE: {"inspect_restoration"},
+            RoadOpeningStatus.WARRANTY_RUNNING: {"close"},
         },
     )
 
@@ -198,10 +197,8 @@ class RoadOpeningPermit(Case):
         lead_time_check = lead_time.record(submitted_on, self.planned_period_start)
         if not outcome.is_approval or tariff is None:
             return DecisionTerms(expires_on=None, fee=None, rules=(lead_time_check,))
-        fee, assessed = tariff.assess(
-            Decimal(self.data["dimensions"]["length_m"]),
-            Decimal(self.data["dimensions"]["width_m"]),
-        )
+        dimensions = self.application.dimensions
+        fee, assessed = tariff.assess(dimensions.length_m, dimensions.width_m)
         return DecisionTerms(
             expires_on=expires_on or self.planned_period_end,
             fee=fee,
@@ -209,14 +206,19 @@ class RoadOpeningPermit(Case):
         )
 
     @property
+    def application(self) -> RoadOpeningApplication:
+        """The application data as submitted, typed, read as stored (never validated again)."""
+        return RoadOpeningApplication.stored(self.data)
+
+    @property
     def planned_period_start(self) -> date:
         """The planned first day of works."""
-        return date.fromisoformat(self.data["planned_period"]["start"])
+        return self.application.planned_period.start
 
     @property
     def planned_period_end(self) -> date:
         """The planned last day of works."""
-        return date.fromisoformat(self.data["planned_period"]["end"])
+        return self.application.planned_period.end
 
     # ------------------------------------------------------------------ works
 
@@ -231,13 +233,15 @@ class RoadOpeningPermit(Case):
             too_early="works cannot start before the permit is effective",
             ended="the permit expired on",
         )
-        self._works_started(status=R.WORKS_STARTED, actor=record, at=at, started_on=started_on)
+        self._works_started(
+            status=RoadOpeningStatus.WORKS_STARTED, actor=record, at=at, started_on=started_on
+        )
 
     class WorksStarted(ChangesStatus):
         """The contractor reported the start of works."""
 
         class_version = 2
-        upcast_v1_v2 = leads_to(R.WORKS_STARTED)
+        upcast_v1_v2 = leads_to(RoadOpeningStatus.WORKS_STARTED)
         actor: ActorRecord
         at: datetime
         started_on: date
@@ -258,14 +262,14 @@ class RoadOpeningPermit(Case):
         if completed_on > berlin_date(at):
             raise InvalidCommand("completed_on", "must not lie in the future")
         self._works_completed(
-            status=R.WORKS_COMPLETED, actor=record, at=at, completed_on=completed_on
+            status=RoadOpeningStatus.WORKS_COMPLETED, actor=record, at=at, completed_on=completed_on
         )
 
     class WorksCompleted(ChangesStatus):
         """The contractor reported the works and the restoration complete."""
 
         class_version = 2
-        upcast_v1_v2 = leads_to(R.WORKS_COMPLETED)
+        upcast_v1_v2 = leads_to(RoadOpeningStatus.WORKS_COMPLETED)
         actor: ActorRecord
         at: datetime
         completed_on: date
@@ -309,7 +313,9 @@ class RoadOpeningPermit(Case):
             defects=list(inspection.defects),
             remedy_by=remedy_by,
             warranty_until=warranty_until,
-            status=R.RESTORATION_DEFECTIVE if inspection.defects else R.WARRANTY_RUNNING,
+            status=RoadOpeningStatus.RESTORATION_DEFECTIVE
+            if inspection.defects
+            else RoadOpeningStatus.WARRANTY_RUNNING,
         )
 
     class RestorationInspected(ChangesStatus):
@@ -320,7 +326,11 @@ class RoadOpeningPermit(Case):
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             defective = bool(state["defects"])
-            state["status"] = R.RESTORATION_DEFECTIVE if defective else R.WARRANTY_RUNNING
+            state["status"] = (
+                RoadOpeningStatus.RESTORATION_DEFECTIVE
+                if defective
+                else RoadOpeningStatus.WARRANTY_RUNNING
+            )
 
         actor: ActorRecord
         at: datetime
@@ -378,7 +388,7 @@ class RoadOpeningPermit(Case):
 
     def check_closable(self, at: datetime) -> None:
         """Close after the warranty, after a rejection, or when an unused permit expired."""
-        if self.status == R.WARRANTY_RUNNING:
+        if self.status == RoadOpeningStatus.WARRANTY_RUNNING:
             if self.warranty_until is not None and berlin_date(at) <= self.warranty_until:
                 raise InvalidCommand(
                     "warranty_until", f"the warranty runs until {self.warranty_until}"
@@ -387,3 +397,62 @@ class RoadOpeningPermit(Case):
         self.check_no_approval_in_force(
             at, "the permit is in force: report the works, or close after it expired"
         )
+
+
+# ------------------------------------------------------------------- steps
+# The request bodies keep the names the API has published them under (the events of the
+# same names are ``RoadOpeningPermit.WorksStarted`` and so on, inside the aggregate).
+
+
+class WorksStarted(CommandBody):
+    """The contractor reported the start of works."""
+
+    started_on: date
+
+
+class WorksCompleted(CommandBody):
+    """The contractor reported the works and restoration complete."""
+
+    completed_on: date
+
+
+class RestorationInspection(InspectionReport):
+    """An inspection of the restored surface: no defects = accepted."""
+
+
+STEPS: Final = Steps(
+    "road opening",
+    (
+        Step(
+            name="works_started",
+            method="start_works",
+            path="/{case_id}/works-started",
+            summary="Road opening: works started",
+            description="Only under an approval in force, not before it is effective or after "
+            "it expired.",
+            roles=STAFF,
+            body=WorksStarted,
+            aggregate=RoadOpeningPermit,
+        ),
+        Step(
+            name="works_completed",
+            method="complete_works",
+            path="/{case_id}/works-completed",
+            summary="Road opening: works completed",
+            description="The works and the restoration of the surface are reported complete.",
+            roles=STAFF,
+            body=WorksCompleted,
+            aggregate=RoadOpeningPermit,
+        ),
+        Step(
+            name="inspect_restoration",
+            path="/{case_id}/restoration-inspections",
+            summary="Road opening: inspect the restoration",
+            description="Accepted (no defects: the warranty runs) or defects with a deadline and "
+            "re-inspection.",
+            roles=STAFF,
+            body=RestorationInspection,
+            aggregate=RoadOpeningPermit,
+        ),
+    ),
+)

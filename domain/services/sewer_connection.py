@@ -16,14 +16,16 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, ClassVar, Final, TypeVar
 
 from eventsourcing.domain import event
-from pydantic import StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from domain.actor import Actor, ActorRecord
 from domain.case import Case, ChangesStatus, DecisionTerms, clean_text, leads_to
+from domain.case_steps import APPLICANT_AND_STAFF, STAFF
+from domain.commands import CommandBody, Step, Steps, Text
 from domain.conditions import StandardConditions
 from domain.decision import DecisionOutcome, RulesApplied
 from domain.errors import InvalidCommand
-from domain.inspections import Inspections
+from domain.inspections import InspectionReport, Inspections
 from domain.lifecycle import CaseStatus, extend_lifecycle
 from domain.personal_data import PersonalValue
 from domain.personal_fields import ContractorPersonal, Personal, PersonalMarker
@@ -160,9 +162,6 @@ class SewerConnectionStatus:
     CHARGE_ASSESSED: Final = "charge_assessed"
 
 
-W = SewerConnectionStatus
-
-
 class SewerConnection(Case):
     """A sewer house connection: the shared lifecycle plus construction, acceptance, charge."""
 
@@ -195,10 +194,10 @@ class SewerConnection(Case):
             # A permit favours the owner and takes effect on notification.
             CaseStatus.NOTIFIED: {"report_construction"},
             CaseStatus.FINAL: {"report_construction"},
-            W.CONSTRUCTION_REPORTED: {"inspect_connection"},
-            W.CONNECTION_DEFECTIVE: {"inspect_connection"},
-            W.CONNECTION_ACCEPTED: {"assess_connection_charge"},
-            W.CHARGE_ASSESSED: {"close"},
+            SewerConnectionStatus.CONSTRUCTION_REPORTED: {"inspect_connection"},
+            SewerConnectionStatus.CONNECTION_DEFECTIVE: {"inspect_connection"},
+            SewerConnectionStatus.CONNECTION_ACCEPTED: {"assess_connection_charge"},
+            SewerConnectionStatus.CHARGE_ASSESSED: {"close"},
         },
     )
 
@@ -212,9 +211,14 @@ class SewerConnection(Case):
         self.charge_rules: RulesApplied | None = None
 
     @property
+    def application(self) -> SewerConnectionApplication:
+        """The application data as submitted, typed, read as stored (never validated again)."""
+        return SewerConnectionApplication.stored(self.data)
+
+    @property
     def drainage(self) -> Drainage:
         """What the connection drains, as applied for."""
-        return Drainage(self.data["drainage"])
+        return Drainage(self.application.drainage)
 
     # ------------------------------------------------------- connection point
 
@@ -318,7 +322,7 @@ class SewerConnection(Case):
         )
         check_pipe_length(pipe_length_m)
         self._construction_reported(
-            status=W.CONSTRUCTION_REPORTED,
+            status=SewerConnectionStatus.CONSTRUCTION_REPORTED,
             actor=record,
             at=at,
             completed_on=completed_on,
@@ -329,7 +333,7 @@ class SewerConnection(Case):
         """The connection was built; the pipe laid is reported."""
 
         class_version = 2
-        upcast_v1_v2 = leads_to(W.CONSTRUCTION_REPORTED)
+        upcast_v1_v2 = leads_to(SewerConnectionStatus.CONSTRUCTION_REPORTED)
         actor: ActorRecord
         at: datetime
         completed_on: date
@@ -373,7 +377,7 @@ class SewerConnection(Case):
         )
         if inspection.defects:
             self._connection_defects_found(
-                status=W.CONNECTION_DEFECTIVE,
+                status=SewerConnectionStatus.CONNECTION_DEFECTIVE,
                 actor=record,
                 at=at,
                 inspected_on=inspected_on,
@@ -382,14 +386,17 @@ class SewerConnection(Case):
             )
         else:
             self._connection_accepted(
-                status=W.CONNECTION_ACCEPTED, actor=record, at=at, inspected_on=inspected_on
+                status=SewerConnectionStatus.CONNECTION_ACCEPTED,
+                actor=record,
+                at=at,
+                inspected_on=inspected_on,
             )
 
     class ConnectionDefectsFound(ChangesStatus):
         """The acceptance inspection found defects, to be remedied by a deadline."""
 
         class_version = 2
-        upcast_v1_v2 = leads_to(W.CONNECTION_DEFECTIVE)
+        upcast_v1_v2 = leads_to(SewerConnectionStatus.CONNECTION_DEFECTIVE)
         actor: ActorRecord
         at: datetime
         inspected_on: date
@@ -415,7 +422,7 @@ class SewerConnection(Case):
         """The acceptance inspection accepted the connection."""
 
         class_version = 2
-        upcast_v1_v2 = leads_to(W.CONNECTION_ACCEPTED)
+        upcast_v1_v2 = leads_to(SewerConnectionStatus.CONNECTION_ACCEPTED)
         actor: ActorRecord
         at: datetime
         inspected_on: date
@@ -436,14 +443,18 @@ class SewerConnection(Case):
         tariff = in_force(TARIFFS, berlin_date(at))
         amount, applied = tariff.connection_charge(self.drainage, self.pipe_length_m)
         self._connection_charge_assessed(
-            status=W.CHARGE_ASSESSED, actor=record, at=at, amount=amount, rules=applied
+            status=SewerConnectionStatus.CHARGE_ASSESSED,
+            actor=record,
+            at=at,
+            amount=amount,
+            rules=applied,
         )
 
     class ConnectionChargeAssessed(ChangesStatus):
         """The connection charge was assessed by the tariff in force."""
 
         class_version = 2
-        upcast_v1_v2 = leads_to(W.CHARGE_ASSESSED)
+        upcast_v1_v2 = leads_to(SewerConnectionStatus.CHARGE_ASSESSED)
         actor: ActorRecord
         at: datetime
         amount: Decimal
@@ -494,3 +505,94 @@ def check_pipe_length(pipe_length_m: Decimal) -> None:
         in_centimetres = False
     if not Decimal(0) < pipe_length_m <= MAX_PIPE_LENGTH_M or not in_centimetres:
         raise InvalidCommand("pipe_length_m", "must lie above 0 and up to 200 m, in centimetres")
+
+
+# ------------------------------------------------------------------- steps
+
+
+class DetermineConnectionPoint(CommandBody):
+    """Where the house connection joins the public sewer (Anschlusspunkt)."""
+
+    manhole: str = Field(
+        min_length=1, max_length=40, description="Manhole or section in the sewer register."
+    )
+    invert_depth_m: Decimal = Field(
+        ge=Decimal("0.5"), le=12, decimal_places=2, description="Invert depth (Sohltiefe), m."
+    )
+    description: Text
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "manhole": "S 12-034",
+                    "invert_depth_m": "2.40",
+                    "description": "Anschluss DN 150 an den Mischwasserkanal, Abzweig in "
+                    "Fahrbahnmitte vor dem Grundstück.",
+                }
+            ]
+        },
+    )
+
+
+class ConstructionReport(CommandBody):
+    """The connection was built."""
+
+    completed_on: date
+    pipe_length_m: Decimal = Field(
+        gt=0, le=200, decimal_places=2, description="Connection pipe laid in public ground, m."
+    )
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"completed_on": "2026-06-12", "pipe_length_m": "8.50"}]},
+    )
+
+
+def sewer_step(name: str, path: str, summary: str, description: str, **more: Any) -> Step:
+    """A step of the sewer connection, by staff unless it says otherwise."""
+    return Step(
+        name=name,
+        path="/{case_id}/" + path,
+        summary=summary,
+        description=description,
+        aggregate=SewerConnection,
+        **{"roles": STAFF, **more},
+    )
+
+
+STEPS: Final = Steps(
+    "sewer connection",
+    (
+        sewer_step(
+            "determine_connection_point",
+            "connection-point",
+            "Sewer connection: determine the connection point",
+            "During review; a permit names it, so it must be determined before an approval.",
+            body=DetermineConnectionPoint,
+        ),
+        sewer_step(
+            "report_construction",
+            "construction-reported",
+            "Sewer connection: the construction is finished",
+            "Under a permit in force, not before it took effect nor after it lapsed.",
+            roles=APPLICANT_AND_STAFF,
+            body=ConstructionReport,
+        ),
+        sewer_step(
+            "inspect_connection",
+            "connection-inspections",
+            "Sewer connection: acceptance inspection",
+            "Accepted (no defects), or defects with a deadline and a re-inspection later.",
+            body=InspectionReport,
+        ),
+        sewer_step(
+            "assess_connection_charge",
+            "connection-charge",
+            "Sewer connection: assess the connection charge",
+            "By the tariff in force: flat for the kind of drainage plus metres beyond those "
+            "included.",
+        ),
+    ),
+)

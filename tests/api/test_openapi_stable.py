@@ -30,8 +30,12 @@ ACCESS = ("x-vorgang-access", "x-vorgang-integrator-scope")
 # Differences that are meant, exactly as the comparison reports them.
 INTENDED: frozenset[str] = frozenset()
 # Component schemas that may be renamed or dropped (their content is still compared inline).
-# FastAPI's validation error schemas give way to the declared problem schema.
-RENAMED_SCHEMAS: frozenset[str] = frozenset({"HTTPValidationError", "ValidationError"})
+# FastAPI's validation error schemas give way to the declared problem schema. The sewer
+# connection's body is named as its command (``DetermineConnectionPoint``), since its module
+# has a value of its own called ``ConnectionPoint``.
+RENAMED_SCHEMAS: frozenset[str] = frozenset(
+    {"HTTPValidationError", "ValidationError", "ConnectionPoint"}
+)
 
 
 def resolve(node: Any, components: dict[str, Any], seen: tuple[str, ...] = ()) -> Any:

@@ -29,6 +29,7 @@ from tests.conftest import (
     FOREIGN_CLERK,
     SUPERVISOR,
 )
+from tests.steps import take
 
 REMEDY = "Gegen diesen Bescheid kann innerhalb eines Monats Widerspruch erhoben werden."
 
@@ -46,10 +47,12 @@ def submit(cases: CaseService, key: str | None = None, tenant: str = "usingen") 
 
 
 def approve(cases: CaseService, case_id, outcome=DecisionOutcome.APPROVED) -> None:  # type: ignore[no-untyped-def]
-    cases.claim(case_id, actor=CLERK)
-    cases.confirm_complete(case_id, actor=CLERK)
-    cases.decide(
+    take(cases, case_id, "claim", actor=CLERK)
+    take(cases, case_id, "confirm_complete", actor=CLERK)
+    take(
+        cases,
         case_id,
+        "decide",
         actor=CLERK,
         outcome=outcome,
         justification="Die Voraussetzungen liegen vor.",
@@ -67,10 +70,10 @@ def test_approval_path_from_submission_to_closed_file(
     case = submit(cases)
     assert case.reference == "USI-2026-000001"
     approve(cases, case.id, DecisionOutcome.APPROVED_WITH_CONDITIONS)
-    cases.notify(case.id, actor=CLERK)
+    take(cases, case.id, "notify", actor=CLERK)
     clock.advance(timedelta(days=40))
-    cases.mark_final(case.id, actor=CLERK)
-    result = cases.close(case.id, actor=CLERK)
+    take(cases, case.id, "mark_final", actor=CLERK)
+    result = take(cases, case.id, "close", actor=CLERK)
     state = cases.get(case.id, actor=CLERK)
     assert state.status == "closed"
     assert state.version == result.version == 7
@@ -102,8 +105,8 @@ def test_rejection_path(cases: CaseService) -> None:
 
 def test_withdrawal_path(cases: CaseService) -> None:
     case = submit(cases)
-    cases.withdraw(case.id, actor=APPLICANT, reason="Vorhaben aufgegeben")
-    cases.close(case.id, actor=CLERK)
+    take(cases, case.id, "withdraw", actor=APPLICANT, reason="Vorhaben aufgegeben")
+    take(cases, case.id, "close", actor=CLERK)
     history = cases.history(case.id, actor=CLERK)
     assert history[1].type == "Withdrawn"
     assert history[1].reason == "Vorhaben aufgegeben"
@@ -111,23 +114,32 @@ def test_withdrawal_path(cases: CaseService) -> None:
 
 def test_information_request_path(cases: CaseService, clock: FixedClock) -> None:
     case = submit(cases)
-    cases.confirm_complete(case.id, actor=CLERK)
+    take(cases, case.id, "confirm_complete", actor=CLERK)
     due = cases.get(case.id, actor=CLERK).due_on
-    cases.request_information(
+    take(
+        cases,
         case.id,
+        "request_information",
         actor=CLERK,
         questions=["Bitte Lageplan"],
         reply_by=date(2026, 3, 20),
         missing_documents=False,
     )
     clock.advance(timedelta(days=7))
-    cases.provide_information(case.id, actor=APPLICANT, answer="Lageplan anbei")
+    take(cases, case.id, "provide_information", actor=APPLICANT, answer="Lageplan anbei")
     state = cases.get(case.id, actor=CLERK)
     assert state.status == "in_review"
     assert state.due_on is not None
     assert due is not None
     assert state.due_on > due
-    cases.extend_period(case.id, actor=CLERK, working_days=10, reason="Stellungnahme Polizei")
+    take(
+        cases,
+        case.id,
+        "extend_period",
+        actor=CLERK,
+        working_days=10,
+        reason="Stellungnahme Polizei",
+    )
     assert cases.get(case.id, actor=CLERK).period_extended
 
 
@@ -135,11 +147,16 @@ def test_objection_remedied_and_forwarded_paths(cases: CaseService) -> None:
     remedied, forwarded = submit(cases, "a"), submit(cases, "b")
     for case in (remedied, forwarded):
         approve(cases, case.id)
-        cases.notify(case.id, actor=CLERK)
-        cases.lodge_objection(case.id, actor=CLERK, grounds="Auflage unverhältnismäßig")
-    cases.remedy_objection(remedied.id, actor=CLERK, reason="begründet")
-    cases.forward_objection(
-        forwarded.id, actor=CLERK, authority="Kreisausschuss", reason="keine Abhilfe"
+        take(cases, case.id, "notify", actor=CLERK)
+        take(cases, case.id, "lodge_objection", actor=CLERK, grounds="Auflage unverhältnismäßig")
+    take(cases, remedied.id, "remedy_objection", actor=CLERK, reason="begründet")
+    take(
+        cases,
+        forwarded.id,
+        "forward_objection",
+        actor=CLERK,
+        authority="Kreisausschuss",
+        reason="keine Abhilfe",
     )
     assert cases.get(remedied.id, actor=CLERK).status == "in_review"
     assert cases.get(forwarded.id, actor=CLERK).status == "objection_forwarded"
@@ -147,9 +164,9 @@ def test_objection_remedied_and_forwarded_paths(cases: CaseService) -> None:
 
 def test_notes_and_release(cases: CaseService) -> None:
     case = submit(cases)
-    cases.claim(case.id, actor=CLERK)
-    cases.add_note(case.id, actor=CLERK, text="Rückruf vereinbart")
-    cases.release(case.id, actor=CLERK, reason="Zuständigkeit geklärt")
+    take(cases, case.id, "claim", actor=CLERK)
+    take(cases, case.id, "add_note", actor=CLERK, text="Rückruf vereinbart")
+    take(cases, case.id, "release", actor=CLERK, reason="Zuständigkeit geklärt")
     assert cases.get(case.id, actor=CLERK).holder_id is None
 
 
@@ -197,16 +214,16 @@ def test_references_count_per_tenant_and_year(cases: CaseService) -> None:
 
 def test_a_stale_expected_version_is_refused_and_changes_nothing(cases: CaseService) -> None:
     case = submit(cases)
-    cases.claim(case.id, actor=CLERK, expected_version=1)
+    take(cases, case.id, "claim", actor=CLERK, expected_version=1)
     with pytest.raises(VersionMismatch) as raised:
-        cases.add_note(case.id, actor=CLERK, text="x", expected_version=1)
+        take(cases, case.id, "add_note", actor=CLERK, text="x", expected_version=1)
     assert raised.value.actual == 2
     assert cases.get(case.id, actor=CLERK).version == 2
 
 
 def test_state_as_of_a_version_and_past_the_head(cases: CaseService) -> None:
     case = submit(cases)
-    cases.claim(case.id, actor=CLERK)
+    take(cases, case.id, "claim", actor=CLERK)
     assert cases.get(case.id, actor=CLERK, version=1).holder_id is None
     assert cases.get(case.id, actor=CLERK, version=2).holder_id == CLERK.id
     with pytest.raises(CaseNotFound):
@@ -216,7 +233,7 @@ def test_state_as_of_a_version_and_past_the_head(cases: CaseService) -> None:
 def test_an_invalid_transition_is_refused_and_stores_nothing(cases: CaseService) -> None:
     case = submit(cases)
     with pytest.raises(InvalidTransition):
-        cases.notify(case.id, actor=CLERK)
+        take(cases, case.id, "notify", actor=CLERK)
     assert len(cases.history(case.id, actor=CLERK)) == 1
 
 
@@ -225,10 +242,10 @@ def test_a_clerk_of_another_town_cannot_see_or_touch_the_case(cases: CaseService
     with pytest.raises(CaseNotFound):
         cases.get(case.id, actor=FOREIGN_CLERK)
     with pytest.raises(CaseNotFound):
-        cases.claim(case.id, actor=FOREIGN_CLERK)
+        take(cases, case.id, "claim", actor=FOREIGN_CLERK)
     with pytest.raises(CaseNotFound):
         cases.history(case.id, actor=FOREIGN_CLERK)
-    cases.claim(case.id, actor=DELEGATED_CLERK)  # Neu-Anspach processes it for Usingen
+    take(cases, case.id, "claim", actor=DELEGATED_CLERK)  # Neu-Anspach processes it for Usingen
 
 
 def test_unknown_cases_and_services_are_named(cases: CaseService) -> None:
@@ -245,7 +262,7 @@ def test_a_fresh_store_instance_replays_the_same_state(
 ) -> None:
     case = submit(cases)
     approve(cases, case.id)
-    cases.notify(case.id, actor=CLERK)
+    take(cases, case.id, "notify", actor=CLERK)
     before = cases.get(case.id, actor=SUPERVISOR)
     fresh = VorgangStore(env=target.env, personal_data=PersonalDataInClear())
     try:

@@ -24,6 +24,7 @@ from domain.rules.versions import STATUTES
 from domain.services import road_opening
 from domain.working_days import berlin_date
 from tests.conftest import APPLICANT, CLERK, FOREIGN_CLERK, SUPERVISOR
+from tests.steps import take
 
 AUDITOR = Actor("rpa.usingen", "Rechnungsprüfung", Role.AUDITOR, "usingen")
 TARIFF_2027 = FeeTariff(
@@ -45,10 +46,12 @@ def permit(cases: CaseService, outcome: DecisionOutcome = DecisionOutcome.APPROV
         applicant={"name": "Stadtwerke"},
         data=data,
     ).case_id
-    cases.claim(case_id, actor=CLERK)
-    cases.confirm_complete(case_id, actor=CLERK)
-    cases.decide(
+    take(cases, case_id, "claim", actor=CLERK)
+    take(cases, case_id, "confirm_complete", actor=CLERK)
+    take(
+        cases,
         case_id,
+        "decide",
         actor=CLERK,
         outcome=outcome,
         justification="j",
@@ -80,10 +83,12 @@ def test_a_rejection_and_a_general_decision_replay_as_consistent(
         applicant={"name": "A"},
         data={"subject": "s"},
     ).case_id
-    cases.claim(general, actor=CLERK)
-    cases.confirm_complete(general, actor=CLERK)
-    cases.decide(
+    take(cases, general, "claim", actor=CLERK)
+    take(cases, general, "confirm_complete", actor=CLERK)
+    take(
+        cases,
         general,
+        "decide",
         actor=CLERK,
         outcome=DecisionOutcome.APPROVED,
         justification="j",

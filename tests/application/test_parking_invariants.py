@@ -19,21 +19,22 @@ import pytest
 
 from application.cases import CaseService
 from application.clock import FixedClock
-from application.resident_parking import ResidentParkingCommands, resident_key
+from application.commands import CommandHandler
 from application.store import VorgangStore
 from domain.actor import Actor, Role
 from domain.services.parking_holding import HoldingKind, PermitHolding
-from domain.services.resident_parking import example
+from domain.services.resident_parking import example, holding, resident_key
 from domain.working_days import berlin_date
 from tests.conftest import CLERK
+from tests.steps import take
 
 REMEDY = "Widerspruch binnen eines Monats nach Bekanntgabe."
 STREETS = ("Obergasse", "Untergasse", "Kreuzgasse", "Marktplatz", "Pfarrgasse", "Schlossplatz")
 
 
 @pytest.fixture
-def parking(cases: CaseService) -> ResidentParkingCommands:
-    return ResidentParkingCommands(cases)
+def parking(cases: CaseService) -> CommandHandler:
+    return CommandHandler(cases)
 
 
 def apply(
@@ -51,8 +52,8 @@ def apply(
         applicant={"name": name or f"Person {number}"},
         data=data,
     ).case_id
-    cases.claim(case_id, actor=CLERK)
-    cases.confirm_complete(case_id, actor=CLERK)
+    take(cases, case_id, "claim", actor=CLERK)
+    take(cases, case_id, "confirm_complete", actor=CLERK)
     return case_id
 
 
@@ -103,14 +104,14 @@ def refusals(cases: CaseService, case_id: UUID) -> list[str]:
 
 
 def test_two_applications_for_one_plate_under_a_barrier_give_exactly_one_permit(
-    cases: CaseService, parking: ResidentParkingCommands, collide: Callable[[int], Any]
+    cases: CaseService, parking: CommandHandler, collide: Callable[[int], Any]
 ) -> None:
     first = apply(cases, 1, plate="HG-AB 123")
     second = apply(cases, 2, plate="hg ab123")  # the same plate, written differently
     state = collide(2)
     results = in_threads(
-        lambda: parking.decide_by_rules(first, actor=CLERK, legal_remedy_notice=REMEDY),
-        lambda: parking.decide_by_rules(second, actor=CLERK, legal_remedy_notice=REMEDY),
+        lambda: take(parking, first, "decide_by_rules", actor=CLERK, legal_remedy_notice=REMEDY),
+        lambda: take(parking, second, "decide_by_rules", actor=CLERK, legal_remedy_notice=REMEDY),
     )
     assert not any(isinstance(r, Exception) for r in results), results
     assert state["saves"] == 3  # both saved once; the loser lost the race and saved again
@@ -118,19 +119,19 @@ def test_two_applications_for_one_plate_under_a_barrier_give_exactly_one_permit(
     assert outcomes == ["approved", "rejected"]
     loser = first if outcome(cases, first) == "rejected" else second
     assert refusals(cases, loser) == ["vehicle_holds_permit"]
-    holding = parking.holding("usingen", HoldingKind.NUMBER_PLATE, "HG-AB 123")
-    assert list(holding.periods) == [second if loser == first else first]
+    plate = holding(parking.context, "usingen", HoldingKind.NUMBER_PLATE, "HG-AB 123")
+    assert list(plate.periods) == [second if loser == first else first]
 
 
 def test_two_applications_of_one_resident_under_a_barrier_give_exactly_one_permit(
-    cases: CaseService, parking: ResidentParkingCommands, collide: Callable[[int], Any]
+    cases: CaseService, parking: CommandHandler, collide: Callable[[int], Any]
 ) -> None:
     first = apply(cases, 1, plate="HG-AB 1", name="Erika Weber", street="Obergasse")
     second = apply(cases, 2, plate="HG-AB 2", name="erika  weber", street="Obergasse")
     collide(2)
     results = in_threads(
-        lambda: parking.decide_by_rules(first, actor=CLERK, legal_remedy_notice=REMEDY),
-        lambda: parking.decide_by_rules(second, actor=CLERK, legal_remedy_notice=REMEDY),
+        lambda: take(parking, first, "decide_by_rules", actor=CLERK, legal_remedy_notice=REMEDY),
+        lambda: take(parking, second, "decide_by_rules", actor=CLERK, legal_remedy_notice=REMEDY),
     )
     assert not any(isinstance(r, Exception) for r in results), results
     assert sorted(outcome(cases, c) for c in (first, second)) == ["approved", "rejected"]
@@ -139,13 +140,17 @@ def test_two_applications_of_one_resident_under_a_barrier_give_exactly_one_permi
 
 
 def test_many_concurrent_applications_for_one_plate_leave_one_valid_permit(
-    cases: CaseService, parking: ResidentParkingCommands, collide: Callable[[int], Any]
+    cases: CaseService, parking: CommandHandler, collide: Callable[[int], Any]
 ) -> None:
     applications = [apply(cases, n, plate="HG-ZZ 9") for n in range(5)]
     collide(5)
     results = in_threads(
         *(
-            (lambda c=c: parking.decide_by_rules(c, actor=CLERK, legal_remedy_notice=REMEDY))
+            (
+                lambda c=c: take(
+                    parking, c, "decide_by_rules", actor=CLERK, legal_remedy_notice=REMEDY
+                )
+            )
             for c in applications
         )
     )
@@ -156,20 +161,20 @@ def test_many_concurrent_applications_for_one_plate_leave_one_valid_permit(
 
 
 def test_a_plate_change_racing_a_new_application_leaves_the_plate_with_one_permit(
-    cases: CaseService, parking: ResidentParkingCommands, collide: Callable[[int], Any]
+    cases: CaseService, parking: CommandHandler, collide: Callable[[int], Any]
 ) -> None:
     holder = apply(cases, 1, plate="HG-AB 1")
-    parking.decide_by_rules(holder, actor=CLERK, legal_remedy_notice=REMEDY)
-    cases.notify(holder, actor=CLERK)
+    take(parking, holder, "decide_by_rules", actor=CLERK, legal_remedy_notice=REMEDY)
+    take(cases, holder, "notify", actor=CLERK)
     newcomer = apply(cases, 2, plate="HG-NW 5")
     collide(2)
     results = in_threads(
-        lambda: parking.change_number_plate(
-            holder, actor=CLERK, vehicle={"number_plate": "HG-NW 5"}
+        lambda: take(
+            parking, holder, "change_number_plate", actor=CLERK, vehicle={"number_plate": "HG-NW 5"}
         ),
-        lambda: parking.decide_by_rules(newcomer, actor=CLERK, legal_remedy_notice=REMEDY),
+        lambda: take(parking, newcomer, "decide_by_rules", actor=CLERK, legal_remedy_notice=REMEDY),
     )
-    plate = parking.holding("usingen", HoldingKind.NUMBER_PLATE, "HG-NW 5")
+    plate = holding(parking.context, "usingen", HoldingKind.NUMBER_PLATE, "HG-NW 5")
     assert len(plate.periods) == 1
     if plate.held_by(holder) is not None:  # the change won: the newcomer was refused
         assert results[0].version > 0
@@ -177,46 +182,51 @@ def test_a_plate_change_racing_a_new_application_leaves_the_plate_with_one_permi
     else:  # the application won: the change was refused, the old plate still held
         assert isinstance(results[0], Exception)
         assert outcome(cases, newcomer) == "approved"
-        old = parking.holding("usingen", HoldingKind.NUMBER_PLATE, "HG-AB 1")
+        old = holding(parking.context, "usingen", HoldingKind.NUMBER_PLATE, "HG-AB 1")
         assert old.held_by(holder) is not None
 
 
 def test_an_expired_permit_no_longer_blocks_and_a_returned_one_frees_its_plate(
-    cases: CaseService, parking: ResidentParkingCommands, clock: FixedClock
+    cases: CaseService, parking: CommandHandler, clock: FixedClock
 ) -> None:
     first = apply(cases, 1, plate="HG-AB 1")
-    parking.decide_by_rules(first, actor=CLERK, legal_remedy_notice=REMEDY)
-    cases.notify(first, actor=CLERK)
+    take(parking, first, "decide_by_rules", actor=CLERK, legal_remedy_notice=REMEDY)
+    take(cases, first, "notify", actor=CLERK)
     clock.advance(timedelta(days=30))
     blocked = apply(cases, 2, plate="HG-AB 1")
-    parking.decide_by_rules(blocked, actor=CLERK, legal_remedy_notice=REMEDY)
+    take(parking, blocked, "decide_by_rules", actor=CLERK, legal_remedy_notice=REMEDY)
     assert refusals(cases, blocked) == ["vehicle_holds_permit"]
 
     until = cases.get(first, actor=CLERK).service_state["valid_until"]
     clock.set(clock.now() + (until - berlin_date(clock.now())) + timedelta(days=1))
     later = apply(cases, 3, plate="HG-AB 1")
-    parking.decide_by_rules(later, actor=CLERK, legal_remedy_notice=REMEDY)
+    take(parking, later, "decide_by_rules", actor=CLERK, legal_remedy_notice=REMEDY)
     assert outcome(cases, later) == "approved"  # business time: the first permit has ended
 
-    cases.notify(later, actor=CLERK)
-    parking.return_permit(later, actor=CLERK, reason="Fahrzeug verkauft")
+    take(cases, later, "notify", actor=CLERK)
+    take(parking, later, "return_permit", actor=CLERK, reason="Fahrzeug verkauft")
     again = apply(cases, 4, plate="HG-AB 1")
-    parking.decide_by_rules(again, actor=CLERK, legal_remedy_notice=REMEDY)
+    take(parking, again, "decide_by_rules", actor=CLERK, legal_remedy_notice=REMEDY)
     assert outcome(cases, again) == "approved"
 
 
 def test_holdings_are_keyed_by_hmac_per_town_and_never_store_the_plate(
-    cases: CaseService, parking: ResidentParkingCommands, store: VorgangStore
+    cases: CaseService, parking: CommandHandler, store: VorgangStore
 ) -> None:
     case_id = apply(cases, 1, plate="HG-AB 123", name="Erika Weber")
-    parking.decide_by_rules(case_id, actor=CLERK, legal_remedy_notice=REMEDY)
-    plate = parking.holding("usingen", HoldingKind.NUMBER_PLATE, "HG-AB 123")
+    take(parking, case_id, "decide_by_rules", actor=CLERK, legal_remedy_notice=REMEDY)
+    plate = holding(parking.context, "usingen", HoldingKind.NUMBER_PLATE, "HG-AB 123")
     assert plate.version == 2
-    same_plate_elsewhere = parking.holding("schmitten", HoldingKind.NUMBER_PLATE, "HG-AB 123")
+    same_plate_elsewhere = holding(
+        parking.context, "schmitten", HoldingKind.NUMBER_PLATE, "HG-AB 123"
+    )
     assert same_plate_elsewhere.id != plate.id
     assert same_plate_elsewhere.version == 1  # not stored: nobody holds it in Schmitten
-    resident = parking.holding(
-        "usingen", HoldingKind.RESIDENT, resident_key("Erika Weber", STREETS[1], "12")
+    resident = holding(
+        parking.context,
+        "usingen",
+        HoldingKind.RESIDENT,
+        resident_key("Erika Weber", STREETS[1], "12"),
     )
     assert isinstance(resident, PermitHolding)
     assert resident.held_by(case_id) is not None

@@ -10,8 +10,8 @@ from uuid import UUID
 import pytest
 
 from application.cases import CaseService
+from application.commands import CommandHandler
 from application.decision_audit import DecisionAudit
-from application.resident_parking import ResidentParkingCommands
 from domain.actor import Actor, Role
 from domain.errors import InvalidCommand
 from domain.rules import resident_parking as rules
@@ -20,6 +20,7 @@ from domain.rules.versions import STATUTES, RuleBook
 from domain.services.resident_parking import example
 from domain.working_days import berlin_date
 from tests.conftest import CLERK
+from tests.steps import take
 
 AUDITOR = Actor("ida.roth", "Ida Roth", Role.AUDITOR, "usingen")
 REMEDY = "Widerspruch binnen eines Monats nach Bekanntgabe."
@@ -48,7 +49,7 @@ def new_versions_from_2027() -> Iterator[RuleBook]:
         yield book
 
 
-def issued(cases: CaseService, parking: ResidentParkingCommands, street: str, plate: str) -> UUID:
+def issued(cases: CaseService, parking: CommandHandler, street: str, plate: str) -> UUID:
     data = example(berlin_date(cases.clock.now()))
     data["residence"]["street"] = street
     data["vehicle"]["number_plate"] = plate
@@ -60,10 +61,10 @@ def issued(cases: CaseService, parking: ResidentParkingCommands, street: str, pl
         applicant={"name": "Max Mustermann"},
         data=data,
     ).case_id
-    cases.claim(case_id, actor=CLERK)
-    cases.confirm_complete(case_id, actor=CLERK)
-    parking.decide_by_rules(case_id, actor=CLERK, legal_remedy_notice=REMEDY)
-    cases.notify(case_id, actor=CLERK)
+    take(cases, case_id, "claim", actor=CLERK)
+    take(cases, case_id, "confirm_complete", actor=CLERK)
+    take(parking, case_id, "decide_by_rules", actor=CLERK, legal_remedy_notice=REMEDY)
+    take(cases, case_id, "notify", actor=CLERK)
     return case_id
 
 
@@ -71,7 +72,7 @@ def issued(cases: CaseService, parking: ResidentParkingCommands, street: str, pl
 def test_renewals_follow_the_versions_in_force_and_old_decisions_replay(
     cases: CaseService,
 ) -> None:
-    parking = ResidentParkingCommands(cases)
+    parking = CommandHandler(cases)
     clock = cases.clock
     in_old_town = issued(cases, parking, "Obergasse", "HG-AB 1")
     at_the_station = issued(cases, parking, "Bahnhofstraße", "HG-AB 2")
@@ -80,9 +81,9 @@ def test_renewals_follow_the_versions_in_force_and_old_decisions_replay(
     clock.advance(timedelta(days=340))  # February 2027: both may be renewed
     assert berlin_date(clock.now()) >= FROM_2027
     with pytest.raises(InvalidCommand) as refused:
-        parking.renew(in_old_town, actor=CLERK)
+        take(parking, in_old_town, "renew", actor=CLERK)
     assert refused.value.field == "data.residence"
-    parking.renew(at_the_station, actor=CLERK)
+    take(parking, at_the_station, "renew", actor=CLERK)
     fees = cases.get(at_the_station, actor=CLERK).service_state["fees"]
     assert [f["fee"] for f in fees] == ["60.00", "120.00"]  # the 2027 tariff
 

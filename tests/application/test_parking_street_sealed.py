@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from application.cases import CaseService
-from application.resident_parking import ResidentParkingCommands
+from application.commands import CommandHandler
 from application.store import VorgangStore
 from domain.decision import RulesApplied
 from domain.decision_replay import replay
@@ -21,7 +21,7 @@ from tests.application.test_parking_rule_versions import issued
 
 
 def decided_permit(cases: CaseService, store: VorgangStore) -> ResidentParkingPermit:
-    case_id = issued(cases, ResidentParkingCommands(cases), "Obergasse", "HG-AB 7")
+    case_id = issued(cases, CommandHandler(cases), "Obergasse", "HG-AB 7")
     case = store.repository.get(case_id)
     assert isinstance(case, ResidentParkingPermit)
     return case

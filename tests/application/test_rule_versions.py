@@ -19,6 +19,7 @@ from domain.working_days import berlin_date
 from infrastructure.database import DatabaseTarget
 from persistence.transcodings import PersonalDataInClear
 from tests.conftest import APPLICANT, CLERK
+from tests.steps import take
 
 TARIFF_2027 = FeeTariff(
     version="2027-01",
@@ -39,10 +40,12 @@ def decided_permit(cases: CaseService, clock: FixedClock) -> str:
         applicant={"name": "Stadtwerke"},
         data=data,
     ).case_id
-    cases.claim(case_id, actor=CLERK)
-    cases.confirm_complete(case_id, actor=CLERK)
-    cases.decide(
+    take(cases, case_id, "claim", actor=CLERK)
+    take(cases, case_id, "confirm_complete", actor=CLERK)
+    take(
+        cases,
         case_id,
+        "decide",
         actor=CLERK,
         outcome=DecisionOutcome.APPROVED,
         justification="erforderlich",

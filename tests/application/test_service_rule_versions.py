@@ -9,8 +9,8 @@ from uuid import UUID
 
 from application.cases import CaseService
 from application.clock import FixedClock
+from application.commands import CommandHandler
 from application.decision_audit import DecisionAudit
-from application.sewer_connection import SewerConnectionCommands
 from application.store import VorgangStore
 from domain.actor import Actor, Role
 from domain.decision import DecisionOutcome
@@ -21,6 +21,7 @@ from domain.rules.versions import STATUTES
 from domain.services import sewer_connection, traffic_sign_order
 from domain.working_days import berlin_date
 from tests.conftest import APPLICANT, CLERK
+from tests.steps import take
 
 AUDITOR = Actor("rpa.usingen", "Rechnungsprüfung", Role.AUDITOR, "usingen")
 CONNECTION_2027 = sewer_rules.ConnectionTariff(
@@ -53,30 +54,43 @@ def in_review(cases: CaseService, service: str, data: dict[str, object]) -> UUID
     case_id = cases.submit(
         actor=APPLICANT, tenant="usingen", service=service, applicant={"name": "E"}, data=data
     ).case_id
-    cases.claim(case_id, actor=CLERK)
-    cases.confirm_complete(case_id, actor=CLERK)
+    take(cases, case_id, "claim", actor=CLERK)
+    take(cases, case_id, "confirm_complete", actor=CLERK)
     return case_id
 
 
 def test_a_connection_keeps_its_permit_fee_and_the_charge_takes_the_tariff_of_its_day(
     cases: CaseService, store: VorgangStore, clock: FixedClock
 ) -> None:
-    commands = SewerConnectionCommands(cases)
+    commands = CommandHandler(cases)
     case_id = in_review(cases, "sewer-connection", sewer_connection.example(date(2026, 3, 2)))
-    commands.determine_connection_point(
-        case_id, actor=CLERK, manhole="S 1", invert_depth_m=Decimal("2.00"), description="Mitte"
+    take(
+        commands,
+        case_id,
+        "determine_connection_point",
+        actor=CLERK,
+        manhole="S 1",
+        invert_depth_m=Decimal("2.00"),
+        description="Mitte",
     )
-    cases.decide(case_id, actor=CLERK, **DECISION)  # type: ignore[arg-type]
-    cases.notify(case_id, actor=CLERK)
+    take(cases, case_id, "decide", actor=CLERK, **DECISION)  # type: ignore[arg-type]
+    take(cases, case_id, "notify", actor=CLERK)
 
     with STATUTES.amended(sewer_rules.TARIFFS, (*sewer_rules.TARIFFS, CONNECTION_2027)).applied():
         clock.set(datetime(2027, 2, 1, 8, 0, tzinfo=UTC))
         built_on = berlin_date(clock.now()) - timedelta(days=3)
-        commands.report_construction(
-            case_id, actor=CLERK, completed_on=built_on, pipe_length_m=Decimal("10.00")
+        take(
+            commands,
+            case_id,
+            "report_construction",
+            actor=CLERK,
+            completed_on=built_on,
+            pipe_length_m=Decimal("10.00"),
         )
-        commands.inspect_connection(case_id, actor=CLERK, inspected_on=built_on, defects=[])
-        commands.assess_connection_charge(case_id, actor=CLERK)
+        take(
+            commands, case_id, "inspect_connection", actor=CLERK, inspected_on=built_on, defects=[]
+        )
+        take(commands, case_id, "assess_connection_charge", actor=CLERK)
         report = DecisionAudit(store, clock).replay(case_id, 1, actor=AUDITOR)
 
     state = cases.get(case_id, actor=CLERK)
@@ -94,7 +108,7 @@ def test_an_order_replays_under_its_own_tariff_and_today_shows_the_new_one(
 ) -> None:
     data = traffic_sign_order.example(berlin_date(clock.now()))
     case_id = in_review(cases, "traffic-sign-order", data)
-    cases.decide(case_id, actor=CLERK, **DECISION)  # type: ignore[arg-type]
+    take(cases, case_id, "decide", actor=CLERK, **DECISION)  # type: ignore[arg-type]
     clock.set(datetime(2027, 2, 1, 8, 0, tzinfo=UTC))
     with STATUTES.amended(sign_rules.TARIFFS, (*sign_rules.TARIFFS, ORDER_2027)).applied():
         report = DecisionAudit(store, clock).replay(case_id, 1, actor=AUDITOR)
@@ -110,7 +124,7 @@ def test_a_tampered_set_up_day_is_reported_by_the_replay(
     case_id = in_review(
         cases, "traffic-sign-order", traffic_sign_order.example(berlin_date(clock.now()))
     )
-    cases.decide(case_id, actor=CLERK, **DECISION)  # type: ignore[arg-type]
+    take(cases, case_id, "decide", actor=CLERK, **DECISION)  # type: ignore[arg-type]
     same_day = tuple(replace(setup, days_ahead=0) for setup in sign_rules.SIGN_SETUPS)
     with STATUTES.amended(sign_rules.SIGN_SETUPS, same_day).applied():
         report = DecisionAudit(store, clock).replay(case_id, 1, actor=AUDITOR)

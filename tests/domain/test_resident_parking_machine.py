@@ -28,8 +28,8 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
 from application.cases import CaseService
 from application.clock import FixedClock
+from application.commands import CommandHandler
 from application.identities import CaseIdentities
-from application.resident_parking import ResidentParkingCommands, resident_key
 from application.store import VorgangStore
 from application.views import CaseState
 from domain.actor import Actor, Role
@@ -43,14 +43,15 @@ from domain.services.resident_parking import (
     ResidentParkingPermit,
     ResidentParkingStatus,
     canonical_plate,
+    holding,
     last_day,
+    resident_key,
 )
 from domain.working_days import berlin_date
 from persistence.transcodings import PersonalDataInClear
 from tests.domain.case_fixtures import START
+from tests.steps import take
 
-S = CaseStatus
-P = ResidentParkingStatus
 SECRET = b"machine-secret-0123456789"
 REMEDY = "Widerspruch binnen eines Monats nach Bekanntgabe."
 CLERKS = {
@@ -67,8 +68,11 @@ RESIDENTS = (
     ("Fatma Yilmaz", {"usingen": "Am Riedborn", "neu-anspach": "Am Riedborn"}, "1"),
 )
 PLATES = ("HG-AB 1", "hg ab1", "HG-AB 2", "HG-C 33", "F-XY 999")
-STATUSES_WITH_PERMIT_STEPS = frozenset({S.NOTIFIED, S.FINAL})
-ENDING_STATUSES = STATUSES_WITH_PERMIT_STEPS | {S.OBJECTION_LODGED, S.OBJECTION_FORWARDED}
+STATUSES_WITH_PERMIT_STEPS = frozenset({CaseStatus.NOTIFIED, CaseStatus.FINAL})
+ENDING_STATUSES = STATUSES_WITH_PERMIT_STEPS | {
+    CaseStatus.OBJECTION_LODGED,
+    CaseStatus.OBJECTION_FORWARDED,
+}
 
 
 @dataclass
@@ -105,7 +109,7 @@ class ResidentParkingMachine(RuleBasedStateMachine):
         self.store = VorgangStore(env=self.env, personal_data=PersonalDataInClear())
         self.clock = FixedClock(START)
         self.service = CaseService(self.store, self.clock, CaseIdentities(SECRET))
-        self.parking = ResidentParkingCommands(self.service)
+        self.parking = CommandHandler(self.service)
         self.model: dict[UUID, Permit] = {}
         self.submitted = 0
         self.steps_since_replay = 0
@@ -195,8 +199,8 @@ class ResidentParkingMachine(RuleBasedStateMachine):
                 "months": months,
             },
         ).case_id
-        self.service.claim(case_id, actor=CLERKS[tenant])
-        self.service.confirm_complete(case_id, actor=CLERKS[tenant])
+        take(self.service, case_id, "claim", actor=CLERKS[tenant])
+        take(self.service, case_id, "confirm_complete", actor=CLERKS[tenant])
         plan = zone_plan(tenant, self.today)
         self.model[case_id] = Permit(
             tenant=tenant,
@@ -220,10 +224,14 @@ class ResidentParkingMachine(RuleBasedStateMachine):
         issue = permit.in_zone and not self._conflict(case_id, start, until, plate=permit.plate)
         passed = self._attempt(
             case_id,
-            lambda: self.parking.decide_by_rules(
-                case_id, actor=self._clerk(case_id), legal_remedy_notice=REMEDY
+            lambda: take(
+                self.parking,
+                case_id,
+                "decide_by_rules",
+                actor=self._clerk(case_id),
+                legal_remedy_notice=REMEDY,
             ),
-            expected=status == S.IN_REVIEW,
+            expected=status == CaseStatus.IN_REVIEW,
         )
         if not passed:
             return
@@ -247,34 +255,38 @@ class ResidentParkingMachine(RuleBasedStateMachine):
         status = self._case(case_id).status
         self._attempt(
             case_id,
-            lambda: self.service.notify(case_id, actor=self._clerk(case_id)),
-            expected=status == S.DECIDED,
+            lambda: take(self.service, case_id, "notify", actor=self._clerk(case_id)),
+            expected=status == CaseStatus.DECIDED,
         )
 
     @rule(case_id=cases)
     def mark_final(self, case_id: UUID) -> None:
         """Final once the objection period is over (refused before)."""
         self._attempt(
-            case_id, lambda: self.service.mark_final(case_id, actor=self._clerk(case_id)), None
+            case_id,
+            lambda: take(self.service, case_id, "mark_final", actor=self._clerk(case_id)),
+            None,
         )
 
     @rule(case_id=cases)
     def lodge_and_remedy_objection(self, case_id: UUID) -> None:
         """An objection; only a refusal is remedied (and decided again later)."""
         case = self._case(case_id)
-        if case.status != S.NOTIFIED:
+        if case.status != CaseStatus.NOTIFIED:
             return
         clerk = self._clerk(case_id)
         self._attempt(
             case_id,
-            lambda: self.service.lodge_objection(case_id, actor=clerk, grounds="Einspruch"),
+            lambda: take(
+                self.service, case_id, "lodge_objection", actor=clerk, grounds="Einspruch"
+            ),
             expected=None,
         )
-        if self._case(case_id).status != S.OBJECTION_LODGED:
+        if self._case(case_id).status != CaseStatus.OBJECTION_LODGED:
             return
         self._attempt(
             case_id,
-            lambda: self.service.remedy_objection(case_id, actor=clerk, reason="Abhilfe"),
+            lambda: take(self.service, case_id, "remedy_objection", actor=clerk, reason="Abhilfe"),
             expected=not self.model[case_id].in_force,
         )
 
@@ -300,7 +312,7 @@ class ResidentParkingMachine(RuleBasedStateMachine):
             )
         passed = self._attempt(
             case_id,
-            lambda: self.parking.renew(case_id, actor=self._clerk(case_id), months=months),
+            lambda: take(self.parking, case_id, "renew", actor=self._clerk(case_id), months=months),
             expected,
         )
         self._tell("renew", passed)
@@ -328,8 +340,12 @@ class ResidentParkingMachine(RuleBasedStateMachine):
             expected = not self._conflict(case_id, start, permit.valid_until, plate=new)
         passed = self._attempt(
             case_id,
-            lambda: self.parking.change_number_plate(
-                case_id, actor=self._clerk(case_id), vehicle={"number_plate": plate}
+            lambda: take(
+                self.parking,
+                case_id,
+                "change_number_plate",
+                actor=self._clerk(case_id),
+                vehicle={"number_plate": plate},
             ),
             expected,
         )
@@ -349,7 +365,7 @@ class ResidentParkingMachine(RuleBasedStateMachine):
             actor = Actor(case.submitted_by, name.value, Role.APPLICANT, permit.tenant)
         expected = case.status in ENDING_STATUSES and permit.in_force
         if self._attempt(
-            case_id, lambda: self.parking.return_permit(case_id, actor=actor), expected
+            case_id, lambda: take(self.parking, case_id, "return_permit", actor=actor), expected
         ):
             permit.ended = True
 
@@ -360,8 +376,10 @@ class ResidentParkingMachine(RuleBasedStateMachine):
         expected = self._case(case_id).status in ENDING_STATUSES and permit.in_force
         if self._attempt(
             case_id,
-            lambda: self.parking.revoke(
+            lambda: take(
+                self.parking,
                 case_id,
+                "revoke",
                 actor=self._clerk(case_id),
                 reason="Wegzug",
                 legal_basis="§ 49 HVwVfG",
@@ -379,7 +397,7 @@ class ResidentParkingMachine(RuleBasedStateMachine):
         )
         self._attempt(
             case_id,
-            lambda: self.service.close(case_id, actor=self._clerk(case_id)),
+            lambda: take(self.service, case_id, "close", actor=self._clerk(case_id)),
             False if in_force_today else None,
         )
 
@@ -404,7 +422,11 @@ class ResidentParkingMachine(RuleBasedStateMachine):
                 assert isinstance(plate, PersonalData)
                 assert plate.value == permit.plate
             if permit.ended:
-                assert case.status in (P.RETURNED, P.REVOKED, S.CLOSED)
+                assert case.status in (
+                    ResidentParkingStatus.RETURNED,
+                    ResidentParkingStatus.REVOKED,
+                    CaseStatus.CLOSED,
+                )
 
     @invariant()
     def one_permit_per_resident_and_per_plate_from_today_on(self) -> None:
@@ -444,10 +466,10 @@ class ResidentParkingMachine(RuleBasedStateMachine):
             for plate in PLATES
         }
         for tenant, kind, key in every_key:
-            holding = self.parking.holding(tenant, kind, key)
+            held = holding(self.parking.context, tenant, kind, key)
             claimed = {
                 case_id: until
-                for case_id, (_, until) in holding.periods.items()
+                for case_id, (_, until) in held.periods.items()
                 if until >= self.today
             }
             assert claimed == expected.get((tenant, kind, key), {}), (tenant, kind)

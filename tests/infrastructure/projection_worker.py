@@ -64,6 +64,7 @@ from projections.audit_trail import AuditTrail
 from projections.case_events import case_event_topics
 from projections.inbox import Inbox
 from projections.projection import Applied, Projection
+from tests.steps import take
 
 ROOT = Path(__file__).resolve().parents[2]
 LEDGER = "projection_ledger"
@@ -184,12 +185,20 @@ def write_cases(cases: CaseService, clock: FixedClock, first: int, count: int) -
             if i % 3 == 0:
                 case.release(actor=clerk, at=clock.now(), reason="Urlaub")
 
-        cases.handle(result.case_id, actor=clerk, expected_version=None, command=work)
+        case: Case = cases.store.repository.get(result.case_id)
+        work(case)
+        cases.store.save(case)  # several commands, one save
         if i % 7 == 0:
-            cases.withdraw(result.case_id, actor=clerk, reason="Rücknahme")
+            take(cases, result.case_id, "withdraw", actor=clerk, reason="Rücknahme")
         earlier = i - 5
         if earlier in ids and earlier % 7:
-            cases.add_note(ids[earlier], actor=TOWNS[earlier % len(TOWNS)].clerk, text="Rückruf")
+            take(
+                cases,
+                ids[earlier],
+                "add_note",
+                actor=TOWNS[earlier % len(TOWNS)].clerk,
+                text="Rückruf",
+            )
 
 
 def head(store: VorgangStore) -> int:

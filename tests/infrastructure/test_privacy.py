@@ -30,6 +30,7 @@ from infrastructure.privacy.transcoding import EncryptedPersonalData
 from infrastructure.settings import Environment, Settings
 from infrastructure.wiring import Vorgang, build
 from tests.conftest import FOREIGN_CLERK, IN_CI, SUPERVISOR, admin_connection
+from tests.steps import take
 
 MARK = "ZEUGE"  # every personal value in these tests contains it
 CLERK = Actor("anna.schmidt", f"{MARK} Anna Schmidt", Role.CLERK, "usingen")
@@ -52,22 +53,26 @@ def case_through_every_event(v: Vorgang, clock, remedy: bool) -> uuid.UUID:  # t
         applicant={"name": text("name"), "email": "zeuge@example.org", "street": text("street")},
         data={"subject": "Umzug"},
     ).case_id
-    c.claim(case_id, actor=CLERK)
-    c.release(case_id, actor=CLERK, reason=text("release"))
-    c.claim(case_id, actor=CLERK)
-    c.request_information(
+    take(c, case_id, "claim", actor=CLERK)
+    take(c, case_id, "release", actor=CLERK, reason=text("release"))
+    take(c, case_id, "claim", actor=CLERK)
+    take(
+        c,
         case_id,
+        "request_information",
         actor=CLERK,
         questions=[text("question")],
         reply_by=date(2026, 3, 30),
         missing_documents=True,
     )
-    c.provide_information(case_id, actor=APPLICANT, answer=text("answer"))
-    c.confirm_complete(case_id, actor=CLERK)
-    c.add_note(case_id, actor=CLERK, text=text("note"))
-    c.extend_period(case_id, actor=CLERK, working_days=5, reason=text("extension"))
-    c.decide(
+    take(c, case_id, "provide_information", actor=APPLICANT, answer=text("answer"))
+    take(c, case_id, "confirm_complete", actor=CLERK)
+    take(c, case_id, "add_note", actor=CLERK, text=text("note"))
+    take(c, case_id, "extend_period", actor=CLERK, working_days=5, reason=text("extension"))
+    take(
+        c,
         case_id,
+        "decide",
         actor=CLERK,
         outcome=DecisionOutcome.APPROVED_WITH_CONDITIONS,
         justification=text("justification"),
@@ -75,16 +80,21 @@ def case_through_every_event(v: Vorgang, clock, remedy: bool) -> uuid.UUID:  # t
         legal_remedy_notice=REMEDY,
         conditions=[text("condition")],
     )
-    c.notify(case_id, actor=CLERK)
-    c.lodge_objection(case_id, actor=CLERK, grounds=text("grounds"))
+    take(c, case_id, "notify", actor=CLERK)
+    take(c, case_id, "lodge_objection", actor=CLERK, grounds=text("grounds"))
     if remedy:
-        c.remedy_objection(case_id, actor=CLERK, reason=text("remedy"))
-        c.withdraw(case_id, actor=APPLICANT, reason=text("withdrawal"))
+        take(c, case_id, "remedy_objection", actor=CLERK, reason=text("remedy"))
+        take(c, case_id, "withdraw", actor=APPLICANT, reason=text("withdrawal"))
     else:
-        c.forward_objection(
-            case_id, actor=CLERK, authority="Kreisausschuss", reason=text("forward")
+        take(
+            c,
+            case_id,
+            "forward_objection",
+            actor=CLERK,
+            authority="Kreisausschuss",
+            reason=text("forward"),
         )
-    c.close(case_id, actor=CLERK, reason=text("closing"))
+    take(c, case_id, "close", actor=CLERK, reason=text("closing"))
     return case_id
 
 
@@ -110,8 +120,8 @@ def gated_case_through_its_events(v: Vorgang, clock) -> None:  # type: ignore[no
         applicant={"name": text("name"), "phone": PHONE, "email": EMAIL},
         data={"subject": "Gebührenpflichtig", "description": text("description")},
     ).case_id
-    c.claim(case_id, actor=CLERK)
-    c.confirm_complete(case_id, actor=CLERK)
+    take(c, case_id, "claim", actor=CLERK)
+    take(c, case_id, "confirm_complete", actor=CLERK)
     decision = {
         "outcome": DecisionOutcome.APPROVED,
         "justification": text("justification"),
@@ -119,11 +129,13 @@ def gated_case_through_its_events(v: Vorgang, clock) -> None:  # type: ignore[no
         "legal_remedy_notice": REMEDY,
         "fee": Decimal("25.00"),
     }
-    c.decide(case_id, actor=CLERK, **decision)  # type: ignore[arg-type]
-    c.refuse_countersign(case_id, actor=SUPERVISOR, reason=text("refusal"))
-    c.decide(case_id, actor=CLERK, **decision)  # type: ignore[arg-type]
-    c.countersign(case_id, actor=SUPERVISOR)
-    c.record_payment(case_id, actor=CLERK, amount=Decimal("25.00"), payment_reference="K-1")
+    take(c, case_id, "decide", actor=CLERK, **decision)  # type: ignore[arg-type]
+    take(c, case_id, "refuse_countersign", actor=SUPERVISOR, reason=text("refusal"))
+    take(c, case_id, "decide", actor=CLERK, **decision)  # type: ignore[arg-type]
+    take(c, case_id, "countersign", actor=SUPERVISOR)
+    take(
+        c, case_id, "record_payment", actor=CLERK, amount=Decimal("25.00"), payment_reference="K-1"
+    )
 
 
 def permit_through_its_events(v: Vorgang, clock) -> None:  # type: ignore[no-untyped-def]
@@ -139,24 +151,28 @@ def permit_through_its_events(v: Vorgang, clock) -> None:  # type: ignore[no-unt
         applicant={"name": text("name")},
         data=data,
     ).case_id
-    c.claim(case_id, actor=CLERK)
-    c.confirm_complete(case_id, actor=CLERK)
-    c.decide(
+    take(c, case_id, "claim", actor=CLERK)
+    take(c, case_id, "confirm_complete", actor=CLERK)
+    take(
+        c,
         case_id,
+        "decide",
         actor=CLERK,
         outcome=DecisionOutcome.APPROVED,
         justification=text("permit"),
         legal_basis="§ 16 HStrG",
         legal_remedy_notice=REMEDY,
     )
-    c.notify(case_id, actor=CLERK)
+    take(c, case_id, "notify", actor=CLERK)
     start = date.fromisoformat(data["planned_period"]["start"])
     clock.set(clock.now() + timedelta(days=(start - berlin_date(clock.now())).days + 2))
-    v.road_opening.start_works(case_id, actor=CLERK, started_on=start)
-    v.road_opening.complete_works(case_id, actor=CLERK, completed_on=start + timedelta(days=1))
+    take(v.commands, case_id, "start_works", actor=CLERK, started_on=start)
+    take(v.commands, case_id, "complete_works", actor=CLERK, completed_on=start + timedelta(days=1))
     today = berlin_date(clock.now())
-    v.road_opening.inspect_restoration(
+    take(
+        v.commands,
         case_id,
+        "inspect_restoration",
         actor=CLERK,
         inspected_on=today,
         defects=[text("defect")],
@@ -257,8 +273,8 @@ def test_an_erased_subject_reads_as_geloescht_while_the_others_stay_readable(
     vorgang: Vorgang,
 ) -> None:
     case_id = submitted_case(vorgang)
-    vorgang.cases.claim(case_id, actor=CLERK)
-    vorgang.cases.add_note(case_id, actor=CLERK, text=text("note"))
+    take(vorgang.cases, case_id, "claim", actor=CLERK)
+    take(vorgang.cases, case_id, "add_note", actor=CLERK, text=text("note"))
     result = erase(vorgang, case_id, [Subjects.APPLICANT])
     assert result.subjects == (Subjects.APPLICANT,)
     assert result.destroyed_keys == 1
@@ -281,7 +297,7 @@ def test_an_erased_case_still_loads_from_a_fresh_instance_with_and_without_snaps
     vorgang: Vorgang, target: DatabaseTarget
 ) -> None:
     case_id = submitted_case(vorgang)
-    vorgang.cases.claim(case_id, actor=CLERK)
+    take(vorgang.cases, case_id, "claim", actor=CLERK)
     vorgang.store.take_snapshot(case_id)  # a snapshot taken before erasure holds ciphertext
     erase(vorgang, case_id)
     fresh = VorgangStore(env=target.env, personal_data=EncryptedPersonalData(vorgang.keys))
@@ -299,22 +315,24 @@ def test_an_erased_case_still_loads_from_a_fresh_instance_with_and_without_snaps
 def test_commands_that_do_not_need_the_erased_values_still_work(vorgang: Vorgang, clock) -> None:  # type: ignore[no-untyped-def]
     case_id = submitted_case(vorgang)
     c = vorgang.cases
-    c.claim(case_id, actor=CLERK)
-    c.confirm_complete(case_id, actor=CLERK)
+    take(c, case_id, "claim", actor=CLERK)
+    take(c, case_id, "confirm_complete", actor=CLERK)
     erase(vorgang, case_id)
-    c.add_note(case_id, actor=CLERK, text="Nach Löschung weiter bearbeitet")
-    c.decide(
+    take(c, case_id, "add_note", actor=CLERK, text="Nach Löschung weiter bearbeitet")
+    take(
+        c,
         case_id,
+        "decide",
         actor=CLERK,
         outcome=DecisionOutcome.REJECTED,
         justification="verspätet",
         legal_basis="§ 16 HStrG",
         legal_remedy_notice=REMEDY,
     )
-    c.notify(case_id, actor=CLERK)
+    take(c, case_id, "notify", actor=CLERK)
     clock.advance(timedelta(days=45))
-    c.mark_final(case_id, actor=CLERK)
-    c.close(case_id, actor=CLERK)
+    take(c, case_id, "mark_final", actor=CLERK)
+    take(c, case_id, "close", actor=CLERK)
     vorgang.store.take_snapshot(case_id)  # a snapshot of erased state keeps the markers
     state = c.get(case_id, actor=CLERK)
     assert state.status == "closed"

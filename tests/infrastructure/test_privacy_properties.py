@@ -17,6 +17,7 @@ from domain.personal_data import ERASED_TEXT, Subjects
 from infrastructure.privacy.transcoding import EncryptedPersonalData
 from infrastructure.settings import Settings
 from infrastructure.wiring import build
+from tests.steps import take
 
 CLERK = Actor("anna.schmidt", "Anna Schmidt", Role.CLERK, "usingen")
 APPLICANT = Actor("portal:4711", "Max Mustermann", Role.APPLICANT, "usingen")
@@ -70,22 +71,24 @@ def test_history_loads_and_commands_work_whatever_was_erased(steps) -> None:  # 
                     # events up to the erasure record were written under destroyed keys
                     erased_upto[index][subject] = version - 1
             elif action == "note":
-                v.cases.add_note(case_id, actor=CLERK, text="Vermerk")
+                take(v.cases, case_id, "add_note", actor=CLERK, text="Vermerk")
             elif action == "claim_release":
                 state = v.cases.get(case_id, actor=CLERK)
                 if state.holder_id is None:
-                    v.cases.claim(case_id, actor=CLERK)
+                    take(v.cases, case_id, "claim", actor=CLERK)
                 else:
-                    v.cases.release(case_id, actor=CLERK, reason="Übergabe")
+                    take(v.cases, case_id, "release", actor=CLERK, reason="Übergabe")
             elif action == "request" and v.cases.get(case_id, actor=CLERK).status == "submitted":
-                v.cases.request_information(
+                take(
+                    v.cases,
                     case_id,
+                    "request_information",
                     actor=CLERK,
                     questions=["Nachweis?"],
                     reply_by=date(2026, 4, 1),
                     missing_documents=True,
                 )
-                v.cases.provide_information(case_id, actor=APPLICANT, answer="anbei")
+                take(v.cases, case_id, "provide_information", actor=APPLICANT, answer="anbei")
             elif action == "snapshot":
                 version = v.cases.get(case_id, actor=CLERK).version
                 if snapshotted.get(index) != version:  # one snapshot per version
@@ -110,7 +113,7 @@ def test_history_loads_and_commands_work_whatever_was_erased(steps) -> None:  # 
                     if entry.actor and entry.actor["id"] == CLERK.id:
                         gone = entry.version <= clerk_erased_upto
                         assert entry.actor["name"] == (ERASED_TEXT if gone else CLERK.display_name)
-                v.cases.add_note(case_id, actor=CLERK, text="Nach Löschung")  # still works
+                take(v.cases, case_id, "add_note", actor=CLERK, text="Nach Löschung")  # still works
         finally:
             fresh.close()
     finally:

@@ -24,6 +24,7 @@ from projections.audit_trail import AuditTrail
 from projections.case_stats import CaseStats
 from projections.inbox import Inbox
 from tests.conftest import drop_postgres_schema, fresh_postgres_target
+from tests.steps import take
 
 CLERKS = [Actor(f"clerk-{i}", f"Clerk {i}", Role.CLERK, "usingen") for i in range(2)]
 APPLICANT = Actor("portal:1", "Max", Role.APPLICANT, "usingen")
@@ -82,24 +83,28 @@ def act(v: Vorgang, ids: list[Any], index: int, action: str, who: int) -> None:
     try:
         match action:
             case "claim":
-                c.claim(case_id, actor=clerk)
+                take(c, case_id, "claim", actor=clerk)
             case "release":
-                c.release(case_id, actor=clerk)
+                take(c, case_id, "release", actor=clerk)
             case "complete":
-                c.confirm_complete(case_id, actor=clerk)
+                take(c, case_id, "confirm_complete", actor=clerk)
             case "ask":
-                c.request_information(
+                take(
+                    c,
                     case_id,
+                    "request_information",
                     actor=clerk,
                     questions=["?"],
                     reply_by=date(2027, 1, 1),
                     missing_documents=who == 1,
                 )
             case "answer":
-                c.provide_information(case_id, actor=APPLICANT, answer="anbei")
+                take(c, case_id, "provide_information", actor=APPLICANT, answer="anbei")
             case "decide":
-                c.decide(
+                take(
+                    c,
                     case_id,
+                    "decide",
                     actor=clerk,
                     outcome=DecisionOutcome.REJECTED,
                     justification="nein",
@@ -107,11 +112,11 @@ def act(v: Vorgang, ids: list[Any], index: int, action: str, who: int) -> None:
                     legal_remedy_notice="Widerspruch",
                 )
             case "notify":
-                c.notify(case_id, actor=clerk)
+                take(c, case_id, "notify", actor=clerk)
             case "withdraw":
-                c.withdraw(case_id, actor=APPLICANT, reason="erledigt")
+                take(c, case_id, "withdraw", actor=APPLICANT, reason="erledigt")
             case "note":
-                c.add_note(case_id, actor=clerk, text="Vermerk")
+                take(c, case_id, "add_note", actor=clerk, text="Vermerk")
             case "erase":
                 v.privacy.erase(case_id, actor=ADMIN, reason="Frist", legal_basis="Art. 17 DSGVO")
     except DomainError:

@@ -20,6 +20,7 @@ from projections.sealed import Sealed
 from projections.search import CaseSearch
 from projections.search_query import SearchFilter, SearchQuery
 from tests.conftest import CLERK, FOREIGN_CLERK
+from tests.steps import take
 
 ADMIN = Actor("dsb.usingen", "Datenschutz", Role.ADMIN, "usingen")
 JUERGEN = Actor("portal:juergen", "Jürgen Müller", Role.APPLICANT, "usingen")
@@ -113,7 +114,7 @@ def test_filters_by_status_service_and_submission_days(vorgang: Vorgang, clock: 
     tuesday = submit(vorgang, ERIKA, "Dienstag")
     clock.advance(timedelta(days=1))
     permit = permit_for(vorgang, clock, "Mittwoch")
-    vorgang.cases.confirm_complete(tuesday, actor=CLERK)
+    take(vorgang.cases, tuesday, "confirm_complete", actor=CLERK)
     refs = {reference(vorgang, c): c for c in (monday, tuesday, permit)}
     by_id = {c: r for r, c in refs.items()}
     assert found(vorgang, status="in_review") == [by_id[tuesday]]
@@ -255,7 +256,7 @@ def test_a_rebuild_from_the_log_gives_the_same_index_erasures_included(
     erased = submit(vorgang, JUERGEN, "Jürgen Müller", street="Große Straße")
     kept = submit(vorgang, ERIKA, "Erika Müller", street="Hauptstraße")
     permit = permit_for(vorgang, clock, "Paul Brenner")
-    vorgang.cases.confirm_complete(permit, actor=CLERK)
+    take(vorgang.cases, permit, "confirm_complete", actor=CLERK)
     caught_up(vorgang)
     vorgang.privacy.erase(erased, actor=ADMIN, reason="Löschersuchen", legal_basis="Art. 17")
     vorgang.privacy.erase(

@@ -1,0 +1,58 @@
+"""Tests take steps the way the API does: by name, through the one command pipeline.
+
+``take(cases, case_id, "claim", CLERK)`` builds the step's body from the keyword arguments
+(checked like a request body), and runs it with ``CommandHandler.handle``; enum values are
+passed as the text a client would send, and ``None`` as a field left out.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+from application.cases import CaseService
+from application.commands import CommandHandler
+from application.views import CommandResult
+from domain.actor import Actor
+from domain.case_steps import CASE_STEPS, StaffDirectory
+from domain.commands import Step
+from domain.services.catalogue import SERVICES
+
+ALL_STEPS: tuple[Step, ...] = (
+    *CASE_STEPS,
+    *(step for d in SERVICES.values() if d.steps is not None for step in d.steps),
+)
+
+
+def step_named(name: str) -> Step:
+    """The step of this name, or of this domain method (``start_works``)."""
+    for step in ALL_STEPS:
+        if step.name == name:
+            return step
+    for step in ALL_STEPS:
+        if step.command_name == name:
+            return step
+    raise KeyError(name)
+
+
+def take(
+    cases: CaseService | CommandHandler,
+    case_id: UUID,
+    name: str,
+    actor: Actor,
+    *,
+    expected_version: int | None = None,
+    staff: StaffDirectory | None = None,
+    **fields: Any,
+) -> CommandResult:
+    """Run the named step with a body of these fields, as ``actor``."""
+    step = step_named(name)
+    body = None
+    if step.body is not None and (fields or not step.body_optional):
+        plain = {
+            k: v.value if isinstance(v, Enum) else v for k, v in fields.items() if v is not None
+        }
+        body = step.body(**plain)
+    handler = cases if isinstance(cases, CommandHandler) else CommandHandler(cases, staff=staff)
+    return handler.handle(case_id, step(body), actor, expected_version)
