@@ -17,7 +17,9 @@ from application.views import CommandResult
 from domain.actor import Actor
 from domain.case_steps import CASE_STEPS, StaffDirectory
 from domain.commands import Step
+from domain.decision import DecisionOutcome
 from domain.services.catalogue import SERVICES
+from tests.conftest import APPLICANT, CLERK
 
 ALL_STEPS: tuple[Step, ...] = (
     *CASE_STEPS,
@@ -56,3 +58,54 @@ def take(
         body = step.body(**plain)
     handler = cases if isinstance(cases, CommandHandler) else CommandHandler(cases, staff=staff)
     return handler.handle(case_id, step(body), actor, expected_version)
+
+
+def submitted(
+    cases: CaseService,
+    service: str = "general",
+    data: dict[str, Any] | None = None,
+    *,
+    applicant: dict[str, Any] | None = None,
+    actor: Actor = APPLICANT,
+    tenant: str = "usingen",
+) -> UUID:
+    """A case of this service submitted in Usingen (a general one about ``Anliegen``), its id."""
+    return cases.submit(
+        actor=actor,
+        tenant=tenant,
+        service=service,
+        applicant=applicant if applicant is not None else {"name": "A"},
+        data=data if data is not None else {"subject": "Anliegen"},
+    ).case_id
+
+
+def in_review(cases: CaseService | CommandHandler, case_id: UUID, actor: Actor = CLERK) -> None:
+    """Claim the case and confirm it complete, as the clerk does before deciding."""
+    take(cases, case_id, "claim", actor=actor)
+    take(cases, case_id, "confirm_complete", actor=actor)
+
+
+def decided(
+    cases: CaseService | CommandHandler,
+    case_id: UUID,
+    actor: Actor = CLERK,
+    *,
+    outcome: DecisionOutcome = DecisionOutcome.APPROVED,
+    justification: str = "j",
+    legal_basis: str = "§ 16 HStrG",
+    legal_remedy_notice: str = "Widerspruch binnen eines Monats",
+    **fields: Any,
+) -> CommandResult:
+    """Claim, confirm complete and decide: the clerk's way from a submission to a decision."""
+    in_review(cases, case_id, actor)
+    return take(
+        cases,
+        case_id,
+        "decide",
+        actor=actor,
+        outcome=outcome,
+        justification=justification,
+        legal_basis=legal_basis,
+        legal_remedy_notice=legal_remedy_notice,
+        **fields,
+    )

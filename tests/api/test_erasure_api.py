@@ -12,6 +12,7 @@ from domain.errors import InvalidCommand
 from infrastructure.wiring import Vorgang
 from tests.api.conftest import NEW_CASE, Auth
 from tests.conftest import CLERK
+from tests.steps import submitted
 
 ADMIN = Actor("root", "Admin Person", Role.ADMIN, "usingen")
 
@@ -72,13 +73,12 @@ def test_the_openapi_document_says_subjects_are_required(client: TestClient) -> 
 
 
 def test_the_use_case_refuses_an_empty_list_of_subjects(vorgang: Vorgang) -> None:
-    case_id = vorgang.cases.submit(
-        actor=CLERK,
-        tenant="usingen",
-        service="general",
-        applicant={"name": "Max Mustermann"},
+    case_id = submitted(
+        vorgang.cases,
         data={"subject": "Sondernutzung"},
-    ).case_id
+        applicant={"name": "Max Mustermann"},
+        actor=CLERK,
+    )
     with pytest.raises(InvalidCommand) as refused:
         vorgang.privacy.erase(
             case_id, actor=ADMIN, reason="Frist", legal_basis="Art. 17", subjects=[]

@@ -29,7 +29,7 @@ from tests.conftest import (
     FOREIGN_CLERK,
     SUPERVISOR,
 )
-from tests.steps import take
+from tests.steps import decided, take
 
 REMEDY = "Gegen diesen Bescheid kann innerhalb eines Monats Widerspruch erhoben werden."
 
@@ -47,16 +47,11 @@ def submit(cases: CaseService, key: str | None = None, tenant: str = "usingen") 
 
 
 def approve(cases: CaseService, case_id, outcome=DecisionOutcome.APPROVED) -> None:  # type: ignore[no-untyped-def]
-    take(cases, case_id, "claim", actor=CLERK)
-    take(cases, case_id, "confirm_complete", actor=CLERK)
-    take(
+    decided(
         cases,
         case_id,
-        "decide",
-        actor=CLERK,
         outcome=outcome,
         justification="Die Voraussetzungen liegen vor.",
-        legal_basis="§ 16 HStrG",
         legal_remedy_notice=REMEDY,
         conditions=["Baustelle absichern"]
         if outcome is DecisionOutcome.APPROVED_WITH_CONDITIONS

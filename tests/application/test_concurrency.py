@@ -11,18 +11,13 @@ from application.cases import CaseService
 from application.store import VorgangStore
 from domain.case import Case
 from tests.conftest import APPLICANT, CLERK, OTHER_CLERK
+from tests.steps import submitted
 
 
 def test_two_writers_that_loaded_the_same_version_cannot_both_save(
     cases: CaseService, store: VorgangStore
 ) -> None:
-    case_id = cases.submit(
-        actor=APPLICANT,
-        tenant="usingen",
-        service="general",
-        applicant={"name": "A"},
-        data={"subject": "Anliegen"},
-    ).case_id
+    case_id = submitted(cases)
     loaded = threading.Barrier(2)
     outcomes: list[str] = []
     now = cases.clock.now()

@@ -23,8 +23,8 @@ from domain.rules.road_opening import FeeTariff
 from domain.rules.versions import STATUTES
 from domain.services import road_opening
 from domain.working_days import berlin_date
-from tests.conftest import APPLICANT, CLERK, FOREIGN_CLERK, SUPERVISOR
-from tests.steps import take
+from tests.conftest import FOREIGN_CLERK, SUPERVISOR
+from tests.steps import decided, submitted
 
 AUDITOR = Actor("rpa.usingen", "Rechnungsprüfung", Role.AUDITOR, "usingen")
 TARIFF_2027 = FeeTariff(
@@ -39,25 +39,8 @@ TARIFF_2027 = FeeTariff(
 
 def permit(cases: CaseService, outcome: DecisionOutcome = DecisionOutcome.APPROVED) -> UUID:
     data = road_opening.example(berlin_date(cases.clock.now()))
-    case_id = cases.submit(
-        actor=APPLICANT,
-        tenant="usingen",
-        service="road-opening",
-        applicant={"name": "Stadtwerke"},
-        data=data,
-    ).case_id
-    take(cases, case_id, "claim", actor=CLERK)
-    take(cases, case_id, "confirm_complete", actor=CLERK)
-    take(
-        cases,
-        case_id,
-        "decide",
-        actor=CLERK,
-        outcome=outcome,
-        justification="j",
-        legal_basis="§ 16 HStrG",
-        legal_remedy_notice="Widerspruch binnen eines Monats",
-    )
+    case_id = submitted(cases, "road-opening", data, applicant={"name": "Stadtwerke"})
+    decided(cases, case_id, outcome=outcome)
     return case_id
 
 
@@ -76,26 +59,8 @@ def test_a_rejection_and_a_general_decision_replay_as_consistent(
     cases: CaseService, store: VorgangStore
 ) -> None:
     rejected = permit(cases, DecisionOutcome.REJECTED)
-    general = cases.submit(
-        actor=APPLICANT,
-        tenant="usingen",
-        service="general",
-        applicant={"name": "A"},
-        data={"subject": "s"},
-    ).case_id
-    take(cases, general, "claim", actor=CLERK)
-    take(cases, general, "confirm_complete", actor=CLERK)
-    take(
-        cases,
-        general,
-        "decide",
-        actor=CLERK,
-        outcome=DecisionOutcome.APPROVED,
-        justification="j",
-        legal_basis="§ 1",
-        legal_remedy_notice="r",
-        fee=Decimal("15.00"),
-    )
+    general = submitted(cases, data={"subject": "s"})
+    decided(cases, general, legal_basis="§ 1", legal_remedy_notice="r", fee=Decimal("15.00"))
     audit = DecisionAudit(store, cases.clock)
     assert audit.replay(rejected, 1, actor=AUDITOR).verdict == "consistent"
     assert audit.replay(general, 1, actor=AUDITOR).verdict == "consistent"

@@ -26,7 +26,7 @@ from domain.services.parking_holding import HoldingKind, PermitHolding
 from domain.services.resident_parking import example, holding, resident_key
 from domain.working_days import berlin_date
 from tests.conftest import CLERK
-from tests.steps import take
+from tests.steps import in_review, take
 
 REMEDY = "Widerspruch binnen eines Monats nach Bekanntgabe."
 STREETS = ("Obergasse", "Untergasse", "Kreuzgasse", "Marktplatz", "Pfarrgasse", "Schlossplatz")
@@ -52,8 +52,7 @@ def apply(
         applicant={"name": name or f"Person {number}"},
         data=data,
     ).case_id
-    take(cases, case_id, "claim", actor=CLERK)
-    take(cases, case_id, "confirm_complete", actor=CLERK)
+    in_review(cases, case_id)
     return case_id
 
 

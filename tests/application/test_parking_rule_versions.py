@@ -20,7 +20,7 @@ from domain.rules.versions import STATUTES, RuleBook
 from domain.services.resident_parking import example
 from domain.working_days import berlin_date
 from tests.conftest import CLERK
-from tests.steps import take
+from tests.steps import in_review, take
 
 AUDITOR = Actor("ida.roth", "Ida Roth", Role.AUDITOR, "usingen")
 REMEDY = "Widerspruch binnen eines Monats nach Bekanntgabe."
@@ -61,8 +61,7 @@ def issued(cases: CaseService, parking: CommandHandler, street: str, plate: str)
         applicant={"name": "Max Mustermann"},
         data=data,
     ).case_id
-    take(cases, case_id, "claim", actor=CLERK)
-    take(cases, case_id, "confirm_complete", actor=CLERK)
+    in_review(cases, case_id)
     take(parking, case_id, "decide_by_rules", actor=CLERK, legal_remedy_notice=REMEDY)
     take(cases, case_id, "notify", actor=CLERK)
     return case_id

@@ -10,7 +10,6 @@ import pytest
 from application.cases import CaseService
 from application.clock import FixedClock
 from application.store import VorgangStore
-from domain.decision import DecisionOutcome
 from domain.rules import road_opening as rules
 from domain.rules.road_opening import FeeTariff, UnknownRulesVersion, by_version, in_force
 from domain.rules.versions import STATUTES
@@ -18,8 +17,8 @@ from domain.services import road_opening
 from domain.working_days import berlin_date
 from infrastructure.database import DatabaseTarget
 from persistence.transcodings import PersonalDataInClear
-from tests.conftest import APPLICANT, CLERK
-from tests.steps import take
+from tests.conftest import CLERK
+from tests.steps import decided, submitted
 
 TARIFF_2027 = FeeTariff(
     version="2027-01",
@@ -33,25 +32,8 @@ TARIFF_2027 = FeeTariff(
 
 def decided_permit(cases: CaseService, clock: FixedClock) -> str:
     data = road_opening.example(berlin_date(clock.now()))
-    case_id = cases.submit(
-        actor=APPLICANT,
-        tenant="usingen",
-        service="road-opening",
-        applicant={"name": "Stadtwerke"},
-        data=data,
-    ).case_id
-    take(cases, case_id, "claim", actor=CLERK)
-    take(cases, case_id, "confirm_complete", actor=CLERK)
-    take(
-        cases,
-        case_id,
-        "decide",
-        actor=CLERK,
-        outcome=DecisionOutcome.APPROVED,
-        justification="erforderlich",
-        legal_basis="§ 16 HStrG",
-        legal_remedy_notice="Widerspruch binnen eines Monats",
-    )
+    case_id = submitted(cases, "road-opening", data, applicant={"name": "Stadtwerke"})
+    decided(cases, case_id, justification="erforderlich")
     return str(case_id)
 
 

@@ -20,8 +20,8 @@ from domain.rules.tariffs import Band
 from domain.rules.versions import STATUTES
 from domain.services import sewer_connection, traffic_sign_order
 from domain.working_days import berlin_date
-from tests.conftest import APPLICANT, CLERK
-from tests.steps import take
+from tests.conftest import CLERK
+from tests.steps import in_review, submitted, take
 
 AUDITOR = Actor("rpa.usingen", "Rechnungsprüfung", Role.AUDITOR, "usingen")
 CONNECTION_2027 = sewer_rules.ConnectionTariff(
@@ -50,12 +50,9 @@ DECISION = {
 }
 
 
-def in_review(cases: CaseService, service: str, data: dict[str, object]) -> UUID:
-    case_id = cases.submit(
-        actor=APPLICANT, tenant="usingen", service=service, applicant={"name": "E"}, data=data
-    ).case_id
-    take(cases, case_id, "claim", actor=CLERK)
-    take(cases, case_id, "confirm_complete", actor=CLERK)
+def submitted_in_review(cases: CaseService, service: str, data: dict[str, object]) -> UUID:
+    case_id = submitted(cases, service, data, applicant={"name": "E"})
+    in_review(cases, case_id)
     return case_id
 
 
@@ -63,7 +60,9 @@ def test_a_connection_keeps_its_permit_fee_and_the_charge_takes_the_tariff_of_it
     cases: CaseService, store: VorgangStore, clock: FixedClock
 ) -> None:
     commands = CommandHandler(cases)
-    case_id = in_review(cases, "sewer-connection", sewer_connection.example(date(2026, 3, 2)))
+    case_id = submitted_in_review(
+        cases, "sewer-connection", sewer_connection.example(date(2026, 3, 2))
+    )
     take(
         commands,
         case_id,
@@ -107,7 +106,7 @@ def test_an_order_replays_under_its_own_tariff_and_today_shows_the_new_one(
     cases: CaseService, store: VorgangStore, clock: FixedClock
 ) -> None:
     data = traffic_sign_order.example(berlin_date(clock.now()))
-    case_id = in_review(cases, "traffic-sign-order", data)
+    case_id = submitted_in_review(cases, "traffic-sign-order", data)
     take(cases, case_id, "decide", actor=CLERK, **DECISION)  # type: ignore[arg-type]
     clock.set(datetime(2027, 2, 1, 8, 0, tzinfo=UTC))
     with STATUTES.amended(sign_rules.TARIFFS, (*sign_rules.TARIFFS, ORDER_2027)).applied():
@@ -121,7 +120,7 @@ def test_an_order_replays_under_its_own_tariff_and_today_shows_the_new_one(
 def test_a_tampered_set_up_day_is_reported_by_the_replay(
     cases: CaseService, store: VorgangStore, clock: FixedClock
 ) -> None:
-    case_id = in_review(
+    case_id = submitted_in_review(
         cases, "traffic-sign-order", traffic_sign_order.example(berlin_date(clock.now()))
     )
     take(cases, case_id, "decide", actor=CLERK, **DECISION)  # type: ignore[arg-type]

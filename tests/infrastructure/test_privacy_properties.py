@@ -17,7 +17,7 @@ from domain.personal_data import ERASED_TEXT, Subjects
 from infrastructure.privacy.transcoding import EncryptedPersonalData
 from infrastructure.settings import Settings
 from infrastructure.wiring import build
-from tests.steps import take
+from tests.steps import submitted, take
 
 CLERK = Actor("anna.schmidt", "Anna Schmidt", Role.CLERK, "usingen")
 APPLICANT = Actor("portal:4711", "Max Mustermann", Role.APPLICANT, "usingen")
@@ -42,16 +42,7 @@ def test_history_loads_and_commands_work_whatever_was_erased(steps) -> None:  # 
     clock = FixedClock(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
     v = build(Settings(database_url=f"sqlite:///{folder}/v.db"), clock=clock)
     try:
-        ids = [
-            v.cases.submit(
-                actor=APPLICANT,
-                tenant="usingen",
-                service="general",
-                applicant={"name": f"Person {i}"},
-                data={"subject": "Anliegen"},
-            ).case_id
-            for i in range(3)
-        ]
+        ids = [submitted(v.cases, applicant={"name": f"Person {i}"}) for i in range(3)]
         erased: dict[int, set[str]] = {i: set() for i in range(3)}
         snapshotted: dict[int, int] = {}
         erased_upto: dict[int, dict[str, int]] = {i: {} for i in range(3)}

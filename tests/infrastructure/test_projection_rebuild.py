@@ -11,6 +11,7 @@ from infrastructure.projection_runner import TRACKING, ProjectionRunner
 from infrastructure.wiring import Vorgang
 from projections.audit_trail import AuditTrail
 from projections.inbox import Inbox
+from tests.steps import submitted
 
 APPLICANT = Actor("portal:9", "Erika", Role.APPLICANT, "usingen")
 
@@ -29,13 +30,7 @@ def rows(v: Vorgang, table: str, order: str) -> list[tuple[Any, ...]]:
 
 def submit(v: Vorgang, n: int) -> None:
     for i in range(n):
-        v.cases.submit(
-            actor=APPLICANT,
-            tenant="usingen",
-            service="general",
-            applicant={"name": f"P{i}"},
-            data={"subject": "s"},
-        )
+        submitted(v.cases, data={"subject": "s"}, applicant={"name": f"P{i}"}, actor=APPLICANT)
 
 
 def test_a_rebuild_switches_without_downtime_while_writes_and_reads_continue(

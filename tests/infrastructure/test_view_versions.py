@@ -13,6 +13,7 @@ from infrastructure.projection_rebuild import prune, superseded_views
 from infrastructure.projection_runner import TRACKING
 from infrastructure.wiring import Vorgang
 from projections.inbox import Inbox
+from tests.steps import submitted
 
 APPLICANT = Actor("portal:7", "Erika", Role.APPLICANT, "usingen")
 
@@ -23,12 +24,8 @@ class InboxNextRelease(Inbox):
 
 def submit(vorgang: Vorgang, n: int) -> None:
     for i in range(n):
-        vorgang.cases.submit(
-            actor=APPLICANT,
-            tenant="usingen",
-            service="general",
-            applicant={"name": f"P{i}"},
-            data={"subject": "s"},
+        submitted(
+            vorgang.cases, data={"subject": "s"}, applicant={"name": f"P{i}"}, actor=APPLICANT
         )
 
 
