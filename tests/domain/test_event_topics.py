@@ -43,6 +43,15 @@ RECORDED_BY_METHOD = {
     "domain.case:Case._released": "domain.case:Case.Released",
     "domain.case:Case._withdrawn": "domain.case:Case.Withdrawn",
     "domain.reference:ReferenceCounter._issued": "domain.reference:ReferenceCounter.Issued",
+    "domain.services.grave:Grave._burial_recorded": "domain.services.grave:Grave.BurialRecorded",
+    "domain.services.grave:Grave._place_released": "domain.services.grave:Grave.PlaceReleased",
+    "domain.services.grave:Grave._place_reserved": "domain.services.grave:Grave.PlaceReserved",
+    "domain.services.grave:Grave._right_extended": "domain.services.grave:Grave.RightExtended",
+    "domain.services.grave:Grave._right_granted": "domain.services.grave:Grave.RightGranted",
+    "domain.services.grave:Grave._right_returned": "domain.services.grave:Grave.RightReturned",
+    "domain.services.grave:Grave._right_transferred": (
+        "domain.services.grave:Grave.RightTransferred"
+    ),
     "domain.services.parking_holding:PermitHolding._released": (
         "domain.services.parking_holding:PermitHolding.Released"
     ),
@@ -125,6 +134,16 @@ CASE_EVENTS = [
 EVENT_CLASSES = {
     "domain.case:Case": CASE_EVENTS,
     "domain.reference:ReferenceCounter": ["Issued", "Started"],
+    "domain.services.grave:Grave": [
+        "BurialRecorded",
+        "Opened",
+        "PlaceReleased",
+        "PlaceReserved",
+        "RightExtended",
+        "RightGranted",
+        "RightReturned",
+        "RightTransferred",
+    ],
     "domain.services.parking_holding:PermitHolding": ["Released", "Started", "Taken"],
     "domain.services.resident_parking:ResidentParkingPermit": [
         *CASE_EVENTS,
