@@ -8,17 +8,16 @@ values stay sealed in the rows and open (or show "[gelöscht]") only when read.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
 from domain.case import Case
 from domain.processing_clock import ProcessingClock
-from projections.bulk import insert_rows, load_rows, upsert_rows
-from projections.case_events import case_event_topics, holder_after, status_after
+from projections.case_event_log import CaseEventLog
+from projections.case_events import holder_after, status_after
 from projections.inbox import utc_text
-from projections.projection import Applied, Projection
-from projections.sealed import SealingTranscoder, sealed_json
+from projections.projection import Applied
+from projections.sealed import sealed_json
 from projections.view_store import ViewTransaction
 
 ROW_COLUMNS = (
@@ -42,28 +41,13 @@ CASE_COLUMNS = ("case_id", "reference", "tenant", "service", "state")
 HIDDEN = {"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "at"}
 
 
-class AuditTrail(Projection):
-    """Every case event as an auditor reads it."""
+class AuditTrail(CaseEventLog):
+    """Every case event as an auditor reads it; per case, the last value of every field."""
 
     name: ClassVar[str] = "audit_trail"
     version: ClassVar[int] = 1
-
-    def __init__(self) -> None:
-        self._json = SealingTranscoder()
-
-    @property
-    def table(self) -> str:
-        """The rows of this version."""
-        return self.key
-
-    @property
-    def cases_table(self) -> str:
-        """Per case: reference, tenant and the last value of every tracked field."""
-        return f"{self.key}_cases"
-
-    def tables(self) -> list[str]:
-        """The view's tables."""
-        return [self.table, self.cases_table]
+    row_columns = ROW_COLUMNS
+    case_columns = CASE_COLUMNS
 
     def create_tables(self, tx: ViewTransaction) -> None:
         """Rows keyed by log position, indexed for each filter; and the per-case state."""
@@ -90,28 +74,13 @@ class AuditTrail(Projection):
             "state TEXT NOT NULL)"
         )
 
-    def topics(self) -> list[str]:
-        """Every case event."""
-        return case_event_topics()
+    def _case_loaded(self, row: dict[str, Any]) -> dict[str, Any]:
+        """The tracked fields read from their JSON."""
+        return {**row, "state": json.loads(row["state"])}
 
-    def apply(self, tx: ViewTransaction, batch: Sequence[Applied]) -> None:
-        """Append one row per event; update the tracked state of the touched cases."""
-        ids = sorted({str(a.event.originator_id) for a in batch})
-        cases = {
-            case_id: {**row, "state": json.loads(row["state"])}
-            for case_id, row in load_rows(tx, self.cases_table, CASE_COLUMNS, ids).items()
-        }
-        rows = [row for applied in batch if (row := self._row(cases, applied)) is not None]
-        insert_rows(tx, self.table, ROW_COLUMNS, rows)
-        upsert_rows(
-            tx,
-            self.cases_table,
-            CASE_COLUMNS,
-            [
-                {**case, "case_id": case_id, "state": json.dumps(case["state"], ensure_ascii=False)}
-                for case_id, case in cases.items()
-            ],
-        )
+    def _case_stored(self, case_id: str, case: dict[str, Any]) -> dict[str, Any]:
+        """The tracked fields as JSON."""
+        return {**case, "case_id": case_id, "state": json.dumps(case["state"], ensure_ascii=False)}
 
     def _value(self, value: Any) -> Any:
         """A value as JSON, personal data still sealed."""

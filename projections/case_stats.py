@@ -36,15 +36,6 @@ class CaseStats(Projection):
     name: ClassVar[str] = "case_stats"
     version: ClassVar[int] = 1
 
-    @property
-    def table(self) -> str:
-        """The rows of this version."""
-        return self.key
-
-    def tables(self) -> list[str]:
-        """The view's tables."""
-        return [self.table]
-
     def create_tables(self, tx: ViewTransaction) -> None:
         """One row per case, indexed by tenant and service."""
         tx.execute(

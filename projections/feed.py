@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
 from typing import Any, ClassVar, Final
 
 from domain.case import Case
 from domain.lifecycle import CaseStatus
 from domain.services.catalogue import SERVICES
-from projections.bulk import insert_rows, load_rows, upsert_rows
-from projections.case_events import case_event_topics, status_after
+from projections.case_event_log import CaseEventLog
+from projections.case_events import status_after
 from projections.inbox import utc_text
-from projections.projection import Applied, Projection
-from projections.sealed import SealingTranscoder
+from projections.projection import Applied
 from projections.view_store import ViewTransaction
 
 SHARED_TYPES: Final = {
@@ -91,28 +89,13 @@ def published_as(event: object) -> str | None:
     return None
 
 
-class Feed(Projection):
-    """Published case events in log order."""
+class Feed(CaseEventLog):
+    """Published case events in log order (internal ones are read to keep the status)."""
 
     name: ClassVar[str] = "feed"
     version: ClassVar[int] = 2  # 2: the applicant's sealed fields per case
-
-    def __init__(self) -> None:
-        self._json = SealingTranscoder()
-
-    @property
-    def table(self) -> str:
-        """The published events of this version."""
-        return self.key
-
-    @property
-    def cases_table(self) -> str:
-        """Per case: what every event of the case carries (reference, status)."""
-        return f"{self.key}_cases"
-
-    def tables(self) -> list[str]:
-        """The view's tables."""
-        return [self.table, self.cases_table]
+    row_columns = ROW_COLUMNS
+    case_columns = CASE_COLUMNS
 
     def create_tables(self, tx: ViewTransaction) -> None:
         """Events by sequence, indexed for the filters; the per-case state."""
@@ -129,18 +112,6 @@ class Feed(Projection):
             "reference TEXT NOT NULL, tenant TEXT NOT NULL, service TEXT NOT NULL, "
             "status TEXT NOT NULL, applicant TEXT)"
         )
-
-    def topics(self) -> list[str]:
-        """Every case event (internal ones are read to keep the status, not published)."""
-        return case_event_topics()
-
-    def apply(self, tx: ViewTransaction, batch: Sequence[Applied]) -> None:
-        """Append the published events; keep the per-case state."""
-        ids = sorted({str(a.event.originator_id) for a in batch})
-        cases = load_rows(tx, self.cases_table, CASE_COLUMNS, ids)
-        rows = [row for applied in batch if (row := self._row(cases, applied)) is not None]
-        insert_rows(tx, self.table, ROW_COLUMNS, rows)
-        upsert_rows(tx, self.cases_table, CASE_COLUMNS, list(cases.values()))
 
     def _row(self, cases: dict[str, dict[str, Any]], applied: Applied) -> tuple[Any, ...] | None:
         event: Any = applied.event

@@ -52,15 +52,6 @@ class Inbox(Projection):
     name: ClassVar[str] = "inbox"
     version: ClassVar[int] = 1
 
-    @property
-    def table(self) -> str:
-        """The view table of this version."""
-        return self.key
-
-    def tables(self) -> list[str]:
-        """The view's tables."""
-        return [self.table]
-
     def create_tables(self, tx: ViewTransaction) -> None:
         """One row per open case, indexed for the tenant's queue in due-date order."""
         tx.execute(

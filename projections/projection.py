@@ -32,9 +32,14 @@ class Projection(ABC):
         """Name and version: a new version is a new view, rebuilt from the log."""
         return f"{self.name}_v{self.version}{self.shadow}"
 
-    @abstractmethod
+    @property
+    def table(self) -> str:
+        """The view's (main) table: its key, so each version has tables of its own."""
+        return self.key
+
     def tables(self) -> list[str]:
-        """The view's tables (a rebuild swaps them all at once)."""
+        """The view's tables (a rebuild swaps them all at once): by default its one table."""
+        return [self.table]
 
     @abstractmethod
     def create_tables(self, tx: ViewTransaction) -> None:

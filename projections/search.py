@@ -71,11 +71,6 @@ class CaseSearch(Projection):
         self.open_personal = open_personal
 
     @property
-    def table(self) -> str:
-        """One row per case."""
-        return self.key
-
-    @property
     def text_table(self) -> str:
         """SQLite only: the FTS5 index of the rows' documents."""
         return f"{self.key}_text"
