@@ -14,6 +14,7 @@ from projections.audit_trail import ROW_COLUMNS, AuditTrail
 from projections.csv_cells import safe_cell
 from projections.cursors import decode_cursor, encode_cursor
 from projections.view_store import ViewDatabase
+from projections.where import Where
 
 CURSOR = (int,)  # position of the last row: what a cursor must decode to
 Reveal = Callable[[str | None], Any]  # opens sealed JSON (a value or a structure) for display
@@ -46,30 +47,22 @@ class AuditQuery:
         self, query: AuditFilter, *, limit: int, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
         """One page and the cursor of the next (None on the last page)."""
-        where = [f"tenant IN ({', '.join('?' for _ in query.tenants)})"]
-        params: list[Any] = list(query.tenants)
-        for column, value in (
-            ("case_id", query.case_id),
-            ("actor_id", query.actor_id),
-            ("event_type", query.event_type),
-        ):
-            if value:
-                where.append(f"{column} = ?")
-                params.append(value)
+        where = Where()
+        where.within("tenant", query.tenants)
+        where.equal("case_id", query.case_id)
+        where.equal("actor_id", query.actor_id)
+        where.equal("event_type", query.event_type)
         if query.recorded_from:
-            where.append("recorded_at >= ?")
-            params.append(query.recorded_from.isoformat())
+            where.add("recorded_at >= ?", query.recorded_from.isoformat())
         if query.recorded_to:
-            where.append("recorded_at < ?")
-            params.append(query.recorded_to.isoformat())
+            where.add("recorded_at < ?", query.recorded_to.isoformat())
         if cursor:
             (after,) = decode_cursor(cursor, *CURSOR)
-            where.append("position > ?")
-            params.append(after)
+            where.add("position > ?", after)
         rows = self.views.query(
-            f"SELECT {', '.join(CSV_COLUMNS)} FROM {self.table} WHERE {' AND '.join(where)} "
+            f"SELECT {', '.join(CSV_COLUMNS)} FROM {self.table} WHERE {where.sql} "
             "ORDER BY position LIMIT ?",
-            [*params, limit + 1],
+            [*where.params, limit + 1],
         )
         more = len(rows) > limit
         rows = rows[:limit]
@@ -80,18 +73,16 @@ class AuditQuery:
         self, tenant: str, start: datetime, end: datetime | None, service: str | None
     ) -> list[tuple[str, int, str]]:
         """Case id, case version and reference of every decision recorded in a period."""
-        where = ["tenant = ?", "event_type = 'Decided'", "recorded_at >= ?"]
-        params: list[Any] = [tenant, start.isoformat()]
+        where = Where("tenant = ?", tenant)
+        where.add("event_type = 'Decided'")
+        where.add("recorded_at >= ?", start.isoformat())
         if end is not None:
-            where.append("recorded_at < ?")
-            params.append(end.isoformat())
-        if service:
-            where.append("service = ?")
-            params.append(service)
+            where.add("recorded_at < ?", end.isoformat())
+        where.equal("service", service)
         rows = self.views.query(
             f"SELECT case_id, version, reference FROM {self.table} "
-            f"WHERE {' AND '.join(where)} ORDER BY position",
-            params,
+            f"WHERE {where.sql} ORDER BY position",
+            where.params,
         )
         return [(str(r[0]), int(r[1]), str(r[2])) for r in rows]
 

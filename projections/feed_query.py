@@ -16,6 +16,7 @@ from typing import Any
 from domain.personal_data import Erased, PersonalData
 from projections.feed import Feed
 from projections.view_store import ViewDatabase
+from projections.where import Where
 
 SEQUENCE_DIGITS = 20
 
@@ -102,22 +103,16 @@ class FeedQuery:
 
     def rows(self, query: FeedFilter | None, *, after: int, limit: int) -> list[FeedRow]:
         """Up to ``limit`` rows with a sequence greater than ``after`` (all tenants: None)."""
-        where = ["e.sequence > ?"]
-        params: list[Any] = [after]
+        where = Where("e.sequence > ?", after)
         if query is not None:
-            where.append(f"e.tenant IN ({', '.join('?' for _ in query.tenants)})")
-            params.extend(query.tenants)
-            if query.type:
-                where.append("e.type = ?")
-                params.append(query.type)
-            if query.service:
-                where.append("e.service = ?")
-                params.append(query.service)
+            where.within("e.tenant", query.tenants)
+            where.equal("e.type", query.type)
+            where.equal("e.service", query.service)
         found = self.views.query(
             "SELECT e.sequence, e.id, e.type, e.tenant, e.service, e.case_id, e.time, e.data, "
             f"c.applicant FROM {self.table} e LEFT JOIN {self.cases_table} c "
-            f"ON c.case_id = e.case_id WHERE {' AND '.join(where)} ORDER BY e.sequence LIMIT ?",
-            [*params, limit],
+            f"ON c.case_id = e.case_id WHERE {where.sql} ORDER BY e.sequence LIMIT ?",
+            [*where.params, limit],
         )
         return [FeedRow(int(row[0]), *row[1:]) for row in found]
 

@@ -11,6 +11,7 @@ from domain.working_days import working_days_between
 from projections.cursors import decode_cursor, encode_cursor
 from projections.inbox import Inbox
 from projections.view_store import ViewDatabase
+from projections.where import Where
 
 CURSOR = (str, str)  # due_key, case_id of the last row: what a cursor must decode to
 Open = Callable[[str | None], str | None]  # opens a sealed personal value for display
@@ -48,34 +49,25 @@ class InboxQuery:
         self, query: InboxFilter, *, today: date, limit: int, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
         """One page and the cursor of the next (None on the last page)."""
-        where = ["tenant = ?"]
-        params: list[Any] = [query.tenant]
+        where = Where("tenant = ?", query.tenant)
         if query.unassigned:
-            where.append("assignee IS NULL")
-        elif query.assignee:
-            where.append("assignee = ?")
-            params.append(query.assignee)
-        if query.service:
-            where.append("service = ?")
-            params.append(query.service)
-        if query.status:
-            where.append("status = ?")
-            params.append(query.status)
+            where.add("assignee IS NULL")
+        else:
+            where.equal("assignee", query.assignee)
+        where.equal("service", query.service)
+        where.equal("status", query.status)
         if query.overdue:
-            where.append("due_key < ?")
-            params.append(today.isoformat())
+            where.add("due_key < ?", today.isoformat())
         if query.due_before:
-            where.append("due_key < ?")
-            params.append(query.due_before.isoformat())
+            where.add("due_key < ?", query.due_before.isoformat())
         if cursor:
             due_key, case_id = decode_cursor(cursor, *CURSOR)
-            where.append("(due_key > ? OR (due_key = ? AND case_id > ?))")
-            params += [due_key, due_key, case_id]
+            where.add("(due_key > ? OR (due_key = ? AND case_id > ?))", due_key, due_key, case_id)
         rows = self.views.query(
             "SELECT case_id, reference, service, applicant_name, status, assignee, submitted_at, "
             f"due_on, due_key, waiting_for_applicant, last_activity_at FROM {self.table} "
-            f"WHERE {' AND '.join(where)} ORDER BY due_key, case_id LIMIT ?",
-            [*params, limit + 1],
+            f"WHERE {where.sql} ORDER BY due_key, case_id LIMIT ?",
+            [*where.params, limit + 1],
         )
         more = len(rows) > limit
         rows = rows[:limit]

@@ -19,6 +19,7 @@ from projections.cursors import decode_cursor, encode_cursor
 from projections.search import LIVE_TABLE, LIVE_TEXT_TABLE
 from projections.search_terms import QueryWord, SearchTerms
 from projections.view_store import ViewDatabase
+from projections.where import Where
 
 Open = Callable[[str | None], str | None]  # opens a sealed personal value for display
 CURSOR = (int, str, str)  # relevance, submitted_at, case_id of the last row
@@ -65,23 +66,26 @@ class SearchQuery:
         self, query: SearchFilter, *, limit: int, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
         """One page and the cursor of the next (None on the last page)."""
-        where, params = self._filters(query)
+        where = self._filters(query)
         words = self.terms.query_words(query.tenant, query.text) if query.text else []
         after = self._after(cursor)
         if not words:
             # Newest first straight from the (tenant, submitted_at, case_id) index.
             if after is not None:
-                where.append("(submitted_at < ? OR (submitted_at = ? AND case_id < ?))")
-                params += [after[1], after[1], after[2]]
+                where.add(
+                    "(submitted_at < ? OR (submitted_at = ? AND case_id < ?))",
+                    after[1],
+                    after[1],
+                    after[2],
+                )
             rows = self.views.query(
-                f"SELECT {SHOWN}, 0 FROM {self.table} WHERE {' AND '.join(where)} "
+                f"SELECT {SHOWN}, 0 FROM {self.table} WHERE {where.sql} "
                 "ORDER BY submitted_at DESC, case_id DESC LIMIT ?",
-                [*params, limit + 1],
+                [*where.params, limit + 1],
             )
         else:
             match_sql, match_params = self._matches([self._any_form(w) for w in words])
-            where.append(match_sql)
-            params += match_params
+            where.add(match_sql, *match_params)
             score_sql, score_params = self._score([self._whole_word(w) for w in words])
             outer, outer_params = "", list[Any]()
             if after is not None:
@@ -92,9 +96,9 @@ class SearchQuery:
                 outer_params = [after[0], after[0], after[1], after[1], after[2]]
             rows = self.views.query(
                 f"SELECT {SHOWN}, score FROM (SELECT {SHOWN}, {score_sql} AS score "
-                f"FROM {self.table} WHERE {' AND '.join(where)}) AS found {outer} "
+                f"FROM {self.table} WHERE {where.sql}) AS found {outer} "
                 "ORDER BY score DESC, submitted_at DESC, case_id DESC LIMIT ?",
-                [*score_params, *params, *outer_params, limit + 1],
+                [*score_params, *where.params, *outer_params, limit + 1],
             )
         more = len(rows) > limit
         rows = rows[:limit]
@@ -103,36 +107,27 @@ class SearchQuery:
         next_cursor = encode_cursor([int(last[6]), last[4], last[0]]) if more and last else None
         return items, next_cursor
 
-    def _filters(self, query: SearchFilter) -> tuple[list[str], list[Any]]:
+    def _filters(self, query: SearchFilter) -> Where:
         """Conditions and parameters of the structured filters."""
-        where = ["tenant = ?"]
-        params: list[Any] = [query.tenant]
+        where = Where("tenant = ?", query.tenant)
         if query.submitted_by is not None:
-            where.append("submitted_by = ?")
-            params.append(query.submitted_by)
-        if query.status:
-            where.append("status = ?")
-            params.append(query.status)
-        if query.service:
-            where.append("service = ?")
-            params.append(query.service)
+            where.add("submitted_by = ?", query.submitted_by)
+        where.equal("status", query.status)
+        where.equal("service", query.service)
         if query.reference:
             prefix = query.reference.upper()
             if self.dialect == "sqlite":  # LIKE ... ESCAPE cannot use SQLite's index; a range can
-                where.append("reference >= ? AND reference < ?")
-                params += [prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)]
+                upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+                where.add("reference >= ? AND reference < ?", prefix, upper)
             else:
-                where.append("reference LIKE ? ESCAPE '\\'")
-                params.append(like_prefix(prefix))
+                where.add("reference LIKE ? ESCAPE '\\'", like_prefix(prefix))
         # The calendar's first and last day mean "no bound" (a clerk's "to 9999-12-31"):
         # their Berlin midnight, or the midnight after, lies outside what a datetime holds.
         if query.submitted_from and query.submitted_from > date.min:
-            where.append("submitted_at >= ?")
-            params.append(day_start(query.submitted_from))
+            where.add("submitted_at >= ?", day_start(query.submitted_from))
         if query.submitted_to and query.submitted_to < date.max:
-            where.append("submitted_at < ?")
-            params.append(day_start(query.submitted_to + timedelta(days=1)))
-        return where, params
+            where.add("submitted_at < ?", day_start(query.submitted_to + timedelta(days=1)))
+        return where
 
     @staticmethod
     def _after(cursor: str | None) -> tuple[int, str, str] | None:

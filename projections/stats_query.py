@@ -10,6 +10,7 @@ from typing import Any
 from domain.lifecycle import CaseStatus
 from projections.case_stats import CaseStats
 from projections.view_store import ViewDatabase
+from projections.where import Where
 
 CLOSED = {CaseStatus.CLOSED, CaseStatus.WITHDRAWN}
 
@@ -40,14 +41,12 @@ class StatsQuery:
         self, tenant: str, *, today: date, service: str | None = None
     ) -> list[dict[str, Any]]:
         """One entry per service of the tenant."""
-        where, params = "tenant = ?", [tenant]
-        if service:
-            where += " AND service = ?"
-            params.append(service)
+        where = Where("tenant = ?", tenant)
+        where.equal("service", service)
         rows = self.views.query(
             f"SELECT service, status, submitted_on, decided_on, processing_days, within_period, "
-            f"due_on FROM {self.table} WHERE {where}",
-            params,
+            f"due_on FROM {self.table} WHERE {where.sql}",
+            where.params,
         )
         by_service: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
         for row in rows:
