@@ -24,7 +24,7 @@ from domain.services.resident_parking import (
     Revocation,
     Vehicle,
 )
-from infrastructure.demo_steps import Office, Step, ask, review, waiting, withdrawn
+from infrastructure.demo_steps import Office, Step, ask, review, then, waiting, withdrawn
 
 REMEDY = (
     "Gegen diesen Bescheid kann innerhalb eines Monats nach Bekanntgabe Widerspruch erhoben "
@@ -86,10 +86,9 @@ def _final_with_new_plate(
     h.handle(case_id, STEPS.named("change_number_plate")(change), town.clerk, None)
 
 
-def _renewed(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    _decided(h, case_id, town, clock)
-    clock.advance(timedelta(days=20))
-    h.handle(case_id, STEPS.named("renew")(Renewal(months=12)), town.clerk, None)
+_renewed = then(
+    _decided, timedelta(days=20), lambda _today: STEPS.named("renew")(Renewal(months=12))
+)
 
 
 def _returned(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
@@ -99,14 +98,16 @@ def _returned(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock)
     h.handle(case_id, STEPS.named("return_permit")(returned), town.clerk, None)
 
 
-def _revoked(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    _decided(h, case_id, town, clock)
-    clock.advance(timedelta(days=15))
-    revocation = Revocation(
-        reason="Die Hauptwohnung liegt nach Ummeldung nicht mehr im Bewohnerparkbereich.",
-        legal_basis="§ 49 Abs. 2 Satz 1 Nr. 3 HVwVfG",
-    )
-    h.handle(case_id, STEPS.named("revoke")(revocation), town.clerk, None)
+_revoked = then(
+    _decided,
+    timedelta(days=15),
+    lambda _today: STEPS.named("revoke")(
+        Revocation(
+            reason="Die Hauptwohnung liegt nach Ummeldung nicht mehr im Bewohnerparkbereich.",
+            legal_basis="§ 49 Abs. 2 Satz 1 Nr. 3 HVwVfG",
+        )
+    ),
+)
 
 
 def _expired_and_closed(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:

@@ -23,6 +23,7 @@ from infrastructure.demo_steps import (
     ask,
     refused_and_closed,
     review,
+    then,
     waiting,
     withdrawn,
 )
@@ -102,30 +103,27 @@ def _works_started(h: CommandHandler, case_id: UUID, town: Office, clock: FixedC
     h.handle(case_id, STARTED(WorksStarted(started_on=start)), town.clerk, None)
 
 
-def _works_completed(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    _works_started(h, case_id, town, clock)
-    clock.advance(timedelta(days=6))
-    completed = WorksCompleted(completed_on=berlin_date(clock.now()))
-    h.handle(case_id, COMPLETED(completed), town.clerk, None)
-
-
-def _defective(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    _works_completed(h, case_id, town, clock)
-    clock.advance(timedelta(days=2))
-    today = berlin_date(clock.now())
-    inspection = RestorationInspection(
-        inspected_on=today,
-        defects=["Asphaltnaht nicht vergossen", "Bordstein abgesackt"],
-        remedy_by=today + timedelta(days=14),
-    )
-    h.handle(case_id, INSPECT(inspection), town.clerk, None)
-
-
-def _warranty(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    _defective(h, case_id, town, clock)
-    clock.advance(timedelta(days=15))
-    accepted = RestorationInspection(inspected_on=berlin_date(clock.now()), defects=[])
-    h.handle(case_id, INSPECT(accepted), town.clerk, None)
+_works_completed = then(
+    _works_started,
+    timedelta(days=6),
+    lambda today: COMPLETED(WorksCompleted(completed_on=today)),
+)
+_defective = then(
+    _works_completed,
+    timedelta(days=2),
+    lambda today: INSPECT(
+        RestorationInspection(
+            inspected_on=today,
+            defects=["Asphaltnaht nicht vergossen", "Bordstein abgesackt"],
+            remedy_by=today + timedelta(days=14),
+        )
+    ),
+)
+_warranty = then(
+    _defective,
+    timedelta(days=15),
+    lambda today: INSPECT(RestorationInspection(inspected_on=today, defects=[])),
+)
 
 
 PERMIT_SCENARIOS: tuple[Step, ...] = (

@@ -12,13 +12,13 @@ from application.commands import CommandHandler
 from domain.case_steps import CLOSE, DECIDE, NOTIFY, Decide, OptionalReason
 from domain.inspections import InspectionReport
 from domain.services.sewer_connection import STEPS, ConstructionReport, DetermineConnectionPoint
-from domain.working_days import berlin_date
 from infrastructure.demo_steps import (
     Office,
     Step,
     ask,
     refused_and_closed,
     review,
+    then,
     waiting,
     withdrawn,
 )
@@ -105,47 +105,37 @@ def _permitted(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock
     h.handle(case_id, NOTIFY(), town.clerk, None)
 
 
-def _construction_reported(
-    h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock
-) -> None:
-    _permitted(h, case_id, town, clock)
-    clock.advance(timedelta(days=12))
-    built = ConstructionReport(
-        completed_on=berlin_date(clock.now()), pipe_length_m=Decimal("12.80")
-    )
-    h.handle(case_id, CONSTRUCTION(built), town.clerk, None)
-
-
-def _defective(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    _construction_reported(h, case_id, town, clock)
-    clock.advance(timedelta(days=1))
-    today = berlin_date(clock.now())
-    inspection = InspectionReport(
-        inspected_on=today,
-        defects=["Rückstauverschluss nicht eingebaut", "Gefälle der Leitung unter 1 %"],
-        remedy_by=today + timedelta(days=10),
-    )
-    h.handle(case_id, INSPECT(inspection), town.clerk, None)
-
-
-def _accepted(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    _defective(h, case_id, town, clock)
-    clock.advance(timedelta(days=9))
-    accepted = InspectionReport(inspected_on=berlin_date(clock.now()), defects=[])
-    h.handle(case_id, INSPECT(accepted), town.clerk, None)
-
-
-def _charged(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    _accepted(h, case_id, town, clock)
-    clock.advance(timedelta(days=3))
-    h.handle(case_id, CHARGE(), town.clerk, None)
-
-
-def _closed(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    _charged(h, case_id, town, clock)
-    clock.advance(timedelta(days=1))
-    done = OptionalReason(reason="Anschluss hergestellt, abgenommen und abgerechnet.")
-    h.handle(case_id, CLOSE(done), town.clerk, None)
+_construction_reported = then(
+    _permitted,
+    timedelta(days=12),
+    lambda today: CONSTRUCTION(
+        ConstructionReport(completed_on=today, pipe_length_m=Decimal("12.80"))
+    ),
+)
+_defective = then(
+    _construction_reported,
+    timedelta(days=1),
+    lambda today: INSPECT(
+        InspectionReport(
+            inspected_on=today,
+            defects=["Rückstauverschluss nicht eingebaut", "Gefälle der Leitung unter 1 %"],
+            remedy_by=today + timedelta(days=10),
+        )
+    ),
+)
+_accepted = then(
+    _defective,
+    timedelta(days=9),
+    lambda today: INSPECT(InspectionReport(inspected_on=today, defects=[])),
+)
+_charged = then(_accepted, timedelta(days=3), lambda _today: CHARGE())
+_closed = then(
+    _charged,
+    timedelta(days=1),
+    lambda _today: CLOSE(
+        OptionalReason(reason="Anschluss hergestellt, abgenommen und abgerechnet.")
+    ),
+)
 
 
 CONNECTION_SCENARIOS: tuple[Step, ...] = (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Protocol
 from uuid import UUID
 
@@ -23,6 +23,7 @@ from domain.case_steps import (
     Reason,
     RequestInformation,
 )
+from domain.commands import Command
 from domain.working_days import berlin_date
 
 
@@ -77,6 +78,17 @@ def refused_and_closed(justification: str, *, legal_basis: str, remedy: str) -> 
         clock.advance(timedelta(days=40))
         h.handle(case_id, MARK_FINAL(), town.clerk, None)
         h.handle(case_id, CLOSE(), town.clerk, None)
+
+    return step
+
+
+def then(before: Step, wait: timedelta, command: Callable[[date], Command]) -> Step:
+    """As far as ``before``; after ``wait`` the clerk takes one more step (made for that day)."""
+
+    def step(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+        before(h, case_id, town, clock)
+        clock.advance(wait)
+        h.handle(case_id, command(berlin_date(clock.now())), town.clerk, None)
 
     return step
 
