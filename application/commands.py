@@ -67,6 +67,18 @@ class StepContext:
             raise CaseNotFound(aggregate_id)
         return found
 
+    def identified(
+        self, aggregate_type: type[A], aggregate_id: UUID, start: Callable[[UUID], A]
+    ) -> A:
+        """The aggregate of this type and id (an id derived from public facts, e.g. a grave's)."""
+        try:
+            found: Aggregate = self.cases.store.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return start(aggregate_id)
+        if not isinstance(found, aggregate_type):
+            raise CaseNotFound(aggregate_id)
+        return found
+
 
 class AggregateKind(Protocol):
     """How the pipeline loads one aggregate type and which version a caller expects."""

@@ -103,6 +103,11 @@ class SharedAggregates(Protocol):
     ) -> A:
         """The town's aggregate of this type and key; ``start(its id)`` when there is none yet."""
 
+    def identified(
+        self, aggregate_type: type[A], aggregate_id: UUID, start: Callable[[UUID], A]
+    ) -> A:
+        """The aggregate of this type whose id is public (a grave's); ``start(id)`` if none yet."""
+
 
 # A custom step: runs the domain command and returns the other aggregates it changed.
 Runner = Callable[[Any, Any, Acting], Sequence[Aggregate]]

@@ -1,0 +1,42 @@
+"""The grave right demo: every state and every kind of request, in all four towns."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from domain.services.grave_right import GraveRightCase
+from domain.tenants import TENANTS
+from infrastructure.demo import seed_demo
+from infrastructure.wiring import Vorgang
+
+
+def test_the_grave_right_demo_grants_extends_transfers_returns_and_refuses_in_every_town(
+    vorgang: Vorgang,
+) -> None:
+    cases = [vorgang.store.repository.get(case_id) for case_id in seed_demo(vorgang)]
+    rights = [c for c in cases if isinstance(c, GraveRightCase)]
+    assert {c.tenant for c in rights} == set(TENANTS)
+    assert set(Counter(c.status for c in rights)) == {
+        "submitted",
+        "in_review",
+        "information_requested",
+        "notified",
+        "closed",
+        "withdrawn",
+    }
+    decided = Counter(
+        (c.request.value, c.decision.outcome.value) for c in rights if c.decision is not None
+    )
+    assert decided == {
+        ("acquire", "approved"): 8,
+        ("extend", "approved"): 4,
+        ("transfer", "approved"): 4,
+        ("return", "approved"): 4,
+        ("acquire", "rejected"): 8,
+    }
+    refusals = {
+        c.grave_check["refusal"].split(";")[0]
+        for c in rights
+        if c.grave_check and c.grave_check["refusal"]
+    }
+    assert any("Reihengrab has no grave right" in r for r in refusals), refusals
