@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from domain.services.grave_right import GraveRightCase
+from domain.services.headstone_permit import HeadstonePermit
 from domain.tenants import TENANTS
 from infrastructure.demo import seed_demo
 from infrastructure.wiring import Vorgang
@@ -40,3 +41,21 @@ def test_the_grave_right_demo_grants_extends_transfers_returns_and_refuses_in_ev
         if c.grave_check and c.grave_check["refusal"]
     }
     assert any("Reihengrab has no grave right" in r for r in refusals), refusals
+
+
+def test_the_headstone_demo_covers_every_state_of_a_permit_in_every_town(vorgang: Vorgang) -> None:
+    cases = [vorgang.store.repository.get(case_id) for case_id in seed_demo(vorgang)]
+    permits = [c for c in cases if isinstance(c, HeadstonePermit)]
+    assert Counter(c.tenant for c in permits) == dict.fromkeys(TENANTS, 11)
+    assert set(Counter(c.status for c in permits)) == {
+        "submitted",
+        "in_review",
+        "information_requested",
+        "notified",
+        "headstone_set",
+        "headstone_defective",
+        "headstone_accepted",
+        "headstone_unstable",
+        "closed",
+        "withdrawn",
+    }
