@@ -17,6 +17,7 @@ from api.openapi import install_openapi, operation_id
 from api.problems import ServiceUnavailable, install_problem_handlers
 from api.provider import VorgangProvider
 from api.routes import cases, decisions, feed, health, privacy, read_models, search, services
+from api.routes import graves as grave_routes
 from api.routes import teams as teams_routes
 from api.routes.service_steps import step_routes
 from api.text_input import no_nul_in_parameters
@@ -123,5 +124,6 @@ def create_app(
     app.include_router(feed.router)
     app.include_router(privacy.router)
     app.include_router(teams_routes.router)
+    app.include_router(grave_routes.router)
     app.include_router(read_models.operations)
     return app

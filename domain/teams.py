@@ -53,6 +53,9 @@ _TOWN_HALL_SPLIT = (
         "Public order office",
         "resident-parking",
         "traffic-sign-order",
+        "grave-right",
+        "headstone-permit",
+        "burial",
         "general",
     ),
     _team(

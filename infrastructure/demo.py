@@ -31,6 +31,9 @@ from domain.case_steps import (
 )
 from domain.decision import DecisionOutcome
 from domain.working_days import berlin_date
+from infrastructure.demo_burial import BURIAL_SCENARIOS, burial_data
+from infrastructure.demo_grave_right import GRAVE_RIGHT_SCENARIOS, grave_right_data
+from infrastructure.demo_headstone_permit import HEADSTONE_SCENARIOS, headstone_data
 from infrastructure.demo_resident_parking import PARKING_SCENARIOS
 from infrastructure.demo_resident_parking import permit_data as parking_data
 from infrastructure.demo_road_opening import PERMIT_SCENARIOS, permit_data
@@ -197,6 +200,20 @@ def seed_demo(
             data = order_data(o_index, street, berlin_date(clock.now()))
             ids.append(
                 _seed(vorgang, clock, town, 400 + o_index, "traffic-sign-order", data, order_step)
+            )
+        for b_index, burial_step in enumerate(BURIAL_SCENARIOS):
+            clock = FixedClock(start + timedelta(days=t_index, hours=56 + b_index))
+            data = burial_data(b_index, town.tenant, berlin_date(clock.now()))
+            ids.append(_seed(vorgang, clock, town, 500 + b_index, "burial", data, burial_step))
+        for g_index, grave_step in enumerate(GRAVE_RIGHT_SCENARIOS):
+            clock = FixedClock(start + timedelta(days=t_index, hours=68 + g_index))
+            data = grave_right_data(g_index, town.tenant)
+            ids.append(_seed(vorgang, clock, town, 600 + g_index, "grave-right", data, grave_step))
+        for h_index, headstone_step in enumerate(HEADSTONE_SCENARIOS):
+            clock = FixedClock(start + timedelta(days=t_index, hours=80 + h_index))
+            data = headstone_data(h_index, town.tenant)
+            ids.append(
+                _seed(vorgang, clock, town, 700 + h_index, "headstone-permit", data, headstone_step)
             )
     return ids
 

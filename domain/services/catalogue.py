@@ -13,12 +13,16 @@ from pydantic import BaseModel
 from domain.case import Case
 from domain.commands import Steps
 from domain.errors import InvalidCommand
+from domain.rules import cemetery as cemetery_rules
 from domain.rules import resident_parking as parking_rules
 from domain.rules import sewer_connection as sewer_rules
 from domain.rules import traffic_sign_order as sign_rules
 from domain.rules.road_opening import FEE_TARIFFS, LEAD_TIMES, in_force
 from domain.services import (
+    burial,
     general,
+    grave_right,
+    headstone_permit,
     resident_parking,
     road_opening,
     sewer_connection,
@@ -144,6 +148,71 @@ def _traffic_sign_order_tariff(on: date) -> dict[str, Any]:
     }
 
 
+def _grave_right_tariff(on: date) -> dict[str, Any]:
+    """Per town: the yearly fee of each Wahlgrab type and the initial term of its right."""
+    towns: dict[str, Any] = {}
+    for tenant in cemetery_rules.TARIFFS:
+        fees = cemetery_rules.tariff(tenant, on)
+        terms = cemetery_rules.grave_right_terms(tenant, on)
+        per_year = dict(fees.grave_use_per_year)
+        towns[tenant] = {
+            "version": fees.version,
+            "valid_from": fees.valid_from.isoformat(),
+            "terms_version": terms.version,
+            "grave_types": {
+                grave_type.value: {"per_year": str(per_year[grave_type]), "initial_years": years}
+                for grave_type, years in terms.initial_years
+            },
+        }
+    return {
+        "currency": "EUR",
+        "charged": "per year of use: the initial term when acquired, whole years when extended",
+        "towns": towns,
+    }
+
+
+def _burial_check(model: BaseModel, submitted_on: date) -> None:
+    if not isinstance(model, burial.BurialApplication):
+        raise InvalidCommand("data", "not a burial registration")
+    model.check(submitted_on)
+
+
+def _burial_tariff(on: date) -> dict[str, Any]:
+    """Per town: burial by kind, chapel, grave use per year (extensions pro rata)."""
+    towns: dict[str, Any] = {}
+    for tenant in cemetery_rules.TARIFFS:
+        fees = cemetery_rules.tariff(tenant, on)
+        towns[tenant] = {
+            "version": fees.version,
+            "valid_from": fees.valid_from.isoformat(),
+            "burial": {kind.value: str(fee) for kind, fee in fees.burial},
+            "chapel": str(fees.chapel),
+            "grave_use_per_year": {t.value: str(fee) for t, fee in fees.grave_use_per_year},
+        }
+    periods = cemetery_rules.burial_periods(on)
+    return {
+        "currency": "EUR",
+        "charged": "burial by kind, chapel if used, a new grave's rest period or a grave "
+        "right's extension by whole years",
+        "burial_periods": {
+            "version": periods.version,
+            "earliest_hours": periods.earliest_hours,
+            "latest_coffin_hours": periods.latest_coffin_hours,
+            "latest_urn_weeks_after_cremation": periods.latest_urn_weeks_after_cremation,
+        },
+        "towns": towns,
+    }
+
+
+def _headstone_permit_tariff(on: date) -> dict[str, Any]:
+    """Per town: the headstone permit fee of the cemetery tariff."""
+    towns = {}
+    for tenant in cemetery_rules.TARIFFS:
+        fees = cemetery_rules.tariff(tenant, on)
+        towns[tenant] = {"version": fees.version, "headstone_permit": str(fees.headstone_permit)}
+    return {"currency": "EUR", "towns": towns}
+
+
 SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
     {
         general.SERVICE_ID: ServiceDefinition(
@@ -210,6 +279,47 @@ SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
             check_application=_traffic_sign_order_check,
             event_labels=traffic_sign_order.EVENT_LABELS,
             steps=traffic_sign_order.STEPS,
+        ),
+        grave_right.SERVICE_ID: ServiceDefinition(
+            id=grave_right.SERVICE_ID,
+            label_de="Nutzungsrecht an einer Wahlgrabstätte (Erwerb, Verlängerung, Übertragung, "
+            "Rückgabe)",
+            label_en="Grave right (acquire, extend, transfer, return)",
+            case_class=grave_right.GraveRightCase,
+            application_model=grave_right.GraveRightApplication,
+            legal_basis=grave_right.LEGAL_BASIS,
+            retention_years=30,  # the right's history stays with the grave for its term
+            example=grave_right.example,
+            tariff=_grave_right_tariff,
+            event_labels=grave_right.EVENT_LABELS,
+            steps=grave_right.STEPS,
+        ),
+        headstone_permit.SERVICE_ID: ServiceDefinition(
+            id=headstone_permit.SERVICE_ID,
+            label_de="Grabmalgenehmigung",
+            label_en="Headstone permit",
+            case_class=headstone_permit.HeadstonePermit,
+            application_model=headstone_permit.HeadstonePermitApplication,
+            legal_basis=headstone_permit.LEGAL_BASIS,
+            retention_years=30,  # the stability checks run as long as the headstone stands
+            example=headstone_permit.example,
+            tariff=_headstone_permit_tariff,
+            event_labels=headstone_permit.EVENT_LABELS,
+            steps=headstone_permit.STEPS,
+        ),
+        burial.SERVICE_ID: ServiceDefinition(
+            id=burial.SERVICE_ID,
+            label_de="Bestattungsanmeldung",
+            label_en="Burial registration",
+            case_class=burial.BurialRegistration,
+            application_model=burial.BurialApplication,
+            legal_basis=burial.LEGAL_BASIS,
+            retention_years=30,  # as long as the rest periods it set run
+            example=burial.example,
+            tariff=_burial_tariff,
+            check_application=_burial_check,
+            event_labels=burial.EVENT_LABELS,
+            steps=burial.STEPS,
         ),
     }
 )

@@ -80,6 +80,9 @@ POLICY[("POST", "/api/v1/cases/{case_id}/parking-return")] = {"applicant", *STAF
 POLICY[("POST", "/api/v1/cases/{case_id}/construction-reported")] = {"applicant", *STAFF}
 POLICY[("POST", "/api/v1/cases/{case_id}/signs-up")] = {"applicant", *STAFF}
 POLICY[("POST", "/api/v1/cases/{case_id}/signs-removed")] = {"applicant", *STAFF}
+POLICY[("POST", "/api/v1/cases/{case_id}/burial-schedule")] = STAFF
+POLICY[("POST", "/api/v1/cases/{case_id}/burial-carried-out")] = STAFF
+POLICY[("GET", "/api/v1/graves/{tenant}/{cemetery}/{field}/{row}/{number}")] = STAFF
 
 
 BODIES: dict[str, dict[str, Any]] = {
@@ -127,6 +130,8 @@ BODIES: dict[str, dict[str, Any]] = {
     "connection-inspections": {"inspected_on": "2026-03-02"},
     "signs-up": {"signs_up_on": "2026-03-02"},
     "signs-removed": {"removed_on": "2026-03-02"},
+    "burial-schedule": {"legal_remedy_notice": "r"},
+    "burial-carried-out": {"buried_on": "2026-03-02"},
     "erasure": {"reason": "r", "legal_basis": "Art. 17 DSGVO", "subjects": ["nobody"]},
 }
 
@@ -169,6 +174,7 @@ def test_route_role_tenant_matrix(client: TestClient, auth: Auth) -> None:
             .replace("{number}", "1")
             .replace("{service}", "road-opening")
             .replace("{team_id}", "standesamt")
+            .replace("{tenant}/{cemetery}/{field}/{row}", "usingen/usingen-friedhof/B/1")
         )
         body = BODIES.get(path) or BODIES.get(path.rsplit("/", 1)[-1])
         for role in ROLES:
@@ -183,6 +189,8 @@ def test_route_role_tenant_matrix(client: TestClient, auth: Auth) -> None:
                     expected_ok = status == 403
                 elif "{case_id}" in path and tenant == "schmitten":
                     expected_ok = status == 404  # another town's case does not exist for you
+                elif "{tenant}" in path and tenant == "schmitten":
+                    expected_ok = status == 403  # another town's grave: you do not act for it
                 elif (method, path) == ("POST", "/api/v1/cases") and tenant == "schmitten":
                     expected_ok = status == 403  # submitting to another town
                 else:

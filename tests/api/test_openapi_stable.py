@@ -28,7 +28,14 @@ PROSE = frozenset({"description", "summary", "example", "examples", "x-label-de"
 ACCESS = ("x-vorgang-access", "x-vorgang-integrator-scope")
 
 # Differences that are meant, exactly as the comparison reports them.
-INTENDED: frozenset[str] = frozenset()
+INTENDED: frozenset[str] = frozenset(
+    {
+        # The burial registration's steps and the clerks' GET on a grave (issue 17).
+        "/GET /api/v1/graves/{tenant}/{cemetery}/{field}/{row}/{number}: added",
+        "/POST /api/v1/cases/{case_id}/burial-carried-out: added",
+        "/POST /api/v1/cases/{case_id}/burial-schedule: added",
+    }
+)
 # Component schemas that may be renamed or dropped (their content is still compared inline).
 # FastAPI's validation error schemas give way to the declared problem schema. The sewer
 # connection's body is named as its command (``DetermineConnectionPoint``), since its module

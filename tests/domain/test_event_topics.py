@@ -88,6 +88,9 @@ RECORDED_BY_METHOD = {
     "domain.services.sewer_connection:SewerConnection._connection_defects_found": (
         "domain.services.sewer_connection:SewerConnection.ConnectionDefectsFound"
     ),
+    "domain.services.burial:BurialRegistration._burial_carried_out": (
+        "domain.services.burial:BurialRegistration.BurialCarriedOut"
+    ),
     "domain.services.sewer_connection:SewerConnection._connection_point_determined": (
         "domain.services.sewer_connection:SewerConnection.ConnectionPointDetermined"
     ),
@@ -144,6 +147,14 @@ EVENT_CLASSES = {
         "RightReturned",
         "RightTransferred",
     ],
+    "domain.services.grave_right:GraveRightCase": [*CASE_EVENTS, "GraveChecked"],
+    "domain.services.headstone_permit:HeadstonePermit": [
+        *CASE_EVENTS,
+        "HeadstoneInspected",
+        "HeadstoneSet",
+        "StabilityChecked",
+    ],
+    "domain.services.burial:BurialRegistration": [*CASE_EVENTS, "BurialCarriedOut"],
     "domain.services.parking_holding:PermitHolding": ["Released", "Started", "Taken"],
     "domain.services.resident_parking:ResidentParkingPermit": [
         *CASE_EVENTS,
