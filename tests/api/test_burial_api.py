@@ -202,3 +202,21 @@ def test_the_feed_publishes_the_burial_without_personal_data(
     assert "burial_carried_out" in text
     for personal in ("Walter Becker", "Sabine Becker", "Obergasse", "1941-03-14"):
         assert personal not in text
+
+
+def test_a_grave_is_read_by_staff_of_its_town_only_and_an_unknown_one_is_not_found(
+    client: TestClient, auth: Auth
+) -> None:
+    url = "/api/v1/graves/usingen/usingen-friedhof/A/1/1"
+    free = client.get(url, headers=auth("clerk"))
+    assert free.status_code == 200, free.json()
+    assert free.json()["grave_type"] == "wahlgrab"
+    assert all(p["free"] for p in free.json()["places"])
+    assert free.json()["grave_right"] is None
+    unknown = client.get("/api/v1/graves/usingen/usingen-friedhof/A/1/999", headers=auth("clerk"))
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"].startswith("application/problem+json")
+    assert "number" in unknown.json()["detail"]
+    other_town = client.get(url, headers=auth("clerk", tenant="schmitten"))
+    assert other_town.status_code == 403
+    assert client.get(url, headers=auth("applicant", sub="portal:g")).status_code == 403
