@@ -83,6 +83,10 @@ POLICY[("POST", "/api/v1/cases/{case_id}/signs-removed")] = {"applicant", *STAFF
 POLICY[("POST", "/api/v1/cases/{case_id}/burial-schedule")] = STAFF
 POLICY[("POST", "/api/v1/cases/{case_id}/burial-carried-out")] = STAFF
 POLICY[("GET", "/api/v1/graves/{tenant}/{cemetery}/{field}/{row}/{number}")] = STAFF
+POLICY[("POST", "/api/v1/cases/{case_id}/grave-right-decision")] = STAFF
+POLICY[("POST", "/api/v1/cases/{case_id}/headstone-set")] = {"applicant", *STAFF}
+POLICY[("POST", "/api/v1/cases/{case_id}/headstone-inspections")] = STAFF
+POLICY[("POST", "/api/v1/cases/{case_id}/stability-checks")] = STAFF
 
 
 BODIES: dict[str, dict[str, Any]] = {
@@ -132,6 +136,10 @@ BODIES: dict[str, dict[str, Any]] = {
     "signs-removed": {"removed_on": "2026-03-02"},
     "burial-schedule": {"legal_remedy_notice": "r"},
     "burial-carried-out": {"buried_on": "2026-03-02"},
+    "grave-right-decision": {"legal_remedy_notice": "r"},
+    "headstone-set": {"set_on": "2026-03-02"},
+    "headstone-inspections": {"inspected_on": "2026-03-02"},
+    "stability-checks": {"inspected_on": "2026-03-02"},
     "erasure": {"reason": "r", "legal_basis": "Art. 17 DSGVO", "subjects": ["nobody"]},
 }
 

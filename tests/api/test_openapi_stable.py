@@ -34,6 +34,11 @@ INTENDED: frozenset[str] = frozenset(
         "/GET /api/v1/graves/{tenant}/{cemetery}/{field}/{row}/{number}: added",
         "/POST /api/v1/cases/{case_id}/burial-carried-out: added",
         "/POST /api/v1/cases/{case_id}/burial-schedule: added",
+        # The grave right application's decision and the headstone permit's steps (issue 17).
+        "/POST /api/v1/cases/{case_id}/grave-right-decision: added",
+        "/POST /api/v1/cases/{case_id}/headstone-inspections: added",
+        "/POST /api/v1/cases/{case_id}/headstone-set: added",
+        "/POST /api/v1/cases/{case_id}/stability-checks: added",
     }
 )
 # Component schemas that may be renamed or dropped (their content is still compared inline).

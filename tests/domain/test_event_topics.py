@@ -91,6 +91,18 @@ RECORDED_BY_METHOD = {
     "domain.services.burial:BurialRegistration._burial_carried_out": (
         "domain.services.burial:BurialRegistration.BurialCarriedOut"
     ),
+    "domain.services.grave_right:GraveRightCase._grave_checked": (
+        "domain.services.grave_right:GraveRightCase.GraveChecked"
+    ),
+    "domain.services.headstone_permit:HeadstonePermit._headstone_inspected": (
+        "domain.services.headstone_permit:HeadstonePermit.HeadstoneInspected"
+    ),
+    "domain.services.headstone_permit:HeadstonePermit._headstone_set": (
+        "domain.services.headstone_permit:HeadstonePermit.HeadstoneSet"
+    ),
+    "domain.services.headstone_permit:HeadstonePermit._stability_checked": (
+        "domain.services.headstone_permit:HeadstonePermit.StabilityChecked"
+    ),
     "domain.services.sewer_connection:SewerConnection._connection_point_determined": (
         "domain.services.sewer_connection:SewerConnection.ConnectionPointDetermined"
     ),
