@@ -14,6 +14,7 @@ from domain.cemeteries import cemeteries
 from domain.services.burial import example
 from domain.working_days import berlin_date
 from tests.api.conftest import NEW_CASE, Auth
+from tests.api.test_feed_api import feed_caught_up
 
 REMEDY = {"legal_remedy_notice": "Widerspruch binnen eines Monats beim Magistrat."}
 TOWNS = ("usingen", "neu-anspach", "schmitten", "glashuetten")
@@ -196,6 +197,7 @@ def test_the_feed_publishes_the_burial_without_personal_data(
         url + "/burial-carried-out", json={"buried_on": particulars["date"]}, headers=clerk
     )
     assert done.status_code == 200, done.json()
+    feed_caught_up(client)  # the feed projection runs behind the log
     feed = client.get("/api/v1/feed", headers=auth("integrator"))
     assert feed.status_code == 200, feed.json()
     text = feed.text

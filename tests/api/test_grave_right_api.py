@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from application.clock import FixedClock
 from tests.api.conftest import NEW_CASE, Auth
+from tests.api.test_feed_api import feed_caught_up
 
 DECISION = {"legal_remedy_notice": "Widerspruch binnen eines Monats beim Magistrat."}
 GRAVE = {"cemetery": "usingen-friedhof", "field": "A", "row": "3", "number": 7}
@@ -195,3 +196,28 @@ def test_the_catalogue_example_is_accepted_in_every_town(client: TestClient, aut
     # The next example takes the next free grave, so the example keeps being accepted.
     _, next_one = decided(client, auth, entry["example"])
     assert next_one["decision"]["outcome"] == "approved"
+
+
+def test_the_feed_publishes_the_grave_right_check_without_personal_data(
+    client: TestClient, auth: Auth
+) -> None:
+    decided(client, auth, {"request": "acquire", "grave": GRAVE})
+    successor = {
+        "name": "Paula Mustermann",
+        "address": "Obergasse 3, 61250 Usingen",
+        "relationship": "child",
+        "declaration_on": "2026-02-20",
+    }
+    _, transferred = decided(
+        client, auth, {"request": "transfer", "grave": GRAVE, "successor": successor}
+    )
+    assert transferred["decision"]["outcome"] == "approved", transferred
+    decided(client, auth, {"request": "return", "grave": GRAVE, "reason": "Umzug nach Kiel"})
+    feed_caught_up(client)  # the feed projection runs behind the log
+    feed = client.get("/api/v1/feed", headers=auth("integrator"))
+    assert feed.status_code == 200, feed.json()
+    text = feed.text
+    types = [e["type"] for e in feed.json()]
+    assert types.count("de.vorgang.case.grave_right_checked.v1") == 3, types
+    for personal in ("Mustermann", "Obergasse", "Umzug nach Kiel", "max@example.org"):
+        assert personal not in text

@@ -14,6 +14,7 @@ from domain.rules.headstone_permit import STANDARD_CONDITIONS
 from domain.services.headstone_permit import example
 from domain.working_days import berlin_date
 from tests.api.conftest import NEW_CASE, Auth
+from tests.api.test_feed_api import feed_caught_up
 
 PERMIT = {
     "outcome": "approved_with_conditions",
@@ -209,3 +210,34 @@ def test_the_catalogue_example_is_accepted_in_every_town(
             headers=auth("applicant", sub="portal:1", tenant=tenant),
         )
         assert response.status_code == 201, response.json()
+
+
+def test_the_feed_publishes_the_headstone_steps_without_personal_data(
+    client: TestClient, auth: Auth, clock: FixedClock
+) -> None:
+    clerk = auth("clerk")
+    mason = auth("applicant", sub="portal:steinmetz-feed")
+    body = permit_request(clock, inscription="Hier ruht Erna Kowalski")
+    body["data"]["stonemason"]["contact_person"] = "Jana Meißel"
+    url = client.post("/api/v1/cases", json=body, headers=mason).headers["Location"]
+    today = berlin_date(clock.now())
+    for path, payload, as_ in (
+        ("/claim", None, clerk),
+        ("/confirm-complete", None, clerk),
+        ("/decide", PERMIT, clerk),
+        ("/notify", None, clerk),
+        ("/headstone-set", {"set_on": today.isoformat()}, mason),
+        ("/headstone-inspections", {"inspected_on": today.isoformat()}, clerk),
+        ("/stability-checks", {"inspected_on": today.isoformat()}, clerk),
+    ):
+        response = client.post(url + path, json=payload, headers=as_)
+        assert response.status_code == 200, (path, response.json())
+    feed_caught_up(client)  # the feed projection runs behind the log
+    feed = client.get("/api/v1/feed", headers=auth("integrator"))
+    assert feed.status_code == 200, feed.json()
+    text = feed.text
+    types = {e["type"] for e in feed.json()}
+    for step in ("headstone_set", "headstone_inspected", "headstone_stability_checked"):
+        assert f"de.vorgang.case.{step}.v1" in types, types
+    for personal in ("Kowalski", "Jana Meißel", "Jana Mei\\u00dfel", "Mustermann"):
+        assert personal not in text
