@@ -233,11 +233,17 @@ class GraveRightCase(Case):
                 check |= {"ends_on": ends_on.isoformat() if ends_on else None, "refusal": None}
         self._grave_checked(actor=record, at=at, check=check)
         refusal = check["refusal"]
+        if refusal and check["grave"]:
+            # The refusal names the grave: of two applicants for one grave, the loser reads
+            # which grave was taken, not just that some right holds.
+            justification = f"Grabstätte {check['grave']}: {refusal}"
+        else:
+            justification = refusal or self._approval_text(check)
         super().decide(
             actor=actor,
             at=at,
             outcome=DecisionOutcome.REJECTED if refusal else DecisionOutcome.APPROVED,
-            justification=refusal or self._approval_text(check),
+            justification=justification,
             legal_basis=LEGAL_BASIS,
             legal_remedy_notice=legal_remedy_notice,
         )
