@@ -22,10 +22,12 @@ from pydantic import ConfigDict, StringConstraints
 from domain.actor import Actor, ActorRecord, Role
 from domain.case import Case, ChangesStatus, DecisionTerms
 from domain.case_steps import STAFF
+from domain.cemeteries import GraveAddress, cemeteries
 from domain.cemeteries import grave as configured_grave
 from domain.commands import CommandBody, Step, Steps
 from domain.conditions import StandardConditions
 from domain.decision import DecisionOutcome
+from domain.errors import InvalidCommand
 from domain.inspections import InspectionReport, Inspections
 from domain.lifecycle import CaseStatus, extend_lifecycle
 from domain.personal_data import PersonalValue
@@ -39,7 +41,7 @@ from domain.rules.headstone_permit import (
 )
 from domain.rules.versions import RulesChoice, in_force
 from domain.services.forms import Form, Name, Phone, labelled
-from domain.services.grave_right import GraveAddressForm
+from domain.services.grave_right import Token
 from domain.working_days import add_months, berlin_date
 
 SERVICE_ID: Final = "headstone-permit"
@@ -86,10 +88,39 @@ class Stonemason(Form):
     phone: Phone = labelled("Telefon", "Phone")
 
 
+class HeadstoneGrave(Form):
+    """The grave the headstone is for; the cemetery may be left out where one has the field."""
+
+    # A permit takes no grave place, so one address without a cemetery id (the towns' ids
+    # differ) lets the catalogue's one example go through in every town.
+
+    cemetery: Token | None = labelled(
+        "Friedhof",
+        "Cemetery",
+        default=None,
+        description="e.g. 'usingen-friedhof'; if omitted, the town's one cemetery with the field",
+    )
+    field: Token = labelled("Grabfeld", "Field")
+    row: Token = labelled("Reihe", "Row")
+    number: int = labelled("Nummer", "Number", ge=1, le=100_000)
+
+    def address(self, tenant: str) -> GraveAddress:
+        """The grave's address in the town; without a cemetery, the one with this field."""
+        if self.cemetery is not None:
+            return GraveAddress(self.cemetery, self.field, self.row, int(self.number))
+        having = [c.id for c in cemeteries(tenant) if c.field(self.field) is not None]
+        if len(having) != 1:
+            which = "no cemetery" if not having else f"{len(having)} cemeteries"
+            raise InvalidCommand(
+                "grave", f"{tenant} has {which} with a field {self.field!r}: name the cemetery"
+            )
+        return GraveAddress(having[0], self.field, self.row, int(self.number))
+
+
 class HeadstonePermitApplication(Form):
     """What the form portal sends for a headstone permit."""
 
-    grave: GraveAddressForm = labelled("Grabstätte", "Grave")
+    grave: HeadstoneGrave = labelled("Grabstätte", "Grave")
     drawing: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{2,199}$")] = (
         labelled(
             "Zeichnung 1:10 (Anlage)",
@@ -107,9 +138,9 @@ class HeadstonePermitApplication(Form):
 
 
 def example(_on: date) -> dict[str, Any]:
-    """An application any town accepts: a permit does not take a grave place."""
+    """An application every town accepts and approves (its one cemetery with a field A)."""
     return {
-        "grave": {"cemetery": "usingen-friedhof", "field": "A", "row": "1", "number": 3},
+        "grave": {"field": "A", "row": "1", "number": 3},
         "drawing": "att:2026/grabmal-a-1-3.pdf",
         "material": "Granit, poliert",
         "dimensions": {"height_cm": 90, "width_cm": 60, "depth_cm": 14},
@@ -182,7 +213,7 @@ class HeadstonePermit(Case):
         """A permit names a grave the town has (refused naming ``grave`` otherwise)."""
         terms = super().decision_terms(given, outcome=outcome, decided_on=decided_on)
         if outcome.is_approval:
-            configured_grave(self.tenant, self.application.grave.address())
+            configured_grave(self.tenant, self.application.grave.address(self.tenant))
         return terms
 
     def terms_by_rules(

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import jsonschema
+import pytest
 from fastapi.testclient import TestClient
 
 from application.clock import FixedClock
@@ -190,26 +191,42 @@ def test_a_clerk_of_another_town_cannot_see_or_inspect_the_permit(
     assert response.status_code in (403, 404)
 
 
-def test_the_catalogue_example_is_accepted_in_every_town(
-    client: TestClient, auth: Auth, clock: FixedClock
+@pytest.mark.parametrize("tenant", TOWNS)
+def test_the_catalogue_example_goes_through_in_every_town(
+    client: TestClient, auth: Auth, tenant: str
 ) -> None:
     entry = client.get("/api/v1/services/headstone-permit").json()
     assert entry["label_de"] == "Grabmalgenehmigung"
     assert entry["event_labels"]["StabilityChecked"]["en"] == "Yearly stability check"
     assert entry["fee_tariff"]["towns"]["schmitten"]["headstone_permit"] == "60.00"
     jsonschema.validate(entry["example"], entry["application_schema"])
-    for tenant in TOWNS:
-        response = client.post(
-            "/api/v1/cases",
-            json={
-                **NEW_CASE,
-                "tenant": tenant,
-                "service": "headstone-permit",
-                "data": entry["example"],
-            },
-            headers=auth("applicant", sub="portal:1", tenant=tenant),
-        )
-        assert response.status_code == 201, response.json()
+    body = {**NEW_CASE, "tenant": tenant, "service": "headstone-permit", "data": entry["example"]}
+    created = client.post(
+        "/api/v1/cases", json=body, headers=auth("applicant", sub="portal:1", tenant=tenant)
+    )
+    assert created.status_code == 201, created.json()
+    clerk = auth("clerk", tenant=tenant)
+    url = created.headers["Location"]
+    for path, payload in (("/claim", None), ("/confirm-complete", None), ("/decide", PERMIT)):
+        response = client.post(url + path, json=payload, headers=clerk)
+        assert response.status_code == 200, (tenant, path, response.json())
+    assert response.json()["decision"]["outcome"] == "approved_with_conditions"
+
+
+def test_a_grave_without_its_cemetery_is_found_in_the_one_cemetery_with_that_field(
+    client: TestClient, auth: Auth, clock: FixedClock
+) -> None:
+    clerk = auth("clerk")
+    for field, decided in (("A", 200), ("Z", 422)):
+        body = permit_request(clock, grave={"field": field, "row": "1", "number": 3})
+        url = client.post("/api/v1/cases", json=body, headers=clerk).headers["Location"]
+        client.post(url + "/claim", headers=clerk)
+        client.post(url + "/confirm-complete", headers=clerk)
+        response = client.post(url + "/decide", json=PERMIT, headers=clerk)
+        assert response.status_code == decided, (field, response.json())
+        if decided == 422:
+            assert response.json()["errors"][0]["field"] == "grave"
+            assert "field" in response.json()["detail"]
 
 
 def test_the_feed_publishes_the_headstone_steps_without_personal_data(
