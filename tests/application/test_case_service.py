@@ -246,7 +246,7 @@ def test_a_clerk_of_another_town_cannot_see_or_touch_the_case(cases: CaseService
 def test_unknown_cases_and_services_are_named(cases: CaseService) -> None:
     with pytest.raises(CaseNotFound):
         cases.get(uuid4(), actor=CLERK)
-    with pytest.raises(UnknownService, match="offered: general"):
+    with pytest.raises(UnknownService, match=r"offered: (.+, )?general, "):
         cases.submit(
             actor=APPLICANT, tenant="usingen", service="moon-landing", applicant={}, data={}
         )
