@@ -9,8 +9,10 @@ a free place for the whole rest period, and an existing Wahlgrab takes the buria
 its grave right covers the new rest period (otherwise the extension, with its pro-rata fee,
 is part of the decision). Scheduling reserves the place on the ``Grave`` in the same atomic
 save as the decision; of two registrations for one free place, the loser's retry finds it
-taken and is refused, naming the place. After the burial it is recorded on the grave with
-its rest period; then the file is closed.
+taken and is refused, naming the place. A scheduled burial may be cancelled (withdrawn by
+the applicant, or cancelled by a clerk giving the reason); its place is released on the grave
+in the same atomic save, free for another registration at once. After the burial it is
+recorded on the grave with its rest period; then the file is closed.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from domain.commands import Acting, CommandBody, SharedAggregates, Step, Steps, 
 from domain.decision import Decision, DecisionOutcome, RulesApplied
 from domain.errors import InvalidCommand
 from domain.lifecycle import CaseStatus, extend_lifecycle
-from domain.personal_data import PersonalData
+from domain.personal_data import PersonalData, PersonalValue
 from domain.personal_fields import Personal
 from domain.rules.cemetery import (
     BurialPeriods,
@@ -67,6 +69,7 @@ GRAVE_CHECK_VERSION: Final = "2025-01"  # what the check reads from the grave; a
 
 EVENT_LABELS: Final = {
     "BurialCarriedOut": ("Bestattung durchgeführt", "Burial carried out"),
+    "BurialCancelled": ("Bestattung abgesagt", "Burial cancelled"),
 }
 
 Reference = Annotated[
@@ -301,6 +304,7 @@ class BurialStatus:
     """Statuses after the scheduling."""
 
     CARRIED_OUT: Final = "burial_carried_out"
+    CANCELLED: Final = "burial_cancelled"  # withdrawn or cancelled; its place released
 
 
 class Refusal:
@@ -320,17 +324,24 @@ class BurialRegistration(Case):
 
     PROCESSING_PERIOD_WORKING_DAYS: ClassVar[int] = 2  # a burial does not wait
     FEE_BY_TARIFF_OF: ClassVar[str | None] = "a burial"
+    APPLICANT_COMMANDS: ClassVar[frozenset[str]] = Case.APPLICANT_COMMANDS | {"cancel_burial"}
     PUBLIC_EVENTS: ClassVar[Mapping[str, tuple[str, str]]] = {
-        "BurialCarriedOut": ("burial_carried_out", "Burial registration: the burial took place.")
+        "BurialCarriedOut": ("burial_carried_out", "Burial registration: the burial took place."),
+        "BurialCancelled": (
+            "burial_cancelled",
+            "Burial registration: the scheduled burial was cancelled; its place is free again.",
+        ),
     }
     LIFECYCLE = extend_lifecycle(
         Case.LIFECYCLE,
         {
             # A burial takes place within days: it does not wait for the objection period.
-            CaseStatus.DECIDED: {"record_burial_carried_out"},
-            CaseStatus.NOTIFIED: {"record_burial_carried_out"},
-            CaseStatus.FINAL: {"record_burial_carried_out"},
+            CaseStatus.DECIDED: {"record_burial_carried_out", "cancel_burial"},
+            CaseStatus.NOTIFIED: {"record_burial_carried_out", "cancel_burial"},
+            CaseStatus.FINAL: {"record_burial_carried_out", "cancel_burial"},
+            CaseStatus.OBJECTION_FORWARDED: {"cancel_burial"},
             BurialStatus.CARRIED_OUT: {"close"},
+            BurialStatus.CANCELLED: {"close"},
         },
     )
 
@@ -338,6 +349,7 @@ class BurialRegistration(Case):
         super()._submitted(submitted)
         self.buried_on: date | None = None
         self.rest_ends_on: date | None = None
+        self.cancelled = False
 
     # ---------------------------------------------------------------- queries
 
@@ -732,6 +744,58 @@ class BurialRegistration(Case):
         self.status = status
         self.last_activity_at = at
 
+    def cancel_burial(
+        self, *, actor: Actor, at: datetime, grave: Grave, reason: str | None
+    ) -> None:
+        """Withdraw (the applicant) or cancel (staff, with a reason) the scheduled burial.
+
+        Its place is released on the grave, which is saved with the case in the same save.
+        """
+        record = self._begin("cancel_burial", actor, at)
+        decision = self.current_decision()
+        if not decision.outcome.is_approval:
+            raise InvalidCommand("decision", "the burial was refused: nothing is scheduled")
+        by_applicant = actor.role is Role.APPLICANT
+        if not by_applicant and not (reason and reason.strip()):
+            raise InvalidCommand("reason", "a cancellation by the administration names its reason")
+        if grave.id != UUID(str(decision.particulars["grave_id"])):
+            raise ValueError("not the grave the burial was scheduled in")  # a wiring error
+        text = reason.strip() if reason and reason.strip() else None
+        why = text or "Rücknahme der Bestattungsanmeldung"
+        grave.release_place(case_id=self.id, actor=actor, at=at, reason=why)
+        self._burial_cancelled(
+            status=BurialStatus.CANCELLED,
+            actor=record,
+            at=at,
+            by_applicant=by_applicant,
+            reason=self._case_text(text, "reason") if text else None,
+            grave=str(grave.address),
+        )
+
+    class BurialCancelled(ChangesStatus):
+        """The scheduled burial was withdrawn or cancelled; its place on the grave released."""
+
+        actor: ActorRecord
+        at: datetime
+        by_applicant: bool
+        reason: PersonalValue | None
+        grave: str
+
+    @event(BurialCancelled)
+    def _burial_cancelled(
+        self,
+        *,
+        actor: ActorRecord,
+        at: datetime,
+        by_applicant: bool,
+        reason: PersonalValue | None,
+        grave: str,
+        status: str,
+    ) -> None:
+        self.cancelled = True
+        self.status = status
+        self.last_activity_at = at
+
     # -------------------------------------------------------------------- state
 
     def service_state(self) -> dict[str, Any]:
@@ -746,6 +810,7 @@ class BurialRegistration(Case):
             "place": particulars.get("place"),
             "buried_on": self.buried_on,
             "rest_ends_on": self.rest_ends_on,
+            "cancelled": self.cancelled,
         }
 
     def check_closable(self, at: datetime) -> None:
@@ -755,6 +820,7 @@ class BurialRegistration(Case):
             decision is not None
             and decision.outcome.is_approval
             and self.buried_on is None
+            and not self.cancelled
             and self.status != CaseStatus.OBJECTION_FORWARDED
         ):
             raise InvalidCommand("status", "the burial is scheduled: record it carried out first")
@@ -824,18 +890,43 @@ def schedule(case: BurialRegistration, body: ScheduleBurial, acting: Acting) -> 
     return [grave] if grave is not None else []
 
 
-def record_burial_carried_out(
-    case: BurialRegistration, body: BurialCarriedOut, acting: Acting
-) -> list[Grave]:
-    """Record the burial on its grave, with the rest period the rules set that day."""
-    case.check_allowed("record_burial_carried_out")
+class CancelBurial(CommandBody):
+    """Withdraw or cancel the scheduled burial; staff give the reason."""
+
+    reason: Text | None = Field(
+        default=None, description="Required when staff cancel; the applicant may give one"
+    )
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"reason": "Überführung in eine andere Gemeinde"}]},
+    )
+
+
+def scheduled_grave(case: BurialRegistration, acting: Acting, command: str) -> Grave:
+    """The grave the burial was scheduled in (a refusal has none)."""
+    case.check_allowed(command)
     case.check_actor(acting.actor, acting.at)
     decision = case.current_decision()
     address = decision.particulars.get("grave")
     if address is None:
         raise InvalidCommand("decision", "the burial was refused")
     cemetery, field, row, number = str(address).split("/")
-    grave = grave_at(acting, case.tenant)(GraveAddress(cemetery, field, row, int(number)))
+    return grave_at(acting, case.tenant)(GraveAddress(cemetery, field, row, int(number)))
+
+
+def cancel_burial(case: BurialRegistration, body: CancelBurial, acting: Acting) -> list[Grave]:
+    """Cancel the scheduled burial; the grave with the released place is saved with the case."""
+    grave = scheduled_grave(case, acting, "cancel_burial")
+    case.cancel_burial(actor=acting.actor, at=acting.at, grave=grave, reason=body.reason)
+    return [grave]
+
+
+def record_burial_carried_out(
+    case: BurialRegistration, body: BurialCarriedOut, acting: Acting
+) -> list[Grave]:
+    """Record the burial on its grave, with the rest period the rules set that day."""
+    grave = scheduled_grave(case, acting, "record_burial_carried_out")
     case.record_burial_carried_out(
         actor=acting.actor, at=acting.at, grave=grave, buried_on=body.buried_on
     )
@@ -869,6 +960,20 @@ STEPS: Final = Steps(
             body=BurialCarriedOut,
             aggregate=BurialRegistration,
             run=record_burial_carried_out,
+            retry_lost_race=True,
+        ),
+        Step(
+            name="cancel_burial",
+            path="/{case_id}/burial-cancellation",
+            summary="Burial registration: cancel the scheduled burial",
+            description="Withdrawn by the applicant or cancelled by staff naming the reason; "
+            "the reserved place is released on the grave in the same save, free for another "
+            "registration. The file can then be closed.",
+            roles=(Role.APPLICANT, *STAFF),
+            body=CancelBurial,
+            body_optional=True,
+            aggregate=BurialRegistration,
+            run=cancel_burial,
             retry_lost_race=True,
         ),
     ),

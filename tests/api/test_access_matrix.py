@@ -82,6 +82,7 @@ POLICY[("POST", "/api/v1/cases/{case_id}/signs-up")] = {"applicant", *STAFF}
 POLICY[("POST", "/api/v1/cases/{case_id}/signs-removed")] = {"applicant", *STAFF}
 POLICY[("POST", "/api/v1/cases/{case_id}/burial-schedule")] = STAFF
 POLICY[("POST", "/api/v1/cases/{case_id}/burial-carried-out")] = STAFF
+POLICY[("POST", "/api/v1/cases/{case_id}/burial-cancellation")] = {"applicant", *STAFF}
 POLICY[("GET", "/api/v1/graves/{tenant}/{cemetery}/{field}/{row}/{number}")] = STAFF
 POLICY[("POST", "/api/v1/cases/{case_id}/grave-right-decision")] = STAFF
 POLICY[("POST", "/api/v1/cases/{case_id}/headstone-set")] = {"applicant", *STAFF}
@@ -136,6 +137,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "signs-removed": {"removed_on": "2026-03-02"},
     "burial-schedule": {"legal_remedy_notice": "r"},
     "burial-carried-out": {"buried_on": "2026-03-02"},
+    "burial-cancellation": {"reason": "r"},
     "grave-right-decision": {"legal_remedy_notice": "r"},
     "headstone-set": {"set_on": "2026-03-02"},
     "headstone-inspections": {"inspected_on": "2026-03-02"},

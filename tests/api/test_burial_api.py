@@ -222,3 +222,61 @@ def test_a_grave_is_read_by_staff_of_its_town_only_and_an_unknown_one_is_not_fou
     other_town = client.get(url, headers=auth("clerk", tenant="schmitten"))
     assert other_town.status_code == 403
     assert client.get(url, headers=auth("applicant", sub="portal:g")).status_code == 403
+
+
+def test_a_cancelled_burial_releases_its_place_for_another_registration(
+    client: TestClient, auth: Auth, clock: FixedClock
+) -> None:
+    clerk = auth("clerk")
+    grave = {"cemetery": "usingen-friedhof", "field": "B", "row": "3", "number": 4}
+    address = "/api/v1/graves/usingen/usingen-friedhof/B/3/4"
+
+    def scheduled(sub: str) -> tuple[str, dict[str, str]]:
+        undertaker = auth("applicant", sub=sub)
+        created = client.post(
+            "/api/v1/cases", json=registration(clock, grave=grave), headers=undertaker
+        )
+        assert created.status_code == 201, created.json()
+        url = created.headers["Location"]
+        review(client, url, clerk)
+        decision = client.post(url + "/burial-schedule", json=REMEDY, headers=clerk).json()
+        assert decision["decision"]["outcome"] == "approved", decision
+        assert decision["decision"]["particulars"]["place"] == 1
+        return url, undertaker
+
+    # The applicant withdraws the scheduled burial: the place is free again at once.
+    first, undertaker = scheduled("portal:erste")
+    withdrawn = client.post(first + "/burial-cancellation", json={}, headers=undertaker)
+    assert withdrawn.status_code == 200, withdrawn.json()
+    assert withdrawn.json()["status"] == "burial_cancelled"
+    assert withdrawn.json()["service_state"]["cancelled"] is True
+    assert all(p["free"] for p in client.get(address, headers=clerk).json()["places"])
+
+    # Another registration takes the released place; a clerk cancels it, naming the reason.
+    second, _ = scheduled("portal:zweite")
+    response = client.post(second + "/burial-cancellation", json={}, headers=clerk)
+    assert response.status_code == 422, response.json()
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["errors"][0]["field"] == "reason"
+    cancelled = client.post(
+        second + "/burial-cancellation",
+        json={"reason": "Überführung in eine andere Gemeinde"},
+        headers=clerk,
+    )
+    assert cancelled.status_code == 200, cancelled.json()
+    seen = client.get(address, headers=clerk).json()
+    assert all(p["free"] for p in seen["places"]), seen
+    assert seen["burials"] == [], seen
+
+    scheduled("portal:dritte")  # and the place can be scheduled once more
+    again = client.post(first + "/burial-cancellation", json={}, headers=undertaker)
+    assert again.status_code == 409, again.json()  # a cancelled burial is not cancelled twice
+    for url in (first, second):
+        closed = client.post(url + "/close", json={"reason": "abgesagt"}, headers=clerk)
+        assert closed.status_code == 200, closed.json()
+    history = [h["type"] for h in client.get(first + "/history", headers=clerk).json()]
+    assert history[-2:] == ["BurialCancelled", "Closed"]
+    feed_caught_up(client)
+    feed = client.get("/api/v1/feed", headers=auth("integrator"))
+    assert "de.vorgang.case.burial_cancelled.v1" in {e["type"] for e in feed.json()}
+    assert "Überführung" not in feed.text

@@ -32,6 +32,7 @@ INTENDED: frozenset[str] = frozenset(
     {
         # The burial registration's steps and the clerks' GET on a grave (issue 17).
         "/GET /api/v1/graves/{tenant}/{cemetery}/{field}/{row}/{number}: added",
+        "/POST /api/v1/cases/{case_id}/burial-cancellation: added",
         "/POST /api/v1/cases/{case_id}/burial-carried-out: added",
         "/POST /api/v1/cases/{case_id}/burial-schedule: added",
         # The grave right application's decision and the headstone permit's steps (issue 17).

@@ -19,7 +19,7 @@ from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant, rule
 
-from domain.actor import Actor
+from domain.actor import Actor, Role
 from domain.cemeteries import BurialKind, GraveAddress
 from domain.commands import Acting
 from domain.decision import Decision, DecisionOutcome
@@ -32,8 +32,12 @@ from domain.services.burial import (
     BurialCarriedOut,
     BurialRegistration,
     BurialStatus,
+    CancelBurial,
     ScheduleBurial,
     example,
+)
+from domain.services.burial import (
+    cancel_burial as cancel_step,
 )
 from domain.services.burial import (
     record_burial_carried_out as record_step,
@@ -173,11 +177,18 @@ class BurialMachine(ServiceMachine):
 
     def take_the_service_step(self, choice: int) -> None:
         status = self.case.status
-        if status in (CaseStatus.NOTIFIED, CaseStatus.FINAL, CaseStatus.DECIDED):
+        if (
+            status in (CaseStatus.NOTIFIED, CaseStatus.FINAL, CaseStatus.DECIDED)
+            and choice % 3 == 1
+        ):
+            self.cancel_burial(CLERK, NOW, "Überführung")  # some scheduled burials are cancelled
+        elif status in (CaseStatus.NOTIFIED, CaseStatus.FINAL, CaseStatus.DECIDED):
             self._move_to(max(self.today, self.burial_day))
             self.record_burial_carried_out(CLERK, NOW, 0)
         elif status == BurialStatus.CARRIED_OUT:
             self.close(CLERK, NOW, "Bestattung durchgeführt")
+        elif status == BurialStatus.CANCELLED:
+            self.close(CLERK, NOW, "Bestattung abgesagt")
 
     # ------------------------------------------------------------ the steps
 
@@ -278,14 +289,36 @@ class BurialMachine(ServiceMachine):
             self.store.save(*grave_holder)
             assert self.case.status == BurialStatus.CARRIED_OUT
 
+    @rule(actor=actors, at_kind=at_kinds, reason=st.sampled_from([None, "Überführung"]))
+    def cancel_burial(self, actor: Actor, at_kind: str, reason: str | None) -> None:
+        decision = self.case.decision
+
+        def expect(today: date) -> Any:
+            if decision is None or not decision.outcome.is_approval:
+                return "decision"
+            if actor.role is not Role.APPLICANT and not (reason and reason.strip()):
+                return "reason"
+            return None
+
+        grave_holder: list[Grave] = []
+
+        def act(at: datetime) -> None:
+            acting = Acting(actor, at, StoredGraves(self))
+            grave_holder.extend(cancel_step(self.burial, CancelBurial(reason=reason), acting))
+
+        error = self._run("cancel_burial", actor, at_kind, act, expect)
+        if error is None:
+            self.store.save(*grave_holder)
+            assert self.case.status == BurialStatus.CANCELLED
+
     # ------------------------------------------------------------ invariants
 
     @invariant()
     def a_scheduled_registration_holds_exactly_its_place_and_a_refused_one_none(self) -> None:
         decision: Decision | None = self.case.decision
         held = [o for g in self._graves() for o in g.occupations if o.case_id == self.case.id]
-        if decision is None or not decision.outcome.is_approval:
-            assert held == []
+        if decision is None or not decision.outcome.is_approval or self.burial.cancelled:
+            assert held == []  # a cancelled burial's place was released with it
             return
         [occupation] = held
         assert occupation.place == decision.particulars["place"]

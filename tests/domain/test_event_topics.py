@@ -88,6 +88,9 @@ RECORDED_BY_METHOD = {
     "domain.services.sewer_connection:SewerConnection._connection_defects_found": (
         "domain.services.sewer_connection:SewerConnection.ConnectionDefectsFound"
     ),
+    "domain.services.burial:BurialRegistration._burial_cancelled": (
+        "domain.services.burial:BurialRegistration.BurialCancelled"
+    ),
     "domain.services.burial:BurialRegistration._burial_carried_out": (
         "domain.services.burial:BurialRegistration.BurialCarriedOut"
     ),
@@ -166,7 +169,11 @@ EVENT_CLASSES = {
         "HeadstoneSet",
         "StabilityChecked",
     ],
-    "domain.services.burial:BurialRegistration": [*CASE_EVENTS, "BurialCarriedOut"],
+    "domain.services.burial:BurialRegistration": [
+        *CASE_EVENTS,
+        "BurialCancelled",
+        "BurialCarriedOut",
+    ],
     "domain.services.parking_holding:PermitHolding": ["Released", "Started", "Taken"],
     "domain.services.resident_parking:ResidentParkingPermit": [
         *CASE_EVENTS,
