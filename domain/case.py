@@ -103,6 +103,10 @@ class Case(Aggregate):
     # A service whose fee comes from its tariff names itself here ("a road opening permit"):
     # a fee given by the clerk is then refused rather than silently replaced.
     FEE_BY_TARIFF_OF: ClassVar[str | None] = None
+    # A service that approves only by its rules says here how ("a burial is scheduled only
+    # by ..."): a clerk's ``decide`` may then only refuse. An approval by the rules records
+    # the rules it was made by; a clerk's decision records none.
+    APPROVED_ONLY_BY_RULES: ClassVar[str | None] = None
 
     class Submitted(Aggregate.Created):
         """A new case. Version 2 added ``channel``; version 1 events were all online."""
@@ -499,6 +503,8 @@ class Case(Aggregate):
     ) -> None:
         """Decide: approve, approve with conditions, or reject, with reasons and remedy notice."""
         record = self._begin("decide", actor, at)
+        if outcome.is_approval and not rules and self.APPROVED_ONLY_BY_RULES is not None:
+            raise InvalidCommand("outcome", self.APPROVED_ONLY_BY_RULES)
         self.check_holder("decide", actor)
         standard = self.standard_conditions(berlin_date(at))
         standard_texts = standard.texts if standard is not None else ()

@@ -324,6 +324,9 @@ class BurialRegistration(Case):
 
     PROCESSING_PERIOD_WORKING_DAYS: ClassVar[int] = 2  # a burial does not wait
     FEE_BY_TARIFF_OF: ClassVar[str | None] = "a burial"
+    APPROVED_ONLY_BY_RULES: ClassVar[str | None] = (
+        "a burial is scheduled only by the rules (schedule), which reserve the place"
+    )
     APPLICANT_COMMANDS: ClassVar[frozenset[str]] = Case.APPLICANT_COMMANDS | {"cancel_burial"}
     PUBLIC_EVENTS: ClassVar[Mapping[str, tuple[str, str]]] = {
         "BurialCarriedOut": ("burial_carried_out", "Burial registration: the burial took place."),
@@ -394,43 +397,6 @@ class BurialRegistration(Case):
         super().remedy_objection(actor=actor, at=at, reason=reason)
 
     # --------------------------------------------------------------- decision
-
-    def decide(
-        self,
-        *,
-        actor: Actor,
-        at: datetime,
-        outcome: DecisionOutcome,
-        justification: str,
-        legal_basis: str,
-        legal_remedy_notice: str,
-        conditions: list[str] | None = None,
-        effective_from: date | None = None,
-        expires_on: date | None = None,
-        fee: Decimal | None = None,
-        rules: tuple[RulesApplied, ...] = (),
-    ) -> None:
-        """A clerk may refuse by hand; a burial is scheduled only by the rules."""
-        if outcome.is_approval:
-            self.check_allowed("decide")
-            self.check_actor(actor, at)
-            raise InvalidCommand(
-                "outcome",
-                "a burial is scheduled only by the rules (schedule), which reserve the place",
-            )
-        super().decide(
-            actor=actor,
-            at=at,
-            outcome=outcome,
-            justification=justification,
-            legal_basis=legal_basis,
-            legal_remedy_notice=legal_remedy_notice,
-            conditions=conditions,
-            effective_from=effective_from,
-            expires_on=expires_on,
-            fee=fee,
-            rules=rules,
-        )
 
     def decision_terms(
         self, given: DecisionTerms, *, outcome: DecisionOutcome, decided_on: date

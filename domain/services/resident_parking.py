@@ -215,6 +215,11 @@ class ResidentParkingPermit(Case):
 
     PROCESSING_PERIOD_WORKING_DAYS: ClassVar[int] = 10
     APPLICANT_COMMANDS: ClassVar[frozenset[str]] = APPLICANT_COMMANDS | {"return_permit"}
+    APPROVED_ONLY_BY_RULES: ClassVar[str | None] = (
+        "a resident parking permit is issued only by the decision by the rules "
+        "(parking decision), which checks the zone and the permits the resident and "
+        "the vehicle hold"
+    )
     PUBLIC_EVENTS: ClassVar[Mapping[str, tuple[str, str]]] = {
         "PermitRenewed": ("parking_permit_renewed", "Resident parking: the permit was renewed."),
         "NumberPlateChanged": (
@@ -320,43 +325,6 @@ class ResidentParkingPermit(Case):
             raise ValueError(f"not a {kind.value} holding of {self.tenant}")
 
     # --------------------------------------------------------------- decision
-
-    def decide(
-        self,
-        *,
-        actor: Actor,
-        at: datetime,
-        outcome: DecisionOutcome,
-        justification: str,
-        legal_basis: str,
-        legal_remedy_notice: str,
-        conditions: list[str] | None = None,
-        effective_from: date | None = None,
-        expires_on: date | None = None,
-        fee: Decimal | None = None,
-        rules: tuple[RulesApplied, ...] = (),
-    ) -> None:
-        """A clerk may refuse for reasons of their own; issuing goes by the rules."""
-        if outcome.is_approval:
-            raise InvalidCommand(
-                "outcome",
-                "a resident parking permit is issued only by the decision by the rules "
-                "(parking decision), which checks the zone and the permits the resident and "
-                "the vehicle hold",
-            )
-        super().decide(
-            actor=actor,
-            at=at,
-            outcome=outcome,
-            justification=justification,
-            legal_basis=legal_basis,
-            legal_remedy_notice=legal_remedy_notice,
-            conditions=conditions,
-            effective_from=effective_from,
-            expires_on=expires_on,
-            fee=fee,
-            rules=(),  # a clerk's refusal records the zone check it was made under
-        )
 
     def decide_by_rules(
         self,
