@@ -31,7 +31,7 @@ from domain.inspections import Inspection, Inspections
 from domain.lifecycle import LIFECYCLE, CaseStatus
 from domain.personal_data import PersonalData, PersonalValue, Subjects
 from domain.processing_clock import ClockError, ProcessingClock
-from domain.rules.versions import AsRecorded, InForce, RulesChoice
+from domain.rules.versions import AsRecorded, InForce, RulesChoice, in_force
 from domain.teams import check_serves
 from domain.working_days import berlin_date, period_end
 
@@ -107,6 +107,9 @@ class Case(Aggregate):
     # by ..."): a clerk's ``decide`` may then only refuse. An approval by the rules records
     # the rules it was made by; a clerk's decision records none.
     APPROVED_ONLY_BY_RULES: ClassVar[str | None] = None
+    # The versions of the standard conditions (Regelauflagen) every approval of the service
+    # carries, if it has any: a decision attaches the version in force on its day.
+    STANDARD_CONDITIONS_VERSIONS: ClassVar[tuple[StandardConditions, ...]] = ()
 
     class Submitted(Aggregate.Created):
         """A new case. Version 2 added ``channel``; version 1 events were all online."""
@@ -564,11 +567,12 @@ class Case(Aggregate):
         return given if terms is None else terms
 
     def standard_conditions(self, decided_on: date) -> StandardConditions | None:
-        """Extension point: the conditions every approval of the service carries, if any.
+        """The conditions every approval of the service carries, in force that day, if any.
 
         A service that has them records their version in its decision terms too.
         """
-        return None
+        versions = self.STANDARD_CONDITIONS_VERSIONS
+        return in_force(versions, decided_on) if versions else None
 
     def replay_terms(self, decision: Decision) -> DecisionTerms:
         """Extension point: the terms the decision's recorded rule versions give (replay).

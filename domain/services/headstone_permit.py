@@ -39,7 +39,7 @@ from domain.rules.headstone_permit import (
     SETTING_TERMS,
     STANDARD_CONDITIONS,
 )
-from domain.rules.versions import RulesChoice, in_force
+from domain.rules.versions import RulesChoice
 from domain.services.forms import Form, Name, Phone, labelled
 from domain.services.grave_right import Token
 from domain.working_days import add_months, berlin_date
@@ -163,6 +163,7 @@ class HeadstonePermit(Case):
     """A headstone permit: set, accepted on a stability check, checked every year."""
 
     PROCESSING_PERIOD_WORKING_DAYS: ClassVar[int] = 15
+    STANDARD_CONDITIONS_VERSIONS: ClassVar[tuple[StandardConditions, ...]] = STANDARD_CONDITIONS
     FEE_BY_TARIFF_OF: ClassVar[str | None] = "a headstone permit"
     APPLICANT_COMMANDS: ClassVar[frozenset[str]] = Case.APPLICANT_COMMANDS | {
         "report_headstone_set"
@@ -202,10 +203,6 @@ class HeadstonePermit(Case):
         return HeadstonePermitApplication.stored(self.data)
 
     # --------------------------------------------------------------- decision
-
-    def standard_conditions(self, decided_on: date) -> StandardConditions:
-        """Every permit carries the standard conditions in force."""
-        return in_force(STANDARD_CONDITIONS, decided_on)
 
     def decision_terms(
         self, given: DecisionTerms, *, outcome: DecisionOutcome, decided_on: date

@@ -166,6 +166,7 @@ class SewerConnection(Case):
     """A sewer house connection: the shared lifecycle plus construction, acceptance, charge."""
 
     PROCESSING_PERIOD_WORKING_DAYS: ClassVar[int] = 20
+    STANDARD_CONDITIONS_VERSIONS: ClassVar[tuple[StandardConditions, ...]] = STANDARD_CONDITIONS
     FEE_BY_TARIFF_OF: ClassVar[str | None] = "a sewer connection"
     # The owner (or their contractor through the portal) reports the construction finished.
     APPLICANT_COMMANDS: ClassVar[frozenset[str]] = Case.APPLICANT_COMMANDS | {"report_construction"}
@@ -269,10 +270,6 @@ class SewerConnection(Case):
         self.last_activity_at = at
 
     # --------------------------------------------------------------- decision
-
-    def standard_conditions(self, decided_on: date) -> StandardConditions:
-        """Every permit carries the standard conditions in force."""
-        return in_force(STANDARD_CONDITIONS, decided_on)
 
     def decision_terms(
         self, given: DecisionTerms, *, outcome: DecisionOutcome, decided_on: date

@@ -191,6 +191,7 @@ class TrafficSignOrder(Case):
     """A traffic sign order: the shared lifecycle plus signs up, completion, signs removed."""
 
     PROCESSING_PERIOD_WORKING_DAYS: ClassVar[int] = 5  # well inside the 10-day lead time
+    STANDARD_CONDITIONS_VERSIONS: ClassVar[tuple[StandardConditions, ...]] = STANDARD_CONDITIONS
     FEE_BY_TARIFF_OF: ClassVar[str | None] = "a traffic sign order"
     # The applicant puts the signs up and takes them down, and reports both.
     APPLICANT_COMMANDS: ClassVar[frozenset[str]] = Case.APPLICANT_COMMANDS | {
@@ -242,10 +243,6 @@ class TrafficSignOrder(Case):
         return (self.period_end - self.period_start).days + 1
 
     # --------------------------------------------------------------- decision
-
-    def standard_conditions(self, decided_on: date) -> StandardConditions:
-        """Every order carries the standard conditions in force."""
-        return in_force(STANDARD_CONDITIONS, decided_on)
 
     def terms_by_rules(
         self,
