@@ -212,6 +212,12 @@ class ProjectionRunner:
     ) -> None:
         batch = [Applied(n.id, self.mapper.to_domain_event(n)) for n in notifications]
         if batch:
+            if self.views.dialect == "postgresql":
+                # Lock the view's tables in the order a rebuild's switch locks them, before a
+                # batch reads any (a batch may read its second table before writing its
+                # first): a switch that holds the first then waits for us, not the reverse.
+                tables = ", ".join(self.projection.tables())
+                tx.execute(f"LOCK TABLE {tables} IN ROW EXCLUSIVE MODE")
             self.projection.apply(tx, batch)
         moved = tx.execute(
             f"UPDATE {TRACKING} SET position = ?, applied_at = ?, heartbeat_at = ? "
