@@ -204,17 +204,17 @@ class SQLiteKeys(PersonalDataKeys):
 
     def __init__(self, dbname: str, ring: KeyRing, *, cache_seconds: float = 30.0) -> None:
         super().__init__(ring, cache_seconds=cache_seconds)
+        in_memory = dbname.startswith("file:")
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(
-            dbname,
-            uri=dbname.startswith("file:"),
-            check_same_thread=False,
-            isolation_level=None,
-            timeout=10,
-        )
-        self._conn.execute("PRAGMA secure_delete=ON")
-        if not dbname.startswith("file:"):
+        self._conn = self._connect(dbname)
+        if not in_memory:
             self._conn.execute("PRAGMA journal_mode=WAL")
+        # Writes wait for the file's write lock on a connection of their own, so reads of
+        # keys never queue behind them: a projection batch that holds the write lock and
+        # opens a sealed value must not wait for a writer that waits for that batch. (A
+        # shared-cache memory database locks by table: one connection serves both there.)
+        self._write_lock = self._lock if in_memory else threading.Lock()
+        self._write_conn = self._conn if in_memory else self._connect(dbname)
         self._conn.execute(
             f"CREATE TABLE IF NOT EXISTS {TABLE} ("
             "key_id TEXT PRIMARY KEY, case_id TEXT NOT NULL, subject TEXT NOT NULL, "
@@ -223,16 +223,28 @@ class SQLiteKeys(PersonalDataKeys):
         )
         self._conn.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_case ON {TABLE} (case_id, subject)")
 
+    @staticmethod
+    def _connect(dbname: str) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            dbname,
+            uri=dbname.startswith("file:"),
+            check_same_thread=False,
+            isolation_level=None,
+            timeout=10,
+        )
+        conn.execute("PRAGMA secure_delete=ON")
+        return conn
+
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+        with self._write_lock:
+            self._write_conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self._conn
+                yield self._write_conn
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._write_conn.execute("ROLLBACK")
                 raise
-            self._conn.execute("COMMIT")
+            self._write_conn.execute("COMMIT")
 
     def _query(self, statement: str, *params: Any) -> list[Any]:
         with self._lock:
@@ -307,6 +319,8 @@ class SQLiteKeys(PersonalDataKeys):
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
+        with self._write_lock:
+            self._write_conn.close()
         with self._lock:
             self._conn.close()
 
