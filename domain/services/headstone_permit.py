@@ -276,7 +276,8 @@ class HeadstonePermit(Case):
     ) -> None:
         """The acceptance: stability per TA Grabmal passed, or defects with a deadline."""
         record = self._begin("inspect_headstone", actor, at)
-        assert self.set_on is not None  # the lifecycle allows it only once set
+        if self.set_on is None:  # the lifecycle allows it only once set
+            raise InvalidCommand("inspected_on", "the headstone has not been reported set")
         inspection = self._inspection(
             self.acceptance,
             at=at,
@@ -330,7 +331,8 @@ class HeadstonePermit(Case):
         """The yearly stability check: passed, or defects with a deadline (checked again)."""
         record = self._begin("check_stability", actor, at)
         accepted_on = self.acceptance.last.inspected_on if self.acceptance.last else None
-        assert accepted_on is not None  # the lifecycle allows it only once accepted
+        if accepted_on is None:  # the lifecycle allows it only once accepted
+            raise InvalidCommand("inspected_on", "the headstone has not been accepted yet")
         inspection = self._inspection(
             self.stability,
             at=at,
