@@ -6,8 +6,6 @@ Every other command of a case runs through the one command pipeline
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Mapping
 from datetime import date
 from typing import Any, Final
@@ -40,15 +38,14 @@ from domain.case import Case, check_acts_for
 from domain.errors import WrongTenant
 from domain.personal_data import PersonalData, PersonalValue, Subjects
 from domain.personal_fields import personal_data_of
-from domain.reference import ReferenceCounter
+from domain.reference import ReferenceCounter, format_reference
 from domain.services.catalogue import SERVICES, ServiceDefinition
 from domain.services.forms import birth_date_problem
 from domain.teams import check_serves
 from domain.tenants import tenant as tenant_by_id
 from domain.working_days import BERLIN, berlin_date
 
-SUBMIT_ATTEMPTS: Final = 30
-RETRY_PAUSE_SECONDS: Final = 0.002
+SUBMIT_ATTEMPTS: Final = 3  # a lost race can only be the same key's case: the next look finds it
 _HISTORY_FIELDS_HIDDEN: Final = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "at"}
 )
@@ -96,19 +93,19 @@ class CaseService:
         fingerprint = self.identities.fingerprint(
             {"tenant": tenant, "service": service, "applicant": dict(applicant), "data": data}
         )
-        for attempt in range(SUBMIT_ATTEMPTS):
-            if attempt:
-                # Another submission took the counter's next number first: back off with
-                # jitter so concurrent submitters do not collide again in lockstep.
-                time.sleep(random.uniform(0, RETRY_PAUSE_SECONDS * 2 ** min(attempt, 6)))  # noqa: S311
-            existing = self._find(case_id)
+        for _attempt in range(SUBMIT_ATTEMPTS):
+            existing = self._stored_for_key(definition, case_id, tenant, actor, idempotency_key)
             if existing is not None:
                 if existing.request_fingerprint != fingerprint:
                     raise IdempotencyConflict(case_id)
                 return SubmissionResult(
-                    case_id, existing.reference, existing.version, created=False, position=None
+                    case_id,
+                    existing.reference,
+                    existing.version,
+                    created=False,
+                    position=None,
+                    state=self.view(case_id, actor=actor),
                 )
-            self._check_key_unused_by_other_services(definition, tenant, actor, idempotency_key)
             at = self.clock.now()
             check_applicant(applicant, berlin_date(at))
             event_data = self._application_data(definition, data, case_id, berlin_date(at))
@@ -116,47 +113,81 @@ class CaseService:
                 name: PersonalData(case_id=case_id, subject=Subjects.APPLICANT, value=value)
                 for name, value in applicant.items()
             }
-            counter = self._reference_counter(tenant, at.astimezone(BERLIN).year)
-            reference = counter.issue(case_id)
             case = definition.case_class.submit(
                 case_id=case_id,
                 actor=actor,
                 at=at,
                 tenant=tenant,
                 service=service,
-                reference=reference,
+                reference=self._next_reference(tenant, at.astimezone(BERLIN).year),
                 applicant=personal,
                 data=event_data,
                 request_fingerprint=fingerprint,
                 channel=channel,
             )
             try:
-                recordings = self.store.save(counter, case)
+                recordings = self.store.save(case)
             except IntegrityError:
-                continue  # the counter or the case was saved concurrently: look again
+                continue  # the same key's case was saved concurrently: answer with it
+            entries = [history_entry(r.domain_event) for r in recordings]
             return SubmissionResult(
-                case_id, reference, case.version, created=True, position=_position(recordings)
+                case_id,
+                case.reference,
+                case.version,
+                created=True,
+                position=_position(recordings),
+                state=case_as_seen_by(actor, CaseState.of(case), entries),
             )
         raise ConcurrentUpdate(case_id)
 
-    def _check_key_unused_by_other_services(
-        self, definition: ServiceDefinition, tenant: str, actor: Actor, key: str | None
-    ) -> None:
-        """The same key for another service is a reused key, not a new application.
+    def _stored_for_key(
+        self,
+        definition: ServiceDefinition,
+        case_id: UUID,
+        tenant: str,
+        actor: Actor,
+        key: str | None,
+    ) -> Case | None:
+        """The case this Idempotency-Key already made, if any; one lookup for all case types.
 
-        A case's id is derived with its case type, and stored ids must stay as they are, so
-        the ids the key gives for the other case types are looked up instead.
+        The same key for another service is a reused key, not a new application. A case's id
+        is derived with its case type, and stored ids must stay as they are, so the ids the
+        key gives for the other case types are asked for in the same lookup.
         """
         if not key:
-            return
+            return None  # a random id: nothing can exist under it
         others = {d.case_class.__name__ for d in self.services.values()}
         others.discard(definition.case_class.__name__)
-        for aggregate_type in sorted(others):
-            other_id = self.identities.case_id(
+        other_ids = [
+            self.identities.case_id(
                 aggregate_type=aggregate_type, tenant=tenant, subject=actor.id, idempotency_key=key
             )
-            if self._find(other_id) is not None:
+            for aggregate_type in sorted(others)
+        ]
+        stored = self.store.index.stored_ids([case_id, *other_ids])
+        if case_id in stored:
+            return self._find(case_id)
+        for other_id in other_ids:
+            if other_id in stored:
                 raise IdempotencyConflict(other_id)
+        return None
+
+    def _next_reference(self, tenant: str, year: int) -> str:
+        """The town's next reference of the year (decision 18): never issued before."""
+        number = self.store.index.next_reference_number(
+            tenant, year, seed=lambda: self._numbers_issued_by_counter(tenant, year)
+        )
+        return format_reference(tenant, year, number)
+
+    def _numbers_issued_by_counter(self, tenant: str, year: int) -> int:
+        """The last number the reference counter of earlier releases issued (0 if none)."""
+        try:
+            counter: ReferenceCounter = self.store.repository.get(
+                ReferenceCounter.id_for(tenant, year)
+            )
+        except AggregateNotFoundError:
+            return 0
+        return counter.last_number
 
     def _service(self, service: str) -> ServiceDefinition:
         try:
@@ -174,15 +205,6 @@ class CaseService:
         except ValidationError as error:
             raise InvalidApplicationData.of(error, prefix="data") from None
         return personal_data_of(model, case_id=case_id, subject=Subjects.APPLICANT)
-
-    def _reference_counter(self, tenant: str, year: int) -> ReferenceCounter:
-        try:
-            counter: ReferenceCounter = self.store.repository.get(
-                ReferenceCounter.id_for(tenant, year)
-            )
-        except AggregateNotFoundError:
-            counter = ReferenceCounter.start(tenant, year)
-        return counter
 
     def _find(self, case_id: UUID) -> Case | None:
         try:
@@ -209,6 +231,12 @@ class CaseService:
                 raise CaseNotFound(case_id, version)
             case = self._load(case_id, actor, at)
         return case_as_seen_by(actor, CaseState.of(case), entries)
+
+    def seen_by(self, actor: Actor, case: Case) -> CaseState:
+        """A case already loaded (e.g. just saved) as the actor may see it."""
+        if not sees_applicant_view(actor):
+            return CaseState.of(case)
+        return case_as_seen_by(actor, CaseState.of(case), self._entries(case))
 
     def version_seen_by(self, actor: Actor, case: Case) -> int:
         """The version the actor's ETag names: the case's, or the applicant view's."""

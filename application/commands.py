@@ -203,5 +203,6 @@ class CommandHandler:
             except IntegrityError:
                 continue
             position = max((r.notification.id for r in recordings), default=None)
-            return CommandResult(aggregate_id, aggregate.version, position)
+            state = self.cases.seen_by(actor, aggregate) if isinstance(aggregate, Case) else None
+            return CommandResult(aggregate_id, aggregate.version, position, state)
         raise ConcurrentUpdate(aggregate_id)

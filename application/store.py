@@ -15,6 +15,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, Recording, Transcoding
 
 from domain.reference import ReferenceCounter
+from persistence.store_index import StoreIndex, store_index_for
 from persistence.transcodings import register_value_transcodings
 
 
@@ -23,8 +24,8 @@ class VorgangStore(Application[UUID]):
 
     name = "vorgang"  # PostgreSQL table names derive from it: keep it pinned
     is_snapshotting_enabled = True
-    # A reference counter gains one event per case and is loaded by every submission:
-    # a snapshot every 50 events keeps that load short however many cases a year brings.
+    # Reference counters of earlier releases are still read once per town and year (to
+    # continue after their last number); their snapshots keep that read short.
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {ReferenceCounter: 50}
 
     def __init__(
@@ -37,6 +38,8 @@ class VorgangStore(Application[UUID]):
         self._personal_data_transcoding = personal_data
         self._after_save: list[Callable[[], None]] = []
         super().__init__(env=dict(env) if env is not None else None)
+        # Which aggregates exist, and reference numbers: one statement each (decision 18).
+        self.index: StoreIndex = store_index_for(self.recorder)
 
     def after_save(self, listener: Callable[[], None]) -> None:
         """Call this after every save in this process (projection runners wake on it)."""

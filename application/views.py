@@ -17,22 +17,32 @@ from domain.personal_data import Erased, PersonalData, reveal
 
 @dataclass(frozen=True, slots=True)
 class CommandResult:
-    """What a command changed: the case, its new version and the log position of its event."""
+    """What a command changed: the case, its new version and the log position of its event.
+
+    ``state`` is a changed case as the actor may see it, from the aggregate just saved (no
+    second load); None for other aggregate types.
+    """
 
     case_id: UUID
     version: int
     position: int | None
+    state: CaseState | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class SubmissionResult:
-    """A submission: the case, and whether this call created it or found it (a retry)."""
+    """A submission: the case, and whether this call created it or found it (a retry).
+
+    ``state`` is the case as the submitter may see it, from the aggregate just saved (no
+    second load).
+    """
 
     case_id: UUID
     reference: str
     version: int
     created: bool
     position: int | None
+    state: CaseState
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,9 @@
 """Human-readable case references per tenant and year, e.g. ``USI-2026-000042``.
 
-A counter aggregate per tenant and year issues the numbers. It is saved in the same atomic
-save as the new case, so two concurrent submissions cannot both take a number: one save
-fails on the counter's version and is retried. Gaps are acceptable, duplicates are not.
+The store issues the numbers (``persistence/store_index.py``: a sequence per town and year).
+Earlier releases issued them with the ``ReferenceCounter`` aggregate below, saved with each
+new case; its events stay in stores written then, and the store's numbering continues after
+its last number. Gaps are acceptable, duplicates are not.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ _NAMESPACE = uuid5(NAMESPACE_URL, "https://vorgang.example/reference-counter")
 
 
 class ReferenceCounter(Aggregate):
-    """Issues consecutive reference numbers for one tenant and year."""
+    """Issued consecutive reference numbers for one tenant and year (earlier releases)."""
 
     @staticmethod
     def id_for(tenant: str, year: int) -> UUID:

@@ -86,7 +86,7 @@ def submit(
     )
     if not result.created:
         response.status_code = status.HTTP_200_OK
-    state = cases.view(result.case_id, actor=actor)
+    state = result.state
     response.headers["Location"] = f"/api/v1/cases/{result.case_id}"
     response.headers["ETag"] = f'"{state.version}"'
     log.info("case submitted", case_id=str(result.case_id), created=result.created)

@@ -47,7 +47,7 @@ CaseId = Annotated[UUID, Path(description="The case's id, as the submission answ
 
 def answer(cases: CaseService, result: CommandResult, actor: Actor, response: Response) -> CaseOut:
     """The case after a command, with its new ETag (shaped for an applicant)."""
-    state = cases.view(result.case_id, actor=actor)
+    state = result.state or cases.view(result.case_id, actor=actor)
     response.headers["ETag"] = f'"{state.version}"'
     log.info("command done", case_id=str(result.case_id), version=state.version)
     return CaseOut.of(state, log_position(actor, result.position))
