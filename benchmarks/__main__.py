@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 
 from benchmarks import (
+    api_load,
     api_throughput,
     case_search,
     command_throughput,
@@ -24,6 +25,7 @@ BENCHMARKS: dict[str, Callable[[bool], object]] = {
     ),
     "commands": lambda quick: command_throughput.main(["--quick"] if quick else []),
     "api": lambda quick: api_throughput.main(["--quick"] if quick else []),
+    "api_load": lambda quick: api_load.main(["--quick"] if quick else []),
     "feed": lambda quick: feed.main(["--quick"] if quick else []),
     "case_search": lambda quick: case_search.main(["--quick"] if quick else []),
     "read_models": lambda quick: read_models.main(["--quick"] if quick else []),

@@ -35,6 +35,7 @@ from infrastructure.demo import demo_case_for, seed_demo
 from infrastructure.logging import configure_logging
 from infrastructure.privacy.key_encryption import KeyEncryptionError, new_kek_text
 from infrastructure.projection_rebuild import prune, rebuild, superseded_views
+from infrastructure.serving import keep_read_models, serve_processes
 from infrastructure.settings import Environment, Settings, UnsafeSettings
 from infrastructure.wiring import Vorgang, build
 from projections.audit_query import AuditQuery
@@ -155,9 +156,20 @@ def serve(
         bool,
         typer.Option(
             "--projections/--no-projections",
-            help="Keep the read models up to date in this process (off when workers run).",
+            help="Keep the read models up to date (in this process; with --workers in one "
+            "process of their own). Off when `vorgang worker` processes keep them.",
         ),
     ] = True,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="API processes. 1 (default) serves and projects in one process; on "
+            "PostgreSQL with 2 cores, 2 (plus the projection process) serves most. On SQLite "
+            "keep 1: the projection process would poll, lagging up to a second.",
+        ),
+    ] = 1,
     dev: Annotated[
         bool,
         typer.Option(
@@ -187,9 +199,12 @@ def serve(
             finally:
                 vorgang.close()
     try:
-        api = create_app(settings, run_projections=projections)
+        api = create_app(settings, run_projections=projections and workers == 1)
     except (DatabaseUrlError, ClaimPathError, UnsafeSettings) as error:
         raise fail(str(error)) from None
+    if workers > 1:  # the app above only checked the settings; each process builds its own
+        serve_processes(host=host, port=port, workers=workers, projections=projections)
+        return
     uvicorn.run(api, host=host, port=port, log_config=None, access_log=False)
 
 
@@ -223,18 +238,14 @@ def print_quickstart(settings: Settings, host: str, port: int, case_id: UUID) ->
 @app.command()
 def worker() -> None:
     """Keep the read models up to date (run any number; each projection has one holder)."""
-    settings = load_settings()
-    configure_logging(settings.log_format, settings.log_level)
-    vorgang = open_vorgang(settings)
+    load_settings()  # a bad setting is one line, before anything starts
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    vorgang.projections.start()
-    typer.echo(f"worker running projections: {', '.join(vorgang.projections.runners)}", err=True)
     try:
-        stop.wait()
-    finally:
-        vorgang.close()
+        keep_read_models(stop)
+    except (DatabaseUrlError, DatabaseUnavailable) as error:
+        raise fail(str(error)) from None
 
 
 projections_app = typer.Typer(help="Read models: status, rebuild, prune.")

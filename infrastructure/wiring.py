@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import structlog
 from eventsourcing.persistence import PersistenceError, Transcoding
@@ -31,6 +32,17 @@ from infrastructure.view_database import ViewDatabase, open_views
 from projections.search_terms import derive_search_key
 
 log = structlog.get_logger(__name__)
+
+SQLITE_RECORDER_TOPIC = "infrastructure.sqlite_recorder:SQLiteRecorderWithKeys"
+
+
+@runtime_checkable
+class WritesKeys(Protocol):
+    """A recorder that writes a save's new key rows with its events."""
+
+    def write_keys_of(self, keys: PersonalDataKeys) -> None:
+        """Take new key rows from this key store from now on."""
+
 
 DATABASE_ERRORS = (PersistenceError, PsycopgError, PoolTimeout, OSError, sqlite3.Error)
 
@@ -65,12 +77,24 @@ def _one_line(target: DatabaseTarget, error: BaseException) -> DatabaseUnavailab
     return DatabaseUnavailable(f"cannot open {target.display}: {first_line}")
 
 
-def open_store(target: DatabaseTarget, personal_data: Transcoding) -> VorgangStore:
-    """Open the event store, creating its tables; an unreachable database is one clear line."""
+def open_store(
+    target: DatabaseTarget, personal_data: Transcoding, keys: PersonalDataKeys | None = None
+) -> VorgangStore:
+    """Open the event store, creating its tables; an unreachable database is one clear line.
+
+    With ``keys``, the recorder writes new key rows in the transaction of the events that
+    use them (docs/architecture.md, decision 14).
+    """
+    env = dict(target.env)
+    if target.dialect == "sqlite":
+        env["APPLICATION_RECORDER_TOPIC"] = SQLITE_RECORDER_TOPIC
     try:
-        return VorgangStore(env=target.env, personal_data=personal_data)
+        store = VorgangStore(env=env, personal_data=personal_data)
     except DATABASE_ERRORS as error:
         raise _one_line(target, error) from None
+    if keys is not None and isinstance(store.recorder, WritesKeys):
+        store.recorder.write_keys_of(keys)
+    return store
 
 
 def key_ring(settings: Settings) -> KeyRing:
@@ -99,7 +123,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Vorgang:
     )
     keys = open_personal_data_keys(settings, target)
     try:
-        store = open_store(target, EncryptedPersonalData(keys))
+        store = open_store(target, EncryptedPersonalData(keys), keys)
     except DatabaseUnavailable:
         keys.close()
         raise

@@ -47,6 +47,19 @@ class UnknownDataKey(LookupError):
 
 
 @dataclass(frozen=True, slots=True)
+class NewKeyRow:
+    """A key row made during a save, for the event recorder to write with the save's events."""
+
+    key_id: str
+    case_hex: str
+    subject: str
+    kek_id: str
+    wrapped_key: bytes
+    created_at: datetime
+    key: bytes  # the plain key, for the caches once the row is written; never stored
+
+
+@dataclass(frozen=True, slots=True)
 class DataKey:
     """A data key ready to use."""
 
@@ -95,6 +108,26 @@ class PersonalDataKeys(ABC):
         self.ring = ring
         self._for_writing = _TtlCache(cache_seconds)
         self._for_reading = _TtlCache(cache_seconds)
+        # Set when the event recorder writes new key rows in the same transaction as the
+        # events that use them: new keys then wait here, per thread, until it takes them.
+        self._deferred = False
+        self._new_rows = threading.local()
+
+    def write_new_keys_with_events(self) -> None:
+        """From now on the event recorder writes new key rows (``take_new_rows``)."""
+        self._deferred = True
+
+    def take_new_rows(self) -> list[NewKeyRow]:
+        """This thread's key rows made since the last take (the recorder writes them)."""
+        pending: dict[tuple[UUID, str], NewKeyRow] = getattr(self._new_rows, "rows", {})
+        self._new_rows.rows = {}
+        return list(pending.values())
+
+    def written(self, rows: Collection[NewKeyRow]) -> None:
+        """The recorder committed these rows: their keys may be cached now."""
+        for row in rows:
+            self._for_writing.put((UUID(row.case_hex), row.subject), DataKey(row.key_id, row.key))
+            self._for_reading.put(row.key_id, row.key)
 
     # ------------------------------------------------------------------ use
 
@@ -103,6 +136,10 @@ class PersonalDataKeys(ABC):
         cached = self._for_writing.get((case_id, subject))
         if cached is not None:
             return cached  # type: ignore[no-any-return]
+        pending: dict[tuple[UUID, str], NewKeyRow] | None = getattr(self._new_rows, "rows", None)
+        if pending and (case_id, subject) in pending:  # made earlier in this save
+            made = pending[(case_id, subject)]
+            return DataKey(made.key_id, made.key)
         row = self._select_live(case_id.hex, subject)
         if row is not None:
             key_id, kek, blob = row
@@ -111,7 +148,17 @@ class PersonalDataKeys(ABC):
             key_id = uuid.uuid4().hex
             data_key = DataKey(key_id, os.urandom(KEY_BYTES))
             wrapped = self.ring.wrap(data_key.key, key_id=key_id)
-            self._insert(key_id, case_id.hex, subject, wrapped, datetime.now(UTC))
+            at = datetime.now(UTC)
+            if self._deferred:
+                # Cached only once written: a save that fails must not leave a key in the
+                # cache whose row was never stored.
+                if pending is None:
+                    pending = self._new_rows.rows = {}
+                pending[(case_id, subject)] = NewKeyRow(
+                    key_id, case_id.hex, subject, wrapped.kek_id, wrapped.blob, at, data_key.key
+                )
+                return data_key
+            self._insert(key_id, case_id.hex, subject, wrapped, at)
         self._for_writing.put((case_id, subject), data_key)
         self._for_reading.put(data_key.key_id, data_key.key)
         return data_key
@@ -121,6 +168,10 @@ class PersonalDataKeys(ABC):
         cached = self._for_reading.get(key_id)
         if cached is not None:
             return cached  # type: ignore[no-any-return]
+        pending: dict[tuple[UUID, str], NewKeyRow] = getattr(self._new_rows, "rows", {})
+        for made in pending.values():  # made in this thread, not written yet
+            if made.key_id == key_id:
+                return made.key
         row = self._select(key_id)
         if row is None:
             raise UnknownDataKey(key_id)
