@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+import psycopg
 import structlog
 from eventsourcing.persistence import PersistenceError, Transcoding
 from psycopg import Error as PsycopgError
@@ -116,30 +119,67 @@ def open_personal_data_keys(settings: Settings, target: DatabaseTarget) -> Perso
         raise _one_line(target, error) from None
 
 
+# Any constant both releases and all processes agree on: the advisory lock of table creation.
+CREATING_TABLES_LOCK = 0x766F7267616E67  # "vorgang"
+
+
+@contextmanager
+def one_process_creates_tables(target: DatabaseTarget) -> Iterator[None]:
+    """Processes starting together on one PostgreSQL schema create its tables one at a time.
+
+    ``CREATE ... IF NOT EXISTS`` is not safe against itself: two processes creating the same
+    table or type at once fail with a unique violation on the catalogue (seen with
+    ``serve --workers``). An advisory lock per database serialises the start-ups; SQLite
+    serialises its schema changes by its file lock already.
+    """
+    if not target.is_postgres:
+        yield
+        return
+    env = target.env
+    try:
+        conn = psycopg.connect(
+            host=env["POSTGRES_HOST"],
+            port=int(env["POSTGRES_PORT"]),
+            user=env["POSTGRES_USER"],
+            password=env.get("POSTGRES_PASSWORD") or None,
+            dbname=env["POSTGRES_DBNAME"],
+            connect_timeout=int(env.get("POSTGRES_CONNECT_TIMEOUT", "5")),
+            autocommit=True,
+        )
+    except DATABASE_ERRORS as error:
+        raise _one_line(target, error) from None
+    try:
+        conn.execute("SELECT pg_advisory_lock(%s)", (CREATING_TABLES_LOCK,))
+        yield
+    finally:
+        conn.close()  # ends the session, and with it the lock
+
+
 def build(settings: Settings, *, clock: Clock | None = None) -> Vorgang:
     """Wire a Vorgang from settings: keys, encrypted store, use cases."""
     target = parse_database_url(
         settings.database_url, connect_timeout=settings.connect_timeout_seconds
     )
-    keys = open_personal_data_keys(settings, target)
-    try:
-        store = open_store(target, EncryptedPersonalData(keys), keys)
-    except DatabaseUnavailable:
-        keys.close()
-        raise
+    with one_process_creates_tables(target):
+        keys = open_personal_data_keys(settings, target)
+        try:
+            store = open_store(target, EncryptedPersonalData(keys), keys)
+        except DatabaseUnavailable:
+            keys.close()
+            raise
+        log.info("store opened", database=target.display, dialect=target.dialect)
+        try:
+            views = open_views(target)
+            search_key = derive_search_key(settings.id_secret.get_secret_value().encode())
+            projections = ProjectionHost(store, views, search_key=search_key)  # creates views
+        except DATABASE_ERRORS as error:
+            store.close()
+            keys.close()
+            raise _one_line(target, error) from None
     clock = clock or SystemClock()
     identities = CaseIdentities(settings.id_secret.get_secret_value().encode())
     cases = CaseService(store, clock, identities)
     privacy = PrivacyService(store, keys, clock)
-    log.info("store opened", database=target.display, dialect=target.dialect)
-    try:
-        views = open_views(target)
-        search_key = derive_search_key(settings.id_secret.get_secret_value().encode())
-        projections = ProjectionHost(store, views, search_key=search_key)
-    except DATABASE_ERRORS as error:
-        store.close()
-        keys.close()
-        raise _one_line(target, error) from None
     return Vorgang(
         settings=settings,
         target=target,

@@ -1,0 +1,179 @@
+"""``vorgang serve --workers 2`` on PostgreSQL: two API processes, one projection process.
+
+The real command in a process of its own, driven over HTTP: a submission answered by one API
+process is found in the inbox read through ``?min_position`` (kept by the projection
+process, since the API processes keep no views), and the log shows one projection process
+beside two API processes. Decides by what the server answers and logs, never by a pause.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from api.auth import DevelopmentTokens
+from domain.actor import Role
+from infrastructure.database import DatabaseTarget
+from infrastructure.settings import Settings
+from infrastructure.wiring import Vorgang, build
+from tests.conftest import drop_postgres_schema, fresh_postgres_target
+
+pytestmark = pytest.mark.postgres
+SECRET = "serve-workers-test-secret-0123456789"
+STARTUP_LIMIT_SECONDS = 120.0  # a guard against a hang, not a measure: the test waits for state
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def pg() -> Iterator[DatabaseTarget]:
+    target = fresh_postgres_target()
+    try:
+        yield target
+    finally:
+        drop_postgres_schema(target)
+
+
+@pytest.fixture
+def served(pg: DatabaseTarget, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """The base URL of ``vorgang serve --dev --workers 2`` and its log file."""
+    port = free_port()
+    log = tmp_path / "serve.log"
+    env = {
+        **os.environ,
+        "VORGANG_DATABASE_URL": pg.display,
+        "VORGANG_TOKEN_SECRET": SECRET,
+        "VORGANG_LOG_FORMAT": "json",
+        "VORGANG_LOG_LEVEL": "INFO",
+    }
+    command = [str(Path(sys.executable).with_name("vorgang")), "serve", "--dev", "--workers", "2"]
+    command += ["--port", str(port)]
+    with log.open("w") as output:
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)  # noqa: S603
+    base = f"http://127.0.0.1:{port}"
+    try:
+        # Up: both API processes opened the store at start-up, and the projection process
+        # runs (three processes on one fresh schema, creating its tables together).
+        wait_for(lambda: ready(base, log), process, log)
+        yield base, log
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def ready(base: str, log: Path) -> bool:
+    return (
+        answers_health(base)
+        and log_count(log, "store opened") == 3
+        and log_count(log, "projections running") == 1
+    )
+
+
+def answers_health(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/health", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def log_count(log: Path, event: str) -> int:
+    return sum(f'"event": "{event}"' in line for line in log.read_text().splitlines())
+
+
+def wait_for(ready, process: subprocess.Popen[bytes], log: Path) -> None:  # type: ignore[no-untyped-def]
+    limit = time.monotonic() + STARTUP_LIMIT_SECONDS
+    while not ready():
+        if process.poll() is not None:
+            pytest.fail(f"vorgang serve exited: {log.read_text()[-2000:]}")
+        if time.monotonic() > limit:
+            pytest.fail(f"vorgang serve did not come up: {log.read_text()[-2000:]}")
+        time.sleep(0.1)
+
+
+def test_two_api_processes_and_one_projection_process_serve_read_your_writes(
+    served: tuple[str, Path],
+) -> None:
+    base, log = served
+    token = DevelopmentTokens(SECRET, issuer="vorgang-dev", audience="vorgang").issue(
+        subject="anna.schmidt", name="Anna Schmidt", role=Role.CLERK, tenant="usingen"
+    )
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+        submitted = []
+        for number in range(6):  # several connections' worth: both API processes answer
+            response = client.post(
+                "/api/v1/cases",
+                json={
+                    "tenant": "usingen",
+                    "service": "general",
+                    "applicant": {"name": f"Person {number}"},
+                    "data": {"subject": f"Anliegen {number}"},
+                },
+                headers={"Connection": "close"},
+            )
+            assert response.status_code == 201, response.text
+            submitted.append(response.json())
+        last = max(case["position"] for case in submitted)
+        inbox = client.get("/api/v1/inbox", params={"min_position": last, "limit": 50})
+        assert inbox.status_code == 200, inbox.text
+        found = {item["case_id"] for item in inbox.json()["items"]}
+        assert {case["id"] for case in submitted} <= found
+        references = [case["reference"] for case in submitted]
+        assert len(set(references)) == 6
+    # One process keeps the views; no API process failed to open the store.
+    assert log_count(log, "projections running") == 1
+    assert log_count(log, "database unavailable") == 0
+
+
+def start_together(target: DatabaseTarget, count: int) -> tuple[list[Vorgang], list[BaseException]]:
+    """``count`` start-ups released at the same moment; what opened and what failed."""
+    together = threading.Barrier(count)
+    opened: list[Vorgang] = []
+    failures: list[BaseException] = []
+
+    def start() -> None:
+        together.wait(timeout=30)
+        try:
+            opened.append(build(Settings(database_url=target.display)))
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=start) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return opened, failures
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_processes_starting_together_on_a_fresh_schema_all_open_it(
+    pg: DatabaseTarget, attempt: int
+) -> None:
+    """Four start-ups at once on a fresh schema: every one opens the store.
+
+    Without one creator at a time, ``CREATE ... IF NOT EXISTS`` of the same table or type
+    in two sessions fails one of them on the catalogue's unique index.
+    """
+    opened, failures = start_together(pg, 4)
+    for vorgang in opened:
+        vorgang.close()
+    assert failures == []
+    assert len(opened) == 4
