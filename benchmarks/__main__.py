@@ -17,6 +17,7 @@ from benchmarks import (
     feed,
     personal_data_encryption,
     read_models,
+    submission_profile,
 )
 
 BENCHMARKS: dict[str, Callable[[bool], object]] = {
@@ -26,6 +27,7 @@ BENCHMARKS: dict[str, Callable[[bool], object]] = {
     "commands": lambda quick: command_throughput.main(["--quick"] if quick else []),
     "api": lambda quick: api_throughput.main(["--quick"] if quick else []),
     "api_load": lambda quick: api_load.main(["--quick"] if quick else []),
+    "submission_profile": lambda quick: submission_profile.main(["--quick"] if quick else []),
     "feed": lambda quick: feed.main(["--quick"] if quick else []),
     "case_search": lambda quick: case_search.main(["--quick"] if quick else []),
     "read_models": lambda quick: read_models.main(["--quick"] if quick else []),

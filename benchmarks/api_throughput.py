@@ -8,9 +8,7 @@ bearer header and validates ``SubmitCase``, storing nothing. Printed as ratios
 (Vorgang ÷ bare) beside p50/p99 latency and the CPU each side used, so the figures mean the
 same on any machine.
 
-One more row starts Vorgang with the tenant's reference counter for this year already at
-1,000 issued numbers (as after 1,000 submissions): the counter is an event-sourced
-aggregate that every submission loads, so its length shows in every submission.
+The PostgreSQL variant under a real load generator is ``benchmarks/api_load.py``.
 """
 
 from __future__ import annotations
@@ -23,11 +21,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +32,6 @@ import httpx
 from api.auth import DevelopmentTokens
 from benchmarks.support import Measurement, drive, quiet_logging, table
 from domain.actor import Role
-from domain.reference import ReferenceCounter
-from domain.working_days import BERLIN
-from infrastructure.settings import Settings
-from infrastructure.wiring import build
 
 NEW_CASE: dict[str, Any] = {
     "tenant": "usingen",
@@ -49,23 +41,20 @@ NEW_CASE: dict[str, Any] = {
 }
 STARTUP_SECONDS = 30.0
 WARMUP_PER_CLIENT = 10
-PREFILLED = 1_000
 
 
 @dataclass(frozen=True)
 class Run:
-    """One row: which server, how many clients, how many numbers the counter had issued."""
+    """One row: which server, how many clients."""
 
     label: str
     kind: str  # "bare" or "vorgang"
     clients: int
-    prefilled: int = 0
 
 
 RUNS = (
     Run("bare FastAPI", "bare", 1),
     Run("Vorgang submit", "vorgang", 1),
-    Run(f"Vorgang submit, counter at {PREFILLED:,}", "vorgang", 1, PREFILLED),
     Run("bare FastAPI", "bare", 4),
     Run("Vorgang submit", "vorgang", 4),
 )
@@ -139,18 +128,6 @@ def _tail(log: Path) -> str:
     return " | ".join(lines[-3:]) or "no output"
 
 
-def prefill_counter(database: Path, numbers: int) -> None:
-    """Issue ``numbers`` references of this year's usingen counter, as submissions would."""
-    vorgang = build(Settings(database_url=f"sqlite:///{database}"))
-    try:
-        counter = ReferenceCounter.start("usingen", datetime.now(BERLIN).year)
-        for _ in range(numbers):
-            counter.issue(uuid.uuid4())
-        vorgang.store.save(counter)
-    finally:
-        vorgang.close()
-
-
 @dataclass
 class Result:
     """One measurement, the CPU both sides spent on it, and what the server stored."""
@@ -211,12 +188,8 @@ def stored(database: Path) -> str:
         keys = conn.execute("SELECT count(*) FROM vorgang_personal_data_keys").fetchone()[0]
     conn.close()
     cases = sum(n for topic, n in topics.items() if topic.endswith(".Submitted"))
-    counter = sum(n for topic, n in topics.items() if ":ReferenceCounter." in topic)
-    per_case = (sum(topics.values()) - counter) / max(cases, 1)
-    return (
-        f"{cases} cases; per case {per_case:.1f} case event(s), 1 counter event, "
-        f"{keys / max(cases, 1):.1f} key rows; the counter ends at {counter} events"
-    )
+    per_case = sum(topics.values()) / max(cases, 1)
+    return f"{cases} cases; per case {per_case:.1f} event(s), {keys / max(cases, 1):.1f} key rows"
 
 
 def main(argv: list[str]) -> None:
@@ -236,8 +209,6 @@ def main(argv: list[str]) -> None:
     with tempfile.TemporaryDirectory(prefix="vorgang-bench-api-") as folder:
         for number, run in enumerate(RUNS):
             database = Path(folder) / f"{run.kind}-{number}.db"  # a fresh file per server
-            if run.prefilled:
-                prefill_counter(database, run.prefilled)
             with serve(run.kind, database, secret) as server:
                 result = measure(
                     server, run.clients, headers, max_requests=max_requests, seconds=seconds
