@@ -15,6 +15,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, Recording, Transcoding
 
 from domain.reference import ReferenceCounter
+from persistence.new_aggregates import creating
 from persistence.store_index import StoreIndex, store_index_for
 from persistence.transcodings import register_value_transcodings
 
@@ -40,6 +41,17 @@ class VorgangStore(Application[UUID]):
         super().__init__(env=dict(env) if env is not None else None)
         # Which aggregates exist, and reference numbers: one statement each (decision 18).
         self.index: StoreIndex = store_index_for(self.recorder)
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """Save, telling the encoders which aggregates this save creates."""
+        created = frozenset(
+            obj.id
+            for obj in objs
+            if (pending := getattr(obj, "pending_events", None))
+            and pending[0].originator_version == 1
+        )
+        with creating(created):
+            return super().save(*objs, **kwargs)
 
     def after_save(self, listener: Callable[[], None]) -> None:
         """Call this after every save in this process (projection runners wake on it)."""

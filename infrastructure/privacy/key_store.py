@@ -31,6 +31,7 @@ from psycopg_pool import ConnectionPool
 
 from infrastructure.database import DatabaseTarget
 from infrastructure.privacy.key_encryption import KEY_BYTES, KeyRing, WrappedKey
+from persistence.new_aggregates import is_being_created
 
 TABLE = "vorgang_personal_data_keys"
 CACHE_ENTRIES = 50_000
@@ -140,7 +141,12 @@ class PersonalDataKeys(ABC):
         if pending and (case_id, subject) in pending:  # made earlier in this save
             made = pending[(case_id, subject)]
             return DataKey(made.key_id, made.key)
-        row = self._select_live(case_id.hex, subject)
+        # A case this save creates has no key yet (rows are written with their events only).
+        row = (
+            None
+            if self._deferred and is_being_created(case_id)
+            else self._select_live(case_id.hex, subject)
+        )
         if row is not None:
             key_id, kek, blob = row
             data_key = DataKey(key_id, self.ring.unwrap(WrappedKey(kek, blob), key_id=key_id))
