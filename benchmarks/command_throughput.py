@@ -7,8 +7,16 @@ database, with the same number of threads, with
 - the physical floor: a single-row ``INSERT`` + ``COMMIT`` loop into a scratch table
   (plain ``sqlite3`` / ``psycopg``), and
 - the stock library: ``Application.save`` of a minimal ``Counter`` aggregate, one trivial
-  event per save (held in memory; and, for the same shape as a command, read back with
+  event per save, on the library's own recorder (on PostgreSQL its stock
+  ``PostgresApplicationRecorder``: lock, NOTIFY, INSERT, COMMIT in a transaction of their
+  own; held in memory; and, for the same shape as a command, read back with
   ``repository.get`` first).
+
+The write path itself: ``VorgangStore.save`` of the same ``Counter`` on the recorder our
+database URL selects (on PostgreSQL ``infrastructure/postgres_recorder.py``: one call of a
+function that takes the same lock, docs/architecture.md decision 4), and on PostgreSQL once
+more with ``POSTGRES_PRE_PING=y`` (a ping per pool checkout) to show what that round trip
+costs. Both library baselines run with the pool settings of our URL, without pre-ping.
 
 The service is built by the real wiring (``infrastructure.wiring.build``): personal data
 encrypted with AES-GCM, 30 s key cache. Every measurement gets a fresh SQLite file or
@@ -32,6 +40,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
+from application.store import VorgangStore
 from benchmarks.support import (
     Measurement,
     SqliteFiles,
@@ -47,6 +56,7 @@ from domain.case_steps import ADD_NOTE, Note
 from infrastructure.database import DatabaseTarget
 from infrastructure.settings import Settings
 from infrastructure.wiring import build
+from persistence.transcodings import PersonalDataInClear
 
 CLERK = Actor("anna.schmidt", "Anna Schmidt", Role.CLERK, "usingen")
 APPLICANT = Actor("portal:1", "Max Mustermann", Role.APPLICANT, "usingen")
@@ -138,9 +148,22 @@ def physical(target: DatabaseTarget, threads: int, budget: Budget) -> Measuremen
             close()
 
 
-def library(target: DatabaseTarget, threads: int, budget: Budget, *, reload: bool) -> Measurement:
-    """``Application.save`` of a Counter per op (``reload``: ``repository.get`` first)."""
-    app = CounterApp(env=target.env)
+def stock(target: DatabaseTarget) -> dict[str, str]:
+    """The target's environment on the library's own recorder (no recorder topic)."""
+    env = dict(target.env)
+    env.pop("APPLICATION_RECORDER_TOPIC", None)
+    return env
+
+
+def with_pre_ping(target: DatabaseTarget) -> dict[str, str]:
+    """The target's environment with a ping per pool checkout."""
+    return {**target.env, "POSTGRES_PRE_PING": "y"}
+
+
+def counter_saves(
+    app: Application[UUID], threads: int, budget: Budget, *, reload: bool
+) -> Measurement:
+    """``app.save`` of a Counter per op (``reload``: ``repository.get`` first)."""
 
     def worker(_index: int) -> Op:
         counters = [Counter() for _ in range(budget.per_thread)]
@@ -160,12 +183,28 @@ def library(target: DatabaseTarget, threads: int, budget: Budget, *, reload: boo
 
         return get_and_save if reload else save_held
 
+    # Held counters are never replayed, so only a reload bounds the events per counter.
+    max_ops = budget.ops_for(threads) if reload else budget.max_ops
     try:
-        return drive(
-            threads, worker, max_ops=budget.ops_for(threads), max_seconds=budget.max_seconds
-        )
+        return drive(threads, worker, max_ops=max_ops, max_seconds=budget.max_seconds)
     finally:
         app.close()
+
+
+def library(target: DatabaseTarget, threads: int, budget: Budget, *, reload: bool) -> Measurement:
+    """The stock library: ``Application.save`` on its own recorder."""
+    return counter_saves(CounterApp(env=stock(target)), threads, budget, reload=reload)
+
+
+def store_save(
+    target: DatabaseTarget, threads: int, budget: Budget, *, pre_ping: bool = False
+) -> Measurement | None:
+    """``VorgangStore.save`` of a Counter on the recorder the URL selects."""
+    if pre_ping and not target.is_postgres:
+        return None
+    env = with_pre_ping(target) if pre_ping else target.env
+    store = VorgangStore(env=env, personal_data=PersonalDataInClear())
+    return counter_saves(store, threads, budget, reload=False)
 
 
 def commands(target: DatabaseTarget, threads: int, budget: Budget) -> Measurement:
@@ -206,29 +245,37 @@ def commands(target: DatabaseTarget, threads: int, budget: Budget) -> Measuremen
         vorgang.close()
 
 
-VARIANTS: dict[str, Callable[[DatabaseTarget, int, Budget], Measurement]] = {
+VARIANTS: dict[str, Callable[[DatabaseTarget, int, Budget], Measurement | None]] = {
     "INSERT+COMMIT (driver)": physical,
     "library save (Counter)": lambda t, n, b: library(t, n, b, reload=False),
+    "VorgangStore.save (Counter)": store_save,
+    "VorgangStore.save, pre-ping": lambda t, n, b: store_save(t, n, b, pre_ping=True),
     "library get+save (Counter)": lambda t, n, b: library(t, n, b, reload=True),
     "CaseService.add_note": commands,
 }
-PHYSICAL, LIB_SAVE, _, APP = VARIANTS
+PHYSICAL, LIB_SAVE, STORE_SAVE, *_ = VARIANTS
 
 
 # ------------------------------------------------------------------ report
 
 
-def rows_for(dialect: str, results: dict[tuple[str, int], list[Measurement]]) -> list[list[str]]:
+Results = dict[tuple[str, int], list[Measurement]]
+
+
+def rate(results: Results, variant: str, threads: int) -> float:
+    """The median ops/s of a variant's rounds."""
+    return statistics.median(m.rate for m in results[variant, threads])
+
+
+def rows_for(dialect: str, results: Results) -> list[list[str]]:
     """Table rows of one database: ops/s, and ratios against both baselines and 1 thread."""
-
-    def rate(variant: str, threads: int) -> float:
-        return statistics.median(m.rate for m in results[variant, threads])
-
     rows: list[list[str]] = []
     for threads in THREADS:
         for variant in VARIANTS:
-            runs = results[variant, threads]
-            r = rate(variant, threads)
+            runs = results.get((variant, threads))
+            if not runs:
+                continue
+            r = rate(results, variant, threads)
             rows.append(
                 [
                     DIALECTS[dialect],
@@ -238,12 +285,25 @@ def rows_for(dialect: str, results: dict[tuple[str, int], list[Measurement]]) ->
                     f"{statistics.median(m.seconds for m in runs):.2f}",
                     f"{r:,.0f}",
                     f"{statistics.median(m.percentile(50) for m in runs) * 1e3:.2f}",
-                    f"{r / rate(PHYSICAL, threads):.3f}",
-                    f"{r / rate(LIB_SAVE, threads):.2f}",
-                    f"{r / rate(variant, THREADS[0]):.2f}",
+                    f"{r / rate(results, PHYSICAL, threads):.3f}",
+                    f"{r / rate(results, LIB_SAVE, threads):.2f}",
+                    f"{r / rate(results, variant, THREADS[0]):.2f}",
                 ]
             )
     return rows
+
+
+def write_path_summary(results: Results) -> str:
+    """The issue's figure: our save ÷ the stock save on PostgreSQL, per thread count."""
+    parts = []
+    for threads in THREADS:
+        ours = rate(results, STORE_SAVE, threads)
+        parts.append(
+            f"{threads} thread{'s' if threads > 1 else ''}: "
+            f"{ours / rate(results, LIB_SAVE, threads):.2f} x stock save, "
+            f"{ours / rate(results, PHYSICAL, threads):.2f} x INSERT+COMMIT"
+        )
+    return "  write path on PostgreSQL (VorgangStore.save): " + "; ".join(parts)
 
 
 HEADER = [
@@ -272,7 +332,7 @@ def main(argv: list[str]) -> None:
         if quick
         else Budget(max_ops=5_000, max_seconds=1.5, per_thread=50, events_each=12)
     )
-    rounds = args.rounds or (1 if quick else 2)
+    rounds = args.rounds or (1 if quick else 3)
     quiet_logging()
 
     print(
@@ -294,18 +354,23 @@ def main(argv: list[str]) -> None:
     skipped = postgres_unreachable()
     dialects = [d for d in DIALECTS if d == "sqlite" or skipped is None]
     rows: list[list[str]] = []
+    summary: list[str] = []
     with tempfile.TemporaryDirectory(prefix="vorgang-bench-") as folder:
         sqlite_files = SqliteFiles(Path(folder))
         for dialect in dialects:
-            results: dict[tuple[str, int], list[Measurement]] = {}
+            results: Results = {}
             for _ in range(rounds):  # interleaved, so drift hits every variant alike
                 for threads in THREADS:
                     for name, measure in VARIANTS.items():
                         with fresh_database(dialect, sqlite_files) as target:
-                            results.setdefault((name, threads), []).append(
-                                measure(target, threads, budget)
-                            )
+                            measured = measure(target, threads, budget)
+                        if measured is not None:
+                            results.setdefault((name, threads), []).append(measured)
             rows.extend(rows_for(dialect, results))
+            if dialect == "postgresql":
+                summary.append(write_path_summary(results))
     print(table(HEADER, rows, left=2))
+    for line in summary:
+        print(line)
     if skipped is not None:
         print(f"  PostgreSQL rows skipped: {skipped}")

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+# The PostgreSQL recorder (docs/architecture.md, decision 4), by the topic the library resolves.
+RECORDER_TOPIC = "infrastructure.postgres_recorder:PostgresOneRoundTripRecorder"
+
 
 class DatabaseUrlError(ValueError):
     """A database URL Vorgang cannot use; the message says what is wrong in one line."""
@@ -82,9 +85,15 @@ def _postgres(url: str, connect_timeout: int) -> DatabaseTarget:
         "POSTGRES_CONNECT_TIMEOUT": str(connect_timeout),
         "POSTGRES_POOL_SIZE": "5",
         "POSTGRES_MAX_OVERFLOW": "10",
-        "POSTGRES_PRE_PING": "y",
+        # No ping per pool checkout (a round trip before every statement): a connection the
+        # server ended while idle fails its first statement, and the recorder's reads and
+        # saves retry on another one (docs/architecture.md, decision 4).
+        "POSTGRES_PRE_PING": "n",
         "POSTGRES_LOCK_TIMEOUT": "5",
-        # docs/architecture.md, decision 4: the stock insert path keeps commit order = log order.
+        # docs/architecture.md, decision 4: every save is one call of our own function that
+        # takes the stock path's table lock, so commit order = log order in one round trip.
+        # The library's own function (no lock) stays off.
+        "APPLICATION_RECORDER_TOPIC": RECORDER_TOPIC,
         "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
         "CREATE_TABLE": "y",
     }

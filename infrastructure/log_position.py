@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.persistence import InterfaceError, OperationalError
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
+from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier
 
 from application.store import VorgangStore
@@ -23,6 +25,9 @@ class LogPositions:
     def __init__(self, store: VorgangStore) -> None:
         self._recorder: Any = store.recorder
 
+    # Retried like the recorder's reads: a pooled connection the server ended while idle
+    # fails its first statement (no ping per checkout, docs/architecture.md decision 4).
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def of(self, aggregate_id: UUID, version: int) -> int | None:
         """The position of that event, or None if there is no such event."""
         recorder = self._recorder

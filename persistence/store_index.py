@@ -28,7 +28,12 @@ from collections.abc import Callable, Collection
 from typing import Any, Protocol
 from uuid import UUID
 
-from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.persistence import ApplicationRecorder, InterfaceError, OperationalError
+from eventsourcing.utils import retry
+
+# Retried like the recorder's reads: a pooled connection the server ended while idle fails
+# its first statement (no ping per checkout, docs/architecture.md decision 4).
+RETRIED = retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
 
 Seed = Callable[[], int]  # the last number issued before this table or sequence existed
 
@@ -75,6 +80,7 @@ class PostgresIndex:
         self._known: set[str] = set()  # sequences this process has seen exist
         self._lock = threading.Lock()
 
+    @RETRIED
     def stored_ids(self, ids: Collection[UUID]) -> set[UUID]:
         """One indexed lookup for all candidates."""
         if not ids:
@@ -83,6 +89,7 @@ class PostgresIndex:
             curs.execute(self._stored_ids, (list(ids),), prepare=True)
             return {UUID(str(row["originator_id"])) for row in curs.fetchall()}
 
+    @RETRIED
     def next_reference_number(self, tenant: str, year: int, seed: Seed) -> int:
         """``nextval`` of the town's sequence for the year (created at the first number)."""
         from psycopg import errors
