@@ -36,7 +36,10 @@ from projections.search_terms import derive_search_key
 
 log = structlog.get_logger(__name__)
 
-SQLITE_RECORDER_TOPIC = "infrastructure.sqlite_recorder:SQLiteRecorderWithKeys"
+RECORDERS_WITH_KEYS = {
+    "sqlite": "infrastructure.sqlite_recorder:SQLiteRecorderWithKeys",
+    "postgresql": "infrastructure.postgres_recorder_keys:PostgresRecorderWithKeys",
+}
 
 
 @runtime_checkable
@@ -89,8 +92,8 @@ def open_store(
     use them (docs/architecture.md, decision 14).
     """
     env = dict(target.env)
-    if target.dialect == "sqlite":
-        env["APPLICATION_RECORDER_TOPIC"] = SQLITE_RECORDER_TOPIC
+    if keys is not None:
+        env["APPLICATION_RECORDER_TOPIC"] = RECORDERS_WITH_KEYS[target.dialect]
     try:
         store = VorgangStore(env=env, personal_data=personal_data)
     except DATABASE_ERRORS as error:
