@@ -16,8 +16,11 @@ to a second; a SQLite deployment should stay at one process unless that lag is a
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import threading
+import time
+from collections.abc import Callable
 from types import FrameType
 
 import structlog
@@ -32,13 +35,30 @@ from infrastructure.wiring import build
 log = structlog.get_logger(__name__)
 
 STOP_SECONDS = 10.0
+ORPHAN_CHECK_SECONDS = 1.0
+
+
+def stop_when_orphaned(parent: int, stop: Callable[[], None]) -> threading.Thread:
+    """Call ``stop`` once this process's parent is gone (killed without passing it on)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(ORPHAN_CHECK_SECONDS)
+        log.warning("the serving process is gone: stopping", parent=parent)
+        stop()
+
+    watcher = threading.Thread(target=watch, name="orphan-watch", daemon=True)
+    watcher.start()
+    return watcher
 
 
 def api_process_app() -> FastAPI:
     """The app of one API process among several: settings from the environment, no views.
 
-    uvicorn calls this in each worker process (``factory=True``).
+    uvicorn calls this in each worker process (``factory=True``). If the serving process is
+    killed outright (it cannot stop its children then), the worker stops by itself.
     """
+    stop_when_orphaned(os.getppid(), lambda: os.kill(os.getpid(), signal.SIGTERM))
     settings = Settings()
     configure_logging(settings.log_format, settings.log_level)
     return create_app(settings, run_projections=False)
@@ -58,8 +78,9 @@ def keep_read_models(stop: threading.Event) -> None:
 
 
 def _projection_process() -> None:
-    """The projection process: stops on SIGTERM or SIGINT."""
+    """The projection process: stops on SIGTERM or SIGINT, or when its parent is gone."""
     stop = threading.Event()
+    stop_when_orphaned(os.getppid(), stop.set)
 
     def stopping(_signum: int, _frame: FrameType | None) -> None:
         stop.set()

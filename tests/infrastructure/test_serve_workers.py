@@ -48,8 +48,10 @@ def pg() -> Iterator[DatabaseTarget]:
 
 
 @pytest.fixture
-def served(pg: DatabaseTarget, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """The base URL of ``vorgang serve --dev --workers 2`` and its log file."""
+def served(
+    pg: DatabaseTarget, tmp_path: Path
+) -> Iterator[tuple[str, Path, subprocess.Popen[bytes]]]:
+    """The base URL of ``vorgang serve --dev --workers 2``, its log file and its process."""
     port = free_port()
     log = tmp_path / "serve.log"
     env = {
@@ -68,7 +70,7 @@ def served(pg: DatabaseTarget, tmp_path: Path) -> Iterator[tuple[str, Path]]:
         # Up: both API processes opened the store at start-up, and the projection process
         # runs (three processes on one fresh schema, creating its tables together).
         wait_for(lambda: ready(base, log), process, log)
-        yield base, log
+        yield base, log, process
     finally:
         process.terminate()
         try:
@@ -108,9 +110,9 @@ def wait_for(ready, process: subprocess.Popen[bytes], log: Path) -> None:  # typ
 
 
 def test_two_api_processes_and_one_projection_process_serve_read_your_writes(
-    served: tuple[str, Path],
+    served: tuple[str, Path, subprocess.Popen[bytes]],
 ) -> None:
-    base, log = served
+    base, log, _process = served
     token = DevelopmentTokens(SECRET, issuer="vorgang-dev", audience="vorgang").issue(
         subject="anna.schmidt", name="Anna Schmidt", role=Role.CLERK, tenant="usingen"
     )
@@ -140,6 +142,55 @@ def test_two_api_processes_and_one_projection_process_serve_read_your_writes(
     # One process keeps the views; no API process failed to open the store.
     assert log_count(log, "projections running") == 1
     assert log_count(log, "database unavailable") == 0
+
+
+def children_of(parent: int) -> set[int]:
+    """The live child processes of ``parent`` (Linux /proc)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+        if int(ppid) == parent and state != "Z":
+            found.add(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_the_processes_stop_when_the_serving_process_is_killed_outright(
+    served: tuple[str, Path, subprocess.Popen[bytes]],
+) -> None:
+    """SIGKILL leaves the parent no chance to stop its children: they notice and stop."""
+    _base, log, process = served
+    children = children_of(process.pid) - {
+        pid for pid in children_of(process.pid) if "resource_tracker" in cmdline(pid)
+    }
+    assert len(children) == 3, [cmdline(pid) for pid in children]  # two API, one projection
+    process.kill()
+    process.wait()
+    limit = time.monotonic() + STARTUP_LIMIT_SECONDS
+    while any(alive(pid) for pid in children):
+        if time.monotonic() > limit:
+            pytest.fail(f"still running after their parent was killed: {log.read_text()[-2000:]}")
+        time.sleep(0.1)
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
 
 
 def start_together(target: DatabaseTarget, count: int) -> tuple[list[Vorgang], list[BaseException]]:
