@@ -10,6 +10,12 @@ returning their notification ids. A save is one prepared ``SELECT`` on an autoco
 connection: one round trip, one transaction, and commit order is still log order, so a
 reader following the log never passes an id that a late commit fills afterwards.
 
+Group commit: saves of this process that arrive while one is being written queue and go
+together in the next call (``infrastructure/group_commit.py``), of a second function that
+writes each save in a block of its own (a savepoint): one transaction and one commit for
+all, while a save that breaks a constraint (a duplicate version) fails alone with an
+``IntegrityError`` and the others are written. A lone save is the single call above.
+
 A later change can write rows of another table in the same transaction (the same round
 trip) by overriding ``_save_parameters``, ``_save_statements`` and ``_save_arguments``;
 ``Application.save(*objs, **kwargs)`` hands its keyword arguments through to
@@ -21,7 +27,8 @@ from __future__ import annotations
 import random
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from typing import Any
 
@@ -36,6 +43,8 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from psycopg import Connection, Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composable, Composed, Identifier, Literal
+
+from infrastructure.group_commit import GroupCommit, PendingSave
 
 # The library retries its own inserts this often and this long apart; so do we.
 ATTEMPTS = 10
@@ -61,17 +70,21 @@ class PostgresOneRoundTripRecorder(PostgresApplicationRecorder):
     ) -> None:
         super().__init__(datastore, events_table_name=events_table_name)
         self.save_function_name = f"{events_table_name}_save_v{self.FUNCTION_VERSION}"
-        self.check_identifier_length(self.save_function_name)
+        self.save_batch_function_name = f"{events_table_name}_save_batch_v{self.FUNCTION_VERSION}"
+        self.check_identifier_length(self.save_batch_function_name)
+        self._group = GroupCommit(self._write_batch)
 
     # ------------------------------------------------------------- extension points
 
     def _save_parameters(self) -> list[tuple[str, Composable]]:
-        """Parameters of the save function after ``events``: (name, SQL type) each.
+        """Parameters of the save function after ``events``: (name, SQL array type) each.
 
         Override (with ``_save_statements`` and ``_save_arguments``) to write rows of
         another table in the same transaction as the events, e.g. an array of a
         composite type this recorder also creates (append its ``CREATE TYPE`` to
-        ``sql_create_statements`` and its name to ``datastore.db_type_names``).
+        ``sql_create_statements`` and its name to ``datastore.db_type_names``). Each is
+        an array: a batch of saves passes all saves' rows in one and hands every save
+        its own slice under the parameter's name.
         """
         return []
 
@@ -87,8 +100,9 @@ class PostgresOneRoundTripRecorder(PostgresApplicationRecorder):
         """Values of the ``_save_parameters``, from the keyword arguments of the save.
 
         ``kwargs`` are those ``Application.save`` was called with, plus the library's own
-        (``tracking``, None for an ``Application``). Called once per save that has events
-        (a save without events makes no call), before the first attempt.
+        (``tracking``, None for an ``Application``). One list (of this save's rows, maybe
+        empty) per parameter. Called once per save that has events (a save without events
+        makes no call), before the first attempt.
         """
         return []
 
@@ -156,6 +170,111 @@ class PostgresOneRoundTripRecorder(PostgresApplicationRecorder):
             arguments=SQL(", ").join(arguments),
         )
 
+    def _create_save_batch_function_statement(self) -> Composed:
+        """Several saves in one transaction, each in a block of its own (a savepoint).
+
+        A save that breaks a constraint (a duplicate version) is rolled back alone and
+        answered with its error; the others are written. The events of all saves are one
+        array, cut by ``sizes``; so is each extension parameter, by ``sizes_<name>``.
+        """
+        extra = self._save_parameters()
+        parameters = [
+            SQL("events {schema}.{type}[], sizes int[]").format(
+                schema=self._schema, type=Identifier(self.stored_event_type_name)
+            ),
+            *(
+                SQL("{all} {kind}, {sizes} int[]").format(
+                    all=Identifier(f"all_{name}"), kind=kind, sizes=Identifier(f"sizes_{name}")
+                )
+                for name, kind in extra
+            ),
+        ]
+        offsets = [
+            SQL("first int := 1;"),
+            *(SQL("{} int := 1;").format(Identifier(f"first_{name}")) for name, _kind in extra),
+        ]
+        slices = [
+            SQL("{name} {kind} := {all}[{first} : {first} + {sizes}[save] - 1];").format(
+                name=Identifier(name),
+                kind=kind,
+                all=Identifier(f"all_{name}"),
+                first=Identifier(f"first_{name}"),
+                sizes=Identifier(f"sizes_{name}"),
+            )
+            for name, kind in extra
+        ]
+        advance = [
+            SQL("first := first + sizes[save];"),
+            *(
+                SQL("{first} := {first} + {sizes}[save];").format(
+                    first=Identifier(f"first_{name}"), sizes=Identifier(f"sizes_{name}")
+                )
+                for name, _kind in extra
+            ),
+        ]
+        body = SQL(
+            "LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; "
+            "NOTIFY {channel}; "
+            "FOR save IN 1 .. coalesce(array_length(sizes, 1), 0) LOOP "
+            "  DECLARE {slices} BEGIN "
+            "    {statements} "
+            "    WITH inserted AS ("
+            "      INSERT INTO {schema}.{table} "
+            "      (originator_id, originator_version, topic, state) "
+            "      SELECT originator_id, originator_version, topic, state "
+            "      FROM unnest(events[first : first + sizes[save] - 1]) "
+            "      RETURNING notification_id) "
+            "    SELECT array_agg(notification_id ORDER BY notification_id) INTO ids "
+            "    FROM inserted; "
+            "    error := NULL; "
+            "    RETURN NEXT; "
+            "  EXCEPTION WHEN integrity_constraint_violation THEN "
+            "    ids := NULL; "
+            "    error := SQLERRM; "
+            "    RETURN NEXT; "
+            "  END; "
+            "  {advance} "
+            "END LOOP;"
+        ).format(
+            schema=self._schema,
+            table=Identifier(self.events_table_name),
+            channel=Identifier(self.channel_name),
+            slices=SQL(" ").join(slices),
+            statements=SQL(" ").join(self._save_statements()),
+            advance=SQL(" ").join(advance),
+        )
+        return SQL(
+            "CREATE OR REPLACE FUNCTION {schema}.{function}({parameters}) "
+            "RETURNS TABLE (ids bigint[], error text) LANGUAGE plpgsql "
+            "SET lock_timeout = {lock_timeout} "
+            "AS $save$ DECLARE save int; {offsets} BEGIN {body} END; $save$"
+        ).format(
+            schema=self._schema,
+            function=Identifier(self.save_batch_function_name),
+            parameters=SQL(", ").join(parameters),
+            lock_timeout=Literal(f"{self.datastore.lock_timeout}s"),
+            offsets=SQL(" ").join(offsets),
+            body=body,
+        )
+
+    @cached_property
+    def _save_batch_statement(self) -> str:
+        arguments = [
+            SQL("%b::{schema}.{type}[], %s::int[]").format(
+                schema=self._schema, type=Identifier(self.stored_event_type_name)
+            ),
+            *(SQL("%s::{}, %s::int[]").format(kind) for _name, kind in self._save_parameters()),
+        ]
+        return (
+            SQL("SELECT ids, error FROM {schema}.{function}({arguments})")
+            .format(
+                schema=self._schema,
+                function=Identifier(self.save_batch_function_name),
+                arguments=SQL(", ").join(arguments),
+            )
+            .as_string(None)
+        )
+
     def create_table(self) -> None:
         """Create the tables, types and the save function (again: it is replaced)."""
         for attempt in range(1, 4):
@@ -176,6 +295,7 @@ class PostgresOneRoundTripRecorder(PostgresApplicationRecorder):
         curs.execute("SELECT pg_advisory_xact_lock(%s, %s)", (0x766F7267, key - (1 << 31)))
         super()._create_table(curs)
         curs.execute(self._create_save_function_statement(), prepare=False)
+        curs.execute(self._create_save_batch_function_statement(), prepare=False)
 
     # ------------------------------------------------------------- saving
 
@@ -217,27 +337,77 @@ class PostgresOneRoundTripRecorder(PostgresApplicationRecorder):
                 attempt += 1
                 time.sleep(WAIT_SECONDS * (1 + 0.1 * (random.random() - 0.5)))  # noqa: S311
 
+    def saves_waiting(self) -> int:
+        """Saves of this process queued for the next batch (group commit)."""
+        return self._group.queued()
+
     def _call_save_function(
         self, stored_events: Sequence[StoredEvent], extra: list[Any]
     ) -> list[int]:
-        events = [
-            self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
-            for e in stored_events
+        # Saves of other threads that arrive meanwhile go together in the next batch.
+        return self._group.save((stored_events, extra))
+
+    def _write_batch(self, batch: Sequence[PendingSave]) -> None:
+        """Write the saves of a batch: alone by the save function, several by the batch one."""
+        if len(batch) == 1:
+            (pending,) = batch
+            events, extra = pending.args
+            try:
+                pending.done(self._write_one(events, extra))
+            except Exception as error:  # this save's own outcome
+                pending.failed(error)
+            return
+        events = [e for pending in batch for e in pending.args[0]]
+        arguments: list[Any] = [
+            [self._pg_stored_event(e) for e in events],
+            [len(pending.args[0]) for pending in batch],
         ]
+        for index in range(len(self._save_parameters())):
+            rows = [list(pending.args[1][index]) for pending in batch]
+            arguments += [[row for part in rows for row in part], [len(part) for part in rows]]
+        with self._connection() as curs:
+            curs.execute(self._save_batch_statement, arguments, prepare=True)
+            answers = curs.fetchall()
+        if len(answers) != len(batch):
+            msg = f"wrote a batch of {len(batch)} saves but got {len(answers)} answers"
+            raise ProgrammingError(msg)
+        for pending, answer in zip(batch, answers, strict=True):
+            if answer["error"] is not None:
+                pending.failed(IntegrityError(answer["error"]))
+            else:
+                pending.done(self._checked_ids(answer["ids"], len(pending.args[0])))
+
+    def _write_one(self, stored_events: Sequence[StoredEvent], extra: list[Any]) -> list[int]:
+        events = [self._pg_stored_event(e) for e in stored_events]
+        with self._connection() as curs:
+            curs.execute(self._save_statement, (events, *extra), prepare=True)
+            ids = [row["notification_id"] for row in curs.fetchall()]
+        return self._checked_ids(ids, len(stored_events))
+
+    @staticmethod
+    def _checked_ids(ids: list[int] | None, count: int) -> list[int]:
+        if ids is None or len(ids) != count:
+            msg = f"saved {count} events but got {len(ids or [])} notification ids"
+            raise ProgrammingError(msg)
+        return ids
+
+    def _pg_stored_event(self, event: StoredEvent) -> Any:
+        return self.construct_pg_stored_event(
+            event.originator_id, event.originator_version, event.topic, event.state
+        )
+
+    @contextmanager
+    def _connection(self) -> Iterator[Cursor[DictRow]]:
+        """A cursor on a pooled connection; a broken connection is ``ConnectionLost``."""
         used: list[Connection[Any]] = []
         try:
             with self.datastore.get_connection() as conn, conn.cursor() as curs:
                 used.append(conn)
-                curs.execute(self._save_statement, (events, *extra), prepare=True)
-                ids = [row["notification_id"] for row in curs.fetchall()]
+                yield curs
         except (InterfaceError, OperationalError) as error:
             if used and used[0].broken:
                 raise ConnectionLost(str(error)) from error
             raise
-        if len(ids) != len(stored_events):
-            msg = f"saved {len(stored_events)} events but got {len(ids)} notification ids"
-            raise ProgrammingError(msg)
-        return ids
 
     def _ids_if_stored(self, stored_events: Sequence[StoredEvent]) -> list[int] | None:
         """The notification ids of exactly these events if all are stored, else None."""

@@ -251,7 +251,7 @@ def test_start_up_creates_or_replaces_the_function_idempotently(
 
     def start() -> None:
         try:
-            open_app()
+            open_app(POSTGRES_POOL_SIZE="1", POSTGRES_MAX_OVERFLOW="1")
         except BaseException as error:  # reported by the test
             errors.append(error)
 
@@ -290,8 +290,15 @@ def test_start_up_creates_or_replaces_the_function_idempotently(
 def test_a_reader_never_passes_a_save_that_commits_later(
     pg: DatabaseTarget, open_app: Callable[..., Store]
 ) -> None:
-    skipped = reader_passing_a_paused_save(pg, open_app, OURS)
-    assert skipped == set()
+    """B from another process waits for the table lock that A holds until it commits."""
+    assert reader_passing_a_paused_save(pg, open_app, OURS) == set()
+
+
+def test_a_save_of_the_same_process_waits_for_the_batch_ahead_of_it(
+    pg: DatabaseTarget, open_app: Callable[..., Store]
+) -> None:
+    """B from A's process queues for the next batch (group commit) until A's commits."""
+    assert reader_passing_a_paused_save(pg, open_app, OURS, same_process=True) == set()
 
 
 def test_the_stock_pipeline_keeps_the_order_too(
@@ -307,16 +314,28 @@ def test_without_the_lock_the_reader_skips_the_late_commit(
     assert len(reader_passing_a_paused_save(pg, open_app, LIBRARY_FUNCTION)) == 1
 
 
+def queued_saves(app: Application[UUID]) -> int:
+    """Saves waiting in the app's process for the batch ahead of them (0 without our recorder)."""
+    recorder = app.recorder
+    return recorder.saves_waiting() if isinstance(recorder, PostgresOneRoundTripRecorder) else 0
+
+
 def reader_passing_a_paused_save(
-    pg: DatabaseTarget, open_app: Callable[..., Store], variant: Mapping[str, str]
+    pg: DatabaseTarget,
+    open_app: Callable[..., Store],
+    variant: Mapping[str, str],
+    *,
+    same_process: bool = False,
 ) -> set[int]:
     """Pause save A after it took its id, run save B, read, let A commit, read on: skipped ids.
 
     A test-only trigger holds A's transaction after its insert (ids taken, not committed)
-    until the test releases an advisory lock. B then either waits for the table lock
-    (observed in ``pg_locks``) or, without the lock, commits the next id first.
+    until the test releases an advisory lock. B (a store of its own, as another process
+    has, unless ``same_process``) then waits for the table lock (observed in ``pg_locks``),
+    queues behind A's batch, or, without the lock, commits the next id first.
     """
     app = open_app(POSTGRES_LOCK_TIMEOUT="60", **variant)
+    other_app = app if same_process else open_app(POSTGRES_LOCK_TIMEOUT="60", **variant)
     schema = Identifier(pg.env["POSTGRES_SCHEMA"])
     held, other = Counter(), Counter()
     gate = (random.randrange(1, 1 << 30), random.randrange(1, 1 << 30))
@@ -336,10 +355,10 @@ def reader_passing_a_paused_save(
         )
     errors: list[BaseException] = []
 
-    def save(aggregate: Counter) -> Callable[[], None]:
+    def save(by: Store, aggregate: Counter) -> Callable[[], None]:
         def run() -> None:
             try:
-                app.save(aggregate)
+                by.save(aggregate)
             except BaseException as error:  # reported by the test
                 errors.append(error)
 
@@ -347,17 +366,21 @@ def reader_passing_a_paused_save(
 
     with admin_connection(pg) as gatekeeper:
         gatekeeper.execute("SELECT pg_advisory_lock(%s, %s)", gate)
-        saving_held = threading.Thread(target=save(held))
+        saving_held = threading.Thread(target=save(app, held))
         saving_held.start()
         wait_for(
             lambda: waiting_for_lock(pg, "advisory", "classid = %s::oid AND objid = %s::oid", gate),
             "save A paused after taking its id",
         )
-        saving_other = threading.Thread(target=save(other))
+        saving_other = threading.Thread(target=save(other_app, other))
         saving_other.start()
         wait_for(
-            lambda: not saving_other.is_alive() or events_table_lock_awaited(pg),
-            "save B committed or waiting for the table lock",
+            lambda: (
+                not saving_other.is_alive()
+                or events_table_lock_awaited(pg)
+                or queued_saves(other_app) == 1
+            ),
+            "save B committed, waiting for the table lock or queued",
         )
         seen = [n.id for n in app.recorder.select_notifications(start=1, limit=100)]
         position = max(seen, default=0)
@@ -429,6 +452,193 @@ def test_many_writers_and_a_reader_following_the_log_it_sees_every_notification(
 ) -> None:
     app = open_app(POSTGRES_POOL_SIZE="10", POSTGRES_LOCK_TIMEOUT="60")
     assert follow_the_log_while_writing(app) == set()
+
+
+# ------------------------------------------------------------------ group commit
+
+
+def saved_in_one_batch(
+    pg: DatabaseTarget, app: Store, first: Callable[[], object], later: list[Callable[[], object]]
+) -> tuple[object, list[object]]:
+    """Run ``first`` while the table is locked, queue ``later`` behind it, then unlock.
+
+    ``first`` leads a batch of its own and waits for the lock; the ``later`` saves queue
+    in the process (observed: ``saves_waiting``) and are written together after it.
+    Returns each call's result or error.
+    """
+    outcomes: dict[int, object] = {}
+
+    def run(index: int, call: Callable[[], object]) -> threading.Thread:
+        def target() -> None:
+            try:
+                outcomes[index] = call()
+            except Exception as error:  # the outcome under test
+                outcomes[index] = error
+
+        thread = threading.Thread(target=target)
+        thread.start()
+        return thread
+
+    table = SQL("{}.vorgang_events").format(Identifier(pg.env["POSTGRES_SCHEMA"]))
+    with admin_connection(pg) as locker:
+        with locker.transaction():
+            locker.execute(SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(table))
+            threads = [run(0, first)]
+            wait_for(lambda: events_table_lock_awaited(pg), "the first save waiting for the lock")
+            threads += [run(i + 1, call) for i, call in enumerate(later)]
+            wait_for(lambda: ours(app).saves_waiting() == len(later), "the later saves queued")
+        for thread in threads:
+            thread.join()
+    return outcomes[0], [outcomes[i + 1] for i in range(len(later))]
+
+
+def transactions_of(pg: DatabaseTarget) -> dict[int, int]:
+    """Notification id → the top-level transaction that inserted it (from the test trigger)."""
+    with admin_connection(pg) as conn:
+        rows = conn.execute(
+            SQL("SELECT notification_id, xid FROM {}.inserted_by").format(
+                Identifier(pg.env["POSTGRES_SCHEMA"])
+            )
+        ).fetchall()
+    return {int(n): int(x) for n, x in rows}
+
+
+def record_transactions(pg: DatabaseTarget) -> None:
+    """A test-only trigger that notes the top-level transaction of every inserted event."""
+    schema = Identifier(pg.env["POSTGRES_SCHEMA"])
+    with admin_connection(pg) as conn:
+        conn.execute(
+            SQL("CREATE TABLE {}.inserted_by (notification_id bigint, xid bigint)").format(schema)
+        )
+        conn.execute(
+            SQL(
+                "CREATE FUNCTION {schema}.note_xid() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN INSERT INTO {schema}.inserted_by "
+                "VALUES (NEW.notification_id, txid_current()); RETURN NULL; END; $$"
+            ).format(schema=schema)
+        )
+        conn.execute(
+            SQL(
+                "CREATE TRIGGER note_xid AFTER INSERT ON {schema}.vorgang_events "
+                "FOR EACH ROW EXECUTE FUNCTION {schema}.note_xid()"
+            ).format(schema=schema)
+        )
+
+
+def test_concurrent_saves_of_a_process_commit_together_and_a_conflict_fails_only_its_own(
+    pg: DatabaseTarget, open_app: Callable[..., Store]
+) -> None:
+    app = open_app(POSTGRES_LOCK_TIMEOUT="60")
+    record_transactions(pg)
+    taken = Counter()
+    app.save(taken)
+    stale = app.repository.get(taken.id)
+    taken.increment()
+    app.save(taken)  # version 2 is taken
+    stale.increment()
+    stale.increment()  # versions 2 and 3: the 2 conflicts
+    first, before, after = Counter(), Counter(), Counter()
+    after.increment()
+    before_log = stored(app)
+
+    lone, (saved_before, conflict, saved_after) = saved_in_one_batch(
+        pg,
+        app,
+        lambda: app.save(first),
+        [lambda: app.save(before), lambda: app.save(stale), lambda: app.save(after)],
+    )
+
+    assert isinstance(conflict, IntegrityError)
+    assert "duplicate key" in str(conflict)
+    assert app.repository.get(taken.id).version == 2  # nothing of the stale save
+    new_events = [(o, v) for _, o, v in stored(app)[len(before_log) :]]
+    assert new_events[0] == (first.id, 1)
+    assert sorted(new_events[1:]) == sorted([(before.id, 1), (after.id, 1), (after.id, 2)])
+    xids = transactions_of(pg)
+    ids_before = [r.notification.id for r in saved_before]  # type: ignore[attr-defined]
+    ids_after = [r.notification.id for r in saved_after]  # type: ignore[attr-defined]
+    ids_lone = [r.notification.id for r in lone]  # type: ignore[attr-defined]
+    assert len({xids[n] for n in ids_before + ids_after}) == 1  # one transaction
+    assert {xids[n] for n in ids_lone}.isdisjoint({xids[n] for n in ids_before})
+    assert ids_after == sorted(ids_after)
+
+
+def test_a_batch_writes_each_saves_rows_of_another_table_with_its_events_or_not_at_all(
+    pg: DatabaseTarget, open_app: Callable[..., Store]
+) -> None:
+    app = open_app(
+        APPLICATION_RECORDER_TOPIC=f"{__name__}:WithSideRows", POSTGRES_LOCK_TIMEOUT="60"
+    )
+    taken = Counter()
+    app.save(taken)
+    stale = app.repository.get(taken.id)
+    taken.increment()
+    app.save(taken)
+    stale.increment()
+    one, two = Counter(), Counter()
+
+    _, outcomes = saved_in_one_batch(
+        pg,
+        app,
+        lambda: app.save(Counter(), side_rows=["lone"]),
+        [
+            lambda: app.save(one, side_rows=["one-a", "one-b"]),
+            lambda: app.save(stale, side_rows=["stale"]),  # conflicts: neither row nor event
+            lambda: app.save(two),  # no rows of its own
+            lambda: app.save(Counter(), side_rows=["one-a"]),  # its row conflicts
+        ],
+    )
+
+    assert [type(o).__name__ for o in outcomes] == [
+        "list",
+        "IntegrityError",
+        "list",
+        "IntegrityError",
+    ]
+    with admin_connection(pg) as conn:
+        rows = conn.execute(
+            SQL("SELECT value FROM {}.side_rows ORDER BY value").format(
+                Identifier(pg.env["POSTGRES_SCHEMA"])
+            )
+        ).fetchall()
+    assert [v for (v,) in rows] == ["lone", "one-a", "one-b"]
+    assert one.id in app.repository
+    assert two.id in app.repository
+    assert app.repository.get(taken.id).version == 2
+
+
+def test_many_saves_of_one_aggregate_at_once_each_succeed_or_conflict_never_both(
+    open_app: Callable[..., Store],
+) -> None:
+    """Threads race on one aggregate: exactly one save per version wins, in any batch."""
+    app = open_app(POSTGRES_LOCK_TIMEOUT="60")
+    counter = Counter()
+    app.save(counter)
+    wins: list[int] = []
+    conflicts: list[int] = []
+    lock = threading.Lock()
+
+    def race() -> None:
+        for _ in range(20):
+            mine = app.repository.get(counter.id)
+            mine.increment()
+            try:
+                app.save(mine)
+            except IntegrityError:
+                with lock:
+                    conflicts.append(mine.version)
+            else:
+                with lock:
+                    wins.append(mine.version)
+
+    threads = [threading.Thread(target=race) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(wins) == list(range(2, 2 + len(wins)))  # each version won exactly once
+    assert len(wins) + len(conflicts) == 6 * 20
+    assert app.repository.get(counter.id).version == 1 + len(wins)
 
 
 # ------------------------------------------------------------------ failures and retries
