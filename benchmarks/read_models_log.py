@@ -12,28 +12,38 @@ own per size and is reused while it is complete.
 from __future__ import annotations
 
 import itertools
+import json
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.persistence import (
+    DatetimeAsISO,
+    DecimalAsStr,
+    JSONTranscoder,
+    Mapper,
+    StoredEvent,
+    UUIDAsHex,
+)
 
 from application.cases import CaseService
 from application.clock import FixedClock
 from application.commands import CommandHandler
 from application.store import VorgangStore
-from benchmarks.support import POSTGRES_URL, postgres_connection
+from benchmarks.support import POSTGRES_URL, postgres_connection, table
 from domain.actor import Actor, Role
 from domain.working_days import berlin_date
 from infrastructure.database import DatabaseTarget, parse_database_url
 from infrastructure.demo import APPLICANTS, SCENARIOS, TOWNS, Town
 from infrastructure.demo_road_opening import PERMIT_SCENARIOS, permit_data
 from infrastructure.demo_steps import Step
+from infrastructure.log_batches import collection_paused
 from infrastructure.settings import Settings
 from infrastructure.wiring import Vorgang, build
 from projections.case_events import case_event_topics
@@ -275,3 +285,120 @@ def record_info(target: DatabaseTarget, info: LogInfo) -> None:
             (info.events, info.cases, info.templates, info.template_events, info.seconds),
         )
         conn.commit()
+
+
+# ------------------------------------------------------------------ decoding
+
+
+@dataclass(frozen=True)
+class DecodeCost:
+    """What decoding one kind of stored event costs, per event."""
+
+    what: str
+    events: int
+    bytes_per_event: float
+    typed_per_event: float  # values stored under a transcoding ({"_type_": ...})
+    seconds: float
+
+    @property
+    def micros(self) -> float:
+        """Microseconds per event."""
+        return self.seconds / self.events * 1e6
+
+
+class _Dog(Aggregate):
+    """A minimal aggregate: the library's own kind of plain event."""
+
+    @event("Registered")
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @event("Renamed")
+    def rename(self, name: str) -> None:
+        self.name = name
+
+
+def _plain_library_events(count: int) -> list[StoredEvent]:
+    """Stored events of a minimal aggregate, through the library's stock transcoder."""
+    mapper = _stock_mapper()
+    stored = []
+    while len(stored) < count:
+        dog = _Dog(name="Bello")
+        for i in range(4):
+            dog.rename(f"Bello {i}")
+        stored += [mapper.to_stored_event(e) for e in dog.collect_events()]
+    return stored[:count]
+
+
+def _stock_mapper() -> Mapper[Any]:
+    transcoder = JSONTranscoder()
+    for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO()):
+        transcoder.register(transcoding)
+    return Mapper(transcoder=transcoder)
+
+
+def _timed(decode: Callable[[StoredEvent], object], stored: Sequence[StoredEvent]) -> float:
+    """The fastest of three passes, collection paused as in a rebuild."""
+    best = float("inf")
+    for _ in range(3):
+        with collection_paused():
+            started = time.perf_counter()
+            for item in stored:
+                decode(item)
+            best = min(best, time.perf_counter() - started)
+    return best
+
+
+def decode_costs(target: DatabaseTarget, sample: int) -> list[DecodeCost]:
+    """Per event: the library decoding plain events, against parsing and decoding ours.
+
+    Our events are the first ``sample`` case events of the log, already in memory (no
+    database time): parsed only (``json.loads``), decoded as a rebuild does (personal data
+    sealed), and decoded as the application does (every personal value opened: its data key
+    looked up, through the key cache, and AES-GCM).
+    """
+    vorgang = build(Settings(database_url=target.display, key_cache_seconds=300))
+    try:
+        ours = vorgang.store.recorder.select_notifications(
+            start=1, limit=sample, topics=case_event_topics()
+        )
+        sealing = next(iter(vorgang.projections.runners.values())).mapper
+        opening = vorgang.store.mapper
+        for stored in ours:
+            opening.to_domain_event(stored)  # every key in the cache, as in a long rebuild
+        library = _plain_library_events(len(ours))
+        passes = [
+            ("library: a minimal aggregate's events", library, _stock_mapper().to_domain_event),
+            ("ours: JSON parsing only", ours, lambda stored: json.loads(stored.state)),
+            ("ours: decoded, personal data sealed", ours, sealing.to_domain_event),
+            ("ours: decoded, personal data opened", ours, opening.to_domain_event),
+        ]
+        return [
+            DecodeCost(
+                what,
+                len(stored),
+                sum(len(s.state) for s in stored) / len(stored),
+                sum(s.state.count(b'"_type_"') for s in stored) / len(stored),
+                _timed(decode, stored),
+            )
+            for what, stored, decode in passes
+        ]
+    finally:
+        vorgang.close()
+
+
+def decode_report(costs: Sequence[DecodeCost]) -> str:
+    """Bytes, typed values, microseconds and events/s per event; µs ÷ the library's µs."""
+    base = costs[0].micros
+    rows = [
+        [
+            c.what,
+            f"{c.bytes_per_event:,.0f}",
+            f"{c.typed_per_event:.1f}",
+            f"{c.micros:.1f}",
+            f"{1e6 / c.micros:,.0f}",
+            f"{c.micros / base:.1f}",
+        ]
+        for c in costs
+    ]
+    return table(["decode", "bytes", "typed", "µs/event", "events/s", "÷ library"], rows)

@@ -6,6 +6,14 @@ the live tables, renames the copy's tables into their place, gives them the live
 names and sets the live tracking position to the copy's. A live runner that was ahead
 simply applies the events after that position again, to the new tables; one that was
 behind goes on from there. Readers see the old view or the new one, never a half.
+
+The fill reads the log once for every view rebuilt together, the next batch read and
+decoded while the last one is written (``infrastructure/log_batches.py``), and writes rows
+in bulk (``projections/bulk.py``); a view may keep state in memory between the batches of
+a fill (``Projection.fill_begins``). The copy's secondary indexes are built once, after the
+fill, instead of being kept up to date row by row: on PostgreSQL under the copy's names
+before the switch, which only renames them; on SQLite (which cannot rename an index) by
+the switch. Indexes that enforce something (primary keys, unique ones) stay throughout.
 """
 
 from __future__ import annotations
@@ -18,11 +26,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from application.store import VorgangStore
+from infrastructure.log_batches import log_ahead
 from infrastructure.projection_runner import TRACKING, ProjectionRunner
 from infrastructure.view_database import ViewDatabase, ViewTransaction
 from projections.projection import Projection
 
 Progress = Callable[[int, int], None]  # (position, head)
+BATCH_SIZE = 2000  # events per batch (and transaction) of a fill; two batches are held at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,22 +45,37 @@ class Rebuilt:
     seconds: float
 
 
-def index_names(tx: ViewTransaction, dialect: str, table: str) -> list[str]:
-    """The explicitly created indexes of a table."""
+@dataclass(frozen=True, slots=True)
+class Index:
+    """An index of a view's table, as the database would create it again."""
+
+    name: str
+    definition: str
+    enforces: bool  # a primary key or unique index: it must exist while rows are written
+
+
+def table_indexes(tx: ViewTransaction, dialect: str, table: str) -> list[Index]:
+    """The indexes of a table (on SQLite the explicitly created ones)."""
     if dialect == "sqlite":
         rows = tx.query(
-            "SELECT name FROM sqlite_master "
+            "SELECT name, sql FROM sqlite_master "
             "WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
             (table,),
         )
-    else:
-        rows = tx.query(
-            "SELECT i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
-            "JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
-            "WHERE t.relname = ? AND n.nspname = current_schema() AND NOT x.indisprimary",
-            (table,),
-        )
-    return [str(r[0]) for r in rows]
+        return [
+            Index(str(name), str(sql), str(sql).upper().startswith("CREATE UNIQUE"))
+            for name, sql in rows
+        ]
+    rows = tx.query(
+        "SELECT i.relname, pg_get_indexdef(i.oid), x.indisprimary OR x.indisunique "
+        "OR x.indisexclusion FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+        "JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
+        "WHERE t.relname = ? AND n.nspname = current_schema()",
+        (table,),
+    )
+    return [
+        Index(str(name), str(definition), bool(enforces)) for name, definition, enforces in rows
+    ]
 
 
 def rebuild(
@@ -58,20 +83,121 @@ def rebuild(
     views: ViewDatabase,
     projection: Projection,
     *,
-    batch_size: int = 2000,
+    batch_size: int = BATCH_SIZE,
     progress: Progress | None = None,
 ) -> Rebuilt:
     """Build a fresh copy of the view from the log and switch to it atomically."""
+    (done,) = rebuild_together(store, views, [projection], batch_size=batch_size, progress=progress)
+    return done
+
+
+def rebuild_together(
+    store: VorgangStore,
+    views: ViewDatabase,
+    projections: Sequence[Projection],
+    *,
+    batch_size: int = BATCH_SIZE,
+    progress: Progress | None = None,
+) -> list[Rebuilt]:
+    """Rebuild several views from one read of the log (each event decoded once for all of
+    them), then switch each to its copy atomically, one after the other."""
     started = time.monotonic()
-    shadow = copy.copy(projection)
-    shadow.shadow = f"_rb{uuid.uuid4().hex[:10]}"  # unique: its index names must be too
-    runner = ProjectionRunner(store, views, shadow, batch_size=batch_size)
-    events = 0
+    suffix = f"_rb{uuid.uuid4().hex[:10]}"  # unique: the copies' index names must be too
+    shadows = []
+    for projection in projections:
+        shadow = copy.copy(projection)
+        shadow.shadow = suffix
+        shadows.append(shadow)
+    runners = [ProjectionRunner(store, views, s, batch_size=batch_size) for s in shadows]
+    deferred = _drop_secondary_indexes(views, shadows)
+    for shadow in shadows:
+        shadow.fill_begins()
+    applied = _fill(store, views, runners, batch_size, progress)
+    with views.transaction() as tx:
+        for shadow in shadows:
+            shadow.fill_ends(tx)
+    if views.dialect == "postgresql":
+        _build_indexes(views, deferred, shadows)
+        applied = _fill(store, views, runners, batch_size, progress, applied)
+    done = []
+    for projection, shadow, runner in zip(projections, shadows, runners, strict=True):
+        position = _switch(store, views, projection, shadow, runner)
+        seconds = round(time.monotonic() - started, 3)
+        done.append(Rebuilt(projection.key, position, applied[shadow.key], seconds))
+    return done
+
+
+def _drop_secondary_indexes(views: ViewDatabase, shadows: Sequence[Projection]) -> list[Index]:
+    """Drop the copies' indexes that enforce nothing; return them, to build after the fill."""
+    dropped = []
+    with views.transaction() as tx:
+        for shadow in shadows:
+            for table in shadow.tables():
+                for index in table_indexes(tx, views.dialect, table):
+                    if not index.enforces:
+                        tx.execute(f"DROP INDEX {index.name}")
+                        dropped.append(index)
+    return dropped
+
+
+def _build_indexes(
+    views: ViewDatabase, indexes: Sequence[Index], shadows: Sequence[Projection]
+) -> None:
+    """Build the copies' indexes at once (and their statistics), outside any switch."""
+    with views.transaction() as tx:
+        for index in indexes:
+            tx.execute(index.definition)
+        for shadow in shadows:
+            for table in shadow.tables():
+                tx.execute(f"ANALYZE {table}")
+
+
+def _fill(
+    store: VorgangStore,
+    views: ViewDatabase,
+    runners: Sequence[ProjectionRunner],
+    batch_size: int,
+    progress: Progress | None,
+    applied: dict[str, int] | None = None,
+) -> dict[str, int]:
+    """Apply the log to the copies until they are less than a batch behind its head.
+
+    Each batch is read and decoded once and applied to every copy in one transaction; a
+    copy reads only its own topics of it.
+    """
+    applied = dict(applied or dict.fromkeys((r.name for r in runners), 0))
+    own_topics = [frozenset(r.projection.topics()) for r in runners]
+    topics = frozenset().union(*own_topics)
+    chosen = [None if mine == topics else mine for mine in own_topics]
+    (position,) = {r.position() for r in runners}  # filled together from the start
     while True:
         head = store.recorder.max_notification_id() or 0
-        events += runner.catch_up_to(head, progress=progress)
-        if (store.recorder.max_notification_id() or 0) - runner.position() < batch_size:
-            break  # close enough: the last stretch is applied inside the switch below
+        with log_ahead(
+            store, runners[0].mapper, sorted(topics), position, head, batch_size
+        ) as batches:
+            for batch in batches:
+                with views.transaction() as tx:
+                    for runner, mine in zip(runners, chosen, strict=True):
+                        events = batch.for_topics(mine)
+                        runner.apply_batch(tx, batch.start, batch.end, events)
+                        applied[runner.name] += len(events)
+                position = batch.end
+                for runner in runners:
+                    runner.known_position = position
+                if progress is not None:
+                    progress(position, head)
+        if (store.recorder.max_notification_id() or 0) - position < batch_size:
+            return applied  # close enough: the last stretch is applied inside the switch
+
+
+def _switch(
+    store: VorgangStore,
+    views: ViewDatabase,
+    projection: Projection,
+    shadow: Projection,
+    runner: ProjectionRunner,
+) -> int:
+    """Apply the last stretch to the copy and put it in the live view's place; its position."""
     live_tables = projection.tables()
     shadow_tables = shadow.tables()
     with views.transaction() as tx:
@@ -84,18 +210,21 @@ def rebuild(
         for table in live_tables:
             tx.execute(f"DROP TABLE IF EXISTS {table}")
         for old, new in zip(shadow_tables, live_tables, strict=True):
-            stale = index_names(tx, views.dialect, old)
             tx.execute(f"ALTER TABLE {old} RENAME TO {new}")
-            for index in stale:
-                tx.execute(f"DROP INDEX IF EXISTS {index}")
-        projection.create_tables(tx)  # the live index names, on the rebuilt tables
+            for index in table_indexes(tx, views.dialect, new):
+                live_name = index.name.replace(shadow.key, projection.key)
+                if views.dialect == "postgresql" and live_name != index.name:
+                    tx.execute(f"ALTER INDEX {index.name} RENAME TO {live_name}")
+                elif views.dialect == "sqlite" or not index.enforces:
+                    tx.execute(f"DROP INDEX IF EXISTS {index.name}")  # made again just below
+        projection.create_tables(tx)  # the live indexes still missing, on the rebuilt tables
         tx.execute(
             f"INSERT INTO {TRACKING} (name, position) VALUES (?, ?) "
             "ON CONFLICT (name) DO UPDATE SET position = excluded.position, last_error = NULL",
             (projection.key, position),
         )
         tx.execute(f"DELETE FROM {TRACKING} WHERE name = ?", (shadow.key,))
-    return Rebuilt(projection.key, position, events, round(time.monotonic() - started, 3))
+    return position
 
 
 VERSIONED = re.compile(r"^(?P<name>[a-z][a-z0-9_]*?)_v(?P<version>[0-9]+)$")

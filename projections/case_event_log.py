@@ -3,11 +3,17 @@
 The audit trail and the integration feed are both such logs: an event's row needs what
 earlier events of its case left (reference, tenant, status), so each batch loads the state
 of the cases it touches, appends the rows and stores the state again, set-based.
+
+While a rebuild fills a copy, the state of the cases touched last stays in memory between
+batches (at most ``HELD_CASES``; the least recently touched are written back when more
+arrive, the rest when the fill ends), so a case's state is not written and read again
+with every batch its events fall into.
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -17,12 +23,16 @@ from projections.projection import Applied, Projection
 from projections.sealed import SealingTranscoder
 from projections.view_store import ViewTransaction
 
+HELD_CASES = 2000  # during a fill: the cases whose state stays in memory between batches
+
 
 class CaseEventLog(Projection):
     """Rows of case events in log order, and a table of per-case state they draw from."""
 
     row_columns: ClassVar[tuple[str, ...]]
     case_columns: ClassVar[tuple[str, ...]]
+
+    _held: OrderedDict[str, dict[str, Any]] | None = None  # during a fill: state not written
 
     def __init__(self) -> None:
         self._json = SealingTranscoder()
@@ -43,12 +53,34 @@ class CaseEventLog(Projection):
     def apply(self, tx: ViewTransaction, batch: Sequence[Applied]) -> None:
         """Append one row per kept event; store the state of the cases the batch touched."""
         ids = sorted({str(a.event.originator_id) for a in batch})
-        cases = {
+        held = self._held
+        cases = {} if held is None else {i: held.pop(i) for i in ids if i in held}
+        missing = [i for i in ids if i not in cases]
+        cases |= {
             case_id: self._case_loaded(row)
-            for case_id, row in load_rows(tx, self.cases_table, self.case_columns, ids).items()
+            for case_id, row in load_rows(tx, self.cases_table, self.case_columns, missing).items()
         }
         rows = [row for applied in batch if (row := self._row(cases, applied)) is not None]
         insert_rows(tx, self.table, self.row_columns, rows)
+        if held is not None:
+            held.update(cases)  # the most recently touched last
+            cases = {}
+            while len(held) > HELD_CASES:
+                case_id, case = held.popitem(last=False)
+                cases[case_id] = case
+        self._store(tx, cases)
+
+    def fill_begins(self) -> None:
+        """Keep the state of the cases touched last in memory between batches."""
+        self._held = OrderedDict()
+
+    def fill_ends(self, tx: ViewTransaction) -> None:
+        """Write back the state kept in memory."""
+        held, self._held = self._held, None
+        if held:
+            self._store(tx, held)
+
+    def _store(self, tx: ViewTransaction, cases: dict[str, dict[str, Any]]) -> None:
         upsert_rows(
             tx,
             self.cases_table,

@@ -12,6 +12,7 @@ from domain.processing_clock import ProcessingClock
 from domain.working_days import berlin_date, working_days_between
 from projections.bulk import load_rows, upsert_rows
 from projections.case_events import case_event_topics, status_after
+from projections.due_dates import due_on_text
 from projections.projection import Applied, Projection
 from projections.view_store import ViewTransaction
 
@@ -82,8 +83,7 @@ class CaseStats(Projection):
         if isinstance(clock, ProcessingClock):
             row["started_on"] = clock.started_on.isoformat() if clock.started_on else None
             row["waited_days"] = clock.waited_working_days
-            due = clock.due_on
-            row["due_on"] = due.isoformat() if due else None
+            row["due_on"] = due_on_text(clock)
         takes_effect = isinstance(event, Case.Countersigned) or (
             isinstance(event, Case.Decided) and event.status != CaseStatus.PENDING_COUNTERSIGN
         )

@@ -8,7 +8,6 @@ only for a caller granted personal data (an erasure destroys the key, so they ar
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any, ClassVar, Final
 
@@ -19,6 +18,7 @@ from projections.case_event_log import CaseEventLog
 from projections.case_events import status_after
 from projections.inbox import utc_text
 from projections.projection import Applied
+from projections.sealed import view_json
 from projections.view_store import ViewTransaction
 
 SHARED_TYPES: Final = {
@@ -154,5 +154,5 @@ class Feed(CaseEventLog):
             case["service"],
             case_id,
             utc_text(getattr(event, "at", None) or event.timestamp),  # when it happened
-            json.dumps(data, ensure_ascii=False),
+            view_json(data),
         )

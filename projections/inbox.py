@@ -19,6 +19,7 @@ from projections.case_events import (
     holder_after,
     status_after,
 )
+from projections.due_dates import due_on_text
 from projections.projection import Applied, Projection
 from projections.sealed import sealed_json
 from projections.view_store import ViewTransaction
@@ -115,8 +116,7 @@ class Inbox(Projection):
         row["assignee"] = holder_after(event, row.get("assignee"))
         clock = getattr(event, "clock", None)
         if isinstance(clock, ProcessingClock):
-            due = clock.due_on
-            row["due_on"] = due.isoformat() if due else None
+            row["due_on"] = due_on_text(clock)
             row["due_key"] = row["due_on"] or NO_DUE_DATE
             row["waiting_for_applicant"] = int(clock.stopped_since is not None)
         at = getattr(event, "at", None)

@@ -52,3 +52,17 @@ class Projection(ABC):
     @abstractmethod
     def apply(self, tx: ViewTransaction, batch: Sequence[Applied]) -> None:
         """Apply a batch of events with set-based writes, inside the caller's transaction."""
+
+    def fill_begins(self) -> None:
+        """A rebuild starts filling this copy from the log, which nobody else writes or reads.
+
+        Until ``fill_ends`` the copy may keep state that later batches read in memory
+        (bounded) instead of writing it back with every batch: the copy is only read once
+        the fill has ended, and a rebuild that fails is never resumed. By default nothing
+        is kept.
+        """
+        return
+
+    def fill_ends(self, tx: ViewTransaction) -> None:
+        """Write back whatever the fill kept in memory; from here on, every batch writes all."""
+        return

@@ -22,17 +22,29 @@ from eventsourcing.persistence import (
 
 from persistence.transcodings import register_value_transcodings
 
+_VIEW_JSON = json.JSONEncoder(ensure_ascii=False)
+
+
+def view_json(value: Any) -> str:
+    """Plain JSON values as the views store their text: ``json.dumps(value, ensure_ascii=False)``
+    with one encoder made once, not one per call."""
+    return _VIEW_JSON.encode(value)
+
 
 @dataclass(frozen=True, slots=True)
 class Sealed:
-    """A personal value as stored: its transcoding's name and data (ciphertext and key id)."""
+    """A personal value as stored: its transcoding's name and data (ciphertext and key id).
+
+    The data are the stored JSON values of a personal value (strings and a flag), never a
+    value the transcoder would decode into an object.
+    """
 
     transcoding: str
     data: Any
 
     def as_json(self) -> str:
         """The stored form, which the application's transcoder decodes again."""
-        return json.dumps({"_type_": self.transcoding, "_data_": self.data}, ensure_ascii=False)
+        return view_json({"_type_": self.transcoding, "_data_": self.data})
 
 
 class SealedTranscoding(Transcoding):
@@ -72,6 +84,28 @@ class SealingTranscoder(JSONTranscoder):
     def to_text(self, value: Any) -> str:
         """A value as view JSON text (personal data sealed)."""
         return self.encode(value).decode("utf-8")
+
+    def to_plain(self, value: Any) -> Any:
+        """A value as plain JSON values (personal data sealed): ``json.loads(to_text(value))``
+        without the text in between, case by case in the order the JSON encoder takes."""
+        if value is None or value is True or value is False:
+            return value
+        if type(value) is Sealed:
+            # Its data is what the stored JSON held (strings, a flag): plain already.
+            return {"_type_": value.transcoding, "_data_": value.data}
+        if isinstance(value, str):
+            return value if type(value) is str else str.__str__(value)  # a StrEnum's value
+        if isinstance(value, int):
+            return value if type(value) is int else int.__int__(value)
+        if isinstance(value, float):
+            return value if type(value) is float else float.__float__(value)
+        if isinstance(value, list | tuple):
+            return [self.to_plain(item) for item in value]
+        if isinstance(value, dict):
+            if all(type(key) is str for key in value):
+                return {key: self.to_plain(item) for key, item in value.items()}
+            return json.loads(self.to_text(value))  # keys the encoder turns into text
+        return self.to_plain(self._encode_obj(value))  # {"_type_": ..., "_data_": ...}
 
 
 def sealed_json(value: Any) -> str | None:

@@ -17,12 +17,25 @@ from typing import Any, Protocol
 class ViewTransaction(Protocol):
     """Statements inside one write transaction."""
 
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``: the database's SQL dialect."""
+        ...
+
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run a statement; return the number of rows it changed."""
         ...
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run a query; return its rows."""
+        ...
+
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement once per row of parameters, sent together rather than one by one."""
+        ...
+
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Append rows (tuples in column order) to a table in bulk: ``COPY`` on PostgreSQL."""
         ...
 
 
