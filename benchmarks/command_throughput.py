@@ -301,18 +301,30 @@ def rows_for(dialect: str, results: Results) -> list[list[str]]:
     return rows
 
 
+def round_ratio(results: Results, variant: str, baseline: str, threads: int) -> float:
+    """The median over rounds of variant ÷ baseline, each measured in the same round.
+
+    Neighbours in time share the machine's load of the moment, so a round's own ratio
+    drifts less than the ratio of medians when other work comes and goes.
+    """
+    pairs = zip(results[variant, threads], results[baseline, threads], strict=True)
+    return statistics.median(v.rate / b.rate for v, b in pairs)
+
+
 def write_path_summary(results: Results) -> str:
     """The issue's figure: our save ÷ the stock save on PostgreSQL, per thread count."""
     parts = []
     for threads in THREADS:
-        ours = rate(results, STORE_SAVE, threads)
         parts.append(
             f"{threads} thread{'s' if threads > 1 else ''}: "
-            f"{ours / rate(results, LIB_SAVE, threads):.2f} x stock save "
-            f"({ours / rate(results, LIB_SAVE_PING, threads):.2f} x with its pre-ping), "
-            f"{ours / rate(results, PHYSICAL, threads):.2f} x INSERT+COMMIT"
+            f"{round_ratio(results, STORE_SAVE, LIB_SAVE, threads):.2f} x stock save "
+            f"({round_ratio(results, STORE_SAVE, LIB_SAVE_PING, threads):.2f} x with its "
+            f"pre-ping), {round_ratio(results, STORE_SAVE, PHYSICAL, threads):.2f} x INSERT+COMMIT"
         )
-    return "  write path on PostgreSQL, VorgangStore.save: " + "; ".join(parts)
+    return (
+        "  write path on PostgreSQL, VorgangStore.save (median of per-round ratios): "
+        + "; ".join(parts)
+    )
 
 
 HEADER = [
