@@ -91,27 +91,24 @@ class PostgresIndex:
 
     @RETRIED
     def next_reference_number(self, tenant: str, year: int, seed: Seed) -> int:
-        """``nextval`` of the town's sequence for the year (created at the first number)."""
-        from psycopg import errors
+        """``nextval`` of the town's sequence for the year (created at the first number).
 
+        A sequence is created only where none exists yet. One that this process used and
+        that is gone now was dropped behind its back: that is an error, not a reason to
+        count again from the seed (which would issue numbers twice).
+        """
         name = f"vorgang_reference_{tenant}_{year}"
         regclass = ".".join('"' + part.replace('"', '""') + '"' for part in (self._schema, name))
-        for _attempt in range(2):
-            if name not in self._known:
-                self._create(name, regclass, seed)
-            try:
-                with self._datastore.get_connection() as conn, conn.cursor() as curs:
-                    curs.execute("SELECT nextval(%s::regclass) AS n", (regclass,), prepare=True)
-                    row = curs.fetchone()
-                    assert row is not None
-                    return int(row["n"])
-            except errors.UndefinedTable:  # dropped behind this process's back: create again
-                with self._lock:
-                    self._known.discard(name)
-        raise RuntimeError(f"the reference sequence {regclass} cannot be created")
+        if name not in self._known:
+            self._create(name, regclass, seed)
+        with self._datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute("SELECT nextval(%s::regclass) AS n", (regclass,), prepare=True)
+            row = curs.fetchone()
+            assert row is not None
+            return int(row["n"])
 
     def _create(self, name: str, regclass: str, seed: Seed) -> None:
-        from psycopg import errors
+        from psycopg import errors  # raised as is inside the block (translated outside it)
 
         with self._datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute("SELECT to_regclass(%s) AS found", (regclass,))

@@ -5,6 +5,7 @@ Each test runs on SQLite and on PostgreSQL (the ``target`` fixture).
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from uuid import uuid4
 
@@ -92,3 +93,23 @@ def test_the_store_tells_which_aggregates_exist_in_one_lookup(
     absent = uuid4()
     assert store.index.stored_ids([stored, absent]) == {stored}
     assert store.index.stored_ids([]) == set()
+
+
+def test_processes_taking_a_years_first_numbers_at_once_all_get_one(
+    target: DatabaseTarget,
+) -> None:
+    """The year's sequence (or row) is created by whichever comes first; no one fails."""
+    stores = [VorgangStore(env=target.env, personal_data=PersonalDataInClear()) for _ in "abcd"]
+    together = threading.Barrier(len(stores))
+
+    def first_number(store: VorgangStore) -> int:
+        together.wait(timeout=30)
+        return store.index.next_reference_number("usingen", 2031, seed=lambda: 0)
+
+    try:
+        with ThreadPoolExecutor(max_workers=len(stores)) as pool:
+            taken = sorted(pool.map(first_number, stores))
+    finally:
+        for store in stores:
+            store.close()
+    assert taken == [1, 2, 3, 4]
