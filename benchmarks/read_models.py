@@ -28,7 +28,7 @@ from benchmarks import read_models_lag as lag
 from benchmarks import read_models_latency as latency
 from benchmarks import read_models_rebuild as rebuilding
 from benchmarks.read_models_log import SCHEMA_PREFIX as LOG_SCHEMAS
-from benchmarks.read_models_log import decode_costs, decode_report, prepared_log
+from benchmarks.read_models_log import decode_costs, decode_report, prepared_log, sqlite_copy
 from benchmarks.read_models_views import SCHEMA_PREFIX as VIEW_SCHEMAS
 from benchmarks.read_models_views import InboxViews, postgres_inbox, sqlite_inbox
 from benchmarks.support import (
@@ -74,6 +74,11 @@ def rebuild_part(sizes: Sizes) -> None:
         print(f"  log {info.describe()}")
         passes += rebuilding.measure_all(target, info.events, fresh_process=sizes.fresh_process)
     print(rebuilding.report(passes))
+    with tempfile.TemporaryDirectory(prefix="vorgang-bench-") as folder:
+        small, info = prepared_log(sizes.log_events[0], templates=sizes.templates)
+        copied = sqlite_copy(small, str(Path(folder) / "log.db"))
+        print(f"  SQLite: the log of {info.events:,} case events copied into a file")
+        print(rebuilding.report(rebuilding.measure_all(copied, info.events, fresh_process=True)))
     sample = min(sizes.log_events[0], DECODE_SAMPLE)
     print(f"  what decoding costs, per event ({sample:,} events in memory, no database time):")
     print(decode_report(decode_costs(target, sample)))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import sqlite3
 import time
 import uuid
 from collections import defaultdict
@@ -246,6 +247,43 @@ def _interleaved(histories: Sequence[Sequence[StoredEvent]]) -> Iterator[StoredE
             )
             still.append((case_id, events))
         renamed = still
+
+
+# ---------------------------------------------------------------- SQLite copy
+
+KEYS_TABLE = "vorgang_personal_data_keys"  # the key store's table (infrastructure/privacy)
+KEY_COLUMNS = "key_id, case_id, subject, kek_id, wrapped_key, created_at, destroyed_at"
+
+
+def sqlite_copy(source: DatabaseTarget, path: str) -> DatabaseTarget:
+    """The PostgreSQL log at ``source`` copied into a new SQLite file: its events in log
+    order through the recorder, and the data keys they were encrypted under."""
+    target = parse_database_url(f"sqlite:///{path}")
+    vorgang = build(Settings(database_url=target.display))
+    try:
+        with postgres_connection(source) as conn:
+            cursor = conn.cursor(name="events")  # server side: the log is not held at once
+            cursor.execute(
+                f"SELECT originator_id, originator_version, topic, state FROM {EVENTS_TABLE} "
+                "ORDER BY notification_id"
+            )
+            while rows := cursor.fetchmany(2_000):
+                vorgang.store.recorder.insert_events([StoredEvent(*row) for row in rows])
+            cursor.close()
+            keys = conn.execute(f"SELECT {KEY_COLUMNS} FROM {KEYS_TABLE}").fetchall()
+    finally:
+        vorgang.close()
+    with sqlite3.connect(path) as db:
+        db.executemany(
+            f"INSERT INTO {KEYS_TABLE} ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(*row[:5], _text(row[5]), _text(row[6])) for row in keys],
+        )
+    db.close()
+    return target
+
+
+def _text(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
 
 
 # ----------------------------------------------------------------- bookkeeping

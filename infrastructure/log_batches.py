@@ -9,13 +9,15 @@ Decoding and applying a batch make many objects that live exactly as long as the
 which is what makes Python's cyclic garbage collector run its full collection again and
 again, each time walking every object of the process (a quarter of a rebuild's time,
 measured). ``collection_paused`` holds automatic collections off meanwhile; those objects
-are freed by reference counting as each batch ends, and a young collection after every
-batch takes what reference counting cannot.
+are freed by reference counting as each batch ends, and a young collection every few
+batches takes what reference counting cannot (a rebuild of 25,000 events left 23 objects
+to it), so memory stays bounded by the batches in flight.
 """
 
 from __future__ import annotations
 
 import gc
+import itertools
 import threading
 from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -27,6 +29,8 @@ from eventsourcing.persistence import Mapper
 
 from application.store import VorgangStore
 from projections.projection import Applied
+
+COLLECT_EVERY = 8  # batches between two young collections while collection is paused
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,14 +98,17 @@ def _read_ahead(
         ahead: Future[DecodedBatch] | None = None
         if start < head:
             ahead = reader.submit(read_batch, store, mapper, topics, start, head, size)
-        while ahead is not None:
+        for count in itertools.count(1):
+            if ahead is None:
+                return
             batch = ahead.result()
             ahead = None
             if batch.end < head:
                 ahead = reader.submit(read_batch, store, mapper, topics, batch.end, head, size)
             yield batch
             del batch
-            gc.collect(1)  # what reference counting left of the batch (cycles), while young
+            if count % COLLECT_EVERY == 0:
+                gc.collect(1)  # what reference counting left (cycles), among young objects
 
 
 _pause_lock = threading.Lock()

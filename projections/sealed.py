@@ -23,6 +23,7 @@ from eventsourcing.persistence import (
 from persistence.transcodings import register_value_transcodings
 
 _VIEW_JSON = json.JSONEncoder(ensure_ascii=False)
+_AS_IS = frozenset({str, int, float, bool, type(None)})  # exactly these types: JSON values
 
 
 def view_json(value: Any) -> str:
@@ -100,10 +101,13 @@ class SealingTranscoder(JSONTranscoder):
         if isinstance(value, float):
             return value if type(value) is float else float.__float__(value)
         if isinstance(value, list | tuple):
-            return [self.to_plain(item) for item in value]
+            return [item if type(item) in _AS_IS else self.to_plain(item) for item in value]
         if isinstance(value, dict):
             if all(type(key) is str for key in value):
-                return {key: self.to_plain(item) for key, item in value.items()}
+                return {
+                    key: item if type(item) in _AS_IS else self.to_plain(item)
+                    for key, item in value.items()
+                }
             return json.loads(self.to_text(value))  # keys the encoder turns into text
         return self.to_plain(self._encode_obj(value))  # {"_type_": ..., "_data_": ...}
 
