@@ -176,6 +176,10 @@ class Projections(ReadSide, Protocol):
         """Keep every projection caught up in the background."""
         ...
 
+    def leave_to_another_process(self) -> None:
+        """Another process keeps the views: only read their positions here, never apply."""
+        ...
+
 
 class Process(Facade, Protocol):
     """The application of this process, built once: its facade, its read side."""

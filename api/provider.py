@@ -70,6 +70,8 @@ class VorgangProvider:
             self.watch.start()
             if self._run_projections:
                 self._vorgang.projections.start()
+            else:  # a worker process (`vorgang worker`, serve --workers) keeps the views
+                self._vorgang.projections.leave_to_another_process()
             return self._vorgang
         finally:
             self._lock.release()

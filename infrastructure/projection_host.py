@@ -81,6 +81,7 @@ class ProjectionHost:
         }
         store.after_save(self.wake)
         self.running = False
+        self.kept_elsewhere = False  # another process applies the log to the views
         self.waiting = 0  # requests waiting in ``reach`` right now
 
     def start(self) -> None:
@@ -88,6 +89,14 @@ class ProjectionHost:
         for runner in self.runners.values():
             runner.start()
         self.running = True
+
+    def leave_to_another_process(self) -> None:
+        """Another process keeps the views: reads wait for it and never apply the log here.
+
+        (Applying here too would race that process batch for batch: each would fail the
+        other's tracking update, a request with an error, the process with a back-off.)
+        """
+        self.kept_elsewhere = True
 
     def stop(self) -> None:
         """Stop the background threads (all asked at once, then awaited)."""
@@ -147,7 +156,7 @@ class ProjectionHost:
     def _look(self, name: str) -> int:
         """The view's position from its tracking row (caught up first without runners)."""
         runner = self.runners[name]
-        if not self.running:
+        if not self.running and not self.kept_elsewhere:
             runner.catch_up()  # CLI and tests without background threads
         return runner.position()
 
@@ -158,7 +167,7 @@ class ProjectionHost:
     def wait_for(self, name: str, position: int, timeout: float) -> bool:
         """Read-your-writes: wait until the named view has reached a log position."""
         runner = self.runners[name]
-        if not self.running:
+        if not self.running and not self.kept_elsewhere:
             deadline = time.monotonic() + timeout
             while runner.position() < position and time.monotonic() < deadline:
                 runner.catch_up()
