@@ -28,6 +28,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from api.app import create_app
+from application.facade import DatabaseUnavailable
 from infrastructure.logging import configure_logging
 from infrastructure.settings import Settings
 from infrastructure.wiring import build
@@ -36,6 +37,10 @@ log = structlog.get_logger(__name__)
 
 STOP_SECONDS = 10.0
 ORPHAN_CHECK_SECONDS = 1.0
+SUPERVISE_SECONDS = 1.0
+FIRST_RETRY_SECONDS = 1.0
+LONGEST_RETRY_SECONDS = 30.0
+PARENT_VARIABLE = "VORGANG_SERVING_PROCESS"  # set for the API processes: the serving pid
 
 
 def stop_when_orphaned(parent: int, stop: Callable[[], None]) -> threading.Thread:
@@ -58,29 +63,48 @@ def api_process_app() -> FastAPI:
     uvicorn calls this in each worker process (``factory=True``). If the serving process is
     killed outright (it cannot stop its children then), the worker stops by itself.
     """
-    stop_when_orphaned(os.getppid(), lambda: os.kill(os.getpid(), signal.SIGTERM))
+    parent = int(os.environ.get(PARENT_VARIABLE, os.getppid()))
+    stop_when_orphaned(parent, lambda: os.kill(os.getpid(), signal.SIGTERM))
     settings = Settings()
     configure_logging(settings.log_format, settings.log_level)
     return create_app(settings, run_projections=False)
 
 
 def keep_read_models(stop: threading.Event) -> None:
-    """Keep every read model up to date until ``stop`` is set (a process's main loop)."""
+    """Keep every read model up to date until ``stop`` is set (a process's main loop).
+
+    A database that cannot be reached at start is tried again (1 s, doubling to 30 s), as
+    the API processes do, rather than ending the process.
+    """
     settings = Settings()
     configure_logging(settings.log_format, settings.log_level)
-    vorgang = build(settings)
+    pause = FIRST_RETRY_SECONDS
+    while True:
+        try:
+            vorgang = build(settings)
+        except DatabaseUnavailable as error:
+            log.warning("database unavailable; projections wait", detail=str(error), retry_in=pause)
+            if stop.wait(pause):
+                return
+            pause = min(pause * 2, LONGEST_RETRY_SECONDS)
+            continue
+        break
     try:
         vorgang.projections.start()
-        log.info("projections running", projections=sorted(vorgang.projections.runners))
+        log.info(
+            "projections running",
+            projections=sorted(vorgang.projections.runners),
+            pid=os.getpid(),
+        )
         stop.wait()
     finally:
         vorgang.close()
 
 
-def _projection_process() -> None:
+def _projection_process(parent: int) -> None:
     """The projection process: stops on SIGTERM or SIGINT, or when its parent is gone."""
     stop = threading.Event()
-    stop_when_orphaned(os.getppid(), stop.set)
+    stop_when_orphaned(parent, stop.set)
 
     def stopping(_signum: int, _frame: FrameType | None) -> None:
         stop.set()
@@ -90,14 +114,51 @@ def _projection_process() -> None:
     keep_read_models(stop)
 
 
+class ProjectionKeeper:
+    """The one projection process of ``serve --workers``, started again if it ends."""
+
+    def __init__(self) -> None:
+        self._context = multiprocessing.get_context("spawn")  # fresh: no inherited pools
+        self._stopping = threading.Event()
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._supervisor = threading.Thread(target=self._supervise, name="keeper", daemon=True)
+
+    def start(self) -> None:
+        """Start the process, and a thread that starts it again whenever it ends."""
+        self._process = self._spawn()
+        self._supervisor.start()
+
+    def _spawn(self) -> multiprocessing.process.BaseProcess:
+        process = self._context.Process(
+            target=_projection_process, args=(os.getpid(),), name="vorgang-projections"
+        )
+        process.start()
+        return process
+
+    def _supervise(self) -> None:
+        while not self._stopping.wait(SUPERVISE_SECONDS):
+            process = self._process
+            if process is not None and not process.is_alive() and not self._stopping.is_set():
+                log.warning("projection process ended; starting another", code=process.exitcode)
+                self._process = self._spawn()
+
+    def stop(self) -> None:
+        """Stop the process (terminate, then kill after ``STOP_SECONDS``)."""
+        self._stopping.set()
+        process = self._process
+        if process is None:
+            return
+        process.terminate()
+        process.join(STOP_SECONDS)
+        if process.is_alive():
+            process.kill()
+            process.join()
+
+
 def serve_processes(*, host: str, port: int, workers: int, projections: bool) -> None:
     """N API processes on one port, and (unless ``projections`` is off) one projection process."""
-    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited pools
-    keeper = (
-        context.Process(target=_projection_process, name="vorgang-projections", daemon=False)
-        if projections
-        else None
-    )
+    os.environ[PARENT_VARIABLE] = str(os.getpid())  # API processes inherit it
+    keeper = ProjectionKeeper() if projections else None
     if keeper is not None:
         keeper.start()
     try:
@@ -112,8 +173,4 @@ def serve_processes(*, host: str, port: int, workers: int, projections: bool) ->
         )
     finally:
         if keeper is not None:
-            keeper.terminate()
-            keeper.join(STOP_SECONDS)
-            if keeper.is_alive():
-                keeper.kill()
-                keeper.join()
+            keeper.stop()

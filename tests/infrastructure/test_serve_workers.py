@@ -8,7 +8,9 @@ beside two API processes. Decides by what the server answers and logs, never by 
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -21,7 +23,9 @@ import httpx
 import pytest
 
 from api.auth import DevelopmentTokens
+from application.facade import DatabaseUnavailable
 from domain.actor import Role
+from infrastructure import serving
 from infrastructure.database import DatabaseTarget
 from infrastructure.settings import Settings
 from infrastructure.wiring import Vorgang, build
@@ -228,3 +232,61 @@ def test_processes_starting_together_on_a_fresh_schema_all_open_it(
         vorgang.close()
     assert failures == []
     assert len(opened) == 4
+
+
+def projection_pids(log: Path) -> list[int]:
+    """The pids of the projection processes that reported running, in order."""
+    pids = []
+    for line in log.read_text().splitlines():
+        if '"event": "projections running"' in line:
+            pids.append(int(json.loads(line)["pid"]))
+    return pids
+
+
+def test_a_projection_process_that_dies_is_started_again(
+    served: tuple[str, Path, subprocess.Popen[bytes]],
+) -> None:
+    _base, log, process = served
+    [first] = projection_pids(log)
+    os.kill(first, signal.SIGKILL)
+    limit = time.monotonic() + STARTUP_LIMIT_SECONDS
+    while len(projection_pids(log)) < 2:
+        if process.poll() is not None or time.monotonic() > limit:
+            pytest.fail(f"no projection process came back: {log.read_text()[-2000:]}")
+        time.sleep(0.1)
+    second = projection_pids(log)[1]
+    assert second != first
+    assert alive(second)
+    assert log_count(log, "projection process ended; starting another") == 1
+
+
+def test_the_projection_loop_waits_for_a_database_that_is_down_at_start(
+    pg: DatabaseTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Down twice, then up: the loop keeps trying (a process that gave up kept no views)."""
+    monkeypatch.setenv("VORGANG_DATABASE_URL", pg.display)
+    monkeypatch.setattr(serving, "FIRST_RETRY_SECONDS", 0.01)
+    attempts: list[str] = []
+    built: list[Vorgang] = []
+
+    def flaky_build(settings: Settings) -> Vorgang:
+        attempts.append("try")
+        if len(attempts) <= 2:
+            raise DatabaseUnavailable("cannot open the database: connection refused")
+        built.append(build(settings))
+        return built[0]
+
+    monkeypatch.setattr(serving, "build", flaky_build)
+    stop = threading.Event()
+    loop = threading.Thread(target=serving.keep_read_models, args=(stop,))
+    loop.start()
+    try:
+        limit = time.monotonic() + STARTUP_LIMIT_SECONDS
+        while not (built and built[0].projections.running):
+            assert loop.is_alive(), "the loop gave up"
+            assert time.monotonic() < limit, "the projections never started"
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        loop.join()
+    assert len(attempts) == 3
