@@ -180,14 +180,27 @@ class CaseService:
         return format_reference(tenant, year, number)
 
     def _numbers_issued_by_counter(self, tenant: str, year: int) -> int:
-        """The last number the reference counter of earlier releases issued (0 if none)."""
-        try:
-            counter: ReferenceCounter = self.store.repository.get(
-                ReferenceCounter.id_for(tenant, year)
-            )
-        except AggregateNotFoundError:
-            return 0
-        return counter.last_number
+        """The counter of earlier releases hands over: its last number (0 for a new year).
+
+        Recorded on the counter (created if the year has none), so a process of an earlier
+        release still running fails to load it rather than issue a number twice.
+        """
+        for _attempt in range(SUBMIT_ATTEMPTS):
+            try:
+                counter: ReferenceCounter = self.store.repository.get(
+                    ReferenceCounter.id_for(tenant, year)
+                )
+            except AggregateNotFoundError:
+                counter = ReferenceCounter.start(tenant, year)
+            if counter.handed_over:
+                return counter.last_number
+            last = counter.hand_over()
+            try:
+                self.store.save(counter)
+            except IntegrityError:
+                continue  # an earlier release issued a number meanwhile, or another handed over
+            return last
+        raise ConcurrentUpdate(ReferenceCounter.id_for(tenant, year))
 
     def _service(self, service: str) -> ServiceDefinition:
         try:

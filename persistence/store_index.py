@@ -113,16 +113,21 @@ class PostgresIndex:
         with self._datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute("SELECT to_regclass(%s) AS found", (regclass,))
             row = curs.fetchone()
-            if row is None or row["found"] is None:
-                statement = self._sql.SQL("CREATE SEQUENCE IF NOT EXISTS {} START WITH {}")
-                # Another process creating it at the same moment: use theirs.
-                with contextlib.suppress(errors.UniqueViolation):
-                    curs.execute(
-                        statement.format(
-                            self._sql.Identifier(self._schema, name),
-                            self._sql.Literal(seed() + 1),
-                        )
+            exists = row is not None and row["found"] is not None
+        if not exists:
+            start = seed() + 1  # with no connection held: it may read and save in the store
+            statement = self._sql.SQL("CREATE SEQUENCE IF NOT EXISTS {} START WITH {}")
+            # Another process creating it at the same moment: use theirs.
+            with (
+                self._datastore.get_connection() as conn,
+                conn.cursor() as curs,
+                contextlib.suppress(errors.UniqueViolation),
+            ):
+                curs.execute(
+                    statement.format(
+                        self._sql.Identifier(self._schema, name), self._sql.Literal(start)
                     )
+                )
         with self._lock:
             self._known.add(name)
 

@@ -9,11 +9,14 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from uuid import uuid4
 
+import pytest
+
 from application.cases import CaseService
 from application.clock import FixedClock
 from application.identities import CaseIdentities
 from application.store import VorgangStore
 from domain.actor import Actor, Role
+from domain.errors import InvalidCommand
 from domain.reference import ReferenceCounter
 from infrastructure.database import DatabaseTarget
 from persistence.transcodings import PersonalDataInClear
@@ -28,14 +31,36 @@ def numbers(references: list[str]) -> list[int]:
     return [int(r.rsplit("-", 1)[1]) for r in references]
 
 
-def test_a_submission_saves_only_its_case_and_no_counter(
+def test_a_submission_saves_only_its_case_once_the_counter_handed_over(
     cases: CaseService, store: VorgangStore
 ) -> None:
     first = cases.view(submitted(cases), actor=APPLICANT)
-    topics = [n.topic for n in store.notification_log.select(start=1, limit=10)]
+    assert first.reference == "USI-2026-000001"
+    # The year's first number: the counter of earlier releases records its handover.
+    counter: ReferenceCounter = store.repository.get(ReferenceCounter.id_for("usingen", 2026))
+    assert counter.handed_over
+    assert counter.last_number == 0
+    head = store.recorder.max_notification_id() or 0
+    submitted(cases)
+    topics = [n.topic for n in store.notification_log.select(start=head + 1, limit=10)]
     assert len(topics) == 1
     assert ":ReferenceCounter" not in topics[0]
-    assert first.reference == "USI-2026-000001"
+
+
+def test_a_counter_that_handed_over_issues_no_more_numbers() -> None:
+    """An earlier release's counter, once handed over, refuses (and its old code cannot load
+    the handover at all, so such a process fails its submissions instead of issuing twice)."""
+    counter = ReferenceCounter.start("usingen", 2026)
+    counter.issue(uuid4())
+    assert counter.hand_over() == 1
+    assert counter.hand_over() == 1  # once only
+    assert [type(e).__name__ for e in counter.collect_events()] == [
+        "Started",
+        "Issued",
+        "HandedOver",
+    ]
+    with pytest.raises(InvalidCommand):
+        counter.issue(uuid4())
 
 
 def test_numbers_increase_in_the_order_they_are_taken(cases: CaseService) -> None:

@@ -42,6 +42,9 @@ RECORDED_BY_METHOD = {
     "domain.case:Case._personal_data_erased": "domain.case:Case.PersonalDataErased",
     "domain.case:Case._released": "domain.case:Case.Released",
     "domain.case:Case._withdrawn": "domain.case:Case.Withdrawn",
+    "domain.reference:ReferenceCounter._handed_over": (
+        "domain.reference:ReferenceCounter.HandedOver"
+    ),
     "domain.reference:ReferenceCounter._issued": "domain.reference:ReferenceCounter.Issued",
     "domain.services.grave:Grave._burial_recorded": "domain.services.grave:Grave.BurialRecorded",
     "domain.services.grave:Grave._place_released": "domain.services.grave:Grave.PlaceReleased",
@@ -151,7 +154,7 @@ CASE_EVENTS = [
 # Each aggregate's event classes (its own and those the library defines on it for its bases).
 EVENT_CLASSES = {
     "domain.case:Case": CASE_EVENTS,
-    "domain.reference:ReferenceCounter": ["Issued", "Started"],
+    "domain.reference:ReferenceCounter": ["HandedOver", "Issued", "Started"],
     "domain.services.grave:Grave": [
         "BurialRecorded",
         "Opened",
