@@ -80,8 +80,14 @@ class PrivacyService:
             reason=reason,
             legal_basis=legal_basis,
         )
-        destroyed = self.keys.destroy(case_id, chosen)
+        destroyed: set[str] = set()
         for _attempt in range(SAVE_ATTEMPTS):
+            # Destroyed again on every attempt: a command that saved meanwhile (the reason
+            # this attempt's save lost) may have written with a key made after the last
+            # destroy, or, when all are erased, for a subject that had no key before.
+            if subjects is None:
+                chosen = self.keys.subjects_of(case_id)
+            destroyed.update(self.keys.destroy(case_id, chosen))
             case.record_erasure(
                 actor=actor,
                 at=self.clock.now(),
