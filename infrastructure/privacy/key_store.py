@@ -388,8 +388,9 @@ class PostgresKeys(PersonalDataKeys):
     def __init__(self, target: DatabaseTarget, ring: KeyRing, *, cache_seconds: float = 30.0):
         super().__init__(ring, cache_seconds=cache_seconds)
         env = target.env
-        schema = env.get("POSTGRES_SCHEMA")
-        self._table = sql.Identifier(schema, TABLE) if schema else sql.Identifier(TABLE)
+        # The schema the event store uses (the library's default is public), never whatever
+        # the search_path finds first: the save function writes new key rows there too.
+        self._table = sql.Identifier(env.get("POSTGRES_SCHEMA") or "public", TABLE)
         self._pool: ConnectionPool[Any] = ConnectionPool(
             kwargs={
                 "host": env["POSTGRES_HOST"],

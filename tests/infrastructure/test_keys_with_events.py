@@ -14,9 +14,11 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.case import Case
 from domain.personal_data import PersonalData, Subjects
+from infrastructure.database import parse_database_url
 from infrastructure.privacy.key_store import NewKeyRow, UnknownDataKey
-from infrastructure.wiring import Vorgang
-from tests.conftest import APPLICANT, CLERK
+from infrastructure.settings import Settings
+from infrastructure.wiring import Vorgang, build
+from tests.conftest import APPLICANT, CLERK, POSTGRES_URL, admin_connection, require_postgres
 
 
 def key_rows(v: Vorgang, case_id: UUID) -> list[str]:
@@ -116,3 +118,33 @@ def test_a_new_case_needs_no_key_lookup_and_a_stored_one_does(
     vorgang.keys.key_for_writing(case_id, Subjects.APPLICANT)
     assert lookups == [case_id.hex]
     assert vorgang.keys.take_new_rows() == []  # found the stored key: nothing new to write
+
+
+@pytest.mark.postgres
+def test_without_a_schema_keys_live_beside_the_events_whatever_the_search_path() -> None:
+    """A database whose search_path names another schema first (e.g. set per role)."""
+    require_postgres()
+    name = f"t_search_path_{uuid4().hex[:8]}"
+    base = parse_database_url(POSTGRES_URL)
+    with admin_connection(base) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+        with admin_connection(parse_database_url(url)) as conn:
+            conn.execute("CREATE SCHEMA app")
+            conn.execute(f'ALTER DATABASE "{name}" SET search_path = app, public')
+        v = build(Settings(database_url=url))
+        try:
+            case_id = v.cases.submit(
+                actor=APPLICANT,
+                tenant="usingen",
+                service="general",
+                applicant={"name": "Max Mustermann"},
+                data={"subject": "Anliegen"},
+            ).case_id
+            assert v.cases.get(case_id, actor=CLERK).applicant["name"] == "Max Mustermann"
+        finally:
+            v.close()
+    finally:
+        with admin_connection(base) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
