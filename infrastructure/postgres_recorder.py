@@ -365,9 +365,23 @@ class PostgresOneRoundTripRecorder(PostgresApplicationRecorder):
         for index in range(len(self._save_parameters())):
             rows = [list(pending.args[1][index]) for pending in batch]
             arguments += [[row for part in rows for row in part], [len(part) for part in rows]]
-        with self._connection() as curs:
-            curs.execute(self._save_batch_statement, arguments, prepare=True)
-            answers = curs.fetchall()
+        try:
+            with self._connection() as curs:
+                curs.execute(self._save_batch_statement, arguments, prepare=True)
+                answers = curs.fetchall()
+        except (InterfaceError, OperationalError):
+            raise  # the connection or the lock: every save of the batch tries again
+        except Exception:
+            # Only a constraint violation is kept to its own save inside the batch; anything
+            # else (a value the server refuses, one psycopg cannot send) undid the whole
+            # call, so nothing of it is stored: each save now gets an outcome of its own.
+            for pending in batch:
+                events, extra = pending.args
+                try:
+                    pending.done(self._write_one(events, extra))
+                except Exception as error:
+                    pending.failed(error)
+            return
         if len(answers) != len(batch):
             msg = f"wrote a batch of {len(batch)} saves but got {len(answers)} answers"
             raise ProgrammingError(msg)

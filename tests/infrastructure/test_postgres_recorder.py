@@ -607,6 +607,33 @@ def test_a_batch_writes_each_saves_rows_of_another_table_with_its_events_or_not_
     assert app.repository.get(taken.id).version == 2
 
 
+def test_a_value_the_server_refuses_fails_only_its_own_save_in_a_batch(
+    pg: DatabaseTarget, open_app: Callable[..., Store]
+) -> None:
+    """Not a constraint violation (those stay in their savepoint): the batch call fails as a
+    whole, stores nothing, and every save is then written on its own."""
+    app = open_app(
+        APPLICATION_RECORDER_TOPIC=f"{__name__}:WithSideRows", POSTGRES_LOCK_TIMEOUT="60"
+    )
+    innocent, poisoned, other = Counter(), Counter(), Counter()
+
+    _, outcomes = saved_in_one_batch(
+        pg,
+        app,
+        lambda: app.save(Counter()),
+        [
+            lambda: app.save(innocent, side_rows=["fine"]),
+            lambda: app.save(poisoned, side_rows=["nul \x00 byte"]),  # text cannot hold NUL
+            lambda: app.save(other),
+        ],
+    )
+
+    assert [type(o).__name__ for o in outcomes] == ["list", "DataError", "list"]
+    assert innocent.id in app.repository
+    assert other.id in app.repository
+    assert poisoned.id not in app.repository
+
+
 def test_many_saves_of_one_aggregate_at_once_each_succeed_or_conflict_never_both(
     open_app: Callable[..., Store],
 ) -> None:
