@@ -77,6 +77,8 @@ class PostgresRecorderWithKeys(PostgresOneRoundTripRecorder):
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         """The events and this thread's new key rows, committed together."""
+        if not stored_events:  # nothing is written: rows (if any) stay unwritten, uncached
+            return super().insert_events(stored_events, **kwargs)
         rows = self.keys.take_new_rows() if self.keys is not None else []
         ids = super().insert_events(stored_events, new_key_rows=rows, **kwargs)
         if rows and self.keys is not None:

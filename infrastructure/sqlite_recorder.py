@@ -36,6 +36,8 @@ class SQLiteRecorderWithKeys(SQLiteApplicationRecorder):
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         """The events and this thread's new key rows, committed together."""
+        if not stored_events:  # nothing is written: rows (if any) stay unwritten, uncached
+            return super().insert_events(stored_events, **kwargs)
         rows: list[NewKeyRow] = self.keys.take_new_rows() if self.keys is not None else []
         with self.datastore.transaction(commit=True) as cursor:
             ids = self._insert_events(cursor, stored_events, **kwargs)

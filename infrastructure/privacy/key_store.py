@@ -31,7 +31,7 @@ from psycopg_pool import ConnectionPool
 
 from infrastructure.database import DatabaseTarget
 from infrastructure.privacy.key_encryption import KEY_BYTES, KeyRing, WrappedKey
-from persistence.new_aggregates import is_being_created
+from persistence.new_aggregates import current_save, is_being_created
 
 TABLE = "vorgang_personal_data_keys"
 CACHE_ENTRIES = 50_000
@@ -58,6 +58,7 @@ class NewKeyRow:
     wrapped_key: bytes
     created_at: datetime
     key: bytes  # the plain key, for the caches once the row is written; never stored
+    save: int = 0  # the save (in its thread) it was made for: rows of no other save
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,10 +120,15 @@ class PersonalDataKeys(ABC):
         self._deferred = True
 
     def take_new_rows(self) -> list[NewKeyRow]:
-        """This thread's key rows made since the last take (the recorder writes them)."""
+        """The key rows this thread made for the save running now (the recorder writes them).
+
+        Rows left from an earlier save that failed before its events reached the recorder
+        are dropped: their keys were never used by anything stored.
+        """
         pending: dict[tuple[UUID, str], NewKeyRow] = getattr(self._new_rows, "rows", {})
         self._new_rows.rows = {}
-        return list(pending.values())
+        save = current_save()
+        return [row for row in pending.values() if row.save == save]
 
     def written(self, rows: Collection[NewKeyRow]) -> None:
         """The recorder committed these rows: their keys may be cached now."""
@@ -138,6 +144,11 @@ class PersonalDataKeys(ABC):
         if cached is not None:
             return cached  # type: ignore[no-any-return]
         pending: dict[tuple[UUID, str], NewKeyRow] | None = getattr(self._new_rows, "rows", None)
+        save = current_save()
+        if pending and any(row.save != save for row in pending.values()):
+            pending = self._new_rows.rows = {  # an earlier save's leftovers: never stored
+                k: row for k, row in pending.items() if row.save == save
+            }
         if pending and (case_id, subject) in pending:  # made earlier in this save
             made = pending[(case_id, subject)]
             return DataKey(made.key_id, made.key)
@@ -161,7 +172,14 @@ class PersonalDataKeys(ABC):
                 if pending is None:
                     pending = self._new_rows.rows = {}
                 pending[(case_id, subject)] = NewKeyRow(
-                    key_id, case_id.hex, subject, wrapped.kek_id, wrapped.blob, at, data_key.key
+                    key_id,
+                    case_id.hex,
+                    subject,
+                    wrapped.kek_id,
+                    wrapped.blob,
+                    at,
+                    data_key.key,
+                    save,
                 )
                 return data_key
             self._insert(key_id, case_id.hex, subject, wrapped, at)

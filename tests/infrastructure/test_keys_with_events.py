@@ -148,3 +148,15 @@ def test_without_a_schema_keys_live_beside_the_events_whatever_the_search_path()
     finally:
         with admin_connection(base) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_a_key_made_outside_the_running_save_is_never_written_or_cached(
+    vorgang: Vorgang,
+) -> None:
+    """Rows left over (an encode that failed before its save reached the recorder) belong
+    to no save: neither the next save nor an empty one writes or caches them."""
+    stray = vorgang.keys.key_for_writing(uuid4(), Subjects.APPLICANT)  # held back, no save
+    vorgang.store.recorder.insert_events([])  # a save with nothing to write
+    vorgang.store.save(new_case(vorgang, uuid4(), "Nächste"))  # the next real save
+    with pytest.raises(UnknownDataKey):
+        vorgang.keys.key_for_reading(stray.key_id)
