@@ -1,10 +1,16 @@
 """Case search rows for the same generated cases as the inbox, and its typical queries.
 
 Each row is what ``CaseSearch`` writes for a submission: clear stems of the reference,
-service and subject, and the keyed tokens of the applicant's name and address, computed
-with the projection's own ``SearchTerms`` (cached per distinct value: names and streets
-repeat, as in a real town). Indexes (and PostgreSQL's generated ``tsvector`` with its GIN
-index) come from ``CaseSearch.create_tables`` after the load.
+service and subject, the keyed tokens of the applicant's name and address, and (on
+PostgreSQL) the document of every term, computed with the projection's own methods
+(personal tokens cached per distinct value: names and streets repeat, as in a real town).
+One case in ``RARE_EVERY`` has a rare subject, so a rare word has a few dozen matches per
+town. Indexes (and PostgreSQL's GIN index) come from ``CaseSearch.create_tables`` after the
+load.
+
+``QUERIES`` are the searches both benchmarks time (``benchmarks.case_search`` and the
+read-model latency): a common word, a common street, a word's beginning, a whole name, a
+rare word, and two common words that never meet in one case.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from typing import Any
 import psycopg
 
 from infrastructure.wiring import Vorgang
-from projections.search import COLUMNS, CaseSearch, set_personal_terms
+from projections.search import COLUMNS, LIVE_TABLE, CaseSearch
 
 Applicant = Callable[[str, int], dict[str, str]]  # (tenant, position) → name and address
 
@@ -31,6 +37,16 @@ SUBJECTS = (
     "Ferienspiele Anmeldung",
     "Zählerstand Wasser",
 )
+RARE_SUBJECT = "Sperrmüll Sonderabholung"
+RARE_EVERY = 9_973  # positions: about 100 cases in a million, 33 in the largest town
+QUERIES: dict[str, str] = {  # what a clerk types (share of a town's cases): label → words
+    "common word": "Anmeldung",  # 25 %: two subjects of eight
+    "common street": "Hauptstrasse",  # 20 %: one street of five, another spelling
+    "word beginning": "Müll",  # 4 %: a name's beginning (whole by stem, too)
+    "whole name": "Jürgen Müller",  # 0.2 %
+    "rare word": "Sonderabholung",  # 0.01 %
+    "common words never together": "Jürgen Hauptstrasse",  # 5 % and 20 %, never in one case
+}
 
 
 def case_search(vorgang: Vorgang) -> CaseSearch:
@@ -44,7 +60,7 @@ def case_search(vorgang: Vorgang) -> CaseSearch:
 def search_rows(
     search: CaseSearch, inbox_rows: Iterable[tuple[Any, ...]], applicant_of: Applicant
 ) -> Iterator[tuple[Any, ...]]:
-    """The search row of each inbox row (same case), in ``COLUMNS`` order."""
+    """The search row of each inbox row (same case), in ``search.columns`` order."""
     personal: dict[tuple[str, str], set[str]] = {}
     clear: dict[str, str] = {}
 
@@ -73,29 +89,34 @@ def search_rows(
         submitted_at, position = row[7], row[12]
         applicant = applicant_of(tenant, position)
         by_subject = set().union(*(tokens(tenant, value) for value in applicant.values()))
-        subject = SUBJECTS[position % len(SUBJECTS)]
+        subject = RARE_SUBJECT if position % RARE_EVERY == 0 else SUBJECTS[position % len(SUBJECTS)]
         found: dict[str, Any] = {
+            "case_id": case_id,
+            "tenant": tenant,
+            "reference": reference,
+            "service": service,
+            "status": status,
+            "submitted_at": submitted_at,
+            "submitted_by": f"portal:{position}",
+            "applicant_name": sealed_name,
             "clear_terms": " ".join(
                 part
                 for part in (reference_stems(reference), stems(service), stems(subject))
                 if part
-            )
+            ),
+            "position": position,
         }
-        set_personal_terms(found, {"applicant": sorted(by_subject)})
-        yield (
-            case_id,
-            tenant,
-            reference,
-            service,
-            status,
-            submitted_at,
-            f"portal:{position}",
-            sealed_name,
-            found["clear_terms"],
-            found["hashed_terms"],
-            found["subject_terms"],
-            position,
-        )
+        search.set_terms(found, {"applicant": sorted(by_subject)})
+        yield tuple(found[column] for column in search.columns)
+
+
+def search_table_filled(conn: psycopg.Connection[Any]) -> bool:
+    """Whether a kept PostgreSQL data set has rows in the case search view of this version
+    (a wiring built on it since a new version creates the view's tables, empty)."""
+    found = conn.execute("SELECT to_regclass(%s)", (LIVE_TABLE,)).fetchone()
+    if found is None or found[0] is None:
+        return False
+    return conn.execute(f"SELECT EXISTS (SELECT 1 FROM {LIVE_TABLE})").fetchone() == (True,)
 
 
 def _drop_indexes(vorgang: Vorgang) -> CaseSearch:
@@ -122,7 +143,9 @@ def copy_postgres(
 ) -> None:
     """COPY the search rows into an emptied table; then its indexes."""
     search = _drop_indexes(vorgang)
-    with conn.cursor().copy(f"COPY {search.table} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+    with conn.cursor().copy(
+        f"COPY {search.table} ({', '.join(search.columns)}) FROM STDIN"
+    ) as copy:
         for row in search_rows(search, inbox_rows, applicant_of):
             copy.write_row(row)
     conn.commit()
@@ -141,7 +164,6 @@ def insert_sqlite(
     search = _drop_indexes(vorgang)
     marks = ", ".join("?" for _ in range(len(COLUMNS) + 1))
     rows = [(i + 1, *r) for i, r in enumerate(search_rows(search, inbox_rows, applicant_of))]
-    hashed = COLUMNS.index("hashed_terms") + 1
     for first in range(0, len(rows), 50_000):
         part = rows[first : first + 50_000]
         conn.execute("BEGIN IMMEDIATE")
@@ -150,7 +172,10 @@ def insert_sqlite(
         )
         conn.executemany(
             f"INSERT INTO {search.text_table} (rowid, terms) VALUES (?, ?)",
-            [(r[0], f"{r[hashed - 1]} {r[hashed]}".strip()) for r in part],
+            [
+                (r[0], " ".join(search.document_terms(dict(zip(COLUMNS, r[1:], strict=True)))))
+                for r in part
+            ],
         )
         conn.execute("COMMIT")
     _create_indexes(vorgang, search)

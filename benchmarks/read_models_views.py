@@ -26,6 +26,7 @@ from benchmarks.support import POSTGRES_URL, postgres_connection
 from domain.personal_data import PersonalData, Subjects
 from infrastructure.database import DatabaseTarget, parse_database_url
 from infrastructure.demo import TOWNS
+from infrastructure.privacy.key_encryption import WrappedKey
 from infrastructure.settings import Settings
 from infrastructure.wiring import Vorgang, build
 from projections.inbox import COLUMNS, NO_DUE_DATE, Inbox
@@ -166,12 +167,19 @@ def sealed_names(vorgang: Vorgang) -> list[str]:
     """``NAMES`` encrypted as events store them, under ``NAME_KEYS`` keys in the key table."""
     transcoder = vorgang.store.mapper.transcoder
     cases = [uuid.uuid4() for _ in range(NAME_KEYS)]
-    return [
+    sealed = [
         transcoder.encode(PersonalData(cases[i % NAME_KEYS], Subjects.APPLICANT, name)).decode(
             "utf-8"
         )
         for i, name in enumerate(NAMES)
     ]
+    # The recorder writes new key rows with a save's events; no save wrote these.
+    made = vorgang.keys.take_new_rows()
+    for row in made:
+        wrapped = WrappedKey(row.kek_id, row.wrapped_key)
+        vorgang.keys._insert(row.key_id, row.case_hex, row.subject, wrapped, row.created_at)
+    vorgang.keys.written(made)
+    return sealed
 
 
 def _pick(rng: random.Random, weights: dict[str, float], n: int) -> list[str]:
@@ -233,7 +241,8 @@ def postgres_inbox(cases: int) -> InboxViews:
         found = conn.execute("SELECT to_regclass(%s)", (INFO_TABLE,)).fetchone()
         if found and found[0] is not None:
             row = conn.execute(f"SELECT cases, seconds FROM {INFO_TABLE}").fetchone()
-            if row is not None and int(row[0]) == cases:
+            current = read_models_search.search_table_filled(conn)  # not after a new version
+            if row is not None and int(row[0]) == cases and current:
                 return InboxViews(target, cases, float(row[1]), reused=True, with_search=True)
     with postgres_connection(parse_database_url(POSTGRES_URL)) as conn:
         conn.autocommit = True

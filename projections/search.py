@@ -2,21 +2,32 @@
 
 One row per case with the structured filters as indexed columns (tenant, status, service,
 submitted_at, reference, who submitted) and a full-text document built from the submission:
-clear stems of non-personal text, and keyed hashes of personal words (see
+keyed hashes of every word and of its beginnings, the tenant's own (see
 ``projections.search_terms``) — never a personal value in clear. Personal values arrive
 sealed; the projection opens them only to compute their tokens and keeps the tokens per
 data subject, so ``PersonalDataErased`` drops that subject's tokens from the row at once.
 A rebuild opens the same sealed values again: erased ones no longer open (their keys are
 destroyed) and yield no tokens, so the rebuilt index equals the incremental one.
+Non-personal text is kept in the row as its clear stems (``clear_terms``).
 
-SQLite keeps the document in an FTS5 table (``unicode61 remove_diacritics 2``) beside the
-rows, linked by the row's integer key; its pages are scrubbed on delete (``secure_delete``,
-and FTS5's own ``secure-delete`` where SQLite has it, 3.42+; before that an erasure batch
-ends with an FTS5 ``optimize``, which rewrites the index without the deleted entries).
-PostgreSQL keeps it in a generated ``tsvector`` column with a GIN index: the clear stems
-under the ``german`` configuration, the tokens under ``simple``. Rewriting the row is
-enough there: old row versions hold only tokens, never a clear value, and VACUUM reclaims
-them.
+The document is the set of its terms, computed here: the tokens of the clear stems and
+their beginnings, and every subject's tokens (``subject_terms``). SQLite keeps it in an
+FTS5 table (``unicode61 remove_diacritics 2``) beside the rows, linked by the
+row's integer key; its pages are scrubbed on delete (``secure_delete``, and FTS5's own
+``secure-delete`` where SQLite has it, 3.42+; before that an erasure batch ends with an
+FTS5 ``optimize``, which rewrites the index without the deleted entries). PostgreSQL keeps
+it in the row as a ``tsvector`` of exactly these terms, written as ``tsvector`` text (no
+parser of the database splits a token), with a GIN index.
+Rows stay whole in their table page (``toast_tuple_target``), so a query reading the newest
+rows in index order checks each document without a look-up in the TOAST table. Rewriting
+the row is enough there: old row versions hold only tokens, never a clear value, and VACUUM
+reclaims them.
+
+Version 2 (from 1): clear words indexed as tokens too, word beginnings as tokens rather
+than prefix queries; PostgreSQL's document of exact terms (version 1 parsed them under the
+``german`` and ``simple`` configurations, which split a token such as ``8e668bd385ed``
+into a number and a word), kept in the row; no ``hashed_terms`` column (the subjects'
+tokens are in ``subject_terms``).
 """
 
 from __future__ import annotations
@@ -33,6 +44,7 @@ from projections.case_events import case_event_topics, status_after
 from projections.inbox import utc_text
 from projections.projection import Applied, Projection
 from projections.sealed import Sealed, sealed_json
+from projections.search_match import lexeme
 from projections.search_terms import SearchTerms
 from projections.view_store import ViewTransaction
 
@@ -49,26 +61,30 @@ COLUMNS = (
     "submitted_by",
     "applicant_name",
     "clear_terms",
-    "hashed_terms",
     "subject_terms",
     "position",
 )
+POSTGRES_COLUMNS = (*COLUMNS, "document")  # SQLite keeps the document in its FTS5 table
 # The applicant's name and address are searched; contact details and birth date are not.
 APPLICANT_FIELDS = ("name", "street", "house_number", "postal_code", "city")
 UNSEARCHED_DATA_FIELDS = frozenset({"email", "phone", "coordinates"})
 _NOT_WORDS = re.compile(r"^[\d\s.,:+\-TZ]*$")  # numbers, dates and times in clear data
+# PostgreSQL: a row up to this size stays in its page, its document not moved to TOAST
+# (the default moves values out from 2 kB, and a row holds about 2 kB).
+ROW_KEPT_WHOLE_BYTES = 8160
 
 
 class CaseSearch(Projection):
     """Every case per tenant, with filters and a blind full-text index."""
 
     name: ClassVar[str] = "case_search"
-    version: ClassVar[int] = 1
+    version: ClassVar[int] = 2
 
     def __init__(self, dialect: str, terms: SearchTerms, open_personal: OpenPersonal) -> None:
         self.dialect = dialect
         self.terms = terms
         self.open_personal = open_personal
+        self.columns = POSTGRES_COLUMNS if dialect == "postgresql" else COLUMNS
 
     @property
     def text_table(self) -> str:
@@ -85,7 +101,7 @@ class CaseSearch(Projection):
             "tenant TEXT NOT NULL, reference TEXT NOT NULL, "
             "service TEXT NOT NULL, status TEXT NOT NULL, submitted_at TEXT NOT NULL, "
             "submitted_by TEXT NOT NULL, applicant_name TEXT, clear_terms TEXT NOT NULL, "
-            "hashed_terms TEXT NOT NULL, subject_terms TEXT NOT NULL, position BIGINT NOT NULL"
+            "subject_terms TEXT NOT NULL, position BIGINT NOT NULL"
         )
         if self.dialect == "sqlite":
             # An explicit integer key: VACUUM keeps it, so the FTS5 rows stay linked.
@@ -106,9 +122,7 @@ class CaseSearch(Projection):
         else:
             tx.execute(
                 f"CREATE TABLE IF NOT EXISTS {self.table} (case_id TEXT PRIMARY KEY, {columns}, "
-                "document tsvector GENERATED ALWAYS AS ("
-                "to_tsvector('german', clear_terms) || to_tsvector('simple', hashed_terms)"
-                ") STORED)"
+                f"document tsvector NOT NULL) WITH (toast_tuple_target = {ROW_KEPT_WHOLE_BYTES})"
             )
             tx.execute(
                 f"CREATE INDEX IF NOT EXISTS {self.table}_document "
@@ -133,7 +147,7 @@ class CaseSearch(Projection):
     def apply(self, tx: ViewTransaction, batch: Sequence[Applied]) -> None:
         """Fold the batch into the touched rows, upsert them, rewrite changed documents."""
         ids = sorted({str(a.event.originator_id) for a in batch})
-        rows = load_rows(tx, self.table, COLUMNS, ids)
+        rows = load_rows(tx, self.table, self.columns, ids)
         rewritten: set[str] = set()
         erased = False
         for applied in batch:
@@ -141,7 +155,7 @@ class CaseSearch(Projection):
             if changed:
                 rewritten.add(str(applied.event.originator_id))
                 erased = erased or isinstance(applied.event, Case.PersonalDataErased)
-        upsert_rows(tx, self.table, COLUMNS, list(rows.values()))
+        upsert_rows(tx, self.table, self.columns, list(rows.values()))
         if self.dialect == "sqlite" and rewritten:
             self._rewrite_documents(tx, sorted(rewritten), rows)
             if erased and not secure_delete_available(tx):
@@ -164,7 +178,7 @@ class CaseSearch(Projection):
         by_subject: dict[str, list[str]] = json.loads(row["subject_terms"])
         for subject in event.subjects:
             by_subject.pop(subject, None)
-        set_personal_terms(row, by_subject)
+        self.set_terms(row, by_subject)
         return True
 
     def _submitted(self, event: Any, position: int) -> dict[str, Any]:
@@ -197,8 +211,23 @@ class CaseSearch(Projection):
             "clear_terms": " ".join(self.terms.clear_terms(clear)),
             "position": position,
         }
-        set_personal_terms(row, {s: sorted(t) for s, t in by_subject.items()})
+        self.set_terms(row, {s: sorted(t) for s, t in by_subject.items()})
         return row
+
+    def set_terms(self, row: dict[str, Any], by_subject: Mapping[str, list[str]]) -> None:
+        """Store the tokens per data subject and, on PostgreSQL, the document of the row's
+        terms."""
+        row["subject_terms"] = json.dumps(dict(sorted(by_subject.items())))
+        if self.dialect == "postgresql":
+            row["document"] = " ".join(lexeme(t) for t in self.document_terms(row))
+
+    def document_terms(self, row: Mapping[str, Any]) -> list[str]:
+        """Every term of a row's document: the tokens of its clear stems and their
+        beginnings, and every subject's tokens."""
+        tokens = self.terms.clear_tokens(row["tenant"], row["clear_terms"].split())
+        for subject_tokens in json.loads(row["subject_terms"]).values():
+            tokens.update(subject_tokens)
+        return sorted(tokens)
 
     def _rewrite_documents(
         self, tx: ViewTransaction, case_ids: list[str], rows: Mapping[str, Mapping[str, Any]]
@@ -217,19 +246,12 @@ class CaseSearch(Projection):
             values = ", ".join("(?, ?)" for _ in docs)
             params: list[Any] = []
             for doc, case_id in docs:
-                row = rows[case_id]
-                params += [doc, f"{row['clear_terms']} {row['hashed_terms']}".strip()]
+                params += [doc, " ".join(self.document_terms(rows[case_id]))]
             tx.execute(f"INSERT INTO {self.text_table} (rowid, terms) VALUES {values}", params)
 
 
 LIVE_TABLE = f"{CaseSearch.name}_v{CaseSearch.version}"
 LIVE_TEXT_TABLE = f"{LIVE_TABLE}_text"
-
-
-def set_personal_terms(row: dict[str, Any], by_subject: Mapping[str, list[str]]) -> None:
-    """Store the tokens per data subject, and all of them as the hashed part of the text."""
-    row["subject_terms"] = json.dumps(dict(sorted(by_subject.items())))
-    row["hashed_terms"] = " ".join(sorted({t for tokens in by_subject.values() for t in tokens}))
 
 
 def data_values(value: Any, field: str = "") -> Iterator[str | Sealed | PersonalData]:

@@ -2,17 +2,25 @@
 
 A word is normalised (casefolded; ä→ae, ö→oe, ü→ue, ß→ss; other diacritics and all
 punctuation dropped) and stemmed with the German Snowball stemmer, in Python, so SQLite
-and PostgreSQL index and look up the very same terms. Words of non-personal text
-(reference, service, the street of a road opening) are indexed as their clear stems.
-Personal words are indexed only as keyed hashes (a blind index): HMAC-SHA256 under the
-search key of tenant, kind and term, cut to ``TOKEN_HEX`` hex digits — one for the stem
-and one for each prefix of the normalised word from ``MIN_PREFIX`` letters on, so "Müll"
-finds "Müller". Without the key a token tells nothing; the key is derived from the id
-secret and never logged.
+and PostgreSQL index and look up the very same terms. The index holds only keyed hashes
+(a blind index): HMAC-SHA256 under the search key of tenant, kind and term, cut to
+``TOKEN_HEX`` hex digits — one for a word's stem and one for each of its beginnings from
+``MIN_PREFIX`` letters on, so "Müll" finds "Müller". Without the key a token tells
+nothing; the key is derived from the id secret and never logged.
+
+Personal words are hashed from the value, opened only for that (their beginnings are the
+normalised word's). Words of non-personal text (reference, service, the street of a road
+opening) are kept in clear in the view (their stems, ``clear_terms``) and hashed from those
+stems alike (their beginnings are the stem's), so "Sondernutz" finds "Sondernutzung".
+Every term is therefore matched exactly, never as a prefix, and belongs to one tenant: the
+full-text index finds a term among a million documents by skipping, holds each tenant's
+terms apart, and never has to collect every document holding a term that begins with a
+common word ("2026" begins every reference).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -31,6 +39,7 @@ MIN_PREFIX: Final = 3
 MAX_PREFIX: Final = 24  # longer query words are looked up by their first 24 letters
 MAX_WORDS_PER_VALUE: Final = 200  # a long free text adds its first 200 words
 SEARCH_KEY_LABEL: Final = b"vorgang/case-search/blind-index/v1"
+STEMS_CACHED: Final = 65_536  # clear stems whose prefix tokens are kept per process
 
 _UMLAUTS: Final = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 _WORD: Final = re.compile(r"[^\W_]+")
@@ -95,10 +104,8 @@ def derive_search_key(id_secret: bytes) -> bytes:
 class QueryWord:
     """One word of a query, in every form the index may hold it."""
 
-    stem: str | None  # the clear stem (None for a stop word)
-    prefix: str | None  # the clear normalised word, matched as a prefix of indexed stems
-    stem_token: str  # the keyed hash of the stem
-    prefix_token: str | None  # the keyed hash of the word as a prefix (3+ letters)
+    stem_token: str  # the keyed hash of the stem: the word whole
+    prefix_token: str | None  # the keyed hash of the word as a beginning (3+ letters)
 
 
 class SearchTerms:
@@ -108,6 +115,8 @@ class SearchTerms:
         if len(key) < 16:
             raise ValueError("the search key needs at least 16 bytes")
         self._key = key
+        # Clear stems repeat (services, subjects, years): their tokens are kept.
+        self._stem_tokens = functools.lru_cache(maxsize=STEMS_CACHED)(self._tokens_of_stem)
 
     def __repr__(self) -> str:
         return "SearchTerms(key=<hidden>)"
@@ -127,6 +136,20 @@ class SearchTerms:
                     found.append(stem(word))
         return found
 
+    def clear_tokens(self, tenant: str, stems: Iterable[str]) -> set[str]:
+        """Tokens of clear stems: each stem's, and its beginnings' from ``MIN_PREFIX`` on."""
+        tokens: set[str] = set()
+        for term in stems:
+            tokens.update(self._stem_tokens(tenant, term))
+        return tokens
+
+    def _tokens_of_stem(self, tenant: str, term: str) -> tuple[str, ...]:
+        prefixes = range(MIN_PREFIX, min(len(term), MAX_PREFIX) + 1)
+        return (
+            self.token(tenant, "s", term),
+            *(self.token(tenant, "p", term[:length]) for length in prefixes),
+        )
+
     def personal_tokens(self, tenant: str, text: str) -> set[str]:
         """Tokens of a personal value: each word's stem and its prefixes, all hashed."""
         tokens: set[str] = set()
@@ -137,18 +160,16 @@ class SearchTerms:
         return tokens
 
     def query_words(self, tenant: str, query: str) -> list[QueryWord]:
-        """The words of a query, each matched by stem, prefix, or their tokens."""
+        """The words of a query, each matched by its tokens."""
         words = []
         for word in normalised_words(query):
-            clear = word not in STOP_WORDS
-            long_enough = len(word) >= MIN_PREFIX
             words.append(
                 QueryWord(
-                    stem=stem(word) if clear else None,
-                    prefix=word if clear and long_enough else None,
                     stem_token=self.token(tenant, "s", stem(word)),
                     prefix_token=(
-                        self.token(tenant, "p", word[:MAX_PREFIX]) if long_enough else None
+                        self.token(tenant, "p", word[:MAX_PREFIX])
+                        if len(word) >= MIN_PREFIX
+                        else None
                     ),
                 )
             )

@@ -197,7 +197,7 @@ def test_projection_status_and_metrics(client: TestClient, auth: Auth) -> None:
         "audit_trail_v1",
         "case_stats_v1",
         "feed_v2",
-        "case_search_v1",
+        "case_search_v2",
     }
     assert names["inbox_v1"]["position"] >= case["position"]
     assert names["inbox_v1"]["state"] in {"idle", "catching_up"}

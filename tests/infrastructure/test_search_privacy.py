@@ -127,16 +127,16 @@ def test_erased_tokens_leave_the_sqlite_full_text_index(vorgang: Vorgang) -> Non
     general, permit = submit_cases(vorgang)
     search(vorgang, "")
     row = vorgang.views.query(
-        "SELECT subject_terms FROM case_search_v1 WHERE case_id = ?", (str(general),)
+        "SELECT subject_terms FROM case_search_v2 WHERE case_id = ?", (str(general),)
     )[0]
     erased_tokens = set(json.loads(row[0])[Subjects.APPLICANT])
     kept = vorgang.views.query(
-        "SELECT subject_terms FROM case_search_v1 WHERE case_id = ?", (str(permit),)
+        "SELECT subject_terms FROM case_search_v2 WHERE case_id = ?", (str(permit),)
     )[0]
     erased_tokens -= set(json.loads(kept[0])[Subjects.APPLICANT])  # the same name stays there
     vorgang.views.query(
         "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_vocabulary "
-        "USING fts5vocab(main, case_search_v1_text, row)"
+        "USING fts5vocab(main, case_search_v2_text, row)"
     )
     vocabulary = {r[0] for r in vorgang.views.query("SELECT term FROM search_vocabulary")}
     assert erased_tokens <= vocabulary

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
@@ -19,6 +20,7 @@ from infrastructure.wiring import Vorgang
 from projections.sealed import Sealed
 from projections.search import CaseSearch
 from projections.search_query import SearchFilter, SearchQuery
+from projections.search_terms import TOKEN_HEX
 from tests.conftest import CLERK, FOREIGN_CLERK
 from tests.steps import take
 
@@ -144,7 +146,7 @@ def test_service_data_is_searched_clear_or_blind_as_the_service_marks_it(
     assert found(vorgang, "Weilburger Strasse 14") == [permit]  # street clear, number blind
     assert found(vorgang, "Brenner") == [permit]  # the contractor's contact person
     assert found(vorgang, "Tiefbau") == [permit]  # the company, not personal
-    row = vorgang.views.query("SELECT clear_terms, subject_terms FROM case_search_v1")[0]
+    row = vorgang.views.query("SELECT clear_terms, subject_terms FROM case_search_v2")[0]
     assert "weilburg" in row[0]
     assert "brenner" not in row[0]
     assert "14" not in row[0].split()
@@ -233,20 +235,20 @@ def test_an_erasure_drops_tokens_even_while_another_process_still_caches_the_key
     runner.catch_up()
     vorgang.privacy.erase(case_id, actor=ADMIN, reason="Löschersuchen", legal_basis="Art. 17")
     runner.catch_up()
-    row = vorgang.views.query("SELECT hashed_terms, subject_terms FROM case_search_v98")[0]
-    assert row == ("", "{}")
+    row = vorgang.views.query("SELECT subject_terms FROM case_search_v98")[0]
+    assert row == ("{}",)
 
 
 def search_rows(v: Vorgang) -> list[tuple[Any, ...]]:
     columns = "case_id, tenant, reference, service, status, submitted_at, submitted_by, "
-    columns += "clear_terms, hashed_terms, subject_terms, position"
+    columns += "clear_terms, subject_terms, position"
     if v.views.dialect == "sqlite":
         return v.views.query(
-            f"SELECT {columns}, t.terms FROM case_search_v1 "  # noqa: S608
-            "JOIN case_search_v1_text t ON t.rowid = doc ORDER BY case_id"
+            f"SELECT {columns}, t.terms FROM case_search_v2 "  # noqa: S608
+            "JOIN case_search_v2_text t ON t.rowid = doc ORDER BY case_id"
         )
     return v.views.query(
-        f"SELECT {columns}, document::text FROM case_search_v1 ORDER BY case_id"  # noqa: S608
+        f"SELECT {columns}, document::text FROM case_search_v2 ORDER BY case_id"  # noqa: S608
     )
 
 
@@ -272,3 +274,40 @@ def test_a_rebuild_from_the_log_gives_the_same_index_erasures_included(
     assert before[1][1] == [reference(vorgang, permit)]  # not the erased applicant's street
     assert before[1][2] == [reference(vorgang, permit)]  # the applicant's name, not erased
     assert before[1][3] == []  # the contractor's contact person is erased
+
+
+def test_the_index_holds_exactly_the_terms_the_projection_computed(
+    vorgang: Vorgang, clock: FixedClock
+) -> None:
+    permit_for(vorgang, clock, "Erika Mueller")
+    caught_up(vorgang)
+    search = vorgang.projections.runners["case_search"].projection
+    assert isinstance(search, CaseSearch)
+    tenant, clear_terms, subject_terms = vorgang.views.query(
+        "SELECT tenant, clear_terms, subject_terms FROM case_search_v2"
+    )[0]
+    terms = search.document_terms(
+        {"tenant": tenant, "clear_terms": clear_terms, "subject_terms": subject_terms}
+    )
+    if vorgang.views.dialect == "sqlite":
+        stored = vorgang.views.query("SELECT terms FROM case_search_v2_text")[0][0].split()
+    else:  # every lexeme as written: no parser split a token
+        document = vorgang.views.query("SELECT document::text FROM case_search_v2")[0][0]
+        stored = re.findall(r"'([^']*)'", document)
+    assert stored == terms
+    tokens = {t for subject in json.loads(subject_terms).values() for t in subject}
+    assert tokens < set(terms)
+    assert all(re.fullmatch(f"[0-9a-f]{{{TOKEN_HEX}}}", t) for t in terms)  # clear words too
+    assert "weilburg" in clear_terms.split()
+
+
+def test_a_words_beginning_never_matches_the_beginning_of_a_token(vorgang: Vorgang) -> None:
+    name = "Jürgen Heinrich Maximilian Müller-Lüdenscheidt"
+    submit(vorgang, JUERGEN, name, street="Große Weilburger Straße")
+    caught_up(vorgang)
+    subject_terms = vorgang.views.query("SELECT subject_terms FROM case_search_v2")[0][0]
+    tokens = {t for subject in json.loads(subject_terms).values() for t in subject}
+    beginnings = sorted({t[:3] for t in tokens if t[:3].isalpha()})  # words of a to f
+    assert beginnings  # the tokens of this key and these words have some
+    for word in beginnings:
+        assert found(vorgang, word) == [], word

@@ -19,7 +19,7 @@ from projections.search import CaseSearch
 from tests.infrastructure.test_projection_properties import act, fresh_vorgang, steps
 
 COLUMNS = "case_id, tenant, reference, service, status, submitted_at, submitted_by, "
-COLUMNS += "applicant_name, clear_terms, hashed_terms, subject_terms, position"
+COLUMNS += "applicant_name, clear_terms, subject_terms, position"
 
 
 def documents(v: Vorgang, search: CaseSearch) -> list[tuple[Any, ...]]:

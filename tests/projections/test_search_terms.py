@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import UTC, datetime
@@ -80,8 +81,6 @@ def test_stop_words_stay_out_of_the_clear_index_but_are_still_hashed() -> None:
         "umzug",
     ]
     word = terms.query_words("usingen", "von")[0]
-    assert word.stem is None
-    assert word.prefix is None
     assert word.stem_token in terms.personal_tokens("usingen", "Ursula von Berg")
 
 
@@ -121,7 +120,7 @@ def test_special_category_data_and_contact_details_are_not_made_searchable() -> 
         },
     )
     row = search._submitted(submitted, position=1)
-    tokens = set(row["hashed_terms"].split())
+    tokens = {t for subject in json.loads(row["subject_terms"]).values() for t in subject}
     assert terms.token("usingen", "s", stem("lina")) in tokens
     assert terms.token("usingen", "s", stem("erdnussallergie")) not in tokens
     assert terms.token("usingen", "s", stem("erika")) in tokens
