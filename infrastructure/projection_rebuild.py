@@ -101,6 +101,8 @@ def rebuild_together(
 ) -> list[Rebuilt]:
     """Rebuild several views from one read of the log (each event decoded once for all of
     them), then switch each to its copy atomically, one after the other."""
+    if not projections:
+        return []
     started = time.monotonic()
     suffix = f"_rb{uuid.uuid4().hex[:10]}"  # unique: the copies' index names must be too
     shadows = []
