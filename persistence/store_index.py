@@ -121,7 +121,7 @@ class PostgresIndex:
             with (
                 self._datastore.get_connection() as conn,
                 conn.cursor() as curs,
-                contextlib.suppress(errors.UniqueViolation),
+                contextlib.suppress(errors.UniqueViolation, errors.DuplicateTable),
             ):
                 curs.execute(
                     statement.format(
