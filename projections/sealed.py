@@ -24,6 +24,7 @@ from persistence.transcodings import register_value_transcodings
 
 _VIEW_JSON = json.JSONEncoder(ensure_ascii=False)
 _AS_IS = frozenset({str, int, float, bool, type(None)})  # exactly these types: JSON values
+_TEXT = frozenset({str})
 
 
 def view_json(value: Any) -> str:
@@ -103,7 +104,7 @@ class SealingTranscoder(JSONTranscoder):
         if isinstance(value, list | tuple):
             return [item if type(item) in _AS_IS else self.to_plain(item) for item in value]
         if isinstance(value, dict):
-            if all(type(key) is str for key in value):
+            if {*map(type, value)} <= _TEXT:  # every key a str
                 return {
                     key: item if type(item) in _AS_IS else self.to_plain(item)
                     for key, item in value.items()
