@@ -177,8 +177,10 @@ def actor_from_claims(claims: dict[str, Any], paths: dict[str, str] | None = Non
     teams_claim = claims.get("teams")
     raw_teams = [teams_claim] if isinstance(teams_claim, str) else teams_claim
     return Actor(
-        id=str(claims["sub"]),
-        display_name=display_name(claims, service_account=role is Role.INTEGRATOR),
+        id=storable(str(claims["sub"]), "sub"),
+        display_name=storable(
+            display_name(claims, service_account=role is Role.INTEGRATOR), "name"
+        ),
         role=role,
         roles=roles,
         tenant=tenant,
@@ -189,6 +191,21 @@ def actor_from_claims(claims: dict[str, Any], paths: dict[str, str] | None = Non
             str(v) for v in (raw_teams if isinstance(raw_teams, list) else []) if str(v).strip()
         ),
     )
+
+
+def storable(text: str, claim: str) -> str:
+    """A claim that goes into events: UTF-8 text without NUL or other control characters.
+
+    (A lone surrogate or a NUL cannot be stored in PostgreSQL text; it made every command of
+    such a token fail with a server error instead of refusing the token.)
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Unauthenticated(f"the token's {claim!r} is not valid UTF-8 text") from None
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        raise Unauthenticated(f"the token's {claim!r} holds control characters")
+    return text
 
 
 def single_value(value: Any, path: str) -> Any:

@@ -258,3 +258,26 @@ def test_production_needs_the_issuer_alone_since_its_keys_are_discovered() -> No
     assert settings.oidc_jwks_url is None
     with pytest.raises(ValidationError, match="VORGANG_OIDC_ISSUER must be set"):
         Settings(environment=Environment.PRODUCTION, id_secret="x" * 32)
+
+
+# ------------------------------------------------------------------- claims that are stored
+
+
+@pytest.mark.parametrize(
+    ("sub", "name", "claim"),
+    [
+        ("clerk.nul\x00", "Clerk Person", "sub"),
+        ("clerk.usingen", "Max \ud800", "name"),
+        ("clerk.usingen", "Zeilen\numbruch", "name"),
+    ],
+)
+def test_a_token_whose_person_cannot_be_stored_is_refused_not_a_server_error(
+    client: TestClient, tokens: Any, sub: str, name: str, claim: str
+) -> None:
+    token = tokens.issue(subject=sub, name=name, role=Role.CLERK, tenant="usingen")
+    answer = client.post(
+        "/api/v1/cases", json=NEW_CASE, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert answer.status_code == 401, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert repr(claim) in answer.json()["detail"]
