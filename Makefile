@@ -24,8 +24,11 @@ lint: install
 typecheck: install
 	$(BIN)/mypy domain persistence application projections infrastructure api
 
+# Two workers side by side (tests keep to their own schema, file and port), then the few
+# that must run alone (they look at what the whole database keeps on disk).
 pytest: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 -m "not serial"
+	$(BIN)/pytest -m serial
 
 run: install
 	$(BIN)/vorgang serve --demo --dev

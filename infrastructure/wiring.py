@@ -122,8 +122,8 @@ def open_personal_data_keys(settings: Settings, target: DatabaseTarget) -> Perso
         raise _one_line(target, error) from None
 
 
-# Any constant both releases and all processes agree on: the advisory lock of table creation.
-CREATING_TABLES_LOCK = 0x766F7267616E67  # "vorgang"
+# With the schema's hash, the advisory lock of table creation (any constant all agree on).
+CREATING_TABLES_LOCK = 0x766F7267  # "vorg"
 
 
 @contextmanager
@@ -152,7 +152,8 @@ def one_process_creates_tables(target: DatabaseTarget) -> Iterator[None]:
     except DATABASE_ERRORS as error:
         raise _one_line(target, error) from None
     try:
-        conn.execute("SELECT pg_advisory_lock(%s)", (CREATING_TABLES_LOCK,))
+        schema = env.get("POSTGRES_SCHEMA") or "public"  # one creator per schema
+        conn.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (CREATING_TABLES_LOCK, schema))
         yield
     finally:
         conn.close()  # ends the session, and with it the lock

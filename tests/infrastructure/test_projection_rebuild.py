@@ -150,8 +150,10 @@ def test_a_switch_waits_for_a_batch_that_read_before_it_wrote_instead_of_deadloc
         with admin_connection(pg) as conn:  # the switch is queued behind the batch's locks
             deadline = time.monotonic() + 60  # a hang guard: the verdict is the lock state
             while not conn.execute(
-                "SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-                "WHERE NOT l.granted AND a.query LIKE 'LOCK TABLE%%ACCESS EXCLUSIVE%%'"
+                "SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE NOT l.granted AND l.mode = 'AccessExclusiveLock' AND n.nspname = %s",
+                (pg.env["POSTGRES_SCHEMA"],),  # this test's tables: tests may run side by side
             ).fetchall():
                 assert time.monotonic() < deadline, "the switch never waited for a lock"
                 time.sleep(0.02)
