@@ -213,8 +213,9 @@ def milliseconds(text: str) -> float:
 def parse(report: str) -> tuple[int, float, float, int]:
     """Requests, p50 ms, p99 ms and non-2xx responses (plus socket errors) from wrk."""
     requests = int(re.search(r"(\d+) requests in", report).group(1))  # type: ignore[union-attr]
-    p50 = milliseconds(re.search(r"50%\s+(\S+)", report).group(1))  # type: ignore[union-attr]
-    p99 = milliseconds(re.search(r"99%\s+(\S+)", report).group(1))  # type: ignore[union-attr]
+    # The latency distribution's own lines (a "+/- Stdev" cell such as 69.99% also ends in 99%).
+    p50 = milliseconds(re.search(r"^\s+50%\s+(\S+)$", report, re.M).group(1))  # type: ignore[union-attr]
+    p99 = milliseconds(re.search(r"^\s+99%\s+(\S+)$", report, re.M).group(1))  # type: ignore[union-attr]
     errors = 0
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", report)
     if non_2xx:
