@@ -34,6 +34,7 @@ from pathlib import Path
 import httpx
 
 from api.auth import DevelopmentTokens
+from benchmarks.api_throughput import NEW_CASE  # the same request as the SQLite benchmark
 from benchmarks.support import (
     POSTGRES_URL,
     drop_postgres_schema,
@@ -43,12 +44,6 @@ from benchmarks.support import (
 )
 from domain.actor import Role
 
-NEW_CASE = {
-    "tenant": "usingen",
-    "service": "general",
-    "applicant": {"name": "Max Mustermann", "email": "max@example.org", "postal_code": "61250"},
-    "data": {"subject": "Sondernutzung"},
-}
 STARTUP_SECONDS = 60.0
 CONNECTIONS = 16
 
