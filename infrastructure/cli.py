@@ -34,7 +34,7 @@ from infrastructure.database import DatabaseUrlError
 from infrastructure.demo import demo_case_for, seed_demo
 from infrastructure.logging import configure_logging
 from infrastructure.privacy.key_encryption import KeyEncryptionError, new_kek_text
-from infrastructure.projection_rebuild import prune, rebuild, superseded_views
+from infrastructure.projection_rebuild import prune, rebuild_together, superseded_views
 from infrastructure.serving import keep_read_models, serve_processes
 from infrastructure.settings import Environment, Settings, UnsafeSettings
 from infrastructure.wiring import Vorgang, build
@@ -336,17 +336,22 @@ def aware(moment: datetime) -> datetime:
 
 @projections_app.command("rebuild")
 def projections_rebuild(
-    name: Annotated[str, typer.Argument(help="inbox, audit_trail or case_stats.")],
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(help="Read models to rebuild, e.g. inbox audit_trail (none: all)."),
+    ] = None,
 ) -> None:
-    """Rebuild a read model side by side from the log and switch to it without downtime."""
+    """Rebuild read models side by side from one read of the log; switch each without downtime."""
     settings = load_settings()
     configure_logging(settings.log_format, "WARNING")
     vorgang = open_vorgang(settings)
     try:
-        runner = vorgang.projections.runners.get(name)
-        if runner is None:
+        runners = vorgang.projections.runners
+        chosen = list(dict.fromkeys(names)) if names else list(runners)
+        unknown = [name for name in chosen if name not in runners]
+        if unknown:
             raise fail(
-                f"unknown projection {name!r}; known: {', '.join(vorgang.projections.runners)}"
+                f"unknown projection {', '.join(map(repr, unknown))}; known: {', '.join(runners)}"
             )
         with Progress(
             TextColumn("{task.description}"),
@@ -357,20 +362,26 @@ def projections_rebuild(
             console=Console(stderr=True),
             disable=not sys.stderr.isatty(),
         ) as bar:
-            task = bar.add_task(f"rebuilding {name}", total=None, rate="-")
+            task = bar.add_task(f"rebuilding {', '.join(chosen)}", total=None, rate="-")
             started = time.monotonic()
 
             def advance(position: int, head: int) -> None:
                 elapsed = max(time.monotonic() - started, 1e-6)
                 bar.update(task, completed=position, total=head, rate=f"{position / elapsed:,.0f}")
 
-            done = rebuild(vorgang.store, vorgang.views, runner.projection, progress=advance)
+            rebuilt = rebuild_together(
+                vorgang.store,
+                vorgang.views,
+                [runners[name].projection for name in chosen],
+                progress=advance,
+            )
     finally:
         vorgang.close()
-    typer.echo(
-        f"rebuilt {done.name} up to position {done.position}: {done.events} events "
-        f"in {done.seconds:.1f} s ({done.events / max(done.seconds, 1e-6):,.0f} events/s)"
-    )
+    for done in rebuilt:
+        typer.echo(
+            f"rebuilt {done.name} up to position {done.position}: {done.events} events "
+            f"in {done.seconds:.1f} s ({done.events / max(done.seconds, 1e-6):,.0f} events/s)"
+        )
 
 
 @projections_app.command("prune")

@@ -1,0 +1,35 @@
+"""``vorgang projections rebuild``: several read models from one read of the log."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from infrastructure.cli import app
+from infrastructure.wiring import Vorgang
+from tests.steps import submitted
+
+
+def test_named_read_models_are_rebuilt_together_and_an_unknown_one_is_named(
+    vorgang: Vorgang, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for _ in range(3):
+        submitted(vorgang.cases)
+    head = vorgang.projections.head()
+    monkeypatch.setenv("VORGANG_DATABASE_URL", vorgang.settings.database_url)
+    runner = CliRunner()
+
+    result = runner.invoke(app, ["projections", "rebuild", "inbox", "audit_trail", "inbox"])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("rebuilt ")]
+    assert [line.split()[1] for line in lines] == ["inbox_v1", "audit_trail_v1"]
+    assert all(f"up to position {head}:" in line for line in lines)
+
+    every = runner.invoke(app, ["projections", "rebuild"])
+    assert every.exit_code == 0, every.output
+    rebuilt = {line.split()[1] for line in every.output.splitlines() if line.startswith("rebuilt")}
+    assert len(rebuilt) == len(vorgang.projections.runners)
+
+    unknown = runner.invoke(app, ["projections", "rebuild", "inbox", "postfach"])
+    assert unknown.exit_code == 2
+    assert "'postfach'" in unknown.output
