@@ -329,7 +329,10 @@ class PostgresOneRoundTripRecorder(PostgresApplicationRecorder):
                     raise
                 attempt += 1
                 # The server ended it (a restart, an administrator): others idle in the
-                # pool are likely gone too. Replace those at once and try again now.
+                # pool are likely gone too. Replace those at once and try again now; if
+                # that breaks again the server may be restarting: pause as for the others.
+                if attempt > 2:
+                    time.sleep(WAIT_SECONDS * (1 + 0.1 * (random.random() - 0.5)))  # noqa: S311
                 self.datastore.pool.check()
             except (InterfaceError, OperationalError):
                 if attempt >= ATTEMPTS:

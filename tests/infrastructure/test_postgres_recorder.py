@@ -875,3 +875,29 @@ def test_the_store_the_wiring_opens_saves_through_the_function(pg: DatabaseTarge
         assert [r.notification.id for r in store.save(counter)] == [1, 2]
     finally:
         store.close()
+
+
+def test_a_save_whose_connection_keeps_breaking_waits_between_later_attempts(
+    open_app: Callable[..., Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stale pooled connections are retried at once; after that the server may be
+    restarting, so later attempts pause as for other connection errors."""
+    app = open_app()
+    recorder = ours(app)
+    real = recorder._call_save_function
+    broken = [5]  # the first five calls find their connection ended
+    pauses: list[float] = []
+
+    def breaking(*args: Any) -> list[int]:
+        if broken[0]:
+            broken[0] -= 1
+            raise recorder_module.ConnectionLost("server closed the connection unexpectedly")
+        return real(*args)
+
+    monkeypatch.setattr(recorder, "_call_save_function", breaking)
+    monkeypatch.setattr(recorder_module.time, "sleep", pauses.append)
+    counter = Counter()
+    app.save(counter)
+    assert counter.id in app.repository
+    assert len(pauses) == 4  # attempts 3 to 6 waited; the second went at once
+    assert all(p > 0 for p in pauses)
