@@ -17,7 +17,7 @@ from eventsourcing.postgres import PostgresDatastore
 from psycopg.sql import SQL, Composable, Identifier
 
 from infrastructure.postgres_recorder import PostgresOneRoundTripRecorder
-from infrastructure.privacy.key_store import TABLE, NewKeyRow, PersonalDataKeys
+from infrastructure.privacy.key_store import TABLE, NewKeyRow, WritesKeyRows
 
 KEY_COLUMNS = (
     ("key_id", "text[]"),
@@ -29,10 +29,8 @@ KEY_COLUMNS = (
 )
 
 
-class PostgresRecorderWithKeys(PostgresOneRoundTripRecorder):
+class PostgresRecorderWithKeys(WritesKeyRows, PostgresOneRoundTripRecorder):
     """One round trip: lock, notify, insert the new key rows and the events."""
-
-    keys: PersonalDataKeys | None = None
 
     def __init__(
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
@@ -41,11 +39,6 @@ class PostgresRecorderWithKeys(PostgresOneRoundTripRecorder):
         # A function of its own (another signature): stores opened without keys keep theirs.
         self.save_function_name = f"{events_table_name}_save_keys_v{self.FUNCTION_VERSION}"
         self.check_identifier_length(self.save_function_name)
-
-    def write_keys_of(self, keys: PersonalDataKeys) -> None:
-        """Take new key rows from this key store from now on."""
-        self.keys = keys
-        keys.write_new_keys_with_events()
 
     def _save_parameters(self) -> list[tuple[str, Composable]]:
         return [(f"new_{name}s", SQL(kind)) for name, kind in KEY_COLUMNS]
@@ -79,8 +72,8 @@ class PostgresRecorderWithKeys(PostgresOneRoundTripRecorder):
         """The events and this thread's new key rows, committed together."""
         if not stored_events:  # nothing is written: rows (if any) stay unwritten, uncached
             return super().insert_events(stored_events, **kwargs)
-        rows = self.keys.take_new_rows() if self.keys is not None else []
-        ids = super().insert_events(stored_events, new_key_rows=rows, **kwargs)
-        if rows and self.keys is not None:
-            self.keys.written(rows)
-        return ids
+        return self.with_new_key_rows(
+            lambda rows: super(PostgresRecorderWithKeys, self).insert_events(
+                stored_events, new_key_rows=rows, **kwargs
+            )
+        )

@@ -90,6 +90,11 @@ class ProjectionHost:
             runner.start()
         self.running = True
 
+    @property
+    def applies_inline(self) -> bool:
+        """True where nothing else applies the log: a read catches the view up itself."""
+        return not self.running and not self.kept_elsewhere
+
     def leave_to_another_process(self) -> None:
         """Another process keeps the views: reads wait for it and never apply the log here.
 
@@ -156,7 +161,7 @@ class ProjectionHost:
     def _look(self, name: str) -> int:
         """The view's position from its tracking row (caught up first without runners)."""
         runner = self.runners[name]
-        if not self.running and not self.kept_elsewhere:
+        if self.applies_inline:
             runner.catch_up()  # CLI and tests without background threads
         return runner.position()
 
@@ -167,7 +172,7 @@ class ProjectionHost:
     def wait_for(self, name: str, position: int, timeout: float) -> bool:
         """Read-your-writes: wait until the named view has reached a log position."""
         runner = self.runners[name]
-        if not self.running and not self.kept_elsewhere:
+        if self.applies_inline:
             deadline = time.monotonic() + timeout
             while runner.position() < position and time.monotonic() < deadline:
                 runner.catch_up()

@@ -6,7 +6,6 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
 
 import psycopg
 import structlog
@@ -26,7 +25,7 @@ from application.teams import TeamDirectory
 from infrastructure.database import DatabaseTarget, parse_database_url
 from infrastructure.log_position import LogPositions
 from infrastructure.privacy.key_encryption import KeyEncryptionError, KeyRing, parse_kek
-from infrastructure.privacy.key_store import PersonalDataKeys, open_keys
+from infrastructure.privacy.key_store import PersonalDataKeys, WritesKeyRows, open_keys
 from infrastructure.privacy.transcoding import EncryptedPersonalData
 from infrastructure.projection_host import ProjectionHost
 from infrastructure.settings import Settings
@@ -40,14 +39,6 @@ RECORDERS_WITH_KEYS = {
     "sqlite": "infrastructure.sqlite_recorder:SQLiteRecorderWithKeys",
     "postgresql": "infrastructure.postgres_recorder_keys:PostgresRecorderWithKeys",
 }
-
-
-@runtime_checkable
-class WritesKeys(Protocol):
-    """A recorder that writes a save's new key rows with its events."""
-
-    def write_keys_of(self, keys: PersonalDataKeys) -> None:
-        """Take new key rows from this key store from now on."""
 
 
 DATABASE_ERRORS = (PersistenceError, PsycopgError, PoolTimeout, OSError, sqlite3.Error)
@@ -98,7 +89,7 @@ def open_store(
         store = VorgangStore(env=env, personal_data=personal_data)
     except DATABASE_ERRORS as error:
         raise _one_line(target, error) from None
-    if keys is not None and isinstance(store.recorder, WritesKeys):
+    if keys is not None and isinstance(store.recorder, WritesKeyRows):
         store.recorder.write_keys_of(keys)
     return store
 

@@ -19,11 +19,11 @@ import time
 import uuid
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from psycopg import sql
@@ -272,6 +272,28 @@ class PersonalDataKeys(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release connections."""
+
+
+Ids = TypeVar("Ids")
+
+
+class WritesKeyRows:
+    """What an event recorder needs to write a save's new key rows with its events."""
+
+    keys: PersonalDataKeys | None = None
+
+    def write_keys_of(self, keys: PersonalDataKeys) -> None:
+        """Take new key rows from this key store from now on."""
+        self.keys = keys
+        keys.write_new_keys_with_events()
+
+    def with_new_key_rows(self, write: Callable[[list[NewKeyRow]], Ids]) -> Ids:
+        """``write`` the save's events with this thread's new key rows; cache them once written."""
+        rows = self.keys.take_new_rows() if self.keys is not None else []
+        written = write(rows)
+        if rows and self.keys is not None:
+            self.keys.written(rows)
+        return written
 
 
 class SQLiteKeys(PersonalDataKeys):
