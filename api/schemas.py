@@ -121,6 +121,10 @@ class ServiceOut(BaseModel):
     fee_tariff: dict[str, Any] | None
     deemed_approval: bool
     retention_years: int
+    retention_legal_basis: str = Field(
+        description="Why the files are kept that long: the service's own need, or the legal "
+        "minimum for fee assessments (accounting vouchers) under Hessian municipal budget law."
+    )
     application_schema: dict[str, Any]
     example: dict[str, Any]
     event_labels: dict[str, dict[str, str]] = Field(

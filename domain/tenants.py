@@ -17,6 +17,9 @@ class Tenant:
     official_key: str  # Amtlicher Gemeindeschlüssel (AGS)
     # Whether applicants see the names of the staff handling their case (else only the role).
     applicants_see_staff_names: bool = False
+    # Longer retention of a service's files than the catalogue's, as (service id, years);
+    # never shorter: domain.retention refuses that (the legal minimum for fee assessments).
+    retention_years: tuple[tuple[str, int], ...] = ()
 
 
 TENANTS: Final = MappingProxyType(

@@ -17,7 +17,8 @@ catalogue = APIRouter(prefix="/api/v1/services", tags=["catalogue"])
 
 
 def service_out(definition: ServiceDefinition, today: date) -> ServiceOut:
-    """A catalogue entry as of today (tariff in force, an example valid today)."""
+    """A catalogue entry as of today (tariff and retention in force, an example valid today)."""
+    retention = definition.retention_on(today)
     return ServiceOut(
         id=definition.id,
         label_de=definition.label_de,
@@ -27,7 +28,8 @@ def service_out(definition: ServiceDefinition, today: date) -> ServiceOut:
         lead_time_working_days=definition.lead_time(today) if definition.lead_time else None,
         fee_tariff=definition.tariff(today) if definition.tariff else None,
         deemed_approval=definition.deemed_approval,
-        retention_years=definition.retention_years,
+        retention_years=retention.years,
+        retention_legal_basis=retention.legal_basis,
         application_schema=definition.application_model.model_json_schema(),
         example=definition.example(today),
         event_labels={

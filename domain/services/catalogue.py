@@ -13,6 +13,13 @@ from pydantic import BaseModel
 from domain.case import Case
 from domain.commands import Steps
 from domain.errors import InvalidCommand
+from domain.retention import (
+    Retention,
+    RetentionNeed,
+    catalogue_retention,
+    check_tenant_settings,
+    tenant_retention,
+)
 from domain.rules import cemetery as cemetery_rules
 from domain.rules import resident_parking as parking_rules
 from domain.rules import sewer_connection as sewer_rules
@@ -28,6 +35,7 @@ from domain.services import (
     sewer_connection,
     traffic_sign_order,
 )
+from domain.tenants import tenant as tenant_by_id
 
 
 @dataclass(frozen=True)
@@ -40,7 +48,8 @@ class ServiceDefinition:
     case_class: type[Case]
     application_model: type[BaseModel]
     legal_basis: str
-    retention_years: int
+    # Its own retention and whether its files hold fee assessments (domain.retention).
+    retention: RetentionNeed
     example: Callable[[date], dict[str, Any]]  # an application the API accepts on that day
     deemed_approval: bool = False  # § 42a VwVfG applies only where a legal rule orders it
     lead_time: Callable[[date], int] | None = None  # working days, by the rules in force
@@ -55,6 +64,10 @@ class ServiceDefinition:
     def processing_period_working_days(self) -> int:
         """The target processing period, from the case type."""
         return self.case_class.PROCESSING_PERIOD_WORKING_DAYS
+
+    def retention_on(self, on: date) -> Retention:
+        """The catalogue's retention of this service's files by the rules in force on a day."""
+        return catalogue_retention(self.retention, on)
 
     def validate(self, data: Mapping[str, Any], submitted_on: date) -> BaseModel:
         """The application data as the service's model; rule violations name their field."""
@@ -222,7 +235,11 @@ SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
             case_class=Case,
             application_model=general.GeneralRequest,
             legal_basis="§ 22 HVwVfG (Beginn des Verfahrens)",
-            retention_years=6,
+            retention=RetentionNeed(
+                own_years=6,
+                reason="Aufbewahrungsfrist des Katalogs (ohne Gebühr, also ohne Belege)",
+                holds_fee_assessments=False,
+            ),
             example=lambda _on: dict(general.EXAMPLE),
         ),
         road_opening.SERVICE_ID: ServiceDefinition(
@@ -232,7 +249,11 @@ SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
             case_class=road_opening.RoadOpeningPermit,
             application_model=road_opening.RoadOpeningApplication,
             legal_basis="§§ 16, 18 Hessisches Straßengesetz (Sondernutzung)",
-            retention_years=10,
+            retention=RetentionNeed(
+                own_years=10,
+                reason="Aufbewahrungsfrist des Katalogs",
+                holds_fee_assessments=True,
+            ),
             example=road_opening.example,
             lead_time=lambda on: in_force(LEAD_TIMES, on).working_days,
             tariff=_road_opening_tariff,
@@ -246,7 +267,11 @@ SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
             case_class=resident_parking.ResidentParkingPermit,
             application_model=resident_parking.ResidentParkingApplication,
             legal_basis=resident_parking.LEGAL_BASIS,
-            retention_years=3,
+            retention=RetentionNeed(
+                own_years=3,
+                reason="Aufbewahrungsfrist des Katalogs",
+                holds_fee_assessments=True,  # the permit's fee is assessed in the file
+            ),
             example=resident_parking.example,
             tariff=_resident_parking_tariff,
             check_application=_resident_parking_check,
@@ -259,7 +284,11 @@ SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
             case_class=sewer_connection.SewerConnection,
             application_model=sewer_connection.SewerConnectionApplication,
             legal_basis=sewer_connection.LEGAL_BASIS,
-            retention_years=30,  # the connection stays in the sewer register for its life
+            retention=RetentionNeed(
+                own_years=30,
+                reason="Der Anschluss bleibt im Kanalkataster, solange er besteht",
+                holds_fee_assessments=True,
+            ),
             example=sewer_connection.example,
             tariff=_sewer_connection_tariff,
             event_labels=sewer_connection.EVENT_LABELS,
@@ -272,7 +301,11 @@ SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
             case_class=traffic_sign_order.TrafficSignOrder,
             application_model=traffic_sign_order.TrafficSignOrderApplication,
             legal_basis=traffic_sign_order.LEGAL_BASIS,
-            retention_years=3,
+            retention=RetentionNeed(
+                own_years=3,
+                reason="Aufbewahrungsfrist des Katalogs",
+                holds_fee_assessments=True,  # the order's fee is assessed in the file
+            ),
             example=traffic_sign_order.example,
             lead_time=lambda on: in_force(sign_rules.LEAD_TIMES, on).working_days,
             tariff=_traffic_sign_order_tariff,
@@ -288,7 +321,12 @@ SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
             case_class=grave_right.GraveRightCase,
             application_model=grave_right.GraveRightApplication,
             legal_basis=grave_right.LEGAL_BASIS,
-            retention_years=30,  # the right's history stays with the grave for its term
+            retention=RetentionNeed(
+                own_years=30,
+                reason="Die Geschichte des Nutzungsrechts bleibt für dessen Laufzeit bei der "
+                "Grabstätte",
+                holds_fee_assessments=True,
+            ),
             example=grave_right.example,
             tariff=_grave_right_tariff,
             event_labels=grave_right.EVENT_LABELS,
@@ -301,7 +339,11 @@ SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
             case_class=headstone_permit.HeadstonePermit,
             application_model=headstone_permit.HeadstonePermitApplication,
             legal_basis=headstone_permit.LEGAL_BASIS,
-            retention_years=30,  # the stability checks run as long as the headstone stands
+            retention=RetentionNeed(
+                own_years=30,
+                reason="Die Standsicherheitsprüfungen laufen, solange das Grabmal steht",
+                holds_fee_assessments=True,
+            ),
             example=headstone_permit.example,
             tariff=_headstone_permit_tariff,
             event_labels=headstone_permit.EVENT_LABELS,
@@ -314,7 +356,11 @@ SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
             case_class=burial.BurialRegistration,
             application_model=burial.BurialApplication,
             legal_basis=burial.LEGAL_BASIS,
-            retention_years=30,  # as long as the rest periods it set run
+            retention=RetentionNeed(
+                own_years=30,
+                reason="Solange die gesetzten Ruhefristen laufen",
+                holds_fee_assessments=True,
+            ),
             example=burial.example,
             tariff=_burial_tariff,
             check_application=_burial_check,
@@ -323,3 +369,19 @@ SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
         ),
     }
 )
+
+
+def retention_for(tenant_id: str, service_id: str, on: date) -> Retention:
+    """A town's retention of a service's files on a day: its own setting, else the catalogue's.
+
+    Raises ``UnknownTenant``, ``KeyError`` for an unknown service, and
+    ``RetentionBelowMinimum`` where the town's setting is shorter than the catalogue's.
+    """
+    definition = SERVICES[service_id]
+    return tenant_retention(tenant_by_id(tenant_id), service_id, definition.retention, on)
+
+
+def check_retention_settings(tenant_id: str, on: date) -> None:
+    """Refuse a town's retention settings below the catalogue's or naming no service."""
+    needs = {service_id: d.retention for service_id, d in SERVICES.items()}
+    check_tenant_settings(tenant_by_id(tenant_id), needs, on)

@@ -21,7 +21,15 @@ def test_the_catalogue_lists_every_service_with_schema_periods_fees_and_retentio
     assert road["fee_tariff"]["version"] == "2025-01"
     assert road["deemed_approval"] is False
     assert road["retention_years"] == 10
+    assert "GemHVO" in road["retention_legal_basis"]
     assert "dimensions" in road["application_schema"]["properties"]
+    # Files with fee assessments are kept at least the legal minimum for vouchers (7 years,
+    # domain.retention), however short the service's own retention (3 years for these two).
+    for short in ("resident-parking", "traffic-sign-order"):
+        assert services[short]["retention_years"] == 7
+        assert services[short]["retention_legal_basis"].startswith("GemHVO (Hessen)")
+    assert services["general"]["retention_years"] == 6
+    assert "GemHVO" not in services["general"]["retention_legal_basis"]
 
 
 def test_every_example_validates_against_its_schema_and_is_accepted(
