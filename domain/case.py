@@ -9,8 +9,8 @@ time from the application's clock) and, where the law expects one, why (``reason
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
 from uuid import UUID
@@ -18,8 +18,17 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.actor import Actor, ActorRecord, Role
+from domain.authorities import Matter, authorities_of, remedy_notice
 from domain.conditions import StandardConditions, check_conditions
-from domain.decision import Decision, DecisionOutcome, RulesApplied
+from domain.decision import (
+    CostsDecision,
+    Decision,
+    DecisionOutcome,
+    Hearing,
+    Provision,
+    ProvisionKind,
+    RulesApplied,
+)
 from domain.errors import (
     CaseHeldByAnotherClerk,
     InvalidCommand,
@@ -28,16 +37,51 @@ from domain.errors import (
     WrongTenant,
 )
 from domain.inspections import Inspection, Inspections
-from domain.lifecycle import LIFECYCLE, CaseStatus
+from domain.lifecycle import LIFECYCLE, WITHDRAWABLE, CaseStatus
+from domain.objection import (
+    CostsBorneBy,
+    Objection,
+    ObjectionCosts,
+    ObjectionDecision,
+    ObjectionOutcome,
+    ObjectionState,
+)
 from domain.personal_data import PersonalData, PersonalValue, Subjects
 from domain.processing_clock import ClockError, ProcessingClock
+from domain.rules import notification
 from domain.rules.versions import AsRecorded, InForce, RulesChoice, in_force
 from domain.teams import check_serves
-from domain.working_days import berlin_date, period_end
+from domain.working_days import add_months, berlin_date, period_end
 
-OBJECTION_PERIOD_MONTHS = 1  # § 70 (1) VwGO
-APPLICANT_COMMANDS = frozenset({"provide_information", "withdraw"})
-OBJECTION_PERIOD_MONTHS_WITHOUT_REMEDY_NOTICE = 12  # § 58 (2) VwGO
+APPLICANT_COMMANDS = frozenset({"provide_information", "withdraw", "withdraw_objection"})
+ACTION_PERIOD_MONTHS = 1  # § 74 (1) VwGO: an action within a month of the Widerspruchsbescheid
+FEE_DUE_MONTHS = 1  # costs fall due a month after the Bekanntgabe, as the towns' statutes set
+NO_HEARING_NEEDED = (
+    "Entscheidung über einen Antrag ohne Eingriff in Rechte des Beteiligten; § 28 Abs. 1 HVwVfG "
+    "gilt nicht (BVerwG, Urteil vom 14.10.1982 - 3 C 46.81)"
+)
+_OPERATIVE_PARTS = {
+    DecisionOutcome.APPROVED: "Die beantragte Genehmigung wird erteilt.",
+    DecisionOutcome.APPROVED_WITH_CONDITIONS: (
+        "Die beantragte Genehmigung wird mit den folgenden Nebenbestimmungen erteilt."
+    ),
+    DecisionOutcome.REJECTED: "Der Antrag wird abgelehnt.",
+}
+# The legal track's commands: available by the state of notification and objection, whatever
+# step of the service the case has reached.
+LEGAL_TRACK_COMMANDS = frozenset(
+    {
+        "lodge_objection",
+        "grant_reinstatement",
+        "hear_objection",
+        "remedy_objection",
+        "forward_objection",
+        "withdraw_objection",
+        "decide_objection",
+        "mark_final",
+        "record_remedy_notice_defect",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,15 +96,6 @@ class InformationRequest:
 
 
 @dataclass(frozen=True, slots=True)
-class Objection:
-    """A Widerspruch against the decision, as received."""
-
-    received_on: date
-    grounds: PersonalValue
-    lodged_by: ActorRecord
-
-
-@dataclass(frozen=True, slots=True)
 class DecisionTerms:
     """Validity, fee and the rules applied: given by the clerk or assessed by the service."""
 
@@ -68,6 +103,7 @@ class DecisionTerms:
     fee: Decimal | None = None
     rules: tuple[RulesApplied, ...] = ()
     particulars: Mapping[str, Any] = field(default_factory=dict)  # e.g. the connection point
+    valid_for_months: int | None = None  # validity that runs from the Bekanntgabe (§ 43)
 
 
 class ChangesStatus(Aggregate.Event):
@@ -110,6 +146,20 @@ class Case(Aggregate):
     # The versions of the standard conditions (Regelauflagen) every approval of the service
     # carries, if it has any: a decision attaches the version in force on its day.
     STANDARD_CONDITIONS_VERSIONS: ClassVar[tuple[StandardConditions, ...]] = ()
+    # § 42a HVwVfG applies only where a legal rule orders deemed approval; the others run
+    # their own target period (Bearbeitungsziel) in working days.
+    DEEMED_APPROVAL: ClassVar[bool] = False
+    # Who issues the decision and decides an objection (domain/authorities.py).
+    MATTER: ClassVar[Matter] = Matter.SELF_GOVERNMENT
+    # Where the HessAGVwGO excludes the objection procedure: its provision (else None).
+    OBJECTION_EXCLUDED_BY: ClassVar[str | None] = None
+    # Where the legal basis gives discretion, its provision: a decision then states its
+    # considerations (§ 39 (1) sentence 3 HVwVfG).
+    DISCRETION_UNDER: ClassVar[str | None] = None
+    # The statute under which fees arise, and the day the fee debt arises under it: the
+    # tariff in force that day applies (``submission`` or ``decision``).
+    FEE_LEGAL_BASIS: ClassVar[str] = "Verwaltungskostensatzung der Gemeinde i. V. m. §§ 1 ff. KAG"
+    FEE_DEBT_ARISES_ON: ClassVar[str] = "submission"
 
     class Submitted(Aggregate.Created):
         """A new case. Version 2 added ``channel``; version 1 events were all online."""
@@ -155,8 +205,11 @@ class Case(Aggregate):
         self.pending_decision: Decision | None = None
         self.decisions: list[Decision] = []
         self.notified_on: date | None = None
+        self.notification: dict[str, Any] | None = None  # delivery, sent_on, received_on
         self.objection_deadline: date | None = None
-        self.objection: Objection | None = None
+        self.objections: list[Objection] = []
+        self.final_on: date | None = None
+        self.documents_received_on: date = berlin_date(submitted.at)
         self.notes: list[PersonalValue] = []
         self.fee_paid: Decimal | None = None
         self.withdrawal_reason: PersonalValue | None = None
@@ -196,19 +249,64 @@ class Case(Aggregate):
             data=dict(data),
             request_fingerprint=request_fingerprint,
             channel=channel,
-            clock=ProcessingClock(period_working_days=cls.PROCESSING_PERIOD_WORKING_DAYS),
+            clock=cls.new_clock(),
         )
+
+    @classmethod
+    def new_clock(cls) -> ProcessingClock:
+        """A § 42a period where deemed approval applies, else the service's target period."""
+        if cls.DEEMED_APPROVAL:
+            return ProcessingClock.statutory()
+        return ProcessingClock.target(cls.PROCESSING_PERIOD_WORKING_DAYS)
 
     # ------------------------------------------------------------ queries/guards
 
     def allowed_commands(self) -> frozenset[str]:
-        """The commands the current status (and the processing clock) allow."""
-        commands = self.LIFECYCLE.get(self.status, frozenset())
+        """The commands the current status, the processing clock and the legal track allow."""
+        commands = self.LIFECYCLE.get(self.status, frozenset()) - LEGAL_TRACK_COMMANDS
         if not self.clock.awaits_completeness:
             commands -= {"confirm_complete"}
         if self.clock.is_extended or self.clock.started_on is None:
             commands -= {"extend_period"}
-        return commands
+        return commands | self._legal_track_commands()
+
+    def _legal_track_commands(self) -> frozenset[str]:
+        """Withdrawal until the decision is final; the objection track beside the case."""
+        if self.status in (CaseStatus.CLOSED, CaseStatus.WITHDRAWN):
+            return frozenset()
+        commands: set[str] = set()
+        if self.final_on is None and self.status in WITHDRAWABLE:
+            commands.add("withdraw")
+        if self.notified_on is None:
+            return frozenset(commands)
+        objection = self.open_objection
+        if objection is None:
+            commands.add("lodge_objection")
+            if self.final_on is None:
+                commands.add("mark_final")
+        else:
+            commands |= {"remedy_objection", "withdraw_objection", "decide_objection"}
+            if not objection.timely:
+                commands.add("grant_reinstatement")
+            if objection.state == ObjectionState.PENDING:
+                commands |= {"hear_objection", "forward_objection"}
+        decision = self.decision
+        if self.final_on is None and decision is not None and decision.remedy_notice.complete:
+            commands.add("record_remedy_notice_defect")
+        return frozenset(commands)
+
+    @property
+    def open_objection(self) -> Objection | None:
+        """The objection not yet disposed of, if any."""
+        for objection in reversed(self.objections):
+            if objection.is_open:
+                return objection
+        return None
+
+    @property
+    def objection(self) -> Objection | None:
+        """The latest objection, open or disposed of."""
+        return self.objections[-1] if self.objections else None
 
     def check_allowed(self, command: str) -> None:
         """Raise ``InvalidTransition`` naming the status and the allowed commands."""
@@ -238,11 +336,23 @@ class Case(Aggregate):
 
     # ------------------------------------------------------------------ commands
 
-    def confirm_complete(self, *, actor: Actor, at: datetime) -> None:
-        """Confirm the documents are complete: the processing period (re)starts today."""
+    def confirm_complete(
+        self, *, actor: Actor, at: datetime, documents_complete_on: date | None = None
+    ) -> None:
+        """Confirm the documents are complete: the period runs from the last one's receipt.
+
+        § 42a (2) sentence 2 HVwVfG: "mit Eingang der vollständigen Unterlagen" — the day the
+        last required document was received (by default the day of submission, or of the
+        applicant's answer that brought missing documents), not the day of this confirmation.
+        """
         record = self._begin("confirm_complete", actor, at)
+        received = documents_complete_on or self.documents_received_on
+        if received > berlin_date(at):
+            raise InvalidCommand("documents_complete_on", "must not lie in the future")
+        if received < berlin_date(self.submitted_at):
+            raise InvalidCommand("documents_complete_on", "must not lie before the submission")
         try:
-            clock = self.clock.start(berlin_date(at))
+            clock = self.clock.start(received)
         except ClockError as error:
             raise InvalidCommand("clock", str(error)) from None
         self._completeness_confirmed(status=CaseStatus.IN_REVIEW, actor=record, at=at, clock=clock)
@@ -369,7 +479,9 @@ class Case(Aggregate):
         if reply_by <= today:
             raise InvalidCommand("reply_by", "the reply deadline must lie in the future")
         clock = self.clock
-        if clock.started_on is not None or missing_documents:
+        if clock.approval_deemed_on(today):
+            pass  # § 42a: once the approval is deemed granted, nothing restarts the clock
+        elif clock.started_on is not None or missing_documents:
             try:
                 clock = clock.stop(today, missing_documents=missing_documents)
             except ClockError as error:
@@ -442,6 +554,8 @@ class Case(Aggregate):
         clock: ProcessingClock,
         status: str,
     ) -> None:
+        if self.open_request is not None and self.open_request.missing_documents:
+            self.documents_received_on = berlin_date(at)  # the documents came with the answer
         self.open_request = None
         self.clock = clock
         self.status = status
@@ -464,14 +578,29 @@ class Case(Aggregate):
         self.notes.append(text)
         self.last_activity_at = at
 
-    def extend_period(self, *, actor: Actor, at: datetime, working_days: int, reason: str) -> None:
-        """Extend the processing period once, with reasons (§ 42a (2) sentence 3 VwVfG)."""
+    def extend_period(
+        self,
+        *,
+        actor: Actor,
+        at: datetime,
+        working_days: int,
+        reason: str,
+        communicated_on: date | None = None,
+    ) -> None:
+        """Extend the period once, before it ends, with reasons sent to the applicant in time.
+
+        § 42a (2) sentences 3 and 4 HVwVfG; ``communicated_on`` is the day the reasons were
+        sent to the applicant (today unless given).
+        """
         record = self._begin("extend_period", actor, at)
         text = self._case_text(reason, "reason")
+        today = berlin_date(at)
+        told = communicated_on or today
         try:
-            clock = self.clock.extend(working_days)
+            clock = self.clock.extend(working_days, today=today, communicated_on=told)
         except ClockError as error:
-            raise InvalidCommand("working_days", str(error)) from None
+            field_name = "communicated_on" if "applicant" in str(error) else "working_days"
+            raise InvalidCommand(field_name, str(error)) from None
         self._period_extended(actor=record, at=at, reason=text, clock=clock)
 
     class PeriodExtended(Aggregate.Event):
@@ -497,14 +626,27 @@ class Case(Aggregate):
         outcome: DecisionOutcome,
         justification: str,
         legal_basis: str,
-        legal_remedy_notice: str,
         conditions: list[str] | None = None,
         effective_from: date | None = None,
         expires_on: date | None = None,
         fee: Decimal | None = None,
         rules: tuple[RulesApplied, ...] = (),
+        provisions: list[tuple[ProvisionKind, str]] | None = None,
+        operative_part: str | None = None,
+        representative: str | None = None,
+        hearing_held_on: date | None = None,
+        hearing_not_needed_because: str | None = None,
+        discretion: str | None = None,
     ) -> None:
-        """Decide: approve, approve with conditions, or reject, with reasons and remedy notice."""
+        """Decide: approve, approve with conditions, or reject — the record a Bescheid needs.
+
+        Besides outcome, reasons and legal basis: the operative part (Tenor; the standard
+        wording for the outcome unless given), typed ancillary provisions (§ 36 HVwVfG;
+        ``conditions`` are requirements, Auflagen), the issuing authority and the remedy
+        notice from the town's configuration, the addressee and a representative, the hearing
+        (§ 28 HVwVfG) or why none was needed, the discretionary considerations where the law
+        gives discretion (§ 39 (1) sentence 3 HVwVfG), and the costs decision.
+        """
         record = self._begin("decide", actor, at)
         if outcome.is_approval and not rules and self.APPROVED_ONLY_BY_RULES is not None:
             raise InvalidCommand("outcome", self.APPROVED_ONLY_BY_RULES)
@@ -516,8 +658,20 @@ class Case(Aggregate):
             conditions = [*standard_texts, *conditions]
         if not legal_basis.strip():
             raise InvalidCommand("legal_basis", "must not be empty")
-        if not legal_remedy_notice.strip():
-            raise InvalidCommand("legal_remedy_notice", "must not be empty")
+        typed = [
+            (kind, self._case_text(text, f"provisions[{i}].text"))
+            for i, (kind, text) in enumerate(provisions or [])
+        ]
+        if typed and not outcome.is_approval:
+            raise InvalidCommand("provisions", "a refusal carries no ancillary provisions")
+        hearing = self._hearing(
+            outcome,
+            conditions or typed,
+            hearing_held_on,
+            hearing_not_needed_because,
+            berlin_date(at),
+        )
+        considered = self._discretion(discretion)
         effective = effective_from or berlin_date(at)
         if expires_on is not None and expires_on < effective:
             raise InvalidCommand("expires_on", "must not lie before effective_from")
@@ -530,27 +684,110 @@ class Case(Aggregate):
         )
         if terms.expires_on is not None and terms.expires_on < effective:
             raise InvalidCommand("expires_on", "must not lie before effective_from")
+        requirements = tuple(
+            Provision(ProvisionKind.REQUIREMENT, self._case_text(c, f"conditions[{i}]"))
+            for i, c in enumerate(conditions)
+        )
+        tenor = operative_part or _OPERATIVE_PARTS[outcome]
+        notice = remedy_notice(
+            self.tenant, self.MATTER, objection_excluded_by=self.OBJECTION_EXCLUDED_BY
+        )
         decision = Decision(
             outcome=outcome,
             justification=self._case_text(justification, "justification"),
             legal_basis=legal_basis.strip(),
-            legal_remedy_notice=legal_remedy_notice.strip(),
+            remedy_notice=notice,
             decided_by=record,
             decided_at=at,
             effective_from=effective,
-            conditions=tuple(
-                self._case_text(c, f"conditions[{i}]") for i, c in enumerate(conditions)
-            ),
+            provisions=requirements + tuple(Provision(kind, text) for kind, text in typed),
             expires_on=terms.expires_on,
             fee=terms.fee,
             rules=terms.rules,
             particulars=dict(terms.particulars),
+            operative_part=self._case_text(tenor, "operative_part"),
+            issuing_authority=authorities_of(self.tenant).issuing_authority(self.MATTER),
+            addressee=self.applicant.get("name"),
+            representative=(
+                self._personal(Subjects.APPLICANT, representative, "representative")
+                if representative
+                else None
+            ),
+            hearing=hearing,
+            discretion=considered,
+            costs=self._costs(terms.fee),
+            valid_for_months=terms.valid_for_months,
         )
         if self.COUNTERSIGN_REQUIRED:
             status = CaseStatus.PENDING_COUNTERSIGN
         else:
             status = self._status_after_decision(decision)
         self._decided(actor=record, at=at, decision=decision, status=status)
+
+    def _hearing(
+        self,
+        outcome: DecisionOutcome,
+        provisions: Any,
+        held_on: date | None,
+        not_needed_because: str | None,
+        today: date,
+    ) -> Hearing:
+        """§ 28 HVwVfG: a hearing held, or why none was needed (given, or by the outcome).
+
+        A decision that grants or refuses what was applied for does not interfere with the
+        applicant's rights (BVerwG 3 C 46.81); provisions the clerk attaches beyond the
+        service's standard ones are burdens, and need a hearing or a reason under § 28 (2).
+        """
+        if held_on is not None and not_needed_because:
+            raise InvalidCommand(
+                "hearing_not_needed_because", "a hearing was held on " + str(held_on)
+            )
+        if held_on is not None:
+            if held_on > today:
+                raise InvalidCommand("hearing_held_on", "must not lie in the future")
+            if held_on < berlin_date(self.submitted_at):
+                raise InvalidCommand("hearing_held_on", "must not lie before the submission")
+            return Hearing(held_on=held_on)
+        if not_needed_because:
+            return Hearing(
+                not_needed_because=clean_text(not_needed_because, "hearing_not_needed_because")
+            )
+        if provisions:
+            raise InvalidCommand(
+                "hearing_held_on",
+                "provisions that burden the applicant need a hearing (§ 28 (1) HVwVfG): "
+                "give the day it was held, or hearing_not_needed_because (§ 28 (2))",
+            )
+        return Hearing(not_needed_because=NO_HEARING_NEEDED)
+
+    def _discretion(self, discretion: str | None) -> PersonalValue | None:
+        """The considerations where the legal basis gives discretion; refused where it does not."""
+        if self.DISCRETION_UNDER is None:
+            if discretion:
+                raise InvalidCommand(
+                    "discretion", "the legal basis of this service gives no discretion"
+                )
+            return None
+        if not discretion or not discretion.strip():
+            raise InvalidCommand(
+                "discretion",
+                f"{self.DISCRETION_UNDER} gives discretion: state the considerations "
+                "(§ 39 (1) sentence 3 HVwVfG)",
+            )
+        return self._case_text(discretion, "discretion")
+
+    def _costs(self, fee: Decimal | None) -> CostsDecision | None:
+        """The costs decision for a fee: the statute, the applicant as debtor, the amount."""
+        debtor = self.applicant.get("name")
+        if fee is None or debtor is None:
+            return None
+        return CostsDecision(legal_basis=self.FEE_LEGAL_BASIS, debtor=debtor, amount=fee)
+
+    def fee_debt_day(self, decided_on: date) -> date:
+        """The day the fee debt arises under the fee statute: its tariff applies."""
+        if self.FEE_DEBT_ARISES_ON == "decision":
+            return decided_on
+        return berlin_date(self.submitted_at)
 
     def decision_terms(
         self, given: DecisionTerms, *, outcome: DecisionOutcome, decided_on: date
@@ -562,7 +799,7 @@ class Case(Aggregate):
         """
         if self.FEE_BY_TARIFF_OF is not None and given.fee is not None:
             raise InvalidCommand("fee", f"the fee of {self.FEE_BY_TARIFF_OF} is set by its tariff")
-        rules = InForce(decided_on, berlin_date(self.submitted_at))
+        rules = InForce(decided_on, berlin_date(self.submitted_at), self.fee_debt_day(decided_on))
         terms = self.terms_by_rules(outcome, given.expires_on, decided_on, rules)
         return given if terms is None else terms
 
@@ -603,7 +840,7 @@ class Case(Aggregate):
     def terms_today(self, decision: Decision, today: date) -> DecisionTerms:
         """Extension point: the terms today's rules would give the same decision."""
         decided_on = berlin_date(decision.decided_at)
-        rules = InForce(today, berlin_date(self.submitted_at))
+        rules = InForce(today, berlin_date(self.submitted_at), today)
         terms = self.terms_by_rules(decision.outcome, decision.expires_on, decided_on, rules)
         return self.replay_terms(decision) if terms is None else terms
 
@@ -644,6 +881,7 @@ class Case(Aggregate):
         else:
             self.decision = decision
             self.decisions.append(decision)
+        self.clock = self.clock.decided(berlin_date(at))
         self.status = status
         self.last_activity_at = at
 
@@ -704,6 +942,7 @@ class Case(Aggregate):
         self, *, actor: ActorRecord, at: datetime, reason: PersonalValue, status: str
     ) -> None:
         self.pending_decision = None
+        self.clock = self.clock.reopened()
         self.status = status
         self.last_activity_at = at
 
@@ -749,35 +988,84 @@ class Case(Aggregate):
         self.status = status
         self.last_activity_at = at
 
-    def notify(self, *, actor: Actor, at: datetime, notified_on: date | None = None) -> None:
-        """Record the Bekanntgabe of the decision; the objection period runs from that day."""
+    def notify(
+        self,
+        *,
+        actor: Actor,
+        at: datetime,
+        delivery: notification.Delivery = notification.Delivery.COUNTER,
+        sent_on: date | None = None,
+        received_on: date | None = None,
+    ) -> None:
+        """Record the Bekanntgabe: how the decision was sent, and the day the law sets for it.
+
+        ``notified_on`` follows from the delivery by the rule in force on ``sent_on``
+        (domain/rules/notification.py); the objection period, and a validity that runs from
+        notification, count from it (§ 43 (1) HVwVfG). The event records the delivery, the
+        rule version and every resulting date.
+        """
         record = self._begin("notify", actor, at)
         decision = self.current_decision()
-        day = notified_on or berlin_date(at)
-        if day < berlin_date(decision.decided_at):
-            raise InvalidCommand("notified_on", "notification cannot precede the decision")
-        months = (
-            OBJECTION_PERIOD_MONTHS
-            if decision.legal_remedy_notice
-            else OBJECTION_PERIOD_MONTHS_WITHOUT_REMEDY_NOTICE
-        )
+        today = berlin_date(at)
+        sent = sent_on or today
+        if sent < berlin_date(decision.decided_at):
+            raise InvalidCommand("sent_on", "the decision cannot be sent before it was made")
+        if sent > today:
+            raise InvalidCommand("sent_on", "must not lie in the future")
+        if received_on is not None and received_on > today:
+            raise InvalidCommand("received_on", "must not lie in the future")
+        rule = notification.rule_on(sent)
+        day = rule.notified_on(delivery, sent, received_on)
+        expires_on = decision.expires_on
+        if decision.valid_for_months is not None:
+            expires_on = add_months(day, decision.valid_for_months)
         self._notified(
             status=CaseStatus.NOTIFIED,
             actor=record,
             at=at,
             notified_on=day,
-            objection_deadline=period_end(day, months),
+            objection_deadline=period_end(day, decision.remedy_notice.period_months),
+            delivery=delivery.value,
+            sent_on=sent,
+            received_on=received_on,
+            rules=rule.record(delivery, sent, received_on, day),
+            effective_from=max(decision.effective_from, day),
+            expires_on=expires_on,
+            fee_due_on=add_months(day, FEE_DUE_MONTHS) if decision.costs else None,
         )
 
     class Notified(ChangesStatus):
-        """The decision was notified (Bekanntgabe); the objection period runs."""
+        """The decision was notified (Bekanntgabe) on the day its delivery sets; periods run.
 
-        class_version = 2
+        Version 3 added the delivery, the rule applied and the dates that follow from the
+        notification; earlier notifications were recorded on the day the clerk gave.
+        """
+
+        class_version = 3
         upcast_v1_v2 = leads_to(CaseStatus.NOTIFIED)
         actor: ActorRecord
         at: datetime
         notified_on: date
         objection_deadline: date
+        delivery: str
+        sent_on: date
+        received_on: date | None
+        rules: RulesApplied | None
+        effective_from: date | None
+        expires_on: date | None
+        fee_due_on: date | None
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state.update(
+                delivery=notification.Delivery.COUNTER.value,
+                sent_on=state["notified_on"],
+                received_on=None,
+                rules=None,
+                effective_from=None,
+                expires_on=None,
+                fee_due_on=None,
+            )
 
     @event(Notified)
     def _notified(
@@ -787,155 +1075,509 @@ class Case(Aggregate):
         at: datetime,
         notified_on: date,
         objection_deadline: date,
+        delivery: str,
+        sent_on: date,
+        received_on: date | None,
+        rules: RulesApplied | None,
+        effective_from: date | None,
+        expires_on: date | None,
+        fee_due_on: date | None,
         status: str,
     ) -> None:
         self.notified_on = notified_on
         self.objection_deadline = objection_deadline
+        self.notification = {"delivery": delivery, "sent_on": sent_on, "received_on": received_on}
+        if self.decision is not None and effective_from is not None:
+            notified = self.decision.as_notified(
+                notified_on, effective_from, expires_on, fee_due_on
+            )
+            self.decision = notified
+            self.decisions[-1] = notified
         self.status = status
+        self.last_activity_at = at
+
+    def record_remedy_notice_defect(self, *, actor: Actor, at: datetime, reason: str) -> None:
+        """The remedy notice the decision carried was missing or wrong: the period is a year.
+
+        § 58 (2) VwGO: an objection is then admissible within one year of the Bekanntgabe.
+        """
+        record = self._begin("record_remedy_notice_defect", actor, at)
+        notified_on = self.notified_on
+        if notified_on is None:  # the legal track offers this only after notification
+            raise InvalidCommand("decision", "the decision has not been notified")
+        deadline = period_end(
+            notified_on, self.current_decision().remedy_notice.found_defective().period_months
+        )
+        self._remedy_notice_found_defective(
+            actor=record,
+            at=at,
+            reason=self._case_text(reason, "reason"),
+            objection_deadline=deadline,
+        )
+
+    class RemedyNoticeFoundDefective(Aggregate.Event):
+        """The remedy notice was missing or wrong: the objection period runs for a year."""
+
+        actor: ActorRecord
+        at: datetime
+        reason: PersonalValue
+        objection_deadline: date
+
+    @event(RemedyNoticeFoundDefective)
+    def _remedy_notice_found_defective(
+        self, *, actor: ActorRecord, at: datetime, reason: PersonalValue, objection_deadline: date
+    ) -> None:
+        if self.decision is not None:
+            defective = replace(
+                self.decision, remedy_notice=self.decision.remedy_notice.found_defective()
+            )
+            self.decision = defective
+            self.decisions[-1] = defective
+        self.objection_deadline = objection_deadline
         self.last_activity_at = at
 
     def lodge_objection(
         self, *, actor: Actor, at: datetime, grounds: str, received_on: date | None = None
     ) -> None:
-        """Record a Widerspruch received within the objection period."""
+        """Record a Widerspruch: in time or late, it is recorded and decided, never refused.
+
+        It may be lodged whatever step the service has reached; one received before the
+        presumed day of notification is valid (the decision exists once sent). Lodging does
+        not move the case's main track.
+        """
         record = self._begin("lodge_objection", actor, at)
         deadline = self.current_objection_deadline()
         day = received_on or berlin_date(at)
-        if day > deadline:
-            raise InvalidCommand("received_on", f"the objection period ended on {deadline}")
-        if self.notified_on is not None and day < self.notified_on:
-            raise InvalidCommand("received_on", "an objection cannot precede the notification")
+        sent_on = self.notification["sent_on"] if self.notification else self.notified_on
+        if sent_on is not None and day < sent_on:
+            raise InvalidCommand("received_on", f"the decision was sent on {sent_on}, later")
+        if day > berlin_date(at):
+            raise InvalidCommand("received_on", "must not lie in the future")
         objection = Objection(
             received_on=day,
             grounds=self._personal(Subjects.APPLICANT, grounds, "grounds"),
             lodged_by=record,
+            deadline=deadline,
         )
-        self._objection_lodged(
-            status=CaseStatus.OBJECTION_LODGED, actor=record, at=at, objection=objection
-        )
+        self._objection_lodged(actor=record, at=at, objection=objection)
 
-    class ObjectionLodged(ChangesStatus):
-        """A Widerspruch was received within the objection period."""
+    class ObjectionLodged(Aggregate.Event):
+        """A Widerspruch was received (in time or late); the main track goes on.
 
-        class_version = 2
-        upcast_v1_v2 = leads_to(CaseStatus.OBJECTION_LODGED)
+        Version 3 no longer moves the case into a status of its own: an upcast event drops the
+        status it recorded.
+        """
+
+        class_version = 3
+        upcast_v1_v2 = leads_to(CaseStatus.NOTIFIED)
         actor: ActorRecord
         at: datetime
         objection: Objection
 
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state.pop("status", None)
+
     @event(ObjectionLodged)
-    def _objection_lodged(
-        self, *, actor: ActorRecord, at: datetime, objection: Objection, status: str
-    ) -> None:
-        self.objection = objection
-        self.status = status
+    def _objection_lodged(self, *, actor: ActorRecord, at: datetime, objection: Objection) -> None:
+        if objection.deadline is None and self.objection_deadline is not None:
+            objection = replace(objection, deadline=self.objection_deadline)
+        self.objections.append(objection)
+        if objection.timely:
+            self.final_on = None  # an objection in time keeps the decision open
         self.last_activity_at = at
 
-    def remedy_objection(self, *, actor: Actor, at: datetime, reason: str) -> None:
-        """Abhilfe (§ 72 VwGO): the objection is well-founded; the case returns to review."""
-        record = self._begin("remedy_objection", actor, at)
-        self._objection_remedied(
-            status=CaseStatus.IN_REVIEW,
-            actor=record,
-            at=at,
-            reason=self._case_text(reason, "reason"),
+    def _open(self) -> Objection:
+        objection = self.open_objection
+        if objection is None:  # the legal track offers these only with an open objection
+            raise InvalidCommand("objection", "there is no open objection")
+        return objection
+
+    def grant_reinstatement(self, *, actor: Actor, at: datetime, reason: str) -> None:
+        """Reinstatement (Wiedereinsetzung, § 70 (2) with § 60 VwGO): a late objection counts.
+
+        The objector was prevented from keeping the period without fault; the decision is
+        no longer final while the objection is decided.
+        """
+        record = self._begin("grant_reinstatement", actor, at)
+        objection = self._open()
+        if objection.timely:
+            raise InvalidCommand("objection", "the objection was lodged in time")
+        status = CaseStatus.NOTIFIED if self.status == CaseStatus.FINAL else self.status
+        self._reinstatement_granted(
+            actor=record, at=at, reason=self._case_text(reason, "reason"), status=status
         )
 
-    class ObjectionRemedied(ChangesStatus):
-        """Abhilfe: the objection is well-founded; the case is reviewed again."""
+    class ReinstatementGranted(ChangesStatus):
+        """A late objection counts as lodged in time; a final decision is open again."""
 
-        class_version = 2
-        upcast_v1_v2 = leads_to(CaseStatus.IN_REVIEW)
         actor: ActorRecord
         at: datetime
         reason: PersonalValue
 
-    @event(ObjectionRemedied)
-    def _objection_remedied(
+    @event(ReinstatementGranted)
+    def _reinstatement_granted(
         self, *, actor: ActorRecord, at: datetime, reason: PersonalValue, status: str
     ) -> None:
-        self.decision = None
-        self.notified_on = None
-        self.objection_deadline = None
-        self.fee_paid = None
+        self._replace_open(lambda o: replace(o, reinstated=True))
+        self.final_on = None
         self.status = status
         self.last_activity_at = at
 
-    def forward_objection(self, *, actor: Actor, at: datetime, authority: str, reason: str) -> None:
-        """No remedy: forward the objection to the objection authority (§ 73 VwGO)."""
-        record = self._begin("forward_objection", actor, at)
-        if not authority.strip():
-            raise InvalidCommand("authority", "must not be empty")
-        self._objection_forwarded(
-            status=CaseStatus.OBJECTION_FORWARDED,
+    def _replace_open(self, change: Any) -> None:
+        for index in range(len(self.objections) - 1, -1, -1):
+            if self.objections[index].is_open:
+                self.objections[index] = change(self.objections[index])
+                return
+
+    def hear_objection(
+        self, *, actor: Actor, at: datetime, held_on: date, committee: str | None = None
+    ) -> None:
+        """The objection was heard before the Anhörungsausschuss (§§ 7 ff. HessAGVwGO).
+
+        In self-government matters the town decides on the objection itself, after the
+        hearing before the committee configured for it (domain/authorities.py).
+        """
+        record = self._begin("hear_objection", actor, at)
+        objection = self._open()
+        if self.MATTER is not Matter.SELF_GOVERNMENT:
+            raise InvalidCommand("objection", "in road traffic matters the objection is forwarded")
+        if held_on < objection.received_on or held_on > berlin_date(at):
+            raise InvalidCommand("held_on", "must lie between the objection's receipt and today")
+        name = (committee or "").strip() or authorities_of(self.tenant).hearing_committee
+        self._objection_heard(actor=record, at=at, held_on=held_on, committee=name)
+
+    class ObjectionHeard(Aggregate.Event):
+        """The objection was heard before the Anhörungsausschuss."""
+
+        actor: ActorRecord
+        at: datetime
+        held_on: date
+        committee: str
+
+    @event(ObjectionHeard)
+    def _objection_heard(
+        self, *, actor: ActorRecord, at: datetime, held_on: date, committee: str
+    ) -> None:
+        self._replace_open(
+            lambda o: o.with_state(
+                ObjectionState.HEARD, heard_on=held_on, hearing_committee=committee
+            )
+        )
+        self.last_activity_at = at
+
+    def remedy_objection(
+        self,
+        *,
+        actor: Actor,
+        at: datetime,
+        reason: str,
+        extent: str = "full",
+        costs_borne_by: str = CostsBorneBy.AUTHORITY,
+        fee_refund: Decimal | None = None,
+        new_decision: bool = True,
+    ) -> None:
+        """Abhilfe (§ 72 VwGO): the issuing authority finds the objection well-founded.
+
+        In full or in part, with a costs decision and the refund of a fee paid where due.
+        With ``new_decision`` the case returns to review for the replacing decision (which is
+        notified again); a partial remedy leaves the rest of the objection open for the
+        objection authority.
+        """
+        record = self._begin("remedy_objection", actor, at)
+        objection = self._open()
+        if extent not in ("full", "partial"):
+            raise InvalidCommand("extent", "must be full or partial")
+        if fee_refund is not None and (self.fee_paid is None or fee_refund > self.fee_paid):
+            raise InvalidCommand(
+                "fee_refund", f"must not exceed the fee paid ({self.fee_paid or 0})"
+            )
+        if new_decision:
+            if self.status not in (CaseStatus.NOTIFIED, CaseStatus.FINAL):
+                raise InvalidCommand(
+                    "new_decision",
+                    f"the service's steps have begun ({self.status}): remedy without a new "
+                    "decision",
+                )
+            self.check_decision_reopenable()
+        del objection
+        costs = ObjectionCosts(
+            borne_by=costs_borne_by, legal_basis="§ 72 VwGO, § 80 HVwVfG", fee_refund=fee_refund
+        )
+        remedy = ObjectionDecision(
+            outcome=ObjectionState.REMEDIED if extent == "full" else ObjectionState.PARTLY_REMEDIED,
+            reasons=self._case_text(reason, "reason"),
+            costs=costs,
+            decided_by=authorities_of(self.tenant).issuing_authority(self.MATTER),
+            decided_on=berlin_date(at),
+        )
+        status = CaseStatus.IN_REVIEW if new_decision else self.status
+        self._objection_remedied(
+            status=status,
             actor=record,
             at=at,
-            authority=authority.strip(),
-            reason=self._case_text(reason, "reason"),
+            reason=remedy.reasons,
+            remedy=remedy,
+            new_decision=new_decision,
         )
 
-    class ObjectionForwarded(ChangesStatus):
-        """No remedy: the objection went to the objection authority."""
+    class ObjectionRemedied(ChangesStatus):
+        """Abhilfe: in full or in part; with a new decision the case is reviewed again.
 
-        class_version = 2
-        upcast_v1_v2 = leads_to(CaseStatus.OBJECTION_FORWARDED)
+        Version 3 added the remedy record (extent, costs, refund) and whether a new decision
+        follows; earlier remedies were full and always led back to review.
+        """
+
+        class_version = 3
+        upcast_v1_v2 = leads_to(CaseStatus.IN_REVIEW)
+        actor: ActorRecord
+        at: datetime
+        reason: PersonalValue
+        remedy: ObjectionDecision | None
+        new_decision: bool
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state.update(remedy=None, new_decision=True)
+
+    @event(ObjectionRemedied)
+    def _objection_remedied(
+        self,
+        *,
+        actor: ActorRecord,
+        at: datetime,
+        reason: PersonalValue,
+        remedy: ObjectionDecision | None,
+        new_decision: bool,
+        status: str,
+    ) -> None:
+        partial = remedy is not None and remedy.outcome == ObjectionState.PARTLY_REMEDIED
+        state = ObjectionState.PARTLY_REMEDIED if partial else ObjectionState.REMEDIED
+        self._replace_open(lambda o: o.with_state(state, remedy=remedy))
+        if remedy is not None and remedy.costs.fee_refund and self.fee_paid is not None:
+            self.fee_paid -= remedy.costs.fee_refund
+        if new_decision:
+            self.decision = None
+            self.notified_on = None
+            self.notification = None
+            self.objection_deadline = None
+            self.final_on = None
+            self.clock = self.clock.reopened()
+            if remedy is None:
+                self.fee_paid = None
+        self.status = status
+        self.last_activity_at = at
+
+    def forward_objection(
+        self, *, actor: Actor, at: datetime, reason: str, authority: str | None = None
+    ) -> None:
+        """No remedy: the file goes to the objection authority (§ 73 (1) VwGO).
+
+        In road traffic matters that is the supervising authority configured for the town;
+        in self-government matters the town decides itself, after the hearing.
+        """
+        record = self._begin("forward_objection", actor, at)
+        self._open()
+        configured = authorities_of(self.tenant).objection_authority(self.MATTER)
+        name = (authority or "").strip() or configured
+        self._objection_forwarded(
+            actor=record, at=at, authority=name, reason=self._case_text(reason, "reason")
+        )
+
+    class ObjectionForwarded(Aggregate.Event):
+        """No remedy: the objection went to the objection authority; the main track goes on.
+
+        Version 3 no longer moves the case into a status of its own.
+        """
+
+        class_version = 3
+        upcast_v1_v2 = leads_to(CaseStatus.NOTIFIED)
         actor: ActorRecord
         at: datetime
         authority: str
         reason: PersonalValue
 
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state.pop("status", None)
+
     @event(ObjectionForwarded)
     def _objection_forwarded(
-        self,
-        *,
-        actor: ActorRecord,
-        at: datetime,
-        authority: str,
-        reason: PersonalValue,
-        status: str,
+        self, *, actor: ActorRecord, at: datetime, authority: str, reason: PersonalValue
     ) -> None:
-        self.status = status
+        self._replace_open(lambda o: o.with_state(ObjectionState.FORWARDED, forwarded_to=authority))
         self.last_activity_at = at
 
+    def withdraw_objection(self, *, actor: Actor, at: datetime, reason: str | None = None) -> None:
+        """The objector withdraws the objection; it needs no reason."""
+        record = self._begin("withdraw_objection", actor, at)
+        self._open()
+        text = self._personal(Subjects.APPLICANT, reason, "reason") if reason else None
+        self._objection_withdrawn(actor=record, at=at, reason=text)
+
+    class ObjectionWithdrawn(Aggregate.Event):
+        """The objection was withdrawn."""
+
+        actor: ActorRecord
+        at: datetime
+        reason: PersonalValue | None
+
+    @event(ObjectionWithdrawn)
+    def _objection_withdrawn(
+        self, *, actor: ActorRecord, at: datetime, reason: PersonalValue | None
+    ) -> None:
+        day = berlin_date(at)
+        self._replace_open(lambda o: o.with_state(ObjectionState.WITHDRAWN, withdrawn_on=day))
+        self.last_activity_at = at
+
+    def decide_objection(
+        self,
+        *,
+        actor: Actor,
+        at: datetime,
+        outcome: str,
+        reasons: str,
+        costs_borne_by: str,
+        served_on: date,
+        fee: Decimal | None = None,
+        fee_refund: Decimal | None = None,
+        authority: str | None = None,
+    ) -> None:
+        """Record the Widerspruchsbescheid (§ 73 (3) VwGO): outcome, reasons, costs, service.
+
+        A late objection without reinstatement can only be dismissed as inadmissible. The
+        month for an action (§ 74 (1) VwGO) runs from the day it was served.
+        """
+        record = self._begin("decide_objection", actor, at)
+        objection = self._open()
+        if outcome not in ObjectionOutcome.ALL:
+            raise InvalidCommand("outcome", f"must be one of {', '.join(ObjectionOutcome.ALL)}")
+        if not objection.timely and outcome != ObjectionOutcome.INADMISSIBLE:
+            raise InvalidCommand(
+                "outcome",
+                f"the objection came after the period ended on {objection.deadline}: "
+                "inadmissible, unless reinstatement is granted first",
+            )
+        if served_on < objection.received_on or served_on > berlin_date(at):
+            raise InvalidCommand("served_on", "must lie between the objection's receipt and today")
+        if fee_refund is not None and (self.fee_paid is None or fee_refund > self.fee_paid):
+            raise InvalidCommand(
+                "fee_refund", f"must not exceed the fee paid ({self.fee_paid or 0})"
+            )
+        configured = authorities_of(self.tenant).objection_authority(self.MATTER)
+        decision = ObjectionDecision(
+            outcome=outcome,
+            reasons=self._case_text(reasons, "reasons"),
+            costs=ObjectionCosts(
+                borne_by=costs_borne_by,
+                legal_basis="§ 73 Abs. 3 Satz 3 VwGO, § 80 HVwVfG",
+                fee=fee,
+                fee_refund=fee_refund,
+            ),
+            decided_by=(authority or "").strip() or configured,
+            decided_on=berlin_date(at),
+            served_on=served_on,
+            action_deadline=period_end(served_on, ACTION_PERIOD_MONTHS),
+        )
+        self._objection_decided(actor=record, at=at, decision=decision)
+
+    class ObjectionDecided(Aggregate.Event):
+        """The Widerspruchsbescheid: outcome, reasons, costs; served; the month for an action."""
+
+        actor: ActorRecord
+        at: datetime
+        decision: ObjectionDecision
+
+    @event(ObjectionDecided)
+    def _objection_decided(
+        self, *, actor: ActorRecord, at: datetime, decision: ObjectionDecision
+    ) -> None:
+        self._replace_open(lambda o: o.with_state(ObjectionState.DECIDED, decision=decision))
+        if decision.costs.fee_refund and self.fee_paid is not None:
+            self.fee_paid -= decision.costs.fee_refund
+        self.last_activity_at = at
+
+    def final_from(self) -> date | None:
+        """The first day the decision is unappealable, or None while something is open.
+
+        The day after the objection period ended without a timely objection; after a
+        withdrawn objection, the day after the period (or the withdrawal, if later); after a
+        Widerspruchsbescheid, the day after the month for an action ended.
+        """
+        deadline = self.objection_deadline
+        open_objection = self.open_objection
+        if deadline is None or (open_objection is not None and open_objection.timely):
+            return None
+        first = deadline + timedelta(days=1)
+        for objection in self.objections:
+            if not objection.timely and objection.state != ObjectionState.DECIDED:
+                continue
+            if objection.state == ObjectionState.WITHDRAWN and objection.withdrawn_on:
+                first = max(first, objection.withdrawn_on)
+            if objection.decision is not None and objection.decision.action_deadline:
+                first = max(first, objection.decision.action_deadline + timedelta(days=1))
+        return first
+
     def mark_final(self, *, actor: Actor, at: datetime) -> None:
-        """The objection period is over without objection: the decision is final."""
+        """The decision became final (bestandskräftig): the period ended, or the objection is
+        finally disposed of, and no objection is open."""
         record = self._begin("mark_final", actor, at)
-        deadline = self.current_objection_deadline()
-        if berlin_date(at) <= deadline:
-            raise InvalidCommand("at", f"the objection period runs until {deadline}")
-        self._became_final(status=CaseStatus.FINAL, actor=record, at=at)
+        first = self.final_from()
+        if first is None:
+            raise InvalidCommand("objection", "an objection is open: it must be disposed of first")
+        if self.final_on is not None:
+            raise InvalidCommand("final_on", f"the decision is final since {self.final_on}")
+        if berlin_date(at) < first:
+            raise InvalidCommand("at", f"the decision can become final on {first} at the earliest")
+        status = CaseStatus.FINAL if self.status == CaseStatus.NOTIFIED else self.status
+        self._became_final(status=status, actor=record, at=at, final_on=first)
 
     class BecameFinal(ChangesStatus):
-        """The objection period ended without objection."""
+        """The decision became final; a case still at notification moves to ``final``.
 
-        class_version = 2
+        Version 3 records the first day of finality; earlier events count from their day.
+        """
+
+        class_version = 3
         upcast_v1_v2 = leads_to(CaseStatus.FINAL)
         actor: ActorRecord
         at: datetime
+        final_on: date
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["final_on"] = berlin_date(state["at"])
 
     @event(BecameFinal)
-    def _became_final(self, *, actor: ActorRecord, at: datetime, status: str) -> None:
+    def _became_final(
+        self, *, actor: ActorRecord, at: datetime, final_on: date, status: str
+    ) -> None:
+        self.final_on = final_on
         self.status = status
         self.last_activity_at = at
 
-    def withdraw(self, *, actor: Actor, at: datetime, reason: str) -> None:
-        """The applicant withdraws the application before a decision."""
+    def withdraw(self, *, actor: Actor, at: datetime, reason: str | None = None) -> None:
+        """The applicant withdraws the application: possible until the decision is final.
+
+        A withdrawal needs no reason; one given is recorded. A decision not yet final loses
+        its object with it (§ 43 (2) HVwVfG: it is settled otherwise).
+        """
         record = self._begin("withdraw", actor, at)
-        text = self._personal(Subjects.APPLICANT, reason, "reason")
+        text = self._personal(Subjects.APPLICANT, reason, "reason") if reason else None
         self._withdrawn(status=CaseStatus.WITHDRAWN, actor=record, at=at, reason=text)
 
     class Withdrawn(ChangesStatus):
-        """The applicant withdrew the application before a decision."""
+        """The applicant withdrew the application (until the decision was final)."""
 
         class_version = 2
         upcast_v1_v2 = leads_to(CaseStatus.WITHDRAWN)
         actor: ActorRecord
         at: datetime
-        reason: PersonalValue
+        reason: PersonalValue | None
 
     @event(Withdrawn)
     def _withdrawn(
-        self, *, actor: ActorRecord, at: datetime, reason: PersonalValue, status: str
+        self, *, actor: ActorRecord, at: datetime, reason: PersonalValue | None, status: str
     ) -> None:
         self.withdrawal_reason = reason
         self.pending_decision = None
@@ -947,12 +1589,26 @@ class Case(Aggregate):
     def close(self, *, actor: Actor, at: datetime, reason: str | None = None) -> None:
         """Close the file; services may require their own steps first (``check_closable``)."""
         record = self._begin("close", actor, at)
+        self.check_legal_track_closed(at)
         self.check_closable(at)
         text = self._case_text(reason, "reason") if reason else None
         self._closed(status=CaseStatus.CLOSED, actor=record, at=at, reason=text)
 
     def check_closable(self, at: datetime) -> None:
         """Extension point: services refuse ``close`` while their own steps are open."""
+
+    def check_decision_reopenable(self) -> None:
+        """Extension point: a service refuses a remedy that reopens its decision for review."""
+
+    def check_legal_track_closed(self, at: datetime) -> None:
+        """No file is closed while an objection is open or the objection period runs."""
+        objection = self.open_objection
+        if objection is not None:
+            raise InvalidCommand("objection", f"the objection of {objection.received_on} is open")
+        if self.status == CaseStatus.WITHDRAWN or self.objection_deadline is None:
+            return
+        if self.final_on is None and berlin_date(at) <= self.objection_deadline:
+            raise InvalidCommand("at", f"the objection period runs until {self.objection_deadline}")
 
     def check_no_approval_in_force(self, at: datetime, refusal: str) -> None:
         """Refuse ``close`` while a final approval is in force and its steps are unreported.

@@ -17,8 +17,10 @@ from pydantic import ConfigDict, Field
 from domain.actor import Actor, Role
 from domain.case import Case
 from domain.commands import Acting, CommandBody, ShortText, Step, Steps, Text, fields_of
-from domain.decision import DecisionOutcome
+from domain.decision import DecisionOutcome, ProvisionKind
 from domain.errors import InvalidCommand
+from domain.objection import CostsBorneBy
+from domain.rules.notification import Delivery
 
 STAFF = (Role.CLERK, Role.SUPERVISOR)
 APPLICANT_AND_STAFF = (Role.APPLICANT, *STAFF)
@@ -85,11 +87,26 @@ class Note(CommandBody):
     text: Text
 
 
+class ConfirmComplete(CommandBody):
+    """The documents are complete."""
+
+    documents_complete_on: date | None = Field(
+        default=None,
+        description="The day the last required document was received (§ 42a (2) HVwVfG); "
+        "by default the submission, or the applicant's answer that brought missing documents.",
+    )
+
+
 class ExtendPeriod(CommandBody):
-    """Extend the processing period once."""
+    """Extend the processing period once, before it ends, with reasons sent in time."""
 
     working_days: int = Field(ge=1, le=250)
     reason: Text
+    communicated_on: date | None = Field(
+        default=None,
+        description="The day the reasons were sent to the applicant (today if omitted); "
+        "by the end of the period at the latest (§ 42a (2) sentence 4 HVwVfG).",
+    )
 
     model_config = ConfigDict(
         extra="forbid",
@@ -104,14 +121,47 @@ class ExtendPeriod(CommandBody):
     )
 
 
+class ProvisionBody(CommandBody):
+    """One ancillary provision (§ 36 (2) HVwVfG) and its kind."""
+
+    kind: Literal[
+        "condition",
+        "requirement",
+        "time_limit",
+        "revocation_reserved",
+        "further_requirements_reserved",
+    ]
+    text: Text
+
+
 class Decide(CommandBody):
-    """The decision (Bescheid)."""
+    """The decision (Bescheid); the remedy notice is generated from the town's configuration."""
 
     outcome: Literal["approved", "approved_with_conditions", "rejected"]
     justification: Text
     legal_basis: ShortText
-    legal_remedy_notice: Text
-    conditions: list[Text] = Field(default_factory=list, max_length=100)
+    operative_part: Text | None = Field(
+        default=None, description="The Tenor; the standard wording for the outcome if omitted."
+    )
+    conditions: list[Text] = Field(
+        default_factory=list, max_length=100, description="Requirements (Auflagen)."
+    )
+    provisions: list[ProvisionBody] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Ancillary provisions of other kinds (§ 36 (2) HVwVfG).",
+    )
+    representative: Text | None = Field(
+        default=None, description="Who acts for the applicant, if anyone."
+    )
+    hearing_held_on: date | None = Field(default=None, description="§ 28 HVwVfG")
+    hearing_not_needed_because: Text | None = Field(
+        default=None, description="Why no hearing was needed (§ 28 (2), (3) HVwVfG)."
+    )
+    discretion: Text | None = Field(
+        default=None,
+        description="The considerations, where the legal basis gives discretion (§ 39 (1) 3).",
+    )
     effective_from: date | None = None
     expires_on: date | None = None
     fee: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
@@ -124,8 +174,10 @@ class Decide(CommandBody):
                     "outcome": "approved_with_conditions",
                     "justification": "Die Voraussetzungen des § 16 HStrG liegen vor.",
                     "legal_basis": "§§ 16, 18 HStrG",
-                    "legal_remedy_notice": "Widerspruch binnen eines Monats nach Bekanntgabe.",
                     "conditions": ["Verkehrssicherung nach RSA 21"],
+                    "hearing_held_on": "2026-11-30",
+                    "discretion": "Die Sondernutzung beeinträchtigt den Gemeingebrauch nur "
+                    "kurzzeitig; Belange Dritter stehen nicht entgegen.",
                 }
             ]
         },
@@ -133,13 +185,30 @@ class Decide(CommandBody):
 
 
 class Notify(CommandBody):
-    """The notification (Bekanntgabe)."""
+    """How the decision was sent; the day of notification follows by law (§ 41 HVwVfG)."""
 
-    notified_on: date | None = None
+    delivery: Literal["counter", "letter", "electronic", "portal", "formal_service"] = Field(
+        description="counter: handed over; letter: post; electronic: sent electronically; "
+        "portal: made available for retrieval; formal_service: Zustellung (HVwZG)."
+    )
+    sent_on: date | None = Field(
+        default=None, description="Handed over, posted, sent or provided; today if omitted."
+    )
+    received_on: date | None = Field(
+        default=None,
+        description="Actual receipt where shown: the day of retrieval (portal), the day on "
+        "the certificate (formal service), or a receipt later than presumed (letter, "
+        "electronic).",
+    )
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"delivery": "letter", "sent_on": "2026-12-03"}]},
+    )
 
 
 class LodgeObjection(CommandBody):
-    """A Widerspruch as received."""
+    """A Widerspruch as received; a late one is recorded too (and decided)."""
 
     grounds: Text
     received_on: date | None = None
@@ -160,8 +229,59 @@ class LodgeObjection(CommandBody):
 class ForwardObjection(CommandBody):
     """Forward an objection to the objection authority."""
 
-    authority: ShortText
     reason: Text
+    authority: ShortText | None = Field(
+        default=None, description="The configured objection authority of the town if omitted."
+    )
+
+
+class RemedyObjection(CommandBody):
+    """Abhilfe (§ 72 VwGO), in full or in part, with its costs decision."""
+
+    reason: Text
+    extent: Literal["full", "partial"] = "full"
+    costs_borne_by: Literal["objector", "authority", "shared"] = CostsBorneBy.AUTHORITY
+    fee_refund: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
+    new_decision: bool = Field(
+        default=True, description="The case returns to review for the replacing decision."
+    )
+
+
+class HearObjection(CommandBody):
+    """The hearing before the Anhörungsausschuss (§§ 7 ff. HessAGVwGO)."""
+
+    held_on: date
+    committee: ShortText | None = Field(
+        default=None, description="The town's configured committee if omitted."
+    )
+
+
+class DecideObjection(CommandBody):
+    """The Widerspruchsbescheid (§ 73 (3) VwGO)."""
+
+    outcome: Literal["granted", "partly_granted", "dismissed", "inadmissible"]
+    reasons: Text
+    costs_borne_by: Literal["objector", "authority", "shared"]
+    served_on: date
+    fee: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
+    fee_refund: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
+    authority: ShortText | None = Field(
+        default=None, description="The town's configured objection authority if omitted."
+    )
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "outcome": "dismissed",
+                    "reasons": "Die Auflage ist zur Sicherheit des Verkehrs erforderlich.",
+                    "costs_borne_by": "objector",
+                    "served_on": "2027-02-10",
+                }
+            ]
+        },
+    )
 
 
 class RecordPayment(CommandBody):
@@ -225,8 +345,17 @@ def assign(case: Case, body: Assignment, acting: Acting) -> Sequence[Any]:
 
 
 def decision_arguments(body: Decide) -> Mapping[str, Any]:
-    """The decision's fields, its outcome as the domain's."""
-    return {**fields_of(body), "outcome": DecisionOutcome(body.outcome)}
+    """The decision's fields, its outcome and provision kinds as the domain's."""
+    return {
+        **fields_of(body),
+        "outcome": DecisionOutcome(body.outcome),
+        "provisions": [(ProvisionKind(p.kind), p.text) for p in body.provisions],
+    }
+
+
+def notification_arguments(body: Notify) -> Mapping[str, Any]:
+    """The notification's fields, the delivery as the domain's."""
+    return {**fields_of(body), "delivery": Delivery(body.delivery)}
 
 
 def case_step(name: str, path: str, summary: str, description: str, **more: Any) -> Step:
@@ -244,7 +373,10 @@ CONFIRM_COMPLETE: Final = case_step(
     "confirm_complete",
     "confirm-complete",
     "Confirm the application is complete",
-    "The processing period starts (or restarts after missing documents).",
+    "The processing period starts (or restarts after missing documents) on the day the last "
+    "required document was received.",
+    body=ConfirmComplete,
+    body_optional=True,
 )
 
 CLAIM: Final = case_step(
@@ -302,7 +434,7 @@ EXTEND_PERIOD: Final = case_step(
     "extend_period",
     "extend-period",
     "Extend the processing period once",
-    "§ 42a (2) sentence 3 VwVfG: once, with reasons.",
+    "§ 42a (2) sentences 3, 4 HVwVfG: once, before the period ends, reasons sent in time.",
     body=ExtendPeriod,
 )
 
@@ -310,7 +442,8 @@ DECIDE: Final = case_step(
     "decide",
     "decide",
     "Decide: approve, approve with conditions, reject",
-    "Only the clerk holding the case decides; justification and remedy notice are required.",
+    "Only the clerk holding the case decides; the remedy notice and the issuing authority "
+    "come from the town's configuration.",
     body=Decide,
     arguments=decision_arguments,
 )
@@ -344,56 +477,100 @@ NOTIFY: Final = case_step(
     "notify",
     "notify",
     "Record the notification (Bekanntgabe)",
-    "The objection period runs from the day of notification.",
+    "notified_on follows from the delivery (§ 41 HVwVfG); the objection period and a validity "
+    "that runs from notification count from it.",
     body=Notify,
-    body_optional=True,
+    arguments=notification_arguments,
+)
+
+RECORD_REMEDY_NOTICE_DEFECT: Final = case_step(
+    "record_remedy_notice_defect",
+    "remedy-notice-defect",
+    "Record that the remedy notice was missing or wrong",
+    "§ 58 (2) VwGO: the objection period becomes one year from notification.",
+    body=Reason,
 )
 
 LODGE_OBJECTION: Final = case_step(
     "lodge_objection",
     "objections",
     "Record an objection (Widerspruch)",
-    "Refused after the objection period.",
+    "Whatever step the service has reached; a late objection is recorded and decided.",
     body=LodgeObjection,
+)
+
+GRANT_REINSTATEMENT: Final = case_step(
+    "grant_reinstatement",
+    "objections/reinstatement",
+    "Grant reinstatement for a late objection",
+    "§ 70 (2) with § 60 VwGO: the late objection counts as in time.",
+    body=Reason,
+)
+
+HEAR_OBJECTION: Final = case_step(
+    "hear_objection",
+    "objections/hearing",
+    "Record the hearing before the Anhörungsausschuss",
+    "Self-government matters (§§ 7 ff. HessAGVwGO).",
+    body=HearObjection,
+)
+
+WITHDRAW_OBJECTION: Final = case_step(
+    "withdraw_objection",
+    "objections/withdraw",
+    "Withdraw the objection",
+    "By the objector (or recorded by staff); no reason needed.",
+    roles=APPLICANT_AND_STAFF,
+    body=OptionalReason,
+    body_optional=True,
+)
+
+DECIDE_OBJECTION: Final = case_step(
+    "decide_objection",
+    "objections/decision",
+    "Record the Widerspruchsbescheid",
+    "§ 73 (3) VwGO: outcome, reasons, costs and the day it was served.",
+    body=DecideObjection,
 )
 
 REMEDY_OBJECTION: Final = case_step(
     "remedy_objection",
     "objections/remedy",
     "Remedy the objection (Abhilfe)",
-    "§ 72 VwGO: the case returns to review for a new decision.",
-    body=Reason,
+    "§ 72 VwGO: in full or in part, with costs; with a new decision the case returns to review.",
+    body=RemedyObjection,
 )
 
 FORWARD_OBJECTION: Final = case_step(
     "forward_objection",
     "objections/forward",
     "Forward the objection",
-    "§ 73 VwGO: to the objection authority.",
+    "§ 73 (1) VwGO: to the town's configured objection authority.",
     body=ForwardObjection,
 )
 
 MARK_FINAL: Final = case_step(
     "mark_final",
     "mark-final",
-    "Mark the decision final",
-    "After the objection period, without objection.",
+    "Mark the decision final (bestandskräftig)",
+    "After the objection period without objection, or once the objection is disposed of.",
 )
 
 WITHDRAW: Final = case_step(
     "withdraw",
     "withdraw",
     "Withdraw the application",
-    "By the applicant (or recorded by staff), before a decision.",
+    "By the applicant (or recorded by staff), until the decision is final; no reason needed.",
     roles=APPLICANT_AND_STAFF,
-    body=Reason,
+    body=OptionalReason,
+    body_optional=True,
 )
 
 CLOSE: Final = case_step(
     "close",
     "close",
     "Close the file",
-    "After the decision is final, the objection forwarded, or the application withdrawn.",
+    "After the decision is final or the application withdrawn; never with an objection open.",
     body=OptionalReason,
     body_optional=True,
 )
@@ -415,9 +592,14 @@ CASE_STEPS: Final = Steps(
         REFUSE_COUNTERSIGN,
         RECORD_PAYMENT,
         NOTIFY,
+        RECORD_REMEDY_NOTICE_DEFECT,
         LODGE_OBJECTION,
+        GRANT_REINSTATEMENT,
+        HEAR_OBJECTION,
         REMEDY_OBJECTION,
         FORWARD_OBJECTION,
+        WITHDRAW_OBJECTION,
+        DECIDE_OBJECTION,
         MARK_FINAL,
         WITHDRAW,
         CLOSE,

@@ -1,5 +1,9 @@
 """Case statuses and which commands each allows: the table services extend.
 
+This is the case's main track: where the work stands. The legal track beside it —
+notification, objection, finality, withdrawal until final — is not a status: the case
+offers its commands whatever service step it has reached (``Case.allowed_commands``).
+
 A service adds steps by extending the table in its subclass (``LIFECYCLE = Case.LIFECYCLE |
 {...}``) rather than copying the lifecycle; the command guards read it, and an invalid
 transition names the current status and the commands it allows.
@@ -22,8 +26,6 @@ class CaseStatus:
     AWAITING_PAYMENT: Final = "awaiting_payment"
     DECIDED: Final = "decided"
     NOTIFIED: Final = "notified"
-    OBJECTION_LODGED: Final = "objection_lodged"
-    OBJECTION_FORWARDED: Final = "objection_forwarded"
     FINAL: Final = "final"
     CLOSED: Final = "closed"
     WITHDRAWN: Final = "withdrawn"
@@ -39,8 +41,16 @@ _WORKED_ON = (
     CaseStatus.SUBMITTED,
     CaseStatus.IN_REVIEW,
     CaseStatus.INFORMATION_REQUESTED,
-    CaseStatus.OBJECTION_LODGED,
 )
+WITHDRAWABLE = frozenset(
+    {
+        *_BEFORE_DECISION,
+        CaseStatus.AWAITING_PAYMENT,
+        CaseStatus.DECIDED,
+        CaseStatus.NOTIFIED,
+    }
+)
+"""Where the applicant may still withdraw: until the decision is final, before it was used."""
 
 
 def _table(rows: dict[str, set[str]]) -> Mapping[str, frozenset[str]]:
@@ -61,9 +71,7 @@ def commands_by_status() -> dict[str, set[str]]:
         CaseStatus.PENDING_COUNTERSIGN: {"countersign", "refuse_countersign"},
         CaseStatus.AWAITING_PAYMENT: {"record_payment"},
         CaseStatus.DECIDED: {"notify"},
-        CaseStatus.NOTIFIED: {"lodge_objection", "mark_final"},
-        CaseStatus.OBJECTION_LODGED: {"remedy_objection", "forward_objection"},
-        CaseStatus.OBJECTION_FORWARDED: {"close"},
+        CaseStatus.NOTIFIED: set(),
         CaseStatus.FINAL: {"close"},
         CaseStatus.WITHDRAWN: {"close"},
         CaseStatus.CLOSED: set(),

@@ -18,8 +18,18 @@ from eventsourcing.persistence import JSONTranscoder, Transcoding
 from eventsourcing.utils import get_topic, resolve_topic
 
 from domain.actor import ActorRecord, Role
-from domain.case import InformationRequest, Objection
-from domain.decision import Decision, DecisionOutcome, RulesApplied
+from domain.authorities import RemedyKind, RemedyNotice, legacy_notice
+from domain.case import InformationRequest
+from domain.decision import (
+    CostsDecision,
+    Decision,
+    DecisionOutcome,
+    Hearing,
+    Provision,
+    ProvisionKind,
+    RulesApplied,
+)
+from domain.objection import Objection, ObjectionCosts, ObjectionDecision
 from domain.personal_data import Erased, PersonalData
 from domain.processing_clock import ProcessingClock
 
@@ -129,17 +139,31 @@ class ProcessingClockAsDict(Transcoding):
             "restarts": obj.restarts_on_completeness,
             "waited": obj.waited_working_days,
             "extension": obj.extension_working_days,
+            "deemed_approval": obj.deemed_approval,
+            "months": obj.period_months,
+            "extension_communicated_on": obj.extension_communicated_on,
+            "due_on": obj.due,
+            "decided_on": obj.decided_on,
         }
 
     def decode(self, data: dict[str, Any]) -> ProcessingClock:
-        return ProcessingClock(
+        clock = ProcessingClock(
             period_working_days=data["period"],
             started_on=data["started_on"],
             stopped_since=data["stopped_since"],
             restarts_on_completeness=data["restarts"],
             waited_working_days=data["waited"],
             extension_working_days=data["extension"],
+            deemed_approval=data.get("deemed_approval", False),
+            period_months=data.get("months", 0),
+            extension_communicated_on=data.get("extension_communicated_on"),
+            due=data.get("due_on"),
+            decided_on=data.get("decided_on"),
         )
+        if "due_on" not in data:
+            # Recorded before clocks carried their due date: computed once, as it was then.
+            clock = clock.with_legacy_due()
+        return clock
 
 
 class RulesAppliedAsDict(Transcoding):
@@ -155,6 +179,83 @@ class RulesAppliedAsDict(Transcoding):
         return RulesApplied(data["id"], data["version"], dict(data["inputs"]))
 
 
+class RemedyNoticeAsDict(Transcoding):
+    """The remedy notice a decision carried, and whether it was complete."""
+
+    type = RemedyNotice
+    name = "remedy_notice"
+
+    def encode(self, obj: RemedyNotice) -> dict[str, Any]:
+        return {
+            "kind": obj.kind.value,
+            "text": obj.text,
+            "addressed_to": obj.addressed_to,
+            "version": obj.version,
+            "complete": obj.complete,
+        }
+
+    def decode(self, data: dict[str, Any]) -> RemedyNotice:
+        return RemedyNotice(
+            RemedyKind(data["kind"]),
+            data["text"],
+            data["addressed_to"],
+            data["version"],
+            data["complete"],
+        )
+
+
+class ProvisionAsDict(Transcoding):
+    """An ancillary provision: kind and text."""
+
+    type = Provision
+    name = "provision"
+
+    def encode(self, obj: Provision) -> dict[str, Any]:
+        return {"kind": obj.kind.value, "text": obj.text}
+
+    def decode(self, data: dict[str, Any]) -> Provision:
+        return Provision(ProvisionKind(data["kind"]), data["text"])
+
+
+class HearingAsDict(Transcoding):
+    """§ 28: when the hearing was held, or why none was needed."""
+
+    type = Hearing
+    name = "hearing"
+
+    def encode(self, obj: Hearing) -> dict[str, Any]:
+        return {"held_on": obj.held_on, "not_needed_because": obj.not_needed_because}
+
+    def decode(self, data: dict[str, Any]) -> Hearing:
+        return Hearing(data["held_on"], data["not_needed_because"])
+
+
+class CostsDecisionAsDict(Transcoding):
+    """The costs decision of a decision."""
+
+    type = CostsDecision
+    name = "costs_decision"
+
+    def encode(self, obj: CostsDecision) -> dict[str, Any]:
+        return {
+            "legal_basis": obj.legal_basis,
+            "debtor": obj.debtor,
+            "amount": obj.amount,
+            "due_on": obj.due_on,
+            "cash_reference": obj.cash_reference,
+        }
+
+    def decode(self, data: dict[str, Any]) -> CostsDecision:
+        amount = data["amount"]
+        return CostsDecision(
+            legal_basis=data["legal_basis"],
+            debtor=data["debtor"],
+            amount=Decimal(amount) if isinstance(amount, str) else amount,
+            due_on=data["due_on"],
+            cash_reference=data["cash_reference"],
+        )
+
+
 class DecisionAsDict(Transcoding):
     """The decision record."""
 
@@ -166,36 +267,62 @@ class DecisionAsDict(Transcoding):
             "outcome": obj.outcome.value,
             "justification": obj.justification,
             "legal_basis": obj.legal_basis,
-            "legal_remedy_notice": obj.legal_remedy_notice,
+            "remedy_notice": obj.remedy_notice,
             "decided_by": obj.decided_by,
             "decided_at": obj.decided_at,
             "effective_from": obj.effective_from,
-            "conditions": list(obj.conditions),
+            "provisions": list(obj.provisions),
             "expires_on": obj.expires_on,
             "fee": obj.fee,
             "rules": list(obj.rules),
             "particulars": obj.particulars,
             "countersigned_by": obj.countersigned_by,
             "countersigned_at": obj.countersigned_at,
+            "operative_part": obj.operative_part,
+            "issuing_authority": obj.issuing_authority,
+            "addressee": obj.addressee,
+            "representative": obj.representative,
+            "hearing": obj.hearing,
+            "discretion": obj.discretion,
+            "costs": obj.costs,
+            "valid_for_months": obj.valid_for_months,
+            "notified_on": obj.notified_on,
         }
 
     def decode(self, data: dict[str, Any]) -> Decision:
         fee = data.get("fee")
+        notice = data.get("remedy_notice")
+        if notice is None:  # recorded when clerks typed the notice
+            notice = legacy_notice(data.get("legal_remedy_notice", ""))
+        provisions = data.get("provisions")
+        if provisions is None:  # recorded when every condition was a requirement (Auflage)
+            provisions = [
+                Provision(ProvisionKind.REQUIREMENT, c) for c in data.get("conditions", ())
+            ]
         return Decision(
             outcome=DecisionOutcome(data["outcome"]),
             justification=data["justification"],
             legal_basis=data["legal_basis"],
-            legal_remedy_notice=data["legal_remedy_notice"],
+            remedy_notice=notice,
             decided_by=data["decided_by"],
             decided_at=data["decided_at"],
             effective_from=data["effective_from"],
-            conditions=tuple(data.get("conditions", ())),
+            provisions=tuple(provisions),
             expires_on=data.get("expires_on"),
             fee=Decimal(fee) if isinstance(fee, str) else fee,
             rules=tuple(data.get("rules") or ()),
             particulars=dict(data.get("particulars") or {}),
             countersigned_by=data.get("countersigned_by"),
             countersigned_at=data.get("countersigned_at"),
+            operative_part=data.get("operative_part"),
+            issuing_authority=data.get("issuing_authority"),
+            addressee=data.get("addressee"),
+            representative=data.get("representative"),
+            hearing=data.get("hearing"),
+            discretion=data.get("discretion"),
+            costs=data.get("costs"),
+            valid_for_months=data.get("valid_for_months"),
+            notified_on=data.get("notified_on"),
         )
 
 
@@ -231,10 +358,92 @@ class ObjectionAsDict(Transcoding):
     name = "objection"
 
     def encode(self, obj: Objection) -> dict[str, Any]:
-        return {"received_on": obj.received_on, "grounds": obj.grounds, "lodged_by": obj.lodged_by}
+        return {
+            "received_on": obj.received_on,
+            "grounds": obj.grounds,
+            "lodged_by": obj.lodged_by,
+            "deadline": obj.deadline,
+            "state": obj.state,
+            "reinstated": obj.reinstated,
+            "heard_on": obj.heard_on,
+            "hearing_committee": obj.hearing_committee,
+            "forwarded_to": obj.forwarded_to,
+            "remedy": obj.remedy,
+            "decision": obj.decision,
+            "withdrawn_on": obj.withdrawn_on,
+        }
 
     def decode(self, data: dict[str, Any]) -> Objection:
-        return Objection(data["received_on"], data["grounds"], data["lodged_by"])
+        return Objection(
+            received_on=data["received_on"],
+            grounds=data["grounds"],
+            lodged_by=data["lodged_by"],
+            deadline=data.get("deadline"),
+            state=data.get("state", "pending"),
+            reinstated=data.get("reinstated", False),
+            heard_on=data.get("heard_on"),
+            hearing_committee=data.get("hearing_committee"),
+            forwarded_to=data.get("forwarded_to"),
+            remedy=data.get("remedy"),
+            decision=data.get("decision"),
+            withdrawn_on=data.get("withdrawn_on"),
+        )
+
+
+class ObjectionCostsAsDict(Transcoding):
+    """The costs decision of a remedy or a Widerspruchsbescheid."""
+
+    type = ObjectionCosts
+    name = "objection_costs"
+
+    def encode(self, obj: ObjectionCosts) -> dict[str, Any]:
+        return {
+            "borne_by": obj.borne_by,
+            "legal_basis": obj.legal_basis,
+            "fee": obj.fee,
+            "fee_refund": obj.fee_refund,
+        }
+
+    def decode(self, data: dict[str, Any]) -> ObjectionCosts:
+        return ObjectionCosts(
+            borne_by=data["borne_by"],
+            legal_basis=data["legal_basis"],
+            fee=_decimal(data["fee"]),
+            fee_refund=_decimal(data["fee_refund"]),
+        )
+
+
+class ObjectionDecisionAsDict(Transcoding):
+    """A remedy or a Widerspruchsbescheid."""
+
+    type = ObjectionDecision
+    name = "objection_decision"
+
+    def encode(self, obj: ObjectionDecision) -> dict[str, Any]:
+        return {
+            "outcome": obj.outcome,
+            "reasons": obj.reasons,
+            "costs": obj.costs,
+            "decided_by": obj.decided_by,
+            "decided_on": obj.decided_on,
+            "served_on": obj.served_on,
+            "action_deadline": obj.action_deadline,
+        }
+
+    def decode(self, data: dict[str, Any]) -> ObjectionDecision:
+        return ObjectionDecision(
+            outcome=data["outcome"],
+            reasons=data["reasons"],
+            costs=data["costs"],
+            decided_by=data["decided_by"],
+            decided_on=data["decided_on"],
+            served_on=data["served_on"],
+            action_deadline=data["action_deadline"],
+        )
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return Decimal(value) if isinstance(value, str) else value
 
 
 STORED_ENUMS: tuple[type[Enum], ...] = (DecisionOutcome,)
@@ -248,9 +457,15 @@ def register_value_transcodings(transcoder: JSONTranscoder) -> None:
         ActorRecordAsDict(),
         ProcessingClockAsDict(),
         RulesAppliedAsDict(),
+        RemedyNoticeAsDict(),
+        ProvisionAsDict(),
+        HearingAsDict(),
+        CostsDecisionAsDict(),
         DecisionAsDict(),
         InformationRequestAsDict(),
         ObjectionAsDict(),
+        ObjectionCostsAsDict(),
+        ObjectionDecisionAsDict(),
     ):
         transcoder.register(transcoding)
     for enum_class in STORED_ENUMS:

@@ -120,13 +120,23 @@ class RulesChoice(Protocol):
         """A rule that goes by the day the application was submitted (a lead time)."""
         ...
 
+    def by_fee_debt_day(self, versions: tuple[V, ...], rules_id: str) -> V | None:
+        """A tariff: it goes by the day the fee debt arises under the fee statute."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class InForce:
-    """The versions in force on a day (the decision's, or today), and on the submission day."""
+    """The versions in force on a day (the decision's, or today), on the submission day, and
+    on the day the fee debt arises (the decision's day unless the service says otherwise)."""
 
     on: date
     submitted_on: date
+    fee_debt_on: date | None = None
+
+    def by_fee_debt_day(self, versions: tuple[V, ...], rules_id: str) -> V | None:
+        """The version in force on the day the fee debt arises."""
+        return in_force(versions, self.fee_debt_on or self.on)
 
     def by_decision_day(self, versions: tuple[V, ...], rules_id: str) -> V | None:
         """The version in force on ``on``."""
@@ -148,5 +158,9 @@ class AsRecorded:
         return as_recorded(versions, self.rules, rules_id)
 
     def by_submission_day(self, versions: tuple[V, ...], rules_id: str) -> V | None:
+        """The version the decision recorded."""
+        return as_recorded(versions, self.rules, rules_id)
+
+    def by_fee_debt_day(self, versions: tuple[V, ...], rules_id: str) -> V | None:
         """The version the decision recorded."""
         return as_recorded(versions, self.rules, rules_id)

@@ -323,6 +323,9 @@ class BurialRegistration(Case):
     """A burial registration: scheduled by the rules (or refused), carried out, closed."""
 
     PROCESSING_PERIOD_WORKING_DAYS: ClassVar[int] = 2  # a burial does not wait
+    FEE_LEGAL_BASIS: ClassVar[str] = (
+        "Friedhofsgebührenordnung der Gemeinde i. V. m. §§ 1 ff., 10 KAG"
+    )
     FEE_BY_TARIFF_OF: ClassVar[str | None] = "a burial"
     APPROVED_ONLY_BY_RULES: ClassVar[str | None] = (
         "a burial is scheduled only by the rules (schedule), which reserve the place"
@@ -342,7 +345,6 @@ class BurialRegistration(Case):
             CaseStatus.DECIDED: {"record_burial_carried_out", "cancel_burial"},
             CaseStatus.NOTIFIED: {"record_burial_carried_out", "cancel_burial"},
             CaseStatus.FINAL: {"record_burial_carried_out", "cancel_burial"},
-            CaseStatus.OBJECTION_FORWARDED: {"cancel_burial"},
             BurialStatus.CARRIED_OUT: {"close"},
             BurialStatus.CANCELLED: {"close"},
         },
@@ -386,15 +388,14 @@ class BurialRegistration(Case):
             raise InvalidCommand("data.deceased.born_on", "was erased: the age is unknown")
         return age_in_years(date.fromisoformat(born.value), self.died_at.astimezone(BERLIN).date())
 
-    def remedy_objection(self, *, actor: Actor, at: datetime, reason: str) -> None:
+    def check_decision_reopenable(self) -> None:
         """Only a refusal is reopened: a scheduled burial holds its place."""
-        self.check_allowed("remedy_objection")
-        self.check_actor(actor, at)
         if self.decision is not None and self.decision.outcome.is_approval:
             raise InvalidCommand(
-                "decision", "a scheduled burial holds its place; forward the objection instead"
+                "new_decision",
+                "a scheduled burial holds its place; remedy without a new decision, or decide "
+                "on the objection",
             )
-        super().remedy_objection(actor=actor, at=at, reason=reason)
 
     # --------------------------------------------------------------- decision
 
@@ -414,7 +415,7 @@ class BurialRegistration(Case):
         actor: Actor,
         at: datetime,
         grave_at: GraveAt,
-        legal_remedy_notice: str,
+        representative: str | None = None,
         place: int | None = None,
     ) -> Grave | None:
         """Schedule the burial by the rules, reserving its place, or refuse it with reasons.
@@ -433,7 +434,7 @@ class BurialRegistration(Case):
         else:
             grave, check = self._reserve(grave_at, actor, at, place)
         try:
-            fees = tariff(self.tenant, today)
+            fees = tariff(self.tenant, self.fee_debt_day(today))
         except UnknownRulesVersion:
             raise InvalidCommand("at", f"no cemetery fees in force on {today}") from None
         outcome, terms = self._terms(check, periods, fees)
@@ -443,7 +444,7 @@ class BurialRegistration(Case):
             outcome=outcome,
             justification=self._justification(outcome, terms),
             legal_basis=LEGAL_BASIS,
-            legal_remedy_notice=legal_remedy_notice,
+            representative=representative,
             effective_from=today,
             rules=terms.rules,
         )
@@ -639,7 +640,7 @@ class BurialRegistration(Case):
         fees = (
             tariff_version(self.tenant, fee_rules.version)
             if fee_rules
-            else tariff(self.tenant, decided_on)
+            else tariff(self.tenant, self.fee_debt_day(decided_on))
         )
         return self._terms(check, periods, fees)[1]
 
@@ -779,6 +780,10 @@ class BurialRegistration(Case):
             "cancelled": self.cancelled,
         }
 
+    def _objection_forwarded_open(self) -> bool:
+        objection = self.open_objection
+        return objection is not None and objection.forwarded_to is not None
+
     def check_closable(self, at: datetime) -> None:
         """A scheduled burial is closed once carried out; a refusal after it is final."""
         decision = self.decision
@@ -787,7 +792,7 @@ class BurialRegistration(Case):
             and decision.outcome.is_approval
             and self.buried_on is None
             and not self.cancelled
-            and self.status != CaseStatus.OBJECTION_FORWARDED
+            and not self._objection_forwarded_open()
         ):
             raise InvalidCommand("status", "the burial is scheduled: record it carried out first")
 
@@ -813,7 +818,9 @@ def grave_at(acting: Acting, tenant: str) -> GraveAt:
 class ScheduleBurial(CommandBody):
     """Schedule by the rules: date, time, grave and place reserved, or refused with reasons."""
 
-    legal_remedy_notice: Text
+    representative: Text | None = Field(
+        default=None, description="Who acts for the applicant, if anyone (named in the decision)"
+    )
     place: int | None = Field(
         default=None,
         ge=1,
@@ -823,14 +830,7 @@ class ScheduleBurial(CommandBody):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "legal_remedy_notice": "Widerspruch binnen eines Monats nach Bekanntgabe "
-                    "beim Magistrat der Stadt Usingen."
-                }
-            ]
-        },
+        json_schema_extra={"examples": [{"place": 2}]},
     )
 
 
@@ -850,7 +850,7 @@ def schedule(case: BurialRegistration, body: ScheduleBurial, acting: Acting) -> 
         actor=acting.actor,
         at=acting.at,
         grave_at=grave_at(acting, case.tenant),
-        legal_remedy_notice=body.legal_remedy_notice,
+        representative=body.representative,
         place=body.place,
     )
     return [grave] if grave is not None else []

@@ -22,7 +22,7 @@ from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Final, Literal, Self, TypeVar
 
 from eventsourcing.domain import event
-from pydantic import ConfigDict, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from domain.actor import Actor, ActorRecord
 from domain.case import Case, DecisionTerms
@@ -174,6 +174,9 @@ class GraveRightCase(Case):
     """A grave right application: decided by what the grave allows, applied to the grave."""
 
     PROCESSING_PERIOD_WORKING_DAYS: ClassVar[int] = 10
+    FEE_LEGAL_BASIS: ClassVar[str] = (
+        "Friedhofsgebührenordnung der Gemeinde i. V. m. §§ 1 ff., 10 KAG"
+    )
     FEE_BY_TARIFF_OF: ClassVar[str | None] = "a grave right"
     PUBLIC_EVENTS: ClassVar[Mapping[str, tuple[str, str]]] = {
         "GraveChecked": (
@@ -205,7 +208,7 @@ class GraveRightCase(Case):
         at: datetime,
         grave: Grave | None,
         not_found: InvalidCommand | None,
-        legal_remedy_notice: str,
+        representative: str | None = None,
     ) -> None:
         """Apply the request to the grave and approve, or refuse naming the grave's reason."""
         record = self._begin("decide", actor, at)
@@ -245,7 +248,7 @@ class GraveRightCase(Case):
             outcome=DecisionOutcome.REJECTED if refusal else DecisionOutcome.APPROVED,
             justification=justification,
             legal_basis=LEGAL_BASIS,
-            legal_remedy_notice=legal_remedy_notice,
+            representative=representative,
         )
 
     def _apply(self, grave: Grave, actor: Actor, at: datetime) -> date | None:
@@ -324,7 +327,7 @@ class GraveRightCase(Case):
         request = Request(check["request"])
         grave_type = GraveType(check["grave_type"])
         ends_on = date.fromisoformat(check["ends_on"]) if check.get("ends_on") else None
-        fees = rules.by_decision_day(TARIFFS[self.tenant], FEE_RULES_ID)
+        fees = rules.by_fee_debt_day(TARIFFS[self.tenant], FEE_RULES_ID)
         if request is Request.ACQUIRE:
             terms = rules.by_decision_day(GRAVE_RIGHT_TERMS[self.tenant], GRAVE_RIGHT_RULES_ID)
             if terms is None or fees is None:
@@ -340,15 +343,13 @@ class GraveRightCase(Case):
             return DecisionTerms(expires_on=ends_on, fee=fee, rules=(checked, assessed))
         return DecisionTerms(expires_on=ends_on, rules=(checked,))
 
-    def remedy_objection(self, *, actor: Actor, at: datetime, reason: str) -> None:
+    def check_decision_reopenable(self) -> None:
         """Only a refusal is reopened: an applied change to the grave is not decided twice."""
-        self._begin("remedy_objection", actor, at)
         if self.decision is not None and self.decision.outcome.is_approval:
             raise InvalidCommand(
-                "status",
+                "new_decision",
                 "the grave was changed by this decision; a remedy is a new application",
             )
-        super().remedy_objection(actor=actor, at=at, reason=reason)
 
     # -------------------------------------------------------------------- state
 
@@ -424,18 +425,13 @@ def the_grave(shared: SharedAggregates, case: GraveRightCase, on: date) -> Grave
 class GraveRightDecision(CommandBody):
     """Decide by the grave: the change applied and approved, or refused with the reason."""
 
-    legal_remedy_notice: Text
+    representative: Text | None = Field(
+        default=None, description="Who acts for the applicant, if anyone (named in the decision)"
+    )
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "legal_remedy_notice": "Widerspruch binnen eines Monats nach Bekanntgabe "
-                    "beim Magistrat der Stadt Usingen.",
-                }
-            ]
-        },
+        json_schema_extra={"examples": [{"representative": "Bestattungshaus Ernst"}]},
     )
 
 
@@ -452,7 +448,7 @@ def decide_by_grave(case: GraveRightCase, body: GraveRightDecision, acting: Acti
         at=acting.at,
         grave=grave,
         not_found=not_found,
-        legal_remedy_notice=body.legal_remedy_notice,
+        representative=body.representative,
     )
     return [grave] if grave is not None else []
 

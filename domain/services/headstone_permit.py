@@ -163,6 +163,9 @@ class HeadstonePermit(Case):
     """A headstone permit: set, accepted on a stability check, checked every year."""
 
     PROCESSING_PERIOD_WORKING_DAYS: ClassVar[int] = 15
+    FEE_LEGAL_BASIS: ClassVar[str] = (
+        "Friedhofsgebührenordnung der Gemeinde i. V. m. §§ 1 ff., 10 KAG"
+    )
     STANDARD_CONDITIONS_VERSIONS: ClassVar[tuple[StandardConditions, ...]] = STANDARD_CONDITIONS
     FEE_BY_TARIFF_OF: ClassVar[str | None] = "a headstone permit"
     APPLICANT_COMMANDS: ClassVar[frozenset[str]] = Case.APPLICANT_COMMANDS | {
@@ -223,16 +226,17 @@ class HeadstonePermit(Case):
         """A permit's fee by the cemetery tariff, its conditions, and the term to set it."""
         if not outcome.is_approval:
             return DecisionTerms()
-        tariff = rules.by_decision_day(TARIFFS[self.tenant], FEE_RULES_ID)
+        tariff = rules.by_fee_debt_day(TARIFFS[self.tenant], FEE_RULES_ID)
         conditions = rules.by_decision_day(STANDARD_CONDITIONS, CONDITIONS_RULES_ID)
         term = rules.by_decision_day(SETTING_TERMS, SETTING_TERM_RULES_ID)
         if tariff is None or conditions is None or term is None:
             return DecisionTerms()
         fee, assessed = tariff.assess_headstone_permit()
         return DecisionTerms(
-            expires_on=add_months(decided_on, term.months),
+            expires_on=add_months(decided_on, term.months),  # until notified (§ 43 HVwVfG)
             fee=fee,
             rules=(assessed, conditions.record(), term.record()),
+            valid_for_months=term.months,
         )
 
     # ----------------------------------------------------------- after approval

@@ -24,6 +24,7 @@ from eventsourcing.domain import event
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from domain.actor import Actor, ActorRecord, Role
+from domain.authorities import Matter
 from domain.case import APPLICANT_COMMANDS, Case, ChangesStatus, DecisionTerms, leads_to
 from domain.case_steps import APPLICANT_AND_STAFF, STAFF
 from domain.commands import Acting, CommandBody, SharedAggregates, ShortText, Step, Steps, Text
@@ -195,7 +196,6 @@ class ResidentParkingStatus:
 PERMIT_COMMANDS: Final = frozenset(
     {"renew_permit", "change_number_plate", "return_permit", "revoke_permit"}
 )
-_ENDING: Final = frozenset({"return_permit", "revoke_permit"})
 
 
 def last_day(start: date, months: int) -> date:
@@ -214,6 +214,14 @@ class ResidentParkingPermit(Case):
     """A resident parking permit: decided by the rules, then renewed, changed or ended."""
 
     PROCESSING_PERIOD_WORKING_DAYS: ClassVar[int] = 10
+    # A road traffic matter (§ 45 (1b) no. 2a StVO); the permit follows from the zone plan
+    # (no discretion in the single case); its fee by the town's statute under § 6a (5a) StVG
+    # arises with the issue.
+    MATTER: ClassVar[Matter] = Matter.ROAD_TRAFFIC
+    FEE_LEGAL_BASIS: ClassVar[str] = (
+        "§ 6a Abs. 5a StVG i. V. m. der Gebührenordnung der Gemeinde für Bewohnerparkausweise"
+    )
+    FEE_DEBT_ARISES_ON: ClassVar[str] = "decision"
     APPLICANT_COMMANDS: ClassVar[frozenset[str]] = APPLICANT_COMMANDS | {"return_permit"}
     APPROVED_ONLY_BY_RULES: ClassVar[str | None] = (
         "a resident parking permit is issued only by the decision by the rules "
@@ -235,8 +243,6 @@ class ResidentParkingPermit(Case):
             # The permit takes effect on notification; an objection does not stop it.
             CaseStatus.NOTIFIED: set(PERMIT_COMMANDS),
             CaseStatus.FINAL: set(PERMIT_COMMANDS),
-            CaseStatus.OBJECTION_LODGED: set(_ENDING),
-            CaseStatus.OBJECTION_FORWARDED: set(_ENDING),
             ResidentParkingStatus.RETURNED: {"close"},
             ResidentParkingStatus.REVOKED: {"close"},
         },
@@ -333,7 +339,7 @@ class ResidentParkingPermit(Case):
         at: datetime,
         resident: PermitHolding,
         vehicle: PermitHolding,
-        legal_remedy_notice: str,
+        representative: str | None = None,
         valid_from: date | None = None,
     ) -> None:
         """Issue the permit for the zone, or refuse it with every reason that applies."""
@@ -363,7 +369,7 @@ class ResidentParkingPermit(Case):
             outcome=outcome,
             justification=self._justification(terms),
             legal_basis=LEGAL_BASIS,
-            legal_remedy_notice=legal_remedy_notice,
+            representative=representative,
             effective_from=start,
             expires_on=terms.expires_on,
             fee=terms.fee,
@@ -493,14 +499,13 @@ class ResidentParkingPermit(Case):
             return DecisionTerms(rules=(self.zone_check(plan, recorded)[1],))
         return self._terms(decision.outcome, decision.effective_from, plan, fees, held, recorded)
 
-    def remedy_objection(self, *, actor: Actor, at: datetime, reason: str) -> None:
+    def check_decision_reopenable(self) -> None:
         """Only a refusal is reopened; an issued permit is renewed, changed, returned or revoked."""
         if self.issued is not None:
             raise InvalidCommand(
-                "decision",
+                "new_decision",
                 "an issued permit is not reopened: change, renew, return or revoke it instead",
             )
-        super().remedy_objection(actor=actor, at=at, reason=reason)
 
     # ---------------------------------------------------------- after issue
 
@@ -881,21 +886,16 @@ def plate_holding(
 class ParkingDecision(CommandBody):
     """Decide by the rules: issued for the zone, or refused with the reasons that apply."""
 
-    legal_remedy_notice: Text
+    representative: Text | None = Field(
+        default=None, description="Who acts for the applicant, if anyone (named in the decision)"
+    )
     valid_from: date | None = Field(
         default=None, description="First day of validity; today if omitted (at most 90 days on)."
     )
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "legal_remedy_notice": "Widerspruch binnen eines Monats nach Bekanntgabe "
-                    "beim Magistrat der Stadt Usingen.",
-                }
-            ]
-        },
+        json_schema_extra={"examples": [{"valid_from": "2026-12-07"}]},
     )
 
 
@@ -955,7 +955,7 @@ def decide_by_rules(
         at=acting.at,
         resident=resident,
         vehicle=vehicle,
-        legal_remedy_notice=body.legal_remedy_notice,
+        representative=body.representative,
         valid_from=body.valid_from,
     )
     return [resident, vehicle]

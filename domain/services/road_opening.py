@@ -148,6 +148,11 @@ class RoadOpeningPermit(Case):
     """A road opening permit: the shared lifecycle plus works, inspection and warranty."""
 
     PROCESSING_PERIOD_WORKING_DAYS: ClassVar[int] = 10
+    # Sondernutzung of a municipal road: granted at the authority's discretion (§ 16 (1) HStrG);
+    # its fee arises with the permit (§ 18 HStrG with the town's Sondernutzungssatzung).
+    DISCRETION_UNDER: ClassVar[str | None] = "§ 16 Abs. 1 HStrG"
+    FEE_LEGAL_BASIS: ClassVar[str] = "§ 18 HStrG i. V. m. der Sondernutzungssatzung der Gemeinde"
+    FEE_DEBT_ARISES_ON: ClassVar[str] = "decision"
     FEE_BY_TARIFF_OF: ClassVar[str | None] = "a road opening permit"
     PUBLIC_EVENTS: ClassVar[Mapping[str, tuple[str, str]]] = {
         "WorksStarted": ("works_started", "Road opening: the works started."),
@@ -189,7 +194,7 @@ class RoadOpeningPermit(Case):
         rules: RulesChoice,
     ) -> DecisionTerms:
         """The lead time checked; an approval's fee by the tariff, valid until the planned end."""
-        tariff = rules.by_decision_day(FEE_TARIFFS, FEE_RULES_ID)
+        tariff = rules.by_fee_debt_day(FEE_TARIFFS, FEE_RULES_ID)
         lead_time = rules.by_submission_day(LEAD_TIMES, LEAD_TIME_RULES_ID)
         if lead_time is None:
             raise UnknownRulesVersion("the decision recorded no lead time")

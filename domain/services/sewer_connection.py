@@ -166,6 +166,9 @@ class SewerConnection(Case):
     """A sewer house connection: the shared lifecycle plus construction, acceptance, charge."""
 
     PROCESSING_PERIOD_WORKING_DAYS: ClassVar[int] = 20
+    # Drainage is self-government; the permit is bound by the drainage statute (no
+    # discretion); its fee debt arises with the application (§ 11 KAG with the statute).
+    FEE_LEGAL_BASIS: ClassVar[str] = "Entwässerungssatzung der Gemeinde i. V. m. §§ 10, 11 KAG"
     STANDARD_CONDITIONS_VERSIONS: ClassVar[tuple[StandardConditions, ...]] = STANDARD_CONDITIONS
     FEE_BY_TARIFF_OF: ClassVar[str | None] = "a sewer connection"
     # The owner (or their contractor through the portal) reports the construction finished.
@@ -289,17 +292,19 @@ class SewerConnection(Case):
         rules: RulesChoice,
     ) -> DecisionTerms:
         """A permit: the fee by the tariff, the standard conditions, the connection point."""
-        tariff = rules.by_decision_day(TARIFFS, PERMIT_FEE_RULES_ID)
+        tariff = rules.by_fee_debt_day(TARIFFS, PERMIT_FEE_RULES_ID)
         conditions = rules.by_decision_day(STANDARD_CONDITIONS, CONDITIONS_RULES_ID)
         if not outcome.is_approval or tariff is None or conditions is None:
             return DecisionTerms()
         fee, applied = tariff.permit()
         point = self.connection_point
         return DecisionTerms(
-            expires_on=expires_on or lapses_on(decided_on),
+            expires_on=expires_on or lapses_on(decided_on),  # until notified (§ 43 HVwVfG)
             fee=fee,
             rules=(applied, conditions.record()),
             particulars={"connection_point": point.as_terms() if point else None},
+            # Without a date the clerk set, the permit lapses a term after its notification.
+            valid_for_months=None if expires_on else PERMIT_VALIDITY_MONTHS,
         )
 
     # ------------------------------------------------------------ construction

@@ -19,6 +19,7 @@ from eventsourcing.domain import event
 from pydantic import ConfigDict, StringConstraints, ValidationInfo, field_validator
 
 from domain.actor import Actor, ActorRecord, Role
+from domain.authorities import Matter
 from domain.case import Case, ChangesStatus, DecisionTerms, leads_to
 from domain.commands import CommandBody, Step, Steps
 from domain.conditions import StandardConditions
@@ -191,6 +192,13 @@ class TrafficSignOrder(Case):
     """A traffic sign order: the shared lifecycle plus signs up, completion, signs removed."""
 
     PROCESSING_PERIOD_WORKING_DAYS: ClassVar[int] = 5  # well inside the 10-day lead time
+    # A road traffic matter: the mayor as road traffic authority orders at discretion
+    # (§ 45 (1) StVO); fees under the GebOSt arise when the service is rendered (§ 6a StVG,
+    # § 4 (1) BGebG as the GebOSt refers to it).
+    MATTER: ClassVar[Matter] = Matter.ROAD_TRAFFIC
+    DISCRETION_UNDER: ClassVar[str | None] = "§ 45 Abs. 1 StVO"
+    FEE_LEGAL_BASIS: ClassVar[str] = "§ 6a StVG i. V. m. der GebOSt"
+    FEE_DEBT_ARISES_ON: ClassVar[str] = "decision"
     STANDARD_CONDITIONS_VERSIONS: ClassVar[tuple[StandardConditions, ...]] = STANDARD_CONDITIONS
     FEE_BY_TARIFF_OF: ClassVar[str | None] = "a traffic sign order"
     # The applicant puts the signs up and takes them down, and reports both.
@@ -252,7 +260,7 @@ class TrafficSignOrder(Case):
         rules: RulesChoice,
     ) -> DecisionTerms:
         """The lead time checked; an order's fee by the tariff, its set-up day and conditions."""
-        tariff = rules.by_decision_day(TARIFFS, FEE_RULES_ID)
+        tariff = rules.by_fee_debt_day(TARIFFS, FEE_RULES_ID)
         setup = rules.by_decision_day(SIGN_SETUPS, SIGN_SETUP_RULES_ID)
         conditions = rules.by_decision_day(STANDARD_CONDITIONS, CONDITIONS_RULES_ID)
         lead_time = rules.by_submission_day(LEAD_TIMES, LEAD_TIME_RULES_ID)
