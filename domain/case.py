@@ -653,9 +653,8 @@ class Case(Aggregate):
         self.check_holder("decide", actor)
         standard = self.standard_conditions(berlin_date(at))
         standard_texts = standard.texts if standard is not None else ()
-        conditions = check_conditions(outcome, conditions or [], standard_texts)
-        if outcome.is_approval:
-            conditions = [*standard_texts, *conditions]
+        clerk_conditions = check_conditions(outcome, conditions or [], standard_texts)
+        conditions = [*standard_texts, *clerk_conditions] if outcome.is_approval else []
         if not legal_basis.strip():
             raise InvalidCommand("legal_basis", "must not be empty")
         typed = [
@@ -666,7 +665,7 @@ class Case(Aggregate):
             raise InvalidCommand("provisions", "a refusal carries no ancillary provisions")
         hearing = self._hearing(
             outcome,
-            conditions or typed,
+            clerk_conditions or typed,
             hearing_held_on,
             hearing_not_needed_because,
             berlin_date(at),
@@ -1602,10 +1601,12 @@ class Case(Aggregate):
 
     def check_legal_track_closed(self, at: datetime) -> None:
         """No file is closed while an objection is open or the objection period runs."""
+        if self.status == CaseStatus.WITHDRAWN:
+            return  # the withdrawal settled the application and any objection against it
         objection = self.open_objection
         if objection is not None:
             raise InvalidCommand("objection", f"the objection of {objection.received_on} is open")
-        if self.status == CaseStatus.WITHDRAWN or self.objection_deadline is None:
+        if self.objection_deadline is None:
             return
         if self.final_on is None and berlin_date(at) <= self.objection_deadline:
             raise InvalidCommand("at", f"the objection period runs until {self.objection_deadline}")

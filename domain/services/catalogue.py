@@ -51,7 +51,6 @@ class ServiceDefinition:
     # Its own retention and whether its files hold fee assessments (domain.retention).
     retention: RetentionNeed
     example: Callable[[date], dict[str, Any]]  # an application the API accepts on that day
-    deemed_approval: bool = False  # § 42a VwVfG applies only where a legal rule orders it
     lead_time: Callable[[date], int] | None = None  # working days, by the rules in force
     tariff: Callable[[date], dict[str, Any]] | None = None
     check_application: Callable[[BaseModel, date], None] | None = None
@@ -59,6 +58,11 @@ class ServiceDefinition:
     event_labels: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     # The service's own steps, each declared once: the pipeline runs them, the API posts them.
     steps: Steps | None = None
+
+    @property
+    def deemed_approval(self) -> bool:
+        """§ 42a HVwVfG applies only where a legal rule orders it: the case type says so."""
+        return self.case_class.DEEMED_APPROVAL
 
     @property
     def processing_period_working_days(self) -> int:
