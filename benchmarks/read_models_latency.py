@@ -132,8 +132,8 @@ def inbox_cases(views: RecordingViews, vorgang: Vorgang) -> list[QueryCase]:
             lambda i: page(InboxFilter(tenant=tenant(i), status="information_requested")),
         ),
         QueryCase(
-            "status = objection_lodged (2 %)",
-            lambda i: page(InboxFilter(tenant=tenant(i), status="objection_lodged")),
+            "objection open (2 %)",
+            lambda i: page(InboxFilter(tenant=tenant(i), objection_open=True)),
         ),
         QueryCase(
             f"service = {RARE_SERVICE} (1 %)",

@@ -22,11 +22,14 @@ from typing import Any
 import psycopg
 
 from infrastructure.wiring import Vorgang
+from projections.inbox import COLUMNS as INBOX_COLUMNS
 from projections.search import COLUMNS, LIVE_TABLE, CaseSearch
 
 Applicant = Callable[[str, int], dict[str, str]]  # (tenant, position) → name and address
 
 INDEXES = ("submitted", "status", "service", "applicant", "reference", "document")
+SUBMITTED_AT = INBOX_COLUMNS.index("submitted_at")  # where an inbox row holds what search needs
+POSITION = INBOX_COLUMNS.index("position")
 SUBJECTS = (
     "Sondernutzung des Gehwegs",
     "Umzug mit Halteverbot",
@@ -86,7 +89,7 @@ def search_rows(
 
     for row in inbox_rows:
         case_id, tenant, reference, service, sealed_name, status = row[:6]
-        submitted_at, position = row[7], row[12]
+        submitted_at, position = row[SUBMITTED_AT], row[POSITION]
         applicant = applicant_of(tenant, position)
         by_subject = set().union(*(tokens(tenant, value) for value in applicant.values()))
         subject = RARE_SUBJECT if position % RARE_EVERY == 0 else SUBJECTS[position % len(SUBJECTS)]

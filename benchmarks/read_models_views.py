@@ -4,7 +4,9 @@ Rows follow the inbox's own columns and DDL (``Inbox.create_tables``: the indexe
 dropped for the load and created again by that same method). Distributions are meant to
 look like four towns' work queues: tenants weighted by population, ten services with a
 long tail, statuses as a queue holds them, 25 clerks per town, due dates around today (none
-while the period has not started). Applicant names are real AES-GCM ciphertexts under keys
+while the period has not started; the due key of no running period once decided), and an
+open objection on about 2 % of the cases, beside whatever status the case's work reached
+after notification. Applicant names are real AES-GCM ciphertexts under keys
 in the key table, so opening them costs what it costs in production. PostgreSQL rows go in
 by ``COPY`` into a schema that is reused while complete; SQLite by ``executemany`` in large
 transactions into a fresh file.
@@ -55,12 +57,19 @@ STATUSES = {
     "information_requested": 0.14,
     "pending_countersign": 0.03,
     "decided": 0.05,
-    "notified": 0.10,
-    "objection_lodged": 0.02,
+    "notified": 0.12,
     "final": 0.03,
     "works_started": 0.02,
     "warranty_running": 0.01,
 }
+# Statuses a decision has been made in (the processing clock stopped), and those after the
+# notification, in which an objection may be open: one in nine of these, ~2 % of all cases.
+DECIDED = frozenset(
+    {"pending_countersign", "decided", "notified", "final", "works_started", "warranty_running"}
+)
+NOTIFIED = frozenset({"notified", "final", "works_started", "warranty_running"})
+OBJECTION_OPEN_SHARE = 1 / 9
+OBJECTION_STATES = ("pending", "heard", "forwarded")
 RARE_SERVICE = "headstone-permit"
 CLERKS_PER_TENANT = 25
 FIRST = [
@@ -202,21 +211,34 @@ def inbox_rows(n: int, names: list[str], *, seed: int = 7) -> Iterator[tuple[Any
         assigned = started and rng.random() < 0.9
         due = (TODAY + timedelta(days=rng.randrange(-40, 60))).isoformat() if started else None
         active = submitted + timedelta(minutes=rng.randrange(20 * 24 * 60))
-        yield (
-            str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-            tenant,
-            f"{PREFIXES[tenant]}-2026-{numbers[tenant]:07d}",
-            services[i],
-            names[i % len(names)],
-            status,
-            clerk_id(tenant, rng.randrange(CLERKS_PER_TENANT)) if assigned else None,
-            submitted.isoformat(),
-            due,
-            due or NO_DUE_DATE,
-            int(status == "information_requested"),
-            active.isoformat(),
-            i + 1,
-        )
+        decided = status in DECIDED
+        objection = None
+        if status in NOTIFIED and rng.random() < OBJECTION_OPEN_SHARE:
+            objection = OBJECTION_STATES[rng.randrange(len(OBJECTION_STATES))]
+        row = {
+            "case_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "tenant": tenant,
+            "reference": f"{PREFIXES[tenant]}-2026-{numbers[tenant]:07d}",
+            "service": services[i],
+            "applicant_name": names[i % len(names)],
+            "status": status,
+            "assignee": clerk_id(tenant, rng.randrange(CLERKS_PER_TENANT)) if assigned else None,
+            "submitted_at": submitted.isoformat(),
+            "due_on": due,
+            "due_key": NO_DUE_DATE if decided else due or NO_DUE_DATE,
+            "waiting_for_applicant": int(status == "information_requested"),
+            "decided_on": (TODAY - timedelta(days=rng.randrange(1, 90))).isoformat()
+            if decided
+            else None,
+            "objection_state": objection,
+            "objection_open": int(objection is not None),
+            "objection_deadline": (TODAY + timedelta(days=rng.randrange(-60, 30))).isoformat()
+            if status in NOTIFIED
+            else None,
+            "last_activity_at": active.isoformat(),
+            "position": i + 1,
+        }
+        yield tuple(row[column] for column in COLUMNS)
 
 
 def _create_table_without_indexes(vorgang: Vorgang) -> None:
@@ -224,7 +246,7 @@ def _create_table_without_indexes(vorgang: Vorgang) -> None:
     with vorgang.views.transaction() as tx:
         tx.execute(f"DROP TABLE IF EXISTS {inbox.table}")
         inbox.create_tables(tx)
-        for name in ("due", "assignee", "status"):
+        for name in ("due", "assignee", "status", "service", "objection"):
             tx.execute(f"DROP INDEX IF EXISTS {inbox.table}_{name}")
 
 
@@ -242,6 +264,8 @@ def postgres_inbox(cases: int) -> InboxViews:
         if found and found[0] is not None:
             row = conn.execute(f"SELECT cases, seconds FROM {INFO_TABLE}").fetchone()
             current = read_models_search.search_table_filled(conn)  # not after a new version
+            inbox = conn.execute("SELECT to_regclass(%s)", (Inbox().table,)).fetchone()
+            current = current and inbox is not None and inbox[0] is not None  # nor the inbox's
             if row is not None and int(row[0]) == cases and current:
                 return InboxViews(target, cases, float(row[1]), reused=True, with_search=True)
     with postgres_connection(parse_database_url(POSTGRES_URL)) as conn:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from projections.audit_trail import ROW_COLUMNS, AuditTrail
+from projections.audit_trail import ROW_COLUMNS, AuditTrail, event_label
 from projections.csv_cells import safe_cell
 from projections.cursors import decode_cursor, encode_cursor
 from projections.view_store import ViewDatabase
@@ -91,6 +91,7 @@ class AuditQuery:
         item["actor_name"] = self.reveal(item["actor_name"])
         item["reason"] = self.reveal(item["reason"])
         item["changes"] = self.reveal(item["changes"])
+        item["label"] = event_label(item["service"], item["event_type"])
         return item
 
     def csv(self, query: AuditFilter, *, batch: int = 1000) -> Iterator[str]:

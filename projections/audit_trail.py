@@ -1,20 +1,31 @@
 """The audit trail: one row per case event, with who, when, why and what changed.
 
-Changed fields are shown old → new: the case's tracked values (status, assignee, due date)
-and every field the event carries, compared with the value the case had before. Personal
-values stay sealed in the rows and open (or show "[gelöscht]") only when read.
+Changed fields are shown old → new: the case's tracked values (status, assignee, due date,
+where the latest objection stands) and every field the event carries, compared with the
+value the case had before. Personal values stay sealed in the rows and open (or show
+"[gelöscht]") only when read. Every event has a label for people, German and English: the
+shared lifecycle's here, a service's own in its catalogue entry; labels are read with the
+rows, so a better wording needs no rebuild.
+
+Version 2 (from 1): the status is the main track only (an objection no longer changes it);
+``objection_state`` is tracked; the Widerspruchsbescheid is tracked as
+``objection_decision`` and the notification's rule as ``notification_rules``, apart from
+the decision and a service's fee rules.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, ClassVar
+from functools import singledispatch
+from typing import Any, ClassVar, Final
 
 from domain.case import Case
 from domain.processing_clock import ProcessingClock
+from domain.services.catalogue import SERVICES
 from projections.case_event_log import CaseEventLog
-from projections.case_events import holder_after, status_after
+from projections.case_events import holder_after, objection_after, status_after
 from projections.due_dates import due_on_text
 from projections.inbox import utc_text
 from projections.projection import Applied
@@ -41,12 +52,79 @@ ROW_COLUMNS = (
 CASE_COLUMNS = ("case_id", "reference", "tenant", "service", "state")
 HIDDEN = {"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "at"}
 
+EVENT_LABELS: Final[dict[str, tuple[str, str]]] = {
+    "Submitted": ("Antrag eingegangen", "Application submitted"),
+    "CompletenessConfirmed": ("Vollständigkeit bestätigt", "Application complete"),
+    "Claimed": ("Vorgang übernommen", "Case claimed"),
+    "Released": ("Vorgang freigegeben", "Case released"),
+    "Assigned": ("Vorgang zugewiesen", "Case assigned"),
+    "InformationRequested": ("Nachforderung gestellt", "Information requested"),
+    "InformationProvided": ("Nachforderung beantwortet", "Information provided"),
+    "NoteAdded": ("Vermerk angelegt", "Note added"),
+    "PeriodExtended": ("Bearbeitungsfrist verlängert", "Processing period extended"),
+    "Decided": ("Entscheidung getroffen", "Decision made"),
+    "Countersigned": ("Entscheidung gegengezeichnet", "Decision countersigned"),
+    "CountersignRefused": ("Gegenzeichnung verweigert", "Countersignature refused"),
+    "PaymentRecorded": ("Gebühr bezahlt", "Fee paid"),
+    "Notified": ("Bescheid bekannt gegeben", "Decision notified"),
+    "RemedyNoticeFoundDefective": (
+        "Rechtsbehelfsbelehrung fehlerhaft (Widerspruchsfrist ein Jahr)",
+        "Remedy notice defective (objection period one year)",
+    ),
+    "ObjectionLodged": ("Widerspruch eingegangen", "Objection lodged"),
+    "ReinstatementGranted": (
+        "Wiedereinsetzung in den vorigen Stand gewährt",
+        "Reinstatement granted",
+    ),
+    "ObjectionHeard": ("Widerspruch im Anhörungsausschuss verhandelt", "Objection heard"),
+    "ObjectionRemedied": ("Widerspruch abgeholfen", "Objection remedied"),
+    "ObjectionForwarded": (
+        "Widerspruch der Widerspruchsbehörde vorgelegt",
+        "Objection forwarded to the objection authority",
+    ),
+    "ObjectionWithdrawn": ("Widerspruch zurückgenommen", "Objection withdrawn"),
+    "ObjectionDecided": ("Widerspruchsbescheid erlassen", "Objection decided"),
+    "BecameFinal": ("Bescheid bestandskräftig", "Decision final"),
+    "Withdrawn": ("Antrag zurückgenommen", "Application withdrawn"),
+    "Closed": ("Vorgang abgeschlossen", "File closed"),
+    "PersonalDataErased": ("Personenbezogene Daten gelöscht", "Personal data erased"),
+}
+"""The shared lifecycle's events labelled for people: event name → (German, English)."""
+
+
+def event_label(service: str, event_type: str) -> dict[str, str] | None:
+    """The label of an event of a service's case: its own, or the shared lifecycle's."""
+    definition = SERVICES.get(service)
+    own = definition.event_labels.get(event_type) if definition is not None else None
+    found = own or EVENT_LABELS.get(event_type)
+    return {"de": found[0], "en": found[1]} if found is not None else None
+
+
+@singledispatch
+def tracked_fields(event: Any) -> Iterator[tuple[str, Any]]:
+    """The fields of an event the trail tracks, under the name the case's state keeps them."""
+    return iter(vars(event).items())
+
+
+@tracked_fields.register(Case.ObjectionDecided)
+def _objection_decision(event: Case.ObjectionDecided) -> Iterator[tuple[str, Any]]:
+    # The Widerspruchsbescheid is not the decision it is about: both stay visible.
+    for field, value in vars(event).items():
+        yield ("objection_decision" if field == "decision" else field), value
+
+
+@tracked_fields.register(Case.Notified)
+def _notification_rules(event: Case.Notified) -> Iterator[tuple[str, Any]]:
+    # The rule of the Bekanntgabe is not the rules a service assessed its fee by.
+    for field, value in vars(event).items():
+        yield ("notification_rules" if field == "rules" else field), value
+
 
 class AuditTrail(CaseEventLog):
     """Every case event as an auditor reads it; per case, the last value of every field."""
 
     name: ClassVar[str] = "audit_trail"
-    version: ClassVar[int] = 1
+    version: ClassVar[int] = 2  # 2: the legal track beside the status (objection_state)
     row_columns = ROW_COLUMNS
     case_columns = CASE_COLUMNS
 
@@ -105,7 +183,8 @@ class AuditTrail(CaseEventLog):
         new = dict(old)
         new["status"] = status_after(event, old.get("status"))
         new["assignee"] = holder_after(event, new.get("assignee"))
-        for field, value in vars(event).items():
+        new["objection_state"] = objection_after(event, old.get("objection_state"))
+        for field, value in tracked_fields(event):
             if field in HIDDEN or field == "reason":
                 continue
             if isinstance(value, ProcessingClock):

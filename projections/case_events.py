@@ -1,22 +1,39 @@
-"""What the case views read from case events: topics, and the status and holder they leave.
+"""What the case views read from case events: topics, and the state the events leave.
 
 The topic list is derived from the event classes of every case type in the catalogue, so
 a new service's events are never silently missed. The status comes from the events
 themselves: every event that leads the case into a status records it (``ChangesStatus``),
 so the views restate no transition of the domain.
+
+The status is the case's main track only (docs/architecture.md, decision 23). The legal
+track beside it — where the latest objection (Widerspruch) stands, the objection deadline,
+when the decision stopped the processing clock, when it became final (bestandskräftig) —
+is read from the events that record it, dispatched on their classes, whatever status the
+service's own steps have reached.
 """
 
 from __future__ import annotations
 
 from functools import singledispatch
-from typing import Any
+from typing import Any, Final
 
 from eventsourcing.domain import CanMutateAggregate
 from eventsourcing.utils import get_topic
 
 from domain.case import Case, ChangesStatus
 from domain.lifecycle import CaseStatus
+from domain.objection import OPEN_STATES, ObjectionState
 from domain.services.catalogue import SERVICES
+from domain.working_days import berlin_date
+
+# Statuses that no longer exist: before the legal track moved beside the case, an objection
+# took the case out of ``notified`` into these. Stored events are upcast without them, so a
+# view built from the log never sees them; a view kept across the change (the feed's
+# published history) may still hold one, and reads it as the ``notified`` it came from.
+LEGACY_STATUSES: Final = {
+    "objection_lodged": CaseStatus.NOTIFIED,
+    "objection_forwarded": CaseStatus.NOTIFIED,
+}
 
 
 def case_event_classes() -> list[type[Any]]:
@@ -43,6 +60,8 @@ def status_after(event: Any, current: str | None) -> str | None:
         return event.status
     if isinstance(event, Case.Submitted):
         return CaseStatus.SUBMITTED
+    if current in LEGACY_STATUSES:
+        return LEGACY_STATUSES[current]
     return current
 
 
@@ -70,3 +89,127 @@ def _given_back(event: Case.Released | Case.Withdrawn | Case.Closed, holder: str
 
 
 OPEN_STATUSES_EXCLUDED = {CaseStatus.CLOSED, CaseStatus.WITHDRAWN}
+
+
+@singledispatch
+def objection_after(event: Any, state: str | None) -> str | None:
+    """Where the case's latest objection stands after this event (None: none was lodged).
+
+    Only one objection is open at a time, and a new one is lodged only once the last is
+    disposed of, so the latest objection's state says whether one is open.
+    """
+    return state
+
+
+@objection_after.register(Case.ObjectionLodged)
+def _lodged(event: Case.ObjectionLodged, state: str | None) -> str:
+    return ObjectionState.PENDING
+
+
+@objection_after.register(Case.ObjectionHeard)
+def _heard(event: Case.ObjectionHeard, state: str | None) -> str:
+    return ObjectionState.HEARD
+
+
+@objection_after.register(Case.ObjectionForwarded)
+def _forwarded(event: Case.ObjectionForwarded, state: str | None) -> str:
+    return ObjectionState.FORWARDED
+
+
+@objection_after.register(Case.ObjectionRemedied)
+def _remedied(event: Case.ObjectionRemedied, state: str | None) -> str:
+    # Remedies recorded before version 3 carry no remedy record: they were all in full.
+    remedy = event.remedy
+    if remedy is not None and remedy.outcome == ObjectionState.PARTLY_REMEDIED:
+        return ObjectionState.PARTLY_REMEDIED
+    return ObjectionState.REMEDIED
+
+
+@objection_after.register(Case.ObjectionWithdrawn)
+def _objection_withdrawn(event: Case.ObjectionWithdrawn, state: str | None) -> str:
+    return ObjectionState.WITHDRAWN
+
+
+@objection_after.register(Case.ObjectionDecided)
+def _objection_decided(event: Case.ObjectionDecided, state: str | None) -> str:
+    return ObjectionState.DECIDED
+
+
+def objection_is_open(state: str | None) -> bool:
+    """An objection in this state is not yet disposed of: work for the clerk."""
+    return state in OPEN_STATES
+
+
+@singledispatch
+def decided_on_after(event: Any, decided_on: str | None) -> str | None:
+    """The day (ISO) the decision stopped the processing clock, or None while it runs.
+
+    As the domain's clock (``ProcessingClock.decided``): a decision stops it, a draft
+    awaiting its countersignature too; a refused countersignature and a remedy with a new
+    decision (Abhilfe, § 72 VwGO) reopen it. A case whose clock stopped is never overdue,
+    whatever the service's later steps are.
+    """
+    return decided_on
+
+
+@decided_on_after.register(Case.Decided)
+def _decided(event: Case.Decided, decided_on: str | None) -> str:
+    return berlin_date(event.at).isoformat()
+
+
+@decided_on_after.register(Case.CountersignRefused)
+def _refused(event: Case.CountersignRefused, decided_on: str | None) -> None:
+    return None
+
+
+@decided_on_after.register(Case.ObjectionRemedied)
+def _reopened(event: Case.ObjectionRemedied, decided_on: str | None) -> str | None:
+    return None if event.new_decision else decided_on
+
+
+@singledispatch
+def objection_deadline_after(event: Any, deadline: str | None) -> str | None:
+    """The last day (ISO) for an objection: set by the notification, a year after it once the
+    remedy notice was found defective (§ 58 (2) VwGO), gone when a new decision is due."""
+    return deadline
+
+
+@objection_deadline_after.register(Case.Notified)
+@objection_deadline_after.register(Case.RemedyNoticeFoundDefective)
+def _deadline_set(
+    event: Case.Notified | Case.RemedyNoticeFoundDefective, deadline: str | None
+) -> str:
+    return event.objection_deadline.isoformat()
+
+
+@objection_deadline_after.register(Case.ObjectionRemedied)
+def _deadline_gone(event: Case.ObjectionRemedied, deadline: str | None) -> str | None:
+    return None if event.new_decision else deadline
+
+
+@singledispatch
+def final_on_after(event: Any, final_on: str | None) -> str | None:
+    """The first day (ISO) the decision is final (bestandskräftig), or None while it is not."""
+    return final_on
+
+
+@final_on_after.register(Case.BecameFinal)
+def _final(event: Case.BecameFinal, final_on: str | None) -> str:
+    return event.final_on.isoformat()
+
+
+@final_on_after.register(Case.ObjectionLodged)
+def _objected(event: Case.ObjectionLodged, final_on: str | None) -> str | None:
+    # An objection in time keeps the decision open; a late one leaves it final. An objection
+    # recorded without its deadline (before version 3) was always in time.
+    return None if event.objection.timely else final_on
+
+
+@final_on_after.register(Case.ReinstatementGranted)
+def _reinstated(event: Case.ReinstatementGranted, final_on: str | None) -> None:
+    return None
+
+
+@final_on_after.register(Case.ObjectionRemedied)
+def _final_reopened(event: Case.ObjectionRemedied, final_on: str | None) -> str | None:
+    return None if event.new_decision else final_on

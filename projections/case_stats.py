@@ -1,4 +1,12 @@
-"""Statistics: one row per case (open or not) with the dates that performance is measured by."""
+"""Statistics: one row per case (open or not) with the dates that performance is measured by.
+
+Beside the processing dates, the legal track: how many objections (Widersprüche) the case
+had and how they ended, where the latest stands, and the day the decision became final
+(bestandskräftig), whatever status the service's own steps have reached.
+
+Version 2 (from 1): objection counts, ``objection_state`` and ``final_on``; statuses are the
+main track only (``objection_lodged`` and ``objection_forwarded`` are gone).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +16,16 @@ from typing import Any, ClassVar
 
 from domain.case import Case
 from domain.lifecycle import CaseStatus
+from domain.objection import ObjectionState
 from domain.processing_clock import ProcessingClock
 from domain.working_days import berlin_date, working_days_between
 from projections.bulk import load_rows, upsert_rows
-from projections.case_events import case_event_topics, status_after
+from projections.case_events import (
+    case_event_topics,
+    final_on_after,
+    objection_after,
+    status_after,
+)
 from projections.due_dates import due_on_text
 from projections.projection import Applied, Projection
 from projections.view_store import ViewTransaction
@@ -28,14 +42,26 @@ COLUMNS = (
     "decided_on",
     "processing_days",
     "within_period",
+    "objections_lodged",
+    "objections_remedied",
+    "objections_withdrawn",
+    "objections_decided",
+    "objection_state",
+    "final_on",
 )
+# How an objection ended, counted per case: the state it reached → the column counting it.
+DISPOSALS = {
+    ObjectionState.REMEDIED: "objections_remedied",  # Abhilfe in full (§ 72 VwGO)
+    ObjectionState.WITHDRAWN: "objections_withdrawn",
+    ObjectionState.DECIDED: "objections_decided",  # Widerspruchsbescheid (§ 73 VwGO)
+}
 
 
 class CaseStats(Projection):
     """Per case: received, complete, decided, due, processing time in working days."""
 
     name: ClassVar[str] = "case_stats"
-    version: ClassVar[int] = 1
+    version: ClassVar[int] = 2  # 2: objections and finality
 
     def create_tables(self, tx: ViewTransaction) -> None:
         """One row per case, indexed by tenant and service."""
@@ -43,7 +69,10 @@ class CaseStats(Projection):
             f"CREATE TABLE IF NOT EXISTS {self.table} (case_id TEXT PRIMARY KEY, "
             "tenant TEXT NOT NULL, service TEXT NOT NULL, status TEXT NOT NULL, "
             "submitted_on TEXT NOT NULL, started_on TEXT, waited_days INTEGER NOT NULL, "
-            "due_on TEXT, decided_on TEXT, processing_days INTEGER, within_period INTEGER)"
+            "due_on TEXT, decided_on TEXT, processing_days INTEGER, within_period INTEGER, "
+            "objections_lodged INTEGER NOT NULL, objections_remedied INTEGER NOT NULL, "
+            "objections_withdrawn INTEGER NOT NULL, objections_decided INTEGER NOT NULL, "
+            "objection_state TEXT, final_on TEXT)"
         )
         tx.execute(
             f"CREATE INDEX IF NOT EXISTS {self.table}_tenant ON {self.table} "
@@ -73,12 +102,17 @@ class CaseStats(Projection):
                 "status": CaseStatus.SUBMITTED,
                 "submitted_on": berlin_date(event.at).isoformat(),
                 "waited_days": 0,
+                "objections_lodged": 0,
+                "objections_remedied": 0,
+                "objections_withdrawn": 0,
+                "objections_decided": 0,
             }
             return
         row = rows.get(case_id)
         if row is None:
             return
         row["status"] = status_after(event, row["status"])
+        self._legal_track(row, event)
         clock = getattr(event, "clock", None)
         if isinstance(clock, ProcessingClock):
             row["started_on"] = clock.started_on.isoformat() if clock.started_on else None
@@ -97,3 +131,14 @@ class CaseStats(Projection):
                 )
             if row["due_on"]:
                 row["within_period"] = int(decided <= date.fromisoformat(row["due_on"]))
+
+    def _legal_track(self, row: dict[str, Any], event: Any) -> None:
+        """Objections lodged and how they ended; the day the decision became final."""
+        before = row["objection_state"]
+        after = objection_after(event, before)
+        row["objection_state"] = after
+        if isinstance(event, Case.ObjectionLodged):
+            row["objections_lodged"] += 1
+        elif after != before and after in DISPOSALS:
+            row[DISPOSALS[after]] += 1
+        row["final_on"] = final_on_after(event, row["final_on"])

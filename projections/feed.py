@@ -1,14 +1,24 @@
 """The integration feed: public events as CloudEvents, a contract rather than a dump.
 
 Domain events map to versioned public types (``de.vorgang.case.decided.v1``); internal ones
-(claims, notes, drafts, erasures) are not published. A row keeps the event's public data
-without personal data; the applicant's fields are kept once per case, sealed, and opened
-only for a caller granted personal data (an erasure destroys the key, so they are gone).
+(claims, notes, drafts, hearings, erasures) are not published. A row keeps the event's
+public data without personal data; the applicant's fields are kept once per case, sealed,
+and opened only for a caller granted personal data (an erasure destroys the key, so they
+are gone). Grounds, reasons and costs borne by a person are never published.
+
+The legal track (notification, objection, finality) is published beside the main track:
+``status`` is always where the work stands, so an objection lodged while the works run
+says ``works_started``; the objection's own events say how it went and ended
+(docs/feed.md). Rows once published are history: this view is not rebuilt for a change of
+the domain, so a row written before the objection statuses were retired keeps the status
+it was published with.
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import date
+from functools import singledispatch
 from typing import Any, ClassVar, Final
 
 from domain.case import Case
@@ -38,14 +48,43 @@ SHARED_TYPES: Final = {
     ),
     "Countersigned": ("decided", ""),  # the countersignature is when a draft takes effect
     "PaymentRecorded": ("fee_paid", "The fee was paid."),
-    "Notified": ("notified", "The decision was notified (Bekanntgabe); the objection period runs."),
-    "ObjectionLodged": ("objection_lodged", "An objection (Widerspruch) was received."),
+    "Notified": (
+        "notified",
+        "The decision was notified (Bekanntgabe, § 41 HVwVfG) on notified_on, by its delivery; "
+        "the objection period runs until objection_deadline.",
+    ),
+    "RemedyNoticeFoundDefective": (
+        "remedy_notice_defective",
+        "The remedy notice was missing or wrong: an objection is admissible until "
+        "objection_deadline, a year after the notification (§ 58 (2) VwGO).",
+    ),
+    "ObjectionLodged": (
+        "objection_lodged",
+        "An objection (Widerspruch) was received, in time or late (timely); the case's status "
+        "stays where its work stands.",
+    ),
+    "ReinstatementGranted": (
+        "objection_reinstated",
+        "A late objection counts as lodged in time (Wiedereinsetzung, § 70 (2) with § 60 VwGO); "
+        "a decision that was final is open again.",
+    ),
     "ObjectionRemedied": (
         "objection_remedied",
-        "The objection was remedied; the case is reviewed again.",
+        "The issuing authority remedied the objection (Abhilfe, § 72 VwGO), in full or in part "
+        "(objection_outcome); with new_decision the case is reviewed again.",
     ),
     "ObjectionForwarded": ("objection_forwarded", "The objection went to the objection authority."),
-    "BecameFinal": ("final", "The objection period ended; the decision is final."),
+    "ObjectionWithdrawn": ("objection_withdrawn", "The objection was withdrawn."),
+    "ObjectionDecided": (
+        "objection_decided",
+        "The objection authority decided on the objection (Widerspruchsbescheid, § 73 VwGO): "
+        "objection_outcome, served on served_on; an action lies until action_deadline.",
+    ),
+    "BecameFinal": (
+        "final",
+        "The decision became final (bestandskräftig) on final_on; a case whose service steps "
+        "have begun keeps its status.",
+    ),
     "Withdrawn": ("withdrawn", "The applicant withdrew the application."),
     "Closed": ("closed", "The file was closed."),
 }
@@ -65,6 +104,78 @@ TYPE_VERSION: Final = "v1"
 ID_NAMESPACE: Final = uuid.uuid5(uuid.NAMESPACE_URL, "https://vorgang.example/feed")
 ROW_COLUMNS = ("sequence", "id", "type", "tenant", "service", "case_id", "time", "data")
 CASE_COLUMNS = ("case_id", "reference", "tenant", "service", "status", "applicant")
+
+
+def _day(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+@singledispatch
+def public_data(event: Any) -> dict[str, Any]:
+    """What a published event adds to the shared ``data``: facts of the procedure, never
+    personal data (grounds, reasons, names)."""
+    return {}
+
+
+@public_data.register(Case.Decided)
+@public_data.register(Case.Countersigned)
+def _decision(event: Case.Decided | Case.Countersigned) -> dict[str, Any]:
+    decision = event.decision
+    return {
+        "outcome": decision.outcome.value,
+        "fee": str(decision.fee) if decision.fee is not None else None,
+    }
+
+
+@public_data.register(Case.Notified)
+def _notified(event: Case.Notified) -> dict[str, Any]:
+    return {
+        "delivery": event.delivery,
+        "notified_on": _day(event.notified_on),
+        "objection_deadline": _day(event.objection_deadline),
+    }
+
+
+@public_data.register(Case.RemedyNoticeFoundDefective)
+def _remedy_notice_defective(event: Case.RemedyNoticeFoundDefective) -> dict[str, Any]:
+    return {"objection_deadline": _day(event.objection_deadline)}
+
+
+@public_data.register(Case.ObjectionLodged)
+def _objection_lodged(event: Case.ObjectionLodged) -> dict[str, Any]:
+    objection = event.objection
+    return {"received_on": _day(objection.received_on), "timely": objection.timely}
+
+
+@public_data.register(Case.ObjectionForwarded)
+def _objection_forwarded(event: Case.ObjectionForwarded) -> dict[str, Any]:
+    return {"authority": event.authority}  # an authority's name, never a person's
+
+
+@public_data.register(Case.ObjectionRemedied)
+def _objection_remedied(event: Case.ObjectionRemedied) -> dict[str, Any]:
+    # Remedies recorded before version 3 carry no remedy record: they were all in full.
+    remedy = event.remedy
+    return {
+        "objection_outcome": remedy.outcome if remedy is not None else "remedied",
+        "new_decision": event.new_decision,
+    }
+
+
+@public_data.register(Case.ObjectionDecided)
+def _objection_decided(event: Case.ObjectionDecided) -> dict[str, Any]:
+    decision = event.decision
+    return {
+        "objection_outcome": decision.outcome,
+        "authority": decision.decided_by,
+        "served_on": _day(decision.served_on),
+        "action_deadline": _day(decision.action_deadline),
+    }
+
+
+@public_data.register(Case.BecameFinal)
+def _became_final(event: Case.BecameFinal) -> dict[str, Any]:
+    return {"final_on": _day(event.final_on)}
 
 
 def _published_classes() -> dict[type[Any], str]:
@@ -142,10 +253,7 @@ class Feed(CaseEventLog):
             "version": event.originator_version,
             "links": {"case": f"/api/v1/cases/{case_id}"},
         }
-        decision = getattr(event, "decision", None)
-        if decision is not None:
-            data["outcome"] = decision.outcome.value
-            data["fee"] = str(decision.fee) if decision.fee is not None else None
+        data |= public_data(event)
         return (
             applied.position,
             str(uuid.uuid5(ID_NAMESPACE, f"{case_id}/{event.originator_version}")),

@@ -28,6 +28,7 @@ class InboxFilter:
     status: str | None = None
     overdue: bool = False
     due_before: date | None = None
+    objection_open: bool = False  # only cases with an open objection, whatever their status
 
 
 def working_days_left(due: date, today: date) -> int:
@@ -56,7 +57,9 @@ class InboxQuery:
             where.equal("assignee", query.assignee)
         where.equal("service", query.service)
         where.equal("status", query.status)
-        if query.overdue:
+        if query.objection_open:
+            where.add("objection_open = 1")
+        if query.overdue:  # a decided case's due_key is that of no running period
             where.add("due_key < ?", today.isoformat())
         if query.due_before:
             where.add("due_key < ?", query.due_before.isoformat())
@@ -65,7 +68,8 @@ class InboxQuery:
             where.add("(due_key > ? OR (due_key = ? AND case_id > ?))", due_key, due_key, case_id)
         rows = self.views.query(
             "SELECT case_id, reference, service, applicant_name, status, assignee, submitted_at, "
-            f"due_on, due_key, waiting_for_applicant, last_activity_at FROM {self.table} "
+            "due_on, due_key, waiting_for_applicant, last_activity_at, decided_on, "
+            f"objection_state, objection_open, objection_deadline FROM {self.table} "
             f"WHERE {where.sql} ORDER BY due_key, case_id LIMIT ?",
             [*where.params, limit + 1],
         )
@@ -88,8 +92,14 @@ class InboxQuery:
             _due_key,
             waiting,
             last_activity_at,
+            decided_on,
+            objection_state,
+            objection_open,
+            objection_deadline,
         ) = row
-        due = date.fromisoformat(due_on) if due_on else None
+        # The decision stops the clock: a decided case has no working days left to count,
+        # and is never overdue (in the service's later steps neither).
+        due = date.fromisoformat(due_on) if due_on and not decided_on else None
         return {
             "case_id": case_id,
             "reference": reference,
@@ -103,4 +113,8 @@ class InboxQuery:
             "overdue": bool(due and due < today),
             "waiting_for_applicant": bool(waiting),
             "last_activity_at": last_activity_at,
+            "decided_on": decided_on,
+            "objection_open": bool(objection_open),
+            "objection_state": objection_state,
+            "objection_deadline": objection_deadline,
         }

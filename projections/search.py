@@ -28,6 +28,10 @@ than prefix queries; PostgreSQL's document of exact terms (version 1 parsed them
 ``german`` and ``simple`` configurations, which split a token such as ``8e668bd385ed``
 into a number and a word), kept in the row; no ``hashed_terms`` column (the subjects'
 tokens are in ``subject_terms``).
+
+Version 3 (from 2): the status is the case's main track only (docs/architecture.md,
+decision 23): a case with an objection is found by where its work stands, no longer under
+``objection_lodged`` or ``objection_forwarded``, which a version 2 row may still hold.
 """
 
 from __future__ import annotations
@@ -78,7 +82,7 @@ class CaseSearch(Projection):
     """Every case per tenant, with filters and a blind full-text index."""
 
     name: ClassVar[str] = "case_search"
-    version: ClassVar[int] = 2
+    version: ClassVar[int] = 3  # 3: statuses of the main track only
 
     def __init__(self, dialect: str, terms: SearchTerms, open_personal: OpenPersonal) -> None:
         self.dialect = dialect

@@ -8,6 +8,7 @@ from statistics import median, quantiles
 from typing import Any
 
 from domain.lifecycle import CaseStatus
+from projections.case_events import objection_is_open
 from projections.case_stats import CaseStats
 from projections.view_store import ViewDatabase
 from projections.where import Where
@@ -31,7 +32,8 @@ def p90(values: list[int]) -> float | None:
 
 
 class StatsQuery:
-    """Counts, weekly throughput, processing times and timeliness per service."""
+    """Counts, weekly throughput, processing times, timeliness, objections and finality per
+    service."""
 
     def __init__(self, views: ViewDatabase) -> None:
         self.views = views
@@ -44,8 +46,9 @@ class StatsQuery:
         where = Where("tenant = ?", tenant)
         where.equal("service", service)
         rows = self.views.query(
-            f"SELECT service, status, submitted_on, decided_on, processing_days, within_period, "
-            f"due_on FROM {self.table} WHERE {where.sql}",
+            "SELECT service, status, submitted_on, decided_on, processing_days, within_period, "
+            "due_on, objections_lodged, objections_remedied, objections_withdrawn, "
+            f"objections_decided, objection_state, final_on FROM {self.table} WHERE {where.sql}",
             where.params,
         )
         by_service: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
@@ -71,4 +74,10 @@ class StatsQuery:
             "processing_working_days_p90": p90(times),
             "overdue": overdue,
             "decided_within_period_share": round(sum(judged) / len(judged), 4) if judged else None,
+            "objections_lodged": sum(int(r[7]) for r in rows),
+            "objections_open": sum(1 for r in rows if objection_is_open(r[11])),
+            "objections_remedied": sum(int(r[8]) for r in rows),
+            "objections_withdrawn": sum(int(r[9]) for r in rows),
+            "objections_decided": sum(int(r[10]) for r in rows),
+            "final": sum(1 for r in rows if r[12]),
         }

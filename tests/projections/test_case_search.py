@@ -18,7 +18,7 @@ from infrastructure.projection_rebuild import rebuild
 from infrastructure.projection_runner import ProjectionRunner
 from infrastructure.wiring import Vorgang
 from projections.sealed import Sealed
-from projections.search import CaseSearch
+from projections.search import LIVE_TABLE, LIVE_TEXT_TABLE, CaseSearch
 from projections.search_query import SearchFilter, SearchQuery
 from projections.search_terms import TOKEN_HEX
 from tests.conftest import CLERK, FOREIGN_CLERK
@@ -146,7 +146,9 @@ def test_service_data_is_searched_clear_or_blind_as_the_service_marks_it(
     assert found(vorgang, "Weilburger Strasse 14") == [permit]  # street clear, number blind
     assert found(vorgang, "Brenner") == [permit]  # the contractor's contact person
     assert found(vorgang, "Tiefbau") == [permit]  # the company, not personal
-    row = vorgang.views.query("SELECT clear_terms, subject_terms FROM case_search_v2")[0]
+    row = vorgang.views.query(
+        f"SELECT clear_terms, subject_terms FROM {LIVE_TABLE}"  # noqa: S608
+    )[0]
     assert "weilburg" in row[0]
     assert "brenner" not in row[0]
     assert "14" not in row[0].split()
@@ -244,11 +246,11 @@ def search_rows(v: Vorgang) -> list[tuple[Any, ...]]:
     columns += "clear_terms, subject_terms, position"
     if v.views.dialect == "sqlite":
         return v.views.query(
-            f"SELECT {columns}, t.terms FROM case_search_v2 "  # noqa: S608
-            "JOIN case_search_v2_text t ON t.rowid = doc ORDER BY case_id"
+            f"SELECT {columns}, t.terms FROM {LIVE_TABLE} "  # noqa: S608
+            f"JOIN {LIVE_TEXT_TABLE} t ON t.rowid = doc ORDER BY case_id"
         )
     return v.views.query(
-        f"SELECT {columns}, document::text FROM case_search_v2 ORDER BY case_id"  # noqa: S608
+        f"SELECT {columns}, document::text FROM {LIVE_TABLE} ORDER BY case_id"  # noqa: S608
     )
 
 
@@ -284,15 +286,19 @@ def test_the_index_holds_exactly_the_terms_the_projection_computed(
     search = vorgang.projections.runners["case_search"].projection
     assert isinstance(search, CaseSearch)
     tenant, clear_terms, subject_terms = vorgang.views.query(
-        "SELECT tenant, clear_terms, subject_terms FROM case_search_v2"
+        f"SELECT tenant, clear_terms, subject_terms FROM {LIVE_TABLE}"  # noqa: S608
     )[0]
     terms = search.document_terms(
         {"tenant": tenant, "clear_terms": clear_terms, "subject_terms": subject_terms}
     )
     if vorgang.views.dialect == "sqlite":
-        stored = vorgang.views.query("SELECT terms FROM case_search_v2_text")[0][0].split()
+        stored = vorgang.views.query(
+            f"SELECT terms FROM {LIVE_TEXT_TABLE}"  # noqa: S608
+        )[0][0].split()
     else:  # every lexeme as written: no parser split a token
-        document = vorgang.views.query("SELECT document::text FROM case_search_v2")[0][0]
+        document = vorgang.views.query(
+            f"SELECT document::text FROM {LIVE_TABLE}"  # noqa: S608
+        )[0][0]
         stored = re.findall(r"'([^']*)'", document)
     assert stored == terms
     tokens = {t for subject in json.loads(subject_terms).values() for t in subject}
@@ -305,7 +311,9 @@ def test_a_words_beginning_never_matches_the_beginning_of_a_token(vorgang: Vorga
     name = "Jürgen Heinrich Maximilian Müller-Lüdenscheidt"
     submit(vorgang, JUERGEN, name, street="Große Weilburger Straße")
     caught_up(vorgang)
-    subject_terms = vorgang.views.query("SELECT subject_terms FROM case_search_v2")[0][0]
+    subject_terms = vorgang.views.query(
+        f"SELECT subject_terms FROM {LIVE_TABLE}"  # noqa: S608
+    )[0][0]
     tokens = {t for subject in json.loads(subject_terms).values() for t in subject}
     beginnings = sorted({t[:3] for t in tokens if t[:3].isalpha()})  # words of a to f
     assert beginnings  # the tokens of this key and these words have some

@@ -1,7 +1,9 @@
 """The case search maintained batch by batch equals a fresh build of the same log.
 
 Any sequence of commands and erasures, applied in batches of any size, leaves the same rows
-and the same full-text documents as one build from the whole log afterwards.
+and the same full-text documents as one build from the whole log afterwards, and each row's
+status is the aggregate's (the main track, whatever the objection track does: an example
+takes cases through it).
 """
 
 from __future__ import annotations
@@ -10,13 +12,18 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from infrastructure.projection_runner import ProjectionRunner
 from infrastructure.wiring import Vorgang
 from projections.search import CaseSearch
-from tests.infrastructure.test_projection_properties import act, fresh_vorgang, steps
+from tests.infrastructure.test_projection_properties import (
+    LEGAL_TRACK,
+    act,
+    fresh_vorgang,
+    steps,
+)
 
 COLUMNS = "case_id, tenant, reference, service, status, submitted_at, submitted_by, "
 COLUMNS += "applicant_name, clear_terms, subject_terms, position"
@@ -41,6 +48,7 @@ class FreshCaseSearch(CaseSearch):
 @pytest.mark.parametrize(
     "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 )
+@example(steps=LEGAL_TRACK, batch=2)
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps=steps, batch=st.integers(1, 9))
 def test_incremental_search_equals_a_fresh_build(backend: str, steps, batch: int) -> None:  # type: ignore[no-untyped-def]
