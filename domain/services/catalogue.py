@@ -262,6 +262,7 @@ SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
             lead_time=lambda on: in_force(LEAD_TIMES, on).working_days,
             tariff=_road_opening_tariff,
             check_application=_road_opening_check,
+            event_labels=road_opening.EVENT_LABELS,
             steps=road_opening.STEPS,
         ),
         resident_parking.SERVICE_ID: ServiceDefinition(
@@ -279,6 +280,7 @@ SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
             example=resident_parking.example,
             tariff=_resident_parking_tariff,
             check_application=_resident_parking_check,
+            event_labels=resident_parking.EVENT_LABELS,
             steps=resident_parking.STEPS,
         ),
         sewer_connection.SERVICE_ID: ServiceDefinition(

@@ -51,6 +51,12 @@ from domain.services.parking_holding import HoldingKind, PermitHolding
 from domain.working_days import add_months, berlin_date
 
 SERVICE_ID: Final = "resident-parking"
+EVENT_LABELS: Final = {
+    "PermitRenewed": ("Ausweis verlängert", "Permit renewed"),
+    "NumberPlateChanged": ("Kennzeichen geändert", "Number plate changed"),
+    "PermitReturned": ("Ausweis zurückgegeben", "Permit returned"),
+    "PermitRevoked": ("Ausweis widerrufen", "Permit revoked"),
+}
 LEGAL_BASIS: Final = "§ 45 Abs. 1b Satz 1 Nr. 2a StVO i. V. m. VwV-StVO zu § 45 Rn. 29 ff."
 ONE_PERMIT_RULES_ID: Final = "resident-parking-one-permit"
 ONE_PERMIT_RULES_VERSION: Final = "2025-01"

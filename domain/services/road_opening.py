@@ -38,6 +38,11 @@ from domain.services.forms import Email, Form, Name, Period, Phone
 from domain.working_days import add_months, berlin_date
 
 SERVICE_ID = "road-opening"
+EVENT_LABELS: Final = {
+    "WorksStarted": ("Arbeiten begonnen", "Works started"),
+    "WorksCompleted": ("Arbeiten beendet", "Works completed"),
+    "RestorationInspected": ("Wiederherstellung geprüft", "Restoration inspected"),
+}
 WARRANTY_YEARS = 5  # Gewährleistung for the restored surface, as the municipalities agree it
 
 
