@@ -2,14 +2,17 @@
 
 Each demo case has a fixed Idempotency-Key, so running the demo again finds the cases it
 made instead of making more. Business time is a demo clock that starts 70 days ago, so
-objection periods have run out for the cases that are meant to be final.
+objection periods have run out for the cases that are meant to be final; the cases of the
+legal track (infrastructure/demo_legal_track.py: every delivery, objections in every state)
+start as many days ago as their periods need, up to four months for a Widerspruchsbescheid
+whose month for an action must end before the decision is final.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -23,22 +26,32 @@ from domain.case_steps import (
     CLOSE,
     DECIDE,
     LODGE_OBJECTION,
-    MARK_FINAL,
-    NOTIFY,
     Decide,
     LodgeObjection,
     Note,
 )
 from domain.decision import DecisionOutcome
-from domain.working_days import berlin_date
+from domain.working_days import BERLIN, berlin_date
 from infrastructure.demo_burial import BURIAL_SCENARIOS, burial_data
 from infrastructure.demo_grave_right import GRAVE_RIGHT_SCENARIOS, grave_right_data
 from infrastructure.demo_headstone_permit import HEADSTONE_SCENARIOS, headstone_data
+from infrastructure.demo_legal_track import LEGAL_TRACK
 from infrastructure.demo_resident_parking import PARKING_SCENARIOS
 from infrastructure.demo_resident_parking import permit_data as parking_data
 from infrastructure.demo_road_opening import PERMIT_SCENARIOS, permit_data
 from infrastructure.demo_sewer_connection import CONNECTION_SCENARIOS, connection_data
-from infrastructure.demo_steps import Office, Step, ask, review, waiting, withdrawn
+from infrastructure.demo_steps import (
+    LETTER,
+    Office,
+    Step,
+    ask,
+    mark_final,
+    notify,
+    review,
+    today,
+    waiting,
+    withdrawn,
+)
 from infrastructure.demo_traffic_sign_order import ORDER_SCENARIOS, order_data
 from infrastructure.wiring import Vorgang
 
@@ -113,6 +126,9 @@ def _decide(outcome: DecisionOutcome) -> Step:
         clock.advance(timedelta(days=3))
         note = Note(text="Ortsbesichtigung durchgeführt, keine Bedenken.")
         h.handle(case_id, ADD_NOTE(note), town.clerk, None)
+        with_conditions = outcome is DecisionOutcome.APPROVED_WITH_CONDITIONS
+        heard_on = today(clock)  # the applicant was heard on the condition at the site visit
+        clock.advance(timedelta(days=1))
         decision = Decide(
             outcome=outcome.value,
             justification=(
@@ -121,16 +137,16 @@ def _decide(outcome: DecisionOutcome) -> Step:
                 else "Die beantragte Nutzung ist an diesem Ort nicht zulässig."
             ),
             legal_basis="§ 16 Hessisches Straßengesetz",
-            legal_remedy_notice=REMEDY,
             conditions=(
                 ["Die Arbeiten sind werktags zwischen 7 und 18 Uhr auszuführen."]
-                if outcome is DecisionOutcome.APPROVED_WITH_CONDITIONS
+                if with_conditions
                 else []
             ),
+            hearing_held_on=heard_on if with_conditions else None,
         )
         h.handle(case_id, DECIDE(decision), town.clerk, None)
         clock.advance(timedelta(days=1))
-        h.handle(case_id, NOTIFY(), town.clerk, None)
+        notify(h, case_id, town, clock, LETTER)
 
     return step
 
@@ -144,8 +160,7 @@ def _objection(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock
 
 def _closed(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
     _decide(DecisionOutcome.APPROVED)(h, case_id, town, clock)
-    clock.advance(timedelta(days=40))
-    h.handle(case_id, MARK_FINAL(), town.clerk, None)
+    mark_final(h, case_id, town, clock)
     h.handle(case_id, CLOSE(), town.clerk, None)
 
 
@@ -164,7 +179,8 @@ def seed_demo(
     vorgang: Vorgang, *, now: datetime | None = None, towns: Collection[str] | None = None
 ) -> list[UUID]:
     """Create the demo cases that do not exist yet (of these towns: all by default)."""
-    start = (now or datetime.now(UTC)) - timedelta(days=70)
+    now_ = now or datetime.now(UTC)
+    start = now_ - timedelta(days=70)
     ids = []
     for t_index, town in enumerate(TOWNS):
         if towns is not None and town.tenant not in towns:
@@ -215,6 +231,14 @@ def seed_demo(
             ids.append(
                 _seed(vorgang, clock, town, 700 + h_index, "headstone-permit", data, headstone_step)
             )
+        for legal in LEGAL_TRACK:
+            if legal.tenant != town.tenant:
+                continue
+            # Each starts early enough for its periods to run out before now (8 o'clock).
+            day = berlin_date(now_) - timedelta(days=legal.days_ago)
+            clock = FixedClock(datetime.combine(day, time(8), tzinfo=BERLIN))
+            data = legal.data(town, day)
+            ids.append(_seed(vorgang, clock, town, legal.index, legal.service, data, legal.step))
     return ids
 
 

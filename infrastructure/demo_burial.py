@@ -8,25 +8,22 @@ from uuid import UUID
 
 from application.clock import FixedClock
 from application.commands import CommandHandler
-from domain.case_steps import CLOSE, NOTIFY, OptionalReason
 from domain.cemeteries import cemeteries
 from domain.services.burial import STEPS, BurialCarriedOut, ScheduleBurial, example
 from domain.working_days import berlin_date
 from infrastructure.demo_steps import (
+    COUNTER,
     Office,
     Step,
     ask,
+    close_when_final,
+    notify,
     refused_and_closed,
     review,
     waiting,
     withdrawn,
 )
 
-REMEDY = (
-    "Gegen diesen Bescheid kann innerhalb eines Monats nach Bekanntgabe Widerspruch erhoben "
-    "werden. Der Widerspruch ist schriftlich oder zur Niederschrift bei der "
-    "Friedhofsverwaltung einzulegen."
-)
 LEGAL_BASIS = "Friedhofs- und Bestattungsgesetz Hessen; Friedhofsordnung"
 DECEASED = (
     ("Walter Becker", "1941-03-14", "child"),
@@ -57,9 +54,11 @@ def burial_data(index: int, tenant: str, submitted_on: date) -> dict[str, Any]:
 
 def _scheduled(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
     review(h, case_id, town, clock)
-    schedule = STEPS.named("schedule")(ScheduleBurial(legal_remedy_notice=REMEDY))
+    schedule = STEPS.named("schedule")(ScheduleBurial())
     h.handle(case_id, schedule, town.clerk, None)
-    h.handle(case_id, NOTIFY(), town.clerk, None)
+    # The undertaker collects the Bescheid at the cemetery office: a burial does not wait for
+    # the post (notified on handing over, § 41 (1) HVwVfG).
+    notify(h, case_id, town, clock, COUNTER)
 
 
 def _carried_out(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
@@ -72,8 +71,7 @@ def _carried_out(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClo
 def _closed(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
     _carried_out(h, case_id, town, clock)
     clock.advance(timedelta(days=2))
-    done = OptionalReason(reason="Bestattung durchgeführt, Gebühren festgesetzt.")
-    h.handle(case_id, CLOSE(done), town.clerk, None)
+    close_when_final(h, case_id, town, clock, "Bestattung durchgeführt, Gebühren festgesetzt.")
 
 
 BURIAL_SCENARIOS: tuple[Step, ...] = (
@@ -86,7 +84,6 @@ BURIAL_SCENARIOS: tuple[Step, ...] = (
     refused_and_closed(
         "Die Beisetzung in der gewünschten Grabart ist nach der Friedhofsordnung nicht möglich.",
         legal_basis=LEGAL_BASIS,
-        remedy=REMEDY,
     ),
     _scheduled,  # TAKEN: refused by the rules, naming the taken grave place
     withdrawn("Die Familie hat eine Bestattung in einer anderen Gemeinde veranlasst."),

@@ -9,22 +9,26 @@ transfer and the return the grave acquired and closed in scenario ``CLOSED``.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 from application.clock import FixedClock
 from application.commands import CommandHandler
-from domain.case_steps import CLOSE, MARK_FINAL, NOTIFY
+from domain.case_steps import CLOSE
 from domain.cemeteries import GraveSpec, GraveType, graves
 from domain.services.grave_right import STEPS, GraveRightDecision
-from infrastructure.demo_steps import Office, Step, ask, review, waiting, withdrawn
-
-REMEDY = (
-    "Gegen diesen Bescheid kann innerhalb eines Monats nach Bekanntgabe Widerspruch erhoben "
-    "werden. Der Widerspruch ist schriftlich oder zur Niederschrift bei der "
-    "Friedhofsverwaltung einzulegen."
+from infrastructure.demo_steps import (
+    LETTER,
+    Office,
+    Step,
+    ask,
+    mark_final,
+    notify,
+    review,
+    waiting,
+    withdrawn,
 )
+
 ACQUIRED = 3
 CLOSED = 4
 
@@ -71,15 +75,14 @@ def grave_right_data(index: int, tenant: str) -> dict[str, Any]:
 
 def _decided(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
     review(h, case_id, town, clock)
-    decision = STEPS.named("decide_grave_right")(GraveRightDecision(legal_remedy_notice=REMEDY))
+    decision = STEPS.named("decide_grave_right")(GraveRightDecision())
     h.handle(case_id, decision, town.clerk, None)
-    h.handle(case_id, NOTIFY(), town.clerk, None)
+    notify(h, case_id, town, clock, LETTER)
 
 
 def _closed(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
     _decided(h, case_id, town, clock)
-    clock.advance(timedelta(days=40))
-    h.handle(case_id, MARK_FINAL(), town.clerk, None)
+    mark_final(h, case_id, town, clock)
     h.handle(case_id, CLOSE(), town.clerk, None)
 
 

@@ -8,27 +8,26 @@ from uuid import UUID
 
 from application.clock import FixedClock
 from application.commands import CommandHandler
-from domain.case_steps import CLOSE, DECIDE, NOTIFY, Decide, OptionalReason
+from domain.case_steps import DECIDE, Decide
 from domain.cemeteries import GraveType, graves
 from domain.inspections import InspectionReport
 from domain.services.headstone_permit import STEPS, HeadstoneSetReport
 from domain.working_days import berlin_date
 from infrastructure.demo_steps import (
+    LETTER,
     Office,
     Step,
     ask,
+    close_when_final,
+    notify,
     refused_and_closed,
     review,
     waiting,
     withdrawn,
 )
 
-REMEDY = (
-    "Gegen diesen Bescheid kann innerhalb eines Monats nach Bekanntgabe Widerspruch erhoben "
-    "werden. Der Widerspruch ist schriftlich oder zur Niederschrift bei der "
-    "Friedhofsverwaltung einzulegen."
-)
 LEGAL_BASIS = "Friedhofsordnung (Grabmale); TA Grabmal"
+TOO_HIGH = "Das Grabmal überschreitet die in diesem Grabfeld zulässige Höhe von 1,00 m."
 MATERIALS = ("Granit, poliert", "Muschelkalk, gestockt", "Basalt-Lava", "Sandstein, scharriert")
 
 
@@ -56,20 +55,20 @@ def headstone_data(index: int, tenant: str) -> dict[str, Any]:
     }
 
 
-def _permitted(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+def permitted(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    """Reviewed, permitted with the standard conditions, sent by letter."""
     review(h, case_id, town, clock)
     decision = Decide(
         outcome="approved_with_conditions",
         justification="Das Grabmal entspricht den Gestaltungsvorschriften der Friedhofsordnung.",
         legal_basis=LEGAL_BASIS,
-        legal_remedy_notice=REMEDY,
     )
     h.handle(case_id, DECIDE(decision), town.clerk, None)
-    h.handle(case_id, NOTIFY(), town.clerk, None)
+    notify(h, case_id, town, clock, LETTER)
 
 
 def _set(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    _permitted(h, case_id, town, clock)
+    permitted(h, case_id, town, clock)
     clock.advance(timedelta(days=10))
     report = HeadstoneSetReport(set_on=berlin_date(clock.now()))
     h.handle(case_id, STEPS.named("report_headstone_set")(report), town.clerk, None)
@@ -103,24 +102,22 @@ def _yearly(defects: list[str]) -> Step:
 
 def _closed(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
     _yearly([])(h, case_id, town, clock)
-    done = OptionalReason(reason="Grabmal abgenommen und standsicher.")
-    h.handle(case_id, CLOSE(done), town.clerk, None)
+    close_when_final(h, case_id, town, clock, "Grabmal abgenommen und standsicher.")
 
 
 HEADSTONE_SCENARIOS: tuple[Step, ...] = (
     waiting,
     review,
     ask("Bitte reichen Sie die Zeichnung im Maßstab 1:10 mit Fundamentangaben nach."),
-    _permitted,
+    permitted,
     _set,
     _inspected(["Grabmal gibt bei der Druckprobe nach (TA Grabmal)"]),
     _inspected([]),
     _yearly(["Verdübelung gelockert, Grabmal neigt sich"]),
     _closed,
     refused_and_closed(
-        "Das Grabmal überschreitet die in diesem Grabfeld zulässige Höhe von 1,00 m.",
+        TOO_HIGH,
         legal_basis=LEGAL_BASIS,
-        remedy=REMEDY,
     ),
     withdrawn("Die Familie wählt ein anderes Grabmal."),
 )

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from application.clock import FixedClock
 from application.commands import CommandHandler
-from domain.case_steps import CLOSE, MARK_FINAL, NOTIFY, OptionalReason
+from domain.case_steps import CLOSE, OptionalReason
 from domain.rules.resident_parking import zone_plan
 from domain.services.resident_parking import (
     STEPS,
@@ -24,13 +24,19 @@ from domain.services.resident_parking import (
     Revocation,
     Vehicle,
 )
-from infrastructure.demo_steps import Office, Step, ask, review, then, waiting, withdrawn
-
-REMEDY = (
-    "Gegen diesen Bescheid kann innerhalb eines Monats nach Bekanntgabe Widerspruch erhoben "
-    "werden. Der Widerspruch ist schriftlich oder zur Niederschrift beim Magistrat bzw. "
-    "Gemeindevorstand einzulegen."
+from infrastructure.demo_steps import (
+    COUNTER,
+    Office,
+    Step,
+    ask,
+    mark_final,
+    notify,
+    review,
+    then,
+    waiting,
+    withdrawn,
 )
+
 PLATE_LETTERS = {"usingen": "US", "neu-anspach": "NA", "schmitten": "SM", "glashuetten": "GL"}
 OUTSIDE_EVERY_ZONE = "Am Feldrain"
 ISSUED = 3  # the scenario whose plate the "vehicle already holds a permit" scenario reuses
@@ -69,18 +75,18 @@ def permit_data(index: int, tenant: str, on: date) -> dict[str, Any]:
 def _decided(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
     review(h, case_id, town, clock)
     clock.advance(timedelta(hours=2))
-    decision = ParkingDecision(legal_remedy_notice=REMEDY)
+    decision = ParkingDecision()
     h.handle(case_id, STEPS.named("decide_by_rules")(decision), town.clerk, None)
     clock.advance(timedelta(hours=1))
-    h.handle(case_id, NOTIFY(), town.clerk, None)
+    # The permit is handed over with the Bescheid at the citizens' office.
+    notify(h, case_id, town, clock, COUNTER)
 
 
 def _final_with_new_plate(
     h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock
 ) -> None:
     _decided(h, case_id, town, clock)
-    clock.advance(timedelta(days=40))
-    h.handle(case_id, MARK_FINAL(), town.clerk, None)
+    mark_final(h, case_id, town, clock)
     tenant = h.cases.get(case_id, actor=town.clerk).tenant
     change = NumberPlateChange(vehicle=Vehicle(number_plate=plate(tenant, 40)))
     h.handle(case_id, STEPS.named("change_number_plate")(change), town.clerk, None)
@@ -112,8 +118,7 @@ _revoked = then(
 
 def _expired_and_closed(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
     _decided(h, case_id, town, clock)
-    clock.advance(timedelta(days=40))
-    h.handle(case_id, MARK_FINAL(), town.clerk, None)
+    mark_final(h, case_id, town, clock)
     expired = OptionalReason(reason="Bewohnerparkausweis abgelaufen")
     h.handle(case_id, CLOSE(expired), town.clerk, None)
 

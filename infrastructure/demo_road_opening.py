@@ -8,7 +8,7 @@ from uuid import UUID
 
 from application.clock import FixedClock
 from application.commands import CommandHandler
-from domain.case_steps import DECIDE, NOTIFY, Decide
+from domain.case_steps import DECIDE, Decide
 from domain.rules.road_opening import LEAD_TIMES, in_force
 from domain.services.road_opening import (
     STEPS,
@@ -16,14 +16,18 @@ from domain.services.road_opening import (
     WorksCompleted,
     WorksStarted,
 )
-from domain.working_days import berlin_date
 from infrastructure.demo_steps import (
+    LETTER,
+    DeliveryName,
     Office,
     Step,
     ask,
+    move_to,
+    notify,
     refused_and_closed,
     review,
     then,
+    today,
     waiting,
     withdrawn,
 )
@@ -31,10 +35,26 @@ from infrastructure.demo_steps import (
 STARTED = STEPS.named("works_started")
 COMPLETED = STEPS.named("works_completed")
 INSPECT = STEPS.named("inspect_restoration")
-REMEDY = (
-    "Gegen diese Erlaubnis kann innerhalb eines Monats nach Bekanntgabe Widerspruch erhoben "
-    "werden. Der Widerspruch ist schriftlich oder zur Niederschrift beim Magistrat bzw. "
-    "Gemeindevorstand einzulegen."
+LEGAL_BASIS = "§§ 16, 18 Hessisches Straßengesetz"
+CONDITIONS = (
+    "Die Verkehrssicherung erfolgt nach dem genehmigten Verkehrszeichenplan.",
+    "Die Oberfläche ist nach ZTV A-StB wiederherzustellen.",
+)
+# § 16 (1) HStrG gives discretion: the decision states what was weighed (§ 39 (1) 3 HVwVfG).
+DISCRETION = (
+    "Die Erteilung der Sondernutzungserlaubnis steht im pflichtgemäßen Ermessen der Gemeinde "
+    "(§ 16 Abs. 1 HStrG). Das Interesse an der Versorgung der Anlieger überwiegt die "
+    "vorübergehende Beeinträchtigung des Gemeingebrauchs: Die Arbeiten sind auf den "
+    "beantragten Zeitraum begrenzt, Fußgänger werden über einen gesicherten Notweg geführt, "
+    "die Zufahrten der Anlieger bleiben erreichbar. Mildere Mittel, etwa eine grabenlose "
+    "Verlegung, sind für den kurzen Hausanschluss nicht verhältnismäßig."
+)
+REFUSAL = "Die Fahrbahn wurde im Vorjahr grundhaft erneuert (Aufbruchsperre)."
+REFUSAL_DISCRETION = (
+    "Im Rahmen des Ermessens nach § 16 Abs. 1 HStrG überwiegt das öffentliche Interesse am "
+    "Erhalt der im Vorjahr grundhaft erneuerten Fahrbahn (Aufbruchsperre von fünf Jahren nach "
+    "der Sondernutzungssatzung). Der Anschluss kann über den Gehweg der Nebenstraße "
+    "hergestellt werden; ein Notfall, der eine Ausnahme rechtfertigte, ist nicht dargelegt."
 )
 
 CONTRACTORS = (
@@ -76,35 +96,66 @@ def permit_data(index: int, street: str, submitted_on: date) -> dict[str, Any]:
     }
 
 
-def _notified(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+def permitted(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    """Reviewed; the contractor heard on the conditions; permitted with them, at discretion."""
     review(h, case_id, town, clock)
+    permit(h, case_id, town, clock)
+
+
+def permit(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    """The next day the contractor is heard on the conditions; the day after, permitted."""
+    clock.advance(timedelta(days=1))
+    heard_on = today(clock)  # the site manager's statement on the conditions (§ 28 HVwVfG)
     clock.advance(timedelta(days=1))
     decision = Decide(
         outcome="approved_with_conditions",
         justification="Die Leitungsarbeiten sind zur Versorgung der Anlieger erforderlich.",
-        legal_basis="§§ 16, 18 Hessisches Straßengesetz",
-        legal_remedy_notice=REMEDY,
-        conditions=[
-            "Die Verkehrssicherung erfolgt nach dem genehmigten Verkehrszeichenplan.",
-            "Die Oberfläche ist nach ZTV A-StB wiederherzustellen.",
-        ],
+        legal_basis=LEGAL_BASIS,
+        conditions=list(CONDITIONS),
+        hearing_held_on=heard_on,
+        discretion=DISCRETION,
     )
     h.handle(case_id, DECIDE(decision), town.clerk, None)
-    clock.advance(timedelta(days=1))
-    h.handle(case_id, NOTIFY(), town.clerk, None)
 
 
-def _works_started(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+def notified_by(delivery: DeliveryName) -> Step:
+    """Permitted, and the permit sent the next day as ``delivery``."""
+
+    def step(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+        permitted(h, case_id, town, clock)
+        clock.advance(timedelta(days=1))
+        notify(h, case_id, town, clock, delivery)
+
+    return step
+
+
+_notified = notified_by(LETTER)
+
+
+def refused(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    """Reviewed and refused: the road is under the ban on openings after its renewal."""
+    review(h, case_id, town, clock)
+    refusal = Decide(
+        outcome="rejected",
+        justification=REFUSAL,
+        legal_basis="§ 16 Hessisches Straßengesetz",
+        discretion=REFUSAL_DISCRETION,
+    )
+    h.handle(case_id, DECIDE(refusal), town.clerk, None)
+
+
+def works_started(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    """Permitted and notified by letter; the works start on the planned day (reported next day)."""
     _notified(h, case_id, town, clock)
     start = date.fromisoformat(
         h.cases.get(case_id, actor=town.clerk).data["planned_period"]["start"]
     )
-    clock.advance(timedelta(days=(start - berlin_date(clock.now())).days + 1))
+    move_to(clock, start + timedelta(days=1))
     h.handle(case_id, STARTED(WorksStarted(started_on=start)), town.clerk, None)
 
 
 _works_completed = then(
-    _works_started,
+    works_started,
     timedelta(days=6),
     lambda today: COMPLETED(WorksCompleted(completed_on=today)),
 )
@@ -131,14 +182,14 @@ PERMIT_SCENARIOS: tuple[Step, ...] = (
     review,
     ask("Bitte reichen Sie den Verkehrszeichenplan nach RSA 21 nach."),
     _notified,
-    _works_started,
+    works_started,
     _works_completed,
     _defective,
     _warranty,
     refused_and_closed(
-        "Die Fahrbahn wurde im Vorjahr grundhaft erneuert (Aufbruchsperre).",
+        REFUSAL,
         legal_basis="§ 16 Hessisches Straßengesetz",
-        remedy=REMEDY,
+        discretion=REFUSAL_DISCRETION,
     ),
     withdrawn("Maßnahme vom Versorger zurückgestellt."),
 )

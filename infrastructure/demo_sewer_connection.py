@@ -9,16 +9,21 @@ from uuid import UUID
 
 from application.clock import FixedClock
 from application.commands import CommandHandler
-from domain.case_steps import CLOSE, DECIDE, NOTIFY, Decide, OptionalReason
+from domain.case_steps import DECIDE, Decide
 from domain.inspections import InspectionReport
 from domain.services.sewer_connection import STEPS, ConstructionReport, DetermineConnectionPoint
 from infrastructure.demo_steps import (
+    LETTER,
+    DeliveryName,
     Office,
     Step,
     ask,
+    close_when_final,
+    notify,
     refused_and_closed,
     review,
     then,
+    today,
     waiting,
     withdrawn,
 )
@@ -27,12 +32,12 @@ CONNECTION_POINT = STEPS.named("determine_connection_point")
 CONSTRUCTION = STEPS.named("report_construction")
 INSPECT = STEPS.named("inspect_connection")
 CHARGE = STEPS.named("assess_connection_charge")
-REMEDY = (
-    "Gegen diesen Bescheid kann innerhalb eines Monats nach Bekanntgabe Widerspruch erhoben "
-    "werden. Der Widerspruch ist schriftlich oder zur Niederschrift beim Magistrat bzw. "
-    "Gemeindevorstand einzulegen."
-)
 LEGAL_BASIS = "§§ 3, 5 Entwässerungssatzung (Anschluss- und Benutzungszwang)"
+RAINWATER_REFUSAL = (
+    "Das Niederschlagswasser ist auf dem Grundstück zu versickern "
+    "(Trennsystem; kein Regenwasserkanal in der Straße)."
+)
+TREE_PROTECTION = "Der Baumbestand im Straßenraum ist nach DIN 18920 zu schützen."
 
 CONTRACTORS = (
     (
@@ -83,7 +88,14 @@ def connection_data(
     }
 
 
-def _permitted(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+def permitted(
+    h: CommandHandler,
+    case_id: UUID,
+    town: Office,
+    clock: FixedClock,
+    representative: str | None = None,
+) -> None:
+    """Reviewed, the connection point set, the owner heard on the tree protection; permitted."""
     review(h, case_id, town, clock)
     clock.advance(timedelta(days=2))
     point = DetermineConnectionPoint(
@@ -92,17 +104,31 @@ def _permitted(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock
         description="Abzweig DN 150 am Hauptkanal in Fahrbahnmitte vor dem Grundstück.",
     )
     h.handle(case_id, CONNECTION_POINT(point), town.clerk, None)
+    heard_on = today(clock)  # the owner was heard on the tree protection at the site meeting
     clock.advance(timedelta(days=1))
     decision = Decide(
         outcome="approved_with_conditions",
         justification="Das Grundstück unterliegt dem Anschluss- und Benutzungszwang.",
         legal_basis=LEGAL_BASIS,
-        legal_remedy_notice=REMEDY,
-        conditions=["Der Baumbestand im Straßenraum ist nach DIN 18920 zu schützen."],
+        conditions=[TREE_PROTECTION],
+        hearing_held_on=heard_on,
+        representative=representative,
     )
     h.handle(case_id, DECIDE(decision), town.clerk, None)
-    clock.advance(timedelta(days=1))
-    h.handle(case_id, NOTIFY(), town.clerk, None)
+
+
+def notified_by(delivery: DeliveryName, representative: str | None = None) -> Step:
+    """Permitted (to the owner, or to their representative), sent the next day as ``delivery``."""
+
+    def step(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+        permitted(h, case_id, town, clock, representative)
+        clock.advance(timedelta(days=1))
+        notify(h, case_id, town, clock, delivery)
+
+    return step
+
+
+_permitted = notified_by(LETTER)
 
 
 _construction_reported = then(
@@ -129,13 +155,12 @@ _accepted = then(
     lambda today: INSPECT(InspectionReport(inspected_on=today, defects=[])),
 )
 _charged = then(_accepted, timedelta(days=3), lambda _today: CHARGE())
-_closed = then(
-    _charged,
-    timedelta(days=1),
-    lambda _today: CLOSE(
-        OptionalReason(reason="Anschluss hergestellt, abgenommen und abgerechnet.")
-    ),
-)
+
+
+def _closed(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    """Charged; once the permit is final (the file is never closed before), closed."""
+    _charged(h, case_id, town, clock)
+    close_when_final(h, case_id, town, clock, "Anschluss hergestellt, abgenommen und abgerechnet.")
 
 
 CONNECTION_SCENARIOS: tuple[Step, ...] = (
@@ -149,10 +174,8 @@ CONNECTION_SCENARIOS: tuple[Step, ...] = (
     _charged,
     _closed,
     refused_and_closed(
-        "Das Niederschlagswasser ist auf dem Grundstück zu versickern "
-        "(Trennsystem; kein Regenwasserkanal in der Straße).",
+        RAINWATER_REFUSAL,
         legal_basis=LEGAL_BASIS,
-        remedy=REMEDY,
     ),
     withdrawn("Bauvorhaben zurückgestellt."),
 )

@@ -2,33 +2,45 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
 from application.clock import FixedClock
 from application.commands import CommandHandler
-from domain.case_steps import CLOSE, DECIDE, NOTIFY, Decide, OptionalReason
+from domain.case_steps import DECIDE, Decide
 from domain.rules.traffic_sign_order import LEAD_TIMES
 from domain.rules.versions import in_force
 from domain.services.traffic_sign_order import STEPS, SignsRemoved, SignsUp
-from domain.working_days import BERLIN, berlin_date
+from domain.working_days import berlin_date
 from infrastructure.demo_steps import (
+    ELECTRONIC,
     Office,
     Step,
     ask,
+    close_when_final,
+    move_to,
+    notify,
     refused_and_closed,
     review,
     waiting,
     withdrawn,
 )
 
-REMEDY = (
-    "Gegen diese Anordnung kann innerhalb eines Monats nach Bekanntgabe Widerspruch erhoben "
-    "werden. Der Widerspruch ist schriftlich oder zur Niederschrift bei der "
-    "Straßenverkehrsbehörde einzulegen."
-)
 LEGAL_BASIS = "§ 45 Abs. 1, 6 StVO"
+# § 45 (1) StVO gives discretion: the order states what was weighed (§ 39 (1) 3 HVwVfG).
+DISCRETION = (
+    "Die Anordnung steht im Ermessen der Straßenverkehrsbehörde (§ 45 Abs. 1 StVO). Ohne "
+    "Haltverbot müsste in zweiter Reihe be- und entladen werden; das gefährdet den "
+    "Fußgänger- und Radverkehr stärker als der befristete Wegfall weniger Stellplätze. Das "
+    "Haltverbot ist auf die beantragte Zeit und Länge beschränkt; Anwohner können in die "
+    "Nebenstraßen ausweichen."
+)
+REFUSAL_DISCRETION = (
+    "Im Rahmen des Ermessens nach § 45 Abs. 1 StVO ist eine weitere Anordnung nicht "
+    "erforderlich: Das bestehende Haltverbot (Zeichen 283) sichert die Ladezone bereits; eine "
+    "doppelte Beschilderung beeinträchtigte die Klarheit der Verkehrsregelung."
+)
 REASONS = ("move", "building_works", "delivery", "event")
 CONTACTS = (
     ("Lena Vogel", "0170 1234567"),
@@ -69,27 +81,28 @@ def _period(h: CommandHandler, case_id: UUID, town: Office) -> tuple[date, date]
     return date.fromisoformat(period["start"]), date.fromisoformat(period["end"])
 
 
-def _on(clock: FixedClock, day: date) -> None:
-    clock.set(max(clock.now(), datetime.combine(day, time(8), tzinfo=BERLIN)))
-
-
-def _issued(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+def ordered(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    """Reviewed; the no-parking zone ordered with the standard conditions, at discretion."""
     review(h, case_id, town, clock)
     clock.advance(timedelta(days=1))
     decision = Decide(
         outcome="approved_with_conditions",
         justification="Für die Maßnahme ist ein vorübergehendes Haltverbot erforderlich.",
         legal_basis=LEGAL_BASIS,
-        legal_remedy_notice=REMEDY,
+        discretion=DISCRETION,
     )
     h.handle(case_id, DECIDE(decision), town.clerk, None)
-    h.handle(case_id, NOTIFY(), town.clerk, None)
+
+
+def _issued(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    ordered(h, case_id, town, clock)
+    notify(h, case_id, town, clock, ELECTRONIC)  # e-mailed: a move does not wait for the post
 
 
 def _signs_up(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
     _issued(h, case_id, town, clock)
     start, _end = _period(h, case_id, town)
-    _on(clock, start - timedelta(days=3))
+    move_to(clock, start - timedelta(days=3))
     signs_up = STEPS.named("report_signs_up")(SignsUp(signs_up_on=berlin_date(clock.now())))
     h.handle(case_id, signs_up, town.clerk, None)
 
@@ -97,15 +110,14 @@ def _signs_up(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock)
 def _completed(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
     _signs_up(h, case_id, town, clock)
     _start, end = _period(h, case_id, town)
-    _on(clock, end + timedelta(days=1))
+    move_to(clock, end + timedelta(days=1))
     removed = STEPS.named("report_signs_removed")(SignsRemoved(removed_on=berlin_date(clock.now())))
     h.handle(case_id, removed, town.clerk, None)
 
 
 def _closed(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
     _completed(h, case_id, town, clock)
-    done = OptionalReason(reason="Maßnahme beendet, Beschilderung entfernt.")
-    h.handle(case_id, CLOSE(done), town.clerk, None)
+    close_when_final(h, case_id, town, clock, "Maßnahme beendet, Beschilderung entfernt.")
 
 
 ORDER_SCENARIOS: tuple[Step, ...] = (
@@ -119,7 +131,7 @@ ORDER_SCENARIOS: tuple[Step, ...] = (
     refused_and_closed(
         "In der Straße gilt bereits ein Haltverbot; eine Anordnung ist entbehrlich.",
         legal_basis=LEGAL_BASIS,
-        remedy=REMEDY,
+        discretion=REFUSAL_DISCRETION,
     ),
     withdrawn("Umzugstermin verschoben."),
 )

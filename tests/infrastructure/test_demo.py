@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from domain.tenants import TENANTS
 from infrastructure.demo import seed_demo
@@ -15,7 +16,7 @@ def test_demo_covers_every_state_in_all_four_towns_and_is_idempotent(vorgang: Vo
     again = seed_demo(vorgang)
     assert again == first
     assert vorgang.store.recorder.max_notification_id() == position  # nothing new stored
-    cases = [vorgang.store.repository.get(case_id) for case_id in first]
+    cases: list[Any] = [vorgang.store.repository.get(case_id) for case_id in first]
     assert {c.tenant for c in cases} == set(TENANTS)
     permit_states = Counter(c.status for c in cases if c.service == "road-opening")
     assert set(permit_states) == {
@@ -40,6 +41,7 @@ def test_demo_covers_every_state_in_all_four_towns_and_is_idempotent(vorgang: Vo
         "connection_defective",
         "connection_accepted",
         "charge_assessed",
+        "final",
         "closed",
         "withdrawn",
     }
@@ -62,7 +64,8 @@ def test_demo_covers_every_state_in_all_four_towns_and_is_idempotent(vorgang: Vo
         for rules in c.decision.rules
         for r in rules.inputs.get("refusals", [])
     )
-    assert refusals == {"outside_zones": 4, "vehicle_holds_permit": 4}
+    # One outside every zone in each town, and the refusal a late objection came against.
+    assert refusals == {"outside_zones": 5, "vehicle_holds_permit": 4}
     assert sum(1 for c in parking if c.renewed is not None) == 4
     order_states = Counter(c.status for c in cases if c.service == "traffic-sign-order")
     assert set(order_states) == {
@@ -72,8 +75,13 @@ def test_demo_covers_every_state_in_all_four_towns_and_is_idempotent(vorgang: Vo
         "notified",
         "signs_up",
         "completed",
+        "final",
         "closed",
         "withdrawn",
     }
-    general_states = {c.status for c in cases if c.service == "general"}
-    assert {"submitted", "notified", "objection_lodged", "closed", "withdrawn"} <= general_states
+    general = [c for c in cases if c.service == "general"]
+    assert {"submitted", "notified", "final", "closed", "withdrawn"} <= {c.status for c in general}
+    # An objection leaves the main track where it was: the refused Werbeanlage stays notified.
+    objected = [c for c in general if c.open_objection is not None]
+    assert {c.tenant for c in objected} == set(TENANTS)
+    assert {c.status for c in objected} == {"notified"}

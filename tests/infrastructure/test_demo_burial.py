@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from domain.case import Case
 from domain.services.burial import BurialRegistration
 from domain.tenants import TENANTS
 from infrastructure.demo import seed_demo
@@ -11,7 +12,7 @@ from infrastructure.wiring import Vorgang
 
 
 def test_the_burial_demo_has_registrations_in_every_state_in_every_town(vorgang: Vorgang) -> None:
-    cases = [vorgang.store.repository.get(case_id) for case_id in seed_demo(vorgang)]
+    cases: list[Case] = [vorgang.store.repository.get(case_id) for case_id in seed_demo(vorgang)]
     burials = [c for c in cases if isinstance(c, BurialRegistration)]
     assert {c.tenant for c in burials} == set(TENANTS)
     for tenant in TENANTS:
@@ -28,7 +29,7 @@ def test_the_burial_demo_has_registrations_in_every_state_in_every_town(vorgang:
     refused = [c for c in burials if c.decision and not c.decision.outcome.is_approval]
     by_rules = [c for c in refused if c.decision and c.decision.rules]
     assert len(by_rules) == 4
-    assert all("B/1/1" in c.decision.justification.value for c in by_rules if c.decision)
+    assert all("B/1/1" in c.decision.justification.reveal() for c in by_rules if c.decision)
     claims = [
         c.decision.particulars["cost_claim"]
         for c in burials
