@@ -288,7 +288,7 @@ class Case(Aggregate):
             commands |= {"remedy_objection", "withdraw_objection", "decide_objection"}
             if not objection.timely:
                 commands.add("grant_reinstatement")
-            if objection.state == ObjectionState.PENDING:
+            if objection.state in (ObjectionState.PENDING, ObjectionState.PARTLY_REMEDIED):
                 commands |= {"hear_objection", "forward_objection"}
         decision = self.decision
         if self.final_on is None and decision is not None and decision.remedy_notice.complete:
@@ -1186,6 +1186,21 @@ class Case(Aggregate):
             self.final_on = None  # an objection in time keeps the decision open
         self.last_activity_at = at
 
+    def _check_refund(self, fee_refund: Decimal | None) -> None:
+        """A refund of the decision's fee, where it was paid: never more than was assessed.
+
+        Payments are recorded by the cash office (payments come with their own service); the
+        refund is the amount of the assessed fee that the remedy or Widerspruchsbescheid says
+        is to be paid back.
+        """
+        if fee_refund is None:
+            return
+        assessed = self.decision.fee if self.decision is not None else None
+        if fee_refund > (assessed or 0):
+            raise InvalidCommand(
+                "fee_refund", f"must not exceed the fee the decision assessed ({assessed or 0})"
+            )
+
     def _open(self) -> Objection:
         objection = self.open_objection
         if objection is None:  # the legal track offers these only with an open objection
@@ -1275,22 +1290,21 @@ class Case(Aggregate):
         costs_borne_by: str = CostsBorneBy.AUTHORITY,
         fee_refund: Decimal | None = None,
         new_decision: bool = True,
+        operative_part: str | None = None,
     ) -> None:
         """Abhilfe (§ 72 VwGO): the issuing authority finds the objection well-founded.
 
         In full or in part, with a costs decision and the refund of a fee paid where due.
         With ``new_decision`` the case returns to review for the replacing decision (which is
-        notified again); a partial remedy leaves the rest of the objection open for the
-        objection authority.
+        notified again); without, ``operative_part`` says what the remedy changes in the
+        decision (a dropped requirement, say). A partial remedy leaves the rest of the
+        objection open for the hearing and the objection authority.
         """
         record = self._begin("remedy_objection", actor, at)
         objection = self._open()
         if extent not in ("full", "partial"):
             raise InvalidCommand("extent", "must be full or partial")
-        if fee_refund is not None and (self.fee_paid is None or fee_refund > self.fee_paid):
-            raise InvalidCommand(
-                "fee_refund", f"must not exceed the fee paid ({self.fee_paid or 0})"
-            )
+        self._check_refund(fee_refund)
         if new_decision:
             if self.status not in (CaseStatus.NOTIFIED, CaseStatus.FINAL):
                 raise InvalidCommand(
@@ -1299,6 +1313,10 @@ class Case(Aggregate):
                     "decision",
                 )
             self.check_decision_reopenable()
+        elif not operative_part:
+            raise InvalidCommand(
+                "operative_part", "say what the remedy changes in the decision it leaves in force"
+            )
         del objection
         costs = ObjectionCosts(
             borne_by=costs_borne_by, legal_basis="§ 72 VwGO, § 80 HVwVfG", fee_refund=fee_refund
@@ -1309,6 +1327,9 @@ class Case(Aggregate):
             costs=costs,
             decided_by=authorities_of(self.tenant).issuing_authority(self.MATTER),
             decided_on=berlin_date(at),
+            operative_part=(
+                self._case_text(operative_part, "operative_part") if operative_part else None
+            ),
         )
         status = CaseStatus.IN_REVIEW if new_decision else self.status
         self._objection_remedied(
@@ -1441,11 +1462,14 @@ class Case(Aggregate):
         fee: Decimal | None = None,
         fee_refund: Decimal | None = None,
         authority: str | None = None,
+        operative_part: str | None = None,
+        decided_on: date | None = None,
     ) -> None:
         """Record the Widerspruchsbescheid (§ 73 (3) VwGO): outcome, reasons, costs, service.
 
         A late objection without reinstatement can only be dismissed as inadmissible. The
-        month for an action (§ 74 (1) VwGO) runs from the day it was served.
+        month for an action (§ 74 (1) VwGO) runs from the day it was served; ``decided_on``
+        is the day it was signed (today unless given), on or before that day.
         """
         record = self._begin("decide_objection", actor, at)
         objection = self._open()
@@ -1457,12 +1481,12 @@ class Case(Aggregate):
                 f"the objection came after the period ended on {objection.deadline}: "
                 "inadmissible, unless reinstatement is granted first",
             )
-        if served_on < objection.received_on or served_on > berlin_date(at):
-            raise InvalidCommand("served_on", "must lie between the objection's receipt and today")
-        if fee_refund is not None and (self.fee_paid is None or fee_refund > self.fee_paid):
-            raise InvalidCommand(
-                "fee_refund", f"must not exceed the fee paid ({self.fee_paid or 0})"
-            )
+        signed = decided_on or berlin_date(at)
+        if signed < objection.received_on or signed > berlin_date(at):
+            raise InvalidCommand("decided_on", "must lie between the objection's receipt and today")
+        if served_on < signed or served_on > berlin_date(at):
+            raise InvalidCommand("served_on", "must lie between the day it was signed and today")
+        self._check_refund(fee_refund)
         configured = authorities_of(self.tenant).objection_authority(self.MATTER)
         decision = ObjectionDecision(
             outcome=outcome,
@@ -1474,9 +1498,12 @@ class Case(Aggregate):
                 fee_refund=fee_refund,
             ),
             decided_by=(authority or "").strip() or configured,
-            decided_on=berlin_date(at),
+            decided_on=signed,
             served_on=served_on,
             action_deadline=period_end(served_on, ACTION_PERIOD_MONTHS),
+            operative_part=(
+                self._case_text(operative_part, "operative_part") if operative_part else None
+            ),
         )
         self._objection_decided(actor=record, at=at, decision=decision)
 

@@ -245,6 +245,10 @@ class RemedyObjection(CommandBody):
     new_decision: bool = Field(
         default=True, description="The case returns to review for the replacing decision."
     )
+    operative_part: Text | None = Field(
+        default=None,
+        description="Without a new decision: what the remedy changes in the decision in force.",
+    )
 
 
 class HearObjection(CommandBody):
@@ -267,6 +271,10 @@ class DecideObjection(CommandBody):
     fee_refund: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
     authority: ShortText | None = Field(
         default=None, description="The town's configured objection authority if omitted."
+    )
+    operative_part: Text | None = Field(default=None, description="The Tenor.")
+    decided_on: date | None = Field(
+        default=None, description="The day it was signed; today if omitted."
     )
 
     model_config = ConfigDict(

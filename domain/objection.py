@@ -100,6 +100,7 @@ class ObjectionDecision:
     decided_on: date
     served_on: date | None = None  # a Widerspruchsbescheid is served (§ 73 (3) VwGO)
     action_deadline: date | None = None  # § 74 (1) VwGO: one month after service
+    operative_part: PersonalValue | None = None  # what it decides (Tenor)
 
 
 @dataclass(frozen=True, slots=True)

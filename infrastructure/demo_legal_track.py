@@ -334,6 +334,8 @@ def _partly_remedied(h: CommandHandler, case_id: UUID, town: Office, clock: Fixe
         extent="partial",
         costs_borne_by="shared",
         new_decision=False,
+        operative_part="Die Auflage zum Baumschutz nach DIN 18920 wird aufgehoben. Im Übrigen "
+        "bleibt die Genehmigung unverändert.",
     )
     h.handle(case_id, REMEDY_OBJECTION(remedy), town.clerk, None)
 

@@ -428,6 +428,7 @@ class ObjectionDecisionAsDict(Transcoding):
             "decided_on": obj.decided_on,
             "served_on": obj.served_on,
             "action_deadline": obj.action_deadline,
+            "operative_part": obj.operative_part,
         }
 
     def decode(self, data: dict[str, Any]) -> ObjectionDecision:
@@ -439,6 +440,7 @@ class ObjectionDecisionAsDict(Transcoding):
             decided_on=data["decided_on"],
             served_on=data["served_on"],
             action_deadline=data["action_deadline"],
+            operative_part=data.get("operative_part"),
         )
 
 
