@@ -57,6 +57,11 @@ OPERATION_IDS = {
     "POST /api/v1/cases/{case_id}/objections": "lodgeObjection",
     "POST /api/v1/cases/{case_id}/objections/remedy": "remedyObjection",
     "POST /api/v1/cases/{case_id}/objections/forward": "forwardObjection",
+    "POST /api/v1/cases/{case_id}/objections/hearing": "hearObjection",
+    "POST /api/v1/cases/{case_id}/objections/withdraw": "withdrawObjection",
+    "POST /api/v1/cases/{case_id}/objections/decision": "decideObjection",
+    "POST /api/v1/cases/{case_id}/objections/reinstatement": "grantReinstatement",
+    "POST /api/v1/cases/{case_id}/remedy-notice-defect": "recordRemedyNoticeDefect",
     "POST /api/v1/cases/{case_id}/mark-final": "markCaseFinal",
     "POST /api/v1/cases/{case_id}/withdraw": "withdrawCase",
     "POST /api/v1/cases/{case_id}/close": "closeCase",
@@ -106,8 +111,19 @@ BODY_EXAMPLES: dict[str, list[dict[str, Any]]] = {
     "ProvideInformation": [{"answer": "Der Lageplan (1:500) ist beigefügt."}],
     "Note": [{"text": "Rückruf der Antragstellerin am Vormittag erbeten."}],
     "Reason": [{"reason": "Die Antragstellerin hat schriftlich zurückgenommen."}],
-    "Notify": [{"notified_on": "2026-12-03"}],
+    "Notify": [{"delivery": "letter", "sent_on": "2026-12-03"}],
     "RecordPayment": [{"amount": "45.00", "payment_reference": "VG-2026-000123"}],
+    "ConfirmComplete": [{"documents_complete_on": "2026-11-26"}],
+    "RemedyObjection": [
+        {
+            "reason": "Die Auflage zur Arbeitszeit entfällt; der Widerspruch ist begründet.",
+            "extent": "full",
+            "costs_borne_by": "authority",
+            "fee_refund": "73.40",
+            "new_decision": True,
+        }
+    ],
+    "HearObjection": [{"held_on": "2027-01-20"}],
     "ForwardObjection": [
         {
             "authority": "Regierungspräsidium Darmstadt",

@@ -180,6 +180,26 @@ class ProcessingClockOut(BaseModel):
     stopped_since: date | None
     due_on: date | None
     extended: bool
+    deemed_approval: bool = Field(
+        description="A § 42a HVwVfG period: the approval is deemed granted when it ends "
+        "without a decision (else the service's own target period)."
+    )
+    decided_on: date | None = Field(description="The decision stopped the clock on this day.")
+    overdue: bool | None = Field(
+        description="Past its due date today without a decision; null for an earlier "
+        "version of the case (as of a moment: on that moment's day)."
+    )
+
+
+class NotificationOut(BaseModel):
+    """How the decision was notified (Bekanntgabe, § 41 HVwVfG)."""
+
+    delivery: Literal["counter", "letter", "electronic", "portal", "formal_service"]
+    sent_on: date = Field(description="Handed over, posted, sent or provided.")
+    received_on: date | None = Field(
+        description="The receipt shown: retrieval (portal), service (formal service), or a "
+        "receipt later than presumed."
+    )
 
 
 class CaseOut(BaseModel):
@@ -201,8 +221,27 @@ class CaseOut(BaseModel):
     processing: ProcessingClockOut
     decision: dict[str, Any] | None
     pending_decision: dict[str, Any] | None
-    notified_on: date | None
-    objection_deadline: date | None
+    notification: NotificationOut | None = Field(
+        description="How the decision was sent; null until it is notified."
+    )
+    notified_on: date | None = Field(
+        description="The day of notification the law sets for the delivery (§ 41 HVwVfG); "
+        "the objection period and a validity from notification run from it."
+    )
+    objection_deadline: date | None = Field(
+        description="The last day for an objection (a year after notification when the remedy "
+        "notice was missing or wrong, § 58 (2) VwGO)."
+    )
+    final_on: date | None = Field(
+        description="The first day the decision is final (bestandskräftig)."
+    )
+    objections: list[dict[str, Any]] = Field(
+        description="Every objection (Widerspruch), oldest first: received_on, grounds, "
+        "lodged_by, deadline, timely, state (pending, heard, forwarded, partly_remedied, "
+        "remedied, withdrawn, decided), reinstated, heard_on, hearing_committee, "
+        "forwarded_to, remedy and decision (outcome, operative_part, reasons, costs, "
+        "decided_by, decided_on, served_on, action_deadline), withdrawn_on.",
+    )
     allowed_commands: list[str]
     service_state: dict[str, Any] = Field(
         default_factory=dict, description="What the service adds: works, inspections, ..."
@@ -233,11 +272,19 @@ class CaseOut(BaseModel):
                 stopped_since=state.clock_stopped_since,
                 due_on=state.due_on,
                 extended=state.period_extended,
+                deemed_approval=state.deemed_approval,
+                decided_on=state.decided_on,
+                overdue=state.overdue,
             ),
             decision=state.decision,
             pending_decision=state.pending_decision,
+            notification=(
+                NotificationOut.model_validate(state.notification) if state.notification else None
+            ),
             notified_on=state.notified_on,
             objection_deadline=state.objection_deadline,
+            final_on=state.final_on,
+            objections=state.objections,
             allowed_commands=list(state.allowed_commands),
             service_state=state.service_state,
             position=position,

@@ -3,6 +3,8 @@
 No internal notes, no drafts awaiting a countersignature, no claims and releases, and no
 names or ids of staff — only their role, and their name where the town chose to show it
 (``Tenant.applicants_see_staff_names``); the commands offered are the applicant's own.
+The legal track is theirs to see: the day of notification and how it was sent, the remedy
+notice, the objection period, each objection's state and its decision, and finality.
 
 The applicant's view has a version of its own: the number of events shown to them. Their
 ETag, ``version``, history numbers and ``last_activity_at`` move only with what they see,
@@ -35,9 +37,14 @@ SHOWN_EVENTS: Final = frozenset(
         "Countersigned",
         "PaymentRecorded",
         "Notified",
+        "RemedyNoticeFoundDefective",  # the objection period they see becomes a year
         "ObjectionLodged",
+        "ReinstatementGranted",
+        "ObjectionHeard",
         "ObjectionRemedied",
         "ObjectionForwarded",
+        "ObjectionWithdrawn",
+        "ObjectionDecided",
         "BecameFinal",
         "Withdrawn",
         "Closed",
@@ -53,6 +60,9 @@ SHOWN_EVENTS: Final = frozenset(
     name for definition in SERVICES.values() for name in definition.case_class.PUBLIC_EVENTS
 }
 STAFF_FIELDS: Final = ("decided_by", "countersigned_by", "requested_by", "lodged_by")
+# Events whose reason the applicant sees: their own (a withdrawal) or the file's closing.
+# Staff's reasons for other steps are internal; the decisions they lead to are shown.
+OWN_REASONS: Final = frozenset({"Withdrawn", "ObjectionWithdrawn", "Closed"})
 
 
 def without_staff(value: Any, *, names: bool = False) -> Any:
@@ -118,6 +128,7 @@ def case_for_applicant(
         holder_id=None,
         decision=without_staff(state.decision, names=names),
         pending_decision=None,
+        objections=without_staff(state.objections, names=names),
         allowed_commands=tuple(
             c for c in state.allowed_commands if c in applicant_commands(state.service)
         ),
@@ -133,7 +144,7 @@ def history_for_applicant(
     for entry in entries:
         if not shown_to_applicant(entry):
             continue  # internal, or a draft that is not a decision yet
-        reason = entry.reason if entry.type in ("Withdrawn", "Closed") else None
+        reason = entry.reason if entry.type in OWN_REASONS else None
         shown.append(
             replace(
                 entry,

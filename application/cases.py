@@ -136,7 +136,7 @@ class CaseService:
                 case.version,
                 created=True,
                 position=_position(recordings),
-                state=case_as_seen_by(actor, CaseState.of(case), entries),
+                state=case_as_seen_by(actor, self._state(case), entries),
             )
         raise ConcurrentUpdate(case_id)
 
@@ -230,7 +230,7 @@ class CaseService:
 
     def get(self, case_id: UUID, *, actor: Actor, version: int | None = None) -> CaseState:
         """The case as of now, or as of a version (past the head: ``CaseNotFound``)."""
-        return CaseState.of(self._load(case_id, actor, version))
+        return self._state(self._load(case_id, actor, version), current=version is None)
 
     def view(self, case_id: UUID, *, actor: Actor, version: int | None = None) -> CaseState:
         """The case as the actor may see it; an applicant's ``version`` is their view's."""
@@ -243,13 +243,23 @@ class CaseService:
             if at is None:
                 raise CaseNotFound(case_id, version)
             case = self._load(case_id, actor, at)
-        return case_as_seen_by(actor, CaseState.of(case), entries)
+        state = self._state(case, current=version is None)
+        return case_as_seen_by(actor, state, entries)
 
     def seen_by(self, actor: Actor, case: Case) -> CaseState:
         """A case already loaded (e.g. just saved) as the actor may see it."""
         if not sees_applicant_view(actor):
-            return CaseState.of(case)
-        return case_as_seen_by(actor, CaseState.of(case), self._entries(case))
+            return self._state(case)
+        return case_as_seen_by(actor, self._state(case), self._entries(case))
+
+    def _state(self, case: Case, *, current: bool = True) -> CaseState:
+        """The case's state; whether it is overdue is read on today's business day.
+
+        An earlier version's state says nothing about today: its ``overdue`` stays None
+        (the version that followed may have decided the case).
+        """
+        today = berlin_date(self.clock.now()) if current else None
+        return CaseState.of(case, today=today)
 
     def version_seen_by(self, actor: Actor, case: Case) -> int:
         """The version the actor's ETag names: the case's, or the applicant view's."""

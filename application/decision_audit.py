@@ -11,7 +11,7 @@ from application.cases import load_visible
 from application.clock import Clock
 from application.errors import CaseNotFound
 from application.store import VorgangStore
-from application.views import CaseState, plain
+from application.views import CaseState, decision_view, plain
 from domain.actor import Actor
 from domain.case import Case
 from domain.decision import Decision
@@ -69,7 +69,12 @@ class DecisionAudit:
     def decisions(self, case_id: UUID, *, actor: Actor) -> list[dict[str, Any]]:
         """The decision records as plain data."""
         return [
-            {"number": r.number, "version": r.version, "in_force": r.in_force, **plain(r.decision)}
+            {
+                "number": r.number,
+                "version": r.version,
+                "in_force": r.in_force,
+                **(decision_view(r.decision) or {}),
+            }
             for r in self.records(case_id, actor=actor)
         ]
 
@@ -101,7 +106,7 @@ class DecisionAudit:
         if version is None:
             raise CaseNotFound(case_id)
         case: Case = self.store.repository.get(case_id, version=version)
-        return CaseState.of(case)
+        return CaseState.of(case, today=berlin_date(moment))  # overdue as of that moment
 
     def _visible(self, case_id: UUID, actor: Actor) -> Case:
         return load_visible(self.store, case_id, actor)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Any, Final
 from uuid import UUID
 
 from domain.actor import ActorRecord
 from domain.case import Case
 from domain.decision import Decision
+from domain.objection import Objection
 from domain.personal_data import Erased, PersonalData, reveal
+
+NOTIFICATION_FIELDS: Final = ("delivery", "sent_on", "received_on")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +51,11 @@ class SubmissionResult:
 
 @dataclass(frozen=True, slots=True)
 class CaseState:
-    """A case as a clerk sees it: status, clock, holder, decision; personal data revealed."""
+    """A case as a clerk sees it; personal data revealed.
+
+    The main track (status, processing clock, holder, decision) and the legal track beside
+    it: the notification, the objection period, the objections and finality.
+    """
 
     id: UUID
     reference: str
@@ -66,16 +74,27 @@ class CaseState:
     clock_stopped_since: date | None
     due_on: date | None
     period_extended: bool
+    deemed_approval: bool  # a § 42a HVwVfG period rather than the service's target
+    decided_on: date | None  # the decision stopped the clock
+    overdue: bool | None  # past due without a decision on ``today``; None: no day given
     decision: dict[str, Any] | None
     pending_decision: dict[str, Any] | None
+    notification: dict[str, Any] | None  # delivery, sent_on, received_on
     notified_on: date | None
     objection_deadline: date | None
+    final_on: date | None
+    objections: list[dict[str, Any]]
     allowed_commands: tuple[str, ...]
     service_state: dict[str, Any]
 
     @classmethod
-    def of(cls, case: Case) -> CaseState:
-        """The state of a loaded aggregate as plain data."""
+    def of(cls, case: Case, *, today: date | None = None) -> CaseState:
+        """The state of a loaded aggregate as plain data.
+
+        ``today`` is the business day the caller reads on (from the application's clock):
+        whether the processing period is overdue depends on it, so without one ``overdue``
+        is None rather than a guess.
+        """
         clock = case.clock
         return cls(
             id=case.id,
@@ -95,10 +114,16 @@ class CaseState:
             clock_stopped_since=clock.stopped_since,
             due_on=clock.due_on,
             period_extended=clock.is_extended,
+            deemed_approval=clock.deemed_approval,
+            decided_on=clock.decided_on,
+            overdue=None if today is None else clock.overdue_on(today),
             decision=decision_view(case.decision),
             pending_decision=decision_view(case.pending_decision),
+            notification=notification_view(case.notification),
             notified_on=case.notified_on,
             objection_deadline=case.objection_deadline,
+            final_on=case.final_on,
+            objections=[objection_view(o) for o in case.objections],
             allowed_commands=tuple(sorted(case.allowed_commands())),
             service_state=plain(case.service_state()),
         )
@@ -118,8 +143,32 @@ class HistoryEntry:
 
 
 def decision_view(decision: Decision | None) -> dict[str, Any] | None:
-    """A decision record as plain data."""
-    return None if decision is None else plain(decision)
+    """A decision record as plain data, with the provisions' texts and the notice's text.
+
+    ``conditions`` and ``legal_remedy_notice`` are properties of the record now (derived from
+    ``provisions`` and ``remedy_notice``), which ``plain`` does not see; readers used to them
+    still find them.
+    """
+    if decision is None:
+        return None
+    view: dict[str, Any] = plain(decision)
+    view["conditions"] = [plain(text) for text in decision.conditions]
+    view["legal_remedy_notice"] = decision.legal_remedy_notice
+    return view
+
+
+def notification_view(notification: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """How the decision was notified: delivery, sent_on, received_on."""
+    if notification is None:
+        return None
+    return {key: plain(notification.get(key)) for key in NOTIFICATION_FIELDS}
+
+
+def objection_view(objection: Objection) -> dict[str, Any]:
+    """An objection and where its procedure stands, grounds revealed, ``timely`` included."""
+    view: dict[str, Any] = plain(objection)
+    view["timely"] = objection.timely
+    return view
 
 
 def actor_view(actor: ActorRecord) -> dict[str, Any]:

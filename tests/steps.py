@@ -93,10 +93,14 @@ def decided(
     outcome: DecisionOutcome = DecisionOutcome.APPROVED,
     justification: str = "j",
     legal_basis: str = "§ 16 HStrG",
-    legal_remedy_notice: str = "Widerspruch binnen eines Monats",
     **fields: Any,
 ) -> CommandResult:
-    """Claim, confirm complete and decide: the clerk's way from a submission to a decision."""
+    """Claim, confirm complete and decide: the clerk's way from a submission to a decision.
+
+    The remedy notice comes from the town's configuration; a service whose legal basis gives
+    discretion needs ``discretion``, and the clerk's own conditions need a hearing
+    (``hearing_held_on`` or ``hearing_not_needed_because``).
+    """
     in_review(cases, case_id, actor)
     return take(
         cases,
@@ -106,6 +110,17 @@ def decided(
         outcome=outcome,
         justification=justification,
         legal_basis=legal_basis,
-        legal_remedy_notice=legal_remedy_notice,
         **fields,
     )
+
+
+def notified(
+    cases: CaseService | CommandHandler,
+    case_id: UUID,
+    actor: Actor = CLERK,
+    *,
+    delivery: str = "counter",
+    **fields: Any,
+) -> CommandResult:
+    """Record the notification (handed over at the counter today unless told otherwise)."""
+    return take(cases, case_id, "notify", actor=actor, delivery=delivery, **fields)

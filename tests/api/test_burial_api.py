@@ -16,7 +16,7 @@ from domain.working_days import berlin_date
 from tests.api.conftest import NEW_CASE, Auth
 from tests.api.test_feed_api import feed_caught_up
 
-REMEDY = {"legal_remedy_notice": "Widerspruch binnen eines Monats beim Magistrat."}
+SCHEDULE: dict[str, Any] = {}  # by the rules; the remedy notice is the town's own
 TOWNS = ("usingen", "neu-anspach", "schmitten", "glashuetten")
 
 
@@ -63,10 +63,10 @@ def test_a_burial_registration_through_every_step(
     post("/confirm-complete")
     refused(
         "/decide",
-        {**REMEDY, "outcome": "approved", "justification": "x", "legal_basis": "FBG"},
+        {"outcome": "approved", "justification": "x", "legal_basis": "FBG"},
         "outcome",
     )
-    decision = post("/burial-schedule", REMEDY)["decision"]
+    decision = post("/burial-schedule", SCHEDULE)["decision"]
     assert decision["outcome"] == "approved"
     # Usingen: coffin 650.00, chapel 180.00, a new Reihengrab for 25 years at 30.00 = 750.00
     assert Decimal(decision["fee"]) == Decimal("1580.00")
@@ -80,7 +80,8 @@ def test_a_burial_registration_through_every_step(
     assert rules["burial-grave-check"]["inputs"]["rest_years"] == 25
     charges = [r["inputs"]["charge"] for r in decision["rules"] if r["rules_id"] == "cemetery-fee"]
     assert charges == ["burial", "chapel", "grave_use"]
-    post("/notify")
+    notified = post("/notify", {"delivery": "counter"})
+    assert notified["notified_on"] == berlin_date(clock.now()).isoformat()
 
     grave = client.get("/api/v1/graves/usingen/usingen-friedhof/B/1/1", headers=clerk)
     assert grave.status_code == 200, grave.json()
@@ -97,6 +98,12 @@ def test_a_burial_registration_through_every_step(
     done = post("/burial-carried-out", {"buried_on": buried_on.isoformat()})
     assert done["status"] == "burial_carried_out"
     assert done["service_state"]["rest_ends_on"] == particulars["rest_ends_on"]
+    refused("/close", {"reason": "Bestattung durchgeführt"}, "at")  # the objection period runs
+    final_from = date.fromisoformat(notified["objection_deadline"]) + timedelta(days=1)
+    at_day(clock, final_from)
+    final = post("/mark-final")
+    assert final["status"] == "burial_carried_out"  # finality is beside the service's steps
+    assert final["final_on"] == final_from.isoformat()
     assert post("/close", {"reason": "Bestattung durchgeführt"})["status"] == "closed"
 
     history = client.get(url + "/history", headers=clerk).json()
@@ -107,6 +114,7 @@ def test_a_burial_registration_through_every_step(
         "Decided",
         "Notified",
         "BurialCarriedOut",
+        "BecameFinal",
         "Closed",
     ]
     seen = client.get("/api/v1/graves/usingen/usingen-friedhof/B/1/1", headers=clerk).json()
@@ -131,8 +139,8 @@ def test_a_second_registration_for_the_taken_place_is_refused_naming_it(
         assert created.status_code == 201, created.json()
         urls.append(created.headers["Location"])
         review(client, urls[-1], clerk)
-    first = client.post(urls[0] + "/burial-schedule", json=REMEDY, headers=clerk).json()
-    second = client.post(urls[1] + "/burial-schedule", json=REMEDY, headers=clerk).json()
+    first = client.post(urls[0] + "/burial-schedule", json=SCHEDULE, headers=clerk).json()
+    second = client.post(urls[1] + "/burial-schedule", json=SCHEDULE, headers=clerk).json()
     assert first.get("decision", {}).get("outcome") == "approved", first
     assert second.get("decision", {}).get("outcome") == "rejected", second
     assert "usingen-friedhof/B/2/3" in second["decision"]["justification"]
@@ -176,7 +184,7 @@ def test_the_catalogue_example_is_accepted_in_every_town(
         clerk = auth("clerk", tenant=tenant)
         url = created.headers["Location"]
         review(client, url, clerk)
-        decision = client.post(url + "/burial-schedule", json=REMEDY, headers=clerk).json()
+        decision = client.post(url + "/burial-schedule", json=SCHEDULE, headers=clerk).json()
         assert decision["decision"]["outcome"] == "approved", decision
         assert decision["decision"]["particulars"]["grave"].startswith(cemeteries(tenant)[0].id)
 
@@ -189,7 +197,7 @@ def test_the_feed_publishes_the_burial_without_personal_data(
         "/api/v1/cases", json=registration(clock), headers=auth("applicant", sub="portal:f")
     ).headers["Location"]
     review(client, url, clerk)
-    particulars = client.post(url + "/burial-schedule", json=REMEDY, headers=clerk).json()[
+    particulars = client.post(url + "/burial-schedule", json=SCHEDULE, headers=clerk).json()[
         "decision"
     ]["particulars"]
     at_day(clock, date.fromisoformat(particulars["date"]))
@@ -239,7 +247,7 @@ def test_a_cancelled_burial_releases_its_place_for_another_registration(
         assert created.status_code == 201, created.json()
         url = created.headers["Location"]
         review(client, url, clerk)
-        decision = client.post(url + "/burial-schedule", json=REMEDY, headers=clerk).json()
+        decision = client.post(url + "/burial-schedule", json=SCHEDULE, headers=clerk).json()
         assert decision["decision"]["outcome"] == "approved", decision
         assert decision["decision"]["particulars"]["place"] == 1
         return url, undertaker

@@ -14,8 +14,8 @@ DECISION = {
     "outcome": "approved_with_conditions",
     "justification": "Die Voraussetzungen liegen vor.",
     "legal_basis": "§ 16 HStrG",
-    "legal_remedy_notice": "Widerspruch binnen eines Monats.",
     "conditions": ["Absperrung nach RSA 21"],
+    "hearing_held_on": "2026-03-02",  # the clerk's own condition burdens: heard first
 }
 
 
@@ -168,7 +168,8 @@ def test_the_whole_lifecycle_by_http_with_history(client: TestClient, auth: Auth
     decided = client.post(url + "/decide", json=DECISION, headers=clerk)
     assert decided.status_code == 200
     assert decided.json()["decision"]["conditions"] == ["Absperrung nach RSA 21"]
-    assert client.post(url + "/notify", headers=clerk).status_code == 200
+    notified = client.post(url + "/notify", json={"delivery": "counter"}, headers=clerk)
+    assert notified.status_code == 200, notified.json()
     clock.advance(timedelta(days=40))
     assert client.post(url + "/mark-final", headers=clerk).status_code == 200
     closed = client.post(url + "/close", json={"reason": "erledigt"}, headers=clerk)
@@ -185,7 +186,9 @@ def test_an_invalid_transition_is_409_naming_state_and_allowed_commands(
     client: TestClient, auth: Auth
 ) -> None:
     case = submit(client, auth).json()
-    response = client.post(f"/api/v1/cases/{case['id']}/notify", headers=auth("clerk"))
+    response = client.post(
+        f"/api/v1/cases/{case['id']}/notify", json={"delivery": "counter"}, headers=auth("clerk")
+    )
     assert response.status_code == 409
     body = response.json()
     assert body["current_status"] == "submitted"

@@ -15,7 +15,7 @@ DECISION = {
     "outcome": "approved",
     "justification": "Voraussetzungen erfüllt",
     "legal_basis": "§ 16 HStrG",
-    "legal_remedy_notice": "Widerspruch binnen eines Monats",
+    "discretion": "Die Aufgrabung beeinträchtigt den Gemeingebrauch nur kurz.",
 }
 
 
@@ -37,6 +37,10 @@ def test_auditors_read_decisions_and_replay_them(
     records = client.get(url + "/decisions", headers=auditor).json()
     assert len(records) == 1
     assert records[0]["fee"] == "73.40"
+    assert records[0]["legal_remedy_notice"] == records[0]["remedy_notice"]["text"]
+    assert records[0]["conditions"] == []
+    assert records[0]["discretion"] == DECISION["discretion"]
+    assert records[0]["issuing_authority"] == "Der Magistrat der Stadt Usingen"
     assert {r["rules_id"] for r in records[0]["rules"]} == {
         "road-opening-fee",
         "road-opening-lead-time",

@@ -194,7 +194,6 @@ def test_every_published_event_validates_against_its_documented_schema(
             "outcome": "rejected",
             "justification": "j",
             "legal_basis": "l",
-            "legal_remedy_notice": "r",
         },
         headers=clerk,
     )

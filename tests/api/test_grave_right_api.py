@@ -12,7 +12,8 @@ from application.clock import FixedClock
 from tests.api.conftest import NEW_CASE, Auth
 from tests.api.test_feed_api import feed_caught_up
 
-DECISION = {"legal_remedy_notice": "Widerspruch binnen eines Monats beim Magistrat."}
+# The remedy notice is the town's own; the body may name who acts for the applicant.
+DECISION = {"representative": "Bestattungshaus Ernst"}
 GRAVE = {"cemetery": "usingen-friedhof", "field": "A", "row": "3", "number": 7}
 ROW_GRAVE = {"cemetery": "usingen-friedhof", "field": "B", "row": "1", "number": 2}
 TOWNS = ("usingen", "neu-anspach", "schmitten", "glashuetten")
@@ -49,6 +50,8 @@ def test_a_grave_right_is_acquired_extended_transferred_and_returned_by_http_alo
     # Usingen: a Wahlgrab for 30 years at 48.00 EUR a year
     assert Decimal(decision["fee"]) == Decimal("1440.00")
     assert decision["expires_on"] == "2056-03-02"
+    assert decision["representative"] == "Bestattungshaus Ernst"
+    assert decision["issuing_authority"] == "Der Magistrat der Stadt Usingen"
     rules = {r["rules_id"]: r for r in decision["rules"]}
     assert rules["cemetery-fee"]["inputs"]["years"] == 30
     assert rules["cemetery-grave-right"]["inputs"]["initial_years"] == 30
@@ -84,8 +87,8 @@ def test_a_grave_right_is_acquired_extended_transferred_and_returned_by_http_alo
     assert returned["decision"]["outcome"] == "approved"
     assert returned["decision"]["expires_on"] is None
 
-    for path in ("/notify",):
-        assert client.post(url + path, headers=clerk).status_code == 200
+    notified = client.post(url + "/notify", json={"delivery": "counter"}, headers=clerk)
+    assert notified.status_code == 200, notified.json()
     history = [h["type"] for h in client.get(url + "/history", headers=clerk).json()]
     assert history == [
         "Submitted",
@@ -126,7 +129,6 @@ def test_a_clerk_approves_only_by_the_grave_and_sets_no_fee(client: TestClient, 
         "outcome": "approved",
         "justification": "passt",
         "legal_basis": "Friedhofsordnung",
-        "legal_remedy_notice": "Widerspruch",
     }
     response = client.post(url + "/decide", json=by_hand, headers=clerk)
     assert response.status_code == 422

@@ -21,8 +21,8 @@ PERMIT = {
     "outcome": "approved_with_conditions",
     "justification": "Das Grabmal entspricht der Friedhofsordnung.",
     "legal_basis": "Friedhofsordnung",
-    "legal_remedy_notice": "Widerspruch binnen eines Monats beim Magistrat.",
 }
+COUNTER = {"delivery": "counter"}  # handed over: notified that day (§ 41 HVwVfG)
 TOWNS = ("usingen", "neu-anspach", "schmitten", "glashuetten")
 
 
@@ -68,7 +68,7 @@ def test_a_headstone_permit_through_every_step(
     rules = {r["rules_id"]: r for r in decision["rules"]}
     assert rules["cemetery-fee"]["inputs"]["charge"] == "headstone_permit"
     assert rules["headstone-permit-setting-term"]["inputs"]["months"] == 12
-    post("/notify")
+    assert post("/notify", COUNTER)["decision"]["expires_on"] == "2027-03-02"  # a year from it
 
     today = berlin_date(clock.now())
     refused("/headstone-set", {"set_on": (today + timedelta(1)).isoformat()}, "set_on", mason)
@@ -140,7 +140,7 @@ def test_a_refused_permit_sets_no_headstone(
     decision = client.get(url, headers=clerk).json()["decision"]
     assert decision["fee"] is None
     assert decision["conditions"] == []
-    client.post(url + "/notify", headers=clerk)
+    assert client.post(url + "/notify", json=COUNTER, headers=clerk).status_code == 200
     today = berlin_date(clock.now()).isoformat()
     response = client.post(url + "/headstone-set", json={"set_on": today}, headers=clerk)
     assert response.status_code == 422
@@ -242,7 +242,7 @@ def test_the_feed_publishes_the_headstone_steps_without_personal_data(
         ("/claim", None, clerk),
         ("/confirm-complete", None, clerk),
         ("/decide", PERMIT, clerk),
-        ("/notify", None, clerk),
+        ("/notify", COUNTER, clerk),
         ("/headstone-set", {"set_on": today.isoformat()}, mason),
         ("/headstone-inspections", {"inspected_on": today.isoformat()}, clerk),
         ("/stability-checks", {"inspected_on": today.isoformat()}, clerk),

@@ -15,7 +15,8 @@ from domain.services.resident_parking import example
 from domain.working_days import berlin_date
 from tests.api.conftest import NEW_CASE, Auth
 
-REMEDY = {"legal_remedy_notice": "Widerspruch binnen eines Monats nach Bekanntgabe."}
+BY_RULES: dict[str, Any] = {}  # the permit by the rules; the remedy notice is the town's
+COUNTER = {"delivery": "counter"}
 
 
 def permit_request(name: str = "Max Mustermann", **data_changes: Any) -> dict[str, Any]:
@@ -45,7 +46,7 @@ def test_a_resident_parking_permit_through_every_step(
         assert response.status_code == 200, (path, response.json())
         return response.json()
 
-    decided = post("/parking-decision", REMEDY)
+    decided = post("/parking-decision", BY_RULES)
     decision = decided["decision"]
     assert decision["outcome"] == "approved"
     assert Decimal(decision["fee"]) == Decimal("60.00")  # Usingen: 60 EUR a year
@@ -57,7 +58,11 @@ def test_a_resident_parking_permit_through_every_step(
     assert rules["resident-parking-one-permit"]["inputs"]["refusals"] == []
     assert rules["resident-parking-fee"]["inputs"]["months"] == 12
     assert decided["service_state"]["vehicle"]["number_plate"] == "HG-AB 123"
-    post("/notify")
+    notified = post("/notify", COUNTER)
+    # a road traffic matter: the notice names the supervising authority too (§ 73 VwGO)
+    notice = notified["decision"]["remedy_notice"]
+    assert notice["addressed_to"].startswith("Der Bürgermeister der Stadt Usingen")
+    assert "Landrat des Hochtaunuskreises" in notice["text"]
     clock.advance(timedelta(days=40))
     post("/mark-final")
 
@@ -173,11 +178,11 @@ def feed_of(client: TestClient, auth: Auth, case_id: str) -> list[dict[str, Any]
 def test_refused_with_every_reason_that_applies(client: TestClient, auth: Auth) -> None:
     clerk = auth("clerk")
     first = submitted_and_reviewed(client, auth, permit_request(), "portal:p2")
-    client.post(first + "/parking-decision", json=REMEDY, headers=clerk)
+    client.post(first + "/parking-decision", json=BY_RULES, headers=clerk)
     # The same resident at the same address, and the same car written differently.
     same = permit_request(vehicle={"number_plate": "HG AB123", "holder": "applicant"})
     second = submitted_and_reviewed(client, auth, same, "portal:p2")
-    refused = client.post(second + "/parking-decision", json=REMEDY, headers=clerk).json()
+    refused = client.post(second + "/parking-decision", json=BY_RULES, headers=clerk).json()
     decision = refused["decision"]
     assert decision["outcome"] == "rejected"
     assert decision["fee"] is None
@@ -196,7 +201,7 @@ def test_refused_with_every_reason_that_applies(client: TestClient, auth: Auth) 
         vehicle={"number_plate": "HG-EW 7"},
     )
     third = submitted_and_reviewed(client, auth, outside, "portal:p3")
-    refused = client.post(third + "/parking-decision", json=REMEDY, headers=clerk).json()
+    refused = client.post(third + "/parking-decision", json=BY_RULES, headers=clerk).json()
     zone_check = {r["rules_id"]: r for r in refused["decision"]["rules"]}["resident-parking-zones"]
     assert zone_check["inputs"]["refusals"] == ["outside_zones", "secondary_residence"]
 
@@ -208,7 +213,6 @@ def test_a_permit_is_not_issued_by_the_generic_decision(client: TestClient, auth
         "outcome": "approved",
         "justification": "j",
         "legal_basis": "l",
-        "legal_remedy_notice": "r",
     }
     response = client.post(url + "/decide", json=approval, headers=clerk)
     assert response.status_code == 422
@@ -267,8 +271,10 @@ def test_a_plate_held_by_another_permit_cannot_be_changed_to(
     )
     second = submitted_and_reviewed(client, auth, other, "portal:p7")
     for url in (first, second):
-        assert client.post(url + "/parking-decision", json=REMEDY, headers=clerk).status_code == 200
-        assert client.post(url + "/notify", headers=clerk).status_code == 200
+        assert (
+            client.post(url + "/parking-decision", json=BY_RULES, headers=clerk).status_code == 200
+        )
+        assert client.post(url + "/notify", json=COUNTER, headers=clerk).status_code == 200
     taken = client.post(
         second + "/number-plate-changes",
         json={"vehicle": {"number_plate": "HG-AB 123"}},

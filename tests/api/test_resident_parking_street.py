@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
+from application.clock import FixedClock
 from infrastructure.database import DatabaseTarget
 from tests.api.conftest import Auth
-from tests.api.test_resident_parking_api import REMEDY, permit_request, submitted_and_reviewed
+from tests.api.test_resident_parking_api import BY_RULES, permit_request, submitted_and_reviewed
 from tests.infrastructure.test_privacy import raw_bytes, readable_on_disk
 
 STREET = "Obergasse"  # in Usingen's zone U1
 
 
 def test_after_erasure_no_street_is_stored_and_the_decision_still_replays(
-    client: TestClient, auth: Auth, target: DatabaseTarget
+    client: TestClient, auth: Auth, target: DatabaseTarget, clock: FixedClock
 ) -> None:
     if not readable_on_disk(target):
         pytest.skip("the PostgreSQL data directory is not readable by this user")
@@ -24,7 +26,7 @@ def test_after_erasure_no_street_is_stored_and_the_decision_still_replays(
     body = permit_request()
     body["data"]["residence"]["street"] = STREET
     url = submitted_and_reviewed(client, auth, body, "portal:s1")
-    decided = client.post(url + "/parking-decision", json=REMEDY, headers=clerk)
+    decided = client.post(url + "/parking-decision", json=BY_RULES, headers=clerk)
     assert decided.status_code == 200, decided.json()
     decision = decided.json()["decision"]
     assert decision["particulars"]["zone"] == "U1"
@@ -32,7 +34,8 @@ def test_after_erasure_no_street_is_stored_and_the_decision_still_replays(
     assert zone_check["inputs"]["zone"] == "U1"  # the zone it found, not the street
     assert "street" not in zone_check["inputs"]
     assert client.get(url, headers=clerk).json()["data"]["residence"]["street"] == STREET
-    assert client.post(url + "/notify", headers=clerk).status_code == 200
+    notified = client.post(url + "/notify", json={"delivery": "counter"}, headers=clerk)
+    assert notified.status_code == 200, notified.json()
     returned = client.post(url + "/parking-return", json={}, headers=holder)
     assert returned.status_code == 200, returned.json()
 
@@ -46,7 +49,10 @@ def test_after_erasure_no_street_is_stored_and_the_decision_still_replays(
     replay = client.get(url + "/decisions/1/replay", headers=auth("auditor")).json()
     assert replay["verdict"] == "consistent", replay
 
-    position = client.post(url + "/close", headers=clerk).json()["position"]
+    clock.advance(timedelta(days=40))  # no file is closed while the objection period runs
+    closed = client.post(url + "/close", headers=clerk)
+    assert closed.status_code == 200, closed.json()
+    position = closed.json()["position"]
     audit = client.get(
         "/api/v1/audit",
         params={"case_id": url.rsplit("/", 1)[-1], "min_position": position},

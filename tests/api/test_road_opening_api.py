@@ -17,8 +17,10 @@ DECISION = {
     "outcome": "approved_with_conditions",
     "justification": "Die Aufgrabung ist zur Versorgung des Grundstücks erforderlich.",
     "legal_basis": "§§ 16, 18 HStrG",
-    "legal_remedy_notice": "Widerspruch binnen eines Monats beim Magistrat.",
     "conditions": ["Verkehrssicherung nach RSA 21", "Wiederherstellung nach ZTV A-StB"],
+    "hearing_held_on": "2026-03-02",  # the conditions burden the applicant (§ 28 HVwVfG)
+    # § 16 (1) HStrG gives discretion: the considerations (§ 39 (1) sentence 3 HVwVfG)
+    "discretion": "Die Aufgrabung beeinträchtigt den Gemeingebrauch nur für wenige Tage.",
 }
 
 
@@ -55,7 +57,9 @@ def test_a_road_opening_permit_through_every_step(
     assert rules["road-opening-fee"]["inputs"]["area_m2"] == "5.20"
     assert rules["road-opening-lead-time"]["inputs"]["working_days"] == 10
     assert decision["expires_on"] == body["data"]["planned_period"]["end"]
-    post("/notify")
+    assert decision["discretion"] == DECISION["discretion"]
+    assert decision["hearing"]["held_on"] == "2026-03-02"
+    post("/notify", {"delivery": "counter"})
     clock.advance(timedelta(days=40))
     post("/mark-final")
     start = date.fromisoformat(body["data"]["planned_period"]["start"])

@@ -19,8 +19,8 @@ PERMIT = {
     "outcome": "approved_with_conditions",
     "justification": "Das Grundstück unterliegt dem Anschluss- und Benutzungszwang.",
     "legal_basis": "§ 5 Entwässerungssatzung",
-    "legal_remedy_notice": "Widerspruch binnen eines Monats beim Magistrat.",
 }
+COUNTER = {"delivery": "counter"}
 POINT = {
     "manhole": "S 12-034",
     "invert_depth_m": "2.40",
@@ -63,7 +63,9 @@ def test_a_sewer_connection_through_every_step(
     assert point == {**POINT, "invert_depth_m": "2.40"}
     refused("/decide", {**PERMIT, "outcome": "approved"}, "outcome")  # standard conditions
     refused("/decide", {**PERMIT, "fee": "10.00"}, "fee")  # the tariff sets it
-    decision = post("/decide", {**PERMIT, "conditions": ["Baumschutz nach DIN 18920"]})["decision"]
+    own = {"conditions": ["Baumschutz nach DIN 18920"]}
+    refused("/decide", {**PERMIT, **own}, "hearing_held_on")  # the clerk's own burden
+    decision = post("/decide", {**PERMIT, **own, "hearing_held_on": "2026-03-02"})["decision"]
     assert Decimal(decision["fee"]) == Decimal("95.00")
     assert decision["conditions"] == [*STANDARD_CONDITIONS[0].texts, "Baumschutz nach DIN 18920"]
     assert decision["particulars"]["connection_point"]["manhole"] == "S 12-034"
@@ -71,7 +73,7 @@ def test_a_sewer_connection_through_every_step(
     assert rules["sewer-connection-permit-fee"]["version"] == "2025-01"
     assert rules["sewer-connection-conditions"]["version"] == "2025-01"
     assert decision["expires_on"] == "2028-03-01"  # 24 months from the decision
-    post("/notify")
+    notified = post("/notify", COUNTER)
 
     clock.advance(timedelta(days=20))
     today = berlin_date(clock.now())
@@ -112,6 +114,9 @@ def test_a_sewer_connection_through_every_step(
     # combined drainage 1850.00 + (14.50 m - 10.00 m included) x 165.00 = 2592.50 EUR
     assert charged["service_state"]["connection_charge"] == "2592.50"
     assert charged["service_state"]["charge_rules"]["version"] == "2025-01"
+    refused("/close", {"reason": "Anschluss hergestellt"}, "at")  # the objection period runs
+    deadline = date.fromisoformat(notified["objection_deadline"])
+    clock.set(clock.now() + timedelta(days=(deadline - berlin_date(clock.now())).days + 1))
     assert post("/close", {"reason": "Anschluss hergestellt und abgerechnet"})["status"] == "closed"
 
     history = client.get(url + "/history", headers=clerk).json()
@@ -150,7 +155,7 @@ def test_a_refusal_needs_no_connection_point_and_closes_when_final(
         ("/claim", None),
         ("/confirm-complete", None),
         ("/decide", {**PERMIT, "outcome": "rejected"}),
-        ("/notify", None),
+        ("/notify", COUNTER),
     ):
         assert client.post(url + path, json=body, headers=clerk).status_code == 200, path
     refused = client.post(

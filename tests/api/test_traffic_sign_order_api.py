@@ -19,8 +19,10 @@ ORDER = {
     "outcome": "approved_with_conditions",
     "justification": "Für den Umzug ist eine Haltverbotszone erforderlich.",
     "legal_basis": "§ 45 Abs. 1, 6 StVO",
-    "legal_remedy_notice": "Widerspruch binnen eines Monats beim Magistrat.",
+    # § 45 (1) StVO gives discretion: the considerations (§ 39 (1) sentence 3 HVwVfG)
+    "discretion": "Die Haltverbotszone ist für zwei Tage erforderlich; Anlieger erreichbar.",
 }
+COUNTER = {"delivery": "counter"}
 
 
 def order_request(clock: FixedClock, **data_changes: Any) -> dict[str, Any]:
@@ -62,6 +64,7 @@ def test_a_traffic_sign_order_through_every_step(
     post("/confirm-complete")
     refused("/decide", {**ORDER, "outcome": "approved"}, "outcome")  # an order has conditions
     refused("/decide", {**ORDER, "fee": "5.00"}, "fee")
+    refused("/decide", {key: v for key, v in ORDER.items() if key != "discretion"}, "discretion")
     decision = post("/decide", ORDER)["decision"]
     # 2 days, an 18 m zone (band up to 30 m: 10.00 a day): 30.00 + 2 x 10.00 = 50.00 EUR
     assert Decimal(decision["fee"]) == Decimal("50.00")
@@ -74,7 +77,7 @@ def test_a_traffic_sign_order_through_every_step(
     assert rules["traffic-sign-order-sign-setup"]["inputs"]["days_ahead"] == 3
     assert rules["traffic-sign-order-lead-time"]["inputs"]["working_days"] == 10
     assert rules["traffic-sign-order-conditions"]["version"] == "2025-01"
-    notified = post("/notify")
+    notified = post("/notify", COUNTER)
     assert notified["service_state"]["signs_up_by"] == signs_up_by.isoformat()
 
     at_day(clock, signs_up_by)
@@ -94,6 +97,9 @@ def test_a_traffic_sign_order_through_every_step(
     done = post("/signs-removed", {"removed_on": berlin_date(clock.now()).isoformat()}, as_=mover)
     assert done["status"] == "completed"
     refused("/close", {"reason": " "}, "reason")
+    deadline = date.fromisoformat(notified["objection_deadline"])
+    refused("/close", {"reason": "Maßnahme abgeschlossen"}, "at")  # while the period runs
+    at_day(clock, deadline + timedelta(days=1))
     assert post("/close", {"reason": "Maßnahme abgeschlossen"})["status"] == "closed"
 
     history = client.get(url + "/history", headers=clerk).json()
@@ -126,7 +132,7 @@ def test_signs_put_up_late_are_recorded_as_late(
     url = client.post("/api/v1/cases", json=body, headers=clerk).headers["Location"]
     for path, payload in (("/claim", None), ("/confirm-complete", None), ("/decide", ORDER)):
         assert client.post(url + path, json=payload, headers=clerk).status_code == 200
-    assert client.post(url + "/notify", headers=clerk).status_code == 200
+    assert client.post(url + "/notify", json=COUNTER, headers=clerk).status_code == 200
     start = date.fromisoformat(body["data"]["period"]["start"])
     at_day(clock, start)
     late = client.post(url + "/signs-up", json={"signs_up_on": start.isoformat()}, headers=clerk)
@@ -144,7 +150,7 @@ def test_a_refused_order_takes_no_signs(client: TestClient, auth: Auth, clock: F
     assert decision["fee"] is None
     assert decision["conditions"] == []
     assert [r["rules_id"] for r in decision["rules"]] == ["traffic-sign-order-lead-time"]
-    client.post(url + "/notify", headers=clerk)
+    assert client.post(url + "/notify", json=COUNTER, headers=clerk).status_code == 200
     response = client.post(url + "/signs-up", json={"signs_up_on": "2026-03-02"}, headers=clerk)
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "decision"

@@ -54,7 +54,7 @@ def test_a_wahlgrab_whose_right_would_end_too_early_is_extended_by_the_decision(
     before = grave_with_a_right(cases, granted_years_ago=10)  # ends 20 years less a few days on
     assert before.right is not None
     case_id = register(cases)
-    take(cases, case_id, "schedule", CLERK, legal_remedy_notice="Widerspruch binnen eines Monats.")
+    take(cases, case_id, "schedule", CLERK)
     decision = cases.get(case_id, actor=CLERK).decision
     assert decision is not None
     assert decision["outcome"] == "approved", decision
@@ -87,7 +87,7 @@ def test_a_wahlgrab_whose_right_covers_the_rest_period_takes_the_burial_as_it_is
 ) -> None:
     grave_with_a_right(cases, granted_years_ago=0)  # 30 years: beyond the 25 of a coffin
     case_id = register(cases)
-    take(cases, case_id, "schedule", CLERK, legal_remedy_notice="Widerspruch binnen eines Monats.")
+    take(cases, case_id, "schedule", CLERK)
     decision = cases.get(case_id, actor=CLERK).decision
     assert decision is not None
     assert decision["outcome"] == "approved", decision
@@ -101,7 +101,7 @@ def test_a_wahlgrab_without_a_right_refuses_the_burial_and_stays_untouched(
     cases: CaseService,
 ) -> None:
     case_id = register(cases)
-    take(cases, case_id, "schedule", CLERK, legal_remedy_notice="Widerspruch binnen eines Monats.")
+    take(cases, case_id, "schedule", CLERK)
     decision = cases.get(case_id, actor=CLERK).decision
     assert decision is not None
     assert decision["outcome"] == "rejected"

@@ -24,8 +24,6 @@ from tests.conftest import CLERK
 from tests.steps import in_review, take
 
 __all__ = ["collide"]  # the barrier fixture, shared with the parking invariants
-
-REMEDY = "Widerspruch binnen eines Monats nach Bekanntgabe."
 PLACE = GraveAddress("usingen-friedhof", "B", "1", 7)  # a Reihengrab: one coffin place
 
 
@@ -53,10 +51,7 @@ def outcome(cases: CaseService, case_id: UUID) -> str:
 
 def schedule_all(handler: CommandHandler, registrations: list[UUID]) -> list[Any]:
     return in_threads(
-        *(
-            (lambda c=c: take(handler, c, "schedule", actor=CLERK, legal_remedy_notice=REMEDY))
-            for c in registrations
-        )
+        *((lambda c=c: take(handler, c, "schedule", actor=CLERK)) for c in registrations)
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, timedelta
+from decimal import Decimal
 from uuid import uuid4
 
 import pytest
@@ -16,10 +17,13 @@ from application.errors import (
     UnknownService,
     VersionMismatch,
 )
+from application.identities import CaseIdentities
 from application.store import VorgangStore
 from application.views import CaseState
+from domain.case import Case
 from domain.decision import DecisionOutcome
-from domain.errors import InvalidTransition
+from domain.errors import InvalidCommand, InvalidTransition
+from domain.services.catalogue import SERVICES
 from infrastructure.database import DatabaseTarget
 from persistence.transcodings import PersonalDataInClear
 from tests.conftest import (
@@ -30,8 +34,6 @@ from tests.conftest import (
     SUPERVISOR,
 )
 from tests.steps import decided, take
-
-REMEDY = "Gegen diesen Bescheid kann innerhalb eines Monats Widerspruch erhoben werden."
 
 
 def submit(cases: CaseService, key: str | None = None, tenant: str = "usingen") -> CaseState:
@@ -52,8 +54,11 @@ def approve(cases: CaseService, case_id, outcome=DecisionOutcome.APPROVED) -> No
         case_id,
         outcome=outcome,
         justification="Die Voraussetzungen liegen vor.",
-        legal_remedy_notice=REMEDY,
         conditions=["Baustelle absichern"]
+        if outcome is DecisionOutcome.APPROVED_WITH_CONDITIONS
+        else None,
+        # the clerk's own condition burdens the applicant: heard first (§ 28 (1) HVwVfG)
+        hearing_held_on=date(2026, 3, 2)
         if outcome is DecisionOutcome.APPROVED_WITH_CONDITIONS
         else None,
     )
@@ -65,16 +70,30 @@ def test_approval_path_from_submission_to_closed_file(
     case = submit(cases)
     assert case.reference == "USI-2026-000001"
     approve(cases, case.id, DecisionOutcome.APPROVED_WITH_CONDITIONS)
-    take(cases, case.id, "notify", actor=CLERK)
+    take(cases, case.id, "notify", actor=CLERK, delivery="counter")
+    notified = cases.get(case.id, actor=CLERK)
+    assert notified.notification == {
+        "delivery": "counter",
+        "sent_on": date(2026, 3, 2),
+        "received_on": None,
+    }
+    assert notified.notified_on == date(2026, 3, 2)
+    assert notified.objection_deadline == date(2026, 4, 2)
+    assert notified.final_on is None
     clock.advance(timedelta(days=40))
     take(cases, case.id, "mark_final", actor=CLERK)
     result = take(cases, case.id, "close", actor=CLERK)
     state = cases.get(case.id, actor=CLERK)
     assert state.status == "closed"
+    assert state.final_on == date(2026, 4, 3)  # the day after the objection period
     assert state.version == result.version == 7
     assert result.position is not None
     assert state.decision is not None
     assert state.decision["conditions"] == ["Baustelle absichern"]
+    assert state.decision["provisions"] == [{"kind": "requirement", "text": "Baustelle absichern"}]
+    assert state.decision["legal_remedy_notice"] == state.decision["remedy_notice"]["text"]
+    assert "Magistrat der Stadt Usingen" in state.decision["legal_remedy_notice"]
+    assert state.decision["hearing"] == {"held_on": date(2026, 3, 2), "not_needed_because": None}
     history = cases.history(case.id, actor=CLERK)
     assert [h.type for h in history] == [
         "Submitted",
@@ -142,8 +161,12 @@ def test_objection_remedied_and_forwarded_paths(cases: CaseService) -> None:
     remedied, forwarded = submit(cases, "a"), submit(cases, "b")
     for case in (remedied, forwarded):
         approve(cases, case.id)
-        take(cases, case.id, "notify", actor=CLERK)
+        take(cases, case.id, "notify", actor=CLERK, delivery="counter")
         take(cases, case.id, "lodge_objection", actor=CLERK, grounds="Auflage unverhältnismäßig")
+        lodged = cases.get(case.id, actor=CLERK)
+        assert lodged.status == "notified"  # the objection is beside the main track
+        assert [(o["state"], o["timely"]) for o in lodged.objections] == [("pending", True)]
+        assert lodged.objections[0]["grounds"] == "Auflage unverhältnismäßig"
     take(cases, remedied.id, "remedy_objection", actor=CLERK, reason="begründet")
     take(
         cases,
@@ -153,8 +176,17 @@ def test_objection_remedied_and_forwarded_paths(cases: CaseService) -> None:
         authority="Kreisausschuss",
         reason="keine Abhilfe",
     )
-    assert cases.get(remedied.id, actor=CLERK).status == "in_review"
-    assert cases.get(forwarded.id, actor=CLERK).status == "objection_forwarded"
+    again = cases.get(remedied.id, actor=CLERK)
+    assert again.status == "in_review"  # the replacing decision is due
+    assert again.decision is None
+    assert again.objections[0]["state"] == "remedied"
+    assert again.objections[0]["remedy"]["costs"]["borne_by"] == "authority"
+    sent_on = cases.get(forwarded.id, actor=CLERK)
+    assert sent_on.status == "notified"
+    assert sent_on.objections[0]["state"] == "forwarded"
+    assert sent_on.objections[0]["forwarded_to"] == "Kreisausschuss"
+    assert "decide_objection" in sent_on.allowed_commands
+    assert "mark_final" not in sent_on.allowed_commands  # a timely objection is open
 
 
 def test_notes_and_release(cases: CaseService) -> None:
@@ -228,7 +260,7 @@ def test_state_as_of_a_version_and_past_the_head(cases: CaseService) -> None:
 def test_an_invalid_transition_is_refused_and_stores_nothing(cases: CaseService) -> None:
     case = submit(cases)
     with pytest.raises(InvalidTransition):
-        take(cases, case.id, "notify", actor=CLERK)
+        take(cases, case.id, "notify", actor=CLERK, delivery="counter")
     assert len(cases.history(case.id, actor=CLERK)) == 1
 
 
@@ -257,7 +289,8 @@ def test_a_fresh_store_instance_replays_the_same_state(
 ) -> None:
     case = submit(cases)
     approve(cases, case.id)
-    take(cases, case.id, "notify", actor=CLERK)
+    take(cases, case.id, "notify", actor=CLERK, delivery="letter")
+    take(cases, case.id, "lodge_objection", actor=CLERK, grounds="Auflage unverhältnismäßig")
     before = cases.get(case.id, actor=SUPERVISOR)
     fresh = VorgangStore(env=target.env, personal_data=PersonalDataInClear())
     try:
@@ -278,3 +311,87 @@ def test_an_applicant_submits_only_in_the_town_of_their_portal(cases: CaseServic
             applicant={"name": "A"},
             data={"subject": "s"},
         )
+
+
+def test_the_processing_clock_shows_whether_it_is_overdue_today_and_stops_with_the_decision(
+    cases: CaseService, clock: FixedClock
+) -> None:
+    case = submit(cases)
+    take(cases, case.id, "claim", actor=CLERK)
+    take(cases, case.id, "confirm_complete", actor=CLERK)
+    running = cases.get(case.id, actor=CLERK)
+    assert running.due_on is not None
+    assert (running.overdue, running.deemed_approval, running.decided_on) == (False, False, None)
+    clock.set(clock.now() + timedelta(days=(running.due_on - date(2026, 3, 2)).days + 1))
+    assert cases.get(case.id, actor=CLERK).overdue is True  # the day after the due date
+    take(
+        cases,
+        case.id,
+        "decide",
+        actor=CLERK,
+        outcome=DecisionOutcome.REJECTED,
+        justification="verspätet",
+        legal_basis="§ 1",
+    )
+    decided_late = cases.get(case.id, actor=CLERK)
+    assert decided_late.overdue is False  # the decision stopped the clock
+    assert decided_late.decided_on == running.due_on + timedelta(days=1)
+    assert decided_late.due_on == running.due_on  # as recorded
+    assert cases.get(case.id, actor=CLERK, version=3).overdue is None  # no "today" for a past
+
+
+class PaidBeforeIssue(Case):
+    """A case type whose fee is paid before the decision is issued (the payment gate)."""
+
+    PAYMENT_BEFORE_ISSUE = True
+
+
+def test_a_remedy_refunds_the_fee_paid_and_the_state_shows_the_costs_decision(
+    store: VorgangStore, clock: FixedClock
+) -> None:
+    definition = replace(SERVICES["general"], id="paid", case_class=PaidBeforeIssue)
+    cases = CaseService(
+        store, clock, CaseIdentities(b"test-secret-0123456789"), {"paid": definition}
+    )
+    case_id = cases.submit(
+        actor=APPLICANT,
+        tenant="usingen",
+        service="paid",
+        applicant={"name": "A"},
+        data={"subject": "s"},
+    ).case_id
+    decided(cases, case_id, fee=Decimal("25.00"))
+    take(
+        cases,
+        case_id,
+        "record_payment",
+        actor=CLERK,
+        amount=Decimal("25.00"),
+        payment_reference="K-1",
+    )
+    take(cases, case_id, "notify", actor=CLERK, delivery="counter")
+    take(cases, case_id, "lodge_objection", actor=CLERK, grounds="Gebühr zu hoch")
+    with pytest.raises(InvalidCommand, match=r"fee_refund: must not exceed the fee the decision"):
+        take(cases, case_id, "remedy_objection", actor=CLERK, reason="r", fee_refund=Decimal("30"))
+    take(
+        cases,
+        case_id,
+        "remedy_objection",
+        actor=CLERK,
+        reason="Die Gebühr war nicht geschuldet.",
+        fee_refund=Decimal("25.00"),
+        new_decision=False,
+        operative_part="Die Gebührenfestsetzung wird aufgehoben.",
+    )
+    state = cases.get(case_id, actor=CLERK)
+    assert state.status == "notified"  # no new decision: the main track stays
+    [objection] = state.objections
+    assert objection["state"] == "remedied"
+    assert objection["remedy"]["costs"] == {
+        "borne_by": "authority",
+        "legal_basis": "§ 72 VwGO, § 80 HVwVfG",
+        "fee": None,
+        "fee_refund": "25.00",
+    }
+    assert objection["remedy"]["reasons"] == "Die Gebühr war nicht geschuldet."
+    assert objection["remedy"]["operative_part"] == "Die Gebührenfestsetzung wird aufgehoben."

@@ -26,6 +26,8 @@ from domain.working_days import berlin_date
 from tests.conftest import FOREIGN_CLERK, SUPERVISOR
 from tests.steps import decided, submitted
 
+# § 16 (1) HStrG gives discretion: a permit states its considerations.
+DISCRETION = "Die Aufgrabung beeinträchtigt den Gemeingebrauch nur kurz."
 AUDITOR = Actor("rpa.usingen", "Rechnungsprüfung", Role.AUDITOR, "usingen")
 TARIFF_2027 = FeeTariff(
     "2027-01",
@@ -40,7 +42,7 @@ TARIFF_2027 = FeeTariff(
 def permit(cases: CaseService, outcome: DecisionOutcome = DecisionOutcome.APPROVED) -> UUID:
     data = road_opening.example(berlin_date(cases.clock.now()))
     case_id = submitted(cases, "road-opening", data, applicant={"name": "Stadtwerke"})
-    decided(cases, case_id, outcome=outcome)
+    decided(cases, case_id, outcome=outcome, discretion=DISCRETION)
     return case_id
 
 
@@ -60,7 +62,7 @@ def test_a_rejection_and_a_general_decision_replay_as_consistent(
 ) -> None:
     rejected = permit(cases, DecisionOutcome.REJECTED)
     general = submitted(cases, data={"subject": "s"})
-    decided(cases, general, legal_basis="§ 1", legal_remedy_notice="r", fee=Decimal("15.00"))
+    decided(cases, general, legal_basis="§ 1", fee=Decimal("15.00"))
     audit = DecisionAudit(store, cases.clock)
     assert audit.replay(rejected, 1, actor=AUDITOR).verdict == "consistent"
     assert audit.replay(general, 1, actor=AUDITOR).verdict == "consistent"

@@ -23,8 +23,6 @@ from tests.conftest import CLERK
 from tests.steps import in_review, take
 
 __all__ = ["collide"]  # the barrier fixture, shared with the parking invariants
-
-REMEDY = "Widerspruch binnen eines Monats nach Bekanntgabe."
 GRAVE = GraveAddress("usingen-friedhof", "A", "2", 5)  # a free Wahlgrab
 
 
@@ -51,14 +49,7 @@ def decision(cases: CaseService, case_id: UUID) -> dict[str, Any]:
 
 def decide_all(handler: CommandHandler, applications: list[UUID]) -> list[Any]:
     return in_threads(
-        *(
-            (
-                lambda c=c: take(
-                    handler, c, "decide_grave_right", actor=CLERK, legal_remedy_notice=REMEDY
-                )
-            )
-            for c in applications
-        )
+        *((lambda c=c: take(handler, c, "decide_grave_right", actor=CLERK)) for c in applications)
     )
 
 

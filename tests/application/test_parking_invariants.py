@@ -28,7 +28,6 @@ from domain.working_days import berlin_date
 from tests.conftest import CLERK
 from tests.steps import in_review, take
 
-REMEDY = "Widerspruch binnen eines Monats nach Bekanntgabe."
 STREETS = ("Obergasse", "Untergasse", "Kreuzgasse", "Marktplatz", "Pfarrgasse", "Schlossplatz")
 
 
@@ -109,8 +108,8 @@ def test_two_applications_for_one_plate_under_a_barrier_give_exactly_one_permit(
     second = apply(cases, 2, plate="hg ab123")  # the same plate, written differently
     state = collide(2)
     results = in_threads(
-        lambda: take(parking, first, "decide_by_rules", actor=CLERK, legal_remedy_notice=REMEDY),
-        lambda: take(parking, second, "decide_by_rules", actor=CLERK, legal_remedy_notice=REMEDY),
+        lambda: take(parking, first, "decide_by_rules", actor=CLERK),
+        lambda: take(parking, second, "decide_by_rules", actor=CLERK),
     )
     assert not any(isinstance(r, Exception) for r in results), results
     assert state["saves"] == 3  # both saved once; the loser lost the race and saved again
@@ -129,8 +128,8 @@ def test_two_applications_of_one_resident_under_a_barrier_give_exactly_one_permi
     second = apply(cases, 2, plate="HG-AB 2", name="erika  weber", street="Obergasse")
     collide(2)
     results = in_threads(
-        lambda: take(parking, first, "decide_by_rules", actor=CLERK, legal_remedy_notice=REMEDY),
-        lambda: take(parking, second, "decide_by_rules", actor=CLERK, legal_remedy_notice=REMEDY),
+        lambda: take(parking, first, "decide_by_rules", actor=CLERK),
+        lambda: take(parking, second, "decide_by_rules", actor=CLERK),
     )
     assert not any(isinstance(r, Exception) for r in results), results
     assert sorted(outcome(cases, c) for c in (first, second)) == ["approved", "rejected"]
@@ -144,14 +143,7 @@ def test_many_concurrent_applications_for_one_plate_leave_one_valid_permit(
     applications = [apply(cases, n, plate="HG-ZZ 9") for n in range(5)]
     collide(5)
     results = in_threads(
-        *(
-            (
-                lambda c=c: take(
-                    parking, c, "decide_by_rules", actor=CLERK, legal_remedy_notice=REMEDY
-                )
-            )
-            for c in applications
-        )
+        *((lambda c=c: take(parking, c, "decide_by_rules", actor=CLERK)) for c in applications)
     )
     assert not any(isinstance(r, Exception) for r in results), results
     outcomes = [outcome(cases, c) for c in applications]
@@ -163,15 +155,15 @@ def test_a_plate_change_racing_a_new_application_leaves_the_plate_with_one_permi
     cases: CaseService, parking: CommandHandler, collide: Callable[[int], Any]
 ) -> None:
     holder = apply(cases, 1, plate="HG-AB 1")
-    take(parking, holder, "decide_by_rules", actor=CLERK, legal_remedy_notice=REMEDY)
-    take(cases, holder, "notify", actor=CLERK)
+    take(parking, holder, "decide_by_rules", actor=CLERK)
+    take(cases, holder, "notify", actor=CLERK, delivery="counter")
     newcomer = apply(cases, 2, plate="HG-NW 5")
     collide(2)
     results = in_threads(
         lambda: take(
             parking, holder, "change_number_plate", actor=CLERK, vehicle={"number_plate": "HG-NW 5"}
         ),
-        lambda: take(parking, newcomer, "decide_by_rules", actor=CLERK, legal_remedy_notice=REMEDY),
+        lambda: take(parking, newcomer, "decide_by_rules", actor=CLERK),
     )
     plate = holding(parking.context, "usingen", HoldingKind.NUMBER_PLATE, "HG-NW 5")
     assert len(plate.periods) == 1
@@ -189,23 +181,23 @@ def test_an_expired_permit_no_longer_blocks_and_a_returned_one_frees_its_plate(
     cases: CaseService, parking: CommandHandler, clock: FixedClock
 ) -> None:
     first = apply(cases, 1, plate="HG-AB 1")
-    take(parking, first, "decide_by_rules", actor=CLERK, legal_remedy_notice=REMEDY)
-    take(cases, first, "notify", actor=CLERK)
+    take(parking, first, "decide_by_rules", actor=CLERK)
+    take(cases, first, "notify", actor=CLERK, delivery="counter")
     clock.advance(timedelta(days=30))
     blocked = apply(cases, 2, plate="HG-AB 1")
-    take(parking, blocked, "decide_by_rules", actor=CLERK, legal_remedy_notice=REMEDY)
+    take(parking, blocked, "decide_by_rules", actor=CLERK)
     assert refusals(cases, blocked) == ["vehicle_holds_permit"]
 
     until = cases.get(first, actor=CLERK).service_state["valid_until"]
     clock.set(clock.now() + (until - berlin_date(clock.now())) + timedelta(days=1))
     later = apply(cases, 3, plate="HG-AB 1")
-    take(parking, later, "decide_by_rules", actor=CLERK, legal_remedy_notice=REMEDY)
+    take(parking, later, "decide_by_rules", actor=CLERK)
     assert outcome(cases, later) == "approved"  # business time: the first permit has ended
 
-    take(cases, later, "notify", actor=CLERK)
+    take(cases, later, "notify", actor=CLERK, delivery="counter")
     take(parking, later, "return_permit", actor=CLERK, reason="Fahrzeug verkauft")
     again = apply(cases, 4, plate="HG-AB 1")
-    take(parking, again, "decide_by_rules", actor=CLERK, legal_remedy_notice=REMEDY)
+    take(parking, again, "decide_by_rules", actor=CLERK)
     assert outcome(cases, again) == "approved"
 
 
@@ -213,7 +205,7 @@ def test_holdings_are_keyed_by_hmac_per_town_and_never_store_the_plate(
     cases: CaseService, parking: CommandHandler, store: VorgangStore
 ) -> None:
     case_id = apply(cases, 1, plate="HG-AB 123", name="Erika Weber")
-    take(parking, case_id, "decide_by_rules", actor=CLERK, legal_remedy_notice=REMEDY)
+    take(parking, case_id, "decide_by_rules", actor=CLERK)
     plate = holding(parking.context, "usingen", HoldingKind.NUMBER_PLATE, "HG-AB 123")
     assert plate.version == 2
     same_plate_elsewhere = holding(

@@ -23,7 +23,6 @@ from tests.conftest import CLERK
 from tests.steps import in_review, take
 
 AUDITOR = Actor("ida.roth", "Ida Roth", Role.AUDITOR, "usingen")
-REMEDY = "Widerspruch binnen eines Monats nach Bekanntgabe."
 FROM_2027 = date(2027, 1, 1)
 
 
@@ -62,8 +61,8 @@ def issued(cases: CaseService, parking: CommandHandler, street: str, plate: str)
         data=data,
     ).case_id
     in_review(cases, case_id)
-    take(parking, case_id, "decide_by_rules", actor=CLERK, legal_remedy_notice=REMEDY)
-    take(cases, case_id, "notify", actor=CLERK)
+    take(parking, case_id, "decide_by_rules", actor=CLERK)
+    take(cases, case_id, "notify", actor=CLERK, delivery="counter")
     return case_id
 
 

@@ -33,7 +33,12 @@ TARIFF_2027 = FeeTariff(
 def decided_permit(cases: CaseService, clock: FixedClock) -> str:
     data = road_opening.example(berlin_date(clock.now()))
     case_id = submitted(cases, "road-opening", data, applicant={"name": "Stadtwerke"})
-    decided(cases, case_id, justification="erforderlich")
+    decided(
+        cases,
+        case_id,
+        justification="erforderlich",
+        discretion="Die Aufgrabung beeinträchtigt den Gemeingebrauch nur kurz.",  # § 16 HStrG
+    )
     return str(case_id)
 
 

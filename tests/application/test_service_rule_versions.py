@@ -46,7 +46,11 @@ DECISION = {
     "outcome": DecisionOutcome.APPROVED_WITH_CONDITIONS,
     "justification": "Voraussetzungen liegen vor",
     "legal_basis": "§ 5",
-    "legal_remedy_notice": "Widerspruch binnen eines Monats",
+}
+# § 45 (1) StVO gives discretion: an order states its considerations (§ 39 (1) 3 HVwVfG).
+ORDER = {
+    **DECISION,
+    "discretion": "Die Sperrung ist für die Dauer der Arbeiten zur Sicherheit erforderlich.",
 }
 
 
@@ -73,7 +77,7 @@ def test_a_connection_keeps_its_permit_fee_and_the_charge_takes_the_tariff_of_it
         description="Mitte",
     )
     take(cases, case_id, "decide", actor=CLERK, **DECISION)  # type: ignore[arg-type]
-    take(cases, case_id, "notify", actor=CLERK)
+    take(cases, case_id, "notify", actor=CLERK, delivery="counter")
 
     with STATUTES.amended(sewer_rules.TARIFFS, (*sewer_rules.TARIFFS, CONNECTION_2027)).applied():
         clock.set(datetime(2027, 2, 1, 8, 0, tzinfo=UTC))
@@ -107,7 +111,7 @@ def test_an_order_replays_under_its_own_tariff_and_today_shows_the_new_one(
 ) -> None:
     data = traffic_sign_order.example(berlin_date(clock.now()))
     case_id = submitted_in_review(cases, "traffic-sign-order", data)
-    take(cases, case_id, "decide", actor=CLERK, **DECISION)  # type: ignore[arg-type]
+    take(cases, case_id, "decide", actor=CLERK, **ORDER)  # type: ignore[arg-type]
     clock.set(datetime(2027, 2, 1, 8, 0, tzinfo=UTC))
     with STATUTES.amended(sign_rules.TARIFFS, (*sign_rules.TARIFFS, ORDER_2027)).applied():
         report = DecisionAudit(store, clock).replay(case_id, 1, actor=AUDITOR)
@@ -123,7 +127,7 @@ def test_a_tampered_set_up_day_is_reported_by_the_replay(
     case_id = submitted_in_review(
         cases, "traffic-sign-order", traffic_sign_order.example(berlin_date(clock.now()))
     )
-    take(cases, case_id, "decide", actor=CLERK, **DECISION)  # type: ignore[arg-type]
+    take(cases, case_id, "decide", actor=CLERK, **ORDER)  # type: ignore[arg-type]
     same_day = tuple(replace(setup, days_ahead=0) for setup in sign_rules.SIGN_SETUPS)
     with STATUTES.amended(sign_rules.SIGN_SETUPS, same_day).applied():
         report = DecisionAudit(store, clock).replay(case_id, 1, actor=AUDITOR)

@@ -7,6 +7,8 @@ from typer.testing import CliRunner
 
 from infrastructure.cli import app
 from infrastructure.wiring import Vorgang
+from projections.audit_trail import AuditTrail
+from projections.inbox import Inbox
 from tests.steps import submitted
 
 
@@ -22,7 +24,7 @@ def test_named_read_models_are_rebuilt_together_and_an_unknown_one_is_named(
     result = runner.invoke(app, ["projections", "rebuild", "inbox", "audit_trail", "inbox"])
     assert result.exit_code == 0, result.output
     lines = [line for line in result.output.splitlines() if line.startswith("rebuilt ")]
-    assert [line.split()[1] for line in lines] == ["inbox_v1", "audit_trail_v1"]
+    assert [line.split()[1] for line in lines] == [Inbox().key, AuditTrail().key]
     assert all(f"up to position {head}:" in line for line in lines)
 
     every = runner.invoke(app, ["projections", "rebuild"])

@@ -18,7 +18,7 @@ from domain.services import road_opening
 from domain.working_days import berlin_date
 from infrastructure.database import DatabaseTarget
 from infrastructure.wiring import Vorgang
-from projections.search import CaseSearch
+from projections.search import LIVE_TABLE, CaseSearch
 from projections.search_query import SearchFilter, SearchQuery
 from projections.search_terms import normalised_words, stem
 from tests.conftest import IN_CI
@@ -127,16 +127,18 @@ def test_erased_tokens_leave_the_sqlite_full_text_index(vorgang: Vorgang) -> Non
     general, permit = submit_cases(vorgang)
     search(vorgang, "")
     row = vorgang.views.query(
-        "SELECT subject_terms FROM case_search_v2 WHERE case_id = ?", (str(general),)
+        f"SELECT subject_terms FROM {LIVE_TABLE} WHERE case_id = ?",  # noqa: S608
+        (str(general),),
     )[0]
     erased_tokens = set(json.loads(row[0])[Subjects.APPLICANT])
     kept = vorgang.views.query(
-        "SELECT subject_terms FROM case_search_v2 WHERE case_id = ?", (str(permit),)
+        f"SELECT subject_terms FROM {LIVE_TABLE} WHERE case_id = ?",  # noqa: S608
+        (str(permit),),
     )[0]
     erased_tokens -= set(json.loads(kept[0])[Subjects.APPLICANT])  # the same name stays there
     vorgang.views.query(
         "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_vocabulary "
-        "USING fts5vocab(main, case_search_v2_text, row)"
+        f"USING fts5vocab(main, {LIVE_TABLE}_text, row)"
     )
     vocabulary = {r[0] for r in vorgang.views.query("SELECT term FROM search_vocabulary")}
     assert erased_tokens <= vocabulary

@@ -19,7 +19,11 @@ APPLICANT = Actor("portal:7", "Erika", Role.APPLICANT, "usingen")
 
 
 class InboxNextRelease(Inbox):
-    version = 2
+    version = Inbox.version + 1
+
+
+CURRENT = Inbox().key  # the inbox this release serves
+NEXT = InboxNextRelease().key
 
 
 def submit(vorgang: Vorgang, n: int) -> None:
@@ -44,22 +48,22 @@ def test_a_new_version_builds_itself_while_the_previous_one_keeps_serving(
     release = ProjectionHost(
         vorgang.store, vorgang.views, [InboxNextRelease()], search_key=b"k" * 32
     )
-    assert release.being_built() == {"inbox_v2": (0, head)}
-    assert count(vorgang, "inbox_v1") == 12  # the previous version still answers in full
+    assert release.being_built() == {NEXT: (0, head)}
+    assert count(vorgang, CURRENT) == 12  # the previous version still answers in full
 
     release.catch_up()
     assert release.being_built() == {}
-    assert count(vorgang, "inbox_v2") == 12
-    assert count(vorgang, "inbox_v1") == 12  # kept for processes still on the old release
+    assert count(vorgang, NEXT) == 12
+    assert count(vorgang, CURRENT) == 12  # kept for processes still on the old release
 
-    assert superseded_views(vorgang.views, [InboxNextRelease()]) == ["inbox_v1"]
+    assert superseded_views(vorgang.views, [InboxNextRelease()]) == [CURRENT]
     assert superseded_views(vorgang.views, [Inbox()]) == []  # never a newer version
-    dropped = prune(vorgang.views, ["inbox_v1"])
-    assert dropped == {"inbox_v1": ["inbox_v1"]}
+    dropped = prune(vorgang.views, [CURRENT])
+    assert dropped == {CURRENT: [CURRENT]}
     names = {r[0] for r in vorgang.views.query(f"SELECT name FROM {TRACKING}")}  # noqa: S608
-    assert "inbox_v1" not in names
-    assert "inbox_v2" in names
-    assert count(vorgang, "inbox_v2") == 12
+    assert CURRENT not in names
+    assert NEXT in names
+    assert count(vorgang, NEXT) == 12
 
 
 def test_a_process_is_not_ready_until_its_views_are_built(vorgang: Vorgang) -> None:
@@ -69,7 +73,7 @@ def test_a_process_is_not_ready_until_its_views_are_built(vorgang: Vorgang) -> N
         waiting = client.get("/ready")
         assert waiting.status_code == 503
         assert waiting.headers["content-type"].startswith("application/problem+json")
-        assert "inbox_v1" in waiting.json()["detail"]
+        assert CURRENT in waiting.json()["detail"]
         assert "of" in waiting.json()["detail"]
         vorgang.projections.catch_up()
         assert client.get("/ready").status_code == 200
