@@ -653,16 +653,20 @@ class Case(Aggregate):
         self.check_holder("decide", actor)
         standard = self.standard_conditions(berlin_date(at))
         standard_texts = standard.texts if standard is not None else ()
-        clerk_conditions = check_conditions(outcome, conditions or [], standard_texts)
-        conditions = [*standard_texts, *clerk_conditions] if outcome.is_approval else []
-        if not legal_basis.strip():
-            raise InvalidCommand("legal_basis", "must not be empty")
         typed = [
             (kind, self._case_text(text, f"provisions[{i}].text"))
             for i, (kind, text) in enumerate(provisions or [])
         ]
-        if typed and not outcome.is_approval:
-            raise InvalidCommand("provisions", "a refusal carries no ancillary provisions")
+        if typed and outcome is not DecisionOutcome.APPROVED_WITH_CONDITIONS:
+            raise InvalidCommand(
+                "provisions", f"a decision {outcome.value} carries no ancillary provisions"
+            )
+        # Typed provisions count as the conditions of an approval with conditions (§ 36).
+        counted = (*standard_texts, *(kind.value for kind, _ in typed))
+        clerk_conditions = check_conditions(outcome, conditions or [], counted)
+        conditions = [*standard_texts, *clerk_conditions] if outcome.is_approval else []
+        if not legal_basis.strip():
+            raise InvalidCommand("legal_basis", "must not be empty")
         hearing = self._hearing(
             outcome,
             clerk_conditions or typed,
@@ -748,9 +752,8 @@ class Case(Aggregate):
                 raise InvalidCommand("hearing_held_on", "must not lie before the submission")
             return Hearing(held_on=held_on)
         if not_needed_because:
-            return Hearing(
-                not_needed_because=clean_text(not_needed_because, "hearing_not_needed_because")
-            )
+            reason = self._case_text(not_needed_because, "hearing_not_needed_because")
+            return Hearing(not_needed_because=reason)
         if provisions:
             raise InvalidCommand(
                 "hearing_held_on",

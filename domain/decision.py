@@ -50,7 +50,8 @@ class Hearing:
     """§ 28 HVwVfG: when the applicant was heard, or why no hearing was needed."""
 
     held_on: date | None = None
-    not_needed_because: str | None = None
+    # The clerk's reason may name people (personal data); the standard reason is law.
+    not_needed_because: PersonalValue | str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ the decision and the assessment each record with the inputs they read.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Final
@@ -18,10 +18,59 @@ from typing import Final
 from domain.conditions import StandardConditions
 from domain.decision import RulesApplied
 from domain.rules.tariffs import cents
+from domain.working_days import add_months
 
 PERMIT_FEE_RULES_ID: Final = "sewer-connection-permit-fee"
 CHARGE_RULES_ID: Final = "sewer-connection-charge"
 CONDITIONS_RULES_ID: Final = "sewer-connection-conditions"
+LAPSE_RULES_ID: Final = "sewer-connection-lapse"
+
+
+@dataclass(frozen=True, slots=True)
+class PermitLapse:
+    """How long an unused permit lasts: the last day for a start on a day (Bekanntgabe)."""
+
+    version: str
+    valid_from: date
+    months: int
+    day_before_same_date: bool  # the legacy count; § 188 (2) BGB ends on the same date
+    legal_basis: str
+
+    def last_day(self, start: date) -> date:
+        """The last day of validity of a permit that took effect on ``start``."""
+        end = add_months(start, self.months)
+        return end - timedelta(days=1) if self.day_before_same_date else end
+
+    def record(self, start: date) -> RulesApplied:
+        """The rule as a decision records it."""
+        return RulesApplied(
+            LAPSE_RULES_ID,
+            self.version,
+            {
+                "start": start.isoformat(),
+                "months": self.months,
+                "last_day": str(self.last_day(start)),
+            },
+        )
+
+
+LAPSES: Final[tuple[PermitLapse, ...]] = (
+    PermitLapse(
+        version="2026-12",
+        valid_from=date(1977, 1, 1),
+        months=24,
+        day_before_same_date=False,
+        legal_basis="§ 43 HVwVfG; § 31 HVwVfG mit §§ 187 Abs. 1, 188 Abs. 2 BGB",
+    ),
+)
+LEGACY_LAPSE: Final = PermitLapse(
+    version="legacy",
+    valid_from=date(1977, 1, 1),
+    months=24,
+    day_before_same_date=True,
+    legal_basis="vor Dezember 2026 aufgezeichnete Entscheidungen: Tag vor dem gleichen Datum",
+)
+"""Decisions recorded before the lapse rule was recorded counted to the day before."""
 
 
 class Drainage(StrEnum):

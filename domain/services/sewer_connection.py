@@ -11,7 +11,7 @@ re-inspection), the connection charge is assessed by the tariff, and the file is
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, ClassVar, Final, TypeVar
 
@@ -31,6 +31,9 @@ from domain.personal_data import PersonalValue
 from domain.personal_fields import ContractorPersonal, Personal, PersonalMarker
 from domain.rules.sewer_connection import (
     CONDITIONS_RULES_ID,
+    LAPSE_RULES_ID,
+    LAPSES,
+    LEGACY_LAPSE,
     PERMIT_FEE_RULES_ID,
     STANDARD_CONDITIONS,
     TARIFFS,
@@ -38,7 +41,7 @@ from domain.rules.sewer_connection import (
 )
 from domain.rules.versions import RulesChoice, in_force
 from domain.services.forms import Email, Form, HouseNumber, Name, Phone, labelled
-from domain.working_days import add_months, berlin_date
+from domain.working_days import berlin_date
 
 SERVICE_ID: Final = "sewer-connection"
 LEGAL_BASIS: Final = "Entwässerungssatzung der Gemeinde (Anschluss- und Benutzungszwang), § 37 HWG"
@@ -298,13 +301,20 @@ class SewerConnection(Case):
             return DecisionTerms()
         fee, applied = tariff.permit()
         point = self.connection_point
+        recorded: tuple[RulesApplied, ...] = (applied, conditions.record())
+        if expires_on is not None:  # the clerk's date
+            particulars = {"connection_point": point.as_terms() if point else None}
+            return DecisionTerms(expires_on, fee, recorded, particulars)
+        lapse = rules.by_decision_day(LAPSES, LAPSE_RULES_ID) or LEGACY_LAPSE
+        if lapse is not LEGACY_LAPSE:
+            recorded = (*recorded, lapse.record(decided_on))
         return DecisionTerms(
-            expires_on=expires_on or lapses_on(decided_on),  # until notified (§ 43 HVwVfG)
+            # Until notified: the permit lapses a term after its Bekanntgabe (§ 43 HVwVfG).
+            expires_on=lapse.last_day(decided_on),
             fee=fee,
-            rules=(applied, conditions.record()),
+            rules=recorded,
             particulars={"connection_point": point.as_terms() if point else None},
-            # Without a date the clerk set, the permit lapses a term after its notification.
-            valid_for_months=None if expires_on else PERMIT_VALIDITY_MONTHS,
+            valid_for_months=lapse.months,
         )
 
     # ------------------------------------------------------------ construction
@@ -494,9 +504,9 @@ class SewerConnection(Case):
         )
 
 
-def lapses_on(decided_on: date) -> date:
-    """The last day of a permit's validity when the clerk sets none."""
-    return add_months(decided_on, PERMIT_VALIDITY_MONTHS) - timedelta(days=1)
+def lapses_on(start: date) -> date:
+    """The last day of a permit's validity when the clerk sets none, for a start that day."""
+    return in_force(LAPSES, start).last_day(start)
 
 
 def check_pipe_length(pipe_length_m: Decimal) -> None:

@@ -607,12 +607,6 @@ def test_a_permit_handed_over_the_day_it_was_decided_keeps_its_last_day(
     assert notified["expires_on"] == decided["expires_on"] == "2027-03-02"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="domain defect: a sewer connection permit lapses on add_months(decided_on, 24) - 1 "
-    "day when decided (lapses_on) but on add_months(notified_on, 24) once notified "
-    "(Case.notify with valid_for_months): handed over the same day, its last day moves",
-)
 def test_a_sewer_permit_handed_over_the_day_it_was_decided_keeps_its_last_day(
     client: TestClient, auth: Auth
 ) -> None:

@@ -455,10 +455,6 @@ def test_without_a_key_encryption_key_the_server_refuses_to_start_outside_develo
     Settings(environment=Environment.DEVELOPMENT)  # development uses the public development KEK
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="domain defect: Hearing.not_needed_because is stored as a plain str, not PersonalData",
-)
 def test_why_no_hearing_was_needed_is_not_stored_in_clear(vorgang: Vorgang) -> None:
     """Free text a clerk types may name people: stored as personal data, like the decision's."""
     case_id = submitted_case(vorgang)
