@@ -1,15 +1,98 @@
-"""Events stored in an older shape are read in the current one."""
+"""Events stored in an older shape are read in the current one.
+
+Each test takes a case through the use cases, rewrites one of its stored events into the shape
+an earlier release stored (the version it had, the fields it had), copies the case under a new
+id, and reads it back: the shapes Procedure law 1 changed (the notification, the objection
+and its status, the remedy, finality, the decision with its hand-typed notice and conditions,
+the clock without its due date) all load, and say what they said then.
+"""
 
 from __future__ import annotations
 
 import json
-from uuid import UUID
+from collections.abc import Callable, Mapping
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID, uuid4
 
 from eventsourcing.persistence import StoredEvent
 
 from application.cases import CaseService
+from application.clock import FixedClock
 from application.store import VorgangStore
-from tests.conftest import APPLICANT, CLERK
+from domain.case import Case
+from domain.decision import DecisionOutcome, ProvisionKind
+from domain.lifecycle import CaseStatus
+from domain.objection import ObjectionState
+from domain.rules.notification import Delivery
+from tests.conftest import APPLICANT, CLERK, SUPERVISOR
+from tests.steps import decided, submitted, take
+
+Reshape = Callable[[dict[str, Any]], None]
+# The objection as an earlier release stored it: received, grounds, by whom.
+OLD_OBJECTION_FIELDS = ("received_on", "grounds", "lodged_by")
+
+
+def copied(store: VorgangStore, case_id: UUID, reshape: Mapping[str, Reshape]) -> UUID:
+    """The case's events under a new id, those named (``Notified``) in their older shape."""
+    new_id = uuid4()
+    events = []
+    for stored in store.recorder.select_events(case_id):
+        text = stored.state.decode().replace(case_id.hex, new_id.hex)
+        state = json.loads(text.replace(str(case_id), str(new_id)))
+        name = stored.topic.rsplit(".", 1)[-1]
+        if name in reshape:
+            reshape[name](state)
+        events.append(
+            StoredEvent(
+                originator_id=new_id,
+                originator_version=stored.originator_version,
+                topic=stored.topic,
+                state=json.dumps(state).encode(),
+            )
+        )
+    store.recorder.insert_events(events)
+    return new_id
+
+
+def loaded(store: VorgangStore, case_id: UUID) -> Case:
+    """The case as the store reads it now."""
+    case: Case = store.repository.get(case_id)
+    return case
+
+
+def version_2(*dropped: str, **status: str) -> Reshape:
+    """Back to ``class_version`` 2: the fields named dropped, a status set if given."""
+
+    def reshape(state: dict[str, Any]) -> None:
+        state["class_version"] = 2
+        for name in dropped:
+            del state[name]
+        state.update(status)
+
+    return reshape
+
+
+def notified_case(cases: CaseService, **notify: Any) -> UUID:
+    """A general case decided and notified (at the counter unless said otherwise)."""
+    case_id = submitted(cases)
+    decided(cases, case_id)
+    take(cases, case_id, "notify", actor=CLERK, **{"delivery": "counter", **notify})
+    return case_id
+
+
+def lodged_case(cases: CaseService, clock: FixedClock) -> UUID:
+    """Notified on 2 March 2026, an objection received in time on 10 March."""
+    case_id = notified_case(cases)
+    clock.advance(timedelta(days=8))
+    take(cases, case_id, "lodge_objection", actor=CLERK, grounds="Die Auflage ist zu streng")
+    return case_id
+
+
+def old_objection(state: dict[str, Any]) -> None:
+    """The objection's value as an earlier release stored it."""
+    data = state["objection"]["_data_"]
+    state["objection"]["_data_"] = {name: data[name] for name in OLD_OBJECTION_FIELDS}
 
 
 def test_a_version_1_submission_without_a_channel_reads_as_online(
@@ -41,3 +124,215 @@ def test_a_version_1_submission_without_a_channel_reads_as_online(
     case = cases.get(old_id, actor=CLERK)
     assert case.channel == "online"
     assert case.reference == original.reference
+
+
+def test_a_version_2_notification_reads_as_handed_over_on_the_day_recorded(
+    cases: CaseService, store: VorgangStore
+) -> None:
+    case_id = notified_case(cases, delivery=Delivery.LETTER.value)
+    now = loaded(store, case_id)
+    assert now.notified_on == date(2026, 3, 6)  # posted Monday 2 March: four days
+    old = version_2(
+        "delivery",
+        "sent_on",
+        "received_on",
+        "rules",
+        "effective_from",
+        "expires_on",
+        "fee_due_on",
+    )
+    case = loaded(store, copied(store, case_id, {"Notified": old}))
+    assert case.status == CaseStatus.NOTIFIED
+    assert case.notified_on == date(2026, 3, 6)  # as recorded
+    assert case.objection_deadline == now.objection_deadline
+    assert case.notification == {
+        "delivery": "counter",
+        "sent_on": date(2026, 3, 6),
+        "received_on": None,
+    }
+    assert case.decision is not None
+    assert case.decision.notified_on is None  # no dates that follow were recorded then
+    [notified] = [e for e in store.events.get(case.id) if isinstance(e, Case.Notified)]
+    assert notified.rules is None
+    assert notified.status == CaseStatus.NOTIFIED
+
+
+def test_a_version_2_objection_with_its_status_leaves_the_case_where_it_stood(
+    cases: CaseService, store: VorgangStore, clock: FixedClock
+) -> None:
+    case_id = lodged_case(cases, clock)
+
+    def old(state: dict[str, Any]) -> None:
+        version_2(status="objection_lodged")(state)
+        old_objection(state)
+
+    case = loaded(store, copied(store, case_id, {"ObjectionLodged": old}))
+    assert case.status == CaseStatus.NOTIFIED  # the retired status is not taken
+    objection = case.open_objection
+    assert objection is not None
+    assert objection.state == ObjectionState.PENDING
+    assert objection.received_on == date(2026, 3, 10)
+    assert objection.deadline == case.objection_deadline  # the period then in force
+    assert objection.timely
+    assert {"remedy_objection", "decide_objection"} <= case.allowed_commands()
+
+
+def test_a_version_2_forwarded_objection_is_with_the_authority_beside_the_case(
+    cases: CaseService, store: VorgangStore, clock: FixedClock
+) -> None:
+    case_id = lodged_case(cases, clock)
+    take(
+        cases,
+        case_id,
+        "forward_objection",
+        actor=CLERK,
+        reason="keine Abhilfe",
+        authority="Kreisausschuss des Hochtaunuskreises",
+    )
+
+    def lodged(state: dict[str, Any]) -> None:
+        version_2(status="objection_lodged")(state)
+        old_objection(state)
+
+    reshape = {
+        "ObjectionLodged": lodged,
+        "ObjectionForwarded": version_2(status="objection_forwarded"),
+    }
+    case = loaded(store, copied(store, case_id, reshape))
+    assert case.status == CaseStatus.NOTIFIED
+    objection = case.open_objection
+    assert objection is not None
+    assert objection.state == ObjectionState.FORWARDED
+    assert objection.forwarded_to == "Kreisausschuss des Hochtaunuskreises"
+
+
+def test_a_version_2_remedy_reopened_the_decision_for_review(
+    cases: CaseService, store: VorgangStore, clock: FixedClock
+) -> None:
+    case_id = lodged_case(cases, clock)
+    take(cases, case_id, "remedy_objection", actor=SUPERVISOR, reason="Abhilfe")
+
+    def lodged(state: dict[str, Any]) -> None:
+        version_2(status="objection_lodged")(state)
+        old_objection(state)
+
+    reshape = {
+        "ObjectionLodged": lodged,
+        "ObjectionRemedied": version_2("remedy", "new_decision"),
+    }
+    case = loaded(store, copied(store, case_id, reshape))
+    assert case.status == CaseStatus.IN_REVIEW
+    assert case.decision is None
+    assert case.notified_on is None
+    assert case.objection_deadline is None
+    [objection] = case.objections
+    assert objection.state == ObjectionState.REMEDIED
+    assert objection.remedy is None  # an old remedy recorded no extent or costs
+    assert not objection.is_open
+
+
+def test_a_version_2_finality_counts_from_the_day_it_was_recorded(
+    cases: CaseService, store: VorgangStore, clock: FixedClock
+) -> None:
+    case_id = notified_case(cases)
+    clock.advance(timedelta(days=60))  # 1 May 2026, a holiday, business time all the same
+    take(cases, case_id, "mark_final", actor=CLERK)
+    now = loaded(store, case_id)
+    assert now.final_on == date(2026, 4, 3)  # the day after the period (2 April)
+    case = loaded(store, copied(store, case_id, {"BecameFinal": version_2("final_on")}))
+    assert case.status == CaseStatus.FINAL
+    assert case.final_on == date(2026, 5, 1)  # recorded then: the day of the event
+
+
+def old_decision(notice: str) -> Reshape:
+    """The decision as an earlier release stored it: a typed notice, conditions as texts."""
+
+    def reshape(state: dict[str, Any]) -> None:
+        data = state["decision"]["_data_"]
+        provisions = data.pop("provisions")
+        data["conditions"] = [p["_data_"]["text"] for p in provisions]
+        data["legal_remedy_notice"] = notice
+        for name in (
+            "remedy_notice",
+            "operative_part",
+            "issuing_authority",
+            "addressee",
+            "representative",
+            "hearing",
+            "discretion",
+            "costs",
+            "valid_for_months",
+            "notified_on",
+        ):
+            data.pop(name)
+
+    return reshape
+
+
+def test_an_old_decision_reads_its_typed_notice_and_its_conditions_as_requirements(
+    cases: CaseService, store: VorgangStore
+) -> None:
+    case_id = submitted(cases)
+    decided(
+        cases,
+        case_id,
+        outcome=DecisionOutcome.APPROVED_WITH_CONDITIONS,
+        conditions=["Baustelle sichern", "Gehweg freihalten"],
+        hearing_held_on=date(2026, 3, 2),
+    )
+    typed = "Gegen diesen Bescheid kann innerhalb eines Monats Widerspruch erhoben werden."
+    case = loaded(store, copied(store, case_id, {"Decided": old_decision(typed)}))
+    decision = case.decision
+    assert decision is not None
+    assert decision.legal_remedy_notice == typed
+    assert decision.remedy_notice.complete
+    assert decision.remedy_notice.version == "typed"
+    assert [p.kind for p in decision.provisions] == [ProvisionKind.REQUIREMENT] * 2
+    assert [c.reveal() for c in decision.conditions] == ["Baustelle sichern", "Gehweg freihalten"]
+    assert decision.operative_part is None
+    assert decision.issuing_authority is None
+    assert decision.costs is None
+
+
+def test_an_old_decision_with_an_empty_notice_gives_a_year_once_notified(
+    cases: CaseService, store: VorgangStore, clock: FixedClock
+) -> None:
+    case_id = submitted(cases)
+    decided(cases, case_id)
+    old_id = copied(store, case_id, {"Decided": old_decision("")})
+    decision = loaded(store, old_id).decision
+    assert decision is not None
+    assert not decision.remedy_notice.complete  # no notice: § 58 (2) VwGO
+    take(cases, old_id, "notify", actor=CLERK, delivery="counter")
+    case = loaded(store, old_id)
+    assert case.notified_on == date(2026, 3, 2)
+    assert case.objection_deadline == date(2027, 3, 2)  # a year, not a month
+    assert "record_remedy_notice_defect" not in case.allowed_commands()  # nothing to find
+    clock.advance(timedelta(days=200))
+    take(cases, old_id, "lodge_objection", actor=CLERK, grounds="nach sechs Monaten")
+    objection = loaded(store, old_id).open_objection
+    assert objection is not None
+    assert objection.timely
+
+
+def test_an_old_clock_without_its_due_date_gets_it_computed_once(
+    cases: CaseService, store: VorgangStore
+) -> None:
+    case_id = submitted(cases)
+    take(cases, case_id, "claim", actor=CLERK)
+    take(cases, case_id, "confirm_complete", actor=CLERK)
+    due = loaded(store, case_id).due_on
+    assert due == date(2026, 3, 30)  # twenty working days from 2 March
+
+    def old_clock(state: dict[str, Any]) -> None:
+        clock = state["clock"]["_data_"]
+        for name in ("deemed_approval", "months", "extension_communicated_on", "due_on"):
+            del clock[name]
+        del clock["decided_on"]
+
+    reshape = {"Submitted": old_clock, "CompletenessConfirmed": old_clock}
+    case = loaded(store, copied(store, case_id, reshape))
+    assert case.due_on == due
+    assert not case.clock.deemed_approval
+    assert case.clock.decided_on is None
+    assert case.clock.is_running

@@ -7,9 +7,13 @@ command must do: a refused command changes nothing and records nothing, a comman
 lifecycle does not allow is an ``InvalidTransition`` naming the status and the allowed
 commands, an accepted one records exactly one event naming who and when. Where a rule
 predicts the outcome (``expect``), the refusal must name that field. The shared lifecycle's
-commands are rules here; a service adds its own commands, invariants and usual steps. At
-the end (and every few steps) a fresh store replays the same case from the SQLite file, and
-every decision the machine produced replays as consistent against the rules it recorded.
+commands are rules here, the legal track's too (notification by delivery, objections with
+their remedy, hearing, forwarding, withdrawal, Widerspruchsbescheid and reinstatement, the
+remedy notice found defective, finality, withdrawal of the application until final): they
+are offered beside whatever step of the service the case has reached. A service adds its
+own commands, invariants and usual steps. At the end (and every few steps) a fresh store
+replays the same case from the SQLite file, and every decision the machine produced
+replays as consistent against the rules it recorded.
 """
 
 from __future__ import annotations
@@ -33,7 +37,14 @@ from application.decision_audit import DecisionAudit
 from application.store import VorgangStore
 from application.views import CaseState
 from domain.actor import Actor, Role
-from domain.case import Case
+from domain.authorities import (
+    OBJECTION_PERIOD_MONTHS,
+    PERIOD_WITHOUT_NOTICE_MONTHS,
+    Matter,
+    authorities_of,
+    remedy_notice,
+)
+from domain.case import ACTION_PERIOD_MONTHS, FEE_DUE_MONTHS, NO_HEARING_NEEDED, Case
 from domain.decision import Decision, DecisionOutcome
 from domain.errors import (
     CaseHeldByAnotherClerk,
@@ -43,10 +54,12 @@ from domain.errors import (
     NotTheHolder,
     WrongTenant,
 )
-from domain.lifecycle import CaseStatus
+from domain.lifecycle import WITHDRAWABLE, CaseStatus
+from domain.objection import CostsBorneBy, Objection, ObjectionOutcome, ObjectionState
 from domain.personal_data import PersonalData, Subjects
 from domain.personal_fields import personal_data_of
-from domain.working_days import BERLIN, berlin_date
+from domain.rules.notification import Delivery, rule_on
+from domain.working_days import BERLIN, add_months, berlin_date, is_working_day, period_end
 from persistence.transcodings import PersonalDataInClear
 from tests.domain.case_fixtures import (
     APPLICANT,
@@ -80,6 +93,22 @@ days_from_today = st.one_of(st.none(), st.integers(min_value=-40, max_value=40))
 usual_step = st.tuples(st.integers(min_value=0, max_value=7), st.sampled_from(DecisionOutcome))
 usual_steps = st.lists(usual_step, min_size=1, max_size=10)
 hours_between_steps = st.sampled_from([0, 1, 30, 24 * 5])
+deliveries = st.sampled_from(list(Delivery))
+# The hearing (§ 28 HVwVfG) a clerk gives with a decision: none, held today, not needed for a
+# reason, held tomorrow (refused), both (refused), a blank reason (refused).
+HEARINGS = ("none", "none", "held", "not_needed", "future", "both", "blank")
+hearings = st.sampled_from(HEARINGS)
+DISCRETION = "Die Sondernutzung beeinträchtigt den Gemeingebrauch nur kurz; Belange Dritter fehlen."
+discretions = st.sampled_from([None, DISCRETION, " "])
+objection_outcomes = st.sampled_from([*ObjectionOutcome.ALL, "upheld"])
+costs_borne = st.sampled_from([*CostsBorneBy.ALL, CostsBorneBy.AUTHORITY, "nobody"])
+refunds = st.sampled_from([None, None, Decimal("10.00"), Decimal("120.00"), Decimal("500.00")])
+objection_fees = st.sampled_from([None, None, Decimal("30.00"), Decimal("-1")])
+authorities = st.sampled_from([None, " ", "Regierungspräsidium Darmstadt"])
+PART = "Die Auflage Nr. 2 (Arbeitszeit) entfällt; im Übrigen bleibt der Bescheid bestehen."
+operative_parts = st.sampled_from([None, PART, " "])
+# Where an objection may still be heard or forwarded: lodged, or remedied only in part.
+HEARD_OR_FORWARDED_FROM = frozenset({ObjectionState.PENDING, ObjectionState.PARTLY_REMEDIED})
 SETTINGS = settings(
     max_examples=60,
     stateful_step_count=40,
@@ -87,11 +116,68 @@ SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 Expect = Callable[[date], str | type[DomainError] | None]
+NO_OBJECTION_STATUSES = frozenset({"objection_lodged", "objection_forwarded"})  # gone for good
 
 
 def clean(text: str) -> bool:
     """What ``clean_text`` accepts (the strategies never produce unencodable text)."""
     return bool(text and text.strip())
+
+
+def hearing_arguments(hearing: str, today: date) -> dict[str, Any]:
+    """The decide arguments for one of ``HEARINGS``."""
+    choices: dict[str, dict[str, Any]] = {
+        "none": {},
+        "held": {"hearing_held_on": today},
+        "not_needed": {"hearing_not_needed_because": "§ 28 Abs. 2 Nr. 1 HVwVfG: Gefahr im Verzug"},
+        "future": {"hearing_held_on": today + timedelta(days=1)},
+        "both": {"hearing_held_on": today, "hearing_not_needed_because": "x"},
+        "blank": {"hearing_not_needed_because": "  "},
+    }
+    return choices[hearing]
+
+
+def hearing_refusal(hearing: str, clerk_provisions: bool) -> str | None:
+    """What § 28 HVwVfG refuses: a hearing both held and not needed, one held tomorrow, a blank
+    reason, or none at all for provisions the clerk attaches (the standard ones need none)."""
+    if hearing in ("both", "blank"):
+        return "hearing_not_needed_because"
+    if hearing == "future":
+        return "hearing_held_on"
+    if hearing == "none" and clerk_provisions:
+        return "hearing_held_on"
+    return None
+
+
+def refund_refusal(decision: Decision | None, fee_refund: Decimal | None) -> bool:
+    """A refund is bounded by the fee the decision assessed (payments are the cash office's)."""
+    if fee_refund is None:
+        return False
+    assessed = decision.fee if decision is not None else None
+    return fee_refund > (assessed or 0)
+
+
+def expected_final_from(case: Case) -> date | None:
+    """The first day the decision is final: after the objection period, the withdrawal of an
+    objection, or the month for an action against a Widerspruchsbescheid; None while a timely
+    objection is open."""
+    deadline = case.objection_deadline
+    if deadline is None:
+        return None
+    if any(o.is_open and o.timely for o in case.objections):
+        return None
+    first = deadline + timedelta(days=1)
+    for objection in case.objections:
+        if not objection.timely and objection.state != ObjectionState.DECIDED:
+            continue  # a late objection never kept the decision open
+        if objection.state == ObjectionState.WITHDRAWN:
+            assert objection.withdrawn_on is not None
+            first = max(first, objection.withdrawn_on)
+        if objection.decision is not None:
+            assert objection.decision.served_on is not None
+            action_ends = period_end(objection.decision.served_on, ACTION_PERIOD_MONTHS)
+            first = max(first, action_ends + timedelta(days=1))
+    return first
 
 
 class ServiceMachine(RuleBasedStateMachine):
@@ -146,6 +232,14 @@ class ServiceMachine(RuleBasedStateMachine):
             if hasattr(self, "case"):
                 event(f"furthest status: {self.furthest}")
                 event(f"final status: {self.case.status} (from {self.closed_from})")
+                notification = self.case.notification
+                if notification is not None:
+                    event(f"delivery: {notification['delivery']}")
+                for objection in self.case.objections:
+                    late = "" if objection.timely else " (late)"
+                    event(f"objection: {objection.state}{late}")
+                if self.case.final_on is not None:
+                    event(f"final, status {self.case.status}")
                 if self.successes_since_replay:
                     self._check_replay_in_fresh_store()
                 self._check_every_decision_replays()
@@ -296,19 +390,41 @@ class ServiceMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------ shared lifecycle commands
 
-    @rule(actor=actors, at_kind=at_kinds)
-    def confirm_complete(self, actor: Actor, at_kind: str) -> None:
+    @rule(
+        actor=actors,
+        at_kind=at_kinds,
+        complete_in_days=st.one_of(st.none(), st.none(), st.integers(min_value=-3, max_value=1)),
+    )
+    def confirm_complete(
+        self, actor: Actor, at_kind: str, complete_in_days: int | None = None
+    ) -> None:
+        """The period runs from the day the last document was received (§ 42a (2) HVwVfG)."""
         awaited = self.case.clock.awaits_completeness
+        received = self.case.documents_received_on
+        # A day is given only when the period first starts: after missing documents, one
+        # before the request would contradict it (reported; the answer's day is the default).
+        first = self.case.clock.started_on is None
+        given = None
+        if complete_in_days is not None and first:
+            given = self.today + timedelta(complete_in_days)
+        submitted_on = berlin_date(self.case.submitted_at)
+
+        def expect(today: date) -> str | None:
+            if given is not None and not submitted_on <= given <= today:
+                return "documents_complete_on"
+            return None
+
         error = self._run(
             "confirm_complete",
             actor,
             at_kind,
-            lambda at: self.case.confirm_complete(actor=actor, at=at),
+            lambda at: self.case.confirm_complete(actor=actor, at=at, documents_complete_on=given),
+            expect,
         )
         if error is None:
             assert awaited
             assert self.case.status == CaseStatus.IN_REVIEW
-            assert self.case.clock.started_on == self.today
+            assert self.case.clock.started_on == (given or received)
             assert self.case.clock.is_running
             assert self.case.due_on is not None
 
@@ -408,20 +524,43 @@ class ServiceMachine(RuleBasedStateMachine):
         at_kind=at_kinds,
         working_days=st.integers(min_value=-1, max_value=15),
         reason=texts,
+        told_in_days=st.one_of(st.none(), st.integers(min_value=-3, max_value=1)),
     )
-    def extend_period(self, actor: Actor, at_kind: str, working_days: int, reason: str) -> None:
+    def extend_period(
+        self,
+        actor: Actor,
+        at_kind: str,
+        working_days: int,
+        reason: str,
+        told_in_days: int | None = None,
+    ) -> None:
+        """Once, before the period ends, the reasons sent to the applicant by then."""
         clock = self.case.clock
+        told = None if told_in_days is None else self.today + timedelta(days=told_in_days)
+
+        def expect(today: date) -> str | None:
+            if not clean(reason):
+                return "reason"
+            due = clock.due_on
+            if working_days <= 0 or due is None or today > due:
+                return "working_days"
+            if told is not None and (told > due or told > today):
+                return "communicated_on"
+            return None
+
         error = self._run(
             "extend_period",
             actor,
             at_kind,
             lambda at: self.case.extend_period(
-                actor=actor, at=at, working_days=working_days, reason=reason
+                actor=actor, at=at, working_days=working_days, reason=reason, communicated_on=told
             ),
+            expect,
         )
         if error is None:
             assert not clock.is_extended
             assert self.case.clock.extension_working_days == working_days > 0
+            assert self.case.clock.extension_communicated_on == (told or self.today)
             if clock.due_on is not None:
                 assert self.case.due_on is not None
                 assert self.case.due_on > clock.due_on
@@ -434,6 +573,8 @@ class ServiceMachine(RuleBasedStateMachine):
         legal_basis=st.sampled_from(["§ 5 Satzung", "§ 5 Satzung", " "]),
         conditions=st.sampled_from([None, [], ["Auflage: Baustelle sichern"], ["  "]]),
         fee=st.sampled_from([None, None, None, Decimal("120.00")]),
+        hearing=hearings,
+        discretion=discretions,
     )
     def decide(
         self,
@@ -444,15 +585,17 @@ class ServiceMachine(RuleBasedStateMachine):
         legal_basis: str,
         conditions: list[str] | None,
         fee: Decimal | None,
+        hearing: str = "none",
+        discretion: str | None = None,
     ) -> None:
         """The clerk's part is checked here; the service's part by ``decision_refusal``."""
         who = self._actor(actor)
         holder = self.case.holder
+        given = any(clean(c) for c in conditions or [])
 
         def expect(today: date) -> str | type[DomainError] | None:
             if holder is None or holder.id != who.id:
                 return NotTheHolder
-            given = any(clean(c) for c in conditions or [])
             with_conditions = outcome is DecisionOutcome.APPROVED_WITH_CONDITIONS
             if with_conditions and not given and not self.STANDARD_CONDITIONS:
                 return "conditions"
@@ -462,6 +605,9 @@ class ServiceMachine(RuleBasedStateMachine):
                 return "outcome"
             if not legal_basis.strip():
                 return "legal_basis"
+            refusal = hearing_refusal(hearing, given) or self.discretion_refusal(discretion)
+            if refusal is not None:
+                return refusal
             if fee is not None:
                 return "fee"  # every service here takes its fee from a tariff
             refusal = self.decision_refusal(outcome, today)
@@ -479,9 +625,10 @@ class ServiceMachine(RuleBasedStateMachine):
                 outcome=outcome,
                 justification=justification,
                 legal_basis=legal_basis,
-                legal_remedy_notice="Gegen diesen Bescheid ... Widerspruch",
                 conditions=conditions,
                 fee=fee,
+                discretion=discretion,
+                **hearing_arguments(hearing, self.today),
             ),
             expect,
         )
@@ -490,7 +637,55 @@ class ServiceMachine(RuleBasedStateMachine):
             assert decision is not None
             assert self.case.status == CaseStatus.DECIDED
             assert decision.outcome is outcome
+            self.check_the_decision_record(decision, hearing, discretion)
             self.after_decision(decision)
+
+    def discretion_refusal(self, discretion: str | None) -> str | None:
+        """Where the law gives discretion its considerations are stated; elsewhere none are."""
+        if self.case.DISCRETION_UNDER is None:
+            return "discretion" if discretion else None
+        return None if discretion and clean(discretion) else "discretion"
+
+    def check_the_decision_record(
+        self, decision: Decision, hearing: str, discretion: str | None
+    ) -> None:
+        """What every Bescheid records besides its terms: authority, notice, addressee, the
+        hearing or why none was needed, the considerations, the costs, the clock stopped."""
+        case = self.case
+        assert decision.issuing_authority == authorities_of(case.tenant).issuing_authority(
+            case.MATTER
+        )
+        assert decision.remedy_notice == remedy_notice(
+            case.tenant, case.MATTER, objection_excluded_by=case.OBJECTION_EXCLUDED_BY
+        )
+        assert decision.remedy_notice.complete
+        assert decision.legal_remedy_notice == decision.remedy_notice.text
+        assert decision.addressee == case.applicant["name"]
+        assert decision.operative_part is not None
+        assert decision.hearing is not None
+        if hearing == "held":
+            assert decision.hearing.held_on == berlin_date(decision.decided_at)
+        elif hearing == "not_needed":
+            reason = decision.hearing.not_needed_because
+            assert reason is not None
+            assert reason != NO_HEARING_NEEDED
+        else:
+            assert decision.hearing.not_needed_because == NO_HEARING_NEEDED
+        assert decision.conditions == tuple(p.text for p in decision.provisions)
+        if case.DISCRETION_UNDER is None:
+            assert decision.discretion is None
+        else:
+            assert decision.discretion is not None
+            assert decision.discretion.reveal() == (discretion or "").strip()
+        if decision.fee is None:
+            assert decision.costs is None
+        else:
+            assert decision.costs is not None
+            assert decision.costs.amount == decision.fee
+            assert decision.costs.legal_basis == case.FEE_LEGAL_BASIS
+            assert decision.costs.due_on is None  # set when the decision is notified
+        assert decision.notified_on is None
+        assert case.clock.decided_on == berlin_date(decision.decided_at)
 
     def decision_refusal(self, outcome: DecisionOutcome, today: date) -> str | None:
         """The field a service's own decision rules refuse, if any."""
@@ -499,62 +694,235 @@ class ServiceMachine(RuleBasedStateMachine):
     def after_decision(self, decision: Any) -> None:
         """What a service checks of a decision it just recorded."""
 
-    @rule(actor=actors, at_kind=at_kinds, notified_in_days=days_from_today)
-    def notify(self, actor: Actor, at_kind: str, notified_in_days: int | None) -> None:
-        day = None if notified_in_days is None else self.today + timedelta(days=notified_in_days)
+    def decide_as_usual(self, outcome: DecisionOutcome, choice: int) -> None:
+        """A well-formed decision by the holder: clerk conditions come with a hearing."""
+        given = ["Baustelle sichern"] if outcome.name.endswith("CONDITIONS") else None
+        hearing = ("held", "not_needed")[choice % 2] if given else "none"
+        discretion = DISCRETION if self.case.DISCRETION_UNDER else None
+        justification = "Die Voraussetzungen liegen vor."
+        self.decide(HOLDER, NOW, outcome, justification, "§ 5", given, None, hearing, discretion)
+
+    # --------------------------------------------------- the legal track: notification
+
+    @rule(
+        actor=actors,
+        at_kind=at_kinds,
+        delivery=deliveries,
+        sent_in_days=st.one_of(st.none(), st.integers(min_value=-6, max_value=1)),
+        received_after_days=st.one_of(st.none(), st.integers(min_value=-1, max_value=8)),
+    )
+    def notify(
+        self,
+        actor: Actor,
+        at_kind: str,
+        delivery: Delivery = Delivery.COUNTER,
+        sent_in_days: int | None = None,
+        received_after_days: int | None = None,
+    ) -> None:
+        """The day of notification follows from the delivery by the rule in force when sent;
+        the objection period, a validity that runs from it and the fee's due date follow."""
+        decision = self.case.decision
+        today = self.today
+        sent = today if sent_in_days is None else today + timedelta(days=sent_in_days)
+        received = None if received_after_days is None else sent + timedelta(received_after_days)
+
+        def expect(today: date) -> str | None:
+            if decision is None:
+                return "decision"
+            if sent < berlin_date(decision.decided_at) or sent > today:
+                return "sent_on"
+            if received is not None and received > today:
+                return "received_on"
+            try:
+                rule_on(sent).notified_on(delivery, sent, received)
+            except InvalidCommand as refused:
+                return refused.field
+            return None
+
         error = self._run(
             "notify",
             actor,
             at_kind,
-            lambda at: self.case.notify(actor=actor, at=at, notified_on=day),
+            lambda at: self.case.notify(
+                actor=actor,
+                at=at,
+                delivery=delivery,
+                sent_on=None if sent_in_days is None else sent,
+                received_on=received,
+            ),
+            expect,
+        )
+        if error is not None:
+            return
+        case = self.case
+        assert decision is not None
+        day = rule_on(sent).notified_on(delivery, sent, received)
+        assert case.status == CaseStatus.NOTIFIED
+        assert case.notified_on == day >= sent
+        assert case.notification == {
+            "delivery": delivery.value,
+            "sent_on": sent,
+            "received_on": received,
+        }
+        months = decision.remedy_notice.period_months
+        assert case.objection_deadline == period_end(day, months)
+        notified = case.decision
+        assert notified is not None
+        assert notified is case.decisions[-1]
+        assert notified.notified_on == day
+        assert notified.effective_from == max(decision.effective_from, day)
+        if decision.valid_for_months is not None:
+            assert notified.expires_on == add_months(day, decision.valid_for_months)
+        else:
+            assert notified.expires_on == decision.expires_on
+        if decision.costs is not None:
+            assert notified.costs is not None
+            assert notified.costs.due_on == add_months(day, FEE_DUE_MONTHS)
+        [recorded] = self.store.events.get(case.id, gt=case.version - 1)
+        assert isinstance(recorded, Case.Notified)
+        assert recorded.rules is not None
+        assert recorded.rules.version == rule_on(sent).version
+        assert recorded.rules.inputs["notified_on"] == day.isoformat()
+
+    def notify_as_usual(self, choice: int) -> None:
+        """Notified by one of the ways a town delivers, sent today."""
+        delivery = (
+            Delivery.COUNTER,
+            Delivery.LETTER,
+            Delivery.ELECTRONIC,
+            Delivery.PORTAL,
+            Delivery.FORMAL_SERVICE,
+        )[choice % 5]
+        received = 0 if delivery in (Delivery.PORTAL, Delivery.FORMAL_SERVICE) else None
+        self.notify(CLERK, NOW, delivery, None, received)
+
+    @rule(actor=actors, at_kind=at_kinds, reason=texts)
+    def record_remedy_notice_defect(self, actor: Actor, at_kind: str, reason: str) -> None:
+        """A missing or wrong notice: the objection period is a year (§ 58 (2) VwGO)."""
+        error = self._run(
+            "record_remedy_notice_defect",
+            actor,
+            at_kind,
+            lambda at: self.case.record_remedy_notice_defect(actor=actor, at=at, reason=reason),
+            lambda _today: None if clean(reason) else "reason",
         )
         if error is None:
-            assert self.case.status == CaseStatus.NOTIFIED
-            assert self.case.notified_on == (day or self.today)
+            case = self.case
+            assert case.decision is not None
+            assert case.notified_on is not None
+            assert not case.decision.remedy_notice.complete
+            year = period_end(case.notified_on, PERIOD_WITHOUT_NOTICE_MONTHS)
+            assert case.objection_deadline == year
+            assert "record_remedy_notice_defect" not in case.allowed_commands()
+
+    # ------------------------------------------------------ the legal track: objections
 
     @rule(actor=actors, at_kind=at_kinds, grounds=texts, received_in_days=days_from_today)
     def lodge_objection(
         self, actor: Actor, at_kind: str, grounds: str, received_in_days: int | None
     ) -> None:
+        """Recorded in time or late, never refused for lateness; the main track stays."""
+        case = self.case
         received_on = (
             None if received_in_days is None else self.today + timedelta(days=received_in_days)
         )
+        status, lodged, deadline = case.status, len(case.objections), case.objection_deadline
+        sent_on = case.notification["sent_on"] if case.notification else None
+
+        def expect(today: date) -> str | None:
+            day = received_on or today
+            if sent_on is not None and day < sent_on:
+                return "received_on"  # before the decision was even sent
+            if day > today:
+                return "received_on"
+            return None if clean(grounds) else "grounds"
+
         error = self._run(
             "lodge_objection",
             actor,
             at_kind,
-            lambda at: self.case.lodge_objection(
+            lambda at: case.lodge_objection(
                 actor=actor, at=at, grounds=grounds, received_on=received_on
             ),
+            expect,
         )
         if error is None:
-            objection = self.case.objection
-            assert objection is not None
-            assert self.case.status == CaseStatus.OBJECTION_LODGED
-            assert self.case.objection_deadline is not None
-            assert self.case.notified_on is not None
-            assert self.case.notified_on <= objection.received_on <= self.case.objection_deadline
+            assert deadline is not None
+            assert len(case.objections) == lodged + 1
+            objection = case.objections[-1]
+            assert case.open_objection is objection
+            assert objection.received_on == (received_on or self.today)
+            assert objection.deadline == deadline
+            assert objection.timely is (objection.received_on <= deadline)
+            assert objection.state == ObjectionState.PENDING
+            assert case.status == status  # beside the case: the main track does not move
+            if objection.timely:
+                assert case.final_on is None
+
+    def _open_objection(self) -> Objection:
+        objection = self.case.open_objection
+        assert objection is not None  # the legal track offers the command only then
+        return objection
 
     @rule(actor=actors, at_kind=at_kinds, reason=texts)
-    def remedy_objection(self, actor: Actor, at_kind: str, reason: str) -> None:
+    def grant_reinstatement(self, actor: Actor, at_kind: str, reason: str) -> None:
+        """A late objection counts as in time; a final decision is open again."""
+        status = self.case.status
         error = self._run(
-            "remedy_objection",
+            "grant_reinstatement",
             actor,
             at_kind,
-            lambda at: self.case.remedy_objection(actor=actor, at=at, reason=reason),
+            lambda at: self.case.grant_reinstatement(actor=actor, at=at, reason=reason),
+            lambda _today: None if clean(reason) else "reason",
         )
         if error is None:
-            assert self.case.status == CaseStatus.IN_REVIEW
-            assert self.case.decision is None
-            assert self.case.decisions
+            objection = self._open_objection()
+            assert objection.reinstated
+            assert objection.timely
+            assert self.case.final_on is None
+            expected = CaseStatus.NOTIFIED if status == CaseStatus.FINAL else status
+            assert self.case.status == expected
 
     @rule(
         actor=actors,
         at_kind=at_kinds,
-        authority=st.sampled_from(["Kreisausschuss Hochtaunuskreis", " "]),
-        reason=texts,
+        held_in_days=st.integers(min_value=-40, max_value=1),
+        committee=st.sampled_from([None, " ", "Anhörungsausschuss der Stadt Usingen"]),
     )
-    def forward_objection(self, actor: Actor, at_kind: str, authority: str, reason: str) -> None:
+    def hear_objection(
+        self, actor: Actor, at_kind: str, held_in_days: int, committee: str | None
+    ) -> None:
+        """In self-government matters the committee hears it; road traffic objections go on."""
+        held_on = self.today + timedelta(days=held_in_days)
+        objection = self.case.open_objection
+
+        def expect(today: date) -> str | None:
+            assert objection is not None
+            if self.case.MATTER is not Matter.SELF_GOVERNMENT:
+                return "objection"
+            return None if objection.received_on <= held_on <= today else "held_on"
+
+        error = self._run(
+            "hear_objection",
+            actor,
+            at_kind,
+            lambda at: self.case.hear_objection(
+                actor=actor, at=at, held_on=held_on, committee=committee
+            ),
+            expect,
+        )
+        if error is None:
+            heard = self._open_objection()
+            assert heard.state == ObjectionState.HEARD
+            assert heard.heard_on == held_on
+            configured = authorities_of(self.case.tenant).hearing_committee
+            assert heard.hearing_committee == ((committee or "").strip() or configured)
+
+    @rule(actor=actors, at_kind=at_kinds, authority=authorities, reason=texts)
+    def forward_objection(
+        self, actor: Actor, at_kind: str, authority: str | None, reason: str
+    ) -> None:
+        """No remedy: to the configured objection authority unless another is named."""
         error = self._run(
             "forward_objection",
             actor,
@@ -562,42 +930,270 @@ class ServiceMachine(RuleBasedStateMachine):
             lambda at: self.case.forward_objection(
                 actor=actor, at=at, authority=authority, reason=reason
             ),
+            lambda _today: None if clean(reason) else "reason",
         )
         if error is None:
-            assert self.case.status == CaseStatus.OBJECTION_FORWARDED
+            forwarded = self._open_objection()
+            assert forwarded.state == ObjectionState.FORWARDED
+            configured = authorities_of(self.case.tenant).objection_authority(self.case.MATTER)
+            assert forwarded.forwarded_to == ((authority or "").strip() or configured)
+
+    @rule(
+        actor=actors,
+        at_kind=at_kinds,
+        reason=texts,
+        extent=st.sampled_from(["full", "full", "partial", "half"]),
+        costs_borne_by=costs_borne,
+        fee_refund=refunds,
+        new_decision=st.booleans(),
+        operative_part=operative_parts,
+    )
+    def remedy_objection(
+        self,
+        actor: Actor,
+        at_kind: str,
+        reason: str,
+        extent: str = "full",
+        costs_borne_by: str = CostsBorneBy.AUTHORITY,
+        fee_refund: Decimal | None = None,
+        new_decision: bool = True,
+        operative_part: str | None = None,
+    ) -> None:
+        """Abhilfe in full or in part, with costs and a refund of the fee the decision assessed;
+        with a new decision the case returns to review (only before the service's steps
+        began), without one the remedy says what it changes in the decision in force."""
+        case = self.case
+        status, fee_paid, decision = case.status, case.fee_paid, case.decision
+        index = case.objections.index(case.open_objection) if case.open_objection else -1
+
+        def expect(today: date) -> str | None:
+            if extent not in ("full", "partial"):
+                return "extent"
+            if refund_refusal(decision, fee_refund):
+                return "fee_refund"
+            if new_decision:
+                if status not in (CaseStatus.NOTIFIED, CaseStatus.FINAL):
+                    return "new_decision"
+                refusal = self.reopen_refusal()
+                if refusal is not None:
+                    return refusal
+            elif not operative_part:
+                return "operative_part"
+            if costs_borne_by not in CostsBorneBy.ALL:
+                return "costs.borne_by"
+            if not clean(reason):
+                return "reason"
+            return "operative_part" if operative_part and not clean(operative_part) else None
+
+        error = self._run(
+            "remedy_objection",
+            actor,
+            at_kind,
+            lambda at: case.remedy_objection(
+                actor=actor,
+                at=at,
+                reason=reason,
+                extent=extent,
+                costs_borne_by=costs_borne_by,
+                fee_refund=fee_refund,
+                new_decision=new_decision,
+                operative_part=operative_part,
+            ),
+            expect,
+        )
+        if error is not None:
+            return
+        remedied = case.objections[index]
+        full = extent == "full"
+        assert remedied.state == (
+            ObjectionState.REMEDIED if full else ObjectionState.PARTLY_REMEDIED
+        )
+        assert remedied.is_open is not full  # the rest of a partial remedy goes on
+        assert remedied.remedy is not None
+        assert remedied.remedy.costs.borne_by == costs_borne_by
+        assert remedied.remedy.costs.fee_refund == fee_refund
+        assert remedied.remedy.decided_by == authorities_of(case.tenant).issuing_authority(
+            case.MATTER
+        )
+        assert (remedied.remedy.operative_part is None) is (not operative_part)
+        refunded = fee_refund if fee_refund and fee_paid is not None else 0
+        assert case.fee_paid == (None if fee_paid is None else fee_paid - refunded)
+        if new_decision:
+            assert case.status == CaseStatus.IN_REVIEW
+            assert case.decision is None
+            assert case.decisions
+            assert case.notified_on is case.objection_deadline is case.final_on is None
+        else:
+            assert case.status == status
+            assert case.decision == decision
+
+    def reopen_refusal(self) -> str | None:
+        """The field a service refuses a remedy that reopens its decision on, if any."""
+        return None
+
+    @rule(actor=actors, at_kind=at_kinds, reason=optional_texts)
+    def withdraw_objection(self, actor: Actor, at_kind: str, reason: str | None) -> None:
+        """The objector withdraws; no reason is needed."""
+        index = (
+            self.case.objections.index(self._open_objection()) if self.case.open_objection else -1
+        )
+        error = self._run(
+            "withdraw_objection",
+            actor,
+            at_kind,
+            lambda at: self.case.withdraw_objection(actor=actor, at=at, reason=reason),
+            lambda _today: "reason" if reason and not reason.strip() else None,
+        )
+        if error is None:
+            withdrawn = self.case.objections[index]
+            assert withdrawn.state == ObjectionState.WITHDRAWN
+            assert withdrawn.withdrawn_on == self.today
+            assert self.case.open_objection is None
+
+    @rule(
+        actor=actors,
+        at_kind=at_kinds,
+        outcome=objection_outcomes,
+        reasons=texts,
+        costs_borne_by=costs_borne,
+        served_in_days=st.integers(min_value=-40, max_value=1),
+        decided_in_days=st.one_of(st.none(), st.integers(min_value=-40, max_value=1)),
+        fee=objection_fees,
+        fee_refund=refunds,
+        authority=authorities,
+        operative_part=operative_parts,
+    )
+    def decide_objection(
+        self,
+        actor: Actor,
+        at_kind: str,
+        outcome: str,
+        reasons: str,
+        costs_borne_by: str,
+        served_in_days: int,
+        decided_in_days: int | None = None,
+        fee: Decimal | None = None,
+        fee_refund: Decimal | None = None,
+        authority: str | None = None,
+        operative_part: str | None = None,
+    ) -> None:
+        """The Widerspruchsbescheid: a late objection without reinstatement only as
+        inadmissible; signed between receipt and today, served between signing and today; the
+        month for an action from service."""
+        case = self.case
+        served_on = self.today + timedelta(days=served_in_days)
+        signed = None if decided_in_days is None else self.today + timedelta(decided_in_days)
+        objection = case.open_objection
+        fee_paid, decision = case.fee_paid, case.decision
+        index = case.objections.index(objection) if objection else -1
+
+        def expect(today: date) -> str | None:
+            assert objection is not None
+            if outcome not in ObjectionOutcome.ALL:
+                return "outcome"
+            if not objection.timely and outcome != ObjectionOutcome.INADMISSIBLE:
+                return "outcome"
+            day = signed or today
+            if not objection.received_on <= day <= today:
+                return "decided_on"
+            if not day <= served_on <= today:
+                return "served_on"
+            if refund_refusal(decision, fee_refund):
+                return "fee_refund"
+            if not clean(reasons):
+                return "reasons"
+            if costs_borne_by not in CostsBorneBy.ALL:
+                return "costs.borne_by"
+            if fee is not None and fee < 0:
+                return "costs.fee"
+            return "operative_part" if operative_part and not clean(operative_part) else None
+
+        error = self._run(
+            "decide_objection",
+            actor,
+            at_kind,
+            lambda at: case.decide_objection(
+                actor=actor,
+                at=at,
+                outcome=outcome,
+                reasons=reasons,
+                costs_borne_by=costs_borne_by,
+                served_on=served_on,
+                fee=fee,
+                fee_refund=fee_refund,
+                authority=authority,
+                operative_part=operative_part,
+                decided_on=signed,
+            ),
+            expect,
+        )
+        if error is not None:
+            return
+        decided = case.objections[index]
+        assert decided.state == ObjectionState.DECIDED
+        assert not decided.is_open
+        bescheid = decided.decision
+        assert bescheid is not None
+        assert bescheid.outcome == outcome
+        assert bescheid.served_on == served_on
+        assert bescheid.action_deadline == period_end(served_on, ACTION_PERIOD_MONTHS)
+        assert bescheid.decided_on == (signed or self.today)
+        assert (bescheid.operative_part is None) is (not operative_part)
+        configured = authorities_of(case.tenant).objection_authority(case.MATTER)
+        assert bescheid.decided_by == ((authority or "").strip() or configured)
+        assert bescheid.costs.borne_by == costs_borne_by
+        assert bescheid.costs.fee == fee
+        refunded = fee_refund if fee_refund and fee_paid is not None else 0
+        assert case.fee_paid == (None if fee_paid is None else fee_paid - refunded)
 
     @rule(actor=actors, at_kind=at_kinds)
     def mark_final(self, actor: Actor, at_kind: str) -> None:
-        deadline = self.case.objection_deadline
+        """From the day after the period, or after the objection was finally disposed of."""
+        status = self.case.status
+        first = expected_final_from(self.case)
+
+        def expect(today: date) -> str | None:
+            assert first is not None  # offered only with no objection open
+            return None if today >= first else "at"
+
         error = self._run(
             "mark_final",
             actor,
             at_kind,
             lambda at: self.case.mark_final(actor=actor, at=at),
-            expect=lambda today: None if deadline and today > deadline else "at",
+            expect,
         )
         if error is None:
-            assert self.case.status == CaseStatus.FINAL
+            assert self.case.final_on == first
+            expected = CaseStatus.FINAL if status == CaseStatus.NOTIFIED else status
+            assert self.case.status == expected
+            assert "withdraw" not in self.case.allowed_commands()
 
     @precondition(lambda self: self.withdrawals)
-    @rule(actor=actors, at_kind=at_kinds, reason=texts)
-    def withdraw(self, actor: Actor, at_kind: str, reason: str) -> None:
+    @rule(actor=actors, at_kind=at_kinds, reason=optional_texts)
+    def withdraw(self, actor: Actor, at_kind: str, reason: str | None) -> None:
+        """The application is withdrawn until the decision is final, with or without reason."""
+        case = self.case
+        offered = case.final_on is None and case.status in WITHDRAWABLE
         error = self._run(
             "withdraw",
             actor,
             at_kind,
-            lambda at: self.case.withdraw(actor=actor, at=at, reason=reason),
+            lambda at: case.withdraw(actor=actor, at=at, reason=reason),
+            lambda _today: "reason" if reason and not reason.strip() else None,
         )
         if error is None:
-            assert self.case.status == CaseStatus.WITHDRAWN
-            assert self.case.withdrawal_reason is not None
+            assert offered
+            assert case.status == CaseStatus.WITHDRAWN
+            assert (case.withdrawal_reason is None) is (not reason)
+            assert case.holder is None
 
     @rule(actor=actors, at_kind=at_kinds, reason=optional_texts)
     def close(self, actor: Actor, at_kind: str, reason: str | None) -> None:
         status = self.case.status
 
         def expect(today: date) -> str | None:
-            refusal = self.close_refusal(status, today)
+            refusal = self.legal_track_refusal(status, today) or self.close_refusal(status, today)
             if refusal is not None:
                 return refusal
             return "reason" if reason and not reason.strip() else None  # "" gives no reason
@@ -615,18 +1211,104 @@ class ServiceMachine(RuleBasedStateMachine):
             assert self.case.allowed_commands() == frozenset()
             assert self.case.holder is None
 
+    def legal_track_refusal(self, status: str, today: date) -> str | None:
+        """No file closes with an objection open, or while the period runs and the decision
+        is not final; a withdrawal settled both."""
+        case = self.case
+        if status == CaseStatus.WITHDRAWN:
+            return None
+        if case.open_objection is not None:
+            return "objection"
+        deadline = case.objection_deadline
+        if deadline is not None and case.final_on is None and today <= deadline:
+            return "at"
+        return None
+
     def close_refusal(self, status: str, today: date) -> str | None:
         """The field a service's own close rule refuses in this status, if any."""
         return None
 
+    def settle_and_close(self, reason: str | None) -> None:
+        """Close as a clerk does: any objection decided, the decision final, then the file."""
+        case = self.case
+        objection = case.open_objection
+        if objection is not None:
+            outcome = ObjectionOutcome.DISMISSED if objection.timely else "inadmissible"
+            self.decide_objection(CLERK, NOW, outcome, "unbegründet", CostsBorneBy.OBJECTOR, 0)
+        first = expected_final_from(case)
+        if case.final_on is None and first is not None and case.status != CaseStatus.WITHDRAWN:
+            self._move_to(first)
+            self.mark_final(CLERK, NOW)
+        self.close(CLERK, NOW, reason)
+
     # ------------------------------------------------------------ usual steps
+
+    def take_the_legal_step(self, choice: int) -> bool:
+        """A step of the legal track beside the case, whatever its status: an objection
+        lodged (in time, late, before the presumed day), heard, forwarded, remedied,
+        withdrawn or decided; reinstatement; the notice found defective; finality."""
+        case = self.case
+        if case.notified_on is None or case.status in (CaseStatus.CLOSED, CaseStatus.WITHDRAWN):
+            return False
+        objection = case.open_objection
+        assert case.objection_deadline is not None
+        if objection is None:
+            if choice in (0, 4):
+                self.lodge_objection(CLERK, NOW, "Die Auflage ist unverhältnismäßig", None)
+            elif choice == 1:
+                if case.final_on is None:
+                    self._move_to(case.objection_deadline + timedelta(days=1))
+                self.lodge_objection(CLERK, NOW, "Verspätet, aber begründet", None)  # late
+            elif choice == 2 and case.final_on is None:
+                self.record_remedy_notice_defect(SUPERVISOR, NOW, "Belehrung nannte falsche Stelle")
+            elif choice in (3, 5) and case.final_on is None:
+                first = expected_final_from(case)
+                assert first is not None
+                self._move_to(first - timedelta(days=1))
+                self.mark_final(CLERK, NOW)  # the day before: refused
+                self._move_to(first)
+                self.mark_final(CLERK, NOW)
+            else:
+                return False
+            return True
+        if not objection.timely and choice <= 2:
+            self.grant_reinstatement(SUPERVISOR, NOW, "Krankenhausaufenthalt belegt")
+        elif not objection.timely:
+            self.decide_objection(SUPERVISOR, NOW, "dismissed", "verspätet", "objector", 0)
+            self.decide_objection(SUPERVISOR, NOW, "inadmissible", "verspätet", "objector", 0)
+        elif choice == 0:
+            new_decision = case.status in (CaseStatus.NOTIFIED, CaseStatus.FINAL)
+            refund = case.decision.fee if case.decision is not None else None
+            part = None if new_decision else PART
+            self.remedy_objection(
+                SUPERVISOR, NOW, "begründet", "full", "authority", refund, new_decision, part
+            )
+        elif choice == 1:
+            self.remedy_objection(
+                SUPERVISOR, NOW, "zum Teil begründet", "partial", "shared", None, False, PART
+            )
+        elif choice == 2 and objection.state in HEARD_OR_FORWARDED_FROM:
+            if case.MATTER is Matter.SELF_GOVERNMENT:
+                self.hear_objection(CLERK, NOW, 0, None)
+            else:
+                self.forward_objection(CLERK, NOW, None, "keine Abhilfe")
+        elif choice == 3:
+            self.withdraw_objection(APPLICANT, NOW, None)
+        else:
+            outcome = ObjectionOutcome.ALL[choice % 4]
+            days = -1 if choice > 5 else 0  # signed and served yesterday, or today
+            self.decide_objection(SUPERVISOR, NOW, outcome, "Gründe", "objector", days, days)
+        return True
 
     def _take_the_shared_step(self, choice: int, outcome: DecisionOutcome) -> bool:
         """One well-formed step of the shared lifecycle; False if the status is the service's."""
         case = self.case
         status = case.status
+        legal_first = case.open_objection is not None and choice % 2 == 1
+        if legal_first and self.take_the_legal_step(choice // 2):
+            return True
         if status == CaseStatus.SUBMITTED:
-            self.confirm_complete(CLERK, NOW)
+            self.confirm_complete(CLERK, NOW, None)
         elif status == CaseStatus.IN_REVIEW and case.holder is None:
             self.claim(DELEGATED_CLERK if choice == 0 else CLERK, NOW)
         elif status == CaseStatus.IN_REVIEW and choice == 0:
@@ -636,29 +1318,18 @@ class ServiceMachine(RuleBasedStateMachine):
                 outcome = DecisionOutcome.APPROVED_WITH_CONDITIONS  # approvals go further
             if outcome is DecisionOutcome.APPROVED and self.STANDARD_CONDITIONS:
                 outcome = DecisionOutcome.APPROVED_WITH_CONDITIONS
-            given = ["Baustelle sichern"] if outcome.name.endswith("CONDITIONS") else None
             self.prepare_decision(choice)
-            self.decide(HOLDER, NOW, outcome, "Die Voraussetzungen liegen vor.", "§ 5", given, None)
+            self.decide_as_usual(outcome, choice)
         elif status == CaseStatus.INFORMATION_REQUESTED:
             self.provide_information(APPLICANT, NOW, "Lageplan anbei")
         elif status == CaseStatus.DECIDED:
-            self.notify(CLERK, NOW, None)
-        elif status == CaseStatus.NOTIFIED and choice <= 1:
-            self.lodge_objection(CLERK, NOW, "Die Auflage ist unverhältnismäßig", None)
-        elif status == CaseStatus.NOTIFIED and choice == 2:
-            assert case.objection_deadline is not None
-            self._move_to(case.objection_deadline)
-            self.mark_final(CLERK, NOW)  # on the last day: refused
-            self._move_to(case.objection_deadline + timedelta(days=1))
-            self.mark_final(CLERK, NOW)
-        elif status == CaseStatus.OBJECTION_LODGED and choice <= 3:
-            self.remedy_objection(SUPERVISOR, NOW, "Widerspruch begründet")
-        elif status == CaseStatus.OBJECTION_LODGED:
-            self.forward_objection(CLERK, NOW, "Kreisausschuss Hochtaunuskreis", "keine Abhilfe")
-        elif status in (CaseStatus.WITHDRAWN, CaseStatus.OBJECTION_FORWARDED):
+            self.notify_as_usual(choice)
+        elif status == CaseStatus.NOTIFIED and choice <= 3:
+            return self.take_the_legal_step(choice)
+        elif status == CaseStatus.WITHDRAWN:
             self.close(CLERK, NOW, None)
         else:
-            return False
+            return self.take_the_legal_step(choice) if choice == 7 else False
         return True
 
     def prepare_decision(self, choice: int) -> None:
@@ -723,11 +1394,63 @@ class ServiceMachine(RuleBasedStateMachine):
     def status_is_one_of_the_lifecycle(self) -> None:
         case = self.case
         assert case.status in type(case).LIFECYCLE
+        assert case.status not in NO_OBJECTION_STATUSES
         assert (case.open_request is not None) is (case.status == CaseStatus.INFORMATION_REQUESTED)
         if case.status in (CaseStatus.WITHDRAWN, CaseStatus.CLOSED):
             assert case.holder is None
         if case.status in UNDECIDED:
             assert case.decision is None
+
+    @invariant()
+    def the_legal_track_stands_beside_the_case(self) -> None:
+        """Notification, objections and finality, whatever step the service has reached."""
+        case = self.case
+        notified = case.notified_on is not None
+        assert notified is (case.objection_deadline is not None) is (case.notification is not None)
+        allowed = case.allowed_commands()
+        assert sum(o.is_open for o in case.objections) <= 1
+        open_objection = case.open_objection
+        if notified:
+            assert case.notified_on is not None
+            assert case.objection_deadline is not None
+            assert case.decision is not None
+            assert case.decision.notified_on == case.notified_on
+            assert is_working_day(case.objection_deadline)
+            months = case.decision.remedy_notice.period_months
+            assert months in (OBJECTION_PERIOD_MONTHS, PERIOD_WITHOUT_NOTICE_MONTHS)
+            assert case.objection_deadline == period_end(case.notified_on, months)
+        else:
+            assert case.final_on is None
+        if case.final_on is not None:
+            assert case.objection_deadline is not None
+            assert case.final_on > case.objection_deadline
+            assert open_objection is None or not open_objection.timely
+            assert "withdraw" not in allowed
+        if case.status in (CaseStatus.CLOSED, CaseStatus.WITHDRAWN) or not notified:
+            assert not allowed & {
+                "lodge_objection",
+                "mark_final",
+                "record_remedy_notice_defect",
+                "remedy_objection",
+                "withdraw_objection",
+                "decide_objection",
+            }
+            return
+        # After notification, in any status: the objection track is offered beside the case.
+        assert ("lodge_objection" in allowed) is (open_objection is None)
+        for command in ("remedy_objection", "withdraw_objection", "decide_objection"):
+            assert (command in allowed) is (open_objection is not None)
+        if open_objection is not None:
+            assert ("grant_reinstatement" in allowed) is (not open_objection.timely)
+            goes_on = open_objection.state in HEARD_OR_FORWARDED_FROM
+            assert ("forward_objection" in allowed) is goes_on
+            assert ("hear_objection" in allowed) is goes_on
+        if open_objection is None:
+            assert ("mark_final" in allowed) is (case.final_on is None)
+        elif open_objection.timely:
+            assert "mark_final" not in allowed  # a timely objection keeps the decision open
+        withdrawable = case.final_on is None and case.status in WITHDRAWABLE
+        assert ("withdraw" in allowed) is withdrawable
 
     @invariant()
     def a_fresh_store_replays_the_same_case(self) -> None:

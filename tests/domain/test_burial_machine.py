@@ -165,10 +165,19 @@ class BurialMachine(ServiceMachine):
         return "outcome" if outcome.is_approval else None  # scheduled only by the rules
 
     def close_refusal(self, status: str, today: date) -> str | None:
-        decision = self.case.decision
+        burial = self.burial
+        decision = burial.decision
         scheduled = decision is not None and decision.outcome.is_approval
-        if scheduled and status in (CaseStatus.FINAL,):
-            return "status"  # a scheduled burial is recorded carried out first
+        objection = burial.open_objection
+        forwarded = objection is not None and objection.forwarded_to is not None
+        if scheduled and burial.buried_on is None and not burial.cancelled and not forwarded:
+            return "status"  # a scheduled burial is recorded carried out (or cancelled) first
+        return None
+
+    def reopen_refusal(self) -> str | None:
+        decision = self.case.decision
+        if decision is not None and decision.outcome.is_approval:
+            return "new_decision"  # a scheduled burial holds its place
         return None
 
     def prepare_decision(self, choice: int) -> None:
@@ -186,14 +195,14 @@ class BurialMachine(ServiceMachine):
             self._move_to(max(self.today, self.burial_day))
             self.record_burial_carried_out(CLERK, NOW, 0)
         elif status == BurialStatus.CARRIED_OUT:
-            self.close(CLERK, NOW, "Bestattung durchgeführt")
+            self.settle_and_close("Bestattung durchgeführt")
         elif status == BurialStatus.CANCELLED:
-            self.close(CLERK, NOW, "Bestattung abgesagt")
+            self.settle_and_close("Bestattung abgesagt")
 
     # ------------------------------------------------------------ the steps
 
     @rule(actor=actors_or_holder, at_kind=at_kinds, justification=texts)
-    def decide(  # type: ignore[override]
+    def decide(
         self,
         actor: Actor | str,
         at_kind: str,
@@ -202,12 +211,16 @@ class BurialMachine(ServiceMachine):
         legal_basis: str = "§ 5 Friedhofsordnung",
         conditions: list[str] | None = None,
         fee: Any = None,
+        hearing: str = "none",
+        discretion: str | None = None,
     ) -> None:
         """A clerk refuses by hand; an approval goes by the rules (``schedule``)."""
         if outcome.is_approval:
             self.schedule(self._actor(actor), at_kind)
         else:
-            super().decide(actor, at_kind, outcome, justification, legal_basis, None, fee)
+            super().decide(
+                actor, at_kind, outcome, justification, legal_basis, None, fee, hearing, discretion
+            )
 
     @rule(actor=actors_or_holder, at_kind=at_kinds)
     def approve_by_hand(self, actor: Actor | str, at_kind: str) -> None:
@@ -223,7 +236,6 @@ class BurialMachine(ServiceMachine):
                 outcome=DecisionOutcome.APPROVED,
                 justification="j",
                 legal_basis="l",
-                legal_remedy_notice="r",
             ),
             lambda today: "outcome",
         )
@@ -241,7 +253,7 @@ class BurialMachine(ServiceMachine):
         changed: list[Grave] = []
 
         def act(at: datetime) -> None:
-            body = ScheduleBurial(legal_remedy_notice="Widerspruch")
+            body = ScheduleBurial()
             changed.extend(schedule_step(self.burial, body, Acting(actor, at, StoredGraves(self))))
 
         def expect(today: date) -> Any:

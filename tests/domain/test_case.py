@@ -3,6 +3,7 @@ from decimal import Decimal
 from typing import ClassVar
 
 import pytest
+from eventsourcing.domain import event
 
 from domain.actor import Actor
 from domain.case import Case
@@ -72,7 +73,6 @@ def test_only_the_holder_may_decide() -> None:
             outcome=DecisionOutcome.REJECTED,
             justification="x",
             legal_basis="y",
-            legal_remedy_notice="z",
         )
 
 
@@ -133,7 +133,6 @@ def test_an_approval_with_conditions_needs_conditions() -> None:
             outcome=DecisionOutcome.APPROVED_WITH_CONDITIONS,
             justification="x",
             legal_basis="y",
-            legal_remedy_notice="z",
         )
     assert case.status == CaseStatus.IN_REVIEW
 
@@ -157,7 +156,7 @@ def test_an_information_request_pauses_the_processing_clock() -> None:
     assert case.due_on > due_before
 
 
-def test_missing_documents_stop_the_clock_until_completeness_is_confirmed_again() -> None:
+def test_missing_documents_stop_the_clock_until_the_answer_that_brought_them() -> None:
     case = in_review()
     case.request_information(
         actor=CLERK,
@@ -168,8 +167,11 @@ def test_missing_documents_stop_the_clock_until_completeness_is_confirmed_again(
     )
     case.provide_information(actor=APPLICANT, at=LATER + timedelta(days=3), answer="anbei")
     assert case.due_on is None
+    assert case.documents_received_on == date(2026, 3, 7)
     case.confirm_complete(actor=CLERK, at=LATER + timedelta(days=4))
-    assert case.clock.started_on == date(2026, 3, 8)
+    # § 42a (2) HVwVfG: the period runs from the receipt of the last document (the answer on
+    # 7 March), not from the day the clerk confirmed completeness (8 March).
+    assert case.clock.started_on == date(2026, 3, 7)
     assert case.due_on is not None
 
 
@@ -195,40 +197,61 @@ def test_an_objection_within_a_month_returns_the_case_to_review_when_remedied() 
     assert len(case.decisions) == 1  # the first decision stays in the record
 
 
-def test_a_late_objection_is_refused() -> None:
+def test_a_late_objection_is_recorded_not_refused_and_leaves_the_case_where_it_was() -> None:
     case = notified()
-    with pytest.raises(InvalidCommand, match="objection period ended on 2026-04-07"):
-        case.lodge_objection(actor=CLERK, at=LATER, grounds="zu spät", received_on=date(2026, 4, 8))
+    late = START + timedelta(days=40)
+    case.lodge_objection(actor=CLERK, at=late, grounds="zu spät", received_on=date(2026, 4, 8))
+    objection = case.open_objection
+    assert objection is not None
+    assert objection.deadline == date(2026, 4, 7)
+    assert not objection.timely
+    assert case.status == CaseStatus.NOTIFIED
+    assert "grant_reinstatement" in case.allowed_commands()
 
 
-def test_an_objection_may_be_forwarded_to_the_objection_authority() -> None:
+def test_a_forwarded_objection_stays_open_beside_the_case_and_the_file_stays_open() -> None:
     case = notified()
     case.lodge_objection(actor=CLERK, at=LATER, grounds="nein")
     case.forward_objection(
         actor=CLERK, at=LATER, authority="Kreisausschuss Hochtaunuskreis", reason="keine Abhilfe"
     )
-    assert case.status == CaseStatus.OBJECTION_FORWARDED
-    case.close(actor=CLERK, at=LATER)
-    assert case.status == CaseStatus.CLOSED
+    assert case.status == CaseStatus.NOTIFIED
+    objection = case.open_objection
+    assert objection is not None
+    assert objection.forwarded_to == "Kreisausschuss Hochtaunuskreis"
+    assert "decide_objection" in case.allowed_commands()
+    with pytest.raises(InvalidTransition):  # a timely objection open: not final
+        case.mark_final(actor=CLERK, at=START + timedelta(days=60))
+    assert case.final_from() is None
 
 
 def test_a_decision_becomes_final_only_after_the_objection_period() -> None:
     case = notified()
-    with pytest.raises(InvalidCommand, match="runs until"):
+    with pytest.raises(InvalidCommand, match="final on 2026-04-08 at the earliest"):
         case.mark_final(actor=CLERK, at=START + timedelta(days=30))
     case.mark_final(actor=CLERK, at=START + timedelta(days=40))
+    assert case.final_on == date(2026, 4, 8)
     case.close(actor=CLERK, at=START + timedelta(days=41))
     assert case.status == CaseStatus.CLOSED
     assert case.allowed_commands() == frozenset()
 
 
-def test_an_application_can_be_withdrawn_before_but_not_after_a_decision() -> None:
+def test_an_application_can_be_withdrawn_until_the_decision_is_final() -> None:
     case = in_review()
     case.withdraw(actor=APPLICANT, at=LATER, reason="Vorhaben aufgegeben")
     assert case.status == CaseStatus.WITHDRAWN
     assert case.holder is None
+    after_decision = decided()
+    after_decision.withdraw(actor=APPLICANT, at=LATER)  # no reason needed
+    assert after_decision.status == CaseStatus.WITHDRAWN
+    assert after_decision.withdrawal_reason is None
+    after_notification = notified()
+    after_notification.withdraw(actor=APPLICANT, at=START + timedelta(days=20))
+    assert after_notification.status == CaseStatus.WITHDRAWN
+    final = notified()
+    final.mark_final(actor=CLERK, at=START + timedelta(days=40))
     with pytest.raises(InvalidTransition):
-        decided().withdraw(actor=APPLICANT, at=LATER, reason="zu spät")
+        final.withdraw(actor=APPLICANT, at=START + timedelta(days=41), reason="zu spät")
 
 
 def test_a_clerk_of_another_town_cannot_act_but_a_delegated_one_can() -> None:
@@ -296,8 +319,6 @@ class InspectedCase(Case):
         record = self._begin("inspect", actor, at)
         self._inspected(actor=record, at=at)
 
-    from eventsourcing.domain import event
-
     @event("Inspected")
     def _inspected(self, *, actor, at) -> None:  # type: ignore[no-untyped-def]
         self.status = "inspected"
@@ -309,6 +330,7 @@ class InspectedCase(Case):
 
 def test_a_service_adds_steps_through_the_extension_points_without_copying_the_lifecycle() -> None:
     case = notified(InspectedCase)
+    assert isinstance(case, InspectedCase)
     case.mark_final(actor=CLERK, at=START + timedelta(days=40))
     with pytest.raises(InvalidCommand, match="inspected before closing"):
         case.close(actor=CLERK, at=START + timedelta(days=41))

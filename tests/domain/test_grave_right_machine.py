@@ -151,7 +151,6 @@ class GraveRightMachine(ServiceMachine):
                 at=at,
                 grave=self.grave,
                 not_found=None,
-                legal_remedy_notice="Widerspruch",
             )
         except DomainError as error:
             refused = error
@@ -212,9 +211,15 @@ class GraveRightMachine(ServiceMachine):
             assert right.ends_on == today
             assert grave.last_rest_ends_on is None or grave.last_rest_ends_on < today
 
+    def reopen_refusal(self) -> str | None:
+        decision = self.case.decision
+        if decision is not None and decision.outcome.is_approval:
+            return "new_decision"  # the grave was changed: a remedy is a new application
+        return None
+
     def take_the_service_step(self, choice: int) -> None:
         if self.case.status == CaseStatus.FINAL:
-            self.close(CLERK, NOW, None)
+            self.settle_and_close(None)
 
     # -------------------------------------------------------------- invariants
 

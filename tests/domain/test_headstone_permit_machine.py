@@ -163,7 +163,7 @@ class HeadstonePermitMachine(ServiceMachine):
             found = ["Neigung"] if choice < 1 else []
             self.check_stability(CLERK, NOW, 0, found, 30 if found else None)
         elif status == HeadstoneStatus.ACCEPTED:
-            self.close(CLERK, NOW, "abgenommen")
+            self.settle_and_close("abgenommen")
 
     # -------------------------------------------------------------- invariants
 
@@ -177,7 +177,10 @@ class HeadstonePermitMachine(ServiceMachine):
             assert [c.reveal() for c in decision.conditions][:3] == list(
                 STANDARD_CONDITIONS[0].texts
             )
-            assert decision.expires_on == add_months(berlin_date(decision.decided_at), 12)
+            # A year from the Bekanntgabe (§ 43 HVwVfG); until then from the decision's day.
+            start = decision.notified_on or berlin_date(decision.decided_at)
+            assert decision.expires_on == add_months(start, 12)
+            assert decision.valid_for_months == 12
 
     @invariant()
     def the_headstone_is_inspected_only_after_it_was_set(self) -> None:

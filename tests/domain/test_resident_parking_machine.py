@@ -53,7 +53,6 @@ from tests.domain.case_fixtures import START
 from tests.steps import take
 
 SECRET = b"machine-secret-0123456789"
-REMEDY = "Widerspruch binnen eines Monats nach Bekanntgabe."
 CLERKS = {
     "usingen": Actor("anna.schmidt", "Anna Schmidt", Role.CLERK, "usingen"),
     "neu-anspach": Actor("jonas.becker", "Jonas Becker", Role.CLERK, "neu-anspach"),
@@ -68,11 +67,9 @@ RESIDENTS = (
     ("Fatma Yilmaz", {"usingen": "Am Riedborn", "neu-anspach": "Am Riedborn"}, "1"),
 )
 PLATES = ("HG-AB 1", "hg ab1", "HG-AB 2", "HG-C 33", "F-XY 999")
+# An objection stands beside the permit (its track is no status): the permit's steps go on.
 STATUSES_WITH_PERMIT_STEPS = frozenset({CaseStatus.NOTIFIED, CaseStatus.FINAL})
-ENDING_STATUSES = STATUSES_WITH_PERMIT_STEPS | {
-    CaseStatus.OBJECTION_LODGED,
-    CaseStatus.OBJECTION_FORWARDED,
-}
+ENDING_STATUSES = STATUSES_WITH_PERMIT_STEPS
 
 
 @dataclass
@@ -229,7 +226,6 @@ class ResidentParkingMachine(RuleBasedStateMachine):
                 case_id,
                 "decide_by_rules",
                 actor=self._clerk(case_id),
-                legal_remedy_notice=REMEDY,
             ),
             expected=status == CaseStatus.IN_REVIEW,
         )
@@ -251,13 +247,19 @@ class ResidentParkingMachine(RuleBasedStateMachine):
 
     @rule(case_id=cases)
     def notify(self, case_id: UUID) -> None:
-        """The decision is notified."""
+        """The decision is handed over; the permit takes effect that day (§ 43 HVwVfG)."""
         status = self._case(case_id).status
-        self._attempt(
+        notified = self._attempt(
             case_id,
-            lambda: take(self.service, case_id, "notify", actor=self._clerk(case_id)),
+            lambda: take(
+                self.service, case_id, "notify", actor=self._clerk(case_id), delivery="counter"
+            ),
             expected=status == CaseStatus.DECIDED,
         )
+        permit = self.model[case_id]
+        if notified and permit.valid_from is not None:
+            assert self._case(case_id).notified_on == self.today
+            permit.valid_from = max(permit.valid_from, self.today)
 
     @rule(case_id=cases)
     def mark_final(self, case_id: UUID) -> None:
@@ -270,25 +272,43 @@ class ResidentParkingMachine(RuleBasedStateMachine):
 
     @rule(case_id=cases)
     def lodge_and_remedy_objection(self, case_id: UUID) -> None:
-        """An objection; only a refusal is remedied (and decided again later)."""
+        """An objection beside the permit, whatever its step; only a refusal is remedied with a
+        new decision (and decided again later)."""
         case = self._case(case_id)
-        if case.status != CaseStatus.NOTIFIED:
+        status = case.status
+        if case.notified_on is None or status in (CaseStatus.CLOSED, CaseStatus.WITHDRAWN):
             return
         clerk = self._clerk(case_id)
-        self._attempt(
+        lodged = self._attempt(
             case_id,
             lambda: take(
                 self.service, case_id, "lodge_objection", actor=clerk, grounds="Einspruch"
             ),
-            expected=None,
+            expected=case.open_objection is None,
         )
-        if self._case(case_id).status != CaseStatus.OBJECTION_LODGED:
+        if not lodged:
             return
+        after = self._case(case_id)
+        assert after.status == status  # the objection does not move the permit's track
+        assert after.open_objection is not None
+        reopens = status in (CaseStatus.NOTIFIED, CaseStatus.FINAL)
         self._attempt(
             case_id,
             lambda: take(self.service, case_id, "remedy_objection", actor=clerk, reason="Abhilfe"),
-            expected=not self.model[case_id].in_force,
+            expected=reopens and not self.model[case_id].in_force,
         )
+        objection = self._case(case_id).open_objection
+        if objection is not None:  # not remedied: decided instead (as inadmissible if late)
+            take(
+                self.service,
+                case_id,
+                "decide_objection",
+                actor=clerk,
+                outcome="dismissed" if objection.timely else "inadmissible",
+                reasons="Die Voraussetzungen lagen nicht vor.",
+                costs_borne_by="objector",
+                served_on=self.today,
+            )
 
     @rule(case_id=cases, months=st.sampled_from([1, 6, 12, 24]))
     def renew(self, case_id: UUID, months: int) -> None:

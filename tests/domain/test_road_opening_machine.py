@@ -40,6 +40,7 @@ from domain.services.road_opening import (
 from domain.working_days import berlin_date
 from tests.domain.case_fixtures import APPLICANT, CLERK, DELEGATED_CLERK, START, SUPERVISOR
 from tests.domain.service_machine import (
+    DISCRETION,
     HOLDER,
     NOW,
     SETTINGS,
@@ -50,6 +51,11 @@ from tests.domain.service_machine import (
     at_kinds,
     clean,
     days_from_today,
+    discretions,
+    expected_final_from,
+    hearing_arguments,
+    hearing_refusal,
+    hearings,
     hours_between_steps,
     texts,
     usual_step,
@@ -64,15 +70,8 @@ WORKS_STATUSES = frozenset(
         RoadOpeningStatus.WARRANTY_RUNNING,
     }
 )
-DECIDED_STATUSES = frozenset(
-    {
-        CaseStatus.DECIDED,
-        CaseStatus.NOTIFIED,
-        CaseStatus.OBJECTION_LODGED,
-        CaseStatus.OBJECTION_FORWARDED,
-        CaseStatus.FINAL,
-    }
-    | WORKS_STATUSES
+DECIDED_STATUSES = frozenset({CaseStatus.DECIDED, CaseStatus.NOTIFIED, CaseStatus.FINAL}) | (
+    WORKS_STATUSES
 )
 INSPECTED_STATUSES = frozenset(
     {RoadOpeningStatus.RESTORATION_DEFECTIVE, RoadOpeningStatus.WARRANTY_RUNNING}
@@ -218,12 +217,13 @@ class RoadOpeningMachine(ServiceMachine):
         outcome=st.sampled_from(DecisionOutcome),
         justification=texts,
         legal_basis=st.sampled_from(["§§ 16, 18 HStrG", "§§ 16, 18 HStrG", " "]),
-        legal_remedy_notice=st.sampled_from(["Gegen diesen Bescheid ... Widerspruch", ""]),
         conditions=st.sampled_from([None, [], ["Auflage: Baustelle sichern"], ["  "]]),
         effective_in_days=days_from_today,
         expires_in_days=st.one_of(st.none(), st.integers(min_value=-10, max_value=400)),
         fee=st.sampled_from([None, None, None, Decimal("0"), Decimal("120.00"), Decimal("-5")]),
         rules=st.sampled_from([(), (RulesApplied("tariff", "2026-1", {"zone": "A"}),)]),
+        hearing=hearings,
+        discretion=discretions,
     )
     def decide(
         self,
@@ -232,14 +232,16 @@ class RoadOpeningMachine(ServiceMachine):
         outcome: DecisionOutcome,
         justification: str,
         legal_basis: str,
-        legal_remedy_notice: str,
         conditions: list[str] | None,
         effective_in_days: int | None,
         expires_in_days: int | None,
         fee: Decimal | None,
         rules: tuple[RulesApplied, ...],
+        hearing: str = "none",
+        discretion: str | None = DISCRETION,
     ) -> None:
-        """The fee and the validity come from the tariff and the plan, not from the clerk."""
+        """The fee and the validity come from the tariff and the plan, not from the clerk; the
+        permit is granted at discretion (§ 16 (1) HStrG), so its considerations are stated."""
         who = self._actor(actor)
         holder = self.case.holder
 
@@ -250,12 +252,14 @@ class RoadOpeningMachine(ServiceMachine):
             if holder is None or holder.id != who.id:
                 return NotTheHolder
             with_conditions = outcome is DecisionOutcome.APPROVED_WITH_CONDITIONS
-            if with_conditions is not any(clean(c) for c in conditions or []):
+            given = any(clean(c) for c in conditions or [])
+            if with_conditions is not given:
                 return "conditions"
             if not legal_basis.strip():
                 return "legal_basis"
-            if not legal_remedy_notice.strip():
-                return "legal_remedy_notice"
+            refusal = hearing_refusal(hearing, given) or self.discretion_refusal(discretion)
+            if refusal is not None:
+                return refusal
             effective = day(effective_in_days) or today
             expires = day(expires_in_days)
             if expires is not None and expires < effective:
@@ -278,12 +282,13 @@ class RoadOpeningMachine(ServiceMachine):
                 outcome=outcome,
                 justification=justification,
                 legal_basis=legal_basis,
-                legal_remedy_notice=legal_remedy_notice,
                 conditions=conditions,
                 effective_from=day(effective_in_days),
                 expires_on=day(expires_in_days),
                 fee=fee,
                 rules=rules,
+                discretion=discretion,
+                **hearing_arguments(hearing, self.today),
             ),
             expect,
         )
@@ -301,6 +306,7 @@ class RoadOpeningMachine(ServiceMachine):
         else:
             assert decision.expires_on is None
         assert all(r not in decision.rules for r in rules), "the service sets the rules applied"
+        self.check_the_decision_record(decision, hearing, discretion)
 
     def close_refusal(self, status: str, today: date) -> str | None:
         """After the warranty, after a rejection or withdrawal, or once an unused permit
@@ -456,44 +462,50 @@ class RoadOpeningMachine(ServiceMachine):
             conditions = ["Baustelle sichern"] if outcome.name.endswith("CONDITIONS") else None
             fee = Decimal("120.00") if choice in (1, 5) else None  # refused: the tariff sets it
             expires = None if choice % 2 else 90
+            hearing = ("held", "not_needed")[choice % 2] if conditions else "none"
             self.decide(
                 HOLDER,
                 NOW,
                 outcome,
                 "Die Voraussetzungen liegen vor.",
                 "§§ 16, 18 HStrG",
-                "Gegen diesen Bescheid ... Widerspruch",
                 conditions,
                 None,
                 expires,
                 fee,
                 (),
+                hearing,
+                None if choice == 6 else DISCRETION,  # without considerations: refused
             )
         elif status == CaseStatus.INFORMATION_REQUESTED:
             self.provide_information(APPLICANT, NOW, "Lageplan anbei")
         elif status == CaseStatus.DECIDED:
-            self.notify(CLERK, NOW, None)
-        elif status == CaseStatus.NOTIFIED and choice <= 1:
-            self.lodge_objection(CLERK, NOW, "Die Auflage ist unverhältnismäßig", None)
+            self.notify_as_usual(choice)
+        elif case.open_objection is not None and choice % 2:
+            self.take_the_legal_step(choice // 2)  # beside the works, whatever their step
+        elif status == CaseStatus.NOTIFIED and choice <= 2:
+            self.take_the_legal_step(choice)  # an objection in time or late, a defective notice
+        elif choice == 7 and case.open_objection is None and self.take_the_legal_step(4):
+            pass  # an objection while the works go on
         elif status == CaseStatus.NOTIFIED and choice == 3:  # works may start once notified
             self.start_works(DELEGATED_CLERK, NOW, ("effective_from", 0))
-        elif status == CaseStatus.NOTIFIED:
+        elif status == CaseStatus.NOTIFIED and case.open_objection is None:
             assert case.objection_deadline is not None
+            first = expected_final_from(case)
+            assert first is not None
             self._on_the_last_day_and_after(
-                case.objection_deadline, choice > 2, lambda: self.mark_final(CLERK, NOW)
+                first - timedelta(days=1), choice > 2, lambda: self.mark_final(CLERK, NOW)
             )
-        elif status == CaseStatus.OBJECTION_LODGED and choice <= 3:
-            self.remedy_objection(SUPERVISOR, NOW, "Widerspruch begründet")
-        elif status == CaseStatus.OBJECTION_LODGED:
-            self.forward_objection(CLERK, NOW, "Kreisausschuss Hochtaunuskreis", "keine Abhilfe")
+        elif status == CaseStatus.NOTIFIED:
+            self.take_the_legal_step(choice)
         elif status == CaseStatus.FINAL and decision is not None and decision.outcome.is_approval:
             self._use_the_permit(choice, decision)
         elif status == CaseStatus.FINAL and choice == 0:  # rejected: no works may start
             self.start_works(CLERK, NOW, ("today", 0))
         elif status in WORKS_STATUSES:
             self._after_the_works_started(status, choice)
-        elif status != CaseStatus.CLOSED:  # rejected and final, withdrawn, objection forwarded
-            self.close(CLERK, NOW, None)
+        elif status != CaseStatus.CLOSED:  # rejected and final, or withdrawn
+            self.settle_and_close(None)
 
     def _on_the_last_day_and_after(
         self, last_day: date, and_after: bool, command: Callable[[], None]
@@ -554,6 +566,8 @@ class RoadOpeningMachine(ServiceMachine):
             assert case.warranty_until is not None
             if choice <= 1:
                 self.close(CLERK, NOW, "Gewährleistung abgelaufen")
+            elif choice == 2:  # an objection lodged while the works went on, settled first
+                self.settle_and_close("Gewährleistung abgelaufen")
             else:
                 self._on_the_last_day_and_after(
                     case.warranty_until,
@@ -566,6 +580,7 @@ class RoadOpeningMachine(ServiceMachine):
     def _check_invariants(self) -> None:
         self.version_counts_the_events_saved()
         self.status_is_one_of_the_lifecycle()
+        self.the_legal_track_stands_beside_the_case()
         self.decisions_follow_the_tariff_and_record_their_rules()
         self.the_status_matches_the_decision()
         self.works_dates_lie_within_the_permit()
@@ -593,7 +608,10 @@ class RoadOpeningMachine(ServiceMachine):
                 assert FEE_RULES_ID in rules_ids
                 assert tariff in decision.rules
                 assert decision.expires_on is not None
-                assert decision.effective_from <= decision.expires_on
+                if decision.notified_on is None or decision.notified_on <= decision.expires_on:
+                    assert decision.effective_from <= decision.expires_on
+                else:  # notified after its last day: it never took effect (§ 43 HVwVfG)
+                    assert decision.effective_from == decision.notified_on
             else:
                 assert decision.fee is None
                 assert decision.expires_on is None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant, rule
@@ -26,14 +26,14 @@ from domain.rules.sewer_connection import (
     Drainage,
 )
 from domain.services.sewer_connection import (
+    PERMIT_VALIDITY_MONTHS,
     SERVICE_ID,
     SewerConnection,
     SewerConnectionApplication,
     SewerConnectionStatus,
     example,
-    lapses_on,
 )
-from domain.working_days import berlin_date
+from domain.working_days import add_months, berlin_date
 from tests.domain.case_fixtures import APPLICANT, CLERK, DELEGATED_CLERK, START, SUPERVISOR
 from tests.domain.service_machine import (
     NOW,
@@ -77,7 +77,7 @@ pipe_lengths = st.one_of(
 class SewerConnectionMachine(ServiceMachine):
     """One sewer house connection, any commands."""
 
-    PROGRESS = (
+    PROGRESS: ClassVar[tuple[str, ...]] = (
         CaseStatus.SUBMITTED,
         CaseStatus.IN_REVIEW,
         CaseStatus.DECIDED,
@@ -338,7 +338,7 @@ class SewerConnectionMachine(ServiceMachine):
             self.assess_connection_charge(APPLICANT, NOW)  # refused: staff assess
             self.assess_connection_charge(CLERK, NOW)
         elif status == SewerConnectionStatus.CHARGE_ASSESSED:
-            self.close(CLERK, NOW, "Anschluss hergestellt und abgerechnet")
+            self.settle_and_close("Anschluss hergestellt und abgerechnet")
 
     # -------------------------------------------------------------- invariants
 
@@ -352,7 +352,12 @@ class SewerConnectionMachine(ServiceMachine):
                 assert decision.fee == TARIFFS[0].permit_fee == Decimal("95.00")
                 assert by_id[PERMIT_FEE_RULES_ID] == TARIFFS[0].permit()[1]
                 assert by_id[CONDITIONS_RULES_ID] == STANDARD_CONDITIONS[0].record()
-                assert decision.expires_on == lapses_on(decided_on)
+                # A term from the decision's day, until notified; from then, from its
+                # Bekanntgabe (§ 43 HVwVfG). The term ends on the same date, or (as recorded
+                # before the lapse rule) the day before.
+                start = decision.notified_on or decided_on
+                term = add_months(start, PERMIT_VALIDITY_MONTHS)
+                assert decision.expires_on in (term, term - timedelta(days=1))
                 assert decision.particulars["connection_point"] is not None
                 assert decision.outcome is DecisionOutcome.APPROVED_WITH_CONDITIONS
             else:

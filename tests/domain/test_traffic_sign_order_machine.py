@@ -228,7 +228,7 @@ class TrafficSignOrderMachine(ServiceMachine):
             self._move_to(order.period_end + timedelta(days=choice % 3))
             self.report_signs_removed(APPLICANT if choice % 2 else CLERK, NOW, ("today", 0))
         elif status == TrafficSignOrderStatus.COMPLETED:
-            self.close(CLERK, NOW, "Maßnahme abgeschlossen")
+            self.settle_and_close("Maßnahme abgeschlossen")
 
     # -------------------------------------------------------------- invariants
 
@@ -250,7 +250,10 @@ class TrafficSignOrderMachine(ServiceMachine):
                 assert by_id[CONDITIONS_RULES_ID] == STANDARD_CONDITIONS[0].record()
                 assert signs_up_by(decision) == order.period_start - timedelta(days=3)
                 assert decision.expires_on == order.period_end
-                assert decision.effective_from <= decision.expires_on
+                if decision.notified_on is None or decision.notified_on <= decision.expires_on:
+                    assert decision.effective_from <= decision.expires_on
+                else:  # notified after its last day: it never took effect (§ 43 HVwVfG)
+                    assert decision.effective_from == decision.notified_on
             else:
                 assert decision.fee is None
                 assert list(by_id) == [LEAD_TIME_RULES_ID]
