@@ -188,7 +188,8 @@ def _dative(authority: str) -> str:
         ("Der Bürgermeister", "dem Bürgermeister"),
     ):
         if authority.startswith(nominative):
-            return dative + authority[len(nominative) :]
+            rest = authority[len(nominative) :].replace(" als örtliche ", " als örtlicher ")
+            return dative + rest
     return authority
 
 

@@ -210,6 +210,7 @@ class Case(Aggregate):
         self.objections: list[Objection] = []
         self.final_on: date | None = None
         self.documents_received_on: date = berlin_date(submitted.at)
+        self.documents_requested_on: date | None = None  # the last request for missing ones
         self.notes: list[PersonalValue] = []
         self.fee_paid: Decimal | None = None
         self.withdrawal_reason: PersonalValue | None = None
@@ -275,15 +276,15 @@ class Case(Aggregate):
         if self.status in (CaseStatus.CLOSED, CaseStatus.WITHDRAWN):
             return frozenset()
         commands: set[str] = set()
-        if self.final_on is None and self.status in WITHDRAWABLE:
+        if self.final_on is None and self.can_be_withdrawn():
             commands.add("withdraw")
         if self.notified_on is None:
             return frozenset(commands)
         objection = self.open_objection
+        if self.final_on is None and (objection is None or not objection.timely):
+            commands.add("mark_final")  # a late objection does not hold finality back
         if objection is None:
             commands.add("lodge_objection")
-            if self.final_on is None:
-                commands.add("mark_final")
         else:
             commands |= {"remedy_objection", "withdraw_objection", "decide_objection"}
             if not objection.timely:
@@ -294,6 +295,20 @@ class Case(Aggregate):
         if self.final_on is None and decision is not None and decision.remedy_notice.complete:
             commands.add("record_remedy_notice_defect")
         return frozenset(commands)
+
+    def can_be_withdrawn(self) -> bool:
+        """Extension point: the application may be withdrawn (the decision is not final).
+
+        A service whose decision already changed something of its own (a grave place
+        reserved, a permit holding taken) offers its own way to end it instead, and allows
+        withdrawal only before it decided, or after a refusal.
+        """
+        return self.status in WITHDRAWABLE
+
+    def decision_left_nothing_behind(self) -> bool:
+        """Before a decision in force, or after a refusal: a withdrawal undoes nothing."""
+        decision = self.decision or self.pending_decision
+        return decision is None or not decision.outcome.is_approval
 
     @property
     def open_objection(self) -> Objection | None:
@@ -349,6 +364,11 @@ class Case(Aggregate):
         received = documents_complete_on or self.documents_received_on
         if received > berlin_date(at):
             raise InvalidCommand("documents_complete_on", "must not lie in the future")
+        if self.documents_requested_on is not None and received < self.documents_requested_on:
+            raise InvalidCommand(
+                "documents_complete_on",
+                f"documents were still missing on {self.documents_requested_on}",
+            )
         if received < berlin_date(self.submitted_at):
             raise InvalidCommand("documents_complete_on", "must not lie before the submission")
         try:
@@ -522,6 +542,8 @@ class Case(Aggregate):
         status: str,
     ) -> None:
         self.open_request = request
+        if request.missing_documents:
+            self.documents_requested_on = berlin_date(at)
         self.clock = clock
         self.status = status
         self.last_activity_at = at
@@ -1136,6 +1158,10 @@ class Case(Aggregate):
             self.decision = defective
             self.decisions[-1] = defective
         self.objection_deadline = objection_deadline
+        # Objections still open are measured against the year now (§ 58 (2) VwGO).
+        self.objections = [
+            replace(o, deadline=objection_deadline) if o.is_open else o for o in self.objections
+        ]
         self.last_activity_at = at
 
     def lodge_objection(
@@ -1161,13 +1187,18 @@ class Case(Aggregate):
             lodged_by=record,
             deadline=deadline,
         )
-        self._objection_lodged(actor=record, at=at, objection=objection)
+        # An objection in time that was recorded after the case was marked final (the letter
+        # arrived within the period) shows the decision was never final.
+        reopens = objection.timely and self.status == CaseStatus.FINAL
+        status = CaseStatus.NOTIFIED if reopens else self.status
+        self._objection_lodged(actor=record, at=at, objection=objection, status=status)
 
-    class ObjectionLodged(Aggregate.Event):
+    class ObjectionLodged(ChangesStatus):
         """A Widerspruch was received (in time or late); the main track goes on.
 
-        Version 3 no longer moves the case into a status of its own: an upcast event drops the
-        status it recorded.
+        Version 3 records the case's own status (``notified`` again if one in time reopens a
+        case marked final); the old ``objection_lodged`` of version 2 is upcast to
+        ``notified``, where every such objection was lodged.
         """
 
         class_version = 3
@@ -1178,16 +1209,37 @@ class Case(Aggregate):
 
         @staticmethod
         def upcast_v2_v3(state: dict[str, Any]) -> None:
-            state.pop("status", None)
+            state["status"] = CaseStatus.NOTIFIED
 
     @event(ObjectionLodged)
-    def _objection_lodged(self, *, actor: ActorRecord, at: datetime, objection: Objection) -> None:
+    def _objection_lodged(
+        self, *, actor: ActorRecord, at: datetime, objection: Objection, status: str
+    ) -> None:
         if objection.deadline is None and self.objection_deadline is not None:
             objection = replace(objection, deadline=self.objection_deadline)
         self.objections.append(objection)
         if objection.timely:
             self.final_on = None  # an objection in time keeps the decision open
+        self.status = status
         self.last_activity_at = at
+
+    def _check_reopenable(self) -> None:
+        """A new decision replaces the one in force only before the service's steps began."""
+        if self.status not in (CaseStatus.NOTIFIED, CaseStatus.FINAL):
+            raise InvalidCommand(
+                "new_decision",
+                f"the service's steps have begun ({self.status}): record what changes instead",
+            )
+        self.check_decision_reopenable()
+
+    def _reopen_for_a_new_decision(self) -> None:
+        """The decision in force gives way to a new one: review, decide, notify again."""
+        self.decision = None
+        self.notified_on = None
+        self.notification = None
+        self.objection_deadline = None
+        self.final_on = None
+        self.clock = self.clock.reopened()
 
     def _check_refund(self, fee_refund: Decimal | None) -> None:
         """A refund of the decision's fee, where it was paid: never more than was assessed.
@@ -1198,11 +1250,26 @@ class Case(Aggregate):
         """
         if fee_refund is None:
             return
-        assessed = self.decision.fee if self.decision is not None else None
-        if fee_refund > (assessed or 0):
+        assessed = (self.decision.fee if self.decision is not None else None) or Decimal(0)
+        refunded = sum((self._refunded(o) for o in self.objections), Decimal(0))
+        if fee_refund > assessed - refunded:
             raise InvalidCommand(
-                "fee_refund", f"must not exceed the fee the decision assessed ({assessed or 0})"
+                "fee_refund",
+                f"must not exceed the fee the decision assessed ({assessed}) less what was "
+                f"refunded already ({refunded})",
             )
+
+    @staticmethod
+    def _refunded(objection: Objection) -> Decimal:
+        """What the remedy and the Widerspruchsbescheid of an objection refunded."""
+        return sum(
+            (
+                record.costs.fee_refund or Decimal(0)
+                for record in (objection.remedy, objection.decision)
+                if record is not None
+            ),
+            Decimal(0),
+        )
 
     def _open(self) -> Objection:
         objection = self.open_objection
@@ -1309,13 +1376,7 @@ class Case(Aggregate):
             raise InvalidCommand("extent", "must be full or partial")
         self._check_refund(fee_refund)
         if new_decision:
-            if self.status not in (CaseStatus.NOTIFIED, CaseStatus.FINAL):
-                raise InvalidCommand(
-                    "new_decision",
-                    f"the service's steps have begun ({self.status}): remedy without a new "
-                    "decision",
-                )
-            self.check_decision_reopenable()
+            self._check_reopenable()
         elif not operative_part:
             raise InvalidCommand(
                 "operative_part", "say what the remedy changes in the decision it leaves in force"
@@ -1380,12 +1441,7 @@ class Case(Aggregate):
         if remedy is not None and remedy.costs.fee_refund and self.fee_paid is not None:
             self.fee_paid -= remedy.costs.fee_refund
         if new_decision:
-            self.decision = None
-            self.notified_on = None
-            self.notification = None
-            self.objection_deadline = None
-            self.final_on = None
-            self.clock = self.clock.reopened()
+            self._reopen_for_a_new_decision()
             if remedy is None:
                 self.fee_paid = None
         self.status = status
@@ -1467,8 +1523,13 @@ class Case(Aggregate):
         authority: str | None = None,
         operative_part: str | None = None,
         decided_on: date | None = None,
+        new_decision: bool = False,
     ) -> None:
         """Record the Widerspruchsbescheid (§ 73 (3) VwGO): outcome, reasons, costs, service.
+
+        Where it grants the objection and the town is to decide anew (``new_decision``: a
+        refusal set aside with the obligation to grant), the case returns to review, as after
+        a remedy with a new decision.
 
         A late objection without reinstatement can only be dismissed as inadmissible. The
         month for an action (§ 74 (1) VwGO) runs from the day it was served; ``decided_on``
@@ -1508,22 +1569,42 @@ class Case(Aggregate):
                 self._case_text(operative_part, "operative_part") if operative_part else None
             ),
         )
-        self._objection_decided(actor=record, at=at, decision=decision)
+        if new_decision:
+            if outcome not in (ObjectionOutcome.GRANTED, ObjectionOutcome.PARTLY_GRANTED):
+                raise InvalidCommand("new_decision", "only an objection granted calls for one")
+            self._check_reopenable()
+        status = CaseStatus.IN_REVIEW if new_decision else self.status
+        self._objection_decided(
+            actor=record, at=at, decision=decision, new_decision=new_decision, status=status
+        )
 
-    class ObjectionDecided(Aggregate.Event):
-        """The Widerspruchsbescheid: outcome, reasons, costs; served; the month for an action."""
+    class ObjectionDecided(ChangesStatus):
+        """The Widerspruchsbescheid: outcome, reasons, costs; served; the month for an action.
+
+        With ``new_decision`` the case is reviewed again for the decision it calls for.
+        """
 
         actor: ActorRecord
         at: datetime
         decision: ObjectionDecision
+        new_decision: bool
 
     @event(ObjectionDecided)
     def _objection_decided(
-        self, *, actor: ActorRecord, at: datetime, decision: ObjectionDecision
+        self,
+        *,
+        actor: ActorRecord,
+        at: datetime,
+        decision: ObjectionDecision,
+        new_decision: bool,
+        status: str,
     ) -> None:
         self._replace_open(lambda o: o.with_state(ObjectionState.DECIDED, decision=decision))
         if decision.costs.fee_refund and self.fee_paid is not None:
             self.fee_paid -= decision.costs.fee_refund
+        if new_decision:
+            self._reopen_for_a_new_decision()
+        self.status = status
         self.last_activity_at = at
 
     def final_from(self) -> date | None:

@@ -276,6 +276,10 @@ class DecideObjection(CommandBody):
     decided_on: date | None = Field(
         default=None, description="The day it was signed; today if omitted."
     )
+    new_decision: bool = Field(
+        default=False,
+        description="Granted, with a new decision of the town to follow: back to review.",
+    )
 
     model_config = ConfigDict(
         extra="forbid",

@@ -163,7 +163,10 @@ def _refused(event: Case.CountersignRefused, decided_on: str | None) -> None:
 
 
 @decided_on_after.register(Case.ObjectionRemedied)
-def _reopened(event: Case.ObjectionRemedied, decided_on: str | None) -> str | None:
+@decided_on_after.register(Case.ObjectionDecided)
+def _reopened(
+    event: Case.ObjectionRemedied | Case.ObjectionDecided, decided_on: str | None
+) -> str | None:
     return None if event.new_decision else decided_on
 
 
@@ -183,7 +186,10 @@ def _deadline_set(
 
 
 @objection_deadline_after.register(Case.ObjectionRemedied)
-def _deadline_gone(event: Case.ObjectionRemedied, deadline: str | None) -> str | None:
+@objection_deadline_after.register(Case.ObjectionDecided)
+def _deadline_gone(
+    event: Case.ObjectionRemedied | Case.ObjectionDecided, deadline: str | None
+) -> str | None:
     return None if event.new_decision else deadline
 
 
@@ -211,5 +217,8 @@ def _reinstated(event: Case.ReinstatementGranted, final_on: str | None) -> None:
 
 
 @final_on_after.register(Case.ObjectionRemedied)
-def _final_reopened(event: Case.ObjectionRemedied, final_on: str | None) -> str | None:
+@final_on_after.register(Case.ObjectionDecided)
+def _final_reopened(
+    event: Case.ObjectionRemedied | Case.ObjectionDecided, final_on: str | None
+) -> str | None:
     return None if event.new_decision else final_on

@@ -78,7 +78,8 @@ SHARED_TYPES: Final = {
     "ObjectionDecided": (
         "objection_decided",
         "The objection authority decided on the objection (Widerspruchsbescheid, § 73 VwGO): "
-        "objection_outcome, served on served_on; an action lies until action_deadline.",
+        "objection_outcome, served on served_on; an action lies until action_deadline; with "
+        "new_decision the case is reviewed again.",
     ),
     "BecameFinal": (
         "final",
@@ -170,6 +171,7 @@ def _objection_decided(event: Case.ObjectionDecided) -> dict[str, Any]:
         "authority": decision.decided_by,
         "served_on": _day(decision.served_on),
         "action_deadline": _day(decision.action_deadline),
+        "new_decision": event.new_decision,
     }
 
 

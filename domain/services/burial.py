@@ -388,6 +388,10 @@ class BurialRegistration(Case):
             raise InvalidCommand("data.deceased.born_on", "was erased: the age is unknown")
         return age_in_years(date.fromisoformat(born.value), self.died_at.astimezone(BERLIN).date())
 
+    def can_be_withdrawn(self) -> bool:
+        """Until scheduled: a scheduled burial holds a grave place and is cancelled instead."""
+        return super().can_be_withdrawn() and self.decision_left_nothing_behind()
+
     def check_decision_reopenable(self) -> None:
         """Only a refusal is reopened: a scheduled burial holds its place."""
         if self.decision is not None and self.decision.outcome.is_approval:

@@ -343,6 +343,10 @@ class GraveRightCase(Case):
             return DecisionTerms(expires_on=ends_on, fee=fee, rules=(checked, assessed))
         return DecisionTerms(expires_on=ends_on, rules=(checked,))
 
+    def can_be_withdrawn(self) -> bool:
+        """Until the grave was changed by an approval; after it the right is returned."""
+        return super().can_be_withdrawn() and self.decision_left_nothing_behind()
+
     def check_decision_reopenable(self) -> None:
         """Only a refusal is reopened: an applied change to the grave is not decided twice."""
         if self.decision is not None and self.decision.outcome.is_approval:

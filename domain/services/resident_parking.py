@@ -505,6 +505,10 @@ class ResidentParkingPermit(Case):
             return DecisionTerms(rules=(self.zone_check(plan, recorded)[1],))
         return self._terms(decision.outcome, decision.effective_from, plan, fees, held, recorded)
 
+    def can_be_withdrawn(self) -> bool:
+        """Until a permit was issued (its holdings taken); after it the permit is returned."""
+        return super().can_be_withdrawn() and self.decision_left_nothing_behind()
+
     def check_decision_reopenable(self) -> None:
         """Only a refusal is reopened; an issued permit is renewed, changed, returned or revoked."""
         if self.issued is not None:

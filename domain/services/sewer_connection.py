@@ -302,11 +302,15 @@ class SewerConnection(Case):
         fee, applied = tariff.permit()
         point = self.connection_point
         recorded: tuple[RulesApplied, ...] = (applied, conditions.record())
-        if expires_on is not None:  # the clerk's date
+        lapse = rules.by_decision_day(LAPSES, LAPSE_RULES_ID)
+        if lapse is not None and expires_on == lapse.last_day(decided_on):
+            expires_on = None  # replayed: the date the rule gave, not one the clerk set
+        if expires_on is not None:  # the clerk's date (or, replayed, one recorded before)
             particulars = {"connection_point": point.as_terms() if point else None}
             return DecisionTerms(expires_on, fee, recorded, particulars)
-        lapse = rules.by_decision_day(LAPSES, LAPSE_RULES_ID) or LEGACY_LAPSE
-        if lapse is not LEGACY_LAPSE:
+        if lapse is None:  # replaying a decision recorded before the rule was
+            lapse = LEGACY_LAPSE
+        else:
             recorded = (*recorded, lapse.record(decided_on))
         return DecisionTerms(
             # Until notified: the permit lapses a term after its Bekanntgabe (§ 43 HVwVfG).

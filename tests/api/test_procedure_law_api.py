@@ -228,7 +228,7 @@ def test_a_traffic_sign_order_names_the_supervising_authority_and_its_objection_
     notice = decision["remedy_notice"]
     assert notice["addressed_to"] == authority
     assert (
-        "dem Bürgermeister der Stadt Usingen als örtliche Straßenverkehrsbehörde"
+        "dem Bürgermeister der Stadt Usingen als örtlicher Straßenverkehrsbehörde"
         in (notice["text"])
     )
     assert (
