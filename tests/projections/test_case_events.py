@@ -119,7 +119,12 @@ def late_objection_reinstated_and_partly_remedied() -> Case:
     case.lodge_objection(actor=CLERK, at=day(61), grounds="Ich war im Krankenhaus.")
     case.grant_reinstatement(actor=CLERK, at=day(62), reason="Krankenhausaufenthalt belegt")
     case.remedy_objection(
-        actor=CLERK, at=day(63), reason="Teilweise Abhilfe", extent="partial", new_decision=False
+        actor=CLERK,
+        at=day(63),
+        reason="Teilweise Abhilfe",
+        extent="partial",
+        new_decision=False,
+        operative_part="Die Auflage Nr. 2 entfällt.",
     )
     return case
 
