@@ -14,7 +14,8 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from datetime import date
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response, StreamingResponse
@@ -68,18 +69,80 @@ class PersonalPart(BaseModel):
 
 
 class CaseEventData(BaseModel):
-    """The `data` of every public case event; personal data only with a grant."""
+    """The `data` of every public case event; personal data only with a grant.
+
+    Beside the shared fields each type adds its own (absent on the others and on events
+    published before they were added): the legal track's dates and outcomes, never grounds,
+    reasons or names of persons.
+    """
 
     case_id: str
     reference: str = Field(description="e.g. USI-2026-000042")
     service: str = Field(description="A service id of the catalogue, e.g. road-opening")
-    status: str = Field(description="The case status after the event")
+    status: str = Field(
+        description="The case status after the event: where the work stands (the main track); "
+        "an objection does not change it"
+    )
     version: int = Field(description="The case version the event recorded")
     links: CaseLinks
     outcome: str | None = Field(
         default=None, description="On decided events: approved, approved_with_conditions, rejected"
     )
     fee: str | None = Field(default=None, description="On decided events: the fee in EUR")
+    delivery: Literal["counter", "letter", "electronic", "portal", "formal_service"] | None = Field(
+        default=None, description="On notified: how the decision was delivered"
+    )
+    notified_on: date | None = Field(
+        default=None,
+        description="On notified: the day of notification the law sets for the delivery "
+        "(Bekanntgabe, § 41 HVwVfG)",
+    )
+    objection_deadline: date | None = Field(
+        default=None,
+        description="On notified: the last day for an objection (§ 70 (1) VwGO); on "
+        "remedy_notice_defective: a year after the notification (§ 58 (2) VwGO)",
+    )
+    received_on: date | None = Field(
+        default=None, description="On objection_lodged: the day the objection was received"
+    )
+    timely: bool | None = Field(
+        default=None,
+        description="On objection_lodged: received within the objection period (a late "
+        "objection is recorded too)",
+    )
+    authority: str | None = Field(
+        default=None,
+        description="On objection_forwarded: the objection authority it went to; on "
+        "objection_decided: the authority that decided (an authority, never a person)",
+    )
+    objection_outcome: (
+        Literal[
+            "remedied", "partly_remedied", "granted", "partly_granted", "dismissed", "inadmissible"
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description="On objection_remedied (Abhilfe, § 72 VwGO): remedied or partly_remedied; "
+        "on objection_decided (Widerspruchsbescheid, § 73 VwGO): granted, partly_granted, "
+        "dismissed or inadmissible",
+    )
+    new_decision: bool | None = Field(
+        default=None,
+        description="On objection_remedied and objection_decided: the case is reviewed again "
+        "for a new decision",
+    )
+    served_on: date | None = Field(
+        default=None,
+        description="On objection_decided: the day the Widerspruchsbescheid was served",
+    )
+    action_deadline: date | None = Field(
+        default=None,
+        description="On objection_decided: the last day for an action in court (§ 74 (1) VwGO)",
+    )
+    final_on: date | None = Field(
+        default=None,
+        description="On final: the first day the decision is final (bestandskräftig)",
+    )
     personal: PersonalPart | None = Field(
         default=None,
         description=(

@@ -11,7 +11,7 @@ import anyio
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.access import allow, metrics_access
 from api.dependencies import ActorDep, FacadeDep, ReadSideDep, SettingsDep
@@ -47,20 +47,41 @@ MinPosition = Annotated[
 
 
 class InboxItem(BaseModel):
-    """An open case in the work queue."""
+    """An open case in the work queue: the main track (status) and the legal track beside it."""
 
     case_id: str
     reference: str
     service: str
     applicant_name: str | None
-    status: str
+    status: str = Field(description="Where the work stands (the main track only).")
     assignee: str | None
     submitted_at: datetime
-    due_on: date | None
-    working_days_left: int | None
-    overdue: bool
+    due_on: date | None = Field(
+        description="The recorded end of the processing period; kept for display once decided."
+    )
+    working_days_left: int | None = Field(
+        description="Until the due date, negative once past it; null without a running period "
+        "(not complete yet, or decided)."
+    )
+    overdue: bool = Field(
+        description="Past its due date without a decision: the decision stops the clock, so a "
+        "decided case is never overdue, whatever step its service reached since."
+    )
     waiting_for_applicant: bool
     last_activity_at: datetime
+    decided_on: date | None = Field(description="The decision stopped the clock on this day.")
+    objection_open: bool = Field(
+        description="An objection (Widerspruch) is not yet disposed of: work for the clerk "
+        "whatever the status."
+    )
+    objection_state: str | None = Field(
+        description="Where the latest objection stands: pending, heard, forwarded, "
+        "partly_remedied (open); remedied, withdrawn, decided; null if none was lodged."
+    )
+    objection_deadline: date | None = Field(
+        description="The last day for an objection (§ 70 (1) VwGO; a year after notification "
+        "when the remedy notice was missing or wrong, § 58 (2) VwGO); null until notified."
+    )
 
 
 class InboxPage(BaseModel):
@@ -89,6 +110,11 @@ class AuditRow(BaseModel):
     recorded_at: datetime
     reason: str | None
     changes: dict[str, Any]
+    label: dict[str, str] | None = Field(
+        default=None,
+        description="The event labelled for people: {de, en} (a service's own events by its "
+        "catalogue entry); null for an event without a label.",
+    )
 
 
 class AuditPage(BaseModel):
@@ -175,14 +201,29 @@ async def inbox(
     ] = "anyone",
     service: str | None = None,
     status: str | None = None,
-    overdue: bool = False,
+    overdue: Annotated[
+        bool, Query(description="Only cases past their due date without a decision.")
+    ] = False,
     due_before: date | None = None,
+    objection_open: Annotated[
+        bool,
+        Query(
+            description="Only cases with an open objection (Widerspruch), whatever their "
+            "status: an objection lodged while the works run is work for the clerk too."
+        ),
+    ] = False,
     tenant: Annotated[str | None, Query(description="A tenant you act for.")] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
     min_position: MinPosition = None,
 ) -> InboxPage:
-    """Open cases with status, assignee, due date and working days left; cursor pages."""
+    """Open cases with status, assignee, due date, working days left and the legal track.
+
+    Beside the status (where the work stands): whether an objection is open and where it
+    stands, and the objection deadline. `objection_open=true` lists only the cases with an
+    open objection, whatever step their service reached. The decision stops the clock: a
+    decided case is never overdue. Cursor pages.
+    """
     checked_cursor(cursor, *INBOX_CURSOR)
     query = InboxFilter(
         tenant=tenant_for(actor, tenant),
@@ -192,6 +233,7 @@ async def inbox(
         status=status,
         overdue=overdue,
         due_before=due_before,
+        objection_open=objection_open,
     )
     position = await caught_up(read_side, settings, "inbox", min_position)
 

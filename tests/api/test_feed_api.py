@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from cloudevents.v1.conversion import to_structured
 from cloudevents.v1.http import from_dict
 from fastapi.testclient import TestClient
 
+from application.clock import FixedClock
 from tests.api.conftest import NEW_CASE, Auth
 
 NAME = "Zelda Quandt-Feedtest"
@@ -215,3 +217,79 @@ def test_the_openapi_document_describes_the_batch_and_its_events(client: TestCli
         "text/event-stream"
         in spec["paths"]["/api/v1/feed/stream"]["get"]["responses"]["200"]["content"]
     )
+
+
+LEGAL_TRACK = {
+    "notified": {"delivery", "notified_on", "objection_deadline"},
+    "remedy_notice_defective": {"objection_deadline"},
+    "objection_lodged": {"received_on", "timely"},
+    "objection_remedied": {"objection_outcome", "new_decision"},
+    "objection_forwarded": {"authority"},
+    "objection_decided": {
+        "objection_outcome",
+        "authority",
+        "served_on",
+        "action_deadline",
+        "new_decision",
+    },
+    "final": {"final_on"},
+}
+
+
+def test_the_legal_tracks_events_carry_only_fields_their_type_documents(
+    client: TestClient, auth: Auth, clock: FixedClock
+) -> None:
+    import jsonschema
+
+    types = {t["type"]: t["dataschema"] for t in client.get("/api/v1/feed/types").json()}
+    for name, fields in LEGAL_TRACK.items():
+        documented = types[f"de.vorgang.case.{name}.v1"]["properties"]
+        assert fields <= set(documented), name
+        assert all(documented[field]["description"] for field in fields), name
+
+    def post(url: str, path: str, body: Any = None) -> None:
+        response = client.post(url + path, json=body, headers=auth("clerk"))
+        assert response.status_code == 200, (path, response.json())
+
+    def rejected_and_notified(delivery: str) -> str:
+        url = f"/api/v1/cases/{submit(client, auth)['id']}"
+        post(url, "/claim")
+        post(url, "/confirm-complete")
+        post(url, "/decide", {"outcome": "rejected", "justification": "j", "legal_basis": "§ 1"})
+        post(url, "/notify", {"delivery": delivery})
+        return url
+
+    defective = rejected_and_notified("letter")
+    post(defective, "/remedy-notice-defect", {"reason": "Die Anschrift fehlte."})
+    objected = rejected_and_notified("counter")  # on Monday 2 March 2026
+    post(objected, "/objections", {"grounds": "Die Lage ist geeignet."})
+    partly = {"reason": "Teilweise.", "extent": "partial", "new_decision": False}
+    post(objected, "/objections/remedy", {**partly, "operative_part": "Nr. 2 entfällt."})
+    post(objected, "/objections/forward", {"reason": "Im Übrigen keine Abhilfe."})
+    bescheid = {
+        "outcome": "dismissed",
+        "reasons": "Unbegründet.",
+        "costs_borne_by": "objector",
+        "served_on": "2026-03-02",
+    }
+    post(objected, "/objections/decision", bescheid)
+    clock.set(datetime(2026, 4, 3, 8, 0, tzinfo=UTC))  # the action deadline has passed
+    post(objected, "/mark-final")
+
+    events = read_all(client, auth("integrator"))
+    data = {e["type"].split(".")[-2]: e["data"] for e in events}  # the last of each type
+    assert set(LEGAL_TRACK) <= set(data)
+    for event in events:  # every field published is one its type documents, as documented
+        schema = {**types[event["type"]], "additionalProperties": False}
+        jsonschema.validate(event["data"], schema, format_checker=jsonschema.FormatChecker())
+    decided = data["objection_decided"]
+    assert (decided["objection_outcome"], decided["new_decision"]) == ("dismissed", False)
+    assert (decided["served_on"], decided["action_deadline"]) == ("2026-03-02", "2026-04-02")
+    assert data["objection_remedied"]["objection_outcome"] == "partly_remedied"
+    lodged = data["objection_lodged"]
+    assert (lodged["received_on"], lodged["timely"]) == ("2026-03-02", True)
+    assert data["final"]["final_on"] == "2026-04-03"
+    letter = next(e["data"] for e in events if e["data"].get("delivery") == "letter")
+    assert letter["notified_on"] == "2026-03-06"  # posted on Monday: four days later
+    # a year after it (§ 58 (2) VwGO) is a Saturday: the deadline ends on Monday
+    assert data["remedy_notice_defective"]["objection_deadline"] == "2027-03-08"

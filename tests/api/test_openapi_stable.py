@@ -77,6 +77,25 @@ _CASE_FIELDS_WITH_LEGAL_TRACK = [
     "allowed_commands",
 ]
 _CLOCK_FIELDS = ["started_on", "stopped_since", "due_on", "extended"]
+_INBOX_ITEM = "/GET /api/v1/inbox/responses/200/application/json/properties/items/items"
+_INBOX_FIELDS = [
+    "case_id",
+    "reference",
+    "service",
+    "applicant_name",
+    "status",
+    "assignee",
+    "submitted_at",
+    "due_on",
+    "working_days_left",
+    "overdue",
+    "waiting_for_applicant",
+    "last_activity_at",
+]
+_INBOX_LEGAL_TRACK = ["decided_on", "objection_open", "objection_state", "objection_deadline"]
+_FEED_DATA = (
+    "/GET /api/v1/feed/responses/200/application/cloudevents-batch+json/items/properties/data"
+)
 _CASE_CHANGES = (
     "properties/final_on: added",
     "properties/notification: added",
@@ -189,6 +208,32 @@ INTENDED: frozenset[str] = frozenset(
         "/POST /api/v1/cases/{case_id}/withdraw/requestBody/required: true → false",
         # ... and every answer that is a case shows the legal track and more of the clock.
         *(f"{answer}/{change}" for answer in _answers_with_a_case() for change in _CASE_CHANGES),
+        # The inbox shows the legal track beside the status (inbox v2): the decision day
+        # that stops the clock, whether an objection is open and where it stands, the
+        # objection deadline; a clerk lists the cases with an open objection whatever
+        # their status.
+        "/GET /api/v1/inbox/parameters/query:objection_open: added",
+        *(f"{_INBOX_ITEM}/properties/{name}: added" for name in _INBOX_LEGAL_TRACK),
+        f"{_INBOX_ITEM}/required: {json.dumps(_INBOX_FIELDS)} → "
+        f"{json.dumps([*_INBOX_FIELDS, *_INBOX_LEGAL_TRACK])}",
+        # The feed's events of the legal track carry their dates and outcomes (optional:
+        # each on its own types only, and absent on rows published before).
+        *(
+            f"{_FEED_DATA}/properties/{name}: added"
+            for name in (
+                "action_deadline",
+                "authority",
+                "delivery",
+                "final_on",
+                "new_decision",
+                "notified_on",
+                "objection_deadline",
+                "objection_outcome",
+                "received_on",
+                "served_on",
+                "timely",
+            )
+        ),
     }
 )
 # Component schemas that may be renamed or dropped (their content is still compared inline).

@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import threading
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from application.clock import FixedClock
+from domain.services import road_opening
+from domain.working_days import berlin_date
 from projections.audit_trail import AuditTrail
 from projections.case_stats import CaseStats
 from projections.feed import Feed
@@ -32,6 +34,46 @@ def inbox(client: TestClient, headers: dict[str, str], **params: Any) -> dict[st
     response = client.get("/api/v1/inbox", params=params, headers=headers)
     assert response.status_code == 200, response.json()
     return response.json()
+
+
+def post(client: TestClient, auth: Auth, url: str, path: str, body: Any = None) -> dict[str, Any]:
+    """A step a clerk of Usingen takes that succeeds: the case after it."""
+    response = client.post(url + path, json=body, headers=auth("clerk"))
+    assert response.status_code == 200, (path, response.json())
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def objection_while_the_works_run(
+    client: TestClient, auth: Auth, clock: FixedClock
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """A road opening permitted and notified, its works started, then an objection lodged
+    (the objection is beside the main track): the case's URL, after notifying, after lodging."""
+    data = road_opening.example(berlin_date(clock.now()))
+    created = client.post(
+        "/api/v1/cases",
+        json={**NEW_CASE, "service": "road-opening", "data": data},
+        headers=auth("applicant", sub="portal:works"),
+    )
+    assert created.status_code == 201, created.json()
+    url: str = created.headers["Location"]
+    post(client, auth, url, "/claim")
+    post(client, auth, url, "/confirm-complete")
+    permit = {
+        "outcome": "approved",
+        "justification": "Die Aufgrabung ist zur Versorgung des Grundstücks erforderlich.",
+        "legal_basis": "§§ 16, 18 HStrG",
+        "discretion": "Die Arbeiten beeinträchtigen den Gemeingebrauch nur für wenige Tage.",
+    }
+    post(client, auth, url, "/decide", permit)
+    notified = post(client, auth, url, "/notify", {"delivery": "counter"})
+    start = date.fromisoformat(data["planned_period"]["start"])
+    clock.set(datetime(start.year, start.month, start.day, 9, 0, tzinfo=UTC))
+    post(client, auth, url, "/works-started", {"started_on": start.isoformat()})
+    grounds = {"grounds": "Die Arbeiten versperren meine Einfahrt.", "received_on": str(start)}
+    lodged = post(client, auth, url, "/objections", grounds)
+    assert lodged["status"] == "works_started"
+    return url, notified, lodged
 
 
 def test_the_inbox_shows_open_cases_of_the_own_tenant_by_due_date(
@@ -65,6 +107,60 @@ def test_the_inbox_shows_open_cases_of_the_own_tenant_by_due_date(
     assert overdue[0]["working_days_left"] < 0
     schmitten = inbox(client, auth("clerk", tenant="schmitten"))["items"]
     assert [i["reference"] for i in schmitten] == ["SMI-2026-000001"]
+
+
+def test_an_objection_lodged_while_the_works_run_is_listed_with_the_open_objections(
+    client: TestClient, auth: Auth, clock: FixedClock
+) -> None:
+    clerk = auth("clerk")
+    other = submit(client, auth)
+    url, notified, lodged = objection_while_the_works_run(client, auth, clock)
+    page = inbox(client, clerk, objection_open=True, min_position=lodged["position"])
+    [item] = page["items"]  # whatever its status: the works run, the objection is open
+    assert item["case_id"] == lodged["id"]
+    assert item["status"] == "works_started"
+    assert item["objection_open"] is True
+    assert item["objection_state"] == "pending"
+    assert item["objection_deadline"] == notified["objection_deadline"]
+    assert item["decided_on"] == notified["processing"]["decided_on"]
+    every = {i["case_id"]: i for i in inbox(client, clerk)["items"]}
+    assert (every[other["id"]]["objection_open"], every[other["id"]]["objection_state"]) == (
+        False,
+        None,
+    )
+    assert every[other["id"]]["objection_deadline"] is None  # not notified
+    withdrawn = post(client, auth, url, "/objections/withdraw", {"reason": "Einfahrt frei."})
+    page = inbox(client, clerk, objection_open=True, min_position=withdrawn["position"])
+    assert page["items"] == []
+    after = {i["case_id"]: i for i in inbox(client, clerk)["items"]}[lodged["id"]]
+    assert (after["objection_open"], after["objection_state"]) == (False, "withdrawn")
+
+
+def test_a_decided_case_past_its_due_date_is_not_overdue(
+    client: TestClient, auth: Auth, clock: FixedClock
+) -> None:
+    clerk = auth("clerk")
+    late, waiting = submit(client, auth), submit(client, auth)
+    for case in (late, waiting):
+        post(client, auth, f"/api/v1/cases/{case['id']}", "/claim")
+        post(client, auth, f"/api/v1/cases/{case['id']}", "/confirm-complete")
+    clock.advance(timedelta(days=60))  # both past their due date
+    rejection = {"outcome": "rejected", "justification": "nein", "legal_basis": "§ 1"}
+    decided = post(client, auth, f"/api/v1/cases/{late['id']}", "/decide", rejection)
+    items = {
+        i["case_id"]: i for i in inbox(client, clerk, min_position=decided["position"])["items"]
+    }
+    today = berlin_date(clock.now())
+    stopped = items[late["id"]]
+    assert stopped["decided_on"] == today.isoformat() == decided["processing"]["decided_on"]
+    assert date.fromisoformat(stopped["due_on"]) < today  # kept for display
+    assert (stopped["overdue"], stopped["working_days_left"]) == (False, None)
+    assert stopped["overdue"] is decided["processing"]["overdue"]  # as the case says
+    running = items[waiting["id"]]
+    assert (running["overdue"], running["decided_on"]) == (True, None)
+    assert running["working_days_left"] < 0
+    overdue = inbox(client, clerk, overdue=True)["items"]
+    assert [i["case_id"] for i in overdue] == [waiting["id"]]
 
 
 def test_closed_and_withdrawn_cases_leave_the_inbox_and_erased_names_show_geloescht(
@@ -170,6 +266,24 @@ def test_the_audit_trail_names_who_when_why_and_what_changed(
     table = list(csv.reader(io.StringIO(exported.text)))
     assert table[0][:3] == ["position", "case_id", "reference"]
     assert [row[5] for row in table[1:]] == ["Submitted", "Claimed", "Released"]
+
+
+def test_every_audit_row_carries_its_label_in_german_and_english(
+    client: TestClient, auth: Auth, clock: FixedClock
+) -> None:
+    _, _, lodged = objection_while_the_works_run(client, auth, clock)
+    response = client.get(
+        "/api/v1/audit",
+        params={"case_id": lodged["id"], "min_position": lodged["position"]},
+        headers=auth("auditor"),
+    )
+    assert response.status_code == 200, response.json()
+    labels = {r["event_type"]: r["label"] for r in response.json()["items"]}
+    assert labels["Submitted"] == {"de": "Antrag eingegangen", "en": "Application submitted"}
+    assert labels["Notified"] == {"de": "Bescheid bekannt gegeben", "en": "Decision notified"}
+    assert labels["WorksStarted"] == {"de": "Arbeiten begonnen", "en": "Works started"}  # own
+    assert labels["ObjectionLodged"] == {"de": "Widerspruch eingegangen", "en": "Objection lodged"}
+    assert all(labels.values())
 
 
 def test_the_audit_trail_is_for_auditors_and_supervisors_of_the_tenant(
