@@ -72,7 +72,7 @@ def test_a_sewer_connection_through_every_step(
     rules = {r["rules_id"]: r for r in decision["rules"]}
     assert rules["sewer-connection-permit-fee"]["version"] == "2025-01"
     assert rules["sewer-connection-conditions"]["version"] == "2025-01"
-    assert decision["expires_on"] == "2028-03-01"  # 24 months from the decision
+    assert decision["expires_on"] == "2028-03-02"  # until notified: two years on (§ 188 (2) BGB)
     notified = post("/notify", COUNTER)
 
     clock.advance(timedelta(days=20))

@@ -138,6 +138,7 @@ def test_reinstatement_a_partial_remedy_and_a_defective_remedy_notice_are_publis
         reason="Teilweise berechtigt",
         extent="partial",
         new_decision=False,
+        operative_part="Die Auflage Nr. 2 entfällt.",
     )
     other = legal_track.notified_general_case(vorgang, clock)
     take(vorgang.cases, other, "record_remedy_notice_defect", actor=CLERK, reason="Falsch")
