@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from decimal import Decimal
 from functools import singledispatch
 from typing import Any, ClassVar, Final
 
@@ -132,6 +133,7 @@ def _decision(event: Case.Decided | Case.Countersigned) -> dict[str, Any]:
 def _notified(event: Case.Notified) -> dict[str, Any]:
     return {
         "delivery": event.delivery,
+        "sent_on": _day(event.sent_on),
         "notified_on": _day(event.notified_on),
         "objection_deadline": _day(event.objection_deadline),
     }
@@ -160,6 +162,7 @@ def _objection_remedied(event: Case.ObjectionRemedied) -> dict[str, Any]:
     return {
         "objection_outcome": remedy.outcome if remedy is not None else "remedied",
         "new_decision": event.new_decision,
+        "fee_refund": _amount(remedy.costs.fee_refund) if remedy is not None else None,
     }
 
 
@@ -172,7 +175,12 @@ def _objection_decided(event: Case.ObjectionDecided) -> dict[str, Any]:
         "served_on": _day(decision.served_on),
         "action_deadline": _day(decision.action_deadline),
         "new_decision": event.new_decision,
+        "fee_refund": _amount(decision.costs.fee_refund),
     }
+
+
+def _amount(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
 
 
 @public_data.register(Case.BecameFinal)

@@ -92,6 +92,9 @@ class CaseEventData(BaseModel):
     delivery: Literal["counter", "letter", "electronic", "portal", "formal_service"] | None = Field(
         default=None, description="On notified: how the decision was delivered"
     )
+    sent_on: date | None = Field(
+        default=None, description="On notified: the day the decision was handed over or sent"
+    )
     notified_on: date | None = Field(
         default=None,
         description="On notified: the day of notification the law sets for the delivery "
@@ -130,6 +133,11 @@ class CaseEventData(BaseModel):
         default=None,
         description="On objection_remedied and objection_decided: the case is reviewed again "
         "for a new decision",
+    )
+    fee_refund: str | None = Field(
+        default=None,
+        description="On objection_remedied and objection_decided: the part of the decision's "
+        "fee to be refunded, in EUR",
     )
     served_on: date | None = Field(
         default=None,

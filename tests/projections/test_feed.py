@@ -102,6 +102,7 @@ def test_an_objection_withdrawn_a_late_one_decided_and_the_decision_final(
     data = [e["data"] for e in events]
     notified, lodged, withdrawn, late, decided, final = data[3:]
     assert notified["delivery"] == "counter"
+    assert notified["sent_on"] == notified["notified_on"]  # handed over: notified that day
     assert notified["notified_on"] == iso(case.notified_on)
     assert notified["objection_deadline"] == iso(case.objection_deadline)
     assert lodged["status"] == "notified"  # the main track stays where it was
@@ -152,6 +153,7 @@ def test_reinstatement_a_partial_remedy_and_a_defective_remedy_notice_are_publis
     remedied = events[-1]["data"]
     assert remedied["objection_outcome"] == "partly_remedied"
     assert remedied["new_decision"] is False
+    assert remedied["fee_refund"] is None  # the general request charged no fee
     assert remedied["status"] == "notified"
     defective = published(vorgang, other)[-1]
     assert short(defective) == "remedy_notice_defective"
