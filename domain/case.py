@@ -18,7 +18,12 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.actor import Actor, ActorRecord, Role
-from domain.authorities import Matter, authorities_of, remedy_notice
+from domain.authorities import (
+    PERIOD_WITHOUT_NOTICE_MONTHS,
+    Matter,
+    authorities_of,
+    remedy_notice,
+)
 from domain.conditions import StandardConditions, check_conditions
 from domain.decision import (
     CostsDecision,
@@ -71,6 +76,7 @@ _OPERATIVE_PARTS = {
 # step of the service the case has reached.
 LEGAL_TRACK_COMMANDS = frozenset(
     {
+        "withdraw",
         "lodge_objection",
         "grant_reinstatement",
         "hear_objection",
@@ -209,6 +215,7 @@ class Case(Aggregate):
         self.objection_deadline: date | None = None
         self.objections: list[Objection] = []
         self.final_on: date | None = None
+        self.fee_refunded = Decimal(0)  # of the decision in force, by remedies and decisions
         self.documents_received_on: date = berlin_date(submitted.at)
         self.documents_requested_on: date | None = None  # the last request for missing ones
         self.notes: list[PersonalValue] = []
@@ -267,21 +274,28 @@ class Case(Aggregate):
         commands = self.LIFECYCLE.get(self.status, frozenset()) - LEGAL_TRACK_COMMANDS
         if not self.clock.awaits_completeness:
             commands -= {"confirm_complete"}
-        if self.clock.is_extended or self.clock.started_on is None:
+        clock = self.clock
+        if clock.is_extended or clock.started_on is None or clock.restarts_on_completeness:
             commands -= {"extend_period"}
         return commands | self._legal_track_commands()
 
     def _legal_track_commands(self) -> frozenset[str]:
-        """Withdrawal until the decision is final; the objection track beside the case."""
-        if self.status in (CaseStatus.CLOSED, CaseStatus.WITHDRAWN):
+        """Withdrawal until the decision is final; the objection track beside the case.
+
+        A closed file still takes an objection (one received in time but registered late
+        reopens it; a late one is recorded and decided), never the other commands.
+        """
+        if self.status == CaseStatus.WITHDRAWN:
             return frozenset()
+        closed = self.status == CaseStatus.CLOSED
         commands: set[str] = set()
-        if self.final_on is None and self.can_be_withdrawn():
+        if self.final_on is None and not closed and self.can_be_withdrawn():
             commands.add("withdraw")
         if self.notified_on is None:
             return frozenset(commands)
         objection = self.open_objection
-        if self.final_on is None and (objection is None or not objection.timely):
+        open_in_time = objection is not None and objection.timely
+        if self.final_on is None and not closed and not open_in_time:
             commands.add("mark_final")  # a late objection does not hold finality back
         if objection is None:
             commands.add("lodge_objection")
@@ -290,9 +304,10 @@ class Case(Aggregate):
             if not objection.timely:
                 commands.add("grant_reinstatement")
             if objection.state in (ObjectionState.PENDING, ObjectionState.PARTLY_REMEDIED):
-                commands |= {"hear_objection", "forward_objection"}
+                self_governed = self.MATTER is Matter.SELF_GOVERNMENT
+                commands.add("hear_objection" if self_governed else "forward_objection")
         decision = self.decision
-        if self.final_on is None and decision is not None and decision.remedy_notice.complete:
+        if not closed and decision is not None and decision.remedy_notice.complete:
             commands.add("record_remedy_notice_defect")
         return frozenset(commands)
 
@@ -621,8 +636,7 @@ class Case(Aggregate):
         try:
             clock = self.clock.extend(working_days, today=today, communicated_on=told)
         except ClockError as error:
-            field_name = "communicated_on" if "applicant" in str(error) else "working_days"
-            raise InvalidCommand(field_name, str(error)) from None
+            raise InvalidCommand(_extension_field(str(error)), str(error)) from None
         self._period_extended(actor=record, at=at, reason=text, clock=clock)
 
     class PeriodExtended(Aggregate.Event):
@@ -1129,18 +1143,25 @@ class Case(Aggregate):
         notified_on = self.notified_on
         if notified_on is None:  # the legal track offers this only after notification
             raise InvalidCommand("decision", "the decision has not been notified")
+        year_ends = period_end(notified_on, PERIOD_WITHOUT_NOTICE_MONTHS)
+        if berlin_date(at) > year_ends:
+            raise InvalidCommand("at", f"the year of § 58 (2) VwGO ended on {year_ends}")
         deadline = period_end(
             notified_on, self.current_decision().remedy_notice.found_defective().period_months
         )
+        # A case marked final after the month was not: within the year it is open again.
+        status = CaseStatus.NOTIFIED if self.status == CaseStatus.FINAL else self.status
         self._remedy_notice_found_defective(
             actor=record,
             at=at,
             reason=self._case_text(reason, "reason"),
             objection_deadline=deadline,
+            status=status,
         )
 
-    class RemedyNoticeFoundDefective(Aggregate.Event):
-        """The remedy notice was missing or wrong: the objection period runs for a year."""
+    class RemedyNoticeFoundDefective(ChangesStatus):
+        """The remedy notice was missing or wrong: the objection period runs for a year, and a
+        case marked final within it is open again."""
 
         actor: ActorRecord
         at: datetime
@@ -1149,8 +1170,16 @@ class Case(Aggregate):
 
     @event(RemedyNoticeFoundDefective)
     def _remedy_notice_found_defective(
-        self, *, actor: ActorRecord, at: datetime, reason: PersonalValue, objection_deadline: date
+        self,
+        *,
+        actor: ActorRecord,
+        at: datetime,
+        reason: PersonalValue,
+        objection_deadline: date,
+        status: str,
     ) -> None:
+        self.final_on = None
+        self.status = status
         if self.decision is not None:
             defective = replace(
                 self.decision, remedy_notice=self.decision.remedy_notice.found_defective()
@@ -1189,7 +1218,7 @@ class Case(Aggregate):
         )
         # An objection in time that was recorded after the case was marked final (the letter
         # arrived within the period) shows the decision was never final.
-        reopens = objection.timely and self.status == CaseStatus.FINAL
+        reopens = objection.timely and self.status in (CaseStatus.FINAL, CaseStatus.CLOSED)
         status = CaseStatus.NOTIFIED if reopens else self.status
         self._objection_lodged(actor=record, at=at, objection=objection, status=status)
 
@@ -1223,6 +1252,23 @@ class Case(Aggregate):
         self.status = status
         self.last_activity_at = at
 
+    def _check_procedure_before_decision(self, objection: Objection, outcome: str) -> None:
+        """The Widerspruchsbescheid comes after the procedure the matter prescribes.
+
+        Self-government: the town decides after the hearing before the Anhörungsausschuss
+        (§§ 7 ff. HessAGVwGO), which an objection rejected as inadmissible does not need.
+        Road traffic: the supervising authority decides, so the file must have gone there.
+        """
+        if self.MATTER is Matter.SELF_GOVERNMENT:
+            if objection.heard_on is None and outcome != ObjectionOutcome.INADMISSIBLE:
+                raise InvalidCommand(
+                    "objection", "record the hearing before the Anhörungsausschuss first"
+                )
+        elif objection.forwarded_to is None:
+            raise InvalidCommand(
+                "objection", "forward the objection to the supervising authority first"
+            )
+
     def _check_reopenable(self) -> None:
         """A new decision replaces the one in force only before the service's steps began."""
         if self.status not in (CaseStatus.NOTIFIED, CaseStatus.FINAL):
@@ -1239,6 +1285,7 @@ class Case(Aggregate):
         self.notification = None
         self.objection_deadline = None
         self.final_on = None
+        self.fee_refunded = Decimal(0)
         self.clock = self.clock.reopened()
 
     def _check_refund(self, fee_refund: Decimal | None) -> None:
@@ -1251,25 +1298,12 @@ class Case(Aggregate):
         if fee_refund is None:
             return
         assessed = (self.decision.fee if self.decision is not None else None) or Decimal(0)
-        refunded = sum((self._refunded(o) for o in self.objections), Decimal(0))
-        if fee_refund > assessed - refunded:
+        if fee_refund > assessed - self.fee_refunded:
             raise InvalidCommand(
                 "fee_refund",
                 f"must not exceed the fee the decision assessed ({assessed}) less what was "
-                f"refunded already ({refunded})",
+                f"refunded of it already ({self.fee_refunded})",
             )
-
-    @staticmethod
-    def _refunded(objection: Objection) -> Decimal:
-        """What the remedy and the Widerspruchsbescheid of an objection refunded."""
-        return sum(
-            (
-                record.costs.fee_refund or Decimal(0)
-                for record in (objection.remedy, objection.decision)
-                if record is not None
-            ),
-            Decimal(0),
-        )
 
     def _open(self) -> Objection:
         objection = self.open_objection
@@ -1277,7 +1311,9 @@ class Case(Aggregate):
             raise InvalidCommand("objection", "there is no open objection")
         return objection
 
-    def grant_reinstatement(self, *, actor: Actor, at: datetime, reason: str) -> None:
+    def grant_reinstatement(
+        self, *, actor: Actor, at: datetime, reason: str, force_majeure: bool = False
+    ) -> None:
         """Reinstatement (Wiedereinsetzung, § 70 (2) with § 60 VwGO): a late objection counts.
 
         The objector was prevented from keeping the period without fault; the decision is
@@ -1287,6 +1323,14 @@ class Case(Aggregate):
         objection = self._open()
         if objection.timely:
             raise InvalidCommand("objection", "the objection was lodged in time")
+        missed = objection.deadline or objection.received_on
+        cutoff = add_months(missed, 12)
+        if berlin_date(at) > cutoff and not force_majeure:
+            raise InvalidCommand(
+                "force_majeure",
+                f"a year after the period ended ({missed}) reinstatement is possible only for "
+                "force majeure (§ 60 (3) VwGO)",
+            )
         status = CaseStatus.NOTIFIED if self.status == CaseStatus.FINAL else self.status
         self._reinstatement_granted(
             actor=record, at=at, reason=self._case_text(reason, "reason"), status=status
@@ -1324,11 +1368,10 @@ class Case(Aggregate):
         """
         record = self._begin("hear_objection", actor, at)
         objection = self._open()
-        if self.MATTER is not Matter.SELF_GOVERNMENT:
-            raise InvalidCommand("objection", "in road traffic matters the objection is forwarded")
         if held_on < objection.received_on or held_on > berlin_date(at):
             raise InvalidCommand("held_on", "must lie between the objection's receipt and today")
-        name = (committee or "").strip() or authorities_of(self.tenant).hearing_committee
+        configured = authorities_of(self.tenant).hearing_committee
+        name = _as_configured(committee, configured, "committee")
         self._objection_heard(actor=record, at=at, held_on=held_on, committee=name)
 
     class ObjectionHeard(Aggregate.Event):
@@ -1437,9 +1480,15 @@ class Case(Aggregate):
     ) -> None:
         partial = remedy is not None and remedy.outcome == ObjectionState.PARTLY_REMEDIED
         state = ObjectionState.PARTLY_REMEDIED if partial else ObjectionState.REMEDIED
-        self._replace_open(lambda o: o.with_state(state, remedy=remedy))
-        if remedy is not None and remedy.costs.fee_refund and self.fee_paid is not None:
-            self.fee_paid -= remedy.costs.fee_refund
+        self._replace_open(
+            lambda o: o.with_state(
+                state, remedy=remedy, remedies=(*o.remedies, remedy) if remedy else o.remedies
+            )
+        )
+        if remedy is not None and remedy.costs.fee_refund:
+            self.fee_refunded += remedy.costs.fee_refund
+            if self.fee_paid is not None:
+                self.fee_paid -= remedy.costs.fee_refund
         if new_decision:
             self._reopen_for_a_new_decision()
             if remedy is None:
@@ -1458,7 +1507,7 @@ class Case(Aggregate):
         record = self._begin("forward_objection", actor, at)
         self._open()
         configured = authorities_of(self.tenant).objection_authority(self.MATTER)
-        name = (authority or "").strip() or configured
+        name = _as_configured(authority, configured, "authority")
         self._objection_forwarded(
             actor=record, at=at, authority=name, reason=self._case_text(reason, "reason")
         )
@@ -1545,9 +1594,14 @@ class Case(Aggregate):
                 f"the objection came after the period ended on {objection.deadline}: "
                 "inadmissible, unless reinstatement is granted first",
             )
+        self._check_procedure_before_decision(objection, outcome)
         signed = decided_on or berlin_date(at)
         if signed < objection.received_on or signed > berlin_date(at):
             raise InvalidCommand("decided_on", "must lie between the objection's receipt and today")
+        if objection.heard_on is not None and signed < objection.heard_on:
+            raise InvalidCommand(
+                "decided_on", f"must not lie before the hearing ({objection.heard_on})"
+            )
         if served_on < signed or served_on > berlin_date(at):
             raise InvalidCommand("served_on", "must lie between the day it was signed and today")
         self._check_refund(fee_refund)
@@ -1561,7 +1615,7 @@ class Case(Aggregate):
                 fee=fee,
                 fee_refund=fee_refund,
             ),
-            decided_by=(authority or "").strip() or configured,
+            decided_by=_as_configured(authority, configured, "authority"),
             decided_on=signed,
             served_on=served_on,
             action_deadline=period_end(served_on, ACTION_PERIOD_MONTHS),
@@ -1600,8 +1654,10 @@ class Case(Aggregate):
         status: str,
     ) -> None:
         self._replace_open(lambda o: o.with_state(ObjectionState.DECIDED, decision=decision))
-        if decision.costs.fee_refund and self.fee_paid is not None:
-            self.fee_paid -= decision.costs.fee_refund
+        if decision.costs.fee_refund:
+            self.fee_refunded += decision.costs.fee_refund
+            if self.fee_paid is not None:
+                self.fee_paid -= decision.costs.fee_refund
         if new_decision:
             self._reopen_for_a_new_decision()
         self.status = status
@@ -1620,10 +1676,12 @@ class Case(Aggregate):
             return None
         first = deadline + timedelta(days=1)
         for objection in self.objections:
-            if not objection.timely and objection.state != ObjectionState.DECIDED:
-                continue
+            if not objection.timely:
+                continue  # a late objection never held finality back
             if objection.state == ObjectionState.WITHDRAWN and objection.withdrawn_on:
                 first = max(first, objection.withdrawn_on)
+            for remedy in objection.remedies:  # disposed of by Abhilfe on that day
+                first = max(first, remedy.decided_on + timedelta(days=1))
             if objection.decision is not None and objection.decision.action_deadline:
                 first = max(first, objection.decision.action_deadline + timedelta(days=1))
         return first
@@ -1673,6 +1731,9 @@ class Case(Aggregate):
         its object with it (§ 43 (2) HVwVfG: it is settled otherwise).
         """
         record = self._begin("withdraw", actor, at)
+        first = self.final_from()
+        if first is not None and berlin_date(at) >= first:
+            raise InvalidCommand("at", f"the decision is final since {first} (bestandskräftig)")
         text = self._personal(Subjects.APPLICANT, reason, "reason") if reason else None
         self._withdrawn(status=CaseStatus.WITHDRAWN, actor=record, at=at, reason=text)
 
@@ -1849,6 +1910,28 @@ class Case(Aggregate):
     def due_on(self) -> date | None:
         """The last day of the processing period, or None while it is not running."""
         return self.clock.due_on
+
+
+def _extension_field(refusal: str) -> str:
+    """The field an extension's refusal is about."""
+    for words, field_name in (
+        ("communicat", "communicated_on"),
+        ("ended on", "at"),
+        ("working day", "working_days"),
+    ):
+        if words in refusal:
+            return field_name
+    return "clock"  # not started, or extended once already
+
+
+def _as_configured(given: str | None, configured: str, field_name: str) -> str:
+    """The configured authority; another name typed on a case is refused (it would be free
+    text in a public event, and a town's authorities are configuration)."""
+    if given is None or not given.strip() or given.strip() == configured:
+        return configured
+    raise InvalidCommand(
+        field_name, f"the town's configured authority is {configured!r} (domain/authorities.py)"
+    )
 
 
 def clean_text(text: str, field_name: str) -> str:

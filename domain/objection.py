@@ -82,11 +82,12 @@ class ObjectionCosts:
     fee_refund: Decimal | None = None  # a fee paid for the decision, refunded where due
 
     def __post_init__(self) -> None:
+        # Named as the commands name them (costs_borne_by, fee, fee_refund).
         if self.borne_by not in CostsBorneBy.ALL:
-            raise InvalidCommand("costs.borne_by", f"must be one of {', '.join(CostsBorneBy.ALL)}")
+            raise InvalidCommand("costs_borne_by", f"must be one of {', '.join(CostsBorneBy.ALL)}")
         for name, amount in (("fee", self.fee), ("fee_refund", self.fee_refund)):
             if amount is not None and amount < 0:
-                raise InvalidCommand(f"costs.{name}", "must not be negative")
+                raise InvalidCommand(name, "must not be negative")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +117,8 @@ class Objection:
     heard_on: date | None = None
     hearing_committee: str | None = None
     forwarded_to: str | None = None
-    remedy: ObjectionDecision | None = None
+    remedy: ObjectionDecision | None = None  # the latest remedy
+    remedies: tuple[ObjectionDecision, ...] = ()  # every remedy, a partial one first
     decision: ObjectionDecision | None = None
     withdrawn_on: date | None = None
 

@@ -48,6 +48,7 @@ class ProcessingClock:
     extension_communicated_on: date | None = None
     due: date | None = None  # computed when the clock changed, and recorded with it
     decided_on: date | None = None  # the decision stops the clock
+    reopened_after_decision: bool = False  # a new decision is due: no fiction any more
 
     def __post_init__(self) -> None:
         if self.period_working_days < 0 or self.period_months < 0:
@@ -91,13 +92,22 @@ class ProcessingClock:
         return self.due
 
     def overdue_on(self, day: date) -> bool:
-        """Past its due date on this day without a decision."""
+        """Past its due date on this day without a decision, and not waiting for the applicant
+        (a paused target period's due date moves on by the days waited)."""
         due = self.due_on
-        return due is not None and self.decided_on is None and day > due
+        return (
+            due is not None
+            and self.decided_on is None
+            and self.stopped_since is None
+            and (day > due)
+        )
 
     def approval_deemed_on(self, day: date) -> bool:
-        """A § 42a period that ended without a decision: the approval is deemed granted."""
-        return self.deemed_approval and self.overdue_on(day)
+        """A § 42a period that ended without a decision: the approval is deemed granted.
+
+        A decision made in time and later replaced (after a remedy) leaves no room for it.
+        """
+        return self.deemed_approval and not self.reopened_after_decision and self.overdue_on(day)
 
     def _computed_due(self) -> date | None:
         if self.started_on is None or self.restarts_on_completeness:
@@ -162,14 +172,17 @@ class ProcessingClock:
         due = self.due_on
         if self.started_on is None or due is None:
             raise ClockError("the period has not started yet")
-        if today > due:
+        paused = self.stopped_since is not None  # the due date moves on by the days waited
+        if today > due and not paused:
             raise ClockError(f"the period ended on {due}: it can no longer be extended")
-        if communicated_on > due:
+        if communicated_on > due and not paused:
             raise ClockError(
                 f"the extension must reach the applicant by the end of the period, {due}"
             )
         if communicated_on > today:
             raise ClockError("the communication to the applicant cannot lie in the future")
+        if communicated_on < self.started_on:
+            raise ClockError("the communication cannot precede the start of the period")
         return self._with(
             extension_working_days=working_days, extension_communicated_on=communicated_on
         )
@@ -184,4 +197,4 @@ class ProcessingClock:
 
     def reopened(self) -> ProcessingClock:
         """A new decision is due (after a remedy): the clock runs again to its recorded date."""
-        return replace(self, decided_on=None)
+        return replace(self, decided_on=None, reopened_after_decision=self.decided_on is not None)

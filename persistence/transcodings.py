@@ -144,6 +144,7 @@ class ProcessingClockAsDict(Transcoding):
             "extension_communicated_on": obj.extension_communicated_on,
             "due_on": obj.due,
             "decided_on": obj.decided_on,
+            "reopened": obj.reopened_after_decision,
         }
 
     def decode(self, data: dict[str, Any]) -> ProcessingClock:
@@ -159,6 +160,7 @@ class ProcessingClockAsDict(Transcoding):
             extension_communicated_on=data.get("extension_communicated_on"),
             due=data.get("due_on"),
             decided_on=data.get("decided_on"),
+            reopened_after_decision=data.get("reopened", False),
         )
         if "due_on" not in data:
             # Recorded before clocks carried their due date: computed once, as it was then.
@@ -369,6 +371,7 @@ class ObjectionAsDict(Transcoding):
             "hearing_committee": obj.hearing_committee,
             "forwarded_to": obj.forwarded_to,
             "remedy": obj.remedy,
+            "remedies": list(obj.remedies),
             "decision": obj.decision,
             "withdrawn_on": obj.withdrawn_on,
         }
@@ -385,6 +388,9 @@ class ObjectionAsDict(Transcoding):
             hearing_committee=data.get("hearing_committee"),
             forwarded_to=data.get("forwarded_to"),
             remedy=data.get("remedy"),
+            remedies=tuple(
+                data.get("remedies") or ([data["remedy"]] if data.get("remedy") else [])
+            ),
             decision=data.get("decision"),
             withdrawn_on=data.get("withdrawn_on"),
         )

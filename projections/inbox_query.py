@@ -61,6 +61,7 @@ class InboxQuery:
             where.add("objection_open = 1")
         if query.overdue:  # a decided case's due_key is that of no running period
             where.add("due_key < ?", today.isoformat())
+            where.add("waiting_for_applicant = 0")  # a paused period's due date moves on
         if query.due_before:
             where.add("due_key < ?", query.due_before.isoformat())
         if cursor:
@@ -110,7 +111,7 @@ class InboxQuery:
             "submitted_at": submitted_at,
             "due_on": due_on,
             "working_days_left": working_days_left(due, today) if due else None,
-            "overdue": bool(due and due < today),
+            "overdue": bool(due and due < today and not waiting),
             "waiting_for_applicant": bool(waiting),
             "last_activity_at": last_activity_at,
             "decided_on": decided_on,
