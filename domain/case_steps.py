@@ -251,6 +251,17 @@ class RemedyObjection(CommandBody):
     )
 
 
+class Reinstatement(CommandBody):
+    """Why the objector could not keep the period (§ 60 VwGO)."""
+
+    reason: Text
+    force_majeure: bool = Field(
+        default=False,
+        description="More than a year after the period ended only for force majeure "
+        "(§ 60 (3) VwGO).",
+    )
+
+
 class HearObjection(CommandBody):
     """The hearing before the Anhörungsausschuss (§§ 7 ff. HessAGVwGO)."""
 
@@ -516,7 +527,7 @@ GRANT_REINSTATEMENT: Final = case_step(
     "objections/reinstatement",
     "Grant reinstatement for a late objection",
     "§ 70 (2) with § 60 VwGO: the late objection counts as in time.",
-    body=Reason,
+    body=Reinstatement,
 )
 
 HEAR_OBJECTION: Final = case_step(
