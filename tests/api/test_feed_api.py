@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, cast
 
 from cloudevents.v1.conversion import to_structured
 from cloudevents.v1.http import from_dict
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from application.clock import FixedClock
+from domain.services import traffic_sign_order
 from tests.api.conftest import NEW_CASE, Auth
 
 NAME = "Zelda Quandt-Feedtest"
@@ -21,12 +23,14 @@ def submit(client: TestClient, auth: Auth, tenant: str = "usingen") -> dict[str,
     body = {**NEW_CASE, "tenant": tenant, "applicant": {"name": NAME}}
     response = client.post("/api/v1/cases", json=body, headers=auth("clerk", tenant=tenant))
     assert response.status_code == 201
-    return response.json()
+    case: dict[str, Any] = response.json()
+    return case
 
 
 def feed_caught_up(client: TestClient) -> None:
     """Wait until the feed projection has applied everything the log holds now."""
-    projections = client.app.state.provider.get().projections
+    app = cast(FastAPI, client.app)
+    projections = app.state.provider.get().projections
     deadline = time.monotonic() + 60  # a hang guard only: the verdict is the observed state
     while True:
         feed = next(s for s in projections.statuses() if s.name.startswith("feed"))
@@ -265,7 +269,7 @@ def test_the_legal_tracks_events_carry_only_fields_their_type_documents(
     post(objected, "/objections", {"grounds": "Die Lage ist geeignet."})
     partly = {"reason": "Teilweise.", "extent": "partial", "new_decision": False}
     post(objected, "/objections/remedy", {**partly, "operative_part": "Nr. 2 entfällt."})
-    post(objected, "/objections/forward", {"reason": "Im Übrigen keine Abhilfe."})
+    post(objected, "/objections/hearing", {"held_on": "2026-03-02"})  # self-government
     bescheid = {
         "outcome": "dismissed",
         "reasons": "Unbegründet.",
@@ -273,6 +277,26 @@ def test_the_legal_tracks_events_carry_only_fields_their_type_documents(
         "served_on": "2026-03-02",
     }
     post(objected, "/objections/decision", bescheid)
+    # Only a road traffic matter goes to the supervising authority (the Landrat).
+    order = client.post(
+        "/api/v1/cases",
+        json={
+            **NEW_CASE,
+            "service": "traffic-sign-order",
+            "applicant": {"name": NAME},
+            "data": traffic_sign_order.example(date(2026, 3, 2)),
+        },
+        headers=auth("clerk"),
+    )
+    assert order.status_code == 201, order.json()
+    forwarded = f"/api/v1/cases/{order.json()['id']}"
+    post(forwarded, "/claim")
+    post(forwarded, "/confirm-complete")
+    refusal = {"outcome": "rejected", "justification": "j", "legal_basis": "§ 45 StVO"}
+    post(forwarded, "/decide", {**refusal, "discretion": "Die Ladezone genügt."})
+    post(forwarded, "/notify", {"delivery": "counter"})
+    post(forwarded, "/objections", {"grounds": "Die Ladezone ist zugeparkt."})
+    post(forwarded, "/objections/forward", {"reason": "Keine Abhilfe."})
     clock.set(datetime(2026, 4, 3, 8, 0, tzinfo=UTC))  # the action deadline has passed
     post(objected, "/mark-final")
 
@@ -289,6 +313,7 @@ def test_the_legal_tracks_events_carry_only_fields_their_type_documents(
     lodged = data["objection_lodged"]
     assert (lodged["received_on"], lodged["timely"]) == ("2026-03-02", True)
     assert data["final"]["final_on"] == "2026-04-03"
+    assert data["objection_forwarded"]["authority"].startswith("Der Landrat des Hochtaunuskreises")
     letter = next(e["data"] for e in events if e["data"].get("delivery") == "letter")
     assert letter["notified_on"] == "2026-03-06"  # posted on Monday: four days later
     # a year after it (§ 58 (2) VwGO) is a Saturday: the deadline ends on Monday

@@ -27,13 +27,15 @@ def submit(
     body = {**NEW_CASE, "tenant": tenant, "applicant": {"name": name}}
     response = client.post("/api/v1/cases", json=body, headers=auth("clerk", tenant=tenant))
     assert response.status_code == 201, response.json()
-    return response.json()
+    case: dict[str, Any] = response.json()
+    return case
 
 
 def inbox(client: TestClient, headers: dict[str, str], **params: Any) -> dict[str, Any]:
     response = client.get("/api/v1/inbox", params=params, headers=headers)
     assert response.status_code == 200, response.json()
-    return response.json()
+    page: dict[str, Any] = response.json()
+    return page
 
 
 def post(client: TestClient, auth: Auth, url: str, path: str, body: Any = None) -> dict[str, Any]:
@@ -161,6 +163,36 @@ def test_a_decided_case_past_its_due_date_is_not_overdue(
     assert running["working_days_left"] < 0
     overdue = inbox(client, clerk, overdue=True)["items"]
     assert [i["case_id"] for i in overdue] == [waiting["id"]]
+
+
+def test_a_period_paused_for_the_applicant_is_not_overdue_in_the_inbox_or_the_case(
+    client: TestClient, auth: Auth, clock: FixedClock
+) -> None:
+    clerk = auth("clerk")
+    paused, running = submit(client, auth), submit(client, auth)
+    for case in (paused, running):
+        post(client, auth, f"/api/v1/cases/{case['id']}", "/claim")
+        post(client, auth, f"/api/v1/cases/{case['id']}", "/confirm-complete")
+    url = f"/api/v1/cases/{paused['id']}"
+    questions = {"questions": ["Bitte den Lageplan nachreichen."], "reply_by": "2026-06-30"}
+    asked = post(client, auth, url, "/request-information", questions)
+    due = asked["processing"]["due_on"]
+    clock.advance(timedelta(days=60))  # both past the due date recorded so far
+    today = berlin_date(clock.now()).isoformat()
+    assert due < today
+
+    case = client.get(url, headers=clerk).json()
+    assert case["processing"]["stopped_since"] is not None
+    assert case["processing"]["overdue"] is False  # its due date moves on by the days waited
+    items = {i["case_id"]: i for i in inbox(client, clerk, min_position=asked["position"])["items"]}
+    waiting = items[paused["id"]]
+    assert (waiting["waiting_for_applicant"], waiting["overdue"]) == (True, False)
+    assert waiting["due_on"] == due  # kept for display
+    assert items[running["id"]]["overdue"] is True
+    assert [i["case_id"] for i in inbox(client, clerk, overdue=True)["items"]] == [running["id"]]
+    # Paused, the period has not ended: the extension is still possible.
+    extended = post(client, auth, url, "/extend-period", {"working_days": 5, "reason": "Gutachten"})
+    assert extended["processing"]["extended"] is True
 
 
 def test_closed_and_withdrawn_cases_leave_the_inbox_and_erased_names_show_geloescht(

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
-from uuid import uuid4
+from typing import Any
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -23,6 +24,7 @@ from application.views import CaseState
 from domain.case import Case
 from domain.decision import DecisionOutcome
 from domain.errors import InvalidCommand, InvalidTransition
+from domain.services import traffic_sign_order
 from domain.services.catalogue import SERVICES
 from infrastructure.database import DatabaseTarget
 from persistence.transcodings import PersonalDataInClear
@@ -33,7 +35,7 @@ from tests.conftest import (
     FOREIGN_CLERK,
     SUPERVISOR,
 )
-from tests.steps import decided, take
+from tests.steps import decided, submitted, take
 
 
 def submit(cases: CaseService, key: str | None = None, tenant: str = "usingen") -> CaseState:
@@ -157,9 +159,9 @@ def test_information_request_path(cases: CaseService, clock: FixedClock) -> None
     assert cases.get(case.id, actor=CLERK).period_extended
 
 
-def test_objection_remedied_and_forwarded_paths(cases: CaseService) -> None:
-    remedied, forwarded = submit(cases, "a"), submit(cases, "b")
-    for case in (remedied, forwarded):
+def test_objection_remedied_heard_and_forwarded_paths(cases: CaseService) -> None:
+    remedied, heard = submit(cases, "a"), submit(cases, "b")
+    for case in (remedied, heard):
         approve(cases, case.id)
         take(cases, case.id, "notify", actor=CLERK, delivery="counter")
         take(cases, case.id, "lodge_objection", actor=CLERK, grounds="Auflage unverhältnismäßig")
@@ -168,25 +170,80 @@ def test_objection_remedied_and_forwarded_paths(cases: CaseService) -> None:
         assert [(o["state"], o["timely"]) for o in lodged.objections] == [("pending", True)]
         assert lodged.objections[0]["grounds"] == "Auflage unverhältnismäßig"
     take(cases, remedied.id, "remedy_objection", actor=CLERK, reason="begründet")
-    take(
-        cases,
-        forwarded.id,
-        "forward_objection",
-        actor=CLERK,
-        authority="Kreisausschuss",
-        reason="keine Abhilfe",
-    )
     again = cases.get(remedied.id, actor=CLERK)
     assert again.status == "in_review"  # the replacing decision is due
     assert again.decision is None
     assert again.objections[0]["state"] == "remedied"
     assert again.objections[0]["remedy"]["costs"]["borne_by"] == "authority"
-    sent_on = cases.get(forwarded.id, actor=CLERK)
+
+    # Self-government: the town decides after the Anhörungsausschuss heard the objection;
+    # there is no authority to forward it to.
+    dismissal: dict[str, Any] = {
+        "outcome": "dismissed",
+        "reasons": "Die Auflage ist erforderlich.",
+        "costs_borne_by": "objector",
+        "served_on": date(2026, 3, 2),
+    }
+    assert "forward_objection" not in cases.get(heard.id, actor=CLERK).allowed_commands
+    with pytest.raises(InvalidTransition):
+        take(cases, heard.id, "forward_objection", actor=CLERK, reason="keine Abhilfe")
+    with pytest.raises(InvalidCommand, match="hearing before the Anhörungsausschuss") as error:
+        take(cases, heard.id, "decide_objection", actor=CLERK, **dismissal)
+    assert error.value.field == "objection"
+    with pytest.raises(InvalidCommand) as error:
+        take(
+            cases,
+            heard.id,
+            "hear_objection",
+            actor=CLERK,
+            held_on=date(2026, 3, 2),
+            committee="Kreisausschuss",
+        )
+    assert error.value.field == "committee"  # only the town's configured committee
+    take(cases, heard.id, "hear_objection", actor=CLERK, held_on=date(2026, 3, 2))
+    take(cases, heard.id, "decide_objection", actor=CLERK, **dismissal)
+    decided = cases.get(heard.id, actor=CLERK)
+    assert decided.objections[0]["state"] == "decided"
+    assert decided.objections[0]["hearing_committee"].startswith("Anhörungsausschuss")
+
+    # Road traffic: the supervising authority decides, so the file goes there first.
+    forwarded = submitted(cases, "traffic-sign-order", traffic_sign_order.example(date(2026, 3, 2)))
+    decided_order(cases, forwarded)
+    take(cases, forwarded, "notify", actor=CLERK, delivery="counter")
+    take(cases, forwarded, "lodge_objection", actor=CLERK, grounds="Zone zu lang")
+    assert "hear_objection" not in cases.get(forwarded, actor=CLERK).allowed_commands
+    with pytest.raises(InvalidCommand, match="forward the objection") as error:
+        take(cases, forwarded, "decide_objection", actor=CLERK, **dismissal)
+    assert error.value.field == "objection"
+    with pytest.raises(InvalidCommand) as error:
+        take(
+            cases,
+            forwarded,
+            "forward_objection",
+            actor=CLERK,
+            authority="Kreisausschuss",
+            reason="keine Abhilfe",
+        )
+    assert error.value.field == "authority"  # only the town's configured authority
+    take(cases, forwarded, "forward_objection", actor=CLERK, reason="keine Abhilfe")
+    sent_on = cases.get(forwarded, actor=CLERK)
     assert sent_on.status == "notified"
     assert sent_on.objections[0]["state"] == "forwarded"
-    assert sent_on.objections[0]["forwarded_to"] == "Kreisausschuss"
+    assert sent_on.objections[0]["forwarded_to"].startswith("Der Landrat des Hochtaunuskreises")
     assert "decide_objection" in sent_on.allowed_commands
     assert "mark_final" not in sent_on.allowed_commands  # a timely objection is open
+
+
+def decided_order(cases: CaseService, case_id: UUID) -> None:
+    """A traffic sign order refused at the road traffic authority's discretion."""
+    decided(
+        cases,
+        case_id,
+        outcome=DecisionOutcome.REJECTED,
+        justification="Die Ladezone genügt.",
+        legal_basis="§ 45 Abs. 1 StVO",
+        discretion="Der Parkraum der Anwohner überwiegt.",
+    )
 
 
 def test_notes_and_release(cases: CaseService) -> None:
@@ -338,6 +395,46 @@ def test_the_processing_clock_shows_whether_it_is_overdue_today_and_stops_with_t
     assert decided_late.decided_on == running.due_on + timedelta(days=1)
     assert decided_late.due_on == running.due_on  # as recorded
     assert cases.get(case.id, actor=CLERK, version=3).overdue is None  # no "today" for a past
+
+
+def test_a_period_paused_for_the_applicant_is_not_overdue_and_may_still_be_extended(
+    cases: CaseService, clock: FixedClock
+) -> None:
+    paused, missing = submit(cases, "a"), submit(cases, "b")
+    for case in (paused, missing):
+        take(cases, case.id, "claim", actor=CLERK)
+        take(cases, case.id, "confirm_complete", actor=CLERK)
+    due = cases.get(paused.id, actor=CLERK).due_on
+    assert due is not None
+    take(
+        cases,
+        paused.id,
+        "request_information",
+        actor=CLERK,
+        questions=["Bitte Lageplan"],
+        reply_by=due + timedelta(days=30),
+    )
+    take(
+        cases,
+        missing.id,
+        "request_information",
+        actor=CLERK,
+        questions=["Der Lageplan fehlt."],
+        reply_by=due + timedelta(days=30),
+        missing_documents=True,
+    )
+    clock.set(clock.now() + timedelta(days=(due - date(2026, 3, 2)).days + 5))
+    waiting = cases.get(paused.id, actor=CLERK)
+    assert waiting.due_on == due  # as recorded: it moves on by the days waited
+    assert waiting.overdue is False  # waiting for the applicant, not late
+    # The due date moves on when the applicant answers: not over yet, so extended still.
+    assert "extend_period" in waiting.allowed_commands
+    take(cases, paused.id, "extend_period", actor=CLERK, working_days=5, reason="Gutachten")
+    assert cases.get(paused.id, actor=CLERK).period_extended
+    # Missing documents restart the period once complete: nothing to extend meanwhile.
+    stopped = cases.get(missing.id, actor=CLERK)
+    assert (stopped.due_on, stopped.overdue) == (None, False)
+    assert "extend_period" not in stopped.allowed_commands
 
 
 class PaidBeforeIssue(Case):

@@ -21,7 +21,7 @@ from domain.case import Case
 from domain.decision import DecisionOutcome
 from domain.errors import InvalidCommand
 from domain.personal_data import ERASED_TEXT, Erased, PersonalData, Subjects
-from domain.services import road_opening
+from domain.services import road_opening, traffic_sign_order
 from domain.services.catalogue import SERVICES
 from domain.working_days import berlin_date
 from infrastructure.database import DatabaseTarget
@@ -45,17 +45,22 @@ def text(label: str) -> str:
 def case_through_every_event(v: Vorgang, clock, remedy: bool) -> uuid.UUID:  # type: ignore[no-untyped-def]
     """A case that records every event type with a marked value in each personal field.
 
-    Remedied: the remedy notice found defective, the objection heard and remedied with a new
-    decision, then the application withdrawn. Otherwise: the objection forwarded and
-    withdrawn, a late one reinstated and decided, the decision final.
+    Remedied (a general case, self-government): the remedy notice found defective, the
+    objection heard and remedied with a new decision, then the application withdrawn.
+    Otherwise (a traffic sign order: only road traffic matters are forwarded): the objection
+    forwarded and withdrawn, a late one reinstated, forwarded and decided, the decision final.
     """
     c = v.cases
+    today = berlin_date(clock.now())
+    service, data = ("general", {"subject": "Umzug"})
+    if not remedy:
+        service, data = ("traffic-sign-order", traffic_sign_order.example(today))
     case_id = c.submit(
         actor=APPLICANT,
         tenant="usingen",
-        service="general",
+        service=service,
         applicant={"name": text("name"), "email": "zeuge@example.org", "street": text("street")},
-        data={"subject": "Umzug"},
+        data=data,
     ).case_id
     take(c, case_id, "claim", actor=CLERK)
     take(c, case_id, "release", actor=CLERK, reason=text("release"))
@@ -86,6 +91,8 @@ def case_through_every_event(v: Vorgang, clock, remedy: bool) -> uuid.UUID:  # t
         operative_part=text("tenor"),
         representative=text("representative"),
         hearing_held_on=berlin_date(clock.now()),
+        # § 45 (1) StVO gives discretion; the general service has none to state
+        discretion=None if remedy else text("discretion"),
     )
     take(c, case_id, "notify", actor=CLERK, delivery="counter")
     if remedy:
@@ -96,18 +103,12 @@ def case_through_every_event(v: Vorgang, clock, remedy: bool) -> uuid.UUID:  # t
         take(c, case_id, "withdraw", actor=APPLICANT, reason=text("withdrawal"))
     else:
         take(c, case_id, "lodge_objection", actor=CLERK, grounds=text("grounds"))
-        take(
-            c,
-            case_id,
-            "forward_objection",
-            actor=CLERK,
-            authority="Kreisausschuss",
-            reason=text("forward"),
-        )
+        take(c, case_id, "forward_objection", actor=CLERK, reason=text("forward"))
         take(c, case_id, "withdraw_objection", actor=APPLICANT, reason=text("taken back"))
         clock.advance(timedelta(days=40))  # the objection period has ended
         take(c, case_id, "lodge_objection", actor=CLERK, grounds=text("late grounds"))
         take(c, case_id, "grant_reinstatement", actor=CLERK, reason=text("reinstatement"))
+        take(c, case_id, "forward_objection", actor=CLERK, reason=text("forward again"))
         take(
             c,
             case_id,

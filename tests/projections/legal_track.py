@@ -15,7 +15,7 @@ from domain.actor import Actor, Role
 from domain.case import Case
 from domain.decision import DecisionOutcome
 from domain.rules.notification import Delivery
-from domain.services import road_opening
+from domain.services import road_opening, traffic_sign_order
 from domain.working_days import berlin_date
 from infrastructure.wiring import Vorgang
 from tests.conftest import CLERK
@@ -96,6 +96,35 @@ def lodge_objection(v: Vorgang, case_id: UUID, received_on: date | None = None) 
         grounds=GROUNDS,
         received_on=received_on,
     )
+
+
+def hear_objection(v: Vorgang, case_id: UUID, clock: FixedClock) -> None:
+    """The Anhörungsausschuss heard the objection today (self-government matters)."""
+    take(v.cases, case_id, "hear_objection", actor=CLERK, held_on=today(clock))
+
+
+def notified_traffic_sign_order(v: Vorgang, clock: FixedClock) -> UUID:
+    """A traffic sign order (a road traffic matter) refused and handed over, an hour apart
+    each step: its objection goes to the supervising authority."""
+    case_id = v.cases.submit(
+        actor=APPLICANT,
+        tenant="usingen",
+        service="traffic-sign-order",
+        applicant={"name": "Erika Mustermann"},
+        data=traffic_sign_order.example(today(clock)),
+    ).case_id
+    clock.advance(timedelta(hours=1))
+    in_review(v, case_id)
+    clock.advance(timedelta(hours=1))
+    decide(
+        v,
+        case_id,
+        legal_basis="§ 45 Abs. 1 StVO",
+        discretion="Die Ladezone in der Nebenstraße genügt für den Umzug.",
+    )
+    clock.advance(timedelta(hours=1))
+    notify(v, case_id)
+    return case_id
 
 
 def permit_with_works_started(v: Vorgang, clock: FixedClock) -> UUID:

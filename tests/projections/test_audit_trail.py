@@ -67,7 +67,7 @@ def test_the_trail_shows_where_the_objection_stands_beside_an_unchanged_status(
 ) -> None:
     case_id = legal_track.notified_general_case(vorgang, clock)
     legal_track.lodge_objection(vorgang, case_id)
-    take(vorgang.cases, case_id, "forward_objection", actor=CLERK, reason="Keine Abhilfe")
+    legal_track.hear_objection(vorgang, case_id, clock)
     take(
         vorgang.cases,
         case_id,
@@ -84,12 +84,11 @@ def test_the_trail_shows_where_the_objection_stands_beside_an_unchanged_status(
     assert lodged["label"] == {"de": "Widerspruch eingegangen", "en": "Objection lodged"}
     assert "status" not in lodged["changes"]  # the main track does not move
     assert lodged["changes"]["objection_state"] == {"old": None, "new": "pending"}
-    assert rows["ObjectionForwarded"]["changes"]["objection_state"] == {
-        "old": "pending",
-        "new": "forwarded",
-    }
+    heard = rows["ObjectionHeard"]
+    assert heard["label"]["de"] == "Widerspruch im Anhörungsausschuss verhandelt"
+    assert heard["changes"]["objection_state"] == {"old": "pending", "new": "heard"}
     decided = rows["ObjectionDecided"]["changes"]
-    assert decided["objection_state"] == {"old": "forwarded", "new": "decided"}
+    assert decided["objection_state"] == {"old": "heard", "new": "decided"}
     assert decided["objection_decision"]["new"]["outcome"] == "dismissed"
     assert "decision" not in decided  # the decision it is about stays as it was
     assert rows["Notified"]["changes"]["notification_rules"]["new"]["rules_id"] == "bekanntgabe"
@@ -106,6 +105,7 @@ def test_statistics_count_objections_by_how_they_ended_and_final_decisions(
     for case_id in (withdrawn, decided, still_open):
         legal_track.lodge_objection(vorgang, case_id)
     take(vorgang.cases, withdrawn, "withdraw_objection", actor=CLERK)
+    legal_track.hear_objection(vorgang, decided, clock)
     take(
         vorgang.cases,
         decided,
@@ -130,3 +130,30 @@ def test_statistics_count_objections_by_how_they_ended_and_final_decisions(
     assert general["objections_remedied"] == 0
     assert general["final"] == 1
     assert general["overdue"] == 0  # decided cases are never overdue
+
+
+def test_the_trail_shows_an_objection_forwarded_to_the_supervising_authority(
+    vorgang: Vorgang, clock: FixedClock
+) -> None:
+    case_id = legal_track.notified_traffic_sign_order(vorgang, clock)
+    legal_track.lodge_objection(vorgang, case_id)
+    take(vorgang.cases, case_id, "forward_objection", actor=CLERK, reason="Keine Abhilfe")
+    take(
+        vorgang.cases,
+        case_id,
+        "decide_objection",
+        actor=CLERK,
+        outcome="dismissed",
+        reasons="Unbegründet.",
+        costs_borne_by="objector",
+        served_on=today(clock),
+    )
+    rows = {row["event_type"]: row for row in trail(vorgang, case_id)}
+    forwarded = rows["ObjectionForwarded"]["changes"]
+    assert forwarded["objection_state"] == {"old": "pending", "new": "forwarded"}
+    assert "status" not in forwarded
+    decided = rows["ObjectionDecided"]["changes"]
+    assert decided["objection_state"] == {"old": "forwarded", "new": "decided"}
+    assert decided["objection_decision"]["new"]["decided_by"].startswith(
+        "Der Landrat des Hochtaunuskreises"
+    )

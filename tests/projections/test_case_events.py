@@ -11,6 +11,7 @@ import pytest
 from eventsourcing.domain import event
 
 from domain.actor import ActorRecord
+from domain.authorities import Matter
 from domain.case import Case, ChangesStatus
 from domain.decision import DecisionOutcome
 from domain.lifecycle import CaseStatus
@@ -48,10 +49,12 @@ class StallRequest(Case):
 
 
 class FourEyesRequest(Case):
-    """A case type with the countersignature and the payment gate (no service has both)."""
+    """A case type with the countersignature and the payment gate (no service has both), in a
+    road traffic matter: its objection goes to the supervising authority."""
 
     COUNTERSIGN_REQUIRED = True
     PAYMENT_BEFORE_ISSUE = True
+    MATTER = Matter.ROAD_TRAFFIC
 
 
 def day(n: int, hours: int = 0) -> datetime:

@@ -41,16 +41,16 @@ NOTIFIED_V3_ONLY = (
 def as_stored_before(stored: StoredEvent, case_id: UUID) -> StoredEvent:
     """The event under another case id, in the shape the release before stored it."""
     state: dict[str, Any] = json.loads(stored.state)
-    topic = stored.topic
-    if topic.endswith(":Case.ObjectionLodged"):
+    event_name = stored.topic.rsplit(".", 1)[-1]  # Case's events, as any service names them
+    if event_name == "ObjectionLodged":
         state |= {"class_version": 2, "status": "objection_lodged"}
         objection = state["objection"]["_data_"]
         state["objection"]["_data_"] = {
             field: objection[field] for field in ("received_on", "grounds", "lodged_by")
         }
-    elif topic.endswith(":Case.ObjectionForwarded"):
+    elif event_name == "ObjectionForwarded":
         state |= {"class_version": 2, "status": "objection_forwarded"}
-    elif topic.endswith(":Case.Notified"):
+    elif event_name == "Notified":
         state["class_version"] = 2
         for field in NOTIFIED_V3_ONLY:
             del state[field]
@@ -60,12 +60,19 @@ def as_stored_before(stored: StoredEvent, case_id: UUID) -> StoredEvent:
 def test_a_case_with_an_objection_stored_before_shows_notified_and_the_objection_open(
     vorgang: Vorgang, clock: FixedClock
 ) -> None:
-    template = legal_track.notified_general_case(vorgang, clock)
+    # Forwarded as that release did; now only road traffic matters are forwarded.
+    template = legal_track.notified_traffic_sign_order(vorgang, clock)
     legal_track.lodge_objection(vorgang, template)
     take(vorgang.cases, template, "forward_objection", actor=CLERK, reason="Keine Abhilfe")
     old = uuid4()
     stored = vorgang.store.recorder.select_events(template)
-    vorgang.store.recorder.insert_events([as_stored_before(s, old) for s in stored])
+    shapes = [as_stored_before(s, old) for s in stored]
+    versions = {
+        s.topic.rsplit(".", 1)[-1]: json.loads(s.state).get("class_version") for s in shapes
+    }
+    assert versions["ObjectionLodged"] == versions["ObjectionForwarded"] == 2  # as stored then
+    assert versions["Notified"] == 2
+    vorgang.store.recorder.insert_events(shapes)
     case = aggregate(vorgang, old)
     assert case.status == "notified"
     assert case.open_objection is not None
