@@ -124,10 +124,11 @@ BODY_EXAMPLES: dict[str, list[dict[str, Any]]] = {
         }
     ],
     "HearObjection": [{"held_on": "2027-01-20"}],
-    "ForwardObjection": [
+    "ForwardObjection": [{"reason": "Nicht abgeholfen; Vorlage an die Widerspruchsbehörde."}],
+    "Reinstatement": [
         {
-            "authority": "Regierungspräsidium Darmstadt",
-            "reason": "Nicht abgeholfen; Vorlage an die Widerspruchsbehörde.",
+            "reason": "Die Widerspruchsführerin lag nachweislich bis zum 20.01. im Krankenhaus.",
+            "force_majeure": False,
         }
     ],
     "WorksStarted": [{"started_on": "2026-12-07"}],

@@ -1331,7 +1331,9 @@ class Case(Aggregate):
                 f"a year after the period ended ({missed}) reinstatement is possible only for "
                 "force majeure (§ 60 (3) VwGO)",
             )
-        status = CaseStatus.NOTIFIED if self.status == CaseStatus.FINAL else self.status
+        # Counted as in time, the objection reopens a case marked final or a closed file.
+        reopens = self.status in (CaseStatus.FINAL, CaseStatus.CLOSED)
+        status = CaseStatus.NOTIFIED if reopens else self.status
         self._reinstatement_granted(
             actor=record, at=at, reason=self._case_text(reason, "reason"), status=status
         )

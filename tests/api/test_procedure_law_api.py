@@ -768,14 +768,6 @@ def test_an_objection_in_time_reopens_a_closed_file_and_a_late_one_is_decided_th
     assert decided["objections"][0]["state"] == "decided"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="domain defect: grant_reinstatement reopens only a case at `final` "
-    "(domain/case.py Case.grant_reinstatement: status NOTIFIED only if FINAL); on a closed "
-    "file it resets final_on but leaves the status `closed`, so the reinstated objection, "
-    "which now counts as lodged in time, does not reopen the file as lodge_objection does for "
-    "one in time, and mark_final is never offered again once the objection is disposed of",
-)
 def test_reinstatement_of_a_late_objection_on_a_closed_file_reopens_it(
     client: TestClient, auth: Auth, clock: FixedClock
 ) -> None:
