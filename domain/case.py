@@ -221,6 +221,7 @@ class Case(Aggregate):
         self.notes: list[PersonalValue] = []
         self.fee_paid: Decimal | None = None
         self.withdrawal_reason: PersonalValue | None = None
+        self.withdrawn = False
         self.erased_subjects: list[str] = []
 
     # ----------------------------------------------------------------- creation
@@ -285,8 +286,8 @@ class Case(Aggregate):
         A closed file still takes an objection (one received in time but registered late
         reopens it; a late one is recorded and decided), never the other commands.
         """
-        if self.status == CaseStatus.WITHDRAWN:
-            return frozenset()
+        if self.status == CaseStatus.WITHDRAWN or self.withdrawn:
+            return frozenset()  # the withdrawal settled the application and its decision
         closed = self.status == CaseStatus.CLOSED
         commands: set[str] = set()
         if self.final_on is None and not closed and self.can_be_withdrawn():
@@ -1753,6 +1754,7 @@ class Case(Aggregate):
         self, *, actor: ActorRecord, at: datetime, reason: PersonalValue | None, status: str
     ) -> None:
         self.withdrawal_reason = reason
+        self.withdrawn = True
         self.pending_decision = None
         self.open_request = None
         self.holder = None
