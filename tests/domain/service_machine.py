@@ -45,7 +45,7 @@ from domain.authorities import (
     remedy_notice,
 )
 from domain.case import ACTION_PERIOD_MONTHS, FEE_DUE_MONTHS, NO_HEARING_NEEDED, Case
-from domain.decision import Decision, DecisionOutcome
+from domain.decision import Decision, DecisionOutcome, ProvisionKind
 from domain.errors import (
     CaseHeldByAnotherClerk,
     DomainError,
@@ -100,11 +100,22 @@ HEARINGS = ("none", "none", "held", "not_needed", "future", "both", "blank")
 hearings = st.sampled_from(HEARINGS)
 DISCRETION = "Die Sondernutzung beeinträchtigt den Gemeingebrauch nur kurz; Belange Dritter fehlen."
 discretions = st.sampled_from([None, DISCRETION, " "])
+# Typed ancillary provisions (§ 36 (2) HVwVfG) a clerk gives: none, one, one left blank.
+PROVISIONS: dict[str, list[tuple[ProvisionKind, str]]] = {
+    "none": [],
+    "typed": [(ProvisionKind.TIME_LIMIT, "Befristet bis zum Ende der Bauarbeiten")],
+    "blank": [(ProvisionKind.REQUIREMENT, "  ")],
+}
+provision_choices = st.sampled_from(["none", "none", "typed", "blank"])
 objection_outcomes = st.sampled_from([*ObjectionOutcome.ALL, "upheld"])
 costs_borne = st.sampled_from([*CostsBorneBy.ALL, CostsBorneBy.AUTHORITY, "nobody"])
 refunds = st.sampled_from([None, None, Decimal("10.00"), Decimal("120.00"), Decimal("500.00")])
 objection_fees = st.sampled_from([None, None, Decimal("30.00"), Decimal("-1")])
-authorities = st.sampled_from([None, " ", "Regierungspräsidium Darmstadt"])
+# The town's configured authority (or committee) by its name, none (the configured one), a
+# blank (the configured one), or another name typed on the case (refused).
+CONFIGURED = "the configured one"
+authorities = st.sampled_from([None, " ", CONFIGURED, "Regierungspräsidium Darmstadt"])
+committees = st.sampled_from([None, " ", CONFIGURED, "Anhörungsausschuss der Stadt Usingen"])
 PART = "Die Auflage Nr. 2 (Arbeitszeit) entfällt; im Übrigen bleibt der Bescheid bestehen."
 operative_parts = st.sampled_from([None, PART, " "])
 # Where an objection may still be heard or forwarded: lodged, or remedied only in part.
@@ -117,6 +128,19 @@ SETTINGS = settings(
 )
 Expect = Callable[[date], str | type[DomainError] | None]
 NO_OBJECTION_STATUSES = frozenset({"objection_lodged", "objection_forwarded"})  # gone for good
+LEGAL_TRACK_AFTER_NOTIFICATION = frozenset(
+    {
+        "lodge_objection",
+        "grant_reinstatement",
+        "hear_objection",
+        "forward_objection",
+        "remedy_objection",
+        "withdraw_objection",
+        "decide_objection",
+        "mark_final",
+        "record_remedy_notice_defect",
+    }
+)
 
 
 def clean(text: str) -> bool:
@@ -149,18 +173,41 @@ def hearing_refusal(hearing: str, clerk_provisions: bool) -> str | None:
     return None
 
 
-def refund_refusal(decision: Decision | None, fee_refund: Decimal | None) -> bool:
-    """A refund is bounded by the fee the decision assessed (payments are the cash office's)."""
+def refund_refusal(
+    decision: Decision | None, fee_refund: Decimal | None, refunded: Decimal
+) -> bool:
+    """Refunds are bounded together by the fee the decision in force assessed, less what
+    remedies and Widerspruchsbescheide refunded of it already (payments are the cash office's)."""
     if fee_refund is None:
         return False
-    assessed = decision.fee if decision is not None else None
-    return fee_refund > (assessed or 0)
+    assessed = (decision.fee if decision is not None else None) or Decimal(0)
+    return fee_refund > assessed - refunded
+
+
+def by_name(given: str | None, configured: str) -> str | None:
+    """The name a command is given: the configured one where the strategy says so."""
+    return configured if given == CONFIGURED else given
+
+
+def another_than(given: str | None, configured: str) -> bool:
+    """A name typed on the case other than the configured one (none or a blank is that)."""
+    return bool(given and given.strip()) and (given or "").strip() != configured
+
+
+def procedure_missing(case: Case, objection: Objection, outcome: str) -> bool:
+    """The Widerspruchsbescheid follows the procedure of the matter: in self-government the
+    hearing before the committee (an inadmissible objection needs none), in road traffic the
+    file forwarded to the supervising authority."""
+    if case.MATTER is Matter.SELF_GOVERNMENT:
+        return objection.heard_on is None and outcome != ObjectionOutcome.INADMISSIBLE
+    return objection.forwarded_to is None
 
 
 def expected_final_from(case: Case) -> date | None:
     """The first day the decision is final: after the objection period, the withdrawal of an
-    objection, or the month for an action against a Widerspruchsbescheid; None while a timely
-    objection is open."""
+    objection, the day of a remedy, or the month for an action against a
+    Widerspruchsbescheid; None while a timely objection is open. A late objection (not
+    reinstated) never held finality back, however it was disposed of."""
     deadline = case.objection_deadline
     if deadline is None:
         return None
@@ -168,11 +215,13 @@ def expected_final_from(case: Case) -> date | None:
         return None
     first = deadline + timedelta(days=1)
     for objection in case.objections:
-        if not objection.timely and objection.state != ObjectionState.DECIDED:
-            continue  # a late objection never kept the decision open
+        if not objection.timely:
+            continue
         if objection.state == ObjectionState.WITHDRAWN:
             assert objection.withdrawn_on is not None
             first = max(first, objection.withdrawn_on)
+        for remedy in objection.remedies:
+            first = max(first, remedy.decided_on + timedelta(days=1))
         if objection.decision is not None:
             assert objection.decision.served_on is not None
             action_ends = period_end(objection.decision.served_on, ACTION_PERIOD_MONTHS)
@@ -206,6 +255,10 @@ class ServiceMachine(RuleBasedStateMachine):
         self.closed_from: str | None = None
         self.furthest = CaseStatus.SUBMITTED
         self.withdrawals = False
+        # The model's own record of what the rules read: the day documents were last asked
+        # for, and what remedies and Widerspruchsbescheide refunded of the decision in force.
+        self.documents_requested_on: date | None = None
+        self.refunded = Decimal(0)
         self.case: Case
 
     # ------------------------------------------------------------ set-up, end
@@ -398,20 +451,21 @@ class ServiceMachine(RuleBasedStateMachine):
     def confirm_complete(
         self, actor: Actor, at_kind: str, complete_in_days: int | None = None
     ) -> None:
-        """The period runs from the day the last document was received (§ 42a (2) HVwVfG)."""
+        """The period runs from the day the last document was received (§ 42a (2) HVwVfG),
+        never from a day before the documents were last asked for, or before submission."""
         awaited = self.case.clock.awaits_completeness
         received = self.case.documents_received_on
-        # A day is given only when the period first starts: after missing documents, one
-        # before the request would contradict it (reported; the answer's day is the default).
-        first = self.case.clock.started_on is None
-        given = None
-        if complete_in_days is not None and first:
-            given = self.today + timedelta(complete_in_days)
+        given = None if complete_in_days is None else self.today + timedelta(complete_in_days)
         submitted_on = berlin_date(self.case.submitted_at)
+        requested_on = self.documents_requested_on
 
         def expect(today: date) -> str | None:
-            if given is not None and not submitted_on <= given <= today:
+            if given is None:
+                return None
+            if given > today or given < submitted_on:
                 return "documents_complete_on"
+            if requested_on is not None and given < requested_on:
+                return "documents_complete_on"  # they were still missing then
             return None
 
         error = self._run(
@@ -487,6 +541,7 @@ class ServiceMachine(RuleBasedStateMachine):
             assert self.case.open_request.missing_documents is missing_documents
             assert reply_in_days > 0
             if missing_documents:
+                self.documents_requested_on = self.today
                 assert self.case.due_on is None
                 assert self.case.clock.awaits_completeness
 
@@ -534,17 +589,27 @@ class ServiceMachine(RuleBasedStateMachine):
         reason: str,
         told_in_days: int | None = None,
     ) -> None:
-        """Once, before the period ends, the reasons sent to the applicant by then."""
+        """Once, before the period ends (a paused target period's end moves on by the days
+        waited, so it may still be extended), the reasons sent to the applicant by then and
+        not before the period started."""
         clock = self.case.clock
         told = None if told_in_days is None else self.today + timedelta(days=told_in_days)
 
         def expect(today: date) -> str | None:
             if not clean(reason):
                 return "reason"
-            due = clock.due_on
-            if working_days <= 0 or due is None or today > due:
+            due, started = clock.due_on, clock.started_on
+            assert due is not None  # offered only while the period runs
+            assert started is not None
+            if working_days <= 0:
                 return "working_days"
-            if told is not None and (told > due or told > today):
+            paused = clock.stopped_since is not None
+            if today > due and not paused:
+                return "at"
+            communicated = told or today
+            if communicated > due and not paused:
+                return "communicated_on"
+            if not started <= communicated <= today:
                 return "communicated_on"
             return None
 
@@ -575,6 +640,7 @@ class ServiceMachine(RuleBasedStateMachine):
         fee=st.sampled_from([None, None, None, Decimal("120.00")]),
         hearing=hearings,
         discretion=discretions,
+        provisions=provision_choices,
     )
     def decide(
         self,
@@ -587,17 +653,26 @@ class ServiceMachine(RuleBasedStateMachine):
         fee: Decimal | None,
         hearing: str = "none",
         discretion: str | None = None,
+        provisions: str = "none",
     ) -> None:
-        """The clerk's part is checked here; the service's part by ``decision_refusal``."""
+        """The clerk's part is checked here; the service's part by ``decision_refusal``.
+
+        Typed provisions (§ 36 HVwVfG) go only with an approval with conditions, and are its
+        conditions on their own; like the clerk's requirements they need a hearing."""
         who = self._actor(actor)
         holder = self.case.holder
         given = any(clean(c) for c in conditions or [])
+        typed = PROVISIONS[provisions]
 
         def expect(today: date) -> str | type[DomainError] | None:
             if holder is None or holder.id != who.id:
                 return NotTheHolder
+            if provisions == "blank":
+                return "provisions[0].text"
             with_conditions = outcome is DecisionOutcome.APPROVED_WITH_CONDITIONS
-            if with_conditions and not given and not self.STANDARD_CONDITIONS:
+            if typed and not with_conditions:
+                return "provisions"
+            if with_conditions and not (given or typed or self.STANDARD_CONDITIONS):
                 return "conditions"
             if not with_conditions and given:
                 return "conditions"
@@ -605,7 +680,8 @@ class ServiceMachine(RuleBasedStateMachine):
                 return "outcome"
             if not legal_basis.strip():
                 return "legal_basis"
-            refusal = hearing_refusal(hearing, given) or self.discretion_refusal(discretion)
+            burdens = given or bool(typed)
+            refusal = hearing_refusal(hearing, burdens) or self.discretion_refusal(discretion)
             if refusal is not None:
                 return refusal
             if fee is not None:
@@ -628,6 +704,7 @@ class ServiceMachine(RuleBasedStateMachine):
                 conditions=conditions,
                 fee=fee,
                 discretion=discretion,
+                provisions=typed or None,
                 **hearing_arguments(hearing, self.today),
             ),
             expect,
@@ -637,6 +714,8 @@ class ServiceMachine(RuleBasedStateMachine):
             assert decision is not None
             assert self.case.status == CaseStatus.DECIDED
             assert decision.outcome is outcome
+            kinds = [p.kind for p in decision.provisions if p.kind is not ProvisionKind.REQUIREMENT]
+            assert kinds == [kind for kind, _ in typed]
             self.check_the_decision_record(decision, hearing, discretion)
             self.after_decision(decision)
 
@@ -667,8 +746,11 @@ class ServiceMachine(RuleBasedStateMachine):
             assert decision.hearing.held_on == berlin_date(decision.decided_at)
         elif hearing == "not_needed":
             reason = decision.hearing.not_needed_because
-            assert reason is not None
-            assert reason != NO_HEARING_NEEDED
+            # The clerk's own reason may name people: personal data, sealed when stored.
+            assert isinstance(reason, PersonalData)
+            assert (
+                reason.value == hearing_arguments(hearing, self.today)["hearing_not_needed_because"]
+            )
         else:
             assert decision.hearing.not_needed_because == NO_HEARING_NEEDED
         assert decision.conditions == tuple(p.text for p in decision.provisions)
@@ -798,35 +880,58 @@ class ServiceMachine(RuleBasedStateMachine):
 
     @rule(actor=actors, at_kind=at_kinds, reason=texts)
     def record_remedy_notice_defect(self, actor: Actor, at_kind: str, reason: str) -> None:
-        """A missing or wrong notice: the objection period is a year (§ 58 (2) VwGO)."""
+        """A missing or wrong notice: the objection period is a year (§ 58 (2) VwGO), for
+        objections still open too; within the year a case marked final is open again."""
+        case = self.case
+        status, open_before = case.status, case.open_objection
+        notified_on = case.notified_on
+
+        def expect(today: date) -> str | None:
+            assert notified_on is not None  # offered only after notification
+            if today > period_end(notified_on, PERIOD_WITHOUT_NOTICE_MONTHS):
+                return "at"
+            return None if clean(reason) else "reason"
+
         error = self._run(
             "record_remedy_notice_defect",
             actor,
             at_kind,
-            lambda at: self.case.record_remedy_notice_defect(actor=actor, at=at, reason=reason),
-            lambda _today: None if clean(reason) else "reason",
+            lambda at: case.record_remedy_notice_defect(actor=actor, at=at, reason=reason),
+            expect,
         )
         if error is None:
-            case = self.case
             assert case.decision is not None
-            assert case.notified_on is not None
+            assert notified_on is not None
             assert not case.decision.remedy_notice.complete
-            year = period_end(case.notified_on, PERIOD_WITHOUT_NOTICE_MONTHS)
+            year = period_end(notified_on, PERIOD_WITHOUT_NOTICE_MONTHS)
             assert case.objection_deadline == year
             assert "record_remedy_notice_defect" not in case.allowed_commands()
+            assert case.final_on is None
+            assert case.status == (CaseStatus.NOTIFIED if status == CaseStatus.FINAL else status)
+            event(f"remedy notice found defective ({status})")
+            if open_before is not None:
+                still_open = case.open_objection
+                assert still_open is not None
+                assert still_open.deadline == year
+                in_the_year = open_before.received_on <= year
+                assert still_open.timely is (open_before.reinstated or in_the_year)
 
     # ------------------------------------------------------ the legal track: objections
 
+    @precondition(lambda self: self.reopened_where_it_stood())
     @rule(actor=actors, at_kind=at_kinds, grounds=texts, received_in_days=days_from_today)
     def lodge_objection(
         self, actor: Actor, at_kind: str, grounds: str, received_in_days: int | None
     ) -> None:
-        """Recorded in time or late, never refused for lateness; the main track stays."""
+        """Recorded in time or late, never refused for lateness; the main track stays, but
+        one in time recorded after the case was marked final (or its file closed) shows the
+        decision was never final: the case is at notification again."""
         case = self.case
         received_on = (
             None if received_in_days is None else self.today + timedelta(days=received_in_days)
         )
         status, lodged, deadline = case.status, len(case.objections), case.objection_deadline
+        final_on = case.final_on
         sent_on = case.notification["sent_on"] if case.notification else None
 
         def expect(today: date) -> str | None:
@@ -855,59 +960,94 @@ class ServiceMachine(RuleBasedStateMachine):
             assert objection.deadline == deadline
             assert objection.timely is (objection.received_on <= deadline)
             assert objection.state == ObjectionState.PENDING
-            assert case.status == status  # beside the case: the main track does not move
-            if objection.timely:
-                assert case.final_on is None
+            reopens = objection.timely and status in (CaseStatus.FINAL, CaseStatus.CLOSED)
+            if reopens:
+                event(f"an objection in time reopened the case ({status})")
+            assert case.status == (CaseStatus.NOTIFIED if reopens else status)
+            assert case.final_on == (None if objection.timely else final_on)
+
+    def closed_after_withdrawal(self) -> bool:
+        """The file of a withdrawn application was closed: the withdrawal settled the
+        application and its decision (§ 43 (2) HVwVfG), so no objection reopens it."""
+        return self.case.status == CaseStatus.CLOSED and self.closed_from == CaseStatus.WITHDRAWN
+
+    def reopened_where_it_stood(self) -> bool:
+        """An objection that reopens a closed file puts it at notification, which is where it
+        stood only if it was closed from notification or finality (or not at all, after a
+        withdrawal): one closed after the service's own steps is left out here, the case
+        would be offered those steps again (pinned in test_objection_track)."""
+        closed = self.case.status == CaseStatus.CLOSED
+        where = (CaseStatus.NOTIFIED, CaseStatus.FINAL, CaseStatus.WITHDRAWN)
+        return not closed or self.closed_from in where
 
     def _open_objection(self) -> Objection:
         objection = self.case.open_objection
         assert objection is not None  # the legal track offers the command only then
         return objection
 
-    @rule(actor=actors, at_kind=at_kinds, reason=texts)
-    def grant_reinstatement(self, actor: Actor, at_kind: str, reason: str) -> None:
-        """A late objection counts as in time; a final decision is open again."""
+    @rule(actor=actors, at_kind=at_kinds, reason=texts, force_majeure=st.booleans())
+    def grant_reinstatement(
+        self, actor: Actor, at_kind: str, reason: str, force_majeure: bool = False
+    ) -> None:
+        """A late objection counts as in time; a final decision is open again. A year after
+        the period ended only for force majeure (§ 60 (3) VwGO)."""
         status = self.case.status
+        objection = self.case.open_objection
+
+        def expect(today: date) -> str | None:
+            assert objection is not None  # offered only for a late objection open
+            missed = objection.deadline or objection.received_on
+            if today > add_months(missed, 12) and not force_majeure:
+                return "force_majeure"
+            return None if clean(reason) else "reason"
+
         error = self._run(
             "grant_reinstatement",
             actor,
             at_kind,
-            lambda at: self.case.grant_reinstatement(actor=actor, at=at, reason=reason),
-            lambda _today: None if clean(reason) else "reason",
+            lambda at: self.case.grant_reinstatement(
+                actor=actor, at=at, reason=reason, force_majeure=force_majeure
+            ),
+            expect,
         )
         if error is None:
             objection = self._open_objection()
             assert objection.reinstated
             assert objection.timely
             assert self.case.final_on is None
-            expected = CaseStatus.NOTIFIED if status == CaseStatus.FINAL else status
-            assert self.case.status == expected
+            # Counted as in time, it reopens a case marked final or a closed file.
+            reopens = status in (CaseStatus.FINAL, CaseStatus.CLOSED)
+            assert self.case.status == (CaseStatus.NOTIFIED if reopens else status)
 
     @rule(
         actor=actors,
         at_kind=at_kinds,
         held_in_days=st.integers(min_value=-40, max_value=1),
-        committee=st.sampled_from([None, " ", "Anhörungsausschuss der Stadt Usingen"]),
+        committee=committees,
     )
     def hear_objection(
         self, actor: Actor, at_kind: str, held_in_days: int, committee: str | None
     ) -> None:
-        """In self-government matters the committee hears it; road traffic objections go on."""
+        """In self-government matters the configured committee hears it (road traffic
+        objections are forwarded instead: not offered there)."""
         held_on = self.today + timedelta(days=held_in_days)
         objection = self.case.open_objection
+        configured = authorities_of(self.case.tenant).hearing_committee
+        given = by_name(committee, configured)
 
         def expect(today: date) -> str | None:
             assert objection is not None
-            if self.case.MATTER is not Matter.SELF_GOVERNMENT:
-                return "objection"
-            return None if objection.received_on <= held_on <= today else "held_on"
+            assert self.case.MATTER is Matter.SELF_GOVERNMENT
+            if not objection.received_on <= held_on <= today:
+                return "held_on"
+            return "committee" if another_than(given, configured) else None
 
         error = self._run(
             "hear_objection",
             actor,
             at_kind,
             lambda at: self.case.hear_objection(
-                actor=actor, at=at, held_on=held_on, committee=committee
+                actor=actor, at=at, held_on=held_on, committee=given
             ),
             expect,
         )
@@ -915,28 +1055,36 @@ class ServiceMachine(RuleBasedStateMachine):
             heard = self._open_objection()
             assert heard.state == ObjectionState.HEARD
             assert heard.heard_on == held_on
-            configured = authorities_of(self.case.tenant).hearing_committee
-            assert heard.hearing_committee == ((committee or "").strip() or configured)
+            assert heard.hearing_committee == configured
 
     @rule(actor=actors, at_kind=at_kinds, authority=authorities, reason=texts)
     def forward_objection(
         self, actor: Actor, at_kind: str, authority: str | None, reason: str
     ) -> None:
-        """No remedy: to the configured objection authority unless another is named."""
+        """No remedy: in road traffic matters to the configured supervising authority (a name
+        typed on the case is refused); self-government matters are heard instead."""
+        configured = authorities_of(self.case.tenant).objection_authority(self.case.MATTER)
+        given = by_name(authority, configured)
+
+        def expect(_today: date) -> str | None:
+            assert self.case.MATTER is not Matter.SELF_GOVERNMENT
+            if another_than(given, configured):
+                return "authority"
+            return None if clean(reason) else "reason"
+
         error = self._run(
             "forward_objection",
             actor,
             at_kind,
             lambda at: self.case.forward_objection(
-                actor=actor, at=at, authority=authority, reason=reason
+                actor=actor, at=at, authority=given, reason=reason
             ),
-            lambda _today: None if clean(reason) else "reason",
+            expect,
         )
         if error is None:
             forwarded = self._open_objection()
             assert forwarded.state == ObjectionState.FORWARDED
-            configured = authorities_of(self.case.tenant).objection_authority(self.case.MATTER)
-            assert forwarded.forwarded_to == ((authority or "").strip() or configured)
+            assert forwarded.forwarded_to == configured
 
     @rule(
         actor=actors,
@@ -969,18 +1117,16 @@ class ServiceMachine(RuleBasedStateMachine):
         def expect(today: date) -> str | None:
             if extent not in ("full", "partial"):
                 return "extent"
-            if refund_refusal(decision, fee_refund):
+            if refund_refusal(decision, fee_refund, self.refunded):
                 return "fee_refund"
             if new_decision:
-                if status not in (CaseStatus.NOTIFIED, CaseStatus.FINAL):
-                    return "new_decision"
-                refusal = self.reopen_refusal()
+                refusal = self.new_decision_refusal(status)
                 if refusal is not None:
                     return refusal
             elif not operative_part:
                 return "operative_part"
             if costs_borne_by not in CostsBorneBy.ALL:
-                return "costs.borne_by"
+                return "costs_borne_by"
             if not clean(reason):
                 return "reason"
             return "operative_part" if operative_part and not clean(operative_part) else None
@@ -1016,16 +1162,34 @@ class ServiceMachine(RuleBasedStateMachine):
             case.MATTER
         )
         assert (remedied.remedy.operative_part is None) is (not operative_part)
+        assert remedied.remedies[-1] is remedied.remedy  # every remedy kept, the latest last
         refunded = fee_refund if fee_refund and fee_paid is not None else 0
         assert case.fee_paid == (None if fee_paid is None else fee_paid - refunded)
+        self.refunded += fee_refund or 0
         if new_decision:
-            assert case.status == CaseStatus.IN_REVIEW
-            assert case.decision is None
-            assert case.decisions
-            assert case.notified_on is case.objection_deadline is case.final_on is None
+            self.check_reopened_for_a_new_decision()
         else:
             assert case.status == status
             assert case.decision == decision
+
+    def new_decision_refusal(self, status: str) -> str | None:
+        """A new decision replaces the one in force only before the service's steps began,
+        and where the service lets its decision be reopened."""
+        if status not in (CaseStatus.NOTIFIED, CaseStatus.FINAL):
+            return "new_decision"
+        return self.reopen_refusal()
+
+    def check_reopened_for_a_new_decision(self) -> None:
+        """Back to review: no decision in force, no notification, nothing refunded of the
+        next decision yet."""
+        case = self.case
+        assert case.status == CaseStatus.IN_REVIEW
+        assert case.decision is None
+        assert case.decisions
+        assert case.notified_on is case.objection_deadline is case.final_on is None
+        assert case.clock.decided_on is None
+        assert case.clock.reopened_after_decision  # no deemed approval for the next one
+        self.refunded = Decimal(0)
 
     def reopen_refusal(self) -> str | None:
         """The field a service refuses a remedy that reopens its decision on, if any."""
@@ -1062,6 +1226,7 @@ class ServiceMachine(RuleBasedStateMachine):
         fee_refund=refunds,
         authority=authorities,
         operative_part=operative_parts,
+        new_decision=st.sampled_from([False, False, True]),
     )
     def decide_objection(
         self,
@@ -1076,16 +1241,21 @@ class ServiceMachine(RuleBasedStateMachine):
         fee_refund: Decimal | None = None,
         authority: str | None = None,
         operative_part: str | None = None,
+        new_decision: bool = False,
     ) -> None:
-        """The Widerspruchsbescheid: a late objection without reinstatement only as
-        inadmissible; signed between receipt and today, served between signing and today; the
-        month for an action from service."""
+        """The Widerspruchsbescheid of the configured authority, after the procedure of the
+        matter (the hearing, or the file forwarded): a late objection without reinstatement
+        only as inadmissible; signed between receipt (and the hearing) and today, served
+        between signing and today; the month for an action from service. Granted, it may
+        call for a new decision: back to review, as after a remedy with one."""
         case = self.case
         served_on = self.today + timedelta(days=served_in_days)
         signed = None if decided_in_days is None else self.today + timedelta(decided_in_days)
         objection = case.open_objection
-        fee_paid, decision = case.fee_paid, case.decision
+        status, fee_paid, decision = case.status, case.fee_paid, case.decision
         index = case.objections.index(objection) if objection else -1
+        configured = authorities_of(case.tenant).objection_authority(case.MATTER)
+        given = by_name(authority, configured)
 
         def expect(today: date) -> str | None:
             assert objection is not None
@@ -1093,20 +1263,32 @@ class ServiceMachine(RuleBasedStateMachine):
                 return "outcome"
             if not objection.timely and outcome != ObjectionOutcome.INADMISSIBLE:
                 return "outcome"
+            if procedure_missing(case, objection, outcome):
+                return "objection"
             day = signed or today
             if not objection.received_on <= day <= today:
                 return "decided_on"
+            if objection.heard_on is not None and day < objection.heard_on:
+                return "decided_on"
             if not day <= served_on <= today:
                 return "served_on"
-            if refund_refusal(decision, fee_refund):
+            if refund_refusal(decision, fee_refund, self.refunded):
                 return "fee_refund"
             if not clean(reasons):
                 return "reasons"
             if costs_borne_by not in CostsBorneBy.ALL:
-                return "costs.borne_by"
+                return "costs_borne_by"
             if fee is not None and fee < 0:
-                return "costs.fee"
-            return "operative_part" if operative_part and not clean(operative_part) else None
+                return "fee"
+            if another_than(given, configured):
+                return "authority"
+            if operative_part and not clean(operative_part):
+                return "operative_part"
+            if not new_decision:
+                return None
+            if outcome not in (ObjectionOutcome.GRANTED, ObjectionOutcome.PARTLY_GRANTED):
+                return "new_decision"
+            return self.new_decision_refusal(status)
 
         error = self._run(
             "decide_objection",
@@ -1121,9 +1303,10 @@ class ServiceMachine(RuleBasedStateMachine):
                 served_on=served_on,
                 fee=fee,
                 fee_refund=fee_refund,
-                authority=authority,
+                authority=given,
                 operative_part=operative_part,
                 decided_on=signed,
+                new_decision=new_decision,
             ),
             expect,
         )
@@ -1139,21 +1322,28 @@ class ServiceMachine(RuleBasedStateMachine):
         assert bescheid.action_deadline == period_end(served_on, ACTION_PERIOD_MONTHS)
         assert bescheid.decided_on == (signed or self.today)
         assert (bescheid.operative_part is None) is (not operative_part)
-        configured = authorities_of(case.tenant).objection_authority(case.MATTER)
-        assert bescheid.decided_by == ((authority or "").strip() or configured)
+        assert bescheid.decided_by == configured
         assert bescheid.costs.borne_by == costs_borne_by
         assert bescheid.costs.fee == fee
         refunded = fee_refund if fee_refund and fee_paid is not None else 0
         assert case.fee_paid == (None if fee_paid is None else fee_paid - refunded)
+        self.refunded += fee_refund or 0
+        event(f"Widerspruchsbescheid: {outcome}{', a new decision' if new_decision else ''}")
+        if new_decision:
+            self.check_reopened_for_a_new_decision()
+        else:
+            assert case.status == status
+            assert case.decision == decision
 
     @rule(actor=actors, at_kind=at_kinds)
     def mark_final(self, actor: Actor, at_kind: str) -> None:
-        """From the day after the period, or after the objection was finally disposed of."""
+        """From the day after the period, or after the objection was finally disposed of; a
+        late objection open (not reinstated) does not hold it back."""
         status = self.case.status
         first = expected_final_from(self.case)
 
         def expect(today: date) -> str | None:
-            assert first is not None  # offered only with no objection open
+            assert first is not None  # offered only with no objection in time open
             return None if today >= first else "at"
 
         error = self._run(
@@ -1164,6 +1354,8 @@ class ServiceMachine(RuleBasedStateMachine):
             expect,
         )
         if error is None:
+            if self.case.open_objection is not None:
+                event("marked final with a late objection open")
             assert self.case.final_on == first
             expected = CaseStatus.FINAL if status == CaseStatus.NOTIFIED else status
             assert self.case.status == expected
@@ -1172,21 +1364,44 @@ class ServiceMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.withdrawals)
     @rule(actor=actors, at_kind=at_kinds, reason=optional_texts)
     def withdraw(self, actor: Actor, at_kind: str, reason: str | None) -> None:
-        """The application is withdrawn until the decision is final, with or without reason."""
+        """The application is withdrawn until the decision is final by law (marked or not),
+        with or without reason."""
         case = self.case
-        offered = case.final_on is None and case.status in WITHDRAWABLE
+        offered = self.withdrawal_offered()
+        first = expected_final_from(case)
+
+        def expect(today: date) -> str | None:
+            if first is not None and today >= first:
+                return "at"  # final by law, though nobody marked it yet
+            return "reason" if reason and not reason.strip() else None
+
         error = self._run(
             "withdraw",
             actor,
             at_kind,
             lambda at: case.withdraw(actor=actor, at=at, reason=reason),
-            lambda _today: "reason" if reason and not reason.strip() else None,
+            expect,
         )
         if error is None:
             assert offered
             assert case.status == CaseStatus.WITHDRAWN
             assert (case.withdrawal_reason is None) is (not reason)
             assert case.holder is None
+
+    def withdrawal_offered(self) -> bool:
+        """Until the decision is marked final, while the file is open, in the statuses before
+        the decision was used."""
+        case = self.case
+        return case.final_on is None and case.status in WITHDRAWABLE and self.may_withdraw()
+
+    def may_withdraw(self) -> bool:
+        """What a service adds: its decision left nothing it must undo its own way."""
+        return True
+
+    def approval_holds_something(self) -> bool:
+        """An approval was decided (in force, or awaiting countersignature or payment)."""
+        decision = self.case.decision or self.case.pending_decision
+        return decision is not None and decision.outcome.is_approval
 
     @rule(actor=actors, at_kind=at_kinds, reason=optional_texts)
     def close(self, actor: Actor, at_kind: str, reason: str | None) -> None:
@@ -1208,7 +1423,11 @@ class ServiceMachine(RuleBasedStateMachine):
         if error is None:
             self.closed_from = status
             assert self.case.status == CaseStatus.CLOSED
-            assert self.case.allowed_commands() == frozenset()
+            # A closed file still takes an objection (in time but registered late), unless
+            # a withdrawal settled the application and its decision.
+            notified = self.case.notified_on is not None
+            takes = notified and not self.closed_after_withdrawal()
+            assert self.case.allowed_commands() == ({"lodge_objection"} if takes else set())
             assert self.case.holder is None
 
     def legal_track_refusal(self, status: str, today: date) -> str | None:
@@ -1234,6 +1453,8 @@ class ServiceMachine(RuleBasedStateMachine):
         objection = case.open_objection
         if objection is not None:
             outcome = ObjectionOutcome.DISMISSED if objection.timely else "inadmissible"
+            if procedure_missing(case, objection, outcome):
+                self.take_the_objection_procedure()
             self.decide_objection(CLERK, NOW, outcome, "unbegründet", CostsBorneBy.OBJECTOR, 0)
         first = expected_final_from(case)
         if case.final_on is None and first is not None and case.status != CaseStatus.WITHDRAWN:
@@ -1245,40 +1466,46 @@ class ServiceMachine(RuleBasedStateMachine):
 
     def take_the_legal_step(self, choice: int) -> bool:
         """A step of the legal track beside the case, whatever its status: an objection
-        lodged (in time, late, before the presumed day), heard, forwarded, remedied,
-        withdrawn or decided; reinstatement; the notice found defective; finality."""
+        lodged (in time, late, before the presumed day), heard or forwarded as the matter
+        prescribes, remedied, withdrawn or decided (a new decision called for); reinstatement;
+        finality with a late objection open; the notice found defective; finality."""
         case = self.case
         if case.notified_on is None or case.status in (CaseStatus.CLOSED, CaseStatus.WITHDRAWN):
             return False
         objection = case.open_objection
         assert case.objection_deadline is not None
         if objection is None:
+            complete_notice = case.decision is not None and case.decision.remedy_notice.complete
             if choice in (0, 4):
-                self.lodge_objection(CLERK, NOW, "Die Auflage ist unverhältnismäßig", None)
+                received = None  # today: in time, or late once the period ended
+                if choice == 4 and case.final_on is not None:
+                    # Received on the last day, registered after it was marked final.
+                    received = (case.objection_deadline - self.today).days
+                self.lodge_objection(CLERK, NOW, "Die Auflage ist unverhältnismäßig", received)
             elif choice == 1:
                 if case.final_on is None:
                     self._move_to(case.objection_deadline + timedelta(days=1))
                 self.lodge_objection(CLERK, NOW, "Verspätet, aber begründet", None)  # late
-            elif choice == 2 and case.final_on is None:
+            elif choice == 2 and complete_notice:
                 self.record_remedy_notice_defect(SUPERVISOR, NOW, "Belehrung nannte falsche Stelle")
             elif choice in (3, 5) and case.final_on is None:
-                first = expected_final_from(case)
-                assert first is not None
-                self._move_to(first - timedelta(days=1))
-                self.mark_final(CLERK, NOW)  # the day before: refused
-                self._move_to(first)
-                self.mark_final(CLERK, NOW)
+                self._mark_final_on_the_first_day()
             else:
                 return False
             return True
         if not objection.timely and choice <= 2:
-            self.grant_reinstatement(SUPERVISOR, NOW, "Krankenhausaufenthalt belegt")
+            self.grant_reinstatement(SUPERVISOR, NOW, "Krankenhausaufenthalt belegt", choice == 2)
+        elif not objection.timely and choice == 7 and case.final_on is None:
+            self._mark_final_on_the_first_day()  # a late objection does not hold it back
         elif not objection.timely:
             self.decide_objection(SUPERVISOR, NOW, "dismissed", "verspätet", "objector", 0)
+            if procedure_missing(case, objection, ObjectionOutcome.INADMISSIBLE):
+                self.take_the_objection_procedure()
             self.decide_objection(SUPERVISOR, NOW, "inadmissible", "verspätet", "objector", 0)
         elif choice == 0:
             new_decision = case.status in (CaseStatus.NOTIFIED, CaseStatus.FINAL)
-            refund = case.decision.fee if case.decision is not None else None
+            fee = case.decision.fee if case.decision is not None else None
+            refund = fee - self.refunded if fee and fee > self.refunded else None
             part = None if new_decision else PART
             self.remedy_objection(
                 SUPERVISOR, NOW, "begründet", "full", "authority", refund, new_decision, part
@@ -1288,17 +1515,46 @@ class ServiceMachine(RuleBasedStateMachine):
                 SUPERVISOR, NOW, "zum Teil begründet", "partial", "shared", None, False, PART
             )
         elif choice == 2 and objection.state in HEARD_OR_FORWARDED_FROM:
-            if case.MATTER is Matter.SELF_GOVERNMENT:
-                self.hear_objection(CLERK, NOW, 0, None)
-            else:
-                self.forward_objection(CLERK, NOW, None, "keine Abhilfe")
+            self.take_the_objection_procedure()
         elif choice == 3:
             self.withdraw_objection(APPLICANT, NOW, None)
         else:
             outcome = ObjectionOutcome.ALL[choice % 4]
             days = -1 if choice > 5 else 0  # signed and served yesterday, or today
-            self.decide_objection(SUPERVISOR, NOW, outcome, "Gründe", "objector", days, days)
+            if procedure_missing(case, objection, outcome):
+                self.take_the_objection_procedure()
+                days = 0  # signed after the hearing
+            # Granted: the town decides anew where its decision may still be replaced.
+            granted = outcome in (ObjectionOutcome.GRANTED, ObjectionOutcome.PARTLY_GRANTED)
+            new_decision = granted and self.new_decision_refusal(case.status) is None
+            self.decide_objection(
+                SUPERVISOR,
+                NOW,
+                outcome,
+                "Gründe",
+                "objector",
+                days,
+                days,
+                new_decision=new_decision,
+            )
         return True
+
+    def take_the_objection_procedure(self) -> None:
+        """The step the matter prescribes before the Widerspruchsbescheid: the hearing before
+        the committee (self-government), or the file forwarded (road traffic)."""
+        if self.case.MATTER is Matter.SELF_GOVERNMENT:
+            self.hear_objection(CLERK, NOW, 0, None)
+        else:
+            self.forward_objection(CLERK, NOW, None, "keine Abhilfe")
+
+    def _mark_final_on_the_first_day(self) -> None:
+        """Refused the day before the decision is final, marked on the day itself."""
+        first = expected_final_from(self.case)
+        assert first is not None
+        self._move_to(first - timedelta(days=1))
+        self.mark_final(CLERK, NOW)  # the day before: refused
+        self._move_to(first)
+        self.mark_final(CLERK, NOW)
 
     def _take_the_shared_step(self, choice: int, outcome: DecisionOutcome) -> bool:
         """One well-formed step of the shared lifecycle; False if the status is the service's."""
@@ -1408,6 +1664,7 @@ class ServiceMachine(RuleBasedStateMachine):
         notified = case.notified_on is not None
         assert notified is (case.objection_deadline is not None) is (case.notification is not None)
         allowed = case.allowed_commands()
+        assert ("withdraw" in allowed) is self.withdrawal_offered()
         assert sum(o.is_open for o in case.objections) <= 1
         open_objection = case.open_objection
         if notified:
@@ -1419,6 +1676,8 @@ class ServiceMachine(RuleBasedStateMachine):
             months = case.decision.remedy_notice.period_months
             assert months in (OBJECTION_PERIOD_MONTHS, PERIOD_WITHOUT_NOTICE_MONTHS)
             assert case.objection_deadline == period_end(case.notified_on, months)
+            if open_objection is not None:
+                assert open_objection.deadline == case.objection_deadline  # the period now
         else:
             assert case.final_on is None
         if case.final_on is not None:
@@ -1426,31 +1685,27 @@ class ServiceMachine(RuleBasedStateMachine):
             assert case.final_on > case.objection_deadline
             assert open_objection is None or not open_objection.timely
             assert "withdraw" not in allowed
-        if case.status in (CaseStatus.CLOSED, CaseStatus.WITHDRAWN) or not notified:
-            assert not allowed & {
-                "lodge_objection",
-                "mark_final",
-                "record_remedy_notice_defect",
-                "remedy_objection",
-                "withdraw_objection",
-                "decide_objection",
-            }
+        if case.status == CaseStatus.WITHDRAWN or self.closed_after_withdrawal() or not notified:
+            assert not allowed & LEGAL_TRACK_AFTER_NOTIFICATION
             return
-        # After notification, in any status: the objection track is offered beside the case.
+        # After notification, in any status, a closed file too: the objection track.
+        closed = case.status == CaseStatus.CLOSED
         assert ("lodge_objection" in allowed) is (open_objection is None)
         for command in ("remedy_objection", "withdraw_objection", "decide_objection"):
             assert (command in allowed) is (open_objection is not None)
         if open_objection is not None:
             assert ("grant_reinstatement" in allowed) is (not open_objection.timely)
             goes_on = open_objection.state in HEARD_OR_FORWARDED_FROM
-            assert ("forward_objection" in allowed) is goes_on
-            assert ("hear_objection" in allowed) is goes_on
-        if open_objection is None:
-            assert ("mark_final" in allowed) is (case.final_on is None)
-        elif open_objection.timely:
-            assert "mark_final" not in allowed  # a timely objection keeps the decision open
-        withdrawable = case.final_on is None and case.status in WITHDRAWABLE
-        assert ("withdraw" in allowed) is withdrawable
+            self_governed = case.MATTER is Matter.SELF_GOVERNMENT
+            assert ("hear_objection" in allowed) is (goes_on and self_governed)
+            assert ("forward_objection" in allowed) is (goes_on and not self_governed)
+        # A late objection (not reinstated) does not hold finality back; one in time does.
+        open_in_time = open_objection is not None and open_objection.timely
+        offered = case.final_on is None and not closed and not open_in_time
+        assert ("mark_final" in allowed) is offered
+        assert case.decision is not None
+        complete = case.decision.remedy_notice.complete
+        assert ("record_remedy_notice_defect" in allowed) is (complete and not closed)
 
     @invariant()
     def a_fresh_store_replays_the_same_case(self) -> None:

@@ -174,6 +174,10 @@ class BurialMachine(ServiceMachine):
             return "status"  # a scheduled burial is recorded carried out (or cancelled) first
         return None
 
+    def may_withdraw(self) -> bool:
+        """A scheduled burial holds its place: it is cancelled, not withdrawn."""
+        return not self.approval_holds_something()
+
     def reopen_refusal(self) -> str | None:
         decision = self.case.decision
         if decision is not None and decision.outcome.is_approval:

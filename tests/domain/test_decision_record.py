@@ -32,6 +32,7 @@ from domain.errors import InvalidCommand, NotTheHolder
 from domain.personal_data import PersonalData, Subjects
 from domain.rules import road_opening as road_opening_rules
 from domain.rules import sewer_connection as sewer_rules
+from domain.rules.notification import Delivery
 from domain.rules.versions import STATUTES
 from domain.services.resident_parking import ResidentParkingPermit
 from domain.services.road_opening import RoadOpeningPermit
@@ -42,6 +43,7 @@ from tests.domain.case_fixtures import (
     CLERK,
     START,
     in_review,
+    noon,
     road_opening_decided,
     sewer_permit_decided,
     submitted,
@@ -230,6 +232,9 @@ def test_provisions_the_clerk_attaches_need_a_hearing_or_a_reason_why_none() -> 
     hearing = case.decision.hearing
     assert hearing is not None
     assert hearing.held_on is None
+    # The clerk's own reason may name people: personal data, sealed when stored.
+    assert isinstance(hearing.not_needed_because, PersonalData)
+    assert hearing.not_needed_because.subject == Subjects.CASE_TEXT
     assert reveal(hearing.not_needed_because) == "§ 28 Abs. 2 Nr. 1: Gefahr im Verzug"
 
 
@@ -449,9 +454,48 @@ def test_a_case_is_decided_only_by_the_clerk_who_holds_it() -> None:
 # ----------------------------------------------------------------------------- replay
 
 
+def test_an_unused_sewer_permit_lapses_on_the_same_date_two_years_after_its_bekanntgabe() -> None:
+    permit = sewer_permit_decided(date(2026, 3, 4))
+    decision = permit.decision
+    assert decision is not None
+    assert decision.expires_on == date(2028, 3, 4)  # § 188 (2) BGB: the same date
+    assert decision.valid_for_months == 24
+    [lapse] = [r for r in decision.rules if r.rules_id == sewer_rules.LAPSE_RULES_ID]
+    assert lapse == sewer_rules.LAPSES[0].record(date(2026, 3, 4))
+    permit.notify(actor=CLERK, at=noon(date(2026, 3, 5)), delivery=Delivery.LETTER)
+    assert permit.notified_on == date(2026, 3, 9)  # posted Thursday: four days, a Monday
+    notified = permit.decision
+    assert notified is not None
+    assert notified.expires_on == add_months(date(2026, 3, 9), 24) == date(2028, 3, 9)
+
+
+def test_a_sewer_permit_recorded_before_the_lapse_rule_keeps_the_day_before() -> None:
+    legacy = sewer_rules.LEGACY_LAPSE
+    assert legacy.last_day(date(2026, 3, 4)) == date(2028, 3, 3)
+    assert sewer_rules.LAPSES[0].last_day(date(2026, 3, 4)) == date(2028, 3, 4)
+    assert sewer_rules.LAPSES[0].last_day(date(2024, 2, 29)) == date(2026, 2, 28)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="domain defect: a clerk's last day equal to the rule's is taken for the rule's",
+)
+def test_a_clerks_last_day_for_a_sewer_permit_stays_when_it_is_notified() -> None:
+    """Defect: where the clerk sets the last day and it happens to be the date the lapse rule
+    would give, decision_terms takes it for the rule's date (as on replay): the decision
+    records the lapse rule and moves the day at notification to two years after the
+    Bekanntgabe (2028-03-09), while a clerk's date one day later stays as set."""
+    permit = sewer_permit_decided(date(2026, 3, 4), expires_on=date(2028, 3, 4))
+    permit.notify(actor=CLERK, at=noon(date(2026, 3, 5)), delivery=Delivery.LETTER)
+    notified = permit.decision
+    assert notified is not None
+    assert notified.expires_on == date(2028, 3, 4)
+
+
 def test_a_sewer_permit_replays_against_the_lapse_rule_it_recorded() -> None:
-    """Defect: the decision's own last day is taken for a clerk's date on replay, so the
-    replay records no lapse rule and every such permit reads as inconsistent."""
+    """Regression: the decision's own last day was taken for a clerk's date on replay, so the
+    replay recorded no lapse rule and every such permit read as inconsistent."""
     permit = sewer_permit_decided(date(2026, 3, 4))
     decision = permit.decision
     assert decision is not None

@@ -211,6 +211,10 @@ class GraveRightMachine(ServiceMachine):
             assert right.ends_on == today
             assert grave.last_rest_ends_on is None or grave.last_rest_ends_on < today
 
+    def may_withdraw(self) -> bool:
+        """The grave was changed by an approval: the right is returned, not withdrawn."""
+        return not self.approval_holds_something()
+
     def reopen_refusal(self) -> str | None:
         decision = self.case.decision
         if decision is not None and decision.outcome.is_approval:

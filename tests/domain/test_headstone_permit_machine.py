@@ -140,6 +140,15 @@ class HeadstonePermitMachine(ServiceMachine):
         expected = HeadstoneStatus.UNSTABLE if defects else HeadstoneStatus.ACCEPTED
         assert permit.status == expected
 
+    def close_refusal(self, status: str, today: date) -> str | None:
+        """A final permit in force is closed only once the headstone was reported set (or
+        after the permit lapsed)."""
+        decision = self.permit.decision
+        if status == CaseStatus.FINAL and decision is not None and decision.outcome.is_approval:
+            assert decision.expires_on is not None
+            return "status" if today <= decision.expires_on else None
+        return None
+
     # ------------------------------------------------------------ usual steps
 
     def take_the_service_step(self, choice: int) -> None:

@@ -34,7 +34,7 @@ from application.store import VorgangStore
 from application.views import CaseState
 from domain.actor import Actor, Role
 from domain.errors import DomainError
-from domain.lifecycle import CaseStatus
+from domain.lifecycle import WITHDRAWABLE, CaseStatus
 from domain.personal_data import PersonalData
 from domain.rules.resident_parking import zone_plan
 from domain.services.parking_holding import HoldingKind
@@ -299,6 +299,8 @@ class ResidentParkingMachine(RuleBasedStateMachine):
         )
         objection = self._case(case_id).open_objection
         if objection is not None:  # not remedied: decided instead (as inadmissible if late)
+            # A road traffic matter: the supervising authority decides, once forwarded.
+            take(self.service, case_id, "forward_objection", actor=clerk, reason="keine Abhilfe")
             take(
                 self.service,
                 case_id,
@@ -309,6 +311,29 @@ class ResidentParkingMachine(RuleBasedStateMachine):
                 costs_borne_by="objector",
                 served_on=self.today,
             )
+
+    @rule(case_id=cases)
+    def withdraw(self, case_id: UUID) -> None:
+        """The applicant withdraws before a permit was issued, or after a refusal (until it is
+        final); an issued permit holds resident and plate, and is returned instead."""
+        case = self._case(case_id)
+        name = case.applicant["name"]
+        assert isinstance(name, PersonalData)
+        applicant = Actor(case.submitted_by, name.value, Role.APPLICANT, case.tenant)
+        issued = case.decision is not None and case.decision.outcome.is_approval
+        expected: bool | None = None  # after a refusal: until it is final by law
+        if case.status == CaseStatus.IN_REVIEW:
+            expected = True
+        elif issued or case.status not in WITHDRAWABLE or case.final_on is not None:
+            expected = False
+        passed = self._attempt(
+            case_id, lambda: take(self.service, case_id, "withdraw", actor=applicant), expected
+        )
+        self._tell("withdraw", passed)
+        if passed:
+            assert not issued
+            assert not self.model[case_id].in_force
+            assert self._case(case_id).status == CaseStatus.WITHDRAWN
 
     @rule(case_id=cases, months=st.sampled_from([1, 6, 12, 24]))
     def renew(self, case_id: UUID, months: int) -> None:
