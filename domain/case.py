@@ -1261,7 +1261,10 @@ class Case(Aggregate):
         Road traffic: the supervising authority decides, so the file must have gone there.
         """
         if self.MATTER is Matter.SELF_GOVERNMENT:
-            if objection.heard_on is None and outcome != ObjectionOutcome.INADMISSIBLE:
+            # An objection forwarded before forwarding was kept to road traffic matters went
+            # to the authority it names; it is decided there.
+            heard_or_sent = objection.heard_on is not None or objection.forwarded_to is not None
+            if not heard_or_sent and outcome != ObjectionOutcome.INADMISSIBLE:
                 raise InvalidCommand(
                     "objection", "record the hearing before the Anhörungsausschuss first"
                 )
@@ -1920,6 +1923,7 @@ def _extension_field(refusal: str) -> str:
     """The field an extension's refusal is about."""
     for words, field_name in (
         ("communicat", "communicated_on"),
+        ("reach the applicant", "communicated_on"),
         ("ended on", "at"),
         ("working day", "working_days"),
     ):

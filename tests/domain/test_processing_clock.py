@@ -295,11 +295,6 @@ def test_an_ordinary_question_does_not_move_the_statutory_due_date() -> None:
     assert case.due_on == date(2026, 6, 2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="domain defect: an extension told after the period is refused naming 'clock'",
-)
 def test_an_extension_told_after_the_period_is_refused_naming_the_day_told() -> None:
     """Defect: the refusal names "clock" since the field of a refused extension is read from
     the clock's message, and "must reach the applicant by the end of the period" no longer

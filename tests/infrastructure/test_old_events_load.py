@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import pytest
 from eventsourcing.domain import Aggregate, CanMutateAggregate, decorated_func_callers
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
@@ -33,7 +32,6 @@ from application.store import VorgangStore
 from domain.authorities import legacy_notice
 from domain.case import Case, ChangesStatus
 from domain.decision import ProvisionKind
-from domain.errors import InvalidCommand
 from domain.lifecycle import CaseStatus
 from domain.objection import ObjectionState
 from domain.working_days import BERLIN, berlin_date
@@ -206,11 +204,6 @@ def test_an_old_objection_loads_pending_forwarded_or_remedied_beside_the_case(
     assert objection.remedy is None  # the old remedy recorded no extent or costs
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=InvalidCommand,
-    reason="domain defect: an old forwarded objection (self-government) cannot be decided",
-)
 def test_an_old_forwarded_objection_can_still_be_decided_where_it_went(
     store: VorgangStore,
 ) -> None:
