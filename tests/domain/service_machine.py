@@ -7,13 +7,18 @@ command must do: a refused command changes nothing and records nothing, a comman
 lifecycle does not allow is an ``InvalidTransition`` naming the status and the allowed
 commands, an accepted one records exactly one event naming who and when. Where a rule
 predicts the outcome (``expect``), the refusal must name that field. The shared lifecycle's
-commands are rules here, the legal track's too (notification by delivery, objections with
-their remedy, hearing, forwarding, withdrawal, Widerspruchsbescheid and reinstatement, the
-remedy notice found defective, finality, withdrawal of the application until final): they
-are offered beside whatever step of the service the case has reached. A service adds its
-own commands, invariants and usual steps. At the end (and every few steps) a fresh store
-replays the same case from the SQLite file, and every decision the machine produced
-replays as consistent against the rules it recorded.
+commands are rules here, the legal track's too (notification by delivery; objections with
+their remedy, the hearing in self-government matters or the forwarding in road traffic
+matters, withdrawal, the Widerspruchsbescheid of the configured authority, which may call
+for a new decision, and reinstatement; the remedy notice found defective; finality, which a
+late objection does not hold back; withdrawal of the application until the decision is
+final by law): they are offered beside whatever step of the service the case has reached,
+and an objection in time (or reinstated) reopens a case marked final or a closed file. The
+model keeps what the rules read besides the case: the day documents were last asked for,
+and what was refunded of the decision in force. A service adds its own commands,
+invariants, usual steps and what its decision leaves behind (``may_withdraw``). At the end
+(and every few steps) a fresh store replays the same case from the SQLite file, and every
+decision the machine produced replays as consistent against the rules it recorded.
 """
 
 from __future__ import annotations
@@ -196,10 +201,12 @@ def another_than(given: str | None, configured: str) -> bool:
 
 def procedure_missing(case: Case, objection: Objection, outcome: str) -> bool:
     """The Widerspruchsbescheid follows the procedure of the matter: in self-government the
-    hearing before the committee (an inadmissible objection needs none), in road traffic the
-    file forwarded to the supervising authority."""
+    hearing before the committee (an inadmissible objection needs none; one forwarded before
+    forwarding was kept to road traffic matters is decided where it went), in road traffic
+    the file forwarded to the supervising authority."""
     if case.MATTER is Matter.SELF_GOVERNMENT:
-        return objection.heard_on is None and outcome != ObjectionOutcome.INADMISSIBLE
+        heard_or_sent = objection.heard_on is not None or objection.forwarded_to is not None
+        return not heard_or_sent and outcome != ObjectionOutcome.INADMISSIBLE
     return objection.forwarded_to is None
 
 
@@ -608,7 +615,7 @@ class ServiceMachine(RuleBasedStateMachine):
                 return "at"
             communicated = told or today
             if communicated > due and not paused:
-                return "communicated_on"
+                return "communicated_on"  # it must reach the applicant by the end
             if not started <= communicated <= today:
                 return "communicated_on"
             return None

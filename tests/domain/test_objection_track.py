@@ -1,14 +1,19 @@
 """The legal track beside the case: objections, the remedy notice, finality, withdrawal.
 
 An objection (Widerspruch, §§ 68 ff. VwGO) is lodged whatever step the service reached and
-never moves the main track; a late one is recorded and decided as inadmissible, or on its
-merits after reinstatement (§ 70 (2) with § 60 VwGO); one received after sending but before
-the presumed day of notification is valid. It ends by Abhilfe (§ 72 VwGO, in full or in part,
-with costs and a refund), by withdrawal, or by a Widerspruchsbescheid of the configured
-authority (§ 73 VwGO), served, with a month for an action (§ 74 (1) VwGO). The decision is
-final the day after the objection period, or once the objection is finally disposed of. A
-missing or wrong remedy notice gives a year (§ 58 (2) VwGO). The applicant may withdraw the
-application until the decision is final, without a reason.
+does not move the main track, unless one in time recorded after the case was marked final
+(or its file closed) shows the decision was never final; a late one is recorded and decided
+as inadmissible, or on its merits after reinstatement (§ 70 (2) with § 60 VwGO, after a year
+only for force majeure); one received after sending but before the presumed day of
+notification is valid. It ends by Abhilfe (§ 72 VwGO, in full or in part, with costs and a
+refund bounded by the fee with what was refunded before), by withdrawal, or by a
+Widerspruchsbescheid of the configured authority (§ 73 VwGO) after the hearing before the
+committee (self-government) or the forwarding (road traffic), served, with a month for an
+action (§ 74 (1) VwGO); granted, it may call for a new decision. The decision is final the
+day after the objection period, or once the objection is finally disposed of; a late
+objection does not hold that back. A missing or wrong remedy notice gives a year (§ 58 (2)
+VwGO), to objections still open too. The applicant may withdraw the application until the
+decision is final by law, without a reason, where the decision left nothing to undo.
 """
 
 from __future__ import annotations
@@ -419,8 +424,6 @@ def test_a_refund_never_exceeds_the_fee_the_decision_assessed() -> None:
 
 
 def test_refunds_of_a_remedy_and_a_widerspruchsbescheid_together_never_exceed_the_fee() -> None:
-    """Defect: each refund is checked against the fee alone, so a partial remedy and the
-    Widerspruchsbescheid may each refund all of it; the fee paid goes below zero."""
     """Regression: each refund was checked against the fee alone, so a partial remedy and the
     Widerspruchsbescheid could each refund all of it; the fee paid went below zero."""
     case = lodged(paid_and_notified(), date(2026, 3, 10))

@@ -296,9 +296,9 @@ def test_an_ordinary_question_does_not_move_the_statutory_due_date() -> None:
 
 
 def test_an_extension_told_after_the_period_is_refused_naming_the_day_told() -> None:
-    """Defect: the refusal names "clock" since the field of a refused extension is read from
-    the clock's message, and "must reach the applicant by the end of the period" no longer
-    matches (domain/case.py ``_extension_field``); the day told is what is wrong."""
+    """Regression: the refusal named "clock", the field of a refused extension being read from
+    the clock's message, which "must reach the applicant by the end of the period" did not
+    match; the day told is what is wrong."""
     case = deemed()
     case.confirm_complete(actor=CLERK, at=START)
     with pytest.raises(InvalidCommand) as told_late:

@@ -207,10 +207,10 @@ def test_an_old_objection_loads_pending_forwarded_or_remedied_beside_the_case(
 def test_an_old_forwarded_objection_can_still_be_decided_where_it_went(
     store: VorgangStore,
 ) -> None:
-    """Defect: an objection forwarded by the old code in a self-government matter (to the
-    Kreisausschuss) is stuck: the Widerspruchsbescheid is refused until a hearing is recorded,
-    and a hearing is offered only for a pending objection. The authority it went to decides
-    it (§ 73 (1) VwGO); that decision should be recorded."""
+    """Regression: an objection forwarded by the old code in a self-government matter (to the
+    Kreisausschuss) was stuck: the Widerspruchsbescheid was refused until a hearing was
+    recorded, and a hearing is offered only for a pending objection. The authority it went to
+    decides it (§ 73 (1) VwGO)."""
     lines = insert_stored_before(store)
     [line] = lines_of(lines, "Case.ObjectionForwarded")
     case = replayed(store, line["originator_id"])
