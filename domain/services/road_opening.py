@@ -21,7 +21,7 @@ from domain.actor import Actor, ActorRecord
 from domain.case import Case, ChangesStatus, DecisionTerms, leads_to
 from domain.case_steps import STAFF
 from domain.commands import CommandBody, Step, Steps
-from domain.decision import DecisionOutcome
+from domain.decision import DecisionOutcome, RulesApplied
 from domain.errors import InvalidCommand
 from domain.inspections import InspectionReport, Inspections
 from domain.lifecycle import CaseStatus, extend_lifecycle
@@ -32,10 +32,11 @@ from domain.rules.road_opening import (
     FEE_TARIFFS,
     LEAD_TIME_RULES_ID,
     LEAD_TIMES,
+    WARRANTIES,
 )
-from domain.rules.versions import RulesChoice, UnknownRulesVersion, in_force
+from domain.rules.versions import RulesChoice, UnknownRulesVersion, by_version, in_force
 from domain.services.forms import Email, Form, Name, Period, Phone
-from domain.working_days import add_months, berlin_date
+from domain.working_days import berlin_date
 
 SERVICE_ID = "road-opening"
 EVENT_LABELS: Final = {
@@ -43,7 +44,8 @@ EVENT_LABELS: Final = {
     "WorksCompleted": ("Arbeiten beendet", "Works completed"),
     "RestorationInspected": ("Wiederherstellung geprüft", "Restoration inspected"),
 }
-WARRANTY_YEARS = 5  # Gewährleistung for the restored surface, as the municipalities agree it
+# Acceptances stored before the warranty rule was recorded are read with this version.
+CORRECTED_WARRANTY_VERSION: Final = "2026-12"
 
 
 class Purpose(StrEnum):
@@ -188,6 +190,7 @@ class RoadOpeningPermit(Case):
         self.works_completed_on: date = date.min
         self.restoration = Inspections()
         self.warranty_until: date | None = None
+        self.warranty_rules: RulesApplied | None = None
 
     # --------------------------------------------------------------- decision
 
@@ -311,27 +314,32 @@ class RoadOpeningPermit(Case):
             defects=defects,
             remedy_by=remedy_by,
         )
-        warranty_until = (
-            None
-            if inspection.defects
-            else add_months(inspected_on, 12 * WARRANTY_YEARS) - timedelta(days=1)
-        )
+        # The warranty runs from the acceptance by the rule in force that day (§§ 187, 188 BGB).
+        warranty = None if inspection.defects else in_force(WARRANTIES, inspected_on)
         self._restoration_inspected(
             actor=record,
             at=at,
             inspected_on=inspected_on,
             defects=list(inspection.defects),
             remedy_by=remedy_by,
-            warranty_until=warranty_until,
+            warranty_until=warranty.last_day(inspected_on) if warranty else None,
+            rules=warranty.record(inspected_on) if warranty else None,
             status=RoadOpeningStatus.RESTORATION_DEFECTIVE
             if inspection.defects
             else RoadOpeningStatus.WARRANTY_RUNNING,
         )
 
     class RestorationInspected(ChangesStatus):
-        """The restored surface was inspected: accepted (warranty runs) or defective."""
+        """The restored surface was inspected: accepted (warranty runs) or defective.
 
-        class_version = 2
+        Version 3 records the warranty rule applied. Acceptances stored before (versions 1
+        and 2) counted five years to the day before the same date, a day short of § 188 (2)
+        BGB; they are read with the warranty end the law gives, and the rule they are read
+        with records the day they stored (``recorded_as``): the end of the warranty follows
+        from the agreed five years and the day of acceptance, it was never a clerk's choice.
+        """
+
+        class_version = 3
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -342,12 +350,23 @@ class RoadOpeningPermit(Case):
                 else RoadOpeningStatus.WARRANTY_RUNNING
             )
 
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            stored = state["warranty_until"]
+            if stored is None:
+                state["rules"] = None
+                return
+            rule = by_version(WARRANTIES, CORRECTED_WARRANTY_VERSION)
+            state["warranty_until"] = rule.last_day(state["inspected_on"])
+            state["rules"] = rule.record(state["inspected_on"], recorded_as=stored)
+
         actor: ActorRecord
         at: datetime
         inspected_on: date
         defects: list[PersonalValue]
         remedy_by: date | None
         warranty_until: date | None
+        rules: RulesApplied | None
 
     @event(RestorationInspected)
     def _restoration_inspected(
@@ -359,10 +378,12 @@ class RoadOpeningPermit(Case):
         defects: list[PersonalValue],
         remedy_by: date | None,
         warranty_until: date | None,
+        rules: RulesApplied | None,
         status: str,
     ) -> None:
         self.restoration = self.restoration.recorded(inspected_on, defects, remedy_by)
         self.warranty_until = warranty_until
+        self.warranty_rules = rules
         self.status = status
         self.last_activity_at = at
 

@@ -94,13 +94,13 @@ widths = st.one_of(
 PERMIT_SETTINGS = settings(SETTINGS, max_examples=60, stateful_step_count=50)
 
 
-def years_later_minus_a_day(day: date, years: int) -> date:
-    """The last day of a period of whole years from ``day`` (29 February ends on the 28th)."""
+def years_later(day: date, years: int) -> date:
+    """The last day of a period of whole years from an event on ``day`` (§§ 187 (1), 188 (2),
+    (3) BGB): the same date, or 28 February for an event on 29 February."""
     try:
-        same_day = day.replace(year=day.year + years)
+        return day.replace(year=day.year + years)
     except ValueError:
-        same_day = date(day.year + years, 2, 28)
-    return same_day - timedelta(days=1)
+        return date(day.year + years, 2, 28)
 
 
 class RoadOpeningMachine(ServiceMachine):
@@ -424,7 +424,7 @@ class RoadOpeningMachine(ServiceMachine):
         else:
             assert case.status == RoadOpeningStatus.WARRANTY_RUNNING
             assert case.remedy_by is None
-            assert case.warranty_until == years_later_minus_a_day(inspected_on, 5)
+            assert case.warranty_until == years_later(inspected_on, 5)
 
     # ------------------------------------------------------------ guided step
 
@@ -670,7 +670,7 @@ class RoadOpeningMachine(ServiceMachine):
         running = case.status == RoadOpeningStatus.WARRANTY_RUNNING
         assert (case.warranty_until is not None) is (running or after_the_warranty)
         if case.warranty_until is not None:
-            assert case.warranty_until == years_later_minus_a_day(case.inspections[-1], 5)
+            assert case.warranty_until == years_later(case.inspections[-1], 5)
             assert case.service_state()["warranty_until"] == case.warranty_until
         if after_the_warranty:
             assert case.warranty_until is not None
