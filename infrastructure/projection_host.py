@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 
@@ -19,6 +19,7 @@ from infrastructure.projection_runner import (
 from infrastructure.view_database import ViewDatabase
 from projections.audit_trail import AuditTrail
 from projections.case_stats import CaseStats
+from projections.due_timers import DueTimers
 from projections.feed import Feed
 from projections.inbox import Inbox
 from projections.projection import Projection
@@ -55,8 +56,22 @@ def default_projections(
         AuditTrail(),
         CaseStats(),
         Feed(),
+        DueTimers(),
         case_search(store, views.dialect, search_key),
     ]
+
+
+class Background(Protocol):
+    """Work that runs beside the projections in the same process (the scheduler)."""
+
+    def start(self) -> None:
+        """Start in a background thread."""
+
+    def request_stop(self) -> None:
+        """Ask it to stop, without waiting."""
+
+    def stop(self) -> None:
+        """Stop and wait for it."""
 
 
 class ProjectionHost:
@@ -83,11 +98,23 @@ class ProjectionHost:
         self.running = False
         self.kept_elsewhere = False  # another process applies the log to the views
         self.waiting = 0  # requests waiting in ``reach`` right now
+        self.beside: list[Background] = []  # started and stopped with the projections
+
+    def run_beside(self, work: Background) -> None:
+        """Start ``work`` whenever the projections start here (``serve``, ``worker``).
+
+        The scheduler runs where the read models are kept: in the one process of ``serve``,
+        in the projection process of ``serve --workers``, and in every ``vorgang worker``
+        (its firings are claimed once across all of them).
+        """
+        self.beside.append(work)
 
     def start(self) -> None:
         """Keep every projection caught up in background threads."""
         for runner in self.runners.values():
             runner.start()
+        for work in self.beside:
+            work.start()
         self.running = True
 
     @property
@@ -105,8 +132,12 @@ class ProjectionHost:
 
     def stop(self) -> None:
         """Stop the background threads (all asked at once, then awaited)."""
+        for work in self.beside:
+            work.request_stop()
         for runner in self.runners.values():
             runner.request_stop()
+        for work in self.beside:
+            work.stop()
         for runner in self.runners.values():
             runner.stop()
         self.running = False

@@ -196,6 +196,25 @@ class Settings(BaseSettings):
         description="auto (console on a terminal, JSON otherwise), json or console.",
     )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    reminder_working_days: int = Field(
+        default=3,
+        ge=0,
+        le=60,
+        description=(
+            "The clerk holding a case is reminded of the processing period's due date once "
+            "no more than this many working days (Monday to Friday, not a Hessian public "
+            "holiday) lie before it; 0 reminds on the due date itself."
+        ),
+    )
+    scheduler_tick_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description=(
+            "How often the scheduler (beside the read models: `serve`, `worker`) looks for "
+            "timers due today; each timer fires once whichever process finds it first."
+        ),
+    )
 
     @model_validator(mode="after")
     def refuse_development_secrets_in_production(self) -> Self:

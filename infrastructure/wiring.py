@@ -28,6 +28,7 @@ from infrastructure.privacy.key_encryption import KeyEncryptionError, KeyRing, p
 from infrastructure.privacy.key_store import PersonalDataKeys, WritesKeyRows, open_keys
 from infrastructure.privacy.transcoding import EncryptedPersonalData
 from infrastructure.projection_host import ProjectionHost
+from infrastructure.scheduler import Scheduler
 from infrastructure.settings import Settings
 from infrastructure.staff_directory import StaffSeenInTheAuditTrail
 from infrastructure.view_database import ViewDatabase, open_views
@@ -60,6 +61,7 @@ class Vorgang:
     views: ViewDatabase
     projections: ProjectionHost
     teams: TeamDirectory
+    scheduler: Scheduler  # fires due timers; runs beside the projections
 
     def close(self) -> None:
         """Stop projections and release database connections."""
@@ -175,6 +177,17 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Vorgang:
     identities = CaseIdentities(settings.id_secret.get_secret_value().encode())
     cases = CaseService(store, clock, identities)
     privacy = PrivacyService(store, keys, clock)
+    commands = CommandHandler(cases, staff=StaffSeenInTheAuditTrail(store, views, projections))
+    teams = TeamDirectory(store, clock)
+    scheduler = Scheduler(
+        views=views,
+        commands=commands,
+        teams=teams,
+        clock=clock,
+        reminder_working_days=settings.reminder_working_days,
+        tick_seconds=settings.scheduler_tick_seconds,
+    )
+    projections.run_beside(scheduler)
     return Vorgang(
         settings=settings,
         target=target,
@@ -183,9 +196,10 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Vorgang:
         cases=cases,
         privacy=privacy,
         decision_audit=DecisionAudit(store, clock),
-        commands=CommandHandler(cases, staff=StaffSeenInTheAuditTrail(store, views, projections)),
+        commands=commands,
         positions=LogPositions(store),
         views=views,
         projections=projections,
-        teams=TeamDirectory(store, clock),
+        teams=teams,
+        scheduler=scheduler,
     )

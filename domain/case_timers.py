@@ -1,0 +1,177 @@
+"""The timer kinds every case has, whatever its service (registered in ``TIMER_KINDS``).
+
+* ``processing_reminder``: the clerk holding the case is reminded a few working days (a
+  setting) before the processing period's due date.
+* ``processing_overdue``: the supervisors of the teams handling the service are told once
+  the due date has passed without a decision.
+  Both follow the processing clock as the events record it: a period paused while the
+  applicant is asked is neither reminded of nor overdue (its due date moves on when it
+  runs again); the decision stops the clock (§ 42a HVwVfG; a service's target period
+  alike).
+* ``information_reply_overdue``: the applicant's reply deadline of an information request
+  (Nachforderung) passed without an answer: a notice for the clerk.
+* ``objection_period_ended``: the decision becomes final (bestandskräftig) when the
+  objection period (§ 70 VwGO) ended without an objection in time, or once an objection is
+  finally disposed of (withdrawn, remedied, after the month for an action, § 74 VwGO): the
+  scheduler runs ``mark_final`` as the system on the first day of finality. The case itself
+  decides (``Case.final_from``): the timer's date is where to look, not the law.
+
+Services register their own kinds the same way, in their own modules (e.g. a permit's
+validity ending, the road opening's warranty ending).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any, Final
+
+from domain.case import Case
+from domain.case_steps import MARK_FINAL
+from domain.objection import ObjectionState
+from domain.processing_clock import ProcessingClock
+from domain.timers import (
+    TIMER_KINDS,
+    Addressee,
+    Due,
+    Fires,
+    Notice,
+    Readiness,
+    RunCommand,
+    TimerKind,
+)
+from domain.working_days import berlin_date
+
+# Events that record the processing clock as it stands after them.
+CLOCK_EVENTS: Final = (
+    Case.Submitted,
+    Case.CompletenessConfirmed,
+    Case.InformationRequested,
+    Case.InformationProvided,
+    Case.PeriodExtended,
+)
+# Events after which nothing of the case is due any more.
+CASE_ENDS: Final = (Case.Withdrawn, Case.Closed)
+
+
+def running_due_date(event: Any, due: Due) -> Due:
+    """The clock's due date while it runs; nothing while paused or not yet started."""
+    clock: ProcessingClock = event.clock
+    if clock.stopped_since is not None or clock.decided_on is not None:
+        return Due(None)
+    return Due(clock.due_on)
+
+
+def processing_kind(name: str, summary: str, fires: Fires, addressee: Addressee) -> TimerKind:
+    """A notice that follows the processing clock until the decision stops it."""
+    kind = TimerKind(name=name, summary=summary, fires=fires, action=Notice(addressee))
+    kind.on(*CLOCK_EVENTS)(running_due_date)
+    kind.ends_on(Case.Decided, *CASE_ENDS)
+    return kind
+
+
+PROCESSING_REMINDER: Final = processing_kind(
+    "processing_reminder",
+    "The processing period ends soon: a reminder to the clerk holding the case.",
+    Fires.BEFORE_BY_REMINDER_LEAD,
+    Addressee.ASSIGNEE,
+)
+PROCESSING_OVERDUE: Final = processing_kind(
+    "processing_overdue",
+    "The processing period ended without a decision: an escalation to the supervisors.",
+    Fires.DAY_AFTER,
+    Addressee.SUPERVISORS,
+)
+
+REPLY_OVERDUE: Final = TimerKind(
+    name="information_reply_overdue",
+    summary="The applicant's reply deadline passed without an answer: a notice for the clerk.",
+    fires=Fires.DAY_AFTER,
+    action=Notice(Addressee.ASSIGNEE),
+)
+
+
+@REPLY_OVERDUE.on(Case.InformationRequested)
+def _reply_by(event: Case.InformationRequested, due: Due) -> Due:
+    return Due(event.request.reply_by)
+
+
+REPLY_OVERDUE.ends_on(Case.InformationProvided, Case.Decided, *CASE_ENDS)
+
+
+def finality_ready(case: Case, today: date) -> Readiness:
+    """Whether ``mark_final`` is still to be run on ``today``, as the case itself says."""
+    if case.final_on is not None or "mark_final" not in case.allowed_commands():
+        return Readiness.DONE  # final already, an objection in time open, or the file ended
+    first = case.final_from()
+    if first is None:
+        return Readiness.DONE
+    return Readiness.DUE if today >= first else Readiness.NOT_YET
+
+
+OBJECTION_PERIOD_ENDED: Final = TimerKind(
+    name="objection_period_ended",
+    summary="The decision became final (bestandskräftig): the scheduler marks it final.",
+    fires=Fires.ON_THE_DAY,
+    action=RunCommand(MARK_FINAL, finality_ready),
+)
+
+
+def _later(kept: date | None, day: date | None) -> date | None:
+    if kept is None or day is None:
+        return kept or day
+    return max(kept, day)
+
+
+@OBJECTION_PERIOD_ENDED.on(Case.Notified)
+def _notified(event: Case.Notified, due: Due) -> Due:
+    first = event.objection_deadline + timedelta(days=1)
+    return Due(first, first)
+
+
+@OBJECTION_PERIOD_ENDED.on(Case.RemedyNoticeFoundDefective)
+def _period_of_a_year(event: Case.RemedyNoticeFoundDefective, due: Due) -> Due:
+    # § 58 (2) VwGO: a year instead of the month; a case marked final is open again.
+    first = _later(due.kept, event.objection_deadline + timedelta(days=1))
+    return Due(first, first)
+
+
+@OBJECTION_PERIOD_ENDED.on(Case.ObjectionLodged)
+def _objected(event: Case.ObjectionLodged, due: Due) -> Due:
+    # An objection in time holds finality back; a late one never does.
+    return Due(None, due.kept) if event.objection.timely else due
+
+
+@OBJECTION_PERIOD_ENDED.on(Case.ReinstatementGranted)
+def _reinstated(event: Case.ReinstatementGranted, due: Due) -> Due:
+    return Due(None, due.kept)  # the late objection counts as lodged in time (§ 60 VwGO)
+
+
+@OBJECTION_PERIOD_ENDED.on(Case.ObjectionWithdrawn)
+def _objection_withdrawn(event: Case.ObjectionWithdrawn, due: Due) -> Due:
+    first = _later(due.kept, berlin_date(event.at))
+    return Due(first, first)
+
+
+@OBJECTION_PERIOD_ENDED.on(Case.ObjectionRemedied)
+def _remedied(event: Case.ObjectionRemedied, due: Due) -> Due:
+    if event.new_decision or event.remedy is None:
+        return Due()  # reviewed again: the new decision's notification sets a new period
+    first = _later(due.kept, event.remedy.decided_on + timedelta(days=1))
+    if event.remedy.outcome == ObjectionState.PARTLY_REMEDIED:
+        return Due(None, first)  # the rest of the objection goes on
+    return Due(first, first)
+
+
+@OBJECTION_PERIOD_ENDED.on(Case.ObjectionDecided)
+def _objection_decided(event: Case.ObjectionDecided, due: Due) -> Due:
+    if event.new_decision:
+        return Due()
+    deadline = event.decision.action_deadline
+    first = _later(due.kept, deadline + timedelta(days=1) if deadline else None)
+    return Due(first, first)
+
+
+OBJECTION_PERIOD_ENDED.ends_on(Case.BecameFinal, *CASE_ENDS)
+
+for _kind in (PROCESSING_REMINDER, PROCESSING_OVERDUE, REPLY_OVERDUE, OBJECTION_PERIOD_ENDED):
+    TIMER_KINDS.register(_kind)

@@ -1,0 +1,416 @@
+"""The scheduler: fires due timers exactly once, across restarts and across workers.
+
+Each tick reads the business date (Europe/Berlin) from the injectable clock, selects from
+the due timers view (``projections/due_timers.py``) the timers each kind fires for on that
+day, and fires each one:
+
+1. **Claim** by inserting its key (case, kind, due date) into the firings table, which
+   has that key as its primary key, in the database of the views. Only the insert that
+   added the row fires; any other worker's insert of the same key changes nothing.
+2. **Act.** A notice (reminder, escalation) is recorded by the claiming insert itself:
+   addressees and outcome are in the row, finished at once — never an event of the case,
+   so it never moves a case's version or ETag. A case command (finality) runs through the
+   one command pipeline as the system, at the case version the timer's ``ready`` check
+   read, so a concurrent clerk's change makes it try again rather than act on old state.
+3. **Record** the outcome on the claimed row.
+
+A process killed between claim and record leaves a claimed row without an outcome; every
+tick first takes such rows up again (whoever claimed them). The case says whether its
+command is still to run (a case already final is not made final again), and the event
+store's optimistic concurrency lets only one of two workers retrying at once save. So a
+kill at any point neither loses nor duplicates the effect.
+
+Timers are only selected once the view has applied the log up to the head seen at the
+start of the tick, so a timer cleared by a recent event (an objection lodged, a reply
+given) is not fired from a stale row.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Final
+from uuid import UUID
+
+import structlog
+from eventsourcing.application import AggregateNotFoundError
+
+from application.clock import Clock
+from application.commands import CommandHandler
+from application.errors import ConcurrentUpdate, VersionMismatch
+from application.teams import TeamDirectory
+from domain.case import Case
+from domain.errors import DomainError
+from domain.timers import (
+    TIMER_KINDS,
+    Addressee,
+    Notice,
+    Readiness,
+    RunCommand,
+    TimerKind,
+    TimerKinds,
+    scheduler_actor,
+)
+from domain.working_days import berlin_date
+from infrastructure.projection_runner import TRACKING, now_text
+from infrastructure.view_database import ViewDatabase, ViewTransaction
+from projections.due_timers import DueTimers
+
+log = structlog.get_logger(__name__)
+
+FIRINGS: Final = "vorgang_timer_firings"
+PAGE: Final = 200  # timers selected per kind and query
+MAX_BACKOFF_SECONDS: Final = 300.0
+
+# Outcomes recorded on a firing (NULL: claimed, not finished).
+NOTICED: Final = "noticed"  # a reminder or escalation, recorded by the claim itself
+DONE: Final = "done"  # the case command ran and was saved
+NOTHING_TO_DO: Final = "nothing_to_do"  # the case had moved on (already final, objection open)
+REFUSED: Final = "refused"  # the domain refused the command: the reason is in ``detail``
+CASE_GONE: Final = "case_gone"
+
+
+@dataclass(frozen=True, slots=True)
+class FiringKey:
+    """What a timer is fired once for: the case, the kind and the due date."""
+
+    case_id: str
+    kind: str
+    due_on: str
+
+
+@dataclass(frozen=True, slots=True)
+class DueTimer:
+    """A timer selected from the view, with what its action needs."""
+
+    key: FiringKey
+    tenant: str
+    service: str
+    assignee: str | None
+
+
+@dataclass
+class TickReport:
+    """What one tick did (for logs and tests)."""
+
+    today: date
+    view_behind: bool = False
+    fired: list[tuple[FiringKey, str]] = field(default_factory=list)  # key, outcome
+    retried: int = 0
+    not_yet: int = 0
+
+
+# Progress points a test may observe (and stop a process at): claimed, acted, recorded.
+Progress = Callable[[str, FiringKey], None]
+
+
+def create_firings(views: ViewDatabase) -> None:
+    """The table of firings: one row per timer fired, its key unique."""
+    with views.transaction() as tx:
+        tx.execute(
+            f"CREATE TABLE IF NOT EXISTS {FIRINGS} ("
+            "case_id TEXT NOT NULL, kind TEXT NOT NULL, due_on TEXT NOT NULL, "
+            "tenant TEXT NOT NULL, service TEXT NOT NULL, action TEXT NOT NULL, "
+            "addressees TEXT, claimed_at TEXT NOT NULL, claimed_by TEXT NOT NULL, "
+            "attempts INTEGER NOT NULL, finished_at TEXT, outcome TEXT, detail TEXT, "
+            "PRIMARY KEY (case_id, kind, due_on))"
+        )
+        tx.execute(f"CREATE INDEX IF NOT EXISTS {FIRINGS}_unfinished ON {FIRINGS} (finished_at)")
+
+
+def worker_name() -> str:
+    """This process, as a firing names its claimant."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Scheduler:
+    """Fires the due timers of every registered kind, once each."""
+
+    def __init__(
+        self,
+        *,
+        views: ViewDatabase,
+        commands: CommandHandler,
+        teams: TeamDirectory | None = None,
+        clock: Clock | None = None,
+        kinds: TimerKinds = TIMER_KINDS,
+        view: DueTimers | None = None,
+        reminder_working_days: int = 3,
+        tick_seconds: float = 60.0,
+        progress: Progress | None = None,
+        name: str | None = None,
+    ) -> None:
+        self.views = views
+        self.commands = commands
+        self.store = commands.cases.store
+        self.teams = teams
+        self.clock = clock or commands.cases.clock
+        self.kinds = kinds
+        self.view = view or DueTimers(kinds)
+        self.reminder_working_days = reminder_working_days
+        self.tick_seconds = tick_seconds
+        self.progress = progress
+        self.name = name or worker_name()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        create_firings(views)
+
+    # ---------------------------------------------------------------- one tick
+
+    def tick(self) -> TickReport:
+        """Retry unfinished firings, then fire every timer due today; report what happened."""
+        today = berlin_date(self.clock.now())
+        report = TickReport(today)
+        head = self.store.recorder.max_notification_id() or 0
+        for timer in self._unfinished():
+            report.retried += 1
+            self._act(timer, today, report)
+        if self._view_position() < head:
+            report.view_behind = True  # the next tick looks again
+            return report
+        for kind in self.kinds:
+            latest = kind.fires.latest_due(today, self.reminder_working_days)
+            self._fire_kind(kind, latest.isoformat(), today, report)
+        return report
+
+    def _view_position(self) -> int:
+        rows = self.views.query(f"SELECT position FROM {TRACKING} WHERE name = ?", (self.view.key,))  # noqa: S608
+        return int(rows[0][0]) if rows else 0
+
+    def _fire_kind(self, kind: TimerKind, latest: str, today: date, report: TickReport) -> None:
+        passed: set[FiringKey] = set()  # not yet due by the case's own word: next tick
+        while True:
+            page = [t for t in self._select(kind, latest, len(passed)) if t.key not in passed]
+            for timer in page:
+                if self._claim(kind, timer) and not self._act(timer, today, report):
+                    passed.add(timer.key)
+                    report.not_yet += 1
+            if not page:
+                return
+
+    def _select(self, kind: TimerKind, latest: str, skip: int) -> list[DueTimer]:
+        table = self.view.table
+        rows = self.views.query(
+            f"SELECT t.case_id, t.due_on, t.tenant, t.service, t.assignee FROM {table} t "  # noqa: S608
+            "WHERE t.kind = ? AND t.due_on IS NOT NULL AND t.due_on <= ? AND NOT EXISTS ("
+            f"SELECT 1 FROM {FIRINGS} f WHERE f.case_id = t.case_id AND f.kind = t.kind "
+            "AND f.due_on = t.due_on) ORDER BY t.due_on, t.case_id LIMIT ?",
+            (kind.name, latest, PAGE + skip),
+        )
+        return [DueTimer(FiringKey(r[0], kind.name, r[1]), r[2], r[3], r[4]) for r in rows]
+
+    def _unfinished(self) -> list[DueTimer]:
+        rows = self.views.query(
+            f"SELECT case_id, kind, due_on, tenant, service FROM {FIRINGS} "  # noqa: S608
+            "WHERE finished_at IS NULL ORDER BY claimed_at, case_id"
+        )
+        return [DueTimer(FiringKey(r[0], r[1], r[2]), r[3], r[4], None) for r in rows]
+
+    # ------------------------------------------------------------------ claim
+
+    def _claim(self, kind: TimerKind, timer: DueTimer) -> bool:
+        """Insert the firing's key; True if this insert added it (this worker fires)."""
+        notice = kind.action if isinstance(kind.action, Notice) else None
+        addressees = self._addressees(notice.addressee, timer) if notice else None
+        now = now_text()
+        key = timer.key
+        with self.views.transaction() as tx:
+            added = tx.execute(
+                f"INSERT INTO {FIRINGS} (case_id, kind, due_on, tenant, service, action, "  # noqa: S608
+                "addressees, claimed_at, claimed_by, attempts, finished_at, outcome) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) "
+                "ON CONFLICT (case_id, kind, due_on) DO NOTHING",
+                (
+                    key.case_id,
+                    key.kind,
+                    key.due_on,
+                    timer.tenant,
+                    timer.service,
+                    "notice" if notice else "command",
+                    json.dumps(addressees) if addressees is not None else None,
+                    now,
+                    self.name,
+                    now if notice else None,
+                    NOTICED if notice else None,
+                ),
+            )
+        if added != 1:
+            return False
+        self._report("claimed", key)
+        return True
+
+    def _addressees(self, addressee: Addressee, timer: DueTimer) -> list[str]:
+        """Whom a notice is for: staff ids, or ``team:`` / ``supervisors:`` of a team."""
+        teams = [
+            t.id
+            for t in (self.teams.teams_of(timer.tenant) if self.teams else ())
+            if t.handles(timer.service)
+        ]
+        if addressee is Addressee.ASSIGNEE:
+            return [timer.assignee] if timer.assignee else [f"team:{t}" for t in teams]
+        return [f"supervisors:{t}" for t in teams] or [f"supervisors:{timer.tenant}"]
+
+    # -------------------------------------------------------------------- act
+
+    def _act(self, timer: DueTimer, today: date, report: TickReport) -> bool:
+        """Run a claimed firing's command and record its outcome; False: not yet (released)."""
+        key = timer.key
+        try:
+            kind = self.kinds.named(key.kind)
+        except KeyError:
+            self._finish(key, REFUSED, f"no timer kind named {key.kind!r} is registered")
+            return True
+        action = kind.action
+        if not isinstance(action, RunCommand):  # a notice claimed but not marked (old rows)
+            self._finish(key, NOTICED, None)
+            report.fired.append((key, NOTICED))
+            return True
+        try:
+            case: object = self.store.repository.get(UUID(key.case_id))
+        except AggregateNotFoundError:
+            self._finish(key, CASE_GONE, None)
+            return True
+        if not isinstance(case, Case):
+            self._finish(key, CASE_GONE, f"not a case: {type(case).__name__}")
+            return True
+        readiness = action.ready(case, today)
+        if readiness is Readiness.NOT_YET:
+            self._release(key)
+            return False
+        if readiness is Readiness.DONE:
+            self._finish(key, NOTHING_TO_DO, f"case at version {case.version}: {case.status}")
+            report.fired.append((key, NOTHING_TO_DO))
+            return True
+        try:
+            result = self.commands.handle(
+                case.id, action.step(), scheduler_actor(case.tenant), case.version
+            )
+        except (VersionMismatch, ConcurrentUpdate) as error:
+            # Someone saved the case meanwhile: ask it again on the next tick.
+            self._attempted(key, f"{type(error).__name__}: {error}")
+            return True
+        except DomainError as error:
+            self._finish(key, REFUSED, f"{type(error).__name__}: {error}"[:500])
+            report.fired.append((key, REFUSED))
+            return True
+        self._report("acted", key)
+        self._finish(key, DONE, f"case at version {result.version}")
+        report.fired.append((key, DONE))
+        return True
+
+    def _finish(self, key: FiringKey, outcome: str, detail: str | None) -> None:
+        with self.views.transaction() as tx:
+            self._update(
+                tx, key, "finished_at = ?, outcome = ?, detail = ?", (now_text(), outcome, detail)
+            )
+        self._report("recorded", key)
+
+    def _attempted(self, key: FiringKey, detail: str) -> None:
+        with self.views.transaction() as tx:
+            self._update(tx, key, "attempts = attempts + 1, detail = ?", (detail,))
+
+    def _release(self, key: FiringKey) -> None:
+        """The case names a later day than the view: the claim goes, a later tick claims."""
+        with self.views.transaction() as tx:
+            tx.execute(
+                f"DELETE FROM {FIRINGS} WHERE case_id = ? AND kind = ? AND due_on = ? "  # noqa: S608
+                "AND finished_at IS NULL",
+                (key.case_id, key.kind, key.due_on),
+            )
+
+    @staticmethod
+    def _update(
+        tx: ViewTransaction, key: FiringKey, assignments: str, values: Sequence[Any]
+    ) -> None:
+        tx.execute(
+            f"UPDATE {FIRINGS} SET {assignments} "  # noqa: S608
+            "WHERE case_id = ? AND kind = ? AND due_on = ? AND finished_at IS NULL",
+            (*values, key.case_id, key.kind, key.due_on),
+        )
+
+    def _report(self, point: str, key: FiringKey) -> None:
+        if self.progress is not None:
+            self.progress(point, key)
+
+    # ------------------------------------------------------------ background
+
+    def start(self) -> None:
+        """Tick in a daemon thread until ``stop``."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self.run, name="scheduler", daemon=True)
+        self._thread.start()
+
+    def request_stop(self) -> None:
+        """Ask the thread to stop, without waiting."""
+        self._stop.set()
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Stop the thread and wait for it."""
+        self.request_stop()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._thread = None
+
+    def wake(self) -> None:
+        """Tick now rather than at the next interval (the clock was moved, in a demo)."""
+        self._wake.set()
+
+    def run(self) -> None:
+        """Tick, wait, repeat; never give up (errors are logged and retried with backoff)."""
+        backoff = 1.0
+        while not self._stop.is_set():
+            try:
+                report = self.tick()
+                if report.fired:
+                    log.info(
+                        "timers fired",
+                        day=report.today.isoformat(),
+                        fired=len(report.fired),
+                        retried=report.retried,
+                    )
+                backoff = 1.0
+                self._wake.wait(self.tick_seconds)
+                self._wake.clear()
+            except Exception as error:  # the scheduler must survive anything and retry
+                log.warning(
+                    "scheduler tick failed; retrying",
+                    error=type(error).__name__,
+                    detail=str(error).splitlines()[0][:200] if str(error) else "",
+                    retry_in=backoff,
+                )
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+
+
+def firings(views: ViewDatabase) -> list[dict[str, Any]]:
+    """Every firing recorded, in key order (operators, tests)."""
+    columns = (
+        "case_id",
+        "kind",
+        "due_on",
+        "tenant",
+        "service",
+        "action",
+        "addressees",
+        "claimed_by",
+        "attempts",
+        "finished_at",
+        "outcome",
+        "detail",
+    )
+    rows = views.query(
+        f"SELECT {', '.join(columns)} FROM {FIRINGS} ORDER BY case_id, kind, due_on"  # noqa: S608
+    )
+    found = [dict(zip(columns, row, strict=True)) for row in rows]
+    for row in found:
+        row["addressees"] = json.loads(row["addressees"]) if row["addressees"] else None
+    return found

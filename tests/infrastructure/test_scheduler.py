@@ -1,0 +1,280 @@
+"""The scheduler with a controllable clock: timers fire when the clock passes their date,
+not before, once each across restarts; notices never move the case.
+
+Each test runs on SQLite and on PostgreSQL (``vorgang`` fixture; PostgreSQL fails under
+``CI=true`` when unreachable).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from uuid import UUID
+
+from application.clock import FixedClock
+from domain.case import Case
+from domain.case_timers import (
+    OBJECTION_PERIOD_ENDED,
+    PROCESSING_OVERDUE,
+    PROCESSING_REMINDER,
+    REPLY_OVERDUE,
+)
+from domain.timers import SCHEDULER_ID
+from domain.working_days import BERLIN, add_working_days, berlin_date
+from infrastructure.scheduler import DONE, NOTHING_TO_DO, NOTICED, Scheduler, firings
+from infrastructure.settings import Settings
+from infrastructure.wiring import Vorgang, build
+from tests.conftest import CLERK
+from tests.projections.legal_track import (
+    aggregate,
+    general_case,
+    in_review,
+    lodge_objection,
+    notified_general_case,
+)
+from tests.steps import take
+
+
+def morning_of(clock: FixedClock, day: date) -> None:
+    """Move the clock to 08:00 in Germany on ``day``."""
+    clock.set(datetime.combine(day, time(8, 0), tzinfo=BERLIN).astimezone(UTC))
+
+
+def tick(v: Vorgang) -> list[tuple[str, str, str]]:
+    """Catch the views up, tick once; the (case, kind, outcome) fired."""
+    v.projections.catch_up()
+    report = v.scheduler.tick()
+    return [(k.case_id, k.kind, outcome) for k, outcome in report.fired]
+
+
+def fired(v: Vorgang, case_id: UUID, kind: str) -> list[dict[str, object]]:
+    """The firings recorded for this case and kind."""
+    return [f for f in firings(v.views) if f["case_id"] == str(case_id) and f["kind"] == kind]
+
+
+def became_final(v: Vorgang, case_id: UUID) -> list[Case.BecameFinal]:
+    """The case's BecameFinal events."""
+    events = v.store.events.get(case_id)
+    return [e for e in events if isinstance(e, Case.BecameFinal)]
+
+
+def test_the_decision_becomes_final_the_day_after_the_objection_period_and_not_before(
+    vorgang: Vorgang, clock: FixedClock
+) -> None:
+    case_id = notified_general_case(vorgang, clock)
+    deadline = aggregate(vorgang, case_id).objection_deadline
+    assert deadline is not None
+    morning_of(clock, deadline)
+    tick(vorgang)
+    assert aggregate(vorgang, case_id).final_on is None
+    assert fired(vorgang, case_id, OBJECTION_PERIOD_ENDED.name) == []
+
+    morning_of(clock, deadline + timedelta(days=1))
+    assert (str(case_id), OBJECTION_PERIOD_ENDED.name, DONE) in tick(vorgang)
+    case = aggregate(vorgang, case_id)
+    assert case.final_on == deadline + timedelta(days=1)
+    (final,) = became_final(vorgang, case_id)
+    assert final.actor.id == SCHEDULER_ID
+
+
+def test_an_objection_in_time_keeps_the_decision_open(vorgang: Vorgang, clock: FixedClock) -> None:
+    case_id = notified_general_case(vorgang, clock)
+    deadline = aggregate(vorgang, case_id).objection_deadline
+    assert deadline is not None
+    lodge_objection(vorgang, case_id)
+    morning_of(clock, deadline + timedelta(days=3))
+    tick(vorgang)
+    assert aggregate(vorgang, case_id).final_on is None
+    assert fired(vorgang, case_id, OBJECTION_PERIOD_ENDED.name) == []
+
+
+def test_a_withdrawn_objection_lets_the_decision_become_final(
+    vorgang: Vorgang, clock: FixedClock
+) -> None:
+    case_id = notified_general_case(vorgang, clock)
+    deadline = aggregate(vorgang, case_id).objection_deadline
+    assert deadline is not None
+    lodge_objection(vorgang, case_id)
+    clock.advance(timedelta(days=3))
+    take(vorgang.cases, case_id, "withdraw_objection", actor=CLERK)
+    morning_of(clock, deadline + timedelta(days=1))
+    tick(vorgang)
+    assert aggregate(vorgang, case_id).final_on == deadline + timedelta(days=1)
+
+
+def test_a_timer_never_fires_twice_across_restarts(
+    vorgang: Vorgang, clock: FixedClock, tmp_path: object
+) -> None:
+    case_id = notified_general_case(vorgang, clock)
+    deadline = aggregate(vorgang, case_id).objection_deadline
+    assert deadline is not None
+    morning_of(clock, deadline + timedelta(days=2))
+    tick(vorgang)
+    again = build(vorgang.settings, clock=clock)  # a restarted process on the same database
+    try:
+        again.projections.catch_up()
+        assert again.scheduler.tick().fired == []
+        morning_of(clock, deadline + timedelta(days=30))
+        assert again.scheduler.tick().fired == []
+    finally:
+        again.close()
+    assert len(became_final(vorgang, case_id)) == 1
+    (firing,) = fired(vorgang, case_id, OBJECTION_PERIOD_ENDED.name)
+    assert firing["outcome"] == DONE
+
+
+def test_a_case_marked_final_by_a_clerk_is_not_made_final_again(
+    vorgang: Vorgang, clock: FixedClock
+) -> None:
+    case_id = notified_general_case(vorgang, clock)
+    deadline = aggregate(vorgang, case_id).objection_deadline
+    assert deadline is not None
+    morning_of(clock, deadline + timedelta(days=1))
+    vorgang.projections.catch_up()
+    # The view still shows the timer when the clerk marks the case final.
+    take(vorgang.cases, case_id, "mark_final", actor=CLERK)
+    report = vorgang.scheduler.tick()  # the view is behind: nothing is selected
+    assert report.view_behind
+    assert tick(vorgang) == []  # caught up: the timer is gone
+    assert len(became_final(vorgang, case_id)) == 1
+
+
+def reviewed_case(v: Vorgang, clock: FixedClock) -> tuple[UUID, date]:
+    """A general case complete and claimed today; its processing due date."""
+    case_id = general_case(v)
+    clock.advance(timedelta(hours=1))
+    in_review(v, case_id)
+    due = aggregate(v, case_id).clock.due_on
+    assert due is not None
+    return case_id, due
+
+
+def test_the_clerk_is_reminded_n_working_days_before_the_due_date_without_moving_the_case(
+    vorgang: Vorgang, clock: FixedClock
+) -> None:
+    case_id, due = reviewed_case(vorgang, clock)
+    lead = vorgang.scheduler.reminder_working_days
+    version = aggregate(vorgang, case_id).version
+    day = berlin_date(clock.now())
+    while add_working_days(day + timedelta(days=1), lead) < due:
+        day += timedelta(days=1)
+    morning_of(clock, day)  # the last day with more than ``lead`` working days ahead
+    tick(vorgang)
+    assert fired(vorgang, case_id, PROCESSING_REMINDER.name) == []
+    morning_of(clock, day + timedelta(days=1))
+    tick(vorgang)
+    (reminder,) = fired(vorgang, case_id, PROCESSING_REMINDER.name)
+    assert reminder["outcome"] == NOTICED
+    assert reminder["addressees"] == [CLERK.id]
+    assert reminder["due_on"] == due.isoformat()
+    assert aggregate(vorgang, case_id).version == version  # the ETag did not move
+    tick(vorgang)
+    assert len(fired(vorgang, case_id, PROCESSING_REMINDER.name)) == 1
+
+
+def test_an_overdue_case_is_escalated_to_the_supervisors_of_its_team(
+    vorgang: Vorgang, clock: FixedClock
+) -> None:
+    case_id, due = reviewed_case(vorgang, clock)
+    morning_of(clock, due)
+    tick(vorgang)
+    assert fired(vorgang, case_id, PROCESSING_OVERDUE.name) == []
+    morning_of(clock, due + timedelta(days=1))
+    tick(vorgang)
+    (escalation,) = fired(vorgang, case_id, PROCESSING_OVERDUE.name)
+    assert escalation["outcome"] == NOTICED
+    # Usingen's general cases are handled by the citizens' office, among others.
+    assert "supervisors:buergerbuero" in escalation["addressees"]  # type: ignore[operator]
+
+
+def test_a_paused_period_is_neither_reminded_of_nor_overdue(
+    vorgang: Vorgang, clock: FixedClock
+) -> None:
+    case_id, due = reviewed_case(vorgang, clock)
+    take(
+        vorgang.cases,
+        case_id,
+        "request_information",
+        actor=CLERK,
+        questions=["Bitte Lageplan nachreichen."],
+        reply_by=due + timedelta(days=60),
+        missing_documents=True,
+    )
+    morning_of(clock, due + timedelta(days=5))
+    tick(vorgang)
+    assert fired(vorgang, case_id, PROCESSING_OVERDUE.name) == []
+    assert fired(vorgang, case_id, PROCESSING_REMINDER.name) == []
+
+
+def test_a_reply_deadline_that_passed_is_a_notice_for_the_clerk(
+    vorgang: Vorgang, clock: FixedClock
+) -> None:
+    case_id, _ = reviewed_case(vorgang, clock)
+    reply_by = berlin_date(clock.now()) + timedelta(days=14)
+    take(
+        vorgang.cases,
+        case_id,
+        "request_information",
+        actor=CLERK,
+        questions=["Bitte Lageplan nachreichen."],
+        reply_by=reply_by,
+        missing_documents=False,
+    )
+    morning_of(clock, reply_by)
+    tick(vorgang)
+    assert fired(vorgang, case_id, REPLY_OVERDUE.name) == []
+    morning_of(clock, reply_by + timedelta(days=1))
+    tick(vorgang)
+    (notice,) = fired(vorgang, case_id, REPLY_OVERDUE.name)
+    assert notice["addressees"] == [CLERK.id]
+
+
+def test_an_answer_in_time_clears_the_reply_deadline(vorgang: Vorgang, clock: FixedClock) -> None:
+    case_id, _ = reviewed_case(vorgang, clock)
+    reply_by = berlin_date(clock.now()) + timedelta(days=14)
+    take(
+        vorgang.cases,
+        case_id,
+        "request_information",
+        actor=CLERK,
+        questions=["Bitte Lageplan nachreichen."],
+        reply_by=reply_by,
+        missing_documents=False,
+    )
+    clock.advance(timedelta(days=2))
+    take(
+        vorgang.cases,
+        case_id,
+        "provide_information",
+        actor=CLERK,
+        answer="Lageplan liegt bei.",
+    )
+    morning_of(clock, reply_by + timedelta(days=2))
+    tick(vorgang)
+    assert fired(vorgang, case_id, REPLY_OVERDUE.name) == []
+
+
+def test_the_reminder_lead_is_a_setting(tmp_path: object) -> None:
+    assert Settings().reminder_working_days == 3
+    assert Settings(reminder_working_days=5).reminder_working_days == 5
+
+
+def test_nothing_to_do_is_recorded_when_the_case_moved_on_under_a_claimed_firing(
+    vorgang: Vorgang, clock: FixedClock
+) -> None:
+    case_id = notified_general_case(vorgang, clock)
+    deadline = aggregate(vorgang, case_id).objection_deadline
+    assert deadline is not None
+    morning_of(clock, deadline + timedelta(days=1))
+    vorgang.projections.catch_up()
+    paused: list[str] = []
+
+    def clerk_acts_first(point: str, key: object) -> None:
+        if point == "claimed" and not paused:
+            paused.append(point)
+            take(vorgang.cases, case_id, "mark_final", actor=CLERK)
+
+    scheduler = Scheduler(views=vorgang.views, commands=vorgang.commands, clock=clock)
+    scheduler.progress = clerk_acts_first
+    report = scheduler.tick()
+    assert [(k.kind, o) for k, o in report.fired] == [(OBJECTION_PERIOD_ENDED.name, NOTHING_TO_DO)]
+    assert len(became_final(vorgang, case_id)) == 1
