@@ -1,17 +1,29 @@
-"""Demo traffic sign orders: one in every state of the order's life, in each town."""
+"""Demo traffic sign orders: one in every state of the order's life, in each town.
+
+Before each order the police and the road authority are heard (one case waits for the road
+authority's answer); the signs go up three full days before the start, and the set-up
+report notes the vehicles already parked in the zone.
+"""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from typing import Any
 from uuid import UUID
 
 from application.clock import FixedClock
 from application.commands import CommandHandler
 from domain.case_steps import DECIDE, Decide
-from domain.rules.traffic_sign_order import LEAD_TIMES
+from domain.rules.traffic_sign_order import LEAD_TIMES, SIGN_SETUPS
 from domain.rules.versions import in_force
-from domain.services.traffic_sign_order import STEPS, SignsRemoved, SignsUp
+from domain.services.traffic_sign_order import (
+    STEPS,
+    AuthorityHearingRecord,
+    HeardAuthority,
+    HearingResponse,
+    SignsRemoved,
+    SignsUp,
+)
 from domain.working_days import berlin_date
 from infrastructure.demo_steps import (
     ELECTRONIC,
@@ -81,9 +93,43 @@ def _period(h: CommandHandler, case_id: UUID, town: Office) -> tuple[date, date]
     return date.fromisoformat(period["start"]), date.fromisoformat(period["end"])
 
 
-def ordered(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    """Reviewed; the no-parking zone ordered with the standard conditions, at discretion."""
+POLICE_REMARKS = "Zufahrt für Rettungsfahrzeuge ist während der Maßnahme freizuhalten."
+PARKED_PLATES = ("HG-LV 214", "HG-MS 87", "F-KA 3310", "HG-T 5")
+
+
+def _hear(
+    h: CommandHandler,
+    case_id: UUID,
+    town: Office,
+    clock: FixedClock,
+    authority: HeardAuthority,
+) -> None:
+    """The authority answers the next morning: the police with a condition, the road
+    authority without."""
+    clock.advance(timedelta(hours=20))
+    police = authority is HeardAuthority.POLICE
+    hearing = AuthorityHearingRecord(
+        authority=authority,
+        heard_on=berlin_date(clock.now()),
+        response=(
+            HearingResponse.CONSENTED_WITH_CONDITIONS if police else HearingResponse.CONSENTED
+        ),
+        remarks=POLICE_REMARKS if police else None,
+    )
+    h.handle(case_id, STEPS.named("record_authority_hearing")(hearing), town.clerk, None)
+
+
+def _police_heard(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    """Reviewed; the police answered, the road authority not yet: no order can be made."""
     review(h, case_id, town, clock)
+    _hear(h, case_id, town, clock, HeardAuthority.POLICE)
+
+
+def ordered(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    """Reviewed, police and road authority heard (VwV-StVO zu § 45); the no-parking zone
+    ordered with the standard conditions, at discretion."""
+    _police_heard(h, case_id, town, clock)
+    _hear(h, case_id, town, clock, HeardAuthority.ROAD_AUTHORITY)
     clock.advance(timedelta(days=1))
     decision = Decide(
         outcome="approved_with_conditions",
@@ -100,11 +146,19 @@ def _issued(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -
 
 
 def _signs_up(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    """Put up on the last day the order names (three full days ahead); two cars were
+    parked in the zone then, one plate noted: towing at their cost from the fourth day."""
     _issued(h, case_id, town, clock)
     start, _end = _period(h, case_id, town)
-    move_to(clock, start - timedelta(days=3))
-    signs_up = STEPS.named("report_signs_up")(SignsUp(signs_up_on=berlin_date(clock.now())))
-    h.handle(case_id, signs_up, town.clerk, None)
+    move_to(clock, in_force(SIGN_SETUPS, start).signs_up_by(start), hour=16)
+    plate = PARKED_PLATES[case_id.int % len(PARKED_PLATES)]
+    report = SignsUp(
+        signs_up_on=berlin_date(clock.now()),
+        signs_up_at=time(7, 30),
+        parked_vehicles=2,
+        parked_plates=[plate],
+    )
+    h.handle(case_id, STEPS.named("report_signs_up")(report), town.clerk, None)
 
 
 def _completed(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
@@ -122,7 +176,7 @@ def _closed(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -
 
 ORDER_SCENARIOS: tuple[Step, ...] = (
     waiting,
-    review,
+    _police_heard,
     ask("Bitte reichen Sie einen Verkehrszeichenplan mit Maßangaben nach."),
     _issued,
     _signs_up,

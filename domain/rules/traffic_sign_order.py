@@ -1,8 +1,9 @@
 """Rules of the traffic sign order: lead time, sign set-up, fee tariff, standard conditions.
 
 Each is versioned (``domain.rules.versions``): the application must arrive a number of
-working days before the measure starts; the signs must stand a number of days before it
-(the "72-hour rule" for no-parking zones: only then may parked cars be towed); the fee is
+working days before the measure starts; the signs must stand three full days before it
+(BVerwG, judgment of 24 May 2018, 3 C 25.16: a car parked lawfully before the signs went up
+may be towed at its keeper's cost only from the fourth day after they went up); the fee is
 a base fee plus a daily rate that depends on the length of the zone, within a minimum and
 maximum (GebOSt Nr. 261 bounds such orders); every order carries the standard conditions.
 """
@@ -23,19 +24,39 @@ FEE_RULES_ID: Final = "traffic-sign-order-fee"
 LEAD_TIME_RULES_ID: Final = "traffic-sign-order-lead-time"
 SIGN_SETUP_RULES_ID: Final = "traffic-sign-order-sign-setup"
 CONDITIONS_RULES_ID: Final = "traffic-sign-order-conditions"
+TOWING_COSTS_DAY_AFTER_SETUP: Final = 4
+"""BVerwG 3 C 25.16: towing costs for a car parked before the signs went up are charged from
+the fourth day after they went up (three full days in between). Set-up reports stored before
+they recorded that day read it by this count."""
 
 
 @dataclass(frozen=True, slots=True)
 class SignSetup:
-    """How many days before the start the signs must stand."""
+    """How many days before the start the signs must be put up.
+
+    ``days_ahead`` counts from the set-up day to the first day the signs bind cars parked
+    before they went up: set up on day D, the days D+1 … D+days_ahead-1 are the full days in
+    between, and towing costs may be charged for those cars from D+days_ahead on. Counted
+    by calendar days, not hours, and without regard to weekends or holidays (BVerwG 3 C 25.16).
+    """
 
     version: str
     valid_from: date
     days_ahead: int
+    legal_basis: str
+
+    @property
+    def full_days_between(self) -> int:
+        """The full calendar days between the set-up day and the start at the latest."""
+        return self.days_ahead - 1
 
     def signs_up_by(self, start: date) -> date:
         """The last day the signs may be put up for a measure starting on ``start``."""
         return start - timedelta(days=self.days_ahead)
+
+    def towing_costs_from(self, set_up_on: date) -> date:
+        """The first day a car parked before the signs went up may be towed at its cost."""
+        return set_up_on + timedelta(days=self.days_ahead)
 
     def record(self, start: date) -> RulesApplied:
         """The set-up day as an order records it."""
@@ -86,7 +107,24 @@ LEAD_TIMES: Final = (
         rules_id=LEAD_TIME_RULES_ID, version="2025-01", valid_from=date(2025, 1, 1), working_days=10
     ),
 )
-SIGN_SETUPS: Final = (SignSetup(version="2025-01", valid_from=date(2025, 1, 1), days_ahead=3),)
+SIGN_SETUPS: Final[tuple[SignSetup, ...]] = (
+    SignSetup(
+        version="2026-12",
+        valid_from=date(2025, 1, 1),
+        days_ahead=TOWING_COSTS_DAY_AFTER_SETUP,
+        legal_basis="BVerwG, Urteil vom 24.05.2018, 3 C 25.16: drei volle Tage Vorlauf",
+    ),
+)
+LEGACY_SIGN_SETUPS: Final[tuple[SignSetup, ...]] = (
+    SignSetup(
+        version="2025-01",
+        valid_from=date(2025, 1, 1),
+        days_ahead=3,
+        legal_basis="vor Dezember 2026 aufgezeichnete Anordnungen: nur zwei volle Tage Vorlauf",
+    ),
+)
+"""Orders recorded before the set-up rule was corrected named the day three days before the
+start, which leaves only two full days: kept so that their decisions replay as recorded."""
 TARIFFS: Final = (
     OrderTariff(
         version="2025-01",

@@ -222,6 +222,9 @@ def test_a_traffic_sign_order_names_the_supervising_authority_and_its_objection_
         "legal_basis": "§ 45 Abs. 1, 6 StVO",
         "discretion": DISCRETION,
     }
+    for heard in ("police", "road_authority"):  # before every order (VwV-StVO zu § 45)
+        hearing = {"authority": heard, "heard_on": "2026-03-02", "response": "consented"}
+        step(client, auth, url, "/authority-hearings", hearing)
     decision = step(client, auth, url, "/decide", order)["decision"]
     authority = "Der Bürgermeister der Stadt Usingen als örtliche Straßenverkehrsbehörde"
     assert decision["issuing_authority"] == authority

@@ -1,4 +1,5 @@
-"""A traffic sign order carried through every step by HTTP alone, on SQLite and PostgreSQL."""
+"""A traffic sign order carried through every step by HTTP alone, on SQLite and PostgreSQL:
+the hearings of police and road authority, the order, the set-up report, the removal."""
 
 from __future__ import annotations
 
@@ -23,6 +24,14 @@ ORDER = {
     "discretion": "Die Haltverbotszone ist für zwei Tage erforderlich; Anlieger erreichbar.",
 }
 COUNTER = {"delivery": "counter"}
+POLICE = {
+    "authority": "police",
+    "heard_on": "2026-03-02",
+    "response": "consented_with_conditions",
+    "remarks": "Zufahrt für Rettungsfahrzeuge freihalten.",
+}
+ROAD_AUTHORITY = {"authority": "road_authority", "heard_on": "2026-03-02", "response": "consented"}
+HEARD = (("/authority-hearings", POLICE), ("/authority-hearings", ROAD_AUTHORITY))
 
 
 def order_request(clock: FixedClock, **data_changes: Any) -> dict[str, Any]:
@@ -62,6 +71,21 @@ def test_a_traffic_sign_order_through_every_step(
 
     post("/claim")
     post("/confirm-complete")
+    refused("/authority-hearings", {**POLICE, "authority": "fire_brigade"}, "authority")
+    refused("/authority-hearings", {**POLICE, "response": "maybe"}, "response")
+    refused("/authority-hearings", {**POLICE, "heard_on": "2026-03-03"}, "heard_on")  # future
+    refused("/authority-hearings", {**POLICE, "heard_on": "2026-03-01"}, "heard_on")
+    refused("/authority-hearings", {**POLICE, "remarks": " "}, "remarks")
+    forbidden = client.post(url + "/authority-hearings", json=POLICE, headers=mover)
+    assert forbidden.status_code == 403, forbidden.json()
+    # Before every order the road authority and the police are heard (VwV-StVO zu § 45).
+    refused("/decide", ORDER, "authority_hearings")
+    heard = post("/authority-hearings", POLICE)
+    assert heard["service_state"]["authority_hearings"] == [
+        {key: v for key, v in POLICE.items() if key != "remarks"}
+    ]
+    refused("/decide", ORDER, "authority_hearings")  # the road authority is not heard yet
+    post("/authority-hearings", ROAD_AUTHORITY)
     refused("/decide", {**ORDER, "outcome": "approved"}, "outcome")  # an order has conditions
     refused("/decide", {**ORDER, "fee": "5.00"}, "fee")
     refused("/decide", {key: v for key, v in ORDER.items() if key != "discretion"}, "discretion")
@@ -70,11 +94,19 @@ def test_a_traffic_sign_order_through_every_step(
     assert Decimal(decision["fee"]) == Decimal("50.00")
     assert decision["conditions"] == list(STANDARD_CONDITIONS[0].texts)
     assert decision["expires_on"] == end.isoformat()
-    signs_up_by = start - timedelta(days=3)
-    assert decision["particulars"] == {"signs_up_by": signs_up_by.isoformat()}
+    # Three full days between the set-up and the start (BVerwG 3 C 25.16).
+    signs_up_by = start - timedelta(days=4)
+    assert decision["particulars"] == {
+        "signs_up_by": signs_up_by.isoformat(),
+        "authority_hearings": [
+            {key: v for key, v in heard.items() if key != "remarks"}
+            for heard in (POLICE, ROAD_AUTHORITY)
+        ],
+    }
     rules = {r["rules_id"]: r for r in decision["rules"]}
     assert rules["traffic-sign-order-fee"]["inputs"]["daily_rate"] == "10.00"
-    assert rules["traffic-sign-order-sign-setup"]["inputs"]["days_ahead"] == 3
+    assert rules["traffic-sign-order-sign-setup"]["version"] == "2026-12"
+    assert rules["traffic-sign-order-sign-setup"]["inputs"]["days_ahead"] == 4
     assert rules["traffic-sign-order-lead-time"]["inputs"]["working_days"] == 10
     assert rules["traffic-sign-order-conditions"]["version"] == "2025-01"
     notified = post("/notify", COUNTER)
@@ -84,9 +116,24 @@ def test_a_traffic_sign_order_through_every_step(
     refused(
         "/signs-up", {"signs_up_on": (signs_up_by + timedelta(1)).isoformat()}, "signs_up_on", mover
     )
-    up = post("/signs-up", {"signs_up_on": signs_up_by.isoformat()}, as_=mover)
+    report = {
+        "signs_up_on": signs_up_by.isoformat(),
+        "signs_up_at": "07:30",
+        "parked_vehicles": 2,
+        "parked_plates": ["hg ab123"],
+    }
+    refused("/signs-up", {**report, "parked_plates": ["HG-AB 123", "Opel"]}, "parked_plates[1]")
+    refused("/signs-up", {**report, "parked_vehicles": -1}, "parked_vehicles")
+    refused("/signs-up", {**report, "parked_vehicles": 0}, "parked_plates")
+    refused("/signs-up", {**report, "signs_up_at": "25:00"}, "signs_up_at")
+    up = post("/signs-up", report, as_=mover)
     assert up["status"] == "signs_up"
     assert up["service_state"]["signs_up_in_time"] is True
+    assert up["service_state"]["signs_up_at"] == "07:30"
+    assert up["service_state"]["parked_vehicles"] == 2
+    assert up["service_state"]["parked_plates"] == ["HG-AB 123"]
+    # The cars parked before the signs went up: towing at their cost from the fourth day.
+    assert up["service_state"]["towing_costs_from"] == start.isoformat()
     at_day(clock, end + timedelta(days=1))
     refused(
         "/signs-removed",
@@ -107,6 +154,8 @@ def test_a_traffic_sign_order_through_every_step(
         "Submitted",
         "Claimed",
         "CompletenessConfirmed",
+        "AuthorityHeard",
+        "AuthorityHeard",
         "Decided",
         "Notified",
         "SignsPutUp",
@@ -118,6 +167,7 @@ def test_a_traffic_sign_order_through_every_step(
     ] * 2
     seen_by_the_mover = [h["type"] for h in client.get(url + "/history", headers=mover).json()]
     assert {"SignsPutUp", "SignsRemoved"} <= set(seen_by_the_mover)
+    assert "AuthorityHeard" not in seen_by_the_mover  # the authorities' answers are internal
     auditor = auth("auditor")
     replay = client.get(url + "/decisions/1/replay", headers=auditor).json()
     assert replay["verdict"] == "consistent", replay
@@ -130,14 +180,22 @@ def test_signs_put_up_late_are_recorded_as_late(
     clerk = auth("clerk")
     body = order_request(clock)
     url = client.post("/api/v1/cases", json=body, headers=clerk).headers["Location"]
-    for path, payload in (("/claim", None), ("/confirm-complete", None), ("/decide", ORDER)):
+    steps = (("/claim", None), ("/confirm-complete", None), *HEARD, ("/decide", ORDER))
+    for path, payload in steps:
         assert client.post(url + path, json=payload, headers=clerk).status_code == 200
     assert client.post(url + "/notify", json=COUNTER, headers=clerk).status_code == 200
     start = date.fromisoformat(body["data"]["period"]["start"])
-    at_day(clock, start)
-    late = client.post(url + "/signs-up", json={"signs_up_on": start.isoformat()}, headers=clerk)
+    # Three days ahead was the legacy count: only two full days, so it is late now.
+    three_days_ahead = start - timedelta(days=3)
+    at_day(clock, three_days_ahead)
+    late = client.post(
+        url + "/signs-up", json={"signs_up_on": three_days_ahead.isoformat()}, headers=clerk
+    )
     assert late.status_code == 200
-    assert late.json()["service_state"]["signs_up_in_time"] is False
+    state = late.json()["service_state"]
+    assert state["signs_up_in_time"] is False
+    assert state["parked_vehicles"] is None  # not recorded
+    assert state["towing_costs_from"] == (start + timedelta(days=1)).isoformat()
 
 
 def test_a_refused_order_takes_no_signs(client: TestClient, auth: Auth, clock: FixedClock) -> None:
@@ -199,7 +257,7 @@ def test_the_catalogue_lists_the_order_with_labels_lead_time_and_an_accepted_exa
     assert entry["label_en"] == "Traffic sign order"
     assert entry["lead_time_working_days"] == 10
     assert entry["processing_period_working_days"] == 5
-    assert entry["fee_tariff"]["signs_up_days_ahead"] == 3
+    assert entry["fee_tariff"]["signs_up_days_ahead"] == 4
     assert entry["event_labels"]["SignsPutUp"]["de"] == "Verkehrszeichen aufgestellt"
     schema = entry["application_schema"]
     assert schema["$defs"]["Location"]["properties"]["zone_length_m"]["title"] == "Zone length (m)"

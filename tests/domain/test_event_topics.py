@@ -122,6 +122,9 @@ RECORDED_BY_METHOD = {
     "domain.services.sewer_connection:SewerConnection._construction_reported": (
         "domain.services.sewer_connection:SewerConnection.ConstructionReported"
     ),
+    "domain.services.traffic_sign_order:TrafficSignOrder._authority_heard": (
+        "domain.services.traffic_sign_order:TrafficSignOrder.AuthorityHeard"
+    ),
     "domain.services.traffic_sign_order:TrafficSignOrder._signs_put_up": (
         "domain.services.traffic_sign_order:TrafficSignOrder.SignsPutUp"
     ),
@@ -213,6 +216,7 @@ EVENT_CLASSES = {
     ],
     "domain.services.traffic_sign_order:TrafficSignOrder": [
         *CASE_EVENTS,
+        "AuthorityHeard",
         "SignsPutUp",
         "SignsRemoved",
     ],

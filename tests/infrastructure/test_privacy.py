@@ -78,6 +78,17 @@ def case_through_every_event(v: Vorgang, clock, remedy: bool) -> uuid.UUID:  # t
     take(c, case_id, "confirm_complete", actor=CLERK)
     take(c, case_id, "add_note", actor=CLERK, text=text("note"))
     take(c, case_id, "extend_period", actor=CLERK, working_days=5, reason=text("extension"))
+    if not remedy:  # police and road authority heard before an order (VwV-StVO zu § 45)
+        for authority in ("police", "road_authority"):
+            heard = {"authority": authority, "heard_on": today, "response": "consented"}
+            take(
+                c,
+                case_id,
+                "record_authority_hearing",
+                actor=CLERK,
+                **heard,
+                remarks=text(authority),
+            )
     take(
         c,
         case_id,
