@@ -57,6 +57,10 @@ ORDER = {
 def submitted_in_review(cases: CaseService, service: str, data: dict[str, object]) -> UUID:
     case_id = submitted(cases, service, data, applicant={"name": "E"})
     in_review(cases, case_id)
+    if service == "traffic-sign-order":  # police and road authority heard before an order
+        for authority in ("police", "road_authority"):
+            heard = {"authority": authority, "heard_on": date(2026, 3, 2), "response": "consented"}
+            take(cases, case_id, "record_authority_hearing", actor=CLERK, **heard)
     return case_id
 
 
