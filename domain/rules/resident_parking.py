@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from types import MappingProxyType
@@ -24,6 +24,26 @@ from domain.rules.versions import UnknownRulesVersion, V, by_version, in_force
 
 ZONE_RULES_ID: Final = "resident-parking-zones"
 FEE_RULES_ID: Final = "resident-parking-fee"
+
+# Who is a resident (Bewohner): a person registered with the registration authority
+# (Meldebehörde) at an address in the zone: with the main residence (Hauptwohnung), with a
+# secondary residence (Nebenwohnung) only where the town's rules allow it. VwV-StVO zu § 45
+# Abs. 1b, Rn. 35 (margin number as cited by the towns; see the service's documentation).
+RESIDENCE_BASIS: Final = "§ 45 Abs. 1b Satz 1 Nr. 2a StVO i. V. m. VwV-StVO zu § 45 Abs. 1b, Rn. 35"
+REGISTRATION_PROOF: Final = "Meldeanschrift im Melderegister der Meldebehörde, §§ 17, 21 BMG"
+
+# GebOSt (Anlage zu § 1), Gebührennummer 265: the federal frame for a resident parking
+# permit, 10.20 to 30.70 EUR a year. Above it only by a fee ordinance under § 6a (5a) StVG;
+# in Hessen the Land delegated that power to the towns as road traffic authorities, and the
+# ordinance must be a Rechtsverordnung, not a Satzung (BVerwG, Urteil vom 13.06.2023 -
+# 9 CN 2.22).
+GEBOST_265_FLOOR: Final = Decimal("10.20")
+GEBOST_265_CAP: Final = Decimal("30.70")
+GEBOST_BASIS: Final = "Gebührennummer 265 der Anlage zu § 1 GebOSt (10,20 bis 30,70 EUR je Jahr)"
+ORDINANCE_BASIS: Final = (
+    "§ 6a Abs. 5a StVG i. V. m. der Delegationsverordnung des Landes Hessen (Übertragung auf "
+    "die Gemeinden als Straßenverkehrsbehörden)"
+)
 
 
 def street_key(street: str) -> str:
@@ -50,6 +70,23 @@ class ParkingZone:
         return any(street_key(s) == key for s in self.streets)
 
 
+@dataclass(frozen=True, slots=True)
+class ResidenceRule:
+    """Who counts as a resident of a zone: the law, the town's own rules and the proof."""
+
+    town_rules: str  # e.g. "Bewohnerparkregelung der Stadt Usingen"
+    legal_basis: str = RESIDENCE_BASIS
+    proof: str = REGISTRATION_PROOF
+
+    def recorded(self) -> dict[str, str]:
+        """What a zone check records of the rule (its inputs), so the refusal can cite it."""
+        return {
+            "residence_basis": self.legal_basis,
+            "residence_rule": self.town_rules,
+            "residence_proof": self.proof,
+        }
+
+
 class Refusal:
     """Why a permit is refused; each is a reason code the decision records."""
 
@@ -73,6 +110,37 @@ class Refusal:
             ),
         }
     )
+    # The residence refusals with the rule cited (zone plans that record the residence rule).
+    CITED: Final = MappingProxyType(
+        {
+            OUTSIDE_ZONES: (
+                "Die Wohnung, unter der die antragstellende Person bei der Meldebehörde gemeldet "
+                "ist, liegt in keinem Bewohnerparkbereich der Gemeinde."
+            ),
+            SECONDARY_RESIDENCE: (
+                "Die Wohnung ist im Melderegister als Nebenwohnung eingetragen; nach den Regeln "
+                "der Gemeinde ist nur Bewohnerin oder Bewohner, wer dort mit der Hauptwohnung "
+                "gemeldet ist."
+            ),
+        }
+    )
+
+
+def refusal_text(reason: str, record: RulesApplied | None = None) -> str:
+    """A reason to refuse as the decision words it; residence reasons cite the rule recorded.
+
+    A zone check recorded under a plan that names its residence rule cites the law (§ 45
+    (1b) no. 2a StVO with the VwV-StVO), the town's own rules and the registration register;
+    checks recorded before keep the plain wording.
+    """
+    inputs = record.inputs if record is not None else {}
+    if reason in Refusal.CITED and "residence_rule" in inputs:
+        return (
+            f"{Refusal.CITED[reason]} Bewohnerin oder Bewohner ist, wer mit der Wohnung im "
+            f"Bereich gemeldet ist ({inputs['residence_proof']}; {inputs['residence_basis']}; "
+            f"{inputs['residence_rule']})."
+        )
+    return str(Refusal.TEXT[reason])
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +152,9 @@ class ZonePlan:
     zones: tuple[ParkingZone, ...]
     secondary_residence_allowed: bool = False  # VwV-StVO: main residence; a town may widen it
     max_validity_months: int = 12  # VwV-StVO to § 45: "höchstens für ein Jahr" by default
+    # Who counts as a resident, as the town's rules say; None in versions recorded before the
+    # check cited it (their records stay as stored, so their decisions replay unchanged).
+    residence_rule: ResidenceRule | None = None
 
     def zone_for(self, street: str) -> ParkingZone | None:
         """The zone the street lies in, if any."""
@@ -134,18 +205,65 @@ class ZonePlan:
                 "zone": zone.id if zone else None,
                 "max_validity_months": self.max_validity_months,
                 "refusals": reasons,
+                **(self.residence_rule.recorded() if self.residence_rule else {}),
             },
         )
 
 
+class TariffWithoutBasis(ValueError):
+    """A tariff above the federal fee schedule that names no town fee ordinance."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeeOrdinance:
+    """A town's fee ordinance for resident parking permits (§ 6a (5a) StVG): title and date."""
+
+    title: str
+    made_on: date
+
+    @property
+    def legal_basis(self) -> str:
+        """The ordinance as a decision cites it."""
+        return f"{ORDINANCE_BASIS}; {self.title} vom {self.made_on:%d.%m.%Y}"
+
+
 @dataclass(frozen=True, slots=True)
 class ParkingTariff:
-    """The annual amount of a permit (charged per started month) and the plate change fee."""
+    """The annual amount of a permit (charged per started month) and the plate change fee.
+
+    Its legal basis is the federal fee schedule (GebOSt no. 265: 10.20 to 30.70 EUR a year)
+    unless it names the town's fee ordinance; a tariff outside that frame without an
+    ordinance is refused when it is defined, so it can never be loaded or applied.
+    """
 
     version: str
     valid_from: date
     annual_fee: Decimal
     plate_change_fee: Decimal
+    ordinance: FeeOrdinance | None = None
+    # False for versions recorded before the fee record named its basis: their records stay
+    # as stored, so their decisions replay unchanged.
+    basis_recorded: bool = True
+
+    def __post_init__(self) -> None:
+        if self.ordinance is not None:
+            return
+        if not GEBOST_265_FLOOR <= self.annual_fee <= GEBOST_265_CAP:
+            raise TariffWithoutBasis(
+                f"tariff {self.version}: an annual fee of {self.annual_fee} EUR lies outside "
+                f"GebOSt no. 265 ({GEBOST_265_FLOOR} to {GEBOST_265_CAP} EUR): name the town's "
+                "fee ordinance under § 6a (5a) StVG"
+            )
+        if self.plate_change_fee > GEBOST_265_CAP:
+            raise TariffWithoutBasis(
+                f"tariff {self.version}: a plate change fee of {self.plate_change_fee} EUR "
+                f"exceeds GebOSt no. 265 ({GEBOST_265_CAP} EUR): name the town's fee ordinance"
+            )
+
+    @property
+    def legal_basis(self) -> str:
+        """The fee's legal basis: the town's ordinance, or the federal fee schedule."""
+        return self.ordinance.legal_basis if self.ordinance else GEBOST_BASIS
 
     def assess(self, months: int) -> tuple[Decimal, RulesApplied]:
         """The fee for a permit of so many months, and the record of how it was reached."""
@@ -166,6 +284,7 @@ class ParkingTariff:
                 "annual_fee": str(self.annual_fee),
                 "plate_change_fee": str(self.plate_change_fee),
                 "fee": str(fee),
+                **({"legal_basis": self.legal_basis} if self.basis_recorded else {}),
             },
         )
 
@@ -174,8 +293,23 @@ def _zone(zone_id: str, name: str, *streets: str) -> ParkingZone:
     return ParkingZone(zone_id, name, streets)
 
 
+RESIDENCE_RULES_FROM: Final = date(2026, 1, 1)
+
+
+def _with_residence_rule(versions: tuple[ZonePlan, ...], town_rules: str) -> tuple[ZonePlan, ...]:
+    """The versions, and from 2026 the same zones under a version that cites the residence rule."""
+    last = versions[-1]
+    cited = replace(
+        last,
+        version=f"{last.version.rsplit('-', 2)[0]}-2026-01",
+        valid_from=RESIDENCE_RULES_FROM,
+        residence_rule=ResidenceRule(town_rules),
+    )
+    return (*versions, cited)
+
+
 # EXAMPLE CONFIGURATION (see the module docstring): invented street lists per town.
-ZONE_PLANS: Final[Mapping[str, tuple[ZonePlan, ...]]] = MappingProxyType(
+_PLANS_2025: Final[Mapping[str, tuple[ZonePlan, ...]]] = MappingProxyType(
     {
         "usingen": (
             ZonePlan(
@@ -260,25 +394,94 @@ ZONE_PLANS: Final[Mapping[str, tuple[ZonePlan, ...]]] = MappingProxyType(
     }
 )
 
-# EXAMPLE CONFIGURATION: amounts within the range Hessian towns charge since 2021.
+# EXAMPLE CONFIGURATION: the title of each town's own rules on who counts as a resident
+# (its Bewohnerparkregelung as resolved with the zones); the zones stay those of 2025.
+TOWN_RESIDENCE_RULES: Final = MappingProxyType(
+    {
+        "usingen": "Bewohnerparkregelung der Stadt Usingen",
+        "neu-anspach": "Bewohnerparkregelung der Stadt Neu-Anspach (auch mit Nebenwohnung)",
+        "schmitten": "Bewohnerparkregelung der Gemeinde Schmitten im Taunus",
+        "glashuetten": "Bewohnerparkregelung der Gemeinde Glashütten",
+    }
+)
+ZONE_PLANS: Final[Mapping[str, tuple[ZonePlan, ...]]] = MappingProxyType(
+    {
+        town: _with_residence_rule(plans, TOWN_RESIDENCE_RULES[town])
+        for town, plans in _PLANS_2025.items()
+    }
+)
+
+# EXAMPLE CONFIGURATION: amounts within the range Hessian towns charge since 2021; the
+# ordinances' titles and dates are invented examples. The 2025 versions were recorded before
+# the fee record named its basis (``basis_recorded=False``); from 2026 it does. Schmitten
+# stays within the federal frame and charges under the GebOSt without an ordinance.
+_USINGEN_ORDINANCE: Final = FeeOrdinance(
+    "Gebührenordnung für Bewohnerparkausweise der Stadt Usingen", date(2024, 11, 28)
+)
+_NEU_ANSPACH_ORDINANCE: Final = FeeOrdinance(
+    "Gebührenordnung für Bewohnerparkausweise der Stadt Neu-Anspach", date(2024, 12, 5)
+)
+_GLASHUETTEN_ORDINANCE: Final = FeeOrdinance(
+    "Gebührenordnung für Bewohnerparkausweise der Gemeinde Glashütten", date(2024, 12, 12)
+)
+FEES_FROM: Final = date(2026, 1, 1)
 TARIFFS: Final[Mapping[str, tuple[ParkingTariff, ...]]] = MappingProxyType(
     {
         "usingen": (
-            ParkingTariff("usingen-2025-01", date(2025, 1, 1), Decimal("60.00"), Decimal("15.00")),
+            ParkingTariff(
+                "usingen-2025-01",
+                date(2025, 1, 1),
+                Decimal("60.00"),
+                Decimal("15.00"),
+                _USINGEN_ORDINANCE,
+                basis_recorded=False,
+            ),
+            ParkingTariff(
+                "usingen-2026-01", FEES_FROM, Decimal("60.00"), Decimal("15.00"), _USINGEN_ORDINANCE
+            ),
         ),
         "neu-anspach": (
             ParkingTariff(
-                "neu-anspach-2025-01", date(2025, 1, 1), Decimal("50.00"), Decimal("12.50")
+                "neu-anspach-2025-01",
+                date(2025, 1, 1),
+                Decimal("50.00"),
+                Decimal("12.50"),
+                _NEU_ANSPACH_ORDINANCE,
+                basis_recorded=False,
+            ),
+            ParkingTariff(
+                "neu-anspach-2026-01",
+                FEES_FROM,
+                Decimal("50.00"),
+                Decimal("12.50"),
+                _NEU_ANSPACH_ORDINANCE,
             ),
         ),
         "schmitten": (
             ParkingTariff(
-                "schmitten-2025-01", date(2025, 1, 1), Decimal("30.00"), Decimal("10.00")
+                "schmitten-2025-01",
+                date(2025, 1, 1),
+                Decimal("30.00"),
+                Decimal("10.00"),
+                basis_recorded=False,
             ),
+            ParkingTariff("schmitten-2026-01", FEES_FROM, Decimal("30.00"), Decimal("10.00")),
         ),
         "glashuetten": (
             ParkingTariff(
-                "glashuetten-2025-01", date(2025, 1, 1), Decimal("40.00"), Decimal("10.00")
+                "glashuetten-2025-01",
+                date(2025, 1, 1),
+                Decimal("40.00"),
+                Decimal("10.00"),
+                _GLASHUETTEN_ORDINANCE,
+                basis_recorded=False,
+            ),
+            ParkingTariff(
+                "glashuetten-2026-01",
+                FEES_FROM,
+                Decimal("40.00"),
+                Decimal("10.00"),
+                _GLASHUETTEN_ORDINANCE,
             ),
         ),
     }

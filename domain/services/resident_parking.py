@@ -18,21 +18,58 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Final, Self, TypeVar
+from typing import Annotated, Any, ClassVar, Final, Literal, Self, TypeVar
 
 from eventsourcing.domain import event
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from domain.actor import Actor, ActorRecord, Role
-from domain.authorities import Matter
-from domain.case import APPLICANT_COMMANDS, Case, ChangesStatus, DecisionTerms, leads_to
-from domain.case_steps import APPLICANT_AND_STAFF, STAFF
-from domain.commands import Acting, CommandBody, SharedAggregates, ShortText, Step, Steps, Text
-from domain.decision import Decision, DecisionOutcome, RulesApplied
+from domain.authorities import (
+    PERIOD_WITHOUT_NOTICE_MONTHS,
+    Matter,
+    RemedyNotice,
+    authorities_of,
+    remedy_notice,
+)
+from domain.case import (
+    ACTION_PERIOD_MONTHS,
+    APPLICANT_COMMANDS,
+    Case,
+    ChangesStatus,
+    DecisionTerms,
+    leads_to,
+)
+from domain.case_steps import APPLICANT_AND_STAFF, STAFF, OptionalReason
+from domain.commands import (
+    Acting,
+    CommandBody,
+    SharedAggregates,
+    Step,
+    Steps,
+    Text,
+    fields_of,
+)
+from domain.decision import (
+    CostsDecision,
+    Decision,
+    DecisionOutcome,
+    Hearing,
+    ProvisionKind,
+    RulesApplied,
+)
 from domain.errors import InvalidCommand
 from domain.lifecycle import CaseStatus, extend_lifecycle
+from domain.objection import (
+    CostsBorneBy,
+    Objection,
+    ObjectionCosts,
+    ObjectionDecision,
+    ObjectionOutcome,
+    ObjectionState,
+)
 from domain.personal_data import PersonalData, PersonalValue, Subjects
 from domain.personal_fields import Personal, PersonalMarker, personal_data_of
+from domain.rules import notification
 from domain.rules.resident_parking import (
     FEE_RULES_ID,
     ZONE_RULES_ID,
@@ -40,6 +77,7 @@ from domain.rules.resident_parking import (
     ParkingZone,
     Refusal,
     ZonePlan,
+    refusal_text,
     street_key,
     tariff,
     tariff_version,
@@ -47,15 +85,47 @@ from domain.rules.resident_parking import (
     zone_plan_version,
 )
 from domain.services.forms import Form, HouseNumber, Name, PlausibleDate, labelled
+from domain.services.parking_decisions import (
+    IMMEDIATE_ENFORCEMENT_BASIS,
+    IMMEDIATE_OPERATIVE_PART,
+    PLATE_CHANGE_OPERATIVE_PART,
+    RENEWAL_OPERATIVE_PART,
+    REVOCATION_OPERATIVE_PART,
+    FollowUp,
+    RevocationGround,
+    RevocationState,
+    revocation_final_from,
+)
 from domain.services.parking_holding import HoldingKind, PermitHolding
-from domain.working_days import add_months, berlin_date
+from domain.working_days import add_months, berlin_date, period_end
 
 SERVICE_ID: Final = "resident-parking"
 EVENT_LABELS: Final = {
     "PermitRenewed": ("Ausweis verlängert", "Permit renewed"),
     "NumberPlateChanged": ("Kennzeichen geändert", "Number plate changed"),
     "PermitReturned": ("Ausweis zurückgegeben", "Permit returned"),
-    "PermitRevoked": ("Ausweis widerrufen", "Permit revoked"),
+    "PermitRevoked": ("Widerruf des Ausweises entschieden", "Revocation of the permit decided"),
+    "PermitDecisionNotified": (
+        "Bescheid zum Ausweis bekanntgegeben",
+        "Decision on the permit notified",
+    ),
+    "RevocationObjectionLodged": (
+        "Widerspruch gegen den Widerruf eingegangen",
+        "Objection to the revocation lodged",
+    ),
+    "RevocationObjectionRemedied": (
+        "Widerspruch gegen den Widerruf abgeholfen",
+        "Objection to the revocation remedied",
+    ),
+    "RevocationObjectionDecided": (
+        "Widerspruchsbescheid zum Widerruf",
+        "Objection to the revocation decided",
+    ),
+    "RevocationObjectionWithdrawn": (
+        "Widerspruch gegen den Widerruf zurückgenommen",
+        "Objection to the revocation withdrawn",
+    ),
+    "RevocationBecameFinal": ("Widerruf bestandskräftig", "Revocation final"),
 }
 LEGAL_BASIS: Final = "§ 45 Abs. 1b Satz 1 Nr. 2a StVO i. V. m. VwV-StVO zu § 45 Rn. 29 ff."
 ONE_PERMIT_RULES_ID: Final = "resident-parking-one-permit"
@@ -202,6 +272,33 @@ class ResidentParkingStatus:
 PERMIT_COMMANDS: Final = frozenset(
     {"renew_permit", "change_number_plate", "return_permit", "revoke_permit"}
 )
+REVOCATION_COMMANDS: Final = frozenset(
+    {
+        "lodge_revocation_objection",
+        "remedy_revocation_objection",
+        "decide_revocation_objection",
+        "withdraw_revocation_objection",
+        "mark_revocation_final",
+    }
+)
+FOLLOW_UP_COMMANDS: Final = REVOCATION_COMMANDS | {"notify_permit_decision"}
+
+
+def notified_at_the_counter(at: datetime) -> dict[str, Any]:
+    """How a decision after issue recorded before notifications were kept is read.
+
+    Handed over at the counter on the day it was recorded, where it took effect; no remedy
+    notice was recorded, so the objection period is the year of § 58 (2) VwGO.
+    """
+    day = berlin_date(at)
+    return {
+        "delivery": notification.Delivery.COUNTER.value,
+        "sent_on": day,
+        "received_on": None,
+        "notified_on": day,
+        "objection_deadline": period_end(day, PERIOD_WITHOUT_NOTICE_MONTHS),
+        "takes_effect_on": day,
+    }
 
 
 def last_day(start: date, months: int) -> date:
@@ -241,16 +338,44 @@ class ResidentParkingPermit(Case):
             "Resident parking: another number plate was entered on the permit.",
         ),
         "PermitReturned": ("parking_permit_returned", "Resident parking: the permit was returned."),
-        "PermitRevoked": ("parking_permit_revoked", "Resident parking: the permit was revoked."),
+        "PermitRevoked": (
+            "parking_permit_revoked",
+            "Resident parking: the revocation of the permit was decided.",
+        ),
+        "PermitDecisionNotified": (
+            "parking_permit_decision_notified",
+            "Resident parking: a renewal, plate change or revocation was notified and took effect.",
+        ),
+        "RevocationObjectionLodged": (
+            "parking_revocation_objection_lodged",
+            "Resident parking: an objection to the revocation was lodged.",
+        ),
+        "RevocationObjectionRemedied": (
+            "parking_revocation_objection_remedied",
+            "Resident parking: the objection to the revocation was remedied; the permit stands.",
+        ),
+        "RevocationObjectionDecided": (
+            "parking_revocation_objection_decided",
+            "Resident parking: the objection to the revocation was decided.",
+        ),
+        "RevocationObjectionWithdrawn": (
+            "parking_revocation_objection_withdrawn",
+            "Resident parking: the objection to the revocation was withdrawn.",
+        ),
+        "RevocationBecameFinal": (
+            "parking_revocation_final",
+            "Resident parking: the revocation became final.",
+        ),
     }
     LIFECYCLE = extend_lifecycle(
         Case.LIFECYCLE,
         {
             # The permit takes effect on notification; an objection does not stop it.
-            CaseStatus.NOTIFIED: set(PERMIT_COMMANDS),
-            CaseStatus.FINAL: set(PERMIT_COMMANDS),
+            CaseStatus.NOTIFIED: set(PERMIT_COMMANDS | FOLLOW_UP_COMMANDS),
+            CaseStatus.FINAL: set(PERMIT_COMMANDS | FOLLOW_UP_COMMANDS),
             ResidentParkingStatus.RETURNED: {"close"},
-            ResidentParkingStatus.REVOKED: {"close"},
+            # A revocation in effect at once still takes an objection (§ 80 (2) no. 4 VwGO).
+            ResidentParkingStatus.REVOKED: {"close", *REVOCATION_COMMANDS},
         },
     )
 
@@ -260,6 +385,9 @@ class ResidentParkingPermit(Case):
         self.renewed: tuple[date, date] | None = None  # the period after the last renewal
         self.later_fees: list[dict[str, Any]] = []
         self.ended_on: date | None = None
+        # Renewals, plate changes and revocations: decisions after issue, in order.
+        self.permit_decisions: list[dict[str, Any]] = []
+        self.revocation: dict[str, Any] | None = None  # the latest revocation's entry
 
     # ---------------------------------------------------------------- queries
 
@@ -280,10 +408,31 @@ class ResidentParkingPermit(Case):
         return self.renewed or (decision.effective_from, decision.expires_on)
 
     def allowed_commands(self) -> frozenset[str]:
-        """Permit steps only while a permit was issued and has not ended."""
+        """Permit steps only while a permit in force awaits no decision and no revocation.
+
+        A decision after issue is notified before the next one; a revocation open (not yet
+        final, nor lifted) takes only its own track: the objection and finality.
+        """
         commands = super().allowed_commands()
-        if self.period is None or self.ended_on is not None:
+        pending = self.pending_permit_decision
+        revocation = self.open_revocation
+        if self.period is None or self.ended_on is not None or pending or revocation:
             commands -= PERMIT_COMMANDS
+        if pending is None:
+            commands -= {"notify_permit_decision"}
+        commands -= REVOCATION_COMMANDS
+        if revocation is not None and revocation["notified_on"] is not None:
+            track = {"lodge_revocation_objection"}
+            objection = self._revocation_objection()
+            if objection is not None:
+                track = {
+                    "remedy_revocation_objection",
+                    "decide_revocation_objection",
+                    "withdraw_revocation_objection",
+                }
+            if revocation_final_from(revocation) is not None:
+                track.add("mark_revocation_final")
+            commands |= track & self.LIFECYCLE.get(self.status, frozenset())
         return commands
 
     @property
@@ -368,19 +517,26 @@ class ResidentParkingPermit(Case):
         approve = not self.refusals(self.zone_check(plan)[1])
         approve = approve and not self.refusals(held)
         outcome = DecisionOutcome.APPROVED if approve else DecisionOutcome.REJECTED
-        terms = self._terms(outcome, start, plan, tariff(self.tenant, today), held)
-        super().decide(
-            actor=actor,
-            at=at,
-            outcome=outcome,
-            justification=self._justification(terms),
-            legal_basis=LEGAL_BASIS,
-            representative=representative,
-            effective_from=start,
-            expires_on=terms.expires_on,
-            fee=terms.fee,
-            rules=terms.rules,
-        )
+        fees = tariff(self.tenant, today)
+        terms = self._terms(outcome, start, plan, fees, held)
+        # The costs decision cites the tariff's own basis (GebOSt or the town's ordinance);
+        # held for this command only, read by ``_costs``.
+        self._deciding_fee_basis = fees.legal_basis
+        try:
+            super().decide(
+                actor=actor,
+                at=at,
+                outcome=outcome,
+                justification=self._justification(terms),
+                legal_basis=LEGAL_BASIS,
+                representative=representative,
+                effective_from=start,
+                expires_on=terms.expires_on,
+                fee=terms.fee,
+                rules=terms.rules,
+            )
+        finally:
+            del self._deciding_fee_basis
         if approve:
             for holding, field in (
                 (resident, "applicant"),
@@ -395,6 +551,14 @@ class ResidentParkingPermit(Case):
                     why="issued",
                     field=field,
                 )
+
+    def _costs(self, fee: Decimal | None) -> CostsDecision | None:
+        """The costs decision, citing the basis of the tariff applied (GebOSt or ordinance)."""
+        costs = super()._costs(fee)
+        basis: str | None = getattr(self, "_deciding_fee_basis", None)
+        if costs is None or basis is None:
+            return costs
+        return replace(costs, legal_basis=basis)
 
     def data_read_by_rules(self) -> dict[str, Any]:
         """What a replay reads: residence kind and months (zone and holdings were recorded)."""
@@ -426,9 +590,9 @@ class ResidentParkingPermit(Case):
         return [str(r) for r in record.inputs.get("refusals", [])]
 
     def _justification(self, terms: DecisionTerms) -> str:
-        reasons = [r for record in terms.rules for r in self.refusals(record)]
+        reasons = [(r, record) for record in terms.rules for r in self.refusals(record)]
         if reasons:
-            return " ".join(Refusal.TEXT[r] for r in reasons)
+            return " ".join(refusal_text(r, record) for r, record in reasons)
         zone = terms.particulars.get("zone_name", "")
         return (
             f"Die Wohnung liegt im Bewohnerparkbereich {terms.particulars.get('zone')} "
@@ -518,12 +682,53 @@ class ResidentParkingPermit(Case):
             )
 
     # ---------------------------------------------------------- after issue
+    # Renewal, plate change and revocation are decisions of their own: each records its
+    # operative part, legal basis, fee with the fee's basis, remedy notice and who decided
+    # (``permit_decisions``), and takes effect on its notification (notify_permit_decision).
 
     def _current_period(self) -> tuple[date, date]:
         period = self.period
         if period is None:
             raise InvalidCommand("decision", "no permit was issued")
         return period
+
+    @property
+    def pending_permit_decision(self) -> dict[str, Any] | None:
+        """A renewal, plate change or revocation decided but not yet notified."""
+        for entry in self.permit_decisions:
+            if entry["notified_on"] is None:
+                return entry
+        return None
+
+    @property
+    def open_revocation(self) -> dict[str, Any] | None:
+        """The revocation neither final nor lifted, if any."""
+        revocation = self.revocation
+        if revocation is None or revocation["state"] not in RevocationState.OPEN:
+            return None
+        return revocation
+
+    def _revocation_objection(self) -> Objection | None:
+        revocation = self.open_revocation
+        if revocation is None:
+            return None
+        return next((o for o in reversed(revocation["objections"]) if o.is_open), None)
+
+    def _follow_up_record(
+        self, operative_part: PersonalData, legal_basis: str, fee: Decimal | None, fee_basis: str
+    ) -> dict[str, Any]:
+        """What a decision after issue records besides its own terms (a Bescheid's parts)."""
+        debtor = self.applicant.get("name")
+        costs = None
+        if fee is not None and debtor is not None:
+            costs = CostsDecision(legal_basis=fee_basis, debtor=debtor, amount=fee)
+        return {
+            "operative_part": operative_part,
+            "legal_basis": legal_basis,
+            "costs": costs,
+            "remedy_notice": remedy_notice(self.tenant, self.MATTER),
+            "issuing_authority": authorities_of(self.tenant).issuing_authority(self.MATTER),
+        }
 
     def renew_permit(
         self,
@@ -534,7 +739,11 @@ class ResidentParkingPermit(Case):
         vehicle: PermitHolding,
         months: int | None = None,
     ) -> None:
-        """Extend the validity from the day after it ends (or from today once it has ended)."""
+        """Decide a renewal from the day after the permit ends (or from today once it ended).
+
+        The new period takes effect on the renewal's notification, or on its first day if
+        that is later; its last day is fixed by the decision (§ 36 (2) no. 1 HVwVfG).
+        """
         record = self._begin("renew_permit", actor, at)
         self.check_holding(resident, HoldingKind.RESIDENT)
         self.check_holding(vehicle, HoldingKind.NUMBER_PLATE)
@@ -548,7 +757,7 @@ class ResidentParkingPermit(Case):
         if zone is None or self.refusals(checked):
             raise InvalidCommand(
                 "data.residence",
-                " ".join(Refusal.TEXT[r] for r in self.refusals(checked)),
+                " ".join(refusal_text(r, checked) for r in self.refusals(checked)),
             )
         wanted = months if months is not None else self.requested_months
         if not 1 <= wanted <= 24:
@@ -569,29 +778,65 @@ class ResidentParkingPermit(Case):
                 why="renewed",
                 field=field,
             )
-        fee, assessed = tariff(self.tenant, today).assess(granted)
+        fees = tariff(self.tenant, today)
+        fee, assessed = fees.assess(granted)
+        tenor = RENEWAL_OPERATIVE_PART.format(
+            valid_from=start.strftime("%d.%m.%Y"), valid_until=until.strftime("%d.%m.%Y")
+        )
         self._renewed(
             actor=record,
             at=at,
             valid_from=valid_from,
             valid_until=until,
+            starts_on=start,
             zone=zone.id,
             months=granted,
             fee=fee,
             rules=[checked, assessed],
+            **self._follow_up_record(
+                self._case_text(tenor, "operative_part"), LEGAL_BASIS, fee, fees.legal_basis
+            ),
+            notified=None,
         )
 
     class PermitRenewed(Case.Event):
-        """The permit was renewed for another period, at the renewal fee."""
+        """A renewal was decided for another period, at the fee of that period.
 
+        Version 2 records the decision (operative part, legal basis, costs with the fee's
+        basis, remedy notice, issuing authority) and the new period's first day; it takes
+        effect on its notification. Version 1 renewals recorded no notification: they are
+        read as handed over at the counter on the day they were recorded, without a remedy
+        notice (so the objection period is the year of § 58 (2) VwGO).
+        """
+
+        class_version = 2
         actor: ActorRecord
         at: datetime
         valid_from: date
         valid_until: date
+        starts_on: date | None
         zone: str
         months: int
         fee: Decimal
         rules: list[RulesApplied]
+        operative_part: PersonalValue | None
+        legal_basis: str | None
+        costs: CostsDecision | None
+        remedy_notice: RemedyNotice | None
+        issuing_authority: str | None
+        notified: dict[str, Any] | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.update(
+                starts_on=None,
+                operative_part=None,
+                legal_basis=None,
+                costs=None,
+                remedy_notice=None,
+                issuing_authority=None,
+                notified=notified_at_the_counter(state["at"]),
+            )
 
     @event(PermitRenewed)
     def _renewed(
@@ -601,14 +846,91 @@ class ResidentParkingPermit(Case):
         at: datetime,
         valid_from: date,
         valid_until: date,
+        starts_on: date | None,
         zone: str,
         months: int,
         fee: Decimal,
         rules: list[RulesApplied],
+        operative_part: PersonalValue | None,
+        legal_basis: str | None,
+        costs: CostsDecision | None,
+        remedy_notice: RemedyNotice | None,
+        issuing_authority: str | None,
+        notified: dict[str, Any] | None,
     ) -> None:
-        self.renewed = (valid_from, valid_until)
+        entry = self._entered(
+            FollowUp.RENEWAL,
+            actor,
+            at,
+            operative_part,
+            legal_basis,
+            costs,
+            remedy_notice,
+            issuing_authority,
+            rules,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            starts_on=starts_on,
+            zone=zone,
+            months=months,
+        )
         self.later_fees.append({"charge": "renewal", "fee": fee, "on": at, "rules": rules})
+        if notified is not None:
+            self._take_effect(entry, notified)
         self.last_activity_at = at
+
+    def _entered(
+        self,
+        kind: str,
+        actor: ActorRecord,
+        at: datetime,
+        operative_part: PersonalValue | None,
+        legal_basis: str | None,
+        costs: CostsDecision | None,
+        notice: RemedyNotice | None,
+        issuing_authority: str | None,
+        rules: list[RulesApplied],
+        **terms: Any,
+    ) -> dict[str, Any]:
+        """A decision after issue entered into the file (state only: called by events)."""
+        entry: dict[str, Any] = {
+            "number": len(self.permit_decisions) + 1,
+            "kind": kind,
+            "decided_by": actor,
+            "decided_at": at,
+            "operative_part": operative_part,
+            "legal_basis": legal_basis,
+            "costs": costs,
+            "remedy_notice": notice,
+            "issuing_authority": issuing_authority,
+            "rules": list(rules),
+            **terms,
+            "delivery": None,
+            "sent_on": None,
+            "notified_on": None,
+            "objection_deadline": None,
+            "takes_effect_on": None,
+        }
+        self.permit_decisions.append(entry)
+        return entry
+
+    def _take_effect(self, entry: dict[str, Any], notified: Mapping[str, Any]) -> None:
+        """A decision after issue took effect with its notification (state only)."""
+        entry.update(notified)
+        kind = entry["kind"]
+        if kind == FollowUp.RENEWAL:
+            starts_on = entry["starts_on"]
+            valid_from = entry["valid_from"]
+            if starts_on is not None and valid_from == starts_on:  # renewed after it lapsed
+                valid_from = entry["takes_effect_on"]
+            self.renewed = (valid_from, entry["valid_until"])
+        elif kind == FollowUp.PLATE_CHANGE:
+            self.vehicle = entry["vehicle"]
+        elif entry["immediate_enforcement"] is not None:
+            entry["state"] = RevocationState.IN_EFFECT
+            self.ended_on = entry["takes_effect_on"]
+        else:
+            entry["state"] = RevocationState.AWAITING_FINALITY
 
     def change_number_plate(
         self,
@@ -619,9 +941,11 @@ class ResidentParkingPermit(Case):
         old: PermitHolding,
         new: PermitHolding,
     ) -> None:
-        """Enter another vehicle: its plate takes the holding over, for a smaller fee.
+        """Decide to enter another vehicle, for a smaller fee; it takes effect on notification.
 
-        ``vehicle`` is a validated ``Vehicle`` as event data (its plate ``PersonalData``).
+        ``vehicle`` is a validated ``Vehicle`` as event data (its plate ``PersonalData``). The
+        new plate is held from the decision; the old one is freed when the change takes
+        effect.
         """
         record = self._begin("change_number_plate", actor, at)
         self.check_holding(old, HoldingKind.NUMBER_PLATE)
@@ -647,20 +971,54 @@ class ResidentParkingPermit(Case):
             why="plate_changed",
             field="vehicle.number_plate",
         )
-        old.release(case_id=self.id, actor=actor, at=at, why="plate_changed")
-        fee, assessed = tariff(self.tenant, today).assess_plate_change()
+        fees = tariff(self.tenant, today)
+        fee, assessed = fees.assess_plate_change()
+        tenor = PLATE_CHANGE_OPERATIVE_PART.format(plate=plate.value)
         self._number_plate_changed(
-            actor=record, at=at, vehicle=dict(vehicle), fee=fee, rules=[assessed]
+            actor=record,
+            at=at,
+            vehicle=dict(vehicle),
+            fee=fee,
+            rules=[assessed],
+            **self._follow_up_record(
+                self._personal(Subjects.APPLICANT, tenor, "operative_part"),
+                LEGAL_BASIS,
+                fee,
+                fees.legal_basis,
+            ),
+            notified=None,
         )
 
     class NumberPlateChanged(Case.Event):
-        """The permit moved to another vehicle, at the change fee."""
+        """A plate change was decided: the permit moves to another vehicle, at the change fee.
 
+        Version 2 records the decision (as a renewal does); it takes effect on its
+        notification. Version 1 changes are read as handed over at the counter that day.
+        """
+
+        class_version = 2
         actor: ActorRecord
         at: datetime
         vehicle: dict[str, Any]
         fee: Decimal
         rules: list[RulesApplied]
+        operative_part: PersonalValue | None
+        legal_basis: str | None
+        costs: CostsDecision | None
+        remedy_notice: RemedyNotice | None
+        issuing_authority: str | None
+        notified: dict[str, Any] | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.update(
+                operative_part=None,
+                legal_basis=None,
+                costs=None,
+                remedy_notice=None,
+                issuing_authority=None,
+                notified=notified_at_the_counter(state["at"]),
+            )
 
     @event(NumberPlateChanged)
     def _number_plate_changed(
@@ -671,9 +1029,132 @@ class ResidentParkingPermit(Case):
         vehicle: dict[str, Any],
         fee: Decimal,
         rules: list[RulesApplied],
+        operative_part: PersonalValue | None,
+        legal_basis: str | None,
+        costs: CostsDecision | None,
+        remedy_notice: RemedyNotice | None,
+        issuing_authority: str | None,
+        notified: dict[str, Any] | None,
     ) -> None:
-        self.vehicle = vehicle
+        entry = self._entered(
+            FollowUp.PLATE_CHANGE,
+            actor,
+            at,
+            operative_part,
+            legal_basis,
+            costs,
+            remedy_notice,
+            issuing_authority,
+            rules,
+            vehicle=vehicle,
+        )
         self.later_fees.append({"charge": "plate_change", "fee": fee, "on": at, "rules": rules})
+        if notified is not None:
+            self._take_effect(entry, notified)
+        self.last_activity_at = at
+
+    def notify_permit_decision(
+        self,
+        *,
+        actor: Actor,
+        at: datetime,
+        resident: PermitHolding,
+        vehicle: PermitHolding,
+        delivery: notification.Delivery = notification.Delivery.COUNTER,
+        sent_on: date | None = None,
+        received_on: date | None = None,
+    ) -> None:
+        """Record the Bekanntgabe of the renewal, plate change or revocation awaiting it.
+
+        The day of notification follows from the delivery by the rule in force on
+        ``sent_on`` (§ 41 HVwVfG, domain/rules/notification.py); the objection period runs a
+        month from it (§ 70 (1) VwGO). A plate change frees the old plate then; a revocation
+        with immediate enforcement ends the permit that day and frees resident and plate.
+        """
+        record = self._begin("notify_permit_decision", actor, at)
+        self.check_holding(resident, HoldingKind.RESIDENT)
+        self.check_holding(vehicle, HoldingKind.NUMBER_PLATE)
+        entry = self.pending_permit_decision
+        if entry is None:  # the lifecycle offers the step only while one waits
+            raise InvalidCommand("decision", "no decision awaits notification")
+        today = berlin_date(at)
+        sent = sent_on or today
+        if sent < berlin_date(entry["decided_at"]):
+            raise InvalidCommand("sent_on", "the decision cannot be sent before it was made")
+        if sent > today:
+            raise InvalidCommand("sent_on", "must not lie in the future")
+        if received_on is not None and received_on > today:
+            raise InvalidCommand("received_on", "must not lie in the future")
+        rule = notification.rule_on(sent)
+        day = rule.notified_on(delivery, sent, received_on)
+        takes_effect_on = day
+        if entry["kind"] == FollowUp.RENEWAL and entry["starts_on"] is not None:
+            takes_effect_on = max(day, entry["starts_on"])
+        status = self.status
+        if entry["kind"] == FollowUp.PLATE_CHANGE:
+            vehicle.release(case_id=self.id, actor=actor, at=at, why="plate_changed")
+        elif entry["kind"] == FollowUp.REVOCATION and entry["immediate_enforcement"]:
+            self._release_holdings(resident, vehicle, actor, at, "revoked")
+            status = ResidentParkingStatus.REVOKED
+        notice: RemedyNotice = entry["remedy_notice"]
+        self._permit_decision_notified(
+            status=status,
+            actor=record,
+            at=at,
+            number=entry["number"],
+            delivery=delivery.value,
+            sent_on=sent,
+            received_on=received_on,
+            notified_on=day,
+            objection_deadline=period_end(day, notice.period_months),
+            takes_effect_on=takes_effect_on,
+            rules=rule.record(delivery, sent, received_on, day),
+        )
+
+    class PermitDecisionNotified(ChangesStatus):
+        """A renewal, plate change or revocation was notified and took effect (§ 43 HVwVfG)."""
+
+        actor: ActorRecord
+        at: datetime
+        number: int
+        delivery: str
+        sent_on: date
+        received_on: date | None
+        notified_on: date
+        objection_deadline: date
+        takes_effect_on: date
+        rules: RulesApplied
+
+    @event(PermitDecisionNotified)
+    def _permit_decision_notified(
+        self,
+        *,
+        actor: ActorRecord,
+        at: datetime,
+        number: int,
+        delivery: str,
+        sent_on: date,
+        received_on: date | None,
+        notified_on: date,
+        objection_deadline: date,
+        takes_effect_on: date,
+        rules: RulesApplied,
+        status: str,
+    ) -> None:
+        entry = self.permit_decisions[number - 1]
+        self._take_effect(
+            entry,
+            {
+                "delivery": delivery,
+                "sent_on": sent_on,
+                "received_on": received_on,
+                "notified_on": notified_on,
+                "objection_deadline": objection_deadline,
+                "takes_effect_on": takes_effect_on,
+                "notification_rules": rules,
+            },
+        )
+        self.status = status
         self.last_activity_at = at
 
     def return_permit(
@@ -723,41 +1204,154 @@ class ResidentParkingPermit(Case):
         self.status = status
         self.last_activity_at = at
 
+    # ------------------------------------------------------------- revocation
+
     def revoke_permit(
         self,
         *,
         actor: Actor,
         at: datetime,
-        resident: PermitHolding,
-        vehicle: PermitHolding,
+        ground: RevocationGround,
         reason: str,
-        legal_basis: str,
+        facts_known_since: date,
+        discretion: str,
+        hearing_held_on: date | None = None,
+        hearing_not_needed_because: str | None = None,
+        immediate_enforcement: str | None = None,
     ) -> None:
-        """Widerruf: the conditions no longer hold (moved out of the zone, car sold)."""
+        """Decide the Widerruf of the permit (§ 49 (2) HVwVfG) on one of its grounds.
+
+        The revocation burdens the holder: a hearing (§ 28 (1) HVwVfG) was held, or the
+        reason why none was needed is given (§ 28 (2)). It is made within a year of learning
+        the facts (§ 49 (2) sentence 2 with § 48 (4) HVwVfG), weighs its discretion (§ 39
+        (1) sentence 3 HVwVfG), and may order immediate enforcement with written reasons
+        (§ 80 (2) sentence 1 no. 4, (3) VwGO). It takes effect on its notification.
+        """
         record = self._begin("revoke_permit", actor, at)
-        if not legal_basis.strip():
-            raise InvalidCommand("legal_basis", "must not be empty")
-        text = self._case_text(reason, "reason")
-        self._release_holdings(resident, vehicle, actor, at, "revoked")
+        today = berlin_date(at)
+        issued = self.issued
+        if issued is None:  # the lifecycle offers revocation only for an issued permit
+            raise InvalidCommand("decision", "no permit was issued")
+        kinds = {provision.kind for provision in issued.provisions}
+        if ground is RevocationGround.RESERVED and ProvisionKind.REVOCATION_RESERVED not in kinds:
+            raise InvalidCommand("ground", "the permit reserves no revocation (§ 36 (2) no. 3)")
+        if (
+            ground is RevocationGround.REQUIREMENT_NOT_MET
+            and ProvisionKind.REQUIREMENT not in kinds
+        ):
+            raise InvalidCommand("ground", "the permit carries no requirement (Auflage)")
+        if facts_known_since > today:
+            raise InvalidCommand("facts_known_since", "must not lie in the future")
+        period_ends = period_end(facts_known_since, 12)
+        if today > period_ends:
+            raise InvalidCommand(
+                "facts_known_since",
+                f"a revocation must be made within a year of learning the facts "
+                f"(§ 49 (2) sentence 2, § 48 (4) HVwVfG): that year ended on {period_ends}",
+            )
+        hearing = self._revocation_hearing(hearing_held_on, hearing_not_needed_because, today)
+        if not discretion.strip():
+            raise InvalidCommand(
+                "discretion", "§ 49 (2) HVwVfG gives discretion: state the considerations"
+            )
+        immediate = None
+        tenor = REVOCATION_OPERATIVE_PART
+        legal_basis = ground.legal_basis
+        if immediate_enforcement is not None:
+            if not immediate_enforcement.strip():
+                raise InvalidCommand(
+                    "immediate_enforcement",
+                    "the order needs its special reasons in writing (§ 80 (3) sentence 1 VwGO)",
+                )
+            immediate = self._case_text(immediate_enforcement, "immediate_enforcement")
+            tenor += IMMEDIATE_OPERATIVE_PART
+            legal_basis += f"; {IMMEDIATE_ENFORCEMENT_BASIS}"
         self._permit_revoked(
-            status=ResidentParkingStatus.REVOKED,
+            status=self.status,
             actor=record,
             at=at,
-            revoked_on=berlin_date(at),
-            reason=text,
-            legal_basis=legal_basis.strip(),
+            revoked_on=today,
+            ground=ground.value,
+            reason=self._case_text(reason, "reason"),
+            legal_basis=legal_basis,
+            facts_known_since=facts_known_since,
+            hearing=hearing,
+            discretion=self._case_text(discretion, "discretion"),
+            immediate_enforcement=immediate,
+            operative_part=self._case_text(tenor, "operative_part"),
+            remedy_notice=remedy_notice(self.tenant, self.MATTER),
+            issuing_authority=authorities_of(self.tenant).issuing_authority(self.MATTER),
+            notified=None,
+        )
+
+    def _revocation_hearing(
+        self, held_on: date | None, not_needed_because: str | None, today: date
+    ) -> Hearing:
+        """§ 28 HVwVfG: the day the holder was heard, or why no hearing was needed."""
+        if held_on is not None and not_needed_because:
+            raise InvalidCommand("hearing_not_needed_because", f"a hearing was held on {held_on}")
+        if held_on is not None:
+            if held_on > today:
+                raise InvalidCommand("hearing_held_on", "must not lie in the future")
+            issued = self.issued
+            if issued is not None and held_on < berlin_date(issued.decided_at):
+                raise InvalidCommand("hearing_held_on", "must not lie before the permit's issue")
+            return Hearing(held_on=held_on)
+        if not_needed_because and not_needed_because.strip():
+            reason = self._case_text(not_needed_because, "hearing_not_needed_because")
+            return Hearing(not_needed_because=reason)
+        raise InvalidCommand(
+            "hearing_held_on",
+            "a revocation interferes with the holder's rights (§ 28 (1) HVwVfG): give the day "
+            "of the hearing, or hearing_not_needed_because (§ 28 (2) HVwVfG)",
         )
 
     class PermitRevoked(ChangesStatus):
-        """The town revoked the permit, with reasons and legal basis."""
+        """The town decided to revoke the permit (Widerruf), on a ground of § 49 (2) HVwVfG.
 
-        class_version = 2
+        Version 3 records the ground, the hearing, the considerations, the order of immediate
+        enforcement with its reasons (if any), operative part and remedy notice; it takes
+        effect on its notification. Version 2 revocations (reason and legal basis, holdings
+        freed at once) are read as notified and in effect on ``revoked_on``, immediately.
+        """
+
+        class_version = 3
         upcast_v1_v2 = leads_to(ResidentParkingStatus.REVOKED)
         actor: ActorRecord
         at: datetime
         revoked_on: date
+        ground: str | None
         reason: PersonalValue
         legal_basis: str
+        facts_known_since: date | None
+        hearing: Hearing | None
+        discretion: PersonalValue | None
+        immediate_enforcement: PersonalValue | None
+        operative_part: PersonalValue | None
+        remedy_notice: RemedyNotice | None
+        issuing_authority: str | None
+        notified: dict[str, Any] | None
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            revoked_on = state["revoked_on"]
+            state.update(
+                ground=None,
+                facts_known_since=None,
+                hearing=None,
+                discretion=None,
+                immediate_enforcement=None,
+                operative_part=None,
+                remedy_notice=None,
+                issuing_authority=None,
+                notified={
+                    **notified_at_the_counter(state["at"]),
+                    "notified_on": revoked_on,
+                    "sent_on": revoked_on,
+                    "takes_effect_on": revoked_on,
+                    "state": RevocationState.IN_EFFECT,
+                },
+            )
 
     @event(PermitRevoked)
     def _permit_revoked(
@@ -766,11 +1360,339 @@ class ResidentParkingPermit(Case):
         actor: ActorRecord,
         at: datetime,
         revoked_on: date,
+        ground: str | None,
         reason: PersonalValue,
         legal_basis: str,
+        facts_known_since: date | None,
+        hearing: Hearing | None,
+        discretion: PersonalValue | None,
+        immediate_enforcement: PersonalValue | None,
+        operative_part: PersonalValue | None,
+        remedy_notice: RemedyNotice | None,
+        issuing_authority: str | None,
+        notified: dict[str, Any] | None,
         status: str,
     ) -> None:
-        self.ended_on = revoked_on
+        entry = self._entered(
+            FollowUp.REVOCATION,
+            actor,
+            at,
+            operative_part,
+            legal_basis,
+            None,
+            remedy_notice,
+            issuing_authority,
+            [],
+            revoked_on=revoked_on,
+            ground=ground,
+            reason=reason,
+            facts_known_since=facts_known_since,
+            hearing=hearing,
+            discretion=discretion,
+            immediate_enforcement=immediate_enforcement,
+            state=RevocationState.AWAITING_NOTIFICATION,
+            status_before=self.status,
+            objections=[],
+            final_on=None,
+        )
+        self.revocation = entry
+        if notified is not None:  # version 2: in effect at once, the permit ended that day
+            entry.update(notified)
+            self.ended_on = revoked_on
+        self.status = status
+        self.last_activity_at = at
+
+    # The objection against the revocation (§§ 68 ff. VwGO): a road traffic matter, so the
+    # town may remedy it (§ 72 VwGO), else the supervising authority decides (§ 73 (1)
+    # sentence 2 no. 1 VwGO).
+
+    def lodge_revocation_objection(
+        self, *, actor: Actor, at: datetime, grounds: str, received_on: date | None = None
+    ) -> None:
+        """Record a Widerspruch against the revocation; one in time suspends it (§ 80 (1))."""
+        record = self._begin("lodge_revocation_objection", actor, at)
+        revocation = self.open_revocation
+        if revocation is None or revocation["notified_on"] is None:  # offered only then
+            raise InvalidCommand("revocation", "no revocation has been notified")
+        day = received_on or berlin_date(at)
+        if day < revocation["sent_on"]:
+            raise InvalidCommand(
+                "received_on", f"the revocation was sent on {revocation['sent_on']}, later"
+            )
+        if day > berlin_date(at):
+            raise InvalidCommand("received_on", "must not lie in the future")
+        objection = Objection(
+            received_on=day,
+            grounds=self._personal(Subjects.APPLICANT, grounds, "grounds"),
+            lodged_by=record,
+            deadline=revocation["objection_deadline"],
+        )
+        self._revocation_objection_lodged(actor=record, at=at, objection=objection)
+
+    class RevocationObjectionLodged(Case.Event):
+        """A Widerspruch against the revocation was received, in time or late."""
+
+        actor: ActorRecord
+        at: datetime
+        objection: Objection
+
+    @event(RevocationObjectionLodged)
+    def _revocation_objection_lodged(
+        self, *, actor: ActorRecord, at: datetime, objection: Objection
+    ) -> None:
+        revocation = self.revocation
+        if revocation is not None:
+            revocation["objections"] = [*revocation["objections"], objection]
+            if objection.timely and revocation["state"] == RevocationState.AWAITING_FINALITY:
+                revocation["state"] = RevocationState.SUSPENDED
+        self.last_activity_at = at
+
+    def remedy_revocation_objection(
+        self,
+        *,
+        actor: Actor,
+        at: datetime,
+        resident: PermitHolding,
+        vehicle: PermitHolding,
+        reason: str,
+    ) -> None:
+        """Abhilfe (§ 72 VwGO): the revocation is lifted and the permit stands.
+
+        A permit that immediate enforcement had ended is in force again for the rest of its
+        period: its resident and plate are taken again (refused if another permit took
+        them meanwhile).
+        """
+        record = self._begin("remedy_revocation_objection", actor, at)
+        decision = ObjectionDecision(
+            outcome=ObjectionState.REMEDIED,
+            reasons=self._case_text(reason, "reason"),
+            costs=ObjectionCosts(CostsBorneBy.AUTHORITY, "§ 80 Abs. 1 HVwVfG"),
+            decided_by=authorities_of(self.tenant).issuing_authority(self.MATTER),
+            decided_on=berlin_date(at),
+        )
+        status = self._restored(resident, vehicle, actor, at)
+        self._revocation_objection_remedied(actor=record, at=at, decision=decision, status=status)
+
+    def _restored(
+        self, resident: PermitHolding, vehicle: PermitHolding, actor: Actor, at: datetime
+    ) -> str:
+        """Retake the holdings of a permit the revocation had ended; the status it returns to."""
+        self.check_holding(resident, HoldingKind.RESIDENT)
+        self.check_holding(vehicle, HoldingKind.NUMBER_PLATE)
+        revocation = self.open_revocation
+        if revocation is None:  # offered only with an open objection against one
+            raise InvalidCommand("revocation", "no revocation is open")
+        if self.ended_on is None:
+            return self.status
+        valid_from, valid_until = self._current_period()
+        today = berlin_date(at)
+        if today <= valid_until:
+            for holding, field in (
+                (resident, "applicant"),
+                (vehicle, "data.vehicle.number_plate"),
+            ):
+                holding.take(
+                    case_id=self.id,
+                    valid_from=max(today, valid_from),
+                    valid_until=valid_until,
+                    actor=actor,
+                    at=at,
+                    why="revocation_lifted",
+                    field=field,
+                )
+        return str(revocation["status_before"])
+
+    class RevocationObjectionRemedied(ChangesStatus):
+        """The town remedied the objection: the revocation is lifted, the permit stands."""
+
+        actor: ActorRecord
+        at: datetime
+        decision: ObjectionDecision
+
+    @event(RevocationObjectionRemedied)
+    def _revocation_objection_remedied(
+        self, *, actor: ActorRecord, at: datetime, decision: ObjectionDecision, status: str
+    ) -> None:
+        self._disposed(ObjectionState.REMEDIED, decision)
+        self._lifted()
+        self.status = status
+        self.last_activity_at = at
+
+    def _disposed(self, state: str, decision: ObjectionDecision) -> None:
+        revocation = self.revocation
+        if revocation is None:
+            return
+        remedy = decision if state == ObjectionState.REMEDIED else None
+        revocation["objections"] = [
+            o.with_state(
+                state,
+                remedy=remedy or o.remedy,
+                remedies=(*o.remedies, remedy) if remedy else o.remedies,
+                decision=decision if remedy is None else o.decision,
+            )
+            if o.is_open
+            else o
+            for o in revocation["objections"]
+        ]
+
+    def _lifted(self) -> None:
+        revocation = self.revocation
+        if revocation is not None:
+            revocation["state"] = RevocationState.LIFTED
+        self.ended_on = None
+
+    def decide_revocation_objection(
+        self,
+        *,
+        actor: Actor,
+        at: datetime,
+        resident: PermitHolding,
+        vehicle: PermitHolding,
+        outcome: str,
+        reasons: str,
+        served_on: date,
+        costs_borne_by: str = CostsBorneBy.OBJECTOR,
+    ) -> None:
+        """The supervising authority's Widerspruchsbescheid on the objection (§ 73 VwGO).
+
+        Granted, the revocation is lifted; dismissed (or inadmissible, a late one), the month
+        for an action runs from service (§ 74 (1) VwGO) and the revocation is final after it.
+        """
+        record = self._begin("decide_revocation_objection", actor, at)
+        allowed = (
+            ObjectionOutcome.GRANTED,
+            ObjectionOutcome.DISMISSED,
+            ObjectionOutcome.INADMISSIBLE,
+        )
+        if outcome not in allowed:
+            raise InvalidCommand("outcome", f"must be one of {', '.join(allowed)}")
+        objection = self._revocation_objection()
+        if objection is None:  # offered only with an open objection
+            raise InvalidCommand("objection", "no objection against the revocation is open")
+        if outcome == ObjectionOutcome.DISMISSED and not objection.timely:
+            raise InvalidCommand("outcome", "a late objection is rejected as inadmissible")
+        today = berlin_date(at)
+        if served_on > today:
+            raise InvalidCommand("served_on", "must not lie in the future")
+        if served_on < objection.received_on:
+            raise InvalidCommand("served_on", "must not lie before the objection was received")
+        decision = ObjectionDecision(
+            outcome=outcome,
+            reasons=self._case_text(reasons, "reasons"),
+            costs=ObjectionCosts(costs_borne_by, "§ 73 Abs. 3 Satz 3 VwGO"),
+            decided_by=authorities_of(self.tenant).objection_authority(self.MATTER),
+            decided_on=today,
+            served_on=served_on,
+            action_deadline=period_end(served_on, ACTION_PERIOD_MONTHS),
+        )
+        status = self.status
+        if outcome == ObjectionOutcome.GRANTED:
+            status = self._restored(resident, vehicle, actor, at)
+        self._revocation_objection_decided(actor=record, at=at, decision=decision, status=status)
+
+    class RevocationObjectionDecided(ChangesStatus):
+        """The Widerspruchsbescheid on the objection against the revocation was served."""
+
+        actor: ActorRecord
+        at: datetime
+        decision: ObjectionDecision
+
+    @event(RevocationObjectionDecided)
+    def _revocation_objection_decided(
+        self, *, actor: ActorRecord, at: datetime, decision: ObjectionDecision, status: str
+    ) -> None:
+        self._disposed(ObjectionState.DECIDED, decision)
+        revocation = self.revocation
+        if decision.outcome == ObjectionOutcome.GRANTED:
+            self._lifted()
+        elif revocation is not None and revocation["state"] == RevocationState.SUSPENDED:
+            # § 80b (1) VwGO: the suspension lasts until the revocation is unappealable.
+            revocation["state"] = RevocationState.AWAITING_FINALITY
+        self.status = status
+        self.last_activity_at = at
+
+    def withdraw_revocation_objection(
+        self, *, actor: Actor, at: datetime, reason: str | None = None
+    ) -> None:
+        """The holder withdraws the objection against the revocation."""
+        record = self._begin("withdraw_revocation_objection", actor, at)
+        if self._revocation_objection() is None:  # offered only with an open objection
+            raise InvalidCommand("objection", "no objection against the revocation is open")
+        text = self._personal(Subjects.APPLICANT, reason, "reason") if reason else None
+        self._revocation_objection_withdrawn(
+            actor=record, at=at, withdrawn_on=berlin_date(at), reason=text
+        )
+
+    class RevocationObjectionWithdrawn(Case.Event):
+        """The objection against the revocation was withdrawn."""
+
+        actor: ActorRecord
+        at: datetime
+        withdrawn_on: date
+        reason: PersonalValue | None
+
+    @event(RevocationObjectionWithdrawn)
+    def _revocation_objection_withdrawn(
+        self, *, actor: ActorRecord, at: datetime, withdrawn_on: date, reason: PersonalValue | None
+    ) -> None:
+        revocation = self.revocation
+        if revocation is not None:
+            revocation["objections"] = [
+                o.with_state(ObjectionState.WITHDRAWN, withdrawn_on=withdrawn_on)
+                if o.is_open
+                else o
+                for o in revocation["objections"]
+            ]
+            if revocation["state"] == RevocationState.SUSPENDED:
+                revocation["state"] = RevocationState.AWAITING_FINALITY
+        self.last_activity_at = at
+
+    def mark_revocation_final(
+        self, *, actor: Actor, at: datetime, resident: PermitHolding, vehicle: PermitHolding
+    ) -> None:
+        """The revocation became final: a permit it had not yet ended ends, its holdings free."""
+        record = self._begin("mark_revocation_final", actor, at)
+        revocation = self.open_revocation
+        first = revocation_final_from(revocation) if revocation else None
+        if revocation is None or first is None:
+            raise InvalidCommand("objection", "an objection against the revocation is open")
+        if berlin_date(at) < first:
+            raise InvalidCommand(
+                "at", f"the revocation can become final on {first} at the earliest"
+            )
+        ended_on = None
+        status = self.status
+        if self.ended_on is None:
+            self._release_holdings(resident, vehicle, actor, at, "revoked")
+            ended_on, status = first, ResidentParkingStatus.REVOKED
+        self._revocation_became_final(
+            status=status, actor=record, at=at, final_on=first, ended_on=ended_on
+        )
+
+    class RevocationBecameFinal(ChangesStatus):
+        """The revocation is final; a permit it had suspended ends on ``ended_on``."""
+
+        actor: ActorRecord
+        at: datetime
+        final_on: date
+        ended_on: date | None
+
+    @event(RevocationBecameFinal)
+    def _revocation_became_final(
+        self,
+        *,
+        actor: ActorRecord,
+        at: datetime,
+        final_on: date,
+        ended_on: date | None,
+        status: str,
+    ) -> None:
+        revocation = self.revocation
+        if revocation is not None:
+            revocation["state"] = RevocationState.FINAL
+            revocation["final_on"] = final_on
+        if ended_on is not None:
+            self.ended_on = ended_on
         self.status = status
         self.last_activity_at = at
 
@@ -801,7 +1723,21 @@ class ResidentParkingPermit(Case):
     # ------------------------------------------------------------------ close
 
     def check_closable(self, at: datetime) -> None:
-        """A permit still valid is returned or revoked first (or closed once it ended)."""
+        """A permit still valid is returned or revoked first (or closed once it ended).
+
+        A decision after issue awaiting notification, or a revocation whose objection is
+        open or that still awaits finality, keeps the file open.
+        """
+        if self.pending_permit_decision is not None:
+            raise InvalidCommand("decision", "a decision on the permit awaits notification")
+        revocation = self.open_revocation
+        if revocation is not None and (
+            revocation["state"] != RevocationState.IN_EFFECT
+            or self._revocation_objection() is not None
+        ):
+            raise InvalidCommand(
+                "revocation", "the revocation is not final and its objection track is open"
+            )
         period = self.period
         if period is None or self.ended_on is not None:
             return
@@ -828,6 +1764,27 @@ class ResidentParkingPermit(Case):
             "ended_on": self.ended_on,
             "vehicle": self.vehicle,
             "fees": fees,
+            # Renewals, plate changes and revocations, each with its notification.
+            "decisions": [dict(entry) for entry in self.permit_decisions],
+            "awaiting_notification": (
+                pending["number"] if (pending := self.pending_permit_decision) else None
+            ),
+            "revocation": (
+                {
+                    "number": self.revocation["number"],
+                    "state": self.revocation["state"],
+                    "ground": self.revocation["ground"],
+                    "immediate_enforcement": self.revocation["immediate_enforcement"] is not None,
+                    "objection_deadline": self.revocation["objection_deadline"],
+                    "final_from": revocation_final_from(self.revocation),
+                    "final_on": self.revocation["final_on"],
+                    "objection": (
+                        self.revocation["objections"][-1] if self.revocation["objections"] else None
+                    ),
+                }
+                if self.revocation
+                else None
+            ),
         }
 
 
@@ -949,10 +1906,88 @@ class PermitReturn(CommandBody):
 
 
 class Revocation(CommandBody):
-    """Widerruf of the permit, with reasons and legal basis."""
+    """Widerruf of the permit on a ground of § 49 (2) HVwVfG, with hearing and discretion."""
+
+    ground: RevocationGround = Field(
+        description="§ 49 (2) sentence 1 HVwVfG: reserved (no. 1), requirement_not_met "
+        "(no. 2), facts_changed (no. 3: moved out of the zone, vehicle sold), law_changed "
+        "(no. 4: zone lifted), serious_harm (no. 5)."
+    )
+    reason: Text = Field(description="The facts the revocation rests on.")
+    facts_known_since: date = Field(
+        description="When the town learnt them: the revocation is made within a year "
+        "(§ 49 (2) sentence 2, § 48 (4) HVwVfG)."
+    )
+    discretion: Text = Field(description="The considerations (§ 39 (1) sentence 3 HVwVfG).")
+    hearing_held_on: date | None = Field(default=None, description="§ 28 (1) HVwVfG")
+    hearing_not_needed_because: Text | None = Field(
+        default=None, description="Why no hearing was needed (§ 28 (2) HVwVfG)."
+    )
+    immediate_enforcement: Text | None = Field(
+        default=None,
+        description="Order immediate enforcement, with its special reasons in writing "
+        "(§ 80 (2) sentence 1 no. 4, (3) VwGO); without it an objection suspends the "
+        "revocation (§ 80 (1) VwGO).",
+    )
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "ground": "facts_changed",
+                    "reason": "Laut Melderegister ist die Hauptwohnung seit 01.11.2026 "
+                    "außerhalb des Bewohnerparkbereichs.",
+                    "facts_known_since": "2026-11-10",
+                    "discretion": "Der Parkraum im Bereich ist knapp; Vertrauensschutz "
+                    "besteht nach dem Wegzug nicht.",
+                    "hearing_held_on": "2026-11-20",
+                }
+            ]
+        },
+    )
+
+
+class PermitDecisionNotification(CommandBody):
+    """How the renewal, plate change or revocation was sent (§ 41 HVwVfG)."""
+
+    delivery: Literal["counter", "letter", "electronic", "portal", "formal_service"] = Field(
+        description="counter: handed over; letter: post; electronic: sent electronically; "
+        "portal: made available for retrieval; formal_service: Zustellung (HVwZG)."
+    )
+    sent_on: date | None = Field(
+        default=None, description="Handed over, posted, sent or provided; today if omitted."
+    )
+    received_on: date | None = Field(
+        default=None, description="Actual receipt where shown (portal, formal service, late)."
+    )
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"delivery": "letter", "sent_on": "2026-12-03"}]},
+    )
+
+
+class RevocationObjection(CommandBody):
+    """A Widerspruch against the revocation as received (a late one is recorded too)."""
+
+    grounds: Text
+    received_on: date | None = None
+
+
+class RevocationObjectionRemedy(CommandBody):
+    """Abhilfe: the revocation is lifted (§ 72 VwGO)."""
 
     reason: Text
-    legal_basis: ShortText = Field(description="e.g. '§ 49 Abs. 2 Nr. 3 HVwVfG'")
+
+
+class RevocationObjectionDecision(CommandBody):
+    """The Widerspruchsbescheid of the supervising authority (§ 73 VwGO)."""
+
+    outcome: Literal["granted", "dismissed", "inadmissible"]
+    reasons: Text
+    served_on: date
+    costs_borne_by: Literal["objector", "authority", "shared"] = CostsBorneBy.OBJECTOR
 
 
 def decide_by_rules(
@@ -1008,17 +2043,29 @@ def return_permit(
 
 
 def revoke(case: ResidentParkingPermit, body: Revocation, acting: Acting) -> list[PermitHolding]:
-    """Revoke the permit (Widerruf); the resident and the plate are free again."""
-    resident, vehicle = resident_holding(acting.context, case), plate_holding(acting.context, case)
-    case.revoke_permit(
-        actor=acting.actor,
-        at=acting.at,
-        resident=resident,
-        vehicle=vehicle,
-        reason=body.reason,
-        legal_basis=body.legal_basis,
-    )
-    return [resident, vehicle]
+    """Decide the revocation (Widerruf); it takes effect when notified."""
+    case.revoke_permit(actor=acting.actor, at=acting.at, **fields_of(body))
+    return []
+
+
+def with_holdings(method: str) -> Any:
+    """A step on the permit's own resident and plate holdings, saved with the case."""
+
+    def run(
+        case: ResidentParkingPermit, body: CommandBody | None, acting: Acting
+    ) -> list[PermitHolding]:
+        resident = resident_holding(acting.context, case)
+        vehicle = plate_holding(acting.context, case)
+        arguments = dict(fields_of(body)) if body is not None else {}
+        if isinstance(body, PermitDecisionNotification):
+            arguments["delivery"] = notification.Delivery(body.delivery)
+        getattr(case, method)(
+            actor=acting.actor, at=acting.at, resident=resident, vehicle=vehicle, **arguments
+        )
+        return [resident, vehicle]
+
+    run.__doc__ = f"Run {method} with the permit's resident and plate holdings."
+    return run
 
 
 def parking_step(name: str, method: str, path: str, summary: str, **more: Any) -> Step:
@@ -1085,10 +2132,69 @@ STEPS: Final = Steps(
             "revoke_permit",
             "parking-revocation",
             "Resident parking: revoke the permit",
-            description="Widerruf, with reasons and legal basis; resident and plate are free "
-            "again.",
+            description="Widerruf on a ground of § 49 (2) HVwVfG, with the hearing (§ 28 "
+            "HVwVfG), the considerations, and optionally the order of immediate enforcement "
+            "with its reasons (§ 80 (2) no. 4, (3) VwGO). It takes effect on notification: "
+            "with immediate enforcement the permit ends that day; without, an objection "
+            "suspends it and the permit stays until the revocation is final.",
             body=Revocation,
             run=revoke,
+        ),
+        parking_step(
+            "notify_permit_decision",
+            "notify_permit_decision",
+            "permit-decision-notifications",
+            "Resident parking: notify a renewal, plate change or revocation",
+            description="The Bekanntgabe of the decision awaiting it: the day follows from the "
+            "delivery (§ 41 HVwVfG); the decision takes effect then (§ 43 HVwVfG) and the "
+            "objection period runs a month from it.",
+            body=PermitDecisionNotification,
+            run=with_holdings("notify_permit_decision"),
+        ),
+        parking_step(
+            "lodge_revocation_objection",
+            "lodge_revocation_objection",
+            "revocation-objections",
+            "Resident parking: lodge an objection to the revocation",
+            description="One in time suspends a revocation without immediate enforcement "
+            "(§ 80 (1) VwGO); a late one is recorded and decided as inadmissible.",
+            body=RevocationObjection,
+        ),
+        parking_step(
+            "remedy_revocation_objection",
+            "remedy_revocation_objection",
+            "revocation-objections/remedy",
+            "Resident parking: remedy the objection to the revocation",
+            description="Abhilfe (§ 72 VwGO): the revocation is lifted and the permit stands.",
+            body=RevocationObjectionRemedy,
+            run=with_holdings("remedy_revocation_objection"),
+        ),
+        parking_step(
+            "decide_revocation_objection",
+            "decide_revocation_objection",
+            "revocation-objections/decision",
+            "Resident parking: the Widerspruchsbescheid on the revocation",
+            description="Granted, the revocation is lifted; dismissed or inadmissible, it is "
+            "final after the month for an action (§ 74 (1) VwGO).",
+            body=RevocationObjectionDecision,
+            run=with_holdings("decide_revocation_objection"),
+        ),
+        parking_step(
+            "withdraw_revocation_objection",
+            "withdraw_revocation_objection",
+            "revocation-objections/withdrawal",
+            "Resident parking: withdraw the objection to the revocation",
+            body=OptionalReason,
+        ),
+        parking_step(
+            "mark_revocation_final",
+            "mark_revocation_final",
+            "revocation-final",
+            "Resident parking: the revocation became final",
+            description="After the objection period without objection, a withdrawn "
+            "objection, or the month for an action after the Widerspruchsbescheid; a permit "
+            "the revocation had not yet ended ends then, its resident and plate are free.",
+            run=with_holdings("mark_revocation_final"),
         ),
     ),
 )

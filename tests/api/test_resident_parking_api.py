@@ -17,6 +17,13 @@ from tests.api.conftest import NEW_CASE, Auth
 
 BY_RULES: dict[str, Any] = {}  # the permit by the rules; the remedy notice is the town's
 COUNTER = {"delivery": "counter"}
+REVOCATION = {
+    "ground": "facts_changed",
+    "reason": "Wegzug aus dem Bewohnerparkbereich laut Melderegister",
+    "facts_known_since": "2026-03-02",
+    "discretion": "Der Parkraum im Bereich ist knapp; ein Vertrauensschutz besteht nicht.",
+    "hearing_held_on": "2026-03-02",
+}
 
 
 def permit_request(name: str = "Max Mustermann", **data_changes: Any) -> dict[str, Any]:
@@ -54,7 +61,14 @@ def test_a_resident_parking_permit_through_every_step(
     assert decision["expires_on"] == "2027-03-01"
     assert decision["particulars"] == {"zone": "U1", "zone_name": "Altstadt", "months": 12}
     rules = {r["rules_id"]: r for r in decision["rules"]}
-    assert rules["resident-parking-zones"]["version"] == "usingen-2025-01"
+    assert rules["resident-parking-zones"]["version"] == "usingen-2026-01"
+    assert rules["resident-parking-zones"]["inputs"]["residence_rule"] == (
+        "Bewohnerparkregelung der Stadt Usingen"
+    )
+    # The costs decision and the fee record name the town's fee ordinance (§ 6a (5a) StVG).
+    ordinance = "Gebührenordnung für Bewohnerparkausweise der Stadt Usingen vom 28.11.2024"
+    assert ordinance in decision["costs"]["legal_basis"]
+    assert ordinance in rules["resident-parking-fee"]["inputs"]["legal_basis"]
     assert rules["resident-parking-one-permit"]["inputs"]["refusals"] == []
     assert rules["resident-parking-fee"]["inputs"]["months"] == 12
     assert decided["service_state"]["vehicle"]["number_plate"] == "HG-AB 123"
@@ -84,14 +98,30 @@ def test_a_resident_parking_permit_through_every_step(
             }
         },
     )
-    assert changed["service_state"]["vehicle"]["number_plate"] == "HG-XY 42"
+    # A decision of its own: it takes effect on its notification.
+    assert changed["service_state"]["vehicle"]["number_plate"] == "HG-AB 123"
     assert changed["service_state"]["fees"][-1]["fee"] == "15.00"
+    change = changed["service_state"]["decisions"][-1]
+    assert change["kind"] == "plate_change"
+    assert "HG-XY 42" in change["operative_part"]
+    assert ordinance in change["costs"]["legal_basis"]
+    assert change["remedy_notice"]["text"].startswith("Rechtsbehelfsbelehrung")
+    assert change["notified_on"] is None
+    assert "renew_permit" not in changed["allowed_commands"]
+    changed = post("/permit-decision-notifications", {"delivery": "letter"})
+    assert changed["service_state"]["vehicle"]["number_plate"] == "HG-XY 42"
+    change = changed["service_state"]["decisions"][-1]
+    assert change["notified_on"] == "2026-04-15"  # posted Saturday 11 April: 4th day, Wednesday
+    assert change["objection_deadline"] == "2026-05-15"
 
     clock.set(clock.now().replace(year=2027, month=2, day=1))
     version = client.get(url, headers=clerk).headers["ETag"]
     stale = client.post(url + "/parking-renewals", json={}, headers={**clerk, "If-Match": '"1"'})
     assert stale.status_code == 412
     renewed = post("/parking-renewals", {"months": 6}, **{"If-Match": version})
+    assert renewed["service_state"]["valid_until"] == "2027-03-01"  # not yet notified
+    renewed = post("/permit-decision-notifications", COUNTER)
+    assert renewed["service_state"]["decisions"][-1]["takes_effect_on"] == "2027-03-02"
     assert renewed["service_state"]["valid_from"] == "2026-03-02"
     assert renewed["service_state"]["valid_until"] == "2027-09-01"
     assert [f["charge"] for f in renewed["service_state"]["fees"]] == [
@@ -130,7 +160,9 @@ def test_a_resident_parking_permit_through_every_step(
         "Notified",
         "BecameFinal",
         "NumberPlateChanged",
+        "PermitDecisionNotified",
         "PermitRenewed",
+        "PermitDecisionNotified",
         "PermitReturned",
         "Closed",
     ]
@@ -141,9 +173,11 @@ def test_a_resident_parking_permit_through_every_step(
     assert replay["verdict"] == "consistent", replay
 
     published = feed_of(client, auth, url.rsplit("/", 1)[-1])
-    assert [e["type"].split(".")[-2] for e in published][-4:] == [
+    assert [e["type"].split(".")[-2] for e in published][-6:] == [
         "parking_permit_plate_changed",
+        "parking_permit_decision_notified",
         "parking_permit_renewed",
+        "parking_permit_decision_notified",
         "parking_permit_returned",
         "closed",
     ]
@@ -289,11 +323,15 @@ def test_a_plate_held_by_another_permit_cannot_be_changed_to(
     assert bad.json()["errors"][0]["field"] == "vehicle.number_plate"
     revoked = client.post(
         first + "/parking-revocation",
-        json={"reason": "Wegzug aus dem Bewohnerparkbereich", "legal_basis": "§ 49 HVwVfG"},
+        json={**REVOCATION, "immediate_enforcement": "Der Parkraum wird sofort benötigt."},
         headers=clerk,
     )
-    assert revoked.status_code == 200
-    assert revoked.json()["status"] == "permit_revoked"
+    assert revoked.status_code == 200, revoked.json()
+    assert revoked.json()["status"] == "notified"  # decided; in effect once notified
+    notified = client.post(first + "/permit-decision-notifications", json=COUNTER, headers=clerk)
+    assert notified.status_code == 200, notified.json()
+    assert notified.json()["status"] == "permit_revoked"
+    assert notified.json()["service_state"]["revocation"]["state"] == "in_effect"
     moved = client.post(
         second + "/number-plate-changes",
         json={"vehicle": {"number_plate": "HG-AB 123"}},
@@ -323,3 +361,49 @@ def test_the_catalogue_example_is_accepted(
     created = client.post("/api/v1/cases", json=body, headers=auth("applicant", sub="portal:p8"))
     assert created.status_code == 201, created.json()
     assert berlin_date(clock.now()) == date(2026, 3, 2)
+
+
+def test_a_revocation_without_immediate_enforcement_is_suspended_by_an_objection(
+    client: TestClient, auth: Auth, clock: FixedClock
+) -> None:
+    clerk = auth("clerk")
+    url = submitted_and_reviewed(client, auth, permit_request(), "portal:p9")
+
+    def post(path: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = client.post(url + path, json=payload, headers=clerk)
+        assert response.status_code == 200, (path, response.json())
+        return response.json()
+
+    post("/parking-decision", BY_RULES)
+    post("/notify", COUNTER)
+    unheard = {k: v for k, v in REVOCATION.items() if k != "hearing_held_on"}
+    refused = client.post(url + "/parking-revocation", json=unheard, headers=clerk)
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "hearing_held_on"
+    decided = post("/parking-revocation", REVOCATION)
+    revocation = decided["service_state"]["decisions"][-1]
+    assert revocation["legal_basis"] == "§ 49 Abs. 2 Satz 1 Nr. 3 HVwVfG"
+    assert revocation["hearing"]["held_on"] == "2026-03-02"
+    assert revocation["remedy_notice"]["text"].startswith("Rechtsbehelfsbelehrung")
+    state = post("/permit-decision-notifications", COUNTER)["service_state"]
+    assert state["revocation"]["state"] == "awaiting_finality"
+    assert state["revocation"]["objection_deadline"] == "2026-04-02"
+    assert state["ended_on"] is None  # the permit stays until the revocation is final
+    lodged = post("/revocation-objections", {"grounds": "Ich wohne weiterhin dort."})
+    assert lodged["service_state"]["revocation"]["state"] == "suspended"
+    assert lodged["status"] == "notified"
+    clock.advance(timedelta(days=40))
+    assert "mark_revocation_final" not in lodged["allowed_commands"]
+    decided = post(
+        "/revocation-objections/decision",
+        {"outcome": "dismissed", "reasons": "Wegzug belegt.", "served_on": "2026-04-11"},
+    )
+    assert decided["service_state"]["ended_on"] is None
+    early = client.post(url + "/revocation-final", headers=clerk)
+    assert early.status_code == 422
+    assert early.json()["errors"][0]["field"] == "at"
+    clock.advance(timedelta(days=31))  # the month for an action ended on 11 May
+    final = post("/revocation-final")
+    assert final["status"] == "permit_revoked"
+    assert final["service_state"]["revocation"]["final_on"] == "2026-05-12"
+    assert final["service_state"]["ended_on"] == "2026-05-12"

@@ -39,7 +39,13 @@ def new_versions_from_2027() -> Iterator[RuleBook]:
             *plan.zones[1:],
         ),
     )
-    fees = ParkingTariff("usingen-2027-01", FROM_2027, Decimal("120.00"), Decimal("20.00"))
+    fees = ParkingTariff(  # above the GebOSt: under the town's fee ordinance
+        "usingen-2027-01",
+        FROM_2027,
+        Decimal("120.00"),
+        Decimal("20.00"),
+        rules.TARIFFS["usingen"][-1].ordinance,
+    )
     usingen_tariffs = rules.TARIFFS["usingen"]
     book = STATUTES.amended(rules.ZONE_PLANS["usingen"], (plan, smaller)).amended(
         usingen_tariffs, (*usingen_tariffs, fees)

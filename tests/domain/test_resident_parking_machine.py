@@ -84,6 +84,10 @@ class Permit:
     valid_from: date | None = None
     valid_until: date | None = None
     ended: bool = False
+    # An open revocation: "awaiting_finality", "suspended" (by an objection in time) or
+    # "in_effect" (immediate enforcement); None when there is none or it was lifted or final.
+    revocation: str | None = None
+    revocation_objection: bool = False  # an objection to the revocation is open
 
     @property
     def in_force(self) -> bool:
@@ -155,6 +159,20 @@ class ResidentParkingMachine(RuleBasedStateMachine):
 
     def _tell(self, what: str, passed: bool) -> None:
         event(f"{what}: {'passed' if passed else 'refused'}")
+
+    def _notify_permit_decision(self, case_id: UUID, delivery: str = "counter") -> None:
+        """The renewal, plate change or revocation just decided is handed over (or posted)."""
+        take(
+            self.parking,
+            case_id,
+            "notify_permit_decision",
+            actor=self._clerk(case_id),
+            delivery=delivery,
+        )
+        notified = self._case(case_id).permit_decisions[-1]
+        if delivery == "counter":
+            assert notified["notified_on"] == self.today
+        assert notified["objection_deadline"] > notified["notified_on"]
 
     # ------------------------------------------------------------------ rules
 
@@ -343,6 +361,7 @@ class ResidentParkingMachine(RuleBasedStateMachine):
         expected = status in STATUSES_WITH_PERMIT_STEPS and permit.in_force
         granted = min(months, zone_plan(permit.tenant, self.today).max_validity_months)
         start = until = self.today
+        lapsed = False
         if expected:
             assert permit.valid_from is not None
             assert permit.valid_until is not None
@@ -352,8 +371,10 @@ class ResidentParkingMachine(RuleBasedStateMachine):
             until = last_day(
                 self.today if lapsed else permit.valid_until + timedelta(days=1), granted
             )
-            expected = self.today >= opens and not self._conflict(
-                case_id, max(self.today, start), until, plate=permit.plate
+            expected = (
+                self.today >= opens
+                and permit.revocation is None
+                and not self._conflict(case_id, max(self.today, start), until, plate=permit.plate)
             )
         passed = self._attempt(
             case_id,
@@ -362,11 +383,17 @@ class ResidentParkingMachine(RuleBasedStateMachine):
         )
         self._tell("renew", passed)
         if passed:
+            assert self._case(case_id).pending_permit_decision is not None
+            self._notify_permit_decision(case_id)  # it takes effect on notification
             permit.valid_from, permit.valid_until = start, until
             assert self._case(case_id).period == (start, until)
 
-    @rule(case_id=cases, plate=st.sampled_from(PLATES))
-    def change_number_plate(self, case_id: UUID, plate: str) -> None:
+    @rule(
+        case_id=cases,
+        plate=st.sampled_from(PLATES),
+        delivery=st.sampled_from(["counter", "letter", "electronic"]),
+    )
+    def change_number_plate(self, case_id: UUID, plate: str, delivery: str) -> None:
         """Another plate on a permit in force, unless another permit holds that plate."""
         permit = self.model[case_id]
         new = canonical_plate(plate)
@@ -377,6 +404,7 @@ class ResidentParkingMachine(RuleBasedStateMachine):
             and new != permit.plate
             and permit.valid_until is not None
             and self.today <= permit.valid_until
+            and permit.revocation is None
         )
         if expected:
             assert permit.valid_from is not None
@@ -396,6 +424,10 @@ class ResidentParkingMachine(RuleBasedStateMachine):
         )
         self._tell("change plate", passed)
         if passed:
+            plate_now = self._case(case_id).number_plate
+            assert isinstance(plate_now, PersonalData)
+            assert plate_now.value == permit.plate  # the old plate until notified
+            self._notify_permit_decision(case_id, delivery=delivery)
             permit.plate = new
 
     @rule(case_id=cases, by_applicant=st.booleans())
@@ -408,38 +440,145 @@ class ResidentParkingMachine(RuleBasedStateMachine):
             name = case.applicant["name"]
             assert isinstance(name, PersonalData)
             actor = Actor(case.submitted_by, name.value, Role.APPLICANT, permit.tenant)
-        expected = case.status in ENDING_STATUSES and permit.in_force
+        expected = case.status in ENDING_STATUSES and permit.in_force and permit.revocation is None
         if self._attempt(
             case_id, lambda: take(self.parking, case_id, "return_permit", actor=actor), expected
         ):
             permit.ended = True
 
-    @rule(case_id=cases)
-    def revoke(self, case_id: UUID) -> None:
-        """A clerk revokes a permit in force."""
+    @rule(case_id=cases, immediate=st.booleans())
+    def revoke(self, case_id: UUID, immediate: bool) -> None:
+        """A clerk revokes a permit in force (§ 49 (2) no. 3 HVwVfG); notified at once.
+
+        With immediate enforcement it ends the permit that day; without, the permit stays
+        until the revocation is final.
+        """
         permit = self.model[case_id]
-        expected = self._case(case_id).status in ENDING_STATUSES and permit.in_force
-        if self._attempt(
+        expected = (
+            self._case(case_id).status in ENDING_STATUSES
+            and permit.in_force
+            and permit.revocation is None
+        )
+        order = {"immediate_enforcement": "Parkraum sofort benötigt"} if immediate else {}
+        passed = self._attempt(
             case_id,
             lambda: take(
                 self.parking,
                 case_id,
                 "revoke",
                 actor=self._clerk(case_id),
+                ground="facts_changed",
                 reason="Wegzug",
-                legal_basis="§ 49 HVwVfG",
+                facts_known_since=self.today.isoformat(),
+                discretion="Parkraum knapp",
+                hearing_not_needed_because="Gefahr im Verzug",
+                **order,
             ),
             expected,
-        ):
+        )
+        self._tell("revoke", passed)
+        if not passed:
+            return
+        assert self._case(case_id).ended_on is None  # decided; in effect once notified
+        self._notify_permit_decision(case_id)
+        if immediate:
             permit.ended = True
+            permit.revocation = "in_effect"
+            assert self._case(case_id).status == ResidentParkingStatus.REVOKED
+        else:
+            permit.revocation = "awaiting_finality"
+            assert self._case(case_id).ended_on is None
+
+    @rule(case_id=cases, outcome=st.sampled_from(["withdraw", "remedy", "granted", "dismissed"]))
+    def object_to_the_revocation(self, case_id: UUID, outcome: str) -> None:
+        """An objection to the revocation, then withdrawn, remedied or decided."""
+        permit = self.model[case_id]
+        clerk = self._clerk(case_id)
+        lodged = self._attempt(
+            case_id,
+            lambda: take(
+                self.parking, case_id, "lodge_revocation_objection", actor=clerk, grounds="g"
+            ),
+            None if permit.revocation else False,
+        )
+        self._tell("revocation objection", lodged)
+        if not lodged:
+            return
+        revocation = self._case(case_id).revocation
+        assert revocation is not None
+        timely = revocation["objections"][-1].timely
+        if timely and permit.revocation == "awaiting_finality":
+            permit.revocation = "suspended"
+            assert revocation["state"] == "suspended"
+        ended_by_it = permit.revocation == "in_effect"
+        if outcome == "withdraw":
+            take(self.parking, case_id, "withdraw_revocation_objection", actor=clerk)
+            if permit.revocation == "suspended":
+                permit.revocation = "awaiting_finality"
+            return
+        if outcome == "dismissed":
+            take(
+                self.parking,
+                case_id,
+                "decide_revocation_objection",
+                actor=clerk,
+                outcome="dismissed" if timely else "inadmissible",
+                reasons="r",
+                served_on=self.today.isoformat(),
+            )
+            if permit.revocation == "suspended":
+                permit.revocation = "awaiting_finality"
+            return
+        restores = ended_by_it and permit.valid_until is not None
+        retake = restores and permit.valid_until is not None and self.today <= permit.valid_until
+        conflict = retake and self._conflict(
+            case_id,
+            max(self.today, permit.valid_from or self.today),
+            permit.valid_until or self.today,
+            plate=permit.plate,
+        )
+        command = (
+            ("remedy_revocation_objection", {"reason": "Abhilfe"})
+            if outcome == "remedy"
+            else (
+                "decide_revocation_objection",
+                {"outcome": "granted", "reasons": "r", "served_on": self.today.isoformat()},
+            )
+        )
+        passed = self._attempt(
+            case_id,
+            lambda: take(self.parking, case_id, command[0], actor=clerk, **command[1]),
+            not conflict,
+        )
+        if passed:
+            permit.revocation = None
+            permit.ended = False
+            assert self._case(case_id).ended_on is None
+
+    @rule(case_id=cases)
+    def mark_revocation_final(self, case_id: UUID) -> None:
+        """Final after the objection period (or the month for an action); the permit ends."""
+        permit = self.model[case_id]
+        passed = self._attempt(
+            case_id,
+            lambda: take(
+                self.parking, case_id, "mark_revocation_final", actor=self._clerk(case_id)
+            ),
+            None if permit.revocation else False,
+        )
+        self._tell("revocation final", passed)
+        if passed:
+            permit.revocation = None
+            permit.ended = True
+            assert self._case(case_id).status == ResidentParkingStatus.REVOKED
 
     @rule(case_id=cases)
     def close(self, case_id: UUID) -> None:
-        """Closing is refused while the permit is in force."""
+        """Closing is refused while the permit is in force or a revocation awaits finality."""
         permit = self.model[case_id]
         in_force_today = (
             permit.in_force and permit.valid_until is not None and self.today <= permit.valid_until
-        )
+        ) or permit.revocation in ("awaiting_finality", "suspended")
         self._attempt(
             case_id,
             lambda: take(self.service, case_id, "close", actor=self._clerk(case_id)),

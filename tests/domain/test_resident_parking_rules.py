@@ -12,10 +12,14 @@ from hypothesis import strategies as st
 
 from domain.rules import resident_parking as rules
 from domain.rules.resident_parking import (
+    GEBOST_BASIS,
+    FeeOrdinance,
     ParkingTariff,
     ParkingZone,
     Refusal,
+    TariffWithoutBasis,
     ZonePlan,
+    refusal_text,
     street_key,
     tariff,
     zone_plan,
@@ -27,6 +31,9 @@ from domain.tenants import TENANTS
 districts = st.text(alphabet="ABCDEFGHKLMNOPRSTUVWZÄÖÜ", min_size=1, max_size=3)
 letters = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=1, max_size=2)
 numbers = st.integers(min_value=1, max_value=9999)
+ORDINANCE = FeeOrdinance(
+    "Gebührenordnung für Bewohnerparkausweise der Stadt Usingen", date(2026, 11, 26)
+)
 
 
 @pytest.mark.parametrize(
@@ -116,8 +123,10 @@ def test_a_validity_of_whole_months_ends_the_day_before() -> None:
 
 
 def test_a_new_version_takes_effect_on_its_day_and_old_ones_stay_findable() -> None:
-    old = rules.TARIFFS["usingen"][0]
-    new = ParkingTariff("usingen-2027-01", date(2027, 1, 1), Decimal("120.00"), Decimal("20.00"))
+    old = rules.TARIFFS["usingen"][-1]
+    new = ParkingTariff(
+        "usingen-2027-01", date(2027, 1, 1), Decimal("120.00"), Decimal("20.00"), ORDINANCE
+    )
     with STATUTES.amended(rules.TARIFFS["usingen"], (old, new)).applied():
         assert tariff("usingen", date(2026, 12, 31)) == old
         assert tariff("usingen", date(2027, 1, 1)) == new
@@ -133,8 +142,10 @@ def test_a_new_version_takes_effect_on_its_day_and_old_ones_stay_findable() -> N
 
 
 def test_an_amended_table_applies_only_in_the_thread_that_applied_it() -> None:
-    old = rules.TARIFFS["usingen"][0]
-    new = ParkingTariff("usingen-2027-01", date(2027, 1, 1), Decimal("120.00"), Decimal("20.00"))
+    old = rules.TARIFFS["usingen"][-1]
+    new = ParkingTariff(
+        "usingen-2027-01", date(2027, 1, 1), Decimal("120.00"), Decimal("20.00"), ORDINANCE
+    )
     elsewhere: list[ParkingTariff] = []
     with STATUTES.amended(rules.TARIFFS["usingen"], (old, new)).applied():
         other = threading.Thread(
@@ -150,3 +161,83 @@ def test_a_plan_caps_the_validity() -> None:
     plan = ZonePlan("x", date(2025, 1, 1), (ParkingZone("Z", "Z", ("A-Weg",)),))
     assert plan.max_validity_months == 12
     assert zone_plan("schmitten", date(2026, 3, 2)).max_validity_months == 24
+
+
+# ------------------------------------------------------------ residence rule (issue #20)
+
+
+@pytest.mark.parametrize("tenant", sorted(TENANTS))
+def test_the_zone_check_from_2026_cites_the_residence_rule_of_law_and_of_the_town(
+    tenant: str,
+) -> None:
+    plan = zone_plan(tenant, date(2026, 3, 2))
+    assert plan.residence_rule is not None
+    _, record = plan.check("Nirgendwo-Weg", main_residence=True)
+    assert record.version == f"{tenant}-2026-01"
+    assert record.inputs["residence_basis"].startswith("§ 45 Abs. 1b Satz 1 Nr. 2a StVO")
+    assert "VwV-StVO" in record.inputs["residence_basis"]
+    assert record.inputs["residence_rule"] == rules.TOWN_RESIDENCE_RULES[tenant]
+    assert "Melderegister" in record.inputs["residence_proof"]
+    text = refusal_text("outside_zones", record)
+    assert "Meldebehörde" in text
+    assert rules.TOWN_RESIDENCE_RULES[tenant] in text
+    assert "§ 45 Abs. 1b Satz 1 Nr. 2a StVO" in text
+
+
+def test_the_2025_plans_stay_as_recorded_for_replay() -> None:
+    old = rules.zone_plan_version("usingen", "usingen-2025-01")
+    assert old.residence_rule is None
+    _, record = old.check("Obergasse", main_residence=True)
+    assert "residence_rule" not in record.inputs
+    assert refusal_text("outside_zones", record) == Refusal.TEXT["outside_zones"]
+
+
+def test_a_secondary_residence_refusal_names_the_towns_rule() -> None:
+    _, record = zone_plan("usingen", date(2026, 3, 2)).check("Obergasse", main_residence=False)
+    assert record.inputs["refusals"] == ["secondary_residence"]
+    text = refusal_text("secondary_residence", record)
+    assert "Nebenwohnung" in text
+    assert "Bewohnerparkregelung der Stadt Usingen" in text
+
+
+# ------------------------------------------------------------------ fees (issue #20)
+
+
+@given(fee=st.decimals(min_value=Decimal("30.71"), max_value=Decimal("1000"), places=2))
+def test_a_tariff_above_the_federal_cap_without_an_ordinance_is_refused_when_defined(
+    fee: Decimal,
+) -> None:
+    with pytest.raises(TariffWithoutBasis, match="GebOSt"):
+        ParkingTariff("x-2027-01", date(2027, 1, 1), fee, Decimal("10.00"))
+    with_ordinance = ParkingTariff("x-2027-01", date(2027, 1, 1), fee, Decimal("10.00"), ORDINANCE)
+    assert "§ 6a Abs. 5a StVG" in with_ordinance.legal_basis
+    assert "Gebührenordnung für Bewohnerparkausweise der Stadt Usingen vom 26.11.2026" in (
+        with_ordinance.legal_basis
+    )
+
+
+@given(fee=st.decimals(min_value=Decimal("10.20"), max_value=Decimal("30.70"), places=2))
+def test_a_tariff_within_the_federal_frame_stands_on_the_gebost(fee: Decimal) -> None:
+    within = ParkingTariff("x-2027-01", date(2027, 1, 1), fee, Decimal("10.00"))
+    assert within.legal_basis == GEBOST_BASIS
+    _, record = within.assess(12)
+    assert record.inputs["legal_basis"] == GEBOST_BASIS
+
+
+def test_a_plate_change_fee_above_the_cap_needs_an_ordinance_too() -> None:
+    with pytest.raises(TariffWithoutBasis, match="plate change"):
+        ParkingTariff("x-2027-01", date(2027, 1, 1), Decimal("30.00"), Decimal("40.00"))
+
+
+@pytest.mark.parametrize("tenant", sorted(TENANTS))
+def test_every_towns_tariff_names_its_basis_and_records_it_from_2026(tenant: str) -> None:
+    for version in rules.TARIFFS[tenant]:
+        assert version.legal_basis  # defined: within the GebOSt, or with an ordinance
+    today = tariff(tenant, date(2026, 3, 2))
+    _, record = today.assess(12)
+    assert record.inputs["legal_basis"] == today.legal_basis
+    old = rules.TARIFFS[tenant][0]
+    _, old_record = old.assess(12)
+    assert "legal_basis" not in old_record.inputs  # as the 2025 decisions recorded it
+    if today.annual_fee > Decimal("30.70"):
+        assert today.ordinance is not None
