@@ -1,24 +1,45 @@
-"""Demo sewer house connections: one in every state of the connection's life, in each town."""
+"""Demo sewer house connections: one in every state of the connection's life, in each town.
+
+Every town shows the charge assessment (Kostenersatzbescheid) notified by letter, one to the
+buyer of the plot; a connection the owner's contractor built, closed without a charge; leak
+tests (a failed one before the defects, a passed one before the acceptance); and an
+application by an architect for the owner, whose authorisation and missing longitudinal
+section arrive during the review.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from application.clock import FixedClock
 from application.commands import CommandHandler
-from domain.case_steps import DECIDE, Decide
+from domain.case_steps import DECIDE, Decide, Notify
+from domain.commands import Command
 from domain.inspections import InspectionReport
-from domain.services.sewer_connection import STEPS, ConstructionReport, DetermineConnectionPoint
+from domain.services.sewer_connection import (
+    STEPS,
+    ChargeAssessmentBody,
+    ConstructionReport,
+    DetermineConnectionPoint,
+    DrainagePlansReceived,
+    LeakTestReport,
+    OwnerAuthorisationReceived,
+    PlanBody,
+    SewerConnection,
+)
 from infrastructure.demo_steps import (
     LETTER,
     DeliveryName,
     Office,
     Step,
     ask,
+    case_of,
     close_when_final,
+    move_to,
     notify,
     refused_and_closed,
     review,
@@ -32,6 +53,13 @@ CONNECTION_POINT = STEPS.named("determine_connection_point")
 CONSTRUCTION = STEPS.named("report_construction")
 INSPECT = STEPS.named("inspect_connection")
 CHARGE = STEPS.named("assess_connection_charge")
+CHARGE_NOTIFIED = STEPS.named("notify_connection_charge")
+LEAK_TEST = STEPS.named("record_leak_test")
+PLANS = STEPS.named("record_drainage_plans")
+AUTHORISATION = STEPS.named("record_owner_authorisation")
+BY_AN_ARCHITECT = 12  # the index of the application an architect makes for the owner
+PLANS_DATED = date(2026, 1, 15)
+BUYER = ("Jonas und Miriam Keller", "Lindenstraße 4, 61250 Usingen")
 LEGAL_BASIS = "§§ 3, 5 Entwässerungssatzung (Anschluss- und Benutzungszwang)"
 RAINWATER_REFUSAL = (
     "Das Niederschlagswasser ist auf dem Grundstück zu versickern "
@@ -85,6 +113,16 @@ def connection_data(
             "phone": phone,
             "email": email,
         },
+        "applicant_is_owner": index != BY_AN_ARCHITECT,
+        # The architect's application lacks the longitudinal section (sent in later).
+        "drainage_plans": [
+            {"kind": "site_plan", "dated_on": PLANS_DATED.isoformat()},
+            *(
+                [{"kind": "longitudinal_section", "dated_on": PLANS_DATED.isoformat()}]
+                if index != BY_AN_ARCHITECT
+                else []
+            ),
+        ],
     }
 
 
@@ -95,8 +133,12 @@ def permitted(
     clock: FixedClock,
     representative: str | None = None,
 ) -> None:
-    """Reviewed, the connection point set, the owner heard on the tree protection; permitted."""
+    """Reviewed (documents that were missing arrive), the connection point set, the owner
+    heard on the tree protection; permitted."""
     review(h, case_id, town, clock)
+    connection = case_of(h, case_id)
+    if isinstance(connection, SewerConnection) and not connection.application.applicant_is_owner:
+        documents_arrive(h, case_id, town, clock)
     clock.advance(timedelta(days=2))
     point = DetermineConnectionPoint(
         manhole="S 12-034",
@@ -138,9 +180,24 @@ _construction_reported = then(
         ConstructionReport(completed_on=today, pipe_length_m=Decimal("12.80"))
     ),
 )
+
+
+def leak_test(result: str, method: str = "air") -> Callable[[date], Command]:
+    """The contractor's leak test protocol (DIN EN 1610) of that day, as the clerk records it."""
+    return lambda today: LEAK_TEST(
+        LeakTestReport(
+            tested_on=today,
+            method=method,  # type: ignore[arg-type]
+            result=result,  # type: ignore[arg-type]
+            tester="Dichtheitsprüfung durch den Fachbetrieb (Prüfprotokoll liegt vor)",
+        )
+    )
+
+
+_leak_failed = then(_construction_reported, timedelta(days=1), leak_test("failed"))
 _defective = then(
-    _construction_reported,
-    timedelta(days=1),
+    _leak_failed,
+    timedelta(0),
     lambda today: INSPECT(
         InspectionReport(
             inspected_on=today,
@@ -149,18 +206,74 @@ _defective = then(
         )
     ),
 )
+_leak_passed = then(_defective, timedelta(days=9), leak_test("passed", "water"))
 _accepted = then(
-    _defective,
-    timedelta(days=9),
+    _leak_passed,
+    timedelta(0),
     lambda today: INSPECT(InspectionReport(inspected_on=today, defects=[])),
 )
-_charged = then(_accepted, timedelta(days=3), lambda _today: CHARGE())
+
+
+def charged(debtor: tuple[str, str] | None = None) -> Step:
+    """Accepted; three days on the charge is assessed (to the owner, or a buyer) and posted."""
+
+    def step(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+        _accepted(h, case_id, town, clock)
+        clock.advance(timedelta(days=3))
+        body = (
+            ChargeAssessmentBody(debtor_name=debtor[0], debtor_address=debtor[1])
+            if debtor
+            else None
+        )
+        h.handle(case_id, CHARGE(body), town.clerk, None)
+        notice = Notify(delivery=LETTER, sent_on=today(clock))
+        h.handle(case_id, CHARGE_NOTIFIED(notice), town.clerk, None)
+
+    return step
+
+
+_charged = charged()
 
 
 def _closed(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    """Charged; once the permit is final (the file is never closed before), closed."""
-    _charged(h, case_id, town, clock)
+    """Charged to the buyer of the plot; once permit and charge are unappealable, closed."""
+    charged(BUYER)(h, case_id, town, clock)
+    charge = case_of(h, case_id).service_state()["charge_assessment"]
+    move_to(clock, charge["objection_deadline"] + timedelta(days=1))
     close_when_final(h, case_id, town, clock, "Anschluss hergestellt, abgenommen und abgerechnet.")
+
+
+def _built_by_the_owners_contractor(
+    h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock
+) -> None:
+    """Built by the owner's specialist contractor under the statute: accepted, no charge."""
+    _permitted(h, case_id, town, clock)
+    clock.advance(timedelta(days=10))
+    report = ConstructionReport(
+        completed_on=today(clock), pipe_length_m=Decimal("7.40"), built_by="owner_contractor"
+    )
+    h.handle(case_id, CONSTRUCTION(report), town.clerk, None)
+    clock.advance(timedelta(days=1))
+    h.handle(case_id, leak_test("passed")(today(clock)), town.clerk, None)
+    h.handle(case_id, INSPECT(InspectionReport(inspected_on=today(clock))), town.clerk, None)
+    close_when_final(
+        h, case_id, town, clock, "Anschluss durch Fachbetrieb des Eigentümers; kein Kostenersatz."
+    )
+
+
+def documents_arrive(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    """For an application by someone else: the owner's authorisation and the missing
+    longitudinal section arrive during the review and are recorded."""
+    clock.advance(timedelta(days=2))
+    authorisation = OwnerAuthorisationReceived(
+        kind="power_of_attorney", signed_on=today(clock) - timedelta(days=5)
+    )
+    h.handle(case_id, AUTHORISATION(authorisation), town.clerk, None)
+    plans = DrainagePlansReceived(
+        received_on=today(clock),
+        plans=[PlanBody(kind="longitudinal_section", dated_on=today(clock) - timedelta(days=3))],
+    )
+    h.handle(case_id, PLANS(plans), town.clerk, None)
 
 
 CONNECTION_SCENARIOS: tuple[Step, ...] = (
@@ -178,4 +291,6 @@ CONNECTION_SCENARIOS: tuple[Step, ...] = (
         legal_basis=LEGAL_BASIS,
     ),
     withdrawn("Bauvorhaben zurückgestellt."),
+    _built_by_the_owners_contractor,
+    _permitted,  # BY_AN_ARCHITECT: documents arrive during the review
 )

@@ -5,6 +5,13 @@ The permit fee (Verwaltungsgebühr) is charged with the decision; the connection
 a flat amount for the kind of drainage plus every metre of connection pipe in public ground
 beyond the length the flat amount includes. Both come from the same tariff version, which
 the decision and the assessment each record with the inputs they read.
+
+The connection charge is Kostenersatz under § 12 KAG (Hessen) with the town's drainage
+statute: the claim arises with the final completion of the connection (endgültige
+Herstellung, § 12 Abs. 2 KAG), so the tariff in force on that day applies, whatever day the
+assessment is issued. The assessment (Kostenersatzbescheid) falls due a period after its
+Bekanntgabe (``CHARGE_DUE``, the statute's), and an approval needs the drainage plans the
+statute asks for (``PLANS_REQUIRED``).
 """
 
 from __future__ import annotations
@@ -18,12 +25,107 @@ from typing import Final
 from domain.conditions import StandardConditions
 from domain.decision import RulesApplied
 from domain.rules.tariffs import cents
-from domain.working_days import add_months
+from domain.working_days import add_months, period_end
 
 PERMIT_FEE_RULES_ID: Final = "sewer-connection-permit-fee"
 CHARGE_RULES_ID: Final = "sewer-connection-charge"
 CONDITIONS_RULES_ID: Final = "sewer-connection-conditions"
 LAPSE_RULES_ID: Final = "sewer-connection-lapse"
+CHARGE_DUE_RULES_ID: Final = "sewer-connection-charge-due"
+PLANS_RULES_ID: Final = "sewer-connection-plans"
+
+CHARGE_LEGAL_BASIS: Final = (
+    "§ 12 KAG (Hessen) i. V. m. den Bestimmungen der Entwässerungssatzung über den Kostenersatz "
+    "für Grundstücksanschlüsse"
+)
+# § 12 Abs. 3 KAG with § 11 Abs. 7 KAG: liable is who owns the plot when the notice is
+# announced (Bekanntgabe), not who applied or owned it when the connection was built.
+DEBTOR_LEGAL_BASIS: Final = "§ 12 Abs. 3 i. V. m. § 11 Abs. 7 KAG (Hessen)"
+# § 80 Abs. 2 Satz 1 Nr. 1 VwGO: an objection against public charges (Abgaben und Kosten)
+# does not suspend the duty to pay; suspension is applied for (§ 80 Abs. 4, 6 VwGO).
+NO_SUSPENSION_NOTE: Final = (
+    "Hinweis: Widerspruch und Anfechtungsklage gegen die Anforderung öffentlicher Abgaben und "
+    "Kosten haben keine aufschiebende Wirkung (§ 80 Abs. 2 Satz 1 Nr. 1 VwGO); der Betrag ist "
+    "auch bei Einlegung eines Rechtsbehelfs zum Fälligkeitstag zu zahlen. Die Aussetzung der "
+    "Vollziehung kann bei der erlassenden Behörde beantragt werden (§ 80 Abs. 4, 6 VwGO)."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeDue:
+    """When an assessed connection charge falls due: months after its Bekanntgabe."""
+
+    version: str
+    valid_from: date
+    months: int
+    moves_off_non_working_days: bool  # § 193 BGB: a payment due on a Sunday is due Monday
+    legal_basis: str
+
+    def due_on(self, notified_on: date) -> date:
+        """The due date of a charge whose assessment was notified on ``notified_on``."""
+        if self.moves_off_non_working_days:
+            return period_end(notified_on, self.months)
+        return add_months(notified_on, self.months)
+
+    def record(self, notified_on: date) -> RulesApplied:
+        """The rule as the notification of the assessment records it."""
+        return RulesApplied(
+            CHARGE_DUE_RULES_ID,
+            self.version,
+            {
+                "notified_on": notified_on.isoformat(),
+                "months": self.months,
+                "moves_off_non_working_days": self.moves_off_non_working_days,
+                "due_on": self.due_on(notified_on).isoformat(),
+            },
+        )
+
+
+CHARGE_DUE: Final[tuple[ChargeDue, ...]] = (
+    ChargeDue(
+        version="2026-12",
+        valid_from=date(1977, 1, 1),
+        months=1,
+        moves_off_non_working_days=True,
+        legal_basis="Entwässerungssatzung der Gemeinde (Fälligkeit des Kostenersatzes einen "
+        "Monat nach Bekanntgabe des Bescheides); §§ 187 Abs. 1, 188 Abs. 2, 193 BGB",
+    ),
+)
+"""The towns' drainage statutes make the Kostenersatz due a month after the Bekanntgabe."""
+
+
+class PlanKind(StrEnum):
+    """The drawings of an Entwässerungsantrag (Entwässerungspläne)."""
+
+    SITE_PLAN = "site_plan"  # Lageplan (1:500) with the pipes to the connection point
+    FLOOR_PLAN = "floor_plan"  # Grundrisse with the drainage objects (1:100)
+    LONGITUDINAL_SECTION = "longitudinal_section"  # Längsschnitt of the Grundleitung
+    DRAINAGE_CALCULATION = "drainage_calculation"  # Bemessung, Überflutungsnachweis
+
+
+@dataclass(frozen=True, slots=True)
+class PlansRequired:
+    """Which drawings an approval needs (the statute's list of documents to submit)."""
+
+    version: str
+    valid_from: date
+    kinds: tuple[PlanKind, ...]
+    legal_basis: str
+
+    def missing(self, given: set[str]) -> list[str]:
+        """The required kinds not among those given, in the statute's order."""
+        return [kind.value for kind in self.kinds if kind.value not in given]
+
+
+PLANS_REQUIRED: Final[tuple[PlansRequired, ...]] = (
+    PlansRequired(
+        version="2026-12",
+        valid_from=date(1977, 1, 1),
+        kinds=(PlanKind.SITE_PLAN, PlanKind.LONGITUDINAL_SECTION),
+        legal_basis="Entwässerungssatzung der Gemeinde (Antragsunterlagen: Lageplan und "
+        "Längsschnitt der Grundleitung bis zum Anschlusskanal); DIN 1986-100",
+    ),
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -105,18 +105,51 @@ def test_a_sewer_connection_through_every_step(
         "inspected_on",
     )
     clock.advance(timedelta(days=8))
-    accepted = post(
-        "/connection-inspections", {"inspected_on": berlin_date(clock.now()).isoformat()}
-    )
+    today = berlin_date(clock.now())
+    refused("/connection-inspections", {"inspected_on": today.isoformat()}, "leak_test")
+    leak = {"tested_on": today.isoformat(), "method": "air", "result": "failed", "tester": "K. W."}
+    post("/leak-tests", leak, as_=owner)  # the contractor's protocol, through the portal
+    refused("/connection-inspections", {"inspected_on": today.isoformat()}, "leak_test")
+    tested = post("/leak-tests", {**leak, "method": "water", "result": "passed"})
+    assert [t["result"] for t in tested["service_state"]["leak_tests"]] == ["failed", "passed"]
+    assert tested["service_state"]["leak_tests"][1]["tester"] == "K. W."
+    accepted = post("/connection-inspections", {"inspected_on": today.isoformat()})
     assert accepted["status"] == "connection_accepted"
     assert accepted["service_state"]["open_defects"] == []
-    charged = post("/connection-charge")
+    assert accepted["service_state"]["accepted_on_leak_test_of"] == today.isoformat()
+    # Built for good once the defects were remedied: the day of the accepting inspection.
+    assert accepted["service_state"]["finally_built_on"] == today.isoformat()
+    charged = post(
+        "/connection-charge",
+        {"debtor_name": "Jonas Keller", "debtor_address": "Am Hattsteiner Weg 7, 61250 Usingen"},
+    )
     # combined drainage 1850.00 + (14.50 m - 10.00 m included) x 165.00 = 2592.50 EUR
     assert charged["service_state"]["connection_charge"] == "2592.50"
     assert charged["service_state"]["charge_rules"]["version"] == "2025-01"
+    assessment = charged["service_state"]["charge_assessment"]
+    assert assessment["debtor"] == "Jonas Keller"  # the plot was sold: the owner at Bekanntgabe
+    assert assessment["tariff_day"] == today.isoformat()
+    assert "§ 12 KAG" in assessment["legal_basis"]
+    assert assessment["remedy_notice"].startswith("Rechtsbehelfsbelehrung")
+    assert "§ 80 Abs. 2 Satz 1 Nr. 1 VwGO" in assessment["payment_note"]
+    assert assessment["issuing_authority"] == "Der Magistrat der Stadt Usingen"
+    assert assessment["due_on"] is None  # due a month after its Bekanntgabe
+    sent = berlin_date(clock.now())
+    charge_notified = post(
+        "/connection-charge/notification", {"delivery": "letter", "sent_on": sent.isoformat()}
+    )["service_state"]["charge_assessment"]
+    notified_on = date.fromisoformat(charge_notified["notified_on"])
+    assert notified_on >= sent + timedelta(days=4)  # § 41 (2) HVwVfG: the fourth day
+    assert date.fromisoformat(charge_notified["due_on"]) >= notified_on + timedelta(days=28)
+    assert charge_notified["objection_deadline"] == charge_notified["due_on"]  # both a month
+    refused("/connection-charge/notification", {"delivery": "counter"}, "charge_notification")
+    deadline = max(
+        date.fromisoformat(notified["objection_deadline"]),
+        date.fromisoformat(charge_notified["objection_deadline"]),
+    )
+    clock.set(clock.now() + timedelta(days=(deadline - berlin_date(clock.now())).days))
     refused("/close", {"reason": "Anschluss hergestellt"}, "at")  # the objection period runs
-    deadline = date.fromisoformat(notified["objection_deadline"])
-    clock.set(clock.now() + timedelta(days=(deadline - berlin_date(clock.now())).days + 1))
+    clock.advance(timedelta(days=1))
     assert post("/close", {"reason": "Anschluss hergestellt und abgerechnet"})["status"] == "closed"
 
     history = client.get(url + "/history", headers=clerk).json()
@@ -129,16 +162,23 @@ def test_a_sewer_connection_through_every_step(
         "Notified",
         "ConstructionReported",
         "ConnectionDefectsFound",
+        "LeakTestRecorded",
+        "LeakTestRecorded",
         "ConnectionAccepted",
         "ConnectionChargeAssessed",
+        "ConnectionChargeNotified",
         "Closed",
     ]
     assert all(entry["actor"]["id"] and entry["at"] for entry in history)
     seen_by_the_owner = [h["type"] for h in client.get(url + "/history", headers=owner).json()]
     assert "ConnectionPointDetermined" not in seen_by_the_owner  # part of the internal review
-    assert {"ConstructionReported", "ConnectionAccepted", "ConnectionChargeAssessed"} <= set(
-        seen_by_the_owner
-    )
+    assert {
+        "ConstructionReported",
+        "LeakTestRecorded",
+        "ConnectionAccepted",
+        "ConnectionChargeAssessed",
+        "ConnectionChargeNotified",
+    } <= set(seen_by_the_owner)
     auditor = auth("auditor")
     [record] = client.get(url + "/decisions", headers=auditor).json()
     assert record["fee"] == "95.00"
