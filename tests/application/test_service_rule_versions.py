@@ -95,6 +95,16 @@ def test_a_connection_keeps_its_permit_fee_and_the_charge_takes_the_tariff_of_it
             pipe_length_m=Decimal("10.00"),
         )
         take(
+            commands,
+            case_id,
+            "record_leak_test",
+            actor=CLERK,
+            tested_on=built_on,
+            method="air",
+            result="passed",
+            tester="Prüfer",
+        )
+        take(
             commands, case_id, "inspect_connection", actor=CLERK, inspected_on=built_on, defects=[]
         )
         take(commands, case_id, "assess_connection_charge", actor=CLERK)

@@ -122,6 +122,18 @@ RECORDED_BY_METHOD = {
     "domain.services.sewer_connection:SewerConnection._construction_reported": (
         "domain.services.sewer_connection:SewerConnection.ConstructionReported"
     ),
+    "domain.services.sewer_connection:SewerConnection._connection_charge_notified": (
+        "domain.services.sewer_connection:SewerConnection.ConnectionChargeNotified"
+    ),
+    "domain.services.sewer_connection:SewerConnection._drainage_plans_recorded": (
+        "domain.services.sewer_connection:SewerConnection.DrainagePlansRecorded"
+    ),
+    "domain.services.sewer_connection:SewerConnection._leak_test_recorded": (
+        "domain.services.sewer_connection:SewerConnection.LeakTestRecorded"
+    ),
+    "domain.services.sewer_connection:SewerConnection._owner_authorisation_recorded": (
+        "domain.services.sewer_connection:SewerConnection.OwnerAuthorisationRecorded"
+    ),
     "domain.services.traffic_sign_order:TrafficSignOrder._authority_heard": (
         "domain.services.traffic_sign_order:TrafficSignOrder.AuthorityHeard"
     ),
@@ -210,9 +222,13 @@ EVENT_CLASSES = {
         *CASE_EVENTS,
         "ConnectionAccepted",
         "ConnectionChargeAssessed",
+        "ConnectionChargeNotified",
         "ConnectionDefectsFound",
         "ConnectionPointDetermined",
         "ConstructionReported",
+        "DrainagePlansRecorded",
+        "LeakTestRecorded",
+        "OwnerAuthorisationRecorded",
     ],
     "domain.services.traffic_sign_order:TrafficSignOrder": [
         *CASE_EVENTS,

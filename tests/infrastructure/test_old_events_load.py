@@ -129,8 +129,10 @@ def test_the_old_events_cover_every_event_whose_shape_changed(store: VorgangStor
     assert sorted(get_topic(k) for k in changed - met) == []
     assert len(changed) == 22
     # Besides the 17 that gained their status, five changed again with Procedure law 1; with
-    # Procedure law 2 the acceptance of a restoration (the warranty's end) and the set-up
-    # report of a traffic sign order (the vehicles parked, the towing-costs day).
+    # Procedure law 2 the acceptance of a restoration (the warranty's end), the set-up
+    # report of a traffic sign order (the vehicles parked, the towing-costs day), and the
+    # sewer connection's construction report (who built it), acceptance (the leak test it
+    # relied on) and charge assessment (the notice's parts).
     twice = {k.__qualname__ for k in changed if getattr(k, "class_version", 1) == 3}
     assert twice == {
         "Case.BecameFinal",
@@ -139,6 +141,9 @@ def test_the_old_events_cover_every_event_whose_shape_changed(store: VorgangStor
         "Case.ObjectionLodged",
         "Case.ObjectionRemedied",
         "RoadOpeningPermit.RestorationInspected",
+        "SewerConnection.ConnectionAccepted",
+        "SewerConnection.ConnectionChargeAssessed",
+        "SewerConnection.ConstructionReported",
         "TrafficSignOrder.SignsPutUp",
     }
 
