@@ -78,11 +78,18 @@ STAFF_COMMANDS += [
     "parking-renewals",
     "number-plate-changes",
     "parking-revocation",
+    "permit-decision-notifications",
+    "revocation-objections",
+    "revocation-objections/remedy",
+    "revocation-objections/decision",
+    "revocation-objections/withdrawal",
+    "revocation-final",
 ]
 STAFF_COMMANDS += ["connection-point", "connection-inspections", "connection-charge"]
 POLICY |= {("POST", f"/api/v1/cases/{{case_id}}/{c}"): STAFF for c in STAFF_COMMANDS}
 POLICY[("POST", "/api/v1/cases/{case_id}/parking-return")] = {"applicant", *STAFF}
 POLICY[("POST", "/api/v1/cases/{case_id}/construction-reported")] = {"applicant", *STAFF}
+POLICY[("POST", "/api/v1/cases/{case_id}/authority-hearings")] = STAFF
 POLICY[("POST", "/api/v1/cases/{case_id}/signs-up")] = {"applicant", *STAFF}
 POLICY[("POST", "/api/v1/cases/{case_id}/signs-removed")] = {"applicant", *STAFF}
 POLICY[("POST", "/api/v1/cases/{case_id}/burial-schedule")] = STAFF
@@ -138,10 +145,24 @@ BODIES: dict[str, dict[str, Any]] = {
     "parking-renewals": {},
     "number-plate-changes": {"vehicle": {"number_plate": "HG-AB 1"}},
     "parking-return": {},
-    "parking-revocation": {"reason": "r", "legal_basis": "§ 49 HVwVfG"},
+    "parking-revocation": {
+        "ground": "facts_changed",
+        "reason": "r",
+        "facts_known_since": "2026-03-02",
+        "discretion": "d",
+        "hearing_held_on": "2026-03-02",
+    },
+    "permit-decision-notifications": {"delivery": "counter"},
+    "revocation-objections": {"grounds": "g"},
+    "withdrawal": {"reason": "r"},
     "connection-point": {"manhole": "S 1", "invert_depth_m": "2.00", "description": "d"},
     "construction-reported": {"completed_on": "2026-03-02", "pipe_length_m": "5.00"},
     "connection-inspections": {"inspected_on": "2026-03-02"},
+    "authority-hearings": {
+        "authority": "police",
+        "heard_on": "2026-03-02",
+        "response": "consented",
+    },
     "signs-up": {"signs_up_on": "2026-03-02"},
     "signs-removed": {"removed_on": "2026-03-02"},
     "burial-schedule": {},

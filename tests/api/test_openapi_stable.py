@@ -125,6 +125,13 @@ def _answers_with_a_case() -> list[str]:
 # Differences that are meant, exactly as the comparison reports them.
 INTENDED: frozenset[str] = frozenset(
     {
+        # Procedure law 2, traffic sign order: the hearing of police and road authority
+        # before an order, and the set-up report's time and vehicles parked.
+        "/POST /api/v1/cases/{case_id}/authority-hearings: added",
+        *(
+            f"/POST /api/v1/cases/{{case_id}}/signs-up/{_BODY}/properties/{name}: added"
+            for name in ("signs_up_at", "parked_vehicles", "parked_plates")
+        ),
         # Procedure law 2, sewer connection: drainage plans and the owner's authorisation
         # before the permit, leak tests, who built the connection, the charge assessment
         # with its debtor, and its notification.
@@ -214,6 +221,35 @@ INTENDED: frozenset[str] = frozenset(
         f"/POST /api/v1/cases/{{case_id}}/parking-decision/{_BODY}/properties/"
         "representative: added",
         f"/POST /api/v1/cases/{{case_id}}/parking-decision/{_BODY}/required: removed",
+        # Resident parking (issue #20): a revocation names its § 49 (2) HVwVfG ground, the
+        # hearing, the considerations and optionally immediate enforcement; renewals, plate
+        # changes and revocations are notified; the objection to a revocation has its track.
+        *(
+            f"/POST /api/v1/cases/{{case_id}}/parking-revocation/{_BODY}/properties/{name}: added"
+            for name in (
+                "discretion",
+                "facts_known_since",
+                "ground",
+                "hearing_held_on",
+                "hearing_not_needed_because",
+                "immediate_enforcement",
+            )
+        ),
+        f"/POST /api/v1/cases/{{case_id}}/parking-revocation/{_BODY}/properties/legal_basis: "
+        "removed",
+        f"/POST /api/v1/cases/{{case_id}}/parking-revocation/{_BODY}/required: "
+        '["reason", "legal_basis"] → ["ground", "reason", "facts_known_since", "discretion"]',
+        *(
+            f"/POST /api/v1/cases/{{case_id}}/{path}: added"
+            for path in (
+                "permit-decision-notifications",
+                "revocation-final",
+                "revocation-objections",
+                "revocation-objections/decision",
+                "revocation-objections/remedy",
+                "revocation-objections/withdrawal",
+            )
+        ),
         f"/POST /api/v1/cases/{{case_id}}/withdraw/{_BODY}/additionalProperties: removed",
         f"/POST /api/v1/cases/{{case_id}}/withdraw/{_BODY}/anyOf: added",
         f"/POST /api/v1/cases/{{case_id}}/withdraw/{_BODY}/properties: removed",

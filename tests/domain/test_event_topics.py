@@ -80,6 +80,24 @@ RECORDED_BY_METHOD = {
     "domain.services.resident_parking:ResidentParkingPermit._renewed": (
         "domain.services.resident_parking:ResidentParkingPermit.PermitRenewed"
     ),
+    "domain.services.resident_parking:ResidentParkingPermit._permit_decision_notified": (
+        "domain.services.resident_parking:ResidentParkingPermit.PermitDecisionNotified"
+    ),
+    "domain.services.resident_parking:ResidentParkingPermit._revocation_became_final": (
+        "domain.services.resident_parking:ResidentParkingPermit.RevocationBecameFinal"
+    ),
+    "domain.services.resident_parking:ResidentParkingPermit._revocation_objection_decided": (
+        "domain.services.resident_parking:ResidentParkingPermit.RevocationObjectionDecided"
+    ),
+    "domain.services.resident_parking:ResidentParkingPermit._revocation_objection_lodged": (
+        "domain.services.resident_parking:ResidentParkingPermit.RevocationObjectionLodged"
+    ),
+    "domain.services.resident_parking:ResidentParkingPermit._revocation_objection_remedied": (
+        "domain.services.resident_parking:ResidentParkingPermit.RevocationObjectionRemedied"
+    ),
+    "domain.services.resident_parking:ResidentParkingPermit._revocation_objection_withdrawn": (
+        "domain.services.resident_parking:ResidentParkingPermit.RevocationObjectionWithdrawn"
+    ),
     "domain.services.road_opening:RoadOpeningPermit._restoration_inspected": (
         "domain.services.road_opening:RoadOpeningPermit.RestorationInspected"
     ),
@@ -208,9 +226,15 @@ EVENT_CLASSES = {
     "domain.services.resident_parking:ResidentParkingPermit": [
         *CASE_EVENTS,
         "NumberPlateChanged",
+        "PermitDecisionNotified",
         "PermitRenewed",
         "PermitReturned",
         "PermitRevoked",
+        "RevocationBecameFinal",
+        "RevocationObjectionDecided",
+        "RevocationObjectionLodged",
+        "RevocationObjectionRemedied",
+        "RevocationObjectionWithdrawn",
     ],
     "domain.services.road_opening:RoadOpeningPermit": [
         *CASE_EVENTS,
