@@ -79,6 +79,7 @@ OPERATION_IDS = {
     "POST /api/v1/cases/{case_id}/construction-reported": "reportConstruction",
     "POST /api/v1/cases/{case_id}/connection-inspections": "inspectConnection",
     "POST /api/v1/cases/{case_id}/connection-charge": "assessConnectionCharge",
+    "POST /api/v1/cases/{case_id}/authority-hearings": "recordAuthorityHearing",
     "POST /api/v1/cases/{case_id}/signs-up": "reportSignsUp",
     "POST /api/v1/cases/{case_id}/signs-removed": "reportSignsRemoved",
     "GET /api/v1/services": "listServices",
