@@ -32,6 +32,7 @@ from domain.services.sewer_connection import (
     SewerConnection,
 )
 from infrastructure.demo_steps import (
+    COUNTER,
     LETTER,
     DeliveryName,
     Office,
@@ -214,8 +215,8 @@ _accepted = then(
 )
 
 
-def charged(debtor: tuple[str, str] | None = None) -> Step:
-    """Accepted; three days on the charge is assessed (to the owner, or a buyer) and posted."""
+def charged(debtor: tuple[str, str] | None = None, delivery: DeliveryName = LETTER) -> Step:
+    """Accepted; three days on the charge is assessed (to the owner, or a buyer) and sent."""
 
     def step(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
         _accepted(h, case_id, town, clock)
@@ -226,7 +227,7 @@ def charged(debtor: tuple[str, str] | None = None) -> Step:
             else None
         )
         h.handle(case_id, CHARGE(body), town.clerk, None)
-        notice = Notify(delivery=LETTER, sent_on=today(clock))
+        notice = Notify(delivery=delivery, sent_on=today(clock))
         h.handle(case_id, CHARGE_NOTIFIED(notice), town.clerk, None)
 
     return step
@@ -236,8 +237,9 @@ _charged = charged()
 
 
 def _closed(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
-    """Charged to the buyer of the plot; once permit and charge are unappealable, closed."""
-    charged(BUYER)(h, case_id, town, clock)
+    """Charged to the buyer of the plot, the notice handed over at the counter; once permit
+    and charge are unappealable, closed."""
+    charged(BUYER, COUNTER)(h, case_id, town, clock)
     charge = case_of(h, case_id).service_state()["charge_assessment"]
     move_to(clock, charge["objection_deadline"] + timedelta(days=1))
     close_when_final(h, case_id, town, clock, "Anschluss hergestellt, abgenommen und abgerechnet.")
