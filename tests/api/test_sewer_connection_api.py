@@ -254,3 +254,71 @@ def test_the_catalogue_lists_the_connection_with_labels_schema_and_an_accepted_e
         headers=auth("applicant", sub="portal:1"),
     )
     assert response.status_code == 201, response.json()
+
+
+def test_an_architects_application_needs_the_owners_authorisation_and_the_plans(
+    client: TestClient, auth: Auth
+) -> None:
+    clerk = auth("clerk")
+    data = connection_request(applicant_is_owner=False, drainage_plans=[])
+    url = client.post("/api/v1/cases", json=data, headers=clerk).headers["Location"]
+    for path, body in (("/claim", None), ("/confirm-complete", None), ("/connection-point", POINT)):
+        assert client.post(url + path, json=body, headers=clerk).status_code == 200, path
+
+    def field_refused(path: str, body: dict[str, Any]) -> str:
+        response = client.post(url + path, json=body, headers=clerk)
+        assert response.status_code == 422, response.json()
+        return str(response.json()["errors"][0]["field"])
+
+    assert field_refused("/decide", PERMIT) == "drainage_plans"
+    plans = {
+        "received_on": "2026-03-02",
+        "plans": [
+            {"kind": "site_plan", "dated_on": "2026-02-27"},
+            {"kind": "longitudinal_section", "dated_on": "2026-02-27"},
+        ],
+    }
+    bad_kind = {**plans, "plans": [{"kind": "photo", "dated_on": "2026-02-27"}]}
+    assert field_refused("/drainage-plans", bad_kind) == "plans.0.kind"
+    state = client.post(url + "/drainage-plans", json=plans, headers=clerk).json()["service_state"]
+    assert [p["kind"] for p in state["drainage_plans"]] == ["site_plan", "longitudinal_section"]
+    assert field_refused("/decide", PERMIT) == "owner_authorisation"
+    authorisation = {"kind": "power_of_attorney", "signed_on": "2026-02-25"}
+    recorded = client.post(url + "/owner-authorisation", json=authorisation, headers=clerk)
+    assert recorded.json()["service_state"]["owner_authorisation"] == authorisation
+    decided = client.post(url + "/decide", json=PERMIT, headers=clerk)
+    assert decided.status_code == 200, decided.json()
+
+
+def test_a_connection_the_owners_contractor_built_is_closed_without_a_charge(
+    client: TestClient, auth: Auth, clock: FixedClock
+) -> None:
+    clerk = auth("clerk")
+    url = client.post("/api/v1/cases", json=connection_request(), headers=clerk).headers["Location"]
+
+    def post(path: str, body: dict[str, Any] | None = None) -> Any:
+        return client.post(url + path, json=body, headers=clerk)
+
+    for path, body in (
+        ("/claim", None),
+        ("/confirm-complete", None),
+        ("/connection-point", POINT),
+        ("/decide", PERMIT),
+        ("/notify", COUNTER),
+    ):
+        assert post(path, body).status_code == 200, path
+    today = berlin_date(clock.now()).isoformat()
+    report = {"completed_on": today, "pipe_length_m": "6.00", "built_by": "owner_contractor"}
+    assert post("/construction-reported", report).json()["service_state"]["built_by"] == (
+        "owner_contractor"
+    )
+    leak = {"tested_on": today, "method": "water", "result": "passed", "tester": "Prüfer"}
+    assert post("/leak-tests", leak).status_code == 200
+    assert post("/connection-inspections", {"inspected_on": today}).status_code == 200
+    refused = post("/connection-charge")
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "built_by"
+    clock.advance(timedelta(days=40))
+    closed = post("/close", {"reason": "Anschluss durch Fachbetrieb des Eigentümers"})
+    assert closed.status_code == 200, closed.json()
+    assert closed.json()["service_state"]["connection_charge"] is None
