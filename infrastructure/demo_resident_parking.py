@@ -3,6 +3,11 @@
 Residences lie in the towns' example zones (domain/rules/resident_parking.py); one
 application lies outside every zone, and one asks for a car that already holds a permit,
 so both refusals appear. All plates are invented (HG is the Hochtaunuskreis).
+
+After issue, in every town: a plate change sent by letter and a renewal handed over, each
+notified; a revocation with immediate enforcement that ended the permit on notification;
+and a revocation without it, suspended by the holder's objection (§ 80 (1) VwGO) so the
+permit stays in force.
 """
 
 from __future__ import annotations
@@ -15,24 +20,29 @@ from application.clock import FixedClock
 from application.commands import CommandHandler
 from domain.case_steps import CLOSE, OptionalReason
 from domain.rules.resident_parking import zone_plan
+from domain.services.parking_decisions import RevocationGround
 from domain.services.resident_parking import (
     STEPS,
     NumberPlateChange,
     ParkingDecision,
+    PermitDecisionNotification,
     PermitReturn,
     Renewal,
     Revocation,
+    RevocationObjection,
     Vehicle,
 )
 from infrastructure.demo_steps import (
     COUNTER,
+    LETTER,
+    DeliveryName,
     Office,
     Step,
     ask,
     mark_final,
     notify,
     review,
-    then,
+    today,
     waiting,
     withdrawn,
 )
@@ -90,11 +100,23 @@ def _final_with_new_plate(
     tenant = h.cases.get(case_id, actor=town.clerk).tenant
     change = NumberPlateChange(vehicle=Vehicle(number_plate=plate(tenant, 40)))
     h.handle(case_id, STEPS.named("change_number_plate")(change), town.clerk, None)
+    # The plate change is a decision of its own: sent by letter, in effect when notified.
+    _notify_permit_decision(h, case_id, town, LETTER)
 
 
-_renewed = then(
-    _decided, timedelta(days=20), lambda _today: STEPS.named("renew")(Renewal(months=12))
-)
+def _notify_permit_decision(
+    h: CommandHandler, case_id: UUID, town: Office, delivery: DeliveryName = COUNTER
+) -> None:
+    """The renewal, plate change or revocation just decided goes out (§ 41 HVwVfG)."""
+    sent = PermitDecisionNotification(delivery=delivery)
+    h.handle(case_id, STEPS.named("notify_permit_decision")(sent), town.clerk, None)
+
+
+def _renewed(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    _decided(h, case_id, town, clock)
+    clock.advance(timedelta(days=20))
+    h.handle(case_id, STEPS.named("renew")(Renewal(months=12)), town.clerk, None)
+    _notify_permit_decision(h, case_id, town)  # handed over at the citizens' office
 
 
 def _returned(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
@@ -104,16 +126,49 @@ def _returned(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock)
     h.handle(case_id, STEPS.named("return_permit")(returned), town.clerk, None)
 
 
-_revoked = then(
-    _decided,
-    timedelta(days=15),
-    lambda _today: STEPS.named("revoke")(
-        Revocation(
-            reason="Die Hauptwohnung liegt nach Ummeldung nicht mehr im Bewohnerparkbereich.",
-            legal_basis="§ 49 Abs. 2 Satz 1 Nr. 3 HVwVfG",
-        )
-    ),
-)
+def _revocation(today: date, *, immediate: bool) -> Revocation:
+    """A revocation after the holder moved out of the zone (§ 49 (2) no. 3 HVwVfG)."""
+    return Revocation(
+        ground=RevocationGround.FACTS_CHANGED,
+        reason="Die Hauptwohnung liegt laut Melderegister nach Ummeldung nicht mehr im "
+        "Bewohnerparkbereich.",
+        facts_known_since=today - timedelta(days=10),
+        discretion="Der Parkraum im Bereich ist knapp; Bewohnerinnen und Bewohner des Bereichs "
+        "warten auf Ausweise. Vertrauensschutz besteht nach dem Wegzug nicht.",
+        hearing_held_on=today - timedelta(days=2),
+        immediate_enforcement=(
+            "Der Ausweis wird weiter genutzt, obwohl die Wohnung aufgegeben ist; der knappe "
+            "Parkraum wird für Bewohnerinnen und Bewohner sofort benötigt."
+            if immediate
+            else None
+        ),
+    )
+
+
+def _revoked(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
+    """Revoked with immediate enforcement: the permit ends the day it is handed over."""
+    _decided(h, case_id, town, clock)
+    clock.advance(timedelta(days=15))
+    revocation = _revocation(today(clock), immediate=True)
+    h.handle(case_id, STEPS.named("revoke")(revocation), town.clerk, None)
+    _notify_permit_decision(h, case_id, town)
+
+
+def _revocation_suspended(
+    h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock
+) -> None:
+    """Revoked without immediate enforcement, by letter; the holder objects in time, which
+    suspends the revocation (§ 80 (1) VwGO): the permit stays in force."""
+    _decided(h, case_id, town, clock)
+    clock.advance(timedelta(days=18))
+    revocation = _revocation(today(clock), immediate=False)
+    h.handle(case_id, STEPS.named("revoke")(revocation), town.clerk, None)
+    _notify_permit_decision(h, case_id, town, LETTER)
+    clock.advance(timedelta(days=9))
+    objection = RevocationObjection(
+        grounds="Ich wohne weiterhin in der Wohnung; die Ummeldung betraf eine Nebenwohnung."
+    )
+    h.handle(case_id, STEPS.named("lodge_revocation_objection")(objection), town.clerk, None)
 
 
 def _expired_and_closed(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
@@ -136,4 +191,5 @@ PARKING_SCENARIOS: tuple[Step, ...] = (
     _decided,  # REFUSED_PLATE: refused, the car already holds a permit
     _expired_and_closed,  # SHORT
     withdrawn("Fahrzeug wurde abgemeldet."),
+    _revocation_suspended,
 )

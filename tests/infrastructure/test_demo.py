@@ -67,6 +67,15 @@ def test_demo_covers_every_state_in_all_four_towns_and_is_idempotent(vorgang: Vo
     # One outside every zone in each town, and the refusal a late objection came against.
     assert refusals == {"outside_zones": 5, "vehicle_holds_permit": 4}
     assert sum(1 for c in parking if c.renewed is not None) == 4
+    # In every town a renewal and a plate change notified, a revocation in effect at once
+    # (immediate enforcement) and one suspended by an objection (§ 80 (1) VwGO).
+    for tenant in TENANTS:
+        mine = [c for c in parking if c.tenant == tenant]
+        notified = Counter(d["kind"] for c in mine for d in c.permit_decisions if d["notified_on"])
+        assert notified["renewal"] >= 1, tenant
+        assert notified["plate_change"] >= 1, tenant
+        revocations = {c.revocation["state"] for c in mine if c.revocation}
+        assert {"in_effect", "suspended"} <= revocations, tenant
     order_states = Counter(c.status for c in cases if c.service == "traffic-sign-order")
     assert set(order_states) == {
         "submitted",
