@@ -1719,6 +1719,12 @@ class ResidentParkingPermit(Case):
                 "the permit is in force: return or revoke it first (freeing its plate and "
                 "resident needs them), or erase after it ended",
             )
+        if self.open_revocation is not None and Subjects.APPLICANT in subjects:
+            raise InvalidCommand(
+                "subjects",
+                "a revocation of the permit is not yet final: lifting it on objection would "
+                "take the applicant's resident and plate again",
+            )
 
     # ------------------------------------------------------------------ close
 

@@ -222,6 +222,15 @@ def test_a_revocation_with_immediate_enforcement_ends_the_permit_on_notification
     assert case.ended_on == today + timedelta(days=1)
     assert case_id not in claims(parking, HoldingKind.NUMBER_PLATE, "HG-AB 1")
 
+    with pytest.raises(InvalidCommand) as kept:  # lifting it needs the applicant's data
+        case.check_erasure(
+            actor=Actor("it.admin", "IT", Role.ADMIN, "usingen"),
+            at=clock.now(),
+            subjects=["applicant"],
+            reason="Antrag",
+            legal_basis="Art. 17 DSGVO",
+        )
+    assert "revocation" in str(kept.value)
     # An objection does not suspend it; its remedy lifts it and the permit stands again.
     take(parking, case_id, "lodge_revocation_objection", actor=CLERK, grounds="Ich wohne dort.")
     assert permit(store, case_id).status == ResidentParkingStatus.REVOKED
