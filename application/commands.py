@@ -26,6 +26,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
 
 from application.cases import CaseService, load_visible
 from application.errors import ApplicationError, CaseNotFound, ConcurrentUpdate, VersionMismatch
@@ -34,9 +35,10 @@ from domain.actor import Actor
 from domain.case import Case
 from domain.case_steps import StaffDirectory
 from domain.commands import Acting, Command, Step
-from domain.errors import InvalidTransition
+from domain.errors import InvalidCommand, InvalidTransition
 
 ATTEMPTS: Final = 30
+LOG_BATCH: Final = 500
 A = TypeVar("A", bound=Aggregate)
 RETRY_PAUSE_SECONDS: Final = 0.002
 
@@ -45,12 +47,68 @@ class StaffNotKnownYet(ApplicationError):
     """The staff directory cannot tell yet (the view it reads is catching up): try again."""
 
 
+class CaseReferences(Protocol):
+    """Which case a reference (``USI-2026-000012``) names: an index the deployment wires."""
+
+    def case_id(self, reference: str) -> UUID | None:
+        """The id of the case with this reference, or None if there is none."""
+
+
+class ReferencesInTheLog:
+    """Cases found by reference in the log itself, where no index is wired (demo, tests).
+
+    It reads the submissions of one case type from the notification log (filtered by topic)
+    until it meets the reference: linear in that type's cases, so a deployment wires the
+    case search's index instead (``infrastructure/case_references.py``).
+    """
+
+    def __init__(self, cases: CaseService, aggregate_type: type[Aggregate]) -> None:
+        self.cases = cases
+        self.topics = [get_topic(aggregate_type.Created)]
+        submitted = getattr(aggregate_type, "Submitted", None)
+        if submitted is not None:
+            self.topics = [get_topic(submitted)]
+
+    def case_id(self, reference: str) -> UUID | None:
+        """The id of the submitted case with this reference, or None."""
+        store = self.cases.store
+        start = 1
+        while True:
+            batch = store.recorder.select_notifications(start, LOG_BATCH, topics=self.topics)
+            for notification in batch:
+                submitted = store.mapper.to_domain_event(notification)
+                if getattr(submitted, "reference", None) == reference:
+                    return UUID(str(submitted.originator_id))
+            if len(batch) < LOG_BATCH:
+                return None
+            start = batch[-1].id + 1
+
+
 @dataclass(frozen=True, slots=True)
 class StepContext:
-    """What a custom step may use besides its aggregate: shared aggregates, the town's staff."""
+    """What a custom step may use besides its aggregate: shared aggregates, the town's staff,
+    and cases found by their reference."""
 
     cases: CaseService
     staff: StaffDirectory | None = None
+    references: CaseReferences | None = None
+
+    def referenced(self, aggregate_type: type[A], reference: str) -> A:
+        """The case of this type with this reference; unknown: ``InvalidCommand`` (422)."""
+        wanted = reference.strip().upper()
+        index = self.references or ReferencesInTheLog(self.cases, aggregate_type)
+        case_id = index.case_id(wanted)
+        found: Aggregate | None = None
+        if case_id is not None:
+            try:
+                found = self.cases.store.repository.get(case_id)
+            except AggregateNotFoundError:
+                found = None
+        if not isinstance(found, aggregate_type):
+            raise InvalidCommand(
+                "reference", f"no {aggregate_type.__name__} has the reference {wanted}"
+            )
+        return found
 
     def keyed(
         self, aggregate_type: type[A], tenant: str, key: str, start: Callable[[UUID], A]
@@ -155,9 +213,10 @@ class CommandHandler:
         *,
         staff: StaffDirectory | None = None,
         kinds: Mapping[type[Aggregate], AggregateKind] | None = None,
+        references: CaseReferences | None = None,
     ) -> None:
         self.cases = cases
-        self.context = StepContext(cases, staff)  # what custom steps may use
+        self.context = StepContext(cases, staff, references)  # what custom steps may use
         self.kinds: dict[type[Aggregate], AggregateKind] = {Case: Cases(cases)}
         self.kinds.update(kinds or {})
         self.default_kind: AggregateKind = Stored(cases)

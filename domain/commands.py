@@ -108,6 +108,12 @@ class SharedAggregates(Protocol):
     ) -> A:
         """The aggregate of this type whose id is public (a grave's); ``start(id)`` if none yet."""
 
+    def referenced(self, aggregate_type: type[A], reference: str) -> A:
+        """The case of this type with this reference (``USI-2026-000012``).
+
+        None such: ``InvalidCommand("reference", ...)``.
+        """
+
 
 # A custom step: runs the domain command and returns the other aggregates it changed.
 Runner = Callable[[Any, Any, Acting], Sequence[Aggregate]]

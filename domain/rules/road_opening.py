@@ -44,6 +44,7 @@ __all__ = [
     "UnknownRulesVersion",
     "by_version",
     "in_force",
+    "lead_time_not_applied",
 ]
 
 FEE_RULES_ID: Final = "road-opening-fee"
@@ -215,6 +216,23 @@ class EmergencyReporting:
 EMERGENCY_REPORTING: Final = (
     EmergencyReporting(version="2026-12", valid_from=date(2025, 1, 1), working_days=3),
 )
+
+
+def lead_time_not_applied(
+    lead_time: LeadTime, submitted_on: date, planned_start: date
+) -> RulesApplied:
+    """The lead time as a decision on emergency works records it: in force, not applied."""
+    return RulesApplied(
+        LEAD_TIME_RULES_ID,
+        lead_time.version,
+        {
+            "submitted_on": submitted_on.isoformat(),
+            "planned_start": planned_start.isoformat(),
+            "working_days": lead_time.working_days,
+            "applied": False,
+            "reason": "emergency works (Gefahr im Verzug), reported after they started",
+        },
+    )
 
 
 # ------------------------------------------------------------------ extension

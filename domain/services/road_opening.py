@@ -8,11 +8,13 @@ re-inspection), and a warranty period runs before the file is closed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Final
+from uuid import UUID
 
 from eventsourcing.domain import event
 from pydantic import Field, StringConstraints
@@ -20,7 +22,7 @@ from pydantic import Field, StringConstraints
 from domain.actor import Actor, ActorRecord
 from domain.case import Case, ChangesStatus, DecisionTerms, leads_to
 from domain.case_steps import STAFF
-from domain.commands import CommandBody, Step, Steps
+from domain.commands import Acting, CommandBody, SharedAggregates, ShortText, Step, Steps, Text
 from domain.decision import DecisionOutcome, RulesApplied
 from domain.errors import InvalidCommand
 from domain.inspections import InspectionReport, Inspections
@@ -28,14 +30,21 @@ from domain.lifecycle import CaseStatus, extend_lifecycle
 from domain.personal_data import PersonalValue
 from domain.personal_fields import ContractorPersonal, Personal
 from domain.rules.road_opening import (
+    DEPOSIT_RULES_ID,
+    DEPOSITS,
+    EMERGENCY_REPORTING,
+    EMERGENCY_RULES_ID,
+    EXTENSION_FEES,
     FEE_RULES_ID,
     FEE_TARIFFS,
     LEAD_TIME_RULES_ID,
     LEAD_TIMES,
     WARRANTIES,
+    lead_time_not_applied,
 )
 from domain.rules.versions import RulesChoice, UnknownRulesVersion, by_version, in_force
 from domain.services.forms import Email, Form, Name, Period, Phone
+from domain.services.traffic_sign_order import TrafficSignOrder
 from domain.working_days import berlin_date
 
 SERVICE_ID = "road-opening"
@@ -108,12 +117,33 @@ class RoadOpeningApplication(Form):
     purpose: Purpose
     purpose_details: Personal[Name] | None = None
     contractor: Contractor
-    traffic_management_needed: bool
+    traffic_management_needed: bool = Field(
+        description="The works affect traffic: they start only under a traffic sign order "
+        "(§ 45 Abs. 6 StVO), linked to the permit by its reference"
+    )
+    emergency_works: bool = Field(
+        default=False,
+        description="Gefahr im Verzug (e.g. a burst main): the works started at once and are "
+        "reported afterwards, within the reporting period, without the lead time; "
+        "planned_period.start is the day they started",
+    )
+    emergency_reason: Personal[Name] | None = Field(
+        default=None, description="Why the works could not wait (emergency works only)"
+    )
 
     def check_lead_time(self, submitted_on: date) -> None:
-        """The planned start lies at least the lead time after submission."""
-        rule = in_force(LEAD_TIMES, submitted_on)
-        rule.check(submitted_on, self.planned_period.start, "data.planned_period.start")
+        """The planned start lies at least the lead time after submission; emergency works
+        are reported within the reporting period after they started, with their reason."""
+        start = self.planned_period.start
+        if self.emergency_works:
+            if not self.emergency_reason:
+                raise InvalidCommand("data.emergency_reason", "emergency works need their reason")
+            rule = in_force(EMERGENCY_REPORTING, submitted_on)
+            rule.check(submitted_on, start, "data.planned_period.start")
+            return
+        if self.emergency_reason:
+            raise InvalidCommand("data.emergency_reason", "only emergency works give a reason")
+        in_force(LEAD_TIMES, submitted_on).check(submitted_on, start, "data.planned_period.start")
 
 
 def example(on: date) -> dict[str, Any]:
@@ -138,8 +168,74 @@ def example(on: date) -> dict[str, Any]:
             "phone": "06081 98765",
             "email": "bauleitung@tiefbau-hochtaunus.example",
         },
-        "traffic_management_needed": True,
+        "traffic_management_needed": False,
     }
+
+
+class DepositForm(StrEnum):
+    """How a security deposit is given: paid in cash, or a bank's guarantee (Bürgschaft)."""
+
+    CASH = "cash"
+    BANK_GUARANTEE = "bank_guarantee"
+
+
+@dataclass(frozen=True, slots=True)
+class PermitExtension:
+    """The permit's validity extended to a new last day (under the decision of that number)."""
+
+    extended_to: date
+    decision_number: int
+    fee: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class HeldDeposit:
+    """A security deposit taken and held."""
+
+    amount: Decimal
+    form: str
+    received_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class SignOrderLink:
+    """The traffic sign order the works start under (§ 45 (6) StVO), as it stood when linked."""
+
+    reference: str
+    case_id: UUID
+    valid_from: date
+    valid_until: date | None
+
+
+def sign_order_problem(order: TrafficSignOrder, tenant: str, day: date | None) -> str | None:
+    """Why this traffic sign order does not let works start (on ``day``), or None.
+
+    It must be the town's own, ordered (an approval), notified (so in effect, § 43 HVwVfG),
+    neither withdrawn nor closed, and in force on the day the works start.
+    """
+    if order.tenant != tenant:
+        return "is another town's"
+    if order.status in (CaseStatus.WITHDRAWN, CaseStatus.CLOSED) or order.withdrawn:
+        return f"is {order.status}"
+    decision = order.decision
+    if decision is None:
+        return "is not decided yet"
+    if not decision.outcome.is_approval:
+        return "was refused"
+    if order.notified_on is None:
+        return "is not issued yet (not notified)"
+    first, last = order_period(order)
+    if day is not None and not first <= day <= last:
+        return f"covers {first} to {last}, not {day}"
+    return None
+
+
+def order_period(order: TrafficSignOrder) -> tuple[date, date]:
+    """The days the order's signs regulate traffic: its period, while the order is in force."""
+    decision = order.current_decision()
+    period = order.application.period
+    last = min(period.end, decision.expires_on) if decision.expires_on else period.end
+    return max(period.start, decision.effective_from), last
 
 
 class RoadOpeningStatus:
@@ -175,12 +271,39 @@ class RoadOpeningPermit(Case):
             # The permit favours its holder and takes effect on notification: works may start
             # while the objection period still runs (an objection by a third party would
             # have to be handled outside this lifecycle).
-            CaseStatus.NOTIFIED: {"start_works"},
-            CaseStatus.FINAL: {"start_works"},
-            RoadOpeningStatus.WORKS_STARTED: {"complete_works"},
-            RoadOpeningStatus.WORKS_COMPLETED: {"inspect_restoration"},
-            RoadOpeningStatus.RESTORATION_DEFECTIVE: {"inspect_restoration"},
-            RoadOpeningStatus.WARRANTY_RUNNING: {"close"},
+            # The traffic sign order is linked until the works start (emergency works: after).
+            CaseStatus.SUBMITTED: {"link_traffic_sign_order"},
+            CaseStatus.IN_REVIEW: {"link_traffic_sign_order"},
+            CaseStatus.INFORMATION_REQUESTED: {"link_traffic_sign_order"},
+            CaseStatus.DECIDED: {"link_traffic_sign_order", "take_security_deposit"},
+            CaseStatus.NOTIFIED: {
+                "start_works",
+                "extend_permit",
+                "link_traffic_sign_order",
+                "take_security_deposit",
+                "release_security_deposit",
+            },
+            CaseStatus.FINAL: {
+                "start_works",
+                "extend_permit",
+                "link_traffic_sign_order",
+                "take_security_deposit",
+                "release_security_deposit",
+            },
+            RoadOpeningStatus.WORKS_STARTED: {
+                "complete_works",
+                "extend_permit",
+                "link_traffic_sign_order",
+                "take_security_deposit",
+            },
+            RoadOpeningStatus.WORKS_COMPLETED: {"inspect_restoration", "take_security_deposit"},
+            RoadOpeningStatus.RESTORATION_DEFECTIVE: {
+                "inspect_restoration",
+                "take_security_deposit",
+            },
+            RoadOpeningStatus.WARRANTY_RUNNING: {"close", "release_security_deposit"},
+            # A deposit taken before the application was withdrawn goes back before the close.
+            CaseStatus.WITHDRAWN: {"release_security_deposit"},
         },
     )
 
@@ -191,6 +314,10 @@ class RoadOpeningPermit(Case):
         self.restoration = Inspections()
         self.warranty_until: date | None = None
         self.warranty_rules: RulesApplied | None = None
+        self.extensions: tuple[PermitExtension, ...] = ()
+        self.deposit: HeldDeposit | None = None
+        self.deposits_released: tuple[dict[str, Any], ...] = ()
+        self.sign_order: SignOrderLink | None = None
 
     # --------------------------------------------------------------- decision
 
@@ -207,15 +334,33 @@ class RoadOpeningPermit(Case):
         if lead_time is None:
             raise UnknownRulesVersion("the decision recorded no lead time")
         submitted_on = berlin_date(self.submitted_at)
-        lead_time_check = lead_time.record(submitted_on, self.planned_period_start)
+        start = self.planned_period_start
+        checks: tuple[RulesApplied, ...] = (lead_time.record(submitted_on, start),)
+        if self.application.emergency_works:
+            # Gefahr im Verzug: no lead time; the report came within the reporting period.
+            reporting = rules.by_submission_day(EMERGENCY_REPORTING, EMERGENCY_RULES_ID)
+            if reporting is None:
+                raise UnknownRulesVersion("the decision recorded no reporting period")
+            checks = (
+                lead_time_not_applied(lead_time, submitted_on, start),
+                reporting.record(submitted_on, start),
+            )
         if not outcome.is_approval or tariff is None:
-            return DecisionTerms(expires_on=None, fee=None, rules=(lead_time_check,))
+            return DecisionTerms(expires_on=None, fee=None, rules=checks)
         dimensions = self.application.dimensions
         fee, assessed = tariff.assess(dimensions.length_m, dimensions.width_m)
+        recorded: tuple[RulesApplied, ...] = (assessed, *checks)
+        particulars: dict[str, Any] = {}
+        deposit = rules.by_decision_day(DEPOSITS, DEPOSIT_RULES_ID)
+        if deposit is not None:  # decisions before the deposit rule required none
+            amount, deposit_record = deposit.assess(dimensions.length_m, dimensions.width_m)
+            particulars["security_deposit"] = str(amount)
+            recorded = (*recorded, deposit_record)
         return DecisionTerms(
             expires_on=expires_on or self.planned_period_end,
             fee=fee,
-            rules=(assessed, lead_time_check),
+            rules=recorded,
+            particulars=particulars,
         )
 
     @property
@@ -235,20 +380,69 @@ class RoadOpeningPermit(Case):
 
     # ------------------------------------------------------------------ works
 
-    def start_works(self, *, actor: Actor, at: datetime, started_on: date) -> None:
-        """The contractor reported the start of works (only under an approval in force)."""
+    def start_works(
+        self,
+        *,
+        actor: Actor,
+        at: datetime,
+        started_on: date,
+        sign_order: TrafficSignOrder | None = None,
+    ) -> None:
+        """The contractor reported the start of works (only under an approval in force).
+
+        The permit's validity counts with its extensions. Before the works start, a required
+        security deposit was taken, and works that affect traffic have a linked traffic sign
+        order in force that day (§ 45 (6) StVO). Emergency works (Gefahr im Verzug) started
+        before the permit was granted: they are recorded from the day reported, and deposit
+        and sign order follow afterwards.
+        """
         record = self._begin("start_works", actor, at)
-        self.current_decision().check_step_under(
+        decision = replace(self.current_decision(), expires_on=self.valid_until)
+        emergency = self.application.emergency_works
+        if emergency:
+            decision = replace(decision, effective_from=self.planned_period_start, notified_on=None)
+        decision.check_step_under(
             started_on,
             today=berlin_date(at),
             field="started_on",
             refused="the application was rejected; no works may start",
-            too_early="works cannot start before the permit is effective",
+            too_early=(
+                "emergency works started on the day reported, not before"
+                if emergency
+                else "works cannot start before the permit is effective"
+            ),
             ended="the permit expired on",
         )
+        if not emergency:
+            self._check_deposit_taken()
+            if self.application.traffic_management_needed:
+                self._check_sign_order(sign_order, started_on)
         self._works_started(
             status=RoadOpeningStatus.WORKS_STARTED, actor=record, at=at, started_on=started_on
         )
+
+    def _check_deposit_taken(self) -> None:
+        required = self.deposit_required
+        if required and self.deposit is None:
+            raise InvalidCommand(
+                "security_deposit",
+                f"the permit requires a security deposit of {required} EUR before the works "
+                "start: take it first",
+            )
+
+    def _check_sign_order(self, order: TrafficSignOrder | None, started_on: date) -> None:
+        link = self.sign_order
+        if link is None or order is None or order.id != link.case_id:
+            raise InvalidCommand(
+                "traffic_sign_order",
+                "the works affect traffic: they start only under a traffic sign order "
+                "(§ 45 Abs. 6 StVO); link it by its reference first",
+            )
+        problem = sign_order_problem(order, self.tenant, started_on)
+        if problem is not None:
+            raise InvalidCommand(
+                "traffic_sign_order", f"the traffic sign order {link.reference} {problem}"
+            )
 
     class WorksStarted(ChangesStatus):
         """The contractor reported the start of works."""
@@ -387,6 +581,268 @@ class RoadOpeningPermit(Case):
         self.status = status
         self.last_activity_at = at
 
+    # ------------------------------------------------------------- extension
+
+    @property
+    def valid_until(self) -> date | None:
+        """The permit's last day: the decision's, or the latest extension of this decision."""
+        decision = self.decision
+        if decision is None or not decision.outcome.is_approval:
+            return None
+        number = len(self.decisions)
+        extended = [e.extended_to for e in self.extensions if e.decision_number == number]
+        return extended[-1] if extended else decision.expires_on
+
+    def extend_permit(self, *, actor: Actor, at: datetime, extended_to: date, reason: str) -> None:
+        """Extend the permit to a later last day, while it is in force and the works go on.
+
+        An amendment of the permit (§ 49 HVwVfG does not apply: it favours the holder and
+        is applied for); its administrative fee comes from the tariff in force that day.
+        Refused once the permit expired (a new permit is needed) or the works are completed.
+        """
+        record = self._begin("extend_permit", actor, at)
+        decision = self.current_decision()
+        if not decision.outcome.is_approval:
+            raise InvalidCommand("decision", "the application was rejected; there is no permit")
+        valid_until = self.valid_until
+        if valid_until is None:  # an approval always has a last day
+            raise InvalidCommand("decision", "the permit has no last day to extend")
+        today = berlin_date(at)
+        if today > valid_until:
+            raise InvalidCommand(
+                "extended_to", f"the permit expired on {valid_until}: apply for a new one"
+            )
+        if extended_to <= valid_until:
+            raise InvalidCommand(
+                "extended_to", f"must lie after the permit's last day, {valid_until}"
+            )
+        text = self._case_text(reason, "reason")
+        fee, rules = in_force(EXTENSION_FEES, today).assess(valid_until, extended_to)
+        self._permit_extended(
+            actor=record,
+            at=at,
+            extended_from=valid_until,
+            extended_to=extended_to,
+            reason=text,
+            fee=fee,
+            rules=rules,
+            decision_number=len(self.decisions),
+        )
+
+    class PermitExtended(Case.Event):
+        """The permit's validity was extended to a new last day, with its fee."""
+
+        actor: ActorRecord
+        at: datetime
+        extended_from: date
+        extended_to: date
+        reason: PersonalValue
+        fee: Decimal | None
+        rules: RulesApplied | None
+        decision_number: int
+
+    @event(PermitExtended)
+    def _permit_extended(
+        self,
+        *,
+        actor: ActorRecord,
+        at: datetime,
+        extended_from: date,
+        extended_to: date,
+        reason: PersonalValue,
+        fee: Decimal | None,
+        rules: RulesApplied | None,
+        decision_number: int,
+    ) -> None:
+        self.extensions = (*self.extensions, PermitExtension(extended_to, decision_number, fee))
+        self.last_activity_at = at
+
+    # ------------------------------------------------------- security deposit
+
+    @property
+    def deposit_required(self) -> Decimal:
+        """The security deposit the permit in force requires (0: none)."""
+        decision = self.decision
+        if decision is None or not decision.outcome.is_approval:
+            return Decimal(0)
+        return Decimal(str(decision.particulars.get("security_deposit", "0")))
+
+    def take_security_deposit(
+        self,
+        *,
+        actor: Actor,
+        at: datetime,
+        amount: Decimal,
+        form: DepositForm,
+        received_on: date,
+    ) -> None:
+        """Record the security deposit (cash or a bank guarantee) the permit requires."""
+        record = self._begin("take_security_deposit", actor, at)
+        required = self.deposit_required
+        if not required:
+            raise InvalidCommand("amount", "the permit requires no security deposit")
+        if self.deposit is not None:
+            raise InvalidCommand(
+                "amount",
+                f"a deposit of {self.deposit.amount} EUR is held since {self.deposit.received_on}",
+            )
+        if amount < required:
+            raise InvalidCommand("amount", f"the permit requires {required} EUR")
+        if received_on > berlin_date(at):
+            raise InvalidCommand("received_on", "must not lie in the future")
+        if received_on < berlin_date(self.current_decision().decided_at):
+            raise InvalidCommand("received_on", "must not lie before the permit was granted")
+        self._security_deposit_taken(
+            actor=record,
+            at=at,
+            amount=amount,
+            form=DepositForm(form).value,
+            received_on=received_on,
+        )
+
+    class SecurityDepositTaken(Case.Event):
+        """The security deposit was received (cash, or a bank guarantee)."""
+
+        actor: ActorRecord
+        at: datetime
+        amount: Decimal
+        form: str
+        received_on: date
+
+    @event(SecurityDepositTaken)
+    def _security_deposit_taken(
+        self, *, actor: ActorRecord, at: datetime, amount: Decimal, form: str, received_on: date
+    ) -> None:
+        self.deposit = HeldDeposit(amount, form, received_on)
+        self.last_activity_at = at
+
+    def release_security_deposit(
+        self,
+        *,
+        actor: Actor,
+        at: datetime,
+        released_on: date,
+        retained: Decimal = Decimal(0),
+        reason: str | None = None,
+    ) -> None:
+        """Release the deposit once the restoration was accepted, keeping what open defects
+        cost (with the reason); or once an unused permit expired."""
+        record = self._begin("release_security_deposit", actor, at)
+        held = self.deposit
+        if held is None:
+            raise InvalidCommand("security_deposit", "no security deposit is held")
+        if self.status == RoadOpeningStatus.WARRANTY_RUNNING:
+            ready_on = self.inspections[-1]
+        elif self.status == CaseStatus.WITHDRAWN:
+            ready_on = held.received_on
+        else:
+            valid_until = self.valid_until
+            if valid_until is not None and berlin_date(at) <= valid_until:
+                raise InvalidCommand(
+                    "status",
+                    "the deposit is released once the restoration was accepted, or after "
+                    f"an unused permit expired ({valid_until})",
+                )
+            ready_on = valid_until + timedelta(days=1) if valid_until else held.received_on
+        if released_on < max(ready_on, held.received_on):
+            raise InvalidCommand(
+                "released_on", f"must not lie before {max(ready_on, held.received_on)}"
+            )
+        if released_on > berlin_date(at):
+            raise InvalidCommand("released_on", "must not lie in the future")
+        if not Decimal(0) <= retained <= held.amount:
+            raise InvalidCommand("retained", f"must lie between 0 and the {held.amount} EUR held")
+        if retained and not (reason and reason.strip()):
+            raise InvalidCommand("reason", "say why part of the deposit is retained")
+        self._security_deposit_released(
+            actor=record,
+            at=at,
+            released_on=released_on,
+            released=held.amount - retained,
+            retained=retained,
+            reason=self._case_text(reason, "reason") if reason and reason.strip() else None,
+        )
+
+    class SecurityDepositReleased(Case.Event):
+        """The deposit was released, in full or less what open defects cost."""
+
+        actor: ActorRecord
+        at: datetime
+        released_on: date
+        released: Decimal
+        retained: Decimal
+        reason: PersonalValue | None
+
+    @event(SecurityDepositReleased)
+    def _security_deposit_released(
+        self,
+        *,
+        actor: ActorRecord,
+        at: datetime,
+        released_on: date,
+        released: Decimal,
+        retained: Decimal,
+        reason: PersonalValue | None,
+    ) -> None:
+        self.deposit = None
+        self.deposits_released = (
+            *self.deposits_released,
+            {"released_on": released_on, "released": released, "retained": retained},
+        )
+        self.last_activity_at = at
+
+    # ------------------------------------------------------ traffic sign order
+
+    def link_traffic_sign_order(
+        self, *, actor: Actor, at: datetime, order: TrafficSignOrder
+    ) -> None:
+        """Link the traffic sign order the works start under (§ 45 (6) StVO).
+
+        The contractor obtains the road traffic authority's order before works that affect
+        traffic start; the permit names it by its case reference. It must be the town's,
+        ordered and notified, neither withdrawn nor closed; whether it is in force on the day
+        the works start is checked then.
+        """
+        record = self._begin("link_traffic_sign_order", actor, at)
+        if not self.application.traffic_management_needed:
+            raise InvalidCommand("reference", "the application needs no traffic management")
+        problem = sign_order_problem(order, self.tenant, None)
+        if problem is not None:
+            raise InvalidCommand("reference", f"the traffic sign order {order.reference} {problem}")
+        valid_from, valid_until = order_period(order)
+        self._sign_order_linked(
+            actor=record,
+            at=at,
+            reference=order.reference,
+            order_id=order.id,
+            valid_from=valid_from,
+            valid_until=valid_until,
+        )
+
+    class SignOrderLinked(Case.Event):
+        """The traffic sign order the works start under, by reference, with its period."""
+
+        actor: ActorRecord
+        at: datetime
+        reference: str
+        order_id: UUID
+        valid_from: date
+        valid_until: date | None
+
+    @event(SignOrderLinked)
+    def _sign_order_linked(
+        self,
+        *,
+        actor: ActorRecord,
+        at: datetime,
+        reference: str,
+        order_id: UUID,
+        valid_from: date,
+        valid_until: date | None,
+    ) -> None:
+        self.sign_order = SignOrderLink(reference, order_id, valid_from, valid_until)
+        self.last_activity_at = at
+
     @property
     def inspections(self) -> list[date]:
         """The days the restoration was inspected, oldest first."""
@@ -415,19 +871,54 @@ class RoadOpeningPermit(Case):
             "open_defects": list(self.open_defects),
             "remedy_by": self.remedy_by,
             "warranty_until": self.warranty_until,
+            "warranty_rule": self.warranty_rules.version if self.warranty_rules else None,
+            "emergency_works": bool(self.application.emergency_works),
+            "valid_until": self.valid_until,
+            "extensions": [{"extended_to": e.extended_to, "fee": e.fee} for e in self.extensions],
+            "security_deposit": {
+                "required": self.deposit_required,
+                "held": (
+                    {
+                        "amount": self.deposit.amount,
+                        "form": self.deposit.form,
+                        "received_on": self.deposit.received_on,
+                    }
+                    if self.deposit
+                    else None
+                ),
+                "released": list(self.deposits_released),
+            },
+            "traffic_sign_order": (
+                {
+                    "reference": self.sign_order.reference,
+                    "case_id": self.sign_order.case_id,
+                    "valid_from": self.sign_order.valid_from,
+                    "valid_until": self.sign_order.valid_until,
+                }
+                if self.sign_order
+                else None
+            ),
         }
 
     def check_closable(self, at: datetime) -> None:
-        """Close after the warranty, after a rejection, or when an unused permit expired."""
+        """Close after the warranty, after a rejection, or when an unused permit expired
+        (extensions counted); never while a security deposit is held."""
+        if self.deposit is not None:
+            raise InvalidCommand(
+                "security_deposit",
+                f"a security deposit of {self.deposit.amount} EUR is held: release it first",
+            )
         if self.status == RoadOpeningStatus.WARRANTY_RUNNING:
             if self.warranty_until is not None and berlin_date(at) <= self.warranty_until:
                 raise InvalidCommand(
                     "warranty_until", f"the warranty runs until {self.warranty_until}"
                 )
             return
-        self.check_no_approval_in_force(
-            at, "the permit is in force: report the works, or close after it expired"
-        )
+        valid_until = self.valid_until
+        if self.status == CaseStatus.FINAL and valid_until and berlin_date(at) <= valid_until:
+            raise InvalidCommand(
+                "status", "the permit is in force: report the works, or close after it expired"
+            )
 
 
 # ------------------------------------------------------------------- steps
@@ -451,6 +942,66 @@ class RestorationInspection(InspectionReport):
     """An inspection of the restored surface: no defects = accepted."""
 
 
+class ExtendPermit(CommandBody):
+    """A later last day for the permit, and why the works need it."""
+
+    extended_to: date
+    reason: Text
+
+
+class SecurityDeposit(CommandBody):
+    """The security deposit received: amount, cash or bank guarantee, the day received."""
+
+    amount: Decimal = Field(gt=0, le=Decimal("10000000"), decimal_places=2)
+    form: DepositForm
+    received_on: date
+
+
+class DepositRelease(CommandBody):
+    """The deposit released: in full, or less an amount retained for open defects (why)."""
+
+    released_on: date
+    retained: Decimal = Field(default=Decimal(0), ge=0, decimal_places=2)
+    reason: Text | None = None
+
+
+class SignOrderReference(CommandBody):
+    """The case reference of the traffic sign order, e.g. ``USI-2026-000012``."""
+
+    reference: ShortText
+
+
+def linked_order(shared: SharedAggregates, permit: RoadOpeningPermit) -> TrafficSignOrder | None:
+    """The traffic sign order linked to the permit, as it stands now (None if none)."""
+    link = permit.sign_order
+    if link is None:
+        return None
+
+    def gone(order_id: UUID) -> TrafficSignOrder:
+        raise InvalidCommand("traffic_sign_order", f"the order {link.reference} is not stored")
+
+    return shared.identified(TrafficSignOrder, link.case_id, gone)
+
+
+def start_works(permit: RoadOpeningPermit, body: WorksStarted, acting: Acting) -> Sequence[Any]:
+    """Start the works, with the linked traffic sign order as it stands today."""
+    order = linked_order(acting.context, permit)
+    permit.start_works(
+        actor=acting.actor, at=acting.at, started_on=body.started_on, sign_order=order
+    )
+    return ()
+
+
+def link_traffic_sign_order(
+    permit: RoadOpeningPermit, body: SignOrderReference, acting: Acting
+) -> Sequence[Any]:
+    """Find the order by its reference (unknown: 422 naming ``reference``) and link it."""
+    shared: SharedAggregates = acting.context
+    order = shared.referenced(TrafficSignOrder, body.reference)
+    permit.link_traffic_sign_order(actor=acting.actor, at=acting.at, order=order)
+    return ()
+
+
 STEPS: Final = Steps(
     "road opening",
     (
@@ -459,11 +1010,58 @@ STEPS: Final = Steps(
             method="start_works",
             path="/{case_id}/works-started",
             summary="Road opening: works started",
-            description="Only under an approval in force, not before it is effective or after "
-            "it expired.",
+            description="Only under an approval in force (extensions counted), not before it "
+            "is effective or after it expired; a required security deposit taken first, and "
+            "works that affect traffic under a linked traffic sign order in force that day "
+            "(§ 45 (6) StVO). Emergency works were started before the permit and are recorded "
+            "from the day reported.",
             roles=STAFF,
             body=WorksStarted,
             aggregate=RoadOpeningPermit,
+            run=start_works,
+        ),
+        Step(
+            name="extend_permit",
+            path="/{case_id}/permit-extensions",
+            summary="Road opening: extend the permit",
+            description="A later last day, while the permit is in force and the works are not "
+            "completed; the extension fee comes from the tariff.",
+            roles=STAFF,
+            body=ExtendPermit,
+            aggregate=RoadOpeningPermit,
+        ),
+        Step(
+            name="take_security_deposit",
+            path="/{case_id}/security-deposit",
+            summary="Road opening: security deposit received",
+            description="Cash or a bank guarantee (Bürgschaft), at least the amount the permit "
+            "requires; the works start only once it is held.",
+            roles=STAFF,
+            body=SecurityDeposit,
+            aggregate=RoadOpeningPermit,
+        ),
+        Step(
+            name="release_security_deposit",
+            path="/{case_id}/security-deposit/release",
+            summary="Road opening: release the security deposit",
+            description="Once the restoration was accepted (or an unused permit expired): in "
+            "full, or less an amount retained for open defects with the reason. The file "
+            "closes only when no deposit is held.",
+            roles=STAFF,
+            body=DepositRelease,
+            aggregate=RoadOpeningPermit,
+        ),
+        Step(
+            name="link_traffic_sign_order",
+            path="/{case_id}/traffic-sign-order",
+            summary="Road opening: link the traffic sign order",
+            description="By its case reference (e.g. USI-2026-000012): the town's order, "
+            "issued and not withdrawn; works that affect traffic start only under it (§ 45 (6) "
+            "StVO). An unknown reference is refused naming the field.",
+            roles=STAFF,
+            body=SignOrderReference,
+            aggregate=RoadOpeningPermit,
+            run=link_traffic_sign_order,
         ),
         Step(
             name="works_completed",

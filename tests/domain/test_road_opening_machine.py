@@ -24,14 +24,21 @@ from domain.errors import DomainError, NotTheHolder
 from domain.lifecycle import CaseStatus
 from domain.personal_data import PersonalData, Subjects
 from domain.rules.road_opening import (
+    DEPOSIT_RULES_ID,
+    DEPOSITS,
+    EMERGENCY_REPORTING,
+    EMERGENCY_RULES_ID,
+    EXTENSION_FEES,
     FEE_RULES_ID,
     FEE_TARIFFS,
     LEAD_TIME_RULES_ID,
     LEAD_TIMES,
     in_force,
+    lead_time_not_applied,
 )
 from domain.services.road_opening import (
     SERVICE_ID,
+    DepositForm,
     RoadOpeningApplication,
     RoadOpeningPermit,
     RoadOpeningStatus,
@@ -57,6 +64,7 @@ from tests.domain.service_machine import (
     hearing_refusal,
     hearings,
     hours_between_steps,
+    optional_texts,
     texts,
     usual_step,
     usual_steps,
@@ -128,6 +136,7 @@ class RoadOpeningMachine(ServiceMachine):
         self.length = Decimal(0)
         self.width = Decimal(0)
         self.planned_end = date.min
+        self.emergency = False
 
     # ------------------------------------------------------------------ set-up
 
@@ -141,6 +150,7 @@ class RoadOpeningMachine(ServiceMachine):
         ),
         withdrawals=st.sampled_from([True, False, False, False]),
         head_start=st.lists(usual_step, max_size=16),
+        emergency_days_ago=st.sampled_from([None, None, None, 0, 1]),
     )
     def submit(
         self,
@@ -151,14 +161,23 @@ class RoadOpeningMachine(ServiceMachine):
         duration_days: int,
         withdrawals: bool,
         head_start: list[tuple[int, DecisionOutcome]],
+        emergency_days_ago: int | None,
     ) -> None:
-        """Submit as the application does: validate the form, then mark its personal data."""
+        """Submit as the application does: validate the form, then mark its personal data.
+
+        Emergency works (Gefahr im Verzug) are reported after they started, without the lead
+        time, within the reporting period."""
         self.now = START + timedelta(hours=submitted_hours_later)
         submitted_on = berlin_date(self.now)
         form = example(submitted_on)
         start = date.fromisoformat(form["planned_period"]["start"]) + timedelta(
             days=start_later_by_days
         )
+        if emergency_days_ago is not None:
+            start = submitted_on - timedelta(days=emergency_days_ago)
+            form["emergency_works"] = True
+            form["emergency_reason"] = "Wasserrohrbruch, Fahrbahn unterspült"
+        self.emergency = emergency_days_ago is not None
         end = start + timedelta(days=duration_days)
         form["dimensions"] = {"length_m": str(length), "width_m": str(width), "depth_m": "1.20"}
         form["planned_period"] = {"start": start.isoformat(), "end": end.isoformat()}
@@ -187,7 +206,7 @@ class RoadOpeningMachine(ServiceMachine):
         base = {
             "today": self.today,
             "effective_from": decision.effective_from if decision else self.today,
-            "expires_on": (decision.expires_on if decision else None) or self.planned_end,
+            "expires_on": case.valid_until or self.planned_end,
             "started": case.works_started_on if case.works_started_on != date.min else self.today,
             "completed": (
                 case.works_completed_on if case.works_completed_on != date.min else self.today
@@ -313,14 +332,16 @@ class RoadOpeningMachine(ServiceMachine):
         expired."""
         case = self.case
         decision = case.decision
+        if case.deposit is not None:
+            return "security_deposit"
         if status == RoadOpeningStatus.WARRANTY_RUNNING:
             assert case.warranty_until is not None
             return "warranty_until" if today <= case.warranty_until else None
         if status == CaseStatus.FINAL:
             assert decision is not None
             if decision.outcome.is_approval:
-                assert decision.expires_on is not None
-                return "status" if today <= decision.expires_on else None
+                assert case.valid_until is not None
+                return "status" if today <= case.valid_until else None
         return None
 
     # -------------------------------------------------------- the permit's own
@@ -330,10 +351,20 @@ class RoadOpeningMachine(ServiceMachine):
         """Only under an approval in force: from its first day, until it expires, not later
         than today."""
         started_on = self._day(*started)
-        decision = self.case.decision
+        case = self.case
 
         def expect(today: date) -> str | None:
-            return self.step_under_refusal(decision, started_on, today, "started_on")
+            decision = case.decision
+            assert decision is not None
+            if not decision.outcome.is_approval:
+                return "decision"
+            first = case.planned_period_start if self.emergency else decision.effective_from
+            assert case.valid_until is not None
+            if not first <= started_on <= min(case.valid_until, today):
+                return "started_on"
+            if not self.emergency and case.deposit_required and case.deposit is None:
+                return "security_deposit"
+            return None
 
         error = self._run(
             "start_works",
@@ -425,6 +456,158 @@ class RoadOpeningMachine(ServiceMachine):
             assert case.status == RoadOpeningStatus.WARRANTY_RUNNING
             assert case.remedy_by is None
             assert case.warranty_until == years_later(inspected_on, 5)
+
+    @rule(
+        actor=actors,
+        at_kind=at_kinds,
+        extended=st.tuples(st.just("expires_on"), st.sampled_from([-1, 0, 1, 1, 14])),
+        reason=texts,
+    )
+    def extend_permit(
+        self, actor: Actor, at_kind: str, extended: tuple[str, int], reason: str
+    ) -> None:
+        """While the permit is in force, to a later last day, with a reason; the fee by tariff."""
+        extended_to = self._day(*extended)
+        case = self.case
+        extensions = len(case.extensions)
+
+        def expect(today: date) -> str | None:
+            decision = case.decision
+            assert decision is not None
+            if not decision.outcome.is_approval:
+                return "decision"
+            assert case.valid_until is not None
+            if today > case.valid_until or extended_to <= case.valid_until:
+                return "extended_to"
+            return None if clean(reason) else "reason"
+
+        error = self._run(
+            "extend_permit",
+            actor,
+            at_kind,
+            lambda at: case.extend_permit(
+                actor=actor, at=at, extended_to=extended_to, reason=reason
+            ),
+            expect,
+        )
+        if error is None:
+            assert case.valid_until == extended_to
+            assert len(case.extensions) == extensions + 1
+            fee, _rules = in_force(EXTENSION_FEES, self.today).assess(extended_to, extended_to)
+            assert case.extensions[-1].fee == fee
+            assert case.service_state()["valid_until"] == extended_to
+
+    @rule(
+        actor=actors,
+        at_kind=at_kinds,
+        amount_kind=st.sampled_from(["required", "required", "less", "more"]),
+        form=st.sampled_from(DepositForm),
+        received=st.tuples(st.just("today"), st.sampled_from([-400, -1, 0, 0, 1])),
+    )
+    def take_security_deposit(
+        self,
+        actor: Actor,
+        at_kind: str,
+        amount_kind: str,
+        form: DepositForm,
+        received: tuple[str, int],
+    ) -> None:
+        """At least the amount the permit requires, once, received since the decision."""
+        case = self.case
+        required = case.deposit_required
+        amount = {
+            "required": required,
+            "less": required - Decimal("0.01"),
+            "more": required + Decimal("100"),
+        }[amount_kind]
+        received_on = self._day(*received)
+        held = case.deposit
+
+        def expect(today: date) -> str | None:
+            decision = case.decision
+            assert decision is not None
+            if not required or held is not None or amount < required:
+                return "amount"
+            if not berlin_date(decision.decided_at) <= received_on <= today:
+                return "received_on"
+            return None
+
+        error = self._run(
+            "take_security_deposit",
+            actor,
+            at_kind,
+            lambda at: case.take_security_deposit(
+                actor=actor, at=at, amount=amount, form=form, received_on=received_on
+            ),
+            expect,
+        )
+        if error is None:
+            assert case.deposit is not None
+            assert case.deposit.amount == amount
+            assert case.service_state()["security_deposit"]["held"]["form"] == form.value
+
+    @rule(
+        actor=actors,
+        at_kind=at_kinds,
+        released=relative_days,
+        retained_kind=st.sampled_from(["none", "none", "part", "all", "too_much"]),
+        reason=optional_texts,
+    )
+    def release_security_deposit(
+        self,
+        actor: Actor,
+        at_kind: str,
+        released: tuple[str, int],
+        retained_kind: str,
+        reason: str | None,
+    ) -> None:
+        """After the acceptance (or an unused permit's expiry, or a withdrawal); what is
+        retained for open defects lies within the deposit and says why."""
+        case = self.case
+        held = case.deposit
+        released_on = self._day(*released)
+        amount = held.amount if held else Decimal(0)
+        retained = {
+            "none": Decimal(0),
+            "part": (amount / 2).quantize(Decimal("0.01")),
+            "all": amount,
+            "too_much": amount + 1,
+        }[retained_kind]
+        status = case.status
+
+        def expect(today: date) -> str | None:
+            if held is None:
+                return "security_deposit"
+            if status == RoadOpeningStatus.WARRANTY_RUNNING:
+                ready = case.inspections[-1]
+            elif status == CaseStatus.WITHDRAWN:
+                ready = held.received_on
+            else:
+                valid_until = case.valid_until
+                if valid_until is not None and today <= valid_until:
+                    return "status"
+                ready = valid_until + timedelta(days=1) if valid_until else held.received_on
+            if not max(ready, held.received_on) <= released_on <= today:
+                return "released_on"
+            if not Decimal(0) <= retained <= amount:
+                return "retained"
+            if retained and not (reason and clean(reason)):
+                return "reason"
+            return None
+
+        error = self._run(
+            "release_security_deposit",
+            actor,
+            at_kind,
+            lambda at: case.release_security_deposit(
+                actor=actor, at=at, released_on=released_on, retained=retained, reason=reason
+            ),
+            expect,
+        )
+        if error is None:
+            assert case.deposit is None
+            assert case.deposits_released[-1]["retained"] == retained
+            assert case.deposits_released[-1]["released"] == amount - retained
 
     # ------------------------------------------------------------ guided step
 
@@ -519,8 +702,23 @@ class RoadOpeningMachine(ServiceMachine):
 
     def _use_the_permit(self, choice: int, decision: Decision) -> None:
         """Start the works just outside the permit (refused), then within it; or first try to
-        close the file on the permit's last day (refused while in force) and after it."""
+        close the file on the permit's last day (refused while in force) and after it. A
+        required deposit is taken first (tried once too little); the permit is sometimes
+        extended."""
         assert decision.expires_on is not None
+        if self.case.deposit_required and self.case.deposit is None:
+            if choice == 5:  # the works cannot start without it
+                self.start_works(CLERK, NOW, ("today", 0))
+            self.take_security_deposit(
+                CLERK,
+                NOW,
+                "less" if choice == 2 else "required",
+                DepositForm.BANK_GUARANTEE,
+                ("today", 0),
+            )
+            self.take_security_deposit(CLERK, NOW, "required", DepositForm.CASH, ("today", 0))
+        if choice == 6:
+            self.extend_permit(CLERK, NOW, ("expires_on", 7), "Witterungsbedingte Verzögerung")
         self.start_works(CLERK, NOW, ("expires_on", 1))
         self.start_works(CLERK, NOW, ("effective_from", -1) if choice % 2 else ("today", 1))
         if choice >= 4:
@@ -529,9 +727,14 @@ class RoadOpeningMachine(ServiceMachine):
         if choice == 7:  # the day after the permit expired: no more works, the file closes
             self._move_to(decision.expires_on + timedelta(days=1))
             self.start_works(CLERK, NOW, ("expires_on", 1))
+            self.extend_permit(CLERK, NOW, ("expires_on", 7), "zu spät")
+            if self.case.deposit is not None:
+                self.release_security_deposit(CLERK, NOW, ("today", 0), "none", None)
             self.close(SUPERVISOR, NOW, "Genehmigung ungenutzt abgelaufen")
         if self.case.status == CaseStatus.FINAL:
-            last_possible = min(decision.expires_on, self.today)
+            valid_until = self.case.valid_until
+            assert valid_until is not None
+            last_possible = min(valid_until, self.today)
             day = last_possible if choice >= 3 else decision.effective_from
             self.start_works(DELEGATED_CLERK, NOW, ("today", (day - self.today).days))
 
@@ -539,6 +742,10 @@ class RoadOpeningMachine(ServiceMachine):
         """Each step first tries a command just outside what is allowed, then the usual one."""
         case = self.case
         if status == RoadOpeningStatus.WORKS_STARTED:
+            if choice == 6:
+                self.extend_permit(CLERK, NOW, ("expires_on", 3), "Zusätzliche Leitungsarbeiten")
+            if case.deposit_required and case.deposit is None:  # emergency works: afterwards
+                self.take_security_deposit(CLERK, NOW, "required", DepositForm.CASH, ("today", 0))
             self.complete_works(CLERK, NOW, ("started", -1) if choice % 2 else ("today", 1))
             self.complete_works(CLERK, NOW, ("started", 0) if choice < 5 else ("today", 0))
         elif status == RoadOpeningStatus.WORKS_COMPLETED:
@@ -564,6 +771,12 @@ class RoadOpeningMachine(ServiceMachine):
                 self.inspect_restoration(CLERK, NOW, ("today", 0), [], None)
         elif status == RoadOpeningStatus.WARRANTY_RUNNING:
             assert case.warranty_until is not None
+            if case.deposit is not None:
+                self.close(CLERK, NOW, "Gewährleistung abgelaufen")  # refused: deposit held
+                retained = ("none", "part", "all")[choice % 3]
+                reason = "Fugen nicht vergossen" if choice % 3 else None
+                self.release_security_deposit(CLERK, NOW, ("inspected", -1), retained, reason)
+                self.release_security_deposit(CLERK, NOW, ("today", 0), retained, reason)
             if choice <= 1:
                 self.close(CLERK, NOW, "Gewährleistung abgelaufen")
             elif choice == 2:  # an objection lodged while the works went on, settled first
@@ -598,15 +811,26 @@ class RoadOpeningMachine(ServiceMachine):
             assert LEAD_TIME_RULES_ID in rules_ids
             [lead_time] = [r for r in decision.rules if r.rules_id == LEAD_TIME_RULES_ID]
             submitted_on = berlin_date(case.submitted_at)
-            assert lead_time == in_force(LEAD_TIMES, submitted_on).record(
-                submitted_on, case.planned_period_start
-            )
+            in_force_then = in_force(LEAD_TIMES, submitted_on)
+            start = case.planned_period_start
+            if self.emergency:  # no lead time; the reporting period instead
+                assert lead_time == lead_time_not_applied(in_force_then, submitted_on, start)
+                assert (
+                    in_force(EMERGENCY_REPORTING, submitted_on).record(submitted_on, start)
+                    in decision.rules
+                )
+            else:
+                assert lead_time == in_force_then.record(submitted_on, start)
+                assert EMERGENCY_RULES_ID not in rules_ids
             if decision.outcome.is_approval:
                 decided_on = berlin_date(decision.decided_at)
                 fee, tariff = in_force(FEE_TARIFFS, decided_on).assess(self.length, self.width)
                 assert decision.fee == fee
                 assert FEE_RULES_ID in rules_ids
                 assert tariff in decision.rules
+                deposit, record = in_force(DEPOSITS, decided_on).assess(self.length, self.width)
+                assert record in decision.rules
+                assert decision.particulars["security_deposit"] == str(deposit)
                 assert decision.expires_on is not None
                 if decision.notified_on is None or decision.notified_on <= decision.expires_on:
                     assert decision.effective_from <= decision.expires_on
@@ -615,7 +839,8 @@ class RoadOpeningMachine(ServiceMachine):
             else:
                 assert decision.fee is None
                 assert decision.expires_on is None
-                assert rules_ids == [LEAD_TIME_RULES_ID]
+                assert DEPOSIT_RULES_ID not in rules_ids
+                assert FEE_RULES_ID not in rules_ids
 
     @invariant()
     def the_status_matches_the_decision(self) -> None:
@@ -638,8 +863,11 @@ class RoadOpeningMachine(ServiceMachine):
         if started != date.min:
             decision = case.decision
             assert decision is not None
-            assert decision.expires_on is not None
-            assert decision.effective_from <= started <= decision.expires_on
+            assert case.valid_until is not None
+            first = case.planned_period_start if self.emergency else decision.effective_from
+            assert first <= started <= case.valid_until
+            if not self.emergency and case.deposit_required:
+                assert case.deposit is not None or case.deposits_released
         assert (completed != date.min) is (
             works_reported and case.status != RoadOpeningStatus.WORKS_STARTED
         )

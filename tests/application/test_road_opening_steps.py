@@ -1,0 +1,317 @@
+"""The road opening permit's own steps through the command pipeline: emergency works, the
+extension, the security deposit and the traffic sign order linked by its reference."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from application.cases import CaseService
+from application.clock import FixedClock
+from domain.actor import Actor, Role
+from domain.decision import DecisionOutcome
+from domain.errors import InvalidCommand, InvalidTransition
+from domain.rules.road_opening import EMERGENCY_RULES_ID, LEAD_TIME_RULES_ID
+from domain.services import road_opening, traffic_sign_order
+from domain.services.road_opening import RoadOpeningPermit
+from domain.working_days import berlin_date
+from tests.conftest import APPLICANT, CLERK
+from tests.steps import decided, take
+
+DISCRETION = "Der Gemeingebrauch wird nur kurz beeinträchtigt."
+
+
+def today(clock: FixedClock) -> date:
+    return berlin_date(clock.now())
+
+
+def permit(cases: CaseService, case_id: UUID) -> RoadOpeningPermit:
+    found = cases.store.repository.get(case_id)
+    assert isinstance(found, RoadOpeningPermit)
+    return found
+
+
+def submitted(cases: CaseService, clock: FixedClock, **changes: Any) -> tuple[UUID, dict[str, Any]]:
+    data = road_opening.example(today(clock))
+    data.update(changes)
+    case_id = cases.submit(
+        actor=APPLICANT,
+        tenant="usingen",
+        service="road-opening",
+        applicant={"name": "E"},
+        data=data,
+    ).case_id
+    return case_id, data
+
+
+def notified(cases: CaseService, clock: FixedClock, **changes: Any) -> tuple[UUID, dict[str, Any]]:
+    case_id, data = submitted(cases, clock, **changes)
+    clock.advance(timedelta(hours=1))
+    decided(cases, case_id, outcome=DecisionOutcome.APPROVED, discretion=DISCRETION)
+    take(cases, case_id, "notify", actor=CLERK, delivery="counter")
+    return case_id, data
+
+
+def refused_on(field: str, cases: CaseService, case_id: UUID, step: str, **body: Any) -> str:
+    with pytest.raises(InvalidCommand) as refused:
+        take(cases, case_id, step, actor=CLERK, **body)
+    assert refused.value.field == field, refused.value
+    return str(refused.value)
+
+
+# ------------------------------------------------------------------ emergency works
+
+
+def test_emergency_works_are_reported_afterwards_without_the_lead_time(
+    cases: CaseService, clock: FixedClock
+) -> None:
+    started = today(clock) - timedelta(days=1)
+    period = {"start": started.isoformat(), "end": (started + timedelta(days=5)).isoformat()}
+    case_id, _ = notified(
+        cases,
+        clock,
+        planned_period=period,
+        emergency_works=True,
+        emergency_reason="Wasserrohrbruch unter der Fahrbahn",
+    )
+    case = permit(cases, case_id)
+    decision = case.decision
+    assert decision is not None
+    rules = {r.rules_id: r for r in decision.rules}
+    assert rules[LEAD_TIME_RULES_ID].inputs["applied"] is False
+    assert rules[EMERGENCY_RULES_ID].inputs["started_on"] == started.isoformat()
+    # Started the day before the permit took effect: recorded as reported.
+    take(cases, case_id, "works_started", actor=CLERK, started_on=started)
+    assert permit(cases, case_id).service_state()["emergency_works"] is True
+
+
+def test_emergency_works_need_their_reason_and_the_reporting_period(
+    cases: CaseService, clock: FixedClock
+) -> None:
+    long_ago = today(clock) - timedelta(days=14)
+    period = {"start": long_ago.isoformat(), "end": today(clock).isoformat()}
+    with pytest.raises(InvalidCommand) as late:
+        submitted(cases, clock, planned_period=period, emergency_works=True, emergency_reason="x")
+    assert late.value.field == "data.planned_period.start"
+    with pytest.raises(InvalidCommand) as no_reason:
+        submitted(cases, clock, emergency_works=True)
+    assert no_reason.value.field == "data.emergency_reason"
+
+
+def test_an_application_stored_without_the_emergency_flag_reads_as_ordinary_works(
+    cases: CaseService, clock: FixedClock
+) -> None:
+    case_id, _ = submitted(cases, clock)
+    case = permit(cases, case_id)
+    del case.data["emergency_works"]
+    assert case.application.emergency_works is False
+
+
+# ------------------------------------------------------------------------ extension
+
+
+def test_an_extension_moves_the_last_day_and_is_refused_after_expiry_or_completion(
+    cases: CaseService, clock: FixedClock
+) -> None:
+    case_id, data = notified(cases, clock)
+    end = date.fromisoformat(data["planned_period"]["end"])
+    refused_on("extended_to", cases, case_id, "extend_permit", extended_to=end, reason="x")
+    take(
+        cases,
+        case_id,
+        "extend_permit",
+        actor=CLERK,
+        extended_to=end + timedelta(days=7),
+        reason="Frost: Asphalt erst später",
+    )
+    case = permit(cases, case_id)
+    assert case.valid_until == end + timedelta(days=7)
+    assert case.extensions[-1].fee == Decimal("30.00")
+    clock.advance(end + timedelta(days=3) - today(clock))
+    take(cases, case_id, "works_started", actor=CLERK, started_on=end + timedelta(days=2))
+    clock.advance(timedelta(days=1))
+    take(cases, case_id, "works_completed", actor=CLERK, completed_on=today(clock))
+    with pytest.raises(InvalidTransition):
+        take(
+            cases,
+            case_id,
+            "extend_permit",
+            actor=CLERK,
+            extended_to=end + timedelta(days=30),
+            reason="x",
+        )
+
+
+def test_an_expired_permit_is_not_extended(cases: CaseService, clock: FixedClock) -> None:
+    case_id, data = notified(cases, clock)
+    end = date.fromisoformat(data["planned_period"]["end"])
+    clock.advance(end + timedelta(days=1) - today(clock))
+    message = refused_on(
+        "extended_to",
+        cases,
+        case_id,
+        "extend_permit",
+        extended_to=end + timedelta(days=9),
+        reason="zu spät",
+    )
+    assert "expired" in message
+
+
+# ------------------------------------------------------------------ security deposit
+
+LARGE = {"length_m": "20.00", "width_m": "1.00", "depth_m": "1.20"}  # 20 m²: 800 EUR
+
+
+def test_a_large_opening_starts_only_with_the_deposit_which_is_released_after_acceptance(
+    cases: CaseService, clock: FixedClock
+) -> None:
+    case_id, data = notified(cases, clock, dimensions=LARGE)
+    start = date.fromisoformat(data["planned_period"]["start"])
+    assert permit(cases, case_id).deposit_required == Decimal("800.00")
+    clock.advance(start - today(clock))
+    refused_on("security_deposit", cases, case_id, "works_started", started_on=start)
+    refused_on(
+        "amount",
+        cases,
+        case_id,
+        "take_security_deposit",
+        amount="799.99",
+        form="bank_guarantee",
+        received_on=today(clock),
+    )
+    take(
+        cases,
+        case_id,
+        "take_security_deposit",
+        actor=CLERK,
+        amount="800.00",
+        form="bank_guarantee",
+        received_on=today(clock),
+    )
+    take(cases, case_id, "works_started", actor=CLERK, started_on=start)
+    clock.advance(timedelta(days=2))
+    take(cases, case_id, "works_completed", actor=CLERK, completed_on=today(clock))
+    take(cases, case_id, "inspect_restoration", actor=CLERK, inspected_on=today(clock), defects=[])
+    state = permit(cases, case_id).service_state()
+    assert state["security_deposit"]["held"]["amount"] == Decimal("800.00")
+    clock.set(clock.now().replace(year=clock.now().year + 6))
+    refused_on("security_deposit", cases, case_id, "close")
+    refused_on(
+        "reason",
+        cases,
+        case_id,
+        "release_security_deposit",
+        released_on=today(clock),
+        retained="150.00",
+    )
+    take(
+        cases,
+        case_id,
+        "release_security_deposit",
+        actor=CLERK,
+        released_on=today(clock),
+        retained="150.00",
+        reason="Rissbildung an der Asphaltnaht, Ersatzvornahme",
+    )
+    released = permit(cases, case_id).service_state()["security_deposit"]
+    assert released["held"] is None
+    assert released["released"][0]["released"] == Decimal("650.00")
+    take(cases, case_id, "close", actor=CLERK)
+
+
+def test_the_deposit_is_not_released_before_the_restoration_was_accepted(
+    cases: CaseService, clock: FixedClock
+) -> None:
+    case_id, _data = notified(cases, clock, dimensions=LARGE)
+    take(
+        cases,
+        case_id,
+        "take_security_deposit",
+        actor=CLERK,
+        amount="800.00",
+        form="cash",
+        received_on=today(clock),
+    )
+    refused_on("status", cases, case_id, "release_security_deposit", released_on=today(clock))
+
+
+# ----------------------------------------------------------------- traffic sign order
+
+
+def issued_order(
+    cases: CaseService, clock: FixedClock, start: date, tenant: str = "usingen"
+) -> str:
+    """A traffic sign order for the works, ordered and notified; its reference."""
+    data = traffic_sign_order.example(today(clock))
+    data["reason"] = "building_works"
+    data["period"] = {"start": start.isoformat(), "end": (start + timedelta(days=10)).isoformat()}
+    clerk = CLERK if tenant == "usingen" else Actor(f"clerk.{tenant}", "C", Role.CLERK, tenant)
+    applicant = Actor(f"portal:{tenant}", "A", Role.APPLICANT, tenant)
+    result = cases.submit(
+        actor=applicant,
+        tenant=tenant,
+        service="traffic-sign-order",
+        applicant={"name": "A"},
+        data=data,
+    )
+    order_id = result.case_id
+    take(cases, order_id, "claim", actor=clerk)
+    take(cases, order_id, "confirm_complete", actor=clerk)
+    for authority in ("police", "road_authority"):
+        take(
+            cases,
+            order_id,
+            "record_authority_hearing",
+            actor=clerk,
+            authority=authority,
+            heard_on=today(clock),
+            response="consented",
+        )
+    take(
+        cases,
+        order_id,
+        "decide",
+        actor=clerk,
+        outcome="approved_with_conditions",
+        justification="j",
+        legal_basis="§ 45 Abs. 1, 6 StVO",
+        discretion="Kurze Sperrung.",
+    )
+    take(cases, order_id, "notify", actor=clerk, delivery="counter")
+    return cases.get(order_id, actor=clerk).reference
+
+
+def test_works_that_affect_traffic_start_only_under_a_linked_sign_order_in_force(
+    cases: CaseService, clock: FixedClock
+) -> None:
+    case_id, data = notified(cases, clock, traffic_management_needed=True)
+    start = date.fromisoformat(data["planned_period"]["start"])
+    clock.advance(timedelta(hours=1))
+    refused_on("reference", cases, case_id, "link_traffic_sign_order", reference="USI-2026-999999")
+    late = issued_order(cases, clock, start + timedelta(days=1))
+    covering = issued_order(cases, clock, start)
+    take(cases, case_id, "link_traffic_sign_order", actor=CLERK, reference=late.lower())
+    clock.advance(start - today(clock))
+    message = refused_on("traffic_sign_order", cases, case_id, "works_started", started_on=start)
+    assert late in message
+    take(cases, case_id, "link_traffic_sign_order", actor=CLERK, reference=covering)
+    take(cases, case_id, "works_started", actor=CLERK, started_on=start)
+    state = permit(cases, case_id).service_state()["traffic_sign_order"]
+    assert state["reference"] == covering
+    assert state["valid_from"] <= start
+
+
+def test_works_that_affect_traffic_need_a_link_and_another_towns_order_is_refused(
+    cases: CaseService, clock: FixedClock
+) -> None:
+    case_id, data = notified(cases, clock, traffic_management_needed=True)
+    start = date.fromisoformat(data["planned_period"]["start"])
+    foreign = issued_order(cases, clock, start, tenant="schmitten")
+    message = refused_on("reference", cases, case_id, "link_traffic_sign_order", reference=foreign)
+    assert "another town" in message
+    clock.advance(start - today(clock))
+    refused_on("traffic_sign_order", cases, case_id, "works_started", started_on=start)
