@@ -116,7 +116,8 @@ def create_firings(views: ViewDatabase) -> None:
             f"CREATE TABLE IF NOT EXISTS {FIRINGS} ("
             "case_id TEXT NOT NULL, kind TEXT NOT NULL, due_on TEXT NOT NULL, "
             "tenant TEXT NOT NULL, service TEXT NOT NULL, action TEXT NOT NULL, "
-            "addressees TEXT, claimed_at TEXT NOT NULL, claimed_by TEXT NOT NULL, "
+            "addressees TEXT, fired_on TEXT NOT NULL, claimed_at TEXT NOT NULL, "
+            "claimed_by TEXT NOT NULL, "
             "attempts INTEGER NOT NULL, finished_at TEXT, outcome TEXT, detail TEXT, "
             "PRIMARY KEY (case_id, kind, due_on))"
         )
@@ -188,7 +189,7 @@ class Scheduler:
         while True:
             page = [t for t in self._select(kind, latest, len(passed)) if t.key not in passed]
             for timer in page:
-                if self._claim(kind, timer) and not self._act(timer, today, report):
+                if self._claim(kind, timer, today) and not self._act(timer, today, report):
                     passed.add(timer.key)
                     report.not_yet += 1
             if not page:
@@ -214,7 +215,7 @@ class Scheduler:
 
     # ------------------------------------------------------------------ claim
 
-    def _claim(self, kind: TimerKind, timer: DueTimer) -> bool:
+    def _claim(self, kind: TimerKind, timer: DueTimer, today: date) -> bool:
         """Insert the firing's key; True if this insert added it (this worker fires)."""
         notice = kind.action if isinstance(kind.action, Notice) else None
         addressees = self._addressees(notice.addressee, timer) if notice else None
@@ -223,8 +224,8 @@ class Scheduler:
         with self.views.transaction() as tx:
             added = tx.execute(
                 f"INSERT INTO {FIRINGS} (case_id, kind, due_on, tenant, service, action, "  # noqa: S608
-                "addressees, claimed_at, claimed_by, attempts, finished_at, outcome) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) "
+                "addressees, fired_on, claimed_at, claimed_by, attempts, finished_at, outcome) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) "
                 "ON CONFLICT (case_id, kind, due_on) DO NOTHING",
                 (
                     key.case_id,
@@ -234,6 +235,7 @@ class Scheduler:
                     timer.service,
                     "notice" if notice else "command",
                     json.dumps(addressees) if addressees is not None else None,
+                    today.isoformat(),
                     now,
                     self.name,
                     now if notice else None,
@@ -401,6 +403,7 @@ def firings(views: ViewDatabase) -> list[dict[str, Any]]:
         "service",
         "action",
         "addressees",
+        "fired_on",
         "claimed_by",
         "attempts",
         "finished_at",
