@@ -940,11 +940,13 @@ class ResidentParkingPermit(Case):
         vehicle: Mapping[str, Any],
         old: PermitHolding,
         new: PermitHolding,
+        starts_on: date | None = None,
     ) -> None:
         """Decide to enter another vehicle, for a smaller fee; it takes effect on notification.
 
-        ``vehicle`` is a validated ``Vehicle`` as event data (its plate ``PersonalData``). The
-        new plate is held from the decision; the old one is freed when the change takes
+        ``vehicle`` is a validated ``Vehicle`` as event data (its plate ``PersonalData``);
+        ``starts_on`` a later first day for the new vehicle, if the holder asked for one. The
+        new plate is held from that day (or today); the old one until the change takes
         effect.
         """
         record = self._begin("change_number_plate", actor, at)
@@ -962,9 +964,13 @@ class ResidentParkingPermit(Case):
         valid_from, valid_until = self._current_period()
         if today > valid_until:
             raise InvalidCommand("at", f"the permit ended on {valid_until}; renew it first")
+        if starts_on is not None and not today <= starts_on <= valid_until:
+            raise InvalidCommand(
+                "valid_from", f"must lie between today and the permit's last day, {valid_until}"
+            )
         new.take(
             case_id=self.id,
-            valid_from=max(today, valid_from),
+            valid_from=max(today, valid_from, starts_on or today),
             valid_until=valid_until,
             actor=actor,
             at=at,
@@ -978,6 +984,7 @@ class ResidentParkingPermit(Case):
             actor=record,
             at=at,
             vehicle=dict(vehicle),
+            starts_on=starts_on,
             fee=fee,
             rules=[assessed],
             **self._follow_up_record(
@@ -1000,6 +1007,7 @@ class ResidentParkingPermit(Case):
         actor: ActorRecord
         at: datetime
         vehicle: dict[str, Any]
+        starts_on: date | None
         fee: Decimal
         rules: list[RulesApplied]
         operative_part: PersonalValue | None
@@ -1012,6 +1020,7 @@ class ResidentParkingPermit(Case):
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state.update(
+                starts_on=None,
                 operative_part=None,
                 legal_basis=None,
                 costs=None,
@@ -1027,6 +1036,7 @@ class ResidentParkingPermit(Case):
         actor: ActorRecord,
         at: datetime,
         vehicle: dict[str, Any],
+        starts_on: date | None,
         fee: Decimal,
         rules: list[RulesApplied],
         operative_part: PersonalValue | None,
@@ -1047,6 +1057,7 @@ class ResidentParkingPermit(Case):
             issuing_authority,
             rules,
             vehicle=vehicle,
+            starts_on=starts_on,
         )
         self.later_fees.append({"charge": "plate_change", "fee": fee, "on": at, "rules": rules})
         if notified is not None:
@@ -1088,11 +1099,11 @@ class ResidentParkingPermit(Case):
         rule = notification.rule_on(sent)
         day = rule.notified_on(delivery, sent, received_on)
         takes_effect_on = day
-        if entry["kind"] == FollowUp.RENEWAL and entry["starts_on"] is not None:
+        if entry["kind"] != FollowUp.REVOCATION and entry["starts_on"] is not None:
             takes_effect_on = max(day, entry["starts_on"])
         status = self.status
         if entry["kind"] == FollowUp.PLATE_CHANGE:
-            vehicle.release(case_id=self.id, actor=actor, at=at, why="plate_changed")
+            self._hand_over_plate(vehicle, takes_effect_on, actor, at)
         elif entry["kind"] == FollowUp.REVOCATION and entry["immediate_enforcement"]:
             self._release_holdings(resident, vehicle, actor, at, "revoked")
             status = ResidentParkingStatus.REVOKED
@@ -1109,6 +1120,26 @@ class ResidentParkingPermit(Case):
             objection_deadline=period_end(day, notice.period_months),
             takes_effect_on=takes_effect_on,
             rules=rule.record(delivery, sent, received_on, day),
+        )
+
+    def _hand_over_plate(
+        self, old: PermitHolding, takes_effect_on: date, actor: Actor, at: datetime
+    ) -> None:
+        """The old plate stays held until the change takes effect, then it is free."""
+        today = berlin_date(at)
+        held = old.held_by(self.id)
+        last_day_held = takes_effect_on - timedelta(days=1)
+        if held is None or last_day_held < max(today, held.valid_from):
+            old.release(case_id=self.id, actor=actor, at=at, why="plate_changed")
+            return
+        old.take(
+            case_id=self.id,
+            valid_from=max(today, held.valid_from),
+            valid_until=min(last_day_held, held.valid_until),
+            actor=actor,
+            at=at,
+            why="plate_change_takes_effect",
+            field="vehicle.number_plate",
         )
 
     class PermitDecisionNotified(ChangesStatus):
@@ -1884,6 +1915,11 @@ class NumberPlateChange(CommandBody):
     """Another vehicle for the permit: its plate, holder and the holder's consent."""
 
     vehicle: Vehicle
+    valid_from: date | None = Field(
+        default=None,
+        description="First day for the new vehicle if later than the notification; the "
+        "change takes effect on notification otherwise.",
+    )
 
     model_config = ConfigDict(
         extra="forbid",
@@ -2029,7 +2065,14 @@ def change_number_plate(
     old = plate_holding(acting.context, case)
     new = plate_holding(acting.context, case, body.vehicle.number_plate)
     data = personal_data_of(body.vehicle, case_id=case.id, subject=Subjects.APPLICANT)
-    case.change_number_plate(actor=acting.actor, at=acting.at, vehicle=data, old=old, new=new)
+    case.change_number_plate(
+        actor=acting.actor,
+        at=acting.at,
+        vehicle=data,
+        old=old,
+        new=new,
+        starts_on=body.valid_from,
+    )
     return [old, new]
 
 

@@ -235,6 +235,8 @@ INTENDED: frozenset[str] = frozenset(
                 "immediate_enforcement",
             )
         ),
+        f"/POST /api/v1/cases/{{case_id}}/number-plate-changes/{_BODY}/properties/valid_from: "
+        "added",
         f"/POST /api/v1/cases/{{case_id}}/parking-revocation/{_BODY}/properties/legal_basis: "
         "removed",
         f"/POST /api/v1/cases/{{case_id}}/parking-revocation/{_BODY}/required: "

@@ -196,6 +196,39 @@ def test_a_plate_change_frees_the_old_plate_when_it_takes_effect(
     assert change["operative_part"].subject == "applicant"  # erased with the applicant's data
 
 
+def test_a_plate_change_by_letter_or_from_a_later_day_keeps_the_old_plate_until_then(
+    cases: CaseService, store: VorgangStore, clock: FixedClock
+) -> None:
+    parking = CommandHandler(cases)
+    case_id = issued(cases, parking)
+    take(
+        parking,
+        case_id,
+        "change_number_plate",
+        actor=CLERK,
+        vehicle={"number_plate": "HG-XY 2"},
+        valid_from=date(2026, 3, 20),
+    )
+    new = holding(parking.context, "usingen", HoldingKind.NUMBER_PLATE, "HG-XY 2")
+    assert new.periods[case_id][0] == date(2026, 3, 20)
+    take(parking, case_id, "notify_permit_decision", actor=CLERK, delivery="letter")
+    change = permit(store, case_id).permit_decisions[-1]
+    assert change["notified_on"] == date(2026, 3, 6)  # posted Monday: the fourth day
+    assert change["takes_effect_on"] == date(2026, 3, 20)  # the later day given
+    old = holding(parking.context, "usingen", HoldingKind.NUMBER_PLATE, "HG-AB 1")
+    assert old.periods[case_id] == (date(2026, 3, 2), date(2026, 3, 19))
+    with pytest.raises(InvalidCommand) as too_late:
+        take(
+            parking,
+            case_id,
+            "change_number_plate",
+            actor=CLERK,
+            vehicle={"number_plate": "HG-XY 3"},
+            valid_from=date(2027, 3, 2),
+        )
+    assert too_late.value.field == "valid_from"
+
+
 # ------------------------------------------------------------------------- revocation
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -87,7 +87,9 @@ class Permit:
     # An open revocation: "awaiting_finality", "suspended" (by an objection in time) or
     # "in_effect" (immediate enforcement); None when there is none or it was lifted or final.
     revocation: str | None = None
-    revocation_objection: bool = False  # an objection to the revocation is open
+    # Plates a change moved away from, held until the change takes effect (a letter's
+    # notification day): plate → last day still held.
+    old_plates: dict[str, date] = field(default_factory=dict)
 
     @property
     def in_force(self) -> bool:
@@ -136,7 +138,11 @@ class ResidentParkingMachine(RuleBasedStateMachine):
         """Would another permit in force hold the resident or this plate then?"""
         mine = self.model[case_id]
         for other_id, other in self.model.items():
-            if other_id == case_id or not other.in_force or other.tenant != mine.tenant:
+            if other_id == case_id or other.tenant != mine.tenant:
+                continue
+            if start <= other.old_plates.get(plate, date.min):
+                return True  # held until another permit's plate change takes effect
+            if not other.in_force:
                 continue
             assert other.valid_from is not None
             assert other.valid_until is not None
@@ -428,6 +434,13 @@ class ResidentParkingMachine(RuleBasedStateMachine):
             assert isinstance(plate_now, PersonalData)
             assert plate_now.value == permit.plate  # the old plate until notified
             self._notify_permit_decision(case_id, delivery=delivery)
+            takes_effect_on = self._case(case_id).permit_decisions[-1]["takes_effect_on"]
+            assert takes_effect_on >= self.today
+            assert permit.valid_until is not None
+            if takes_effect_on > self.today:
+                last = min(takes_effect_on - timedelta(days=1), permit.valid_until)
+                permit.old_plates[permit.plate] = last
+            permit.old_plates.pop(new, None)
             permit.plate = new
 
     @rule(case_id=cases, by_applicant=st.booleans())
@@ -640,6 +653,10 @@ class ResidentParkingMachine(RuleBasedStateMachine):
                 ):
                     claims = expected.setdefault((permit.tenant, kind, key), {})
                     claims[case_id] = permit.valid_until
+            for old, last in permit.old_plates.items():
+                if last >= self.today:
+                    claims = expected.setdefault((permit.tenant, HoldingKind.NUMBER_PLATE, old), {})
+                    claims[case_id] = last
         every_key = {
             (tenant, HoldingKind.RESIDENT, resident_key(name, streets[tenant], number))
             for tenant in CLERKS
