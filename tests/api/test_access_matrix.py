@@ -86,6 +86,12 @@ STAFF_COMMANDS += [
     "revocation-final",
 ]
 STAFF_COMMANDS += ["connection-point", "connection-inspections", "connection-charge"]
+STAFF_COMMANDS += [
+    "permit-extensions",
+    "security-deposit",
+    "security-deposit/release",
+    "traffic-sign-order",
+]
 POLICY |= {("POST", f"/api/v1/cases/{{case_id}}/{c}"): STAFF for c in STAFF_COMMANDS}
 POLICY[("POST", "/api/v1/cases/{case_id}/parking-return")] = {"applicant", *STAFF}
 POLICY[("POST", "/api/v1/cases/{case_id}/construction-reported")] = {"applicant", *STAFF}
@@ -141,6 +147,10 @@ BODIES: dict[str, dict[str, Any]] = {
     "works-started": {"started_on": "2026-03-02"},
     "works-completed": {"completed_on": "2026-03-02"},
     "restoration-inspections": {"inspected_on": "2026-03-02"},
+    "permit-extensions": {"extended_to": "2026-12-31", "reason": "r"},
+    "security-deposit": {"amount": "500.00", "form": "cash", "received_on": "2026-03-02"},
+    "/api/v1/cases/{case_id}/security-deposit/release": {"released_on": "2026-03-02"},
+    "traffic-sign-order": {"reference": "USI-2026-000001"},
     "parking-decision": {},
     "parking-renewals": {},
     "number-plate-changes": {"vehicle": {"number_plate": "HG-AB 1"}},
