@@ -82,6 +82,7 @@ class FiringKey:
     case_id: str
     kind: str
     due_on: str
+    raised_at: int  # the log position of the event that set this due date
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,11 +116,12 @@ def create_firings(views: ViewDatabase) -> None:
         tx.execute(
             f"CREATE TABLE IF NOT EXISTS {FIRINGS} ("
             "case_id TEXT NOT NULL, kind TEXT NOT NULL, due_on TEXT NOT NULL, "
+            "raised_at BIGINT NOT NULL, "
             "tenant TEXT NOT NULL, service TEXT NOT NULL, action TEXT NOT NULL, "
             "addressees TEXT, fired_on TEXT NOT NULL, claimed_at TEXT NOT NULL, "
             "claimed_by TEXT NOT NULL, "
             "attempts INTEGER NOT NULL, finished_at TEXT, outcome TEXT, detail TEXT, "
-            "PRIMARY KEY (case_id, kind, due_on))"
+            "PRIMARY KEY (case_id, kind, due_on, raised_at))"
         )
         tx.execute(f"CREATE INDEX IF NOT EXISTS {FIRINGS}_unfinished ON {FIRINGS} (finished_at)")
 
@@ -198,20 +200,24 @@ class Scheduler:
     def _select(self, kind: TimerKind, latest: str, skip: int) -> list[DueTimer]:
         table = self.view.table
         rows = self.views.query(
-            f"SELECT t.case_id, t.due_on, t.tenant, t.service, t.assignee FROM {table} t "  # noqa: S608
+            f"SELECT t.case_id, t.due_on, t.position, t.tenant, t.service, t.assignee "  # noqa: S608
+            f"FROM {table} t "
             "WHERE t.kind = ? AND t.due_on IS NOT NULL AND t.due_on <= ? AND NOT EXISTS ("
             f"SELECT 1 FROM {FIRINGS} f WHERE f.case_id = t.case_id AND f.kind = t.kind "
-            "AND f.due_on = t.due_on) ORDER BY t.due_on, t.case_id LIMIT ?",
+            "AND f.due_on = t.due_on AND f.raised_at = t.position) "
+            "ORDER BY t.due_on, t.case_id LIMIT ?",
             (kind.name, latest, PAGE + skip),
         )
-        return [DueTimer(FiringKey(r[0], kind.name, r[1]), r[2], r[3], r[4]) for r in rows]
+        return [
+            DueTimer(FiringKey(r[0], kind.name, r[1], int(r[2])), r[3], r[4], r[5]) for r in rows
+        ]
 
     def _unfinished(self) -> list[DueTimer]:
         rows = self.views.query(
-            f"SELECT case_id, kind, due_on, tenant, service FROM {FIRINGS} "  # noqa: S608
+            f"SELECT case_id, kind, due_on, raised_at, tenant, service FROM {FIRINGS} "  # noqa: S608
             "WHERE finished_at IS NULL ORDER BY claimed_at, case_id"
         )
-        return [DueTimer(FiringKey(r[0], r[1], r[2]), r[3], r[4], None) for r in rows]
+        return [DueTimer(FiringKey(r[0], r[1], r[2], int(r[3])), r[4], r[5], None) for r in rows]
 
     # ------------------------------------------------------------------ claim
 
@@ -223,14 +229,16 @@ class Scheduler:
         key = timer.key
         with self.views.transaction() as tx:
             added = tx.execute(
-                f"INSERT INTO {FIRINGS} (case_id, kind, due_on, tenant, service, action, "  # noqa: S608
+                f"INSERT INTO {FIRINGS} (case_id, kind, due_on, raised_at, tenant, service, "  # noqa: S608
+                "action, "
                 "addressees, fired_on, claimed_at, claimed_by, attempts, finished_at, outcome) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) "
-                "ON CONFLICT (case_id, kind, due_on) DO NOTHING",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) "
+                "ON CONFLICT (case_id, kind, due_on, raised_at) DO NOTHING",
                 (
                     key.case_id,
                     key.kind,
                     key.due_on,
+                    key.raised_at,
                     timer.tenant,
                     timer.service,
                     "notice" if notice else "command",
@@ -322,8 +330,8 @@ class Scheduler:
         with self.views.transaction() as tx:
             tx.execute(
                 f"DELETE FROM {FIRINGS} WHERE case_id = ? AND kind = ? AND due_on = ? "  # noqa: S608
-                "AND finished_at IS NULL",
-                (key.case_id, key.kind, key.due_on),
+                "AND raised_at = ? AND finished_at IS NULL",
+                (key.case_id, key.kind, key.due_on, key.raised_at),
             )
 
     @staticmethod
@@ -332,8 +340,9 @@ class Scheduler:
     ) -> None:
         tx.execute(
             f"UPDATE {FIRINGS} SET {assignments} "  # noqa: S608
-            "WHERE case_id = ? AND kind = ? AND due_on = ? AND finished_at IS NULL",
-            (*values, key.case_id, key.kind, key.due_on),
+            "WHERE case_id = ? AND kind = ? AND due_on = ? AND raised_at = ? "
+            "AND finished_at IS NULL",
+            (*values, key.case_id, key.kind, key.due_on, key.raised_at),
         )
 
     def _report(self, point: str, key: FiringKey) -> None:
@@ -399,6 +408,7 @@ def firings(views: ViewDatabase) -> list[dict[str, Any]]:
         "case_id",
         "kind",
         "due_on",
+        "raised_at",
         "tenant",
         "service",
         "action",
@@ -411,7 +421,7 @@ def firings(views: ViewDatabase) -> list[dict[str, Any]]:
         "detail",
     )
     rows = views.query(
-        f"SELECT {', '.join(columns)} FROM {FIRINGS} ORDER BY case_id, kind, due_on"  # noqa: S608
+        f"SELECT {', '.join(columns)} FROM {FIRINGS} ORDER BY case_id, kind, due_on, raised_at"  # noqa: S608
     )
     found = [dict(zip(columns, row, strict=True)) for row in rows]
     for row in found:

@@ -164,7 +164,9 @@ class DueTimers(Projection):
                 "tenant": case["tenant"],
                 "service": case["service"],
                 "assignee": case["assignee"],
-                "position": applied.position if after != before or row is None else row["position"],
+                # A due date set anew (also the same date again, after the case reopened)
+                # is a new timer: the scheduler fires each (date, position) once.
+                "position": row["position"] if row and after.on == before.on else applied.position,
             }
         for row in of_case.values():
             row["assignee"] = case["assignee"]

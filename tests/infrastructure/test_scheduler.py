@@ -278,3 +278,26 @@ def test_nothing_to_do_is_recorded_when_the_case_moved_on_under_a_claimed_firing
     report = scheduler.tick()
     assert [(k.kind, o) for k, o in report.fired] == [(OBJECTION_PERIOD_ENDED.name, NOTHING_TO_DO)]
     assert len(became_final(vorgang, case_id)) == 1
+
+
+def test_a_final_decision_reopened_by_an_objection_in_time_becomes_final_again_on_the_same_day(
+    vorgang: Vorgang, clock: FixedClock
+) -> None:
+    # Found by the state machine: the timer raised again after the reopening has the date
+    # the first one had; it is a new timer (raised by a later event) and fires again.
+    case_id = notified_general_case(vorgang, clock)
+    deadline = aggregate(vorgang, case_id).objection_deadline
+    assert deadline is not None
+    morning_of(clock, deadline + timedelta(days=1))
+    tick(vorgang)
+    assert aggregate(vorgang, case_id).final_on is not None
+    lodge_objection(vorgang, case_id, received_on=deadline)  # the letter came in time
+    assert aggregate(vorgang, case_id).final_on is None
+    take(vorgang.cases, case_id, "withdraw_objection", actor=CLERK)
+    tick(vorgang)
+    assert aggregate(vorgang, case_id).final_on == deadline + timedelta(days=1)
+    assert len(became_final(vorgang, case_id)) == 2
+    assert [f["outcome"] for f in fired(vorgang, case_id, OBJECTION_PERIOD_ENDED.name)] == [
+        DONE,
+        DONE,
+    ]
