@@ -4,9 +4,12 @@ Each tick reads the business date (Europe/Berlin) from the injectable clock, sel
 the due timers view (``projections/due_timers.py``) the timers each kind fires for on that
 day, and fires each one:
 
-1. **Claim** by inserting its key (case, kind, due date) into the firings table, which
-   has that key as its primary key, in the database of the views. Only the insert that
-   added the row fires; any other worker's insert of the same key changes nothing.
+1. **Claim** by inserting its key into the firings table (``create_firings``), which has
+   that key as its primary key, in the database of the views. Only the insert that added
+   the row fires; any other worker's insert of the same key changes nothing. The key is
+   the case, the kind, the due date and the log position of the event that set that date:
+   a date set again after the case reopened (an objection in time against a decision
+   already marked final) is a new timer, even where the date is the same.
 2. **Act.** A notice (reminder, escalation) is recorded by the claiming insert itself:
    addressees and outcome are in the row, finished at once — never an event of the case,
    so it never moves a case's version or ETag. A case command (finality) runs through the
@@ -162,7 +165,6 @@ class Scheduler:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        create_firings(views)
 
     # ---------------------------------------------------------------- one tick
 

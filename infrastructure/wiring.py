@@ -28,7 +28,7 @@ from infrastructure.privacy.key_encryption import KeyEncryptionError, KeyRing, p
 from infrastructure.privacy.key_store import PersonalDataKeys, WritesKeyRows, open_keys
 from infrastructure.privacy.transcoding import EncryptedPersonalData
 from infrastructure.projection_host import ProjectionHost
-from infrastructure.scheduler import Scheduler
+from infrastructure.scheduler import Scheduler, create_firings
 from infrastructure.settings import Settings
 from infrastructure.staff_directory import StaffSeenInTheAuditTrail
 from infrastructure.view_database import ViewDatabase, open_views
@@ -169,6 +169,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Vorgang:
             views = open_views(target)
             search_key = derive_search_key(settings.id_secret.get_secret_value().encode())
             projections = ProjectionHost(store, views, search_key=search_key)  # creates views
+            create_firings(views)  # the scheduler's record of timers fired
         except DATABASE_ERRORS as error:
             store.close()
             keys.close()

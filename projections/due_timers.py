@@ -2,10 +2,11 @@
 
 One row per case and timer kind (``domain/timers.py``; the base case's kinds in
 ``domain/case_timers.py``, the services' in their modules) with the due date the events
-recorded, the town, the service and the clerk holding the case. The scheduler fires a
-timer once per (case, kind, due date): a date that moves (an extension, a paused period
-running again) is a new timer; a case that moves on (decided, final, withdrawn, an
-objection in time lodged, closed) clears it. A row may keep a date without anything due
+recorded, the town, the service and the clerk holding the case, and the log position of
+the event that set the date. The scheduler fires a timer once per (case, kind, due date,
+that position): a date that moves (an extension, a paused period running again) or is set
+again after the case reopened is a new timer; a case that moves on (decided, final,
+withdrawn, an objection in time lodged, closed) clears it. A row may keep a date without anything due
 (``kept_on``: the end of the objection period while an objection holds finality back).
 
 A second table keeps what every timer of a case needs (town, service, holder, status), so
