@@ -35,6 +35,7 @@ from infrastructure.demo import demo_case_for, seed_demo
 from infrastructure.logging import configure_logging
 from infrastructure.privacy.key_encryption import KeyEncryptionError, new_kek_text
 from infrastructure.projection_rebuild import prune, rebuild_together, superseded_views
+from infrastructure.scheduler import firings
 from infrastructure.serving import keep_read_models, serve_processes
 from infrastructure.settings import Environment, Settings, UnsafeSettings
 from infrastructure.wiring import Vorgang, build
@@ -237,7 +238,8 @@ def print_quickstart(settings: Settings, host: str, port: int, case_id: UUID) ->
 
 @app.command()
 def worker() -> None:
-    """Keep the read models up to date (run any number; each projection has one holder)."""
+    """Keep the read models up to date and fire due timers (run any number; each projection
+    has one holder, each timer fires once)."""
     load_settings()  # a bad setting is one line, before anything starts
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -267,6 +269,53 @@ def projections_status() -> None:
         typer.echo(
             f"{s.name:<16}{s.position:>10}{s.head:>10}{s.lag_events:>8}{s.lag_seconds:>9.1f}  "
             f"{s.state}" + (f"  last error: {s.last_error}" if s.last_error else "")
+        )
+
+
+timers_app = typer.Typer(help="Deadlines that act: the scheduler's timers and firings.")
+app.add_typer(timers_app, name="timers")
+
+
+@timers_app.command("tick")
+def timers_tick() -> None:
+    """Catch the read models up and fire every timer due today, once (as the workers do)."""
+    settings = load_settings()
+    configure_logging(settings.log_format, "WARNING")
+    vorgang = open_vorgang(settings)
+    try:
+        vorgang.projections.catch_up()
+        report = vorgang.scheduler.tick()
+    finally:
+        vorgang.close()
+    for key, outcome in report.fired:
+        typer.echo(f"{key.due_on}  {key.kind:<28}{key.case_id}  {outcome}")
+    typer.echo(
+        f"{report.today}: {len(report.fired)} fired, {report.retried} taken up again, "
+        f"{report.not_yet} not yet due by their case"
+    )
+
+
+@timers_app.command("firings")
+def timers_firings(
+    unfinished: Annotated[
+        bool, typer.Option(help="Only firings claimed and not yet finished.")
+    ] = False,
+) -> None:
+    """Every timer fired: key, outcome, addressees of notices."""
+    settings = load_settings()
+    configure_logging(settings.log_format, "WARNING")
+    vorgang = open_vorgang(settings)
+    try:
+        rows = firings(vorgang.views)
+    finally:
+        vorgang.close()
+    for row in rows:
+        if unfinished and row["finished_at"] is not None:
+            continue
+        addressees = ", ".join(row["addressees"] or [])
+        typer.echo(
+            f"{row['fired_on']}  {row['kind']:<28}{row['case_id']}  due {row['due_on']}  "
+            f"{row['outcome'] or 'claimed'}" + (f"  for {addressees}" if addressees else "")
         )
 
 

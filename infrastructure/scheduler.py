@@ -69,6 +69,7 @@ log = structlog.get_logger(__name__)
 FIRINGS: Final = "vorgang_timer_firings"
 PAGE: Final = 200  # timers selected per kind and query
 MAX_BACKOFF_SECONDS: Final = 300.0
+VIEW_BEHIND_SECONDS: Final = 1.0
 
 # Outcomes recorded on a firing (NULL: claimed, not finished).
 NOTICED: Final = "noticed"  # a reminder or escalation, recorded by the claim itself
@@ -391,7 +392,9 @@ class Scheduler:
                         retried=report.retried,
                     )
                 backoff = 1.0
-                self._wake.wait(self.tick_seconds)
+                # A view behind the log is looked at again soon, not at the next interval.
+                pause = min(self.tick_seconds, VIEW_BEHIND_SECONDS) if report.view_behind else None
+                self._wake.wait(pause or self.tick_seconds)
                 self._wake.clear()
             except Exception as error:  # the scheduler must survive anything and retry
                 log.warning(

@@ -7,8 +7,12 @@ Each test runs on SQLite and on PostgreSQL (``vorgang`` fixture; PostgreSQL fail
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
+
+import pytest
+from typer.testing import CliRunner
 
 from application.clock import FixedClock
 from domain.case import Case
@@ -20,7 +24,8 @@ from domain.case_timers import (
 )
 from domain.timers import SCHEDULER_ID
 from domain.working_days import BERLIN, add_working_days, berlin_date
-from infrastructure.scheduler import DONE, NOTHING_TO_DO, NOTICED, Scheduler, firings
+from infrastructure import cli
+from infrastructure.scheduler import DONE, NOTHING_TO_DO, NOTICED, FiringKey, Scheduler, firings
 from infrastructure.settings import Settings
 from infrastructure.wiring import Vorgang, build
 from tests.conftest import CLERK
@@ -301,3 +306,42 @@ def test_a_final_decision_reopened_by_an_objection_in_time_becomes_final_again_o
         DONE,
         DONE,
     ]
+
+
+def test_the_scheduler_runs_beside_the_projections(vorgang: Vorgang, clock: FixedClock) -> None:
+    case_id = notified_general_case(vorgang, clock)
+    deadline = aggregate(vorgang, case_id).objection_deadline
+    assert deadline is not None
+    morning_of(clock, deadline + timedelta(days=1))
+    recorded = threading.Event()
+
+    def watch(point: str, key: FiringKey) -> None:
+        if point == "recorded" and key.kind == OBJECTION_PERIOD_ENDED.name:
+            recorded.set()
+
+    vorgang.scheduler.progress = watch
+    vorgang.projections.start()  # as `serve` and `worker` do
+    try:
+        assert recorded.wait(timeout=60)  # a bound for a failure, not a decision
+    finally:
+        vorgang.projections.stop()
+    assert aggregate(vorgang, case_id).final_on == deadline + timedelta(days=1)
+
+
+def test_the_cli_fires_due_timers_once(
+    vorgang: Vorgang, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock.set(datetime.now(UTC) - timedelta(days=90))  # the CLI runs on the system clock
+    case_id = notified_general_case(vorgang, clock)
+    deadline = aggregate(vorgang, case_id).objection_deadline
+    assert deadline is not None
+    vorgang.projections.catch_up()
+    monkeypatch.setenv("VORGANG_DATABASE_URL", vorgang.settings.database_url)
+    runner = CliRunner()
+    first = runner.invoke(cli.app, ["timers", "tick"])
+    assert first.exit_code == 0, first.output
+    assert f"{OBJECTION_PERIOD_ENDED.name:<28}{case_id}  done" in first.output
+    again = runner.invoke(cli.app, ["timers", "tick"])
+    assert "0 fired" in again.output
+    listed = runner.invoke(cli.app, ["timers", "firings"])
+    assert f"{case_id}  due {(deadline + timedelta(days=1)).isoformat()}  done" in listed.output
