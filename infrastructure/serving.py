@@ -1,8 +1,9 @@
 """``vorgang serve --workers N``: several API processes and one projection process.
 
 One process (the default) serves the API and keeps the read models up to date in the same
-process. With ``--workers N`` (N > 1), uvicorn runs N API processes that share the port, and
-this module starts one more process that keeps the read models (not one per API process:
+process, and runs the scheduler of due timers beside them. With ``--workers N`` (N > 1),
+uvicorn runs N API processes that share the port, and this module starts one more process
+that keeps the read models and runs the scheduler (not one per API process:
 each read model has one holder anyway, and the others would only stand by). The API
 processes then answer ``?min_position=N`` from the views' tracking rows, which the
 projection process writes.
@@ -71,7 +72,8 @@ def api_process_app() -> FastAPI:
 
 
 def keep_read_models(stop: threading.Event) -> None:
-    """Keep every read model up to date until ``stop`` is set (a process's main loop).
+    """Keep every read model up to date, and fire due timers beside them (the scheduler),
+    until ``stop`` is set (a process's main loop).
 
     A database that cannot be reached at start is tried again (1 s, doubling to 30 s), as
     the API processes do, rather than ending the process.
@@ -94,6 +96,7 @@ def keep_read_models(stop: threading.Event) -> None:
         log.info(
             "projections running",
             projections=sorted(vorgang.projections.runners),
+            timer_kinds=vorgang.scheduler.kinds.names(),
             pid=os.getpid(),
         )
         stop.wait()

@@ -6,8 +6,9 @@ recorded, the town, the service and the clerk holding the case, and the log posi
 the event that set the date. The scheduler fires a timer once per (case, kind, due date,
 that position): a date that moves (an extension, a paused period running again) or is set
 again after the case reopened is a new timer; a case that moves on (decided, final,
-withdrawn, an objection in time lodged, closed) clears it. A row may keep a date without anything due
-(``kept_on``: the end of the objection period while an objection holds finality back).
+withdrawn, an objection in time lodged, closed) clears it. A row may keep a date without
+anything due (``kept_on``: the end of the objection period while an objection holds
+finality back).
 
 A second table keeps what every timer of a case needs (town, service, holder, status), so
 a timer raised late in a case's life (an information request) knows them.
