@@ -37,6 +37,7 @@ from domain.errors import DomainError
 from domain.lifecycle import WITHDRAWABLE, CaseStatus
 from domain.personal_data import PersonalData
 from domain.rules.resident_parking import zone_plan
+from domain.services.parking_decisions import revocation_final_from
 from domain.services.parking_holding import HoldingKind
 from domain.services.resident_parking import (
     RENEWAL_WINDOW_DAYS,
@@ -568,10 +569,17 @@ class ResidentParkingMachine(RuleBasedStateMachine):
             permit.ended = False
             assert self._case(case_id).ended_on is None
 
-    @rule(case_id=cases)
-    def mark_revocation_final(self, case_id: UUID) -> None:
-        """Final after the objection period (or the month for an action); the permit ends."""
+    @rule(case_id=cases, wait=st.booleans())
+    def mark_revocation_final(self, case_id: UUID, wait: bool) -> None:
+        """Final after the objection period (or the month for an action); the permit ends.
+
+        ``wait``: the clerk waits for the first day it can be final (refused before).
+        """
         permit = self.model[case_id]
+        revocation = self._case(case_id).open_revocation
+        first = revocation_final_from(revocation) if revocation else None
+        if wait and first is not None and first > self.today:
+            self.clock.advance(timedelta(days=(first - self.today).days))
         passed = self._attempt(
             case_id,
             lambda: take(
