@@ -21,6 +21,7 @@ from domain.actor import Actor, ActorRecord, Role
 from domain.authorities import (
     PERIOD_WITHOUT_NOTICE_MONTHS,
     Matter,
+    RemedyNotice,
     authorities_of,
     remedy_notice,
 )
@@ -293,6 +294,10 @@ class Case(Aggregate):
         if self.final_on is None and not closed and self.can_be_withdrawn():
             commands.add("withdraw")
         if self.notified_on is None:
+            return frozenset(commands)
+        if not self.objection_available():  # e.g. a permission under civil law
+            if self.final_on is None and not closed:
+                commands.add("mark_final")
             return frozenset(commands)
         objection = self.open_objection
         open_in_time = objection is not None and objection.timely
@@ -729,9 +734,7 @@ class Case(Aggregate):
             for i, c in enumerate(conditions)
         )
         tenor = operative_part or _OPERATIVE_PARTS[outcome]
-        notice = remedy_notice(
-            self.tenant, self.MATTER, objection_excluded_by=self.OBJECTION_EXCLUDED_BY
-        )
+        notice = self.decision_remedy_notice()
         decision = Decision(
             outcome=outcome,
             justification=self._case_text(justification, "justification"),
@@ -801,7 +804,8 @@ class Case(Aggregate):
 
     def _discretion(self, discretion: str | None) -> PersonalValue | None:
         """The considerations where the legal basis gives discretion; refused where it does not."""
-        if self.DISCRETION_UNDER is None:
+        discretion_under = self.discretion_under()
+        if discretion_under is None:
             if discretion:
                 raise InvalidCommand(
                     "discretion", "the legal basis of this service gives no discretion"
@@ -810,7 +814,7 @@ class Case(Aggregate):
         if not discretion or not discretion.strip():
             raise InvalidCommand(
                 "discretion",
-                f"{self.DISCRETION_UNDER} gives discretion: state the considerations "
+                f"{discretion_under} gives discretion: state the considerations "
                 "(§ 39 (1) sentence 3 HVwVfG)",
             )
         return self._case_text(discretion, "discretion")
@@ -820,7 +824,28 @@ class Case(Aggregate):
         debtor = self.applicant.get("name")
         if fee is None or debtor is None:
             return None
-        return CostsDecision(legal_basis=self.FEE_LEGAL_BASIS, debtor=debtor, amount=fee)
+        return CostsDecision(legal_basis=self.fee_legal_basis(), debtor=debtor, amount=fee)
+
+    # Per-case hooks: a service whose legal regime depends on the application (a road opening
+    # for a telecommunications line, a supply line, other works) overrides them.
+
+    def discretion_under(self) -> str | None:
+        """Extension point: the provision giving discretion for this case (the service's)."""
+        return self.DISCRETION_UNDER
+
+    def fee_legal_basis(self) -> str:
+        """Extension point: the statute the decision's fee arises under (the service's)."""
+        return self.FEE_LEGAL_BASIS
+
+    def decision_remedy_notice(self) -> RemedyNotice:
+        """Extension point: the remedy notice a decision carries (the town's, by matter)."""
+        return remedy_notice(
+            self.tenant, self.MATTER, objection_excluded_by=self.OBJECTION_EXCLUDED_BY
+        )
+
+    def objection_available(self) -> bool:
+        """Extension point: the decision in force is open to objection (it is by default)."""
+        return True
 
     def fee_debt_day(self, decided_on: date) -> date:
         """The day the fee debt arises under the fee statute: its tariff applies."""

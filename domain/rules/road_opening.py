@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from enum import StrEnum
 from typing import Final
 
 from domain.decision import RulesApplied
@@ -35,12 +36,15 @@ __all__ = [
     "LEAD_TIMES",
     "LEAD_TIME_RULES_ID",
     "LEGACY_WARRANTY",
+    "REGIMES",
+    "REGIME_RULES_ID",
     "SPECIAL_USE_FEES",
     "SPECIAL_USE_FEE_RULES_ID",
     "WARRANTIES",
     "WARRANTY_RULES_ID",
     "FeeTariff",
     "LeadTime",
+    "Regime",
     "UnknownRulesVersion",
     "by_version",
     "in_force",
@@ -54,6 +58,7 @@ EMERGENCY_RULES_ID: Final = "road-opening-emergency-report"
 EXTENSION_FEE_RULES_ID: Final = "road-opening-extension-fee"
 DEPOSIT_RULES_ID: Final = "road-opening-security-deposit"
 SPECIAL_USE_FEE_RULES_ID: Final = "road-opening-special-use-fee"
+REGIME_RULES_ID: Final = "road-opening-regime"
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,3 +364,66 @@ SPECIAL_USE_FEES: Final = (
         minimum=Decimal("25.00"),
     ),
 )
+
+
+# ------------------------------------------------------------------- regimes
+
+
+class Regime(StrEnum):
+    """Under which law the town lets the road be opened: it follows the purpose."""
+
+    # § 127 (1) TKG: the consent of the road authority (Wegebaulastträger) to lay a
+    # telecommunications line; bound, no discretion; the use is free of charge (§ 125 (1) TKG).
+    TELECOM_CONSENT = "telecom_consent"
+    # § 20 (1) HStrG: lines of public supply and disposal; a permission under civil law by the
+    # town as owner of the road, not an administrative act (charges by the concession
+    # contract, disputes before the civil courts).
+    CIVIL_LAW_PERMISSION = "civil_law_permission"
+    # § 16 (1) HStrG: special use at the town's discretion, with the Sondernutzungsgebühr of
+    # § 18 HStrG and the town's Sondernutzungssatzung.
+    SPECIAL_USE = "special_use"
+
+
+LEGAL_BASES: Final = {
+    Regime.TELECOM_CONSENT: "§ 127 Abs. 1 TKG (Zustimmung des Wegebaulastträgers)",
+    Regime.CIVIL_LAW_PERMISSION: "§ 20 Abs. 1 HStrG (bürgerlich-rechtliche Gestattung)",
+    Regime.SPECIAL_USE: "§ 16 Abs. 1 HStrG (Sondernutzungserlaubnis)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RegimeTable:
+    """Which purposes go under which regime (the purposes are the form's values)."""
+
+    version: str
+    valid_from: date
+    telecom: frozenset[str]
+    supply_and_disposal: frozenset[str]
+
+    def regime_for(self, purpose: str) -> Regime:
+        """The regime of a road opening for this purpose."""
+        if purpose in self.telecom:
+            return Regime.TELECOM_CONSENT
+        if purpose in self.supply_and_disposal:
+            return Regime.CIVIL_LAW_PERMISSION
+        return Regime.SPECIAL_USE
+
+    def record(self, purpose: str) -> RulesApplied:
+        """The regime as the decision records it."""
+        regime = self.regime_for(purpose)
+        return RulesApplied(
+            REGIME_RULES_ID,
+            self.version,
+            {"purpose": purpose, "regime": regime.value, "legal_basis": LEGAL_BASES[regime]},
+        )
+
+
+REGIMES: Final = (
+    RegimeTable(
+        version="2026-12",
+        valid_from=date(2025, 1, 1),
+        telecom=frozenset({"telecom"}),
+        supply_and_disposal=frozenset({"gas", "water", "sewer", "power", "district_heating"}),
+    ),
+)
+"""Decisions recorded before the regime was recorded were all special use (§ 16 HStrG)."""

@@ -20,6 +20,7 @@ from eventsourcing.domain import event
 from pydantic import Field, StringConstraints
 
 from domain.actor import Actor, ActorRecord
+from domain.authorities import RemedyKind, RemedyNotice
 from domain.case import Case, ChangesStatus, DecisionTerms, leads_to
 from domain.case_steps import STAFF
 from domain.commands import Acting, CommandBody, SharedAggregates, ShortText, Step, Steps, Text
@@ -39,7 +40,12 @@ from domain.rules.road_opening import (
     FEE_TARIFFS,
     LEAD_TIME_RULES_ID,
     LEAD_TIMES,
+    REGIME_RULES_ID,
+    REGIMES,
+    SPECIAL_USE_FEE_RULES_ID,
+    SPECIAL_USE_FEES,
     WARRANTIES,
+    Regime,
     lead_time_not_applied,
 )
 from domain.rules.versions import RulesChoice, UnknownRulesVersion, by_version, in_force
@@ -53,6 +59,13 @@ EVENT_LABELS: Final = {
     "WorksCompleted": ("Arbeiten beendet", "Works completed"),
     "RestorationInspected": ("Wiederherstellung geprüft", "Restoration inspected"),
 }
+SPECIAL_USE_FEE_BASIS: Final = "§ 18 HStrG i. V. m. der Sondernutzungssatzung der Gemeinde"
+CIVIL_LAW_NOTICE_VERSION: Final = "2026-12"
+CIVIL_LAW_NOTICE: Final = (
+    "Hinweis: Die Gestattung nach § 20 Abs. 1 HStrG ist eine bürgerlich-rechtliche Erklärung "
+    "der Gemeinde als Eigentümerin der Straße, kein Verwaltungsakt; ein Widerspruch findet "
+    "nicht statt. Für Streitigkeiten sind die ordentlichen Gerichte zuständig (§ 13 GVG)."
+)
 # Acceptances stored before the warranty rule was recorded are read with this version.
 CORRECTED_WARRANTY_VERSION: Final = "2026-12"
 
@@ -161,7 +174,7 @@ def example(on: date) -> dict[str, Any]:
             "start": start.isoformat(),
             "end": (start + timedelta(days=11)).isoformat(),
         },
-        "purpose": "water",
+        "purpose": "other",  # e.g. the foundation pit of a crane's standing area: special use
         "contractor": {
             "company": "Tiefbau Hochtaunus GmbH",
             "contact_person": "Jörg Brenner",
@@ -251,10 +264,11 @@ class RoadOpeningPermit(Case):
     """A road opening permit: the shared lifecycle plus works, inspection and warranty."""
 
     PROCESSING_PERIOD_WORKING_DAYS: ClassVar[int] = 10
-    # Sondernutzung of a municipal road: granted at the authority's discretion (§ 16 (1) HStrG);
-    # its fee arises with the permit (§ 18 HStrG with the town's Sondernutzungssatzung).
+    # The regime follows the purpose (``domain/rules/road_opening.py``, ``REGIMES``): special
+    # use at the authority's discretion (§ 16 (1) HStrG) unless the case says otherwise
+    # (``discretion_under``); the decision's fee is the administrative fee under the town's
+    # Verwaltungskostensatzung, the Sondernutzungsgebühr (§ 18 HStrG) is assessed beside it.
     DISCRETION_UNDER: ClassVar[str | None] = "§ 16 Abs. 1 HStrG"
-    FEE_LEGAL_BASIS: ClassVar[str] = "§ 18 HStrG i. V. m. der Sondernutzungssatzung der Gemeinde"
     FEE_DEBT_ARISES_ON: ClassVar[str] = "decision"
     FEE_BY_TARIFF_OF: ClassVar[str | None] = "a road opening permit"
     PUBLIC_EVENTS: ClassVar[Mapping[str, tuple[str, str]]] = {
@@ -319,6 +333,43 @@ class RoadOpeningPermit(Case):
         self.deposits_released: tuple[dict[str, Any], ...] = ()
         self.sign_order: SignOrderLink | None = None
 
+    # ----------------------------------------------------------------- regime
+
+    def regime_applied_for(self) -> Regime:
+        """The regime the purpose gives, by the table in force on the day of submission."""
+        table = in_force(REGIMES, berlin_date(self.submitted_at))
+        return table.regime_for(str(self.application.purpose))
+
+    @property
+    def decided_regime(self) -> Regime:
+        """The regime the decision in force recorded (before regimes: special use)."""
+        decision = self.decision
+        for rules in decision.rules if decision is not None else ():
+            if rules.rules_id == REGIME_RULES_ID:
+                return Regime(rules.inputs["regime"])
+        return Regime.SPECIAL_USE
+
+    def discretion_under(self) -> str | None:
+        """Discretion only for special use (§ 16 (1) HStrG); the consent under § 127 TKG is
+        bound, and a permission under civil law states no administrative considerations."""
+        return self.DISCRETION_UNDER if self.regime_applied_for() is Regime.SPECIAL_USE else None
+
+    def decision_remedy_notice(self) -> RemedyNotice:
+        """A permission under civil law (§ 20 (1) HStrG) carries a note on the civil courts
+        instead of a remedy notice; the others the town's notice."""
+        if self.regime_applied_for() is Regime.CIVIL_LAW_PERMISSION:
+            return RemedyNotice(
+                RemedyKind.ACTION,
+                CIVIL_LAW_NOTICE,
+                "die ordentlichen Gerichte (§ 13 GVG)",
+                CIVIL_LAW_NOTICE_VERSION,
+            )
+        return super().decision_remedy_notice()
+
+    def objection_available(self) -> bool:
+        """No objection against a permission under civil law: it is no administrative act."""
+        return self.decided_regime is not Regime.CIVIL_LAW_PERMISSION
+
     # --------------------------------------------------------------- decision
 
     def terms_by_rules(
@@ -345,23 +396,40 @@ class RoadOpeningPermit(Case):
                 lead_time_not_applied(lead_time, submitted_on, start),
                 reporting.record(submitted_on, start),
             )
-        if not outcome.is_approval or tariff is None:
+        table = rules.by_submission_day(REGIMES, REGIME_RULES_ID)
+        purpose = str(self.application.purpose)
+        if table is not None:  # decisions before regimes were recorded were all special use
+            checks = (*checks, table.record(purpose))
+        regime = table.regime_for(purpose) if table is not None else Regime.SPECIAL_USE
+        if regime is Regime.CIVIL_LAW_PERMISSION:
+            tariff = None  # no administrative act: no fee under the Verwaltungskostensatzung
+        elif tariff is None:
+            return DecisionTerms(expires_on=None, fee=None, rules=checks)
+        if not outcome.is_approval:
             return DecisionTerms(expires_on=None, fee=None, rules=checks)
         dimensions = self.application.dimensions
-        fee, assessed = tariff.assess(dimensions.length_m, dimensions.width_m)
-        recorded: tuple[RulesApplied, ...] = (assessed, *checks)
+        fee: Decimal | None = None
+        recorded: tuple[RulesApplied, ...] = checks
+        if tariff is not None:
+            fee, assessed = tariff.assess(dimensions.length_m, dimensions.width_m)
+            recorded = (assessed, *checks)
         particulars: dict[str, Any] = {}
+        last_day = expires_on or self.planned_period_end
+        special = rules.by_decision_day(SPECIAL_USE_FEES, SPECIAL_USE_FEE_RULES_ID)
+        if regime is Regime.SPECIAL_USE and table is not None and special is not None:
+            # § 18 HStrG: the Sondernutzungsgebühr, separate from the administrative fee.
+            use_fee, use_record = special.assess(
+                dimensions.length_m, dimensions.width_m, self.planned_period_start, last_day
+            )
+            particulars["special_use_fee"] = str(use_fee)
+            particulars["special_use_fee_legal_basis"] = SPECIAL_USE_FEE_BASIS
+            recorded = (*recorded, use_record)
         deposit = rules.by_decision_day(DEPOSITS, DEPOSIT_RULES_ID)
         if deposit is not None:  # decisions before the deposit rule required none
             amount, deposit_record = deposit.assess(dimensions.length_m, dimensions.width_m)
             particulars["security_deposit"] = str(amount)
             recorded = (*recorded, deposit_record)
-        return DecisionTerms(
-            expires_on=expires_on or self.planned_period_end,
-            fee=fee,
-            rules=recorded,
-            particulars=particulars,
-        )
+        return DecisionTerms(expires_on=last_day, fee=fee, rules=recorded, particulars=particulars)
 
     @property
     def application(self) -> RoadOpeningApplication:
@@ -617,7 +685,10 @@ class RoadOpeningPermit(Case):
                 "extended_to", f"must lie after the permit's last day, {valid_until}"
             )
         text = self._case_text(reason, "reason")
-        fee, rules = in_force(EXTENSION_FEES, today).assess(valid_until, extended_to)
+        fee: Decimal | None = None
+        rules: RulesApplied | None = None
+        if self.decided_regime is not Regime.CIVIL_LAW_PERMISSION:
+            fee, rules = in_force(EXTENSION_FEES, today).assess(valid_until, extended_to)
         self._permit_extended(
             actor=record,
             at=at,
@@ -873,6 +944,12 @@ class RoadOpeningPermit(Case):
             "warranty_until": self.warranty_until,
             "warranty_rule": self.warranty_rules.version if self.warranty_rules else None,
             "emergency_works": bool(self.application.emergency_works),
+            "regime": (
+                self.decided_regime if self.decision is not None else self.regime_applied_for()
+            ).value,
+            "special_use_fee": (
+                self.decision.particulars.get("special_use_fee") if self.decision else None
+            ),
             "valid_until": self.valid_until,
             "extensions": [{"extended_to": e.extended_to, "fee": e.fee} for e in self.extensions],
             "security_deposit": {

@@ -44,6 +44,9 @@ def test_auditors_read_decisions_and_replay_them(
     assert {r["rules_id"] for r in records[0]["rules"]} == {
         "road-opening-fee",
         "road-opening-lead-time",
+        "road-opening-regime",
+        "road-opening-security-deposit",
+        "road-opening-special-use-fee",
     }
     replayed = client.get(url + "/decisions/1/replay", headers=auditor).json()
     assert replayed["verdict"] == "consistent"

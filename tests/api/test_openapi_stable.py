@@ -146,6 +146,12 @@ INTENDED: frozenset[str] = frozenset(
         '"type": "string"}, {"type": "null"}]}, "debtor_name": {"anyOf": [{"maxLength": 300, '
         '"minLength": 1, "type": "string"}, {"type": "null"}]}}, "type": "object"}, '
         '{"type": "null"}]}}, "required": false}',
+        # Procedure law 2, road opening: the permit extended, the security deposit taken and
+        # released, the traffic sign order linked by its reference.
+        "/POST /api/v1/cases/{case_id}/permit-extensions: added",
+        "/POST /api/v1/cases/{case_id}/security-deposit: added",
+        "/POST /api/v1/cases/{case_id}/security-deposit/release: added",
+        "/POST /api/v1/cases/{case_id}/traffic-sign-order: added",
         # The burial registration's steps and the clerks' GET on a grave (issue 17).
         "/GET /api/v1/graves/{tenant}/{cemetery}/{field}/{row}/{number}: added",
         "/POST /api/v1/cases/{case_id}/burial-cancellation: added",

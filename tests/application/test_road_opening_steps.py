@@ -3,6 +3,7 @@ extension, the security deposit and the traffic sign order linked by its referen
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -15,7 +16,12 @@ from application.clock import FixedClock
 from domain.actor import Actor, Role
 from domain.decision import DecisionOutcome
 from domain.errors import InvalidCommand, InvalidTransition
-from domain.rules.road_opening import EMERGENCY_RULES_ID, LEAD_TIME_RULES_ID
+from domain.rules.road_opening import (
+    EMERGENCY_RULES_ID,
+    LEAD_TIME_RULES_ID,
+    REGIME_RULES_ID,
+    Regime,
+)
 from domain.services import road_opening, traffic_sign_order
 from domain.services.road_opening import RoadOpeningPermit
 from domain.working_days import berlin_date
@@ -51,7 +57,9 @@ def submitted(cases: CaseService, clock: FixedClock, **changes: Any) -> tuple[UU
 def notified(cases: CaseService, clock: FixedClock, **changes: Any) -> tuple[UUID, dict[str, Any]]:
     case_id, data = submitted(cases, clock, **changes)
     clock.advance(timedelta(hours=1))
-    decided(cases, case_id, outcome=DecisionOutcome.APPROVED, discretion=DISCRETION)
+    special_use = changes.get("purpose", "other") == "other"  # § 16 (1) HStrG: discretion
+    discretion = DISCRETION if special_use else None
+    decided(cases, case_id, outcome=DecisionOutcome.APPROVED, discretion=discretion)
     take(cases, case_id, "notify", actor=CLERK, delivery="counter")
     return case_id, data
 
@@ -315,3 +323,106 @@ def test_works_that_affect_traffic_need_a_link_and_another_towns_order_is_refuse
     assert "another town" in message
     clock.advance(start - today(clock))
     refused_on("traffic_sign_order", cases, case_id, "works_started", started_on=start)
+
+
+# ----------------------------------------------------------------- regime by purpose
+
+
+def test_a_telecommunications_line_is_consented_under_the_tkg_bound_and_free_of_use_charges(
+    cases: CaseService, clock: FixedClock
+) -> None:
+    case_id, _ = submitted(cases, clock, purpose="telecom")
+    clock.advance(timedelta(hours=1))
+    with pytest.raises(InvalidCommand) as bound:
+        decided(cases, case_id, outcome=DecisionOutcome.APPROVED, discretion=DISCRETION)
+    assert bound.value.field == "discretion"
+    take(
+        cases,
+        case_id,
+        "decide",
+        actor=CLERK,
+        outcome="approved",
+        justification="j",
+        legal_basis="§ 127 Abs. 1 TKG",
+    )
+    case = permit(cases, case_id)
+    decision = case.decision
+    assert decision is not None
+    assert decision.fee == Decimal("73.40")  # the administrative fee
+    assert decision.costs is not None
+    assert "Verwaltungskostensatzung" in decision.costs.legal_basis
+    assert "special_use_fee" not in decision.particulars  # § 125 (1) TKG
+    assert case.service_state()["regime"] == "telecom_consent"
+
+
+def test_a_supply_line_is_a_permission_under_civil_law_without_fee_or_objection(
+    cases: CaseService, clock: FixedClock
+) -> None:
+    case_id, data = submitted(cases, clock, purpose="water")
+    clock.advance(timedelta(hours=1))
+    take(cases, case_id, "claim", actor=CLERK)
+    take(cases, case_id, "confirm_complete", actor=CLERK)
+    take(
+        cases,
+        case_id,
+        "decide",
+        actor=CLERK,
+        outcome="approved",
+        justification="j",
+        legal_basis="§ 20 Abs. 1 HStrG",
+    )
+    take(cases, case_id, "notify", actor=CLERK, delivery="counter")
+    case = permit(cases, case_id)
+    decision = case.decision
+    assert decision is not None
+    assert decision.fee is None
+    assert decision.costs is None
+    assert "ordentlichen Gerichte" in decision.remedy_notice.text
+    assert "lodge_objection" not in case.allowed_commands()
+    assert "mark_final" in case.allowed_commands()
+    with pytest.raises(InvalidTransition):
+        take(cases, case_id, "lodge_objection", actor=CLERK, grounds="zu teuer")
+    end = date.fromisoformat(data["planned_period"]["end"])
+    take(
+        cases,
+        case_id,
+        "extend_permit",
+        actor=CLERK,
+        extended_to=end + timedelta(days=3),
+        reason="Mehr Leitungslänge",
+    )
+    assert permit(cases, case_id).extensions[-1].fee is None
+    assert permit(cases, case_id).service_state()["regime"] == "civil_law_permission"
+
+
+def test_other_works_are_special_use_with_a_fee_of_their_own_beside_the_administrative_fee(
+    cases: CaseService, clock: FixedClock
+) -> None:
+    case_id, _ = notified(cases, clock)  # the example: a crane's foundation pit
+    case = permit(cases, case_id)
+    decision = case.decision
+    assert decision is not None
+    assert decision.fee == Decimal("73.40")
+    assert decision.costs is not None
+    assert "Verwaltungskostensatzung" in decision.costs.legal_basis
+    # 5.20 m² x 1.50 EUR x 2 weeks started = 15.60, at least 25.00 (Sondernutzungssatzung)
+    assert decision.particulars["special_use_fee"] == "25.00"
+    assert "§ 18 HStrG" in decision.particulars["special_use_fee_legal_basis"]
+    assert case.service_state()["special_use_fee"] == "25.00"
+    assert "lodge_objection" in case.allowed_commands()
+    assert case.replay_terms(decision).particulars == decision.particulars
+
+
+def test_a_decision_recorded_before_regimes_reads_as_special_use_open_to_objection(
+    cases: CaseService, clock: FixedClock
+) -> None:
+    case_id, _ = notified(cases, clock, purpose="water")
+    case = permit(cases, case_id)
+    decision = case.decision
+    assert decision is not None
+    assert case.objection_available() is False
+    case.decision = replace(
+        decision, rules=tuple(r for r in decision.rules if r.rules_id != REGIME_RULES_ID)
+    )
+    assert case.decided_regime is Regime.SPECIAL_USE
+    assert case.objection_available() is True

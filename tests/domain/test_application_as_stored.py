@@ -38,7 +38,7 @@ def test_dates_decimals_and_choices_stored_as_text_are_read_back_as_such() -> No
     application = RoadOpeningApplication.stored(road_opening_example(date(2026, 3, 2)))
     assert isinstance(application.planned_period.start, date)
     assert application.dimensions.length_m == Decimal("6.50")
-    assert application.purpose is Purpose.WATER
+    assert application.purpose is Purpose.OTHER
 
 
 def test_a_traffic_sign_order_reads_its_period_and_zone_as_stored() -> None:

@@ -319,7 +319,9 @@ def test_each_service_names_the_statute_its_fee_arises_under() -> None:
     assert decision is not None
     assert decision.costs is not None
     assert decision.costs.legal_basis == RoadOpeningPermit.FEE_LEGAL_BASIS
-    assert "§ 18 HStrG" in decision.costs.legal_basis
+    # The administrative fee (Verwaltungskostensatzung); the Sondernutzungsgebühr of § 18 HStrG
+    # is assessed beside it (Procedure law 2).
+    assert "§ 18 HStrG" in decision.particulars["special_use_fee_legal_basis"]
     assert decision.costs.amount == decision.fee
 
 

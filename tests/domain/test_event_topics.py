@@ -98,8 +98,20 @@ RECORDED_BY_METHOD = {
     "domain.services.resident_parking:ResidentParkingPermit._revocation_objection_withdrawn": (
         "domain.services.resident_parking:ResidentParkingPermit.RevocationObjectionWithdrawn"
     ),
+    "domain.services.road_opening:RoadOpeningPermit._permit_extended": (
+        "domain.services.road_opening:RoadOpeningPermit.PermitExtended"
+    ),
     "domain.services.road_opening:RoadOpeningPermit._restoration_inspected": (
         "domain.services.road_opening:RoadOpeningPermit.RestorationInspected"
+    ),
+    "domain.services.road_opening:RoadOpeningPermit._security_deposit_released": (
+        "domain.services.road_opening:RoadOpeningPermit.SecurityDepositReleased"
+    ),
+    "domain.services.road_opening:RoadOpeningPermit._security_deposit_taken": (
+        "domain.services.road_opening:RoadOpeningPermit.SecurityDepositTaken"
+    ),
+    "domain.services.road_opening:RoadOpeningPermit._sign_order_linked": (
+        "domain.services.road_opening:RoadOpeningPermit.SignOrderLinked"
     ),
     "domain.services.road_opening:RoadOpeningPermit._works_completed": (
         "domain.services.road_opening:RoadOpeningPermit.WorksCompleted"
@@ -238,7 +250,11 @@ EVENT_CLASSES = {
     ],
     "domain.services.road_opening:RoadOpeningPermit": [
         *CASE_EVENTS,
+        "PermitExtended",
         "RestorationInspected",
+        "SecurityDepositReleased",
+        "SecurityDepositTaken",
+        "SignOrderLinked",
         "WorksCompleted",
         "WorksStarted",
     ],

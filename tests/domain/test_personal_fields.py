@@ -19,5 +19,5 @@ def test_every_marked_field_becomes_personal_data_of_its_subject() -> None:
         assert value.subject == "contractor"
     assert data["contractor"]["company"] == "Tiefbau Hochtaunus GmbH"
     assert data["dimensions"]["length_m"] == "6.50"
-    assert data["purpose"] == "water"
+    assert data["purpose"] == "other"
     assert data["purpose_details"] is None
