@@ -196,6 +196,13 @@ class Settings(BaseSettings):
         description="auto (console on a terminal, JSON otherwise), json or console.",
     )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    scheduler: bool = Field(
+        default=True,
+        description=(
+            "Fire due timers (finality, reminders, escalations) beside the read models in "
+            "`serve` and `worker`. Off: no process of this configuration fires them."
+        ),
+    )
     reminder_working_days: int = Field(
         default=3,
         ge=0,

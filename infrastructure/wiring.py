@@ -152,8 +152,16 @@ def one_process_creates_tables(target: DatabaseTarget) -> Iterator[None]:
         conn.close()  # ends the session, and with it the lock
 
 
-def build(settings: Settings, *, clock: Clock | None = None) -> Vorgang:
-    """Wire a Vorgang from settings: keys, encrypted store, use cases."""
+def build(
+    settings: Settings, *, clock: Clock | None = None, run_scheduler: bool | None = None
+) -> Vorgang:
+    """Wire a Vorgang from settings: keys, encrypted store, use cases.
+
+    The scheduler runs beside the projections (``run_scheduler``) when the settings enable
+    it and the process reads the system clock. With an injected clock (tests, demos) time
+    moves only when told to, so whoever moves it ticks the scheduler
+    (``vorgang.scheduler.tick()``) unless ``run_scheduler`` says otherwise.
+    """
     target = parse_database_url(
         settings.database_url, connect_timeout=settings.connect_timeout_seconds
     )
@@ -174,6 +182,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Vorgang:
             store.close()
             keys.close()
             raise _one_line(target, error) from None
+    injected = clock
     clock = clock or SystemClock()
     identities = CaseIdentities(settings.id_secret.get_secret_value().encode())
     cases = CaseService(store, clock, identities)
@@ -188,7 +197,10 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Vorgang:
         reminder_working_days=settings.reminder_working_days,
         tick_seconds=settings.scheduler_tick_seconds,
     )
-    projections.run_beside(scheduler)
+    if run_scheduler is None:
+        run_scheduler = settings.scheduler and injected is None
+    if run_scheduler:
+        projections.run_beside(scheduler)
     return Vorgang(
         settings=settings,
         target=target,

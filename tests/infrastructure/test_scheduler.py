@@ -263,6 +263,22 @@ def test_the_reminder_lead_is_a_setting(tmp_path: object) -> None:
     assert Settings(reminder_working_days=5).reminder_working_days == 5
 
 
+def test_the_scheduler_runs_beside_the_projections_on_the_system_clock_only(
+    vorgang: Vorgang, clock: FixedClock
+) -> None:
+    assert vorgang.scheduler not in vorgang.projections.beside  # an injected clock
+    on_system_clock = build(vorgang.settings)
+    try:
+        assert on_system_clock.scheduler in on_system_clock.projections.beside
+    finally:
+        on_system_clock.close()
+    switched_off = build(vorgang.settings.model_copy(update={"scheduler": False}))
+    try:
+        assert switched_off.projections.beside == []
+    finally:
+        switched_off.close()
+
+
 def test_nothing_to_do_is_recorded_when_the_case_moved_on_under_a_claimed_firing(
     vorgang: Vorgang, clock: FixedClock
 ) -> None:
@@ -320,6 +336,9 @@ def test_the_scheduler_runs_beside_the_projections(vorgang: Vorgang, clock: Fixe
             recorded.set()
 
     vorgang.scheduler.progress = watch
+    # On the system clock `build` runs it beside the projections; this test's clock is
+    # injected, so it says so itself.
+    vorgang.projections.run_beside(vorgang.scheduler)
     vorgang.projections.start()  # as `serve` and `worker` do
     try:
         assert recorded.wait(timeout=60)  # a bound for a failure, not a decision
