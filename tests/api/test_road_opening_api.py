@@ -9,6 +9,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from application.clock import FixedClock
+from domain.services import traffic_sign_order
 from domain.services.road_opening import example
 from domain.working_days import berlin_date
 from tests.api.conftest import NEW_CASE, Auth
@@ -173,3 +174,88 @@ def test_a_works_step_with_a_stale_if_match_is_412(client: TestClient, auth: Aut
     )
     assert stale.status_code == 412
     assert stale.json()["current_version"] == 1
+
+
+def sign_order(client: TestClient, auth: Auth, clock: FixedClock, start: date) -> str:
+    """A traffic sign order for the works, ordered and notified; its reference."""
+    clerk = auth("clerk")
+    data = traffic_sign_order.example(berlin_date(clock.now()))
+    data["reason"] = "building_works"
+    data["period"] = {"start": start.isoformat(), "end": (start + timedelta(days=14)).isoformat()}
+    body = {**NEW_CASE, "service": "traffic-sign-order", "data": data}
+    created = client.post("/api/v1/cases", json=body, headers=clerk)
+    assert created.status_code == 201, created.json()
+    url = created.headers["Location"]
+    for path, payload in (
+        ("/claim", None),
+        ("/confirm-complete", None),
+        (
+            "/authority-hearings",
+            {"authority": "police", "heard_on": "2026-03-02", "response": "consented"},
+        ),
+        (
+            "/authority-hearings",
+            {"authority": "road_authority", "heard_on": "2026-03-02", "response": "consented"},
+        ),
+        (
+            "/decide",
+            {
+                "outcome": "approved_with_conditions",
+                "justification": "Baustelle",
+                "legal_basis": "§ 45 Abs. 1, 6 StVO",
+                "discretion": "Kurze Sperrung.",
+            },
+        ),
+        ("/notify", {"delivery": "counter"}),
+    ):
+        response = client.post(url + path, json=payload, headers=clerk)
+        assert response.status_code == 200, (path, response.json())
+    reference: str = created.json()["reference"]
+    return reference
+
+
+def test_works_that_affect_traffic_start_under_a_sign_order_linked_by_its_reference(
+    client: TestClient, auth: Auth, clock: FixedClock
+) -> None:
+    clerk = auth("clerk")
+    body = permit_request(clock, traffic_management_needed=True)
+    body["data"]["dimensions"] = {"length_m": "20.00", "width_m": "1.00", "depth_m": "1.00"}
+    url = client.post("/api/v1/cases", json=body, headers=clerk).headers["Location"]
+    start = date.fromisoformat(body["data"]["planned_period"]["start"])
+    reference = sign_order(client, auth, clock, start)
+
+    def post(path: str, payload: dict[str, Any] | None = None, status: int = 200) -> Any:
+        response = client.post(url + path, json=payload, headers=clerk)
+        assert response.status_code == status, (path, response.json())
+        return response.json()
+
+    unknown = post("/traffic-sign-order", {"reference": "USI-2026-999999"}, 422)
+    assert unknown["errors"][0]["field"] == "reference"
+    for path in ("/claim", "/confirm-complete"):
+        post(path)
+    decided = post("/decide", DECISION)
+    assert decided["decision"]["particulars"]["security_deposit"] == "800.00"
+    post("/notify", {"delivery": "counter"})
+    clock.set(clock.now().replace(year=start.year, month=start.month, day=start.day))
+    no_order = post("/works-started", {"started_on": start.isoformat()}, 422)
+    assert no_order["errors"][0]["field"] == "security_deposit"
+    post(
+        "/security-deposit",
+        {"amount": "800.00", "form": "bank_guarantee", "received_on": start.isoformat()},
+    )
+    no_order = post("/works-started", {"started_on": start.isoformat()}, 422)
+    assert no_order["errors"][0]["field"] == "traffic_sign_order"
+    linked = post("/traffic-sign-order", {"reference": reference})
+    state = linked["service_state"]
+    assert state["traffic_sign_order"]["reference"] == reference
+    assert state["security_deposit"]["held"]["form"] == "bank_guarantee"
+    started = post("/works-started", {"started_on": start.isoformat()})
+    assert started["status"] == "works_started"
+    end = date.fromisoformat(body["data"]["planned_period"]["end"])
+    extended = post(
+        "/permit-extensions",
+        {"extended_to": (end + timedelta(days=5)).isoformat(), "reason": "Felsiger Untergrund"},
+    )
+    assert extended["service_state"]["valid_until"] == (end + timedelta(days=5)).isoformat()
+    history = [h["type"] for h in client.get(url + "/history", headers=clerk).json()]
+    assert {"SignOrderLinked", "SecurityDepositTaken", "PermitExtended"} <= set(history)
