@@ -30,6 +30,7 @@ from eventsourcing.utils import get_topic
 
 from application.cases import CaseService, load_visible
 from application.errors import ApplicationError, CaseNotFound, ConcurrentUpdate, VersionMismatch
+from application.store import VorgangStore
 from application.views import CommandResult
 from domain.actor import Actor
 from domain.case import Case
@@ -50,8 +51,8 @@ class StaffNotKnownYet(ApplicationError):
 class CaseReferences(Protocol):
     """Which case a reference (``USI-2026-000012``) names: an index the deployment wires."""
 
-    def case_id(self, reference: str) -> UUID | None:
-        """The id of the case with this reference, or None if there is none."""
+    def case_id(self, reference: str, aggregate_type: type[Aggregate]) -> UUID | None:
+        """The id of the case (of this type) with this reference, or None if there is none."""
 
 
 class ReferencesInTheLog:
@@ -62,19 +63,17 @@ class ReferencesInTheLog:
     case search's index instead (``infrastructure/case_references.py``).
     """
 
-    def __init__(self, cases: CaseService, aggregate_type: type[Aggregate]) -> None:
-        self.cases = cases
-        self.topics = [get_topic(aggregate_type.Created)]
-        submitted = getattr(aggregate_type, "Submitted", None)
-        if submitted is not None:
-            self.topics = [get_topic(submitted)]
+    def __init__(self, store: VorgangStore) -> None:
+        self.store = store
 
-    def case_id(self, reference: str) -> UUID | None:
-        """The id of the submitted case with this reference, or None."""
-        store = self.cases.store
+    def case_id(self, reference: str, aggregate_type: type[Aggregate]) -> UUID | None:
+        """The id of the submitted case of this type with this reference, or None."""
+        store = self.store
+        created = getattr(aggregate_type, "Submitted", None) or aggregate_type.Created
+        topics = [get_topic(created)]
         start = 1
         while True:
-            batch = store.recorder.select_notifications(start, LOG_BATCH, topics=self.topics)
+            batch = store.recorder.select_notifications(start, LOG_BATCH, topics=topics)
             for notification in batch:
                 submitted = store.mapper.to_domain_event(notification)
                 if getattr(submitted, "reference", None) == reference:
@@ -96,8 +95,8 @@ class StepContext:
     def referenced(self, aggregate_type: type[A], reference: str) -> A:
         """The case of this type with this reference; unknown: ``InvalidCommand`` (422)."""
         wanted = reference.strip().upper()
-        index = self.references or ReferencesInTheLog(self.cases, aggregate_type)
-        case_id = index.case_id(wanted)
+        index = self.references or ReferencesInTheLog(self.cases.store)
+        case_id = index.case_id(wanted, aggregate_type)
         found: Aggregate | None = None
         if case_id is not None:
             try:

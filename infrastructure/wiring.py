@@ -22,6 +22,7 @@ from application.identities import CaseIdentities
 from application.privacy import PrivacyService
 from application.store import VorgangStore
 from application.teams import TeamDirectory
+from infrastructure.case_references import ReferencesInTheSearchView
 from infrastructure.database import DatabaseTarget, parse_database_url
 from infrastructure.log_position import LogPositions
 from infrastructure.privacy.key_encryption import KeyEncryptionError, KeyRing, parse_kek
@@ -187,7 +188,11 @@ def build(
     identities = CaseIdentities(settings.id_secret.get_secret_value().encode())
     cases = CaseService(store, clock, identities)
     privacy = PrivacyService(store, keys, clock)
-    commands = CommandHandler(cases, staff=StaffSeenInTheAuditTrail(store, views, projections))
+    commands = CommandHandler(
+        cases,
+        staff=StaffSeenInTheAuditTrail(store, views, projections),
+        references=ReferencesInTheSearchView(store, views, projections),
+    )
     teams = TeamDirectory(store, clock)
     scheduler = Scheduler(
         views=views,
