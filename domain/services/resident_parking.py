@@ -2016,11 +2016,30 @@ class RevocationObjection(CommandBody):
     grounds: Text
     received_on: date | None = None
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "grounds": "Die Ummeldung betraf eine Nebenwohnung; ich wohne weiterhin dort.",
+                    "received_on": "2026-12-01",
+                }
+            ]
+        },
+    )
+
 
 class RevocationObjectionRemedy(CommandBody):
     """Abhilfe: the revocation is lifted (§ 72 VwGO)."""
 
     reason: Text
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"reason": "Die Hauptwohnung liegt laut Melderegister im Bereich."}]
+        },
+    )
 
 
 class RevocationObjectionDecision(CommandBody):
@@ -2030,6 +2049,20 @@ class RevocationObjectionDecision(CommandBody):
     reasons: Text
     served_on: date
     costs_borne_by: Literal["objector", "authority", "shared"] = CostsBorneBy.OBJECTOR
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "outcome": "dismissed",
+                    "reasons": "Der Wegzug aus dem Bereich ist durch das Melderegister belegt.",
+                    "served_on": "2027-01-12",
+                    "costs_borne_by": "objector",
+                }
+            ]
+        },
+    )
 
 
 def decide_by_rules(
