@@ -15,6 +15,7 @@ from domain.services import road_opening
 from domain.working_days import berlin_date
 from projections.audit_trail import AuditTrail
 from projections.case_stats import CaseStats
+from projections.due_timers import DueTimers
 from projections.feed import Feed
 from projections.inbox import Inbox
 from projections.search import CaseSearch
@@ -346,7 +347,8 @@ def test_projection_status_and_metrics(client: TestClient, auth: Auth) -> None:
     # each view under its name and the version it declares (a new version is a new view)
     inbox_view = f"{Inbox.name}_v{Inbox.version}"
     assert set(names) == {
-        f"{view.name}_v{view.version}" for view in (Inbox, AuditTrail, CaseStats, Feed, CaseSearch)
+        f"{view.name}_v{view.version}"
+        for view in (Inbox, AuditTrail, CaseStats, Feed, CaseSearch, DueTimers)
     }
     assert names[inbox_view]["position"] >= case["position"]
     assert names[inbox_view]["state"] in {"idle", "catching_up"}
