@@ -6,6 +6,11 @@ traffic authority ordered under § 45 (1b) StVO) replaces them as a new version.
 amounts are configuration, not law; a change is a new version with the day it takes effect,
 and old versions stay here, so a decision can always be replayed against the version it
 recorded.
+
+From 2026 the zone plans cite who counts as a resident (registered with the registration
+authority, § 45 (1b) no. 2a StVO with the VwV-StVO, and the town's own rules) and every
+tariff carries its legal basis: the federal fee schedule (GebOSt no. 265, at most 30.70 EUR
+a year) or the town's fee ordinance under § 6a (5a) StVG, named by title and date.
 """
 
 from __future__ import annotations
@@ -27,8 +32,9 @@ FEE_RULES_ID: Final = "resident-parking-fee"
 
 # Who is a resident (Bewohner): a person registered with the registration authority
 # (Meldebehörde) at an address in the zone: with the main residence (Hauptwohnung), with a
-# secondary residence (Nebenwohnung) only where the town's rules allow it. VwV-StVO zu § 45
-# Abs. 1b, Rn. 35 (margin number as cited by the towns; see the service's documentation).
+# secondary residence (Nebenwohnung) only where the town's rules allow it (VwV-StVO zu § 45
+# Abs. 1b; the margin number 35 is to be checked against the VwV-StVO in force). Case law:
+# BVerwG, Urteil vom 28.05.1998 - 3 C 11/97 (a close spatial link of residence and zone).
 RESIDENCE_BASIS: Final = "§ 45 Abs. 1b Satz 1 Nr. 2a StVO i. V. m. VwV-StVO zu § 45 Abs. 1b, Rn. 35"
 REGISTRATION_PROOF: Final = "Meldeanschrift im Melderegister der Meldebehörde, §§ 17, 21 BMG"
 
