@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
+from uuid import uuid4
 
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -23,6 +24,7 @@ from domain.decision import Decision, DecisionOutcome, RulesApplied
 from domain.errors import DomainError, NotTheHolder
 from domain.lifecycle import CaseStatus
 from domain.personal_data import PersonalData, Subjects
+from domain.personal_fields import personal_data_of
 from domain.rules.road_opening import (
     DEPOSIT_RULES_ID,
     DEPOSITS,
@@ -36,6 +38,7 @@ from domain.rules.road_opening import (
     in_force,
     lead_time_not_applied,
 )
+from domain.services import traffic_sign_order
 from domain.services.road_opening import (
     SERVICE_ID,
     DepositForm,
@@ -43,9 +46,18 @@ from domain.services.road_opening import (
     RoadOpeningPermit,
     RoadOpeningStatus,
     example,
+    order_period,
 )
+from domain.services.traffic_sign_order import TrafficSignOrder, TrafficSignOrderApplication
 from domain.working_days import berlin_date
-from tests.domain.case_fixtures import APPLICANT, CLERK, DELEGATED_CLERK, START, SUPERVISOR
+from tests.domain.case_fixtures import (
+    APPLICANT,
+    CLERK,
+    DELEGATED_CLERK,
+    FOREIGN_CLERK,
+    START,
+    SUPERVISOR,
+)
 from tests.domain.service_machine import (
     DISCRETION,
     HOLDER,
@@ -99,6 +111,56 @@ widths = st.one_of(
     st.sampled_from([Decimal("0.30"), Decimal("0.80"), Decimal("50")]),
     st.decimals(min_value=Decimal("0.01"), max_value=Decimal("50"), places=2),
 )
+ORDER_KINDS = ("covering", "covering", "late", "refused", "foreign")
+
+
+def issued_order(kind: str, start: date, end: date) -> TrafficSignOrder:
+    """A traffic sign order for the works: covering their days, starting a day late, refused,
+    or another town's; each ordered (or refused) and notified."""
+    first = start + timedelta(days=1) if kind == "late" else start
+    form = traffic_sign_order.example(START.date())
+    form["reason"] = "building_works"
+    form["period"] = {"start": first.isoformat(), "end": (end + timedelta(days=30)).isoformat()}
+    model = TrafficSignOrderApplication.model_validate(form)
+    tenant, clerk = ("schmitten", FOREIGN_CLERK) if kind == "foreign" else ("usingen", CLERK)
+    applicant = APPLICANT if tenant == "usingen" else FOREIGN_CLERK
+    order_id = uuid4()
+    order = TrafficSignOrder.submit(
+        case_id=order_id,
+        actor=applicant,
+        at=START,
+        tenant=tenant,
+        service="traffic-sign-order",
+        reference=f"{'SCH' if kind == 'foreign' else 'USI'}-2026-0001{ORDER_KINDS.index(kind)}",
+        applicant={"name": PersonalData(order_id, Subjects.APPLICANT, "Tiefbau GmbH")},
+        data=personal_data_of(model, case_id=order_id, subject=Subjects.APPLICANT),
+        request_fingerprint="f" * 64,
+    )
+    assert isinstance(order, TrafficSignOrder)
+    at = START + timedelta(hours=1)
+    order.confirm_complete(actor=clerk, at=at)
+    order.claim(actor=clerk, at=at)
+    for authority in traffic_sign_order.HeardAuthority:
+        order.record_authority_hearing(
+            actor=clerk,
+            at=at,
+            authority=authority,
+            heard_on=at.date(),
+            response=traffic_sign_order.HearingResponse.CONSENTED,
+        )
+    refused = kind == "refused"
+    order.decide(
+        actor=clerk,
+        at=at,
+        outcome=DecisionOutcome.REJECTED if refused else DecisionOutcome.APPROVED_WITH_CONDITIONS,
+        justification="Baustelle",
+        legal_basis="§ 45 Abs. 1, 6 StVO",
+        discretion="Kurze Sperrung.",
+    )
+    order.notify(actor=clerk, at=at)
+    return order
+
+
 PERMIT_SETTINGS = settings(SETTINGS, max_examples=60, stateful_step_count=50)
 
 
@@ -137,6 +199,8 @@ class RoadOpeningMachine(ServiceMachine):
         self.width = Decimal(0)
         self.planned_end = date.min
         self.emergency = False
+        self.orders: dict[str, TrafficSignOrder] = {}
+        self.linked: TrafficSignOrder | None = None
 
     # ------------------------------------------------------------------ set-up
 
@@ -151,6 +215,7 @@ class RoadOpeningMachine(ServiceMachine):
         withdrawals=st.sampled_from([True, False, False, False]),
         head_start=st.lists(usual_step, max_size=16),
         emergency_days_ago=st.sampled_from([None, None, None, 0, 1]),
+        traffic_management=st.booleans(),
     )
     def submit(
         self,
@@ -162,6 +227,7 @@ class RoadOpeningMachine(ServiceMachine):
         withdrawals: bool,
         head_start: list[tuple[int, DecisionOutcome]],
         emergency_days_ago: int | None,
+        traffic_management: bool,
     ) -> None:
         """Submit as the application does: validate the form, then mark its personal data.
 
@@ -181,6 +247,7 @@ class RoadOpeningMachine(ServiceMachine):
         end = start + timedelta(days=duration_days)
         form["dimensions"] = {"length_m": str(length), "width_m": str(width), "depth_m": "1.20"}
         form["planned_period"] = {"start": start.isoformat(), "end": end.isoformat()}
+        form["traffic_management_needed"] = traffic_management
         model = RoadOpeningApplication.model_validate(form)
         model.check_lead_time(submitted_on)  # what the catalogue checks on submission
         self.start(RoadOpeningPermit, SERVICE_ID, model)
@@ -362,15 +429,26 @@ class RoadOpeningMachine(ServiceMachine):
             assert case.valid_until is not None
             if not first <= started_on <= min(case.valid_until, today):
                 return "started_on"
-            if not self.emergency and case.deposit_required and case.deposit is None:
+            if self.emergency:
+                return None
+            if case.deposit_required and case.deposit is None:
                 return "security_deposit"
+            if case.application.traffic_management_needed:
+                order = self.linked
+                if order is None:
+                    return "traffic_sign_order"
+                first, last = order_period(order)
+                if not first <= started_on <= last:
+                    return "traffic_sign_order"
             return None
 
         error = self._run(
             "start_works",
             actor,
             at_kind,
-            lambda at: self.case.start_works(actor=actor, at=at, started_on=started_on),
+            lambda at: self.case.start_works(
+                actor=actor, at=at, started_on=started_on, sign_order=self.linked
+            ),
             expect,
         )
         if error is None:
@@ -456,6 +534,36 @@ class RoadOpeningMachine(ServiceMachine):
             assert case.status == RoadOpeningStatus.WARRANTY_RUNNING
             assert case.remedy_by is None
             assert case.warranty_until == years_later(inspected_on, 5)
+
+    def _order(self, kind: str) -> TrafficSignOrder:
+        if kind not in self.orders:
+            case = self.case
+            self.orders[kind] = issued_order(kind, case.planned_period_start, self.planned_end)
+        return self.orders[kind]
+
+    @rule(actor=actors, at_kind=at_kinds, kind=st.sampled_from(ORDER_KINDS))
+    def link_traffic_sign_order(self, actor: Actor, at_kind: str, kind: str) -> None:
+        """The town's order, ordered and notified, for works that need traffic management."""
+        order = self._order(kind)
+        case = self.case
+
+        def expect(today: date) -> str | None:
+            if not case.application.traffic_management_needed or kind in ("refused", "foreign"):
+                return "reference"
+            return None
+
+        error = self._run(
+            "link_traffic_sign_order",
+            actor,
+            at_kind,
+            lambda at: case.link_traffic_sign_order(actor=actor, at=at, order=order),
+            expect,
+        )
+        if error is None:
+            self.linked = order
+            assert case.sign_order is not None
+            assert case.sign_order.case_id == order.id
+            assert (case.sign_order.valid_from, case.sign_order.valid_until) == order_period(order)
 
     @rule(
         actor=actors,
@@ -719,6 +827,12 @@ class RoadOpeningMachine(ServiceMachine):
             self.take_security_deposit(CLERK, NOW, "required", DepositForm.CASH, ("today", 0))
         if choice == 6:
             self.extend_permit(CLERK, NOW, ("expires_on", 7), "Witterungsbedingte Verzögerung")
+        if self.case.application.traffic_management_needed and self.case.sign_order is None:
+            if choice in (1, 3):  # first an order that does not cover the first day
+                self.link_traffic_sign_order(CLERK, NOW, "late")
+                self.start_works(CLERK, NOW, ("effective_from", 0))
+            self.link_traffic_sign_order(CLERK, NOW, "refused" if choice == 4 else "covering")
+            self.link_traffic_sign_order(CLERK, NOW, "covering")
         self.start_works(CLERK, NOW, ("expires_on", 1))
         self.start_works(CLERK, NOW, ("effective_from", -1) if choice % 2 else ("today", 1))
         if choice >= 4:
