@@ -13,6 +13,7 @@ from domain.case_timers import (
     REPLY_OVERDUE,
 )
 from domain.working_days import berlin_date
+from infrastructure.projection_rebuild import rebuild_together
 from infrastructure.wiring import Vorgang
 from projections.due_timers import DueTimers
 from tests.conftest import CLERK, OTHER_CLERK
@@ -124,3 +125,18 @@ def test_a_withdrawn_application_leaves_nothing_due(vorgang: Vorgang, clock: Fix
         (str(case_id),),
     )
     assert rows == []
+
+
+def test_the_view_rebuilt_from_the_log_is_the_view_kept_up(
+    vorgang: Vorgang, clock: FixedClock
+) -> None:
+    first = general_case(vorgang)
+    in_review(vorgang, first)
+    second = general_case(vorgang)
+    in_review(vorgang, second)
+    decide(vorgang, second)
+    notify(vorgang, second)
+    kept = {c: timers(vorgang, c) for c in (first, second)}
+    (live,) = [r.projection for r in vorgang.projections.runners.values() if r.name == VIEW.key]
+    rebuild_together(vorgang.store, vorgang.views, [live], batch_size=2)
+    assert {c: timers(vorgang, c) for c in (first, second)} == kept
