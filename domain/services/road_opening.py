@@ -58,6 +58,13 @@ EVENT_LABELS: Final = {
     "WorksStarted": ("Arbeiten begonnen", "Works started"),
     "WorksCompleted": ("Arbeiten beendet", "Works completed"),
     "RestorationInspected": ("Wiederherstellung geprüft", "Restoration inspected"),
+    "PermitExtended": ("Erlaubnis verlängert", "Permit extended"),
+    "SecurityDepositTaken": ("Sicherheitsleistung erhalten", "Security deposit taken"),
+    "SecurityDepositReleased": ("Sicherheitsleistung freigegeben", "Security deposit released"),
+    "SignOrderLinked": (
+        "Verkehrsrechtliche Anordnung verknüpft",
+        "Traffic sign order linked",
+    ),
 }
 SPECIAL_USE_FEE_BASIS: Final = "§ 18 HStrG i. V. m. der Sondernutzungssatzung der Gemeinde"
 CIVIL_LAW_NOTICE_VERSION: Final = "2026-12"
