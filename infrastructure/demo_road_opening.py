@@ -20,6 +20,7 @@ from domain.case_steps import DECIDE, Decide
 from domain.rules.road_opening import LEAD_TIMES, Regime, in_force
 from domain.services.road_opening import (
     STEPS,
+    DepositForm,
     DepositRelease,
     ExtendPermit,
     RestorationInspection,
@@ -237,7 +238,9 @@ def _deposit(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) 
     """The contractor's bank guarantee (Bürgschaft) for the amount the permit requires."""
     required = _permit(h, case_id).deposit_required
     if required:
-        body = SecurityDeposit(amount=required, form="bank_guarantee", received_on=today(clock))
+        body = SecurityDeposit(
+            amount=required, form=DepositForm.BANK_GUARANTEE, received_on=today(clock)
+        )
         h.handle(case_id, TAKE_DEPOSIT(body), town.clerk, None)
 
 

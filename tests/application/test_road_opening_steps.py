@@ -36,7 +36,7 @@ def today(clock: FixedClock) -> date:
 
 
 def permit(cases: CaseService, case_id: UUID) -> RoadOpeningPermit:
-    found = cases.store.repository.get(case_id)
+    found: object = cases.store.repository.get(case_id)
     assert isinstance(found, RoadOpeningPermit)
     return found
 
