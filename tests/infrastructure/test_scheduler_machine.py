@@ -1,5 +1,6 @@
 """A hypothesis state machine over the scheduler: clock advances, information requests and
-answers, decisions, objections, ticks, restarts and schedulers killed mid-firing.
+answers, period extensions, decisions, objections, ticks, restarts and schedulers killed
+mid-firing.
 
 Invariants after every step: no case was made final while it was final (only an
 objection in time reopens a final decision); every timer fired on or after
@@ -118,6 +119,12 @@ class SchedulerMachine(RuleBasedStateMachine):
     def provide_information(self, case_id: UUID) -> None:
         self.attempt(case_id, "provide_information", answer="Liegt bei.")
 
+    @rule(case_id=cases, working_days=st.integers(1, 20))
+    def extend_period(self, case_id: UUID, working_days: int) -> None:
+        self.attempt(
+            case_id, "extend_period", working_days=working_days, reason="Gutachten steht aus."
+        )
+
     @rule(case_id=cases)
     def decide_and_notify(self, case_id: UUID) -> None:
         try:
@@ -140,9 +147,11 @@ class SchedulerMachine(RuleBasedStateMachine):
     def withdraw_objection(self, case_id: UUID) -> None:
         self.attempt(case_id, "withdraw_objection")
 
-    @rule(days=st.integers(0, 40), hours=st.integers(0, 23))
-    def advance(self, days: int, hours: int) -> None:
+    @rule(days=st.integers(0, 40), hours=st.integers(0, 23), then_tick=st.booleans())
+    def advance(self, days: int, hours: int, then_tick: bool) -> None:
         self.clock.advance(timedelta(days=days, hours=hours))
+        if then_tick:  # a worker's next tick after the day changed
+            self.tick()
 
     @rule()
     def tick(self) -> None:
@@ -233,7 +242,7 @@ class SchedulerMachine(RuleBasedStateMachine):
 
 
 SchedulerMachine.TestCase.settings = settings(
-    max_examples=40,
+    max_examples=60,
     stateful_step_count=60,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
