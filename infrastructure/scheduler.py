@@ -77,6 +77,8 @@ DONE: Final = "done"  # the case command ran and was saved
 NOTHING_TO_DO: Final = "nothing_to_do"  # the case had moved on (already final, objection open)
 REFUSED: Final = "refused"  # the domain refused the command: the reason is in ``detail``
 CASE_GONE: Final = "case_gone"
+FAILED: Final = "failed"  # unexpected errors, MAX_ATTEMPTS times: for an operator to look at
+MAX_ATTEMPTS: Final = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +274,24 @@ class Scheduler:
     # -------------------------------------------------------------------- act
 
     def _act(self, timer: DueTimer, today: date, report: TickReport) -> bool:
+        """Act on a claimed firing; one that fails does not hold up the others.
+
+        An unexpected error is recorded as an attempt and taken up again by later ticks;
+        after ``MAX_ATTEMPTS`` the firing is finished as ``failed`` (its error in ``detail``)
+        for an operator to look at (``vorgang timers firings``). An error recording the
+        attempt (the database is gone) ends the tick.
+        """
+        try:
+            return self._run(timer, today, report)
+        except Exception as error:
+            detail = f"{type(error).__name__}: {str(error)[:400]}"
+            log.warning("timer firing failed", kind=timer.key.kind, error=type(error).__name__)
+            if self._attempted(timer.key, detail) >= MAX_ATTEMPTS:
+                self._finish(timer.key, FAILED, detail)
+                report.fired.append((timer.key, FAILED))
+            return True
+
+    def _run(self, timer: DueTimer, today: date, report: TickReport) -> bool:
         """Run a claimed firing's command and record its outcome; False: not yet (released)."""
         key = timer.key
         try:
@@ -324,9 +344,16 @@ class Scheduler:
             )
         self._report("recorded", key)
 
-    def _attempted(self, key: FiringKey, detail: str) -> None:
+    def _attempted(self, key: FiringKey, detail: str) -> int:
+        """Count one more attempt; the attempts so far."""
         with self.views.transaction() as tx:
             self._update(tx, key, "attempts = attempts + 1, detail = ?", (detail,))
+            rows = tx.query(
+                f"SELECT attempts FROM {FIRINGS} WHERE case_id = ? AND kind = ? "  # noqa: S608
+                "AND due_on = ? AND raised_at = ?",
+                (key.case_id, key.kind, key.due_on, key.raised_at),
+            )
+        return int(rows[0][0]) if rows else 0
 
     def _release(self, key: FiringKey) -> None:
         """The case names a later day than the view: the claim goes, a later tick claims."""

@@ -8,6 +8,7 @@ Each test runs on SQLite and on PostgreSQL (``vorgang`` fixture; PostgreSQL fail
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 
@@ -16,16 +17,27 @@ from typer.testing import CliRunner
 
 from application.clock import FixedClock
 from domain.case import Case
+from domain.case_steps import MARK_FINAL
 from domain.case_timers import (
     OBJECTION_PERIOD_ENDED,
     PROCESSING_OVERDUE,
     PROCESSING_REMINDER,
     REPLY_OVERDUE,
+    finality_ready,
 )
-from domain.timers import SCHEDULER_ID
+from domain.timers import SCHEDULER_ID, Readiness, RunCommand, TimerKinds
 from domain.working_days import BERLIN, add_working_days, berlin_date
 from infrastructure import cli
-from infrastructure.scheduler import DONE, NOTHING_TO_DO, NOTICED, FiringKey, Scheduler, firings
+from infrastructure.scheduler import (
+    DONE,
+    FAILED,
+    MAX_ATTEMPTS,
+    NOTHING_TO_DO,
+    NOTICED,
+    FiringKey,
+    Scheduler,
+    firings,
+)
 from infrastructure.settings import Settings
 from infrastructure.wiring import Vorgang, build
 from tests.conftest import CLERK
@@ -364,3 +376,33 @@ def test_the_cli_fires_due_timers_once(
     assert "0 fired" in again.output
     listed = runner.invoke(cli.app, ["timers", "firings"])
     assert f"{case_id}  due {(deadline + timedelta(days=1)).isoformat()}  done" in listed.output
+
+
+def test_a_firing_that_keeps_failing_is_given_up_and_holds_up_no_other(
+    vorgang: Vorgang, clock: FixedClock
+) -> None:
+    broken = notified_general_case(vorgang, clock)
+    working = notified_general_case(vorgang, clock)
+    deadline = aggregate(vorgang, working).objection_deadline
+    assert deadline is not None
+    morning_of(clock, deadline + timedelta(days=1))
+    vorgang.projections.catch_up()
+
+    def ready(case: Case, today: date) -> Readiness:
+        if case.id == broken:
+            raise RuntimeError("a bug in a service's timer")
+        return finality_ready(case, today)
+
+    kinds = TimerKinds()
+    kinds.register(replace(OBJECTION_PERIOD_ENDED, action=RunCommand(MARK_FINAL, ready)))
+    scheduler = Scheduler(views=vorgang.views, commands=vorgang.commands, kinds=kinds)
+    scheduler.tick()
+    assert aggregate(vorgang, working).final_on is not None
+    (firing,) = fired(vorgang, broken, OBJECTION_PERIOD_ENDED.name)
+    assert (firing["outcome"], firing["attempts"]) == (None, 2)
+    for _ in range(MAX_ATTEMPTS - 2):
+        scheduler.tick()
+    (firing,) = fired(vorgang, broken, OBJECTION_PERIOD_ENDED.name)
+    assert firing["outcome"] == FAILED
+    assert "a bug in a service's timer" in str(firing["detail"])
+    assert scheduler.tick().retried == 0
