@@ -188,7 +188,8 @@ class Scheduler:
         return report
 
     def _view_position(self) -> int:
-        rows = self.views.query(f"SELECT position FROM {TRACKING} WHERE name = ?", (self.view.key,))  # noqa: S608
+        tracked = f"SELECT position FROM {TRACKING} WHERE name = ?"  # noqa: S608
+        rows = self.views.query(tracked, (self.view.key,))
         return int(rows[0][0]) if rows else 0
 
     def _fire_kind(self, kind: TimerKind, latest: str, today: date, report: TickReport) -> None:
