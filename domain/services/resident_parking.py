@@ -1750,7 +1750,9 @@ class ResidentParkingPermit(Case):
                 "the permit is in force: return or revoke it first (freeing its plate and "
                 "resident needs them), or erase after it ended",
             )
-        if self.open_revocation is not None and Subjects.APPLICANT in subjects:
+        # A closed file takes no step of the revocation's track: nothing can lift it there.
+        closed = self.status == CaseStatus.CLOSED
+        if self.open_revocation is not None and not closed and Subjects.APPLICANT in subjects:
             raise InvalidCommand(
                 "subjects",
                 "a revocation of the permit is not yet final: lifting it on objection would "
@@ -1762,18 +1764,21 @@ class ResidentParkingPermit(Case):
     def check_closable(self, at: datetime) -> None:
         """A permit still valid is returned or revoked first (or closed once it ended).
 
-        A decision after issue awaiting notification, or a revocation whose objection is
-        open or that still awaits finality, keeps the file open.
+        A decision after issue awaiting notification, or a revocation neither final nor
+        lifted (in effect at once included: its objection period still runs), keeps the
+        file open.
         """
         if self.pending_permit_decision is not None:
             raise InvalidCommand("decision", "a decision on the permit awaits notification")
         revocation = self.open_revocation
-        if revocation is not None and (
-            revocation["state"] != RevocationState.IN_EFFECT
-            or self._revocation_objection() is not None
-        ):
+        if revocation is not None:
+            # Even in effect at once, the revocation still takes a timely objection (§ 80
+            # (2) no. 4 VwGO does not shorten the period, § 70 VwGO), which a closed file
+            # could not record: it is marked final first.
+            first = revocation_final_from(revocation)
+            when = f"; mark it final from {first}" if first is not None else ""
             raise InvalidCommand(
-                "revocation", "the revocation is not final and its objection track is open"
+                "revocation", f"the revocation is not final and its objection track is open{when}"
             )
         period = self.period
         if period is None or self.ended_on is not None:

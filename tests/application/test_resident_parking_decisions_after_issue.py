@@ -275,6 +275,61 @@ def test_a_revocation_with_immediate_enforcement_ends_the_permit_on_notification
     assert case.service_state()["revocation"]["state"] == "lifted"
 
 
+def test_a_revocation_in_effect_at_once_keeps_the_file_open_until_final_then_erasable(
+    cases: CaseService, store: VorgangStore, clock: FixedClock
+) -> None:
+    """Immediate enforcement does not shorten the objection period (§ 70 VwGO): a closed file
+    could not record a timely objection, nor ever mark the revocation final, and its
+    applicant's data could then never be erased."""
+    parking = CommandHandler(cases)
+    case_id = issued(cases, parking)
+    clock.advance(timedelta(days=40))  # the permit's own objection period is over
+    revoke(parking, case_id, berlin_date(clock.now()), immediate_enforcement="Sofort.")
+    take(parking, case_id, "notify_permit_decision", actor=CLERK, delivery="counter")
+    with pytest.raises(InvalidCommand) as kept_open:
+        take(parking, case_id, "close", actor=CLERK)
+    assert kept_open.value.field == "revocation"
+    clock.advance(timedelta(days=10))  # a timely objection can still be recorded
+    take(parking, case_id, "lodge_revocation_objection", actor=CLERK, grounds="Ich wohne dort.")
+    take(parking, case_id, "withdraw_revocation_objection", actor=CLERK)
+    clock.advance(timedelta(days=30))
+    take(parking, case_id, "mark_revocation_final", actor=CLERK)
+    take(parking, case_id, "close", actor=CLERK)
+    case = permit(store, case_id)
+    assert case.status == CaseStatus.CLOSED
+    case.check_erasure(
+        actor=Actor("it.admin", "IT", Role.ADMIN, "usingen"),
+        at=clock.now(),
+        subjects=["applicant"],
+        reason="Aufbewahrungsfrist abgelaufen",
+        legal_basis="Art. 17 DSGVO",
+    )
+
+
+def test_a_revocation_still_open_in_a_file_closed_before_does_not_block_erasure(
+    cases: CaseService, store: VorgangStore, clock: FixedClock
+) -> None:
+    """Files closed with a revocation in effect (as revocations stored before read) take no
+    step of its track any more: nothing can lift it, so the applicant's data is erasable."""
+    parking = CommandHandler(cases)
+    case_id = issued(cases, parking)
+    clock.advance(timedelta(days=40))
+    revoke(parking, case_id, berlin_date(clock.now()), immediate_enforcement="Sofort.")
+    take(parking, case_id, "notify_permit_decision", actor=CLERK, delivery="counter")
+    case = permit(store, case_id)
+    case._closed(  # as a file closed before the revocation had to be final
+        status=CaseStatus.CLOSED, actor=CLERK.recorded_in(case_id), at=clock.now(), reason=None
+    )
+    assert case.open_revocation is not None
+    case.check_erasure(
+        actor=Actor("it.admin", "IT", Role.ADMIN, "usingen"),
+        at=clock.now(),
+        subjects=["applicant"],
+        reason="Aufbewahrungsfrist abgelaufen",
+        legal_basis="Art. 17 DSGVO",
+    )
+
+
 def test_an_objection_suspends_a_revocation_without_immediate_enforcement(
     cases: CaseService, store: VorgangStore, clock: FixedClock
 ) -> None:

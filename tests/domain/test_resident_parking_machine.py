@@ -595,11 +595,12 @@ class ResidentParkingMachine(RuleBasedStateMachine):
 
     @rule(case_id=cases)
     def close(self, case_id: UUID) -> None:
-        """Closing is refused while the permit is in force or a revocation awaits finality."""
+        """Closing is refused while the permit is in force or a revocation is not yet final
+        (in effect at once included: its objection period still runs)."""
         permit = self.model[case_id]
         in_force_today = (
             permit.in_force and permit.valid_until is not None and self.today <= permit.valid_until
-        ) or permit.revocation in ("awaiting_finality", "suspended")
+        ) or permit.revocation in ("awaiting_finality", "suspended", "in_effect")
         self._attempt(
             case_id,
             lambda: take(self.service, case_id, "close", actor=self._clerk(case_id)),
