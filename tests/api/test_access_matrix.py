@@ -86,6 +86,7 @@ STAFF_COMMANDS += [
     "revocation-final",
 ]
 STAFF_COMMANDS += ["connection-point", "connection-inspections", "connection-charge"]
+STAFF_COMMANDS += ["drainage-plans", "owner-authorisation", "connection-charge/notification"]
 STAFF_COMMANDS += [
     "permit-extensions",
     "security-deposit",
@@ -95,6 +96,7 @@ STAFF_COMMANDS += [
 POLICY |= {("POST", f"/api/v1/cases/{{case_id}}/{c}"): STAFF for c in STAFF_COMMANDS}
 POLICY[("POST", "/api/v1/cases/{case_id}/parking-return")] = {"applicant", *STAFF}
 POLICY[("POST", "/api/v1/cases/{case_id}/construction-reported")] = {"applicant", *STAFF}
+POLICY[("POST", "/api/v1/cases/{case_id}/leak-tests")] = {"applicant", *STAFF}
 POLICY[("POST", "/api/v1/cases/{case_id}/authority-hearings")] = STAFF
 POLICY[("POST", "/api/v1/cases/{case_id}/signs-up")] = {"applicant", *STAFF}
 POLICY[("POST", "/api/v1/cases/{case_id}/signs-removed")] = {"applicant", *STAFF}
@@ -168,6 +170,18 @@ BODIES: dict[str, dict[str, Any]] = {
     "connection-point": {"manhole": "S 1", "invert_depth_m": "2.00", "description": "d"},
     "construction-reported": {"completed_on": "2026-03-02", "pipe_length_m": "5.00"},
     "connection-inspections": {"inspected_on": "2026-03-02"},
+    "drainage-plans": {
+        "received_on": "2026-03-02",
+        "plans": [{"kind": "site_plan", "dated_on": "2026-03-02"}],
+    },
+    "owner-authorisation": {"kind": "power_of_attorney", "signed_on": "2026-03-02"},
+    "leak-tests": {
+        "tested_on": "2026-03-02",
+        "method": "air",
+        "result": "passed",
+        "tester": "t",
+    },
+    "/api/v1/cases/{case_id}/connection-charge/notification": {"delivery": "counter"},
     "authority-hearings": {
         "authority": "police",
         "heard_on": "2026-03-02",
