@@ -206,6 +206,7 @@ class PermitExtension:
     extended_to: date
     decision_number: int
     fee: Decimal | None
+    special_use_fee: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +285,24 @@ class RoadOpeningPermit(Case):
         "RestorationInspected": (
             "restoration_inspected",
             "Road opening: the restored surface was inspected.",
+        ),
+        "PermitExtended": (
+            "permit_extended",
+            "Road opening: the permit was extended to a later last day.",
+        ),
+        "SecurityDepositTaken": (
+            "security_deposit_taken",
+            "Road opening: the security deposit (cash or a bank guarantee) was received.",
+        ),
+        "SecurityDepositReleased": (
+            "security_deposit_released",
+            "Road opening: the security deposit was released, in full or less an amount "
+            "retained for open defects.",
+        ),
+        "SignOrderLinked": (
+            "traffic_sign_order_linked",
+            "Road opening: the traffic sign order the works start under (§ 45 (6) StVO) was "
+            "linked by its reference.",
         ),
     }
     LIFECYCLE = extend_lifecycle(
@@ -696,6 +715,18 @@ class RoadOpeningPermit(Case):
         rules: RulesApplied | None = None
         if self.decided_regime is not Regime.CIVIL_LAW_PERMISSION:
             fee, rules = in_force(EXTENSION_FEES, today).assess(valid_until, extended_to)
+        use_fee: Decimal | None = None
+        use_rules: RulesApplied | None = None
+        if self.decided_regime is Regime.SPECIAL_USE and "special_use_fee" in decision.particulars:
+            # § 18 HStrG: the added days are special use too; their Sondernutzungsgebühr by
+            # the town's tariff in force on the day of the extension (weeks started, minimum).
+            dimensions = self.application.dimensions
+            use_fee, use_rules = in_force(SPECIAL_USE_FEES, today).assess(
+                dimensions.length_m,
+                dimensions.width_m,
+                valid_until + timedelta(days=1),
+                extended_to,
+            )
         self._permit_extended(
             actor=record,
             at=at,
@@ -704,11 +735,24 @@ class RoadOpeningPermit(Case):
             reason=text,
             fee=fee,
             rules=rules,
+            special_use_fee=use_fee,
+            special_use_rules=use_rules,
             decision_number=len(self.decisions),
         )
 
     class PermitExtended(Case.Event):
-        """The permit's validity was extended to a new last day, with its fee."""
+        """The permit's validity was extended to a new last day, with its administrative fee
+        and, for special use, the Sondernutzungsgebühr of the added days (§ 18 HStrG).
+
+        Version 2 added the Sondernutzungsgebühr; extensions stored before assessed none.
+        """
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["special_use_fee"] = None
+            state["special_use_rules"] = None
 
         actor: ActorRecord
         at: datetime
@@ -717,6 +761,8 @@ class RoadOpeningPermit(Case):
         reason: PersonalValue
         fee: Decimal | None
         rules: RulesApplied | None
+        special_use_fee: Decimal | None
+        special_use_rules: RulesApplied | None
         decision_number: int
 
     @event(PermitExtended)
@@ -730,9 +776,14 @@ class RoadOpeningPermit(Case):
         reason: PersonalValue,
         fee: Decimal | None,
         rules: RulesApplied | None,
+        special_use_fee: Decimal | None,
+        special_use_rules: RulesApplied | None,
         decision_number: int,
     ) -> None:
-        self.extensions = (*self.extensions, PermitExtension(extended_to, decision_number, fee))
+        self.extensions = (
+            *self.extensions,
+            PermitExtension(extended_to, decision_number, fee, special_use_fee),
+        )
         self.last_activity_at = at
 
     # ------------------------------------------------------- security deposit
@@ -958,7 +1009,10 @@ class RoadOpeningPermit(Case):
                 self.decision.particulars.get("special_use_fee") if self.decision else None
             ),
             "valid_until": self.valid_until,
-            "extensions": [{"extended_to": e.extended_to, "fee": e.fee} for e in self.extensions],
+            "extensions": [
+                {"extended_to": e.extended_to, "fee": e.fee, "special_use_fee": e.special_use_fee}
+                for e in self.extensions
+            ],
             "security_deposit": {
                 "required": self.deposit_required,
                 "held": (

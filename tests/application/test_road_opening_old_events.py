@@ -113,3 +113,45 @@ def test_a_defective_inspection_of_version_2_reads_without_a_warranty_rule(
     old = store.repository.get(copied(store, case_id, "RestorationInspected", version_2_defective))
     assert old.warranty_until is None
     assert old.warranty_rules is None
+
+
+def test_an_extension_stored_before_the_sondernutzungsgebuehr_reads_without_one(
+    cases: CaseService, store: VorgangStore, clock: FixedClock
+) -> None:
+    data = road_opening.example(today(clock))
+    case_id = cases.submit(
+        actor=APPLICANT,
+        tenant="usingen",
+        service="road-opening",
+        applicant={"name": "E"},
+        data=data,
+    ).case_id
+    clock.advance(timedelta(hours=1))
+    decided(
+        cases,
+        case_id,
+        outcome=DecisionOutcome.APPROVED,
+        discretion="Der Gemeingebrauch wird nur kurz beeinträchtigt.",
+    )
+    take(cases, case_id, "notify", actor=CLERK, delivery="counter")
+    end = date.fromisoformat(data["planned_period"]["end"])
+    take(
+        cases,
+        case_id,
+        "extend_permit",
+        actor=CLERK,
+        extended_to=end + timedelta(days=7),
+        reason="Frost",
+    )
+
+    def version_1(state: dict[str, Any]) -> None:
+        assert state["class_version"] == 2
+        del state["class_version"]
+        del state["special_use_fee"]
+        del state["special_use_rules"]
+
+    old = store.repository.get(copied(store, case_id, "PermitExtended", version_1))
+    assert isinstance(old, RoadOpeningPermit)
+    assert old.valid_until == end + timedelta(days=7)
+    assert old.extensions[-1].special_use_fee is None
+    assert old.service_state()["extensions"][-1]["special_use_fee"] is None

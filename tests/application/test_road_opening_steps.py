@@ -20,7 +20,10 @@ from domain.rules.road_opening import (
     EMERGENCY_RULES_ID,
     LEAD_TIME_RULES_ID,
     REGIME_RULES_ID,
+    SPECIAL_USE_FEE_RULES_ID,
+    SPECIAL_USE_FEES,
     Regime,
+    SpecialUseFee,
 )
 from domain.services import road_opening, traffic_sign_order
 from domain.services.road_opening import RoadOpeningPermit
@@ -426,3 +429,76 @@ def test_a_decision_recorded_before_regimes_reads_as_special_use_open_to_objecti
     )
     assert case.decided_regime is Regime.SPECIAL_USE
     assert case.objection_available() is True
+
+
+# ------------------------------------------------- Sondernutzungsgebühr of an extension
+
+
+def extended_events(cases: CaseService, case_id: UUID) -> list[Any]:
+    return [
+        e
+        for e in cases.store.repository.event_store.get(case_id)
+        if isinstance(e, RoadOpeningPermit.PermitExtended)
+    ]
+
+
+def test_an_extension_of_special_use_assesses_the_fee_of_the_added_weeks_by_the_tariff_of_its_day(
+    cases: CaseService, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case_id, data = notified(cases, clock, dimensions=LARGE)  # 20 m²
+    decision = permit(cases, case_id).decision
+    assert decision is not None
+    decided_version = {r.rules_id: r for r in decision.rules}[SPECIAL_USE_FEE_RULES_ID].version
+    # The council raises the Sondernutzungsgebühr from tomorrow (Sondernutzungssatzung).
+    raised = SpecialUseFee(
+        version="raised",
+        valid_from=today(clock) + timedelta(days=1),
+        per_square_metre_week=Decimal("2.00"),
+        minimum=Decimal("25.00"),
+    )
+    monkeypatch.setattr(road_opening, "SPECIAL_USE_FEES", (*SPECIAL_USE_FEES, raised))
+    clock.advance(timedelta(days=1))
+    end = date.fromisoformat(data["planned_period"]["end"])
+    take(
+        cases,
+        case_id,
+        "extend_permit",
+        actor=CLERK,
+        extended_to=end + timedelta(days=8),  # 8 days added: 2 weeks started
+        reason="Frost: Asphalt erst später",
+    )
+    case = permit(cases, case_id)
+    # 20 m² x 2.00 EUR x 2 weeks = 80.00, by the tariff in force on the extension's day
+    assert case.extensions[-1].special_use_fee == Decimal("80.00")
+    assert case.extensions[-1].fee == Decimal("30.00")  # the administrative fee beside it
+    (extended,) = extended_events(cases, case_id)
+    assert extended.special_use_fee == Decimal("80.00")
+    record = extended.special_use_rules
+    assert record.rules_id == SPECIAL_USE_FEE_RULES_ID
+    assert record.version == "raised" != decided_version
+    assert record.inputs["first_day"] == (end + timedelta(days=1)).isoformat()
+    assert record.inputs["last_day"] == (end + timedelta(days=8)).isoformat()
+    assert record.inputs["weeks"] == 2
+    shown = case.service_state()["extensions"][-1]
+    assert shown["special_use_fee"] == Decimal("80.00")
+    assert case.service_state()["special_use_fee"] == decision.particulars["special_use_fee"]
+
+
+def test_an_extension_under_the_tkg_or_civil_law_assesses_no_sondernutzungsgebuehr(
+    cases: CaseService, clock: FixedClock
+) -> None:
+    for purpose in ("telecom", "water"):
+        case_id, data = notified(cases, clock, purpose=purpose, dimensions=LARGE)
+        end = date.fromisoformat(data["planned_period"]["end"])
+        take(
+            cases,
+            case_id,
+            "extend_permit",
+            actor=CLERK,
+            extended_to=end + timedelta(days=8),
+            reason="Mehr Leitungslänge",
+        )
+        (extended,) = extended_events(cases, case_id)
+        assert extended.special_use_fee is None, purpose
+        assert extended.special_use_rules is None, purpose
+        assert permit(cases, case_id).service_state()["extensions"][-1]["special_use_fee"] is None

@@ -35,6 +35,7 @@ from domain.rules.road_opening import (
     FEE_TARIFFS,
     LEAD_TIME_RULES_ID,
     LEAD_TIMES,
+    SPECIAL_USE_FEES,
     in_force,
     lead_time_not_applied,
 )
@@ -578,6 +579,7 @@ class RoadOpeningMachine(ServiceMachine):
         extended_to = self._day(*extended)
         case = self.case
         extensions = len(case.extensions)
+        previous_last_day = case.valid_until
 
         def expect(today: date) -> str | None:
             decision = case.decision
@@ -604,6 +606,13 @@ class RoadOpeningMachine(ServiceMachine):
             fee, _rules = in_force(EXTENSION_FEES, self.today).assess(extended_to, extended_to)
             assert case.extensions[-1].fee == fee
             assert case.service_state()["valid_until"] == extended_to
+            # § 18 HStrG: the added days' Sondernutzungsgebühr, by the tariff of today.
+            assert previous_last_day is not None
+            use_fee, _ = in_force(SPECIAL_USE_FEES, self.today).assess(
+                self.length, self.width, previous_last_day + timedelta(days=1), extended_to
+            )
+            assert case.extensions[-1].special_use_fee == use_fee
+            assert case.service_state()["extensions"][-1]["special_use_fee"] == use_fee
 
     @rule(
         actor=actors,
