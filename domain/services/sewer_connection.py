@@ -29,7 +29,12 @@ from eventsourcing.domain import event
 from pydantic import ConfigDict, Field, StringConstraints
 
 from domain.actor import Actor, ActorRecord
-from domain.authorities import OBJECTION_PERIOD_MONTHS, RemedyNotice, authorities_of, remedy_notice
+from domain.authorities import (
+    PERIOD_WITHOUT_NOTICE_MONTHS,
+    RemedyNotice,
+    authorities_of,
+    remedy_notice,
+)
 from domain.case import Case, ChangesStatus, DecisionTerms, clean_text, leads_to
 from domain.case_steps import APPLICANT_AND_STAFF, STAFF, Notify, notification_arguments
 from domain.commands import CommandBody, ShortText, Step, Steps, Text
@@ -1045,8 +1050,12 @@ class SewerConnection(Case):
         rule = notification.rule_on(sent)
         day = rule.notified_on(delivery, sent, received_on)
         due = in_force(CHARGE_DUE, day)
+        # An assessment recorded before the notice's parts were names no remedy notice: the
+        # objection is then admissible for a year from the Bekanntgabe (§ 58 (2) VwGO).
         months = (
-            charge.remedy_notice.period_months if charge.remedy_notice else OBJECTION_PERIOD_MONTHS
+            charge.remedy_notice.period_months
+            if charge.remedy_notice
+            else PERIOD_WITHOUT_NOTICE_MONTHS
         )
         self._connection_charge_notified(
             actor=record,

@@ -25,7 +25,7 @@ from domain.errors import InvalidCommand
 from domain.personal_data import PersonalData
 from domain.services import sewer_connection
 from domain.services.sewer_connection import SewerConnection, SewerConnectionStatus
-from domain.working_days import berlin_date
+from domain.working_days import berlin_date, period_end
 from tests.conftest import APPLICANT, CLERK
 from tests.steps import take
 
@@ -174,7 +174,14 @@ def test_an_old_charge_assessment_is_notified_and_closed_as_a_new_one(
     with_notice = take(cases, old_id, "notify_connection_charge", actor=CLERK, delivery="counter")
     assessment = cases.get(old_id, actor=CLERK).service_state["charge_assessment"]
     assert assessment["due_on"] is not None
-    assert assessment["objection_deadline"] is not None  # a month: no notice recorded then
+    # No remedy notice was recorded then: the objection is admissible for a year (§ 58 (2)
+    # VwGO), so the file closes only after it.
+    notified_on = assessment["notified_on"]
+    assert assessment["objection_deadline"] == period_end(notified_on, 12)
+    clock.advance(timedelta(days=60))
+    with pytest.raises(InvalidCommand) as still_open:
+        take(cases, old_id, "close", actor=CLERK)
+    assert still_open.value.field == "at"
     assert with_notice is not None
 
 
