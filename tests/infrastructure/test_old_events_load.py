@@ -34,6 +34,7 @@ from domain.case import Case, ChangesStatus
 from domain.decision import ProvisionKind
 from domain.lifecycle import CaseStatus
 from domain.objection import ObjectionState
+from domain.services.road_opening import RoadOpeningPermit
 from domain.working_days import BERLIN, berlin_date
 from tests.domain.case_fixtures import SUPERVISOR
 
@@ -41,6 +42,14 @@ STORED = Path(__file__).with_name("events_stored_before_typing.jsonl")
 # Statuses the old code recorded that the main track no longer has: the objection stands
 # beside the case, which stays where it was.
 RETIRED = frozenset({"objection_lodged", "objection_forwarded"})
+# Events first recorded after the events were typed, whose shape changed since: the file
+# cannot hold them; their own tests read the older shape (named beside each).
+SHAPED_AFTER_TYPING: frozenset[type[Any]] = frozenset(
+    {
+        # tests/application/test_road_opening_old_events.py
+        RoadOpeningPermit.PermitExtended,
+    }
+)
 
 
 class FourEyesRequest(Case):
@@ -126,15 +135,16 @@ def test_the_old_events_cover_every_event_whose_shape_changed(store: VorgangStor
     }
     old = [stored_event(line) for line in stored_before() if "class_version" not in line["state"]]
     met = {type(store.mapper.to_domain_event(stored)) for stored in old}
-    assert sorted(get_topic(k) for k in changed - met) == []
-    assert len(changed) == 24
+    assert sorted(get_topic(k) for k in changed - met - SHAPED_AFTER_TYPING) == []
+    assert len(changed) == 25
     # Besides the 17 that gained their status, five changed again with Procedure law 1; with
     # Procedure law 2 the acceptance of a restoration (the warranty's end), the set-up
     # report of a traffic sign order (the vehicles parked, the towing-costs day), and the
     # sewer connection's construction report (who built it), acceptance (the leak test it
     # relied on) and charge assessment (the notice's parts); the resident parking permit's
     # renewal and plate change became decisions with their notification (two more), and
-    # its revocation names ground, hearing and enforcement (a third version).
+    # its revocation names ground, hearing and enforcement (a third version); the road
+    # opening's extension (new with Procedure law 2) records its Sondernutzungsgebühr.
     twice = {k.__qualname__ for k in changed if getattr(k, "class_version", 1) == 3}
     assert twice == {
         "Case.BecameFinal",
