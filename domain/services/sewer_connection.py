@@ -390,6 +390,9 @@ class SewerConnection(Case):
         self.charge: ChargeAssessment | None = None
         self.built_by: str | None = None
         self.leak_tests: tuple[LeakTest, ...] = ()
+        # How many leak tests were recorded when defects were last found: the remedy may have
+        # touched the pipe, so only a test recorded after them shows it tight.
+        self.leak_tests_before_remedy = 0
         self.accepted_on_leak_test_of: date | None = None
         self.recorded_plans: tuple[tuple[str, date, date], ...] = ()  # kind, dated, received
         self.recorded_authorisation: tuple[str, date] | None = None  # kind, signed
@@ -775,14 +778,18 @@ class SewerConnection(Case):
         """The passed leak test an acceptance relies on: the latest, on or before that day.
 
         DIN EN 1610 (DIN 1986-30): a new drain is tested for tightness before it is taken
-        into use; the statute's acceptance confirms it was.
+        into use; the statute's acceptance confirms it was. After an inspection found
+        defects, the test must be one recorded since: remedying them may have opened the
+        pipe again, so a test from before shows nothing about the connection accepted.
         """
-        tests = [t for t in self.leak_tests if t.tested_on <= inspected_on]
+        since = self.leak_tests[self.leak_tests_before_remedy :]
+        tests = [t for t in since if t.tested_on <= inspected_on]
         if not tests or not tests[-1].passed:
+            after = " recorded after the defects were found" if self.acceptance.done else ""
             raise InvalidCommand(
                 "leak_test",
-                "an acceptance needs a passed leak test (DIN EN 1610) on or before the "
-                "inspection: record it first",
+                f"an acceptance needs a passed leak test (DIN EN 1610){after}, on or before "
+                "the inspection: record it first",
             )
         return tests[-1]
 
@@ -849,6 +856,7 @@ class SewerConnection(Case):
         status: str,
     ) -> None:
         self.acceptance = self.acceptance.recorded(inspected_on, defects, remedy_by)
+        self.leak_tests_before_remedy = len(self.leak_tests)
         self.status = status
         self.last_activity_at = at
 

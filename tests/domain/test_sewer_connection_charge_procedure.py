@@ -91,9 +91,7 @@ def refused_on(field: str, act: Any) -> InvalidCommand:
 # ------------------------------------------------------------- the tariff day
 
 
-def test_the_charge_takes_the_tariff_of_the_day_the_connection_was_built_not_of_the_assessment() -> (
-    None
-):
+def test_the_charge_takes_the_tariff_of_the_day_the_connection_was_built_not_assessed() -> None:
     """§ 12 Abs. 2 KAG: the claim arose with the final completion, under the old tariff."""
     with WITH_2027.applied():
         permit = accepted(built(date(2026, 12, 30)), date(2027, 1, 5))
@@ -481,3 +479,30 @@ def test_an_authorisation_in_the_form_suffices_and_the_owner_needs_none() -> Non
             actor=CLERK, at=noon(DECIDED_ON), kind="consent", signed_on=DECIDED_ON
         ),
     )
+
+
+def test_after_defects_the_acceptance_needs_a_leak_test_recorded_since() -> None:
+    """A test passed before the inspection that found the defects shows nothing about the
+    connection as remedied (DIN EN 1610): the acceptance needs a new one."""
+    permit = built(date(2026, 3, 9))
+    leak_tested(permit, date(2026, 3, 9))
+    permit.inspect_connection(
+        actor=CLERK,
+        at=noon(date(2026, 3, 10)),
+        inspected_on=date(2026, 3, 10),
+        defects=["Muffe undicht, Leitung neu verlegen"],
+        remedy_by=date(2026, 3, 24),
+    )
+    refused = refused_on(
+        "leak_test",
+        lambda: permit.inspect_connection(
+            actor=CLERK, at=noon(date(2026, 3, 20)), inspected_on=date(2026, 3, 20), defects=[]
+        ),
+    )
+    assert "after the defects" in str(refused)
+    leak_tested(permit, date(2026, 3, 19))
+    permit.inspect_connection(
+        actor=CLERK, at=noon(date(2026, 3, 20)), inspected_on=date(2026, 3, 20), defects=[]
+    )
+    assert permit.status == SewerConnectionStatus.CONNECTION_ACCEPTED
+    assert permit.accepted_on_leak_test_of == date(2026, 3, 19)

@@ -137,6 +137,7 @@ class SewerConnectionMachine(ServiceMachine):
             form["owner_authorisation"] = {"kind": "consent", "signed_on": "2026-02-20"}
         self.start(SewerConnection, SERVICE_ID, SewerConnectionApplication.model_validate(form))
         self.withdrawals = withdrawals
+        self.leak_tests_before_remedy = 0  # leak tests recorded when defects were last found
         case = self.connection
         assert case.drainage is drainage
         assert case.data["owner"]["name"].subject == "owner"
@@ -444,9 +445,11 @@ class SewerConnectionMachine(ServiceMachine):
         def expect(today: date) -> str | None:
             refusal = self.inspection_refusal(earliest, inspected_on, today, defects, remedy_by)
             if refusal is None and not defects:
-                tested = [t for t in case.leak_tests if t.tested_on <= inspected_on]
+                # DIN EN 1610: accepted only leak-tested, after defects by a test since
+                since = case.leak_tests[self.leak_tests_before_remedy :]
+                tested = [t for t in since if t.tested_on <= inspected_on]
                 if not tested or not tested[-1].passed:
-                    return "leak_test"  # DIN EN 1610: accepted only leak-tested
+                    return "leak_test"
             return refusal
 
         error = self._run(
@@ -459,6 +462,8 @@ class SewerConnectionMachine(ServiceMachine):
             expect,
         )
         if error is None:
+            if defects:
+                self.leak_tests_before_remedy = len(case.leak_tests)
             assert len(case.acceptance.dates) == done + 1
             assert [d.reveal() for d in case.acceptance.open_defects] == [
                 d.strip() for d in defects
