@@ -50,6 +50,7 @@ from domain.rules.road_opening import (
 )
 from domain.rules.versions import RulesChoice, UnknownRulesVersion, by_version, in_force
 from domain.services.forms import Email, Form, Name, Period, Phone
+from domain.services.traffic_sign_order import Reason as OrderReason
 from domain.services.traffic_sign_order import TrafficSignOrder
 from domain.working_days import berlin_date
 
@@ -231,13 +232,21 @@ class SignOrderLink:
 def sign_order_problem(order: TrafficSignOrder, tenant: str, day: date | None) -> str | None:
     """Why this traffic sign order does not let works start (on ``day``), or None.
 
-    It must be the town's own, ordered (an approval), notified (so in effect, § 43 HVwVfG),
-    neither withdrawn nor closed, and in force on the day the works start.
+    It must be the town's own, ordered for building works (§ 45 (6) StVO: the order on how
+    traffic is restricted for works in the road; an order for a move, a delivery or an event
+    under § 45 (1) StVO does not cover them), ordered (an approval), notified (so in effect,
+    § 43 HVwVfG), neither withdrawn nor closed nor over (its signs removed), and in force on
+    the day the works start.
     """
     if order.tenant != tenant:
         return "is another town's"
+    reason = order.application.reason
+    if reason is not OrderReason.BUILDING_WORKS:
+        return f"was ordered for {reason.value!r}, not for building works (§ 45 Abs. 6 StVO)"
     if order.status in (CaseStatus.WITHDRAWN, CaseStatus.CLOSED) or order.withdrawn:
         return f"is {order.status}"
+    if order.signs_removed_on is not None:
+        return f"is over: its signs were removed on {order.signs_removed_on}"
     decision = order.decision
     if decision is None:
         return "is not decided yet"

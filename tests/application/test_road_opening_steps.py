@@ -254,11 +254,15 @@ def test_the_deposit_is_not_released_before_the_restoration_was_accepted(
 
 
 def issued_order(
-    cases: CaseService, clock: FixedClock, start: date, tenant: str = "usingen"
+    cases: CaseService,
+    clock: FixedClock,
+    start: date,
+    tenant: str = "usingen",
+    reason: str = "building_works",
 ) -> str:
     """A traffic sign order for the works, ordered and notified; its reference."""
     data = traffic_sign_order.example(today(clock))
-    data["reason"] = "building_works"
+    data["reason"] = reason
     data["period"] = {"start": start.isoformat(), "end": (start + timedelta(days=10)).isoformat()}
     clerk = CLERK if tenant == "usingen" else Actor(f"clerk.{tenant}", "C", Role.CLERK, tenant)
     applicant = Actor(f"portal:{tenant}", "A", Role.APPLICANT, tenant)
@@ -326,6 +330,43 @@ def test_works_that_affect_traffic_need_a_link_and_another_towns_order_is_refuse
     assert "another town" in message
     clock.advance(start - today(clock))
     refused_on("traffic_sign_order", cases, case_id, "works_started", started_on=start)
+
+
+def test_an_order_for_a_move_an_event_or_a_delivery_does_not_cover_road_works(
+    cases: CaseService, clock: FixedClock
+) -> None:
+    case_id, data = notified(cases, clock, traffic_management_needed=True)
+    start = date.fromisoformat(data["planned_period"]["start"])
+    for reason in ("move", "event", "delivery"):
+        order = issued_order(cases, clock, start, reason=reason)
+        message = refused_on(
+            "reference", cases, case_id, "link_traffic_sign_order", reference=order
+        )
+        assert "building works" in message, reason
+
+
+def test_works_do_not_start_under_an_order_whose_signs_were_already_removed(
+    cases: CaseService, clock: FixedClock
+) -> None:
+    case_id, data = notified(cases, clock, traffic_management_needed=True)
+    start = date.fromisoformat(data["planned_period"]["start"])
+    reference = issued_order(cases, clock, start - timedelta(days=7))  # covers the start
+    take(cases, case_id, "link_traffic_sign_order", actor=CLERK, reference=reference)
+    link = permit(cases, case_id).sign_order
+    assert link is not None
+    order_id = link.case_id
+    mover = Actor("portal:usingen", "A", Role.APPLICANT, "usingen")
+    clock.advance(start - timedelta(days=7) - today(clock))
+    take(cases, order_id, "report_signs_up", actor=mover, signs_up_on=today(clock))
+    clock.advance(timedelta(days=1))
+    take(cases, order_id, "report_signs_removed", actor=mover, removed_on=today(clock))
+    clock.advance(start - today(clock))
+    message = refused_on("traffic_sign_order", cases, case_id, "works_started", started_on=start)
+    assert "removed" in message
+    message = refused_on(
+        "reference", cases, case_id, "link_traffic_sign_order", reference=reference
+    )
+    assert "removed" in message
 
 
 # ----------------------------------------------------------------- regime by purpose

@@ -112,15 +112,16 @@ widths = st.one_of(
     st.sampled_from([Decimal("0.30"), Decimal("0.80"), Decimal("50")]),
     st.decimals(min_value=Decimal("0.01"), max_value=Decimal("50"), places=2),
 )
-ORDER_KINDS = ("covering", "covering", "late", "refused", "foreign")
+ORDER_KINDS = ("covering", "covering", "late", "refused", "foreign", "move")
 
 
 def issued_order(kind: str, start: date, end: date) -> TrafficSignOrder:
     """A traffic sign order for the works: covering their days, starting a day late, refused,
-    or another town's; each ordered (or refused) and notified."""
+    another town's, or one for a move (§ 45 (1) StVO, not for works); each ordered (or
+    refused) and notified."""
     first = start + timedelta(days=1) if kind == "late" else start
     form = traffic_sign_order.example(START.date())
-    form["reason"] = "building_works"
+    form["reason"] = "move" if kind == "move" else "building_works"
     form["period"] = {"start": first.isoformat(), "end": (end + timedelta(days=30)).isoformat()}
     model = TrafficSignOrderApplication.model_validate(form)
     tenant, clerk = ("schmitten", FOREIGN_CLERK) if kind == "foreign" else ("usingen", CLERK)
@@ -549,7 +550,8 @@ class RoadOpeningMachine(ServiceMachine):
         case = self.case
 
         def expect(today: date) -> str | None:
-            if not case.application.traffic_management_needed or kind in ("refused", "foreign"):
+            needed = case.application.traffic_management_needed
+            if not needed or kind in ("refused", "foreign", "move"):
                 return "reference"
             return None
 
