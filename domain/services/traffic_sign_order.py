@@ -366,8 +366,13 @@ class TrafficSignOrder(Case):
         self.last_activity_at = at
 
     def hearings_in_effect(self) -> tuple[AuthorityHearing, ...]:
-        """The latest hearing of each authority heard, police first."""
-        latest = {h.authority: h for h in self.authority_hearings}
+        """The latest hearing of each authority heard, police first.
+
+        Latest by the day it was heard (recorded in the same day, the one recorded last): a
+        hearing recorded late for an earlier day does not displace a later answer.
+        """
+        by_day = sorted(self.authority_hearings, key=lambda h: h.heard_on)  # stable
+        latest = {h.authority: h for h in by_day}
         return tuple(latest[a.value] for a in HeardAuthority if a.value in latest)
 
     # --------------------------------------------------------------- decision
