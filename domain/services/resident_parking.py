@@ -1263,6 +1263,11 @@ class ResidentParkingPermit(Case):
         issued = self.issued
         if issued is None:  # the lifecycle offers revocation only for an issued permit
             raise InvalidCommand("decision", "no permit was issued")
+        _valid_from, valid_until = self._current_period()
+        if today > valid_until:  # § 43 (2) HVwVfG: settled by the lapse of time
+            raise InvalidCommand(
+                "at", f"the permit ended on {valid_until}: there is nothing left to revoke"
+            )
         kinds = {provision.kind for provision in issued.provisions}
         if ground is RevocationGround.RESERVED and ProvisionKind.REVOCATION_RESERVED not in kinds:
             raise InvalidCommand("ground", "the permit reserves no revocation (§ 36 (2) no. 3)")

@@ -330,6 +330,21 @@ def test_a_revocation_still_open_in_a_file_closed_before_does_not_block_erasure(
     )
 
 
+def test_a_permit_that_has_lapsed_is_not_revoked(
+    cases: CaseService, store: VorgangStore, clock: FixedClock
+) -> None:
+    """A permit whose period ended is settled by the lapse of time (§ 43 (2) HVwVfG): a
+    revocation would have nothing left to end."""
+    parking = CommandHandler(cases)
+    case_id = issued(cases, parking)
+    valid_until = permit(store, case_id).service_state()["valid_until"]
+    clock.advance(timedelta(days=(valid_until - berlin_date(clock.now())).days + 1))
+    with pytest.raises(InvalidCommand) as lapsed:
+        revoke(parking, case_id, berlin_date(clock.now()))
+    assert lapsed.value.field == "at"
+    assert permit(store, case_id).permit_decisions == []
+
+
 def test_an_objection_suspends_a_revocation_without_immediate_enforcement(
     cases: CaseService, store: VorgangStore, clock: FixedClock
 ) -> None:

@@ -471,6 +471,8 @@ class ResidentParkingMachine(RuleBasedStateMachine):
         expected = (
             self._case(case_id).status in ENDING_STATUSES
             and permit.in_force
+            and permit.valid_until is not None
+            and self.today <= permit.valid_until  # a lapsed permit is settled (§ 43 (2))
             and permit.revocation is None
         )
         order = {"immediate_enforcement": "Parkraum sofort benötigt"} if immediate else {}
