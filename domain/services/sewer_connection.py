@@ -576,7 +576,7 @@ class SewerConnection(Case):
         record = self._begin("record_owner_authorisation", actor, at)
         if self.application.applicant_is_owner:
             raise InvalidCommand(
-                "applicant_is_owner", "the owner applied: no authorisation is needed"
+                "data.applicant_is_owner", "the owner applied: no authorisation is needed"
             )
         if signed_on > berlin_date(at):
             raise InvalidCommand("signed_on", "must not lie in the future")

@@ -474,7 +474,7 @@ def test_an_authorisation_in_the_form_suffices_and_the_owner_needs_none() -> Non
     decide(with_form)
     owner = in_review()
     refused_on(
-        "applicant_is_owner",
+        "data.applicant_is_owner",
         lambda: owner.record_owner_authorisation(
             actor=CLERK, at=noon(DECIDED_ON), kind="consent", signed_on=DECIDED_ON
         ),

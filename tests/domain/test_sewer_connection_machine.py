@@ -302,7 +302,7 @@ class SewerConnectionMachine(ServiceMachine):
 
         def expect(today: date) -> str | None:
             if case.application.applicant_is_owner:
-                return "applicant_is_owner"
+                return "data.applicant_is_owner"
             return "signed_on" if signed_days_ago < 0 else None
 
         error = self._run(
