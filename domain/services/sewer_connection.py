@@ -506,7 +506,18 @@ class SewerConnection(Case):
             )
         if outcome.is_approval:
             self.check_documents_for_approval(decided_on)
-        return super().decision_terms(given, outcome=outcome, decided_on=decided_on)
+        terms = super().decision_terms(given, outcome=outcome, decided_on=decided_on)
+        if given.expires_on is not None and terms.valid_for_months is not None:
+            # The clerk's own last day that happens to be the one the lapse rule gives (which
+            # terms_by_rules must read as the rule's when replaying): it stays the clerk's,
+            # recorded without the rule, and does not move with the Bekanntgabe.
+            terms = replace(
+                terms,
+                expires_on=given.expires_on,
+                rules=tuple(r for r in terms.rules if r.rules_id != LAPSE_RULES_ID),
+                valid_for_months=None,
+            )
+        return terms
 
     def check_documents_for_approval(self, decided_on: date) -> None:
         """The statute's drawings, and the owner's authorisation if someone else applied."""

@@ -478,16 +478,21 @@ def test_a_sewer_permit_recorded_before_the_lapse_rule_keeps_the_day_before() ->
     assert sewer_rules.LAPSES[0].last_day(date(2024, 2, 29)) == date(2026, 2, 28)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="domain defect: a clerk's last day equal to the rule's is taken for the rule's",
-)
 def test_a_clerks_last_day_for_a_sewer_permit_stays_when_it_is_notified() -> None:
-    """Defect: where the clerk sets the last day and it happens to be the date the lapse rule
-    would give, decision_terms takes it for the rule's date (as on replay): the decision
-    records the lapse rule and moves the day at notification to two years after the
-    Bekanntgabe (2028-03-09), while a clerk's date one day later stays as set."""
+    """Regression: where the clerk set the last day and it happened to be the date the lapse
+    rule would give, the decision took it for the rule's date (as on replay): it recorded
+    the lapse rule and moved the day at notification to two years after the Bekanntgabe
+    (2028-03-09), while a clerk's date one day later stayed as set."""
+    permit = sewer_permit_decided(date(2026, 3, 4), expires_on=date(2028, 3, 4))
+    decision = permit.decision
+    assert decision is not None
+    assert not [r for r in decision.rules if r.rules_id == sewer_rules.LAPSE_RULES_ID]
+    events = permit.collect_events()
+    rebuilt: SewerConnection | None = None
+    for recorded in events[:-1]:
+        rebuilt = recorded.mutate(rebuilt)
+    assert isinstance(rebuilt, SewerConnection)
+    assert replay(rebuilt, decision, today=date(2026, 3, 4)).verdict == "consistent"
     permit = sewer_permit_decided(date(2026, 3, 4), expires_on=date(2028, 3, 4))
     permit.notify(actor=CLERK, at=noon(date(2026, 3, 5)), delivery=Delivery.LETTER)
     notified = permit.decision
