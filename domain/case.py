@@ -717,7 +717,7 @@ class Case(Aggregate):
             berlin_date(at),
         )
         considered = self._discretion(discretion)
-        effective = effective_from or berlin_date(at)
+        effective = effective_from or self.effective_from_by_default(outcome, berlin_date(at))
         if expires_on is not None and expires_on < effective:
             raise InvalidCommand("expires_on", "must not lie before effective_from")
         if fee is not None and fee < 0:
@@ -846,6 +846,11 @@ class Case(Aggregate):
     def objection_available(self) -> bool:
         """Extension point: the decision in force is open to objection (it is by default)."""
         return True
+
+    def effective_from_by_default(self, outcome: DecisionOutcome, decided_on: date) -> date:
+        """Extension point: the day a decision takes effect unless the clerk names one (the
+        day it is made; a permission granted afterwards for what was done may say earlier)."""
+        return decided_on
 
     def fee_debt_day(self, decided_on: date) -> date:
         """The day the fee debt arises under the fee statute: its tariff applies."""

@@ -405,6 +405,14 @@ class RoadOpeningPermit(Case):
         """No objection against a permission under civil law: it is no administrative act."""
         return self.decided_regime is not Regime.CIVIL_LAW_PERMISSION
 
+    def effective_from_by_default(self, outcome: DecisionOutcome, decided_on: date) -> date:
+        """Emergency works (Gefahr im Verzug) are permitted afterwards, for the works done:
+        the approval takes effect from the day they began (a favourable act with effect for
+        the past), so works already finished when it is made are covered by it."""
+        if outcome.is_approval and self.application.emergency_works:
+            return min(self.planned_period_start, decided_on)
+        return decided_on
+
     # --------------------------------------------------------------- decision
 
     def terms_by_rules(

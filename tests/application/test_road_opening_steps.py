@@ -543,3 +543,27 @@ def test_an_extension_under_the_tkg_or_civil_law_assesses_no_sondernutzungsgebue
         assert extended.special_use_fee is None, purpose
         assert extended.special_use_rules is None, purpose
         assert permit(cases, case_id).service_state()["extensions"][-1]["special_use_fee"] is None
+
+
+def test_emergency_works_finished_before_the_decision_are_permitted_from_the_day_they_began(
+    cases: CaseService, clock: FixedClock
+) -> None:
+    started = today(clock) - timedelta(days=1)
+    period = {"start": started.isoformat(), "end": started.isoformat()}  # the pipe mended
+    case_id, _ = submitted(
+        cases,
+        clock,
+        planned_period=period,
+        emergency_works=True,
+        emergency_reason="Wasserrohrbruch unter der Fahrbahn",
+    )
+    clock.advance(timedelta(days=1))  # decided the day after the report
+    decided(cases, case_id, outcome=DecisionOutcome.APPROVED, discretion=DISCRETION)
+    decision = permit(cases, case_id).decision
+    assert decision is not None
+    assert decision.effective_from == started  # granted afterwards, for the works done
+    assert decision.expires_on == started
+    take(cases, case_id, "notify", actor=CLERK, delivery="counter")
+    take(cases, case_id, "works_started", actor=CLERK, started_on=started)
+    take(cases, case_id, "works_completed", actor=CLERK, completed_on=started)
+    assert permit(cases, case_id).status == "works_completed"

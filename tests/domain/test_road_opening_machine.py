@@ -348,7 +348,7 @@ class RoadOpeningMachine(ServiceMachine):
             refusal = hearing_refusal(hearing, given) or self.discretion_refusal(discretion)
             if refusal is not None:
                 return refusal
-            effective = day(effective_in_days) or today
+            effective = day(effective_in_days) or self.effective_by_default(outcome, today)
             expires = day(expires_in_days)
             if expires is not None and expires < effective:
                 return "expires_on"
@@ -388,13 +388,21 @@ class RoadOpeningMachine(ServiceMachine):
         assert case.status == CaseStatus.DECIDED
         assert decision.outcome is outcome
         assert decision.decided_by.id == who.id
-        assert decision.effective_from == (day(effective_in_days) or self.today)
+        assert decision.effective_from == (
+            day(effective_in_days) or self.effective_by_default(outcome, self.today)
+        )
         if outcome.is_approval:
             assert decision.expires_on == (day(expires_in_days) or self.planned_end)
         else:
             assert decision.expires_on is None
         assert all(r not in decision.rules for r in rules), "the service sets the rules applied"
         self.check_the_decision_record(decision, hearing, discretion)
+
+    def effective_by_default(self, outcome: DecisionOutcome, today: date) -> date:
+        """Emergency works are permitted afterwards, from the day they began; else today."""
+        if outcome.is_approval and self.emergency:
+            return min(self.case.planned_period_start, today)
+        return today
 
     def close_refusal(self, status: str, today: date) -> str | None:
         """After the warranty, after a rejection or withdrawal, or once an unused permit
