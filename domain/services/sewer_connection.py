@@ -791,10 +791,18 @@ class SewerConnection(Case):
         DIN EN 1610 (DIN 1986-30): a new drain is tested for tightness before it is taken
         into use; the statute's acceptance confirms it was. After an inspection found
         defects, the test must be one recorded since: remedying them may have opened the
-        pipe again, so a test from before shows nothing about the connection accepted.
+        pipe again, so a test from before (recorded or dated) shows nothing about the
+        connection accepted.
         """
+        defects_on = max(
+            (i.inspected_on for i in self.acceptance.done if not i.passed), default=None
+        )
         since = self.leak_tests[self.leak_tests_before_remedy :]
-        tests = [t for t in since if t.tested_on <= inspected_on]
+        tests = [
+            t
+            for t in since
+            if t.tested_on <= inspected_on and (defects_on is None or t.tested_on >= defects_on)
+        ]
         if not tests or not tests[-1].passed:
             after = " recorded after the defects were found" if self.acceptance.done else ""
             raise InvalidCommand(

@@ -500,6 +500,13 @@ def test_after_defects_the_acceptance_needs_a_leak_test_recorded_since() -> None
         ),
     )
     assert "after the defects" in str(refused)
+    leak_tested(permit, date(2026, 3, 9))  # the test before the inspection, reported late
+    refused_on(
+        "leak_test",
+        lambda: permit.inspect_connection(
+            actor=CLERK, at=noon(date(2026, 3, 20)), inspected_on=date(2026, 3, 20), defects=[]
+        ),
+    )
     leak_tested(permit, date(2026, 3, 19))
     permit.inspect_connection(
         actor=CLERK, at=noon(date(2026, 3, 20)), inspected_on=date(2026, 3, 20), defects=[]

@@ -138,6 +138,7 @@ class SewerConnectionMachine(ServiceMachine):
         self.start(SewerConnection, SERVICE_ID, SewerConnectionApplication.model_validate(form))
         self.withdrawals = withdrawals
         self.leak_tests_before_remedy = 0  # leak tests recorded when defects were last found
+        self.defects_found_on: date | None = None  # the day of that inspection
         case = self.connection
         assert case.drainage is drainage
         assert case.data["owner"]["name"].subject == "owner"
@@ -447,7 +448,12 @@ class SewerConnectionMachine(ServiceMachine):
             if refusal is None and not defects:
                 # DIN EN 1610: accepted only leak-tested, after defects by a test since
                 since = case.leak_tests[self.leak_tests_before_remedy :]
-                tested = [t for t in since if t.tested_on <= inspected_on]
+                tested = [
+                    t
+                    for t in since
+                    if t.tested_on <= inspected_on
+                    and (self.defects_found_on is None or t.tested_on >= self.defects_found_on)
+                ]
                 if not tested or not tested[-1].passed:
                     return "leak_test"
             return refusal
@@ -464,6 +470,7 @@ class SewerConnectionMachine(ServiceMachine):
         if error is None:
             if defects:
                 self.leak_tests_before_remedy = len(case.leak_tests)
+                self.defects_found_on = inspected_on
             assert len(case.acceptance.dates) == done + 1
             assert [d.reveal() for d in case.acceptance.open_defects] == [
                 d.strip() for d in defects
