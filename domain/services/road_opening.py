@@ -240,9 +240,9 @@ def sign_order_problem(order: TrafficSignOrder, tenant: str, day: date | None) -
     """
     if order.tenant != tenant:
         return "is another town's"
-    reason = order.application.reason
-    if reason is not OrderReason.BUILDING_WORKS:
-        return f"was ordered for {reason.value!r}, not for building works (§ 45 Abs. 6 StVO)"
+    reason = str(order.application.reason)
+    if reason != OrderReason.BUILDING_WORKS:
+        return f"was ordered for {reason!r}, not for building works (§ 45 Abs. 6 StVO)"
     if order.status in (CaseStatus.WITHDRAWN, CaseStatus.CLOSED) or order.withdrawn:
         return f"is {order.status}"
     if order.signs_removed_on is not None:
