@@ -4,7 +4,8 @@ No internal notes, no drafts awaiting a countersignature, no claims and releases
 names or ids of staff — only their role, and their name where the town chose to show it
 (``Tenant.applicants_see_staff_names``); the commands offered are the applicant's own.
 The legal track is theirs to see: the day of notification and how it was sent, the remedy
-notice, the objection period, each objection's state and its decision, and finality.
+notice, the objection period, each objection's state and its decision, and finality. Third
+parties' personal data (``THIRD_PARTIES``) reads as withheld.
 
 The applicant's view has a version of its own: the number of events shown to them. Their
 ETag, ``version``, history numbers and ``last_activity_at`` move only with what they see,
@@ -24,7 +25,14 @@ from domain.actor import Actor, Role
 from domain.case import APPLICANT_COMMANDS
 from domain.lifecycle import CaseStatus
 from domain.services.catalogue import SERVICES
+from domain.services.sewer_connection import DEBTOR
+from domain.services.traffic_sign_order import PARKED_VEHICLES
 from domain.tenants import TENANTS
+
+THIRD_PARTIES: Final = frozenset({DEBTOR, PARKED_VEHICLES})
+"""Data subjects a clerk or a report names besides the applicant's side: the owner who owes a
+sewer connection charge after buying the plot, the keepers of cars parked where signs went up.
+The applicant is not shown their personal data (data minimisation, Art. 5 (1) (c) DSGVO)."""
 
 SHOWN_EVENTS: Final = frozenset(
     {

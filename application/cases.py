@@ -17,6 +17,7 @@ from eventsourcing.persistence import IntegrityError, Recording
 from pydantic import ValidationError
 
 from application.applicant_view import (
+    THIRD_PARTIES,
     applicant_version,
     case_as_seen_by,
     case_version_of,
@@ -136,7 +137,7 @@ class CaseService:
                 case.version,
                 created=True,
                 position=_position(recordings),
-                state=case_as_seen_by(actor, self._state(case), entries),
+                state=case_as_seen_by(actor, self._state(case, reader=actor), entries),
             )
         raise ConcurrentUpdate(case_id)
 
@@ -243,23 +244,24 @@ class CaseService:
             if at is None:
                 raise CaseNotFound(case_id, version)
             case = self._load(case_id, actor, at)
-        state = self._state(case, current=version is None)
+        state = self._state(case, current=version is None, reader=actor)
         return case_as_seen_by(actor, state, entries)
 
     def seen_by(self, actor: Actor, case: Case) -> CaseState:
         """A case already loaded (e.g. just saved) as the actor may see it."""
         if not sees_applicant_view(actor):
             return self._state(case)
-        return case_as_seen_by(actor, self._state(case), self._entries(case))
+        return case_as_seen_by(actor, self._state(case, reader=actor), self._entries(case))
 
-    def _state(self, case: Case, *, current: bool = True) -> CaseState:
+    def _state(self, case: Case, *, current: bool = True, reader: Actor | None = None) -> CaseState:
         """The case's state; whether it is overdue is read on today's business day.
 
         An earlier version's state says nothing about today: its ``overdue`` stays None
-        (the version that followed may have decided the case).
+        (the version that followed may have decided the case). An applicant reading it is
+        not shown third parties' personal data.
         """
         today = berlin_date(self.clock.now()) if current else None
-        return CaseState.of(case, today=today)
+        return CaseState.of(case, today=today, withheld=withheld_from(reader))
 
     def version_seen_by(self, actor: Actor, case: Case) -> int:
         """The version the actor's ETag names: the case's, or the applicant view's."""
@@ -273,7 +275,8 @@ class CaseService:
     def history(self, case_id: UUID, *, actor: Actor) -> list[HistoryEntry]:
         """Every stored event of the case, in order, with who, when and why."""
         self._load(case_id, actor)
-        return [history_entry(e) for e in self.store.events.get(case_id)]
+        withheld = withheld_from(actor)
+        return [history_entry(e, withheld) for e in self.store.events.get(case_id)]
 
     def _load(self, case_id: UUID, actor: Actor, version: int | None = None) -> Case:
         return load_visible(self.store, case_id, actor, version)
@@ -320,7 +323,12 @@ def may_see(actor: Actor, case: Case) -> bool:
     return True
 
 
-def history_entry(stored: Any) -> HistoryEntry:
+def withheld_from(reader: Actor | None) -> frozenset[str]:
+    """The data subjects this reader is not shown personal data of (applicants: third parties)."""
+    return THIRD_PARTIES if reader is not None and sees_applicant_view(reader) else frozenset()
+
+
+def history_entry(stored: Any, withheld: frozenset[str] = frozenset()) -> HistoryEntry:
     """A domain event of a case as a history line: type, version, who, when, why, data."""
     event: CanMutateAggregate[UUID] = stored
     attributes = vars(event)
@@ -334,7 +342,7 @@ def history_entry(stored: Any) -> HistoryEntry:
         actor=plain(actor) if actor is not None else None,
         reason=plain(reason) if reason is not None else None,
         data={
-            k: plain(v)
+            k: plain(v, withheld)
             for k, v in attributes.items()
             if k not in _HISTORY_FIELDS_HIDDEN and k != "reason"
         },

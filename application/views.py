@@ -17,6 +17,7 @@ from domain.objection import Objection
 from domain.personal_data import Erased, PersonalData, reveal
 
 NOTIFICATION_FIELDS: Final = ("delivery", "sent_on", "received_on")
+WITHHELD: Final = "[nicht sichtbar]"  # a third party's personal data, not shown to this reader
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,12 +89,15 @@ class CaseState:
     service_state: dict[str, Any]
 
     @classmethod
-    def of(cls, case: Case, *, today: date | None = None) -> CaseState:
+    def of(
+        cls, case: Case, *, today: date | None = None, withheld: frozenset[str] = frozenset()
+    ) -> CaseState:
         """The state of a loaded aggregate as plain data.
 
         ``today`` is the business day the caller reads on (from the application's clock):
         whether the processing period is overdue depends on it, so without one ``overdue``
-        is None rather than a guess.
+        is None rather than a guess. Personal data of the ``withheld`` data subjects reads
+        as ``WITHHELD`` (third parties the reader is not to see).
         """
         clock = case.clock
         return cls(
@@ -108,7 +112,7 @@ class CaseState:
             last_activity_at=case.last_activity_at,
             channel=case.channel,
             applicant={k: v.reveal() for k, v in case.applicant.items()},
-            data=plain(case.data),
+            data=plain(case.data, withheld),
             holder_id=case.holder.id if case.holder else None,
             clock_started_on=clock.started_on,
             clock_stopped_since=clock.stopped_since,
@@ -125,7 +129,7 @@ class CaseState:
             final_on=case.final_on,
             objections=[objection_view(o) for o in case.objections],
             allowed_commands=tuple(sorted(case.allowed_commands())),
-            service_state=plain(case.service_state()),
+            service_state=plain(case.service_state(), withheld),
         )
 
 
@@ -182,8 +186,13 @@ def actor_view(actor: ActorRecord) -> dict[str, Any]:
     }
 
 
-def plain(value: Any) -> Any:
-    """Any stored value as JSON-compatible data: personal values revealed or ``[gelöscht]``."""
+def plain(value: Any, withheld: frozenset[str] = frozenset()) -> Any:
+    """Any stored value as JSON-compatible data: personal values revealed or ``[gelöscht]``.
+
+    Personal data of a ``withheld`` data subject reads as ``WITHHELD`` instead.
+    """
+    if isinstance(value, PersonalData) and value.subject in withheld:
+        return WITHHELD
     if isinstance(value, PersonalData | Erased):
         return reveal(value)
     if isinstance(value, ActorRecord):
@@ -193,9 +202,9 @@ def plain(value: Any) -> Any:
     if isinstance(value, UUID | datetime | date | Decimal):
         return value if not isinstance(value, Decimal) else str(value)
     if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
+        return {f.name: plain(getattr(value, f.name), withheld) for f in fields(value)}
     if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
+        return {str(k): plain(v, withheld) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
+        return [plain(v, withheld) for v in value]
     return value

@@ -179,6 +179,16 @@ def test_a_sewer_connection_through_every_step(
         "ConnectionChargeAssessed",
         "ConnectionChargeNotified",
     } <= set(seen_by_the_owner)
+    # The buyer who owes the charge is a third party to the seller who applied (Art. 5 (1)
+    # (c) DSGVO): the applicant is not shown the buyer's name or address; staff are.
+    for as_ in (owner, clerk):
+        case_text = (
+            client.get(url, headers=as_).text + client.get(url + "/history", headers=as_).text
+        )
+        assert ("Jonas Keller" in case_text) is (as_ is clerk), as_
+        assert ("Am Hattsteiner Weg 7" in case_text) is (as_ is clerk), as_
+    shown = client.get(url, headers=owner).json()["service_state"]["charge_assessment"]
+    assert shown["debtor"] == shown["debtor_address"] == "[nicht sichtbar]"
     auditor = auth("auditor")
     [record] = client.get(url + "/decisions", headers=auditor).json()
     assert record["fee"] == "95.00"

@@ -131,7 +131,10 @@ def test_a_traffic_sign_order_through_every_step(
     assert up["service_state"]["signs_up_in_time"] is True
     assert up["service_state"]["signs_up_at"] == "07:30"
     assert up["service_state"]["parked_vehicles"] == 2
-    assert up["service_state"]["parked_plates"] == ["HG-AB 123"]
+    # The keepers of the parked cars are third parties: the applicant is not shown their
+    # plates once recorded (Art. 5 (1) (c) DSGVO); the clerk who may charge the towing is.
+    assert up["service_state"]["parked_plates"] == ["[nicht sichtbar]"]
+    assert client.get(url, headers=clerk).json()["service_state"]["parked_plates"] == ["HG-AB 123"]
     # The cars parked before the signs went up: towing at their cost from the fourth day.
     assert up["service_state"]["towing_costs_from"] == start.isoformat()
     at_day(clock, end + timedelta(days=1))
