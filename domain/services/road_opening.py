@@ -17,7 +17,7 @@ from typing import Annotated, Any, ClassVar, Final
 from uuid import UUID
 
 from eventsourcing.domain import event
-from pydantic import Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from domain.actor import Actor, ActorRecord
 from domain.authorities import RemedyKind, RemedyNotice
@@ -1103,6 +1103,18 @@ class ExtendPermit(CommandBody):
     extended_to: date
     reason: Text
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "extended_to": "2026-04-30",
+                    "reason": "Felsvorkommen im Graben, Mehraufwand beim Leitungsbau",
+                }
+            ]
+        },
+    )
+
 
 class SecurityDeposit(CommandBody):
     """The security deposit received: amount, cash or bank guarantee, the day received."""
@@ -1110,6 +1122,15 @@ class SecurityDeposit(CommandBody):
     amount: Decimal = Field(gt=0, le=Decimal("10000000"), decimal_places=2)
     form: DepositForm
     received_on: date
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"amount": "1800.00", "form": "bank_guarantee", "received_on": "2026-03-16"}
+            ]
+        },
+    )
 
 
 class DepositRelease(CommandBody):
@@ -1119,11 +1140,20 @@ class DepositRelease(CommandBody):
     retained: Decimal = Field(default=Decimal(0), ge=0, decimal_places=2)
     reason: Text | None = None
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"released_on": "2026-06-02", "retained": "0.00"}]},
+    )
+
 
 class SignOrderReference(CommandBody):
     """The case reference of the traffic sign order, e.g. ``USI-2026-000012``."""
 
     reference: ShortText
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reference": "USI-2026-000012"}]}
+    )
 
 
 def linked_order(shared: SharedAggregates, permit: RoadOpeningPermit) -> TrafficSignOrder | None:

@@ -44,4 +44,3 @@ def test_the_legacy_count_ended_a_day_early_and_the_record_names_it(accepted_on:
     rule = in_force(WARRANTIES, accepted_on)
     assert (rule.last_day(accepted_on) - legacy).days == 1
     assert rule.record(accepted_on, recorded_as=legacy).inputs["recorded_as"] == legacy.isoformat()
-
