@@ -7,12 +7,12 @@ from collections import Counter
 from domain.case import Case
 from domain.services.burial import BurialRegistration
 from domain.tenants import TENANTS
-from infrastructure.demo import seed_demo
-from infrastructure.wiring import Vorgang
 
 
-def test_the_burial_demo_has_registrations_in_every_state_in_every_town(vorgang: Vorgang) -> None:
-    cases: list[Case] = [vorgang.store.repository.get(case_id) for case_id in seed_demo(vorgang)]
+def test_the_burial_demo_has_registrations_in_every_state_in_every_town(
+    demo_cases: list[Case],
+) -> None:
+    cases = demo_cases
     burials = [c for c in cases if isinstance(c, BurialRegistration)]
     assert {c.tenant for c in burials} == set(TENANTS)
     for tenant in TENANTS:

@@ -8,14 +8,12 @@ from domain.case import Case
 from domain.services.grave_right import GraveRightCase
 from domain.services.headstone_permit import HeadstonePermit
 from domain.tenants import TENANTS
-from infrastructure.demo import seed_demo
-from infrastructure.wiring import Vorgang
 
 
 def test_the_grave_right_demo_grants_extends_transfers_returns_and_refuses_in_every_town(
-    vorgang: Vorgang,
+    demo_cases: list[Case],
 ) -> None:
-    cases: list[Case] = [vorgang.store.repository.get(case_id) for case_id in seed_demo(vorgang)]
+    cases = demo_cases
     rights = [c for c in cases if isinstance(c, GraveRightCase)]
     assert {c.tenant for c in rights} == set(TENANTS)
     assert set(Counter(c.status for c in rights)) == {
@@ -44,8 +42,10 @@ def test_the_grave_right_demo_grants_extends_transfers_returns_and_refuses_in_ev
     assert any("Reihengrab has no grave right" in r for r in refusals), refusals
 
 
-def test_the_headstone_demo_covers_every_state_of_a_permit_in_every_town(vorgang: Vorgang) -> None:
-    cases: list[Case] = [vorgang.store.repository.get(case_id) for case_id in seed_demo(vorgang)]
+def test_the_headstone_demo_covers_every_state_of_a_permit_in_every_town(
+    demo_cases: list[Case],
+) -> None:
+    cases = demo_cases
     permits = [c for c in cases if isinstance(c, HeadstonePermit)]
     # Eleven in each town, and two of the legal track (a letter, a withdrawn objection).
     assert Counter(c.tenant for c in permits) == {

@@ -6,14 +6,12 @@ from datetime import timedelta
 
 from domain.services.traffic_sign_order import TrafficSignOrder
 from domain.tenants import TENANTS
-from infrastructure.demo import seed_demo
-from infrastructure.wiring import Vorgang
 
 
 def test_every_town_hears_police_and_road_authority_and_records_the_set_up(
-    vorgang: Vorgang,
+    demo_cases: list[object],
 ) -> None:
-    cases: list[object] = [vorgang.store.repository.get(case_id) for case_id in seed_demo(vorgang)]
+    cases = demo_cases
     orders = [case for case in cases if isinstance(case, TrafficSignOrder)]
     for tenant in TENANTS:
         town = [o for o in orders if o.tenant == tenant]
