@@ -202,6 +202,30 @@ class NotificationOut(BaseModel):
     )
 
 
+class DeemedApprovalCertificateOut(BaseModel):
+    """The certificate of a deemed approval (§ 42a (3) HVwVfG), a document in the file."""
+
+    number: int = Field(description="1 for the first; a further request issues a copy.")
+    issued_on: date
+    town: str
+    authority: str
+    reference: str
+    subject: str = Field(description="What was deemed approved.")
+    took_effect_on: date
+    legal_basis: str
+    text: str = Field(description="The certificate's wording as issued.")
+
+
+class DeemedApprovalOut(BaseModel):
+    """The approval deemed granted (Genehmigungsfiktion, § 42a HVwVfG)."""
+
+    period_ended_on: date = Field(description="The last day of the statutory period.")
+    took_effect_on: date = Field(description="The day after it: the approval is in effect.")
+    legal_basis: str = Field(description="§ 42a (1) sentence 1 HVwVfG with the service's rule.")
+    recorded_by: dict[str, Any] = Field(description="Who recorded it (the scheduler, staff).")
+    certificates: list[DeemedApprovalCertificateOut]
+
+
 class CaseOut(BaseModel):
     """A case as a clerk sees it."""
 
@@ -241,6 +265,11 @@ class CaseOut(BaseModel):
         "remedied, withdrawn, decided), reinstated, heard_on, hearing_committee, "
         "forwarded_to, remedy and decision (outcome, operative_part, reasons, costs, "
         "decided_by, decided_on, served_on, action_deadline), withdrawn_on.",
+    )
+    deemed_approval: DeemedApprovalOut | None = Field(
+        default=None,
+        description="Where the service's rule orders it: the approval deemed granted when "
+        "the § 42a HVwVfG period ended without a decision, and its certificates; else null.",
     )
     allowed_commands: list[str]
     service_state: dict[str, Any] = Field(
@@ -285,6 +314,11 @@ class CaseOut(BaseModel):
             objection_deadline=state.objection_deadline,
             final_on=state.final_on,
             objections=state.objections,
+            deemed_approval=(
+                DeemedApprovalOut.model_validate(state.deemed_approved)
+                if state.deemed_approved
+                else None
+            ),
             allowed_commands=list(state.allowed_commands),
             service_state=state.service_state,
             position=position,

@@ -54,6 +54,8 @@ SHOWN_EVENTS: Final = frozenset(
         "ObjectionWithdrawn",
         "ObjectionDecided",
         "BecameFinal",
+        "DeemedApproved",  # § 42a HVwVfG: the approval is deemed granted
+        "DeemedApprovalCertified",  # its certificate (§ 42a (3)) is the applicant's document
         "Withdrawn",
         "Closed",
         "WorksStarted",
@@ -137,6 +139,7 @@ def case_for_applicant(
         decision=without_staff(state.decision, names=names),
         pending_decision=None,
         objections=without_staff(state.objections, names=names),
+        deemed_approved=without_staff(state.deemed_approved, names=names),
         allowed_commands=tuple(
             c for c in state.allowed_commands if c in applicant_commands(state.service)
         ),

@@ -85,6 +85,8 @@ class CaseState:
     objection_deadline: date | None
     final_on: date | None
     objections: list[dict[str, Any]]
+    # § 42a HVwVfG: the approval deemed granted and the certificates issued (None: not deemed)
+    deemed_approved: dict[str, Any] | None
     allowed_commands: tuple[str, ...]
     service_state: dict[str, Any]
 
@@ -128,9 +130,37 @@ class CaseState:
             objection_deadline=case.objection_deadline,
             final_on=case.final_on,
             objections=[objection_view(o) for o in case.objections],
+            deemed_approved=deemed_approval_view(case),
             allowed_commands=tuple(sorted(case.allowed_commands())),
             service_state=plain(case.service_state(), withheld),
         )
+
+
+def deemed_approval_view(case: Case) -> dict[str, Any] | None:
+    """The deemed approval (§ 42a HVwVfG) and its certificates as plain data, if any."""
+    deemed = case.deemed_approval
+    if deemed is None:
+        return None
+    return {
+        "period_ended_on": deemed.period_ended_on,
+        "took_effect_on": deemed.took_effect_on,
+        "legal_basis": deemed.legal_basis,
+        "recorded_by": {"id": deemed.recorded_by},
+        "certificates": [
+            {
+                "number": c.number,
+                "issued_on": c.issued_on,
+                "town": c.town,
+                "authority": c.authority,
+                "reference": c.reference,
+                "subject": c.subject,
+                "took_effect_on": c.took_effect_on,
+                "legal_basis": c.legal_basis,
+                "text": c.text,
+            }
+            for c in case.certificates
+        ],
+    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,12 @@ from domain.decision import (
     ProvisionKind,
     RulesApplied,
 )
+from domain.deemed_approval import (
+    DeemedApproval,
+    DeemedApprovalCertificate,
+    certificate_text,
+    legal_basis,
+)
 from domain.errors import (
     CaseHeldByAnotherClerk,
     InvalidCommand,
@@ -43,7 +49,7 @@ from domain.errors import (
     WrongTenant,
 )
 from domain.inspections import Inspection, Inspections
-from domain.lifecycle import LIFECYCLE, WITHDRAWABLE, CaseStatus
+from domain.lifecycle import BEFORE_DEEMED_APPROVAL, LIFECYCLE, WITHDRAWABLE, CaseStatus
 from domain.objection import (
     CostsBorneBy,
     Objection,
@@ -57,9 +63,12 @@ from domain.processing_clock import ClockError, ProcessingClock
 from domain.rules import notification
 from domain.rules.versions import AsRecorded, InForce, RulesChoice, in_force
 from domain.teams import check_serves
+from domain.tenants import tenant as tenant_named
 from domain.working_days import add_months, berlin_date, period_end
 
-APPLICANT_COMMANDS = frozenset({"provide_information", "withdraw", "withdraw_objection"})
+APPLICANT_COMMANDS = frozenset(
+    {"provide_information", "withdraw", "withdraw_objection", "certify_deemed_approval"}
+)
 ACTION_PERIOD_MONTHS = 1  # § 74 (1) VwGO: an action within a month of the Widerspruchsbescheid
 FEE_DUE_MONTHS = 1  # costs fall due a month after the Bekanntgabe, as the towns' statutes set
 NO_HEARING_NEEDED = (
@@ -156,6 +165,10 @@ class Case(Aggregate):
     # § 42a HVwVfG applies only where a legal rule orders deemed approval; the others run
     # their own target period (Bearbeitungsziel) in working days.
     DEEMED_APPROVAL: ClassVar[bool] = False
+    # The service's rule that orders it (cited with § 42a (1) sentence 1 HVwVfG), and what
+    # the certificate (§ 42a (3)) says was deemed approved.
+    DEEMED_APPROVAL_RULE: ClassVar[str | None] = None
+    DEEMED_APPROVAL_SUBJECT: ClassVar[str] = "die beantragte Genehmigung"
     # Who issues the decision and decides an objection (domain/authorities.py).
     MATTER: ClassVar[Matter] = Matter.SELF_GOVERNMENT
     # Where the HessAGVwGO excludes the objection procedure: its provision (else None).
@@ -224,6 +237,8 @@ class Case(Aggregate):
         self.withdrawal_reason: PersonalValue | None = None
         self.withdrawn = False
         self.erased_subjects: list[str] = []
+        self.deemed_approval: DeemedApproval | None = None
+        self.certificates: list[DeemedApprovalCertificate] = []
 
     # ----------------------------------------------------------------- creation
 
@@ -279,6 +294,9 @@ class Case(Aggregate):
         clock = self.clock
         if clock.is_extended or clock.started_on is None or clock.restarts_on_completeness:
             commands -= {"extend_period"}
+        statutory = clock.deemed_approval and not clock.reopened_after_decision
+        if statutory and self.status in BEFORE_DEEMED_APPROVAL and clock.decided_on is None:
+            commands |= {"record_deemed_approval"}
         return commands | self._legal_track_commands()
 
     def _legal_track_commands(self) -> frozenset[str]:
@@ -690,6 +708,7 @@ class Case(Aggregate):
         gives discretion (§ 39 (1) sentence 3 HVwVfG), and the costs decision.
         """
         record = self._begin("decide", actor, at)
+        self.check_no_deemed_approval(berlin_date(at))
         if outcome.is_approval and not rules and self.APPROVED_ONLY_BY_RULES is not None:
             raise InvalidCommand("outcome", self.APPROVED_ONLY_BY_RULES)
         self.check_holder("decide", actor)
@@ -1697,6 +1716,163 @@ class Case(Aggregate):
         if new_decision:
             self._reopen_for_a_new_decision()
         self.status = status
+        self.last_activity_at = at
+
+    # ------------------------------------------------- deemed approval (§ 42a HVwVfG)
+
+    def check_no_deemed_approval(self, today: date) -> None:
+        """No decision once the § 42a period ended without one: the approval is deemed granted
+        by law on the next day, whether recorded yet or not (§ 42a (1) sentence 1 HVwVfG)."""
+        if self.clock.approval_deemed_on(today):
+            raise InvalidCommand(
+                "clock",
+                f"the period ended on {self.clock.due_on} without a decision: the approval is "
+                "deemed granted (§ 42a HVwVfG); record the deemed approval",
+            )
+
+    def deemed_approval_from(self) -> date | None:
+        """The day the approval is deemed granted (the day after the period), if it will be:
+        a § 42a period running, not decided; None otherwise."""
+        clock = self.clock
+        if self.deemed_approval is not None or "record_deemed_approval" not in (
+            self.allowed_commands()
+        ):
+            return None
+        if clock.due_on is None or clock.stopped_since is not None:
+            return None
+        return clock.due_on + timedelta(days=1)
+
+    def record_deemed_approval(self, *, actor: Actor, at: datetime) -> None:
+        """The § 42a period ended without a decision: the approval is deemed granted.
+
+        Run by the scheduler as the system on the day after the period's last day (or by a
+        clerk). Records the legal basis (§ 42a (1) sentence 1 HVwVfG with the service's rule)
+        and the day it took effect; the clock stops for good and nothing decides afterwards.
+        """
+        record = self._begin("record_deemed_approval", actor, at)
+        today = berlin_date(at)
+        if not self.clock.approval_deemed_on(today):
+            ended = self.clock.due_on
+            raise InvalidCommand(
+                "clock",
+                f"the period runs until {ended}: no deemed approval before it ended"
+                if ended is not None and today <= ended
+                else "no § 42a period has ended without a decision",
+            )
+        assert self.clock.due_on is not None  # approval_deemed_on says so
+        ended = self.clock.due_on
+        took_effect = ended + timedelta(days=1)
+        self._deemed_approved(
+            status=CaseStatus.DEEMED_APPROVED,
+            actor=record,
+            at=at,
+            period_ended_on=ended,
+            took_effect_on=took_effect,
+            legal_basis=legal_basis(self.DEEMED_APPROVAL_RULE),
+            clock=self.clock.decided(took_effect),
+        )
+
+    class DeemedApproved(ChangesStatus):
+        """The approval is deemed granted (§ 42a (1) sentence 1 HVwVfG): the period ended on
+        ``period_ended_on`` without a decision; in effect from ``took_effect_on``."""
+
+        actor: ActorRecord
+        at: datetime
+        period_ended_on: date
+        took_effect_on: date
+        legal_basis: str
+        clock: ProcessingClock
+
+    @event(DeemedApproved)
+    def _deemed_approved(
+        self,
+        *,
+        actor: ActorRecord,
+        at: datetime,
+        period_ended_on: date,
+        took_effect_on: date,
+        legal_basis: str,
+        clock: ProcessingClock,
+        status: str,
+    ) -> None:
+        self.deemed_approval = DeemedApproval(
+            period_ended_on, took_effect_on, legal_basis, actor.id
+        )
+        self.pending_decision = None
+        self.open_request = None  # nothing the applicant is asked matters any more
+        self.clock = clock
+        self.status = status
+        self.last_activity_at = at
+
+    def certify_deemed_approval(self, *, actor: Actor, at: datetime) -> None:
+        """Issue the certificate of the deemed approval (§ 42a (3) HVwVfG) into the file.
+
+        "Auf Verlangen" of the applicant (who asks for it in the portal) or by staff on their
+        request; a further request issues a further copy, numbered.
+        """
+        record = self._begin("certify_deemed_approval", actor, at)
+        deemed = self.deemed_approval
+        if deemed is None:
+            raise InvalidCommand("status", "no approval is deemed granted in this case")
+        town = tenant_named(self.tenant).display_name
+        authority = authorities_of(self.tenant).issuing_authority(self.MATTER)
+        issued_on = berlin_date(at)
+        text = certificate_text(
+            town=town,
+            authority=authority,
+            reference=self.reference,
+            subject=self.DEEMED_APPROVAL_SUBJECT,
+            took_effect_on=deemed.took_effect_on,
+            legal_basis=deemed.legal_basis,
+            issued_on=issued_on,
+        )
+        self._deemed_approval_certified(
+            actor=record,
+            at=at,
+            number=len(self.certificates) + 1,
+            town=town,
+            authority=authority,
+            subject=self.DEEMED_APPROVAL_SUBJECT,
+            text=text,
+        )
+
+    class DeemedApprovalCertified(Aggregate.Event):
+        """The certificate of § 42a (3) HVwVfG was issued into the case file (its text)."""
+
+        actor: ActorRecord
+        at: datetime
+        number: int
+        town: str
+        authority: str
+        subject: str
+        text: str
+
+    @event(DeemedApprovalCertified)
+    def _deemed_approval_certified(
+        self,
+        *,
+        actor: ActorRecord,
+        at: datetime,
+        number: int,
+        town: str,
+        authority: str,
+        subject: str,
+        text: str,
+    ) -> None:
+        deemed = self.deemed_approval
+        assert deemed is not None  # the command checked it
+        certificate = DeemedApprovalCertificate(
+            number=number,
+            issued_on=berlin_date(at),
+            town=town,
+            authority=authority,
+            reference=self.reference,
+            subject=subject,
+            took_effect_on=deemed.took_effect_on,
+            legal_basis=deemed.legal_basis,
+            text=text,
+        )
+        self.certificates = [*self.certificates, certificate]
         self.last_activity_at = at
 
     def final_from(self) -> date | None:

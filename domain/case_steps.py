@@ -579,6 +579,25 @@ MARK_FINAL: Final = case_step(
     "After the objection period without objection, or once the objection is disposed of.",
 )
 
+RECORD_DEEMED_APPROVAL: Final = case_step(
+    "record_deemed_approval",
+    "deemed-approval",
+    "Record the deemed approval (§ 42a HVwVfG)",
+    "Only where the service's rule orders deemed approval: the statutory period ended without "
+    "a decision, so the approval is deemed granted from the next day (§ 42a (1) sentence 1 "
+    "HVwVfG). The scheduler records it on that day; staff may record it too.",
+)
+
+CERTIFY_DEEMED_APPROVAL: Final = case_step(
+    "certify_deemed_approval",
+    "deemed-approval-certificate",
+    "Issue the certificate of the deemed approval (§ 42a (3) HVwVfG)",
+    "On request of the applicant (or by staff on their request): the certificate is issued "
+    "into the case file, naming the town, the authority, the reference, what was deemed "
+    "approved, the day it took effect and the legal basis. A further request issues a copy.",
+    roles=APPLICANT_AND_STAFF,
+)
+
 WITHDRAW: Final = case_step(
     "withdraw",
     "withdraw",
@@ -624,6 +643,8 @@ CASE_STEPS: Final = Steps(
         WITHDRAW_OBJECTION,
         DECIDE_OBJECTION,
         MARK_FINAL,
+        RECORD_DEEMED_APPROVAL,
+        CERTIFY_DEEMED_APPROVAL,
         WITHDRAW,
         CLOSE,
     ),

@@ -10,6 +10,10 @@
   alike).
 * ``information_reply_overdue``: the applicant's reply deadline of an information request
   (Nachforderung) passed without an answer: a notice for the clerk.
+* ``deemed_approval``: where a legal rule orders deemed approval (§ 42a HVwVfG), the day
+  after the statutory period ended without a decision the scheduler runs
+  ``record_deemed_approval`` as the system (``processing_overdue`` does not escalate such a
+  period: it ends in the approval, not in a delay). The case decides (``deemed_approval_from``).
 * ``objection_period_ended``: the decision becomes final (bestandskräftig) when the
   objection period (§ 70 VwGO) ended without an objection in time, or once an objection is
   finally disposed of (withdrawn, remedied, after the month for an action, § 74 VwGO): the
@@ -26,7 +30,7 @@ from datetime import date, timedelta
 from typing import Any, Final
 
 from domain.case import Case
-from domain.case_steps import MARK_FINAL
+from domain.case_steps import MARK_FINAL, RECORD_DEEMED_APPROVAL
 from domain.objection import ObjectionState
 from domain.processing_clock import ProcessingClock
 from domain.timers import (
@@ -36,6 +40,7 @@ from domain.timers import (
     Fires,
     Notice,
     Readiness,
+    Rule,
     RunCommand,
     TimerKind,
 )
@@ -61,11 +66,32 @@ def running_due_date(event: Any, due: Due) -> Due:
     return Due(clock.due_on)
 
 
-def processing_kind(name: str, summary: str, fires: Fires, addressee: Addressee) -> TimerKind:
+def running_target_due_date(event: Any, due: Due) -> Due:
+    """As ``running_due_date``, for a service's target period only: a § 42a period that ends
+    without a decision is not overdue, the approval is deemed granted instead."""
+    clock: ProcessingClock = event.clock
+    return Due(None) if clock.deemed_approval else running_due_date(event, due)
+
+
+def running_statutory_due_date(event: Any, due: Due) -> Due:
+    """The last day of a running § 42a period (a paused one has none: missing documents)."""
+    clock: ProcessingClock = event.clock
+    if not clock.deemed_approval or clock.reopened_after_decision:
+        return Due(None)
+    return running_due_date(event, due)
+
+
+def processing_kind(
+    name: str,
+    summary: str,
+    fires: Fires,
+    addressee: Addressee,
+    due_date: Rule = running_due_date,
+) -> TimerKind:
     """A notice that follows the processing clock until the decision stops it."""
     kind = TimerKind(name=name, summary=summary, fires=fires, action=Notice(addressee))
-    kind.on(*CLOCK_EVENTS)(running_due_date)
-    kind.ends_on(Case.Decided, *CASE_ENDS)
+    kind.on(*CLOCK_EVENTS)(due_date)
+    kind.ends_on(Case.Decided, Case.DeemedApproved, *CASE_ENDS)
     return kind
 
 
@@ -80,6 +106,7 @@ PROCESSING_OVERDUE: Final = processing_kind(
     "The processing period ended without a decision: an escalation to the supervisors.",
     Fires.DAY_AFTER,
     Addressee.SUPERVISORS,
+    running_target_due_date,  # a § 42a period ending is a deemed approval, not an escalation
 )
 
 REPLY_OVERDUE: Final = TimerKind(
@@ -95,7 +122,25 @@ def _reply_by(event: Case.InformationRequested, due: Due) -> Due:
     return Due(event.request.reply_by)
 
 
-REPLY_OVERDUE.ends_on(Case.InformationProvided, Case.Decided, *CASE_ENDS)
+REPLY_OVERDUE.ends_on(Case.InformationProvided, Case.Decided, Case.DeemedApproved, *CASE_ENDS)
+
+
+def deemed_approval_ready(case: Case, today: date) -> Readiness:
+    """Whether ``record_deemed_approval`` is still to run on ``today``, as the case says."""
+    first = case.deemed_approval_from()
+    if first is None:
+        return Readiness.DONE  # recorded already, decided, paused, withdrawn, closed
+    return Readiness.DUE if today >= first else Readiness.NOT_YET
+
+
+DEEMED_APPROVAL: Final = TimerKind(
+    name="deemed_approval",
+    summary="The § 42a period ended without a decision: the approval is deemed granted.",
+    fires=Fires.DAY_AFTER,
+    action=RunCommand(RECORD_DEEMED_APPROVAL, deemed_approval_ready),
+)
+DEEMED_APPROVAL.on(*CLOCK_EVENTS)(running_statutory_due_date)
+DEEMED_APPROVAL.ends_on(Case.Decided, Case.DeemedApproved, *CASE_ENDS)
 
 
 def finality_ready(case: Case, today: date) -> Readiness:
@@ -173,5 +218,11 @@ def _objection_decided(event: Case.ObjectionDecided, due: Due) -> Due:
 
 OBJECTION_PERIOD_ENDED.ends_on(Case.BecameFinal, *CASE_ENDS)
 
-for _kind in (PROCESSING_REMINDER, PROCESSING_OVERDUE, REPLY_OVERDUE, OBJECTION_PERIOD_ENDED):
+for _kind in (
+    PROCESSING_REMINDER,
+    PROCESSING_OVERDUE,
+    REPLY_OVERDUE,
+    OBJECTION_PERIOD_ENDED,
+    DEEMED_APPROVAL,
+):
     TIMER_KINDS.register(_kind)

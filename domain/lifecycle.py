@@ -29,6 +29,8 @@ class CaseStatus:
     FINAL: Final = "final"
     CLOSED: Final = "closed"
     WITHDRAWN: Final = "withdrawn"
+    # § 42a HVwVfG: the period ended without a decision; the approval is deemed granted.
+    DEEMED_APPROVED: Final = "deemed_approved"
 
 
 _BEFORE_DECISION = (
@@ -48,9 +50,13 @@ WITHDRAWABLE = frozenset(
         CaseStatus.AWAITING_PAYMENT,
         CaseStatus.DECIDED,
         CaseStatus.NOTIFIED,
+        CaseStatus.DEEMED_APPROVED,
     }
 )
 """Where the applicant may still withdraw: until the decision is final, before it was used."""
+
+BEFORE_DEEMED_APPROVAL = frozenset(_WORKED_ON)
+"""Where a § 42a period may end without a decision (``record_deemed_approval``)."""
 
 
 def _table(rows: dict[str, set[str]]) -> Mapping[str, frozenset[str]]:
@@ -75,6 +81,7 @@ def commands_by_status() -> dict[str, set[str]]:
         CaseStatus.FINAL: {"close"},
         CaseStatus.WITHDRAWN: {"close"},
         CaseStatus.CLOSED: set(),
+        CaseStatus.DEEMED_APPROVED: {"certify_deemed_approval", "close"},
     }
     for status in _BEFORE_DECISION:
         rows[status].add("withdraw")

@@ -85,6 +85,11 @@ EVENT_LABELS: Final[dict[str, tuple[str, str]]] = {
     "ObjectionWithdrawn": ("Widerspruch zurückgenommen", "Objection withdrawn"),
     "ObjectionDecided": ("Widerspruchsbescheid erlassen", "Objection decided"),
     "BecameFinal": ("Bescheid bestandskräftig", "Decision final"),
+    "DeemedApproved": ("Genehmigung gilt als erteilt (§ 42a HVwVfG)", "Approval deemed granted"),
+    "DeemedApprovalCertified": (
+        "Bescheinigung über die Genehmigungsfiktion erteilt",
+        "Certificate of deemed approval issued",
+    ),
     "Withdrawn": ("Antrag zurückgenommen", "Application withdrawn"),
     "Closed": ("Vorgang abgeschlossen", "File closed"),
     "PersonalDataErased": ("Personenbezogene Daten gelöscht", "Personal data erased"),

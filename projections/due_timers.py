@@ -58,7 +58,7 @@ class DueTimers(Projection):
     """Per case and timer kind, the date due; cleared when the case moves on."""
 
     name: ClassVar[str] = "due_timers"
-    version: ClassVar[int] = 1
+    version: ClassVar[int] = 2  # 2: deemed approval; a § 42a period is not overdue
 
     def __init__(self, kinds: TimerKinds = TIMER_KINDS) -> None:
         self.kinds = kinds

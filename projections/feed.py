@@ -87,6 +87,15 @@ SHARED_TYPES: Final = {
         "The decision became final (bestandskräftig) on final_on; a case whose service steps "
         "have begun keeps its status.",
     ),
+    "DeemedApproved": (
+        "deemed_approved",
+        "The statutory period ended on period_ended_on without a decision: the approval is "
+        "deemed granted from took_effect_on (Genehmigungsfiktion, § 42a HVwVfG; legal_basis).",
+    ),
+    "DeemedApprovalCertified": (
+        "deemed_approval_certified",
+        "The certificate of the deemed approval (§ 42a (3) HVwVfG) was issued (number).",
+    ),
     "Withdrawn": ("withdrawn", "The applicant withdrew the application."),
     "Closed": ("closed", "The file was closed."),
 }
@@ -186,6 +195,20 @@ def _amount(value: Decimal | None) -> str | None:
 @public_data.register(Case.BecameFinal)
 def _became_final(event: Case.BecameFinal) -> dict[str, Any]:
     return {"final_on": _day(event.final_on)}
+
+
+@public_data.register(Case.DeemedApproved)
+def _deemed_approved(event: Case.DeemedApproved) -> dict[str, Any]:
+    return {
+        "period_ended_on": _day(event.period_ended_on),
+        "took_effect_on": _day(event.took_effect_on),
+        "legal_basis": event.legal_basis,
+    }
+
+
+@public_data.register(Case.DeemedApprovalCertified)
+def _deemed_approval_certified(event: Case.DeemedApprovalCertified) -> dict[str, Any]:
+    return {"number": event.number}
 
 
 def _published_classes() -> dict[type[Any], str]:

@@ -98,6 +98,7 @@ _FEED_DATA = (
 )
 _CASE_CHANGES = (
     "properties/final_on: added",
+    "properties/deemed_approval: added",  # issue 21: the approval deemed granted (§ 42a)
     "properties/notification: added",
     "properties/objections: added",
     "properties/processing/properties/decided_on: added",
@@ -128,6 +129,9 @@ INTENDED: frozenset[str] = frozenset(
         # Procedure law 2, traffic sign order: the hearing of police and road authority
         # before an order, and the set-up report's time and vehicles parked.
         "/POST /api/v1/cases/{case_id}/authority-hearings: added",
+        # Issue 21: deemed approval (§ 42a HVwVfG) recorded, and its certificate (§ 42a (3)).
+        "/POST /api/v1/cases/{case_id}/deemed-approval: added",
+        "/POST /api/v1/cases/{case_id}/deemed-approval-certificate: added",
         *(
             f"/POST /api/v1/cases/{{case_id}}/signs-up/{_BODY}/properties/{name}: added"
             for name in ("signs_up_at", "parked_vehicles", "parked_plates")

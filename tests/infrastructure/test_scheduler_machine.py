@@ -1,12 +1,14 @@
 """A hypothesis state machine over the scheduler: clock advances, information requests and
 answers, period extensions, decisions, objections, ticks, restarts and schedulers killed
-mid-firing.
+mid-firing; cases of a service with deemed approval (§ 42a HVwVfG) beside the others.
 
 Invariants after every step: no case was made final while it was final (only an
 objection in time reopens a final decision); every timer fired on or after
 the day its kind fires for its due date, never before. After every tick that ran to its
 end: nothing is left undone — every case whose decision may become final today is final,
-and every timer of the view due today has fired.
+and every timer of the view due today has fired, every § 42a period that ended without a
+decision is a deemed approval. Deemed approval: never after a decision, never twice, never
+before the period ended, and the clock never runs again afterwards.
 """
 
 from __future__ import annotations
@@ -31,7 +33,12 @@ from hypothesis.stateful import (
 from application.clock import FixedClock
 from application.errors import ApplicationError
 from domain.case import Case
-from domain.case_timers import PROCESSING_OVERDUE, PROCESSING_REMINDER, REPLY_OVERDUE
+from domain.case_timers import (
+    DEEMED_APPROVAL,
+    PROCESSING_OVERDUE,
+    PROCESSING_REMINDER,
+    REPLY_OVERDUE,
+)
 from domain.errors import DomainError
 from domain.timers import TIMER_KINDS
 from domain.working_days import berlin_date, working_days_between
@@ -39,6 +46,7 @@ from infrastructure.scheduler import FiringKey, Scheduler, firings
 from infrastructure.settings import Settings
 from infrastructure.wiring import Vorgang, build
 from tests.conftest import CLERK
+from tests.infrastructure.deemed_approval_steps import statutory_case
 from tests.projections.legal_track import decide, general_case, in_review, lodge_objection, notify
 from tests.steps import take
 
@@ -104,6 +112,16 @@ class SchedulerMachine(RuleBasedStateMachine):
         case_id = general_case(self.vorgang)
         in_review(self.vorgang, case_id)
         return case_id
+
+    @rule(target=cases)
+    def submit_with_deemed_approval(self) -> UUID:
+        case_id = statutory_case(self.vorgang)
+        assert self.case(case_id).clock.deemed_approval
+        return case_id
+
+    @rule(case_id=cases)
+    def certify_deemed_approval(self, case_id: UUID) -> None:
+        self.attempt(case_id, "certify_deemed_approval")
 
     @rule(case_id=cases, days=st.integers(1, 30), missing=st.booleans())
     def request_information(self, case_id: UUID, days: int, missing: bool) -> None:
@@ -205,9 +223,13 @@ class SchedulerMachine(RuleBasedStateMachine):
             )
             for case_id, due_on in rows:
                 assert (case_id, kind.name, due_on) in fired, (kind.name, due_on, today)
+        for case_id in self.case_ids():
+            first = self.case(case_id).deemed_approval_from()
+            assert first is None or first > today, f"{case_id} deemed approved since {first}"
 
     def case_ids(self) -> list[UUID]:
-        rows = self.vorgang.views.query("SELECT DISTINCT case_id FROM due_timers_v1_cases")
+        table = self.scheduler.view.cases_table
+        rows = self.vorgang.views.query(f"SELECT DISTINCT case_id FROM {table}")  # noqa: S608
         return [UUID(r[0]) for r in rows]
 
     @invariant()
@@ -228,10 +250,34 @@ class SchedulerMachine(RuleBasedStateMachine):
             due_on = date.fromisoformat(str(row["due_on"]))
             if row["kind"] == PROCESSING_REMINDER.name:  # at most ``lead`` working days ahead
                 assert working_days_between(fired_on, due_on) <= lead, (fired_on, due_on)
-            elif row["kind"] in (PROCESSING_OVERDUE.name, REPLY_OVERDUE.name):
+            elif row["kind"] in (PROCESSING_OVERDUE.name, REPLY_OVERDUE.name, DEEMED_APPROVAL.name):
                 assert fired_on > due_on  # overdue: the due date has passed
             else:
                 assert fired_on >= due_on  # finality: on its first day
+
+    @invariant()
+    def deemed_approval_only_as_the_law_says(self) -> None:
+        for case_id in self.case_ids():
+            history = list(self.vorgang.store.events.get(case_id))
+            deemed = [e for e in history if isinstance(e, Case.DeemedApproved)]
+            assert len(deemed) <= 1, f"{case_id} deemed approved twice"
+            if not deemed:
+                continue
+            (approval,) = deemed
+            event("deemed approval recorded")
+            before = self.vorgang.store.repository.get(
+                case_id, version=approval.originator_version - 1
+            )
+            assert before.clock.deemed_approval
+            assert before.decision is None
+            assert before.pending_decision is None
+            assert not any(isinstance(e, Case.Decided) for e in history), case_id
+            assert approval.period_ended_on == before.clock.due_on
+            assert berlin_date(approval.at) > approval.period_ended_on  # never before its end
+            assert approval.took_effect_on == approval.period_ended_on + timedelta(days=1)
+            now = self.case(case_id)
+            assert now.clock == approval.clock, "the clock ran again after the deemed approval"
+            assert not now.clock.is_running
 
     @invariant()
     def finality_only_on_or_after_its_first_day(self) -> None:
