@@ -20,8 +20,11 @@
   scheduler runs ``mark_final`` as the system on the first day of finality. The case itself
   decides (``Case.final_from``): the timer's date is where to look, not the law.
 
-Services register their own kinds the same way, in their own modules (e.g. a permit's
-validity ending, the road opening's warranty ending).
+* ``permit_expired``: the notified permit's last day passed: a notice for the clerk (services
+  add the events that move or end it, in their own modules).
+
+Services register their own kinds the same way, in their own modules (the road opening's
+warranty ending, the sewer connection charge falling due).
 """
 
 from __future__ import annotations
@@ -218,11 +221,37 @@ def _objection_decided(event: Case.ObjectionDecided, due: Due) -> Due:
 
 OBJECTION_PERIOD_ENDED.ends_on(Case.BecameFinal, *CASE_ENDS)
 
+PERMIT_EXPIRED: Final = TimerKind(
+    name="permit_expired",
+    summary="The permit's validity ended (its last day passed): a notice for the clerk.",
+    fires=Fires.DAY_AFTER,
+    action=Notice(Addressee.ASSIGNEE),
+)
+"""A permit's validity ending: the last day the notified decision gives (``expires_on``,
+also a validity from the Bekanntgabe, § 43 HVwVfG). Services move it with their own events
+(an extension, a renewal) and end it (works reported complete, a permit returned or revoked),
+registering their rules in their own modules."""
+
+
+@PERMIT_EXPIRED.on(Case.Notified)
+def _notified_validity(event: Case.Notified, due: Due) -> Due:
+    return Due(event.expires_on)  # None for a refusal or a permit without a last day
+
+
+@PERMIT_EXPIRED.on(Case.ObjectionRemedied, Case.ObjectionDecided)
+def _decision_replaced(event: Any, due: Due) -> Due:
+    # A new decision is due: its notification sets the validity anew.
+    return Due() if event.new_decision else due
+
+
+PERMIT_EXPIRED.ends_on(Case.Withdrawn, Case.Closed)
+
 for _kind in (
     PROCESSING_REMINDER,
     PROCESSING_OVERDUE,
     REPLY_OVERDUE,
     OBJECTION_PERIOD_ENDED,
     DEEMED_APPROVAL,
+    PERMIT_EXPIRED,
 ):
     TIMER_KINDS.register(_kind)

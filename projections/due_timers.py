@@ -58,7 +58,7 @@ class DueTimers(Projection):
     """Per case and timer kind, the date due; cleared when the case moves on."""
 
     name: ClassVar[str] = "due_timers"
-    version: ClassVar[int] = 2  # 2: deemed approval; a § 42a period is not overdue
+    version: ClassVar[int] = 3  # 2: deemed approval, no § 42a overdue; 3: services' kinds
 
     def __init__(self, kinds: TimerKinds = TIMER_KINDS) -> None:
         self.kinds = kinds

@@ -40,6 +40,7 @@ from domain.case import (
     leads_to,
 )
 from domain.case_steps import APPLICANT_AND_STAFF, STAFF, OptionalReason
+from domain.case_timers import PERMIT_EXPIRED
 from domain.commands import (
     Acting,
     CommandBody,
@@ -97,6 +98,7 @@ from domain.services.parking_decisions import (
     revocation_final_from,
 )
 from domain.services.parking_holding import HoldingKind, PermitHolding
+from domain.timers import Due
 from domain.working_days import add_months, berlin_date, period_end
 
 SERVICE_ID: Final = "resident-parking"
@@ -2290,3 +2292,16 @@ STEPS: Final = Steps(
         ),
     ),
 )
+
+
+# ------------------------------------------------------------------ timers
+# The permit's validity (domain/case_timers.py, ``permit_expired``) as renewals move it and
+# a return or revocation ends it.
+
+
+@PERMIT_EXPIRED.on(ResidentParkingPermit.PermitRenewed)
+def _permit_renewed(event: ResidentParkingPermit.PermitRenewed, due: Due) -> Due:
+    return Due(event.valid_until)
+
+
+PERMIT_EXPIRED.ends_on(ResidentParkingPermit.PermitReturned, ResidentParkingPermit.PermitRevoked)

@@ -23,6 +23,7 @@ from domain.actor import Actor, ActorRecord
 from domain.authorities import RemedyKind, RemedyNotice
 from domain.case import Case, ChangesStatus, DecisionTerms, leads_to
 from domain.case_steps import STAFF
+from domain.case_timers import PERMIT_EXPIRED
 from domain.commands import Acting, CommandBody, SharedAggregates, ShortText, Step, Steps, Text
 from domain.decision import DecisionOutcome, RulesApplied
 from domain.errors import InvalidCommand
@@ -52,6 +53,7 @@ from domain.rules.versions import RulesChoice, UnknownRulesVersion, by_version, 
 from domain.services.forms import Email, Form, Name, Period, Phone
 from domain.services.traffic_sign_order import Reason as OrderReason
 from domain.services.traffic_sign_order import TrafficSignOrder
+from domain.timers import TIMER_KINDS, Addressee, Due, Fires, Notice, TimerKind
 from domain.working_days import berlin_date
 
 SERVICE_ID = "road-opening"
@@ -1270,3 +1272,34 @@ STEPS: Final = Steps(
         ),
     ),
 )
+
+
+# ------------------------------------------------------------------ timers
+# Registered with the scheduler (domain/timers.py): the warranty ending and the permit's
+# validity as extensions move it.
+
+WARRANTY_ENDS: Final = TimerKind(
+    name="road_opening_warranty_ends",
+    summary="The warranty ends: the final inspection is due (a notice for the clerk).",
+    fires=Fires.ON_THE_DAY,
+    action=Notice(Addressee.ASSIGNEE),
+)
+
+
+@WARRANTY_ENDS.on(RoadOpeningPermit.RestorationInspected)
+def _restoration_inspected(event: RoadOpeningPermit.RestorationInspected, due: Due) -> Due:
+    # Accepted: the warranty runs until the day the versioned rule gave (§§ 187, 188 BGB);
+    # defects found: nothing runs until the restoration is accepted.
+    return Due(event.warranty_until) if event.warranty_until else Due()
+
+
+WARRANTY_ENDS.ends_on(Case.Closed, Case.Withdrawn)
+TIMER_KINDS.register(WARRANTY_ENDS)
+
+
+@PERMIT_EXPIRED.on(RoadOpeningPermit.PermitExtended)
+def _permit_extended(event: RoadOpeningPermit.PermitExtended, due: Due) -> Due:
+    return Due(event.extended_to)
+
+
+PERMIT_EXPIRED.ends_on(RoadOpeningPermit.WorksCompleted)  # used: the warranty follows

@@ -72,6 +72,7 @@ from domain.services.forms import (
     PlausibleDate,
     labelled,
 )
+from domain.timers import TIMER_KINDS, Addressee, Due, Fires, Notice, TimerKind
 from domain.working_days import berlin_date, period_end
 
 SERVICE_ID: Final = "sewer-connection"
@@ -1463,3 +1464,25 @@ STEPS: Final = Steps(
         ),
     ),
 )
+
+
+# ------------------------------------------------------------------ timers
+# Registered with the scheduler (domain/timers.py): the connection charge falling due.
+
+CHARGE_FALLS_DUE: Final = TimerKind(
+    name="sewer_connection_charge_due",
+    summary="The connection charge falls due today: a notice for the clerk (the cash office "
+    "checks the payment).",
+    fires=Fires.ON_THE_DAY,
+    action=Notice(Addressee.ASSIGNEE),
+)
+
+
+@CHARGE_FALLS_DUE.on(SewerConnection.ConnectionChargeNotified)
+def _charge_notified(event: SewerConnection.ConnectionChargeNotified, due: Due) -> Due:
+    # The due date the versioned rule gave from the Bekanntgabe of the assessment.
+    return Due(event.due_on)
+
+
+CHARGE_FALLS_DUE.ends_on(Case.Withdrawn, Case.Closed)
+TIMER_KINDS.register(CHARGE_FALLS_DUE)

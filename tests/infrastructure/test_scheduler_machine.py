@@ -33,14 +33,9 @@ from hypothesis.stateful import (
 from application.clock import FixedClock
 from application.errors import ApplicationError
 from domain.case import Case
-from domain.case_timers import (
-    DEEMED_APPROVAL,
-    PROCESSING_OVERDUE,
-    PROCESSING_REMINDER,
-    REPLY_OVERDUE,
-)
+from domain.case_timers import PROCESSING_REMINDER
 from domain.errors import DomainError
-from domain.timers import TIMER_KINDS
+from domain.timers import TIMER_KINDS, Fires
 from domain.working_days import berlin_date, working_days_between
 from infrastructure.scheduler import FiringKey, Scheduler, firings
 from infrastructure.settings import Settings
@@ -250,8 +245,8 @@ class SchedulerMachine(RuleBasedStateMachine):
             due_on = date.fromisoformat(str(row["due_on"]))
             if row["kind"] == PROCESSING_REMINDER.name:  # at most ``lead`` working days ahead
                 assert working_days_between(fired_on, due_on) <= lead, (fired_on, due_on)
-            elif row["kind"] in (PROCESSING_OVERDUE.name, REPLY_OVERDUE.name, DEEMED_APPROVAL.name):
-                assert fired_on > due_on  # overdue: the due date has passed
+            elif TIMER_KINDS.named(str(row["kind"])).fires is Fires.DAY_AFTER:
+                assert fired_on > due_on  # overdue, deemed approval: the due date has passed
             else:
                 assert fired_on >= due_on  # finality: on its first day
 
