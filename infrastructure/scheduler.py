@@ -63,10 +63,10 @@ from domain.working_days import berlin_date
 from infrastructure.projection_runner import TRACKING, now_text
 from infrastructure.view_database import ViewDatabase, ViewTransaction
 from projections.due_timers import DueTimers
+from projections.timer_notices import FIRINGS  # the inbox and statistics read it too
 
 log = structlog.get_logger(__name__)
 
-FIRINGS: Final = "vorgang_timer_firings"
 PAGE: Final = 200  # timers selected per kind and query
 MAX_BACKOFF_SECONDS: Final = 300.0
 VIEW_BEHIND_SECONDS: Final = 1.0

@@ -157,6 +157,12 @@ def _decided(event: Case.Decided, decided_on: str | None) -> str:
     return berlin_date(event.at).isoformat()
 
 
+@decided_on_after.register(Case.DeemedApproved)
+def _deemed_approved(event: Case.DeemedApproved, decided_on: str | None) -> str:
+    # § 42a HVwVfG: the approval is deemed granted, the clock stopped for good on that day.
+    return event.took_effect_on.isoformat()
+
+
 @decided_on_after.register(Case.CountersignRefused)
 def _refused(event: Case.CountersignRefused, decided_on: str | None) -> None:
     return None

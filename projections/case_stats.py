@@ -6,6 +6,7 @@ had and how they ended, where the latest stands, and the day the decision became
 
 Version 2 (from 1): objection counts, ``objection_state`` and ``final_on``; statuses are the
 main track only (``objection_lodged`` and ``objection_forwarded`` are gone).
+Version 3: ``deemed_approved_on``, the day an approval was deemed granted (§ 42a HVwVfG).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ COLUMNS = (
     "objections_decided",
     "objection_state",
     "final_on",
+    "deemed_approved_on",
 )
 # How an objection ended, counted per case: the state it reached → the column counting it.
 DISPOSALS = {
@@ -61,7 +63,7 @@ class CaseStats(Projection):
     """Per case: received, complete, decided, due, processing time in working days."""
 
     name: ClassVar[str] = "case_stats"
-    version: ClassVar[int] = 2  # 2: objections and finality
+    version: ClassVar[int] = 3  # 2: objections and finality; 3: deemed approvals
 
     def create_tables(self, tx: ViewTransaction) -> None:
         """One row per case, indexed by tenant and service."""
@@ -72,7 +74,7 @@ class CaseStats(Projection):
             "due_on TEXT, decided_on TEXT, processing_days INTEGER, within_period INTEGER, "
             "objections_lodged INTEGER NOT NULL, objections_remedied INTEGER NOT NULL, "
             "objections_withdrawn INTEGER NOT NULL, objections_decided INTEGER NOT NULL, "
-            "objection_state TEXT, final_on TEXT)"
+            "objection_state TEXT, final_on TEXT, deemed_approved_on TEXT)"
         )
         tx.execute(
             f"CREATE INDEX IF NOT EXISTS {self.table}_tenant ON {self.table} "
@@ -113,6 +115,8 @@ class CaseStats(Projection):
             return
         row["status"] = status_after(event, row["status"])
         self._legal_track(row, event)
+        if isinstance(event, Case.DeemedApproved):  # the period ended without a decision
+            row["deemed_approved_on"] = event.took_effect_on.isoformat()
         clock = getattr(event, "clock", None)
         if isinstance(clock, ProcessingClock):
             row["started_on"] = clock.started_on.isoformat() if clock.started_on else None

@@ -1,4 +1,9 @@
-"""Reading the inbox: filters, due-date order and keyset pagination stable under writes."""
+"""Reading the inbox: filters, due-date order and keyset pagination stable under writes.
+
+Each row shows the case's latest open reminder or escalation, joined at query time from the
+scheduler's firings (``projections/timer_notices.py``): notices are not case events, so the
+inbox view, built from the log, does not hold them.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,12 @@ from typing import Any
 from domain.working_days import working_days_between
 from projections.cursors import decode_cursor, encode_cursor
 from projections.inbox import Inbox
+from projections.timer_notices import (
+    ESCALATION,
+    REMINDER,
+    latest_open_notices,
+    open_notice_exists,
+)
 from projections.view_store import ViewDatabase
 from projections.where import Where
 
@@ -29,6 +40,8 @@ class InboxFilter:
     overdue: bool = False
     due_before: date | None = None
     objection_open: bool = False  # only cases with an open objection, whatever their status
+    reminded: bool = False  # only cases with an open reminder (projections/timer_notices.py)
+    escalated: bool = False  # only cases with an open escalation
 
 
 def working_days_left(due: date, today: date) -> int:
@@ -64,6 +77,10 @@ class InboxQuery:
             where.add("waiting_for_applicant = 0")  # a paused period's due date moves on
         if query.due_before:
             where.add("due_key < ?", query.due_before.isoformat())
+        for wanted, sort in ((query.reminded, REMINDER), (query.escalated, ESCALATION)):
+            if wanted:
+                sql, params = open_notice_exists(f"{self.table}.case_id", sort)
+                where.add(sql, *params)
         if cursor:
             due_key, case_id = decode_cursor(cursor, *CURSOR)
             where.add("(due_key > ? OR (due_key = ? AND case_id > ?))", due_key, due_key, case_id)
@@ -76,7 +93,8 @@ class InboxQuery:
         )
         more = len(rows) > limit
         rows = rows[:limit]
-        items = [self._item(row, today) for row in rows]
+        notices = latest_open_notices(self.views, [row[0] for row in rows])
+        items = [self._item(row, today) | {"notice": notices.get(row[0])} for row in rows]
         next_cursor = encode_cursor([rows[-1][8], rows[-1][0]]) if more and rows else None
         return items, next_cursor
 

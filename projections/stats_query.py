@@ -10,6 +10,7 @@ from typing import Any
 from domain.lifecycle import CaseStatus
 from projections.case_events import objection_is_open
 from projections.case_stats import CaseStats
+from projections.timer_notices import ESCALATION, REMINDER, notices_by_service
 from projections.view_store import ViewDatabase
 from projections.where import Where
 
@@ -48,13 +49,19 @@ class StatsQuery:
         rows = self.views.query(
             "SELECT service, status, submitted_on, decided_on, processing_days, within_period, "
             "due_on, objections_lodged, objections_remedied, objections_withdrawn, "
-            f"objections_decided, objection_state, final_on FROM {self.table} WHERE {where.sql}",
+            "objections_decided, objection_state, final_on, deemed_approved_on "
+            f"FROM {self.table} WHERE {where.sql}",
             where.params,
         )
+        notices = notices_by_service(self.views, tenant)
         by_service: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
         for row in rows:
             by_service[row[0]].append(row)
-        return [self._summary(name, cases, today) for name, cases in sorted(by_service.items())]
+        return [
+            self._summary(name, cases, today)
+            | {"reminders": notices[name][REMINDER], "escalations": notices[name][ESCALATION]}
+            for name, cases in sorted(by_service.items())
+        ]
 
     def _summary(self, service: str, rows: list[tuple[Any, ...]], today: date) -> dict[str, Any]:
         times = [int(r[4]) for r in rows if r[4] is not None]
@@ -62,7 +69,11 @@ class StatsQuery:
         overdue = sum(
             1
             for r in rows
-            if r[3] is None and r[1] not in CLOSED and r[6] and date.fromisoformat(r[6]) < today
+            if r[3] is None
+            and r[13] is None  # deemed approved (§ 42a HVwVfG): ended, not overdue
+            and r[1] not in CLOSED
+            and r[6]
+            and date.fromisoformat(r[6]) < today
         )
         return {
             "service": service,
@@ -80,4 +91,5 @@ class StatsQuery:
             "objections_withdrawn": sum(int(r[9]) for r in rows),
             "objections_decided": sum(int(r[10]) for r in rows),
             "final": sum(1 for r in rows if r[12]),
+            "deemed_approved": sum(1 for r in rows if r[13]),
         }

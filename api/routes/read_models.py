@@ -82,6 +82,21 @@ class InboxItem(BaseModel):
         description="The last day for an objection (§ 70 (1) VwGO; a year after notification "
         "when the remedy notice was missing or wrong, § 58 (2) VwGO); null until notified."
     )
+    notice: InboxNotice | None = Field(
+        default=None,
+        description="The latest reminder or escalation still open (its timer still stands: "
+        "the case has not moved on since); null if none.",
+    )
+
+
+class InboxNotice(BaseModel):
+    """The latest open reminder or escalation of a case (recorded by the scheduler)."""
+
+    kind: str = Field(description="The timer kind, e.g. processing_reminder, processing_overdue.")
+    sort: Literal["reminder", "escalation"] = Field(
+        description="A reminder to the clerk holding the case, or an escalation to the supervisors."
+    )
+    fired_on: date = Field(description="The business day the scheduler sent it.")
 
 
 class InboxPage(BaseModel):
@@ -212,6 +227,14 @@ async def inbox(
             "status: an objection lodged while the works run is work for the clerk too."
         ),
     ] = False,
+    reminded: Annotated[
+        bool,
+        Query(description="Only cases with an open reminder (a due date near or passed)."),
+    ] = False,
+    escalated: Annotated[
+        bool,
+        Query(description="Only cases escalated to the supervisors (overdue) and not moved on."),
+    ] = False,
     tenant: Annotated[str | None, Query(description="A tenant you act for.")] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
@@ -222,7 +245,8 @@ async def inbox(
     Beside the status (where the work stands): whether an objection is open and where it
     stands, and the objection deadline. `objection_open=true` lists only the cases with an
     open objection, whatever step their service reached. The decision stops the clock: a
-    decided case is never overdue. Cursor pages.
+    decided case is never overdue. Each case shows its latest open reminder or escalation
+    (`notice`); `reminded=true` and `escalated=true` list only those cases. Cursor pages.
     """
     checked_cursor(cursor, *INBOX_CURSOR)
     query = InboxFilter(
@@ -234,6 +258,8 @@ async def inbox(
         overdue=overdue,
         due_before=due_before,
         objection_open=objection_open,
+        reminded=reminded,
+        escalated=escalated,
     )
     position = await caught_up(read_side, settings, "inbox", min_position)
 
@@ -314,7 +340,8 @@ async def stats(
     min_position: MinPosition = None,
 ) -> list[dict[str, Any]]:
     """Counts by status, received and decided per week, median and 90th-percentile processing
-    time in working days, overdue cases, share decided within the period."""
+    time in working days, overdue cases, share decided within the period, deemed approvals
+    (§ 42a HVwVfG), reminders and escalations sent."""
     chosen = tenant_for(actor, tenant)
     await caught_up(read_side, settings, "case_stats", min_position)
     return await anyio.to_thread.run_sync(

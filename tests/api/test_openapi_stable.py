@@ -132,6 +132,10 @@ INTENDED: frozenset[str] = frozenset(
         # Issue 21: deemed approval (§ 42a HVwVfG) recorded, and its certificate (§ 42a (3)).
         "/POST /api/v1/cases/{case_id}/deemed-approval: added",
         "/POST /api/v1/cases/{case_id}/deemed-approval-certificate: added",
+        # Issue 21: the inbox shows the latest open reminder or escalation and filters by them.
+        "/GET /api/v1/inbox/parameters/query:escalated: added",
+        "/GET /api/v1/inbox/parameters/query:reminded: added",
+        f"{_INBOX_ITEM}/properties/notice: added",
         *(
             f"/POST /api/v1/cases/{{case_id}}/signs-up/{_BODY}/properties/{name}: added"
             for name in ("signs_up_at", "parked_vehicles", "parked_plates")
