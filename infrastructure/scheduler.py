@@ -10,9 +10,10 @@ day, and fires each one:
    the case, the kind, the due date and the log position of the event that set that date:
    a date set again after the case reopened (an objection in time against a decision
    already marked final) is a new timer, even where the date is the same.
-2. **Act.** A notice (reminder, escalation) is recorded by the claiming insert itself:
-   addressees and outcome are in the row, finished at once — never an event of the case,
-   so it never moves a case's version or ETag. A case command (finality) runs through the
+2. **Act.** A notice (reminder, escalation) has its addressees in the claimed row and is
+   saved as an aggregate of its own (``domain/timer_notice.py``), whose id is derived
+   from the key, so the feed publishes it once — never an event of the case, so it never
+   moves a case's version or ETag. A case command (finality) runs through the
    one command pipeline as the system, at the case version the timer's ``ready`` check
    read, so a concurrent clerk's change makes it try again rather than act on old state.
 3. **Record** the outcome on the claimed row.
@@ -42,6 +43,7 @@ from uuid import UUID
 
 import structlog
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
 
 from application.clock import Clock
 from application.commands import CommandHandler
@@ -49,12 +51,12 @@ from application.errors import ConcurrentUpdate, VersionMismatch
 from application.teams import TeamDirectory
 from domain.case import Case
 from domain.errors import DomainError
+from domain.timer_notice import NoticeSort, TimerNotice
 from domain.timers import (
     TIMER_KINDS,
     Addressee,
     Notice,
     Readiness,
-    RunCommand,
     TimerKind,
     TimerKinds,
     scheduler_actor,
@@ -72,7 +74,7 @@ MAX_BACKOFF_SECONDS: Final = 300.0
 VIEW_BEHIND_SECONDS: Final = 1.0
 
 # Outcomes recorded on a firing (NULL: claimed, not finished).
-NOTICED: Final = "noticed"  # a reminder or escalation, recorded by the claim itself
+NOTICED: Final = "noticed"  # a reminder or escalation, saved as a notice of its own
 DONE: Final = "done"  # the case command ran and was saved
 NOTHING_TO_DO: Final = "nothing_to_do"  # the case had moved on (already final, objection open)
 REFUSED: Final = "refused"  # the domain refused the command: the reason is in ``detail``
@@ -237,8 +239,8 @@ class Scheduler:
             added = tx.execute(
                 f"INSERT INTO {FIRINGS} (case_id, kind, due_on, raised_at, tenant, service, "  # noqa: S608
                 "action, "
-                "addressees, fired_on, claimed_at, claimed_by, attempts, finished_at, outcome) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) "
+                "addressees, fired_on, claimed_at, claimed_by, attempts) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1) "
                 "ON CONFLICT (case_id, kind, due_on, raised_at) DO NOTHING",
                 (
                     key.case_id,
@@ -252,8 +254,6 @@ class Scheduler:
                     today.isoformat(),
                     now,
                     self.name,
-                    now if notice else None,
-                    NOTICED if notice else None,
                 ),
             )
         if added != 1:
@@ -301,10 +301,6 @@ class Scheduler:
             self._finish(key, REFUSED, f"no timer kind named {key.kind!r} is registered")
             return True
         action = kind.action
-        if not isinstance(action, RunCommand):  # a notice claimed but not marked (old rows)
-            self._finish(key, NOTICED, None)
-            report.fired.append((key, NOTICED))
-            return True
         try:
             case: object = self.store.repository.get(UUID(key.case_id))
         except AggregateNotFoundError:
@@ -312,6 +308,12 @@ class Scheduler:
             return True
         if not isinstance(case, Case):
             self._finish(key, CASE_GONE, f"not a case: {type(case).__name__}")
+            return True
+        if isinstance(action, Notice):
+            self._publish(key, action, case)
+            self._report("acted", key)
+            self._finish(key, NOTICED, None)
+            report.fired.append((key, NOTICED))
             return True
         readiness = action.ready(case, today)
         if readiness is Readiness.NOT_YET:
@@ -337,6 +339,42 @@ class Scheduler:
         self._finish(key, DONE, f"case at version {result.version}")
         report.fired.append((key, DONE))
         return True
+
+    def _publish(self, key: FiringKey, notice: Notice, case: Case) -> None:
+        """Save the notice as an aggregate of its own, once: the feed publishes it.
+
+        Its id is derived from the firing's key, so a retry after a crash that came after
+        the save finds it stored (the save conflicts) and saves nothing more. The case is
+        only read (its version is named in the notice), never saved.
+        """
+        rows = self.views.query(
+            f"SELECT tenant, service, addressees, fired_on FROM {FIRINGS} "  # noqa: S608
+            "WHERE case_id = ? AND kind = ? AND due_on = ? AND raised_at = ?",
+            (key.case_id, key.kind, key.due_on, key.raised_at),
+        )
+        tenant, service, addressees, fired_on = rows[0]
+        sent = TimerNotice.send(
+            case_id=case.id,
+            case_version=case.version,
+            tenant=tenant,
+            service=service,
+            kind=key.kind,
+            sort=(
+                NoticeSort.ESCALATION
+                if notice.addressee is Addressee.SUPERVISORS
+                else NoticeSort.REMINDER
+            ),
+            due_on=date.fromisoformat(key.due_on),
+            raised_at=key.raised_at,
+            fired_on=date.fromisoformat(fired_on),
+            addressees=json.loads(addressees) if addressees else [],
+            actor=scheduler_actor(tenant),
+            at=self.clock.now(),
+        )
+        try:
+            self.store.save(sent)
+        except IntegrityError:
+            log.info("timer notice stored already", kind=key.kind)  # saved before a crash
 
     def _finish(self, key: FiringKey, outcome: str, detail: str | None) -> None:
         with self.views.transaction() as tx:

@@ -52,7 +52,7 @@ class CaseEventLog(Projection):
 
     def apply(self, tx: ViewTransaction, batch: Sequence[Applied]) -> None:
         """Append one row per kept event; store the state of the cases the batch touched."""
-        ids = sorted({str(a.event.originator_id) for a in batch})
+        ids = sorted({self._case_of(a.event) for a in batch})
         held = self._held
         cases = {} if held is None else {i: held.pop(i) for i in ids if i in held}
         missing = [i for i in ids if i not in cases]
@@ -69,6 +69,10 @@ class CaseEventLog(Projection):
                 case_id, case = held.popitem(last=False)
                 cases[case_id] = case
         self._store(tx, cases)
+
+    def _case_of(self, event: Any) -> str:
+        """The id of the case an event belongs to: by default the aggregate that recorded it."""
+        return str(event.originator_id)
 
     def fill_begins(self) -> None:
         """Keep the state of the cases touched last in memory between batches."""

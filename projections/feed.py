@@ -22,9 +22,12 @@ from decimal import Decimal
 from functools import singledispatch
 from typing import Any, ClassVar, Final
 
+from eventsourcing.utils import get_topic
+
 from domain.case import Case
 from domain.lifecycle import CaseStatus
 from domain.services.catalogue import SERVICES
+from domain.timer_notice import NoticeSort, TimerNotice
 from projections.case_event_log import CaseEventLog
 from projections.case_events import status_after
 from projections.inbox import utc_text
@@ -101,11 +104,27 @@ SHARED_TYPES: Final = {
 }
 
 
+# Notices the scheduler sent (domain/timer_notice.py): aggregates of their own, never case
+# events, published under the case they are for. Keyed by ``TimerNotice.<sort>``.
+NOTICE_TYPES: Final = {
+    f"TimerNotice.{NoticeSort.REMINDER}": (
+        "reminder_sent",
+        "The clerk holding the case (or the teams handling the service) was reminded of the "
+        "timer due on due_on (timer: its kind). The case's version does not move.",
+    ),
+    f"TimerNotice.{NoticeSort.ESCALATION}": (
+        "escalated",
+        "The timer due on due_on (timer: its kind) was missed: the supervisors of the teams "
+        "handling the service were told. The case's version does not move.",
+    ),
+}
+
+
 def _published() -> dict[str, tuple[str, str]]:
     found = dict(SHARED_TYPES)
     for definition in SERVICES.values():
         found |= definition.case_class.PUBLIC_EVENTS
-    return found
+    return found | NOTICE_TYPES
 
 
 PUBLIC_TYPES: Final = {event: public for event, (public, _) in _published().items()}
@@ -257,9 +276,21 @@ class Feed(CaseEventLog):
             "status TEXT NOT NULL, applicant TEXT)"
         )
 
+    def topics(self) -> list[str]:
+        """Every case event, and the notices the scheduler sent for cases."""
+        return sorted([*super().topics(), get_topic(TimerNotice.Sent)])
+
+    def _case_of(self, event: Any) -> str:
+        """A notice belongs to the case it was sent for; any other event to its aggregate."""
+        if isinstance(event, TimerNotice.Sent):
+            return str(event.case_id)
+        return str(event.originator_id)
+
     def _row(self, cases: dict[str, dict[str, Any]], applied: Applied) -> tuple[Any, ...] | None:
         event: Any = applied.event
-        case_id = str(event.originator_id)
+        case_id = self._case_of(event)
+        if isinstance(event, TimerNotice.Sent):
+            return self._notice_row(cases.get(case_id), applied)
         if isinstance(event, Case.Submitted):
             cases[case_id] = {
                 "case_id": case_id,
@@ -295,5 +326,35 @@ class Feed(CaseEventLog):
             case["service"],
             case_id,
             utc_text(getattr(event, "at", None) or event.timestamp),  # when it happened
+            view_json(data),
+        )
+
+    def _notice_row(self, case: dict[str, Any] | None, applied: Applied) -> tuple[Any, ...] | None:
+        """A reminder or escalation, under its case; it leaves the case's state as it was."""
+        event: Any = applied.event
+        if case is None:
+            return None  # a case the feed never saw submitted
+        public, _ = NOTICE_TYPES[f"TimerNotice.{event.sort}"]
+        case_id = case["case_id"]
+        data: dict[str, Any] = {
+            "case_id": case_id,
+            "reference": case["reference"],
+            "service": case["service"],
+            "status": case["status"],
+            "version": event.case_version,  # a notice does not move the case's version
+            "links": {"case": f"/api/v1/cases/{case_id}"},
+            "timer": event.kind,
+            "due_on": _day(event.due_on),
+            "fired_on": _day(event.fired_on),
+            "addressees": list(event.addressees),  # staff and team ids, never names
+        }
+        return (
+            applied.position,
+            str(uuid.uuid5(ID_NAMESPACE, f"notice/{event.originator_id}")),
+            f"{TYPE_PREFIX}{public}.{TYPE_VERSION}",
+            case["tenant"],
+            case["service"],
+            case_id,
+            utc_text(event.at),
             view_json(data),
         )

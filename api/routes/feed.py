@@ -151,6 +151,21 @@ class CaseEventData(BaseModel):
         default=None,
         description="On final: the first day the decision is final (bestandskräftig)",
     )
+    timer: str | None = Field(
+        default=None,
+        description="On reminder_sent and escalated: the timer's kind (e.g. processing_reminder)",
+    )
+    due_on: date | None = Field(
+        default=None, description="On reminder_sent and escalated: the day the timer was due"
+    )
+    fired_on: date | None = Field(
+        default=None, description="On reminder_sent and escalated: the day the notice was sent"
+    )
+    addressees: list[str] | None = Field(
+        default=None,
+        description="On reminder_sent and escalated: whom it went to, as staff ids, "
+        "team:<team id> or supervisors:<team id> (never names)",
+    )
     personal: PersonalPart | None = Field(
         default=None,
         description=(

@@ -302,6 +302,11 @@ INTENDED: frozenset[str] = frozenset(
                 "timely",
             )
         ),
+        # Issue 21: the feed publishes reminders and escalations (reminder_sent, escalated).
+        *(
+            f"{_FEED_DATA}/properties/{name}: added"
+            for name in ("addressees", "due_on", "fired_on", "timer")
+        ),
     }
 )
 # Component schemas that may be renamed or dropped (their content is still compared inline).

@@ -281,6 +281,7 @@ EVENT_CLASSES = {
         "SignsRemoved",
     ],
     "domain.team_roster:TeamRoster": ["Started", "TeamConfigured", "TeamDissolved"],
+    "domain.timer_notice:TimerNotice": ["Sent"],
 }
 
 
