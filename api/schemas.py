@@ -259,6 +259,11 @@ class CaseOut(BaseModel):
     final_on: date | None = Field(
         description="The first day the decision is final (bestandskräftig)."
     )
+    expired_on: date | None = Field(
+        default=None,
+        description="The first day the approval is no longer effective: its validity ended "
+        "(§ 43 (2) HVwVfG, recorded by the scheduler the day after its last day).",
+    )
     objections: list[dict[str, Any]] = Field(
         description="Every objection (Widerspruch), oldest first: received_on, grounds, "
         "lodged_by, deadline, timely, state (pending, heard, forwarded, partly_remedied, "
@@ -313,6 +318,7 @@ class CaseOut(BaseModel):
             notified_on=state.notified_on,
             objection_deadline=state.objection_deadline,
             final_on=state.final_on,
+            expired_on=state.expired_on,
             objections=state.objections,
             deemed_approval=(
                 DeemedApprovalOut.model_validate(state.deemed_approved)

@@ -55,6 +55,7 @@ SHOWN_EVENTS: Final = frozenset(
         "ObjectionDecided",
         "BecameFinal",
         "DeemedApproved",  # § 42a HVwVfG: the approval is deemed granted
+        "ApprovalExpired",  # § 43 (2) HVwVfG: the approval ceased to be effective
         "DeemedApprovalCertified",  # its certificate (§ 42a (3)) is the applicant's document
         "Withdrawn",
         "Closed",

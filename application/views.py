@@ -84,6 +84,7 @@ class CaseState:
     notified_on: date | None
     objection_deadline: date | None
     final_on: date | None
+    expired_on: date | None  # the approval ceased to be effective (§ 43 (2) HVwVfG)
     objections: list[dict[str, Any]]
     # § 42a HVwVfG: the approval deemed granted and the certificates issued (None: not deemed)
     deemed_approved: dict[str, Any] | None
@@ -129,6 +130,7 @@ class CaseState:
             notified_on=case.notified_on,
             objection_deadline=case.objection_deadline,
             final_on=case.final_on,
+            expired_on=case.expired_on,
             objections=[objection_view(o) for o in case.objections],
             deemed_approved=deemed_approval_view(case),
             allowed_commands=tuple(sorted(case.allowed_commands())),

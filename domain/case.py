@@ -229,6 +229,7 @@ class Case(Aggregate):
         self.objection_deadline: date | None = None
         self.objections: list[Objection] = []
         self.final_on: date | None = None
+        self.expired_on: date | None = None
         self.fee_refunded = Decimal(0)  # of the decision in force, by remedies and decisions
         self.documents_received_on: date = berlin_date(submitted.at)
         self.documents_requested_on: date | None = None  # the last request for missing ones
@@ -297,6 +298,8 @@ class Case(Aggregate):
         statutory = clock.deemed_approval and not clock.reopened_after_decision
         if statutory and self.status in BEFORE_DEEMED_APPROVAL and clock.decided_on is None:
             commands |= {"record_deemed_approval"}
+        if self.expiry_from() is not None:
+            commands |= {"record_expiry"}
         return commands | self._legal_track_commands()
 
     def _legal_track_commands(self) -> frozenset[str]:
@@ -1338,6 +1341,7 @@ class Case(Aggregate):
         self.notification = None
         self.objection_deadline = None
         self.final_on = None
+        self.expired_on = None
         self.fee_refunded = Decimal(0)
         self.clock = self.clock.reopened()
 
@@ -1936,6 +1940,84 @@ class Case(Aggregate):
         self.status = status
         self.last_activity_at = at
 
+    # ------------------------------------------------- expiry (§ 43 (2) HVwVfG)
+
+    EXPIRY_BASIS: ClassVar[str] = "§ 43 Abs. 2 HVwVfG (Erledigung durch Zeitablauf)"
+
+    def validity_ends_on(self) -> date | None:
+        """Extension point: the notified approval's last day of validity as it stands now
+        (a service's extension or renewal moves it); None for a refusal or no last day."""
+        decision = self.decision
+        if self.notified_on is None or decision is None or not decision.outcome.is_approval:
+            return None
+        return decision.expires_on
+
+    def validity_ended_otherwise(self) -> bool:
+        """Extension point: the approval is no longer in force for another reason than time
+        (used up by completed works, returned, revoked)."""
+        return False
+
+    def expiry_from(self) -> date | None:
+        """The day the approval ceases to be effective by lapse of time (the day after its
+        last day, § 43 (2) HVwVfG), if it still will: notified, not expired yet, not
+        withdrawn, closed, replaced or ended otherwise; None otherwise."""
+        if self.expired_on is not None or self.withdrawn:
+            return None
+        if self.status in (CaseStatus.WITHDRAWN, CaseStatus.CLOSED):
+            return None
+        if self.validity_ended_otherwise():
+            return None
+        last = self.validity_ends_on()
+        return None if last is None else last + timedelta(days=1)
+
+    def record_expiry(self, *, actor: Actor, at: datetime) -> None:
+        """The approval's validity ended: it ceased to be effective by lapse of time.
+
+        § 43 (2) HVwVfG: an administrative act remains effective until it is withdrawn,
+        revoked, otherwise cancelled or settled by lapse of time. Run by the scheduler as the
+        system on the day after the last day (or by staff); recorded once, with the last day
+        and the day it took effect. The status stays where the service's work stands.
+        """
+        if self.expired_on is not None:
+            raise InvalidCommand("expired_on", f"the approval expired on {self.expired_on}")
+        first = self.expiry_from()
+        if first is None:
+            raise InvalidCommand("decision", "no approval in force that could expire")
+        record = self._begin("record_expiry", actor, at)
+        if berlin_date(at) < first:
+            last = first - timedelta(days=1)
+            raise InvalidCommand("at", f"the approval is valid until {last}: it expires on {first}")
+        self._approval_expired(
+            actor=record,
+            at=at,
+            valid_until=first - timedelta(days=1),
+            expired_on=first,
+            legal_basis=self.EXPIRY_BASIS,
+        )
+
+    class ApprovalExpired(Aggregate.Event):
+        """The approval ceased to be effective by lapse of time (§ 43 (2) HVwVfG): its last
+        day was ``valid_until``, in effect from ``expired_on``. The status does not move."""
+
+        actor: ActorRecord
+        at: datetime
+        valid_until: date
+        expired_on: date
+        legal_basis: str
+
+    @event(ApprovalExpired)
+    def _approval_expired(
+        self,
+        *,
+        actor: ActorRecord,
+        at: datetime,
+        valid_until: date,
+        expired_on: date,
+        legal_basis: str,
+    ) -> None:
+        self.expired_on = expired_on
+        self.last_activity_at = at
+
     def withdraw(self, *, actor: Actor, at: datetime, reason: str | None = None) -> None:
         """The applicant withdraws the application: possible until the decision is final.
 
@@ -2002,6 +2084,8 @@ class Case(Aggregate):
         After a refusal, or once an unused approval expired, the file may be closed.
         """
         decision = self.decision
+        if self.expired_on is not None:
+            return  # recorded as expired (§ 43 (2) HVwVfG)
         if (
             self.status == CaseStatus.FINAL
             and decision is not None

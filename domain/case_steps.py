@@ -588,6 +588,15 @@ RECORD_DEEMED_APPROVAL: Final = case_step(
     "HVwVfG). The scheduler records it on that day; staff may record it too.",
 )
 
+RECORD_EXPIRY: Final = case_step(
+    "record_expiry",
+    "expiry",
+    "Record that the approval expired (§ 43 (2) HVwVfG)",
+    "The approval's last day of validity (after extensions or renewals) has passed: it ceased "
+    "to be effective by lapse of time from the next day. The scheduler records it on that day; "
+    "staff may record it too. Never before, never twice, not once the approval ended otherwise.",
+)
+
 CERTIFY_DEEMED_APPROVAL: Final = case_step(
     "certify_deemed_approval",
     "deemed-approval-certificate",
@@ -645,6 +654,7 @@ CASE_STEPS: Final = Steps(
         MARK_FINAL,
         RECORD_DEEMED_APPROVAL,
         CERTIFY_DEEMED_APPROVAL,
+        RECORD_EXPIRY,
         WITHDRAW,
         CLOSE,
     ),

@@ -20,8 +20,10 @@
   scheduler runs ``mark_final`` as the system on the first day of finality. The case itself
   decides (``Case.final_from``): the timer's date is where to look, not the law.
 
-* ``permit_expired``: the notified permit's last day passed: a notice for the clerk (services
-  add the events that move or end it, in their own modules).
+* ``permit_expired``: the notified approval's last day passed: the scheduler runs
+  ``record_expiry`` as the system on the next day (§ 43 (2) HVwVfG: settled by lapse of time).
+  Services add the events that move or end it, in their own modules; the case decides
+  (``Case.expiry_from``, with the service's ``validity_ends_on``).
 
 Services register their own kinds the same way, in their own modules (the road opening's
 warranty ending, the sewer connection charge falling due).
@@ -33,7 +35,7 @@ from datetime import date, timedelta
 from typing import Any, Final
 
 from domain.case import Case
-from domain.case_steps import MARK_FINAL, RECORD_DEEMED_APPROVAL
+from domain.case_steps import MARK_FINAL, RECORD_DEEMED_APPROVAL, RECORD_EXPIRY
 from domain.objection import ObjectionState
 from domain.processing_clock import ProcessingClock
 from domain.timers import (
@@ -221,16 +223,26 @@ def _objection_decided(event: Case.ObjectionDecided, due: Due) -> Due:
 
 OBJECTION_PERIOD_ENDED.ends_on(Case.BecameFinal, *CASE_ENDS)
 
+
+def expiry_ready(case: Case, today: date) -> Readiness:
+    """Whether ``record_expiry`` is still to run on ``today``, as the case itself says."""
+    first = case.expiry_from()
+    if first is None:
+        return Readiness.DONE  # expired already, refused, ended otherwise, withdrawn, closed
+    return Readiness.DUE if today >= first else Readiness.NOT_YET
+
+
 PERMIT_EXPIRED: Final = TimerKind(
     name="permit_expired",
-    summary="The permit's validity ended (its last day passed): a notice for the clerk.",
+    summary="The approval's validity ended (its last day passed): the scheduler records expiry.",
     fires=Fires.DAY_AFTER,
-    action=Notice(Addressee.ASSIGNEE),
+    action=RunCommand(RECORD_EXPIRY, expiry_ready),
 )
-"""A permit's validity ending: the last day the notified decision gives (``expires_on``,
+"""An approval's validity ending: the last day the notified decision gives (``expires_on``,
 also a validity from the Bekanntgabe, § 43 HVwVfG). Services move it with their own events
 (an extension, a renewal) and end it (works reported complete, a permit returned or revoked),
-registering their rules in their own modules."""
+registering their rules in their own modules. The timer's date is where to look; whether the
+approval expired, and when, the case decides (``Case.expiry_from``)."""
 
 
 @PERMIT_EXPIRED.on(Case.Notified)
@@ -244,7 +256,7 @@ def _decision_replaced(event: Any, due: Due) -> Due:
     return Due() if event.new_decision else due
 
 
-PERMIT_EXPIRED.ends_on(Case.Withdrawn, Case.Closed)
+PERMIT_EXPIRED.ends_on(Case.ApprovalExpired, Case.Withdrawn, Case.Closed)
 
 for _kind in (
     PROCESSING_REMINDER,

@@ -86,6 +86,10 @@ EVENT_LABELS: Final[dict[str, tuple[str, str]]] = {
     "ObjectionDecided": ("Widerspruchsbescheid erlassen", "Objection decided"),
     "BecameFinal": ("Bescheid bestandskräftig", "Decision final"),
     "DeemedApproved": ("Genehmigung gilt als erteilt (§ 42a HVwVfG)", "Approval deemed granted"),
+    "ApprovalExpired": (
+        "Genehmigung durch Zeitablauf erledigt (§ 43 Abs. 2 HVwVfG)",
+        "Approval expired",
+    ),
     "DeemedApprovalCertified": (
         "Bescheinigung über die Genehmigungsfiktion erteilt",
         "Certificate of deemed approval issued",

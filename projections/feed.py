@@ -95,6 +95,12 @@ SHARED_TYPES: Final = {
         "The statutory period ended on period_ended_on without a decision: the approval is "
         "deemed granted from took_effect_on (Genehmigungsfiktion, § 42a HVwVfG; legal_basis).",
     ),
+    "ApprovalExpired": (
+        "expired",
+        "The approval's last day of validity (after extensions or renewals) was valid_until: "
+        "it ceased to be effective by lapse of time from expired_on (§ 43 (2) HVwVfG; "
+        "legal_basis). The case's status does not move.",
+    ),
     "DeemedApprovalCertified": (
         "deemed_approval_certified",
         "The certificate of the deemed approval (§ 42a (3) HVwVfG) was issued (number).",
@@ -221,6 +227,15 @@ def _deemed_approved(event: Case.DeemedApproved) -> dict[str, Any]:
     return {
         "period_ended_on": _day(event.period_ended_on),
         "took_effect_on": _day(event.took_effect_on),
+        "legal_basis": event.legal_basis,
+    }
+
+
+@public_data.register(Case.ApprovalExpired)
+def _approval_expired(event: Case.ApprovalExpired) -> dict[str, Any]:
+    return {
+        "valid_until": _day(event.valid_until),
+        "expired_on": _day(event.expired_on),
         "legal_basis": event.legal_basis,
     }
 

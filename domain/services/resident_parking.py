@@ -409,6 +409,15 @@ class ResidentParkingPermit(Case):
             return None
         return self.renewed or (decision.effective_from, decision.expires_on)
 
+    def validity_ends_on(self) -> date | None:
+        """The permit's last day after renewals (``period``), once notified."""
+        period = self.period
+        return period[1] if period is not None and self.notified_on is not None else None
+
+    def validity_ended_otherwise(self) -> bool:
+        """A permit returned or revoked (in effect) ended before its last day."""
+        return self.ended_on is not None
+
     def allowed_commands(self) -> frozenset[str]:
         """Permit steps only while a permit in force awaits no decision and no revocation.
 

@@ -696,6 +696,14 @@ class RoadOpeningPermit(Case):
 
     # ------------------------------------------------------------- extension
 
+    def validity_ends_on(self) -> date | None:
+        """The permit's last day after extensions (``valid_until``), once notified."""
+        return self.valid_until if self.notified_on is not None else None
+
+    def validity_ended_otherwise(self) -> bool:
+        """Works reported complete used the permit: the warranty follows, not expiry."""
+        return self.works_completed_on != date.min
+
     @property
     def valid_until(self) -> date | None:
         """The permit's last day: the decision's, or the latest extension of this decision."""

@@ -97,6 +97,7 @@ POLICY |= {("POST", f"/api/v1/cases/{{case_id}}/{c}"): STAFF for c in STAFF_COMM
 POLICY[("POST", "/api/v1/cases/{case_id}/parking-return")] = {"applicant", *STAFF}
 POLICY[("POST", "/api/v1/cases/{case_id}/deemed-approval")] = STAFF
 POLICY[("POST", "/api/v1/cases/{case_id}/deemed-approval-certificate")] = {"applicant", *STAFF}
+POLICY[("POST", "/api/v1/cases/{case_id}/expiry")] = STAFF  # issue 21: § 43 (2) HVwVfG
 POLICY[("POST", "/api/v1/cases/{case_id}/construction-reported")] = {"applicant", *STAFF}
 POLICY[("POST", "/api/v1/cases/{case_id}/leak-tests")] = {"applicant", *STAFF}
 POLICY[("POST", "/api/v1/cases/{case_id}/authority-hearings")] = STAFF

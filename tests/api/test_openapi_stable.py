@@ -99,6 +99,7 @@ _FEED_DATA = (
 _CASE_CHANGES = (
     "properties/final_on: added",
     "properties/deemed_approval: added",  # issue 21: the approval deemed granted (§ 42a)
+    "properties/expired_on: added",  # issue 21: the approval expired (§ 43 (2) HVwVfG)
     "properties/notification: added",
     "properties/objections: added",
     "properties/processing/properties/decided_on: added",
@@ -132,6 +133,8 @@ INTENDED: frozenset[str] = frozenset(
         # Issue 21: deemed approval (§ 42a HVwVfG) recorded, and its certificate (§ 42a (3)).
         "/POST /api/v1/cases/{case_id}/deemed-approval: added",
         "/POST /api/v1/cases/{case_id}/deemed-approval-certificate: added",
+        # Issue 21: the approval's validity ended (§ 43 (2) HVwVfG), recorded as a case event.
+        "/POST /api/v1/cases/{case_id}/expiry: added",
         # Issue 21: the inbox shows the latest open reminder or escalation and filters by them.
         "/GET /api/v1/inbox/parameters/query:escalated: added",
         "/GET /api/v1/inbox/parameters/query:reminded: added",

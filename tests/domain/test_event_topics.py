@@ -22,6 +22,7 @@ from tests.domain.case_fixtures import CLERK, in_review, submitted
 # Every command method's event, as it was stored: a command of the shared lifecycle records
 # the Case's class even on a service's case (the library triggers the class of the method).
 RECORDED_BY_METHOD = {
+    "domain.case:Case._approval_expired": "domain.case:Case.ApprovalExpired",
     "domain.case:Case._assigned": "domain.case:Case.Assigned",
     "domain.case:Case._became_final": "domain.case:Case.BecameFinal",
     "domain.case:Case._claimed": "domain.case:Case.Claimed",
@@ -183,6 +184,7 @@ RECORDED_BY_METHOD = {
 
 BASE_CLASSES = ["Created", "Event"]
 CASE_EVENTS = [
+    "ApprovalExpired",  # issue 21: the approval's validity ended (§ 43 (2) HVwVfG)
     "Assigned",
     "BecameFinal",
     "Claimed",

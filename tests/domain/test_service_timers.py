@@ -8,11 +8,28 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
-from domain.case_timers import PERMIT_EXPIRED
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from domain.case import Case
+from domain.case_steps import RECORD_EXPIRY
+from domain.case_timers import PERMIT_EXPIRED, expiry_ready
+from domain.errors import InvalidCommand
 from domain.rules import notification
 from domain.services.road_opening import WARRANTY_ENDS
 from domain.services.sewer_connection import CHARGE_FALLS_DUE
-from domain.timers import TIMER_KINDS, Addressee, Due, Fires, Notice, TimerKind
+from domain.timers import (
+    TIMER_KINDS,
+    Addressee,
+    Due,
+    Fires,
+    Notice,
+    Readiness,
+    RunCommand,
+    TimerKind,
+    scheduler_actor,
+)
 from tests.domain.case_fixtures import CLERK, noon, road_opening_decided
 from tests.domain.test_sewer_connection_charge_procedure import accepted, built
 
@@ -29,8 +46,10 @@ def due_after(kind: TimerKind, events: Iterable[Any]) -> Due:
 def test_the_services_kinds_are_registered_with_the_scheduler_as_notices() -> None:
     names = set(TIMER_KINDS.names())
     assert {WARRANTY_ENDS.name, PERMIT_EXPIRED.name, CHARGE_FALLS_DUE.name} <= names
-    for kind in (WARRANTY_ENDS, PERMIT_EXPIRED, CHARGE_FALLS_DUE):
+    for kind in (WARRANTY_ENDS, CHARGE_FALLS_DUE):
         assert kind.action == Notice(Addressee.ASSIGNEE)
+    # Expiry changes the case's legal state (§ 43 (2) HVwVfG): a case event, run as a command.
+    assert PERMIT_EXPIRED.action == RunCommand(RECORD_EXPIRY, expiry_ready)
     assert WARRANTY_ENDS.fires is Fires.ON_THE_DAY  # the final inspection is due that day
     assert PERMIT_EXPIRED.fires is Fires.DAY_AFTER  # its last day has passed
     assert CHARGE_FALLS_DUE.fires is Fires.ON_THE_DAY
@@ -77,3 +96,84 @@ def test_the_connection_charge_falls_due_on_the_day_its_bekanntgabe_gives() -> N
     assert permit.charge.due_on is not None
     assert due_after(CHARGE_FALLS_DUE, events).on == permit.charge.due_on
     assert due_after(CHARGE_FALLS_DUE, events).on > date(2026, 4, 3) + timedelta(days=27)
+
+
+LAST_DAY = date(2026, 6, 30)
+SYSTEM = scheduler_actor("usingen")
+
+
+def notified_road_permit() -> Any:
+    permit = road_opening_decided(DECIDED_ON, expires_on=LAST_DAY)
+    permit.notify(actor=CLERK, at=noon(DECIDED_ON))
+    assert permit.valid_until == LAST_DAY
+    return permit
+
+
+def test_the_expiry_is_recorded_the_day_after_the_last_day_once_as_a_case_event() -> None:
+    permit = notified_road_permit()
+    assert expiry_ready(permit, LAST_DAY) is Readiness.NOT_YET
+    with pytest.raises(InvalidCommand, match="valid until 2026-06-30"):
+        permit.record_expiry(actor=SYSTEM, at=noon(LAST_DAY))
+    status = permit.status
+    assert expiry_ready(permit, date(2026, 7, 1)) is Readiness.DUE
+    assert "record_expiry" in permit.allowed_commands()
+    permit.record_expiry(actor=SYSTEM, at=noon(date(2026, 7, 3)))
+    expired = [e for e in permit.collect_events() if isinstance(e, Case.ApprovalExpired)]
+    assert [(e.valid_until, e.expired_on) for e in expired] == [(LAST_DAY, date(2026, 7, 1))]
+    assert "§ 43 Abs. 2 HVwVfG" in expired[0].legal_basis
+    assert permit.expired_on == date(2026, 7, 1)
+    assert permit.status == status  # the service's lifecycle does not move
+    assert expiry_ready(permit, date(2026, 7, 4)) is Readiness.DONE
+    assert "record_expiry" not in permit.allowed_commands()
+    with pytest.raises(InvalidCommand, match="expired on 2026-07-01"):
+        permit.record_expiry(actor=CLERK, at=noon(date(2026, 7, 4)))
+
+
+def test_an_extension_moves_the_expiry_and_the_timer_ends_with_it() -> None:
+    permit = notified_road_permit()
+    start = permit.data["planned_period"]["start"]
+    started = date.fromisoformat(start) if isinstance(start, str) else start
+    permit.start_works(actor=CLERK, at=noon(max(started, DECIDED_ON)), started_on=started)
+    permit.extend_permit(
+        actor=CLERK, at=noon(date(2026, 6, 1)), extended_to=date(2026, 7, 31), reason="Regen"
+    )
+    assert expiry_ready(permit, date(2026, 7, 1)) is Readiness.NOT_YET
+    with pytest.raises(InvalidCommand):
+        permit.record_expiry(actor=SYSTEM, at=noon(date(2026, 7, 1)))
+    permit.record_expiry(actor=SYSTEM, at=noon(date(2026, 8, 1)))
+    assert permit.expired_on == date(2026, 8, 1)
+    assert due_after(PERMIT_EXPIRED, permit.collect_events()).on is None  # ends with it
+
+
+def test_no_expiry_once_the_works_are_complete_or_the_application_withdrawn() -> None:
+    completed = notified_road_permit()
+    start = completed.data["planned_period"]["start"]
+    started = date.fromisoformat(start) if isinstance(start, str) else start
+    completed.start_works(actor=CLERK, at=noon(max(started, DECIDED_ON)), started_on=started)
+    completed.complete_works(
+        actor=CLERK, at=noon(date(2026, 6, 15)), completed_on=date(2026, 6, 15)
+    )
+    assert expiry_ready(completed, date(2026, 7, 1)) is Readiness.DONE
+    with pytest.raises(InvalidCommand, match="no approval in force"):
+        completed.record_expiry(actor=SYSTEM, at=noon(date(2026, 7, 1)))
+    withdrawn = notified_road_permit()
+    withdrawn.withdraw(actor=CLERK, at=noon(DECIDED_ON + timedelta(days=1)))
+    assert expiry_ready(withdrawn, date(2026, 7, 1)) is Readiness.DONE
+    with pytest.raises(InvalidCommand, match="no approval in force"):
+        withdrawn.record_expiry(actor=SYSTEM, at=noon(date(2026, 7, 1)))
+
+
+@given(offset=st.integers(min_value=-400, max_value=400))
+def test_the_expiry_is_due_exactly_from_the_day_after_the_last_day(offset: int) -> None:
+    permit = notified_road_permit()
+    day = LAST_DAY + timedelta(days=offset)
+    ready = expiry_ready(permit, day)
+    assert ready is (Readiness.DUE if day > LAST_DAY else Readiness.NOT_YET)
+    if day < DECIDED_ON:
+        return
+    if ready is Readiness.DUE:
+        permit.record_expiry(actor=SYSTEM, at=noon(day))
+        assert permit.expired_on == LAST_DAY + timedelta(days=1)
+    else:
+        with pytest.raises(InvalidCommand):
+            permit.record_expiry(actor=SYSTEM, at=noon(day))
