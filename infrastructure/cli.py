@@ -6,7 +6,8 @@ import signal
 import sys
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dt_time
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -25,11 +26,13 @@ from rich.progress import (
 from api.app import create_app
 from api.auth import DevelopmentTokens
 from api.oidc import ClaimPathError
+from application.clock import Clock, FixedClock
 from application.errors import ApplicationError
 from application.facade import DatabaseUnavailable
 from domain.actor import Actor, Role, Scope
 from domain.errors import DomainError
 from domain.tenants import TENANTS
+from domain.working_days import BERLIN
 from infrastructure.database import DatabaseUrlError
 from infrastructure.demo import demo_case_for, seed_demo
 from infrastructure.logging import configure_logging
@@ -68,10 +71,10 @@ def describe_settings_error(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def open_vorgang(settings: Settings) -> Vorgang:
+def open_vorgang(settings: Settings, clock: Clock | None = None) -> Vorgang:
     """Build the application, or one line saying why the database cannot be used."""
     try:
-        return build(settings)
+        return build(settings, clock=clock, run_scheduler=False if clock else None)
     except (DatabaseUrlError, DatabaseUnavailable) as error:
         raise fail(str(error)) from None
 
@@ -276,12 +279,28 @@ timers_app = typer.Typer(help="Deadlines that act: the scheduler's timers and fi
 app.add_typer(timers_app, name="timers")
 
 
+def business_morning(day: date) -> FixedClock:
+    """A clock standing at 08:00 in Germany on ``day`` (the scheduler's business day)."""
+    return FixedClock(datetime.combine(day, dt_time(8), tzinfo=BERLIN).astimezone(UTC))
+
+
 @timers_app.command("tick")
-def timers_tick() -> None:
+def timers_tick(
+    on: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            help="Fire as of this business day (YYYY-MM-DD) on a fixed clock, so a demo sees "
+            "timers fire; refused in production.",
+        ),
+    ] = None,
+) -> None:
     """Catch the read models up and fire every timer due today, once (as the workers do)."""
     settings = load_settings()
     configure_logging(settings.log_format, "WARNING")
-    vorgang = open_vorgang(settings)
+    if on is not None and settings.environment is Environment.PRODUCTION:
+        raise fail("--on moves time: only for development and demos, never in production")
+    vorgang = open_vorgang(settings, business_morning(on.date()) if on is not None else None)
     try:
         vorgang.projections.catch_up()
         report = vorgang.scheduler.tick()
