@@ -1978,12 +1978,12 @@ class Case(Aggregate):
         system on the day after the last day (or by staff); recorded once, with the last day
         and the day it took effect. The status stays where the service's work stands.
         """
+        record = self._begin("record_expiry", actor, at)  # offered only while it can expire
         if self.expired_on is not None:
             raise InvalidCommand("expired_on", f"the approval expired on {self.expired_on}")
         first = self.expiry_from()
         if first is None:
             raise InvalidCommand("decision", "no approval in force that could expire")
-        record = self._begin("record_expiry", actor, at)
         if berlin_date(at) < first:
             last = first - timedelta(days=1)
             raise InvalidCommand("at", f"the approval is valid until {last}: it expires on {first}")

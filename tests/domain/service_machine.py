@@ -1369,6 +1369,42 @@ class ServiceMachine(RuleBasedStateMachine):
             assert "withdraw" not in self.case.allowed_commands()
 
     @precondition(lambda self: self.withdrawals)
+    @rule(actor=actors, at_kind=at_kinds, jump=st.sampled_from(["none", "last_day", "after"]))
+    def record_expiry(self, actor: Actor, at_kind: str, jump: str) -> None:
+        """The approval's validity ended (§ 43 (2) HVwVfG): from the day after its last day,
+        once; never for a refusal, a withdrawn application, a closed file, an approval ended
+        otherwise. The status stays."""
+        case = self.case
+        last = case.validity_ends_on()
+        first = case.expiry_from()
+        if first is not None:
+            assert last is not None
+            assert first == last + timedelta(days=1)
+            if jump == "last_day":
+                self._move_to(first - timedelta(days=1))
+            elif jump == "after":
+                self._move_to(first)
+        else:
+            assert "record_expiry" not in case.allowed_commands()
+        status = case.status
+
+        def expect(today: date) -> str | None:
+            assert first is not None  # offered only while it could expire
+            return None if today >= first else "at"
+
+        error = self._run(
+            "record_expiry",
+            actor,
+            at_kind,
+            lambda at: case.record_expiry(actor=actor, at=at),
+            expect,
+        )
+        if error is None:
+            event("approval expired")
+            assert case.expired_on == first
+            assert case.status == status
+            assert "record_expiry" not in case.allowed_commands()
+
     @rule(actor=actors, at_kind=at_kinds, reason=optional_texts)
     def withdraw(self, actor: Actor, at_kind: str, reason: str | None) -> None:
         """The application is withdrawn until the decision is final by law (marked or not),
