@@ -1959,16 +1959,28 @@ class Case(Aggregate):
 
     def expiry_from(self) -> date | None:
         """The day the approval ceases to be effective by lapse of time (the day after its
-        last day, § 43 (2) HVwVfG), if it still will: notified, not expired yet, not
-        withdrawn, closed, replaced or ended otherwise; None otherwise."""
-        if self.expired_on is not None or self.withdrawn:
-            return None
-        if self.status in (CaseStatus.WITHDRAWN, CaseStatus.CLOSED):
+        last day, § 43 (2) HVwVfG), if it still will: notified, not recorded as expired for
+        this last day, not withdrawn, closed, replaced or ended otherwise; None otherwise.
+
+        A permit renewed after it lapsed (resident parking) runs to a new last day: it can
+        expire again, after that one.
+        """
+        if self.withdrawn or self.status in (CaseStatus.WITHDRAWN, CaseStatus.CLOSED):
             return None
         if self.validity_ended_otherwise():
             return None
         last = self.validity_ends_on()
-        return None if last is None else last + timedelta(days=1)
+        if last is None:
+            return None
+        first = last + timedelta(days=1)
+        if self.expired_on is not None and self.expired_on >= first:
+            return None  # recorded already for this last day
+        return first
+
+    def has_expired(self) -> bool:
+        """Recorded as expired, and not renewed since beyond that day."""
+        last = self.validity_ends_on()
+        return self.expired_on is not None and (last is None or self.expired_on > last)
 
     def record_expiry(self, *, actor: Actor, at: datetime) -> None:
         """The approval's validity ended: it ceased to be effective by lapse of time.
@@ -1979,8 +1991,6 @@ class Case(Aggregate):
         and the day it took effect. The status stays where the service's work stands.
         """
         record = self._begin("record_expiry", actor, at)  # offered only while it can expire
-        if self.expired_on is not None:
-            raise InvalidCommand("expired_on", f"the approval expired on {self.expired_on}")
         first = self.expiry_from()
         if first is None:
             raise InvalidCommand("decision", "no approval in force that could expire")
@@ -2084,7 +2094,7 @@ class Case(Aggregate):
         After a refusal, or once an unused approval expired, the file may be closed.
         """
         decision = self.decision
-        if self.expired_on is not None:
+        if self.has_expired():
             return  # recorded as expired (§ 43 (2) HVwVfG)
         if (
             self.status == CaseStatus.FINAL
