@@ -286,6 +286,20 @@ REVOCATION_COMMANDS: Final = frozenset(
 FOLLOW_UP_COMMANDS: Final = REVOCATION_COMMANDS | {"notify_permit_decision"}
 
 
+def read_as_a_decision_notified_at_the_counter(state: dict[str, Any]) -> None:
+    """A renewal or plate change of version 1 kept no decision record: read it as one without
+    operative part, legal basis, costs or remedy notice, handed over on the day recorded."""
+    state.update(
+        starts_on=None,
+        operative_part=None,
+        legal_basis=None,
+        costs=None,
+        remedy_notice=None,
+        issuing_authority=None,
+        notified=notified_at_the_counter(state["at"]),
+    )
+
+
 def notified_at_the_counter(at: datetime) -> dict[str, Any]:
     """How a decision after issue recorded before notifications were kept is read.
 
@@ -837,17 +851,7 @@ class ResidentParkingPermit(Case):
         issuing_authority: str | None
         notified: dict[str, Any] | None
 
-        @staticmethod
-        def upcast_v1_v2(state: dict[str, Any]) -> None:
-            state.update(
-                starts_on=None,
-                operative_part=None,
-                legal_basis=None,
-                costs=None,
-                remedy_notice=None,
-                issuing_authority=None,
-                notified=notified_at_the_counter(state["at"]),
-            )
+        upcast_v1_v2 = staticmethod(read_as_a_decision_notified_at_the_counter)
 
     @event(PermitRenewed)
     def _renewed(
@@ -1028,17 +1032,7 @@ class ResidentParkingPermit(Case):
         issuing_authority: str | None
         notified: dict[str, Any] | None
 
-        @staticmethod
-        def upcast_v1_v2(state: dict[str, Any]) -> None:
-            state.update(
-                starts_on=None,
-                operative_part=None,
-                legal_basis=None,
-                costs=None,
-                remedy_notice=None,
-                issuing_authority=None,
-                notified=notified_at_the_counter(state["at"]),
-            )
+        upcast_v1_v2 = staticmethod(read_as_a_decision_notified_at_the_counter)
 
     @event(NumberPlateChanged)
     def _number_plate_changed(
