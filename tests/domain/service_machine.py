@@ -1719,8 +1719,12 @@ class ServiceMachine(RuleBasedStateMachine):
             months = case.decision.remedy_notice.period_months
             assert months in (OBJECTION_PERIOD_MONTHS, PERIOD_WITHOUT_NOTICE_MONTHS)
             assert case.objection_deadline == period_end(case.notified_on, months)
-            if open_objection is not None:
-                assert open_objection.deadline == case.objection_deadline  # the period now
+            if open_objection is not None and open_objection.deadline != case.objection_deadline:
+                # Only one lodged against an earlier notification and remedied in part with a
+                # new decision: its timeliness was judged by the period it was lodged in, which
+                # it keeps; the rest of it stays open against the decision now in force.
+                assert open_objection.state is ObjectionState.PARTLY_REMEDIED
+                assert open_objection.received_on <= case.notified_on
         else:
             assert case.final_on is None
         if case.final_on is not None:
