@@ -25,6 +25,7 @@ from domain.authorities import (
     authorities_of,
     remedy_notice,
 )
+from domain.case_documents import CaseDocuments
 from domain.conditions import StandardConditions, check_conditions
 from domain.decision import (
     CostsDecision,
@@ -141,7 +142,7 @@ def leads_to(status: str) -> Any:
     return staticmethod(upcast_v1_v2)
 
 
-class Case(Aggregate):
+class Case(CaseDocuments):
     """An application (Antrag) and everything that happens to it until the file is closed."""
 
     LIFECYCLE: ClassVar[Mapping[str, frozenset[str]]] = LIFECYCLE

@@ -187,9 +187,12 @@ class Decide(CommandBody):
 class Notify(CommandBody):
     """How the decision was sent; the day of notification follows by law (§ 41 HVwVfG)."""
 
-    delivery: Literal["counter", "letter", "electronic", "portal", "formal_service"] = Field(
-        description="counter: handed over; letter: post; electronic: sent electronically; "
-        "portal: made available for retrieval; formal_service: Zustellung (HVwZG)."
+    delivery: Literal["counter", "letter", "electronic", "portal", "postbox", "formal_service"] = (
+        Field(
+            description="counter: handed over; letter: post; electronic: sent electronically; "
+            "portal: made available for retrieval; postbox: provided in the BundID / Mein "
+            "Unternehmenskonto postbox for retrieval; formal_service: Zustellung (HVwZG)."
+        )
     )
     sent_on: date | None = Field(
         default=None, description="Handed over, posted, sent or provided; today if omitted."

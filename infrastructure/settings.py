@@ -223,6 +223,51 @@ class Settings(BaseSettings):
         ),
     )
 
+    documents_dir: str = Field(
+        default="./var/documents",
+        description=(
+            "Where issued documents are kept, each encrypted under the keys of the data "
+            "subjects it names (erasure makes it unreadable). Unused with documents_s3_bucket."
+        ),
+    )
+    documents_s3_bucket: str | None = Field(
+        default=None,
+        description=(
+            "Keep documents in this bucket of an S3-compatible store instead (needs the "
+            "`s3` extra: pip install 'vorgang[s3]'); credentials from the usual AWS_* variables."
+        ),
+    )
+    documents_s3_endpoint_url: str | None = Field(
+        default=None,
+        description="The S3-compatible store's endpoint (MinIO, Ceph, a municipal cloud).",
+    )
+    seal_key_file: str | None = Field(
+        default=None,
+        description=(
+            "PEM private key of the deployment's electronic seal (PAdES, an advanced seal, "
+            "not a qualified one). Unset in development: a seal is made once under "
+            "var/seal/ (`vorgang documents new-seal` makes one for production)."
+        ),
+    )
+    seal_certificate_file: str | None = Field(
+        default=None,
+        description="PEM certificate of the seal key, with its chain (set with seal_key_file).",
+    )
+    postbox_dir: str = Field(
+        default="./var/postbox",
+        description=(
+            "The postbox simulator's directory: it accepts messages for portal accounts and "
+            "reports them retrieved or failed as the real BundID postbox does."
+        ),
+    )
+    print_dir: str = Field(
+        default="./var/print",
+        description=(
+            "Exchange directory with the town's print service: batches of letters go to "
+            "outbox/, its posting reports (posting day per letter) come back in reports/."
+        ),
+    )
+
     @model_validator(mode="after")
     def refuse_development_secrets_in_production(self) -> Self:
         """Outside development every secret must be set explicitly."""
@@ -242,6 +287,15 @@ class Settings(BaseSettings):
             raise UnsafeSettings(
                 "VORGANG_KEY_ENCRYPTION_KEY must be set in production: without it personal "
                 "data cannot be encrypted (create one with `vorgang privacy new-kek`)"
+            )
+        if (self.seal_key_file is None) != (self.seal_certificate_file is None):
+            raise UnsafeSettings(
+                "VORGANG_SEAL_KEY_FILE and VORGANG_SEAL_CERTIFICATE_FILE are set together"
+            )
+        if self.seal_key_file is None:
+            raise UnsafeSettings(
+                "VORGANG_SEAL_KEY_FILE must be set in production: documents are sealed with "
+                "the deployment's key (create one with `vorgang documents new-seal`)"
             )
         return self
 

@@ -29,6 +29,7 @@ from domain.decision import (
     ProvisionKind,
     RulesApplied,
 )
+from domain.documents import Channel, Dispatch, DocumentKind, IssuedDocument, Outcome
 from domain.objection import Objection, ObjectionCosts, ObjectionDecision
 from domain.personal_data import Erased, PersonalData
 from domain.processing_clock import ProcessingClock
@@ -454,6 +455,81 @@ def _decimal(value: Any) -> Decimal | None:
     return Decimal(value) if isinstance(value, str) else value
 
 
+class DispatchAsDict(Transcoding):
+    """One sending of a document and what the channel reported."""
+
+    type = Dispatch
+    name = "document_dispatch"
+
+    def encode(self, obj: Dispatch) -> dict[str, Any]:
+        return {
+            "channel": obj.channel.value,
+            "sent_on": obj.sent_on,
+            "reference": obj.reference,
+            "outcome": obj.outcome.value if obj.outcome is not None else None,
+            "outcome_on": obj.outcome_on,
+            "failure": obj.failure,
+        }
+
+    def decode(self, data: dict[str, Any]) -> Dispatch:
+        outcome = data["outcome"]
+        return Dispatch(
+            channel=Channel(data["channel"]),
+            sent_on=data["sent_on"],
+            reference=data["reference"],
+            outcome=Outcome(outcome) if outcome is not None else None,
+            outcome_on=data["outcome_on"],
+            failure=data["failure"],
+        )
+
+
+class IssuedDocumentAsDict(Transcoding):
+    """A document the case issued: kind, hash, template, seal, deliveries."""
+
+    type = IssuedDocument
+    name = "issued_document"
+
+    def encode(self, obj: IssuedDocument) -> dict[str, Any]:
+        return {
+            "number": obj.number,
+            "kind": obj.kind.value,
+            "title": obj.title,
+            "sha256": obj.sha256,
+            "size": obj.size,
+            "template": obj.template,
+            "seal": obj.seal,
+            "automatic": obj.automatic,
+            "subjects": list(obj.subjects),
+            "addressee": obj.addressee,
+            "issued_by": obj.issued_by,
+            "issued_at": obj.issued_at,
+            "refers_to": obj.refers_to,
+            "cash_reference": obj.cash_reference,
+            "media_type": obj.media_type,
+            "dispatches": list(obj.dispatches),
+        }
+
+    def decode(self, data: dict[str, Any]) -> IssuedDocument:
+        return IssuedDocument(
+            number=data["number"],
+            kind=DocumentKind(data["kind"]),
+            title=data["title"],
+            sha256=data["sha256"],
+            size=data["size"],
+            template=data["template"],
+            seal=data["seal"],
+            automatic=data["automatic"],
+            subjects=tuple(data["subjects"]),
+            addressee=data["addressee"],
+            issued_by=data["issued_by"],
+            issued_at=data["issued_at"],
+            refers_to=data["refers_to"],
+            cash_reference=data["cash_reference"],
+            media_type=data["media_type"],
+            dispatches=tuple(data["dispatches"]),
+        )
+
+
 STORED_ENUMS: tuple[type[Enum], ...] = (DecisionOutcome,)
 
 
@@ -474,6 +550,8 @@ def register_value_transcodings(transcoder: JSONTranscoder) -> None:
         ObjectionAsDict(),
         ObjectionCostsAsDict(),
         ObjectionDecisionAsDict(),
+        DispatchAsDict(),
+        IssuedDocumentAsDict(),
     ):
         transcoder.register(transcoding)
     for enum_class in STORED_ENUMS:

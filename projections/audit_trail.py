@@ -97,6 +97,9 @@ EVENT_LABELS: Final[dict[str, tuple[str, str]]] = {
     "Withdrawn": ("Antrag zurückgenommen", "Application withdrawn"),
     "Closed": ("Vorgang abgeschlossen", "File closed"),
     "PersonalDataErased": ("Personenbezogene Daten gelöscht", "Personal data erased"),
+    "DocumentIssued": ("Schriftstück erstellt und gesiegelt", "Document issued and sealed"),
+    "DocumentSent": ("Schriftstück versandt", "Document sent"),
+    "DeliveryReported": ("Zustellergebnis gemeldet", "Delivery outcome reported"),
 }
 """The shared lifecycle's events labelled for people: event name → (German, English)."""
 

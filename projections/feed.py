@@ -25,6 +25,7 @@ from typing import Any, ClassVar, Final
 from eventsourcing.utils import get_topic
 
 from domain.case import Case
+from domain.case_documents import CaseDocuments
 from domain.lifecycle import CaseStatus
 from domain.services.catalogue import SERVICES
 from domain.timer_notice import NoticeSort, TimerNotice
@@ -107,6 +108,22 @@ SHARED_TYPES: Final = {
     ),
     "Withdrawn": ("withdrawn", "The applicant withdrew the application."),
     "Closed": ("closed", "The file was closed."),
+    "DocumentIssued": (
+        "document_issued",
+        "A letter was issued and sealed (number; kind: decision, objection_decision, "
+        "deemed_approval_certificate, information_request, charge_assessment; sha256 of the "
+        "PDF served at /api/v1/cases/{case_id}/documents/{number}).",
+    ),
+    "DocumentSent": (
+        "document_sent",
+        "The letter went out (number; channel: postbox, letter, portal, counter; sent_on).",
+    ),
+    "DeliveryReported": (
+        "delivery_reported",
+        "The channel reported what became of a sending (number; outcome: accepted, posted, "
+        "retrieved, handed_over, failed; on). A completed delivery of a decision is followed "
+        "by its notified event, the Bekanntgabe it sets.",
+    ),
 }
 
 
@@ -161,6 +178,31 @@ def _decision(event: Case.Decided | Case.Countersigned) -> dict[str, Any]:
         "outcome": decision.outcome.value,
         "fee": str(decision.fee) if decision.fee is not None else None,
     }
+
+
+@public_data.register(CaseDocuments.DocumentIssued)
+def _document_issued(event: CaseDocuments.DocumentIssued) -> dict[str, Any]:
+    document = event.document
+    return {
+        "number": document.number,
+        "kind": document.kind.value,
+        "sha256": document.sha256,
+        "refers_to": document.refers_to,
+    }
+
+
+@public_data.register(CaseDocuments.DocumentSent)
+def _document_sent(event: CaseDocuments.DocumentSent) -> dict[str, Any]:
+    return {
+        "number": event.number,
+        "channel": event.dispatch.channel.value,
+        "sent_on": _day(event.dispatch.sent_on),
+    }
+
+
+@public_data.register(CaseDocuments.DeliveryReported)
+def _delivery_reported(event: CaseDocuments.DeliveryReported) -> dict[str, Any]:
+    return {"number": event.number, "outcome": str(event.outcome), "on": _day(event.on)}
 
 
 @public_data.register(Case.Notified)

@@ -11,6 +11,9 @@ period, a permit's validity and lapse) runs from that day, not from the day it w
   presumed day after sending (§ 41 (2) sentence 2).
 * ``portal`` — made available for retrieval in the portal: the day after retrieval
   (§ 41 (2a) sentence 1 VwVfG; the HVwVfG has the same provision).
+* ``postbox`` — provided in the addressee's electronic postbox (BundID, Mein
+  Unternehmenskonto) for retrieval: likewise the day after retrieval (§ 41 (2a) HVwVfG with
+  § 9 OZG); a message not retrieved is not notified, and the letter follows.
 * ``formal_service`` — formal service (Zustellung) under the HVwZG: the day of service on the
   certificate (Zustellungsurkunde, Empfangsbekenntnis; § 41 (5) HVwVfG, §§ 3-5 HVwZG).
 
@@ -51,6 +54,7 @@ class Delivery(Enum):
     LETTER = "letter"
     ELECTRONIC = "electronic"
     PORTAL = "portal"
+    POSTBOX = "postbox"
     FORMAL_SERVICE = "formal_service"
 
 
@@ -75,12 +79,12 @@ class NotificationRule:
                     "received_on", "a decision handed over at the counter is received that day"
                 )
             return sent_on
-        if delivery is Delivery.PORTAL:
+        if delivery in (Delivery.PORTAL, Delivery.POSTBOX):
             if received_on is None:
                 raise InvalidCommand(
                     "received_on",
-                    "a decision in the portal counts as notified the day after its retrieval: "
-                    "give the day of retrieval",
+                    f"a decision in the {delivery.value} counts as notified the day after its "
+                    "retrieval: give the day of retrieval",
                 )
             return received_on + timedelta(days=1)
         if delivery is Delivery.FORMAL_SERVICE:

@@ -40,6 +40,7 @@ from domain.case_steps import APPLICANT_AND_STAFF, STAFF, Notify, notification_a
 from domain.commands import CommandBody, ShortText, Step, Steps, Text
 from domain.conditions import StandardConditions
 from domain.decision import DecisionOutcome, RulesApplied
+from domain.documents import DocumentKind
 from domain.errors import InvalidCommand
 from domain.inspections import InspectionReport, Inspections
 from domain.lifecycle import CaseStatus, extend_lifecycle
@@ -328,6 +329,11 @@ class SewerConnection(Case):
     FEE_LEGAL_BASIS: ClassVar[str] = "Entwässerungssatzung der Gemeinde i. V. m. §§ 10, 11 KAG"
     STANDARD_CONDITIONS_VERSIONS: ClassVar[tuple[StandardConditions, ...]] = STANDARD_CONDITIONS
     FEE_BY_TARIFF_OF: ClassVar[str | None] = "a sewer connection"
+    # The Kostenersatzbescheid's letter, delivered, sets its own Bekanntgabe.
+    NOTIFIED_BY: ClassVar[dict[DocumentKind, str]] = {
+        **Case.NOTIFIED_BY,
+        DocumentKind.CHARGE_ASSESSMENT: "notify_connection_charge",
+    }
     # The owner (or their contractor through the portal) reports the construction finished.
     # ... and hands in the leak test protocol (Dichtheitsprüfung) the same way.
     APPLICANT_COMMANDS: ClassVar[frozenset[str]] = Case.APPLICANT_COMMANDS | {
@@ -1043,6 +1049,24 @@ class SewerConnection(Case):
         )
         self.status = status
         self.last_activity_at = at
+
+    def charge_assessment_number(self) -> int:
+        """The Kostenersatzbescheid, once assessed (one per connection)."""
+        if self.charge is None:
+            raise InvalidCommand("kind", "no connection charge has been assessed")
+        return 1
+
+    def addressee_of(self, kind: DocumentKind) -> str:
+        """The charge assessment goes to its debtor where one was named, else the applicant."""
+        charge = self.charge
+        debtor = charge.debtor if charge is not None else None
+        if (
+            kind is DocumentKind.CHARGE_ASSESSMENT
+            and debtor is not None
+            and debtor.subject == DEBTOR
+        ):
+            return DEBTOR
+        return super().addressee_of(kind)
 
     def notify_connection_charge(
         self,

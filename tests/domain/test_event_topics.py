@@ -52,6 +52,16 @@ RECORDED_BY_METHOD = {
         "domain.case:Case.RemedyNoticeFoundDefective"
     ),
     "domain.case:Case._withdrawn": "domain.case:Case.Withdrawn",
+    # issue 22: the documents a case issues and their delivery (mixed into every case)
+    "domain.case_documents:CaseDocuments._delivery_reported": (
+        "domain.case_documents:CaseDocuments.DeliveryReported"
+    ),
+    "domain.case_documents:CaseDocuments._document_issued": (
+        "domain.case_documents:CaseDocuments.DocumentIssued"
+    ),
+    "domain.case_documents:CaseDocuments._document_sent": (
+        "domain.case_documents:CaseDocuments.DocumentSent"
+    ),
     "domain.reference:ReferenceCounter._handed_over": (
         "domain.reference:ReferenceCounter.HandedOver"
     ),
@@ -195,6 +205,9 @@ CASE_EVENTS = [
     "Decided",
     "DeemedApprovalCertified",
     "DeemedApproved",
+    "DeliveryReported",  # issue 22: documents and their delivery
+    "DocumentIssued",
+    "DocumentSent",
     "InformationProvided",
     "InformationRequested",
     "NoteAdded",
@@ -217,6 +230,13 @@ CASE_EVENTS = [
 # Each aggregate's event classes (its own and those the library defines on it for its bases).
 EVENT_CLASSES = {
     "domain.case:Case": CASE_EVENTS,
+    "domain.case_documents:CaseDocuments": [
+        "Created",
+        "DeliveryReported",
+        "DocumentIssued",
+        "DocumentSent",
+        "Event",
+    ],
     "domain.reference:ReferenceCounter": ["HandedOver", "Issued", "Started"],
     "domain.services.grave:Grave": [
         "BurialRecorded",

@@ -190,7 +190,10 @@ def test_no_delivery_counts_as_notified_before_it_was_sent(
     sent_on: date, delivery: Delivery, received_after: int | None
 ) -> None:
     received_on = None if received_after is None else sent_on + timedelta(days=received_after)
-    if delivery in (Delivery.PORTAL, Delivery.FORMAL_SERVICE) and received_on is None:
+    if (
+        delivery in (Delivery.PORTAL, Delivery.POSTBOX, Delivery.FORMAL_SERVICE)
+        and received_on is None
+    ):
         received_on = sent_on
     if delivery is Delivery.COUNTER:
         received_on = None
@@ -338,7 +341,10 @@ def test_the_case_counts_its_periods_from_the_bekanntgabe(
     received_on = None if received_after is None else sent_on + timedelta(days=received_after)
     if delivery is Delivery.COUNTER:
         received_on = None
-    elif delivery in (Delivery.PORTAL, Delivery.FORMAL_SERVICE) and received_on is None:
+    elif (
+        delivery in (Delivery.PORTAL, Delivery.POSTBOX, Delivery.FORMAL_SERVICE)
+        and received_on is None
+    ):
         received_on = sent_on
     case.notify(
         actor=CLERK,
