@@ -1,5 +1,6 @@
 # The two commands of the README: `make run` and `make test`. Everything installs from
-# requirements.lock into .venv, so a fresh machine runs exactly what CI tested.
+# requirements.lock into .venv, so a fresh machine runs exactly what CI tested; the few Debian
+# libraries WeasyPrint renders letters with come first (.ci/system-packages).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,7 +10,8 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements.lock pyproject.toml .ci/system-packages
+	bash .ci/system-packages
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --requirement requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --editable .
