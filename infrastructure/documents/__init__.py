@@ -1,0 +1,1 @@
+"""Documents: rendering, sealing, storing and delivering the letters a case issues."""
