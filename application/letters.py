@@ -277,7 +277,9 @@ def _decision(case: Case, shown: _Shown, issued_on: date, cash_ref: str | None) 
         )
     return _Parts(
         authority=decision.issuing_authority or _issuer(case),
-        introduction=(f"auf Ihren Antrag vom {_day(case.submitted_at.date())} ergeht folgender",),
+        introduction=(
+            f"auf Ihren Antrag vom {_day(case.submitted_at.date())} ergeht folgender Bescheid:",
+        ),
         operative_part=(tenor,),
         address=addressee,
         representative=shown.optional(decision.representative),
@@ -330,7 +332,8 @@ def _objection_decision(case: Case, shown: _Shown, issued_on: date, cash_ref: st
     return _Parts(
         authority=decided.decided_by or _issuer(case),
         introduction=(
-            f"über Ihren Widerspruch vom {_day(objection.received_on)} ergeht folgender",
+            f"über Ihren Widerspruch vom {_day(objection.received_on)} ergeht folgender "
+            "Widerspruchsbescheid:",
         ),
         subject=f"Widerspruch; {_service_name(case)}",
         operative_part=(tenor, _OBJECTION_COSTS.get(decided.costs.borne_by, "")),
@@ -379,9 +382,9 @@ def _information_request(
         )
     return _Parts(
         authority=_issuer(case),
-        introduction=(f"zu Ihrem Antrag vom {_day(case.submitted_at.date())}",),
         operative_part=(
-            f"bitten wir Sie, uns bis zum {reply_by} die folgenden Angaben und Unterlagen "
+            f"zu Ihrem Antrag vom {_day(case.submitted_at.date())} bitten wir Sie, uns bis "
+            f"zum {reply_by} die folgenden Angaben und Unterlagen "
             "zukommen zu lassen:",
         ),
         facts=(Item("Antwort erbeten bis", reply_by),),
