@@ -23,13 +23,17 @@ import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.x509.oid import NameOID
-from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data
+from pyhanko.keys import load_certs_from_pemder_data
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -59,6 +63,28 @@ def subject_of(certificate: asn1_x509.Certificate) -> str:
     return x509.load_der_x509_certificate(certificate.dump()).subject.rfc4514_string()
 
 
+class _KeyParsedOnce(signers.SimpleSigner):
+    """pyHanko's signer with the private key parsed once, not for every signature.
+
+    ``SimpleSigner.sign_raw`` parses (and so checks) the RSA key each time it signs, twice
+    per document: a quarter of a second, most of what sealing costs.
+    """
+
+    def __init__(self, private_key: PrivateKeyTypes, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._private_key = private_key
+
+    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+        mechanism = self.get_signature_mechanism_for_digest(digest_algorithm).signature_algo
+        if (
+            mechanism == "rsassa_pkcs1v15"
+            and digest_algorithm == "sha256"
+            and isinstance(self._private_key, rsa.RSAPrivateKey)
+        ):
+            return self._private_key.sign(data, PKCS1v15(), hashes.SHA256())
+        return bytes(super().sign_raw(data, digest_algorithm))
+
+
 class PadesSeal:
     """Seals PDFs invisibly (PAdES, SHA-256) with the deployment's key: an advanced seal."""
 
@@ -69,14 +95,21 @@ class PadesSeal:
     @classmethod
     def from_files(cls, key_pem: str | Path, cert_pem: str | Path) -> PadesSeal:
         """The seal of a PEM private key and its PEM certificate (the chain may follow it)."""
-        key = load_private_key_from_pemder_data(Path(key_pem).read_bytes(), passphrase=None)
+        private_key = serialization.load_pem_private_key(Path(key_pem).read_bytes(), None)
         chain = list(load_certs_from_pemder_data(Path(cert_pem).read_bytes()))
         if not chain:
             raise ValueError(f"no certificate in {cert_pem}")
         certificate = chain[0]
-        signer = signers.SimpleSigner(
+        signer = _KeyParsedOnce(
+            private_key,
             signing_cert=certificate,
-            signing_key=key,
+            signing_key=asn1_keys.PrivateKeyInfo.load(
+                private_key.private_bytes(
+                    serialization.Encoding.DER,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                )
+            ),
             cert_registry=SimpleCertificateStore.from_certs(chain),  # type: ignore[no-untyped-call]
         )
         return cls(certificate, signer)
