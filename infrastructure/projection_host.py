@@ -22,6 +22,7 @@ from projections.case_stats import CaseStats
 from projections.due_timers import DueTimers
 from projections.feed import Feed
 from projections.inbox import Inbox
+from projections.open_dispatches import OpenDispatches
 from projections.projection import Projection
 from projections.sealed import Sealed
 from projections.search import CaseSearch
@@ -57,6 +58,7 @@ def default_projections(
         CaseStats(),
         Feed(),
         DueTimers(),
+        OpenDispatches(),
         case_search(store, views.dialect, search_key),
     ]
 
