@@ -565,8 +565,8 @@ def _particulars(case: Case, decision: Decision, shown: _Shown) -> tuple[Item, .
         items.append(Item("Zeitraum der Arbeiten", f"{start} bis {end}" if end else start))
     for key, label in _PARTICULAR_LABELS.items():
         value = decision.particulars.get(key)
-        if value is None:
-            continue
+        if value is None or (key in _AMOUNTS and Decimal(str(value)) == 0):
+            continue  # none due: a deposit of nothing is no term of the permit
         text = euro(Decimal(str(value))) if key in _AMOUNTS else str(value)
         basis = decision.particulars.get(f"{key}_legal_basis")
         items.append(Item(label, f"{text} ({basis})" if basis else text))

@@ -17,6 +17,7 @@ from uuid import uuid4
 import pypdf
 import pytest
 
+from application.document_ports import LetterRenderer
 from application.letters import Letter, compose, euro
 from domain.actor import Actor, Role
 from domain.case import Case
@@ -397,6 +398,7 @@ def test_subjects_name_the_applicant_and_never_staff() -> None:
     assert decision.addressee_subject == Subjects.APPLICANT
     labels = {item.label: item.text for item in decision.particulars}
     assert "Zeitraum der Arbeiten" in labels  # the road opening's works period
+    assert "Sicherheitsleistung" not in labels  # none required of works this size
     charge = letter_of(charge_assessed("neu-anspach"), DocumentKind.CHARGE_ASSESSMENT)
     assert charge.addressee_subject == DEBTOR
     assert DEBTOR in charge.subjects
@@ -413,6 +415,41 @@ def test_an_erased_applicant_shows_geloescht_and_is_no_subject(
     assert letter.costs.debtor == ERASED_TEXT
     assert Subjects.APPLICANT not in letter.subjects
     assert ERASED_TEXT in renderer.html(letter)
+
+
+def test_records_of_old_events_without_the_notices_parts_still_make_a_letter() -> None:
+    """Decisions and charge assessments recorded before their notices' parts existed."""
+    case = decided("usingen")
+    assert case.decision is not None
+    case.decision = replace(
+        case.decision, operative_part=None, hearing=None, issuing_authority=None, costs=None
+    )
+    letter = letter_of(case, DocumentKind.DECISION)
+    assert letter.operative_part == ("Die beantragte Genehmigung wird erteilt.",)
+    assert letter.issuing_authority == "Der Magistrat der Stadt Usingen"
+    assert letter.costs is None
+    assert [item.label for item in letter.reasoning] == ["Gründe", "Rechtsgrundlage"]
+    permit = charge_assessed("glashuetten")
+    assert isinstance(permit, SewerConnection)
+    assert permit.charge is not None
+    permit.charge = replace(
+        permit.charge,
+        legal_basis=None,
+        tariff_day=None,
+        debtor=None,
+        debtor_address=None,
+        remedy_notice=None,
+        payment_note=None,
+        issuing_authority=None,
+    )
+    charge = letter_of(permit, DocumentKind.CHARGE_ASSESSMENT)
+    assert charge.address.name == "Sabine Roth"  # the owner in the application
+    assert "owner" in charge.subjects
+    assert charge.issuing_authority == "Der Gemeindevorstand der Gemeinde Glashütten"
+    assert charge.remedy_notice is not None
+    assert "Widerspruch" in charge.remedy_notice
+    assert charge.costs is not None
+    assert "§ 12" in charge.costs.legal_basis
 
 
 @pytest.mark.parametrize("kind", list(DocumentKind))
@@ -442,7 +479,10 @@ def templates_copy(tmp_path: Path) -> Path:
 
 
 def test_the_shipped_templates_pass_the_check(renderer: WeasyPrintRenderer) -> None:
+    port: LetterRenderer = renderer  # the application's port, as mypy checks it
+    port_version = port.template_version
     renderer.check_templates()
+    assert renderer.template_version == port_version
     assert renderer.template_version.startswith("vorgang-letters-2026-12+")
 
 
