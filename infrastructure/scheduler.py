@@ -112,6 +112,7 @@ class TickReport:
     fired: list[tuple[FiringKey, str]] = field(default_factory=list)  # key, outcome
     retried: int = 0
     not_yet: int = 0
+    beside: object = None  # what the work beside the timers reported (``Scheduler.beside``)
 
 
 # Progress points a test may observe (and stop a process at): claimed, acted, recorded.
@@ -155,6 +156,7 @@ class Scheduler:
         tick_seconds: float = 60.0,
         progress: Progress | None = None,
         name: str | None = None,
+        beside: Callable[[date], object] | None = None,
     ) -> None:
         self.views = views
         self.commands = commands
@@ -167,6 +169,7 @@ class Scheduler:
         self.tick_seconds = tick_seconds
         self.progress = progress
         self.name = name or worker_name()
+        self.beside = beside  # more work each tick, on the same day (the delivery watch)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -177,6 +180,7 @@ class Scheduler:
         """Retry unfinished firings, then fire every timer due today; report what happened."""
         today = berlin_date(self.clock.now())
         report = TickReport(today)
+        self._run_beside(today, report)
         head = self.store.recorder.max_notification_id() or 0
         for timer in self._unfinished():
             report.retried += 1
@@ -188,6 +192,15 @@ class Scheduler:
             latest = kind.fires.latest_due(today, self.reminder_working_days)
             self._fire_kind(kind, latest.isoformat(), today, report)
         return report
+
+    def _run_beside(self, today: date, report: TickReport) -> None:
+        """The work beside the timers; its failure is logged and never holds them up."""
+        if self.beside is None:
+            return
+        try:
+            report.beside = self.beside(today)
+        except Exception as error:
+            log.warning("work beside the timers failed", error=type(error).__name__)
 
     def _view_position(self) -> int:
         tracked = f"SELECT position FROM {TRACKING} WHERE name = ?"  # noqa: S608
