@@ -5,7 +5,8 @@ content key is wrapped under a key-encryption key derived (HKDF-SHA256) from the
 of *every* data subject the document names that has a live key, in sorted order: without
 any one of them the content key cannot be recovered. Destroying one subject's key
 (crypto-shredding, decision 14) thus makes the document unreadable, as it does the events.
-A subject that has no key in the case has no personal data in it, so it binds nothing.
+A subject that never had a key in the case has no personal data in it and binds
+nothing; keys are never made here (they are written with the events that use them).
 
 The stored file (an envelope) is one line of JSON, the header, then the ciphertext::
 
@@ -37,7 +38,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from application.document_ports import DocumentErased, DocumentMissing
 from infrastructure.privacy.key_encryption import KEY_BYTES, NONCE_BYTES
-from infrastructure.privacy.key_store import PersonalDataKeys
+from infrastructure.privacy.key_store import DataKey, PersonalDataKeys
 from infrastructure.settings import Settings
 
 VERSION = 1
@@ -163,6 +164,14 @@ class S3Bucket:
         return True
 
 
+def _live_key_id(keys: PersonalDataKeys, case_id: UUID, subject: str) -> str | None:
+    """The id of the subject's live key in the case, without making one if there is none."""
+    # The key store answers this only through its dialect query so far (key_for_writing
+    # would make a key); a key this thread made for a save not yet written is not seen.
+    row = keys._select_live(case_id.hex, subject)
+    return row[0] if row is not None else None
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
@@ -186,16 +195,37 @@ class EncryptedDocumentVault:
         self.keys = keys
         self.blobs = blobs
 
-    def _live_subjects(self, case_id: UUID, subjects: Collection[str]) -> list[str]:
-        # Keys are made with the events that carry personal data, never here: a subject
-        # without a live key has nothing of its in the case (or had it erased already).
-        live = set(self.keys.subjects_of(case_id)) - set(self.keys.erased_subjects_of(case_id))
-        return sorted(live.intersection(subjects))
+    def _keys_of(self, case_id: UUID, subjects: Collection[str]) -> list[tuple[str, DataKey]]:
+        """The live data key of each named subject that has one, in the order of subjects.
+
+        Keys are made with the events that carry personal data, never here: a subject that
+        never had a key has nothing of theirs in the case and binds nothing. A subject whose
+        key was destroyed (and no new one made) means the document was rendered from data
+        erased since: ``DocumentErased``, for it must not be stored under fewer keys.
+        """
+        erased = set(self.keys.erased_subjects_of(case_id))
+        bound = []
+        for subject in sorted(set(subjects)):
+            key_id = _live_key_id(self.keys, case_id, subject)
+            # Read, not "for writing": a key destroyed since the query is not made anew.
+            key = self.keys.key_for_reading(key_id) if key_id is not None else None
+            if key_id is not None and key is not None:
+                bound.append((subject, DataKey(key_id, key)))
+            elif key_id is not None or subject in erased:
+                raise DocumentErased(
+                    f"case {case_id}: the key of data subject {subject} was destroyed while "
+                    "the document was made; render it again"
+                )
+        return bound
 
     def put(
         self, case_id: UUID, number: int, sha256: str, pdf: bytes, subjects: Collection[str]
     ) -> None:
-        """Encrypt and store; a document already stored is left as it is."""
+        """Encrypt and store; a document already stored is left as it is.
+
+        ``subjects`` are those whose personal data the document carries. ``DocumentErased``
+        if one of them was erased meanwhile (the rendered text holds what was erased).
+        """
         if hashlib.sha256(pdf).hexdigest() != sha256:
             raise ValueError(f"document {number} of case {case_id}: the PDF is not {sha256}")
         name = document_name(case_id, number, sha256)
@@ -204,8 +234,7 @@ class EncryptedDocumentVault:
             return
         named = []
         data_keys = []
-        for subject in self._live_subjects(case_id, subjects):
-            data_key = self.keys.key_for_writing(case_id, subject)
+        for subject, data_key in self._keys_of(case_id, subjects):
             named.append({"subject": subject, "key": data_key.key_id})
             data_keys.append(data_key.key)
         binding = _binding(case_id.hex, number, sha256, named)

@@ -124,6 +124,34 @@ def test_a_subject_without_a_key_binds_nothing_and_gets_no_key(
         vault.get(case_id, 1, sha(letter))
 
 
+def test_a_subject_erased_while_the_document_was_made_is_not_left_out(
+    vault: EncryptedDocumentVault, tmp_path: Path
+) -> None:
+    case_id = with_keys(vault.keys, Subjects.APPLICANT, OBJECTOR)
+    vault.keys.destroy(case_id, [OBJECTOR])  # after rendering, before storing
+    letter = pdf("1")
+    with pytest.raises(DocumentErased):
+        vault.put(case_id, 1, sha(letter), letter, [Subjects.APPLICANT, OBJECTOR])
+    assert not list((tmp_path / "documents").rglob("*.enc"))
+    assert vault.keys.erased_subjects_of(case_id) == [OBJECTOR]  # and no new key made
+
+
+def test_a_subject_with_a_new_key_after_an_erasure_is_bound_by_the_new_key(
+    vault: EncryptedDocumentVault,
+) -> None:
+    case_id = with_keys(vault.keys, Subjects.APPLICANT, OBJECTOR)
+    vault.keys.destroy(case_id, [OBJECTOR])
+    vault.keys.key_for_writing(case_id, OBJECTOR)  # new data of theirs recorded since
+    letter = pdf("1")
+    vault.put(case_id, 1, sha(letter), letter, [Subjects.APPLICANT, OBJECTOR])
+    assert vault.get(case_id, 1, sha(letter)) == letter
+
+    vault.keys.destroy(case_id, [OBJECTOR])
+
+    with pytest.raises(DocumentErased):
+        vault.get(case_id, 1, sha(letter))
+
+
 def test_a_hash_that_was_not_stored_is_missing(vault: EncryptedDocumentVault) -> None:
     case_id = with_keys(vault.keys, Subjects.APPLICANT)
     letter = pdf("1")
