@@ -133,6 +133,11 @@ class DeliveryWatch:
             found = sending_with(self.views, Channel.LETTER, posted.reference, self.view)
             if found is None or posted.on > today:
                 report.waiting += 1  # not in the view yet, or its day has not come
+                if found is None:
+                    log.info(
+                        "print report of a reference no sending in the view has",
+                        reference=posted.reference,
+                    )
                 continue
             case_id, number, is_open = found
             if not is_open:
