@@ -125,7 +125,7 @@ class OpenDispatches(Projection):
         for applied in batch:
             self._fold(applied.event, changes)
         upsert_rows(tx, self.cases_table, CASE_COLUMNS, list(changes.cases.values()))
-        self._write_rows(tx, ids, changes.rows)
+        self._write_rows(tx, changes.rows)
         if changes.references:
             tx.execute_many(
                 f"INSERT INTO {self.references_table} ({', '.join(REFERENCE_COLUMNS)}) "
@@ -191,9 +191,7 @@ class OpenDispatches(Projection):
                 found += tx.query(f"{selected} IN ({', '.join('?' for _ in part)})", part)
         return {(r[0], int(r[2])): dict(zip(COLUMNS, r, strict=True)) for r in found}
 
-    def _write_rows(
-        self, tx: ViewTransaction, ids: Sequence[str], rows: dict[Key, dict[str, Any] | None]
-    ) -> None:
+    def _write_rows(self, tx: ViewTransaction, rows: dict[Key, dict[str, Any] | None]) -> None:
         gone = [key for key, row in rows.items() if row is None]
         if gone:
             tx.execute_many(f"DELETE FROM {self.table} WHERE case_id = ? AND number = ?", gone)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import multiprocessing
 from datetime import date
 from pathlib import Path
 
@@ -153,3 +154,23 @@ def test_malformed_lines_are_refused_with_a_warning_naming_file_and_line_only(
     batches.acknowledge(reports)  # the good lines recorded: the file goes to refused/
     assert batches.reports() == []
     assert [p.name for p in (tmp_path / "reports" / "refused").iterdir()] == ["mixed.csv"]
+
+
+def _enqueue_many(directory: str) -> list[str]:
+    batches = PrintBatches(directory)
+    letter = pdf()
+    return [
+        batches.enqueue(key=f"key-{i}", tenant="usingen", address=ADDRESS, pdf=letter, on=DAY)
+        for i in range(10)
+    ]
+
+
+def test_two_processes_enqueueing_the_same_keys_print_each_letter_once(tmp_path: Path) -> None:
+    PrintBatches(tmp_path)  # the index, before the race
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        first, second = pool.map(_enqueue_many, [str(tmp_path), str(tmp_path)])
+    assert first == second
+    assert len(set(first)) == 10
+    rows = manifest(tmp_path, "usingen", DAY)[1:]
+    assert sorted(r[0] for r in rows) == sorted(first)
+    assert len(list((tmp_path / "outbox" / "usingen" / DAY.isoformat()).glob("*.pdf"))) == 10
