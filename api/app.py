@@ -16,7 +16,17 @@ from api.oidc import OidcTokens
 from api.openapi import install_openapi, operation_id
 from api.problems import ServiceUnavailable, install_problem_handlers
 from api.provider import VorgangProvider
-from api.routes import cases, decisions, feed, health, privacy, read_models, search, services
+from api.routes import (
+    cases,
+    decisions,
+    documents,
+    feed,
+    health,
+    privacy,
+    read_models,
+    search,
+    services,
+)
 from api.routes import graves as grave_routes
 from api.routes import teams as teams_routes
 from api.routes.service_steps import step_routes
@@ -116,6 +126,7 @@ def create_app(
     app.include_router(cases.steps)
     app.include_router(search.router)  # GET /api/v1/cases: no clash with /{case_id}
     app.include_router(decisions.router)
+    app.include_router(documents.router)
     for definition in SERVICES.values():  # each service's own steps, from its declaration
         if definition.steps is not None:
             app.include_router(step_routes(definition.steps))

@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth import IssuerUnavailable, Unauthenticated
 from api.ports import DatabaseWatch
+from application.document_ports import ChannelUnavailable, DocumentErased, DocumentMissing
 from application.errors import (
     CaseNotFound,
     ConcurrentUpdate,
@@ -396,6 +397,30 @@ def problem_kinds(retry_after: int, watch: DatabaseWatch) -> dict[type[Exception
                 "position": error.position,
                 "min_position": error.wanted,
             },
+        ),
+        DocumentErased: ProblemKind(
+            410,
+            "Document erased",
+            "document-erased",
+            detail=lambda _error, _request: (
+                "The personal data this document carries was erased: it can no longer be read."
+            ),
+        ),
+        DocumentMissing: ProblemKind(
+            500,
+            "Document missing",
+            "document-missing",
+            detail=lambda _error, _request: (
+                "The stored document does not match the one the case issued; this has been "
+                "logged for the operators."
+            ),
+            notice=lambda error: log.error("document missing", error=str(error)),
+        ),
+        ChannelUnavailable: ProblemKind(
+            503,
+            "Delivery channel unavailable",
+            "channel-unavailable",
+            headers=lambda _error, _request: {"Retry-After": str(retry_after)},
         ),
         IntegrityError: dataclasses.replace(
             concurrent, detail=lambda _error, _request: "Reload and retry."

@@ -194,10 +194,11 @@ class ProcessingClockOut(BaseModel):
 class NotificationOut(BaseModel):
     """How the decision was notified (Bekanntgabe, § 41 HVwVfG)."""
 
-    delivery: Literal["counter", "letter", "electronic", "portal", "formal_service"]
+    delivery: Literal["counter", "letter", "electronic", "portal", "postbox", "formal_service"]
     sent_on: date = Field(description="Handed over, posted, sent or provided.")
     received_on: date | None = Field(
-        description="The receipt shown: retrieval (portal), service (formal service), or a "
+        description="The receipt shown: retrieval (portal, postbox), service (formal service), "
+        "or a "
         "receipt later than presumed."
     )
 

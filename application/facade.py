@@ -1,7 +1,8 @@
 """What the API needs of the application, as a port the composition root fills.
 
 Routes depend on this, not on how the process is wired: the case use cases, the one command
-pipeline, the decision audit, erasure, the teams and the log positions of case versions.
+pipeline, the decision audit, the documents, erasure, the teams and the log positions of case
+versions.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from uuid import UUID
 from application.cases import CaseService
 from application.commands import CommandHandler
 from application.decision_audit import DecisionAudit
+from application.documents import DocumentService
 from application.privacy import PrivacyService
 from application.teams import TeamDirectory
 
@@ -44,6 +46,10 @@ class Facade(Protocol):
     @property
     def decision_audit(self) -> DecisionAudit:
         """Decision records, their replay, a case as of a moment."""
+
+    @property
+    def documents(self) -> DocumentService:
+        """Letters: issue, send, record their delivery, read."""
 
     @property
     def positions(self) -> LogPositionsOf:

@@ -125,6 +125,10 @@ class CaseDocuments(Aggregate):
         if kind is DocumentKind.DECISION:
             costs = self.decision.costs if self.decision is not None else None
             return costs is not None and costs.amount > 0
+        if kind is DocumentKind.OBJECTION_DECISION:
+            decided = [o.decision for o in self.objections if o.decision is not None]
+            fee = decided[-1].costs.fee if decided else None
+            return fee is not None and fee > 0
         return kind is DocumentKind.CHARGE_ASSESSMENT
 
     def cash_reference_for(self, kind: DocumentKind, number: int) -> str | None:

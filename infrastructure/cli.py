@@ -35,6 +35,7 @@ from domain.tenants import TENANTS
 from domain.working_days import BERLIN
 from infrastructure.database import DatabaseUrlError
 from infrastructure.demo import demo_case_for, seed_demo
+from infrastructure.documents import cli as documents_cli
 from infrastructure.logging import configure_logging
 from infrastructure.privacy.key_encryption import KeyEncryptionError, new_kek_text
 from infrastructure.projection_rebuild import prune, rebuild_together, superseded_views
@@ -477,6 +478,7 @@ def projections_prune(
 
 privacy = typer.Typer(help="Personal data: erasure by destroying keys, KEK rotation.")
 app.add_typer(privacy, name="privacy")
+app.add_typer(documents_cli.app, name="documents")
 
 
 @privacy.command("erase")

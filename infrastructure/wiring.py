@@ -17,6 +17,7 @@ from application.cases import CaseService
 from application.clock import Clock, SystemClock
 from application.commands import CommandHandler
 from application.decision_audit import DecisionAudit
+from application.documents import DocumentService
 from application.facade import DatabaseUnavailable
 from application.identities import CaseIdentities
 from application.privacy import PrivacyService
@@ -24,6 +25,8 @@ from application.store import VorgangStore
 from application.teams import TeamDirectory
 from infrastructure.case_references import ReferencesInTheSearchView
 from infrastructure.database import DatabaseTarget, parse_database_url
+from infrastructure.documents.assembly import document_ports
+from infrastructure.documents.delivery_watch import DeliveryWatch
 from infrastructure.log_position import LogPositions
 from infrastructure.privacy.key_encryption import KeyEncryptionError, KeyRing, parse_kek
 from infrastructure.privacy.key_store import PersonalDataKeys, WritesKeyRows, open_keys
@@ -57,6 +60,8 @@ class Vorgang:
     cases: CaseService
     privacy: PrivacyService
     decision_audit: DecisionAudit
+    documents: DocumentService  # letters: issued, sealed, stored, delivered
+    delivery_watch: DeliveryWatch  # brings the postbox's and print service's reports in
     commands: CommandHandler  # every step of every aggregate type (the one pipeline)
     positions: LogPositions
     views: ViewDatabase
@@ -194,6 +199,11 @@ def build(
         references=ReferencesInTheSearchView(store, views, projections),
     )
     teams = TeamDirectory(store, clock)
+    ports = document_ports(settings, keys)
+    documents = DocumentService(store, clock, ports)
+    delivery_watch = DeliveryWatch(
+        views, ports.postbox, ports.print_service, documents.record_report
+    )
     scheduler = Scheduler(
         views=views,
         commands=commands,
@@ -201,6 +211,7 @@ def build(
         clock=clock,
         reminder_working_days=settings.reminder_working_days,
         tick_seconds=settings.scheduler_tick_seconds,
+        beside=delivery_watch.tick,
     )
     if run_scheduler is None:
         run_scheduler = settings.scheduler and injected is None
@@ -214,6 +225,8 @@ def build(
         cases=cases,
         privacy=privacy,
         decision_audit=DecisionAudit(store, clock),
+        documents=documents,
+        delivery_watch=delivery_watch,
         commands=commands,
         positions=LogPositions(store),
         views=views,

@@ -21,6 +21,7 @@ from eventsourcing.domain import CanMutateAggregate
 from eventsourcing.utils import get_topic
 
 from domain.case import Case, ChangesStatus
+from domain.case_documents import CaseDocuments
 from domain.lifecycle import CaseStatus
 from domain.objection import OPEN_STATES, ObjectionState
 from domain.services.catalogue import SERVICES
@@ -41,7 +42,7 @@ def case_event_classes() -> list[type[Any]]:
     found: dict[str, type[Any]] = {}
     for definition in SERVICES.values():
         for klass in definition.case_class.__mro__:
-            if not (isinstance(klass, type) and issubclass(klass, Case)):
+            if not (isinstance(klass, type) and issubclass(klass, CaseDocuments)):
                 continue
             for value in vars(klass).values():
                 if isinstance(value, type) and issubclass(value, CanMutateAggregate):

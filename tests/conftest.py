@@ -136,3 +136,11 @@ def vorgang(target: DatabaseTarget, clock: FixedClock) -> Iterator[Vorgang]:
         yield built
     finally:
         built.close()
+
+
+@pytest.fixture(scope="session")
+def seal_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """One seal (key, certificate) for the whole run: making a key pair per test is slow."""
+    from infrastructure.documents.seal import make_seal
+
+    return make_seal(tmp_path_factory.mktemp("seal"), "Vorgang Test")

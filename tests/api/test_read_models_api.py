@@ -18,6 +18,7 @@ from projections.case_stats import CaseStats
 from projections.due_timers import DueTimers
 from projections.feed import Feed
 from projections.inbox import Inbox
+from projections.open_dispatches import OpenDispatches
 from projections.search import CaseSearch
 from tests.api.conftest import NEW_CASE, Auth
 
@@ -348,7 +349,7 @@ def test_projection_status_and_metrics(client: TestClient, auth: Auth) -> None:
     inbox_view = f"{Inbox.name}_v{Inbox.version}"
     assert set(names) == {
         f"{view.name}_v{view.version}"
-        for view in (Inbox, AuditTrail, CaseStats, Feed, CaseSearch, DueTimers)
+        for view in (Inbox, AuditTrail, CaseStats, Feed, CaseSearch, DueTimers, OpenDispatches)
     }
     assert names[inbox_view]["position"] >= case["position"]
     assert names[inbox_view]["state"] in {"idle", "catching_up"}

@@ -1,0 +1,79 @@
+"""The document ports a deployment wires, from the settings.
+
+Templates are checked when the process is built, so a broken template stops the start-up,
+not the first decision. Everything that touches the disk (the seal made for development,
+the postbox simulator's and the print service's directories) is made on first use: a
+process that never issues a letter leaves no trace of one.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Generic, TypeVar, cast
+
+from application.document_ports import Postbox, PrintService, Seal
+from application.documents import DocumentPorts
+from infrastructure.documents.letterheads import load_letterheads
+from infrastructure.documents.postbox import PostboxSimulator
+from infrastructure.documents.print_service import PrintBatches
+from infrastructure.documents.rendering import WeasyPrintRenderer
+from infrastructure.documents.seal import PadesSeal, development_seal
+from infrastructure.documents.vault import open_vault
+from infrastructure.privacy.key_store import PersonalDataKeys
+from infrastructure.settings import Settings
+
+T = TypeVar("T")
+
+
+class OnFirstUse(Generic[T]):
+    """Stands for an object that is made the first time one of its attributes is used."""
+
+    def __init__(self, make: Callable[[], T]) -> None:
+        self._make = make
+        self._made: T | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def made(self) -> T:
+        """The object, made now if it was not yet."""
+        if self._made is None:
+            with self._lock:
+                if self._made is None:
+                    self._made = self._make()
+        return self._made
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.made, name)
+
+
+@functools.cache
+def renderer() -> WeasyPrintRenderer:
+    """The towns' letters, checked once per process: ``TemplateProblem`` when a template is
+    broken, ``LetterheadProblem`` when a town's letterhead is incomplete."""
+    letters = WeasyPrintRenderer(load_letterheads())
+    letters.check_templates()
+    return letters
+
+
+def seal_of(settings: Settings) -> Seal:
+    """The configured seal, or the development seal under var/ (made when first needed)."""
+    if settings.seal_key_file and settings.seal_certificate_file:
+        return PadesSeal.from_files(
+            Path(settings.seal_key_file), Path(settings.seal_certificate_file)
+        )
+    var_dir = Path(settings.documents_dir).parent
+    return cast(Seal, OnFirstUse(lambda: development_seal(var_dir)))
+
+
+def document_ports(settings: Settings, keys: PersonalDataKeys) -> DocumentPorts:
+    """Renderer, seal, vault, postbox and print service as the settings choose."""
+    return DocumentPorts(
+        renderer=renderer(),
+        seal=seal_of(settings),
+        vault=open_vault(settings, keys),
+        postbox=cast(Postbox, OnFirstUse(lambda: PostboxSimulator(settings.postbox_dir))),
+        print_service=cast(PrintService, OnFirstUse(lambda: PrintBatches(settings.print_dir))),
+    )
