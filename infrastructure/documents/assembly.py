@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Generic, TypeVar, cast
 
-from application.document_ports import Postbox, PrintService, Seal
+from application.document_ports import PrintService, Seal
 from application.documents import DocumentPorts
 from infrastructure.documents.letterheads import load_letterheads
 from infrastructure.documents.postbox import PostboxSimulator
@@ -74,6 +74,6 @@ def document_ports(settings: Settings, keys: PersonalDataKeys) -> DocumentPorts:
         renderer=renderer(),
         seal=seal_of(settings),
         vault=open_vault(settings, keys),
-        postbox=cast(Postbox, OnFirstUse(lambda: PostboxSimulator(settings.postbox_dir))),
+        postbox=PostboxSimulator(settings.postbox_dir),  # makes its directory on first use
         print_service=cast(PrintService, OnFirstUse(lambda: PrintBatches(settings.print_dir))),
     )

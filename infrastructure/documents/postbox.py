@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -74,9 +75,18 @@ class PostboxSimulator:
 
     def __init__(self, directory: str | Path) -> None:
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
         self.path = self.directory / DATABASE
-        with self._write() as db:
+        self._created = False  # the directory and table are made on first use
+        self._creating = threading.Lock()
+
+    def _create(self) -> None:
+        """The directory and the message table, once per instance (idempotent across them)."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA busy_timeout=30000")
+            db.execute("BEGIN IMMEDIATE")
             db.execute(
                 "CREATE TABLE IF NOT EXISTS messages ("
                 "message_id TEXT PRIMARY KEY, key TEXT NOT NULL UNIQUE, account TEXT NOT NULL, "
@@ -85,6 +95,9 @@ class PostboxSimulator:
             )
             db.execute("CREATE INDEX IF NOT EXISTS messages_account ON messages (account)")
             db.execute("CREATE INDEX IF NOT EXISTS messages_open ON messages (state, sent_on)")
+            db.execute("COMMIT")
+        finally:
+            db.close()
 
     # ------------------------------------------------------------------ the port
 
@@ -220,6 +233,11 @@ class PostboxSimulator:
         )
 
     def _connect(self) -> sqlite3.Connection:
+        if not self._created:
+            with self._creating:
+                if not self._created:
+                    self._create()
+                    self._created = True
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA busy_timeout=30000")

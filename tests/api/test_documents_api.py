@@ -19,7 +19,6 @@ from pypdf import PdfReader
 from api.app import create_app
 from application.clock import FixedClock
 from infrastructure.database import DatabaseTarget
-from infrastructure.documents.assembly import OnFirstUse
 from infrastructure.documents.postbox import PostboxSimulator
 from infrastructure.documents.print_service import PrintServiceSimulator
 from infrastructure.documents.seal import verify
@@ -97,8 +96,7 @@ def test_a_decided_permit_is_sealed_delivered_retrieved_notified_and_downloaded(
 
     # The applicant opens the message in the postbox two days later; the watch sees it.
     vorgang = application(client)
-    postbox = vorgang.documents.ports.postbox
-    simulator = postbox.made if isinstance(postbox, OnFirstUse) else postbox
+    simulator = vorgang.documents.ports.postbox
     assert isinstance(simulator, PostboxSimulator)
     (message,) = simulator.messages("portal:2201")
     sent_on = sending["sent_on"]
