@@ -241,6 +241,14 @@ class Settings(BaseSettings):
         default=None,
         description="The S3-compatible store's endpoint (MinIO, Ceph, a municipal cloud).",
     )
+    letter_templates_dir: str | None = Field(
+        default=None,
+        description=(
+            "A directory of the towns' own letter templates (the shipped layout: "
+            "<town>/<service>/, <town>/, services/<service>/, then the base), searched before "
+            "the shipped ones. Checked when the process starts: a broken template stops it."
+        ),
+    )
     seal_key_file: str | None = Field(
         default=None,
         description=(
