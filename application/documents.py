@@ -110,7 +110,7 @@ class DocumentService:
             case = self._load(case_id, actor, expected_version)
             at = self.clock.now()
             case.check_actor(actor, at)
-            case.document_refers_to(kind)  # refuse before rendering anything
+            case.check_issue(kind)  # refuse before rendering anything
             number = case.next_document_number()
             cash_reference = case.cash_reference_for(kind, number)
             letter = compose(

@@ -58,6 +58,7 @@ class CaseDocuments(Aggregate):
         applicant: dict[str, PersonalValue]
         decision: Decision | None
         decisions: list[Decision]
+        erased_subjects: list[str]
         objections: list[Objection]
         certificates: list[DeemedApprovalCertificate]
         open_request: Any
@@ -112,6 +113,23 @@ class CaseDocuments(Aggregate):
             return None
         return self.charge_assessment_number()
 
+    def check_issue(self, kind: DocumentKind) -> int | None:
+        """A document of this kind can be issued now: the record it refers to (its number).
+
+        Refused naming ``kind`` without a record, and naming ``addressee`` once the addressee's
+        personal data was erased: a letter to ``[gelöscht]`` reaches nobody.
+        """
+        refers_to = self.document_refers_to(kind)
+        self.check_addressee_kept(self.addressee_of(kind), "addressee")
+        return refers_to
+
+    def check_addressee_kept(self, addressee: str, field: str) -> None:
+        """The addressee's personal data (name, address) is still there, else refused."""
+        if addressee in self.erased_subjects:
+            raise InvalidCommand(
+                field, f"the personal data of the addressee ({addressee}) was erased"
+            )
+
     def charge_assessment_number(self) -> int:
         """Extension point: a service that assesses charges says which (else refused)."""
         raise InvalidCommand("kind", "this service assesses no charges")
@@ -147,6 +165,7 @@ class CaseDocuments(Aggregate):
 
     def check_channel(self, document: IssuedDocument, channel: Channel) -> None:
         """The document can go this way: the postbox and the portal reach the applicant only."""
+        self.check_addressee_kept(document.addressee, "channel")
         to_applicant = document.addressee == Subjects.APPLICANT
         if channel in (Channel.POSTBOX, Channel.PORTAL) and not to_applicant:
             raise InvalidCommand(
@@ -184,7 +203,7 @@ class CaseDocuments(Aggregate):
         a clerk, it names them.
         """
         record = self._document_actor(actor, at)
-        refers_to = self.document_refers_to(kind)
+        refers_to = self.check_issue(kind)
         if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
             raise InvalidCommand("sha256", "must be the 64 hex digits of a SHA-256")
         if size <= 0:
