@@ -36,6 +36,9 @@ from domain.working_days import BERLIN
 from infrastructure.database import DatabaseUrlError
 from infrastructure.demo import demo_case_for, seed_demo
 from infrastructure.documents import cli as documents_cli
+from infrastructure.documents.assembly import renderer as letter_renderer
+from infrastructure.documents.letterheads import LetterheadProblem
+from infrastructure.documents.rendering import TemplateProblem
 from infrastructure.logging import configure_logging
 from infrastructure.privacy.key_encryption import KeyEncryptionError, new_kek_text
 from infrastructure.projection_rebuild import prune, rebuild_together, superseded_views
@@ -192,6 +195,12 @@ def serve(
             "tokens for every town: set VORGANG_OIDC_ISSUER, or pass --dev on your own machine"
         )
     configure_logging(settings.log_format, settings.log_level)
+    # The API opens the database lazily; the letters are checked now, so a broken template
+    # refuses the start instead of failing the first Bescheid.
+    try:
+        letter_renderer(settings.letter_templates_dir)
+    except (TemplateProblem, LetterheadProblem) as error:
+        raise fail(str(error)) from None
     if with_demo:
         try:
             vorgang = build(settings)

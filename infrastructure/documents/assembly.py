@@ -49,12 +49,17 @@ class OnFirstUse(Generic[T]):
         return getattr(self.made, name)
 
 
-@functools.cache
-def renderer() -> WeasyPrintRenderer:
-    """The towns' letters, checked once per process: ``TemplateProblem`` when a template is
+def renderer(towns_dir: str | Path | None = None) -> WeasyPrintRenderer:
+    """The towns' letters (the deployment's own templates in ``towns_dir`` before the shipped
+    ones), checked once per process and directory: ``TemplateProblem`` when a template is
     broken, ``LetterheadProblem`` when a town's letterhead is incomplete."""
-    letters = WeasyPrintRenderer(load_letterheads())
-    letters.check_templates()
+    return _checked_renderer(Path(towns_dir).absolute() if towns_dir is not None else None)
+
+
+@functools.cache
+def _checked_renderer(towns_dir: Path | None) -> WeasyPrintRenderer:
+    letters = WeasyPrintRenderer(load_letterheads(), towns_dir=towns_dir)
+    letters.check_templates()  # raises, and a raise is not cached: the next start checks again
     return letters
 
 
@@ -71,7 +76,7 @@ def seal_of(settings: Settings) -> Seal:
 def document_ports(settings: Settings, keys: PersonalDataKeys) -> DocumentPorts:
     """Renderer, seal, vault, postbox and print service as the settings choose."""
     return DocumentPorts(
-        renderer=renderer(),
+        renderer=renderer(settings.letter_templates_dir),
         seal=seal_of(settings),
         vault=open_vault(settings, keys),
         postbox=PostboxSimulator(settings.postbox_dir),  # makes its directory on first use

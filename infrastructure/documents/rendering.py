@@ -1,10 +1,13 @@
 """Letters as PDF/A: Jinja2 templates per town and service, rendered by WeasyPrint.
 
 Templates are looked up in this order, so a town or a service can override any template or
-block: ``templates/<tenant>/<service>/``, ``templates/<tenant>/``,
-``templates/services/<service>/``, ``templates/``. ``check_templates`` renders every town's
-every kind once at start-up with a sample letter, so a syntax error or an undefined variable
-stops the start instead of the first Bescheid of the day.
+block: ``<tenant>/<service>/``, ``<tenant>/``, ``services/<service>/``, then the base
+directory. A deployment's own directory of the same layout (``towns_dir``, the setting
+``VORGANG_LETTER_TEMPLATES_DIR``) is searched first at every level, then the shipped
+``templates/``, so a town changes its letters without changing the package. The stylesheet
+``letter.css`` is looked up the same way. ``check_templates`` renders every town's every kind
+once at start-up with a sample letter, so a syntax error or an undefined variable stops the
+start instead of the first Bescheid of the day.
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ class TemplateProblem(Exception):
 
     def __init__(self, template: str, line: int | None, why: str) -> None:
         where = f"{template}, line {line}" if line is not None else template
-        super().__init__(f"letter template {where}: {why}")
+        # One line: the operator reads it as the reason the process did not start.
+        super().__init__(f"letter template {where}: {' '.join(why.split())}")
         self.template = template
         self.line = line
 
@@ -54,27 +58,38 @@ class WeasyPrintRenderer:
     """Renders letters as PDF/A-3b with the towns' letterheads (the ``LetterRenderer`` port)."""
 
     def __init__(
-        self, letterheads: Mapping[str, Letterhead], templates_dir: Path = TEMPLATES_DIR
+        self,
+        letterheads: Mapping[str, Letterhead],
+        templates_dir: Path = TEMPLATES_DIR,
+        towns_dir: Path | None = None,
     ) -> None:
         self._letterheads = letterheads
-        self._dir = templates_dir
+        # Absolute, so the files Jinja2 names in a traceback compare with these roots.
+        self._dir = templates_dir.absolute()
+        self._towns_dir = towns_dir.absolute() if towns_dir is not None else None
         self._environments: dict[tuple[str, str], jinja2.Environment] = {}
+        self._stylesheets: dict[Path, weasyprint.CSS] = {}
         self._fonts = FontConfiguration()
+
+    @property
+    def _roots(self) -> tuple[Path, ...]:
+        """The deployment's directory (if any) before the shipped one."""
+        return (self._dir,) if self._towns_dir is None else (self._towns_dir, self._dir)
 
     @cached_property
     def template_version(self) -> str:
-        """The template set and a short hash of its files: a changed template, a new version."""
+        """The template set and a short hash of its files (the deployment's too): a changed
+        template, a new version."""
         digest = hashlib.sha256()
-        for path in sorted(p for p in self._dir.rglob("*") if p.is_file()):
-            digest.update(path.relative_to(self._dir).as_posix().encode())
-            digest.update(b"\0")
-            digest.update(path.read_bytes())
-            digest.update(b"\0")
+        for root, prefix in ((self._dir, ""), (self._towns_dir, "towns:")):
+            if root is None or not root.is_dir():
+                continue
+            for path in sorted(p for p in root.rglob("*") if p.is_file()):
+                digest.update((prefix + path.relative_to(root).as_posix()).encode())
+                digest.update(b"\0")
+                digest.update(path.read_bytes())
+                digest.update(b"\0")
         return f"{TEMPLATE_SET}+{digest.hexdigest()[:10]}"
-
-    @cached_property
-    def _stylesheet(self) -> weasyprint.CSS:
-        return weasyprint.CSS(filename=str(self._dir / STYLESHEET), font_config=self._fonts)
 
     def html(self, letter: Letter) -> str:
         """The letter as the HTML its PDF is rendered from."""
@@ -86,9 +101,11 @@ class WeasyPrintRenderer:
 
     def render(self, letter: Letter) -> bytes:
         """The letter as PDF/A-3b bytes, fonts embedded, in German, titled and authored."""
-        document = weasyprint.HTML(string=self.html(letter), base_url=str(self._dir))
+        stylesheet = self._stylesheet_path(letter.tenant, letter.service)
+        # Relative URLs (a town's logo) resolve beside the stylesheet that is used.
+        document = weasyprint.HTML(string=self.html(letter), base_url=str(stylesheet.parent))
         pdf: bytes = document.write_pdf(
-            stylesheets=[self._stylesheet],
+            stylesheets=[self._stylesheet(stylesheet)],
             font_config=self._fonts,
             pdf_variant=PDF_VARIANT,
         )
@@ -97,6 +114,8 @@ class WeasyPrintRenderer:
     def check_templates(self) -> None:
         """Render every town's every kind of letter with a sample; ``TemplateProblem`` if one
         fails to compile or uses a name it is not given."""
+        if self._towns_dir is not None and not self._towns_dir.is_dir():
+            raise TemplateProblem(str(self._towns_dir), None, "no such directory")
         for tenant in self._letterheads:
             for service in self._services_with_templates(tenant):
                 for kind in DocumentKind:
@@ -106,18 +125,20 @@ class WeasyPrintRenderer:
 
     # ------------------------------------------------------------------ helpers
 
+    def _search_path(self, tenant: str, service: str) -> list[Path]:
+        """Where a town's service looks for a file, most specific first; the deployment's
+        directory before the shipped one at every level."""
+        levels = (Path(tenant, service), Path(tenant), Path("services", service), Path())
+        return [root / level for level in levels for root in self._roots]
+
     def _environment(self, tenant: str, service: str) -> jinja2.Environment:
         key = (tenant, service)
         environment = self._environments.get(key)
         if environment is None:
-            search = [
-                self._dir / tenant / service,
-                self._dir / tenant,
-                self._dir / "services" / service,
-                self._dir,
-            ]
             environment = jinja2.Environment(
-                loader=jinja2.FileSystemLoader([str(p) for p in search]),
+                loader=jinja2.FileSystemLoader(
+                    [str(p) for p in self._search_path(tenant, service)]
+                ),
                 autoescape=True,
                 undefined=jinja2.StrictUndefined,
                 auto_reload=False,  # the version is the files' hash at start-up
@@ -128,12 +149,27 @@ class WeasyPrintRenderer:
             self._environments[key] = environment
         return environment
 
+    def _stylesheet_path(self, tenant: str, service: str) -> Path:
+        for directory in self._search_path(tenant, service):
+            if (directory / STYLESHEET).is_file():
+                return directory / STYLESHEET
+        return self._dir / STYLESHEET
+
+    def _stylesheet(self, path: Path) -> weasyprint.CSS:
+        stylesheet = self._stylesheets.get(path)
+        if stylesheet is None:
+            stylesheet = weasyprint.CSS(filename=str(path), font_config=self._fonts)
+            self._stylesheets[path] = stylesheet
+        return stylesheet
+
     def _services_with_templates(self, tenant: str) -> list[str]:
-        """The general templates, and every service that overrides some."""
+        """The general templates, and every service that overrides some (here or in the
+        deployment's directory)."""
         services = {GENERAL_SERVICE}
-        for parent in (self._dir / "services", self._dir / tenant):
-            if parent.is_dir():
-                services.update(p.name for p in parent.iterdir() if p.is_dir())
+        for root in self._roots:
+            for parent in (root / "services", root / tenant):
+                if parent.is_dir():
+                    services.update(p.name for p in parent.iterdir() if p.is_dir())
         return sorted(services - set(TENANTS) - {"services"})
 
     def _check(self, letter: Letter) -> None:
@@ -154,16 +190,21 @@ class WeasyPrintRenderer:
     def _where(self, problem: BaseException) -> tuple[str, int | None]:
         """The template file and line a rendering error was raised in (Jinja2 rewrites the
         traceback so its frames name the template's file and line)."""
-        root = str(self._dir)
         frames = [
-            f for f in traceback.extract_tb(problem.__traceback__) if f.filename.startswith(root)
+            f
+            for f in traceback.extract_tb(problem.__traceback__)
+            if any(Path(f.filename).is_relative_to(root) for root in self._roots)
         ]
         if not frames:
             return "?", None
         return self._relative(frames[-1].filename), frames[-1].lineno
 
     def _relative(self, filename: str) -> str:
+        """A shipped template by its name in the package; a deployment's by its full path,
+        the file the operator has to open."""
         path = Path(filename)
+        if self._towns_dir is not None and path.is_relative_to(self._towns_dir):
+            return filename
         return (
             path.relative_to(self._dir).as_posix() if path.is_relative_to(self._dir) else filename
         )
