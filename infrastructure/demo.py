@@ -33,6 +33,7 @@ from domain.case_steps import (
 from domain.decision import DecisionOutcome
 from domain.working_days import BERLIN, berlin_date
 from infrastructure.demo_burial import BURIAL_SCENARIOS, burial_data
+from infrastructure.demo_documents import CHANNELS_BY_TOWN, delivered_by
 from infrastructure.demo_grave_right import GRAVE_RIGHT_SCENARIOS, grave_right_data
 from infrastructure.demo_headstone_permit import HEADSTONE_SCENARIOS, headstone_data
 from infrastructure.demo_legal_track import LEGAL_TRACK
@@ -195,6 +196,12 @@ def seed_demo(
             ids.append(
                 _seed(vorgang, clock, town, 100 + p_index, "road-opening", data, permit_step)
             )
+        for d_index, channel in enumerate(CHANNELS_BY_TOWN.get(town.tenant, ())):
+            clock = FixedClock(start + timedelta(days=t_index, hours=8 + d_index, minutes=30))
+            street = town.streets[d_index % len(town.streets)]
+            data = permit_data(d_index, street, berlin_date(clock.now()))
+            step = delivered_by(vorgang, channel)
+            ids.append(_seed(vorgang, clock, town, 150 + d_index, "road-opening", data, step))
         for c_index, connection_step in enumerate(CONNECTION_SCENARIOS):
             clock = FixedClock(start + timedelta(days=t_index, hours=20 + c_index))
             street = town.streets[c_index % len(town.streets)]

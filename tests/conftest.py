@@ -128,10 +128,30 @@ FOREIGN_CLERK = Actor("dora.fischer", "Dora Fischer", Role.CLERK, "schmitten")
 DELEGATED_CLERK = Actor("emil.wolf", "Emil Wolf", Role.CLERK, "neu-anspach", on_behalf_of="usingen")
 
 
+def document_places(directory: Path, seal: tuple[Path, Path]) -> dict[str, str]:
+    """Settings that keep a test's letters, postbox and print batches in its own directory,
+    sealed with the run's seal (never the checkout's var/)."""
+    key, certificate = seal
+    return {
+        "documents_dir": str(directory / "documents"),
+        "postbox_dir": str(directory / "postbox"),
+        "print_dir": str(directory / "print"),
+        "seal_key_file": str(key),
+        "seal_certificate_file": str(certificate),
+    }
+
+
 @pytest.fixture
-def vorgang(target: DatabaseTarget, clock: FixedClock) -> Iterator[Vorgang]:
+def vorgang(
+    target: DatabaseTarget, clock: FixedClock, tmp_path: Path, seal_files: tuple[Path, Path]
+) -> Iterator[Vorgang]:
     """The fully wired application (encrypting personal data) on the parametrised database."""
-    built = build(Settings(database_url=target.display, key_cache_seconds=30), clock=clock)
+    settings = Settings(
+        database_url=target.display,
+        key_cache_seconds=30,
+        **document_places(tmp_path, seal_files),  # type: ignore[arg-type]
+    )
+    built = build(settings, clock=clock)
     try:
         yield built
     finally:

@@ -21,6 +21,8 @@ import datetime as dt
 import hashlib
 import io
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -201,12 +203,21 @@ def make_seal(directory: str | Path, organisation: str) -> tuple[Path, Path]:
 
 
 def development_seal(var_dir: str | Path) -> PadesSeal:
-    """The development seal under ``<var_dir>/seal/``, made on first use."""
+    """The development seal under ``<var_dir>/seal/``, made on first use.
+
+    Made in a folder of its own and renamed into place, so processes starting together
+    (``serve --workers``) agree on one seal: whoever renames last finds it there already.
+    """
     folder = Path(var_dir) / "seal"
-    key_path, cert_path = folder / KEY_FILE, folder / CERTIFICATE_FILE
-    if not key_path.exists():
-        key_path, cert_path = make_seal(folder, "Vorgang Entwicklung")
-    return PadesSeal.from_files(key_path, cert_path)
+    if not (folder / KEY_FILE).exists():
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        making = Path(tempfile.mkdtemp(prefix=".seal-", dir=folder.parent))
+        make_seal(making, "Vorgang Entwicklung")
+        try:
+            making.rename(folder)
+        except OSError:  # another process put its seal there first: use that one
+            shutil.rmtree(making, ignore_errors=True)
+    return PadesSeal.from_files(folder / KEY_FILE, folder / CERTIFICATE_FILE)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 from domain.tenants import TENANTS
@@ -23,6 +24,7 @@ def test_demo_covers_every_state_in_all_four_towns_and_is_idempotent(vorgang: Vo
         "submitted",
         "in_review",
         "information_requested",
+        "decided",  # the Bescheid waits in the portal for its download (its Bekanntgabe)
         "notified",
         "works_started",
         "works_completed",
@@ -31,6 +33,17 @@ def test_demo_covers_every_state_in_all_four_towns_and_is_idempotent(vorgang: Vo
         "closed",
         "withdrawn",
     }
+    # Each town's Bescheid sent to the postbox was retrieved: notified the day after, by it.
+    delivered = [c for c in cases if c.service == "road-opening" and c.issued_documents]
+    by_postbox = [
+        c for c in delivered if c.notification and c.notification["delivery"] == "postbox"
+    ]
+    assert {c.tenant for c in by_postbox} == set(TENANTS)
+    for case in by_postbox:
+        retrieved = case.issued_documents[0].dispatches[-1].outcome_on
+        assert case.notified_on == retrieved + timedelta(days=1)
+    by_letter = [c for c in delivered if (c.notification or {}).get("delivery") == "letter"]
+    assert len(by_letter) == 1
     connection_states = Counter(c.status for c in cases if c.service == "sewer-connection")
     assert set(connection_states) == {
         "submitted",
