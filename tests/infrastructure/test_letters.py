@@ -327,6 +327,45 @@ def test_each_kind_renders_for_each_town_with_tenor_authority_and_remedy(
     assert "Seite1von" in text  # the footer numbers the pages
 
 
+MM = 25.4 / 72  # millimetres per PDF point
+
+
+def runs_on_first_page(pdf: bytes) -> dict[str, tuple[float, float]]:
+    """Each text run's first baseline on page one, in mm from the left and from the top."""
+    page = pypdf.PdfReader(io.BytesIO(pdf)).pages[0]
+    height = float(page.mediabox.height)
+    runs: dict[str, tuple[float, float]] = {}
+
+    def visit(text: str, cm: list[float], tm: list[float], *_: Any) -> None:
+        x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
+        y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+        runs.setdefault(text.strip(), (x * MM, (height - y) * MM))
+
+    page.extract_text(visitor_text=visit)
+    return runs
+
+
+def test_the_first_page_follows_din_5008_form_b(
+    rendered: dict[tuple[DocumentKind, str], Rendered],
+) -> None:
+    """Address field 45 mm down, 20 mm in (its lines indented to 25 mm) and 45 mm high;
+    information block 125 mm in from 50 mm down; the text starts below both."""
+    document = rendered[DocumentKind.DECISION, "usingen"]
+    runs = runs_on_first_page(document.pdf)
+    name_x, name_y = runs[document.letter.address.name]
+    last_x, last_y = runs[document.letter.address.lines[-1]]
+    label_x, label_y = runs["Aktenzeichen"]
+    title_x, title_y = runs[document.letter.title]
+
+    assert name_x == pytest.approx(25, abs=0.3)
+    assert 45 + 17.7 < name_y < last_y < 45 + 45  # in the address zone under the return address
+    assert last_x == pytest.approx(25, abs=0.3)
+    assert label_x == pytest.approx(125, abs=0.3)
+    assert 50 < label_y < 56
+    assert title_x == pytest.approx(25, abs=0.3)
+    assert title_y > 98.46
+
+
 def test_the_letters_carry_what_each_kind_sets_out(
     rendered: dict[tuple[DocumentKind, str], Rendered],
 ) -> None:
