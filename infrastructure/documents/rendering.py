@@ -20,10 +20,13 @@ from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import jinja2
 import weasyprint
 from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from application.letters import Address, Costs, Item, Letter
 from domain.authorities import authorities_of
@@ -36,6 +39,7 @@ TEMPLATE_SET: Final = "vorgang-letters-2026-12"
 STYLESHEET: Final = "letter.css"
 PDF_VARIANT: Final = "pdf/a-3b"
 GENERAL_SERVICE: Final = "general"
+SHIPPED: Final = "shipped"  # the prefix that names a shipped template past the towns' own
 
 
 class TemplateProblem(Exception):
@@ -101,11 +105,14 @@ class WeasyPrintRenderer:
 
     def render(self, letter: Letter) -> bytes:
         """The letter as PDF/A-3b bytes, fonts embedded, in German, titled and authored."""
-        stylesheet = self._stylesheet_path(letter.tenant, letter.service)
-        # Relative URLs (a town's logo) resolve beside the stylesheet that is used.
-        document = weasyprint.HTML(string=self.html(letter), base_url=str(stylesheet.parent))
+        search = self._search_path(letter.tenant, letter.service)
+        document = weasyprint.HTML(
+            string=self.html(letter),
+            base_url=self._dir.as_uri() + "/",
+            url_fetcher=TemplateFiles(self._dir, search),
+        )
         pdf: bytes = document.write_pdf(
-            stylesheets=[self._stylesheet(stylesheet)],
+            stylesheets=[self._stylesheet(self._stylesheet_path(search))],
             font_config=self._fonts,
             pdf_variant=PDF_VARIANT,
         )
@@ -135,9 +142,15 @@ class WeasyPrintRenderer:
         key = (tenant, service)
         environment = self._environments.get(key)
         if environment is None:
+            search = jinja2.FileSystemLoader([str(p) for p in self._search_path(tenant, service)])
+            # "shipped/base.html.j2": a town's own base.html.j2 extends the shipped one and
+            # overrides only the blocks it changes.
+            shipped = jinja2.FileSystemLoader(
+                [str(p) for p in self._search_path(tenant, service) if p.is_relative_to(self._dir)]
+            )
             environment = jinja2.Environment(
-                loader=jinja2.FileSystemLoader(
-                    [str(p) for p in self._search_path(tenant, service)]
+                loader=jinja2.ChoiceLoader(
+                    [search, jinja2.PrefixLoader({SHIPPED: shipped}, delimiter="/")]
                 ),
                 autoescape=True,
                 undefined=jinja2.StrictUndefined,
@@ -149,8 +162,8 @@ class WeasyPrintRenderer:
             self._environments[key] = environment
         return environment
 
-    def _stylesheet_path(self, tenant: str, service: str) -> Path:
-        for directory in self._search_path(tenant, service):
+    def _stylesheet_path(self, search: list[Path]) -> Path:
+        for directory in search:
             if (directory / STYLESHEET).is_file():
                 return directory / STYLESHEET
         return self._dir / STYLESHEET
@@ -158,7 +171,11 @@ class WeasyPrintRenderer:
     def _stylesheet(self, path: Path) -> weasyprint.CSS:
         stylesheet = self._stylesheets.get(path)
         if stylesheet is None:
-            stylesheet = weasyprint.CSS(filename=str(path), font_config=self._fonts)
+            stylesheet = weasyprint.CSS(
+                filename=str(path),
+                font_config=self._fonts,
+                url_fetcher=TemplateFiles(path.parent, [path.parent]),  # nothing from the network
+            )
             self._stylesheets[path] = stylesheet
         return stylesheet
 
@@ -208,6 +225,30 @@ class WeasyPrintRenderer:
         return (
             path.relative_to(self._dir).as_posix() if path.is_relative_to(self._dir) else filename
         )
+
+
+class TemplateFiles(URLFetcher):  # type: ignore[misc]  # weasyprint ships no types
+    """Finds a file a letter refers to (a logo, a font, an image) along the templates' search
+    path, so ``logo.png`` is the town's own when it has one; and fetches nothing from the
+    network: a letter renders the same every time and tells no server that it was made."""
+
+    def __init__(self, base: Path, search: list[Path]) -> None:
+        super().__init__(allowed_protocols={"file", "data"}, allow_redirects=False)
+        self._base = base
+        self._search = search
+
+    def fetch(self, url: str, headers: Mapping[str, str] | None = None) -> URLFetcherResponse:
+        """The file the URL names, from the most specific directory that has it."""
+        if url.startswith("file:"):
+            path = Path(url2pathname(urlsplit(url).path))
+            if path.is_relative_to(self._base):
+                relative = path.relative_to(self._base)
+                for directory in self._search:
+                    if (directory / relative).is_file():
+                        url = (directory / relative).as_uri()
+                        break
+        response: URLFetcherResponse = super().fetch(url, headers)
+        return response
 
 
 def _day(value: date) -> str:

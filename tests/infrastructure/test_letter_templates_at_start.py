@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pypdf
 import pytest
+from PIL import Image
 
 from domain.documents import DocumentKind
 from infrastructure.documents.letterheads import load_letterheads
@@ -81,6 +82,27 @@ def test_a_towns_stylesheet_replaces_the_shipped_one_for_that_town(towns: Path) 
 
     assert round(width_in_points("neu-anspach")) == 420  # A5: 148 mm
     assert round(width_in_points("usingen")) == 595  # A4: 210 mm
+
+
+def test_a_towns_base_extends_the_shipped_one_and_shows_its_own_logo(towns: Path) -> None:
+    town_override(
+        towns,
+        "usingen/base.html.j2",
+        '{% extends "shipped/base.html.j2" %}\n'
+        '{% block letterhead %}<img class="logo" src="logo.png">{{ super() }}{% endblock %}\n',
+    )
+    Image.new("RGB", (40, 20), "navy").save(towns / "usingen" / "logo.png")
+    letters = WeasyPrintRenderer(load_letterheads(), towns_dir=towns)
+    letters.check_templates()
+
+    def images_on_first_page(tenant: str) -> int:
+        letter = sample_letter(tenant, DocumentKind.DECISION, "general", automatic=True)
+        return len(pypdf.PdfReader(io.BytesIO(letters.render(letter))).pages[0].images)
+
+    assert images_on_first_page("usingen") == 1
+    assert images_on_first_page("schmitten") == 0
+    usingen = sample_letter("usingen", DocumentKind.DECISION, "general", automatic=True)
+    assert "Der Magistrat der Stadt Usingen" in letters.html(usingen)  # the shipped block kept
 
 
 def test_the_template_version_covers_the_towns_files(towns: Path) -> None:
