@@ -254,6 +254,8 @@ def test_production_needs_the_issuer_alone_since_its_keys_are_discovered() -> No
         id_secret="x" * 32,
         key_encryption_key=new_kek_text(),
         oidc_issuer="https://id.example.de/realms/hessen",
+        seal_key_file="/etc/vorgang/seal/seal-key.pem",
+        seal_certificate_file="/etc/vorgang/seal/seal-certificate.pem",
     )
     assert settings.oidc_jwks_url is None
     with pytest.raises(ValidationError, match="VORGANG_OIDC_ISSUER must be set"):
@@ -281,3 +283,17 @@ def test_a_token_whose_person_cannot_be_stored_is_refused_not_a_server_error(
     assert answer.status_code == 401, answer.text
     assert answer.headers["content-type"].startswith("application/problem+json")
     assert repr(claim) in answer.json()["detail"]
+
+
+def test_production_needs_the_seal_and_both_of_its_files() -> None:
+    """Documents are sealed with the deployment's key: production refuses to start without it."""
+    ready = {
+        "environment": Environment.PRODUCTION,
+        "id_secret": "x" * 32,
+        "key_encryption_key": new_kek_text(),
+        "oidc_issuer": "https://id.example.de/realms/hessen",
+    }
+    with pytest.raises(ValidationError, match="VORGANG_SEAL_KEY_FILE must be set"):
+        Settings(**ready)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="set together"):
+        Settings(**ready, seal_key_file="/etc/vorgang/seal/seal-key.pem")  # type: ignore[arg-type]
