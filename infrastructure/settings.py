@@ -279,6 +279,10 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def refuse_development_secrets_in_production(self) -> Self:
         """Outside development every secret must be set explicitly."""
+        if (self.seal_key_file is None) != (self.seal_certificate_file is None):
+            raise UnsafeSettings(
+                "VORGANG_SEAL_KEY_FILE and VORGANG_SEAL_CERTIFICATE_FILE are set together"
+            )
         if self.environment is not Environment.PRODUCTION:
             return self
         if self.id_secret.get_secret_value() == DEVELOPMENT_ID_SECRET:
@@ -295,10 +299,6 @@ class Settings(BaseSettings):
             raise UnsafeSettings(
                 "VORGANG_KEY_ENCRYPTION_KEY must be set in production: without it personal "
                 "data cannot be encrypted (create one with `vorgang privacy new-kek`)"
-            )
-        if (self.seal_key_file is None) != (self.seal_certificate_file is None):
-            raise UnsafeSettings(
-                "VORGANG_SEAL_KEY_FILE and VORGANG_SEAL_CERTIFICATE_FILE are set together"
             )
         if self.seal_key_file is None:
             raise UnsafeSettings(
