@@ -14,12 +14,18 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from application.clock import FixedClock
+from domain.services.sewer_connection import example as sewer_example
 from domain.working_days import berlin_date
 from infrastructure.settings import Settings
 from tests.api.conftest import NEW_CASE, SECRET, Auth
 from tests.conftest import sqlite_target
 
 PROBLEM = "application/problem+json"
+SEWER_PERMIT = {
+    "outcome": "approved_with_conditions",
+    "justification": "Das Grundstück unterliegt dem Anschluss- und Benutzungszwang.",
+    "legal_basis": "§ 5 Entwässerungssatzung",
+}
 REJECTION = {"outcome": "rejected", "justification": "Lage ungeeignet", "legal_basis": "§ 1"}
 
 
@@ -135,3 +141,295 @@ def test_after_erasing_the_applicant_the_document_is_gone_and_nothing_new_goes_t
     for channel in (None, "letter"):
         problem(issue(client, auth, url, channel=channel), 422, "addressee")
     assert [d["number"] for d in ok(client.get(url + "/documents", headers=auth()))] == [1]
+
+
+def notified_by_counter(client: TestClient, auth: Auth, url: str) -> Any:
+    """The decision in force issued and handed over at the counter: the document."""
+    return ok(issue(client, auth, url, channel="counter"), 201)
+
+
+# ------------------------------------------------------------------ (2) a new decision
+
+
+def test_the_old_bescheid_does_not_notify_the_decision_that_replaced_it(
+    client: TestClient, auth: Auth
+) -> None:
+    clerk = auth("clerk")
+    url = rejected(client, auth, "portal:r2")
+    first = notified_by_counter(client, auth, url)
+    assert first["refers_to"] == 1
+    assert ok(client.get(url, headers=clerk))["status"] == "notified"
+    ok(client.post(url + "/objections", json={"grounds": "Unrichtig."}, headers=clerk))
+    remedied = ok(client.post(url + "/objections/remedy", json={"reason": "Begründet."}, headers=clerk))
+    assert remedied["status"] == "in_review"
+    # No decision in force: no Bescheid. A copy of the old one may still go out.
+    problem(issue(client, auth, url), 422, "kind")
+    copy = client.post(url + "/documents/1/sendings", json={"channel": "portal"}, headers=clerk)
+    ok(copy)
+    permit = {"outcome": "approved", "justification": "Nun doch.", "legal_basis": "§ 2"}
+    ok(client.post(url + "/decide", json=permit, headers=clerk))
+    # The applicant opens the old copy: recorded, but the new decision is not notified by it.
+    ok(client.get(url + "/documents/1", headers=auth("applicant", sub="portal:r2")))
+    case = ok(client.get(url, headers=clerk))
+    assert (case["status"], case["notified_on"]) == ("decided", None)
+    (old,) = [d for d in ok(client.get(url + "/documents", headers=clerk)) if d["number"] == 1]
+    assert old["dispatches"][-1]["outcome"] == "retrieved"
+    # The new Bescheid refers to the second decision, and its hand-over notifies it.
+    second = notified_by_counter(client, auth, url)
+    assert (second["number"], second["refers_to"]) == (2, 2)
+    case = ok(client.get(url, headers=clerk))
+    assert case["status"] == "notified"
+    assert case["notified_on"] is not None
+
+
+# ------------------------------------------------------------------ (3) every kind by HTTP
+
+
+def test_a_widerspruchsbescheid_is_issued_with_its_kassenzeichen_and_sets_nothing(
+    client: TestClient, auth: Auth
+) -> None:
+    clerk = auth("clerk")
+    url = rejected(client, auth, "portal:r3")
+    notified_by_counter(client, auth, url)
+    ok(client.post(url + "/objections", json={"grounds": "Unrichtig."}, headers=clerk))
+    problem(issue(client, auth, url, "objection_decision"), 422, "kind")
+    day = ok(client.get(url, headers=clerk))["notified_on"]
+    ok(client.post(url + "/objections/hearing", json={"held_on": day}, headers=clerk))
+    dismissal = {
+        "outcome": "dismissed",
+        "reasons": "Unbegründet.",
+        "costs_borne_by": "objector",
+        "served_on": day,
+    }
+    decided = ok(client.post(url + "/objections/decision", json=dismissal, headers=clerk))
+    version = decided["version"]
+    document = ok(issue(client, auth, url, "objection_decision", channel="counter"), 201)
+    assert (document["kind"], document["refers_to"], document["number"]) == (
+        "objection_decision",
+        1,
+        2,
+    )
+    fee = decided["objections"][0]["decision"]["costs"]["fee"]
+    assert (document["cash_reference"] is not None) is bool(fee and float(fee) > 0)
+    assert document["dispatches"][0]["outcome"] == "handed_over"
+    after = ok(client.get(url, headers=clerk))
+    assert after["version"] == version + 3  # issued, sent, handed over: nothing else
+
+
+def test_an_information_request_goes_to_the_portal_and_its_download_is_recorded(
+    client: TestClient, auth: Auth, clock: FixedClock
+) -> None:
+    clerk, applicant = auth("clerk"), auth("applicant", sub="portal:r4")
+    url = general_case(client, auth, "portal:r4")
+    problem(issue(client, auth, url, "information_request"), 422, "kind")
+    reply_by = (today(clock) + timedelta(days=14)).isoformat()
+    asked = {"questions": ["Lageplan?"], "reply_by": reply_by}
+    ok(client.post(url + "/request-information", json=asked, headers=clerk))
+    document = ok(issue(client, auth, url, "information_request", channel="portal"), 201)
+    assert document["refers_to"] is None
+    (mine,) = ok(client.get(url + "/documents", headers=applicant))
+    assert mine["title"] == "Anforderung fehlender Angaben und Unterlagen"
+    ok(client.get(url + "/documents/1", headers=applicant))
+    (seen,) = ok(client.get(url + "/documents", headers=clerk))
+    assert seen["dispatches"][0]["outcome"] == "retrieved"
+    case = ok(client.get(url, headers=clerk))
+    assert (case["status"], case["notified_on"]) == ("information_requested", None)
+
+
+def test_a_charge_assessment_goes_to_its_debtor_by_letter_whose_posting_notifies_it(
+    client: TestClient, auth: Auth, clock: FixedClock
+) -> None:
+    clerk, owner = auth("clerk"), auth("applicant", sub="portal:r5")
+    body = {**NEW_CASE, "service": "sewer-connection", "data": sewer_example(date(2026, 3, 2))}
+    created = client.post("/api/v1/cases", json=body, headers=owner)
+    url = ok(created, 201) and created.headers["Location"]
+
+    def post(path: str, payload: Any = None, as_: Any = clerk) -> Any:
+        return ok(client.post(url + path, json=payload, headers=as_))
+
+    post("/claim")
+    post("/confirm-complete")
+    post("/connection-point", {"manhole": "S 1", "invert_depth_m": "2.00", "description": "d"})
+    post("/decide", SEWER_PERMIT)
+    notified_by_counter(client, auth, url)
+    day = today(clock).isoformat()
+    post("/construction-reported", {"completed_on": day, "pipe_length_m": "12.00"}, owner)
+    leak = {"tested_on": day, "method": "water", "result": "passed", "tester": "K. W."}
+    post("/leak-tests", leak)
+    post("/connection-inspections", {"inspected_on": day})
+    problem(issue(client, auth, url, "charge_assessment"), 422, "kind")  # not yet assessed
+    post("/connection-charge", {"debtor_name": "Jonas Keller", "debtor_address": "Weg 7, 61250 Usingen"})
+
+    # The debtor has no account: not the portal, not the postbox.
+    problem(issue(client, auth, url, "charge_assessment", channel="portal"), 422, "channel")
+    document = ok(issue(client, auth, url, "charge_assessment", channel="letter"), 201)
+    assert (document["addressee"], document["refers_to"]) == ("debtor", 1)
+    assert document["cash_reference"]
+    # The applicant (the seller) does not read the buyer's assessment.
+    applicant_sees = ok(client.get(url + "/documents", headers=owner))
+    assert [d["kind"] for d in applicant_sees] == ["decision"]
+    problem(client.get(url + f"/documents/{document['number']}", headers=owner), 422, "number")
+    posted = {"outcome": "posted", "on": day}
+    done = client.post(url + f"/documents/{document['number']}/outcomes", json=posted, headers=clerk)
+    assert ok(done)["dispatches"][0]["outcome"] == "posted"
+    charge = ok(client.get(url, headers=clerk))["service_state"]["charge_assessment"]
+    assert charge["notified_on"] is not None
+    history = [h["type"] for h in ok(client.get(url + "/history", headers=clerk))]
+    assert history[-3:] == ["DocumentSent", "DeliveryReported", "ConnectionChargeNotified"]
+
+
+# ------------------------------------------------------------------ (4) bad input
+
+
+def test_bad_input_is_a_problem_naming_the_field(
+    client: TestClient, auth: Auth, clock: FixedClock
+) -> None:
+    clerk = auth("clerk")
+    url = rejected(client, auth, "portal:r6")
+    problem(issue(client, auth, url, "bescheid"), 422, "kind")
+    problem(issue(client, auth, url, channel="pigeon"), 422, "channel")
+    problem(client.post(url + "/documents", json={}, headers=clerk), 422, "kind")
+    problem(issue(client, auth, url, extra=1), 422, "extra")
+    stale = client.post(
+        url + "/documents", json={"kind": "decision"}, headers={**clerk, "If-Match": '"1"'}
+    )
+    assert stale.status_code == 412, stale.text
+    assert stale.headers["content-type"].startswith(PROBLEM)
+    assert client.get(url + "/documents", headers=clerk).json() == []  # nothing issued
+
+    version = ok(client.get(url, headers=clerk))["version"]
+    issued = client.post(
+        url + "/documents",
+        json={"kind": "decision", "channel": "letter"},
+        headers={**clerk, "If-Match": f'"{version}"'},
+    )
+    ok(issued, 201)
+    assert issued.headers["ETag"] == f'"{version + 2}"'
+    for number in ("0", "2", "-1", "x"):
+        problem(client.get(url + f"/documents/{number}", headers=clerk), 422, "number")
+        sending = client.post(
+            url + f"/documents/{number}/sendings", json={"channel": "letter"}, headers=clerk
+        )
+        problem(sending, 422, "number")
+    sent_on = date.fromisoformat(issued.json()["dispatches"][0]["sent_on"])
+
+    def report(**body: Any) -> Any:
+        return client.post(url + "/documents/1/outcomes", json=body, headers=clerk)
+
+    problem(report(outcome="failed", on=sent_on.isoformat()), 422, "failure")
+    problem(report(outcome="failed", on=sent_on.isoformat(), failure="  "), 422, "failure")
+    problem(report(outcome="posted", on=(sent_on - timedelta(days=1)).isoformat()), 422, "on")
+    tomorrow = (today(clock) + timedelta(days=1)).isoformat()
+    problem(report(outcome="posted", on=tomorrow), 422, "on")
+    problem(report(outcome="retrieved", on=sent_on.isoformat()), 422, "outcome")
+    problem(report(outcome="lost", on=sent_on.isoformat()), 422, "outcome")
+    problem(report(outcome="posted", on="2026-02-30"), 422, "on")
+    problem(report(outcome="posted"), 422, "on")
+    stale_report = client.post(
+        url + "/documents/1/outcomes",
+        json={"outcome": "posted", "on": sent_on.isoformat()},
+        headers={**clerk, "If-Match": f'"{version}"'},
+    )
+    assert stale_report.status_code == 412
+    # Nothing of it was recorded: the letter still awaits its posting day.
+    (document,) = ok(client.get(url + "/documents", headers=clerk))
+    assert document["dispatches"][0]["outcome"] is None
+    assert ok(client.get(url, headers=clerk))["version"] == version + 2
+
+
+# ------------------------------------------------------------------ (5) a failed postbox
+
+
+def caught_up(vorgang: Any, *views: str) -> None:
+    """These views applied everything written so far (a bound, not a wait)."""
+    projections = vorgang.projections
+    head = projections.head()
+    for view in views:
+        assert projections.wait_for(view, head, timeout=120)
+
+
+def test_a_failed_postbox_is_followed_by_a_letter_whose_posting_notifies_and_the_feed_says_so(
+    client: TestClient, auth: Auth, clock: FixedClock
+) -> None:
+    clerk = auth("clerk")
+    url = rejected(client, auth, "portal:r7")
+    case_id = url.rsplit("/", 1)[-1]
+    document = ok(issue(client, auth, url, channel="postbox"), 201)
+    vorgang = vorgang_of(client)
+    day = today(clock)
+    reason = "Postfach von Max Mustermann geschlossen"
+    vorgang.documents.ports.postbox.bounce(document["dispatches"][0]["reference"], day, reason)
+    caught_up(vorgang, "open_dispatches")
+    assert vorgang.delivery_watch.tick(day).recorded >= 1
+    (after,) = ok(client.get(url + "/documents", headers=clerk))
+    failed, letter = after["dispatches"]
+    assert (failed["outcome"], failed["failure"]) == ("failed", reason)
+    assert (letter["channel"], letter["outcome"]) == ("letter", None)
+    assert ok(client.get(url, headers=clerk))["notified_on"] is None
+
+    from infrastructure.documents.print_service import PrintServiceSimulator
+
+    caught_up(vorgang, "open_dispatches")
+    assert PrintServiceSimulator(vorgang.settings.print_dir).post(day, day) >= 1
+    assert vorgang.delivery_watch.tick(day).recorded >= 1
+    case = ok(client.get(url, headers=clerk))
+    assert case["status"] == "notified"
+    assert case["notification"]["delivery"] == "letter"
+    assert case["notification"]["sent_on"] == day.isoformat()
+
+    # (9) History: who and when for each; the system recorded the channel's reports.
+    history = ok(client.get(url + "/history", headers=clerk))
+    kinds = [h["type"] for h in history]
+    assert kinds[-6:] == [
+        "DocumentIssued",
+        "DocumentSent",
+        "DeliveryReported",
+        "DocumentSent",
+        "DeliveryReported",
+        "Notified",
+    ]
+    for entry in history[-6:]:
+        assert entry["actor"]["id"] and entry["at"], entry
+    assert history[-6]["actor"]["role"] == "clerk"
+    assert {h["actor"]["role"] for h in history[-4:]} == {"system"}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="projections/feed.py publishes Case.DocumentIssued, the library's redefinition, but "
+    "the stored events are CaseDocuments.DocumentIssued (declared in the mixin): no document "
+    "event reaches the feed. Fix in the feed (publish the declaring classes), then drop this.",
+)
+def test_the_feed_publishes_the_document_events_without_the_failure_reason(
+    client: TestClient, auth: Auth, clock: FixedClock
+) -> None:
+    clerk = auth("clerk")
+    url = rejected(client, auth, "portal:r8")
+    case_id = url.rsplit("/", 1)[-1]
+    sent_on = ok(issue(client, auth, url, channel="letter"), 201)["dispatches"][0]["sent_on"]
+    returned = {"outcome": "failed", "on": sent_on, "failure": "Empfänger Mustermann verzogen"}
+    ok(client.post(url + "/documents/1/outcomes", json=returned, headers=clerk))
+    ok(client.post(url + "/documents/1/sendings", json={"channel": "counter"}, headers=clerk))
+    caught_up(vorgang_of(client), "feed")
+    published, after = [], "0"
+    while page := ok(
+        feed := client.get(
+            "/api/v1/feed",
+            params={"after": after, "limit": 500, "wait": 0},
+            headers=auth("integrator"),
+        )
+    ):
+        published += [e for e in page if e["subject"] == case_id]
+        after = feed.headers["Vorgang-Next-After"]
+    types = [e["type"].split(".")[-2] for e in published]
+    assert types[-6:] == [
+        "document_issued",
+        "document_sent",
+        "delivery_reported",
+        "document_sent",
+        "delivery_reported",
+        "notified",
+    ]
+    assert published[-4]["data"]["outcome"] == "failed"
+    assert "Mustermann" not in str(published)
+    assert "verzogen" not in str(published)
