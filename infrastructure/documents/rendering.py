@@ -3,8 +3,9 @@
 Templates are looked up in this order, so a town or a service can override any template or
 block: ``<tenant>/<service>/``, ``<tenant>/``, ``services/<service>/``, then the base
 directory. A deployment's own directory of the same layout (``towns_dir``, the setting
-``VORGANG_LETTER_TEMPLATES_DIR``) is searched first at every level, then the shipped
-``templates/``, so a town changes its letters without changing the package. The stylesheet
+``VORGANG_LETTER_TEMPLATES_DIR``) is searched first, all four levels, then the shipped
+``templates/`` in the same order, so a town changes its letters without changing the
+package; a town's ``base.html.j2`` may extend ``shipped/base.html.j2``. The stylesheet
 ``letter.css`` is looked up the same way. ``check_templates`` renders every town's every kind
 once at start-up with a sample letter, so a syntax error or an undefined variable stops the
 start instead of the first Bescheid of the day.
@@ -133,10 +134,10 @@ class WeasyPrintRenderer:
     # ------------------------------------------------------------------ helpers
 
     def _search_path(self, tenant: str, service: str) -> list[Path]:
-        """Where a town's service looks for a file, most specific first; the deployment's
-        directory before the shipped one at every level."""
+        """Where a town's service looks for a file: every level of the deployment's directory,
+        most specific first, then the shipped ones; a file the deployment provides wins."""
         levels = (Path(tenant, service), Path(tenant), Path("services", service), Path())
-        return [root / level for level in levels for root in self._roots]
+        return [root / level for root in self._roots for level in levels]
 
     def _environment(self, tenant: str, service: str) -> jinja2.Environment:
         key = (tenant, service)

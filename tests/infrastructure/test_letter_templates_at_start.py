@@ -64,6 +64,13 @@ def test_a_towns_own_template_comes_before_the_shipped_one_at_every_level(towns:
     assert "<p>all towns</p>" in decision_of(towns, "schmitten", "sewer-connection")
 
 
+def test_any_file_of_the_towns_directory_beats_every_shipped_one(towns: Path) -> None:
+    town_override(towns, "particulars.html.j2", "<p>all towns</p>")  # shipped: road-opening's own
+
+    assert "<p>all towns</p>" in decision_of(towns, "usingen", "road-opening")
+    assert "Angaben zur Aufgrabung" not in decision_of(towns, "usingen", "road-opening")
+
+
 def test_without_a_towns_file_the_shipped_template_is_used(towns: Path) -> None:
     town_override(towns, "glashuetten/particulars.html.j2", "<p>glashuetten</p>")
 
