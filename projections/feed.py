@@ -292,6 +292,10 @@ def _published_classes() -> dict[type[Any], str]:
     found: dict[type[Any], str] = {
         getattr(Case, name): public for name, (public, _) in SHARED_TYPES.items()
     }
+    # Events declared in the documents mixin are stored under the mixin's classes.
+    for name, (public, _) in SHARED_TYPES.items():
+        if name in vars(CaseDocuments):
+            found[getattr(CaseDocuments, name)] = public
     for definition in SERVICES.values():
         for name, (public, _) in definition.case_class.PUBLIC_EVENTS.items():
             found[getattr(definition.case_class, name)] = public
