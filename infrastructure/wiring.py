@@ -25,7 +25,7 @@ from application.store import VorgangStore
 from application.teams import TeamDirectory
 from infrastructure.case_references import ReferencesInTheSearchView
 from infrastructure.database import DatabaseTarget, parse_database_url
-from infrastructure.documents.assembly import document_ports
+from infrastructure.documents.assembly import document_ports, renderer
 from infrastructure.documents.delivery_watch import DeliveryWatch
 from infrastructure.log_position import LogPositions
 from infrastructure.privacy.key_encryption import KeyEncryptionError, KeyRing, parse_kek
@@ -168,6 +168,9 @@ def build(
     moves only when told to, so whoever moves it ticks the scheduler
     (``vorgang.scheduler.tick()``) unless ``run_scheduler`` says otherwise.
     """
+    # A broken letter template stops the start before anything is opened; the document
+    # ports below reuse this checked renderer (cached per templates directory).
+    renderer(settings.letter_templates_dir)
     target = parse_database_url(
         settings.database_url, connect_timeout=settings.connect_timeout_seconds
     )
