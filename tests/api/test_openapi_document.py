@@ -173,7 +173,11 @@ def test_every_body_example_is_a_body_the_api_accepts(
                 continue
             method, path = key.split(" ", 1)
             role = operation["x-vorgang-access"][0]
-            url = path.replace("{case_id}", unknown_case).replace("{team_id}", "bauamt")
+            url = (
+                path.replace("{case_id}", unknown_case)
+                .replace("{team_id}", "bauamt")
+                .replace("{number}", "1")
+            )
             for example in examples_of(operation, document):
                 answer = client.request(method, url, json=example, headers=auth(role))
                 problem = answer.json() if PROBLEM_JSON in answer.headers["content-type"] else {}
