@@ -254,8 +254,8 @@ class DocumentService:
     # ------------------------------------------------------------------ helpers
 
     def _send(self, case: Case, number: int, channel: Channel, actor: Actor, at: Any) -> None:
+        case.check_send(actor=actor, at=at, number=number, channel=channel)  # before handing over
         document = case.document(number)
-        case.check_channel(document, channel)
         pdf = self.ports.vault.get(case.id, number, document.sha256)
         reference = self._hand_over(case, number, channel, pdf)
         case.send_document(actor=actor, at=at, number=number, channel=channel, reference=reference)

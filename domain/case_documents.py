@@ -182,6 +182,15 @@ class CaseDocuments(Aggregate):
                 f"the {latest.channel.value} delivery of {latest.sent_on} awaits its outcome",
             )
 
+    def check_send(
+        self, *, actor: Actor, at: datetime, number: int, channel: Channel
+    ) -> ActorRecord:
+        """The actor may send this document this way now: checked before a channel is given it
+        (a letter handed to the print service cannot be called back when the save refuses)."""
+        record = self._document_actor(actor, at)
+        self.check_channel(self.document(number), channel)
+        return record
+
     # ------------------------------------------------------------------ commands
 
     def issue_document(
@@ -248,9 +257,7 @@ class CaseDocuments(Aggregate):
         self, *, actor: Actor, at: datetime, number: int, channel: Channel, reference: str
     ) -> None:
         """Record that the document went out by this channel (the channel's reference)."""
-        record = self._document_actor(actor, at)
-        document = self.document(number)
-        self.check_channel(document, channel)
+        record = self.check_send(actor=actor, at=at, number=number, channel=channel)
         if not reference.strip():
             raise InvalidCommand("reference", "must name the channel's reference")
         dispatch = Dispatch(channel=channel, sent_on=berlin_date(at), reference=reference.strip())
@@ -297,7 +304,9 @@ class CaseDocuments(Aggregate):
             self.check_actor(actor, at)
             record = actor.recorded_in(self.id)
         else:
-            record = self._document_actor(actor, at)
+            # What became of a sending is a fact, recorded after a withdrawal too: a letter
+            # posted before the print service learnt of it was posted (and notifies nothing).
+            record = self._staff_record(actor, at)
         document = self.document(number)
         latest = document.latest
         if latest is None:
@@ -369,9 +378,14 @@ class CaseDocuments(Aggregate):
 
     def _document_actor(self, actor: Actor, at: datetime) -> ActorRecord:
         """Staff of the town (or the system) issue and send documents, at any step."""
+        record = self._staff_record(actor, at)
+        if self.status == CaseStatus.WITHDRAWN:
+            raise InvalidCommand("status", "the application was withdrawn")
+        return record
+
+    def _staff_record(self, actor: Actor, at: datetime) -> ActorRecord:
+        """Staff of the town (or the system), as recorded in the case."""
         self.check_actor(actor, at)
         if actor.role not in ISSUERS:
             raise InvalidCommand("actor", "documents are issued and sent by staff")
-        if self.status == CaseStatus.WITHDRAWN:
-            raise InvalidCommand("status", "the application was withdrawn")
         return actor.recorded_in(self.id)

@@ -382,3 +382,64 @@ def test_an_approval_with_a_fee_and_conditions_names_them_all_in_its_record() ->
     )
     issued(case)
     assert case.cash_reference_for(DocumentKind.DECISION, 1) == case.document(1).cash_reference
+
+
+# ------------------------------------------------------------------ review (issue #22)
+
+
+def erased(case: Case, *subjects: str) -> None:
+    """The keys of these subjects were destroyed and the erasure recorded."""
+    admin = Actor("root", "Admin Person", Role.ADMIN, "usingen")
+    case.record_erasure(
+        actor=admin,
+        at=noon(DECIDED_ON),
+        subjects=list(subjects),
+        reason="Löschersuchen",
+        legal_basis="Art. 17 DSGVO",
+    )
+
+
+def test_no_letter_is_issued_or_sent_to_an_addressee_whose_data_was_erased() -> None:
+    case = decided()
+    issued(case)
+    erased(case, "applicant")
+    refused_on("addressee", lambda: case.check_issue(DocumentKind.DECISION))
+    refused_on("addressee", lambda: issued(case))
+    for channel in Channel:
+        refused_on("channel", lambda channel=channel: sent(case, channel))
+    assert case.issued_documents[0].dispatches == ()
+
+
+def test_erasing_the_case_text_alone_leaves_the_applicant_addressable() -> None:
+    case = decided()
+    erased(case, "case-text")
+    assert case.check_issue(DocumentKind.DECISION) == 1
+    issued(case)
+    sent(case, Channel.LETTER)
+
+
+def test_after_a_withdrawal_nothing_is_sent_but_what_the_channels_report_is_recorded() -> None:
+    case = decided()
+    issued(case)
+    issued(case)
+    sent(case, Channel.LETTER)
+    sent(case, Channel.POSTBOX, number=2)
+    case.withdraw(actor=APPLICANT, at=noon(DECIDED_ON))
+    refused_on("status", lambda: issued(case))
+    refused_on(
+        "status",
+        lambda: case.check_send(
+            actor=CLERK, at=noon(DECIDED_ON), number=1, channel=Channel.COUNTER
+        ),
+    )
+    posted = date(2026, 3, 4)
+    case.report_delivery(actor=CLERK, at=noon(posted), number=1, outcome=Outcome.POSTED, on=posted)
+    system = Actor(SCHEDULER_ID, "Vorgang", Role.SYSTEM, "usingen")
+    case.report_delivery(
+        actor=system, at=noon(posted), number=2, outcome=Outcome.RETRIEVED, on=posted
+    )
+    assert [d.latest.outcome for d in case.issued_documents if d.latest] == [
+        Outcome.POSTED,
+        Outcome.RETRIEVED,
+    ]
+    assert (case.status, case.notified_on) == (CaseStatus.WITHDRAWN, None)
