@@ -334,13 +334,19 @@ class CaseDocuments(Aggregate):
             return  # notified otherwise already (recorded by hand, an earlier copy)
         received = on if latest.channel in (Channel.POSTBOX, Channel.PORTAL) else None
         sent = on if latest.channel in (Channel.LETTER, Channel.COUNTER) else latest.sent_on
-        getattr(self, command)(
-            actor=scheduler_actor(self.tenant),
-            at=at,
-            delivery=delivery,
-            sent_on=sent,
-            received_on=received,
-        )
+        try:
+            getattr(self, command)(
+                actor=scheduler_actor(self.tenant),
+                at=at,
+                delivery=delivery,
+                sent_on=sent,
+                received_on=received,
+            )
+        except InvalidCommand:
+            # A command the status still allows may refuse by its own record (a charge
+            # assessment notified by hand, or by an earlier copy). It refuses before recording
+            # anything: the outcome stands, and so does the first Bekanntgabe.
+            return
 
     class DeliveryReported(Aggregate.Event):
         """A channel reported the outcome of a sending (posted, retrieved, failed ...)."""

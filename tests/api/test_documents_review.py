@@ -286,6 +286,17 @@ def test_a_charge_assessment_goes_to_its_debtor_by_letter_whose_posting_notifies
     assert charge["notified_on"] is not None
     history = [h["type"] for h in ok(client.get(url + "/history", headers=clerk))]
     assert history[-3:] == ["DocumentSent", "DeliveryReported", "ConnectionChargeNotified"]
+    # A copy posted later is recorded; the Bekanntgabe of the first stands.
+    number = document["number"]
+    ok(
+        client.post(
+            url + f"/documents/{number}/sendings", json={"channel": "letter"}, headers=clerk
+        )
+    )
+    copy = client.post(url + f"/documents/{number}/outcomes", json=posted, headers=clerk)
+    assert [d["outcome"] for d in ok(copy)["dispatches"]] == ["posted", "posted"]
+    again = ok(client.get(url, headers=clerk))["service_state"]["charge_assessment"]
+    assert again["notified_on"] == charge["notified_on"]
 
 
 # ------------------------------------------------------------------ (4) bad input

@@ -443,3 +443,24 @@ def test_after_a_withdrawal_nothing_is_sent_but_what_the_channels_report_is_reco
         Outcome.RETRIEVED,
     ]
     assert (case.status, case.notified_on) == (CaseStatus.WITHDRAWN, None)
+
+
+def test_a_charge_assessment_notified_by_hand_still_records_its_letters_posting() -> None:
+    permit = accepted(built(date(2026, 3, 20)), date(2026, 3, 23))
+    permit.assess_connection_charge(
+        actor=CLERK,
+        at=noon(date(2026, 3, 24)),
+        debtor_name="Grundstücksgesellschaft Weiltal mbH",
+        debtor_address="Am Hang 3, 61250 Usingen",
+    )
+    number = issued(permit, DocumentKind.CHARGE_ASSESSMENT, date(2026, 3, 24))
+    sent(permit, Channel.LETTER, date(2026, 3, 24), number)
+    permit.notify_connection_charge(actor=CLERK, at=noon(date(2026, 3, 24)))  # recorded by hand
+    assert permit.charge is not None
+    by_hand = permit.charge.notified_on
+    posted = date(2026, 3, 25)
+    permit.report_delivery(
+        actor=CLERK, at=noon(posted), number=number, outcome=Outcome.POSTED, on=posted
+    )
+    assert permit.document(number).delivered
+    assert permit.charge.notified_on == by_hand
