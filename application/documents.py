@@ -11,6 +11,7 @@ document in the portal; a failed postbox delivery is followed by a letter.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -190,7 +191,8 @@ class DocumentService:
         )
 
     def record_report(self, case_id: UUID, number: int, report: Report) -> None:
-        """What a channel reported, recorded by the system; a failed postbox sends a letter.
+        """What a channel reported, recorded by the system; a failed postbox sends a letter
+        where the case holds a postal address.
 
         Refused as ``InvalidCommand`` when the sending's outcome is recorded already (another
         process was first): the caller treats that as done.
@@ -211,7 +213,10 @@ class DocumentService:
                 failure=report.failure,
             )
             if report.outcome is Outcome.FAILED and latest.channel is Channel.POSTBOX:
-                self._send(case, number, Channel.LETTER, system, at)
+                # No letter can follow without a postal address (or once the addressee was
+                # erased): the failure is recorded all the same, and the document waits for staff.
+                with contextlib.suppress(InvalidCommand):
+                    self._send(case, number, Channel.LETTER, system, at)
 
         self._change(case_id, lambda: self._stored(case_id), record, number)
 

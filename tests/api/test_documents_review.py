@@ -415,6 +415,29 @@ def test_a_failed_postbox_is_followed_by_a_letter_whose_posting_notifies_and_the
     assert {h["actor"]["role"] for h in history[-4:]} == {"system"}
 
 
+def test_a_failed_postbox_without_a_postal_address_is_recorded_and_waits_for_staff(
+    client: TestClient, auth: Auth, clock: FixedClock
+) -> None:
+    clerk = auth("clerk")
+    body = {**NEW_CASE, "applicant": {"name": "Max Mustermann", "email": "max@example.org"}}
+    created = client.post("/api/v1/cases", json=body, headers=auth("applicant", sub="portal:r13"))
+    url = ok(created, 201) and created.headers["Location"]
+    for path, payload in (("/claim", None), ("/confirm-complete", None), ("/decide", REJECTION)):
+        ok(client.post(url + path, json=payload, headers=clerk))
+    document = ok(issue(client, auth, url, channel="postbox"), 201)
+    reference = document["dispatches"][0]["reference"]
+    failed = Report(reference, Outcome.FAILED, today(clock), "Postfach voll")
+    vorgang_of(client).documents.record_report(UUID(url.rsplit("/", 1)[-1]), 1, failed)
+    (after,) = ok(client.get(url + "/documents", headers=clerk))
+    assert [(d["channel"], d["outcome"]) for d in after["dispatches"]] == [("postbox", "failed")]
+    # Staff hand it over at the counter, or record an address and send a letter.
+    problem(
+        client.post(url + "/documents/1/sendings", json={"channel": "letter"}, headers=clerk),
+        422,
+        "channel",
+    )
+
+
 def test_the_feed_publishes_the_document_events_without_the_failure_reason(
     client: TestClient, auth: Auth, clock: FixedClock
 ) -> None:
