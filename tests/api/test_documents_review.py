@@ -22,6 +22,7 @@ from domain.working_days import berlin_date
 from infrastructure.settings import Settings
 from tests.api.conftest import NEW_CASE, SECRET, Auth
 from tests.conftest import sqlite_target
+from tests.infrastructure.deemed_approval_steps import statutory_period
 
 PROBLEM = "application/problem+json"
 SEWER_PERMIT = {
@@ -576,3 +577,30 @@ def test_no_second_sending_while_one_is_open_and_a_late_counter_copy_changes_not
     after = ok(client.get(url2, headers=clerk))
     assert after["version"] == before["version"] + 2
     assert (after["status"], after["notification"]) == (before["status"], before["notification"])
+
+
+# ------------------------------------------------------------------ (3) the § 42a certificate
+# Last in the module: it moves the shared clock past a three-month period.
+
+
+def test_the_certificate_of_a_deemed_approval_is_issued_and_delivered_into_the_postbox(
+    client: TestClient, auth: Auth, clock: FixedClock
+) -> None:
+    clerk, applicant = auth("clerk"), auth("applicant", sub="portal:r14")
+    with statutory_period():
+        url = general_case(client, auth, "portal:r14")
+    due_on = date.fromisoformat(ok(client.get(url, headers=clerk))["processing"]["due_on"])
+    problem(issue(client, auth, url, "deemed_approval_certificate"), 422, "kind")
+    clock.set(datetime(due_on.year, due_on.month, due_on.day, 9, 0, tzinfo=UTC) + timedelta(1))
+    ok(client.post(url + "/deemed-approval", headers=clerk))
+    problem(issue(client, auth, url, "deemed_approval_certificate"), 422, "kind")  # not yet
+    problem(issue(client, auth, url), 422, "kind")  # no decision: nothing to issue
+    ok(client.post(url + "/deemed-approval-certificate", headers=applicant))
+    document = ok(issue(client, auth, url, "deemed_approval_certificate", channel="postbox"), 201)
+    assert (document["refers_to"], document["cash_reference"]) == (1, None)
+    assert document["title"] == "Bescheinigung über den Eintritt der Genehmigungsfiktion"
+    pdf = ok(client.get(url + "/documents/1", headers=clerk))
+    assert pdf.startswith(b"%PDF")
+    downloaded = client.get(url + "/documents/1", headers=applicant)
+    assert downloaded.headers["content-disposition"].endswith('"Bescheinigung-1.pdf"')
+    assert ok(client.get(url, headers=clerk))["status"] == "deemed_approved"  # nothing notified
