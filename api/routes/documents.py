@@ -128,7 +128,12 @@ def documents(case_id: CaseId, actor: ActorDep, vorgang: FacadeDep) -> list[Docu
     "/{case_id}/documents/{number}",
     summary="Download a document (the sealed PDF/A)",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}, "description": "The sealed PDF."}},
+    responses={
+        200: {
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The sealed PDF/A; its SHA-256 in Repr-Digest and the ETag.",
+        }
+    },
     **READERS,
 )
 def document_file(case_id: CaseId, number: Number, actor: ActorDep, vorgang: FacadeDep) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,13 +14,15 @@ from application.clock import FixedClock
 from domain.actor import Role, Scope
 from infrastructure.database import DatabaseTarget
 from infrastructure.settings import Settings
+from tests.conftest import document_places
 
 SECRET = "api-test-secret-0123456789abcdef-xyz"
 
 
 @pytest.fixture
-def settings(target: DatabaseTarget) -> Settings:
+def settings(target: DatabaseTarget, tmp_path: Path, seal_files: tuple[Path, Path]) -> Settings:
     return Settings(
+        **document_places(tmp_path, seal_files),  # type: ignore[arg-type]
         database_url=target.display,
         token_secret=SECRET,
         retry_after_seconds=2,

@@ -111,6 +111,13 @@ POLICY[("POST", "/api/v1/cases/{case_id}/grave-right-decision")] = STAFF
 POLICY[("POST", "/api/v1/cases/{case_id}/headstone-set")] = {"applicant", *STAFF}
 POLICY[("POST", "/api/v1/cases/{case_id}/headstone-inspections")] = STAFF
 POLICY[("POST", "/api/v1/cases/{case_id}/stability-checks")] = STAFF
+# issue 22: documents — staff issue and send them; applicants read those sent to them
+DOCUMENT_READERS = {"applicant", "auditor", *STAFF}
+POLICY[("GET", "/api/v1/cases/{case_id}/documents")] = DOCUMENT_READERS
+POLICY[("GET", "/api/v1/cases/{case_id}/documents/{number}")] = DOCUMENT_READERS
+POLICY[("POST", "/api/v1/cases/{case_id}/documents")] = STAFF
+POLICY[("POST", "/api/v1/cases/{case_id}/documents/{number}/sendings")] = STAFF
+POLICY[("POST", "/api/v1/cases/{case_id}/documents/{number}/outcomes")] = STAFF
 
 
 BODIES: dict[str, dict[str, Any]] = {
@@ -200,6 +207,9 @@ BODIES: dict[str, dict[str, Any]] = {
     "headstone-inspections": {"inspected_on": "2026-03-02"},
     "stability-checks": {"inspected_on": "2026-03-02"},
     "erasure": {"reason": "r", "legal_basis": "Art. 17 DSGVO", "subjects": ["nobody"]},
+    "documents": {"kind": "decision"},
+    "sendings": {"channel": "counter"},
+    "outcomes": {"outcome": "posted", "on": "2026-03-02"},
 }
 
 

@@ -48,7 +48,12 @@ def client_package(
     document = root / "openapi.json"
     document.write_text(json.dumps(openapi_document), encoding="utf-8")
     config = Config.from_sources(
-        ConfigFile(post_hooks=[], package_name_override=PACKAGE),  # no formatter needed
+        ConfigFile(
+            post_hooks=[],  # no formatter needed
+            package_name_override=PACKAGE,
+            # Documents are PDF files: the generator reads them as bytes when told so.
+            content_type_overrides={"application/pdf": "application/octet-stream"},
+        ),
         MetaType.NONE,
         document,
         "utf-8",
