@@ -1,0 +1,1 @@
+"""Citizens' offices (Bürgerbüro): their configuration and each office's day."""
