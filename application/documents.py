@@ -245,18 +245,23 @@ class DocumentService:
             self._change(
                 case_id,
                 lambda: load_visible(self.store, case_id, actor),
-                lambda c, at: c.report_delivery(
-                    actor=actor,
-                    at=at,
-                    number=number,
-                    outcome=Outcome.RETRIEVED,
-                    on=berlin_date(at),
-                ),
+                lambda c, at: self._retrieved(c, number, actor, at),
                 number,
             )
         return DocumentFile(number, document.title, document.sha256, document.media_type, content)
 
     # ------------------------------------------------------------------ helpers
+
+    @staticmethod
+    def _retrieved(case: Case, number: int, actor: Actor, at: Any) -> None:
+        """The applicant's download retrieves the document, unless another download was first
+        (a second one, racing, still gets the file)."""
+        latest = case.document(number).latest
+        if latest is None or latest.channel is not Channel.PORTAL or not latest.open:
+            return
+        case.report_delivery(
+            actor=actor, at=at, number=number, outcome=Outcome.RETRIEVED, on=berlin_date(at)
+        )
 
     def _send(self, case: Case, number: int, channel: Channel, actor: Actor, at: Any) -> None:
         case.check_send(actor=actor, at=at, number=number, channel=channel)  # before handing over

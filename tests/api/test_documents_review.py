@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from application.clock import FixedClock
 from application.document_ports import Report
+from domain.actor import Actor, Role
 from domain.documents import Outcome
 from domain.services.sewer_connection import example as sewer_example
 from domain.working_days import berlin_date
@@ -437,6 +438,33 @@ def test_a_failed_postbox_without_a_postal_address_is_recorded_and_waits_for_sta
         422,
         "channel",
     )
+
+
+def test_two_downloads_racing_both_get_the_document_and_record_one_retrieval(
+    client: TestClient, auth: Auth, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    applicant = auth("applicant", sub="portal:r15")
+    url = rejected(client, auth, "portal:r15")
+    ok(issue(client, auth, url, channel="portal"), 201)
+    vorgang = vorgang_of(client)
+    case_id = UUID(url.rsplit("/", 1)[-1])
+    person = Actor("portal:r15", "Applicant Person", Role.APPLICANT, "usingen")
+    save = vorgang.store.save
+    raced: list[bytes] = []
+
+    def save_after_another_download(*objs: Any, **kwargs: Any) -> Any:
+        if not raced:  # the other download saves its retrieval first
+            raced.append(b"")
+            raced[0] = vorgang.documents.file(case_id, 1, actor=person).content
+        return save(*objs, **kwargs)
+
+    monkeypatch.setattr(vorgang.store, "save", save_after_another_download)
+    first = client.get(url + "/documents/1", headers=applicant)
+    monkeypatch.undo()
+    assert ok(first) == raced[0]
+    (document,) = ok(client.get(url + "/documents", headers=auth("clerk")))
+    assert [d["outcome"] for d in document["dispatches"]] == ["retrieved"]
+    assert ok(client.get(url, headers=auth("clerk")))["status"] == "notified"
 
 
 def test_the_feed_publishes_the_document_events_without_the_failure_reason(
