@@ -88,6 +88,7 @@ class Booking:
     erase_on: date
     ticket: str | None = None
     reminded: bool = False
+    erased: bool = False
 
     @property
     def active(self) -> bool:
@@ -696,3 +697,26 @@ class OfficeDay(Aggregate):
             self.bookings[code] = replace(booking, status="missed")
             if self.booked.get(booking.slot) == code:
                 del self.booked[booking.slot]
+
+    # ------------------------------------------------------------------ erasure
+
+    def erase_contact(self, *, code: str, actor: Actor, at: datetime) -> None:
+        """Record that a booking's contact data was erased once its retention ended."""
+        self._check(actor, at)
+        booking = self.booking(code)
+        if berlin_date(at) < booking.erase_on:
+            raise InvalidCommand("code", f"the contact data is kept until {booking.erase_on}")
+        if booking.erased:
+            raise InvalidCommand("code", "the contact data was erased already")
+        self._contact_erased(actor=self._record(actor), at=at, code=code)
+
+    class ContactErased(Aggregate.Event):
+        """A booking's contact data erased (its key destroyed); the booking itself stays."""
+
+        actor: ActorRecord
+        at: datetime
+        code: str
+
+    @event(ContactErased)
+    def _contact_erased(self, *, actor: ActorRecord, at: datetime, code: str) -> None:
+        self.bookings[code] = replace(self.bookings[code], erased=True)
