@@ -22,6 +22,7 @@ from api.routes import (
     documents,
     feed,
     health,
+    monitor,
     privacy,
     read_models,
     search,
@@ -100,9 +101,10 @@ def create_app(
         with contextlib.suppress(ServiceUnavailable):
             await anyio.to_thread.run_sync(provider.get)
         yield
-        broadcaster = getattr(application.state, "feed_broadcaster", None)
-        if broadcaster is not None:
-            await broadcaster.stop()
+        for name in ("feed_broadcaster", "monitor_broadcaster"):
+            broadcaster = getattr(application.state, name, None)
+            if broadcaster is not None:
+                await broadcaster.stop()
         provider.close()
 
     app = FastAPI(
@@ -137,4 +139,5 @@ def create_app(
     app.include_router(teams_routes.router)
     app.include_router(grave_routes.router)
     app.include_router(read_models.operations)
+    app.include_router(monitor.router)
     return app

@@ -18,6 +18,7 @@ from infrastructure.projection_runner import (
 )
 from infrastructure.view_database import ViewDatabase
 from projections.audit_trail import AuditTrail
+from projections.call_board import CallBoard
 from projections.case_stats import CaseStats
 from projections.due_timers import DueTimers
 from projections.feed import Feed
@@ -59,6 +60,7 @@ def default_projections(
         Feed(),
         DueTimers(),
         OpenDispatches(),
+        CallBoard(),
         case_search(store, views.dialect, search_key),
     ]
 
