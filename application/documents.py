@@ -34,7 +34,7 @@ from application.document_ports import (
     Seal,
 )
 from application.errors import ConcurrentUpdate, VersionMismatch
-from application.letters import compose
+from application.letters import Letter, compose
 from application.store import VorgangStore
 from application.views import plain
 from domain.actor import Actor, Role
@@ -107,6 +107,7 @@ class DocumentService:
         expected_version: int | None = None,
     ) -> DocumentResult:
         """Render, seal, store and record a document; send it if a channel is given."""
+        made: tuple[Letter, bytes] | None = None  # the letter sealed in an attempt whose save lost
         for _attempt in range(SAVE_ATTEMPTS):
             case = self._load(case_id, actor, expected_version)
             at = self.clock.now()
@@ -123,9 +124,14 @@ class DocumentService:
                 automatic=actor.role is Role.SYSTEM,
                 cash_reference=cash_reference,
             )
-            pdf = self.ports.seal.seal(
-                self.ports.renderer.render(letter), reason=letter.title, location=letter.town
-            )
+            if made is not None and made[0] == letter:
+                # The same letter again: the same sealed file, which a channel may hold already.
+                pdf = made[1]
+            else:
+                pdf = self.ports.seal.seal(
+                    self.ports.renderer.render(letter), reason=letter.title, location=letter.town
+                )
+                made = (letter, pdf)
             sha256 = hashlib.sha256(pdf).hexdigest()
             self.ports.vault.put(case.id, number, sha256, pdf, letter.subjects)
             case.issue_document(
@@ -278,8 +284,9 @@ class DocumentService:
             raise InvalidCommand("channel", str(refused)) from None
 
     def _channel_reference(self, case: Case, number: int, channel: Channel, pdf: bytes) -> str:
-        sending = len(case.document(number).dispatches) + 1
-        key = f"{case.id}/{number}/{sending}"
+        document = case.document(number)
+        # The file's hash in the key: a channel never answers with a file other than this one.
+        key = f"{case.id}/{number}/{len(document.dispatches) + 1}/{document.sha256[:16]}"
         today = berlin_date(self.clock.now())
         if channel is Channel.POSTBOX:
             account = case.postbox_account()

@@ -4,6 +4,7 @@ history and feed. One app for the module (SQLite), few PDFs rendered."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from eventsourcing.persistence import IntegrityError
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -465,6 +467,29 @@ def test_two_downloads_racing_both_get_the_document_and_record_one_retrieval(
     (document,) = ok(client.get(url + "/documents", headers=auth("clerk")))
     assert [d["outcome"] for d in document["dispatches"]] == ["retrieved"]
     assert ok(client.get(url, headers=auth("clerk")))["status"] == "notified"
+
+
+def test_an_issue_saved_again_after_a_lost_race_records_the_letter_the_postbox_holds(
+    client: TestClient, auth: Auth, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = rejected(client, auth, "portal:r16")
+    vorgang = vorgang_of(client)
+    save = vorgang.store.save
+    lost: list[bool] = []
+
+    def lose_the_first_save(*objs: Any, **kwargs: Any) -> Any:
+        if not lost:  # another command was saved first: the issue is done again
+            lost.append(True)
+            raise IntegrityError("another command was first")
+        return save(*objs, **kwargs)
+
+    monkeypatch.setattr(vorgang.store, "save", lose_the_first_save)
+    document = ok(issue(client, auth, url, channel="postbox"), 201)
+    monkeypatch.undo()
+    (message,) = vorgang.documents.ports.postbox.messages("portal:r16")
+    assert hashlib.sha256(message.pdf).hexdigest() == document["sha256"]
+    pdf = ok(client.get(url + "/documents/1", headers=auth("clerk")))
+    assert pdf == message.pdf
 
 
 def test_the_feed_publishes_the_document_events_without_the_failure_reason(
