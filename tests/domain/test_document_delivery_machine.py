@@ -3,11 +3,12 @@
 One decided case (online, or on paper without a postbox), a clock that only moves forward,
 and a clerk, the applicant, the system and a clerk of another town issuing decisions (and
 kinds the case cannot issue), sending them by every channel, reporting every outcome on any
-day, notifying by hand, and lodging an objection remedied by a new decision. A small model
-of the dispatches predicts each refusal (and the field it names) and the Bekanntgabe: set
-by the first completed delivery of the decision in force, on the day the rule gives, or by
-hand; never by a failed sending or by the letter of a decision since replaced. Replaying the
-events, in memory and through the store, gives the same documents and Bekanntgabe.
+day, notifying by hand, lodging an objection remedied by a new decision, and withdrawing
+(then nothing is issued or sent; outcomes are still recorded and notify nothing). A small
+model of the dispatches predicts each refusal (and the field it names) and the Bekanntgabe:
+set by the first completed delivery of the decision in force, on the day the rule gives, or
+by hand; never by a failed sending or by the letter of a decision since replaced. Replaying
+the events, in memory and through the store, gives the same documents and Bekanntgabe.
 """
 
 from __future__ import annotations
@@ -178,6 +179,7 @@ class DocumentDeliveryMachine(RuleBasedStateMachine):
         self.fee: Decimal | None = None
         self.objection_open = False
         self.online = True
+        self.withdrawn = False
         self.notified_by_delivery: Channel | None = None  # in the step just taken
         self.case: Case
 
@@ -228,6 +230,7 @@ class DocumentDeliveryMachine(RuleBasedStateMachine):
         event(f"documents: {len(self.documents)}")
         event(f"notified: {self.how_notified}")
         event(f"decisions: {self.decisions}")
+        event(f"withdrawn: {self.withdrawn}")
         sendings = [m for d in self.documents for m in d.sendings]
         event(f"sendings: {min(len(sendings), 3)}")
         for sending in sendings:
@@ -277,6 +280,8 @@ class DocumentDeliveryMachine(RuleBasedStateMachine):
             refused(WrongTenant, act)
         elif actor is APPLICANT:
             refused("actor", act)
+        elif self.withdrawn:
+            refused("status", act)
         elif kind is not DocumentKind.DECISION or self.in_force is None:
             refused("kind", act)  # a decided case has no request open, no objection decided
         elif given != right:
@@ -319,6 +324,8 @@ class DocumentDeliveryMachine(RuleBasedStateMachine):
             refused(WrongTenant, act)
         elif actor is APPLICANT:
             refused("actor", act)
+        elif self.withdrawn:
+            refused("status", act)
         elif document is None:
             refused("number", act)
         elif channel is Channel.POSTBOX and not self.online:
@@ -386,8 +393,8 @@ class DocumentDeliveryMachine(RuleBasedStateMachine):
             return
         if document.kind is not DocumentKind.DECISION or document.refers_to != self.in_force:
             return
-        if self.expected_notified is not None:
-            return
+        if self.expected_notified is not None or self.withdrawn:
+            return  # the first Bekanntgabe stands; a withdrawal settled the application
         if latest.channel is Channel.LETTER:
             day = notification.rule_on(on).presumed_day(on)
             assert on + timedelta(days=4) <= day <= on + timedelta(days=8)
@@ -409,7 +416,7 @@ class DocumentDeliveryMachine(RuleBasedStateMachine):
         def act() -> None:
             self.case.notify(actor=actor, at=self.now, delivery=delivery, sent_on=today)
 
-        if self.in_force is None or self.expected_notified is not None:
+        if self.in_force is None or self.expected_notified is not None or self.withdrawn:
             refused(InvalidTransition, act)  # in review again, or notified already
         elif actor is FOREIGN_CLERK:
             refused(WrongTenant, act)
@@ -424,14 +431,18 @@ class DocumentDeliveryMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------------ objection, remedy
 
-    @precondition(lambda self: self.expected_notified is not None and not self.objection_open)
+    @precondition(
+        lambda self: (
+            self.expected_notified is not None and not self.objection_open and not self.withdrawn
+        )
+    )
     @rule()
     def lodge_objection(self) -> None:
         self.case.lodge_objection(actor=CLERK, at=self.now, grounds="Die Gebühr ist zu hoch.")
         self.objection_open = True
         self._collect()
 
-    @precondition(lambda self: self.objection_open)
+    @precondition(lambda self: self.objection_open and not self.withdrawn)
     @rule()
     def remedy_with_a_new_decision(self) -> None:
         self.case.remedy_objection(
@@ -455,13 +466,25 @@ class DocumentDeliveryMachine(RuleBasedStateMachine):
                 fee=Decimal(fee) if fee is not None else None,
             )
 
-        if self.in_force is not None:
+        if self.in_force is not None or self.withdrawn:
             refused(InvalidTransition, act)
         else:
             act()
             self.decisions += 1
             self.in_force = self.decisions
             self.fee = Decimal(fee) if fee is not None else None
+        self._collect()
+
+    @rule()
+    def withdraw(self) -> None:
+        def act() -> None:
+            self.case.withdraw(actor=APPLICANT, at=self.now)
+
+        if self.withdrawn:
+            refused(InvalidTransition, act)
+        else:
+            act()
+            self.withdrawn = True
         self._collect()
 
     # ------------------------------------------------------------------ invariants
@@ -514,7 +537,10 @@ class DocumentDeliveryMachine(RuleBasedStateMachine):
     @invariant()
     def the_bekanntgabe_is_the_first_completed_delivery_of_the_decision_in_force(self) -> None:
         assert self.case.notified_on == self.expected_notified
-        assert (self.case.status == CaseStatus.NOTIFIED) == (self.expected_notified is not None)
+        if self.withdrawn:
+            assert self.case.status == CaseStatus.WITHDRAWN
+        else:
+            assert (self.case.status == CaseStatus.NOTIFIED) == (self.expected_notified is not None)
 
     @invariant()
     def a_kassenzeichen_iff_the_decision_set_out_has_a_fee(self) -> None:
