@@ -148,6 +148,11 @@ def test_after_erasing_the_applicant_the_document_is_gone_and_nothing_new_goes_t
     for channel in (None, "letter"):
         problem(issue(client, auth, url, channel=channel), 422, "addressee")
     assert [d["number"] for d in ok(client.get(url + "/documents", headers=auth()))] == [1]
+    # Every subject erased (staff names too): still listed, still gone.
+    erase(client, auth, url, "all")
+    (listed_after,) = ok(client.get(url + "/documents", headers=auth("auditor")))
+    assert listed_after["sha256"] == listed[0]["sha256"]
+    problem(client.get(url + "/documents/1", headers=auth("auditor")), 410)
 
 
 def notified_by_counter(client: TestClient, auth: Auth, url: str) -> Any:
