@@ -15,6 +15,7 @@ from benchmarks import (
     case_search,
     command_throughput,
     feed,
+    monitor,
     personal_data_encryption,
     read_models,
     submission_profile,
@@ -31,6 +32,7 @@ BENCHMARKS: dict[str, Callable[[bool], object]] = {
     "feed": lambda quick: feed.main(["--quick"] if quick else []),
     "case_search": lambda quick: case_search.main(["--quick"] if quick else []),
     "read_models": lambda quick: read_models.main(["--quick"] if quick else []),
+    "monitor": lambda quick: monitor.main(["--quick"] if quick else []),
 }
 
 
