@@ -41,7 +41,7 @@ from domain.actor import Actor, Role
 from domain.case import Case
 from domain.documents import Channel, DocumentKind, IssuedDocument, Outcome
 from domain.errors import InvalidCommand
-from domain.personal_data import PersonalValue, Subjects, reveal
+from domain.personal_data import ERASED_TEXT, PersonalValue, Subjects, reveal
 from domain.timers import scheduler_actor
 from domain.working_days import berlin_date
 
@@ -303,7 +303,7 @@ class DocumentService:
             return self.ports.print_service.enqueue(
                 key=key,
                 tenant=case.tenant,
-                address=postal_address(case, case.document(number).addressee),
+                address=window_address(case, case.document(number)),
                 pdf=pdf,
                 on=today,
             )
@@ -379,6 +379,35 @@ def describe(document: IssuedDocument) -> dict[str, Any]:
             for d in document.dispatches
         ],
     }
+
+
+def window_address(case: Case, document: IssuedDocument) -> PostalAddress:
+    """The address the letter itself shows in its window (the print service's envelope must
+    agree with it): composed again from the record; the case's address where the record is
+    gone (an information request answered since)."""
+    try:
+        letter = compose(
+            case,
+            document.kind,
+            number=document.number,
+            issued_on=berlin_date(document.issued_at),
+            issued_by=document.issued_by,
+            automatic=document.automatic,
+            cash_reference=document.cash_reference,
+        )
+    except InvalidCommand:
+        return postal_address(case, document.addressee)
+    if (
+        not letter.address.name
+        or not letter.address.lines
+        or ERASED_TEXT
+        in (
+            letter.address.name,
+            *letter.address.lines,
+        )
+    ):
+        raise ChannelRefused(f"the case holds no postal address of the {document.addressee}")
+    return PostalAddress(letter.address.name, tuple(letter.address.lines))
 
 
 def postal_address(case: Case, addressee: str) -> PostalAddress:
