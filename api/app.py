@@ -16,6 +16,7 @@ from api.oidc import OidcTokens
 from api.openapi import install_openapi, operation_id
 from api.problems import ServiceUnavailable, install_problem_handlers
 from api.provider import VorgangProvider
+from api.routes import appointments as appointment_routes
 from api.routes import (
     cases,
     decisions,
@@ -138,6 +139,7 @@ def create_app(
     app.include_router(privacy.router)
     app.include_router(teams_routes.router)
     app.include_router(grave_routes.router)
+    app.include_router(appointment_routes.router)
     app.include_router(read_models.operations)
     app.include_router(monitor.router)
     return app

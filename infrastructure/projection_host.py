@@ -17,6 +17,8 @@ from infrastructure.projection_runner import (
     views_being_built,
 )
 from infrastructure.view_database import ViewDatabase
+from projections.appointment_due import AppointmentDue
+from projections.appointment_stats import AppointmentStats
 from projections.audit_trail import AuditTrail
 from projections.call_board import CallBoard
 from projections.case_stats import CaseStats
@@ -60,6 +62,8 @@ def default_projections(
         Feed(),
         DueTimers(),
         OpenDispatches(),
+        AppointmentStats(),
+        AppointmentDue(),
         CallBoard(),
         case_search(store, views.dialect, search_key),
     ]

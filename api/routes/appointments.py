@@ -1,0 +1,530 @@
+"""Citizens' offices: book an appointment without an account, arrive, be called.
+
+Booking is public: a citizen needs no account at a Bürgerbüro, so the routes that book,
+cancel, rebook, check in and draw a walk-in ticket take no token. The confirmation code
+(about 40 bits) is the capability to check in on the day; the cancellation token (192 bits,
+returned once, stored as its digest) the capability to cancel or rebook. Staff (clerk,
+supervisor) call tickets to their counters and mark them served or missed. Rate limits on
+the public routes belong in front of the API (reverse proxy); see the notes.
+
+The queue and the free slots carry no personal data and are public; the statistics are for
+staff of the town.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
+from uuid import UUID
+
+import anyio
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from api.access import allow, public
+from api.dependencies import ActorDep, FacadeDep, ReadSideDep, SettingsDep
+from api.problems import NotFound
+from api.routes.cases import PROBLEMS
+from api.routes.read_models import caught_up, tenant_for
+from application.appointments import (
+    AppointmentService,
+    Booked,
+    Changed,
+    Drawn,
+    kiosk,
+    online_booking,
+)
+from domain.actor import Role
+from domain.appointments.offices import UnknownOffice, office, offices_of
+from domain.tenants import TENANTS
+from domain.working_days import berlin_date
+from projections.appointment_stats import stats as appointment_stats
+
+router = APIRouter(prefix="/api/v1/appointments", tags=["appointments"], responses=PROBLEMS)  # type: ignore[arg-type]
+
+Tenant = Annotated[str, Path(pattern=r"^[a-z][a-z0-9-]{1,40}$")]
+OfficeId = Annotated[str, Path(pattern=r"^[a-z][a-z0-9-]{1,40}$")]
+Code = Annotated[str, Path(pattern=r"^[A-Za-z0-9]{4,16}$")]
+TicketNo = Annotated[str, Path(pattern=r"^[TW][0-9]{3,4}$")]
+Counter = Annotated[str, Path(min_length=1, max_length=40)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+
+
+def appointments(vorgang: FacadeDep) -> AppointmentService:
+    """The appointment use cases over the process's store, clock, identities and keys."""
+    cases = vorgang.cases
+    return AppointmentService(
+        cases.store, cases.clock, cases.identities, keys=getattr(vorgang.privacy, "keys", None)
+    )
+
+
+AppointmentsDep = Annotated[AppointmentService, Depends(appointments)]
+
+
+def known(tenant: str, office_id: str) -> None:
+    """404 for a town or office that is not configured."""
+    if tenant not in TENANTS:
+        raise NotFound(f"no town {tenant!r}")
+    try:
+        office(tenant, office_id)
+    except UnknownOffice as error:
+        raise NotFound(str(error)) from None
+
+
+# ------------------------------------------------------------------ models
+
+
+class Strict(BaseModel):
+    """A request body: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class HoldIn(Strict):
+    """Hold a slot of a day for a few minutes."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"day": "2026-03-04", "slot": "reisepass@09:20"}]},
+    )
+
+    day: date
+    slot: Annotated[str, StringConstraints(min_length=3, max_length=60)] = Field(
+        examples=["reisepass@09:20"]
+    )
+
+
+class ContactIn(Strict):
+    """The citizen's contact: a name and an e-mail address or a phone number."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"name": "Max Mustermann", "email": "max@example.org"}]},
+    )
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    email: Text = ""
+    phone: Text = ""
+
+
+class ConfirmIn(Strict):
+    """Confirm a held slot with the citizen's contact."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "day": "2026-03-04",
+                    "hold": "5f0c1f7e-8a4b-4c1e-9d2a-3b6e7f8a9c0d",
+                    "contact": {"name": "Max Mustermann", "email": "max@example.org"},
+                }
+            ]
+        },
+    )
+
+    day: date
+    hold: UUID
+    contact: ContactIn
+
+
+class TokenIn(Strict):
+    """The cancellation token given with the confirmation."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"token": "q3Jx0mW2cV9bN4tY7uK1sD5fG8hL6pZa"}]},
+    )
+
+    token: Annotated[str, StringConstraints(min_length=8, max_length=200)]
+
+
+class RebookIn(TokenIn):
+    """Move a booking to a slot held meanwhile (on the same or another day)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "token": "q3Jx0mW2cV9bN4tY7uK1sD5fG8hL6pZa",
+                    "day": "2026-03-05",
+                    "hold": "5f0c1f7e-8a4b-4c1e-9d2a-3b6e7f8a9c0d",
+                }
+            ]
+        },
+    )
+
+    day: date
+    hold: UUID
+
+
+class CheckInIn(Strict):
+    """Check in on the day with the confirmation code."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"code": "K7P2Q9XM"}]}
+    )
+
+    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=4, max_length=16)]
+
+
+class WalkInIn(Strict):
+    """Draw a ticket without an appointment, for a concern (a service)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"service": "meldebescheinigung"}]}
+    )
+
+    service: Annotated[str, StringConstraints(min_length=1, max_length=60)]
+
+
+class Written(BaseModel):
+    """What a command changed: the office day's version and the log position."""
+
+    office_day: UUID
+    version: int
+    position: int | None
+
+
+class HeldOut(Written):
+    """A held slot: confirm it with the hold id before ``until``."""
+
+    hold: str
+    slot: str
+    until: datetime
+
+
+class BookedOut(Written):
+    """A booking: keep the code for the day and the token to cancel or rebook."""
+
+    code: str
+    cancellation_token: str
+    day: date
+    slot: str
+    starts: datetime
+    documents: list[str]
+
+
+class TicketOut(Written):
+    """A ticket drawn or called."""
+
+    ticket: str
+    counter: str | None = None
+    call: int | None = None
+
+
+def written(changed: Changed) -> dict[str, Any]:
+    return {
+        "office_day": changed.office_day,
+        "version": changed.version,
+        "position": changed.position,
+    }
+
+
+def booked(result: Booked) -> BookedOut:
+    return BookedOut(
+        **written(result.changed),
+        code=result.code,
+        cancellation_token=result.token,
+        day=result.day,
+        slot=result.slot,
+        starts=result.starts,
+        documents=list(result.documents),
+    )
+
+
+def ticket_out(result: Drawn) -> TicketOut:
+    return TicketOut(
+        **written(result.changed), ticket=result.ticket, counter=result.counter, call=result.call
+    )
+
+
+# ------------------------------------------------------------------ staff: statistics
+
+
+@router.get(
+    "/stats",
+    summary="Per office, service and day: served, no-shows, average and p90 wait",
+    **allow(Role.CLERK, Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN),
+)
+async def stats(
+    actor: ActorDep,
+    vorgang: FacadeDep,
+    read_side: ReadSideDep,
+    settings: SettingsDep,
+    tenant: Annotated[str | None, Query(description="A town you act for.")] = None,
+    office_id: Annotated[str | None, Query(alias="office", max_length=40)] = None,
+    service: Annotated[str | None, Query(max_length=60)] = None,
+    since: date | None = None,
+    until: date | None = None,
+    min_position: Annotated[int | None, Query(ge=0)] = None,
+) -> list[dict[str, Any]]:
+    """Bookings, cancellations, tickets, served, no-shows, average and p90 wait in minutes
+    (drawn to first call); by default the last 30 days."""
+    town = tenant_for(actor, tenant)
+    today = berlin_date(vorgang.cases.clock.now())
+    last = until or today
+    first = since or last - timedelta(days=30)
+    await caught_up(read_side, settings, "appointment_stats", min_position)
+    return await anyio.to_thread.run_sync(
+        lambda: appointment_stats(
+            read_side.views, town, since=first, until=last, office=office_id, service=service
+        )
+    )
+
+
+# ------------------------------------------------------------------ public: offices and slots
+
+
+@router.get(
+    "/{tenant}/offices", summary="A town's citizens' offices and their services", **public()
+)
+def offices(tenant: Tenant) -> list[dict[str, Any]]:
+    """Offices with address, counters, opening hours, services (slot minutes, documents)."""
+    if tenant not in TENANTS:
+        raise NotFound(f"no town {tenant!r}")
+    return [
+        {
+            "office": o.id,
+            "name": o.name,
+            "address": o.address,
+            "counters": list(o.counters),
+            "hours": {
+                str(weekday): [[f"{a:%H:%M}", f"{b:%H:%M}"] for a, b in spans]
+                for weekday, spans in sorted(o.hours.items())
+            },
+            "booking": {
+                "min_days_ahead": o.rules.min_days_ahead,
+                "max_days_ahead": o.rules.max_days_ahead,
+                "per_person_per_day": o.rules.per_person_per_day,
+            },
+            "services": [
+                {
+                    "service": s.id,
+                    "name": s.name,
+                    "slot_minutes": s.slot_minutes,
+                    "documents": list(s.documents),
+                }
+                for s in o.services
+            ],
+        }
+        for o in offices_of(tenant)
+    ]
+
+
+@router.get("/{tenant}/{office_id}/slots", summary="Free slots of a service on a day", **public())
+def free_slots(
+    tenant: Tenant,
+    office_id: OfficeId,
+    use_cases: AppointmentsDep,
+    service: Annotated[str, Query(min_length=1, max_length=60)],
+    day: date,
+) -> list[dict[str, Any]]:
+    """The slots one may book online now (released, not booked, not held)."""
+    known(tenant, office_id)
+    office(tenant, office_id).service(service)  # 422 naming the field
+    found = use_cases.day(tenant, office_id, day)
+    now = use_cases.clock.now()
+    return [
+        {"slot": s.id, "starts": s.starts, "minutes": s.minutes}
+        for s in found.free_slots(service, now)
+    ]
+
+
+@router.get("/{tenant}/{office_id}/queue", summary="Today's queues and waits", **public())
+def queue(tenant: Tenant, office_id: OfficeId, use_cases: AppointmentsDep) -> dict[str, Any]:
+    """Waiting counts and estimated waits per queue, the tickets at the counters (no names)."""
+    known(tenant, office_id)
+    return use_cases.queue(tenant, office_id)
+
+
+# ------------------------------------------------------------------ public: booking
+
+
+@router.post("/{tenant}/{office_id}/holds", summary="Hold a free slot", status_code=201, **public())
+def hold(tenant: Tenant, office_id: OfficeId, body: HoldIn, use_cases: AppointmentsDep) -> HeldOut:
+    """Hold a slot for a few minutes while the citizen enters their contact."""
+    known(tenant, office_id)
+    result = use_cases.hold(
+        tenant, office_id, body.day, body.slot, actor=online_booking(tenant), online=True
+    )
+    return HeldOut(
+        **written(result.changed), hold=result.hold, slot=result.slot, until=result.until
+    )
+
+
+@router.post(
+    "/{tenant}/{office_id}/bookings",
+    summary="Confirm a held slot: a confirmation code and a cancellation token",
+    status_code=201,
+    **public(),
+)
+def confirm(
+    tenant: Tenant, office_id: OfficeId, body: ConfirmIn, use_cases: AppointmentsDep
+) -> BookedOut:
+    """Book the held slot for the contact (sealed personal data, erased after the day)."""
+    known(tenant, office_id)
+    contact = {k: v for k, v in body.contact.model_dump().items() if v}
+    return booked(
+        use_cases.confirm(
+            tenant, office_id, body.day, str(body.hold), contact, actor=online_booking(tenant)
+        )
+    )
+
+
+@router.post(
+    "/{tenant}/{office_id}/bookings/{day}/{code}/cancel",
+    summary="Cancel a booking with its cancellation token",
+    **public(),
+)
+def cancel(
+    tenant: Tenant,
+    office_id: OfficeId,
+    day: date,
+    code: Code,
+    body: TokenIn,
+    use_cases: AppointmentsDep,
+) -> Written:
+    """The slot is bookable again."""
+    known(tenant, office_id)
+    changed = use_cases.cancel(
+        tenant, office_id, day, code.upper(), token=body.token, actor=online_booking(tenant)
+    )
+    return Written(**written(changed))
+
+
+@router.post(
+    "/{tenant}/{office_id}/bookings/{day}/{code}/rebook",
+    summary="Move a booking to a slot held meanwhile",
+    status_code=201,
+    **public(),
+)
+def rebook(
+    tenant: Tenant,
+    office_id: OfficeId,
+    day: date,
+    code: Code,
+    body: RebookIn,
+    use_cases: AppointmentsDep,
+) -> BookedOut:
+    """The old slot is freed and the new one booked in one save: a new code and token."""
+    known(tenant, office_id)
+    return booked(
+        use_cases.rebook(
+            tenant,
+            office_id,
+            day,
+            code.upper(),
+            token=body.token,
+            to_day=body.day,
+            hold=str(body.hold),
+            actor=online_booking(tenant),
+        )
+    )
+
+
+@router.post(
+    "/{tenant}/{office_id}/check-in",
+    summary="Check in with the confirmation code: an appointment ticket",
+    status_code=201,
+    **public(),
+)
+def check_in(
+    tenant: Tenant, office_id: OfficeId, body: CheckInIn, use_cases: AppointmentsDep
+) -> TicketOut:
+    """At the kiosk or the desk, on the day of the appointment."""
+    known(tenant, office_id)
+    return ticket_out(use_cases.check_in(tenant, office_id, body.code, actor=kiosk(tenant)))
+
+
+@router.post(
+    "/{tenant}/{office_id}/walk-ins",
+    summary="Draw a walk-in ticket for a concern",
+    status_code=201,
+    **public(),
+)
+def walk_in(
+    tenant: Tenant, office_id: OfficeId, body: WalkInIn, use_cases: AppointmentsDep
+) -> TicketOut:
+    """A citizen without appointment chooses their concern and gets a number."""
+    known(tenant, office_id)
+    return ticket_out(use_cases.draw_walk_in(tenant, office_id, body.service, actor=kiosk(tenant)))
+
+
+# ------------------------------------------------------------------ staff: calling
+
+
+@router.post(
+    "/{tenant}/{office_id}/counters/{counter}/call-next",
+    summary="Call the next ticket to a counter",
+    **allow(Role.CLERK, Role.SUPERVISOR),
+)
+def call_next(
+    actor: ActorDep,
+    tenant: Tenant,
+    office_id: OfficeId,
+    counter: Counter,
+    use_cases: AppointmentsDep,
+) -> TicketOut:
+    """Appointments due first, then walk-ins in order, then early appointments."""
+    known(tenant, office_id)
+    town = tenant_for(actor, tenant)
+    return ticket_out(use_cases.call_next(town, office_id, counter, actor=actor))
+
+
+@router.post(
+    "/{tenant}/{office_id}/tickets/{ticket}/call-again",
+    summary="Call a ticket again to its counter",
+    **allow(Role.CLERK, Role.SUPERVISOR),
+)
+def call_again(
+    actor: ActorDep,
+    tenant: Tenant,
+    office_id: OfficeId,
+    ticket: TicketNo,
+    use_cases: AppointmentsDep,
+) -> TicketOut:
+    """At most as often as the office allows."""
+    known(tenant, office_id)
+    town = tenant_for(actor, tenant)
+    return ticket_out(use_cases.call_again(town, office_id, ticket, actor=actor))
+
+
+@router.post(
+    "/{tenant}/{office_id}/tickets/{ticket}/served",
+    summary="Mark a called ticket served",
+    **allow(Role.CLERK, Role.SUPERVISOR),
+)
+def served(
+    actor: ActorDep,
+    tenant: Tenant,
+    office_id: OfficeId,
+    ticket: TicketNo,
+    use_cases: AppointmentsDep,
+) -> Written:
+    """The citizen came to the counter."""
+    known(tenant, office_id)
+    town = tenant_for(actor, tenant)
+    return Written(**written(use_cases.serve(town, office_id, ticket, actor=actor)))
+
+
+@router.post(
+    "/{tenant}/{office_id}/tickets/{ticket}/missed",
+    summary="Mark a ticket missed after its last call (a no-show)",
+    **allow(Role.CLERK, Role.SUPERVISOR),
+)
+def missed(
+    actor: ActorDep,
+    tenant: Tenant,
+    office_id: OfficeId,
+    ticket: TicketNo,
+    use_cases: AppointmentsDep,
+) -> Written:
+    """An appointment's slot is released."""
+    known(tenant, office_id)
+    town = tenant_for(actor, tenant)
+    return Written(**written(use_cases.miss(town, office_id, ticket, actor=actor)))
+
+
+__all__ = ["router"]
