@@ -14,6 +14,7 @@ from benchmarks import (
     api_throughput,
     case_search,
     command_throughput,
+    documents,
     feed,
     monitor,
     personal_data_encryption,
@@ -33,6 +34,7 @@ BENCHMARKS: dict[str, Callable[[bool], object]] = {
     "case_search": lambda quick: case_search.main(["--quick"] if quick else []),
     "read_models": lambda quick: read_models.main(["--quick"] if quick else []),
     "monitor": lambda quick: monitor.main(["--quick"] if quick else []),
+    "documents": lambda quick: documents.main(["--quick"] if quick else []),
 }
 
 
