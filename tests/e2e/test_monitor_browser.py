@@ -1,9 +1,9 @@
 """The Bürgermonitor in a real browser: Debian's chromium, driven by Playwright for Python.
 
-The page is opened once and never reloaded. A clerk calls a ticket and the page shows it;
-the server is stopped and started again on the same port (a new process's worth of state:
-a new application over the same database) and the page shows the next call by itself,
-its EventSource having reconnected with Last-Event-ID. Every call is announced (the page
+The page is opened once and never reloaded. Walk-ins draw tickets and a clerk calls one
+through the appointments API, and the page shows it; the server is stopped and started
+again on the same port (a new application over the same database) and the page shows the
+next call by itself, its EventSource having reconnected with Last-Event-ID. Every call is announced (the page
 counts announcements in ``data-announced``). Screenshots are kept as test artefacts.
 
 Without chromium or Playwright the test is skipped on a laptop and fails under CI=true.
@@ -18,25 +18,27 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
+import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
 
 from api.app import create_app
+from api.auth import DevelopmentTokens
 from application.clock import FixedClock
-from domain.appointments.office_day import OfficeDay, office_day_id
-from domain.appointments.offices import office
-from domain.working_days import berlin_date
+from domain.actor import Role
 from infrastructure.settings import Settings
 from tests.conftest import CLERK, IN_CI, document_places
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "monitor"
 PAGE = "/monitor/usingen/buergerbuero"
+OFFICE_API = "/api/v1/appointments/usingen/buergerbuero"
 WAIT_MS = 30_000  # a hang guard only: every wait below ends as soon as the page shows it
 
 
@@ -86,39 +88,33 @@ def serving_on(app: FastAPI, port: int = 0) -> Iterator[int]:
 
 
 class Desk:
-    """The clerks of the Usingen office at work on today's office day.
+    """The Usingen office through the appointments API: the kiosk draws, a clerk calls."""
 
-    The appointments API is not there yet: until it is, the clerk works through the office
-    day aggregate, saved in the running application's store (the same events the API will
-    record). Then these methods become HTTP calls.
-    """
-
-    def __init__(self, app: FastAPI, clock: FixedClock) -> None:
-        self.store = app.state.provider.get().store
-        self.clock = clock
-        self.day = berlin_date(clock.now())
-
-    def open(self) -> None:
-        self.store.save(OfficeDay.open(office("usingen", "buergerbuero"), self.day))
-
-    def _change(self, work: Any) -> Any:
-        day = self.store.repository.get(office_day_id("usingen", "buergerbuero", self.day))
-        done = work(day, self.clock.advance(timedelta(minutes=1)))
-        self.store.save(day)
-        return done
+    def __init__(self, base: str, settings: Settings) -> None:
+        tokens = DevelopmentTokens(
+            settings.token_secret.get_secret_value(),
+            issuer=settings.token_issuer,
+            audience=settings.token_audience,
+        )
+        token = tokens.issue(
+            subject="anna.schmidt", name=CLERK.display_name, role=Role.CLERK, tenant="usingen"
+        )
+        self.http = httpx.Client(base_url=f"{base}{OFFICE_API}", timeout=30)
+        self.clerk = {"Authorization": f"Bearer {token}"}
 
     def walk_in(self) -> str:
-        return str(
-            self._change(
-                lambda day, at: day.draw_walk_in(service="meldebescheinigung", actor=CLERK, at=at)
-            )
-        )
+        drawn = self.http.post("/walk-ins", json={"service": "meldebescheinigung"})
+        assert drawn.status_code == 201, drawn.text
+        return str(drawn.json()["ticket"])
 
     def call_next(self, counter: str) -> str:
-        return str(self._change(lambda day, at: day.call_next(counter=counter, actor=CLERK, at=at)))
+        called = self.http.post(f"/counters/{quote(counter)}/call-next", headers=self.clerk)
+        assert called.status_code == 200, called.text
+        return str(called.json()["ticket"])
 
     def serve(self, ticket: str) -> None:
-        self._change(lambda day, at: day.serve(ticket=ticket, actor=CLERK, at=at))
+        served = self.http.post(f"/tickets/{ticket}/served", headers=self.clerk)
+        assert served.status_code == 200, served.text
 
 
 def shoot(page: Any, directory: Path, name: str) -> None:
@@ -149,14 +145,14 @@ def test_the_monitor_shows_each_call_live_and_recovers_after_a_server_restart(
         try:
             page = browser.new_page(viewport={"width": 1920, "height": 1080})
             with serving_on(app) as port:
-                desk = Desk(app, clock)
-                desk.open()
+                desk = Desk(f"http://127.0.0.1:{port}", settings)
                 first, second, third = desk.walk_in(), desk.walk_in(), desk.walk_in()
                 page.goto(f"http://127.0.0.1:{port}{PAGE}")
                 body = page.locator("body")
                 expect(page.locator("html")).to_have_attribute("lang", "de")
                 expect(page.locator("dd[data-queue=walk_in]")).to_have_text("3", timeout=WAIT_MS)
                 expect(body).to_have_attribute("data-connected", "1", timeout=WAIT_MS)
+                page.evaluate("window.neverReloaded = true")  # gone with any reload
                 page.get_by_role("button", name="Ton einschalten").click()
                 expect(body).to_have_attribute("data-sound", "on")
                 expect(body).to_have_attribute("data-announced", "0")
@@ -174,7 +170,7 @@ def test_the_monitor_shows_each_call_live_and_recovers_after_a_server_restart(
 
             app = create_app(settings, clock=clock)
             with serving_on(app, port):
-                desk = Desk(app, clock)
+                desk = Desk(f"http://127.0.0.1:{port}", settings)
                 desk.serve(first)
                 assert desk.call_next("Schalter 1") == second
                 expect(page.locator("#newest")).to_contain_text(second, timeout=WAIT_MS)
@@ -184,6 +180,7 @@ def test_the_monitor_shows_each_call_live_and_recovers_after_a_server_restart(
                 expect(body).to_have_attribute("data-announced", "2")
                 expect(body).to_have_attribute("data-last-announced", second)
                 shoot(page, tmp_path, "3-after-restart")
+                assert page.evaluate("window.neverReloaded") is True
                 text = page.locator("body").inner_text()
                 assert CLERK.display_name not in text  # no person on screen, ever
                 assert third not in text  # still waiting: counted, never named
