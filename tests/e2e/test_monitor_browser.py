@@ -3,8 +3,9 @@
 The page is opened once and never reloaded. Walk-ins draw tickets and a clerk calls one
 through the appointments API, and the page shows it; the server is stopped and started
 again on the same port (a new application over the same database) and the page shows the
-next call by itself, its EventSource having reconnected with Last-Event-ID. Every call is announced (the page
-counts announcements in ``data-announced``). Screenshots are kept as test artefacts.
+next call by itself, its EventSource having reconnected with Last-Event-ID. Every call is
+announced (the page counts announcements in ``data-announced``). Screenshots are kept as
+test artefacts.
 
 Without chromium or Playwright the test is skipped on a laptop and fails under CI=true.
 """
