@@ -28,6 +28,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from api.app import create_app
 from api.auth import DevelopmentTokens
@@ -133,7 +134,7 @@ def test_the_monitor_shows_each_call_live_and_recovers_after_a_server_restart(
     settings = Settings(
         **document_places(tmp_path, seal_files),  # type: ignore[arg-type]
         database_url=f"sqlite:///{tmp_path / 'vorgang.db'}",
-        token_secret="monitor-test-secret-0123456789abcdef",
+        token_secret=SecretStr("monitor-test-secret-0123456789abcdef"),
         feed_heartbeat_seconds=1,
         feed_stream_seconds=120,
     )

@@ -23,8 +23,8 @@ class Counter:
         self.vorgang.store.save(OfficeDay.open(office("usingen", "buergerbuero"), self.day))
 
     def office_day(self) -> OfficeDay:
-        day = self.vorgang.store.repository.get(office_day_id("usingen", "buergerbuero", self.day))
-        assert isinstance(day, OfficeDay)
+        wanted = office_day_id("usingen", "buergerbuero", self.day)
+        day: OfficeDay = self.vorgang.store.repository.get(wanted)
         return day
 
     def walk_in(self) -> str:
