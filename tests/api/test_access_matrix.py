@@ -111,6 +111,10 @@ POLICY[("POST", "/api/v1/cases/{case_id}/grave-right-decision")] = STAFF
 POLICY[("POST", "/api/v1/cases/{case_id}/headstone-set")] = {"applicant", *STAFF}
 POLICY[("POST", "/api/v1/cases/{case_id}/headstone-inspections")] = STAFF
 POLICY[("POST", "/api/v1/cases/{case_id}/stability-checks")] = STAFF
+# issue 23: the Bürgermonitor — public pages for the waiting room's screen (no personal data)
+POLICY[("GET", "/monitor/{tenant}")] = PUBLIC_ROUTE
+POLICY[("GET", "/monitor/{tenant}/{office}")] = PUBLIC_ROUTE
+POLICY[("GET", "/monitor/{tenant}/{office}/events")] = PUBLIC_ROUTE
 # issue 22: documents — staff issue and send them; applicants read those sent to them
 DOCUMENT_READERS = {"applicant", "auditor", *STAFF}
 POLICY[("GET", "/api/v1/cases/{case_id}/documents")] = DOCUMENT_READERS
