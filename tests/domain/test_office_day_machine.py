@@ -64,6 +64,16 @@ class OfficeDayMachine(RuleBasedStateMachine):
     def pick(items: list[Any] | tuple[Any, ...], index: int) -> Any:
         return items[index % len(items)] if items else None
 
+    def called_or_any(self, index: int) -> Any:
+        """Mostly a ticket at a counter; now and then any ticket (to be refused)."""
+        called = [t for t, found in self.day.tickets.items() if found.status == "called"]
+        return self.pick(called if called and index % 5 else list(self.day.tickets), index)
+
+    def booked_or_any(self, index: int) -> Any:
+        """Mostly a booking still booked; now and then any code (to be refused)."""
+        booked = [c for c in self.codes if self.day.bookings[c].status == "booked"]
+        return self.pick(booked if booked and index % 5 else self.codes, index)
+
     # ------------------------------------------------------------------ time
 
     @rule(minutes=st.sampled_from([1, 5, 11, 20, 60, 600]))
@@ -112,7 +122,7 @@ class OfficeDayMachine(RuleBasedStateMachine):
 
     @rule(index=picks, right=st.booleans())
     def cancel(self, index: int, right: bool) -> None:
-        code = self.pick(self.codes, index)
+        code = self.booked_or_any(index)
         if code is not None:
             digest = f"t-{code}" if right else "wrong"
             self.attempt(
@@ -123,7 +133,7 @@ class OfficeDayMachine(RuleBasedStateMachine):
 
     @rule(index=picks)
     def check_in(self, index: int) -> None:
-        code = self.pick(self.codes, index)
+        code = self.booked_or_any(index)
         if code is not None:
             self.attempt(lambda: self.day.check_in(code=code, actor=CITIZEN, at=self.now))
 
@@ -137,19 +147,19 @@ class OfficeDayMachine(RuleBasedStateMachine):
 
     @rule(index=picks)
     def call_again(self, index: int) -> None:
-        ticket = self.pick(list(self.day.tickets), index)
+        ticket = self.called_or_any(index)
         if ticket is not None:
             self.attempt(lambda: self.day.call_again(ticket=ticket, actor=CLERK, at=self.now))
 
     @rule(index=picks)
     def serve(self, index: int) -> None:
-        ticket = self.pick(list(self.day.tickets), index)
+        ticket = self.called_or_any(index)
         if ticket is not None:
             self.attempt(lambda: self.day.serve(ticket=ticket, actor=CLERK, at=self.now))
 
     @rule(index=picks)
     def miss(self, index: int) -> None:
-        ticket = self.pick(list(self.day.tickets), index)
+        ticket = self.called_or_any(index)
         if ticket is not None:
             self.attempt(lambda: self.day.miss(ticket=ticket, actor=CLERK, at=self.now))
 
@@ -206,7 +216,7 @@ class OfficeDayMachine(RuleBasedStateMachine):
 
 OfficeDayMachine.TestCase.settings = settings(
     max_examples=40,
-    stateful_step_count=40,
+    stateful_step_count=60,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
