@@ -27,7 +27,9 @@ SLOTS = 3
 
 @pytest.fixture
 def appointments(cases: CaseService) -> AppointmentService:
-    return AppointmentService(cases.store, cases.clock, cases.identities)
+    # Threads of one process queue on an office day; here they play separate processes, so
+    # only the day's version keeps them apart.
+    return AppointmentService(cases.store, cases.clock, cases.identities, queue_in_process=False)
 
 
 @pytest.fixture
