@@ -243,8 +243,19 @@ class OfficeDay(Aggregate):
         hold = self.holds.get(slot)
         return hold is None or hold.until < at
 
+    def online_window(self, at: datetime) -> tuple[date, date]:
+        """The first and last day one may book online, seen from ``at``."""
+        today = berlin_date(at)
+        return (
+            today + timedelta(days=self.rules["min_days_ahead"]),
+            today + timedelta(days=self.rules["max_days_ahead"]),
+        )
+
     def free_slots(self, service: str, at: datetime, *, online: bool = True) -> tuple[Slot, ...]:
-        """The slots of a service one may hold now, in order."""
+        """The slots of a service one may hold now, in order (online: within the window)."""
+        first, last = self.online_window(at)
+        if online and not first <= self.day <= last:
+            return ()
         return tuple(
             s
             for s in sorted(self.slots.values(), key=lambda s: (s.starts, s.id))
@@ -313,9 +324,7 @@ class OfficeDay(Aggregate):
         if found is None:
             raise InvalidCommand("slot", f"the office has no slot {slot} on {self.day}")
         if online:
-            today = berlin_date(at)
-            first = today + timedelta(days=self.rules["min_days_ahead"])
-            last = today + timedelta(days=self.rules["max_days_ahead"])
+            first, last = self.online_window(at)
             if not first <= self.day <= last:
                 raise InvalidCommand("day", f"online booking is open from {first} to {last}")
             if not found.online:

@@ -110,6 +110,10 @@ def test_online_booking_keeps_to_the_window() -> None:
         d.hold(slot=slot, hold="h", online=True, actor=CITIZEN, at=OPENS)
     assert refused.value.field == "day"
     d.hold(slot=slot, hold="h", online=False, actor=CLERK, at=OPENS)  # the desk may
+    assert d.free_slots("reisepass", OPENS) == ()  # nothing offered online that day
+    far = OfficeDay.open(USINGEN, date(2026, 5, 4))  # a Monday, 63 days after BOOKED_AT
+    assert far.slots
+    assert far.free_slots("reisepass", BOOKED_AT) == ()  # beyond the window
 
 
 def test_the_confirmation_seals_the_contact_under_the_bookings_subject() -> None:
