@@ -107,6 +107,27 @@ POLICY[("POST", "/api/v1/cases/{case_id}/burial-schedule")] = STAFF
 POLICY[("POST", "/api/v1/cases/{case_id}/burial-carried-out")] = STAFF
 POLICY[("POST", "/api/v1/cases/{case_id}/burial-cancellation")] = {"applicant", *STAFF}
 POLICY[("GET", "/api/v1/graves/{tenant}/{cemetery}/{field}/{row}/{number}")] = STAFF
+# issue 23: citizens book without an account (code and token are the capabilities); staff call
+POLICY[("GET", "/api/v1/appointments/stats")] = {"auditor", "admin", *STAFF}
+POLICY[("GET", "/api/v1/appointments/{tenant}/offices")] = PUBLIC_ROUTE
+for _path in ("slots", "queue"):
+    POLICY[("GET", "/api/v1/appointments/{tenant}/{office_id}/" + _path)] = PUBLIC_ROUTE
+for _path in (
+    "holds",
+    "bookings",
+    "bookings/{day}/{code}/cancel",
+    "bookings/{day}/{code}/rebook",
+    "check-in",
+    "walk-ins",
+):
+    POLICY[("POST", "/api/v1/appointments/{tenant}/{office_id}/" + _path)] = PUBLIC_ROUTE
+for _path in (
+    "counters/{counter}/call-next",
+    "tickets/{ticket}/call-again",
+    "tickets/{ticket}/served",
+    "tickets/{ticket}/missed",
+):
+    POLICY[("POST", "/api/v1/appointments/{tenant}/{office_id}/" + _path)] = STAFF
 POLICY[("POST", "/api/v1/cases/{case_id}/grave-right-decision")] = STAFF
 POLICY[("POST", "/api/v1/cases/{case_id}/headstone-set")] = {"applicant", *STAFF}
 POLICY[("POST", "/api/v1/cases/{case_id}/headstone-inspections")] = STAFF
@@ -256,6 +277,10 @@ def test_route_role_tenant_matrix(client: TestClient, auth: Auth) -> None:
             .replace("{service}", "road-opening")
             .replace("{team_id}", "standesamt")
             .replace("{tenant}/{cemetery}/{field}/{row}", "usingen/usingen-friedhof/B/1")
+            .replace("{tenant}/{office_id}", "usingen/buergerbuero")
+            .replace("{counter}", "Schalter 1")
+            .replace("{ticket}", "W001")
+            .replace("{day}/{code}", "2026-03-04/ABCDEFGH")
         )
         body = BODIES.get(path) or BODIES.get(path.rsplit("/", 1)[-1])
         for role in ROLES:

@@ -13,7 +13,10 @@ from fastapi.testclient import TestClient
 from application.clock import FixedClock
 from domain.services import road_opening
 from domain.working_days import berlin_date
+from projections.appointment_due import AppointmentDue
+from projections.appointment_stats import AppointmentStats
 from projections.audit_trail import AuditTrail
+from projections.call_board import CallBoard
 from projections.case_stats import CaseStats
 from projections.due_timers import DueTimers
 from projections.feed import Feed
@@ -349,7 +352,18 @@ def test_projection_status_and_metrics(client: TestClient, auth: Auth) -> None:
     inbox_view = f"{Inbox.name}_v{Inbox.version}"
     assert set(names) == {
         f"{view.name}_v{view.version}"
-        for view in (Inbox, AuditTrail, CaseStats, Feed, CaseSearch, DueTimers, OpenDispatches)
+        for view in (
+            Inbox,
+            AuditTrail,
+            CaseStats,
+            Feed,
+            CaseSearch,
+            DueTimers,
+            OpenDispatches,
+            AppointmentStats,
+            AppointmentDue,
+            CallBoard,
+        )
     }
     assert names[inbox_view]["position"] >= case["position"]
     assert names[inbox_view]["state"] in {"idle", "catching_up"}

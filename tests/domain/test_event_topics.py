@@ -22,6 +22,33 @@ from tests.domain.case_fixtures import CLERK, in_review, submitted
 # Every command method's event, as it was stored: a command of the shared lifecycle records
 # the Case's class even on a service's case (the library triggers the class of the method).
 RECORDED_BY_METHOD = {
+    "domain.appointments.office_day:OfficeDay._booking_cancelled": (
+        "domain.appointments.office_day:OfficeDay.BookingCancelled"
+    ),
+    "domain.appointments.office_day:OfficeDay._booking_confirmed": (
+        "domain.appointments.office_day:OfficeDay.BookingConfirmed"
+    ),
+    "domain.appointments.office_day:OfficeDay._contact_erased": (
+        "domain.appointments.office_day:OfficeDay.ContactErased"
+    ),
+    "domain.appointments.office_day:OfficeDay._reminder_due": (
+        "domain.appointments.office_day:OfficeDay.ReminderDue"
+    ),
+    "domain.appointments.office_day:OfficeDay._slot_held": (
+        "domain.appointments.office_day:OfficeDay.SlotHeld"
+    ),
+    "domain.appointments.office_day:OfficeDay._ticket_called": (
+        "domain.appointments.office_day:OfficeDay.TicketCalled"
+    ),
+    "domain.appointments.office_day:OfficeDay._ticket_drawn": (
+        "domain.appointments.office_day:OfficeDay.TicketDrawn"
+    ),
+    "domain.appointments.office_day:OfficeDay._ticket_missed": (
+        "domain.appointments.office_day:OfficeDay.TicketMissed"
+    ),
+    "domain.appointments.office_day:OfficeDay._ticket_served": (
+        "domain.appointments.office_day:OfficeDay.TicketServed"
+    ),
     "domain.case:Case._approval_expired": "domain.case:Case.ApprovalExpired",
     "domain.case:Case._assigned": "domain.case:Case.Assigned",
     "domain.case:Case._became_final": "domain.case:Case.BecameFinal",
@@ -229,6 +256,19 @@ CASE_EVENTS = [
 ]
 # Each aggregate's event classes (its own and those the library defines on it for its bases).
 EVENT_CLASSES = {
+    # issue 23: one citizens' office's day (appointments, tickets, calls)
+    "domain.appointments.office_day:OfficeDay": [
+        "BookingCancelled",
+        "BookingConfirmed",
+        "ContactErased",
+        "Opened",
+        "ReminderDue",
+        "SlotHeld",
+        "TicketCalled",
+        "TicketDrawn",
+        "TicketMissed",
+        "TicketServed",
+    ],
     "domain.case:Case": CASE_EVENTS,
     "domain.case_documents:CaseDocuments": [
         "Created",
