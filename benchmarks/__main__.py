@@ -12,6 +12,7 @@ from collections.abc import Callable
 from benchmarks import (
     api_load,
     api_throughput,
+    appointment_burst,
     case_search,
     command_throughput,
     documents,
@@ -35,6 +36,7 @@ BENCHMARKS: dict[str, Callable[[bool], object]] = {
     "read_models": lambda quick: read_models.main(["--quick"] if quick else []),
     "monitor": lambda quick: monitor.main(["--quick"] if quick else []),
     "documents": lambda quick: documents.main(["--quick"] if quick else []),
+    "appointments": lambda quick: appointment_burst.main(["--quick"] if quick else []),
 }
 
 

@@ -32,6 +32,7 @@ from domain.case_steps import (
 )
 from domain.decision import DecisionOutcome
 from domain.working_days import BERLIN, berlin_date
+from infrastructure.demo_appointments import seed_appointments
 from infrastructure.demo_burial import BURIAL_SCENARIOS, burial_data
 from infrastructure.demo_documents import CHANNELS_BY_TOWN, delivered_by
 from infrastructure.demo_grave_right import GRAVE_RIGHT_SCENARIOS, grave_right_data
@@ -246,6 +247,8 @@ def seed_demo(
             clock = FixedClock(datetime.combine(day, time(8), tzinfo=BERLIN))
             data = legal.data(town, day)
             ids.append(_seed(vorgang, clock, town, legal.index, legal.service, data, legal.step))
+    if towns is None:  # today's queue in every citizens' office (office days, not cases)
+        seed_appointments(vorgang, now_)
     return ids
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 
 import psycopg
 import structlog
@@ -13,6 +14,7 @@ from eventsourcing.persistence import PersistenceError, Transcoding
 from psycopg import Error as PsycopgError
 from psycopg_pool import PoolTimeout
 
+from application.appointments import AppointmentService
 from application.cases import CaseService
 from application.clock import Clock, SystemClock
 from application.commands import CommandHandler
@@ -23,6 +25,7 @@ from application.identities import CaseIdentities
 from application.privacy import PrivacyService
 from application.store import VorgangStore
 from application.teams import TeamDirectory
+from infrastructure.appointment_watch import AppointmentWatch
 from infrastructure.case_references import ReferencesInTheSearchView
 from infrastructure.database import DatabaseTarget, parse_database_url
 from infrastructure.documents.assembly import document_ports, renderer
@@ -62,6 +65,7 @@ class Vorgang:
     decision_audit: DecisionAudit
     documents: DocumentService  # letters: issued, sealed, stored, delivered
     delivery_watch: DeliveryWatch  # brings the postbox's and print service's reports in
+    appointment_watch: AppointmentWatch  # raises bookings' reminders, erases their contacts
     commands: CommandHandler  # every step of every aggregate type (the one pipeline)
     positions: LogPositions
     views: ViewDatabase
@@ -158,6 +162,23 @@ def one_process_creates_tables(target: DatabaseTarget) -> Iterator[None]:
         conn.close()  # ends the session, and with it the lock
 
 
+def rounds_beside_the_timers(*rounds: Callable[[date], object]) -> Callable[[date], object]:
+    """Work each scheduler tick does beside the timers; one round failing never stops the
+    others (each is logged and tried again on the next tick)."""
+
+    def run(today: date) -> list[object]:
+        done: list[object] = []
+        for work in rounds:
+            try:
+                done.append(work(today))
+            except Exception as error:
+                log.warning("round beside the timers failed", error=type(error).__name__)
+                done.append(None)
+        return done
+
+    return run
+
+
 def build(
     settings: Settings, *, clock: Clock | None = None, run_scheduler: bool | None = None
 ) -> Vorgang:
@@ -207,6 +228,9 @@ def build(
     delivery_watch = DeliveryWatch(
         views, ports.postbox, ports.print_service, documents.record_report
     )
+    appointment_watch = AppointmentWatch(
+        views, AppointmentService(store, clock, identities, keys=keys), clock
+    )
     scheduler = Scheduler(
         views=views,
         commands=commands,
@@ -214,7 +238,7 @@ def build(
         clock=clock,
         reminder_working_days=settings.reminder_working_days,
         tick_seconds=settings.scheduler_tick_seconds,
-        beside=delivery_watch.tick,
+        beside=rounds_beside_the_timers(delivery_watch.tick, appointment_watch.tick),
     )
     if run_scheduler is None:
         run_scheduler = settings.scheduler and injected is None
@@ -230,6 +254,7 @@ def build(
         decision_audit=DecisionAudit(store, clock),
         documents=documents,
         delivery_watch=delivery_watch,
+        appointment_watch=appointment_watch,
         commands=commands,
         positions=LogPositions(store),
         views=views,
