@@ -29,7 +29,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from application.clock import Clock
-from application.errors import ConcurrentUpdate
+from application.errors import ConcurrentUpdate, VersionMismatch
 from application.identities import CaseIdentities
 from application.store import VorgangStore
 from domain.actor import Actor, Role
@@ -50,6 +50,15 @@ LOCK_STRIPES: Final = 64
 RETRY_PAUSE_SECONDS: Final = 0.002
 CODE_ALPHABET: Final = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at a desk
 CODE_LENGTH: Final = 8
+# Why staff cancel without the token: keywords only, since the event's reason is not sealed
+# personal data (free text could name people, decision 14).
+DESK_CANCEL_REASONS: Final = (
+    "citizen_request",  # the citizen asked by phone, letter or at the desk
+    "office_closure",  # the office closes that day or hour
+    "staff_absence",  # too few staff at the counters
+    "duplicate",  # the citizen holds another booking for the same concern
+    "entered_in_error",  # booked at the desk by mistake
+)
 T = TypeVar("T")
 _STRIPES: Final = tuple(threading.Lock() for _ in range(LOCK_STRIPES))
 
@@ -62,6 +71,12 @@ def online_booking(tenant: str) -> Actor:
 def kiosk(tenant: str) -> Actor:
     """Who acts at the office's kiosk (check-in and walk-in tickets)."""
     return Actor("kiosk", "Kiosk im Bürgerbüro", Role.APPLICANT, tenant)
+
+
+def check_desk_staff(actor: Actor) -> None:
+    """Only clerks and supervisors work at the desk (book any slot, cancel without token)."""
+    if not actor.acts_as(Role.CLERK, Role.SUPERVISOR):
+        raise InvalidCommand("role", "only clerks and supervisors work at the desk")
 
 
 def token_digest(token: str) -> str:
@@ -86,6 +101,14 @@ class Changed:
     position: int | None
 
 
+class StaleOfficeDay(VersionMismatch):
+    """The caller expected another version of the office day (a stale If-Match)."""
+
+    def __init__(self, office_day: UUID, expected: int, actual: int) -> None:
+        super().__init__(office_day, expected, actual)
+        self.args = (f"office day {office_day} is at version {actual}, not {expected}",)
+
+
 @dataclass(frozen=True, slots=True)
 class Held:
     """A slot held: the hold id that confirms it, and until when."""
@@ -107,6 +130,32 @@ class Booked:
     starts: datetime
     documents: tuple[str, ...]
     changed: Changed
+
+
+@dataclass(frozen=True, slots=True)
+class DeskBooking:
+    """A booking as the desk sees it: where it stands and the citizen's contact."""
+
+    code: str
+    slot: str
+    service: str
+    starts: datetime
+    online: bool  # the slot was released online (False: a desk-only slot)
+    status: str
+    ticket: str | None
+    contact: dict[str, str]  # revealed for staff of the town; "[gelöscht]" once erased
+    erased: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DeskDay:
+    """An office day at the desk: its version, bookings and the slots the desk may book."""
+
+    office_day: UUID
+    day: date
+    version: int
+    bookings: tuple[DeskBooking, ...]
+    free: tuple[tuple[str, str, datetime], ...]  # (slot, service, starts), desk-only ones too
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,9 +218,17 @@ class AppointmentService:
     # ------------------------------------------------------------------ deciding
 
     def _decide(
-        self, tenant: str, office_id: str, day: date, decide: Callable[[OfficeDay, datetime], T]
+        self,
+        tenant: str,
+        office_id: str,
+        day: date,
+        decide: Callable[[OfficeDay, datetime], T],
+        expected_version: int | None = None,
     ) -> tuple[T, Changed]:
-        """Load, decide, save; a lost race is decided again from a fresh load."""
+        """Load, check the expected version, decide, save; a lost race is decided again.
+
+        A day nobody touched yet is at version 1 (opened as configured, not yet stored).
+        """
         day_id = office_day_id(tenant, office_id, day)
         for attempt in range(ATTEMPTS):
             if attempt:
@@ -180,6 +237,8 @@ class AppointmentService:
                 time.sleep(random.uniform(0, pause))  # noqa: S311
             with self._queue_for(day_id):
                 aggregate = self.day(tenant, office_id, day)
+                if expected_version is not None and expected_version != aggregate.version:
+                    raise StaleOfficeDay(day_id, expected_version, aggregate.version)
                 result = decide(aggregate, self.clock.now())
                 try:
                     recordings = self.store.save(aggregate)
@@ -241,6 +300,73 @@ class AppointmentService:
         _, changed = self._decide(tenant, office_id, day, decide)
         return self._booked(tenant, office_id, day, code, token, changed)
 
+    def book_at_desk(
+        self,
+        tenant: str,
+        office_id: str,
+        day: date,
+        slot: str,
+        contact: dict[str, str],
+        *,
+        actor: Actor,
+        expected_version: int | None = None,
+    ) -> Booked:
+        """Staff book any free slot (desk-only ones too) for a contact: held and confirmed in
+        one save, so the desk never leaves a hold behind."""
+        check_desk_staff(actor)
+        hold = str(uuid4())
+        code = new_code()
+        token = secrets.token_urlsafe(24)
+        person = self.person(tenant, contact)
+
+        def decide(d: OfficeDay, at: datetime) -> str:
+            d.hold(slot=slot, hold=hold, online=False, actor=actor, at=at)
+            return d.confirm(
+                hold=hold,
+                contact=contact,
+                person=person,
+                code=code,
+                token_digest=token_digest(token),
+                actor=actor,
+                at=at,
+            )
+
+        _, changed = self._decide(tenant, office_id, day, decide, expected_version)
+        return self._booked(tenant, office_id, day, code, token, changed)
+
+    def desk_day(self, tenant: str, office_id: str, day: date) -> DeskDay:
+        """The day's bookings with their contacts, and the slots the desk may still book."""
+        found = self.day(tenant, office_id, day)
+        at = self.clock.now()
+        bookings = sorted(
+            found.bookings.values(), key=lambda b: (found.slots[b.slot].starts, b.code)
+        )
+        free = [
+            s for service in found.services for s in found.free_slots(service, at, online=False)
+        ]
+        return DeskDay(
+            office_day=found.id,
+            day=found.day,
+            version=found.version,
+            bookings=tuple(
+                DeskBooking(
+                    code=b.code,
+                    slot=b.slot,
+                    service=b.service,
+                    starts=found.slots[b.slot].starts,
+                    online=found.slots[b.slot].online,
+                    status=b.status,
+                    ticket=b.ticket,
+                    contact={k: v.reveal() for k, v in sorted(b.contact.items())},
+                    erased=b.erased or any(v.is_erased for v in b.contact.values()),
+                )
+                for b in bookings
+            ),
+            free=tuple(
+                (s.id, s.service, s.starts) for s in sorted(free, key=lambda s: (s.starts, s.id))
+            ),
+        )
+
     def _booked(
         self, tenant: str, office_id: str, day: date, code: str, token: str, changed: Changed
     ) -> Booked:
@@ -259,6 +385,8 @@ class AppointmentService:
         *,
         token: str | None,
         actor: Actor,
+        reason: str = "",
+        expected_version: int | None = None,
     ) -> Changed:
         """Cancel a booking (citizens with their token; staff without): the slot is free again."""
         digest = None if token is None else token_digest(token)
@@ -266,9 +394,38 @@ class AppointmentService:
             tenant,
             office_id,
             day,
-            lambda d, at: d.cancel(code=code, token_digest=digest, actor=actor, at=at),
+            lambda d, at: d.cancel(
+                code=code, token_digest=digest, actor=actor, at=at, reason=reason
+            ),
+            expected_version,
         )
         return changed
+
+    def cancel_at_desk(
+        self,
+        tenant: str,
+        office_id: str,
+        day: date,
+        code: str,
+        *,
+        reason: str,
+        actor: Actor,
+        expected_version: int | None = None,
+    ) -> Changed:
+        """Staff cancel a booking without its token, for a recorded reason (a keyword)."""
+        if reason not in DESK_CANCEL_REASONS:
+            raise InvalidCommand("reason", f"one of {', '.join(DESK_CANCEL_REASONS)}")
+        check_desk_staff(actor)
+        return self.cancel(
+            tenant,
+            office_id,
+            day,
+            code,
+            token=None,
+            actor=actor,
+            reason=reason,
+            expected_version=expected_version,
+        )
 
     def rebook(
         self,
@@ -427,4 +584,16 @@ def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
-__all__ = ["APPOINTMENT", "WALK_IN", "AppointmentService", "Booked", "Changed", "Drawn", "Held"]
+__all__ = [
+    "APPOINTMENT",
+    "DESK_CANCEL_REASONS",
+    "WALK_IN",
+    "AppointmentService",
+    "Booked",
+    "Changed",
+    "DeskBooking",
+    "DeskDay",
+    "Drawn",
+    "Held",
+    "StaleOfficeDay",
+]

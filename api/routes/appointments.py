@@ -4,7 +4,10 @@ Booking is public: a citizen needs no account at a Bürgerbüro, so the routes t
 cancel, rebook, check in and draw a walk-in ticket take no token. The confirmation code
 (about 40 bits) is the capability to check in on the day; the cancellation token (192 bits,
 returned once, stored as its digest) the capability to cancel or rebook. Staff (clerk,
-supervisor) call tickets to their counters and mark them served or missed. Rate limits on
+supervisor) call tickets to their counters and mark them served or missed; at the desk they
+book any slot (those not released online too), cancel without the token for a recorded
+reason and list the day's bookings with the citizens' contacts (staff of the town only);
+those routes answer with the office day's ETag and take If-Match. Rate limits on
 the public routes belong in front of the API (reverse proxy); see the notes.
 
 The queue and the free slots carry no personal data and are public; the statistics are for
@@ -14,22 +17,24 @@ staff of the town.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import anyio
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.access import allow, public
-from api.dependencies import ActorDep, FacadeDep, ReadSideDep, SettingsDep
+from api.dependencies import ActorDep, ExpectedVersionDep, FacadeDep, ReadSideDep, SettingsDep
 from api.problems import NotFound
 from api.routes.cases import PROBLEMS
 from api.routes.read_models import caught_up, tenant_for
 from application.appointments import (
+    DESK_CANCEL_REASONS,
     AppointmentService,
     Booked,
     Changed,
+    DeskDay,
     Drawn,
     kiosk,
     online_booking,
@@ -179,6 +184,42 @@ class WalkInIn(Strict):
     service: Annotated[str, StringConstraints(min_length=1, max_length=60)]
 
 
+class DeskBookingIn(Strict):
+    """Book a slot at the desk (released online or not) for the citizen's contact."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "day": "2026-03-04",
+                    "slot": "reisepass@11:40",
+                    "contact": {"name": "Max Mustermann", "phone": "06081 1234"},
+                }
+            ]
+        },
+    )
+
+    day: date
+    slot: Annotated[str, StringConstraints(min_length=3, max_length=60)] = Field(
+        examples=["reisepass@11:40"]
+    )
+    contact: ContactIn
+
+
+CancelReason = Literal[DESK_CANCEL_REASONS]  # type: ignore[valid-type]
+
+
+class DeskCancelIn(Strict):
+    """Cancel a booking without its token, for a reason the desk records (a keyword)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "citizen_request"}]}
+    )
+
+    reason: CancelReason
+
+
 class Written(BaseModel):
     """What a command changed: the office day's version and the log position."""
 
@@ -212,6 +253,66 @@ class TicketOut(Written):
     ticket: str
     counter: str | None = None
     call: int | None = None
+
+
+class DeskBookingOut(BaseModel):
+    """A booking at the desk, with the citizen's contact (staff of the town only)."""
+
+    code: str
+    slot: str
+    service: str
+    starts: datetime
+    online: bool
+    status: str
+    ticket: str | None
+    contact: dict[str, str]
+    erased: bool
+
+
+class DeskSlotOut(BaseModel):
+    """A slot the desk may book now (released online or not)."""
+
+    slot: str
+    service: str
+    starts: datetime
+
+
+class DeskDayOut(BaseModel):
+    """An office day at the desk: its version (the ETag), bookings and free slots."""
+
+    office_day: UUID
+    day: date
+    version: int
+    bookings: list[DeskBookingOut]
+    free_slots: list[DeskSlotOut]
+
+
+def desk_day_out(found: DeskDay) -> DeskDayOut:
+    return DeskDayOut(
+        office_day=found.office_day,
+        day=found.day,
+        version=found.version,
+        bookings=[
+            DeskBookingOut(
+                code=b.code,
+                slot=b.slot,
+                service=b.service,
+                starts=b.starts,
+                online=b.online,
+                status=b.status,
+                ticket=b.ticket,
+                contact=dict(b.contact),
+                erased=b.erased,
+            )
+            for b in found.bookings
+        ],
+        free_slots=[DeskSlotOut(slot=a, service=b, starts=c) for a, b, c in found.free],
+    )
+
+
+def tagged(response: Response, version: int) -> None:
+    """The office day's version as the strong ETag the next If-Match names."""
+    response.headers["ETag"] = f'"{version}"'
 
 
 def written(changed: Changed) -> dict[str, Any]:
@@ -450,6 +551,93 @@ def walk_in(
     """A citizen without appointment chooses their concern and gets a number."""
     known(tenant, office_id)
     return ticket_out(use_cases.draw_walk_in(tenant, office_id, body.service, actor=kiosk(tenant)))
+
+
+# ------------------------------------------------------------------ staff: the desk
+
+DESK = (Role.CLERK, Role.SUPERVISOR)
+
+
+@router.get(
+    "/{tenant}/{office_id}/desk/bookings",
+    summary="A day's bookings with the citizens' contacts, and the slots the desk may book",
+    **allow(*DESK),
+)
+def desk_bookings(
+    actor: ActorDep,
+    tenant: Tenant,
+    office_id: OfficeId,
+    use_cases: AppointmentsDep,
+    response: Response,
+    day: Annotated[date | None, Query(description="The day; today by default.")] = None,
+) -> DeskDayOut:
+    """Personal data: only for clerks and supervisors of the town. The ETag is the office
+    day's version, for If-Match on the desk's commands."""
+    known(tenant, office_id)
+    town = tenant_for(actor, tenant)
+    found = use_cases.desk_day(town, office_id, day or use_cases.today())
+    response.headers["Cache-Control"] = "private, no-store"
+    tagged(response, found.version)
+    return desk_day_out(found)
+
+
+@router.post(
+    "/{tenant}/{office_id}/desk/bookings",
+    summary="Book any free slot at the desk for a citizen's contact",
+    status_code=201,
+    **allow(*DESK),
+)
+def desk_book(
+    actor: ActorDep,
+    tenant: Tenant,
+    office_id: OfficeId,
+    body: DeskBookingIn,
+    use_cases: AppointmentsDep,
+    expected: ExpectedVersionDep,
+    response: Response,
+) -> BookedOut:
+    """Slots not released online too, any day (the online window does not apply); held and
+    confirmed in one save. The cancellation token is for the citizen (print or send it)."""
+    known(tenant, office_id)
+    town = tenant_for(actor, tenant)
+    contact = {k: v for k, v in body.contact.model_dump().items() if v}
+    result = use_cases.book_at_desk(
+        town, office_id, body.day, body.slot, contact, actor=actor, expected_version=expected
+    )
+    tagged(response, result.changed.version)
+    return booked(result)
+
+
+@router.post(
+    "/{tenant}/{office_id}/desk/bookings/{day}/{code}/cancel",
+    summary="Cancel a booking at the desk without its token, for a recorded reason",
+    **allow(*DESK),
+)
+def desk_cancel(
+    actor: ActorDep,
+    tenant: Tenant,
+    office_id: OfficeId,
+    day: date,
+    code: Code,
+    body: DeskCancelIn,
+    use_cases: AppointmentsDep,
+    expected: ExpectedVersionDep,
+    response: Response,
+) -> Written:
+    """The slot is bookable again; the reason (a keyword, never free text) is recorded."""
+    known(tenant, office_id)
+    town = tenant_for(actor, tenant)
+    changed = use_cases.cancel_at_desk(
+        town,
+        office_id,
+        day,
+        code.upper(),
+        reason=body.reason,
+        actor=actor,
+        expected_version=expected,
+    )
+    tagged(response, changed.version)
+    return Written(**written(changed))
 
 
 # ------------------------------------------------------------------ staff: calling
