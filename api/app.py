@@ -16,8 +16,8 @@ from api.oidc import OidcTokens
 from api.openapi import install_openapi, operation_id
 from api.problems import ServiceUnavailable, install_problem_handlers
 from api.provider import VorgangProvider
-from api.routes import appointments as appointment_routes
 from api.routes import (
+    appointment_contacts,
     cases,
     decisions,
     documents,
@@ -29,6 +29,7 @@ from api.routes import (
     search,
     services,
 )
+from api.routes import appointments as appointment_routes
 from api.routes import graves as grave_routes
 from api.routes import teams as teams_routes
 from api.routes.service_steps import step_routes
@@ -140,6 +141,7 @@ def create_app(
     app.include_router(teams_routes.router)
     app.include_router(grave_routes.router)
     app.include_router(appointment_routes.router)
+    app.include_router(appointment_contacts.router)
     app.include_router(read_models.operations)
     app.include_router(monitor.router)
     return app

@@ -46,6 +46,7 @@ class Scope(StrEnum):
 
     FEED_READ = "feed:read"  # the public event feed, pull and stream
     PERSONAL_DATA = "personal-data:read"  # personal fields in what it reads (the archive)
+    APPOINTMENT_CONTACT = "appointments:contact"  # a booking's contact, to send its reminder
 
 
 @dataclass(frozen=True, slots=True)

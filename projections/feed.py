@@ -16,25 +16,30 @@ it was published with.
 
 from __future__ import annotations
 
+import json
 import uuid
-from datetime import date
+from collections.abc import Sequence
+from datetime import date, datetime, time
 from decimal import Decimal
 from functools import singledispatch
 from typing import Any, ClassVar, Final
 
 from eventsourcing.utils import get_topic
 
+from domain.appointments.office_day import OfficeDay
 from domain.case import Case
 from domain.case_documents import CaseDocuments
 from domain.lifecycle import CaseStatus
 from domain.services.catalogue import SERVICES
 from domain.timer_notice import NoticeSort, TimerNotice
+from domain.working_days import BERLIN
+from projections.bulk import load_rows, upsert_rows
 from projections.case_event_log import CaseEventLog
 from projections.case_events import status_after
 from projections.inbox import utc_text
 from projections.projection import Applied
 from projections.sealed import view_json
-from projections.view_store import ViewTransaction
+from projections.view_store import ViewDatabase, ViewTransaction
 
 SHARED_TYPES: Final = {
     "Submitted": ("submitted", "An application arrived."),
@@ -143,11 +148,51 @@ NOTICE_TYPES: Final = {
 }
 
 
+# Citizens' offices' days (domain/appointments/office_day.py): aggregates of their own, never
+# case events. Published without personal data and without the confirmation code or the
+# cancellation token (capabilities); a booking is named by its reference, the id of its
+# appointment_booked event. Keyed by ``OfficeDay.<event>``.
+APPOINTMENT_TYPES: Final = {
+    "OfficeDay.BookingConfirmed": (
+        "appointment_booked",
+        "A citizens' office appointment was booked: office, day, starts, service; booking is "
+        "its reference (this event's id), the subject of the booking's later events.",
+    ),
+    "OfficeDay.BookingCancelled": (
+        "appointment_cancelled",
+        "The booking was cancelled (reason: cancelled or rebooked); its slot is free again.",
+    ),
+    "OfficeDay.ReminderDue": (
+        "appointment_reminder_due",
+        "The booking's reminder fell due before the appointment: send it. The contact to send "
+        "it to is at links.contact, for a service account granted appointments:contact, until "
+        "the contact is erased.",
+    ),
+    "OfficeDay.TicketCalled": (
+        "ticket_called",
+        "A ticket (T017, W042: numbers, never names) was called to a counter (call: 1st, 2nd ...).",
+    ),
+    "OfficeDay.TicketServed": ("ticket_served", "The called ticket was served at its counter."),
+    "OfficeDay.TicketMissed": ("ticket_missed", "Nobody came after the last call: a no-show."),
+}
+APPOINTMENT_EVENTS: Final[tuple[type[Any], ...]] = (
+    OfficeDay.Opened,
+    OfficeDay.BookingConfirmed,
+    OfficeDay.BookingCancelled,
+    OfficeDay.ReminderDue,
+    OfficeDay.TicketDrawn,
+    OfficeDay.TicketCalled,
+    OfficeDay.TicketServed,
+    OfficeDay.TicketMissed,
+    OfficeDay.ContactErased,
+)
+
+
 def _published() -> dict[str, tuple[str, str]]:
     found = dict(SHARED_TYPES)
     for definition in SERVICES.values():
         found |= definition.case_class.PUBLIC_EVENTS
-    return found | NOTICE_TYPES
+    return found | NOTICE_TYPES | APPOINTMENT_TYPES
 
 
 PUBLIC_TYPES: Final = {event: public for event, (public, _) in _published().items()}
@@ -157,6 +202,20 @@ TYPE_VERSION: Final = "v1"
 ID_NAMESPACE: Final = uuid.uuid5(uuid.NAMESPACE_URL, "https://vorgang.example/feed")
 ROW_COLUMNS = ("sequence", "id", "type", "tenant", "service", "case_id", "time", "data")
 CASE_COLUMNS = ("case_id", "reference", "tenant", "service", "status", "applicant")
+DAY_COLUMNS = ("office_day", "tenant", "office", "day", "slots", "tickets")
+BOOKING_COLUMNS = (
+    "reference",
+    "office_day",
+    "code",
+    "tenant",
+    "office",
+    "day",
+    "service",
+    "starts",
+    "contact",
+    "status",
+    "reminded",
+)
 
 
 def _day(value: date | None) -> str | None:
@@ -317,7 +376,8 @@ class Feed(CaseEventLog):
     """Published case events in log order (internal ones are read to keep the status)."""
 
     name: ClassVar[str] = "feed"
-    version: ClassVar[int] = 2  # 2: the applicant's sealed fields per case
+    # 2: the applicant's sealed fields per case; 3: citizens' offices' days and bookings
+    version: ClassVar[int] = 3
     row_columns = ROW_COLUMNS
     case_columns = CASE_COLUMNS
 
@@ -336,10 +396,53 @@ class Feed(CaseEventLog):
             "reference TEXT NOT NULL, tenant TEXT NOT NULL, service TEXT NOT NULL, "
             "status TEXT NOT NULL, applicant TEXT)"
         )
+        tx.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.days_table} (office_day TEXT PRIMARY KEY, "
+            "tenant TEXT NOT NULL, office TEXT NOT NULL, day TEXT NOT NULL, slots TEXT NOT NULL, "
+            "tickets TEXT NOT NULL)"
+        )
+        # The code only finds the booking its later events name; it is never published.
+        tx.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.bookings_table} (reference TEXT PRIMARY KEY, "
+            "office_day TEXT NOT NULL, code TEXT NOT NULL, tenant TEXT NOT NULL, "
+            "office TEXT NOT NULL, day TEXT NOT NULL, service TEXT NOT NULL, "
+            "starts TEXT NOT NULL, contact TEXT, status TEXT NOT NULL, reminded INTEGER NOT NULL)"
+        )
+        tx.execute(
+            f"CREATE UNIQUE INDEX IF NOT EXISTS {self.bookings_table}_code "
+            f"ON {self.bookings_table} (office_day, code)"
+        )
+
+    @property
+    def days_table(self) -> str:
+        """Per office day: town, office, day, its slots' starts and its tickets' services."""
+        return f"{self.key}_days"
+
+    @property
+    def bookings_table(self) -> str:
+        """Per booking: its reference, where and when, its sealed contact (until erased)."""
+        return f"{self.key}_bookings"
+
+    def tables(self) -> list[str]:
+        """Events, cases, office days and bookings."""
+        return [*super().tables(), self.days_table, self.bookings_table]
 
     def topics(self) -> list[str]:
-        """Every case event, and the notices the scheduler sent for cases."""
-        return sorted([*super().topics(), get_topic(TimerNotice.Sent)])
+        """Every case event, the notices the scheduler sent for cases, office days' events."""
+        appointments = [get_topic(klass) for klass in APPOINTMENT_EVENTS]
+        return sorted([*super().topics(), get_topic(TimerNotice.Sent), *appointments])
+
+    def apply(self, tx: ViewTransaction, batch: Sequence[Applied]) -> None:
+        """Case events as before; an office day's events with its state loaded for the batch."""
+        ids = sorted(
+            {str(a.event.originator_id) for a in batch if isinstance(a.event, OfficeDay.Event)}
+        )
+        self._days = OfficeDays(tx, self.days_table, self.bookings_table, ids)
+        try:
+            super().apply(tx, batch)
+            self._days.store()
+        finally:
+            self._days = None
 
     def _case_of(self, event: Any) -> str:
         """A notice belongs to the case it was sent for; any other event to its aggregate."""
@@ -349,6 +452,8 @@ class Feed(CaseEventLog):
 
     def _row(self, cases: dict[str, dict[str, Any]], applied: Applied) -> tuple[Any, ...] | None:
         event: Any = applied.event
+        if isinstance(event, OfficeDay.Event):
+            return self._office_day_row(applied)
         case_id = self._case_of(event)
         if isinstance(event, TimerNotice.Sent):
             return self._notice_row(cases.get(case_id), applied)
@@ -419,3 +524,204 @@ class Feed(CaseEventLog):
             utc_text(event.at),
             view_json(data),
         )
+
+    _days: OfficeDays | None = None  # while a batch is applied: the office days it touches
+
+    def _office_day_row(self, applied: Applied) -> tuple[Any, ...] | None:
+        """An office day's event: its state kept, and its public row if it has one."""
+        event: Any = applied.event
+        days = self._days
+        if days is None:  # pragma: no cover - only ever called from apply
+            raise RuntimeError("office days are loaded per batch")
+        office_day = str(event.originator_id)
+        if isinstance(event, OfficeDay.Opened):
+            days.open(office_day, event)
+            return None
+        day = days.days.get(office_day)
+        if day is None:
+            return None  # a day the feed never saw opened
+        booking: dict[str, Any] | None
+        if isinstance(event, OfficeDay.BookingConfirmed):
+            booking = days.book(
+                office_day, event, reference=_event_id(office_day, event.originator_version)
+            )
+            booking["contact"] = self._json.to_text(event.contact)  # sealed, as stored
+            return _appointment_row(applied, day, booking, _booking_data(booking))
+        if isinstance(event, OfficeDay.BookingCancelled | OfficeDay.ReminderDue):
+            booking = days.booking(office_day, event.code)
+            if booking is None:
+                return None
+            data = _booking_data(booking)
+            if isinstance(event, OfficeDay.BookingCancelled):
+                booking["status"] = "cancelled"
+                if event.reason in ("cancelled", "rebooked"):  # keywords; anything else unsaid
+                    data["reason"] = event.reason
+            else:
+                booking["reminded"] = 1
+                data["links"] = {"contact": contact_link(booking)}
+            return _appointment_row(applied, day, booking, data)
+        if isinstance(event, OfficeDay.ContactErased):
+            booking = days.booking(office_day, event.code)
+            if booking is not None:
+                booking["contact"] = None  # its key is destroyed: nothing left to open
+            return None
+        if isinstance(event, OfficeDay.TicketDrawn):
+            day["tickets"][event.ticket] = {"queue": event.queue, "service": event.service}
+            return None
+        return self._ticket_row(applied, day)
+
+    def _ticket_row(self, applied: Applied, day: dict[str, Any]) -> tuple[Any, ...] | None:
+        """A call, a service or a no-show: ticket numbers and counters, never names."""
+        event: Any = applied.event
+        ticket = day["tickets"].get(event.ticket)
+        if ticket is None:
+            return None
+        if isinstance(event, OfficeDay.TicketCalled):
+            ticket["counter"] = event.counter
+        data: dict[str, Any] = {
+            "office": day["office"],
+            "day": day["day"],
+            "service": ticket["service"],
+            "ticket": event.ticket,
+            "queue": ticket["queue"],
+            "counter": ticket.get("counter"),
+        }
+        if isinstance(event, OfficeDay.TicketCalled):
+            data["call"] = event.call
+        subject = day["office_day"]
+        return _appointment_row(applied, day, {"service": ticket["service"]}, data, subject)
+
+
+def _event_id(office_day: str, version: int) -> str:
+    """An office day's event's CloudEvents id: stable, so a redelivery has the same id."""
+    return str(uuid.uuid5(ID_NAMESPACE, f"{office_day}/{version}"))
+
+
+def contact_link(booking: dict[str, Any]) -> str:
+    """Where a service account granted appointments:contact reads the booking's contact."""
+    return (
+        f"/api/v1/appointments/{booking['tenant']}/{booking['office']}/reminders/"
+        f"{booking['reference']}/contact"
+    )
+
+
+def _booking_data(booking: dict[str, Any]) -> dict[str, Any]:
+    """What every booking event says: where, when, which service, and its reference."""
+    return {
+        "office": booking["office"],
+        "day": booking["day"],
+        "starts": booking["starts"],
+        "service": booking["service"],
+        "booking": booking["reference"],
+    }
+
+
+def _appointment_row(
+    applied: Applied,
+    day: dict[str, Any],
+    about: dict[str, Any],
+    data: dict[str, Any],
+    subject: str | None = None,
+) -> tuple[Any, ...]:
+    event: Any = applied.event
+    public, _ = APPOINTMENT_TYPES[f"OfficeDay.{type(event).__name__}"]
+    return (
+        applied.position,
+        _event_id(day["office_day"], event.originator_version),
+        f"{TYPE_PREFIX}{public}.{TYPE_VERSION}",
+        day["tenant"],
+        about["service"],
+        subject or about["reference"],
+        utc_text(event.at),
+        view_json(data),
+    )
+
+
+class OfficeDays:
+    """The office days a batch touches, and their bookings: read once, stored at its end."""
+
+    def __init__(
+        self, tx: ViewTransaction, days_table: str, bookings_table: str, ids: Sequence[str]
+    ) -> None:
+        self.tx = tx
+        self.days_table = days_table
+        self.bookings_table = bookings_table
+        self.days = {
+            office_day: row
+            | {"slots": json.loads(row["slots"]), "tickets": json.loads(row["tickets"])}
+            for office_day, row in load_rows(tx, days_table, DAY_COLUMNS, ids).items()
+        }
+        self.bookings: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def open(self, office_day: str, event: Any) -> None:
+        """An office day opened: its town, office, day and its slots' starts."""
+        day = event.day.isoformat() if isinstance(event.day, date) else str(event.day)
+        self.days[office_day] = {
+            "office_day": office_day,
+            "tenant": event.tenant,
+            "office": event.office,
+            "day": day,
+            "slots": {s["slot"]: s["starts"] for s in event.slots},
+            "tickets": {},
+        }
+
+    def book(self, office_day: str, event: Any, *, reference: str) -> dict[str, Any]:
+        """A new booking of the day, under its reference."""
+        day = self.days[office_day]
+        hour, minute = (int(p) for p in day["slots"][event.slot].split(":"))
+        starts = datetime.combine(date.fromisoformat(day["day"]), time(hour, minute), BERLIN)
+        booking = {
+            "reference": reference,
+            "office_day": office_day,
+            "code": event.code,
+            "tenant": day["tenant"],
+            "office": day["office"],
+            "day": day["day"],
+            "service": event.service,
+            "starts": starts.isoformat(),
+            "contact": None,
+            "status": "booked",
+            "reminded": 0,
+        }
+        self.bookings[(office_day, event.code)] = booking
+        return booking
+
+    def booking(self, office_day: str, code: str) -> dict[str, Any] | None:
+        """A booking of the day by its code (None: the feed never saw it confirmed)."""
+        key = (office_day, code)
+        if key not in self.bookings:
+            found = self.tx.query(
+                f"SELECT {', '.join(BOOKING_COLUMNS)} FROM {self.bookings_table} "
+                "WHERE office_day = ? AND code = ?",
+                (office_day, code),
+            )
+            if not found:
+                return None
+            self.bookings[key] = dict(zip(BOOKING_COLUMNS, found[0], strict=True))
+        return self.bookings[key]
+
+    def store(self) -> None:
+        """Write the days and bookings back (each batch touches few)."""
+        days = [
+            day | {"slots": view_json(day["slots"]), "tickets": view_json(day["tickets"])}
+            for day in self.days.values()
+        ]
+        upsert_rows(self.tx, self.days_table, DAY_COLUMNS, days)
+        upsert_rows(self.tx, self.bookings_table, BOOKING_COLUMNS, list(self.bookings.values()))
+
+
+def reminded_booking(
+    views: ViewDatabase, tenant: str, office: str, reference: str
+) -> tuple[str, str, str, str] | None:
+    """A booking whose reminder fell due and which still stands: (day, starts, service, the
+    sealed contact); None for another town's or office's reference, or once erased."""
+    feed = Feed()
+    found = views.query(
+        f"SELECT day, starts, service, contact FROM {feed.bookings_table} WHERE reference = ? "
+        "AND tenant = ? AND office = ? AND reminded = 1 AND status = 'booked'",
+        (reference, tenant, office),
+    )
+    if not found or found[0][3] is None:
+        return None
+    day, starts, service, sealed = found[0]
+    return str(day), str(starts), str(service), str(sealed)
