@@ -18,7 +18,7 @@ every replay, with erased contacts too).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
 from uuid import UUID, uuid5
 
@@ -280,12 +280,20 @@ class OfficeDay(Aggregate):
         early = [t for t in appointments if t not in due]
         return next(iter(due + list(self.waiting(WALK_IN)) + early), None)
 
-    def estimated_wait_minutes(self, queue: str) -> int:
-        """Minutes a new ticket of the queue waits: the slot minutes ahead over the counters."""
+    def estimated_wait_minutes(self, queue: str, at: datetime | None = None) -> int:
+        """Minutes a new ticket of the queue waits: the slot minutes ahead over the counters.
+
+        For walk-ins the appointments due by ``at`` count too (they go first); appointments
+        checked in early go after the walk-ins and do not. Without ``at`` all of them count.
+        """
         minutes = {s.service: s.minutes for s in self.slots.values()}
         ahead = sum(minutes.get(t.service, 15) for t in self.waiting(queue))
-        if queue == WALK_IN:  # appointments due go first
-            ahead += sum(minutes.get(t.service, 15) for t in self.waiting(APPOINTMENT))
+        if queue == WALK_IN:
+            ahead += sum(
+                minutes.get(t.service, 15)
+                for t in self.waiting(APPOINTMENT)
+                if at is None or t.due is None or t.due <= at
+            )
         return -(-ahead // max(len(self.counters), 1))
 
     def booking(self, code: str) -> Booking:
@@ -335,7 +343,7 @@ class OfficeDay(Aggregate):
             raise InvalidCommand("hold", "this hold id is used already")
         if not self.is_free(slot, at, online=online):
             raise SlotTaken(slot)
-        until = at + timedelta(minutes=self.rules["hold_minutes"])
+        until = _later(at, timedelta(minutes=self.rules["hold_minutes"]))
         self._slot_held(
             actor=self._record(actor), at=at, slot=slot, hold=hold, until=until, online=online
         )
@@ -386,6 +394,11 @@ class OfficeDay(Aggregate):
             raise InvalidCommand("hold", "the hold is unknown or was taken over after it lapsed")
         if slot in self.booked:
             raise SlotTaken(slot)
+        if self.holds[slot].online:
+            # held just before midnight, confirmed after: the window has moved meanwhile
+            first, last = self.online_window(at)
+            if not first <= self.day <= last:
+                raise InvalidCommand("day", f"online booking is open from {first} to {last}")
         if self.slots[slot].starts <= at:
             raise InvalidCommand("slot", f"the slot {slot} has begun")
         if code in self.bookings:
@@ -417,7 +430,7 @@ class OfficeDay(Aggregate):
             },
             person=person,
             token_digest=token_digest,
-            reminder_due=starts - timedelta(hours=self.rules["reminder_hours"]),
+            reminder_due=_later(starts, -timedelta(hours=self.rules["reminder_hours"])),
             erase_on=self.day + timedelta(days=self.rules["erase_after_days"]),
         )
         return code
@@ -631,6 +644,12 @@ class OfficeDay(Aggregate):
         if counter not in self.counters:
             raise InvalidCommand("counter", f"the office has no counter {counter!r}")
 
+    @staticmethod
+    def _check_called_to(found: Ticket, counter: str | None) -> None:
+        # another counter's clerk must not close a ticket a citizen is walking up to
+        if counter is not None and counter != found.counter:
+            raise InvalidCommand("counter", f"{found.ticket} was called to {found.counter}")
+
     class TicketCalled(Aggregate.Event):
         """A ticket called to a counter (the 1st, 2nd ... call)."""
 
@@ -653,12 +672,13 @@ class OfficeDay(Aggregate):
             first_called_at=found.first_called_at or at,
         )
 
-    def serve(self, *, ticket: str, actor: Actor, at: datetime) -> None:
-        """The called citizen came to the counter and was served."""
+    def serve(self, *, ticket: str, actor: Actor, at: datetime, counter: str | None = None) -> None:
+        """The called citizen came to the counter and was served (by that counter, if named)."""
         self._check(actor, at)
         found = self.ticket(ticket)
         if found.status != "called":
             raise InvalidCommand("ticket", f"{ticket} is {found.status}, not called")
+        self._check_called_to(found, counter)
         self._ticket_served(actor=self._record(actor), at=at, ticket=ticket)
 
     class TicketServed(Aggregate.Event):
@@ -675,12 +695,13 @@ class OfficeDay(Aggregate):
         if found.code is not None and found.code in self.bookings:
             self.bookings[found.code] = replace(self.bookings[found.code], status="served")
 
-    def miss(self, *, ticket: str, actor: Actor, at: datetime) -> None:
+    def miss(self, *, ticket: str, actor: Actor, at: datetime, counter: str | None = None) -> None:
         """Nobody came after the last call: a no-show; an appointment's slot is released."""
         self._check(actor, at)
         found = self.ticket(ticket)
         if found.status != "called":
             raise InvalidCommand("ticket", f"{ticket} is {found.status}, not called")
+        self._check_called_to(found, counter)
         if found.calls < self.rules["max_calls"]:
             raise InvalidCommand(
                 "ticket",
@@ -729,3 +750,8 @@ class OfficeDay(Aggregate):
     @event(ContactErased)
     def _contact_erased(self, *, actor: ActorRecord, at: datetime, code: str) -> None:
         self.bookings[code] = replace(self.bookings[code], erased=True)
+
+
+def _later(moment: datetime, delta: timedelta) -> datetime:
+    """``moment`` plus real time (aware datetimes of one zone add by the wall clock)."""
+    return (moment.astimezone(UTC) + delta).astimezone(moment.tzinfo)

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, time, timedelta
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Final
 
+import holidays
+
 from domain.errors import InvalidCommand
-from domain.working_days import is_working_day
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +81,8 @@ class Office:
         """Whether the office opens that day: hours on the weekday, no holiday, not closed."""
         if not self.hours.get(day.weekday()) or day in self.closed_days:
             return False
-        # Saturday hours are allowed; Sundays and Hessian holidays never open
-        return day.weekday() == 5 or is_working_day(day)
+        # Saturday hours are allowed; Sundays and Hessian holidays (on a Saturday too) never
+        return day.weekday() != 6 and day not in _hessian_holidays(day.year)
 
     def slot_starts(self, service_id: str, day: date) -> tuple[time, ...]:
         """The start times of a service's slots that day, in order (none on a closed day)."""
@@ -102,6 +104,12 @@ class Office:
     def bookable_until(self, today: date) -> date:
         """The last day one may book for, seen from ``today``."""
         return today + timedelta(days=self.rules.max_days_ahead)
+
+
+@lru_cache(maxsize=16)
+def _hessian_holidays(year: int) -> frozenset[date]:
+    # working_days.is_working_day answers for Monday to Friday only; Saturdays open here
+    return frozenset(holidays.country_holidays("DE", subdiv="HE", years=year))
 
 
 def _minutes(moment: time) -> int:
