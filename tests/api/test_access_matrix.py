@@ -128,6 +128,11 @@ for _path in (
     "tickets/{ticket}/missed",
 ):
     POLICY[("POST", "/api/v1/appointments/{tenant}/{office_id}/" + _path)] = STAFF
+# the desk: any slot, cancel without the token, the day's bookings with contacts (town staff)
+_DESK = "/api/v1/appointments/{tenant}/{office_id}/desk/bookings"
+POLICY[("GET", _DESK)] = STAFF
+POLICY[("POST", _DESK)] = STAFF
+POLICY[("POST", _DESK + "/{day}/{code}/cancel")] = STAFF
 POLICY[("POST", "/api/v1/cases/{case_id}/grave-right-decision")] = STAFF
 POLICY[("POST", "/api/v1/cases/{case_id}/headstone-set")] = {"applicant", *STAFF}
 POLICY[("POST", "/api/v1/cases/{case_id}/headstone-inspections")] = STAFF
@@ -235,6 +240,13 @@ BODIES: dict[str, dict[str, Any]] = {
     "documents": {"kind": "decision"},
     "sendings": {"channel": "counter"},
     "outcomes": {"outcome": "posted", "on": "2026-03-02"},
+    # a valid body, so another town's clerk meets the tenant check (403), not validation
+    _DESK: {
+        "day": "2026-03-04",
+        "slot": "reisepass@11:40",
+        "contact": {"name": "Max Mustermann", "phone": "06081 1234"},
+    },
+    _DESK + "/{day}/{code}/cancel": {"reason": "citizen_request"},
 }
 
 

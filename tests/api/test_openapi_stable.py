@@ -142,6 +142,10 @@ INTENDED: frozenset[str] = frozenset(
         "/POST /api/v1/appointments/{tenant}/{office_id}/tickets/{ticket}/missed: added",
         "/POST /api/v1/appointments/{tenant}/{office_id}/tickets/{ticket}/served: added",
         "/POST /api/v1/appointments/{tenant}/{office_id}/walk-ins: added",
+        # Issue 23: the desk — any slot, cancel without the token, the day's bookings.
+        "/GET /api/v1/appointments/{tenant}/{office_id}/desk/bookings: added",
+        "/POST /api/v1/appointments/{tenant}/{office_id}/desk/bookings: added",
+        "/POST /api/v1/appointments/{tenant}/{office_id}/desk/bookings/{day}/{code}/cancel: added",
         # Issue 23: the Bürgermonitor's public pages and stream.
         "/GET /monitor/{tenant}: added",
         "/GET /monitor/{tenant}/{office}: added",
