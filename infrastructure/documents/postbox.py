@@ -23,7 +23,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -33,6 +33,7 @@ from typing import Final
 from application.document_ports import ChannelRefused, Report
 from domain.case_documents import POSTBOX_ACCOUNT_PREFIX
 from domain.documents import Outcome
+from infrastructure.documents.sqlite_file import connect, write_transaction
 
 RETRIEVAL_DAYS: Final = 10  # § 41 (2a) sentence 4 VwVfG: retrieved within ten days, or failed
 NOT_RETRIEVED: Final = "nicht innerhalb von 10 Tagen abgerufen (§ 41 Abs. 2a Satz 4 VwVfG)"
@@ -82,11 +83,7 @@ class PostboxSimulator:
     def _create(self) -> None:
         """The directory and the message table, once per instance (idempotent across them)."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA busy_timeout=30000")
-            db.execute("BEGIN IMMEDIATE")
+        with write_transaction(self.path) as db:
             db.execute(
                 "CREATE TABLE IF NOT EXISTS messages ("
                 "message_id TEXT PRIMARY KEY, key TEXT NOT NULL UNIQUE, account TEXT NOT NULL, "
@@ -95,9 +92,6 @@ class PostboxSimulator:
             )
             db.execute("CREATE INDEX IF NOT EXISTS messages_account ON messages (account)")
             db.execute("CREATE INDEX IF NOT EXISTS messages_open ON messages (state, sent_on)")
-            db.execute("COMMIT")
-        finally:
-            db.close()
 
     # ------------------------------------------------------------------ the port
 
@@ -232,31 +226,21 @@ class PostboxSimulator:
             (state.value, on.isoformat(), reason, message_id),
         )
 
-    def _connect(self) -> sqlite3.Connection:
+    def _ready(self) -> None:
         if not self._created:
             with self._creating:
                 if not self._created:
                     self._create()
                     self._created = True
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA busy_timeout=30000")
-        return db
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _connect(self) -> sqlite3.Connection:
+        self._ready()
+        return connect(self.path)
+
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
         """One write transaction, taking the write lock at once (BEGIN IMMEDIATE)."""
-        db = self._connect()
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-        finally:
-            db.close()
+        self._ready()
+        return write_transaction(self.path)
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:

@@ -53,8 +53,8 @@ import io
 import os
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -66,6 +66,7 @@ from pypdf.errors import PdfReadError
 
 from application.document_ports import ChannelRefused, PostalAddress, Report
 from domain.documents import Outcome
+from infrastructure.documents.sqlite_file import write_transaction
 
 log = structlog.get_logger(__name__)
 
@@ -214,22 +215,9 @@ class PrintBatches:
         rows = db.execute("SELECT line FROM acknowledged WHERE file = ?", (file,)).fetchall()
         return {int(line) for (line,) in rows}
 
-    @contextmanager
-    def _index(self) -> Iterator[sqlite3.Connection]:
+    def _index(self) -> AbstractContextManager[sqlite3.Connection]:
         """One write transaction on the index: writers across processes go one at a time."""
-        db = sqlite3.connect(self.directory / INDEX, timeout=30, isolation_level=None)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA busy_timeout=30000")
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-        finally:
-            db.close()
+        return write_transaction(self.directory / INDEX)
 
 
 class PrintServiceSimulator:
