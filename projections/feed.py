@@ -17,6 +17,7 @@ it was published with.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime, time
@@ -160,7 +161,8 @@ APPOINTMENT_TYPES: Final = {
     ),
     "OfficeDay.BookingCancelled": (
         "appointment_cancelled",
-        "The booking was cancelled (reason: cancelled or rebooked); its slot is free again.",
+        "The booking was cancelled (reason, where one was recorded: a keyword such as rebooked, "
+        "citizen_request, office_closure); its slot is free again.",
     ),
     "OfficeDay.ReminderDue": (
         "appointment_reminder_due",
@@ -175,6 +177,7 @@ APPOINTMENT_TYPES: Final = {
     "OfficeDay.TicketServed": ("ticket_served", "The called ticket was served at its counter."),
     "OfficeDay.TicketMissed": ("ticket_missed", "Nobody came after the last call: a no-show."),
 }
+KEYWORD: Final = re.compile(r"[a-z_]{1,40}")
 APPOINTMENT_EVENTS: Final[tuple[type[Any], ...]] = (
     OfficeDay.Opened,
     OfficeDay.BookingConfirmed,
@@ -554,7 +557,7 @@ class Feed(CaseEventLog):
             data = _booking_data(booking)
             if isinstance(event, OfficeDay.BookingCancelled):
                 booking["status"] = "cancelled"
-                if event.reason in ("cancelled", "rebooked"):  # keywords; anything else unsaid
+                if KEYWORD.fullmatch(event.reason):  # a keyword; free text would stay unsaid
                     data["reason"] = event.reason
             else:
                 booking["reminded"] = 1

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, Field
 
 from api.access import allow
@@ -41,6 +41,12 @@ Reference = Annotated[
         description="The booking reference of the feed's appointment events (data.booking).",
     ),
 ]
+
+
+def town(tenant: Tenant, actor: ActorDep) -> str:
+    """The town in the path, if the caller acts for it (else 403, before the other parameters
+    are judged: another town's references are not even looked at)."""
+    return tenant_for(actor, tenant)
 
 
 class BookingContact(BaseModel):
@@ -90,15 +96,13 @@ def reminder_contact(
     **allow(Role.INTEGRATOR, integrator_scope=Scope.APPOINTMENT_CONTACT),
 )
 def contact(
-    tenant: Tenant,
+    tenant: Annotated[str, Depends(town)],
     office_id: OfficeId,
     reference: Reference,
-    actor: ActorDep,
     read_side: ReadSideDep,
     response: Response,
 ) -> BookingContact:
     """The contact of a booking whose reminder fell due; 404 once erased or cancelled."""
-    tenant_for(actor, tenant)  # a town the service account acts for, else 403
     found = reminder_contact(read_side, tenant, office_id, reference)
     response.headers["Cache-Control"] = "private, no-store"  # personal data: never cached
     if found is None:

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.access import ACCESS_KEY, PUBLIC
+from domain.actor import Scope
 from tests.api.conftest import NEW_CASE, Auth
 
 ROLES = ["applicant", "clerk", "supervisor", "auditor", "admin", "integrator"]
@@ -133,6 +134,17 @@ _DESK = "/api/v1/appointments/{tenant}/{office_id}/desk/bookings"
 POLICY[("GET", _DESK)] = STAFF
 POLICY[("POST", _DESK)] = STAFF
 POLICY[("POST", _DESK + "/{day}/{code}/cancel")] = STAFF
+# the contact of a booking whose reminder fell due, for the service account sending it
+POLICY[("GET", "/api/v1/appointments/{tenant}/{office_id}/reminders/{reference}/contact")] = {
+    "integrator"
+}
+# a service account holding the route's scope (the others hold feed:read only: 403); the
+# reference stays a placeholder, so a granted caller of the town meets validation (422)
+SCOPES: dict[tuple[str, str], tuple[Scope, ...]] = {
+    ("GET", "/api/v1/appointments/{tenant}/{office_id}/reminders/{reference}/contact"): (
+        Scope.APPOINTMENT_CONTACT,
+    ),
+}
 POLICY[("POST", "/api/v1/cases/{case_id}/grave-right-decision")] = STAFF
 POLICY[("POST", "/api/v1/cases/{case_id}/headstone-set")] = {"applicant", *STAFF}
 POLICY[("POST", "/api/v1/cases/{case_id}/headstone-inspections")] = STAFF
@@ -299,6 +311,8 @@ def test_route_role_tenant_matrix(client: TestClient, auth: Auth) -> None:
             for tenant in ("usingen", "schmitten"):
                 sub = "portal:owner" if role == "applicant" else f"{role}.{tenant}"
                 headers = auth(role, sub=sub, tenant=tenant)
+                if role == "integrator" and (method, path) in SCOPES:
+                    headers = auth(role, sub=sub, tenant=tenant, scopes=SCOPES[method, path])
                 response = client.request(method, url, json=body, headers=headers)
                 status = response.status_code
                 if PUBLIC in rule:

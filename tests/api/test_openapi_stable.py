@@ -146,6 +146,8 @@ INTENDED: frozenset[str] = frozenset(
         "/GET /api/v1/appointments/{tenant}/{office_id}/desk/bookings: added",
         "/POST /api/v1/appointments/{tenant}/{office_id}/desk/bookings: added",
         "/POST /api/v1/appointments/{tenant}/{office_id}/desk/bookings/{day}/{code}/cancel: added",
+        # Issue 23: a booking's contact for the integrator sending its reminder.
+        "/GET /api/v1/appointments/{tenant}/{office_id}/reminders/{reference}/contact: added",
         # Issue 23: the Bürgermonitor's public pages and stream.
         "/GET /monitor/{tenant}: added",
         "/GET /monitor/{tenant}/{office}: added",
