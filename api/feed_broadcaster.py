@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import structlog
 
+from api.view_broadcaster import ViewBroadcaster
 from projections.feed_query import FeedRow
 
 log = structlog.get_logger(__name__)
@@ -61,8 +60,10 @@ class Subscription:
             self.cut_off = True
 
 
-class FeedBroadcaster:
+class FeedBroadcaster(ViewBroadcaster[FeedSource]):
     """Reads new feed rows once and fans them out; runs only while someone listens."""
+
+    name = "feed"
 
     def __init__(
         self,
@@ -71,29 +72,18 @@ class FeedBroadcaster:
         tick_seconds: float = 0.05,
         poll_seconds: float = 1.0,
     ) -> None:
-        self._source = source  # called each round: the database may have been reopened
-        self.tick = tick_seconds
-        self.poll = poll_seconds
+        super().__init__(
+            source,
+            tick_seconds=tick_seconds,
+            poll_seconds=poll_seconds,
+            reader_threads=READER_THREADS,
+        )
         self._subscribers: set[Subscription] = set()
         self._waiters = 0
         self._changed: asyncio.Condition | None = None
         self._starting: asyncio.Lock | None = None
-        self._readers: ThreadPoolExecutor | None = None
-        self._task: asyncio.Task[None] | None = None
         self.last = -1  # the highest sequence read so far (-1: not started)
         self.reads = 0  # database reads made, for tests and metrics
-
-    async def read(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a blocking feed read on one of the broadcaster's few reader threads.
-
-        A hundred streams catching up at once queue here instead of taking a hundred
-        threads; and as only these threads read, SQLite opens a connection for each of
-        them, not for every worker thread of the server.
-        """
-        if self._readers is None:
-            self._readers = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="feed-read")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._readers, functools.partial(call, *args, **kwargs))
 
     @property
     def listening(self) -> int:
@@ -126,48 +116,14 @@ class FeedBroadcaster:
         finally:
             self._waiters -= 1
 
-    async def stop(self) -> None:
-        """Cancel the reader and end its threads (at shutdown)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        if self._readers is not None:
-            self._readers.shutdown(wait=False, cancel_futures=True)
-            self._readers = None
-
     async def _ensure_running(self) -> None:
         if self._changed is None or self._starting is None:
             self._changed = asyncio.Condition()
             self._starting = asyncio.Lock()
         async with self._starting:
-            if self._task is None or self._task.done():
+            if not self.running:
                 self.last = await self.read(self._source().head)
-                self._task = asyncio.create_task(self._run(), name="feed-broadcaster")
-
-    async def _run(self) -> None:
-        seen: int | None = None
-        idle = 0.0
-        while self.listening:
-            try:
-                source = self._source()
-                moved = source.moved()
-                due = moved is not None and moved != seen
-                if not due and moved is None and idle >= self.poll:
-                    due = True  # a separate worker applies the feed: poll the view
-                if due:
-                    seen, idle = moved, 0.0
-                    await self._read(source)
-                    continue
-            except Exception as error:  # the database is away: keep listening, try again
-                log.warning("feed broadcaster cannot read", error=type(error).__name__)
-                seen = None
-                await asyncio.sleep(self.poll)
-                continue
-            await asyncio.sleep(self.tick)
-            idle += self.tick
-        self._task = None
+                self._start()
 
     async def _read(self, source: FeedSource) -> None:
         while True:

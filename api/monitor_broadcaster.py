@@ -10,16 +10,14 @@ shows it. A board is a whole snapshot, so a screen that lags keeps only the newe
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import functools
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import structlog
 
+from api.view_broadcaster import ViewBroadcaster
 from projections.call_board_query import Board, Changed
 
 log = structlog.get_logger(__name__)
@@ -55,8 +53,10 @@ class Screen:
         self.queue.put_nowait(board)
 
 
-class MonitorBroadcaster:
+class MonitorBroadcaster(ViewBroadcaster[BoardSource]):
     """Reads changed boards once and fans them out; runs only while a screen listens."""
+
+    name = "monitor"
 
     def __init__(
         self,
@@ -65,22 +65,16 @@ class MonitorBroadcaster:
         tick_seconds: float = 0.05,
         poll_seconds: float = 1.0,
     ) -> None:
-        self._source = source  # called each round: the database may have been reopened
-        self.tick = tick_seconds
-        self.poll = poll_seconds
+        super().__init__(
+            source,
+            tick_seconds=tick_seconds,
+            poll_seconds=poll_seconds,
+            reader_threads=READER_THREADS,
+        )
         self._screens: dict[BoardKey, set[Screen]] = defaultdict(set)
         self._starting: asyncio.Lock | None = None
-        self._readers: ThreadPoolExecutor | None = None
-        self._task: asyncio.Task[None] | None = None
         self.last = -1  # the highest board position read so far
         self.reads = 0  # board reads made, for tests and metrics
-
-    async def read(self, call: Callable[..., T], *args: Any) -> T:
-        """Run a blocking read on the broadcaster's own few threads."""
-        if self._readers is None:
-            self._readers = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="monitor-read")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._readers, functools.partial(call, *args))
 
     def source(self) -> BoardSource:
         """Where to read now (the database may have been reopened since)."""
@@ -96,9 +90,9 @@ class MonitorBroadcaster:
         if self._starting is None:
             self._starting = asyncio.Lock()
         async with self._starting:
-            if self._task is None or self._task.done():
+            if not self.running:
                 self.last = await self.read(self._source().head)
-                self._task = asyncio.create_task(self._run(), name="monitor-broadcaster")
+                self._start()
             screen = Screen(key)
             self._screens[key].add(screen)
         return screen
@@ -110,40 +104,6 @@ class MonitorBroadcaster:
             screens.discard(screen)
             if not screens:
                 del self._screens[screen.key]
-
-    async def stop(self) -> None:
-        """Cancel the reader and end its threads (at shutdown)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        if self._readers is not None:
-            self._readers.shutdown(wait=False, cancel_futures=True)
-            self._readers = None
-
-    async def _run(self) -> None:
-        seen: int | None = None
-        idle = 0.0
-        while self.listening:
-            try:
-                source = self._source()
-                moved = source.moved()
-                due = moved is not None and moved != seen
-                if not due and moved is None and idle >= self.poll:
-                    due = True  # a separate worker applies the view: poll it
-                if due:
-                    seen, idle = moved, 0.0
-                    await self._read(source)
-                    continue
-            except Exception as error:  # the database is away: keep listening, try again
-                log.warning("monitor broadcaster cannot read", error=type(error).__name__)
-                seen = None
-                await asyncio.sleep(self.poll)
-                continue
-            await asyncio.sleep(self.tick)
-            idle += self.tick
-        self._task = None
 
     async def _read(self, source: BoardSource) -> None:
         keys: set[BoardKey] = set()
