@@ -515,41 +515,80 @@ class AppointmentService:
         )
         return Drawn(ticket, changed)
 
-    def call_next(self, tenant: str, office_id: str, counter: str, *, actor: Actor) -> Drawn:
+    def call_next(
+        self,
+        tenant: str,
+        office_id: str,
+        counter: str,
+        *,
+        actor: Actor,
+        expected_version: int | None = None,
+    ) -> Drawn:
         """Call the next ticket to a counter."""
         ticket, changed = self._decide(
             tenant,
             office_id,
             self.today(),
             lambda d, at: d.call_next(counter=counter, actor=actor, at=at),
+            expected_version,
         )
         return Drawn(ticket, changed, counter=counter, call=1)
 
-    def call_again(self, tenant: str, office_id: str, ticket: str, *, actor: Actor) -> Drawn:
+    def call_again(
+        self,
+        tenant: str,
+        office_id: str,
+        ticket: str,
+        *,
+        actor: Actor,
+        expected_version: int | None = None,
+    ) -> Drawn:
         """Call a ticket again to its counter."""
         call, changed = self._decide(
             tenant,
             office_id,
             self.today(),
             lambda d, at: d.call_again(ticket=ticket, actor=actor, at=at),
+            expected_version,
         )
         counter = self.day(tenant, office_id, self.today()).ticket(ticket).counter
         return Drawn(ticket, changed, counter=counter, call=call)
 
-    def serve(self, tenant: str, office_id: str, ticket: str, *, actor: Actor) -> Changed:
+    def serve(
+        self,
+        tenant: str,
+        office_id: str,
+        ticket: str,
+        *,
+        actor: Actor,
+        expected_version: int | None = None,
+    ) -> Changed:
         """The called citizen was served."""
         _, changed = self._decide(
             tenant,
             office_id,
             self.today(),
             lambda d, at: d.serve(ticket=ticket, actor=actor, at=at),
+            expected_version,
         )
         return changed
 
-    def miss(self, tenant: str, office_id: str, ticket: str, *, actor: Actor) -> Changed:
+    def miss(
+        self,
+        tenant: str,
+        office_id: str,
+        ticket: str,
+        *,
+        actor: Actor,
+        expected_version: int | None = None,
+    ) -> Changed:
         """Nobody came after the last call: a no-show."""
         _, changed = self._decide(
-            tenant, office_id, self.today(), lambda d, at: d.miss(ticket=ticket, actor=actor, at=at)
+            tenant,
+            office_id,
+            self.today(),
+            lambda d, at: d.miss(ticket=ticket, actor=actor, at=at),
+            expected_version,
         )
         return changed
 

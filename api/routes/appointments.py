@@ -315,6 +315,18 @@ def tagged(response: Response, version: int) -> None:
     response.headers["ETag"] = f'"{version}"'
 
 
+def tagged_ticket(response: Response, result: Drawn) -> TicketOut:
+    """A ticket answer with the office day's ETag."""
+    tagged(response, result.changed.version)
+    return ticket_out(result)
+
+
+def tagged_written(response: Response, changed: Changed) -> Written:
+    """A command's answer with the office day's ETag."""
+    tagged(response, changed.version)
+    return Written(**written(changed))
+
+
 def written(changed: Changed) -> dict[str, Any]:
     return {
         "office_day": changed.office_day,
@@ -444,12 +456,19 @@ def queue(tenant: Tenant, office_id: OfficeId, use_cases: AppointmentsDep) -> di
 
 
 @router.post("/{tenant}/{office_id}/holds", summary="Hold a free slot", status_code=201, **public())
-def hold(tenant: Tenant, office_id: OfficeId, body: HoldIn, use_cases: AppointmentsDep) -> HeldOut:
+def hold(
+    tenant: Tenant,
+    office_id: OfficeId,
+    body: HoldIn,
+    use_cases: AppointmentsDep,
+    response: Response,
+) -> HeldOut:
     """Hold a slot for a few minutes while the citizen enters their contact."""
     known(tenant, office_id)
     result = use_cases.hold(
         tenant, office_id, body.day, body.slot, actor=online_booking(tenant), online=True
     )
+    tagged(response, result.changed.version)
     return HeldOut(
         **written(result.changed), hold=result.hold, slot=result.slot, until=result.until
     )
@@ -462,16 +481,20 @@ def hold(tenant: Tenant, office_id: OfficeId, body: HoldIn, use_cases: Appointme
     **public(),
 )
 def confirm(
-    tenant: Tenant, office_id: OfficeId, body: ConfirmIn, use_cases: AppointmentsDep
+    tenant: Tenant,
+    office_id: OfficeId,
+    body: ConfirmIn,
+    use_cases: AppointmentsDep,
+    response: Response,
 ) -> BookedOut:
     """Book the held slot for the contact (sealed personal data, erased after the day)."""
     known(tenant, office_id)
     contact = {k: v for k, v in body.contact.model_dump().items() if v}
-    return booked(
-        use_cases.confirm(
-            tenant, office_id, body.day, str(body.hold), contact, actor=online_booking(tenant)
-        )
+    result = use_cases.confirm(
+        tenant, office_id, body.day, str(body.hold), contact, actor=online_booking(tenant)
     )
+    tagged(response, result.changed.version)
+    return booked(result)
 
 
 @router.post(
@@ -486,13 +509,14 @@ def cancel(
     code: Code,
     body: TokenIn,
     use_cases: AppointmentsDep,
+    response: Response,
 ) -> Written:
     """The slot is bookable again."""
     known(tenant, office_id)
     changed = use_cases.cancel(
         tenant, office_id, day, code.upper(), token=body.token, actor=online_booking(tenant)
     )
-    return Written(**written(changed))
+    return tagged_written(response, changed)
 
 
 @router.post(
@@ -508,21 +532,22 @@ def rebook(
     code: Code,
     body: RebookIn,
     use_cases: AppointmentsDep,
+    response: Response,
 ) -> BookedOut:
     """The old slot is freed and the new one booked in one save: a new code and token."""
     known(tenant, office_id)
-    return booked(
-        use_cases.rebook(
-            tenant,
-            office_id,
-            day,
-            code.upper(),
-            token=body.token,
-            to_day=body.day,
-            hold=str(body.hold),
-            actor=online_booking(tenant),
-        )
+    result = use_cases.rebook(
+        tenant,
+        office_id,
+        day,
+        code.upper(),
+        token=body.token,
+        to_day=body.day,
+        hold=str(body.hold),
+        actor=online_booking(tenant),
     )
+    tagged(response, result.changed.version)  # the new booking's day
+    return booked(result)
 
 
 @router.post(
@@ -532,11 +557,17 @@ def rebook(
     **public(),
 )
 def check_in(
-    tenant: Tenant, office_id: OfficeId, body: CheckInIn, use_cases: AppointmentsDep
+    tenant: Tenant,
+    office_id: OfficeId,
+    body: CheckInIn,
+    use_cases: AppointmentsDep,
+    response: Response,
 ) -> TicketOut:
     """At the kiosk or the desk, on the day of the appointment."""
     known(tenant, office_id)
-    return ticket_out(use_cases.check_in(tenant, office_id, body.code, actor=kiosk(tenant)))
+    return tagged_ticket(
+        response, use_cases.check_in(tenant, office_id, body.code, actor=kiosk(tenant))
+    )
 
 
 @router.post(
@@ -546,11 +577,17 @@ def check_in(
     **public(),
 )
 def walk_in(
-    tenant: Tenant, office_id: OfficeId, body: WalkInIn, use_cases: AppointmentsDep
+    tenant: Tenant,
+    office_id: OfficeId,
+    body: WalkInIn,
+    use_cases: AppointmentsDep,
+    response: Response,
 ) -> TicketOut:
     """A citizen without appointment chooses their concern and gets a number."""
     known(tenant, office_id)
-    return ticket_out(use_cases.draw_walk_in(tenant, office_id, body.service, actor=kiosk(tenant)))
+    return tagged_ticket(
+        response, use_cases.draw_walk_in(tenant, office_id, body.service, actor=kiosk(tenant))
+    )
 
 
 # ------------------------------------------------------------------ staff: the desk
@@ -636,8 +673,7 @@ def desk_cancel(
         actor=actor,
         expected_version=expected,
     )
-    tagged(response, changed.version)
-    return Written(**written(changed))
+    return tagged_written(response, changed)
 
 
 # ------------------------------------------------------------------ staff: calling
@@ -654,11 +690,16 @@ def call_next(
     office_id: OfficeId,
     counter: Counter,
     use_cases: AppointmentsDep,
+    expected: ExpectedVersionDep,
+    response: Response,
 ) -> TicketOut:
     """Appointments due first, then walk-ins in order, then early appointments."""
     known(tenant, office_id)
     town = tenant_for(actor, tenant)
-    return ticket_out(use_cases.call_next(town, office_id, counter, actor=actor))
+    return tagged_ticket(
+        response,
+        use_cases.call_next(town, office_id, counter, actor=actor, expected_version=expected),
+    )
 
 
 @router.post(
@@ -672,11 +713,16 @@ def call_again(
     office_id: OfficeId,
     ticket: TicketNo,
     use_cases: AppointmentsDep,
+    expected: ExpectedVersionDep,
+    response: Response,
 ) -> TicketOut:
     """At most as often as the office allows."""
     known(tenant, office_id)
     town = tenant_for(actor, tenant)
-    return ticket_out(use_cases.call_again(town, office_id, ticket, actor=actor))
+    return tagged_ticket(
+        response,
+        use_cases.call_again(town, office_id, ticket, actor=actor, expected_version=expected),
+    )
 
 
 @router.post(
@@ -690,11 +736,16 @@ def served(
     office_id: OfficeId,
     ticket: TicketNo,
     use_cases: AppointmentsDep,
+    expected: ExpectedVersionDep,
+    response: Response,
 ) -> Written:
     """The citizen came to the counter."""
     known(tenant, office_id)
     town = tenant_for(actor, tenant)
-    return Written(**written(use_cases.serve(town, office_id, ticket, actor=actor)))
+    return tagged_written(
+        response,
+        use_cases.serve(town, office_id, ticket, actor=actor, expected_version=expected),
+    )
 
 
 @router.post(
@@ -708,11 +759,16 @@ def missed(
     office_id: OfficeId,
     ticket: TicketNo,
     use_cases: AppointmentsDep,
+    expected: ExpectedVersionDep,
+    response: Response,
 ) -> Written:
     """An appointment's slot is released."""
     known(tenant, office_id)
     town = tenant_for(actor, tenant)
-    return Written(**written(use_cases.miss(town, office_id, ticket, actor=actor)))
+    return tagged_written(
+        response,
+        use_cases.miss(town, office_id, ticket, actor=actor, expected_version=expected),
+    )
 
 
 __all__ = ["router"]

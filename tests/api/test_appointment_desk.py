@@ -7,12 +7,13 @@ If-Match is 412 and changes nothing. Contacts are shown to staff of the town onl
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
 from fastapi.testclient import TestClient
 
+from application.clock import FixedClock
 from domain.appointments.office_day import OfficeDay, office_day_id
 from tests.api.conftest import Auth
 
@@ -20,6 +21,7 @@ BASE = "/api/v1/appointments/usingen/buergerbuero"
 DESK = f"{BASE}/desk/bookings"
 DAY = "2026-03-04"  # a Wednesday
 DESK_ONLY = "reisepass@11:40"  # the 12th passport slot: only 6 are released online
+WEDNESDAY_0805 = datetime(2026, 3, 4, 7, 5, tzinfo=UTC)
 CONTACT = {"name": "Max Mustermann", "phone": "06081 1234"}
 
 
@@ -138,3 +140,22 @@ def test_the_desk_is_for_staff_of_the_town_and_names_each_wrong_field(
     weak = client.post(DESK, json=body, headers=clerk | {"If-Match": 'W/"1"'})
     assert field_of(weak) == "If-Match"
     assert client.get(DESK, params={"day": DAY}, headers=clerk).json()["bookings"] == []
+
+
+def test_calls_at_the_counter_answer_with_the_etag_and_refuse_a_stale_if_match(
+    client: TestClient, auth: Auth, clock: FixedClock
+) -> None:
+    clock.set(WEDNESDAY_0805)
+    drawn = client.post(f"{BASE}/walk-ins", json={"service": "anmeldung"})
+    assert (ok(drawn, 201)["ticket"], drawn.headers["ETag"]) == ("W001", '"2"')
+    clerk = auth("clerk")
+    call = f"{BASE}/counters/Schalter 1/call-next"
+    stale = client.post(call, headers=clerk | {"If-Match": '"1"'})
+    assert (stale.status_code, stale.headers["ETag"]) == (412, '"2"')
+    assert ok(client.get(f"{BASE}/queue"))["called"] == []  # nothing was called
+    called = client.post(call, headers=clerk | {"If-Match": '"2"'})
+    assert (ok(called)["ticket"], called.headers["ETag"]) == ("W001", '"3"')
+    served = f"{BASE}/tickets/W001/served"
+    assert client.post(served, headers=clerk | {"If-Match": '"2"'}).status_code == 412
+    done = client.post(served, headers=clerk | {"If-Match": '"3"'})
+    assert (ok(done)["version"], done.headers["ETag"]) == (4, '"4"')
