@@ -17,6 +17,7 @@ every replay, with erased contacts too).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
@@ -37,6 +38,7 @@ WALK_IN: Final = "walk_in"
 QUEUES: Final = (APPOINTMENT, WALK_IN)
 PREFIX: Final = {APPOINTMENT: "T", WALK_IN: "W"}
 CONTACT_FIELDS: Final = ("name", "email", "phone")
+REASON: Final = re.compile(r"[a-z_]{0,40}")  # a cancellation's reason: a keyword or none
 
 
 def office_day_id(tenant: str, office: str, day: date) -> UUID:
@@ -488,8 +490,11 @@ class OfficeDay(Aggregate):
             raise InvalidCommand("token", "the cancellation token does not match this booking")
         if booking.status != "booked":
             raise InvalidCommand("code", f"a booking that is {booking.status} cannot be cancelled")
+        if not REASON.fullmatch(reason):
+            # the reason is not sealed: free text that may name someone never enters the log
+            raise InvalidCommand("reason", "a keyword such as citizen_request, never free text")
         self._booking_cancelled(
-            actor=self._record(actor), at=at, code=code, slot=booking.slot, reason=reason[:40]
+            actor=self._record(actor), at=at, code=code, slot=booking.slot, reason=reason
         )
 
     class BookingCancelled(Aggregate.Event):

@@ -10,7 +10,7 @@ from domain.actor import Actor, Role
 from domain.working_days import BERLIN
 from infrastructure.projection_rebuild import rebuild
 from infrastructure.wiring import Vorgang
-from projections.appointment_stats import AppointmentStats, stats
+from projections.appointment_stats import AppointmentStats, percentile, stats
 
 DAY = date(2026, 3, 4)  # a Wednesday; the clock stands at Monday 2 March 2026, 09:00
 CLERK = Actor("anna.schmidt", "Anna Schmidt", Role.CLERK, "usingen")
@@ -75,3 +75,11 @@ def test_erasing_a_contact_leaves_the_days_statistics_as_they_were_even_rebuilt(
     vorgang.projections.catch_up()
     rebuild(vorgang.store, vorgang.views, AppointmentStats())  # read again, contact erased
     assert counted() == day_stats
+
+
+def test_the_p90_wait_is_the_nearest_rank() -> None:
+    assert percentile([], 0.9) is None
+    assert percentile([7], 0.9) == 7
+    assert percentile(list(range(10, 0, -1)), 0.9) == 9  # rank ceil(9.0) = 9, not 10
+    assert percentile(list(range(1, 12)), 0.9) == 10  # rank ceil(9.9) = 10
+    assert percentile(list(range(1, 71)), 0.9) == 63  # 0.9 * 70 stays 63 in floating point

@@ -182,3 +182,15 @@ def test_a_walk_in_estimate_leaves_out_appointments_checked_in_early() -> None:
     # one walk-in (20 minutes) ahead over three counters: the early appointment goes after
     assert d.estimated_wait_minutes(WALK_IN, at=OPENS) == 7
     assert d.estimated_wait_minutes(WALK_IN, at=late.starts) == 14  # now it is due: ahead
+
+
+def test_a_cancellation_records_a_keyword_never_free_text_that_may_name_someone() -> None:
+    d = OfficeDay.open(USINGEN, DAY)
+    code = book(d, d.free_slots("reisepass", BOOKED_AT)[0].id, "CODE0001", BOOKED_AT)
+    recorded = len(d.pending_events)
+    with pytest.raises(InvalidCommand) as refused:
+        d.cancel(code=code, token_digest=None, actor=CLERK, at=BOOKED_AT, reason="Herr Meier krank")
+    assert refused.value.field == "reason"
+    assert len(d.pending_events) == recorded
+    d.cancel(code=code, token_digest=None, actor=CLERK, at=BOOKED_AT, reason="staff_absence")
+    assert d.bookings[code].status == "cancelled"
