@@ -12,6 +12,11 @@ says ``works_started``; the objection's own events say how it went and ended
 (docs/feed.md). Rows once published are history: this view is not rebuilt for a change of
 the domain, so a row written before the objection statuses were retired keeps the status
 it was published with.
+
+Citizens' offices' days are published beside the cases: bookings, cancellations, reminders
+due and calls, never a contact, a confirmation code or a cancellation token. A booking is
+named by its reference (the id of its ``appointment_booked`` event); its contact stays
+sealed in a table of this view, for ``api/routes/appointment_contacts.py``, until erased.
 """
 
 from __future__ import annotations
