@@ -53,6 +53,8 @@ def test_the_reminder_sender_reads_the_contact_until_it_is_erased(
         "usingen", "buergerbuero", date.fromisoformat(DAY), anna["code"], actor=worker
     )
 
+    types = {t["type"]: t["description"] for t in ok(client.get("/api/v1/feed/types"))}
+    assert "appointments:contact" in types[TYPE.format("reminder_due")]
     sender = auth("integrator", scopes=SENDER)
     params: dict[str, Any] = {"type": TYPE.format("reminder_due"), "wait": 30}
     reminder = ok(client.get("/api/v1/feed", params=params, headers=sender))[0]
