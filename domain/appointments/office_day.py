@@ -430,7 +430,7 @@ class OfficeDay(Aggregate):
                 for k, v in sorted(contact.items())
                 if v.strip()
             },
-            person=person,
+            person=PersonalData(self.id, subject, person),
             token_digest=token_digest,
             reminder_due=_later(starts, -timedelta(hours=self.rules["reminder_hours"])),
             erase_on=self.day + timedelta(days=self.rules["erase_after_days"]),
@@ -446,7 +446,9 @@ class OfficeDay(Aggregate):
         service: str
         code: str
         contact: dict[str, PersonalValue]
-        person: str
+        # a keyed hash of the e-mail still singles the citizen out (pseudonymous): sealed
+        # with the contact and erased with it; bookings stored before hold the plain hash
+        person: PersonalValue | str
         token_digest: str
         reminder_due: datetime
         erase_on: date
@@ -461,7 +463,7 @@ class OfficeDay(Aggregate):
         service: str,
         code: str,
         contact: dict[str, PersonalValue],
-        person: str,
+        person: PersonalValue | str,
         token_digest: str,
         reminder_due: datetime,
         erase_on: date,
@@ -471,7 +473,7 @@ class OfficeDay(Aggregate):
             slot,
             service,
             dict(contact),
-            person,
+            _fingerprint(person),
             token_digest,
             "booked",
             reminder_due,
@@ -755,6 +757,13 @@ class OfficeDay(Aggregate):
     @event(ContactErased)
     def _contact_erased(self, *, actor: ActorRecord, at: datetime, code: str) -> None:
         self.bookings[code] = replace(self.bookings[code], erased=True)
+
+
+def _fingerprint(person: PersonalValue | str) -> str:
+    """The fingerprint the person limit counts ("" once erased: it counts for nobody)."""
+    if isinstance(person, str):
+        return person
+    return "" if person.is_erased else person.reveal()
 
 
 def _later(moment: datetime, delta: timedelta) -> datetime:

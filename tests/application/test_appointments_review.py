@@ -72,6 +72,8 @@ def test_erasing_a_contact_leaves_the_days_statistics_as_they_were_even_rebuilt(
 
     clock.set(at(9) + timedelta(days=14))  # Usingen keeps the contact 14 days
     appointments.erase_contact("usingen", "buergerbuero", DAY, booked.code, actor=CLERK)
+    erased = appointments.day("usingen", "buergerbuero", DAY).booking(booked.code)
+    assert erased.person == ""  # the sealed fingerprint went with the contact's key
     vorgang.projections.catch_up()
     rebuild(vorgang.store, vorgang.views, AppointmentStats())  # read again, contact erased
     assert counted() == day_stats

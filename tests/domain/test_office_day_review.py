@@ -9,9 +9,10 @@ from types import MappingProxyType
 import pytest
 
 from domain.actor import Actor, Role
-from domain.appointments.office_day import WALK_IN, OfficeDay
+from domain.appointments.office_day import WALK_IN, OfficeDay, booking_subject
 from domain.appointments.offices import BookingRules, Office, office
 from domain.errors import InvalidCommand
+from domain.personal_data import Erased, PersonalData
 from domain.working_days import BERLIN
 
 CLERK = Actor("anna.schmidt", "Anna Schmidt", Role.CLERK, "usingen")
@@ -194,3 +195,33 @@ def test_a_cancellation_records_a_keyword_never_free_text_that_may_name_someone(
     assert len(d.pending_events) == recorded
     d.cancel(code=code, token_digest=None, actor=CLERK, at=BOOKED_AT, reason="staff_absence")
     assert d.bookings[code].status == "cancelled"
+
+
+def test_the_person_fingerprint_is_sealed_with_the_contact_and_erased_with_it() -> None:
+    # a keyed hash of the e-mail still singles the citizen out: pseudonymous, not anonymous
+    d = OfficeDay.open(USINGEN, DAY)
+    code = book(d, d.free_slots("reisepass", BOOKED_AT)[0].id, "CODE0001", BOOKED_AT)
+    events = d.collect_events()
+    confirmed = events[-1]
+    assert isinstance(confirmed, OfficeDay.BookingConfirmed)
+    assert isinstance(confirmed.person, PersonalData)
+    assert confirmed.person.subject == booking_subject(code)
+    assert d.booking(code).person == f"p-{code}"  # the day still counts it
+    object.__setattr__(confirmed, "person", Erased(d.id, booking_subject(code)))
+    copy = None
+    for e in events:
+        copy = e.mutate(copy)
+    assert isinstance(copy, OfficeDay)
+    assert copy.booking(code).person == ""  # erased: counts for nobody
+
+
+def test_a_booking_stored_with_a_plain_fingerprint_still_counts_for_the_limit() -> None:
+    d = OfficeDay.open(USINGEN, DAY)
+    code = book(d, d.free_slots("reisepass", BOOKED_AT)[0].id, "CODE0001", BOOKED_AT)
+    events = d.collect_events()
+    object.__setattr__(events[-1], "person", "p-old")  # as written before the seal
+    copy = None
+    for e in events:
+        copy = e.mutate(copy)
+    assert isinstance(copy, OfficeDay)
+    assert copy.booking(code).person == "p-old"
