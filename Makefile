@@ -29,6 +29,7 @@ typecheck: install
 # Two workers side by side (tests keep to their own schema, file and port), then the few
 # that must run alone (they look at what the whole database keeps on disk).
 pytest: install
+	bash .ci/system-packages test
 	$(BIN)/pytest -n 2 -m "not serial"
 	$(BIN)/pytest -m serial
 
