@@ -562,13 +562,14 @@ class AppointmentService:
         *,
         actor: Actor,
         expected_version: int | None = None,
+        counter: str | None = None,
     ) -> Changed:
         """The called citizen was served."""
         _, changed = self._decide(
             tenant,
             office_id,
             self.today(),
-            lambda d, at: d.serve(ticket=ticket, actor=actor, at=at),
+            lambda d, at: d.serve(ticket=ticket, actor=actor, at=at, counter=counter),
             expected_version,
         )
         return changed
@@ -581,13 +582,14 @@ class AppointmentService:
         *,
         actor: Actor,
         expected_version: int | None = None,
+        counter: str | None = None,
     ) -> Changed:
         """Nobody came after the last call: a no-show."""
         _, changed = self._decide(
             tenant,
             office_id,
             self.today(),
-            lambda d, at: d.miss(ticket=ticket, actor=actor, at=at),
+            lambda d, at: d.miss(ticket=ticket, actor=actor, at=at, counter=counter),
             expected_version,
         )
         return changed
@@ -609,7 +611,7 @@ class AppointmentService:
                 {
                     "queue": q,
                     "waiting": len(day.waiting(q)),
-                    "estimated_wait_minutes": day.estimated_wait_minutes(q),
+                    "estimated_wait_minutes": day.estimated_wait_minutes(q, self.clock.now()),
                 }
                 for q in QUEUES
             ],

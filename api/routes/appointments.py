@@ -738,13 +738,23 @@ def served(
     use_cases: AppointmentsDep,
     expected: ExpectedVersionDep,
     response: Response,
+    counter: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=40,
+            description="The counter marking it: a ticket called to another counter is refused.",
+        ),
+    ] = None,
 ) -> Written:
     """The citizen came to the counter."""
     known(tenant, office_id)
     town = tenant_for(actor, tenant)
     return tagged_written(
         response,
-        use_cases.serve(town, office_id, ticket, actor=actor, expected_version=expected),
+        use_cases.serve(
+            town, office_id, ticket, actor=actor, expected_version=expected, counter=counter
+        ),
     )
 
 
@@ -761,13 +771,23 @@ def missed(
     use_cases: AppointmentsDep,
     expected: ExpectedVersionDep,
     response: Response,
+    counter: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=40,
+            description="The counter marking it: a ticket called to another counter is refused.",
+        ),
+    ] = None,
 ) -> Written:
     """An appointment's slot is released."""
     known(tenant, office_id)
     town = tenant_for(actor, tenant)
     return tagged_written(
         response,
-        use_cases.miss(town, office_id, ticket, actor=actor, expected_version=expected),
+        use_cases.miss(
+            town, office_id, ticket, actor=actor, expected_version=expected, counter=counter
+        ),
     )
 
 

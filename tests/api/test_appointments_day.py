@@ -113,7 +113,12 @@ def test_a_whole_day_through_http_and_its_statistics(
     assert ok(client.post(f"{one}/call-next", headers=clerk))["ticket"] == "T001"  # due, waited 0
     clock.advance(timedelta(minutes=1))
     assert ok(client.post(f"{two}/call-next", headers=clerk))["ticket"] == "W001"  # waited 1
-    ok(client.post(f"{BASE}/tickets/T001/served", headers=clerk))
+    # Schalter 2 cannot close Schalter 1's ticket; Schalter 1 can.
+    wrong_counter = client.post(
+        f"{BASE}/tickets/T001/served", params={"counter": "Schalter 2"}, headers=clerk
+    )
+    assert field_of(wrong_counter) == "counter"
+    ok(client.post(f"{BASE}/tickets/T001/served", params={"counter": "Schalter 1"}, headers=clerk))
     assert field_of(client.post(f"{BASE}/tickets/W001/missed", headers=clerk)) == "ticket"
     assert ok(client.post(f"{BASE}/tickets/W001/call-again", headers=clerk))["call"] == 2
     ok(client.post(f"{BASE}/tickets/W001/missed", headers=clerk))  # a no-show
