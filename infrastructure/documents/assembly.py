@@ -20,7 +20,6 @@ from infrastructure.documents.letterheads import load_letterheads
 from infrastructure.documents.postbox import PostboxSimulator
 from infrastructure.documents.print_service import PrintBatches
 from infrastructure.documents.rendering import WeasyPrintRenderer
-from infrastructure.documents.seal import PadesSeal, development_seal
 from infrastructure.documents.vault import open_vault
 from infrastructure.privacy.key_store import PersonalDataKeys
 from infrastructure.settings import Settings
@@ -65,6 +64,9 @@ def _checked_renderer(towns_dir: Path | None) -> WeasyPrintRenderer:
 
 def seal_of(settings: Settings) -> Seal:
     """The configured seal, or the development seal under var/ (made when first needed)."""
+    # pyHanko is imported when a seal is first needed, not with the wiring.
+    from infrastructure.documents.seal import PadesSeal, development_seal
+
     if settings.seal_key_file and settings.seal_certificate_file:
         return PadesSeal.from_files(
             Path(settings.seal_key_file), Path(settings.seal_certificate_file)

@@ -61,8 +61,6 @@ from pathlib import Path
 from typing import Final
 
 import structlog
-from pypdf import PdfReader
-from pypdf.errors import PdfReadError
 
 from application.document_ports import ChannelRefused, PostalAddress, Report
 from domain.documents import Outcome
@@ -319,6 +317,9 @@ def _report_rows(file: Path) -> list[tuple[int, list[str]]]:
 
 def page_count(pdf: bytes) -> int:
     """The PDF's number of pages; a file that is not a PDF is refused."""
+    from pypdf import PdfReader  # imported where a letter is printed, not with the wiring
+    from pypdf.errors import PdfReadError
+
     try:
         return len(PdfReader(io.BytesIO(pdf)).pages)
     except (PdfReadError, ValueError, OSError):

@@ -21,13 +21,8 @@ from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 import jinja2
-import weasyprint
-from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from application.letters import Address, Costs, Item, Letter
 from domain.authorities import authorities_of
@@ -73,8 +68,8 @@ class WeasyPrintRenderer:
         self._dir = templates_dir.absolute()
         self._towns_dir = towns_dir.absolute() if towns_dir is not None else None
         self._environments: dict[tuple[str, str], jinja2.Environment] = {}
-        self._stylesheets: dict[Path, weasyprint.CSS] = {}
-        self._fonts = FontConfiguration()
+        self._stylesheets: dict[Path, Any] = {}  # weasyprint.CSS, made on first render
+        self._fonts: Any = None  # WeasyPrint's font configuration, made on first render
 
     @property
     def _roots(self) -> tuple[Path, ...]:
@@ -106,6 +101,12 @@ class WeasyPrintRenderer:
 
     def render(self, letter: Letter) -> bytes:
         """The letter as PDF/A-3b bytes, fonts embedded, in German, titled and authored."""
+        # WeasyPrint is imported when the first letter is rendered, not with the wiring:
+        # every process that never renders (workers, the CLI) starts a second faster.
+        import weasyprint
+
+        from infrastructure.documents.template_files import TemplateFiles
+
         search = self._search_path(letter.tenant, letter.service)
         document = weasyprint.HTML(
             string=self.html(letter),
@@ -114,7 +115,7 @@ class WeasyPrintRenderer:
         )
         pdf: bytes = document.write_pdf(
             stylesheets=[self._stylesheet(self._stylesheet_path(search))],
-            font_config=self._fonts,
+            font_config=self._font_config,
             pdf_variant=PDF_VARIANT,
         )
         return pdf
@@ -169,12 +170,24 @@ class WeasyPrintRenderer:
                 return directory / STYLESHEET
         return self._dir / STYLESHEET
 
-    def _stylesheet(self, path: Path) -> weasyprint.CSS:
+    @property
+    def _font_config(self) -> Any:
+        if self._fonts is None:
+            from weasyprint.text.fonts import FontConfiguration
+
+            self._fonts = FontConfiguration()
+        return self._fonts
+
+    def _stylesheet(self, path: Path) -> Any:
+        import weasyprint
+
+        from infrastructure.documents.template_files import TemplateFiles
+
         stylesheet = self._stylesheets.get(path)
         if stylesheet is None:
             stylesheet = weasyprint.CSS(
                 filename=str(path),
-                font_config=self._fonts,
+                font_config=self._font_config,
                 url_fetcher=TemplateFiles(path.parent, [path.parent]),  # nothing from the network
             )
             self._stylesheets[path] = stylesheet
@@ -226,30 +239,6 @@ class WeasyPrintRenderer:
         return (
             path.relative_to(self._dir).as_posix() if path.is_relative_to(self._dir) else filename
         )
-
-
-class TemplateFiles(URLFetcher):  # type: ignore[misc]  # weasyprint ships no types
-    """Finds a file a letter refers to (a logo, a font, an image) along the templates' search
-    path, so ``logo.png`` is the town's own when it has one; and fetches nothing from the
-    network: a letter renders the same every time and tells no server that it was made."""
-
-    def __init__(self, base: Path, search: list[Path]) -> None:
-        super().__init__(allowed_protocols={"file", "data"}, allow_redirects=False)
-        self._base = base
-        self._search = search
-
-    def fetch(self, url: str, headers: Mapping[str, str] | None = None) -> URLFetcherResponse:
-        """The file the URL names, from the most specific directory that has it."""
-        if url.startswith("file:"):
-            path = Path(url2pathname(urlsplit(url).path))
-            if path.is_relative_to(self._base):
-                relative = path.relative_to(self._base)
-                for directory in self._search:
-                    if (directory / relative).is_file():
-                        url = (directory / relative).as_uri()
-                        break
-        response: URLFetcherResponse = super().fetch(url, headers)
-        return response
 
 
 def _day(value: date) -> str:
