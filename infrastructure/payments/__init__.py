@@ -1,0 +1,1 @@
+"""Payment providers: Standard Webhooks signatures, the provider simulator and its adapter."""
