@@ -117,7 +117,8 @@ class BusinessCustomer(Aggregate):
 
     def role_of(self, member_id: str) -> AccountRole | None:
         """The member's role in the account, or None for someone who is not a member."""
-        return self.members.get(member_id)
+        found = self.members.get(member_id)
+        return None if found is None else AccountRole(found)  # a snapshot holds plain str
 
     def may_pay(self, member_id: str) -> bool:
         """Whether the member may pay the account's receivables (owner, payer)."""
@@ -134,7 +135,7 @@ class BusinessCustomer(Aggregate):
     @property
     def owners(self) -> tuple[str, ...]:
         """The account's owners."""
-        return tuple(m for m, r in self.members.items() if r is AccountRole.OWNER)
+        return tuple(m for m in self.members if self.role_of(m) is AccountRole.OWNER)
 
     # ------------------------------------------------------------------ members
 
