@@ -124,10 +124,7 @@ def test_a_request_names_its_items_total_and_sealed_payer() -> None:
         ({"items": ()}, "items"),
         ({"items": (ITEMS[0], ITEMS[0])}, "items.1.kassenzeichen"),
         ({"items": (item(KZ_A[:-1] + "x", CASE_A, "R", "1.00"),)}, "items.0.kassenzeichen"),
-        (
-            ({"items": (ITEMS[0], FOREIGN_ITEM)}, "items.1.receivable_id"),
-            "items.1.receivable_id",
-        ),
+        ({"items": (ITEMS[0], FOREIGN_ITEM)}, "items.1.receivable_id"),
         ({"items": (item(KZ_A, CASE_A, "R", "0.00"),)}, "items.0.amount"),
         ({"payer": {"company": "Tiefbau Müller GmbH"}}, "payer.company"),
         ({"payer": {"company": PersonalData(CASE_A, "payer", "X")}}, "payer.company"),
