@@ -466,3 +466,17 @@ def test_the_adapter_reports_a_provider_that_is_down_or_failing_as_unavailable(
         with pytest.raises(ProviderUnavailable, match="failed \\(503\\)"):
             call(failing)
     failing.close()
+
+
+def test_with_an_api_key_the_provider_answers_only_requests_that_carry_it(
+    receiver: Receiver,
+) -> None:
+    with running_simulator(SECRET, receiver.url, options=("--api-key", "k-123")) as url:
+        keyed = SimulatorProvider(url, SECRET, api_key="k-123")
+        anonymous = SimulatorProvider(url, SECRET)
+        reference = checkout(keyed)
+        assert keyed.status(reference).events == ()
+        with pytest.raises(ProviderRefused, match="API key"):
+            anonymous.status(reference)
+        keyed.close()
+        anonymous.close()
