@@ -42,7 +42,6 @@ PARTLY_PAID: Final = "partly_paid"
 SETTLED: Final = "settled"
 CANCELLED: Final = "cancelled"
 KEYWORD: Final = re.compile(r"[a-z][a-z0-9_]{0,59}")  # a reason: a keyword, never free text
-IDENTIFIER: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}")
 
 
 def receivable_id(tenant: str, kassenzeichen: str) -> UUID:
@@ -51,9 +50,15 @@ def receivable_id(tenant: str, kassenzeichen: str) -> UUID:
 
 
 def check_identifier(value: str, field: str) -> str:
-    """An id given by the caller or a provider: short, printable, no spaces."""
-    if not isinstance(value, str) or not IDENTIFIER.fullmatch(value):
-        raise InvalidCommand(field, "must be an id of letters, digits and _.:/- (1 to 128)")
+    """An id given by the caller or a provider (a bank statement's reference too): printable,
+    1 to 200 characters, no space at either end."""
+    if (
+        not isinstance(value, str)
+        or not 0 < len(value) <= 200
+        or value != value.strip()
+        or not value.isprintable()
+    ):
+        raise InvalidCommand(field, "must be an id of 1 to 200 printable characters")
     return value
 
 
@@ -81,7 +86,7 @@ class AppliedPayment:
     overpaid: Decimal  # the rest: credit of the debtor
     received_on: date
     channel: str
-    recorded_by: str  # actor id
+    recorded_by: ActorRecord
     at: datetime
     request_id: UUID | None = None
 
@@ -93,7 +98,7 @@ class ReceivableRefund:
     refund: str
     amount: Decimal
     at: datetime
-    recorded_by: str  # actor id
+    recorded_by: ActorRecord
 
 
 class Receivable(Aggregate):
@@ -345,7 +350,7 @@ class Receivable(Aggregate):
             overpaid,
             received_on,
             channel,
-            recorded_by.id,
+            recorded_by,
             at,
             request_id,
         )
@@ -404,16 +409,20 @@ class Receivable(Aggregate):
     def _refund_recorded(
         self, *, refund: str, amount: Decimal, at: datetime, actor: ActorRecord
     ) -> None:
-        self.refunds[refund] = ReceivableRefund(refund, amount, at, actor.id)
+        self.refunds[refund] = ReceivableRefund(refund, amount, at, actor)
 
     # ------------------------------------------------------------------ due date
 
     def set_due_date(self, *, due_on: date, at: datetime, actor: ActorRecord) -> None:
-        """Set when the charge falls due (after notification; dunning reads it later)."""
+        """Set when the charge falls due (on notification; dunning reads it later).
+
+        A prepaid charge may be settled before its decision is notified: the date is still
+        recorded for the books. Only a cancelled receivable falls due no more.
+        """
         check_aware(at)
         if not isinstance(due_on, date) or isinstance(due_on, datetime):
             raise InvalidCommand("due_on", "must be a date")
-        if self.status not in (OPEN, PARTLY_PAID):
+        if self.cancelled:
             raise WrongReceivableState("set the due date of", self.status)
         self._due_date_set(due_on=due_on, at=at, actor=actor)
 

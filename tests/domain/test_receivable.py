@@ -288,13 +288,38 @@ def test_a_refund_never_exceeds_the_credit() -> None:
     assert receivable.status == "settled"
 
 
-def test_the_due_date_is_set_while_something_is_owed() -> None:
+def test_the_due_date_is_set_until_the_receivable_is_cancelled() -> None:
     receivable = opened()
     receivable.set_due_date(due_on=date(2026, 4, 1), at=AT, actor=CLERK)
     assert receivable.due_on == date(2026, 4, 1)
-    pay(receivable, "p1", "150.00")
-    with pytest.raises(InvalidCommand):
-        receivable.set_due_date(due_on=date(2026, 5, 1), at=AT, actor=CLERK)
+    pay(receivable, "p1", "150.00")  # a prepaid fee: paid before the decision is notified
+    receivable.set_due_date(due_on=date(2026, 5, 1), at=AT, actor=CLERK)
+    assert receivable.due_on == date(2026, 5, 1)
+    cancelled = opened()
+    cancelled.cancel(actor=SYSTEM, at=AT, reason="case_withdrawn")
+    with pytest.raises(InvalidCommand) as refused:
+        cancelled.set_due_date(due_on=date(2026, 5, 1), at=AT, actor=CLERK)
+    assert refused.value.field == "status"
+
+
+@pytest.mark.parametrize("bad", ["", " p1", "p1\n", "x" * 201])
+def test_a_payment_id_is_printable_and_short(bad: str) -> None:
+    with pytest.raises(InvalidCommand) as refused:
+        pay(opened(), bad, "1.00")
+    assert refused.value.field == "payment"
+
+
+def test_a_bank_statement_reference_is_a_payment_id() -> None:
+    receivable = opened()
+    pay(
+        receivable,
+        "bank_transfer:Auszug 12/2026 Pos. 3",
+        "1.00",
+        channel="bank_transfer",
+        recorded_by=CASH,
+        request_id=None,
+    )
+    assert receivable.payments["bank_transfer:Auszug 12/2026 Pos. 3"].recorded_by == CASH
 
 
 def test_the_receivable_replays_from_its_events() -> None:
