@@ -71,8 +71,8 @@ def check_keyword(value: str, field: str) -> str:
 
 def check_text(value: str, field: str) -> str:
     """A short non-empty label (ledger, legal basis, service, reference)."""
-    if not isinstance(value, str) or not value.strip() or len(value) > 200:
-        raise InvalidCommand(field, "must be a non-empty text of at most 200 characters")
+    if not isinstance(value, str) or not value.strip() or len(value) > 500:
+        raise InvalidCommand(field, "must be a non-empty text of at most 500 characters")
     return value.strip()
 
 
