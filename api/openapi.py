@@ -113,7 +113,7 @@ BODY_EXAMPLES: dict[str, list[dict[str, Any]]] = {
     "Note": [{"text": "Rückruf der Antragstellerin am Vormittag erbeten."}],
     "Reason": [{"reason": "Die Antragstellerin hat schriftlich zurückgenommen."}],
     "Notify": [{"delivery": "letter", "sent_on": "2026-12-03"}],
-    "RecordPayment": [{"amount": "45.00", "payment_reference": "VG-2026-000123"}],
+    "BillTo": [{"business_customer": "4f1c2b7e-8d3a-5e6f-9a0b-1c2d3e4f5a6b"}],
     "ConfirmComplete": [{"documents_complete_on": "2026-11-26"}],
     "RemedyObjection": [
         {

@@ -17,6 +17,7 @@ from pydantic import (
 from application.views import CaseState, HistoryEntry
 from domain.case_steps import (
     Assignment,
+    BillTo,
     Decide,
     ExtendPeriod,
     ForwardObjection,
@@ -26,7 +27,6 @@ from domain.case_steps import (
     OptionalReason,
     ProvideInformation,
     Reason,
-    RecordPayment,
     RequestInformation,
     StaffMember,
 )
@@ -34,6 +34,7 @@ from domain.commands import CommandBody, ShortText, Text, storable
 
 __all__ = [  # the case steps' bodies are declared with their steps; clients find them here
     "Assignment",
+    "BillTo",
     "CommandBody",
     "Decide",
     "ExtendPeriod",
@@ -44,7 +45,6 @@ __all__ = [  # the case steps' bodies are declared with their steps; clients fin
     "OptionalReason",
     "ProvideInformation",
     "Reason",
-    "RecordPayment",
     "RequestInformation",
     "ShortText",
     "StaffMember",
@@ -281,6 +281,13 @@ class CaseOut(BaseModel):
     service_state: dict[str, Any] = Field(
         default_factory=dict, description="What the service adds: works, inspections, ..."
     )
+    payment: dict[str, Any] | None = Field(
+        default=None,
+        description="The business customer account the fees are billed to "
+        "(business_customer), whether they are paid before the decision is issued "
+        "(payment_before_issue), and each fee charged: kassenzeichen, amount, currency, "
+        "ledger, legal_basis, refers_to (decision:N), prepaid, due_on, settled. Null: none.",
+    )
     position: int | None = Field(
         default=None, description="Log position of the case's last event, when known."
     )
@@ -328,6 +335,7 @@ class CaseOut(BaseModel):
             ),
             allowed_commands=list(state.allowed_commands),
             service_state=state.service_state,
+            payment=state.payment,
             position=position,
         )
 

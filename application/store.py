@@ -7,7 +7,7 @@ injected into the use-case classes; nothing imports a module-level instance.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -38,12 +38,24 @@ class VorgangStore(Application[UUID]):
         # Set before the base class builds its transcoder, which calls register_transcodings.
         self._personal_data_transcoding = personal_data
         self._after_save: list[Callable[[], None]] = []
+        self._policies: list[Callable[[Sequence[Any]], Sequence[Any]]] = []
         super().__init__(env=dict(env) if env is not None else None)
         # Which aggregates exist, and reference numbers: one statement each (decision 18).
         self.index: StoreIndex = store_index_for(self.recorder)
+        from application.receivables import ReceivablesOfCases  # it saves through this store
+
+        self.follow_with(ReceivablesOfCases(self))
+
+    def follow_with(self, policy: Callable[[Sequence[Any]], Sequence[Any]]) -> None:
+        """Save what ``policy`` derives from every save's aggregates in the same transaction
+        (a case's charge opens its receivable: application/receivables.py)."""
+        self._policies.append(policy)
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
-        """Save, telling the encoders which aggregates this save creates."""
+        """Save, with what the policies derive, telling the encoders which aggregates this
+        save creates."""
+        for policy in self._policies:
+            objs = (*objs, *policy(objs))
         created = frozenset(
             obj.id
             for obj in objs

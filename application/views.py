@@ -90,6 +90,7 @@ class CaseState:
     deemed_approved: dict[str, Any] | None
     allowed_commands: tuple[str, ...]
     service_state: dict[str, Any]
+    payment: dict[str, Any] | None = None  # the account billed and the fees charged
 
     @classmethod
     def of(
@@ -135,7 +136,32 @@ class CaseState:
             deemed_approved=deemed_approval_view(case),
             allowed_commands=tuple(sorted(case.allowed_commands())),
             service_state=plain(case.service_state(), withheld),
+            payment=payment_view(case),
         )
+
+
+def payment_view(case: Case) -> dict[str, Any] | None:
+    """The account the case is billed to and the fees it charged (None: neither)."""
+    if case.business_customer is None and not case.charges:
+        return None
+    return {
+        "business_customer": case.business_customer,
+        "payment_before_issue": case.payment_before_issue(),
+        "charges": [
+            {
+                "kassenzeichen": c.kassenzeichen,
+                "amount": c.amount,
+                "currency": "EUR",
+                "ledger": c.ledger,
+                "legal_basis": c.legal_basis,
+                "refers_to": c.refers_to,
+                "prepaid": c.prepaid,
+                "due_on": c.due_on,
+                "settled": c.kassenzeichen in case.settled_charges,
+            }
+            for c in case.charges
+        ],
+    }
 
 
 def deemed_approval_view(case: Case) -> dict[str, Any] | None:

@@ -16,6 +16,7 @@ class Role(StrEnum):
     APPLICANT = "applicant"
     CLERK = "clerk"
     SUPERVISOR = "supervisor"
+    CASH_OFFICE = "cash_office"  # the town's cash office (Gemeindekasse): receipts, refunds
     AUDITOR = "auditor"
     ADMIN = "admin"
     INTEGRATOR = "integrator"  # a system that reads the feed (a service account)
@@ -27,6 +28,7 @@ class Role(StrEnum):
 ROLE_PRECEDENCE: tuple[Role, ...] = (
     Role.SUPERVISOR,
     Role.CLERK,
+    Role.CASH_OFFICE,
     Role.AUDITOR,
     Role.ADMIN,
     Role.APPLICANT,

@@ -25,6 +25,7 @@ from domain.authorities import (
     authorities_of,
     remedy_notice,
 )
+from domain.case_charges import CaseCharges
 from domain.case_documents import CaseDocuments
 from domain.conditions import StandardConditions, check_conditions
 from domain.decision import (
@@ -50,7 +51,14 @@ from domain.errors import (
     WrongTenant,
 )
 from domain.inspections import Inspection, Inspections
-from domain.lifecycle import BEFORE_DEEMED_APPROVAL, LIFECYCLE, WITHDRAWABLE, CaseStatus
+from domain.lifecycle import (
+    BEFORE_DEEMED_APPROVAL,
+    LIFECYCLE,
+    WITHDRAWABLE,
+    CaseStatus,
+    ChangesStatus,
+    leads_to,
+)
 from domain.objection import (
     CostsBorneBy,
     Objection,
@@ -68,7 +76,7 @@ from domain.tenants import tenant as tenant_named
 from domain.working_days import add_months, berlin_date, period_end
 
 APPLICANT_COMMANDS = frozenset(
-    {"provide_information", "withdraw", "withdraw_objection", "certify_deemed_approval"}
+    {"provide_information", "withdraw", "withdraw_objection", "certify_deemed_approval", "bill_to"}
 )
 ACTION_PERIOD_MONTHS = 1  # § 74 (1) VwGO: an action within a month of the Widerspruchsbescheid
 FEE_DUE_MONTHS = 1  # costs fall due a month after the Bekanntgabe, as the towns' statutes set
@@ -123,32 +131,12 @@ class DecisionTerms:
     valid_for_months: int | None = None  # validity that runs from the Bekanntgabe (§ 43)
 
 
-class ChangesStatus(Aggregate.Event):
-    """An event that leads a case into a status; it records which, so views need no rules.
-
-    Events that carried no status before (``class_version`` 1) are upcast with the status
-    they always led to; where the status depends on the case, the event always recorded it.
-    """
-
-    status: str
-
-
-def leads_to(status: str) -> Any:
-    """The ``upcast_v1_v2`` of an event that always led to ``status``."""
-
-    def upcast_v1_v2(state: dict[str, Any]) -> None:
-        state["status"] = status
-
-    return staticmethod(upcast_v1_v2)
-
-
-class Case(CaseDocuments):
+class Case(CaseCharges, CaseDocuments):
     """An application (Antrag) and everything that happens to it until the file is closed."""
 
     LIFECYCLE: ClassVar[Mapping[str, frozenset[str]]] = LIFECYCLE
     PROCESSING_PERIOD_WORKING_DAYS: ClassVar[int] = 20
     COUNTERSIGN_REQUIRED: ClassVar[bool] = False
-    PAYMENT_BEFORE_ISSUE: ClassVar[bool] = False
     APPLICANT_COMMANDS: ClassVar[frozenset[str]] = APPLICANT_COMMANDS  # services may add steps
     # A service's own events published to integrators: event class → (public name, meaning).
     # The shared lifecycle's public events are the feed's own; anything not named is internal.
@@ -301,7 +289,7 @@ class Case(CaseDocuments):
             commands |= {"record_deemed_approval"}
         if self.expiry_from() is not None:
             commands |= {"record_expiry"}
-        return commands | self._legal_track_commands()
+        return commands | self._legal_track_commands() | self.charge_commands()
 
     def _legal_track_commands(self) -> frozenset[str]:
         """Withdrawal until the decision is final; the objection track beside the case.
@@ -789,6 +777,8 @@ class Case(CaseDocuments):
         else:
             status = self._status_after_decision(decision)
         self._decided(actor=record, at=at, decision=decision, status=status)
+        if status != CaseStatus.PENDING_COUNTERSIGN:
+            self.charge_fees(record, at, decision)
 
     def _hearing(
         self,
@@ -953,7 +943,7 @@ class Case(CaseDocuments):
 
     def _status_after_decision(self, decision: Decision) -> str:
         payment_due = decision.outcome.is_approval and bool(decision.fee)
-        if self.PAYMENT_BEFORE_ISSUE and payment_due:
+        if self.payment_before_issue() and payment_due:
             return CaseStatus.AWAITING_PAYMENT
         return CaseStatus.DECIDED
 
@@ -990,6 +980,7 @@ class Case(CaseDocuments):
         decision = pending.countersigned(record, at)
         status = self._status_after_decision(decision)
         self._countersigned(actor=record, at=at, decision=decision, status=status)
+        self.charge_fees(record, at, decision)
 
     class Countersigned(ChangesStatus):
         """A supervisor countersigned the draft: it takes effect (or awaits payment)."""
@@ -1038,26 +1029,9 @@ class Case(CaseDocuments):
         self.status = status
         self.last_activity_at = at
 
-    def record_payment(
-        self, *, actor: Actor, at: datetime, amount: Decimal, payment_reference: str
-    ) -> None:
-        """The fee was paid: the decision may now be issued."""
-        record = self._begin("record_payment", actor, at)
-        fee = self.current_decision().fee
-        if amount != fee:
-            raise InvalidCommand("amount", f"the fee due is {fee}, not {amount}")
-        if not payment_reference.strip():
-            raise InvalidCommand("payment_reference", "must not be empty")
-        self._payment_recorded(
-            status=CaseStatus.DECIDED,
-            actor=record,
-            at=at,
-            amount=amount,
-            payment_reference=payment_reference.strip(),
-        )
-
     class PaymentRecorded(ChangesStatus):
-        """The fee was paid: the decision may be issued."""
+        """The fee was paid: the decision may be issued (recorded by a clerk in earlier
+        releases; payments are now settled charges, ``ChargeSettled``)."""
 
         class_version = 2
         upcast_v1_v2 = leads_to(CaseStatus.DECIDED)

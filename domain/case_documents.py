@@ -65,6 +65,7 @@ class CaseDocuments(Aggregate):
         last_activity_at: datetime
 
         def check_actor(self, actor: Actor, at: datetime) -> None: ...
+        def charges_of_decision(self, number: int) -> tuple[Any, ...]: ...
         def allowed_commands(self) -> frozenset[str]: ...
 
     # ------------------------------------------------------------------ queries
@@ -150,9 +151,18 @@ class CaseDocuments(Aggregate):
         return kind is DocumentKind.CHARGE_ASSESSMENT
 
     def cash_reference_for(self, kind: DocumentKind, number: int) -> str | None:
-        """The Kassenzeichen the document assigns, where it assesses costs."""
+        """The Kassenzeichen the document assigns, where it assesses costs.
+
+        A decision's is the Kassenzeichen its fee was charged under (the receivable's); a
+        decision recorded before charges existed, and the other kinds, take the document's
+        number in its place.
+        """
         if not self.costs_assessed_by(kind):
             return None
+        if kind is DocumentKind.DECISION:
+            charged = self.charges_of_decision(len(self.decisions))
+            if charged:
+                return charged[0].kassenzeichen
         _prefix, year, case_number = self.reference.split("-")
         official_key = tenant_named(self.tenant).official_key
         return cash_reference(official_key, int(year), int(case_number), number)

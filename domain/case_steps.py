@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any, Final, Literal, Protocol
+from uuid import UUID
 
 from pydantic import ConfigDict, Field
 
@@ -20,6 +21,7 @@ from domain.commands import Acting, CommandBody, ShortText, Step, Steps, Text, f
 from domain.decision import DecisionOutcome, ProvisionKind
 from domain.errors import InvalidCommand
 from domain.objection import CostsBorneBy
+from domain.payments.business_customer import BusinessCustomer
 from domain.rules.notification import Delivery
 
 STAFF = (Role.CLERK, Role.SUPERVISOR)
@@ -310,11 +312,12 @@ class DecideObjection(CommandBody):
     )
 
 
-class RecordPayment(CommandBody):
-    """The fee was paid."""
+class BillTo(CommandBody):
+    """The business customer account the case's fees are billed to."""
 
-    amount: Decimal = Field(ge=0, max_digits=12, decimal_places=2)
-    payment_reference: ShortText
+    business_customer: UUID = Field(
+        description="The account's id (``GET /api/v1/business-customers``)."
+    )
 
 
 class StaffDirectory(Protocol):
@@ -491,12 +494,37 @@ REFUSE_COUNTERSIGN: Final = case_step(
     body=Reason,
 )
 
-RECORD_PAYMENT: Final = case_step(
-    "record_payment",
-    "payments",
-    "Record that the fee was paid",
-    "The amount must equal the fee of the decision.",
-    body=RecordPayment,
+
+def _bill_to(case: Case, body: BillTo, acting: Acting) -> Sequence[Any]:
+    """Bill the case to an account of its town that the applicant may pay for."""
+    account = acting.context.identified(BusinessCustomer, body.business_customer, _no_such_account)
+    actor = acting.actor
+    if account.tenant != case.tenant:
+        _no_such_account(body.business_customer)
+    if actor.role is Role.APPLICANT and not account.may_pay(actor.id):
+        raise InvalidCommand(
+            "business_customer", "you are not a member of this account who may pay for it"
+        )
+    case.bill_to(actor=actor, at=acting.at, business_customer=account.id)
+    return ()
+
+
+def _no_such_account(account_id: UUID) -> Any:
+    raise InvalidCommand(
+        "business_customer", "the town has no business customer account of this id"
+    )
+
+
+BILL_TO: Final = case_step(
+    "bill_to",
+    "billing",
+    "Bill the case's fees to a business customer account",
+    "By the applicant who submitted the case, a member of the account who may pay (or by "
+    "staff), before the decision. A service that takes payment from business customers "
+    "before issue (road opening) then waits for the payment after an approval with a fee.",
+    roles=APPLICANT_AND_STAFF,
+    body=BillTo,
+    run=_bill_to,
 )
 
 NOTIFY: Final = case_step(
@@ -644,7 +672,7 @@ CASE_STEPS: Final = Steps(
         DECIDE,
         COUNTERSIGN,
         REFUSE_COUNTERSIGN,
-        RECORD_PAYMENT,
+        BILL_TO,
         NOTIFY,
         RECORD_REMEDY_NOTICE_DEFECT,
         LODGE_OBJECTION,

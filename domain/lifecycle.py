@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Final
+from typing import Any, Final
+
+from eventsourcing.domain import Aggregate
 
 
 class CaseStatus:
@@ -75,7 +77,7 @@ def commands_by_status() -> dict[str, set[str]]:
         },
         CaseStatus.INFORMATION_REQUESTED: {"provide_information", "extend_period"},
         CaseStatus.PENDING_COUNTERSIGN: {"countersign", "refuse_countersign"},
-        CaseStatus.AWAITING_PAYMENT: {"record_payment"},
+        CaseStatus.AWAITING_PAYMENT: set(),  # settle_charge, while a charge is open
         CaseStatus.DECIDED: {"notify"},
         CaseStatus.NOTIFIED: set(),
         CaseStatus.FINAL: {"close"},
@@ -86,7 +88,7 @@ def commands_by_status() -> dict[str, set[str]]:
     for status in _BEFORE_DECISION:
         rows[status].add("withdraw")
     for status in _WORKED_ON:
-        rows[status] |= {"claim", "release", "assign"}
+        rows[status] |= {"claim", "release", "assign", "bill_to"}
     for status, commands in rows.items():
         if status != CaseStatus.CLOSED:
             commands.add("add_note")
@@ -105,3 +107,22 @@ def extend_lifecycle(
     for status, commands in additions.items():
         rows.setdefault(status, {"add_note"}).update(commands)
     return _table(rows)
+
+
+class ChangesStatus(Aggregate.Event):
+    """An event that leads a case into a status; it records which, so views need no rules.
+
+    Events that carried no status before (``class_version`` 1) are upcast with the status
+    they always led to; where the status depends on the case, the event always recorded it.
+    """
+
+    status: str
+
+
+def leads_to(status: str) -> Any:
+    """The ``upcast_v1_v2`` of an event that always led to ``status``."""
+
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["status"] = status
+
+    return staticmethod(upcast_v1_v2)

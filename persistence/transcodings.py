@@ -20,6 +20,7 @@ from eventsourcing.utils import get_topic, resolve_topic
 from domain.actor import ActorRecord, Role
 from domain.authorities import RemedyKind, RemedyNotice, legacy_notice
 from domain.case import InformationRequest
+from domain.case_charges import Charge
 from domain.decision import (
     CostsDecision,
     Decision,
@@ -33,6 +34,7 @@ from domain.documents import Channel, Dispatch, DocumentKind, IssuedDocument, Ou
 from domain.objection import Objection, ObjectionCosts, ObjectionDecision
 from domain.personal_data import Erased, PersonalData
 from domain.processing_clock import ProcessingClock
+from persistence.payment_transcodings import register_payment_transcodings
 
 
 class DateAsISO(Transcoding):
@@ -530,6 +532,37 @@ class IssuedDocumentAsDict(Transcoding):
         )
 
 
+class ChargeAsDict(Transcoding):
+    """A fee a case charged under its Kassenzeichen."""
+
+    type = Charge
+    name = "charge"
+
+    def encode(self, obj: Charge) -> dict[str, Any]:
+        return {
+            "number": obj.number,
+            "kassenzeichen": obj.kassenzeichen,
+            "amount": str(obj.amount),
+            "ledger": obj.ledger,
+            "legal_basis": obj.legal_basis,
+            "refers_to": obj.refers_to,
+            "prepaid": obj.prepaid,
+            "due_on": obj.due_on,
+        }
+
+    def decode(self, data: dict[str, Any]) -> Charge:
+        return Charge(
+            number=data["number"],
+            kassenzeichen=data["kassenzeichen"],
+            amount=Decimal(data["amount"]),
+            ledger=data["ledger"],
+            legal_basis=data["legal_basis"],
+            refers_to=data["refers_to"],
+            prepaid=data["prepaid"],
+            due_on=data["due_on"],
+        )
+
+
 STORED_ENUMS: tuple[type[Enum], ...] = (DecisionOutcome,)
 
 
@@ -552,7 +585,9 @@ def register_value_transcodings(transcoder: JSONTranscoder) -> None:
         ObjectionDecisionAsDict(),
         DispatchAsDict(),
         IssuedDocumentAsDict(),
+        ChargeAsDict(),
     ):
         transcoder.register(transcoding)
     for enum_class in STORED_ENUMS:
         transcoder.register(EnumByValue(enum_class))
+    register_payment_transcodings(transcoder)

@@ -22,10 +22,11 @@ from pydantic import ConfigDict, Field, StringConstraints
 from domain.actor import Actor, ActorRecord
 from domain.authorities import RemedyKind, RemedyNotice
 from domain.case import Case, ChangesStatus, DecisionTerms, leads_to
+from domain.case_charges import SPECIAL_USE_FEE, ChargeLine
 from domain.case_steps import STAFF
 from domain.case_timers import PERMIT_EXPIRED
 from domain.commands import Acting, CommandBody, SharedAggregates, ShortText, Step, Steps, Text
-from domain.decision import DecisionOutcome, RulesApplied
+from domain.decision import Decision, DecisionOutcome, RulesApplied
 from domain.errors import InvalidCommand
 from domain.inspections import InspectionReport, Inspections
 from domain.lifecycle import CaseStatus, extend_lifecycle
@@ -290,6 +291,8 @@ class RoadOpeningPermit(Case):
     DISCRETION_UNDER: ClassVar[str | None] = "§ 16 Abs. 1 HStrG"
     FEE_DEBT_ARISES_ON: ClassVar[str] = "decision"
     FEE_BY_TARIFF_OF: ClassVar[str | None] = "a road opening permit"
+    # A contractor billed to their business customer account pays before the permit issues.
+    PREPAID_BY_BUSINESS_CUSTOMERS: ClassVar[bool] = True
     PUBLIC_EVENTS: ClassVar[Mapping[str, tuple[str, str]]] = {
         "WorksStarted": ("works_started", "Road opening: the works started."),
         "WorksCompleted": ("works_completed", "Road opening: the works were completed."),
@@ -416,6 +419,15 @@ class RoadOpeningPermit(Case):
         return decided_on
 
     # --------------------------------------------------------------- decision
+
+    def charge_lines(self, decision: Decision) -> tuple[ChargeLine, ...]:
+        """The administrative fee, and the special use fee (§ 18 HStrG) on its own ledger."""
+        lines = super().charge_lines(decision)
+        use_fee = decision.particulars.get("special_use_fee") if lines else None
+        if use_fee is None or Decimal(str(use_fee)) <= 0:
+            return lines
+        basis = str(decision.particulars.get("special_use_fee_legal_basis", SPECIAL_USE_FEE_BASIS))
+        return (*lines, ChargeLine(SPECIAL_USE_FEE, Decimal(str(use_fee)), basis))
 
     def terms_by_rules(
         self,

@@ -50,6 +50,7 @@ from domain.authorities import (
     remedy_notice,
 )
 from domain.case import ACTION_PERIOD_MONTHS, FEE_DUE_MONTHS, NO_HEARING_NEEDED, Case
+from domain.case_charges import CaseCharges
 from domain.decision import Decision, DecisionOutcome, ProvisionKind
 from domain.errors import (
     CaseHeldByAnotherClerk,
@@ -333,6 +334,8 @@ class ServiceMachine(RuleBasedStateMachine):
     def _save(self) -> None:
         recordings = self.store.save(self.case)
         for recording in recordings:
+            if recording.domain_event.originator_id != self.case.id:
+                continue  # a receivable the case's charge opened in the same save
             self.events_saved += 1
             assert recording.domain_event.originator_version == self.events_saved
         self.successes_since_replay += 1
@@ -428,10 +431,13 @@ class ServiceMachine(RuleBasedStateMachine):
                 assert not isinstance(refused, InvalidTransition | WrongTenant), refused
             return refused
         assert gate, f"{command} by {actor.id} at {at_kind} succeeded in {status_before}"
-        [new_event] = case.pending_events
-        assert new_event.actor.id == actor.id  # type: ignore[attr-defined]
-        assert new_event.actor.on_behalf_of == actor.on_behalf_of  # type: ignore[attr-defined]
-        assert new_event.at == at  # type: ignore[attr-defined]
+        # One event per command; a decision taking effect also charges its fees.
+        new_event, *charged = case.pending_events
+        assert all(isinstance(e, CaseCharges.FeeCharged) for e in charged), charged
+        for recorded in (new_event, *charged):
+            assert recorded.actor.id == actor.id  # type: ignore[attr-defined]
+            assert recorded.actor.on_behalf_of == actor.on_behalf_of  # type: ignore[attr-defined]
+            assert recorded.at == at  # type: ignore[attr-defined]
         assert case.last_activity_at == at
         self._save()
         return None

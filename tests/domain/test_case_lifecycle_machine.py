@@ -22,6 +22,7 @@ from domain.actor import Actor, Role
 from domain.case import Case
 from domain.decision import DecisionOutcome, RulesApplied
 from domain.errors import InvalidCommand, WrongTenant
+from domain.payments.kassenzeichen import is_valid_kassenzeichen
 from domain.lifecycle import CaseStatus
 from tests.domain.case_fixtures import (
     APPLICANT,
@@ -45,6 +46,10 @@ from tests.domain.service_machine import (
     hearings,
     texts,
 )
+
+
+CASH_OFFICE = Actor("kasse.usingen", "Gemeindekasse Usingen", Role.CASH_OFFICE, "usingen")
+PAYMENTS = Actor("system:payments", "Zahlungsverkehr", Role.SYSTEM, "usingen")
 
 
 class FourEyesPaidCase(Case):
@@ -250,30 +255,35 @@ class CaseLifecycleMachine(ServiceMachine):
             assert self.case.pending_decision is None
 
     @rule(
-        actor=actors,
+        actor=st.sampled_from([CASH_OFFICE, PAYMENTS, CLERK]),
         at_kind=at_kinds,
         pay_the_fee=st.booleans(),
-        payment_reference=st.sampled_from(["KASSE-2026-17", " "]),
+        known=st.booleans(),
     )
-    def record_payment(
-        self, actor: Actor, at_kind: str, pay_the_fee: bool, payment_reference: str
-    ) -> None:
-        decision = self.case.decision
-        fee = decision.fee if decision is not None else None
-        amount = fee if pay_the_fee and fee is not None else Decimal("1.00")
+    def settle_charge(self, actor: Actor, at_kind: str, pay_the_fee: bool, known: bool) -> None:
+        case = self.case
+        open_charges = [c for c in case.charges if c.kassenzeichen not in case.settled_charges]
+        charge = open_charges[0] if open_charges else None
+        kassenzeichen = charge.kassenzeichen if charge and known else "434-26-000001-99-3"
+        amount = charge.amount if charge and pay_the_fee else Decimal("1.00")
+        status_before = case.status
         error = self._run(
-            "record_payment",
+            "settle_charge",
             actor,
             at_kind,
-            lambda at: self.case.record_payment(
-                actor=actor, at=at, amount=amount, payment_reference=payment_reference
+            lambda at: case.settle_charge(
+                actor=actor, at=at, kassenzeichen=kassenzeichen, amount=amount, payment="P-17"
             ),
         )
         if error is None:
-            assert fee is not None
-            assert amount == fee
-            assert self.case.fee_paid == fee
-            assert self.case.status == CaseStatus.DECIDED
+            assert actor.role in (Role.CASH_OFFICE, Role.SYSTEM)
+            assert charge is not None and known and amount == charge.amount
+            assert kassenzeichen in case.settled_charges
+            if status_before == CaseStatus.AWAITING_PAYMENT:
+                waiting = case.open_prepaid_charges()
+                assert case.status == (CaseStatus.AWAITING_PAYMENT if waiting else CaseStatus.DECIDED)
+            else:
+                assert case.status == status_before
 
     # ------------------------------------------------------------ guided step
 
@@ -321,7 +331,7 @@ class CaseLifecycleMachine(ServiceMachine):
             else:
                 self.countersign(SUPERVISOR, NOW)
         elif status == CaseStatus.AWAITING_PAYMENT:
-            self.record_payment(CLERK, NOW, True, "KASSE-2026-17")
+            self.settle_charge(CASH_OFFICE, NOW, True, True)
         elif status == CaseStatus.DECIDED:
             self.notify_as_usual(choice)
         elif status in (CaseStatus.NOTIFIED, CaseStatus.FINAL) and self.take_the_legal_step(choice):
@@ -345,6 +355,21 @@ class CaseLifecycleMachine(ServiceMachine):
         self.a_decided_case_has_a_decision()
         self.an_undecided_case_has_no_decision_in_force()
         self.a_fresh_store_replays_the_same_case()
+
+    @invariant()
+    def every_fee_in_force_is_charged_once(self) -> None:
+        """A decision that took effect with a fee charged exactly that fee, under a valid
+        Kassenzeichen of its own; the case awaits payment only while a prepaid one is open."""
+        case = self.case
+        for number, decision in enumerate(case.decisions, start=1):
+            charged = case.charges_of_decision(number)
+            fee = decision.fee if decision.outcome.is_approval and decision.fee else None
+            assert sum((c.amount for c in charged), Decimal(0)) == (fee or Decimal(0))
+        numbers = [c.kassenzeichen for c in case.charges]
+        assert len(set(numbers)) == len(numbers)
+        assert all(is_valid_kassenzeichen(n) for n in numbers)
+        if case.status == CaseStatus.AWAITING_PAYMENT:
+            assert case.open_prepaid_charges()
 
     @invariant()
     def the_due_date_never_lies_before_the_start_nor_moves_earlier(self) -> None:

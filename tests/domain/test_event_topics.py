@@ -22,6 +22,59 @@ from tests.domain.case_fixtures import CLERK, in_review, submitted
 # Every command method's event, as it was stored: a command of the shared lifecycle records
 # the Case's class even on a service's case (the library triggers the class of the method).
 RECORDED_BY_METHOD = {
+    "domain.case_charges:CaseCharges._billed_to": ("domain.case_charges:CaseCharges.BilledTo"),
+    "domain.case_charges:CaseCharges._charge_settled": (
+        "domain.case_charges:CaseCharges.ChargeSettled"
+    ),
+    "domain.case_charges:CaseCharges._fee_charged": ("domain.case_charges:CaseCharges.FeeCharged"),
+    "domain.payments.business_customer:BusinessCustomer._member_added": (
+        "domain.payments.business_customer:BusinessCustomer.MemberAdded"
+    ),
+    "domain.payments.business_customer:BusinessCustomer._member_removed": (
+        "domain.payments.business_customer:BusinessCustomer.MemberRemoved"
+    ),
+    "domain.payments.payment_request:PaymentRequest._cancelled": (
+        "domain.payments.payment_request:PaymentRequest.Cancelled"
+    ),
+    "domain.payments.payment_request:PaymentRequest._checkout_started": (
+        "domain.payments.payment_request:PaymentRequest.CheckoutStarted"
+    ),
+    "domain.payments.payment_request:PaymentRequest._expired": (
+        "domain.payments.payment_request:PaymentRequest.Expired"
+    ),
+    "domain.payments.payment_request:PaymentRequest._payment_failed": (
+        "domain.payments.payment_request:PaymentRequest.PaymentFailed"
+    ),
+    "domain.payments.payment_request:PaymentRequest._payment_received": (
+        "domain.payments.payment_request:PaymentRequest.PaymentReceived"
+    ),
+    "domain.payments.payment_request:PaymentRequest._refund_approved": (
+        "domain.payments.payment_request:PaymentRequest.RefundApproved"
+    ),
+    "domain.payments.payment_request:PaymentRequest._refund_paid": (
+        "domain.payments.payment_request:PaymentRequest.RefundPaid"
+    ),
+    "domain.payments.payment_request:PaymentRequest._refund_rejected": (
+        "domain.payments.payment_request:PaymentRequest.RefundRejected"
+    ),
+    "domain.payments.payment_request:PaymentRequest._refund_requested": (
+        "domain.payments.payment_request:PaymentRequest.RefundRequested"
+    ),
+    "domain.payments.receivable:Receivable._cancelled": (
+        "domain.payments.receivable:Receivable.Cancelled"
+    ),
+    "domain.payments.receivable:Receivable._due_date_set": (
+        "domain.payments.receivable:Receivable.DueDateSet"
+    ),
+    "domain.payments.receivable:Receivable._payment_applied": (
+        "domain.payments.receivable:Receivable.PaymentApplied"
+    ),
+    "domain.payments.receivable:Receivable._refund_recorded": (
+        "domain.payments.receivable:Receivable.RefundRecorded"
+    ),
+    "domain.payments.reconciliation:Reconciliation._reconciled": (
+        "domain.payments.reconciliation:Reconciliation.Reconciled"
+    ),
     "domain.appointments.office_day:OfficeDay._booking_cancelled": (
         "domain.appointments.office_day:OfficeDay.BookingCancelled"
     ),
@@ -224,6 +277,8 @@ CASE_EVENTS = [
     "ApprovalExpired",  # issue 21: the approval's validity ended (§ 43 (2) HVwVfG)
     "Assigned",
     "BecameFinal",
+    "BilledTo",  # issue 24: fees billed to a business customer, charged, settled
+    "ChargeSettled",
     "Claimed",
     "Closed",
     "CompletenessConfirmed",
@@ -235,6 +290,7 @@ CASE_EVENTS = [
     "DeliveryReported",  # issue 22: documents and their delivery
     "DocumentIssued",
     "DocumentSent",
+    "FeeCharged",
     "InformationProvided",
     "InformationRequested",
     "NoteAdded",
@@ -270,6 +326,13 @@ EVENT_CLASSES = {
         "TicketServed",
     ],
     "domain.case:Case": CASE_EVENTS,
+    "domain.case_charges:CaseCharges": [
+        "BilledTo",
+        "ChargeSettled",
+        "Created",
+        "Event",
+        "FeeCharged",
+    ],
     "domain.case_documents:CaseDocuments": [
         "Created",
         "DeliveryReported",
@@ -277,6 +340,32 @@ EVENT_CLASSES = {
         "DocumentSent",
         "Event",
     ],
+    # issue 24: e-payment
+    "domain.payments.business_customer:BusinessCustomer": [
+        "MemberAdded",
+        "MemberRemoved",
+        "Registered",
+    ],
+    "domain.payments.payment_request:PaymentRequest": [
+        "Cancelled",
+        "CheckoutStarted",
+        "Expired",
+        "PaymentFailed",
+        "PaymentReceived",
+        "RefundApproved",
+        "RefundPaid",
+        "RefundRejected",
+        "RefundRequested",
+        "Requested",
+    ],
+    "domain.payments.receivable:Receivable": [
+        "Cancelled",
+        "DueDateSet",
+        "Opened",
+        "PaymentApplied",
+        "RefundRecorded",
+    ],
+    "domain.payments.reconciliation:Reconciliation": ["Opened", "Reconciled"],
     "domain.reference:ReferenceCounter": ["HandedOver", "Issued", "Started"],
     "domain.services.grave:Grave": [
         "BurialRecorded",
