@@ -22,8 +22,8 @@ from domain.actor import Actor, Role
 from domain.case import Case
 from domain.decision import DecisionOutcome, RulesApplied
 from domain.errors import InvalidCommand, WrongTenant
-from domain.payments.kassenzeichen import is_valid_kassenzeichen
 from domain.lifecycle import CaseStatus
+from domain.payments.kassenzeichen import is_valid_kassenzeichen
 from tests.domain.case_fixtures import (
     APPLICANT,
     CLERK,
@@ -46,7 +46,6 @@ from tests.domain.service_machine import (
     hearings,
     texts,
 )
-
 
 CASH_OFFICE = Actor("kasse.usingen", "Gemeindekasse Usingen", Role.CASH_OFFICE, "usingen")
 PAYMENTS = Actor("system:payments", "Zahlungsverkehr", Role.SYSTEM, "usingen")
@@ -277,11 +276,14 @@ class CaseLifecycleMachine(ServiceMachine):
         )
         if error is None:
             assert actor.role in (Role.CASH_OFFICE, Role.SYSTEM)
-            assert charge is not None and known and amount == charge.amount
+            assert charge is not None
+            assert known
+            assert amount == charge.amount
             assert kassenzeichen in case.settled_charges
             if status_before == CaseStatus.AWAITING_PAYMENT:
                 waiting = case.open_prepaid_charges()
-                assert case.status == (CaseStatus.AWAITING_PAYMENT if waiting else CaseStatus.DECIDED)
+                expected = CaseStatus.AWAITING_PAYMENT if waiting else CaseStatus.DECIDED
+                assert case.status == expected
             else:
                 assert case.status == status_before
 
