@@ -36,6 +36,8 @@ ADMINISTRATIVE_FEE: Final = "administrative_fee"  # Verwaltungsgebühr
 SPECIAL_USE_FEE: Final = "special_use_fee"  # Sondernutzungsgebühr (§ 18 HStrG)
 # Who records that money arrived: the provider's callback (the system) or the cash office.
 SETTLERS: Final = frozenset({Role.SYSTEM, Role.CASH_OFFICE})
+
+
 @dataclass(frozen=True, slots=True)
 class ChargeLine:
     """What a decision assesses on one ledger: the amount and the statute it arises under."""
@@ -71,7 +73,6 @@ class CaseCharges(Aggregate):
     PREPAID_BY_BUSINESS_CUSTOMERS: ClassVar[bool] = False
     PAYMENT_BEFORE_ISSUE: ClassVar[bool] = False  # every applicant pays before issue
 
-
     if TYPE_CHECKING:  # state and commands of ``Case`` these methods use
         id: Any
         tenant: str
@@ -81,6 +82,7 @@ class CaseCharges(Aggregate):
         decision: Decision | None
         decisions: list[Decision]
         last_activity_at: datetime
+        fee_paid: Decimal | None
 
         def check_actor(self, actor: Actor, at: datetime) -> None: ...
         def check_allowed(self, command: str) -> None: ...
@@ -268,5 +270,8 @@ class CaseCharges(Aggregate):
         status: str,
     ) -> None:
         self.__dict__["_settled_charges"] = self.settled_charges | {kassenzeichen}
+        charge = self.charge(kassenzeichen)
+        if charge is not None and charge.ledger == ADMINISTRATIVE_FEE:
+            self.fee_paid = (self.fee_paid or Decimal(0)) + amount
         self.status = status
         self.last_activity_at = at

@@ -12,6 +12,8 @@ DEVELOPMENT_ID_SECRET = "development-only-id-secret-do-not-use"  # noqa: S105
 DEVELOPMENT_TOKEN_SECRET = "development-only-token-secret-0123456789abcdef"  # noqa: S105
 # Public on purpose: personal data written in development is readable by anyone with the repo.
 DEVELOPMENT_KEY_ENCRYPTION_KEY = "ZGV2ZWxvcG1lbnQtb25seS1rZWstZG8tbm90LXVzZSE="
+# The payment provider simulator's callback secret in development (public, like the above).
+DEVELOPMENT_PAYMENT_SECRET = "whsec_ZGV2ZWxvcG1lbnQtb25seS1wYXltZW50LXNlY3JldA=="  # noqa: S105
 
 
 class Environment(StrEnum):
@@ -276,6 +278,37 @@ class Settings(BaseSettings):
         ),
     )
 
+    payment_provider_url: str | None = Field(
+        default=None,
+        description=(
+            "Base URL of the payment provider (the simulator in development: `make run` "
+            "starts one). Unset: no online payment; cases still charge fees and the cash "
+            "office records receipts."
+        ),
+    )
+    payment_provider_name: str = Field(
+        default="simulator",
+        pattern=r"^[a-z][a-z0-9_-]{1,30}$",
+        description="The provider's name in callback URLs and records.",
+    )
+    payment_provider_secrets: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_PAYMENT_SECRET),
+        description=(
+            "The provider's callback signing secrets (Standard Webhooks, whsec_...), "
+            "comma-separated: the first is current, the others are accepted while a key is "
+            "rotated."
+        ),
+    )
+    payment_provider_api_key: SecretStr | None = Field(
+        default=None, description="Bearer API key Vorgang presents to the provider, if any."
+    )
+    payment_request_minutes: int = Field(
+        default=120,
+        ge=5,
+        le=60 * 24 * 14,
+        description="How long a payment request waits for its payment before it expires.",
+    )
+
     @model_validator(mode="after")
     def refuse_development_secrets_in_production(self) -> Self:
         """Outside development every secret must be set explicitly."""
@@ -300,12 +333,23 @@ class Settings(BaseSettings):
                 "VORGANG_KEY_ENCRYPTION_KEY must be set in production: without it personal "
                 "data cannot be encrypted (create one with `vorgang privacy new-kek`)"
             )
+        payment_secret = self.payment_provider_secrets.get_secret_value()
+        if self.payment_provider_url and DEVELOPMENT_PAYMENT_SECRET in payment_secret:
+            raise UnsafeSettings(
+                "VORGANG_PAYMENT_PROVIDER_SECRETS must be set in production: callbacks signed "
+                "with the public development secret would be accepted"
+            )
         if self.seal_key_file is None:
             raise UnsafeSettings(
                 "VORGANG_SEAL_KEY_FILE must be set in production: documents are sealed with "
                 "the deployment's key (create one with `vorgang documents new-seal`)"
             )
         return self
+
+    def payment_secrets(self) -> list[str]:
+        """The provider's callback secrets, the current one first."""
+        raw = self.payment_provider_secrets.get_secret_value()
+        return [part.strip() for part in raw.split(",") if part.strip()]
 
     def key_encryption_key_text(self) -> str:
         """The current KEK (the public development one when unset in development)."""

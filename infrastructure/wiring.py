@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import psycopg
 import structlog
@@ -22,6 +22,8 @@ from application.decision_audit import DecisionAudit
 from application.documents import DocumentService
 from application.facade import DatabaseUnavailable
 from application.identities import CaseIdentities
+from application.payment_ports import PaymentProvider
+from application.payments import PaymentService
 from application.privacy import PrivacyService
 from application.store import VorgangStore
 from application.teams import TeamDirectory
@@ -72,6 +74,7 @@ class Vorgang:
     projections: ProjectionHost
     teams: TeamDirectory
     scheduler: Scheduler  # fires due timers; runs beside the projections
+    payments: PaymentService  # business customers, payment requests, receipts, refunds
 
     def close(self) -> None:
         """Stop projections and release database connections."""
@@ -179,6 +182,22 @@ def rounds_beside_the_timers(*rounds: Callable[[date], object]) -> Callable[[dat
     return run
 
 
+def payment_providers(settings: Settings) -> dict[str, PaymentProvider]:
+    """The configured payment provider by its name (none when no URL is set)."""
+    if not settings.payment_provider_url:
+        return {}
+    from infrastructure.payments.simulator_provider import SimulatorProvider
+
+    api_key = settings.payment_provider_api_key
+    provider = SimulatorProvider(
+        settings.payment_provider_url,
+        settings.payment_secrets(),
+        settings.payment_provider_name,
+        api_key=api_key.get_secret_value() if api_key else None,
+    )
+    return {provider.name: provider}
+
+
 def build(
     settings: Settings, *, clock: Clock | None = None, run_scheduler: bool | None = None
 ) -> Vorgang:
@@ -223,6 +242,12 @@ def build(
         references=ReferencesInTheSearchView(store, views, projections),
     )
     teams = TeamDirectory(store, clock)
+    payments = PaymentService(
+        store,
+        clock,
+        payment_providers(settings),
+        request_lifetime=timedelta(minutes=settings.payment_request_minutes),
+    )
     ports = document_ports(settings, keys)
     documents = DocumentService(store, clock, ports)
     delivery_watch = DeliveryWatch(
@@ -261,4 +286,5 @@ def build(
         projections=projections,
         teams=teams,
         scheduler=scheduler,
+        payments=payments,
     )

@@ -13,13 +13,17 @@ from uuid import UUID
 
 from application.cases import CaseService
 from application.commands import CommandHandler
+from application.payments import PaymentService
 from application.views import CommandResult
-from domain.actor import Actor
+from domain.actor import Actor, Role
 from domain.case_steps import CASE_STEPS, StaffDirectory
 from domain.commands import Step
 from domain.decision import DecisionOutcome
 from domain.services.catalogue import SERVICES
+from domain.working_days import berlin_date
 from tests.conftest import APPLICANT, CLERK
+
+CASH_OFFICE = Actor("kasse.usingen", "Gemeindekasse Usingen", Role.CASH_OFFICE, "usingen")
 
 ALL_STEPS: tuple[Step, ...] = (
     *CASE_STEPS,
@@ -124,3 +128,22 @@ def notified(
 ) -> CommandResult:
     """Record the notification (handed over at the counter today unless told otherwise)."""
     return take(cases, case_id, "notify", actor=actor, delivery=delivery, **fields)
+
+
+def pay_at_the_cash_office(cases: CaseService, case_id: UUID, reference: str = "K-1") -> None:
+    """The cash office records every open charge of the case as paid at the counter."""
+    payments = PaymentService(cases.store, cases.clock)
+    case = cases.store.repository.get(case_id)
+    for charge in case.charges:
+        if charge.kassenzeichen not in case.settled_charges:
+            cash_office = Actor(
+                CASH_OFFICE.id, CASH_OFFICE.display_name, Role.CASH_OFFICE, case.tenant
+            )
+            payments.record_receipt(
+                cash_office,
+                charge.kassenzeichen,
+                amount=charge.amount,
+                channel="counter",
+                received_on=berlin_date(cases.clock.now()),
+                reference=f"{reference}-{charge.number}",
+            )

@@ -35,7 +35,7 @@ from tests.conftest import (
     FOREIGN_CLERK,
     SUPERVISOR,
 )
-from tests.steps import decided, submitted, take
+from tests.steps import decided, pay_at_the_cash_office, submitted, take
 
 
 def submit(cases: CaseService, key: str | None = None, tenant: str = "usingen") -> CaseState:
@@ -458,14 +458,7 @@ def test_a_remedy_refunds_the_fee_paid_and_the_state_shows_the_costs_decision(
         data={"subject": "s"},
     ).case_id
     decided(cases, case_id, fee=Decimal("25.00"))
-    take(
-        cases,
-        case_id,
-        "record_payment",
-        actor=CLERK,
-        amount=Decimal("25.00"),
-        payment_reference="K-1",
-    )
+    pay_at_the_cash_office(cases, case_id)
     take(cases, case_id, "notify", actor=CLERK, delivery="counter")
     take(cases, case_id, "lodge_objection", actor=CLERK, grounds="Gebühr zu hoch")
     with pytest.raises(InvalidCommand, match=r"fee_refund: must not exceed the fee the decision"):

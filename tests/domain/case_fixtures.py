@@ -30,6 +30,7 @@ OTHER_CLERK = Actor("ben.weber", "Ben Weber", Role.CLERK, "usingen")
 SUPERVISOR = Actor("carla.koch", "Carla Koch", Role.SUPERVISOR, "usingen")
 APPLICANT = Actor("portal:4711", "Max Mustermann", Role.APPLICANT, "usingen")
 FOREIGN_CLERK = Actor("dora.fischer", "Dora Fischer", Role.CLERK, "schmitten")
+CASH_OFFICE = Actor("kasse.usingen", "Gemeindekasse Usingen", Role.CASH_OFFICE, "usingen")
 DELEGATED_CLERK = Actor("emil.wolf", "Emil Wolf", Role.CLERK, "neu-anspach", on_behalf_of="usingen")
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # Monday, 09:00 in Germany
@@ -168,3 +169,17 @@ def road_opening_decided(day: date, **decide: object) -> RoadOpeningPermit:
     }
     permit.decide(actor=CLERK, at=noon(day), **arguments)  # type: ignore[arg-type]
     return permit
+
+
+def pay_fees(case: Case, at: datetime) -> Case:
+    """The cash office records every open charge of the case as paid in full."""
+    for charge in case.charges:
+        if charge.kassenzeichen not in case.settled_charges:
+            case.settle_charge(
+                actor=CASH_OFFICE,
+                at=at,
+                kassenzeichen=charge.kassenzeichen,
+                amount=charge.amount,
+                payment=f"counter:{charge.kassenzeichen}",
+            )
+    return case

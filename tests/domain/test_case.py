@@ -20,6 +20,7 @@ from domain.lifecycle import CaseStatus, extend_lifecycle
 from domain.personal_data import PersonalData
 from tests.domain.case_fixtures import (
     APPLICANT,
+    CASH_OFFICE,
     CLERK,
     DELEGATED_CLERK,
     FOREIGN_CLERK,
@@ -29,6 +30,7 @@ from tests.domain.case_fixtures import (
     decided,
     in_review,
     notified,
+    pay_fees,
     submitted,
 )
 
@@ -305,9 +307,28 @@ def test_the_payment_gate_holds_the_decision_until_the_fee_is_paid() -> None:
     case.countersign(actor=SUPERVISOR, at=LATER)
     with pytest.raises(InvalidTransition):
         case.notify(actor=CLERK, at=LATER)
-    with pytest.raises(InvalidCommand, match=r"fee due is 120\.00"):
-        case.record_payment(actor=CLERK, at=LATER, amount=Decimal("100"), payment_reference="P1")
-    case.record_payment(actor=CLERK, at=LATER, amount=Decimal("120.00"), payment_reference="P1")
+    [charge] = case.charges
+    assert charge.amount == Decimal("120.00")
+    assert charge.prepaid
+    with pytest.raises(InvalidCommand, match=r"the charge is 120\.00"):
+        case.settle_charge(
+            actor=CASH_OFFICE,
+            at=LATER,
+            kassenzeichen=charge.kassenzeichen,
+            amount=Decimal("100"),
+            payment="P1",
+        )
+    with pytest.raises(InvalidCommand) as by_clerk:
+        case.settle_charge(
+            actor=CLERK,
+            at=LATER,
+            kassenzeichen=charge.kassenzeichen,
+            amount=Decimal("120.00"),
+            payment="P1",
+        )
+    assert by_clerk.value.field == "actor"
+    pay_fees(case, LATER)
+    assert case.status == CaseStatus.DECIDED
     case.notify(actor=CLERK, at=LATER)
     assert case.status == CaseStatus.NOTIFIED
 

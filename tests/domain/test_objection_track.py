@@ -47,6 +47,7 @@ from tests.domain.case_fixtures import (
     SUPERVISOR,
     decided,
     notified,
+    pay_fees,
     service_case,
 )
 
@@ -81,9 +82,7 @@ def paid_and_notified(fee: str = "120.00") -> Case:
     """A case whose fee of 120 EUR was paid before it was handed over on 3 March 2026."""
     case = decided(PaidCase, fee=fee)
     assert case.status == CaseStatus.AWAITING_PAYMENT
-    case.record_payment(
-        actor=CLERK, at=on(date(2026, 3, 3), 9), amount=Decimal(fee), payment_reference="K-1"
-    )
+    pay_fees(case, on(date(2026, 3, 3), 9))
     case.notify(actor=CLERK, at=on(date(2026, 3, 3), 10))
     return case
 
@@ -475,9 +474,7 @@ def test_a_new_decision_after_a_remedy_has_its_own_fee_to_refund() -> None:
         legal_basis="§ 16 HStrG",
         fee=Decimal("80.00"),
     )
-    case.record_payment(
-        actor=CLERK, at=on(date(2026, 3, 13)), amount=Decimal("80.00"), payment_reference="K-2"
-    )
+    pay_fees(case, on(date(2026, 3, 13)))
     case.notify(actor=CLERK, at=on(date(2026, 3, 13)))
     lodged(case, date(2026, 3, 16))
     with pytest.raises(InvalidCommand) as refused:

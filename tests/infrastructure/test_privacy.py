@@ -30,7 +30,7 @@ from infrastructure.privacy.transcoding import EncryptedPersonalData
 from infrastructure.settings import Environment, Settings
 from infrastructure.wiring import Vorgang, build
 from tests.conftest import FOREIGN_CLERK, IN_CI, SUPERVISOR, admin_connection
-from tests.steps import take
+from tests.steps import pay_at_the_cash_office, take
 
 MARK = "ZEUGE"  # every personal value in these tests contains it
 CLERK = Actor("anna.schmidt", f"{MARK} Anna Schmidt", Role.CLERK, "usingen")
@@ -170,9 +170,7 @@ def gated_case_through_its_events(v: Vorgang, clock) -> None:  # type: ignore[no
     take(c, case_id, "refuse_countersign", actor=SUPERVISOR, reason=text("refusal"))
     take(c, case_id, "decide", actor=CLERK, **decision)  # type: ignore[arg-type]
     take(c, case_id, "countersign", actor=SUPERVISOR)
-    take(
-        c, case_id, "record_payment", actor=CLERK, amount=Decimal("25.00"), payment_reference="K-1"
-    )
+    pay_at_the_cash_office(c, case_id)
 
 
 def permit_through_its_events(v: Vorgang, clock) -> None:  # type: ignore[no-untyped-def]

@@ -27,7 +27,7 @@ from projections.case_events import (
     objection_is_open,
     status_after,
 )
-from tests.domain.case_fixtures import APPLICANT, CLERK, START, SUPERVISOR, in_review
+from tests.domain.case_fixtures import APPLICANT, CLERK, START, SUPERVISOR, in_review, pay_fees
 
 
 class StallRequest(Case):
@@ -89,9 +89,7 @@ def four_eyes_forwarded_and_decided() -> Case:
     case.refuse_countersign(actor=SUPERVISOR, at=day(2), reason="Begründung unvollständig")
     decide(case, day(2, 1), fee="120.00")
     case.countersign(actor=SUPERVISOR, at=day(2, 2))
-    case.record_payment(
-        actor=CLERK, at=day(2, 3), amount=Decimal("120.00"), payment_reference="KASSE-1"
-    )
+    pay_fees(case, day(2, 3))
     case.notify(actor=CLERK, at=day(2, 4))
     case.lodge_objection(actor=CLERK, at=day(3), grounds="Zu teuer")
     case.forward_objection(actor=CLERK, at=day(4), reason="Keine Abhilfe")
