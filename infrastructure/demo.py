@@ -38,6 +38,7 @@ from infrastructure.demo_documents import CHANNELS_BY_TOWN, delivered_by
 from infrastructure.demo_grave_right import GRAVE_RIGHT_SCENARIOS, grave_right_data
 from infrastructure.demo_headstone_permit import HEADSTONE_SCENARIOS, headstone_data
 from infrastructure.demo_legal_track import LEGAL_TRACK
+from infrastructure.demo_payments import payment_scenarios
 from infrastructure.demo_resident_parking import PARKING_SCENARIOS
 from infrastructure.demo_resident_parking import permit_data as parking_data
 from infrastructure.demo_road_opening import PERMIT_SCENARIOS, permit_data
@@ -203,6 +204,11 @@ def seed_demo(
             data = permit_data(d_index, street, berlin_date(clock.now()))
             step = delivered_by(vorgang, channel)
             ids.append(_seed(vorgang, clock, town, 150 + d_index, "road-opening", data, step))
+        for e_index, (index, paying_step) in enumerate(payment_scenarios(vorgang)):
+            clock = FixedClock(start + timedelta(days=t_index, hours=12 + e_index))
+            street = town.streets[e_index % len(town.streets)]
+            data = permit_data(e_index, street, berlin_date(clock.now()))
+            ids.append(_seed(vorgang, clock, town, index, "road-opening", data, paying_step))
         for c_index, connection_step in enumerate(CONNECTION_SCENARIOS):
             clock = FixedClock(start + timedelta(days=t_index, hours=20 + c_index))
             street = town.streets[c_index % len(town.streets)]

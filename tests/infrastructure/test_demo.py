@@ -24,6 +24,7 @@ def test_demo_covers_every_state_in_all_four_towns_and_is_idempotent(vorgang: Vo
         "submitted",
         "in_review",
         "information_requested",
+        "awaiting_payment",  # billed to the contractor's account: paid online before issue
         "decided",  # the Bescheid waits in the portal for its download (its Bekanntgabe)
         "notified",
         "works_started",
@@ -44,6 +45,14 @@ def test_demo_covers_every_state_in_all_four_towns_and_is_idempotent(vorgang: Vo
         assert case.notified_on == retrieved + timedelta(days=1)
     by_letter = [c for c in delivered if (c.notification or {}).get("delivery") == "letter"]
     assert len(by_letter) == 1
+    # In each town the contractor paid one permit at the cash office and owes the other.
+    billed = [c for c in cases if c.business_customer is not None]
+    assert Counter(c.tenant for c in billed) == dict.fromkeys(TENANTS, 2)
+    assert Counter(c.status for c in billed) == {"decided": 4, "awaiting_payment": 4}
+    for case in billed:
+        [charge, *_more] = case.charges
+        assert charge.prepaid
+        assert (charge.kassenzeichen in case.settled_charges) == (case.status == "decided")
     connection_states = Counter(c.status for c in cases if c.service == "sewer-connection")
     assert set(connection_states) == {
         "submitted",
