@@ -44,6 +44,9 @@ SHOWN_EVENTS: Final = frozenset(
         "Decided",
         "Countersigned",
         "PaymentRecorded",
+        "BilledTo",  # the applicant billed the fees to their business customer account
+        "FeeCharged",  # the fee to pay, under its Kassenzeichen
+        "ChargeSettled",  # the fee arrived: the case goes on
         "Notified",
         "RemedyNoticeFoundDefective",  # the objection period they see becomes a year
         "ObjectionLodged",
