@@ -100,6 +100,9 @@ EVENT_LABELS: Final[dict[str, tuple[str, str]]] = {
     "DocumentIssued": ("Schriftstück erstellt und gesiegelt", "Document issued and sealed"),
     "DocumentSent": ("Schriftstück versandt", "Document sent"),
     "DeliveryReported": ("Zustellergebnis gemeldet", "Delivery outcome reported"),
+    "BilledTo": ("Gebühren dem Gewerbekundenkonto zugeordnet", "Fees billed to a business account"),
+    "FeeCharged": ("Gebühr zum Soll gestellt (Kassenzeichen)", "Fee charged (cash reference)"),
+    "ChargeSettled": ("Zahlung eingegangen", "Payment received"),
 }
 """The shared lifecycle's events labelled for people: event name → (German, English)."""
 
