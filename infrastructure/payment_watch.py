@@ -1,0 +1,87 @@
+"""The worker's round through the payment requests still waiting: poll, then expire.
+
+A callback can come late or never (the provider gave up, a network split): the watch asks the
+provider about every request that has waited longer than ``poll_after`` and applies whatever
+it reports (``PaymentService.expire_due``: the poll, then the expiry of a request with no
+money past its end). It runs beside the timers (``Scheduler(beside=...)``), as the
+appointment and delivery watches do. Applying is idempotent by the provider's event id, so
+a request polled twice, or polled while its callback arrives, does no harm. One request's
+failure (the provider unreachable, a lost race) never stops the others; only the error's
+type is logged, never a body.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timedelta
+from typing import Any, Final
+from uuid import UUID
+
+import structlog
+
+from application.clock import Clock
+from application.payments import PaymentService
+from projections.view_store import ViewDatabase
+
+log = structlog.get_logger(__name__)
+
+ROUND_LIMIT: Final = 200  # requests per round; the rest wait for the next tick
+STILL_WAITING: Final = ("requested", "pending")
+
+Waiting = Callable[[datetime], Iterable[UUID]]
+
+
+def waiting_in_view(views: ViewDatabase, limit: int = ROUND_LIMIT) -> Waiting:
+    """The waiting requests started before a moment, as the receivables read model lists them."""
+
+    def waiting(started_before: datetime) -> list[UUID]:
+        # imported when first asked: the read model is another module's (receivables_query)
+        query: Callable[..., list[dict[str, Any]]] = importlib.import_module(
+            "projections.receivables_query"
+        ).waiting_requests
+        rows = query(views, started_before=started_before, limit=limit)
+        return [row["id"] if isinstance(row["id"], UUID) else UUID(str(row["id"])) for row in rows]
+
+    return waiting
+
+
+class PaymentWatch:
+    """Polls the provider for the requests whose callback did not come, and expires them."""
+
+    def __init__(
+        self,
+        views: ViewDatabase,
+        payments: PaymentService,
+        clock: Clock,
+        *,
+        poll_after: timedelta = timedelta(minutes=2),
+        waiting: Waiting | None = None,
+    ) -> None:
+        self.views = views
+        self.payments = payments
+        self.clock = clock
+        self.poll_after = poll_after
+        self.waiting = waiting or waiting_in_view(views)
+
+    def tick(self, today: date) -> int:
+        """One round; returns how many requests it settled (paid, failed or expired)."""
+        settled = failed = 0
+        for request_id in self.waiting(self.clock.now() - self.poll_after):
+            try:
+                request = self.payments.expire_due(request_id)
+            except Exception as error:  # one request's failure never stops the round
+                failed += 1
+                log.warning(
+                    "payment request not polled",
+                    request=str(request_id),
+                    error=type(error).__name__,
+                )
+                continue
+            if request.status not in STILL_WAITING:
+                settled += 1
+        if settled or failed:
+            log.info(
+                "payment requests polled", day=today.isoformat(), settled=settled, failed=failed
+            )
+        return settled
