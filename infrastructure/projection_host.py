@@ -27,6 +27,7 @@ from projections.feed import Feed
 from projections.inbox import Inbox
 from projections.open_dispatches import OpenDispatches
 from projections.projection import Projection
+from projections.receivables import Receivables
 from projections.sealed import Sealed
 from projections.search import CaseSearch
 from projections.search_terms import SearchTerms
@@ -65,6 +66,7 @@ def default_projections(
         AppointmentStats(),
         AppointmentDue(),
         CallBoard(),
+        Receivables(),
         case_search(store, views.dialect, search_key),
     ]
 
