@@ -24,6 +24,7 @@ from api.routes import (
     feed,
     health,
     monitor,
+    payments,
     privacy,
     read_models,
     search,
@@ -144,4 +145,5 @@ def create_app(
     app.include_router(appointment_contacts.router)
     app.include_router(read_models.operations)
     app.include_router(monitor.router)
+    app.include_router(payments.router)
     return app

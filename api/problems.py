@@ -32,6 +32,13 @@ from application.errors import (
     VersionMismatch,
 )
 from application.facade import DatabaseUnavailable
+from application.payment_ports import (
+    BadSignature,
+    ProviderRefused,
+    ProviderUnavailable,
+    StaleCallback,
+)
+from application.payments import NoProvider
 from domain.errors import (
     CaseHeldByAnotherClerk,
     DomainError,
@@ -40,6 +47,8 @@ from domain.errors import (
     NotTheHolder,
     WrongTenant,
 )
+from domain.payments.payment_request import WrongRequestState
+from domain.payments.receivable import WrongReceivableState
 from domain.teams import NotYourTeam
 from domain.tenants import UnknownTenant
 
@@ -281,12 +290,35 @@ def team_detail(error: NotYourTeam, request: Request) -> str:
     return detail
 
 
+def callback_refused(error: BadSignature) -> None:
+    """A provider's callback that did not verify: logged by kind, never with its body."""
+    log.warning(
+        "payment callback refused",
+        reason="stale" if isinstance(error, StaleCallback) else "bad_signature",
+    )
+
+
+def state_errors(error: InvalidCommand, _request: Request) -> list[dict[str, Any]]:
+    """A state conflict names the field it is about (``status``), as validation does."""
+    return [{"in": "body", "field": error.field, "message": str(error)}]
+
+
 def problem_kinds(retry_after: int, watch: DatabaseWatch) -> dict[type[Exception], ProblemKind]:
     """Every error the API can meet, by class; a subclass not listed takes its base's kind."""
 
     def database_down(error: Exception) -> None:
         log.warning("database unavailable", error=type(error).__name__)
         watch.report_failure()
+
+    provider_down = ProblemKind(
+        503,
+        "Payment provider unavailable",
+        "payment-provider-unavailable",
+        headers=lambda _error, _request: {"Retry-After": str(retry_after)},
+    )
+    payment_state = ProblemKind(
+        409, "Not allowed in the current state", "invalid-transition", errors=state_errors
+    )
 
     forbidden = ProblemKind(403, "Forbidden", "forbidden")
     not_found = ProblemKind(404, "Not found", "not-found")
@@ -422,6 +454,34 @@ def problem_kinds(retry_after: int, watch: DatabaseWatch) -> dict[type[Exception
             "channel-unavailable",
             headers=lambda _error, _request: {"Retry-After": str(retry_after)},
         ),
+        # Payments (#24). A callback that does not verify: 401, its body neither echoed nor
+        # logged (it is the provider's, and may carry what Vorgang must not keep).
+        BadSignature: ProblemKind(
+            401,
+            "Callback signature refused",
+            "bad-signature",
+            detail=lambda _error, _request: (
+                "The callback's signature does not verify with the provider's secrets."
+            ),
+            notice=callback_refused,
+        ),
+        StaleCallback: ProblemKind(
+            401,
+            "Callback signature refused",
+            "stale-callback",
+            detail=lambda _error, _request: (
+                "The callback was signed outside the replay window (five minutes)."
+            ),
+            notice=callback_refused,
+        ),
+        ProviderUnavailable: provider_down,
+        NoProvider: dataclasses.replace(
+            provider_down,
+            detail=lambda _error, _request: "No payment provider is configured for online payment.",
+        ),
+        ProviderRefused: ProblemKind(502, "Payment provider refused", "payment-provider-refused"),
+        WrongReceivableState: payment_state,
+        WrongRequestState: payment_state,
         IntegrityError: dataclasses.replace(
             concurrent, detail=lambda _error, _request: "Reload and retry."
         ),
