@@ -3,10 +3,11 @@
 A case that charges a fee (``Case.FeeCharged``) opens its receivable — the town's claim under
 the Kassenzeichen, which the cash office and the municipal accounting (HKR) book — in the
 very transaction that records the charge; the notification (``Notified``) sets the due date
-of a charge that falls due a month after it; a withdrawal cancels what is still owed (what
-was paid already stays on the receivable as a refund due). Whatever path saves the case —
-a clerk's command, a delivery that completes the Bekanntgabe, a timer — the store runs this
-policy (``VorgangStore.follow_with``), so a charge never exists without its receivable.
+of a charge that falls due a month after it; a withdrawal cancels the case's receivables
+(what was paid already stays on them as a refund due, for the cash office to decide).
+Whatever path saves the case — a clerk's command, a delivery that completes the Bekanntgabe,
+a timer — the store runs this policy (``VorgangStore.follow_with``), so a charge never
+exists without its receivable.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ class ReceivablesOfCases:
             elif getattr(pending, "status", None) == CaseStatus.WITHDRAWN:
                 for charge in case.charges:
                     receivable = self._load(case, charge, changed)
-                    if receivable is not None and receivable.status in ("open", "partly_paid"):
+                    if receivable is not None and receivable.status != "cancelled":
                         receivable.cancel(actor=pending.actor, at=pending.at, reason=CASE_WITHDRAWN)
         return list(changed.values())
 

@@ -360,10 +360,11 @@ class Receivable(Aggregate):
     # ------------------------------------------------------------------ cancellation
 
     def cancel(self, *, actor: ActorRecord, at: datetime, reason: str) -> None:
-        """Nothing more is owed (the case was withdrawn): money paid so far becomes credit."""
+        """Nothing is owed any more (the case was withdrawn): money paid so far, a settled
+        receivable's too, becomes credit — a refund due, which the cash office decides."""
         check_aware(at)
         check_keyword(reason, "reason")
-        if self.status not in (OPEN, PARTLY_PAID):
+        if self.status == CANCELLED:
             raise WrongReceivableState("cancel", self.status)
         self._cancelled(actor=actor, at=at, reason=reason)
 

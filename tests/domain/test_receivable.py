@@ -261,12 +261,16 @@ def test_a_payment_after_the_case_was_withdrawn_is_credit_never_lost() -> None:
     assert (receivable.refunded, receivable.credit) == (Decimal("150.00"), Decimal("0.00"))
 
 
-def test_only_an_open_or_partly_paid_receivable_is_cancelled_and_for_a_keyword() -> None:
+def test_a_receivable_is_cancelled_once_for_a_keyword_and_what_was_paid_is_due_back() -> None:
     receivable = opened()
     with pytest.raises(InvalidCommand) as refused:
         receivable.cancel(actor=SYSTEM, at=AT, reason="Herr Müller zog zurück")
     assert refused.value.field == "reason"
     pay(receivable, "p1", "150.00")
+    assert receivable.status == "settled"
+    receivable.cancel(actor=SYSTEM, at=AT, reason="case_withdrawn")  # withdrawn after paying
+    assert receivable.status == "cancelled"
+    assert receivable.refund_due == Decimal("150.00")
     with pytest.raises(InvalidCommand) as refused:
         receivable.cancel(actor=SYSTEM, at=AT, reason="case_withdrawn")
     assert refused.value.field == "status"
