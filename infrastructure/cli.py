@@ -29,6 +29,7 @@ from api.oidc import ClaimPathError
 from application.clock import Clock, FixedClock
 from application.errors import ApplicationError
 from application.facade import DatabaseUnavailable
+from application.reconciliation import Reconciler, ReconciliationResult
 from domain.actor import Actor, Role, Scope
 from domain.errors import DomainError
 from domain.tenants import TENANTS
@@ -488,6 +489,74 @@ def projections_prune(
 privacy = typer.Typer(help="Personal data: erasure by destroying keys, KEK rotation.")
 app.add_typer(privacy, name="privacy")
 app.add_typer(documents_cli.app, name="documents")
+
+payments_app = typer.Typer(help="The town's cash office: reconcile the provider's settlements.")
+app.add_typer(payments_app, name="payments")
+
+
+@payments_app.command("reconcile")
+def payments_reconcile(
+    day: Annotated[
+        datetime,
+        typer.Option("--date", formats=["%Y-%m-%d"], help="The settlement day (YYYY-MM-DD)."),
+    ],
+    town: Annotated[
+        list[str] | None,
+        typer.Option(help="Only this town (repeatable); none: every town served."),
+    ] = None,
+    provider: Annotated[
+        str | None, typer.Option(help="The provider's name (none: the one configured).")
+    ] = None,
+) -> None:
+    """Compare the provider's settlement report of a day with the payments recorded, per
+    town, and record the run. Exit 0: every town balanced; 1: something missing or
+    unexpected; 2: could not reconcile (provider unreachable, bad option)."""
+    for name in town or ():
+        if name not in TENANTS:
+            raise fail(f"--town must be one of {', '.join(TENANTS)}")
+    settings = load_settings()
+    configure_logging(settings.log_format, "WARNING")
+    vorgang = open_vorgang(settings)
+    try:
+        results = reconcile_payments(vorgang, day.date(), town or list(TENANTS), provider)
+    except (ApplicationError, DomainError) as error:
+        raise fail(str(error)) from None
+    finally:
+        vorgang.close()
+    for result in results:
+        for line in reconciliation_lines(result):
+            typer.echo(line)
+    if not all(result.balanced for result in results):
+        raise typer.Exit(code=1)
+
+
+def reconcile_payments(
+    vorgang: Vorgang, day: date, towns: list[str], provider: str | None
+) -> list[ReconciliationResult]:
+    """Reconcile the day for each town, acting as that town's cash office."""
+    gateway = vorgang.payments.provider(provider)
+    actors = {
+        name: Actor("cli:reconcile", "Abgleich (Kommandozeile)", Role.CASH_OFFICE, name)
+        for name in towns
+    }
+    reconciler = Reconciler(vorgang.payments.store, vorgang.payments.clock)
+    return reconciler.reconcile_each(day, gateway, actors)
+
+
+def reconciliation_lines(result: ReconciliationResult) -> list[str]:
+    """A town's run as a readable table: the matched count and sum, every other row."""
+    verdict = "balanced" if result.balanced else "NOT BALANCED"
+    lines = [
+        f"{result.tenant} {result.day} {result.provider} (run {result.run}): {verdict}",
+        f"  matched     {len(result.matched):>4} rows  {result.matched_sum:>12} EUR",
+    ]
+    for label, rows in (("missing", result.missing), ("unexpected", result.unexpected)):
+        for row in rows:
+            lines.append(
+                f"  {label:<11} {row['provider_reference']:<28} {row['kassenzeichen']}  "
+                f"{row['amount']:>12} EUR"
+            )
+    return lines
 
 
 @privacy.command("erase")
