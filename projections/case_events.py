@@ -17,12 +17,11 @@ from __future__ import annotations
 from functools import singledispatch
 from typing import Any, Final
 
-from eventsourcing.domain import CanMutateAggregate
+from eventsourcing.domain import Aggregate, CanMutateAggregate
 from eventsourcing.utils import get_topic
 
-from domain.case import Case, ChangesStatus
-from domain.case_documents import CaseDocuments
-from domain.lifecycle import CaseStatus
+from domain.case import Case
+from domain.lifecycle import CaseStatus, ChangesStatus
 from domain.objection import OPEN_STATES, ObjectionState
 from domain.services.catalogue import SERVICES
 from domain.working_days import berlin_date
@@ -38,11 +37,18 @@ LEGACY_STATUSES: Final = {
 
 
 def case_event_classes() -> list[type[Any]]:
-    """Every event class that a case type of the catalogue can record."""
+    """Every event class that a case type of the catalogue can record.
+
+    A mixin of ``Case`` (``CaseDocuments``, ``CaseCharges``) records its events under its
+    own classes (``domain.case_charges:CaseCharges.ChargeSettled``), so every aggregate class
+    in a case type's ancestry is read, not only those below one mixin.
+    """
     found: dict[str, type[Any]] = {}
     for definition in SERVICES.values():
         for klass in definition.case_class.__mro__:
-            if not (isinstance(klass, type) and issubclass(klass, CaseDocuments)):
+            if not (isinstance(klass, type) and issubclass(klass, Aggregate)):
+                continue
+            if klass is Aggregate:
                 continue
             for value in vars(klass).values():
                 if isinstance(value, type) and issubclass(value, CanMutateAggregate):

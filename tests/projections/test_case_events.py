@@ -6,19 +6,26 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 import pytest
 from eventsourcing.domain import event
+from eventsourcing.utils import get_topic
 
+from api.routes.read_models import opener
+from application.clock import FixedClock
 from domain.actor import ActorRecord
 from domain.authorities import Matter
-from domain.case import Case, ChangesStatus
+from domain.case import Case
+from domain.case_charges import CaseCharges
 from domain.decision import DecisionOutcome
-from domain.lifecycle import CaseStatus
+from domain.lifecycle import CaseStatus, ChangesStatus
 from domain.rules.notification import Delivery
 from domain.working_days import berlin_date
+from infrastructure.wiring import Vorgang
 from projections.case_events import (
     LEGACY_STATUSES,
+    case_event_topics,
     decided_on_after,
     final_on_after,
     holder_after,
@@ -27,7 +34,9 @@ from projections.case_events import (
     objection_is_open,
     status_after,
 )
+from projections.inbox_query import InboxFilter, InboxQuery
 from tests.domain.case_fixtures import APPLICANT, CLERK, START, SUPERVISOR, in_review, pay_fees
+from tests.projections.test_receivables_view import billing
 
 
 class StallRequest(Case):
@@ -240,3 +249,48 @@ def test_the_holder_follows_claims_assignments_and_releases() -> None:
         holder = holder_after(recorded, holder)
         seen.append(holder)
     assert seen == [None, None, CLERK.id, SUPERVISOR.id, None]
+
+
+def test_every_event_a_case_records_is_among_the_topics_the_views_read() -> None:
+    # The charges' events are stored under their mixin's classes (CaseCharges.FeeCharged):
+    # a view that missed them would keep a paid case awaiting payment for ever.
+    case = four_eyes_forwarded_and_decided()
+    read = set(case_event_topics())
+    recorded = {get_topic(type(e)) for e in case.collect_events()[1:]}  # but this test's type
+    assert {get_topic(CaseCharges.FeeCharged), get_topic(CaseCharges.ChargeSettled)} <= recorded
+    assert recorded <= read
+    assert get_topic(CaseCharges.BilledTo) in read
+
+
+def test_the_inbox_moves_a_paid_case_on_from_awaiting_payment(
+    vorgang: Vorgang, clock: FixedClock
+) -> None:
+    bills = billing(vorgang, clock)
+    case_id = bills.permit()
+    vorgang.projections.catch_up()
+    assert inbox_status(vorgang, clock, case_id) == CaseStatus.AWAITING_PAYMENT
+    first, *rest = bills.kassenzeichen(case_id)
+    bills.receipt(first, str(bills.receivable(first).amount), "K-1")
+    vorgang.projections.catch_up()
+    if rest:  # a charge still open: the case still waits
+        assert inbox_status(vorgang, clock, case_id) == CaseStatus.AWAITING_PAYMENT
+    for number, kz in enumerate(rest, start=2):
+        bills.receipt(kz, str(bills.receivable(kz).amount), f"K-{number}")
+    vorgang.projections.catch_up()
+    assert inbox_status(vorgang, clock, case_id) == CaseStatus.DECIDED
+    waiting = InboxFilter(tenant="usingen", status=CaseStatus.AWAITING_PAYMENT)
+    assert inbox_rows(vorgang, clock, waiting) == {}
+
+
+def inbox_rows(v: Vorgang, clock: FixedClock, wanted: InboxFilter) -> dict[str, dict[str, Any]]:
+    """The inbox's rows by case id (one page is enough here)."""
+    items, _ = InboxQuery(v.views, opener(v.projections)).page(
+        wanted, today=berlin_date(clock.now()), limit=100, cursor=None
+    )
+    return {item["case_id"]: item for item in items}
+
+
+def inbox_status(v: Vorgang, clock: FixedClock, case_id: UUID) -> str:
+    """The case's status as its inbox row shows it."""
+    row = inbox_rows(v, clock, InboxFilter(tenant="usingen"))[str(case_id)]
+    return str(row["status"])
