@@ -12,35 +12,31 @@ type is logged, never a body.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
-from typing import Any, Final
+from typing import Final
 from uuid import UUID
 
 import structlog
 
 from application.clock import Clock
 from application.payments import PaymentService
+from domain.payments.payment_request import WAITING
+from projections.receivables_query import waiting_requests
 from projections.view_store import ViewDatabase
 
 log = structlog.get_logger(__name__)
 
 ROUND_LIMIT: Final = 200  # requests per round; the rest wait for the next tick
-STILL_WAITING: Final = ("requested", "pending")
 
 Waiting = Callable[[datetime], Iterable[UUID]]
 
 
 def waiting_in_view(views: ViewDatabase, limit: int = ROUND_LIMIT) -> Waiting:
-    """The waiting requests started before a moment, as the receivables read model lists them."""
+    """The waiting requests whose last event lies before a moment, from the receivables view."""
 
     def waiting(started_before: datetime) -> list[UUID]:
-        # imported when first asked: the read model is another module's (receivables_query)
-        query: Callable[..., list[dict[str, Any]]] = importlib.import_module(
-            "projections.receivables_query"
-        ).waiting_requests
-        rows = query(views, started_before=started_before, limit=limit)
+        rows = waiting_requests(views, started_before=started_before, limit=limit)
         return [row["id"] if isinstance(row["id"], UUID) else UUID(str(row["id"])) for row in rows]
 
     return waiting
@@ -65,7 +61,8 @@ class PaymentWatch:
         self.waiting = waiting or waiting_in_view(views)
 
     def tick(self, today: date) -> int:
-        """One round; returns how many requests it settled (paid, failed or expired)."""
+        """One round; returns how many of the requests it polled wait no more (paid, failed or
+        expired)."""
         settled = failed = 0
         for request_id in self.waiting(self.clock.now() - self.poll_after):
             try:
@@ -78,7 +75,7 @@ class PaymentWatch:
                     error=type(error).__name__,
                 )
                 continue
-            if request.status not in STILL_WAITING:
+            if request.status not in WAITING:
                 settled += 1
         if settled or failed:
             log.info(

@@ -5,16 +5,22 @@ end with no money. One request's failure never stops the round."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
+from pydantic import SecretStr
 from structlog.testing import capture_logs
 
+from application.clock import FixedClock
 from application.store import VorgangStore
 from domain.payments.payment_request import WAITING, PaymentRequest
+from infrastructure.database import DatabaseTarget
 from infrastructure.payment_watch import PaymentWatch
 from infrastructure.payments.simulator_process import running_simulator
+from infrastructure.settings import Settings
+from infrastructure.wiring import Vorgang, build
 from tests.application.test_reconciliation import (
     CASH_OFFICE,
     SECRET,
@@ -22,6 +28,7 @@ from tests.application.test_reconciliation import (
     Receiver,
     open_world,
 )
+from tests.conftest import document_places
 
 POLL_AFTER = timedelta(minutes=2)
 
@@ -124,3 +131,54 @@ def test_one_failing_request_does_not_stop_the_others(world: PaymentWorld) -> No
     [failure] = [entry for entry in logs if entry["event"] == "payment request not polled"]
     assert failure["error"] == "CaseNotFound"
     assert set(failure) == {"event", "log_level", "request", "error"}
+
+
+@pytest.fixture
+def wired(
+    target: DatabaseTarget,
+    simulator_url: str,
+    receiver: Receiver,
+    tmp_path: Path,
+    seal_files: tuple[Path, Path],
+) -> Iterator[tuple[Vorgang, PaymentWorld]]:
+    """The wired application naming the simulator, its read models, and a world to pay in."""
+    settings = Settings(
+        database_url=target.display,
+        payment_provider_url=simulator_url,
+        payment_provider_secrets=SecretStr(SECRET),
+        **document_places(tmp_path, seal_files),  # type: ignore[arg-type]
+    )
+    clock = FixedClock(datetime.now(UTC).replace(microsecond=0))
+    vorgang = build(settings, clock=clock)
+    try:
+        store = vorgang.payments.store
+        for world in open_world(store, simulator_url, receiver):
+            world.payments = vorgang.payments
+            world.clock = clock
+            yield vorgang, world
+    finally:
+        vorgang.close()
+
+
+def test_the_round_finds_the_waiting_requests_in_the_receivables_view(
+    wired: tuple[Vorgang, PaymentWorld],
+) -> None:
+    vorgang, world = wired
+    silent = world.request(world.receivable("25.00"))
+    world.pay(silent, "25.00", delivery="never")
+    world.delivered()
+    unpaid = world.request(world.receivable("12.00"))
+    round_ = PaymentWatch(vorgang.views, vorgang.payments, world.clock, poll_after=POLL_AFTER)
+
+    world.clock.advance(POLL_AFTER + timedelta(seconds=1))
+    vorgang.projections.catch_up()
+    assert round_.tick(world.clock.now().date()) == 1
+    assert status(world, silent) == "paid"
+    assert status(world, unpaid) == "pending"
+
+    world.clock.set(unpaid.expires_at)
+    vorgang.projections.catch_up()
+    assert round_.tick(world.clock.now().date()) == 1
+    assert status(world, unpaid) == "expired"
+    vorgang.projections.catch_up()
+    assert round_.tick(world.clock.now().date()) == 0  # the view knows: nothing waits
