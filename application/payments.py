@@ -390,6 +390,7 @@ class PaymentService:
     ) -> list[Aggregate]:
         system = payments_actor(request.tenant)
         changed: list[Aggregate] = []
+        cases: dict[UUID, Case] = {}  # one request may settle several charges of a case
         for allocation in allocations:
             receivable: Receivable = self._get(allocation.receivable_id, Receivable)
             payment = f"{provider}:{reported.event_id}"
@@ -405,23 +406,37 @@ class PaymentService:
                 request_id=request.id,
             )
             changed.append(receivable)
-            changed.extend(self._settle_case(receivable, system, payment, at))
-        return changed
+            self._settle_case(receivable, system, payment, at, cases)
+        return changed + [case for case in cases.values() if case.pending_events]
 
     def _settle_case(
-        self, receivable: Receivable, actor: Actor, payment: str, at: datetime
-    ) -> list[Aggregate]:
-        """The case learns its charge is settled (unless it was withdrawn or closed)."""
+        self,
+        receivable: Receivable,
+        actor: Actor,
+        payment: str,
+        at: datetime,
+        cases: dict[UUID, Case],
+    ) -> None:
+        """The case learns its charge is settled (unless it was withdrawn or closed).
+
+        ``cases`` holds the cases this save loaded (one request may settle several charges
+        of one case); whoever saves takes those with pending events.
+        """
         if receivable.status != "settled":
-            return []
-        try:
-            case = self.store.repository.get(receivable.case_id)
-        except AggregateNotFoundError:
-            return []
-        if not isinstance(case, Case) or receivable.kassenzeichen in case.settled_charges:
-            return []
+            return
+        if receivable.case_id not in cases:
+            try:
+                found = self.store.repository.get(receivable.case_id)
+            except AggregateNotFoundError:
+                return
+            if not isinstance(found, Case):
+                return
+            cases[receivable.case_id] = found
+        case = cases[receivable.case_id]
+        if receivable.kassenzeichen in case.settled_charges:
+            return
         if case.status in ("withdrawn", "closed") or case.charge(receivable.kassenzeichen) is None:
-            return []
+            return
         case.settle_charge(
             actor=actor,
             at=at,
@@ -429,7 +444,6 @@ class PaymentService:
             amount=receivable.amount,
             payment=payment,
         )
-        return [case]
 
     # ------------------------------------------------------------------ the cash office
 
@@ -476,9 +490,10 @@ class PaymentService:
                 recorded_by=actor.recorded_in(receivable.id),
                 at=at,
             )
-            changed = self._settle_case(receivable, actor, payment, at)
+            cases: dict[UUID, Case] = {}
+            self._settle_case(receivable, actor, payment, at, cases)
             try:
-                self.store.save(receivable, *changed)
+                self.store.save(receivable, *cases.values())
             except IntegrityError:
                 continue
             return receivable
