@@ -111,7 +111,7 @@ class PaymentService:
 
     def _get(self, aggregate_id: UUID, kind: type[Any]) -> Any:
         try:
-            found = self.store.repository.get(aggregate_id)
+            found: Aggregate = self.store.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise CaseNotFound(aggregate_id) from None
         if not isinstance(found, kind):
@@ -145,7 +145,7 @@ class PaymentService:
         check_kassenzeichen(kassenzeichen)
         for tenant in _tenants_of(actor):
             try:
-                found = self.store.repository.get(receivable_id(tenant, kassenzeichen))
+                found: Aggregate = self.store.repository.get(receivable_id(tenant, kassenzeichen))
             except AggregateNotFoundError:
                 continue
             if isinstance(found, Receivable) and self._may_see_receivable(actor, found):
@@ -248,7 +248,9 @@ class PaymentService:
             field = f"kassenzeichen[{index}]"
             check_kassenzeichen(kz, field)
             try:
-                found = self.store.repository.get(receivable_id(account.tenant, kz))
+                found: Aggregate | None = self.store.repository.get(
+                    receivable_id(account.tenant, kz)
+                )
             except AggregateNotFoundError:
                 found = None
             if not isinstance(found, Receivable) or found.business_customer != account.id:
@@ -331,7 +333,8 @@ class PaymentService:
         status = self.provider(request.provider).status(request.provider_reference)
         for reported in status.events:
             self.apply(request.provider, reported)
-        return self._get(request_id, PaymentRequest)
+        polled: PaymentRequest = self._get(request_id, PaymentRequest)
+        return polled
 
     def expire_due(self, request_id: UUID) -> PaymentRequest:
         """Poll the request once more, then let it expire if nothing was paid by its end."""
@@ -426,7 +429,7 @@ class PaymentService:
             return
         if receivable.case_id not in cases:
             try:
-                found = self.store.repository.get(receivable.case_id)
+                found: Aggregate = self.store.repository.get(receivable.case_id)
             except AggregateNotFoundError:
                 return
             if not isinstance(found, Case):
@@ -435,7 +438,10 @@ class PaymentService:
         case = cases[receivable.case_id]
         if receivable.kassenzeichen in case.settled_charges:
             return
-        if case.status in ("withdrawn", "closed") or case.charge(receivable.kassenzeichen) is None:
+        if (
+            case.status in ("withdrawn", "closed")
+            or case.charge_under(receivable.kassenzeichen) is None
+        ):
             return
         case.settle_charge(
             actor=actor,
@@ -502,7 +508,7 @@ class PaymentService:
     def _check_not_ordered_by(self, actor: Actor, receivable: Receivable) -> None:
         ordering = {receivable.ordered_by.id}
         try:
-            case = self.store.repository.get(receivable.case_id)
+            case: Aggregate | None = self.store.repository.get(receivable.case_id)
         except AggregateNotFoundError:
             case = None
         if isinstance(case, Case):
@@ -534,7 +540,7 @@ class PaymentService:
         found = []
         for item in request.items:
             try:
-                receivable = self.store.repository.get(item.receivable_id)
+                receivable: Aggregate = self.store.repository.get(item.receivable_id)
             except AggregateNotFoundError:
                 continue
             if isinstance(receivable, Receivable):

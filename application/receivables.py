@@ -21,7 +21,7 @@ from eventsourcing.domain import Aggregate
 from application.store import VorgangStore
 from domain.case import Case
 from domain.case_charges import CaseCharges, Charge
-from domain.lifecycle import CaseStatus
+from domain.lifecycle import CaseStatus, ChangesStatus
 from domain.payments.receivable import Receivable, receivable_id
 
 CASE_WITHDRAWN: Final = "case_withdrawn"
@@ -61,11 +61,14 @@ class ReceivablesOfCases:
                             receivable.set_due_date(
                                 due_on=pending.fee_due_on, at=pending.at, actor=pending.actor
                             )
-            elif getattr(pending, "status", None) == CaseStatus.WITHDRAWN:
+            elif isinstance(pending, ChangesStatus) and pending.status == CaseStatus.WITHDRAWN:
+                withdrawn: Any = pending  # every withdrawal records who and when
                 for charge in case.charges:
                     receivable = self._load(case, charge, changed)
                     if receivable is not None and receivable.status != "cancelled":
-                        receivable.cancel(actor=pending.actor, at=pending.at, reason=CASE_WITHDRAWN)
+                        receivable.cancel(
+                            actor=withdrawn.actor, at=withdrawn.at, reason=CASE_WITHDRAWN
+                        )
         return list(changed.values())
 
     def _open(self, case: Case, charged: CaseCharges.FeeCharged) -> Receivable:
@@ -98,7 +101,7 @@ class ReceivablesOfCases:
         if key in changed:
             return changed[key]
         try:
-            found = self.store.repository.get(key)
+            found: Aggregate = self.store.repository.get(key)
         except AggregateNotFoundError:
             return None
         if not isinstance(found, Receivable):

@@ -51,14 +51,9 @@ from domain.errors import (
     WrongTenant,
 )
 from domain.inspections import Inspection, Inspections
-from domain.lifecycle import (
-    BEFORE_DEEMED_APPROVAL,
-    LIFECYCLE,
-    WITHDRAWABLE,
-    CaseStatus,
-    ChangesStatus,
-    leads_to,
-)
+from domain.lifecycle import BEFORE_DEEMED_APPROVAL, LIFECYCLE, WITHDRAWABLE, CaseStatus
+from domain.lifecycle import ChangesStatus as ChangesStatus  # services import it from here
+from domain.lifecycle import leads_to as leads_to
 from domain.objection import (
     CostsBorneBy,
     Objection,

@@ -114,7 +114,7 @@ class CaseCharges(Aggregate):
         billed = self.business_customer is not None
         return self.PAYMENT_BEFORE_ISSUE or (self.PREPAID_BY_BUSINESS_CUSTOMERS and billed)
 
-    def charge(self, kassenzeichen: str) -> Charge | None:
+    def charge_under(self, kassenzeichen: str) -> Charge | None:
         """The charge under this Kassenzeichen, or None."""
         return next((c for c in self.charges if c.kassenzeichen == kassenzeichen), None)
 
@@ -229,7 +229,7 @@ class CaseCharges(Aggregate):
             raise InvalidCommand(
                 "actor", "payments are confirmed by the payment provider or the cash office"
             )
-        charge = self.charge(kassenzeichen)
+        charge = self.charge_under(kassenzeichen)
         if charge is None:
             raise InvalidCommand("kassenzeichen", "the case charged nothing under it")
         if kassenzeichen in self.settled_charges:
@@ -270,7 +270,7 @@ class CaseCharges(Aggregate):
         status: str,
     ) -> None:
         self.__dict__["_settled_charges"] = self.settled_charges | {kassenzeichen}
-        charge = self.charge(kassenzeichen)
+        charge = self.charge_under(kassenzeichen)
         if charge is not None and charge.ledger == ADMINISTRATIVE_FEE:
             self.fee_paid = (self.fee_paid or Decimal(0)) + amount
         self.status = status

@@ -162,7 +162,8 @@ class CaseDocuments(Aggregate):
         if kind is DocumentKind.DECISION:
             charged = self.charges_of_decision(len(self.decisions))
             if charged:
-                return charged[0].kassenzeichen
+                kassenzeichen: str = charged[0].kassenzeichen
+                return kassenzeichen
         _prefix, year, case_number = self.reference.split("-")
         official_key = tenant_named(self.tenant).official_key
         return cash_reference(official_key, int(year), int(case_number), number)
