@@ -194,7 +194,7 @@ class Reconciler:
             reference = request.provider_reference or ""
             for allocation in received.allocations:
                 sums[(reference, allocation.kassenzeichen)] += allocation.amount
-            if False and received.overpaid > 0:
+            if received.overpaid > 0:
                 # the provider books money beyond every item's amount to the last one
                 sums[(reference, request.items[-1].kassenzeichen)] += received.overpaid
         return [

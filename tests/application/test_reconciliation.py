@@ -27,6 +27,8 @@ from uuid import UUID, uuid4
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from application.clock import FixedClock
 from application.payment_ports import ProviderUnavailable, SettlementRow
@@ -49,7 +51,7 @@ from infrastructure.payments.simulator_provider import SimulatorProvider
 SECRET = new_secret()
 SETTLED_STATE_POLLS = 1000  # at 10 ms each: the simulator's deliveries to a local endpoint
 FIRST_DAY = date(2026, 6, 1)
-DAYS = itertools.count()  # each world pays on a day of its own
+DAYS = itertools.count()  # each world pays on days of its own
 NUMBERS = itertools.count(1)  # case numbers of the Kassenzeichen, unique in the run
 CLERKS = {
     "usingen": Actor("anna.schmidt", "Anna Schmidt", Role.CLERK, "usingen"),
@@ -206,7 +208,7 @@ def open_world(
 ) -> Iterator[PaymentWorld]:
     """A world paying on its own day; Vorgang's clock stands at the real time (callbacks are
     signed with it: a five-minute window), the simulator's at noon of the world's day."""
-    day = FIRST_DAY + timedelta(days=next(DAYS))
+    day = FIRST_DAY + timedelta(days=2 * next(DAYS))  # the day after stays free, too
     clock = FixedClock(datetime.now(UTC).replace(microsecond=0))
     provider = SimulatorProvider(simulator_url, SECRET)
     with httpx.Client(base_url=simulator_url, timeout=5) as control:
@@ -391,3 +393,54 @@ def test_an_unreachable_provider_records_nothing(world: PaymentWorld) -> None:
         reconciler.reconcile(world.day, down, CASH_OFFICE)
     down.close()
     assert world.store.recorder.max_notification_id() in (None, 0)
+
+
+def test_a_payment_of_another_day_belongs_to_that_day(world: PaymentWorld) -> None:
+    today = world.request(world.receivable("30.00"))
+    world.pay(today, "30.00")
+    world.apply_callbacks(today)
+    next_day = world.day + timedelta(days=1)
+    moment = datetime.combine(next_day, dt_time(0, 30), tzinfo=BERLIN)  # 23:30 UTC before
+    assert world.control.post("/_control/clock", json={"now": moment.isoformat()}).is_success
+    later = world.request(world.receivable("40.00"))
+    world.pay(later, "40.00")
+    world.apply_callbacks(later)
+
+    first = world.reconcile()
+    reconciler = Reconciler(world.store, world.clock)
+    [second] = reconciler.reconcile(next_day, world.provider, CASH_OFFICE)
+
+    assert first.balanced
+    assert second.balanced
+    assert [r["provider_reference"] for r in first.matched] == [today.provider_reference]
+    assert [r["provider_reference"] for r in second.matched] == [later.provider_reference]
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    shares=st.lists(st.integers(1, 5000), min_size=1, max_size=3),
+    payments=st.lists(st.integers(1, 8000), min_size=1, max_size=4),
+)
+def test_any_payments_applied_balance_by_the_providers_own_rule(
+    world: PaymentWorld, shares: list[int], payments: list[int]
+) -> None:
+    """Whatever the items and however the payer pays (in parts, too much), once every
+    payment is applied (here by a poll) the day balances: the recorded rows follow the
+    provider's settlement rule."""
+    request = world.request(*(world.receivable(f"{cents / 100:.2f}") for cents in shares))
+    owed = sum(shares)
+    for cents in payments:
+        if owed <= 0:
+            break  # the provider takes no payment on a checkout paid in full
+        world.pay(request, f"{cents / 100:.2f}", delivery="never")
+        owed -= cents
+    world.payments.poll(request.id)
+
+    result = world.reconcile()
+
+    assert result.balanced, (result.missing, result.unexpected)
+    assert request.provider_reference in {r["provider_reference"] for r in result.matched}
