@@ -17,6 +17,13 @@ Citizens' offices' days are published beside the cases: bookings, cancellations,
 due and calls, never a contact, a confirmation code or a cancellation token. A booking is
 named by its reference (the id of its ``appointment_booked`` event); its contact stays
 sealed in a table of this view, for ``api/routes/appointment_contacts.py``, until erased.
+
+Payments are published for the municipal accounting (HKR) and the payment integration: a
+case's charges (``fee_charged``, ``charge_settled``), its receivables (booked under their
+Kassenzeichen, with every payment, refund and cancellation and the amount outstanding after
+it) and the payment requests of business customers. Never the debtor or the payer, never
+card or account data, never a payment's own reference (a bank statement's text may name
+people): Kassenzeichen, amounts, ids, keywords and dates only.
 """
 
 from __future__ import annotations
@@ -34,9 +41,13 @@ from eventsourcing.utils import get_topic
 
 from domain.appointments.office_day import OfficeDay
 from domain.case import Case
+from domain.case_charges import CaseCharges
 from domain.case_documents import CaseDocuments
 from domain.lifecycle import CaseStatus
+from domain.payments.payment_request import PaymentRequest
+from domain.payments.receivable import SETTLED, Receivable
 from domain.services.catalogue import SERVICES
+from domain.tenants import tenant as tenant_named
 from domain.timer_notice import NoticeSort, TimerNotice
 from domain.working_days import BERLIN
 from projections.bulk import load_rows, upsert_rows
@@ -119,6 +130,17 @@ SHARED_TYPES: Final = {
     ),
     "Withdrawn": ("withdrawn", "The applicant withdrew the application."),
     "Closed": ("closed", "The file was closed."),
+    "FeeCharged": (
+        "fee_charged",
+        "A fee the decision assessed was charged under its Kassenzeichen (kassenzeichen, "
+        "amount, currency, ledger, legal_basis, refers_to, prepaid, due_on); its receivable "
+        "is published as receivable_created.",
+    ),
+    "ChargeSettled": (
+        "charge_settled",
+        "A charge was paid in full (kassenzeichen, amount, currency); a case awaiting payment "
+        "goes on (status).",
+    ),
     "DocumentIssued": (
         "document_issued",
         "A letter was issued and sealed (number; kind: decision, objection_decision, "
@@ -196,11 +218,91 @@ APPOINTMENT_EVENTS: Final[tuple[type[Any], ...]] = (
 )
 
 
+# Receivables and payment requests (domain/payments): aggregates of their own, never case
+# events. Published without the debtor or the payer, without card or account data and
+# without a payment's own reference. Keyed by ``Receivable.<event>``, ``PaymentRequest.<event>``.
+RECEIVABLE_TYPES: Final = {
+    "Receivable.Opened": (
+        "receivable_created",
+        "A charge was booked as a receivable under its Kassenzeichen (for the municipal "
+        "accounting, HKR): amount, currency, due_on, ledger, legal_basis, prepaid, reference "
+        "and case_id of the case, service, town (and official_key), business_customer.",
+    ),
+    "Receivable.DueDateSet": (
+        "receivable_due_date_set",
+        "The receivable falls due on due_on (set with the Bekanntgabe).",
+    ),
+    "Receivable.PaymentApplied": (
+        "receivable_payment_applied",
+        "Money was received for the receivable (amount, channel: provider, counter, "
+        "bank_transfer; received_on; applied to what was owed, overpaid beyond it; request_id "
+        "of a payment request); status and outstanding after it; settled: this payment "
+        "settled the receivable.",
+    ),
+    "Receivable.Cancelled": (
+        "receivable_cancelled",
+        "Nothing more is owed (reason, a keyword such as case_withdrawn); money paid so far "
+        "is credit, to be refunded.",
+    ),
+    "Receivable.RefundRecorded": (
+        "receivable_refunded",
+        "Credit was paid back (amount); refunded in all and the credit left after it.",
+    ),
+}
+REQUEST_TYPES: Final = {
+    "PaymentRequest.Requested": (
+        "payment_request_created",
+        "A business customer asked to pay receivables online: items (kassenzeichen, case_id, "
+        "reference, amount), total, currency, business_customer, expires_at.",
+    ),
+    "PaymentRequest.PaymentReceived": (
+        "payment_request_payment_received",
+        "The provider received money for the request (amount; allocations per Kassenzeichen; "
+        "overpaid: allocated to nobody); status paid once the total is paid, else as before.",
+    ),
+    "PaymentRequest.PaymentFailed": (
+        "payment_request_failed",
+        "The provider reports the payment failed (reason, a code such as card_declined).",
+    ),
+    "PaymentRequest.Expired": ("payment_request_expired", "The request lapsed unpaid."),
+    "PaymentRequest.Cancelled": (
+        "payment_request_cancelled",
+        "The request was called off before any money arrived (reason, a keyword).",
+    ),
+    "PaymentRequest.RefundApproved": (
+        "payment_request_refund_approved",
+        "A refund (refund, amount) was approved by a second person; the provider pays it next.",
+    ),
+    "PaymentRequest.RefundPaid": (
+        "payment_request_refund_paid",
+        "The provider paid the refund back (refund, amount, provider_refund_reference).",
+    ),
+}
+PAYMENT_EVENTS: Final[tuple[type[Any], ...]] = (
+    Receivable.Opened,
+    Receivable.DueDateSet,
+    Receivable.PaymentApplied,
+    Receivable.Cancelled,
+    Receivable.RefundRecorded,
+    PaymentRequest.Requested,
+    PaymentRequest.CheckoutStarted,
+    PaymentRequest.PaymentReceived,
+    PaymentRequest.PaymentFailed,
+    PaymentRequest.Expired,
+    PaymentRequest.Cancelled,
+    PaymentRequest.RefundRequested,
+    PaymentRequest.RefundApproved,
+    PaymentRequest.RefundRejected,
+    PaymentRequest.RefundPaid,
+)
+PAYMENT_KEYWORD: Final = re.compile(r"[a-z][a-z0-9_]{0,59}")  # as domain/payments checks
+
+
 def _published() -> dict[str, tuple[str, str]]:
     found = dict(SHARED_TYPES)
     for definition in SERVICES.values():
         found |= definition.case_class.PUBLIC_EVENTS
-    return found | NOTICE_TYPES | APPOINTMENT_TYPES
+    return found | NOTICE_TYPES | APPOINTMENT_TYPES | RECEIVABLE_TYPES | REQUEST_TYPES
 
 
 PUBLIC_TYPES: Final = {event: public for event, (public, _) in _published().items()}
@@ -226,6 +328,31 @@ BOOKING_COLUMNS = (
 )
 
 
+RECEIVABLE_STATE = (
+    "receivable_id",
+    "tenant",
+    "kassenzeichen",
+    "case_id",
+    "reference",
+    "service",
+    "amount",
+    "paid",
+    "refunded",
+    "status",
+)
+REQUEST_STATE = (
+    "request_id",
+    "tenant",
+    "business_customer",
+    "total",
+    "paid",
+    "status",
+    "provider",
+    "provider_reference",
+    "refunds",
+)
+
+
 def _day(value: date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -244,6 +371,31 @@ def _decision(event: Case.Decided | Case.Countersigned) -> dict[str, Any]:
     return {
         "outcome": decision.outcome.value,
         "fee": str(decision.fee) if decision.fee is not None else None,
+    }
+
+
+@public_data.register(CaseCharges.FeeCharged)
+def _fee_charged(event: CaseCharges.FeeCharged) -> dict[str, Any]:
+    charge = event.charge
+    return {
+        "kassenzeichen": charge.kassenzeichen,
+        "amount": _amount(charge.amount),
+        "currency": "EUR",
+        "ledger": charge.ledger,
+        "legal_basis": charge.legal_basis,
+        "refers_to": charge.refers_to,
+        "prepaid": charge.prepaid,
+        "due_on": _day(charge.due_on),
+    }
+
+
+@public_data.register(CaseCharges.ChargeSettled)
+def _charge_settled(event: CaseCharges.ChargeSettled) -> dict[str, Any]:
+    # The payment's own id stays out: a receipt's reference is a bank statement's text.
+    return {
+        "kassenzeichen": event.kassenzeichen,
+        "amount": _amount(event.amount),
+        "currency": "EUR",
     }
 
 
@@ -359,10 +511,11 @@ def _published_classes() -> dict[type[Any], str]:
     found: dict[type[Any], str] = {
         getattr(Case, name): public for name, (public, _) in SHARED_TYPES.items()
     }
-    # Events declared in the documents mixin are stored under the mixin's classes.
+    # Events declared in the documents and charges mixins are stored under the mixins' classes.
     for name, (public, _) in SHARED_TYPES.items():
-        if name in vars(CaseDocuments):
-            found[getattr(CaseDocuments, name)] = public
+        for mixin in (CaseDocuments, CaseCharges):
+            if name in vars(mixin):
+                found[getattr(mixin, name)] = public
     for definition in SERVICES.values():
         for name, (public, _) in definition.case_class.PUBLIC_EVENTS.items():
             found[getattr(definition.case_class, name)] = public
@@ -422,6 +575,20 @@ class Feed(CaseEventLog):
             f"CREATE UNIQUE INDEX IF NOT EXISTS {self.bookings_table}_code "
             f"ON {self.bookings_table} (office_day, code)"
         )
+        # What a receivable's or a payment request's later events draw from: amounts as
+        # decimal text, ids; never the debtor or the payer.
+        tx.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.receivables_table} (receivable_id TEXT PRIMARY KEY, "
+            "tenant TEXT NOT NULL, kassenzeichen TEXT NOT NULL, case_id TEXT NOT NULL, "
+            "reference TEXT NOT NULL, service TEXT NOT NULL, amount TEXT NOT NULL, "
+            "paid TEXT NOT NULL, refunded TEXT NOT NULL, status TEXT NOT NULL)"
+        )
+        tx.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.requests_table} (request_id TEXT PRIMARY KEY, "
+            "tenant TEXT NOT NULL, business_customer TEXT NOT NULL, total TEXT NOT NULL, "
+            "paid TEXT NOT NULL, status TEXT NOT NULL, provider TEXT, provider_reference TEXT, "
+            "refunds TEXT NOT NULL)"
+        )
 
     @property
     def days_table(self) -> str:
@@ -433,26 +600,47 @@ class Feed(CaseEventLog):
         """Per booking: its reference, where and when, its sealed contact (until erased)."""
         return f"{self.key}_bookings"
 
+    @property
+    def receivables_table(self) -> str:
+        """Per receivable: its town, Kassenzeichen, case and amounts so far."""
+        return f"{self.key}_receivables"
+
+    @property
+    def requests_table(self) -> str:
+        """Per payment request: its town, account, total, what was paid, its refunds."""
+        return f"{self.key}_requests"
+
     def tables(self) -> list[str]:
-        """Events, cases, office days and bookings."""
-        return [*super().tables(), self.days_table, self.bookings_table]
+        """Events, cases, office days, bookings, receivables and payment requests."""
+        return [
+            *super().tables(),
+            self.days_table,
+            self.bookings_table,
+            self.receivables_table,
+            self.requests_table,
+        ]
 
     def topics(self) -> list[str]:
-        """Every case event, the notices the scheduler sent for cases, office days' events."""
-        appointments = [get_topic(klass) for klass in APPOINTMENT_EVENTS]
-        return sorted([*super().topics(), get_topic(TimerNotice.Sent), *appointments])
+        """Every case event, the notices the scheduler sent for cases, office days' events,
+        receivables' and payment requests' events."""
+        others = [get_topic(klass) for klass in (*APPOINTMENT_EVENTS, *PAYMENT_EVENTS)]
+        return sorted({*super().topics(), get_topic(TimerNotice.Sent), *others})
 
     def apply(self, tx: ViewTransaction, batch: Sequence[Applied]) -> None:
-        """Case events as before; an office day's events with its state loaded for the batch."""
+        """Case events as before; an office day's, a receivable's or a payment request's
+        events with its state loaded for the batch."""
         ids = sorted(
             {str(a.event.originator_id) for a in batch if isinstance(a.event, OfficeDay.Event)}
         )
         self._days = OfficeDays(tx, self.days_table, self.bookings_table, ids)
+        self._books = PaymentBooks(tx, self.receivables_table, self.requests_table, batch)
         try:
             super().apply(tx, batch)
             self._days.store()
+            self._books.store()
         finally:
             self._days = None
+            self._books = None
 
     def _case_of(self, event: Any) -> str:
         """A notice belongs to the case it was sent for; any other event to its aggregate."""
@@ -464,6 +652,11 @@ class Feed(CaseEventLog):
         event: Any = applied.event
         if isinstance(event, OfficeDay.Event):
             return self._office_day_row(applied)
+        if isinstance(event, Receivable.Event | PaymentRequest.Event):
+            books = self._books
+            if books is None:  # pragma: no cover - only ever called from apply
+                raise RuntimeError("payment books are loaded per batch")
+            return books.row(applied)
         case_id = self._case_of(event)
         if isinstance(event, TimerNotice.Sent):
             return self._notice_row(cases.get(case_id), applied)
@@ -536,6 +729,7 @@ class Feed(CaseEventLog):
         )
 
     _days: OfficeDays | None = None  # while a batch is applied: the office days it touches
+    _books: PaymentBooks | None = None  # and the receivables and payment requests it touches
 
     def _office_day_row(self, applied: Applied) -> tuple[Any, ...] | None:
         """An office day's event: its state kept, and its public row if it has one."""
@@ -735,3 +929,227 @@ def reminded_booking(
         return None
     day, starts, service, sealed = found[0]
     return str(day), str(starts), str(service), str(sealed)
+
+
+class PaymentBooks:
+    """The receivables and payment requests a batch touches: read once, stored at its end."""
+
+    def __init__(
+        self,
+        tx: ViewTransaction,
+        receivables_table: str,
+        requests_table: str,
+        batch: Sequence[Applied],
+    ) -> None:
+        self.tx = tx
+        self.receivables_table = receivables_table
+        self.requests_table = requests_table
+
+        def ids(kind: type[Any]) -> list[str]:
+            return sorted({str(a.event.originator_id) for a in batch if isinstance(a.event, kind)})
+
+        self.receivables = load_rows(tx, receivables_table, RECEIVABLE_STATE, ids(Receivable.Event))
+        self.requests = {
+            key: row | {"refunds": json.loads(row["refunds"])}
+            for key, row in load_rows(
+                tx, requests_table, REQUEST_STATE, ids(PaymentRequest.Event)
+            ).items()
+        }
+
+    def row(self, applied: Applied) -> tuple[Any, ...] | None:
+        """The event's public row (None: internal), its aggregate's state kept."""
+        if isinstance(applied.event, Receivable.Event):
+            return self._receivable_row(applied)
+        return self._request_row(applied)
+
+    def _receivable_row(self, applied: Applied) -> tuple[Any, ...] | None:
+        event: Any = applied.event
+        key = str(event.originator_id)
+        extra: dict[str, Any] = {}
+        if isinstance(event, Receivable.Opened):
+            self.receivables[key] = {
+                "receivable_id": key,
+                "tenant": event.tenant,
+                "kassenzeichen": event.kassenzeichen,
+                "case_id": str(event.case_id),
+                "reference": event.case_reference,
+                "service": event.service,
+                "amount": _amount(event.amount),
+                "paid": "0.00",
+                "refunded": "0.00",
+                "status": "open",
+            }
+            town = tenant_named(event.tenant)
+            extra = {
+                "amount": _amount(event.amount),
+                "due_on": _day(event.due_on),
+                "ledger": event.ledger,
+                "legal_basis": event.legal_basis,
+                "prepaid": bool(event.prepaid),
+                "town": event.tenant,
+                "official_key": town.official_key,
+                "business_customer": _text(event.business_customer),
+            }
+        receivable = self.receivables.get(key)
+        if receivable is None:
+            return None  # a receivable the feed never saw opened
+        if isinstance(event, Receivable.DueDateSet):
+            extra = {"due_on": _day(event.due_on)}
+        elif isinstance(event, Receivable.PaymentApplied):
+            settles = event.status == SETTLED and receivable["status"] != SETTLED
+            receivable["paid"] = _amount(Decimal(receivable["paid"]) + event.amount)
+            receivable["status"] = event.status
+            extra = {
+                "amount": _amount(event.amount),
+                "applied": _amount(event.applied),
+                "overpaid": _amount(event.overpaid),
+                "channel": event.channel,
+                "received_on": _day(event.received_on),
+                "request_id": _text(event.request_id),
+                "settled": settles,
+            }
+        elif isinstance(event, Receivable.Cancelled):
+            receivable["status"] = "cancelled"
+            extra = {"reason": event.reason} if PAYMENT_KEYWORD.fullmatch(event.reason) else {}
+        elif isinstance(event, Receivable.RefundRecorded):
+            receivable["refunded"] = _amount(Decimal(receivable["refunded"]) + event.amount)
+            extra = {"amount": _amount(event.amount), "refunded": receivable["refunded"]}
+        key_name = f"Receivable.{type(event).__name__}"
+        if key_name not in RECEIVABLE_TYPES:
+            return None
+        data = _receivable_data(receivable, event.originator_version) | extra
+        return _payment_row(applied, RECEIVABLE_TYPES[key_name][0], receivable, data)
+
+    def _request_row(self, applied: Applied) -> tuple[Any, ...] | None:
+        event: Any = applied.event
+        key = str(event.originator_id)
+        extra: dict[str, Any] = {}
+        if isinstance(event, PaymentRequest.Requested):
+            self.requests[key] = {
+                "request_id": key,
+                "tenant": event.tenant,
+                "business_customer": str(event.business_customer),
+                "total": _amount(event.total),
+                "paid": "0.00",
+                "status": "requested",
+                "provider": None,
+                "provider_reference": None,
+                "refunds": {},
+            }
+            extra = {
+                "items": [
+                    {
+                        "kassenzeichen": item.kassenzeichen,
+                        "case_id": str(item.case_id),
+                        "reference": item.case_reference,
+                        "amount": _amount(item.amount),
+                    }
+                    for item in event.items
+                ],
+                "expires_at": utc_text(event.expires_at),
+            }
+        request = self.requests.get(key)
+        if request is None:
+            return None  # a request the feed never saw made
+        status = getattr(event, "status", None)
+        if isinstance(status, str):
+            request["status"] = status
+        if isinstance(event, PaymentRequest.CheckoutStarted):
+            request["provider"] = event.provider
+            request["provider_reference"] = event.provider_reference
+        elif isinstance(event, PaymentRequest.PaymentReceived):
+            request["paid"] = _amount(Decimal(request["paid"]) + event.amount)
+            extra = {
+                "amount": _amount(event.amount),
+                "paid_at": utc_text(event.paid_at),
+                "overpaid": _amount(event.overpaid),
+                "allocations": [
+                    {"kassenzeichen": a.kassenzeichen, "amount": _amount(a.amount)}
+                    for a in event.allocations
+                ],
+            }
+        elif isinstance(event, PaymentRequest.PaymentFailed | PaymentRequest.Cancelled):
+            extra = {"reason": event.reason} if PAYMENT_KEYWORD.fullmatch(event.reason) else {}
+        elif isinstance(event, PaymentRequest.RefundRequested):
+            request["refunds"][event.refund] = _amount(event.amount)  # the reason stays sealed
+        elif isinstance(event, PaymentRequest.RefundApproved):
+            extra = {"refund": event.refund, "amount": request["refunds"].get(event.refund)}
+        elif isinstance(event, PaymentRequest.RefundPaid):
+            extra = {
+                "refund": event.refund,
+                "amount": request["refunds"].get(event.refund),
+                "provider_refund_reference": event.provider_refund_reference,
+            }
+        key_name = f"PaymentRequest.{type(event).__name__}"
+        if key_name not in REQUEST_TYPES:
+            return None
+        data = _request_data(request, event.originator_version) | extra
+        about = {"tenant": request["tenant"], "service": "", "subject": key}
+        return _payment_row(applied, REQUEST_TYPES[key_name][0], about, data)
+
+    def store(self) -> None:
+        """Write the receivables and requests back (each batch touches few)."""
+        upsert_rows(
+            self.tx, self.receivables_table, RECEIVABLE_STATE, list(self.receivables.values())
+        )
+        requests = [r | {"refunds": view_json(r["refunds"])} for r in self.requests.values()]
+        upsert_rows(self.tx, self.requests_table, REQUEST_STATE, requests)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _receivable_data(receivable: dict[str, Any], version: int) -> dict[str, Any]:
+    """What every receivable event says: which charge of which case, and where it stands."""
+    cancelled = receivable["status"] == "cancelled"
+    amount, paid = Decimal(receivable["amount"]), Decimal(receivable["paid"])
+    owed = Decimal(0) if cancelled else amount
+    outstanding = Decimal(0) if cancelled else max(amount - paid, Decimal(0))
+    credit = max(paid - Decimal(receivable["refunded"]) - owed, Decimal(0))
+    return {
+        "kassenzeichen": receivable["kassenzeichen"],
+        "case_id": receivable["case_id"],
+        "reference": receivable["reference"],
+        "service": receivable["service"],
+        "status": receivable["status"],
+        "outstanding": _amount(outstanding.quantize(Decimal("0.01"))),
+        "credit": _amount(credit.quantize(Decimal("0.01"))),
+        "currency": "EUR",
+        "version": version,
+        "links": {"case": f"/api/v1/cases/{receivable['case_id']}"},
+    }
+
+
+def _request_data(request: dict[str, Any], version: int) -> dict[str, Any]:
+    """What every payment request event says: whose, how much, where it stands."""
+    return {
+        "payment_request": request["request_id"],
+        "business_customer": request["business_customer"],
+        "status": request["status"],
+        "total": request["total"],
+        "paid": request["paid"],
+        "currency": "EUR",
+        "provider": request["provider"],
+        "provider_reference": request["provider_reference"],
+        "version": version,
+        "links": {"payment_request": f"/api/v1/payment-requests/{request['request_id']}"},
+    }
+
+
+def _payment_row(
+    applied: Applied, public: str, about: dict[str, Any], data: dict[str, Any]
+) -> tuple[Any, ...]:
+    """A receivable's row has its id as subject and its case's service; a request's, its id."""
+    event: Any = applied.event
+    aggregate = str(event.originator_id)
+    return (
+        applied.position,
+        _event_id(aggregate, event.originator_version),
+        f"{TYPE_PREFIX}{public}.{TYPE_VERSION}",
+        about["tenant"],
+        about["service"],
+        about.get("subject", aggregate),
+        utc_text(event.at),
+        view_json(data),
+    )
