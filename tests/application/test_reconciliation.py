@@ -400,7 +400,7 @@ def test_a_payment_of_another_day_belongs_to_that_day(world: PaymentWorld) -> No
     world.pay(today, "30.00")
     world.apply_callbacks(today)
     next_day = world.day + timedelta(days=1)
-    moment = datetime.combine(next_day, dt_time(0, 30), tzinfo=BERLIN)  # 23:30 UTC before
+    moment = datetime.combine(next_day, dt_time(0, 30), tzinfo=BERLIN)  # 22:30 UTC the day before
     assert world.control.post("/_control/clock", json={"now": moment.isoformat()}).is_success
     later = world.request(world.receivable("40.00"))
     world.pay(later, "40.00")
