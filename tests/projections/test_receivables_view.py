@@ -28,6 +28,7 @@ from domain.decision import DecisionOutcome
 from domain.payments.receivable import Receivable
 from domain.services import road_opening
 from domain.working_days import berlin_date
+from infrastructure.projection_runner import ProjectionRunner
 from infrastructure.wiring import Vorgang
 from projections.cursors import InvalidCursor
 from projections.receivables import Receivables
@@ -314,3 +315,39 @@ def test_the_view_has_a_version_of_its_own_and_reads_only_payment_events() -> No
     assert all(t.startswith(("domain.payments.",)) for t in view.topics())
     assert "domain.payments.receivable:Receivable.PaymentApplied" in view.topics()
     assert "domain.payments.payment_request:PaymentRequest.Expired" in view.topics()
+
+
+class OneByOne(Receivables):
+    """The same view under a version of its own, filled one event per batch."""
+
+    version = 98
+
+
+class AllAtOnce(Receivables):
+    """The same view under another version, filled in one batch."""
+
+    version = 99
+
+
+def test_the_view_is_the_same_whatever_the_batches(vorgang: Vorgang, clock: FixedClock) -> None:
+    bills = billing(vorgang, clock)
+    case_id = bills.permit()
+    first, *rest = bills.kassenzeichen(case_id)
+    request_id = bills.request([first])
+    bills.pay(request_id, "1.00", "evt-1")  # a part first
+    bills.pay(request_id, str(bills.receivable(first).amount), "evt-2")  # then too much
+    for kz in rest:
+        bills.receipt(kz, "1.00", f"K-{kz}")
+    take(vorgang.cases, case_id, "withdraw", actor=APPLICANT)
+    one, many = OneByOne(), AllAtOnce()
+    ProjectionRunner(vorgang.store, vorgang.views, one, batch_size=1).catch_up()
+    ProjectionRunner(vorgang.store, vorgang.views, many, batch_size=1000).catch_up()
+    for small, big, key in zip(one.tables(), many.tables(), ("receivable_id", "id"), strict=True):
+        rows = vorgang.views.query(f"SELECT * FROM {small} ORDER BY {key}")  # noqa: S608
+        assert rows == vorgang.views.query(f"SELECT * FROM {big} ORDER BY {key}")  # noqa: S608
+        assert rows
+    selected = f"SELECT kassenzeichen, status, paid, credit FROM {one.table}"  # noqa: S608
+    found = {r[0]: r for r in vorgang.views.query(selected)}
+    for kz, row in found.items():  # and as the aggregates compute it
+        receivable = bills.receivable(kz)
+        assert row[1:] == (receivable.status, str(receivable.paid), str(receivable.credit))
