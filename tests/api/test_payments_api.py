@@ -8,6 +8,7 @@ simulator stamps payments with its own clock, and a receipt may not lie in the f
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -34,6 +35,7 @@ PAYER = {
     "contact": "Jörg Brenner",
     "email": "kasse@brenner.example",
 }
+HANG_GUARD_SECONDS = 60.0
 NOWHERE = "http://127.0.0.1:9/api/v1/payments/providers/simulator/callbacks"
 
 
@@ -261,12 +263,15 @@ def test_a_fee_charged_to_the_account_is_its_receivable_for_members_and_staff_on
 
 
 def wait_for_rows(client: TestClient, url: str, headers: dict[str, str]) -> list[dict[str, Any]]:
-    """The list once the read model shows rows (it follows the log; bounded attempts)."""
-    for _ in range(200):
+    """The list once the read model shows rows: it follows the log, so poll until it does
+    (the limit only guards against a hang)."""
+    limit = time.monotonic() + HANG_GUARD_SECONDS
+    while time.monotonic() < limit:
         answer = client.get(url, headers=headers)
         assert answer.status_code == 200, answer.text
         if answer.json():
             return list(answer.json())
+        time.sleep(0.02)
     pytest.fail(f"{url} stayed empty")
 
 
