@@ -300,7 +300,8 @@ class DocumentDeliveryMachine(RuleBasedStateMachine):
             return None
         reference = self.case.cash_reference_for(kind, number)
         assert reference is not None
-        assert reference.split("-")[3] == f"{number:02d}"
+        [charge] = self.case.charges_of_decision(len(self.case.decisions))
+        assert reference == charge.kassenzeichen  # the fee's, whichever document sets it out
         return reference
 
     @staticmethod
@@ -551,7 +552,11 @@ class DocumentDeliveryMachine(RuleBasedStateMachine):
             assert (document.cash_reference is not None) == assessed
             if document.cash_reference is not None:
                 assert luhn_is_right(document.cash_reference)
-                assert document.cash_reference.split("-")[3] == f"{document.number:02d}"
+                charged = self.case.charges_of_decision(document.refers_to)
+                if charged:  # the Kassenzeichen the decision's fee was charged under
+                    assert document.cash_reference == charged[0].kassenzeichen
+                else:
+                    assert document.cash_reference.split("-")[3] == f"{document.number:02d}"
 
     @invariant()
     def replaying_the_events_gives_the_same_documents_and_bekanntgabe(self) -> None:
