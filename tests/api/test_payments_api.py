@@ -123,7 +123,7 @@ class Town:
         return case, [c["kassenzeichen"] for c in done.json()["payment"]["charges"]]
 
     def request(self, *kassenzeichen: str, headers: dict[str, str] | None = None) -> httpx.Response:
-        return self.client.post(
+        answer: httpx.Response = self.client.post(
             "/api/v1/payment-requests",
             json={
                 "business_customer": self.account_id,
@@ -132,6 +132,7 @@ class Town:
             },
             headers=headers or self.owner,
         )
+        return answer
 
     def pay(self, request: dict[str, Any], amount: str | None = None) -> dict[str, Any]:
         """The payer pays on the checkout (no callback), the member polls: the request."""
