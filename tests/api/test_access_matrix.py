@@ -11,10 +11,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.access import ACCESS_KEY, PUBLIC
+from application.clock import FixedClock
 from domain.actor import Scope
+from tests.api import test_payments_api as paying
 from tests.api.conftest import NEW_CASE, Auth
+from tests.api.test_road_opening_api import DECISION, permit_request
 
-ROLES = ["applicant", "clerk", "supervisor", "auditor", "admin", "integrator"]
+ROLES = ["applicant", "clerk", "supervisor", "cash_office", "auditor", "admin", "integrator"]
+# The payment provider simulator (a process) and settings naming it: payment requests exist.
+simulator = paying.simulator
+settings = paying.settings
 DOCUMENTATION = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 
 STAFF = {"clerk", "supervisor"}
@@ -59,7 +65,6 @@ STAFF_COMMANDS = [
     "notes",
     "extend-period",
     "decide",
-    "payments",
     "notify",
     "objections",
     "objections/remedy",
@@ -160,6 +165,44 @@ POLICY[("GET", "/api/v1/cases/{case_id}/documents/{number}")] = DOCUMENT_READERS
 POLICY[("POST", "/api/v1/cases/{case_id}/documents")] = STAFF
 POLICY[("POST", "/api/v1/cases/{case_id}/documents/{number}/sendings")] = STAFF
 POLICY[("POST", "/api/v1/cases/{case_id}/documents/{number}/outcomes")] = STAFF
+# issue 24: e-payment. The clerk's record_payment (POST .../payments) is gone: the applicant
+# (a member of the account who may pay) or staff bill a case to a business customer.
+POLICY[("POST", "/api/v1/cases/{case_id}/billing")] = {"applicant", *STAFF}
+# Accounts: the town's staff register; members (applicants) and the town's staff read;
+# owners (applicants) manage members — another applicant meets 404, never 403.
+_ACCOUNT = "/api/v1/business-customers/{account_id}"
+ACCOUNT_READERS = {"applicant", "cash_office", "auditor", "admin", *STAFF}
+POLICY[("POST", "/api/v1/business-customers")] = {"admin", *STAFF}
+POLICY[("GET", _ACCOUNT)] = ACCOUNT_READERS
+POLICY[("PUT", _ACCOUNT + "/members/{member}")] = {"applicant"}
+POLICY[("DELETE", _ACCOUNT + "/members/{member}")] = {"applicant"}
+POLICY[("GET", _ACCOUNT + "/receivables")] = ACCOUNT_READERS
+POLICY[("GET", _ACCOUNT + "/payment-requests")] = ACCOUNT_READERS
+POLICY[("GET", "/api/v1/receivables")] = {"cash_office", "auditor", "supervisor"}
+POLICY[("GET", "/api/v1/receivables/{kassenzeichen}")] = {
+    "applicant",
+    "cash_office",
+    "auditor",
+    *STAFF,
+}
+# Separation of duties: whoever orders a payment (clerk, supervisor) never records its
+# receipt; the cash office, and only it, records counter and bank-transfer receipts.
+POLICY[("POST", "/api/v1/receivables/{kassenzeichen}/receipts")] = {"cash_office"}
+# Paying online: a member who may pay opens the request; the provider's callback needs no
+# token (its signature authenticates it: 401 without one).
+_REQUEST = "/api/v1/payment-requests/{request_id}"
+POLICY[("POST", "/api/v1/payment-requests")] = {"applicant"}
+POLICY[("GET", _REQUEST)] = ACCOUNT_READERS
+POLICY[("POST", _REQUEST + "/cancellation")] = {"applicant", "cash_office", *STAFF}
+POLICY[("POST", _REQUEST + "/status-poll")] = {"applicant", "cash_office", *STAFF}
+POLICY[("POST", "/api/v1/payments/providers/{provider}/callbacks")] = PUBLIC_ROUTE
+# Refunds, four eyes: staff ask; the cash office or a supervisor decides, never the asker.
+POLICY[("POST", _REQUEST + "/refunds")] = {"cash_office", *STAFF}
+POLICY[("POST", _REQUEST + "/refunds/{refund}/approval")] = {"cash_office", "supervisor"}
+POLICY[("POST", _REQUEST + "/refunds/{refund}/rejection")] = {"cash_office", "supervisor"}
+CALLBACKS = "/api/v1/payments/providers/{provider}/callbacks"
+# Resources of one town: another town's staff and applicants meet 404.
+TOWN_RESOURCES = ("{case_id}", "{account_id}", "{kassenzeichen}", "{request_id}")
 
 
 BODIES: dict[str, dict[str, Any]] = {
@@ -182,7 +225,18 @@ BODIES: dict[str, dict[str, Any]] = {
     "extend-period": {"working_days": 5, "reason": "Gutachten"},
     "decide": {"outcome": "rejected", "justification": "j", "legal_basis": "l"},
     "refuse-countersign": {"reason": "r"},
-    "payments": {"amount": "1.00", "payment_reference": "P-1"},
+    "billing": {"business_customer": "4f1c2b7e-8d3a-5e6f-9a0b-1c2d3e4f5a6b"},
+    "/api/v1/business-customers": {"company": "Tiefbau GmbH", "owner": "portal:owner"},
+    "/api/v1/business-customers/{account_id}/members/{member}": {"role": "payer"},
+    "receipts": {
+        "amount": "1.00",
+        "channel": "counter",
+        "received_on": "2026-03-02",
+        "reference": "Q-1",
+    },
+    "cancellation": {"reason": "changed_my_mind"},
+    "refunds": {"amount": "1.00", "reason": "r"},
+    "rejection": {"reason": "r"},
     "notify": {"delivery": "counter"},
     "remedy-notice-defect": {"reason": "r"},
     "objections": {"grounds": "g"},
@@ -282,7 +336,42 @@ def test_every_route_declares_who_may_call_it_as_the_policy_says(client: TestCli
     assert {(m, p) for m, p in in_schema if p not in DOCUMENTATION and m != "HEAD"} <= documented
 
 
-def test_route_role_tenant_matrix(client: TestClient, auth: Auth) -> None:
+def payment_resources(
+    client: TestClient, owner: dict[str, str], clerk: dict[str, str], clock: FixedClock
+) -> dict[str, Any]:
+    """Usingen's contractor account (owned by the applicant), a road opening billed to it
+    and approved (its fee a receivable), and a payment request for it."""
+    account = client.post(
+        "/api/v1/business-customers", json=BODIES["/api/v1/business-customers"], headers=clerk
+    ).json()["id"]
+    case = client.post("/api/v1/cases", json=permit_request(clock), headers=owner).json()["id"]
+    billed = client.post(
+        f"/api/v1/cases/{case}/billing", json={"business_customer": account}, headers=owner
+    )
+    assert billed.status_code == 200, billed.json()
+    for command, step in (("claim", None), ("confirm-complete", None), ("decide", DECISION)):
+        done = client.post(f"/api/v1/cases/{case}/{command}", json=step, headers=clerk)
+        assert done.status_code == 200, done.json()
+    kassenzeichen = done.json()["payment"]["charges"][0]["kassenzeichen"]
+    body: dict[str, Any] = {
+        "business_customer": account,
+        "kassenzeichen": [kassenzeichen],
+        "payer": {"company": "Tiefbau GmbH", "contact": "J. Brenner", "email": "k@t.example"},
+    }
+    request = client.post("/api/v1/payment-requests", json=body, headers=owner)
+    assert request.status_code == 201, request.json()
+    return {
+        "{account_id}": account,
+        "{kassenzeichen}": kassenzeichen,
+        "{request_id}": request.json()["id"],
+        "{member}": "portal:member",
+        "{provider}": "simulator",
+        "{refund}": "R1",
+        "body": body,
+    }
+
+
+def test_route_role_tenant_matrix(client: TestClient, auth: Auth, clock: FixedClock) -> None:
     owner = auth("applicant", sub="portal:owner")
     case = client.post("/api/v1/cases", json=NEW_CASE, headers=owner).json()
     clerk = auth("clerk", sub="clerk.usingen")
@@ -293,6 +382,8 @@ def test_route_role_tenant_matrix(client: TestClient, auth: Auth) -> None:
     ):
         done = client.post(f"/api/v1/cases/{case['id']}/{command}", json=body, headers=clerk)
         assert done.status_code == 200, done.json()
+    payments = payment_resources(client, owner, clerk, clock)
+    bodies = {**BODIES, "/api/v1/payment-requests": payments.pop("body")}
     failures = []
     for method, path, rule in api_routes(client):
         url = (
@@ -306,7 +397,9 @@ def test_route_role_tenant_matrix(client: TestClient, auth: Auth) -> None:
             .replace("{ticket}", "W001")
             .replace("{day}/{code}", "2026-03-04/ABCDEFGH")
         )
-        body = BODIES.get(path) or BODIES.get(path.rsplit("/", 1)[-1])
+        for placeholder, value in payments.items():
+            url = url.replace(placeholder, value)
+        body = bodies.get(path) or bodies.get(path.rsplit("/", 1)[-1])
         for role in ROLES:
             for tenant in ("usingen", "schmitten"):
                 sub = "portal:owner" if role == "applicant" else f"{role}.{tenant}"
@@ -315,12 +408,18 @@ def test_route_role_tenant_matrix(client: TestClient, auth: Auth) -> None:
                     headers = auth(role, sub=sub, tenant=tenant, scopes=SCOPES[method, path])
                 response = client.request(method, url, json=body, headers=headers)
                 status = response.status_code
-                if PUBLIC in rule:
+                if path == CALLBACKS:
+                    expected_ok = status == 401  # a bearer token is no signature
+                elif PUBLIC in rule:
                     expected_ok = status not in (401, 403)
                 elif role not in rule:
                     expected_ok = status == 403
-                elif "{case_id}" in path and tenant == "schmitten":
+                elif any(key in path for key in TOWN_RESOURCES) and tenant == "schmitten":
                     expected_ok = status == 404  # another town's case does not exist for you
+                elif (method, path) == ("POST", "/api/v1/payment-requests") and (
+                    tenant == "schmitten"
+                ):
+                    expected_ok = status == 404  # another town's account, likewise
                 elif "{tenant}" in path and tenant == "schmitten":
                     expected_ok = status == 403  # another town's grave: you do not act for it
                 elif (method, path) == ("POST", "/api/v1/cases") and tenant == "schmitten":
@@ -331,7 +430,7 @@ def test_route_role_tenant_matrix(client: TestClient, auth: Auth) -> None:
                     failures.append(f"{method} {path} as {role}@{tenant}: {status}")
                 if status >= 400:
                     assert response.headers["content-type"].startswith("application/problem+json")
-        if PUBLIC not in rule:
+        if PUBLIC not in rule or path == CALLBACKS:
             anonymous = client.request(method, url, json=body)
             if anonymous.status_code != 401:
                 failures.append(f"{method} {path} without a token: {anonymous.status_code}")
@@ -350,3 +449,30 @@ def test_an_applicant_case_is_invisible_to_other_applicants(
     assert case["id"] in other.json()["detail"]  # names only what the caller sent
     staff = client.get(f"/api/v1/cases/{case['id']}", headers=auth(role))
     assert staff.status_code == 200
+
+
+def test_an_applicant_reaches_only_the_accounts_they_are_a_member_of(
+    client: TestClient, auth: Auth, clock: FixedClock
+) -> None:
+    owner = auth("applicant", sub="portal:owner")
+    found = payment_resources(client, owner, auth("clerk"), clock)
+    account, kz, request = found["{account_id}"], found["{kassenzeichen}"], found["{request_id}"]
+    calls: list[tuple[str, str, dict[str, Any] | None]] = [
+        ("GET", f"/api/v1/business-customers/{account}", None),
+        ("GET", f"/api/v1/business-customers/{account}/receivables", None),
+        ("GET", f"/api/v1/business-customers/{account}/payment-requests", None),
+        ("PUT", f"/api/v1/business-customers/{account}/members/portal:x", {"role": "viewer"}),
+        ("GET", f"/api/v1/receivables/{kz}", None),
+        ("GET", f"/api/v1/payment-requests/{request}", None),
+        ("POST", f"/api/v1/payment-requests/{request}/status-poll", None),
+        ("POST", "/api/v1/payment-requests", found["body"]),
+        ("POST", f"/api/v1/payment-requests/{request}/cancellation", BODIES["cancellation"]),
+    ]
+    stranger = auth("applicant", sub="portal:stranger")
+    for method, url, body in calls:
+        hidden = client.request(method, url, json=body, headers=stranger)
+        assert hidden.status_code == 404, (method, url, hidden.status_code)
+        assert "Tiefbau" not in hidden.text
+    for method, url, body in calls:
+        seen = client.request(method, url, json=body, headers=owner)
+        assert seen.status_code in (200, 201), (method, url, seen.json())
