@@ -182,6 +182,12 @@ def test_every_body_example_is_a_body_the_api_accepts(
                 .replace("{counter}", "Schalter 1")
                 .replace("{ticket}", "W001")
                 .replace("{day}/{code}", "2026-03-04/ABCDEFGH")
+                .replace("{account_id}", unknown_case)
+                .replace("{request_id}", unknown_case)
+                .replace("{member}", "portal:4711")
+                .replace("{kassenzeichen}", "011-26-000001-01-8")
+                .replace("{refund}", "R1")
+                .replace("{provider}", "simulator")
             )
             for example in examples_of(operation, document):
                 answer = client.request(method, url, json=example, headers=headers)
