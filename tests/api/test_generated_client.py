@@ -149,3 +149,30 @@ def submission_example(document: dict[str, Any]) -> dict[str, Any]:
     example = document["components"]["schemas"]["SubmitCase"]["examples"][0]
     copy: dict[str, Any] = json.loads(json.dumps(example))
     return copy
+
+
+def test_a_generated_client_registers_a_business_customer_its_owner_reads(
+    client_package: ModuleType, base_url: str
+) -> None:
+    register_customer = operation(client_package, "register_customer")
+    get_customer = operation(client_package, "get_customer")
+    models = generated("models")
+    clerk = as_person(client_package, base_url, Role.CLERK, "clerk.usingen")
+    owner = as_person(client_package, base_url, Role.APPLICANT, "portal:brenner")
+    stranger = as_person(client_package, base_url, Role.APPLICANT, "portal:someone")
+
+    registered = register_customer.sync_detailed(
+        client=clerk,
+        body=models.RegisterCustomer(company="Brenner Tiefbau GmbH", owner="portal:brenner"),
+    )
+    assert registered.status_code == 201, registered.content
+    account = registered.parsed
+    assert isinstance(account, models.CustomerOut)
+    assert [(m.member, m.role) for m in account.members] == [("portal:brenner", "owner")]
+
+    read = get_customer.sync(account.id, client=owner)
+    assert isinstance(read, models.CustomerOut)
+    assert (read.customer_number, read.company) == (account.customer_number, "Brenner Tiefbau GmbH")
+    hidden = get_customer.sync_detailed(account.id, client=stranger)
+    assert hidden.status_code == 404
+    assert isinstance(hidden.parsed, models.Problem)
