@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dt_time
 from typing import Annotated, Any
@@ -36,11 +39,13 @@ from domain.tenants import TENANTS
 from domain.working_days import BERLIN
 from infrastructure.database import DatabaseUrlError
 from infrastructure.demo import demo_case_for, seed_demo
+from infrastructure.demo_payments import PAYER_INDEX, contractor, demo_account_id
 from infrastructure.documents import cli as documents_cli
 from infrastructure.documents.assembly import renderer as letter_renderer
 from infrastructure.documents.letterheads import LetterheadProblem
 from infrastructure.documents.rendering import TemplateProblem
 from infrastructure.logging import configure_logging
+from infrastructure.payments.simulator_process import running_simulator
 from infrastructure.privacy.key_encryption import KeyEncryptionError, new_kek_text
 from infrastructure.projection_rebuild import prune, rebuild_together, superseded_views
 from infrastructure.scheduler import firings
@@ -202,6 +207,34 @@ def serve(
         letter_renderer(settings.letter_templates_dir)
     except (TemplateProblem, LetterheadProblem) as error:
         raise fail(str(error)) from None
+    with ExitStack() as running:
+        if with_demo and not settings.payment_provider_url:
+            settings = running.enter_context(demo_payment_provider(settings, host, port))
+        _serve(settings, host, port, with_demo, projections, workers)
+
+
+@contextmanager
+def demo_payment_provider(settings: Settings, host: str, port: int) -> Iterator[Settings]:
+    """The demo's payment provider: the simulator as a process of its own, calling back here.
+
+    Only in development; the API processes (and workers started with ``--workers``) find it
+    through ``VORGANG_PAYMENT_PROVIDER_URL``.
+    """
+    if settings.environment is not Environment.DEVELOPMENT:
+        yield settings
+        return
+    name = settings.payment_provider_name
+    callback_url = f"http://{host}:{port}/api/v1/payments/providers/{name}/callbacks"
+    with running_simulator(settings.payment_secrets()[0], callback_url) as base_url:
+        os.environ["VORGANG_PAYMENT_PROVIDER_URL"] = base_url
+        typer.echo(f"vorgang: payment provider simulator at {base_url}", err=True)
+        yield settings.model_copy(update={"payment_provider_url": base_url})
+
+
+def _serve(
+    settings: Settings, host: str, port: int, with_demo: bool, projections: bool, workers: int
+) -> None:
+    """Create the demo data if asked, then serve (in this process or ``workers`` of them)."""
     if with_demo:
         try:
             vorgang = build(settings)
@@ -248,6 +281,21 @@ def print_quickstart(settings: Settings, host: str, port: int, case_id: UUID) ->
         f"\n  API documentation: {base}/docs\n",
         err=True,
     )
+    if settings.payment_provider_url:
+        payer = contractor("usingen", PAYER_INDEX)
+        token = development_tokens(settings).issue(
+            subject=payer.id, name=payer.display_name, role=Role.APPLICANT, tenant="usingen"
+        )
+        account = demo_account_id("usingen")
+        typer.echo(
+            f"  A contractor pays online (Sabine Adler, Tiefbau Hochtaunus GmbH):\n"
+            f"  PAYER={token}\n"
+            f'  curl -s -H "Authorization: Bearer $PAYER" '
+            f"{base}/api/v1/business-customers/{account}/receivables\n"
+            f"  then POST {base}/api/v1/payment-requests and open its checkout_url "
+            f"(docs/payments.md)\n",
+            err=True,
+        )
 
 
 @app.command()

@@ -55,10 +55,11 @@ def configure_logging(log_format: str = "auto", level: str = "INFO") -> None:
     )
     logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level.upper())
     # Libraries that render and seal letters narrate every step at INFO (WeasyPrint's
-    # progress, fontTools' subsetting, pyHanko's signing): their warnings are enough.
+    # progress, fontTools' subsetting, pyHanko's signing), and httpx every request to the
+    # payment provider: their warnings are enough.
     named = logging.getLevelName(level.upper())
     quiet = max(logging.WARNING, named if isinstance(named, int) else logging.INFO)
-    for chatty in ("weasyprint", "fontTools", "pyhanko", "pyhanko_certvalidator"):
+    for chatty in ("weasyprint", "fontTools", "pyhanko", "pyhanko_certvalidator", "httpx"):
         logging.getLogger(chatty).setLevel(quiet)
     structlog.configure(
         processors=[

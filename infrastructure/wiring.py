@@ -33,6 +33,7 @@ from infrastructure.database import DatabaseTarget, parse_database_url
 from infrastructure.documents.assembly import document_ports, renderer
 from infrastructure.documents.delivery_watch import DeliveryWatch
 from infrastructure.log_position import LogPositions
+from infrastructure.payment_watch import PaymentWatch
 from infrastructure.privacy.key_encryption import KeyEncryptionError, KeyRing, parse_kek
 from infrastructure.privacy.key_store import PersonalDataKeys, WritesKeyRows, open_keys
 from infrastructure.privacy.transcoding import EncryptedPersonalData
@@ -256,6 +257,10 @@ def build(
     appointment_watch = AppointmentWatch(
         views, AppointmentService(store, clock, identities, keys=keys), clock
     )
+    # Requests whose callback never came are polled, and expired at their end, beside the timers.
+    rounds = [delivery_watch.tick, appointment_watch.tick]
+    if payments.providers:
+        rounds.append(PaymentWatch(views, payments, clock).tick)
     scheduler = Scheduler(
         views=views,
         commands=commands,
@@ -263,7 +268,7 @@ def build(
         clock=clock,
         reminder_working_days=settings.reminder_working_days,
         tick_seconds=settings.scheduler_tick_seconds,
-        beside=rounds_beside_the_timers(delivery_watch.tick, appointment_watch.tick),
+        beside=rounds_beside_the_timers(*rounds),
     )
     if run_scheduler is None:
         run_scheduler = settings.scheduler and injected is None
