@@ -529,12 +529,17 @@ class PaymentService:
         """What may still be paid back on the request: the overpayment no receivable took,
         and the credit of the receivables it paid (a cancelled charge, one paid twice), less
         refunds asked for and not yet decided."""
+        return max(self._due_for_refund(request) - request.refunds_pending, Decimal(0))
+
+    def _due_for_refund(self, request: PaymentRequest) -> Decimal:
+        """The overpayment left and the credit of the receivables the request paid, before
+        any refund under way (another request's refund may take the same credit first)."""
         credit = Decimal(0)
         for receivable in self._receivables_of(request):
             own = request.allocated.get(receivable.kassenzeichen, Decimal(0))
             own -= _refunded_for(receivable, request)
             credit += max(min(receivable.credit, own), Decimal(0))
-        return max(self._overpayment_left(request) + credit - request.refunds_pending, Decimal(0))
+        return self._overpayment_left(request) + credit
 
     def _receivables_of(self, request: PaymentRequest) -> list[Receivable]:
         found = []
@@ -583,12 +588,17 @@ class PaymentService:
         actor = actor.acting_in(REFUND_APPROVERS)
         request = self.request(actor, request_id)
         overpayment_left = self._overpayment_left(request)
+        asked = request.refund(refund)
+        others = request.refunds_pending - asked.amount  # this one is pending until approved
+        if asked.status == "requested" and asked.amount > self._due_for_refund(request) - others:
+            # The credit was paid back meanwhile (a refund of another request of the same
+            # receivable): the provider must not pay it out a second time.
+            raise InvalidCommand("amount", "the refund exceeds what is still due: reject it")
         request.approve_refund(
             refund=refund, actor=actor.recorded_in(request.id), at=self.clock.now()
         )
         gateway = self.provider(request.provider)
         assert request.provider_reference is not None
-        asked = request.refund(refund)
         reference = gateway.refund(
             request.provider_reference, asked.amount, f"{request.id}/{refund}"
         )
