@@ -586,29 +586,41 @@ class PaymentService:
         if not actor.acts_as(*REFUND_APPROVERS):
             raise InvalidCommand("actor", "the cash office or a supervisor approves refunds")
         actor = actor.acting_in(REFUND_APPROVERS)
-        request = self.request(actor, request_id)
-        overpayment_left = self._overpayment_left(request)
-        asked = request.refund(refund)
-        others = request.refunds_pending - asked.amount  # this one is pending until approved
-        if asked.status == "requested" and asked.amount > self._due_for_refund(request) - others:
-            # The credit was paid back meanwhile (a refund of another request of the same
-            # receivable): the provider must not pay it out a second time.
-            raise InvalidCommand("amount", "the refund exceeds what is still due: reject it")
-        request.approve_refund(
-            refund=refund, actor=actor.recorded_in(request.id), at=self.clock.now()
-        )
-        gateway = self.provider(request.provider)
-        assert request.provider_reference is not None
-        reference = gateway.refund(
-            request.provider_reference, asked.amount, f"{request.id}/{refund}"
-        )
-        at = self.clock.now()
-        request.record_refund_paid(refund=refund, provider_refund_reference=reference, at=at)
-        changed = self._refund_receivables(
-            request, refund, asked.amount, overpayment_left, actor, at
-        )
-        self.store.save(request, *changed)
-        return request
+        paid_back: str | None = None  # the provider's reference, once it paid the refund back
+        for attempt in range(ATTEMPTS):
+            if attempt:
+                time.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))  # noqa: S311
+            request = self.request(actor, request_id)
+            overpayment_left = self._overpayment_left(request)
+            asked = request.refund(refund)
+            if paid_back is not None and asked.status == "paid":
+                return request  # recorded by a save that raced this one
+            others = request.refunds_pending - asked.amount  # this one is pending until approved
+            due = self._due_for_refund(request) - others
+            if paid_back is None and asked.status == "requested" and asked.amount > due:
+                # The credit was paid back meanwhile (a refund of another request of the same
+                # receivable): the provider must not pay it out a second time.
+                raise InvalidCommand("amount", "the refund exceeds what is still due: reject it")
+            request.approve_refund(
+                refund=refund, actor=actor.recorded_in(request.id), at=self.clock.now()
+            )
+            if paid_back is None:
+                gateway = self.provider(request.provider)
+                assert request.provider_reference is not None
+                paid_back = gateway.refund(
+                    request.provider_reference, asked.amount, f"{request.id}/{refund}"
+                )
+            at = self.clock.now()
+            request.record_refund_paid(refund=refund, provider_refund_reference=paid_back, at=at)
+            changed = self._refund_receivables(
+                request, refund, asked.amount, overpayment_left, actor, at
+            )
+            try:
+                self.store.save(request, *changed)
+            except IntegrityError:
+                continue  # the money went out: record it on a fresh load, never lose it
+            return request
+        raise ConcurrentUpdate(request_id)
 
     def reject_refund(
         self, actor: Actor, request_id: UUID, refund: str, *, reason: str

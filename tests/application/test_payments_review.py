@@ -7,10 +7,12 @@ flow's (``tests/application/test_payments_flow.py``).
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from application.cases import CaseService
+from application.clock import FixedClock
 from application.payments import PaymentService
 from domain.documents import DocumentKind
 from domain.errors import InvalidCommand
@@ -103,3 +105,46 @@ def test_a_receipts_reference_is_never_stored_in_clear(
         *(str(getattr(e, "payment", "")) for e in cases.store.events.get(case_id)),
     ]
     assert not [text for text in stored if "Mustermann" in text]
+
+
+class RacedProvider(FakeProvider):
+    """Refunds once per refund id (as the simulator does); the first refund call meets a
+    concurrent save of the request (a refund asked for meanwhile)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.meanwhile: list[Any] = []
+        self.by_id: dict[str, str] = {}
+
+    def refund(self, provider_reference: str, amount: Decimal, refund_id: str) -> str:
+        while self.meanwhile:
+            self.meanwhile.pop()()
+        if refund_id not in self.by_id:
+            self.by_id[refund_id] = super().refund(provider_reference, amount, refund_id)
+        return self.by_id[refund_id]
+
+
+def test_a_refund_the_provider_paid_is_recorded_though_another_save_raced_it(
+    cases: CaseService, clock: FixedClock
+) -> None:
+    """The provider pays the refund back before the approval is saved; a concurrent save of
+    the request must not leave the money paid out and the refund still ``requested``."""
+    provider = RacedProvider()
+    payments = PaymentService(cases.store, clock, {provider.name: provider})
+    case_id, _ = billed_permit(cases, payments)
+    request = pay_request(payments, provider, cases, case_id)
+    over = request.total + Decimal("10.00")
+    payments.apply(
+        provider.name, provider.paid(request.provider_reference or "", str(over), clock.now())
+    )
+    payments.request_refund(CLERK, request.id, amount=Decimal("4.00"), reason="Überzahlung")
+    provider.meanwhile.append(
+        lambda: payments.request_refund(
+            CASH_OFFICE, request.id, amount=Decimal("6.00"), reason="Überzahlung, Rest"
+        )
+    )
+    payments.approve_refund(SUPERVISOR, request.id, "R1")
+    after = payments.request(CLERK, request.id)
+    assert after.refund("R1").status == "paid"
+    assert after.refund("R2").status == "requested"
+    assert provider.refunds == [(request.provider_reference, Decimal("4.00"), f"{request.id}/R1")]
