@@ -28,6 +28,7 @@ from tests.application.test_payments_flow import (
     receivables,
 )
 from tests.conftest import CLERK, SUPERVISOR
+from tests.steps import pay_at_the_cash_office, take
 
 __all__ = ["payments", "provider"]  # the flow's fixtures, used here by name
 
@@ -148,3 +149,33 @@ def test_a_refund_the_provider_paid_is_recorded_though_another_save_raced_it(
     assert after.refund("R1").status == "paid"
     assert after.refund("R2").status == "requested"
     assert provider.refunds == [(request.provider_reference, Decimal("4.00"), f"{request.id}/R1")]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a remedy's fee refund (Abhilfe, § 72 VwGO) lowers the case's fee_paid only: the "
+    "receivable keeps the fee as owed and paid, so no refund is ever due to the cash office "
+    "(and a remedy with a new decision charges the fee a second time beside the first); "
+    "how a remedy reaches the receivables is a design decision",
+)
+def test_a_fee_refunded_by_a_remedy_is_due_for_refund_on_its_receivable(
+    cases: CaseService, payments: PaymentService
+) -> None:
+    case_id, _ = billed_permit(cases, payments)
+    pay_at_the_cash_office(cases, case_id)
+    fee = permit(cases, case_id).charges[0]
+    take(cases, case_id, "notify", actor=CLERK, delivery="counter")
+    take(cases, case_id, "lodge_objection", actor=CLERK, grounds="Gebühr zu hoch")
+    take(
+        cases,
+        case_id,
+        "remedy_objection",
+        actor=CLERK,
+        reason="Die Gebühr war nicht geschuldet.",
+        fee_refund=fee.amount,
+        new_decision=False,
+        operative_part="Die Gebührenfestsetzung wird aufgehoben.",
+    )
+    assert permit(cases, case_id).fee_refunded == fee.amount
+    [receivable, *_] = receivables(cases, case_id)
+    assert receivable.refund_due == fee.amount
