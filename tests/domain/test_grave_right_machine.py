@@ -163,7 +163,9 @@ class GraveRightMachine(ServiceMachine):
             holder = case.holder
             assert not gate or holder is None or holder.id != who.id, refused
             return
-        assert [type(e).__name__ for e in case.pending_events] == ["GraveChecked", "Decided"]
+        names = [type(e).__name__ for e in case.pending_events]
+        assert names[:2] == ["GraveChecked", "Decided"]
+        assert set(names[2:]) <= {"FeeCharged"}  # an approval with a fee charges it
         decision = case.decision
         assert decision is not None
         check = case.grave_check
