@@ -3,8 +3,9 @@
 A case that charges a fee (``Case.FeeCharged``) opens its receivable — the town's claim under
 the Kassenzeichen, which the cash office and the municipal accounting (HKR) book — in the
 very transaction that records the charge; the notification (``Notified``) sets the due date
-of a charge that falls due a month after it; a withdrawal cancels the case's receivables
-(what was paid already stays on them as a refund due, for the cash office to decide).
+of a charge that falls due a month after it; a withdrawal before the Bekanntgabe cancels the
+case's receivables (the official act was never completed; what was paid already stays on them
+as a refund due, for the cash office to decide), while a fee of a decision made known is kept.
 Whatever path saves the case — a clerk's command, a delivery that completes the Bekanntgabe,
 a timer — the store runs this policy (``VorgangStore.follow_with``), so a charge never
 exists without its receivable.
@@ -61,7 +62,11 @@ class ReceivablesOfCases:
                             receivable.set_due_date(
                                 due_on=pending.fee_due_on, at=pending.at, actor=pending.actor
                             )
-            elif isinstance(pending, ChangesStatus) and pending.status == CaseStatus.WITHDRAWN:
+            elif (
+                isinstance(pending, ChangesStatus)
+                and pending.status == CaseStatus.WITHDRAWN
+                and case.notified_on is None  # a Bescheid made known keeps its fee
+            ):
                 withdrawn: Any = pending  # every withdrawal records who and when
                 for charge in case.charges:
                     receivable = self._load(case, charge, changed)

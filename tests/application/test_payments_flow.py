@@ -376,3 +376,26 @@ def test_an_unpaid_request_expires_after_its_time_and_a_late_payment_still_count
     payments.apply(provider.name, late)
     assert payments.request(CLERK, request.id).status == "paid"
     assert permit(cases, case_id).status == "decided"
+
+
+def test_a_withdrawal_after_the_bekanntgabe_keeps_the_fee_owed(
+    cases: CaseService, payments: PaymentService
+) -> None:
+    """The official act was completed when the decision was made known: its fee stays."""
+    case_id, _ = billed_permit(cases, payments)
+    case = permit(cases, case_id)
+    for charge in case.charges:
+        payments.record_receipt(
+            CASH_OFFICE,
+            charge.kassenzeichen,
+            amount=charge.amount,
+            channel="counter",
+            received_on=berlin_date(cases.clock.now()),
+            reference=f"BAR-{charge.number}",
+        )
+    take(cases, case_id, "notify", actor=CLERK, delivery="counter")
+    take(cases, case_id, "withdraw", actor=APPLICANT)
+    assert permit(cases, case_id).status == "withdrawn"
+    kept = receivables(cases, case_id)
+    assert [r.status for r in kept] == ["settled"] * len(kept)
+    assert sum((r.refund_due for r in kept), Decimal(0)) == 0
