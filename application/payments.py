@@ -21,6 +21,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import random
 import time
 from collections.abc import Mapping, Sequence
@@ -51,7 +53,7 @@ from domain.payments.kassenzeichen import check_kassenzeichen
 from domain.payments.money import euros
 from domain.payments.payment_request import PaymentRequest, RequestItem
 from domain.payments.receivable import Receivable, receivable_id
-from domain.personal_data import PersonalData
+from domain.personal_data import PersonalData, Subjects, reveal
 from domain.tenants import tenant as tenant_named
 from domain.working_days import berlin_date
 
@@ -101,8 +103,10 @@ class PaymentService:
         providers: Mapping[str, PaymentProvider] | None = None,
         *,
         request_lifetime: timedelta = REQUEST_LIFETIME,
+        receipt_key: bytes = b"vorgang-receipts",
     ) -> None:
         self.store = store
+        self.receipt_key = receipt_key  # receipts' ids are keyed digests of their reference
         self.clock = clock
         self.providers = dict(providers or {})
         self.request_lifetime = request_lifetime
@@ -479,7 +483,12 @@ class PaymentService:
         amount = euros(amount, "amount")
         if received_on > berlin_date(self.clock.now()):
             raise InvalidCommand("received_on", "must not lie in the future")
-        payment = f"{channel}:{reference}"
+        # The id makes a receipt idempotent without holding its text, which may name people:
+        # the text itself is sealed with the case's free text (erased with it).
+        digest = hmac.new(
+            self.receipt_key, f"{kassenzeichen}\x1f{reference}".encode(), hashlib.sha256
+        )
+        payment = f"{channel}:{digest.hexdigest()[:24]}"
         for attempt in range(ATTEMPTS):
             if attempt:
                 time.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))  # noqa: S311
@@ -495,6 +504,9 @@ class PaymentService:
                 channel=channel,
                 recorded_by=actor.recorded_in(receivable.id),
                 at=at,
+                reference=PersonalData(
+                    case_id=receivable.case_id, subject=Subjects.CASE_TEXT, value=reference
+                ),
             )
             cases: dict[UUID, Case] = {}
             self._settle_case(receivable, actor, payment, at, cases)
@@ -731,6 +743,7 @@ def receivable_view(receivable: Receivable) -> dict[str, Any]:
                 "amount": p.amount,
                 "received_on": p.received_on,
                 "channel": p.channel,
+                "reference": reveal(p.reference),
                 "recorded_by": p.recorded_by.id,
             }
             for p in receivable.payments.values()

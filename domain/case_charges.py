@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 ADMINISTRATIVE_FEE: Final = "administrative_fee"  # Verwaltungsgebühr
 SPECIAL_USE_FEE: Final = "special_use_fee"  # Sondernutzungsgebühr (§ 18 HStrG)
+MAX_CHARGES: Final = 49  # the charge's two digits in the Kassenzeichen: 01-49
 # Who records that money arrived: the provider's callback (the system) or the cash office.
 SETTLERS: Final = frozenset({Role.SYSTEM, Role.CASH_OFFICE})
 
@@ -190,6 +191,8 @@ class CaseCharges(Aggregate):
             if line.amount <= 0:
                 continue
             sequence = len(self.charges) + 1
+            if sequence > MAX_CHARGES:  # 50-99 are the Kassenzeichen of documents' own costs
+                raise InvalidCommand("fee", f"a case charges at most {MAX_CHARGES} fees")
             charge = Charge(
                 number=sequence,
                 kassenzeichen=cash_reference(official_key, int(year), int(case_number), sequence),

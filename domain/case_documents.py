@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from domain.deemed_approval import DeemedApprovalCertificate
     from domain.objection import Objection
 
+DOCUMENT_SEQUENCE_BASE = 50  # Kassenzeichen of costs set out by a document, not a charge
 ISSUERS: frozenset[Role] = frozenset({Role.CLERK, Role.SUPERVISOR, Role.SYSTEM})
 # A postbox address (BundID, Mein Unternehmenskonto) is the account the application came from.
 POSTBOX_ACCOUNT_PREFIX = "portal:"
@@ -154,8 +155,8 @@ class CaseDocuments(Aggregate):
         """The Kassenzeichen the document assigns, where it assesses costs.
 
         A decision's is the Kassenzeichen its fee was charged under (the receivable's); a
-        decision recorded before charges existed, and the other kinds, take the document's
-        number in its place.
+        decision recorded before charges existed, and the other kinds, take 50 plus the
+        document's number in its place (documents issued before kept the number itself).
         """
         if not self.costs_assessed_by(kind):
             return None
@@ -166,7 +167,10 @@ class CaseDocuments(Aggregate):
                 return kassenzeichen
         _prefix, year, case_number = self.reference.split("-")
         official_key = tenant_named(self.tenant).official_key
-        return cash_reference(official_key, int(year), int(case_number), number)
+        # Charges are numbered 01-49 (``CaseCharges``); costs a document assesses without a
+        # charge of their own take 50 + the document's number, so the two never meet.
+        sequence = DOCUMENT_SEQUENCE_BASE + (number - 1) % 49 + 1
+        return cash_reference(official_key, int(year), int(case_number), sequence)
 
     def postbox_account(self) -> str | None:
         """The postbox of the applicant's account (an online application), else None."""

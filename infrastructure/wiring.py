@@ -248,6 +248,7 @@ def build(
         clock,
         payment_providers(settings),
         request_lifetime=timedelta(minutes=settings.payment_request_minutes),
+        receipt_key=settings.id_secret.get_secret_value().encode(),
     )
     ports = document_ports(settings, keys)
     documents = DocumentService(store, clock, ports)

@@ -126,6 +126,7 @@ class AppliedPaymentAsDict(Transcoding):
             "recorded_by": obj.recorded_by,
             "at": obj.at,
             "request_id": obj.request_id,
+            "reference": obj.reference,
         }
 
     def decode(self, data: dict[str, Any]) -> AppliedPayment:
@@ -140,6 +141,7 @@ class AppliedPaymentAsDict(Transcoding):
             recorded_by=data["recorded_by"],
             at=data["at"],
             request_id=None if request_id is None else _uuid(request_id),
+            reference=data.get("reference"),
         )
 
 

@@ -89,6 +89,7 @@ class AppliedPayment:
     recorded_by: ActorRecord
     at: datetime
     request_id: UUID | None = None
+    reference: PersonalValue | None = None  # a receipt's statement text (may name people)
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,8 +272,12 @@ class Receivable(Aggregate):
         recorded_by: ActorRecord,
         at: datetime,
         request_id: UUID | None = None,
+        reference: PersonalData | None = None,
     ) -> Decimal:
         """Apply money received; returns the part that paid the outstanding amount.
+
+        ``reference`` is a receipt's statement or receipt text, sealed under the case's
+        ``case-text`` subject (it may name the payer); the ``payment`` id must not hold it.
 
         The rest (beyond the amount, or all of it once cancelled) is credit, recorded as an
         overpayment. The cash office records counter and bank-transfer receipts, never the
@@ -298,6 +303,10 @@ class Receivable(Aggregate):
                 )
         elif request_id is None:
             raise InvalidCommand("request_id", "a provider payment names its payment request")
+        if reference is not None and (
+            not isinstance(reference, PersonalData) or reference.case_id != self.case_id
+        ):
+            raise InvalidCommand("reference", "must be the case's PersonalData")
         applied = min(money, self.outstanding)
         settles = self.settled_at is None and not self.cancelled and applied == self.outstanding
         self._payment_applied(
@@ -310,6 +319,7 @@ class Receivable(Aggregate):
             recorded_by=recorded_by,
             at=at,
             request_id=request_id,
+            reference=reference,
             status=SETTLED if settles else (PARTLY_PAID if self.status == OPEN else self.status),
         )
         return applied
@@ -326,6 +336,7 @@ class Receivable(Aggregate):
         recorded_by: ActorRecord
         at: datetime
         request_id: UUID | None
+        reference: PersonalValue | None
         status: str
 
     @event(PaymentApplied)
@@ -341,6 +352,7 @@ class Receivable(Aggregate):
         recorded_by: ActorRecord,
         at: datetime,
         request_id: UUID | None,
+        reference: PersonalValue | None,
         status: str,
     ) -> None:
         self.payments[payment] = AppliedPayment(
@@ -353,6 +365,7 @@ class Receivable(Aggregate):
             recorded_by,
             at,
             request_id,
+            reference,
         )
         if status == SETTLED and self.settled_at is None:
             self.settled_at = at

@@ -58,13 +58,6 @@ def test_two_refunds_of_one_double_payment_never_pay_back_more_than_the_credit(
     assert payments.request(CLERK, second.id).refund("R1").status == "requested"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="domain/case_documents.py cash_reference_for numbers a costs document's "
-    "Kassenzeichen by the document's number, the same SS space as the case's charges: "
-    "another Bescheid's costs (Widerspruchsbescheid, Kostenersatz) are booked to the "
-    "charge of that number (out of this review's files; a design decision)",
-)
 def test_a_costs_document_never_takes_the_kassenzeichen_of_another_charge(
     cases: CaseService, payments: PaymentService
 ) -> None:
@@ -79,13 +72,6 @@ def test_a_costs_document_never_takes_the_kassenzeichen_of_another_charge(
         assert case.cash_reference_for(DocumentKind.CHARGE_ASSESSMENT, number) not in charged
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a receipt's reference (a bank statement's text, which names people: the feed "
-    "leaves it out for that reason) is the payment id in Receivable.PaymentApplied and "
-    "Case.ChargeSettled, in clear: sealing or digesting it changes what the cash office "
-    "sees (a design decision)",
-)
 def test_a_receipts_reference_is_never_stored_in_clear(
     cases: CaseService, payments: PaymentService
 ) -> None:
