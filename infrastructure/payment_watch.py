@@ -33,10 +33,22 @@ Waiting = Callable[[datetime], Iterable[UUID]]
 
 
 def waiting_in_view(views: ViewDatabase, limit: int = ROUND_LIMIT) -> Waiting:
-    """The waiting requests whose last event lies before a moment, from the receivables view."""
+    """The waiting requests whose last event lies before a moment, from the receivables view.
+
+    Each round continues behind the last request of the round before, and starts over once
+    it reached the end: requests that keep waiting (partly paid, a provider that fails for
+    one of them) never crowd out newer ones.
+    """
+    behind: list[tuple[str, str] | None] = [None]
 
     def waiting(started_before: datetime) -> list[UUID]:
-        rows = waiting_requests(views, started_before=started_before, limit=limit)
+        rows = waiting_requests(views, started_before=started_before, limit=limit, after=behind[0])
+        if len(rows) < limit and behind[0] is not None:  # the end: round again from the start
+            seen = {str(row["id"]) for row in rows}
+            more = waiting_requests(views, started_before=started_before, limit=limit)
+            rows += [row for row in more if str(row["id"]) not in seen][: limit - len(rows)]
+        last = rows[-1] if len(rows) == limit else None
+        behind[0] = None if last is None else (str(last["last_event_at"]), str(last["id"]))
         return [row["id"] if isinstance(row["id"], UUID) else UUID(str(row["id"])) for row in rows]
 
     return waiting

@@ -158,14 +158,24 @@ def payment_requests_of(
 
 
 def waiting_requests(
-    views: ViewDatabase, *, started_before: datetime, limit: int
+    views: ViewDatabase,
+    *,
+    started_before: datetime,
+    limit: int,
+    after: tuple[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Requests of every town still waiting (requested or pending) whose last event lies
-    before ``started_before``, longest waiting first: the payment watch polls them."""
+    before ``started_before``, longest waiting first: the payment watch polls them.
+
+    ``after`` (a row's ``last_event_at`` text and id) continues behind that row, so a watch
+    goes round all of them even when the longest waiting never leave (partly paid).
+    """
     table = Receivables().requests_table
     where = Where()
     where.within("status", WAITING)
     where.add("last_event_at < ?", utc_text(started_before))
+    if after is not None:
+        where.add("(last_event_at > ? OR (last_event_at = ? AND id > ?))", *after[:1], *after)
     rows = views.query(
         f"SELECT {', '.join(REQUEST_FIELDS)} FROM {table} WHERE {where.sql} "
         "ORDER BY last_event_at, id LIMIT ?",
