@@ -19,6 +19,7 @@ from typing import Any, Final
 from domain.actor import ActorRecord
 from domain.authorities import authorities_of, remedy_notice
 from domain.case import Case
+from domain.case_charges import ADMINISTRATIVE_FEE, SPECIAL_USE_FEE
 from domain.decision import Decision, DecisionOutcome, Hearing, ProvisionKind
 from domain.documents import DocumentKind
 from domain.errors import InvalidCommand
@@ -247,6 +248,25 @@ class _Parts:
 # ------------------------------------------------------------------ the kinds
 
 
+LEDGER_NAMES: Final = {
+    ADMINISTRATIVE_FEE: "Verwaltungsgebühr",
+    SPECIAL_USE_FEE: "Sondernutzungsgebühr",
+}
+
+
+def _charge_notes(case: Case) -> tuple[str, ...]:
+    """Each further fee the decision charged, under its own Kassenzeichen, and whether the
+    fees were paid already (a business customer pays before the permit is issued)."""
+    charged = case.charges_of_decision(len(case.decisions))
+    notes = [
+        f"{LEDGER_NAMES.get(c.ledger, c.ledger)} {euro(c.amount)}, Kassenzeichen {c.kassenzeichen}"
+        for c in charged[1:]
+    ]
+    if charged and all(c.kassenzeichen in case.settled_charges for c in charged):
+        notes.append("Die festgesetzten Gebühren sind bereits bezahlt.")
+    return tuple(notes)
+
+
 def _decision(case: Case, shown: _Shown, issued_on: date, cash_ref: str | None) -> _Parts:
     decision = case.decision
     if decision is None:  # document_refers_to refused it already
@@ -274,6 +294,7 @@ def _decision(case: Case, shown: _Shown, issued_on: date, cash_ref: str | None) 
             due=_day(decision.costs.due_on) if decision.costs.due_on else WITHIN_A_MONTH,
             debtor=shown.text(decision.costs.debtor),
             cash_reference=cash_ref or decision.costs.cash_reference,
+            notes=_charge_notes(case),
         )
     return _Parts(
         authority=decision.issuing_authority or _issuer(case),

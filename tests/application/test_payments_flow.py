@@ -20,6 +20,7 @@ import pytest
 from application.cases import CaseService
 from application.clock import FixedClock
 from application.errors import CaseNotFound, ConcurrentUpdate
+from application.letters import compose
 from application.payment_ports import (
     BadSignature,
     Checkout,
@@ -32,6 +33,7 @@ from application.payment_ports import (
 from application.payments import Payer, PaymentService
 from domain.actor import Actor, Role
 from domain.decision import DecisionOutcome
+from domain.documents import DocumentKind
 from domain.errors import InvalidCommand
 from domain.payments.business_customer import BusinessCustomer
 from domain.payments.kassenzeichen import is_valid_kassenzeichen
@@ -399,3 +401,29 @@ def test_a_withdrawal_after_the_bekanntgabe_keeps_the_fee_owed(
     kept = receivables(cases, case_id)
     assert [r.status for r in kept] == ["settled"] * len(kept)
     assert sum((r.refund_due for r in kept), Decimal(0)) == 0
+
+
+def test_the_bescheid_names_every_fee_with_its_kassenzeichen_and_that_it_was_paid(
+    cases: CaseService, payments: PaymentService, provider: FakeProvider
+) -> None:
+    case_id, _ = billed_permit(cases, payments)
+    request = pay_request(payments, provider, cases, case_id)
+    reference = request.provider_reference or ""
+    payments.apply(provider.name, provider.paid(reference, str(request.total), cases.clock.now()))
+    case = permit(cases, case_id)
+    first, *more = case.charges
+    assert more, "the example road opening is a special use: two fees"
+    letter = compose(
+        case,
+        DocumentKind.DECISION,
+        number=case.next_document_number(),
+        issued_on=berlin_date(cases.clock.now()),
+        issued_by=CLERK.recorded_in(case_id),
+        automatic=False,
+        cash_reference=case.cash_reference_for(DocumentKind.DECISION, 1),
+    )
+    assert letter.costs is not None
+    assert letter.costs.cash_reference == first.kassenzeichen
+    for charge in more:
+        assert any(charge.kassenzeichen in note for note in letter.costs.notes)
+    assert "Die festgesetzten Gebühren sind bereits bezahlt." in letter.costs.notes
