@@ -112,6 +112,7 @@ def test_a_burial_registration_through_every_step(
         "Claimed",
         "CompletenessConfirmed",
         "Decided",
+        "FeeCharged",  # the fee, under its Kassenzeichen
         "Notified",
         "BurialCarriedOut",
         "BecameFinal",

@@ -96,6 +96,7 @@ def test_a_grave_right_is_acquired_extended_transferred_and_returned_by_http_alo
         "CompletenessConfirmed",
         "GraveChecked",
         "Decided",
+        "FeeCharged",  # the fee, under its Kassenzeichen
         "Notified",
     ]
     replay = client.get(url + "/decisions/1/replay", headers=auth("auditor")).json()

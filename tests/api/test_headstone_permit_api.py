@@ -115,6 +115,7 @@ def test_a_headstone_permit_through_every_step(
         "Claimed",
         "CompletenessConfirmed",
         "Decided",
+        "FeeCharged",  # the fee, under its Kassenzeichen
         "Notified",
         "HeadstoneSet",
         "HeadstoneInspected",

@@ -22,6 +22,7 @@ from projections.due_timers import DueTimers
 from projections.feed import Feed
 from projections.inbox import Inbox
 from projections.open_dispatches import OpenDispatches
+from projections.receivables import Receivables
 from projections.search import CaseSearch
 from tests.api.conftest import NEW_CASE, Auth
 
@@ -363,6 +364,7 @@ def test_projection_status_and_metrics(client: TestClient, auth: Auth) -> None:
             AppointmentStats,
             AppointmentDue,
             CallBoard,
+            Receivables,
         )
     }
     assert names[inbox_view]["position"] >= case["position"]

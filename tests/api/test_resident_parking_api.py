@@ -157,6 +157,7 @@ def test_a_resident_parking_permit_through_every_step(
         "Claimed",
         "CompletenessConfirmed",
         "Decided",
+        "FeeCharged",  # the fee, under its Kassenzeichen
         "Notified",
         "BecameFinal",
         "NumberPlateChanged",

@@ -101,6 +101,8 @@ def test_a_road_opening_permit_through_every_step(
         "Claimed",
         "CompletenessConfirmed",
         "Decided",
+        "FeeCharged",  # the fee, under its Kassenzeichen
+        "FeeCharged",  # the special use fee (Sondernutzungsgebühr), under its own
         "Notified",
         "BecameFinal",
         "WorksStarted",

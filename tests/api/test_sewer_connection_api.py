@@ -159,6 +159,7 @@ def test_a_sewer_connection_through_every_step(
         "CompletenessConfirmed",
         "ConnectionPointDetermined",
         "Decided",
+        "FeeCharged",  # the fee, under its Kassenzeichen
         "Notified",
         "ConstructionReported",
         "ConnectionDefectsFound",

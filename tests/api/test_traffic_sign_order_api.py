@@ -160,6 +160,7 @@ def test_a_traffic_sign_order_through_every_step(
         "AuthorityHeard",
         "AuthorityHeard",
         "Decided",
+        "FeeCharged",  # the fee, under its Kassenzeichen
         "Notified",
         "SignsPutUp",
         "SignsRemoved",
