@@ -53,6 +53,7 @@ from domain.payments.kassenzeichen import check_kassenzeichen
 from domain.payments.money import euros
 from domain.payments.payment_request import PaymentRequest, RequestItem
 from domain.payments.receivable import Receivable, receivable_id
+from domain.payments.reconciliation import Reconciliation, reconciliation_id
 from domain.personal_data import PersonalData, Subjects, reveal
 from domain.tenants import tenant as tenant_named
 from domain.working_days import berlin_date
@@ -534,6 +535,40 @@ class PaymentService:
                 "who ordered the payment (decided or countersigned it) does not record its "
                 "receipt: another person of the cash office must",
             )
+
+    # ------------------------------------------------------------------ reconciliation
+
+    def reconciliation_runs(
+        self, actor: Actor, tenant: str, day: date, provider: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every run of the town's reconciliation with the provider for the day, oldest first:
+        who ran it and when, the report's digest and the rows matched, missing, unexpected."""
+        if not actor.acts_as(Role.CASH_OFFICE, Role.AUDITOR, Role.SUPERVISOR, Role.SYSTEM):
+            raise InvalidCommand("actor", "the cash office, auditors and supervisors read them")
+        if actor.role is not Role.SYSTEM and tenant not in _tenants_of(actor):
+            raise InvalidCommand("tenant", "you do not act for this town")
+        name = provider or (self.provider().name if self.providers else "")
+        if not name:
+            raise NoProvider("")
+        runs: list[dict[str, Any]] = []
+        for stored in self.store.events.get(reconciliation_id(tenant, name, day)):
+            if isinstance(stored, Reconciliation.Reconciled):
+                runs.append(
+                    {
+                        "tenant": tenant,
+                        "provider": stored.provider,
+                        "day": stored.day,
+                        "run": len(runs) + 1,
+                        "at": stored.at,
+                        "by": stored.actor.id,
+                        "report_digest": stored.report_digest,
+                        "balanced": not stored.missing and not stored.unexpected,
+                        "matched": list(stored.matched),
+                        "missing": list(stored.missing),
+                        "unexpected": list(stored.unexpected),
+                    }
+                )
+        return runs
 
     # ------------------------------------------------------------------ refunds
 

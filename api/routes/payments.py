@@ -872,3 +872,45 @@ def reject_refund(
 
 
 __all__ = ["router"]
+
+
+# ------------------------------------------------------------------ reconciliation
+
+
+class ReconciliationRunOut(BaseModel):
+    """One reconciliation run of a town's provider payments for a day."""
+
+    tenant: str
+    provider: str
+    day: date
+    run: int = Field(description="1 for the first run of the day, then counting up.")
+    at: datetime
+    by: str = Field(description="Who ran it (the command line: cli:reconcile).")
+    report_digest: str = Field(description="SHA-256 of the provider's settlement rows.")
+    balanced: bool
+    matched: list[dict[str, str]]
+    missing: list[dict[str, str]] = Field(description="Recorded here, not in the report.")
+    unexpected: list[dict[str, str]] = Field(
+        description="In the report, not recorded here (or with another amount)."
+    )
+
+
+@router.get(
+    "/payments/reconciliations",
+    summary="The reconciliation runs of a day (cash office, auditors, supervisors)",
+    **allow(Role.CASH_OFFICE, Role.AUDITOR, Role.SUPERVISOR),
+)
+def get_reconciliations(
+    day: Annotated[date, Query(description="The settlement day (YYYY-MM-DD).")],
+    actor: ActorDep,
+    payments: PaymentsDep,
+    provider: Annotated[
+        str | None, Query(pattern=r"^[a-z][a-z0-9_-]{1,30}$", description="The provider.")
+    ] = None,
+    tenant: Annotated[str | None, Query(description="A town you act for.")] = None,
+) -> list[ReconciliationRunOut]:
+    """Every run of `vorgang payments reconcile` for the town and day, oldest first: matched,
+    missing and unexpected rows (Kassenzeichen, amount, provider reference; nothing personal)."""
+    town = tenant_for(actor, tenant)
+    runs = payments.reconciliation_runs(actor, town, day, provider)
+    return [ReconciliationRunOut.model_validate(run) for run in runs]

@@ -200,6 +200,7 @@ POLICY[("POST", "/api/v1/payments/providers/{provider}/callbacks")] = PUBLIC_ROU
 POLICY[("POST", _REQUEST + "/refunds")] = {"cash_office", *STAFF}
 POLICY[("POST", _REQUEST + "/refunds/{refund}/approval")] = {"cash_office", "supervisor"}
 POLICY[("POST", _REQUEST + "/refunds/{refund}/rejection")] = {"cash_office", "supervisor"}
+POLICY[("GET", "/api/v1/payments/reconciliations")] = {"cash_office", "auditor", "supervisor"}
 CALLBACKS = "/api/v1/payments/providers/{provider}/callbacks"
 # Resources of one town: another town's staff and applicants meet 404.
 TOWN_RESOURCES = ("{case_id}", "{account_id}", "{kassenzeichen}", "{request_id}")

@@ -368,6 +368,7 @@ INTENDED: frozenset[str] = frozenset(
                 "/POST /api/v1/payment-requests/{request_id}/refunds/{refund}/approval",
                 "/POST /api/v1/payment-requests/{request_id}/refunds/{refund}/rejection",
                 "/POST /api/v1/payments/providers/{provider}/callbacks",
+                "/GET /api/v1/payments/reconciliations",
             )
         ),
     }

@@ -231,3 +231,14 @@ def test_a_contractor_pays_the_road_opening_fee_online_and_the_permit_follows(
     assert usingen[0].endswith("balanced"), reconciled.stdout
     matched = next(line for line in reconciled.stdout.splitlines() if "matched" in line)
     assert f"{len(kassenzeichen)} rows" in " ".join(matched.split()), reconciled.stdout
+
+    # The run is an event auditors read over HTTP; the contractor may not.
+    runs_url = f"/api/v1/payments/reconciliations?day={today.isoformat()}"
+    runs = http.get(runs_url, headers=bearer(Role.AUDITOR, "pruefung.usingen"))
+    assert runs.status_code == 200, runs.text
+    [run] = runs.json()
+    assert run["balanced"] is True
+    assert run["by"] == "cli:reconcile"
+    assert sorted(row["kassenzeichen"] for row in run["matched"]) == sorted(kassenzeichen)
+    assert run["missing"] == run["unexpected"] == []
+    assert http.get(runs_url, headers=contractor).status_code == 403
