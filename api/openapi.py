@@ -52,7 +52,7 @@ OPERATION_IDS = {
     "POST /api/v1/cases/{case_id}/decide": "decideCase",
     "POST /api/v1/cases/{case_id}/countersign": "countersignDecision",
     "POST /api/v1/cases/{case_id}/refuse-countersign": "refuseCountersignature",
-    "POST /api/v1/cases/{case_id}/payments": "recordPayment",
+    "POST /api/v1/cases/{case_id}/billing": "billCase",
     "POST /api/v1/cases/{case_id}/notify": "notifyDecision",
     "POST /api/v1/cases/{case_id}/objections": "lodgeObjection",
     "POST /api/v1/cases/{case_id}/objections/remedy": "remedyObjection",

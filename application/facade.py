@@ -14,6 +14,7 @@ from application.cases import CaseService
 from application.commands import CommandHandler
 from application.decision_audit import DecisionAudit
 from application.documents import DocumentService
+from application.payments import PaymentService
 from application.privacy import PrivacyService
 from application.teams import TeamDirectory
 
@@ -54,6 +55,10 @@ class Facade(Protocol):
     @property
     def positions(self) -> LogPositionsOf:
         """Log positions of case versions."""
+
+    @property
+    def payments(self) -> PaymentService:
+        """Business customers, payment requests, receipts, refunds, reconciliation runs."""
 
     @property
     def privacy(self) -> PrivacyService:

@@ -111,10 +111,7 @@ Keyword = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,59}$")]
 
 def payment_service(vorgang: FacadeDep) -> PaymentService:
     """The payment use cases of the process."""
-    found = getattr(vorgang, "payments", None)
-    if not isinstance(found, PaymentService):  # a facade without payments: none configured
-        raise NoProvider("")
-    return found
+    return vorgang.payments
 
 
 PaymentsDep = Annotated[PaymentService, Depends(payment_service)]
