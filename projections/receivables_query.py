@@ -16,7 +16,7 @@ from uuid import UUID
 from domain.payments.payment_request import WAITING
 from projections.cursors import decode_cursor, encode_cursor
 from projections.inbox import utc_text
-from projections.receivables import Receivables
+from projections.receivables import REQUEST_COLUMNS, Receivables
 from projections.view_store import ViewDatabase
 from projections.where import Where
 
@@ -43,22 +43,7 @@ RECEIVABLE_FIELDS: Final = (
     "open_rank",
     "due_key",
 )
-REQUEST_FIELDS: Final = (
-    "id",
-    "tenant",
-    "business_customer",
-    "status",
-    "total",
-    "paid",
-    "overpaid",
-    "provider",
-    "provider_reference",
-    "requested_at",
-    "expires_at",
-    "last_event_at",
-    "kassenzeichen",
-    "position",
-)
+REQUEST_FIELDS: Final = REQUEST_COLUMNS  # every column of a request row
 MONEY: Final = ("amount", "paid", "refunded", "outstanding", "credit", "total", "overpaid")
 IDS: Final = ("receivable_id", "business_customer", "case_id", "id")
 ACCOUNT_CURSOR: Final = (int, str, str)  # open_rank, due_key, kassenzeichen

@@ -345,7 +345,8 @@ class RecordReceipt(Strict):
     channel: Literal["counter", "bank_transfer"]
     received_on: date
     reference: ShortText = Field(
-        description="The statement or receipt number (no names: it is not sealed)."
+        description="The statement or receipt text: sealed with the case's free text (it may "
+        "name the payer); the same receipt entered twice is refused."
     )
 
 
