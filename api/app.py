@@ -18,15 +18,17 @@ from api.problems import ServiceUnavailable, install_problem_handlers
 from api.provider import VorgangProvider
 from api.routes import (
     appointment_contacts,
+    business_customers,
     cases,
     decisions,
     documents,
     feed,
     health,
     monitor,
-    payments,
+    payment_requests,
     privacy,
     read_models,
+    receivables,
     search,
     services,
 )
@@ -145,5 +147,8 @@ def create_app(
     app.include_router(appointment_contacts.router)
     app.include_router(read_models.operations)
     app.include_router(monitor.router)
-    app.include_router(payments.router)
+    # Payments: accounts, receivables, then requests (the document lists them in this order).
+    app.include_router(business_customers.router)
+    app.include_router(receivables.router)
+    app.include_router(payment_requests.router)
     return app
