@@ -249,6 +249,7 @@ def build(
         payment_providers(settings),
         request_lifetime=timedelta(minutes=settings.payment_request_minutes),
         receipt_key=settings.id_secret.get_secret_value().encode(),
+        provider_name=settings.payment_provider_name,
     )
     ports = document_ports(settings, keys)
     documents = DocumentService(store, clock, ports)
