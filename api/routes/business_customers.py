@@ -27,12 +27,13 @@ from api.routes.payments import (
     MinPosition,
     PaymentsDep,
     Strict,
+    checked_after,
     checked_version,
     rows_as,
     tagged,
     visible,
 )
-from api.routes.read_models import caught_up, checked_cursor
+from api.routes.read_models import caught_up
 from api.routes.receivables import ReceivableRowOut
 from api.routes.service_steps import PROBLEMS
 from application.payments import PaymentService, checked_role, customer_view
@@ -219,7 +220,7 @@ async def account_receivables(
 ) -> list[ReceivableRowOut]:
     """Still owed first, each by due date; members and the town's staff (from the
     receivables read model: ``min_position`` waits for a write you made)."""
-    checked_cursor(after, *ACCOUNT_CURSOR)
+    checked_after(after, *ACCOUNT_CURSOR)
     account = await anyio.to_thread.run_sync(lambda: account_for(payments, actor, account_id))
     await caught_up(read_side, settings, "receivables", min_position)
     rows = await anyio.to_thread.run_sync(

@@ -38,6 +38,7 @@ from api.routes.payments import (
 )
 from api.routes.read_models import tenant_for
 from api.routes.service_steps import PROBLEMS
+from application.payment_ports import BadSignature
 from application.payments import NoProvider, Payer, request_view
 from domain.actor import Role
 from domain.commands import ShortText, Text
@@ -58,6 +59,9 @@ PROVIDER_PROBLEMS: dict[int | str, dict[str, Any]] = {
 
 RequestId = Annotated[UUID, Path(description="The payment request's id.")]
 ProviderName = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_-]{1,30}$", examples=["simulator"])]
+# Unix seconds fit in 12 digits for 30,000 years; a longer webhook-timestamp is no signature
+# (and its arithmetic must not fail: anyone may send a callback).
+TIMESTAMP_DIGITS = 20
 RefundId = Annotated[str, Path(pattern=r"^R[0-9]{1,4}$", examples=["R1"])]
 Keyword = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,59}$")]
 
@@ -309,6 +313,8 @@ def provider_callback(
     except NoProvider:
         raise NotFound(f"no payment provider {provider!r}") from None
     headers = {name.lower(): value for name, value in request.headers.items()}
+    if len(headers.get("webhook-timestamp", "").strip()) > TIMESTAMP_DIGITS:
+        raise BadSignature("the callback's webhook-timestamp is not unix seconds")
     with visible("payment request of provider", provider):
         reported = payments.receive_callback(provider, headers, body)
     log.info("payment callback applied", provider=provider, event_id=reported.event_id)

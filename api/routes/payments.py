@@ -38,10 +38,11 @@ from fastapi import Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.dependencies import FacadeDep
-from api.problems import NotFound
+from api.problems import BadHeader, NotFound
 from application.errors import CaseNotFound, VersionMismatch
 from application.payments import PaymentService
 from domain.actor import Role
+from projections.cursors import InvalidCursor, decode_cursor
 
 OWN_STAFF = (Role.CLERK, Role.SUPERVISOR, Role.CASH_OFFICE, Role.AUDITOR, Role.ADMIN)
 READERS = (Role.APPLICANT, *OWN_STAFF)
@@ -77,6 +78,17 @@ def visible(kind: str, key: object) -> Iterator[None]:
         yield
     except CaseNotFound:
         raise NotFound(f"no {kind} {key}") from None
+
+
+def checked_after(after: str | None, *shape: type[int] | type[str]) -> None:
+    """A tampered ``after`` is a 422 naming ``after`` (the parameter these lists page with),
+    before any wait or query; empty is the first page."""
+    if not after:
+        return
+    try:
+        decode_cursor(after, *shape)
+    except InvalidCursor as error:
+        raise BadHeader("after", str(error), where="query") from None
 
 
 def checked_version(expected: int | None, aggregate_id: UUID, actual: int) -> None:

@@ -28,10 +28,11 @@ from api.routes.payments import (
     Money,
     PaymentsDep,
     Strict,
+    checked_after,
     rows_as,
     tagged,
 )
-from api.routes.read_models import caught_up, checked_cursor, tenant_for
+from api.routes.read_models import caught_up, tenant_for
 from api.routes.service_steps import PROBLEMS
 from application.payments import PaymentService, receivable_view
 from domain.actor import Actor, Role
@@ -172,7 +173,7 @@ async def open_receivables_of_town(
     min_position: MinPosition = None,
 ) -> list[ReceivableRowOut]:
     """Open and partly paid receivables of the caller's town, by due date (none last)."""
-    checked_cursor(after, *OPEN_CURSOR)
+    checked_after(after, *OPEN_CURSOR)
     town = tenant_for(actor, tenant)
     await caught_up(read_side, settings, "receivables", min_position)
     rows = await anyio.to_thread.run_sync(

@@ -1,0 +1,62 @@
+"""Review of the payment routes (#24): what an integrator, a cash office, an auditor or an
+attacker would meet that the routes must not let through (a 500, a leak, a field the
+problem does not name).
+
+Each test names one defect found in review; the fixtures are the payments API tests'
+(the simulator process, a clock at the real present, Usingen with a contractor's account).
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.api import test_payments_api as paying
+from tests.api.conftest import Auth
+from tests.api.test_payments_api import Town, problem_fields
+
+simulator = paying.simulator
+settings = paying.settings
+clock = paying.clock
+town = paying.town
+
+CALLBACKS = "/api/v1/payments/providers/simulator/callbacks"
+
+
+def is_problem(answer: httpx.Response, status: int) -> None:
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize("digits", [400, 4400])
+def test_a_callback_with_an_absurd_timestamp_is_refused_never_a_500(
+    client: TestClient, town: Town, digits: int
+) -> None:
+    """Unsigned, so anyone may send it: a webhook-timestamp of hundreds of digits overflowed
+    the replay-window arithmetic (and thousands, int's digit limit): 500 instead of 401."""
+    answer = client.post(
+        CALLBACKS,
+        content=b'{"id": "evt_1"}',
+        headers={
+            "webhook-id": "msg_1",
+            "webhook-timestamp": "9" * digits,
+            "webhook-signature": "v1,AAAA",
+            "Content-Type": "application/json",
+        },
+    )
+    is_problem(answer, 401)
+
+
+def test_a_tampered_cursor_is_named_after_the_parameter_the_client_sent(
+    client: TestClient, town: Town, auth: Auth
+) -> None:
+    """The payment lists page with ``after``; the problem named ``cursor``, a parameter these
+    routes do not have, so a client could not tell which of its inputs was wrong."""
+    for url, headers in (
+        (f"/api/v1/business-customers/{town.account_id}/receivables", town.owner),
+        ("/api/v1/receivables", auth("cash_office")),
+    ):
+        answer = client.get(url, params={"after": "not-a-cursor"}, headers=headers)
+        is_problem(answer, 422)
+        assert problem_fields(answer) == ["after"]
