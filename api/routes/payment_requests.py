@@ -40,7 +40,7 @@ from api.routes.read_models import tenant_for
 from api.routes.service_steps import PROBLEMS
 from application.payment_ports import BadSignature
 from application.payments import NoProvider, Payer, request_view
-from domain.actor import Role
+from domain.actor import Actor, Role
 from domain.commands import ShortText, Text
 
 log = structlog.get_logger(__name__)
@@ -182,8 +182,15 @@ class RejectRefund(Strict):
     reason: Text
 
 
-def request_out(request: Any) -> PaymentRequestOut:
-    return PaymentRequestOut(**request_view(request))
+def request_out(request: Any, actor: Actor) -> PaymentRequestOut:
+    """The request as the caller reads it: a member never the ids of staff who asked for or
+    decided a refund (``staff`` instead, as their case shows no staff ids)."""
+    view = request_view(request)
+    if actor.role is Role.APPLICANT:
+        for refund in view["refunds"]:
+            refund["requested_by"] = "staff"
+            refund["decided_by"] = refund["decided_by"] and "staff"
+    return PaymentRequestOut(**view)
 
 
 @router.post(
@@ -209,7 +216,7 @@ def create_payment_request(
     response.headers["Location"] = f"/api/v1/payment-requests/{request.id}"
     tagged(response, request.version)
     log.info("payment request opened", payment_request=str(request.id), items=len(request.items))
-    return request_out(request)
+    return request_out(request, actor)
 
 
 @router.get("/payment-requests/{request_id}", summary="A payment request", **allow(*READERS))
@@ -220,7 +227,7 @@ def get_payment_request(
     with visible("payment request", request_id):
         request = payments.request(actor, request_id)
     tagged(response, request.version)
-    return request_out(request)
+    return request_out(request, actor)
 
 
 @router.post(
@@ -241,7 +248,7 @@ def cancel_payment_request(
         checked_version(expected, request_id, payments.request(actor, request_id).version)
         request = payments.cancel_request(actor, request_id, reason=body.reason)
     tagged(response, request.version)
-    return request_out(request)
+    return request_out(request, actor)
 
 
 @router.post(
@@ -259,7 +266,7 @@ def poll_payment_request(
         payments.poll(request_id)
         request = payments.request(actor, request_id)
     tagged(response, request.version)
-    return request_out(request)
+    return request_out(request, actor)
 
 
 # Public (no token), and the body documented by hand: the route reads it as raw bytes.
@@ -346,7 +353,7 @@ def ask_refund(
     refund = list(request.refunds)[-1]
     response.headers["Location"] = f"/api/v1/payment-requests/{request_id}/refunds/{refund}"
     tagged(response, request.version)
-    return request_out(request)
+    return request_out(request, actor)
 
 
 @router.post(
@@ -366,7 +373,7 @@ def approve_refund(
     with visible("payment request", request_id):
         request = payments.approve_refund(actor, request_id, refund)
     tagged(response, request.version)
-    return request_out(request)
+    return request_out(request, actor)
 
 
 @router.post(
@@ -386,7 +393,7 @@ def reject_refund(
     with visible("payment request", request_id):
         request = payments.reject_refund(actor, request_id, refund, reason=body.reason)
     tagged(response, request.version)
-    return request_out(request)
+    return request_out(request, actor)
 
 
 # ------------------------------------------------------------------ reconciliation

@@ -153,8 +153,14 @@ class ReceivableRowOut(BaseModel):
     cursor: str
 
 
-def receivable_out(receivable: Any) -> ReceivableOut:
-    return ReceivableOut(**receivable_view(receivable))
+def receivable_out(receivable: Any, actor: Actor) -> ReceivableOut:
+    """The receivable as the caller reads it: a member never the ids of staff (the role of
+    who recorded a payment only, as on their case)."""
+    view = receivable_view(receivable)
+    if actor.role is Role.APPLICANT:
+        for payment, recorded in zip(view["payments"], receivable.payments.values(), strict=True):
+            payment["recorded_by"] = str(recorded.recorded_by.role)
+    return ReceivableOut(**view)
 
 
 @router.get(
@@ -193,7 +199,7 @@ def get_receivable(
     """Members of its account, the town's staff and auditors; anyone else: 404."""
     receivable = receivable_of(payments, actor, kassenzeichen)
     tagged(response, receivable.version)
-    return receivable_out(receivable)
+    return receivable_out(receivable, actor)
 
 
 @router.post(
@@ -224,7 +230,7 @@ def record_receipt(
     response.headers["Location"] = f"/api/v1/receivables/{kassenzeichen}"
     tagged(response, receivable.version)
     log.info("receipt recorded", kassenzeichen=kassenzeichen, channel=body.channel)
-    return receivable_out(receivable)
+    return receivable_out(receivable, actor)
 
 
 __all__ = ["router"]

@@ -12,6 +12,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from application.clock import FixedClock
+from domain.working_days import berlin_date
 from tests.api import test_payments_api as paying
 from tests.api.conftest import Auth
 from tests.api.test_payments_api import Town, problem_fields
@@ -60,3 +62,42 @@ def test_a_tampered_cursor_is_named_after_the_parameter_the_client_sent(
         answer = client.get(url, params={"after": "not-a-cursor"}, headers=headers)
         is_problem(answer, 422)
         assert problem_fields(answer) == ["after"]
+
+
+def test_members_never_read_the_ids_of_the_staff_who_recorded_or_decided(
+    client: TestClient, auth: Auth, town: Town, clock: FixedClock
+) -> None:
+    """Applicants see no ids of staff (application/applicant_view.py); the receivable's
+    payments named the cash office person who recorded a receipt, and a payment request's
+    refunds who asked and who decided, to every member of the account."""
+    _case, (fee, _special_use) = town.billed_permit()
+    receipt = {
+        "amount": "10.00",
+        "channel": "counter",
+        "received_on": berlin_date(clock.now()).isoformat(),
+        "reference": "Q-7",
+    }
+    cashier = auth("cash_office", sub="kasse.eins")
+    recorded = client.post(f"/api/v1/receivables/{fee}/receipts", json=receipt, headers=cashier)
+    assert recorded.status_code == 201, recorded.text
+    assert recorded.json()["payments"][0]["recorded_by"] == "kasse.eins"  # staff read it
+    seen = client.get(f"/api/v1/receivables/{fee}", headers=town.owner)
+    assert seen.status_code == 200, seen.text
+    assert "kasse.eins" not in seen.text
+    assert seen.json()["payments"][0]["recorded_by"] == "cash_office"  # the role only
+
+    request = paying.overpaid_request(town)
+    refunds = f"/api/v1/payment-requests/{request['id']}/refunds"
+    asked = client.post(refunds, json={"amount": "5.00", "reason": "Überzahlung"}, headers=cashier)
+    assert asked.status_code == 201, asked.text
+    decided = client.post(
+        f"{refunds}/R1/rejection",
+        json={"reason": "Verrechnet"},
+        headers=auth("supervisor", sub="chefin.kasse"),
+    )
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["refunds"][0]["decided_by"] == "chefin.kasse"  # staff read it
+    seen = client.get(f"/api/v1/payment-requests/{request['id']}", headers=town.owner)
+    assert seen.status_code == 200, seen.text
+    assert "kasse.eins" not in seen.text
+    assert "chefin.kasse" not in seen.text
