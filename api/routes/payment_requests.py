@@ -323,7 +323,10 @@ def provider_callback(
     if len(headers.get("webhook-timestamp", "").strip()) > TIMESTAMP_DIGITS:
         raise BadSignature("the callback's webhook-timestamp is not unix seconds")
     with visible("payment request of provider", provider):
-        reported = payments.receive_callback(provider, headers, body)
+        try:
+            reported = payments.receive_callback(provider, headers, body)
+        except RecursionError:  # signed, but nesting deeper than JSON parsing recurses
+            raise BadSignature("the callback's body is not an event of this provider") from None
     log.info("payment callback applied", provider=provider, event_id=reported.event_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from application.clock import FixedClock
 from domain.working_days import berlin_date
+from infrastructure.payments.signatures import decode_secret, signed_headers
 from tests.api import test_payments_api as paying
 from tests.api.conftest import Auth
 from tests.api.test_payments_api import Town, problem_fields
@@ -101,3 +102,19 @@ def test_members_never_read_the_ids_of_the_staff_who_recorded_or_decided(
     assert seen.status_code == 200, seen.text
     assert "kasse.eins" not in seen.text
     assert "chefin.kasse" not in seen.text
+
+
+def test_a_signed_callback_nesting_too_deeply_is_refused_never_a_500(
+    client: TestClient, town: Town, simulator: tuple[str, str], clock: FixedClock
+) -> None:
+    """A body the provider signed but that nests deeper than the JSON parser recurses:
+    RecursionError escaped the event parsing (which refuses other unreadable bodies as not
+    an event of this provider, 401) and became a 500."""
+    body = b"[" * 5000 + b"]" * 5000
+    headers = {
+        **signed_headers(
+            [decode_secret(simulator[1])], "msg_deep", int(clock.now().timestamp()), body
+        ),
+        "Content-Type": "application/json",
+    }
+    is_problem(client.post(CALLBACKS, content=body, headers=headers), 401)
