@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.access import allow, public
 from api.dependencies import ActorDep, ExpectedVersionDep
-from api.problems import NotFound
+from api.problems import NotFound, ServiceUnavailable
 from api.routes.payments import (
     READERS,
     Money,
@@ -38,6 +38,7 @@ from api.routes.payments import (
 )
 from api.routes.read_models import tenant_for
 from api.routes.service_steps import PROBLEMS
+from application.errors import ConcurrentUpdate
 from application.payment_ports import BadSignature
 from application.payments import NoProvider, Payer, request_view
 from domain.actor import Actor, Role
@@ -327,6 +328,11 @@ def provider_callback(
             reported = payments.receive_callback(provider, headers, body)
         except RecursionError:  # signed, but nesting deeper than JSON parsing recurses
             raise BadSignature("the callback's body is not an event of this provider") from None
+        except ConcurrentUpdate:
+            # Lost every race: a provider retries a 5xx, while it takes a 4xx as final.
+            raise ServiceUnavailable(
+                "the payment is being recorded by another request: try again", retry_after=1
+            ) from None
     log.info("payment callback applied", provider=provider, event_id=reported.event_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -70,6 +70,9 @@ def signed_headers(
     }
 
 
+TIMESTAMP_DIGITS = 20  # unix seconds for the next billions of years; longer is garbage
+
+
 def verify(
     secrets: Iterable[bytes], headers: Mapping[str, str], body: bytes, now: datetime
 ) -> None:
@@ -81,7 +84,7 @@ def verify(
     signatures = lowered.get(SIGNATURE_HEADER, "").split()
     if not message_id or not stamp or not signatures:
         raise BadSignature("the callback lacks its webhook-id, -timestamp or -signature header")
-    if not stamp.isascii() or not stamp.isdigit():
+    if not stamp.isascii() or not stamp.isdigit() or len(stamp) > TIMESTAMP_DIGITS:
         raise BadSignature("the callback's webhook-timestamp is not unix seconds")
     timestamp = int(stamp)
     if abs(now.timestamp() - timestamp) > REPLAY_WINDOW_SECONDS:

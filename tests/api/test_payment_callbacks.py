@@ -17,6 +17,7 @@ import structlog
 from fastapi.testclient import TestClient
 
 from application.clock import FixedClock
+from application.errors import ConcurrentUpdate
 from infrastructure.payments.signatures import decode_secret, new_secret, signed_headers
 from tests.api import test_payments_api as paying
 from tests.api.conftest import Auth
@@ -151,3 +152,29 @@ def test_a_callback_larger_than_the_body_limit_is_refused_before_it_is_read(
     too_large = client.post(CALLBACKS, content=body, headers=signed(body, simulator[1], clock))
     assert too_large.status_code == 413
     assert too_large.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_callback_that_lost_every_race_asks_the_provider_to_retry(
+    client: TestClient,
+    town: Town,
+    simulator: tuple[str, str],
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A 4xx is final for a provider, a 5xx is retried: a payment that could not be saved
+    now must come again, never be dropped."""
+    request, body = paid_at_the_provider(town, simulator)
+    payments = client.app.state.provider.get().payments  # type: ignore[attr-defined]
+
+    def always_lost(*_args: Any, **_kwargs: Any) -> Any:
+        raise ConcurrentUpdate(request["id"])
+
+    monkeypatch.setattr(payments, "receive_callback", always_lost)
+    answer = client.post(CALLBACKS, content=body, headers=signed(body, simulator[1], clock))
+    assert answer.status_code == 503
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert "Retry-After" in answer.headers
+    monkeypatch.undo()
+    again = client.post(CALLBACKS, content=body, headers=signed(body, simulator[1], clock))
+    assert again.status_code == 204
+    assert request_state(client, town, request)["status"] == "paid"

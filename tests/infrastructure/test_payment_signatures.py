@@ -83,6 +83,14 @@ def test_a_timestamp_that_is_not_unix_seconds_is_refused() -> None:
         verify([KEY], sent, BODY, NOW)
 
 
+@pytest.mark.parametrize("digits", [21, 400, 4400])
+def test_an_absurdly_long_timestamp_is_refused_as_not_unix_seconds(digits: int) -> None:
+    """Never an overflow or a conversion error (any caller, not only the HTTP route)."""
+    sent = headers() | {"webhook-timestamp": "9" * digits}
+    with pytest.raises(BadSignature, match="unix seconds"):
+        verify([KEY], sent, BODY, NOW)
+
+
 @pytest.mark.parametrize("offset", [300, -300, 0])
 def test_a_callback_signed_within_five_minutes_either_way_verifies(offset: int) -> None:
     verify([KEY], headers(stamp=STAMP + offset), BODY, NOW)
