@@ -49,7 +49,8 @@ from infrastructure.payments.simulator_process import running_simulator
 from infrastructure.payments.simulator_provider import SimulatorProvider
 
 SECRET = new_secret()
-SETTLED_STATE_POLLS = 1000  # at 10 ms each: the simulator's deliveries to a local endpoint
+# At 10 ms each, a guard against a hang, not a measure: deliveries to a local endpoint
+SETTLED_STATE_POLLS = 6000
 FIRST_DAY = date(2026, 6, 1)
 DAYS = itertools.count()  # each world pays on days of its own
 NUMBERS = itertools.count(1)  # case numbers of the Kassenzeichen, unique in the run

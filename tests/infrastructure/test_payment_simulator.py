@@ -43,7 +43,8 @@ SECRET = new_secret()
 KZ_1 = "412-26-000123-01-4"
 KZ_2 = "412-26-000123-02-2"
 KZ_3 = "412-26-000124-01-1"
-SETTLED_STATE_POLLS = 1000  # at 10 ms each: the worker's deliveries to a local receiver
+# At 10 ms each, a guard against a hang, not a measure: the worker's deliveries to a local receiver
+SETTLED_STATE_POLLS = 6000
 
 
 class Receiver:
