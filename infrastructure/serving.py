@@ -41,6 +41,9 @@ ORPHAN_CHECK_SECONDS = 1.0
 SUPERVISE_SECONDS = 1.0
 FIRST_RETRY_SECONDS = 1.0
 LONGEST_RETRY_SECONDS = 30.0
+# uvicorn kills and replaces an API process that misses a health ping for this long: the
+# default (5 s) kills a process that is merely slow to start on a busy machine.
+WORKER_HEALTHCHECK_SECONDS = 60
 PARENT_VARIABLE = "VORGANG_SERVING_PROCESS"  # set for the API processes: the serving pid
 
 
@@ -173,6 +176,7 @@ def serve_processes(*, host: str, port: int, workers: int, projections: bool) ->
             workers=workers,
             log_config=None,
             access_log=False,
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         )
     finally:
         if keeper is not None:
