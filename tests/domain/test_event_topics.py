@@ -146,6 +146,28 @@ RECORDED_BY_METHOD = {
         "domain.reference:ReferenceCounter.HandedOver"
     ),
     "domain.reference:ReferenceCounter._issued": "domain.reference:ReferenceCounter.Issued",
+    # issue 25: the dog register, the roll of tax tags and the keeper's household
+    "domain.services.dog_register:DogHousehold._dog_details_changed": (
+        "domain.services.dog_register:DogHousehold.DogDetailsChanged"
+    ),
+    "domain.services.dog_register:DogHousehold._dog_entered": (
+        "domain.services.dog_register:DogHousehold.DogEntered"
+    ),
+    "domain.services.dog_register:DogHousehold._dog_left": (
+        "domain.services.dog_register:DogHousehold.DogLeft"
+    ),
+    "domain.services.dog_register:DogRegister._deregistered": (
+        "domain.services.dog_register:DogRegister.Deregistered"
+    ),
+    "domain.services.dog_register:DogRegister._registered": (
+        "domain.services.dog_register:DogRegister.Registered"
+    ),
+    "domain.services.dog_register:TaxTagRoll._tag_issued": (
+        "domain.services.dog_register:TaxTagRoll.TagIssued"
+    ),
+    "domain.services.dog_register:TaxTagRoll._tag_withdrawn": (
+        "domain.services.dog_register:TaxTagRoll.TagWithdrawn"
+    ),
     "domain.services.grave:Grave._burial_recorded": "domain.services.grave:Grave.BurialRecorded",
     "domain.services.grave:Grave._place_released": "domain.services.grave:Grave.PlaceReleased",
     "domain.services.grave:Grave._place_reserved": "domain.services.grave:Grave.PlaceReserved",
@@ -367,6 +389,15 @@ EVENT_CLASSES = {
     ],
     "domain.payments.reconciliation:Reconciliation": ["Opened", "Reconciled"],
     "domain.reference:ReferenceCounter": ["HandedOver", "Issued", "Started"],
+    # issue 25: the dog register, the roll of tax tags and the keeper's household
+    "domain.services.dog_register:DogHousehold": [
+        "DogDetailsChanged",
+        "DogEntered",
+        "DogLeft",
+        "Started",
+    ],
+    "domain.services.dog_register:DogRegister": ["Deregistered", "Registered", "Started"],
+    "domain.services.dog_register:TaxTagRoll": ["Started", "TagIssued", "TagWithdrawn"],
     "domain.services.grave:Grave": [
         "BurialRecorded",
         "Opened",
