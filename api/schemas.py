@@ -286,7 +286,8 @@ class CaseOut(BaseModel):
         description="The business customer account the fees are billed to "
         "(business_customer), whether they are paid before the decision is issued "
         "(payment_before_issue), and each fee charged: kassenzeichen, amount, currency, "
-        "ledger, legal_basis, refers_to (decision:N), prepaid, due_on, settled. Null: none.",
+        "ledger, legal_basis, refers_to (decision:N, tax-year:YYYY, tag:N), prepaid, due_on, "
+        "settled, withdrawn (replaced by a later assessment). Null: none.",
     )
     position: int | None = Field(
         default=None, description="Log position of the case's last event, when known."

@@ -62,6 +62,13 @@ class ReceivablesOfCases:
                             receivable.set_due_date(
                                 due_on=pending.fee_due_on, at=pending.at, actor=pending.actor
                             )
+            elif isinstance(pending, CaseCharges.ChargeWithdrawn):
+                withdrawn_charge = case.charge_under(pending.kassenzeichen)
+                receivable = (
+                    self._load(case, withdrawn_charge, changed) if withdrawn_charge else None
+                )
+                if receivable is not None and receivable.status != "cancelled":
+                    receivable.cancel(actor=pending.actor, at=pending.at, reason=pending.reason)
             elif (
                 isinstance(pending, ChangesStatus)
                 and pending.status == CaseStatus.WITHDRAWN

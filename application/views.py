@@ -158,6 +158,7 @@ def payment_view(case: Case) -> dict[str, Any] | None:
                 "prepaid": c.prepaid,
                 "due_on": c.due_on,
                 "settled": c.kassenzeichen in case.settled_charges,
+                "withdrawn": c.kassenzeichen in case.withdrawn_charges,
             }
             for c in case.charges
         ],

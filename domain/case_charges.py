@@ -136,7 +136,8 @@ class CaseCharges(Aggregate):
         (money arrives whatever step the case has reached)."""
         if self.status in (CaseStatus.WITHDRAWN, CaseStatus.CLOSED):
             return frozenset()
-        if any(c.kassenzeichen not in self.settled_charges for c in self.charges):
+        closed = self.settled_charges | self.withdrawn_charges
+        if any(c.kassenzeichen not in closed for c in self.charges):
             return frozenset({"settle_charge"})
         return frozenset()
 
@@ -185,25 +186,50 @@ class CaseCharges(Aggregate):
         """Charge what the decision taking effect now assesses (called by decide, countersign)."""
         number = len(self.decisions)
         prepaid = self.payment_before_issue()
-        _prefix, year, case_number = self.reference.split("-")
-        official_key = tenant_named(self.tenant).official_key
         for line in self.charge_lines(decision):
-            if line.amount <= 0:
-                continue
-            sequence = len(self.charges) + 1
-            if sequence > MAX_CHARGES:  # 50-99 are the Kassenzeichen of documents' own costs
-                raise InvalidCommand("fee", f"a case charges at most {MAX_CHARGES} fees")
-            charge = Charge(
-                number=sequence,
-                kassenzeichen=cash_reference(official_key, int(year), int(case_number), sequence),
-                amount=line.amount,
-                ledger=line.ledger,
-                legal_basis=line.legal_basis,
+            self.charge_line(
+                record,
+                at,
+                line,
                 refers_to=f"decision:{number}",
                 prepaid=prepaid,
                 due_on=berlin_date(at) if prepaid else None,
             )
-            self._fee_charged(actor=record, at=at, charge=charge)
+
+    def charge_line(
+        self,
+        record: ActorRecord,
+        at: datetime,
+        line: ChargeLine,
+        *,
+        refers_to: str,
+        prepaid: bool = False,
+        due_on: date | None = None,
+    ) -> Charge | None:
+        """Charge one line under the case's next Kassenzeichen (nothing for a zero amount).
+
+        Called by the command that assesses it (a decision, a service's yearly assessment),
+        so the charge and its receivable are saved with what assessed them.
+        """
+        if line.amount <= 0:
+            return None
+        sequence = len(self.charges) + 1
+        if sequence > MAX_CHARGES:  # 50-99 are the Kassenzeichen of documents' own costs
+            raise InvalidCommand("fee", f"a case charges at most {MAX_CHARGES} fees")
+        _prefix, year, case_number = self.reference.split("-")
+        official_key = tenant_named(self.tenant).official_key
+        charge = Charge(
+            number=sequence,
+            kassenzeichen=cash_reference(official_key, int(year), int(case_number), sequence),
+            amount=line.amount,
+            ledger=line.ledger,
+            legal_basis=line.legal_basis,
+            refers_to=refers_to,
+            prepaid=prepaid,
+            due_on=due_on,
+        )
+        self._fee_charged(actor=record, at=at, charge=charge)
+        return charge
 
     class FeeCharged(Aggregate.Event):
         """A fee the decision assessed was charged under its Kassenzeichen."""
@@ -215,6 +241,42 @@ class CaseCharges(Aggregate):
     @event(FeeCharged)
     def _fee_charged(self, *, actor: ActorRecord, at: datetime, charge: Charge) -> None:
         self.__dict__["_charges"] = (*self.charges, charge)
+
+    @property
+    def withdrawn_charges(self) -> frozenset[str]:
+        """The Kassenzeichen of charges withdrawn by a later assessment."""
+        withdrawn: frozenset[str] = self.__dict__.get("_withdrawn_charges", frozenset())
+        return withdrawn
+
+    def withdraw_charge(
+        self, record: ActorRecord, at: datetime, kassenzeichen: str, reason: str
+    ) -> None:
+        """A later assessment replaces a charge: it is withdrawn and its receivable cancelled.
+
+        Called by the command that assesses anew (never a command of its own); what was paid
+        under it stays on its receivable as a refund due, for the cash office to refund or
+        set off against the new charge.
+        """
+        if self.charge_under(kassenzeichen) is None:
+            raise InvalidCommand("kassenzeichen", "the case charged nothing under it")
+        if kassenzeichen in self.withdrawn_charges:
+            raise InvalidCommand("kassenzeichen", "the charge is withdrawn already")
+        self._charge_withdrawn(actor=record, at=at, kassenzeichen=kassenzeichen, reason=reason)
+
+    class ChargeWithdrawn(Aggregate.Event):
+        """A charge was replaced by a later assessment; its receivable is cancelled."""
+
+        actor: ActorRecord
+        at: datetime
+        kassenzeichen: str
+        reason: str
+
+    @event(ChargeWithdrawn)
+    def _charge_withdrawn(
+        self, *, actor: ActorRecord, at: datetime, kassenzeichen: str, reason: str
+    ) -> None:
+        self.__dict__["_withdrawn_charges"] = self.withdrawn_charges | {kassenzeichen}
+        self.last_activity_at = at
 
     def settle_charge(
         self, *, actor: Actor, at: datetime, kassenzeichen: str, amount: Decimal, payment: str
@@ -237,6 +299,8 @@ class CaseCharges(Aggregate):
             raise InvalidCommand("kassenzeichen", "the case charged nothing under it")
         if kassenzeichen in self.settled_charges:
             raise InvalidCommand("kassenzeichen", "the charge is settled already")
+        if kassenzeichen in self.withdrawn_charges:
+            raise InvalidCommand("kassenzeichen", "the charge was withdrawn by a later assessment")
         if amount != charge.amount:
             raise InvalidCommand("amount", f"the charge is {charge.amount}, not {amount}")
         status = self.status

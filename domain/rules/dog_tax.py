@@ -43,6 +43,8 @@ __all__ = [
     "ReliefRule",
     "YearAssessment",
     "assess_year",
+    "dog_from_record",
+    "dog_record",
     "liability_months",
     "replay_year",
     "tariff_in_force",
@@ -97,6 +99,8 @@ class DogTaxTariff:
     dangerous: Decimal
     reliefs: tuple[ReliefRule, ...]
     legal_basis: str
+    tag_replacement_fee: Decimal = Decimal("5.00")  # a new tax tag for one lost
+    payable_on: tuple[int, int] = (7, 1)  # month, day: the year's tax falls due (1 July)
 
     def yearly(self, rate: Rate) -> Decimal:
         """The yearly amount of a rate (an exempt dog: nothing)."""
@@ -255,6 +259,15 @@ class DogInHousehold:
     deregistered_on: date | None = None
     dangerous: bool = False  # a listed breed or found dangerous in the individual case
     relief: ReliefClaim | None = None
+    # Found dangerous on this day: the dangerous dog's rate from the next month on (None:
+    # dangerous from the start, a listed breed).
+    dangerous_from: date | None = None
+
+    def dangerous_in(self, first_day: date) -> bool:
+        """True if the dog pays the dangerous dog's rate in the month of ``first_day``."""
+        if not self.dangerous:
+            return False
+        return self.dangerous_from is None or first_day >= _first_of_next_month(self.dangerous_from)
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,7 +343,7 @@ def replay_year(rules: RulesApplied) -> YearAssessment:
         int(month): by_version(versions, str(version))
         for month, version in dict(inputs["versions"]).items()
     }
-    dogs = tuple(_dog_from_record(record) for record in inputs["dogs"])
+    dogs = tuple(dog_from_record(record) for record in inputs["dogs"])
     credited = tuple(_credit_from_record(record) for record in inputs["credited"])
     return _assess(town, int(inputs["year"]), dogs, credited, tariffs)
 
@@ -366,7 +379,7 @@ def _assess(
                 )
                 continue
             rank += 1
-            rate = _rate(rank, dog.dangerous)
+            rate = _rate(rank, dog.dangerous_in(date(year, month, 1)))
             share = rule.share if rule is not None else Decimal(0)
             effective = tariff.yearly(rate) * (1 - share)
             reason = rule.reason if rule is not None else None
@@ -415,7 +428,7 @@ def _assess(
             "town": town,
             "year": year,
             "versions": {str(month): tariffs[month].version for month in MONTHS},
-            "dogs": [_dog_record(dog) for dog in dogs],
+            "dogs": [dog_record(dog) for dog in dogs],
             "credited": [_credit_record(credit) for credit in credited],
             "legal_basis": tariffs[1].legal_basis,
             "tax": str(tax),
@@ -438,7 +451,7 @@ def _relief_in(dog: DogInHousehold, tariff: DogTaxTariff, first_day: date) -> Re
     if claim is None:
         return None
     rule = tariff.relief(claim.reason)
-    if rule is None or (dog.dangerous and not rule.for_dangerous_dogs):
+    if rule is None or (dog.dangerous_in(first_day) and not rule.for_dangerous_dogs):
         return None
     if first_day < claim.from_day or (claim.until is not None and first_day > claim.until):
         return None
@@ -519,9 +532,10 @@ def _check(dogs: tuple[DogInHousehold, ...], credited: tuple[Credit, ...]) -> No
 # ------------------------------------------------------------------ the record
 
 
-def _dog_record(dog: DogInHousehold) -> dict[str, Any]:
+def dog_record(dog: DogInHousehold) -> dict[str, Any]:
+    """A dog as an assessment records it (plain values; read back by ``dog_from_record``)."""
     claim = dog.relief
-    return {
+    record: dict[str, Any] = {
         "dog_id": dog.dog_id,
         "taken_in": dog.taken_in.isoformat(),
         "born_on": dog.born_on.isoformat() if dog.born_on else None,
@@ -536,13 +550,17 @@ def _dog_record(dog: DogInHousehold) -> dict[str, Any]:
             "proof": claim.proof,
         },
     }
+    if dog.dangerous_from is not None:  # recorded only where found (older records lack it)
+        record["dangerous_from"] = dog.dangerous_from.isoformat()
+    return record
 
 
 def _day(value: Any) -> date | None:
     return None if value is None else date.fromisoformat(str(value))
 
 
-def _dog_from_record(record: Mapping[str, Any]) -> DogInHousehold:
+def dog_from_record(record: Mapping[str, Any]) -> DogInHousehold:
+    """A dog as ``dog_record`` recorded it."""
     relief = record["relief"]
     return DogInHousehold(
         dog_id=str(record["dog_id"]),
@@ -550,6 +568,7 @@ def _dog_from_record(record: Mapping[str, Any]) -> DogInHousehold:
         born_on=_day(record["born_on"]),
         deregistered_on=_day(record["deregistered_on"]),
         dangerous=bool(record["dangerous"]),
+        dangerous_from=_day(record.get("dangerous_from")),
         relief=None
         if relief is None
         else ReliefClaim(

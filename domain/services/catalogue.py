@@ -21,12 +21,15 @@ from domain.retention import (
     tenant_retention,
 )
 from domain.rules import cemetery as cemetery_rules
+from domain.rules import dangerous_dogs
+from domain.rules import dog_tax as dog_tax_rules
 from domain.rules import resident_parking as parking_rules
 from domain.rules import sewer_connection as sewer_rules
 from domain.rules import traffic_sign_order as sign_rules
 from domain.rules.road_opening import FEE_TARIFFS, LEAD_TIMES, in_force
 from domain.services import (
     burial,
+    dog_registration,
     general,
     grave_right,
     headstone_permit,
@@ -230,6 +233,49 @@ def _headstone_permit_tariff(on: date) -> dict[str, Any]:
     return {"currency": "EUR", "towns": towns}
 
 
+def _dog_registration_check(model: BaseModel, submitted_on: date) -> None:
+    if not isinstance(model, dog_registration.DogRegistrationApplication):
+        raise InvalidCommand("data", "not a dog registration")
+    model.check(submitted_on)
+
+
+def _dog_tax_tariff(on: date) -> dict[str, Any]:
+    """Per town: the yearly rates, the reliefs, the replacement tag's fee; the listed breeds."""
+    towns: dict[str, Any] = {}
+    for tenant in dog_tax_rules.TARIFFS:
+        rates = dog_tax_rules.tariff_in_force(tenant, on)
+        towns[tenant] = {
+            "version": rates.version,
+            "valid_from": rates.valid_from.isoformat(),
+            "first_dog": str(rates.first),
+            "second_dog": str(rates.second),
+            "further_dog": str(rates.further),
+            "dangerous_dog": str(rates.dangerous),
+            "reliefs": {
+                rule.reason.value: {
+                    "share": str(rule.share),
+                    "months": rule.months,
+                    "for_dangerous_dogs": rule.for_dangerous_dogs,
+                }
+                for rule in rates.reliefs
+            },
+            "tag_replacement_fee": str(rates.tag_replacement_fee),
+            "payable_on": f"{rates.payable_on[1]:02d}.{rates.payable_on[0]:02d}.",
+        }
+    danger = dangerous_dogs.rules_on(on)
+    return {
+        "currency": "EUR",
+        "charged": "per year, a twelfth per month from the month after the dog was taken in "
+        "(and three months old) to the month of its deregistration",
+        "dangerous_dogs": {
+            "version": danger.version,
+            "listed_breeds": list(danger.listed_breeds),
+            "minimum_keeper_age": danger.minimum_keeper_age,
+        },
+        "towns": towns,
+    }
+
+
 SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
     {
         general.SERVICE_ID: ServiceDefinition(
@@ -372,6 +418,24 @@ SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
             check_application=_burial_check,
             event_labels=burial.EVENT_LABELS,
             steps=burial.STEPS,
+        ),
+        dog_registration.SERVICE_ID: ServiceDefinition(
+            id=dog_registration.SERVICE_ID,
+            label_de="Hundeanmeldung und Hundesteuer (An- und Abmeldung, Steuermarke)",
+            label_en="Dog registration and dog tax",
+            case_class=dog_registration.DogRegistration,
+            application_model=dog_registration.DogRegistrationApplication,
+            legal_basis=dog_registration.LEGAL_BASIS,
+            retention=RetentionNeed(
+                own_years=10,
+                reason="Steuerakte: die Festsetzungen bleiben über die Haltung hinaus prüfbar",
+                holds_fee_assessments=True,
+            ),
+            example=dog_registration.example,
+            tariff=_dog_tax_tariff,
+            check_application=_dog_registration_check,
+            event_labels=dog_registration.EVENT_LABELS,
+            steps=dog_registration.STEPS,
         ),
     }
 )

@@ -305,6 +305,7 @@ class HouseholdDog:
     left_on: date | None
     dangerous: bool
     relief: ReliefClaim | None
+    dangerous_from: date | None = None  # found dangerous that day (None: from the start)
 
     def for_tax(self) -> DogInHousehold:
         """The dog as the year's dog tax reads it (its id: the case id)."""
@@ -315,6 +316,7 @@ class HouseholdDog:
             deregistered_on=self.left_on,
             dangerous=self.dangerous,
             relief=self.relief,
+            dangerous_from=self.dangerous_from,
         )
 
     def kept_on(self, day: date) -> bool:
@@ -365,6 +367,7 @@ class DogHousehold(Aggregate):
         relief: ReliefClaim | None,
         actor: Actor,
         at: datetime,
+        dangerous_from: date | None = None,
     ) -> None:
         """Take the case's dog into the household; refused while it is in it already.
 
@@ -381,6 +384,7 @@ class DogHousehold(Aggregate):
             taken_in=taken_in,
             born_on=born_on,
             dangerous=dangerous,
+            dangerous_from=dangerous_from,
             relief_reason=None if relief is None else relief.reason.value,
             relief_from=None if relief is None else relief.from_day,
             relief_until=None if relief is None else relief.until,
@@ -396,6 +400,7 @@ class DogHousehold(Aggregate):
         taken_in: date
         born_on: date | None
         dangerous: bool
+        dangerous_from: date | None
         relief_reason: str | None
         relief_from: date | None
         relief_until: date | None
@@ -411,6 +416,7 @@ class DogHousehold(Aggregate):
         taken_in: date,
         born_on: date | None,
         dangerous: bool,
+        dangerous_from: date | None,
         relief_reason: str | None,
         relief_from: date | None,
         relief_until: date | None,
@@ -425,6 +431,7 @@ class DogHousehold(Aggregate):
             left_on=None,
             dangerous=dangerous,
             relief=_relief(relief_reason, relief_from, relief_until, relief_proof),
+            dangerous_from=dangerous_from,
         )
         self.dogs = {**self.dogs, case_id: dog}
 
@@ -436,6 +443,7 @@ class DogHousehold(Aggregate):
         relief: ReliefClaim | None,
         actor: Actor,
         at: datetime,
+        dangerous_from: date | None = None,
     ) -> None:
         """Record the dog's changed danger flag and relief (None: the relief ended or none).
 
@@ -448,6 +456,7 @@ class DogHousehold(Aggregate):
         self._dog_details_changed(
             case_id=case_id,
             dangerous=dangerous,
+            dangerous_from=dangerous_from,
             relief_reason=None if relief is None else relief.reason.value,
             relief_from=None if relief is None else relief.from_day,
             relief_until=None if relief is None else relief.until,
@@ -461,6 +470,7 @@ class DogHousehold(Aggregate):
 
         case_id: UUID
         dangerous: bool
+        dangerous_from: date | None
         relief_reason: str | None
         relief_from: date | None
         relief_until: date | None
@@ -474,6 +484,7 @@ class DogHousehold(Aggregate):
         *,
         case_id: UUID,
         dangerous: bool,
+        dangerous_from: date | None,
         relief_reason: str | None,
         relief_from: date | None,
         relief_until: date | None,
@@ -485,6 +496,7 @@ class DogHousehold(Aggregate):
             self.dogs[case_id],
             dangerous=dangerous,
             relief=_relief(relief_reason, relief_from, relief_until, relief_proof),
+            dangerous_from=dangerous_from,
         )
         self.dogs = {**self.dogs, case_id: changed}
 
