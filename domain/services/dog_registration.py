@@ -1050,6 +1050,18 @@ class DogRegistration(Case):
                 record, at, assessed, f"tax-year:{year}", add_months(today, 1), reason
             )
 
+    def reassess_with_household(
+        self, *, actor: Actor, at: datetime, household: DogHousehold, reason: str
+    ) -> None:
+        """Another dog of the household came, went or changed: this dog's rank may have
+        moved, so its years are assessed anew — part of that other dog's command, recorded
+        under its actor (a file withdrawn, closed or never registered is left alone)."""
+        if self.registered_on is None or self.status in (CaseStatus.CLOSED, CaseStatus.WITHDRAWN):
+            return
+        if household.tenant != self.tenant or self.id not in household.dogs:
+            raise InvalidCommand("household", "the dog is not in this household")
+        self._reassess(actor.recorded_in(self.id), at, household, reason)
+
     # -------------------------------------------------------------------- state
 
     def check_closable(self, at: datetime) -> None:
@@ -1160,6 +1172,30 @@ def household_of(case: DogRegistration, acting: Acting) -> DogHousehold:
         case.keeper_key(),
         lambda household_id: DogHousehold.start(id=household_id, tenant=case.tenant),
     )
+
+
+def _not_found(case_id: UUID) -> DogRegistration:
+    raise InvalidCommand("household", f"the household names a file {case_id} that is not stored")
+
+
+def with_siblings(
+    case: DogRegistration, household: DogHousehold, acting: Acting, reason: str
+) -> list[Aggregate]:
+    """The household's other dog files, assessed anew after this one changed the household
+    (ranks move when a dog comes, goes or becomes exempt); those that changed are saved
+    with this step."""
+    shared: SharedAggregates = acting.context
+    changed: list[Aggregate] = []
+    for case_id in sorted(household.dogs, key=str):
+        if case_id == case.id:
+            continue
+        other = shared.identified(DogRegistration, case_id, _not_found)
+        other.reassess_with_household(
+            actor=acting.actor, at=acting.at, household=household, reason=reason
+        )
+        if other.pending_events:
+            changed.append(other)
+    return changed
 
 
 class DogEntry(CommandBody):
@@ -1305,7 +1341,7 @@ def register(case: DogRegistration, body: DogEntry | None, acting: Acting) -> li
         household=household,
         registered_on=body.registered_on if body else None,
     )
-    return [register_entry, roll, household]
+    return [register_entry, roll, household, *with_siblings(case, household, acting, "entered")]
 
 
 def with_household(method: str) -> Any:
@@ -1319,7 +1355,9 @@ def with_household(method: str) -> Any:
             else {}
         )
         getattr(case, method)(actor=acting.actor, at=acting.at, household=household, **arguments)
-        return [household] if household is not None else []
+        if household is None:
+            return []
+        return [household, *with_siblings(case, household, acting, "household_changed")]
 
     run.__doc__ = f"Run {method} with the keeper's household, saved with the case."
     return run
@@ -1365,7 +1403,7 @@ def deregister(case: DogRegistration, body: DogDeregistration, acting: Acting) -
         new_keeper=body.new_keeper,
         moved_to=body.moved_to,
     )
-    return [register_entry, roll, household]
+    return [register_entry, roll, household, *with_siblings(case, household, acting, "left")]
 
 
 def dog_step(name: str, path: str, summary: str, **more: Any) -> Step:
