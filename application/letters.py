@@ -251,6 +251,7 @@ class _Parts:
 LEDGER_NAMES: Final = {
     ADMINISTRATIVE_FEE: "Verwaltungsgebühr",
     SPECIAL_USE_FEE: "Sondernutzungsgebühr",
+    "dog_tax": "Hundesteuer",  # one charge per year of the Hundesteuerbescheid
 }
 
 
