@@ -1527,11 +1527,22 @@ def _registered(event: DogRegistration.DogRegistered, due: Due) -> Due:
     return Due(date(berlin_date(event.at).year + 1, 1, 1))
 
 
+# Kept once the dog left the register (or the file ended): a later re-assessment of a past
+# year (the household changed) moves no new year's date.
+ENDED: Final = date.min
+
+
 @TAX_YEAR_BEGINS.on(DogRegistration.TaxYearAssessed)
 def _year_assessed(event: DogRegistration.TaxYearAssessed, due: Due) -> Due:
+    if due.kept == ENDED:
+        return due
     following = date(event.year + 1, 1, 1)
     return Due(following if due.on is None else max(due.on, following))
 
 
-TAX_YEAR_BEGINS.ends_on(DogRegistration.DogDeregistered, Case.Withdrawn, Case.Closed)
+@TAX_YEAR_BEGINS.on(DogRegistration.DogDeregistered, Case.Withdrawn, Case.Closed)
+def _file_ended(event: Any, due: Due) -> Due:
+    return Due(None, kept=ENDED)
+
+
 TIMER_KINDS.register(TAX_YEAR_BEGINS)

@@ -10,8 +10,6 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-import pytest
-
 from application.clock import FixedClock
 from domain.lifecycle import CaseStatus
 from domain.payments.receivable import OPEN, Receivable, receivable_id
@@ -185,13 +183,6 @@ def test_a_dog_deregistered_the_year_before_is_not_assessed_in_the_new_year(
     assert after.charges == before.charges
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="defect: deregister_dog records TaxYearAssessed after DogDeregistered, and the "
-    "timer's TaxYearAssessed rule re-arms what ends_on(DogDeregistered) ended, so a "
-    "deregistered dog still has 1 January due (fired as nothing_to_do)",
-)
 def test_deregistration_leaves_no_new_year_due_for_the_dog(
     vorgang: Vorgang, clock: FixedClock
 ) -> None:
