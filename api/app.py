@@ -37,7 +37,7 @@ from api.routes import graves as grave_routes
 from api.routes import teams as teams_routes
 from api.routes.service_steps import step_routes
 from api.text_input import no_nul_in_parameters
-from application.clock import Clock
+from application.clock import Clock, SystemClock
 from domain.services.catalogue import SERVICES
 from infrastructure.database import parse_database_url
 from infrastructure.database_watch import DatabaseWatch
@@ -123,6 +123,7 @@ def create_app(
     install_openapi(app)
     app.state.provider = provider
     app.state.settings = settings
+    app.state.clock = clock or SystemClock()  # the catalogue dates its examples by it
     app.state.verifier = verifier or verifier_for(settings)
     install_problem_handlers(app, settings.retry_after_seconds, provider.watch)
     # Added first, so it runs inside RequestContext: a 413 carries X-Request-ID too.

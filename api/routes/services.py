@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 
 from api.access import public
 from api.problems import PROBLEM_JSON, NotFound
@@ -38,15 +38,15 @@ def service_out(definition: ServiceDefinition, today: date) -> ServiceOut:
     )
 
 
-def today() -> date:
-    """Today in Germany."""
-    return datetime.now(BERLIN).date()
+def today(request: Request) -> date:
+    """Today in Germany, by the clock the app runs on (the one every command uses)."""
+    return request.app.state.clock.now().astimezone(BERLIN).date()  # type: ignore[no-any-return]
 
 
 @catalogue.get("", summary="The services on offer", **public())
-def list_services() -> list[ServiceOut]:
+def list_services(request: Request) -> list[ServiceOut]:
     """Every service with the JSON Schema of its application data and an example."""
-    return [service_out(d, today()) for d in SERVICES.values()]
+    return [service_out(d, today(request)) for d in SERVICES.values()]
 
 
 @catalogue.get(
@@ -55,9 +55,11 @@ def list_services() -> list[ServiceOut]:
     **public(),
     responses={404: {"content": {PROBLEM_JSON: {}}, "description": "No such service."}},
 )
-def get_service(service: Annotated[str, Path(description="e.g. road-opening")]) -> ServiceOut:
+def get_service(
+    request: Request, service: Annotated[str, Path(description="e.g. road-opening")]
+) -> ServiceOut:
     """A service with its schema, periods, tariff in force, retention and an example."""
     definition = SERVICES.get(service)
     if definition is None:
         raise NotFound(f"unknown service {service!r}; offered: {', '.join(SERVICES)}")
-    return service_out(definition, today())
+    return service_out(definition, today(request))

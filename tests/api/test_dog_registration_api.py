@@ -14,7 +14,6 @@ from decimal import Decimal
 from typing import Any
 
 import jsonschema
-import pytest
 from fastapi.testclient import TestClient
 
 from application.clock import FixedClock
@@ -287,10 +286,9 @@ def test_the_served_catalogue_example_is_registered(
     assert (usingen["first_dog"], usingen["tag_replacement_fee"]) == ("84.00", "5.00")
     data = entry["example"]
     jsonschema.validate(data, entry["application_schema"])
-    # The catalogue dates its example by the wall clock (see the xfail test below): the
-    # application's clock is set to that day, so the example is as current as it is served.
+    # The catalogue dates its example by the application's clock: taken in two weeks ago.
     taken_in = date.fromisoformat(data["taken_in_on"])
-    at_day(clock, date.fromordinal(taken_in.toordinal() + 14))
+    assert taken_in.toordinal() + 14 == berlin_date(clock.now()).toordinal()
     body = {**NEW_CASE, "service": SERVICE, "data": data}
     _, case = registered(client, auth, body, "portal:katalog")
     today = berlin_date(clock.now())
@@ -300,12 +298,6 @@ def test_the_served_catalogue_example_is_registered(
     assert Decimal(case["decision"]["fee"]) == Decimal(7 * months)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GET /api/v1/services dates the example by datetime.now (api/routes/services.py, "
-    "today()), not by the application's clock: under a fixed clock the dog example's "
-    "taken_in_on lies more than a month ahead and submission refuses it",
-)
 def test_the_served_catalogue_example_is_accepted_on_the_applications_day(
     client: TestClient, auth: Auth
 ) -> None:
