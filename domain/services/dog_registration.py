@@ -24,8 +24,8 @@ keeper, moving away): the tax ends with the month, the chip is free, the tag com
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -458,18 +458,28 @@ class DogRegistration(Case):
             raise InvalidCommand("registered_on", "must not lie in the future")
         if day < berlin_date(self.submitted_at):
             raise InvalidCommand("registered_on", "must not lie before the submission")
-        others = tuple(
-            dog for dog in household.dogs_for_tax(today.year) if dog.dog_id != str(self.id)
-        )
-        register.register(case_id=self.id, registered_on=day, actor=actor, at=at)
-        tag = roll.issue(case_id=self.id, actor=actor, at=at, reason="registration")
+        years = self.bescheid_years(today)
+        others = _union(household.dogs_for_tax(year) for year in years)
+        others = tuple(dog for dog in others if dog.dog_id != str(self.id))
         listed = dangerous_dogs.breed_listed(str(self.application.dog.breed), today)
-        household.enter(
-            case_id=self.id,
-            taken_in=self.application.taken_in_on,
-            born_on=self.application.dog.born_on,
+        # Assessed before anything changes: a year the tariffs do not cover refuses the step
+        # with the register, the roll and the household untouched.
+        dog = replace(
+            self.as_taxed(),
             dangerous=listed or self.found_dangerous_on is not None,
             dangerous_from=None if listed else self.found_dangerous_on,
+        )
+        assessed = [
+            assess_year(self.tenant, year, (*others, dog), self.credits(year)) for year in years
+        ]
+        register.register(case_id=self.id, registered_on=day, actor=actor, at=at)
+        tag = roll.issue(case_id=self.id, actor=actor, at=at, reason="registration")
+        household.enter(
+            case_id=self.id,
+            taken_in=dog.taken_in,
+            born_on=dog.born_on,
+            dangerous=dog.dangerous,
+            dangerous_from=dog.dangerous_from,
             relief=self.relief,
             actor=actor,
             at=at,
@@ -482,9 +492,8 @@ class DogRegistration(Case):
             household_id=household.id,
             tag=tag,
             breed_listed=listed,
-            household=[dog_record(dog) for dog in others],
+            household=[dog_record(other) for other in others],
         )
-        assessed = [self.assess(year, others) for year in self.liable_years(today.year)]
         self.decide(
             actor=actor,
             at=at,
@@ -496,6 +505,14 @@ class DogRegistration(Case):
                 str(self.application.dog.name), tag, {a.year: self.due_in(a) for a in assessed}
             ),
         )
+
+    def bescheid_years(self, today: date) -> list[int]:
+        """The years the Bescheid assesses: every liable one through this year (at most four
+        back); a dog not yet taxed this year (taken in in December, a puppy) its first year."""
+        years = self.liable_years(today.year)
+        if years:
+            return years
+        return self.liable_years(today.year + 1)[-1:]
 
     class DogRegistered(Aggregate.Event):
         """The dog is in the town's register with its tax tag (its chip held for it)."""
@@ -548,7 +565,7 @@ class DogRegistration(Case):
         else:
             if self.registered_on is None:
                 raise InvalidCommand("register_dog", "the dog is not in the register yet")
-            years = self.liable_years(decided_on.year)
+            years = self.bescheid_years(decided_on)
             assessments = [self.assess(year, self.household) for year in years]
         dues = {a.year: self.due_in(a) for a in assessments}
         return DecisionTerms(
@@ -579,8 +596,12 @@ class DogRegistration(Case):
         for rules in decision.rules:
             if rules.rules_id == DOG_TAX_RULES_ID:
                 assessed = replay_year(rules)
+                today = berlin_date(at)
+                # This year's and earlier years' tax falls due a month after the Bekanntgabe;
+                # a year still ahead on its Satzung's day.
+                due_on = self._due_on(assessed.year, today) if assessed.year > today.year else None
                 self._assess_year_charged(
-                    record, at, assessed, f"decision:{number}", None, "bescheid"
+                    record, at, assessed, f"decision:{number}", due_on, "bescheid"
                 )
 
     def _assess_year_charged(
@@ -686,10 +707,9 @@ class DogRegistration(Case):
         )
 
     def _due_on(self, year: int, today: date) -> date:
-        """The tariff's day in the year, or a month after today where that has passed."""
+        """The Satzung's day in the year, but never sooner than a month from today."""
         month, day = tariff_in_force(self.tenant, date(year, 1, 1)).payable_on
-        payable = date(year, month, day)
-        return payable if payable >= today else add_months(today, 1)
+        return max(date(year, month, day), add_months(today, 1))
 
     def next_tax_year(self) -> int | None:
         """The next year to assess on its first day, while the dog is registered."""
@@ -1042,12 +1062,12 @@ class DogRegistration(Case):
         """Assess every year already assessed (and the current one) anew after a change."""
         today = berlin_date(at)
         for year in sorted(set(self.tax_years) | set(self.liable_years(today.year))):
-            if year > today.year:
-                continue
+            if year > today.year and year not in self.tax_years:
+                continue  # a year ahead is assessed when it begins (unless the Bescheid did)
             others = [d for d in household.dogs_for_tax(year) if d.dog_id != str(self.id)]
             assessed = self.assess(year, others)
             self._assess_year_charged(
-                record, at, assessed, f"tax-year:{year}", add_months(today, 1), reason
+                record, at, assessed, f"tax-year:{year}", self._due_on(year, today), reason
             )
 
     def reassess_with_household(
@@ -1110,6 +1130,15 @@ def _revealed(value: object, field: str) -> str:
     if isinstance(value, str):  # stored in clear before it was sealed
         return value
     raise InvalidCommand(field, "is needed to keep the register but was erased")
+
+
+def _union(groups: Iterable[Sequence[DogInHousehold]]) -> tuple[DogInHousehold, ...]:
+    """The dogs of several years' households, each once."""
+    found: dict[str, DogInHousehold] = {}
+    for group in groups:
+        for dog in group:
+            found.setdefault(dog.dog_id, dog)
+    return tuple(found.values())
 
 
 def _operative_part(dog: str, tag: int, dues: Mapping[int, Decimal]) -> str:

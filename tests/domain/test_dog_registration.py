@@ -357,7 +357,8 @@ def test_a_dog_found_dangerous_pays_the_dangerous_rate_from_the_month_after() ->
     assert case.tax_years[2026].due == Decimal("371.00")
     assert first_charge in case.withdrawn_charges
     assert dog_tax_charges(case) == [(Decimal("371.00"), "tax-year:2026")]
-    assert case.charges[-1].due_on == add_months(found_on, 1)
+    # due a month after the re-assessment, not before the Satzung's day (1 July)
+    assert case.charges[-1].due_on == max(date(2026, 7, 1), add_months(found_on, 1))
     assert town.household_of(case).dogs[case.id].dangerous_from == found_on
     refused(
         case,
@@ -685,12 +686,6 @@ def test_the_tax_of_every_year_replays_from_its_recorded_inputs() -> None:
 # ------------------------------------------------------------------ known defects
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="register_dog claims the chip, draws a tag, enters the household and records "
-    "DogRegistered before it assesses the years; a year without a tariff (before 2025) is "
-    "refused only then (domain/services/dog_registration.py, register_dog, lines 464-487)",
-)
 def test_a_registration_refused_for_a_year_without_a_tariff_changes_nothing() -> None:
     town = Town()
     case = in_review(application(taken_in_on="2024-06-03"))
@@ -706,12 +701,6 @@ def test_a_registration_refused_for_a_year_without_a_tariff_changes_nothing() ->
         assert not aggregate.pending_events, type(aggregate).__name__
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="register_dog (line 462) and terms_by_rules (line 552) assess every earlier year "
-    "with the household of the current year: a dog that left before this year is not "
-    "counted, so the Bescheid charges the earlier year at the first dog's rate",
-)
 def test_a_late_registration_counts_the_dogs_of_each_earlier_year() -> None:
     town = Town()
     spring = date(2025, 2, 10)
@@ -728,13 +717,6 @@ def test_a_late_registration_counts_the_dogs_of_each_earlier_year() -> None:
     assert not late.assess_tax_year(actor=CLERK, at=noon(DAY), household=household, year=2025)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a dog with no liable month this year (taken in during December, a puppy not "
-    "three months old before January) gets no year assessed: register_dog (line 487) "
-    "decides with rules=(), which Case.decide refuses (APPROVED_ONLY_BY_RULES, field "
-    "'outcome') after the chip, the tag, the household and DogRegistered were recorded",
-)
 def test_a_dog_taken_in_in_december_is_registered_and_taxed_from_january() -> None:
     town = Town()
     december = date(2026, 12, 2)
