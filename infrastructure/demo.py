@@ -35,6 +35,9 @@ from domain.working_days import BERLIN, berlin_date
 from infrastructure.demo_appointments import seed_appointments
 from infrastructure.demo_burial import BURIAL_SCENARIOS, burial_data
 from infrastructure.demo_documents import CHANNELS_BY_TOWN, delivered_by
+from infrastructure.demo_dogs import applicant as dog_keeper
+from infrastructure.demo_dogs import application as dog_application
+from infrastructure.demo_dogs import dog_files
 from infrastructure.demo_grave_right import GRAVE_RIGHT_SCENARIOS, grave_right_data
 from infrastructure.demo_headstone_permit import HEADSTONE_SCENARIOS, headstone_data
 from infrastructure.demo_legal_track import LEGAL_TRACK
@@ -245,6 +248,25 @@ def seed_demo(
             ids.append(
                 _seed(vorgang, clock, town, 700 + h_index, "headstone-permit", data, headstone_step)
             )
+        for dog in dog_files(town.tenant):
+            # Each file starts on a day at an hour (Berlin time): the new keeper of a dog handed
+            # over takes it in on the day the first keeper gave it away.
+            day = berlin_date(start) + timedelta(days=t_index + dog.days_later)
+            clock = FixedClock(datetime.combine(day, time(dog.hour), tzinfo=BERLIN))
+            data = dog_application(dog, town, day)
+            ids.append(
+                _seed(
+                    vorgang,
+                    clock,
+                    town,
+                    dog.index,
+                    "dog-registration",
+                    data,
+                    dog.step,
+                    account=dog.keeper.account,
+                    applicant=dog_keeper(dog, town),
+                )
+            )
         for legal in LEGAL_TRACK:
             if legal.tenant != town.tenant:
                 continue
@@ -266,23 +288,36 @@ def _seed(
     service: str,
     data: dict[str, Any],
     step: Step,
+    *,
+    account: int | None = None,
+    applicant: dict[str, str] | None = None,
 ) -> UUID:
-    """One demo case: submitted by its applicant, then carried to its state (once)."""
+    """One demo case: submitted by its applicant, then carried to its state (once).
+
+    ``account``: the applicant's portal account number (the case's own number by default);
+    ``applicant``: who applies (one of the demo's applicants by default).
+    """
     cases = CaseService(vorgang.store, clock, vorgang.cases.identities)
     name, email = APPLICANTS[(index + TOWNS.index(town)) % len(APPLICANTS)]
-    applicant = Actor(f"portal:demo-{town.tenant}-{index}", name, Role.APPLICANT, town.tenant)
+    person = applicant or {
+        "name": name,
+        "email": email,
+        "street": town.streets[index % len(town.streets)],
+        "house_number": str(3 + 4 * (index % 10)),
+        "postal_code": town.postal_code,
+        "city": town.city,
+    }
+    signed_in = Actor(
+        f"portal:demo-{town.tenant}-{index if account is None else account}",
+        person["name"],
+        Role.APPLICANT,
+        town.tenant,
+    )
     result = cases.submit(
-        actor=applicant,
+        actor=signed_in,
         tenant=town.tenant,
         service=service,
-        applicant={
-            "name": name,
-            "email": email,
-            "street": town.streets[index % len(town.streets)],
-            "house_number": str(3 + 4 * (index % 10)),
-            "postal_code": town.postal_code,
-            "city": town.city,
-        },
+        applicant=person,
         data=data,
         idempotency_key=f"demo-{town.tenant}-{index}",
     )

@@ -6,6 +6,7 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
+from domain.rules.dog_tax import Rate, replay_year
 from domain.tenants import TENANTS
 from infrastructure.demo import seed_demo
 from infrastructure.wiring import Vorgang
@@ -116,3 +117,60 @@ def test_demo_covers_every_state_in_all_four_towns_and_is_idempotent(vorgang: Vo
     objected = [c for c in general if c.open_objection is not None]
     assert {c.tenant for c in objected} == set(TENANTS)
     assert {c.status for c in objected} == {"notified"}
+    dogs = [c for c in cases if c.service == "dog-registration"]
+    assert Counter(c.status for c in dogs) == {"notified": 21, "submitted": 4, "deregistered": 1}
+    for tenant in TENANTS:
+        mine = [c for c in dogs if c.tenant == tenant]
+        registered = [c for c in mine if c.registered]
+        # Each registered dog's Bescheid is notified and charged the tax of its year(s).
+        assert len(registered) >= 4, tenant
+        for case in registered:
+            assert case.status == "notified", tenant
+            assert case.tax_years, tenant
+            assert case.decision is not None, tenant
+            assert {y.kassenzeichen for y in case.tax_years.values()} <= {
+                c.kassenzeichen for c in case.charges
+            }
+        # The town's roll issued every number once: 1..k over the files, lost tags included.
+        tags = sorted(tag for c in mine for tag in c.tags)
+        assert tags == list(range(1, len(tags) + 1)), tenant
+        assert sum(1 for c in mine if c.status == "submitted") == 1, tenant  # in the inbox
+        shelter = [c for c in registered if c.relief is not None]
+        assert [c.relief.reason.value for c in shelter] == ["shelter_dog"], tenant
+        listed = [c for c in registered if c.breed_listed]
+        assert len(listed) == 1, tenant
+        assert listed[0].permit is not None, tenant
+        assert listed[0].permit["granted"], tenant
+        assert _rates(listed[0]) == {Rate.DANGEROUS}, tenant
+        replaced = [c for c in registered if len(c.tags) == 2]
+        assert len(replaced) == 1, tenant
+        assert replaced[0].tag == replaced[0].tags[-1], tenant
+        assert [c.ledger for c in replaced[0].charges][-1] == "administrative_fee", tenant
+    # A keeper's second dog pays the second dog's rate, in two towns.
+    households = Counter((c.tenant, c.household_id) for c in dogs if c.registered)
+    pairs = [key for key, count in households.items() if count == 2]
+    assert {tenant for tenant, _ in pairs} == {"usingen", "schmitten"}
+    for tenant, household in pairs:
+        first, second = sorted(
+            (c for c in dogs if c.household_id == household), key=lambda c: c.tags[0]
+        )
+        assert _rates(first) == {Rate.FIRST}, tenant
+        assert _rates(second) == {Rate.SECOND}, tenant
+    # In Schmitten the shelter's relief came after the Bescheid: the earlier charge withdrawn.
+    reassessed = [c for c in dogs if c.relief is not None and c.withdrawn_charges]
+    assert [c.tenant for c in reassessed] == ["schmitten"]
+    # A dog handed over: deregistered, its tag back; the new keeper registered the same chip.
+    [given] = [c for c in dogs if c.deregistration == "handover"]
+    [taken] = [c for c in dogs if c is not given and c.chip() == given.chip()]
+    assert given.tenant == taken.tenant == "neu-anspach"
+    assert given.tag is None
+    assert taken.registered
+    assert taken.household_id != given.household_id
+    assert taken.application.taken_in_on == given.deregistered_on
+
+
+def _rates(case: Any) -> set[Rate]:
+    """The rates a dog file's latest year was assessed at, month by month."""
+    assessed = replay_year(case.tax_years[max(case.tax_years)].rules)
+    [dog] = [d for d in assessed.dogs if d.dog_id == str(case.id)]
+    return {month.rate for month in dog.months}
