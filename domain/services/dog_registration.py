@@ -160,7 +160,7 @@ class ReliefApplied(Form):
         description="assistance_dog (exempt), shelter_dog (reduced for a time), "
         "low_income (reduced while proven)",
     )
-    proof: Name = labelled(
+    proof: Personal[Name] = labelled(
         "Nachweis", "Proof", description="The reference of the proof (a notice, a contract)."
     )
     from_day: PlausibleDate = labelled("Ab", "From")
@@ -747,7 +747,9 @@ class DogRegistration(Case):
             end = until if until is not None else applied.until
             if end is not None and end < start:
                 raise InvalidCommand("until", "must not lie before from_day")
-            claim = ReliefClaim(Relief(applied.reason), start, end, str(applied.proof))
+            # The proof's reference (a benefits notice, a contract) may name the keeper: it
+            # stays sealed in the application; the tax records only reason and dates.
+            claim = ReliefClaim(Relief(applied.reason), start, end)
         self._relief_decided(
             actor=record,
             at=at,
