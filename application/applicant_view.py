@@ -47,6 +47,7 @@ SHOWN_EVENTS: Final = frozenset(
         "BilledTo",  # the applicant billed the fees to their business customer account
         "FeeCharged",  # the fee to pay, under its Kassenzeichen
         "ChargeSettled",  # the fee arrived: the case goes on
+        "ChargeWithdrawn",  # a later assessment replaced the charge (a new one follows)
         "Notified",
         "RemedyNoticeFoundDefective",  # the objection period they see becomes a year
         "ObjectionLodged",
@@ -69,6 +70,7 @@ SHOWN_EVENTS: Final = frozenset(
         "NumberPlateChanged",
         "PermitReturned",
         "PermitRevoked",
+        "TagReplaced",  # the keeper reported the dog's tax tag lost: its new number and fee
     }
 ) | {  # and every service's steps it publishes to integrators
     name for definition in SERVICES.values() for name in definition.case_class.PUBLIC_EVENTS

@@ -56,6 +56,7 @@ _TOWN_HALL_SPLIT = (
         "grave-right",
         "headstone-permit",
         "burial",
+        "dog-registration",  # the dog register and the dangerous-dog permit, with the dog tax
         "general",
     ),
     _team(

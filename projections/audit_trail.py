@@ -103,6 +103,10 @@ EVENT_LABELS: Final[dict[str, tuple[str, str]]] = {
     "BilledTo": ("Gebühren dem Gewerbekundenkonto zugeordnet", "Fees billed to a business account"),
     "FeeCharged": ("Gebühr zum Soll gestellt (Kassenzeichen)", "Fee charged (cash reference)"),
     "ChargeSettled": ("Zahlung eingegangen", "Payment received"),
+    "ChargeWithdrawn": (
+        "Forderung durch neue Festsetzung ersetzt",
+        "Charge replaced by a later assessment",
+    ),
 }
 """The shared lifecycle's events labelled for people: event name → (German, English)."""
 

@@ -19,11 +19,11 @@ named by its reference (the id of its ``appointment_booked`` event); its contact
 sealed in a table of this view, for ``api/routes/appointment_contacts.py``, until erased.
 
 Payments are published for the municipal accounting (HKR) and the payment integration: a
-case's charges (``fee_charged``, ``charge_settled``), its receivables (booked under their
-Kassenzeichen, with every payment, refund and cancellation and the amount outstanding after
-it) and the payment requests of business customers. Never the debtor or the payer, never
-card or account data, never a payment's own reference (a bank statement's text may name
-people): Kassenzeichen, amounts, ids, keywords and dates only.
+case's charges (``fee_charged``, ``charge_settled``, ``charge_withdrawn``), its receivables
+(booked under their Kassenzeichen, with every payment, refund and cancellation and the
+amount outstanding after it) and the payment requests of business customers. Never the
+debtor or the payer, never card or account data, never a payment's own reference (a bank
+statement's text may name people): Kassenzeichen, amounts, ids, keywords and dates only.
 """
 
 from __future__ import annotations
@@ -140,6 +140,12 @@ SHARED_TYPES: Final = {
         "charge_settled",
         "A charge was paid in full (kassenzeichen, amount, currency); a case awaiting payment "
         "goes on (status).",
+    ),
+    "ChargeWithdrawn": (
+        "charge_withdrawn",
+        "A charge was replaced by a later assessment (kassenzeichen; reason, a keyword such as "
+        "reassessed): nothing more is owed under it, its receivable is published as "
+        "receivable_cancelled and the new amount as another fee_charged.",
     ),
     "DocumentIssued": (
         "document_issued",
@@ -397,6 +403,13 @@ def _charge_settled(event: CaseCharges.ChargeSettled) -> dict[str, Any]:
         "amount": _amount(event.amount),
         "currency": "EUR",
     }
+
+
+@public_data.register(CaseCharges.ChargeWithdrawn)
+def _charge_withdrawn(event: CaseCharges.ChargeWithdrawn) -> dict[str, Any]:
+    # The reason is published only when it is a keyword (never free text).
+    reason = {"reason": event.reason} if PAYMENT_KEYWORD.fullmatch(event.reason) else {}
+    return {"kassenzeichen": event.kassenzeichen, **reason}
 
 
 @public_data.register(CaseDocuments.DocumentIssued)

@@ -154,6 +154,19 @@ POLICY[("POST", "/api/v1/cases/{case_id}/grave-right-decision")] = STAFF
 POLICY[("POST", "/api/v1/cases/{case_id}/headstone-set")] = {"applicant", *STAFF}
 POLICY[("POST", "/api/v1/cases/{case_id}/headstone-inspections")] = STAFF
 POLICY[("POST", "/api/v1/cases/{case_id}/stability-checks")] = STAFF
+# issue 25: the dog registration service (the keeper reports a lost tag and deregisters)
+POLICY |= {
+    ("POST", f"/api/v1/cases/{{case_id}}/{c}"): STAFF
+    for c in (
+        "dog-register",
+        "dog-relief",
+        "dog-danger-findings",
+        "dangerous-dog-permit",
+        "dog-tax-years",
+    )
+}
+POLICY[("POST", "/api/v1/cases/{case_id}/tag-replacements")] = {"applicant", *STAFF}
+POLICY[("POST", "/api/v1/cases/{case_id}/dog-deregistration")] = {"applicant", *STAFF}
 # issue 23: the Bürgermonitor — public pages for the waiting room's screen (no personal data)
 POLICY[("GET", "/monitor/{tenant}")] = PUBLIC_ROUTE
 POLICY[("GET", "/monitor/{tenant}/{office}")] = PUBLIC_ROUTE
@@ -303,6 +316,10 @@ BODIES: dict[str, dict[str, Any]] = {
     "headstone-set": {"set_on": "2026-03-02"},
     "headstone-inspections": {"inspected_on": "2026-03-02"},
     "stability-checks": {"inspected_on": "2026-03-02"},
+    "dog-relief": {"granted": False, "reasons": "r"},
+    "dog-danger-findings": {"found_on": "2026-03-02", "reasons": "r"},
+    "dangerous-dog-permit": {"granted": False, "reasons": "r"},
+    "dog-deregistration": {"reason": "death", "on": "2026-03-02"},
     "erasure": {"reason": "r", "legal_basis": "Art. 17 DSGVO", "subjects": ["nobody"]},
     "documents": {"kind": "decision"},
     "sendings": {"channel": "counter"},

@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
+
 from api.app import create_app
 from infrastructure.settings import Settings
 
@@ -204,6 +206,19 @@ INTENDED: frozenset[str] = frozenset(
         "/POST /api/v1/cases/{case_id}/headstone-inspections: added",
         "/POST /api/v1/cases/{case_id}/headstone-set: added",
         "/POST /api/v1/cases/{case_id}/stability-checks: added",
+        # The dog registration service's steps (issue 25).
+        *(
+            f"/POST /api/v1/cases/{{case_id}}/{path}: added"
+            for path in (
+                "dangerous-dog-permit",
+                "dog-danger-findings",
+                "dog-deregistration",
+                "dog-register",
+                "dog-relief",
+                "dog-tax-years",
+                "tag-replacements",
+            )
+        ),
         # The catalogue names why files are kept as long as they are (retention as a domain
         # piece: fee assessments are accounting vouchers).
         "/GET /api/v1/services/responses/200/application/json/items/properties/"
@@ -469,7 +484,7 @@ def differences(before: Any, after: Any, where: str) -> Iterator[str]:
 def current_document(tmp_path: Path) -> dict[str, Any]:
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'openapi.db'}",
-        token_secret="api-test-secret-0123456789abcdef-xyz",
+        token_secret=SecretStr("api-test-secret-0123456789abcdef-xyz"),
     )
     document: dict[str, Any] = create_app(settings).openapi()
     return document

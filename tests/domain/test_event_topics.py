@@ -26,6 +26,10 @@ RECORDED_BY_METHOD = {
     "domain.case_charges:CaseCharges._charge_settled": (
         "domain.case_charges:CaseCharges.ChargeSettled"
     ),
+    # issue 25: a later assessment withdraws a charge
+    "domain.case_charges:CaseCharges._charge_withdrawn": (
+        "domain.case_charges:CaseCharges.ChargeWithdrawn"
+    ),
     "domain.case_charges:CaseCharges._fee_charged": ("domain.case_charges:CaseCharges.FeeCharged"),
     "domain.payments.business_customer:BusinessCustomer._member_added": (
         "domain.payments.business_customer:BusinessCustomer.MemberAdded"
@@ -168,6 +172,28 @@ RECORDED_BY_METHOD = {
     "domain.services.dog_register:TaxTagRoll._tag_withdrawn": (
         "domain.services.dog_register:TaxTagRoll.TagWithdrawn"
     ),
+    # issue 25: the dog registration service
+    "domain.services.dog_registration:DogRegistration._dangerous_dog_permit_decided": (
+        "domain.services.dog_registration:DogRegistration.DangerousDogPermitDecided"
+    ),
+    "domain.services.dog_registration:DogRegistration._dog_deregistered": (
+        "domain.services.dog_registration:DogRegistration.DogDeregistered"
+    ),
+    "domain.services.dog_registration:DogRegistration._dog_found_dangerous": (
+        "domain.services.dog_registration:DogRegistration.DogFoundDangerous"
+    ),
+    "domain.services.dog_registration:DogRegistration._dog_registered": (
+        "domain.services.dog_registration:DogRegistration.DogRegistered"
+    ),
+    "domain.services.dog_registration:DogRegistration._relief_decided": (
+        "domain.services.dog_registration:DogRegistration.ReliefDecided"
+    ),
+    "domain.services.dog_registration:DogRegistration._tag_replaced": (
+        "domain.services.dog_registration:DogRegistration.TagReplaced"
+    ),
+    "domain.services.dog_registration:DogRegistration._tax_year_assessed": (
+        "domain.services.dog_registration:DogRegistration.TaxYearAssessed"
+    ),
     "domain.services.grave:Grave._burial_recorded": "domain.services.grave:Grave.BurialRecorded",
     "domain.services.grave:Grave._place_released": "domain.services.grave:Grave.PlaceReleased",
     "domain.services.grave:Grave._place_reserved": "domain.services.grave:Grave.PlaceReserved",
@@ -301,6 +327,7 @@ CASE_EVENTS = [
     "BecameFinal",
     "BilledTo",  # issue 24: fees billed to a business customer, charged, settled
     "ChargeSettled",
+    "ChargeWithdrawn",  # issue 25: a later assessment withdraws a charge
     "Claimed",
     "Closed",
     "CompletenessConfirmed",
@@ -351,6 +378,7 @@ EVENT_CLASSES = {
     "domain.case_charges:CaseCharges": [
         "BilledTo",
         "ChargeSettled",
+        "ChargeWithdrawn",
         "Created",
         "Event",
         "FeeCharged",
@@ -398,6 +426,17 @@ EVENT_CLASSES = {
     ],
     "domain.services.dog_register:DogRegister": ["Deregistered", "Registered", "Started"],
     "domain.services.dog_register:TaxTagRoll": ["Started", "TagIssued", "TagWithdrawn"],
+    # issue 25: the dog registration service
+    "domain.services.dog_registration:DogRegistration": [
+        *CASE_EVENTS,
+        "DangerousDogPermitDecided",
+        "DogDeregistered",
+        "DogFoundDangerous",
+        "DogRegistered",
+        "ReliefDecided",
+        "TagReplaced",
+        "TaxYearAssessed",
+    ],
     "domain.services.grave:Grave": [
         "BurialRecorded",
         "Opened",

@@ -17,6 +17,7 @@ from domain.case_steps import RECORD_EXPIRY
 from domain.case_timers import PERMIT_EXPIRED, expiry_ready
 from domain.errors import InvalidCommand, InvalidTransition
 from domain.rules import notification
+from domain.services.dog_registration import ASSESS_TAX_YEAR, TAX_YEAR_BEGINS, tax_year_ready
 from domain.services.road_opening import WARRANTY_ENDS
 from domain.services.sewer_connection import CHARGE_FALLS_DUE
 from domain.timers import (
@@ -45,7 +46,12 @@ def due_after(kind: TimerKind, events: Iterable[Any]) -> Due:
 
 def test_the_services_kinds_are_registered_with_the_scheduler_as_notices() -> None:
     names = set(TIMER_KINDS.names())
-    assert {WARRANTY_ENDS.name, PERMIT_EXPIRED.name, CHARGE_FALLS_DUE.name} <= names
+    assert {
+        WARRANTY_ENDS.name,
+        PERMIT_EXPIRED.name,
+        CHARGE_FALLS_DUE.name,
+        TAX_YEAR_BEGINS.name,
+    } <= names
     for kind in (WARRANTY_ENDS, CHARGE_FALLS_DUE):
         assert kind.action == Notice(Addressee.ASSIGNEE)
     # Expiry changes the case's legal state (§ 43 (2) HVwVfG): a case event, run as a command.
@@ -53,6 +59,10 @@ def test_the_services_kinds_are_registered_with_the_scheduler_as_notices() -> No
     assert WARRANTY_ENDS.fires is Fires.ON_THE_DAY  # the final inspection is due that day
     assert PERMIT_EXPIRED.fires is Fires.DAY_AFTER  # its last day has passed
     assert CHARGE_FALLS_DUE.fires is Fires.ON_THE_DAY
+    # A new year of a registered dog is assessed by the scheduler, as the system (issue 25).
+    assert TAX_YEAR_BEGINS.name == "dog_tax_year_begins"
+    assert TAX_YEAR_BEGINS.action == RunCommand(ASSESS_TAX_YEAR, tax_year_ready)
+    assert TAX_YEAR_BEGINS.fires is Fires.ON_THE_DAY  # 1 January
 
 
 def test_a_permit_expires_after_its_last_day_an_extension_moves_it_completed_works_end_it() -> None:
@@ -94,8 +104,9 @@ def test_the_connection_charge_falls_due_on_the_day_its_bekanntgabe_gives() -> N
     events = list(permit.collect_events())
     assert permit.charge is not None
     assert permit.charge.due_on is not None
-    assert due_after(CHARGE_FALLS_DUE, events).on == permit.charge.due_on
-    assert due_after(CHARGE_FALLS_DUE, events).on > date(2026, 4, 3) + timedelta(days=27)
+    falls_due = due_after(CHARGE_FALLS_DUE, events).on
+    assert falls_due == permit.charge.due_on
+    assert falls_due > date(2026, 4, 3) + timedelta(days=27)
 
 
 LAST_DAY = date(2026, 6, 30)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -19,9 +19,12 @@ from projections.feed import (
     PUBLISHED_CLASSES,
     SHARED_TYPES,
     TYPE_PREFIX,
+    public_data,
+    published_as,
 )
 from projections.feed_query import FeedFilter, FeedQuery
 from tests.conftest import CLERK
+from tests.domain.case_fixtures import road_opening_decided
 from tests.projections import legal_track
 from tests.projections.legal_track import GROUNDS, aggregate, iso, today
 from tests.steps import take
@@ -72,6 +75,21 @@ def test_every_event_of_the_case_is_published_or_deliberately_internal() -> None
                 assert PUBLISHED_CLASSES[getattr(mixin, name)] == PUBLIC_TYPES[name], name
     assert PUBLISHED_CLASSES[CaseCharges.FeeCharged] == "fee_charged"
     assert PUBLISHED_CLASSES[CaseCharges.ChargeSettled] == "charge_settled"
+    assert PUBLISHED_CLASSES[CaseCharges.ChargeWithdrawn] == "charge_withdrawn"
+
+
+def test_a_withdrawn_charge_is_published_with_its_kassenzeichen_and_a_keyword_reason() -> None:
+    permit = road_opening_decided(date(2026, 4, 1))
+    first, second = permit.charges  # the administrative fee and the special use fee
+    record, at = CLERK.recorded_in(permit.id), permit.last_activity_at
+    permit.collect_events()
+    permit.withdraw_charge(record, at, first.kassenzeichen, "reassessed")
+    # a reason that is not a keyword (free text may name people) stays out
+    permit.withdraw_charge(record, at, second.kassenzeichen, "Frau M. zog um")
+    keyword, free_text = permit.collect_events()
+    assert published_as(keyword) == published_as(free_text) == "charge_withdrawn"
+    assert public_data(keyword) == {"kassenzeichen": first.kassenzeichen, "reason": "reassessed"}
+    assert public_data(free_text) == {"kassenzeichen": second.kassenzeichen}
 
 
 def test_an_objection_withdrawn_a_late_one_decided_and_the_decision_final(
