@@ -128,7 +128,9 @@ class CaseCharges(Aggregate):
         return tuple(
             c
             for c in self.charges_of_decision(len(self.decisions))
-            if c.prepaid and c.kassenzeichen not in self.settled_charges
+            if c.prepaid
+            and c.kassenzeichen not in self.settled_charges
+            and c.kassenzeichen not in self.withdrawn_charges
         )
 
     def charge_commands(self) -> frozenset[str]:

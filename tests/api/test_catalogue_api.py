@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import jsonschema
 from fastapi.testclient import TestClient
 
-from application.clock import FixedClock
-from domain.working_days import BERLIN
 from tests.api.conftest import NEW_CASE, Auth
 
 
@@ -37,13 +33,8 @@ def test_the_catalogue_lists_every_service_with_schema_periods_fees_and_retentio
 
 
 def test_every_example_validates_against_its_schema_and_is_accepted(
-    client: TestClient, auth: Auth, clock: FixedClock
+    client: TestClient, auth: Auth
 ) -> None:
-    # The catalogue dates its examples by the wall clock (api/routes/services.py, today()),
-    # so the application's clock is set to that day: each example is submitted on the day
-    # it was served for (the dog example's taken_in_on lies two weeks before it).
-    today = datetime.now(BERLIN).date()
-    clock.set(datetime(today.year, today.month, today.day, 8, 0, tzinfo=UTC))
     for service in client.get("/api/v1/services").json():
         jsonschema.validate(service["example"], service["application_schema"])
         response = client.post(
