@@ -25,14 +25,13 @@ from uuid import UUID
 
 from application.clock import FixedClock
 from application.commands import CommandHandler
-from domain.services.dog_registration import (
+from domain.services.dog_registration import Deregistration, TagReturn
+from domain.services.dog_steps import (
     STEPS,
     DangerousDogPermitDecision,
-    Deregistration,
     DogDeregistration,
     DogEntry,
     ReliefDecision,
-    TagReturn,
 )
 from domain.working_days import add_months, berlin_date
 from infrastructure.demo_steps import (

@@ -29,7 +29,9 @@ from domain.rules import traffic_sign_order as sign_rules
 from domain.rules.road_opening import FEE_TARIFFS, LEAD_TIMES, in_force
 from domain.services import (
     burial,
+    dog_application,
     dog_registration,
+    dog_steps,
     general,
     grave_right,
     headstone_permit,
@@ -234,7 +236,7 @@ def _headstone_permit_tariff(on: date) -> dict[str, Any]:
 
 
 def _dog_registration_check(model: BaseModel, submitted_on: date) -> None:
-    if not isinstance(model, dog_registration.DogRegistrationApplication):
+    if not isinstance(model, dog_application.DogRegistrationApplication):
         raise InvalidCommand("data", "not a dog registration")
     model.check(submitted_on)
 
@@ -424,18 +426,18 @@ SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
             label_de="Hundeanmeldung und Hundesteuer (An- und Abmeldung, Steuermarke)",
             label_en="Dog registration and dog tax",
             case_class=dog_registration.DogRegistration,
-            application_model=dog_registration.DogRegistrationApplication,
+            application_model=dog_application.DogRegistrationApplication,
             legal_basis=dog_registration.LEGAL_BASIS,
             retention=RetentionNeed(
                 own_years=10,
                 reason="Steuerakte: die Festsetzungen bleiben über die Haltung hinaus prüfbar",
                 holds_fee_assessments=True,
             ),
-            example=dog_registration.example,
+            example=dog_application.example,
             tariff=_dog_tax_tariff,
             check_application=_dog_registration_check,
             event_labels=dog_registration.EVENT_LABELS,
-            steps=dog_registration.STEPS,
+            steps=dog_steps.STEPS,
         ),
     }
 )

@@ -17,7 +17,7 @@ import jsonschema
 from fastapi.testclient import TestClient
 
 from application.clock import FixedClock
-from domain.services.dog_registration import example
+from domain.services.dog_application import example
 from domain.working_days import add_months, berlin_date
 from tests.api.conftest import NEW_CASE, Auth
 

@@ -24,6 +24,7 @@ from application.commands import CommandHandler
 from application.store import VorgangStore
 from domain.actor import Actor, Role
 from domain.errors import InvalidCommand
+from domain.services.dog_application import example
 from domain.services.dog_register import (
     ChipAlreadyRegistered,
     DogHousehold,
@@ -33,7 +34,7 @@ from domain.services.dog_register import (
     normalised_chip,
     tag_roll_id,
 )
-from domain.services.dog_registration import SERVICE_ID, DogRegistration, example
+from domain.services.dog_registration import SERVICE_ID, DogRegistration
 from domain.working_days import berlin_date
 from tests.conftest import CLERK, FOREIGN_CLERK
 from tests.steps import in_review, take

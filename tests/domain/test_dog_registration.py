@@ -22,6 +22,7 @@ from domain.lifecycle import CaseStatus
 from domain.personal_data import PersonalData, Subjects
 from domain.personal_fields import personal_data_of
 from domain.rules.dog_tax import replay_year
+from domain.services.dog_application import DogRegistrationApplication, example
 from domain.services.dog_register import DogHousehold, DogRegister, TaxTagRoll, tag_roll_id
 from domain.services.dog_registration import (
     DOG_TAX_LEDGER,
@@ -29,10 +30,8 @@ from domain.services.dog_registration import (
     TAG_FEE_LEDGER,
     Deregistration,
     DogRegistration,
-    DogRegistrationApplication,
     DogStatus,
     TagReturn,
-    example,
 )
 from domain.working_days import add_months
 from tests.domain.case_fixtures import CLERK, noon

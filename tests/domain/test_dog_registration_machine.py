@@ -33,6 +33,7 @@ from domain.lifecycle import CaseStatus
 from domain.personal_data import PersonalData, Subjects
 from domain.personal_fields import personal_data_of
 from domain.rules.dog_tax import replay_year
+from domain.services.dog_application import DogRegistrationApplication
 from domain.services.dog_register import (
     DogHousehold,
     DogRegister,
@@ -46,7 +47,6 @@ from domain.services.dog_registration import (
     SERVICE_ID,
     Deregistration,
     DogRegistration,
-    DogRegistrationApplication,
     DogStatus,
     TagReturn,
 )

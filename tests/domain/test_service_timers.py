@@ -17,7 +17,7 @@ from domain.case_steps import RECORD_EXPIRY
 from domain.case_timers import PERMIT_EXPIRED, expiry_ready
 from domain.errors import InvalidCommand, InvalidTransition
 from domain.rules import notification
-from domain.services.dog_registration import ASSESS_TAX_YEAR, TAX_YEAR_BEGINS, tax_year_ready
+from domain.services.dog_steps import ASSESS_TAX_YEAR, TAX_YEAR_BEGINS, tax_year_ready
 from domain.services.road_opening import WARRANTY_ENDS
 from domain.services.sewer_connection import CHARGE_FALLS_DUE
 from domain.timers import (

@@ -14,8 +14,9 @@ from application.clock import FixedClock
 from domain.lifecycle import CaseStatus
 from domain.payments.receivable import OPEN, Receivable, receivable_id
 from domain.rules.dog_tax import Rate, replay_year
-from domain.services import dog_registration
-from domain.services.dog_registration import TAX_YEAR_BEGINS, DogRegistration
+from domain.services import dog_application, dog_registration
+from domain.services.dog_registration import DogRegistration
+from domain.services.dog_steps import TAX_YEAR_BEGINS
 from domain.timers import SCHEDULER_ID
 from infrastructure.scheduler import DONE, TickReport, firings
 from infrastructure.wiring import Vorgang
@@ -82,7 +83,7 @@ def registered_dog(
 ) -> UUID:
     """A dog taken in two weeks ago, entered in the register today (the Bescheid decided
     with it) and, unless told otherwise, the Bescheid handed over; an hour apart each step."""
-    data = dog_registration.example(today(clock))
+    data = dog_application.example(today(clock))
     data["dog"]["chip"] = chip
     case_id = v.cases.submit(
         actor=APPLICANT,
