@@ -318,6 +318,25 @@ RECORDED_BY_METHOD = {
         "domain.team_roster:TeamRoster.TeamConfigured"
     ),
     "domain.team_roster:TeamRoster._team_dissolved": "domain.team_roster:TeamRoster.TeamDissolved",
+    # issue 26: a town's water meters and its reading campaign of a year
+    "domain.water.campaign:ReadingCampaign._closed": "domain.water.campaign:ReadingCampaign.Closed",
+    "domain.water.campaign:ReadingCampaign._estimate_noted": (
+        "domain.water.campaign:ReadingCampaign.EstimateNoted"
+    ),
+    "domain.water.campaign:ReadingCampaign._reading_noted": (
+        "domain.water.campaign:ReadingCampaign.ReadingNoted"
+    ),
+    "domain.water.meter:WaterMeter._reading_corrected": (
+        "domain.water.meter:WaterMeter.ReadingCorrected"
+    ),
+    "domain.water.meter:WaterMeter._reading_estimated": (
+        "domain.water.meter:WaterMeter.ReadingEstimated"
+    ),
+    "domain.water.meter:WaterMeter._reading_recorded": (
+        "domain.water.meter:WaterMeter.ReadingRecorded"
+    ),
+    "domain.water.meter:WaterMeter._recalibrated": "domain.water.meter:WaterMeter.Recalibrated",
+    "domain.water.meter:WaterMeter._removed": "domain.water.meter:WaterMeter.Removed",
 }
 
 BASE_CLASSES = ["Created", "Event"]
@@ -503,6 +522,21 @@ EVENT_CLASSES = {
     ],
     "domain.team_roster:TeamRoster": ["Started", "TeamConfigured", "TeamDissolved"],
     "domain.timer_notice:TimerNotice": ["Sent"],
+    # issue 26: a town's water meters and its reading campaign of a year
+    "domain.water.campaign:ReadingCampaign": [
+        "Closed",
+        "EstimateNoted",
+        "Opened",
+        "ReadingNoted",
+    ],
+    "domain.water.meter:WaterMeter": [
+        "Installed",
+        "ReadingCorrected",
+        "ReadingEstimated",
+        "ReadingRecorded",
+        "Recalibrated",
+        "Removed",
+    ],
 }
 
 
