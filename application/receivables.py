@@ -21,7 +21,7 @@ from eventsourcing.domain import Aggregate
 
 from application.store import VorgangStore
 from domain.case import Case
-from domain.case_charges import CaseCharges, Charge
+from domain.case_charges import CaseCharges, Charge, ChargesMadeKnown
 from domain.lifecycle import CaseStatus, ChangesStatus
 from domain.payments.receivable import Receivable, receivable_id
 
@@ -50,13 +50,22 @@ class ReceivablesOfCases:
     def _follow(self, case: Case) -> list[Receivable]:
         events = case.pending_events
         changed: dict[Any, Receivable] = {}
+        replaced = case.withdrawn_charges  # replaced by a later assessment: never dated
         for pending in events:
             if isinstance(pending, CaseCharges.FeeCharged):
                 opened = self._open(case, pending)
                 changed[opened.id] = opened
+            elif isinstance(pending, ChargesMadeKnown):
+                for kassenzeichen in pending.kassenzeichen:
+                    known = case.charge_under(kassenzeichen)
+                    receivable = self._load(case, known, changed) if known else None
+                    if receivable is not None and receivable.status != "cancelled":
+                        receivable.set_due_date(
+                            due_on=pending.due_on, at=pending.at, actor=pending.actor
+                        )
             elif isinstance(pending, Case.Notified) and pending.fee_due_on is not None:
                 for charge in case.charges:
-                    if charge.due_on is None:
+                    if charge.due_on is None and charge.kassenzeichen not in replaced:
                         receivable = self._load(case, charge, changed)
                         if receivable is not None and receivable.due_on is None:
                             receivable.set_due_date(

@@ -67,6 +67,17 @@ class Charge:
     due_on: date | None = None
 
 
+class ChargesMadeKnown(Aggregate.Event):
+    """Base of a service's event that makes charges known outside its main decision (an
+    amending assessment's Bekanntgabe): the charges listed fall due on ``due_on``, which the
+    receivables policy sets on their receivables."""
+
+    actor: ActorRecord
+    at: datetime
+    kassenzeichen: list[str]
+    due_on: date
+
+
 class CaseCharges(Aggregate):
     """Fees charged by a case, the account billed, and their settlement (mixed into ``Case``)."""
 

@@ -36,12 +36,12 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.actor import Actor, ActorRecord
 from domain.case import Case, ChangesStatus, DecisionTerms
-from domain.case_charges import ChargeLine
+from domain.case_charges import ChargeLine, ChargesMadeKnown
 from domain.decision import Decision, DecisionOutcome, RulesApplied
 from domain.errors import InvalidCommand
 from domain.lifecycle import CaseStatus, extend_lifecycle
-from domain.personal_data import PersonalData, PersonalValue
-from domain.rules import dangerous_dogs
+from domain.personal_data import PersonalData, PersonalValue, Subjects
+from domain.rules import dangerous_dogs, notification
 from domain.rules.dog_tax import (
     DOG_TAX_RULES_ID,
     Credit,
@@ -67,7 +67,7 @@ from domain.services.dog_register import (
     keeper_key,
     normalised_chip,
 )
-from domain.working_days import add_months, berlin_date
+from domain.working_days import add_months, berlin_date, period_end
 
 SERVICE_ID: Final = "dog-registration"
 LEGAL_BASIS: Final = (
@@ -77,6 +77,7 @@ LEGAL_BASIS: Final = (
 DOG_TAX_LEDGER: Final = "dog_tax"  # Hundesteuer
 TAG_FEE_LEDGER: Final = "administrative_fee"  # the fee for a replacement tag
 REGISTRATION_WEEKS: Final = 2  # the Satzung: register within two weeks of taking the dog in
+NOTICE_FREE: Final = frozenset({"bescheid", "year"})  # made known by the Bescheid in force
 ASSESSED_YEARS_BACK: Final = 4  # the assessment period (§ 4 KAG Hessen with § 169 (2) AO)
 
 EVENT_LABELS: Final = {
@@ -90,6 +91,10 @@ EVENT_LABELS: Final = {
     ),
     "TagReplaced": ("Ersatz-Steuermarke ausgegeben", "Replacement tax tag issued"),
     "DogDeregistered": ("Hund abgemeldet", "Dog deregistered"),
+    "TaxChangeNotified": (
+        "Änderungsbescheid zur Hundesteuer bekanntgegeben",
+        "Amending dog tax notice made known",
+    ),
 }
 
 
@@ -156,16 +161,22 @@ class DogRegistration(Case):
         "DogRegistered": ("dog_registered", "Dog registration: the dog is in the register."),
         "TaxYearAssessed": ("dog_tax_assessed", "Dog registration: a year's tax was assessed."),
         "DogDeregistered": ("dog_deregistered", "Dog registration: the dog was deregistered."),
+        "TaxChangeNotified": (
+            "dog_tax_change_notified",
+            "Dog registration: an amending notice of the tax was made known.",
+        ),
     }
     LIFECYCLE = extend_lifecycle(
         Case.LIFECYCLE,
         {
             CaseStatus.SUBMITTED: {"decide_relief", "find_dog_dangerous"},
             CaseStatus.IN_REVIEW: set(_BEFORE_REGISTRATION),
-            CaseStatus.DECIDED: _KEPT - {"assess_tax_year"},
-            CaseStatus.NOTIFIED: set(_KEPT),
-            CaseStatus.FINAL: set(_KEPT),
-            DogStatus.DEREGISTERED: {"close", "assess_tax_year"},
+            # Between the Bescheid and its Bekanntgabe nothing changes the tax: the Bescheid
+            # made known states what is charged; a change after it is an amending notice.
+            CaseStatus.DECIDED: {"decide_dangerous_dog_permit", "replace_lost_tag"},
+            CaseStatus.NOTIFIED: {*_KEPT, "notify_tax_change"},
+            CaseStatus.FINAL: {*_KEPT, "notify_tax_change"},
+            DogStatus.DEREGISTERED: {"close", "assess_tax_year", "notify_tax_change"},
         },
     )
 
@@ -185,6 +196,8 @@ class DogRegistration(Case):
         self.tax_years: dict[int, TaxYear] = {}
         self.deregistered_on: date | None = None
         self.deregistration: str | None = None
+        self.changes_to_notify: list[int] = []  # years re-assessed, awaiting their notice
+        self.tax_changes: list[dict[str, Any]] = []  # the amending notices made known
 
     @property
     def application(self) -> DogRegistrationApplication:
@@ -504,6 +517,8 @@ class DogRegistration(Case):
         reason: str,
     ) -> None:
         self.tax_years[year] = TaxYear(year, due, rules, kassenzeichen)
+        if reason not in NOTICE_FREE and year not in self.changes_to_notify:
+            self.changes_to_notify = sorted([*self.changes_to_notify, year])
         self.last_activity_at = at
 
     def withdraw(self, *, actor: Actor, at: datetime, reason: str | None = None) -> None:
@@ -541,6 +556,10 @@ class DogRegistration(Case):
             raise InvalidCommand("year", f"the dog was not kept in {wanted}")
         others = [d for d in household.dogs_for_tax(wanted) if d.dog_id != str(self.id)]
         assessed = self.assess(wanted, others)
+        if wanted in self.tax_years:  # a correction: made known by an amending notice
+            return self._assess_year_charged(
+                record, at, assessed, f"tax-year:{wanted}", None, "corrected"
+            )
         return self._assess_year_charged(
             record, at, assessed, f"tax-year:{wanted}", self._due_on(wanted, today), reason
         )
@@ -580,7 +599,10 @@ class DogRegistration(Case):
             rule = tariff_in_force(self.tenant, berlin_date(at)).relief(Relief(applied.reason))
             if rule is None:
                 raise InvalidCommand("granted", "the Satzung grants no relief for this reason")
-            if self.dangerous and not rule.for_dangerous_dogs:
+            listed = self.breed_listed or dangerous_dogs.breed_listed(
+                str(self.application.dog.breed), berlin_date(at)
+            )
+            if (self.dangerous or listed) and not rule.for_dangerous_dogs:
                 raise InvalidCommand("granted", "the Satzung grants a dangerous dog no reduction")
             start = from_day or applied.from_day
             end = until if until is not None else applied.until
@@ -741,13 +763,17 @@ class DogRegistration(Case):
             actor=record,
             at=at,
             granted=granted,
-            reliability_proof=reliability_proof,
-            expertise_proof=expertise_proof,
+            reliability_proof=self._keeper_text(reliability_proof, "reliability_proof"),
+            expertise_proof=self._keeper_text(expertise_proof, "expertise_proof"),
             temperament_test_passed_on=temperament_test_passed_on,
-            liability_insurance=liability_insurance,
+            liability_insurance=self._keeper_text(liability_insurance, "liability_insurance"),
             reasons=self._case_text(reasons, "reasons"),
             rules=rules.record(self.breed_listed),
         )
+
+    def _keeper_text(self, text: str | None, field_name: str) -> PersonalValue | None:
+        """A proof's reference about the keeper (a certificate, a policy), sealed."""
+        return self._personal(Subjects.APPLICANT, text, field_name) if text else None
 
     class DangerousDogPermitDecided(Aggregate.Event):
         """The permit for a dangerous dog, granted or refused, with what was proven."""
@@ -755,10 +781,10 @@ class DogRegistration(Case):
         actor: ActorRecord
         at: datetime
         granted: bool
-        reliability_proof: str | None
-        expertise_proof: str | None
+        reliability_proof: PersonalValue | None
+        expertise_proof: PersonalValue | None
         temperament_test_passed_on: date | None
-        liability_insurance: str | None
+        liability_insurance: PersonalValue | None
         reasons: PersonalValue
         rules: RulesApplied
 
@@ -769,10 +795,10 @@ class DogRegistration(Case):
         actor: ActorRecord,
         at: datetime,
         granted: bool,
-        reliability_proof: str | None,
-        expertise_proof: str | None,
+        reliability_proof: PersonalValue | None,
+        expertise_proof: PersonalValue | None,
         temperament_test_passed_on: date | None,
-        liability_insurance: str | None,
+        liability_insurance: PersonalValue | None,
         reasons: PersonalValue,
         rules: RulesApplied,
     ) -> None:
@@ -902,14 +928,101 @@ class DogRegistration(Case):
     ) -> None:
         """Assess every year already assessed (and the current one) anew after a change."""
         today = berlin_date(at)
+        first = today.year - ASSESSED_YEARS_BACK + 1  # earlier years stay as assessed
         for year in sorted(set(self.tax_years) | set(self.liable_years(today.year))):
+            if year < first:
+                continue
             if year > today.year and year not in self.tax_years:
                 continue  # a year ahead is assessed when it begins (unless the Bescheid did)
             others = [d for d in household.dogs_for_tax(year) if d.dog_id != str(self.id)]
             assessed = self.assess(year, others)
-            self._assess_year_charged(
-                record, at, assessed, f"tax-year:{year}", self._due_on(year, today), reason
-            )
+            # The changed amount falls due a month after its amending notice is made known.
+            self._assess_year_charged(record, at, assessed, f"tax-year:{year}", None, reason)
+
+    def notify_tax_change(
+        self,
+        *,
+        actor: Actor,
+        at: datetime,
+        delivery: notification.Delivery,
+        sent_on: date | None = None,
+        received_on: date | None = None,
+    ) -> None:
+        """Make the amending notice (Änderungsbescheid) known: the years re-assessed since
+        the last notice, with their new amounts; the charges fall due a month after the
+        Bekanntgabe, and the objection period runs from it (§ 41 HVwVfG, § 4 KAG)."""
+        record = self._begin("notify_tax_change", actor, at)
+        if not self.changes_to_notify:
+            raise InvalidCommand("years", "no re-assessed year awaits its notice")
+        today = berlin_date(at)
+        sent = sent_on or today
+        if sent > today:
+            raise InvalidCommand("sent_on", "must not lie in the future")
+        if received_on is not None and received_on > today:
+            raise InvalidCommand("received_on", "must not lie in the future")
+        rule = notification.rule_on(sent)
+        day = rule.notified_on(delivery, sent, received_on)
+        decision = self.current_decision()
+        years = list(self.changes_to_notify)
+        open_charges = [
+            entry.kassenzeichen
+            for year in years
+            if (entry := self.tax_years[year]).kassenzeichen is not None
+        ]
+        self._tax_change_notified(
+            actor=record,
+            at=at,
+            kassenzeichen=open_charges,
+            due_on=add_months(day, 1),
+            years=years,
+            amounts=[str(self.tax_years[year].due) for year in years],
+            notified_on=day,
+            objection_deadline=period_end(day, decision.remedy_notice.period_months),
+            delivery=delivery.value,
+            sent_on=sent,
+            received_on=received_on,
+            rules=rule.record(delivery, sent, received_on, day),
+        )
+
+    class TaxChangeNotified(ChargesMadeKnown):
+        """An amending notice was made known: its years, amounts, due date and period."""
+
+        years: list[int]
+        amounts: list[str]
+        notified_on: date
+        objection_deadline: date
+        delivery: str
+        sent_on: date
+        received_on: date | None
+        rules: RulesApplied
+
+    @event(TaxChangeNotified)
+    def _tax_change_notified(
+        self,
+        *,
+        actor: ActorRecord,
+        at: datetime,
+        kassenzeichen: list[str],
+        due_on: date,
+        years: list[int],
+        amounts: list[str],
+        notified_on: date,
+        objection_deadline: date,
+        delivery: str,
+        sent_on: date,
+        received_on: date | None,
+        rules: RulesApplied,
+    ) -> None:
+        self.changes_to_notify = [y for y in self.changes_to_notify if y not in years]
+        self.tax_changes.append(
+            {
+                "years": dict(zip(years, amounts, strict=True)),
+                "notified_on": notified_on,
+                "objection_deadline": objection_deadline,
+                "due_on": due_on,
+            }
+        )
+        self.last_activity_at = at
 
     def reassess_with_household(
         self, *, actor: Actor, at: datetime, household: DogHousehold, reason: str
@@ -917,11 +1030,23 @@ class DogRegistration(Case):
         """Another dog of the household came, went or changed: this dog's rank may have
         moved, so its years are assessed anew — part of that other dog's command, recorded
         under its actor (a file withdrawn, closed or never registered is left alone)."""
-        if self.registered_on is None or self.status in (CaseStatus.CLOSED, CaseStatus.WITHDRAWN):
+        if self.registered_on is None or self.notified_on is None:
+            return  # a Bescheid not yet made known is made known as decided
+        if self.status in (CaseStatus.CLOSED, CaseStatus.WITHDRAWN):
             return
         if household.tenant != self.tenant or self.id not in household.dogs:
             raise InvalidCommand("household", "the dog is not in this household")
         self._reassess(actor.recorded_in(self.id), at, household, reason)
+
+    def check_decision_reopenable(self) -> None:
+        """A registered dog's Bescheid is not reopened: its tax is assessed anew and made
+        known by an amending notice (an objection remedied in part refunds, as anywhere)."""
+        if self.registered_on is not None:
+            raise InvalidCommand(
+                "new_decision",
+                "a registered dog's Bescheid is not reopened: re-assess the year "
+                "(dog-tax-years) and make the change known (dog-tax-change-notices)",
+            )
 
     # -------------------------------------------------------------------- state
 
@@ -959,6 +1084,8 @@ class DogRegistration(Case):
                 for year, entry in sorted(self.tax_years.items())
             },
             "next_tax_year": self.next_tax_year(),
+            "changes_to_notify": list(self.changes_to_notify),
+            "tax_changes": list(self.tax_changes),
             "deregistered_on": self.deregistered_on,
             "deregistration": self.deregistration,
         }

@@ -5,7 +5,7 @@ loads and saves with the file, and the scheduler's new-year assessment.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -17,6 +17,7 @@ from domain.case_steps import STAFF
 from domain.commands import Acting, CommandBody, SharedAggregates, Step, Steps, Text
 from domain.errors import InvalidCommand
 from domain.lifecycle import CaseStatus
+from domain.rules import notification
 from domain.services.dog_register import (
     DogHousehold,
     DogRegister,
@@ -222,6 +223,33 @@ class TaxYearAssessment(CommandBody):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"year": 2026}]})
 
 
+class TaxChangeNotice(CommandBody):
+    """How the amending notice was sent (§ 41 HVwVfG)."""
+
+    delivery: Literal["counter", "letter", "electronic", "portal", "formal_service"] = Field(
+        description="counter: handed over; letter: post; electronic: sent electronically; "
+        "portal: made available for retrieval; formal_service: Zustellung (HVwZG)."
+    )
+    sent_on: date | None = Field(default=None, description="Today if omitted.")
+    received_on: date | None = Field(
+        default=None, description="Actual receipt where shown (portal, formal service, late)."
+    )
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"delivery": "letter", "sent_on": "2026-12-03"}]},
+    )
+
+
+def notice_arguments(body: TaxChangeNotice) -> dict[str, Any]:
+    """The body as the domain method's keywords (the delivery as its enum)."""
+    return {
+        "delivery": notification.Delivery(body.delivery),
+        "sent_on": body.sent_on,
+        "received_on": body.received_on,
+    }
+
+
 def register(case: DogRegistration, body: DogEntry | None, acting: Acting) -> list[Aggregate]:
     """Claim the chip, draw a tag, enter the household, decide the Bescheid."""
     register_entry, roll, household = (
@@ -310,8 +338,7 @@ def dog_step(name: str, path: str, summary: str, **more: Any) -> Step:
         path="/{case_id}/" + path,
         summary=summary,
         aggregate=DogRegistration,
-        retry_lost_race=True,
-        **{"roles": STAFF, **more},
+        **{"roles": STAFF, "retry_lost_race": True, **more},
     )
 
 
@@ -389,6 +416,18 @@ STEPS: Final = Steps(
             run=deregister,
         ),
         ASSESS_TAX_YEAR,
+        dog_step(
+            "notify_tax_change",
+            "dog-tax-change-notices",
+            "Dog registration: make an amending notice known",
+            description="The Änderungsbescheid of the years re-assessed since the last notice "
+            "(a relief, a danger finding, a deregistration, a change in the household): their "
+            "charges fall due a month after the Bekanntgabe, and the objection period runs "
+            "from it.",
+            body=TaxChangeNotice,
+            arguments=notice_arguments,
+            retry_lost_race=False,
+        ),
     ),
 )
 
