@@ -26,11 +26,12 @@ lint: install
 typecheck: install
 	$(BIN)/mypy domain persistence application projections infrastructure api
 
-# Two workers side by side (tests keep to their own schema, file and port), then the few
-# that must run alone (they look at what the whole database keeps on disk).
+# Two workers side by side (tests keep to their own schema, file and port; a worker that
+# runs out of tests takes over the other's queue), then the few that must run alone (they
+# look at what the whole database keeps on disk).
 pytest: install
 	bash .ci/system-packages test
-	$(BIN)/pytest -n 2 -m "not serial"
+	$(BIN)/pytest -n 2 --dist worksteal -m "not serial"
 	$(BIN)/pytest -m serial
 
 run: install
