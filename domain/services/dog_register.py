@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Final
+from typing import Any, Final
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -333,6 +333,16 @@ def _relief(
     return ReliefClaim(Relief(reason), from_day, until, proof or "")
 
 
+def _relief_fields(relief: ReliefClaim | None) -> dict[str, Any]:
+    """A relief as an event's plain fields (all None: none)."""
+    return {
+        "relief_reason": None if relief is None else relief.reason.value,
+        "relief_from": None if relief is None else relief.from_day,
+        "relief_until": None if relief is None else relief.until,
+        "relief_proof": None if relief is None else relief.proof,
+    }
+
+
 def _check_relief(relief: ReliefClaim | None) -> None:
     """Refuse a relief that ends before it begins (the year's tax would refuse it later)."""
     if relief is not None and relief.until is not None and relief.until < relief.from_day:
@@ -385,10 +395,7 @@ class DogHousehold(Aggregate):
             born_on=born_on,
             dangerous=dangerous,
             dangerous_from=dangerous_from,
-            relief_reason=None if relief is None else relief.reason.value,
-            relief_from=None if relief is None else relief.from_day,
-            relief_until=None if relief is None else relief.until,
-            relief_proof=None if relief is None else relief.proof,
+            **_relief_fields(relief),
             actor_id=actor.id,
             at=at,
         )
@@ -457,10 +464,7 @@ class DogHousehold(Aggregate):
             case_id=case_id,
             dangerous=dangerous,
             dangerous_from=dangerous_from,
-            relief_reason=None if relief is None else relief.reason.value,
-            relief_from=None if relief is None else relief.from_day,
-            relief_until=None if relief is None else relief.until,
-            relief_proof=None if relief is None else relief.proof,
+            **_relief_fields(relief),
             actor_id=actor.id,
             at=at,
         )
