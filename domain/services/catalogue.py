@@ -86,10 +86,18 @@ class ServiceDefinition:
         return model
 
 
-def _road_opening_check(model: BaseModel, submitted_on: date) -> None:
-    if not isinstance(model, road_opening.RoadOpeningApplication):
-        raise InvalidCommand("data", "not a road opening application")
-    model.check_lead_time(submitted_on)
+def checked_by(
+    model_class: type[BaseModel], what: str, method: str = "check"
+) -> Callable[[BaseModel, date], None]:
+    """A service's check of its application on the day of submission: the model's own
+    ``method`` (rules that need the day, e.g. a lead time), refusing any other model."""
+
+    def check(model: BaseModel, submitted_on: date) -> None:
+        if not isinstance(model, model_class):
+            raise InvalidCommand("data", f"not {what}")
+        getattr(model, method)(submitted_on)
+
+    return check
 
 
 def _road_opening_tariff(on: date) -> dict[str, Any]:
@@ -103,12 +111,6 @@ def _road_opening_tariff(on: date) -> dict[str, Any]:
         "maximum": str(tariff.maximum),
         "currency": "EUR",
     }
-
-
-def _resident_parking_check(model: BaseModel, submitted_on: date) -> None:
-    if not isinstance(model, resident_parking.ResidentParkingApplication):
-        raise InvalidCommand("data", "not a resident parking application")
-    model.check(submitted_on)
 
 
 def _resident_parking_tariff(on: date) -> dict[str, Any]:
@@ -145,12 +147,6 @@ def _sewer_connection_tariff(on: date) -> dict[str, Any]:
         },
         "currency": "EUR",
     }
-
-
-def _traffic_sign_order_check(model: BaseModel, submitted_on: date) -> None:
-    if not isinstance(model, traffic_sign_order.TrafficSignOrderApplication):
-        raise InvalidCommand("data", "not a traffic sign order application")
-    model.check_lead_time(submitted_on)
 
 
 def _traffic_sign_order_tariff(on: date) -> dict[str, Any]:
@@ -193,12 +189,6 @@ def _grave_right_tariff(on: date) -> dict[str, Any]:
     }
 
 
-def _burial_check(model: BaseModel, submitted_on: date) -> None:
-    if not isinstance(model, burial.BurialApplication):
-        raise InvalidCommand("data", "not a burial registration")
-    model.check(submitted_on)
-
-
 def _burial_tariff(on: date) -> dict[str, Any]:
     """Per town: burial by kind, chapel, grave use per year (extensions pro rata)."""
     towns: dict[str, Any] = {}
@@ -233,12 +223,6 @@ def _headstone_permit_tariff(on: date) -> dict[str, Any]:
         fees = cemetery_rules.tariff(tenant, on)
         towns[tenant] = {"version": fees.version, "headstone_permit": str(fees.headstone_permit)}
     return {"currency": "EUR", "towns": towns}
-
-
-def _dog_registration_check(model: BaseModel, submitted_on: date) -> None:
-    if not isinstance(model, dog_application.DogRegistrationApplication):
-        raise InvalidCommand("data", "not a dog registration")
-    model.check(submitted_on)
 
 
 def _dog_tax_tariff(on: date) -> dict[str, Any]:
@@ -309,7 +293,9 @@ SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
             example=road_opening.example,
             lead_time=lambda on: in_force(LEAD_TIMES, on).working_days,
             tariff=_road_opening_tariff,
-            check_application=_road_opening_check,
+            check_application=checked_by(
+                road_opening.RoadOpeningApplication, "a road opening application", "check_lead_time"
+            ),
             event_labels=road_opening.EVENT_LABELS,
             steps=road_opening.STEPS,
         ),
@@ -327,7 +313,9 @@ SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
             ),
             example=resident_parking.example,
             tariff=_resident_parking_tariff,
-            check_application=_resident_parking_check,
+            check_application=checked_by(
+                resident_parking.ResidentParkingApplication, "a resident parking application"
+            ),
             event_labels=resident_parking.EVENT_LABELS,
             steps=resident_parking.STEPS,
         ),
@@ -363,7 +351,11 @@ SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
             example=traffic_sign_order.example,
             lead_time=lambda on: in_force(sign_rules.LEAD_TIMES, on).working_days,
             tariff=_traffic_sign_order_tariff,
-            check_application=_traffic_sign_order_check,
+            check_application=checked_by(
+                traffic_sign_order.TrafficSignOrderApplication,
+                "a traffic sign order application",
+                "check_lead_time",
+            ),
             event_labels=traffic_sign_order.EVENT_LABELS,
             steps=traffic_sign_order.STEPS,
         ),
@@ -417,7 +409,7 @@ SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
             ),
             example=burial.example,
             tariff=_burial_tariff,
-            check_application=_burial_check,
+            check_application=checked_by(burial.BurialApplication, "a burial registration"),
             event_labels=burial.EVENT_LABELS,
             steps=burial.STEPS,
         ),
@@ -435,7 +427,9 @@ SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
             ),
             example=dog_application.example,
             tariff=_dog_tax_tariff,
-            check_application=_dog_registration_check,
+            check_application=checked_by(
+                dog_application.DogRegistrationApplication, "a dog registration"
+            ),
             event_labels=dog_registration.EVENT_LABELS,
             steps=dog_steps.STEPS,
         ),
