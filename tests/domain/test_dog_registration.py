@@ -22,6 +22,7 @@ from domain.lifecycle import CaseStatus
 from domain.personal_data import PersonalData, Subjects
 from domain.personal_fields import personal_data_of
 from domain.rules.dog_tax import replay_year
+from domain.rules.notification import Delivery, rule_on
 from domain.services.dog_application import DogRegistrationApplication, example
 from domain.services.dog_register import DogHousehold, DogRegister, TaxTagRoll, tag_roll_id
 from domain.services.dog_registration import (
@@ -140,6 +141,14 @@ def registered(town: Town, data: dict[str, Any] | None = None, **options: Any) -
     """In the register since the day of submission, its Bescheid decided."""
     case = in_review(data, **options)
     town.register(case, options.get("day", DAY))
+    return case
+
+
+def notified(town: Town, data: dict[str, Any] | None = None, **options: Any) -> DogRegistration:
+    """Registered, its Bescheid handed over the same day: the tax may change from now on."""
+    case = registered(town, data, **options)
+    case.notify(actor=CLERK, at=noon(options.get("day", DAY)))
+    assert case.status == CaseStatus.NOTIFIED
     return case
 
 
@@ -264,6 +273,7 @@ def test_a_first_dog_is_registered_tagged_and_taxed_from_the_month_after_it_was_
     assert dog_tax_charges(case) == [(Decimal("70.00"), "decision:1")]
     assert case.tax_years[2026].due == Decimal("70.00")
     assert case.tax_years[2026].kassenzeichen == case.charges[0].kassenzeichen
+    assert case.changes_to_notify == []  # the Bescheid makes its own years known
     assert case.replay_terms(decision).fee == decision.fee
 
 
@@ -339,8 +349,7 @@ def test_tax_paid_elsewhere_for_months_not_taxed_here_is_not_credited() -> None:
 
 def test_a_dog_found_dangerous_pays_the_dangerous_rate_from_the_month_after() -> None:
     town = Town()
-    case = registered(town)
-    case.notify(actor=CLERK, at=noon(DAY))
+    case = notified(town)
     found_on = date(2026, 5, 20)
     first_charge = case.charges[0].kassenzeichen
     case.find_dog_dangerous(
@@ -356,8 +365,9 @@ def test_a_dog_found_dangerous_pays_the_dangerous_rate_from_the_month_after() ->
     assert case.tax_years[2026].due == Decimal("371.00")
     assert first_charge in case.withdrawn_charges
     assert dog_tax_charges(case) == [(Decimal("371.00"), "tax-year:2026")]
-    # due a month after the re-assessment, not before the Satzung's day (1 July)
-    assert case.charges[-1].due_on == max(date(2026, 7, 1), add_months(found_on, 1))
+    # the raise awaits its amending notice: undated until that notice is made known
+    assert case.charges[-1].due_on is None
+    assert case.changes_to_notify == [2026]
     assert town.household_of(case).dogs[case.id].dangerous_from == found_on
     refused(
         case,
@@ -384,6 +394,7 @@ def test_a_listed_breed_is_dangerous_from_the_start_and_gets_no_shelter_reductio
     relief = {"reason": "shelter_dog", "proof": "Tierheim Usingen TH-17", "from_day": "2026-02-16"}
     case = in_review(application(dog={"breed": "Rottweiler-Mischling"}, relief=relief))
     town.register(case)
+    case.notify(actor=CLERK, at=noon(DAY))
     assert case.breed_listed
     assert case.dangerous
     # March to December at the dangerous dog's 600.00 a year: 10 x 50.00, nothing off
@@ -408,7 +419,7 @@ def test_a_listed_breed_is_dangerous_from_the_start_and_gets_no_shelter_reductio
 def test_a_shelter_dog_not_dangerous_pays_half_for_the_satzungs_months() -> None:
     town = Town()
     relief = {"reason": "shelter_dog", "proof": "Tierheim Usingen TH-17", "from_day": "2026-02-16"}
-    case = registered(town, application(relief=relief))
+    case = notified(town, application(relief=relief))
     assert case.tax_years[2026].due == Decimal("70.00")  # applied for, not yet granted
     case.decide_relief(
         actor=CLERK,
@@ -419,6 +430,7 @@ def test_a_shelter_dog_not_dangerous_pays_half_for_the_satzungs_months() -> None
     )
     assert case.tax_years[2026].due == Decimal("35.00")
     assert dog_tax_charges(case) == [(Decimal("35.00"), "tax-year:2026")]
+    assert case.changes_to_notify == [2026]
 
 
 # ------------------------------------------------------------------ the permit
@@ -515,7 +527,7 @@ def test_the_keeper_may_report_the_lost_tag_themself() -> None:
 
 def test_deregistration_ends_the_tax_with_the_month_and_replaces_the_years_charge() -> None:
     town = Town()
-    case = registered(town)
+    case = notified(town)
     earlier = case.tax_years[2026].kassenzeichen
     died_on = date(2026, 6, 15)
     town.deregister(case, died_on)
@@ -527,6 +539,7 @@ def test_deregistration_ends_the_tax_with_the_month_and_replaces_the_years_charg
     assert earlier is not None
     assert case.withdrawn_charges == {earlier}
     assert dog_tax_charges(case) == [(Decimal("28.00"), "tax-year:2026")]
+    assert case.changes_to_notify == [2026]
     assert town.register_of(case).current_case is None
     assert town.roll.holders == {}
     assert town.roll.withdrawn == {1: "returned"}
@@ -535,12 +548,12 @@ def test_deregistration_ends_the_tax_with_the_month_and_replaces_the_years_charg
 
 def test_a_handover_and_a_move_name_the_new_keeper_and_the_new_town() -> None:
     town = Town()
-    handed = registered(town, number=1)
+    handed = notified(town, number=1)
     town.deregister(
         handed, DAY, reason=Deregistration.HANDOVER, new_keeper="Jonas Weber, Hauptstraße 3"
     )
     assert handed.deregistration == "handover"
-    moved = registered(town, application(dog={"chip": "276098100000002"}), number=2)
+    moved = notified(town, application(dog={"chip": "276098100000002"}), number=2)
     town.deregister(
         moved, DAY, reason=Deregistration.MOVED_AWAY, moved_to="Neu-Anspach", tag=TagReturn.LOST
     )
@@ -561,7 +574,7 @@ def test_a_deregistration_that_cannot_be_is_refused_changing_nothing(
     details: dict[str, Any], field: str
 ) -> None:
     town = Town()
-    case = registered(town)
+    case = notified(town)
     town.roll.collect_events()
     arguments: dict[str, Any] = {"reason": Deregistration.DEATH, "on": DAY, **details}
     refused(
@@ -606,6 +619,118 @@ def test_the_file_of_a_registered_dog_stays_open_until_it_is_deregistered() -> N
     assert case.status == CaseStatus.CLOSED
 
 
+# ------------------------------------------------------------------ the amending notice
+
+
+def found_dangerous(town: Town, case: DogRegistration, found_on: date) -> None:
+    """The dog is found dangerous on ``found_on``, recorded that day."""
+    case.find_dog_dangerous(
+        actor=CLERK,
+        at=noon(found_on),
+        household=town.household_of(case),
+        found_on=found_on,
+        reasons="Beißvorfall",
+    )
+
+
+def notify_change(
+    case: DogRegistration, day: date, delivery: Delivery = Delivery.COUNTER, **more: Any
+) -> DogRegistration.TaxChangeNotified:
+    """The amending notice made known on ``day``: its event (the case keeps none pending)."""
+    case.collect_events()
+    case.notify_tax_change(actor=CLERK, at=noon(day), delivery=delivery, **more)
+    (notice,) = case.collect_events()
+    assert isinstance(notice, DogRegistration.TaxChangeNotified)
+    return notice
+
+
+def test_an_amending_notice_by_letter_dates_the_raise_a_month_after_its_bekanntgabe() -> None:
+    town = Town()
+    case = notified(town)
+    found_dangerous(town, case, date(2026, 5, 20))
+    (raised,) = [c for c in case.charges if c.kassenzeichen == case.tax_years[2026].kassenzeichen]
+    assert (raised.amount, raised.due_on) == (Decimal("371.00"), None)
+    posted = date(2026, 5, 21)  # a Thursday
+    notice = notify_change(case, posted, Delivery.LETTER)
+    # the fourth day after posting is Whit Monday (25 May 2026): the next working day counts
+    notified_on = date(2026, 5, 26)
+    assert notified_on == rule_on(posted).notified_on(Delivery.LETTER, posted, None)
+    assert notice.notified_on == notified_on
+    assert notice.due_on == date(2026, 6, 26) == add_months(notified_on, 1)
+    assert notice.objection_deadline == date(2026, 6, 26)
+    assert (notice.delivery, notice.sent_on, notice.received_on) == ("letter", posted, None)
+    assert notice.rules.inputs["notified_on"] == "2026-05-26"
+    assert notice.kassenzeichen == [raised.kassenzeichen]
+    assert (notice.years, notice.amounts) == ([2026], ["371.00"])
+    assert case.changes_to_notify == []
+    made_known = {
+        "years": {2026: "371.00"},
+        "notified_on": notified_on,
+        "objection_deadline": date(2026, 6, 26),
+        "due_on": date(2026, 6, 26),
+    }
+    assert case.tax_changes == [made_known]
+    state = case.service_state()
+    assert (state["changes_to_notify"], state["tax_changes"]) == ([], [made_known])
+
+
+def test_an_amending_notice_is_refused_while_no_change_awaits_it() -> None:
+    town = Town()
+    case = registered(town)
+    with pytest.raises(InvalidTransition):  # not before the Bescheid itself is made known
+        case.notify_tax_change(actor=CLERK, at=noon(DAY), delivery=Delivery.COUNTER)
+    case.notify(actor=CLERK, at=noon(DAY))
+
+    def nothing() -> None:
+        case.notify_tax_change(actor=CLERK, at=noon(DAY), delivery=Delivery.COUNTER)
+
+    refused(case, "years", nothing)
+    found_dangerous(town, case, DAY)
+    notify_change(case, DAY)
+    refused(case, "years", nothing)  # made known once
+
+
+def test_an_amending_notice_sent_in_the_future_is_refused() -> None:
+    town = Town()
+    case = notified(town)
+    found_dangerous(town, case, DAY)
+    refused(
+        case,
+        "sent_on",
+        lambda: case.notify_tax_change(
+            actor=CLERK,
+            at=noon(DAY),
+            delivery=Delivery.LETTER,
+            sent_on=DAY + timedelta(days=1),
+        ),
+    )
+    assert case.changes_to_notify == [2026]
+    assert case.tax_changes == []
+
+
+def test_a_second_change_after_a_notice_waits_for_a_second_notice() -> None:
+    town = Town()
+    case = notified(town)
+    found_dangerous(town, case, date(2026, 5, 20))
+    first = notify_change(case, date(2026, 5, 20))
+    town.deregister(case, date(2026, 8, 14))
+    # March to May at 7.00, June to August at 50.00
+    assert case.tax_years[2026].due == Decimal("171.00")
+    assert case.changes_to_notify == [2026]
+    (lowered,) = [c for c in case.charges if c.kassenzeichen == case.tax_years[2026].kassenzeichen]
+    assert lowered.due_on is None
+    assert first.kassenzeichen[0] in case.withdrawn_charges
+    second = notify_change(case, date(2026, 8, 14))
+    assert second.kassenzeichen == [lowered.kassenzeichen]
+    assert (second.years, second.amounts) == ([2026], ["171.00"])
+    assert second.due_on == date(2026, 9, 14)
+    assert [change["years"] for change in case.tax_changes] == [
+        {2026: "371.00"},
+        {2026: "171.00"},
+    ]
+    assert case.changes_to_notify == []
+
+
 # ------------------------------------------------------------------ the years
 
 
@@ -623,6 +748,7 @@ def test_a_new_year_is_assessed_and_charged_due_on_first_july() -> None:
         "tax-year:2027",
         date(2027, 7, 1),
     )
+    assert case.changes_to_notify == []  # the Bescheid in force covers the new year
     case.collect_events()
     again = case.assess_tax_year(actor=CLERK, at=noon(new_year), household=town.household_of(case))
     assert again is False
@@ -705,6 +831,7 @@ def test_a_late_registration_counts_the_dogs_of_each_earlier_year() -> None:
     spring = date(2025, 2, 10)
     first = in_review(application(spring, taken_in_on="2025-02-03"), day=spring, number=1)
     town.register(first, spring)
+    first.notify(actor=CLERK, at=noon(spring))
     town.deregister(first, date(2025, 10, 15))  # taxed February to October 2025
     late = registered(
         town, application(taken_in_on="2025-06-01", dog={"chip": "276098100000002"}), number=2

@@ -5,12 +5,16 @@ sharing in-memory aggregates as the application would load them: one register pe
 (the same chip written in two spellings now and then), the town's roll of tax tags and one
 household per keeper. Files are submitted, taken into review, registered (and notified),
 have their relief decided, are found dangerous, get or are refused a permit, lose a tag, are
-deregistered and assessed for the year, while the clock moves on by months. Each step is
-checked against what it must accept or refuse. After every step: a chip's register holds a
-file exactly while that file's dog is registered; the tags issued run 1 to n, each held by
-its registered file or withdrawn; per file and year the dog tax charged and not withdrawn
-is the year's recorded due; every year assessed replays from its record to its due; a
-refused step left no event anywhere; and every aggregate rebuilt from its events equals it.
+deregistered and assessed for the year, have their tax changes made known by an amending
+notice, while the clock moves on by months. Each step is checked against what it must
+accept or refuse (nothing changes the tax between the Bescheid and its Bekanntgabe). After
+every step: a chip's register holds a file exactly while that file's dog is registered; the
+tags issued run 1 to n, each held by its registered file or withdrawn; per file and year the
+dog tax charged and not withdrawn is the year's recorded due; a year changed since the last
+notice has its charge undated, every change made known is dated a month after its notice,
+and a year the Bescheid or the new year assessed needs no notice; every year assessed
+replays from its record to its due; a refused step left no event anywhere; and every
+aggregate rebuilt from its events equals it.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from domain.lifecycle import CaseStatus
 from domain.personal_data import PersonalData, Subjects
 from domain.personal_fields import personal_data_of
 from domain.rules.dog_tax import replay_year
+from domain.rules.notification import Delivery, rule_on
 from domain.services.dog_application import DogRegistrationApplication
 from domain.services.dog_register import (
     DogHousehold,
@@ -44,6 +49,7 @@ from domain.services.dog_register import (
 )
 from domain.services.dog_registration import (
     DOG_TAX_LEDGER,
+    NOTICE_FREE,
     SERVICE_ID,
     Deregistration,
     DogRegistration,
@@ -60,9 +66,11 @@ ADDRESS = {"street": "Obergasse", "house_number": "12", "postcode": "61250", "pl
 KEEPERS = (("Erika Weber", "1985-04-12"), ("Jonas Weber", "2009-01-15"))
 CHIPS = ("276098100000001", "276 098 100 000 001", "276098100000002", "276-098-100-000-003")
 BREEDS = ("Labrador Retriever", "Rottweiler-Mischling", "Mischling (Schäferhund)")
+LISTED = frozenset({"Rottweiler-Mischling"})  # § 2 (1) HundeVO: dangerous by its breed
 RELIEFS = (None, "assistance_dog", "shelter_dog", "low_income")
 BEFORE_REGISTRATION = frozenset({CaseStatus.SUBMITTED, CaseStatus.IN_REVIEW})
 KEPT = frozenset({CaseStatus.DECIDED, CaseStatus.NOTIFIED, CaseStatus.FINAL})
+CHANGEABLE = frozenset({CaseStatus.NOTIFIED, CaseStatus.FINAL})  # the Bescheid made known
 ASSESSABLE = frozenset({CaseStatus.NOTIFIED, CaseStatus.FINAL, DogStatus.DEREGISTERED})
 PROOFS: dict[str, Any] = {
     "reliability_proof": "Führungszeugnis",
@@ -79,6 +87,7 @@ class DogFile:
     chip: str  # normalised
     taken_in: date
     relief: str | None
+    breed: str
 
 
 def rebuilt(events: list[Any]) -> Any:
@@ -225,7 +234,7 @@ class DogRegistrationMachine(RuleBasedStateMachine):
         )
         assert isinstance(case, DogRegistration)
         self.cases[case_id] = case
-        self.model[case_id] = DogFile(keeper, normalised_chip(chip), taken_in, relief)
+        self.model[case_id] = DogFile(keeper, normalised_chip(chip), taken_in, relief, breed)
         assert case.keeper_key() == keeper_key(
             name, ADDRESS["street"], ADDRESS["house_number"], ADDRESS["postcode"]
         )
@@ -273,6 +282,8 @@ class DogRegistrationMachine(RuleBasedStateMachine):
             return
         assert case.status == CaseStatus.DECIDED
         assert case.tag == next_tag
+        assert case.breed_listed == (mine.breed in LISTED)
+        assert case.changes_to_notify == []  # the Bescheid makes its own years known
         decision = case.decision
         assert decision is not None
         assert decision.outcome.is_approval
@@ -300,10 +311,11 @@ class DogRegistrationMachine(RuleBasedStateMachine):
     def decide_relief(self, case_id: UUID, granted: bool) -> None:
         """Granted unless the dog is dangerous and the relief a reduction."""
         case, mine = self.cases[case_id], self.model[case_id]
+        dangerous = case.dangerous or mine.breed in LISTED  # listed also before registration
         expected = (
-            case.status in BEFORE_REGISTRATION | KEPT
+            case.status in BEFORE_REGISTRATION | CHANGEABLE
             and mine.relief is not None
-            and not (granted and case.dangerous and mine.relief != "assistance_dog")
+            and not (granted and dangerous and mine.relief != "assistance_dog")
         )
         household = self._household(case_id) if case.registered else None
         self._attempt(
@@ -319,7 +331,7 @@ class DogRegistrationMachine(RuleBasedStateMachine):
         """Found dangerous once, on a day not in the future."""
         case = self.cases[case_id]
         expected = (
-            case.status in BEFORE_REGISTRATION | KEPT
+            case.status in BEFORE_REGISTRATION | CHANGEABLE
             and case.found_dangerous_on is None
             and back >= 0
         )
@@ -389,7 +401,7 @@ class DogRegistrationMachine(RuleBasedStateMachine):
             Deregistration.MOVED_AWAY: {"moved_to": "Neu-Anspach"},
         }.get(reason, {})
         expected = (
-            case.status in KEPT
+            case.status in CHANGEABLE
             and mine.taken_in <= on <= self.today
             and (complete or reason is Deregistration.DEATH)
         )
@@ -434,6 +446,44 @@ class DogRegistrationMachine(RuleBasedStateMachine):
                 assessed = [e for e in new if isinstance(e, DogRegistration.TaxYearAssessed)]
                 assert [e.year for e in assessed] == [self.today.year]
             assert self.today.year in case.tax_years
+
+    @rule(
+        case_id=files,
+        delivery=st.sampled_from([Delivery.COUNTER, Delivery.LETTER, Delivery.ELECTRONIC]),
+        ahead=st.sampled_from([False, False, False, True]),
+    )
+    def notify_tax_change(self, case_id: UUID, delivery: Delivery, ahead: bool) -> None:
+        """The amending notice of the years changed since the last one: sent today (or, to
+        be refused, tomorrow), made known on the day its delivery sets, due a month on."""
+        case = self.cases[case_id]
+        years = list(case.changes_to_notify)
+        charged = [
+            entry.kassenzeichen
+            for year in years
+            if (entry := case.tax_years[year]).kassenzeichen is not None
+        ]
+        sent_on = self.today + timedelta(days=1) if ahead else None
+        expected = (
+            case.status in CHANGEABLE | {DogStatus.DEREGISTERED} and bool(years) and not ahead
+        )
+        before = len(self.history[case_id])
+        if not self._attempt(
+            "notify tax change",
+            lambda: case.notify_tax_change(
+                actor=CLERK, at=self.at, delivery=delivery, sent_on=sent_on
+            ),
+            expected,
+        ):
+            return
+        (notice,) = self.history[case_id][before:]
+        assert isinstance(notice, DogRegistration.TaxChangeNotified)
+        notified_on = rule_on(self.today).notified_on(delivery, self.today, None)
+        assert (notice.years, notice.kassenzeichen) == (years, charged)
+        assert notice.amounts == [str(case.tax_years[year].due) for year in years]
+        assert (notice.sent_on, notice.notified_on) == (self.today, notified_on)
+        assert notice.due_on == add_months(notified_on, 1)
+        assert case.changes_to_notify == []
+        assert case.tax_changes[-1]["due_on"] == notice.due_on
 
     @rule(case_id=files)
     def withdraw(self, case_id: UUID) -> None:
@@ -515,6 +565,36 @@ class DogRegistrationMachine(RuleBasedStateMachine):
             for year, entry in case.tax_years.items():
                 assert sums.get(year, Decimal(0)) == entry.due, (year, sums, entry)
                 assert live.get(year, []) == ([entry.kassenzeichen] if entry.kassenzeichen else [])
+
+    @invariant()
+    def a_change_is_undated_until_its_notice_and_dated_a_month_after_it(self) -> None:
+        for case_id, case in self.cases.items():
+            assessed_by: dict[str, DogRegistration.TaxYearAssessed] = {}
+            made_known: dict[str, DogRegistration.TaxChangeNotified] = {}
+            for recorded in self.history[case_id]:
+                if isinstance(recorded, DogRegistration.TaxYearAssessed) and recorded.kassenzeichen:
+                    assessed_by[recorded.kassenzeichen] = recorded
+                if isinstance(recorded, DogRegistration.TaxChangeNotified):
+                    assert recorded.due_on == add_months(recorded.notified_on, 1)
+                    for kassenzeichen in recorded.kassenzeichen:
+                        assert kassenzeichen not in made_known, "a change made known twice"
+                        made_known[kassenzeichen] = recorded
+            assert case.changes_to_notify == sorted(set(case.changes_to_notify))
+            assert set(case.changes_to_notify) <= set(case.tax_years)
+            for charge in case.charges:
+                if charge.ledger != DOG_TAX_LEDGER:
+                    continue
+                assessed = assessed_by[charge.kassenzeichen]
+                live = charge.kassenzeichen not in case.withdrawn_charges
+                if live and assessed.year in case.changes_to_notify:  # awaiting its notice
+                    assert assessed.reason not in NOTICE_FREE, (assessed.year, assessed.reason)
+                    assert charge.due_on is None
+                    assert charge.kassenzeichen not in made_known, "a change awaiting is dated"
+                elif assessed.reason in NOTICE_FREE:  # made known by the Bescheid in force
+                    assert charge.kassenzeichen not in made_known
+                else:  # a change falls due only by its notice, which dated it
+                    assert charge.due_on is None
+                    assert not live or charge.kassenzeichen in made_known, "never made known"
 
     @invariant()
     def every_year_assessed_replays_to_its_due(self) -> None:

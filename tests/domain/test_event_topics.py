@@ -191,6 +191,9 @@ RECORDED_BY_METHOD = {
     "domain.services.dog_registration:DogRegistration._tag_replaced": (
         "domain.services.dog_registration:DogRegistration.TagReplaced"
     ),
+    "domain.services.dog_registration:DogRegistration._tax_change_notified": (
+        "domain.services.dog_registration:DogRegistration.TaxChangeNotified"
+    ),
     "domain.services.dog_registration:DogRegistration._tax_year_assessed": (
         "domain.services.dog_registration:DogRegistration.TaxYearAssessed"
     ),
@@ -454,6 +457,7 @@ EVENT_CLASSES = {
         "DogRegistered",
         "ReliefDecided",
         "TagReplaced",
+        "TaxChangeNotified",
         "TaxYearAssessed",
     ],
     "domain.services.grave:Grave": [
