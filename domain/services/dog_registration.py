@@ -197,6 +197,7 @@ class DogRegistration(Case):
         self.deregistered_on: date | None = None
         self.deregistration: str | None = None
         self.changes_to_notify: list[int] = []  # years re-assessed, awaiting their notice
+        self.changed_on: date | None = None  # the day of the last change awaiting a notice
         self.tax_changes: list[dict[str, Any]] = []  # the amending notices made known
 
     @property
@@ -517,8 +518,10 @@ class DogRegistration(Case):
         reason: str,
     ) -> None:
         self.tax_years[year] = TaxYear(year, due, rules, kassenzeichen)
-        if reason not in NOTICE_FREE and year not in self.changes_to_notify:
-            self.changes_to_notify = sorted([*self.changes_to_notify, year])
+        if reason not in NOTICE_FREE:
+            if year not in self.changes_to_notify:
+                self.changes_to_notify = sorted([*self.changes_to_notify, year])
+            self.changed_on = berlin_date(at)  # a notice is not sent before the change
         self.last_activity_at = at
 
     def withdraw(self, *, actor: Actor, at: datetime, reason: str | None = None) -> None:
@@ -958,6 +961,10 @@ class DogRegistration(Case):
         sent = sent_on or today
         if sent > today:
             raise InvalidCommand("sent_on", "must not lie in the future")
+        if self.changed_on is not None and sent < self.changed_on:
+            raise InvalidCommand(
+                "sent_on", f"the change it makes known was made on {self.changed_on}"
+            )
         if received_on is not None and received_on > today:
             raise InvalidCommand("received_on", "must not lie in the future")
         rule = notification.rule_on(sent)
@@ -1054,6 +1061,10 @@ class DogRegistration(Case):
         """A registered dog's file stays open until the dog is deregistered."""
         if self.registered:
             raise InvalidCommand("status", "the dog is registered: deregister it first")
+        if self.changes_to_notify:
+            raise InvalidCommand(
+                "changes_to_notify", "make the amending notice known first (dog-tax-change-notices)"
+            )
 
     def service_state(self) -> dict[str, Any]:
         """Register, tag, danger, relief, permit, the years' tax, deregistration."""

@@ -190,15 +190,6 @@ def test_a_remedied_objection_does_not_leave_the_registered_dog_without_a_besche
 # ------------------------------------------------------------------ found after c5d4318
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="notify_tax_change (dog_registration.py, 'sent = sent_on or today') checks sent_on "
-    "only against today, not against the re-assessment it makes known (notify checks the "
-    "decision's day): a notice of a raise decided on 20 May 2026 is accepted as sent on "
-    "2 March, notified that day, due 2 April and its objection period over on 2 April — "
-    "before the change existed. sent_on must not lie before the last re-assessment awaiting "
-    "the notice (field sent_on).",
-)
 def test_an_amending_notice_is_not_sent_before_the_change_it_makes_known() -> None:
     town = Town()
     case = registered(town)
@@ -221,14 +212,6 @@ def test_an_amending_notice_is_not_sent_before_the_change_it_makes_known() -> No
     assert case.changes_to_notify == [2026]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="check_closable (dog_registration.py) refuses only while the dog is registered: a "
-    "deregistered file closes while its deregistration's re-assessment awaits the amending "
-    "notice (changes_to_notify [2026]), and a closed file allows no notify_tax_change — the "
-    "lowered charge is never made known nor dated. Either refuse close while changes await "
-    "their notice, or allow the notice on a closed file.",
-)
 def test_a_deregistered_file_is_not_closed_with_a_change_never_made_known() -> None:
     town = Town()
     case = registered(town)
