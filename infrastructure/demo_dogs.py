@@ -6,8 +6,10 @@ breed: the dangerous dog's rate) whose keeper holds the permit; a dog whose lost
 replaced for the fee; and a registration waiting in the clerk's inbox. In Usingen and
 Schmitten a keeper registered a second dog (the second dog's rate, the same household). In
 Schmitten the shelter's contract came after the Bescheid: the relief assessed the tax anew,
-the earlier charge withdrawn. In Neu-Anspach a keeper handed her dog over and deregistered
-it; the new keeper registered the same chip in his own file.
+the earlier charge withdrawn, and the amending notice (Änderungsbescheid) went out by letter,
+dating the new charge a month after its Bekanntgabe. In Neu-Anspach a keeper handed her dog
+over and deregistered it (the tax ends with the month: an amending notice by letter too);
+the new keeper registered the same chip in his own file.
 
 The dogs were taken in five to seven weeks before they were registered (the new keeper's
 three days), so each Bescheid charges months of the year of registration (a dog is taxed
@@ -32,6 +34,7 @@ from domain.services.dog_steps import (
     DogDeregistration,
     DogEntry,
     ReliefDecision,
+    TaxChangeNotice,
 )
 from domain.working_days import add_months, berlin_date
 from infrastructure.demo_steps import (
@@ -184,13 +187,22 @@ def relief_then_registered(
 def registered_then_relief(
     h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock
 ) -> None:
-    """The contract came after the Bescheid: the relief assesses the tax anew."""
+    """The contract came after the Bescheid: the relief assesses the tax anew, and the
+    amending notice makes the new amount known."""
     registered(h, case_id, town, clock)
     clock.advance(timedelta(days=6))
     relief = ReliefDecision(
         granted=True, reasons="Der Abgabevertrag des Tierheims wurde nachgereicht."
     )
     h.handle(case_id, STEPS.named("decide_relief")(relief), town.clerk, None)
+    clock.advance(timedelta(hours=1))
+    tax_change_notified(h, case_id, town)
+
+
+def tax_change_notified(h: CommandHandler, case_id: UUID, town: Office) -> None:
+    """The amending notice of the years assessed anew, sent by letter the same day."""
+    notice = TaxChangeNotice(delivery=LETTER)
+    h.handle(case_id, STEPS.named("notify_tax_change")(notice), town.clerk, None)
 
 
 def listed_with_permit(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
@@ -217,7 +229,8 @@ def tag_replaced(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClo
 
 
 def handed_over(new_keeper: str) -> Step:
-    """Registered; the keeper hands the dog over and deregisters it, returning the tag."""
+    """Registered; the keeper hands the dog over and deregisters it, returning the tag; the
+    amending notice makes the tax ending with the month known."""
 
     def step(h: CommandHandler, case_id: UUID, town: Office, clock: FixedClock) -> None:
         registered(h, case_id, town, clock)
@@ -230,6 +243,8 @@ def handed_over(new_keeper: str) -> Step:
             new_keeper=new_keeper,
         )
         h.handle(case_id, STEPS.named("deregister_dog")(body), town.clerk, None)
+        clock.advance(timedelta(hours=1))
+        tax_change_notified(h, case_id, town)
 
     return step
 

@@ -47,6 +47,7 @@ from domain.lifecycle import CaseStatus
 from domain.payments.payment_request import PaymentRequest
 from domain.payments.receivable import SETTLED, Receivable
 from domain.services.catalogue import SERVICES
+from domain.services.dog_registration import DogRegistration
 from domain.tenants import tenant as tenant_named
 from domain.timer_notice import NoticeSort, TimerNotice
 from domain.working_days import BERLIN
@@ -444,6 +445,21 @@ def _notified(event: Case.Notified) -> dict[str, Any]:
         "sent_on": _day(event.sent_on),
         "notified_on": _day(event.notified_on),
         "objection_deadline": _day(event.objection_deadline),
+    }
+
+
+@public_data.register(DogRegistration.TaxChangeNotified)
+def _tax_change_notified(event: DogRegistration.TaxChangeNotified) -> dict[str, Any]:
+    # The amending notice's Bekanntgabe as ``notified`` has it, and what it dates: the
+    # years' new charges (their receivables follow as receivable_due_date_set).
+    return {
+        "delivery": event.delivery,
+        "sent_on": _day(event.sent_on),
+        "notified_on": _day(event.notified_on),
+        "objection_deadline": _day(event.objection_deadline),
+        "due_on": _day(event.due_on),
+        "years": list(event.years),
+        "kassenzeichen": list(event.kassenzeichen),
     }
 
 

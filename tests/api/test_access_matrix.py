@@ -163,6 +163,7 @@ POLICY |= {
         "dog-danger-findings",
         "dangerous-dog-permit",
         "dog-tax-years",
+        "dog-tax-change-notices",  # the amending notice made known
     )
 }
 POLICY[("POST", "/api/v1/cases/{case_id}/tag-replacements")] = {"applicant", *STAFF}
@@ -320,6 +321,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "dog-danger-findings": {"found_on": "2026-03-02", "reasons": "r"},
     "dangerous-dog-permit": {"granted": False, "reasons": "r"},
     "dog-deregistration": {"reason": "death", "on": "2026-03-02"},
+    "dog-tax-change-notices": {"delivery": "counter"},
     "erasure": {"reason": "r", "legal_basis": "Art. 17 DSGVO", "subjects": ["nobody"]},
     "documents": {"kind": "decision"},
     "sendings": {"channel": "counter"},

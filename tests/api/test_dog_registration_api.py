@@ -24,6 +24,7 @@ from tests.api.conftest import NEW_CASE, Auth
 SERVICE = "dog-registration"
 APPLICANT = {"name": "Max Mustermann", "email": "max@example.org", "postal_code": "61250"}
 COUNTER = {"delivery": "counter"}  # handed over: notified that day
+NOTICES = "/dog-tax-change-notices"  # the amending notice (Änderungsbescheid) made known
 DOG_FIELDS = {"chip": "chip", "breed": "breed", "dog_born_on": "born_on"}
 REFUSED_RELIEF = {"granted": False, "reasons": "Der Nachweis des Tierheims fehlt."}
 PERMIT = {
@@ -170,6 +171,7 @@ def test_a_dog_registration_through_every_step(
     first_kassenzeichen = charge["kassenzeichen"]
 
     assert post("/notify", COUNTER)["status"] == "notified"
+    refuse(NOTICES, COUNTER, "years")  # nothing re-assessed: no amending notice to make known
 
     replaced = post("/tag-replacements", None, keeper)  # the keeper reports the tag lost
     assert (replaced["service_state"]["tag"], replaced["service_state"]["tags"]) == (2, [1, 2])
@@ -200,6 +202,28 @@ def test_a_dog_registration_through_every_step(
         == (charges[1]["kassenzeichen"])
     )
     assert found["decision"]["fee"] == "70.00"  # the Bescheid as issued stays on record
+    # the new amount awaits its amending notice: undated until it is made known
+    assert charges[1]["due_on"] is None
+    assert found["service_state"]["changes_to_notify"] == [2026]
+    assert found["service_state"]["tax_changes"] == []
+
+    # posted on Wednesday 20 May: presumed received four days on, Sunday 24 May, moved past
+    # Whit Monday to Tuesday 26 May; due a month later, the objection period ends that day
+    amended = post(NOTICES, {"delivery": "letter"})
+    assert amended["service_state"]["changes_to_notify"] == []
+    assert amended["service_state"]["tax_changes"] == [
+        {
+            "years": {"2026": "371.00"},
+            "notified_on": "2026-05-26",
+            "objection_deadline": "2026-06-26",
+            "due_on": "2026-06-26",
+        }
+    ]
+    cash = auth("cash_office")
+    receivable = client.get(f"/api/v1/receivables/{charges[1]['kassenzeichen']}", headers=cash)
+    assert receivable.status_code == 200, receivable.json()
+    assert (receivable.json()["due_on"], receivable.json()["status"]) == ("2026-06-26", "open")
+    refuse(NOTICES, COUNTER, "years")  # made known: nothing awaits another notice
 
     for missing in (
         "reliability_proof",
@@ -239,6 +263,22 @@ def test_a_dog_registration_through_every_step(
         ("371.00", True),
         ("171.00", False),
     ]
+    assert state["changes_to_notify"] == [2026]
+    # the keeper handed the amending notice at the counter the same day: due on 10 September
+    ended = post(NOTICES, COUNTER)["service_state"]
+    assert ended["changes_to_notify"] == []
+    assert [notice["years"] for notice in ended["tax_changes"]] == [
+        {"2026": "371.00"},
+        {"2026": "171.00"},
+    ]
+    assert ended["tax_changes"][1]["notified_on"] == "2026-08-10"
+    assert ended["tax_changes"][1]["due_on"] == "2026-09-10"
+    assert ended["tax_changes"][1]["objection_deadline"] == "2026-09-10"
+    last = dog_tax_charges(gone)[2]["kassenzeichen"]
+    dated = client.get(f"/api/v1/receivables/{last}", headers=cash).json()
+    assert (dated["due_on"], dated["amount"]) == ("2026-09-10", "171.00")
+    withdrawn = client.get(f"/api/v1/receivables/{charges[1]['kassenzeichen']}", headers=cash)
+    assert withdrawn.json()["status"] == "cancelled"
 
     # a step the status no longer allows: the conflict of the state machine
     lost = client.post(url + "/tag-replacements", headers=keeper)
@@ -273,9 +313,11 @@ def test_a_dog_registration_through_every_step(
         "DogFoundDangerous",
         "DangerousDogPermitDecided",
         "DogDeregistered",
+        "TaxChangeNotified",
     ):
         assert step in history, (step, history)
     assert history.count("TaxYearAssessed") == 3
+    assert history.count("TaxChangeNotified") == 2
 
 
 def test_the_served_catalogue_example_is_registered(
@@ -363,6 +405,7 @@ def test_tag_numbers_are_per_town_consecutive_and_never_issued_again(
     b_body = dog_request(clock, keeper="Erika Musterfrau", street="Neutorstraße", chip=chip(2))
     b_url, b = registered(client, auth, b_body, "portal:b")
     assert (a["service_state"]["tag"], b["service_state"]["tag"]) == (1, 2)
+    posted(client, a_url, "/notify", COUNTER, clerk)  # the Bescheid is made known first
     death = {"reason": "death", "on": "2026-03-02", "tag": "returned"}
     assert posted(client, a_url, "/dog-deregistration", death, keeper_a)["status"] == (
         "deregistered"
@@ -460,11 +503,16 @@ def test_invalid_dog_data_names_the_field(
         assert field in {e["field"] for e in response.json()["errors"]}, response.json()
 
     url, _ = registered(client, auth, dog_request(clock, chip=chip(1)), "portal:a")
+    # the Bescheid not yet made known: nothing changes the tax, a deregistration conflicts
+    death = {"reason": "death", "on": "2026-03-02"}
+    early = client.post(url + "/dog-deregistration", json=death, headers=applicant)
+    assert early.status_code == 409, early.json()
+    posted(client, url, "/notify", COUNTER, auth("clerk"))
     handover = {"reason": "handover", "on": "2026-03-02"}
     refused(client, url, "/dog-deregistration", handover, "new_keeper", applicant)
-    death = {"reason": "death", "on": "2026-03-03"}
-    refused(client, url, "/dog-deregistration", death, "on", applicant)
-    assert client.get(url, headers=auth("clerk")).json()["status"] == "decided"
+    refused(client, url, "/dog-deregistration", {**death, "on": "2026-03-03"}, "on", applicant)
+    after = client.get(url, headers=auth("clerk")).json()
+    assert (after["status"], after["service_state"]["deregistered_on"]) == ("notified", None)
 
 
 def test_the_decision_audit_replays_the_bescheids_tax(

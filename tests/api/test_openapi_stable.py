@@ -215,6 +215,7 @@ INTENDED: frozenset[str] = frozenset(
                 "dog-deregistration",
                 "dog-register",
                 "dog-relief",
+                "dog-tax-change-notices",  # the amending notice made known
                 "dog-tax-years",
                 "tag-replacements",
             )

@@ -259,6 +259,7 @@ def test_deregistrations_and_lost_tags_at_once_never_lose_or_reissue_a_number(
     files = [filed(cases, n, chip_number=chip(n)) for n in range(N)]
     for case_id in files:
         take(dogs, case_id, "register_dog", actor=CLERK)
+        take(dogs, case_id, "notify", actor=CLERK, delivery="counter")  # the Bescheid known
     leaving, losing = files[: N // 2], files[N // 2 :]
     today = berlin_date(cases.clock.now())
     state = collide(N)
@@ -300,5 +301,7 @@ def test_deregistrations_and_lost_tags_at_once_never_lose_or_reissue_a_number(
                 None,
                 today,
             )
+            assert stored.changes_to_notify == [today.year]  # the tax ends: awaits its notice
         else:
             assert (chip_holder, left_on) == (case_id, None)
+            assert stored.changes_to_notify == []  # a new tag leaves the tax as it stands

@@ -6,8 +6,10 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
+from domain.payments.receivable import Receivable, receivable_id
 from domain.rules.dog_tax import Rate, replay_year
 from domain.tenants import TENANTS
+from domain.working_days import add_months
 from infrastructure.demo import seed_demo
 from infrastructure.wiring import Vorgang
 
@@ -159,6 +161,23 @@ def test_demo_covers_every_state_in_all_four_towns_and_is_idempotent(vorgang: Vo
     # In Schmitten the shelter's relief came after the Bescheid: the earlier charge withdrawn.
     reassessed = [c for c in dogs if c.relief is not None and c.withdrawn_charges]
     assert [c.tenant for c in reassessed] == ["schmitten"]
+    # Its amending notice was made known, dating the new charge a month after it.
+    [relieved] = reassessed
+    [notice] = relieved.tax_changes
+    year = max(relieved.tax_years)
+    assert notice["years"] == {year: str(relieved.tax_years[year].due)}
+    assert notice["due_on"] == add_months(notice["notified_on"], 1)
+    assert notice["notified_on"] > relieved.notified_on  # after the Bescheid's Bekanntgabe
+    kassenzeichen = relieved.tax_years[year].kassenzeichen
+    receivable = vorgang.store.repository.get(receivable_id("schmitten", kassenzeichen))
+    assert isinstance(receivable, Receivable)
+    assert (receivable.due_on, receivable.amount) == (
+        notice["due_on"],
+        relieved.tax_years[year].due,
+    )
+    # No re-assessment in the demo waits for its notice (the handover's was sent too).
+    assert [c for c in dogs if c.changes_to_notify] == []
+    assert {c.tenant for c in dogs if c.tax_changes} == {"schmitten", "neu-anspach"}
     # A dog handed over: deregistered, its tag back; the new keeper registered the same chip.
     [given] = [c for c in dogs if c.deregistration == "handover"]
     [taken] = [c for c in dogs if c is not given and c.chip() == given.chip()]

@@ -109,8 +109,10 @@ def check_year_charged(v: Vorgang, case_id: UUID, year: int, due: Decimal) -> No
     assert assessed.actor.id == SCHEDULER_ID
     assert assessed.due == due
     assert assessed.kassenzeichen is not None
+    assert assessed.reason == "year"  # the Bescheid in force covers it: no amending notice
     case = dog_file(v, case_id)
     assert case.tax_years[year].due == due
+    assert year not in case.changes_to_notify
     charge = case.charge_under(assessed.kassenzeichen)
     assert charge is not None
     assert charge.amount == due
@@ -163,6 +165,7 @@ def deregistered_and_kept(v: Vorgang, clock: FixedClock) -> tuple[UUID, UUID]:
         on=today(clock),
     )
     assert not dog_file(v, gone).registered
+    assert dog_file(v, gone).changes_to_notify == [2026]  # the tax ends with June
     return gone, kept
 
 
