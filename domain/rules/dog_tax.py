@@ -262,6 +262,8 @@ class DogInHousehold:
     # Found dangerous on this day: the dangerous dog's rate from the next month on (None:
     # dangerous from the start, a listed breed).
     dangerous_from: date | None = None
+    # The order it entered the household (registration): ranks dogs taken in on one day.
+    entered: int | None = None
 
     def dangerous_in(self, first_day: date) -> bool:
         """True if the dog pays the dangerous dog's rate in the month of ``first_day``."""
@@ -362,7 +364,7 @@ def _assess(
     }
     # Ranking: by the day taken in (the dog id breaks a tie), month by month among the dogs
     # liable and not exempt in that month; when the first dog leaves, the second moves up.
-    ordered = sorted(dogs, key=lambda dog: (dog.taken_in, dog.dog_id))
+    ordered = sorted(dogs, key=lambda dog: (dog.taken_in, dog.entered or 0, dog.dog_id))
     plans: dict[str, list[tuple[int, int | None, Rate, Decimal, Relief | None, str]]] = {
         dog.dog_id: [] for dog in dogs
     }
@@ -552,6 +554,8 @@ def dog_record(dog: DogInHousehold) -> dict[str, Any]:
     }
     if dog.dangerous_from is not None:  # recorded only where found (older records lack it)
         record["dangerous_from"] = dog.dangerous_from.isoformat()
+    if dog.entered is not None:
+        record["entered"] = dog.entered
     return record
 
 
@@ -569,6 +573,7 @@ def dog_from_record(record: Mapping[str, Any]) -> DogInHousehold:
         deregistered_on=_day(record["deregistered_on"]),
         dangerous=bool(record["dangerous"]),
         dangerous_from=_day(record.get("dangerous_from")),
+        entered=None if record.get("entered") is None else int(record["entered"]),
         relief=None
         if relief is None
         else ReliefClaim(

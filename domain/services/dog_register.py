@@ -306,6 +306,7 @@ class HouseholdDog:
     dangerous: bool
     relief: ReliefClaim | None
     dangerous_from: date | None = None  # found dangerous that day (None: from the start)
+    entered: int = 0  # the order it entered the household (ranks dogs taken in on one day)
 
     def for_tax(self) -> DogInHousehold:
         """The dog as the year's dog tax reads it (its id: the case id)."""
@@ -317,6 +318,7 @@ class HouseholdDog:
             dangerous=self.dangerous,
             relief=self.relief,
             dangerous_from=self.dangerous_from,
+            entered=self.entered,
         )
 
     def kept_on(self, day: date) -> bool:
@@ -366,6 +368,7 @@ class DogHousehold(Aggregate):
     def __init__(self, *, id: UUID, tenant: str) -> None:
         self.tenant = tenant
         self.dogs: dict[UUID, HouseholdDog] = {}
+        self.entries = 0  # dogs entered so far: each entry's number ranks ties
 
     def enter(
         self,
@@ -439,7 +442,9 @@ class DogHousehold(Aggregate):
             dangerous=dangerous,
             relief=_relief(relief_reason, relief_from, relief_until, relief_proof),
             dangerous_from=dangerous_from,
+            entered=self.entries + 1,
         )
+        self.entries += 1
         self.dogs = {**self.dogs, case_id: dog}
 
     def change(
@@ -530,13 +535,14 @@ class DogHousehold(Aggregate):
         self.dogs = {**self.dogs, case_id: replace(self.dogs[case_id], left_on=left_on)}
 
     def dogs_for_tax(self, year: int) -> tuple[DogInHousehold, ...]:
-        """The dogs taxed in any month of the year, by the day taken in, then by case id."""
+        """The dogs taxed in any month of the year, by the day taken in, then in the order
+        they entered."""
         liable = (
             dog
             for dog in self.dogs.values()
             if liability_months(dog.taken_in, dog.born_on, dog.left_on, year)
         )
-        ordered = sorted(liable, key=lambda dog: (dog.taken_in, str(dog.case_id)))
+        ordered = sorted(liable, key=lambda dog: (dog.taken_in, dog.entered, str(dog.case_id)))
         return tuple(dog.for_tax() for dog in ordered)
 
     def dogs_kept(self, on: date) -> int:

@@ -188,6 +188,7 @@ class DogRegistration(Case):
         self.tag: int | None = None
         self.tags: list[int] = []
         self.household: tuple[DogInHousehold, ...] = ()  # the other dogs when registered
+        self.household_entry: int | None = None  # its order in the household (ranks ties)
         self.breed_listed = False
         self.found_dangerous_on: date | None = None
         self.relief: ReliefClaim | None = None
@@ -228,6 +229,7 @@ class DogRegistration(Case):
             dangerous=self.dangerous,
             relief=self.relief,
             dangerous_from=None if self.breed_listed else self.found_dangerous_on,
+            entered=self.household_entry,
         )
 
     def credits(self, year: int) -> tuple[Credit, ...]:
@@ -321,6 +323,7 @@ class DogRegistration(Case):
             self.as_taxed(),
             dangerous=listed or self.found_dangerous_on is not None,
             dangerous_from=None if listed else self.found_dangerous_on,
+            entered=household.entries + 1,
         )
         assessed = [
             assess_year(self.tenant, year, (*others, dog), self.credits(year)) for year in years
@@ -346,6 +349,7 @@ class DogRegistration(Case):
             tag=tag,
             breed_listed=listed,
             household=[dog_record(other) for other in others],
+            household_entry=household.dogs[self.id].entered,
         )
         self.decide(
             actor=actor,
@@ -378,6 +382,7 @@ class DogRegistration(Case):
         tag: int
         breed_listed: bool
         household: list[dict[str, Any]]
+        household_entry: int
 
     @event(DogRegistered)
     def _dog_registered(
@@ -391,6 +396,7 @@ class DogRegistration(Case):
         tag: int,
         breed_listed: bool,
         household: list[dict[str, Any]],
+        household_entry: int,
     ) -> None:
         self.registered_on = registered_on
         self.register_id = register_id
@@ -399,6 +405,7 @@ class DogRegistration(Case):
         self.tags.append(tag)
         self.breed_listed = breed_listed
         self.household = tuple(dog_from_record(r) for r in household)
+        self.household_entry = household_entry
         self.last_activity_at = at
 
     # ----------------------------------------------------------- the Bescheid
@@ -1037,12 +1044,23 @@ class DogRegistration(Case):
         """Another dog of the household came, went or changed: this dog's rank may have
         moved, so its years are assessed anew — part of that other dog's command, recorded
         under its actor (a file withdrawn, closed or never registered is left alone)."""
-        if self.registered_on is None or self.notified_on is None:
-            return  # a Bescheid not yet made known is made known as decided
-        if self.status in (CaseStatus.CLOSED, CaseStatus.WITHDRAWN):
+        if self.registered_on is None or self.status in (CaseStatus.CLOSED, CaseStatus.WITHDRAWN):
             return
         if household.tenant != self.tenant or self.id not in household.dogs:
             raise InvalidCommand("household", "the dog is not in this household")
+        if self.notified_on is None:
+            # Decided, not yet made known: its Bescheid must state what it charges, so a
+            # change that would move its tax waits until it is made known.
+            today = berlin_date(at)
+            for year, entry in self.tax_years.items():
+                others = [d for d in household.dogs_for_tax(year) if d.dog_id != str(self.id)]
+                if year <= today.year and self.due_in(self.assess(year, others)) != entry.due:
+                    raise InvalidCommand(
+                        "household",
+                        f"the Bescheid of {self.reference}, another dog of the household, is "
+                        "not yet made known: notify it first",
+                    )
+            return
         self._reassess(actor.recorded_in(self.id), at, household, reason)
 
     def check_decision_reopenable(self) -> None:

@@ -330,7 +330,9 @@ def test_a_dog_entering_the_household_keeps_its_dates_flag_and_relief() -> None:
     household = fresh_household()
     enter(household, CASE_A, date(2026, 1, 10), born_on=date(2025, 6, 1), relief=SHELTER)
     assert household.dogs == {
-        CASE_A: HouseholdDog(CASE_A, date(2026, 1, 10), date(2025, 6, 1), None, False, SHELTER)
+        CASE_A: HouseholdDog(
+            CASE_A, date(2026, 1, 10), date(2025, 6, 1), None, False, SHELTER, entered=1
+        )
     }
     entered = household.collect_events()[-1]
     assert isinstance(entered, DogHousehold.DogEntered)
@@ -347,7 +349,9 @@ def test_a_dog_in_the_household_cannot_enter_it_again_until_it_left() -> None:
     assert refused.value.field == "case"
     household.leave(case_id=CASE_A, left_on=date(2026, 3, 31), actor=CLERK, at=AT)
     enter(household, CASE_A, date(2026, 7, 1), dangerous=True)
-    assert household.dogs[CASE_A] == HouseholdDog(CASE_A, date(2026, 7, 1), None, None, True, None)
+    assert household.dogs[CASE_A] == HouseholdDog(
+        CASE_A, date(2026, 7, 1), None, None, True, None, entered=2
+    )
 
 
 @pytest.mark.parametrize(
@@ -376,7 +380,7 @@ def test_a_change_records_the_dogs_new_danger_flag_and_relief() -> None:
     assistance = ReliefClaim(Relief.ASSISTANCE_DOG, date(2026, 4, 1), date(2027, 3, 31), "GdB-1")
     household.change(case_id=CASE_A, dangerous=False, relief=assistance, actor=CLERK, at=AT)
     assert household.dogs[CASE_A] == HouseholdDog(
-        CASE_A, date(2026, 1, 10), None, None, False, assistance
+        CASE_A, date(2026, 1, 10), None, None, False, assistance, entered=1
     )
     changed = household.collect_events()[-1]
     assert isinstance(changed, DogHousehold.DogDetailsChanged)
@@ -434,7 +438,9 @@ def test_a_dog_leaves_once_and_not_before_it_was_taken_in() -> None:
 
 
 def test_a_household_dog_reads_as_the_dog_tax_reads_it() -> None:
-    dog = HouseholdDog(CASE_A, date(2026, 1, 10), date(2025, 6, 1), date(2026, 8, 2), True, SHELTER)
+    dog = HouseholdDog(
+        CASE_A, date(2026, 1, 10), date(2025, 6, 1), date(2026, 8, 2), True, SHELTER, entered=3
+    )
     assert dog.for_tax() == DogInHousehold(
         dog_id=str(CASE_A),
         taken_in=date(2026, 1, 10),
@@ -442,13 +448,14 @@ def test_a_household_dog_reads_as_the_dog_tax_reads_it() -> None:
         deregistered_on=date(2026, 8, 2),
         dangerous=True,
         relief=SHELTER,
+        entered=3,
     )
 
 
-def test_the_dogs_of_a_tax_year_are_those_liable_in_it_by_the_day_taken_in_then_case() -> None:
+def test_the_dogs_of_a_tax_year_are_those_liable_in_it_by_the_day_taken_in_then_entry() -> None:
     household = fresh_household()
     enter(household, CASE_C, date(2025, 3, 1))  # first by the day taken in
-    enter(household, CASE_B, date(2025, 6, 1))  # same day as A: A's id sorts first
+    enter(household, CASE_B, date(2025, 6, 1))  # same day as A: B entered first
     enter(household, CASE_A, date(2025, 6, 1))
     gone = uuid4()
     enter(household, gone, date(2024, 2, 1))
@@ -460,14 +467,14 @@ def test_the_dogs_of_a_tax_year_are_those_liable_in_it_by_the_day_taken_in_then_
 
     assert [dog.dog_id for dog in household.dogs_for_tax(2026)] == [
         str(CASE_C),
-        str(CASE_A),
         str(CASE_B),
+        str(CASE_A),
     ]
     assert [dog.dog_id for dog in household.dogs_for_tax(2025)] == [
         str(gone),
         str(CASE_C),
-        str(CASE_A),
         str(CASE_B),
+        str(CASE_A),
     ]
     assert {dog.dog_id for dog in household.dogs_for_tax(2027)} == {
         str(CASE_A),
