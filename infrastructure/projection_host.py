@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 import anyio
+import psycopg
 
 from api.ports import BeyondTheHead, StillCatchingUp
 from application.store import VorgangStore
@@ -16,7 +18,7 @@ from infrastructure.projection_runner import (
     ProjectionStatus,
     views_being_built,
 )
-from infrastructure.view_database import ViewDatabase
+from infrastructure.view_database import PostgresViews, ViewDatabase
 from projections.appointment_due import AppointmentDue
 from projections.appointment_stats import AppointmentStats
 from projections.audit_trail import AuditTrail
@@ -146,11 +148,21 @@ class ProjectionHost:
             work.request_stop()
         for runner in self.runners.values():
             runner.request_stop()
+        self._wake_listeners()
         for work in self.beside:
             work.stop()
         for runner in self.runners.values():
             runner.stop()
         self.running = False
+
+    def _wake_listeners(self) -> None:
+        """One NOTIFY on the log's channel: every runner's listener sees its stop request
+        now rather than at the end of its listening slice (a shutdown without the wait)."""
+        if not isinstance(self.views, PostgresViews) or not self.running:
+            return
+        channel = getattr(self.store.recorder, "channel_name", "vorgang_events")
+        with contextlib.suppress(psycopg.Error), self.views.connect(autocommit=True) as conn:
+            conn.execute(f'NOTIFY "{channel}"')
 
     def wake(self) -> None:
         """A save happened in this process: look at the log now."""

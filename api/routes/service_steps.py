@@ -104,8 +104,22 @@ def endpoint_for(step: Step) -> Any:
     return take_step
 
 
+# Routers built once per process: each app includes them (an app per test, per worker).
+_BUILT: dict[tuple[int, str], tuple[Steps, APIRouter]] = {}
+
+
 def step_routes(steps: Steps, prefix: str = "/api/v1/cases") -> APIRouter:
-    """A router with the POST route of every step, listed under the steps' tag."""
+    """A router with the POST route of every step, listed under the steps' tag (built once
+    per declaration: the routes depend on nothing but it)."""
+    built = _BUILT.get((id(steps), prefix))
+    if built is not None and built[0] is steps:
+        return built[1]
+    router = _router(steps, prefix)
+    _BUILT[(id(steps), prefix)] = (steps, router)
+    return router
+
+
+def _router(steps: Steps, prefix: str) -> APIRouter:
     router = APIRouter(prefix=prefix, tags=[steps.tag], responses=PROBLEMS)  # type: ignore[arg-type]
     for step in steps:
         router.add_api_route(
