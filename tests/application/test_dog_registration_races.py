@@ -10,7 +10,6 @@ register, the roll and the files are judged as they stand afterwards.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -21,7 +20,6 @@ from eventsourcing.domain import Aggregate
 
 from application.cases import CaseService
 from application.commands import CommandHandler
-from application.store import VorgangStore
 from domain.actor import Actor, Role
 from domain.errors import InvalidCommand
 from domain.services.dog_application import example
@@ -47,33 +45,6 @@ CLERKS = {"usingen": CLERK, "schmitten": FOREIGN_CLERK}
 def dogs(cases: CaseService) -> CommandHandler:
     """The one command pipeline, as the API runs it."""
     return CommandHandler(cases)
-
-
-@pytest.fixture
-def collide(store: VorgangStore, monkeypatch: pytest.MonkeyPatch) -> Callable[[int], Any]:
-    """Make the first save of each of ``n`` threads wait until all of them got there."""
-    original = store.save
-    state: dict[str, Any] = {"barrier": None, "saves": 0}
-    local = threading.local()
-    lock = threading.Lock()
-
-    def save(*aggregates: Any, **kwargs: Any) -> Any:
-        with lock:
-            state["saves"] += 1
-        barrier: threading.Barrier | None = state["barrier"]
-        if barrier is not None and not getattr(local, "waited", False):
-            local.waited = True
-            barrier.wait(timeout=30)  # everyone loaded and decided before anyone saves
-        return original(*aggregates, **kwargs)
-
-    monkeypatch.setattr(store, "save", save)
-
-    def arm(parties: int) -> dict[str, Any]:
-        state["barrier"] = threading.Barrier(parties)
-        state["saves"] = 0
-        return state
-
-    return arm
 
 
 def in_threads(calls: Iterable[Callable[[], Any]]) -> list[Any]:

@@ -8,7 +8,6 @@ exactly one valid permit.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -53,33 +52,6 @@ def apply(
     ).case_id
     in_review(cases, case_id)
     return case_id
-
-
-@pytest.fixture
-def collide(store: VorgangStore, monkeypatch: pytest.MonkeyPatch) -> Callable[[int], Any]:
-    """Make the first save of each of ``n`` threads wait until all of them got there."""
-    original = store.save
-    state: dict[str, Any] = {"barrier": None, "saves": 0}
-    local = threading.local()
-    lock = threading.Lock()
-
-    def save(*aggregates: Any, **kwargs: Any) -> Any:
-        with lock:
-            state["saves"] += 1
-        barrier: threading.Barrier | None = state["barrier"]
-        if barrier is not None and not getattr(local, "waited", False):
-            local.waited = True
-            barrier.wait(timeout=20)  # everyone loaded and decided before anyone saves
-        return original(*aggregates, **kwargs)
-
-    monkeypatch.setattr(store, "save", save)
-
-    def arm(parties: int) -> dict[str, Any]:
-        state["barrier"] = threading.Barrier(parties)
-        state["saves"] = 0
-        return state
-
-    return arm
 
 
 def in_threads(*calls: Callable[[], Any]) -> list[Any]:
