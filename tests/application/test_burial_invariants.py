@@ -19,11 +19,10 @@ from domain.cemeteries import GraveAddress
 from domain.services.burial import example
 from domain.services.grave import Grave, grave_id
 from domain.working_days import berlin_date
-from tests.application.test_parking_invariants import collide, in_threads
+from tests.application.test_parking_invariants import in_threads
 from tests.conftest import CLERK
 from tests.steps import in_review, take
 
-__all__ = ["collide"]  # the barrier fixture, shared with the parking invariants
 PLACE = GraveAddress("usingen-friedhof", "B", "1", 7)  # a Reihengrab: one coffin place
 
 

@@ -18,11 +18,10 @@ from application.commands import CommandHandler
 from domain.actor import Actor, Role
 from domain.cemeteries import GraveAddress
 from domain.services.grave import Grave, grave_id
-from tests.application.test_parking_invariants import collide, in_threads
+from tests.application.test_parking_invariants import in_threads
 from tests.conftest import CLERK
 from tests.steps import in_review, take
 
-__all__ = ["collide"]  # the barrier fixture, shared with the parking invariants
 GRAVE = GraveAddress("usingen-friedhof", "A", "2", 5)  # a free Wahlgrab
 
 
