@@ -690,7 +690,7 @@ class DogRegistration(Case):
         dog's rate; a registered dog's tax is assessed anew.
         """
         record = self._begin("find_dog_dangerous", actor, at)
-        if self.found_on_record():
+        if self.found_dangerous_on is not None:
             raise InvalidCommand("found_on", "the dog was found dangerous already")
         if found_on > berlin_date(at):
             raise InvalidCommand("found_on", "must not lie in the future")
@@ -707,10 +707,6 @@ class DogRegistration(Case):
                 at=at,
             )
             self._reassess(record, at, household, "found_dangerous")
-
-    def found_on_record(self) -> bool:
-        """True once the dog was found dangerous."""
-        return self.found_dangerous_on is not None
 
     class DogFoundDangerous(Aggregate.Event):
         """Found dangerous in the individual case (§ 2 (2) HundeVO), with the reasons."""

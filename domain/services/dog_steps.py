@@ -14,7 +14,15 @@ from pydantic import ConfigDict, Field, StringConstraints
 from domain.actor import Role
 from domain.case import Case
 from domain.case_steps import STAFF
-from domain.commands import Acting, CommandBody, SharedAggregates, Step, Steps, Text
+from domain.commands import (
+    Acting,
+    CommandBody,
+    SharedAggregates,
+    Step,
+    Steps,
+    Text,
+    fields_of,
+)
 from domain.errors import InvalidCommand
 from domain.lifecycle import CaseStatus
 from domain.rules import notification
@@ -273,11 +281,7 @@ def with_household(method: str) -> Any:
 
     def run(case: DogRegistration, body: CommandBody | None, acting: Acting) -> list[Aggregate]:
         household = household_of(case, acting) if case.registered else None
-        arguments = (
-            {name: getattr(body, name) for name in type(body).model_fields}
-            if body is not None
-            else {}
-        )
+        arguments = fields_of(body)
         getattr(case, method)(actor=acting.actor, at=acting.at, household=household, **arguments)
         if household is None:
             return []
