@@ -1,18 +1,20 @@
-"""A town's reading campaign of a year: its start, its deadline and what it counted.
+"""A town's reading campaign of a year: its start, its deadline, its estimates, its close.
 
 Each year the water supply asks every customer for the meter's reading (Ablesung, § 20 (1)
-AVBWasserV) between the campaign's start and its deadline. A reading case notes each
-accepted reading here (flagged or not); after the deadline the meters still missing are
-estimated (§ 20 (2) AVBWasserV) and noted as such; then the campaign is closed and takes no
-more notes. Its id is a UUIDv5 of the town and the year (``campaign_id``): public.
-
-The campaign counts meters, not notes: a meter is reported (its latest note says whether
-it was flagged) or estimated, never both: a reading reported late, after its estimate,
-counts the meter as reported. The campaign holds meter and case ids only: no personal data.
+AVBWasserV) between the campaign's start and its deadline. A reading answers the town's open
+campaign it falls in (``WaterMeter.record_reported`` records the campaign's year); the
+campaign itself is not written by readings, so the thousands of a campaign's last days never
+wait for one another. After the deadline the meters still missing are estimated (§ 20 (2)
+AVBWasserV), each in its meter's history; the campaign records each run of the estimates
+(how many meters were estimated, how many could not be), then it is closed. What the
+campaign counted (reported, flagged, estimated, missing) is a read model of the meters'
+events. Its id is a UUIDv5 of the town and the year (``campaign_id``): public. It holds
+no personal data.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -22,7 +24,17 @@ from domain.actor import Actor
 from domain.errors import InvalidCommand
 from domain.working_days import berlin_date
 
-__all__ = ["ReadingCampaign", "campaign_id"]
+__all__ = ["EstimatesRun", "ReadingCampaign", "campaign_id"]
+
+
+@dataclass(frozen=True, slots=True)
+class EstimatesRun:
+    """One run of the estimates: when, by whom, and how many meters it estimated."""
+
+    at: datetime
+    estimated: int
+    not_estimable: int
+    actor_id: str
 
 
 def campaign_id(tenant: str, year: int) -> UUID:
@@ -88,32 +100,25 @@ class ReadingCampaign(Aggregate):
         self.year = year
         self.starts_on = starts_on
         self.deadline = deadline
-        self.reported: dict[UUID, UUID] = {}  # meter: the case of its latest reading
-        self.flagged: frozenset[UUID] = frozenset()  # meters whose latest reading was flagged
-        self.estimated: frozenset[UUID] = frozenset()
+        self.estimates: tuple[EstimatesRun, ...] = ()
         self.closed_at: datetime | None = None
 
-    # -------------------------------------------------------------- counts
+    # -------------------------------------------------------------- queries
 
     @property
     def closed(self) -> bool:
-        """Whether the campaign was closed (it takes no more notes)."""
+        """Whether the campaign was closed (estimates are no longer made)."""
         return self.closed_at is not None
 
     @property
-    def reported_count(self) -> int:
-        """How many meters a reading was reported for."""
-        return len(self.reported)
+    def estimates_made_at(self) -> datetime | None:
+        """When the estimates were last made, if ever."""
+        return self.estimates[-1].at if self.estimates else None
 
-    @property
-    def flagged_count(self) -> int:
-        """How many of those meters' latest reading was flagged for a clerk."""
-        return len(self.flagged)
-
-    @property
-    def estimated_count(self) -> int:
-        """How many meters were estimated (and not reported since)."""
-        return len(self.estimated)
+    def takes_reading(self, read_on: date) -> bool:
+        """Whether a reading of this day answers the campaign: open, and read from its start
+        (a reading after the deadline is late but still answers it, until it is closed)."""
+        return self.closed_at is None and read_on >= self.starts_on
 
     def _check_open(self) -> None:
         if self.closed_at is not None:
@@ -123,58 +128,38 @@ class ReadingCampaign(Aggregate):
         if berlin_date(at) <= self.deadline:
             raise InvalidCommand("deadline", f"{command} after the deadline, {self.deadline}")
 
-    # -------------------------------------------------------------- notes
+    # -------------------------------------------------------------- commands
 
-    def note_reported(
-        self, *, meter_id: UUID, case_id: UUID, flagged: bool, actor: Actor, at: datetime
+    def record_estimates(
+        self, *, estimated: int, not_estimable: int, actor: Actor, at: datetime
     ) -> None:
-        """Count a meter's accepted reading, flagged for a clerk or not; refused once closed."""
-        self._check_open()
-        self._reading_noted(
-            meter_id=meter_id, case_id=case_id, flagged=flagged, actor_id=actor.id, at=at
-        )
-
-    class ReadingNoted(Aggregate.Event):
-        """A meter's reading was accepted in the campaign."""
-
-        meter_id: UUID
-        case_id: UUID
-        flagged: bool
-        actor_id: str
-        at: datetime
-
-    @event(ReadingNoted)
-    def _reading_noted(
-        self, *, meter_id: UUID, case_id: UUID, flagged: bool, actor_id: str, at: datetime
-    ) -> None:
-        self.reported = {**self.reported, meter_id: case_id}
-        self.flagged = self.flagged | {meter_id} if flagged else self.flagged - {meter_id}
-        self.estimated = self.estimated - {meter_id}
-
-    def note_estimated(self, *, meter_id: UUID, actor: Actor, at: datetime) -> None:
-        """Count a meter estimated after the deadline; refused before it, once closed, and for
-        a meter reported or estimated already."""
+        """Record a run of the estimates after the deadline: how many meters were estimated
+        and how many could not be (nothing to estimate from); refused before the deadline and
+        once closed. A later run (a meter installed late, a run cut short) is recorded too."""
         self._check_open()
         self._check_deadline_passed(at, "meters are estimated")
-        if meter_id in self.reported:
-            raise InvalidCommand("meter", "a reading of the meter was reported")
-        if meter_id in self.estimated:
-            raise InvalidCommand("meter", "the meter is estimated already")
-        self._estimate_noted(meter_id=meter_id, actor_id=actor.id, at=at)
+        if estimated < 0 or not_estimable < 0:
+            raise InvalidCommand("estimated", "counts of meters are not negative")
+        self._estimates_made(
+            estimated=estimated, not_estimable=not_estimable, actor_id=actor.id, at=at
+        )
 
-    class EstimateNoted(Aggregate.Event):
-        """A meter without a reading was estimated after the deadline."""
+    class EstimatesMade(Aggregate.Event):
+        """The meters without a reading were estimated after the deadline (one run)."""
 
-        meter_id: UUID
+        estimated: int
+        not_estimable: int
         actor_id: str
         at: datetime
 
-    @event(EstimateNoted)
-    def _estimate_noted(self, *, meter_id: UUID, actor_id: str, at: datetime) -> None:
-        self.estimated = self.estimated | {meter_id}
+    @event(EstimatesMade)
+    def _estimates_made(
+        self, *, estimated: int, not_estimable: int, actor_id: str, at: datetime
+    ) -> None:
+        self.estimates = (*self.estimates, EstimatesRun(at, estimated, not_estimable, actor_id))
 
     def close(self, *, actor: Actor, at: datetime) -> None:
-        """Close the campaign after its deadline; it takes no more notes."""
+        """Close the campaign after its deadline: readings after it answer no campaign."""
         self._check_open()
         self._check_deadline_passed(at, "a campaign is closed")
         self._closed(actor_id=actor.id, at=at)

@@ -323,11 +323,8 @@ RECORDED_BY_METHOD = {
     "domain.team_roster:TeamRoster._team_dissolved": "domain.team_roster:TeamRoster.TeamDissolved",
     # issue 26: a town's water meters and its reading campaign of a year
     "domain.water.campaign:ReadingCampaign._closed": "domain.water.campaign:ReadingCampaign.Closed",
-    "domain.water.campaign:ReadingCampaign._estimate_noted": (
-        "domain.water.campaign:ReadingCampaign.EstimateNoted"
-    ),
-    "domain.water.campaign:ReadingCampaign._reading_noted": (
-        "domain.water.campaign:ReadingCampaign.ReadingNoted"
+    "domain.water.campaign:ReadingCampaign._estimates_made": (
+        "domain.water.campaign:ReadingCampaign.EstimatesMade"
     ),
     "domain.water.meter:WaterMeter._reading_corrected": (
         "domain.water.meter:WaterMeter.ReadingCorrected"
@@ -529,9 +526,8 @@ EVENT_CLASSES = {
     # issue 26: a town's water meters and its reading campaign of a year
     "domain.water.campaign:ReadingCampaign": [
         "Closed",
-        "EstimateNoted",
+        "EstimatesMade",
         "Opened",
-        "ReadingNoted",
     ],
     "domain.water.meter:WaterMeter": [
         "Installed",

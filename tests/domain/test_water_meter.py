@@ -8,7 +8,7 @@ comparing, estimates from up to three years back).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
@@ -26,7 +26,7 @@ from domain.rules.water_meters import (
     replay_check,
     replay_estimate,
 )
-from domain.water.campaign import ReadingCampaign, campaign_id
+from domain.water.campaign import EstimatesRun, ReadingCampaign, campaign_id
 from domain.water.meter import WaterMeter, meter_id, normalised_meter_number
 from persistence.transcodings import PersonalDataInClear
 
@@ -588,7 +588,7 @@ def test_a_campaigns_id_derives_from_the_town_and_the_year() -> None:
     assert campaign.id == campaign_id(TOWN, 2025)
     assert campaign.id == uuid5(NAMESPACE_URL, "vorgang:reading-campaign:usingen:2025")
     assert (campaign.year, campaign.starts_on, campaign.deadline) == (2025, START, DEADLINE)
-    assert (campaign.reported_count, campaign.flagged_count, campaign.estimated_count) == (0, 0, 0)
+    assert (campaign.estimates, campaign.estimates_made_at, campaign.closed) == ((), None, False)
 
 
 @pytest.mark.parametrize(
@@ -615,31 +615,37 @@ def test_a_campaign_with_a_deadline_not_after_its_start_or_too_late_is_refused(
     assert refused.value.field == field
 
 
-def test_a_campaign_counts_meters_reported_flagged_and_estimated() -> None:
+def test_a_campaign_takes_readings_from_its_start_until_it_is_closed() -> None:
     campaign = opened()
-    one, two, three = uuid4(), uuid4(), uuid4()
-    campaign.note_reported(meter_id=one, case_id=CASE_A, flagged=False, actor=CLERK, at=at(START))
-    campaign.note_reported(meter_id=two, case_id=CASE_B, flagged=True, actor=CLERK, at=at(START))
-    assert (campaign.reported_count, campaign.flagged_count) == (2, 1)
-    # a second reading of a flagged meter, in line: no longer flagged
-    campaign.note_reported(meter_id=two, case_id=CASE_C, flagged=False, actor=CLERK, at=at(START))
-    assert (campaign.reported_count, campaign.flagged_count) == (2, 0)
+    assert not campaign.takes_reading(START - timedelta(days=1))
+    assert campaign.takes_reading(START)
+    assert campaign.takes_reading(DEADLINE + timedelta(days=10))  # late, but answers it
+    campaign.close(actor=CLERK, at=at(date(2026, 2, 1)))
+    assert not campaign.takes_reading(DEADLINE)
+
+
+def test_estimates_are_recorded_after_the_deadline_each_run_with_its_counts() -> None:
+    campaign = opened()
     with pytest.raises(InvalidCommand) as early:
-        campaign.note_estimated(meter_id=three, actor=CLERK, at=at(DEADLINE))
+        campaign.record_estimates(estimated=3, not_estimable=0, actor=CLERK, at=at(DEADLINE))
     assert early.value.field == "deadline"
-    after = at(date(2026, 1, 16))
-    campaign.note_estimated(meter_id=three, actor=CLERK, at=after)
-    assert campaign.estimated_count == 1
-    for meter in (one, three):
-        with pytest.raises(InvalidCommand) as twice:
-            campaign.note_estimated(meter_id=meter, actor=CLERK, at=after)
-        assert twice.value.field == "meter"
-    # reported late, after its estimate: the meter counts as reported
-    campaign.note_reported(meter_id=three, case_id=CASE_A, flagged=True, actor=CLERK, at=after)
-    assert (campaign.reported_count, campaign.flagged_count, campaign.estimated_count) == (3, 1, 0)
+    with pytest.raises(InvalidCommand) as negative:
+        campaign.record_estimates(
+            estimated=-1, not_estimable=0, actor=CLERK, at=at(date(2026, 1, 16))
+        )
+    assert negative.value.field == "estimated"
+    assert not campaign.pending_events[1:]
+    first, second = at(date(2026, 1, 16)), at(date(2026, 1, 20))
+    campaign.record_estimates(estimated=3, not_estimable=1, actor=CLERK, at=first)
+    campaign.record_estimates(estimated=1, not_estimable=0, actor=CLERK, at=second)
+    assert campaign.estimates == (
+        EstimatesRun(first, 3, 1, CLERK.id),
+        EstimatesRun(second, 1, 0, CLERK.id),
+    )
+    assert campaign.estimates_made_at == second
 
 
-def test_a_closed_campaign_takes_no_more_notes() -> None:
+def test_a_closed_campaign_takes_nothing_more() -> None:
     campaign = opened()
     with pytest.raises(InvalidCommand) as early:
         campaign.close(actor=CLERK, at=at(DEADLINE))
@@ -650,10 +656,7 @@ def test_a_closed_campaign_takes_no_more_notes() -> None:
     campaign.collect_events()
     later = at(date(2026, 2, 2))
     refusals: list[Callable[[], object]] = [
-        lambda: campaign.note_reported(
-            meter_id=uuid4(), case_id=CASE_A, flagged=False, actor=CLERK, at=later
-        ),
-        lambda: campaign.note_estimated(meter_id=uuid4(), actor=CLERK, at=later),
+        lambda: campaign.record_estimates(estimated=1, not_estimable=0, actor=CLERK, at=later),
         lambda: campaign.close(actor=CLERK, at=later),
     ]
     for refused in refusals:
@@ -687,10 +690,7 @@ def test_meter_and_campaign_read_back_from_the_store_as_they_were_saved() -> Non
         calibration_valid_until=date(2031, 12, 31), actor=CLERK, at=at(date(2026, 1, 20))
     )
     campaign = opened()
-    campaign.note_reported(
-        meter_id=main.id, case_id=CASE_B, flagged=True, actor=CLERK, at=at(START)
-    )
-    campaign.note_estimated(meter_id=garden.id, actor=CLERK, at=at(date(2026, 1, 20)))
+    campaign.record_estimates(estimated=1, not_estimable=0, actor=CLERK, at=at(date(2026, 1, 20)))
     campaign.close(actor=CLERK, at=at(date(2026, 1, 21)))
     env = {
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
@@ -716,9 +716,8 @@ def test_meter_and_campaign_read_back_from_the_store_as_they_were_saved() -> Non
             meter.version,
         )
     assert isinstance(read[2], ReadingCampaign)
-    assert (read[2].reported, read[2].flagged, read[2].estimated, read[2].closed_at) == (
-        campaign.reported,
-        campaign.flagged,
-        campaign.estimated,
+    assert (read[2].estimates, read[2].closed_at, read[2].version) == (
+        campaign.estimates,
         campaign.closed_at,
+        campaign.version,
     )

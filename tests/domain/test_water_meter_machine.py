@@ -1,12 +1,13 @@
 """Any sequence of commands on a water meter and its town's reading campaign keeps the rules.
 
 A hypothesis state machine reports readings (in line, lower, rolled over, late, in the
-future), estimates, corrects and removes a meter, notes readings and estimates in Usingen's
-campaign of 2025 and closes it, while time passes. After every step: the history never
-shrank and kept what it held; every recorded check and estimate replays exactly from its
-record; nothing was recorded after the removal but corrections; a refused command changed
-nothing and left no pending event; the campaign counts what was noted; and each aggregate
-rebuilt from the events it recorded equals it.
+future), estimates, corrects and removes a meter, records runs of estimates in Usingen's
+campaign of 2025 and closes it, while time passes; a reading answers the campaign while it
+takes readings. After every step: the history never shrank and kept what it held; every
+recorded check and estimate replays exactly from its record; nothing was recorded after the
+removal but corrections; a refused command changed nothing and left no pending event; the
+campaign holds the runs recorded; and each aggregate rebuilt from the events it recorded
+equals it.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ from domain.water.meter import MeterReading, WaterMeter
 TOWN = "usingen"
 CLERK = Actor("anna.schmidt", "Anna Schmidt", Role.CLERK, TOWN)
 CASES = [uuid4() for _ in range(3)]
-OTHER_METER = uuid4()
 INSTALLED_ON = date(2023, 1, 1)
 FIRST_DAY = date(2025, 1, 1)  # Usingen's example rules are in force from then
 CAPACITY = Decimal(10_000)  # four digits
@@ -95,9 +95,8 @@ class WaterMeterMachine(RuleBasedStateMachine):
             for aggregate in (self.meter, self.campaign)
         }
         self.seen: tuple[MeterReading, ...] = self.meter.readings
-        # the model of the campaign: each meter noted, flagged or estimated
-        self.reported: dict[UUID, bool] = {}
-        self.estimated: set[UUID] = set()
+        # the model of the campaign: the runs of estimates recorded, closed or not
+        self.runs: list[tuple[datetime, int, int]] = []
         self.closed = False
 
     @property
@@ -128,7 +127,7 @@ class WaterMeterMachine(RuleBasedStateMachine):
 
     def _campaign_state(self) -> object:
         c = self.campaign
-        return (dict(c.reported), c.flagged, c.estimated, c.closed_at)
+        return (c.estimates, c.closed_at)
 
     @rule(days=st.sampled_from([0, 1, 20, 90, 200]))
     def time_passes(self, days: int) -> None:
@@ -152,7 +151,8 @@ class WaterMeterMachine(RuleBasedStateMachine):
         value = value + CAPACITY if value < 0 else value  # Decimal's % keeps the sign
         read_on = self.today + timedelta(days=1) if ahead else self.today - timedelta(days=back)
         history = self.meter.history()
-        in_campaign = self.campaign.starts_on <= read_on <= self.campaign.deadline
+        in_campaign = not self.closed and read_on >= self.campaign.starts_on
+        assert self.campaign.takes_reading(read_on) == in_campaign
         campaign_year = self.campaign.year if in_campaign else None
         oracle = check_reading(
             TOWN, self.meter.facts, history, value, read_on, self.today, rollover
@@ -194,20 +194,6 @@ class WaterMeterMachine(RuleBasedStateMachine):
                 campaign_year,
             )
             assert (recorded.flags, recorded.consumption) == (check.flags, check.consumption)
-            self._note_reported(case, bool(check.flags))
-
-    def _note_reported(self, case: UUID, flagged: bool) -> None:
-        accepted = self._attempt(
-            self.campaign,
-            self._campaign_state,
-            lambda: self.campaign.note_reported(
-                meter_id=self.meter.id, case_id=case, flagged=flagged, actor=CLERK, at=self.at
-            ),
-        )
-        assert accepted == (not self.closed)
-        if accepted:
-            self.reported[self.meter.id] = flagged
-            self.estimated.discard(self.meter.id)
 
     @rule(back=st.sampled_from([0, 10, 100]), earlier=st.sampled_from([0, 1]))
     def estimate(self, back: int, earlier: int) -> None:
@@ -242,8 +228,6 @@ class WaterMeterMachine(RuleBasedStateMachine):
                 estimate.value,
                 year,
             )
-            if year == 2025:
-                self.note_estimated(own=True)
 
     @rule(
         pick=st.one_of(st.just(-1), st.integers(min_value=0, max_value=20)),
@@ -299,22 +283,20 @@ class WaterMeterMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------------ the campaign
 
-    @rule(own=st.booleans())
-    def note_estimated(self, own: bool) -> None:
-        meter = self.meter.id if own else OTHER_METER
+    @rule(estimated=st.integers(-1, 3), not_estimable=st.integers(0, 2))
+    def record_estimates(self, estimated: int, not_estimable: int) -> None:
         accepted = self._attempt(
             self.campaign,
             self._campaign_state,
-            lambda: self.campaign.note_estimated(meter_id=meter, actor=CLERK, at=self.at),
+            lambda: self.campaign.record_estimates(
+                estimated=estimated, not_estimable=not_estimable, actor=CLERK, at=self.at
+            ),
         )
         assert accepted == (
-            not self.closed
-            and self.today > self.campaign.deadline
-            and meter not in self.reported
-            and meter not in self.estimated
+            not self.closed and self.today > self.campaign.deadline and estimated >= 0
         )
         if accepted:
-            self.estimated.add(meter)
+            self.runs.append((self.at, estimated, not_estimable))
 
     @rule()
     def close(self) -> None:
@@ -366,21 +348,11 @@ class WaterMeterMachine(RuleBasedStateMachine):
             assert all(r.read_on <= removal.read_on for r in self.meter.readings)
 
     @invariant()
-    def the_campaign_counts_what_was_noted(self) -> None:
-        assert set(self.campaign.reported) == set(self.reported)
-        assert self.campaign.flagged == {m for m, flagged in self.reported.items() if flagged}
-        assert self.campaign.estimated == self.estimated
+    def the_campaign_holds_the_runs_recorded(self) -> None:
+        runs = [(r.at, r.estimated, r.not_estimable) for r in self.campaign.estimates]
+        assert runs == self.runs
+        assert self.campaign.estimates_made_at == (self.runs[-1][0] if self.runs else None)
         assert self.campaign.closed == self.closed
-        counts = (
-            self.campaign.reported_count,
-            self.campaign.flagged_count,
-            self.campaign.estimated_count,
-        )
-        assert counts == (
-            len(self.reported),
-            sum(self.reported.values()),
-            len(self.estimated),
-        )
 
     @invariant()
     def every_state_rebuilds_from_the_recorded_events(self) -> None:
@@ -391,12 +363,10 @@ class WaterMeterMachine(RuleBasedStateMachine):
         campaign = rebuilt(self.history[self.campaign.id])
         assert isinstance(campaign, ReadingCampaign)
         assert campaign.version == self.campaign.version
-        assert (dict(campaign.reported), campaign.flagged, campaign.estimated) == (
-            dict(self.campaign.reported),
-            self.campaign.flagged,
-            self.campaign.estimated,
+        assert (campaign.estimates, campaign.closed_at) == (
+            self.campaign.estimates,
+            self.campaign.closed_at,
         )
-        assert campaign.closed_at == self.campaign.closed_at
 
 
 WaterMeterMachine.TestCase.settings = settings(
