@@ -24,6 +24,13 @@ case's charges (``fee_charged``, ``charge_settled``, ``charge_withdrawn``), its 
 amount outstanding after it) and the payment requests of business customers. Never the
 debtor or the payer, never card or account data, never a payment's own reference (a bank
 statement's text may name people): Kassenzeichen, amounts, ids, keywords and dates only.
+
+Water meters' readings are published for the water and wastewater fees: each reading a
+meter's history records (installation, a reported reading accepted, an estimate, a clerk's
+correction naming the reading it corrects, the final reading at removal) with its number in
+that history, counter value, consumption, kind, flags and campaign year, under the meter's
+town, number and property. A meter number and a property's id are no personal data; the
+reader, the customer and a correction's free-text reason are never published.
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ from domain.services.catalogue import SERVICES
 from domain.services.dog_registration import DogRegistration
 from domain.tenants import tenant as tenant_named
 from domain.timer_notice import NoticeSort, TimerNotice
+from domain.water.meter import WaterMeter
 from domain.working_days import BERLIN
 from projections.bulk import load_rows, upsert_rows
 from projections.case_event_log import CaseEventLog
@@ -305,11 +313,68 @@ PAYMENT_EVENTS: Final[tuple[type[Any], ...]] = (
 PAYMENT_KEYWORD: Final = re.compile(r"[a-z][a-z0-9_]{0,59}")  # as domain/payments checks
 
 
+# Water meters (domain/water/meter.py): aggregates of their own, shared by the reading cases
+# of their property. Published for the water and wastewater fees: every reading the meter's
+# history records, numbered as there, without the reader, the customer or free text.
+# Keyed by ``WaterMeter.<event>``.
+WATER_METER_TYPES: Final = {
+    "WaterMeter.Installed": (
+        "water_meter_installed",
+        "A water meter was installed at a property (property_id; main_meter: the main meter's "
+        "id for a garden water sub-meter): installed_on, calibration_valid_until, digits, and "
+        "its first reading (number 1, kind installed, value: the counter's start).",
+    ),
+    "WaterMeter.ReadingRecorded": (
+        "water_meter_reading_recorded",
+        "A reported reading was accepted into the meter's history (number, read_on, value in "
+        "m³, consumption since the reading before, kind reported, flags such as "
+        "far_above_history, campaign_year, case_id of the reading case).",
+    ),
+    "WaterMeter.ReadingEstimated": (
+        "water_meter_reading_estimated",
+        "A reading was estimated for a campaign without one (§ 20 (2) AVBWasserV): number, "
+        "read_on (the deadline), value, consumption, kind estimated, campaign_year.",
+    ),
+    "WaterMeter.ReadingCorrected": (
+        "water_meter_reading_corrected",
+        "A clerk corrected the reading of a day: number (the correction's), corrects (the "
+        "number of the reading corrected, which stays in the history) and corrected_value, "
+        "the new value and the consumption since the reading standing before it, kind "
+        "corrected, the corrected reading's campaign_year and case_id.",
+    ),
+    "WaterMeter.Removed": (
+        "water_meter_removed",
+        "The meter was removed (an exchange, the supply ended) with its final reading: number, "
+        "read_on (removed_on), value, consumption, kind removed, flags.",
+    ),
+    "WaterMeter.Recalibrated": (
+        "water_meter_recalibrated",
+        "The meter's calibration (Eichung) runs to a new day: calibration_valid_until.",
+    ),
+}
+WATER_METER_EVENTS: Final[tuple[type[Any], ...]] = (
+    WaterMeter.Installed,
+    WaterMeter.ReadingRecorded,
+    WaterMeter.ReadingEstimated,
+    WaterMeter.ReadingCorrected,
+    WaterMeter.Removed,
+    WaterMeter.Recalibrated,
+)
+WATER_SERVICE: Final = "water-meter-reading"  # the feed rows' service: the reading service's
+
+
 def _published() -> dict[str, tuple[str, str]]:
     found = dict(SHARED_TYPES)
     for definition in SERVICES.values():
         found |= definition.case_class.PUBLIC_EVENTS
-    return found | NOTICE_TYPES | APPOINTMENT_TYPES | RECEIVABLE_TYPES | REQUEST_TYPES
+    return (
+        found
+        | NOTICE_TYPES
+        | APPOINTMENT_TYPES
+        | RECEIVABLE_TYPES
+        | REQUEST_TYPES
+        | WATER_METER_TYPES
+    )
 
 
 PUBLIC_TYPES: Final = {event: public for event, (public, _) in _published().items()}
@@ -357,6 +422,15 @@ REQUEST_STATE = (
     "provider",
     "provider_reference",
     "refunds",
+)
+METER_STATE = (
+    "meter_id",
+    "tenant",
+    "meter_number",
+    "property_id",
+    "main_meter",
+    "digits",
+    "readings",
 )
 
 
@@ -569,6 +643,7 @@ class Feed(CaseEventLog):
     # 2: the applicant's sealed fields per case. The citizens' offices' tables came with
     # version 2 still: no office-day event existed before them, so nothing published before
     # would change, and published rows are history (a rebuild would re-derive old rows).
+    # So with the water meters' table: no meter event was stored before the feed followed them.
     version: ClassVar[int] = 2
     row_columns = ROW_COLUMNS
     case_columns = CASE_COLUMNS
@@ -618,6 +693,13 @@ class Feed(CaseEventLog):
             "paid TEXT NOT NULL, status TEXT NOT NULL, provider TEXT, provider_reference TEXT, "
             "refunds TEXT NOT NULL)"
         )
+        # What a meter's later events draw from: its town, number, property, counter digits
+        # and its history as published (number, day, value, kind, campaign year, case).
+        tx.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.meters_table} (meter_id TEXT PRIMARY KEY, "
+            "tenant TEXT NOT NULL, meter_number TEXT NOT NULL, property_id TEXT NOT NULL, "
+            "main_meter TEXT, digits INTEGER NOT NULL, readings TEXT NOT NULL)"
+        )
 
     @property
     def days_table(self) -> str:
@@ -639,37 +721,49 @@ class Feed(CaseEventLog):
         """Per payment request: its town, account, total, what was paid, its refunds."""
         return f"{self.key}_requests"
 
+    @property
+    def meters_table(self) -> str:
+        """Per water meter: its town, number, property and history as published."""
+        return f"{self.key}_meters"
+
     def tables(self) -> list[str]:
-        """Events, cases, office days, bookings, receivables and payment requests."""
+        """Events, cases, office days, bookings, receivables, payment requests and meters."""
         return [
             *super().tables(),
             self.days_table,
             self.bookings_table,
             self.receivables_table,
             self.requests_table,
+            self.meters_table,
         ]
 
     def topics(self) -> list[str]:
         """Every case event, the notices the scheduler sent for cases, office days' events,
-        receivables' and payment requests' events."""
-        others = [get_topic(klass) for klass in (*APPOINTMENT_EVENTS, *PAYMENT_EVENTS)]
+        receivables', payment requests' and water meters' events."""
+        others = [
+            get_topic(klass)
+            for klass in (*APPOINTMENT_EVENTS, *PAYMENT_EVENTS, *WATER_METER_EVENTS)
+        ]
         return sorted({*super().topics(), get_topic(TimerNotice.Sent), *others})
 
     def apply(self, tx: ViewTransaction, batch: Sequence[Applied]) -> None:
-        """Case events as before; an office day's, a receivable's or a payment request's
-        events with its state loaded for the batch."""
+        """Case events as before; an office day's, a receivable's, a payment request's or a
+        water meter's events with its state loaded for the batch."""
         ids = sorted(
             {str(a.event.originator_id) for a in batch if isinstance(a.event, OfficeDay.Event)}
         )
         self._days = OfficeDays(tx, self.days_table, self.bookings_table, ids)
         self._books = PaymentBooks(tx, self.receivables_table, self.requests_table, batch)
+        self._meters = WaterMeters(tx, self.meters_table, batch)
         try:
             super().apply(tx, batch)
             self._days.store()
             self._books.store()
+            self._meters.store()
         finally:
             self._days = None
             self._books = None
+            self._meters = None
 
     def _case_of(self, event: Any) -> str:
         """A notice belongs to the case it was sent for; any other event to its aggregate."""
@@ -686,6 +780,11 @@ class Feed(CaseEventLog):
             if books is None:  # pragma: no cover - only ever called from apply
                 raise RuntimeError("payment books are loaded per batch")
             return books.row(applied)
+        if isinstance(event, WaterMeter.Event):
+            meters = self._meters
+            if meters is None:  # pragma: no cover - only ever called from apply
+                raise RuntimeError("water meters are loaded per batch")
+            return meters.row(applied)
         case_id = self._case_of(event)
         if isinstance(event, TimerNotice.Sent):
             return self._notice_row(cases.get(case_id), applied)
@@ -759,6 +858,7 @@ class Feed(CaseEventLog):
 
     _days: OfficeDays | None = None  # while a batch is applied: the office days it touches
     _books: PaymentBooks | None = None  # and the receivables and payment requests it touches
+    _meters: WaterMeters | None = None  # and the water meters it touches
 
     def _office_day_row(self, applied: Applied) -> tuple[Any, ...] | None:
         """An office day's event: its state kept, and its public row if it has one."""
@@ -1182,3 +1282,161 @@ def _payment_row(
         utc_text(event.at),
         view_json(data),
     )
+
+
+class WaterMeters:
+    """The water meters a batch touches, with their histories: read once, stored at its end.
+
+    Each reading event is published with its number in the meter's history (the
+    installation is number 1, as in ``WaterMeter.readings``); a recalibration records no
+    reading.
+    """
+
+    def __init__(self, tx: ViewTransaction, table: str, batch: Sequence[Applied]) -> None:
+        self.tx = tx
+        self.table = table
+        ids = sorted(
+            {str(a.event.originator_id) for a in batch if isinstance(a.event, WaterMeter.Event)}
+        )
+        self.meters = {
+            key: row | {"readings": json.loads(row["readings"])}
+            for key, row in load_rows(tx, table, METER_STATE, ids).items()
+        }
+
+    def row(self, applied: Applied) -> tuple[Any, ...] | None:
+        """The event's public row, the meter's state and history kept (None: never installed)."""
+        event: Any = applied.event
+        key = str(event.originator_id)
+        if isinstance(event, WaterMeter.Installed):
+            self.meters[key] = {
+                "meter_id": key,
+                "tenant": event.tenant,
+                "meter_number": event.meter_number,
+                "property_id": event.property_id,
+                "main_meter": _text(event.main_meter),
+                "digits": event.digits,
+                "readings": [],
+            }
+        meter = self.meters.get(key)
+        if meter is None:
+            return None  # a meter the feed never saw installed
+        extra: dict[str, Any]
+        if isinstance(event, WaterMeter.Recalibrated):
+            extra = {"calibration_valid_until": _day(event.calibration_valid_until)}
+        else:
+            extra = self._reading(meter, event)
+        key_name = f"WaterMeter.{type(event).__name__}"
+        if key_name not in WATER_METER_TYPES:
+            return None
+        public, _ = WATER_METER_TYPES[key_name]
+        data = _meter_data(meter, event.originator_version) | extra
+        if data.get("case_id") is not None:
+            data["links"]["case"] = f"/api/v1/cases/{data['case_id']}"
+        about = {"tenant": meter["tenant"], "service": WATER_SERVICE}
+        return _payment_row(applied, public, about, data)
+
+    def _reading(self, meter: dict[str, Any], event: Any) -> dict[str, Any]:
+        """The reading the event adds to the history, as published, and kept for later ones."""
+        readings: list[dict[str, Any]] = meter["readings"]
+        reading: dict[str, Any] = {
+            "number": len(readings) + 1,
+            "read_on": None,
+            "value": None,
+            "kind": None,
+            "consumption": None,
+            "flags": [],
+            "campaign_year": None,
+            "case_id": None,
+        }
+        extra: dict[str, Any] = {}
+        if isinstance(event, WaterMeter.Installed):
+            reading |= {"read_on": _day(event.installed_on), "value": _amount(event.start_value)}
+            reading["kind"] = "installed"
+            extra = {
+                "installed_on": _day(event.installed_on),
+                "calibration_valid_until": _day(event.calibration_valid_until),
+                "digits": event.digits,
+            }
+        elif isinstance(event, WaterMeter.ReadingRecorded):
+            reading |= {
+                "read_on": _day(event.read_on),
+                "value": _amount(event.value),
+                "kind": "reported",
+                "consumption": _amount(event.consumption),
+                "flags": list(event.flags),
+                "campaign_year": event.campaign_year,
+                "case_id": str(event.case_id),
+            }
+        elif isinstance(event, WaterMeter.ReadingEstimated):
+            reading |= {
+                "read_on": _day(event.read_on),
+                "value": _amount(event.value),
+                "kind": "estimated",
+                "consumption": _amount(event.consumption),
+                "campaign_year": event.campaign_year,
+            }
+        elif isinstance(event, WaterMeter.ReadingCorrected):
+            corrected = readings[event.corrects - 1]
+            reading |= {
+                "read_on": _day(event.read_on),
+                "value": _amount(event.value),
+                "kind": "corrected",
+                "consumption": _consumption_to(meter, event.read_on, event.value),
+                "campaign_year": corrected["campaign_year"],
+                "case_id": corrected["case_id"],
+            }
+            extra = {"corrects": event.corrects, "corrected_value": corrected["value"]}
+            if PAYMENT_KEYWORD.fullmatch(event.reason):  # free text may name people
+                extra["reason"] = event.reason
+        elif isinstance(event, WaterMeter.Removed):
+            reading |= {
+                "read_on": _day(event.removed_on),
+                "value": _amount(event.value),
+                "kind": "removed",
+                "consumption": _amount(event.consumption),
+                "flags": list(event.flags),
+            }
+            extra = {"removed_on": _day(event.removed_on)}
+        readings.append(reading)
+        return reading | extra
+
+    def store(self) -> None:
+        """Write the meters back (each batch touches few)."""
+        meters = [m | {"readings": view_json(m["readings"])} for m in self.meters.values()]
+        upsert_rows(self.tx, self.table, METER_STATE, meters)
+
+
+def _standing(readings: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One reading a day, in order of date: the last correction, else the last recorded
+    (as ``WaterMeter`` reads its history)."""
+    by_day: dict[str, dict[str, Any]] = {}
+    for reading in readings:
+        kept = by_day.get(reading["read_on"])
+        if kept is None or reading["kind"] == "corrected" or kept["kind"] != "corrected":
+            by_day[reading["read_on"]] = reading
+    return [by_day[day] for day in sorted(by_day)]
+
+
+def _consumption_to(meter: dict[str, Any], read_on: date, value: Decimal) -> str | None:
+    """A corrected value's consumption since the reading standing on the day before it
+    (a lower value: the counter rolled over); None for the first day of the history."""
+    before = [r for r in _standing(meter["readings"]) if r["read_on"] < read_on.isoformat()]
+    if not before:
+        return None
+    last = Decimal(before[-1]["value"])
+    capacity = Decimal(10) ** int(meter["digits"])
+    return _amount(value - last if value >= last else capacity - last + value)
+
+
+def _meter_data(meter: dict[str, Any], version: int) -> dict[str, Any]:
+    """What every water meter event says: which meter of which town and property."""
+    return {
+        "tenant": meter["tenant"],
+        "meter_id": meter["meter_id"],
+        "meter_number": meter["meter_number"],
+        "property_id": meter["property_id"],
+        "main_meter": meter["main_meter"],
+        "service": WATER_SERVICE,
+        "version": version,
+        "links": {"meter": f"/api/v1/water-meters/{meter['meter_id']}"},
+    }
