@@ -33,6 +33,7 @@ from projections.receivables import Receivables
 from projections.sealed import Sealed
 from projections.search import CaseSearch
 from projections.search_terms import SearchTerms
+from projections.water_meters import WaterMeters
 
 # While a request waits for a view, it looks at the in-process runner's position (memory)
 # at every tick and reads the tracking row (a short query in a worker thread) now and then,
@@ -69,6 +70,7 @@ def default_projections(
         AppointmentDue(),
         CallBoard(),
         Receivables(),
+        WaterMeters(),
         case_search(store, views.dialect, search_key),
     ]
 

@@ -24,6 +24,7 @@ from projections.inbox import Inbox
 from projections.open_dispatches import OpenDispatches
 from projections.receivables import Receivables
 from projections.search import CaseSearch
+from projections.water_meters import WaterMeters
 from tests.api.conftest import NEW_CASE, Auth
 
 
@@ -365,6 +366,7 @@ def test_projection_status_and_metrics(client: TestClient, auth: Auth) -> None:
             AppointmentDue,
             CallBoard,
             Receivables,
+            WaterMeters,
         )
     }
     assert names[inbox_view]["position"] >= case["position"]
