@@ -30,7 +30,13 @@ from api.provider import VorgangProvider
 from api.routes.cases import PROBLEMS
 from api.routes.read_models import tenant_for
 from domain.actor import Actor, Role, Scope
-from projections.feed import DESCRIPTIONS, PUBLIC_TYPES, TYPE_PREFIX, TYPE_VERSION
+from projections.feed import (
+    DESCRIPTIONS,
+    PUBLIC_TYPES,
+    TYPE_PREFIX,
+    TYPE_VERSION,
+    WATER_METER_TYPES,
+)
 from projections.feed_query import (
     FeedFilter,
     FeedQuery,
@@ -175,6 +181,78 @@ class CaseEventData(BaseModel):
     )
 
 
+class MeterLinks(BaseModel):
+    """Where to read more."""
+
+    meter: str = Field(description="The water meter resource (staff of its town).")
+    case: str | None = Field(default=None, description="The reading case, for a reported reading")
+
+
+class WaterMeterEventData(BaseModel):
+    """The `data` of every water meter event (`subject` is the meter id): for the water and
+    wastewater fees, without personal data.
+
+    Each reading event carries the reading it adds to the meter's history; a correction
+    names the reading it corrects, which stays in the history.
+    """
+
+    tenant: str = Field(description="The town, e.g. usingen")
+    meter_id: str
+    meter_number: str = Field(description="As the town compares it: upper case, no blanks")
+    property_id: str = Field(description="The property supplied (Verbrauchsstelle)")
+    main_meter: str | None = Field(
+        description="For a garden water sub-meter: the id of its main meter"
+    )
+    service: str = Field(description="Always water-meter-reading")
+    version: int = Field(description="The meter's version the event recorded")
+    links: MeterLinks
+    number: int | None = Field(
+        default=None,
+        description="On reading events: the reading's number in the meter's history (the "
+        "installation is 1)",
+    )
+    kind: Literal["installed", "reported", "estimated", "corrected", "removed"] | None = None
+    read_on: date | None = Field(default=None, description="The day the counter showed value")
+    value: str | None = Field(default=None, description="The counter in m³, to the litre")
+    consumption: str | None = Field(
+        default=None,
+        description="m³ since the reading standing before (a rollover added back); null for "
+        "the installation",
+    )
+    flags: list[str] | None = Field(
+        default=None,
+        description="What the check found, e.g. far_above_history, calibration_expired, rollover",
+    )
+    campaign_year: int | None = Field(
+        default=None, description="The reading campaign the reading answers, if any"
+    )
+    case_id: str | None = Field(
+        default=None,
+        description="The reading case of a reported reading (and of the reading a correction "
+        "corrects)",
+    )
+    installed_on: date | None = Field(default=None, description="On water_meter_installed")
+    digits: int | None = Field(
+        default=None, description="On water_meter_installed: the counter rolls over at 10^digits"
+    )
+    calibration_valid_until: date | None = Field(
+        default=None,
+        description="On water_meter_installed and water_meter_recalibrated: the last day of "
+        "the calibration (Eichung)",
+    )
+    corrects: int | None = Field(
+        default=None, description="On water_meter_reading_corrected: the number corrected"
+    )
+    corrected_value: str | None = Field(
+        default=None, description="On water_meter_reading_corrected: the value corrected"
+    )
+    reason: str | None = Field(
+        default=None,
+        description="On water_meter_reading_corrected: only a keyword (free text stays out)",
+    )
+    removed_on: date | None = Field(default=None, description="On water_meter_removed")
+
+
 class CloudEventsBatch(Response):
     """A response in the CloudEvents JSON batch format."""
 
@@ -209,11 +287,13 @@ class FeedType(BaseModel):
 def feed_types() -> list[FeedType]:
     """Every type the feed publishes, with the JSON Schema of its `data`."""
     schema = CaseEventData.model_json_schema()
+    meters = {public for public, _ in WATER_METER_TYPES.values()}
+    meter_schema = WaterMeterEventData.model_json_schema()
     return [
         FeedType(
             type=f"{TYPE_PREFIX}{name}.{TYPE_VERSION}",
             description=DESCRIPTIONS[name],
-            dataschema=schema,
+            dataschema=meter_schema if name in meters else schema,
         )
         for name in sorted(set(PUBLIC_TYPES.values()))
     ]
