@@ -1,8 +1,8 @@
 """What the API needs of the application, as a port the composition root fills.
 
 Routes depend on this, not on how the process is wired: the case use cases, the one command
-pipeline, the decision audit, the documents, erasure, the teams and the log positions of case
-versions.
+pipeline, the decision audit, the documents, erasure, the teams, the water meters and the log
+positions of case versions.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from application.documents import DocumentService
 from application.payments import PaymentService
 from application.privacy import PrivacyService
 from application.teams import TeamDirectory
+from application.water_meters import WaterMeterService
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -67,3 +68,7 @@ class Facade(Protocol):
     @property
     def teams(self) -> TeamDirectory:
         """The towns' rosters: who handles which service."""
+
+    @property
+    def water_meters(self) -> WaterMeterService:
+        """Water meters and reading campaigns: install, exchange, correct, estimate, replay."""

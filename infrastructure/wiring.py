@@ -27,6 +27,7 @@ from application.payments import PaymentService
 from application.privacy import PrivacyService
 from application.store import VorgangStore
 from application.teams import TeamDirectory
+from application.water_meters import WaterCampaignWatch, WaterMeterService
 from infrastructure.appointment_watch import AppointmentWatch
 from infrastructure.case_references import ReferencesInTheSearchView
 from infrastructure.database import DatabaseTarget, parse_database_url
@@ -76,6 +77,7 @@ class Vorgang:
     teams: TeamDirectory
     scheduler: Scheduler  # fires due timers; runs beside the projections
     payments: PaymentService  # business customers, payment requests, receipts, refunds
+    water_meters: WaterMeterService  # meters and reading campaigns of the towns
 
     def close(self) -> None:
         """Stop projections and release database connections."""
@@ -259,8 +261,10 @@ def build(
     appointment_watch = AppointmentWatch(
         views, AppointmentService(store, clock, identities, keys=keys), clock
     )
-    # Requests whose callback never came are polled, and expired at their end, beside the timers.
-    rounds = [delivery_watch.tick, appointment_watch.tick]
+    water_meters = WaterMeterService(store, clock)
+    # Requests whose callback never came are polled, and expired at their end, beside the timers;
+    # a reading campaign's estimates are made the day after its deadline.
+    rounds = [delivery_watch.tick, appointment_watch.tick, WaterCampaignWatch(water_meters).tick]
     if payments.providers:
         rounds.append(PaymentWatch(views, payments, clock).tick)
     scheduler = Scheduler(
@@ -294,4 +298,5 @@ def build(
         teams=teams,
         scheduler=scheduler,
         payments=payments,
+        water_meters=water_meters,
     )
