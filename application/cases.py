@@ -6,13 +6,15 @@ Every other command of a case runs through the one command pipeline
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import date
+import random
+import time
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from typing import Any, Final
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.domain import CanMutateAggregate
+from eventsourcing.domain import Aggregate, CanMutateAggregate
 from eventsourcing.persistence import IntegrityError, Recording
 from pydantic import ValidationError
 
@@ -32,10 +34,12 @@ from application.errors import (
     UnknownService,
 )
 from application.identities import CaseIdentities
+from application.shared_aggregates import SharedInStore
 from application.store import VorgangStore
 from application.views import CaseState, HistoryEntry, SubmissionResult, plain
 from domain.actor import Actor, Role
 from domain.case import Case, check_acts_for
+from domain.commands import Acting
 from domain.errors import WrongTenant
 from domain.personal_data import PersonalData, PersonalValue, Subjects
 from domain.personal_fields import personal_data_of
@@ -47,6 +51,8 @@ from domain.tenants import tenant as tenant_by_id
 from domain.working_days import BERLIN, berlin_date
 
 SUBMIT_ATTEMPTS: Final = 3  # a lost race can only be the same key's case: the next look finds it
+SHARED_ATTEMPTS: Final = 30  # a service that records on shared aggregates at submission
+RETRY_PAUSE_SECONDS: Final = 0.002
 _HISTORY_FIELDS_HIDDEN: Final = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "at"}
 )
@@ -94,7 +100,11 @@ class CaseService:
         fingerprint = self.identities.fingerprint(
             {"tenant": tenant, "service": service, "applicant": dict(applicant), "data": data}
         )
-        for _attempt in range(SUBMIT_ATTEMPTS):
+        attempts = SHARED_ATTEMPTS if definition.on_submission else SUBMIT_ATTEMPTS
+        for attempt in range(attempts):
+            if attempt and definition.on_submission:
+                # A shared aggregate was saved meanwhile: back off with jitter, decide again.
+                time.sleep(random.uniform(0, RETRY_PAUSE_SECONDS * 2 ** min(attempt, 6)))  # noqa: S311
             existing = self._stored_for_key(definition, case_id, tenant, actor, idempotency_key)
             if existing is not None:
                 if existing.request_fingerprint != fingerprint:
@@ -126,10 +136,11 @@ class CaseService:
                 request_fingerprint=fingerprint,
                 channel=channel,
             )
+            shared = self._on_submission(definition, case, actor, at)
             try:
-                recordings = self.store.save(case)
+                recordings = self.store.save(case, *shared)
             except IntegrityError:
-                continue  # the same key's case was saved concurrently: answer with it
+                continue  # the same key's case, or a shared aggregate, was saved meanwhile
             entries = [history_entry(r.domain_event) for r in recordings]
             return SubmissionResult(
                 case_id,
@@ -140,6 +151,16 @@ class CaseService:
                 state=case_as_seen_by(actor, self._state(case, reader=actor), entries),
             )
         raise ConcurrentUpdate(case_id)
+
+    def _on_submission(
+        self, definition: ServiceDefinition, case: Case, actor: Actor, at: datetime
+    ) -> Sequence[Aggregate]:
+        """The service's step at submission, on the shared aggregates it changes."""
+        if definition.on_submission is None:
+            return ()
+        acting = Acting(actor, at, SharedInStore(self.store, self.identities))
+        changed = definition.on_submission(case, acting)
+        return [a for a in changed if a.pending_events]
 
     def _stored_for_key(
         self,

@@ -30,6 +30,7 @@ from eventsourcing.utils import get_topic
 
 from application.cases import CaseService, load_visible
 from application.errors import ApplicationError, CaseNotFound, ConcurrentUpdate, VersionMismatch
+from application.shared_aggregates import SharedInStore
 from application.store import VorgangStore
 from application.views import CommandResult
 from domain.actor import Actor
@@ -113,28 +114,18 @@ class StepContext:
         self, aggregate_type: type[A], tenant: str, key: str, start: Callable[[UUID], A]
     ) -> A:
         """The town's aggregate of this type and key (ids keyed so the key is never stored)."""
-        aggregate_id = self.cases.identities.keyed_id(
-            aggregate_type=aggregate_type.__name__, tenant=tenant, key=key
-        )
-        try:
-            found: Aggregate = self.cases.store.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return start(aggregate_id)
-        if not isinstance(found, aggregate_type):
-            raise CaseNotFound(aggregate_id)
-        return found
+        return self.shared.keyed(aggregate_type, tenant, key, start)
 
     def identified(
         self, aggregate_type: type[A], aggregate_id: UUID, start: Callable[[UUID], A]
     ) -> A:
         """The aggregate of this type and id (an id derived from public facts, e.g. a grave's)."""
-        try:
-            found: Aggregate = self.cases.store.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return start(aggregate_id)
-        if not isinstance(found, aggregate_type):
-            raise CaseNotFound(aggregate_id)
-        return found
+        return self.shared.identified(aggregate_type, aggregate_id, start)
+
+    @property
+    def shared(self) -> SharedInStore:
+        """The shared aggregates of the cases' store."""
+        return SharedInStore(self.cases.store, self.cases.identities)
 
 
 class AggregateKind(Protocol):

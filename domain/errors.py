@@ -43,7 +43,12 @@ class InvalidCommand(DomainError):
 
     def __init__(self, field: str, message: str) -> None:
         self.field = field
+        self.message = message
         super().__init__(f"{field}: {message}")
+
+    def about(self, field: str) -> InvalidCommand:
+        """The same refusal, naming the field the caller knows it by (``data.reading``)."""
+        return InvalidCommand(field, self.message)
 
 
 class WrongTenant(DomainError):

@@ -65,6 +65,7 @@ _TOWN_HALL_SPLIT = (
         "Building and civil engineering",
         "road-opening",
         "sewer-connection",
+        "water-meter-reading",  # the water supply's meters, readings and campaigns
         "general",
     ),
 )

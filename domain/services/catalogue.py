@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
 from typing import Any, Final
 
+from eventsourcing.domain import Aggregate
 from pydantic import BaseModel
 
 from domain.case import Case
-from domain.commands import Steps
+from domain.commands import Acting, Steps
 from domain.errors import InvalidCommand
 from domain.retention import (
     Retention,
@@ -26,6 +27,7 @@ from domain.rules import dog_tax as dog_tax_rules
 from domain.rules import resident_parking as parking_rules
 from domain.rules import sewer_connection as sewer_rules
 from domain.rules import traffic_sign_order as sign_rules
+from domain.rules import water_meters as water_rules
 from domain.rules.road_opening import FEE_TARIFFS, LEAD_TIMES, in_force
 from domain.services import (
     burial,
@@ -39,8 +41,11 @@ from domain.services import (
     road_opening,
     sewer_connection,
     traffic_sign_order,
+    water_reading,
 )
 from domain.tenants import tenant as tenant_by_id
+
+SubmissionStep = Callable[[Case, Acting], Sequence[Aggregate]]
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,10 @@ class ServiceDefinition:
     event_labels: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     # The service's own steps, each declared once: the pipeline runs them, the API posts them.
     steps: Steps | None = None
+    # Run in the same save as the submission: checks the new case against aggregates cases
+    # share (a meter) and records on them; returns those it changed. A lost race is decided
+    # again from a fresh load; an ``InvalidCommand`` refuses the submission (nothing stored).
+    on_submission: SubmissionStep | None = None
 
     @property
     def deemed_approval(self) -> bool:
@@ -262,6 +271,27 @@ def _dog_tax_tariff(on: date) -> dict[str, Any]:
     }
 
 
+def _water_reading_rules(on: date) -> dict[str, Any]:
+    """Per town: the plausibility rules of a reading in force (the thresholds it flags at)."""
+    towns: dict[str, Any] = {}
+    for tenant in water_rules.READING_RULES:
+        rules = water_rules.rules_in_force(tenant, on, field="on")
+        towns[tenant] = {
+            "version": rules.version,
+            "valid_from": rules.valid_from.isoformat(),
+            "flagged_above_average_times": str(rules.high_factor),
+            "flagged_below_average_times": str(rules.low_factor),
+            "minimum_history_days": rules.minimum_history_days,
+            "calibration_years": rules.calibration_years,
+            "estimation_history_years": rules.estimation_history_years,
+            "legal_basis": rules.legal_basis,
+        }
+    return {
+        "charged": "no fee: a reading is the basis of the water and wastewater fees",
+        "towns": towns,
+    }
+
+
 SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
     {
         general.SERVICE_ID: ServiceDefinition(
@@ -432,6 +462,27 @@ SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
             ),
             event_labels=dog_registration.EVENT_LABELS,
             steps=dog_steps.STEPS,
+        ),
+        water_reading.SERVICE_ID: ServiceDefinition(
+            id=water_reading.SERVICE_ID,
+            label_de="Zählerstandsmeldung Wasser (Ablesung)",
+            label_en="Water meter reading",
+            case_class=water_reading.WaterMeterReading,
+            application_model=water_reading.MeterReadingApplication,
+            legal_basis=water_reading.LEGAL_BASIS,
+            retention=RetentionNeed(
+                own_years=10,
+                reason="Grundlage der Wasser- und Abwassergebühren (Verbrauch je Jahr)",
+                holds_fee_assessments=False,
+            ),
+            example=water_reading.example,
+            tariff=_water_reading_rules,
+            check_application=checked_by(
+                water_reading.MeterReadingApplication, "a water meter reading"
+            ),
+            event_labels=water_reading.EVENT_LABELS,
+            steps=water_reading.STEPS,
+            on_submission=water_reading.check_at_submission,
         ),
     }
 )

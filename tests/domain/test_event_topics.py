@@ -321,7 +321,22 @@ RECORDED_BY_METHOD = {
         "domain.team_roster:TeamRoster.TeamConfigured"
     ),
     "domain.team_roster:TeamRoster._team_dissolved": "domain.team_roster:TeamRoster.TeamDissolved",
-    # issue 26: a town's water meters and its reading campaign of a year
+    # issue 26: a town's water meters, its reading campaign of a year, a reading's file
+    "domain.services.water_reading:WaterMeterReading._meter_assigned": (
+        "domain.services.water_reading:WaterMeterReading.MeterAssigned"
+    ),
+    "domain.services.water_reading:WaterMeterReading._reading_checked": (
+        "domain.services.water_reading:WaterMeterReading.ReadingChecked"
+    ),
+    "domain.services.water_reading:WaterMeterReading._reading_confirmed": (
+        "domain.services.water_reading:WaterMeterReading.ReadingConfirmed"
+    ),
+    "domain.services.water_reading:WaterMeterReading._reading_corrected": (
+        "domain.services.water_reading:WaterMeterReading.ReadingCorrectedByClerk"
+    ),
+    "domain.services.water_reading:WaterMeterReading._reading_rejected": (
+        "domain.services.water_reading:WaterMeterReading.ReadingRejected"
+    ),
     "domain.water.campaign:ReadingCampaign._closed": "domain.water.campaign:ReadingCampaign.Closed",
     "domain.water.campaign:ReadingCampaign._estimates_made": (
         "domain.water.campaign:ReadingCampaign.EstimatesMade"
@@ -523,7 +538,15 @@ EVENT_CLASSES = {
     ],
     "domain.team_roster:TeamRoster": ["Started", "TeamConfigured", "TeamDissolved"],
     "domain.timer_notice:TimerNotice": ["Sent"],
-    # issue 26: a town's water meters and its reading campaign of a year
+    # issue 26: a town's water meters, its reading campaign of a year, a reading's file
+    "domain.services.water_reading:WaterMeterReading": [
+        *CASE_EVENTS,
+        "MeterAssigned",
+        "ReadingChecked",
+        "ReadingConfirmed",
+        "ReadingCorrectedByClerk",
+        "ReadingRejected",
+    ],
     "domain.water.campaign:ReadingCampaign": [
         "Closed",
         "EstimatesMade",
