@@ -352,18 +352,21 @@ class WaterMeterService:
         self.check_keeps_meters(actor, tenant)
         number = normalised_meter_number(meter_number)
         main_id = self._main_meter(tenant, main_meter)
-        meter = WaterMeter.install(
-            tenant=tenant,
-            meter_number=number,
-            property_id=property_id,
-            installed_on=installed_on,
-            calibration_valid_until=calibration_valid_until,
-            digits=digits,
-            start_value=start_value,
-            main_meter=main_id,
-            actor=actor,
-            at=self.clock.now(),
-        )
+        try:
+            meter = WaterMeter.install(
+                tenant=tenant,
+                meter_number=number,
+                property_id=property_id,
+                installed_on=installed_on,
+                calibration_valid_until=calibration_valid_until,
+                digits=digits,
+                start_value=start_value,
+                main_meter=main_id,
+                actor=actor,
+                at=self.clock.now(),
+            )
+        except InvalidCommand as error:  # the rules name the meter's facts ``meter.*``
+            raise error.about(error.field.removeprefix("meter.")) from None
         self._save_new(meter, tenant, number)
         return meter
 
@@ -372,8 +375,8 @@ class WaterMeterService:
             return None
         try:
             main_id = meter_id(tenant, number)
-        except InvalidCommand:
-            raise InvalidCommand("main_meter", "4 to 20 letters, digits or '-'") from None
+        except InvalidCommand as error:
+            raise error.about("main_meter") from None
         try:
             main: Any = self.store.repository.get(main_id)
         except AggregateNotFoundError:
@@ -483,7 +486,7 @@ class WaterMeterService:
             try:
                 number = normalised_meter_number(meter_number)
             except InvalidCommand as error:
-                raise InvalidCommand("new.meter_number", str(error)) from None
+                raise error.about("new.meter_number") from None
             if self._exists(meter_id(old.tenant, number)):
                 raise MeterNumberTaken(old.tenant, number, field="new.meter_number")
             old.remove(
@@ -507,8 +510,7 @@ class WaterMeterService:
                     at=at,
                 )
             except InvalidCommand as error:  # the new meter's fields are under ``new.``
-                field = error.field.removeprefix("meter.")
-                raise InvalidCommand(f"new.{field}", str(error)) from None
+                raise error.about("new." + error.field.removeprefix("meter.")) from None
             try:
                 self.store.save(old, new)
             except IntegrityError:

@@ -43,6 +43,7 @@ from infrastructure.scheduler import Scheduler, create_firings
 from infrastructure.settings import Settings
 from infrastructure.staff_directory import StaffSeenInTheAuditTrail
 from infrastructure.view_database import ViewDatabase, open_views
+from infrastructure.water_meter_directory import MetersInTheView
 from projections.search_terms import derive_search_key
 
 log = structlog.get_logger(__name__)
@@ -261,7 +262,7 @@ def build(
     appointment_watch = AppointmentWatch(
         views, AppointmentService(store, clock, identities, keys=keys), clock
     )
-    water_meters = WaterMeterService(store, clock)
+    water_meters = WaterMeterService(store, clock, MetersInTheView(store, views, projections))
     # Requests whose callback never came are polled, and expired at their end, beside the timers;
     # a reading campaign's estimates are made the day after its deadline.
     rounds = [delivery_watch.tick, appointment_watch.tick, WaterCampaignWatch(water_meters).tick]
