@@ -1,7 +1,8 @@
 """Incrementally maintained views equal a fresh rebuild of the same log, row for row.
 
 The steps include the legal track (objections lodged, withdrawn, remedied and decided;
-finality), and the inbox's status and open objection agree with the aggregates.
+finality), and the inbox's status and open objection agree with the aggregates; and water
+meters with their readings, estimates and corrections, and a reading campaign.
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
+from eventsourcing.application import AggregateNotFoundError
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +26,8 @@ from domain.case import Case
 from domain.decision import DecisionOutcome
 from domain.errors import DomainError
 from domain.rules.notification import Delivery
+from domain.water.campaign import ReadingCampaign
+from domain.water.meter import WaterMeter, meter_id
 from domain.working_days import berlin_date
 from infrastructure.projection_runner import ProjectionRunner
 from infrastructure.settings import Settings
@@ -32,6 +37,7 @@ from projections.case_stats import CaseStats
 from projections.feed import Feed
 from projections.inbox import Inbox
 from projections.projection import Projection
+from projections.water_meters import WaterMeters
 from tests.conftest import drop_postgres_schema, fresh_postgres_target
 from tests.steps import take
 
@@ -56,9 +62,25 @@ class FreshFeed(Feed):
     version = 99
 
 
-LIVE: tuple[Projection, ...] = (Inbox(), AuditTrail(), CaseStats(), Feed())
-FRESH: tuple[Projection, ...] = (FreshInbox(), FreshAuditTrail(), FreshCaseStats(), FreshFeed())
-ORDER = {"inbox": "case_id", "audit_trail": "position", "case_stats": "case_id", "feed": "sequence"}
+class FreshWaterMeters(WaterMeters):
+    version = 99
+
+
+LIVE: tuple[Projection, ...] = (Inbox(), AuditTrail(), CaseStats(), Feed(), WaterMeters())
+FRESH: tuple[Projection, ...] = (
+    FreshInbox(),
+    FreshAuditTrail(),
+    FreshCaseStats(),
+    FreshFeed(),
+    FreshWaterMeters(),
+)
+ORDER = {
+    "inbox": "case_id",
+    "audit_trail": "position",
+    "case_stats": "case_id",
+    "feed": "sequence",
+    "water_meters": "meter_id",
+}
 
 
 @contextmanager
@@ -90,6 +112,9 @@ def act(v: Vorgang, ids: list[Any], index: int, action: str, who: int) -> None:
     if action == "to_notification":
         for part in TO_NOTIFICATION:
             act(v, ids, index, part, who)
+        return
+    if action.startswith(("meter", "campaign")):
+        water(v, index, action, who)
         return
     c = v.cases
     clock: FixedClock = c.clock  # type: ignore[assignment]
@@ -171,6 +196,74 @@ def act(v: Vorgang, ids: list[Any], index: int, action: str, who: int) -> None:
         pass  # an invalid command stores nothing; the views must not notice either
 
 
+def water(v: Vorgang, index: int, action: str, who: int) -> None:
+    """A step of a town's water meters: installed, read, estimated, corrected; its campaign."""
+    clock: FixedClock = v.cases.clock  # type: ignore[assignment]
+    clock.advance(timedelta(hours=7))
+    now = clock.now()
+    today = berlin_date(now)
+    clerk = CLERKS[who]
+    number = f"WZ-{index % 3:04d}"
+    try:
+        if action == "campaign":
+            campaign = ReadingCampaign.open(
+                tenant="usingen",
+                year=today.year,
+                starts_on=today,
+                deadline=today + timedelta(days=3),
+                actor=clerk,
+                at=now,
+            )
+            v.store.save(campaign)
+            return
+        try:
+            meter: WaterMeter = v.store.repository.get(meter_id("usingen", number))
+        except AggregateNotFoundError:
+            meter = WaterMeter.install(
+                tenant="usingen",
+                meter_number=number,
+                property_id=f"USI-VS-{index % 2}",
+                installed_on=today - timedelta(days=400),
+                calibration_valid_until=date(2031, 12, 31),
+                digits=5,
+                start_value=Decimal("0.000"),
+                main_meter=None,
+                actor=clerk,
+                at=now,
+            )
+        last = meter.last_reading
+        match action:
+            case "meter_read":
+                meter.record_reported(
+                    case_id=uuid4(),
+                    value=last.value + Decimal(1 + 40 * who),  # a large one is flagged
+                    read_on=today,
+                    rollover_declared=False,
+                    today=today,
+                    actor=clerk,
+                    at=now,
+                    campaign_year=today.year - who,
+                )
+            case "meter_estimate":
+                meter.record_estimate(
+                    on=today,
+                    campaign_year=today.year - 1 - who,  # a year not read yet
+                    actor=clerk,
+                    at=now,
+                )
+            case "meter_correct":
+                meter.correct(
+                    read_on=last.read_on,
+                    value=last.value + Decimal("0.5"),
+                    reason="Ablesefehler",
+                    actor=clerk,
+                    at=now,
+                )
+        v.store.save(meter)
+    except DomainError:
+        pass  # an invalid command stores nothing; the views must not notice either
+
+
 def table(v: Vorgang, name: str, order: str) -> list[tuple[Any, ...]]:
     return v.views.query(f"SELECT * FROM {name} ORDER BY {order}")  # noqa: S608
 
@@ -198,6 +291,10 @@ steps = st.lists(
                 "withdraw",
                 "note",
                 "erase",
+                "meter_read",
+                "meter_estimate",
+                "meter_correct",
+                "campaign",
             ]
         ),
         st.integers(0, 1),
@@ -234,10 +331,25 @@ LEGAL_TRACK = [
 ]
 
 
+# A town's water meters: read, estimated for the year before and read late for it (flagged:
+# far above), corrected; a second meter read and corrected; a campaign opened.
+WATER_TRACK = [
+    (0, "campaign", 0, False),
+    (0, "meter_read", 0, True),
+    (0, "meter_estimate", 0, False),
+    (0, "meter_read", 1, True),
+    (0, "meter_correct", 0, False),
+    (1, "meter_read", 0, False),
+    (1, "meter_correct", 1, True),
+    (2, "meter_estimate", 0, False),
+]
+
+
 @pytest.mark.parametrize(
     "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 )
 @example(steps=LEGAL_TRACK, batch=2)
+@example(steps=WATER_TRACK, batch=3)
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps=steps, batch=st.integers(1, 9))
 def test_incremental_views_equal_a_fresh_rebuild(backend: str, steps, batch: int) -> None:  # type: ignore[no-untyped-def]
@@ -264,6 +376,10 @@ def test_incremental_views_equal_a_fresh_rebuild(backend: str, steps, batch: int
                     "_bookings": "reference",
                     "_receivables": "receivable_id",
                     "_requests": "request_id",
+                    "_meters": "meter_id",  # the feed's water meters
+                    "_readings": "reading_key",
+                    "_states": "state_key",
+                    "_campaigns": "campaign_id",
                 }
                 order = by_suffix.get(live_table[live_table.rfind("_") :], ORDER[live.name])
                 assert table(v, live_table, order) == table(v, fresh_table, order), live_table
