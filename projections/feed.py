@@ -336,7 +336,7 @@ WATER_METER_TYPES: Final = {
         "read_on (the deadline), value, consumption, kind estimated, campaign_year.",
     ),
     "WaterMeter.ReadingCorrected": (
-        "water_meter_reading_corrected",
+        "water_meter_correction_recorded",
         "A clerk corrected the reading of a day: number (the correction's), corrects (the "
         "number of the reading corrected, which stays in the history) and corrected_value, "
         "the new value and the consumption since the reading standing before it, kind "

@@ -241,14 +241,14 @@ class WaterMeterEventData(BaseModel):
         "the calibration (Eichung)",
     )
     corrects: int | None = Field(
-        default=None, description="On water_meter_reading_corrected: the number corrected"
+        default=None, description="On water_meter_correction_recorded: the number corrected"
     )
     corrected_value: str | None = Field(
-        default=None, description="On water_meter_reading_corrected: the value corrected"
+        default=None, description="On water_meter_correction_recorded: the value corrected"
     )
     reason: str | None = Field(
         default=None,
-        description="On water_meter_reading_corrected: only a keyword (free text stays out)",
+        description="On water_meter_correction_recorded: only a keyword (free text stays out)",
     )
     removed_on: date | None = Field(default=None, description="On water_meter_removed")
 

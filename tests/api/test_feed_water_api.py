@@ -17,7 +17,7 @@ from tests.projections.test_feed_water import CASE_A, CLERK, at, install, report
 METER_TYPES = {
     "de.vorgang.case.water_meter_installed.v1",
     "de.vorgang.case.water_meter_reading_recorded.v1",
-    "de.vorgang.case.water_meter_reading_corrected.v1",
+    "de.vorgang.case.water_meter_correction_recorded.v1",
 }
 
 
@@ -45,7 +45,7 @@ def test_meter_events_validate_against_their_schema_and_reach_their_town_only(
     for event in events:
         jsonschema.validate(event["data"], types[event["type"]]["dataschema"])
         assert event["subject"] == str(meter.id)
-    schema = types["de.vorgang.case.water_meter_reading_corrected.v1"]["dataschema"]
+    schema = types["de.vorgang.case.water_meter_correction_recorded.v1"]["dataschema"]
     assert schema["properties"]["corrects"]["description"]
     assert (
         read_all(client, auth("integrator", tenant="schmitten"), service="water-meter-reading")

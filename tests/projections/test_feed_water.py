@@ -87,6 +87,9 @@ def test_every_water_meter_event_is_published_and_described() -> None:
         assert PUBLIC_TYPES[key] == public
         assert DESCRIPTIONS[public]  # /api/v1/feed/types describes each type
         assert public.startswith("water_meter_")  # the feed's style
+    # A meter's type is its own: no case event (the reading case's among them) shares it.
+    others = {public for key, public in PUBLIC_TYPES.items() if key not in WATER_METER_TYPES}
+    assert others.isdisjoint(public for public, _ in WATER_METER_TYPES.values())
     topics = set(Feed().topics())
     assert "domain.water.meter:WaterMeter.ReadingRecorded" in topics
     assert "domain.water.meter:WaterMeter.Installed" in topics
@@ -140,7 +143,7 @@ def test_a_meters_readings_are_published_numbered_as_in_its_history(vorgang: Vor
         "water_meter_reading_recorded",
         "water_meter_reading_recorded",
         "water_meter_reading_recorded",
-        "water_meter_reading_corrected",
+        "water_meter_correction_recorded",
         "water_meter_removed",
     ]
     for event in mine:
@@ -179,7 +182,7 @@ def test_a_meters_readings_are_published_numbered_as_in_its_history(vorgang: Vor
         "water_meter_installed",
         "water_meter_reading_recorded",
         "water_meter_reading_estimated",
-        "water_meter_reading_corrected",
+        "water_meter_correction_recorded",
         "water_meter_recalibrated",
     ]
     assert {e["data"]["main_meter"] for e in sub} == {str(main.id)}  # a garden sub-meter
