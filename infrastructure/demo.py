@@ -59,6 +59,7 @@ from infrastructure.demo_steps import (
     withdrawn,
 )
 from infrastructure.demo_traffic_sign_order import ORDER_SCENARIOS, order_data
+from infrastructure.demo_water import seed_water
 from infrastructure.wiring import Vorgang
 
 REMEDY = (
@@ -275,6 +276,7 @@ def seed_demo(
             clock = FixedClock(datetime.combine(day, time(8), tzinfo=BERLIN))
             data = legal.data(town, day)
             ids.append(_seed(vorgang, clock, town, legal.index, legal.service, data, legal.step))
+        ids += seed_water(vorgang, town, now_)  # meters, campaigns and reading cases
     if towns is None:  # today's queue in every citizens' office (office days, not cases)
         seed_appointments(vorgang, now_)
     return ids

@@ -186,6 +186,12 @@ def test_demo_covers_every_state_in_all_four_towns_and_is_idempotent(vorgang: Vo
     assert taken.registered
     assert taken.household_id != given.household_id
     assert taken.application.taken_in_on == given.deregistered_on
+    # Water meter readings (infrastructure/demo_water.py, which checks the meters): in each
+    # town two years' readings closed, this year's accepted, corrected, flagged and unknown.
+    readings = [c for c in cases if c.service == "water-meter-reading"]
+    for tenant in TENANTS:
+        statuses = Counter(c.status for c in readings if c.tenant == tenant)
+        assert statuses == {"closed": 13, "reading_flagged": 1, "meter_unknown": 1}, tenant
 
 
 def _rates(case: Any) -> set[Rate]:
