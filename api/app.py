@@ -35,6 +35,7 @@ from api.routes import (
 from api.routes import appointments as appointment_routes
 from api.routes import graves as grave_routes
 from api.routes import teams as teams_routes
+from api.routes import water_meters as water_meter_routes
 from api.routes.service_steps import step_routes
 from api.text_input import no_nul_in_parameters
 from application.clock import Clock, SystemClock
@@ -152,4 +153,5 @@ def create_app(
     app.include_router(business_customers.router)
     app.include_router(receivables.router)
     app.include_router(payment_requests.router)
+    app.include_router(water_meter_routes.router)  # water meters and reading campaigns (#26)
     return app

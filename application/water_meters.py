@@ -455,8 +455,12 @@ class WaterMeterService:
         return self._change(
             actor,
             meter,
-            lambda m: m.recalibrate(
-                calibration_valid_until=calibration_valid_until, actor=actor, at=self.clock.now()
+            lambda m: _named_as_sent(
+                lambda: m.recalibrate(
+                    calibration_valid_until=calibration_valid_until,
+                    actor=actor,
+                    at=self.clock.now(),
+                )
             ),
         )
 
@@ -487,8 +491,6 @@ class WaterMeterService:
                 number = normalised_meter_number(meter_number)
             except InvalidCommand as error:
                 raise error.about("new.meter_number") from None
-            if self._exists(meter_id(old.tenant, number)):
-                raise MeterNumberTaken(old.tenant, number, field="new.meter_number")
             old.remove(
                 removed_on=removed_on,
                 final_value=final_value,
@@ -496,6 +498,8 @@ class WaterMeterService:
                 actor=actor,
                 at=at,
             )
+            if self._exists(meter_id(old.tenant, number)):
+                raise MeterNumberTaken(old.tenant, number, field="new.meter_number")
             try:
                 new = WaterMeter.install(
                     tenant=old.tenant,
@@ -641,6 +645,14 @@ class WaterMeterService:
                 continue
             return "estimated"
         raise ConcurrentUpdate(meter)
+
+
+def _named_as_sent(change: Callable[[], object]) -> object:
+    """A refusal by the rules names the meter's fact (``meter.digits``) as the body does."""
+    try:
+        return change()
+    except InvalidCommand as error:
+        raise error.about(error.field.removeprefix("meter.")) from None
 
 
 def _read_for(meter: WaterMeter, year: int) -> str | None:

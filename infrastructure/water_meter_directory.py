@@ -45,5 +45,6 @@ class MetersInTheView:
 
     def meters_at(self, tenant: str, property_id: str) -> list[UUID]:
         """The town's meters of a property."""
+        self._caught_up()
         rows = meters_of(self.views, tenant, property_id, limit=PROPERTY_METERS)
         return [row["meter_id"] for row in rows]
