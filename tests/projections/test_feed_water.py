@@ -11,6 +11,8 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from application.cases import CaseService
+from application.clock import FixedClock
 from domain.actor import Actor, Role
 from domain.water.meter import WaterMeter
 from infrastructure.wiring import Vorgang
@@ -221,3 +223,45 @@ def test_a_towns_meters_are_published_to_that_town_only(vorgang: Vorgang) -> Non
     only_meters = FeedFilter(tenants=("usingen",), service="water-meter-reading")
     rows = FeedQuery(vorgang.views).page(only_meters, after=0, limit=100)
     assert [e["subject"] for e in rows] == [str(ours.id)]
+
+
+def test_a_reading_case_and_the_reading_it_recorded_are_published_together(
+    vorgang: Vorgang, clock: FixedClock
+) -> None:
+    meter = install("usingen", "WZ-USI-4242", date(2024, 12, 31))
+    report(meter, date(2025, 12, 31), "100.000", CASE_A, 2025)
+    vorgang.store.save(meter)
+    cases = CaseService(vorgang.store, clock, vorgang.cases.identities)
+    customer = Actor("portal:4242", "Zelda Wasser-Feedtest", Role.APPLICANT, "usingen")
+    submitted = cases.submit(
+        actor=customer,
+        tenant="usingen",
+        service="water-meter-reading",
+        applicant={"name": "Zelda Wasser-Feedtest"},
+        data={
+            "meter_number": "wz-usi-4242",
+            "reading": "118.250",
+            "read_on": "2026-03-01",
+            "read_by": "meter_reader",
+            "reader_name": "Rita Ableserin",
+        },
+    )
+
+    events = feed(vorgang)
+    text = json.dumps(events, ensure_ascii=False)
+    assert "Zelda" not in text
+    assert "Rita" not in text
+    case_id = str(submitted.case_id)
+    [recorded] = [e for e in events if short(e) == "water_meter_reading_recorded"][-1:]
+    assert recorded["subject"] == str(meter.id)
+    assert recorded["data"]["case_id"] == case_id
+    assert (recorded["data"]["number"], recorded["data"]["value"]) == (3, "118.250")
+    assert (recorded["data"]["consumption"], recorded["data"]["flags"]) == ("18.250", [])
+    assert recorded["data"]["campaign_year"] is None  # the town opened no campaign
+    of_the_case = [e for e in events if e["subject"] == case_id]
+    assert [(short(e), e["data"]["status"]) for e in of_the_case] == [
+        ("submitted", "submitted"),
+        ("water_meter_reading_checked", "closed"),  # accepted: nobody needs to look at it
+    ]
+    # the case's check and the meter's reading were stored in one save, side by side
+    assert abs(int(recorded["sequence"]) - int(of_the_case[-1]["sequence"])) == 1
