@@ -216,8 +216,31 @@ POLICY[("POST", _REQUEST + "/refunds/{refund}/approval")] = {"cash_office", "sup
 POLICY[("POST", _REQUEST + "/refunds/{refund}/rejection")] = {"cash_office", "supervisor"}
 POLICY[("GET", "/api/v1/payments/reconciliations")] = {"cash_office", "auditor", "supervisor"}
 CALLBACKS = "/api/v1/payments/providers/{provider}/callbacks"
+# issue 26: water meter readings — the reading case's clerk steps; the town's clerks and
+# supervisors keep meters and campaigns (another town's meter does not exist for its staff,
+# each town's campaigns are its own)
+POLICY |= {
+    ("POST", f"/api/v1/cases/{{case_id}}/{c}"): STAFF
+    for c in ("reading-confirmation", "reading-correction", "meter-assignment", "reading-rejection")
+}
+_METER = "/api/v1/water-meters/{meter_id}"
+for _route in (
+    ("POST", "/api/v1/water-meters"),
+    ("GET", "/api/v1/water-meters"),
+    ("GET", _METER),
+    ("POST", _METER + "/corrections"),
+    ("POST", _METER + "/exchange"),
+    ("POST", _METER + "/removal"),
+    ("POST", _METER + "/recalibration"),
+    ("GET", _METER + "/readings/{number}/replay"),
+    ("POST", "/api/v1/water-campaigns"),
+    ("GET", "/api/v1/water-campaigns/{year}"),
+    ("POST", "/api/v1/water-campaigns/{year}/estimates"),
+    ("POST", "/api/v1/water-campaigns/{year}/close"),
+):
+    POLICY[_route] = STAFF
 # Resources of one town: another town's staff and applicants meet 404.
-TOWN_RESOURCES = ("{case_id}", "{account_id}", "{kassenzeichen}", "{request_id}")
+TOWN_RESOURCES = ("{case_id}", "{account_id}", "{kassenzeichen}", "{request_id}", "{meter_id}")
 
 
 BODIES: dict[str, dict[str, Any]] = {
@@ -333,6 +356,32 @@ BODIES: dict[str, dict[str, Any]] = {
         "contact": {"name": "Max Mustermann", "phone": "06081 1234"},
     },
     _DESK + "/{day}/{code}/cancel": {"reason": "citizen_request"},
+    "reading-confirmation": {},
+    "reading-correction": {"value": "1.000", "reason": "r"},
+    "meter-assignment": {"meter_number": "WZ-0001", "reason": "r"},
+    "reading-rejection": {"reason": "r"},
+    "/api/v1/water-meters": {
+        "meter_number": "WZ-0001",
+        "property_id": "USI-1",
+        "installed_on": "2026-01-02",
+        "calibration_valid_until": "2031-12-31",
+        "digits": 5,
+        "start_value": "0.000",
+    },
+    "corrections": {"read_on": "2026-01-02", "value": "0.000", "reason": "r"},
+    "exchange": {
+        "removed_on": "2026-03-01",
+        "final_value": "1.000",
+        "new": {
+            "meter_number": "WZ-0002",
+            "calibration_valid_until": "2031-12-31",
+            "digits": 5,
+            "start_value": "0.000",
+        },
+    },
+    "removal": {"removed_on": "2026-03-01", "final_value": "1.000"},
+    "recalibration": {"calibration_valid_until": "2032-12-31"},
+    "/api/v1/water-campaigns": {"year": 2026, "starts_on": "2026-02-01", "deadline": "2026-12-15"},
 }
 
 
@@ -404,6 +453,10 @@ def test_route_role_tenant_matrix(client: TestClient, auth: Auth, clock: FixedCl
         assert done.status_code == 200, done.json()
     payments = payment_resources(client, owner, clerk, clock)
     bodies = {**BODIES, "/api/v1/payment-requests": payments.pop("body")}
+    meter = client.post("/api/v1/water-meters", json=BODIES["/api/v1/water-meters"], headers=clerk)
+    assert meter.status_code == 201, meter.json()
+    payments["{meter_id}"] = meter.json()["id"]
+    payments["{year}"] = "2026"
     failures = []
     for method, path, rule in api_routes(client):
         url = (

@@ -176,3 +176,33 @@ def test_a_generated_client_registers_a_business_customer_its_owner_reads(
     hidden = get_customer.sync_detailed(account.id, client=stranger)
     assert hidden.status_code == 404
     assert isinstance(hidden.parsed, models.Problem)
+
+
+def test_a_generated_client_installs_a_water_meter_and_reads_its_readings(
+    client_package: ModuleType, base_url: str
+) -> None:
+    install_meter = operation(client_package, "install_meter")
+    get_meter = operation(client_package, "get_meter")
+    models = generated("models")
+    clerk = as_person(client_package, base_url, Role.CLERK, "clerk.usingen")
+    body = models.InstallMeter.from_dict(
+        {
+            "meter_number": "WZ-GEN-0001",
+            "property_id": "USI-0815",
+            "installed_on": "2025-03-01",
+            "calibration_valid_until": "2030-12-31",
+            "digits": 5,
+            "start_value": "12.5",
+        }
+    )
+    installed = install_meter.sync_detailed(client=clerk, body=body)
+    assert installed.status_code == 201, installed.content
+    meter = installed.parsed
+    assert isinstance(meter, models.MeterOut)
+    read = get_meter.sync(meter.id, client=clerk)
+    assert isinstance(read, models.MeterOut)
+    assert [(r.number, r.kind, r.value) for r in read.readings] == [(1, "installed", "12.500")]
+    taken = install_meter.sync_detailed(client=clerk, body=body)
+    assert taken.status_code == 409
+    assert isinstance(taken.parsed, models.Problem)
+    assert [(e.in_, e.field) for e in taken.parsed.errors] == [("body", "meter_number")]

@@ -188,6 +188,8 @@ def test_every_body_example_is_a_body_the_api_accepts(
                 .replace("{kassenzeichen}", "011-26-000001-01-8")
                 .replace("{refund}", "R1")
                 .replace("{provider}", "simulator")
+                .replace("{meter_id}", unknown_case)
+                .replace("{year}", "2026")
             )
             for example in examples_of(operation, document):
                 answer = client.request(method, url, json=example, headers=headers)

@@ -387,6 +387,34 @@ INTENDED: frozenset[str] = frozenset(
                 "/GET /api/v1/payments/reconciliations",
             )
         ),
+        # Issue 26: water meter readings. The reading case's clerk steps, and the staff's
+        # meters and campaigns.
+        *(
+            f"/POST /api/v1/cases/{{case_id}}/{step}: added"
+            for step in (
+                "reading-confirmation",
+                "reading-correction",
+                "meter-assignment",
+                "reading-rejection",
+            )
+        ),
+        *(
+            f"{route}: added"
+            for route in (
+                "/POST /api/v1/water-meters",
+                "/GET /api/v1/water-meters",
+                "/GET /api/v1/water-meters/{meter_id}",
+                "/POST /api/v1/water-meters/{meter_id}/corrections",
+                "/POST /api/v1/water-meters/{meter_id}/exchange",
+                "/POST /api/v1/water-meters/{meter_id}/removal",
+                "/POST /api/v1/water-meters/{meter_id}/recalibration",
+                "/GET /api/v1/water-meters/{meter_id}/readings/{number}/replay",
+                "/POST /api/v1/water-campaigns",
+                "/GET /api/v1/water-campaigns/{year}",
+                "/POST /api/v1/water-campaigns/{year}/estimates",
+                "/POST /api/v1/water-campaigns/{year}/close",
+            )
+        ),
     }
 )
 # Component schemas that may be renamed or dropped (their content is still compared inline).
