@@ -3,6 +3,8 @@ estimate after the deadline (by hand and by the scheduler's round), replay."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,6 +20,7 @@ from application.water_meters import (
     MeterNumberTaken,
     WaterCampaignWatch,
     WaterMeterService,
+    water_campaigns_actor,
 )
 from domain.errors import InvalidCommand, WrongTenant
 from domain.rules.water_meters import ReadingKind
@@ -383,3 +386,46 @@ def test_the_scheduler_estimates_by_itself_the_day_after_the_deadline(
     vorgang.scheduler.tick()
     assert len(meters.campaign(CLERK, 2025).estimates) == 1
     assert vorgang.store.repository.get(campaign_id("usingen", 2025)).version == 2
+
+
+# ------------------------------------------------------------------ races
+
+
+def test_two_runs_of_the_estimates_at_once_estimate_each_meter_once(
+    meters: WaterMeterService,
+    store: VorgangStore,
+    clock: FixedClock,
+    collide: Callable[[int], Any],
+) -> None:
+    a, _, _ = three_meters(meters, store)
+    clock.set(datetime(2025, 10, 1, 8, tzinfo=UTC))
+    open_2025(meters)
+    clock.set(datetime(2026, 1, 16, 7, tzinfo=UTC))
+    collide(2)
+    actors = [CLERK, water_campaigns_actor("usingen")]
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda actor: meters.make_estimates(actor, 2025), actors))
+
+    assert sorted((r.estimated, r.already_estimated) for r in runs) == [(0, 1), (1, 0)]
+    kinds = [r.kind for r in meters.meter(CLERK, a).readings]
+    assert kinds.count(ReadingKind.ESTIMATED) == 1
+    assert len(meters.campaign(CLERK, 2025).estimates) == 2  # both runs recorded
+
+
+def test_two_installations_of_one_number_at_once_install_one_meter(
+    meters: WaterMeterService, collide: Callable[[int], Any]
+) -> None:
+    collide(2)
+
+    def attempt(property_id: str) -> str:
+        try:
+            install(meters, "WZ-RACE", property_id=property_id)
+        except MeterNumberTaken:
+            return "taken"
+        return "installed"
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(attempt, ["USI-1", "USI-2"]))
+
+    assert outcomes == ["installed", "taken"]
+    assert meters.meter(CLERK, meter_id("usingen", "WZ-RACE")).version == 1
