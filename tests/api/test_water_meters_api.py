@@ -436,3 +436,40 @@ def test_a_campaign_is_opened_estimated_after_its_deadline_once_and_closed(
     foreign = client.get("/api/v1/water-campaigns/2025", headers=auth(tenant="schmitten"))
     assert foreign.status_code == 404  # their town opened none
     assert names(client.get("/api/v1/water-campaigns/1999", headers=auth())) == [("path", "year")]
+
+
+def test_a_reading_submitted_as_a_case_is_not_estimated_and_replays(
+    client: TestClient, auth: Auth, clock: FixedClock
+) -> None:
+    meter = install(client, auth, installed_on="2025-01-01")["id"]
+    campaign = {"year": 2026, "starts_on": "2026-02-01", "deadline": "2026-03-10"}
+    assert client.post("/api/v1/water-campaigns", json=campaign, headers=auth()).status_code == 201
+    submission = {
+        "tenant": "usingen",
+        "service": "water-meter-reading",
+        "applicant": {"name": "Max Mustermann", "email": "max@example.org"},
+        "data": {
+            "meter_number": "WZ-USI-000123",
+            "reading": "50.125",
+            "read_on": "2026-03-01",
+            "read_by": "customer",
+        },
+    }
+    case = client.post("/api/v1/cases", json=submission, headers=auth("applicant"))
+    assert case.status_code == 201, case.text
+    clock.set(datetime(2026, 3, 11, 8, tzinfo=UTC))
+
+    run = client.post("/api/v1/water-campaigns/2026/estimates", headers=auth())
+
+    assert (run.json()["estimated"], run.json()["already_read"]) == (0, 1)
+    reading = client.get(f"/api/v1/water-meters/{meter}", headers=auth()).json()["readings"][1]
+    assert (reading["kind"], reading["value"], reading["case_id"], reading["campaign_year"]) == (
+        "reported",
+        "50.125",
+        case.json()["id"],
+        2026,
+    )
+    replay = client.get(f"/api/v1/water-meters/{meter}/readings/2/replay", headers=auth())
+    assert (replay.json()["matches"], replay.json()["recorded"]["consumption"]) == (True, "50.125")
+    statistics = client.get("/api/v1/water-campaigns/2026", headers=auth()).json()["statistics"]
+    assert (statistics["meters"], statistics["reported"], statistics["missing"]) == (1, 1, 0)
