@@ -15,10 +15,11 @@ history exactly when its outcome is accepted or flagged; a correction names a re
 day and the original stays; a reading rejected at its check left nothing; only Usingen's staff
 act; and every case and meter rebuilt from its recorded events equals it.
 
-Two defects of ``water_reading.py`` are pinned by strict xfail tests at the end (a clerk's
+Three defects of ``water_reading.py`` are pinned by strict xfail tests at the end (a clerk's
 correction of a reading whose day has a later reading corrects that later one; a meter
-assignment the rules reject leaves ``MeterAssigned`` pending); the machine steers around
-them so that it keeps guarding everything else.
+assignment the rules reject leaves ``MeterAssigned`` pending; the correction step on a reading
+of an unknown meter is refused naming ``meter`` instead of as a step its status does not
+allow); the machine steers around them so that it keeps guarding everything else.
 """
 
 from __future__ import annotations
@@ -202,7 +203,10 @@ class WaterReadingMachine(RuleBasedStateMachine):
 
     @property
     def campaign_year(self) -> Callable[[date], int | None]:
-        return lambda read_on: 2026 if read_on >= date(2026, 11, 15) else None
+        # a reading answers a campaign of its year or the year before, open from its start
+        return lambda read_on: (
+            2026 if read_on >= date(2026, 11, 15) and read_on.year in (2026, 2027) else None
+        )
 
     def _acting(self, actor: Actor) -> Acting:
         return Acting(actor=actor, at=self.at, context=self.shared)
