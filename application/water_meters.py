@@ -28,6 +28,7 @@ from decimal import Decimal
 from typing import Any, Final, Protocol
 from uuid import UUID
 
+import structlog
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
@@ -65,6 +66,8 @@ ATTEMPTS: Final = 30
 LOG_BATCH: Final = 500
 WATCH_ID: Final = "system:water-campaigns"
 WATCH_NAME: Final = "Ablesekampagne"
+
+log = structlog.get_logger(__name__)
 
 
 def water_campaigns_actor(tenant: str) -> Actor:
@@ -710,6 +713,11 @@ class WaterCampaignWatch:
         for tenant, year in self.due(today):
             try:
                 runs.append(self.meters.make_estimates(water_campaigns_actor(tenant), year))
-            except (InvalidCommand, ConcurrentUpdate):
-                continue  # the clock and the campaign disagree, or a race: the next tick
+            except Exception as error:  # one town's failure never stops the others
+                log.warning(
+                    "water campaign estimates failed",
+                    tenant=tenant,
+                    year=year,
+                    error=type(error).__name__,
+                )
         return runs

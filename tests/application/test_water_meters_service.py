@@ -429,3 +429,27 @@ def test_two_installations_of_one_number_at_once_install_one_meter(
 
     assert outcomes == ["installed", "taken"]
     assert meters.meter(CLERK, meter_id("usingen", "WZ-RACE")).version == 1
+
+
+def test_one_towns_failing_estimates_do_not_stop_the_others_and_are_tried_next_tick(
+    meters: WaterMeterService, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock.set(datetime(2025, 10, 1, 8, tzinfo=UTC))
+    open_2025(meters)
+    meters.open_campaign(FOREIGN_CLERK, year=2025, starts_on=date(2025, 11, 1), deadline=DEADLINE)
+    clock.set(datetime(2026, 1, 16, 7, tzinfo=UTC))
+    make = meters.make_estimates
+
+    def failing_in_usingen(actor: Any, year: int) -> Any:
+        if actor.tenant == "usingen":
+            raise OSError("the view cannot be read")
+        return make(actor, year)
+
+    monkeypatch.setattr(meters, "make_estimates", failing_in_usingen)
+    watch = WaterCampaignWatch(meters)
+
+    assert [(r.tenant, r.year) for r in watch.tick(date(2026, 1, 16))] == [("schmitten", 2025)]
+    assert watch.due(date(2026, 1, 16)) == [("usingen", 2025)]
+    monkeypatch.setattr(meters, "make_estimates", make)
+    assert [(r.tenant, r.year) for r in watch.tick(date(2026, 1, 16))] == [("usingen", 2025)]
+    assert watch.due(date(2026, 1, 16)) == []
