@@ -18,8 +18,9 @@ whose calibration (Eichung) runs out at the end of this year, and two more. Thei
 The meters' consumption runs evenly, so nothing but the two wrong readings is flagged. Each
 reading is a case submitted as the portal submits it (``water-meter-reading``), checked and
 recorded on its meter in the same save; meters and campaigns go through the staff's
-application service. Running the demo again finds what it made: meters and campaigns are
-looked up, each case has its idempotency key, and a step runs only on a case just made.
+application service. Running the demo again, on any day, leaves a town whose meters exist as
+it is: its cases are found by their idempotency keys (a meter, a campaign year back and the
+customer's account), nothing new is made.
 """
 
 from __future__ import annotations
@@ -37,9 +38,8 @@ from application.commands import CommandHandler
 from application.water_meters import MetersInTheLog, WaterMeterService
 from domain.actor import Actor, Role
 from domain.rules.water_meters import LITRE, READING_RULES
-from domain.services.water_reading import SERVICE_ID, STEPS, ReadingCorrection
+from domain.services.water_reading import SERVICE_ID, STEPS, ReadingCorrection, WaterMeterReading
 from domain.tenants import tenant as tenant_named
-from domain.water.campaign import campaign_id
 from domain.water.meter import meter_id
 from domain.working_days import BERLIN, add_months, berlin_date
 from infrastructure.wiring import Vorgang
@@ -167,29 +167,43 @@ def at(day: date, hour: int) -> datetime:
 
 
 def seed_water(vorgang: Vorgang, town: WaterTown, now: datetime) -> list[UUID]:
-    """The town's meters, campaigns and readings that do not exist yet; the reading cases."""
+    """The town's meters, campaigns and reading cases, made once (the town's first meter
+    says it was); the reading cases' ids, made now or before."""
     rules_from = min(rules.valid_from for rules in READING_RULES[town.tenant])
     days = Calendar(berlin_date(now), rules_from)
     prefix = tenant_named(town.tenant).reference_prefix
-    _install(vorgang, town, days, prefix)
+    # Seeded before (maybe on another day, whose dates differ): only the cases are found.
+    again = _exists(vorgang, meter_id(town.tenant, METERS[0].meter_number(prefix)))
+    seeding = Seeding(vorgang, town, days, prefix, again)
+    if not again:
+        _install(seeding)
     ids = []
     for meter in METERS:  # the year before last: the meter reader's, entered by the clerk
-        read_on = days.read_on(meter, 2)
-        ids.append(_reading(vorgang, town, days, prefix, meter, read_on, entered_by_clerk=True))
-    _campaign(vorgang, town, days, 1)
-    for meter in METERS:
-        if not meter.estimated_last_year:
-            ids.append(_reading(vorgang, town, days, prefix, meter, days.read_on(meter, 1)))
-    _estimated_and_closed(vorgang, town, days)
-    _campaign(vorgang, town, days, 0)
-    for meter in METERS:
-        ids.append(_reading(vorgang, town, days, prefix, meter, days.read_on(meter, 0)))
+        ids.append(_reading(seeding, meter, 2, entered_by_clerk=True))
+    if not again:
+        _campaign(seeding, 1)
+    ids += [_reading(seeding, m, 1) for m in METERS if not m.estimated_last_year]
+    if not again:
+        _estimated_and_closed(seeding)
+        _campaign(seeding, 0)
+    ids += [_reading(seeding, meter, 0) for meter in METERS]
     unknown = DemoMeter("WZ", UNKNOWN_NUMBER, Decimal(0), ACCEPTED)
     read_on = days.read_on(METERS[-1], 0) + timedelta(days=1)
     data = _data(unknown.meter_number(prefix), Decimal("512.340"), read_on)
-    key = f"{unknown.meter_number(prefix)}-{read_on.year}"
-    ids.append(_submit(vorgang, town, read_on, len(METERS), data, key))
-    return ids
+    ids.append(_submit(seeding, read_on, len(METERS), data, f"{unknown.meter_number(prefix)}-0"))
+    return [case_id for case_id in ids if case_id is not None]
+
+
+@dataclass(frozen=True)
+class Seeding:
+    """One town's seeding: where, its days, its meter numbers' prefix, and whether the town
+    was seeded before (then nothing is made, the cases made before are found)."""
+
+    vorgang: Vorgang
+    town: WaterTown
+    days: Calendar
+    prefix: str
+    again: bool
 
 
 def _service(vorgang: Vorgang, clock: FixedClock) -> WaterMeterService:
@@ -200,14 +214,13 @@ def _exists(vorgang: Vorgang, aggregate_id: UUID) -> bool:
     return vorgang.store.recorder.select_events(aggregate_id, limit=1) != []
 
 
-def _install(vorgang: Vorgang, town: WaterTown, days: Calendar, prefix: str) -> None:
+def _install(seeding: Seeding) -> None:
     """The town's meters, main meters before their garden meters."""
-    use = _service(vorgang, FixedClock(at(days.installed_on, 9)))
+    town, days, prefix = seeding.town, seeding.days, seeding.prefix
+    use = _service(seeding.vorgang, FixedClock(at(days.installed_on, 9)))
     installed = days.installed_on
     for meter in METERS:
         number = meter.meter_number(prefix)
-        if _exists(vorgang, meter_id(town.tenant, number)):
-            continue
         until = date(
             days.today.year if meter.calibration_ends_this_year else installed.year + 6, 12, 31
         )
@@ -223,25 +236,23 @@ def _install(vorgang: Vorgang, town: WaterTown, days: Calendar, prefix: str) -> 
         )
 
 
-def _campaign(vorgang: Vorgang, town: WaterTown, days: Calendar, years_ago: int) -> None:
+def _campaign(seeding: Seeding, years_ago: int) -> None:
     """The campaign of a year, opened on its first day."""
+    town, days = seeding.town, seeding.days
     starts_on = days.started(years_ago)
-    if _exists(vorgang, campaign_id(town.tenant, starts_on.year)):
-        return
-    use = _service(vorgang, FixedClock(at(starts_on, 8)))
+    use = _service(seeding.vorgang, FixedClock(at(starts_on, 8)))
     use.open_campaign(
         town.clerk, year=starts_on.year, starts_on=starts_on, deadline=days.deadline(years_ago)
     )
 
 
-def _estimated_and_closed(vorgang: Vorgang, town: WaterTown, days: Calendar) -> None:
+def _estimated_and_closed(seeding: Seeding) -> None:
     """Last year's campaign: the meters without a reading estimated the day after the
-    deadline, then closed (once)."""
+    deadline, then closed."""
+    town, days = seeding.town, seeding.days
     year = days.started(1).year
     clock = FixedClock(at(days.deadline(1) + timedelta(days=1), 7))
-    use = _service(vorgang, clock)
-    if use.campaign(town.clerk, year).closed:
-        return
+    use = _service(seeding.vorgang, clock)
     use.make_estimates(town.clerk, year)
     clock.advance(timedelta(hours=1))
     use.close_campaign(town.clerk, year)
@@ -261,18 +272,13 @@ def _data(number: str, value: Decimal, read_on: date, read_by: str = "customer")
 
 
 def _reading(
-    vorgang: Vorgang,
-    town: WaterTown,
-    days: Calendar,
-    prefix: str,
-    meter: DemoMeter,
-    read_on: date,
-    *,
-    entered_by_clerk: bool = False,
-) -> UUID:
-    """A meter's reading of a day, reported (or entered) and checked once; this year's
-    wrong readings as the demo wants them."""
-    number = meter.meter_number(prefix)
+    seeding: Seeding, meter: DemoMeter, years_ago: int, *, entered_by_clerk: bool = False
+) -> UUID | None:
+    """A meter's reading of a campaign's year, reported (or entered) and checked once; this
+    year's wrong readings as the demo wants them."""
+    days = seeding.days
+    read_on = days.read_on(meter, years_ago)
+    number = meter.meter_number(seeding.prefix)
     value = days.value(meter, read_on)
     this_year = read_on >= days.starts_on
     after: Callable[[CommandHandler, UUID, WaterTown], None] | None = None
@@ -288,24 +294,24 @@ def _reading(
 
     read_by = "meter_reader" if entered_by_clerk else "customer"
     data = _data(number, value, read_on, read_by)
-    key = f"{number}-{read_on.year}"
+    key = f"{number}-{years_ago}"
     submitted_on = max(read_on, days.rules_from)
-    if not entered_by_clerk:
-        return _submit(vorgang, town, submitted_on, meter.number, data, key, after)
-    return _submit(vorgang, town, submitted_on, meter.number, data, key, after, town.clerk)
+    staff = seeding.town.clerk if entered_by_clerk else None
+    return _submit(seeding, submitted_on, meter.number, data, key, after, staff)
 
 
 def _submit(
-    vorgang: Vorgang,
-    town: WaterTown,
+    seeding: Seeding,
     day: date,
     customer: int,
     data: dict[str, Any],
     key: str,
     after: Callable[[CommandHandler, UUID, WaterTown], None] | None = None,
     staff: Actor | None = None,
-) -> UUID:
-    """One reading case: submitted by the property's customer (or entered by the clerk)."""
+) -> UUID | None:
+    """One reading case: submitted by the property's customer (or entered by the clerk);
+    found if it exists (None: not made when the town was seeded before)."""
+    vorgang, town = seeding.vorgang, seeding.town
     clock = FixedClock(at(day, 10))
     cases = CaseService(vorgang.store, clock, vorgang.cases.identities)
     name, email = CUSTOMERS[customer % len(CUSTOMERS)]
@@ -320,6 +326,16 @@ def _submit(
     actor = staff or Actor(
         f"portal:demo-water-{town.tenant}-{customer}", name, Role.APPLICANT, town.tenant
     )
+    case_id = vorgang.cases.identities.case_id(
+        aggregate_type=WaterMeterReading.__name__,
+        tenant=town.tenant,
+        subject=actor.id,
+        idempotency_key=f"demo-water-{town.tenant}-{key}",
+    )
+    if _exists(vorgang, case_id):
+        return case_id
+    if seeding.again:
+        return None
     result = cases.submit(
         actor=actor,
         tenant=town.tenant,

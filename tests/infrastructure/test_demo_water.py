@@ -5,7 +5,7 @@ meter; running it again creates nothing."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +26,10 @@ def test_every_town_has_meters_with_a_history_and_this_years_campaign(vorgang: V
     again = [i for town in TOWNS for i in seed_water(vorgang, town, NOW)]
     assert again == first
     assert vorgang.store.recorder.max_notification_id() == position  # nothing new stored
+    # and on a later day (after this year's deadline): the town is left as it was
+    later = [i for town in TOWNS for i in seed_water(vorgang, town, NOW + timedelta(days=45))]
+    assert later == first
+    assert vorgang.store.recorder.max_notification_id() == position
 
     get = vorgang.store.repository.get
     cases: list[Any] = [get(case_id) for case_id in first]
