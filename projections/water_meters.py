@@ -31,12 +31,17 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar, Final
 
+from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
+from domain.case import Case
+from domain.lifecycle import ChangesStatus
 from domain.rules.water_meters import ReadingKind
+from domain.services.water_reading import SERVICE_ID, WaterMeterReading
 from domain.water.campaign import ReadingCampaign
 from domain.water.meter import WaterMeter
 from projections.bulk import load_rows, upsert_rows
+from projections.case_events import status_after
 from projections.inbox import utc_text
 from projections.projection import Applied, Projection
 from projections.view_store import ViewTransaction
@@ -101,8 +106,31 @@ CAMPAIGN_COLUMNS: Final = (
     "closed_at",
     "estimates_made_at",
 )
+CASE_COLUMNS: Final = (
+    "case_id",
+    "tenant",
+    "status",
+    "outcome",
+    "meter_id",
+    "meter_number",
+    "year",
+    "read_on",
+)
 REPORTED: Final = "reported"
 ESTIMATED: Final = "estimated"
+
+
+def case_events() -> tuple[type[Any], ...]:
+    """The reading case's events that tell where it stands: its submission and every event
+    that sets a status (each as the case class records it, and as ``Case`` itself does)."""
+    found: dict[str, type[Any]] = {get_topic(Case.Submitted): Case.Submitted}
+    for klass in WaterMeterReading.__mro__:
+        if not (isinstance(klass, type) and issubclass(klass, Aggregate)):
+            continue
+        for value in vars(klass).values():
+            if isinstance(value, type) and issubclass(value, ChangesStatus | Case.Submitted):
+                found[get_topic(value)] = value
+    return tuple(found.values())
 
 
 def reading_key(meter_id: str, number: int) -> str:
@@ -157,9 +185,20 @@ class WaterMeters(Projection):
         """One row per town's campaign of a year."""
         return f"{self.key}_campaigns"
 
+    @property
+    def cases_table(self) -> str:
+        """One row per reading case."""
+        return f"{self.key}_cases"
+
     def tables(self) -> list[str]:
-        """Meters, readings, states, campaigns."""
-        return [self.table, self.readings_table, self.states_table, self.campaigns_table]
+        """Meters, readings, states, campaigns, reading cases."""
+        return [
+            self.table,
+            self.readings_table,
+            self.states_table,
+            self.campaigns_table,
+            self.cases_table,
+        ]
 
     def create_tables(self, tx: ViewTransaction) -> None:
         """Meters found by town and number or property; the rest by town and year."""
@@ -206,10 +245,19 @@ class WaterMeters(Projection):
             f"CREATE INDEX IF NOT EXISTS {self.campaigns_table}_year "
             f"ON {self.campaigns_table} (tenant, year)"
         )
+        tx.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.cases_table} (case_id TEXT PRIMARY KEY, "
+            "tenant TEXT NOT NULL, status TEXT NOT NULL, outcome TEXT, meter_id TEXT, "
+            "meter_number TEXT, year INTEGER, read_on TEXT)"
+        )
+        tx.execute(
+            f"CREATE INDEX IF NOT EXISTS {self.cases_table}_open "
+            f"ON {self.cases_table} (tenant, status, year)"
+        )
 
     def topics(self) -> list[str]:
-        """The meters' and the campaigns' events, from their classes."""
-        return sorted({get_topic(c) for c in (*METER_EVENTS, *CAMPAIGN_EVENTS)})
+        """The meters', the campaigns' and the reading cases' events, from their classes."""
+        return sorted({get_topic(c) for c in (*METER_EVENTS, *CAMPAIGN_EVENTS, *case_events())})
 
     def apply(self, tx: ViewTransaction, batch: Sequence[Applied]) -> None:
         """Fold the batch into the touched rows in log order, then upsert them in bulk."""
@@ -235,6 +283,14 @@ class WaterMeters(Projection):
             }
         )
         campaigns = load_rows(tx, self.campaigns_table, CAMPAIGN_COLUMNS, campaign_ids)
+        case_ids = sorted(
+            {
+                str(a.event.originator_id)
+                for a in batch
+                if not isinstance(a.event, WaterMeter.Event | ReadingCampaign.Event)
+            }
+        )
+        cases = load_rows(tx, self.cases_table, CASE_COLUMNS, case_ids)
         added: list[dict[str, Any]] = []
         for applied in batch:
             event: Any = applied.event
@@ -242,6 +298,8 @@ class WaterMeters(Projection):
                 added += _fold_meter(folded, applied)
             elif isinstance(event, ReadingCampaign.Event):
                 _fold_campaign(campaigns, event)
+            else:
+                _fold_case(cases, event)
         states = load_rows(
             tx,
             self.states_table,
@@ -254,6 +312,7 @@ class WaterMeters(Projection):
         upsert_rows(tx, self.readings_table, READING_COLUMNS, added)
         upsert_rows(tx, self.states_table, STATE_COLUMNS, list(states.values()))
         upsert_rows(tx, self.campaigns_table, CAMPAIGN_COLUMNS, list(campaigns.values()))
+        upsert_rows(tx, self.cases_table, CASE_COLUMNS, list(cases.values()))
 
 
 def _day(value: date | None) -> str | None:
@@ -437,3 +496,24 @@ def _fold_campaign(rows: dict[str, dict[str, Any]], event: Any) -> None:
         row["estimates_made_at"] = utc_text(event.at)
     elif isinstance(event, ReadingCampaign.Closed):
         row["closed_at"] = utc_text(event.at)
+
+
+def _fold_case(rows: dict[str, dict[str, Any]], event: Any) -> None:
+    key = str(event.originator_id)
+    if isinstance(event, Case.Submitted):
+        if event.service == SERVICE_ID:
+            rows[key] = dict.fromkeys(CASE_COLUMNS) | {"case_id": key, "tenant": event.tenant}
+        else:
+            return  # another service's case
+    row = rows.get(key)
+    if row is None:
+        return  # another service's case, or one this view never saw submitted
+    row["status"] = status_after(event, row["status"])
+    if isinstance(event, WaterMeterReading.ReadingChecked):
+        row["outcome"] = event.outcome
+        row["meter_id"] = _text(event.meter_id)
+        row["meter_number"] = event.meter_number
+        row["read_on"] = _day(event.read_on)
+        # the campaign it answered; an unknown meter's reading: the year it was read in
+        year = event.campaign_year
+        row["year"] = year if year is not None else event.read_on.year

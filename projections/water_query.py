@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any, Final
 from uuid import UUID
 
+from domain.services.water_reading import ReadingStatus
 from projections.cursors import decode_cursor, encode_cursor
 from projections.view_store import ViewDatabase
 from projections.water_meters import ESTIMATED, REPORTED, WaterMeters
@@ -115,7 +116,9 @@ def campaign_statistics(views: ViewDatabase, tenant: str, year: int) -> dict[str
     an estimate included), ``flagged`` of them those whose latest reading was flagged;
     ``estimated``: estimated and not read since; ``corrected``: meters with a reading of the
     year corrected by a clerk; ``flagged_open`` and ``meter_unknown_open``: reading cases of
-    the year still waiting for a clerk; ``missing``: meters active on the deadline with
+    the year still waiting for a clerk (a flagged reading to confirm or correct; a meter
+    number the town does not know, counted in the year it was read unless the case names a
+    campaign); ``missing``: meters active on the deadline with
     neither a reading nor an estimate (``meters - reported - estimated`` while every meter
     counted was in place on the deadline; a meter exchanged during the year is counted in
     ``reported`` but not in ``meters``).
@@ -138,6 +141,13 @@ def campaign_statistics(views: ViewDatabase, tenant: str, year: int) -> dict[str
         "AND (m.removed_on IS NULL OR m.removed_on >= ?)"
     )
     meters = views.query(f"SELECT COUNT(*) {active}", (tenant, deadline, deadline))[0][0]
+    waiting = dict(
+        views.query(
+            f"SELECT status, COUNT(*) FROM {view.cases_table} "
+            "WHERE tenant = ? AND year = ? AND status IN (?, ?) GROUP BY status",
+            (tenant, year, ReadingStatus.FLAGGED, ReadingStatus.METER_UNKNOWN),
+        )
+    )
     missing = views.query(
         f"SELECT COUNT(*) {active} AND NOT EXISTS (SELECT 1 FROM {view.states_table} s "
         "WHERE s.tenant = m.tenant AND s.year = ? AND s.meter_id = m.meter_id)",
@@ -147,8 +157,8 @@ def campaign_statistics(views: ViewDatabase, tenant: str, year: int) -> dict[str
         "meters": int(meters),
         "reported": reported,
         "flagged": flagged,
-        "flagged_open": 0,
-        "meter_unknown_open": 0,
+        "flagged_open": int(waiting.get(ReadingStatus.FLAGGED, 0)),
+        "meter_unknown_open": int(waiting.get(ReadingStatus.METER_UNKNOWN, 0)),
         "estimated": estimated,
         "corrected": corrected,
         "missing": int(missing),

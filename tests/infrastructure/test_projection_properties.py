@@ -26,7 +26,7 @@ from domain.case import Case
 from domain.decision import DecisionOutcome
 from domain.errors import DomainError
 from domain.rules.notification import Delivery
-from domain.water.campaign import ReadingCampaign
+from domain.water.campaign import ReadingCampaign, campaign_id
 from domain.water.meter import WaterMeter, meter_id
 from domain.working_days import berlin_date
 from infrastructure.projection_runner import ProjectionRunner
@@ -206,6 +206,8 @@ def water(v: Vorgang, index: int, action: str, who: int) -> None:
     number = f"WZ-{index % 3:04d}"
     try:
         if action == "campaign":
+            if campaign_id("usingen", today.year) in v.store.repository:
+                return  # a town has one campaign a year
             campaign = ReadingCampaign.open(
                 tenant="usingen",
                 year=today.year,

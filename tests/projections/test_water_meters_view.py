@@ -1,7 +1,7 @@
 """The water meters view lists a town's meters and counts its reading campaigns from the
 meters' own events: reported, flagged, estimated, corrected and missing meters per year,
-a late reading after its estimate counted as reported, each town apart, and a rebuild
-gives the same rows."""
+a late reading after its estimate counted as reported, the reading cases still waiting for
+a clerk, each town apart, and a rebuild gives the same rows."""
 
 from __future__ import annotations
 
@@ -12,10 +12,21 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from application.commands import CommandHandler
 from domain.actor import Actor, Role
+from domain.lifecycle import CaseStatus
 from domain.rules.water_meters import ReadingKind
+from domain.services import water_reading
+from domain.services.water_reading import (
+    STEPS,
+    OptionalReason,
+    ReadingCorrection,
+    ReadingStatus,
+    Rejection,
+)
 from domain.water.campaign import ReadingCampaign
 from domain.water.meter import WaterMeter, meter_id
+from domain.working_days import berlin_date
 from infrastructure.projection_runner import ProjectionRunner
 from infrastructure.wiring import Vorgang
 from projections.cursors import InvalidCursor
@@ -308,6 +319,110 @@ def test_a_campaign_shows_when_it_was_estimated_and_closed(vorgang: Vorgang) -> 
     assert campaign_of(vorgang.views, "schmitten", 2026) is None
 
 
+def submit_reading(vorgang: Vorgang, number: str, value: str, tenant: str = TOWN) -> UUID:
+    """A customer's reading of today, submitted as every application."""
+    customer = Actor("portal:4711", "Max Mustermann", Role.APPLICANT, tenant)
+    data = {
+        **water_reading.example(berlin_date(vorgang.cases.clock.now())),
+        "meter_number": number,
+        "reading": value,
+    }
+    result = vorgang.cases.submit(
+        actor=customer,
+        tenant=tenant,
+        service=water_reading.SERVICE_ID,
+        applicant={"name": "Max Mustermann"},
+        data=data,
+    )
+    case_id: UUID = result.case_id
+    return case_id
+
+
+def read_by_year_end(town: Town, number: str) -> None:
+    """A meter installed at the end of 2024 at 100 m³, read at 200 at the end of 2025."""
+    town.install(number, on=date(2024, 12, 31))
+    meter = town.meter(number)
+    meter.record_reported(
+        case_id=uuid4(),
+        value=D("200.000"),
+        read_on=date(2025, 12, 31),
+        rollover_declared=False,
+        today=date(2026, 1, 2),
+        actor=CLERK,
+        at=at(date(2026, 1, 2)),
+    )
+    town.vorgang.store.save(meter)
+
+
+def test_reading_cases_waiting_for_a_clerk_are_counted_until_a_clerk_acts(
+    vorgang: Vorgang,
+) -> None:
+    """Monday 2 March 2026: the campaign runs through March. A reading in line closes at
+    once; flagged ones wait until a clerk confirms or corrects them; an unknown meter's
+    waits until the clerk names the meter or rejects it."""
+    town = Town(vorgang)
+    campaign = ReadingCampaign.open(
+        tenant=TOWN,
+        year=2026,
+        starts_on=date(2026, 3, 1),
+        deadline=date(2026, 3, 31),
+        actor=CLERK,
+        at=at(date(2026, 2, 20)),
+    )
+    vorgang.store.save(campaign)
+    for number in ("WZ-1", "WZ-2", "WZ-3", "WZ-4", "WZ-5"):
+        read_by_year_end(town, number)
+    steps = CommandHandler(vorgang.cases)
+    closed = submit_reading(vorgang, "WZ-1", "216.000")  # in line with the year before
+    waiting = submit_reading(vorgang, "WZ-2", "500.000")  # far above: flagged
+    confirmed = submit_reading(vorgang, "WZ-3", "500.000")
+    corrected = submit_reading(vorgang, "WZ-4", "500.000")
+    unknown = submit_reading(vorgang, "WZ-UNBEKANNT", "222.000")
+    rejected = submit_reading(vorgang, "WZ-FALSCH", "222.000")
+    submit_reading(vorgang, "WZ-1", "222.000", tenant="schmitten")  # another town's unknown
+    vorgang.cases.submit(  # another service's case: not a reading
+        actor=Actor("portal:4711", "Max Mustermann", Role.APPLICANT, TOWN),
+        tenant=TOWN,
+        service="general",
+        applicant={"name": "Max Mustermann"},
+        data={"subject": "Anliegen"},
+    )
+    caught_up(vorgang)
+    before = campaign_statistics(vorgang.views, TOWN, 2026)
+    assert before is not None
+    assert (before["flagged"], before["flagged_open"], before["meter_unknown_open"]) == (3, 3, 2)
+    steps.handle(confirmed, STEPS.named("confirm_reading")(OptionalReason()), CLERK, None)
+    body = ReadingCorrection(value=D("215.000"), reason="Ziffer verlesen (Foto)")
+    steps.handle(corrected, STEPS.named("correct_reading")(body), CLERK, None)
+    reject = STEPS.named("reject_reading")(Rejection(reason="Kein Zähler der Stadt"))
+    steps.handle(rejected, reject, CLERK, None)
+    caught_up(vorgang)
+    assert campaign_statistics(vorgang.views, TOWN, 2026) == {
+        "meters": 5,
+        "reported": 4,  # WZ-1 to WZ-4
+        "flagged": 3,  # WZ-2, WZ-3, WZ-4: their readings as reported
+        "flagged_open": 1,  # WZ-2
+        "meter_unknown_open": 1,
+        "estimated": 0,
+        "corrected": 1,  # WZ-4
+        "missing": 1,  # WZ-5
+    }
+    other = campaign_statistics(vorgang.views, "schmitten", 2026)
+    assert other is None  # no campaign there; its unknown meter's case is its own
+    rows = vorgang.views.query(
+        f"SELECT case_id, status FROM {WaterMeters().cases_table} WHERE tenant = ?",  # noqa: S608
+        (TOWN,),
+    )
+    assert dict(rows) == {
+        str(closed): CaseStatus.CLOSED,
+        str(waiting): ReadingStatus.FLAGGED,
+        str(confirmed): CaseStatus.CLOSED,
+        str(corrected): CaseStatus.CLOSED,
+        str(unknown): ReadingStatus.METER_UNKNOWN,
+        str(rejected): CaseStatus.CLOSED,
+    }
+
+
 class OneByOne(WaterMeters):
     """The same view under a version of its own, filled one event per batch."""
 
@@ -323,11 +438,14 @@ class AllAtOnce(WaterMeters):
 def test_a_rebuild_gives_the_same_rows_whatever_the_batches(vorgang: Vorgang) -> None:
     a_town_read_for_2026(vorgang)
     Town(vorgang, tenant="schmitten").install("WZ-A")
+    read_by_year_end(Town(vorgang), "WZ-9")
+    submit_reading(vorgang, "WZ-9", "500.000")  # flagged
+    submit_reading(vorgang, "WZ-UNBEKANNT", "222.000")
     caught_up(vorgang)
     live, one, many = WaterMeters(), OneByOne(), AllAtOnce()
     ProjectionRunner(vorgang.store, vorgang.views, one, batch_size=1).catch_up()
     ProjectionRunner(vorgang.store, vorgang.views, many, batch_size=1000).catch_up()
-    keys = ("meter_id", "reading_key", "state_key", "campaign_id")
+    keys = ("meter_id", "reading_key", "state_key", "campaign_id", "case_id")
     for tables in zip(live.tables(), one.tables(), many.tables(), keys, strict=True):
         *names, key = tables
         rows = [
@@ -338,8 +456,10 @@ def test_a_rebuild_gives_the_same_rows_whatever_the_batches(vorgang: Vorgang) ->
         assert rows[0] == rows[1] == rows[2], names[0]
 
 
-def test_the_view_reads_only_meter_and_campaign_events() -> None:
+def test_the_view_reads_meter_campaign_and_reading_case_events() -> None:
     view = WaterMeters()
     assert view.tables()[0] == "water_meters_v1"
+    assert "domain.services.water_reading:WaterMeterReading.ReadingChecked" in view.topics()
+    assert "domain.services.water_reading:WaterMeterReading.ReadingConfirmed" in view.topics()
     assert "domain.water.meter:WaterMeter.ReadingCorrected" in view.topics()
     assert "domain.water.campaign:ReadingCampaign.EstimatesMade" in view.topics()
