@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar, Final
 
-from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
 from domain.case import Case
@@ -122,15 +121,13 @@ ESTIMATED: Final = "estimated"
 
 def case_events() -> tuple[type[Any], ...]:
     """The reading case's events that tell where it stands: its submission and every event
-    that sets a status (each as the case class records it, and as ``Case`` itself does)."""
-    found: dict[str, type[Any]] = {get_topic(Case.Submitted): Case.Submitted}
-    for klass in WaterMeterReading.__mro__:
-        if not (isinstance(klass, type) and issubclass(klass, Aggregate)):
-            continue
-        for value in vars(klass).values():
-            if isinstance(value, type) and issubclass(value, ChangesStatus | Case.Submitted):
-                found[get_topic(value)] = value
-    return tuple(found.values())
+    that sets a status, as the case class records them (the library declares every event
+    of ``Case`` again on the class, under the class's own topic)."""
+    return tuple(
+        value
+        for value in vars(WaterMeterReading).values()
+        if isinstance(value, type) and issubclass(value, ChangesStatus | Case.Submitted)
+    )
 
 
 def reading_key(meter_id: str, number: int) -> str:
