@@ -21,6 +21,7 @@ from benchmarks import (
     personal_data_encryption,
     read_models,
     submission_profile,
+    water_readings,
 )
 
 BENCHMARKS: dict[str, Callable[[bool], object]] = {
@@ -37,6 +38,7 @@ BENCHMARKS: dict[str, Callable[[bool], object]] = {
     "monitor": lambda quick: monitor.main(["--quick"] if quick else []),
     "documents": lambda quick: documents.main(["--quick"] if quick else []),
     "appointments": lambda quick: appointment_burst.main(["--quick"] if quick else []),
+    "water_readings": lambda quick: water_readings.main(["--quick"] if quick else []),
 }
 
 
