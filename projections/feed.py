@@ -55,6 +55,7 @@ from domain.payments.payment_request import PaymentRequest
 from domain.payments.receivable import SETTLED, Receivable
 from domain.services.catalogue import SERVICES
 from domain.services.dog_registration import DogRegistration
+from domain.services.water_reading import SERVICE_ID as WATER_READING
 from domain.tenants import tenant as tenant_named
 from domain.timer_notice import NoticeSort, TimerNotice
 from domain.water.meter import WaterMeter
@@ -360,7 +361,7 @@ WATER_METER_EVENTS: Final[tuple[type[Any], ...]] = (
     WaterMeter.Removed,
     WaterMeter.Recalibrated,
 )
-WATER_SERVICE: Final = "water-meter-reading"  # the feed rows' service: the reading service's
+WATER_SERVICE: Final = WATER_READING  # the meters' rows are the reading service's
 
 
 def _published() -> dict[str, tuple[str, str]]:
