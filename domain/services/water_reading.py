@@ -42,9 +42,10 @@ from domain.errors import InvalidCommand, InvalidTransition
 from domain.lifecycle import CaseStatus, ChangesStatus, extend_lifecycle
 from domain.personal_data import PersonalValue
 from domain.personal_fields import Personal
+from domain.rules.water_meters import ReadingCheck, ReadingKind
 from domain.services.forms import Form, Name, labelled
 from domain.water.campaign import ReadingCampaign, campaign_id
-from domain.water.meter import WaterMeter, meter_id, normalised_meter_number
+from domain.water.meter import MeterReading, WaterMeter, meter_id, normalised_meter_number
 from domain.working_days import berlin_date
 
 SERVICE_ID: Final = "water-meter-reading"
@@ -203,6 +204,13 @@ class WaterMeterReading(Case):
         """The reading as submitted, typed, read as stored (never validated again)."""
         return MeterReadingApplication.stored(self.data)
 
+    def reading_on(self, meter: WaterMeter) -> MeterReading:
+        """The reading this case recorded in the meter's history."""
+        for reading in meter.readings:
+            if reading.case_id == self.id and reading.kind == ReadingKind.REPORTED:
+                return reading
+        raise InvalidCommand("meter", "the reading is not recorded on this meter")
+
     @property
     def value(self) -> Decimal:
         """The counter reported, in m³."""
@@ -229,29 +237,29 @@ class WaterMeterReading(Case):
         naming ``field``, and nothing is recorded."""
         if self.status not in (CaseStatus.SUBMITTED, ReadingStatus.METER_UNKNOWN):
             raise InvalidTransition("check_reading", self.status, self.allowed_commands())
-        record = actor.recorded_in(self.id)
         if meter is None:
-            self._reading_checked(
-                status=ReadingStatus.METER_UNKNOWN,
-                actor=record,
-                at=at,
-                outcome=Outcome.METER_UNKNOWN.value,
-                meter_id=None,
-                meter_number=self.meter_number,
-                read_on=self.read_on,
-                value=self.value,
-                flags=[],
-                consumption=None,
-                campaign_year=None,
-            )
+            self._note_check(None, None, None, actor=actor, at=at)
             return
-        application = self.application
+        check = self._record_on(meter, campaign_year, actor=actor, at=at, field=field)
+        self._note_check(meter, check, campaign_year, actor=actor, at=at)
+
+    def _record_on(
+        self,
+        meter: WaterMeter,
+        campaign_year: int | None,
+        *,
+        actor: Actor,
+        at: datetime,
+        field: str,
+    ) -> ReadingCheck:
+        """Record the reading in the meter's history as the rules check it (refused naming
+        ``field`` if they reject it: then nothing is recorded anywhere)."""
         try:
-            check = meter.record_reported(
+            return meter.record_reported(
                 case_id=self.id,
                 value=self.value,
                 read_on=self.read_on,
-                rollover_declared=bool(application.rollover_declared),
+                rollover_declared=bool(self.application.rollover_declared),
                 today=berlin_date(at),
                 actor=actor,
                 at=at,
@@ -259,19 +267,36 @@ class WaterMeterReading(Case):
             )
         except InvalidCommand as refused:
             raise refused.about(field) from None
-        flags = [flag.value for flag in check.flags]
+
+    def _note_check(
+        self,
+        meter: WaterMeter | None,
+        check: ReadingCheck | None,
+        campaign_year: int | None,
+        *,
+        actor: Actor,
+        at: datetime,
+    ) -> None:
+        """Note what the check found: accepted, flagged, or no such meter."""
+        flags = [] if check is None else [flag.value for flag in check.flags]
+        if meter is None:
+            status, outcome = ReadingStatus.METER_UNKNOWN, Outcome.METER_UNKNOWN
+        elif flags:
+            status, outcome = ReadingStatus.FLAGGED, Outcome.FLAGGED
+        else:
+            status, outcome = CaseStatus.CLOSED, Outcome.ACCEPTED
         self._reading_checked(
-            status=ReadingStatus.FLAGGED if flags else CaseStatus.CLOSED,
-            actor=record,
+            status=status,
+            actor=actor.recorded_in(self.id),
             at=at,
-            outcome=(Outcome.FLAGGED if flags else Outcome.ACCEPTED).value,
-            meter_id=meter.id,
-            meter_number=meter.meter_number,
+            outcome=outcome.value,
+            meter_id=None if meter is None else meter.id,
+            meter_number=self.meter_number if meter is None else meter.meter_number,
             read_on=self.read_on,
             value=self.value,
             flags=flags,
-            consumption=check.consumption,
-            campaign_year=campaign_year,
+            consumption=None if check is None else check.consumption,
+            campaign_year=None if meter is None else campaign_year,
         )
 
     class ReadingChecked(ChangesStatus):
@@ -344,7 +369,15 @@ class WaterMeterReading(Case):
         record = self._begin("correct_reading", actor, at)
         if meter.id != self.meter_id:
             raise InvalidCommand("meter", "not the meter the reading was recorded on")
-        meter.correct(read_on=self.read_on, value=value, reason=reason, actor=actor, at=at)
+        own = self.reading_on(meter)
+        meter.correct(
+            read_on=self.read_on,
+            value=value,
+            reason=reason,
+            actor=actor,
+            at=at,
+            corrects=own.number,
+        )
         self._reading_corrected(
             status=CaseStatus.CLOSED,
             actor=record,
@@ -389,15 +422,17 @@ class WaterMeterReading(Case):
         record = self._begin("assign_meter", actor, at)
         if meter.tenant != self.tenant:
             raise InvalidCommand("meter_number", "the town has no meter of this number")
+        text = self._case_text(reason, "reason")
+        check = self._record_on(meter, campaign_year, actor=actor, at=at, field="meter_number")
         self._meter_assigned(
             actor=record,
             at=at,
             meter_id=meter.id,
             meter_number=meter.meter_number,
             reported_number=self.meter_number,
-            reason=self._case_text(reason, "reason"),
+            reason=text,
         )
-        self.check_against(meter, campaign_year, actor=actor, at=at, field="meter_number")
+        self._note_check(meter, check, campaign_year, actor=actor, at=at)
 
     class MeterAssigned(Aggregate.Event):
         """A clerk named the meter the reading was meant for (the number reported kept)."""
@@ -575,6 +610,7 @@ class Rejection(CommandBody):
 
 
 def _correct(case: WaterMeterReading, body: ReadingCorrection, acting: Acting) -> Sequence[Any]:
+    case.check_allowed("correct_reading")
     meter = _recorded_meter(case, acting)
     case.correct_reading(
         actor=acting.actor, at=acting.at, meter=meter, value=body.value, reason=body.reason

@@ -412,13 +412,24 @@ class WaterMeter(Aggregate):
     # -------------------------------------------------------------- corrections
 
     def correct(
-        self, *, read_on: date, value: Decimal, reason: str, actor: Actor, at: datetime
+        self,
+        *,
+        read_on: date,
+        value: Decimal,
+        reason: str,
+        actor: Actor,
+        at: datetime,
+        corrects: int | None = None,
     ) -> MeterReading:
         """A clerk's correction of the reading of a day; the original stays in the history.
 
-        Refused without a reason, for a day without a reading, and for a value that would
-        run the counter backwards against the readings of the days before and after (unless
-        the counter rolled over between them); returns the reading it corrects.
+        It corrects the reading that stands on the day, or the reading numbered ``corrects``
+        (one recorded for that day: a reading case corrects its own, though a later reading
+        of the day stands); the correction then stands for the day. Refused without a
+        reason, for a day without a reading, for a number that is not a reading of the day,
+        and for a value that would run the counter backwards against the readings of the
+        days before and after (unless the counter rolled over between them); returns the
+        reading it corrects.
         """
         if not reason.strip():
             raise InvalidCommand("reason", "a correction says why")
@@ -429,7 +440,7 @@ class WaterMeter(Aggregate):
         index = next((i for i, r in enumerate(days) if r.read_on == read_on), None)
         if index is None:
             raise InvalidCommand("read_on", f"the meter has no reading of {read_on}")
-        corrected = days[index]
+        corrected = days[index] if corrects is None else self._of_day(corrects, read_on)
         if index > 0 and value < days[index - 1].value and not self._rolled_over(read_on):
             raise InvalidCommand("value", "lower than the reading before, without a rollover")
         after = days[index + 1] if index + 1 < len(days) else None
@@ -444,6 +455,12 @@ class WaterMeter(Aggregate):
             at=at,
         )
         return corrected
+
+    def _of_day(self, number: int, read_on: date) -> MeterReading:
+        """The reading of this number, recorded for the day (else refused naming it)."""
+        if not 1 <= number <= len(self.readings) or self.readings[number - 1].read_on != read_on:
+            raise InvalidCommand("corrects", f"no reading {number} of {read_on} in the history")
+        return self.readings[number - 1]
 
     class ReadingCorrected(Aggregate.Event):
         """A clerk corrected the reading of a day, naming the reading corrected and why."""
