@@ -325,7 +325,10 @@ class WaterMeterService:
 
     def view(self, actor: Actor, meter: UUID) -> dict[str, Any]:
         """A meter with its calibration today, its main meter, sub-meters and every reading."""
-        found = self.meter(actor, meter)
+        return self.view_of(self.meter(actor, meter))
+
+    def view_of(self, found: WaterMeter) -> dict[str, Any]:
+        """A meter the actor was allowed (just loaded or saved), as ``view`` shows it."""
         main = None
         if found.main_meter is not None:
             main = self._get(found.main_meter, WaterMeter, "main meter").meter_number

@@ -295,7 +295,7 @@ class MeterRowOut(BaseModel):
     cursor: str = Field(description="Pass as `after` for the meters after this one.")
 
 
-class ReplayOut(BaseModel):
+class ReadingReplayOut(BaseModel):
     """A recorded check or estimate computed again from its record, beside the record."""
 
     number: int
@@ -348,10 +348,8 @@ class EstimatesOut(BaseModel):
 # ------------------------------------------------------------------ helpers
 
 
-def _meter_out(
-    vorgang: FacadeDep, meters: WaterMeterService, actor: Any, meter: WaterMeter
-) -> MeterOut:
-    view = meters.view(actor, meter.id)
+def _meter_out(vorgang: FacadeDep, meters: WaterMeterService, meter: WaterMeter) -> MeterOut:
+    view = meters.view_of(meter)
     return MeterOut(**view, position=vorgang.positions.of(meter.id, meter.version))
 
 
@@ -407,7 +405,7 @@ def install_meter(
         return _taken(error)
     response.headers["Location"] = f"/api/v1/water-meters/{meter.id}"
     _tagged(response, meter.version)
-    return _meter_out(vorgang, meters, actor, meter)
+    return _meter_out(vorgang, meters, meter)
 
 
 @router.get("/water-meters", summary="The town's water meters", **allow(*STAFF))
@@ -453,7 +451,7 @@ def get_meter(
     """Another town's meter: 404."""
     meter = meters.meter(actor, meter_id)
     _tagged(response, meter.version)
-    return _meter_out(vorgang, meters, actor, meter)
+    return _meter_out(vorgang, meters, meter)
 
 
 @router.post(
@@ -474,7 +472,7 @@ def correct_reading(
         actor, meter_id, read_on=body.read_on, value=body.value, reason=body.reason
     )
     _tagged(response, meter.version)
-    return _meter_out(vorgang, meters, actor, meter)
+    return _meter_out(vorgang, meters, meter)
 
 
 @router.post(
@@ -508,8 +506,8 @@ def exchange_meter(
         return _taken(error)
     response.headers["Location"] = f"/api/v1/water-meters/{new.id}"
     return ExchangeOut(
-        removed=_meter_out(vorgang, meters, actor, old),
-        installed=_meter_out(vorgang, meters, actor, new),
+        removed=_meter_out(vorgang, meters, old),
+        installed=_meter_out(vorgang, meters, new),
     )
 
 
@@ -535,7 +533,7 @@ def remove_meter(
         rollover_declared=body.rollover_declared,
     )
     _tagged(response, meter.version)
-    return _meter_out(vorgang, meters, actor, meter)
+    return _meter_out(vorgang, meters, meter)
 
 
 @router.post(
@@ -556,7 +554,7 @@ def recalibrate_meter(
         actor, meter_id, calibration_valid_until=body.calibration_valid_until
     )
     _tagged(response, meter.version)
-    return _meter_out(vorgang, meters, actor, meter)
+    return _meter_out(vorgang, meters, meter)
 
 
 @router.get(
@@ -569,10 +567,10 @@ def replay_reading(
     number: Annotated[int, Path(ge=1, le=100000, description="The reading's number.")],
     actor: ActorDep,
     meters: WaterMetersDep,
-) -> ReplayOut:
+) -> ReadingReplayOut:
     """The recomputed result beside the recorded one, and whether they match."""
     replay = meters.replay(actor, meter_id, number)
-    return ReplayOut(
+    return ReadingReplayOut(
         number=replay.number,
         kind=replay.kind,
         rules_id=replay.rules_id,
