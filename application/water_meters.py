@@ -53,9 +53,9 @@ __all__ = [
     "MeterDirectory",
     "MeterNumberTaken",
     "MetersInTheLog",
-    "NoSuchReading",
     "WaterCampaignWatch",
     "WaterMeterService",
+    "WaterRecordNotFound",
     "campaign_view",
     "meter_view",
     "water_campaigns_actor",
@@ -96,7 +96,7 @@ class CampaignExists(ConcurrentUpdate):
         Exception.__init__(self, f"{tenant} opened its campaign of {year} already")
 
 
-class NoSuchReading(CaseNotFound):
+class WaterRecordNotFound(CaseNotFound):
     """A meter, campaign or reading the actor asked for that does not exist for them (404)."""
 
     def __init__(self, aggregate_id: UUID, what: str) -> None:
@@ -291,9 +291,9 @@ class WaterMeterService:
         try:
             found: Aggregate = self.store.repository.get(aggregate_id)
         except AggregateNotFoundError:
-            raise NoSuchReading(aggregate_id, what) from None
+            raise WaterRecordNotFound(aggregate_id, what) from None
         if not isinstance(found, kind):
-            raise NoSuchReading(aggregate_id, what)
+            raise WaterRecordNotFound(aggregate_id, what)
         return found
 
     def _exists(self, aggregate_id: UUID) -> bool:
@@ -310,7 +310,7 @@ class WaterMeterService:
             actor.role not in (Role.CLERK, Role.SUPERVISOR)
             or found.tenant not in (actor.tenant, actor.on_behalf_of)
         ):
-            raise NoSuchReading(meter, f"water meter {meter}")
+            raise WaterRecordNotFound(meter, f"water meter {meter}")
         check_serves(actor, found.tenant, SERVICE_ID)
         return found
 
@@ -532,7 +532,7 @@ class WaterMeterService:
         """A recorded check (reported, removal) or estimate computed again from its record."""
         found = self.meter(actor, meter)
         if not 1 <= number <= len(found.readings):
-            raise NoSuchReading(meter, f"reading {number} of water meter {meter}")
+            raise WaterRecordNotFound(meter, f"reading {number} of water meter {meter}")
         reading = found.readings[number - 1]
         rules = reading.rules
         if rules is None:
