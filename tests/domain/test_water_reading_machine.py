@@ -15,11 +15,10 @@ history exactly when its outcome is accepted or flagged; a correction names a re
 day and the original stays; a reading rejected at its check left nothing; only Usingen's staff
 act; and every case and meter rebuilt from its recorded events equals it.
 
-Three defects of ``water_reading.py`` are pinned by strict xfail tests at the end (a clerk's
-correction of a reading whose day has a later reading corrects that later one; a meter
-assignment the rules reject leaves ``MeterAssigned`` pending; the correction step on a reading
-of an unknown meter is refused naming ``meter`` instead of as a step its status does not
-allow); the machine steers around them so that it keeps guarding everything else.
+The last tests pin three defects this machine found, fixed since: a clerk's correction
+corrects the case's own reading even when its day has a later one; a meter assignment the
+rules reject leaves the case as it was; the correction step on a reading of an unknown meter
+is refused as a step its status does not allow.
 """
 
 from __future__ import annotations
@@ -416,7 +415,6 @@ class WaterReadingMachine(RuleBasedStateMachine):
             others = [m for m in (self.main, self.second) if m is not recorded_on]
             meter = self.foreign if wrong == "foreign" else others[0]
         value = max(case.value + Decimal(shift) / 1000, Decimal(0))
-        standing = meter.standing_on(case.read_on)
         reason = "Ziffer auf dem Foto verlesen"
 
         def act() -> object:
@@ -428,11 +426,6 @@ class WaterReadingMachine(RuleBasedStateMachine):
 
         gate = self._gate(case, "correct_reading", actor)
         refused, names, changed = self._attempt(case, actor, act)
-        if via_step and wrong is None and recorded_on is None:
-            # refused by the lifecycle, or (see the xfail below) for want of a recorded meter
-            if not isinstance(refused, InvalidTransition):
-                refused_naming(refused, "meter")
-            return
         if gate is not None:
             assert isinstance(refused, gate), refused
             return
@@ -444,7 +437,6 @@ class WaterReadingMachine(RuleBasedStateMachine):
             return
         assert recorded_on is not None
         assert recorded_on is meter
-        assert standing is not None
         assert names == ["ReadingCorrectedByClerk"]
         ((changed_id, (corrected,)),) = changed.items()
         assert changed_id == meter.id
@@ -455,16 +447,11 @@ class WaterReadingMachine(RuleBasedStateMachine):
             case.read_on,
             value,
         )
-        # the case's own reading, or (see the xfail below) the one standing on its day
         (own,) = [
             r for r in meter.readings if r.case_id == case.id and r.kind == ReadingKind.REPORTED
         ]
-        corrects = correction.corrects
-        assert corrects is not None
-        assert corrects in (own.number, standing.number)
-        assert meter.readings[corrects - 1] in (own, standing)  # the original stays
-        if standing == own:
-            assert (correction.corrects, correction.case_id) == (own.number, case.id)
+        assert (correction.corrects, correction.case_id) == (own.number, case.id)
+        assert meter.readings[own.number - 1] == own  # the original stays
         assert (case.status, case.corrected_value) == (CaseStatus.CLOSED, value)
 
     @rule(
@@ -486,10 +473,6 @@ class WaterReadingMachine(RuleBasedStateMachine):
             check = check_reading(
                 TOWN, meter.facts, history, case.value, case.read_on, self.today, rollover
             )
-            if gate is None and check.rejected:
-                # refused by the rules, the case keeps MeterAssigned pending: see the xfail below
-                event("skipped: assignment the rules reject")
-                return
 
         def act() -> object:
             if named == "Schmitten's meter":
@@ -513,11 +496,13 @@ class WaterReadingMachine(RuleBasedStateMachine):
             assert isinstance(refused, gate), refused
             return
         if meter is None:
-            assert isinstance(refused, InvalidCommand)
-            assert refused.field == "meter_number"
+            refused_naming(refused, "meter_number")
+            return
+        assert check is not None
+        if check.rejected:  # refused naming the number assigned; nothing changed (_attempt)
+            refused_naming(refused, "meter_number")
             return
         assert refused is None, refused
-        assert check is not None
         assert names == ["MeterAssigned", "ReadingChecked"]
         assert list(changed) == [meter.id]
         self._expect_checked(case, meter, check, changed[meter.id])
@@ -604,7 +589,7 @@ WaterReadingMachine.TestCase.settings = settings(
 TestWaterReadingMachine = WaterReadingMachine.TestCase
 
 
-# ------------------------------------------------------------------ defects found
+# ------------------------------------------------------------------ defects found, fixed
 
 
 def _flagged_twice_on_one_day() -> tuple[Any, Any, Any]:
@@ -620,12 +605,6 @@ def _flagged_twice_on_one_day() -> tuple[Any, Any, Any]:
     return meter, cases[0], cases[1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="correct_reading corrects the reading standing on the day read (meter.correct by "
-    "read_on), which is a later reading of that day, not the case's own: the correction names "
-    "the other case's reading and carries its case id",
-)
 def test_a_clerks_correction_corrects_the_cases_own_reading() -> None:
     meter, first, _second = _flagged_twice_on_one_day()
     own = next(r for r in meter.readings if r.case_id == first.id)
@@ -636,12 +615,6 @@ def test_a_clerks_correction_corrects_the_cases_own_reading() -> None:
     assert (correction.corrects, correction.case_id) == (own.number, first.id)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="assign_meter records MeterAssigned (and takes the meter's number) before the check; "
-    "when the rules reject the reading the command is refused but the case keeps the pending "
-    "event and the new meter number",
-)
 def test_an_assignment_the_rules_reject_leaves_the_case_as_it_was() -> None:
     machine = WaterReadingMachine()
     case = reading_case(UNKNOWN, Decimal("1000.000"), FIRST_DAY, machine.at)  # below 1400
@@ -656,12 +629,6 @@ def test_an_assignment_the_rules_reject_leaves_the_case_as_it_was() -> None:
     assert (case.meter_number, case.pending_events) == (UNKNOWN, [])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the correct_reading step looks for the recorded meter before the lifecycle: on a "
-    "reading whose meter is unknown it is refused as 'meter' (422), not as a step the status "
-    "does not allow (409, as assign_meter and every other step)",
-)
 def test_correcting_a_reading_of_an_unknown_meter_is_a_step_the_status_does_not_allow() -> None:
     machine = WaterReadingMachine()
     case = reading_case(UNKNOWN, Decimal("1500.000"), FIRST_DAY, machine.at)
