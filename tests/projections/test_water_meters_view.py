@@ -27,6 +27,7 @@ from domain.services.water_reading import (
 from domain.water.campaign import ReadingCampaign
 from domain.water.meter import WaterMeter, meter_id
 from domain.working_days import berlin_date
+from infrastructure.projection_rebuild import rebuild, table_indexes
 from infrastructure.projection_runner import ProjectionRunner
 from infrastructure.wiring import Vorgang
 from projections.cursors import InvalidCursor
@@ -454,6 +455,27 @@ def test_a_rebuild_gives_the_same_rows_whatever_the_batches(vorgang: Vorgang) ->
         ]
         assert rows[0], names[0]
         assert rows[0] == rows[1] == rows[2], names[0]
+
+
+def test_a_rebuild_switched_in_place_keeps_the_statistics_and_the_indexes(
+    vorgang: Vorgang,
+) -> None:
+    a_town_read_for_2026(vorgang)
+    caught_up(vorgang)
+    before = campaign_statistics(vorgang.views, TOWN, 2026)
+    pages = meters_of(vorgang.views, TOWN, limit=100)
+    live = vorgang.projections.runners[WaterMeters.name].projection
+    with vorgang.views.transaction() as tx:
+        indexes = {t: table_indexes(tx, vorgang.views.dialect, t) for t in live.tables()}
+    done = rebuild(vorgang.store, vorgang.views, live, batch_size=3)
+    assert done.events > 0
+    assert campaign_statistics(vorgang.views, TOWN, 2026) == before
+    assert meters_of(vorgang.views, TOWN, limit=100) == pages
+    with vorgang.views.transaction() as tx:
+        after = {t: table_indexes(tx, vorgang.views.dialect, t) for t in live.tables()}
+    assert {t: sorted(i.name for i in found) for t, found in after.items()} == {
+        t: sorted(i.name for i in found) for t, found in indexes.items()
+    }
 
 
 def test_the_view_reads_meter_campaign_and_reading_case_events() -> None:
