@@ -296,7 +296,7 @@ class WaterMeterReading(Case):
             value=self.value,
             flags=flags,
             consumption=None if check is None else check.consumption,
-            campaign_year=None if meter is None else campaign_year,
+            campaign_year=campaign_year,
         )
 
     class ReadingChecked(ChangesStatus):

@@ -146,6 +146,9 @@ def test_a_reading_answers_the_campaign_open_for_its_day(
     result = submit(cases, "222.500")
     assert reading(store, result.case_id).campaign_year == 2026
     assert meter_of(store).readings[-1].campaign_year == 2026
+    # a reading of a number the town does not know answers the campaign all the same
+    unknown = submit(cases, "222.500", number="WZ-USI-999999")
+    assert reading(store, unknown.case_id).campaign_year == 2026
 
 
 def test_a_lower_reading_is_refused_naming_the_field_and_nothing_is_stored(
