@@ -238,7 +238,7 @@ class WaterMeterReading(Case):
         if self.status not in (CaseStatus.SUBMITTED, ReadingStatus.METER_UNKNOWN):
             raise InvalidTransition("check_reading", self.status, self.allowed_commands())
         if meter is None:
-            self._note_check(None, None, None, actor=actor, at=at)
+            self._note_check(None, None, campaign_year, actor=actor, at=at)
             return
         check = self._record_on(meter, campaign_year, actor=actor, at=at, field=field)
         self._note_check(meter, check, campaign_year, actor=actor, at=at)
