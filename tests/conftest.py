@@ -1,7 +1,9 @@
 """Shared fixtures: a store on SQLite and, where reachable, on PostgreSQL.
 
-PostgreSQL tests run against a fresh schema per test session. On a laptop without
-PostgreSQL they skip with a visible reason; under ``CI=true`` they fail instead.
+PostgreSQL tests run in a schema of their own: empty, its tables created once per test
+process and emptied after each test (tests/postgres_pool.py); tests that need a schema
+nobody used call ``fresh_postgres_target``. On a laptop without PostgreSQL they skip with a
+visible reason; under ``CI=true`` they fail instead.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from infrastructure.database import DatabaseTarget, parse_database_url
 from infrastructure.settings import Settings
 from infrastructure.wiring import Vorgang, build
 from persistence.transcodings import PersonalDataInClear
+from tests.postgres_pool import SchemaPool
 
 POSTGRES_URL = os.environ.get(
     "VORGANG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -85,17 +88,54 @@ def sqlite_target(tmp_path: Path) -> DatabaseTarget:
     return parse_database_url(f"sqlite:///{tmp_path / 'vorgang.db'}")
 
 
+@pytest.fixture(scope="session")
+def postgres_schemas(
+    tmp_path_factory: pytest.TempPathFactory, seal_files: tuple[Path, Path]
+) -> Iterator[SchemaPool]:
+    """This test process's PostgreSQL schemas, each prepared by one start of the application."""
+
+    def prepare(target: DatabaseTarget) -> None:
+        places = document_places(tmp_path_factory.mktemp("schema"), seal_files)
+        settings = Settings(database_url=target.display, **places)  # type: ignore[arg-type]
+        build(settings, clock=FixedClock(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))).close()
+
+    pool = SchemaPool(
+        create=fresh_postgres_target,
+        drop=drop_postgres_schema,
+        connect=admin_connection,
+        prepare=prepare,
+    )
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DatabaseTarget]:
-    """Each application test runs once on SQLite and once on PostgreSQL."""
+    """Each application test runs once on SQLite and once on PostgreSQL.
+
+    On PostgreSQL in an empty schema with the application's tables, emptied again after the
+    test; a test marked ``serial`` (it looks at what the database keeps on disk) gets a new
+    schema, dropped after it.
+    """
     if request.param == "sqlite":
         yield sqlite_target(tmp_path)
         return
-    pg = fresh_postgres_target()
+    if request.node.get_closest_marker("serial") is not None:
+        pg = fresh_postgres_target()
+        try:
+            yield pg
+        finally:
+            drop_postgres_schema(pg)
+        return
+    require_postgres()
+    pool: SchemaPool = request.getfixturevalue("postgres_schemas")
+    pg = pool.take()
     try:
         yield pg
     finally:
-        drop_postgres_schema(pg)
+        pool.give_back(pg)
 
 
 @pytest.fixture
