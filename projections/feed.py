@@ -31,6 +31,11 @@ correction naming the reading it corrects, the final reading at removal) with it
 that history, counter value, consumption, kind, flags and campaign year, under the meter's
 town, number and property. A meter number and a property's id are no personal data; the
 reader, the customer and a correction's free-text reason are never published.
+
+A town's reading campaign of a year is published beside its meters, so a fee system learns
+when the year's readings are complete: opened (start and deadline), each run of the
+estimates after the deadline (how many meters were estimated, how many could not be) and
+its close. Town, year and counts only; the staff who did it are never named.
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ from domain.services.dog_registration import DogRegistration
 from domain.services.water_reading import SERVICE_ID as WATER_READING
 from domain.tenants import tenant as tenant_named
 from domain.timer_notice import NoticeSort, TimerNotice
+from domain.water.campaign import ReadingCampaign
 from domain.water.meter import WaterMeter
 from domain.working_days import BERLIN
 from projections.bulk import load_rows, upsert_rows
@@ -363,6 +369,33 @@ WATER_METER_EVENTS: Final[tuple[type[Any], ...]] = (
 )
 WATER_SERVICE: Final = WATER_READING  # the meters' rows are the reading service's
 
+# A town's reading campaign of a year (domain/water/campaign.py, id ``campaign_id``):
+# published so a fee system learns when a year's readings are complete, under the reading
+# service. Keyed by ``ReadingCampaign.<event>``.
+WATER_CAMPAIGN_TYPES: Final = {
+    "ReadingCampaign.Opened": (
+        "water_campaign_opened",
+        "A town opened its reading campaign of a year (year, starts_on, deadline): readings "
+        "from starts_on answer it (campaign_year on the meters' readings).",
+    ),
+    "ReadingCampaign.EstimatesMade": (
+        "water_campaign_estimates_made",
+        "After the deadline the meters without a reading were estimated (one run; a later "
+        "run is published too): estimated, not_estimable (nothing to estimate from), "
+        "estimated_at. Each estimate is a water_meter_reading_estimated of its meter.",
+    ),
+    "ReadingCampaign.Closed": (
+        "water_campaign_closed",
+        "The campaign was closed (closed_at): the year's readings are complete, a reading "
+        "after it answers no campaign.",
+    ),
+}
+WATER_CAMPAIGN_EVENTS: Final[tuple[type[Any], ...]] = (
+    ReadingCampaign.Opened,
+    ReadingCampaign.EstimatesMade,
+    ReadingCampaign.Closed,
+)
+
 
 def _published() -> dict[str, tuple[str, str]]:
     found = dict(SHARED_TYPES)
@@ -375,6 +408,7 @@ def _published() -> dict[str, tuple[str, str]]:
         | RECEIVABLE_TYPES
         | REQUEST_TYPES
         | WATER_METER_TYPES
+        | WATER_CAMPAIGN_TYPES
     )
 
 
@@ -433,6 +467,7 @@ METER_STATE = (
     "digits",
     "readings",
 )
+CAMPAIGN_STATE = ("campaign_id", "tenant", "year", "starts_on", "deadline")
 
 
 def _day(value: date | None) -> str | None:
@@ -644,7 +679,8 @@ class Feed(CaseEventLog):
     # 2: the applicant's sealed fields per case. The citizens' offices' tables came with
     # version 2 still: no office-day event existed before them, so nothing published before
     # would change, and published rows are history (a rebuild would re-derive old rows).
-    # So with the water meters' table: no meter event was stored before the feed followed them.
+    # So with the water meters' table: no meter event was stored before the feed followed them,
+    # and with the campaigns' table (the campaigns came with the meters, #26).
     version: ClassVar[int] = 2
     row_columns = ROW_COLUMNS
     case_columns = CASE_COLUMNS
@@ -701,6 +737,12 @@ class Feed(CaseEventLog):
             "tenant TEXT NOT NULL, meter_number TEXT NOT NULL, property_id TEXT NOT NULL, "
             "main_meter TEXT, digits INTEGER NOT NULL, readings TEXT NOT NULL)"
         )
+        # What a campaign's later events draw from: its town, year, start and deadline.
+        tx.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.campaigns_table} (campaign_id TEXT PRIMARY KEY, "
+            "tenant TEXT NOT NULL, year INTEGER NOT NULL, starts_on TEXT NOT NULL, "
+            "deadline TEXT NOT NULL)"
+        )
 
     @property
     def days_table(self) -> str:
@@ -727,8 +769,14 @@ class Feed(CaseEventLog):
         """Per water meter: its town, number, property and history as published."""
         return f"{self.key}_meters"
 
+    @property
+    def campaigns_table(self) -> str:
+        """Per reading campaign: its town, year, start and deadline."""
+        return f"{self.key}_campaigns"
+
     def tables(self) -> list[str]:
-        """Events, cases, office days, bookings, receivables, payment requests and meters."""
+        """Events, cases, office days, bookings, receivables, payment requests, meters and
+        reading campaigns."""
         return [
             *super().tables(),
             self.days_table,
@@ -736,35 +784,44 @@ class Feed(CaseEventLog):
             self.receivables_table,
             self.requests_table,
             self.meters_table,
+            self.campaigns_table,
         ]
 
     def topics(self) -> list[str]:
         """Every case event, the notices the scheduler sent for cases, office days' events,
-        receivables', payment requests' and water meters' events."""
+        receivables', payment requests', water meters' and reading campaigns' events."""
         others = [
             get_topic(klass)
-            for klass in (*APPOINTMENT_EVENTS, *PAYMENT_EVENTS, *WATER_METER_EVENTS)
+            for klass in (
+                *APPOINTMENT_EVENTS,
+                *PAYMENT_EVENTS,
+                *WATER_METER_EVENTS,
+                *WATER_CAMPAIGN_EVENTS,
+            )
         ]
         return sorted({*super().topics(), get_topic(TimerNotice.Sent), *others})
 
     def apply(self, tx: ViewTransaction, batch: Sequence[Applied]) -> None:
-        """Case events as before; an office day's, a receivable's, a payment request's or a
-        water meter's events with its state loaded for the batch."""
+        """Case events as before; an office day's, a receivable's, a payment request's, a
+        water meter's or a reading campaign's events with its state loaded for the batch."""
         ids = sorted(
             {str(a.event.originator_id) for a in batch if isinstance(a.event, OfficeDay.Event)}
         )
         self._days = OfficeDays(tx, self.days_table, self.bookings_table, ids)
         self._books = PaymentBooks(tx, self.receivables_table, self.requests_table, batch)
         self._meters = WaterMeters(tx, self.meters_table, batch)
+        self._campaigns = WaterCampaigns(tx, self.campaigns_table, batch)
         try:
             super().apply(tx, batch)
             self._days.store()
             self._books.store()
             self._meters.store()
+            self._campaigns.store()
         finally:
             self._days = None
             self._books = None
             self._meters = None
+            self._campaigns = None
 
     def _case_of(self, event: Any) -> str:
         """A notice belongs to the case it was sent for; any other event to its aggregate."""
@@ -786,6 +843,11 @@ class Feed(CaseEventLog):
             if meters is None:  # pragma: no cover - only ever called from apply
                 raise RuntimeError("water meters are loaded per batch")
             return meters.row(applied)
+        if isinstance(event, ReadingCampaign.Event):
+            campaigns = self._campaigns
+            if campaigns is None:  # pragma: no cover - only ever called from apply
+                raise RuntimeError("reading campaigns are loaded per batch")
+            return campaigns.row(applied)
         case_id = self._case_of(event)
         if isinstance(event, TimerNotice.Sent):
             return self._notice_row(cases.get(case_id), applied)
@@ -860,6 +922,7 @@ class Feed(CaseEventLog):
     _days: OfficeDays | None = None  # while a batch is applied: the office days it touches
     _books: PaymentBooks | None = None  # and the receivables and payment requests it touches
     _meters: WaterMeters | None = None  # and the water meters it touches
+    _campaigns: WaterCampaigns | None = None  # and the reading campaigns it touches
 
     def _office_day_row(self, applied: Applied) -> tuple[Any, ...] | None:
         """An office day's event: its state kept, and its public row if it has one."""
@@ -1440,4 +1503,72 @@ def _meter_data(meter: dict[str, Any], version: int) -> dict[str, Any]:
         "service": WATER_SERVICE,
         "version": version,
         "links": {"meter": f"/api/v1/water-meters/{meter['meter_id']}"},
+    }
+
+
+class WaterCampaigns:
+    """The reading campaigns a batch touches: read once, stored at its end.
+
+    Only the campaign's opening names its town and year; its later events draw them from
+    here. Who opened, estimated or closed it is never published.
+    """
+
+    def __init__(self, tx: ViewTransaction, table: str, batch: Sequence[Applied]) -> None:
+        self.tx = tx
+        self.table = table
+        ids = sorted(
+            {
+                str(a.event.originator_id)
+                for a in batch
+                if isinstance(a.event, ReadingCampaign.Event)
+            }
+        )
+        self.campaigns = load_rows(tx, table, CAMPAIGN_STATE, ids)
+
+    def row(self, applied: Applied) -> tuple[Any, ...] | None:
+        """The event's public row, the campaign kept (None: never seen opened)."""
+        event: Any = applied.event
+        key = str(event.originator_id)
+        if isinstance(event, ReadingCampaign.Opened):
+            self.campaigns[key] = {
+                "campaign_id": key,
+                "tenant": event.tenant,
+                "year": event.year,
+                "starts_on": _day(event.starts_on),
+                "deadline": _day(event.deadline),
+            }
+        campaign = self.campaigns.get(key)
+        key_name = f"ReadingCampaign.{type(event).__name__}"
+        if campaign is None or key_name not in WATER_CAMPAIGN_TYPES:
+            return None  # a campaign the feed never saw opened
+        extra: dict[str, Any] = {}
+        if isinstance(event, ReadingCampaign.EstimatesMade):
+            extra = {
+                "estimated": event.estimated,
+                "not_estimable": event.not_estimable,
+                "estimated_at": utc_text(event.at),
+            }
+        elif isinstance(event, ReadingCampaign.Closed):
+            extra = {"closed_at": utc_text(event.at)}
+        public, _ = WATER_CAMPAIGN_TYPES[key_name]
+        data = _campaign_data(campaign, event.originator_version) | extra
+        about = {"tenant": campaign["tenant"], "service": WATER_SERVICE}
+        return _payment_row(applied, public, about, data)
+
+    def store(self) -> None:
+        """Write the campaigns back (each batch touches few)."""
+        upsert_rows(self.tx, self.table, CAMPAIGN_STATE, list(self.campaigns.values()))
+
+
+def _campaign_data(campaign: dict[str, Any], version: int) -> dict[str, Any]:
+    """What every campaign event says: which town's campaign of which year, until when."""
+    return {
+        "tenant": campaign["tenant"],
+        "campaign_id": campaign["campaign_id"],
+        "year": int(campaign["year"]),
+        "starts_on": campaign["starts_on"],
+        "deadline": campaign["deadline"],
+        "service": WATER_SERVICE,
+        "version": version,
+        "links": {"campaign": f"/api/v1/water-campaigns/{campaign['year']}"},
     }

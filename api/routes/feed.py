@@ -14,7 +14,7 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
@@ -35,6 +35,7 @@ from projections.feed import (
     PUBLIC_TYPES,
     TYPE_PREFIX,
     TYPE_VERSION,
+    WATER_CAMPAIGN_TYPES,
     WATER_METER_TYPES,
 )
 from projections.feed_query import (
@@ -253,6 +254,42 @@ class WaterMeterEventData(BaseModel):
     removed_on: date | None = Field(default=None, description="On water_meter_removed")
 
 
+class CampaignLinks(BaseModel):
+    """Where to read more."""
+
+    campaign: str = Field(description="The reading campaign resource (staff of its town).")
+
+
+class WaterCampaignEventData(BaseModel):
+    """The `data` of every reading campaign event (`subject` is the campaign id): for the
+    water and wastewater fees, so a fee system learns when a year's readings are complete.
+    Town, year, days and counts only; the staff who did it are never named.
+    """
+
+    tenant: str = Field(description="The town, e.g. usingen")
+    campaign_id: str = Field(description="The campaign's id: a UUIDv5 of town and year")
+    year: int = Field(description="The campaign's year (campaign_year on the meters' readings)")
+    starts_on: date = Field(description="Readings from this day answer the campaign")
+    deadline: date = Field(description="After it the meters still missing are estimated")
+    service: str = Field(description="Always water-meter-reading")
+    version: int = Field(description="The campaign's version the event recorded")
+    links: CampaignLinks
+    estimated: int | None = Field(
+        default=None, description="On water_campaign_estimates_made: meters estimated in the run"
+    )
+    not_estimable: int | None = Field(
+        default=None,
+        description="On water_campaign_estimates_made: meters without a reading that could not "
+        "be estimated (nothing to estimate from)",
+    )
+    estimated_at: datetime | None = Field(
+        default=None, description="On water_campaign_estimates_made: when the run was made"
+    )
+    closed_at: datetime | None = Field(
+        default=None, description="On water_campaign_closed: when the campaign was closed"
+    )
+
+
 class CloudEventsBatch(Response):
     """A response in the CloudEvents JSON batch format."""
 
@@ -289,11 +326,19 @@ def feed_types() -> list[FeedType]:
     schema = CaseEventData.model_json_schema()
     meters = {public for public, _ in WATER_METER_TYPES.values()}
     meter_schema = WaterMeterEventData.model_json_schema()
+    campaigns = {public for public, _ in WATER_CAMPAIGN_TYPES.values()}
+    campaign_schema = WaterCampaignEventData.model_json_schema()
+
+    def schema_of(name: str) -> dict[str, Any]:
+        if name in meters:
+            return meter_schema
+        return campaign_schema if name in campaigns else schema
+
     return [
         FeedType(
             type=f"{TYPE_PREFIX}{name}.{TYPE_VERSION}",
             description=DESCRIPTIONS[name],
-            dataschema=meter_schema if name in meters else schema,
+            dataschema=schema_of(name),
         )
         for name in sorted(set(PUBLIC_TYPES.values()))
     ]
