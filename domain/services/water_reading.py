@@ -36,7 +36,7 @@ from pydantic import ConfigDict, Field, StringConstraints
 
 from domain.actor import Actor, ActorRecord
 from domain.case import Case
-from domain.case_steps import STAFF
+from domain.case_steps import STAFF, OptionalReason, Reason
 from domain.commands import Acting, CommandBody, SharedAggregates, Step, Steps, Text
 from domain.errors import InvalidCommand, InvalidTransition
 from domain.lifecycle import CaseStatus, ChangesStatus, extend_lifecycle
@@ -597,18 +597,6 @@ class MeterAssignment(CommandBody):
     )
 
 
-class OptionalReason(CommandBody):
-    """A clerk's confirmation, with a reason if there is one."""
-
-    reason: Text | None = None
-
-
-class Rejection(CommandBody):
-    """Why the reading is rejected."""
-
-    reason: Text
-
-
 def _correct(case: WaterMeterReading, body: ReadingCorrection, acting: Acting) -> Sequence[Any]:
     case.check_allowed("correct_reading")
     meter = _recorded_meter(case, acting)
@@ -683,7 +671,7 @@ STEPS: Final = Steps(
             "reading-rejection",
             "Water meter reading: reject a reading of an unknown meter",
             "With the reason; nothing is recorded on any meter. The file closes.",
-            body=Rejection,
+            body=Reason,
         ),
     ),
 )

@@ -22,6 +22,7 @@ from application.commands import CommandHandler
 from application.errors import CaseNotFound
 from application.store import VorgangStore
 from domain.actor import Actor, Role
+from domain.case_steps import OptionalReason, Reason
 from domain.errors import InvalidCommand
 from domain.lifecycle import CaseStatus
 from domain.rules.water_meters import Flag, ReadingKind
@@ -29,10 +30,8 @@ from domain.services.water_reading import (
     SERVICE_ID,
     STEPS,
     MeterAssignment,
-    OptionalReason,
     ReadingCorrection,
     ReadingStatus,
-    Rejection,
     WaterMeterReading,
     example,
 )
@@ -246,7 +245,7 @@ def test_an_unknown_meter_is_rejected_with_a_reason(
     result = submit(cases, "222.000", number="WZ-UNBEKANNT")
     steps.handle(
         result.case_id,
-        STEPS.named("reject_reading")(Rejection(reason="Kein Zähler der Stadt Usingen")),
+        STEPS.named("reject_reading")(Reason(reason="Kein Zähler der Stadt Usingen")),
         CLERK,
         None,
     )
