@@ -191,9 +191,14 @@ class WaterMeterReading(Case):
 
     def _submitted(self, submitted: Case.Submitted) -> None:
         super()._submitted(submitted)
+        # The reading as submitted, read from the stored form once (never validated again).
+        application = self.application
+        self.value = Decimal(str(application.reading))  # the counter reported, in m³
+        self.read_on: date = application.read_on  # the day the meter was read
+        self.rollover_declared = bool(application.rollover_declared)
         self.outcome: Outcome | None = None
         self.meter_id: UUID | None = None
-        self.meter_number = normalised_meter_number(self.application.meter_number)
+        self.meter_number = normalised_meter_number(application.meter_number)
         self.flags: tuple[str, ...] = ()
         self.consumption: Decimal | None = None
         self.campaign_year: int | None = None
@@ -210,16 +215,6 @@ class WaterMeterReading(Case):
             if reading.case_id == self.id and reading.kind == ReadingKind.REPORTED:
                 return reading
         raise InvalidCommand("meter", "the reading is not recorded on this meter")
-
-    @property
-    def value(self) -> Decimal:
-        """The counter reported, in m³."""
-        return Decimal(str(self.application.reading))
-
-    @property
-    def read_on(self) -> date:
-        """The day the meter was read."""
-        return self.application.read_on
 
     # ------------------------------------------------------------- the check
 
@@ -259,7 +254,7 @@ class WaterMeterReading(Case):
                 case_id=self.id,
                 value=self.value,
                 read_on=self.read_on,
-                rollover_declared=bool(self.application.rollover_declared),
+                rollover_declared=self.rollover_declared,
                 today=berlin_date(at),
                 actor=actor,
                 at=at,
