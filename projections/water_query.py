@@ -16,23 +16,10 @@ from uuid import UUID
 from domain.services.water_reading import ReadingStatus
 from projections.cursors import decode_cursor, encode_cursor
 from projections.view_store import ViewDatabase
-from projections.water_meters import ESTIMATED, REPORTED, WaterMeters, state_key
+from projections.water_meters import ESTIMATED, METER_COLUMNS, REPORTED, WaterMeters, state_key
 from projections.where import Where
 
-METER_FIELDS: Final = (
-    "meter_id",
-    "tenant",
-    "meter_number",
-    "property_id",
-    "main_meter",
-    "installed_on",
-    "calibration_valid_until",
-    "removed_on",
-    "last_read_on",
-    "last_value",
-    "last_kind",
-    "readings",
-)
+METER_FIELDS: Final = tuple(c for c in METER_COLUMNS if c != "position")
 DAYS: Final = ("installed_on", "calibration_valid_until", "removed_on", "last_read_on")
 CAMPAIGN_FIELDS: Final = ("year", "starts_on", "deadline", "closed_at", "estimates_made_at")
 

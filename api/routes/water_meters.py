@@ -569,15 +569,8 @@ def replay_reading(
     meters: WaterMetersDep,
 ) -> ReadingReplayOut:
     """The recomputed result beside the recorded one, and whether they match."""
-    replay = meters.replay(actor, meter_id, number)
-    return ReadingReplayOut(
-        number=replay.number,
-        kind=replay.kind,
-        rules_id=replay.rules_id,
-        version=replay.version,
-        recorded=replay.recorded,
-        replayed=replay.replayed,
-        matches=replay.matches,
+    return ReadingReplayOut.model_validate(
+        meters.replay(actor, meter_id, number), from_attributes=True
     )
 
 
@@ -635,15 +628,7 @@ async def get_campaign(
 )
 def make_estimates(year: Year, actor: ActorDep, meters: WaterMetersDep) -> EstimatesOut:
     """On the deadline day, one save per meter; run again, it estimates only what is missing."""
-    run = meters.make_estimates(actor, year)
-    return EstimatesOut(
-        tenant=run.tenant,
-        year=run.year,
-        estimated=run.estimated,
-        not_estimable=run.not_estimable,
-        already_read=run.already_read,
-        already_estimated=run.already_estimated,
-    )
+    return EstimatesOut.model_validate(meters.make_estimates(actor, year), from_attributes=True)
 
 
 @router.post(

@@ -14,16 +14,11 @@ import pytest
 
 from application.commands import CommandHandler
 from domain.actor import Actor, Role
+from domain.case_steps import OptionalReason, Reason
 from domain.lifecycle import CaseStatus
 from domain.rules.water_meters import ReadingKind
 from domain.services import water_reading
-from domain.services.water_reading import (
-    STEPS,
-    OptionalReason,
-    ReadingCorrection,
-    ReadingStatus,
-    Rejection,
-)
+from domain.services.water_reading import STEPS, ReadingCorrection, ReadingStatus
 from domain.water.campaign import ReadingCampaign
 from domain.water.meter import WaterMeter, meter_id
 from domain.working_days import berlin_date
@@ -395,7 +390,7 @@ def test_reading_cases_waiting_for_a_clerk_are_counted_until_a_clerk_acts(
     steps.handle(confirmed, STEPS.named("confirm_reading")(OptionalReason()), CLERK, None)
     body = ReadingCorrection(value=D("215.000"), reason="Ziffer verlesen (Foto)")
     steps.handle(corrected, STEPS.named("correct_reading")(body), CLERK, None)
-    reject = STEPS.named("reject_reading")(Rejection(reason="Kein Zähler der Stadt"))
+    reject = STEPS.named("reject_reading")(Reason(reason="Kein Zähler der Stadt"))
     steps.handle(rejected, reject, CLERK, None)
     caught_up(vorgang)
     assert campaign_statistics(vorgang.views, TOWN, 2026) == {
