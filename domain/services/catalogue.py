@@ -27,7 +27,6 @@ from domain.rules import dog_tax as dog_tax_rules
 from domain.rules import resident_parking as parking_rules
 from domain.rules import sewer_connection as sewer_rules
 from domain.rules import traffic_sign_order as sign_rules
-from domain.rules import water_meters as water_rules
 from domain.rules.road_opening import FEE_TARIFFS, LEAD_TIMES, in_force
 from domain.services import (
     burial,
@@ -271,27 +270,6 @@ def _dog_tax_tariff(on: date) -> dict[str, Any]:
     }
 
 
-def _water_reading_rules(on: date) -> dict[str, Any]:
-    """Per town: the plausibility rules of a reading in force (the thresholds it flags at)."""
-    towns: dict[str, Any] = {}
-    for tenant in water_rules.READING_RULES:
-        rules = water_rules.rules_in_force(tenant, on, field="on")
-        towns[tenant] = {
-            "version": rules.version,
-            "valid_from": rules.valid_from.isoformat(),
-            "flagged_above_average_times": str(rules.high_factor),
-            "flagged_below_average_times": str(rules.low_factor),
-            "minimum_history_days": rules.minimum_history_days,
-            "calibration_years": rules.calibration_years,
-            "estimation_history_years": rules.estimation_history_years,
-            "legal_basis": rules.legal_basis,
-        }
-    return {
-        "charged": "no fee: a reading is the basis of the water and wastewater fees",
-        "towns": towns,
-    }
-
-
 SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
     {
         general.SERVICE_ID: ServiceDefinition(
@@ -476,7 +454,6 @@ SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
                 holds_fee_assessments=False,
             ),
             example=water_reading.example,
-            tariff=_water_reading_rules,
             check_application=checked_by(
                 water_reading.MeterReadingApplication, "a water meter reading"
             ),

@@ -49,7 +49,7 @@ def test_a_nested_group_path_acts_for_its_team(client: TestClient, auth: Auth) -
     civil_works = {
         "label_de": "Bauamt / Tiefbau",
         "label_en": "Civil engineering",
-        "services": ["road-opening", "sewer-connection"],
+        "services": ["road-opening", "sewer-connection", "water-meter-reading"],
         "reason": "Allgemeine Anträge nur noch im Bürgerbüro",
     }
     changed = client.put("/api/v1/admin/teams/bauamt", json=civil_works, headers=auth("admin"))
