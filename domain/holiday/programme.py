@@ -1,0 +1,113 @@
+"""A town's holiday programme of a year (Ferienspiele): the offerings it lists, by code.
+
+The programme is the town's list of the year's offerings. Publishing an offering lists it
+here in the same atomic save, so of two offerings published at once under one code one save
+fails on the programme's version and the retry is refused (the code is taken). The programme
+answers which offerings a town has in a year, and counts places across them for a rule of
+places per child (the application reads each listed offering's allocated children). Its id
+is a UUIDv5 of the town and the year (``programme_id``): public. It holds no personal data.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Final
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.actor import Actor
+from domain.errors import InvalidCommand
+from domain.holiday.offering import normalised_code
+from domain.tenants import TENANTS
+
+__all__ = ["PROGRAMME_NAMESPACE", "HolidayProgramme", "OfferingCodeTaken", "programme_id"]
+
+PROGRAMME_NAMESPACE: Final = uuid5(NAMESPACE_URL, "vorgang:holiday-programme")
+
+
+class OfferingCodeTaken(InvalidCommand):
+    """An offering's code is taken in the town's programme of the year (the API: 409)."""
+
+    def __init__(self, code: str, year: int) -> None:
+        super().__init__("code", f"the code {code} is taken in {year}")
+        self.code = code
+
+
+def programme_id(tenant: str, year: int) -> UUID:
+    """The id of a town's holiday programme of a year (public: town and year alone)."""
+    return uuid5(PROGRAMME_NAMESPACE, f"{tenant}:{year}")
+
+
+class HolidayProgramme(Aggregate):
+    """A town's Ferienspiele of one year: the offerings listed, each under its code."""
+
+    @classmethod
+    def start(
+        cls, *, tenant: str, year: int, actor: Actor, at: datetime, id: UUID | None = None
+    ) -> HolidayProgramme:
+        """Start the programme of a town's year (its first offering is listed next)."""
+        if tenant not in TENANTS:
+            raise InvalidCommand("tenant", f"unknown town {tenant!r}")
+        if not 2000 <= year <= 2199:
+            raise InvalidCommand("year", "a year from 2000 to 2199")
+        new_id = programme_id(tenant, year)
+        if id is not None and id != new_id:
+            raise InvalidCommand("id", "the id of the town and year")
+        return cls(
+            id=new_id,
+            tenant=tenant,
+            year=year,
+            actor_id=actor.id,
+            actor_role=actor.role.value,
+            at=at,
+        )
+
+    class Started(Aggregate.Created):
+        """A town's programme of a year was started."""
+
+        tenant: str
+        year: int
+        actor_id: str
+        actor_role: str
+        at: datetime
+
+    @event(Started)
+    def __init__(
+        self, *, id: UUID, tenant: str, year: int, actor_id: str, actor_role: str, at: datetime
+    ) -> None:
+        self.tenant = tenant
+        self.year = year
+        self.offerings: tuple[UUID, ...] = ()
+        self.codes: dict[str, UUID] = {}
+
+    def list_offering(self, *, offering_id: UUID, code: str, actor: Actor, at: datetime) -> None:
+        """List a published offering under its code; refused when the code is taken."""
+        number = normalised_code(code)
+        if number in self.codes:
+            raise OfferingCodeTaken(number, self.year)
+        if offering_id in self.offerings:
+            raise InvalidCommand("offering_id", "the offering is listed already")
+        self._offering_listed(
+            offering_id=offering_id,
+            code=number,
+            actor_id=actor.id,
+            actor_role=actor.role.value,
+            at=at,
+        )
+
+    class OfferingListed(Aggregate.Event):
+        """An offering was listed in the programme under its code."""
+
+        offering_id: UUID
+        code: str
+        actor_id: str
+        actor_role: str
+        at: datetime
+
+    @event(OfferingListed)
+    def _offering_listed(
+        self, *, offering_id: UUID, code: str, actor_id: str, actor_role: str, at: datetime
+    ) -> None:
+        self.offerings = (*self.offerings, offering_id)
+        self.codes = {**self.codes, code: offering_id}
