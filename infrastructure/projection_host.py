@@ -26,6 +26,7 @@ from projections.call_board import CallBoard
 from projections.case_stats import CaseStats
 from projections.due_timers import DueTimers
 from projections.feed import Feed
+from projections.holiday_offerings import HolidayOfferings
 from projections.inbox import Inbox
 from projections.open_dispatches import OpenDispatches
 from projections.projection import Projection
@@ -71,6 +72,7 @@ def default_projections(
         CallBoard(),
         Receivables(),
         WaterMeters(),
+        HolidayOfferings(),
         case_search(store, views.dialect, search_key),
     ]
 

@@ -36,6 +36,15 @@ A town's reading campaign of a year is published beside its meters, so a fee sys
 when the year's readings are complete: opened (start and deadline), each run of the
 estimates after the deadline (how many meters were estimated, how many could not be) and
 its close. Town, year and counts only; the staff who did it are never named.
+
+A town's holiday programme (Ferienspiele, #27) is published per offering, so a youth
+welfare or booking system learns what is offered and how the places went: published (its
+activity, days, ages, places, fee, registration window and allocation rules), its window
+closed early, its places drawn (how many children took part, were allocated a place and
+wait), a place moved up after a cancellation (the registration case's id and the child's
+number in it, the waiting position it left) and its health notes erased after it ended
+(how many registrations). Ids and counts only: never a child, a guardian, an age, a health
+note, the draw's seed or its lots, and never the staff who did it.
 """
 
 from __future__ import annotations
@@ -55,6 +64,7 @@ from domain.appointments.office_day import OfficeDay
 from domain.case import Case
 from domain.case_charges import CaseCharges
 from domain.case_documents import CaseDocuments
+from domain.holiday.offering import HolidayOffering
 from domain.lifecycle import CaseStatus
 from domain.payments.payment_request import PaymentRequest
 from domain.payments.receivable import SETTLED, Receivable
@@ -396,6 +406,49 @@ WATER_CAMPAIGN_EVENTS: Final[tuple[type[Any], ...]] = (
     ReadingCampaign.Closed,
 )
 
+# A town's holiday offering (domain/holiday/offering.py, id ``offering_id``): published under
+# the holiday registration service, ids and counts only (never a child, a health note, the
+# draw's seed or lots). Keyed by ``HolidayOffering.<event>``; registrations and cancellations
+# are the registration cases' own events, the staff's changes the town's business.
+HOLIDAY_OFFERING_TYPES: Final = {
+    "HolidayOffering.Published": (
+        "holiday_offering_published",
+        "A town published an offering of its holiday programme (Ferienspiele, § 11 SGB VIII): "
+        "year, code, activity, location, starts_on, ends_on, min_age, max_age, places, fee, "
+        "registration_opens_at, registration_closes_at and the allocation rules.",
+    ),
+    "HolidayOffering.WindowClosed": (
+        "holiday_offering_window_closed",
+        "The staff closed the registration window before its hour (closed_at; reason only "
+        "as a keyword); the places are drawn next.",
+    ),
+    "HolidayOffering.PlacesDrawn": (
+        "holiday_offering_places_drawn",
+        "The places were drawn once, with a seed drawn by the system (algorithm; the seed and "
+        "the lots stay with the decision, for the auditors' replay): drawn_at, children "
+        "taking part, allocated and waiting (in draw order, the waiting list).",
+    ),
+    "HolidayOffering.PlaceMovedUp": (
+        "holiday_offering_place_moved_up",
+        "A cancellation freed a place and the next child on the waiting list that fits moved "
+        "up: case_id of its registration, child (its number there), from_position on the "
+        "waiting list, because_of (the case whose cancellation freed it).",
+    ),
+    "HolidayOffering.HealthNotesErased": (
+        "holiday_offering_health_notes_erased",
+        "After the offering ended, the health notes and allergies of its registrations were "
+        "erased (erased_at; registrations: how many cases).",
+    ),
+}
+HOLIDAY_OFFERING_EVENTS: Final[tuple[type[Any], ...]] = (
+    HolidayOffering.Published,
+    HolidayOffering.WindowClosed,
+    HolidayOffering.PlacesDrawn,
+    HolidayOffering.PlaceMovedUp,
+    HolidayOffering.HealthNotesErased,
+)
+HOLIDAY_SERVICE: Final = "holiday-registration"  # the offerings' rows are the registrations'
+
 
 def _published() -> dict[str, tuple[str, str]]:
     found = dict(SHARED_TYPES)
@@ -409,6 +462,7 @@ def _published() -> dict[str, tuple[str, str]]:
         | REQUEST_TYPES
         | WATER_METER_TYPES
         | WATER_CAMPAIGN_TYPES
+        | HOLIDAY_OFFERING_TYPES
     )
 
 
@@ -468,6 +522,7 @@ METER_STATE = (
     "readings",
 )
 CAMPAIGN_STATE = ("campaign_id", "tenant", "year", "starts_on", "deadline")
+OFFERING_STATE = ("offering_id", "tenant", "year", "code", "starts_on", "ends_on", "places")
 
 
 def _day(value: date | None) -> str | None:
@@ -680,7 +735,8 @@ class Feed(CaseEventLog):
     # version 2 still: no office-day event existed before them, so nothing published before
     # would change, and published rows are history (a rebuild would re-derive old rows).
     # So with the water meters' table: no meter event was stored before the feed followed them,
-    # and with the campaigns' table (the campaigns came with the meters, #26).
+    # and with the campaigns' table (the campaigns came with the meters, #26), and with the
+    # holiday offerings' table (#27).
     version: ClassVar[int] = 2
     row_columns = ROW_COLUMNS
     case_columns = CASE_COLUMNS
@@ -743,6 +799,12 @@ class Feed(CaseEventLog):
             "tenant TEXT NOT NULL, year INTEGER NOT NULL, starts_on TEXT NOT NULL, "
             "deadline TEXT NOT NULL)"
         )
+        # What an offering's later events draw from: its town, year, code, days and places.
+        tx.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.offerings_table} (offering_id TEXT PRIMARY KEY, "
+            "tenant TEXT NOT NULL, year INTEGER NOT NULL, code TEXT NOT NULL, "
+            "starts_on TEXT NOT NULL, ends_on TEXT NOT NULL, places INTEGER NOT NULL)"
+        )
 
     @property
     def days_table(self) -> str:
@@ -774,9 +836,14 @@ class Feed(CaseEventLog):
         """Per reading campaign: its town, year, start and deadline."""
         return f"{self.key}_campaigns"
 
+    @property
+    def offerings_table(self) -> str:
+        """Per holiday offering: its town, year, code, days and places."""
+        return f"{self.key}_offerings"
+
     def tables(self) -> list[str]:
-        """Events, cases, office days, bookings, receivables, payment requests, meters and
-        reading campaigns."""
+        """Events, cases, office days, bookings, receivables, payment requests, meters,
+        reading campaigns and holiday offerings."""
         return [
             *super().tables(),
             self.days_table,
@@ -785,11 +852,13 @@ class Feed(CaseEventLog):
             self.requests_table,
             self.meters_table,
             self.campaigns_table,
+            self.offerings_table,
         ]
 
     def topics(self) -> list[str]:
         """Every case event, the notices the scheduler sent for cases, office days' events,
-        receivables', payment requests', water meters' and reading campaigns' events."""
+        receivables', payment requests', water meters', reading campaigns' and holiday
+        offerings' events."""
         others = [
             get_topic(klass)
             for klass in (
@@ -797,13 +866,15 @@ class Feed(CaseEventLog):
                 *PAYMENT_EVENTS,
                 *WATER_METER_EVENTS,
                 *WATER_CAMPAIGN_EVENTS,
+                *HOLIDAY_OFFERING_EVENTS,
             )
         ]
         return sorted({*super().topics(), get_topic(TimerNotice.Sent), *others})
 
     def apply(self, tx: ViewTransaction, batch: Sequence[Applied]) -> None:
         """Case events as before; an office day's, a receivable's, a payment request's, a
-        water meter's or a reading campaign's events with its state loaded for the batch."""
+        water meter's, a reading campaign's or a holiday offering's events with its state
+        loaded for the batch."""
         ids = sorted(
             {str(a.event.originator_id) for a in batch if isinstance(a.event, OfficeDay.Event)}
         )
@@ -811,17 +882,20 @@ class Feed(CaseEventLog):
         self._books = PaymentBooks(tx, self.receivables_table, self.requests_table, batch)
         self._meters = WaterMeters(tx, self.meters_table, batch)
         self._campaigns = WaterCampaigns(tx, self.campaigns_table, batch)
+        self._offerings = Offerings(tx, self.offerings_table, batch)
         try:
             super().apply(tx, batch)
             self._days.store()
             self._books.store()
             self._meters.store()
             self._campaigns.store()
+            self._offerings.store()
         finally:
             self._days = None
             self._books = None
             self._meters = None
             self._campaigns = None
+            self._offerings = None
 
     def _case_of(self, event: Any) -> str:
         """A notice belongs to the case it was sent for; any other event to its aggregate."""
@@ -848,6 +922,11 @@ class Feed(CaseEventLog):
             if campaigns is None:  # pragma: no cover - only ever called from apply
                 raise RuntimeError("reading campaigns are loaded per batch")
             return campaigns.row(applied)
+        if isinstance(event, HolidayOffering.Event):
+            offerings = self._offerings
+            if offerings is None:  # pragma: no cover - only ever called from apply
+                raise RuntimeError("holiday offerings are loaded per batch")
+            return offerings.row(applied)
         case_id = self._case_of(event)
         if isinstance(event, TimerNotice.Sent):
             return self._notice_row(cases.get(case_id), applied)
@@ -923,6 +1002,7 @@ class Feed(CaseEventLog):
     _books: PaymentBooks | None = None  # and the receivables and payment requests it touches
     _meters: WaterMeters | None = None  # and the water meters it touches
     _campaigns: WaterCampaigns | None = None  # and the reading campaigns it touches
+    _offerings: Offerings | None = None  # and the holiday offerings it touches
 
     def _office_day_row(self, applied: Applied) -> tuple[Any, ...] | None:
         """An office day's event: its state kept, and its public row if it has one."""
@@ -1571,4 +1651,107 @@ def _campaign_data(campaign: dict[str, Any], version: int) -> dict[str, Any]:
         "service": WATER_SERVICE,
         "version": version,
         "links": {"campaign": f"/api/v1/water-campaigns/{campaign['year']}"},
+    }
+
+
+class Offerings:
+    """The holiday offerings a batch touches: read once, stored at its end.
+
+    Only the offering's publication names its town, year and code; its later events draw
+    them from here. What the draw counted comes from its record's lists (lengths only);
+    who did it, the children and the seed are never published.
+    """
+
+    def __init__(self, tx: ViewTransaction, table: str, batch: Sequence[Applied]) -> None:
+        self.tx = tx
+        self.table = table
+        ids = sorted(
+            {
+                str(a.event.originator_id)
+                for a in batch
+                if isinstance(a.event, HolidayOffering.Event)
+            }
+        )
+        self.offerings = load_rows(tx, table, OFFERING_STATE, ids)
+
+    def row(self, applied: Applied) -> tuple[Any, ...] | None:
+        """The event's public row, the offering kept (None: never seen published, or an
+        event that is not published)."""
+        event: Any = applied.event
+        key = str(event.originator_id)
+        extra: dict[str, Any] = {}
+        if isinstance(event, HolidayOffering.Published):
+            self.offerings[key] = {
+                "offering_id": key,
+                "tenant": event.tenant,
+                "year": event.year,
+                "code": event.code,
+                "starts_on": _day(event.starts_on),
+                "ends_on": _day(event.ends_on),
+                "places": event.places,
+            }
+            extra = {
+                "activity": event.activity,
+                "location": event.location,
+                "min_age": event.min_age,
+                "max_age": event.max_age,
+                "fee": _amount(event.fee),
+                "currency": "EUR",
+                "registration_opens_at": utc_text(event.registration_opens_at),
+                "registration_closes_at": utc_text(event.registration_closes_at),
+                "rules": dict(event.rules),  # as published: booleans and a number
+            }
+        offering = self.offerings.get(key)
+        key_name = f"HolidayOffering.{type(event).__name__}"
+        if offering is None or key_name not in HOLIDAY_OFFERING_TYPES:
+            return None
+        if isinstance(event, HolidayOffering.WindowClosed):
+            extra = {"closed_at": utc_text(event.at)}
+            if PAYMENT_KEYWORD.fullmatch(event.reason):  # free text may name people
+                extra["reason"] = event.reason
+        elif isinstance(event, HolidayOffering.PlacesDrawn):
+            record = event.record
+            allocated, waiting = len(record["allocated"]), len(record["waiting"])
+            extra = {
+                "drawn_at": utc_text(event.at),
+                "algorithm": record["algorithm"],
+                "children": allocated + waiting,
+                "allocated": allocated,
+                "waiting": waiting,
+            }
+        elif isinstance(event, HolidayOffering.PlaceMovedUp):
+            extra = {
+                "case_id": str(event.case_id),
+                "child": event.child,
+                "from_position": event.from_position,
+                "because_of": str(event.because_of),
+            }
+        elif isinstance(event, HolidayOffering.HealthNotesErased):
+            extra = {"erased_at": utc_text(event.at), "registrations": len(event.cases)}
+        public, _ = HOLIDAY_OFFERING_TYPES[key_name]
+        data = _offering_data(offering, event.originator_version) | extra
+        if "case_id" in extra:
+            data["links"]["case"] = f"/api/v1/cases/{extra['case_id']}"
+        about = {"tenant": offering["tenant"], "service": HOLIDAY_SERVICE}
+        return _payment_row(applied, public, about, data)
+
+    def store(self) -> None:
+        """Write the offerings back (each batch touches few)."""
+        upsert_rows(self.tx, self.table, OFFERING_STATE, list(self.offerings.values()))
+
+
+def _offering_data(offering: dict[str, Any], version: int) -> dict[str, Any]:
+    """What every offering event says: which town's offering of which year, when, how many
+    places."""
+    return {
+        "tenant": offering["tenant"],
+        "offering_id": offering["offering_id"],
+        "year": int(offering["year"]),
+        "code": offering["code"],
+        "starts_on": offering["starts_on"],
+        "ends_on": offering["ends_on"],
+        "places": int(offering["places"]),
+        "service": HOLIDAY_SERVICE,
+        "version": version,
+        "links": {"offering": f"/api/v1/holiday-offerings/{offering['offering_id']}"},
     }

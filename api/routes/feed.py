@@ -32,6 +32,7 @@ from api.routes.read_models import tenant_for
 from domain.actor import Actor, Role, Scope
 from projections.feed import (
     DESCRIPTIONS,
+    HOLIDAY_OFFERING_TYPES,
     PUBLIC_TYPES,
     TYPE_PREFIX,
     TYPE_VERSION,
@@ -290,6 +291,104 @@ class WaterCampaignEventData(BaseModel):
     )
 
 
+class OfferingLinks(BaseModel):
+    """Where to read more."""
+
+    offering: str = Field(description="The holiday offering resource (public).")
+    case: str | None = Field(
+        default=None, description="On holiday_offering_place_moved_up: the registration case"
+    )
+
+
+class HolidayOfferingEventData(BaseModel):
+    """The `data` of every holiday offering event (`subject` is the offering id): a town's
+    holiday programme (Ferienspiele) for youth welfare and booking systems. Ids, days and
+    counts only: never a child, a guardian, an age, a health note, the draw's seed or its
+    lots, never the staff who did it.
+    """
+
+    tenant: str = Field(description="The town, e.g. usingen")
+    offering_id: str = Field(description="The offering's id: a UUIDv5 of town, year and code")
+    year: int = Field(description="The programme's year")
+    code: str = Field(description="The offering's code in the town's programme, e.g. KLETTERN-1")
+    starts_on: date = Field(description="The offering's first day")
+    ends_on: date = Field(description="The offering's last day")
+    places: int = Field(description="Places offered")
+    service: str = Field(description="Always holiday-registration")
+    version: int = Field(description="The offering's version the event recorded")
+    links: OfferingLinks
+    activity: str | None = Field(default=None, description="On holiday_offering_published")
+    location: str | None = Field(default=None, description="On holiday_offering_published")
+    min_age: int | None = Field(
+        default=None, description="On holiday_offering_published: youngest age on starts_on"
+    )
+    max_age: int | None = Field(
+        default=None, description="On holiday_offering_published: oldest age on starts_on"
+    )
+    fee: str | None = Field(
+        default=None, description="On holiday_offering_published: per child allocated a place"
+    )
+    currency: str | None = Field(default=None, description="On holiday_offering_published: EUR")
+    registration_opens_at: datetime | None = Field(
+        default=None, description="On holiday_offering_published"
+    )
+    registration_closes_at: datetime | None = Field(
+        default=None, description="On holiday_offering_published"
+    )
+    rules: dict[str, Any] | None = Field(
+        default=None,
+        description="On holiday_offering_published: the published allocation rules "
+        "(residents_first, places_per_child, siblings_together, friends_together)",
+    )
+    closed_at: datetime | None = Field(
+        default=None, description="On holiday_offering_window_closed: closed early at"
+    )
+    reason: str | None = Field(
+        default=None,
+        description="On holiday_offering_window_closed: only a keyword (free text stays out)",
+    )
+    drawn_at: datetime | None = Field(default=None, description="On holiday_offering_places_drawn")
+    algorithm: str | None = Field(
+        default=None,
+        description="On holiday_offering_places_drawn: the draw's algorithm and version, "
+        "e.g. ferienspiele-los-1",
+    )
+    children: int | None = Field(
+        default=None, description="On holiday_offering_places_drawn: children taking part"
+    )
+    allocated: int | None = Field(
+        default=None, description="On holiday_offering_places_drawn: children given a place"
+    )
+    waiting: int | None = Field(
+        default=None, description="On holiday_offering_places_drawn: children on the waiting list"
+    )
+    case_id: str | None = Field(
+        default=None,
+        description="On holiday_offering_place_moved_up: the registration case moved up",
+    )
+    child: int | None = Field(
+        default=None,
+        description="On holiday_offering_place_moved_up: the child's number in its case",
+    )
+    from_position: int | None = Field(
+        default=None,
+        description="On holiday_offering_place_moved_up: its position on the waiting list",
+    )
+    because_of: str | None = Field(
+        default=None,
+        description="On holiday_offering_place_moved_up: the case whose cancellation freed "
+        "the place",
+    )
+    erased_at: datetime | None = Field(
+        default=None, description="On holiday_offering_health_notes_erased"
+    )
+    registrations: int | None = Field(
+        default=None,
+        description="On holiday_offering_health_notes_erased: registration cases whose health "
+        "notes were erased",
+    )
+
+
 class CloudEventsBatch(Response):
     """A response in the CloudEvents JSON batch format."""
 
@@ -328,10 +427,14 @@ def feed_types() -> list[FeedType]:
     meter_schema = WaterMeterEventData.model_json_schema()
     campaigns = {public for public, _ in WATER_CAMPAIGN_TYPES.values()}
     campaign_schema = WaterCampaignEventData.model_json_schema()
+    offerings = {public for public, _ in HOLIDAY_OFFERING_TYPES.values()}
+    offering_schema = HolidayOfferingEventData.model_json_schema()
 
     def schema_of(name: str) -> dict[str, Any]:
         if name in meters:
             return meter_schema
+        if name in offerings:
+            return offering_schema
         return campaign_schema if name in campaigns else schema
 
     return [

@@ -20,6 +20,7 @@ from projections.call_board import CallBoard
 from projections.case_stats import CaseStats
 from projections.due_timers import DueTimers
 from projections.feed import Feed
+from projections.holiday_offerings import HolidayOfferings
 from projections.inbox import Inbox
 from projections.open_dispatches import OpenDispatches
 from projections.receivables import Receivables
@@ -367,6 +368,7 @@ def test_projection_status_and_metrics(client: TestClient, auth: Auth) -> None:
             CallBoard,
             Receivables,
             WaterMeters,
+            HolidayOfferings,
         )
     }
     assert names[inbox_view]["position"] >= case["position"]

@@ -2,7 +2,8 @@
 
 The steps include the legal track (objections lodged, withdrawn, remedied and decided;
 finality), and the inbox's status and open objection agree with the aggregates; and water
-meters with their readings, estimates and corrections, and a reading campaign.
+meters with their readings, estimates and corrections, and a reading campaign; and holiday
+offerings with their registrations, draw, cancellations and move-ups.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from domain.actor import Actor, Role
 from domain.case import Case
 from domain.decision import DecisionOutcome
 from domain.errors import DomainError
+from domain.holiday.offering import AllocationRules, ChildEntry, HolidayOffering, offering_id
 from domain.rules.notification import Delivery
 from domain.water.campaign import ReadingCampaign, campaign_id
 from domain.water.meter import WaterMeter, meter_id
@@ -35,6 +37,7 @@ from infrastructure.wiring import Vorgang, build
 from projections.audit_trail import AuditTrail
 from projections.case_stats import CaseStats
 from projections.feed import Feed
+from projections.holiday_offerings import HolidayOfferings
 from projections.inbox import Inbox
 from projections.projection import Projection
 from projections.water_meters import WaterMeters
@@ -66,13 +69,25 @@ class FreshWaterMeters(WaterMeters):
     version = 99
 
 
-LIVE: tuple[Projection, ...] = (Inbox(), AuditTrail(), CaseStats(), Feed(), WaterMeters())
+class FreshHolidayOfferings(HolidayOfferings):
+    version = 99
+
+
+LIVE: tuple[Projection, ...] = (
+    Inbox(),
+    AuditTrail(),
+    CaseStats(),
+    Feed(),
+    WaterMeters(),
+    HolidayOfferings(),
+)
 FRESH: tuple[Projection, ...] = (
     FreshInbox(),
     FreshAuditTrail(),
     FreshCaseStats(),
     FreshFeed(),
     FreshWaterMeters(),
+    FreshHolidayOfferings(),
 )
 ORDER = {
     "inbox": "case_id",
@@ -80,6 +95,7 @@ ORDER = {
     "case_stats": "case_id",
     "feed": "sequence",
     "water_meters": "meter_id",
+    "holiday_offerings": "offering_id",
 }
 
 
@@ -115,6 +131,9 @@ def act(v: Vorgang, ids: list[Any], index: int, action: str, who: int) -> None:
         return
     if action.startswith(("meter", "campaign")):
         water(v, index, action, who)
+        return
+    if action.startswith("holiday"):
+        holiday(v, index, action, who)
         return
     c = v.cases
     clock: FixedClock = c.clock  # type: ignore[assignment]
@@ -266,6 +285,91 @@ def water(v: Vorgang, index: int, action: str, who: int) -> None:
         pass  # an invalid command stores nothing; the views must not notice either
 
 
+def holiday(v: Vorgang, index: int, action: str, who: int) -> None:
+    """A step of a town's holiday offerings: published, registered for, closed early,
+    drawn, cancelled (moving the waiting up), its health notes erased after it ended."""
+    clock: FixedClock = v.cases.clock  # type: ignore[assignment]
+    clock.advance(timedelta(hours=7))
+    if action == "holiday_erase":
+        clock.advance(timedelta(days=6))  # the offerings published before have ended
+    now = clock.now()
+    today = berlin_date(now)
+    clerk = CLERKS[who]
+    code = f"KURS-{index % 2}"
+    try:
+        if action == "holiday_publish":
+            starts_on = today + timedelta(days=4)
+            v.store.save(
+                HolidayOffering.publish(
+                    tenant="usingen",
+                    year=starts_on.year,
+                    code=code,
+                    activity="Basteln",
+                    description="Basteln mit Holz",
+                    location="Jugendhaus",
+                    starts_on=starts_on,
+                    ends_on=starts_on + timedelta(days=1),
+                    min_age=3,
+                    max_age=17,
+                    places=2,
+                    fee=Decimal("5.00"),
+                    registration_opens_at=now,
+                    registration_closes_at=now + timedelta(days=2),
+                    rules=AllocationRules(),
+                    staff=[clerk.id],
+                    actor=clerk,
+                    at=now,
+                )
+            )
+            return
+        found = [
+            o
+            for year in (today.year - 1, today.year, today.year + 1)
+            if (o := _offering(v, offering_id("usingen", year, code))) is not None
+        ]
+        if not found:
+            return
+        offering = found[-1]
+        match action:
+            case "holiday_register":
+                offering.register(
+                    case_id=uuid4(),
+                    children=[
+                        ChildEntry(key=uuid4().hex, born_on=date(2017, 5, 1))
+                        for _ in range(1 + who)
+                    ],
+                    resident=bool(who),
+                    friends_group=None,
+                    actor=APPLICANT,
+                    at=now,
+                )
+            case "holiday_close":
+                offering.close_window(actor=clerk, at=now, reason="ausgebucht")
+            case "holiday_draw":
+                offering.draw(seed=uuid4().hex, places_held={}, actor=clerk, at=now)
+            case "holiday_cancel":
+                active = [e.case_id for e in offering.entries() if e.status != "cancelled"]
+                if not active:
+                    return
+                offering.cancel(
+                    case_id=active[0], children=None, actor=clerk, at=now, reason="krank"
+                )
+            case "holiday_erase":
+                cases = sorted({e.case_id for e in offering.entries()}, key=str)
+                offering.note_health_erased(cases=cases, actor=clerk, at=now)
+        v.store.save(offering)
+    except DomainError:
+        pass  # an invalid command stores nothing; the views must not notice either
+
+
+def _offering(v: Vorgang, aggregate_id: UUID) -> HolidayOffering | None:
+    try:
+        found: HolidayOffering = v.store.repository.get(aggregate_id)
+    except AggregateNotFoundError:
+        return None
+    return found
+
+
 def table(v: Vorgang, name: str, order: str) -> list[tuple[Any, ...]]:
     return v.views.query(f"SELECT * FROM {name} ORDER BY {order}")  # noqa: S608
 
@@ -297,6 +401,12 @@ steps = st.lists(
                 "meter_estimate",
                 "meter_correct",
                 "campaign",
+                "holiday_publish",
+                "holiday_register",
+                "holiday_close",
+                "holiday_draw",
+                "holiday_cancel",
+                "holiday_erase",
             ]
         ),
         st.integers(0, 1),
@@ -347,11 +457,30 @@ WATER_TRACK = [
 ]
 
 
+# A town's holiday offering: published, five children of three families registered for
+# two places, closed early, drawn, a family cancelled (the next waiting moves up); a second
+# offering published and registered for; days later the first one's health notes erased.
+HOLIDAY_TRACK = [
+    (0, "holiday_publish", 0, False),
+    (0, "holiday_register", 1, True),
+    (0, "holiday_register", 0, False),
+    (0, "holiday_register", 1, False),
+    (1, "holiday_publish", 1, True),
+    (1, "holiday_register", 0, False),
+    (0, "holiday_close", 0, False),
+    (0, "holiday_draw", 1, True),
+    (0, "holiday_cancel", 0, False),
+    (0, "holiday_cancel", 1, True),
+    (0, "holiday_erase", 0, True),
+]
+
+
 @pytest.mark.parametrize(
     "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 )
 @example(steps=LEGAL_TRACK, batch=2)
 @example(steps=WATER_TRACK, batch=3)
+@example(steps=HOLIDAY_TRACK, batch=2)
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps=steps, batch=st.integers(1, 9))
 def test_incremental_views_equal_a_fresh_rebuild(backend: str, steps, batch: int) -> None:  # type: ignore[no-untyped-def]
@@ -382,6 +511,8 @@ def test_incremental_views_equal_a_fresh_rebuild(backend: str, steps, batch: int
                     "_readings": "reading_key",
                     "_states": "state_key",
                     "_campaigns": "campaign_id",
+                    "_offerings": "offering_id",  # the feed's holiday offerings
+                    "_registrations": "registration_key",
                 }
                 order = by_suffix.get(live_table[live_table.rfind("_") :], ORDER[live.name])
                 assert table(v, live_table, order) == table(v, fresh_table, order), live_table
