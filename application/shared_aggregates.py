@@ -41,6 +41,10 @@ class SharedInStore:
         )
         return self.identified(aggregate_type, aggregate_id, start)
 
+    def key_of(self, tenant: str, kind: str, key: str) -> UUID:
+        """The town's keyed id of a personal identifier of a kind (never stored itself)."""
+        return self.identities.keyed_id(aggregate_type=kind, tenant=tenant, key=key)
+
     def identified(
         self, aggregate_type: type[A], aggregate_id: UUID, start: Callable[[UUID], A]
     ) -> A:

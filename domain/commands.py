@@ -114,6 +114,10 @@ class SharedAggregates(Protocol):
         None such: ``InvalidCommand("reference", ...)``.
         """
 
+    def key_of(self, tenant: str, kind: str, key: str) -> UUID:
+        """The town's keyed id of a personal identifier of a kind (a child's name and birth
+        day): an HMAC under the town's key, so the identifier itself is never stored."""
+
 
 # A custom step: runs the domain command and returns the other aggregates it changed.
 Runner = Callable[[Any, Any, Acting], Sequence[Aggregate]]

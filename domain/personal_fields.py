@@ -42,6 +42,12 @@ Personal = Annotated[T, PERSONAL]
 ContractorPersonal = Annotated[T, PersonalMarker(subject="contractor")]
 """Personal data of the contractor's staff, a data subject of its own."""
 
+HEALTH = PersonalMarker(special_category=True, subject="health")
+
+Health = Annotated[T, HEALTH]
+"""Health data (Art. 9 DSGVO: a child's health notes, allergies), a data subject of its own
+(``health``) so it can be withheld from staff and erased on its own."""
+
 
 def personal_data_of(model: BaseModel, *, case_id: UUID, subject: str) -> dict[str, Any]:
     """The model as event data: plain JSON values, marked fields as ``PersonalData``."""

@@ -47,6 +47,8 @@ def _team(id: str, de: str, en: str, *services: str) -> Team:
 
 _TOWN_HALL_SPLIT = (
     _team("buergerbuero", "Bürgerbüro", "Citizens' office", "general"),
+    # the youth work office runs the holiday programme (Ferienspiele, § 11 SGB VIII)
+    _team("jugendpflege", "Jugendpflege", "Youth work", "holiday-registration", "general"),
     _team(
         "ordnungsamt",
         "Ordnungsamt",

@@ -11,8 +11,9 @@ from typing import Any, Final
 from eventsourcing.domain import Aggregate
 from pydantic import BaseModel
 
+from domain.actor import Actor
 from domain.case import Case
-from domain.commands import Acting, Steps
+from domain.commands import Acting, SharedAggregates, Steps
 from domain.errors import InvalidCommand
 from domain.retention import (
     Retention,
@@ -36,6 +37,7 @@ from domain.services import (
     general,
     grave_right,
     headstone_permit,
+    holiday_registration,
     resident_parking,
     road_opening,
     sewer_connection,
@@ -71,6 +73,13 @@ class ServiceDefinition:
     # share (a meter) and records on them; returns those it changed. A lost race is decided
     # again from a fresh load; an ``InvalidCommand`` refuses the submission (nothing stored).
     on_submission: SubmissionStep | None = None
+    # Examples per town, for a service whose applications name what a town has open now (an
+    # offering of the holiday programme): town → an application it accepts at that moment;
+    # towns with nothing open are absent. ``example`` stays the form's shape.
+    town_examples: Callable[[date, Any], Mapping[str, dict[str, Any]]] | None = None
+    # The data subjects of a case its service withholds from a reader (a child's health notes
+    # from staff who are not the offering's), given the aggregates cases share.
+    withheld_from: Callable[[Case, Actor, SharedAggregates], frozenset[str]] | None = None
 
     @property
     def deemed_approval(self) -> bool:
@@ -460,6 +469,30 @@ SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
             event_labels=water_reading.EVENT_LABELS,
             steps=water_reading.STEPS,
             on_submission=water_reading.check_at_submission,
+        ),
+        holiday_registration.SERVICE_ID: ServiceDefinition(
+            id=holiday_registration.SERVICE_ID,
+            label_de="Anmeldung zu den Ferienspielen",
+            label_en="Holiday programme registration",
+            case_class=holiday_registration.HolidayRegistration,
+            application_model=holiday_registration.HolidayRegistrationApplication,
+            legal_basis=holiday_registration.LEGAL_BASIS,
+            retention=RetentionNeed(
+                own_years=3,
+                reason="Teilnahme und Beitrag der Ferienspiele (Gesundheitsangaben werden nach "
+                "dem Angebot gelöscht)",
+                holds_fee_assessments=True,  # each place's fee is charged in the file
+            ),
+            example=holiday_registration.example,
+            tariff=holiday_registration.tariff,
+            check_application=checked_by(
+                holiday_registration.HolidayRegistrationApplication, "a holiday registration"
+            ),
+            event_labels=holiday_registration.EVENT_LABELS,
+            steps=holiday_registration.STEPS,
+            on_submission=holiday_registration.register_at_submission,
+            town_examples=holiday_registration.town_examples,
+            withheld_from=holiday_registration.withheld_health,
         ),
     }
 )

@@ -337,6 +337,46 @@ RECORDED_BY_METHOD = {
     "domain.services.water_reading:WaterMeterReading._reading_rejected": (
         "domain.services.water_reading:WaterMeterReading.ReadingRejected"
     ),
+    # issue 27: the holiday programme
+    "domain.holiday.offering:HolidayOffering._health_notes_erased": (
+        "domain.holiday.offering:HolidayOffering.HealthNotesErased"
+    ),
+    "domain.holiday.offering:HolidayOffering._place_moved_up": (
+        "domain.holiday.offering:HolidayOffering.PlaceMovedUp"
+    ),
+    "domain.holiday.offering:HolidayOffering._places_drawn": (
+        "domain.holiday.offering:HolidayOffering.PlacesDrawn"
+    ),
+    "domain.holiday.offering:HolidayOffering._registration_cancelled": (
+        "domain.holiday.offering:HolidayOffering.RegistrationCancelled"
+    ),
+    "domain.holiday.offering:HolidayOffering._registration_recorded": (
+        "domain.holiday.offering:HolidayOffering.RegistrationRecorded"
+    ),
+    "domain.holiday.offering:HolidayOffering._staff_changed": (
+        "domain.holiday.offering:HolidayOffering.StaffChanged"
+    ),
+    "domain.holiday.offering:HolidayOffering._window_closed": (
+        "domain.holiday.offering:HolidayOffering.WindowClosed"
+    ),
+    "domain.holiday.programme:HolidayProgramme._offering_listed": (
+        "domain.holiday.programme:HolidayProgramme.OfferingListed"
+    ),
+    "domain.services.holiday_registration:HolidayRegistration._draw_outcome_recorded": (
+        "domain.services.holiday_registration:HolidayRegistration.DrawOutcomeRecorded"
+    ),
+    "domain.services.holiday_registration:HolidayRegistration._health_notes_erased": (
+        "domain.services.holiday_registration:HolidayRegistration.HealthNotesErased"
+    ),
+    "domain.services.holiday_registration:HolidayRegistration._moved_up": (
+        "domain.services.holiday_registration:HolidayRegistration.MovedUp"
+    ),
+    "domain.services.holiday_registration:HolidayRegistration._registered_for_offering": (
+        "domain.services.holiday_registration:HolidayRegistration.RegisteredForOffering"
+    ),
+    "domain.services.holiday_registration:HolidayRegistration._registration_cancelled": (
+        "domain.services.holiday_registration:HolidayRegistration.RegistrationCancelled"
+    ),
     "domain.water.campaign:ReadingCampaign._closed": "domain.water.campaign:ReadingCampaign.Closed",
     "domain.water.campaign:ReadingCampaign._estimates_made": (
         "domain.water.campaign:ReadingCampaign.EstimatesMade"
@@ -538,6 +578,26 @@ EVENT_CLASSES = {
     ],
     "domain.team_roster:TeamRoster": ["Started", "TeamConfigured", "TeamDissolved"],
     "domain.timer_notice:TimerNotice": ["Sent"],
+    # issue 27: a town's holiday programme of a year, its offerings, a family's registration
+    "domain.holiday.offering:HolidayOffering": [
+        "HealthNotesErased",
+        "PlaceMovedUp",
+        "PlacesDrawn",
+        "Published",
+        "RegistrationCancelled",
+        "RegistrationRecorded",
+        "StaffChanged",
+        "WindowClosed",
+    ],
+    "domain.holiday.programme:HolidayProgramme": ["OfferingListed", "Started"],
+    "domain.services.holiday_registration:HolidayRegistration": [
+        *CASE_EVENTS,
+        "DrawOutcomeRecorded",
+        "HealthNotesErased",
+        "MovedUp",
+        "RegisteredForOffering",
+        "RegistrationCancelled",
+    ],
     # issue 26: a town's water meters, its reading campaign of a year, a reading's file
     "domain.services.water_reading:WaterMeterReading": [
         *CASE_EVENTS,
