@@ -70,6 +70,7 @@ HEALTH: Final = "health"  # the data subject of the children's health notes and 
 OTHER_MUNICIPALITY: Final = "other"
 FEE_DUE_DAYS: Final = 14
 PLACE_CHARGE: Final = "holiday-place"  # a charge's ``refers_to``: "holiday-place:<child>"
+PLACE_CANCELLED: Final = "place_cancelled"  # why a place's charge is withdrawn (a keyword)
 MOVE_UP_ID: Final = "system:holiday-move-up"
 MOVE_UP_NAME: Final = "Ferienspiele (Nachrücken)"
 
@@ -641,9 +642,7 @@ class HolidayRegistration(Case):
             for child in chosen:
                 kassenzeichen = self.child_charges.get(child)
                 if kassenzeichen is not None and kassenzeichen not in self.withdrawn_charges:
-                    self.withdraw_charge(
-                        record, at, kassenzeichen, "registration cancelled before the offering"
-                    )
+                    self.withdraw_charge(record, at, kassenzeichen, PLACE_CANCELLED)
         return moved
 
     class RegistrationCancelled(ChangesStatus):

@@ -16,10 +16,12 @@ from eventsourcing.domain import Aggregate
 from pydantic import ValidationError
 
 from domain.actor import Actor, Role
+from domain.case_charges import CaseCharges
 from domain.commands import Acting
 from domain.errors import InvalidCommand, InvalidTransition, WrongTenant
 from domain.holiday.offering import AllocationRules, EntryStatus, HolidayOffering
 from domain.lifecycle import CaseStatus
+from domain.payments.receivable import KEYWORD
 from domain.personal_data import PersonalData, Subjects
 from domain.personal_fields import personal_data_of
 from domain.services.catalogue import SERVICES
@@ -356,6 +358,8 @@ def test_a_cancellation_moves_the_next_waiting_up_withdraws_and_charges_in_one_s
     assert first.status == CaseStatus.CLOSED
     assert first.outcomes == {0: Outcome.CANCELLED}
     assert first.withdrawn_charges == {first.child_charges[0]}
+    withdrawn = [e for e in first.collect_events() if isinstance(e, CaseCharges.ChargeWithdrawn)]
+    assert [KEYWORD.fullmatch(e.reason) is not None for e in withdrawn] == [True]
     assert second.status == RegistrationStatus.PLACE_ALLOCATED
     assert second.outcomes == {0: Outcome.ALLOCATED}
     moved = [e for e in second.collect_events() if isinstance(e, HolidayRegistration.MovedUp)]
