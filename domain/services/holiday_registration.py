@@ -472,7 +472,10 @@ class HolidayRegistration(Case):
 
     def note_draw(self, offering: HolidayOffering, *, actor: Actor, at: datetime) -> None:
         """Record the draw's outcome for the children still registered; each child allocated
-        is charged the offering's fee."""
+        is charged the offering's fee. A registration cancelled whole before the draw (closed)
+        has nothing to note: nothing is recorded."""
+        if self.status == CaseStatus.CLOSED and Outcome.REGISTERED not in self.outcomes.values():
+            return
         self._check_status("note_draw", RegistrationStatus.REGISTERED)
         self.check_actor(actor, at)
         self._check_offering(offering)

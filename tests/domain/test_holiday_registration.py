@@ -323,6 +323,22 @@ def test_the_draw_is_noted_on_each_case_and_each_place_charged_its_fee() -> None
         family.note_draw(kanu, actor=JANA, at=AFTER)
 
 
+def test_a_registration_cancelled_before_the_draw_notes_nothing_of_it() -> None:
+    kanu = offering()
+    shared = Shared(kanu)
+    gone = registered(shared, form(kanu.id, ("Lena", "2016-04-01")))
+    stays = registered(shared, form(kanu.id, ("Ole", "2016-02-01")))
+    step = STEPS.named("cancel_registration")
+    body = RegistrationCancellation(reason="krank")
+    step.execute(gone, body, Acting(applicant_of(gone), DURING, shared))
+    assert gone.status == CaseStatus.CLOSED
+    gone.collect_events()
+    drawn(kanu, [gone, stays])
+    assert gone.collect_events() == []
+    assert stays.status == RegistrationStatus.PLACE_ALLOCATED
+    assert [e.case_id for e in kanu.entries() if e.status == EntryStatus.ALLOCATED] == [stays.id]
+
+
 def test_a_free_offering_charges_nothing() -> None:
     kanu = offering(fee="0.00")
     shared = Shared(kanu)
