@@ -127,6 +127,18 @@ class ServiceOut(BaseModel):
     )
     application_schema: dict[str, Any]
     example: dict[str, Any]
+    examples_by_town: dict[str, dict[str, Any]] | None = Field(
+        default=None,
+        description="For a service whose applications name something a town publishes (a "
+        "holiday offering open for registration): per town, an example the API accepts there "
+        "now. A town with nothing open is absent (``example_note`` says why); ``example`` is "
+        "the first town's. None for every other service: its ``example`` is accepted in every "
+        "town.",
+    )
+    example_note: str | None = Field(
+        default=None,
+        description="Why towns are missing from ``examples_by_town`` (nothing open there now).",
+    )
     event_labels: dict[str, dict[str, str]] = Field(
         default_factory=dict,
         description="The service's own events, labelled: event type → {de, en}.",

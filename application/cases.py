@@ -252,7 +252,8 @@ class CaseService:
 
     def get(self, case_id: UUID, *, actor: Actor, version: int | None = None) -> CaseState:
         """The case as of now, or as of a version (past the head: ``CaseNotFound``)."""
-        return self._state(self._load(case_id, actor, version), current=version is None)
+        case = self._load(case_id, actor, version)
+        return self._state(case, current=version is None, reader=actor)
 
     def view(self, case_id: UUID, *, actor: Actor, version: int | None = None) -> CaseState:
         """The case as the actor may see it; an applicant's ``version`` is their view's."""
@@ -271,7 +272,7 @@ class CaseService:
     def seen_by(self, actor: Actor, case: Case) -> CaseState:
         """A case already loaded (e.g. just saved) as the actor may see it."""
         if not sees_applicant_view(actor):
-            return self._state(case)
+            return self._state(case, reader=actor)
         return case_as_seen_by(actor, self._state(case, reader=actor), self._entries(case))
 
     def _state(self, case: Case, *, current: bool = True, reader: Actor | None = None) -> CaseState:
@@ -279,10 +280,11 @@ class CaseService:
 
         An earlier version's state says nothing about today: its ``overdue`` stays None
         (the version that followed may have decided the case). An applicant reading it is
-        not shown third parties' personal data.
+        not shown third parties' personal data, nor is anyone the data a service withholds
+        from them (a child's health notes from staff who are not the offering's).
         """
         today = berlin_date(self.clock.now()) if current else None
-        return CaseState.of(case, today=today, withheld=withheld_from(reader))
+        return CaseState.of(case, today=today, withheld=self.withheld_from(reader, case))
 
     def version_seen_by(self, actor: Actor, case: Case) -> int:
         """The version the actor's ETag names: the case's, or the applicant view's."""
@@ -295,12 +297,16 @@ class CaseService:
 
     def history(self, case_id: UUID, *, actor: Actor) -> list[HistoryEntry]:
         """Every stored event of the case, in order, with who, when and why."""
-        self._load(case_id, actor)
-        withheld = withheld_from(actor)
+        withheld = self.withheld_from(actor, self._load(case_id, actor))
         return [history_entry(e, withheld) for e in self.store.events.get(case_id)]
 
     def _load(self, case_id: UUID, actor: Actor, version: int | None = None) -> Case:
         return load_visible(self.store, case_id, actor, version)
+
+    def withheld_from(self, reader: Actor | None, case: Case) -> frozenset[str]:
+        """The data subjects of this case whose personal data the reader is not shown."""
+        shared = SharedInStore(self.store, self.identities)
+        return withheld_from(reader, case, shared, self.services)
 
 
 def check_applicant(applicant: Mapping[str, str], today: date) -> None:
@@ -344,9 +350,23 @@ def may_see(actor: Actor, case: Case) -> bool:
     return True
 
 
-def withheld_from(reader: Actor | None) -> frozenset[str]:
-    """The data subjects this reader is not shown personal data of (applicants: third parties)."""
-    return THIRD_PARTIES if reader is not None and sees_applicant_view(reader) else frozenset()
+def withheld_from(
+    reader: Actor | None,
+    case: Case | None = None,
+    shared: Any = None,  # ``SharedAggregates`` the hook loads from (``SharedInStore``)
+    services: Mapping[str, ServiceDefinition] = SERVICES,
+) -> frozenset[str]:
+    """The data subjects this reader is not shown personal data of: applicants not third
+    parties', and anyone not what the case's service withholds from them
+    (``ServiceDefinition.withheld_from``: a child's health notes from staff who are not the
+    offering's)."""
+    if reader is None:
+        return frozenset()
+    withheld = THIRD_PARTIES if sees_applicant_view(reader) else frozenset()
+    definition = services.get(case.service) if case is not None else None
+    if case is not None and shared is not None and definition and definition.withheld_from:
+        withheld |= definition.withheld_from(case, reader, shared)
+    return withheld
 
 
 def history_entry(stored: Any, withheld: frozenset[str] = frozenset()) -> HistoryEntry:

@@ -21,6 +21,7 @@ from application.commands import CommandHandler
 from application.decision_audit import DecisionAudit
 from application.documents import DocumentService
 from application.facade import DatabaseUnavailable
+from application.holiday import HolidayService, HolidayWatch
 from application.identities import CaseIdentities
 from application.payment_ports import PaymentProvider
 from application.payments import PaymentService
@@ -79,6 +80,7 @@ class Vorgang:
     scheduler: Scheduler  # fires due timers; runs beside the projections
     payments: PaymentService  # business customers, payment requests, receipts, refunds
     water_meters: WaterMeterService  # meters and reading campaigns of the towns
+    holiday: HolidayService  # the towns' holiday programmes: offerings, draws, health notes
 
     def close(self) -> None:
         """Stop projections and release database connections."""
@@ -264,8 +266,15 @@ def build(
     )
     water_meters = WaterMeterService(store, clock, MetersInTheView(store, views, projections))
     # Requests whose callback never came are polled, and expired at their end, beside the timers;
-    # a reading campaign's estimates are made the day after its deadline.
-    rounds = [delivery_watch.tick, appointment_watch.tick, WaterCampaignWatch(water_meters).tick]
+    # a reading campaign's estimates are made the day after its deadline; a holiday offering
+    # whose window closed is drawn, and its children's health notes erased after it ended.
+    holiday = HolidayService(store, clock, keys)
+    rounds = [
+        delivery_watch.tick,
+        appointment_watch.tick,
+        WaterCampaignWatch(water_meters).tick,
+        HolidayWatch(holiday).tick,
+    ]
     if payments.providers:
         rounds.append(PaymentWatch(views, payments, clock).tick)
     scheduler = Scheduler(
@@ -300,4 +309,5 @@ def build(
         scheduler=scheduler,
         payments=payments,
         water_meters=water_meters,
+        holiday=holiday,
     )

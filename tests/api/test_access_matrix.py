@@ -239,8 +239,34 @@ for _route in (
     ("POST", "/api/v1/water-campaigns/{year}/close"),
 ):
     POLICY[_route] = STAFF
+# issue 27: holiday programme — an offering's published facts are public; the town's staff
+# publish, close, draw and name its staff; only the offering's staff read the children's
+# health notes (others of the town: 403); auditors read and replay the draw. A guardian (or
+# staff) cancels a registration on its case.
+_OFFERING = "/api/v1/holiday-offerings/{offering_id}"
+POLICY[("POST", "/api/v1/holiday-offerings")] = STAFF
+POLICY[("GET", "/api/v1/holiday-offerings")] = PUBLIC_ROUTE
+POLICY[("GET", _OFFERING)] = PUBLIC_ROUTE
+for _route in (
+    ("POST", _OFFERING + "/window-closure"),
+    ("POST", _OFFERING + "/draw"),
+    ("GET", _OFFERING + "/registrations"),
+    ("GET", _OFFERING + "/health-notes"),
+    ("PUT", _OFFERING + "/staff"),
+):
+    POLICY[_route] = STAFF
+POLICY[("GET", _OFFERING + "/draw")] = {"auditor", *STAFF}
+POLICY[("GET", _OFFERING + "/draw/replay")] = {"auditor", *STAFF}
+POLICY[("POST", "/api/v1/cases/{case_id}/registration-cancellation")] = {"applicant", *STAFF}
 # Resources of one town: another town's staff and applicants meet 404.
-TOWN_RESOURCES = ("{case_id}", "{account_id}", "{kassenzeichen}", "{request_id}", "{meter_id}")
+TOWN_RESOURCES = (
+    "{case_id}",
+    "{account_id}",
+    "{kassenzeichen}",
+    "{request_id}",
+    "{meter_id}",
+    "{offering_id}",
+)
 
 
 BODIES: dict[str, dict[str, Any]] = {
@@ -382,6 +408,29 @@ BODIES: dict[str, dict[str, Any]] = {
     "removal": {"removed_on": "2026-03-01", "final_value": "1.000"},
     "recalibration": {"calibration_valid_until": "2032-12-31"},
     "/api/v1/water-campaigns": {"year": 2026, "starts_on": "2026-02-01", "deadline": "2026-12-15"},
+    "/api/v1/holiday-offerings": {
+        "year": 2026,
+        "code": "MATRIX-1",
+        "activity": "Waldtag",
+        "description": "Ein Tag im Wald.",
+        "location": "Hattsteinweiher",
+        "starts_on": "2026-07-13",
+        "ends_on": "2026-07-13",
+        "min_age": 6,
+        "max_age": 12,
+        "places": 10,
+        "fee": "0.00",
+        "registration_opens_at": "2026-03-01T08:00:00+01:00",
+        "registration_closes_at": "2026-06-30T18:00:00+02:00",
+        # the town's clerk and supervisor of the matrix read the health notes
+        "staff": ["clerk.usingen", "supervisor.usingen"],
+    },
+    "window-closure": {"reason": "r"},
+    "/api/v1/holiday-offerings/{offering_id}/staff": {
+        "staff": ["clerk.usingen", "supervisor.usingen"],
+        "reason": "r",
+    },
+    "registration-cancellation": {"reason": "r"},
 }
 
 
@@ -456,6 +505,11 @@ def test_route_role_tenant_matrix(client: TestClient, auth: Auth, clock: FixedCl
     meter = client.post("/api/v1/water-meters", json=BODIES["/api/v1/water-meters"], headers=clerk)
     assert meter.status_code == 201, meter.json()
     payments["{meter_id}"] = meter.json()["id"]
+    offering = client.post(
+        "/api/v1/holiday-offerings", json=BODIES["/api/v1/holiday-offerings"], headers=clerk
+    )
+    assert offering.status_code == 201, offering.json()
+    payments["{offering_id}"] = offering.json()["id"]
     payments["{year}"] = "2026"
     failures = []
     for method, path, rule in api_routes(client):

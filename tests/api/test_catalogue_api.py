@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import jsonschema
 from fastapi.testclient import TestClient
 
+from application.clock import FixedClock
+from domain.tenants import TENANTS
 from tests.api.conftest import NEW_CASE, Auth
 
 
@@ -37,6 +41,11 @@ def test_every_example_validates_against_its_schema_and_is_accepted(
 ) -> None:
     for service in client.get("/api/v1/services").json():
         jsonschema.validate(service["example"], service["application_schema"])
+        if service["examples_by_town"] is not None:  # what a town has open: nothing yet
+            assert service["examples_by_town"] == {}, service["id"]
+            assert "usingen" in service["example_note"]
+            continue
+        assert service["example_note"] is None
         response = client.post(
             "/api/v1/cases",
             json={**NEW_CASE, "service": service["id"], "data": service["example"]},
@@ -50,3 +59,43 @@ def test_one_service_and_an_unknown_one(client: TestClient) -> None:
     missing = client.get("/api/v1/services/moon-landing")
     assert missing.status_code == 404
     assert missing.headers["content-type"] == "application/problem+json"
+
+
+def test_the_holiday_example_names_an_offering_open_in_each_town_and_is_accepted_there(
+    client: TestClient, auth: Auth, clock: FixedClock
+) -> None:
+    now = clock.now()
+    for number, town in enumerate(TENANTS):
+        offering = {
+            "year": 2026,
+            "code": f"SPIEL-{number}",
+            "activity": "Spielenachmittag",
+            "description": "Brettspiele im Bürgerhaus.",
+            "location": "Bürgerhaus",
+            "starts_on": "2026-07-20",
+            "ends_on": "2026-07-20",
+            "min_age": 6 + number,  # each town its own age range: each example fits its own
+            "max_age": 12,
+            "places": 20,
+            "fee": "0.00",
+            "registration_opens_at": (now - timedelta(hours=1)).isoformat(),
+            "registration_closes_at": (now + timedelta(days=30)).isoformat(),
+            "staff": [],
+        }
+        staff = auth("clerk", sub=f"clerk.{town}", tenant=town)
+        published = client.post("/api/v1/holiday-offerings", json=offering, headers=staff)
+        assert published.status_code == 201, published.json()
+    service = client.get("/api/v1/services/holiday-registration").json()
+    assert set(service["examples_by_town"]) == set(TENANTS)
+    assert service["example_note"] is None
+    assert service["example"] == service["examples_by_town"][next(iter(TENANTS))]
+    listed = {s["id"]: s for s in client.get("/api/v1/services").json()}
+    assert listed["holiday-registration"]["examples_by_town"] == service["examples_by_town"]
+    for town, example in service["examples_by_town"].items():
+        jsonschema.validate(example, service["application_schema"])
+        response = client.post(
+            "/api/v1/cases",
+            json={**NEW_CASE, "tenant": town, "service": service["id"], "data": example},
+            headers=auth("applicant", sub=f"portal:{town}", tenant=town),
+        )
+        assert response.status_code == 201, (town, response.json())

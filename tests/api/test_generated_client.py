@@ -206,3 +206,43 @@ def test_a_generated_client_installs_a_water_meter_and_reads_its_readings(
     assert taken.status_code == 409
     assert isinstance(taken.parsed, models.Problem)
     assert [(e.in_, e.field) for e in taken.parsed.errors] == [("body", "meter_number")]
+
+
+def test_a_generated_client_publishes_a_holiday_offering_anyone_reads(
+    client_package: ModuleType, base_url: str
+) -> None:
+    publish_offering = operation(client_package, "publish_offering")
+    get_offering = operation(client_package, "get_offering")
+    models = generated("models")
+    clerk = as_person(client_package, base_url, Role.CLERK, "clerk.usingen")
+    body = models.PublishOffering.from_dict(
+        {
+            "year": 2027,
+            "code": "GEN-1",
+            "activity": "Zirkuswoche",
+            "description": "Jonglieren und Akrobatik.",
+            "location": "Turnhalle",
+            "starts_on": "2027-07-19",
+            "ends_on": "2027-07-23",
+            "min_age": 6,
+            "max_age": 11,
+            "places": 15,
+            "fee": "30.00",
+            "registration_opens_at": "2027-05-03T08:00:00+02:00",
+            "registration_closes_at": "2027-06-01T18:00:00+02:00",
+            "rules": {"residents_first": True},
+            "staff": ["clerk.usingen"],
+        }
+    )
+    published = publish_offering.sync_detailed(client=clerk, body=body)
+    assert published.status_code == 201, published.content
+    offering = published.parsed
+    assert isinstance(offering, models.OfferingOut)
+    anyone = client_package.Client(base_url=base_url)
+    read = get_offering.sync(offering.id, client=anyone)
+    assert isinstance(read, models.OfferingOut)
+    assert (read.code, read.window, read.places) == ("GEN-1", "not_yet_open", 15)
+    taken = publish_offering.sync_detailed(client=clerk, body=body)
+    assert taken.status_code == 409
+    assert isinstance(taken.parsed, models.Problem)
+    assert [(e.in_, e.field) for e in taken.parsed.errors] == [("body", "code")]

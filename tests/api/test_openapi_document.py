@@ -189,6 +189,7 @@ def test_every_body_example_is_a_body_the_api_accepts(
                 .replace("{refund}", "R1")
                 .replace("{provider}", "simulator")
                 .replace("{meter_id}", unknown_case)
+                .replace("{offering_id}", unknown_case)
                 .replace("{year}", "2026")
             )
             for example in examples_of(operation, document):

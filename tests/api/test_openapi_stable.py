@@ -415,6 +415,33 @@ INTENDED: frozenset[str] = frozenset(
                 "/POST /api/v1/water-campaigns/{year}/close",
             )
         ),
+        # Issue 27: the holiday programme. The staff's offerings and draws (published facts
+        # public), the guardian's cancellation on the registration case, and the catalogue's
+        # examples per town (a registration names an offering open in the town).
+        *(
+            f"{route}: added"
+            for route in (
+                "/POST /api/v1/holiday-offerings",
+                "/GET /api/v1/holiday-offerings",
+                "/GET /api/v1/holiday-offerings/{offering_id}",
+                "/POST /api/v1/holiday-offerings/{offering_id}/window-closure",
+                "/POST /api/v1/holiday-offerings/{offering_id}/draw",
+                "/GET /api/v1/holiday-offerings/{offering_id}/draw",
+                "/GET /api/v1/holiday-offerings/{offering_id}/draw/replay",
+                "/GET /api/v1/holiday-offerings/{offering_id}/registrations",
+                "/GET /api/v1/holiday-offerings/{offering_id}/health-notes",
+                "/PUT /api/v1/holiday-offerings/{offering_id}/staff",
+                "/POST /api/v1/cases/{case_id}/registration-cancellation",
+            )
+        ),
+        *(
+            f"/GET /api/v1/services{answer}/properties/{name}: added"
+            for answer in (
+                "/responses/200/application/json/items",
+                "/{service}/responses/200/application/json",
+            )
+            for name in ("examples_by_town", "example_note")
+        ),
     }
 )
 # Component schemas that may be renamed or dropped (their content is still compared inline).
