@@ -17,6 +17,7 @@ from benchmarks import (
     command_throughput,
     documents,
     feed,
+    holiday_registrations,
     monitor,
     personal_data_encryption,
     read_models,
@@ -39,6 +40,7 @@ BENCHMARKS: dict[str, Callable[[bool], object]] = {
     "documents": lambda quick: documents.main(["--quick"] if quick else []),
     "appointments": lambda quick: appointment_burst.main(["--quick"] if quick else []),
     "water_readings": lambda quick: water_readings.main(["--quick"] if quick else []),
+    "holiday_registrations": lambda quick: holiday_registrations.main(["--quick"] if quick else []),
 }
 
 
