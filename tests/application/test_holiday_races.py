@@ -92,8 +92,8 @@ def register(vorgang: Vorgang, offering: UUID, number: int) -> Callable[[], Any]
 
 @pytest.fixture
 def held_saves(vorgang: Vorgang, monkeypatch: pytest.MonkeyPatch) -> Callable[[int], list[int]]:
-    """Arm: the first save of each of ``n`` threads waits until all of them got there; the
-    list returned counts the saves that lost their race from then on."""
+    """Arm: the first save of each of ``n`` threads waits until all of them got there (0:
+    disarm); the list returned counts the saves that lost their race from then on."""
     original = vorgang.store.save
     armed: dict[str, threading.Barrier | None] = {"barrier": None}
     lost: list[int] = []
@@ -115,7 +115,7 @@ def held_saves(vorgang: Vorgang, monkeypatch: pytest.MonkeyPatch) -> Callable[[i
     monkeypatch.setattr(vorgang.store, "save", save)
 
     def arm(parties: int) -> list[int]:
-        armed["barrier"] = threading.Barrier(parties)
+        armed["barrier"] = threading.Barrier(parties) if parties else None
         return lost
 
     return arm
