@@ -495,9 +495,12 @@ def measure(
                     pid, base, service, sizes, tokens, folder, dialect
                 )
                 if service == SERVICE:
-                    draw, stored, problems = ask_about_the_draw(
-                        base, tokens, offering_id, created, children_sent(sizes)
-                    )
+                    try:
+                        draw, stored, problems = ask_about_the_draw(
+                            base, tokens, offering_id, created, children_sent(sizes)
+                        )
+                    except (RuntimeError, httpx.HTTPError) as error:  # the table still prints
+                        stored, problems = "the draw could not be checked", [str(error)]
             if service != SERVICE:
                 with opened(urls[service], secret) as store:
                     sent = sizes.registrations + sizes.warm_up
