@@ -40,6 +40,7 @@ from infrastructure.demo_dogs import application as dog_application
 from infrastructure.demo_dogs import dog_files
 from infrastructure.demo_grave_right import GRAVE_RIGHT_SCENARIOS, grave_right_data
 from infrastructure.demo_headstone_permit import HEADSTONE_SCENARIOS, headstone_data
+from infrastructure.demo_holiday import seed_holiday
 from infrastructure.demo_legal_track import LEGAL_TRACK
 from infrastructure.demo_payments import payment_scenarios
 from infrastructure.demo_resident_parking import PARKING_SCENARIOS
@@ -277,6 +278,7 @@ def seed_demo(
             data = legal.data(town, day)
             ids.append(_seed(vorgang, clock, town, legal.index, legal.service, data, legal.step))
         ids += seed_water(vorgang, town, now_)  # meters, campaigns and reading cases
+        ids += seed_holiday(vorgang, town, now_)  # Ferienspiele: ended, drawn and open offerings
     if towns is None:  # today's queue in every citizens' office (office days, not cases)
         seed_appointments(vorgang, now_)
     return ids

@@ -192,6 +192,17 @@ def test_demo_covers_every_state_in_all_four_towns_and_is_idempotent(vorgang: Vo
     for tenant in TENANTS:
         statuses = Counter(c.status for c in readings if c.tenant == tenant)
         assert statuses == {"closed": 13, "reading_flagged": 1, "meter_unknown": 1}, tenant
+    # Holiday registrations (infrastructure/demo_holiday.py, which checks the offerings): in
+    # each town thirteen families registered for an offering that ended, one drawn (a family
+    # with a place cancelled) and one open now; the draws decide who holds a place.
+    holiday = [c for c in cases if c.service == "holiday-registration"]
+    assert Counter(c.tenant for c in holiday) == dict.fromkeys(TENANTS, 13)
+    assert {c.status for c in holiday} == {
+        "registered",
+        "place_allocated",
+        "waiting_list",
+        "closed",
+    }
 
 
 def _rates(case: Any) -> set[Rate]:
