@@ -70,6 +70,7 @@ from domain.payments.payment_request import PaymentRequest
 from domain.payments.receivable import SETTLED, Receivable
 from domain.services.catalogue import SERVICES
 from domain.services.dog_registration import DogRegistration
+from domain.services.holiday_registration import SERVICE_ID as HOLIDAY_REGISTRATION
 from domain.services.water_reading import SERVICE_ID as WATER_READING
 from domain.tenants import tenant as tenant_named
 from domain.timer_notice import NoticeSort, TimerNotice
@@ -447,7 +448,7 @@ HOLIDAY_OFFERING_EVENTS: Final[tuple[type[Any], ...]] = (
     HolidayOffering.PlaceMovedUp,
     HolidayOffering.HealthNotesErased,
 )
-HOLIDAY_SERVICE: Final = "holiday-registration"  # the offerings' rows are the registrations'
+HOLIDAY_SERVICE: Final = HOLIDAY_REGISTRATION  # the offerings' rows are the registrations'
 
 
 def _published() -> dict[str, tuple[str, str]]:
