@@ -11,9 +11,9 @@ those not drawn wait in draw order, and a cancellation moves the next waiting lo
 up (``cancel``).
 
 The offering keeps no names: a child is its keyed id (hex of an HMAC of the town's key, never
-the name) and its age on the first day. Texts about a registration (a cancellation's reason)
-and the person acting for it are the registration case's personal data. Its id is a UUIDv5
-of the town, the year and the normalised code (``offering_id``): public.
+the name) and its age on the first day; who acted is named by id and role (the name is in the
+registration case). A cancellation's reason is the registration case's personal data. Its id
+is a UUIDv5 of the town, the year and the normalised code (``offering_id``): public.
 
 Invariants, held by the commands (an ``@event`` method only assigns):
 
@@ -35,7 +35,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.actor import Actor, ActorRecord
+from domain.actor import Actor
 from domain.errors import DomainError, InvalidCommand, InvalidTransition
 from domain.personal_data import PersonalData, PersonalValue, Subjects
 from domain.rules.holiday_draw import (
@@ -512,7 +512,8 @@ class HolidayOffering(Aggregate):
             children=recorded,
             resident=bool(resident),
             friends_group=friends_group,
-            actor=actor.recorded_in(case_id),
+            actor_id=actor.id,
+            actor_role=actor.role.value,
             at=at,
         )
 
@@ -523,7 +524,8 @@ class HolidayOffering(Aggregate):
         children: list[dict[str, Any]]
         resident: bool
         friends_group: str | None
-        actor: ActorRecord
+        actor_id: str  # the person's name is in the registration case, not here
+        actor_role: str
         at: datetime
 
     @event(RegistrationRecorded)
@@ -534,7 +536,8 @@ class HolidayOffering(Aggregate):
         children: list[dict[str, Any]],
         resident: bool,
         friends_group: str | None,
-        actor: ActorRecord,
+        actor_id: str,
+        actor_role: str,
         at: datetime,
     ) -> None:
         keys = tuple(str(child["key"]) for child in children)
@@ -581,7 +584,8 @@ class HolidayOffering(Aggregate):
 
         ``places_held``: places each child (by keyed id) holds in the programme's earlier
         draws. A second draw is refused (``AlreadyDrawn``), so is a draw while the window is
-        open or not yet open (``window``). Cancelled registrations are no inputs.
+        open or not yet open (``window``) and after the offering's last day (``at``).
+        Cancelled registrations are no inputs.
         """
         _check_aware("at", at)
         if self.drawn_at is not None:
@@ -591,6 +595,8 @@ class HolidayOffering(Aggregate):
             raise InvalidCommand(
                 "window", f"the places are drawn once registration has closed (it is {state})"
             )
+        if berlin_date(at) > self.ends_on:
+            raise InvalidCommand("at", f"the offering ended on {self.ends_on}: nothing to draw")
         check_seed(seed)
         registrations = []
         for registration in self._registrations.values():
@@ -675,7 +681,12 @@ class HolidayOffering(Aggregate):
                 )
         text = PersonalData(case_id=case_id, subject=Subjects.CASE_TEXT, value=_reason(reason))
         self._registration_cancelled(
-            case_id=case_id, children=chosen, actor=actor.recorded_in(case_id), at=at, reason=text
+            case_id=case_id,
+            children=chosen,
+            actor_id=actor.id,
+            actor_role=actor.role.value,
+            at=at,
+            reason=text,
         )
         return self._move_up(because_of=case_id, actor=actor, at=at)
 
@@ -690,14 +701,14 @@ class HolidayOffering(Aggregate):
                 position += 1
                 continue
             self._check_places(len(lot.children))
-            record = actor.recorded_in(because_of)
             for case_id, child in lot.entries():
                 self._place_moved_up(
                     case_id=case_id,
                     child=child,
                     from_position=position,
                     because_of=because_of,
-                    actor=record,
+                    actor_id=actor.id,
+                    actor_role=actor.role.value,
                     at=at,
                 )
                 moved.append((case_id, child))
@@ -708,9 +719,10 @@ class HolidayOffering(Aggregate):
 
         case_id: UUID
         children: list[int]
-        actor: ActorRecord
+        actor_id: str
+        actor_role: str
         at: datetime
-        reason: PersonalValue
+        reason: PersonalValue  # the registration case's text (erased with it)
 
     @event(RegistrationCancelled)
     def _registration_cancelled(
@@ -718,7 +730,8 @@ class HolidayOffering(Aggregate):
         *,
         case_id: UUID,
         children: list[int],
-        actor: ActorRecord,
+        actor_id: str,
+        actor_role: str,
         at: datetime,
         reason: PersonalValue,
     ) -> None:
@@ -741,7 +754,8 @@ class HolidayOffering(Aggregate):
         child: int
         from_position: int
         because_of: UUID
-        actor: ActorRecord  # the person who cancelled, recorded in the cancelled case
+        actor_id: str  # the person who cancelled the registration ``because_of``
+        actor_role: str
         at: datetime
 
     @event(PlaceMovedUp)
@@ -752,7 +766,8 @@ class HolidayOffering(Aggregate):
         child: int,
         from_position: int,
         because_of: UUID,
-        actor: ActorRecord,
+        actor_id: str,
+        actor_role: str,
         at: datetime,
     ) -> None:
         self._status[(case_id, child)] = EntryStatus.ALLOCATED

@@ -839,6 +839,11 @@ def _cancel(
             except _NotStored:
                 raise InvalidCommand("offering", f"registration {case_id} is not stored") from None
             changed[case_id] = other
+        if other.outcomes.get(child) != Outcome.WAITING:
+            # The case changed after the offering was loaded (a case's outcome changes only in
+            # a save with its offering): the offering is stale, so this save fails on its
+            # version and the step is decided again from a fresh load.
+            continue
         other.note_moved_up(offering, child, actor=system, at=acting.at, because_of=case.id)
     return [offering, *changed.values()]
 

@@ -252,6 +252,14 @@ def test_the_draw_waits_for_the_window_and_is_made_once() -> None:
     assert record["seed"] == SEED
     with pytest.raises(AlreadyDrawn):
         drawn(offering)
+    late = published(code="kanu-2")
+    register(late)
+    with pytest.raises(InvalidCommand) as ended:
+        late.draw(
+            seed=SEED, places_held={}, actor=CLERK, at=datetime(2026, 7, 24, 22, 30, tzinfo=UTC)
+        )
+    assert ended.value.field == "at"  # 00:30 in Berlin the day after the last
+    late.draw(seed=SEED, places_held={}, actor=CLERK, at=datetime(2026, 7, 24, 21, 30, tzinfo=UTC))
     assert replay(record).verdict == "consistent"
 
 
@@ -328,6 +336,20 @@ def test_cancellation_is_refused_for_what_is_not_registered_and_after_the_offeri
 
 
 # ------------------------------------------------------------------ staff and health notes
+
+
+def test_the_offering_names_who_acted_by_id_and_role_never_by_name() -> None:
+    offering = published(places=1)
+    first, second = register(offering), register(offering)
+    drawn(offering)
+    holder = first if offering.status_of(first, 0) == EntryStatus.ALLOCATED else second
+    offering.cancel(case_id=holder, children=None, actor=PARENT, at=AFTER, reason="krank")
+    events = offering.collect_events()
+    assert {type(e).__name__ for e in events} >= {"RegistrationRecorded", "PlaceMovedUp"}
+    for stored in events:
+        assert "actor" not in vars(stored)
+        assert vars(stored)["actor_id"] in (CLERK.id, PARENT.id)
+        assert "Eva Eltern" not in repr(vars(stored))
 
 
 def test_staff_change_and_health_notes_are_erased_only_after_the_offering() -> None:

@@ -3,6 +3,7 @@ draw's outcome, cancellation with move-up, fees, health notes and the catalogue'
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 from collections.abc import Callable, Sequence
@@ -383,6 +384,26 @@ def test_a_cancellation_moves_the_next_waiting_up_withdraws_and_charges_in_one_s
     assert moved[0].actor.role is Role.SYSTEM
     assert len(second.charges) == 1
     assert kanu.allocated_count == 1
+
+
+def test_a_move_up_on_a_stale_offering_leaves_the_case_that_changed_meanwhile_alone() -> None:
+    kanu = offering(places=1)
+    shared = Shared(kanu)
+    first = registered(shared, form(kanu.id, ("Lena", "2016-04-01")))
+    second = registered(shared, form(kanu.id, ("Ole", "2016-02-01"), municipality="other"))
+    drawn(kanu, [first, second])
+    kanu.collect_events()
+    stale = copy.deepcopy(kanu)  # the offering as another step loaded it
+    cancel(second, shared, applicant_of(second))  # the waiting family leaves first
+    second.collect_events()
+    # the holder's cancellation decided on the offering as it was before: it would move the
+    # family up that has gone; its save fails on the offering's version (decided again)
+    changed = cancel(first, Shared(stale, first, second), applicant_of(first))
+    assert changed[0] is stale
+    assert stale.status_of(second.id, 0) == EntryStatus.ALLOCATED
+    assert second.collect_events() == []
+    assert second.outcomes == {0: Outcome.CANCELLED}
+    assert stale.pending_events[0].originator_version <= kanu.version  # its save fails
 
 
 def test_cancelling_some_children_keeps_the_others_and_a_second_time_is_refused() -> None:
