@@ -16,6 +16,7 @@ from domain.personal_data import Erased, PersonalData, PersonalValue
 from infrastructure.projection_runner import (
     ProjectionRunner,
     ProjectionStatus,
+    set_up_views,
     views_being_built,
 )
 from infrastructure.view_database import PostgresViews, ViewDatabase
@@ -107,9 +108,12 @@ class ProjectionHost:
         if projections is None:
             projections = default_projections(store, views, search_key)
         self.runners = {
-            p.name: ProjectionRunner(store, views, p, poll_seconds=poll_seconds)
+            p.name: ProjectionRunner(store, views, p, poll_seconds=poll_seconds, set_up=False)
             for p in projections
         }
+        built = set_up_views(views, projections)  # every view's tables: one transaction
+        for runner in self.runners.values():
+            runner.set_built(runner.name in built)
         store.after_save(self.wake)
         self.running = False
         self.kept_elsewhere = False  # another process applies the log to the views

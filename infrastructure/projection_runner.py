@@ -68,21 +68,53 @@ class ProjectionStatus:
 
 
 def create_tracking(views: ViewDatabase) -> None:
-    """The table of projection positions, shared by every projection.
+    """The table of projection positions, shared by every projection."""
+    with views.transaction() as tx:
+        tracking_table(tx)
+
+
+def tracking_table(tx: ViewTransaction) -> None:
+    """The table of projection positions, in the caller's transaction.
 
     ``built_at`` is set when a view first reached the head of the log: until then a new
     view version is still being built, and a process serving it is not ready.
     """
+    tx.execute(
+        f"CREATE TABLE IF NOT EXISTS {TRACKING} ("
+        "name TEXT PRIMARY KEY, position BIGINT NOT NULL, applied_at TEXT, "
+        "heartbeat_at TEXT, last_error TEXT, error_at TEXT, built_at TEXT)"
+    )
+    if tx.dialect == "postgresql":
+        tx.execute(f"ALTER TABLE {TRACKING} ADD COLUMN IF NOT EXISTS built_at TEXT")
+    elif "built_at" not in {str(r[1]) for r in tx.query(f"PRAGMA table_info({TRACKING})")}:
+        tx.execute(f"ALTER TABLE {TRACKING} ADD COLUMN built_at TEXT")
+
+
+def set_up_views(views: ViewDatabase, projections: Sequence[Projection]) -> set[str]:
+    """The tracking table, every projection's tables and tracking row, in one transaction;
+    returns the names of the views already built (reached the head of the log once).
+
+    One transaction for all of them, not two per projection: every process start (and
+    every test's) pays for this, and each transaction is a round trip or a write lock more.
+    """
+    names = [p.key for p in projections]
+    if not names:
+        return set()
+    marks = ", ".join("?" for _ in names)
     with views.transaction() as tx:
+        tracking_table(tx)
+        for projection in projections:
+            projection.create_tables(tx)
         tx.execute(
-            f"CREATE TABLE IF NOT EXISTS {TRACKING} ("
-            "name TEXT PRIMARY KEY, position BIGINT NOT NULL, applied_at TEXT, "
-            "heartbeat_at TEXT, last_error TEXT, error_at TEXT, built_at TEXT)"
+            f"INSERT INTO {TRACKING} (name, position) "
+            f"VALUES {', '.join('(?, 0)' for _ in names)} ON CONFLICT (name) DO NOTHING",
+            names,
         )
-        if views.dialect == "postgresql":
-            tx.execute(f"ALTER TABLE {TRACKING} ADD COLUMN IF NOT EXISTS built_at TEXT")
-        elif "built_at" not in {str(r[1]) for r in tx.query(f"PRAGMA table_info({TRACKING})")}:
-            tx.execute(f"ALTER TABLE {TRACKING} ADD COLUMN built_at TEXT")
+        built = tx.query(
+            f"SELECT name FROM {TRACKING} WHERE name IN ({marks}) AND built_at IS NOT NULL",
+            names,
+        )
+    return {str(name) for (name,) in built}
 
 
 def views_being_built(views: ViewDatabase, names: Sequence[str]) -> dict[str, int]:
@@ -113,7 +145,10 @@ class ProjectionRunner:
         *,
         batch_size: int = 500,
         poll_seconds: float = 1.0,
+        set_up: bool = True,
     ) -> None:
+        """``set_up=False``: the caller has set the view up already (``set_up_views``, for
+        all of a process's views at once) and tells ``set_built`` what it found."""
         self.store = store
         self.views = views
         self.projection = projection
@@ -129,7 +164,8 @@ class ProjectionRunner:
         self._last_heartbeat = 0.0
         self.known_position = 0  # last position this process saw committed (no query needed)
         self._built = False  # known to have reached the head once (tracking's built_at)
-        self.setup()
+        if set_up:
+            self.setup()
 
     @property
     def name(self) -> str:
@@ -140,14 +176,11 @@ class ProjectionRunner:
 
     def setup(self) -> None:
         """Create the tracking table, the view's tables and its tracking row."""
-        create_tracking(self.views)
-        with self.views.transaction() as tx:
-            self.projection.create_tables(tx)
-            tx.execute(
-                f"INSERT INTO {TRACKING} (name, position) VALUES (?, 0) "
-                "ON CONFLICT (name) DO NOTHING",
-                (self.name,),
-            )
+        self._built = self.name in set_up_views(self.views, [self.projection])
+
+    def set_built(self, built: bool) -> None:
+        """What the set-up found: the view has reached the head of the log once."""
+        self._built = built
 
     def position(self) -> int:
         """The last log position applied to the view."""
@@ -167,8 +200,13 @@ class ProjectionRunner:
         applied = 0
         while position < head:
             notifications, new_position = self._next(position, head)
+            reaches_head = new_position >= head and not self._built
             with self.views.transaction() as tx:
                 self._apply(tx, position, new_position, notifications)
+                if reaches_head:  # built with the batch that reaches the head: no extra commit
+                    self._mark_built_in(tx)
+            if reaches_head:
+                self._built = True
             applied += len(notifications)
             position = self.known_position = new_position
             if progress is not None:
@@ -181,11 +219,14 @@ class ProjectionRunner:
 
     def _mark_built(self) -> None:
         with self.views.transaction() as tx:
-            tx.execute(
-                f"UPDATE {TRACKING} SET built_at = ? WHERE name = ? AND built_at IS NULL",
-                (now_text(), self.name),
-            )
+            self._mark_built_in(tx)
         self._built = True
+
+    def _mark_built_in(self, tx: ViewTransaction) -> None:
+        tx.execute(
+            f"UPDATE {TRACKING} SET built_at = ? WHERE name = ? AND built_at IS NULL",
+            (now_text(), self.name),
+        )
 
     def apply_pending(self, tx: ViewTransaction) -> int:
         """Inside the caller's transaction, apply up to the head; return the new position."""
