@@ -377,27 +377,42 @@ class HolidayOffering(Aggregate):
     def entries(self) -> list[OfferingEntry]:
         """Every registered child, in order of registration, with status and waiting place."""
         positions = self._waiting_positions()
-        found = []
-        for registration in self._registrations.values():
-            for child, (key, age) in enumerate(
-                zip(registration.keys, registration.ages, strict=True)
-            ):
-                entry = (registration.case_id, child)
-                found.append(
-                    OfferingEntry(
-                        case_id=registration.case_id,
-                        child=child,
-                        key=key,
-                        age=age,
-                        status=self._status[entry],
-                        waiting_position=positions.get(entry),
-                    )
-                )
-        return found
+        return [
+            entry
+            for registration in self._registrations.values()
+            for entry in self._entries_of(registration, positions)
+        ]
 
     def entries_of(self, case_id: UUID) -> list[OfferingEntry]:
-        """The children of one registration."""
-        return [entry for entry in self.entries() if entry.case_id == case_id]
+        """The children of one registration (none: not registered here)."""
+        registration = self._registrations.get(case_id)
+        if registration is None:
+            return []
+        positions: dict[Entry, int] = {}
+        if any(
+            self._status[(case_id, child)] == EntryStatus.WAITING
+            for child in range(len(registration.keys))
+        ):
+            positions = self._waiting_positions()
+        return self._entries_of(registration, positions)
+
+    def _entries_of(
+        self, registration: _Registered, positions: Mapping[Entry, int]
+    ) -> list[OfferingEntry]:
+        case_id = registration.case_id
+        return [
+            OfferingEntry(
+                case_id=case_id,
+                child=child,
+                key=key,
+                age=age,
+                status=self._status[(case_id, child)],
+                waiting_position=positions.get((case_id, child)),
+            )
+            for child, (key, age) in enumerate(
+                zip(registration.keys, registration.ages, strict=True)
+            )
+        ]
 
     def status_of(self, case_id: UUID, child: int) -> str | None:
         """Where a child of a registration stands (None: not registered here)."""
@@ -598,6 +613,8 @@ class HolidayOffering(Aggregate):
         if berlin_date(at) > self.ends_on:
             raise InvalidCommand("at", f"the offering ended on {self.ends_on}: nothing to draw")
         check_seed(seed)
+        if any(int(held) < 0 for held in places_held.values()):
+            raise InvalidCommand("places_held", "places a child holds are not negative")
         registrations = []
         for registration in self._registrations.values():
             children = tuple(

@@ -247,6 +247,9 @@ def test_the_draw_waits_for_the_window_and_is_made_once() -> None:
     with pytest.raises(InvalidCommand) as open_window:
         offering.draw(seed=SEED, places_held={}, actor=CLERK, at=DURING)
     assert open_window.value.field == "window"
+    with pytest.raises(InvalidCommand) as negative:
+        offering.draw(seed=SEED, places_held={"k": -1}, actor=CLERK, at=AFTER)
+    assert negative.value.field == "places_held"
     record = drawn(offering)
     assert record["algorithm"] == "ferienspiele-los-1"
     assert record["seed"] == SEED

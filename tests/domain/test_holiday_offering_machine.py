@@ -196,6 +196,10 @@ class HolidayOfferingMachine(RuleBasedStateMachine):
         }
         assert set(self.offering.waiting_list) == waiting
         assert len(self.offering.waiting_list) == len(waiting)
+        for case_id in self.cases:
+            assert self.offering.entries_of(case_id) == [
+                e for e in self.offering.entries() if e.case_id == case_id
+            ]
         active_keys = [e.key for e in self.offering.entries() if e.status != "cancelled"]
         assert len(active_keys) == len(set(active_keys))
 
