@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
@@ -188,7 +188,10 @@ class OfferingOut(BaseModel):
     fee: Decimal
     registration_opens_at: datetime
     registration_closes_at: datetime
-    window: str = Field(description="not_yet_open, open or closed, as of now.")
+    window: Literal["not_yet_open", "open", "closed"] = Field(
+        description="Registration as of now: not yet open, open, or closed (at its set end, "
+        "early by the staff, or by the draw)."
+    )
     rules: OfferingRulesOut
     allocated: int = Field(description="Places allocated (by the draw and moves up).")
     free_places: int
@@ -217,7 +220,9 @@ class OfferingRegistrationOut(BaseModel):
     given_name: str
     family_name: str
     age: int | None = Field(description="Age on the offering's first day.")
-    status: str = Field(description="registered, allocated, waiting or cancelled.")
+    status: Literal["registered", "allocated", "waiting", "cancelled"] = Field(
+        description="Before the draw registered; then allocated or waiting; or cancelled."
+    )
     waiting_position: int | None
     moved_up: bool = Field(description="Allocated by moving up from the waiting list.")
 
@@ -237,7 +242,7 @@ class HealthNoteOut(BaseModel):
     child: int
     given_name: str
     family_name: str
-    status: str
+    status: Literal["registered", "allocated", "waiting"]
     health_notes: str | None
     allergies: str | None
     guardians: list[GuardianContactOut]
@@ -266,7 +271,7 @@ class OfferingDrawReplayOut(BaseModel):
 
     offering: UUID
     algorithm: str | None
-    verdict: str = Field(description="consistent, inconsistent or not_replayable.")
+    verdict: Literal["consistent", "inconsistent", "not_replayable"]
     differences: list[Any]
 
 
