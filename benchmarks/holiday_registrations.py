@@ -74,6 +74,7 @@ CODE = "FS-KANU"  # the measured offering
 WARM_UP_CODE = "FS-PROBE"  # an offering of its own for the warm-up registrations, open at once
 FAMILIES = "Muster"  # the measured families: Musterb, Musterc, ... (letters: names, not numbers)
 WARM_UP_FAMILIES = "Probe"
+FIRST_MINUTE = 60.0  # the issue: 500 registrations in the first minute after the opening
 LEAD_SECONDS = 2.0  # the window opens this long after the offering is published
 MIN_AGE, MAX_AGE = 6, 12
 CLERK_ID = "clerk.usingen"
@@ -583,6 +584,15 @@ def report(sizes: Sizes, outcomes: dict[tuple[str, str], Outcome]) -> None:
     header = ["database", "service", "requests", "s", "req/s", "ratio", "p50 ms", "p99 ms"]
     header += ["ratio", "201", "refused", "CPU ms", "last s"]
     print(table(header, rows, left=2))
+    for (dialect, service), outcome in outcomes.items():
+        if service == SERVICE:
+            accepted = outcome.load.statuses.get(201, 0)
+            within = accepted == sizes.registrations and outcome.after_opening <= FIRST_MINUTE
+            print(
+                f"  {dialect}: {accepted:,} of {sizes.registrations:,} registrations accepted, the "
+                f"last answer {outcome.after_opening:.1f} s after the opening "
+                f"(all within the first minute: {'yes' if within else 'no'})"
+            )
     print("  afterwards:")
     for (dialect, service), outcome in outcomes.items():
         verdict = "; ".join(outcome.problems) or "as sent"

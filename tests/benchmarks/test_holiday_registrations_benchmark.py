@@ -76,3 +76,4 @@ def test_the_holiday_registrations_benchmark_draws_exactly_what_it_registered(
         assert re.search(rf"sqlite +{service} +24 ", printed), service
     assert "24 registrations answered 201, 24 lots in the draw (each once: yes)" in printed
     assert "28 general cases stored (as sent)" in printed
+    assert "sqlite: 24 of 24 registrations accepted" in printed
