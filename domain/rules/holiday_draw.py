@@ -12,7 +12,7 @@ guardians agreed on (``friends_group``, or none) and ``places_held``: the most p
 its children already holds in the programme's earlier draws (0 when ``places_per_child`` is
 not a rule).
 
-**Draw number** of a lot (algorithm ``ferienspiele-los-1``)::
+**Draw number** of a lot (algorithm ``ferienspiele-los-2``, as ``-1``)::
 
     SHA-256( UTF-8 bytes of the seed
              ‖ the 16 bytes of the case id (RFC 9562 byte order, as uuid.bytes)
@@ -23,9 +23,13 @@ written as 64 lower-case hex digits. No random generator of a library is involve
 **Order.** Lots are ordered by tier, then by draw number (ascending; equal numbers, which
 SHA-256 makes practically impossible, by case id and first child). The tier is, in this
 order: residents before others if ``residents_first``; then fewer places held before more if
-``places_per_child`` is set. With ``friends_together``, the lots of one friends group within
-one tier are moved right behind the group's first lot in that tier (in draw order among
-themselves).
+``places_per_child`` is set. With ``friends_together``, a friends group draws one number of
+its own within each tier (``group_number``: SHA-256 of the seed's UTF-8 bytes, the four bytes
+``FRND`` and the group's hash as UTF-8), and its lots of that tier stand together at that
+number's place among the other lots' numbers, in their own draw order among themselves. So a
+family gains nothing by joining a group: the group holds one ticket, not one per member.
+(Version ``ferienspiele-los-1`` placed a group's lots right behind its best number, which
+gave every member the best of the members' tickets; it stays here for replays only.)
 
 **Allocation.** The lots are walked in that order with the offering's places: a lot whose
 children reached ``places_per_child`` (``places_held >= places_per_child``) waits; a lot
@@ -60,13 +64,15 @@ __all__ = [
     "draw",
     "draw_number",
     "draw_record",
+    "group_number",
     "lots_of",
     "replay",
     "waiting_lots",
 ]
 
-ALGORITHM: Final = "ferienspiele-los-1"
-ALGORITHMS: Final = frozenset({ALGORITHM})  # every version a replay can run
+FIRST_FRIEND: Final = "ferienspiele-los-1"  # friends behind the group's best number (unfair)
+ALGORITHM: Final = "ferienspiele-los-2"  # a friends group draws one number of its own
+ALGORITHMS: Final = frozenset({FIRST_FRIEND, ALGORITHM})  # every version a replay can run
 SEED_PATTERN: Final = re.compile(r"[0-9a-f]{32,128}")  # 128 to 512 bits as lower-case hex
 
 Entry = tuple[UUID, int]  # a child of a registration: (case id, index of the child)
@@ -240,13 +246,44 @@ def _tier(lot: Lot, rules: AllocationRules) -> tuple[int, int]:
     return resident_tier, held_tier
 
 
-def _ordered(seed: str, lots: Sequence[Lot], rules: AllocationRules) -> list[tuple[Lot, str]]:
+def group_number(seed: str, friends_group: str) -> str:
+    """A friends group's draw number (``ferienspiele-los-2``): SHA-256 of the seed, the
+    four bytes ``FRND`` and the group's hash as UTF-8 (hex)."""
+    return hashlib.sha256(
+        seed.encode("utf-8") + b"FRND" + friends_group.encode("utf-8")
+    ).hexdigest()
+
+
+def _ordered(
+    seed: str, lots: Sequence[Lot], rules: AllocationRules, algorithm: str = ALGORITHM
+) -> list[tuple[Lot, str]]:
     numbered = [(lot, draw_number(seed, lot.case_id, lot.first_child)) for lot in lots]
     numbered.sort(
         key=lambda ln: (_tier(ln[0], rules), ln[1], str(ln[0].case_id), ln[0].first_child)
     )
     if not rules.friends_together:
         return numbered
+    if algorithm == FIRST_FRIEND:
+        return _behind_first_friend(numbered, rules)
+
+    # One ticket per friends group and tier: the group's number places its lots (in their own
+    # order) among the others, so joining a group neither raises nor multiplies a family's
+    # chances (the group's best number would: one ticket per member).
+    def position(lot_number: tuple[Lot, str]) -> tuple[Any, ...]:
+        lot, number = lot_number
+        tier = _tier(lot, rules)
+        if lot.friends_group is None:
+            return (tier, number, "", number, str(lot.case_id), lot.first_child)
+        ticket = group_number(seed, lot.friends_group)
+        return (tier, ticket, lot.friends_group, number, str(lot.case_id), lot.first_child)
+
+    return sorted(numbered, key=position)
+
+
+def _behind_first_friend(
+    numbered: list[tuple[Lot, str]], rules: AllocationRules
+) -> list[tuple[Lot, str]]:
+    """``ferienspiele-los-1`` (replay only): a group's lots right behind its first lot."""
     ordered: list[tuple[Lot, str]] = []
     placed: set[int] = set()
     for index, (lot, number) in enumerate(numbered):
@@ -266,8 +303,17 @@ def _ordered(seed: str, lots: Sequence[Lot], rules: AllocationRules) -> list[tup
     return ordered
 
 
-def draw(seed: str, lots: Sequence[Lot], places: int, rules: AllocationRules) -> DrawResult:
-    """Draw the places among the lots (see the module's description)."""
+def draw(
+    seed: str,
+    lots: Sequence[Lot],
+    places: int,
+    rules: AllocationRules,
+    algorithm: str = ALGORITHM,
+) -> DrawResult:
+    """Draw the places among the lots (see the module's description) by an algorithm version
+    (the current one; earlier ones for a replay)."""
+    if algorithm not in ALGORITHMS:
+        raise InvalidCommand("algorithm", f"unknown draw algorithm {algorithm!r}")
     check_seed(seed)
     if places < 0:
         raise InvalidCommand("places", "not negative")
@@ -275,7 +321,7 @@ def draw(seed: str, lots: Sequence[Lot], places: int, rules: AllocationRules) ->
     order: list[DrawnLot] = []
     allocated: list[Entry] = []
     waiting: list[Entry] = []
-    for lot, number in _ordered(seed, lots, rules):
+    for lot, number in _ordered(seed, lots, rules, algorithm):
         limit = rules.places_per_child
         limited = limit is not None and lot.places_held >= limit
         fits = not limited and len(lot.children) <= free
@@ -289,11 +335,16 @@ def draw(seed: str, lots: Sequence[Lot], places: int, rules: AllocationRules) ->
 
 
 def draw_record(
-    seed: str, places: int, rules: AllocationRules, lots: Sequence[Lot], result: DrawResult
+    seed: str,
+    places: int,
+    rules: AllocationRules,
+    lots: Sequence[Lot],
+    result: DrawResult,
+    algorithm: str = ALGORITHM,
 ) -> dict[str, Any]:
     """The draw as its decision records it: algorithm, seed, inputs and outcome (JSON)."""
     return {
-        "algorithm": ALGORITHM,
+        "algorithm": algorithm,
         "seed": seed,
         "places": places,
         "rules": rules.as_dict(),
@@ -334,8 +385,8 @@ def replay(record: Mapping[str, Any]) -> DrawReplay:
         places = int(record["places"])
         rules = AllocationRules.of(record["rules"])
         lots = tuple(Lot.of(lot) for lot in record["lots"])
-        result = draw(seed, lots, places, rules)
-        again = draw_record(seed, places, rules, lots, result)
+        result = draw(seed, lots, places, rules, str(algorithm))
+        again = draw_record(seed, places, rules, lots, result, str(algorithm))
     except (KeyError, TypeError, ValueError, InvalidCommand) as broken:
         return DrawReplay("not_replayable", (f"the record cannot be read: {broken}",))
     differences = tuple(

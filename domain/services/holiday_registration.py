@@ -187,12 +187,12 @@ class HolidayRegistrationApplication(Form):
         default=None,
         description="Required when any child has health notes or allergies.",
     )
-    friends_code: FriendsCode | None = labelled(
+    friends_code: Personal[FriendsCode] | None = labelled(
         "Freundescode",
         "Friends code",
         default=None,
         description="A code the guardians of friends agree on: friends are placed together "
-        "where possible (recorded in the draw only as a keyed hash).",
+        "where possible (the family's personal data; the draw records only a keyed hash).",
     )
 
     def check(self, submitted_on: date) -> None:
@@ -764,8 +764,8 @@ def register_at_submission(case: Case, acting: Acting) -> Sequence[Aggregate]:
         children.append(ChildEntry(shared.key_of(case.tenant, CHILD_KIND, key).hex, born_on))
     code = application.friends_code
     group = None
-    if code:
-        normal = " ".join(str(code).casefold().split())
+    if code is not None:
+        normal = " ".join(_revealed(code, "data.friends_code").casefold().split())
         group = shared.key_of(case.tenant, FRIENDS_KIND, f"{offering.id}|{normal}").hex
     case.register_for(offering, children, friends_group=group, actor=acting.actor, at=acting.at)
     return [offering]

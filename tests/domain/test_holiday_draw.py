@@ -18,12 +18,14 @@ from hypothesis import strategies as st
 from domain.errors import InvalidCommand
 from domain.rules.holiday_draw import (
     ALGORITHM,
+    FIRST_FRIEND,
     AllocationRules,
     Lot,
     Registration,
     draw,
     draw_number,
     draw_record,
+    group_number,
     lots_of,
     replay,
     waiting_lots,
@@ -103,14 +105,49 @@ def test_without_siblings_together_each_child_is_a_lot_of_its_own() -> None:
     assert [x.children for x in apart] == [(0,), (1,), (2,)]
 
 
-def test_friends_of_one_tier_are_placed_right_behind_the_groups_first_lot() -> None:
+def test_friends_of_one_tier_stand_together_at_their_groups_own_number() -> None:
     lots = [lot(n, group="g1" if n in (2, 5, 7) else None) for n in range(1, 9)]
     result = draw(SEED, lots, 8, AllocationRules(residents_first=False))
     order = [x.lot.case_id.int for x in result.order]
-    first = order.index(next(n for n in order if n in (2, 5, 7)))
+    first = min(order.index(n) for n in (2, 5, 7))
     assert sorted(order[first : first + 3]) == [2, 5, 7]
-    plain = [x.lot.case_id.int for x in draw(SEED, lots, 8, NO_PRIORITIES).order]
-    assert [n for n in order if n not in (2, 5, 7)] == [n for n in plain if n not in (2, 5, 7)]
+    ticket = group_number(SEED, "g1")
+    assert ticket == hashlib.sha256(SEED.encode() + b"FRND" + b"g1").hexdigest()
+    before = order[:first]
+    alone = {x.case_id.int: draw_number(SEED, x.case_id, 0) for x in lots}
+    assert all(alone[n] < ticket for n in before)
+    assert all(alone[n] > ticket for n in order[first + 3 :])
+    members = order[first : first + 3]
+    assert members == sorted(members, key=lambda n: alone[n])
+
+
+def test_a_family_gains_no_chance_by_joining_a_friends_group() -> None:
+    group, alone, places, seeds = 4, 8, 4, 600
+    lots = [lot(n, group="g" if n <= group else None) for n in range(1, group + alone + 1)]
+    rules = AllocationRules(residents_first=False)
+    won = {"group": 0, "alone": 0, "group-1": 0}
+    for number in range(seeds):
+        seed = hashlib.sha256(f"seed {number}".encode()).hexdigest()
+        placed = {case_id.int for case_id, _child in draw(seed, lots, places, rules).allocated}
+        won["group"] += sum(1 for n in placed if n <= group)
+        won["alone"] += sum(1 for n in placed if n > group)
+        old = draw(seed, lots, places, rules, FIRST_FRIEND).allocated
+        won["group-1"] += sum(1 for case_id, _ in old if case_id.int <= group)
+    chance_in_group = won["group"] / (group * seeds)
+    chance_alone = won["alone"] / (alone * seeds)
+    assert chance_in_group <= chance_alone + 0.02  # one ticket for the group, not four
+    assert won["group-1"] / (group * seeds) > chance_in_group + 0.2  # what version 1 did
+
+
+def test_a_draw_recorded_under_version_1_still_replays_by_version_1() -> None:
+    lots = [lot(n, group="g" if n % 3 == 0 else None) for n in range(1, 13)]
+    rules = AllocationRules(residents_first=False)
+    old = draw(SEED, lots, 5, rules, FIRST_FRIEND)
+    record = draw_record(SEED, 5, rules, lots, old, FIRST_FRIEND)
+    assert record["algorithm"] == "ferienspiele-los-1"
+    assert replay(record).verdict == "consistent"
+    assert draw(SEED, lots, 5, rules) != old
+    assert replay(dict(record, algorithm=ALGORITHM)).verdict == "inconsistent"
 
 
 def test_friends_in_different_tiers_stay_in_their_tiers() -> None:

@@ -251,7 +251,7 @@ def test_the_draw_waits_for_the_window_and_is_made_once() -> None:
         offering.draw(seed=SEED, places_held={"k": -1}, actor=CLERK, at=AFTER)
     assert negative.value.field == "places_held"
     record = drawn(offering)
-    assert record["algorithm"] == "ferienspiele-los-1"
+    assert record["algorithm"] == "ferienspiele-los-2"
     assert record["seed"] == SEED
     with pytest.raises(AlreadyDrawn):
         drawn(offering)

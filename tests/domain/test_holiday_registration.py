@@ -294,6 +294,9 @@ def test_friends_share_a_keyed_group_of_the_offering() -> None:
     assert group is not None
     assert "biber" not in group
     assert one.id != two.id
+    code = one.data["friends_code"]  # the guardians' free text: the family's personal data
+    assert isinstance(code, PersonalData)
+    assert (code.case_id, code.subject) == (one.id, Subjects.APPLICANT)
 
 
 # ------------------------------------------------------------------ the draw and fees
