@@ -541,13 +541,15 @@ class HolidayWatch:
     Each tick looks at the programmes of this year and the last of every town. An offering
     whose registration window closed and that nobody drew is drawn by the system (until its
     last day: a draw for days gone by helps nobody); one that ended (the day after
-    ``ends_on``) has its children's health notes erased. A failure is
-    logged and never stops the other offerings; the next tick tries again.
+    ``ends_on``) has its children's health notes erased. An offering erased is done for good:
+    the watch remembers it and reads it no more. A failure is logged and never stops the
+    other offerings; the next tick tries again.
     """
 
     def __init__(self, holiday: HolidayService, towns: Iterable[str] = TENANTS) -> None:
         self.holiday = holiday
         self.towns = tuple(towns)
+        self.finished: set[UUID] = set()  # erased after the end: nothing more, ever; not loaded
 
     def due(self, today: date) -> list[tuple[str, HolidayOffering]]:
         """The offerings with work to do: (``"draw"`` or ``"erase"``, the offering)."""
@@ -555,14 +557,21 @@ class HolidayWatch:
         found = []
         for tenant in self.towns:
             for year in (today.year - 1, today.year):
-                for offering in self.holiday.offerings(tenant, year):
+                programme = self.holiday.programme(tenant, year)
+                for listed in programme.offerings if programme is not None else ():
+                    if listed in self.finished:
+                        continue
+                    offering = self.holiday.published(listed)
+                    if offering.health_erased_at is not None:
+                        self.finished.add(listed)
+                        continue
                     if (
                         offering.drawn_at is None
                         and offering.window_state(now) == "closed"
                         and today <= offering.ends_on
                     ):
                         found.append(("draw", offering))
-                    if today > offering.ends_on and offering.health_erased_at is None:
+                    if today > offering.ends_on:
                         found.append(("erase", offering))
         return found
 

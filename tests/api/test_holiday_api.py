@@ -19,6 +19,7 @@ from application.clock import FixedClock
 from application.holiday import HolidayWatch
 from application.views import WITHHELD
 from domain.personal_data import ERASED_TEXT
+from domain.rules.holiday_draw import ALGORITHM
 from infrastructure.wiring import Vorgang
 from tests.api.conftest import Auth
 
@@ -185,7 +186,7 @@ def test_an_offering_goes_through_every_step_by_http_alone(
 
     record = client.get(f"{OFFERINGS}/{oid}/draw", headers=auth("auditor"))
     assert record.status_code == 200, record.text
-    assert record.json()["algorithm"] == "ferienspiele-los-1"
+    assert record.json()["algorithm"] == ALGORITHM
     assert len(record.json()["seed"]) == 64
     assert len(record.json()["lots"]) == 5
     replay = client.get(f"{OFFERINGS}/{oid}/draw/replay", headers=auth("auditor"))

@@ -140,6 +140,7 @@ def test_every_registrations_health_notes_are_erased_after_the_offering_ended(
     clock.set(datetime(2026, 7, 16, 6, 0, tzinfo=UTC))
     assert watch.tick(date(2026, 7, 16)) == [("erase", offering)]
     assert watch.tick(date(2026, 7, 16)) == []
+    assert watch.finished == {offering}  # done for good: the next ticks do not read it
 
     found: HolidayOffering = vorgang.store.repository.get(offering)
     assert found.health_erased_at == clock.now()
