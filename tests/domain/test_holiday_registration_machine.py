@@ -29,7 +29,8 @@ and after every step:
 - every aggregate rebuilt from its recorded events equals it.
 
 The tests after the machine pin what the review of the domain found: a draw after the
-offering's last day (fixed since), and defects still open (``xfail``, strict).
+offering's last day and a friends group placed by its best number (both fixed since), and
+defects still open (``xfail``, strict).
 """
 
 from __future__ import annotations
@@ -753,13 +754,10 @@ def test_the_friends_code_is_the_familys_personal_data() -> None:
     assert code.case_id == case.id
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: friends_together moves a friends group's lots behind the group's best "
-    "draw number, so a family joining a friends code has a far better chance than one alone "
-    "(a member of four of twelve families gets about 65 % of places, a family alone 18 %)",
-)
 def test_a_family_in_a_friends_group_has_the_chance_of_a_family_alone() -> None:
+    """Found by the review (fixed since by ferienspiele-los-2): a friends group placed behind
+    its best draw number gave a member of four of twelve families about 65 % of the places,
+    a family alone 18 %."""
     group, alone = 4, 8
     lots = [
         Lot(UUID(int=number + 1), (0,), True, "freunde" if number < group else None, 0)
