@@ -28,9 +28,9 @@ and after every step:
 - the health notes are the ``health`` subject, special category, and erased only after the end;
 - every aggregate rebuilt from its recorded events equals it.
 
-The tests after the machine pin what the review of the domain found: a draw after the
-offering's last day and a friends group placed by its best number (both fixed since), and
-defects still open (``xfail``, strict).
+The tests after the machine pin what the review of the domain found, fixed since: a draw
+after the offering's last day, the friends code kept as plain text, a friends group placed by
+its best number.
 """
 
 from __future__ import annotations
@@ -741,13 +741,9 @@ def test_a_draw_after_the_offering_ended_is_refused() -> None:
     assert offering.allocated_count == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: the form's friends_code is a plain str (no Personal marker), so the "
-    "guardians' free text (often the children's names) is stored in the case's events "
-    "unencrypted and survives the erasure of the family's personal data",
-)
 def test_the_friends_code_is_the_familys_personal_data() -> None:
+    """Found by the review (fixed since): the guardians' free text (often the children's
+    names) was kept as plain text in the case's events, beyond the family's erasure."""
     _offering, case = registered_offering(friends="Lenja und Malin")
     code = case.data["friends_code"]
     assert isinstance(code, PersonalData)
