@@ -351,6 +351,7 @@ class HolidayOffering(Aggregate):
         self._status: dict[Entry, str] = {}
         self._active_keys: dict[str, Entry] = {}
         self._waiting: list[tuple[Lot, bool]] = []  # lots waiting, in order; at the limit
+        self._allocated = 0  # children holding a place (counted as the events assign them)
 
     # -------------------------------------------------------------- queries
 
@@ -425,7 +426,7 @@ class HolidayOffering(Aggregate):
     @property
     def allocated_count(self) -> int:
         """Children holding a place."""
-        return sum(1 for status in self._status.values() if status == EntryStatus.ALLOCATED)
+        return self._allocated
 
     @property
     def registered_count(self) -> int:
@@ -443,12 +444,20 @@ class HolidayOffering(Aggregate):
         return [entry for lot, _limited in self._waiting for entry in lot.entries()]
 
     def _waiting_positions(self) -> dict[Entry, int]:
-        """Each waiting child's position: its lot's, from 1 (siblings share it)."""
-        return {
+        """Each waiting child's position: its lot's, from 1 (siblings share it); worked out
+        once per change of the waiting list (the draw reads it for every registration)."""
+        # The events replace the list, never change it in place: the same list, the same
+        # positions (the cache holds the list itself, so its identity is not reused).
+        cached: tuple[list[Any], dict[Entry, int]] | None = self.__dict__.get("_positions")
+        if cached is not None and cached[0] is self._waiting:
+            return cached[1]
+        positions = {
             entry: position
             for position, (lot, _limited) in enumerate(self._waiting, start=1)
             for entry in lot.entries()
         }
+        self.__dict__["_positions"] = (self._waiting, positions)
+        return positions
 
     def places_of(self, key: str) -> int:
         """Places a child (by keyed id) holds in this offering: 1 or 0."""
@@ -654,6 +663,7 @@ class HolidayOffering(Aggregate):
         self.draw_record = record
         for case_id, child in record["allocated"]:
             self._status[(UUID(str(case_id)), int(child))] = EntryStatus.ALLOCATED
+            self._allocated += 1
         for case_id, child in record["waiting"]:
             self._status[(UUID(str(case_id)), int(child))] = EntryStatus.WAITING
         self._waiting = waiting_lots(record)
@@ -754,6 +764,8 @@ class HolidayOffering(Aggregate):
     ) -> None:
         registration = self._registrations[case_id]
         for child in children:
+            if self._status[(case_id, child)] == EntryStatus.ALLOCATED:
+                self._allocated -= 1
             self._status[(case_id, child)] = EntryStatus.CANCELLED
             if self._active_keys.get(registration.keys[child]) == (case_id, child):
                 del self._active_keys[registration.keys[child]]
@@ -788,6 +800,7 @@ class HolidayOffering(Aggregate):
         at: datetime,
     ) -> None:
         self._status[(case_id, child)] = EntryStatus.ALLOCATED
+        self._allocated += 1
         waiting: list[tuple[Lot, bool]] = []
         for lot, limited in self._waiting:
             left = tuple(c for c in lot.children if not (lot.case_id == case_id and c == child))

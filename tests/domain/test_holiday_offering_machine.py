@@ -186,6 +186,8 @@ class HolidayOfferingMachine(RuleBasedStateMachine):
 
     @invariant()
     def never_over_allocated(self) -> None:
+        allocated = [e for e in self.offering.entries() if e.status == EntryStatus.ALLOCATED]
+        assert self.offering.allocated_count == len(allocated)
         assert self.offering.allocated_count <= self.offering.places
         assert self.offering.free_places >= 0
 
