@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -16,6 +17,7 @@ from domain.personal_data import Erased, PersonalData, PersonalValue
 from infrastructure.projection_runner import (
     ProjectionRunner,
     ProjectionStatus,
+    listen_for_saves,
     set_up_views,
     views_being_built,
 )
@@ -119,6 +121,8 @@ class ProjectionHost:
         self.kept_elsewhere = False  # another process applies the log to the views
         self.waiting = 0  # requests waiting in ``reach`` right now
         self.beside: list[Background] = []  # started and stopped with the projections
+        self._stop_listening = threading.Event()
+        self._listener: threading.Thread | None = None
 
     def run_beside(self, work: Background) -> None:
         """Start ``work`` whenever the projections start here (``serve``, ``worker``).
@@ -130,9 +134,22 @@ class ProjectionHost:
         self.beside.append(work)
 
     def start(self) -> None:
-        """Keep every projection caught up in background threads."""
+        """Keep every projection caught up in background threads.
+
+        On PostgreSQL one listener for the log's NOTIFY wakes them all: one connection and
+        one thread per process, not one per projection.
+        """
         for runner in self.runners.values():
-            runner.start()
+            runner.start(listen=False)
+        if isinstance(self.views, PostgresViews) and self._listener is None:
+            self._stop_listening.clear()
+            self._listener = threading.Thread(
+                target=listen_for_saves,
+                args=(self.views, self.store, self._stop_listening, self.wake),
+                name="listen-projections",
+                daemon=True,
+            )
+            self._listener.start()
         for work in self.beside:
             work.start()
         self.running = True
@@ -156,21 +173,25 @@ class ProjectionHost:
             work.request_stop()
         for runner in self.runners.values():
             runner.request_stop()
+        self._stop_listening.set()
         self._wake_listeners()
         for work in self.beside:
             work.stop()
         for runner in self.runners.values():
             runner.stop()
+        if self._listener is not None:
+            self._listener.join(timeout=10)
+            self._listener = None
         self.running = False
 
     def _wake_listeners(self) -> None:
-        """One NOTIFY on the log's channel: every runner's listener sees its stop request
-        now rather than at the end of its listening slice (a shutdown without the wait)."""
+        """One NOTIFY on the log's channel: the listener sees its stop request now rather
+        than at the end of its listening slice (a shutdown without the wait)."""
         if not isinstance(self.views, PostgresViews) or not self.running:
             return
         channel = getattr(self.store.recorder, "channel_name", "vorgang_events")
-        with contextlib.suppress(psycopg.Error), self.views.connect(autocommit=True) as conn:
-            conn.execute(f'NOTIFY "{channel}"')
+        with contextlib.suppress(psycopg.Error), self.views.transaction() as tx:
+            tx.execute(f'NOTIFY "{channel}"')  # on a pooled connection: no connect for it
 
     def wake(self) -> None:
         """A save happened in this process: look at the log now."""

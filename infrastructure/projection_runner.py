@@ -85,8 +85,18 @@ def tracking_table(tx: ViewTransaction) -> None:
         "heartbeat_at TEXT, last_error TEXT, error_at TEXT, built_at TEXT)"
     )
     if tx.dialect == "postgresql":
-        tx.execute(f"ALTER TABLE {TRACKING} ADD COLUMN IF NOT EXISTS built_at TEXT")
-    elif "built_at" not in {str(r[1]) for r in tx.query(f"PRAGMA table_info({TRACKING})")}:
+        columns = tx.query(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = ?",
+            (TRACKING,),
+        )
+    else:
+        columns = [(r[1],) for r in tx.query(f"PRAGMA table_info({TRACKING})")]
+    # Altered only where the column is missing: ALTER TABLE locks the table exclusively
+    # even when the column is there, and in a start's set-up transaction (every view's
+    # tables) that lock would hold every runner's tracking update until the commit, or
+    # deadlock with a runner that holds its view's tables and waits for it.
+    if "built_at" not in {str(c) for (c,) in columns}:
         tx.execute(f"ALTER TABLE {TRACKING} ADD COLUMN built_at TEXT")
 
 
@@ -294,8 +304,9 @@ class ProjectionRunner:
 
     # -------------------------------------------------------------- background
 
-    def start(self) -> None:
-        """Run in a daemon thread until ``stop``."""
+    def start(self, *, listen: bool = True) -> None:
+        """Run in a daemon thread until ``stop``; ``listen=False`` where someone else
+        listens for the log's NOTIFY and wakes this runner (the host, one for all)."""
         if self._thread is not None:
             return
         self._stop.clear()
@@ -303,7 +314,7 @@ class ProjectionRunner:
             target=self.run, name=f"projection-{self.name}", daemon=True
         )
         self._thread.start()
-        if isinstance(self.views, PostgresViews):
+        if listen and isinstance(self.views, PostgresViews):
             self._listener = threading.Thread(
                 target=self._listen, name=f"listen-{self.name}", daemon=True
             )
@@ -385,18 +396,8 @@ class ProjectionRunner:
 
     def _listen(self) -> None:
         """LISTEN for the recorder's NOTIFY; any notification wakes the runner."""
-        views = self.views
-        assert isinstance(views, PostgresViews)
-        channel = getattr(self.store.recorder, "channel_name", "vorgang_events")
-        while not self._stop.is_set():
-            try:
-                with views.connect(autocommit=True) as conn:
-                    conn.execute(f'LISTEN "{channel}"')
-                    while not self._stop.is_set():
-                        for _ in conn.notifies(timeout=LISTEN_SLICE_SECONDS, stop_after=1):
-                            self._wake.set()
-            except psycopg.Error:
-                self._stop.wait(1.0)  # the poll keeps the runner going meanwhile
+        assert isinstance(self.views, PostgresViews)
+        listen_for_saves(self.views, self.store, self._stop, self._wake.set)
 
     # ----------------------------------------------------------------- status
 
@@ -432,6 +433,26 @@ class ProjectionRunner:
             return None
         recorded: datetime = getattr(self.mapper.to_domain_event(first[0]), "timestamp")  # noqa: B009
         return recorded
+
+
+def listen_for_saves(
+    views: PostgresViews, store: VorgangStore, stop: threading.Event, wake: Callable[[], None]
+) -> None:
+    """LISTEN for the recorder's NOTIFY until ``stop``; any notification calls ``wake``.
+
+    On a connection of its own; lost, it is opened again after a second (the runners'
+    poll keeps them going meanwhile).
+    """
+    channel = getattr(store.recorder, "channel_name", "vorgang_events")
+    while not stop.is_set():
+        try:
+            with views.connect(autocommit=True) as conn:
+                conn.execute(f'LISTEN "{channel}"')
+                while not stop.is_set():
+                    for _ in conn.notifies(timeout=LISTEN_SLICE_SECONDS, stop_after=1):
+                        wake()
+        except psycopg.Error:
+            stop.wait(1.0)
 
 
 def describe(

@@ -18,8 +18,8 @@ import hashlib
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import psycopg
@@ -196,26 +196,91 @@ class _PostgresTransaction(ViewTransaction):
 
 
 class _AdvisoryLock(ProjectionLock):
-    """A session-level advisory lock on a connection of its own."""
+    """A session-level advisory lock, held in the process's lock session."""
 
-    def __init__(self, conn: psycopg.Connection[Any], key: int) -> None:
+    def __init__(self, session: _LockSession, conn: psycopg.Connection[Any], key: int) -> None:
+        self._session = session
         self._conn = conn
         self._key = key
 
     def alive(self) -> bool:
-        try:
-            self._conn.execute("SELECT 1")
-        except psycopg.Error:
-            return False
-        return not self._conn.closed
+        return self._session.alive(self._conn, self._key)
 
     def release(self) -> None:
-        try:
-            self._conn.execute("SELECT pg_advisory_unlock(%s)", (self._key,))
-        except psycopg.Error:
-            pass
-        finally:
-            self._conn.close()
+        self._session.release(self._conn, self._key)
+
+
+class _LockSession:
+    """One connection whose session holds the projection locks this process holds.
+
+    One for all of a process's projections, not one each: a start opens one connection for
+    its locks, not a dozen. A key is held at most once here (PostgreSQL would let the same
+    session take it twice), so two runners of one view in a process still take turns. When
+    the session ends, its locks end with it; each holder sees that at its next look
+    (``alive``) and tries again on a new session. The last lock released ends the session.
+    """
+
+    def __init__(self, connect: Callable[[], psycopg.Connection[Any]]) -> None:
+        self._connect = connect
+        self._guard = threading.Lock()  # one statement at a time on the connection
+        self._conn: psycopg.Connection[Any] | None = None
+        self._held: set[int] = set()
+
+    def try_lock(self, key: int) -> ProjectionLock | None:
+        with self._guard:
+            if self._conn is None or self._conn.closed or self._conn.broken:
+                self._end()
+                self._conn = self._connect()
+            conn = self._conn
+            if key in self._held:
+                return None
+            try:
+                row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+            except psycopg.Error:
+                self._end()
+                raise
+            if not (row and row[0]):
+                if not self._held:
+                    self._end()  # a standby holds nothing: no session kept open for it
+                return None
+            self._held.add(key)
+            return _AdvisoryLock(self, conn, key)
+
+    def alive(self, conn: psycopg.Connection[Any], key: int) -> bool:
+        with self._guard:
+            if conn is not self._conn or key not in self._held:
+                return False
+            try:
+                conn.execute("SELECT 1")
+            except psycopg.Error:
+                self._end()
+                return False
+            return not conn.closed
+
+    def release(self, conn: psycopg.Connection[Any], key: int) -> None:
+        with self._guard:
+            if conn is not self._conn or key not in self._held:
+                return  # its session ended already, and the lock with it
+            self._held.discard(key)
+            try:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+            except psycopg.Error:
+                self._end()
+                return
+            if not self._held:
+                self._end()
+
+    def close(self) -> None:
+        with self._guard:
+            self._end()
+
+    def _end(self) -> None:
+        """End the session (and with it every lock it held)."""
+        conn, self._conn = self._conn, None
+        self._held.clear()
+        if conn is not None:
+            with suppress(psycopg.Error):
+                conn.close()
 
 
 def compress_with_lz4(conn: psycopg.Connection[Any]) -> None:
@@ -260,6 +325,7 @@ class PostgresViews(ViewDatabase):
             configure=compress_with_lz4,
         )
         self._pool.open(wait=False)
+        self._locks = _LockSession(lambda: self.connect(autocommit=True))
 
     def connect(self, *, autocommit: bool) -> psycopg.Connection[Any]:
         """A connection of its own (for LISTEN or an advisory lock)."""
@@ -278,15 +344,10 @@ class PostgresViews(ViewDatabase):
     def try_lock(self, name: str) -> ProjectionLock | None:
         # Advisory locks are per database: name the schema too, or a deployment in another
         # schema of the same database would hold this one's projections on standby.
-        key = lock_key(f"{self._schema}.{name}")
-        conn = self.connect(autocommit=True)
-        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
-        if row and row[0]:
-            return _AdvisoryLock(conn, key)
-        conn.close()
-        return None
+        return self._locks.try_lock(lock_key(f"{self._schema}.{name}"))
 
     def close(self) -> None:
+        self._locks.close()
         self._pool.close()
 
 
