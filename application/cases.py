@@ -7,8 +7,10 @@ Every other command of a case runs through the one command pipeline
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date, datetime
 from typing import Any, Final
 from uuid import UUID
@@ -53,6 +55,9 @@ from domain.working_days import BERLIN, berlin_date
 SUBMIT_ATTEMPTS: Final = 3  # a lost race can only be the same key's case: the next look finds it
 SHARED_ATTEMPTS: Final = 30  # a service that records on shared aggregates at submission
 RETRY_PAUSE_SECONDS: Final = 0.002
+# Submissions meeting at one shared aggregate are decided in turn within the process: a
+# fixed set of locks, each serving the names that hash to it (the set never grows).
+_MEETING_LOCKS: Final = tuple(threading.Lock() for _ in range(64))
 _HISTORY_FIELDS_HIDDEN: Final = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "at"}
 )
@@ -91,6 +96,23 @@ class CaseService:
         definition = self._service(service)
         check_acts_for(actor, tenant)
         check_serves(actor, tenant, service)  # staff enter paper applications for their team
+        with _in_turn(definition, tenant, data):
+            return self._submit_attempts(
+                definition, actor, tenant, service, applicant, data, idempotency_key, channel
+            )
+
+    def _submit_attempts(
+        self,
+        definition: ServiceDefinition,
+        actor: Actor,
+        tenant: str,
+        service: str,
+        applicant: Mapping[str, str],
+        data: Mapping[str, Any],
+        idempotency_key: str | None,
+        channel: str,
+    ) -> SubmissionResult:
+        """Decide the submission, again after a lost race (a shared aggregate saved meanwhile)."""
         case_id = self.identities.case_id(
             aggregate_type=definition.case_class.__name__,
             tenant=tenant,
@@ -307,6 +329,17 @@ class CaseService:
         """The data subjects of this case whose personal data the reader is not shown."""
         shared = SharedInStore(self.store, self.identities)
         return withheld_from(reader, case, shared, self.services)
+
+
+def _in_turn(
+    definition: ServiceDefinition, tenant: str, data: Mapping[str, Any]
+) -> AbstractContextManager[object]:
+    """The lock of the shared aggregate the submission meets others at, if its service names
+    one (``ServiceDefinition.meets_at``); otherwise nothing to wait for."""
+    meeting = None if definition.meets_at is None else definition.meets_at(tenant, data)
+    if meeting is None:
+        return nullcontext()
+    return _MEETING_LOCKS[hash(meeting) % len(_MEETING_LOCKS)]
 
 
 def check_applicant(applicant: Mapping[str, str], today: date) -> None:

@@ -73,6 +73,11 @@ class ServiceDefinition:
     # share (a meter) and records on them; returns those it changed. A lost race is decided
     # again from a fresh load; an ``InvalidCommand`` refuses the submission (nothing stored).
     on_submission: SubmissionStep | None = None
+    # The shared aggregate a submission records on, named from its town and raw data (an
+    # offering, a meter), or None. Submissions naming the same one are decided one after
+    # another within a process: all but one would lose the race on its version anyway, and
+    # each retry loads it again. Other processes still race and retry.
+    meets_at: Callable[[str, Mapping[str, Any]], str | None] | None = None
     # Examples per town, for a service whose applications name what a town has open now (an
     # offering of the holiday programme): town → an application it accepts at that moment;
     # towns with nothing open are absent. ``example`` stays the form's shape.
@@ -469,6 +474,7 @@ SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
             event_labels=water_reading.EVENT_LABELS,
             steps=water_reading.STEPS,
             on_submission=water_reading.check_at_submission,
+            meets_at=water_reading.meter_met_at,
         ),
         holiday_registration.SERVICE_ID: ServiceDefinition(
             id=holiday_registration.SERVICE_ID,
@@ -491,6 +497,7 @@ SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
             event_labels=holiday_registration.EVENT_LABELS,
             steps=holiday_registration.STEPS,
             on_submission=holiday_registration.register_at_submission,
+            meets_at=holiday_registration.offering_met_at,
             town_examples=holiday_registration.town_examples,
             withheld_from=holiday_registration.withheld_health,
         ),

@@ -745,6 +745,13 @@ def stored_offering(shared: SharedAggregates, tenant: str, offering: UUID) -> Ho
     return found
 
 
+def offering_met_at(_tenant: str, data: Mapping[str, Any]) -> str | None:
+    """The offering a registration of these data records on (registrations of one offering
+    are decided in turn within a process: the moment a window opens, hundreds arrive)."""
+    offering = data.get("offering")
+    return None if offering is None else f"holiday-offering:{offering}"
+
+
 def register_at_submission(case: Case, acting: Acting) -> Sequence[Aggregate]:
     """The service's step in the submission's save: record the children on the offering."""
     if not isinstance(case, HolidayRegistration):

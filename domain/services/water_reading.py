@@ -541,6 +541,17 @@ def check_at_submission(case: Case, acting: Acting) -> Sequence[Aggregate]:
     return [] if meter is None else [meter]
 
 
+def meter_met_at(tenant: str, data: Mapping[str, Any]) -> str | None:
+    """The meter a reading of these data records on (readings of it are decided in turn)."""
+    number = data.get("meter_number")
+    if not isinstance(number, str):
+        return None
+    try:
+        return f"water-meter:{meter_id(tenant, normalised_meter_number(number))}"
+    except InvalidCommand:
+        return None  # refused by the form's check before any meter is loaded
+
+
 def _recorded_meter(case: WaterMeterReading, acting: Acting) -> WaterMeter:
     meter = (
         None

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
 
 import pytest
 
+import application.cases as cases_module
 from application.store import VorgangStore
 
 
 @pytest.fixture
 def collide(store: VorgangStore, monkeypatch: pytest.MonkeyPatch) -> Callable[[int], Any]:
-    """Make the first save of each of ``n`` threads wait until all of them got there."""
+    """Make the first save of each of ``n`` threads wait until all of them got there.
+
+    The threads race as separate processes would: submissions meeting at one shared
+    aggregate are not decided in turn (that holds within a process only).
+    """
+    monkeypatch.setattr(cases_module, "_in_turn", lambda *_args: nullcontext())
     original = store.save
     state: dict[str, Any] = {"barrier": None, "saves": 0}
     local = threading.local()

@@ -16,6 +16,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from eventsourcing.persistence import IntegrityError
 
 from application.cases import CaseService
 from application.commands import CommandHandler
@@ -282,3 +283,29 @@ def test_readings_of_one_meter_at_once_are_each_checked_against_the_others(
     # the first saved is in line; each after it is a second reading of the day
     assert [Flag.SAME_DAY_TWICE in r.flags for r in reported] == [False] + [True] * (n - 1)
     assert meter.version == 2 + n
+
+
+def test_readings_of_one_meter_in_one_process_are_decided_in_turn_without_a_lost_race(
+    cases: CaseService, store: VorgangStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Within a process, submissions meeting at one meter wait for each other instead of
+    racing: every save succeeds at the first try (no reload of the meter per lost race)."""
+    install(store)
+    original = store.save
+    lost: list[int] = []
+
+    def save(*aggregates: Any, **kwargs: Any) -> Any:
+        try:
+            return original(*aggregates, **kwargs)
+        except IntegrityError:
+            if any(isinstance(a, WaterMeter) for a in aggregates):
+                lost.append(1)
+            raise
+
+    monkeypatch.setattr(store, "save", save)
+    n = 6
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        results = list(pool.map(lambda _i: submit(cases, "230.000"), range(n)))
+    assert len({r.case_id for r in results}) == n
+    assert lost == []  # nobody decided on a stale meter
+    assert meter_of(store).version == 2 + n
