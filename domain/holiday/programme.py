@@ -19,6 +19,7 @@ from eventsourcing.domain import Aggregate, event
 from domain.actor import Actor
 from domain.errors import InvalidCommand
 from domain.holiday.offering import normalised_code
+from domain.holiday.offering import offering_id as offering_of
 from domain.tenants import TENANTS
 
 __all__ = ["PROGRAMME_NAMESPACE", "HolidayProgramme", "OfferingCodeTaken", "programme_id"]
@@ -82,10 +83,15 @@ class HolidayProgramme(Aggregate):
         self.codes: dict[str, UUID] = {}
 
     def list_offering(self, *, offering_id: UUID, code: str, actor: Actor, at: datetime) -> None:
-        """List a published offering under its code; refused when the code is taken."""
+        """List a published offering under its code: only the town's offering of the year and
+        that code (``offering_id``); refused when the code is taken."""
         number = normalised_code(code)
         if number in self.codes:
             raise OfferingCodeTaken(number, self.year)
+        if offering_id != offering_of(self.tenant, self.year, number):
+            raise InvalidCommand(
+                "offering_id", f"not the offering {number} of {self.tenant} in {self.year}"
+            )
         if offering_id in self.offerings:
             raise InvalidCommand("offering_id", "the offering is listed already")
         self._offering_listed(

@@ -144,6 +144,11 @@ def test_a_programme_lists_offerings_and_refuses_a_code_taken() -> None:
     assert "taken" in refused.value.message
     assert programme.offerings == (offering.id,)
     assert programme.codes == {"KANU-1": offering.id}
+    for foreign in (offering_id("schmitten", 2026, "ZIRKUS"), offering_id(TOWN, 2025, "ZIRKUS")):
+        with pytest.raises(InvalidCommand) as not_ours:
+            programme.list_offering(offering_id=foreign, code="ZIRKUS", actor=CLERK, at=PUBLISHED)
+        assert not_ours.value.field == "offering_id"
+    assert programme.codes == {"KANU-1": offering.id}
 
 
 # ------------------------------------------------------------------ the window
