@@ -7,8 +7,8 @@ code names one offering and each offering one code, in the order listed; a refus
 (the code taken: ``OfferingCodeTaken``, naming ``code``) changed nothing and left no pending
 event; every event names who and when; and the programme rebuilt from its events equals it.
 
-The last test pins a defect the review found (``xfail``, strict): an offering of another town,
-year or code is listed.
+The last test pins a defect the review found, fixed since: an offering of another town, year
+or code was listed.
 """
 
 from __future__ import annotations
@@ -140,13 +140,8 @@ HolidayProgrammeMachine.TestCase.settings = settings(
 test_holiday_programme_machine = HolidayProgrammeMachine.TestCase
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: HolidayProgramme.list_offering does not check that the offering's id is "
-    "offering_id(tenant, year, code): another town's or year's offering, or one of another "
-    "code, is listed (and its code taken) in this programme",
-)
 def test_only_the_towns_offering_of_the_year_and_code_is_listed() -> None:
+    """Found by the review (fixed since): the programme listed any offering id under a code."""
     programme = HolidayProgramme.start(tenant=TOWN, year=2026, actor=JANA, at=START)
     for foreign in (
         offering_id("schmitten", 2026, "KANU-1"),
