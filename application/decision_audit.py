@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from application.cases import load_visible
+from application.cases import load_visible, withheld_from
 from application.clock import Clock
 from application.errors import CaseNotFound
 from application.store import VorgangStore
@@ -45,9 +46,18 @@ class ReplayReport:
 class DecisionAudit:
     """Reads decisions back out of the log and replays them against their rules."""
 
-    def __init__(self, store: VorgangStore, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: VorgangStore,
+        clock: Clock,
+        withheld: Callable[[Actor, Case], frozenset[str]] | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
+        # The data subjects a reader is not shown in a case (``CaseService.withheld_from``:
+        # a child's health notes from staff who are not the offering's); by default those
+        # the generic rule withholds (third parties from applicants).
+        self.withheld = withheld or (lambda reader, case: withheld_from(reader, case))
 
     def records(self, case_id: UUID, *, actor: Actor) -> list[DecisionRecord]:
         """Every decision of the case, in order, with the version that recorded it."""
@@ -106,7 +116,8 @@ class DecisionAudit:
         if version is None:
             raise CaseNotFound(case_id)
         case: Case = self.store.repository.get(case_id, version=version)
-        return CaseState.of(case, today=berlin_date(moment))  # overdue as of that moment
+        # overdue as of that moment; personal data withheld as from the case itself
+        return CaseState.of(case, today=berlin_date(moment), withheld=self.withheld(actor, case))
 
     def _visible(self, case_id: UUID, actor: Actor) -> Case:
         return load_visible(self.store, case_id, actor)

@@ -297,7 +297,7 @@ def build(
         store=store,
         cases=cases,
         privacy=privacy,
-        decision_audit=DecisionAudit(store, clock),
+        decision_audit=DecisionAudit(store, clock, cases.withheld_from),
         documents=documents,
         delivery_watch=delivery_watch,
         appointment_watch=appointment_watch,

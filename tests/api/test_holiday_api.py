@@ -13,7 +13,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-import pytest
 from fastapi.testclient import TestClient
 
 from application.clock import FixedClock
@@ -345,12 +344,6 @@ def test_another_towns_staff_do_not_see_the_offering_and_cannot_register_to_it(
     assert own.json()["id"] != oid
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="application/decision_audit.py as_of shows the case without the service's "
-    "withheld_from (a supervisor or auditor not on the offering's staff reads the health "
-    "notes through ?as_of): to be fixed there, then this marker goes",
-)
 def test_a_case_read_as_of_a_moment_withholds_the_health_notes_too(
     client: TestClient, auth: Auth, clock: FixedClock
 ) -> None:
