@@ -14,6 +14,7 @@ from application.cases import CaseService
 from application.commands import CommandHandler
 from application.decision_audit import DecisionAudit
 from application.documents import DocumentService
+from application.holiday import HolidayService
 from application.payments import PaymentService
 from application.privacy import PrivacyService
 from application.teams import TeamDirectory
@@ -64,6 +65,10 @@ class Facade(Protocol):
     @property
     def privacy(self) -> PrivacyService:
         """Erasure of personal data."""
+
+    @property
+    def holiday(self) -> HolidayService:
+        """The towns' holiday programmes: offerings, the draw, registrations, health notes."""
 
     @property
     def teams(self) -> TeamDirectory:

@@ -54,8 +54,7 @@ StaffId = Annotated[
 
 def holiday_of(vorgang: Facade) -> HolidayService:
     """The holiday use cases of a wired process (``infrastructure.wiring.Vorgang.holiday``)."""
-    found: HolidayService = vorgang.holiday  # type: ignore[attr-defined]
-    return found
+    return vorgang.holiday
 
 
 def holiday_service(vorgang: FacadeDep) -> HolidayService:
