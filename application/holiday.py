@@ -358,11 +358,14 @@ class HolidayService:
 
     # -------------------------------------------------------------- the draw
 
-    def places_held(self, offering: HolidayOffering) -> dict[str, int]:
+    def places_held(
+        self, offering: HolidayOffering, programme: HolidayProgramme | None = None
+    ) -> dict[str, int]:
         """Places each child holds in the programme's other offerings drawn already (by the
         child's keyed id): the input of the rule ``places_per_child``."""
         held: dict[str, int] = {}
-        programme = self.programme(offering.tenant, offering.year)
+        if programme is None:
+            programme = self.programme(offering.tenant, offering.year)
         for other_id in programme.offerings if programme is not None else ():
             if other_id == offering.id:
                 continue
@@ -394,17 +397,21 @@ class HolidayService:
             _pause(attempt)
             found = self.staff_offering(actor, offering)
             at = self.clock.now()
+            programme = self.programme(found.tenant, found.year)
             found.draw(
                 seed=secrets.token_hex(32),
-                places_held=self.places_held(found),
+                places_held=self.places_held(found, programme),
                 actor=actor,
                 at=at,
             )
+            noted = [] if programme is None else [programme]
+            for listed in noted:  # another draw of the programme at once: one save fails
+                listed.note_draw(offering_id=found.id, actor=actor, at=at)
             registrations = self._registrations(found)
             for case in registrations:
                 case.note_draw(found, actor=actor, at=at)
             try:
-                self.store.save(found, *registrations)
+                self.store.save(found, *noted, *registrations)
             except IntegrityError:
                 continue  # a cancellation or a note meanwhile: drawn again from a fresh load
             return found

@@ -4,7 +4,9 @@ The programme is the town's list of the year's offerings. Publishing an offering
 here in the same atomic save, so of two offerings published at once under one code one save
 fails on the programme's version and the retry is refused (the code is taken). The programme
 answers which offerings a town has in a year, and counts places across them for a rule of
-places per child (the application reads each listed offering's allocated children). Its id
+places per child (the application reads each listed offering's allocated children); each
+draw is noted here in its own save (``note_draw``), so two draws of one programme at once
+are decided one after the other and the second counts the first's places. Its id
 is a UUIDv5 of the town and the year (``programme_id``): public. It holds no personal data.
 """
 
@@ -81,6 +83,7 @@ class HolidayProgramme(Aggregate):
         self.year = year
         self.offerings: tuple[UUID, ...] = ()
         self.codes: dict[str, UUID] = {}
+        self.drawn: tuple[UUID, ...] = ()  # the offerings drawn, in the order of their draws
 
     def list_offering(self, *, offering_id: UUID, code: str, actor: Actor, at: datetime) -> None:
         """List a published offering under its code: only the town's offering of the year and
@@ -117,3 +120,33 @@ class HolidayProgramme(Aggregate):
     ) -> None:
         self.offerings = (*self.offerings, offering_id)
         self.codes = {**self.codes, code: offering_id}
+
+    def note_draw(self, *, offering_id: UUID, actor: Actor, at: datetime) -> None:
+        """Note that an offering of the programme is being drawn, in the draw's save.
+
+        A draw counts the places each child holds in the programme's earlier draws (the rule
+        of places per child); two draws of one programme at once would each miss the other's
+        places. Saved with the draw, this note makes one of them fail on the programme's
+        version and be drawn again from a fresh load, counting the other's places.
+        """
+        if offering_id not in self.offerings:
+            raise InvalidCommand("offering_id", "the offering is not listed in this programme")
+        if offering_id in self.drawn:
+            raise InvalidCommand("offering_id", "the offering was drawn already")
+        self._draw_noted(
+            offering_id=offering_id, actor_id=actor.id, actor_role=actor.role.value, at=at
+        )
+
+    class DrawNoted(Aggregate.Event):
+        """An offering of the programme was drawn (saved with its draw)."""
+
+        offering_id: UUID
+        actor_id: str
+        actor_role: str
+        at: datetime
+
+    @event(DrawNoted)
+    def _draw_noted(
+        self, *, offering_id: UUID, actor_id: str, actor_role: str, at: datetime
+    ) -> None:
+        self.drawn = (*self.drawn, offering_id)

@@ -124,6 +124,27 @@ def test_a_child_at_its_limit_of_places_waits_in_the_programmes_next_draw(
     assert held == {str(mia): 1, str(leo): 0}
 
 
+def test_two_offerings_of_a_programme_drawn_at_once_keep_a_childs_limit_of_places(
+    vorgang: Vorgang, clock: FixedClock, held_saves: Callable[[int], list[int]]
+) -> None:
+    first = publish(vorgang, clock, "wald-1", places=1, places_per_child=1).id
+    second = publish(vorgang, clock, "wald-2", places=1, places_per_child=1).id
+    mia = [register(vorgang, offering, "Muster", "Mia") for offering in (first, second)]
+    for offering in (first, second):
+        vorgang.holiday.close_window(CLERK, offering, "Anmeldeschluss")
+    lost = held_saves(2)  # both draws counted the places held before either saved
+    results = in_threads(
+        [lambda: vorgang.holiday.draw(CLERK, first), lambda: vorgang.holiday.draw(CLERK, second)]
+    )
+    assert all(isinstance(r, HolidayOffering) for r in results), results
+    assert len(lost) == 1  # one draw lost on the programme and was drawn again
+    drawn = [r for r in results if isinstance(r, HolidayOffering)]
+    statuses = sorted(d.status_of(case, 0) for d, case in zip(drawn, mia, strict=True))
+    assert statuses == [EntryStatus.ALLOCATED, EntryStatus.WAITING]  # one place, not two
+    programme: HolidayProgramme = vorgang.store.repository.get(programme_id("usingen", 2026))
+    assert sorted(programme.drawn) == sorted([first, second])
+
+
 def test_every_registrations_health_notes_are_erased_after_the_offering_ended(
     vorgang: Vorgang, clock: FixedClock
 ) -> None:

@@ -359,6 +359,9 @@ RECORDED_BY_METHOD = {
     "domain.holiday.offering:HolidayOffering._window_closed": (
         "domain.holiday.offering:HolidayOffering.WindowClosed"
     ),
+    "domain.holiday.programme:HolidayProgramme._draw_noted": (
+        "domain.holiday.programme:HolidayProgramme.DrawNoted"
+    ),
     "domain.holiday.programme:HolidayProgramme._offering_listed": (
         "domain.holiday.programme:HolidayProgramme.OfferingListed"
     ),
@@ -589,7 +592,7 @@ EVENT_CLASSES = {
         "StaffChanged",
         "WindowClosed",
     ],
-    "domain.holiday.programme:HolidayProgramme": ["OfferingListed", "Started"],
+    "domain.holiday.programme:HolidayProgramme": ["DrawNoted", "OfferingListed", "Started"],
     "domain.services.holiday_registration:HolidayRegistration": [
         *CASE_EVENTS,
         "DrawOutcomeRecorded",

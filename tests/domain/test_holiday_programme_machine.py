@@ -54,6 +54,7 @@ class HolidayProgrammeMachine(RuleBasedStateMachine):
         super().__init__()
         self.events: list[Any] = []
         self.listed: list[tuple[str, UUID]] = []  # (code, offering) in order listed
+        self.drawn: list[UUID] = []  # offerings whose draw was noted, in order
         self.now = START
 
     @initialize()
@@ -112,6 +113,26 @@ class HolidayProgrammeMachine(RuleBasedStateMachine):
         self.listed.append((normalised, offering))
         self._collect()
 
+    @rule(pick=st.integers(0, 10), stranger=st.booleans())
+    def note_draw(self, pick: int, stranger: bool) -> None:
+        """A draw of a listed offering is noted once; an offering not listed, or one drawn
+        already, is refused naming ``offering_id`` and changes nothing."""
+        listed = [offering for _, offering in self.listed]
+        offering = uuid4() if stranger or not listed else listed[pick % len(listed)]
+        expected_refusal = offering not in listed or offering in self.drawn
+        before = (self.programme.version, self.programme.drawn)
+        if expected_refusal:
+            with pytest.raises(InvalidCommand) as refused:
+                self.programme.note_draw(offering_id=offering, actor=JANA, at=self.now)
+            assert refused.value.field == "offering_id"
+            assert (self.programme.version, self.programme.drawn) == before
+            assert not self.programme.pending_events
+            return
+        self.programme.note_draw(offering_id=offering, actor=JANA, at=self.now)
+        assert not expected_refusal, "a draw noted twice, or of an offering not listed"
+        self.drawn.append(offering)
+        self._collect()
+
     @rule(hours=st.integers(1, 500))
     def time_passes(self, hours: int) -> None:
         self.now += timedelta(hours=hours)
@@ -121,6 +142,7 @@ class HolidayProgrammeMachine(RuleBasedStateMachine):
         assert self.programme.offerings == tuple(offering for _, offering in self.listed)
         assert self.programme.codes == dict(self.listed)
         assert len(set(self.programme.offerings)) == len(self.programme.offerings)
+        assert self.programme.drawn == tuple(self.drawn)
 
     @invariant()
     def rebuilt_from_its_events_it_is_the_same(self) -> None:
@@ -129,6 +151,7 @@ class HolidayProgrammeMachine(RuleBasedStateMachine):
         assert (again.tenant, again.year) == (TOWN, 2026)
         assert again.offerings == self.programme.offerings
         assert again.codes == self.programme.codes
+        assert again.drawn == self.programme.drawn
 
 
 HolidayProgrammeMachine.TestCase.settings = settings(
