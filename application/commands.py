@@ -122,6 +122,10 @@ class StepContext:
         """The aggregate of this type and id (an id derived from public facts, e.g. a grave's)."""
         return self.shared.identified(aggregate_type, aggregate_id, start)
 
+    def key_of(self, tenant: str, kind: str, key: str) -> UUID:
+        """The town's keyed id of a personal identifier of a kind (never stored itself)."""
+        return self.shared.key_of(tenant, kind, key)
+
     @property
     def shared(self) -> SharedInStore:
         """The shared aggregates of the cases' store."""

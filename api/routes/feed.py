@@ -351,7 +351,7 @@ class HolidayOfferingEventData(BaseModel):
     algorithm: str | None = Field(
         default=None,
         description="On holiday_offering_places_drawn: the draw's algorithm and version, "
-        "e.g. ferienspiele-los-1",
+        "e.g. ferienspiele-los-2",
     )
     children: int | None = Field(
         default=None, description="On holiday_offering_places_drawn: children taking part"
