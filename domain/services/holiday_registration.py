@@ -704,7 +704,9 @@ class HolidayRegistration(Case):
     # ------------------------------------------------------------- state
 
     def service_state(self) -> dict[str, Any]:
-        """The offering, each child's outcome and waiting position, the health notes' erasure."""
+        """The offering, each child's outcome, the health notes' erasure. A waiting child's
+        position is the one the draw gave (``waiting_position_at_draw``): move-ups after it
+        advance the waiting list on the offering (its ``/registrations``), not on every case."""
         return {
             "offering_id": self.offering_id,
             "offering_code": self.offering_code,
@@ -712,7 +714,7 @@ class HolidayRegistration(Case):
                 {
                     "child": index,
                     "outcome": outcome,
-                    "waiting_position": self.positions.get(index),
+                    "waiting_position_at_draw": self.positions.get(index),
                     "kassenzeichen": self.child_charges.get(index),
                 }
                 for index, outcome in sorted(self.outcomes.items())

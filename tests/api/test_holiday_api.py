@@ -214,7 +214,7 @@ def test_an_offering_goes_through_every_step_by_http_alone(
     assert finn.status_code == 200, finn.text
     assert finn.json()["status"] == "place_allocated"
     (place,) = finn.json()["service_state"]["children"]
-    assert (place["outcome"], place["waiting_position"]) == ("allocated", None)
+    assert (place["outcome"], place["waiting_position_at_draw"]) == ("allocated", None)
     (fee,) = finn.json()["payment"]["charges"]  # the place's fee, charged on moving up
     assert (fee["amount"], fee["refers_to"], fee["withdrawn"]) == (
         "20.00",
