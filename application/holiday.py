@@ -30,16 +30,14 @@ from typing import Any, Final, Protocol
 from uuid import UUID
 
 import structlog
-from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from application.clock import Clock
 from application.errors import ApplicationError, CaseNotFound, ConcurrentUpdate
+from application.staff_records import STAFF_ROLES, check_keeps_records, stored, stored_or
 from application.store import VorgangStore
 from application.views import plain
 from domain.actor import Actor, Role
-from domain.case import check_acts_for
 from domain.errors import InvalidCommand
 from domain.holiday.offering import (
     AllocationRules,
@@ -68,7 +66,6 @@ __all__ = [
 ATTEMPTS: Final = 30
 WATCH_ID: Final = "system:holiday-programme"
 WATCH_NAME: Final = "Ferienspiele"
-STAFF_ROLES: Final = (Role.CLERK, Role.SUPERVISOR)
 
 log = structlog.get_logger(__name__)
 
@@ -181,28 +178,19 @@ class HolidayService:
     def check_runs_programme(actor: Actor, tenant: str) -> None:
         """The town's clerks and supervisors serving holiday registrations (and the system)
         run its programme (403 otherwise)."""
-        if actor.role not in (*STAFF_ROLES, Role.SYSTEM):
-            raise InvalidCommand("actor", "the town's clerks and supervisors run its programme")
-        check_acts_for(actor, tenant)
-        check_serves(actor, tenant, SERVICE_ID)
+        check_keeps_records(
+            actor, tenant, SERVICE_ID, "the town's clerks and supervisors run its programme"
+        )
 
     # -------------------------------------------------------------- loading
 
     def _get(self, aggregate_id: UUID, kind: type[Any], what: str) -> Any:
-        try:
-            found: Aggregate = self.store.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            raise HolidayRecordNotFound(aggregate_id, what) from None
-        if not isinstance(found, kind):
-            raise HolidayRecordNotFound(aggregate_id, what)
-        return found
+        return stored_or(
+            self.store, aggregate_id, kind, lambda: HolidayRecordNotFound(aggregate_id, what)
+        )
 
     def _find(self, aggregate_id: UUID, kind: type[Any]) -> Any:
-        try:
-            found: Aggregate = self.store.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return None
-        return found if isinstance(found, kind) else None
+        return stored(self.store, aggregate_id, kind)
 
     def published(self, offering: UUID) -> HolidayOffering:
         """An offering as anybody may read it (its published facts)."""

@@ -36,9 +36,9 @@ from eventsourcing.utils import get_topic
 
 from application.clock import Clock
 from application.errors import CaseNotFound, ConcurrentUpdate
+from application.staff_records import check_keeps_records, stored_or
 from application.store import VorgangStore
 from domain.actor import Actor, Role
-from domain.case import check_acts_for
 from domain.errors import InvalidCommand
 from domain.rules.water_meters import ReadingKind, replay_check, replay_estimate
 from domain.teams import check_serves
@@ -282,19 +282,14 @@ class WaterMeterService:
     def check_keeps_meters(actor: Actor, tenant: str) -> None:
         """The town's clerks and supervisors (and the system) keep meters: the actor acts for
         the town and serves its meter readings (403 otherwise)."""
-        if actor.role not in (Role.CLERK, Role.SUPERVISOR, Role.SYSTEM):
-            raise InvalidCommand("actor", "the town's clerks and supervisors keep water meters")
-        check_acts_for(actor, tenant)
-        check_serves(actor, tenant, SERVICE_ID)
+        check_keeps_records(
+            actor, tenant, SERVICE_ID, "the town's clerks and supervisors keep water meters"
+        )
 
     def _get(self, aggregate_id: UUID, kind: type[Any], what: str) -> Any:
-        try:
-            found: Aggregate = self.store.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            raise WaterRecordNotFound(aggregate_id, what) from None
-        if not isinstance(found, kind):
-            raise WaterRecordNotFound(aggregate_id, what)
-        return found
+        return stored_or(
+            self.store, aggregate_id, kind, lambda: WaterRecordNotFound(aggregate_id, what)
+        )
 
     def _exists(self, aggregate_id: UUID) -> bool:
         try:
