@@ -217,6 +217,7 @@ class ProjectionRunner:
                     self._mark_built_in(tx)
             if reaches_head:
                 self._built = True
+            self._last_heartbeat = time.monotonic()  # the batch's tracking update beat too
             applied += len(notifications)
             position = self.known_position = new_position
             if progress is not None:
@@ -228,9 +229,17 @@ class ProjectionRunner:
         return applied
 
     def _mark_built(self) -> None:
+        beats = threading.current_thread() is self._thread  # the background runner: it lives
         with self.views.transaction() as tx:
             self._mark_built_in(tx)
+            if beats:  # its first heartbeat in the same commit, not one of its own after
+                tx.execute(
+                    f"UPDATE {TRACKING} SET heartbeat_at = ? WHERE name = ?",
+                    (now_text(), self.name),
+                )
         self._built = True
+        if beats:
+            self._last_heartbeat = time.monotonic()
 
     def _mark_built_in(self, tx: ViewTransaction) -> None:
         tx.execute(
