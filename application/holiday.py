@@ -15,7 +15,11 @@ registration's health data (crypto-shredding) and records that on the offering a
 The watch also draws an offering whose window closed and that nobody drew.
 
 Another town's offering does not exist for staff (404, as a case); the published facts of an
-offering (no personal data) are public, so that portals can list what is on offer.
+offering (no personal data) are public, so that portals can list what is on offer. The public
+lists (a town's offerings of a year; those open now, for the catalogue's example) come from an
+``OfferingDirectory``: the read model in a deployment (``infrastructure/
+holiday_offering_directory.py``), the offerings themselves where none is wired
+(``OfferingsInTheLog``: every offering replayed, for tests and the demo).
 """
 
 from __future__ import annotations
@@ -49,7 +53,12 @@ from domain.holiday.offering import (
 )
 from domain.holiday.programme import HolidayProgramme, OfferingCodeTaken, programme_id
 from domain.rules.holiday_draw import replay as replay_draw
-from domain.services.holiday_registration import HEALTH, SERVICE_ID, HolidayRegistration
+from domain.services.holiday_registration import (
+    HEALTH,
+    SERVICE_ID,
+    HolidayRegistration,
+    OfferingSummary,
+)
 from domain.teams import check_serves
 from domain.tenants import TENANTS
 from domain.working_days import berlin_date
@@ -59,6 +68,8 @@ __all__ = [
     "HolidayService",
     "HolidayWatch",
     "NotOfferingStaff",
+    "OfferingDirectory",
+    "OfferingsInTheLog",
     "holiday_actor",
     "offering_view",
 ]
@@ -144,6 +155,60 @@ def _child_of(case: HolidayRegistration, child: int) -> Mapping[str, Any]:
     return children[child] if 0 <= child < len(children) else {}
 
 
+def _years(at: datetime) -> tuple[int, int]:
+    """The programmes an offering open at ``at`` is in: this year's and the next's."""
+    year = berlin_date(at).year
+    return year, year + 1
+
+
+# ------------------------------------------------------------------ the public lists
+
+
+class OfferingDirectory(Protocol):
+    """A town's offerings as the public reads them, without the staff's aggregates."""
+
+    def listed(self, tenant: str, year: int, now: datetime) -> list[dict[str, Any]]:
+        """The town's offerings of a year in the order published, each as ``offering_view``
+        shows it at ``now``."""
+        ...
+
+    def open_in(self, tenant: str, at: datetime) -> Sequence[OfferingSummary]:
+        """The town's offerings whose registration window is open at ``at`` (this year's and
+        the next's programme), each at its version now."""
+        ...
+
+
+class OfferingsInTheLog:
+    """The town's offerings from the offerings themselves, where no read model is wired.
+
+    It replays the programme and every offering of it (each holds an event per
+    registration): fine for tests and the demo, so a deployment wires the read model
+    (``infrastructure/holiday_offering_directory.py``) instead.
+    """
+
+    def __init__(self, store: VorgangStore) -> None:
+        self.store = store
+
+    def offerings(self, tenant: str, year: int) -> list[HolidayOffering]:
+        """The town's offerings of a year, in the order they were listed."""
+        programme = stored(self.store, programme_id(tenant, year), HolidayProgramme)
+        listed = programme.offerings if programme is not None else ()
+        return [o for o in (stored(self.store, i, HolidayOffering) for i in listed) if o]
+
+    def listed(self, tenant: str, year: int, now: datetime) -> list[dict[str, Any]]:
+        """The town's offerings of a year as everybody reads them at ``now``."""
+        return [offering_view(o, now) for o in self.offerings(tenant, year)]
+
+    def open_in(self, tenant: str, at: datetime) -> list[HolidayOffering]:
+        """The town's offerings open for registration at ``at``."""
+        return [
+            o
+            for year in _years(at)
+            for o in self.offerings(tenant, year)
+            if o.window_state(at) == "open"
+        ]
+
+
 # ------------------------------------------------------------------ the service
 
 
@@ -158,10 +223,17 @@ class KeysOfCases(Protocol):
 class HolidayService:
     """The towns' holiday programmes: publish, close, draw, registrations, health notes."""
 
-    def __init__(self, store: VorgangStore, clock: Clock, keys: KeysOfCases) -> None:
+    def __init__(
+        self,
+        store: VorgangStore,
+        clock: Clock,
+        keys: KeysOfCases,
+        directory: OfferingDirectory | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.keys = keys
+        self.directory: OfferingDirectory = directory or OfferingsInTheLog(store)
 
     def today(self) -> date:
         """The business day in Germany."""
@@ -225,16 +297,15 @@ class HolidayService:
             return []
         return [self.published(o) for o in programme.offerings]
 
-    def open_in(self, tenant: str, at: datetime) -> list[HolidayOffering]:
+    def listed(self, tenant: str, year: int) -> list[dict[str, Any]]:
+        """The town's offerings of a year as everybody reads them now, in the order they were
+        published (from the directory: no offering replayed where the read model is wired)."""
+        return self.directory.listed(tenant, year, self.clock.now())
+
+    def open_in(self, tenant: str, at: datetime) -> Sequence[OfferingSummary]:
         """The town's offerings whose registration window is open at that moment (the
         catalogue's example names one); looks at the programmes of this year and the next."""
-        year = berlin_date(at).year
-        return [
-            o
-            for y in (year, year + 1)
-            for o in self.offerings(tenant, y)
-            if o.window_state(at) == "open"
-        ]
+        return self.directory.open_in(tenant, at)
 
     def view(self, offering: HolidayOffering) -> dict[str, Any]:
         """An offering as everybody reads it, with its window as of now."""

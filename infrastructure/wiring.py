@@ -34,6 +34,7 @@ from infrastructure.case_references import ReferencesInTheSearchView
 from infrastructure.database import DatabaseTarget, parse_database_url
 from infrastructure.documents.assembly import document_ports, renderer
 from infrastructure.documents.delivery_watch import DeliveryWatch
+from infrastructure.holiday_offering_directory import OfferingsInTheView
 from infrastructure.log_position import LogPositions
 from infrastructure.payment_watch import PaymentWatch
 from infrastructure.privacy.key_encryption import KeyEncryptionError, KeyRing, parse_kek
@@ -268,7 +269,7 @@ def build(
     # Requests whose callback never came are polled, and expired at their end, beside the timers;
     # a reading campaign's estimates are made the day after its deadline; a holiday offering
     # whose window closed is drawn, and its children's health notes erased after it ended.
-    holiday = HolidayService(store, clock, keys)
+    holiday = HolidayService(store, clock, keys, OfferingsInTheView(store, views, projections))
     rounds = [
         delivery_watch.tick,
         appointment_watch.tick,

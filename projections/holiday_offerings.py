@@ -3,10 +3,12 @@
 Two tables, from the offerings' own events and nothing personal (a child appears only as
 its place in a registration case, never by name, age or health):
 
-- the **offerings**: what was published (town, year, code, activity, place, days, ages,
-  places, fee, registration window), when the window was closed early, when the places
-  were drawn, when the health notes were erased, and how many children are registered
-  (not cancelled), allocated a place and waiting;
+- the **offerings**: what was published (town, year, code, activity, description, place,
+  days, ages, places, fee, registration window, allocation rules), when the window was
+  closed early, when the places were drawn, when the health notes were erased, how many
+  children are registered (not cancelled), allocated a place and waiting, and the
+  offering's version (its events so far: the public list's ``version``, and what the
+  catalogue's example child is named by, so it changes with every registration);
 - the **registrations**: per offering and registration case, where each of its children
   stands by its number in the case (``registered`` before the draw, then ``allocated`` or
   ``waiting``, or ``cancelled``), so a cancellation or a move-up changes the counts of the
@@ -42,6 +44,7 @@ OFFERING_EVENTS: Final[tuple[type[Any], ...]] = (
     HolidayOffering.RegistrationCancelled,
     HolidayOffering.PlaceMovedUp,
     HolidayOffering.HealthNotesErased,
+    HolidayOffering.StaffChanged,  # only the version: the staff are nobody's business here
 )
 OFFERING_COLUMNS: Final = (
     "offering_id",
@@ -49,6 +52,7 @@ OFFERING_COLUMNS: Final = (
     "year",
     "code",
     "activity",
+    "description",
     "location",
     "starts_on",
     "ends_on",
@@ -58,6 +62,7 @@ OFFERING_COLUMNS: Final = (
     "fee",
     "registration_opens_at",
     "registration_closes_at",
+    "rules",
     "published_at",
     "window_closed_at",
     "drawn_at",
@@ -65,6 +70,8 @@ OFFERING_COLUMNS: Final = (
     "registered",
     "allocated",
     "waiting",
+    "version",
+    "published_position",
     "position",
 )
 REGISTRATION_COLUMNS: Final = ("registration_key", "offering_id", "case_id", "children")
@@ -93,7 +100,7 @@ class HolidayOfferings(Projection):
     """A town's holiday offerings with their window, draw and counts of children."""
 
     name: ClassVar[str] = "holiday_offerings"
-    version: ClassVar[int] = 1
+    version: ClassVar[int] = 2  # 2: description, rules, version and order of publication
 
     @property
     def registrations_table(self) -> str:
@@ -109,12 +116,15 @@ class HolidayOfferings(Projection):
         tx.execute(
             f"CREATE TABLE IF NOT EXISTS {self.table} (offering_id TEXT PRIMARY KEY, "
             "tenant TEXT NOT NULL, year INTEGER NOT NULL, code TEXT NOT NULL, "
-            "activity TEXT NOT NULL, location TEXT NOT NULL, starts_on TEXT NOT NULL, "
-            "ends_on TEXT NOT NULL, min_age INTEGER NOT NULL, max_age INTEGER NOT NULL, "
+            "activity TEXT NOT NULL, description TEXT NOT NULL, location TEXT NOT NULL, "
+            "starts_on TEXT NOT NULL, ends_on TEXT NOT NULL, "
+            "min_age INTEGER NOT NULL, max_age INTEGER NOT NULL, "
             "places INTEGER NOT NULL, fee TEXT NOT NULL, registration_opens_at TEXT NOT NULL, "
-            "registration_closes_at TEXT NOT NULL, published_at TEXT NOT NULL, "
+            "registration_closes_at TEXT NOT NULL, rules TEXT NOT NULL, "
+            "published_at TEXT NOT NULL, "
             "window_closed_at TEXT, drawn_at TEXT, health_erased_at TEXT, "
             "registered INTEGER NOT NULL, allocated INTEGER NOT NULL, waiting INTEGER NOT NULL, "
+            "version INTEGER NOT NULL, published_position BIGINT NOT NULL, "
             "position BIGINT NOT NULL)"
         )
         tx.execute(
@@ -201,6 +211,7 @@ def _fold(folded: Folded, applied: Applied) -> None:
             "year": event.year,
             "code": event.code,
             "activity": event.activity,
+            "description": event.description,
             "location": event.location,
             "starts_on": _day(event.starts_on),
             "ends_on": _day(event.ends_on),
@@ -210,6 +221,7 @@ def _fold(folded: Folded, applied: Applied) -> None:
             "fee": str(event.fee),
             "registration_opens_at": utc_text(event.registration_opens_at),
             "registration_closes_at": utc_text(event.registration_closes_at),
+            "rules": json.dumps(event.rules, sort_keys=True, separators=(",", ":")),
             "published_at": utc_text(event.at),
             "window_closed_at": None,
             "drawn_at": None,
@@ -217,12 +229,15 @@ def _fold(folded: Folded, applied: Applied) -> None:
             "registered": 0,
             "allocated": 0,
             "waiting": 0,
+            "version": event.originator_version,
+            "published_position": applied.position,
             "position": applied.position,
         }
     offering = folded.offerings.get(key)
     if offering is None:
         return  # an offering this view never saw published
     offering["position"] = applied.position
+    offering["version"] = event.originator_version
     if isinstance(event, HolidayOffering.WindowClosed):
         offering["window_closed_at"] = utc_text(event.at)
     elif isinstance(event, HolidayOffering.HealthNotesErased):

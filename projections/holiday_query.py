@@ -3,12 +3,15 @@ each stands at the hour asked.
 
 An offering is ``published`` until its registration window opens, ``open`` while it is,
 ``closed`` once it closed (at its hour, or early by the staff) until the places are drawn,
-``drawn`` from the draw, and ``ended`` after its last day (Berlin time). Ids come back as
-``UUID``, days as ``date``, moments as ``datetime``, the fee as ``Decimal``.
+``drawn`` from the draw, and ``ended`` after its last day (Berlin time); its registration
+window (``window_at``) is ``not_yet_open``, ``open`` or ``closed``, as the offering itself
+says it. Ids come back as ``UUID``, days as ``date``, moments as ``datetime``, the fee as
+``Decimal``, the allocation rules as the dict published.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Final
@@ -30,6 +33,17 @@ MOMENTS: Final = (
     "health_erased_at",
 )
 STATES: Final = ("published", "open", "closed", "drawn", "ended")
+COUNTS: Final = (
+    "year",
+    "min_age",
+    "max_age",
+    "places",
+    "registered",
+    "allocated",
+    "waiting",
+    "version",
+    "published_position",
+)
 
 
 def state_at(offering: dict[str, Any], now: datetime) -> str:
@@ -45,6 +59,18 @@ def state_at(offering: dict[str, Any], now: datetime) -> str:
     return "published"
 
 
+def window_at(offering: dict[str, Any], now: datetime) -> str:
+    """Whether registration for an offering (as ``offerings_of`` returns it) is not yet open,
+    open or closed at ``now`` (closed early, by the draw, or at its set end)."""
+    if offering["drawn_at"] is not None or offering["window_closed_at"] is not None:
+        return "closed"
+    if now >= offering["registration_closes_at"]:
+        return "closed"
+    if now < offering["registration_opens_at"]:
+        return "not_yet_open"
+    return "open"
+
+
 def _offering(row: tuple[Any, ...], now: datetime) -> dict[str, Any]:
     item = dict(zip(OFFERING_FIELDS, row, strict=True))
     item["offering_id"] = UUID(item["offering_id"])
@@ -53,7 +79,8 @@ def _offering(row: tuple[Any, ...], now: datetime) -> dict[str, Any]:
     for name in MOMENTS:
         item[name] = datetime.fromisoformat(item[name]) if item[name] else None
     item["fee"] = Decimal(item["fee"])
-    for name in ("year", "min_age", "max_age", "places", "registered", "allocated", "waiting"):
+    item["rules"] = json.loads(item["rules"])
+    for name in COUNTS:
         item[name] = int(item[name])
     item["state"] = state_at(item, now)
     return item

@@ -350,7 +350,7 @@ def list_offerings(
     if town not in TENANTS:
         raise NotFound(f"unknown town {town!r}; towns: {', '.join(TENANTS)}")
     chosen = year or holiday.today().year
-    return [_offering_out(holiday, o) for o in holiday.offerings(town, chosen)]
+    return [OfferingOut.model_validate(o) for o in holiday.listed(town, chosen)]
 
 
 @router.get("/{offering_id}", summary="A holiday offering", **public())

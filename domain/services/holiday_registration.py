@@ -234,11 +234,38 @@ def child_key(given_name: str, family_name: str, born_on: date | str) -> str:
 # ------------------------------------------------------------------- the example
 
 
+class OfferingSummary(Protocol):
+    """What the example needs of an open offering (the offering itself has it, and so has a
+    read model's row): its id, town, code, first day, ages and version (its events so far)."""
+
+    @property
+    def id(self) -> UUID: ...
+
+    @property
+    def tenant(self) -> str: ...
+
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def starts_on(self) -> date: ...
+
+    @property
+    def min_age(self) -> int: ...
+
+    @property
+    def max_age(self) -> int: ...
+
+    @property
+    def version(self) -> int: ...
+
+
 class OpenOfferings(Protocol):
     """What the catalogue's example needs: the town's offerings open for registration."""
 
-    def open_in(self, tenant: str, at: datetime) -> Sequence[HolidayOffering]:
-        """The town's offerings whose window is open at ``at``."""
+    def open_in(self, tenant: str, at: datetime) -> Sequence[OfferingSummary]:
+        """The town's offerings whose window is open at ``at``, each at its version now (a
+        registration recorded changes it: the example names a child not registered yet)."""
         ...
 
 
@@ -258,7 +285,7 @@ def _letters(number: int) -> str:
             return text
 
 
-def _example_for(offering: HolidayOffering | None, on: date) -> dict[str, Any]:
+def _example_for(offering: OfferingSummary | None, on: date) -> dict[str, Any]:
     if offering is None:
         starts_on, age, offering_ref, tenant, suffix = on, 8, UUID(int=0), "usingen", "A"
     else:

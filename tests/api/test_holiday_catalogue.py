@@ -7,12 +7,17 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
+import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from application.clock import FixedClock
 from application.facade import DatabaseUnavailable
+from application.holiday import OfferingsInTheLog
+from domain.services.holiday_registration import SERVICE_ID
+from infrastructure.holiday_offering_directory import OfferingsInTheView
 from infrastructure.settings import Settings
 from infrastructure.wiring import Vorgang
 from tests.api.conftest import NEW_CASE, SECRET, Auth
@@ -97,3 +102,44 @@ def test_the_catalogue_answers_while_the_database_cannot_be_reached(tmp_path: Pa
         assert set(holiday["example"]) >= {"offering", "children", "guardians"}  # the shape
         assert {s["examples_by_town"] for s in listed.values()} == {None}
         assert client.get(SERVICE).json()["example_note"] == holiday["example_note"]
+
+
+def test_the_catalogue_and_the_towns_list_read_the_view_and_replay_no_offering(
+    client: TestClient, auth: Auth, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    published = [
+        client.post(
+            "/api/v1/holiday-offerings",
+            json=offering(clock, code, opens_in),
+            headers=auth("clerk", sub="clerk.usingen"),
+        ).json()
+        for code, opens_in in (("ZIRKUS", -timedelta(hours=1)), ("BASTELN", timedelta(days=1)))
+    ]
+    ids = {UUID(o["id"]) for o in published}
+    assert apply(client, auth, "usingen", client.get(SERVICE).json()["example"]).status_code == 201
+    one_by_one = [client.get(f"/api/v1/holiday-offerings/{o['id']}").json() for o in published]
+    vorgang: Vorgang = client.app.state.provider.get()  # type: ignore[attr-defined]
+    loaded: list[UUID] = []
+    get = vorgang.store.repository.get
+
+    def counted(aggregate_id: UUID, *args: Any, **kwargs: Any) -> Any:
+        loaded.append(aggregate_id)
+        return get(aggregate_id, *args, **kwargs)
+
+    monkeypatch.setattr(vorgang.store.repository, "get", counted)
+
+    def fetched() -> tuple[Any, ...]:
+        services = {s["id"]: s for s in client.get("/api/v1/services").json()}
+        listed = client.get("/api/v1/holiday-offerings", params={"town": "usingen", "year": 2026})
+        return services[SERVICE_ID]["examples_by_town"], client.get(SERVICE).json(), listed.json()
+
+    in_the_view = fetched()
+    assert isinstance(vorgang.holiday.directory, OfferingsInTheView)
+    assert not ids & set(loaded)  # no offering replayed: the read model answered
+    assert in_the_view[2] == one_by_one  # as each offering answers itself, in the order published
+    # The same answers from the offerings themselves (where no view is wired), replaying them.
+    monkeypatch.setattr(vorgang.holiday, "directory", OfferingsInTheLog(vorgang.store))
+    assert fetched() == in_the_view
+    assert ids <= set(loaded)
+    # The example after the registration is accepted too (the view caught up with it).
+    assert apply(client, auth, "usingen", in_the_view[1]["example"]).status_code == 201

@@ -239,7 +239,7 @@ def test_a_rebuild_gives_the_same_rows_whatever_the_batches(vorgang: Vorgang) ->
 
 def test_the_view_reads_the_offerings_events() -> None:
     view = HolidayOfferings()
-    assert view.tables() == ["holiday_offerings_v1", "holiday_offerings_v1_registrations"]
+    assert view.tables() == ["holiday_offerings_v2", "holiday_offerings_v2_registrations"]
     topics = view.topics()
     for event in ("Published", "PlacesDrawn", "RegistrationCancelled", "PlaceMovedUp"):
         assert f"domain.holiday.offering:HolidayOffering.{event}" in topics
