@@ -299,6 +299,8 @@ def holiday(v: Vorgang, index: int, action: str, who: int) -> None:
     try:
         if action == "holiday_publish":
             starts_on = today + timedelta(days=4)
+            if _offering(v, offering_id("usingen", starts_on.year, code)) is not None:
+                return  # the code is taken in that year's programme: one offering per code
             v.store.save(
                 HolidayOffering.publish(
                     tenant="usingen",
