@@ -73,7 +73,9 @@ def test_views_rebuilt_together_equal_the_views_kept_incrementally(  # type: ign
 
         assert [d.name for d in done] == [p.key for p in live]
         assert contents(v, live) == kept
-        assert {d.position for d in done} == {v.store.recorder.max_notification_id()}
+        # every view at the head of the log (0 when the steps stored nothing: a registration
+        # for an offering not published, say)
+        assert {d.position for d in done} == {v.store.recorder.max_notification_id() or 0}
 
 
 class Watching(Inbox):
