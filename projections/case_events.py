@@ -14,7 +14,7 @@ service's own steps have reached.
 
 from __future__ import annotations
 
-from functools import singledispatch
+from functools import cache, singledispatch
 from typing import Any, Final
 
 from eventsourcing.domain import Aggregate, CanMutateAggregate
@@ -41,8 +41,14 @@ def case_event_classes() -> list[type[Any]]:
 
     A mixin of ``Case`` (``CaseDocuments``, ``CaseCharges``) records its events under its
     own classes (``domain.case_charges:CaseCharges.ChargeSettled``), so every aggregate class
-    in a case type's ancestry is read, not only those below one mixin.
+    in a case type's ancestry is read, not only those below one mixin. The catalogue is
+    fixed at import, so the walk is done once per process (every view's start asks).
     """
+    return list(_case_event_classes())
+
+
+@cache
+def _case_event_classes() -> tuple[type[Any], ...]:
     found: dict[str, type[Any]] = {}
     for definition in SERVICES.values():
         for klass in definition.case_class.__mro__:
@@ -53,7 +59,7 @@ def case_event_classes() -> list[type[Any]]:
             for value in vars(klass).values():
                 if isinstance(value, type) and issubclass(value, CanMutateAggregate):
                     found[get_topic(value)] = value
-    return list(found.values())
+    return tuple(found.values())
 
 
 def case_event_topics() -> list[str]:
