@@ -335,7 +335,8 @@ def test_a_min_position_beyond_the_logs_head_is_422_at_once(
 def test_a_lagging_view_answers_503_view_catching_up_with_retry_after_and_its_position(
     client: TestClient, auth: Auth, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(vorgang_of(client).settings, "read_your_writes_seconds", 0.2)
+    settings = vorgang_of(client).settings
+    patient = settings.read_your_writes_seconds  # a following view is waited for, however slow
     first = submit(client, auth)
     clerk = auth("clerk")
     assert (
@@ -345,13 +346,15 @@ def test_a_lagging_view_answers_503_view_catching_up_with_retry_after_and_its_po
         == 200
     )
     runner = vorgang_of(client).projections.runners["inbox"]
-    runner.stop()  # the view stops following the log
+    runner.stop()  # the view stops following the log: it never reaches the second submission
     try:
         second = submit(client, auth)
+        monkeypatch.setattr(settings, "read_your_writes_seconds", 0.2)  # no need to wait long
         lagging = client.get(
             "/api/v1/inbox", params={"min_position": second["position"]}, headers=clerk
         )
     finally:
+        monkeypatch.setattr(settings, "read_your_writes_seconds", patient)
         runner.start()
     assert lagging.status_code == 503
     assert lagging.headers["content-type"].startswith(PROBLEM)
