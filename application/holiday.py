@@ -38,7 +38,7 @@ from eventsourcing.persistence import IntegrityError
 
 from application.clock import Clock
 from application.errors import ApplicationError, CaseNotFound, ConcurrentUpdate
-from application.staff_records import STAFF_ROLES, check_keeps_records, stored, stored_or
+from application.staff_records import STAFF_ROLES, check_keeps_records, stored, stored_or, town_of
 from application.store import VorgangStore
 from application.views import plain
 from domain.actor import Actor, Role
@@ -242,11 +242,6 @@ class HolidayService:
     # -------------------------------------------------------------- who may
 
     @staticmethod
-    def town_of(actor: Actor) -> str:
-        """The town a member of staff acts for: the delegating one, else their own."""
-        return actor.on_behalf_of or actor.tenant
-
-    @staticmethod
     def check_runs_programme(actor: Actor, tenant: str) -> None:
         """The town's clerks and supervisors serving holiday registrations (and the system)
         run its programme (403 otherwise)."""
@@ -338,7 +333,7 @@ class HolidayService:
         The programme is started with its first offering; both are saved together, so an
         offering is never outside its programme.
         """
-        tenant = self.town_of(actor)
+        tenant = town_of(actor)
         self.check_runs_programme(actor, tenant)
         new_id = offering_id(tenant, year, code)
         for attempt in range(ATTEMPTS):

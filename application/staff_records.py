@@ -26,6 +26,11 @@ STAFF_ROLES: Final = (Role.CLERK, Role.SUPERVISOR)
 A = TypeVar("A", bound=Aggregate)
 
 
+def town_of(actor: Actor) -> str:
+    """The town a member of staff acts for: the delegating one, else their own."""
+    return actor.on_behalf_of or actor.tenant
+
+
 def check_keeps_records(actor: Actor, tenant: str, service: str, refusal: str) -> None:
     """The actor is the town's clerk or supervisor serving ``service``, or the system (else
     refused naming ``actor`` with ``refusal``, or as the tenant and team checks refuse)."""
@@ -54,4 +59,4 @@ def stored_or(
     return found
 
 
-__all__ = ["STAFF_ROLES", "check_keeps_records", "stored", "stored_or"]
+__all__ = ["STAFF_ROLES", "check_keeps_records", "stored", "stored_or", "town_of"]

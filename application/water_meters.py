@@ -36,7 +36,7 @@ from eventsourcing.utils import get_topic
 
 from application.clock import Clock
 from application.errors import CaseNotFound, ConcurrentUpdate
-from application.staff_records import check_keeps_records, stored_or
+from application.staff_records import check_keeps_records, stored_or, town_of
 from application.store import VorgangStore
 from domain.actor import Actor, Role
 from domain.errors import InvalidCommand
@@ -274,11 +274,6 @@ class WaterMeterService:
     # -------------------------------------------------------------- loading
 
     @staticmethod
-    def town_of(actor: Actor) -> str:
-        """The town a member of staff acts for: the delegating one, else their own."""
-        return actor.on_behalf_of or actor.tenant
-
-    @staticmethod
     def check_keeps_meters(actor: Actor, tenant: str) -> None:
         """The town's clerks and supervisors (and the system) keep meters: the actor acts for
         the town and serves its meter readings (403 otherwise)."""
@@ -311,7 +306,7 @@ class WaterMeterService:
 
     def campaign(self, actor: Actor, year: int) -> ReadingCampaign:
         """The campaign of a year of the actor's town."""
-        tenant = self.town_of(actor)
+        tenant = town_of(actor)
         self.check_keeps_meters(actor, tenant)
         found: ReadingCampaign = self._get(
             campaign_id(tenant, year), ReadingCampaign, f"reading campaign {year} of {tenant}"
@@ -349,7 +344,7 @@ class WaterMeterService:
         main_meter: str | None = None,
     ) -> WaterMeter:
         """Install a meter at a property of the actor's town (409 if the number is taken)."""
-        tenant = self.town_of(actor)
+        tenant = town_of(actor)
         self.check_keeps_meters(actor, tenant)
         number = normalised_meter_number(meter_number)
         main_id = self._main_meter(tenant, main_meter)
@@ -563,7 +558,7 @@ class WaterMeterService:
         self, actor: Actor, *, year: int, starts_on: date, deadline: date
     ) -> ReadingCampaign:
         """Open the town's campaign of a year (409 if it was opened already)."""
-        tenant = self.town_of(actor)
+        tenant = town_of(actor)
         self.check_keeps_meters(actor, tenant)
         campaign = ReadingCampaign.open(
             tenant=tenant,
@@ -591,7 +586,7 @@ class WaterMeterService:
             except IntegrityError:
                 continue
             return campaign
-        raise ConcurrentUpdate(campaign_id(self.town_of(actor), year))
+        raise ConcurrentUpdate(campaign_id(town_of(actor), year))
 
     def make_estimates(self, actor: Actor, year: int) -> EstimateRun:
         """Estimate, on the deadline day, every active meter of the town without a reading
