@@ -24,9 +24,7 @@ holiday_offering_directory.py``), the offerings themselves where none is wired
 
 from __future__ import annotations
 
-import random
 import secrets
-import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -34,11 +32,18 @@ from typing import Any, Final, Protocol
 from uuid import UUID
 
 import structlog
-from eventsourcing.persistence import IntegrityError
 
 from application.clock import Clock
-from application.errors import ApplicationError, CaseNotFound, ConcurrentUpdate
-from application.staff_records import STAFF_ROLES, check_keeps_records, stored, stored_or, town_of
+from application.errors import ApplicationError, CaseNotFound
+from application.retries import decided_and_saved
+from application.staff_records import (
+    STAFF_ROLES,
+    check_keeps_records,
+    sees_town,
+    stored,
+    stored_or,
+    town_of,
+)
 from application.store import VorgangStore
 from application.views import plain
 from domain.actor import Actor, Role
@@ -74,7 +79,6 @@ __all__ = [
     "offering_view",
 ]
 
-ATTEMPTS: Final = 30
 WATCH_ID: Final = "system:holiday-programme"
 WATCH_NAME: Final = "Ferienspiele"
 
@@ -267,10 +271,7 @@ class HolidayService:
     def offering(self, actor: Actor, offering: UUID) -> HolidayOffering:
         """An offering of a town the actor runs the programme of; another town's: not found."""
         found = self.published(offering)
-        if actor.role is not Role.SYSTEM and found.tenant not in (
-            actor.tenant,
-            actor.on_behalf_of,
-        ):
+        if not sees_town(actor, found.tenant):
             raise HolidayRecordNotFound(offering, f"offering {offering}")
         return found
 
@@ -336,8 +337,8 @@ class HolidayService:
         tenant = town_of(actor)
         self.check_runs_programme(actor, tenant)
         new_id = offering_id(tenant, year, code)
-        for attempt in range(ATTEMPTS):
-            _pause(attempt)
+
+        def decide() -> tuple[HolidayOffering, tuple[HolidayProgramme, HolidayOffering]]:
             at = self.clock.now()
             if self._find(new_id, HolidayOffering) is not None:
                 raise OfferingCodeTaken(normalised_code(code), year)
@@ -368,12 +369,9 @@ class HolidayService:
                 at=at,
             )
             programme.list_offering(offering_id=offering.id, code=offering.code, actor=actor, at=at)
-            try:
-                self.store.save(programme, offering)
-            except IntegrityError:
-                continue  # another offering of the programme was listed meanwhile
-            return offering
-        raise ConcurrentUpdate(new_id)
+            return offering, (programme, offering)  # a lost race: another offering listed
+
+        return decided_and_saved(self.store, new_id, decide)
 
     # -------------------------------------------------------------- changes
 
@@ -381,16 +379,13 @@ class HolidayService:
         self, actor: Actor, offering: UUID, change: Callable[[HolidayOffering], object]
     ) -> HolidayOffering:
         """Apply a change to the offering and save it; a lost race reloads and tries again."""
-        for attempt in range(ATTEMPTS):
-            _pause(attempt)
+
+        def decide() -> tuple[HolidayOffering, tuple[HolidayOffering]]:
             found = self.staff_offering(actor, offering)
             change(found)
-            try:
-                self.store.save(found)
-            except IntegrityError:
-                continue
-            return found
-        raise ConcurrentUpdate(offering)
+            return found, (found,)
+
+        return decided_and_saved(self.store, offering, decide)
 
     def close_window(self, actor: Actor, offering: UUID, reason: str) -> HolidayOffering:
         """Close the registration window now, before its set end."""
@@ -447,8 +442,8 @@ class HolidayService:
         the inputs and the algorithm version. Every registration case records the outcome
         (a place, or its waiting position) in the same save as the draw.
         """
-        for attempt in range(ATTEMPTS):
-            _pause(attempt)
+
+        def decide() -> tuple[HolidayOffering, list[Any]]:
             found = self.staff_offering(actor, offering)
             at = self.clock.now()
             programme = self.programme(found.tenant, found.year)
@@ -464,12 +459,10 @@ class HolidayService:
             registrations = self._registrations(found)
             for case in registrations:
                 case.note_draw(found, actor=actor, at=at)
-            try:
-                self.store.save(found, *noted, *registrations)
-            except IntegrityError:
-                continue  # a cancellation or a note meanwhile: drawn again from a fresh load
-            return found
-        raise ConcurrentUpdate(offering)
+            # a cancellation or a note meanwhile: drawn again from a fresh load
+            return found, [found, *noted, *registrations]
+
+        return decided_and_saved(self.store, offering, decide)
 
     def draw_record(self, actor: Actor, offering: UUID) -> dict[str, Any]:
         """The recorded draw: algorithm, seed, places, rules, inputs, allocated and waiting."""
@@ -561,8 +554,8 @@ class HolidayService:
         then the erasure is recorded on the offering and each case, in one save. If that save
         fails the notes are gone all the same and a repeated run records it.
         """
-        for attempt in range(ATTEMPTS):
-            _pause(attempt)
+
+        def decide() -> tuple[HolidayOffering, list[Any]]:
             found = self.offering(actor, offering)
             at = self.clock.now()
             registrations = self._registrations(found)
@@ -571,12 +564,9 @@ class HolidayService:
             found.note_health_erased(cases=[c.id for c in registrations], actor=actor, at=at)
             for case in registrations:
                 case.note_health_erased(actor=actor, at=at)
-            try:
-                self.store.save(found, *registrations)
-            except IntegrityError:
-                continue
-            return found
-        raise ConcurrentUpdate(offering)
+            return found, [found, *registrations]
+
+        return decided_and_saved(self.store, offering, decide)
 
 
 def _moved_up(offering: HolidayOffering, entry: OfferingEntry) -> bool:
@@ -585,12 +575,6 @@ def _moved_up(offering: HolidayOffering, entry: OfferingEntry) -> bool:
         return False
     waited = {(str(case_id), int(child)) for case_id, child in offering.draw_record["waiting"]}
     return (str(entry.case_id), entry.child) in waited
-
-
-def _pause(attempt: int) -> None:
-    """Back off with jitter before trying again after a lost race."""
-    if attempt:
-        time.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))  # noqa: S311
 
 
 # ------------------------------------------------------------------ the scheduler's round

@@ -1,10 +1,11 @@
-"""Records a town's staff keep outside cases (meters, holiday offerings): who may, and loading.
+"""Records a town's staff keep outside cases (meters, holiday offerings, markets): who may,
+and loading.
 
 Services that keep aggregates of their own beside the cases (``WaterMeterService``,
-``HolidayService``) share two things: only the town's clerks and supervisors serving the
-service (and the system, for the scheduler's rounds) act on them, and a record is loaded by
-its id and type, else reported as not found in the service's own words.
-"""
+``HolidayService``, ``MarketService``) share three things: only the town's clerks and
+supervisors serving the service (and the system, for the scheduler's rounds) act on them,
+another town's record does not exist for them, and a record is loaded by its id and type,
+else reported as not found in the service's own words."""
 
 from __future__ import annotations
 
@@ -29,6 +30,12 @@ A = TypeVar("A", bound=Aggregate)
 def town_of(actor: Actor) -> str:
     """The town a member of staff acts for: the delegating one, else their own."""
     return actor.on_behalf_of or actor.tenant
+
+
+def sees_town(actor: Actor, tenant: str) -> bool:
+    """Whether a record of ``tenant`` exists for the actor: one of the town they act for
+    (their own or the delegating one), or any for the system; another town's is not found."""
+    return actor.role is Role.SYSTEM or tenant in (actor.tenant, actor.on_behalf_of)
 
 
 def check_keeps_records(actor: Actor, tenant: str, service: str, refusal: str) -> None:
@@ -59,4 +66,11 @@ def stored_or(
     return found
 
 
-__all__ = ["STAFF_ROLES", "check_keeps_records", "stored", "stored_or", "town_of"]
+__all__ = [
+    "STAFF_ROLES",
+    "check_keeps_records",
+    "sees_town",
+    "stored",
+    "stored_or",
+    "town_of",
+]
