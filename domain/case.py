@@ -1331,6 +1331,17 @@ class Case(CaseCharges, CaseDocuments):
                 f"must not exceed the fee the decision assessed ({assessed}) less what was "
                 f"refunded of it already ({self.fee_refunded})",
             )
+        self.check_fee_refund_charged(fee_refund)
+
+    def _charges_after_objection(
+        self, record: ActorRecord, at: datetime, fee_refund: Decimal | None, new_decision: bool
+    ) -> None:
+        """What a remedy or Widerspruchsbescheid does to the fees charged: a new decision sets
+        the decision in force aside with its charges; a fee refund lowers the fee's charge."""
+        if new_decision:
+            self.set_aside_charges(record, at)
+        elif fee_refund:
+            self.refund_fee(record, at, fee_refund)
 
     def _open(self) -> Objection:
         objection = self.open_objection
@@ -1476,6 +1487,7 @@ class Case(CaseCharges, CaseDocuments):
             remedy=remedy,
             new_decision=new_decision,
         )
+        self._charges_after_objection(record, at, fee_refund, new_decision)
 
     class ObjectionRemedied(ChangesStatus):
         """Abhilfe: in full or in part; with a new decision the case is reviewed again.
@@ -1660,6 +1672,7 @@ class Case(CaseCharges, CaseDocuments):
         self._objection_decided(
             actor=record, at=at, decision=decision, new_decision=new_decision, status=status
         )
+        self._charges_after_objection(record, at, fee_refund, new_decision)
 
     class ObjectionDecided(ChangesStatus):
         """The Widerspruchsbescheid: outcome, reasons, costs; served; the month for an action.

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 ADMINISTRATIVE_FEE: Final = "administrative_fee"  # Verwaltungsgebühr
 SPECIAL_USE_FEE: Final = "special_use_fee"  # Sondernutzungsgebühr (§ 18 HStrG)
 MAX_CHARGES: Final = 49  # the charge's two digits in the Kassenzeichen: 01-49
+# Why a charge is withdrawn after an objection (a keyword: the receivable's cancel reason).
+FEE_REFUNDED: Final = "fee_refunded"  # a remedy or Widerspruchsbescheid refunds (part of) it
+DECISION_SET_ASIDE: Final = "decision_set_aside"  # a new decision replaces the one charging it
 # Who records that money arrived: the provider's callback (the system) or the cash office.
 SETTLERS: Final = frozenset({Role.SYSTEM, Role.CASH_OFFICE})
 
@@ -133,6 +136,21 @@ class CaseCharges(Aggregate):
     def charges_of_decision(self, number: int) -> tuple[Charge, ...]:
         """The charges the decision of this number assessed."""
         return tuple(c for c in self.charges if c.refers_to == f"decision:{number}")
+
+    def charges_in_force(self, number: int) -> tuple[Charge, ...]:
+        """The charges of the decision of this number that no later act withdrew."""
+        withdrawn = self.withdrawn_charges
+        return tuple(
+            c for c in self.charges_of_decision(number) if c.kassenzeichen not in withdrawn
+        )
+
+    def fee_charge_in_force(self) -> Charge | None:
+        """The administrative fee of the decision in force as it stands now (the charge a
+        partial refund left, where one did), or None (nothing charged, or set aside)."""
+        fees = [
+            c for c in self.charges_in_force(len(self.decisions)) if c.ledger == ADMINISTRATIVE_FEE
+        ]
+        return fees[-1] if fees else None
 
     def open_prepaid_charges(self) -> tuple[Charge, ...]:
         """Prepaid charges of the decision in force that are not settled yet."""
@@ -290,6 +308,45 @@ class CaseCharges(Aggregate):
     ) -> None:
         self.__dict__["_withdrawn_charges"] = self.withdrawn_charges | {kassenzeichen}
         self.last_activity_at = at
+
+    def check_fee_refund_charged(self, refund: Decimal) -> None:
+        """A fee refund never exceeds what the fee's charge still asks (checked before the
+        act that refunds records anything)."""
+        charge = self.fee_charge_in_force()
+        if charge is not None and refund > charge.amount:
+            raise InvalidCommand(
+                "fee_refund", f"must not exceed the fee charged ({charge.amount} EUR)"
+            )
+
+    def refund_fee(self, record: ActorRecord, at: datetime, refund: Decimal) -> None:
+        """A remedy or Widerspruchsbescheid refunds the decision's fee, in full or in part.
+
+        The fee's charge is withdrawn (its receivable cancelled: what was paid under it is a
+        refund due for the cash office) and what remains of the fee is charged anew under the
+        next Kassenzeichen, due when the fee was. The receivable never owes the refunded part,
+        and money paid is never lost; the cash office refunds the credit or sets it off against
+        the rest. Called by the command that decides the refund (after its own event).
+        """
+        charge = self.fee_charge_in_force()
+        if charge is None or refund <= 0:
+            return  # decided before charges existed: the case's fee_paid alone records it
+        costs = self.decision.costs if self.decision is not None else None
+        due_on = charge.due_on or (costs.due_on if costs is not None else None)
+        self.withdraw_charge(record, at, charge.kassenzeichen, FEE_REFUNDED)
+        self.charge_line(
+            record,
+            at,
+            ChargeLine(charge.ledger, charge.amount - refund, charge.legal_basis),
+            refers_to=charge.refers_to,
+            due_on=due_on,
+        )
+
+    def set_aside_charges(self, record: ActorRecord, at: datetime) -> None:
+        """A remedy or Widerspruchsbescheid calls for a new decision: the one in force gives
+        way with its fees (their receivables cancelled, what was paid a refund due); the new
+        decision charges its own when it takes effect, so a fee is never charged twice."""
+        for charge in self.charges_in_force(len(self.decisions)):
+            self.withdraw_charge(record, at, charge.kassenzeichen, DECISION_SET_ASIDE)
 
     def settle_charge(
         self, *, actor: Actor, at: datetime, kassenzeichen: str, amount: Decimal, payment: str

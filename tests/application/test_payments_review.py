@@ -137,13 +137,6 @@ def test_a_refund_the_provider_paid_is_recorded_though_another_save_raced_it(
     assert provider.refunds == [(request.provider_reference, Decimal("4.00"), f"{request.id}/R1")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a remedy's fee refund (Abhilfe, § 72 VwGO) lowers the case's fee_paid only: the "
-    "receivable keeps the fee as owed and paid, so no refund is ever due to the cash office "
-    "(and a remedy with a new decision charges the fee a second time beside the first); "
-    "how a remedy reaches the receivables is a design decision",
-)
 def test_a_fee_refunded_by_a_remedy_is_due_for_refund_on_its_receivable(
     cases: CaseService, payments: PaymentService
 ) -> None:
