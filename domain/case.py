@@ -73,6 +73,9 @@ from domain.working_days import add_months, berlin_date, period_end
 APPLICANT_COMMANDS = frozenset(
     {"provide_information", "withdraw", "withdraw_objection", "certify_deemed_approval", "bill_to"}
 )
+# The status an event stored before it recorded one is read with: the event never moved the
+# case, which keeps the status it had (decision 6: a changed shape is a new class_version).
+STATUS_KEPT: None = None
 ACTION_PERIOD_MONTHS = 1  # § 74 (1) VwGO: an action within a month of the Widerspruchsbescheid
 FEE_DUE_MONTHS = 1  # costs fall due a month after the Bekanntgabe, as the towns' statutes set
 NO_HEARING_NEEDED = (
@@ -213,6 +216,7 @@ class Case(CaseCharges, CaseDocuments):
         self.objection_deadline: date | None = None
         self.objections: list[Objection] = []
         self.final_on: date | None = None
+        self.closed_from: str | None = None  # where the main track stood when the file closed
         self.expired_on: date | None = None
         self.fee_refunded = Decimal(0)  # of the decision in force, by remedies and decisions
         self.documents_received_on: date = berlin_date(submitted.at)
@@ -1173,7 +1177,7 @@ class Case(CaseCharges, CaseDocuments):
             notified_on, self.current_decision().remedy_notice.found_defective().period_months
         )
         # A case marked final after the month was not: within the year it is open again.
-        status = CaseStatus.NOTIFIED if self.status == CaseStatus.FINAL else self.status
+        status = self.status_reopened() if self.status == CaseStatus.FINAL else self.status
         self._remedy_notice_found_defective(
             actor=record,
             at=at,
@@ -1184,12 +1188,21 @@ class Case(CaseCharges, CaseDocuments):
 
     class RemedyNoticeFoundDefective(ChangesStatus):
         """The remedy notice was missing or wrong: the objection period runs for a year, and a
-        case marked final within it is open again."""
+        case marked final within it is open again.
 
+        Version 2 records the case's status; version 1 never moved the case nor undid its
+        finality: it is read with no status (``STATUS_KEPT``), the case's own kept.
+        """
+
+        class_version = 2
         actor: ActorRecord
         at: datetime
         reason: PersonalValue
         objection_deadline: date
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["status"] = STATUS_KEPT
 
     @event(RemedyNoticeFoundDefective)
     def _remedy_notice_found_defective(
@@ -1199,10 +1212,11 @@ class Case(CaseCharges, CaseDocuments):
         at: datetime,
         reason: PersonalValue,
         objection_deadline: date,
-        status: str,
+        status: str | None,
     ) -> None:
-        self.final_on = None
-        self.status = status
+        if status is not STATUS_KEPT:
+            self.final_on = None
+            self.status = status
         if self.decision is not None:
             defective = replace(
                 self.decision, remedy_notice=self.decision.remedy_notice.found_defective()
@@ -1241,19 +1255,20 @@ class Case(CaseCharges, CaseDocuments):
         )
         # An objection in time that was recorded after the case was marked final (the letter
         # arrived within the period) shows the decision was never final.
-        reopens = objection.timely and self.status in (CaseStatus.FINAL, CaseStatus.CLOSED)
-        status = CaseStatus.NOTIFIED if reopens else self.status
+        status = self.status_reopened() if objection.timely else self.status
         self._objection_lodged(actor=record, at=at, objection=objection, status=status)
 
     class ObjectionLodged(ChangesStatus):
         """A Widerspruch was received (in time or late); the main track goes on.
 
-        Version 3 records the case's own status (``notified`` again if one in time reopens a
-        case marked final); the old ``objection_lodged`` of version 2 is upcast to
-        ``notified``, where every such objection was lodged.
+        Version 4 records the case's own status (where an objection in time reopens a case
+        marked final or a closed file); the old ``objection_lodged`` of version 2 is upcast to
+        ``notified``, where every such objection was lodged. Version 3 was stored first
+        without a status (the objection never moved the case: read with ``STATUS_KEPT``),
+        later with one, which it keeps.
         """
 
-        class_version = 3
+        class_version = 4
         upcast_v1_v2 = leads_to(CaseStatus.NOTIFIED)
         actor: ActorRecord
         at: datetime
@@ -1263,17 +1278,32 @@ class Case(CaseCharges, CaseDocuments):
         def upcast_v2_v3(state: dict[str, Any]) -> None:
             state["status"] = CaseStatus.NOTIFIED
 
+        @staticmethod
+        def upcast_v3_v4(state: dict[str, Any]) -> None:
+            state.setdefault("status", STATUS_KEPT)
+
     @event(ObjectionLodged)
     def _objection_lodged(
-        self, *, actor: ActorRecord, at: datetime, objection: Objection, status: str
+        self, *, actor: ActorRecord, at: datetime, objection: Objection, status: str | None
     ) -> None:
         if objection.deadline is None and self.objection_deadline is not None:
             objection = replace(objection, deadline=self.objection_deadline)
         self.objections.append(objection)
         if objection.timely:
             self.final_on = None  # an objection in time keeps the decision open
-        self.status = status
+        if status is not STATUS_KEPT:
+            self.status = status
         self.last_activity_at = at
+
+    def status_reopened(self) -> str:
+        """Where the main track stands once the decision proves not final: a case marked
+        final is at ``notified`` again; a closed file returns to the step it was closed at
+        (a burial carried out stays carried out), or to ``notified`` if it was closed when
+        final. Any other status is kept: the legal track never undoes the service's steps."""
+        status = self.status
+        if status == CaseStatus.CLOSED:
+            status = self.closed_from or CaseStatus.NOTIFIED
+        return CaseStatus.NOTIFIED if status == CaseStatus.FINAL else status
 
     def _check_procedure_before_decision(self, objection: Objection, outcome: str) -> None:
         """The Widerspruchsbescheid comes after the procedure the matter prescribes.
@@ -1370,8 +1400,7 @@ class Case(CaseCharges, CaseDocuments):
                 "force majeure (§ 60 (3) VwGO)",
             )
         # Counted as in time, the objection reopens a case marked final or a closed file.
-        reopens = self.status in (CaseStatus.FINAL, CaseStatus.CLOSED)
-        status = CaseStatus.NOTIFIED if reopens else self.status
+        status = self.status_reopened()
         self._reinstatement_granted(
             actor=record, at=at, reason=self._case_text(reason, "reason"), status=status
         )
@@ -1678,12 +1707,19 @@ class Case(CaseCharges, CaseDocuments):
         """The Widerspruchsbescheid: outcome, reasons, costs; served; the month for an action.
 
         With ``new_decision`` the case is reviewed again for the decision it calls for.
+        Version 2 records that and the case's status; version 1 never moved the case: it is
+        read with no new decision and no status (``STATUS_KEPT``), the case's own kept.
         """
 
+        class_version = 2
         actor: ActorRecord
         at: datetime
         decision: ObjectionDecision
         new_decision: bool
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.update(status=STATUS_KEPT, new_decision=False)
 
     @event(ObjectionDecided)
     def _objection_decided(
@@ -1693,7 +1729,7 @@ class Case(CaseCharges, CaseDocuments):
         at: datetime,
         decision: ObjectionDecision,
         new_decision: bool,
-        status: str,
+        status: str | None,
     ) -> None:
         self._replace_open(lambda o: o.with_state(ObjectionState.DECIDED, decision=decision))
         if decision.costs.fee_refund:
@@ -1702,7 +1738,8 @@ class Case(CaseCharges, CaseDocuments):
                 self.fee_paid -= decision.costs.fee_refund
         if new_decision:
             self._reopen_for_a_new_decision()
-        self.status = status
+        if status is not STATUS_KEPT:
+            self.status = status
         self.last_activity_at = at
 
     # ------------------------------------------------- deemed approval (§ 42a HVwVfG)
@@ -2117,6 +2154,7 @@ class Case(CaseCharges, CaseDocuments):
         self, *, actor: ActorRecord, at: datetime, reason: PersonalValue | None, status: str
     ) -> None:
         self.holder = None
+        self.closed_from = self.status
         self.status = status
         self.last_activity_at = at
 

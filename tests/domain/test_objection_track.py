@@ -337,13 +337,8 @@ def test_a_late_objection_on_a_closed_file_reopens_it_once_reinstated() -> None:
     assert "mark_final" not in case.allowed_commands()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="domain defect: a file reopened by an objection goes to notified whatever was done",
-)
 def test_an_objection_reopening_a_closed_file_does_not_undo_the_services_steps() -> None:
-    """Defect: the burial was carried out and its file closed; an objection received in time
+    """Regression: the burial was carried out and its file closed; an objection received in time
     but registered after the closing moves the case to ``notified`` (the status a case marked
     final returns to), where the burial is offered to be carried out, or cancelled with its
     place released, again. The main track should stand where it stood: carried out."""
@@ -363,6 +358,34 @@ def test_an_objection_reopening_a_closed_file_does_not_undo_the_services_steps()
     assert burial.final_on is None
     assert not burial.allowed_commands() & {"record_burial_carried_out", "cancel_burial"}
     assert burial.status == BurialStatus.CARRIED_OUT
+
+
+def test_a_reinstated_objection_on_a_closed_file_returns_it_to_the_step_it_was_closed_at() -> None:
+    """A late objection on the closed file of a burial carried out is recorded there; once
+    reinstated it counts as in time: the file is open at ``carried_out`` (not ``notified``),
+    and closes again once the objection is decided."""
+    burial, grave = scheduled_burial()
+    burial.notify(actor=CLERK, at=START + timedelta(hours=2))
+    buried_on = date(2026, 3, 4)
+    burial.record_burial_carried_out(
+        actor=CLERK, at=on(buried_on), grave=grave, buried_on=buried_on
+    )
+    deadline = burial.objection_deadline
+    assert deadline is not None
+    burial.close(actor=CLERK, at=on(deadline + timedelta(days=1)))
+    assert burial.closed_from == BurialStatus.CARRIED_OUT
+    late = deadline + timedelta(days=3)
+    lodged(burial, late)
+    assert burial.status == CaseStatus.CLOSED  # late: recorded, the file stays closed
+    burial.grant_reinstatement(actor=SUPERVISOR, at=on(late), reason="Krankenhausaufenthalt")
+    assert burial.status == BurialStatus.CARRIED_OUT
+    [*_, event] = burial.pending_events
+    assert isinstance(event, Case.ReinstatementGranted)
+    assert event.status == BurialStatus.CARRIED_OUT  # recorded: views need no rules
+    heard(burial, late)
+    dismissed(burial, late)
+    burial.close(actor=CLERK, at=on(late))
+    assert burial.status == CaseStatus.CLOSED
 
 
 def test_an_objection_after_the_withdrawn_application_was_closed_does_not_revive_it() -> None:
