@@ -36,7 +36,6 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -46,23 +45,23 @@ from typing import Any
 import httpx
 
 from api.auth import DevelopmentTokens
-from benchmarks.api_load import Run, postgres_cpu_seconds, serve, tree_cpu_seconds
 from benchmarks.api_throughput import NEW_CASE  # the baseline: the other benchmarks' request
-from benchmarks.support import (
-    SqliteFiles,
-    fresh_database,
-    postgres_unreachable,
-    quiet_logging,
-    table,
-)
-from benchmarks.water_readings import (
+from benchmarks.support import SqliteFiles, fresh_database, quiet_logging, table
+from benchmarks.wrk_services import (
+    LOAD_HEADER,
     Load,
     check_cases,
     database_url,
+    dialects,
+    load_cells,
+    load_problems,
     lua_string,
+    measured_load,
     opened,
-    run_wrk,
+    print_checks,
+    start_servers,
     wait_until_ready,
+    warm_up,
 )
 from domain.actor import Role
 from domain.working_days import berlin_date
@@ -424,21 +423,14 @@ def load_server(
         if sizes.warm_up:
             bodies = registrations(warm_id, today) if service == SERVICE else [NEW_CASE]
             wrk_script(script, tokens.guardian, bodies, WARM_UP_FAMILIES, sizes.warm_up, ids)
-            warm = run_wrk(base, script, sizes.connections)
-            if warm.non_2xx or warm.socket_errors or warm.requests != sizes.warm_up:
-                raise RuntimeError(f"the warm-up failed: {warm.statuses}; {warm.failures[:600]}")
+            warm_up(base, script, sizes.connections, sizes.warm_up)
         opens_at = datetime.now(UTC) + timedelta(seconds=LEAD_SECONDS)
         main_id = publish(staff, offering(CODE, "Kanu-Woche", sizes.places, opens_at, today))
         bodies = registrations(main_id, today) if service == SERVICE else [NEW_CASE]
         wrk_script(script, tokens.guardian, bodies, FAMILIES, sizes.registrations, ids)
         time.sleep(max(0.0, (opens_at - datetime.now(UTC)).total_seconds()) + 0.01)
-        server_before, pg_before = tree_cpu_seconds(pid), postgres_cpu_seconds()
-        load = run_wrk(base, script, sizes.connections)
+        load = measured_load(pid, dialect, base, script, sizes.connections)
         after_opening = (datetime.now(UTC) - opens_at).total_seconds()
-        cpu = tree_cpu_seconds(pid) - server_before
-        if dialect == "postgresql":
-            cpu += postgres_cpu_seconds() - pg_before
-        load.server_cpu_ms = cpu / max(load.requests, 1) * 1e3
         return load, after_opening, main_id, created_ids(ids)
 
 
@@ -477,21 +469,10 @@ def measure(
         for url in urls.values():
             with opened(url, secret):
                 pass  # the tables and the personal-data keys, as the seeding of water does
-        servers = {service: ExitStack() for service in services}
-        for stack in servers.values():
-            databases.callback(stack.close)  # a server that started while another failed
-
-        def start(service: str) -> tuple[int, str]:
-            log = folder / f"{dialect}-{service}.log"
-            return servers[service].enter_context(
-                serve(Run(service, "vorgang", 1), secret, urls[service], log)
-            )
-
-        with ThreadPoolExecutor(max_workers=len(services)) as pool:
-            started = dict(zip(services, pool.map(start, services), strict=True))
-        for service, (pid, base) in started.items():
+        servers = start_servers(databases, urls, secret, folder, dialect)
+        for service, (server, pid, base) in servers.items():
             draw: Draw | None = None
-            with servers[service]:
+            with server:
                 load, after, offering_id, created = load_server(
                     pid, base, service, sizes, tokens, folder, dialect
                 )
@@ -506,14 +487,7 @@ def measure(
                 with opened(urls[service], secret) as store:
                     sent = sizes.registrations + sizes.warm_up
                     stored, problems = check_cases(store, service, sent)
-            if load.requests != sizes.registrations:
-                problems.append(
-                    f"wrk completed {load.requests:,} of {sizes.registrations:,} requests"
-                )
-            if load.non_2xx or load.socket_errors:
-                problems.append(
-                    f"{load.non_2xx} refusals (non-2xx), {load.socket_errors} socket errors"
-                )
+            problems += load_problems(load, sizes.registrations, "refusals (non-2xx)")
             outcomes[service] = Outcome(load, after, stored, problems, draw, created)
     return outcomes
 
@@ -531,17 +505,10 @@ def run(sizes: Sizes) -> dict[tuple[str, str], Outcome]:
         ),
         clerk=issuer.issue(subject=CLERK_ID, name="Clerk Person", role=Role.CLERK, tenant=TENANT),
     )
-    dialects = ["sqlite"]
-    skipped = ""
-    if sizes.postgres:
-        reason = postgres_unreachable()
-        if reason is None:
-            dialects.append("postgresql")
-        else:
-            skipped = f"  postgresql skipped: {reason}"
+    databases, skipped = dialects(sizes.postgres)
     outcomes: dict[tuple[str, str], Outcome] = {}
     with tempfile.TemporaryDirectory(prefix="vorgang-bench-holiday-") as name:
-        for dialect in dialects:
+        for dialect in databases:
             for service, outcome in measure(dialect, sizes, secret, tokens, Path(name)).items():
                 outcomes[dialect, service] = outcome
     report(sizes, outcomes)
@@ -563,27 +530,17 @@ def report(sizes: Sizes, outcomes: dict[tuple[str, str], Outcome]) -> None:
     )
     rows = []
     for (dialect, service), outcome in outcomes.items():
-        load, base = outcome.load, outcomes[dialect, "general"].load
+        load = outcome.load
         rows.append(
             [
-                dialect,
-                service,
-                f"{load.requests:,}",
-                f"{load.seconds:.2f}",
-                f"{load.rate:,.0f}",
-                f"{load.rate / base.rate:.2f}" if base.rate else "n/a",
-                f"{load.p50_ms:.1f}",
-                f"{load.p99_ms:.1f}",
-                f"{load.p99_ms / base.p99_ms:.2f}" if base.p99_ms else "n/a",
+                *load_cells(dialect, service, load, outcomes[dialect, "general"].load),
                 str(load.statuses.get(201, 0)),
                 str(load.requests - load.statuses.get(201, 0)),
                 f"{load.server_cpu_ms:.2f}",
                 f"{outcome.after_opening:.1f}",
             ]
         )
-    header = ["database", "service", "requests", "s", "req/s", "ratio", "p50 ms", "p99 ms"]
-    header += ["ratio", "201", "refused", "CPU ms", "last s"]
-    print(table(header, rows, left=2))
+    print(table([*LOAD_HEADER, "201", "refused", "CPU ms", "last s"], rows, left=2))
     for (dialect, service), outcome in outcomes.items():
         if service == SERVICE:
             accepted = outcome.load.statuses.get(201, 0)
@@ -593,14 +550,7 @@ def report(sizes: Sizes, outcomes: dict[tuple[str, str], Outcome]) -> None:
                 f"last answer {outcome.after_opening:.1f} s after the opening "
                 f"(all within the first minute: {'yes' if within else 'no'})"
             )
-    print("  afterwards:")
-    for (dialect, service), outcome in outcomes.items():
-        verdict = "; ".join(outcome.problems) or "as sent"
-        print(f"    {dialect}, {service}: {outcome.stored} ({verdict})")
-        if outcome.load.failures:
-            print("      first refusals:")
-            for line in outcome.load.failures.splitlines()[:5]:
-                print(f"        {line}")
+    print_checks(outcomes, "afterwards", "refusals")
 
 
 def main(argv: list[str]) -> None:

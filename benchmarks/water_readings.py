@@ -21,17 +21,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import secrets
 import shutil
-import signal
-import subprocess
 import tempfile
-import time
 from collections import Counter
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -39,31 +33,33 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import httpx
 from eventsourcing.utils import get_topic
-from pydantic import SecretStr
 
 from api.auth import DevelopmentTokens
 from application.store import VorgangStore
-from benchmarks.api_load import Run, postgres_cpu_seconds, serve, tree_cpu_seconds
 from benchmarks.api_throughput import NEW_CASE  # the baseline: the other benchmarks' request
-from benchmarks.support import (
-    POSTGRES_URL,
-    SqliteFiles,
-    fresh_database,
-    postgres_unreachable,
-    quiet_logging,
-    table,
+from benchmarks.support import SqliteFiles, fresh_database, quiet_logging, table
+from benchmarks.wrk_services import (
+    LOAD_HEADER,
+    Load,
+    check_cases,
+    database_url,
+    dialects,
+    load_cells,
+    load_problems,
+    lua_string,
+    measured_load,
+    opened,
+    print_checks,
+    start_servers,
+    stored_events,
+    wait_until_ready,
+    warm_up,
 )
 from domain.actor import Actor, Role
-from domain.services.catalogue import SERVICES
 from domain.water.campaign import ReadingCampaign
 from domain.water.meter import WaterMeter, meter_id
 from domain.working_days import berlin_date
-from infrastructure.database import DatabaseTarget, parse_database_url
-from infrastructure.privacy.transcoding import EncryptedPersonalData
-from infrastructure.settings import Settings
-from infrastructure.wiring import one_process_creates_tables, open_personal_data_keys, open_store
 
 TENANT = "usingen"
 READING_SERVICE = "water-meter-reading"
@@ -72,8 +68,6 @@ WARM_UP_METERS = "WZ-WARM-"  # meters of their own for the warm-up requests
 START_VALUE = Decimal("100.000")
 READING = "142.517"  # 42.517 m³ in a year since installation: accepted, no flag
 SAVE_BATCH = 500  # meters per save while seeding
-READY_SECONDS = 300.0  # a hang guard: the views of 10,000 meters take seconds
-WRK_HANG_GUARD_SECONDS = 900  # wrk's -d: it stops long before, after the last response
 CLERK = Actor(id="clerk.usingen", display_name="Clerk Person", role=Role.CLERK, tenant=TENANT)
 
 
@@ -89,30 +83,6 @@ class Sizes:
 
 FULL = Sizes()
 QUICK = Sizes(readings=2_000, warm_up=80)
-
-
-@dataclass
-class Load:
-    """One wrk run: what it sent and got back, and the server's CPU meanwhile."""
-
-    requests: int
-    seconds: float
-    p50_ms: float
-    p99_ms: float
-    statuses: dict[int, int]
-    socket_errors: int
-    failures: str  # the first non-2xx responses: status and body
-    server_cpu_ms: float  # per request: the server process (and PostgreSQL's backends)
-
-    @property
-    def rate(self) -> float:
-        """Requests per second."""
-        return self.requests / self.seconds if self.seconds else 0.0
-
-    @property
-    def non_2xx(self) -> int:
-        """Responses outside 200-299."""
-        return sum(n for status, n in self.statuses.items() if not 200 <= status < 300)
 
 
 @dataclass
@@ -190,11 +160,6 @@ def reading_case(today: date) -> dict[str, Any]:
 # ------------------------------------------------------------------ wrk
 
 
-def lua_string(text: str) -> str:
-    """A Lua string literal of one line of text."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def wrk_script(path: Path, token: str, body: dict[str, Any], prefix: str, total: int) -> Path:
     """A wrk script that POSTs ``total`` cases, the n-th naming meter ``prefix`` + n, then stops.
 
@@ -255,93 +220,7 @@ def wrk_script(path: Path, token: str, body: dict[str, Any], prefix: str, total:
     return path
 
 
-def run_wrk(base: str, script: Path, connections: int) -> Load:
-    """Run the script to its last response; what wrk reported (server CPU: the caller's).
-
-    wrk's main thread sleeps for ``-d`` whatever its threads do: the script says ``DONE`` on
-    stderr after the last response, and SIGINT (wrk's Ctrl-C) ends the sleep and the run.
-    """
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{WRK_HANG_GUARD_SECONDS}s", "--timeout", "60s"]
-    command += ["-s", str(script), f"{base}/api/v1/cases"]
-    with subprocess.Popen(  # noqa: S603 (Debian's wrk, our own script)
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    ) as wrk:
-        assert wrk.stderr is not None
-        complaints = []
-        for line in wrk.stderr:
-            if line.strip() == "DONE":
-                wrk.send_signal(signal.SIGINT)
-                break
-            complaints.append(line)
-        output, rest = wrk.communicate(timeout=60)
-    if wrk.returncode != 0:
-        raise RuntimeError(f"wrk failed: {(''.join(complaints) + rest)[-500:]}")
-    found = re.search(
-        r"^RESULT requests=(\d+) duration_us=(\d+) p50_us=(\d+) p99_us=(\d+) "
-        r"socket_errors=(\d+) statuses=(\S*)$",
-        output,
-        re.M,
-    )
-    if found is None:
-        raise RuntimeError(f"wrk reported no result: {output[-500:]}")
-    requests, duration, p50, p99, socket_errors = (int(found.group(i)) for i in range(1, 6))
-    statuses = {
-        int(code): int(n)
-        for code, n in (part.split("=") for part in found.group(6).split(",") if part)
-    }
-    return Load(
-        requests=requests,
-        seconds=duration / 1e6,
-        p50_ms=p50 / 1e3,
-        p99_ms=p99 / 1e3,
-        statuses=statuses,
-        socket_errors=socket_errors,
-        failures=output.partition("FAILURES\n")[2].strip(),
-        server_cpu_ms=0.0,
-    )
-
-
 # ------------------------------------------------------------------ one database, one service
-
-
-def database_url(target: DatabaseTarget) -> str:
-    """The URL the server is started with."""
-    if target.dialect == "postgresql":
-        return f"{POSTGRES_URL}?schema={target.env['POSTGRES_SCHEMA']}"
-    return f"sqlite:///{target.env['SQLITE_DBNAME']}"
-
-
-@contextmanager
-def opened(url: str, secret: str) -> Iterator[VorgangStore]:
-    """The store as the server opens it (its recorder, the personal-data keys), no views."""
-    settings = Settings(database_url=url, token_secret=SecretStr(secret))
-    target = parse_database_url(url)
-    with one_process_creates_tables(target):
-        keys = open_personal_data_keys(settings, target)
-        store = open_store(target, EncryptedPersonalData(keys), keys)
-    try:
-        yield store
-    finally:
-        store.close()
-        keys.close()
-
-
-def wait_until_ready(base: str) -> None:
-    """Until ``/ready`` answers 200: the server's new views have caught up with the seed."""
-    deadline = time.monotonic() + READY_SECONDS
-    with httpx.Client(base_url=base, timeout=10) as client:
-        while (answer := client.get("/ready")).status_code != 200:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"not ready after {READY_SECONDS:g} s: {answer.text[:300]}")
-            time.sleep(0.1)
-
-
-def stored_events(store: VorgangStore, topic: str) -> Iterator[Any]:
-    """Every stored event of a topic, decoded, in the log's order."""
-    start = 1
-    while page := store.recorder.select_notifications(start, 1000, topics=[topic]):
-        yield from (store.mapper.to_domain_event(notification) for notification in page)
-        start = page[-1].id + 1
 
 
 def check_readings(
@@ -370,14 +249,6 @@ def check_readings(
     return f"{total:,} readings recorded on {len(per_meter):,} meters, {flagged} flagged", problems
 
 
-def check_cases(store: VorgangStore, service: str, expected: int) -> tuple[str, list[str]]:
-    """As many cases of the service as were submitted."""
-    topic = get_topic(SERVICES[service].case_class.Submitted)
-    count = sum(submitted.service == service for submitted in stored_events(store, topic))
-    problems = [] if count == expected else [f"{count:,} {service} cases for {expected:,} sent"]
-    return f"{count:,} {service} cases stored", problems
-
-
 def load_server(
     pid: int, base: str, body: dict[str, Any], sizes: Sizes, token: str, folder: Path, dialect: str
 ) -> Load:
@@ -386,17 +257,9 @@ def load_server(
     script = folder / f"{dialect}-{body['service']}.lua"
     if sizes.warm_up:
         wrk_script(script, token, body, WARM_UP_METERS, sizes.warm_up)
-        warm = run_wrk(base, script, sizes.connections)
-        if warm.non_2xx or warm.socket_errors or warm.requests != sizes.warm_up:
-            raise RuntimeError(f"the warm-up failed: {warm.statuses}; {warm.failures[:600]}")
+        warm_up(base, script, sizes.connections, sizes.warm_up)
     wrk_script(script, token, body, METERS, sizes.readings)
-    server_before, pg_before = tree_cpu_seconds(pid), postgres_cpu_seconds()
-    load = run_wrk(base, script, sizes.connections)
-    cpu = tree_cpu_seconds(pid) - server_before
-    if dialect == "postgresql":
-        cpu += postgres_cpu_seconds() - pg_before
-    load.server_cpu_ms = cpu / max(load.requests, 1) * 1e3
-    return load
+    return measured_load(pid, dialect, base, script, sizes.connections)
 
 
 def measure(
@@ -410,7 +273,7 @@ def measure(
     """
     today = berlin_date(datetime.now(UTC))
     measured = meter_numbers(METERS, sizes.readings)
-    warm_up = meter_numbers(WARM_UP_METERS, sizes.warm_up)
+    warming = meter_numbers(WARM_UP_METERS, sizes.warm_up)
     bodies = {"general": NEW_CASE, READING_SERVICE: reading_case(today)}
     files = SqliteFiles(folder)
     outcomes: dict[str, Outcome] = {}
@@ -419,33 +282,17 @@ def measure(
         for service in bodies:
             urls[service] = database_url(databases.enter_context(fresh_database(dialect, files)))
             with opened(urls[service], secret) as store:
-                seed(store, measured + warm_up, today)
-        servers = {service: ExitStack() for service in bodies}
-        for stack in servers.values():
-            databases.callback(stack.close)  # a server that started while another failed
-
-        def start(service: str) -> tuple[int, str]:
-            log = folder / f"{dialect}-{service}.log"
-            return servers[service].enter_context(
-                serve(Run(service, "vorgang", 1), secret, urls[service], log)
-            )
-
-        with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
-            started = dict(zip(bodies, pool.map(start, bodies), strict=True))
-        for service, (pid, base) in started.items():
-            with servers[service]:
+                seed(store, measured + warming, today)
+        servers = start_servers(databases, urls, secret, folder, dialect)
+        for service, (server, pid, base) in servers.items():
+            with server:
                 load = load_server(pid, base, bodies[service], sizes, token, folder, dialect)
             with opened(urls[service], secret) as store:
                 if service == READING_SERVICE:
-                    stored, problems = check_readings(store, measured + warm_up, today.year)
+                    stored, problems = check_readings(store, measured + warming, today.year)
                 else:
                     stored, problems = check_cases(store, service, sizes.readings + sizes.warm_up)
-            if load.requests != sizes.readings:
-                problems.append(f"wrk completed {load.requests:,} of {sizes.readings:,} requests")
-            if load.non_2xx or load.socket_errors:
-                problems.append(
-                    f"{load.non_2xx} non-2xx responses, {load.socket_errors} socket errors"
-                )
+            problems += load_problems(load, sizes.readings, "non-2xx responses")
             outcomes[service] = Outcome(load, stored, problems)
     return outcomes
 
@@ -459,17 +306,10 @@ def run(sizes: Sizes) -> dict[tuple[str, str], Outcome]:
     token = DevelopmentTokens(secret, issuer="vorgang-dev", audience="vorgang").issue(
         subject="clerk.usingen", name="Clerk Person", role=Role.CLERK, tenant=TENANT
     )
-    dialects = ["sqlite"]
-    skipped = ""
-    if sizes.postgres:
-        reason = postgres_unreachable()
-        if reason is None:
-            dialects.append("postgresql")
-        else:
-            skipped = f"  postgresql skipped: {reason}"
+    databases, skipped = dialects(sizes.postgres)
     outcomes: dict[tuple[str, str], Outcome] = {}
     with tempfile.TemporaryDirectory(prefix="vorgang-bench-water-") as name:
-        for dialect in dialects:
+        for dialect in databases:
             for service, outcome in measure(dialect, sizes, secret, token, Path(name)).items():
                 outcomes[dialect, service] = outcome
     report(sizes, outcomes)
@@ -489,51 +329,16 @@ def report(sizes: Sizes, outcomes: dict[tuple[str, str], Outcome]) -> None:
         "  ratio = water-meter-reading ÷ general on the same database; CPU ms per request "
         "(server process, + PostgreSQL's backends)"
     )
-    rows = []
-    for (dialect, service), outcome in outcomes.items():
-        load, base = outcome.load, outcomes[dialect, "general"].load
-        rows.append(
-            [
-                dialect,
-                service,
-                f"{load.requests:,}",
-                f"{load.seconds:.2f}",
-                f"{load.rate:,.0f}",
-                f"{load.rate / base.rate:.2f}" if base.rate else "n/a",
-                f"{load.p50_ms:.1f}",
-                f"{load.p99_ms:.1f}",
-                f"{load.p99_ms / base.p99_ms:.2f}" if base.p99_ms else "n/a",
-                str(load.non_2xx),
-                f"{load.server_cpu_ms:.2f}",
-            ]
-        )
-    print(
-        table(
-            [
-                "database",
-                "service",
-                "requests",
-                "s",
-                "req/s",
-                "ratio",
-                "p50 ms",
-                "p99 ms",
-                "ratio",
-                "non-2xx",
-                "CPU ms",
-            ],
-            rows,
-            left=2,
-        )
-    )
-    print("  stored (warm-up included):")
-    for (dialect, service), outcome in outcomes.items():
-        verdict = "; ".join(outcome.problems) or "as sent"
-        print(f"    {dialect}, {service}: {outcome.stored} ({verdict})")
-        if outcome.load.failures:
-            print("      first non-2xx responses:")
-            for line in outcome.load.failures.splitlines()[:5]:
-                print(f"        {line}")
+    rows = [
+        [
+            *load_cells(dialect, service, outcome.load, outcomes[dialect, "general"].load),
+            str(outcome.load.non_2xx),
+            f"{outcome.load.server_cpu_ms:.2f}",
+        ]
+        for (dialect, service), outcome in outcomes.items()
+    ]
+    print(table([*LOAD_HEADER, "non-2xx", "CPU ms"], rows, left=2))
+    print_checks(outcomes, "stored (warm-up included)", "non-2xx responses")
 
 
 def main(argv: list[str]) -> None:
