@@ -561,7 +561,9 @@ def selection_record(
         "newcomer_share": str(newcomer_share),
         "reserved_for_newcomers": result.reserved,
         "wanted": list(wanted),
-        "pitches": [pitch.as_dict() for pitch in pitches],
+        "pitches": [
+            pitch.as_dict() for pitch in sorted(pitches, key=lambda p: natural_key(p.number))
+        ],
         "applications": [application.as_dict() for application in inputs],
         "sheets": {
             str(a.case_id): {str(k): int(v) for k, v in sorted(sheets[a.case_id].items())}
