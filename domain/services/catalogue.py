@@ -38,6 +38,8 @@ from domain.services import (
     grave_right,
     headstone_permit,
     holiday_registration,
+    market_stall,
+    market_stall_steps,
     resident_parking,
     road_opening,
     sewer_connection,
@@ -500,6 +502,30 @@ SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
             meets_at=holiday_registration.offering_met_at,
             town_examples=holiday_registration.town_examples,
             withheld_from=holiday_registration.withheld_health,
+        ),
+        market_stall.SERVICE_ID: ServiceDefinition(
+            id=market_stall.SERVICE_ID,
+            label_de="Standplatz auf Kerb oder Weihnachtsmarkt (Standplatzvergabe)",
+            label_en="Market stall (fair or Christmas market pitch)",
+            case_class=market_stall.MarketStallApplication,
+            application_model=market_stall.MarketStallApplicationForm,
+            legal_basis=market_stall.LEGAL_BASIS,
+            retention=RetentionNeed(
+                own_years=6,
+                reason="Zulassung und Standgeld je Markt; die Auswahl bleibt für spätere "
+                "Vergaben und Rechtsstreitigkeiten nachvollziehbar",
+                holds_fee_assessments=True,  # the pitch fee and deposit are charged in the file
+            ),
+            example=market_stall_steps.example,
+            tariff=market_stall_steps.tariff,
+            check_application=checked_by(
+                market_stall.MarketStallApplicationForm, "a market stall application"
+            ),
+            event_labels=market_stall.EVENT_LABELS,
+            steps=market_stall_steps.STEPS,
+            on_submission=market_stall_steps.apply_at_submission,
+            meets_at=market_stall_steps.market_met_at,
+            town_examples=market_stall_steps.town_examples,
         ),
     }
 )
