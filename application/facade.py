@@ -1,8 +1,8 @@
 """What the API needs of the application, as a port the composition root fills.
 
 Routes depend on this, not on how the process is wired: the case use cases, the one command
-pipeline, the decision audit, the documents, erasure, the teams, the water meters and the log
-positions of case versions.
+pipeline, the decision audit, the documents, erasure, the teams, the water meters, the holiday
+programmes, the markets and the log positions of case versions.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from application.commands import CommandHandler
 from application.decision_audit import DecisionAudit
 from application.documents import DocumentService
 from application.holiday import HolidayService
+from application.markets import MarketService
 from application.payments import PaymentService
 from application.privacy import PrivacyService
 from application.teams import TeamDirectory
@@ -69,6 +70,10 @@ class Facade(Protocol):
     @property
     def holiday(self) -> HolidayService:
         """The towns' holiday programmes: offerings, the draw, registrations, health notes."""
+
+    @property
+    def markets(self) -> MarketService:
+        """The towns' markets: publication, the selection and its replay, the staff's lists."""
 
     @property
     def teams(self) -> TeamDirectory:

@@ -59,6 +59,7 @@ _TOWN_HALL_SPLIT = (
         "headstone-permit",
         "burial",
         "dog-registration",  # the dog register and the dangerous-dog permit, with the dog tax
+        "market-stall",  # Marktwesen: the markets (§§ 69, 70 GewO) and their pitches
         "general",
     ),
     _team(

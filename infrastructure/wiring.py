@@ -23,6 +23,7 @@ from application.documents import DocumentService
 from application.facade import DatabaseUnavailable
 from application.holiday import HolidayService, HolidayWatch
 from application.identities import CaseIdentities
+from application.markets import MarketService
 from application.payment_ports import PaymentProvider
 from application.payments import PaymentService
 from application.privacy import PrivacyService
@@ -82,6 +83,7 @@ class Vorgang:
     payments: PaymentService  # business customers, payment requests, receipts, refunds
     water_meters: WaterMeterService  # meters and reading campaigns of the towns
     holiday: HolidayService  # the towns' holiday programmes: offerings, draws, health notes
+    markets: MarketService  # the towns' markets: publication, selection, pitches
 
     def close(self) -> None:
         """Stop projections and release database connections."""
@@ -311,4 +313,5 @@ def build(
         payments=payments,
         water_meters=water_meters,
         holiday=holiday,
+        markets=MarketService(store, clock),
     )
