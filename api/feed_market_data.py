@@ -11,6 +11,7 @@ score sheet, the selection's seed or lots, a free-text reason, or the staff who 
 from __future__ import annotations
 
 from datetime import date, datetime
+
 from pydantic import BaseModel, Field
 
 
@@ -104,8 +105,7 @@ class MarketEventData(BaseModel):
     )
     offer_days: int | None = Field(
         default=None,
-        description="On market_published: days a trader has to accept a pitch offered on "
-        "move-up",
+        description="On market_published: days a trader has to accept a pitch offered on move-up",
     )
     selected_at: datetime | None = Field(default=None, description="On market_selection_made")
     algorithm: str | None = Field(
@@ -138,7 +138,8 @@ class MarketEventData(BaseModel):
     until: datetime | None = Field(
         default=None, description="On market_pitch_offered: the offer stands until"
     )
-    reason: str | None = Field(
+    because_of: str | None = Field(
         default=None,
-        description="On market_pitch_given_up: only a keyword (free text stays out)",
+        description="On market_pitch_offered: the case that gave the pitch up, declined it or "
+        "let the offer before run out",
     )

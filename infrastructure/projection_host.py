@@ -31,6 +31,7 @@ from projections.due_timers import DueTimers
 from projections.feed import Feed
 from projections.holiday_offerings import HolidayOfferings
 from projections.inbox import Inbox
+from projections.markets import Markets
 from projections.open_dispatches import OpenDispatches
 from projections.projection import Projection
 from projections.receivables import Receivables
@@ -76,6 +77,7 @@ def default_projections(
         Receivables(),
         WaterMeters(),
         HolidayOfferings(),
+        Markets(),
         case_search(store, views.dialect, search_key),
     ]
 

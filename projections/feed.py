@@ -45,6 +45,13 @@ wait), a place moved up after a cancellation (the registration case's id and the
 number in it, the waiting position it left) and its health notes erased after it ended
 (how many registrations). Ids and counts only: never a child, a guardian, an age, a health
 note, the draw's seed or its lots, and never the staff who did it.
+
+A town's markets (Kerb, Weihnachtsmarkt, #28) are published per market, so trade and booking
+systems learn what is offered and how the pitches went: published (days, pitch plan,
+categories wanted, criteria and weights, deadline, decisions_by), the selection's counts,
+and each pitch given up, offered to the next in rank and assigned
+(``projections/feed_markets.py``). Ids, pitch numbers and counts only: never a trader, a
+score sheet, the selection's seed or lots, a free-text reason or the staff who did it.
 """
 
 from __future__ import annotations
@@ -66,6 +73,7 @@ from domain.case_charges import CaseCharges
 from domain.case_documents import CaseDocuments
 from domain.holiday.offering import HolidayOffering
 from domain.lifecycle import CaseStatus
+from domain.markets.market import Market
 from domain.payments.payment_request import PaymentRequest
 from domain.payments.receivable import SETTLED, Receivable
 from domain.services.catalogue import SERVICES
@@ -80,6 +88,13 @@ from domain.working_days import BERLIN
 from projections.bulk import load_rows, upsert_rows
 from projections.case_event_log import CaseEventLog
 from projections.case_events import status_after
+from projections.feed_markets import (
+    MARKET_EVENTS,
+    MARKET_TYPES,
+    STALL_DATA,
+    FeedMarkets,
+    create_market_table,
+)
 from projections.inbox import utc_text
 from projections.projection import Applied
 from projections.sealed import view_json
@@ -464,6 +479,7 @@ def _published() -> dict[str, tuple[str, str]]:
         | WATER_METER_TYPES
         | WATER_CAMPAIGN_TYPES
         | HOLIDAY_OFFERING_TYPES
+        | MARKET_TYPES
     )
 
 
@@ -701,6 +717,10 @@ def _deemed_approval_certified(event: Case.DeemedApprovalCertified) -> dict[str,
     return {"number": event.number}
 
 
+for _stall_event, _stall_data in STALL_DATA.items():  # market stall cases (#28)
+    public_data.register(_stall_event, _stall_data)
+
+
 def _published_classes() -> dict[type[Any], str]:
     """The published event classes (the shared lifecycle's and each service's) → public name."""
     found: dict[type[Any], str] = {
@@ -737,7 +757,7 @@ class Feed(CaseEventLog):
     # would change, and published rows are history (a rebuild would re-derive old rows).
     # So with the water meters' table: no meter event was stored before the feed followed them,
     # and with the campaigns' table (the campaigns came with the meters, #26), and with the
-    # holiday offerings' table (#27).
+    # holiday offerings' table (#27), and with the markets' table (#28).
     version: ClassVar[int] = 2
     row_columns = ROW_COLUMNS
     case_columns = CASE_COLUMNS
@@ -806,6 +826,7 @@ class Feed(CaseEventLog):
             "tenant TEXT NOT NULL, year INTEGER NOT NULL, code TEXT NOT NULL, "
             "starts_on TEXT NOT NULL, ends_on TEXT NOT NULL, places INTEGER NOT NULL)"
         )
+        create_market_table(tx, self.markets_table)
 
     @property
     def days_table(self) -> str:
@@ -842,9 +863,14 @@ class Feed(CaseEventLog):
         """Per holiday offering: its town, year, code, days and places."""
         return f"{self.key}_offerings"
 
+    @property
+    def markets_table(self) -> str:
+        """Per market: its town, year, code, kind, days and pitches."""
+        return f"{self.key}_markets"
+
     def tables(self) -> list[str]:
         """Events, cases, office days, bookings, receivables, payment requests, meters,
-        reading campaigns and holiday offerings."""
+        reading campaigns, holiday offerings and markets."""
         return [
             *super().tables(),
             self.days_table,
@@ -854,12 +880,13 @@ class Feed(CaseEventLog):
             self.meters_table,
             self.campaigns_table,
             self.offerings_table,
+            self.markets_table,
         ]
 
     def topics(self) -> list[str]:
         """Every case event, the notices the scheduler sent for cases, office days' events,
-        receivables', payment requests', water meters', reading campaigns' and holiday
-        offerings' events."""
+        receivables', payment requests', water meters', reading campaigns', holiday
+        offerings' and markets' events."""
         others = [
             get_topic(klass)
             for klass in (
@@ -868,14 +895,15 @@ class Feed(CaseEventLog):
                 *WATER_METER_EVENTS,
                 *WATER_CAMPAIGN_EVENTS,
                 *HOLIDAY_OFFERING_EVENTS,
+                *MARKET_EVENTS,
             )
         ]
         return sorted({*super().topics(), get_topic(TimerNotice.Sent), *others})
 
     def apply(self, tx: ViewTransaction, batch: Sequence[Applied]) -> None:
         """Case events as before; an office day's, a receivable's, a payment request's, a
-        water meter's, a reading campaign's or a holiday offering's events with its state
-        loaded for the batch."""
+        water meter's, a reading campaign's, a holiday offering's or a market's events with
+        its state loaded for the batch."""
         ids = sorted(
             {str(a.event.originator_id) for a in batch if isinstance(a.event, OfficeDay.Event)}
         )
@@ -884,6 +912,7 @@ class Feed(CaseEventLog):
         self._meters = WaterMeters(tx, self.meters_table, batch)
         self._campaigns = WaterCampaigns(tx, self.campaigns_table, batch)
         self._offerings = Offerings(tx, self.offerings_table, batch)
+        self._markets = FeedMarkets(tx, self.markets_table, batch)
         try:
             super().apply(tx, batch)
             self._days.store()
@@ -891,12 +920,14 @@ class Feed(CaseEventLog):
             self._meters.store()
             self._campaigns.store()
             self._offerings.store()
+            self._markets.store()
         finally:
             self._days = None
             self._books = None
             self._meters = None
             self._campaigns = None
             self._offerings = None
+            self._markets = None
 
     def _case_of(self, event: Any) -> str:
         """A notice belongs to the case it was sent for; any other event to its aggregate."""
@@ -928,6 +959,8 @@ class Feed(CaseEventLog):
             if offerings is None:  # pragma: no cover - only ever called from apply
                 raise RuntimeError("holiday offerings are loaded per batch")
             return offerings.row(applied)
+        if isinstance(event, Market.Event):
+            return self._market_row(applied)
         case_id = self._case_of(event)
         if isinstance(event, TimerNotice.Sent):
             return self._notice_row(cases.get(case_id), applied)
@@ -1004,6 +1037,15 @@ class Feed(CaseEventLog):
     _meters: WaterMeters | None = None  # and the water meters it touches
     _campaigns: WaterCampaigns | None = None  # and the reading campaigns it touches
     _offerings: Offerings | None = None  # and the holiday offerings it touches
+    _markets: FeedMarkets | None = None  # and the markets it touches
+
+    def _market_row(self, applied: Applied) -> tuple[Any, ...] | None:
+        """A market's event: its state kept, and its public row if it has one."""
+        markets = self._markets
+        if markets is None:  # pragma: no cover - only ever called from apply
+            raise RuntimeError("markets are loaded per batch")
+        public = markets.public(applied)
+        return None if public is None else _payment_row(applied, *public)
 
     def _office_day_row(self, applied: Applied) -> tuple[Any, ...] | None:
         """An office day's event: its state kept, and its public row if it has one."""

@@ -17,12 +17,12 @@ pitches).
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from domain.markets.market import Market
 from domain.services.market_stall import SERVICE_ID as MARKET_STALL
+from domain.services.market_stall import MarketStallApplication as Stall
 from projections.bulk import load_rows, upsert_rows
 from projections.inbox import utc_text
 from projections.markets import ADMITTED, published_row, selection_outcomes
@@ -47,14 +47,15 @@ MARKET_TYPES: Final = {
     ),
     "Market.PitchGivenUp": (
         "market_pitch_given_up",
-        "An admitted trader gave up a pitch, or the town revoked it (case_id, pitch; reason "
-        "only as a keyword): the pitch goes to the next in rank that fits, as "
+        "An admitted trader gave up a pitch, or the town revoked it (case_id, pitch; the "
+        "reason stays with the case): the pitch goes to the next in rank that fits, as "
         "market_pitch_offered.",
     ),
     "Market.PitchOffered": (
         "market_pitch_offered",
         "A freed pitch was offered to the best-ranked refused application it fits (case_id, "
-        "pitch, until: the offer stands until then).",
+        "pitch, until: the offer stands until then; because_of: the case that gave it up, "
+        "declined it or let the offer run out).",
     ),
     "Market.PitchAssigned": (
         "market_pitch_assigned",
@@ -79,7 +80,6 @@ MARKET_STATE: Final = (
     "last_day",
     "pitches",
 )
-KEYWORD: Final = re.compile(r"[a-z][a-z0-9_]{0,59}")  # a reason published only as a keyword
 
 
 def create_market_table(tx: ViewTransaction, table: str) -> None:
@@ -123,11 +123,11 @@ class FeedMarkets:
         if isinstance(event, Market.SelectionMade):
             extra = _selection(event, int(market["pitches"]))
         elif isinstance(event, Market.PitchGivenUp | Market.PitchOffered | Market.PitchAssigned):
+            # A give-up's reason is the case's personal data: it stays out.
             extra = {"case_id": str(event.case_id), "pitch": str(event.pitch)}
             if isinstance(event, Market.PitchOffered):
                 extra["until"] = utc_text(event.until)
-            if isinstance(event, Market.PitchGivenUp) and KEYWORD.fullmatch(event.reason or ""):
-                extra["reason"] = event.reason  # free text may name people: it stays out
+                extra["because_of"] = str(event.because_of)
         public, _ = MARKET_TYPES[key_name]
         data = _market_data(market, event.originator_version) | extra
         if "case_id" in extra:
@@ -166,7 +166,7 @@ def _selection(event: Any, pitches: int) -> dict[str, Any]:
     return {
         "selected_at": utc_text(event.at),
         "algorithm": event.record["algorithm"],
-        "criteria_version": str(event.record["criteria"]["version"]),
+        "criteria_version": str(event.record["criteria_version"]),
         "applications": len(outcomes),
         "admitted": admitted,
         "refused": len(outcomes) - admitted,
@@ -190,3 +190,47 @@ def _market_data(market: dict[str, Any], version: int) -> dict[str, Any]:
         "version": version,
         "links": {"market": f"/api/v1/markets/{market['market_id']}"},
     }
+
+
+# What a stall case's own events (``market_stall_*``, published under the case) add to the
+# shared case fields: its market, category, pitch, rank and offer. Never the business, the
+# contact, the years of attendance, the score sheet, the total, the lot or a reason.
+def _stall_applied(event: Stall.ApplicationRecorded) -> dict[str, Any]:
+    return {
+        "market_id": str(event.market_id),
+        "category": event.category,
+        "frontage_m": str(event.frontage_m),
+    }
+
+
+def _stall_selected(event: Stall.SelectionNoted) -> dict[str, Any]:
+    return {
+        "selection_outcome": event.outcome,
+        "pitch": event.pitch,
+        "rank": event.rank,
+        "ranked": event.applications,
+        "algorithm": event.algorithm,
+    }
+
+
+def _stall_offered(event: Stall.PitchOfferNoted | Stall.PitchOfferExpired) -> dict[str, Any]:
+    return {"pitch": event.pitch, "until": utc_text(event.until)}
+
+
+def _stall_pitch(event: Stall.PitchOfferAccepted | Stall.PitchOfferDeclined) -> dict[str, Any]:
+    return {"pitch": event.pitch}
+
+
+def _stall_given_up(event: Stall.PitchGivenUp) -> dict[str, Any]:
+    return {"pitch": event.pitch, "by_the_town": event.by_the_town}
+
+
+STALL_DATA: Final[dict[type[Any], Callable[[Any], dict[str, Any]]]] = {
+    Stall.ApplicationRecorded: _stall_applied,
+    Stall.SelectionNoted: _stall_selected,
+    Stall.PitchOfferNoted: _stall_offered,
+    Stall.PitchOfferExpired: _stall_offered,
+    Stall.PitchOfferAccepted: _stall_pitch,
+    Stall.PitchOfferDeclined: _stall_pitch,
+    Stall.PitchGivenUp: _stall_given_up,
+}

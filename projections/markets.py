@@ -223,8 +223,8 @@ def _day(value: date) -> str:
 
 def selection_outcomes(record: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
     """Each application's outcome in a selection's record: case, outcome, pitch, rank, total."""
-    applications: Iterable[Mapping[str, Any]] = record["applications"]
-    return applications
+    results: Iterable[Mapping[str, Any]] = record["results"]
+    return results
 
 
 def _cases_named(event: Any) -> Iterable[str]:
@@ -316,12 +316,13 @@ def _fold(folded: Folded, applied: Applied) -> None:
     market["position"] = applied.position
     market["version"] = event.originator_version
     if isinstance(event, Market.ApplicationRecorded):
+        recorded = event.application  # as the selection reads it; the years stay there
         application = _application(folded, key, str(event.case_id))
         application |= {
-            "category": event.category,
-            "frontage_m": str(event.frontage_m),
-            "electricity": int(bool(event.electricity)),
-            "water": int(bool(event.water)),
+            "category": str(recorded["category"]),
+            "frontage_m": str(recorded["frontage_m"]),
+            "electricity": int(bool(recorded["electricity"])),
+            "water": int(bool(recorded["water"])),
         }
         _move(market, application, APPLIED)
     elif isinstance(event, Market.ApplicationWithdrawn):

@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from api.access import allow, public
 from api.dependencies import ActorDep, ReadSideDep, SettingsDep
 from api.feed_broadcaster import FeedBroadcaster, FeedSource
+from api.feed_market_data import MarketEventData
 from api.ports import ReadSide
 from api.problems import BadHeader
 from api.provider import VorgangProvider
@@ -39,6 +40,7 @@ from projections.feed import (
     WATER_CAMPAIGN_TYPES,
     WATER_METER_TYPES,
 )
+from projections.feed_markets import MARKET_TYPES
 from projections.feed_query import (
     FeedFilter,
     FeedQuery,
@@ -173,6 +175,45 @@ class CaseEventData(BaseModel):
         default=None,
         description="On reminder_sent and escalated: whom it went to, as staff ids, "
         "team:<team id> or supervisors:<team id> (never names)",
+    )
+    market_id: str | None = Field(
+        default=None, description="On market_stall_applied: the market applied to"
+    )
+    category: str | None = Field(
+        default=None, description="On market_stall_applied: the stall's product category"
+    )
+    frontage_m: str | None = Field(
+        default=None, description="On market_stall_applied: the stall's frontage in metres"
+    )
+    selection_outcome: Literal["admitted", "refused"] | None = Field(
+        default=None,
+        description="On market_stall_selected: the selection's outcome (the decision follows "
+        "as decided)",
+    )
+    pitch: str | None = Field(
+        default=None,
+        description="On market_stall_selected (admitted), market_stall_pitch_offered, "
+        "market_stall_offer_accepted, market_stall_offer_declined, market_stall_offer_expired "
+        "and market_stall_pitch_given_up: the pitch's number",
+    )
+    rank: int | None = Field(
+        default=None, description="On market_stall_selected: the application's rank"
+    )
+    ranked: int | None = Field(
+        default=None, description="On market_stall_selected: applications ranked"
+    )
+    algorithm: str | None = Field(
+        default=None, description="On market_stall_selected: e.g. standplatzvergabe-1"
+    )
+    until: datetime | None = Field(
+        default=None,
+        description="On market_stall_pitch_offered and market_stall_offer_expired: the offer "
+        "stood until",
+    )
+    by_the_town: bool | None = Field(
+        default=None,
+        description="On market_stall_pitch_given_up: the town revoked the pitch (else the "
+        "trader gave it up)",
     )
     personal: PersonalPart | None = Field(
         default=None,
@@ -429,12 +470,16 @@ def feed_types() -> list[FeedType]:
     campaign_schema = WaterCampaignEventData.model_json_schema()
     offerings = {public for public, _ in HOLIDAY_OFFERING_TYPES.values()}
     offering_schema = HolidayOfferingEventData.model_json_schema()
+    markets = {public for public, _ in MARKET_TYPES.values()}
+    market_schema = MarketEventData.model_json_schema()
 
     def schema_of(name: str) -> dict[str, Any]:
         if name in meters:
             return meter_schema
         if name in offerings:
             return offering_schema
+        if name in markets:
+            return market_schema
         return campaign_schema if name in campaigns else schema
 
     return [

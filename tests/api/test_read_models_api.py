@@ -22,6 +22,7 @@ from projections.due_timers import DueTimers
 from projections.feed import Feed
 from projections.holiday_offerings import HolidayOfferings
 from projections.inbox import Inbox
+from projections.markets import Markets
 from projections.open_dispatches import OpenDispatches
 from projections.receivables import Receivables
 from projections.search import CaseSearch
@@ -369,6 +370,7 @@ def test_projection_status_and_metrics(client: TestClient, auth: Auth) -> None:
             Receivables,
             WaterMeters,
             HolidayOfferings,
+            Markets,
         )
     }
     assert names[inbox_view]["position"] >= case["position"]
