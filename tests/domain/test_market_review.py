@@ -259,7 +259,9 @@ def test_newcomers_get_their_share_even_when_scored_lowest() -> None:
     points = dict.fromkeys(old, 10) | {new: 0}
     at_market.select(seed=SEED, sheets=sheets_of(points), actor=MARKT, at=AFTER)
     assert at_market.pitch_of(new) is not None
-    assert at_market.result_of(new)["newcomer_share"] is True
+    result = at_market.result_of(new)
+    assert result is not None
+    assert result["newcomer_share"] is True
 
 
 @pytest.mark.xfail(
@@ -443,15 +445,15 @@ def test_a_frontage_longer_than_every_pitch_is_refused() -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="Market.record_application keeps a frontage as given: '3E+0' (valid for the "
-    "form's Decimal) is stored and shown as '3E+0' in the selection record, the refusal "
-    "text ('mit 3E+0 m Frontlänge') and the fee's RulesApplied; it should be normalised to "
-    "metres with two places ('3.00') before it is recorded",
+    reason="Market.record_application keeps a frontage as the form's Decimal gives it: "
+    "'1E+1' (valid for the form: Decimal, at most 2 places) is recorded and shown as '1E+1' "
+    "in the selection record, the refusal text ('mit 1E+1 m Frontlänge') and the fee's "
+    "RulesApplied; it should be normalised to metres with two places ('10.00')",
 )
 def test_a_frontage_in_exponent_notation_is_recorded_as_metres_with_two_places() -> None:
-    at_market = published(pitches=[Pitch("1", Decimal("3.00"), False, False, ("crafts",))])
-    one = record(at_market, 1, frontage="3E+0")
-    assert str(at_market.applications[one].frontage_m) == "3.00"
+    at_market = published(pitches=[Pitch("1", Decimal("10.00"), False, False, ("crafts",))])
+    one = record(at_market, 1, frontage="1E+1")
+    assert str(at_market.applications[one].frontage_m) == "10.00"
 
 
 @pytest.mark.parametrize("numbers", [("A1", "a1"), ("7", " 7 ")])
@@ -630,6 +632,11 @@ def test_a_withdrawal_after_the_selection_never_frees_or_takes_a_pitch() -> None
 # ------------------------------------------------------------------ the case: scoring
 
 
+def sheet_of(application: MarketStallApplication) -> dict[str, int]:
+    assert application.score_sheet is not None
+    return dict(application.score_sheet["points"])
+
+
 def _scored_market() -> tuple[Market, Shared, MarketStallApplication]:
     at_market = market(newcomer_share=Decimal(0))
     shared = Shared(at_market)
@@ -645,10 +652,9 @@ def _scored_market() -> tuple[Market, Shared, MarketStallApplication]:
 )
 def test_a_score_of_a_fraction_of_a_point_is_refused_not_cut_off() -> None:
     at_market, _shared, one = _scored_market()
+    fraction: dict[str, Any] = {"attractiveness": 5.7}
     with pytest.raises(InvalidCommand) as refused:
-        one.score_application(
-            actor=MARKT, at=AFTER, market=at_market, points={"attractiveness": 5.7}, note="gut"
-        )
+        one.score_application(actor=MARKT, at=AFTER, market=at_market, points=fraction, note="gut")
     assert refused.value.field == "points.attractiveness"
 
 
@@ -661,9 +667,7 @@ def test_nobody_scores_before_the_deadline_nor_after_the_selection() -> None:
     one.score_application(
         actor=MARKT, at=AFTER, market=at_market, points={"attractiveness": 5}, note="gut"
     )
-    at_market.select(
-        seed=SEED, sheets={one.id: one.score_sheet["points"]}, actor=MARKT, at=SELECTED
-    )
+    at_market.select(seed=SEED, sheets={one.id: sheet_of(one)}, actor=MARKT, at=SELECTED)
     one.note_selection(at_market, actor=MARKT, at=SELECTED)
     with pytest.raises((InvalidCommand, InvalidTransition)):
         STEPS.named("score_application").execute(
@@ -695,7 +699,7 @@ def test_a_trader_cannot_accept_another_traders_offer() -> None:
         )
     at_market.select(
         seed=SEED,
-        sheets={c.id: c.score_sheet["points"] for c in cases},
+        sheets={c.id: sheet_of(c) for c in cases},
         actor=MARKT,
         at=SELECTED,
     )
@@ -775,9 +779,7 @@ def test_an_admission_charges_by_the_tariff_the_market_was_published_with(
     tariffs = dict(market_fees.TARIFFS)
     tariffs[TOWN] = (*tariffs[TOWN], dearer)
     monkeypatch.setattr(market_fees, "TARIFFS", MappingProxyType(tariffs))
-    at_market.select(
-        seed=SEED, sheets={one.id: one.score_sheet["points"]}, actor=MARKT, at=SELECTED
-    )
+    at_market.select(seed=SEED, sheets={one.id: sheet_of(one)}, actor=MARKT, at=SELECTED)
     one.note_selection(at_market, actor=MARKT, at=SELECTED)
     assert one.decision is not None
     fee_rules = next(r for r in one.decision.rules if r.rules_id == market_fees.MARKET_FEE_RULES_ID)
