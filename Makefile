@@ -28,11 +28,14 @@ typecheck: install
 
 # Two workers side by side (tests keep to their own schema, file and port; a worker that
 # runs out of tests takes over the other's queue), then the few that must run alone (they
-# look at what the whole database keeps on disk).
+# look at what the whole database keeps on disk), collected from their own modules only
+# (tests/serial.py). Bytecode is written even where the environment says not to: every
+# test process and every process a test starts would otherwise compile the code and
+# rewrite the tests' asserts again (15 s of CPU per collection).
 pytest: install
 	bash .ci/system-packages test
-	$(BIN)/pytest -n 2 --dist worksteal -m "not serial"
-	$(BIN)/pytest -m serial
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -n 2 --dist worksteal -m "not serial"
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -m serial $$($(BIN)/python -m tests.serial)
 
 run: install
 	$(BIN)/vorgang serve --demo --dev

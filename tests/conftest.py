@@ -27,11 +27,31 @@ from infrastructure.settings import Settings
 from infrastructure.wiring import Vorgang, build
 from persistence.transcodings import PersonalDataInClear
 from tests.postgres_pool import SchemaPool
+from tests.serial import MODULES as SERIAL_MODULES
 
 POSTGRES_URL = os.environ.get(
     "VORGANG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m "not serial"` deselects them
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A ``serial`` test outside tests/serial.py's modules would run in neither of `make
+    pytest`'s runs (the first leaves serial tests out, the second collects only those
+    modules): fail the collection instead."""
+    strays = sorted(
+        {
+            item.nodeid.split("::")[0]
+            for item in items
+            if item.get_closest_marker("serial") is not None
+            and item.nodeid.split("::")[0] not in SERIAL_MODULES
+        }
+    )
+    if strays:
+        raise pytest.UsageError(
+            f"tests marked serial in {', '.join(strays)}: add the module to tests/serial.py"
+        )
 
 
 def admin_connection(target: DatabaseTarget) -> psycopg.Connection[tuple[object, ...]]:
