@@ -49,6 +49,7 @@ class Scope(StrEnum):
     FEED_READ = "feed:read"  # the public event feed, pull and stream
     PERSONAL_DATA = "personal-data:read"  # personal fields in what it reads (the archive)
     APPOINTMENT_CONTACT = "appointments:contact"  # a booking's contact, to send its reminder
+    WEBHOOKS_MANAGE = "webhooks:manage"  # its webhook subscriptions and their dead letters
 
 
 @dataclass(frozen=True, slots=True)
