@@ -185,6 +185,48 @@ class Settings(BaseSettings):
             "the client reconnects with Last-Event-ID and misses nothing."
         ),
     )
+    webhook_retry_schedule: str = Field(
+        default="5,300,1800,7200,18000,36000,36000",
+        pattern=r"^\s*[0-9]+(\.[0-9]+)?(\s*,\s*[0-9]+(\.[0-9]+)?)*\s*$",
+        description=(
+            "Seconds between a webhook's failed attempt and the next, comma-separated (the "
+            "Standard Webhooks example: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, about 28 "
+            "hours in all). An event that fails them all goes to the dead letters; until then "
+            "it holds its subscription back (delivery is in order): shorten it to move on sooner."
+        ),
+    )
+    webhook_jitter: float = Field(
+        default=0.2,
+        ge=0,
+        le=1,
+        description="Each retry waits its delay times a random factor in [1 - j, 1 + j].",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=15.0, gt=0, le=60, description="A receiver answers within this or the try failed."
+    )
+    webhook_allow: str = Field(
+        default="",
+        description=(
+            "Comma-separated networks (CIDR) or host names a webhook may reach although they "
+            "are private, loopback or link-local (an integrator inside the town's network). "
+            "Outside development every other such address is refused."
+        ),
+    )
+    webhook_parallel: int = Field(
+        default=8, ge=1, le=256, description="Subscriptions delivered at the same time per process."
+    )
+    webhook_poll_seconds: float = Field(
+        default=0.25, gt=0, le=60, description="How often the delivery looks for new events."
+    )
+    webhook_disable_after: int = Field(
+        default=10,
+        ge=1,
+        description="Dead letters in a row after which a subscription is disabled as failing.",
+    )
+    webhook_delivery: bool = Field(
+        default=True,
+        description="Deliver webhooks where the read models are kept (serve, worker).",
+    )
     metrics_token: SecretStr | None = Field(
         default=None,
         description=(
@@ -356,6 +398,14 @@ class Settings(BaseSettings):
         if self.key_encryption_key is None:
             return DEVELOPMENT_KEY_ENCRYPTION_KEY
         return self.key_encryption_key.get_secret_value()
+
+    def webhook_retry_delays(self) -> tuple[float, ...]:
+        """The seconds between a webhook's attempts (``webhook_retry_schedule``)."""
+        return tuple(float(part) for part in self.webhook_retry_schedule.split(","))
+
+    def webhook_allowed(self) -> tuple[str, ...]:
+        """Networks and hosts a webhook may reach despite the SSRF guard."""
+        return tuple(part.strip() for part in self.webhook_allow.split(",") if part.strip())
 
     def previous_key_encryption_key_texts(self) -> list[str]:
         """Older KEKs that may still unwrap keys."""
