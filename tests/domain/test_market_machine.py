@@ -331,8 +331,8 @@ class MarketMachine(RuleBasedStateMachine):
         offered = [o.case_id for o in m.open_offers.values()]
         assert len(offered) == len(set(offered))
         for case_id in self.cases:
-            number = m.pitch_of(case_id)
-            assert number is None or m.assigned[number] == case_id
+            held = m.pitch_of(case_id)
+            assert held is None or m.assigned[held] == case_id
 
     @invariant()
     def every_stall_fits_its_pitch(self) -> None:
