@@ -3,7 +3,9 @@
 The steps include the legal track (objections lodged, withdrawn, remedied and decided;
 finality), and the inbox's status and open objection agree with the aggregates; and water
 meters with their readings, estimates and corrections, and a reading campaign; and holiday
-offerings with their registrations, draw, cancellations and move-ups.
+offerings with their registrations, draw, cancellations and move-ups; and markets with their
+applications, withdrawals, selection, give-ups and the offers, acceptances, refusals and
+lapses of the move-up.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from domain.case import Case
 from domain.decision import DecisionOutcome
 from domain.errors import DomainError
 from domain.holiday.offering import AllocationRules, ChildEntry, HolidayOffering, offering_id
+from domain.markets.market import CriteriaSet, Criterion, Market, Pitch, market_id
 from domain.rules.notification import Delivery
 from domain.water.campaign import ReadingCampaign, campaign_id
 from domain.water.meter import WaterMeter, meter_id
@@ -39,6 +42,7 @@ from projections.case_stats import CaseStats
 from projections.feed import Feed
 from projections.holiday_offerings import HolidayOfferings
 from projections.inbox import Inbox
+from projections.markets import Markets
 from projections.projection import Projection
 from projections.water_meters import WaterMeters
 from tests.conftest import drop_postgres_schema, fresh_postgres_target
@@ -73,6 +77,10 @@ class FreshHolidayOfferings(HolidayOfferings):
     version = 99
 
 
+class FreshMarkets(Markets):
+    version = 99
+
+
 LIVE: tuple[Projection, ...] = (
     Inbox(),
     AuditTrail(),
@@ -80,6 +88,7 @@ LIVE: tuple[Projection, ...] = (
     Feed(),
     WaterMeters(),
     HolidayOfferings(),
+    Markets(),
 )
 FRESH: tuple[Projection, ...] = (
     FreshInbox(),
@@ -88,6 +97,7 @@ FRESH: tuple[Projection, ...] = (
     FreshFeed(),
     FreshWaterMeters(),
     FreshHolidayOfferings(),
+    FreshMarkets(),
 )
 ORDER = {
     "inbox": "case_id",
@@ -96,6 +106,7 @@ ORDER = {
     "feed": "sequence",
     "water_meters": "meter_id",
     "holiday_offerings": "offering_id",
+    "markets": "market_id",
 }
 
 
@@ -134,6 +145,9 @@ def act(v: Vorgang, ids: list[Any], index: int, action: str, who: int) -> None:
         return
     if action.startswith("holiday"):
         holiday(v, index, action, who)
+        return
+    if action.startswith("market"):
+        market_step(v, index, action, who)
         return
     c = v.cases
     clock: FixedClock = c.clock  # type: ignore[assignment]
@@ -372,6 +386,122 @@ def _offering(v: Vorgang, aggregate_id: UUID) -> HolidayOffering | None:
     return found
 
 
+MARKET_PITCHES = (
+    Pitch("1", Decimal("3.00"), False, False, ("crafts", "food")),
+    Pitch("2", Decimal("5.00"), True, False, ("crafts", "food")),
+)
+MARKET_CRITERIA = CriteriaSet(
+    "1",
+    (
+        Criterion("angebot", "Angebot", Decimal(2), "scored", 3),
+        Criterion("bewaehrt", "Bekannt und bewährt", Decimal(1), "attendance", 5),
+    ),
+)
+
+
+def market_step(v: Vorgang, index: int, action: str, who: int) -> None:
+    """A step of a town's markets: published, applied to, an application withdrawn, the
+    selection, a pitch given up (offered to the next in rank), the offer accepted, declined
+    or let run out."""
+    clock: FixedClock = v.cases.clock  # type: ignore[assignment]
+    clock.advance(timedelta(hours=7))
+    now = clock.now()
+    clerk = CLERKS[who]
+    code = f"MARKT-{index % 2}"
+    year = berlin_date(now).year + 1
+    try:
+        if action == "market_publish":
+            if _market(v, market_id("usingen", year, code)) is not None:
+                return  # the code is taken in that year's calendar
+            v.store.save(
+                Market.publish(
+                    tenant="usingen",
+                    year=year,
+                    code=code,
+                    name="Kerb",
+                    kind="kerb",
+                    regime="festgesetzt",
+                    days=[date(year, 9, 5), date(year, 9, 6)],
+                    site="Marktplatz",
+                    pitches=MARKET_PITCHES,
+                    categories=["crafts", "food"],
+                    criteria=MARKET_CRITERIA,
+                    newcomer_share=Decimal("0.5"),
+                    applications_from=now,
+                    deadline=now + timedelta(days=2),
+                    decisions_by=date(year, 8, 1),
+                    offer_days=2,
+                    staff=[clerk.id],
+                    actor=clerk,
+                    at=now,
+                )
+            )
+            return
+        found = [
+            m
+            for y in (year - 1, year)
+            if (m := _market(v, market_id("usingen", y, code))) is not None
+        ]
+        if not found:
+            return
+        market = found[-1]
+        standing = [c for c in market.applications if c not in market.withdrawn]
+        match action:
+            case "market_apply":
+                market.record_application(
+                    case_id=uuid4(),
+                    category=("crafts", "food")[who],
+                    frontage_m=Decimal(("2.50", "4.00")[index % 2]),
+                    electricity=bool(index % 3 == 0),
+                    water=False,
+                    years=index % 4,
+                    actor=APPLICANT,
+                    at=now,
+                )
+            case "market_withdraw":
+                if not standing:
+                    return
+                market.withdraw_application(
+                    case_id=standing[index % len(standing)], actor=APPLICANT, at=now, reason="krank"
+                )
+            case "market_select":
+                clock.advance(timedelta(days=2))
+                sheets = {case: {"angebot": (index + n) % 4} for n, case in enumerate(standing)}
+                market.select(seed=uuid4().hex * 2, sheets=sheets, actor=clerk, at=clock.now())
+            case "market_give_up":
+                holders = sorted(market.assigned.values(), key=str)
+                if not holders:
+                    return
+                market.give_up_pitch(
+                    case_id=holders[index % len(holders)], actor=clerk, at=now, reason="verzichtet"
+                )
+            case "market_answer":  # a lapsed offer runs out first; else one is answered
+                offers = sorted(market.open_offers.values(), key=lambda o: o.until)
+                if not offers:
+                    return
+                offer = offers[0]
+                if offer.until < now or (who == 0 and index % 3 == 0):
+                    clock.set(max(now, offer.until + timedelta(minutes=1)))
+                    market.expire_offer(case_id=offer.case_id, actor=clerk, at=clock.now())
+                elif who == 0:
+                    market.accept_offer(case_id=offer.case_id, actor=APPLICANT, at=now)
+                else:
+                    market.decline_offer(
+                        case_id=offer.case_id, actor=APPLICANT, at=now, reason="zu teuer"
+                    )
+        v.store.save(market)
+    except DomainError:
+        pass  # an invalid command stores nothing; the views must not notice either
+
+
+def _market(v: Vorgang, aggregate_id: UUID) -> Market | None:
+    try:
+        found: Market = v.store.repository.get(aggregate_id)
+    except AggregateNotFoundError:
+        return None
+    return found
+
+
 def table(v: Vorgang, name: str, order: str) -> list[tuple[Any, ...]]:
     return v.views.query(f"SELECT * FROM {name} ORDER BY {order}")  # noqa: S608
 
@@ -409,6 +539,12 @@ steps = st.lists(
                 "holiday_draw",
                 "holiday_cancel",
                 "holiday_erase",
+                "market_publish",
+                "market_apply",
+                "market_withdraw",
+                "market_select",
+                "market_give_up",
+                "market_answer",
             ]
         ),
         st.integers(0, 1),
@@ -477,12 +613,37 @@ HOLIDAY_TRACK = [
 ]
 
 
+# A town's market: published, five stalls apply (one withdraws), selected; pitches given up
+# and offered on, one offer accepted, one declined, one let run out; a second market.
+MARKET_TRACK = [
+    (0, "market_publish", 0, False),
+    (0, "market_apply", 0, True),
+    (2, "market_apply", 1, False),
+    (4, "market_apply", 0, False),
+    (6, "market_apply", 0, True),
+    (8, "market_apply", 1, False),
+    (0, "market_withdraw", 0, False),
+    (1, "market_publish", 1, True),
+    (1, "market_apply", 0, False),
+    (0, "market_select", 0, True),
+    (0, "market_give_up", 0, False),
+    (1, "market_answer", 0, False),
+    (0, "market_give_up", 1, True),
+    (0, "market_answer", 1, False),
+    (0, "market_answer", 0, True),
+    (2, "market_answer", 0, False),
+    (2, "market_answer", 0, True),
+    (4, "market_give_up", 1, False),
+]
+
+
 @pytest.mark.parametrize(
     "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 )
 @example(steps=LEGAL_TRACK, batch=2)
 @example(steps=WATER_TRACK, batch=3)
 @example(steps=HOLIDAY_TRACK, batch=2)
+@example(steps=MARKET_TRACK, batch=2)
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps=steps, batch=st.integers(1, 9))
 def test_incremental_views_equal_a_fresh_rebuild(backend: str, steps, batch: int) -> None:  # type: ignore[no-untyped-def]
@@ -515,6 +676,8 @@ def test_incremental_views_equal_a_fresh_rebuild(backend: str, steps, batch: int
                     "_campaigns": "campaign_id",
                     "_offerings": "offering_id",  # the feed's holiday offerings
                     "_registrations": "registration_key",
+                    "_markets": "market_id",  # the feed's markets
+                    "_applications": "application_key",
                 }
                 order = by_suffix.get(live_table[live_table.rfind("_") :], ORDER[live.name])
                 assert table(v, live_table, order) == table(v, fresh_table, order), live_table
