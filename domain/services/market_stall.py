@@ -926,18 +926,24 @@ class MarketStallApplication(Case):
         return f"Ihr Antrag auf Zulassung zum Markt {market.name} ({market.code}) wird abgelehnt."
 
     def _considerations(self, market: Market) -> str:
-        share = f"{(market.newcomer_share * 100).normalize():f} %"
         criteria = "; ".join(
             f"{c.label} (Gewicht {c.weight}, höchstens {c.max_points} Punkte)"
             for c in market.criteria.criteria
+        )
+        share = market.newcomer_share
+        newcomers = (
+            f"{(share * 100).normalize():f} % der Standplätze sind Neubewerbern vorbehalten "
+            "(in der Rangfolge vergeben, ungenutzte gehen an die übrigen Bewerbungen), damit "
+            "auch sie eine reale Zulassungschance haben."
+            if share > 0
+            else "Neubewerber behalten ihre Zulassungschance über die Kriterien und das Los."
         )
         return (
             f"Die Zahl der Standplätze reicht nicht für alle Bewerbungen; ausgewählt wird nach "
             f"den vor Beginn der Bewerbungsfrist veröffentlichten, sachlich gerechtfertigten "
             f"Kriterien (Fassung {market.criteria.version}): {criteria}. Der Gesamtwert ist "
             f"die gewichtete Summe der Punkte; bei gleichem Gesamtwert entscheidet das "
-            f"aufgezeichnete Los. {share} der Standplätze sind "
-            f"Neubewerbern vorbehalten, damit auch sie eine reale Zulassungschance haben. "
+            f"aufgezeichnete Los. {newcomers} "
             f"Die Entscheidung ergeht bis {market.decisions_by}, so dass vor dem Markt "
             f"vorläufiger Rechtsschutz (§ 123 VwGO) erreichbar ist."
         )

@@ -493,3 +493,22 @@ def test_the_form_example_validates_and_the_service_is_in_the_catalogue() -> Non
     assert definition.tariff is not None
     assert definition.tariff(DURING.date())["towns"]["usingen"]["per_metre"]["kerb"] == "18.00"
     submitted(example(DURING.date()))
+
+
+def test_a_source_that_lists_no_markets_gives_no_town_an_example() -> None:
+    assert town_examples(DURING, object()) == {}  # type: ignore[arg-type]
+
+
+def test_the_considerations_name_the_newcomers_share_or_their_chance_by_the_lot() -> None:
+    _market, _shared, (first, *_rest) = crafts_market()  # no share reserved
+    assert first.decision is not None
+    assert first.decision.discretion is not None
+    assert "über die Kriterien und das Los" in first.decision.discretion.value
+    at_market = market(newcomer_share=Decimal("0.25"))
+    shared = Shared(at_market)
+    case = applied(shared, form(at_market.id))
+    scored(case, shared, 4)
+    selected(at_market, case)
+    assert case.decision is not None
+    assert case.decision.discretion is not None
+    assert "25 % der Standplätze sind Neubewerbern vorbehalten" in case.decision.discretion.value
