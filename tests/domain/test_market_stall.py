@@ -16,6 +16,7 @@ import pytest
 from domain.actor import Actor, Role
 from domain.commands import Acting
 from domain.decision import DecisionOutcome
+from domain.decision_replay import replay
 from domain.errors import InvalidCommand, InvalidTransition, NotTheHolder
 from domain.lifecycle import CaseStatus
 from domain.markets.market import Market
@@ -512,3 +513,21 @@ def test_the_considerations_name_the_newcomers_share_or_their_chance_by_the_lot(
     assert case.decision is not None
     assert case.decision.discretion is not None
     assert "25 % der Standplätze sind Neubewerbern vorbehalten" in case.decision.discretion.value
+
+
+def test_both_decisions_of_a_case_replay_consistent_on_the_case_as_it_stood_before() -> None:
+    _market, shared, (first, _second, third) = crafts_market()
+    give_up(first, shared, SELECTED + timedelta(days=1))
+    STEPS.named("accept_pitch_offer").execute(
+        third, None, acting(applicant_of(third), SELECTED + timedelta(days=2), shared)
+    )
+    events = third.collect_events()
+    decided = [i for i, e in enumerate(events) if type(e).__name__ == "Decided"]
+    assert len(decided) == 2
+    for index, decision in zip(decided, third.decisions, strict=True):
+        before = None
+        for stored in events[:index]:
+            before = stored.mutate(before)
+        assert isinstance(before, MarketStallApplication)
+        replayed = replay(before, decision, today=date(2026, 11, 2))
+        assert replayed.verdict == "consistent", replayed.differences
