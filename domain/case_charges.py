@@ -87,6 +87,10 @@ class CaseCharges(Aggregate):
     # A service whose business customers pay before the decision is issued (Vorkasse).
     PREPAID_BY_BUSINESS_CUSTOMERS: ClassVar[bool] = False
     PAYMENT_BEFORE_ISSUE: ClassVar[bool] = False  # every applicant pays before issue
+    # The ledgers whose charges make up a decision's fee (``Decision.fee``): what a fee refund
+    # of a remedy or Widerspruchsbescheid lowers. A service charging its fee on ledgers of its
+    # own names them (a special use fee beside it is not the fee, and is not refunded so).
+    FEE_LEDGERS: ClassVar[frozenset[str]] = frozenset({ADMINISTRATIVE_FEE})
 
     if TYPE_CHECKING:  # state and commands of ``Case`` these methods use
         id: Any
@@ -144,13 +148,11 @@ class CaseCharges(Aggregate):
             c for c in self.charges_of_decision(number) if c.kassenzeichen not in withdrawn
         )
 
-    def fee_charge_in_force(self) -> Charge | None:
-        """The administrative fee of the decision in force as it stands now (the charge a
-        partial refund left, where one did), or None (nothing charged, or set aside)."""
-        fees = [
-            c for c in self.charges_in_force(len(self.decisions)) if c.ledger == ADMINISTRATIVE_FEE
-        ]
-        return fees[-1] if fees else None
+    def fee_charges_in_force(self) -> tuple[Charge, ...]:
+        """The charges of the decision in force that make up its fee, as they stand now (the
+        charge a partial refund left, where one did); none if nothing was charged."""
+        in_force = self.charges_in_force(len(self.decisions))
+        return tuple(c for c in in_force if c.ledger in self.FEE_LEDGERS)
 
     def open_prepaid_charges(self) -> tuple[Charge, ...]:
         """Prepaid charges of the decision in force that are not settled yet."""
@@ -312,34 +314,36 @@ class CaseCharges(Aggregate):
     def check_fee_refund_charged(self, refund: Decimal) -> None:
         """A fee refund never exceeds what the fee's charge still asks (checked before the
         act that refunds records anything)."""
-        charge = self.fee_charge_in_force()
-        if charge is not None and refund > charge.amount:
-            raise InvalidCommand(
-                "fee_refund", f"must not exceed the fee charged ({charge.amount} EUR)"
-            )
+        charges = self.fee_charges_in_force()
+        charged = sum((c.amount for c in charges), Decimal(0))
+        if charges and refund > charged:
+            raise InvalidCommand("fee_refund", f"must not exceed the fee charged ({charged} EUR)")
 
     def refund_fee(self, record: ActorRecord, at: datetime, refund: Decimal) -> None:
         """A remedy or Widerspruchsbescheid refunds the decision's fee, in full or in part.
 
-        The fee's charge is withdrawn (its receivable cancelled: what was paid under it is a
-        refund due for the cash office) and what remains of the fee is charged anew under the
-        next Kassenzeichen, due when the fee was. The receivable never owes the refunded part,
-        and money paid is never lost; the cash office refunds the credit or sets it off against
-        the rest. Called by the command that decides the refund (after its own event).
+        Each charge of the fee the refund reaches (in order) is withdrawn (its receivable
+        cancelled: what was paid under it is a refund due for the cash office) and what remains
+        of it is charged anew under the next Kassenzeichen, due when the fee was. No receivable
+        owes the refunded part, and money paid is never lost; the cash office refunds the
+        credit or sets it off against the rest. Called by the command that decides the refund
+        (after its own event); a decision from before charges existed has none to reach.
         """
-        charge = self.fee_charge_in_force()
-        if charge is None or refund <= 0:
-            return  # decided before charges existed: the case's fee_paid alone records it
         costs = self.decision.costs if self.decision is not None else None
-        due_on = charge.due_on or (costs.due_on if costs is not None else None)
-        self.withdraw_charge(record, at, charge.kassenzeichen, FEE_REFUNDED)
-        self.charge_line(
-            record,
-            at,
-            ChargeLine(charge.ledger, charge.amount - refund, charge.legal_basis),
-            refers_to=charge.refers_to,
-            due_on=due_on,
-        )
+        left = refund
+        for charge in self.fee_charges_in_force():
+            if left <= 0:
+                break
+            share = min(left, charge.amount)
+            left -= share
+            self.withdraw_charge(record, at, charge.kassenzeichen, FEE_REFUNDED)
+            self.charge_line(
+                record,
+                at,
+                ChargeLine(charge.ledger, charge.amount - share, charge.legal_basis),
+                refers_to=charge.refers_to,
+                due_on=charge.due_on or (costs.due_on if costs is not None else None),
+            )
 
     def set_aside_charges(self, record: ActorRecord, at: datetime) -> None:
         """A remedy or Widerspruchsbescheid calls for a new decision: the one in force gives

@@ -15,13 +15,16 @@ from uuid import UUID
 import pytest
 
 from application.cases import CaseService
+from application.payments import PaymentService
 from domain.case import Case
-from domain.case_charges import DECISION_SET_ASIDE, FEE_REFUNDED
+from domain.case_charges import DECISION_SET_ASIDE, FEE_REFUNDED, SPECIAL_USE_FEE
 from domain.errors import InvalidCommand
 from domain.payments.receivable import Receivable, receivable_id
+from tests.application.test_payments_flow import billed_permit, payments, permit, provider
 from tests.conftest import CLERK, SUPERVISOR
 from tests.steps import decided, notified, pay_at_the_cash_office, submitted, take
 
+__all__ = ["payments", "provider"]  # the payment flow's fixtures, used here by name
 FEE = Decimal("120.00")
 
 
@@ -77,8 +80,7 @@ def test_a_fee_refunded_in_part_leaves_the_rest_owed_under_a_new_kassenzeichen(
     case = case_of(cases, case_id)
     assert case.fee_refunded == Decimal("40.00")
     assert case.withdrawn_charges == {first.kassenzeichen}
-    rest = case.fee_charge_in_force()
-    assert rest is not None
+    [rest] = case.fee_charges_in_force()
     assert rest.kassenzeichen != first.kassenzeichen
     assert (rest.amount, rest.refers_to, rest.ledger) == (
         Decimal("80.00"),
@@ -126,7 +128,7 @@ def test_a_second_refund_lowers_the_rest_and_never_refunds_more_than_was_assesse
         fee_refund=Decimal("80.00"),
     )
     case = case_of(cases, case_id)
-    assert case.fee_charge_in_force() is None  # refunded in full: nothing owed
+    assert case.fee_charges_in_force() == ()  # refunded in full: nothing owed
     assert len(case.charges) == 2
     assert case.withdrawn_charges == {c.kassenzeichen for c in case.charges}
     owed = [receivable(cases, case_id, c.kassenzeichen) for c in case.charges]
@@ -191,3 +193,23 @@ def test_a_remedy_with_a_new_decision_charges_the_new_fee_instead_of_beside_the_
     owed = [receivable(cases, case_id, c.kassenzeichen) for c in case.charges]
     assert sum((r.outstanding for r in owed), Decimal(0)) == Decimal("100.00")
     assert sum((r.refund_due for r in owed), Decimal(0)) == FEE
+
+
+def test_a_refund_of_the_fee_leaves_the_special_use_fee_beside_it_owed_and_paid(
+    cases: CaseService, payments: PaymentService
+) -> None:
+    """A road opening charges the administrative fee and the Sondernutzungsgebühr; the fee
+    refund of a remedy reaches the fee only."""
+    case_id, _ = billed_permit(cases, payments)
+    pay_at_the_cash_office(cases, case_id)
+    fee, use_fee = permit(cases, case_id).charges
+    assert use_fee.ledger == SPECIAL_USE_FEE
+    notified(cases, case_id)
+    take(cases, case_id, "lodge_objection", actor=CLERK, grounds="Gebühr zu hoch")
+    remedied(cases, case_id, fee.amount)
+    case = permit(cases, case_id)
+    assert case.withdrawn_charges == {fee.kassenzeichen}
+    assert case.charges == (fee, use_fee)
+    kept = receivable(cases, case_id, use_fee.kassenzeichen)
+    assert (kept.status, kept.refund_due) == ("settled", Decimal(0))
+    assert receivable(cases, case_id, fee.kassenzeichen).refund_due == fee.amount

@@ -50,7 +50,7 @@ from domain.authorities import (
     remedy_notice,
 )
 from domain.case import ACTION_PERIOD_MONTHS, FEE_DUE_MONTHS, NO_HEARING_NEEDED, Case
-from domain.case_charges import CaseCharges
+from domain.case_charges import ADMINISTRATIVE_FEE, CaseCharges
 from domain.decision import Decision, DecisionOutcome, ProvisionKind
 from domain.errors import (
     CaseHeldByAnotherClerk,
@@ -431,9 +431,12 @@ class ServiceMachine(RuleBasedStateMachine):
                 assert not isinstance(refused, InvalidTransition | WrongTenant), refused
             return refused
         assert gate, f"{command} by {actor.id} at {at_kind} succeeded in {status_before}"
-        # One event per command; a decision taking effect also charges its fees.
+        # One event per command; a decision taking effect also charges its fees, a remedy or
+        # Widerspruchsbescheid withdraws the fees it refunds or sets aside (charging a rest).
         new_event, *charged = case.pending_events
-        assert all(isinstance(e, CaseCharges.FeeCharged) for e in charged), charged
+        assert all(
+            isinstance(e, CaseCharges.FeeCharged | CaseCharges.ChargeWithdrawn) for e in charged
+        ), charged
         for recorded in (new_event, *charged):
             assert recorded.actor.id == actor.id  # type: ignore[attr-defined]
             assert recorded.actor.on_behalf_of == actor.on_behalf_of  # type: ignore[attr-defined]
@@ -1759,6 +1762,22 @@ class ServiceMachine(RuleBasedStateMachine):
         assert case.decision is not None
         complete = case.decision.remedy_notice.complete
         assert ("record_remedy_notice_defect" in allowed) is (complete and not closed)
+
+    @invariant()
+    def a_fee_is_owed_once_less_what_was_refunded(self) -> None:
+        """The fee charges standing for the decision in force add up to its fee less what
+        remedies and Widerspruchsbescheide refunded; a decision set aside leaves none."""
+        case = self.case
+        number = len(case.decisions)
+        if case.decision is None:
+            assert not case.charges_in_force(number)
+            return
+        fees = [c for c in case.charges_of_decision(number) if c.ledger == ADMINISTRATIVE_FEE]
+        if fees:
+            standing = [c for c in fees if c.kassenzeichen not in case.withdrawn_charges]
+            assert len(standing) <= 1
+            owed = sum((c.amount for c in standing), Decimal(0))
+            assert owed == (case.decision.fee or 0) - case.fee_refunded
 
     @invariant()
     def a_fresh_store_replays_the_same_case(self) -> None:
