@@ -175,7 +175,9 @@ class PublishMarket(CommandBody):
         "first market day, for interim relief)."
     )
     offer_days: int = Field(ge=1, le=14, description="Days to accept a pitch offered.")
-    staff: list[StaffId] = Field(default_factory=list, max_length=50)
+    staff: list[StaffId] = Field(
+        min_length=1, max_length=50, description="The members of staff who keep the market."
+    )
 
 
 # ------------------------------------------------------------------ answers

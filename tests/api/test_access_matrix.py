@@ -258,6 +258,32 @@ for _route in (
 POLICY[("GET", _OFFERING + "/draw")] = {"auditor", *STAFF}
 POLICY[("GET", _OFFERING + "/draw/replay")] = {"auditor", *STAFF}
 POLICY[("POST", "/api/v1/cases/{case_id}/registration-cancellation")] = {"applicant", *STAFF}
+# issue 28: markets — a market's published facts are public; the town's staff publish and
+# select and read the applications, score sheets and pitches; auditors read and replay the
+# selection. Staff score (and may record a lapsed offer) on the stall case; the trader (or
+# staff) withdraws, gives a pitch up, accepts or declines one offered.
+_MARKET = "/api/v1/markets/{market_id}"
+POLICY[("POST", "/api/v1/markets")] = STAFF
+POLICY[("GET", "/api/v1/markets")] = PUBLIC_ROUTE
+POLICY[("GET", _MARKET)] = PUBLIC_ROUTE
+for _route in (
+    ("POST", _MARKET + "/selection"),
+    ("GET", _MARKET + "/applications"),
+    ("GET", _MARKET + "/score-sheets"),
+    ("GET", _MARKET + "/pitches"),
+):
+    POLICY[_route] = STAFF
+POLICY[("GET", _MARKET + "/selection")] = {"auditor", *STAFF}
+POLICY[("GET", _MARKET + "/selection/replay")] = {"auditor", *STAFF}
+POLICY[("POST", "/api/v1/cases/{case_id}/score-sheet")] = STAFF
+POLICY[("POST", "/api/v1/cases/{case_id}/pitch-offer-expiry")] = STAFF
+for _step in (
+    "application-withdrawal",
+    "pitch-give-up",
+    "pitch-offer-acceptance",
+    "pitch-offer-refusal",
+):
+    POLICY[("POST", f"/api/v1/cases/{{case_id}}/{_step}")] = {"applicant", *STAFF}
 # Resources of one town: another town's staff and applicants meet 404.
 TOWN_RESOURCES = (
     "{case_id}",
@@ -266,6 +292,7 @@ TOWN_RESOURCES = (
     "{request_id}",
     "{meter_id}",
     "{offering_id}",
+    "{market_id}",
 )
 
 
@@ -431,6 +458,32 @@ BODIES: dict[str, dict[str, Any]] = {
         "reason": "r",
     },
     "registration-cancellation": {"reason": "r"},
+    "/api/v1/markets": {
+        "year": 2026,
+        "code": "MATRIX-1",
+        "name": "Usinger Kerb",
+        "kind": "kerb",
+        "regime": "festgesetzt",
+        "days": ["2026-08-28", "2026-08-29"],
+        "site": "Marktplatz",
+        "pitches": [{"number": "1", "frontage_m": "3.00", "categories": ["crafts"]}],
+        "categories": ["crafts"],
+        "criteria": {
+            "version": "2026-1",
+            "criteria": [
+                {"key": "quality", "label": "Q", "weight": "1", "kind": "scored", "max_points": 5}
+            ],
+        },
+        "newcomer_share": "0",
+        "applications_from": "2026-03-01T08:00:00+01:00",
+        "deadline": "2026-04-15T18:00:00+02:00",
+        "decisions_by": "2026-06-30",
+        "offer_days": 7,
+        "staff": ["clerk.usingen"],
+    },
+    "score-sheet": {"points": {"quality": 1}, "note": "n"},
+    "pitch-give-up": {"reason": "r"},
+    "pitch-offer-refusal": {"reason": "r"},
 }
 
 
@@ -510,6 +563,9 @@ def test_route_role_tenant_matrix(client: TestClient, auth: Auth, clock: FixedCl
     )
     assert offering.status_code == 201, offering.json()
     payments["{offering_id}"] = offering.json()["id"]
+    market = client.post("/api/v1/markets", json=BODIES["/api/v1/markets"], headers=clerk)
+    assert market.status_code == 201, market.json()
+    payments["{market_id}"] = market.json()["id"]
     payments["{year}"] = "2026"
     failures = []
     for method, path, rule in api_routes(client):

@@ -345,6 +345,7 @@ def test_bad_input_is_refused_naming_the_field(
         ({"newcomer_share": "0.6"}, "newcomer_share"),
         ({"offer_days": 0}, "offer_days"),
         ({"pitches": []}, "pitches"),
+        ({"staff": []}, "staff"),
         ({"decisions_by": "2026-08-20"}, "decisions_by"),  # too late for interim relief
         ({"deadline": clock.now().isoformat()}, "deadline"),  # the deadline passed
     ):

@@ -434,6 +434,44 @@ INTENDED: frozenset[str] = frozenset(
                 "/POST /api/v1/cases/{case_id}/registration-cancellation",
             )
         ),
+        # Issue 28: markets. The staff's markets and selections (published facts public),
+        # the stall application's steps (score sheet, withdrawal, give-up, offers), and the
+        # feed's market and stall events' data (no business, score, lot or reason).
+        *(
+            f"{_FEED_DATA}/properties/{name}: added"
+            for name in (
+                "algorithm",
+                "by_the_town",
+                "category",
+                "frontage_m",
+                "market_id",
+                "pitch",
+                "rank",
+                "ranked",
+                "selection_outcome",
+                "until",
+            )
+        ),
+        *(
+            f"{route}: added"
+            for route in (
+                "/POST /api/v1/markets",
+                "/GET /api/v1/markets",
+                "/GET /api/v1/markets/{market_id}",
+                "/POST /api/v1/markets/{market_id}/selection",
+                "/GET /api/v1/markets/{market_id}/selection",
+                "/GET /api/v1/markets/{market_id}/selection/replay",
+                "/GET /api/v1/markets/{market_id}/applications",
+                "/GET /api/v1/markets/{market_id}/score-sheets",
+                "/GET /api/v1/markets/{market_id}/pitches",
+                "/POST /api/v1/cases/{case_id}/score-sheet",
+                "/POST /api/v1/cases/{case_id}/application-withdrawal",
+                "/POST /api/v1/cases/{case_id}/pitch-give-up",
+                "/POST /api/v1/cases/{case_id}/pitch-offer-acceptance",
+                "/POST /api/v1/cases/{case_id}/pitch-offer-refusal",
+                "/POST /api/v1/cases/{case_id}/pitch-offer-expiry",
+            )
+        ),
         *(
             f"/GET /api/v1/services{answer}/properties/{name}: added"
             for answer in (

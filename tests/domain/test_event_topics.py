@@ -337,6 +337,46 @@ RECORDED_BY_METHOD = {
     "domain.services.water_reading:WaterMeterReading._reading_rejected": (
         "domain.services.water_reading:WaterMeterReading.ReadingRejected"
     ),
+    # issue 28: a town's markets of a year, a market, a trader's stall application
+    "domain.markets.calendar:MarketCalendar._market_listed": (
+        "domain.markets.calendar:MarketCalendar.MarketListed"
+    ),
+    "domain.markets.market:Market._application_recorded": (
+        "domain.markets.market:Market.ApplicationRecorded"
+    ),
+    "domain.markets.market:Market._application_withdrawn": (
+        "domain.markets.market:Market.ApplicationWithdrawn"
+    ),
+    "domain.markets.market:Market._offer_declined": ("domain.markets.market:Market.OfferDeclined"),
+    "domain.markets.market:Market._offer_expired": ("domain.markets.market:Market.OfferExpired"),
+    "domain.markets.market:Market._pitch_assigned": ("domain.markets.market:Market.PitchAssigned"),
+    "domain.markets.market:Market._pitch_given_up": ("domain.markets.market:Market.PitchGivenUp"),
+    "domain.markets.market:Market._pitch_offered": ("domain.markets.market:Market.PitchOffered"),
+    "domain.markets.market:Market._selection_made": ("domain.markets.market:Market.SelectionMade"),
+    "domain.services.market_stall:MarketStallApplication._application_recorded": (
+        "domain.services.market_stall:MarketStallApplication.ApplicationRecorded"
+    ),
+    "domain.services.market_stall:MarketStallApplication._pitch_given_up": (
+        "domain.services.market_stall:MarketStallApplication.PitchGivenUp"
+    ),
+    "domain.services.market_stall:MarketStallApplication._pitch_offer_accepted": (
+        "domain.services.market_stall:MarketStallApplication.PitchOfferAccepted"
+    ),
+    "domain.services.market_stall:MarketStallApplication._pitch_offer_declined": (
+        "domain.services.market_stall:MarketStallApplication.PitchOfferDeclined"
+    ),
+    "domain.services.market_stall:MarketStallApplication._pitch_offer_expired": (
+        "domain.services.market_stall:MarketStallApplication.PitchOfferExpired"
+    ),
+    "domain.services.market_stall:MarketStallApplication._pitch_offer_noted": (
+        "domain.services.market_stall:MarketStallApplication.PitchOfferNoted"
+    ),
+    "domain.services.market_stall:MarketStallApplication._score_sheet_recorded": (
+        "domain.services.market_stall:MarketStallApplication.ScoreSheetRecorded"
+    ),
+    "domain.services.market_stall:MarketStallApplication._selection_noted": (
+        "domain.services.market_stall:MarketStallApplication.SelectionNoted"
+    ),
     # issue 27: the holiday programme
     "domain.holiday.offering:HolidayOffering._health_notes_erased": (
         "domain.holiday.offering:HolidayOffering.HealthNotesErased"
@@ -581,6 +621,30 @@ EVENT_CLASSES = {
     ],
     "domain.team_roster:TeamRoster": ["Started", "TeamConfigured", "TeamDissolved"],
     "domain.timer_notice:TimerNotice": ["Sent"],
+    # issue 28: a town's markets of a year, a market, a trader's stall application
+    "domain.markets.calendar:MarketCalendar": ["MarketListed", "Started"],
+    "domain.markets.market:Market": [
+        "ApplicationRecorded",
+        "ApplicationWithdrawn",
+        "OfferDeclined",
+        "OfferExpired",
+        "PitchAssigned",
+        "PitchGivenUp",
+        "PitchOffered",
+        "Published",
+        "SelectionMade",
+    ],
+    "domain.services.market_stall:MarketStallApplication": [
+        *CASE_EVENTS,
+        "ApplicationRecorded",
+        "PitchGivenUp",
+        "PitchOfferAccepted",
+        "PitchOfferDeclined",
+        "PitchOfferExpired",
+        "PitchOfferNoted",
+        "ScoreSheetRecorded",
+        "SelectionNoted",
+    ],
     # issue 27: a town's holiday programme of a year, its offerings, a family's registration
     "domain.holiday.offering:HolidayOffering": [
         "HealthNotesErased",
