@@ -51,7 +51,9 @@ from domain.holiday.offering import _berlin, _check_aware, _reason, normalised_c
 from domain.personal_data import PersonalData, PersonalValue, Subjects
 from domain.rules.market_fees import MARKET_KINDS, tariff_in_force
 from domain.rules.market_selection import (
+    CENTIMETRE,
     MARKET_CATEGORIES,
+    MAX_FRONTAGE,
     CriteriaSet,
     Criterion,
     Pitch,
@@ -176,12 +178,13 @@ def _pitches(pitches: Sequence[Pitch]) -> list[Pitch]:
     if not 1 <= len(pitches) <= MAX_PITCHES:
         raise InvalidCommand("pitches", f"1 to {MAX_PITCHES} pitches")
     checked: list[Pitch] = []
-    seen: set[str] = set()
+    seen: set[tuple[tuple[int, int, str], ...]] = set()
     for index, pitch in enumerate(pitches):
         good = pitch.checked(f"pitches[{index}]")
-        if good.number.casefold() in seen:
+        read_as = natural_key(good.number.casefold())  # "A1" is "a1", "01" is "1"
+        if read_as in seen:
             raise InvalidCommand(f"pitches[{index}].number", f"pitch {good.number} is listed twice")
-        seen.add(good.number.casefold())
+        seen.add(read_as)
         checked.append(good)
     return sorted(checked, key=lambda pitch: natural_key(pitch.number))
 
@@ -208,15 +211,35 @@ def _share(share: Decimal) -> Decimal:
     return share
 
 
+def _check_newcomers_chance(criteria: CriteriaSet, share: Decimal) -> None:
+    """Newcomers keep a real chance (VGH Kassel, BVerwG on § 70 (3) GewO): a share of the
+    pitches, or criteria besides attendance (scored, newcomer) that outweigh it, so that a
+    newcomer with every other point ranks above a trader who has attendance alone."""
+    if share > 0:
+        return
+    known = sum((c.weight for c in criteria.criteria if c.kind == "attendance"), Decimal(0))
+    other = sum(
+        (c.weight for c in criteria.criteria if c.kind in ("scored", "newcomer")), Decimal(0)
+    )
+    if known and other <= known:
+        raise InvalidCommand(
+            "newcomer_share",
+            "newcomers need a real chance: a share of the pitches above 0, or scored and "
+            "newcomer criteria that weigh more than attendance together",
+        )
+
+
 def _frontage(frontage_m: Decimal) -> Decimal:
     try:
         metres = Decimal(frontage_m)
         exact = metres.quantize(Decimal("0.01")) == metres
     except (InvalidOperation, TypeError, ValueError):
         raise InvalidCommand("data.frontage_m", "metres") from None
-    if not metres.is_finite() or not exact or metres <= 0:
-        raise InvalidCommand("data.frontage_m", "metres above 0, to the centimetre")
-    return metres
+    if not metres.is_finite() or not exact or not 0 < metres <= MAX_FRONTAGE:
+        raise InvalidCommand(
+            "data.frontage_m", f"metres above 0, at most {MAX_FRONTAGE}, to the centimetre"
+        )
+    return metres.quantize(CENTIMETRE)  # "1E+1" is 10.00 m, written so in every record
 
 
 # ------------------------------------------------------------------ the market
@@ -254,7 +277,8 @@ class Market(Aggregate):
 
         Each refusal names its field: the market's days in its year; pitches numbered once,
         each with a frontage above 0 and the categories it may hold; every category wanted
-        held by a pitch; at least one criterion; a newcomer share of 0 to 0.5; applications
+        held by a pitch; at least one criterion; a newcomer share of 0 to 0.5 (0 only where
+        scored and newcomer criteria outweigh attendance: newcomers keep a chance); applications
         open before the deadline, which has not passed; decisions by a day after the deadline
         and at least ``MIN_RELIEF_DAYS`` before the first market day; offers open 1 to 14 days.
         The fee tariff is the town's in force on the first market day.
@@ -274,6 +298,7 @@ class Market(Aggregate):
         wanted = _categories(categories, stands)
         rules = criteria.checked()
         share = _share(newcomer_share)
+        _check_newcomers_chance(rules, share)
         _check_aware("applications_from", applications_from)
         _check_aware("deadline", deadline)
         if applications_from >= deadline:
@@ -642,7 +667,8 @@ class Market(Aggregate):
         ``sheets``: each application's points per scored criterion (every scored criterion of
         every application not withdrawn; a missing one is refused naming the case and the
         criterion). A second selection is refused (``AlreadySelected``), so is one before the
-        deadline (``window``) and one on or after the first market day (``at``).
+        deadline (``window``) and one after the published ``decisions_by`` day (``at``):
+        refusals made later would leave a trader no time for interim relief.
         """
         _check_aware("at", at)
         if self.selected_at is not None:
@@ -651,8 +677,12 @@ class Market(Aggregate):
             raise InvalidCommand(
                 "window", f"the selection runs after the deadline, {_berlin(self.deadline)}"
             )
-        if berlin_date(at) >= self.first_day:
-            raise InvalidCommand("at", f"the market began on {self.first_day}")
+        if berlin_date(at) > self.decisions_by:
+            raise InvalidCommand(
+                "at",
+                f"decisions were due by {self.decisions_by}, published so that a trader "
+                "refused can seek interim relief before the market",
+            )
         unknown = [case_id for case_id in sheets if case_id not in self._applications]
         if unknown:
             raise InvalidCommand("sheets", f"case {unknown[0]} has no application here")

@@ -30,16 +30,19 @@ auditor can recompute the result in any language.
 they leave go back. Then every application still without a pitch is walked in rank order.
 A pitch fits an application when it may hold its category, has electricity and water where
 the application asks for them, and is at least as long (frontage) as the stall; of the free
-pitches that fit, the one with the smallest frontage is given (equal frontage: the lowest
-pitch number, numbers compared digit runs as numbers: 2 before 10).
+pitches that fit, the one given has the smallest frontage, then the fewest utilities the
+stall does not use (electricity, water: one each), then the fewest categories it may hold,
+then the lowest number (digit runs compared as numbers: 2 before 10) — so a pitch with
+water or of two categories stays free for a stall that needs it where another fits.
 
-**Refusal reasons**: ``no_fitting_pitch`` (no pitch of the market fits at all),
-``category_full`` (every pitch that may hold the category went to better-ranked
-applications), ``rank`` (pitches of the category are free, but the ones that fit went to
+**Refusal reasons**: ``no_fitting_pitch`` (no pitch of the market fits at all);
+``newcomer_share`` (a pitch that fits went to a lower-ranked newcomer from the newcomers'
+share); ``category_full`` (every pitch that may hold the category went to better-ranked
+applications); ``rank`` (pitches of the category are free, but the ones that fit went to
 better-ranked applications); each with its rank, the number ranked and the total.
 
 ``replay`` runs the recorded algorithm on a selection's recorded inputs again and compares
-the outcome with the one recorded.
+the outcome, and the criteria version and weights the record states, with the record.
 """
 
 from __future__ import annotations
@@ -77,6 +80,7 @@ __all__ = [
 ALGORITHM: Final = "standplatzvergabe-1"
 ALGORITHMS: Final = frozenset({ALGORITHM})  # every version a replay can run
 TOTAL: Final = Decimal("0.0001")
+CENTIMETRE: Final = Decimal("0.01")
 
 # What a stall sells or is; a pitch names the categories it may hold.
 MARKET_CATEGORIES: Final = (
@@ -275,6 +279,7 @@ class Pitch:
         )
         if frontage <= 0:
             raise InvalidCommand(f"{where}.frontage_m", "above 0 metres")
+        frontage = frontage.quantize(CENTIMETRE)  # "1E+1" is 10.00 m, written so everywhere
         categories = tuple(dict.fromkeys(self.categories))
         if not categories:
             raise InvalidCommand(f"{where}.categories", "at least one category")
@@ -317,11 +322,20 @@ class Pitch:
 
 
 def best_pitch(application: StallApplication, free: Sequence[Pitch]) -> Pitch | None:
-    """The free pitch given to an application: it fits, smallest frontage, lowest number."""
+    """The free pitch given to an application: it fits; the smallest frontage, then the
+    fewest utilities the stall does not use, then the fewest categories, then the lowest
+    number — so a pitch another stall could use and this one does not need stays free."""
     fitting = [pitch for pitch in free if pitch.fits(application)]
     if not fitting:
         return None
-    return min(fitting, key=lambda pitch: (pitch.frontage_m, natural_key(pitch.number)))
+
+    def waste(pitch: Pitch) -> tuple[Decimal, int, int, tuple[tuple[int, int, str], ...]]:
+        unused = int(pitch.electricity and not application.electricity) + int(
+            pitch.water and not application.water
+        )
+        return pitch.frontage_m, unused, len(pitch.categories), natural_key(pitch.number)
+
+    return min(fitting, key=waste)
 
 
 # ------------------------------------------------------------------ results
@@ -331,7 +345,7 @@ def best_pitch(application: StallApplication, free: Sequence[Pitch]) -> Pitch | 
 class Refusal:
     """Why an application got no pitch: a keyword and the reasons in German (§ 39 HVwVfG)."""
 
-    reason: Literal["rank", "no_fitting_pitch", "category_full"]
+    reason: Literal["rank", "no_fitting_pitch", "category_full", "newcomer_share"]
     text: str
 
     def as_dict(self) -> dict[str, str]:
@@ -457,17 +471,28 @@ def _refusal(
     application: StallApplication,
     pitches: Sequence[Pitch],
     free: Sequence[Pitch],
+    holders: Mapping[str, tuple[int, bool]],
     rank: int,
     count: int,
     total: Decimal,
 ) -> Refusal:
+    """Why an application got no pitch (``holders``: each pitch given, with the rank of the
+    application holding it and whether it came from the newcomers' share)."""
     stall = (
         f"die Kategorie {application.category} mit {application.frontage_m} m Frontlänge"
         f"{_utilities(application)}"
     )
-    if not any(pitch.fits(application) for pitch in pitches):
+    fitting = [pitch for pitch in pitches if pitch.fits(application)]
+    if not fitting:
         return Refusal("no_fitting_pitch", f"Kein Standplatz des Marktes passt für {stall}.")
     standing = f"Rang {rank} von {count} mit {total} Punkten nach den veröffentlichten Kriterien"
+    if any(holders[p.number][1] and holders[p.number][0] > rank for p in fitting):
+        return Refusal(
+            "newcomer_share",
+            f"{standing}: der veröffentlichte Anteil der Standplätze für Neubewerber wurde "
+            f"zuerst an Neubewerber vergeben; die übrigen Standplätze, die für {stall} passen, "
+            "haben Bewerbungen mit höherem Rang erhalten.",
+        )
     if not any(application.category in pitch.categories for pitch in free):
         return Refusal(
             "category_full",
@@ -525,6 +550,10 @@ def select(
             free.remove(pitch)
             given[application.case_id] = (pitch, False)
     count = len(scored)
+    ranks = {application.case_id: rank for rank, (application, *_) in enumerate(scored, 1)}
+    holders = {
+        pitch.number: (ranks[case_id], from_share) for case_id, (pitch, from_share) in given.items()
+    }
     ranked = []
     for rank, (application, points, total, lot) in enumerate(scored, start=1):
         if application.case_id in given:
@@ -533,7 +562,7 @@ def select(
                 Ranked(application, points, total, lot, rank, pitch.number, (), from_share)
             )
         else:
-            refusal = _refusal(application, pitches, free, rank, count, total)
+            refusal = _refusal(application, pitches, free, holders, rank, count, total)
             ranked.append(Ranked(application, points, total, lot, rank, None, (refusal,)))
     return SelectionResult(tuple(ranked), reserved)
 
@@ -629,12 +658,11 @@ def replay(record: Mapping[str, Any]) -> SelectionReplay:
 
 def _differences(record: Mapping[str, Any], again: Mapping[str, Any]) -> tuple[str, ...]:
     """What differs between a recorded outcome and the replayed one, case by case."""
-    found = []
-    if _listed(record.get("reserved_for_newcomers")) != again["reserved_for_newcomers"]:
-        found.append(
-            f"reserved_for_newcomers: recorded {record.get('reserved_for_newcomers')!r}, "
-            f"replayed {again['reserved_for_newcomers']!r}"
-        )
+    found = [
+        f"{part}: recorded {record.get(part)!r}, replayed {again[part]!r}"
+        for part in ("criteria_version", "weights", "reserved_for_newcomers")
+        if _listed(record.get(part)) != _listed(again[part])
+    ]
     recorded = record.get("results")
     if not isinstance(recorded, list | tuple):
         return (*found, "results: not recorded")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -511,3 +512,45 @@ def test_a_market_reads_back_from_the_store_as_it_was_saved() -> None:
     assert replay(again.selection_record or {}).verdict == "same"
     assert isinstance(listed, MarketCalendar)
     assert listed.codes == calendar.codes
+
+
+# ------------------------------------------------------------------ fairness and form
+
+
+def test_a_market_where_newcomers_could_never_win_is_not_published() -> None:
+    known = Criterion("known", "Bekannt und bewährt", Decimal(3), "attendance", 5)
+    look = Criterion("look", "Attraktivität", Decimal(3), "scored", 10)
+    with pytest.raises(InvalidCommand) as refused:
+        published(criteria=CriteriaSet("k", (known, look)), newcomer_share=Decimal(0))
+    assert refused.value.field == "newcomer_share"
+    heavier = replace(look, weight=Decimal(4))
+    assert published(criteria=CriteriaSet("k", (known, heavier)), newcomer_share=Decimal(0))
+    assert published(criteria=CriteriaSet("k", (known,)), newcomer_share=Decimal("0.1"))
+
+
+def test_no_selection_after_the_published_decisions_by_day() -> None:
+    market = published()
+    case_id = apply(market)
+    too_late = datetime(2026, 10, 23, 22, 30, tzinfo=UTC)  # 24 October in Berlin
+    with pytest.raises(InvalidCommand) as refused:
+        market.select(seed=SEED, sheets={case_id: {"attractiveness": 5}}, actor=CLERK, at=too_late)
+    assert refused.value.field == "at"
+    in_time = datetime(2026, 10, 23, 21, 30, tzinfo=UTC)  # 23:30 on the 23rd in Berlin
+    market.select(seed=SEED, sheets={case_id: {"attractiveness": 5}}, actor=CLERK, at=in_time)
+
+
+def test_frontages_are_metres_to_the_centimetre_however_written() -> None:
+    market = published(pitches=[pitch("1", "1E+1")], categories=["crafts"])
+    assert str(market.pitches[0].frontage_m) == "10.00"
+    case_id = apply(market, frontage="1E+1")
+    assert str(market.applications[case_id].frontage_m) == "10.00"
+    with pytest.raises(InvalidCommand) as absurd:
+        apply(market, frontage="1E+30")
+    assert absurd.value.field == "data.frontage_m"
+
+
+@pytest.mark.parametrize("numbers", [("1", "01"), ("A1", "a1"), ("7", " 7 ")])
+def test_pitch_numbers_people_read_as_one_are_refused(numbers: tuple[str, str]) -> None:
+    with pytest.raises(InvalidCommand) as refused:
+        published(pitches=[pitch(n, "3") for n in numbers], categories=["crafts"])
+    assert refused.value.field == "pitches[1].number"

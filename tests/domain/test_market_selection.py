@@ -346,3 +346,41 @@ def test_any_selection_gives_each_pitch_once_to_a_stall_it_fits_and_replays(
         result=result,
     )
     assert replay(json.loads(json.dumps(record))).verdict == "same"
+
+
+# ------------------------------------------------------------------ fair use of the pitches
+
+
+def test_a_refusal_caused_by_the_newcomers_share_names_it() -> None:
+    record = run([stall(1, years=5), stall(2)], [pitch("1", "3")], looks={1: 10, 2: 0}, share="0.5")
+    assert outcome(record) == {1: None, 2: "1"}
+    reason = record["results"][0]["reasons"][0]
+    assert reason["reason"] == "newcomer_share"
+    assert "Neubewerber" in reason["text"]
+    assert "besser bewertete" not in reason["text"]
+
+
+def test_a_pitch_with_water_or_another_category_stays_free_for_a_stall_that_needs_it() -> None:
+    pitches = [
+        pitch("1", "3", "food", power=True, tap=True),
+        pitch("2", "3", "food", power=True),
+        pitch("3", "3", "crafts", "food"),
+        pitch("4", "3", "crafts"),
+    ]
+    applications = [
+        stall(1, category="food", electricity=True, years=5),
+        stall(2, category="crafts", years=4),
+        stall(3, category="food", electricity=True, water=True, years=3),
+        stall(4, category="food", years=2),
+    ]
+    assert outcome(run(applications, pitches)) == {1: "2", 2: "4", 3: "1", 4: "3"}
+
+
+@pytest.mark.parametrize(("part", "value"), [("weights", {"look": "1"}), ("criteria_version", "x")])
+def test_a_record_stating_other_weights_or_version_than_it_ran_on_differs(
+    part: str, value: Any
+) -> None:
+    record = run([stall(1)], [pitch("1", "3")])
+    found = replay({**record, part: value})
+    assert found.verdict == "differs"
+    assert found.differences[0].startswith(part)
