@@ -10,6 +10,7 @@ import importlib
 import json
 import sys
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -20,6 +21,7 @@ from openapi_python_client.config import Config, ConfigFile, MetaType
 
 from api.app import create_app
 from api.auth import DevelopmentTokens
+from api.market_schemas import EXAMPLE
 from domain.actor import Role
 from infrastructure.settings import Settings
 from tests.api.conftest import SECRET
@@ -243,6 +245,39 @@ def test_a_generated_client_publishes_a_holiday_offering_anyone_reads(
     assert isinstance(read, models.OfferingOut)
     assert (read.code, read.window, read.places) == ("GEN-1", "not_yet_open", 15)
     taken = publish_offering.sync_detailed(client=clerk, body=body)
+    assert taken.status_code == 409
+    assert isinstance(taken.parsed, models.Problem)
+    assert [(e.in_, e.field) for e in taken.parsed.errors] == [("body", "code")]
+
+
+def test_a_generated_client_publishes_a_market_anyone_reads(
+    client_package: ModuleType, base_url: str
+) -> None:
+    publish_market = operation(client_package, "publish_market")
+    get_market = operation(client_package, "get_market")
+    models = generated("models")
+    clerk = as_person(client_package, base_url, Role.CLERK, "clerk.usingen")
+    year = date.today().year + 1  # the live server's clock is the system's: a deadline ahead
+    body = models.PublishMarket.from_dict(
+        {
+            **EXAMPLE,
+            "year": year,
+            "days": [f"{year}-08-27", f"{year}-08-28"],
+            "applications_from": f"{year}-01-04T08:00:00+01:00",
+            "deadline": f"{year}-03-31T23:59:59+02:00",
+            "decisions_by": f"{year}-05-31",
+        }
+    )
+    published = publish_market.sync_detailed(client=clerk, body=body)
+    assert published.status_code == 201, published.content
+    market = published.parsed
+    assert isinstance(market, models.MarketOut)
+    anyone = client_package.Client(base_url=base_url)
+    read = get_market.sync(market.id, client=anyone)
+    assert isinstance(read, models.MarketOut)
+    assert (read.code, read.window, len(read.pitches)) == ("KERB-27", "not_yet_open", 2)
+    assert [c.key for c in read.criteria.criteria] == ["attraktivitaet", "bekannt_bewaehrt"]
+    taken = publish_market.sync_detailed(client=clerk, body=body)
     assert taken.status_code == 409
     assert isinstance(taken.parsed, models.Problem)
     assert [(e.in_, e.field) for e in taken.parsed.errors] == [("body", "code")]

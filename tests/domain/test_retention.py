@@ -53,6 +53,11 @@ def test_a_short_need_is_raised_to_the_minimum_and_says_so() -> None:
     assert parking.legal_basis.startswith("GemHVO (Hessen)")
     assert parking.voucher_rules_version == "2012-01"
     assert SERVICES["traffic-sign-order"].retention_on(TODAY).years == 7
+    # issue 28: a stall's file holds the pitch fee and the deposit: six years of its own
+    # (later selections, lawsuits) are raised to the vouchers' seven
+    stall = SERVICES["market-stall"]
+    assert stall.retention.holds_fee_assessments
+    assert (stall.retention.own_years, stall.retention_on(TODAY).years) == (6, 7)
 
 
 def test_a_longer_need_is_kept_and_names_the_minimum_too() -> None:
