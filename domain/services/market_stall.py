@@ -235,6 +235,10 @@ class MarketStallApplication(Case):
     FEE_LEGAL_BASIS: ClassVar[str] = FEE_LEGAL_BASIS
     FEE_BY_TARIFF_OF: ClassVar[str | None] = "a market stall"
     FEE_DEBT_ARISES_ON: ClassVar[str] = "decision"
+    # The fee (Standgeld, electricity, water); the deposit is charged beside it, not a fee.
+    FEE_LEDGERS: ClassVar[frozenset[str]] = frozenset(
+        {market_fees.PITCH_FEE, market_fees.ELECTRICITY, market_fees.WATER}
+    )
     APPROVED_ONLY_BY_RULES: ClassVar[str | None] = (
         "a pitch is allocated only by the market's selection or a move-up"
     )
@@ -834,9 +838,7 @@ class MarketStallApplication(Case):
         """The open charges of the admission a give-up on ``on`` withdraws (``give_up_rule``)."""
         before_decisions = self.decisions_by is not None and on < self.decisions_by
         found = []
-        for charge in self.charges_of_decision(len(self.decisions)):
-            if charge.kassenzeichen in self.withdrawn_charges:
-                continue
+        for charge in self.charges_in_force(len(self.decisions)):
             if charge.ledger == market_fees.DEPOSIT or before_decisions:
                 found.append(charge.kassenzeichen)
         return found
@@ -990,9 +992,10 @@ class MarketStallApplication(Case):
                 for line in fees.lines
             ],
         )
+        particulars["deposit"] = str(fees.deposit)
         return DecisionTerms(
             expires_on=self.last_day,
-            fee=fees.total,
+            fee=fees.total - fees.deposit,  # the deposit is a security beside the fee
             rules=(selection, fees.rules, conditions.record()),
             particulars=particulars,
         )

@@ -312,7 +312,7 @@ class StallMachine(RuleBasedStateMachine):
         allowed = (
             not self._selected
             and self.clock >= DEADLINE
-            and self.clock < FIRST_DAY_BEGINS
+            and berlin_date(self.clock) <= DECISIONS_BY  # refusals in time for interim relief
             and not missing
         )
 
