@@ -321,6 +321,15 @@ RECORDED_BY_METHOD = {
         "domain.team_roster:TeamRoster.TeamConfigured"
     ),
     "domain.team_roster:TeamRoster._team_dissolved": "domain.team_roster:TeamRoster.TeamDissolved",
+    # issue 29: webhook subscriptions
+    "domain.webhooks:Subscription._dead_lettered": "domain.webhooks:Subscription.DeadLettered",
+    "domain.webhooks:Subscription._deleted": "domain.webhooks:Subscription.Deleted",
+    "domain.webhooks:Subscription._disabled": "domain.webhooks:Subscription.Disabled",
+    "domain.webhooks:Subscription._enabled": "domain.webhooks:Subscription.Enabled",
+    "domain.webhooks:Subscription._redelivered": "domain.webhooks:Subscription.Redelivered",
+    "domain.webhooks:Subscription._redelivery_requested": (
+        "domain.webhooks:Subscription.RedeliveryRequested"
+    ),
     # issue 26: a town's water meters, its reading campaign of a year, a reading's file
     "domain.services.water_reading:WaterMeterReading._meter_assigned": (
         "domain.services.water_reading:WaterMeterReading.MeterAssigned"
@@ -621,6 +630,16 @@ EVENT_CLASSES = {
     ],
     "domain.team_roster:TeamRoster": ["Started", "TeamConfigured", "TeamDissolved"],
     "domain.timer_notice:TimerNotice": ["Sent"],
+    # issue 29: webhook subscriptions
+    "domain.webhooks:Subscription": [
+        "Created",
+        "DeadLettered",
+        "Deleted",
+        "Disabled",
+        "Enabled",
+        "Redelivered",
+        "RedeliveryRequested",
+    ],
     # issue 28: a town's markets of a year, a market, a trader's stall application
     "domain.markets.calendar:MarketCalendar": ["MarketListed", "Started"],
     "domain.markets.market:Market": [
