@@ -173,8 +173,8 @@ def test_a_market_goes_through_every_step_by_http_alone(
     public = client.get(f"{MARKETS}/{mid}")  # public: the criteria and weights are published
     assert public.status_code == 200, public.text
     assert [(c["key"], Decimal(c["weight"])) for c in public.json()["criteria"]["criteria"]] == [
-        ("quality", 3),
-        ("years", 1),
+        ("quality", Decimal(3)),
+        ("years", Decimal(1)),
     ]
     assert "staff" not in public.json()  # nobody named
     listed = client.get(MARKETS, params={"town": "usingen", "year": 2026, "open": True})
