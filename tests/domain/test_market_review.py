@@ -148,13 +148,6 @@ def sheets_of(points: dict[UUID, int]) -> dict[UUID, dict[str, int]]:
 # ------------------------------------------------------------------ the trader: reasons
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="market_selection._refusal: an application refused because the newcomers' share "
-    "took the only fitting pitch is told 'Rang 1 ...: alle Standplätze ... sind an besser "
-    "bewertete Bewerbungen vergeben' although it ranks first and a worse-ranked newcomer "
-    "holds the pitch: the reasons (§ 39 HVwVfG) are false; they must name the newcomer share",
-)
 def test_a_refusal_caused_by_the_newcomer_share_says_so_not_better_ranked() -> None:
     pitches = (Pitch("1", Decimal("3.00"), False, False, ("crafts",)),)
     applications = (stall(1, years=10), stall(2, years=0))
@@ -195,13 +188,6 @@ def test_a_refusal_by_rank_names_rank_count_and_total() -> None:
 # ------------------------------------------------------------------ the trader: capacity
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="market_selection.best_pitch chooses by frontage and number only: the best-ranked "
-    "stall that needs no water takes the only water pitch of equal frontage, and the next "
-    "stall, which needs water, is refused 'rank' although a pitch that fits the first stall "
-    "stays free - capacity is wasted and the refusal is not justified by a lack of pitches",
-)
 def test_a_pitch_with_water_is_kept_for_a_stall_that_needs_it_when_another_fits() -> None:
     pitches = (
         Pitch("1", Decimal("3.00"), True, True, ("food",)),
@@ -223,12 +209,6 @@ def test_a_pitch_with_water_is_kept_for_a_stall_that_needs_it_when_another_fits(
     assert [r.pitch for r in result.ranked] == ["2", "1"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="market_selection.best_pitch: a crafts stall ranked first takes pitch 1 (crafts or "
-    "food) instead of pitch 2 (crafts only) of the same frontage, so the food stall is "
-    "refused 'category_full' although both could stand",
-)
 def test_a_pitch_of_two_categories_is_kept_for_the_category_only_it_holds() -> None:
     pitches = (
         Pitch("1", Decimal("3.00"), False, False, ("crafts", "food")),
@@ -264,13 +244,6 @@ def test_newcomers_get_their_share_even_when_scored_lowest() -> None:
     assert result["newcomer_share"] is True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Market.publish accepts a newcomer share of 0 with 'bekannt und bewährt' "
-    "(attendance) as the only criterion: a newcomer scores 0 and is always ranked below "
-    "every trader who stood before, so newcomers have no real chance (VGH Kassel, BVerwG) - "
-    "publish must refuse it (field newcomer_share or criteria)",
-)
 def test_a_market_where_newcomers_can_never_win_is_not_published() -> None:
     only_known = CriteriaSet(
         "k-1", (Criterion("known", "Bekannt und bewährt", Decimal(1), "attendance", 10),)
@@ -286,13 +259,6 @@ def test_a_market_where_newcomers_can_never_win_is_not_published() -> None:
 # ------------------------------------------------------------------ the clerk: interim relief
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Market.select refuses only on or after the first market day: a selection after "
-    "decisions_by (here 3 days before the market) is made, so refusals reach traders too late "
-    "for interim relief (§ 123 VwGO) although decisions_by was published for that; select "
-    "must refuse after decisions_by (field 'at')",
-)
 def test_no_selection_after_the_published_decisions_by_day() -> None:
     at_market = published(pitches=[Pitch("1", Decimal("3.00"), False, False, ("crafts",))])
     one = record(at_market, 1)
@@ -362,13 +328,6 @@ def test_every_result_keeps_points_total_and_the_record_the_criteria_version_and
 @pytest.mark.parametrize(
     ("tamper", "value"),
     [("weights", {"quality": "5", "need": "2"}), ("criteria_version", "n-2")],
-)
-@pytest.mark.xfail(
-    strict=True,
-    reason="market_selection.replay compares only reserved_for_newcomers and the results: "
-    "the record's 'weights' and 'criteria_version' - what selection_outcome copies into "
-    "every admission and refusal - are never checked against the criteria the selection "
-    "ran on, so a record saying other weights or another version replays 'same'",
 )
 def test_a_record_whose_weights_or_version_differ_from_its_criteria_does_not_replay_same(
     tamper: str, value: Any
@@ -443,13 +402,6 @@ def test_a_frontage_longer_than_every_pitch_is_refused() -> None:
     assert refused.value.field == "data.frontage_m"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Market.record_application keeps a frontage as the form's Decimal gives it: "
-    "'1E+1' (valid for the form: Decimal, at most 2 places) is recorded and shown as '1E+1' "
-    "in the selection record, the refusal text ('mit 1E+1 m Frontlänge') and the fee's "
-    "RulesApplied; it should be normalised to metres with two places ('10.00')",
-)
 def test_a_frontage_in_exponent_notation_is_recorded_as_metres_with_two_places() -> None:
     at_market = published(pitches=[Pitch("1", Decimal("10.00"), False, False, ("crafts",))])
     one = record(at_market, 1, frontage="1E+1")
@@ -464,12 +416,6 @@ def test_a_pitch_number_listed_twice_is_refused(numbers: tuple[str, str]) -> Non
     assert refused.value.field == "pitches[1].number"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Market._pitches compares numbers casefolded only: '1' and '01' (equal by the "
-    "natural_key that orders the pitches) are published as two pitches, so the plan and "
-    "the Bescheide name 'Standplatz 01' beside 'Standplatz 1'",
-)
 def test_pitch_numbers_people_read_as_the_same_number_are_refused() -> None:
     pitches = [Pitch(n, Decimal("3.00"), False, False, ("crafts",)) for n in ("1", "01")]
     with pytest.raises(InvalidCommand) as refused:
