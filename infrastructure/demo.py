@@ -42,6 +42,7 @@ from infrastructure.demo_grave_right import GRAVE_RIGHT_SCENARIOS, grave_right_d
 from infrastructure.demo_headstone_permit import HEADSTONE_SCENARIOS, headstone_data
 from infrastructure.demo_holiday import seed_holiday
 from infrastructure.demo_legal_track import LEGAL_TRACK
+from infrastructure.demo_markets import seed_markets
 from infrastructure.demo_payments import payment_scenarios
 from infrastructure.demo_resident_parking import PARKING_SCENARIOS
 from infrastructure.demo_resident_parking import permit_data as parking_data
@@ -279,6 +280,7 @@ def seed_demo(
             ids.append(_seed(vorgang, clock, town, legal.index, legal.service, data, legal.step))
         ids += seed_water(vorgang, town, now_)  # meters, campaigns and reading cases
         ids += seed_holiday(vorgang, town, now_)  # Ferienspiele: ended, drawn and open offerings
+        ids += seed_markets(vorgang, town, now_)  # a Kerb selected, a Christmas market open
     if towns is None:  # today's queue in every citizens' office (office days, not cases)
         seed_appointments(vorgang, now_)
     return ids
