@@ -312,8 +312,8 @@ class MarketStallApplication(Case):
         return MarketStallApplicationForm.stored(self.data)
 
     def can_be_withdrawn(self) -> bool:
-        """An application is withdrawn on its market (``withdraw_application``) before the
-        selection; after it, a pitch is given up or an offer declined instead."""
+        """An application is withdrawn on its market (``withdraw_application``): before the
+        selection, or once refused; a pitch is given up and an offer declined instead."""
         return False
 
     def allowed_commands(self) -> frozenset[str]:
@@ -326,6 +326,8 @@ class MarketStallApplication(Case):
             commands |= {"accept_pitch_offer", "decline_pitch_offer", "expire_pitch_offer"}
         if self.standing == Standing.ADMITTED and self.pitch is not None:
             commands |= {"give_up_pitch"}
+        if self.standing == Standing.REFUSED and self.offer is None:
+            commands |= {"withdraw_application"}  # leaves the order of move-up
         if self.__dict__.get("_by_the_market"):
             commands |= {"decide"}
         return commands
@@ -548,13 +550,14 @@ class MarketStallApplication(Case):
     def withdraw_application(
         self, *, actor: Actor, at: datetime, market: Market, reason: str | None = None
     ) -> None:
-        """Withdraw the application before the selection: the market is told in the same save."""
+        """Withdraw the application before the selection, or a refused one without an offer
+        open (it leaves the order of move-up): the market is told in the same save."""
         record = self._begin("withdraw_application", actor, at)
         if actor.role is Role.APPLICANT and actor.id != self.submitted_by:
             raise InvalidCommand("actor", "only the applicant who submitted it withdraws it")
         self._check_market(market)
         market.withdraw_application(
-            case_id=self.id, actor=actor, at=at, reason="withdrawn by the applicant"
+            case_id=self.id, actor=actor, at=at, reason=reason or "Bewerbung zurückgenommen"
         )
         text = self._personal(Subjects.APPLICANT, reason, "reason") if reason else None
         self._withdrawn(status=CaseStatus.WITHDRAWN, actor=record, at=at, reason=text)

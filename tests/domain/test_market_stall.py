@@ -534,3 +534,23 @@ def test_both_decisions_of_a_case_replay_consistent_on_the_case_as_it_stood_befo
         assert isinstance(before, MarketStallApplication)
         replayed = replay(before, decision, today=date(2026, 11, 2))
         assert replayed.verdict == "consistent", replayed.differences
+
+
+def test_a_refused_application_without_an_offer_withdrawn_leaves_the_move_up() -> None:
+    at_market = market(newcomer_share=Decimal(0))
+    shared = Shared(at_market)
+    cases = [applied(shared, form(at_market.id, "crafts")) for _ in range(4)]
+    for case, points in zip(cases, (9, 6, 3, 1), strict=True):
+        scored(case, shared, points)
+    selected(at_market, *cases)
+    first, _second, third, fourth = cases
+    assert "withdraw_application" in third.allowed_commands()
+    STEPS.named("withdraw_application").execute(
+        third, None, acting(applicant_of(third), SELECTED + timedelta(hours=1), shared)
+    )
+    assert third.status == CaseStatus.WITHDRAWN
+    assert third.id in at_market.withdrawn
+    changed = give_up(first, shared, SELECTED + timedelta(days=1))
+    assert [a.id for a in changed] == [at_market.id, fourth.id]  # the next but one
+    assert fourth.offer is not None
+    assert "withdraw_application" not in fourth.allowed_commands()  # it declines instead

@@ -122,7 +122,7 @@ class StallMachine(RuleBasedStateMachine):
     # ------------------------------------------------------------- set-up
 
     @initialize(
-        pitches=st.sets(st.sampled_from(range(len(POOL))), min_size=1, max_size=4),
+        pitches=st.sets(st.sampled_from(range(len(POOL))), min_size=2, max_size=4),
         share=st.sampled_from([Decimal(0), Decimal("0.25"), Decimal("0.5")]),
         offer_days=st.integers(1, 3),
         early=st.sampled_from([False, False, False, True]),
@@ -277,17 +277,22 @@ class StallMachine(RuleBasedStateMachine):
             self._record(case)
         event("scored every application")
 
-    @rule(index=st.integers(0, 30))
+    @rule(index=INDEX)
     def withdraw(self, index: int) -> None:
-        case = self._case(index)
+        case = self._case(index, lambda c: c.standing in (Standing.APPLIED, Standing.REFUSED))
         if case is None:
             return
         step = STEPS.named("withdraw_application")
         acting = self._acting(self._applicant(case))
-        if case.status != StallStatus.APPLIED:
+        before = case.status == StallStatus.APPLIED
+        refused = case.standing == Standing.REFUSED and case.offer is None
+        allowed = not case.withdrawn and case.status != "closed" and (before or refused)
+        if not allowed:
             self._refused(lambda: step.execute(case, None, acting))
             return
         step.execute(case, None, acting)
+        if refused:
+            event("refused application withdrawn")
         assert case.withdrawn
         assert case.id in self.market.withdrawn
         self._record(case, self.market)
@@ -523,8 +528,8 @@ class StallMachine(RuleBasedStateMachine):
 
 
 StallMachine.TestCase.settings = settings(
-    max_examples=150,
-    stateful_step_count=40,
+    max_examples=100,
+    stateful_step_count=50,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
