@@ -7,12 +7,16 @@ the staff who did it."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 from api.feed_market_data import MarketEventData
-from api.routes.feed import feed_types
+from api.routes.feed import CaseEventData, feed_types
 from domain.markets.market import Market
+from infrastructure.demo import TOWNS
+from infrastructure.demo_markets import CHRISTMAS, GAVE_UP_BECAUSE, KERB, market_of, seed_markets
 from infrastructure.wiring import Vorgang
 from projections.feed import DESCRIPTIONS, HOLIDAY_OFFERING_TYPES, PUBLIC_TYPES, TYPE_PREFIX, Feed
 from projections.feed_markets import MARKET_TYPES
@@ -184,6 +188,7 @@ def given_up_time(event: dict[str, Any]) -> str:
 
 
 CASES_BY_ID = {str(case): case for case in CASES}
+DEMO_NOW = datetime(2026, 12, 6, 11, 0, tzinfo=UTC)
 
 
 def test_a_towns_markets_are_published_to_that_town_only(vorgang: Vorgang) -> None:
@@ -215,3 +220,65 @@ def test_the_feed_types_give_the_market_types_their_own_schema() -> None:
         assert listed.dataschema == schema
         assert listed.description == DESCRIPTIONS[public]
     assert types[f"{TYPE_PREFIX}submitted.v1"].dataschema != schema
+
+
+STALL_FIELDS = {
+    "market_stall_applied": {"market_id", "category", "frontage_m"},
+    "market_stall_selected": {"selection_outcome", "pitch", "rank", "ranked", "algorithm"},
+    "market_stall_pitch_given_up": {"pitch", "by_the_town"},
+    "market_stall_pitch_offered": {"pitch", "until"},
+    "market_stall_offer_accepted": {"pitch"},
+}
+
+
+def test_the_stall_cases_events_name_market_pitch_and_rank_never_the_trader(
+    vorgang: Vorgang,
+) -> None:
+    town = TOWNS[0]
+    cases = seed_markets(vorgang, town, DEMO_NOW)
+    kerb = market_of(vorgang, town, KERB.code, DEMO_NOW)
+    christmas = market_of(vorgang, town, CHRISTMAS.code, DEMO_NOW)
+    markets = {str(kerb.id), str(christmas.id)}
+    events = [e for e in feed(vorgang) if e["subject"] in {str(c) for c in cases}]
+    stall = [e for e in events if short(e).startswith("market_stall_")]
+    assert Counter(short(e) for e in stall) == {
+        "market_stall_applied": len(KERB.traders) + len(CHRISTMAS.traders),
+        "market_stall_selected": len(KERB.traders),
+        "market_stall_pitch_given_up": 1,
+        "market_stall_pitch_offered": 1,
+        "market_stall_offer_accepted": 1,
+    }
+    for event in stall:
+        data = event["data"]
+        CaseEventData.model_validate(data)  # the schema /feed/types documents
+        assert set(data) <= set(CaseEventData.model_fields)
+        public = short(event)
+        assert STALL_FIELDS[public] <= set(data), public
+        assert data["service"] == "market-stall"
+        case = UUID(event["subject"])
+        if public == "market_stall_selected":
+            assert (data["rank"], data["pitch"], data["ranked"]) == (
+                kerb.rank_of(case),
+                (kerb.result_of(case) or {}).get("pitch"),
+                len(KERB.traders),
+            )
+            assert data["selection_outcome"] == ("admitted" if data["pitch"] else "refused")
+        if public == "market_stall_applied":
+            assert data["market_id"] in {
+                str(kerb.id),
+                str(market_of(vorgang, town, CHRISTMAS.code, DEMO_NOW).id),
+            }
+    [given_up] = [e["data"] for e in stall if short(e) == "market_stall_pitch_given_up"]
+    assert given_up["by_the_town"] is False
+    [accepted] = [e["data"] for e in stall if short(e) == "market_stall_offer_accepted"]
+    assert accepted["pitch"] == given_up["pitch"]
+
+    text = json.dumps(events, ensure_ascii=False)
+    for trader in (*KERB.traders, *CHRISTMAS.traders):
+        assert trader.business not in text
+        assert trader.contact not in text
+        assert trader.product_range not in text
+    assert GAVE_UP_BECAUSE not in text
+    assert "attraktivitaet" not in text  # no score sheet
+    assert "lot" not in text
+    assert "Reisegewerbekarte" not in text
