@@ -30,6 +30,7 @@ from application.privacy import PrivacyService
 from application.store import VorgangStore
 from application.teams import TeamDirectory
 from application.water_meters import WaterCampaignWatch, WaterMeterService
+from application.webhooks import SubscriptionService
 from infrastructure.appointment_watch import AppointmentWatch
 from infrastructure.case_references import ReferencesInTheSearchView
 from infrastructure.database import DatabaseTarget, parse_database_url
@@ -47,6 +48,7 @@ from infrastructure.settings import Settings
 from infrastructure.staff_directory import StaffSeenInTheAuditTrail
 from infrastructure.view_database import ViewDatabase, open_views
 from infrastructure.water_meter_directory import MetersInTheView
+from infrastructure.webhook_delivery import build_webhooks, create_webhook_tables
 from projections.search_terms import derive_search_key
 
 log = structlog.get_logger(__name__)
@@ -84,6 +86,7 @@ class Vorgang:
     water_meters: WaterMeterService  # meters and reading campaigns of the towns
     holiday: HolidayService  # the towns' holiday programmes: offerings, draws, health notes
     markets: MarketService  # the towns' markets: publication, selection, pitches
+    webhooks: SubscriptionService  # webhook subscriptions, their status and dead letters
 
     def close(self) -> None:
         """Stop projections and release database connections."""
@@ -236,6 +239,7 @@ def build(
             search_key = derive_search_key(settings.id_secret.get_secret_value().encode())
             projections = ProjectionHost(store, views, search_key=search_key)  # creates views
             create_firings(views)  # the scheduler's record of timers fired
+            create_webhook_tables(views)  # webhook cursors, retries, the subscriptions' index
         except DATABASE_ERRORS as error:
             store.close()
             keys.close()
@@ -293,6 +297,12 @@ def build(
         run_scheduler = settings.scheduler and injected is None
     if run_scheduler:
         projections.run_beside(scheduler)
+    # Webhooks are delivered where the read models are kept, like the timers (real time only).
+    webhooks, webhook_worker = build_webhooks(
+        settings, store, views, keys, projections.open_sealed, clock
+    )
+    if run_scheduler and settings.webhook_delivery:
+        projections.run_beside(webhook_worker)
     return Vorgang(
         settings=settings,
         target=target,
@@ -314,4 +324,5 @@ def build(
         water_meters=water_meters,
         holiday=holiday,
         markets=MarketService(store, clock),
+        webhooks=webhooks,
     )
