@@ -693,7 +693,8 @@ def test_another_towns_clerk_does_not_score() -> None:
     assert one.score_sheet is None
 
 
-def test_a_trader_cannot_accept_another_traders_offer() -> None:
+def crafts_selected() -> tuple[Market, Shared, list[MarketStallApplication]]:
+    """Four crafts stalls of 2.50 m scored 9, 8, 7, 6 for the market's two crafts pitches."""
     at_market = market(newcomer_share=Decimal(0))
     shared = Shared(at_market)
     cases = [applied(shared, form(at_market.id, "crafts", frontage_m="2.50")) for _ in range(4)]
@@ -709,6 +710,11 @@ def test_a_trader_cannot_accept_another_traders_offer() -> None:
     )
     for case_ in cases:
         case_.note_selection(at_market, actor=MARKT, at=SELECTED)
+    return at_market, shared, cases
+
+
+def test_a_trader_cannot_accept_another_traders_offer() -> None:
+    at_market, shared, cases = crafts_selected()
     holder = next(c for c in cases if c.standing == Standing.ADMITTED)
     STEPS.named("give_up_pitch").execute(
         holder, StallReason(reason="krank"), Acting(applicant_of(holder), LATE, shared)
@@ -721,6 +727,24 @@ def test_a_trader_cannot_accept_another_traders_offer() -> None:
         )
     assert offered.offer is not None
     assert at_market.offer_of(offered.id) is not None
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="MarketStallApplication.give_up_pitch lets the town's clerk take an admitted "
+    "trader's pitch (a Widerruf of the admission, § 49 HVwVfG) with one line of reason: no "
+    "hearing (§ 28 HVwVfG), no ground, no discretion, no Bescheid with a remedy notice, and "
+    "after decisions_by the trader still owes the Standgeld - the town's revocation must be "
+    "a decision of its own, as resident_parking.revoke_permit is",
+)
+def test_the_town_takes_a_pitch_back_only_by_a_revocation_with_hearing_and_remedy() -> None:
+    _at_market, shared, cases = crafts_selected()
+    holder = next(c for c in cases if c.standing == Standing.ADMITTED)
+    with pytest.raises(InvalidCommand):
+        STEPS.named("give_up_pitch").execute(
+            holder, StallReason(reason="Stand passt nicht"), Acting(MARKT, LATE, shared)
+        )
+    assert holder.pitch is not None
 
 
 # ------------------------------------------------------------------ the fee
