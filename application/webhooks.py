@@ -516,9 +516,10 @@ class WebhookDelivery:
         subscription = self._load(subscription_id)
         if subscription is None or subscription.status is SubscriptionStatus.DELETED:
             return DeliveryRound(stopped=True)
-        state = self.states.get(subscription_id) or DeliveryState(
-            subscription_id, subscription.starts_after
-        )
+        stored = self.states.get(subscription_id)
+        state = stored or DeliveryState(subscription_id, subscription.starts_after)
+        if stored is None:
+            self.states.put(state)  # the cursor starts where the subscription said
         state, subscription = self._redeliver(subscription, state)
         if subscription.status is not SubscriptionStatus.ACTIVE:
             return DeliveryRound(stopped=True)
@@ -527,6 +528,7 @@ class WebhookDelivery:
             now = self.clock.now()
             if state.retry.next_at is not None and state.retry.next_at > now:
                 return DeliveryRound(delivered, dead, next_at=state.retry.next_at)
+            head = self.feed.head()  # every event up to it is in the view already
             events = self.feed.after(
                 subscription.filter,
                 state.cursor,
@@ -534,6 +536,11 @@ class WebhookDelivery:
                 personal=subscription.personal_data,
             )
             if not events:
+                if head > state.cursor and state.retry.attempts == 0:
+                    # none of the events up to the head is for this subscription: the
+                    # cursor passes them, so the worker need not look again until it moves
+                    state = replace(state, cursor=head)
+                    self.states.put(state)
                 return DeliveryRound(delivered, dead)
             for event in events:
                 state, subscription, outcome = self._attempt(subscription, state, event)
