@@ -2,7 +2,7 @@
 
 Routes depend on this, not on how the process is wired: the case use cases, the one command
 pipeline, the decision audit, the documents, erasure, the teams, the water meters, the holiday
-programmes, the markets and the log positions of case versions.
+programmes, the markets, the webhook subscriptions and the log positions of case versions.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from application.payments import PaymentService
 from application.privacy import PrivacyService
 from application.teams import TeamDirectory
 from application.water_meters import WaterMeterService
+from application.webhooks import SubscriptionService
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -82,3 +83,7 @@ class Facade(Protocol):
     @property
     def water_meters(self) -> WaterMeterService:
         """Water meters and reading campaigns: install, exchange, correct, estimate, replay."""
+
+    @property
+    def webhooks(self) -> SubscriptionService:
+        """Webhook subscriptions: subscribe, status, dead letters and their redelivery."""
