@@ -235,9 +235,10 @@ class MarketStallApplication(Case):
     FEE_LEGAL_BASIS: ClassVar[str] = FEE_LEGAL_BASIS
     FEE_BY_TARIFF_OF: ClassVar[str | None] = "a market stall"
     FEE_DEBT_ARISES_ON: ClassVar[str] = "decision"
-    # The fee (Standgeld, electricity, water); the deposit is charged beside it, not a fee.
+    # The decision's fee is every line the market fee tariff assesses (the contract between
+    # the markets' modules): Standgeld, electricity, water and the refundable deposit.
     FEE_LEDGERS: ClassVar[frozenset[str]] = frozenset(
-        {market_fees.PITCH_FEE, market_fees.ELECTRICITY, market_fees.WATER}
+        {market_fees.PITCH_FEE, market_fees.ELECTRICITY, market_fees.WATER, market_fees.DEPOSIT}
     )
     APPROVED_ONLY_BY_RULES: ClassVar[str | None] = (
         "a pitch is allocated only by the market's selection or a move-up"
@@ -998,7 +999,7 @@ class MarketStallApplication(Case):
         particulars["deposit"] = str(fees.deposit)
         return DecisionTerms(
             expires_on=self.last_day,
-            fee=fees.total - fees.deposit,  # the deposit is a security beside the fee
+            fee=fees.total,
             rules=(selection, fees.rules, conditions.record()),
             particulars=particulars,
         )

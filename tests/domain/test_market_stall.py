@@ -240,10 +240,9 @@ def test_the_selection_admits_with_pitch_fee_and_conditions_and_stores_the_score
         market_fees.PITCH_FEE: Decimal("60.00"),  # 2.50 m times 24.00 € at a Christmas market
         market_fees.DEPOSIT: Decimal("100.00"),
     }
-    assert decision.fee == Decimal("60.00")  # the deposit is charged beside the fee
+    assert decision.fee == Decimal("160.00")  # every line, the refundable deposit too
     assert decision.particulars["deposit"] == "100.00"
-    assert decision.costs is not None
-    assert decision.costs.amount == Decimal("60.00")
+    assert sum(c.amount for c in first.fee_charges_in_force()) == decision.fee
     assert len(decision.provisions) == 4  # the standard stall conditions
     assert decision.discretion is not None
     assert "Bekannt und bewährt" in decision.discretion.value
