@@ -36,6 +36,7 @@ from api.routes import appointments as appointment_routes
 from api.routes import graves as grave_routes
 from api.routes import holiday as holiday_routes
 from api.routes import markets as market_routes
+from api.routes import subscriptions as subscription_routes
 from api.routes import teams as teams_routes
 from api.routes import water_meters as water_meter_routes
 from api.routes.service_steps import step_routes
@@ -158,4 +159,5 @@ def create_app(
     app.include_router(water_meter_routes.router)  # water meters and reading campaigns (#26)
     app.include_router(holiday_routes.router)  # holiday programmes: offerings and draws (#27)
     app.include_router(market_routes.router)  # markets: publication, selection, pitches (#28)
+    app.include_router(subscription_routes.router)  # webhook subscriptions (#29)
     return app

@@ -87,8 +87,10 @@ def test_the_allow_list_admits_a_network_or_a_host_name() -> None:
         by_network.check("http://127.0.0.1/")
 
 
-def test_development_allows_every_address() -> None:
-    SsrfGuard(development=True, resolve=lambda h, p: ["127.0.0.1"]).check("http://localhost:9/")
+def test_development_allows_every_address_and_still_pins_it() -> None:
+    guard = SsrfGuard(development=True, resolve=lambda h, p: ["127.0.0.1"])
+    guard.check("http://localhost:9/")
+    assert str(guard.target("http://localhost:9/").address) == "127.0.0.1"
 
 
 def test_a_host_that_does_not_resolve_is_refused() -> None:
