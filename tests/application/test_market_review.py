@@ -305,3 +305,22 @@ def test_a_score_sheet_racing_the_selection_is_in_it_or_refused(
     assert sheet is not None
     # Whichever saved first: the selection ran on the sheet the case holds now.
     assert record["sheets"][str(bert)] == sheet["points"], results
+
+
+def test_two_selections_at_once_are_one_selection_and_one_refusal(
+    vorgang: Vorgang, clock: FixedClock, held_saves: Callable[[int], list[int]]
+) -> None:
+    market = publish(vorgang, clock).id
+    cases = [apply(vorgang, market, name) for name in ("Anna", "Bert", "Cem")]
+    clock.advance(timedelta(days=11))
+    for case_id, points in zip(cases, (9, 5, 3), strict=True):
+        score(vorgang, case_id, points)
+    lost = held_saves(2)
+    results = in_threads([lambda: vorgang.markets.select(CLERK, market)] * 2)
+    held_saves(0)
+    assert sorted(type(r).__name__ for r in results) == ["AlreadySelected", "Market"], results
+    assert len(lost) == 1
+    now = market_now(vorgang, market)
+    assert len(now.assigned) == 2
+    for case_id in cases:
+        assert len(stall(vorgang, case_id).decisions) == 1  # decided once, not twice
