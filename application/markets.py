@@ -42,6 +42,7 @@ from domain.markets.calendar import MarketCalendar, MarketCodeTaken, calendar_id
 from domain.markets.market import CriteriaSet, Market, Pitch, market_id
 from domain.rules.market_selection import replay as replay_selection
 from domain.services.market_stall import SERVICE_ID, MarketStallApplication
+from domain.services.market_stall_steps import MarketSummary
 from domain.working_days import berlin_date
 
 __all__ = [
@@ -49,8 +50,10 @@ __all__ = [
     "MarketRecordNotFound",
     "MarketService",
     "MarketsInTheLog",
+    "criteria_view",
     "market_actor",
     "market_view",
+    "pitch_view",
 ]
 
 WATCH_ID: Final = "system:market-stalls"
@@ -74,7 +77,8 @@ class MarketRecordNotFound(CaseNotFound):
 # ------------------------------------------------------------------ views
 
 
-def _pitch_view(pitch: Pitch) -> dict[str, Any]:
+def pitch_view(pitch: Pitch) -> dict[str, Any]:
+    """A pitch as published: number, frontage, utilities, the categories it holds."""
     return {
         "number": pitch.number,
         "frontage_m": pitch.frontage_m,
@@ -84,7 +88,8 @@ def _pitch_view(pitch: Pitch) -> dict[str, Any]:
     }
 
 
-def _criteria_view(criteria: CriteriaSet) -> dict[str, Any]:
+def criteria_view(criteria: CriteriaSet) -> dict[str, Any]:
+    """The published criteria: their version, and each criterion with its weight."""
     return {
         "version": criteria.version,
         "criteria": [
@@ -115,9 +120,9 @@ def market_view(market: Market, now: datetime) -> dict[str, Any]:
         "regime": market.regime,
         "days": list(market.days),
         "site": market.site,
-        "pitches": [_pitch_view(p) for p in market.pitches],
+        "pitches": [pitch_view(p) for p in market.pitches],
         "categories": list(market.categories),
-        "criteria": _criteria_view(market.criteria),
+        "criteria": criteria_view(market.criteria),
         "newcomer_share": market.newcomer_share,
         "applications_from": market.applications_from,
         "deadline": market.deadline,
@@ -129,6 +134,10 @@ def market_view(market: Market, now: datetime) -> dict[str, Any]:
         "selected_at": market.selected_at,
         "version": market.version,
     }
+
+
+_pitch_view = pitch_view  # the names the markets directory imported first
+_criteria_view = criteria_view
 
 
 def _years(at: datetime) -> tuple[int, int]:
@@ -148,7 +157,7 @@ class MarketDirectory(Protocol):
         shows it at ``now``."""
         ...
 
-    def open_in(self, tenant: str, at: datetime) -> Sequence[Market]:
+    def open_in(self, tenant: str, at: datetime) -> Sequence[MarketSummary]:
         """The town's markets open for applications at ``at`` (this year's and the next's)."""
         ...
 
@@ -246,7 +255,7 @@ class MarketService:
         """The town's markets of a year as everybody reads them now, in publication order."""
         return self.directory.listed(tenant, year, self.clock.now())
 
-    def markets_open_in(self, tenant: str, at: datetime) -> Sequence[Market]:
+    def markets_open_in(self, tenant: str, at: datetime) -> Sequence[MarketSummary]:
         """The town's markets open for applications at that moment (this year's and the
         next's calendar): what the catalogue's example of a stall application names."""
         return self.directory.open_in(tenant, at)
@@ -447,7 +456,7 @@ class MarketService:
         offers = found.open_offers
         return [
             {
-                **_pitch_view(pitch),
+                **pitch_view(pitch),
                 "case_id": assigned.get(pitch.number),
                 "offered_to": (
                     {"case_id": offers[pitch.number].case_id, "until": offers[pitch.number].until}
