@@ -662,6 +662,49 @@ def privacy_new_kek() -> None:
     typer.echo(new_kek_text())
 
 
+webhooks_app = typer.Typer(help="Webhook subscriptions: their dead letters.")
+app.add_typer(webhooks_app, name="webhooks")
+
+
+@webhooks_app.command("dead-letters")
+def webhooks_dead_letters(
+    subscription: Annotated[
+        str | None, typer.Option("--subscription", help="Only this subscription (its id).")
+    ] = None,
+    redeliver: Annotated[
+        int | None,
+        typer.Option("--redeliver", help="Deliver this dead letter (its sequence) again."),
+    ] = None,
+    reason: Annotated[str, typer.Option(help="Why, recorded with a redelivery.")] = (
+        "Neuzustellung durch den Betrieb"
+    ),
+    operator: Annotated[str, typer.Option(help="Who, recorded (account id).")] = "cli:webhooks",
+) -> None:
+    """List dead letters (every subscription's, or one's), or ask for one's redelivery."""
+    from infrastructure.webhook_cli import dead_letter_lines, request_redelivery
+
+    try:
+        chosen = UUID(subscription) if subscription else None
+    except ValueError:
+        raise fail(f"--subscription: {subscription!r} is not a subscription id (UUID)") from None
+    if redeliver is not None and chosen is None:
+        raise fail("--redeliver needs --subscription")
+    settings = load_settings()
+    configure_logging(settings.log_format, "WARNING")
+    vorgang = open_vorgang(settings)
+    try:
+        if redeliver is not None and chosen is not None:
+            lines = [request_redelivery(vorgang.webhooks, operator, chosen, redeliver, reason)]
+        else:
+            lines = dead_letter_lines(vorgang.webhooks, operator, chosen) or ["no dead letters"]
+    except (ApplicationError, DomainError, LookupError) as error:
+        raise fail(str(error)) from None
+    finally:
+        vorgang.close()
+    for line in lines:
+        typer.echo(line)
+
+
 def main() -> None:
     """Entry point of the console script."""
     app(prog_name="vorgang")
