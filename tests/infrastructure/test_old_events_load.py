@@ -48,6 +48,10 @@ SHAPED_AFTER_TYPING: frozenset[type[Any]] = frozenset(
     {
         # tests/application/test_road_opening_old_events.py
         RoadOpeningPermit.PermitExtended,
+        # tests/application/test_upcasting.py: first stored by Procedure law 1 without the
+        # status they record now (they never moved the case)
+        Case.ObjectionDecided,
+        Case.RemedyNoticeFoundDefective,
     }
 )
 
@@ -136,7 +140,7 @@ def test_the_old_events_cover_every_event_whose_shape_changed(store: VorgangStor
     old = [stored_event(line) for line in stored_before() if "class_version" not in line["state"]]
     met = {type(store.mapper.to_domain_event(stored)) for stored in old}
     assert sorted(get_topic(k) for k in changed - met - SHAPED_AFTER_TYPING) == []
-    assert len(changed) == 25
+    assert len(changed) == 27
     # Besides the 17 that gained their status, five changed again with Procedure law 1; with
     # Procedure law 2 the acceptance of a restoration (the warranty's end), the set-up
     # report of a traffic sign order (the vehicles parked, the towing-costs day), and the
@@ -144,13 +148,17 @@ def test_the_old_events_cover_every_event_whose_shape_changed(store: VorgangStor
     # relied on) and charge assessment (the notice's parts); the resident parking permit's
     # renewal and plate change became decisions with their notification (two more), and
     # its revocation names ground, hearing and enforcement (a third version); the road
-    # opening's extension (new with Procedure law 2) records its Sondernutzungsgebühr.
+    # opening's extension (new with Procedure law 2) records its Sondernutzungsgebühr. The
+    # objection's lodging took a fourth shape (its third was first stored without a status),
+    # its Widerspruchsbescheid and a defective remedy notice a second (first stored without).
+    assert {k.__qualname__ for k in changed if getattr(k, "class_version", 1) == 4} == {
+        "Case.ObjectionLodged"
+    }
     twice = {k.__qualname__ for k in changed if getattr(k, "class_version", 1) == 3}
     assert twice == {
         "Case.BecameFinal",
         "Case.Notified",
         "Case.ObjectionForwarded",
-        "Case.ObjectionLodged",
         "Case.ObjectionRemedied",
         "RoadOpeningPermit.RestorationInspected",
         "SewerConnection.ConnectionAccepted",
