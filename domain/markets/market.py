@@ -8,8 +8,9 @@ the same atomic save as the case's submission, so of two applications at once on
 on the market's version and is decided again from a fresh load). After the deadline, staff
 score each application on the score sheet (in its case) and the selection runs once
 (``select``, by domain/rules/market_selection.py, with the seed and every input recorded so
-it replays); refusals are made by ``decisions_by``, at least ``MIN_RELIEF_DAYS`` before the
-first market day, so a refused trader can still seek interim relief (§ 123 VwGO).
+it replays), by ``decisions_by`` at the latest (later it is refused): that day lies at least
+``MIN_RELIEF_DAYS`` before the first market day, so a refused trader can still seek interim
+relief (§ 123 VwGO).
 
 When a trader gives a pitch up (or the town revokes it), the pitch is offered to the next in
 rank it fits (``give_up_pitch``); the offer runs ``offer_days`` (never past the day before
@@ -30,7 +31,8 @@ Invariants, held by the commands (an ``@event`` method only assigns):
 - a pitch holds the stall assigned to it: category, frontage and utilities fit;
 - a freed pitch is offered to the best-ranked application it fits that holds no pitch and
   was never given up, declined or let run out (move-up follows rank and fit);
-- applications are recorded only while the window is open, and the selection runs once.
+- applications are recorded only while the window is open, and the selection runs once;
+- newcomers keep a real chance: a share of the pitches, or criteria that outweigh attendance.
 """
 
 from __future__ import annotations
