@@ -27,6 +27,7 @@ from domain.markets.market import (
     Market,
     Pitch,
 )
+from domain.personal_data import PersonalData
 from domain.rules import market_fees
 from domain.rules.market_selection import (
     StallApplication,
@@ -782,6 +783,52 @@ def test_an_objection_to_the_refusal_is_settled_when_the_trader_takes_a_pitch_of
     refused.lodge_objection(
         actor=MARKT, at=SELECTED + timedelta(days=6), grounds="Die Auflage ist zu streng."
     )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="MarketStallApplication._considerations tells every trader the criteria were "
+    "'vor Beginn der Bewerbungsfrist veröffentlicht', but Market.publish accepts an "
+    "applications_from before the publication (the window open already): the Bescheid's "
+    "reasons then state something false - refuse applications_from before 'at', or say "
+    "'mit der Ausschreibung veröffentlicht' and give the publication's date",
+)
+def test_the_reasons_never_claim_the_criteria_were_published_before_the_window_opened() -> None:
+    try:
+        at_market = Market.publish(
+            tenant=TOWN,
+            year=2026,
+            code="spaet-26",
+            name="Spät veröffentlichter Markt",
+            kind="christmas_market",
+            regime="festgesetzt",
+            days=DAYS,
+            site="Marktplatz",
+            pitches=[Pitch("1", Decimal("3.00"), False, False, ("crafts",))],
+            categories=["crafts"],
+            criteria=SCORED_ONLY,
+            newcomer_share=Decimal("0.5"),
+            applications_from=DURING - timedelta(days=5),
+            deadline=DEADLINE,
+            decisions_by=DECISIONS_BY,
+            offer_days=7,
+            staff=[MARKT.id],
+            actor=MARKT,
+            at=DURING,  # published while the window was open already
+        )
+    except InvalidCommand:
+        return  # refused: the reasons stay true
+    shared = Shared(at_market)
+    one = applied(shared, form(at_market.id, "crafts"), at=DURING + timedelta(hours=1))
+    one.score_application(
+        actor=MARKT, at=AFTER, market=at_market, points={"quality": 5}, note="gut"
+    )
+    at_market.select(seed=SEED, sheets={one.id: sheet_of(one)}, actor=MARKT, at=SELECTED)
+    one.note_selection(at_market, actor=MARKT, at=SELECTED)
+    assert one.decision is not None
+    discretion = one.decision.discretion
+    assert isinstance(discretion, PersonalData)
+    assert "vor Beginn der Bewerbungsfrist" not in str(discretion.value)
 
 
 # ------------------------------------------------------------------ the fee
