@@ -227,6 +227,47 @@ class Settings(BaseSettings):
         default=True,
         description="Deliver webhooks where the read models are kept (serve, worker).",
     )
+    nats_url: str | None = Field(
+        default=None,
+        description=(
+            "NATS server (e.g. nats://127.0.0.1:4222): when set, the feed is relayed to "
+            "JetStream where the read models are kept (serve, worker), without personal data."
+        ),
+    )
+    nats_stream: str = Field(
+        default="VORGANG",
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="The JetStream stream the relay publishes to (created if missing).",
+    )
+    nats_subject_prefix: str = Field(
+        default="vorgang",
+        pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
+        description="Subjects are <prefix>.<tenant>.<service>.<type without de.vorgang.>.",
+    )
+    nats_retention: str = Field(
+        default="limits",
+        pattern=r"^(limits|interest|workqueue)$",
+        description="The retention of a stream the relay creates: limits, interest, workqueue.",
+    )
+    nats_max_age_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        description="How long the stream keeps an event when the relay creates it (0: no limit).",
+    )
+    nats_duplicate_window_seconds: float = Field(
+        default=7200.0,
+        gt=0,
+        description=(
+            "JetStream drops a message whose Nats-Msg-Id (the event id) it stored this recently: "
+            "it covers a relay's crash and restart. Consumers still dedupe by id beyond it."
+        ),
+    )
+    nats_batch: int = Field(
+        default=256, ge=1, le=10_000, description="Events published per acknowledged batch."
+    )
+    nats_poll_seconds: float = Field(
+        default=0.05, gt=0, le=60, description="How often the relay looks for new feed events."
+    )
     metrics_token: SecretStr | None = Field(
         default=None,
         description=(
