@@ -9,7 +9,7 @@ two for crafts; a fifth of the pitches (one) goes first to newcomers in rank ord
     business  category  quality (x3/10)  years (x1/5)  total   outcome
     Ben       crafts    10               5             4.0000  admitted (pitch 3)
     Anna      food       9               5             3.7000  admitted (pitch 1)
-    Cleo      crafts     8               3             3.0000  refused: category_full
+    Cleo      crafts     8               3             3.0000  refused: newcomer_share
     Dora      crafts     2               0 (newcomer)  0.6000  admitted (pitch 2: the share)
     Emil      food       1               0 (newcomer)  0.3000  refused: category_full
 """
@@ -260,15 +260,10 @@ def test_a_market_goes_through_every_step_by_http_alone(
     assert refused["service_state"]["standing"] == "refused"
     assert fees(refused) == {}
     refusal = refused["decision"]
-    assert (refusal["outcome"], refusal["particulars"]["reasons"]) == (
-        "rejected",
-        ["category_full"],
-    )
-    assert (refusal["particulars"]["criteria_version"], refusal["particulars"]["total"]) == (
-        "2026-1",
-        "3.0000",
-    )
-    assert "Rang 3 von 5" in refusal["justification"]
+    given = refusal["particulars"]
+    assert (refusal["outcome"], given["reasons"]) == ("rejected", ["newcomer_share"])
+    assert (given["criteria_version"], given["total"]) == ("2026-1", "3.0000")
+    assert "Rang 3 von 5" in refusal["justification"]  # the share went to Dora, a newcomer
     assert refusal["legal_remedy_notice"]  # by decisions_by, in time for interim relief
 
     # Ben gives his pitch up: Cleo, next in rank that fits, is offered it and accepts.
