@@ -38,6 +38,7 @@ from infrastructure.documents.assembly import document_ports, renderer
 from infrastructure.documents.delivery_watch import DeliveryWatch
 from infrastructure.holiday_offering_directory import OfferingsInTheView
 from infrastructure.log_position import LogPositions
+from infrastructure.nats_relay import build_relay, create_relay_tables
 from infrastructure.payment_watch import PaymentWatch
 from infrastructure.privacy.key_encryption import KeyEncryptionError, KeyRing, parse_kek
 from infrastructure.privacy.key_store import PersonalDataKeys, WritesKeyRows, open_keys
@@ -240,6 +241,7 @@ def build(
             projections = ProjectionHost(store, views, search_key=search_key)  # creates views
             create_firings(views)  # the scheduler's record of timers fired
             create_webhook_tables(views)  # webhook cursors, retries, the subscriptions' index
+            create_relay_tables(views)  # the NATS relay's cursors
         except DATABASE_ERRORS as error:
             store.close()
             keys.close()
@@ -303,6 +305,9 @@ def build(
     )
     if run_scheduler and settings.webhook_delivery:
         projections.run_beside(webhook_worker)
+    # The feed is relayed to NATS JetStream where the read models are kept, when configured.
+    if run_scheduler and settings.nats_url:
+        projections.run_beside(build_relay(settings, views))
     return Vorgang(
         settings=settings,
         target=target,
