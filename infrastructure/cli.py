@@ -705,6 +705,36 @@ def webhooks_dead_letters(
         typer.echo(line)
 
 
+relay_app = typer.Typer(help="Relays of the integration feed to message brokers.")
+app.add_typer(relay_app, name="relay")
+
+
+@relay_app.command("nats")
+def relay_nats(
+    url: Annotated[
+        str | None,
+        typer.Option("--url", help="NATS server, e.g. nats://127.0.0.1:4222 (VORGANG_NATS_URL)."),
+    ] = None,
+) -> None:
+    """Publish the feed to NATS JetStream without personal data, from the relay's cursor, until
+    SIGTERM or SIGINT (`vorgang worker` or `serve` keep the feed view it reads)."""
+    from infrastructure.nats_relay import build_relay
+
+    settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    vorgang = open_vorgang(settings)
+    try:
+        try:
+            relay = build_relay(settings, vorgang.views, url)
+        except ValueError as error:
+            raise fail(str(error)) from None
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: relay.request_stop())
+        relay.run()
+    finally:
+        vorgang.close()
+
+
 def main() -> None:
     """Entry point of the console script."""
     app(prog_name="vorgang")
