@@ -276,3 +276,17 @@ def test_the_catalogue_example_of_a_town_with_an_open_market_is_accepted(
         headers=auth("applicant", sub="portal:beispiel"),
     )
     assert answer.status_code == 201, answer.text
+
+
+def test_a_case_id_asked_for_as_a_market_is_not_found_and_shows_nothing_of_it(
+    client: TestClient, auth: Auth, clock: FixedClock
+) -> None:
+    market = publish(client, auth, clock)
+    case_id = apply(client, auth, market, "Anna")
+    for headers in ({}, auth("clerk", sub=CLERK)):
+        answer = client.get(f"{MARKETS}/{case_id}", headers=headers)
+        assert answer.status_code == 404, answer.text
+        assert "Anna" not in answer.text
+        assert answer.headers["content-type"].startswith(PROBLEM)
+    selection = client.post(f"{MARKETS}/{case_id}/selection", headers=auth("clerk", sub=CLERK))
+    assert selection.status_code == 404, selection.text
