@@ -852,6 +852,15 @@ def test_the_reasons_say_pitches_were_short_only_when_they_were() -> None:
     assert "reicht nicht für alle Bewerbungen" not in str(discretion.value)
 
 
+def test_a_refused_trader_leaves_the_waiting_list_by_withdrawing() -> None:
+    at_market, shared, cases = crafts_selected()
+    refused = next(c for c in cases if c.standing == Standing.REFUSED)
+    STEPS.named("withdraw_application").execute(
+        refused, None, Acting(applicant_of(refused), LATE, shared)
+    )
+    assert refused.id in at_market.withdrawn
+
+
 # ------------------------------------------------------------------ the fee
 
 
