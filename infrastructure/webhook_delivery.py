@@ -64,6 +64,7 @@ INDEX: Final = "webhook_subscriptions"
 INDEX_POSITION: Final = "webhook_subscriptions_position"
 LOCK_NAME: Final = "webhook_delivery"
 INDEX_BATCH: Final = 500
+STANDBY: Final = 1.0  # seconds between a standby worker's looks for the delivery's lock
 INDEXED_EVENTS = (
     Subscription.Created,
     Subscription.Deleted,
@@ -459,13 +460,17 @@ class WebhookWorker:
     def run(self) -> None:
         """The loop: hold the lock, find the subscriptions with work, deliver them."""
         while not self._stop.is_set():
+            holding = False
             try:
-                if self._holding():
+                holding = self._holding()
+                if holding:
                     self.round()
             except Exception as error:  # the database away: try again on the next round
                 log.warning("webhook round failed", error=type(error).__name__)
                 self._release()
-            self._wake.wait(self.poll_seconds)
+            # a standby looks for the lock now and then, not at every poll (each look
+            # that finds it taken may cost a connection)
+            self._wake.wait(self.poll_seconds if holding else max(self.poll_seconds, STANDBY))
             self._wake.clear()
 
     def round(self) -> int:
