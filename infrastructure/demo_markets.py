@@ -7,8 +7,9 @@ every application (``market-stall`` cases, each recorded on its market in the sa
   Reisegewerbekarte): seven traders applied for four pitches, the deadline passed three
   weeks ago, the market office scored every application and selected the next day (the
   newcomers' share, the ranks, the admissions with their pitch and fee, the refusals with
-  their reasons, all by ``decisions_by``); then an admitted trader gave a pitch up, it was
-  offered to the next in rank that fits, and that trader accepted;
+  their reasons, all notified by letter long before ``decisions_by``); then an admitted
+  trader gave a pitch up, it was offered to the next in rank that fits, and that trader
+  accepted (the new admission notified too);
 - the **Weihnachtsmarkt** is a festgesetzter Markt (§ 69 GewO) two months ahead: its
   window opened ten days ago and is open now (by the app clock), three traders applied so far.
 
@@ -36,6 +37,7 @@ from domain.markets.market import CriteriaSet, Criterion, Market, Pitch, market_
 from domain.services.market_stall import SERVICE_ID, MarketStallApplication
 from domain.services.market_stall_steps import STEPS, ScoreSheet, StallReason
 from domain.working_days import BERLIN, berlin_date
+from infrastructure.demo_steps import notify
 from infrastructure.wiring import Vorgang
 
 GAVE_UP_BECAUSE: Final = "Unser Verkaufswagen ist in der Werkstatt, wir können nicht kommen."
@@ -351,9 +353,9 @@ def _market(seeding: Seeding, market: DemoMarket) -> list[UUID]:
 
 def _selected_then_moved_up(seeding: Seeding, market: DemoMarket, cases: list[UUID]) -> None:
     """The day after the deadline the clerk scores every application; the next morning the
-    head of the office selects. Three days later the best-ranked trader of crafts and games
-    holding a pitch gives it up: the pitch is offered to the next in rank that fits, who
-    accepts the day after."""
+    head of the office selects, and every Bescheid goes out by letter. Three days later the
+    best-ranked trader of crafts and games holding a pitch gives it up: the pitch is offered
+    to the next in rank that fits, who accepts the day after; that admission goes out too."""
     vorgang, town, today = seeding.vorgang, seeding.town, seeding.today
     clock = FixedClock(market.deadline(today) + timedelta(hours=9))
     handler = CommandHandler(CaseService(vorgang.store, clock, vorgang.cases.identities))
@@ -369,6 +371,9 @@ def _selected_then_moved_up(seeding: Seeding, market: DemoMarket, cases: list[UU
     clock.set(market.deadline(today) + timedelta(days=1, hours=9))
     the_id = market_id(town.tenant, market.year(today), market.code)
     selected: Market = MarketService(vorgang.store, clock).select(town.supervisor, the_id)
+    clock.advance(timedelta(hours=2))
+    for case_id in cases:  # every admission and refusal goes out by letter that day
+        notify(handler, case_id, town, clock)
     giving_up = min(
         (case for case in cases if selected.pitch_of(case) in ("2", "3")),
         key=lambda case: selected.rank_of(case) or 0,
@@ -382,6 +387,8 @@ def _selected_then_moved_up(seeding: Seeding, market: DemoMarket, cases: list[UU
     clock.advance(timedelta(days=1))
     accept = STEPS.named("accept_pitch_offer")
     handler.handle(following, accept(), _trader(town, market, cases.index(following)), None)
+    clock.advance(timedelta(hours=3))
+    notify(handler, following, town, clock)  # the admission on move-up
 
 
 def _stored_market(vorgang: Vorgang, the_id: UUID) -> Market:

@@ -203,6 +203,13 @@ def test_demo_covers_every_state_in_all_four_towns_and_is_idempotent(vorgang: Vo
         "waiting_list",
         "closed",
     }
+    # Market stalls (infrastructure/demo_markets.py, which checks the markets): in each town
+    # seven traders applied for the Kerb (selected and notified, a pitch given up and moved
+    # up) and three for the Christmas market open now.
+    stalls = [c for c in cases if c.service == "market-stall"]
+    for tenant in TENANTS:
+        statuses = Counter(c.status for c in stalls if c.tenant == tenant)
+        assert statuses == {"notified": 6, "pitch_given_up": 1, "applied": 3}, tenant
 
 
 def _rates(case: Any) -> set[Rate]:

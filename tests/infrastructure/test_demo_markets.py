@@ -55,6 +55,8 @@ def test_every_town_has_a_kerb_selected_with_a_move_up_and_a_christmas_market_op
         mine = {c.id: c for c in cases if c.id in kerb.applications}
         standings = Counter(c.standing for c in mine.values())
         assert standings == {"admitted": 4, "refused": 2, "given_up": 1}, town.tenant
+        statuses = Counter(c.status for c in mine.values())
+        assert statuses == {"notified": 6, "pitch_given_up": 1}, town.tenant
         for case in mine.values():
             decision = case.decision
             assert decision is not None
@@ -62,6 +64,8 @@ def test_every_town_has_a_kerb_selected_with_a_move_up_and_a_christmas_market_op
                 assert decision.outcome is DecisionOutcome.REJECTED
                 assert decision.particulars["reasons"]
                 assert berlin_date(decision.decided_at) <= kerb.decisions_by
+                assert case.notified_on is not None  # in time for interim relief
+                assert case.notified_on <= kerb.decisions_by
             if case.standing == "admitted":
                 assert case.pitch == kerb.pitch_of(case.id)
                 assert decision.outcome in (
@@ -86,6 +90,8 @@ def test_every_town_has_a_kerb_selected_with_a_move_up_and_a_christmas_market_op
         assert christmas.selected_at is None
         assert len(christmas.applications) == len(CHRISTMAS.traders)
         assert christmas.assigned == {}
+        waiting = [c for c in cases if c.id in christmas.applications]
+        assert {c.status for c in waiting} == {"applied"}
 
     # the read model and the feed show both markets of every town
     vorgang.projections.catch_up()
