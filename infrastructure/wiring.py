@@ -38,6 +38,7 @@ from infrastructure.documents.assembly import document_ports, renderer
 from infrastructure.documents.delivery_watch import DeliveryWatch
 from infrastructure.holiday_offering_directory import OfferingsInTheView
 from infrastructure.log_position import LogPositions
+from infrastructure.market_directory import MarketsInTheView
 from infrastructure.nats_relay import build_relay, create_relay_tables
 from infrastructure.payment_watch import PaymentWatch
 from infrastructure.privacy.key_encryption import KeyEncryptionError, KeyRing, parse_kek
@@ -328,6 +329,6 @@ def build(
         payments=payments,
         water_meters=water_meters,
         holiday=holiday,
-        markets=MarketService(store, clock),
+        markets=MarketService(store, clock, MarketsInTheView(store, views, projections)),
         webhooks=webhooks,
     )
