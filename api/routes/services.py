@@ -1,13 +1,16 @@
 """The service catalogue: what can be applied for, with schemas, periods, fees and examples.
 
 Most services' example is accepted in every town on the day it is fetched. A service whose
-applications name something a town publishes (a holiday offering open for registration) has
-an example per town instead (``examples_by_town``), read from what the towns have open now;
-while the database cannot be read, the entry says so (``example_note``) rather than failing.
+applications name something a town publishes (a holiday offering open for registration, a
+market open for applications) has an example per town instead (``examples_by_town``), read
+from what the towns have open now; while the database cannot be read, the entry says so
+(``example_note``) rather than failing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Final
 
@@ -16,9 +19,12 @@ from fastapi import APIRouter, Path, Request
 from api.access import public
 from api.problems import DATABASE_DOWN, PROBLEM_JSON, NotFound, ServiceUnavailable
 from api.routes.holiday import holiday_of
+from api.routes.markets import markets_of
 from api.schemas import ServiceOut
+from application.facade import Facade
 from domain.services.catalogue import SERVICES, ServiceDefinition
-from domain.services.holiday_registration import OpenOfferings
+from domain.services.holiday_registration import OfferingSummary
+from domain.services.market_stall_steps import MarketSummary
 from domain.tenants import TENANTS
 from domain.working_days import BERLIN
 
@@ -30,10 +36,27 @@ UNREADABLE: Final = (
 )
 
 
+@dataclass(frozen=True)
+class OpenInTheTowns:
+    """What the towns have open now, for the examples per town: holiday offerings open for
+    registration, markets open for applications (each service's ``town_examples`` asks its
+    own)."""
+
+    vorgang: Facade
+
+    def open_in(self, tenant: str, at: datetime) -> Sequence[OfferingSummary]:
+        """The town's holiday offerings open for registration at ``at``."""
+        return holiday_of(self.vorgang).open_in(tenant, at)
+
+    def markets_open_in(self, tenant: str, at: datetime) -> Sequence[MarketSummary]:
+        """The town's markets open for applications at ``at``."""
+        return markets_of(self.vorgang).markets_open_in(tenant, at)
+
+
 def service_out(
     definition: ServiceDefinition,
     today: date,
-    offerings: OpenOfferings | None = None,
+    offerings: OpenInTheTowns | None = None,
     now: datetime | None = None,
 ) -> ServiceOut:
     """A catalogue entry as of today (tariff and retention in force, an example valid today;
@@ -62,7 +85,7 @@ def service_out(
 
 
 def _examples(
-    definition: ServiceDefinition, today: date, now: date, offerings: OpenOfferings | None
+    definition: ServiceDefinition, today: date, now: date, offerings: OpenInTheTowns | None
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]] | None, str | None]:
     """The example, the examples per town (for services that have them: by what is open
     ``now``) and a note on the towns without one; the example is the first town's, else the
@@ -80,8 +103,8 @@ def _examples(
     note = None
     if missing:
         note = (
-            f"Nothing is open for registration now in {', '.join(missing)}: a registration "
-            "there is refused (naming data.offering) until the town opens an offering."
+            f"Nothing is open for applications now in {', '.join(missing)}: an application "
+            f"there is refused (naming {definition.opened_by}) until the town opens one."
         )
     example = next(iter(by_town.values())) if by_town else definition.example(today)
     return example, by_town, note
@@ -97,11 +120,11 @@ def today(request: Request) -> date:
     return now(request).astimezone(BERLIN).date()
 
 
-def open_offerings(request: Request) -> OpenOfferings | None:
+def open_offerings(request: Request) -> OpenInTheTowns | None:
     """What the towns have open, from the process's application; None while the database
     cannot be reached (the catalogue answers without it)."""
     try:
-        return holiday_of(request.app.state.provider.get())
+        return OpenInTheTowns(request.app.state.provider.get())
     except ServiceUnavailable:
         return None
 

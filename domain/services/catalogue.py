@@ -84,6 +84,8 @@ class ServiceDefinition:
     # offering of the holiday programme): town → an application it accepts at that moment;
     # towns with nothing open are absent. ``example`` stays the form's shape.
     town_examples: Callable[[date, Any], Mapping[str, dict[str, Any]]] | None = None
+    # The application's field that names what the town opened (refused while nothing is).
+    opened_by: str = "data"
     # The data subjects of a case its service withholds from a reader (a child's health notes
     # from staff who are not the offering's), given the aggregates cases share.
     withheld_from: Callable[[Case, Actor, SharedAggregates], frozenset[str]] | None = None
@@ -501,6 +503,7 @@ SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
             on_submission=holiday_registration.register_at_submission,
             meets_at=holiday_registration.offering_met_at,
             town_examples=holiday_registration.town_examples,
+            opened_by="data.offering",
             withheld_from=holiday_registration.withheld_health,
         ),
         market_stall.SERVICE_ID: ServiceDefinition(
@@ -526,6 +529,7 @@ SERVICES: Final[Mapping[str, ServiceDefinition]] = MappingProxyType(
             on_submission=market_stall_steps.apply_at_submission,
             meets_at=market_stall_steps.market_met_at,
             town_examples=market_stall_steps.town_examples,
+            opened_by="data.market",
         ),
     }
 )

@@ -418,15 +418,11 @@ def town_examples(on: date | datetime, markets: OpenMarkets) -> dict[str, dict[s
     """Per town, an application it accepts now: for its first market open for applications
     (a category it wants, a frontage a pitch of the category holds, no utilities, the
     documents its regime and the category require); towns with none open have no example.
-    ``on``: the moment (a day alone: its noon in Berlin). A source that lists no markets
-    (one wired for another service's examples) has none open."""
+    ``on``: the moment (a day alone: its noon in Berlin)."""
     at = on if isinstance(on, datetime) else datetime.combine(on, time(12), tzinfo=BERLIN)
-    open_in = getattr(markets, "markets_open_in", None)
-    if open_in is None:
-        return {}
     found: dict[str, dict[str, Any]] = {}
     for tenant in TENANTS:
-        open_now = sorted(open_in(tenant, at), key=lambda m: (m.first_day, m.code))
+        open_now = sorted(markets.markets_open_in(tenant, at), key=lambda m: (m.first_day, m.code))
         if open_now:
             found[tenant] = _example_for(open_now[0])
     return found

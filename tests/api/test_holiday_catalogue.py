@@ -100,6 +100,10 @@ def test_the_catalogue_answers_while_the_database_cannot_be_reached(tmp_path: Pa
         assert holiday["examples_by_town"] == {}
         assert "cannot be read just now" in holiday["example_note"]
         assert set(holiday["example"]) >= {"offering", "children", "guardians"}  # the shape
+        stall = listed.pop("market-stall")  # the other service whose examples are per town
+        assert stall["examples_by_town"] == {}
+        assert stall["example_note"] == holiday["example_note"]
+        assert set(stall["example"]) >= {"market", "category", "frontage_m"}
         assert {s["examples_by_town"] for s in listed.values()} == {None}
         assert client.get(SERVICE).json()["example_note"] == holiday["example_note"]
 

@@ -247,16 +247,6 @@ def test_a_market_that_cannot_be_held_is_refused_naming_the_field(
 # ------------------------------------------------------------------ the catalogue
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="api/routes/services.open_offerings hands every service's town_examples the "
-    "holiday service (holiday_of), which has no markets_open_in: market_stall_steps."
-    "town_examples returns {} and the catalogue shows the form's shape with market "
-    "00000000-0000-0000-0000-000000000000 (refused on POST) and a note naming "
-    "data.offering, even while Usingen's market is open - the issue asks for an example the "
-    "API accepts in every town; pass a source that also answers markets_open_in (the "
-    "Facade) or one per service",
-)
 def test_the_catalogue_example_of_a_town_with_an_open_market_is_accepted(
     client: TestClient, auth: Auth, clock: FixedClock
 ) -> None:

@@ -498,10 +498,6 @@ def test_the_form_example_validates_and_the_service_is_in_the_catalogue() -> Non
     submitted(example(DURING.date()))
 
 
-def test_a_source_that_lists_no_markets_gives_no_town_an_example() -> None:
-    assert town_examples(DURING, object()) == {}  # type: ignore[arg-type]
-
-
 def test_the_considerations_name_the_newcomers_share_or_their_chance_by_the_lot() -> None:
     _market, _shared, (first, *_rest) = crafts_market()  # no share reserved
     assert first.decision is not None
