@@ -290,6 +290,33 @@ def test_a_message_not_acknowledged_leaves_the_cursor_where_it_was(
     assert RelayCursors(vorgang.views).position(config.stream) == 0
 
 
+def test_where_the_read_models_are_kept_the_relay_runs_beside_them_when_configured(
+    config: RelayConfig, tmp_path: Path, seal_files: tuple[Path, Path]
+) -> None:
+    settings = Settings(
+        database_url=sqlite_target(tmp_path).display,
+        nats_url=config.url,
+        nats_stream=config.stream,
+        nats_subject_prefix=config.subject_prefix,
+        nats_poll_seconds=0.02,
+        webhook_delivery=False,
+        **document_places(tmp_path, seal_files),  # type: ignore[arg-type]
+    )
+    vorgang = build(settings)  # as `vorgang worker` builds it
+    try:
+        assert any(isinstance(work, NatsRelay) for work in vorgang.projections.beside)
+        vorgang.projections.start()
+        submitted(vorgang.cases, applicant={"name": PERSONAL})
+        _until("the submission relayed", lambda: _stream_messages(config) >= 1)
+        stored = asyncio.run(_consume(config))
+        assert [s.subject for s in stored] == [
+            f"{config.subject_prefix}.usingen.general.case.submitted.v1"
+        ]
+        assert PERSONAL.encode() not in stored[0].raw
+    finally:
+        vorgang.close()
+
+
 # ----------------------------------------------------------------------------- SIGKILL
 
 
