@@ -271,9 +271,12 @@ def unsubscribe(
     subscription_id: SubscriptionId,
     actor: ActorDep,
     vorgang: FacadeDep,
-    reason: Annotated[str, Query(min_length=1, max_length=500, description="Why")],
+    reason: Annotated[str | None, Query(max_length=500, description="Why (required)")] = None,
 ) -> SubscriptionOut:
-    """Nothing is delivered any more; the history stays."""
+    """Nothing is delivered any more; the history stays. Without a reason: 422."""
+    found(lambda: vorgang.webhooks.get(actor, subscription_id))  # another's: 404 first
+    if not reason or not reason.strip():
+        raise BadHeader("reason", "say why the subscription is deleted", "query")
     return SubscriptionOut.of(
         found(lambda: vorgang.webhooks.delete(actor, subscription_id, reason=reason))
     )

@@ -284,6 +284,20 @@ for _step in (
     "pitch-offer-refusal",
 ):
     POLICY[("POST", f"/api/v1/cases/{{case_id}}/{_step}")] = {"applicant", *STAFF}
+# issue 29: webhook subscriptions — service accounts with webhooks:manage and the town's
+# administrators; another account's or town's subscription is 404
+_SUBSCRIPTION = "/api/v1/subscriptions/{subscription_id}"
+for _route in (
+    ("POST", "/api/v1/subscriptions"),
+    ("GET", "/api/v1/subscriptions"),
+    ("GET", _SUBSCRIPTION),
+    ("DELETE", _SUBSCRIPTION),
+    ("POST", _SUBSCRIPTION + "/enable"),
+    ("GET", _SUBSCRIPTION + "/dead-letters"),
+    ("POST", _SUBSCRIPTION + "/dead-letters/{sequence}/redelivery"),
+):
+    POLICY[_route] = {"admin", "integrator"}
+    SCOPES[_route] = (Scope.WEBHOOKS_MANAGE,)
 # Resources of one town: another town's staff and applicants meet 404.
 TOWN_RESOURCES = (
     "{case_id}",
@@ -293,6 +307,7 @@ TOWN_RESOURCES = (
     "{meter_id}",
     "{offering_id}",
     "{market_id}",
+    "{subscription_id}",
 )
 
 
@@ -484,6 +499,9 @@ BODIES: dict[str, dict[str, Any]] = {
     "score-sheet": {"points": {"quality": 1}, "note": "n"},
     "pitch-give-up": {"reason": "r"},
     "pitch-offer-refusal": {"reason": "r"},
+    "/api/v1/subscriptions": {"url": "https://archiv.example/hooks"},
+    "enable": {"reason": "r"},
+    "redelivery": {"reason": "r"},
 }
 
 
@@ -567,6 +585,13 @@ def test_route_role_tenant_matrix(client: TestClient, auth: Auth, clock: FixedCl
     assert market.status_code == 201, market.json()
     payments["{market_id}"] = market.json()["id"]
     payments["{year}"] = "2026"
+    webhooks = auth("integrator", sub="integrator.usingen", scopes=(Scope.WEBHOOKS_MANAGE,))
+    hook = client.post(
+        "/api/v1/subscriptions", json=BODIES["/api/v1/subscriptions"], headers=webhooks
+    )
+    assert hook.status_code == 201, hook.json()
+    payments["{subscription_id}"] = hook.json()["id"]
+    payments["{sequence}"] = "1"
     failures = []
     for method, path, rule in api_routes(client):
         url = (
