@@ -99,3 +99,59 @@ def test_the_holiday_example_names_an_offering_open_in_each_town_and_is_accepted
             headers=auth("applicant", sub=f"portal:{town}", tenant=town),
         )
         assert response.status_code == 201, (town, response.json())
+
+
+def test_the_market_stall_example_names_a_market_open_in_each_town_and_is_accepted_there(
+    client: TestClient, auth: Auth, clock: FixedClock
+) -> None:
+    now = clock.now()
+    kinds = ("kerb", "christmas_market", "other", "kerb")
+    categories = (["food", "drinks"], ["crafts", "christmas_goods"], ["ride"], ["games"])
+    for number, town in enumerate(TENANTS):  # each town its market, its regime, its wants
+        market = {
+            "year": 2026,
+            "code": f"MARKT-{number}",
+            "name": "Markt",
+            "kind": kinds[number],
+            "regime": "festgesetzt" if number % 2 == 0 else "town_rules",
+            "days": ["2026-12-04"],
+            "site": "Marktplatz",
+            "pitches": [
+                {
+                    "number": "1",
+                    "frontage_m": "8.00",
+                    "electricity": True,
+                    "categories": categories[number],
+                }
+            ],
+            "categories": categories[number],
+            "criteria": {
+                "version": "1",
+                "criteria": [
+                    {"key": "q", "label": "Q", "weight": "1", "kind": "scored", "max_points": 5}
+                ],
+            },
+            "newcomer_share": "0",
+            "applications_from": (now - timedelta(hours=1)).isoformat(),
+            "deadline": (now + timedelta(days=30)).isoformat(),
+            "decisions_by": "2026-10-30",
+            "offer_days": 7,
+            "staff": [f"clerk.{town}"],
+        }
+        staff = auth("clerk", sub=f"clerk.{town}", tenant=town)
+        published = client.post("/api/v1/markets", json=market, headers=staff)
+        assert published.status_code == 201, published.json()
+    service = client.get("/api/v1/services/market-stall").json()
+    assert set(service["examples_by_town"]) == set(TENANTS)
+    assert service["example_note"] is None
+    listed = {s["id"]: s for s in client.get("/api/v1/services").json()}
+    assert listed["market-stall"]["examples_by_town"] == service["examples_by_town"]
+    for number, (town, example) in enumerate(service["examples_by_town"].items()):
+        assert example["category"] in categories[number], town
+        jsonschema.validate(example, service["application_schema"])
+        response = client.post(
+            "/api/v1/cases",
+            json={**NEW_CASE, "tenant": town, "service": service["id"], "data": example},
+            headers=auth("applicant", sub=f"portal:{town}", tenant=town),
+        )
+        assert response.status_code == 201, (town, response.json())
