@@ -81,7 +81,7 @@ class Subscribe(CommandBody):
     )
 
 
-class Reason(CommandBody):
+class WebhookReason(CommandBody):
     """Why (recorded in the subscription's history)."""
 
     model_config = {"json_schema_extra": {"examples": [{"reason": "Empfänger repariert"}]}}
@@ -288,7 +288,7 @@ def unsubscribe(
     **MANAGERS,
 )
 def enable(
-    subscription_id: SubscriptionId, body: Reason, actor: ActorDep, vorgang: FacadeDep
+    subscription_id: SubscriptionId, body: WebhookReason, actor: ActorDep, vorgang: FacadeDep
 ) -> SubscriptionOut:
     """409 unless it is disabled."""
     return SubscriptionOut.of(
@@ -318,7 +318,7 @@ def dead_letters(
 def redeliver(
     subscription_id: SubscriptionId,
     sequence: Annotated[str, Path(pattern=r"^[0-9]{1,20}$", description="Its sequence")],
-    body: Reason,
+    body: WebhookReason,
     actor: ActorDep,
     vorgang: FacadeDep,
 ) -> DeadLetterOut:

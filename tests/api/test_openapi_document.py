@@ -191,6 +191,8 @@ def test_every_body_example_is_a_body_the_api_accepts(
                 .replace("{meter_id}", unknown_case)
                 .replace("{offering_id}", unknown_case)
                 .replace("{year}", "2026")
+                .replace("{subscription_id}", unknown_case)
+                .replace("{sequence}", "1")
             )
             for example in examples_of(operation, document):
                 answer = client.request(method, url, json=example, headers=headers)

@@ -472,6 +472,21 @@ INTENDED: frozenset[str] = frozenset(
                 "/POST /api/v1/cases/{case_id}/pitch-offer-expiry",
             )
         ),
+        # Issue 29: webhook subscriptions (service accounts with webhooks:manage and the
+        # town's administrators): subscribe, read with the delivery's status, delete, enable,
+        # dead letters and their redelivery.
+        *(
+            f"{route}: added"
+            for route in (
+                "/POST /api/v1/subscriptions",
+                "/GET /api/v1/subscriptions",
+                "/GET /api/v1/subscriptions/{subscription_id}",
+                "/DELETE /api/v1/subscriptions/{subscription_id}",
+                "/POST /api/v1/subscriptions/{subscription_id}/enable",
+                "/GET /api/v1/subscriptions/{subscription_id}/dead-letters",
+                "/POST /api/v1/subscriptions/{subscription_id}/dead-letters/{sequence}/redelivery",
+            )
+        ),
         *(
             f"/GET /api/v1/services{answer}/properties/{name}: added"
             for answer in (
