@@ -31,8 +31,10 @@ from domain.objection import (
     ObjectionState,
 )
 from domain.personal_data import Erased, PersonalData, PersonalValue
+from domain.rules import market_fees
 from domain.rules.sewer_connection import CHARGE_LEGAL_BASIS
 from domain.services.catalogue import SERVICES
+from domain.services.holiday_registration import FEE_LEDGER as HOLIDAY_FEE
 from domain.services.sewer_connection import SewerConnection
 from domain.tenants import tenant as tenant_named
 
@@ -252,13 +254,18 @@ LEDGER_NAMES: Final = {
     ADMINISTRATIVE_FEE: "Verwaltungsgebühr",
     SPECIAL_USE_FEE: "Sondernutzungsgebühr",
     "dog_tax": "Hundesteuer",  # one charge per year of the Hundesteuerbescheid
+    market_fees.PITCH_FEE: "Standgeld",
+    market_fees.ELECTRICITY: "Stromanschluss",
+    market_fees.WATER: "Wasseranschluss",
+    market_fees.DEPOSIT: "Kaution",
+    HOLIDAY_FEE: "Teilnahmebeitrag",
 }
 
 
 def _charge_notes(case: Case) -> tuple[str, ...]:
     """Each further fee the decision charged, under its own Kassenzeichen, and whether the
     fees were paid already (a business customer pays before the permit is issued)."""
-    charged = case.charges_of_decision(len(case.decisions))
+    charged = case.charges_in_force(len(case.decisions))
     notes = [
         f"{LEDGER_NAMES.get(c.ledger, c.ledger)} {euro(c.amount)}, Kassenzeichen {c.kassenzeichen}"
         for c in charged[1:]

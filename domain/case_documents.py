@@ -66,7 +66,7 @@ class CaseDocuments(Aggregate):
         last_activity_at: datetime
 
         def check_actor(self, actor: Actor, at: datetime) -> None: ...
-        def charges_of_decision(self, number: int) -> tuple[Any, ...]: ...
+        def charges_in_force(self, number: int) -> tuple[Any, ...]: ...
         def allowed_commands(self) -> frozenset[str]: ...
 
     # ------------------------------------------------------------------ queries
@@ -161,7 +161,7 @@ class CaseDocuments(Aggregate):
         if not self.costs_assessed_by(kind):
             return None
         if kind is DocumentKind.DECISION:
-            charged = self.charges_of_decision(len(self.decisions))
+            charged = self.charges_in_force(len(self.decisions))
             if charged:
                 kassenzeichen: str = charged[0].kassenzeichen
                 return kassenzeichen

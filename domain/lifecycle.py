@@ -113,7 +113,10 @@ class ChangesStatus(Aggregate.Event):
     """An event that leads a case into a status; it records which, so views need no rules.
 
     Events that carried no status before (``class_version`` 1) are upcast with the status
-    they always led to; where the status depends on the case, the event always recorded it.
+    they always led to; where the status depends on the case, the event always recorded it —
+    except three whose first shapes never moved the case (``ObjectionLodged``,
+    ``ObjectionDecided``, ``RemedyNoticeFoundDefective`` as Procedure law 1 first stored
+    them): those are read with no status (``domain.case.STATUS_KEPT``), the case's own kept.
     """
 
     status: str

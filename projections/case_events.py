@@ -68,9 +68,10 @@ def case_event_topics() -> list[str]:
 
 
 def status_after(event: Any, current: str | None) -> str | None:
-    """The case status after this event: the one it records, or the one the case had."""
+    """The case status after this event: the one it records, or the one the case had (an
+    event of a shape stored before it recorded a status kept it: ``STATUS_KEPT``)."""
     if isinstance(event, ChangesStatus):
-        return event.status
+        return event.status if event.status is not None else current
     if isinstance(event, Case.Submitted):
         return CaseStatus.SUBMITTED
     if current in LEGACY_STATUSES:
