@@ -294,3 +294,17 @@ def inbox_status(v: Vorgang, clock: FixedClock, case_id: UUID) -> str:
     """The case's status as its inbox row shows it."""
     row = inbox_rows(v, clock, InboxFilter(tenant="usingen"))[str(case_id)]
     return str(row["status"])
+
+
+def test_an_event_of_a_shape_that_kept_the_status_keeps_the_case_status_in_the_views() -> None:
+    case = notified()
+    case.lodge_objection(actor=CLERK, at=day(5), grounds="Die Auflage ist zu streng")
+    lodged = case.collect_events()[-1]
+    assert isinstance(lodged, Case.ObjectionLodged)
+    state = dict(vars(lodged))
+    del state["status"]  # the shape Procedure law 1 first stored as version 3
+    Case.ObjectionLodged.upcast_v3_v4(state)
+    first_shape = Case.ObjectionLodged(**state)
+    assert first_shape.status is None
+    assert status_after(first_shape, CaseStatus.NOTIFIED) == CaseStatus.NOTIFIED
+    assert status_after(lodged, CaseStatus.NOTIFIED) == lodged.status
