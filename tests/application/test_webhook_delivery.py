@@ -518,3 +518,18 @@ def test_deleting_destroys_the_secrets_key_and_stops_delivery(world: World) -> N
         world.service.get(ARCHIVE, subscription_id)
     with pytest.raises(InvalidTransition):
         world.subscription(subscription_id).delete(actor=ARCHIVE, at=world.clock.now(), reason="x")
+
+
+def test_the_cursor_passes_events_of_other_towns_so_the_worker_need_not_look_again(
+    world: World,
+) -> None:
+    subscription_id, _ = world.subscribe(after=0)
+    mine = world.feed.publish()
+    world.delivery().deliver(subscription_id)
+    foreign = world.feed.publish(tenant="schmitten")
+
+    world.delivery().deliver(subscription_id)
+
+    assert world.receiver.ids() == [f"evt-{mine}"]
+    assert world.states.kept[subscription_id].cursor == foreign
+    assert world.service.status(ARCHIVE, subscription_id).lag == 0
