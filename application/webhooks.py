@@ -350,6 +350,8 @@ class SubscriptionService:
             self.guard.check(url)
         except UnsafeUrl as error:
             raise InvalidCommand("url", str(error)) from None
+        if after is not None and after > self.feed.head():
+            raise InvalidCommand("after", "lies beyond the last published sequence")
         chosen = secret if secret is not None else new_secret()
         subscription = Subscription.subscribe(
             id=uuid4(),
@@ -520,6 +522,8 @@ class WebhookDelivery:
         state = stored or DeliveryState(subscription_id, subscription.starts_after)
         if stored is None:
             self.states.put(state)  # the cursor starts where the subscription said
+        if subscription.status is not SubscriptionStatus.ACTIVE:
+            return DeliveryRound(stopped=True)  # redeliveries too wait until it is enabled
         state, subscription = self._redeliver(subscription, state)
         if subscription.status is not SubscriptionStatus.ACTIVE:
             return DeliveryRound(stopped=True)

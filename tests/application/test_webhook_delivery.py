@@ -533,3 +533,33 @@ def test_the_cursor_passes_events_of_other_towns_so_the_worker_need_not_look_aga
     assert world.receiver.ids() == [f"evt-{mine}"]
     assert world.states.kept[subscription_id].cursor == foreign
     assert world.service.status(ARCHIVE, subscription_id).lag == 0
+
+
+def test_a_disabled_subscription_is_not_called_even_for_a_redelivery_until_enabled(
+    world: World,
+) -> None:
+    subscription_id, _ = world.subscribe(after=0)
+    doomed = world.feed.publish()
+    world.receiver.answers = [WebhookResponse(500)] * 4 + [WebhookResponse(410)]
+    delivery = world.delivery()
+    delivery.deliver(subscription_id)
+    for delay in SCHEDULE.delays:
+        world.clock.advance(timedelta(seconds=delay))
+        delivery.deliver(subscription_id)
+    world.feed.publish()
+    delivery.deliver(subscription_id)  # 410: disabled
+    world.service.redeliver(ADMIN, subscription_id, doomed, reason="noch einmal")
+
+    assert delivery.deliver(subscription_id).stopped
+    assert len(world.receiver.received) == 5
+
+    world.service.enable(ADMIN, subscription_id, reason="wieder da")
+    delivery.deliver(subscription_id)
+    assert world.service.dead_letters(ARCHIVE, subscription_id) == []
+
+
+def test_a_subscription_cannot_start_after_a_sequence_never_published(world: World) -> None:
+    head = world.feed.publish()
+    with pytest.raises(InvalidCommand) as refused:
+        world.subscribe(after=head + 1)
+    assert refused.value.field == "after"
