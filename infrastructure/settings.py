@@ -216,7 +216,10 @@ class Settings(BaseSettings):
         default=8, ge=1, le=256, description="Subscriptions delivered at the same time per process."
     )
     webhook_poll_seconds: float = Field(
-        default=0.25, gt=0, le=60, description="How often the delivery looks for new events."
+        default=0.1,
+        gt=0,
+        le=60,
+        description="How often the delivery looks for new events (a look at two heads).",
     )
     webhook_disable_after: int = Field(
         default=10,
