@@ -146,12 +146,20 @@ class RelayConfig:
 async def ensure_stream(js: JetStreamContext, config: RelayConfig) -> bool:
     """Create the stream if missing (True); an existing one is left as configured."""
     try:
-        await js.stream_info(config.stream)
-        return False
+        info = await js.stream_info(config.stream)
     except NotFoundError:
         await js.add_stream(config.stream_config())
         log.info("nats stream created", stream=config.stream, subjects=f"{config.subject_prefix}.>")
         return True
+    window = info.config.duplicate_window or 0
+    if window < config.duplicate_window_seconds:  # a restart may then publish an event twice
+        log.warning(
+            "nats stream's duplicate window is shorter than configured",
+            stream=config.stream,
+            window_seconds=window,
+            configured_seconds=config.duplicate_window_seconds,
+        )
+    return False
 
 
 class RelayCursors:

@@ -27,7 +27,7 @@ from typing import Any
 import nats
 import pytest
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RetentionPolicy
 from nats.js.errors import NotFoundError
 
 from application.clock import FixedClock
@@ -39,11 +39,12 @@ from infrastructure.nats_relay import (
     RelayConfig,
     RelayCursors,
     ensure_stream,
+    subject_for,
 )
 from infrastructure.settings import Settings
 from infrastructure.view_database import ViewDatabase, open_views
 from infrastructure.wiring import Vorgang, build
-from projections.feed_query import FeedQuery
+from projections.feed_query import FeedQuery, FeedRow
 from tests.conftest import (
     IN_CI,
     document_places,
@@ -108,6 +109,7 @@ def config(nats_server: str) -> Iterator[RelayConfig]:
         stream=f"TEST_{tag}",
         subject_prefix=f"t{tag}",
         duplicate_window_seconds=600,
+        max_age_seconds=3600,
         batch=4,
         poll_seconds=0.02,
     )
@@ -190,6 +192,21 @@ def _feed_ids(views: ViewDatabase) -> list[str]:
     return [row.id for row in FeedQuery(views).rows(None, after=0, limit=100_000)]
 
 
+def test_a_subject_has_a_token_for_every_part_never_an_empty_one() -> None:
+    row = FeedRow(
+        7, "e-1", "de.vorgang.payment_request.created.v1", "usingen", "", "r", "", "{}", None
+    )
+
+    assert subject_for("vorgang", row) == "vorgang.usingen._.payment_request.created.v1"
+    odd = FeedRow(8, "e-2", "other.kind v1", "bad.town", "a*b>", "c", "", "{}", None)
+    assert subject_for("p", odd) == "p.bad_town.a_b_.other.kind_v1"
+
+
+def test_a_duplicate_window_longer_than_the_streams_max_age_is_refused() -> None:
+    with pytest.raises(ValueError, match="duplicate window"):
+        RelayConfig(url=NATS_URL, max_age_seconds=60, duplicate_window_seconds=120)
+
+
 def test_each_event_goes_to_its_subject_with_its_id_as_nats_msg_id_and_no_personal_data(
     vorgang: Vorgang, config: RelayConfig
 ) -> None:
@@ -206,6 +223,8 @@ def test_each_event_goes_to_its_subject_with_its_id_as_nats_msg_id_and_no_person
     info = asyncio.run(_with_jetstream(config.url, lambda js: js.stream_info(config.stream)))
     assert info.config.subjects == [f"{config.subject_prefix}.>"]  # created, as configured
     assert info.config.duplicate_window == 600
+    assert info.config.max_age == 3600
+    assert info.config.retention == RetentionPolicy.LIMITS
     stored = asyncio.run(_consume(config))
     assert [s.msg_id for s in stored] == [r.id for r in rows]
     assert [s.body["id"] for s in stored] == [r.id for r in rows]
