@@ -426,6 +426,9 @@ class WebhookWorker:
         self._in_flight: dict[UUID, Future[Any]] = {}
         self._seen_versions: dict[UUID, int] = {}
         self._stopped: dict[UUID, int] = {}
+        self._heads: tuple[int, int] | None = None  # the feed's and the log's, last looked at
+        self._next_due: datetime | None = None  # the earliest retry waiting
+        self._ended = threading.Event()  # a delivery ended since the last full look
         self._lock: ProjectionLock | None = None
 
     def start(self) -> None:
@@ -474,11 +477,33 @@ class WebhookWorker:
             self._wake.clear()
 
     def round(self) -> int:
-        """Start the deliveries that have work; returns how many were started."""
+        """Start the deliveries that have work; returns how many were started.
+
+        A look that finds the feed's head and the log's head where they were, no delivery
+        ended since and no retry due costs two short queries and starts nothing.
+        """
         self._in_flight = {k: f for k, f in self._in_flight.items() if not f.done()}
         head = self.feed.head()
-        states = self.states.all()
+        log_head = self.index.store.recorder.max_notification_id() or 0
         now = self.clock.now()
+        quiet = (head, log_head) == self._heads and not self._ended.is_set()
+        if quiet and (self._next_due is None or now < self._next_due):
+            return 0
+        self._ended.clear()
+        self._heads = (head, log_head)
+        states = self.states.all()
+        self._next_due = min(
+            (
+                moment
+                for state in states.values()
+                for moment in (
+                    state.retry.next_at,
+                    *(r.next_at for r in state.redeliveries.values()),
+                )
+                if moment is not None
+            ),
+            default=None,
+        )
         started = 0
         for subscription_id, version in self.index.versions():
             if subscription_id in self._in_flight:
@@ -516,6 +541,7 @@ class WebhookWorker:
         try:
             outcome = self.delivery.deliver(subscription_id)
         except Exception as error:  # one subscription's failure never stops the others
+            self._ended.set()
             log.warning(
                 "webhook delivery failed",
                 subscription=str(subscription_id),
@@ -524,6 +550,7 @@ class WebhookWorker:
             return
         if outcome.stopped:
             self._stopped[subscription_id] = version
+        self._ended.set()  # its state changed: the next look is a full one
         if outcome.more:
             self._wake.set()
         if outcome.delivered or outcome.dead_lettered:

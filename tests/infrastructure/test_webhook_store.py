@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from uuid import uuid4
@@ -13,7 +14,14 @@ from uuid import uuid4
 import pytest
 
 from application.clock import FixedClock
-from application.webhooks import DeliveryState, Retry, WebhookRequest
+from application.webhooks import (
+    DeliveryState,
+    Retry,
+    RetrySchedule,
+    WebhookDelivery,
+    WebhookRequest,
+    WebhookResponse,
+)
 from domain.actor import Actor, Role, Scope
 from domain.webhooks import SubscriptionFilter
 from infrastructure.ssrf import SsrfGuard
@@ -22,6 +30,7 @@ from infrastructure.webhook_delivery import (
     FeedViewEvents,
     PinnedSender,
     SubscriptionsInTheLog,
+    WebhookWorker,
 )
 from infrastructure.wiring import Vorgang
 from tests.steps import submitted
@@ -144,3 +153,53 @@ def test_a_receiver_that_does_not_answer_in_time_is_a_failed_attempt(
 
     assert response.status is None
     assert response.error == "no answer within 0.2 s"
+
+
+class Accepting:
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+
+    def send(self, request: WebhookRequest) -> WebhookResponse:
+        self.ids.append(request.headers["webhook-id"])
+        return WebhookResponse(204)
+
+
+def test_the_worker_starts_a_delivery_only_when_there_is_something_to_deliver(
+    vorgang: Vorgang,
+) -> None:
+    sender = Accepting()
+    states = DeliveryStatesInTheViews(vorgang.views)
+    feed = FeedViewEvents(vorgang.views, vorgang.projections.open_sealed)
+    index = SubscriptionsInTheLog(vorgang.store, vorgang.views)
+    delivery = WebhookDelivery(
+        vorgang.store,
+        vorgang.webhooks.clock,
+        feed=feed,
+        states=states,
+        sender=sender,
+        schedule=RetrySchedule((1.0,)),
+    )
+    worker = WebhookWorker(
+        delivery, index, states, feed, vorgang.webhooks.clock, try_lock=lambda: None
+    )
+    worker._pool = ThreadPoolExecutor(2)  # as start() makes it, without the loop's thread
+    try:
+        vorgang.webhooks.subscribe(
+            OWNER, url="https://a.example/", filter=SubscriptionFilter(("usingen",)), after=0
+        )
+        submitted(vorgang.cases)
+        vorgang.projections.catch_up()
+
+        assert worker.round() == 1
+        worker._pool.shutdown(wait=True)
+        worker._pool = ThreadPoolExecutor(2)
+        assert len(sender.ids) == 1
+        assert worker.round() == 0  # the delivery's end is looked at: nothing left
+        assert worker.round() == 0  # nothing moved: a quiet look
+
+        submitted(vorgang.cases)
+        vorgang.projections.catch_up()
+        assert worker.round() == 1
+    finally:
+        worker._pool.shutdown(wait=True)
+    assert len(sender.ids) == 2
