@@ -158,6 +158,17 @@ def problem(
     )
 
 
+def already_recorded(error: InvalidCommand) -> JSONResponse:
+    """409 naming the body's field whose value is taken (a code a town used that year)."""
+    return problem(
+        409,
+        "Already recorded",
+        error.message,
+        slug="already-recorded",
+        errors=[{"in": "body", "field": error.field, "message": error.message}],
+    )
+
+
 def unavailable(detail: str, retry_after: int) -> JSONResponse:
     """503 with Retry-After: the database is not reachable right now."""
     return problem(

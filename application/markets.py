@@ -136,10 +136,6 @@ def market_view(market: Market, now: datetime) -> dict[str, Any]:
     }
 
 
-_pitch_view = pitch_view  # the names the markets directory imported first
-_criteria_view = criteria_view
-
-
 def _years(at: datetime) -> tuple[int, int]:
     """The calendars a market open at ``at`` is in: this year's and the next's."""
     year = berlin_date(at).year

@@ -17,11 +17,7 @@ from datetime import date, datetime
 from typing import Any, Final
 from uuid import UUID
 
-from application.markets import (  # market_view's own parts
-    MarketsInTheLog,
-    _criteria_view,
-    _pitch_view,
-)
+from application.markets import MarketsInTheLog, criteria_view, pitch_view  # market_view's parts
 from application.store import VorgangStore
 from domain.markets.market import CriteriaSet, Pitch
 from domain.services.market_stall_steps import MarketSummary
@@ -59,9 +55,9 @@ def public_view(row: dict[str, Any], now: datetime) -> dict[str, Any]:
         "regime": row["regime"],
         "days": row["days"],
         "site": row["site"],
-        "pitches": [_pitch_view(Pitch.of(pitch)) for pitch in row["pitch_plan"]],
+        "pitches": [pitch_view(Pitch.of(pitch)) for pitch in row["pitch_plan"]],
         "categories": row["categories"],
-        "criteria": _criteria_view(CriteriaSet.of(row["criteria"])),
+        "criteria": criteria_view(CriteriaSet.of(row["criteria"])),
         "newcomer_share": row["newcomer_share"],
         "applications_from": row["applications_from"],
         "deadline": row["deadline"],

@@ -21,12 +21,11 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.access import allow, public
 from api.dependencies import ActorDep, FacadeDep
-from api.problems import Forbidden, NotFound, problem
+from api.problems import Forbidden, NotFound, already_recorded
 from api.routes.service_steps import PROBLEMS
 from api.schemas import CommandBody, Reason, ShortText, Text
 from application.facade import Facade
@@ -289,17 +288,6 @@ def _tagged(response: Response, version: int) -> None:
     response.headers["ETag"] = f'"{version}"'
 
 
-def _taken(error: OfferingCodeTaken) -> JSONResponse:
-    """409 naming ``code``: the programme of that year has an offering of this code."""
-    return problem(
-        409,
-        "Already recorded",
-        error.message,
-        slug="already-recorded",
-        errors=[{"in": "body", "field": error.field, "message": error.message}],
-    )
-
-
 # ------------------------------------------------------------------ routes
 
 
@@ -334,7 +322,7 @@ def publish_offering(
             staff=body.staff,
         )
     except OfferingCodeTaken as error:
-        return _taken(error)
+        return already_recorded(error)
     response.headers["Location"] = f"/api/v1/holiday-offerings/{offering.id}"
     _tagged(response, offering.version)
     return _offering_out(holiday, offering)

@@ -22,7 +22,6 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
-from fastapi.responses import JSONResponse
 
 from api.access import allow, public
 from api.dependencies import ActorDep, FacadeDep
@@ -35,7 +34,7 @@ from api.market_schemas import (
     ScoreSheetRowOut,
     SelectionOut,
 )
-from api.problems import NotFound, problem
+from api.problems import NotFound, already_recorded
 from api.routes.service_steps import PROBLEMS
 from application.facade import Facade
 from application.markets import MarketService
@@ -71,17 +70,6 @@ def _market_out(markets: MarketService, market: Market) -> MarketOut:
 
 def _tagged(response: Response, version: int) -> None:
     response.headers["ETag"] = f'"{version}"'
-
-
-def _taken(error: MarketCodeTaken) -> JSONResponse:
-    """409 naming ``code``: the calendar of that year has a market of this code."""
-    return problem(
-        409,
-        "Already recorded",
-        error.message,
-        slug="already-recorded",
-        errors=[{"in": "body", "field": error.field, "message": error.message}],
-    )
 
 
 # ------------------------------------------------------------------ routes
@@ -128,7 +116,7 @@ def publish_market(
             staff=body.staff,
         )
     except MarketCodeTaken as error:
-        return _taken(error)
+        return already_recorded(error)
     response.headers["Location"] = f"/api/v1/markets/{market.id}"
     _tagged(response, market.version)
     return _market_out(markets, market)
