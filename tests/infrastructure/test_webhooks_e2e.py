@@ -192,8 +192,7 @@ def pg() -> Iterator[DatabaseTarget]:
         drop_postgres_schema(target)
 
 
-FORKS = multiprocessing.get_context("forkserver")
-FORKS.set_forkserver_preload(["tests.infrastructure.webhook_worker"])
+FORKS = multiprocessing.get_context("fork")  # see webhook_worker: forked before anything opens
 
 
 @dataclass

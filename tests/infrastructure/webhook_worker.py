@@ -1,9 +1,10 @@
 """A ``vorgang worker`` process for the webhook end-to-end test.
 
-Forked from a fork server that imported the code once (``set_forkserver_preload``), so a
-second worker costs no second import on a loaded machine; it runs what ``vorgang worker``
-runs (``keep_read_models``: projections, timers, webhook delivery) until SIGTERM, and a
-SIGKILL ends it as it would end the command.
+Forked from the test process before the test opens anything (no import of its own: a start
+costs seconds, not the half minute an import takes on a loaded machine); it runs what
+``vorgang worker`` runs (``keep_read_models``: projections, timers, webhook delivery) until
+SIGTERM, and a SIGKILL ends it as it would end the command. CPython re-creates the import and
+logging locks in a forked child, and the child opens connections of its own.
 """
 
 from __future__ import annotations
