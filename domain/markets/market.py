@@ -425,6 +425,7 @@ class Market(Aggregate):
         self.selection_record: dict[str, Any] | None = None
         self._applications: dict[UUID, StallApplication] = {}
         self._withdrawn: set[UUID] = set()
+        self._traders: dict[str, UUID] = {}  # keyed trader id -> the case it applied with
         self._order: tuple[UUID, ...] = ()  # the selection's rank order
         self._assigned: dict[str, UUID] = {}  # pitch number -> case
         self._pitch_of: dict[UUID, str] = {}
@@ -536,14 +537,22 @@ class Market(Aggregate):
         years: int,
         actor: Actor,
         at: datetime,
+        traders: Sequence[str] = (),
     ) -> None:
         """Record a trader's application while applications are open.
+
+        ``traders``: keyed ids of who applies (hex of an HMAC under the town's key of the
+        portal account and of the business, never a name): one trader applies once per
+        market, so a second application naming a key recorded for an application not
+        withdrawn is refused (``data.business``) — else one business would draw several lots
+        and could hold several pitches.
 
         Refused naming the form's fields: outside the window (``data.market``); a category
         the market does not want (``data.category``); a frontage no pitch of the category is
         long enough for (``data.frontage_m``); electricity or water no such pitch has
         (``data.electricity``, ``data.water``); years of attendance outside 0 to 50
-        (``data.years_of_attendance``); a case recorded already (``case_id``).
+        (``data.years_of_attendance``); a case recorded already (``case_id``); a trader who
+        applied already (``data.business``).
         """
         _check_aware("at", at)
         state = self.window_state(at)
@@ -559,6 +568,15 @@ class Market(Aggregate):
             )
         if case_id in self._applications:
             raise InvalidCommand("case_id", "the application is recorded already")
+        keys = sorted({str(key) for key in traders})
+        if any(not key or len(key) > 128 for key in keys):
+            raise InvalidCommand("traders", "keyed ids of the trader")
+        for key in keys:
+            earlier = self._traders.get(key)
+            if earlier is not None and earlier not in self._withdrawn:
+                raise InvalidCommand(
+                    "data.business", f"an application of this trader is recorded for {self.code}"
+                )
         if category not in self.categories:
             raise InvalidCommand("data.category", f"{self.code} wants {', '.join(self.categories)}")
         metres = _frontage(frontage_m)
@@ -584,19 +602,29 @@ class Market(Aggregate):
         self._application_recorded(
             case_id=case_id,
             application=application.as_dict(),
+            traders=keys,
             actor_id=actor.id,
             actor_role=actor.role.value,
             at=at,
         )
 
     class ApplicationRecorded(Aggregate.Event):
-        """A trader's application (category, frontage, utilities, years) was recorded."""
+        """A trader's application (category, frontage, utilities, years) was recorded.
 
+        Version 2 records the keyed ids of the trader (``traders``); version 1 had none.
+        """
+
+        class_version = 2
         case_id: UUID
         application: dict[str, Any]
+        traders: list[str]  # keyed ids (HMAC), never a name
         actor_id: str  # the person's name is in the application case, not here
         actor_role: str
         at: datetime
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["traders"] = []
 
     @event(ApplicationRecorded)
     def _application_recorded(
@@ -604,11 +632,14 @@ class Market(Aggregate):
         *,
         case_id: UUID,
         application: dict[str, Any],
+        traders: list[str],
         actor_id: str,
         actor_role: str,
         at: datetime,
     ) -> None:
         self._applications[case_id] = StallApplication.of(application)
+        for key in traders:
+            self._traders[key] = case_id
 
     def withdraw_application(
         self, *, case_id: UUID, actor: Actor, at: datetime, reason: str

@@ -32,7 +32,7 @@ from that day on (``give_up_rule``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
@@ -369,8 +369,11 @@ class MarketStallApplication(Case):
 
     # ------------------------------------------------------------- at submission
 
-    def apply_at(self, market: Market, *, actor: Actor, at: datetime) -> None:
-        """Record the application on the market (refusals name the form's field)."""
+    def apply_at(
+        self, market: Market, *, actor: Actor, at: datetime, traders: Sequence[str] = ()
+    ) -> None:
+        """Record the application on the market (refusals name the form's field);
+        ``traders``: the keyed ids of who applies (``trader_keys``), one application each."""
         if self.status != CaseStatus.SUBMITTED or self.market_id is not None:
             raise InvalidTransition("apply_at", self.status, self.allowed_commands())
         self.check_actor(actor, at)
@@ -392,6 +395,7 @@ class MarketStallApplication(Case):
                 years=int(form.years_of_attendance),
                 actor=actor,
                 at=at,
+                traders=traders,
             )
         except InvalidCommand as refused:
             field = refused.field.removeprefix("data.")

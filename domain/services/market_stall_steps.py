@@ -18,11 +18,13 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 from pydantic import ConfigDict, Field
 
+from domain.actor import Actor, Role
 from domain.case import Case
 from domain.case_steps import APPLICANT_AND_STAFF, STAFF
 from domain.commands import Acting, CommandBody, SharedAggregates, Step, Steps, Text
 from domain.errors import InvalidCommand
 from domain.markets.market import Market, Pitch, required_documents
+from domain.personal_data import PersonalData
 from domain.rules import market_fees
 from domain.rules.versions import UnknownRulesVersion
 from domain.services.market_stall import (
@@ -66,13 +68,37 @@ def market_met_at(_tenant: str, data: Mapping[str, Any]) -> str | None:
     return None if market is None else f"market:{market}"
 
 
+TRADER_KIND: Final = "MarketTrader"
+
+
+def trader_keys(
+    case: MarketStallApplication, market: Market, actor: Actor, shared: SharedAggregates
+) -> list[str]:
+    """Who applies, as keyed ids (HMAC under the town's key, never stored as text): the
+    portal account that submits (not a clerk filing at the counter for several traders),
+    and the business by its name (case and spacing ignored) — one application each."""
+    keys = []
+    if actor.role is Role.APPLICANT:
+        account = f"{market.id}|account|{case.submitted_by}"
+        keys.append(shared.key_of(case.tenant, TRADER_KIND, account).hex)
+    name = case.application.business.name
+    text = name.value if isinstance(name, PersonalData) else name
+    if not isinstance(text, str):
+        raise InvalidCommand("data.business.name", "erased")
+    business = f"{market.id}|business|{' '.join(text.casefold().split())}"
+    keys.append(shared.key_of(case.tenant, TRADER_KIND, business).hex)
+    return keys
+
+
 def apply_at_submission(case: Case, acting: Acting) -> Sequence[Aggregate]:
-    """The service's step in the submission's save: record the application on the market."""
+    """The service's step in the submission's save: record the application on the market
+    with the keyed ids of the trader (one application per trader and market)."""
     if not isinstance(case, MarketStallApplication):
         raise InvalidCommand("service", "not a market stall application")
     shared: SharedAggregates = acting.context
     market = stored_market(shared, case.tenant, UUID(str(case.application.market)))
-    case.apply_at(market, actor=acting.actor, at=acting.at)
+    traders = trader_keys(case, market, acting.actor, shared)
+    case.apply_at(market, actor=acting.actor, at=acting.at, traders=traders)
     return [market]
 
 
@@ -395,10 +421,14 @@ def _example_for(market: MarketSummary | None) -> dict[str, Any]:
         {"kind": kind, "reference": DOCUMENT_REFERENCES[kind]}
         for kind in required_documents(category, regime)
     ]
+    # A business not yet applying (a trader applies once per market: ``trader_keys``): the
+    # market's version changes with every application recorded, and so does the name.
+    version = getattr(market, "version", None)
+    business = "Holzwerkstatt Beispiel" + (f" {version}" if isinstance(version, int) else "")
     return {
         "market": str(market_ref),
         "business": {
-            "name": "Holzwerkstatt Beispiel",
+            "name": business,
             "legal_form": "sole_trader",
             "address": "Obergasse 12, 61250 Usingen",
         },

@@ -220,15 +220,6 @@ def test_no_application_after_the_deadline(vorgang: Vorgang, clock: FixedClock) 
 # ------------------------------------------------------------------ fairness
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Nothing stops one trader (the same portal account, the same business) from "
-    "filing several applications for one market: each is a case of its own, recorded on the "
-    "market, ranked with a lot number of its own (more chances among equal totals and in the "
-    "newcomer share) and may be admitted to a pitch each - one business holding two pitches. "
-    "The market should refuse a second application of the same applicant/business "
-    "(an HMAC key of it recorded with the application, field data.market)",
-)
 def test_one_trader_applies_once_per_market(vorgang: Vorgang, clock: FixedClock) -> None:
     market = publish(vorgang, clock).id
     same = trader("Anna")

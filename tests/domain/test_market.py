@@ -291,6 +291,35 @@ def test_a_case_is_recorded_once() -> None:
     assert market.recorded(case_id)
 
 
+def test_a_trader_applies_once_a_market_until_the_application_is_withdrawn() -> None:
+    market = published()
+
+    def by(*traders: str) -> UUID:
+        case_id = uuid4()
+        market.record_application(
+            case_id=case_id,
+            category="crafts",
+            frontage_m=Decimal(3),
+            electricity=False,
+            water=False,
+            years=0,
+            actor=TRADER,
+            at=DURING,
+            traders=traders,
+        )
+        return case_id
+
+    first = by("account-a", "business-x")
+    for again in (("account-a", "business-y"), ("account-b", "business-x")):
+        with pytest.raises(InvalidCommand) as refused:
+            by(*again)
+        assert refused.value.field == "data.business"
+    assert list(market.applications) == [first]
+    market.withdraw_application(case_id=first, actor=TRADER, at=DURING, reason="neu")
+    second = by("account-a", "business-x")  # withdrawn: the trader may apply anew
+    assert second in market.applications
+
+
 # ------------------------------------------------------------------ the selection
 
 

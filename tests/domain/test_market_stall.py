@@ -483,7 +483,7 @@ def test_the_catalogue_example_of_a_town_with_an_open_market_is_accepted(regime:
     examples = town_examples(DURING, OpenMarkets(at_market, market("schmitten")))
     assert set(examples) == {"usingen", "schmitten"}
     for _ in range(3):  # accepted whenever fetched: each fetch, a new application
-        case = applied(shared, examples["usingen"])
+        case = applied(shared, town_examples(DURING, OpenMarkets(at_market))["usingen"])
         assert at_market.recorded(case.id)
     assert town_examples(AFTER, OpenMarkets(at_market)) == {}  # closed: no example
 
