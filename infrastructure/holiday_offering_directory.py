@@ -86,8 +86,7 @@ class OfferingsInTheView:
 
     def caught_up(self) -> bool:
         """Whether the view reached the log's head (as of now) in time."""
-        head = self.store.recorder.max_notification_id() or 0
-        return self.projections.wait_for(HolidayOfferings.name, head, CATCH_UP_SECONDS)
+        return self.projections.caught_up(HolidayOfferings.name, CATCH_UP_SECONDS)
 
     def listed(self, tenant: str, year: int, now: datetime) -> list[dict[str, Any]]:
         """The town's offerings of a year in the order published, as everybody reads them."""

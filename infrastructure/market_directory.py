@@ -84,8 +84,7 @@ class MarketsInTheView:
 
     def caught_up(self) -> bool:
         """Whether the view reached the log's head (as of now) in time."""
-        head = self.store.recorder.max_notification_id() or 0
-        return self.projections.wait_for(Markets.name, head, CATCH_UP_SECONDS)
+        return self.projections.caught_up(Markets.name, CATCH_UP_SECONDS)
 
     def listed(self, tenant: str, year: int, now: datetime) -> list[dict[str, Any]]:
         """The town's markets of a year in the order published, as everybody reads them."""

@@ -262,6 +262,11 @@ class ProjectionHost:
                 runner.catch_up()
         return runner.wait_for(position, timeout)
 
+    def caught_up(self, name: str, timeout: float) -> bool:
+        """Whether the named view reached the log's head as of now within ``timeout``: a
+        directory that answers from the view where it is current, else from the log."""
+        return self.wait_for(name, self.head(), timeout)
+
     def being_built(self) -> dict[str, tuple[int, int]]:
         """Views of this version not built yet: name → (position, head).
 
