@@ -14,13 +14,19 @@ A schema whose structure changed (a test dropped, added or altered something), o
 another session still holds a lock in (an advisory lock of its projections or of its table
 creation, a lock on one of its tables), is dropped instead, as every schema was before, and
 the next test gets a new one.
+
+A schema is emptied beside the next test, in a thread of the pool, while that test runs on
+the other schema the process keeps (two at most once warm): the next test never waits for
+the last one's reset, unless the one it would take is still being emptied.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 import zlib
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -37,6 +43,8 @@ CREATING_TABLES_LOCK = 0x766F7267
 EVENTS_TABLE = "vorgang_events"
 TRACKING = "vorgang_projections"
 UNSIGNED_32 = 0xFFFFFFFF
+# Schemas a process keeps: one for the running test, one being emptied beside it.
+KEPT = 2
 
 # Everything a start creates in the schema, as one digest: relations, columns, defaults,
 # indexes, constraints, triggers, functions and types.
@@ -162,27 +170,60 @@ class SchemaPool:
         self._idle: list[DatabaseTarget] = []
         self._structure: dict[str, str] = {}  # schema → digest of its tables as prepared
         self._objects: dict[str, set[str]] = {}  # schema → keys of its objects as prepared
+        self._lock = threading.Lock()  # the three above, shared with the emptying thread
+        self._resets: list[Future[None]] = []
+        self._emptier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="schema-reset")
 
     def take(self) -> DatabaseTarget:
-        """An empty schema with the application's tables: one given back, or a new one."""
-        if self._idle:
-            return self._idle.pop()
+        """An empty schema with the application's tables: one given back (waiting for it to
+        be emptied where the process keeps as many as it may), or a new one."""
+        while True:
+            with self._lock:
+                if self._idle:
+                    return self._idle.pop()
+                kept = len(self._structure)  # prepared and not dropped: in use or emptying
+            pending = self._pending()
+            if not pending or kept < KEPT:
+                break
+            wait(pending, return_when=FIRST_COMPLETED)
         target = self._create()
         try:
             self._prepare(target)
             with self._connect(target) as conn:
                 schema = schema_of(target)
-                self._structure[schema] = self._state(conn, target)[0]
-                self._objects[schema] = set(self._made(conn, schema))
+                structure = self._state(conn, target)[0]
+                objects = set(self._made(conn, schema))
         except BaseException:
             self._drop(target)
             raise
+        with self._lock:
+            self._structure[schema] = structure
+            self._objects[schema] = objects
         return target
 
     def give_back(self, target: DatabaseTarget) -> None:
+        """Have the schema emptied for a later test (or dropped where that is not safe),
+        beside the next test."""
+        self._pending()  # an error of an earlier reset surfaces here, not never
+        self._resets.append(self._emptier.submit(self._reset, target))
+
+    def _pending(self) -> list[Future[None]]:
+        """The resets still running; those that ended are forgotten (raising their error,
+        if one escaped)."""
+        pending = []
+        for reset in self._resets:
+            if reset.done():
+                reset.result()
+            else:
+                pending.append(reset)
+        self._resets = pending
+        return pending
+
+    def _reset(self, target: DatabaseTarget) -> None:
         """Empty the schema for the next test, or drop it where that is not safe."""
         schema = schema_of(target)
-        expected = self._structure.get(schema)
+        with self._lock:
+            expected = self._structure.get(schema)
         try:
             with self._connect(target) as conn:
                 self._drop_made_since(conn, schema)
@@ -200,19 +241,25 @@ class SchemaPool:
                 if len(reset) > 1:  # one round trip, one transaction
                     conn.execute(sql.SQL("; ").join(reset).as_string(conn), prepare=False)
         except (LookupError, psycopg.Error):
-            self._structure.pop(schema, None)
-            self._objects.pop(schema, None)
+            with self._lock:
+                self._structure.pop(schema, None)
+                self._objects.pop(schema, None)
             self._drop(target)
             return
-        self._idle.append(target)
+        with self._lock:
+            self._idle.append(target)
 
     def close(self) -> None:
-        """Drop every schema kept."""
-        while self._idle:
-            target = self._idle.pop()
-            self._structure.pop(schema_of(target), None)
-            self._objects.pop(schema_of(target), None)
-            self._drop(target)
+        """Wait for the resets still running, then drop every schema kept."""
+        self._emptier.shutdown(wait=True)
+        try:
+            self._pending()
+        finally:
+            while self._idle:
+                target = self._idle.pop()
+                self._structure.pop(schema_of(target), None)
+                self._objects.pop(schema_of(target), None)
+                self._drop(target)
 
     @staticmethod
     def _made(conn: psycopg.Connection[Any], schema: str) -> dict[str, str]:
