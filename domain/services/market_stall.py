@@ -73,6 +73,8 @@ DISCRETION_FESTGESETZT: Final = "§ 70 Abs. 3 GewO"
 DISCRETION_TOWN_RULES: Final = "Marktsatzung der Stadt/Gemeinde i. V. m. Art. 3 Abs. 1 GG"
 MOVE_UP_ID: Final = "system:market-move-up"
 MOVE_UP_NAME: Final = "Marktverwaltung (Nachrücken)"
+# Refusals that mean pitches were short (not that no pitch of the market fits the stall).
+SHORT_OF_PITCHES: Final = frozenset({"rank", "category_full", "newcomer_share"})
 GIVEN_UP: Final = "pitch_given_up"  # why a charge of a pitch given up is withdrawn (a keyword)
 CONDITIONS_RULES_ID: Final = "market_stall_conditions"
 SELECTION_RULES_ID: Final = "market_selection"
@@ -512,9 +514,11 @@ class MarketStallApplication(Case):
             if key not in points:
                 raise InvalidCommand(f"points.{key}", "every scored criterion is scored")
             value = points[key]
-            if isinstance(value, bool) or not 0 <= int(value) <= criterion.max_points:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InvalidCommand(f"points.{key}", "whole points (a fraction is not cut off)")
+            if not 0 <= value <= criterion.max_points:
                 raise InvalidCommand(f"points.{key}", f"0 to {criterion.max_points} points")
-            sheet[key] = int(value)
+            sheet[key] = value
         self._score_sheet_recorded(
             actor=record,
             at=at,
@@ -854,13 +858,16 @@ class MarketStallApplication(Case):
     # ------------------------------------------------------------- decisions
 
     @contextmanager
-    def _market_deciding(self) -> Iterator[None]:
-        """Within: ``decide`` is the market procedure's (no holder, allowed in any status)."""
+    def _market_deciding(self, market: Market) -> Iterator[None]:
+        """Within: ``decide`` is the market procedure's (no holder, allowed in any status),
+        by the fee tariff the market was published with."""
         self.__dict__["_by_the_market"] = True
+        self.__dict__["_tariff_version"] = market.tariff_version
         try:
             yield
         finally:
             self.__dict__.pop("_by_the_market", None)
+            self.__dict__.pop("_tariff_version", None)
 
     def _decide_by_the_market(self, actor: Actor, at: datetime, market: Market) -> None:
         """The admission or refusal the selection (or a move-up) gives, as a Bescheid."""
@@ -869,7 +876,7 @@ class MarketStallApplication(Case):
             raise InvalidCommand("market", "the selection is not noted")
         admitted = self.standing == Standing.ADMITTED
         outcome = DecisionOutcome.APPROVED_WITH_CONDITIONS if admitted else DecisionOutcome.REJECTED
-        with self._market_deciding():
+        with self._market_deciding(market):
             self.decide(
                 actor=actor,
                 at=at,
@@ -948,9 +955,30 @@ class MarketStallApplication(Case):
             if share > 0
             else "Neubewerber behalten ihre Zulassungschance über die Kriterien und das Los."
         )
+        published_on = berlin_date(market.published_at)
+        if market.published_at <= market.applications_from:
+            published = f"vor Beginn der Bewerbungsfrist (am {published_on})"
+        else:
+            published = f"mit der Ausschreibung am {published_on}, vor Ablauf der Bewerbungsfrist,"
+        record = market.selection_record or {}
+        short = any(
+            reason.get("reason") in SHORT_OF_PITCHES
+            for result in record.get("results") or ()
+            for reason in result.get("reasons") or ()
+        )
+        if short:
+            scarcity = (
+                "Die Zahl der passenden Standplätze reicht nicht für alle Bewerbungen; "
+                "ausgewählt wird"
+            )
+        else:
+            scarcity = (
+                "Jede Bewerbung, für die ein Standplatz des Marktes passt, hat einen Standplatz "
+                "erhalten; die Rangfolge (für die Vergabe der Standplätze und das Nachrücken) "
+                "ergibt sich"
+            )
         return (
-            f"Die Zahl der Standplätze reicht nicht für alle Bewerbungen; ausgewählt wird nach "
-            f"den vor Beginn der Bewerbungsfrist veröffentlichten, sachlich gerechtfertigten "
+            f"{scarcity} nach den {published} veröffentlichten, sachlich gerechtfertigten "
             f"Kriterien (Fassung {market.criteria.version}): {criteria}. Der Gesamtwert ist "
             f"die gewichtete Summe der Punkte; bei gleichem Gesamtwert entscheidet das "
             f"aufgezeichnete Los. {newcomers} "
@@ -965,8 +993,10 @@ class MarketStallApplication(Case):
         decided_on: date,
         rules: RulesChoice,
     ) -> DecisionTerms | None:
-        """The selection as recorded; an admission's pitch fee by the market fee tariff
-        (frontage times rate, utilities, deposit), valid through the market's last day."""
+        """The selection as recorded; an admission's pitch fee by the market fee tariff the
+        market was published with (``market.tariff_version``: the one in force on its first
+        day when it was published, whatever version is adopted later) — frontage times rate,
+        utilities, deposit — valid through the market's last day."""
         selection = self.selection_rules()
         particulars: dict[str, Any] = {
             "market_id": str(self.market_id),
@@ -978,6 +1008,9 @@ class MarketStallApplication(Case):
         conditions = rules.by_decision_day(STANDARD_CONDITIONS, CONDITIONS_RULES_ID)
         recorded = self.__dict__.get("recorded") or {}
         tariffs = market_fees.TARIFFS.get(self.tenant, ())
+        published_with = self.__dict__.get("_tariff_version")
+        if published_with is not None:  # deciding: the tariff the market announced
+            tariffs = tuple(t for t in tariffs if t.version == published_with)
         tariff = rules.by_fee_debt_day(tariffs, market_fees.MARKET_FEE_RULES_ID)
         if tariff is None or conditions is None:
             return DecisionTerms(rules=(selection,), particulars=particulars)

@@ -685,12 +685,6 @@ def _scored_market() -> tuple[Market, Shared, MarketStallApplication]:
     return at_market, shared, one
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MarketStallApplication.score_application takes int(value): 5.7 points are "
-    "recorded as 5 without a word (a sheet is whole points; a fraction must be refused "
-    "naming points.<key>, as market_selection.points_of does)",
-)
 def test_a_score_of_a_fraction_of_a_point_is_refused_not_cut_off() -> None:
     at_market, _shared, one = _scored_market()
     fraction: dict[str, Any] = {"attractiveness": 5.7}
@@ -820,14 +814,6 @@ def test_an_objection_to_the_refusal_is_settled_when_the_trader_takes_a_pitch_of
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MarketStallApplication._considerations tells every trader the criteria were "
-    "'vor Beginn der Bewerbungsfrist veröffentlicht', but Market.publish accepts an "
-    "applications_from before the publication (the window open already): the Bescheid's "
-    "reasons then state something false - refuse applications_from before 'at', or say "
-    "'mit der Ausschreibung veröffentlicht' and give the publication's date",
-)
 def test_the_reasons_never_claim_the_criteria_were_published_before_the_window_opened() -> None:
     try:
         at_market = Market.publish(
@@ -866,13 +852,6 @@ def test_the_reasons_never_claim_the_criteria_were_published_before_the_window_o
     assert "vor Beginn der Bewerbungsfrist" not in str(discretion.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MarketStallApplication._considerations always says 'Die Zahl der Standplätze "
-    "reicht nicht für alle Bewerbungen': a market with more pitches than applications "
-    "tells its only, admitted trader that pitches were short - the reasons must follow the "
-    "record (applications vs. pitches, refusals made or not)",
-)
 def test_the_reasons_say_pitches_were_short_only_when_they_were() -> None:
     at_market, _shared, one = _scored_market()  # four pitches, one application
     one.score_application(
@@ -926,13 +905,6 @@ def test_a_fee_rounds_a_third_of_a_cent_half_up() -> None:
     assert fee.on(market_fees.PITCH_FEE) == Decimal("3.34")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MarketStallApplication.terms_by_rules charges by the tariff in force on the first "
-    "market day as the tariffs are now (rules.by_fee_debt_day over market_fees.TARIFFS), not "
-    "by market.tariff_version fixed at publishing: a tariff version adopted after the market "
-    "was published charges the admitted traders other amounts than the market announced",
-)
 def test_an_admission_charges_by_the_tariff_the_market_was_published_with(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
