@@ -43,6 +43,7 @@ from eventsourcing.domain import Aggregate, event
 from pydantic import Field, StringConstraints
 
 from domain.actor import Actor, ActorRecord, Role
+from domain.authorities import authorities_of
 from domain.case import Case, DecisionTerms
 from domain.case_charges import ChargeLine
 from domain.conditions import StandardConditions
@@ -50,6 +51,7 @@ from domain.decision import Decision, DecisionOutcome, RulesApplied
 from domain.errors import InvalidCommand, InvalidTransition
 from domain.lifecycle import CaseStatus, ChangesStatus, extend_lifecycle
 from domain.markets.market import MARKET_CATEGORIES, Market, required_documents
+from domain.objection import CostsBorneBy, ObjectionCosts, ObjectionDecision, ObjectionState
 from domain.personal_data import PersonalValue, Subjects
 from domain.personal_fields import Personal
 from domain.rules import market_fees
@@ -694,10 +696,53 @@ class MarketStallApplication(Case):
         market.accept_offer(case_id=self.id, actor=actor, at=at)
         if market.pitch_of(self.id) != offer["pitch"]:
             raise InvalidCommand("market", "the market assigned another pitch")
+        self._remedy_objection_by_admission(record, at, str(offer["pitch"]))
         self._pitch_offer_accepted(
             status=CaseStatus.IN_REVIEW, actor=record, at=at, pitch=offer["pitch"]
         )
         self._decide_by_the_market(move_up_actor(self.tenant), at, market)
+
+    def _remedy_objection_by_admission(self, record: ActorRecord, at: datetime, pitch: str) -> None:
+        """An objection open against the refusal is disposed of by the admission that
+        replaces the refusal: the town grants what it sought (Abhilfe, § 72 VwGO — for an
+        objection seeking admission the facts at the time of the remedy count, and a pitch
+        is free for the objector now). Costs: no refund of the objector's expenses (§ 80 (1)
+        sentence 1 HVwVfG: the admission follows from the move-up, a change after the
+        refusal, not from the objection's grounds); no objection fee is charged. Left open,
+        the objection would hang on the admission, and the trader could not object to the
+        admission's fee and conditions."""
+        objection = self.open_objection
+        if objection is None:
+            return
+        reasons = self._case_text(
+            f"Dem Widerspruch gegen die Ablehnung wird abgeholfen: im Nachrückverfahren wurde "
+            f"der Standplatz {pitch} angeboten und angenommen; die Zulassung tritt an die "
+            "Stelle der Ablehnung, das Ziel des Widerspruchs ist erreicht.",
+            "reason",
+        )
+        remedy = ObjectionDecision(
+            outcome=ObjectionState.REMEDIED,
+            reasons=reasons,
+            costs=ObjectionCosts(
+                borne_by=CostsBorneBy.OBJECTOR,
+                legal_basis="§ 72 VwGO, § 80 Abs. 1 Satz 1 HVwVfG (die Zulassung beruht auf dem "
+                "Nachrücken, nicht auf dem Widerspruch: keine Erstattung von Aufwendungen)",
+            ),
+            decided_by=authorities_of(self.tenant).issuing_authority(self.MATTER),
+            decided_on=berlin_date(at),
+            operative_part=self._case_text(
+                f"Die Ablehnung wird durch die Zulassung mit dem Standplatz {pitch} ersetzt.",
+                "operative_part",
+            ),
+        )
+        self._objection_remedied(
+            status=self.status,
+            actor=record,
+            at=at,
+            reason=remedy.reasons,
+            remedy=remedy,
+            new_decision=False,
+        )
 
     class PitchOfferAccepted(ChangesStatus):
         """The pitch offered was accepted: the refusal gives way to an admission."""

@@ -778,15 +778,6 @@ def test_the_town_takes_a_pitch_back_only_by_a_revocation_with_hearing_and_remed
     assert holder.pitch is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MarketStallApplication.accept_pitch_offer: a refused trader who objected to the "
-    "refusal and then accepts a pitch on move-up gets the admission, but the objection "
-    "against the refusal stays 'pending' - moot (its aim is met) yet never settled: once the "
-    "admission is notified it hangs on the admission, decide_objection would rule on it, and "
-    "the trader cannot lodge an objection against the admission (its fee and conditions); "
-    "the acceptance should settle the pending objection (remedied / erledigt) in its save",
-)
 def test_an_objection_to_the_refusal_is_settled_when_the_trader_takes_a_pitch_offered() -> None:
     _at_market, shared, cases = crafts_selected()
     holder = next(c for c in cases if c.standing == Standing.ADMITTED)
