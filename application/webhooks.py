@@ -22,7 +22,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
@@ -49,6 +49,8 @@ from domain.webhooks import (
 CONTENT_TYPE = "application/cloudevents+json"  # structured mode: the body is the CloudEvent
 USER_AGENT = "Vorgang-Webhooks/1"
 MAX_RETRY_AFTER = 24 * 3600.0  # a receiver's Retry-After is honoured up to a day
+
+Outcome = Literal["delivered", "dead", "waiting", "gone"]  # what one attempt came to
 
 
 class SubscriptionNotFound(ApplicationError):
@@ -565,7 +567,7 @@ class WebhookDelivery:
 
     def _attempt(
         self, subscription: Subscription, state: DeliveryState, event: FeedEvent
-    ) -> tuple[DeliveryState, Subscription, str]:
+    ) -> tuple[DeliveryState, Subscription, Outcome]:
         """Post the event after the cursor; the state is kept before this returns."""
         at = self.clock.now()
         response = self._send(subscription, event, at)
