@@ -76,14 +76,21 @@ def trader(name: str) -> Actor:
 
 
 def apply(
-    vorgang: Vorgang, market: UUID, name: str, *, years: int = 1, applicant: Actor | None = None
+    vorgang: Vorgang,
+    market: UUID,
+    name: str,
+    *,
+    years: int = 1,
+    applicant: Actor | None = None,
+    business: str | None = None,
+    address: str = "Obergasse 12, 61250 Usingen",
 ) -> UUID:
     data = {
         "market": str(market),
         "business": {
-            "name": f"{name} Holzwaren",
+            "name": business or f"{name} Holzwaren",
             "legal_form": "sole_trader",
-            "address": "Obergasse 12, 61250 Usingen",
+            "address": address,
         },
         "contact": {"name": f"{name} Händler", "phone": "06081 4711", "email": "h@example.org"},
         "product_range": "Holzspielzeug",
@@ -226,6 +233,23 @@ def test_one_trader_applies_once_per_market(vorgang: Vorgang, clock: FixedClock)
     apply(vorgang, market, "Anna", applicant=same)
     with pytest.raises(InvalidCommand):
         apply(vorgang, market, "Anna", applicant=same)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="market_stall_steps.trader_keys (8ba511a) keys the business by its name alone: a "
+    "second trader whose business has the same common name ('Crêperie') - another portal "
+    "account, another address in another town - is refused 'an application of this trader "
+    "is recorded' (data.business) and cannot apply at all; key the business by name and "
+    "address (normalised), or let staff mark a true duplicate instead of refusing",
+)
+def test_two_traders_whose_businesses_share_a_common_name_both_apply(
+    vorgang: Vorgang, clock: FixedClock
+) -> None:
+    market = publish(vorgang, clock).id
+    apply(vorgang, market, "Anna", business="Crêperie", address="Obergasse 12, 61250 Usingen")
+    apply(vorgang, market, "Bert", business="Crêperie", address="Hauptstraße 3, 60311 Frankfurt")
+    assert len(market_now(vorgang, market).applications) == 2
 
 
 # ------------------------------------------------------------------ move-up
