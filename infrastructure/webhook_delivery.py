@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -65,6 +66,7 @@ INDEX_POSITION: Final = "webhook_subscriptions_position"
 LOCK_NAME: Final = "webhook_delivery"
 INDEX_BATCH: Final = 500
 STANDBY: Final = 1.0  # seconds between a standby worker's looks for the delivery's lock
+MOVED_CHECK: Final = 0.01  # seconds between looks at the feed runner's position (memory)
 INDEXED_EVENTS = (
     Subscription.Created,
     Subscription.Deleted,
@@ -410,6 +412,7 @@ class WebhookWorker:
         try_lock: Callable[[], ProjectionLock | None],
         parallel: int = 8,
         poll_seconds: float = 0.25,
+        feed_position: Callable[[], int] | None = None,
     ) -> None:
         self.delivery = delivery
         self.index = index
@@ -419,6 +422,7 @@ class WebhookWorker:
         self.try_lock = try_lock
         self.parallel = parallel
         self.poll_seconds = poll_seconds
+        self.feed_position = feed_position  # the feed runner's position in this process
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -473,8 +477,27 @@ class WebhookWorker:
                 self._release()
             # a standby looks for the lock now and then, not at every poll (each look
             # that finds it taken may cost a connection)
-            self._wake.wait(self.poll_seconds if holding else max(self.poll_seconds, STANDBY))
+            self._pause(self.poll_seconds if holding else max(self.poll_seconds, STANDBY), holding)
             self._wake.clear()
+
+    def _pause(self, seconds: float, holding: bool) -> None:
+        """Until woken, or the feed view moved in this process, or ``seconds`` passed.
+
+        Where this process keeps the feed view, its runner's position (in memory) says at
+        once that new events are in the view, as the feed's broadcaster learns it; a view
+        kept by another process is seen at the next look.
+        """
+        if not holding or self.feed_position is None:
+            self._wake.wait(seconds)
+            return
+        deadline = time.monotonic() + seconds
+        seen = self.feed_position()
+        while not self._stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0 or self._wake.wait(min(left, MOVED_CHECK)):
+                return
+            if self.feed_position() != seen:
+                return
 
     def round(self) -> int:
         """Start the deliveries that have work; returns how many were started.
@@ -587,6 +610,8 @@ def build_webhooks(
     keys: KeyDestroyer,
     open_sealed: OpenSealed,
     clock: Clock,
+    *,
+    feed_position: Callable[[], int] | None = None,
 ) -> tuple[SubscriptionService, WebhookWorker]:
     """The subscriptions' use cases and the worker, from the settings (tables exist)."""
     guard = SsrfGuard(
@@ -621,5 +646,6 @@ def build_webhooks(
         try_lock=lambda: views.try_lock(LOCK_NAME),  # type: ignore[attr-defined]
         parallel=settings.webhook_parallel,
         poll_seconds=settings.webhook_poll_seconds,
+        feed_position=feed_position,
     )
     return service, worker

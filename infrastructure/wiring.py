@@ -301,8 +301,15 @@ def build(
     if run_scheduler:
         projections.run_beside(scheduler)
     # Webhooks are delivered where the read models are kept, like the timers (real time only).
+    feed_runner = projections.runners["feed"]
     webhooks, webhook_worker = build_webhooks(
-        settings, store, views, keys, projections.open_sealed, clock
+        settings,
+        store,
+        views,
+        keys,
+        projections.open_sealed,
+        clock,
+        feed_position=lambda: feed_runner.known_position,  # moves as the feed view does
     )
     if run_scheduler and settings.webhook_delivery:
         projections.run_beside(webhook_worker)
