@@ -57,7 +57,8 @@ from domain.personal_fields import Personal
 from domain.rules import market_fees
 from domain.rules.versions import RulesChoice
 from domain.services.forms import Email, Form, Name, Phone, labelled
-from domain.working_days import berlin_date
+from domain.services.parking_decisions import IMMEDIATE_ENFORCEMENT_BASIS, RevocationGround
+from domain.working_days import berlin_date, period_end
 
 SERVICE_ID: Final = "market-stall"
 FESTGESETZT: Final = "festgesetzt"
@@ -78,6 +79,26 @@ MOVE_UP_NAME: Final = "Marktverwaltung (Nachrücken)"
 # Refusals that mean pitches were short (not that no pitch of the market fits the stall).
 SHORT_OF_PITCHES: Final = frozenset({"rank", "category_full", "newcomer_share"})
 GIVEN_UP: Final = "pitch_given_up"  # why a charge of a pitch given up is withdrawn (a keyword)
+REVOKED: Final = "pitch_revoked"  # why a charge of an admission revoked is withdrawn
+# The grounds of § 49 (2) sentence 1 HVwVfG as they read for a market admission.
+REVOCATION_WORDING: Final = {
+    RevocationGround.REQUIREMENT_NOT_MET: (
+        "Eine mit der Zulassung verbundene Auflage wurde nicht erfüllt."
+    ),
+    RevocationGround.FACTS_CHANGED: (
+        "Auf Grund nachträglich eingetretener Tatsachen dürfte die Zulassung nicht mehr "
+        "erteilt werden, und ohne den Widerruf wäre das öffentliche Interesse gefährdet."
+    ),
+    RevocationGround.LAW_CHANGED: (
+        "Auf Grund einer geänderten Rechtsvorschrift dürfte die Zulassung nicht mehr erteilt "
+        "werden; von ihr wurde noch kein Gebrauch gemacht, und ohne den Widerruf wäre das "
+        "öffentliche Interesse gefährdet."
+    ),
+    RevocationGround.SERIOUS_HARM: (
+        "Der Widerruf ist geboten, um schwere Nachteile für das Gemeinwohl zu verhüten oder "
+        "zu beseitigen."
+    ),
+}
 CONDITIONS_RULES_ID: Final = "market_stall_conditions"
 SELECTION_RULES_ID: Final = "market_selection"
 STANDARD_CONDITIONS: Final = (
@@ -109,6 +130,7 @@ EVENT_LABELS: Final = {
     "PitchOfferDeclined": ("Angebotenen Standplatz abgelehnt", "Pitch offer declined"),
     "PitchOfferExpired": ("Angebot des Standplatzes verfallen", "Pitch offer lapsed"),
     "PitchGivenUp": ("Standplatz zurückgegeben", "Pitch given up"),
+    "PitchRevoked": ("Zulassung widerrufen", "Admission revoked"),
 }
 
 
@@ -308,6 +330,7 @@ class MarketStallApplication(Case):
         self.offer: dict[str, Any] | None = None  # {"pitch", "until"} while one is open
         self.offers_ended: list[dict[str, Any]] = []  # declined or lapsed offers
         self.admission: dict[str, Any] | None = None  # what the next admission decides
+        self.revocation: dict[str, Any] | None = None  # the admission revoked (§ 49 HVwVfG)
 
     # ------------------------------------------------------------- queries
 
@@ -330,7 +353,7 @@ class MarketStallApplication(Case):
         if self.offer is not None:
             commands |= {"accept_pitch_offer", "decline_pitch_offer", "expire_pitch_offer"}
         if self.standing == Standing.ADMITTED and self.pitch is not None:
-            commands |= {"give_up_pitch"}
+            commands |= {"give_up_pitch", "revoke_pitch"}
         if self.standing == Standing.REFUSED and self.offer is None:
             commands |= {"withdraw_application"}  # leaves the order of move-up
         if self.__dict__.get("_by_the_market"):
@@ -839,15 +862,18 @@ class MarketStallApplication(Case):
     def give_up_pitch(
         self, *, actor: Actor, at: datetime, market: Market, reason: str
     ) -> UUID | None:
-        """Give the pitch up (the trader), or revoke it (the town's staff), before the first
-        market day: the market offers it to the next in rank (returned, to be noted in the
-        same save). The deposit is withdrawn; the pitch fee and utilities too before the
-        ``decisions_by`` day (``give_up_rule``)."""
+        """The trader gives the pitch up before the first market day: the market offers it
+        to the next in rank (returned, to be noted in the same save). The deposit is
+        withdrawn; the pitch fee and utilities too before the ``decisions_by`` day
+        (``give_up_rule``). The town takes a pitch back only by revoking the admission
+        (``revoke_pitch``: a decision of its own), never by a give-up."""
         record = self._begin("give_up_pitch", actor, at)
-        if actor.role is Role.APPLICANT and actor.id != self.submitted_by:
+        if actor.role is not Role.APPLICANT:
+            raise InvalidCommand(
+                "actor", "the trader gives a pitch up; the town revokes the admission instead"
+            )
+        if actor.id != self.submitted_by:
             raise InvalidCommand("actor", "only the applicant who submitted it gives it up")
-        if actor.role not in (Role.APPLICANT, Role.CLERK, Role.SUPERVISOR):
-            raise InvalidCommand("actor", "the trader or the town's staff give a pitch up")
         self._check_market(market)
         if self.first_day is not None and berlin_date(at) >= self.first_day:
             raise InvalidCommand("at", f"a pitch is given up before the market, {self.first_day}")
@@ -888,6 +914,137 @@ class MarketStallApplication(Case):
     ) -> None:
         self.standing = Standing.GIVEN_UP
         self.pitch = None
+        self.status = status
+        self.last_activity_at = at
+
+    def revoke_pitch(
+        self,
+        *,
+        actor: Actor,
+        at: datetime,
+        market: Market,
+        ground: RevocationGround,
+        reason: str,
+        facts_known_since: date,
+        discretion: str,
+        immediate_enforcement: str,
+        hearing_held_on: date | None = None,
+        hearing_not_needed_because: str | None = None,
+    ) -> UUID | None:
+        """The town revokes the admission (Widerruf of a lawful favourable act, § 49 (2)
+        HVwVfG) before the first market day: a decision of its own (Bescheid with the
+        ground, the hearing or why none was needed (§ 28 HVwVfG), the considerations (§ 39
+        (1) sentence 3 HVwVfG) and the remedy notice), made within a year of learning the
+        facts (§ 49 (2) sentence 2, § 48 (4) HVwVfG). The pitch is offered to the next in
+        rank at once, so the revocation orders immediate enforcement with its written
+        reasons (§ 80 (2) sentence 1 no. 4, (3) VwGO); the trader's remedies are the
+        objection and an application under § 80 (5) VwGO. Every charge of the admission is
+        withdrawn: the trader does not stand. Returns the case offered the pitch next."""
+        record = self._begin("revoke_pitch", actor, at)
+        if actor.role not in (Role.CLERK, Role.SUPERVISOR):
+            raise InvalidCommand("actor", "the town's clerks and supervisors revoke an admission")
+        self._check_market(market)
+        today = berlin_date(at)
+        if self.first_day is not None and today >= self.first_day:
+            raise InvalidCommand(
+                "at", f"an admission is revoked before the market, {self.first_day}"
+            )
+        if not isinstance(ground, RevocationGround):
+            raise InvalidCommand("ground", "a ground of § 49 (2) sentence 1 HVwVfG")
+        if ground not in REVOCATION_WORDING:
+            raise InvalidCommand("ground", "the admission reserves no revocation (§ 36 (2) no. 3)")
+        if facts_known_since > today:
+            raise InvalidCommand("facts_known_since", "must not lie in the future")
+        if today > period_end(facts_known_since, 12):
+            raise InvalidCommand(
+                "facts_known_since",
+                "a revocation is made within a year of learning the facts "
+                "(§ 49 (2) sentence 2, § 48 (4) HVwVfG)",
+            )
+        if hearing_held_on is None and not (hearing_not_needed_because or "").strip():
+            raise InvalidCommand(
+                "hearing_held_on",
+                "a revocation interferes with the trader's rights (§ 28 (1) HVwVfG): give the "
+                "day of the hearing, or hearing_not_needed_because (§ 28 (2) HVwVfG)",
+            )
+        if not (immediate_enforcement or "").strip():
+            raise InvalidCommand(
+                "immediate_enforcement",
+                "the pitch passes on at once: order immediate enforcement with its special "
+                "reasons in writing (§ 80 (2) sentence 1 no. 4, (3) VwGO)",
+            )
+        pitch = str(self.pitch)
+        admitted_on = berlin_date(self.decision.decided_at) if self.decision else today
+        following = market.give_up_pitch(case_id=self.id, actor=actor, at=at, reason=reason)
+        self._pitch_revoked(
+            status=StallStatus.PITCH_GIVEN_UP,
+            actor=record,
+            at=at,
+            pitch=pitch,
+            ground=ground.value,
+            facts_known_since=facts_known_since,
+            reason=self._case_text(reason, "reason"),
+        )
+        for charge in self.charges_in_force(len(self.decisions)):
+            self.withdraw_charge(record, at, charge.kassenzeichen, REVOKED)
+        tenor = (
+            f"Die Zulassung zum Markt {market.name} ({market.code}) mit dem Standplatz {pitch} "
+            f"vom {admitted_on} wird widerrufen. Die sofortige Vollziehung des Widerrufs wird "
+            "angeordnet (§ 80 Abs. 2 Satz 1 Nr. 4 VwGO)."
+        )
+        justification = (
+            f"{REVOCATION_WORDING[ground]} Sachverhalt: {reason.strip()} Besonderes Interesse "
+            f"an der sofortigen Vollziehung: {immediate_enforcement.strip()} Der Standplatz "
+            "wird dem Nächsten in der Rangfolge der Auswahl angeboten. Die Gebühren der "
+            "Zulassung werden nicht erhoben."
+        )
+        with self._market_deciding(market):
+            self.decide(
+                actor=actor,
+                at=at,
+                outcome=DecisionOutcome.REJECTED,
+                justification=justification,
+                legal_basis=f"{ground.legal_basis}; {IMMEDIATE_ENFORCEMENT_BASIS}",
+                rules=(self.selection_rules(),),
+                operative_part=tenor,
+                hearing_held_on=hearing_held_on,
+                hearing_not_needed_because=hearing_not_needed_because,
+                discretion=discretion,
+            )
+        return following
+
+    class PitchRevoked(ChangesStatus):
+        """The town revoked the admission (§ 49 (2) HVwVfG): the pitch is freed, and the
+        revocation is decided as the case's new decision (the Bescheid)."""
+
+        actor: ActorRecord
+        at: datetime
+        pitch: str
+        ground: str
+        facts_known_since: date
+        reason: PersonalValue
+
+    @event(PitchRevoked)
+    def _pitch_revoked(
+        self,
+        *,
+        actor: ActorRecord,
+        at: datetime,
+        pitch: str,
+        ground: str,
+        facts_known_since: date,
+        reason: PersonalValue,
+        status: str,
+    ) -> None:
+        self._reopen_for_a_new_decision()
+        self.revocation = {
+            "pitch": pitch,
+            "ground": ground,
+            "facts_known_since": facts_known_since.isoformat(),
+        }
+        self.standing = Standing.GIVEN_UP
+        self.pitch = None
+        self.admission = None
         self.status = status
         self.last_activity_at = at
 
@@ -1049,6 +1206,8 @@ class MarketStallApplication(Case):
             **{k: v for k, v in selection.inputs.items() if k != "market_id"},
         }
         if not outcome.is_approval:
+            if self.revocation is not None:  # the revocation of the admission
+                particulars.update(revoked=dict(self.revocation), reasons=[REVOKED])
             return DecisionTerms(rules=(selection,), particulars=particulars)
         conditions = rules.by_decision_day(STANDARD_CONDITIONS, CONDITIONS_RULES_ID)
         recorded = self.__dict__.get("recorded") or {}

@@ -33,6 +33,7 @@ from domain.services.market_stall import (
     Standing,
     move_up_actor,
 )
+from domain.services.parking_decisions import RevocationGround
 from domain.tenants import TENANTS
 from domain.timers import TIMER_KINDS, Due, Fires, Readiness, RunCommand, TimerKind
 from domain.working_days import BERLIN, berlin_date
@@ -174,6 +175,49 @@ class StallReason(CommandBody):
     )
 
 
+class PitchRevocation(CommandBody):
+    """Widerruf of the admission on a ground of § 49 (2) HVwVfG, with hearing, discretion
+    and the order of immediate enforcement (the pitch passes on at once)."""
+
+    ground: RevocationGround = Field(
+        description="§ 49 (2) sentence 1 HVwVfG: requirement_not_met (no. 2: a condition of "
+        "the admission not met), facts_changed (no. 3), law_changed (no. 4), serious_harm "
+        "(no. 5). An admission reserves no revocation (no. 1)."
+    )
+    reason: Text = Field(description="The facts the revocation rests on.")
+    facts_known_since: date = Field(
+        description="When the town learnt them: revoked within a year (§ 48 (4) HVwVfG)."
+    )
+    discretion: Text = Field(description="The considerations (§ 39 (1) sentence 3 HVwVfG).")
+    immediate_enforcement: Text = Field(
+        description="The special reasons for immediate enforcement (§ 80 (3) VwGO): the pitch "
+        "is offered to the next in rank at once."
+    )
+    hearing_held_on: date | None = Field(default=None, description="§ 28 (1) HVwVfG")
+    hearing_not_needed_because: Text | None = Field(
+        default=None, description="Why no hearing was needed (§ 28 (2) HVwVfG)."
+    )
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "ground": "requirement_not_met",
+                    "reason": "Die Betriebshaftpflicht ist seit 01.11.2026 gekündigt; ein "
+                    "neuer Nachweis wurde trotz Aufforderung nicht vorgelegt.",
+                    "facts_known_since": "2026-11-05",
+                    "discretion": "Ohne Versicherung gefährdet der Stand Besucher; ein "
+                    "milderes Mittel besteht nicht.",
+                    "immediate_enforcement": "Der Markt beginnt in drei Wochen; der Platz "
+                    "muss vorher vergeben werden.",
+                    "hearing_held_on": "2026-11-12",
+                }
+            ]
+        },
+    )
+
+
 # ------------------------------------------------------------------- runners
 
 
@@ -203,6 +247,26 @@ def _give_up(
     market = _market_of(case, acting)
     following = case.give_up_pitch(
         actor=acting.actor, at=acting.at, market=market, reason=body.reason
+    )
+    return _offered(case, market, following, acting)
+
+
+def _revoke(
+    case: MarketStallApplication, body: PitchRevocation, acting: Acting
+) -> Sequence[Aggregate]:
+    case.check_allowed("revoke_pitch")
+    market = _market_of(case, acting)
+    following = case.revoke_pitch(
+        actor=acting.actor,
+        at=acting.at,
+        market=market,
+        ground=body.ground,
+        reason=body.reason,
+        facts_known_since=body.facts_known_since,
+        discretion=body.discretion,
+        immediate_enforcement=body.immediate_enforcement,
+        hearing_held_on=body.hearing_held_on,
+        hearing_not_needed_because=body.hearing_not_needed_because,
     )
     return _offered(case, market, following, acting)
 
@@ -282,13 +346,26 @@ STEPS: Final = Steps(
         stall_step(
             "give_up_pitch",
             "pitch-give-up",
-            "Market stall: give up (or revoke) the pitch",
-            description="Before the first market day, by the trader, or by the town's staff "
-            "(revocation): the pitch is offered to the next in rank that fits, in the same "
-            "save. The deposit is withdrawn; the pitch fee and utilities too when given up "
-            "before the market's decisions_by day.",
+            "Market stall: give up the pitch",
+            description="Before the first market day, by the trader (the town revokes the "
+            "admission instead: pitch-revocation): the pitch is offered to the next in rank "
+            "that fits, in the same save. The deposit is withdrawn; the pitch fee and "
+            "utilities too when given up before the market's decisions_by day.",
             body=StallReason,
             run=_give_up,
+        ),
+        stall_step(
+            "revoke_pitch",
+            "pitch-revocation",
+            "Market stall: revoke the admission (Widerruf)",
+            description="Before the first market day, by the town's staff: a decision of its "
+            "own on a ground of § 49 (2) HVwVfG, with the hearing (or why none was needed), "
+            "the considerations and the order of immediate enforcement; notified with the "
+            "remedy notice. The pitch is offered to the next in rank that fits, in the same "
+            "save; every charge of the admission is withdrawn.",
+            roles=STAFF,
+            body=PitchRevocation,
+            run=_revoke,
         ),
         stall_step(
             "accept_pitch_offer",

@@ -216,7 +216,18 @@ def test_an_acceptance_racing_a_revocation_of_the_same_pitch_gives_it_once(
     results = in_threads(
         [
             lambda: take(vorgang.commands, cases[2], "accept_pitch_offer", trader("t2")),
-            lambda: take(vorgang.commands, cases[1], "give_up_pitch", SUPERVISOR, reason="Auflage"),
+            lambda: take(
+                vorgang.commands,
+                cases[1],
+                "revoke_pitch",
+                SUPERVISOR,
+                ground="requirement_not_met",
+                reason="Auflage nicht erfüllt",
+                facts_known_since=clock.now().date().isoformat(),
+                discretion="Kein milderes Mittel",
+                immediate_enforcement="Der Markt naht",
+                hearing_not_needed_because="Gefahr im Verzug",
+            ),
         ]
     )
     assert [r for r in results if isinstance(r, Exception)] == []

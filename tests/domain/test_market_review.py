@@ -760,14 +760,6 @@ def test_a_trader_cannot_accept_another_traders_offer() -> None:
     assert at_market.offer_of(offered.id) is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MarketStallApplication.give_up_pitch lets the town's clerk take an admitted "
-    "trader's pitch (a Widerruf of the admission, § 49 HVwVfG) with one line of reason: no "
-    "hearing (§ 28 HVwVfG), no ground, no discretion, no Bescheid with a remedy notice, and "
-    "after decisions_by the trader still owes the Standgeld - the town's revocation must be "
-    "a decision of its own, as resident_parking.revoke_permit is",
-)
 def test_the_town_takes_a_pitch_back_only_by_a_revocation_with_hearing_and_remedy() -> None:
     _at_market, shared, cases = crafts_selected()
     holder = next(c for c in cases if c.standing == Standing.ADMITTED)

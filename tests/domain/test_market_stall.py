@@ -358,12 +358,13 @@ def test_a_pitch_is_given_up_before_the_market_only_and_only_by_its_holder() -> 
     assert other.value.field == "actor"
 
 
-def test_the_town_revokes_a_pitch_as_staff() -> None:
+def test_staff_do_not_give_a_pitch_up_for_the_town_they_revoke_the_admission() -> None:
     _market, shared, (first, *_rest) = crafts_market()
-    give_up(first, shared, SELECTED + timedelta(days=1), MARKT)
-    event = next(e for e in first.pending_events if type(e).__name__ == "PitchGivenUp")
-    assert event.by_the_town
-    assert event.actor.id == MARKT.id
+    with pytest.raises(InvalidCommand) as refused:
+        give_up(first, shared, SELECTED + timedelta(days=1), MARKT)
+    assert refused.value.field == "actor"
+    assert first.pitch is not None
+    assert "revoke_pitch" in first.allowed_commands()
 
 
 def test_an_offer_accepted_is_a_second_decision_on_the_same_case_with_its_fee() -> None:

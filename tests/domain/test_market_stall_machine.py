@@ -46,11 +46,19 @@ from domain.markets.market import Market, Pitch, StallApplication
 from domain.rules import market_fees
 from domain.services.market_stall import (
     GIVEN_UP,
+    REVOKED,
     MarketStallApplication,
     StallStatus,
     Standing,
 )
-from domain.services.market_stall_steps import STEPS, ScoreSheet, StallReason, apply_at_submission
+from domain.services.market_stall_steps import (
+    STEPS,
+    PitchRevocation,
+    ScoreSheet,
+    StallReason,
+    apply_at_submission,
+)
+from domain.services.parking_decisions import RevocationGround
 from domain.timers import scheduler_actor
 from domain.working_days import berlin_date
 from tests.domain.market_stall_fixtures import (
@@ -118,6 +126,7 @@ class StallMachine(RuleBasedStateMachine):
         self.clock = START
         self.number = 0
         self.given_up_on: dict[UUID, datetime] = {}
+        self.revoked: set[UUID] = set()
 
     # ------------------------------------------------------------- set-up
 
@@ -354,8 +363,17 @@ class StallMachine(RuleBasedStateMachine):
         if case is None:
             return
         actor = MARKT if by_the_town else self._applicant(case)
-        step = STEPS.named("give_up_pitch")
-        body = StallReason(reason="Krankheit")
+        step = STEPS.named("revoke_pitch" if by_the_town else "give_up_pitch")
+        body: StallReason | PitchRevocation = StallReason(reason="Krankheit")
+        if by_the_town:  # the town takes a pitch back only by revoking the admission
+            body = PitchRevocation(
+                ground=RevocationGround.FACTS_CHANGED,
+                reason="Stand abgebrannt",
+                facts_known_since=berlin_date(self.clock),
+                discretion="Kein milderes Mittel",
+                immediate_enforcement="Der Markt naht",
+                hearing_not_needed_because="Gefahr im Verzug (§ 28 Abs. 2 Nr. 1 HVwVfG)",
+            )
         allowed = (
             case.standing == Standing.ADMITTED
             and case.pitch is not None
@@ -368,8 +386,14 @@ class StallMachine(RuleBasedStateMachine):
         changed = step.execute(case, body, self._acting(actor))
         event("pitch given up")
         assert case.pitch is None
-        assert case.status == StallStatus.PITCH_GIVEN_UP
-        self.given_up_on[case.id] = self.clock
+        if by_the_town:
+            assert case.decision is not None
+            assert case.decision.outcome is DecisionOutcome.REJECTED
+            assert case.charges_in_force(len(case.decisions) - 1) == ()
+            self.revoked.add(case.id)
+        else:
+            assert case.status == StallStatus.PITCH_GIVEN_UP
+            self.given_up_on[case.id] = self.clock
         self._passed_on(case, changed)
 
     @rule(index=INDEX)
@@ -502,7 +526,7 @@ class StallMachine(RuleBasedStateMachine):
                 e.reason
                 for e in self.events.get(case.id, [])
                 if type(e).__name__ == "ChargeWithdrawn"
-            } <= {GIVEN_UP}
+            } <= {GIVEN_UP, REVOKED}
             given_up = self.given_up_on.get(case.id)
             if given_up is None or case.pitch is not None:
                 continue
