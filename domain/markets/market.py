@@ -60,6 +60,7 @@ from domain.rules.market_selection import (
     Criterion,
     Pitch,
     StallApplication,
+    best_pitch,
     natural_key,
     selection_record,
 )
@@ -931,6 +932,77 @@ class Market(Aggregate):
         self, *, case_id: UUID, pitch: str, actor_id: str, actor_role: str, at: datetime
     ) -> None:
         del self._offers[pitch]
+        self._assigned[pitch] = case_id
+        self._pitch_of[case_id] = pitch
+
+    def assign_on_remedy(
+        self,
+        *,
+        case_id: UUID,
+        actor: Actor,
+        at: datetime,
+        reason: str,
+        pitch: str | None = None,
+    ) -> str:
+        """Give a refused application a free pitch because its objection was granted
+        (Abhilfe, § 72 VwGO, or a Widerspruchsbescheid): the pitch named, or else the free
+        pitch that fits best (as the selection chooses); returns it. Only a pitch neither
+        assigned nor on offer is given, so a remedy never takes a pitch from another trader;
+        with none free that fits, it is refused (``pitch``) and the town decides otherwise."""
+        _check_aware("at", at)
+        if self.selected_at is None:
+            raise InvalidCommand("market", "the selection is not made yet")
+        if case_id not in self._applications or case_id in self._withdrawn:
+            raise InvalidCommand("case_id", f"no application for {self.code} in the selection")
+        if case_id in self._pitch_of:
+            raise InvalidCommand("case_id", "the case holds a pitch already")
+        if self.offer_of(case_id) is not None:
+            raise InvalidCommand("case_id", "a pitch is offered to the case: it accepts it")
+        if at >= self.market_begins_at:
+            raise InvalidCommand("at", f"the market began on {self.first_day}")
+        application = self._applications[case_id]
+        free = [self.pitch(number) for number in self.free_pitches]
+        if pitch is not None:
+            chosen = next((p for p in free if p.number == pitch), None)
+            if chosen is None or not chosen.fits(application):
+                raise InvalidCommand("pitch", f"pitch {pitch} is not free or does not fit")
+        else:
+            chosen = best_pitch(application, free)
+            if chosen is None:
+                raise InvalidCommand("pitch", f"no free pitch of {self.code} fits the stall")
+        self._check_fits(case_id, chosen.number)
+        text = PersonalData(case_id=case_id, subject=Subjects.CASE_TEXT, value=_reason(reason))
+        self._assigned_on_remedy(
+            case_id=case_id,
+            pitch=chosen.number,
+            actor_id=actor.id,
+            actor_role=actor.role.value,
+            at=at,
+            reason=text,
+        )
+        return chosen.number
+
+    class PitchAssignedOnRemedy(Aggregate.Event):
+        """A free pitch was given to a refused application whose objection was granted."""
+
+        case_id: UUID
+        pitch: str
+        actor_id: str
+        actor_role: str
+        at: datetime
+        reason: PersonalValue  # the case's text (erased with it)
+
+    @event(PitchAssignedOnRemedy)
+    def _assigned_on_remedy(
+        self,
+        *,
+        case_id: UUID,
+        pitch: str,
+        actor_id: str,
+        actor_role: str,
+        at: datetime,
+        reason: PersonalValue,
+    ) -> None:
         self._assigned[pitch] = case_id
         self._pitch_of[case_id] = pitch
 

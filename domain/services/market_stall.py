@@ -51,7 +51,13 @@ from domain.decision import Decision, DecisionOutcome, RulesApplied
 from domain.errors import InvalidCommand, InvalidTransition
 from domain.lifecycle import CaseStatus, ChangesStatus, extend_lifecycle
 from domain.markets.market import MARKET_CATEGORIES, Market, required_documents
-from domain.objection import CostsBorneBy, ObjectionCosts, ObjectionDecision, ObjectionState
+from domain.objection import (
+    CostsBorneBy,
+    ObjectionCosts,
+    ObjectionDecision,
+    ObjectionOutcome,
+    ObjectionState,
+)
 from domain.personal_data import PersonalValue, Subjects
 from domain.personal_fields import Personal
 from domain.rules import market_fees
@@ -131,6 +137,10 @@ EVENT_LABELS: Final = {
     "PitchOfferExpired": ("Angebot des Standplatzes verfallen", "Pitch offer lapsed"),
     "PitchGivenUp": ("Standplatz zurückgegeben", "Pitch given up"),
     "PitchRevoked": ("Zulassung widerrufen", "Admission revoked"),
+    "AdmittedOnRemedy": (
+        "Standplatz nach Abhilfe zugewiesen",
+        "Pitch assigned after the objection was granted",
+    ),
 }
 
 
@@ -356,6 +366,8 @@ class MarketStallApplication(Case):
             commands |= {"give_up_pitch", "revoke_pitch"}
         if self.standing == Standing.REFUSED and self.offer is None:
             commands |= {"withdraw_application"}  # leaves the order of move-up
+            if self.decision is None and self.status == CaseStatus.IN_REVIEW:
+                commands |= {"admit_on_remedy"}  # the refusal was set aside on objection
         if self.__dict__.get("_by_the_market"):
             commands |= {"decide"}
         return commands
@@ -767,6 +779,65 @@ class MarketStallApplication(Case):
             new_decision=False,
         )
 
+    def admit_on_remedy(
+        self,
+        *,
+        actor: Actor,
+        at: datetime,
+        market: Market,
+        reason: str,
+        pitch: str | None = None,
+    ) -> str:
+        """Admit the trader with a free pitch once the refusal was set aside on objection
+        (Abhilfe or a Widerspruchsbescheid granting it, with a new decision to follow): the
+        market gives the pitch named or the free one that fits best, and the case decides
+        the admission with its fee. Returns the pitch. With no free pitch that fits, the
+        market refuses (``pitch``): a remedy never takes another trader's pitch."""
+        record = self._begin("admit_on_remedy", actor, at)
+        if actor.role not in (Role.CLERK, Role.SUPERVISOR):
+            raise InvalidCommand("actor", "the town's clerks and supervisors admit on a remedy")
+        self._check_market(market)
+        objection = self.objection
+        granted = objection is not None and (
+            objection.state in (ObjectionState.REMEDIED, ObjectionState.PARTLY_REMEDIED)
+            or (
+                objection.decision is not None
+                and objection.decision.outcome
+                in (ObjectionOutcome.GRANTED, ObjectionOutcome.PARTLY_GRANTED)
+            )
+        )
+        if not granted or self.decision is not None:
+            raise InvalidCommand(
+                "objection",
+                "the refusal must be set aside on objection first (a remedy or a "
+                "Widerspruchsbescheid granting it, with a new decision)",
+            )
+        given = market.assign_on_remedy(
+            case_id=self.id, actor=actor, at=at, reason=reason, pitch=pitch
+        )
+        self._admitted_on_remedy(
+            actor=record, at=at, pitch=given, reason=self._case_text(reason, "reason")
+        )
+        self._decide_by_the_market(actor, at, market)
+        return given
+
+    class AdmittedOnRemedy(Aggregate.Event):
+        """The refusal set aside on objection, the market gave the trader a free pitch."""
+
+        actor: ActorRecord
+        at: datetime
+        pitch: str
+        reason: PersonalValue
+
+    @event(AdmittedOnRemedy)
+    def _admitted_on_remedy(
+        self, *, actor: ActorRecord, at: datetime, pitch: str, reason: PersonalValue
+    ) -> None:
+        self.standing = Standing.ADMITTED
+        self.pitch = pitch
+        self.admission = {"pitch": pitch, "by": "remedy"}
+        self.last_activity_at = at
+
     class PitchOfferAccepted(ChangesStatus):
         """The pitch offered was accepted: the refusal gives way to an admission."""
 
@@ -1131,6 +1202,11 @@ class MarketStallApplication(Case):
             return (
                 f"{head} Nach Rückgabe eines Standplatzes rückt die Bewerbung in der Rangfolge "
                 f"der Auswahl nach; der angebotene Standplatz {self.pitch} wurde angenommen."
+            )
+        if admitted and self.admission is not None and self.admission.get("by") == "remedy":
+            return (
+                f"{head} Dem Widerspruch gegen die Ablehnung wurde stattgegeben; die Bewerbung "
+                f"wird mit dem freien Standplatz {self.pitch} zugelassen."
             )
         if admitted:
             return f"{head} Die Bewerbung wird mit dem Standplatz {self.pitch} zugelassen."

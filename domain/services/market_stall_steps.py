@@ -271,6 +271,35 @@ def _revoke(
     return _offered(case, market, following, acting)
 
 
+class RemedyAdmission(CommandBody):
+    """The admission after the refusal was set aside on objection: a free pitch."""
+
+    reason: Text = Field(description="Why: the remedy or Widerspruchsbescheid it follows.")
+    pitch: str | None = Field(
+        default=None,
+        max_length=20,
+        description="A free pitch that fits; without, the free one that fits best.",
+    )
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"reason": "Abhilfe vom 03.11.2026: Punkte neu bewertet."}]
+        },
+    )
+
+
+def _admit_on_remedy(
+    case: MarketStallApplication, body: RemedyAdmission, acting: Acting
+) -> Sequence[Aggregate]:
+    case.check_allowed("admit_on_remedy")
+    market = _market_of(case, acting)
+    case.admit_on_remedy(
+        actor=acting.actor, at=acting.at, market=market, reason=body.reason, pitch=body.pitch
+    )
+    return [market]
+
+
 def _accept(case: MarketStallApplication, _body: None, acting: Acting) -> Sequence[Aggregate]:
     case.check_allowed("accept_pitch_offer")
     market = _market_of(case, acting)
@@ -366,6 +395,19 @@ STEPS: Final = Steps(
             roles=STAFF,
             body=PitchRevocation,
             run=_revoke,
+        ),
+        stall_step(
+            "admit_on_remedy",
+            "remedy-admission",
+            "Market stall: admit with a free pitch after the objection was granted",
+            description="Once the refusal was set aside on objection (a remedy or a "
+            "Widerspruchsbescheid granting it, with a new decision): the pitch named, or the "
+            "free pitch that fits best, is assigned and the case decides the admission with "
+            "its fee. A pitch assigned or on offer is never taken; with none free that fits, "
+            "refused naming pitch.",
+            roles=STAFF,
+            body=RemedyAdmission,
+            run=_admit_on_remedy,
         ),
         stall_step(
             "accept_pitch_offer",
