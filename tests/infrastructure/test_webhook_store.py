@@ -203,3 +203,34 @@ def test_the_worker_starts_a_delivery_only_when_there_is_something_to_deliver(
     finally:
         worker._pool.shutdown(wait=True)
     assert len(sender.ids) == 2
+
+
+def test_the_worker_stops_waiting_when_the_feed_view_moves_in_its_process(
+    vorgang: Vorgang,
+) -> None:
+    position = [7]
+    states = DeliveryStatesInTheViews(vorgang.views)
+    feed = FeedViewEvents(vorgang.views, vorgang.projections.open_sealed)
+    worker = WebhookWorker(
+        WebhookDelivery(
+            vorgang.store,
+            vorgang.webhooks.clock,
+            feed=feed,
+            states=states,
+            sender=Accepting(),
+            schedule=RetrySchedule((1.0,)),
+        ),
+        SubscriptionsInTheLog(vorgang.store, vorgang.views),
+        states,
+        feed,
+        vorgang.webhooks.clock,
+        try_lock=lambda: None,
+        feed_position=lambda: position[0],
+    )
+    waiting = threading.Thread(target=worker._pause, args=(3600.0, True))
+    waiting.start()
+
+    position[0] = 8  # the feed runner applied a batch
+    waiting.join(timeout=60)  # a hang guard: without the look at the position, an hour
+
+    assert not waiting.is_alive()
