@@ -227,7 +227,7 @@ def test_the_worker_stops_waiting_when_the_feed_view_moves_in_its_process(
         try_lock=lambda: None,
         feed_position=lambda: position[0],
     )
-    waiting = threading.Thread(target=worker._pause, args=(3600.0, True))
+    waiting = threading.Thread(target=worker._pause, args=(3600.0, True), daemon=True)
     waiting.start()
 
     position[0] = 8  # the feed runner applied a batch
