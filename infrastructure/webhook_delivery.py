@@ -354,13 +354,23 @@ class PinnedSender:
     def __init__(self, guard: SsrfGuard, clock: Clock) -> None:
         self.guard = guard
         self.clock = clock
-        # no keep-alive: a connection opened for one name is never reused for another
-        # name on the same address (TLS was negotiated for the first)
-        self.client = httpx.Client(
-            follow_redirects=False,
-            trust_env=False,
-            limits=httpx.Limits(max_keepalive_connections=0),
-        )
+        self._client: httpx.Client | None = None
+        self._client_lock = threading.Lock()  # deliveries run in parallel
+
+    @property
+    def client(self) -> httpx.Client:
+        """The HTTP client, made at the first delivery: making one loads the CA bundle
+        (about 36 ms of CPU), and most starts of the application deliver nothing."""
+        with self._client_lock:
+            if self._client is None:
+                # no keep-alive: a connection opened for one name is never reused for
+                # another name on the same address (TLS was negotiated for the first)
+                self._client = httpx.Client(
+                    follow_redirects=False,
+                    trust_env=False,
+                    limits=httpx.Limits(max_keepalive_connections=0),
+                )
+            return self._client
 
     def send(self, request: WebhookRequest) -> WebhookResponse:
         """The receiver's answer, or why there was none (only the error's kind)."""
@@ -391,8 +401,10 @@ class PinnedSender:
         return WebhookResponse(status, retry_after=retry_after)
 
     def close(self) -> None:
-        """Close the connections."""
-        self.client.close()
+        """Close the connections (if a delivery ever opened any)."""
+        with self._client_lock:
+            if self._client is not None:
+                self._client.close()
 
 
 # ----------------------------------------------------------------------------- the worker
