@@ -10,7 +10,7 @@ the same way. The system draws the lot's seed once (a cryptographically secure r
 number, as hex); everything else follows from the seed and the recorded inputs, so an
 auditor can recompute the result in any language.
 
-**Points** of an application per criterion (algorithm ``standplatzvergabe-1``):
+**Points** of an application per criterion (algorithms ``standplatzvergabe-1`` and ``-2``):
 
 - ``scored``: the points (0 to ``max_points``) a member of staff gave on the score sheet;
 - ``attendance``: the years of attendance, at most ``max_points`` ("bekannt und bewährt");
@@ -24,16 +24,26 @@ auditor can recompute the result in any language.
 
 **Rank**: by total, highest first; equal totals by lot number, lowest first.
 
-**Pitches.** ``reserved`` = ceil(newcomer_share * number of pitches). The applications with
-0 years of attendance are walked first in rank order and each is given a pitch until
-``reserved`` of them hold one (a newcomer no free pitch fits is passed over); the pitches
-they leave go back. Then every application still without a pitch is walked in rank order.
+**Pitches** (``standplatzvergabe-2``, every selection since 2026-12-07). ``reserved`` =
+newcomer_share * number of pitches rounded to the nearest whole number (a half up).
 A pitch fits an application when it may hold its category, has electricity and water where
-the application asks for them, and is at least as long (frontage) as the stall; of the free
-pitches that fit, the one given has the smallest frontage, then the fewest utilities the
-stall does not use (electricity, water: one each), then the fewest categories it may hold,
-then the lowest number (digit runs compared as numbers: 2 before 10) — so a pitch with
-water or of two categories stays free for a stall that needs it where another fits.
+the application asks for them, and is at least as long (frontage) as the stall.
+*Who is admitted*: the applications with 0 years of attendance are walked first in rank
+order, each admitted if it and every application admitted before can all stand at once on
+pitches that fit them, until ``reserved`` newcomers are admitted (a newcomer who cannot is
+passed over); then every application not admitted is walked in rank order the same way. No
+pitch is fixed while admitting, so a stall never takes a pitch that a better-ranked stall
+alone could use while another pitch fits it. *Which pitch*: in rank order, each admitted
+stall gets, of the pitches that fit it and are not yet given, the one with the smallest
+frontage, then the fewest utilities the stall does not use (electricity, water: one each),
+then the fewest categories it may hold, then the lowest number (digit runs compared as
+numbers: 2 before 10) — among those that leave a fitting pitch for every admitted stall
+after it.
+
+``standplatzvergabe-1`` (records made before; they replay with it): ``reserved`` =
+ceil(newcomer_share * number of pitches); newcomers first, then everyone, in rank order,
+each given at once the free fitting pitch it prefers as above (a greedy choice that can
+leave a later stall without a pitch although both could have stood).
 
 **Refusal reasons**: ``no_fitting_pitch`` (no pitch of the market fits at all);
 ``newcomer_share`` (a pitch that fits went to a lower-ranked newcomer from the newcomers'
@@ -60,6 +70,7 @@ from domain.rules.holiday_draw import check_seed
 
 __all__ = [
     "ALGORITHM",
+    "ALGORITHM_1",
     "CRITERION_KINDS",
     "MARKET_CATEGORIES",
     "CriteriaSet",
@@ -77,8 +88,9 @@ __all__ = [
     "selection_record",
 ]
 
-ALGORITHM: Final = "standplatzvergabe-1"
-ALGORITHMS: Final = frozenset({ALGORITHM})  # every version a replay can run
+ALGORITHM_1: Final = "standplatzvergabe-1"  # greedy: each stall its preferred free pitch
+ALGORITHM: Final = "standplatzvergabe-2"  # admitted while all admitted can stand; share capped
+ALGORITHMS: Final = frozenset({ALGORITHM_1, ALGORITHM})  # every version a replay can run
 TOTAL: Final = Decimal("0.0001")
 CENTIMETRE: Final = Decimal("0.01")
 
@@ -328,14 +340,18 @@ def best_pitch(application: StallApplication, free: Sequence[Pitch]) -> Pitch | 
     fitting = [pitch for pitch in free if pitch.fits(application)]
     if not fitting:
         return None
+    return min(fitting, key=lambda pitch: _waste(application, pitch))
 
-    def waste(pitch: Pitch) -> tuple[Decimal, int, int, tuple[tuple[int, int, str], ...]]:
-        unused = int(pitch.electricity and not application.electricity) + int(
-            pitch.water and not application.water
-        )
-        return pitch.frontage_m, unused, len(pitch.categories), natural_key(pitch.number)
 
-    return min(fitting, key=waste)
+def _waste(
+    application: StallApplication, pitch: Pitch
+) -> tuple[Decimal, int, int, tuple[tuple[int, int, str], ...]]:
+    """How a stall prefers the pitches that fit it: the smallest frontage, then the fewest
+    utilities it does not use, then the fewest categories, then the lowest number."""
+    unused = int(pitch.electricity and not application.electricity) + int(
+        pitch.water and not application.water
+    )
+    return pitch.frontage_m, unused, len(pitch.categories), natural_key(pitch.number)
 
 
 # ------------------------------------------------------------------ results
@@ -453,9 +469,15 @@ def total_of(criteria: CriteriaSet, points: Mapping[str, int]) -> Decimal:
     return total.quantize(TOTAL, ROUND_HALF_UP)
 
 
-def reserved_pitches(newcomer_share: Decimal, pitches: int) -> int:
-    """The pitches filled first from newcomers: ceil(share * pitches)."""
-    return int((newcomer_share * pitches).to_integral_value(rounding=ROUND_CEILING))
+def reserved_pitches(newcomer_share: Decimal, pitches: int, algorithm: str = ALGORITHM) -> int:
+    """The pitches filled first from newcomers. Version 2: share * pitches rounded to the
+    nearest whole number, a half up — the count nearest the share published (one pitch at
+    0.2 reserves none, three at 0.4 one; a share of 0.5 at most reserves half, a half
+    pitch rounded up). Version 1 took ceil(share * pitches), which on a small market
+    reserved more than the share (one pitch at 0.2: all of it)."""
+    if algorithm == ALGORITHM_1:
+        return int((newcomer_share * pitches).to_integral_value(rounding=ROUND_CEILING))
+    return int((newcomer_share * pitches).to_integral_value(rounding=ROUND_HALF_UP))
 
 
 def _utilities(application: StallApplication) -> str:
@@ -528,27 +550,12 @@ def select(
             (application, points, total_of(criteria, points), lot_number(seed, application.case_id))
         )
     scored.sort(key=lambda s: (-s[2], s[3], str(s[0].case_id)))
-    reserved = reserved_pitches(newcomer_share, len(pitches))
-    free = list(pitches)
-    given: dict[UUID, tuple[Pitch, bool]] = {}
-    newcomers = 0
-    for application, *_rest in scored:
-        if newcomers >= reserved:
-            break
-        if application.years != 0:
-            continue
-        pitch = best_pitch(application, free)
-        if pitch is not None:
-            free.remove(pitch)
-            given[application.case_id] = (pitch, True)
-            newcomers += 1
-    for application, *_rest in scored:
-        if application.case_id in given:
-            continue
-        pitch = best_pitch(application, free)
-        if pitch is not None:
-            free.remove(pitch)
-            given[application.case_id] = (pitch, False)
+    reserved = reserved_pitches(newcomer_share, len(pitches), algorithm)
+    ranked_applications = [application for application, *_rest in scored]
+    if algorithm == ALGORITHM_1:
+        given, free = _greedy(ranked_applications, pitches, reserved)
+    else:
+        given, free = _by_matching(ranked_applications, pitches, reserved)
     count = len(scored)
     ranks = {application.case_id: rank for rank, (application, *_) in enumerate(scored, 1)}
     holders = {
@@ -565,6 +572,126 @@ def select(
             refusal = _refusal(application, pitches, free, holders, rank, count, total)
             ranked.append(Ranked(application, points, total, lot, rank, None, (refusal,)))
     return SelectionResult(tuple(ranked), reserved)
+
+
+Given = dict[UUID, tuple[Pitch, bool]]  # case -> its pitch, and whether from the share
+
+
+def _greedy(
+    ranked: Sequence[StallApplication], pitches: Sequence[Pitch], reserved: int
+) -> tuple[Given, list[Pitch]]:
+    """Version 1: newcomers first up to ``reserved``, then everyone in rank order; each
+    stall takes its preferred free pitch (``best_pitch``) at once."""
+    free = list(pitches)
+    given: Given = {}
+    newcomers = 0
+    for application in ranked:
+        if newcomers >= reserved:
+            break
+        if application.years != 0:
+            continue
+        pitch = best_pitch(application, free)
+        if pitch is not None:
+            free.remove(pitch)
+            given[application.case_id] = (pitch, True)
+            newcomers += 1
+    for application in ranked:
+        if application.case_id in given:
+            continue
+        pitch = best_pitch(application, free)
+        if pitch is not None:
+            free.remove(pitch)
+            given[application.case_id] = (pitch, False)
+    return given, free
+
+
+class _Matching:
+    """Stalls matched to pitches that fit them (each pitch one stall), grown and changed
+    by alternating paths (Kuhn): a stall is added when every stall matched so far and it
+    can stand at once, whatever pitches they end up with."""
+
+    def __init__(self, ranked: Sequence[StallApplication], pitches: Sequence[Pitch]) -> None:
+        self.fitting = {a.case_id: [p.number for p in pitches if p.fits(a)] for a in ranked}
+        self.pitch_of: dict[UUID, str] = {}
+        self.holder: dict[str, UUID] = {}
+
+    def add(self, case_id: UUID, locked: frozenset[str] = frozenset()) -> bool:
+        """Match a stall not matched, moving others along an alternating path (never onto
+        or off a ``locked`` pitch); False, and nothing changed, when no path exists."""
+        seen: set[str] = set()
+
+        def reach(stall: UUID) -> bool:
+            for number in self.fitting[stall]:
+                if number in seen or number in locked:
+                    continue
+                seen.add(number)
+                holder = self.holder.get(number)
+                if holder is None or reach(holder):
+                    self.holder[number] = stall
+                    self.pitch_of[stall] = number
+                    return True
+            return False
+
+        return reach(case_id)
+
+    def move(self, case_id: UUID, number: str, locked: frozenset[str]) -> bool:
+        """Give a matched stall this pitch if every other matched stall can still stand
+        (the one there moves along a path avoiding ``locked``); False, and nothing
+        changed, when not."""
+        before = (dict(self.pitch_of), dict(self.holder))
+        old, there = self.pitch_of[case_id], self.holder.get(number)
+        del self.holder[old]
+        self.pitch_of[case_id], self.holder[number] = number, case_id
+        if there is None:
+            return True
+        del self.pitch_of[there]
+        if self.add(there, locked | {number}):
+            return True
+        self.pitch_of, self.holder = before
+        return False
+
+
+def _by_matching(
+    ranked: Sequence[StallApplication], pitches: Sequence[Pitch], reserved: int
+) -> tuple[Given, list[Pitch]]:
+    """Version 2: who is admitted, then which pitch each gets.
+
+    Admission: newcomers in rank order until ``reserved`` of them are admitted, then every
+    other application in rank order; an application is admitted when it and all admitted
+    before can stand at once on pitches that fit them (no pitch is fixed yet, so a stall
+    never takes a pitch another admitted stall alone could use). Pitches: in rank order each
+    admitted stall gets its preferred pitch (as ``best_pitch`` orders them) among those that
+    leave a fitting pitch for every admitted stall after it.
+    """
+    matching = _Matching(ranked, pitches)
+    from_share: set[UUID] = set()
+    for application in ranked:
+        if len(from_share) >= reserved:
+            break
+        if application.years == 0 and matching.add(application.case_id):
+            from_share.add(application.case_id)
+    for application in ranked:
+        if application.case_id not in matching.pitch_of:
+            matching.add(application.case_id)
+    by_number = {pitch.number: pitch for pitch in pitches}
+    fixed: set[str] = set()
+    for application in ranked:
+        if application.case_id not in matching.pitch_of:
+            continue
+        choices = [by_number[n] for n in matching.fitting[application.case_id]]
+        for pitch in sorted(choices, key=lambda p: _waste(application, p)):
+            if pitch.number in fixed:
+                continue
+            here = matching.pitch_of[application.case_id] == pitch.number
+            if here or matching.move(application.case_id, pitch.number, frozenset(fixed)):
+                fixed.add(pitch.number)
+                break
+    given: Given = {
+        case_id: (by_number[number], case_id in from_share)
+        for case_id, number in matching.pitch_of.items()
+    }
+    free = [pitch for pitch in pitches if pitch.number not in matching.holder]
+    return given, free
 
 
 def selection_record(

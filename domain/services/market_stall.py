@@ -1226,19 +1226,31 @@ class MarketStallApplication(Case):
             for c in market.criteria.criteria
         )
         share = market.newcomer_share
-        newcomers = (
-            f"{(share * 100).normalize():f} % der Standplätze sind Neubewerbern vorbehalten "
-            "(in der Rangfolge vergeben, ungenutzte gehen an die übrigen Bewerbungen), damit "
-            "auch sie eine reale Zulassungschance haben."
-            if share > 0
-            else "Neubewerber behalten ihre Zulassungschance über die Kriterien und das Los."
-        )
+        record = market.selection_record or {}
+        reserved = record.get("reserved_for_newcomers")
+        percent = f"{(share * 100).normalize():f} %"
+        if share > 0 and reserved:
+            newcomers = (
+                f"{reserved} von {len(market.pitches)} Standplätzen (der veröffentlichte "
+                f"Anteil von {percent}, auf ganze Plätze gerundet) sind Neubewerbern "
+                "vorbehalten (in der Rangfolge vergeben, ungenutzte gehen an die übrigen "
+                "Bewerbungen), damit auch sie eine reale Zulassungschance haben."
+            )
+        elif share > 0 and reserved == 0:
+            newcomers = (
+                f"Der veröffentlichte Anteil von {percent} ergibt bei {len(market.pitches)} "
+                "Standplätzen keinen ganzen Platz für Neubewerber; sie behalten ihre "
+                "Zulassungschance über die Kriterien und das Los."
+            )
+        elif share > 0:  # before a selection (never: the decision follows it)
+            newcomers = f"{percent} der Standplätze sind Neubewerbern vorbehalten."
+        else:
+            newcomers = "Neubewerber behalten ihre Zulassungschance über die Kriterien und das Los."
         published_on = berlin_date(market.published_at)
         if market.published_at <= market.applications_from:
             published = f"vor Beginn der Bewerbungsfrist (am {published_on})"
         else:
             published = f"mit der Ausschreibung am {published_on}, vor Ablauf der Bewerbungsfrist,"
-        record = market.selection_record or {}
         short = any(
             reason.get("reason") in SHORT_OF_PITCHES
             for result in record.get("results") or ()

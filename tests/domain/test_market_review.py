@@ -228,15 +228,6 @@ def test_a_pitch_of_two_categories_is_kept_for_the_category_only_it_holds() -> N
     assert all(r.pitch is not None for r in result.ranked)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="market_selection.best_pitch (e69ac37) prefers the smallest frontage before "
-    "anything else: the best-ranked 3 m stall without water takes pitch 1 (3.00 m, water) "
-    "rather than pitch 2 (3.50 m, no water), and the next 3 m stall, which needs water, is "
-    "refused although both could stand - a greedy choice cannot keep capacity; admit in rank "
-    "order whenever a matching of all admitted so far plus this one exists (augmenting "
-    "paths), then choose the pitches",
-)
 def test_a_water_pitch_is_kept_for_the_stall_that_needs_it_when_a_longer_one_fits() -> None:
     pitches = (
         Pitch("1", Decimal("3.00"), True, True, ("food",)),
@@ -258,13 +249,6 @@ def test_a_water_pitch_is_kept_for_the_stall_that_needs_it_when_a_longer_one_fit
     assert [r.pitch for r in result.ranked] == ["2", "1"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="market_selection.select: in the newcomers' pass a newcomer (3 m, no water) takes "
-    "pitch 1 (3.00 m, water: the smaller frontage) although pitch 2 (3.50 m) fits it, and "
-    "the trader ranked first, who needs water, is refused 'newcomer_share' - the share "
-    "costs a better-ranked trader a pitch it need not cost",
-)
 def test_the_newcomers_share_takes_no_pitch_a_better_ranked_stall_alone_fits() -> None:
     pitches = (
         Pitch("1", Decimal("3.00"), True, True, ("food",)),
@@ -317,15 +301,6 @@ def test_a_market_where_newcomers_can_never_win_is_not_published() -> None:
 
 
 @pytest.mark.parametrize(("pitches", "share"), [(1, "0.2"), (3, "0.4")])
-@pytest.mark.xfail(
-    strict=True,
-    reason="market_selection.reserved_pitches takes ceil(share x pitches): a market of one "
-    "pitch published with a newcomer share of 0.2 reserves its only pitch (100 %) for "
-    "newcomers, three pitches at 0.4 reserve two (67 %) - more than the published share and "
-    "more than MAX_NEWCOMER_SHARE (0.5) allows, so the best-ranked trader who stood before is "
-    "refused in favour of any newcomer; publish the count reserved and cap it at half the "
-    "pitches (or refuse such a share naming newcomer_share)",
-)
 def test_the_newcomers_share_never_reserves_more_than_half_the_pitches(
     pitches: int, share: str
 ) -> None:

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from domain.errors import InvalidCommand
 from domain.rules.market_selection import (
     ALGORITHM,
+    ALGORITHM_1,
     CriteriaSet,
     Criterion,
     Pitch,
@@ -25,6 +26,7 @@ from domain.rules.market_selection import (
     natural_key,
     points_of,
     replay,
+    reserved_pitches,
     select,
     selection_record,
     total_of,
@@ -384,3 +386,107 @@ def test_a_record_stating_other_weights_or_version_than_it_ran_on_differs(
     found = replay({**record, part: value})
     assert found.verdict == "differs"
     assert found.differences[0].startswith(part)
+
+
+# ------------------------------------------------------------------ versions
+
+
+WATER_PITCHES = (
+    pitch("1", "3.00", "food", power=True, tap=True),
+    pitch("2", "3.50", "food", power=True),
+)
+WATER_STALLS = (
+    stall(1, category="food", electricity=True, years=2),
+    stall(2, category="food", electricity=True, water=True, years=2),
+)
+WATER_SHEETS = {case(1): {"look": 9}, case(2): {"look": 5}}
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "pitches"), [(ALGORITHM_1, ["1", None]), (ALGORITHM, ["2", "1"])]
+)
+def test_a_record_of_version_1_replays_with_version_1_and_version_2_keeps_capacity(
+    algorithm: str, pitches: list[str | None]
+) -> None:
+    result = select(
+        CRITERIA,
+        WATER_PITCHES,
+        WATER_STALLS,
+        WATER_SHEETS,
+        Decimal(0),
+        SEED,
+        wanted=WANTED,
+        algorithm=algorithm,
+    )
+    assert [r.pitch for r in result.ranked] == pitches
+    record = selection_record(
+        seed=SEED,
+        criteria=CRITERIA,
+        pitches=WATER_PITCHES,
+        applications=WATER_STALLS,
+        sheets=WATER_SHEETS,
+        newcomer_share=Decimal(0),
+        wanted=WANTED,
+        result=result,
+        algorithm=algorithm,
+    )
+    assert record["algorithm"] == algorithm
+    assert replay(json.loads(json.dumps(record))).verdict == "same"
+    other = ALGORITHM if algorithm == ALGORITHM_1 else ALGORITHM_1
+    assert replay({**record, "algorithm": other}).verdict == "differs"
+
+
+@pytest.mark.parametrize(
+    ("share", "pitches", "version_1", "version_2"),
+    [("0.2", 1, 1, 0), ("0.4", 3, 2, 1), ("0.5", 1, 1, 1), ("0.25", 4, 1, 1), ("0.1", 6, 1, 1)],
+)
+def test_the_newcomers_share_reserves_the_nearest_count_since_version_2(
+    share: str, pitches: int, version_1: int, version_2: int
+) -> None:
+    assert reserved_pitches(Decimal(share), pitches, ALGORITHM_1) == version_1
+    assert reserved_pitches(Decimal(share), pitches, ALGORITHM) == version_2
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    applications=st.lists(STALLS, max_size=12, unique_by=lambda a: a.case_id),
+    layout=PITCHES,
+    looks=st.dictionaries(st.integers(1, 40), st.integers(0, 10)),
+)
+def test_version_2_admits_as_many_as_any_choice_of_pitches_can(
+    applications: list[StallApplication],
+    layout: list[tuple[str, bool, bool, tuple[str, ...]]],
+    looks: dict[int, int],
+) -> None:
+    pitches = [pitch(str(n), f, *c, power=p, tap=t) for n, (f, p, t, c) in enumerate(layout, 1)]
+    sheets = {a.case_id: {"look": looks.get(a.case_id.int, 3)} for a in applications}
+
+    def admitted(algorithm: str) -> int:
+        result = select(
+            CRITERIA,
+            pitches,
+            applications,
+            sheets,
+            Decimal(0),
+            SEED,
+            wanted=WANTED,
+            algorithm=algorithm,
+        )
+        return sum(1 for r in result.ranked if r.pitch is not None)
+
+    # the most stalls that can stand at once (every assignment of pitches, tried)
+    best = 0
+    fitting = [[p.number for p in pitches if p.fits(a)] for a in applications]
+
+    def place(index: int, taken: frozenset[str], count: int) -> None:
+        nonlocal best
+        best = max(best, count)
+        if index == len(applications) or count + len(applications) - index <= best:
+            return
+        for number in fitting[index]:
+            if number not in taken:
+                place(index + 1, taken | {number}, count + 1)
+        place(index + 1, taken, count)
+
+    place(0, frozenset(), 0)
+    assert admitted(ALGORITHM) == best >= admitted(ALGORITHM_1)

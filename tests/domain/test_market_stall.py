@@ -234,7 +234,7 @@ def test_the_selection_admits_with_pitch_fee_and_conditions_and_stores_the_score
     assert {"market_selection", market_fees.MARKET_FEE_RULES_ID, "market_stall_conditions"} <= set(
         rules
     )
-    assert rules["market_selection"].version == "standplatzvergabe-1"
+    assert rules["market_selection"].version == "standplatzvergabe-2"
     ledgers = {c.ledger: c.amount for c in first.charges}
     assert ledgers == {
         market_fees.PITCH_FEE: Decimal("60.00"),  # 2.50 m times 24.00 € at a Christmas market
@@ -511,7 +511,8 @@ def test_the_considerations_name_the_newcomers_share_or_their_chance_by_the_lot(
     selected(at_market, case)
     assert case.decision is not None
     assert case.decision.discretion is not None
-    assert "25 % der Standplätze sind Neubewerbern vorbehalten" in case.decision.discretion.value
+    text = case.decision.discretion.value
+    assert "1 von 4 Standplätzen (der veröffentlichte Anteil von 25 %" in text  # the count
 
 
 def test_both_decisions_of_a_case_replay_consistent_on_the_case_as_it_stood_before() -> None:
