@@ -7,10 +7,10 @@ criteria: no two applications have the same total. Usingen's Kerb has one pitch 
 two for crafts; a fifth of the pitches (one) goes first to newcomers in rank order.
 
     business  category  quality (x3/10)  years (x1/5)  total   outcome
-    Ben       crafts    10               5             4.0000  admitted (pitch 3)
+    Ben       crafts    10               5             4.0000  admitted (pitch 2)
     Anna      food       9               5             3.7000  admitted (pitch 1)
     Cleo      crafts     8               3             3.0000  refused: newcomer_share
-    Dora      crafts     2               0 (newcomer)  0.6000  admitted (pitch 2: the share)
+    Dora      crafts     2               0 (newcomer)  0.6000  admitted (pitch 3: the share)
     Emil      food       1               0 (newcomer)  0.3000  refused: category_full
 """
 
@@ -231,13 +231,13 @@ def test_a_market_goes_through_every_step_by_http_alone(
     rows = by_case(client.get(f"{MARKETS}/{mid}/applications", headers=clerk).json(), cases)
     assert [(n, rows[n]["rank"], rows[n]["outcome"], rows[n]["pitch"]) for n in PEOPLE] == [
         ("anna", 2, "admitted", "1"),
-        ("ben", 1, "admitted", "3"),
+        ("ben", 1, "admitted", "2"),  # in rank order, the lower number of two alike
         ("cleo", 3, "refused", None),
-        ("dora", 4, "admitted", "2"),  # the newcomers' share
+        ("dora", 4, "admitted", "3"),  # the newcomers' share
         ("emil", 5, "refused", None),
     ]
     assert Decimal(rows["ben"]["total"]) == Decimal("4")
-    assert holders(client, auth, mid) == {"1": cases["anna"], "2": cases["dora"], "3": cases["ben"]}
+    assert holders(client, auth, mid) == {"1": cases["anna"], "2": cases["ben"], "3": cases["dora"]}
 
     # The record an auditor replays: seed, criteria version and weights, every input.
     record = client.get(f"{MARKETS}/{mid}/selection", headers=auth("auditor"))
@@ -253,7 +253,7 @@ def test_a_market_goes_through_every_step_by_http_alone(
     # Each case decided: admitted with its pitch and fee, or refused with reasons.
     ben = auth("applicant", sub="portal:ben")
     admitted = client.get(f"/api/v1/cases/{cases['ben']}", headers=ben).json()
-    assert admitted["service_state"]["pitch"] == "3"
+    assert admitted["service_state"]["pitch"] == "2"
     assert fees(admitted) == {"market_pitch_fee": "45.00", "market_deposit": "100.00"}  # 2.5 m
     cleo_headers = auth("applicant", sub="portal:cleo")
     refused = client.get(f"/api/v1/cases/{cases['cleo']}", headers=cleo_headers).json()
@@ -269,12 +269,12 @@ def test_a_market_goes_through_every_step_by_http_alone(
     # Ben gives his pitch up: Cleo, next in rank that fits, is offered it and accepts.
     step(client, ben, cases["ben"], "pitch-give-up", {"reason": "Krank"})
     rows = by_case(client.get(f"{MARKETS}/{mid}/applications", headers=clerk).json(), cases)
-    assert rows["cleo"]["offered"]["pitch"] == "3"
-    assert holders(client, auth, mid)["3"] is None
+    assert rows["cleo"]["offered"]["pitch"] == "2"
+    assert holders(client, auth, mid)["2"] is None
     step(client, cleo_headers, cases["cleo"], "pitch-offer-acceptance", None)
-    assert holders(client, auth, mid)["3"] == cases["cleo"]
+    assert holders(client, auth, mid)["2"] == cases["cleo"]
     moved_up = client.get(f"/api/v1/cases/{cases['cleo']}", headers=cleo_headers).json()
-    assert moved_up["service_state"]["pitch"] == "3"
+    assert moved_up["service_state"]["pitch"] == "2"
     assert fees(moved_up) == {"market_pitch_fee": "45.00", "market_deposit": "100.00"}
     gave_up = client.get(f"/api/v1/cases/{cases['ben']}", headers=ben).json()
     assert fees(gave_up) == {}  # given up before decisions_by: every charge withdrawn
@@ -284,7 +284,7 @@ def test_a_market_goes_through_every_step_by_http_alone(
     step(client, anna, cases["anna"], "pitch-give-up", {"reason": "Andere Veranstaltung"})
     emil = auth("applicant", sub="portal:emil")
     step(client, emil, cases["emil"], "pitch-offer-refusal", {"reason": "Zu spät"})
-    assert holders(client, auth, mid) == {"1": None, "2": cases["dora"], "3": cases["cleo"]}
+    assert holders(client, auth, mid) == {"1": None, "2": cases["cleo"], "3": cases["dora"]}
 
     # No pitch given twice, ever; the selection still replays to what was recorded.
     held = [case for case in holders(client, auth, mid).values() if case]
