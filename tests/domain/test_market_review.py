@@ -326,6 +326,33 @@ def test_the_newcomers_share_never_reserves_more_than_half_the_pitches(
     assert made["reserved_for_newcomers"] <= pitches * Decimal("0.5")
 
 
+@pytest.mark.parametrize(("pitches", "share"), [(1, "0.2"), (2, "0.2")])
+@pytest.mark.xfail(
+    strict=True,
+    reason="Market._check_newcomers_chance returns for any share above 0, but d32c2a7 rounds "
+    "share x pitches to the nearest: one pitch (or two) at 0.2 reserve none, so a market "
+    "whose only criterion is attendance publishes with newcomers ranked last and no pitch "
+    "reserved - no real chance; check the count reserved (reserved_pitches(share, pitches) "
+    "== 0 is a share of 0)",
+)
+def test_a_share_that_reserves_no_pitch_does_not_stand_for_the_newcomers_chance(
+    pitches: int, share: str
+) -> None:
+    only_known = CriteriaSet(
+        "k-1", (Criterion("known", "Bekannt und bewährt", Decimal(1), "attendance", 10),)
+    )
+    with pytest.raises(InvalidCommand) as refused:
+        published(
+            pitches=[
+                Pitch(str(n), Decimal("3.00"), False, False, ("crafts",))
+                for n in range(1, pitches + 1)
+            ],
+            criteria=only_known,
+            newcomer_share=Decimal(share),
+        )
+    assert refused.value.field == "newcomer_share"
+
+
 # ------------------------------------------------------------------ the clerk: interim relief
 
 
