@@ -936,19 +936,17 @@ class Market(Aggregate):
         self._pitch_of[case_id] = pitch
 
     def assign_on_remedy(
-        self,
-        *,
-        case_id: UUID,
-        actor: Actor,
-        at: datetime,
-        reason: str,
-        pitch: str | None = None,
+        self, *, case_id: UUID, actor: Actor, at: datetime, pitch: str | None = None
     ) -> str:
         """Give a refused application a free pitch because its objection was granted
         (Abhilfe, § 72 VwGO, or a Widerspruchsbescheid): the pitch named, or else the free
-        pitch that fits best (as the selection chooses); returns it. Only a pitch neither
+        pitch that fits best (as the selection prefers); returns it. Only a pitch neither
         assigned nor on offer is given, so a remedy never takes a pitch from another trader;
-        with none free that fits, it is refused (``pitch``) and the town decides otherwise."""
+        with none free that fits, it is refused (``pitch``) and the town decides otherwise.
+        Recorded as the pitch offered to the case and accepted in the same command
+        (``PitchOffered`` because of the case itself, then ``PitchAssigned``): the reason is
+        the remedy in the case.
+        """
         _check_aware("at", at)
         if self.selected_at is None:
             raise InvalidCommand("market", "the selection is not made yet")
@@ -971,40 +969,20 @@ class Market(Aggregate):
             if chosen is None:
                 raise InvalidCommand("pitch", f"no free pitch of {self.code} fits the stall")
         self._check_fits(case_id, chosen.number)
-        text = PersonalData(case_id=case_id, subject=Subjects.CASE_TEXT, value=_reason(reason))
-        self._assigned_on_remedy(
+        role = actor.role.value
+        self._pitch_offered(
             case_id=case_id,
             pitch=chosen.number,
+            until=at,
+            because_of=case_id,
             actor_id=actor.id,
-            actor_role=actor.role.value,
+            actor_role=role,
             at=at,
-            reason=text,
+        )
+        self._pitch_assigned(
+            case_id=case_id, pitch=chosen.number, actor_id=actor.id, actor_role=role, at=at
         )
         return chosen.number
-
-    class PitchAssignedOnRemedy(Aggregate.Event):
-        """A free pitch was given to a refused application whose objection was granted."""
-
-        case_id: UUID
-        pitch: str
-        actor_id: str
-        actor_role: str
-        at: datetime
-        reason: PersonalValue  # the case's text (erased with it)
-
-    @event(PitchAssignedOnRemedy)
-    def _assigned_on_remedy(
-        self,
-        *,
-        case_id: UUID,
-        pitch: str,
-        actor_id: str,
-        actor_role: str,
-        at: datetime,
-        reason: PersonalValue,
-    ) -> None:
-        self._assigned[pitch] = case_id
-        self._pitch_of[case_id] = pitch
 
     def decline_offer(
         self, *, case_id: UUID, actor: Actor, at: datetime, reason: str

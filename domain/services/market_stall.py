@@ -812,9 +812,7 @@ class MarketStallApplication(Case):
                 "the refusal must be set aside on objection first (a remedy or a "
                 "Widerspruchsbescheid granting it, with a new decision)",
             )
-        given = market.assign_on_remedy(
-            case_id=self.id, actor=actor, at=at, reason=reason, pitch=pitch
-        )
+        given = market.assign_on_remedy(case_id=self.id, actor=actor, at=at, pitch=pitch)
         self._admitted_on_remedy(
             actor=record, at=at, pitch=given, reason=self._case_text(reason, "reason")
         )
