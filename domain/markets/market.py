@@ -62,6 +62,7 @@ from domain.rules.market_selection import (
     StallApplication,
     best_pitch,
     natural_key,
+    reserved_pitches,
     selection_record,
 )
 from domain.rules.market_selection import select as select_traders
@@ -214,11 +215,12 @@ def _share(share: Decimal) -> Decimal:
     return share
 
 
-def _check_newcomers_chance(criteria: CriteriaSet, share: Decimal) -> None:
-    """Newcomers keep a real chance (VGH Kassel, BVerwG on § 70 (3) GewO): a share of the
-    pitches, or criteria besides attendance (scored, newcomer) that outweigh it, so that a
-    newcomer with every other point ranks above a trader who has attendance alone."""
-    if share > 0:
+def _check_newcomers_chance(criteria: CriteriaSet, share: Decimal, pitches: int) -> None:
+    """Newcomers keep a real chance (VGH Kassel, BVerwG on § 70 (3) GewO): a share that
+    reserves at least one pitch (as the selection rounds it: ``reserved_pitches``), or
+    criteria besides attendance (scored, newcomer) that outweigh it, so that a newcomer with
+    every other point ranks above a trader who has attendance alone."""
+    if reserved_pitches(share, pitches) > 0:
         return
     known = sum((c.weight for c in criteria.criteria if c.kind == "attendance"), Decimal(0))
     other = sum(
@@ -227,8 +229,9 @@ def _check_newcomers_chance(criteria: CriteriaSet, share: Decimal) -> None:
     if known and other <= known:
         raise InvalidCommand(
             "newcomer_share",
-            "newcomers need a real chance: a share of the pitches above 0, or scored and "
-            "newcomer criteria that weigh more than attendance together",
+            "newcomers need a real chance: a share that reserves at least one of the "
+            f"{pitches} pitches, or scored and newcomer criteria that weigh more than "
+            "attendance together",
         )
 
 
@@ -301,7 +304,7 @@ class Market(Aggregate):
         wanted = _categories(categories, stands)
         rules = criteria.checked()
         share = _share(newcomer_share)
-        _check_newcomers_chance(rules, share)
+        _check_newcomers_chance(rules, share, len(stands))
         _check_aware("applications_from", applications_from)
         _check_aware("deadline", deadline)
         if applications_from >= deadline:

@@ -77,18 +77,27 @@ def trader_keys(
 ) -> list[str]:
     """Who applies, as keyed ids (HMAC under the town's key, never stored as text): the
     portal account that submits (not a clerk filing at the counter for several traders),
-    and the business by its name (case and spacing ignored) — one application each."""
+    and the business by its name and address (case, spacing and punctuation ignored: two
+    businesses of a common name elsewhere are two traders) — one application each."""
     keys = []
     if actor.role is Role.APPLICANT:
         account = f"{market.id}|account|{case.submitted_by}"
         keys.append(shared.key_of(case.tenant, TRADER_KIND, account).hex)
-    name = case.application.business.name
-    text = name.value if isinstance(name, PersonalData) else name
-    if not isinstance(text, str):
-        raise InvalidCommand("data.business.name", "erased")
-    business = f"{market.id}|business|{' '.join(text.casefold().split())}"
-    keys.append(shared.key_of(case.tenant, TRADER_KIND, business).hex)
+    business = case.application.business
+    name = _normal(business.name, "data.business.name")
+    address = _normal(business.address, "data.business.address")
+    keyed = f"{market.id}|business|{name}|{address}"
+    keys.append(shared.key_of(case.tenant, TRADER_KIND, keyed).hex)
     return keys
+
+
+def _normal(value: Any, field: str) -> str:
+    """A personal value's text as a key reads it: case, spacing and punctuation ignored."""
+    text = value.value if isinstance(value, PersonalData) else value
+    if not isinstance(text, str):
+        raise InvalidCommand(field, "erased")
+    words = "".join(c if c.isalnum() else " " for c in text.casefold())
+    return " ".join(words.split())
 
 
 def apply_at_submission(case: Case, acting: Acting) -> Sequence[Aggregate]:

@@ -235,14 +235,6 @@ def test_one_trader_applies_once_per_market(vorgang: Vorgang, clock: FixedClock)
         apply(vorgang, market, "Anna", applicant=same)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="market_stall_steps.trader_keys (8ba511a) keys the business by its name alone: a "
-    "second trader whose business has the same common name ('Crêperie') - another portal "
-    "account, another address in another town - is refused 'an application of this trader "
-    "is recorded' (data.business) and cannot apply at all; key the business by name and "
-    "address (normalised), or let staff mark a true duplicate instead of refusing",
-)
 def test_two_traders_whose_businesses_share_a_common_name_both_apply(
     vorgang: Vorgang, clock: FixedClock
 ) -> None:

@@ -554,7 +554,10 @@ def test_a_market_where_newcomers_could_never_win_is_not_published() -> None:
     assert refused.value.field == "newcomer_share"
     heavier = replace(look, weight=Decimal(4))
     assert published(criteria=CriteriaSet("k", (known, heavier)), newcomer_share=Decimal(0))
-    assert published(criteria=CriteriaSet("k", (known,)), newcomer_share=Decimal("0.1"))
+    assert published(criteria=CriteriaSet("k", (known,)), newcomer_share=Decimal("0.5"))
+    with pytest.raises(InvalidCommand) as none_reserved:  # rounds to no pitch at all
+        published(criteria=CriteriaSet("k", (known,)), newcomer_share=Decimal("0.01"))
+    assert none_reserved.value.field == "newcomer_share"
 
 
 def test_no_selection_after_the_published_decisions_by_day() -> None:

@@ -327,14 +327,6 @@ def test_the_newcomers_share_never_reserves_more_than_half_the_pitches(
 
 
 @pytest.mark.parametrize(("pitches", "share"), [(1, "0.2"), (2, "0.2")])
-@pytest.mark.xfail(
-    strict=True,
-    reason="Market._check_newcomers_chance returns for any share above 0, but d32c2a7 rounds "
-    "share x pitches to the nearest: one pitch (or two) at 0.2 reserve none, so a market "
-    "whose only criterion is attendance publishes with newcomers ranked last and no pitch "
-    "reserved - no real chance; check the count reserved (reserved_pitches(share, pitches) "
-    "== 0 is a share of 0)",
-)
 def test_a_share_that_reserves_no_pitch_does_not_stand_for_the_newcomers_chance(
     pitches: int, share: str
 ) -> None:
