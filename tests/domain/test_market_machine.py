@@ -301,6 +301,34 @@ class MarketMachine(RuleBasedStateMachine):
             self.passed.add(case_id)
             self._check_offer(offer.pitch, offered, self._expected_next(offer.pitch))
 
+    @rule(pick=st.integers(0, 50))
+    def assign_on_remedy(self, pick: int) -> None:
+        """An objection granted: the case gets the free pitch that fits best, never one
+        assigned or on offer (refused: nothing changes)."""
+        case_id = self._pick(pick)
+        if case_id is None:
+            return
+        free_before = set(self.market.free_pitches)
+        holds = self.market.pitch_of(case_id) is not None or self.market.offer_of(case_id)
+        done, number = self._refused_changes_nothing(
+            lambda: self.market.assign_on_remedy(case_id=case_id, actor=CLERK, at=self.now)
+        )
+        if done:
+            assert not holds
+            assert self.market.selected_at is not None
+            assert number in free_before
+            assert self.market.pitch_of(case_id) == number
+            assert self.market.pitch(number).fits(self.market.applications[case_id])
+            event("a pitch given on a remedy")
+        elif self.market.selected_at is not None and not holds:
+            stall = self.market.applications.get(case_id)
+            if stall is None:  # never recorded: nothing to give
+                return
+            fitting = [n for n in free_before if self.market.pitch(n).fits(stall)]
+            withdrawn = case_id in self.market.withdrawn
+            late = self.now >= self.market.market_begins_at
+            assert withdrawn or late or not fitting
+
     @rule(days=st.integers(1, 30))
     def time_passes(self, days: int) -> None:
         self.now += timedelta(days=days)
