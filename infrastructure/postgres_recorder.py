@@ -41,6 +41,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import Connection, Cursor
+from psycopg.errors import DuplicateObject, DuplicateTable
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composable, Composed, Identifier, Literal
 
@@ -49,6 +50,13 @@ from infrastructure.group_commit import GroupCommit, PendingSave
 # The library retries its own inserts this often and this long apart; so do we.
 ATTEMPTS = 10
 WAIT_SECONDS = 0.2
+
+
+def _created_meanwhile(error: Exception) -> bool:
+    """Whether creating a type failed because another process created it at that moment."""
+    if isinstance(error, IntegrityError):
+        return True
+    return isinstance(error.__cause__, DuplicateTable | DuplicateObject)
 
 
 class ConnectionLost(OperationalError):
@@ -280,10 +288,11 @@ class PostgresOneRoundTripRecorder(PostgresApplicationRecorder):
         for attempt in range(1, 4):
             try:
                 super().create_table()
-            except IntegrityError:
+            except (IntegrityError, ProgrammingError) as error:
                 # Another process created one of the library's types at the same moment
-                # (its own transaction, outside the lock below): the next attempt finds it.
-                if attempt == 3:
+                # (its own transaction, outside the lock below): the catalogue's unique
+                # index, or the type's relation, says so; the next attempt finds it.
+                if attempt == 3 or not _created_meanwhile(error):
                     raise
             else:
                 return

@@ -21,14 +21,15 @@ from uuid import UUID
 import pytest
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
-from eventsourcing.persistence import IntegrityError, OperationalError
+from eventsourcing.persistence import IntegrityError, OperationalError, ProgrammingError
+from psycopg.errors import DuplicateTable
 from psycopg.pq import Trace
 from psycopg.sql import SQL, Composable, Identifier
 
 import infrastructure.postgres_recorder as recorder_module
 from infrastructure.database import DatabaseTarget
 from infrastructure.log_position import LogPositions
-from infrastructure.postgres_recorder import PostgresOneRoundTripRecorder
+from infrastructure.postgres_recorder import PostgresOneRoundTripRecorder, _created_meanwhile
 from infrastructure.wiring import open_store
 from persistence.transcodings import PersonalDataInClear
 from tests.api.tcp_proxy import TcpProxy
@@ -901,3 +902,13 @@ def test_a_save_whose_connection_keeps_breaking_waits_between_later_attempts(
     assert counter.id in app.repository
     assert len(pauses) == 4  # attempts 3 to 6 waited; the second went at once
     assert all(p > 0 for p in pauses)
+
+
+def test_a_type_another_process_created_meanwhile_is_looked_for_again_not_fatal() -> None:
+    # Two starts creating the library's composite type at once: the loser sees the type's
+    # relation already there (seen in CI as 'relation "stored_event_uuid" already exists').
+    relation_exists = ProgrammingError('relation "stored_event_uuid" already exists')
+    relation_exists.__cause__ = DuplicateTable('relation "stored_event_uuid" already exists')
+    assert _created_meanwhile(relation_exists)
+    assert _created_meanwhile(IntegrityError("duplicate key value in pg_type"))
+    assert not _created_meanwhile(ProgrammingError("permission denied for schema"))
