@@ -111,7 +111,7 @@ class MarketEventData(BaseModel):
     algorithm: str | None = Field(
         default=None,
         description="On market_selection_made: the selection's algorithm and version, e.g. "
-        "standplatzvergabe-1 (the seed and lots stay with the record, for the auditors' replay)",
+        "standplatzvergabe-2 (the seed and lots stay with the record, for the auditors' replay)",
     )
     applications: int | None = Field(
         default=None, description="On market_selection_made: applications taking part"

@@ -41,6 +41,7 @@ class OpenMarket:
     regime: str
     categories: tuple[str, ...]
     pitches: tuple[Pitch, ...]
+    version: int  # the catalogue's example names a business of this version (applies once)
 
 
 def public_view(row: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -108,6 +109,7 @@ class MarketsInTheView:
                 regime=row["regime"],
                 categories=tuple(row["categories"]),
                 pitches=tuple(Pitch.of(pitch) for pitch in row["pitch_plan"]),
+                version=row["version"],
             )
             for row in (
                 *markets_of(self.views, tenant, year, now=at),

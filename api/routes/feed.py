@@ -203,7 +203,7 @@ class CaseEventData(BaseModel):
         default=None, description="On market_stall_selected: applications ranked"
     )
     algorithm: str | None = Field(
-        default=None, description="On market_stall_selected: e.g. standplatzvergabe-1"
+        default=None, description="On market_stall_selected: e.g. standplatzvergabe-2"
     )
     until: datetime | None = Field(
         default=None,

@@ -172,6 +172,11 @@ class StallWithdrawal(CommandBody):
 
     reason: Text | None = None
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"reason": "Wir nehmen dieses Jahr nicht teil."}]},
+    )
+
 
 class StallReason(CommandBody):
     """Why: a pitch given up or revoked, an offer declined."""

@@ -277,6 +277,8 @@ POLICY[("GET", _MARKET + "/selection")] = {"auditor", *STAFF}
 POLICY[("GET", _MARKET + "/selection/replay")] = {"auditor", *STAFF}
 POLICY[("POST", "/api/v1/cases/{case_id}/score-sheet")] = STAFF
 POLICY[("POST", "/api/v1/cases/{case_id}/pitch-offer-expiry")] = STAFF
+POLICY[("POST", "/api/v1/cases/{case_id}/pitch-revocation")] = STAFF  # a Widerruf: the town
+POLICY[("POST", "/api/v1/cases/{case_id}/remedy-admission")] = STAFF
 for _step in (
     "application-withdrawal",
     "pitch-give-up",
@@ -498,6 +500,15 @@ BODIES: dict[str, dict[str, Any]] = {
     },
     "score-sheet": {"points": {"quality": 1}, "note": "n"},
     "pitch-give-up": {"reason": "r"},
+    "pitch-revocation": {
+        "ground": "facts_changed",
+        "reason": "r",
+        "facts_known_since": "2026-01-01",
+        "discretion": "d",
+        "immediate_enforcement": "i",
+        "hearing_not_needed_because": "h",
+    },
+    "remedy-admission": {"reason": "r"},
     "pitch-offer-refusal": {"reason": "r"},
     "/api/v1/subscriptions": {"url": "https://archiv.example/hooks"},
     "enable": {"reason": "r"},

@@ -470,6 +470,8 @@ INTENDED: frozenset[str] = frozenset(
                 "/POST /api/v1/cases/{case_id}/pitch-offer-acceptance",
                 "/POST /api/v1/cases/{case_id}/pitch-offer-refusal",
                 "/POST /api/v1/cases/{case_id}/pitch-offer-expiry",
+                "/POST /api/v1/cases/{case_id}/pitch-revocation",
+                "/POST /api/v1/cases/{case_id}/remedy-admission",
             )
         ),
         # Issue 29: webhook subscriptions (service accounts with webhooks:manage and the

@@ -368,6 +368,12 @@ RECORDED_BY_METHOD = {
     "domain.services.market_stall:MarketStallApplication._pitch_given_up": (
         "domain.services.market_stall:MarketStallApplication.PitchGivenUp"
     ),
+    "domain.services.market_stall:MarketStallApplication._pitch_revoked": (
+        "domain.services.market_stall:MarketStallApplication.PitchRevoked"
+    ),
+    "domain.services.market_stall:MarketStallApplication._admitted_on_remedy": (
+        "domain.services.market_stall:MarketStallApplication.AdmittedOnRemedy"
+    ),
     "domain.services.market_stall:MarketStallApplication._pitch_offer_accepted": (
         "domain.services.market_stall:MarketStallApplication.PitchOfferAccepted"
     ),
@@ -655,8 +661,10 @@ EVENT_CLASSES = {
     ],
     "domain.services.market_stall:MarketStallApplication": [
         *CASE_EVENTS,
+        "AdmittedOnRemedy",
         "ApplicationRecorded",
         "PitchGivenUp",
+        "PitchRevoked",
         "PitchOfferAccepted",
         "PitchOfferDeclined",
         "PitchOfferExpired",

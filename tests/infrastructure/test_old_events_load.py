@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -33,10 +34,12 @@ from domain.authorities import legacy_notice
 from domain.case import Case, ChangesStatus
 from domain.decision import ProvisionKind
 from domain.lifecycle import CaseStatus
+from domain.markets.market import Market
 from domain.objection import ObjectionState
 from domain.services.road_opening import RoadOpeningPermit
 from domain.working_days import BERLIN, berlin_date
 from tests.domain.case_fixtures import SUPERVISOR
+from tests.domain.market_stall_fixtures import DURING, MARKT, market
 
 STORED = Path(__file__).with_name("events_stored_before_typing.jsonl")
 # Statuses the old code recorded that the main track no longer has: the objection stands
@@ -52,6 +55,8 @@ SHAPED_AFTER_TYPING: frozenset[type[Any]] = frozenset(
         # status they record now (they never moved the case)
         Case.ObjectionDecided,
         Case.RemedyNoticeFoundDefective,
+        # below: a market's application first recorded without the trader's keyed ids
+        Market.ApplicationRecorded,
     }
 )
 
@@ -140,7 +145,7 @@ def test_the_old_events_cover_every_event_whose_shape_changed(store: VorgangStor
     old = [stored_event(line) for line in stored_before() if "class_version" not in line["state"]]
     met = {type(store.mapper.to_domain_event(stored)) for stored in old}
     assert sorted(get_topic(k) for k in changed - met - SHAPED_AFTER_TYPING) == []
-    assert len(changed) == 27
+    assert len(changed) == 28
     # Besides the 17 that gained their status, five changed again with Procedure law 1; with
     # Procedure law 2 the acceptance of a restoration (the warranty's end), the set-up
     # report of a traffic sign order (the vehicles parked, the towing-costs day), and the
@@ -150,7 +155,8 @@ def test_the_old_events_cover_every_event_whose_shape_changed(store: VorgangStor
     # its revocation names ground, hearing and enforcement (a third version); the road
     # opening's extension (new with Procedure law 2) records its Sondernutzungsgebühr. The
     # objection's lodging took a fourth shape (its third was first stored without a status),
-    # its Widerspruchsbescheid and a defective remedy notice a second (first stored without).
+    # its Widerspruchsbescheid and a defective remedy notice a second (first stored without);
+    # a market's application took the trader's keyed ids (issue #28).
     assert {k.__qualname__ for k in changed if getattr(k, "class_version", 1) == 4} == {
         "Case.ObjectionLodged"
     }
@@ -304,3 +310,36 @@ def test_old_clocks_load_with_their_due_date_computed_once(store: VorgangStore) 
         assert not event.clock.deemed_approval
         seen += 1
     assert seen
+
+
+def test_an_application_recorded_before_the_traders_were_keyed_loads_with_none(
+    store: VorgangStore,
+) -> None:
+    """``Market.ApplicationRecorded`` was first stored without ``traders`` (version 1): it
+    loads with no keyed ids, so that application never blocks another of the trader."""
+    published = market()
+    published.record_application(
+        case_id=UUID(int=7),
+        category="crafts",
+        frontage_m=Decimal("3"),
+        electricity=False,
+        water=False,
+        years=2,
+        actor=MARKT,
+        at=DURING,
+        traders=["k1"],
+    )
+    [recorded] = published.collect_events()
+    stored = store.mapper.to_stored_event(recorded)
+    state = json.loads(stored.state)
+    del state["traders"], state["class_version"]  # the first shape
+    first = StoredEvent(
+        originator_id=stored.originator_id,
+        originator_version=stored.originator_version,
+        topic=stored.topic,
+        state=json.dumps(state).encode(),
+    )
+    loaded = store.mapper.to_domain_event(first)
+    assert isinstance(loaded, Market.ApplicationRecorded)
+    assert loaded.traders == []
+    assert loaded.application == recorded.application

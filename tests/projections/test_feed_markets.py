@@ -154,7 +154,7 @@ def test_a_market_is_published_selected_and_a_pitch_moves_up(vorgang: Vorgang) -
     record = market.selection_record
     assert record is not None
     assert selected == selected | {
-        "algorithm": "standplatzvergabe-1",
+        "algorithm": "standplatzvergabe-2",
         "criteria_version": "2027-1",
         "applications": 5,
         "admitted": 3,
