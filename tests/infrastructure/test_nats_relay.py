@@ -17,7 +17,6 @@ import os
 import signal
 import struct
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -45,6 +44,7 @@ from infrastructure.settings import Settings
 from infrastructure.view_database import ViewDatabase, open_views
 from infrastructure.wiring import Vorgang, build
 from projections.feed_query import FeedQuery, FeedRow
+from tests import polling
 from tests.conftest import (
     IN_CI,
     document_places,
@@ -349,13 +349,7 @@ def pg() -> Iterator[DatabaseTarget]:
 
 
 def _until(what: str, condition: Callable[[], Any]) -> Any:
-    deadline = time.monotonic() + HANG_GUARD
-    while True:
-        found = condition()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"never reached: {what}"
-        time.sleep(0.05)
+    return polling.until(what, condition, HANG_GUARD)
 
 
 def _stream_messages(config: RelayConfig) -> int:

@@ -20,7 +20,6 @@ import os
 import signal
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,6 +36,7 @@ from infrastructure.database import DatabaseTarget
 from infrastructure.settings import Settings
 from infrastructure.webhook_delivery import FeedViewEvents
 from infrastructure.wiring import Vorgang, build
+from tests import polling
 from tests.conftest import document_places, drop_postgres_schema, fresh_postgres_target
 from tests.infrastructure import webhook_worker
 from tests.steps import submitted
@@ -174,13 +174,7 @@ def free_port() -> int:
 
 
 def until(what: str, condition: Callable[[], Any]) -> Any:
-    deadline = time.monotonic() + HANG_GUARD
-    while True:
-        found = condition()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"never reached: {what}"
-        time.sleep(0.05)
+    return polling.until(what, condition, HANG_GUARD)
 
 
 @pytest.fixture
