@@ -18,6 +18,7 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     CASH_OFFICE = "cash_office"  # the town's cash office (Gemeindekasse): receipts, refunds
     AUDITOR = "auditor"
+    DATA_PROTECTION_OFFICER = "data_protection_officer"  # reads the access log of staff reads
     ADMIN = "admin"
     INTEGRATOR = "integrator"  # a system that reads the feed (a service account)
     SYSTEM = "system"
@@ -30,6 +31,7 @@ ROLE_PRECEDENCE: tuple[Role, ...] = (
     Role.CLERK,
     Role.CASH_OFFICE,
     Role.AUDITOR,
+    Role.DATA_PROTECTION_OFFICER,
     Role.ADMIN,
     Role.APPLICANT,
     Role.INTEGRATOR,  # a service account (client credentials): acts by its scopes

@@ -301,6 +301,18 @@ class Settings(BaseSettings):
             "holiday) lie before it; 0 reminds on the due date itself."
         ),
     )
+    access_log_retention_days: int = Field(
+        default=730,
+        ge=1,
+        le=36500,
+        description=(
+            "Days a line of the access log of staff reads is kept (default two years: a "
+            "data subject's request for who read their data, Art. 15 GDPR, and a "
+            "data-protection officer's review reach back that far). Older lines are pruned "
+            "daily beside the timers and by `vorgang audit prune-access-log`; the chain "
+            "continues from a signed anchor."
+        ),
+    )
     scheduler_tick_seconds: float = Field(
         default=60.0,
         gt=0,
