@@ -14,6 +14,8 @@ DEVELOPMENT_TOKEN_SECRET = "development-only-token-secret-0123456789abcdef"  # n
 DEVELOPMENT_KEY_ENCRYPTION_KEY = "ZGV2ZWxvcG1lbnQtb25seS1rZWstZG8tbm90LXVzZSE="
 # The payment provider simulator's callback secret in development (public, like the above).
 DEVELOPMENT_PAYMENT_SECRET = "whsec_ZGV2ZWxvcG1lbnQtb25seS1wYXltZW50LXNlY3JldA=="  # noqa: S105
+# The seed of the development key that signs the log's checkpoints (public, like the KEK above).
+DEVELOPMENT_INTEGRITY_SIGNING_KEY = "ZGV2ZWxvcG1lbnQtb25seS1zaWduaW5nLXNlZWQtISE="
 
 
 class Environment(StrEnum):
@@ -150,6 +152,26 @@ class Settings(BaseSettings):
     )
     oidc_leeway_seconds: int = Field(
         default=30, ge=0, le=300, description="Clock skew allowed on exp/nbf/iat."
+    )
+    oidc_client_id: str = Field(
+        default="vorgang-console",
+        description="The clerk console's client at the issuer (authorization code with PKCE).",
+    )
+    oidc_client_secret: SecretStr | None = Field(
+        default=None,
+        description=(
+            "The console client's secret if the issuer registers it as confidential; a "
+            "public client needs none (PKCE protects the code)."
+        ),
+    )
+    console_session_hours: float = Field(
+        default=8.0,
+        gt=0,
+        le=24,
+        description=(
+            "How long a console sign-in lasts (the sealed session cookie's expiry); roles "
+            "and teams are read from the token again at the next sign-in."
+        ),
     )
     retry_after_seconds: int = Field(
         default=5, ge=1, le=300, description="Retry-After sent with 503 while the database is down."
@@ -407,6 +429,35 @@ class Settings(BaseSettings):
         description="How long a payment request waits for its payment before it expires.",
     )
 
+    integrity_signing_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Base64 of the 32-byte Ed25519 seed that signs the log's checkpoints "
+            "(`vorgang audit new-signing-key`). Required outside development (the "
+            "development key is public); keep it apart from the database and its backups."
+        ),
+    )
+    integrity_previous_public_keys: str = Field(
+        default="",
+        description=(
+            "Comma-separated base64 public keys of retired signing keys: checkpoints they "
+            "signed still verify."
+        ),
+    )
+    integrity_checkpoint_every_events: int = Field(
+        default=1000,
+        ge=1,
+        description="A checkpoint is signed once this many events were chained since the last.",
+    )
+    integrity_checkpoint_every_minutes: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "Beside the timers, the chain's head is signed when the last checkpoint is older "
+            "than this and the head moved since."
+        ),
+    )
+
     @model_validator(mode="after")
     def refuse_development_secrets_in_production(self) -> Self:
         """Outside development every secret must be set explicitly."""
@@ -442,6 +493,13 @@ class Settings(BaseSettings):
                 "VORGANG_SEAL_KEY_FILE must be set in production: documents are sealed with "
                 "the deployment's key (create one with `vorgang documents new-seal`)"
             )
+        signing = self.integrity_signing_key
+        if signing is None or signing.get_secret_value() == DEVELOPMENT_INTEGRITY_SIGNING_KEY:
+            raise UnsafeSettings(
+                "VORGANG_INTEGRITY_SIGNING_KEY must be set in production: checkpoints signed "
+                "with the public development key prove nothing (create one with "
+                "`vorgang audit new-signing-key`)"
+            )
         return self
 
     def payment_secrets(self) -> list[str]:
@@ -454,6 +512,16 @@ class Settings(BaseSettings):
         if self.key_encryption_key is None:
             return DEVELOPMENT_KEY_ENCRYPTION_KEY
         return self.key_encryption_key.get_secret_value()
+
+    def integrity_signing_key_text(self) -> str:
+        """The checkpoint signing seed (the public development one when unset in development)."""
+        if self.integrity_signing_key is None:
+            return DEVELOPMENT_INTEGRITY_SIGNING_KEY
+        return self.integrity_signing_key.get_secret_value()
+
+    def integrity_previous_public_key_texts(self) -> list[str]:
+        """Public keys of retired signing keys, whose checkpoints still verify."""
+        return [p.strip() for p in self.integrity_previous_public_keys.split(",") if p.strip()]
 
     def webhook_retry_delays(self) -> tuple[float, ...]:
         """The seconds between a webhook's attempts (``webhook_retry_schedule``)."""
