@@ -256,6 +256,7 @@ def test_production_needs_the_issuer_alone_since_its_keys_are_discovered() -> No
         oidc_issuer="https://id.example.de/realms/hessen",
         seal_key_file="/etc/vorgang/seal/seal-key.pem",
         seal_certificate_file="/etc/vorgang/seal/seal-certificate.pem",
+        integrity_signing_key="eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHg=",
     )
     assert settings.oidc_jwks_url is None
     with pytest.raises(ValidationError, match="VORGANG_OIDC_ISSUER must be set"):

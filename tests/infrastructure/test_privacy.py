@@ -462,6 +462,7 @@ def test_without_a_key_encryption_key_the_server_refuses_to_start_outside_develo
         key_encryption_key=new_kek_text(),
         seal_key_file="/etc/vorgang/seal/seal-key.pem",
         seal_certificate_file="/etc/vorgang/seal/seal-certificate.pem",
+        integrity_signing_key="eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHg=",
         **OIDC,
     )
     Settings(environment=Environment.DEVELOPMENT)  # development uses the public development KEK
