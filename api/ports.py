@@ -9,9 +9,11 @@ objects that satisfy them and ``api/app.py``, the composition root, hands them o
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from application.facade import Facade
+from persistence.chain import ChainReport, Checkpoint
 from projections.projection import Projection
 from projections.view_store import ViewDatabase
 
@@ -181,12 +183,54 @@ class Projections(ReadSide, Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class PublishedKey:
+    """A public key that signs (or signed) the checkpoints."""
+
+    key_id: str
+    algorithm: str  # "Ed25519"
+    public_key: bytes  # raw, 32 bytes
+    pem: str
+    current: bool
+
+
+class IntegrityPort(Protocol):
+    """The tamper-evident logs: verification, signed checkpoints, public keys (decision 35)."""
+
+    def verify(
+        self, *, full: bool, by: str, auditor_copies: Sequence[Checkpoint] = ()
+    ) -> list[ChainReport]:
+        """Each chain verified from its trusted start (``full``: from genesis)."""
+        ...
+
+    def head(self) -> int:
+        """The log's last position."""
+        ...
+
+    def checkpoints(self, chain: str, *, after: int = 0, limit: int = 100) -> list[Checkpoint]:
+        """A chain's signed checkpoints after a position."""
+        ...
+
+    def latest_checkpoint(self, chain: str) -> Checkpoint | None:
+        """A chain's last checkpoint."""
+        ...
+
+    def keys(self) -> list[PublishedKey]:
+        """The current public key first, then retired ones."""
+        ...
+
+
 class Process(Facade, Protocol):
     """The application of this process, built once: its facade, its read side."""
 
     @property
     def projections(self) -> Projections:
         """The projections and their views."""
+        ...
+
+    @property
+    def integrity(self) -> IntegrityPort:
+        """The tamper-evident logs."""
         ...
 
     def close(self) -> None:
