@@ -15,20 +15,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Final
+from typing import Any
 from uuid import UUID
 
 from application.holiday import OfferingsInTheLog
 from application.store import VorgangStore
 from domain.holiday.offering import AllocationRules
 from domain.services.holiday_registration import OfferingSummary
-from domain.working_days import berlin_date
 from infrastructure.projection_host import ProjectionHost
+from infrastructure.town_year_directory import TownYearDirectory
 from infrastructure.view_database import ViewDatabase
 from projections.holiday_offerings import HolidayOfferings
 from projections.holiday_query import offerings_of, window_at
-
-CATCH_UP_SECONDS: Final = 5.0  # then the offerings themselves answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,47 +71,36 @@ def public_view(row: dict[str, Any], now: datetime) -> dict[str, Any]:
     }
 
 
-class OfferingsInTheView:
+class OfferingsInTheView(TownYearDirectory[OfferingSummary]):
     """The town's offerings from the holiday offerings view, caught up with the log first."""
+
+    view_name = HolidayOfferings.name
 
     def __init__(
         self, store: VorgangStore, views: ViewDatabase, projections: ProjectionHost
     ) -> None:
-        self.views = views
-        self.store = store
-        self.projections = projections
-        self.in_the_log = OfferingsInTheLog(store)
+        super().__init__(store, views, projections, OfferingsInTheLog(store))
 
-    def caught_up(self) -> bool:
-        """Whether the view reached the log's head (as of now) in time."""
-        return self.projections.caught_up(HolidayOfferings.name, CATCH_UP_SECONDS)
+    def rows_of(self, tenant: str, year: int, now: datetime) -> list[dict[str, Any]]:
+        """The view's offerings of the town's year."""
+        return offerings_of(self.views, tenant, year, now=now)
 
-    def listed(self, tenant: str, year: int, now: datetime) -> list[dict[str, Any]]:
-        """The town's offerings of a year in the order published, as everybody reads them."""
-        if not self.caught_up():
-            return self.in_the_log.listed(tenant, year, now)
-        rows = offerings_of(self.views, tenant, year, now=now)
-        rows.sort(key=lambda row: row["published_position"])
-        return [public_view(row, now) for row in rows]
+    def public_view(self, row: dict[str, Any], now: datetime) -> dict[str, Any]:
+        """A row as ``application.holiday.offering_view`` shows the offering."""
+        return public_view(row, now)
 
-    def open_in(self, tenant: str, at: datetime) -> list[OfferingSummary]:
-        """The town's offerings open for registration at ``at``, at their version now."""
-        if not self.caught_up():
-            return list(self.in_the_log.open_in(tenant, at))
-        year = berlin_date(at).year
-        return [
-            OpenOffering(
-                id=row["offering_id"],
-                tenant=row["tenant"],
-                code=row["code"],
-                starts_on=row["starts_on"],
-                min_age=row["min_age"],
-                max_age=row["max_age"],
-                version=row["version"],
-            )
-            for row in (
-                *offerings_of(self.views, tenant, year, now=at),
-                *offerings_of(self.views, tenant, year + 1, now=at),
-            )
-            if window_at(row, at) == "open"
-        ]
+    def is_open(self, row: dict[str, Any], at: datetime) -> bool:
+        """Whether registration is open at ``at``."""
+        return window_at(row, at) == "open"
+
+    def summary(self, row: dict[str, Any]) -> OfferingSummary:
+        """An open offering as the catalogue's example needs it."""
+        return OpenOffering(
+            id=row["offering_id"],
+            tenant=row["tenant"],
+            code=row["code"],
+            starts_on=row["starts_on"],
+            min_age=row["min_age"],
+            max_age=row["max_age"],
+            version=row["version"],
+        )

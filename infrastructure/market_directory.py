@@ -5,29 +5,26 @@ per town (an application to a market open now, on every catalogue fetch) are rea
 (``projections/market_query.py``) instead of replaying the town's calendar and every market
 of it (``MarketsInTheLog``, where no view is wired), which holds an event per application.
 
-A view behind the log would miss a market just published, or count an application less; so
-the directory first waits (bounded) for the view to reach the log's head, and where it does
-not in time it answers from the markets themselves: slower, never wrong.
+Caught up with the log first, or answered from the markets themselves
+(``infrastructure/town_year_directory.py``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Final
+from typing import Any
 from uuid import UUID
 
 from application.markets import MarketsInTheLog, criteria_view, pitch_view  # market_view's parts
 from application.store import VorgangStore
 from domain.markets.market import CriteriaSet, Pitch
 from domain.services.market_stall_steps import MarketSummary
-from domain.working_days import berlin_date
 from infrastructure.projection_host import ProjectionHost
+from infrastructure.town_year_directory import TownYearDirectory
 from infrastructure.view_database import ViewDatabase
 from projections.market_query import markets_of, window_at
 from projections.markets import Markets
-
-CATCH_UP_SECONDS: Final = 5.0  # then the markets themselves answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,48 +69,37 @@ def public_view(row: dict[str, Any], now: datetime) -> dict[str, Any]:
     }
 
 
-class MarketsInTheView:
+class MarketsInTheView(TownYearDirectory[MarketSummary]):
     """The town's markets from the markets view, caught up with the log first."""
+
+    view_name = Markets.name
 
     def __init__(
         self, store: VorgangStore, views: ViewDatabase, projections: ProjectionHost
     ) -> None:
-        self.views = views
-        self.store = store
-        self.projections = projections
-        self.in_the_log = MarketsInTheLog(store)
+        super().__init__(store, views, projections, MarketsInTheLog(store))
 
-    def caught_up(self) -> bool:
-        """Whether the view reached the log's head (as of now) in time."""
-        return self.projections.caught_up(Markets.name, CATCH_UP_SECONDS)
+    def rows_of(self, tenant: str, year: int, now: datetime) -> list[dict[str, Any]]:
+        """The view's markets of the town's year."""
+        return markets_of(self.views, tenant, year, now=now)
 
-    def listed(self, tenant: str, year: int, now: datetime) -> list[dict[str, Any]]:
-        """The town's markets of a year in the order published, as everybody reads them."""
-        if not self.caught_up():
-            return self.in_the_log.listed(tenant, year, now)
-        rows = markets_of(self.views, tenant, year, now=now)
-        rows.sort(key=lambda row: row["published_position"])
-        return [public_view(row, now) for row in rows]
+    def public_view(self, row: dict[str, Any], now: datetime) -> dict[str, Any]:
+        """A row as ``application.markets.market_view`` shows the market."""
+        return public_view(row, now)
 
-    def open_in(self, tenant: str, at: datetime) -> list[MarketSummary]:
-        """The town's markets open for applications at ``at`` (this year's and the next's)."""
-        if not self.caught_up():
-            return list(self.in_the_log.open_in(tenant, at))
-        year = berlin_date(at).year
-        return [
-            OpenMarket(
-                id=row["market_id"],
-                tenant=row["tenant"],
-                code=row["code"],
-                first_day=row["first_day"],
-                regime=row["regime"],
-                categories=tuple(row["categories"]),
-                pitches=tuple(Pitch.of(pitch) for pitch in row["pitch_plan"]),
-                version=row["version"],
-            )
-            for row in (
-                *markets_of(self.views, tenant, year, now=at),
-                *markets_of(self.views, tenant, year + 1, now=at),
-            )
-            if row["window"] == "open"
-        ]
+    def is_open(self, row: dict[str, Any], at: datetime) -> bool:
+        """Whether applications are taken at ``at``."""
+        return bool(row["window"] == "open")
+
+    def summary(self, row: dict[str, Any]) -> MarketSummary:
+        """An open market as the catalogue's example needs it."""
+        return OpenMarket(
+            id=row["market_id"],
+            tenant=row["tenant"],
+            code=row["code"],
+            first_day=row["first_day"],
+            regime=row["regime"],
+            categories=tuple(row["categories"]),
+            pitches=tuple(Pitch.of(pitch) for pitch in row["pitch_plan"]),
+            version=row["version"],
+        )
