@@ -215,7 +215,7 @@ class IntegrityPort(Protocol):
         """A chain's last checkpoint."""
         ...
 
-    def keys(self) -> list[PublishedKey]:
+    def published_keys(self) -> list[PublishedKey]:
         """The current public key first, then retired ones."""
         ...
 

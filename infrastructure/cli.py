@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dt_time
+from pathlib import Path
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -47,7 +48,13 @@ from infrastructure.documents.rendering import TemplateProblem
 from infrastructure.logging import configure_logging
 from infrastructure.payments.simulator_process import running_simulator
 from infrastructure.privacy.key_encryption import KeyEncryptionError, new_kek_text
-from infrastructure.projection_rebuild import prune, rebuild_together, superseded_views
+from infrastructure.projection_rebuild import (
+    NotRebuildable,
+    prune,
+    rebuild_together,
+    rebuildable,
+    superseded_views,
+)
 from infrastructure.scheduler import firings
 from infrastructure.serving import keep_read_models, serve_processes
 from infrastructure.settings import Environment, Settings, UnsafeSettings
@@ -461,6 +468,68 @@ def aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+@audit_app.command("verify")
+def audit_verify(
+    checkpoints_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoints",
+            help="An auditor's saved copy: the JSON of GET /api/v1/integrity/checkpoints.",
+        ),
+    ] = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="From the first record (else from the last checkpoint a successful run reached).",
+        ),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="The reports as JSON.")] = False,
+    case_file: Annotated[
+        Path | None,
+        typer.Option("--case-file", help="Check a case file's (Akte's) integrity proof instead."),
+    ] = None,
+) -> None:
+    """Recompute the log's hash chain (and the access log's) from the stored records, compare
+    it with the chain table, the signed checkpoints and an auditor's copies; exit 1 on the
+    first disagreement, 0 when nothing was altered, deleted or inserted."""
+    from infrastructure.integrity.checks import audit_lines, load_copies, verify_case_file
+
+    settings = load_settings()
+    configure_logging(settings.log_format, "WARNING")
+    try:
+        copies = load_copies(checkpoints_file) if checkpoints_file else []
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise fail(f"--checkpoints: {error}") from None
+    vorgang = open_vorgang(settings)
+    try:
+        vorgang.projections.catch_up()
+        if case_file is not None:
+            try:
+                reports = [verify_case_file(vorgang, case_file)]
+            except (OSError, ValueError, KeyError, TypeError) as error:
+                raise fail(f"--case-file: {error}") from None
+        else:
+            reports = vorgang.integrity.verify(full=full, by="cli", auditor_copies=copies)
+        lines = audit_lines(vorgang, reports, as_json=as_json)
+    finally:
+        vorgang.close()
+    for line in lines:
+        typer.echo(line)
+    if not all(report.ok for report in reports):
+        raise typer.Exit(code=1)
+
+
+@audit_app.command("new-signing-key")
+def audit_new_signing_key() -> None:
+    """Print a new checkpoint signing key (VORGANG_INTEGRITY_SIGNING_KEY) and its public key."""
+    from infrastructure.integrity.signing import new_signing_key
+
+    seed, public = new_signing_key()
+    typer.echo(f"VORGANG_INTEGRITY_SIGNING_KEY={seed}")
+    typer.echo(f"public key (Ed25519, base64): {public}")
+
+
 @projections_app.command("rebuild")
 def projections_rebuild(
     names: Annotated[
@@ -480,6 +549,12 @@ def projections_rebuild(
             raise fail(
                 f"unknown projection {', '.join(map(repr, unknown))}; known: {', '.join(runners)}"
             )
+        kept = [name for name in chosen if not rebuildable(runners[name].projection)]
+        if kept and names:
+            raise fail(str(NotRebuildable(kept[0])))
+        for name in kept:  # all of them: every one but the hash chain
+            typer.echo(f"not rebuilt: {name} (never recomputed; `vorgang audit verify` checks it)")
+        chosen = [name for name in chosen if name not in kept]
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),

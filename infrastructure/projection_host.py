@@ -31,6 +31,7 @@ from projections.due_timers import DueTimers
 from projections.feed import Feed
 from projections.holiday_offerings import HolidayOfferings
 from projections.inbox import Inbox
+from projections.integrity_chain import AfterBatch, IntegrityChain
 from projections.markets import Markets
 from projections.open_dispatches import OpenDispatches
 from projections.projection import Projection
@@ -61,10 +62,16 @@ def case_search(store: VorgangStore, dialect: str, search_key: bytes) -> CaseSea
 
 
 def default_projections(
-    store: VorgangStore, views: ViewDatabase, search_key: bytes
+    store: VorgangStore,
+    views: ViewDatabase,
+    search_key: bytes,
+    *,
+    chain_checkpoints: AfterBatch | None = None,
 ) -> list[Projection]:
-    """The read models every deployment keeps."""
+    """The read models every deployment keeps, and the hash chain over the log (signing a
+    checkpoint in its batch when ``chain_checkpoints`` says one is due)."""
     return [
+        IntegrityChain(chain_checkpoints),
         Inbox(),
         AuditTrail(),
         CaseStats(),
@@ -106,11 +113,14 @@ class ProjectionHost:
         *,
         search_key: bytes,
         poll_seconds: float = 1.0,
+        chain_checkpoints: AfterBatch | None = None,
     ) -> None:
         self.store = store
         self.views = views
         if projections is None:
-            projections = default_projections(store, views, search_key)
+            projections = default_projections(
+                store, views, search_key, chain_checkpoints=chain_checkpoints
+            )
         self.runners = {
             p.name: ProjectionRunner(store, views, p, poll_seconds=poll_seconds, set_up=False)
             for p in projections

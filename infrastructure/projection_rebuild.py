@@ -29,10 +29,26 @@ from application.store import VorgangStore
 from infrastructure.log_batches import log_ahead
 from infrastructure.projection_runner import TRACKING, ProjectionRunner
 from infrastructure.view_database import ViewDatabase, ViewTransaction
-from projections.projection import Projection
+from projections.projection import Projection, RecordProjection
 
 Progress = Callable[[int, int], None]  # (position, head)
 BATCH_SIZE = 2000  # events per batch (and transaction) of a fill; two batches are held at most
+
+
+class NotRebuildable(ValueError):
+    """A view that must never be recomputed from the records as they are now."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"{name} is never rebuilt: recomputing the hash chain from the records as they "
+            "are now would hide any tampering; check it with `vorgang audit verify`"
+        )
+        self.name = name
+
+
+def rebuildable(projection: Projection) -> bool:
+    """Whether a view may be rebuilt from the log (the hash chain may not)."""
+    return not isinstance(projection, RecordProjection) or projection.rebuildable
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +119,9 @@ def rebuild_together(
     them), then switch each to its copy atomically, one after the other."""
     if not projections:
         return []
+    for projection in projections:
+        if not rebuildable(projection):
+            raise NotRebuildable(projection.name)
     started = time.monotonic()
     suffix = f"_rb{uuid.uuid4().hex[:10]}"  # unique: the copies' index names must be too
     shadows = []

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import psycopg
 import structlog
@@ -31,7 +32,8 @@ from infrastructure.view_database import (
     ViewDatabase,
     ViewTransaction,
 )
-from projections.projection import Applied, Projection
+from persistence.chain import StoredRecord
+from projections.projection import Applied, Projection, RecordProjection
 from projections.sealed import SealingTranscoder
 
 log = structlog.get_logger(__name__)
@@ -274,7 +276,21 @@ class ProjectionRunner:
     def _apply(
         self, tx: ViewTransaction, old: int, new: int, notifications: list[Notification]
     ) -> None:
-        self.apply_batch(tx, old, new, self.decode(notifications))
+        if isinstance(self.projection, RecordProjection):
+            self.apply_records(tx, old, new, stored_records(notifications))
+        else:
+            self.apply_batch(tx, old, new, self.decode(notifications))
+
+    def apply_records(
+        self, tx: ViewTransaction, old: int, new: int, records: Sequence[StoredRecord]
+    ) -> None:
+        """Apply stored records, undecoded, and move the position from ``old`` to ``new``."""
+        projection = self.projection
+        assert isinstance(projection, RecordProjection)
+        if records:
+            self._lock_tables(tx)
+            projection.apply_records(tx, records)
+        self._move(tx, old, new)
 
     def apply_batch(
         self, tx: ViewTransaction, old: int, new: int, batch: Sequence[Applied]
@@ -284,13 +300,19 @@ class ProjectionRunner:
         A rebuild of several views decodes each batch once and hands it to each of them.
         """
         if batch:
-            if self.views.dialect == "postgresql":
-                # Lock the view's tables in the order a rebuild's switch locks them, before a
-                # batch reads any (a batch may read its second table before writing its
-                # first): a switch that holds the first then waits for us, not the reverse.
-                tables = ", ".join(self.projection.tables())
-                tx.execute(f"LOCK TABLE {tables} IN ROW EXCLUSIVE MODE")
+            self._lock_tables(tx)
             self.projection.apply(tx, batch)
+        self._move(tx, old, new)
+
+    def _lock_tables(self, tx: ViewTransaction) -> None:
+        if self.views.dialect == "postgresql":
+            # Lock the view's tables in the order a rebuild's switch locks them, before a
+            # batch reads any (a batch may read its second table before writing its
+            # first): a switch that holds the first then waits for us, not the reverse.
+            tables = ", ".join(self.projection.tables())
+            tx.execute(f"LOCK TABLE {tables} IN ROW EXCLUSIVE MODE")
+
+    def _move(self, tx: ViewTransaction, old: int, new: int) -> None:
         moved = tx.execute(
             f"UPDATE {TRACKING} SET position = ?, applied_at = ?, heartbeat_at = ? "
             "WHERE name = ? AND position = ?",
@@ -442,6 +464,20 @@ class ProjectionRunner:
             return None
         recorded: datetime = getattr(self.mapper.to_domain_event(first[0]), "timestamp")  # noqa: B009
         return recorded
+
+
+def stored_records(notifications: Sequence[Notification]) -> list[StoredRecord]:
+    """Notifications as stored records: exactly the stored fields, nothing decoded."""
+    return [
+        StoredRecord(
+            n.id,
+            n.topic,
+            n.originator_id if isinstance(n.originator_id, UUID) else UUID(n.originator_id),
+            n.originator_version,
+            bytes(n.state),
+        )
+        for n in notifications
+    ]
 
 
 def listen_for_saves(

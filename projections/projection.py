@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from eventsourcing.domain import DomainEventProtocol
 
+from persistence.chain import StoredRecord
 from projections.view_store import ViewTransaction
 
 
@@ -66,3 +67,27 @@ class Projection(ABC):
     def fill_ends(self, tx: ViewTransaction) -> None:
         """Write back whatever the fill kept in memory; from here on, every batch writes all."""
         return
+
+
+class RecordProjection(Projection):
+    """A view of the stored records themselves, never decoded: every topic, the bytes as stored.
+
+    The runner hands it ``StoredRecord`` values (position, topic, originator, version and
+    the state exactly as stored) instead of events; the hash chain over the log is one
+    (docs/architecture.md, decision 35). A rebuild would recompute it from the records as
+    they are now, so it is never rebuilt.
+    """
+
+    rebuildable: ClassVar[bool] = False
+
+    def topics(self) -> list[str]:
+        """Every topic: no filter."""
+        return []
+
+    def apply(self, tx: ViewTransaction, batch: Sequence[Applied]) -> None:
+        """Never called: the runner calls ``apply_records``."""
+        raise TypeError(f"{self.name} reads stored records, not events")
+
+    @abstractmethod
+    def apply_records(self, tx: ViewTransaction, records: Sequence[StoredRecord]) -> None:
+        """Apply a batch of stored records in log order, inside the caller's transaction."""

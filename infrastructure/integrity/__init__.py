@@ -1,0 +1,1 @@
+"""The tamper-evident log: signing, checkpoints, verification and a case's proof (decision 35)."""

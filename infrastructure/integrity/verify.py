@@ -1,0 +1,446 @@
+"""Verifying the log's chain: recompute every link from a trusted one and report where it breaks.
+
+The stored records are read straight from the recorder (every topic, in position order) and
+merge-walked against the chain table, links recomputed from a trusted start: genesis for a
+full run, else the last signed checkpoint a successful run reached (its signature checked
+first). The first disagreement is reported (``persistence/chain.py``): a record whose link
+differs (altered), a chain row without its record (deleted), a record the chain never held
+(inserted), a signed checkpoint the recomputed chain does not pass through (the chain table
+rewritten to match), a signature that does not verify, an auditor's copy the system does
+not hold. Records beyond the chain's head are not chained yet, not an error. Each run is
+recorded in ``vorgang_integrity_verifications``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from application.store import VorgangStore
+from infrastructure.integrity.checkpoints import (
+    CHAIN_TABLE,
+    VERIFICATIONS,
+    checkpoint_at,
+    checkpoints,
+)
+from infrastructure.integrity.signing import verify_signature
+from infrastructure.projection_runner import stored_records
+from infrastructure.view_database import ViewDatabase
+from persistence.chain import (
+    ACCESS_LOG_CHAIN,
+    ALTERED,
+    BAD_SIGNATURE,
+    CHAIN_REWRITTEN,
+    DELETED,
+    GENESIS,
+    INSERTED,
+    LOG_CHAIN,
+    UNKNOWN_CHECKPOINT,
+    CaseProof,
+    ChainReport,
+    Checkpoint,
+    Disagreement,
+    StoredRecord,
+    link_of,
+)
+
+READ_BATCH = 5000  # records (and chain rows) read per query
+
+
+def log_head(store: VorgangStore) -> int:
+    """The last position of the log."""
+    return store.recorder.max_notification_id() or 0
+
+
+def chain_head(views: ViewDatabase) -> int:
+    """The last position the chain holds."""
+    rows = views.query(f"SELECT MAX(position) FROM {CHAIN_TABLE}")
+    return int(rows[0][0]) if rows and rows[0][0] is not None else 0
+
+
+def records_after(
+    store: VorgangStore, position: int, stop: int, batch: int = READ_BATCH
+) -> Iterator[StoredRecord]:
+    """Stored records after ``position`` up to ``stop``, as stored, in position order."""
+    while position < stop:
+        found = store.recorder.select_notifications(start=position + 1, limit=batch, stop=stop)
+        if not found:
+            return
+        yield from stored_records(found)
+        position = found[-1].id
+
+
+def chain_rows_after(
+    views: ViewDatabase, position: int, batch: int = READ_BATCH
+) -> Iterator[tuple[int, bytes]]:
+    """The chain's (position, link) after ``position``, in position order."""
+    while True:
+        rows = views.query(
+            f"SELECT position, link FROM {CHAIN_TABLE} WHERE position > ? "
+            "ORDER BY position LIMIT ?",
+            (position, batch),
+        )
+        for row in rows:
+            yield int(row[0]), bytes.fromhex(str(row[1]))
+        if len(rows) < batch:
+            return
+        position = int(rows[-1][0])
+
+
+def last_verified_checkpoint(views: ViewDatabase, chain: str) -> int | None:
+    """The last checkpoint position a successful verification of the chain reached."""
+    rows = views.query(
+        f"SELECT MAX(checkpoint_position) FROM {VERIFICATIONS} WHERE chain = ? AND ok = ?",
+        (chain, True),
+    )
+    return int(rows[0][0]) if rows and rows[0][0] is not None else None
+
+
+def record_run(views: ViewDatabase, report: ChainReport, checkpoint: int | None, by: str) -> None:
+    """Keep a verification run: the next incremental one starts from its checkpoint."""
+    with views.transaction() as tx:
+        tx.execute(
+            f"INSERT INTO {VERIFICATIONS} (chain, verified_at, from_position, to_position, "
+            "checkpoint_position, ok, records, verified_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                report.chain,
+                datetime.now(UTC).isoformat(),
+                report.verified_from,
+                report.verified_to,
+                checkpoint,
+                report.ok,
+                report.records,
+                by,
+            ),
+        )
+
+
+@dataclass
+class _Walk:
+    """The state of one walk: the recomputed link, where it stands, what was checked."""
+
+    chain: str
+    start: int
+    link: bytes
+    position: int
+    records: int = 0
+    checked: int = 0
+    matched: int | None = None  # the last system checkpoint the chain passed through
+
+    def report(self, disagreement: Disagreement | None) -> ChainReport:
+        return ChainReport(
+            self.chain, self.start, self.position, self.records, self.checked, disagreement
+        )
+
+
+class _Checks:
+    """Checkpoints (the system's and an auditor's copies) checked as the walk passes them."""
+
+    def __init__(
+        self,
+        system: Sequence[Checkpoint],
+        copies: Sequence[Checkpoint],
+        public_keys: Mapping[str, bytes],
+    ) -> None:
+        self.by_position = {c.position: c for c in system}
+        # The system's checkpoint before a copy at the same position.
+        self.pending = sorted(
+            [(c.position, 0, c) for c in system] + [(c.position, 1, c) for c in copies],
+            key=lambda item: (item[0], item[1]),
+        )
+        self.public_keys = public_keys
+        self.index = 0
+
+    def until(self, walk: _Walk, position: int) -> Disagreement | None:
+        """Check every checkpoint at or below ``position``, the walk's link being its link."""
+        while self.index < len(self.pending) and self.pending[self.index][0] <= position:
+            _, is_copy, checkpoint = self.pending[self.index]
+            self.index += 1
+            found = self._check(walk, checkpoint, bool(is_copy))
+            if found is not None:
+                return found
+        return None
+
+    def beyond(self, walk: _Walk, head: int) -> Disagreement | None:
+        """Checkpoints beyond the chain's head: the chain (and records) lost their end."""
+        if self.index < len(self.pending):
+            position, _, checkpoint = self.pending[self.index]
+            if not verify_signature(checkpoint, self.public_keys):
+                return _bad_signature(walk.chain, checkpoint)
+            return Disagreement(
+                walk.chain,
+                position,
+                CHAIN_REWRITTEN,
+                f"a signed checkpoint covers position {position}, beyond the chain's head "
+                f"{head}: records after position {walk.matched or walk.start} were removed",
+            )
+        return None
+
+    def _check(self, walk: _Walk, checkpoint: Checkpoint, is_copy: bool) -> Disagreement | None:
+        chain, position = walk.chain, checkpoint.position
+        if not verify_signature(checkpoint, self.public_keys):
+            return _bad_signature(chain, checkpoint, copy=is_copy)
+        walk.checked += 1
+        if is_copy:
+            held = self.by_position.get(position)
+            if held is None or held.link != checkpoint.link:
+                what = "holds none" if held is None else f"holds link {held.link.hex()}"
+                return Disagreement(
+                    chain,
+                    position,
+                    UNKNOWN_CHECKPOINT,
+                    f"an auditor's copy of the checkpoint at {position} (link "
+                    f"{checkpoint.link.hex()}); the system {what} there",
+                )
+        if checkpoint.link != walk.link:
+            after = walk.matched if walk.matched is not None else walk.start
+            return Disagreement(
+                chain,
+                position,
+                CHAIN_REWRITTEN,
+                f"the checkpoint signed at {checkpoint.signed_at} has link "
+                f"{checkpoint.link.hex()}, the records give {walk.link.hex()}: a record "
+                f"after position {after} up to {position} was altered, deleted or inserted, "
+                "and the chain rewritten to match",
+            )
+        if not is_copy:
+            walk.matched = position
+        return None
+
+
+def _bad_signature(chain: str, checkpoint: Checkpoint, *, copy: bool = False) -> Disagreement:
+    whose = "an auditor's copy of the checkpoint" if copy else "the signed checkpoint"
+    return Disagreement(
+        chain,
+        checkpoint.position,
+        BAD_SIGNATURE,
+        f"{whose} at {checkpoint.position} (key {checkpoint.key_id}) does not verify "
+        "with any known public key",
+    )
+
+
+def verify_log(
+    store: VorgangStore,
+    views: ViewDatabase,
+    public_keys: Mapping[str, bytes],
+    *,
+    full: bool,
+    auditor_copies: Sequence[Checkpoint] = (),
+    by: str = "",
+    record: bool = True,
+) -> ChainReport:
+    """Recompute the log's chain from a trusted link; the first disagreement, if any."""
+    chain = LOG_CHAIN
+    system = checkpoints(views, chain)
+    copies = [c for c in auditor_copies if c.chain == chain]
+    walk = _Walk(chain, 0, GENESIS, 0)
+    start: Checkpoint | None = None
+    if not full:
+        reached = last_verified_checkpoint(views, chain)
+        if reached is not None:
+            start = next((c for c in system if c.position == reached), None)
+            if start is None:
+                found = Disagreement(
+                    chain,
+                    reached,
+                    CHAIN_REWRITTEN,
+                    f"the signed checkpoint at {reached}, which the last successful "
+                    "verification reached, is gone",
+                )
+                return _done(views, walk.report(found), None, by, record)
+            if not verify_signature(start, public_keys):
+                return _done(views, walk.report(_bad_signature(chain, start)), None, by, record)
+            walk = _Walk(chain, start.position, start.link, start.position, checked=1)
+            walk.matched = start.position
+    report = _walk(store, views, walk, system, copies, public_keys)
+    return _done(views, report, walk.matched, by, record)
+
+
+def _done(
+    views: ViewDatabase, report: ChainReport, reached: int | None, by: str, record: bool
+) -> ChainReport:
+    if record:
+        record_run(views, report, reached if report.ok else None, by)
+    return report
+
+
+def _walk(
+    store: VorgangStore,
+    views: ViewDatabase,
+    walk: _Walk,
+    system: Sequence[Checkpoint],
+    copies: Sequence[Checkpoint],
+    public_keys: Mapping[str, bytes],
+) -> ChainReport:
+    head = chain_head(views)
+    start = walk.start
+    # Copies of checkpoints before the trusted start: held by the system alike, signed.
+    early = _Checks(
+        [c for c in system if c.position <= start],
+        [c for c in copies if c.position <= start],
+        public_keys,
+    )
+    for _, is_copy, checkpoint in early.pending:
+        if is_copy:
+            probe = _Walk(walk.chain, start, checkpoint.link, checkpoint.position)
+            found = early._check(probe, checkpoint, True)
+            walk.checked += probe.checked
+            if found is not None and found.kind != CHAIN_REWRITTEN:
+                return walk.report(found)
+    checks = _Checks(
+        [c for c in system if c.position > start],
+        [c for c in copies if c.position > start],
+        public_keys,
+    )
+    records = records_after(store, start, head)
+    rows = chain_rows_after(views, start)
+    record = next(records, None)
+    row = next(rows, None)
+    while record is not None or row is not None:
+        if row is None or (record is not None and record.position < row[0]):
+            assert record is not None
+            found = checks.until(walk, record.position - 1) or Disagreement(
+                walk.chain,
+                record.position,
+                INSERTED,
+                f"a stored record at position {record.position} ({record.topic}) that the "
+                "chain never held",
+            )
+            return walk.report(found)
+        if record is None or row[0] < record.position:
+            found = checks.until(walk, row[0] - 1) or Disagreement(
+                walk.chain,
+                row[0],
+                DELETED,
+                f"the chain holds position {row[0]}; the stored records no longer do",
+            )
+            return walk.report(found)
+        found = checks.until(walk, record.position - 1)
+        if found is not None:
+            return walk.report(found)
+        link = link_of(walk.link, record)
+        if link != row[1]:
+            return walk.report(
+                Disagreement(
+                    walk.chain,
+                    record.position,
+                    ALTERED,
+                    f"the stored record at position {record.position} gives link {link.hex()}, "
+                    f"the chain holds {row[1].hex()}",
+                )
+            )
+        walk.link, walk.position, walk.records = link, record.position, walk.records + 1
+        record, row = next(records, None), next(rows, None)
+    found = checks.until(walk, head) or checks.beyond(walk, head)
+    return walk.report(found)
+
+
+# ---------------------------------------------------------------- the access log's chain
+
+ACCESS_LOG_MODULE = "infrastructure.access_log"  # decision 36 provides ``verify_access_log``
+
+
+def verify_access_log_hook(
+    views: ViewDatabase,
+    public_keys: Mapping[str, bytes],
+    auditor_copies: Sequence[Checkpoint] = (),
+) -> ChainReport | None:
+    """The access log's chain (``infrastructure.access_log.verify_access_log``), checked
+    against the system's checkpoints of it and an auditor's copies; None while that module
+    does not offer it."""
+    try:
+        module = importlib.import_module(ACCESS_LOG_MODULE)
+    except ImportError:
+        return None
+    verify = getattr(module, "verify_access_log", None)
+    if verify is None:
+        return None
+    chain = ACCESS_LOG_CHAIN
+    held = checkpoints(views, chain)
+    copies = [c for c in auditor_copies if c.chain == chain]
+    report: ChainReport = verify(views, dict(public_keys), checkpoints=[*held, *copies])
+    return report
+
+
+# ---------------------------------------------------------------- a case's proof
+
+
+def verify_case_proof(
+    proof: CaseProof,
+    store: VorgangStore,
+    views: ViewDatabase,
+    public_keys: Mapping[str, bytes],
+) -> ChainReport:
+    """Check a case file's proof: each link recomputes from its previous link and record, the
+    records are the stored ones and the chain holds their links, the checkpoint's signature
+    verifies, the system holds it, and the chain from the case's last record reaches it."""
+    chain = LOG_CHAIN
+    first = proof.records[0].record.position if proof.records else 0
+    walk = _Walk(chain, first, GENESIS, first)
+    for chained in proof.records:
+        position = chained.record.position
+        if link_of(chained.previous_link, chained.record) != chained.link:
+            return walk.report(
+                Disagreement(
+                    chain, position, ALTERED, f"the proof's link at {position} does not recompute"
+                )
+            )
+        stored = list(records_after(store, position - 1, position, batch=1))
+        if not stored or stored[0].position != position:
+            return walk.report(
+                Disagreement(chain, position, DELETED, f"no stored record at position {position}")
+            )
+        if stored[0] != chained.record:
+            return walk.report(
+                Disagreement(
+                    chain, position, ALTERED, f"the stored record at {position} is not the proof's"
+                )
+            )
+        rows = views.query(
+            f"SELECT position, link FROM {CHAIN_TABLE} WHERE position <= ? "
+            "ORDER BY position DESC LIMIT 2",
+            (position,),
+        )
+        held = bytes.fromhex(str(rows[0][1])) if rows and int(rows[0][0]) == position else None
+        before = bytes.fromhex(str(rows[1][1])) if len(rows) > 1 else GENESIS
+        if held != chained.link or before != chained.previous_link:
+            return walk.report(
+                Disagreement(
+                    chain,
+                    position,
+                    CHAIN_REWRITTEN,
+                    f"the chain does not hold the proof's links at position {position}",
+                )
+            )
+        walk.link, walk.position, walk.records = chained.link, position, walk.records + 1
+    checkpoint = proof.checkpoint
+    if checkpoint is None:
+        return walk.report(None)
+    if not verify_signature(checkpoint, public_keys):
+        return walk.report(_bad_signature(chain, checkpoint, copy=True))
+    held_checkpoint = checkpoint_at(views, chain, checkpoint.position)
+    if held_checkpoint is None or held_checkpoint.link != checkpoint.link:
+        return walk.report(
+            Disagreement(
+                chain,
+                checkpoint.position,
+                UNKNOWN_CHECKPOINT,
+                f"the system holds no checkpoint like the proof's at {checkpoint.position}",
+            )
+        )
+    for record in records_after(store, walk.position, checkpoint.position):
+        walk.link, walk.position = link_of(walk.link, record), record.position
+    walk.checked = 1
+    if walk.link != checkpoint.link:
+        return walk.report(
+            Disagreement(
+                chain,
+                checkpoint.position,
+                CHAIN_REWRITTEN,
+                f"the records after the case's last one do not reach the checkpoint at "
+                f"{checkpoint.position}",
+            )
+        )
+    return walk.report(None)
