@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 import pytest
+from pypdf import PdfReader
 
 from application.case_file import (
     CaseFiles,
@@ -23,8 +25,11 @@ from application.errors import CaseNotFound
 from application.store import VorgangStore
 from domain.actor import Actor, Role
 from domain.case import Case
+from domain.personal_data import ERASED_TEXT
 from domain.services.catalogue import SERVICES
 from infrastructure.case_files import german_event_label
+from infrastructure.documents.case_file_printer import WeasyPrintCaseFiles
+from infrastructure.wiring import Vorgang
 from tests.conftest import APPLICANT, CLERK, FOREIGN_CLERK, SUPERVISOR
 from tests.steps import notified, pay_at_the_cash_office, submitted, take
 
@@ -156,3 +161,62 @@ def test_timeline_of_reads_events_it_is_given(cases: CaseService, store: Vorgang
         events, service="general", labels=german_event_label, positions=lambda v: 40 + v
     )
     assert (entry.position, entry.version, entry.label) == (41, 1, "Antrag eingegangen")
+
+
+def printed(files: CaseFiles, case_id: UUID, actor: Actor = AUDITOR) -> tuple[str, str]:
+    """The file as HTML and the text of its PDF."""
+    printer = WeasyPrintCaseFiles()
+    file = files.assemble(case_id, actor)
+    pdf = printer.pdf(file)
+    assert pdf.startswith(b"%PDF-")
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    return printer.html(file), text
+
+
+SECTIONS = (
+    "Antrag und Daten",
+    "Verlauf",
+    "Entscheidungen mit Nachprüfung",
+    "Gebühren und Zahlungen",
+    "Schriftverkehr",
+    "Integritätsnachweis",
+)
+
+
+def test_the_file_prints_in_german_with_every_section_as_html_and_pdf(
+    cases: CaseService, store: VorgangStore, clock: FixedClock
+) -> None:
+    case_id = lifecycle(cases, clock)
+    files = case_files(cases, store)
+    html, text = printed(files, case_id)
+    reference = files.assemble(case_id, AUDITOR).case.reference
+    assert '<html lang="de">' in html
+    for part in ("Akte", reference, "Stadt Usingen", *SECTIONS):
+        assert part in html
+        assert part in " ".join(text.split()), part
+    assert "Widerspruch eingegangen" in " ".join(text.split())
+    assert "Erika Mustermann" in text
+
+
+def test_erased_personal_data_shows_as_geloescht_on_file_and_print(
+    vorgang: Vorgang, clock: FixedClock
+) -> None:
+    case_id = lifecycle(vorgang.cases, clock)
+    files = case_files(vorgang.cases, vorgang.store)
+    assert files.assemble(case_id, AUDITOR).case.applicant["name"] == "Erika Mustermann"
+    vorgang.privacy.erase(
+        case_id,
+        actor=Actor("admin.usingen", "Admin", Role.ADMIN, "usingen"),
+        reason="Aufbewahrungsfrist abgelaufen",
+        legal_basis="Art. 17 DSGVO",
+    )
+    file = files.assemble(case_id, AUDITOR)
+    assert file.case.applicant["name"] == ERASED_TEXT
+    assert file.messages.information_requests[0].answer == ERASED_TEXT
+    assert {e.event for e in file.timeline if e.reason == ERASED_TEXT} >= {"ObjectionLodged"}
+    assert file.timeline[-1].event == "PersonalDataErased"
+    assert file.erased_subjects
+    html, text = printed(files, case_id)
+    assert "Erika Mustermann" not in html
+    assert "Erika Mustermann" not in text
+    assert ERASED_TEXT in text
