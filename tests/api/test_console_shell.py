@@ -1,0 +1,248 @@
+"""The clerk console's shell (#31): sign-in, the session cookie, CSRF, the Posteingang, search,
+statistics — over HTTP against a real store (SQLite and PostgreSQL).
+
+The case page has its own tests; the browser end-to-end test is tests/e2e/test_console_browser.py.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.auth import DevelopmentTokens
+from api.console.session import FLOW_COOKIE, SESSION_COOKIE, Sealer
+from domain.actor import Role
+from tests.api.conftest import NEW_CASE, Auth
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    found = CSRF.search(html)
+    assert found, "the page has no CSRF field"
+    return found.group(1)
+
+
+def token_for(
+    tokens: DevelopmentTokens, role: Role = Role.CLERK, tenant: str = "usingen", sub: str = ""
+) -> str:
+    return tokens.issue(
+        subject=sub or f"{role.value}.{tenant}",
+        name=f"{tenant.title()} {role.value.title()}",
+        role=role,
+        tenant=tenant,
+    )
+
+
+def sign_in(client: TestClient, token: str) -> Any:
+    """The development form: open the page (its CSRF token), post the token."""
+    page = client.get("/console/sign-in")
+    assert page.status_code == 200
+    return client.post(
+        "/console/sign-in",
+        data={"token": token, "next": "/console/", "csrf_token": csrf_of(page.text)},
+        follow_redirects=False,
+    )
+
+
+def signed_in(client: TestClient, tokens: DevelopmentTokens, **who: Any) -> str:
+    """Sign in and return the session's CSRF token (from the inbox page)."""
+    answer = sign_in(client, token_for(tokens, **who))
+    assert answer.status_code == 303, answer.text
+    page = client.get("/console/")
+    assert page.status_code == 200, page.text
+    return csrf_of(page.text)
+
+
+def submit(client: TestClient, auth: Auth, tenant: str, name: str) -> dict[str, Any]:
+    body = {**NEW_CASE, "tenant": tenant, "applicant": {"name": name}}
+    response = client.post("/api/v1/cases", json=body, headers=auth("clerk", tenant=tenant))
+    assert response.status_code == 201, response.text
+    case: dict[str, Any] = response.json()
+    return case
+
+
+def test_a_page_without_a_session_redirects_to_the_sign_in(client: TestClient) -> None:
+    answer = client.get("/console/statistics", follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/console/sign-in?next=/console/statistics"
+    htmx = client.get("/console/inbox/rows", headers={"HX-Request": "true"}, follow_redirects=False)
+    assert htmx.headers["HX-Redirect"].startswith("/console/sign-in")
+
+
+def test_the_development_form_signs_a_clerk_in_with_a_sealed_httponly_lax_cookie(
+    client: TestClient, tokens: DevelopmentTokens
+) -> None:
+    answer = sign_in(client, token_for(tokens))
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/console/"
+    cookie = next(
+        c for c in answer.headers.get_list("set-cookie") if c.startswith(f"{SESSION_COOKIE}=")
+    )
+    flags = {part.strip().lower() for part in cookie.split(";")[1:]}
+    assert "httponly" in flags
+    assert "samesite=lax" in flags
+    assert "path=/console" in flags
+    assert "secure" not in flags  # plain http here; over https it is Secure (next test)
+    value = cookie.split(";")[0].split("=", 1)[1]
+    assert "usingen" not in value
+    assert "Clerk" not in value
+    page = client.get("/console/")
+    assert page.status_code == 200
+    assert "Posteingang" in page.text
+    assert "Angemeldet: Usingen Clerk" in page.text
+
+
+def test_over_https_the_session_cookie_is_secure(
+    client: TestClient, tokens: DevelopmentTokens
+) -> None:
+    client.base_url = client.base_url.copy_with(scheme="https")
+    answer = sign_in(client, token_for(tokens))
+    assert answer.status_code == 303
+    cookie = next(
+        c for c in answer.headers.get_list("set-cookie") if c.startswith(f"{SESSION_COOKIE}=")
+    )
+    assert "secure" in {part.strip().lower() for part in cookie.split(";")[1:]}
+
+
+def test_a_bad_token_an_applicant_and_a_forged_cookie_are_not_signed_in(
+    client: TestClient, tokens: DevelopmentTokens
+) -> None:
+    refused = sign_in(client, "not-a-token")
+    assert refused.status_code == 401
+    assert "ungültig" in refused.text
+    applicant = sign_in(client, token_for(tokens, role=Role.APPLICANT))
+    assert applicant.status_code == 403
+    assert SESSION_COOKIE not in client.cookies
+    other_key = Sealer("another-secret-entirely-0123456789", b"session").seal(
+        {"actor": {}, "sid": "x", "csrf": "y", "exp": 4_000_000_000}
+    )
+    client.cookies.set(SESSION_COOKIE, other_key, path="/console")
+    assert client.get("/console/", follow_redirects=False).status_code == 303
+
+
+def test_a_post_without_the_sessions_csrf_token_is_refused(
+    client: TestClient, tokens: DevelopmentTokens
+) -> None:
+    csrf = signed_in(client, tokens)
+    assert client.post("/console/search", data={"q": "Meier"}).status_code == 403
+    wrong = client.post("/console/search", data={"q": "Meier", "csrf_token": "forged"})
+    assert wrong.status_code == 403
+    htmx = client.post("/console/search", data={"q": "Meier"}, headers={"HX-Request": "true"})
+    assert htmx.status_code == 403
+    assert (
+        client.post(
+            "/console/search",
+            data={"q": "Meier"},
+            headers={"X-CSRF-Token": csrf, "HX-Request": "true"},
+        ).status_code
+        == 200
+    )
+    assert (
+        client.post("/console/search", data={"q": "Meier", "csrf_token": csrf}).status_code == 200
+    )
+    # signing out needs it too, and then the session is gone
+    assert client.post("/console/sign-out", follow_redirects=False).status_code == 403
+    out = client.post("/console/sign-out", data={"csrf_token": csrf}, follow_redirects=False)
+    assert out.status_code == 303
+    assert client.get("/console/", follow_redirects=False).status_code == 303
+
+
+def test_the_sign_in_form_itself_needs_its_csrf_token(
+    client: TestClient, tokens: DevelopmentTokens
+) -> None:
+    client.get("/console/sign-in")
+    answer = client.post(
+        "/console/sign-in", data={"token": token_for(tokens)}, follow_redirects=False
+    )
+    assert answer.status_code == 403
+    assert SESSION_COOKIE not in client.cookies
+
+
+def test_the_inbox_shows_the_clerks_town_only_with_due_states_in_words(
+    client: TestClient, tokens: DevelopmentTokens, auth: Auth
+) -> None:
+    mine = submit(client, auth, "schmitten", "Schmitten Antragstellerin")
+    theirs = submit(client, auth, "usingen", "Usingen Antragsteller")
+    signed_in(client, tokens, tenant="schmitten")
+    page = client.get("/console/", params={"min": "1"})
+    rows = client.get("/console/inbox/rows")
+    for html in (page.text, rows.text):
+        assert mine["reference"] in html
+        assert theirs["reference"] not in html
+        assert "Usingen Antragsteller" not in html
+    assert "Schmitten Antragstellerin" in page.text
+    assert re.search(r'class="due due-(ok|soon|overdue|none)">[^<]+<', page.text)
+    filtered = client.get("/console/", params={"due": "overdue"})
+    assert mine["reference"] not in filtered.text  # submitted today: not overdue
+
+
+def test_search_takes_its_words_from_the_body_and_finds_only_the_towns_cases(
+    client: TestClient, tokens: DevelopmentTokens, auth: Auth
+) -> None:
+    mine = submit(client, auth, "schmitten", "Quirin Zwiebelmann")
+    theirs = submit(client, auth, "usingen", "Quirin Zwiebelmann")
+    csrf = signed_in(client, tokens, tenant="schmitten")
+    found = client.post(
+        "/console/search",
+        data={"q": "Zwiebelmann", "csrf_token": csrf},
+        headers={"HX-Request": "true"},
+    )
+    assert found.status_code == 200
+    assert mine["reference"] in found.text
+    assert theirs["reference"] not in found.text
+    assert "1 Vorgang gefunden" in found.text
+
+
+def test_the_statistics_page_draws_its_charts_as_svg(
+    client: TestClient, tokens: DevelopmentTokens, auth: Auth
+) -> None:
+    submit(client, auth, "usingen", "Statistik Person")
+    signed_in(client, tokens)
+    page = client.get("/console/statistics")
+    assert page.status_code == 200
+    svgs = re.findall(r"<svg[^>]*role=\"img\"[^>]*>.*?</svg>", page.text, re.S)
+    assert len(svgs) == 2
+    assert "je Kalenderwoche" in svgs[0]
+    assert "<rect" in svgs[0]
+    assert "eingegangen" in svgs[0]
+    assert "Bearbeitungsdauer" in svgs[1]
+    assert "<script" not in page.text.split("</head>")[1]  # no inline script, no chart CDN
+
+
+def test_the_console_is_outside_the_api_document(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert not [p for p in paths if p.startswith("/console")]
+    assert client.get("/console/static/htmx.min.js").status_code == 200
+
+
+def test_next_never_leads_off_the_console(client: TestClient, tokens: DevelopmentTokens) -> None:
+    page = client.get("/console/sign-in", params={"next": "//evil.example/"})
+    answer = client.post(
+        "/console/sign-in",
+        data={
+            "token": token_for(tokens),
+            "next": "https://evil.example/",
+            "csrf_token": csrf_of(page.text),
+        },
+        follow_redirects=False,
+    )
+    assert answer.headers["location"] == "/console/"
+
+
+def flow_cookie_of(answer: Any) -> str:
+    cookie = next(
+        c for c in answer.headers.get_list("set-cookie") if c.startswith(f"{FLOW_COOKIE}=")
+    )
+    return str(cookie.split(";")[0].split("=", 1)[1])
+
+
+def query_of(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+_ = pytest  # the module's fixtures come from tests/api/conftest.py
