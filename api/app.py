@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI
 
 from api.auth import DevelopmentTokens, TokenVerifier
 from api.body_limit import BodyLimit
+from api.console import console_app
 from api.context import RequestContext
 from api.oidc import OidcTokens
 from api.openapi import install_openapi, operation_id
@@ -110,7 +111,7 @@ def create_app(
         with contextlib.suppress(ServiceUnavailable):
             await anyio.to_thread.run_sync(provider.get)
         yield
-        for name in ("feed_broadcaster", "monitor_broadcaster"):
+        for name in ("feed_broadcaster", "monitor_broadcaster", "console_inbox_watch"):
             broadcaster = getattr(application.state, name, None)
             if broadcaster is not None:
                 await broadcaster.stop()
@@ -160,4 +161,6 @@ def create_app(
     app.include_router(holiday_routes.router)  # holiday programmes: offerings and draws (#27)
     app.include_router(market_routes.router)  # markets: publication, selection, pitches (#28)
     app.include_router(subscription_routes.router)  # webhook subscriptions (#29)
+    # The clerk console (#31): HTML pages on the same state, outside the OpenAPI document.
+    app.mount("/console", console_app(app, settings.retry_after_seconds, provider.watch))
     return app
