@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Protocol
 from uuid import UUID
 
+from application.access_log import AccessLog, AccessLogReader
 from application.cases import CaseService
 from application.commands import CommandHandler
 from application.decision_audit import DecisionAudit
@@ -39,6 +40,14 @@ class LogPositionsOf(Protocol):
 
 class Facade(Protocol):
     """The application as the routes use it."""
+
+    @property
+    def access_log(self) -> AccessLog:
+        """Records staff reads (decision 36) before their answer is given."""
+
+    @property
+    def access_lines(self) -> AccessLogReader:
+        """The access log's lines, for auditors and the data-protection officer."""
 
     @property
     def cases(self) -> CaseService:

@@ -31,6 +31,7 @@ from application.store import VorgangStore
 from application.teams import TeamDirectory
 from application.water_meters import WaterCampaignWatch, WaterMeterService
 from application.webhooks import SubscriptionService
+from infrastructure.access_log import ChainedAccessLog, create_access_log_tables
 from infrastructure.appointment_watch import AppointmentWatch
 from infrastructure.case_references import ReferencesInTheSearchView
 from infrastructure.database import DatabaseTarget, parse_database_url
@@ -89,6 +90,12 @@ class Vorgang:
     holiday: HolidayService  # the towns' holiday programmes: offerings, draws, health notes
     markets: MarketService  # the towns' markets: publication, selection, pitches
     webhooks: SubscriptionService  # webhook subscriptions, their status and dead letters
+    access_log: ChainedAccessLog  # who read what (decision 36): recorded, listed, pruned
+
+    @property
+    def access_lines(self) -> ChainedAccessLog:
+        """The access log as auditors read it."""
+        return self.access_log
 
     def close(self) -> None:
         """Stop projections and release database connections."""
@@ -243,6 +250,7 @@ def build(
             create_firings(views)  # the scheduler's record of timers fired
             create_webhook_tables(views)  # webhook cursors, retries, the subscriptions' index
             create_relay_tables(views)  # the NATS relay's cursors
+            create_access_log_tables(views)  # who read what, chained
         except DATABASE_ERRORS as error:
             store.close()
             keys.close()
@@ -279,7 +287,16 @@ def build(
     # a reading campaign's estimates are made the day after its deadline; a holiday offering
     # whose window closed is drawn, and its children's health notes erased after it ended.
     holiday = HolidayService(store, clock, keys, OfferingsInTheView(store, views, projections))
+    access_log = ChainedAccessLog(
+        views,
+        keys=keys,
+        seal=lambda value: store.mapper.transcoder.encode(value).decode(),
+        open_sealed=projections.open_sealed,
+        now=clock.now,
+        schema=target.env.get("POSTGRES_SCHEMA") or "public",
+    )
     rounds = [
+        access_log.daily(settings.access_log_retention_days),  # prunes once a day
         delivery_watch.tick,
         appointment_watch.tick,
         WaterCampaignWatch(water_meters).tick,
@@ -338,4 +355,5 @@ def build(
         holiday=holiday,
         markets=MarketService(store, clock, MarketsInTheView(store, views, projections)),
         webhooks=webhooks,
+        access_log=access_log,
     )
