@@ -42,7 +42,21 @@ TEST_TMPDIR := $(shell df -Pk /dev/shm 2>/dev/null | awk 'NR == 2 && $$4 > 41943
 TEST_ENV := env -u PYTHONDONTWRITEBYTECODE $(if $(TEST_TMPDIR),TMPDIR=$(TEST_TMPDIR)) \
 	PGOPTIONS="$${PGOPTIONS:-} -c synchronous_commit=off"
 
-pytest: install
+# axe-core, the accessibility checker the console's browser test injects into each page
+# (pinned; from the npm registry, into the venv). Without npm the browser test skips on a
+# laptop and fails under CI=true.
+AXE_VERSION := 4.14.1
+AXE := $(VENV)/axe/.installed-$(AXE_VERSION)
+
+$(AXE):
+	@if command -v npm >/dev/null 2>&1; then \
+		npm install --prefix $(VENV)/axe --no-save --no-audit --no-fund --silent axe-core@$(AXE_VERSION) \
+		&& touch $@; \
+	else \
+		echo "npm is missing: axe-core $(AXE_VERSION) not installed (the console's browser test needs it)" >&2; \
+	fi
+
+pytest: install $(AXE)
 	bash .ci/system-packages test
 	$(TEST_ENV) $(BIN)/pytest -n 2 --dist worksteal -m "not serial"
 	$(TEST_ENV) $(BIN)/pytest -m serial $$($(BIN)/python -m tests.serial)
