@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Any
+from uuid import UUID
 
 import structlog
 from fastapi import Depends, Header, Request
 
 from api.auth import TokenVerifier, Unauthenticated
 from api.ports import ApiSettings, Process, ReadSide
-from api.problems import BadHeader
+from api.problems import BadHeader, ServiceUnavailable
 from api.provider import VorgangProvider
+from application.access_log import AccessLog, AccessLogUnavailable
 from application.cases import CaseService
 from application.facade import Facade
 from application.privacy import PrivacyService
@@ -145,3 +148,54 @@ PrivacyServiceDep = Annotated[PrivacyService, Depends(privacy)]
 ProviderDep = Annotated[VorgangProvider, Depends(provider)]
 ExpectedVersionDep = Annotated[int | None, Depends(expected_version)]
 IdempotencyKeyDep = Annotated[str | None, Depends(idempotency_key)]
+
+
+class ReadRecorder:
+    """Records the read a route answers in the access log (decision 36), before the answer
+    leaves; a line that cannot be written is a 503 and the data stay unsent.
+
+    Bound to the person and the route's template; ``record("history", case_id=...)``.
+    Applicants' reads are not recorded (``application.access_log.is_recorded``).
+    """
+
+    def __init__(self, log: AccessLog, actor: Actor, route: str, retry_after: int) -> None:
+        self.log = log
+        self.actor = actor
+        self.route = route
+        self._retry_after = retry_after
+
+    def __call__(
+        self,
+        what: str,
+        *,
+        case_id: UUID | None = None,
+        query: dict[str, Any] | None = None,
+        hits: Sequence[UUID] = (),
+    ) -> None:
+        try:
+            self.log.record_read(
+                self.actor, route=self.route, what=what, case_id=case_id, query=query, hits=hits
+            )
+        except AccessLogUnavailable as error:
+            raise ServiceUnavailable(
+                "The access log cannot be written now, so nothing is read out; try again shortly.",
+                self._retry_after,
+            ) from error
+
+
+def route_template(request: Request) -> str:
+    """The template of the route being answered (``/api/v1/cases/{case_id}``)."""
+    route = request.scope.get("route")
+    return str(getattr(route, "path", request.url.path))
+
+
+def read_recorder(
+    request: Request, person: ActorDep, vorgang: FacadeDep, config: SettingsDep
+) -> ReadRecorder:
+    """The access log bound to this request's person and route."""
+    return ReadRecorder(
+        vorgang.access_log, person, route_template(request), config.retry_after_seconds
+    )
+
+
+RecordReadDep = Annotated[ReadRecorder, Depends(read_recorder)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -49,6 +50,11 @@ WHAT: frozenset[str] = frozenset(
         CONSOLE_SEARCH,
     }
 )
+
+
+def utc_text(at: datetime) -> str:
+    """A moment as the log stores it: ISO 8601 in UTC with microseconds (sorts as text)."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class AccessLogUnavailable(RuntimeError):

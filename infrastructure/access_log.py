@@ -38,6 +38,7 @@ from application.access_log import (
     AccessLogFilter,
     AccessLogUnavailable,
     is_recorded,
+    utc_text,
 )
 from domain.actor import Actor
 from domain.personal_data import Erased, PersonalData
@@ -87,11 +88,6 @@ _NONE = b"\x00"  # a column without a value (no stored text holds a NUL)
 def subject_of_month(at: datetime) -> str:
     """The data subject a search's free text is sealed under: one per month, shredded whole."""
     return f"access-log-{at:%Y-%m}"
-
-
-def utc_text(at: datetime) -> str:
-    """A moment as the log stores it: ISO 8601 in UTC with microseconds (sorts as text)."""
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def create_access_log_tables(views: ViewDatabase) -> None:

@@ -9,10 +9,17 @@ import structlog
 from fastapi import APIRouter, Query, Response, status
 
 from api.access import EVERYONE, STAFF, allow
-from api.dependencies import ActorDep, CaseServiceDep, FacadeDep, IdempotencyKeyDep
+from api.dependencies import (
+    ActorDep,
+    CaseServiceDep,
+    FacadeDep,
+    IdempotencyKeyDep,
+    RecordReadDep,
+)
 from api.problems import BadHeader, Forbidden
 from api.routes.service_steps import PROBLEMS, CaseId, step_routes
 from api.schemas import CaseOut, HistoryEntryOut, SubmitCase
+from application.access_log import CASE, HISTORY
 from application.applicant_view import history_as_seen_by, sees_applicant_view
 from domain.actor import Role
 from domain.case_steps import CASE_STEPS
@@ -101,6 +108,7 @@ def get_case(
     case_id: CaseId,
     actor: ActorDep,
     vorgang: FacadeDep,
+    record: RecordReadDep,
     response: Response,
     version: Annotated[
         int | None,  # bounded: beyond a BIGINT no database compares, and no case gets there
@@ -122,6 +130,7 @@ def get_case(
         state = vorgang.decision_audit.as_of(case_id, as_of, actor=actor)
     else:
         state = vorgang.cases.view(case_id, actor=actor, version=version)
+    record(CASE, case_id=case_id)  # staff: who read it, before the answer leaves
     response.headers["ETag"] = f'"{state.version}"'
     if sees_applicant_view(actor):
         return CaseOut.of(state)
@@ -133,9 +142,12 @@ def get_case(
     summary="Every event of a case",
     **allow(*EVERYONE),
 )
-def history(case_id: CaseId, actor: ActorDep, cases: CaseServiceDep) -> list[HistoryEntryOut]:
+def history(
+    case_id: CaseId, actor: ActorDep, cases: CaseServiceDep, record: RecordReadDep
+) -> list[HistoryEntryOut]:
     """Every stored event with who, when, why; an applicant sees only what is meant for them."""
     entries = history_as_seen_by(actor, cases.history(case_id, actor=actor))
+    record(HISTORY, case_id=case_id)
     return [HistoryEntryOut.of(e) for e in entries]
 
 

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel
 
 from api.access import allow
-from api.dependencies import ActorDep, FacadeDep
+from api.dependencies import ActorDep, FacadeDep, RecordReadDep
 from api.routes.cases import PROBLEMS
+from application.access_log import DECISIONS, REPLAY
 from domain.actor import Role
 
 router = APIRouter(prefix="/api/v1/cases", tags=["audit"], responses=PROBLEMS)  # type: ignore[arg-type]
@@ -31,9 +32,13 @@ AUDITORS = allow(Role.AUDITOR, Role.SUPERVISOR)  # supervisors: their tenant's c
 
 
 @router.get("/{case_id}/decisions", summary="The decision records of a case", **AUDITORS)
-def decisions(case_id: UUID, actor: ActorDep, vorgang: FacadeDep) -> list[dict[str, Any]]:
+def decisions(
+    case_id: UUID, actor: ActorDep, vorgang: FacadeDep, record: RecordReadDep
+) -> list[dict[str, Any]]:
     """Outcome, conditions, justification, legal basis, remedy notice, who, rules and inputs."""
-    return vorgang.decision_audit.decisions(case_id, actor=actor)
+    found = vorgang.decision_audit.decisions(case_id, actor=actor)
+    record(DECISIONS, case_id=case_id)
+    return found
 
 
 @router.get(
@@ -46,9 +51,11 @@ def replay(
     number: Annotated[int, Path(ge=1, description="1 for the first decision of the case.")],
     actor: ActorDep,
     vorgang: FacadeDep,
+    record: RecordReadDep,
 ) -> ReplayOut:
     """Rebuild the case before the decision, run the recorded rule versions, compare."""
     report = vorgang.decision_audit.replay(case_id, number, actor=actor)
+    record(REPLAY, case_id=case_id)
     return ReplayOut(**vars_of(report))
 
 

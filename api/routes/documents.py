@@ -11,8 +11,9 @@ from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.access import STAFF, allow
-from api.dependencies import ActorDep, ExpectedVersionDep, FacadeDep
+from api.dependencies import ActorDep, ExpectedVersionDep, FacadeDep, RecordReadDep
 from api.routes.service_steps import PROBLEMS, CaseId
+from application.access_log import DOCUMENT, DOCUMENTS
 from application.documents import DocumentResult
 from domain.actor import Role
 from domain.commands import ShortText
@@ -119,9 +120,13 @@ def _answer(result: DocumentResult, response: Response) -> DocumentOut:
 
 
 @router.get("/{case_id}/documents", summary="The documents of a case", **READERS)
-def documents(case_id: CaseId, actor: ActorDep, vorgang: FacadeDep) -> list[DocumentOut]:
+def documents(
+    case_id: CaseId, actor: ActorDep, vorgang: FacadeDep, record: RecordReadDep
+) -> list[DocumentOut]:
     """Every letter issued, with its hash and deliveries; an applicant sees those sent to them."""
-    return [_out(case_id, d) for d in vorgang.documents.documents(case_id, actor=actor)]
+    found = [_out(case_id, d) for d in vorgang.documents.documents(case_id, actor=actor)]
+    record(DOCUMENTS, case_id=case_id)
+    return found
 
 
 @router.get(
@@ -136,10 +141,13 @@ def documents(case_id: CaseId, actor: ActorDep, vorgang: FacadeDep) -> list[Docu
     },
     **READERS,
 )
-def document_file(case_id: CaseId, number: Number, actor: ActorDep, vorgang: FacadeDep) -> Response:
+def document_file(
+    case_id: CaseId, number: Number, actor: ActorDep, vorgang: FacadeDep, record: RecordReadDep
+) -> Response:
     """The PDF as issued; its SHA-256 equals the issuing event's. An applicant downloading a
     document provided in the portal retrieves it: the day after counts as its Bekanntgabe."""
     found = vorgang.documents.file(case_id, number, actor=actor)
+    record(DOCUMENT, case_id=case_id)
     digest = base64.b64encode(bytes.fromhex(found.sha256)).decode()
     return Response(
         content=found.content,

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Any
+from uuid import UUID
 
 import anyio
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from api.access import EVERYONE, allow
-from api.dependencies import ActorDep, ReadSideDep, SettingsDep
+from api.dependencies import ActorDep, ReadSideDep, RecordReadDep, SettingsDep
 from api.ports import ReadSide
 from api.problems import BadHeader, Forbidden
 from api.routes.cases import PROBLEMS
 from api.routes.read_models import MinPosition, caught_up, checked_cursor, opener, tenant_for
+from application.access_log import SEARCH
 from domain.actor import Actor, Role
 from domain.services.catalogue import SERVICES
 from projections.search import CaseSearch
@@ -94,6 +96,7 @@ async def search_cases(
     actor: ActorDep,
     read_side: ReadSideDep,
     settings: SettingsDep,
+    record: RecordReadDep,
     q: Annotated[
         str | None,
         Query(
@@ -141,6 +144,18 @@ async def search_cases(
         return reader.page(query, limit=limit, cursor=cursor)
 
     items, next_cursor = await anyio.to_thread.run_sync(read)
+    filters = {  # what was asked (the words sealed: they may name a person) and what was shown
+        "q": q,
+        "reference": reference,
+        "status": status,
+        "service": service,
+        "from": submitted_from and submitted_from.isoformat(),
+        "to": submitted_to and submitted_to.isoformat(),
+        "tenant": searched_tenant,
+        "cursor": cursor,
+    }
+    hits = [UUID(item["case_id"]) for item in items]
+    await anyio.to_thread.run_sync(lambda: record(SEARCH, query=filters, hits=hits))
     return SearchPage(
         items=[SearchItem(**item) for item in items], next_cursor=next_cursor, position=position
     )
