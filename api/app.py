@@ -33,6 +33,7 @@ from api.routes import (
     search,
     services,
 )
+from api.routes import access_log as access_log_routes
 from api.routes import appointments as appointment_routes
 from api.routes import graves as grave_routes
 from api.routes import holiday as holiday_routes
@@ -161,6 +162,7 @@ def create_app(
     app.include_router(holiday_routes.router)  # holiday programmes: offerings and draws (#27)
     app.include_router(market_routes.router)  # markets: publication, selection, pitches (#28)
     app.include_router(subscription_routes.router)  # webhook subscriptions (#29)
+    app.include_router(access_log_routes.router)  # who read what (#30)
     # The clerk console (#31): HTML pages on the same state, outside the OpenAPI document.
     app.mount("/console", console_app(app, settings.retry_after_seconds, provider.watch))
     return app
