@@ -20,26 +20,21 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.actor import Actor
 from domain.errors import InvalidCommand
-from domain.holiday.offering import normalised_code
 from domain.holiday.offering import offering_id as offering_of
-from domain.tenants import TENANTS
+from domain.town_year import CodeTaken, checked_listing, checked_start, register_id
 
 __all__ = ["PROGRAMME_NAMESPACE", "HolidayProgramme", "OfferingCodeTaken", "programme_id"]
 
 PROGRAMME_NAMESPACE: Final = uuid5(NAMESPACE_URL, "vorgang:holiday-programme")
 
 
-class OfferingCodeTaken(InvalidCommand):
+class OfferingCodeTaken(CodeTaken):
     """An offering's code is taken in the town's programme of the year (the API: 409)."""
-
-    def __init__(self, code: str, year: int) -> None:
-        super().__init__("code", f"the code {code} is taken in {year}")
-        self.code = code
 
 
 def programme_id(tenant: str, year: int) -> UUID:
     """The id of a town's holiday programme of a year (public: town and year alone)."""
-    return uuid5(PROGRAMME_NAMESPACE, f"{tenant}:{year}")
+    return register_id(PROGRAMME_NAMESPACE, tenant, year)
 
 
 class HolidayProgramme(Aggregate):
@@ -50,15 +45,8 @@ class HolidayProgramme(Aggregate):
         cls, *, tenant: str, year: int, actor: Actor, at: datetime, id: UUID | None = None
     ) -> HolidayProgramme:
         """Start the programme of a town's year (its first offering is listed next)."""
-        if tenant not in TENANTS:
-            raise InvalidCommand("tenant", f"unknown town {tenant!r}")
-        if not 2000 <= year <= 2199:
-            raise InvalidCommand("year", "a year from 2000 to 2199")
-        new_id = programme_id(tenant, year)
-        if id is not None and id != new_id:
-            raise InvalidCommand("id", "the id of the town and year")
         return cls(
-            id=new_id,
+            id=checked_start(PROGRAMME_NAMESPACE, tenant, year, id),
             tenant=tenant,
             year=year,
             actor_id=actor.id,
@@ -88,15 +76,17 @@ class HolidayProgramme(Aggregate):
     def list_offering(self, *, offering_id: UUID, code: str, actor: Actor, at: datetime) -> None:
         """List a published offering under its code: only the town's offering of the year and
         that code (``offering_id``); refused when the code is taken."""
-        number = normalised_code(code)
-        if number in self.codes:
-            raise OfferingCodeTaken(number, self.year)
-        if offering_id != offering_of(self.tenant, self.year, number):
-            raise InvalidCommand(
-                "offering_id", f"not the offering {number} of {self.tenant} in {self.year}"
-            )
-        if offering_id in self.offerings:
-            raise InvalidCommand("offering_id", "the offering is listed already")
+        number = checked_listing(
+            codes=self.codes,
+            listed=self.offerings,
+            item_id=offering_id,
+            code=code,
+            id_of=lambda number: offering_of(self.tenant, self.year, number),
+            field="offering_id",
+            noun="offering",
+            where=f"{self.tenant} in {self.year}",
+            taken=lambda number: OfferingCodeTaken(number, self.year),
+        )
         self._offering_listed(
             offering_id=offering_id,
             code=number,

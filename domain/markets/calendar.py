@@ -15,27 +15,21 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain.actor import Actor
-from domain.errors import InvalidCommand
-from domain.holiday.offering import normalised_code
 from domain.markets.market import market_id as market_of
-from domain.tenants import TENANTS
+from domain.town_year import CodeTaken, checked_listing, checked_start, register_id
 
 __all__ = ["CALENDAR_NAMESPACE", "MarketCalendar", "MarketCodeTaken", "calendar_id"]
 
 CALENDAR_NAMESPACE: Final = uuid5(NAMESPACE_URL, "vorgang:market-calendar")
 
 
-class MarketCodeTaken(InvalidCommand):
+class MarketCodeTaken(CodeTaken):
     """A market's code is taken in the town's calendar of the year (the API: 409)."""
-
-    def __init__(self, code: str, year: int) -> None:
-        super().__init__("code", f"the code {code} is taken in {year}")
-        self.code = code
 
 
 def calendar_id(tenant: str, year: int) -> UUID:
     """The id of a town's market calendar of a year (public: town and year alone)."""
-    return uuid5(CALENDAR_NAMESPACE, f"{tenant}:{year}")
+    return register_id(CALENDAR_NAMESPACE, tenant, year)
 
 
 class MarketCalendar(Aggregate):
@@ -46,15 +40,8 @@ class MarketCalendar(Aggregate):
         cls, *, tenant: str, year: int, actor: Actor, at: datetime, id: UUID | None = None
     ) -> MarketCalendar:
         """Start the calendar of a town's year (its first market is listed next)."""
-        if tenant not in TENANTS:
-            raise InvalidCommand("tenant", f"unknown town {tenant!r}")
-        if not 2000 <= year <= 2199:
-            raise InvalidCommand("year", "a year from 2000 to 2199")
-        new_id = calendar_id(tenant, year)
-        if id is not None and id != new_id:
-            raise InvalidCommand("id", "the id of the town and year")
         return cls(
-            id=new_id,
+            id=checked_start(CALENDAR_NAMESPACE, tenant, year, id),
             tenant=tenant,
             year=year,
             actor_id=actor.id,
@@ -83,15 +70,17 @@ class MarketCalendar(Aggregate):
     def list_market(self, *, market_id: UUID, code: str, actor: Actor, at: datetime) -> None:
         """List a published market under its code: only the town's market of the year and
         that code (``market_id``); refused when the code is taken."""
-        number = normalised_code(code)
-        if number in self.codes:
-            raise MarketCodeTaken(number, self.year)
-        if market_id != market_of(self.tenant, self.year, number):
-            raise InvalidCommand(
-                "market_id", f"not the market {number} of {self.tenant} in {self.year}"
-            )
-        if market_id in self.markets:
-            raise InvalidCommand("market_id", "the market is listed already")
+        number = checked_listing(
+            codes=self.codes,
+            listed=self.markets,
+            item_id=market_id,
+            code=code,
+            id_of=lambda number: market_of(self.tenant, self.year, number),
+            field="market_id",
+            noun="market",
+            where=f"{self.tenant} in {self.year}",
+            taken=lambda number: MarketCodeTaken(number, self.year),
+        )
         self._market_listed(
             market_id=market_id,
             code=number,
