@@ -76,13 +76,15 @@ def weekly(summaries: Sequence[dict[str, Any]], today: date) -> list[Week]:
     return [Week(w, received[w], decided[w]) for w in last_weeks(today)]
 
 
-def _nice_top(value: float) -> int:
-    """A round axis maximum at or above ``value`` (at least 1)."""
+def _scale(value: float) -> tuple[int, int]:
+    """A round axis maximum at or above ``value`` and its number of whole-number ticks."""
     top = max(1, int(-(-value // 1)))
-    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000):
-        if top <= step * 5:
-            return -(-top // step) * step
-    return top
+    if top <= 5:
+        return top, top
+    step = next(s for s in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000) if s * 5 >= top)
+    if step * 5 < top:
+        step = -(-top // 5)
+    return step * 5, 5
 
 
 def weekly_svg(weeks: list[Week]) -> Markup:
@@ -90,7 +92,7 @@ def weekly_svg(weeks: list[Week]) -> Markup:
     width, height = 760, 300
     left, right, top, bottom = 48, 16, 36, 56
     plot_w, plot_h = width - left - right, height - top - bottom
-    peak = _nice_top(max([w.received for w in weeks] + [w.decided for w in weeks] + [1]))
+    peak, ticks = _scale(max([w.received for w in weeks] + [w.decided for w in weeks] + [1]))
     slot = plot_w / max(1, len(weeks))
     bar = slot * 0.36
     parts = [
@@ -103,9 +105,9 @@ def weekly_svg(weeks: list[Week]) -> Markup:
         'patternTransform="rotate(45)"><rect width="6" height="6" fill="#ffffff"/>'
         f'<rect width="3" height="6" fill="{DECIDED}"/></pattern></defs>',
     ]
-    for i in range(6):
-        value = peak * i / 5
-        y = top + plot_h - plot_h * i / 5
+    for i in range(ticks + 1):
+        value = peak * i // ticks
+        y = top + plot_h - plot_h * i / ticks
         parts.append(
             f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" '
             f'stroke="{GRID}" stroke-width="{1 if i == 0 else 0.4}"/>'
@@ -149,7 +151,7 @@ def times_svg(times: list[ServiceTime]) -> Markup:
     left, right, top = 250, 60, 36
     height = top + row * max(1, len(times)) + 40
     plot_w = width - left - right
-    peak = _nice_top(max([t.p90 or 0 for t in times] + [t.median or 0 for t in times] + [1]))
+    peak, _ = _scale(max([t.p90 or 0 for t in times] + [t.median or 0 for t in times] + [1]))
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
         f'width="{width}" height="{height}" role="img" aria-labelledby="times-title times-desc">',
