@@ -26,7 +26,6 @@ from api.console.session import (
     verify_token,
 )
 from api.console.templating import render
-from infrastructure.settings import Environment
 
 router = APIRouter()
 log = structlog.get_logger(__name__)
@@ -37,7 +36,7 @@ NOT_STAFF = (
 
 def development(request: Request) -> bool:
     """The development sign-in form (a token from ``vorgang token``) is offered."""
-    return bool(request.app.state.settings.environment is Environment.DEVELOPMENT)
+    return str(request.app.state.settings.environment) == "development"
 
 
 def sign_in_page(
