@@ -285,6 +285,7 @@ def print_quickstart(settings: Settings, host: str, port: int, case_id: UUID) ->
         f'  curl -s -H "Authorization: Bearer $TOKEN" {base}/api/v1/cases/{case_id}\n'
         f"\n  Its history:\n"
         f'  curl -s -H "Authorization: Bearer $TOKEN" {base}/api/v1/cases/{case_id}/history\n'
+        f"\n  Clerk console (sign in with the token above): {base}/console/\n"
         f"\n  API documentation: {base}/docs\n",
         err=True,
     )
