@@ -15,6 +15,7 @@ from psycopg import Error as PsycopgError
 from psycopg_pool import PoolTimeout
 
 from application.appointments import AppointmentService
+from application.case_file import CaseFiles
 from application.cases import CaseService
 from application.clock import Clock, SystemClock
 from application.commands import CommandHandler
@@ -33,11 +34,21 @@ from application.water_meters import WaterCampaignWatch, WaterMeterService
 from application.webhooks import SubscriptionService
 from infrastructure.access_log import ChainedAccessLog, create_access_log_tables
 from infrastructure.appointment_watch import AppointmentWatch
+from infrastructure.case_files import build_case_files
 from infrastructure.case_references import ReferencesInTheSearchView
 from infrastructure.database import DatabaseTarget, parse_database_url
 from infrastructure.documents.assembly import document_ports, renderer
+from infrastructure.documents.case_file_printer import WeasyPrintCaseFiles
 from infrastructure.documents.delivery_watch import DeliveryWatch
 from infrastructure.holiday_offering_directory import OfferingsInTheView
+from infrastructure.integrity.checkpoints import CheckpointsDue, create_checkpoint_tables
+from infrastructure.integrity.proofs import ProofsFromTheChain
+from infrastructure.integrity.service import Integrity
+from infrastructure.integrity.signing import (
+    SigningKeyError,
+    public_keys_from,
+    signer_from,
+)
 from infrastructure.log_position import LogPositions
 from infrastructure.market_directory import MarketsInTheView
 from infrastructure.nats_relay import build_relay, create_relay_tables
@@ -76,6 +87,7 @@ class Vorgang:
     cases: CaseService
     privacy: PrivacyService
     decision_audit: DecisionAudit
+    case_files: CaseFiles  # a case's file (Akte) as JSON, HTML and PDF (decision 37)
     documents: DocumentService  # letters: issued, sealed, stored, delivered
     delivery_watch: DeliveryWatch  # brings the postbox's and print service's reports in
     appointment_watch: AppointmentWatch  # raises bookings' reminders, erases their contacts
@@ -90,6 +102,8 @@ class Vorgang:
     holiday: HolidayService  # the towns' holiday programmes: offerings, draws, health notes
     markets: MarketService  # the towns' markets: publication, selection, pitches
     webhooks: SubscriptionService  # webhook subscriptions, their status and dead letters
+    integrity: Integrity  # the log's hash chain: verification, checkpoints, keys (decision 35)
+    integrity_proofs: ProofsFromTheChain  # a case's records in the chain, for its file
     access_log: ChainedAccessLog  # who read what (decision 36): recorded, listed, pruned
 
     @property
@@ -235,6 +249,13 @@ def build(
     target = parse_database_url(
         settings.database_url, connect_timeout=settings.connect_timeout_seconds
     )
+    try:
+        signer = signer_from(settings)
+        public_keys = public_keys_from(settings)
+    except SigningKeyError as error:
+        raise DatabaseUnavailable(f"VORGANG_INTEGRITY_SIGNING_KEY: {error}") from None
+    injected = clock
+    clock = clock or SystemClock()
     with one_process_creates_tables(target):
         keys = open_personal_data_keys(settings, target)
         try:
@@ -246,7 +267,17 @@ def build(
         try:
             views = open_views(target)
             search_key = derive_search_key(settings.id_secret.get_secret_value().encode())
-            projections = ProjectionHost(store, views, search_key=search_key)  # creates views
+            create_checkpoint_tables(views)  # signed checkpoints survive any rebuild
+            due = CheckpointsDue(
+                views,
+                signer,
+                clock,
+                every_events=settings.integrity_checkpoint_every_events,
+                every_minutes=settings.integrity_checkpoint_every_minutes,
+            )
+            projections = ProjectionHost(  # creates views
+                store, views, search_key=search_key, chain_checkpoints=due.after_batch
+            )
             create_firings(views)  # the scheduler's record of timers fired
             create_webhook_tables(views)  # webhook cursors, retries, the subscriptions' index
             create_relay_tables(views)  # the NATS relay's cursors
@@ -255,8 +286,6 @@ def build(
             store.close()
             keys.close()
             raise _one_line(target, error) from None
-    injected = clock
-    clock = clock or SystemClock()
     identities = CaseIdentities(settings.id_secret.get_secret_value().encode())
     cases = CaseService(store, clock, identities)
     privacy = PrivacyService(store, keys, clock)
@@ -296,6 +325,7 @@ def build(
         schema=target.env.get("POSTGRES_SCHEMA") or "public",
     )
     rounds = [
+        due.tick,  # signs the chain's head when the last checkpoint is old and it moved
         access_log.daily(settings.access_log_retention_days),  # prunes once a day
         delivery_watch.tick,
         appointment_watch.tick,
@@ -333,6 +363,16 @@ def build(
     # The feed is relayed to NATS JetStream where the read models are kept, when configured.
     if run_scheduler and settings.nats_url:
         projections.run_beside(build_relay(settings, views))
+    decision_audit = DecisionAudit(store, clock, cases.withheld_from)
+    integrity_proofs = ProofsFromTheChain(store, views)
+    case_files = build_case_files(
+        store,
+        cases,
+        decision_audit,
+        LogPositions(store),
+        proofs=integrity_proofs,
+        printer=WeasyPrintCaseFiles(),
+    )
     return Vorgang(
         settings=settings,
         target=target,
@@ -340,7 +380,8 @@ def build(
         store=store,
         cases=cases,
         privacy=privacy,
-        decision_audit=DecisionAudit(store, clock, cases.withheld_from),
+        decision_audit=decision_audit,
+        case_files=case_files,
         documents=documents,
         delivery_watch=delivery_watch,
         appointment_watch=appointment_watch,
@@ -355,5 +396,7 @@ def build(
         holiday=holiday,
         markets=MarketService(store, clock, MarketsInTheView(store, views, projections)),
         webhooks=webhooks,
+        integrity=Integrity(store, views, signer, public_keys),
+        integrity_proofs=integrity_proofs,
         access_log=access_log,
     )
