@@ -7,15 +7,19 @@ The case page has its own tests; the browser end-to-end test is tests/e2e/test_c
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
 
+from api.app import create_app
 from api.auth import DevelopmentTokens
 from api.console.session import FLOW_COOKIE, SESSION_COOKIE, Sealer
+from application.clock import FixedClock
 from domain.actor import Role
+from infrastructure.settings import Settings
 from tests.api.conftest import NEW_CASE, Auth
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -246,3 +250,31 @@ def query_of(url: str) -> dict[str, str]:
 
 
 _ = pytest  # the module's fixtures come from tests/api/conftest.py
+
+
+def test_a_session_opens_in_another_process_and_not_after_its_expiry(
+    client: TestClient, tokens: DevelopmentTokens, settings: Settings, clock: FixedClock
+) -> None:
+    assert sign_in(client, token_for(tokens)).status_code == 303
+    cookie = client.cookies[SESSION_COOKIE]
+    # another API process with the same settings: no memory of the sign-in, the cookie suffices
+    with TestClient(create_app(settings, clock=clock)) as other:
+        other.cookies.set(SESSION_COOKIE, cookie, path="/console")
+        assert other.get("/console/", follow_redirects=False).status_code == 200
+    sealer = Sealer(settings.id_secret.get_secret_value(), b"session")
+    opened = sealer.open(cookie)
+    assert opened is not None
+    expired = sealer.seal({**opened, "exp": int(time.time()) - 1})
+    client.cookies.set(SESSION_COOKIE, expired, path="/console")
+    assert client.get("/console/", follow_redirects=False).status_code == 303
+
+
+def test_errors_are_german_pages(client: TestClient, tokens: DevelopmentTokens) -> None:
+    signed_in(client, tokens)
+    missing = client.get("/console/no-such-page")
+    assert missing.status_code == 404
+    assert "Nicht gefunden" in missing.text
+    assert missing.headers["content-type"].startswith("text/html")
+    problem = client.get("/console/cases/not-a-uuid")
+    assert problem.status_code in (400, 404, 422)
+    assert problem.headers["content-type"].startswith("text/html")
