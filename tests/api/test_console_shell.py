@@ -278,3 +278,15 @@ def test_errors_are_german_pages(client: TestClient, tokens: DevelopmentTokens) 
     problem = client.get("/console/cases/not-a-uuid")
     assert problem.status_code in (400, 404, 422)
     assert problem.headers["content-type"].startswith("text/html")
+
+
+def test_a_live_refresh_keeps_the_pages_filters_and_only_known_values(
+    client: TestClient, tokens: DevelopmentTokens
+) -> None:
+    signed_in(client, tokens)
+    page = client.get(
+        "/console/", params={"status": "submitted", "due": "overdue", "service": "<script>"}
+    )
+    assert 'hx-get="/console/inbox/rows?status=submitted&amp;due=overdue"' in page.text
+    assert 'sse-connect="/console/events"' in page.text
+    assert "<script>" not in page.text.split("</head>")[1]
