@@ -100,7 +100,7 @@ def _utc(name: str, moment: datetime | None) -> str | None:
 
 
 @router.get("", summary="Who read what: the access log of staff reads", **READERS)
-def access_log(
+def list_access_log(
     actor: ActorDep,
     vorgang: FacadeDep,
     record: RecordReadDep,
