@@ -17,7 +17,16 @@ from tests.api import test_payments_api as paying
 from tests.api.conftest import NEW_CASE, Auth
 from tests.api.test_road_opening_api import DECISION, permit_request
 
-ROLES = ["applicant", "clerk", "supervisor", "cash_office", "auditor", "admin", "integrator"]
+ROLES = [
+    "applicant",
+    "clerk",
+    "supervisor",
+    "cash_office",
+    "auditor",
+    "data_protection_officer",
+    "admin",
+    "integrator",
+]
 # The payment provider simulator (a process) and settings naming it: payment requests exist.
 simulator = paying.simulator
 settings = paying.settings
@@ -48,6 +57,8 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/cases/{case_id}/refuse-countersign"): {"supervisor"},
     ("GET", "/api/v1/cases/{case_id}/decisions"): {"auditor", "supervisor"},
     ("GET", "/api/v1/cases/{case_id}/decisions/{number}/replay"): {"auditor", "supervisor"},
+    # issue 30: who read what — the town's auditors and its data-protection officer
+    ("GET", "/api/v1/access-log"): {"auditor", "data_protection_officer"},
     ("GET", "/api/v1/inbox"): {"auditor", *STAFF},
     ("GET", "/api/v1/audit"): {"auditor", "supervisor"},
     ("GET", "/api/v1/stats"): {"auditor", "admin", *STAFF},
