@@ -30,13 +30,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Final
+from functools import cache
+from typing import Annotated, Any, Final, get_args
 from uuid import UUID
 
 import anyio
 import structlog
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel
 
 from api.console.csrf import read_form
 from api.console.forms import (
@@ -62,6 +64,7 @@ from application.facade import Facade
 from application.views import CaseState
 from domain.actor import Actor, Role
 from domain.commands import Step
+from domain.services.catalogue import SERVICES
 from domain.teams import NotYourTeam, check_serves
 from projections.audit_trail import event_label
 
@@ -95,6 +98,10 @@ OUTCOMES: Final = {
     "approved": "Genehmigt",
     "approved_with_conditions": "Genehmigt mit Nebenbestimmungen",
     "rejected": "Abgelehnt",
+}
+DATA_LABELS: Final = {  # application fields without a German label of their own
+    "subject": "Betreff",
+    "description": "Beschreibung",
 }
 APPLICANT_LABELS: Final = {
     "name": "Name",
@@ -297,6 +304,7 @@ def context_of(page: CasePage, **more: Any) -> dict[str, Any]:
         "outcome_label": lambda outcome: OUTCOMES.get(outcome, outcome),
         "applicant_label": lambda key: APPLICANT_LABELS.get(key, readable_key(key)),
         "readable_key": readable_key,
+        "data_label": lambda key: data_labels(page.state.service).get(key) or readable_key(key),
         "version_field": VERSION_FIELD,
         "row_field": ROW_FIELD,
         "add_row": ADD_ROW,
@@ -308,8 +316,36 @@ def context_of(page: CasePage, **more: Any) -> dict[str, Any]:
 
 
 def readable_key(key: str) -> str:
-    """A data key as a label (the application's fields are named in English)."""
-    return str(key).replace("_", " ").capitalize()
+    """A data key as a label where the application's form gives no German one."""
+    return DATA_LABELS.get(str(key)) or str(key).replace("_", " ").capitalize()
+
+
+@cache
+def data_labels(service: str) -> dict[str, str]:
+    """The German labels of a service's application fields (``x-label-de``), nested too."""
+    definition = SERVICES.get(service)
+    found: dict[str, str] = {}
+    if definition is not None:
+        _labels_of(definition.application_model, found, set())
+    return found
+
+
+def _labels_of(model: type[BaseModel], found: dict[str, str], seen: set[type]) -> None:
+    if model in seen:
+        return
+    seen.add(model)
+    for name, info in model.model_fields.items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        label = extra.get("x-label-de")
+        if isinstance(label, str):
+            found.setdefault(name, label)
+        for inner in _types_in(info.annotation):
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                _labels_of(inner, found, seen)
+
+
+def _types_in(annotation: Any) -> list[Any]:
+    return [annotation, *(t for arg in get_args(annotation) for t in _types_in(arg))]
 
 
 # ---------------------------------------------------------------- routes

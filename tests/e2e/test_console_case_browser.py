@@ -15,6 +15,7 @@ Without chromium, Playwright or axe-core the test is skipped on a laptop and fai
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,16 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "console-case"
 WAIT_MS = 30_000  # a hang guard only: every wait below ends as soon as the page shows it
 SECRET = "console-case-test-secret-0123456789abcdef"
+
+
+@pytest.fixture
+def patient_expect() -> Iterator[None]:
+    """Waits on the page last up to WAIT_MS (a hang guard: a loaded machine decides slowly)."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=WAIT_MS)
+    yield
+    expect.set_options(timeout=5_000)  # Playwright's default again for other tests
 
 
 @pytest.fixture
@@ -87,7 +98,10 @@ class Applicant:
 
 
 def test_a_clerk_works_a_case_and_the_applicants_answer_arrives_live(
-    case_browser_ready: None, tmp_path: Path, seal_files: tuple[Path, Path]
+    case_browser_ready: None,
+    patient_expect: None,
+    tmp_path: Path,
+    seal_files: tuple[Path, Path],
 ) -> None:
     from playwright.sync_api import expect, sync_playwright
 
