@@ -531,6 +531,32 @@ def audit_new_signing_key() -> None:
     typer.echo(f"public key (Ed25519, base64): {public}")
 
 
+@audit_app.command("prune-access-log")
+def audit_prune_access_log(
+    days: Annotated[
+        int | None,
+        typer.Option(help="Keep this many days (default VORGANG_ACCESS_LOG_RETENTION_DAYS)."),
+    ] = None,
+) -> None:
+    """Delete lines of the access log older than the retention; the chain continues from a
+    signed anchor, so verification stays green and a line deleted later is still found."""
+    settings = load_settings()
+    configure_logging(settings.log_format, "WARNING")
+    vorgang = open_vorgang(settings)
+    try:
+        pruned = vorgang.access_log.prune(days or settings.access_log_retention_days)
+    finally:
+        vorgang.close()
+    if pruned.anchor_position is None:
+        typer.echo("nothing older than the retention")
+        return
+    typer.echo(
+        f"pruned {pruned.lines} lines; the chain continues after position "
+        f"{pruned.anchor_position}; search words of {len(pruned.shredded_subjects)} "
+        "months shredded"
+    )
+
+
 @projections_app.command("rebuild")
 def projections_rebuild(
     names: Annotated[
