@@ -34,6 +34,8 @@ from api.console.watch import inbox_watch
 from api.dependencies import FacadeDep, ReadSideDep, SettingsDep
 from api.routes.read_models import opener
 from api.routes.search import MAX_QUERY_WORDS, case_search, known_statuses
+from application.access_log import CONSOLE_SEARCH
+from application.facade import Facade
 from domain.actor import Actor, Role
 from domain.services.catalogue import SERVICES
 from domain.working_days import berlin_date
@@ -231,22 +233,17 @@ async def inbox_rows_fragment(
 
 
 def record_search_hits(
-    request: Request, actor: Actor, text: str, hits: list[dict[str, Any]]
+    vorgang: Facade, actor: Actor, text: str, hits: list[dict[str, Any]]
 ) -> None:
     """The access log of staff reads (decision 36) records the hit list before it is shown.
 
-    ``what`` is ``console-search`` (application.access_log.CONSOLE_SEARCH); the words go to
-    the log as the access log stores a query (never in clear in a URL or a log line). Until
-    the process offers an access log (``Facade.access_log``) this records nothing.
+    The words go to the access log sealed as personal data (they may name a person); never
+    into a URL or a log line. ``AccessLogUnavailable``: the list is not shown (503 page).
     """
-    vorgang = request.app.state.provider.get()
-    access_log = getattr(vorgang, "access_log", None)
-    if access_log is None:
-        return
-    access_log.record_read(
+    vorgang.access_log.record_read(
         actor,
         route="/console/search",
-        what="console-search",
+        what=CONSOLE_SEARCH,
         query={"q": text},
         hits=[UUID(str(hit["case_id"])) for hit in hits],
     )
@@ -275,7 +272,7 @@ async def search(
 
         def read() -> list[dict[str, Any]]:
             found, _ = reader.page(query, limit=SEARCH_HITS, cursor=None)
-            record_search_hits(request, actor, text, found)
+            record_search_hits(vorgang, actor, text, found)
             return found
 
         hits = await anyio.to_thread.run_sync(read)

@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.auth import DevelopmentTokens
 from api.console.session import FLOW_COOKIE, SESSION_COOKIE, Sealer
+from application.access_log import AccessLogFilter
 from application.clock import FixedClock
 from domain.actor import Role
 from infrastructure.settings import Settings
@@ -200,6 +201,13 @@ def test_search_takes_its_words_from_the_body_and_finds_only_the_towns_cases(
     assert mine["reference"] in found.text
     assert theirs["reference"] not in found.text
     assert "1 Vorgang gefunden" in found.text
+    vorgang = client.app.state.provider.get()  # type: ignore[attr-defined]
+    (line,) = vorgang.access_lines.lines(
+        AccessLogFilter(tenant="schmitten", what="console-search"), after=None, limit=10
+    )
+    assert (line.actor_id, line.route, line.hits) == ("clerk.schmitten", "/console/search", 1)
+    assert line.hit_case_ids == (mine["id"],)
+    assert line.query == {"q": "Zwiebelmann"}
 
 
 def test_the_statistics_page_draws_its_charts_as_svg(
