@@ -35,6 +35,7 @@ from api.routes import (
 )
 from api.routes import access_log as access_log_routes
 from api.routes import appointments as appointment_routes
+from api.routes import case_file as case_file_routes
 from api.routes import graves as grave_routes
 from api.routes import holiday as holiday_routes
 from api.routes import markets as market_routes
@@ -140,6 +141,7 @@ def create_app(
     app.include_router(cases.steps)
     app.include_router(search.router)  # GET /api/v1/cases: no clash with /{case_id}
     app.include_router(decisions.router)
+    app.include_router(case_file_routes.router)  # the case file (Akte): JSON, HTML, PDF (#30)
     app.include_router(documents.router)
     for definition in SERVICES.values():  # each service's own steps, from its declaration
         if definition.steps is not None:

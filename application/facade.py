@@ -11,6 +11,7 @@ from typing import Protocol
 from uuid import UUID
 
 from application.access_log import AccessLog, AccessLogReader
+from application.case_file import CaseFiles
 from application.cases import CaseService
 from application.commands import CommandHandler
 from application.decision_audit import DecisionAudit
@@ -52,6 +53,10 @@ class Facade(Protocol):
     @property
     def cases(self) -> CaseService:
         """Submit, read, history."""
+
+    @property
+    def case_files(self) -> CaseFiles:
+        """A case's file (Akte): assembled, and printed as HTML or PDF."""
 
     @property
     def commands(self) -> CommandHandler:

@@ -57,6 +57,7 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/cases/{case_id}/refuse-countersign"): {"supervisor"},
     ("GET", "/api/v1/cases/{case_id}/decisions"): {"auditor", "supervisor"},
     ("GET", "/api/v1/cases/{case_id}/decisions/{number}/replay"): {"auditor", "supervisor"},
+    ("GET", "/api/v1/cases/{case_id}/file"): {"auditor", "supervisor"},
     # issue 30: who read what — the town's auditors and its data-protection officer
     ("GET", "/api/v1/access-log"): {"auditor", "data_protection_officer"},
     ("GET", "/api/v1/inbox"): {"auditor", *STAFF},

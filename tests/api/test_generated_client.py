@@ -127,6 +127,26 @@ def test_a_generated_client_submits_reads_and_claims_a_case(
     assert claimed.headers["ETag"] == f'"{claimed.parsed.version}"'
 
 
+def test_a_generated_client_reads_a_case_file_as_its_typed_model(
+    client_package: ModuleType, base_url: str, openapi_document: dict[str, Any]
+) -> None:
+    submit_case = operation(client_package, "submit_case")
+    get_case_file = operation(client_package, "get_case_file")
+    models = generated("models")
+    applicant = as_person(client_package, base_url, Role.APPLICANT, "portal:akte")
+    auditor = as_person(client_package, base_url, Role.AUDITOR, "rpa.usingen")
+    example = submission_example(openapi_document)
+    case = submit_case.sync(client=applicant, body=models.SubmitCase.from_dict(example))
+
+    file = get_case_file.sync(case.id, client=auditor)
+    assert isinstance(file, models.CaseFile)
+    assert file.case.reference == case.reference
+    assert [(e.version, e.event, e.label) for e in file.timeline] == [
+        (1, "Submitted", "Antrag eingegangen")
+    ]
+    assert isinstance(file.proof, models.IntegrityProof)
+
+
 def test_a_generated_client_parses_a_422_problem_naming_the_field(
     client_package: ModuleType, base_url: str, openapi_document: dict[str, Any]
 ) -> None:

@@ -28,6 +28,7 @@ EXPECTED_IDS = {
     "GET /api/v1/cases/{case_id}": "getCase",
     "GET /api/v1/cases/{case_id}/history": "getCaseHistory",
     "GET /api/v1/access-log": "listAccessLog",
+    "GET /api/v1/cases/{case_id}/file": "getCaseFile",
     "POST /api/v1/cases/{case_id}/claim": "claimCase",
     "POST /api/v1/cases/{case_id}/release": "releaseCase",
     "POST /api/v1/cases/{case_id}/assign": "assignCase",

@@ -499,6 +499,8 @@ INTENDED: frozenset[str] = frozenset(
         ),
         # Issue 30: who read what, for auditors and the data-protection officer.
         "/GET /api/v1/access-log: added",
+        # Issue 30: a case's file (Akte) for auditors and supervisors (JSON, HTML, PDF).
+        "/GET /api/v1/cases/{case_id}/file: added",
     }
 )
 # Component schemas that may be renamed or dropped (their content is still compared inline).
