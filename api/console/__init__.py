@@ -34,6 +34,7 @@ from api.console.session import ConsoleForbidden, SignInRequired
 from api.console.templating import render
 from api.problems import kind_of, problem_kinds
 from api.text_input import no_nul_in_parameters
+from application.access_log import AccessLogUnavailable
 
 STATIC = Path(__file__).resolve().parent / "static"
 log = structlog.get_logger(__name__)
@@ -117,6 +118,16 @@ def install_error_pages(console: FastAPI, retry_after: int, watch: object) -> No
             page.headers["Retry-After"] = answer.headers["retry-after"]
         return page
 
+    async def access_log_down(request: Request, error: Exception) -> Response:
+        page = error_page(
+            request,
+            503,
+            "Das Zugriffsprotokoll kann gerade nicht geschrieben werden; deshalb werden keine "
+            "Daten angezeigt. Bitte versuchen Sie es gleich noch einmal.",
+        )
+        page.headers["Retry-After"] = str(retry_after)
+        return page
+
     async def crashed(request: Request, error: Exception) -> Response:
         log.exception("console page failed", path=request.url.path)
         return error_page(request, 500)
@@ -128,6 +139,7 @@ def install_error_pages(console: FastAPI, retry_after: int, watch: object) -> No
     console.add_exception_handler(CsrfRefused, csrf_refused)
     console.add_exception_handler(StarletteHTTPException, http_error)
     console.add_exception_handler(RequestValidationError, invalid)
+    console.add_exception_handler(AccessLogUnavailable, access_log_down)
     console.add_exception_handler(Exception, crashed)
 
 

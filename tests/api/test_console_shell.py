@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.auth import DevelopmentTokens
 from api.console.session import FLOW_COOKIE, SESSION_COOKIE, Sealer
-from application.access_log import AccessLogFilter
+from application.access_log import AccessLogFilter, AccessLogUnavailable
 from application.clock import FixedClock
 from domain.actor import Role
 from infrastructure.settings import Settings
@@ -298,3 +298,22 @@ def test_a_live_refresh_keeps_the_pages_filters_and_only_known_values(
     assert 'hx-get="/console/inbox/rows?status=submitted&amp;due=overdue"' in page.text
     assert 'sse-connect="/console/events"' in page.text
     assert "<script>" not in page.text.split("</head>")[1]
+
+
+def test_a_hit_list_the_access_log_cannot_record_is_not_shown(
+    client: TestClient, tokens: DevelopmentTokens, auth: Auth, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = submit(client, auth, "usingen", "Rosa Protokollfall")
+    csrf = signed_in(client, tokens)
+    vorgang = client.app.state.provider.get()  # type: ignore[attr-defined]
+
+    def unavailable(*_: Any, **__: Any) -> None:
+        raise AccessLogUnavailable("the access log cannot be written now")
+
+    monkeypatch.setattr(vorgang.access_log, "record_read", unavailable)
+    answer = client.post("/console/search", data={"q": "Protokollfall", "csrf_token": csrf})
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"]
+    assert "Zugriffsprotokoll" in answer.text
+    assert case["reference"] not in answer.text
+    assert "Rosa" not in answer.text
