@@ -38,6 +38,7 @@ from api.routes import appointments as appointment_routes
 from api.routes import case_file as case_file_routes
 from api.routes import graves as grave_routes
 from api.routes import holiday as holiday_routes
+from api.routes import integrity as integrity_routes
 from api.routes import markets as market_routes
 from api.routes import subscriptions as subscription_routes
 from api.routes import teams as teams_routes
@@ -165,6 +166,7 @@ def create_app(
     app.include_router(market_routes.router)  # markets: publication, selection, pitches (#28)
     app.include_router(subscription_routes.router)  # webhook subscriptions (#29)
     app.include_router(access_log_routes.router)  # who read what (#30)
+    app.include_router(integrity_routes.router)  # the log's hash chain, checkpoints, key (#30)
     # The clerk console (#31): HTML pages on the same state, outside the OpenAPI document.
     app.mount("/console", console_app(app, settings.retry_after_seconds, provider.watch))
     return app

@@ -57,9 +57,13 @@ POLICY: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/cases/{case_id}/refuse-countersign"): {"supervisor"},
     ("GET", "/api/v1/cases/{case_id}/decisions"): {"auditor", "supervisor"},
     ("GET", "/api/v1/cases/{case_id}/decisions/{number}/replay"): {"auditor", "supervisor"},
-    ("GET", "/api/v1/cases/{case_id}/file"): {"auditor", "supervisor"},
     # issue 30: who read what — the town's auditors and its data-protection officer
     ("GET", "/api/v1/access-log"): {"auditor", "data_protection_officer"},
+    # issue 30: the log's hash chain — verified by auditors; checkpoints to keep; the key public
+    ("GET", "/api/v1/integrity"): {"auditor"},
+    ("GET", "/api/v1/integrity/checkpoints"): {"auditor", "supervisor", "integrator"},
+    ("GET", "/api/v1/integrity/key"): PUBLIC_ROUTE,
+    ("GET", "/api/v1/cases/{case_id}/file"): {"auditor", "supervisor"},
     ("GET", "/api/v1/inbox"): {"auditor", *STAFF},
     ("GET", "/api/v1/audit"): {"auditor", "supervisor"},
     ("GET", "/api/v1/stats"): {"auditor", "admin", *STAFF},

@@ -501,6 +501,10 @@ INTENDED: frozenset[str] = frozenset(
         "/GET /api/v1/access-log: added",
         # Issue 30: a case's file (Akte) for auditors and supervisors (JSON, HTML, PDF).
         "/GET /api/v1/cases/{case_id}/file: added",
+        # Issue 30: the log's hash chain — verification, signed checkpoints, the public key.
+        "/GET /api/v1/integrity: added",
+        "/GET /api/v1/integrity/checkpoints: added",
+        "/GET /api/v1/integrity/key: added",
     }
 )
 # Component schemas that may be renamed or dropped (their content is still compared inline).
