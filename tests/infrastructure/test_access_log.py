@@ -1,5 +1,7 @@
 """The access log of staff reads: chained lines, verification, pruning with an anchor."""
 
+# ruff: noqa: S608 (the tables' names are the module's constants)
+
 from __future__ import annotations
 
 import json
@@ -89,17 +91,21 @@ def test_a_line_per_read_chained_and_verified(vorgang: Vorgang, clock: FixedCloc
     log.record_read(APPLICANT, route=ROUTE, what="case", case_id=case_id)  # not recorded
     stored = rows(
         vorgang,
-        f"SELECT position, actor_id, role, what, case_id, query, hits FROM {TABLE} ORDER BY position",
+        f"SELECT position, actor_id, role, what, case_id, query, hits FROM {TABLE} "
+        "ORDER BY position",
     )
     assert [(r[0], r[1], r[2], r[3]) for r in stored] == [
         (1, "anna.schmidt", "clerk", "case"),
         (2, "carla.koch", "supervisor", "search"),
     ]
-    assert stored[0][4] == str(case_id) and stored[1][6] == 2
+    assert stored[0][4] == str(case_id)
+    assert stored[1][6] == 2
     assert "Mustermann" not in str(stored[1][5])  # the free text is sealed
     assert json.loads(str(stored[1][5]))["status"] == "submitted"
     report = verify_access_log(vorgang.views, {})
-    assert report.ok and report.records == 2 and report.verified_to == 2
+    assert report.ok
+    assert report.records == 2
+    assert report.verified_to == 2
     # who saw the case: the read and the hit list
     lines = log.lines(AccessLogFilter(tenant="usingen", case_id=case_id), after=None, limit=10)
     assert [line.what for line in lines] == ["search", "case"]
@@ -135,7 +141,8 @@ def test_an_altered_line_is_detected(vorgang: Vorgang, tamper: str) -> None:
     with vorgang.views.transaction() as tx:
         tx.execute(tamper)
     report = verify_access_log(vorgang.views, {})
-    assert report.disagreement is not None and report.disagreement.kind == ALTERED
+    assert report.disagreement is not None
+    assert report.disagreement.kind == ALTERED
     assert report.disagreement.position in (2, 3)
 
 
@@ -165,7 +172,8 @@ def test_a_consistently_rewritten_tail_is_caught_by_a_signed_checkpoint(
     with vorgang.views.transaction() as tx:
         tx.execute(f"DELETE FROM {TABLE} WHERE position > 2")
     report = verify_access_log(vorgang.views, keys, checkpoints=kept)
-    assert report.disagreement is not None and report.disagreement.kind == DELETED
+    assert report.disagreement is not None
+    assert report.disagreement.kind == DELETED
     # line 2 rewritten with its link recomputed: the chain agrees, the checkpoint does not
     from infrastructure.access_log import COLUMNS, GENESIS, _row_line
 
@@ -183,11 +191,13 @@ def test_a_consistently_rewritten_tail_is_caught_by_a_signed_checkpoint(
             f"UPDATE {TABLE} SET actor_id = 'someone.else', link = ? WHERE position = 2", (link,)
         )
     report = verify_access_log(vorgang.views, keys, checkpoints=kept[:1])
-    assert report.disagreement is not None and report.disagreement.kind == CHAIN_REWRITTEN
+    assert report.disagreement is not None
+    assert report.disagreement.kind == CHAIN_REWRITTEN
     # a checkpoint of another key: a bad signature
     other = Signer()
     report = verify_access_log(vorgang.views, {other.key_id: other.public}, checkpoints=kept[:1])
-    assert report.disagreement is not None and report.disagreement.kind == BAD_SIGNATURE
+    assert report.disagreement is not None
+    assert report.disagreement.kind == BAD_SIGNATURE
 
 
 def test_pruning_keeps_verification_green_and_records_a_signed_anchor(
@@ -211,7 +221,9 @@ def test_pruning_keeps_verification_green_and_records_a_signed_anchor(
     assert anchor == [(2, 2, "test-key")]
     assert rows(vorgang, f"SELECT COUNT(*) FROM {CASES}") == [(0,)]
     report = verify_access_log(vorgang.views, keys, checkpoints=log.kept)  # type: ignore[attr-defined]
-    assert report.ok and report.verified_from == 2 and report.records == 2
+    assert report.ok
+    assert report.verified_from == 2
+    assert report.records == 2
     # a line deleted after the anchor is still detected
     log.record_read(CLERK, route=ROUTE, what="case", case_id=uuid4())
     with vorgang.views.transaction() as tx:
@@ -261,3 +273,27 @@ def test_a_line_that_cannot_be_written_is_an_error_the_route_answers_503(
         )
     # nothing half-written: the line went with its hits
     assert rows(vorgang, f"SELECT COUNT(*) FROM {TABLE}") == [(0,)]
+
+
+def test_vorgang_audit_prune_access_log_prunes_by_the_retention(
+    vorgang: Vorgang, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from infrastructure.cli import app
+
+    log = vorgang.access_log  # its clock: March 2026; the command's: today
+    for _ in range(3):
+        log.record_read(CLERK, route=ROUTE, what="case", case_id=uuid4())
+    monkeypatch.setenv("VORGANG_DATABASE_URL", vorgang.settings.database_url)
+    result = CliRunner().invoke(app, ["audit", "prune-access-log", "--days", "30"])
+    assert result.exit_code == 0, result.output
+    assert "pruned 3 lines; the chain continues after position 3" in result.stdout
+    assert rows(vorgang, f"SELECT position FROM {ANCHORS}") == [(3,)]
+    log.record_read(CLERK, route=ROUTE, what="case", case_id=uuid4())
+    report = verify_access_log(vorgang.views, {})
+    assert report.ok
+    assert (report.verified_from, report.verified_to) == (3, 4)
+    again = CliRunner().invoke(app, ["audit", "prune-access-log", "--days", "3650"])
+    assert again.exit_code == 0, again.output
+    assert "nothing older than the retention" in again.stdout
