@@ -8,7 +8,7 @@ import structlog
 from fastapi import APIRouter, Header, Query, Response
 
 from api.access import allow
-from api.dependencies import ActorDep, FacadeDep
+from api.dependencies import ActorDep, FacadeDep, RecordReadDep
 from api.routes.service_steps import PROBLEMS, CaseId
 from application.case_file import CaseFile
 from domain.actor import Role
@@ -17,7 +17,6 @@ log = structlog.get_logger(__name__)
 
 router = APIRouter(prefix="/api/v1/cases", tags=["audit"], responses=PROBLEMS)  # type: ignore[arg-type]
 
-ROUTE: Final = "/api/v1/cases/{case_id}/file"
 HTML: Final = "text/html"
 PDF: Final = "application/pdf"
 JSON: Final = "application/json"
@@ -133,6 +132,7 @@ def get_case_file(
     case_id: CaseId,
     actor: ActorDep,
     vorgang: FacadeDep,
+    record: RecordReadDep,
     format_: Annotated[
         Literal["json", "html", "pdf"] | None,
         Query(
@@ -147,8 +147,8 @@ def get_case_file(
     (check it with `vorgang audit verify --case-file FILE.json`)."""
     media_type = wanted(format_, accept)
     file = vorgang.case_files.assemble(case_id, actor)
-    # Recorded before anything of the file leaves (docs/architecture.md, decision 36).
-    vorgang.access_log.record_read(actor, route=ROUTE, what="file", case_id=case_id)
+    # Recorded before anything of the file leaves; unwritable: 503 (decision 36).
+    record("file", case_id=case_id)
     log.info("case file read", case_id=str(case_id), media_type=media_type)
     if media_type == HTML:
         return Response(vorgang.case_files.html(file), media_type="text/html; charset=utf-8")
