@@ -20,6 +20,7 @@ import importlib
 import json
 from pathlib import Path
 from types import ModuleType
+from urllib.parse import quote
 
 import structlog
 from fastapi import Depends, FastAPI, Request
@@ -80,7 +81,7 @@ def install_error_pages(console: FastAPI, retry_after: int, watch: object) -> No
 
     async def sign_in_required(request: Request, error: Exception) -> Response:
         assert isinstance(error, SignInRequired)
-        target = f"/console/sign-in?next={error.next_path}"
+        target = f"/console/sign-in?next={quote(error.next_path, safe='/')}"
         if request.headers.get("HX-Request") == "true":  # htmx: the whole page goes there
             return Response(status_code=204, headers={"HX-Redirect": target})
         return RedirectResponse(target, status_code=303)
