@@ -19,6 +19,7 @@ from benchmarks import (
     feed,
     feed_delivery,
     holiday_registrations,
+    integrity_verify,
     monitor,
     personal_data_encryption,
     read_models,
@@ -43,6 +44,7 @@ BENCHMARKS: dict[str, Callable[[bool], object]] = {
     "appointments": lambda quick: appointment_burst.main(["--quick"] if quick else []),
     "water_readings": lambda quick: water_readings.main(["--quick"] if quick else []),
     "holiday_registrations": lambda quick: holiday_registrations.main(["--quick"] if quick else []),
+    "integrity_verify": lambda quick: integrity_verify.main(["--quick"] if quick else []),
 }
 
 
