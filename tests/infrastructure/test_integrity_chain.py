@@ -34,8 +34,9 @@ from infrastructure.integrity.signing import (
     public_keys_from,
     verify_signature,
 )
-from infrastructure.integrity.verify import verify_case_proof, verify_log
+from infrastructure.integrity.verify import records_after, verify_case_proof, verify_log
 from infrastructure.projection_rebuild import NotRebuildable, rebuild
+from infrastructure.projection_runner import ProjectionRunner
 from infrastructure.settings import Settings
 from infrastructure.wiring import Vorgang, build
 from persistence.chain import (
@@ -525,3 +526,30 @@ def test_a_new_signing_key_is_printed_with_its_public_key() -> None:
     assert result.exit_code == 0
     seed = result.output.splitlines()[0].removeprefix("VORGANG_INTEGRITY_SIGNING_KEY=")
     assert CheckpointSigner.from_seed_text(seed).public_key_b64 in result.output
+
+
+@pytest.mark.parametrize("batch", [1, 2, 7])
+def test_the_links_are_the_same_whatever_the_batches(chained: Vorgang, batch: int) -> None:
+    submit(chained, 3)
+    copy = IntegrityChain()
+    copy.shadow = f"_batches{batch}"
+    runner = ProjectionRunner(chained.store, chained.views, copy, batch_size=batch)
+    runner.catch_up()
+
+    def links(table: str) -> list[tuple[Any, ...]]:
+        return chained.views.query(
+            f"SELECT position, originator_id, originator_version, link FROM {table} "  # noqa: S608
+            "ORDER BY position"
+        )
+
+    kept = links(CHAIN_TABLE)
+    assert links(copy.table) == kept
+    head = chained.integrity.head()
+    recomputed, link = [], bytes(32)
+    for record in records_after(chained.store, 0, head):
+        link = link_of(link, record)
+        recomputed.append(
+            (record.position, str(record.originator_id), record.originator_version, link.hex())
+        )
+    assert [tuple(row) for row in kept] == recomputed
+    assert len(kept) == head
