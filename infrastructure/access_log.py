@@ -509,13 +509,15 @@ class ChainedAccessLog:
         return tuple(sorted(live))
 
     def daily(self, retention_days: int) -> Callable[[Any], object]:
-        """A round beside the timers: prune once a day (the first tick of a day)."""
+        """A round beside the timers, once a day (the first tick of a day): prune, then sign
+        the chain's head (a checkpoint beside those every N lines)."""
         last: list[Any] = [None]
 
         def run(today: Any) -> object:
             if last[0] == today:
                 return None
             pruned = self.prune(retention_days)
+            self.checkpoint_head()
             last[0] = today
             return pruned
 

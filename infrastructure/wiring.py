@@ -41,7 +41,11 @@ from infrastructure.documents.assembly import document_ports, renderer
 from infrastructure.documents.case_file_printer import WeasyPrintCaseFiles
 from infrastructure.documents.delivery_watch import DeliveryWatch
 from infrastructure.holiday_offering_directory import OfferingsInTheView
-from infrastructure.integrity.checkpoints import CheckpointsDue, create_checkpoint_tables
+from infrastructure.integrity.checkpoints import (
+    CheckpointsDue,
+    create_checkpoint_tables,
+    record_checkpoint,
+)
 from infrastructure.integrity.proofs import ProofsFromTheChain
 from infrastructure.integrity.service import Integrity
 from infrastructure.integrity.signing import (
@@ -323,6 +327,9 @@ def build(
         open_sealed=projections.open_sealed,
         now=clock.now,
         schema=target.env.get("POSTGRES_SCHEMA") or "public",
+        signer=signer,  # anchors and checkpoints of the access log's chain, as the log's
+        record_checkpoint=record_checkpoint,
+        checkpoint_every=settings.integrity_checkpoint_every_events,
     )
     rounds = [
         due.tick,  # signs the chain's head when the last checkpoint is old and it moved

@@ -24,6 +24,7 @@ from infrastructure.access_log import (
 )
 from infrastructure.wiring import Vorgang
 from persistence.chain import (
+    ACCESS_LOG_CHAIN,
     ALTERED,
     BAD_SIGNATURE,
     CHAIN_REWRITTEN,
@@ -175,7 +176,8 @@ def test_a_consistently_rewritten_tail_is_caught_by_a_signed_checkpoint(
     assert report.disagreement is not None
     assert report.disagreement.kind == DELETED
     # line 2 rewritten with its link recomputed: the chain agrees, the checkpoint does not
-    from infrastructure.access_log import COLUMNS, GENESIS, _row_line
+    from infrastructure.access_log import COLUMNS, _row_line
+    from persistence.chain import GENESIS
 
     first, second = (
         _row_line(r)
@@ -297,3 +299,24 @@ def test_vorgang_audit_prune_access_log_prunes_by_the_retention(
     again = CliRunner().invoke(app, ["audit", "prune-access-log", "--days", "3650"])
     assert again.exit_code == 0, again.output
     assert "nothing older than the retention" in again.stdout
+
+
+def test_the_wired_log_signs_its_head_daily_and_the_integrity_check_verifies_it(
+    vorgang: Vorgang, clock: FixedClock
+) -> None:
+    log = vorgang.access_log
+    for _ in range(3):
+        log.record_read(CLERK, route=ROUTE, what="case", case_id=uuid4())
+    log.daily(vorgang.settings.access_log_retention_days)(clock.now().date())
+    held = rows(
+        vorgang, "SELECT position FROM vorgang_integrity_checkpoints WHERE chain = 'access-log'"
+    )
+    assert held == [(3,)]
+    reports = {r.chain: r for r in vorgang.integrity.verify(full=True, by="test")}
+    assert reports[ACCESS_LOG_CHAIN].ok
+    assert reports[ACCESS_LOG_CHAIN].checkpoints_checked == 1
+    with vorgang.views.transaction() as tx:  # the last line removed: only the checkpoint knows
+        tx.execute(f"DELETE FROM {TABLE} WHERE position = 3")
+    report = {r.chain: r for r in vorgang.integrity.verify(full=True, by="test")}[ACCESS_LOG_CHAIN]
+    assert report.disagreement is not None
+    assert (report.disagreement.kind, report.disagreement.position) == (DELETED, 3)
