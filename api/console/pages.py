@@ -183,6 +183,8 @@ def page_context(actor: Actor, filters: InboxFilters) -> dict[str, Any]:
         "filters": filters,
         "services": services,
         "statuses": sorted(STATUS_LABELS.items(), key=lambda kv: kv[1]),
+        # staff take an unassigned case from the list (the case page's claim command)
+        "can_claim": not actor.roles.isdisjoint({Role.CLERK, Role.SUPERVISOR}),
         "status_label": status_label,
         "service_label": service_label,
         "rows_url": "/console/inbox/rows"

@@ -22,6 +22,7 @@ from application.clock import FixedClock
 from domain.actor import Role
 from infrastructure.settings import Settings
 from tests.api.conftest import NEW_CASE, Auth
+from tests.polling import until
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -69,6 +70,16 @@ def submit(client: TestClient, auth: Auth, tenant: str, name: str) -> dict[str, 
     assert response.status_code == 201, response.text
     case: dict[str, Any] = response.json()
     return case
+
+
+def views_caught_up(client: TestClient) -> None:
+    """Wait until every read model has applied what the log holds now (observed, not timed)."""
+    projections = client.app.state.provider.get().projections  # type: ignore[attr-defined]
+    until(
+        "every view at the log's head",
+        lambda: all(s.position >= s.head for s in projections.statuses()),
+        hang_guard=60,
+    )
 
 
 def test_a_page_without_a_session_redirects_to_the_sign_in(client: TestClient) -> None:
@@ -173,6 +184,7 @@ def test_the_inbox_shows_the_clerks_town_only_with_due_states_in_words(
 ) -> None:
     mine = submit(client, auth, "schmitten", "Schmitten Antragstellerin")
     theirs = submit(client, auth, "usingen", "Usingen Antragsteller")
+    views_caught_up(client)
     signed_in(client, tokens, tenant="schmitten")
     page = client.get("/console/", params={"min": "1"})
     rows = client.get("/console/inbox/rows")
@@ -191,6 +203,7 @@ def test_search_takes_its_words_from_the_body_and_finds_only_the_towns_cases(
 ) -> None:
     mine = submit(client, auth, "schmitten", "Quirin Zwiebelmann")
     theirs = submit(client, auth, "usingen", "Quirin Zwiebelmann")
+    views_caught_up(client)
     csrf = signed_in(client, tokens, tenant="schmitten")
     found = client.post(
         "/console/search",
@@ -214,6 +227,7 @@ def test_the_statistics_page_draws_its_charts_as_svg(
     client: TestClient, tokens: DevelopmentTokens, auth: Auth
 ) -> None:
     submit(client, auth, "usingen", "Statistik Person")
+    views_caught_up(client)
     signed_in(client, tokens)
     page = client.get("/console/statistics")
     assert page.status_code == 200
@@ -304,6 +318,7 @@ def test_a_hit_list_the_access_log_cannot_record_is_not_shown(
     client: TestClient, tokens: DevelopmentTokens, auth: Auth, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     case = submit(client, auth, "usingen", "Rosa Protokollfall")
+    views_caught_up(client)
     csrf = signed_in(client, tokens)
     vorgang = client.app.state.provider.get()  # type: ignore[attr-defined]
 
@@ -317,3 +332,29 @@ def test_a_hit_list_the_access_log_cannot_record_is_not_shown(
     assert "Zugriffsprotokoll" in answer.text
     assert case["reference"] not in answer.text
     assert "Rosa" not in answer.text
+
+
+def test_a_clerk_claims_an_unassigned_case_from_the_list(
+    client: TestClient, tokens: DevelopmentTokens, auth: Auth
+) -> None:
+    case = submit(client, auth, "usingen", "Ida Übernahme")
+    views_caught_up(client)
+    signed_in(client, tokens, sub="anna.schmidt")
+    page = client.get("/console/")
+    claim = re.search(
+        rf'<form method="post" action="(/console/cases/{case["id"]}/commands/claim)"'
+        r'[^>]*>\s*<input type="hidden" name="csrf_token" value="([^"]+)">',
+        page.text,
+    )
+    assert claim, "an unassigned case offers Übernehmen"
+    answer = client.post(
+        claim.group(1), data={"csrf_token": claim.group(2)}, follow_redirects=False
+    )
+    assert answer.status_code == 303, answer.text
+    held = client.get(f"/api/v1/cases/{case['id']}", headers=auth("clerk"))
+    assert held.json()["holder"] == "anna.schmidt"
+    views_caught_up(client)
+    again = client.get("/console/")
+    row = again.text.split(f'data-case="{case["id"]}"')[1].split("</tr>")[0]
+    assert "anna.schmidt" in row
+    assert "Übernehmen" not in row
