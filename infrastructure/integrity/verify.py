@@ -73,14 +73,15 @@ def records_after(
 
 
 def chain_rows_after(
-    views: ViewDatabase, position: int, batch: int = READ_BATCH
+    views: ViewDatabase, position: int, stop: int, batch: int = READ_BATCH
 ) -> Iterator[tuple[int, bytes]]:
-    """The chain's (position, link) after ``position``, in position order."""
+    """The chain's (position, link) after ``position`` up to ``stop``, in position order
+    (the chain may move on meanwhile: what it adds beyond ``stop`` is not looked at)."""
     while True:
         rows = views.query(
-            f"SELECT position, link FROM {CHAIN_TABLE} WHERE position > ? "
+            f"SELECT position, link FROM {CHAIN_TABLE} WHERE position > ? AND position <= ? "
             "ORDER BY position LIMIT ?",
-            (position, batch),
+            (position, stop, batch),
         )
         for row in rows:
             yield int(row[0]), bytes.fromhex(str(row[1]))
@@ -295,7 +296,7 @@ def _walk(
         public_keys,
     )
     records = records_after(store, start, head)
-    rows = chain_rows_after(views, start)
+    rows = chain_rows_after(views, start, head)
     record = next(records, None)
     row = next(rows, None)
     while record is not None or row is not None:

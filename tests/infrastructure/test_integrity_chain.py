@@ -21,6 +21,7 @@ from application.clock import FixedClock
 from domain.actor import Actor, Role
 from infrastructure.cli import app
 from infrastructure.database import DatabaseTarget
+from infrastructure.integrity import verify as verify_module
 from infrastructure.integrity.checkpoints import (
     CHAIN_TABLE,
     checkpoint_json,
@@ -553,3 +554,27 @@ def test_the_links_are_the_same_whatever_the_batches(chained: Vorgang, batch: in
         )
     assert [tuple(row) for row in kept] == recomputed
     assert len(kept) == head
+
+
+def test_what_the_chain_adds_while_a_verification_walks_is_not_a_deletion(
+    chained: Vorgang, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    submit(chained, 3)
+    chained.cases.submit(
+        actor=APPLICANT,
+        tenant="usingen",
+        service="general",
+        applicant={"name": "Eva"},
+        data={"subject": "x"},
+    )  # not chained yet
+    read_head = verify_module.chain_head
+
+    def chain_moves_on(views: Any) -> int:
+        head = read_head(views)
+        chained.projections.runners["integrity_chain"].catch_up()  # right after the look
+        return head
+
+    monkeypatch.setattr(verify_module, "chain_head", chain_moves_on)
+    report = verify(chained)
+    assert report.ok, report.disagreement
+    assert report.verified_to < chained.integrity.head()
