@@ -147,6 +147,25 @@ def test_a_generated_client_reads_a_case_file_as_its_typed_model(
     assert isinstance(file.proof, models.IntegrityProof)
 
 
+def test_a_generated_client_lists_who_read_a_case(
+    client_package: ModuleType, base_url: str, openapi_document: dict[str, Any]
+) -> None:
+    submit_case = operation(client_package, "submit_case")
+    get_case = operation(client_package, "get_case")
+    list_access_log = operation(client_package, "list_access_log")
+    models = generated("models")
+    applicant = as_person(client_package, base_url, Role.APPLICANT, "portal:gelesen")
+    clerk = as_person(client_package, base_url, Role.CLERK, "clerk.gelesen")
+    officer = as_person(client_package, base_url, Role.DATA_PROTECTION_OFFICER, "dsb.usingen")
+    example = submission_example(openapi_document)
+    case = submit_case.sync(client=applicant, body=models.SubmitCase.from_dict(example))
+    assert isinstance(get_case.sync(case.id, client=clerk), models.CaseOut)
+
+    page = list_access_log.sync(client=officer, case_id=case.id)
+    assert isinstance(page, models.AccessLogPage)
+    assert [(line.actor_id, line.what) for line in page.items] == [("clerk.gelesen", "case")]
+
+
 def test_a_generated_client_parses_a_422_problem_naming_the_field(
     client_package: ModuleType, base_url: str, openapi_document: dict[str, Any]
 ) -> None:
