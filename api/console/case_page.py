@@ -195,6 +195,7 @@ class Offer:
     message: str | None = None
     status: int = 200
     open: bool = False
+    added: str | None = None  # the list of models a row was just added to
 
     @property
     def title(self) -> str:
@@ -212,6 +213,18 @@ class Offer:
         for name in _input_names(self.fields):
             if self.errors.get(name):
                 return name
+        return None
+
+    @property
+    def focus(self) -> str | None:
+        """The input the cursor goes to: the first in error, else the first of a new row."""
+        first = self.first_error
+        if first is not None or self.added is None:
+            return first
+        for f in self.fields:
+            if f.name == self.added and f.rows:
+                names = [n for n in _input_names(f.rows[-1]) if not n.endswith(".#")]
+                return names[0] if names else None
         return None
 
     def row_count(self, f: FormField) -> int:
@@ -427,6 +440,7 @@ async def take_step(
     fields = form_fields(step.body, rows=row_counts(form))
     offer = Offer(step, fields, values=values, open=True)
     if form.get(ADD_ROW):  # one more row of a list of models: no command yet
+        offer.added = str(form.get(ADD_ROW))
         return await _answer_with_form(request, vorgang, case_id, actor, offer, htmx)
     try:
         body = parse_form(step.body, form) if step.body is not None else None

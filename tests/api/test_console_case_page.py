@@ -270,7 +270,9 @@ def test_a_list_of_models_gets_one_more_row_on_request(
         version=2,
         htmx=True,
     )
-    assert 'name="provisions.1.kind"' in grown.text
+    new_row = re.search(r'<select[^>]*name="provisions\.1\.kind"[^>]*>', grown.text)
+    assert new_row, grown.text
+    assert "autofocus" in new_row.group(0)  # the cursor goes to the new row
     assert ">Entwurf</textarea>" in grown.text
     history = client.get(f"/api/v1/cases/{case['id']}/history", headers=auth("clerk"))
     assert len(history.json()) == 2  # nothing decided

@@ -189,9 +189,13 @@ def test_a_clerk_works_a_case_and_the_applicants_answer_arrives_live(
             decide.get_by_label("Ergebnis").select_option(label="Genehmigt")
             decide.get_by_label("Begründung").fill("Die Voraussetzungen liegen vor.")
             decide.get_by_label("Rechtsgrundlage").fill("§ 16 HStrG")
+            decide.get_by_role("button", name="Weiteren Eintrag hinzufügen").click()
+            decide = page.locator("form[data-step=decide]")
+            expect(decide.locator("[name='provisions.1.kind']")).to_be_focused()
+            expect(decide.get_by_label("Rechtsgrundlage")).to_have_value("§ 16 HStrG")
             assert accessibility_violations(page) == []
             shoot(page, tmp_path, "4-decide-form")
-            decide.get_by_role("button", name="Entscheiden (Bescheid)").click()
+            decide.get_by_label("Rechtsgrundlage").press("Enter")  # sends the decision
             expect(page.locator("#case-notice")).to_contain_text("Erledigt: Entscheiden")
             record = page.locator("article.decision")
             expect(record).to_contain_text("Entscheidung 1: Genehmigt")
@@ -210,5 +214,9 @@ def test_a_clerk_works_a_case_and_the_applicants_answer_arrives_live(
             )
             assert events[:2] == ["Submitted", "Claimed"]
             assert events[-2:] == ["Decided", "Notified"]
+        except Exception:
+            for opened in browser.contexts[0].pages if browser.contexts else ():
+                shoot(opened, tmp_path, "failure")  # what the page showed when it failed
+            raise
         finally:
             browser.close()
