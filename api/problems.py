@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth import IssuerUnavailable, Unauthenticated
 from api.ports import DatabaseWatch
+from application.access_log import AccessLogUnavailable
 from application.document_ports import ChannelUnavailable, DocumentErased, DocumentMissing
 from application.errors import (
     CaseNotFound,
@@ -463,6 +464,16 @@ def problem_kinds(retry_after: int, watch: DatabaseWatch) -> dict[type[Exception
             503,
             "Delivery channel unavailable",
             "channel-unavailable",
+            headers=lambda _error, _request: {"Retry-After": str(retry_after)},
+        ),
+        # A read whose access-log line cannot be written is not answered (decision 36).
+        AccessLogUnavailable: ProblemKind(
+            503,
+            "Service unavailable",
+            "database-unavailable",
+            detail=lambda _error, _request: (
+                "The access log cannot be written now, so nothing is read out; try again shortly."
+            ),
             headers=lambda _error, _request: {"Retry-After": str(retry_after)},
         ),
         # Payments (#24). A callback that does not verify: 401, its body neither echoed nor

@@ -172,3 +172,18 @@ def test_a_line_that_cannot_be_written_gives_503_and_no_data(
     written = capfd.readouterr()
     assert "access log not written" in written.out + written.err
     assert "Mustermann" not in written.out + written.err  # nothing personal in the logs
+
+
+def test_a_caller_of_the_log_that_lets_its_error_through_answers_503(client: TestClient) -> None:
+    from application.access_log import AccessLogUnavailable
+
+    app = client.app
+
+    @app.get("/test-only/unrecorded-read")  # type: ignore[attr-defined,untyped-decorator]
+    def unrecorded() -> None:  # as a route calling record_read itself (the case file, console)
+        raise AccessLogUnavailable("the access log cannot be written now")
+
+    answer = client.get("/test-only/unrecorded-read")
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"] == "2"
+    assert answer.json()["type"].endswith("database-unavailable")
