@@ -320,3 +320,30 @@ def test_every_read_of_the_case_page_is_in_the_access_log(
     assert [(line.actor_id, line.route) for line in lines] == [
         ("anna.schmidt", "/console/cases/{case_id}")
     ]
+
+
+def test_a_case_of_every_service_renders_with_its_own_steps_and_german_labels(
+    client: TestClient, tokens: DevelopmentTokens, auth: Auth
+) -> None:
+    from api.console.forms import steps_for
+
+    sign_in(client, tokens, role=Role.SUPERVISOR, sub="sabine.leiter")
+    rendered = 0
+    for service in client.get("/api/v1/services").json():
+        if service["examples_by_town"] is not None:  # needs what a town has open
+            continue
+        submitted = client.post(
+            "/api/v1/cases",
+            json={**NEW_CASE, "service": service["id"], "data": service["example"]},
+            headers=auth("applicant", sub="portal:1"),
+        )
+        assert submitted.status_code == 201, submitted.text
+        case = submitted.json()
+        page = client.get(f"/console/cases/{case['id']}")
+        assert page.status_code == 200, (service["id"], page.text[-2000:])
+        declared = {step.name for step in steps_for(service["id"])}
+        assert offered(page.text) <= declared
+        assert offered(page.text), service["id"]
+        assert "Traceback" not in page.text
+        rendered += 1
+    assert rendered >= 8
