@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
-from application.access_log import AccessLogFilter
+from application.access_log import AccessLogFilter, AccessLogUnavailable
 from infrastructure.integrity.checks import verify_case_file
 from infrastructure.settings import Settings
 from infrastructure.wiring import Vorgang
@@ -199,3 +199,19 @@ def test_the_file_carries_a_proof_that_verifies_and_fails_once_tampered(
     assert not report.ok
     assert report.disagreement is not None
     assert report.disagreement.position == positions[0]
+
+
+def test_no_file_leaves_when_its_read_cannot_be_recorded(
+    client: TestClient, auth: Auth, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = notified_case(client, auth)
+
+    def unwritable(*_args: Any, **_kwargs: Any) -> None:
+        raise AccessLogUnavailable("the access log's database is gone")
+
+    monkeypatch.setattr(vorgang_of(client).access_log, "record_read", unwritable)
+    for asked in ("json", "html", "pdf"):
+        answer = client.get(f"{url}/file", params={"format": asked}, headers=auth("auditor"))
+        assert answer.status_code == 503, asked
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert "Max Mustermann" not in answer.text
