@@ -22,6 +22,7 @@ from projections.due_timers import DueTimers
 from projections.feed import Feed
 from projections.holiday_offerings import HolidayOfferings
 from projections.inbox import Inbox
+from projections.integrity_chain import IntegrityChain
 from projections.markets import Markets
 from projections.open_dispatches import OpenDispatches
 from projections.receivables import Receivables
@@ -371,6 +372,7 @@ def test_projection_status_and_metrics(client: TestClient, auth: Auth) -> None:
             WaterMeters,
             HolidayOfferings,
             Markets,
+            IntegrityChain,  # the hash chain over the log (decision 35)
         )
     }
     assert names[inbox_view]["position"] >= case["position"]
