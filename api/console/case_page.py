@@ -58,7 +58,7 @@ from api.console.session import ConsoleActor
 from api.console.templating import render
 from api.dependencies import FacadeDep
 from api.problems import kind_of, problem_kinds
-from application.case_file import CaseFiles, DecisionOnFile, TimelineEntry
+from application.case_file import DecisionOnFile, TimelineEntry
 from application.commands import StaffNotKnownYet
 from application.facade import Facade
 from application.views import CaseState
@@ -66,7 +66,6 @@ from domain.actor import Actor, Role
 from domain.commands import Step
 from domain.services.catalogue import SERVICES
 from domain.teams import NotYourTeam, check_serves
-from projections.audit_trail import event_label
 
 log = structlog.get_logger(__name__)
 router = APIRouter()
@@ -258,30 +257,6 @@ class CasePage:
         return ".".join(o.step.name for o in self.offers)
 
 
-def case_files(vorgang: Facade) -> CaseFiles:
-    """The application's case files (the timeline and decisions of ``application/case_file``).
-
-    Where the application does not offer them yet, built over the same store and audit.
-    """
-    offered = getattr(vorgang, "case_files", None)
-    if isinstance(offered, CaseFiles):
-        return offered
-    cases = vorgang.cases
-
-    def german(service: str, event_type: str) -> str | None:
-        found = event_label(service, event_type)
-        return found["de"] if found is not None else None
-
-    return CaseFiles(
-        cases.store,
-        cases.clock,
-        vorgang.decision_audit,
-        german,
-        positions=vorgang.positions,
-        withheld=cases.withheld_from,
-    )
-
-
 def record_case_read(vorgang: Facade, actor: Actor, case_id: UUID) -> None:
     """The access log's line for this read of the case (decision 36), before it is shown."""
     vorgang.access_log.record_read(actor, route=ROUTE, what="case", case_id=case_id)
@@ -293,7 +268,7 @@ def read_case(
     """The case as this person may read it (blocking), its read recorded first."""
     state = vorgang.cases.view(case_id, actor=actor)  # another town's: CaseNotFound (404)
     record_case_read(vorgang, actor, case_id)
-    files = case_files(vorgang)
+    files = vorgang.case_files  # the timeline and decisions of the Akte, not a second copy
     timeline = files.timeline(case_id, actor=actor)
     decisions = files.decision_records(case_id, actor=actor)
     offers = []
