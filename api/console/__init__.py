@@ -33,6 +33,7 @@ from api.console import pages, sign_in
 from api.console.csrf import CsrfRefused, csrf_protect
 from api.console.session import ConsoleForbidden, SignInRequired
 from api.console.templating import render
+from api.context import where_it_failed
 from api.problems import kind_of, problem_kinds
 from api.text_input import no_nul_in_parameters
 from application.access_log import AccessLogUnavailable
@@ -130,7 +131,13 @@ def install_error_pages(console: FastAPI, retry_after: int, watch: object) -> No
         return page
 
     async def crashed(request: Request, error: Exception) -> Response:
-        log.exception("console page failed", path=request.url.path)
+        # types and code locations only: an error's text may quote personal data
+        log.error(
+            "console page failed",
+            error=type(error).__name__,
+            where=where_it_failed(error),
+            path=request.url.path,
+        )
         return error_page(request, 500)
 
     for error_class in kinds:

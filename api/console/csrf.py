@@ -13,6 +13,7 @@ htmx send them), cached per request so the route reads the same fields the check
 
 from __future__ import annotations
 
+import re
 import secrets
 import urllib.parse
 
@@ -20,12 +21,22 @@ from fastapi import Request
 from markupsafe import Markup, escape
 from starlette.datastructures import FormData, UploadFile
 
-from api.console.session import flow_of, same, session_of
+from api.console.session import (
+    SignInRequired,
+    flow_of,
+    next_path,
+    safe_next,
+    same,
+    session_of,
+)
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_FORM_BYTES = 256 * 1024
+SIGN_IN_PATH = "/console/sign-in"
+COMMAND_SUFFIX = re.compile(r"/commands/[^/]+$")  # a case's command: back to the case page
+POST_ONLY = frozenset({"/console/search", "/console/sign-out"})
 
 
 class CsrfRefused(Exception):
@@ -76,6 +87,14 @@ async def read_form(request: Request) -> FormData:
     return form
 
 
+def page_of_post(request: Request) -> str:
+    """The page a form was sent from: htmx names it, else the form's own page by its path."""
+    if request.headers.get("HX-Request") == "true":
+        return next_path(request)
+    path = COMMAND_SUFFIX.sub("", request.url.path)
+    return safe_next(path if path not in POST_ONLY else "/console/")
+
+
 def expected_token(request: Request) -> str | None:
     """The token this browser must send: its session's, or its sign-in flow's."""
     session = session_of(request)
@@ -86,9 +105,15 @@ def expected_token(request: Request) -> str | None:
 
 
 async def check_csrf(request: Request) -> None:
-    """Refuse (``CsrfRefused``) a state-changing request without the right token."""
+    """Refuse (``CsrfRefused``) a state-changing request without the right token.
+
+    Without a session (expired, signed out) a form other than the sign-in's leads to the
+    sign-in and back to the page it was sent from, not to a bare 403.
+    """
     if request.method in SAFE_METHODS:
         return
+    if session_of(request) is None and request.url.path != SIGN_IN_PATH:
+        raise SignInRequired(page_of_post(request))
     sent = request.headers.get(CSRF_HEADER)
     if not sent:
         field = (await read_form(request)).get(CSRF_FIELD)

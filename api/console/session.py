@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import anyio
+import jwt
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -188,14 +189,24 @@ def session_of(request: Request) -> Session | None:
     return found
 
 
-def start_session(response: Response, request: Request, actor: Actor) -> Session:
-    """Sign ``actor`` in: a new session id and CSRF token in a fresh sealed cookie."""
-    seconds = int(request.app.state.settings.console_session_hours * 3600)
+def start_session(
+    response: Response, request: Request, actor: Actor, not_after: int | None = None
+) -> Session:
+    """Sign ``actor`` in: a new session id and CSRF token in a fresh sealed cookie.
+
+    The session ends after ``VORGANG_CONSOLE_SESSION_HOURS``, and never after ``not_after``
+    (the expiry of the token it was opened with).
+    """
+    now = int(time.time())
+    expires = now + int(request.app.state.settings.console_session_hours * 3600)
+    if not_after is not None:
+        expires = min(expires, not_after)
+    seconds = max(1, expires - now)
     session = Session(
         actor=actor,
         sid=secrets.token_urlsafe(16),
         csrf=secrets.token_urlsafe(32),
-        expires=int(time.time()) + seconds,
+        expires=expires,
     )
     sealed = sealer(request, b"session").seal(
         {
@@ -264,6 +275,16 @@ def verify_token(request: Request, token: str) -> Actor:
     """The person a bearer token names, by the API's own verifier (development or OIDC)."""
     verifier: TokenVerifier = request.app.state.verifier
     return verifier.verify(token)
+
+
+def token_expiry(token: str) -> int | None:
+    """The ``exp`` of a token the verifier has just accepted (read, not verified again)."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.InvalidTokenError:
+        return None
+    exp = claims.get("exp")
+    return int(exp) if isinstance(exp, int | float) else None
 
 
 # --- the authorization code flow with PKCE -------------------------------------------

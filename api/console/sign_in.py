@@ -23,6 +23,7 @@ from api.console.session import (
     save_flow,
     session_of,
     start_session,
+    token_expiry,
     verify_token,
 )
 from api.console.templating import render
@@ -89,7 +90,7 @@ async def sign_in_with_token(request: Request) -> Response:
     if not admitted(actor):
         return sign_in_page(request, next_to, error=NOT_STAFF, status_code=403)
     response = RedirectResponse(next_to, status_code=303)
-    start_session(response, request, actor)
+    start_session(response, request, actor, token_expiry(token))
     log.info("console sign-in", method="development-token", actor_id=actor.id)
     return response
 
@@ -168,7 +169,7 @@ async def callback(
     if not admitted(actor):
         return sign_in_page(request, next_to, error=NOT_STAFF, status_code=403)
     response = RedirectResponse(next_to, status_code=303)
-    start_session(response, request, actor)
+    start_session(response, request, actor, token_expiry(token))
     log.info("console sign-in", method="oidc", actor_id=actor.id)
     return response
 
