@@ -132,13 +132,6 @@ def test_a_cookie_copied_before_sign_out_is_refused_after_it(
     assert replayed.status_code == 303, "the signed-out session still opens the Posteingang"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "REVIEW: the console session lasts VORGANG_CONSOLE_SESSION_HOURS (8 h) whatever the "
-        "token's exp; a 5-minute token opens an 8-hour session"
-    ),
-)
 def test_the_session_ends_no_later_than_the_token_it_was_opened_with(
     console: TestClient, tokens: DevelopmentTokens, settings: Settings
 ) -> None:
@@ -152,14 +145,6 @@ def test_the_session_ends_no_later_than_the_token_it_was_opened_with(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "REVIEW: with an expired session the CSRF check runs first and answers 403, which "
-        "htmx does not swap: the clerk's button silently does nothing instead of leading to "
-        "the sign-in"
-    ),
-)
 def test_an_htmx_command_after_the_session_expired_asks_to_sign_in_again(
     console: TestClient, tokens: DevelopmentTokens, settings: Settings
 ) -> None:
@@ -179,13 +164,6 @@ def test_an_htmx_command_after_the_session_expired_asks_to_sign_in_again(
     assert answer.headers["HX-Redirect"].startswith("/console/sign-in")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "REVIEW: with an expired session a form POST gets a 403 'Sicherheitsprüfung' page "
-        "instead of the sign-in (and next= would name the POST-only command path)"
-    ),
-)
 def test_a_form_sent_after_the_session_expired_leads_to_the_sign_in_and_back_to_its_page(
     console: TestClient, tokens: DevelopmentTokens, settings: Settings
 ) -> None:
@@ -201,13 +179,6 @@ def test_a_form_sent_after_the_session_expired_leads_to_the_sign_in_and_back_to_
     assert answer.headers["location"] == f"/console/sign-in?next=/console/cases/{case['id']}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "REVIEW: the console's catch-all handler uses log.exception: the exception's text "
-        "(which may quote personal data) goes into the log, unlike the API's where_it_failed"
-    ),
-)
 def test_a_console_page_that_fails_logs_no_text_of_the_error(
     console: TestClient, tokens: DevelopmentTokens, monkeypatch: pytest.MonkeyPatch
 ) -> None:
