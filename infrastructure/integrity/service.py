@@ -12,7 +12,7 @@ from infrastructure.integrity.signing import ALGORITHM, CheckpointSigner, public
 from infrastructure.integrity.verify import (
     chain_head,
     log_head,
-    verify_access_log_hook,
+    verify_access_log_chain,
     verify_log,
 )
 from infrastructure.view_database import ViewDatabase
@@ -42,9 +42,7 @@ class Integrity:
                 by=by,
             )
         ]
-        access = verify_access_log_hook(self.views, self.public_keys, auditor_copies)
-        if access is not None:
-            reports.append(access)
+        reports.append(verify_access_log_chain(self.views, self.public_keys, auditor_copies))
         return reports
 
     def head(self) -> int:

@@ -13,12 +13,12 @@ recorded in ``vorgang_integrity_verifications``.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from application.store import VorgangStore
+from infrastructure.access_log import verify_access_log
 from infrastructure.integrity.checkpoints import (
     CHAIN_TABLE,
     VERIFICATIONS,
@@ -340,29 +340,18 @@ def _walk(
 
 # ---------------------------------------------------------------- the access log's chain
 
-ACCESS_LOG_MODULE = "infrastructure.access_log"  # decision 36 provides ``verify_access_log``
 
-
-def verify_access_log_hook(
+def verify_access_log_chain(
     views: ViewDatabase,
     public_keys: Mapping[str, bytes],
     auditor_copies: Sequence[Checkpoint] = (),
-) -> ChainReport | None:
-    """The access log's chain (``infrastructure.access_log.verify_access_log``), checked
-    against the system's checkpoints of it and an auditor's copies; None while that module
-    does not offer it."""
-    try:
-        module = importlib.import_module(ACCESS_LOG_MODULE)
-    except ImportError:
-        return None
-    verify = getattr(module, "verify_access_log", None)
-    if verify is None:
-        return None
+) -> ChainReport:
+    """The access log's chain (decision 36: ``infrastructure.access_log.verify_access_log``),
+    checked against the system's checkpoints of it and an auditor's copies."""
     chain = ACCESS_LOG_CHAIN
     held = checkpoints(views, chain)
     copies = [c for c in auditor_copies if c.chain == chain]
-    report: ChainReport = verify(views, dict(public_keys), checkpoints=[*held, *copies])
-    return report
+    return verify_access_log(views, dict(public_keys), checkpoints=[*held, *copies])
 
 
 # ---------------------------------------------------------------- a case's proof

@@ -508,6 +508,7 @@ def test_the_cli_exits_1_on_a_disagreement_and_reads_an_auditors_copy(
     ok = runner.invoke(app, ["audit", "verify", "--full", "--checkpoints", str(copies)])
     assert ok.exit_code == 0, ok.output
     assert ok.output.startswith("log: ok")
+    assert "\naccess-log: ok" in ok.output  # the access log's chain too (decision 36)
     as_json = runner.invoke(app, ["audit", "verify", "--json"])
     assert as_json.exit_code == 0, as_json.output
     assert json.loads(as_json.output)["chains"][0]["ok"] is True
