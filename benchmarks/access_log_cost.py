@@ -20,6 +20,7 @@ from typing import Any
 from uuid import uuid4
 
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from api.app import create_app
 from api.auth import DevelopmentTokens
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         url = args.postgres or f"sqlite:///{Path(directory) / 'bench.db'}"
         settings = Settings(
             database_url=url,
-            token_secret=SECRET,
+            token_secret=SecretStr(SECRET),
             documents_dir=str(Path(directory) / "documents"),
             scheduler=False,
         )
