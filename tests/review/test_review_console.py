@@ -290,3 +290,24 @@ def test_problems_are_shown_to_the_clerk_in_german(
         shown = re.findall(r'(?:role="alert"|class="error field-error")[^>]*>([^<]*)<', answer.text)
         assert shown, answer.text[:500]
         assert not [text for text in shown if english.search(text)], shown
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "REVIEW: an admin is admitted to the console, but the sign-in leads to the "
+        "Posteingang, which is closed to admins: the first page after signing in is a 403, "
+        "and the navigation keeps offering it"
+    ),
+)
+def test_an_admin_signing_in_lands_on_a_page_open_to_them(
+    console: TestClient, tokens: DevelopmentTokens
+) -> None:
+    admin = tokens.issue(subject="ada.admin", name="Ada Admin", role=Role.ADMIN, tenant="usingen")
+    page = console.get("/console/sign-in")
+    answer = console.post(
+        "/console/sign-in",
+        data={"token": admin, "next": "/console/", "csrf_token": csrf_of(page.text)},
+        follow_redirects=True,
+    )
+    assert answer.status_code == 200, f"{answer.status_code}: {answer.url}"
