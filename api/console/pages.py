@@ -24,7 +24,7 @@ from uuid import UUID
 
 import anyio
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from api.console.csrf import read_form
 from api.console.session import ConsoleActor, ConsoleForbidden
@@ -202,8 +202,13 @@ async def inbox_page(
     service: Annotated[str, Query(max_length=60)] = "",
     due: Literal["", "overdue", "soon"] = "",
     whose: Literal["", "me", "unassigned"] = "",
-) -> HTMLResponse:
-    """The Posteingang: open cases of the person's town by due date, with filters."""
+) -> Response:
+    """The Posteingang: open cases of the person's town by due date, with filters.
+
+    An admin (who reads no cases) lands on the statistics instead.
+    """
+    if actor.roles.isdisjoint(INBOX_READERS):
+        return RedirectResponse("/console/statistics", status_code=303)
     actor = require(actor, INBOX_READERS)
     filters = inbox_filters(status, service, due, whose)
     rows = await anyio.to_thread.run_sync(inbox_rows, read_side, vorgang, actor, filters)

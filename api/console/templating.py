@@ -17,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from api.console.csrf import csrf_field, csrf_token
 from api.console.session import flow_of, save_flow, session_of
+from domain.actor import Actor, Role
 from domain.tenants import TENANTS
 from domain.working_days import BERLIN
 
@@ -61,7 +62,13 @@ def town(tenant: str | None) -> str:
     return found.display_name if found else tenant
 
 
+def reads_cases(actor: Actor) -> bool:
+    """Whether the Posteingang and cases are open to this person (not to admins)."""
+    return not actor.roles.isdisjoint({Role.CLERK, Role.SUPERVISOR, Role.AUDITOR})
+
+
 TEMPLATES.globals |= {
+    "reads_cases": reads_cases,
     "csrf_field": csrf_field,
     "csrf_token": csrf_token,
     "german_date": german_date,
