@@ -52,6 +52,7 @@ from tests.conftest import (
     require_postgres,
 )
 from tests.infrastructure import projection_worker as pw
+from tests.infrastructure.conftest import copy_sqlite_demo
 
 MODULE = "tests.infrastructure.projection_worker"
 _SEED = os.environ.get("VORGANG_CRASH_SEED", "15")
@@ -324,14 +325,18 @@ def assert_exactly_the_fresh_rebuild(vorgang: Vorgang, views: ViewDatabase, vers
 # --------------------------------------------------------------------- SQLite
 
 
-def test_sqlite_views_survive_fifty_kills_at_random_moments(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'vorgang.db'}"
+def test_sqlite_views_survive_fifty_kills_at_random_moments(
+    tmp_path: Path, sqlite_demo: Path
+) -> None:
+    # The log starts as write_log's: a copy of the run's demo (seeded once for every test
+    # that starts from it), then the busy cases.
+    url, _ = copy_sqlite_demo(sqlite_demo, tmp_path / "demo")
     rng = random.Random(SEED)
     vorgang, clock = pw.new_vorgang(url)
     views = open_views(parse_database_url(url))
     started = time.monotonic()
     try:
-        write_log(vorgang, clock, cases=230)
+        pw.write_cases(vorgang.cases, clock, 0, 230)
         crashes = crash_repeatedly(
             url, views, (vorgang, clock), kills=SQLITE_KILLS, rng=rng, log=tmp_path / "worker.log"
         )
