@@ -456,6 +456,8 @@ class ChainedAccessLog:
     def prune(self, retention_days: int) -> Pruned:
         """Delete lines older than the retention, record a signed anchor where the chain
         continues, and shred the search texts of months wholly before the cut."""
+        if retention_days < 1:
+            raise ValueError("the access log keeps its lines at least one day")
         now = self._now()
         cut = now - timedelta(days=retention_days)
         with self.views.transaction() as tx:
@@ -605,9 +607,9 @@ def verify_access_log(
 
     if found:
         anchor = found[-1]
-        if anchor.checkpoint is not None and public_keys:
+        if public_keys:  # with keys known, only a signed anchor is a trusted start
             checked += 1
-            if not signature_verifies(anchor.checkpoint, public_keys):
+            if anchor.checkpoint is None or not signature_verifies(anchor.checkpoint, public_keys):
                 detail = f"the pruning anchor at {anchor.position} is not signed by a known key"
                 return report(start, 0, Disagreement(chain, anchor.position, BAD_SIGNATURE, detail))
         start, previous = anchor.position, anchor.link

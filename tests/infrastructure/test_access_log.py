@@ -288,7 +288,10 @@ def test_vorgang_audit_prune_access_log_prunes_by_the_retention(
     for _ in range(3):
         log.record_read(CLERK, route=ROUTE, what="case", case_id=uuid4())
     monkeypatch.setenv("VORGANG_DATABASE_URL", vorgang.settings.database_url)
-    result = CliRunner().invoke(app, ["audit", "prune-access-log", "--days", "30"])
+    monkeypatch.setenv("VORGANG_ACCESS_LOG_RETENTION_DAYS", "30")
+    below = CliRunner().invoke(app, ["audit", "prune-access-log", "--days", "29"])
+    assert below.exit_code == 2  # shorter only by the setting
+    result = CliRunner().invoke(app, ["audit", "prune-access-log"])
     assert result.exit_code == 0, result.output
     assert "pruned 3 lines; the chain continues after position 3" in result.stdout
     assert rows(vorgang, f"SELECT position FROM {ANCHORS}") == [(3,)]

@@ -56,11 +56,6 @@ def rewrite_from(vorgang: Vorgang, position: int, actor_id: str) -> None:
             previous = link
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="REVIEW: verify_access_log starts from any row of vorgang_access_log_anchors, "
-    "unsigned ones included; an inserted anchor hides lines deleted before it",
-)
 def test_an_unsigned_anchor_inserted_by_hand_does_not_hide_deleted_lines(
     vorgang: Vorgang,
 ) -> None:
@@ -77,11 +72,6 @@ def test_an_unsigned_anchor_inserted_by_hand_does_not_hide_deleted_lines(
     assert not access_report(vorgang).ok
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="REVIEW: `vorgang audit prune-access-log --days N` accepts any N (negative, or "
-    "below VORGANG_ACCESS_LOG_RETENTION_DAYS) and prunes recent lines behind a valid anchor",
-)
 def test_pruning_below_the_retention_is_refused(
     vorgang: Vorgang, monkeypatch: pytest.MonkeyPatch
 ) -> None:
