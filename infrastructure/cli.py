@@ -542,9 +542,12 @@ def audit_prune_access_log(
     signed anchor, so verification stays green and a line deleted later is still found."""
     settings = load_settings()
     configure_logging(settings.log_format, "WARNING")
+    retention = settings.access_log_retention_days
+    if days is not None and days < retention:  # shorter only by the setting, never ad hoc
+        raise fail(f"--days must be at least VORGANG_ACCESS_LOG_RETENTION_DAYS ({retention})")
     vorgang = open_vorgang(settings)
     try:
-        pruned = vorgang.access_log.prune(days or settings.access_log_retention_days)
+        pruned = vorgang.access_log.prune(days or retention)
     finally:
         vorgang.close()
     if pruned.anchor_position is None:
