@@ -292,14 +292,6 @@ def test_problems_are_shown_to_the_clerk_in_german(
         assert not [text for text in shown if english.search(text)], shown
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "REVIEW: an admin is admitted to the console, but the sign-in leads to the "
-        "Posteingang, which is closed to admins: the first page after signing in is a 403, "
-        "and the navigation keeps offering it"
-    ),
-)
 def test_an_admin_signing_in_lands_on_a_page_open_to_them(
     console: TestClient, tokens: DevelopmentTokens
 ) -> None:
