@@ -22,7 +22,8 @@ moved); each signal fetches ``/console/cases/{case_id}/live?seen=<version>``, wh
 204 while the case is unchanged and otherwise its new state, timeline and decisions (and the
 commands, where the commands open changed).
 
-Every read of a case's data is recorded in the access log (``what="case"``) before it is shown.
+Every read of a case's data is recorded in the access log (``what="console-case"``,
+``application.access_log.CONSOLE_CASE``) before it is shown.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from api.console.session import ConsoleActor
 from api.console.templating import render
 from api.dependencies import FacadeDep
 from api.problems import kind_of, problem_kinds
+from application.access_log import CONSOLE_CASE
 from application.case_file import DecisionOnFile, TimelineEntry
 from application.commands import StaffNotKnownYet
 from application.facade import Facade
@@ -127,6 +129,10 @@ PROBLEM_MESSAGES: Final = {
     "forbidden": "Dafür fehlt Ihnen die Berechtigung.",
     "not-found": "Der Vorgang wurde nicht gefunden.",
     "database-unavailable": "Der Dienst ist vorübergehend nicht erreichbar. Bitte gleich erneut.",
+    "missing-version": (
+        "Das Formular nennt nicht, welchen Stand des Vorgangs Sie gesehen haben. Bitte laden "
+        "Sie die Seite neu und senden Sie es erneut."
+    ),
 }
 
 
@@ -259,7 +265,7 @@ class CasePage:
 
 def record_case_read(vorgang: Facade, actor: Actor, case_id: UUID) -> None:
     """The access log's line for this read of the case (decision 36), before it is shown."""
-    vorgang.access_log.record_read(actor, route=ROUTE, what="case", case_id=case_id)
+    vorgang.access_log.record_read(actor, route=ROUTE, what=CONSOLE_CASE, case_id=case_id)
 
 
 def read_case(
@@ -425,6 +431,10 @@ async def take_step(
         offer.status = 422
         return await _answer_with_form(request, vorgang, case_id, actor, offer, htmx)
     expected = _expected_version(form.get(VERSION_FIELD))
+    if expected is None:  # never run a command without the concurrency check
+        offer.message = PROBLEM_MESSAGES["missing-version"]
+        offer.status = 428
+        return await _answer_with_form(request, vorgang, case_id, actor, offer, htmx)
     acting = actor.acting_in(STAFF & set(step.roles))
     try:
         await anyio.to_thread.run_sync(
@@ -453,10 +463,11 @@ async def take_step(
 
 
 def _expected_version(text: object) -> int | None:
-    try:
-        return int(str(text)) if text not in (None, "") else None
-    except ValueError:
+    """The version the form was made at; None when missing or not a whole number >= 1."""
+    if not isinstance(text, str) or not text.isascii() or not text.isdecimal() or len(text) > 10:
         return None
+    version = int(text)
+    return version if 1 <= version <= 2**31 - 1 else None
 
 
 def _problem_of(request: Request, error: Exception) -> dict[str, Any] | None:

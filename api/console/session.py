@@ -3,8 +3,8 @@
 The session lives in the cookie alone — the signed-in person (as their token named them),
 a random session id, the CSRF token and the expiry, sealed with AES-GCM under a key derived
 (HKDF) from ``VORGANG_ID_SECRET`` — so every API process reads it and none keeps memory of
-it. The cookie is HttpOnly, SameSite=Lax, Secure when the console is reached over https, and
-scoped to ``/console``. Sign-out clears it; a copy of the cookie taken before lasts until its
+it. The cookie is HttpOnly, SameSite=Lax, Secure in production (whatever scheme the request
+names) or when the console is reached over https, and scoped to ``/console``. Sign-out clears it; a copy of the cookie taken before lasts until its
 expiry (``VORGANG_CONSOLE_SESSION_HOURS``): the price of keeping no server state.
 
 Production: ``/console/sign-in/oidc`` sends the browser to the issuer's authorization
@@ -144,7 +144,13 @@ def actor_from(claims: dict[str, Any]) -> Actor:
 
 
 def is_https(request: Request) -> bool:
-    """Whether the browser reached the console over https (Secure cookies then)."""
+    """Whether the console's cookies are Secure: always in production, else over https.
+
+    In production the console is only ever reached over https, even when a proxy in front
+    forwards plain http without ``X-Forwarded-Proto``: the request's scheme does not decide.
+    """
+    if str(request.app.state.settings.environment) == "production":
+        return True
     return request.url.scheme == "https"
 
 

@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.auth import DevelopmentTokens
-from application.access_log import AccessLogFilter
+from application.access_log import CONSOLE_CASE, AccessLogFilter
 from domain.actor import Role
 from domain.case_steps import CASE_STEPS
 from tests.api.conftest import NEW_CASE, Auth
@@ -255,6 +255,24 @@ def test_a_step_the_role_may_not_take_is_refused_without_running(
     assert len(history.json()) == 1
 
 
+@pytest.mark.parametrize("version", [None, "", "zwei", "-1", "0", "1.0", "99999999999", "²"])
+def test_a_command_without_a_readable_version_is_refused_without_running(
+    client: TestClient, tokens: DevelopmentTokens, auth: Auth, version: str | None
+) -> None:
+    case = submit(client, auth)
+    csrf = sign_in(client, tokens)
+    fields = {"csrf_token": csrf} | ({} if version is None else {"_version": version})
+    path = f"/console/cases/{case['id']}/commands/claim"
+    for headers in (HTMX, {}):
+        answer = client.post(path, data=fields, headers=headers, follow_redirects=False)
+        assert 'role="alert"' in answer.text, answer.text[:300]
+        assert "Bitte laden Sie die Seite neu" in answer.text
+        assert 'data-status="428"' in answer.text
+    assert answer.status_code == 428
+    history = client.get(f"/api/v1/cases/{case['id']}/history", headers=auth("clerk"))
+    assert len(history.json()) == 1, "the command ran without the concurrency check"
+
+
 def test_a_list_of_models_gets_one_more_row_on_request(
     client: TestClient, tokens: DevelopmentTokens, auth: Auth
 ) -> None:
@@ -313,7 +331,7 @@ def test_every_read_of_the_case_page_is_in_the_access_log(
     if reader is None:
         pytest.skip("the access log's reader is not wired yet")
     lines = reader.lines(
-        AccessLogFilter(tenant="usingen", case_id=UUID(case["id"]), what="case"),
+        AccessLogFilter(tenant="usingen", case_id=UUID(case["id"]), what=CONSOLE_CASE),
         after=None,
         limit=10,
     )

@@ -125,6 +125,40 @@ def test_over_https_the_session_cookie_is_secure(
     assert "secure" in {part.strip().lower() for part in cookie.split(";")[1:]}
 
 
+def test_in_production_the_session_cookie_is_secure_even_over_plain_http() -> None:
+    """Behind a proxy that forwards plain http without X-Forwarded-Proto: still Secure."""
+    from types import SimpleNamespace
+
+    from fastapi import Request
+    from fastapi.responses import Response
+
+    from api.console.session import clear_cookie, set_cookie
+    from infrastructure.settings import Environment
+
+    for environment, secure in ((Environment.PRODUCTION, True), (Environment.DEVELOPMENT, False)):
+        app = SimpleNamespace(
+            state=SimpleNamespace(settings=SimpleNamespace(environment=environment))
+        )
+        request = Request(
+            {
+                "type": "http",
+                "scheme": "http",
+                "app": app,
+                "headers": [],
+                "path": "/console/",
+                "query_string": b"",
+                "server": ("vorgang.example", 80),
+            }
+        )
+        assert request.url.scheme == "http"
+        response = Response()
+        set_cookie(response, request, SESSION_COOKIE, "sealed", 60)
+        clear_cookie(response, request, FLOW_COOKIE)
+        for cookie in response.headers.getlist("set-cookie"):
+            flags = {part.strip().lower() for part in cookie.split(";")[1:]}
+            assert ("secure" in flags) is secure, (environment, cookie)
+
+
 def test_a_bad_token_an_applicant_and_a_forged_cookie_are_not_signed_in(
     client: TestClient, tokens: DevelopmentTokens
 ) -> None:

@@ -231,14 +231,6 @@ def test_the_posteingang_and_the_case_name_who_handles_a_case_not_their_account_
     assert holder.group(1) == "Olga Idc", holder.group(1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "REVIEW: the case page records what='case', not application.access_log.CONSOLE_CASE "
-        "as the console contract says; the page also shows history, decisions and replay "
-        "verdicts"
-    ),
-)
 def test_a_case_opened_in_the_console_is_logged_as_a_console_read(
     console: TestClient, tokens: DevelopmentTokens
 ) -> None:
