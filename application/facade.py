@@ -14,6 +14,7 @@ from application.access_log import AccessLog, AccessLogReader
 from application.case_file import CaseFiles
 from application.cases import CaseService
 from application.commands import CommandHandler
+from application.console_sessions import SignedOutSessions
 from application.decision_audit import DecisionAudit
 from application.documents import DocumentService
 from application.holiday import HolidayService
@@ -61,6 +62,10 @@ class Facade(Protocol):
     @property
     def commands(self) -> CommandHandler:
         """Every step of every aggregate type."""
+
+    @property
+    def signed_out(self) -> SignedOutSessions:
+        """Console sessions signed out before their expiry, shared by every process."""
 
     @property
     def decision_audit(self) -> DecisionAudit:

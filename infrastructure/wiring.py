@@ -36,6 +36,7 @@ from infrastructure.access_log import ChainedAccessLog, create_access_log_tables
 from infrastructure.appointment_watch import AppointmentWatch
 from infrastructure.case_files import build_case_files
 from infrastructure.case_references import ReferencesInTheSearchView
+from infrastructure.console_sessions import SignedOutInTheViews, create_signed_out_sessions
 from infrastructure.database import DatabaseTarget, parse_database_url
 from infrastructure.documents.assembly import document_ports, renderer
 from infrastructure.documents.case_file_printer import WeasyPrintCaseFiles
@@ -109,6 +110,7 @@ class Vorgang:
     integrity: Integrity  # the log's hash chain: verification, checkpoints, keys (decision 35)
     integrity_proofs: ProofsFromTheChain  # a case's records in the chain, for its file
     access_log: ChainedAccessLog  # who read what (decision 36): recorded, listed, pruned
+    signed_out: SignedOutInTheViews  # console sessions signed out before expiry (decision 38)
 
     @property
     def access_lines(self) -> ChainedAccessLog:
@@ -286,6 +288,7 @@ def build(
             create_webhook_tables(views)  # webhook cursors, retries, the subscriptions' index
             create_relay_tables(views)  # the NATS relay's cursors
             create_access_log_tables(views)  # who read what, chained
+            create_signed_out_sessions(views)  # console sessions signed out before expiry
         except DATABASE_ERRORS as error:
             store.close()
             keys.close()
@@ -406,4 +409,5 @@ def build(
         integrity=Integrity(store, views, signer, public_keys),
         integrity_proofs=integrity_proofs,
         access_log=access_log,
+        signed_out=SignedOutInTheViews(views),
     )
