@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Query, Response
 
 from api.access import allow
 from api.dependencies import ActorDep, FacadeDep, RecordReadDep
+from api.problems import problem
 from api.routes.service_steps import PROBLEMS, CaseId
 from application.case_file import CaseFile
 from domain.actor import Role
@@ -100,16 +101,50 @@ EXAMPLE: Final = {
 }
 
 
-def wanted(format_: str | None, accept: str | None) -> str:
-    """The media type asked for: ``?format=`` first, else the first of the Accept header's
-    types this route gives (JSON when neither names one)."""
+def wanted(format_: str | None, accept: str | None) -> str | None:
+    """The media type asked for: ``?format=`` first, else the Accept header's most preferred
+    type this route gives (highest q-value; the listed order among equals; ``q=0`` refused;
+    ``*/*``, ``text/*``, ``application/*`` match). JSON when neither names anything; None when
+    the header accepts nothing this route gives (406)."""
     if format_ is not None:
         return FORMATS[format_]
-    for part in (accept or "").split(","):
-        media_type = part.split(";")[0].strip().lower()
-        if media_type in (HTML, PDF, JSON):
-            return media_type
-    return JSON
+    if accept is None or not accept.strip():
+        return JSON
+    offered = (JSON, HTML, PDF)
+    quality: dict[str, tuple[int, float, int]] = {}  # media type: (specificity, q, listed at)
+    for index, part in enumerate(accept.split(",")):
+        name, *parameters = (item.strip() for item in part.split(";"))
+        name = name.lower()
+        if not name:
+            continue
+        q = 1.0
+        for parameter in parameters:
+            key, _, value = parameter.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = min(max(float(value.strip()), 0.0), 1.0)
+                except ValueError:
+                    q = 0.0
+        for media_type in offered:
+            specificity = _matches(name, media_type)
+            if specificity and specificity > quality.get(media_type, (0, 0.0, 0))[0]:
+                quality[media_type] = (specificity, q, index)
+    acceptable = [media_type for media_type in offered if quality.get(media_type, (0, 0, 0))[1] > 0]
+    return min(
+        acceptable,
+        key=lambda media_type: (-quality[media_type][1], quality[media_type][2]),
+        default=None,
+    )
+
+
+def _matches(pattern: str, media_type: str) -> int:
+    """How specifically an Accept entry names a media type: 3 exactly, 2 by its type's
+    wildcard, 1 by ``*/*``, 0 not at all (the most specific entry's q-value counts)."""
+    if pattern == media_type:
+        return 3
+    if pattern.endswith("/*") and media_type.startswith(pattern[:-1]):
+        return 2
+    return 1 if pattern == "*/*" else 0
 
 
 @router.get(
@@ -146,6 +181,13 @@ def get_case_file(
     and payments, messages and letters, and the integrity proof of the case's records
     (check it with `vorgang audit verify --case-file FILE.json`)."""
     media_type = wanted(format_, accept)
+    if media_type is None:
+        return problem(
+            406,
+            "Not acceptable",
+            f"The case file is given as {JSON}, {HTML} or {PDF} (Accept or ?format=).",
+            slug="not-acceptable",
+        )
     file = vorgang.case_files.assemble(case_id, actor)
     # Recorded before anything of the file leaves; unwritable: 503 (decision 36).
     record("file", case_id=case_id)

@@ -132,6 +132,28 @@ def test_the_file_prints_as_german_html(client: TestClient, auth: Auth) -> None:
         assert "counter(pages)" in html  # printed with page numbers
 
 
+def test_a_file_nobody_accepts_is_406_and_format_still_wins(client: TestClient, auth: Auth) -> None:
+    url = notified_case(client, auth)
+    refused = {**auth("auditor"), "Accept": "image/png, application/pdf;q=0"}
+    answer = client.get(f"{url}/file", headers=refused)
+    assert answer.status_code == 406, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["status"] == 406
+    lines = vorgang_of(client).access_lines.lines(
+        AccessLogFilter(tenant="usingen", what="file"), after=None, limit=10
+    )
+    assert lines == []  # nothing left, so nothing read
+    given = client.get(f"{url}/file", params={"format": "pdf"}, headers=refused)
+    assert given.status_code == 200
+    assert given.headers["content-type"] == "application/pdf"
+    preferred = {**auth("auditor"), "Accept": "text/html;q=0.2, application/json;q=0.9"}
+    assert (
+        client.get(f"{url}/file", headers=preferred)
+        .headers["content-type"]
+        .startswith("application/json")
+    )
+
+
 def pdf_text(content: bytes) -> str:
     assert content.startswith(b"%PDF-")
     pages = PdfReader(io.BytesIO(content)).pages
