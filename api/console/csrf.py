@@ -24,6 +24,7 @@ from starlette.datastructures import FormData, UploadFile
 from api.console.session import (
     SignInRequired,
     flow_of,
+    load_session,
     next_path,
     safe_next,
     same,
@@ -123,5 +124,7 @@ async def check_csrf(request: Request) -> None:
 
 
 async def csrf_protect(request: Request) -> None:
-    """Dependency of the whole console: every POST is checked before its route runs."""
+    """Dependency of the whole console: the session is opened (off the event loop), then
+    every POST is checked before its route runs."""
+    await load_session(request)
     await check_csrf(request)

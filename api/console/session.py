@@ -1,11 +1,13 @@
 """Signing in to the clerk console: a sealed session cookie, the OIDC code flow with PKCE.
 
-The session lives in the cookie alone — the signed-in person (as their token named them),
-a random session id, the CSRF token and the expiry, sealed with AES-GCM under a key derived
-(HKDF) from ``VORGANG_ID_SECRET`` — so every API process reads it and none keeps memory of
-it. The cookie is HttpOnly, SameSite=Lax, Secure in production (whatever scheme the request
-names) or when the console is reached over https, and scoped to ``/console``. Sign-out clears it; a copy of the cookie taken before lasts until its
-expiry (``VORGANG_CONSOLE_SESSION_HOURS``): the price of keeping no server state.
+The session lives in the cookie — the signed-in person (as their token named them), a random
+session id, the CSRF token and the expiry, sealed with AES-GCM under a key derived (HKDF) from
+``VORGANG_ID_SECRET`` — so every API process reads it and none keeps memory of it. The cookie
+is HttpOnly, SameSite=Lax, Secure in production (whatever scheme the request names) or when
+the console is reached over https, and scoped to ``/console``. Sign-out clears it and records
+its session id as signed out until its expiry (``application.console_sessions``, a table in
+the database of the views): a copy of the cookie taken before opens nothing afterwards, in
+any process. Opening a session cookie costs one primary-key lookup in that table a request.
 
 Production: ``/console/sign-in/oidc`` sends the browser to the issuer's authorization
 endpoint (``response_type=code``, S256 PKCE, ``state``); the callback checks ``state`` against
@@ -174,25 +176,53 @@ def clear_cookie(response: Response, request: Request, name: str) -> None:
     )
 
 
+def _sealed_session(request: Request) -> Session | None:
+    """The session the request's cookie seals, unexpired (not yet asked whether signed out)."""
+    value = sealer(request, b"session").open(request.cookies.get(SESSION_COOKIE))
+    if value is None or int(value.get("exp", 0)) <= time.time():
+        return None
+    try:
+        return Session(
+            actor=actor_from(value["actor"]),
+            sid=str(value["sid"]),
+            csrf=str(value["csrf"]),
+            expires=int(value["exp"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _signed_out(request: Request, sid: str) -> bool:
+    """Whether the session was signed out, in any process (one primary-key lookup)."""
+    provider: VorgangProvider = request.app.state.provider
+    return provider.get().signed_out.signed_out(sid)
+
+
 def session_of(request: Request) -> Session | None:
-    """The request's valid, unexpired session, or None."""
+    """The request's valid, unexpired, not signed-out session, or None.
+
+    Asked once per request (the answer is kept in the request's scope): ``load_session``,
+    the console's first dependency, asks off the event loop; a page that did not pass it
+    (an error page) asks here.
+    """
     cached = request.scope.get("vorgang.console_session", False)
     if cached is not False:
         return cached  # type: ignore[no-any-return]
-    found = None
-    value = sealer(request, b"session").open(request.cookies.get(SESSION_COOKIE))
-    if value is not None and int(value.get("exp", 0)) > time.time():
-        try:
-            found = Session(
-                actor=actor_from(value["actor"]),
-                sid=str(value["sid"]),
-                csrf=str(value["csrf"]),
-                expires=int(value["exp"]),
-            )
-        except (KeyError, TypeError, ValueError):
-            found = None
+    found = _sealed_session(request)
+    if found is not None and _signed_out(request, found.sid):
+        found = None
     request.scope["vorgang.console_session"] = found
     return found
+
+
+async def load_session(request: Request) -> None:
+    """Open the request's session (its signed-out check in a worker thread) before any route."""
+    if request.scope.get("vorgang.console_session", False) is not False:
+        return
+    found = _sealed_session(request)
+    if found is not None and await anyio.to_thread.run_sync(_signed_out, request, found.sid):
+        found = None
+    request.scope["vorgang.console_session"] = found
 
 
 def start_session(
@@ -229,7 +259,12 @@ def start_session(
 
 
 def end_session(response: Response, request: Request) -> None:
-    """Sign out: the cookie goes."""
+    """Sign out (blocking): the session is recorded as signed out until its expiry, for every
+    process and every copy of its cookie, and the browser's cookie goes."""
+    session = session_of(request)
+    if session is not None:
+        provider: VorgangProvider = request.app.state.provider
+        provider.get().signed_out.sign_out(session.sid, session.expires)
     clear_cookie(response, request, SESSION_COOKIE)
     request.scope["vorgang.console_session"] = None
 

@@ -325,6 +325,53 @@ def test_a_session_opens_in_another_process_and_not_after_its_expiry(
     assert client.get("/console/", follow_redirects=False).status_code == 303
 
 
+def test_a_sign_out_ends_the_session_for_every_copy_of_its_cookie_in_every_process(
+    client: TestClient, tokens: DevelopmentTokens, settings: Settings, clock: FixedClock
+) -> None:
+    csrf = signed_in(client, tokens)
+    copied = client.cookies[SESSION_COOKIE]
+    vorgang: Any = client.app.state.provider.get()  # type: ignore[attr-defined]
+    opened = Sealer(settings.id_secret.get_secret_value(), b"session").open(copied)
+    assert opened is not None
+    sid = opened["sid"]
+    assert not vorgang.signed_out.signed_out(sid)
+    # another API process with the same settings and database: the copy opens its pages ...
+    with TestClient(create_app(settings, clock=clock)) as other:
+        other.cookies.set(SESSION_COOKIE, copied, path="/console")
+        assert other.get("/console/", follow_redirects=False).status_code == 200
+        out = client.post("/console/sign-out", data={"csrf_token": csrf}, follow_redirects=False)
+        assert out.status_code == 303
+        assert vorgang.signed_out.signed_out(sid)
+        # ... until the sign-out in the first process: then neither opens it
+        assert other.get("/console/", follow_redirects=False).status_code == 303
+        other.cookies.set(SESSION_COOKIE, copied, path="/console")
+        answer = other.post("/console/search", data={"csrf_token": csrf}, follow_redirects=False)
+        assert answer.status_code == 303
+        assert answer.headers["location"].startswith("/console/sign-in")
+    client.cookies.set(SESSION_COOKIE, copied, path="/console")
+    assert client.get("/console/", follow_redirects=False).status_code == 303
+    # a new sign-in is a new session, not signed out
+    assert signed_in(client, tokens)
+
+
+def test_the_record_of_signed_out_sessions_keeps_them_until_their_expiry_only(
+    client: TestClient,
+) -> None:
+    from infrastructure.console_sessions import TABLE, SignedOutInTheViews
+
+    vorgang: Any = client.app.state.provider.get()  # type: ignore[attr-defined]
+    now = [1_000_000.0]
+    record = SignedOutInTheViews(vorgang.views, now=lambda: now[0])
+    record.sign_out("a", 1_000_100)
+    record.sign_out("b", 1_000_200)
+    record.sign_out("gone", 999_999)  # expired already: nothing to keep
+    assert [record.signed_out(sid) for sid in ("a", "b", "gone")] == [True, True, False]
+    now[0] = 1_000_150.0
+    record.sign_out("c", 1_000_300)  # each sign-out prunes the sessions expired since
+    rows = vorgang.views.query(f"SELECT sid FROM {TABLE} ORDER BY sid")  # noqa: S608
+    assert [row[0] for row in rows] == ["b", "c"]
+
+
 def test_errors_are_german_pages(client: TestClient, tokens: DevelopmentTokens) -> None:
     signed_in(client, tokens)
     missing = client.get("/console/no-such-page")

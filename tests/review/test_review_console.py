@@ -112,14 +112,6 @@ def expire_session(console: TestClient, settings: Settings) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "REVIEW: sign-out only deletes the browser's cookie; a copy of the sealed session "
-        "cookie taken before stays valid until its expiry (no server-side revocation, no sid "
-        "deny-list)"
-    ),
-)
 def test_a_cookie_copied_before_sign_out_is_refused_after_it(
     console: TestClient, tokens: DevelopmentTokens
 ) -> None:
