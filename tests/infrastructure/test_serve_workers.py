@@ -122,7 +122,21 @@ def wait_for(ready, process: subprocess.Popen[bytes], log: Path) -> None:  # typ
         time.sleep(0.1)
 
 
-def test_two_api_processes_and_one_projection_process_serve_read_your_writes(
+def test_one_server_serves_read_your_writes_restarts_its_projections_and_stops_when_killed(
+    served: tuple[str, Path, subprocess.Popen[bytes]],
+) -> None:
+    """One ``serve --workers 2`` (each start costs three processes) through three steps.
+
+    Two API processes and one projection process serve read-your-writes; a projection
+    process that dies is started again; killed outright, the serving process leaves no
+    process behind.
+    """
+    two_api_processes_and_one_projection_process_serve_read_your_writes(served)
+    a_projection_process_that_dies_is_started_again(served)
+    the_processes_stop_when_the_serving_process_is_killed_outright(served)
+
+
+def two_api_processes_and_one_projection_process_serve_read_your_writes(
     served: tuple[str, Path, subprocess.Popen[bytes]],
 ) -> None:
     base, log, _process = served
@@ -181,7 +195,7 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_the_processes_stop_when_the_serving_process_is_killed_outright(
+def the_processes_stop_when_the_serving_process_is_killed_outright(
     served: tuple[str, Path, subprocess.Popen[bytes]],
 ) -> None:
     """SIGKILL leaves the parent no chance to stop its children: they notice and stop."""
@@ -252,7 +266,7 @@ def projection_pids(log: Path) -> list[int]:
     return pids
 
 
-def test_a_projection_process_that_dies_is_started_again(
+def a_projection_process_that_dies_is_started_again(
     served: tuple[str, Path, subprocess.Popen[bytes]],
 ) -> None:
     _base, log, process = served
