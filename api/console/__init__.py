@@ -31,6 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.console import pages, sign_in
 from api.console.csrf import CsrfRefused, csrf_protect
+from api.console.problem_texts import page_detail
 from api.console.session import ConsoleForbidden, SignInRequired
 from api.console.templating import render
 from api.context import where_it_failed
@@ -101,8 +102,7 @@ def install_error_pages(console: FastAPI, retry_after: int, watch: object) -> No
 
     async def http_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, StarletteHTTPException)
-        detail = None if error.status_code == 404 else str(error.detail)
-        return error_page(request, error.status_code, detail)
+        return error_page(request, error.status_code)  # the German title; never English
 
     async def invalid(request: Request, error: Exception) -> Response:
         return error_page(request, 400, "Ein Wert in der Adresse oder im Formular ist ungültig.")
@@ -115,7 +115,7 @@ def install_error_pages(console: FastAPI, retry_after: int, watch: object) -> No
             body = json.loads(bytes(answer.body))
         except ValueError:
             body = {}
-        page = error_page(request, answer.status_code, body.get("detail"))
+        page = error_page(request, answer.status_code, page_detail(body))  # never English
         if "retry-after" in answer.headers:
             page.headers["Retry-After"] = answer.headers["retry-after"]
         return page

@@ -55,6 +55,13 @@ from api.console.forms import (
 )
 from api.console.labels import STEPS
 from api.console.pages import readable_tenant, require, service_label, status_label
+from api.console.problem_texts import (
+    GENERIC_FIELD,
+    PROBLEM_MESSAGES,
+    field_message,
+    form_message,
+    slug_of,
+)
 from api.console.session import ConsoleActor
 from api.console.templating import render
 from api.dependencies import FacadeDep
@@ -111,28 +118,6 @@ APPLICANT_LABELS: Final = {
     "phone": "Telefon",
     "date_of_birth": "Geburtsdatum",
     "company": "Firma",
-}
-PROBLEM_MESSAGES: Final = {
-    "invalid-transition": "Dieser Schritt ist im jetzigen Stand des Vorgangs nicht möglich.",
-    "case-held": "Der Vorgang wird gerade von jemand anderem bearbeitet.",
-    "not-the-holder": "Bitte übernehmen Sie den Vorgang zuerst.",
-    "stale-version": (
-        "Der Vorgang wurde inzwischen geändert. Bitte prüfen Sie den Verlauf und senden Sie "
-        "das Formular dann erneut."
-    ),
-    "concurrent-update": (
-        "Der Vorgang wurde gleichzeitig geändert. Bitte prüfen Sie den Verlauf und senden "
-        "Sie das Formular erneut."
-    ),
-    "validation": "Bitte prüfen Sie die markierten Angaben.",
-    "refused": "Der Schritt wurde abgelehnt.",
-    "forbidden": "Dafür fehlt Ihnen die Berechtigung.",
-    "not-found": "Der Vorgang wurde nicht gefunden.",
-    "database-unavailable": "Der Dienst ist vorübergehend nicht erreichbar. Bitte gleich erneut.",
-    "missing-version": (
-        "Das Formular nennt nicht, welchen Stand des Vorgangs Sie gesehen haben. Bitte laden "
-        "Sie die Seite neu und senden Sie es erneut."
-    ),
 }
 
 
@@ -482,24 +467,23 @@ def _problem_of(request: Request, error: Exception) -> dict[str, Any] | None:
 
 
 def _show_problem(offer: Offer, problem: Mapping[str, Any]) -> None:
-    """A problem on the form: its fields at their inputs, the rest as the form's message."""
+    """A problem on the form, in German: its fields at their inputs, the rest as the form's
+    message (never the API's English ``detail`` or messages)."""
     status = int(problem.get("status", 500))
-    slug = str(problem.get("type", "")).rsplit("/", 1)[-1]
     errors: dict[str, list[str]] = {}
-    loose: list[str] = []
+    loose = False
     for item in problem.get("errors") or ():
         target = field_for(str(item.get("field", "")), offer.fields)
-        message = str(item.get("message", ""))
+        message = field_message(str(item.get("message", "")))
         if target:
             errors.setdefault(target, []).append(message)
         else:
-            loose.append(message)
-    words = PROBLEM_MESSAGES.get(slug, str(problem.get("title", "")))
-    detail = str(problem.get("detail", ""))
-    if not errors and detail and detail not in loose:
-        loose.append(detail)
+            loose = True
+    current = problem.get("current_status")
     offer.errors = errors
-    offer.message = words + (f" ({'; '.join(loose)})" if loose else "")
+    offer.message = form_message(problem, status_label(current) if current else None)
+    if loose and not errors and slug_of(problem) == "validation":
+        offer.message = f"{offer.message} {GENERIC_FIELD}"
     offer.status = status
 
 

@@ -240,15 +240,6 @@ def test_a_case_opened_in_the_console_is_logged_as_a_console_read(
     assert [line.what for line in lines] == [CONSOLE_CASE]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "REVIEW: the API's English problem texts reach the German console: a 409 appends "
-        "'cannot decide a case that is submitted; allowed now: add_note, ...', a domain "
-        "field error reads 'reply_by: the reply deadline must lie in the future', the 404 "
-        "page 'case ... not found'"
-    ),
-)
 def test_problems_are_shown_to_the_clerk_in_german(
     console: TestClient, tokens: DevelopmentTokens
 ) -> None:
