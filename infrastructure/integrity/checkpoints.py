@@ -2,8 +2,9 @@
 
 ``vorgang_integrity_checkpoints`` (chain, position, link hex, signed_at, key_id, signature
 base64) keeps every checkpoint signed; ``vorgang_integrity_verifications`` records every
-verification run, so the next incremental one starts at the last checkpoint a successful
-run reached. A checkpoint is due by count, in the chain batch's own transaction
+verification run, signed with the same key (``infrastructure/integrity/verify.py``), so the
+next incremental one starts at the last checkpoint a successful, signed run reached. A
+checkpoint is due by count, in the chain batch's own transaction
 (``CheckpointsDue.after_batch``), and by time, in a round beside the timers
 (``CheckpointsDue.tick``): the head is signed when the last checkpoint is older than the
 interval and the head moved since.
@@ -41,8 +42,26 @@ def create_checkpoint_tables(views: ViewDatabase) -> None:
             f"CREATE TABLE IF NOT EXISTS {VERIFICATIONS} (chain TEXT NOT NULL, "
             "verified_at TEXT NOT NULL, from_position BIGINT NOT NULL, "
             "to_position BIGINT NOT NULL, checkpoint_position BIGINT, ok BOOLEAN NOT NULL, "
-            "records BIGINT NOT NULL, verified_by TEXT NOT NULL)"
+            "records BIGINT NOT NULL, verified_by TEXT NOT NULL, checkpoint_link TEXT, "
+            "key_id TEXT, signature TEXT)"
         )
+        _add_missing(tx, VERIFICATIONS, ("checkpoint_link", "key_id", "signature"))
+
+
+def _add_missing(tx: ViewTransaction, table: str, columns: Sequence[str]) -> None:
+    """Columns a table made by an older version lacks (altered only where missing)."""
+    if tx.dialect == "postgresql":
+        held = tx.query(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = ?",
+            (table,),
+        )
+    else:
+        held = [(r[1],) for r in tx.query(f"PRAGMA table_info({table})")]
+    names = {str(c) for (c,) in held}
+    for column in columns:
+        if column not in names:
+            tx.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
 
 
 def record_checkpoint(tx: ViewTransaction, checkpoint: Checkpoint) -> None:

@@ -40,6 +40,7 @@ class Integrity:
                 full=full,
                 auditor_copies=auditor_copies,
                 by=by,
+                signer=self.signer,
             )
         ]
         reports.append(verify_access_log_chain(self.views, self.public_keys, auditor_copies))

@@ -78,6 +78,24 @@ class CheckpointSigner:
             chain, position, link, signed_at, self.key_id, self._private.sign(message)
         )
 
+    def sign_message(self, message: bytes) -> bytes:
+        """Ed25519 over a canonical message (a verification run's record, decision 35)."""
+        return self._private.sign(message)
+
+
+def verify_message(
+    key_id: str, message: bytes, signature: bytes, public_keys: Mapping[str, bytes]
+) -> bool:
+    """Whether the key ``key_id`` (one we know) signed exactly ``message``."""
+    public = public_keys.get(key_id)
+    if public is None:
+        return False
+    try:
+        Ed25519PublicKey.from_public_bytes(public).verify(signature, message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
 
 def verify_signature(checkpoint: Checkpoint, public_keys: Mapping[str, bytes]) -> bool:
     """Whether a key we know signed exactly this checkpoint."""

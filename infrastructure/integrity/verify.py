@@ -13,6 +13,7 @@ recorded in ``vorgang_integrity_verifications``.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,8 +26,8 @@ from infrastructure.integrity.checkpoints import (
     checkpoint_at,
     checkpoints,
 )
-from infrastructure.integrity.signing import verify_signature
-from infrastructure.projection_runner import stored_records
+from infrastructure.integrity.signing import CheckpointSigner, verify_message, verify_signature
+from infrastructure.projection_runner import TRACKING, stored_records
 from infrastructure.view_database import ViewDatabase
 from persistence.chain import (
     ACCESS_LOG_CHAIN,
@@ -43,8 +44,10 @@ from persistence.chain import (
     Checkpoint,
     Disagreement,
     StoredRecord,
+    encode_fields,
     link_of,
 )
+from projections.integrity_chain import IntegrityChain
 
 READ_BATCH = 5000  # records (and chain rows) read per query
 
@@ -90,32 +93,123 @@ def chain_rows_after(
         position = int(rows[-1][0])
 
 
-def last_verified_checkpoint(views: ViewDatabase, chain: str) -> int | None:
-    """The last checkpoint position a successful verification of the chain reached."""
+RUN_ENCODING = b"vorgang.verification.v1"
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedRun:
+    """A successful verification run, signed: the checkpoint it reached."""
+
+    verified_at: str
+    checkpoint_position: int
+    checkpoint_link: bytes
+
+
+def run_message(
+    chain: str,
+    verified_at: str,
+    from_position: int,
+    to_position: int,
+    checkpoint: Checkpoint | None,
+    ok: bool,
+    records: int,
+    by: str,
+    key_id: str,
+) -> bytes:
+    """The canonical bytes of a verification run, as signed and as verified."""
+    fields = (
+        chain,
+        verified_at,
+        str(from_position),
+        str(to_position),
+        "" if checkpoint is None else str(checkpoint.position),
+        "" if checkpoint is None else checkpoint.link.hex(),
+        "ok" if ok else "failed",
+        str(records),
+        by,
+        key_id,
+    )
+    return encode_fields(RUN_ENCODING, (f.encode() for f in fields))
+
+
+def signed_runs(
+    views: ViewDatabase, chain: str, public_keys: Mapping[str, bytes]
+) -> list[VerifiedRun]:
+    """The successful runs whose signature verifies, by the checkpoint they reached (a row
+    written by hand, unsigned or with a signature no key of ours gives, is ignored)."""
     rows = views.query(
-        f"SELECT MAX(checkpoint_position) FROM {VERIFICATIONS} WHERE chain = ? AND ok = ?",
+        "SELECT verified_at, from_position, to_position, checkpoint_position, records, "
+        f"verified_by, checkpoint_link, key_id, signature FROM {VERIFICATIONS} "
+        "WHERE chain = ? AND ok = ? AND checkpoint_position IS NOT NULL "
+        "AND signature IS NOT NULL ORDER BY checkpoint_position",
         (chain, True),
     )
-    return int(rows[0][0]) if rows and rows[0][0] is not None else None
+    runs = []
+    for at, start, to, position, records, by, link, key_id, signature in rows:
+        try:
+            reached = Checkpoint(chain, int(position), bytes.fromhex(str(link)), "", "", b"")
+            signed = base64.b64decode(str(signature), validate=True)
+        except ValueError:
+            continue
+        message = run_message(
+            chain, str(at), int(start), int(to), reached, True, int(records), str(by), str(key_id)
+        )
+        if verify_message(str(key_id), message, signed, public_keys):
+            runs.append(VerifiedRun(str(at), reached.position, reached.link))
+    return runs
 
 
-def record_run(views: ViewDatabase, report: ChainReport, checkpoint: int | None, by: str) -> None:
-    """Keep a verification run: the next incremental one starts from its checkpoint."""
+def record_run(
+    views: ViewDatabase,
+    report: ChainReport,
+    checkpoint: Checkpoint | None,
+    by: str,
+    signer: CheckpointSigner | None = None,
+) -> None:
+    """Keep a verification run, signed with the deployment's key: the next incremental one
+    starts from its checkpoint, and every later one checks that checkpoint is still there.
+    Unsigned (no signer) it is kept for the record only and never trusted."""
+    at = datetime.now(UTC).isoformat()
+    key_id = signature = None
+    if signer is not None:
+        key_id = signer.key_id
+        message = run_message(
+            report.chain,
+            at,
+            report.verified_from,
+            report.verified_to,
+            checkpoint,
+            report.ok,
+            report.records,
+            by,
+            key_id,
+        )
+        signature = base64.b64encode(signer.sign_message(message)).decode()
     with views.transaction() as tx:
         tx.execute(
             f"INSERT INTO {VERIFICATIONS} (chain, verified_at, from_position, to_position, "
-            "checkpoint_position, ok, records, verified_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "checkpoint_position, ok, records, verified_by, checkpoint_link, key_id, signature) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 report.chain,
-                datetime.now(UTC).isoformat(),
+                at,
                 report.verified_from,
                 report.verified_to,
-                checkpoint,
+                None if checkpoint is None else checkpoint.position,
                 report.ok,
                 report.records,
                 by,
+                None if checkpoint is None else checkpoint.link.hex(),
+                key_id,
+                signature,
             ),
         )
+
+
+def tracked_position(views: ViewDatabase) -> int:
+    """How far the chain's projection says it has chained the log (its tracking row)."""
+    rows = views.query(f"SELECT position FROM {TRACKING} WHERE name = ?", (IntegrityChain().key,))
+    return int(rows[0][0]) if rows and rows[0][0] is not None else 0
 
 
 @dataclass
@@ -231,39 +325,61 @@ def verify_log(
     auditor_copies: Sequence[Checkpoint] = (),
     by: str = "",
     record: bool = True,
+    signer: CheckpointSigner | None = None,
 ) -> ChainReport:
-    """Recompute the log's chain from a trusted link; the first disagreement, if any."""
+    """Recompute the log's chain from a trusted link; the first disagreement, if any.
+
+    Trusted start: genesis for a full run; else the last of an auditor's copies whose
+    signature verifies, when copies are given; else the last checkpoint a signed successful
+    run reached. In every mode each checkpoint a signed run reached must still be held, with
+    the link it had. A run is recorded (signed when ``signer`` is given)."""
     chain = LOG_CHAIN
     system = checkpoints(views, chain)
+    held = {c.position: c for c in system}
     copies = [c for c in auditor_copies if c.chain == chain]
     walk = _Walk(chain, 0, GENESIS, 0)
+    runs = signed_runs(views, chain, public_keys)
+    for run in runs:
+        kept = held.get(run.checkpoint_position)
+        if kept is None or kept.link != run.checkpoint_link:
+            what = "is gone" if kept is None else f"now has link {kept.link.hex()}"
+            found = Disagreement(
+                chain,
+                run.checkpoint_position,
+                CHAIN_REWRITTEN,
+                f"the signed checkpoint at {run.checkpoint_position} (link "
+                f"{run.checkpoint_link.hex()}), which the verification of {run.verified_at} "
+                f"reached, {what}",
+            )
+            return _done(views, walk.report(found), None, by, record, signer)
     start: Checkpoint | None = None
     if not full:
-        reached = last_verified_checkpoint(views, chain)
-        if reached is not None:
-            start = next((c for c in system if c.position == reached), None)
-            if start is None:
-                found = Disagreement(
-                    chain,
-                    reached,
-                    CHAIN_REWRITTEN,
-                    f"the signed checkpoint at {reached}, which the last successful "
-                    "verification reached, is gone",
-                )
-                return _done(views, walk.report(found), None, by, record)
+        trusted = [c for c in copies if verify_signature(c, public_keys)]
+        if trusted:
+            start = max(trusted, key=lambda c: c.position)
+        elif runs:
+            start = held[runs[-1].checkpoint_position]
+        if start is not None:
             if not verify_signature(start, public_keys):
-                return _done(views, walk.report(_bad_signature(chain, start)), None, by, record)
+                found = _bad_signature(chain, start)
+                return _done(views, walk.report(found), None, by, record, signer)
             walk = _Walk(chain, start.position, start.link, start.position, checked=1)
             walk.matched = start.position
     report = _walk(store, views, walk, system, copies, public_keys)
-    return _done(views, report, walk.matched, by, record)
+    reached = held.get(walk.matched) if walk.matched is not None else None
+    return _done(views, report, reached, by, record, signer)
 
 
 def _done(
-    views: ViewDatabase, report: ChainReport, reached: int | None, by: str, record: bool
+    views: ViewDatabase,
+    report: ChainReport,
+    reached: Checkpoint | None,
+    by: str,
+    record: bool,
+    signer: CheckpointSigner | None,
 ) -> ChainReport:
     if record:
-        record_run(views, report, reached if report.ok else None, by)
+        record_run(views, report, reached if report.ok else None, by, signer)
     return report
 
 
@@ -275,6 +391,7 @@ def _walk(
     copies: Sequence[Checkpoint],
     public_keys: Mapping[str, bytes],
 ) -> ChainReport:
+    tracked = tracked_position(views)  # read before the head: the head never trails it
     head = chain_head(views)
     start = walk.start
     # Copies of checkpoints before the trusted start: held by the system alike, signed.
@@ -335,6 +452,14 @@ def _walk(
         walk.link, walk.position, walk.records = link, record.position, walk.records + 1
         record, row = next(records, None), next(rows, None)
     found = checks.until(walk, head) or checks.beyond(walk, head)
+    if found is None and tracked > max(head, start):
+        found = Disagreement(
+            walk.chain,
+            head + 1,
+            DELETED,
+            f"the chain's projection chained the log up to position {tracked}, the chain "
+            f"holds it only up to {head}: the log's end after {head} was removed",
+        )
     return walk.report(found)
 
 
@@ -369,6 +494,9 @@ def verify_case_proof(
     chain = LOG_CHAIN
     first = proof.records[0].record.position if proof.records else 0
     walk = _Walk(chain, first, GENESIS, first)
+    found = _whole_case(proof)
+    if found is not None:
+        return walk.report(found)
     for chained in proof.records:
         position = chained.record.position
         if link_of(chained.previous_link, chained.record) != chained.link:
@@ -420,7 +548,19 @@ def verify_case_proof(
                 f"the system holds no checkpoint like the proof's at {checkpoint.position}",
             )
         )
+    case = proof.records[0].record.originator_id if proof.records else None
     for record in records_after(store, walk.position, checkpoint.position):
+        if record.originator_id == case:
+            return walk.report(
+                Disagreement(
+                    chain,
+                    record.position,
+                    DELETED,
+                    f"the case's record at position {record.position} (version "
+                    f"{record.originator_version}), before the proof's checkpoint at "
+                    f"{checkpoint.position}, is left out of the proof",
+                )
+            )
         walk.link, walk.position = link_of(walk.link, record), record.position
     walk.checked = 1
     if walk.link != checkpoint.link:
@@ -434,3 +574,36 @@ def verify_case_proof(
             )
         )
     return walk.report(None)
+
+
+def _whole_case(proof: CaseProof) -> Disagreement | None:
+    """A proof holds one case's records, versions 1..n in log order, none left out (the
+    records after the last up to the checkpoint are checked as the chain is walked there)."""
+    if not proof.records:
+        return None
+    case = proof.records[0].record.originator_id
+    previous = 0
+    for version, chained in enumerate(proof.records, start=1):
+        record = chained.record
+        if record.originator_id != case or record.originator_version != version:
+            what = (
+                f"a record of {record.originator_id}"
+                if record.originator_id != case
+                else f"version {record.originator_version} where version {version} belongs"
+            )
+            return Disagreement(
+                LOG_CHAIN,
+                record.position,
+                DELETED if record.originator_version > version else INSERTED,
+                f"the proof is not the case's records 1..n: at position {record.position} "
+                f"it holds {what}",
+            )
+        if record.position <= previous:
+            return Disagreement(
+                LOG_CHAIN,
+                record.position,
+                INSERTED,
+                f"the proof's records are not in log order at position {record.position}",
+            )
+        previous = record.position
+    return None

@@ -200,6 +200,7 @@ def verify(vorgang: Vorgang, *, full: bool = True, copies: Sequence[Checkpoint] 
         full=full,
         auditor_copies=copies,
         by="test",
+        signer=vorgang.integrity.signer,
     )
 
 

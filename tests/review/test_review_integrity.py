@@ -1,7 +1,7 @@
 """REVIEW (#30): tampering that the log's chain verification lets through.
 
-Each test is a defect found in review, marked ``xfail(strict=True)``: it passes once the
-defect is fixed (and then the mark must go). Tampering is by raw SQL, as someone with write
+Each test is a defect found in review (once marked ``xfail(strict=True)``; fixed, the
+marks are gone). Tampering is by raw SQL, as someone with write
 access to the database would do it; on SQLite and PostgreSQL.
 """
 
@@ -42,14 +42,10 @@ def verify(vorgang: Vorgang, *, full: bool, record: bool = True) -> ChainReport:
         full=full,
         by="review",
         record=record,
+        signer=vorgang.integrity.signer,
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="REVIEW: a full verification forgets the signed checkpoints earlier runs passed "
-    "through; deleting them and rewriting the chain table to match goes unreported",
-)
 def test_full_verification_notices_a_checkpoint_an_earlier_run_reached_is_gone(
     chained: Vorgang,
 ) -> None:
@@ -67,11 +63,6 @@ def test_full_verification_notices_a_checkpoint_an_earlier_run_reached_is_gone(
     assert not report.ok, "a full run passes though a verified checkpoint disappeared"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="REVIEW: incremental verification trusts an unsigned row of "
-    "vorgang_integrity_verifications; a forged 'ok' run makes it skip every record before it",
-)
 def test_a_forged_verification_run_does_not_make_incremental_runs_skip_tampering(
     chained: Vorgang,
 ) -> None:
@@ -97,11 +88,6 @@ def test_a_forged_verification_run_does_not_make_incremental_runs_skip_tampering
     assert not verify(chained, full=False, record=False).ok
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="REVIEW: the log's last events and their chain rows deleted after the last "
-    "checkpoint verify as ok, though the chain's own tracking position shows it chained them",
-)
 def test_the_end_of_the_log_cut_after_the_last_checkpoint_is_reported(chained: Vorgang) -> None:
     submit(chained, 3)  # a checkpoint at the head
     submit(chained, 1)  # fewer records than make the next one
@@ -116,12 +102,6 @@ def test_the_end_of_the_log_cut_after_the_last_checkpoint_is_reported(chained: V
     assert not report.ok, "events the chain had reached are gone and nothing says so"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="REVIEW: a case file's proof with one of the case's events left out still "
-    "verifies: verify_case_proof never checks the records are all of the case's (versions "
-    "1..n, every stored record of the originator up to the checkpoint)",
-)
 def test_a_case_proof_with_an_event_left_out_does_not_verify(chained: Vorgang) -> None:
     (case_id,) = submit(chained)
     chained.privacy.erase(case_id, actor=ADMIN, reason="Löschfrist", legal_basis="Art. 17 DSGVO")
