@@ -29,7 +29,7 @@ Every read of a case's data is recorded in the access log (``what="console-case"
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Annotated, Any, Final, get_args
@@ -53,6 +53,7 @@ from api.console.forms import (
     row_counts,
     steps_for,
 )
+from api.console.holder_names import holder_name, names_in_the_trail
 from api.console.labels import STEPS
 from api.console.pages import readable_tenant, require, service_label, status_label
 from api.console.problem_texts import (
@@ -65,7 +66,9 @@ from api.console.problem_texts import (
 from api.console.session import ConsoleActor
 from api.console.templating import render
 from api.dependencies import FacadeDep
+from api.ports import ReadSide
 from api.problems import kind_of, problem_kinds
+from api.routes.read_models import opener
 from application.access_log import CONSOLE_CASE
 from application.case_file import DecisionOnFile, TimelineEntry
 from application.commands import StaffNotKnownYet
@@ -241,6 +244,7 @@ class CasePage:
     timeline: list[TimelineEntry]
     decisions: list[DecisionOnFile]
     offers: list[Offer]
+    holder: str | None = None  # who handles the case, by name (never their account id)
 
     @property
     def offered_names(self) -> str:
@@ -253,8 +257,25 @@ def record_case_read(vorgang: Facade, actor: Actor, case_id: UUID) -> None:
     vorgang.access_log.record_read(actor, route=ROUTE, what=CONSOLE_CASE, case_id=case_id)
 
 
+Names = Callable[[str, str], str | None]  # (tenant, person's id) → their name, if recorded
+
+
+def names_of(request: Request) -> Names:
+    """The audit trail's names, for a holder the case's timeline does not name (assigned)."""
+    read_side: ReadSide = request.app.state.provider.get().projections
+
+    def name(tenant: str, person: str) -> str | None:
+        return names_in_the_trail(read_side.views, opener(read_side), tenant, [person]).get(person)
+
+    return name
+
+
 def read_case(
-    vorgang: Facade, case_id: UUID, actor: Actor, replaced: Offer | None = None
+    vorgang: Facade,
+    case_id: UUID,
+    actor: Actor,
+    replaced: Offer | None = None,
+    names: Names | None = None,
 ) -> CasePage:
     """The case as this person may read it (blocking), its read recorded first."""
     state = vorgang.cases.view(case_id, actor=actor)  # another town's: CaseNotFound (404)
@@ -268,7 +289,13 @@ def read_case(
             offers.append(replaced)
         else:
             offers.append(Offer(step, form_fields(step.body)))
-    return CasePage(state, timeline, decisions, offers)
+    holder = holder_name(
+        state.holder_id,
+        actor,
+        timeline,
+        (lambda person: names(state.tenant, person)) if names else lambda _person: None,
+    )
+    return CasePage(state, timeline, decisions, offers, holder)
 
 
 def context_of(page: CasePage, **more: Any) -> dict[str, Any]:
@@ -336,7 +363,9 @@ async def case_page(
 ) -> HTMLResponse:
     """The case: data, timeline, decisions and the commands open to this person now."""
     actor = require(actor, CASE_READERS)
-    page = await anyio.to_thread.run_sync(read_case, vorgang, case_id, actor)
+    page = await anyio.to_thread.run_sync(
+        read_case, vorgang, case_id, actor, None, names_of(request)
+    )
     return render(
         request,
         "console/case.html",
@@ -362,11 +391,13 @@ async def case_live(
     """The case's changing parts when it moved past ``seen`` (204 while it did not)."""
     actor = require(actor, CASE_READERS)
 
+    names = names_of(request)
+
     def read() -> CasePage | None:
         state = vorgang.cases.view(case_id, actor=actor)
         if state.version == seen:
             return None
-        return read_case(vorgang, case_id, actor)
+        return read_case(vorgang, case_id, actor, None, names)
 
     page = await anyio.to_thread.run_sync(read)
     if page is None:
@@ -438,7 +469,9 @@ async def take_step(
     log.info("console command done", case_id=str(case_id), step=step.name)
     if not htmx:
         return RedirectResponse(f"/console/cases/{case_id}?done={step.name}", status_code=303)
-    page = await anyio.to_thread.run_sync(read_case, vorgang, case_id, actor)
+    page = await anyio.to_thread.run_sync(
+        read_case, vorgang, case_id, actor, None, names_of(request)
+    )
     return render(
         request,
         "console/case_main.html",
@@ -507,7 +540,9 @@ async def _answer_with_form(
             row_field=ROW_FIELD,
             add_row=ADD_ROW,
         )
-    page = await anyio.to_thread.run_sync(read_case, vorgang, case_id, actor, offer)
+    page = await anyio.to_thread.run_sync(
+        read_case, vorgang, case_id, actor, offer, names_of(request)
+    )
     if all(o.step.name != offer.step.name for o in page.offers):
         page.offers.insert(0, offer)  # no longer open: shown with why
     return render(

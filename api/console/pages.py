@@ -27,6 +27,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from api.console.csrf import read_form
+from api.console.holder_names import holder_name, names_in_the_trail
 from api.console.session import ConsoleActor, ConsoleForbidden
 from api.console.stats_charts import stats_charts
 from api.console.templating import render
@@ -172,7 +173,16 @@ def inbox_rows(
     items, _ = InboxQuery(read_side.views, opener(read_side)).page(
         filters.query(actor, today), today=today, limit=INBOX_ROWS, cursor=None
     )
-    return [item | {"due": due_state(item)} for item in items]
+    others = {str(i["assignee"]) for i in items if i.get("assignee") and i["assignee"] != actor.id}
+    names = names_in_the_trail(read_side.views, opener(read_side), readable_tenant(actor), others)
+    return [
+        item
+        | {
+            "due": due_state(item),
+            "holder": holder_name(item.get("assignee"), actor, (), names.get),
+        }
+        for item in items
+    ]
 
 
 def page_context(actor: Actor, filters: InboxFilters) -> dict[str, Any]:

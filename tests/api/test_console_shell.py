@@ -372,6 +372,31 @@ def test_the_record_of_signed_out_sessions_keeps_them_until_their_expiry_only(
     assert [row[0] for row in rows] == ["b", "c"]
 
 
+def test_another_clerk_reads_who_handles_a_case_by_name_not_by_account_id(
+    client: TestClient, tokens: DevelopmentTokens, auth: Auth, settings: Settings, clock: FixedClock
+) -> None:
+    case = submit(client, auth, "usingen", "Erika Beispiel")
+    subject = "5b7e1c9a-3f0d-4f6e-9a51-2c8d7e4b6a10"
+    olga = tokens.issue(subject=subject, name="Olga Idc", role=Role.CLERK, tenant="usingen")
+    with TestClient(create_app(settings, clock=clock)) as other:
+        assert sign_in(other, olga).status_code == 303
+        csrf = csrf_of(other.get("/console/").text)
+        claimed = other.post(
+            f"/console/cases/{case['id']}/commands/claim",
+            data={"csrf_token": csrf, "_version": str(case["version"])},
+            follow_redirects=False,
+        )
+        assert claimed.status_code == 303, claimed.text
+    signed_in(client, tokens, sub="bernd.clerk")  # not the holder: names from the records
+    views_caught_up(client)
+    row = re.search(rf'<tr data-case="{case["id"]}">.*?</tr>', client.get("/console/").text, re.S)
+    assert row
+    assert "Olga Idc" in row.group(0)
+    assert subject not in row.group(0)
+    page = client.get(f"/console/cases/{case['id']}").text
+    assert "<dt>Bearbeitung</dt><dd>Olga Idc</dd>" in page
+
+
 def test_errors_are_german_pages(client: TestClient, tokens: DevelopmentTokens) -> None:
     signed_in(client, tokens)
     missing = client.get("/console/no-such-page")

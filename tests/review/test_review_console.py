@@ -194,13 +194,6 @@ def test_a_console_page_that_fails_logs_no_text_of_the_error(
     assert "Erika Beispiel" not in repr(logs), "the error's text (personal data) is in the log"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "REVIEW: the Posteingang's 'Zuständig' and the case page's 'Bearbeitung' show the "
-        "holder's account id (an OIDC subject UUID) instead of their name"
-    ),
-)
 def test_the_posteingang_and_the_case_name_who_handles_a_case_not_their_account_id(
     console: TestClient, tokens: DevelopmentTokens
 ) -> None:
