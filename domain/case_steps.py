@@ -475,6 +475,7 @@ DECIDE: Final = case_step(
     "come from the town's configuration.",
     body=Decide,
     arguments=decision_arguments,
+    holder_only=True,  # Case.check_holder
 )
 
 COUNTERSIGN: Final = case_step(

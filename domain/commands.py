@@ -147,6 +147,7 @@ class Step:
     arguments: Callable[[Any], Mapping[str, Any]] = fields_of  # body → domain keywords
     run: Runner | None = None  # instead of calling ``method`` with ``arguments``
     retry_lost_race: bool = False  # joint saves: a lost race is decided again, fresh
+    holder_only: bool = False  # the domain method refuses anyone but the case's holder
     extra: Mapping[str, Any] = field(default_factory=dict)  # more route options (responses)
 
     @property

@@ -919,6 +919,7 @@ STEPS: Final = Steps(
             aggregate=BurialRegistration,
             run=schedule,
             retry_lost_race=True,
+            holder_only=True,  # BurialRegistration.schedule: Case.check_holder
         ),
         Step(
             name="record_burial_carried_out",

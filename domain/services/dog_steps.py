@@ -372,6 +372,7 @@ STEPS: Final = Steps(
             body=DogEntry,
             body_optional=True,
             run=register,
+            holder_only=True,  # DogRegistration.register_dog: Case.check_holder
         ),
         dog_step(
             "decide_relief",

@@ -473,6 +473,7 @@ STEPS: Final = Steps(
             aggregate=GraveRightCase,
             run=decide_by_grave,
             retry_lost_race=True,
+            holder_only=True,  # GraveRightCase.decide_by_grave: Case.check_holder
         ),
     ),
 )

@@ -2192,6 +2192,7 @@ STEPS: Final = Steps(
             "already holds a valid permit.",
             body=ParkingDecision,
             run=decide_by_rules,
+            holder_only=True,  # decided through Case.decide: Case.check_holder
         ),
         parking_step(
             "renew",
