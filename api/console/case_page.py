@@ -86,7 +86,6 @@ ROUTE: Final = "/console/cases/{case_id}"
 CASE_READERS: Final = frozenset({Role.CLERK, Role.SUPERVISOR, Role.AUDITOR})
 STAFF: Final = frozenset({Role.CLERK, Role.SUPERVISOR})
 VERSION_FIELD: Final = "_version"
-HOLDER_ONLY: Final = frozenset({"decide"})  # Case.check_holder: only the holder decides
 CaseId = Annotated[UUID, Path(description="The case's id.")]
 
 ROLE_LABELS: Final = {
@@ -156,15 +155,15 @@ def offered_steps(state: CaseState, actor: Actor) -> list[Step]:
 def holder_permits(step: Step, holder_id: str | None, actor: Actor) -> bool:
     """Whether who holds the case lets this person take the step (the lifecycle's rules).
 
-    A claim only of a case nobody holds; a release by its holder (or a supervisor); the
-    decision by its holder alone. Other steps that need the holder (a service's decision
-    by its rules) are refused by the domain, and the refusal is shown on their form.
+    A claim only of a case nobody holds; a release by its holder (or a supervisor); a step
+    declared ``holder_only`` (the decision, a service's decision by its rules: the domain
+    method checks the holder) by the holder alone.
     """
     if step.command_name == "claim":
         return holder_id is None
     if step.command_name == "release":
         return holder_id is not None and (holder_id == actor.id or actor.role is Role.SUPERVISOR)
-    if step.command_name in HOLDER_ONLY:
+    if step.holder_only:
         return holder_id == actor.id
     return True
 

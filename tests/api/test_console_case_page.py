@@ -340,6 +340,48 @@ def test_every_read_of_the_case_page_is_in_the_access_log(
     ]
 
 
+def test_a_step_only_the_holder_may_take_is_offered_to_the_holder_alone(
+    client: TestClient, tokens: DevelopmentTokens, auth: Auth
+) -> None:
+    """Every service's ``holder_only`` steps (the domain checks the holder), with every
+    command allowed: offered to the clerk holding the case, never to another clerk."""
+    import dataclasses
+
+    from api.console.case_page import offered_steps
+    from api.console.forms import steps_for
+    from domain.actor import Actor
+    from domain.services.catalogue import SERVICES
+
+    case = submit(client, auth)
+    sign_in(client, tokens)
+    vorgang: Any = client.app.state.provider.get()  # type: ignore[attr-defined]
+    anna = Actor(id="anna.schmidt", display_name="Anna", role=Role.CLERK, tenant="usingen")
+    state = vorgang.cases.view(UUID(case["id"]), actor=anna)
+    guarded: set[str] = set()
+    for service in SERVICES:
+        steps = steps_for(service)
+        every = tuple({step.command_name for step in steps})
+        only = {step.name for step in steps if step.holder_only and Role.CLERK in step.roles}
+        guarded |= only
+        mine = dataclasses.replace(
+            state, service=service, allowed_commands=every, holder_id=anna.id
+        )
+        theirs = dataclasses.replace(mine, holder_id="bernd.becker")
+        assert only <= {step.name for step in offered_steps(mine, anna)}, service
+        assert not only & {step.name for step in offered_steps(theirs, anna)}, service
+    assert {
+        "decide",
+        "schedule",
+        "decide_grave_right",
+        "register_dog",
+        "decide_by_rules",
+    } <= guarded
+    # and over HTTP: the decision is not offered to a clerk who does not hold the case
+    post_step(client, case["id"], "claim", sign_in(client, tokens, sub="bernd.becker"), version=1)
+    sign_in(client, tokens)
+    assert "decide" not in offered(client.get(f"/console/cases/{case['id']}").text)
+
+
 def test_a_case_of_every_service_renders_with_its_own_steps_and_german_labels(
     client: TestClient, tokens: DevelopmentTokens, auth: Auth
 ) -> None:
