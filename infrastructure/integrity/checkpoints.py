@@ -13,12 +13,14 @@ interval and the head moved since.
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from application.clock import Clock
+from application.facade import DatabaseUnavailable
 from infrastructure.integrity.signing import CheckpointSigner
 from infrastructure.view_database import ViewDatabase, ViewTransaction
 from persistence.chain import LOG_CHAIN, Checkpoint
@@ -30,9 +32,41 @@ CHAIN_TABLE = IntegrityChain().table  # integrity_chain_v1
 _COLUMNS = "chain, position, link, signed_at, key_id, signature"
 
 
+class ChainVersionChanged(DatabaseUnavailable):
+    """The log's chain has a table of another version and none of this one: a new version
+    would be computed from the records as they are now, laundering any tampering since the
+    last checkpoint. Refused at start."""
+
+
+def refuse_a_new_chain_version(tx: ViewTransaction) -> None:
+    """Start no new version of the log's chain beside an old one (decision 35)."""
+    if tx.dialect == "postgresql":
+        rows = tx.query(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = current_schema() AND table_name LIKE ?",
+            ("integrity_chain_v%",),
+        )
+    else:
+        rows = tx.query(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'integrity_chain_v%'"
+        )
+    tables = {str(name) for (name,) in rows}
+    old = sorted(t for t in tables if re.fullmatch(r"integrity_chain_v\d+", t) and t != CHAIN_TABLE)
+    if old and CHAIN_TABLE not in tables:
+        raise ChainVersionChanged(
+            f"the log's hash chain is kept in {', '.join(old)}; this version of Vorgang keeps "
+            f"it in {CHAIN_TABLE}, which would be computed afresh from the records as they "
+            "are now and launder any change since the last signed checkpoint. Refused: start "
+            "the version of Vorgang that matches the chain table (IntegrityChain.version), "
+            "or carry the chain over from its last signed checkpoint first (docs/audit.md)"
+        )
+
+
 def create_checkpoint_tables(views: ViewDatabase) -> None:
-    """The checkpoints and the record of verification runs."""
+    """The checkpoints and the record of verification runs (refused beside a chain table of
+    another version: ``ChainVersionChanged``)."""
     with views.transaction() as tx:
+        refuse_a_new_chain_version(tx)
         tx.execute(
             f"CREATE TABLE IF NOT EXISTS {TABLE} (chain TEXT NOT NULL, position BIGINT NOT NULL, "
             "link TEXT NOT NULL, signed_at TEXT NOT NULL, key_id TEXT NOT NULL, "

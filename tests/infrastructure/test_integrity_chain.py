@@ -6,6 +6,7 @@ then verifies; on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import uuid
@@ -24,6 +25,7 @@ from infrastructure.database import DatabaseTarget
 from infrastructure.integrity import verify as verify_module
 from infrastructure.integrity.checkpoints import (
     CHAIN_TABLE,
+    ChainVersionChanged,
     checkpoint_json,
     checkpoints,
     latest_checkpoint,
@@ -453,6 +455,44 @@ def test_a_checkpoint_is_signed_by_time_when_the_head_moved(
 def test_the_chain_is_never_rebuilt(chained: Vorgang) -> None:
     with pytest.raises(NotRebuildable, match="vorgang audit verify"):
         rebuild(chained.store, chained.views, IntegrityChain())
+
+
+def test_a_new_version_of_the_chain_beside_an_old_one_is_refused_at_start(
+    target: DatabaseTarget, clock: FixedClock, tmp_path: Path, seal_files: tuple[Path, Path]
+) -> None:
+    settings = settings_for(target, tmp_path, seal_files)
+    first = build(settings, clock=clock)
+    try:
+        submit(first, 3)
+        raw = Raw(first)
+        # the deployment's chain as an older version of Vorgang kept it
+        raw.run("ALTER TABLE {chain} RENAME TO integrity_chain_v0")
+    finally:
+        first.close()
+    with pytest.raises(ChainVersionChanged, match="integrity_chain_v0"):
+        build(settings, clock=clock).close()
+
+
+def test_only_signed_runs_and_an_auditors_copies_are_a_trusted_start(chained: Vorgang) -> None:
+    submit(chained, 3)
+    submit(chained, 3)  # two checkpoints at least
+    unsigned = verify_log(
+        chained.store, chained.views, chained.integrity.public_keys, full=False, by="cron"
+    )
+    assert unsigned.ok
+    assert verify(chained, full=False).verified_from == 0  # the unsigned run is not trusted
+    reached = latest_checkpoint(chained.views, LOG_CHAIN)
+    assert reached is not None
+    assert verify(chained, full=False).verified_from == reached.position  # the signed one is
+    copy = checkpoints(chained.views, LOG_CHAIN)[0]
+    assert copy.position < reached.position
+    # the auditor's own copy is the start, whatever the system's runs say
+    from_copy = verify(chained, full=False, copies=[copy])
+    assert (from_copy.ok, from_copy.verified_from) == (True, copy.position)
+    forged = dataclasses.replace(copy, signature=bytes(64))
+    found = verify(chained, full=False, copies=[forged]).disagreement
+    assert found is not None
+    assert found.kind == BAD_SIGNATURE
 
 
 def test_a_cases_proof_verifies_and_a_tampered_one_does_not(chained: Vorgang) -> None:
