@@ -17,6 +17,7 @@ from api.oidc import OidcTokens
 from api.openapi import install_openapi, operation_id
 from api.problems import ServiceUnavailable, install_problem_handlers
 from api.provider import VorgangProvider
+from api.routes import access_log as access_log_routes
 from api.routes import (
     appointment_contacts,
     business_customers,
@@ -33,7 +34,6 @@ from api.routes import (
     search,
     services,
 )
-from api.routes import access_log as access_log_routes
 from api.routes import appointments as appointment_routes
 from api.routes import case_file as case_file_routes
 from api.routes import graves as grave_routes
