@@ -194,6 +194,17 @@ class PublishedKey:
     current: bool
 
 
+@dataclass(frozen=True)
+class FullRun:
+    """A verification run from the first record, signed when it was recorded (decision 35)."""
+
+    verified_at: str
+    verified_to: int
+    records: int
+    ok: bool
+    verified_by: str
+
+
 class IntegrityPort(Protocol):
     """The tamper-evident logs: verification, signed checkpoints, public keys (decision 35)."""
 
@@ -217,6 +228,10 @@ class IntegrityPort(Protocol):
 
     def published_keys(self) -> list[PublishedKey]:
         """The current public key first, then retired ones."""
+        ...
+
+    def last_full_run(self, chain: str) -> FullRun | None:
+        """The last signed verification run of a chain that walked from its first record."""
         ...
 
 

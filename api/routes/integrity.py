@@ -3,7 +3,8 @@
 Decision 35: a hash chain over every stored record in log order, its head signed at
 intervals with the deployment's Ed25519 key. Auditors keep copies of the checkpoints outside
 the system (``GET /integrity/checkpoints``) and check them with the published key
-(``GET /integrity/key``); ``GET /integrity`` recomputes the chains now.
+(``GET /integrity/key``); ``GET /integrity`` recomputes the chains now from their trusted
+starts (a full run from the first record only on the command line).
 """
 
 from __future__ import annotations
@@ -82,12 +83,24 @@ class CheckpointOut(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [CHECKPOINT_EXAMPLE]})
 
 
+class FullRunOut(BaseModel):
+    """The last signed verification of the log from its first record."""
+
+    verified_at: str
+    verified_to: int
+    records: int
+    ok: bool
+    verified_by: str
+
+
 class IntegrityOut(BaseModel):
-    """Both chains verified now, the log's head and its last signed checkpoint."""
+    """Both chains verified now (each from its trusted start), the log's head, its last
+    signed checkpoint, and (``full=true``) the last full run's signed result."""
 
     chains: list[ChainOut]
     head: int
     last_checkpoint: CheckpointOut | None
+    last_full_run: FullRunOut | None = None
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -217,18 +230,24 @@ def verify(
     integrity: IntegrityDep,
     full: Annotated[
         bool,
-        Query(description="From the first record (else from the last verified checkpoint)."),
+        Query(
+            description="Also give the last full run's signed result (a full run itself is "
+            "`vorgang audit verify --full`: it reads the whole log, too long for a request)."
+        ),
     ] = False,
 ) -> IntegrityOut:
-    """Recompute each chain from the stored records and compare it with the chain table and
-    the signed checkpoints; the first disagreement (altered, deleted, inserted, chain
-    rewritten, bad signature) of each."""
-    reports = integrity.verify(full=full, by=actor.id)
+    """Recompute each chain from its trusted start (the last checkpoint a signed run reached)
+    and compare it with the chain table and the signed checkpoints; the first disagreement
+    (altered, deleted, inserted, chain rewritten, bad signature) of each. Bounded: it never
+    recomputes the whole log inside a request."""
+    reports = integrity.verify(full=False, by=actor.id)
     latest = integrity.latest_checkpoint(LOG_CHAIN)
+    last_full = integrity.last_full_run(LOG_CHAIN) if full else None
     return IntegrityOut(
         chains=[chain_out(r) for r in reports],
         head=integrity.head(),
         last_checkpoint=checkpoint_out(latest) if latest else None,
+        last_full_run=None if last_full is None else FullRunOut(**vars(last_full)),
     )
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from api.ports import PublishedKey
+from api.ports import FullRun, PublishedKey
 from application.store import VorgangStore
 from infrastructure.integrity import checkpoints as kept
 from infrastructure.integrity.signing import ALGORITHM, CheckpointSigner, public_pem
 from infrastructure.integrity.verify import (
     chain_head,
+    last_full_run,
     log_head,
     verify_access_log_chain,
     verify_log,
@@ -76,3 +77,9 @@ class Integrity:
                 self.public_keys.items(), key=lambda item: item[0] != self.signer.key_id
             )
         ]
+
+    def last_full_run(self, chain: str) -> FullRun | None:
+        """The last signed run of a chain from its first record (``vorgang audit verify
+        --full``, or an incremental one with no trusted start yet)."""
+        found = last_full_run(self.views, chain, self.public_keys)
+        return None if found is None else FullRun(*found)

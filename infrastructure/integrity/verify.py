@@ -159,6 +159,35 @@ def signed_runs(
     return runs
 
 
+def last_full_run(
+    views: ViewDatabase, chain: str, public_keys: Mapping[str, bytes]
+) -> tuple[str, int, int, bool, str] | None:
+    """The last run from the first record whose signature verifies: (verified_at,
+    verified_to, records, ok, verified_by); the API answers ``full=true`` with it."""
+    rows = views.query(
+        "SELECT verified_at, to_position, checkpoint_position, ok, records, verified_by, "
+        f"checkpoint_link, key_id, signature FROM {VERIFICATIONS} WHERE chain = ? "
+        "AND from_position = 0 AND signature IS NOT NULL ORDER BY verified_at DESC LIMIT 100",
+        (chain,),
+    )
+    for at, to, position, ok, records, by, link, key_id, signature in rows:
+        try:
+            reached = (
+                None
+                if position is None
+                else Checkpoint(chain, int(position), bytes.fromhex(str(link)), "", "", b"")
+            )
+            signed = base64.b64decode(str(signature), validate=True)
+        except ValueError:
+            continue
+        message = run_message(
+            chain, str(at), 0, int(to), reached, bool(ok), int(records), str(by), str(key_id)
+        )
+        if verify_message(str(key_id), message, signed, public_keys):
+            return str(at), int(to), int(records), bool(ok), str(by)
+    return None
+
+
 def record_run(
     views: ViewDatabase,
     report: ChainReport,

@@ -49,7 +49,7 @@ def test_auditors_verify_both_chains_and_see_the_head_and_last_checkpoint(
     answer = client.get("/api/v1/integrity", params={"full": "true"}, headers=auth("auditor"))
     assert answer.status_code == 200, answer.text
     body = answer.json()
-    assert set(body) == {"chains", "head", "last_checkpoint"}
+    assert set(body) == {"chains", "head", "last_checkpoint", "last_full_run"}
     log = body["chains"][0]
     assert log == {
         "chain": "log",
@@ -72,6 +72,29 @@ def test_auditors_verify_both_chains_and_see_the_head_and_last_checkpoint(
         "signature",
     }
     assert [c["chain"] for c in body["chains"]][:1] == ["log"]
+
+
+def test_full_true_gives_the_last_full_runs_signed_result_and_never_walks_the_whole_log(
+    client: TestClient, auth: Auth
+) -> None:
+    head = submit(client, auth, 3)
+    vorgang = vorgang_of(client)
+    assert chained(vorgang, head)
+    (cli, _) = vorgang.integrity.verify(full=True, by="cli")  # `vorgang audit verify --full`
+    assert cli.ok
+    reached = vorgang.integrity.latest_checkpoint("log")
+    assert reached is not None
+    body = client.get("/api/v1/integrity", params={"full": "true"}, headers=auth("auditor")).json()
+    assert body["chains"][0]["verified_from"] == reached.position > 0  # from the checkpoint
+    assert body["last_full_run"] == {
+        "verified_at": body["last_full_run"]["verified_at"],
+        "verified_to": cli.verified_to,
+        "records": cli.records,
+        "ok": True,
+        "verified_by": "cli",
+    }
+    plain = client.get("/api/v1/integrity", headers=auth("auditor")).json()
+    assert plain["last_full_run"] is None
 
 
 def test_a_flipped_bit_is_reported_with_its_position_and_kind(
