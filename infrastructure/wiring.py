@@ -406,7 +406,9 @@ def build(
         holiday=holiday,
         markets=MarketService(store, clock, MarketsInTheView(store, views, projections)),
         webhooks=webhooks,
-        integrity=Integrity(store, views, signer, public_keys),
+        integrity=Integrity(
+            store, views, signer, public_keys, settings.integrity_checkpoint_every_events
+        ),
         integrity_proofs=integrity_proofs,
         access_log=access_log,
         signed_out=SignedOutInTheViews(views),

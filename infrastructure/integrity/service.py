@@ -28,6 +28,7 @@ class Integrity:
     views: ViewDatabase
     signer: CheckpointSigner
     public_keys: Mapping[str, bytes]
+    every_events: int | None = None  # the count rule's N: checkpoint spacing is checked
 
     def verify(
         self, *, full: bool, by: str, auditor_copies: Sequence[Checkpoint] = ()
@@ -42,6 +43,7 @@ class Integrity:
                 auditor_copies=auditor_copies,
                 by=by,
                 signer=self.signer,
+                every_events=self.every_events,
             )
         ]
         reports.append(verify_access_log_chain(self.views, self.public_keys, auditor_copies))

@@ -252,6 +252,24 @@ class _Walk:
     records: int = 0
     checked: int = 0
     matched: int | None = None  # the last system checkpoint the chain passed through
+    since: int = 0  # records recomputed up to the last checkpoint passed (or the start)
+    most: int | None = None  # the most records the count rule leaves between checkpoints
+
+    def spacing(self, position: int) -> Disagreement | None:
+        """Checkpoints missing between the last one passed and ``position``: more records
+        than the count rule ever leaves between two (``spacing_limit``)."""
+        between = self.records - self.since
+        if self.most is None or between <= self.most:
+            return None
+        after = self.matched if self.matched is not None else self.start
+        return Disagreement(
+            self.chain,
+            position,
+            CHAIN_REWRITTEN,
+            f"{between} records between position {after} and the signed checkpoint or head "
+            f"at {position}; the count rule signs one at least every {self.most}: a "
+            "checkpoint between them was removed",
+        )
 
     def report(self, disagreement: Disagreement | None) -> ChainReport:
         return ChainReport(
@@ -330,7 +348,10 @@ class _Checks:
                 "and the chain rewritten to match",
             )
         if not is_copy:
-            walk.matched = position
+            found = walk.spacing(position)
+            if found is not None:
+                return found
+            walk.matched, walk.since = position, walk.records
         return None
 
 
@@ -355,13 +376,16 @@ def verify_log(
     by: str = "",
     record: bool = True,
     signer: CheckpointSigner | None = None,
+    every_events: int | None = None,
 ) -> ChainReport:
     """Recompute the log's chain from a trusted link; the first disagreement, if any.
 
     Trusted start: genesis for a full run; else the last of an auditor's copies whose
     signature verifies, when copies are given; else the last checkpoint a signed successful
     run reached. In every mode each checkpoint a signed run reached must still be held, with
-    the link it had. A run is recorded (signed when ``signer`` is given)."""
+    the link it had. A run is recorded (signed when ``signer`` is given). With
+    ``every_events`` (the count rule's N) more records between two checkpoints, or after the
+    last, than ``spacing_limit(N)`` is a checkpoint removed."""
     chain = LOG_CHAIN
     system = checkpoints(views, chain)
     held = {c.position: c for c in system}
@@ -394,9 +418,22 @@ def verify_log(
                 return _done(views, walk.report(found), None, by, record, signer)
             walk = _Walk(chain, start.position, start.link, start.position, checked=1)
             walk.matched = start.position
+    if every_events is not None:
+        walk.most = spacing_limit(every_events)
     report = _walk(store, views, walk, system, copies, public_keys)
     reached = held.get(walk.matched) if walk.matched is not None else None
     return _done(views, report, reached, by, record, signer)
+
+
+CHAIN_BATCH = 500  # the most records the chain's runner applies in one batch (its default)
+
+
+def spacing_limit(every_events: int) -> int:
+    """The most records allowed between two checkpoints (or after the last): the count rule
+    signs at the end of the batch that reaches N, so at most N - 1 + one batch lie between;
+    twice N plus a batch leaves room for N lowered to half, never for a removed checkpoint
+    in a log that moved by the rule."""
+    return 2 * every_events + CHAIN_BATCH
 
 
 def _done(
@@ -480,7 +517,7 @@ def _walk(
             )
         walk.link, walk.position, walk.records = link, record.position, walk.records + 1
         record, row = next(records, None), next(rows, None)
-    found = checks.until(walk, head) or checks.beyond(walk, head)
+    found = checks.until(walk, head) or checks.beyond(walk, head) or walk.spacing(head)
     if found is None and tracked > max(head, start):
         found = Disagreement(
             walk.chain,
