@@ -86,6 +86,7 @@ ROUTE: Final = "/console/cases/{case_id}"
 CASE_READERS: Final = frozenset({Role.CLERK, Role.SUPERVISOR, Role.AUDITOR})
 STAFF: Final = frozenset({Role.CLERK, Role.SUPERVISOR})
 VERSION_FIELD: Final = "_version"
+UNHELD: Final = "unheld"  # the Posteingang's claim: the list showed the case held by nobody
 CaseId = Annotated[UUID, Path(description="The case's id.")]
 
 ROLE_LABELS: Final = {
@@ -446,6 +447,14 @@ async def take_step(
         offer.status = 422
         return await _answer_with_form(request, vorgang, case_id, actor, offer, htmx)
     expected = _expected_version(form.get(VERSION_FIELD))
+    if expected is None and step.name == "claim" and form.get(VERSION_FIELD) == UNHELD:
+        # the Posteingang's claim: what the clerk saw is "nobody holds it" (the list knows no
+        # version); the claim runs at the version read now only while that still holds
+        expected = state.version if state.holder_id is None else None
+        if expected is None:
+            offer.message = PROBLEM_MESSAGES["case-held"]
+            offer.status = 409
+            return await _answer_with_form(request, vorgang, case_id, actor, offer, htmx)
     if expected is None:  # never run a command without the concurrency check
         offer.message = PROBLEM_MESSAGES["missing-version"]
         offer.status = 428

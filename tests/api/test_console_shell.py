@@ -453,8 +453,13 @@ def test_a_clerk_claims_an_unassigned_case_from_the_list(
         page.text,
     )
     assert claim, "an unassigned case offers Übernehmen"
+    assert re.search(
+        rf'{claim.group(0)}\s*<input type="hidden" name="_version" value="unheld">', page.text
+    )
     answer = client.post(
-        claim.group(1), data={"csrf_token": claim.group(2)}, follow_redirects=False
+        claim.group(1),
+        data={"csrf_token": claim.group(2), "_version": "unheld"},
+        follow_redirects=False,
     )
     assert answer.status_code == 303, answer.text
     held = client.get(f"/api/v1/cases/{case['id']}", headers=auth("clerk"))
@@ -462,5 +467,21 @@ def test_a_clerk_claims_an_unassigned_case_from_the_list(
     views_caught_up(client)
     again = client.get("/console/")
     row = again.text.split(f'data-case="{case["id"]}"')[1].split("</tr>")[0]
-    assert "anna.schmidt" in row
+    assert "Usingen Clerk" in row  # by name, never by account id
+    assert "anna.schmidt" not in row
     assert "Übernehmen" not in row
+    # the list's claim of a case someone holds by now is refused, and nothing runs
+    other = submit(client, auth, "usingen", "Udo Zweit")
+    client.post(
+        f"/console/cases/{other['id']}/commands/claim",
+        data={"csrf_token": claim.group(2), "_version": str(other["version"])},
+        follow_redirects=False,
+    )
+    late = client.post(
+        f"/console/cases/{other['id']}/commands/claim",
+        data={"csrf_token": claim.group(2), "_version": "unheld"},
+        headers={"HX-Request": "true"},
+    )
+    assert 'data-status="409"' in late.text
+    history = client.get(f"/api/v1/cases/{other['id']}/history", headers=auth("clerk"))
+    assert len(history.json()) == 2  # submitted, claimed once
