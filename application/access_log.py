@@ -35,6 +35,15 @@ SEARCH = "search"
 ACCESS_LOG = "access-log"
 CONSOLE_CASE = "console-case"
 CONSOLE_SEARCH = "console-search"
+# Reads of citizens' personal data outside a case's own routes (decision 36's list).
+HEALTH_NOTES = "health-notes"  # Art. 9 DSGVO: the children's health notes of an offering
+REGISTRATIONS = "registrations"  # the children registered for a holiday offering
+DESK_BOOKINGS = "desk-bookings"  # a day's bookings at an office with the citizens' contacts
+REMINDER_CONTACT = "reminder-contact"  # a booking's contact, read by an integrator
+GRAVE = "grave"  # the deceased of a grave and its grave-right holders
+BUSINESS_CUSTOMER = "business-customer"  # an account and its members
+AUDIT_TRAIL = "audit-trail"  # the town's trail of case events (who did what, why)
+INBOX = "inbox"  # the work queue's hit list
 WHAT: frozenset[str] = frozenset(
     {
         CASE,
@@ -48,6 +57,14 @@ WHAT: frozenset[str] = frozenset(
         ACCESS_LOG,
         CONSOLE_CASE,
         CONSOLE_SEARCH,
+        HEALTH_NOTES,
+        REGISTRATIONS,
+        DESK_BOOKINGS,
+        REMINDER_CONTACT,
+        GRAVE,
+        BUSINESS_CUSTOMER,
+        AUDIT_TRAIL,
+        INBOX,
     }
 )
 

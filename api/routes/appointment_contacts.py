@@ -17,11 +17,12 @@ from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, Field
 
 from api.access import allow
-from api.dependencies import ActorDep, ReadSideDep
+from api.dependencies import ActorDep, ReadSideDep, RecordReadDep
 from api.ports import ReadSide
 from api.problems import NotFound
 from api.routes.cases import PROBLEMS
 from api.routes.read_models import tenant_for
+from application.access_log import REMINDER_CONTACT
 from domain.actor import Role, Scope
 from domain.personal_data import Erased, PersonalData
 from projections.feed import reminded_booking
@@ -101,6 +102,7 @@ def contact(
     reference: Reference,
     read_side: ReadSideDep,
     response: Response,
+    record: RecordReadDep,
 ) -> BookingContact:
     """The contact of a booking whose reminder fell due; 404 once erased or cancelled."""
     found = reminder_contact(read_side, tenant, office_id, reference)
@@ -109,4 +111,9 @@ def contact(
         raise NotFound(
             "no booking with a reminder due under this reference, or its contact is erased"
         )
+    # the integrator's service account is the reader (actor id = its account, role integrator)
+    record(
+        REMINDER_CONTACT,
+        query={"tenant": tenant, "office_id": office_id, "reference": reference},
+    )
     return found

@@ -25,10 +25,18 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.access import allow, public
-from api.dependencies import ActorDep, ExpectedVersionDep, FacadeDep, ReadSideDep, SettingsDep
+from api.dependencies import (
+    ActorDep,
+    ExpectedVersionDep,
+    FacadeDep,
+    ReadSideDep,
+    RecordReadDep,
+    SettingsDep,
+)
 from api.problems import NotFound
 from api.routes.cases import PROBLEMS
 from api.routes.read_models import caught_up, tenant_for
+from application.access_log import DESK_BOOKINGS
 from application.appointments import (
     DESK_CANCEL_REASONS,
     AppointmentService,
@@ -606,6 +614,7 @@ def desk_bookings(
     office_id: OfficeId,
     use_cases: AppointmentsDep,
     response: Response,
+    record: RecordReadDep,
     day: Annotated[date | None, Query(description="The day; today by default.")] = None,
 ) -> DeskDayOut:
     """Personal data: only for clerks and supervisors of the town. The ETag is the office
@@ -613,6 +622,16 @@ def desk_bookings(
     known(tenant, office_id)
     town = tenant_for(actor, tenant)
     found = use_cases.desk_day(town, office_id, day or use_cases.today())
+    # no case: the office day's bookings are the hits, counted (their contacts are the read)
+    record(
+        DESK_BOOKINGS,
+        query={
+            "tenant": town,
+            "office_id": office_id,
+            "day": found.day.isoformat(),
+            "bookings": len(found.bookings),
+        },
+    )
     response.headers["Cache-Control"] = "private, no-store"
     tagged(response, found.version)
     return desk_day_out(found)

@@ -19,7 +19,13 @@ from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.access import allow
-from api.dependencies import ActorDep, ExpectedVersionDep, ReadSideDep, SettingsDep
+from api.dependencies import (
+    ActorDep,
+    ExpectedVersionDep,
+    ReadSideDep,
+    RecordReadDep,
+    SettingsDep,
+)
 from api.routes.payments import (
     READERS,
     After,
@@ -36,6 +42,7 @@ from api.routes.payments import (
 from api.routes.read_models import caught_up
 from api.routes.receivables import ReceivableRowOut
 from api.routes.service_steps import PROBLEMS
+from application.access_log import BUSINESS_CUSTOMER
 from application.payments import PaymentService, checked_role, customer_view
 from domain.actor import Actor, Role
 from domain.commands import ShortText
@@ -124,11 +131,16 @@ def register_customer(
     **allow(*READERS),
 )
 def get_customer(
-    account_id: AccountId, actor: ActorDep, payments: PaymentsDep, response: Response
+    account_id: AccountId,
+    actor: ActorDep,
+    payments: PaymentsDep,
+    response: Response,
+    record: RecordReadDep,
 ) -> CustomerOut:
     """For its members and the town's staff; anyone else: 404."""
     with visible("business customer", account_id):
         account = payments.customer(actor, account_id)
+    record(BUSINESS_CUSTOMER, query={"account_id": str(account_id)})  # staff; not members
     tagged(response, account.version)
     response.headers["Cache-Control"] = "private, no-store"
     return customer_out(account)

@@ -16,10 +16,11 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel
 
 from api.access import allow
-from api.dependencies import ActorDep, CaseServiceDep
+from api.dependencies import ActorDep, CaseServiceDep, RecordReadDep
 from api.problems import NotFound
 from api.routes.cases import PROBLEMS
 from api.routes.read_models import tenant_for
+from application.access_log import GRAVE
 from application.views import plain
 from domain.actor import Role
 from domain.cemeteries import GraveAddress, UnknownGrave
@@ -89,6 +90,7 @@ def _deceased(cases: CaseServiceDep, occupation: Occupation, actor: Any) -> Any:
 def grave(
     actor: ActorDep,
     cases: CaseServiceDep,
+    record: RecordReadDep,
     tenant: Part,
     cemetery: Part,
     field: Part,
@@ -108,7 +110,7 @@ def grave(
         found = Grave.open(tenant=town, address=address)
     today = berlin_date(cases.clock.now())
     right = found.right
-    return GraveOut(
+    shown = GraveOut(
         tenant=town,
         cemetery=cemetery,
         field=field,
@@ -162,3 +164,14 @@ def grave(
             for c in found.right_history
         ],
     )
+    # the grave's place, never its dead or holders; the cases it shows (burials, grave right
+    # and its history) are the hits
+    shown_cases = {o.case_id for o in found.occupations} | {c.case_id for c in found.right_history}
+    if right is not None:
+        shown_cases.add(right.case_id)
+    record(
+        GRAVE,
+        query={"tenant": town, "cemetery": cemetery, "field": field, "row": row, "number": number},
+        hits=sorted(shown_cases),
+    )
+    return shown

@@ -24,10 +24,11 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.access import allow, public
-from api.dependencies import ActorDep, FacadeDep
+from api.dependencies import ActorDep, FacadeDep, RecordReadDep
 from api.problems import Forbidden, NotFound, already_recorded
 from api.routes.service_steps import PROBLEMS
 from api.schemas import CommandBody, Reason, ShortText, Text
+from application.access_log import HEALTH_NOTES, REGISTRATIONS
 from application.facade import Facade
 from application.holiday import HolidayService, NotOfferingStaff
 from domain.actor import Role
@@ -410,13 +411,15 @@ def replay_draw(
     **allow(*STAFF),
 )
 def list_registrations(
-    offering_id: OfferingId, actor: ActorDep, holiday: HolidayDep
+    offering_id: OfferingId, actor: ActorDep, holiday: HolidayDep, record: RecordReadDep
 ) -> list[OfferingRegistrationOut]:
     """In registration order: each child's case, outcome and waiting position."""
-    return [
+    rows = [
         OfferingRegistrationOut.model_validate(row)
         for row in holiday.registrations(actor, offering_id)
     ]
+    record(REGISTRATIONS, query={"offering_id": str(offering_id)}, hits=[r.case_id for r in rows])
+    return rows
 
 
 @router.get(
@@ -425,7 +428,7 @@ def list_registrations(
     **allow(*STAFF),
 )
 def list_health_notes(
-    offering_id: OfferingId, actor: ActorDep, holiday: HolidayDep
+    offering_id: OfferingId, actor: ActorDep, holiday: HolidayDep, record: RecordReadDep
 ) -> list[HealthNoteOut]:
     """Special-category data (Art. 9 DSGVO): the offering's staff only, others 403; erased
     after the offering ended."""
@@ -433,7 +436,9 @@ def list_health_notes(
         rows = holiday.health_notes(actor, offering_id)
     except NotOfferingStaff as error:
         raise Forbidden(str(error)) from None
-    return [HealthNoteOut.model_validate(row) for row in rows]
+    notes = [HealthNoteOut.model_validate(row) for row in rows]
+    record(HEALTH_NOTES, query={"offering_id": str(offering_id)}, hits=[n.case_id for n in notes])
+    return notes
 
 
 @router.put(

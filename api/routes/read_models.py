@@ -6,6 +6,7 @@ import itertools
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
 import anyio
 from fastapi import APIRouter, Query
@@ -14,10 +15,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, gen
 from pydantic import BaseModel, Field
 
 from api.access import allow, metrics_access
-from api.dependencies import ActorDep, FacadeDep, ReadSideDep, SettingsDep
+from api.dependencies import ActorDep, FacadeDep, ReadSideDep, RecordReadDep, SettingsDep
 from api.ports import ApiSettings, BeyondTheHead, ReadSide, StillCatchingUp
 from api.problems import BadHeader, Forbidden, ViewCatchingUp
 from api.routes.cases import PROBLEMS
+from application.access_log import AUDIT_TRAIL, INBOX
 from application.views import plain
 from domain.actor import Actor, Role
 from domain.working_days import berlin_date
@@ -211,6 +213,7 @@ async def inbox(
     vorgang: FacadeDep,
     read_side: ReadSideDep,
     settings: SettingsDep,
+    record: RecordReadDep,
     assignee: Annotated[
         Literal["me", "unassigned", "anyone"], Query(description="Whose cases.")
     ] = "anyone",
@@ -269,9 +272,31 @@ async def inbox(
         )
 
     items, next_cursor = await anyio.to_thread.run_sync(read)
+    filters = {
+        "tenant": query.tenant,
+        "assignee": assignee,
+        "service": service,
+        "status": status,
+        "overdue": overdue or None,
+        "due_before": due_before and due_before.isoformat(),
+        "objection_open": objection_open or None,
+        "reminded": reminded or None,
+        "escalated": escalated or None,
+        "cursor": cursor,
+    }
+    hits = [UUID(item["case_id"]) for item in items]
+    await anyio.to_thread.run_sync(lambda: record(INBOX, query=filters, hits=hits))
     return InboxPage(
         items=[InboxItem(**item) for item in items], next_cursor=next_cursor, position=position
     )
+
+
+def _uuid_or_none(text: str | None) -> UUID | None:
+    """A case id given as a filter, when it is one (the filter takes any text)."""
+    try:
+        return None if text is None else UUID(text)
+    except ValueError:
+        return None
 
 
 @router.get(
@@ -284,6 +309,7 @@ async def audit(
     actor: ActorDep,
     read_side: ReadSideDep,
     settings: SettingsDep,
+    record: RecordReadDep,
     case_id: str | None = None,
     actor_id: str | None = None,
     tenant: str | None = None,
@@ -307,7 +333,21 @@ async def audit(
     )
     position = await caught_up(read_side, settings, "audit_trail", min_position)
     reader = AuditQuery(read_side.views, opener(read_side))
+    filters = {
+        "tenant": query.tenants[0],
+        "case_id": case_id,
+        "actor_id": actor_id,
+        "event_type": event_type,
+        "from": recorded_from and recorded_from.isoformat(),
+        "to": recorded_to and recorded_to.isoformat(),
+        "format": format,
+        "cursor": cursor,
+    }
+    one_case = _uuid_or_none(case_id)
     if format == "csv":
+        # The export streams: its cases are not known before it leaves. Its filters and the
+        # moment are recorded (the trail is append-only: they name the rows it held).
+        await anyio.to_thread.run_sync(lambda: record(AUDIT_TRAIL, case_id=one_case, query=filters))
         # The first batch is read before the response starts: whatever a parameter does to
         # the query shows as a problem, not as a 200 whose CSV breaks off.
         chunks = reader.csv(query)
@@ -319,6 +359,10 @@ async def audit(
         )
     items, next_cursor = await anyio.to_thread.run_sync(
         lambda: reader.page(query, limit=limit, cursor=cursor)
+    )
+    hits = sorted({UUID(item["case_id"]) for item in items})
+    await anyio.to_thread.run_sync(
+        lambda: record(AUDIT_TRAIL, case_id=one_case, query=filters, hits=hits)
     )
     return AuditPage(
         items=[AuditRow(**item) for item in items], next_cursor=next_cursor, position=position

@@ -187,3 +187,36 @@ def test_a_caller_of_the_log_that_lets_its_error_through_answers_503(client: Tes
     assert answer.status_code == 503
     assert answer.headers["Retry-After"] == "2"
     assert answer.json()["type"].endswith("database-unavailable")
+
+
+def test_the_inbox_and_the_audit_trail_are_lines_with_the_cases_they_showed(
+    client: TestClient, auth: Auth
+) -> None:
+    clerk, supervisor = auth("clerk"), auth("supervisor")
+    created = client.post("/api/v1/cases", json=NEW_CASE, headers=clerk)
+    assert created.status_code == 201, created.json()
+    case_id, position = created.json()["id"], created.json()["position"]
+    assert stored(client) == []  # a command is not a read
+    inbox = client.get("/api/v1/inbox", params={"min_position": position}, headers=clerk)
+    assert [i["case_id"] for i in inbox.json()["items"]] == [case_id]
+    trail = client.get(
+        "/api/v1/audit", params={"case_id": case_id, "min_position": position}, headers=supervisor
+    )
+    assert trail.status_code == 200, trail.json()
+    assert trail.json()["items"]
+    export = client.get("/api/v1/audit", params={"format": "csv"}, headers=supervisor)
+    assert export.status_code == 200
+
+    lines = list(reversed(lines_of(client, auth, **WHOLE_DAY)))
+    assert [(line["actor_id"], line["what"], line["route"]) for line in lines] == [
+        ("clerk.usingen", "inbox", "/api/v1/inbox"),
+        ("supervisor.usingen", "audit-trail", "/api/v1/audit"),
+        ("supervisor.usingen", "audit-trail", "/api/v1/audit"),
+    ]
+    inbox_line, trail_line, export_line = lines
+    assert inbox_line["hit_case_ids"] == [case_id]
+    assert inbox_line["query"]["tenant"] == "usingen"
+    assert (trail_line["case_id"], trail_line["hit_case_ids"]) == (case_id, [case_id])
+    # the export streams: its filters are the line, its cases are not known before it leaves
+    assert export_line["query"]["format"] == "csv"
+    assert export_line["case_id"] is None
