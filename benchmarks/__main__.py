@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 
 from benchmarks import (
+    access_log_cost,
     api_load,
     api_throughput,
     appointment_burst,
@@ -45,6 +46,7 @@ BENCHMARKS: dict[str, Callable[[bool], object]] = {
     "water_readings": lambda quick: water_readings.main(["--quick"] if quick else []),
     "holiday_registrations": lambda quick: holiday_registrations.main(["--quick"] if quick else []),
     "integrity_verify": lambda quick: integrity_verify.main(["--quick"] if quick else []),
+    "access_log_cost": lambda quick: access_log_cost.main(["--quick"] if quick else []),
 }
 
 
