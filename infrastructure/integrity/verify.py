@@ -50,6 +50,7 @@ from persistence.chain import (
 from projections.integrity_chain import IntegrityChain
 
 READ_BATCH = 5000  # records (and chain rows) read per query
+CHAIN_BATCH = 500  # the most records the chain's runner applies in one batch (its default)
 
 
 def log_head(store: VorgangStore) -> int:
@@ -377,6 +378,7 @@ def verify_log(
     record: bool = True,
     signer: CheckpointSigner | None = None,
     every_events: int | None = None,
+    chain_batch: int = CHAIN_BATCH,
 ) -> ChainReport:
     """Recompute the log's chain from a trusted link; the first disagreement, if any.
 
@@ -419,21 +421,18 @@ def verify_log(
             walk = _Walk(chain, start.position, start.link, start.position, checked=1)
             walk.matched = start.position
     if every_events is not None:
-        walk.most = spacing_limit(every_events)
+        walk.most = spacing_limit(every_events, chain_batch)
     report = _walk(store, views, walk, system, copies, public_keys)
     reached = held.get(walk.matched) if walk.matched is not None else None
     return _done(views, report, reached, by, record, signer)
 
 
-CHAIN_BATCH = 500  # the most records the chain's runner applies in one batch (its default)
-
-
-def spacing_limit(every_events: int) -> int:
+def spacing_limit(every_events: int, chain_batch: int = CHAIN_BATCH) -> int:
     """The most records allowed between two checkpoints (or after the last): the count rule
     signs at the end of the batch that reaches N, so at most N - 1 + one batch lie between;
     twice N plus a batch leaves room for N lowered to half, never for a removed checkpoint
     in a log that moved by the rule."""
-    return 2 * every_events + CHAIN_BATCH
+    return 2 * every_events + chain_batch
 
 
 def _done(

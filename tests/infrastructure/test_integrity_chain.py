@@ -51,6 +51,7 @@ from persistence.chain import (
     LOG_CHAIN,
     UNKNOWN_CHECKPOINT,
     CaseProof,
+    ChainReport,
     Checkpoint,
     StoredRecord,
     link_of,
@@ -493,6 +494,36 @@ def test_only_signed_runs_and_an_auditors_copies_are_a_trusted_start(chained: Vo
     found = verify(chained, full=False, copies=[forged]).disagreement
     assert found is not None
     assert found.kind == BAD_SIGNATURE
+
+
+def test_checkpoints_removed_leave_a_gap_the_count_rule_never_leaves(chained: Vorgang) -> None:
+    for _ in range(12):
+        submit(chained)  # a batch of a record or two each: a checkpoint every 3 or 4
+    keys = chained.integrity.public_keys
+
+    def spaced() -> ChainReport:  # at most 2·3 + 2 records between two checkpoints
+        return verify_log(
+            chained.store,
+            chained.views,
+            keys,
+            full=True,
+            record=False,
+            every_events=EVERY,
+            chain_batch=2,
+        )
+
+    untouched = spaced()
+    assert untouched.ok
+    last = latest_checkpoint(chained.views, LOG_CHAIN)
+    assert last is not None
+    assert last.position > 2 * EVERY + 2
+    Raw(chained).run("DELETE FROM {checkpoints} WHERE position < ?", (last.position,))
+    report = spaced()
+    assert report.disagreement is not None
+    assert (report.disagreement.kind, report.disagreement.position) == (
+        CHAIN_REWRITTEN,
+        last.position,
+    )
 
 
 def test_a_cases_proof_verifies_and_a_tampered_one_does_not(chained: Vorgang) -> None:
