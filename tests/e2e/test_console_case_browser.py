@@ -143,7 +143,7 @@ def test_a_clerk_works_a_case_and_the_applicants_answer_arrives_live(
             page.get_by_role("button", name="Vorgang übernehmen").click()
             expect(page.locator("#case-notice")).to_have_text("Erledigt: Vorgang übernehmen.")
             expect(page.locator("#case-notice")).to_be_focused()
-            expect(page.locator("#case-live")).to_contain_text("anna.schmidt")
+            expect(page.locator("#case-live")).to_contain_text("Anna Schmidt")  # by name
             expect(page.locator("form[data-step=claim]")).to_have_count(0)
 
             complete = page.locator("form[data-step=confirm_complete]")
