@@ -44,6 +44,8 @@ GRAVE = "grave"  # the deceased of a grave and its grave-right holders
 BUSINESS_CUSTOMER = "business-customer"  # an account and its members
 AUDIT_TRAIL = "audit-trail"  # the town's trail of case events (who did what, why)
 INBOX = "inbox"  # the work queue's hit list
+MARKET_APPLICATIONS = "market-applications"  # a market's applications (traders' names)
+SCORE_SHEETS = "score-sheets"  # the points each application was given
 WHAT: frozenset[str] = frozenset(
     {
         CASE,
@@ -65,6 +67,8 @@ WHAT: frozenset[str] = frozenset(
         BUSINESS_CUSTOMER,
         AUDIT_TRAIL,
         INBOX,
+        MARKET_APPLICATIONS,
+        SCORE_SHEETS,
     }
 )
 

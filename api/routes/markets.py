@@ -24,7 +24,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from api.access import allow, public
-from api.dependencies import ActorDep, FacadeDep
+from api.dependencies import ActorDep, FacadeDep, RecordReadDep
 from api.market_schemas import (
     ApplicationRowOut,
     MarketOut,
@@ -36,6 +36,7 @@ from api.market_schemas import (
 )
 from api.problems import NotFound, already_recorded
 from api.routes.service_steps import PROBLEMS
+from application.access_log import MARKET_APPLICATIONS, SCORE_SHEETS
 from application.facade import Facade
 from application.markets import MarketService
 from domain.actor import Role
@@ -192,10 +193,12 @@ def replay_selection(
     **allow(*STAFF),
 )
 def list_applications(
-    market_id: MarketId, actor: ActorDep, markets: MarketsDep
+    market_id: MarketId, actor: ActorDep, markets: MarketsDep, record: RecordReadDep
 ) -> list[ApplicationRowOut]:
     """In the order recorded: each application's case, inputs, rank, outcome and offer."""
-    return [ApplicationRowOut.model_validate(r) for r in markets.applications(actor, market_id)]
+    rows = [ApplicationRowOut.model_validate(r) for r in markets.applications(actor, market_id)]
+    record(MARKET_APPLICATIONS, query={"market_id": str(market_id)}, hits=[r.case_id for r in rows])
+    return rows
 
 
 @router.get(
@@ -204,10 +207,12 @@ def list_applications(
     **allow(*STAFF),
 )
 def list_score_sheets(
-    market_id: MarketId, actor: ActorDep, markets: MarketsDep
+    market_id: MarketId, actor: ActorDep, markets: MarketsDep, record: RecordReadDep
 ) -> list[ScoreSheetRowOut]:
     """Each application's points per scored criterion, note, who scored, and what is missing."""
-    return [ScoreSheetRowOut.model_validate(r) for r in markets.score_sheets(actor, market_id)]
+    rows = [ScoreSheetRowOut.model_validate(r) for r in markets.score_sheets(actor, market_id)]
+    record(SCORE_SHEETS, query={"market_id": str(market_id)}, hits=[r.case_id for r in rows])
+    return rows
 
 
 @router.get(

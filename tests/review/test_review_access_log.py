@@ -99,6 +99,8 @@ UNRECORDED_PERSONAL_READS = [
     ("api.routes.business_customers", "/api/v1/business-customers/{account_id}"),
     ("api.routes.read_models", "/api/v1/audit"),
     ("api.routes.read_models", "/api/v1/inbox"),
+    ("api.routes.markets", "/api/v1/markets/{market_id}/applications"),
+    ("api.routes.markets", "/api/v1/markets/{market_id}/score-sheets"),
 ]
 
 
