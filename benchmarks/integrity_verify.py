@@ -78,7 +78,12 @@ def verify(vorgang: Vorgang, *, full: bool) -> tuple[int, float]:
     """One verification; (records recomputed, seconds). A disagreement ends the run."""
     started = time.perf_counter()
     report = verify_log(
-        vorgang.store, vorgang.views, vorgang.integrity.public_keys, full=full, by="benchmark"
+        vorgang.store,
+        vorgang.views,
+        vorgang.integrity.public_keys,
+        full=full,
+        by="benchmark",
+        signer=vorgang.integrity.signer,  # a signed run is the next incremental run's start
     )
     seconds = time.perf_counter() - started
     if not report.ok:
