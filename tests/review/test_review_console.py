@@ -28,6 +28,7 @@ from domain.actor import Role
 from infrastructure.settings import Settings
 from tests.api.conftest import NEW_CASE, SECRET
 from tests.conftest import document_places, sqlite_target
+from tests.polling import until
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 HTMX = {"HX-Request": "true"}
@@ -206,8 +207,14 @@ def test_the_posteingang_and_the_case_name_who_handles_a_case_not_their_account_
         follow_redirects=False,
     )
     assert claimed.status_code == 303, claimed.text
-    row = re.search(rf'<tr data-case="{case["id"]}">.*?</tr>', console.get("/console/").text, re.S)
-    assert row
+
+    def claimed_row() -> re.Match[str] | None:  # the inbox view follows the log: wait for it
+        found = re.search(
+            rf'<tr data-case="{case["id"]}">.*?</tr>', console.get("/console/").text, re.S
+        )
+        return found if found and "nicht zugewiesen" not in found.group(0) else None
+
+    row = until("the Posteingang shows the claim", claimed_row, 60.0)
     facts = console.get(f"/console/cases/{case['id']}").text
     holder = re.search(r"<dt>Bearbeitung</dt><dd>([^<]*)</dd>", facts)
     assert holder
