@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from pydantic import SecretStr
 
 from api.app import create_app
@@ -104,11 +105,11 @@ class Api:
         return case
 
 
-def test_a_clerk_signs_in_sees_the_posteingang_and_a_new_case_arrives_live(
-    console_browser_ready: None, tmp_path: Path, seal_files: tuple[Path, Path]
-) -> None:
-    from playwright.sync_api import expect, sync_playwright
-
+def console_app(
+    tmp_path: Path, seal_files: tuple[Path, Path]
+) -> tuple[FastAPI, DevelopmentTokens, str]:
+    """The API with its console on SQLite at a fixed clock, the token issuer and a Usingen
+    clerk's token: what each console browser test starts from."""
     settings = Settings(
         **document_places(tmp_path, seal_files),  # type: ignore[arg-type]
         database_url=f"sqlite:///{tmp_path / 'vorgang.db'}",
@@ -121,7 +122,15 @@ def test_a_clerk_signs_in_sees_the_posteingang_and_a_new_case_arrives_live(
         subject="anna.schmidt", name="Anna Schmidt", role=Role.CLERK, tenant="usingen"
     )
     clock = FixedClock(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
-    app = create_app(settings, clock=clock)
+    return create_app(settings, clock=clock), tokens, clerk_token
+
+
+def test_a_clerk_signs_in_sees_the_posteingang_and_a_new_case_arrives_live(
+    console_browser_ready: None, tmp_path: Path, seal_files: tuple[Path, Path]
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    app, tokens, clerk_token = console_app(tmp_path, seal_files)
     with sync_playwright() as playwright, serving_on(app) as port:
         base = f"http://127.0.0.1:{port}"
         api = Api(base, tokens)

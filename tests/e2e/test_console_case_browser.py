@@ -16,21 +16,20 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
-from api.app import create_app
 from api.auth import DevelopmentTokens
-from application.clock import FixedClock
 from domain.actor import Role
-from infrastructure.settings import Settings
-from tests.conftest import IN_CI, document_places
-from tests.e2e.test_console_browser import accessibility_violations, console_browser_or_reason
+from tests.conftest import IN_CI
+from tests.e2e.test_console_browser import (
+    accessibility_violations,
+    console_app,
+    console_browser_or_reason,
+)
 from tests.e2e.test_monitor_browser import CHROMIUM, serving_on
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,19 +104,7 @@ def test_a_clerk_works_a_case_and_the_applicants_answer_arrives_live(
 ) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    settings = Settings(
-        **document_places(tmp_path, seal_files),  # type: ignore[arg-type]
-        database_url=f"sqlite:///{tmp_path / 'vorgang.db'}",
-        token_secret=SecretStr(SECRET),
-        feed_heartbeat_seconds=1,
-        feed_stream_seconds=120,
-    )
-    tokens = DevelopmentTokens(SECRET, issuer=settings.token_issuer, audience="vorgang")
-    clerk_token = tokens.issue(
-        subject="anna.schmidt", name="Anna Schmidt", role=Role.CLERK, tenant="usingen"
-    )
-    clock = FixedClock(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
-    app = create_app(settings, clock=clock)
+    app, tokens, clerk_token = console_app(tmp_path, seal_files)
     with sync_playwright() as playwright, serving_on(app) as port:
         base = f"http://127.0.0.1:{port}"
         applicant = Applicant(base, tokens)
